@@ -1,0 +1,79 @@
+"""Door access controller (智能门禁): unlocks, denials, forced or held doors, fence intrusion."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from devices.base import DeviceConfig, DeviceKind, Event, Telemetry
+
+KEY = "access"
+
+UnlockMethod = Literal["face", "card", "qr", "password", "remote"]
+
+
+class AccessDevice(DeviceConfig):
+    """Registration of a door controller or perimeter-fence controller."""
+
+    kind: Literal["access"] = "access"
+
+
+class AccessTelemetry(Telemetry):
+    """Door state and counters since the controller started."""
+
+    door_open: bool | None = Field(None, description="Whether the door is open now")
+    unlock_count: int | None = Field(None, ge=0, description="Unlocks since start (counter)")
+    denied_count: int | None = Field(None, ge=0, description="Denied attempts since start")
+
+
+class UnlockEvent(Event):
+    """The door was unlocked."""
+
+    type: Literal["unlock"] = "unlock"
+    method: UnlockMethod = Field(description="How the person was recognised")
+    door: str = Field("main", max_length=64, description="Door name at this controller")
+    resident_id: str | None = Field(None, max_length=64, description="Who, if recognised")
+
+
+class DeniedEvent(Event):
+    """Someone was refused entry."""
+
+    type: Literal["denied"] = "denied"
+    method: UnlockMethod = Field(description="Method that was tried")
+    door: str = Field("main", max_length=64, description="Door name at this controller")
+    reason: str | None = Field(None, max_length=200, description="Why, e.g. unknown face")
+
+
+class ForcedOpenEvent(Event):
+    """The door opened without an unlock."""
+
+    type: Literal["forced_open"] = "forced_open"
+    door: str = Field("main", max_length=64, description="Door name at this controller")
+
+
+class HeldOpenEvent(Event):
+    """The door has stayed open longer than the controller allows."""
+
+    type: Literal["held_open"] = "held_open"
+    door: str = Field("main", max_length=64, description="Door name at this controller")
+    open_s: int = Field(ge=0, le=7 * 86_400, description="How long it has been open, seconds")
+
+
+class FenceIntrusionEvent(Event):
+    """The perimeter fence (电子围栏) detected an intrusion."""
+
+    type: Literal["fence_intrusion"] = "fence_intrusion"
+    zone: str = Field(max_length=64, description="Fence zone that tripped")
+
+
+KIND = DeviceKind(
+    key=KEY,
+    name_zh="智能门禁",
+    name_en="Access controller",
+    config=AccessDevice,
+    telemetry=AccessTelemetry,
+    events=(UnlockEvent, DeniedEvent, ForcedOpenEvent, HeldOpenEvent, FenceIntrusionEvent),
+    offline_timeout_s=10 * 60,
+    description="Unit doors, compound gates and perimeter fences.",
+)

@@ -1,0 +1,86 @@
+"""Payload models of the `camera` kind: health telemetry and the two video-analytics events."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from devices.base import DeviceConfig, DeviceKind, Event, Telemetry
+
+KEY = "camera"
+
+# A base64 JPEG has to fit in the gateway's default 64 KiB payload limit with room to spare.
+SNAPSHOT_MAX_CHARS = 56_000
+
+
+class CameraDevice(DeviceConfig):
+    """Registration of a camera (a smart camera or our analyzer running beside a plain one)."""
+
+    kind: Literal["camera"] = "camera"
+
+
+class CameraTelemetry(Telemetry):
+    """Health of the video pipeline."""
+
+    fps: float | None = Field(None, ge=0, le=120, description="Frames analysed per second")
+    stream_ok: bool | None = Field(None, description="Whether the video source is readable")
+
+
+class TrackPoint(BaseModel):
+    """One observation of a tracked object: video time and image position (pixels)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    t: float = Field(ge=0, description="Seconds of video time")
+    x: float = Field(ge=0, le=10_000, description="Image x, pixels of the full frame")
+    y: float = Field(ge=0, le=10_000, description="Image y, pixels of the full frame")
+
+
+class FallingObjectEvent(Event):
+    """An object thrown or dropped from height (高空抛物)."""
+
+    type: Literal["falling_object"] = "falling_object"
+    floor: int | None = Field(None, ge=-5, le=200, description="Estimated floor it came from")
+    confidence: float = Field(ge=0, le=1, description="Detector confidence")
+    track: list[TrackPoint] = Field(
+        default_factory=list, max_length=500, description="The object's path"
+    )
+    snapshot_jpeg_b64: str | None = Field(
+        None, max_length=SNAPSHOT_MAX_CHARS, description="JPEG with the track drawn, base64"
+    )
+
+
+class FireLaneBlockedEvent(Event):
+    """Something has stood in a fire lane (消防通道占用) longer than the dwell time."""
+
+    type: Literal["fire_lane_blocked"] = "fire_lane_blocked"
+    zone: str = Field(max_length=64, description="Fire-lane zone id, e.g. FL-2")
+    confidence: float = Field(ge=0, le=1, description="Detector confidence")
+    dwell_s: float | None = Field(None, ge=0, description="How long it has stood there, seconds")
+    snapshot_jpeg_b64: str | None = Field(
+        None, max_length=SNAPSHOT_MAX_CHARS, description="JPEG of the lane, base64"
+    )
+
+
+class FireLaneClearedEvent(Event):
+    """The fire lane is free again."""
+
+    type: Literal["fire_lane_cleared"] = "fire_lane_cleared"
+    zone: str = Field(max_length=64, description="Fire-lane zone id")
+    confidence: float | None = Field(None, ge=0, le=1, description="Detector confidence")
+    snapshot_jpeg_b64: str | None = Field(
+        None, max_length=SNAPSHOT_MAX_CHARS, description="JPEG of the lane, base64"
+    )
+
+
+KIND = DeviceKind(
+    key=KEY,
+    name_zh="智能摄像机",
+    name_en="Camera",
+    config=CameraDevice,
+    telemetry=CameraTelemetry,
+    events=(FallingObjectEvent, FireLaneBlockedEvent, FireLaneClearedEvent),
+    offline_timeout_s=5 * 60,
+    description="Falling-object and fire-lane cameras.",
+)

@@ -1,0 +1,55 @@
+"""The registry of device kinds, and the unions built from their declarations."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Any, Union
+
+from pydantic import Field, TypeAdapter
+
+from devices import access, camera, locker, wristband
+from devices.base import DeviceConfig, DeviceKind, Event
+
+# The one list of kinds. Adding a kind is adding its module here; everything below derives.
+DECLARED: tuple[DeviceKind, ...] = (wristband.KIND, access.KIND, camera.KIND, locker.KIND)
+
+
+class KindCatalogue:
+    """Looks kinds up by key and validates payloads against the kind's models."""
+
+    def __init__(self, kinds: tuple[DeviceKind, ...] = DECLARED) -> None:
+        keys = [k.key for k in kinds]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"duplicate device kind keys: {keys}")
+        self.kinds: dict[str, DeviceKind] = {k.key: k for k in kinds}
+        self._event_adapters = {k.key: _event_adapter(k) for k in kinds}
+        self._telemetry_adapters = {k.key: TypeAdapter(k.telemetry) for k in kinds}
+
+    def get(self, key: str) -> DeviceKind | None:
+        """The kind with this key, or None."""
+        return self.kinds.get(key)
+
+    def event_adapter(self, key: str) -> TypeAdapter[Event]:
+        """Validator for the discriminated union of the kind's events."""
+        return self._event_adapters[key]
+
+    def telemetry_adapter(self, key: str) -> TypeAdapter[Any]:
+        """Validator for the kind's telemetry model."""
+        return self._telemetry_adapters[key]
+
+    @cached_property
+    def device_config_adapter(self) -> TypeAdapter[DeviceConfig]:
+        """Validator for a registration record of any kind, discriminated by `kind`."""
+        configs = tuple(k.config for k in self.kinds.values())
+        union = Annotated[Union[configs], Field(discriminator="kind")]  # noqa: UP007
+        return TypeAdapter(union)
+
+
+def _event_adapter(kind: DeviceKind) -> TypeAdapter[Event]:
+    if len(kind.events) == 1:
+        return TypeAdapter(kind.events[0])
+    union = Annotated[Union[kind.events], Field(discriminator="type")]  # noqa: UP007
+    return TypeAdapter(union)
+
+
+CATALOGUE = KindCatalogue()

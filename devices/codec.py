@@ -1,0 +1,94 @@
+"""Codecs turn payload bytes into typed models; `json` is our contract, vendors add their own."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import orjson
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from devices.base import Channel, CommandAck, DeviceKind, Status
+from devices.catalogue import CATALOGUE, KindCatalogue
+from devices.errors import PayloadError
+
+RANGE_ERRORS = frozenset(
+    {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "out_of_range"}
+)
+_STATUS = TypeAdapter(Status)
+_CMD_ACK = TypeAdapter(CommandAck)
+_PLAIN_STATUS = {b"online": Status(state="online"), b"offline": Status(state="offline")}
+
+
+class Codec(Protocol):
+    """Decodes one message of a device's kind on one channel."""
+
+    name: str
+
+    def decode(self, kind: DeviceKind, channel: Channel, payload: bytes) -> BaseModel:
+        """Return the typed payload or raise PayloadError with a dead-letter reason."""
+        ...
+
+
+def classify(exc: ValidationError) -> PayloadError:
+    """Map a pydantic error to a dead-letter reason and a short, readable message."""
+    errors = exc.errors(include_url=False, include_input=False)
+    first = errors[0]
+    etype = first["type"]
+    where = ".".join(str(p) for p in first["loc"]) or "payload"
+    text = f"{where}: {first['msg']}"
+    if len(errors) > 1:
+        text += f" (+{len(errors) - 1} more)"
+    if etype == "json_invalid":
+        return PayloadError(f"malformed JSON: {first['msg']}", reason="malformed_json")
+    if etype in ("union_tag_invalid", "union_tag_not_found") and first["loc"] in ((), ("type",)):
+        return PayloadError(text, reason="unknown_event_type")
+    if all(e["type"] in RANGE_ERRORS for e in errors):
+        return PayloadError(text, reason="out_of_range")
+    return PayloadError(text, reason="schema_invalid")
+
+
+class JsonCodec:
+    """Our v1 JSON contract, validated straight from bytes by pydantic."""
+
+    name = "json"
+
+    def __init__(self, catalogue: KindCatalogue = CATALOGUE) -> None:
+        self._catalogue = catalogue
+
+    def decode(self, kind: DeviceKind, channel: Channel, payload: bytes) -> BaseModel:
+        """Validate `payload` against the model of the kind and channel."""
+        if channel == "status":
+            plain = _PLAIN_STATUS.get(payload.strip())
+            if plain is not None:
+                return plain
+        try:
+            return self._adapter(kind, channel).validate_json(payload)
+        except ValidationError as exc:
+            raise classify(exc) from exc
+
+    def decode_object(self, kind: DeviceKind, channel: Channel, obj: dict[str, Any]) -> BaseModel:
+        """Validate an already-parsed object (vendor codecs translate into this)."""
+        try:
+            return self._adapter(kind, channel).validate_python(obj)
+        except ValidationError as exc:
+            raise classify(exc) from exc
+
+    def _adapter(self, kind: DeviceKind, channel: Channel) -> TypeAdapter[Any]:
+        if channel == "telemetry":
+            return self._catalogue.telemetry_adapter(kind.key)
+        if channel == "event":
+            return self._catalogue.event_adapter(kind.key)
+        if channel == "status":
+            return _STATUS
+        return _CMD_ACK
+
+
+def load_object(payload: bytes) -> dict[str, Any]:
+    """Parse JSON bytes that must hold an object (for vendor codecs)."""
+    try:
+        obj = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError(f"malformed JSON: {exc}", reason="malformed_json") from exc
+    if not isinstance(obj, dict):
+        raise PayloadError("payload must be a JSON object", reason="schema_invalid")
+    return obj

@@ -1,0 +1,94 @@
+"""Smart parcel locker and shared tool cabinet (智能快递柜 / 共享工具柜)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from devices.base import DeviceConfig, DeviceKind, Event, Telemetry
+
+KEY = "locker"
+
+
+class LockerDevice(DeviceConfig):
+    """Registration of a locker bank."""
+
+    kind: Literal["locker"] = "locker"
+
+
+class LockerTelemetry(Telemetry):
+    """Occupancy counters of the bank."""
+
+    compartments_total: int | None = Field(None, ge=0, le=1000, description="Compartments")
+    compartments_occupied: int | None = Field(None, ge=0, le=1000, description="In use now")
+    temperature_c: float | None = Field(None, ge=-40, le=85, description="Cabinet temperature")
+
+
+class ParcelDepositedEvent(Event):
+    """A courier put a parcel in a compartment."""
+
+    type: Literal["parcel_deposited"] = "parcel_deposited"
+    compartment: str = Field(max_length=16, description="Compartment label, e.g. L-3")
+    parcel_id: str = Field(max_length=64, description="Courier's parcel id")
+    recipient_id: str | None = Field(None, max_length=64, description="Resident, if known")
+
+
+class ParcelPickedUpEvent(Event):
+    """The recipient collected a parcel."""
+
+    type: Literal["parcel_picked_up"] = "parcel_picked_up"
+    compartment: str = Field(max_length=16, description="Compartment label")
+    parcel_id: str = Field(max_length=64, description="Courier's parcel id")
+
+
+class DoorOpenTimeoutEvent(Event):
+    """A compartment door was left open."""
+
+    type: Literal["door_open_timeout"] = "door_open_timeout"
+    compartment: str = Field(max_length=16, description="Compartment label")
+    open_s: int = Field(ge=0, le=7 * 86_400, description="How long it has been open, seconds")
+
+
+class TamperEvent(Event):
+    """The cabinet sensed prying, tilting or a cut cable."""
+
+    type: Literal["tamper"] = "tamper"
+    detail: str | None = Field(None, max_length=200, description="What the sensor saw")
+
+
+class ToolBorrowedEvent(Event):
+    """A resident borrowed a tool from the shared cabinet."""
+
+    type: Literal["tool_borrowed"] = "tool_borrowed"
+    compartment: str = Field(max_length=16, description="Compartment label")
+    tool: str = Field(max_length=64, description="Tool name")
+    resident_id: str | None = Field(None, max_length=64, description="Borrower")
+
+
+class ToolReturnedEvent(Event):
+    """A borrowed tool came back."""
+
+    type: Literal["tool_returned"] = "tool_returned"
+    compartment: str = Field(max_length=16, description="Compartment label")
+    tool: str = Field(max_length=64, description="Tool name")
+    resident_id: str | None = Field(None, max_length=64, description="Who returned it")
+
+
+KIND = DeviceKind(
+    key=KEY,
+    name_zh="智能快递柜",
+    name_en="Smart locker",
+    config=LockerDevice,
+    telemetry=LockerTelemetry,
+    events=(
+        ParcelDepositedEvent,
+        ParcelPickedUpEvent,
+        DoorOpenTimeoutEvent,
+        TamperEvent,
+        ToolBorrowedEvent,
+        ToolReturnedEvent,
+    ),
+    offline_timeout_s=15 * 60,
+    description="Parcel lockers and shared tool cabinets.",
+)

@@ -1,0 +1,59 @@
+"""The v1 MQTT topic contract: parse and build `scgw/v1/{kind}/{device_id}/{channel}`."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from devices.base import Channel
+from devices.errors import TopicError
+
+PREFIX = "scgw/v1"
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+# Channel name in the topic → channel in our model; `cmd/ack` is two topic levels.
+_TOPIC_CHANNELS: dict[str, Channel] = {
+    "telemetry": "telemetry",
+    "event": "event",
+    "status": "status",
+    "cmd/ack": "cmd_ack",
+}
+INBOUND_SUFFIXES: tuple[str, ...] = tuple(_TOPIC_CHANNELS)
+
+
+class TopicParts(NamedTuple):
+    """The pieces of an inbound topic."""
+
+    kind: str
+    device_id: str
+    channel: Channel
+
+
+def parse(topic: str) -> TopicParts:
+    """Split an inbound topic; raise TopicError if it is not ours."""
+    parts = topic.split("/")
+    if len(parts) < 5 or parts[0] != "scgw" or parts[1] != "v1":
+        raise TopicError(f"topic {topic!r} is not under {PREFIX}/")
+    kind, device_id, rest = parts[2], parts[3], "/".join(parts[4:])
+    channel = _TOPIC_CHANNELS.get(rest)
+    if channel is None:
+        raise TopicError(f"topic {topic!r}: unknown channel {rest!r}")
+    if not _ID.match(device_id):
+        raise TopicError(f"topic {topic!r}: device id {device_id!r} is not [A-Za-z0-9_-]{{1,64}}")
+    return TopicParts(kind, device_id, channel)
+
+
+def subscriptions(kinds: list[str] | None = None) -> list[str]:
+    """Topic filters the gateway subscribes to: every inbound channel of the given kinds."""
+    kind_levels = kinds if kinds else ["+"]
+    return [f"{PREFIX}/{k}/+/{suffix}" for k in kind_levels for suffix in INBOUND_SUFFIXES]
+
+
+def topic(kind: str, device_id: str, channel: str) -> str:
+    """Build a topic; `channel` is a topic channel such as `telemetry` or `cmd/ack`."""
+    return f"{PREFIX}/{kind}/{device_id}/{channel}"
+
+
+def command_topic(kind: str, device_id: str) -> str:
+    """Topic the gateway publishes commands to."""
+    return topic(kind, device_id, "cmd")

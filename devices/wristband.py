@@ -1,0 +1,93 @@
+"""Elderly wristband (智慧手环): vitals, location, SOS / fall / removal events."""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from devices.base import DeviceConfig, DeviceKind, Event, Location, Telemetry
+
+KEY = "wristband"
+
+
+class WristbandDevice(DeviceConfig):
+    """Registration of a wristband; `resident_id` names its wearer."""
+
+    kind: Literal["wristband"] = "wristband"
+
+
+class WristbandTelemetry(Telemetry):
+    """Periodic vitals and position; every field is optional, send what was measured."""
+
+    heart_rate_bpm: int | None = Field(None, ge=20, le=250, description="Heart rate, beats/min")
+    spo2_pct: float | None = Field(None, ge=50, le=100, description="Blood oxygen saturation, %")
+    systolic_mmhg: int | None = Field(None, ge=50, le=280, description="Systolic pressure, mmHg")
+    diastolic_mmhg: int | None = Field(None, ge=30, le=180, description="Diastolic pressure, mmHg")
+    glucose_mmol_l: float | None = Field(None, ge=1.0, le=35.0, description="Blood glucose, mmol/L")
+    body_temp_c: float | None = Field(None, ge=30.0, le=45.0, description="Skin temperature, °C")
+    steps: int | None = Field(None, ge=0, le=200_000, description="Steps counted today")
+    worn: bool | None = Field(None, description="Whether the band senses skin contact")
+    location: Location | None = Field(None, description="Latest position fix")
+
+    @model_validator(mode="after")
+    def _blood_pressure_pair(self) -> Self:
+        sys_, dia = self.systolic_mmhg, self.diastolic_mmhg
+        if (sys_ is None) != (dia is None):
+            raise PydanticCustomError(
+                "bp_pair", "systolic_mmhg and diastolic_mmhg come together"
+            )
+        if sys_ is not None and dia is not None and sys_ <= dia:
+            raise PydanticCustomError(
+                "out_of_range",
+                "systolic_mmhg {sys} must be greater than diastolic_mmhg {dia}",
+                {"sys": sys_, "dia": dia},
+            )
+        return self
+
+
+class SosEvent(Event):
+    """The wearer pressed the SOS button (一键报警)."""
+
+    type: Literal["sos"] = "sos"
+    location: Location | None = Field(None, description="Position when pressed")
+
+
+class FallEvent(Event):
+    """The band detected a fall (跌倒)."""
+
+    type: Literal["fall"] = "fall"
+    location: Location | None = Field(None, description="Position of the fall")
+    confidence: float | None = Field(None, ge=0, le=1, description="Detector confidence")
+
+
+class RemovedEvent(Event):
+    """The band was taken off (摘除)."""
+
+    type: Literal["removed"] = "removed"
+
+
+class WornEvent(Event):
+    """The band is on the wrist again."""
+
+    type: Literal["worn"] = "worn"
+
+
+class LowBatteryEvent(Event):
+    """Battery fell below the band's own threshold."""
+
+    type: Literal["low_battery"] = "low_battery"
+    battery_pct: float = Field(ge=0, le=100, description="Battery charge, percent")
+
+
+KIND = DeviceKind(
+    key=KEY,
+    name_zh="智慧手环",
+    name_en="Wristband",
+    config=WristbandDevice,
+    telemetry=WristbandTelemetry,
+    events=(SosEvent, FallEvent, RemovedEvent, WornEvent, LowBatteryEvent),
+    offline_timeout_s=30 * 60,
+    description="Worn by elderly residents; families see its location and vitals.",
+)
