@@ -1,0 +1,1 @@
+"""HTTP API: routes per resource, auth and roles, live stream, web console."""

@@ -1,0 +1,1 @@
+"""The running gateway service: settings, MQTT ingest, pipeline, registry, twin, storage, CLI."""

@@ -1,0 +1,1 @@
+"""Rule definitions, condition kinds, the engine and the alert lifecycle."""

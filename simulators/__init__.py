@@ -1,0 +1,1 @@
+"""Device simulators that speak only the public MQTT contract."""

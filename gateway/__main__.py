@@ -1,0 +1,5 @@
+"""`python -m gateway` runs the `scgw` command."""
+
+from gateway.cli import main
+
+main()

@@ -1,0 +1,157 @@
+"""The `scgw` command: run the gateway, manage devices, export schemas, run the demo."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from gateway import logs, schemas
+from gateway.settings import Settings
+
+app = typer.Typer(help="Smart-community device gateway.", no_args_is_help=True)
+devices_app = typer.Typer(help="Register and manage devices.", no_args_is_help=True)
+schemas_app = typer.Typer(help="JSON Schemas of the MQTT payloads.", no_args_is_help=True)
+app.add_typer(devices_app, name="devices")
+app.add_typer(schemas_app, name="schemas")
+
+log = logging.getLogger("scgw")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML settings file (same as SCGW_CONFIG)"),
+]
+
+
+def _settings(config: Path | None) -> Settings:
+    if config is not None:
+        os.environ["SCGW_CONFIG"] = str(config)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        typer.echo(f"invalid settings:\n{exc}", err=True)
+        raise typer.Exit(2) from exc
+    logs.setup(settings.log_level, settings.log_json)
+    return settings
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+@app.command()
+def run(config: ConfigOpt = None) -> None:
+    """Run the gateway until SIGINT/SIGTERM (embedded broker when no broker URL is set)."""
+    from gateway.runtime import Runtime
+
+    runtime = Runtime(_settings(config))
+    runtime.start()
+    try:
+        _wait_for_signal()
+    finally:
+        runtime.stop()
+
+
+@app.command()
+def demo(config: ConfigOpt = None) -> None:
+    """Embedded broker, gateway and simulated devices producing live traffic."""
+    from gateway.runtime import Runtime
+
+    runtime = Runtime(_settings(config), demo=True)
+    runtime.start()
+    typer.echo(f"demo running: broker {runtime.broker_url}, database {runtime.database}")
+    typer.echo("Ctrl-C stops everything.")
+    try:
+        _wait_for_signal()
+    finally:
+        runtime.stop()
+
+
+@devices_app.command("import")
+def devices_import(
+    file: Annotated[Path, typer.Argument(help="CSV (header row) or YAML list of devices")],
+    config: ConfigOpt = None,
+) -> None:
+    """Register or update devices from a file; all-or-nothing."""
+    from gateway.clock import SystemClock
+    from gateway.registry import DeviceRegistry, RegistryError, read_import_file
+    from gateway.storage.sqlite import SqliteStore
+
+    settings = _settings(config)
+    try:
+        configs = read_import_file(file)
+    except RegistryError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    store = SqliteStore(settings.database.sqlite_path)
+    try:
+        count = DeviceRegistry(store, SystemClock()).register(configs)
+    finally:
+        store.close()
+    typer.echo(f"imported {count} devices into {settings.database.sqlite_path}")
+
+
+@devices_app.command("list")
+def devices_list(config: ConfigOpt = None) -> None:
+    """Print registered devices, one per line."""
+    from gateway.storage.sqlite import SqliteStore
+
+    store = SqliteStore(_settings(config).database.sqlite_path)
+    try:
+        for d in store.load_devices():
+            typer.echo(f"{d.id}\t{d.kind}\t{d.status}\t{d.site}/{d.building}/{d.unit}\t{d.grid}")
+    finally:
+        store.close()
+
+
+def _set_status(device_id: str, status: str, config: Path | None) -> None:
+    from gateway.clock import SystemClock
+    from gateway.registry import DeviceRegistry, RegistryError
+    from gateway.storage.sqlite import SqliteStore
+
+    store = SqliteStore(_settings(config).database.sqlite_path)
+    try:
+        registry = DeviceRegistry(store, SystemClock())
+        registry.load()
+        registry.set_status(device_id, status)  # type: ignore[arg-type]
+    except RegistryError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        store.close()
+    typer.echo(f"{device_id}: {status}")
+
+
+@devices_app.command("disable")
+def devices_disable(device_id: str, config: ConfigOpt = None) -> None:
+    """Stop accepting a device's messages (they are dead-lettered as device_disabled)."""
+    _set_status(device_id, "disabled", config)
+
+
+@devices_app.command("enable")
+def devices_enable(device_id: str, config: ConfigOpt = None) -> None:
+    """Accept a disabled or pending device's messages again (also approves pending ones)."""
+    _set_status(device_id, "active", config)
+
+
+@schemas_app.command("export")
+def schemas_export(
+    out: Annotated[Path, typer.Option(help="Folder to write into")] = schemas.SCHEMA_DIR,
+) -> None:
+    """Write one JSON Schema per payload type into docs/schemas/."""
+    for path in schemas.export(out):
+        typer.echo(str(path))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

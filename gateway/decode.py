@@ -1,0 +1,139 @@
+"""Turn a raw MQTT message into an Envelope, or a Rejection carrying its dead-letter reason."""
+
+from __future__ import annotations
+
+import hashlib
+
+from devices import topics
+from devices.base import CommandAck, Event, Status
+from devices.catalogue import CATALOGUE, KindCatalogue
+from devices.errors import DecodeError
+from devices.vendors import get_codec
+from gateway.envelope import Envelope, RawMessage
+from gateway.registry import DeviceRegistry
+from gateway.settings import LimitSettings
+
+# Every reason a message can be refused; each has its own counter and dead-letter rows.
+REJECT_REASONS: tuple[str, ...] = (
+    "oversized",
+    "bad_topic",
+    "unknown_kind",
+    "unknown_device",
+    "device_pending",
+    "device_disabled",
+    "kind_mismatch",
+    "malformed_json",
+    "schema_invalid",
+    "out_of_range",
+    "unknown_event_type",
+    "future_timestamp",
+    "internal_error",
+)
+
+_CHANNEL_PREFIX = {"telemetry": "t", "event": "e", "status": "s", "cmd_ack": "a"}
+
+
+class Rejection(Exception):
+    """A message refused by the pipeline, with its reason and the device if one was found."""
+
+    def __init__(self, reason: str, detail: str, device_id: str | None = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.device_id = device_id
+
+
+class Decoder:
+    """Checks size, topic, device, kind, payload and timestamp, in that order."""
+
+    def __init__(
+        self,
+        registry: DeviceRegistry,
+        limits: LimitSettings,
+        catalogue: KindCatalogue = CATALOGUE,
+        *,
+        auto_register_unknown: bool = False,
+    ) -> None:
+        self._registry = registry
+        self._limits = limits
+        self._catalogue = catalogue
+        self._auto_register = auto_register_unknown
+
+    def decode(self, raw: RawMessage, now: float) -> Envelope:
+        """Return the envelope, or raise Rejection."""
+        size = len(raw.payload)
+        if size > self._limits.max_payload_bytes:
+            raise Rejection(
+                "oversized", f"{size} bytes > limit {self._limits.max_payload_bytes}"
+            )
+        try:
+            kind_key, device_id, channel = topics.parse(raw.topic)
+        except DecodeError as exc:
+            raise Rejection(exc.reason, str(exc)) from exc
+        kind = self._catalogue.get(kind_key)
+        if kind is None:
+            raise Rejection("unknown_kind", f"no device kind {kind_key!r}", device_id)
+        device = self._registry.get(device_id)
+        if device is None:
+            if self._auto_register:
+                self._registry.register_pending(device_id, kind_key)
+                raise Rejection("device_pending", "registered as pending; awaiting approval",
+                                device_id)
+            raise Rejection("unknown_device", f"device {device_id!r} is not registered", device_id)
+        if device.status != "active":
+            reason = "device_pending" if device.status == "pending" else "device_disabled"
+            raise Rejection(reason, f"device {device_id!r} is {device.status}", device_id)
+        if device.kind != kind_key:
+            raise Rejection(
+                "kind_mismatch",
+                f"device {device_id!r} is a {device.kind}, topic says {kind_key}",
+                device_id,
+            )
+        try:
+            payload = get_codec(device.codec).decode(kind, channel, raw.payload)
+        except DecodeError as exc:
+            raise Rejection(exc.reason, str(exc), device_id) from exc
+
+        device_ts = getattr(payload, "ts", None)
+        ts = device_ts.timestamp() if device_ts is not None else raw.received_at
+        if ts > now + self._limits.future_skew_s:
+            raise Rejection(
+                "future_timestamp",
+                f"ts is {ts - now:.0f} s ahead of the gateway clock "
+                f"(limit {self._limits.future_skew_s} s)",
+                device_id,
+            )
+        seq = getattr(payload, "seq", None)
+        return Envelope(
+            raw=raw,
+            device=device,
+            channel=channel,
+            payload=payload,
+            ts=ts,
+            seq=seq,
+            received_at=raw.received_at,
+            stale=now - ts > self._limits.stale_after_s,
+            dedup_key=_dedup_key(channel, seq, raw.payload),
+            type=_type_of(payload),
+        )
+
+
+def _dedup_key(channel: str, seq: int | None, payload: bytes) -> str | None:
+    prefix = _CHANNEL_PREFIX[channel]
+    if seq is not None:
+        return f"{prefix}:{seq}"
+    if channel == "status":
+        # Presence is idempotent, and a bare "offline" repeats byte for byte every time the
+        # device drops; hashing it would swallow real transitions.
+        return None
+    return f"{prefix}#{hashlib.blake2b(payload, digest_size=12).hexdigest()}"
+
+
+def _type_of(payload: object) -> str:
+    if isinstance(payload, Event):
+        return payload.type
+    if isinstance(payload, Status):
+        return payload.state
+    if isinstance(payload, CommandAck):
+        return "cmd_ack"
+    return "telemetry"

@@ -1,0 +1,51 @@
+"""What travels through the pipeline: the raw MQTT message and the decoded envelope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from devices.base import Channel
+from gateway.storage.records import DeviceRecord
+
+
+@dataclass(slots=True, frozen=True)
+class RawMessage:
+    """An MQTT message as the network thread received it."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    mid: int = 0
+    dup: bool = False
+    retain: bool = False
+    received_at: float = 0.0
+    generation: int = 0  # which connection delivered it; acks go back on the same one
+    arrived: float = 0.0  # time.monotonic() at receipt, for the latency histogram
+
+
+@dataclass(slots=True)
+class Envelope:
+    """A decoded, validated message and everything the pipeline needs to place it."""
+
+    raw: RawMessage
+    device: DeviceRecord
+    channel: Channel
+    payload: BaseModel
+    ts: float
+    seq: int | None
+    received_at: float
+    stale: bool
+    dedup_key: str | None
+    type: str
+
+    @property
+    def device_id(self) -> str:
+        """Id of the sending device."""
+        return self.device.id
+
+    @property
+    def kind(self) -> str:
+        """Device kind key."""
+        return self.device.kind

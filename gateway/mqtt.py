@@ -1,0 +1,244 @@
+"""MQTT ingest: persistent session, QoS1 subscriptions, manual acks, jittered reconnect."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from gateway.clock import Clock
+from gateway.envelope import RawMessage
+from gateway.metrics import GatewayMetrics
+from gateway.settings import BrokerSettings
+
+log = logging.getLogger(__name__)
+
+Sink = Callable[[RawMessage], None]
+
+
+class Backoff:
+    """Exponential delay with full jitter, so a fleet of gateways does not reconnect in step."""
+
+    def __init__(self, first: float, ceiling: float, rng: random.Random | None = None) -> None:
+        self._first = first
+        self._ceiling = ceiling
+        self._attempt = 0
+        self._rng = rng or random.Random()
+
+    def next(self) -> float:
+        """Delay before the next attempt."""
+        cap = min(self._ceiling, self._first * (2**self._attempt))
+        self._attempt += 1
+        return self._rng.uniform(self._first / 2, cap)
+
+    def reset(self) -> None:
+        """Back to the first delay after a successful connection."""
+        self._attempt = 0
+
+
+class MqttIngest:
+    """Receives device messages into `sink` and acks each one when told its effects committed."""
+
+    def __init__(
+        self,
+        settings: BrokerSettings,
+        filters: list[str],
+        sink: Sink,
+        metrics: GatewayMetrics,
+        clock: Clock,
+        *,
+        receive_maximum: int = 1000,
+    ) -> None:
+        self._settings = settings
+        self._filters = [
+            f"$share/{settings.shared_group}/{f}" if settings.shared_group else f for f in filters
+        ]
+        self._sink = sink
+        self._metrics = metrics
+        self._clock = clock
+        self._receive_maximum = max(1, min(receive_maximum, 65_535))
+        self._v5 = settings.protocol == "5"
+        self._client = self._make_client()
+        self._generation = 0
+        self._connected = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s)
+
+    def _make_client(self) -> paho.Client:
+        s = self._settings
+        client = paho.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=s.client_id,
+            clean_session=None if self._v5 else False,
+            protocol=MQTTProtocolVersion.MQTTv5 if self._v5 else MQTTProtocolVersion.MQTTv311,
+            manual_ack=True,
+            reconnect_on_failure=False,  # our own loop reconnects, with jitter
+        )
+        if s.username:
+            password = s.password.get_secret_value() if s.password else None
+            client.username_pw_set(s.username, password)
+        if s.tls:
+            client.tls_set(
+                ca_certs=str(s.tls_ca_file) if s.tls_ca_file else None,
+                certfile=str(s.tls_cert_file) if s.tls_cert_file else None,
+                keyfile=str(s.tls_key_file) if s.tls_key_file else None,
+            )
+            client.tls_insecure_set(s.tls_insecure)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        return client
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect (retrying) and receive from a background thread."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="scgw-mqtt", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Disconnect and end the thread; unacked messages stay queued in the broker session."""
+        self._stop.set()
+        if self._connected.is_set():
+            self._client.disconnect()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Block until subscribed (or timeout)."""
+        return self._connected.wait(timeout)
+
+    @property
+    def connected(self) -> bool:
+        """Whether the client is connected and subscribed."""
+        return self._connected.is_set()
+
+    def ack(self, raw: RawMessage) -> None:
+        """PUBACK a message whose effects are committed (QoS 0 needs none)."""
+        if raw.qos == 0 or raw.generation != self._generation:
+            # From an earlier connection: the broker will redeliver it, and dedup acks that copy.
+            return
+        self._client.ack(raw.mid, raw.qos)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+        """Publish (commands to devices)."""
+        self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    # -- network thread ------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            if not self._try_connect():
+                self._wait_backoff()
+                continue
+            while not self._stop.is_set():
+                rc = self._client.loop(timeout=0.5)
+                if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    break
+            self._connected.clear()
+            self._metrics.connected.set(0)
+            if not self._stop.is_set():
+                log.warning("broker connection lost; reconnecting")
+                self._wait_backoff()
+        if self._client.is_connected():
+            self._client.loop(timeout=0.2)
+
+    def _try_connect(self) -> bool:
+        s = self._settings
+        self._metrics.reconnects.inc()
+        try:
+            if self._v5:
+                props = Properties(PacketTypes.CONNECT)
+                props.SessionExpiryInterval = s.session_expiry_s
+                props.ReceiveMaximum = self._receive_maximum
+                self._client.connect(
+                    s.host, s.port, s.keepalive_s, clean_start=False, properties=props
+                )
+            else:
+                self._client.connect(s.host, s.port, s.keepalive_s)
+        except OSError as exc:
+            log.warning("cannot reach broker %s:%s: %s", s.host, s.port, exc)
+            return False
+        return True
+
+    def _wait_backoff(self) -> None:
+        delay = self._backoff.next()
+        self._stop.wait(delay)
+
+    def _on_connect(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: paho.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            log.error("broker refused connection: %s", reason_code)
+            return
+        self._generation += 1
+        if self._v5:
+            # Retain-handling 1: retained statuses only for new subscriptions, not every reconnect.
+            options = SubscribeOptions(qos=1, retainHandling=1)
+            client.subscribe([(f, options) for f in self._filters])
+        else:
+            client.subscribe([(f, 1) for f in self._filters])
+        self._backoff.reset()
+        log.info(
+            "connected to broker",
+            extra={"session_present": flags.session_present, "generation": self._generation},
+        )
+
+    def _on_subscribe(
+        self,
+        client: paho.Client,
+        userdata: object,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        failed = [rc for rc in reason_codes if rc.is_failure]
+        if failed:
+            log.error("broker refused subscriptions: %s", failed)
+            return
+        self._connected.set()
+        self._metrics.connected.set(1)
+
+    def _on_disconnect(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: paho.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self._connected.clear()
+        self._metrics.connected.set(0)
+
+    def _on_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
+        self._sink(
+            RawMessage(
+                topic=msg.topic,
+                payload=msg.payload,
+                qos=msg.qos,
+                mid=msg.mid,
+                dup=bool(msg.dup),
+                retain=bool(msg.retain),
+                received_at=self._clock.time(),
+                generation=self._generation,
+                arrived=time.monotonic(),
+            )
+        )

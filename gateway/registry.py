@@ -1,0 +1,150 @@
+"""Device registry: registration, updates, disable/approve, and the in-memory index for ingest."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from devices.base import DeviceConfig
+from devices.catalogue import CATALOGUE
+from devices.vendors import CODECS
+from gateway.clock import Clock
+from gateway.storage.records import DeviceRecord, DeviceStatus
+from gateway.storage.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
+
+
+class RegistryError(ValueError):
+    """A registration that cannot be accepted (bad field, unknown codec, unknown device)."""
+
+
+def validate_config(raw: dict[str, Any]) -> DeviceConfig:
+    """Validate one registration against its kind's model."""
+    try:
+        config = CATALOGUE.device_config_adapter.validate_python(raw)
+    except ValidationError as exc:
+        where = raw.get("id", "?") if isinstance(raw, dict) else "?"
+        raise RegistryError(f"device {where}: {exc}") from exc
+    if config.codec not in CODECS:
+        raise RegistryError(f"device {config.id}: unknown codec {config.codec!r}")
+    return config
+
+
+class DeviceRegistry:
+    """Registered devices, indexed in memory for the per-message lookup, backed by the store."""
+
+    def __init__(self, store: SqliteStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._devices: dict[str, DeviceRecord] = {}
+        self._loaded_until = 0.0
+
+    def load(self) -> int:
+        """Load every device from the store; return how many."""
+        records = self._store.load_devices()
+        self._devices = {r.id: r for r in records}
+        self._loaded_until = max((r.updated_at for r in records), default=0.0)
+        return len(records)
+
+    def refresh(self) -> int:
+        """Pick up registrations changed by other processes (CLI, API); return how many."""
+        changed = self._store.load_devices(since=self._loaded_until)
+        for record in changed:
+            self._devices[record.id] = record
+            self._loaded_until = max(self._loaded_until, record.updated_at)
+        return len(changed)
+
+    def get(self, device_id: str) -> DeviceRecord | None:
+        """The registration of `device_id`, re-reading the store once on a miss."""
+        record = self._devices.get(device_id)
+        if record is None:
+            record = self._store.get_device(device_id)
+            if record is not None:
+                self._devices[device_id] = record
+        return record
+
+    def __len__(self) -> int:
+        return len(self._devices)
+
+    def all(self) -> list[DeviceRecord]:
+        """Every device held in memory."""
+        return list(self._devices.values())
+
+    def register(self, configs: Iterable[DeviceConfig], status: DeviceStatus = "active") -> int:
+        """Insert or update registrations; keeps `created_at` of existing devices."""
+        now = self._clock.time()
+        records = []
+        for config in configs:
+            existing = self.get(config.id)
+            record = DeviceRecord(
+                status=status,
+                created_at=existing.created_at if existing else now,
+                updated_at=now,
+                **config.model_dump(),
+            )
+            records.append(record)
+        self._store.upsert_devices(records)
+        for record in records:
+            self._devices[record.id] = record
+        self._loaded_until = max(self._loaded_until, now)
+        return len(records)
+
+    def set_status(self, device_id: str, status: DeviceStatus) -> DeviceRecord:
+        """Disable, re-enable or approve a device."""
+        record = self.get(device_id)
+        if record is None:
+            raise RegistryError(f"unknown device {device_id!r}")
+        record.status = status
+        record.updated_at = self._clock.time()
+        self._store.upsert_devices([record])
+        return record
+
+    def register_pending(self, device_id: str, kind: str) -> DeviceRecord:
+        """Record an unknown device that talked to us, for an operator to approve."""
+        config = validate_config({"id": device_id, "kind": kind})
+        self.register([config], status="pending")
+        record = self._devices[device_id]
+        log.info("registered unknown device as pending", extra={"device_id": device_id})
+        return record
+
+
+def read_import_file(path: Path) -> list[DeviceConfig]:
+    """Parse a CSV (header row) or YAML (list, or `devices:` list) file of registrations."""
+    text = path.read_text(encoding="utf-8")
+    rows: list[dict[str, Any]]
+    if path.suffix.lower() == ".csv":
+        rows = [
+            {k: v for k, v in row.items() if v not in ("", None)}
+            for row in csv.DictReader(io.StringIO(text))
+        ]
+    elif path.suffix.lower() in (".yaml", ".yml"):
+        data = yaml.safe_load(text)
+        if isinstance(data, dict) and "devices" in data:
+            data = data["devices"]
+        if not isinstance(data, list):
+            raise RegistryError(f"{path}: expected a list of devices or a `devices:` list")
+        rows = data
+    else:
+        raise RegistryError(f"{path}: use a .csv, .yaml or .yml file")
+    configs = []
+    errors = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            configs.append(validate_config(row))
+        except RegistryError as exc:
+            errors.append(f"{path}: entry {number}: {exc}")
+    if errors:
+        raise RegistryError("\n".join(errors))
+    ids = [c.id for c in configs]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise RegistryError(f"{path}: device ids repeated: {duplicates}")
+    return configs

@@ -1,0 +1,116 @@
+"""Wiring: one Gateway object that owns the store, registry, twins, pipeline, MQTT and timers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from devices import topics
+from gateway.clock import Clock, SystemClock
+from gateway.decode import Decoder
+from gateway.metrics import GatewayMetrics
+from gateway.mqtt import MqttIngest
+from gateway.pipeline import Pipeline, PipelineHook, TaskJob
+from gateway.registry import DeviceRegistry
+from gateway.scheduler import Scheduler
+from gateway.settings import Settings
+from gateway.storage.sqlite import SqliteStore, SqliteTx
+from gateway.twin import TwinTracker
+
+log = logging.getLogger(__name__)
+
+RETENTION_EVERY_S = 3600.0
+REGISTRY_REFRESH_S = 30.0
+
+
+class Gateway:
+    """The running service. `start()` connects; `stop()` ends cleanly; both are idempotent."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        hooks: list[PipelineHook] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.metrics = GatewayMetrics()
+        path = settings.database.sqlite_path
+        self.store = SqliteStore(path if path.is_absolute() else Path.cwd() / path)
+        self.registry = DeviceRegistry(self.store, self.clock)
+        self.twins = TwinTracker({k: float(v) for k, v in settings.offline_timeout_s.items()})
+        self.decoder = Decoder(
+            self.registry, settings.limits, auto_register_unknown=settings.auto_register_unknown
+        )
+        self.mqtt = MqttIngest(
+            settings.broker,
+            topics.subscriptions(),
+            self._submit,
+            self.metrics,
+            self.clock,
+            receive_maximum=settings.limits.queue_size,
+        )
+        self.pipeline = Pipeline(
+            decoder=self.decoder,
+            store=self.store,
+            twins=self.twins,
+            metrics=self.metrics,
+            clock=self.clock,
+            limits=settings.limits,
+            ack=self.mqtt.ack,
+            hooks=hooks or [],
+        )
+        self.scheduler = Scheduler(self.clock)
+        self._started = False
+
+    def _submit(self, raw: object) -> None:
+        self.pipeline.submit(raw)  # type: ignore[arg-type]
+
+    def schedule_tx(self, name: str, interval_s: float, job: TaskJob) -> None:
+        """Run `job(now, tx)` every `interval_s` on the pipeline thread, in its own transaction."""
+        self.scheduler.every(
+            name, interval_s, lambda now: self.pipeline.submit_task(name, job, now)
+        )
+
+    def start(self, *, connect: bool = True) -> None:
+        """Load state, start the pipeline and timers, and connect to the broker."""
+        if self._started:
+            return
+        devices = self.registry.load()
+        self.twins.load(self.store.load_twins(), {d.id: d.kind for d in self.registry.all()})
+        log.info("loaded state", extra={"devices": devices, "schema": self.store.schema_version})
+        self.pipeline.start()
+        self.schedule_tx("offline_sweep", self.settings.offline_sweep_s, self.pipeline.sweep_offline)
+        self.schedule_tx("retention", RETENTION_EVERY_S, self._prune)
+        self.schedule_tx("registry_refresh", REGISTRY_REFRESH_S, self._refresh_registry)
+        self.scheduler.start()
+        if connect:
+            self.mqtt.start()
+        self._started = True
+
+    def stop(self) -> None:
+        """Disconnect, finish queued work, close the database."""
+        if not self._started:
+            return
+        self.mqtt.stop()
+        self.scheduler.stop()
+        self.pipeline.stop()
+        self.store.close()
+        self._started = False
+
+    def _prune(self, now: float, tx: SqliteTx) -> None:
+        db = self.settings.database
+        counts = self.store.prune(
+            tx,
+            telemetry_before=now - db.telemetry_retention_days * 86_400,
+            dead_before=now - db.dead_letter_retention_days * 86_400,
+            dedup_before=now - self.settings.limits.dedup_window_s,
+        )
+        if any(counts.values()):
+            log.info("retention pruned rows", extra=counts)
+
+    def _refresh_registry(self, now: float, tx: SqliteTx) -> None:
+        changed = self.registry.refresh()
+        if changed:
+            log.info("registry refreshed", extra={"changed": changed})

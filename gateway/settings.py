@@ -1,0 +1,241 @@
+"""Gateway settings: environment (`SCGW_*`), an optional YAML file, and validated defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from devices.catalogue import DECLARED
+
+DEV_JWT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BrokerSettings(_Section):
+    """How the gateway reaches the MQTT broker."""
+
+    url: str = Field(
+        "",
+        description="mqtt://host:port or mqtts://host:port; empty runs the embedded broker",
+    )
+    username: str | None = Field(None, description="MQTT username of the gateway")
+    password: SecretStr | None = Field(None, description="MQTT password (from the environment)")
+    client_id: str = Field("scgw-gateway", description="MQTT client id; keeps the session")
+    protocol: Literal["5", "3.1.1"] = Field(
+        "5", description="MQTT protocol version; 5 lets the gateway bound in-flight messages"
+    )
+    tls_ca_file: Path | None = Field(None, description="CA bundle for mqtts:// brokers")
+    tls_cert_file: Path | None = Field(None, description="Client certificate for mutual TLS")
+    tls_key_file: Path | None = Field(None, description="Client key for mutual TLS")
+    tls_insecure: bool = Field(False, description="Skip hostname verification (testing only)")
+    shared_group: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Join `$share/<group>/…` so several gateway processes split the load",
+    )
+    session_expiry_s: int = Field(
+        7 * 86_400, ge=0, description="How long the broker keeps our session while we are away"
+    )
+    keepalive_s: int = Field(30, ge=5, le=600, description="MQTT keepalive")
+    reconnect_min_s: float = Field(0.5, gt=0, description="First reconnect delay")
+    reconnect_max_s: float = Field(30.0, gt=0, description="Reconnect delay ceiling (jittered)")
+
+    @property
+    def host(self) -> str:
+        """Host part of the URL."""
+        return urlsplit(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        """Port part of the URL, defaulting by scheme."""
+        parts = urlsplit(self.url)
+        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+    @property
+    def tls(self) -> bool:
+        """Whether the URL asks for TLS."""
+        return urlsplit(self.url).scheme == "mqtts"
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ("mqtt", "mqtts"):
+            raise ValueError("broker url must start with mqtt:// or mqtts://")
+        return value
+
+
+class EmbeddedBrokerSettings(_Section):
+    """The pure-Python broker started when no broker URL is set (demo, laptops)."""
+
+    host: str = Field("127.0.0.1", description="Bind address of the embedded broker")
+    port: int = Field(1883, ge=1, le=65535, description="Port of the embedded broker")
+
+
+class DatabaseSettings(_Section):
+    """Where the gateway keeps its state."""
+
+    url: str = Field(
+        "sqlite:///data/scgw.db",
+        description="sqlite:///relative/path or sqlite:////absolute/path (PostgreSQL later)",
+    )
+    telemetry_retention_days: int = Field(
+        30, ge=1, le=3650, description="Telemetry older than this is pruned"
+    )
+    dead_letter_retention_days: int = Field(
+        30, ge=1, le=3650, description="Dead letters older than this are pruned"
+    )
+
+    @property
+    def sqlite_path(self) -> Path:
+        """File path of a sqlite URL."""
+        if not self.url.startswith("sqlite:///"):
+            raise ValueError(f"only sqlite:/// URLs are supported so far, got {self.url!r}")
+        return Path(self.url.removeprefix("sqlite:///"))
+
+
+class InfluxSettings(_Section):
+    """Optional InfluxDB 2.x/3.x telemetry history (unused when `url` is empty)."""
+
+    url: str = Field("", description="http(s)://host:port of InfluxDB; empty disables it")
+    org: str = Field("scgw", description="InfluxDB organisation")
+    bucket: str = Field("telemetry", description="Bucket for telemetry points")
+    token: SecretStr | None = Field(None, description="API token (from the environment)")
+
+
+class ApiSettings(_Section):
+    """HTTP API bind address and token settings."""
+
+    host: str = Field("127.0.0.1", description="Bind address of the HTTP API")
+    port: int = Field(8080, ge=1, le=65535, description="Port of the HTTP API")
+    jwt_secret: SecretStr = Field(
+        SecretStr(DEV_JWT_SECRET), description="Signing key of access tokens (from the environment)"
+    )
+    token_ttl_s: int = Field(900, ge=60, le=86_400, description="Lifetime of an access token")
+
+
+class LimitSettings(_Section):
+    """Per-message limits and the ingest queue."""
+
+    max_payload_bytes: int = Field(
+        64 * 1024, ge=256, le=16 * 1024 * 1024, description="Larger payloads are dead-lettered"
+    )
+    dedup_window_s: int = Field(
+        3600, ge=1, le=30 * 86_400, description="A (device, seq or hash) seen within this is a duplicate"
+    )
+    future_skew_s: int = Field(
+        300, ge=0, description="A device timestamp further ahead of our clock is refused"
+    )
+    stale_after_s: int = Field(
+        86_400, ge=1, description="Readings older than this are stored but flagged stale"
+    )
+    queue_size: int = Field(
+        5000, ge=10, description="Messages held between the MQTT thread and the pipeline"
+    )
+    batch_size: int = Field(500, ge=1, le=10_000, description="Messages per database transaction")
+    dead_letter_payload_bytes: int = Field(
+        4096, ge=0, description="How much of a rejected payload is kept"
+    )
+
+
+def _default_offline_timeouts() -> dict[str, int]:
+    return {kind.key: kind.offline_timeout_s for kind in DECLARED}
+
+
+class Settings(BaseSettings):
+    """All gateway settings; env `SCGW_SECTION__FIELD`, or a YAML file named by `SCGW_CONFIG`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SCGW_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    environment: Literal["development", "production"] = Field(
+        "development", description="`production` refuses development defaults for secrets"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level"
+    )
+    log_json: bool = Field(True, description="Structured JSON logs (one object per line)")
+    timezone: str = Field("Asia/Shanghai", description="The community's time zone")
+    data_dir: Path = Field(Path("data"), description="Folder for the database and buffers")
+    broker: BrokerSettings = Field(default_factory=BrokerSettings, description="MQTT broker")
+    embedded_broker: EmbeddedBrokerSettings = Field(
+        default_factory=EmbeddedBrokerSettings, description="Embedded broker for the demo"
+    )
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings, description="Storage")
+    influx: InfluxSettings = Field(default_factory=InfluxSettings, description="InfluxDB history")
+    api: ApiSettings = Field(default_factory=ApiSettings, description="HTTP API")
+    limits: LimitSettings = Field(default_factory=LimitSettings, description="Message limits")
+    offline_timeout_s: dict[str, int] = Field(
+        default_factory=_default_offline_timeouts,
+        description="Per device kind: silence after which a device counts as offline",
+    )
+    offline_sweep_s: float = Field(
+        15.0, gt=0, description="How often the offline timeout is checked"
+    )
+    auto_register_unknown: bool = Field(
+        False, description="Register unknown device ids as `pending` instead of only dead-lettering"
+    )
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="Serve Prometheus metrics here when the API is not run"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init args win, then the environment, then the YAML file named by SCGW_CONFIG."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("SCGW_CONFIG")
+        if config_file:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+        return tuple(sources)
+
+    @field_validator("offline_timeout_s")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, int]) -> dict[str, int]:
+        known = {kind.key for kind in DECLARED}
+        unknown = set(value) - known
+        if unknown:
+            raise ValueError(f"unknown device kinds {sorted(unknown)}; known: {sorted(known)}")
+        if any(v <= 0 for v in value.values()):
+            raise ValueError("offline timeouts must be positive seconds")
+        return {**_default_offline_timeouts(), **value}
+
+    @model_validator(mode="after")
+    def _no_dev_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            if self.api.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+                raise ValueError("set SCGW_API__JWT_SECRET: the development secret is refused")
+            if not self.broker.url:
+                raise ValueError("set SCGW_BROKER__URL: the embedded broker is for development")
+        return self
+
+    def sqlite_path(self) -> Path:
+        """Database file, relative paths resolved against the working directory."""
+        return self.database.sqlite_path
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and optional file, with explicit overrides on top."""
+    return Settings(**overrides)

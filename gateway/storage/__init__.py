@@ -1,0 +1,1 @@
+"""Storage: the narrow interface the gateway writes through, and its SQLite implementation."""

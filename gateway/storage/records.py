@@ -1,0 +1,78 @@
+"""Plain records the store reads and writes (kept free of any database API)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+DeviceStatus = Literal["active", "disabled", "pending"]
+
+
+@dataclass(slots=True)
+class DeviceRecord:
+    """A registered device as the gateway keeps it in memory and in the `devices` table."""
+
+    id: str
+    kind: str
+    vendor: str = ""
+    model: str = ""
+    codec: str = "json"
+    site: str = ""
+    building: str = ""
+    unit: str = ""
+    grid: str = ""
+    resident_id: str | None = None
+    install_date: str | None = None
+    status: DeviceStatus = "active"
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    def as_row(self) -> dict[str, Any]:
+        """Column → value mapping."""
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Twin:
+    """The last known state of one device."""
+
+    device_id: str
+    online: bool = False
+    online_source: str | None = None  # "status", "message", "timeout", "will"
+    online_changed: float | None = None
+    last_seen: float | None = None
+    battery_pct: float | None = None
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None
+    location_source: str | None = None
+    location_ts: float | None = None
+    last_telemetry: dict[str, Any] | None = field(default=None)
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    """A message the gateway refused, with why."""
+
+    received_at: float
+    topic: str
+    reason: str
+    detail: str
+    device_id: str | None
+    payload: bytes
+    payload_size: int
+
+
+@dataclass(slots=True)
+class StoredMessage:
+    """An accepted telemetry, event, status or command-ack row."""
+
+    device_id: str
+    kind: str
+    channel: str
+    type: str
+    ts: float
+    received_at: float
+    seq: int | None
+    stale: bool
+    data: str

@@ -1,0 +1,266 @@
+"""SQLite store (WAL): migrations, one transaction per batch, and the reads the gateway needs."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+from gateway.storage.records import DeadLetter, DeviceRecord, StoredMessage, Twin
+
+log = logging.getLogger(__name__)
+
+Synchronous = Literal["OFF", "NORMAL", "FULL"]
+
+_DEVICE_COLUMNS = tuple(DeviceRecord.__slots__)  # type: ignore[attr-defined]
+_TWIN_COLUMNS = tuple(Twin.__slots__)  # type: ignore[attr-defined]
+_MESSAGE_COLUMNS = tuple(StoredMessage.__slots__)  # type: ignore[attr-defined]
+_DEAD_COLUMNS = tuple(DeadLetter.__slots__)  # type: ignore[attr-defined]
+
+
+class StoreError(Exception):
+    """The database refused an operation (locked, full, corrupt)."""
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("gateway.storage") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            version = int(entry.name.split("_", 1)[0])
+            found.append((version, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _insert_sql(table: str, columns: tuple[str, ...], verb: str = "INSERT") -> str:
+    marks = ", ".join("?" for _ in columns)
+    return f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+
+_INSERT_DEVICE = _insert_sql("devices", _DEVICE_COLUMNS, "INSERT OR REPLACE")
+_UPSERT_TWIN = _insert_sql("twins", _TWIN_COLUMNS, "INSERT OR REPLACE")
+_INSERT_TELEMETRY = _insert_sql(
+    "telemetry", tuple(c for c in _MESSAGE_COLUMNS if c not in ("channel", "type"))
+)
+_INSERT_EVENT = _insert_sql("events", _MESSAGE_COLUMNS)
+_INSERT_DEAD = _insert_sql("dead_letters", _DEAD_COLUMNS)
+
+
+def connect(path: Path, *, synchronous: Synchronous = "FULL") -> sqlite3.Connection:
+    """Open (creating folders) a WAL-mode connection in autocommit mode; we BEGIN ourselves."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every migration newer than the database's `user_version`; return the version."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    for version, name, sql in _migrations():
+        if version <= current:
+            continue
+        log.info("applying migration %s", name)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in sql.split(";\n"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={version}")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise StoreError(f"migration {name} failed: {exc}") from exc
+        conn.execute("COMMIT")
+        current = version
+    return current
+
+
+class SqliteTx:
+    """Writes of one transaction; rows are buffered and written with executemany at commit."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._telemetry: list[tuple[Any, ...]] = []
+        self._events: list[tuple[Any, ...]] = []
+        self._dead: list[tuple[Any, ...]] = []
+        self._twins: dict[str, Twin] = {}
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The connection, for components that keep their own tables in this transaction."""
+        return self._conn
+
+    def claim(self, device_id: str, key: str, now: float) -> bool:
+        """Record (device, key) as seen; False if it was already seen (a duplicate)."""
+        cur = self._conn.execute(
+            "INSERT OR IGNORE INTO dedup (device_id, key, seen_at) VALUES (?, ?, ?)",
+            (device_id, key, now),
+        )
+        return cur.rowcount == 1
+
+    def add_message(self, msg: StoredMessage) -> None:
+        """Queue an accepted message for insert."""
+        if msg.channel == "telemetry":
+            self._telemetry.append(
+                (msg.device_id, msg.kind, msg.ts, msg.received_at, msg.seq, msg.stale, msg.data)
+            )
+        else:
+            self._events.append(
+                (msg.device_id, msg.kind, msg.channel, msg.type, msg.ts, msg.received_at,
+                 msg.seq, msg.stale, msg.data)
+            )
+
+    def add_dead_letter(self, dead: DeadLetter) -> None:
+        """Queue a dead letter for insert."""
+        self._dead.append(tuple(getattr(dead, c) for c in _DEAD_COLUMNS))
+
+    def save_twin(self, twin: Twin) -> None:
+        """Queue a twin upsert (the last call per device wins)."""
+        self._twins[twin.device_id] = twin
+
+    def flush(self) -> None:
+        """Write everything queued so far."""
+        if self._telemetry:
+            self._conn.executemany(_INSERT_TELEMETRY, self._telemetry)
+            self._telemetry.clear()
+        if self._events:
+            self._conn.executemany(_INSERT_EVENT, self._events)
+            self._events.clear()
+        if self._dead:
+            self._conn.executemany(_INSERT_DEAD, self._dead)
+            self._dead.clear()
+        if self._twins:
+            self._conn.executemany(_UPSERT_TWIN, [_twin_row(t) for t in self._twins.values()])
+            self._twins.clear()
+
+
+def _twin_row(twin: Twin) -> tuple[Any, ...]:
+    row = []
+    for column in _TWIN_COLUMNS:
+        value = getattr(twin, column)
+        if column == "last_telemetry" and value is not None:
+            value = orjson.dumps(value).decode()
+        row.append(value)
+    return tuple(row)
+
+
+class SqliteStore:
+    """The gateway's SQLite database; one writer connection, used from the pipeline thread."""
+
+    def __init__(self, path: Path, *, synchronous: Synchronous = "FULL") -> None:
+        self.path = path
+        self._conn = connect(path, synchronous=synchronous)
+        self._lock = threading.RLock()
+        self.schema_version = migrate(self._conn)
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqliteTx]:
+        """One IMMEDIATE transaction; commits on exit, rolls back on error.
+
+        Nested calls on the same thread become savepoints of the outer transaction, so a
+        service can write through the store while the pipeline's batch is open.
+        """
+        with self._lock:
+            nested = self._conn.in_transaction
+            begin, commit, rollback = (
+                ("SAVEPOINT nested", "RELEASE nested", "ROLLBACK TO nested")
+                if nested else ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
+            )
+            try:
+                self._conn.execute(begin)
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot begin transaction: {exc}") from exc
+            tx = SqliteTx(self._conn)
+            try:
+                yield tx
+                tx.flush()
+                self._conn.execute(commit)
+            except sqlite3.Error as exc:
+                self._undo(rollback, nested)
+                raise StoreError(f"transaction failed: {exc}") from exc
+            except BaseException:
+                self._undo(rollback, nested)
+                raise
+
+    def _undo(self, rollback: str, nested: bool) -> None:
+        self._conn.execute(rollback)
+        if nested:
+            self._conn.execute("RELEASE nested")
+
+    # -- devices -------------------------------------------------------------------------
+
+    def upsert_devices(self, records: list[DeviceRecord]) -> None:
+        """Insert or replace device registrations."""
+        rows = [tuple(getattr(r, c) for c in _DEVICE_COLUMNS) for r in records]
+        with self.transaction() as tx:
+            tx.connection.executemany(_INSERT_DEVICE, rows)
+
+    def load_devices(self, since: float | None = None) -> list[DeviceRecord]:
+        """All devices, or those updated after `since`."""
+        sql = f"SELECT {', '.join(_DEVICE_COLUMNS)} FROM devices"
+        args: tuple[Any, ...] = ()
+        if since is not None:
+            sql += " WHERE updated_at > ?"
+            args = (since,)
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [DeviceRecord(*row) for row in rows]
+
+    def get_device(self, device_id: str) -> DeviceRecord | None:
+        """One device by id."""
+        sql = f"SELECT {', '.join(_DEVICE_COLUMNS)} FROM devices WHERE id = ?"
+        with self._lock:
+            row = self._conn.execute(sql, (device_id,)).fetchone()
+        return DeviceRecord(*row) if row else None
+
+    # -- twins ---------------------------------------------------------------------------
+
+    def load_twins(self) -> list[Twin]:
+        """Every stored twin."""
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {', '.join(_TWIN_COLUMNS)} FROM twins").fetchall()
+        twins = []
+        for row in rows:
+            twin = Twin(*row)
+            twin.online = bool(twin.online)
+            if twin.last_telemetry is not None:
+                twin.last_telemetry = orjson.loads(twin.last_telemetry)
+            twins.append(twin)
+        return twins
+
+    # -- housekeeping --------------------------------------------------------------------
+
+    def prune(self, tx: SqliteTx, *, telemetry_before: float, dead_before: float,
+              dedup_before: float) -> dict[str, int]:
+        """Delete rows past their retention inside `tx`; return counts per table."""
+        conn = tx.connection
+        return {
+            "telemetry": conn.execute("DELETE FROM telemetry WHERE ts < ?",
+                                      (telemetry_before,)).rowcount,
+            "dead_letters": conn.execute("DELETE FROM dead_letters WHERE received_at < ?",
+                                         (dead_before,)).rowcount,
+            "dedup": conn.execute("DELETE FROM dedup WHERE seen_at < ?",
+                                  (dedup_before,)).rowcount,
+        }
+
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Read-only query helper for reports, tests and the API."""
+        with self._lock:
+            cur = self._conn.execute(sql, args)
+            cols = [d[0] for d in cur.description]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]  # type: ignore[misc]

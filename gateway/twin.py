@@ -1,0 +1,95 @@
+"""Device twins: last seen, online/offline, battery and last location, updated per message."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pydantic import BaseModel
+
+from devices.base import Location, Status
+from gateway.envelope import Envelope
+from gateway.storage.records import Twin
+
+
+class TwinTracker:
+    """Keeps every device's twin in memory and reports which ones changed."""
+
+    def __init__(self, offline_timeout_s: dict[str, float]) -> None:
+        self._twins: dict[str, Twin] = {}
+        self._kinds: dict[str, str] = {}
+        self._timeouts = offline_timeout_s
+
+    def load(self, twins: list[Twin], kinds: dict[str, str]) -> None:
+        """Start from stored twins; `kinds` maps device id → kind."""
+        self._twins = {t.device_id: t for t in twins}
+        self._kinds = dict(kinds)
+
+    def kind_of(self, device_id: str) -> str:
+        """Kind of a device the tracker knows."""
+        return self._kinds.get(device_id, "unknown")
+
+    def get(self, device_id: str) -> Twin | None:
+        """The twin of a device, if it has ever been heard from."""
+        return self._twins.get(device_id)
+
+    def apply(self, env: Envelope) -> tuple[Twin, bool]:
+        """Update the twin from an accepted message; return it and whether presence changed."""
+        twin = self._twins.get(env.device_id)
+        if twin is None:
+            twin = self._twins[env.device_id] = Twin(device_id=env.device_id)
+            self._kinds[env.device_id] = env.kind
+        was_online = twin.online
+        payload = env.payload
+        if env.channel == "status":
+            assert isinstance(payload, Status)
+            twin.online = payload.state == "online"
+            twin.online_source = "status"
+        else:
+            twin.online = True
+            if not was_online:
+                twin.online_source = "message"
+        if twin.last_seen is None or env.received_at > twin.last_seen:
+            twin.last_seen = env.received_at
+        if env.channel in ("telemetry", "event"):
+            _absorb_readings(twin, env, payload)
+        changed = twin.online != was_online
+        if changed:
+            twin.online_changed = env.received_at
+        return twin, changed
+
+    def sweep(self, now: float) -> list[Twin]:
+        """Mark devices silent past their kind's timeout offline; return those that changed."""
+        changed = []
+        for device_id, twin in self._twins.items():
+            if not twin.online or twin.last_seen is None:
+                continue
+            timeout = self._timeouts.get(self._kinds.get(device_id, ""), None)
+            if timeout is not None and now - twin.last_seen > timeout:
+                twin.online = False
+                twin.online_source = "timeout"
+                twin.online_changed = now
+                changed.append(twin)
+        return changed
+
+    def online_counts(self) -> Counter[str]:
+        """Devices online per kind."""
+        counts: Counter[str] = Counter()
+        for device_id, twin in self._twins.items():
+            if twin.online:
+                counts[self._kinds.get(device_id, "unknown")] += 1
+        return counts
+
+
+def _absorb_readings(twin: Twin, env: Envelope, payload: BaseModel) -> None:
+    battery = getattr(payload, "battery_pct", None)
+    if battery is not None:
+        twin.battery_pct = battery
+    location = getattr(payload, "location", None)
+    # Only a newer fix replaces the last one: buffered readings can arrive out of order.
+    if isinstance(location, Location) and (twin.location_ts is None or env.ts >= twin.location_ts):
+        twin.lat, twin.lon = location.lat, location.lon
+        twin.accuracy_m = location.accuracy_m
+        twin.location_source = location.source
+        twin.location_ts = env.ts
+    if env.channel == "telemetry":
+        twin.last_telemetry = payload.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,90 @@
+"""Shared fixtures: a real Mosquitto, a gateway on a temp SQLite file, a manual clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devices.base import DeviceConfig
+from devices.catalogue import CATALOGUE
+from gateway.clock import ManualClock
+from gateway.service import Gateway
+from gateway.settings import Settings
+from tests.support.clients import Publisher
+from tests.support.mosquitto import Mosquitto, start_mosquitto
+
+# Noon in Jining on the day the tests pretend it is.
+T0 = 1_795_233_600.0  # 2026-11-21T04:00:00Z
+
+
+@pytest.fixture(scope="module")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    """One anonymous Mosquitto per test module."""
+    broker = start_mosquitto(tmp_path_factory.mktemp("mosquitto"))
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """Time that moves only when the test says so."""
+    return ManualClock(T0)
+
+
+def device(id: str, kind: str, **fields: Any) -> DeviceConfig:
+    """A validated registration record."""
+    return CATALOGUE.device_config_adapter.validate_python({"id": id, "kind": kind, **fields})
+
+
+STANDARD_DEVICES = [
+    device("WB-1001", "wristband", site="jining-renmin", building="3", unit="1", grid="G-01",
+           resident_id="R-yang"),
+    device("WB-1002", "wristband", site="jining-renmin", building="5", unit="2", grid="G-02",
+           resident_id="R-li"),
+    device("AC-2001", "access", site="jining-renmin", building="3", unit="1", grid="G-01"),
+    device("CAM-3001", "camera", site="jining-renmin", grid="G-02"),
+    device("LK-4001", "locker", site="jining-renmin", building="3", grid="G-01"),
+]
+
+
+@pytest.fixture
+def make_gateway(
+    tmp_path: Path, mosquitto: Mosquitto, clock: ManualClock
+) -> Iterator[Callable[..., Gateway]]:
+    """Build (and afterwards stop) gateways connected to the module's Mosquitto."""
+    made: list[Gateway] = []
+    counter = iter(range(1000))
+
+    def _make(
+        devices: list[DeviceConfig] | None = None,
+        gw_clock: ManualClock | None = None,
+        **overrides: Any,
+    ) -> Gateway:
+        n = next(counter)
+        settings = Settings(
+            broker={"url": mosquitto.url, "client_id": f"gw-{tmp_path.name}-{n}"},
+            database={"url": f"sqlite:///{tmp_path / 'scgw.db'}"},
+            log_json=False,
+            **overrides,
+        )
+        gw = Gateway(settings, clock=gw_clock or clock)
+        gw.registry.register(STANDARD_DEVICES if devices is None else devices)
+        gw.start()
+        assert gw.mqtt.wait_connected(10), "gateway did not connect to mosquitto"
+        made.append(gw)
+        return gw
+
+    yield _make
+    for gw in made:
+        gw.stop()
+
+
+@pytest.fixture
+def publisher(mosquitto: Mosquitto) -> Iterator[Publisher]:
+    """A plain MQTT client, like a device's."""
+    pub = Publisher(mosquitto.url)
+    yield pub
+    pub.close()
