@@ -1,4 +1,4 @@
-"""Turn a raw MQTT message into an Envelope, or a Rejection carrying its dead-letter reason."""
+"""Turn a raw MQTT message into an Envelope, or a RejectError carrying its dead-letter reason."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ REJECT_REASONS: tuple[str, ...] = (
 _CHANNEL_PREFIX = {"telemetry": "t", "event": "e", "status": "s", "cmd_ack": "a"}
 
 
-class Rejection(Exception):
+class RejectError(Exception):
     """A message refused by the pipeline, with its reason and the device if one was found."""
 
     def __init__(self, reason: str, detail: str, device_id: str | None = None) -> None:
@@ -60,31 +60,34 @@ class Decoder:
         self._auto_register = auto_register_unknown
 
     def decode(self, raw: RawMessage, now: float) -> Envelope:
-        """Return the envelope, or raise Rejection."""
+        """Return the envelope, or raise RejectError."""
         size = len(raw.payload)
         if size > self._limits.max_payload_bytes:
-            raise Rejection(
+            raise RejectError(
                 "oversized", f"{size} bytes > limit {self._limits.max_payload_bytes}"
             )
         try:
             kind_key, device_id, channel = topics.parse(raw.topic)
         except DecodeError as exc:
-            raise Rejection(exc.reason, str(exc)) from exc
+            raise RejectError(exc.reason, str(exc)) from exc
         kind = self._catalogue.get(kind_key)
         if kind is None:
-            raise Rejection("unknown_kind", f"no device kind {kind_key!r}", device_id)
+            raise RejectError("unknown_kind", f"no device kind {kind_key!r}", device_id)
         device = self._registry.get(device_id)
         if device is None:
             if self._auto_register:
                 self._registry.register_pending(device_id, kind_key)
-                raise Rejection("device_pending", "registered as pending; awaiting approval",
-                                device_id)
-            raise Rejection("unknown_device", f"device {device_id!r} is not registered", device_id)
+                raise RejectError(
+                    "device_pending", "registered as pending; awaiting approval", device_id
+                )
+            raise RejectError(
+                "unknown_device", f"device {device_id!r} is not registered", device_id
+            )
         if device.status != "active":
             reason = "device_pending" if device.status == "pending" else "device_disabled"
-            raise Rejection(reason, f"device {device_id!r} is {device.status}", device_id)
+            raise RejectError(reason, f"device {device_id!r} is {device.status}", device_id)
         if device.kind != kind_key:
-            raise Rejection(
+            raise RejectError(
                 "kind_mismatch",
                 f"device {device_id!r} is a {device.kind}, topic says {kind_key}",
                 device_id,
@@ -92,12 +95,12 @@ class Decoder:
         try:
             payload = get_codec(device.codec).decode(kind, channel, raw.payload)
         except DecodeError as exc:
-            raise Rejection(exc.reason, str(exc), device_id) from exc
+            raise RejectError(exc.reason, str(exc), device_id) from exc
 
         device_ts = getattr(payload, "ts", None)
         ts = device_ts.timestamp() if device_ts is not None else raw.received_at
         if ts > now + self._limits.future_skew_s:
-            raise Rejection(
+            raise RejectError(
                 "future_timestamp",
                 f"ts is {ts - now:.0f} s ahead of the gateway clock "
                 f"(limit {self._limits.future_skew_s} s)",

@@ -13,7 +13,7 @@ from typing import Protocol
 import orjson
 
 from gateway.clock import Clock
-from gateway.decode import Decoder, Rejection
+from gateway.decode import Decoder, RejectError
 from gateway.envelope import Envelope, RawMessage
 from gateway.metrics import GatewayMetrics
 from gateway.settings import LimitSettings
@@ -165,7 +165,7 @@ class Pipeline:
         try:
             with self._store.transaction() as tx:
                 task.job(task.now, tx)
-        except Exception:  # noqa: BLE001 - a job's failure is logged and counted; the loop goes on
+        except Exception:
             self._metrics.task_errors.labels(task.name).inc()
             log.exception("scheduled job %s failed", task.name)
 
@@ -179,11 +179,11 @@ class Pipeline:
             for raw in batch:
                 try:
                     presence_changed |= self._process_one(raw, now, tx)
-                except Rejection as rej:
+                except RejectError as rej:
                     self._dead_letter(tx, raw, rej)
-                except Exception as exc:  # noqa: BLE001 - the per-message boundary: count, keep going
+                except Exception as exc:
                     log.exception("internal error on %s", raw.topic)
-                    self._dead_letter(tx, raw, Rejection("internal_error", repr(exc)))
+                    self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))
         self._metrics.received.inc(len(batch))
         self._metrics.batch_size.observe(len(batch))
         done = time.monotonic()
@@ -215,7 +215,7 @@ class Pipeline:
                 hook.on_presence(twin, env.kind, now, tx)
         return presence_changed
 
-    def _dead_letter(self, tx: SqliteTx, raw: RawMessage, rej: Rejection) -> None:
+    def _dead_letter(self, tx: SqliteTx, raw: RawMessage, rej: RejectError) -> None:
         keep = self._limits.dead_letter_payload_bytes
         tx.add_dead_letter(
             DeadLetter(

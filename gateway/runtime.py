@@ -24,7 +24,10 @@ class Runtime:
         self.broker: EmbeddedBroker | None = None
         if not settings.broker.url:
             self.broker = EmbeddedBroker(settings.embedded_broker)
-            broker = settings.broker.model_copy(update={"url": self.broker.url, "protocol": "3.1.1"})
+            # amqtt speaks MQTT 3.1.1 only.
+            broker = settings.broker.model_copy(
+                update={"url": self.broker.url, "protocol": "3.1.1"}
+            )
             settings = settings.model_copy(update={"broker": broker})
         self.settings = settings
         self.gateway = Gateway(settings)

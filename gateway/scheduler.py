@@ -49,7 +49,9 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         clock.on_change(self._wake)
 
-    def every(self, name: str, interval_s: float, job: Job, *, first_in: float | None = None) -> None:
+    def every(
+        self, name: str, interval_s: float, job: Job, *, first_in: float | None = None
+    ) -> None:
         """Run `job(now)` every `interval_s` seconds of clock time."""
         if interval_s <= 0:
             raise ValueError("interval must be positive")

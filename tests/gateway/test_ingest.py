@@ -32,10 +32,12 @@ def test_wristband_telemetry_and_access_event_become_typed_rows(make_gateway, pu
     assert gw.pipeline.wait_processed(2, timeout=10)
 
     [row] = _rows(gw, "SELECT * FROM telemetry")
-    assert (row["device_id"], row["kind"], row["seq"], row["ts"]) == ("WB-1001", "wristband", 1, T0)
+    assert (row["device_id"], row["kind"], row["seq"]) == ("WB-1001", "wristband", 1)
+    assert row["ts"] == T0
     assert orjson.loads(row["data"])["heart_rate_bpm"] == 76
     [ev] = _rows(gw, "SELECT * FROM events")
-    assert (ev["device_id"], ev["channel"], ev["type"], ev["seq"]) == ("AC-2001", "event", "unlock", 7)
+    assert (ev["device_id"], ev["channel"], ev["type"]) == ("AC-2001", "event", "unlock")
+    assert ev["seq"] == 7
 
     twin = gw.twins.get("WB-1001")
     assert twin.online and twin.battery_pct == 64
@@ -48,7 +50,8 @@ def test_wristband_telemetry_and_access_event_become_typed_rows(make_gateway, pu
 GOOD = orjson.dumps({"ts": ISO_NOW, "seq": 100, "heart_rate_bpm": 70})
 
 BAD_MESSAGES = [
-    ("malformed_json", "scgw/v1/wristband/WB-1001/telemetry", b'{"ts": "2026-11-21T12:00:00+08:00",'),
+    ("malformed_json", "scgw/v1/wristband/WB-1001/telemetry",
+     b'{"ts": "2026-11-21T12:00:00+08:00",'),
     ("schema_invalid", "scgw/v1/wristband/WB-1001/telemetry",
      orjson.dumps({"ts": ISO_NOW, "heart_rate_bpm": "fast"})),
     ("schema_invalid", "scgw/v1/wristband/WB-1001/telemetry",
@@ -138,7 +141,9 @@ def test_retained_offline_will_marks_device_offline(make_gateway, mosquitto: Mos
     assert stored == [{"online": 0}]
 
 
-def test_silent_device_goes_offline_after_its_kind_timeout(make_gateway, publisher, clock: ManualClock):
+def test_silent_device_goes_offline_after_its_kind_timeout(
+    make_gateway, publisher, clock: ManualClock
+):
     gw = make_gateway()
     publisher.publish("scgw/v1/access/AC-2001/telemetry",
                       orjson.dumps({"ts": ISO_NOW, "door_open": False}))

@@ -39,7 +39,9 @@ class Publisher:
         if not info.is_published():
             raise TimeoutError(f"publish to {topic} not acknowledged")
 
-    def publish_nowait(self, topic: str, payload: bytes | str, qos: int = 1) -> paho.MQTTMessageInfo:
+    def publish_nowait(
+        self, topic: str, payload: bytes | str, qos: int = 1
+    ) -> paho.MQTTMessageInfo:
         """Publish without waiting (bulk sends)."""
         return self.client.publish(topic, payload, qos=qos)
 
