@@ -12,13 +12,15 @@ from typing import Protocol
 
 import orjson
 
+from devices.catalogue import CATALOGUE
 from gateway.clock import Clock
 from gateway.decode import Decoder, RejectError
 from gateway.envelope import Envelope, RawMessage
 from gateway.metrics import GatewayMetrics
 from gateway.settings import LimitSettings
+from gateway.storage.base import Store
 from gateway.storage.records import DeadLetter, StoredMessage, Twin
-from gateway.storage.sqlite import SqliteStore, SqliteTx, StoreError
+from gateway.storage.sqlite import SqliteTx, StoreError
 from gateway.twin import TwinTracker
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ class Pipeline:
         self,
         *,
         decoder: Decoder,
-        store: SqliteStore,
+        store: Store,
         twins: TwinTracker,
         metrics: GatewayMetrics,
         clock: Clock,
@@ -257,12 +259,8 @@ class Pipeline:
 
     def _publish_online_counts(self) -> None:
         counts = self._twins.online_counts()
-        for kind, count in counts.items():
-            self._metrics.online.labels(kind).set(count)
-        for sample in list(self._metrics.online.collect()[0].samples):
-            kind = sample.labels["kind"]
-            if kind not in counts:
-                self._metrics.online.labels(kind).set(0)
+        for kind in CATALOGUE.kinds:
+            self._metrics.online.labels(kind).set(counts.get(kind, 0))
 
 
 def _stored(env: Envelope) -> StoredMessage:

@@ -16,8 +16,8 @@ from devices.base import DeviceConfig
 from devices.catalogue import CATALOGUE
 from devices.vendors import CODECS
 from gateway.clock import Clock
+from gateway.storage.base import Store
 from gateway.storage.records import DeviceRecord, DeviceStatus
-from gateway.storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def validate_config(raw: dict[str, Any]) -> DeviceConfig:
 class DeviceRegistry:
     """Registered devices, indexed in memory for the per-message lookup, backed by the store."""
 
-    def __init__(self, store: SqliteStore, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
         self._devices: dict[str, DeviceRecord] = {}

@@ -258,9 +258,9 @@ class SqliteStore:
                                   (dedup_before,)).rowcount,
         }
 
-    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Read-only query helper for reports, tests and the API."""
         with self._lock:
             cur = self._conn.execute(sql, args)
             cols = [d[0] for d in cur.description]
-            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]  # type: ignore[misc]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]

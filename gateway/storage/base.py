@@ -1,0 +1,62 @@
+"""The narrow storage interface callers depend on; SQLite implements it, PostgreSQL can later."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from gateway.storage.records import DeadLetter, DeviceRecord, StoredMessage, Twin
+
+
+class Tx(Protocol):
+    """Writes of one transaction."""
+
+    def claim(self, device_id: str, key: str, now: float) -> bool:
+        """Record a dedup key; False when it was already seen."""
+        ...
+
+    def add_message(self, msg: StoredMessage) -> None:
+        """Queue an accepted message."""
+        ...
+
+    def add_dead_letter(self, dead: DeadLetter) -> None:
+        """Queue a dead letter."""
+        ...
+
+    def save_twin(self, twin: Twin) -> None:
+        """Queue a twin upsert."""
+        ...
+
+
+class Store(Protocol):
+    """What the gateway needs from a database."""
+
+    schema_version: int
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        """A transaction yielding a `Tx`; commits on normal exit."""
+        ...
+
+    def upsert_devices(self, records: list[DeviceRecord]) -> None:
+        """Insert or replace registrations."""
+        ...
+
+    def load_devices(self, since: float | None = None) -> list[DeviceRecord]:
+        """All devices, or those changed after `since`."""
+        ...
+
+    def get_device(self, device_id: str) -> DeviceRecord | None:
+        """One device."""
+        ...
+
+    def load_twins(self) -> list[Twin]:
+        """Every stored twin."""
+        ...
+
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Read-only query for reports."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
