@@ -47,6 +47,10 @@ class Runtime:
         """Broker first, then the gateway, then (demo) simulated devices."""
         if self.broker is not None:
             self.broker.start()
+        if self.settings.metrics_port:
+            from prometheus_client import start_http_server
+
+            start_http_server(self.settings.metrics_port, registry=self.gateway.metrics.registry)
         if self._demo:
             from gateway.registry import read_import_file
 

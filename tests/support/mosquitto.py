@@ -61,11 +61,12 @@ def start_mosquitto(
     users: dict[str, str] | None = None,
     acl: str | None = None,
     extra: str = "",
+    port: int | None = None,
 ) -> Mosquitto:
     """Start `mosquitto -c` with a config written into `folder`."""
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     lines = [
         f"listener {port} 127.0.0.1",
         "persistence false",
