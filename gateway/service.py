@@ -81,7 +81,9 @@ class Gateway:
         self.twins.load(self.store.load_twins(), {d.id: d.kind for d in self.registry.all()})
         log.info("loaded state", extra={"devices": devices, "schema": self.store.schema_version})
         self.pipeline.start()
-        self.schedule_tx("offline_sweep", self.settings.offline_sweep_s, self.pipeline.sweep_offline)
+        self.schedule_tx(
+            "offline_sweep", self.settings.offline_sweep_s, self.pipeline.sweep_offline
+        )
         self.schedule_tx("retention", RETENTION_EVERY_S, self._prune)
         self.schedule_tx("registry_refresh", REGISTRY_REFRESH_S, self._refresh_registry)
         self.scheduler.start()

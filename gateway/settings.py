@@ -17,7 +17,7 @@ from pydantic_settings import (
 
 from devices.catalogue import DECLARED
 
-DEV_JWT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused outside development
+DEV_JWT_SECRET = "development-only-secret-change-me"
 
 
 class _Section(BaseModel):
@@ -133,7 +133,10 @@ class LimitSettings(_Section):
         64 * 1024, ge=256, le=16 * 1024 * 1024, description="Larger payloads are dead-lettered"
     )
     dedup_window_s: int = Field(
-        3600, ge=1, le=30 * 86_400, description="A (device, seq or hash) seen within this is a duplicate"
+        3600,
+        ge=1,
+        le=30 * 86_400,
+        description="A (device, seq or hash) seen within this is a duplicate",
     )
     future_skew_s: int = Field(
         300, ge=0, description="A device timestamp further ahead of our clock is refused"

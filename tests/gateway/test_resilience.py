@@ -53,7 +53,8 @@ def test_gateway_reconnects_after_the_broker_restarts(tmp_path, make_gateway, cl
         pub.publish("scgw/v1/wristband/WB-1001/telemetry", _telemetry(2))
         assert gw.pipeline.wait_processed(2, 10)
         pub.close()
-        assert [r["seq"] for r in gw.store.query("SELECT seq FROM telemetry ORDER BY seq")] == [1, 2]
+        rows = gw.store.query("SELECT seq FROM telemetry ORDER BY seq")
+        assert [r["seq"] for r in rows] == [1, 2]
         assert gw.metrics.value("scgw_broker_reconnects_total") >= 2
     finally:
         gw.stop()
