@@ -1,0 +1,312 @@
+"""The request workflow: open, route, transition and audit tickets; link alerts; SLAs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol, get_args
+from zoneinfo import ZoneInfo
+
+from gateway.workflow import outbox, records
+from gateway.workflow.config import Catalogue, Department, Priority, Rota, WorkflowSettings
+from gateway.workflow.records import Ticket
+from gateway.workflow.states import FINAL, TransitionError, next_state
+
+log = logging.getLogger(__name__)
+
+Source = Literal["alert", "resident", "reminder", "operator"]
+SEVERITY_PRIORITY: dict[str, Priority] = {
+    "critical": "urgent", "major": "high", "minor": "normal", "info": "low",
+}
+SYSTEM = "system"
+DEPARTMENTS: tuple[str, ...] = get_args(Department)
+
+
+class Tx(Protocol):
+    """An open transaction (the gateway's SqliteTx)."""
+
+    @property
+    def connection(self) -> Any:
+        """The sqlite3 connection inside the transaction."""
+        ...
+
+
+AckAlert = Callable[[Tx, int, str, float], None]
+
+
+class WorkflowService:
+    """Every ticket change goes through here, inside the caller's transaction."""
+
+    def __init__(self, settings: WorkflowSettings, catalogue: Catalogue, rota: Rota,
+                 timezone: str, *, ack_alert: AckAlert | None = None) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        self.rota = rota
+        self._tz = ZoneInfo(timezone)
+        self._ack_alert = ack_alert
+
+    # -- creating ------------------------------------------------------------------------
+
+    def open_ticket(self, tx: Tx, *, source: Source, category: str, now: float,
+                    actor: str = SYSTEM, priority: Priority | None = None,
+                    place: dict[str, str] | None = None, resident_id: str | None = None,
+                    device_id: str | None = None, title: str = "", description: str = "",
+                    attachments: list[str] | None = None,
+                    dedup_key: str | None = None) -> Ticket:
+        """Collect a ticket, then route it (dispatch, queue, or hand to 12345)."""
+        conn = tx.connection
+        if dedup_key is not None:
+            existing = records.by_dedup_key(conn, dedup_key)
+            if existing is not None:
+                return existing
+        cat = self.catalogue.get(category)
+        prio: Priority = priority or cat.priority
+        sla = self.catalogue.sla(cat, prio)
+        place = place or {}
+        ticket = Ticket(
+            id=0, code="", source=source, category=cat.key, priority=prio, state="collected",
+            site=place.get("site", ""), building=place.get("building", ""),
+            unit=place.get("unit", ""), room=place.get("room", ""), grid=place.get("grid", ""),
+            resident_id=resident_id, device_id=device_id, title=title or cat.zh,
+            description=description, attachments=list(attachments or []),
+            created_at=now, updated_at=now, sla_dispatch_due=now + sla.dispatch_s,
+            sla_resolve_due=now + sla.resolve_s, dedup_key=dedup_key,
+        )
+        ticket.id = records.insert(conn, ticket)
+        ticket.code = f"GD{datetime.fromtimestamp(now, self._tz):%Y%m%d}-{ticket.id:05d}"
+        records.update(conn, ticket)
+        records.add_event(conn, ticket.id, now, actor, "collect", None, "collected",
+                          f"{source}: {ticket.title}")
+        if cat.critical:
+            self._notify_critical(conn, ticket, now)
+        self._route(tx, ticket, now)
+        routed = records.get(conn, ticket.id)
+        assert routed is not None
+        return routed
+
+    def submit_request(self, tx: Tx, *, category: str, text: str, door_plate: str, now: float,
+                       actor: str, resident_id: str | None = None) -> Ticket:
+        """A resident's one-tap request (一键提交): the door-plate code resolves the place."""
+        row = tx.connection.execute(
+            "SELECT site, building, unit, room, grid FROM door_plates WHERE code = ?",
+            (door_plate,),
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"unknown door-plate code {door_plate!r}")
+        place = dict(zip(("site", "building", "unit", "room", "grid"), row, strict=True))
+        known = self.catalogue.category_keys()
+        if category not in known:
+            raise ValueError(f"unknown category {category!r}; known: {known}")
+        return self.open_ticket(tx, source="resident", category=category, now=now, actor=actor,
+                                place=place, resident_id=resident_id, description=text)
+
+    # -- alerts --------------------------------------------------------------------------
+
+    def on_alert_change(self, change: Any, tx: Tx) -> None:
+        """Listener for the alert book: one ticket per alert episode, updated on repeats."""
+        alert = change.alert
+        conn = tx.connection
+        ticket = records.for_alert(conn, alert.id)
+        if ticket is None:
+            if not change.pages:
+                return
+            ticket = self.open_ticket(
+                tx, source="alert", category=alert.category, now=change.at,
+                priority=SEVERITY_PRIORITY.get(alert.severity, "normal"),
+                place={"site": alert.site, "building": alert.building, "unit": alert.unit,
+                       "grid": alert.grid},
+                resident_id=alert.resident_id, device_id=alert.device_id,
+                description=_alert_text(alert), dedup_key=f"alert-{alert.id}",
+                attachments=[s for s in [alert.detail.get("snapshot_ref")] if s],
+            )
+            conn.execute("INSERT OR IGNORE INTO ticket_alerts VALUES (?, ?, ?)",
+                         (alert.id, ticket.id, change.at))
+            ticket.alert_count = alert.count
+            records.update(conn, ticket)
+            return
+        if change.action in ("repeated", "escalated", "reescalated"):
+            ticket.alert_count = alert.count
+            ticket.updated_at = change.at
+            records.update(conn, ticket)
+            records.add_event(conn, ticket.id, change.at, SYSTEM, f"alert_{change.action}",
+                              ticket.state, ticket.state, f"alert {alert.id} count {alert.count}")
+        elif change.action in ("cleared", "acknowledged"):
+            # Noted only: a cleared alert never closes a ticket a person is handling.
+            records.add_event(conn, ticket.id, change.at, change.actor, f"alert_{change.action}",
+                              ticket.state, ticket.state, change.note or "")
+
+    # -- transitions ---------------------------------------------------------------------
+
+    def transition(self, tx: Tx, ticket_id: int, action: str, *, actor: str, now: float,
+                   note: str = "", assignee: str | None = None, department: str | None = None,
+                   rating: int | None = None, result: str | None = None,
+                   reason: str | None = None, duplicate_of: int | None = None) -> Ticket:
+        """Apply one action; illegal ones raise TransitionError and change nothing."""
+        conn = tx.connection
+        ticket = records.get(conn, ticket_id)
+        if ticket is None:
+            raise LookupError(f"no ticket {ticket_id}")
+        to = next_state(ticket_id, action, ticket.state)
+        self._check(ticket, action, assignee, department, rating, reason, duplicate_of)
+        before = ticket.state
+        self._apply(conn, ticket, action, to, now, assignee=assignee, department=department,
+                    rating=rating, result=result, reason=reason, duplicate_of=duplicate_of)
+        records.update(conn, ticket)
+        records.add_event(conn, ticket.id, now, actor, action, before, to, note)
+        self._after(tx, ticket, action, actor, now)
+        return ticket
+
+    def _check(self, t: Ticket, action: str, assignee: str | None, department: str | None,
+               rating: int | None, reason: str | None, duplicate_of: int | None) -> None:
+        if action == "dispatch" and not assignee:
+            raise TransitionError(t.id, action, t.state, "dispatch needs an assignee")
+        if department is not None and department not in DEPARTMENTS:
+            raise TransitionError(t.id, action, t.state,
+                                  f"unknown department {department!r}; known: {DEPARTMENTS}")
+        if action in ("reject", "mark_duplicate") and not reason:
+            raise TransitionError(t.id, action, t.state, f"{action} needs a reason")
+        if action == "mark_duplicate" and duplicate_of is None:
+            raise TransitionError(t.id, action, t.state, "mark_duplicate needs duplicate_of")
+        if rating is not None and not 1 <= rating <= 5:
+            raise TransitionError(t.id, action, t.state, "rating must be 1..5")
+        resident_close = action == "close" and t.source == "resident" and t.state == "feedback"
+        if resident_close and rating is None:
+            raise TransitionError(t.id, action, t.state,
+                                  "closing a resident's request needs a 1-5 satisfaction rating")
+
+    def _apply(self, conn: Any, t: Ticket, action: str, to: str, now: float, **kw: Any) -> None:
+        t.state = to
+        t.updated_at = now
+        cat = self.catalogue.get(t.category)
+        sla = self.catalogue.sla(cat, t.priority)  # type: ignore[arg-type]
+        if action == "dispatch":
+            t.assignee = kw["assignee"]
+            t.team = "grid"
+            t.dispatched_at = now
+            t.sla_accept_due = now + sla.accept_s
+        elif action in ("accept", "department_accept"):
+            t.accepted_at = now
+        elif action == "report":
+            t.result = kw["result"] or t.result
+            t.feedback_at = now
+        elif action == "close":
+            t.closed_at = now
+            t.rating = kw["rating"]
+        elif action == "escalate":
+            t.department = kw["department"] or cat.department
+            t.escalated_at = now
+            t.sla_accept_due = now + sla.accept_s
+        elif action in ("reject", "mark_duplicate"):
+            t.reason = kw["reason"]
+            t.duplicate_of = kw["duplicate_of"]
+            t.closed_at = now
+
+    def _after(self, tx: Tx, t: Ticket, action: str, actor: str, now: float) -> None:
+        conn = tx.connection
+        if action == "dispatch":
+            records.notify(conn, at=now, audience="user", recipient=t.assignee or "",
+                           kind="ticket_dispatched", body=f"{t.code} {t.title}", ticket_id=t.id)
+        elif action == "escalate":
+            outbox.enqueue(conn, ticket_id=t.id, kind=f"escalation-{t.department}",
+                           payload=self._channel_payload(t, "escalation"), now=now)
+        elif action == "transfer":
+            outbox.enqueue(conn, ticket_id=t.id, kind="transfer",
+                           payload=self._channel_payload(t, "transfer"), now=now)
+        elif action == "report" and t.resident_id:
+            for user in records.family_of(conn, t.resident_id):
+                records.notify(conn, at=now, audience="family", recipient=user,
+                               kind="ticket_feedback", body=f"{t.title}: {t.result or ''}",
+                               ticket_id=t.id, resident_id=t.resident_id)
+        elif action == "close" and self.settings.close_acknowledges_alert and self._ack_alert:
+            for (alert_id,) in conn.execute(
+                "SELECT alert_id FROM ticket_alerts WHERE ticket_id = ?", (t.id,)
+            ).fetchall():
+                self._ack_alert(tx, alert_id, actor, now)
+
+    # -- routing -------------------------------------------------------------------------
+
+    def on_duty(self, grid: str, now: float) -> str | None:
+        """The grid worker on duty for `grid` at `now`, if any."""
+        local = datetime.fromtimestamp(now, UTC).astimezone(self._tz)
+        for shift in self.rota.grids.get(grid, []):
+            if shift.covers(local):
+                return shift.worker
+        return None
+
+    def _route(self, tx: Tx, t: Ticket, now: float) -> None:
+        cat = self.catalogue.get(t.category)
+        if cat.big_matter:
+            self.transition(tx, t.id, "transfer", actor=SYSTEM, now=now,
+                            note="大事统一流转: handed to the 12345 channel")
+            return
+        worker = self.on_duty(t.grid, now)
+        if worker is None:
+            t.team = self.rota.control_room
+            records.update(tx.connection, t)
+            records.add_event(tx.connection, t.id, now, SYSTEM, "queue", t.state, t.state,
+                              f"no grid worker on duty for grid {t.grid or '-'}")
+            return
+        self.transition(tx, t.id, "dispatch", actor=SYSTEM, now=now, assignee=worker,
+                        note=f"on duty for grid {t.grid}")
+
+    def _notify_critical(self, conn: Any, t: Ticket, now: float) -> None:
+        records.notify(conn, at=now, audience="control_room", recipient=self.rota.control_room,
+                       kind="critical_ticket", body=f"{t.title} {t.description}",
+                       ticket_id=t.id, resident_id=t.resident_id)
+        if t.resident_id:
+            for user in records.family_of(conn, t.resident_id):
+                records.notify(conn, at=now, audience="family", recipient=user,
+                               kind="critical_ticket", body=t.title, ticket_id=t.id,
+                               resident_id=t.resident_id)
+
+    def _channel_payload(self, t: Ticket, kind: str) -> dict[str, Any]:
+        cat = self.catalogue.get(t.category)
+        return {
+            "kind": kind, "ticket": t.code, "category": t.category, "category_zh": cat.zh,
+            "priority": t.priority, "department": t.department, "title": t.title,
+            "description": t.description,
+            "place": {"site": t.site, "building": t.building, "unit": t.unit, "room": t.room,
+                      "grid": t.grid},
+            "created_at": datetime.fromtimestamp(t.created_at, UTC).isoformat(),
+        }
+
+    # -- timers --------------------------------------------------------------------------
+
+    def tick(self, now: float, tx: Tx) -> None:
+        """Check SLAs (a breach escalates one level, once per clock) and open reminders."""
+        from gateway.workflow.reminders import open_due_reminders
+
+        conn = tx.connection
+        for t in records.open_with_sla(conn):
+            for clock_name, due, states in (
+                ("dispatch", t.sla_dispatch_due, ("collected",)),
+                ("accept", t.sla_accept_due, ("dispatched", "escalated")),
+                ("resolve", t.sla_resolve_due, ("collected", "dispatched", "handling",
+                                                "escalated")),
+            ):
+                if due is None or now < due or t.state not in states:
+                    continue
+                if clock_name in t.sla_breaches or t.state in FINAL:
+                    continue
+                self._breach(conn, t, clock_name, now)
+        open_due_reminders(self, tx, now)
+
+    def _breach(self, conn: Any, t: Ticket, clock_name: str, now: float) -> None:
+        chain = self.rota.escalation_chain
+        t.sla_breaches = [*t.sla_breaches, clock_name]
+        t.escalation_level = min(t.escalation_level + 1, len(chain) - 1)
+        t.updated_at = now
+        records.update(conn, t)
+        level = chain[t.escalation_level]
+        records.add_event(conn, t.id, now, SYSTEM, "sla_breach", t.state, t.state,
+                          f"{clock_name} SLA breached; escalated to {level}")
+        records.notify(conn, at=now, audience="role", recipient=level, kind="sla_breach",
+                       body=f"{t.code} {t.title}: {clock_name} overdue", ticket_id=t.id)
+        log.warning("ticket SLA breached", extra={"ticket": t.code, "clock": clock_name,
+                                                  "level": level})
+
+
+def _alert_text(alert: Any) -> str:
+    return (f"{alert.rule_id} on {alert.device_id} ({alert.severity}); "
+            f"count {alert.count}; resident {alert.resident_id or '-'}")
