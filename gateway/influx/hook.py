@@ -1,0 +1,135 @@
+"""The pipeline hook that copies telemetry to InfluxDB through the on-disk buffer."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+from gateway.clock import Clock
+from gateway.envelope import Envelope
+from gateway.influx.buffer import PointBuffer, PointBufferError
+from gateway.influx.points import alert_line, envelope_lines, gateway_lines
+from gateway.influx.writer import Flusher, InfluxMetrics
+from gateway.metrics import GatewayMetrics
+from gateway.settings import Settings
+from gateway.storage.records import Twin
+from gateway.storage.sqlite import SqliteTx
+
+log = logging.getLogger(__name__)
+
+# Devices registered and online per (kind, site), read from the gateway's own tables.
+_ONLINE_SQL = """
+SELECT d.kind, d.site, COALESCE(SUM(t.online), 0) AS online, COUNT(*) AS total
+FROM devices d LEFT JOIN twins t ON t.device_id = d.id
+WHERE d.status = 'active'
+GROUP BY d.kind, d.site
+"""
+
+
+def _resolve(path: Path, base: Path) -> Path:
+    full = path if path.is_absolute() else base / path
+    return full if full.is_absolute() else Path.cwd() / full
+
+
+class InfluxHook:
+    """PipelineHook: queues points on the pipeline thread; a flusher thread writes them."""
+
+    def __init__(self, settings: Settings, metrics: InfluxMetrics, clock: Clock) -> None:
+        influx = settings.influx
+        self._clock = clock
+        self.metrics = metrics
+        self.buffer = PointBuffer(
+            _resolve(influx.buffer_file, settings.data_dir), influx.buffer_max_points
+        )
+        self._batch_size = influx.batch_size
+        self._stats_interval = influx.stats_interval_s
+        self._next_stats: float | None = None
+        try:
+            self._db_path: Path | None = _resolve(settings.database.sqlite_path, Path.cwd())
+        except ValueError:
+            self._db_path = None  # not SQLite: no `gateway` counts until the store offers them
+        self.flusher = Flusher(self.buffer, influx, metrics, clock, on_tick=self._stats_tick)
+        clock.on_change(self.flusher.wake)  # a manual clock jumping may make stats due
+
+    # -- PipelineHook --------------------------------------------------------------------
+
+    def on_message(self, env: Envelope, twin: Twin, tx: SqliteTx) -> None:
+        """Queue the message's points (a local SQLite commit; never network I/O)."""
+        lines = envelope_lines(env)
+        if lines:
+            self.enqueue(lines)
+
+    def on_presence(self, twin: Twin, kind: str, now: float, tx: SqliteTx) -> None:
+        """Presence reaches InfluxDB as the periodic `gateway` counts, not per change."""
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the flusher; points buffered before a restart are sent first."""
+        self.flusher.update_gauges()
+        self.flusher.start()
+
+    def stop(self) -> None:
+        """Stop the flusher and close the buffer; unsent points wait on disk."""
+        self.flusher.stop()
+        self.buffer.close()
+
+    # -- producers -----------------------------------------------------------------------
+
+    def enqueue(self, lines: list[str]) -> None:
+        """Append points to the buffer; an unwritable buffer costs InfluxDB points, not ingest."""
+        try:
+            dropped = self.buffer.append(lines, self._clock.time())
+        except PointBufferError:
+            # The message itself is safe in the embedded store; raising here would dead-letter it.
+            self.metrics.dropped.labels("buffer_error").inc(len(lines))
+            log.exception("influx buffer append failed; %d points lost", len(lines))
+            return
+        if dropped:
+            self.metrics.dropped.labels("buffer_full").inc(dropped)
+            log.warning("influx buffer full; dropped the oldest points",
+                        extra={"dropped": dropped, "capacity": self.buffer.max_points})
+        if self.buffer.depth() >= self._batch_size:
+            self.flusher.wake()
+
+    def record_alert(self, *, rule: str, severity: str, state: str, site: str,
+                     device_id: str, ts: float) -> None:
+        """Write an `alerts` point (for the alert lifecycle to call on raise/ack/clear)."""
+        self.enqueue([alert_line(rule=rule, severity=severity, state=state, site=site,
+                                 device_id=device_id, ts=ts)])
+
+    def record_gateway_stats(self, now: float) -> int:
+        """Queue `gateway` points with devices online/registered per kind and site."""
+        if self._db_path is None:
+            return 0
+        try:
+            conn = sqlite3.connect(f"file:{self._db_path}?mode=ro", uri=True, timeout=5)
+            try:
+                rows = conn.execute(_ONLINE_SQL).fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            # No database yet, or it is busy: the next interval tries again.
+            log.warning("devices-online counts not read", extra={"error": str(exc)})
+            return 0
+        lines = gateway_lines([(k, s, int(o), int(t)) for k, s, o, t in rows], now)
+        self.enqueue(lines)
+        return len(lines)
+
+    def _stats_tick(self) -> None:
+        now = self._clock.time()
+        if self._next_stats is None:
+            self._next_stats = now  # first counts right after start
+        if now >= self._next_stats:
+            self.record_gateway_stats(now)
+            self._next_stats = now + self._stats_interval
+
+
+def build_influx_hook(
+    settings: Settings, metrics: GatewayMetrics, clock: Clock
+) -> InfluxHook | None:
+    """The InfluxDB hook when `influx.url` is set, else None (the feature is off)."""
+    if not settings.influx.url:
+        return None
+    return InfluxHook(settings, InfluxMetrics(metrics.registry), clock)
