@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from devices import topics
+from gateway.alerting import Alerting
 from gateway.clock import Clock, SystemClock
 from gateway.decode import Decoder
 from gateway.metrics import GatewayMetrics
@@ -43,6 +44,11 @@ class Gateway:
         self.decoder = Decoder(
             self.registry, settings.limits, auto_register_unknown=settings.auto_register_unknown
         )
+        # Built here so that an invalid rule file stops start-up before anything runs.
+        self.alerting = (
+            Alerting(settings, store=self.store, registry=self.registry, clock=self.clock)
+            if settings.rules.enabled else None
+        )
         self.mqtt = MqttIngest(
             settings.broker,
             topics.subscriptions(),
@@ -59,7 +65,7 @@ class Gateway:
             clock=self.clock,
             limits=settings.limits,
             ack=self.mqtt.ack,
-            hooks=hooks or [],
+            hooks=[*(hooks or []), *([self.alerting] if self.alerting else [])],
         )
         self.scheduler = Scheduler(self.clock)
         self._started = False
@@ -80,6 +86,9 @@ class Gateway:
         devices = self.registry.load()
         self.twins.load(self.store.load_twins(), {d.id: d.kind for d in self.registry.all()})
         log.info("loaded state", extra={"devices": devices, "schema": self.store.schema_version})
+        if self.alerting is not None:
+            self.alerting.start(self.pipeline, lambda: self.mqtt.connected)
+            self.schedule_tx("rules_tick", self.settings.rules.tick_s, self.alerting.tick)
         self.pipeline.start()
         self.schedule_tx(
             "offline_sweep", self.settings.offline_sweep_s, self.pipeline.sweep_offline

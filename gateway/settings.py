@@ -113,6 +113,34 @@ class InfluxSettings(_Section):
     org: str = Field("scgw", description="InfluxDB organisation")
     bucket: str = Field("telemetry", description="Bucket for telemetry points")
     token: SecretStr | None = Field(None, description="API token (from the environment)")
+    buffer_file: Path = Field(
+        Path("influx-buffer.sqlite"),
+        description="On-disk queue of points not yet written; relative paths are under data_dir",
+    )
+    buffer_max_points: int = Field(
+        1_000_000, ge=100, description="Buffer bound; when full the oldest points are dropped"
+    )
+    batch_size: int = Field(5000, ge=1, le=100_000, description="Points per write request")
+    flush_interval_s: float = Field(
+        1.0, gt=0, le=300, description="Longest a point waits in the buffer before a write"
+    )
+    timeout_s: float = Field(10.0, gt=0, le=300, description="HTTP timeout of one request")
+    retry_min_s: float = Field(1.0, gt=0, description="First retry delay after a failed write")
+    retry_max_s: float = Field(60.0, gt=0, description="Retry delay ceiling (jittered)")
+    stats_interval_s: float = Field(
+        60.0, gt=0, description="How often devices-online counts are written (`gateway` points)"
+    )
+    flux_reads: bool = Field(
+        True,
+        description="Read history older than the embedded retention with Flux (2.x; off for 3.x)",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_scheme(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("influx url must start with http:// or https://")
+        return value.rstrip("/")
 
 
 class ApiSettings(_Section):
@@ -153,6 +181,38 @@ class LimitSettings(_Section):
     )
 
 
+class RuleSettings(_Section):
+    """The rules engine and the alert lifecycle."""
+
+    enabled: bool = Field(True, description="Run the rules engine at all")
+    pack: bool = Field(True, description="Load the built-in rule pack (rules/packs)")
+    extra_dir: Path | None = Field(
+        None, description="Folder of the operator's own rule files (*.yaml), loaded after the pack"
+    )
+    tick_s: float = Field(
+        5.0, gt=0, le=300, description="How often timers (absence, duration, ack timeouts) run"
+    )
+    ack_timeout_s: float = Field(
+        1800.0, ge=0, description="An acknowledged alert not cleared by then re-escalates; 0: never"
+    )
+    flap_threshold: int = Field(
+        3, ge=0, description="Openings within flap_window_s after which an alert stays open; 0: off"
+    )
+    flap_window_s: float = Field(1800.0, gt=0, description="Window of the flap count, seconds")
+    flap_quiet_s: float = Field(
+        600.0, gt=0, description="A flapping alert clears after this long without firing"
+    )
+    stale_event_limit_s: float = Field(
+        600.0, gt=0, description="Messages older than this (device time) open alerts muted"
+    )
+    outage_min_devices: int = Field(
+        3, ge=1, description="Silent devices in one building before it counts as an outage"
+    )
+    outage_fraction: float = Field(
+        0.6, ge=0, le=1, description="Share of a building's devices silent for an outage; 0: off"
+    )
+
+
 def _default_offline_timeouts() -> dict[str, int]:
     return {kind.key: kind.offline_timeout_s for kind in DECLARED}
 
@@ -184,6 +244,7 @@ class Settings(BaseSettings):
     influx: InfluxSettings = Field(default_factory=InfluxSettings, description="InfluxDB history")
     api: ApiSettings = Field(default_factory=ApiSettings, description="HTTP API")
     limits: LimitSettings = Field(default_factory=LimitSettings, description="Message limits")
+    rules: RuleSettings = Field(default_factory=RuleSettings, description="Rules and alerts")
     offline_timeout_s: dict[str, int] = Field(
         default_factory=_default_offline_timeouts,
         description="Per device kind: silence after which a device counts as offline",

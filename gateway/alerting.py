@@ -1,0 +1,178 @@
+"""Plugs the rules engine into the pipeline: messages in, alerts out, operator actions, timers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TypeVar
+
+from devices.catalogue import CATALOGUE
+from gateway.clock import Clock
+from gateway.envelope import Envelope
+from gateway.pipeline import Pipeline
+from gateway.registry import DeviceRegistry
+from gateway.residents import ResidentRepository
+from gateway.settings import Settings
+from gateway.storage.records import DeviceRecord, Twin
+from gateway.storage.sqlite import SqliteStore, SqliteTx
+from rules.alerts import AlertPolicy
+from rules.engine import Engine, EngineConfig
+from rules.errors import AlertError
+from rules.loader import load_rules, rule_files
+from rules.ports import Message, Subject
+from rules.records import Listener
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+OPERATION_TIMEOUT_S = 10.0
+
+
+class RegistryDirectory:
+    """Device subjects from the registry, cached per registration record."""
+
+    def __init__(self, registry: DeviceRegistry) -> None:
+        self._registry = registry
+        self._cache: dict[str, tuple[DeviceRecord, Subject]] = {}
+
+    def for_record(self, record: DeviceRecord) -> Subject:
+        """The subject of a registration (re-built only when the record object changes)."""
+        hit = self._cache.get(record.id)
+        if hit is not None and hit[0] is record:
+            return hit[1]
+        subject = Subject(record.id, record.kind, record.site, record.building, record.unit,
+                          record.grid, record.resident_id)
+        self._cache[record.id] = (record, subject)
+        return subject
+
+    def subject(self, device_id: str) -> Subject | None:
+        """The subject of a registered device, or None."""
+        record = self._registry.get(device_id)
+        return self.for_record(record) if record is not None else None
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    """Engine settings from the gateway's."""
+    r = settings.rules
+    return EngineConfig(
+        timezone=settings.timezone,
+        stale_event_limit_s=r.stale_event_limit_s,
+        offline_timeout_s={k: float(v) for k, v in settings.offline_timeout_s.items()},
+        outage_min_devices=r.outage_min_devices,
+        outage_fraction=r.outage_fraction,
+        policy=AlertPolicy(ack_timeout_s=r.ack_timeout_s, flap_threshold=r.flap_threshold,
+                           flap_window_s=r.flap_window_s, flap_quiet_s=r.flap_quiet_s),
+    )
+
+
+class Alerting:
+    """The pipeline hook that runs the rules; also the entry point for alert operations.
+
+    Built in the gateway's constructor, so an invalid rule file stops start-up (RuleSetError
+    names the file, rule and field).
+    """
+
+    def __init__(self, settings: Settings, *, store: SqliteStore, registry: DeviceRegistry,
+                 clock: Clock) -> None:
+        self._settings = settings
+        self._store = store
+        self._clock = clock
+        self.residents = ResidentRepository(store, clock)
+        self.directory = RegistryDirectory(registry)
+        files = rule_files(pack=settings.rules.pack, extra_dir=settings.rules.extra_dir)
+        ruleset = load_rules(files, tuple(CATALOGUE.kinds))
+        self.engine = Engine(ruleset, engine_config(settings), clock=clock,
+                             devices=self.directory, residents=self.residents)
+        self._pipeline: Pipeline | None = None
+        self._connected: Callable[[], bool] = lambda: True
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self, pipeline: Pipeline, broker_connected: Callable[[], bool]) -> None:
+        """Load residents, restore rule state and alerts (call before the pipeline runs)."""
+        self._pipeline = pipeline
+        self._connected = broker_connected
+        self.residents.load()
+        activity = [(t.device_id, t.last_seen) for t in self._store.load_twins()
+                    if t.last_seen is not None]
+        with self._store.transaction() as tx:
+            self.engine.start(tx, activity)
+
+    def subscribe(self, listener: Listener) -> None:
+        """Receive every alert change inside the transaction that made it (the workflow)."""
+        self.engine.book.subscribe(listener)
+
+    # -- PipelineHook --------------------------------------------------------------------
+
+    def on_message(self, env: Envelope, twin: Twin, tx: SqliteTx) -> None:
+        """Evaluate the rules indexed for this message."""
+        msg = Message(
+            subject=self.directory.for_record(env.device),
+            channel=env.channel,
+            type=env.type,
+            payload=env.payload,
+            ts=env.ts,
+            received_at=env.received_at,
+            last_values=twin.last_telemetry,
+        )
+        self.engine.on_message(msg, tx)
+
+    def on_presence(self, twin: Twin, kind: str, now: float, tx: SqliteTx) -> None:
+        """Presence is judged by the absence rules' own timers; nothing extra to do."""
+
+    def tick(self, now: float, tx: SqliteTx) -> None:
+        """The scheduled job: broker state, timers, alert lifecycle."""
+        self.residents.refresh()
+        self.engine.set_broker(tx, self._connected(), now)
+        self.engine.tick(tx, now)
+
+    # -- operator actions (run on the pipeline thread, in a transaction) -----------------
+
+    def ack(self, alert_id: int, actor: str, note: str = "") -> None:
+        """Acknowledge an alert."""
+        self.call("alert_ack", lambda tx: self.engine.ack(tx, alert_id, actor, note))
+
+    def ack_in_tx(self, tx: SqliteTx, alert_id: int, actor: str, now: float) -> None:
+        """Acknowledge inside a transaction already open on the pipeline thread (the workflow
+        closing a ticket); an alert that is no longer active is left as it is."""
+        alert = self.engine.book.get(alert_id)
+        if alert is not None and alert.state == "active":
+            self.engine.book.ack(tx, alert_id, actor, now)
+
+    def clear(self, alert_id: int, actor: str, reason: str = "") -> None:
+        """Clear an alert by hand."""
+        self.call("alert_clear",
+                   lambda tx: self.engine.clear_alert(tx, alert_id, actor, reason))
+
+    def silence(self, *, author: str, reason: str, duration_s: float,
+                device_id: str | None = None, rule_id: str | None = None,
+                site: str | None = None) -> int:
+        """Silence by device, rule and/or site from now for `duration_s`; returns its id."""
+        now = self._clock.time()
+        return self.call("alert_silence", lambda tx: self.engine.book.silence(
+            tx, device_id=device_id, rule_id=rule_id, site=site, starts_at=now,
+            expires_at=now + duration_s, author=author, reason=reason, now=now))
+
+    def unsilence(self, silence_id: int, actor: str) -> None:
+        """End a silence early."""
+        self.call("alert_unsilence", lambda tx: self.engine.book.unsilence(
+            tx, silence_id, actor, self._clock.time()))
+
+    def call(self, name: str, fn: Callable[[SqliteTx], T]) -> T:
+        """Run `fn(tx)` on the pipeline thread in its own transaction; return its result."""
+        if self._pipeline is None:
+            raise RuntimeError("alerting is not started")
+        future: Future[T] = Future()
+
+        def job(now: float, tx: SqliteTx) -> None:
+            try:
+                future.set_result(fn(tx))
+            except AlertError as exc:
+                future.set_exception(exc)  # refused before anything was written
+            except Exception as exc:
+                future.set_exception(exc)
+                raise  # rolls the transaction back; the pipeline logs and counts it
+
+        self._pipeline.submit_task(name, job, self._clock.time())
+        return future.result(timeout=OPERATION_TIMEOUT_S)

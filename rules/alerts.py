@@ -1,0 +1,259 @@
+"""The alert lifecycle: one open alert per (rule, device); ack ≠ clear; flapping; muting; audit."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from rules import records
+from rules.errors import AlertError
+from rules.model import SEVERITY_RANK, Rule
+from rules.muting import Inhibitor, Silences
+from rules.ports import Subject, Tx
+from rules.records import Action, Alert, AlertChange, AlertState, Listener
+
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """Lifecycle settings shared by every rule (rules may override the ack timeout)."""
+
+    ack_timeout_s: float = 1800.0  # 0 disables
+    flap_threshold: int = 3
+    flap_window_s: float = 1800.0
+    flap_quiet_s: float = 600.0
+
+
+class AlertBook:
+    """Open alerts in memory (by key and id), every change written and audited in the same tx."""
+
+    def __init__(self, policy: AlertPolicy, inhibitor: Inhibitor) -> None:
+        self.policy = policy
+        self.inhibitor = inhibitor
+        self.silences = Silences()
+        self.open: dict[tuple[str, str], Alert] = {}
+        self.open_by_rule: dict[str, dict[str, Alert]] = {}
+        self._last_cleared: dict[tuple[str, str], float] = {}
+        self._listeners: list[Listener] = []
+        # Recent changes for pollers and tests (listeners get them live); bounded, oldest dropped.
+        self.changes: deque[AlertChange] = deque(maxlen=10_000)
+        self._by_id: dict[int, Alert] = {}
+
+    # -- wiring --------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call `listener(change, tx)` for every change, inside the transaction that made it."""
+        self._listeners.append(listener)
+
+    def load(self, tx: Tx, now: float) -> None:
+        """Read open alerts and active silences (start-up)."""
+        conn = tx.connection
+        self.open.clear()
+        self.open_by_rule.clear()
+        self._by_id.clear()
+        for alert in records.load_open(conn):
+            self._index(alert)
+        self.silences.load(conn, now)
+
+    def drain(self) -> list[AlertChange]:
+        """Changes collected since the last drain (tests and pollers; listeners get them live)."""
+        out = list(self.changes)
+        self.changes.clear()
+        return out
+
+    def get(self, alert_id: int) -> Alert | None:
+        """An open alert by id."""
+        return self._by_id.get(alert_id)
+
+    # -- from the engine -----------------------------------------------------------------
+
+    def raise_alert(self, tx: Tx, rule: Rule, subject: Subject, at: float, *, severity: str,
+                    resident_id: str | None, detail: dict[str, Any] | None, stale: bool) -> None:
+        """The rule fired for the device: open an alert, or count a repeat on the open one."""
+        key = (rule.id, subject.device_id)
+        alert = self.open.get(key)
+        if alert is not None:
+            self._repeat(tx, alert, at, severity, detail, stale)
+            return
+        cleared = self._last_cleared.get(key)
+        if cleared is not None and at < cleared + rule.options.cooldown_s:
+            return  # Traccar-style duplicate suppression right after a clear
+        alert = Alert(
+            id=0, rule_id=rule.id, device_id=subject.device_id, kind=subject.kind,
+            site=subject.site, building=subject.building, unit=subject.unit, grid=subject.grid,
+            resident_id=resident_id, severity=severity, category=rule.category, state="active",
+            opened_at=at, first_seen=at, last_seen=at, detail=dict(detail or {}), updated_at=at,
+        )
+        alert.muted = "stale" if stale else self._mute_reason(alert, at)
+        alert.id = records.insert(tx.connection, alert)
+        self._index(alert)
+        self._emit(tx, alert, "opened", SYSTEM, at, None, alert.muted or "")
+
+    def _repeat(self, tx: Tx, alert: Alert, at: float, severity: str,
+                detail: dict[str, Any] | None, stale: bool) -> None:
+        alert.count += 1
+        alert.last_seen = max(alert.last_seen, at)
+        alert.updated_at = at
+        if detail:
+            alert.detail.update(detail)
+        action: Action = "repeated"
+        if alert.clear_due is not None:
+            alert.clear_due = None  # still flapping: postpone the settle-down clear
+        if SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]:
+            alert.severity = severity
+            action = "escalated"
+        if alert.muted == "stale" and not stale:
+            alert.muted = self._mute_reason(alert, at)
+            if alert.muted is None:
+                action = "unmuted"
+        records.update(tx.connection, alert)
+        self._emit(tx, alert, action, SYSTEM, at, alert.state, audit=action != "repeated")
+
+    def resolve(self, tx: Tx, rule_id: str, device_id: str, at: float, reason: str) -> None:
+        """The condition stopped holding: clear the open alert, unless it is flapping."""
+        alert = self.open.get((rule_id, device_id))
+        if alert is None:
+            return
+        if alert.clear_due is not None:
+            return
+        p = self.policy
+        if p.flap_threshold > 0:
+            opened = records.openings_since(tx.connection, rule_id, device_id,
+                                            at - p.flap_window_s)
+            if opened >= p.flap_threshold:
+                alert.clear_due = at + p.flap_quiet_s
+                alert.updated_at = at
+                newly = not alert.flapping
+                alert.flapping = True
+                records.update(tx.connection, alert)
+                if newly:
+                    self._emit(tx, alert, "flapping", SYSTEM, at, alert.state,
+                               f"opened {opened} times in {p.flap_window_s:.0f} s")
+                return
+        self._clear(tx, alert, SYSTEM, at, reason)
+
+    # -- from operators ------------------------------------------------------------------
+
+    def ack(self, tx: Tx, alert_id: int, actor: str, at: float, note: str = "",
+            ack_timeout_s: float | None = None) -> Alert:
+        """Acknowledge: someone is on it. The alert stays open until cleared."""
+        alert = self._require(alert_id)
+        if alert.state != "active":
+            raise AlertError(f"alert {alert_id} is {alert.state}, not active")
+        timeout = self.policy.ack_timeout_s if ack_timeout_s is None else ack_timeout_s
+        alert.state = "acknowledged"
+        alert.acked_at, alert.acked_by = at, actor
+        alert.ack_due = at + timeout if timeout > 0 else None
+        alert.updated_at = at
+        records.update(tx.connection, alert)
+        self._emit(tx, alert, "acknowledged", actor, at, "active", note)
+        return alert
+
+    def clear(self, tx: Tx, alert_id: int, actor: str, at: float, reason: str = "") -> Alert:
+        """An operator clears the alert (the condition may still hold; it will not re-page
+        until it stops and starts again)."""
+        alert = self._require(alert_id)
+        self._clear(tx, alert, actor, at, reason or "cleared by operator")
+        return alert
+
+    def silence(self, tx: Tx, *, device_id: str | None = None, rule_id: str | None = None,
+                site: str | None = None, starts_at: float, expires_at: float, author: str,
+                reason: str, now: float) -> int:
+        """Create a silence and mute the open alerts it covers; returns its id."""
+        silence = self.silences.add(
+            tx.connection, device_id=device_id, rule_id=rule_id, site=site,
+            starts_at=starts_at, expires_at=expires_at, author=author, reason=reason, now=now,
+        )
+        self.refresh_mutes(tx, now, actor=author)
+        return silence.id
+
+    def unsilence(self, tx: Tx, silence_id: int, actor: str, now: float) -> None:
+        """End a silence early; alerts it muted page again."""
+        self.silences.end(tx.connection, silence_id, actor, now)
+        self.refresh_mutes(tx, now, actor=actor)
+
+    # -- timers --------------------------------------------------------------------------
+
+    def tick(self, tx: Tx, now: float) -> None:
+        """Ack timeouts, settled flapping alerts, expired silences, ended inhibitions."""
+        for alert in list(self.open.values()):
+            if alert.state == "acknowledged" and alert.ack_due is not None \
+                    and alert.ack_due <= now:
+                alert.state = "active"
+                alert.escalations += 1
+                alert.ack_due = None
+                alert.updated_at = now
+                records.update(tx.connection, alert)
+                self._emit(tx, alert, "reescalated", SYSTEM, now, "acknowledged",
+                           f"not cleared {now - (alert.acked_at or now):.0f} s after ack")
+            if alert.clear_due is not None and alert.clear_due <= now:
+                self._clear(tx, alert, SYSTEM, now, "settled after flapping")
+        expired = self.silences.expire(tx.connection, now)
+        pruned = self.inhibitor.prune(now)
+        if expired or pruned or any(a.muted for a in self.open.values()):
+            self.refresh_mutes(tx, now)
+
+    def refresh_mutes(self, tx: Tx, now: float, actor: str = SYSTEM) -> None:
+        """Re-decide muting of every open alert (after silences or inhibition sources change)."""
+        for alert in list(self.open.values()):
+            if alert.muted == "stale":
+                continue
+            muted = self._mute_reason(alert, now)
+            if muted != alert.muted:
+                alert.muted = muted
+                alert.updated_at = now
+                records.update(tx.connection, alert)
+                self._emit(tx, alert, "unmuted" if muted is None else "muted", actor, now,
+                           alert.state, muted or "")
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _require(self, alert_id: int) -> Alert:
+        alert = self.get(alert_id)
+        if alert is None:
+            raise AlertError(f"no open alert {alert_id}")
+        return alert
+
+    def _mute_reason(self, alert: Alert, now: float) -> str | None:
+        silence = self.silences.covering(alert, now)
+        if silence is not None:
+            return f"silence:{silence.id}"
+        if self.inhibitor.targets(alert.rule_id):
+            inh = self.inhibitor.covering(alert, self.open_by_rule, now)
+            if inh is not None:
+                return f"inhibited:{inh.id}"
+        return None
+
+    def _clear(self, tx: Tx, alert: Alert, actor: str, at: float, reason: str) -> None:
+        before: AlertState = alert.state
+        alert.state = "cleared"
+        alert.cleared_at, alert.cleared_by, alert.clear_reason = at, actor, reason
+        alert.ack_due = alert.clear_due = None
+        alert.updated_at = at
+        records.update(tx.connection, alert)
+        del self.open[alert.key]
+        del self._by_id[alert.id]
+        self.open_by_rule[alert.rule_id].pop(alert.device_id, None)
+        self._last_cleared[alert.key] = at
+        self._emit(tx, alert, "cleared", actor, at, before, reason)
+        if alert.rule_id in self.inhibitor.sources:
+            self.inhibitor.source_cleared(records.snapshot(alert), at)
+            self.refresh_mutes(tx, at)
+
+    def _index(self, alert: Alert) -> None:
+        self.open[alert.key] = alert
+        self._by_id[alert.id] = alert
+        self.open_by_rule.setdefault(alert.rule_id, {})[alert.device_id] = alert
+
+    def _emit(self, tx: Tx, alert: Alert, action: Action, actor: str, at: float,
+              from_state: AlertState | None, note: str = "", *, audit: bool = True) -> None:
+        change = AlertChange(records.snapshot(alert), action, actor, at, from_state, note)
+        if audit:
+            records.audit(tx.connection, change)
+        self.changes.append(change)
+        for listener in self._listeners:
+            listener(change, tx)
+        if action == "opened" and alert.rule_id in self.inhibitor.sources:
+            self.refresh_mutes(tx, at)

@@ -1,0 +1,155 @@
+"""`geofence`: a wearer outside (or inside) named zones, damped by dwell time and fix accuracy."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from devices.base import DeviceKind, Location
+from rules.conditions.base import (
+    CompileEnv,
+    ConditionError,
+    ConditionModel,
+    Effects,
+    Evaluator,
+    State,
+    signal_keys,
+)
+from rules.ports import Message
+
+if TYPE_CHECKING:
+    from rules.model import Rule, Zone
+
+SITE_ZONE = "{site}"  # stands for the zone named after the device's site
+_EARTH_M = 6_371_000.0
+
+Shape = Callable[[float, float], bool]
+
+
+class GeofenceCondition(ConditionModel):
+    """Fires after `dwell_s` of good fixes outside all zones (or inside any), clears on return."""
+
+    type: Literal["geofence"] = "geofence"
+    zones: list[str] = Field(
+        min_length=1, description="Zone names; `{site}` means the zone named after the site"
+    )
+    trigger: Literal["outside", "inside"] = Field(
+        "outside", description="outside: left every zone; inside: entered any zone"
+    )
+    dwell_s: float = Field(
+        60, ge=0, le=86_400, description="How long it must stay so before firing (GPS jitter)"
+    )
+    max_accuracy_m: float = Field(
+        100, gt=0, description="Fixes less accurate than this are ignored"
+    )
+
+
+def shape(zone: Zone) -> Shape:
+    """A point-in-zone test for a polygon or a circle."""
+    if zone.circle is not None:
+        c = zone.circle
+        cos_lat = math.cos(math.radians(c.lat))
+
+        def in_circle(lat: float, lon: float) -> bool:
+            # Equirectangular distance: exact enough for community-sized circles.
+            dx = math.radians(lon - c.lon) * cos_lat * _EARTH_M
+            dy = math.radians(lat - c.lat) * _EARTH_M
+            return dx * dx + dy * dy <= c.radius_m * c.radius_m
+
+        return in_circle
+    corners = list(zone.polygon or [])
+
+    def in_polygon(lat: float, lon: float) -> bool:
+        inside = False
+        j = len(corners) - 1
+        for i, (yi, xi) in enumerate(corners):
+            yj, xj = corners[j]
+            if (yi > lat) != (yj > lat) and lon < (xj - xi) * (lat - yi) / (yj - yi) + xi:
+                inside = not inside
+            j = i
+        return inside
+
+    return in_polygon
+
+
+class GeofenceEvaluator(Evaluator):
+    """State: `cand` (since when the fixes say "violating"), `on`; the timer sits at cand+dwell."""
+
+    cond: GeofenceCondition
+
+    def __init__(self, cond: GeofenceCondition, rule: Rule, fx: Effects, env: CompileEnv) -> None:
+        super().__init__(cond, rule, fx, env)
+        self._shapes = {name: shape(zone) for name, zone in env.zones.items()}
+        for name in cond.zones:
+            if name != SITE_ZONE and name not in env.zones:
+                raise ConditionError("zones", f"unknown zone {name!r}; defined: "
+                                              f"{sorted(env.zones)}")
+
+    def keys(self, kind: DeviceKind) -> set[str]:
+        """Messages that carry a location."""
+        return signal_keys(kind, "location", "zones")
+
+    def _violating(self, site: str, loc: Location) -> bool | None:
+        found = False
+        any_zone = False
+        for name in self.cond.zones:
+            test = self._shapes.get(site if name == SITE_ZONE else name)
+            if test is None:
+                continue
+            any_zone = True
+            if test(loc.lat, loc.lon):
+                found = True
+                break
+        if not any_zone:
+            return None  # no zone applies to this device's site: the rule does not apply
+        return not found if self.cond.trigger == "outside" else found
+
+    def on_message(self, msg: Message, now: float) -> None:
+        """A position fix."""
+        loc = msg.value("location")
+        if not isinstance(loc, Location) or loc.accuracy_m > self.cond.max_accuracy_m:
+            return
+        violating = self._violating(msg.subject.site, loc)
+        if violating is None:
+            return
+        st = self.states.get(msg.device_id)
+        if st is None:
+            if not violating:
+                return
+            st = self.state(msg.device_id)
+        data = st.data
+        if violating:
+            if data.get("on"):
+                return
+            if data.get("cand") is None:
+                data["cand"] = now
+                st.due = now + self.cond.dwell_s
+                self.fx.persist(self.rule, st)
+                self.fx.wake(self.rule, st)
+            data["fix"] = [loc.lat, loc.lon, loc.accuracy_m]
+            if now >= data["cand"] + self.cond.dwell_s:
+                self._fire(st, now, msg)
+        elif data.get("on") or data.get("cand") is not None:
+            was_on = data.get("on", False)
+            data.clear()
+            st.due = None
+            self.fx.persist(self.rule, st)
+            if was_on and self.rule.options.auto_clear:
+                self.fx.clear(self.rule, msg.device_id, now, "back within bounds")
+
+    def on_timer(self, st: State, now: float) -> None:
+        """Dwell reached without a fix contradicting it."""
+        st.due = None
+        if st.data.get("cand") is not None and not st.data.get("on"):
+            self._fire(st, now, None)
+
+    def _fire(self, st: State, now: float, msg: Message | None) -> None:
+        st.data["on"] = True
+        st.due = None
+        self.fx.persist(self.rule, st)
+        self.fx.fire(self.rule, st.device_id, now, msg=msg,
+                     detail={"fix": st.data.get("fix"), "since": st.data.get("cand"),
+                             "trigger": self.cond.trigger})

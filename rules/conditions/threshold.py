@@ -1,0 +1,121 @@
+"""`threshold` (a signal crosses a line, with hysteresis) and `duration` (held for at least T)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from devices.base import DeviceKind
+from rules.conditions.base import Comparison, CompileEnv, Effects, Evaluator, State, signal_keys
+from rules.ports import Message
+
+if TYPE_CHECKING:
+    from rules.model import Rule
+
+
+class ThresholdCondition(Comparison):
+    """Fires when the signal crosses the threshold; clears once it is back past the hysteresis."""
+
+    type: Literal["threshold"] = "threshold"
+
+
+class DurationCondition(Comparison):
+    """Fires when the threshold has held for `for_s` seconds (sample-and-hold between readings)."""
+
+    type: Literal["duration"] = "duration"
+    for_s: float = Field(gt=0, le=30 * 86_400, description="How long it must hold, seconds")
+    min_samples: int = Field(
+        1, ge=1, le=1000, description="Readings that must agree before it fires"
+    )
+
+
+class ThresholdEvaluator(Evaluator):
+    """State: `on` while the signal is past the line."""
+
+    cond: ThresholdCondition
+
+    def __init__(self, cond: Comparison, rule: Rule, fx: Effects, env: CompileEnv) -> None:
+        super().__init__(cond, rule, fx, env)
+        self._signal = cond.signal
+        self._holds, self._released = cond.predicates()
+
+    def keys(self, kind: DeviceKind) -> set[str]:
+        """Telemetry and events that carry the signal."""
+        return signal_keys(kind, self._signal)
+
+    def on_message(self, msg: Message, now: float) -> None:
+        """Fire on crossing, clear on return."""
+        value = msg.value(self._signal)
+        if value is None:
+            return
+        st = self.states.get(msg.device_id)
+        on = st is not None and st.data.get("on", False)
+        if not on and self._holds(value):
+            st = st or self.state(msg.device_id)
+            st.data["on"] = True
+            self.fx.persist(self.rule, st)
+            self.fx.fire(self.rule, msg.device_id, now, msg=msg,
+                         detail={self._signal: value})
+        elif on and st is not None and self._released(value):
+            st.data["on"] = False
+            self.fx.persist(self.rule, st)
+            if self.rule.options.auto_clear:
+                self.fx.clear(self.rule, msg.device_id, now, f"{self._signal}={value}")
+
+
+class DurationEvaluator(ThresholdEvaluator):
+    """State: `since` the signal first held, sample count `n`, `on` once fired; timer at since+T."""
+
+    cond: DurationCondition  # type: ignore[assignment]
+
+    def on_message(self, msg: Message, now: float) -> None:
+        """Start, extend or break the hold."""
+        value = msg.value(self._signal)
+        if value is None:
+            return
+        holds = self._holds(value)
+        st = self.states.get(msg.device_id)
+        if st is None:
+            if not holds:
+                return  # the common healthy case costs no state at all
+            st = self.state(msg.device_id)
+        data = st.data
+        if holds:
+            if data.get("since") is None:
+                data.update(since=now, n=1, v=value)
+                st.due = now + self.cond.for_s
+                self.fx.persist(self.rule, st)
+                self.fx.wake(self.rule, st)
+            elif not data.get("on"):
+                data["n"] = data.get("n", 0) + 1
+                data["v"] = value
+                if data["n"] <= self.cond.min_samples:
+                    self.fx.persist(self.rule, st)
+            self._maybe_fire(st, now, msg)
+        elif self._released(value) and (data.get("since") is not None or data.get("on")):
+            was_on = data.get("on", False)
+            data.clear()
+            st.due = None
+            self.fx.persist(self.rule, st)
+            if was_on and self.rule.options.auto_clear:
+                self.fx.clear(self.rule, msg.device_id, now, f"{self._signal}={value}")
+
+    def on_timer(self, st: State, now: float) -> None:
+        """The hold reached T."""
+        st.due = None
+        self._maybe_fire(st, now, None)
+        self.fx.persist(self.rule, st)
+
+    def _maybe_fire(self, st: State, now: float, msg: Message | None) -> None:
+        data = st.data
+        since = data.get("since")
+        if data.get("on") or since is None or now < since + self.cond.for_s:
+            return
+        if data.get("n", 0) < self.cond.min_samples:
+            return  # wait for the next reading to confirm
+        data["on"] = True
+        st.due = None
+        self.fx.persist(self.rule, st)
+        self.fx.fire(self.rule, st.device_id, now, msg=msg,
+                     detail={self._signal: data.get("v"), "since": since})

@@ -1,0 +1,372 @@
+"""The rules engine: rules indexed by kind and signal, timers on a heap, state kept in SQLite."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from devices.base import DeviceKind
+from devices.catalogue import CATALOGUE
+from rules.alerts import AlertBook, AlertPolicy
+from rules.conditions import CompileEnv, Evaluator, build_evaluator
+from rules.conditions.base import ANY, STATUS, ConditionError, State
+from rules.errors import RuleError, RuleSetError
+from rules.loader import RuleSet
+from rules.model import SEVERITY_RANK, Rule, Selectors
+from rules.muting import Inhibitor
+from rules.ports import Clock, DeviceDirectory, Message, NoResidents, ResidentDirectory, Subject, Tx
+from rules.system import BROKER_DOWN, BUILDING_OUTAGE, GATEWAY_DEVICE, SYSTEM_RULES
+from rules.system import building_device_id as _building_device
+
+log = logging.getLogger(__name__)
+
+Entry = tuple[Evaluator, Callable[[Subject], bool] | None]
+_UPSERT_STATE = ("INSERT OR REPLACE INTO rule_state (rule_id, device_id, data, due, updated_at) "
+                 "VALUES (?, ?, ?, ?, ?)")
+_DELETE_STATE = "DELETE FROM rule_state WHERE rule_id = ? AND device_id = ?"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Engine settings (the gateway fills them from its `rules` settings section)."""
+
+    timezone: str = "Asia/Shanghai"
+    stale_event_limit_s: float = 600.0
+    offline_timeout_s: dict[str, float] = field(
+        default_factory=lambda: {k: float(v.offline_timeout_s) for k, v in CATALOGUE.kinds.items()}
+    )
+    outage_min_devices: int = 3
+    outage_fraction: float = 0.6  # 0 disables building-outage detection
+    policy: AlertPolicy = field(default_factory=AlertPolicy)
+
+
+@dataclass(slots=True)
+class KindIndex:
+    """The rules one device kind's messages can reach, by message shape."""
+
+    any: list[Entry] = field(default_factory=list)
+    status: list[Entry] = field(default_factory=list)
+    events: dict[str, list[Entry]] = field(default_factory=dict)
+    signals: dict[str, list[Entry]] = field(default_factory=dict)
+
+    def add(self, key: str, entry: Entry) -> None:
+        """File an entry under an index key from an evaluator."""
+        if key == ANY:
+            self.any.append(entry)
+        elif key == STATUS:
+            self.status.append(entry)
+        elif key.startswith("evt:"):
+            self.events.setdefault(key[4:], []).append(entry)
+        else:
+            self.signals.setdefault(key.removeprefix("sig:"), []).append(entry)
+
+    def size(self) -> int:
+        """Entries filed (a rule under several keys counts several times)."""
+        return (len(self.any) + len(self.status) + sum(map(len, self.events.values()))
+                + sum(map(len, self.signals.values())))
+
+
+class Engine:
+    """Evaluates messages and timers against the rules; implements the evaluators' Effects."""
+
+    def __init__(self, ruleset: RuleSet, config: EngineConfig, *, clock: Clock,
+                 devices: DeviceDirectory, residents: ResidentDirectory | None = None,
+                 kinds: dict[str, DeviceKind] | None = None) -> None:
+        self.ruleset = ruleset
+        self.config = config
+        self._clock = clock
+        self._devices = devices
+        self._residents = residents or NoResidents()
+        self._kinds = kinds or CATALOGUE.kinds
+        self.env = CompileEnv(self._kinds, ruleset.zones, ZoneInfo(config.timezone),
+                              dict(config.offline_timeout_s))
+        self.book = AlertBook(config.policy, Inhibitor(ruleset.inhibitions))
+        self.evaluators: dict[str, Evaluator] = {}
+        self.index: dict[str, KindIndex] = {}
+        self._activity: dict[str, list[Entry]] = {}  # kind → absence-of-message evaluators
+        self._heap: list[tuple[float, int, str, str]] = []
+        self._seq = itertools.count()
+        self._dirty: dict[tuple[str, str], State] = {}
+        self._tx: Tx | None = None
+        self._now = 0.0
+        self._deferred: list[tuple[Rule, str, float, dict[str, Any]]] | None = None
+        self._outage_dirty = True
+        self._compile()
+        self._activity_rules = frozenset(
+            ev.rule.id for entries in self._activity.values() for ev, _ in entries
+        )
+
+    # -- building ------------------------------------------------------------------------
+
+    def _compile(self) -> None:
+        errors: list[RuleError] = []
+        known = tuple(self._kinds)
+        for rule in self.ruleset.rules:
+            if not rule.enabled:
+                continue
+            path = self.ruleset.files.get(rule.id, "?")
+            try:
+                ev = build_evaluator(rule.condition, rule, self, self.env)
+                selector = self._selector(rule.match)
+                for kind_key in rule.kinds(known):
+                    keys = ev.keys(self._kinds[kind_key])
+                    entry: Entry = (ev, selector)
+                    slot = self.index.setdefault(kind_key, KindIndex())
+                    for key in sorted(keys):
+                        slot.add(key, entry)
+                    if ev.tracks_activity:
+                        self._activity.setdefault(kind_key, []).append(entry)
+                for kind_key, keys in ev.extra_keys().items():
+                    slot = self.index.setdefault(kind_key, KindIndex())
+                    for key in sorted(keys):
+                        slot.add(key, (ev, None))  # the other device: rule selectors do not apply
+            except ConditionError as exc:
+                errors.append(RuleError(path, rule.id, f"condition.{exc.field}", str(exc)))
+                continue
+            self.evaluators[rule.id] = ev
+        if errors:
+            raise RuleSetError(errors)
+
+    def _selector(self, match: Selectors) -> Callable[[Subject], bool] | None:
+        if match.empty():
+            return None
+        sites, buildings = frozenset(match.sites), frozenset(match.buildings)
+        grids, devices = frozenset(match.grids), frozenset(match.devices)
+        tags = frozenset(match.resident_tags)
+        residents = self._residents
+
+        def selected(s: Subject) -> bool:
+            return ((not sites or s.site in sites) and (not buildings or s.building in buildings)
+                    and (not grids or s.grid in grids) and (not devices or s.device_id in devices)
+                    and (not tags or (s.resident_id is not None
+                                      and tags <= residents.tags(s.resident_id))))
+
+        return selected
+
+    def start(self, tx: Tx, activity: Iterable[tuple[str, float]] = ()) -> None:
+        """Restore rule state and open alerts; seed absence timers from devices' last activity."""
+        now = self._clock.time()
+        self._begin(tx, now)
+        rows = tx.connection.execute("SELECT rule_id, device_id, data, due FROM rule_state")
+        restored = 0
+        for rule_id, device_id, data, due in rows.fetchall():
+            ev = self.evaluators.get(rule_id)
+            if ev is not None:
+                ev.restore(device_id, orjson.loads(data), due)
+                restored += 1
+        for device_id, last_seen in activity:
+            subject = self._devices.subject(device_id)
+            if subject is None or last_seen is None:
+                continue
+            for ev, selector in self._activity.get(subject.kind, ()):
+                if selector is None or selector(subject):
+                    ev.seed(subject, last_seen, now)
+        self.book.load(tx, now)
+        self._flush()
+        log.info("rules engine started", extra={"rules": len(self.evaluators),
+                                                "states": restored,
+                                                "open_alerts": len(self.book.open)})
+
+    # -- evaluation ----------------------------------------------------------------------
+
+    def on_message(self, msg: Message, tx: Tx) -> None:
+        """Evaluate the rules indexed for the message's kind and shape."""
+        idx = self.index.get(msg.subject.kind)
+        if idx is None:
+            return
+        self._tx = tx
+        now = self._now = self._clock.time()
+        subject = msg.subject
+        for ev, selector in idx.any:
+            if selector is None or selector(subject):
+                ev.on_message(msg, now)
+        channel = msg.channel
+        if channel == "telemetry":
+            signals = idx.signals
+            if signals and msg.payload is not None:
+                for name in msg.payload.model_fields_set:
+                    entries = signals.get(name)
+                    if entries:
+                        for ev, selector in entries:
+                            if selector is None or selector(subject):
+                                ev.on_message(msg, now)
+        elif channel == "event":
+            for ev, selector in idx.events.get(msg.type, ()):
+                if selector is None or selector(subject):
+                    ev.on_message(msg, now)
+        elif channel == "status":
+            for ev, selector in idx.status:
+                if selector is None or selector(subject):
+                    ev.on_message(msg, now)
+        if self._dirty:
+            self._flush()
+
+    def tick(self, tx: Tx, now: float | None = None) -> None:
+        """Run due timers, building-outage detection and the alert lifecycle timers."""
+        now = self._clock.time() if now is None else now
+        self._begin(tx, now)
+        self._deferred = []
+        try:
+            heap = self._heap
+            while heap and heap[0][0] <= now:
+                due, _, rule_id, device_id = heapq.heappop(heap)
+                ev = self.evaluators.get(rule_id)
+                st = ev.states.get(device_id) if ev is not None else None
+                if ev is None or st is None or st.queued != due:
+                    continue  # superseded by an earlier push
+                st.queued = None
+                if st.due is None:
+                    continue
+                if st.due > now:
+                    self.wake(ev.rule, st)
+                    continue
+                ev.on_timer(st, now)
+            deferred, self._deferred = self._deferred, None
+            self._detect_outages(now)
+            for rule, device_id, at, kwargs in deferred:
+                self.fire(rule, device_id, at, **kwargs)
+        finally:
+            self._deferred = None
+        self.book.tick(tx, now)
+        self._flush()
+
+    def set_broker(self, tx: Tx, connected: bool, now: float | None = None) -> None:
+        """The gateway's broker connection changed (or was re-checked)."""
+        now = self._clock.time() if now is None else now
+        self._begin(tx, now)
+        rule = SYSTEM_RULES[BROKER_DOWN]
+        if connected:
+            self.book.resolve(tx, rule.id, GATEWAY_DEVICE, now, "broker reconnected")
+        elif (rule.id, GATEWAY_DEVICE) not in self.book.open:
+            self.book.raise_alert(tx, rule, Subject(GATEWAY_DEVICE, "gateway"), now,
+                                  severity=rule.severity, resident_id=None, detail=None,
+                                  stale=False)
+
+    def _begin(self, tx: Tx, now: float) -> None:
+        self._tx = tx
+        self._now = now
+
+    def _detect_outages(self, now: float) -> None:
+        cfg = self.config
+        if cfg.outage_fraction <= 0 or not self._outage_dirty:
+            return
+        self._outage_dirty = False
+        seen: dict[tuple[str, str], set[str]] = {}
+        absent: dict[tuple[str, str], set[str]] = {}
+        for entries in self._activity.values():
+            for ev, _ in entries:
+                for device_id, st in ev.states.items():
+                    subject = self._devices.subject(device_id)
+                    if subject is None or not subject.building:
+                        continue
+                    key = (subject.site, subject.building)
+                    seen.setdefault(key, set()).add(device_id)
+                    if st.data.get("on"):
+                        absent.setdefault(key, set()).add(device_id)
+        rule = SYSTEM_RULES[BUILDING_OUTAGE]
+        out = {key for key, devs in absent.items()
+               if len(devs) >= cfg.outage_min_devices
+               and len(devs) / len(seen[key]) >= cfg.outage_fraction}
+        for (site, building) in out:
+            device_id = _building_device(site, building)
+            if (rule.id, device_id) not in self.book.open:
+                subject = Subject(device_id, "building", site=site, building=building)
+                self.book.raise_alert(
+                    self._require_tx(), rule, subject, now, severity=rule.severity,
+                    resident_id=None, stale=False,
+                    detail={"silent": len(absent[(site, building)]),
+                            "devices": len(seen[(site, building)])})
+        for device_id, alert in list(self.book.open_by_rule.get(rule.id, {}).items()):
+            if (alert.site, alert.building) not in out:
+                self.book.resolve(self._require_tx(), rule.id, device_id, now,
+                                  "devices heard from again")
+
+    # -- Effects (called by evaluators) --------------------------------------------------
+
+    def fire(self, rule: Rule, device_id: str, at: float, *, msg: Message | None = None,
+             detail: dict[str, Any] | None = None, resident_id: str | None = None) -> None:
+        """Raise (or repeat) the rule's alert for the device."""
+        if rule.id in self._activity_rules:
+            self._outage_dirty = True
+        if self._deferred is not None and msg is None:
+            self._deferred.append((rule, device_id, at, {"detail": detail,
+                                                         "resident_id": resident_id}))
+            return
+        if msg is not None:
+            subject = msg.subject
+            resident = resident_id or msg.resident_id
+        else:
+            subject = self._devices.subject(device_id) or Subject(device_id, "unknown")
+            resident = resident_id or subject.resident_id
+        severity = rule.severity
+        if rule.severity_by_tag and resident:
+            tags = self._residents.tags(resident)
+            for tag, level in rule.severity_by_tag.items():
+                if tag in tags and SEVERITY_RANK[level] > SEVERITY_RANK[severity]:
+                    severity = level
+        stale = (msg is not None and not rule.options.page_stale
+                 and self._now - msg.ts > self.config.stale_event_limit_s)
+        self.book.raise_alert(self._require_tx(), rule, subject, at, severity=severity,
+                              resident_id=resident, detail=detail, stale=stale)
+
+    def clear(self, rule: Rule, device_id: str, at: float, reason: str) -> None:
+        """Auto-clear the rule's open alert for the device."""
+        if rule.id in self._activity_rules:
+            self._outage_dirty = True
+        self.book.resolve(self._require_tx(), rule.id, device_id, at, reason)
+
+    def persist(self, rule: Rule, st: State) -> None:
+        """Queue the state row; written once per message or tick."""
+        self._dirty[(rule.id, st.device_id)] = st
+
+    def wake(self, rule: Rule, st: State) -> None:
+        """Make sure the heap holds an entry no later than `st.due`."""
+        due = st.due
+        if due is not None and (st.queued is None or due < st.queued):
+            st.queued = due
+            heapq.heappush(self._heap, (due, next(self._seq), rule.id, st.device_id))
+
+    def _require_tx(self) -> Tx:
+        if self._tx is None:
+            raise RuntimeError("the rules engine was called outside a transaction")
+        return self._tx
+
+    def _flush(self) -> None:
+        conn = self._require_tx().connection
+        upserts, deletes = [], []
+        for (rule_id, device_id), st in self._dirty.items():
+            if not st.data and st.due is None:
+                deletes.append((rule_id, device_id))
+            else:
+                upserts.append((rule_id, device_id, orjson.dumps(st.data).decode(), st.due,
+                                self._now))
+        self._dirty.clear()
+        if upserts:
+            conn.executemany(_UPSERT_STATE, upserts)
+        if deletes:
+            conn.executemany(_DELETE_STATE, deletes)
+
+    # -- operator actions (run them on the pipeline thread, in a transaction) ------------
+
+    def ack(self, tx: Tx, alert_id: int, actor: str, note: str = "") -> None:
+        """Acknowledge an alert; the rule's ack timeout overrides the default."""
+        alert = self.book.get(alert_id)
+        rule = self.ruleset.get(alert.rule_id) if alert is not None else None
+        timeout = rule.options.ack_timeout_s if rule is not None else None
+        self.book.ack(tx, alert_id, actor, self._clock.time(), note, ack_timeout_s=timeout)
+
+    def clear_alert(self, tx: Tx, alert_id: int, actor: str, reason: str = "") -> None:
+        """Clear an alert by hand."""
+        self.book.clear(tx, alert_id, actor, self._clock.time(), reason)
+
+    def rule_count(self, kind: str) -> int:
+        """Index entries a message of `kind` could reach (benchmarks, diagnostics)."""
+        idx = self.index.get(kind)
+        return idx.size() if idx is not None else 0

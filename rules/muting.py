@@ -1,0 +1,142 @@
+"""Silences (by device, rule, site; with expiry, author, reason) and inhibitions."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rules.errors import AlertError
+from rules.model import Inhibition
+from rules.records import Alert
+
+_SILENCE_COLUMNS = ("id", "device_id", "rule_id", "site", "starts_at", "expires_at", "author",
+                    "reason")
+
+
+@dataclass(slots=True, frozen=True)
+class Silence:
+    """Mutes matching alerts from `starts_at` until `expires_at`; every given field must match."""
+
+    id: int
+    device_id: str | None
+    rule_id: str | None
+    site: str | None
+    starts_at: float
+    expires_at: float
+    author: str
+    reason: str
+
+    def covers(self, alert: Alert, now: float) -> bool:
+        """Whether the silence mutes `alert` at time `now`."""
+        return (
+            self.starts_at <= now < self.expires_at
+            and (self.device_id is None or self.device_id == alert.device_id)
+            and (self.rule_id is None or self.rule_id == alert.rule_id)
+            and (self.site is None or self.site == alert.site)
+        )
+
+
+class Silences:
+    """The silences that have not ended, kept in memory and in the `silences` table."""
+
+    def __init__(self) -> None:
+        self.active: dict[int, Silence] = {}
+
+    def load(self, conn: sqlite3.Connection, now: float) -> None:
+        """Read the silences that have not expired or been ended."""
+        rows = conn.execute(
+            f"SELECT {', '.join(_SILENCE_COLUMNS)} FROM silences "
+            "WHERE ended_at IS NULL AND expires_at > ?", (now,)
+        ).fetchall()
+        self.active = {row[0]: Silence(*row) for row in rows}
+
+    def add(self, conn: sqlite3.Connection, *, device_id: str | None, rule_id: str | None,
+            site: str | None, starts_at: float, expires_at: float, author: str, reason: str,
+            now: float) -> Silence:
+        """Create a silence."""
+        if device_id is None and rule_id is None and site is None:
+            raise AlertError("a silence needs a device, a rule or a site")
+        if expires_at <= starts_at:
+            raise AlertError("a silence must expire after it starts")
+        if not author.strip() or not reason.strip():
+            raise AlertError("a silence needs an author and a reason")
+        cur = conn.execute(
+            "INSERT INTO silences (device_id, rule_id, site, starts_at, expires_at, author, "
+            "reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (device_id, rule_id, site, starts_at, expires_at, author, reason, now),
+        )
+        silence = Silence(int(cur.lastrowid or 0), device_id, rule_id, site, starts_at,
+                          expires_at, author, reason)
+        self.active[silence.id] = silence
+        return silence
+
+    def end(self, conn: sqlite3.Connection, silence_id: int, actor: str, now: float) -> None:
+        """End a silence early."""
+        if self.active.pop(silence_id, None) is None:
+            raise AlertError(f"no active silence {silence_id}")
+        conn.execute("UPDATE silences SET ended_at = ?, ended_by = ? WHERE id = ?",
+                     (now, actor, silence_id))
+
+    def expire(self, conn: sqlite3.Connection, now: float) -> list[Silence]:
+        """Drop silences past their expiry; return them."""
+        gone = [s for s in self.active.values() if s.expires_at <= now]
+        for silence in gone:
+            del self.active[silence.id]
+            conn.execute("UPDATE silences SET ended_at = ?, ended_by = 'expiry' WHERE id = ?",
+                         (silence.expires_at, silence.id))
+        return gone
+
+    def covering(self, alert: Alert, now: float) -> Silence | None:
+        """The first silence that mutes `alert` now."""
+        for silence in self.active.values():
+            if silence.covers(alert, now):
+                return silence
+        return None
+
+
+class Inhibitor:
+    """Mutes target alerts while a source alert with equal labels is open (or just cleared)."""
+
+    def __init__(self, inhibitions: Iterable[Inhibition]) -> None:
+        self.inhibitions = list(inhibitions)
+        self._by_target: dict[str, list[Inhibition]] = {}
+        for inh in self.inhibitions:
+            for rule_id in inh.target_rules:
+                self._by_target.setdefault(rule_id, []).append(inh)
+        self.sources = {r for inh in self.inhibitions for r in inh.source_rules}
+        self._recent: list[tuple[Alert, float]] = []  # cleared sources still in their grace
+
+    def targets(self, rule_id: str) -> bool:
+        """Whether any inhibition can mute alerts of this rule."""
+        return rule_id in self._by_target
+
+    def source_cleared(self, alert: Alert, at: float) -> None:
+        """Remember a cleared source for its grace period."""
+        if alert.rule_id in self.sources:
+            self._recent.append((alert, at))
+
+    def covering(self, alert: Alert, open_by_rule: dict[str, dict[str, Alert]],
+                 now: float) -> Inhibition | None:
+        """The inhibition that mutes `alert` now, if any."""
+        for inh in self._by_target.get(alert.rule_id, ()):
+            for rule_id in inh.source_rules:
+                for source in open_by_rule.get(rule_id, {}).values():
+                    if _equal(inh, source, alert):
+                        return inh
+            for source, cleared_at in self._recent:
+                if (source.rule_id in inh.source_rules and now < cleared_at + inh.grace_s
+                        and _equal(inh, source, alert)):
+                    return inh
+        return None
+
+    def prune(self, now: float) -> bool:
+        """Forget cleared sources past every grace; True when some were dropped."""
+        longest = max((inh.grace_s for inh in self.inhibitions), default=0.0)
+        before = len(self._recent)
+        self._recent = [(a, t) for a, t in self._recent if now < t + longest]
+        return len(self._recent) != before
+
+
+def _equal(inh: Inhibition, source: Alert, target: Alert) -> bool:
+    return all(source.label(name) == target.label(name) for name in inh.equal)

@@ -1,0 +1,30 @@
+"""Rules the engine raises itself (broker down, building outage), so inhibitions can name them."""
+
+from __future__ import annotations
+
+from rules.conditions.absence import AbsenceCondition
+from rules.model import Names, Rule
+
+BROKER_DOWN = "system.broker_down"
+BUILDING_OUTAGE = "system.building_outage"
+GATEWAY_DEVICE = "gateway"
+
+SYSTEM_RULES: dict[str, Rule] = {
+    BROKER_DOWN: Rule(
+        id=BROKER_DOWN,
+        name=Names(zh="网关与消息服务器断开", en="Gateway lost the MQTT broker"),
+        kind="*", condition=AbsenceCondition(), severity="major",
+        category="device_fault",
+    ),
+    BUILDING_OUTAGE: Rule(
+        id=BUILDING_OUTAGE,
+        name=Names(zh="楼栋设备大面积离线", en="Most devices in a building went silent"),
+        kind="*", condition=AbsenceCondition(), severity="major",
+        category="device_fault",
+    ),
+}
+
+
+def building_device_id(site: str, building: str) -> str:
+    """The pseudo device an outage alert is keyed on."""
+    return f"building:{site}/{building}"
