@@ -30,7 +30,8 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
     s = SqliteStore(tmp_path / "wf.db")
     with s.transaction() as tx:
         tx.connection.execute(
-            "INSERT INTO door_plates VALUES ('DP-3-1-502', 'jining-renmin', '3', '1', '502', 'G-01')"
+            "INSERT INTO door_plates VALUES"
+            " ('DP-3-1-502', 'jining-renmin', '3', '1', '502', 'G-01')"
         )
         tx.connection.execute("INSERT INTO family_links VALUES ('R-yang', 'fam-yang-son', 'son')")
     yield s

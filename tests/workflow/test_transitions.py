@@ -85,7 +85,7 @@ def test_actions_missing_what_they_need_are_refused(service, store):
     fb = _ticket_in(service, store, "feedback")
     with store.transaction() as tx, pytest.raises(TransitionError, match="satisfaction"):
         service.transition(tx, fb.id, "close", actor="x", now=T0)
-    with store.transaction() as tx, pytest.raises(TransitionError, match="1..5"):
+    with store.transaction() as tx, pytest.raises(TransitionError, match=r"1\.\.5"):
         service.transition(tx, fb.id, "close", actor="x", now=T0, rating=6)
 
 
