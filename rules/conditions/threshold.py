@@ -74,8 +74,11 @@ class DurationEvaluator(ThresholdEvaluator):
         value = msg.value(self._signal)
         if value is None:
             return
-        holds = self._holds(value)
         st = self.states.get(msg.device_id)
+        holds = self._holds(value)
+        if not holds and st is not None and st.data.get("since") is not None:
+            # Inside the hysteresis band a hold in progress continues (and the reading counts).
+            holds = not self._released(value)
         if st is None:
             if not holds:
                 return  # the common healthy case costs no state at all

@@ -26,6 +26,7 @@ RESIDENTS = [
     Resident("R-yang", "杨大爷", frozenset({"lives_alone", "elderly"}), "jining-renmin"),
     Resident("R-li", "李阿姨", frozenset({"elderly"}), "jining-renmin"),
 ]
+_SEQ = itertools.count(1)  # shared by every rig: a restarted gateway remembers seen seqs
 HOME = (35.4151, 116.5872)  # centre of the compound's safe zone
 
 ZONES_YAML = f"""
@@ -53,7 +54,6 @@ class Rig:
         self.pub = publisher
         self.clock = clock
         self.sent = 0
-        self._seq = itertools.count(1)
         self.changes: list[AlertChange] = []
         assert gw.alerting is not None
         self.alerting = gw.alerting
@@ -67,7 +67,7 @@ class Rig:
         record = self.gw.registry.get(device_id)
         assert record is not None, device_id
         when = self.clock.time() if ts is None else ts
-        payload = {"ts": int(when * 1000), "seq": next(self._seq), **body}
+        payload = {"ts": int(when * 1000), "seq": next(_SEQ), **body}
         self.pub.publish(f"scgw/v1/{record.kind}/{device_id}/{channel}", orjson.dumps(payload))
         self.sent += 1
         assert self.gw.pipeline.wait_processed(self.sent, 10), "pipeline did not catch up"

@@ -1,0 +1,158 @@
+"""Threshold, duration, geofence and absence rules through the pipeline with the manual clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.rules.conftest import HOME, Rig
+
+VITALS = [
+    # rule, out-of-range reading, in-range reading, hold seconds
+    ("wristband.heart_rate", {"heart_rate_bpm": 135}, {"heart_rate_bpm": 72}, 300),
+    ("wristband.blood_pressure", {"systolic_mmhg": 175, "diastolic_mmhg": 95},
+     {"systolic_mmhg": 128, "diastolic_mmhg": 82}, 60),
+    ("wristband.glucose", {"glucose_mmol_l": 16.2}, {"glucose_mmol_l": 6.0}, 60),
+    ("wristband.spo2", {"spo2_pct": 86}, {"spo2_pct": 97}, 300),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "bad", "good", "hold"), VITALS,
+                         ids=[v[0] for v in VITALS])
+def test_vital_out_of_range_sustained_opens_once_and_clears(rig: Rig, rule_id, bad, good, hold):
+    rig.telemetry("WB-1001", **bad)
+    rig.advance(hold + 1)
+    assert rig.alerts(rule_id) == []  # one reading is not "sustained"
+    rig.telemetry("WB-1001", **bad)
+    alert = rig.open(rule_id, "WB-1001")
+    assert (alert["severity"], alert["category"]) == ("major", "health")
+    for _ in range(3):
+        rig.advance(30)
+        rig.telemetry("WB-1001", **bad)
+    assert len(rig.alerts(rule_id)) == 1 and rig.open(rule_id, "WB-1001")["count"] == 1
+    rig.telemetry("WB-1001", **good)
+    assert rig.open(rule_id, "WB-1001") is None
+    assert len(rig.alerts(rule_id)) == 1
+
+
+def test_heart_rate_brief_spike_does_not_fire_and_hysteresis_holds(rig: Rig):
+    rig.telemetry("WB-1002", heart_rate_bpm=130)
+    rig.advance(120)
+    rig.telemetry("WB-1002", heart_rate_bpm=80)  # back before 300 s: the hold breaks
+    rig.advance(600)
+    assert rig.alerts("wristband.heart_rate") == []
+    rig.telemetry("WB-1002", heart_rate_bpm=130)
+    rig.advance(150)
+    rig.telemetry("WB-1002", heart_rate_bpm=118)  # inside the 5 bpm hysteresis band
+    rig.advance(151)
+    assert rig.open("wristband.heart_rate", "WB-1002") is not None
+    rig.telemetry("WB-1002", heart_rate_bpm=117)
+    assert rig.open("wristband.heart_rate", "WB-1002") is not None
+    rig.telemetry("WB-1002", heart_rate_bpm=100)
+    assert rig.open("wristband.heart_rate", "WB-1002") is None
+
+
+def test_low_battery_threshold_with_hysteresis_and_the_event(rig: Rig):
+    rig.telemetry("WB-1001", battery_pct=25)
+    assert rig.alerts("wristband.low_battery") == []
+    rig.telemetry("WB-1001", battery_pct=15)
+    assert rig.open("wristband.low_battery", "WB-1001")["severity"] == "minor"
+    rig.telemetry("WB-1001", battery_pct=25)  # below 20 + 10: still low
+    assert rig.open("wristband.low_battery", "WB-1001") is not None
+    rig.telemetry("WB-1001", battery_pct=12)
+    assert rig.open("wristband.low_battery", "WB-1001")["count"] == 1
+    rig.telemetry("WB-1001", battery_pct=31)
+    assert rig.open("wristband.low_battery", "WB-1001") is None
+    rig.event("WB-1002", "low_battery", battery_pct=9)  # the band's own event counts too
+    assert rig.open("wristband.low_battery", "WB-1002") is not None
+
+
+OUT = (HOME[0] + 0.01, HOME[1])  # ~1.1 km north of the compound
+
+
+def test_left_safe_zone_after_dwell_and_back(rig: Rig):
+    rig.fix("WB-1001", *HOME)
+    rig.fix("WB-1001", *OUT)
+    rig.advance(179)
+    assert rig.alerts("wristband.left_safe_zone") == []
+    rig.advance(2)
+    alert = rig.open("wristband.left_safe_zone", "WB-1001")
+    assert (alert["severity"], alert["category"]) == ("major", "wandering")
+    rig.fix("WB-1001", *OUT)
+    assert rig.open("wristband.left_safe_zone", "WB-1001")["count"] == 1
+    rig.fix("WB-1001", *HOME, accuracy_m=900)  # a coarse cell fix proves nothing
+    assert rig.open("wristband.left_safe_zone", "WB-1001") is not None
+    rig.fix("WB-1001", *HOME)
+    assert rig.open("wristband.left_safe_zone", "WB-1001") is None
+
+
+def test_gps_jump_shorter_than_dwell_does_not_fire(rig: Rig):
+    rig.fix("WB-1002", *HOME)
+    for _ in range(5):
+        rig.fix("WB-1002", *OUT)  # a jump out...
+        rig.advance(60)
+        rig.fix("WB-1002", *HOME)  # ...and back before the dwell
+        rig.advance(60)
+    rig.fix("WB-1002", *OUT, accuracy_m=500)  # poor fixes outside are ignored altogether
+    rig.advance(600)
+    assert rig.alerts("wristband.left_safe_zone") == []
+
+
+def test_wristband_silent_for_30_min_goes_offline_and_comes_back(rig: Rig):
+    rig.telemetry("WB-1001", heart_rate_bpm=70)
+    rig.advance(1799)
+    assert rig.alerts("wristband.offline") == []
+    rig.advance(2)
+    alert = rig.open("wristband.offline", "WB-1001")
+    assert (alert["severity"], alert["muted"]) == ("minor", None)
+    rig.advance(600)
+    assert len(rig.alerts("wristband.offline")) == 1
+    rig.telemetry("WB-1001", heart_rate_bpm=71)
+    assert rig.open("wristband.offline", "WB-1001") is None
+
+
+@pytest.mark.parametrize(("device_id", "timeout"), [("AC-2001", 600), ("CAM-3001", 300),
+                                                     ("LK-4001", 900)])
+def test_any_device_offline_past_its_kind_timeout(rig: Rig, device_id, timeout):
+    rig.telemetry(device_id)
+    rig.advance(timeout - 1)
+    assert rig.alerts("device.offline", device_id) == []
+    rig.advance(2)
+    assert rig.open("device.offline", device_id)["category"] == "device_fault"
+    rig.telemetry(device_id)
+    assert rig.open("device.offline", device_id) is None
+
+
+def test_lone_elder_door_unopened_for_24_h(rig: Rig):
+    rig.event("AC-2002", "unlock", method="face", resident_id="R-yang")
+    rig.event("AC-2001", "unlock", method="card")  # nobody lives alone behind this one
+    rig.advance(86_399)
+    assert rig.alerts("access.lone_elder_inactive") == []
+    rig.telemetry("AC-2002", door_open=False)  # telemetry is not an unlock
+    rig.advance(2)
+    alert = rig.open("access.lone_elder_inactive", "AC-2002")
+    assert (alert["severity"], alert["category"]) == ("major", "welfare_check")
+    assert rig.alerts("access.lone_elder_inactive", "AC-2001") == []
+    rig.event("AC-2002", "unlock", method="face", resident_id="R-yang")
+    assert rig.open("access.lone_elder_inactive", "AC-2002") is None
+
+
+def test_parcel_uncollected_48_h_minor_and_major_when_recipient_lives_alone(rig: Rig):
+    rig.event("LK-4001", "parcel_deposited", compartment="L-1", parcel_id="SF1",
+              recipient_id="R-li")
+    rig.event("LK-4001", "parcel_deposited", compartment="L-2", parcel_id="SF2",
+              recipient_id="R-li")
+    rig.advance(3600)
+    rig.event("LK-4001", "parcel_picked_up", compartment="L-2", parcel_id="SF2")
+    rig.advance(172_800 - 3600 + 1)
+    alert = rig.open("locker.parcel_uncollected", "LK-4001")
+    assert (alert["severity"], alert["count"]) == ("minor", 1)
+    rig.event("LK-4001", "parcel_deposited", compartment="L-5", parcel_id="SF3",
+              recipient_id="R-yang")
+    rig.advance(172_801)
+    alert = rig.open("locker.parcel_uncollected", "LK-4001")
+    assert (alert["severity"], alert["count"]) == ("major", 2)  # escalated: lives alone
+    rig.event("LK-4001", "parcel_picked_up", compartment="L-1", parcel_id="SF1")
+    assert rig.open("locker.parcel_uncollected", "LK-4001") is not None
+    rig.event("LK-4001", "parcel_picked_up", compartment="L-5", parcel_id="SF3")
+    assert rig.open("locker.parcel_uncollected", "LK-4001") is None
+    assert len(rig.alerts("locker.parcel_uncollected")) == 1
