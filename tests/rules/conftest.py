@@ -1,4 +1,4 @@
-"""Rules fixtures: a gateway with the built-in pack over a real Mosquitto, and helpers to drive it."""
+"""Rules fixtures: a gateway with the built-in pack over a real Mosquitto, and helpers."""
 
 from __future__ import annotations
 
