@@ -50,6 +50,7 @@ class InfluxHook:
         except ValueError:
             self._db_path = None  # not SQLite: no `gateway` counts until the store offers them
         self.flusher = Flusher(self.buffer, influx, metrics, clock, on_tick=self._stats_tick)
+        self._stopped = False
         clock.on_change(self.flusher.wake)  # a manual clock jumping may make stats due
 
     # -- PipelineHook --------------------------------------------------------------------
@@ -67,11 +68,15 @@ class InfluxHook:
 
     def start(self) -> None:
         """Start the flusher; points buffered before a restart are sent first."""
+        self._stopped = False
         self.flusher.update_gauges()
         self.flusher.start()
 
     def stop(self) -> None:
         """Stop the flusher and close the buffer; unsent points wait on disk."""
+        if self._stopped:
+            return
+        self._stopped = True
         self.flusher.stop()
         self.buffer.close()
 

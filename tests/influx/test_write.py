@@ -1,4 +1,4 @@
-"""Telemetry through Mosquitto and the gateway lands in a real InfluxDB-v2-API server, losslessly."""
+"""Telemetry via Mosquitto and the gateway lands in a real InfluxDB-v2-API server, losslessly."""
 
 from __future__ import annotations
 
