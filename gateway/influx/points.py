@@ -18,6 +18,9 @@ EVENTS_MEASUREMENT = "events"
 GATEWAY_MEASUREMENT = "gateway"
 ALERTS_MEASUREMENT = "alerts"
 _SKIP = frozenset({"ts", "seq"})  # the point's time and the dedup key are not readings
+# Line protocol has no empty tag values, and InfluxDB 3 fixes a table's tag columns when it
+# is created; so every point carries every tag key, "-" standing for "not set".
+EMPTY_TAG = "-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +104,7 @@ def _point(measurement: str, tags: Mapping[str, str], fields: Mapping[str, Scala
            ts: float) -> str:
     point = Point(measurement)
     for key, value in tags.items():
-        point.tag(key, value)  # empty values are left out by the client (invalid in lines)
+        point.tag(key, value or EMPTY_TAG)
     for key, value in fields.items():
         point.field(key, value)
     return point.time(_ms(ts), WritePrecision.MS).to_line_protocol()

@@ -41,13 +41,18 @@ def test_points_arrive_with_tags_fields_and_device_timestamps(
     publisher.publish("scgw/v1/wristband/WB-1001/event", orjson.dumps({
         "ts": _ms(t_sos), "seq": 2, "type": "sos",
     }))
-    assert run.gateway.pipeline.wait_processed(4, timeout=10)
+    publisher.publish("scgw/v1/camera/CAM-3001/telemetry", orjson.dumps({
+        "ts": _ms(t_sos), "fps": 12.5, "stream_ok": True,
+    }))
+    assert run.gateway.pipeline.wait_processed(5, timeout=10)
+
+    match = '{__name__=~"(wristband|access|locker|camera|events)_.+"}'
 
     def arrived() -> bool:
-        return len(victoria.export('{__name__=~"(wristband|access|locker|events)_.+"}')) >= 17
+        return len(victoria.export(match)) >= 19
 
     assert wait_for(arrived, timeout=10), victoria.export('{__name__!=""}')
-    found = victoria.series('{__name__=~"(wristband|access|locker|events)_.+"}')
+    found = victoria.series(match)
 
     wristband = {
         "heart_rate_bpm": 76, "spo2_pct": 97, "systolic_mmhg": 132, "diastolic_mmhg": 84,
@@ -67,6 +72,9 @@ def test_points_arrive_with_tags_fields_and_device_timestamps(
         row = found.pop((f"locker_{field}", _labels(device_id="LK-4001", site="jining-renmin",
                                                     building="3")))
         assert (row["values"], row["timestamps"]) == ([value], [_ms(t_lk)]), field
+    camera = _labels(device_id="CAM-3001", site="jining-renmin", building="-")  # "-": not set
+    assert found.pop(("camera_fps", camera))["values"] == [12.5]
+    assert found.pop(("camera_stream_ok", camera))["values"] == [1]
     sos = found.pop(("events_count", _labels(**TAGS_WB, kind="wristband", type="sos")))
     assert (sos["values"], sos["timestamps"]) == ([1], [_ms(t_sos)])
     assert found == {}, f"unexpected series (ts/seq are never fields): {sorted(found)}"
