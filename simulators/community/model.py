@@ -91,7 +91,8 @@ class Poi(_Strict):
     """A place residents go to: park, market, clinic, property office."""
 
     id: str = Field(description="Place id, used by routines and scenarios")
-    kind: Literal["park", "market", "clinic", "office"] = Field(description="What it is")
+    kind: Literal["park", "market", "clinic", "office", "landmark"] = Field(
+        description="What it is")
     name: str = Field(description="Display name")
     grid: str = Field(description="Grid responsible for it")
     polygon: Polygon

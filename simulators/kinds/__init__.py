@@ -1,0 +1,1 @@
+"""One simulator per device kind, each speaking only the public MQTT contract."""

@@ -1,0 +1,113 @@
+"""One paho-mqtt connection per simulated device: will, retained status, commands, QoS 1."""
+
+from __future__ import annotations
+
+import queue
+import ssl
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as paho
+import yaml
+from paho.mqtt.enums import CallbackAPIVersion
+
+from devices import topics
+from simulators.kinds.base import Message
+
+KEEPALIVE_S = 60
+
+
+def load_passwords(path: Path | None) -> dict[str, str]:
+    """Per-device passwords from a YAML mapping `device_id: password` (optional)."""
+    if path is None:
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
+class DeviceConnections:
+    """Connects every device as itself (client id = username = device id), like real ones.
+
+    Commands arriving on a device's `cmd` topic are queued as (device_id, payload) for the
+    runner, which answers them in scenario time.
+    """
+
+    def __init__(self, broker_url: str, wills: dict[str, tuple[str, bytes]], *,
+                 passwords: dict[str, str] | None = None, client_prefix: str = "") -> None:
+        self.url = urlsplit(broker_url)
+        self.commands: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.clients: dict[str, paho.Client] = {}
+        self._connected: dict[str, threading.Event] = {}
+        self._inflight: list[paho.MQTTMessageInfo] = []
+        self.sent = 0
+        for device_id, (will_topic, will_payload) in wills.items():
+            client = paho.Client(CallbackAPIVersion.VERSION2,
+                                 client_id=f"{client_prefix}{device_id}")
+            password = (passwords or {}).get(device_id)
+            if password is not None:
+                client.username_pw_set(device_id, password)
+            elif self.url.username:
+                client.username_pw_set(unquote(self.url.username),
+                                       unquote(self.url.password or ""))
+            if self.url.scheme in ("mqtts", "ssl"):
+                client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+            client.will_set(will_topic, will_payload, qos=1, retain=True)
+            client.max_inflight_messages_set(100)
+            client.max_queued_messages_set(0)
+            kind = topics.parse(will_topic).kind
+            cmd_topic = topics.command_topic(kind, device_id)
+            ready = threading.Event()
+            client.on_connect = self._on_connect(cmd_topic, ready)
+            client.on_message = self._on_message(device_id)
+            self.clients[device_id] = client
+            self._connected[device_id] = ready
+
+    def _on_connect(self, cmd_topic: str, ready: threading.Event) -> Callable[..., None]:
+        def handler(client: paho.Client, userdata: object, flags: object, reason: object,
+                    properties: object) -> None:
+            if not getattr(reason, "is_failure", False):
+                client.subscribe(cmd_topic, qos=1)
+                ready.set()
+        return handler
+
+    def _on_message(self, device_id: str) -> Callable[..., None]:
+        def handler(client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
+            self.commands.put((device_id, bytes(msg.payload)))
+        return handler
+
+    def connect(self, timeout: float = 15.0) -> None:
+        """Connect all devices; raise ConnectionError naming those that did not make it."""
+        host, port = self.url.hostname or "127.0.0.1", self.url.port or 1883
+        for client in self.clients.values():
+            client.connect_async(host, port, keepalive=KEEPALIVE_S)
+            client.loop_start()
+        late = [d for d, ready in self._connected.items() if not ready.wait(timeout)]
+        if late:
+            self.close()
+            raise ConnectionError(f"devices could not connect to {host}:{port}: {late[:5]}")
+
+    def publish(self, msg: Message) -> None:
+        """Publish as the device that produced the message."""
+        info = self.clients[msg.device_id].publish(msg.topic, msg.payload, qos=msg.qos,
+                                                   retain=msg.retain)
+        self.sent += 1
+        if msg.qos:
+            self._inflight.append(info)
+            if len(self._inflight) > 500:
+                self.flush()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until the broker acknowledged everything published so far."""
+        pending, self._inflight = self._inflight, []
+        for info in pending:
+            info.wait_for_publish(timeout)
+        return all(info.is_published() for info in pending)
+
+    def close(self) -> None:
+        """Disconnect cleanly (no will) and stop the network threads."""
+        for client in self.clients.values():
+            client.disconnect()
+        for client in self.clients.values():
+            client.loop_stop()
