@@ -194,15 +194,18 @@ class Flusher:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            if self._on_tick is not None:
-                self._on_tick()
             try:
-                sent = self.flush_once()
+                sent = self._pass()
             except InfluxWriteError as exc:
                 self._failed(exc.reason, exc)
                 continue
             except PointBufferError as exc:
                 self._failed("buffer", exc)
+                continue
+            except Exception as exc:
+                # The thread boundary: a bug must not silently end history writes for good.
+                log.exception("influx flusher pass failed unexpectedly")
+                self._failed("internal", exc)
                 continue
             if self._failures:
                 log.info("influx writes recovered", extra={"failures": self._failures,
@@ -213,6 +216,11 @@ class Flusher:
                 # Drained: let points gather for a batch (a full batch wakes us early).
                 self._wake.wait(self._settings.flush_interval_s)
                 self._wake.clear()
+
+    def _pass(self) -> int:
+        if self._on_tick is not None:
+            self._on_tick()
+        return self.flush_once()
 
     def _failed(self, reason: str, exc: Exception) -> None:
         self._failures += 1
