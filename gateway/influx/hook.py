@@ -15,6 +15,8 @@ from gateway.metrics import GatewayMetrics
 from gateway.settings import Settings
 from gateway.storage.records import Twin
 from gateway.storage.sqlite import SqliteTx
+from rules.ports import Tx
+from rules.records import AlertChange
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +100,12 @@ class InfluxHook:
         if self.buffer.depth() >= self._batch_size:
             self.flusher.wake()
 
-    def record_alert(self, *, rule: str, severity: str, state: str, site: str,
-                     device_id: str, ts: float) -> None:
-        """Write an `alerts` point (for the alert lifecycle to call on raise/ack/clear)."""
-        self.enqueue([alert_line(rule=rule, severity=severity, state=state, site=site,
-                                 device_id=device_id, ts=ts)])
+    def on_alert_change(self, change: AlertChange, tx: Tx) -> None:
+        """AlertBook listener: every alert change becomes an `alerts` point (alerts per hour)."""
+        alert = change.alert
+        self.enqueue([alert_line(rule=alert.rule_id, severity=alert.severity,
+                                 action=change.action, site=alert.site,
+                                 device_id=alert.device_id, ts=change.at)])
 
     def record_gateway_stats(self, now: float) -> int:
         """Queue `gateway` points with devices online/registered per kind and site."""

@@ -139,9 +139,9 @@ def gateway_lines(rows: list[tuple[str, str, int, int]], ts: float) -> list[str]
     ]
 
 
-def alert_line(*, rule: str, severity: str, state: str, site: str, device_id: str,
+def alert_line(*, rule: str, severity: str, action: str, site: str, device_id: str,
                ts: float) -> str:
-    """An `alerts` point: one alert raised, acknowledged or cleared."""
-    tags = {"rule": rule, "severity": severity, "state": state, "site": site,
+    """An `alerts` point: one alert opened, acknowledged, cleared, … (the rules' vocabulary)."""
+    tags = {"rule": rule, "severity": severity, "action": action, "site": site,
             "device_id": device_id}
     return _point(ALERTS_MEASUREMENT, tags, {"count": 1}, ts)

@@ -82,6 +82,8 @@ def influx_gateway(
         hook = build_influx_hook(settings, metrics, clock)
         assert hook is not None
         gw = Gateway(settings, clock=clock, hooks=[hook])
+        if gw.alerting is not None:
+            gw.alerting.subscribe(hook.on_alert_change)  # as the lead wires it in service.py
         gw.registry.register(STANDARD_DEVICES)
         hook.start()
         gw.start()

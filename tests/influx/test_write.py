@@ -79,7 +79,16 @@ def test_points_arrive_with_tags_fields_and_device_timestamps(
     assert (sos["values"], sos["timestamps"]) == ([1], [_ms(t_sos)])
     assert found == {}, f"unexpected series (ts/seq are never fields): {sorted(found)}"
 
-    assert run.value("scgw_influx_points_written_total") >= 4
+    # The SOS opened an alert (built-in rule pack); the AlertBook listener wrote it.
+    def alert_written() -> dict:
+        return victoria.series('{__name__="alerts_count"}')
+
+    assert wait_for(alert_written, timeout=10)
+    [(_, labels)] = alert_written()
+    assert dict(labels) == {"rule": "wristband.sos", "severity": "critical", "action": "opened",
+                            "site": "jining-renmin", "device_id": "WB-1001"}
+
+    assert run.value("scgw_influx_points_written_total") >= 5
     assert wait_for(lambda: run.value("scgw_influx_buffer_points") == 0, timeout=5)
 
 
