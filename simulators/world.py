@@ -68,6 +68,9 @@ class World:
             due = [s for s in self.sims.values() if (t := s.next_due()) is not None and t <= now]
             if not due:
                 break
+            # Wearers first: the door unlocks they cause then land in each controller's agenda
+            # before the controller moves past that moment, keeping its sequence in time order.
+            due.sort(key=lambda s: not isinstance(s, WristbandSim))
             for sim in due:
                 out += sim.advance(now)
         out.sort(key=lambda m: m.ts)

@@ -112,15 +112,16 @@ class AccessSim(DeviceSim):
         night = hour < 5 or hour >= 23
         out: list[Message] = []
         for _ in range(self.count(self.traffic_per_hour(hour), dt, routine=True)):
-            out += self._someone_passes(self.within(now, dt))
+            self.schedule(self.soon(now, dt), self._someone_passes)
         if self.doors and self.chance(0.02 if night else 0.002, dt):
-            out += self.act_force_open(DoorOnly(), self.within(now, dt))
+            self.schedule(self.soon(now, dt), lambda t: self.act_force_open(DoorOnly(), t))
+        if self.spec.fence_zones and self.chance(0.05 if night else 0.005, dt):
+            zone = self.rng.choice(self.spec.fence_zones)
+            self.schedule(self.soon(now, dt),
+                          lambda t: self.act_fence_intrusion(Intrusion(zone=zone), t))
         if self.doors and not night and self.chance(0.03, dt):
             out += self.act_hold_open(HoldOpen(open_s=self.rng.randint(180, 600)), now)
             self.schedule(now + timedelta(seconds=60), lambda t: self.act_close(DoorOnly(), t))
-        if self.spec.fence_zones and self.chance(0.05 if night else 0.005, dt):
-            zone = self.rng.choice(self.spec.fence_zones)
-            out += self.act_fence_intrusion(Intrusion(zone=zone), self.within(now, dt))
         if self.battery is not None:
             self.battery = max(0.0, self.battery - 0.01 * dt / 3600)
         battery = None if self.battery is None else round(self.battery, 1)

@@ -113,7 +113,7 @@ class DeviceSim:
 
     def start(self, now: datetime) -> list[Message]:
         """Come online: retained status, and the first telemetry within one period."""
-        self._next_telemetry = now + timedelta(seconds=self.rng.uniform(1, self.period_s))
+        self._next_telemetry = now + timedelta(seconds=self.rng.randint(1, int(self.period_s)))
         return [self.status("online", now)]
 
     def stop(self, now: datetime) -> list[Message]:
@@ -217,6 +217,7 @@ class DeviceSim:
                 return k
             k += 1
 
-    def within(self, now: datetime, dt_s: float) -> datetime:
-        """A random instant in the period just ended (events happen between ticks)."""
-        return now - timedelta(seconds=self.rng.uniform(0, dt_s))
+    def soon(self, now: datetime, dt_s: float) -> datetime:
+        """A random instant in the coming period: incidents drawn at a tick happen between
+        ticks, through the agenda, so every channel's seq follows its timestamps."""
+        return now + timedelta(milliseconds=self.rng.randint(1, int(dt_s * 1000)))

@@ -77,7 +77,7 @@ class CameraSim(DeviceSim):
             stay = self.rng.lognormvariate(math.log(240), 0.8)
             out += self.act_park_car(ParkCar(for_s=stay), now)
         if self.floors and self.chance(0.004 if daytime else 0.001, dt):
-            out += self.act_falling_object(Thrown(), self.within(now, dt))
+            self.schedule(self.soon(now, dt), lambda t: self.act_falling_object(Thrown(), t))
         fps = round(min(30.0, max(0.0, self.rng.gauss(25, 0.3))), 1) if self.stream_ok else 0.0
         model = CameraTelemetry(ts=now, seq=self.seq("telemetry"), fps=fps,
                                 stream_ok=self.stream_ok)

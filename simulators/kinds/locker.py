@@ -107,7 +107,7 @@ class LockerSim(DeviceSim):
                 out += self._lend(self.rng.choice(free), now)
         if self.chance(0.001, dt):
             out += self.act_tamper(Tamper(detail=self.rng.choice(
-                ["cabinet tilted", "door pried", "power cable cut"])), self.within(now, dt))
+                ["cabinet tilted", "door pried", "power cable cut"])), now)
         occupied = len(self.parcels) + len(self.spec.tools) - len(self.lent)
         # A cabinet outdoors in Jining: about 8 °C at dawn, 16 °C mid-afternoon in late autumn.
         temp = 12 + 4 * math.sin((hour - 9) / 24 * 2 * math.pi) + self.rng.gauss(0, 0.3)

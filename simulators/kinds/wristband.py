@@ -18,7 +18,7 @@ from devices.wristband import (
     WornEvent,
     WristbandTelemetry,
 )
-from simulators.community.geo import Point, distance, random_point
+from simulators.community.geo import Point, contains, distance, random_point
 from simulators.community.model import Community, WristbandSpec
 from simulators.kinds import vitals
 from simulators.kinds.base import Args, DeviceSim, Message, NoArgs
@@ -118,6 +118,7 @@ class WristbandSim(DeviceSim):
         self.body = vitals.Body(self.resident, rng)
         self.gps_forced: tuple[str | None, datetime | None] = (None, None)
         self.hooks: list[DoorHook] = []
+        self._places = {p.id for p in community.pois}
 
     # ---- the period --------------------------------------------------------------------------
 
@@ -132,6 +133,8 @@ class WristbandSim(DeviceSim):
             out += self._follow_routine(now)
         if not self.lying and self.route:
             self._walk(now, self.speed * dt)
+        elif not self.lying and self.goal != "home":
+            self._potter(dt)
         out += self._battery(now, dt)
         out += self._spontaneous(now, dt)
         if not self.silent:
@@ -230,6 +233,15 @@ class WristbandSim(DeviceSim):
         if not self.route and self.goal == "home":
             self._door("unit", f"{self.resident.building}/{self.resident.unit}", now)
 
+    def _potter(self, dt: float) -> None:
+        """At a place people amble about (tai chi, market stalls): a few steps, small drift."""
+        place = self.community.poi(self.goal) if self.goal in self._places else None
+        self.steps += int(self.rng.uniform(0.05, 0.6) * dt)
+        if place is not None:
+            nudge = (self.pos[0] + self.rng.gauss(0, 3), self.pos[1] + self.rng.gauss(0, 3))
+            if contains(place.polygon, nudge):
+                self.pos = nudge
+
     def _door(self, where: str, place: str, now: datetime) -> None:
         for hook in self.hooks:
             hook(where, place, self.resident.id, now)
@@ -256,7 +268,7 @@ class WristbandSim(DeviceSim):
         out: list[Message] = []
         daytime = 7 <= self.hour(now) < 21
         if self.worn and self.chance(0.002, dt):
-            out += self.act_sos(NoArgs(), self.within(now, dt))
+            self.schedule(self.soon(now, dt), lambda t: self.act_sos(NoArgs(), t))
         if self.worn and not self.lying and self.chance(0.001, dt):
             out += self.act_fall(Fall(gets_up_after_s=self.rng.uniform(20, 400)), now)
         if self.worn and daytime and self.chance(0.01, dt):
