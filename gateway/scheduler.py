@@ -83,7 +83,10 @@ class Scheduler:
                 entry = self._pop_due(self._clock.time())
             if entry is None:
                 return ran
-            self._dispatch(entry.name, entry.job, self._clock.time())
+            try:
+                self._dispatch(entry.name, entry.job, self._clock.time())
+            except Exception:  # a failing job must not stop every other timer (logged)
+                log.exception("scheduled job %s failed", entry.name)
             ran += 1
 
     def start(self) -> None:

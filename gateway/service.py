@@ -17,6 +17,9 @@ from gateway.scheduler import Scheduler
 from gateway.settings import Settings
 from gateway.storage.sqlite import SqliteStore, SqliteTx
 from gateway.twin import TwinTracker
+from gateway.workflow.config import load_catalogue, load_rota
+from gateway.workflow.outbox import OutboxSender
+from gateway.workflow.service import WorkflowService
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,14 @@ class Gateway:
             hooks=[*(hooks or []), *([self.alerting] if self.alerting else [])],
         )
         self.scheduler = Scheduler(self.clock)
+        wf = settings.workflow
+        self.workflow = WorkflowService(
+            wf, load_catalogue(wf.categories_file), load_rota(wf.rota_file), settings.timezone,
+            ack_alert=self.alerting.ack_in_tx if self.alerting else None,
+        )
+        if self.alerting is not None:
+            self.alerting.subscribe(self.workflow.on_alert_change)
+        self.outbox = OutboxSender(self.store, wf, self.clock)
         self._started = False
 
     def _submit(self, raw: object) -> None:
@@ -90,6 +101,10 @@ class Gateway:
             self.alerting.start(self.pipeline, lambda: self.mqtt.connected)
             self.schedule_tx("rules_tick", self.settings.rules.tick_s, self.alerting.tick)
         self.pipeline.start()
+        self.schedule_tx("workflow_tick", self.settings.workflow.tick_s, self.workflow.tick)
+        # Network I/O: runs on the scheduler thread, never on the pipeline's.
+        self.scheduler.every("outbox", self.settings.workflow.outbox_retry_first_s,
+                             lambda now: self.outbox.deliver_due(now))
         self.schedule_tx(
             "offline_sweep", self.settings.offline_sweep_s, self.pipeline.sweep_offline
         )

@@ -16,6 +16,7 @@ from pydantic_settings import (
 )
 
 from devices.catalogue import DECLARED
+from gateway.workflow.config import WorkflowSettings
 
 DEV_JWT_SECRET = "development-only-secret-change-me"
 
@@ -245,6 +246,9 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings, description="HTTP API")
     limits: LimitSettings = Field(default_factory=LimitSettings, description="Message limits")
     rules: RuleSettings = Field(default_factory=RuleSettings, description="Rules and alerts")
+    workflow: WorkflowSettings = Field(
+        default_factory=WorkflowSettings, description="Request workflow (tickets)"
+    )
     offline_timeout_s: dict[str, int] = Field(
         default_factory=_default_offline_timeouts,
         description="Per device kind: silence after which a device counts as offline",

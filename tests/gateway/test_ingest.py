@@ -139,6 +139,10 @@ def test_retained_offline_will_marks_device_offline(make_gateway, mosquitto: Mos
     assert states == ["online", "offline"]
     stored = _rows(gw, "SELECT online FROM twins WHERE device_id='WB-1002'")
     assert stored == [{"online": 0}]
+    # Delete the retained will so later tests on this broker start from a clean slate.
+    cleaner = Publisher(mosquitto.url)
+    cleaner.publish(status_topic, b"", retain=True)
+    cleaner.close()
 
 
 def test_silent_device_goes_offline_after_its_kind_timeout(

@@ -1,0 +1,94 @@
+"""Alert → ticket over real MQTT: an SOS becomes a dispatched ticket; repeats update it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from tests.conftest import T0
+from tests.support.waiting import wait_for
+from tests.workflow.conftest import ROTA
+
+
+def _write_rota(tmp_path: Path) -> Path:
+    import yaml
+
+    path = tmp_path / "rota.yaml"
+    path.write_text(yaml.safe_dump(ROTA))
+    return path
+
+
+def _sos(seq: int, at: float) -> bytes:
+    return orjson.dumps({"ts": int(at * 1000), "seq": seq, "type": "sos",
+                         "location": {"lat": 35.4151, "lon": 116.5872, "accuracy_m": 8}})
+
+
+def test_sos_over_mqtt_becomes_a_dispatched_ticket_and_a_repeat_updates_it(
+    make_gateway, publisher, tmp_path, clock
+):
+    gw = make_gateway(workflow={"rota_file": str(_write_rota(tmp_path))})
+    with gw.store.transaction() as tx:
+        tx.connection.execute("INSERT INTO family_links VALUES ('R-yang', 'fam-yang-son', 'son')")
+
+    publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(1, T0))
+    assert gw.pipeline.wait_processed(1, 10)
+    [ticket] = gw.store.query("SELECT * FROM tickets")
+    assert ticket["source"] == "alert" and ticket["category"] == "sos"
+    assert ticket["state"] == "dispatched"
+    assert ticket["assignee"] == "gw-wang"  # on duty for G-01, the wearer's grid, at noon
+    assert (ticket["grid"], ticket["resident_id"], ticket["priority"]) == ("G-01", "R-yang",
+                                                                          "urgent")
+    notes = gw.store.query("SELECT audience, recipient, kind FROM notifications"
+                           " WHERE ticket_id = ?", (ticket["id"],))
+    assert {"audience": "family", "recipient": "fam-yang-son", "kind": "critical_ticket"} in notes
+    assert {"audience": "control_room", "recipient": "control_room",
+            "kind": "critical_ticket"} in notes
+
+    clock.advance(30)
+    publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(2, T0 + 30))
+    assert gw.pipeline.wait_processed(2, 10)
+    tickets = gw.store.query("SELECT id, alert_count FROM tickets")
+    assert tickets == [{"id": ticket["id"], "alert_count": 2}]
+    trail = [e["action"] for e in gw.store.query(
+        "SELECT action FROM ticket_events WHERE ticket_id = ? ORDER BY id", (ticket["id"],))]
+    assert trail == ["collect", "dispatch", "alert_repeated"]
+
+    # Closing the ticket acknowledges its alert (ack ≠ clear: the alert stays open, acked).
+    def close_it(now, tx):
+        for action, kw in (("accept", {}), ("report", {"result": "家属已接回"}), ("close", {})):
+            gw.workflow.transition(tx, ticket["id"], action, actor="gw-wang", now=now, **kw)
+
+    gw.pipeline.submit_task("close", close_it, clock.time())
+    assert wait_for(lambda: gw.store.query(
+        "SELECT state FROM alerts")[0]["state"] == "acknowledged", 5)
+    assert gw.store.query("SELECT state FROM tickets")[0]["state"] == "closed"
+    family = gw.store.query("SELECT kind FROM notifications WHERE recipient = 'fam-yang-son'")
+    assert [n["kind"] for n in family] == ["critical_ticket", "ticket_feedback"]
+
+
+def test_alert_clearing_is_noted_but_does_not_close_a_handled_ticket(make_gateway, publisher,
+                                                                     tmp_path, clock):
+    gw = make_gateway(workflow={"rota_file": str(_write_rota(tmp_path))})
+    blocked = {"ts": int(T0 * 1000), "seq": 1, "type": "fire_lane_blocked", "zone": "FL-2",
+               "confidence": 0.9, "dwell_s": 130}
+    publisher.publish("scgw/v1/camera/CAM-3001/event", orjson.dumps(blocked))
+    assert gw.pipeline.wait_processed(1, 10)
+    [ticket] = gw.store.query("SELECT id, state, assignee, category FROM tickets")
+    # G-02's worker is off on Saturdays: the ticket waits in the control-room queue.
+    assert ticket["category"] == "fire_lane" and ticket["state"] == "collected"
+
+    def dispatch_and_accept(now, tx):
+        gw.workflow.transition(tx, ticket["id"], "dispatch", actor="op-chen", now=now,
+                               assignee="gw-zhao")
+        gw.workflow.transition(tx, ticket["id"], "accept", actor="gw-zhao", now=now)
+
+    gw.pipeline.submit_task("accept", dispatch_and_accept, clock.time())
+    cleared = {"ts": int((T0 + 60) * 1000), "seq": 2, "type": "fire_lane_cleared", "zone": "FL-2"}
+    clock.advance(60)
+    publisher.publish("scgw/v1/camera/CAM-3001/event", orjson.dumps(cleared))
+    assert gw.pipeline.wait_processed(2, 10)
+    assert wait_for(lambda: gw.store.query("SELECT state FROM alerts")[0]["state"] == "cleared", 5)
+    assert gw.store.query("SELECT state FROM tickets")[0]["state"] == "handling"
+    actions = [e["action"] for e in gw.store.query("SELECT action FROM ticket_events ORDER BY id")]
+    assert actions[-1] == "alert_cleared"
