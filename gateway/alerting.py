@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import TypeVar
 
 from devices.catalogue import CATALOGUE
@@ -18,7 +17,6 @@ from gateway.storage.records import DeviceRecord, Twin
 from gateway.storage.sqlite import SqliteStore, SqliteTx
 from rules.alerts import AlertPolicy
 from rules.engine import Engine, EngineConfig
-from rules.errors import AlertError
 from rules.loader import load_rules, rule_files
 from rules.ports import Message, Subject
 from rules.records import Listener
@@ -163,16 +161,5 @@ class Alerting:
         """Run `fn(tx)` on the pipeline thread in its own transaction; return its result."""
         if self._pipeline is None:
             raise RuntimeError("alerting is not started")
-        future: Future[T] = Future()
-
-        def job(now: float, tx: SqliteTx) -> None:
-            try:
-                future.set_result(fn(tx))
-            except AlertError as exc:
-                future.set_exception(exc)  # refused before anything was written
-            except Exception as exc:
-                future.set_exception(exc)
-                raise  # rolls the transaction back; the pipeline logs and counts it
-
-        self._pipeline.submit_task(name, job, self._clock.time())
-        return future.result(timeout=OPERATION_TIMEOUT_S)
+        return self._pipeline.call(name, lambda now, tx: fn(tx), self._clock.time(),
+                                   OPERATION_TIMEOUT_S)

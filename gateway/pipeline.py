@@ -7,8 +7,9 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import orjson
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 Ack = Callable[[RawMessage], None]
 TaskJob = Callable[[float, SqliteTx], None]
+T = TypeVar("T")
 
 
 class PipelineHook(Protocol):
@@ -48,6 +50,8 @@ class Task:
     name: str
     job: TaskJob
     now: float
+    quiet: bool = False  # the caller gets the exception; no need to log it as a failure
+    quiet: bool = False  # the caller gets the exception; no need to log it as a failure
 
 
 _STOP = object()
@@ -91,6 +95,26 @@ class Pipeline:
     def submit_task(self, name: str, job: TaskJob, now: float) -> None:
         """Queue a scheduled job behind the messages already waiting."""
         self._queue.put(Task(name, job, now))
+
+    def call(self, name: str, fn: Callable[[float, SqliteTx], T], now: float,
+             timeout: float = 10.0) -> T:
+        """Run `fn(now, tx)` on the pipeline thread in its own transaction; return its result.
+
+        Operator actions go through here so they never race the messages and timers that
+        touch the same in-memory state. An exception from `fn` rolls its transaction back and
+        is re-raised to the caller.
+        """
+        future: Future[T] = Future()
+
+        def job(at: float, tx: SqliteTx) -> None:
+            try:
+                future.set_result(fn(at, tx))
+            except BaseException as exc:
+                future.set_exception(exc)
+                raise
+
+        self._queue.put(Task(name, job, now, quiet=True))
+        return future.result(timeout=timeout)
 
     def depth(self) -> int:
         """Items waiting."""
@@ -167,9 +191,10 @@ class Pipeline:
         try:
             with self._store.transaction() as tx:
                 task.job(task.now, tx)
-        except Exception:
-            self._metrics.task_errors.labels(task.name).inc()
-            log.exception("scheduled job %s failed", task.name)
+        except Exception:  # a job's failure is logged and counted; the loop goes on
+            if not task.quiet:
+                self._metrics.task_errors.labels(task.name).inc()
+                log.exception("scheduled job %s failed", task.name)
 
     # -- one batch -----------------------------------------------------------------------
 
