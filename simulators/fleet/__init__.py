@@ -1,0 +1,1 @@
+"""Fleet mode: thousands of wristband connections from one process, for load tests."""
