@@ -15,6 +15,10 @@ from devices.camera.tracking import Track, Tracker, find_blobs
 
 _RELEARN_FRAMES = 8
 _DEDUP_S = 1.5
+_STITCH_S = 0.4
+_STITCH_TOL = 6.0  # analysis-frame pixels
+_MAX_FRAGMENTS = 200
+_TRIMMABLE = frozenset({"erratic", "erratic_x", "sideways", "not_ballistic", "not_monotonic"})
 
 
 def region_mask(
@@ -55,11 +59,15 @@ class FallingDetector:
         self._segmenter = make_segmenter(cfg.segmentation, cfg.threshold)
         cx = float(np.mean([p[0] for p in cfg.facade]))
         cy = float(np.mean([p[1] for p in cfg.facade]))
-        g_det = self.floors.gravity_px(cx, cy) * self.scale
-        self._tracker = Tracker(gate_px=4.0, gravity_px=g_det, max_gap=cfg.max_gap_frames)
-        self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+        self._g_det = self.floors.gravity_px(cx, cy) * self.scale
+        self._tracker = Tracker(gate_px=4.0, gravity_px=self._g_det, max_gap=cfg.max_gap_frames)
+        # Taller than wide: slabs, sills and lintels cut a falling object into an upper and a
+        # lower blob, and rain is already gone by the time this runs.
+        self._close = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 7))
+        self._open = np.ones((2, 2), np.uint8)
         self._relearn = 0
         self._emitted: list[_Emitted] = []
+        self._fragments: list[Track] = []
         self.fps = fps
         self.foreground_share = 0.0
         self.rejected: dict[str, int] = {}
@@ -78,8 +86,10 @@ class FallingDetector:
             self._relearn = _RELEARN_FRAMES
             blobs = []
         else:
-            # Closing joins the fragments of a motion-blurred streak into one blob.
-            fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, self._kernel)
+            # Opening with 2x2 erases one-pixel-wide rain streaks and speckle; closing then
+            # joins the fragments of a motion-blurred object into one blob.
+            fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._open)
+            fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, self._close)
             blobs = find_blobs(fg, self.cfg.min_blob_px, self.cfg.max_blob_px)
         return self._judge(self._tracker.update(t, blobs))
 
@@ -87,17 +97,49 @@ class FallingDetector:
         """Judge the tracks still open at the end of the stream."""
         return self._judge(self._tracker.flush())
 
+    def _stitch(self, tr: Track) -> Track:
+        # An object that fades out and back in (low contrast against parts of the wall) leaves
+        # several short tracks; glue a track to the fragment it continues before judging it.
+        self._fragments = [f for f in self._fragments if tr.t[0] - f.t[-1] <= _STITCH_S]
+        if len(tr.t) < 3:
+            return tr
+        best, best_d = None, 0.0
+        for f in self._fragments:
+            gap_t = tr.t[0] - f.t[-1]
+            if gap_t <= 0:
+                continue
+            # Where free fall would have carried the fragment by the time this track starts.
+            vy = (f.y[-1] - f.y[-3]) / (f.t[-1] - f.t[-3])
+            vx = (f.x[-1] - f.x[-3]) / (f.t[-1] - f.t[-3])
+            y_pred = f.y[-1] + vy * gap_t + 0.5 * self._g_det * gap_t * gap_t
+            ey = abs(tr.y[0] - y_pred)
+            ex = abs(tr.x[0] - (f.x[-1] + vx * gap_t))
+            if ey <= _STITCH_TOL + 0.5 * abs(vy) * gap_t and ex <= _STITCH_TOL:
+                d = ex + ey
+                if best is None or d < best_d:
+                    best, best_d = f, d
+        if best is None:
+            return tr
+        self._fragments.remove(best)
+        merged = Track(best.id, best.t + tr.t, best.x + tr.x, best.y + tr.y, best.area + tr.area)
+        return merged
+
     def _judge(self, tracks: list[Track]) -> list[Detection]:
         out = []
-        for tr in tracks:
+        for tr in sorted(tracks, key=lambda tr: tr.t[0]):
+            tr = self._stitch(tr)
             if len(tr.t) < self.cfg.min_points:
+                self._keep_fragment(tr)
                 continue
             inv = 1.0 / self.scale
             xs = [x * inv for x in tr.x]
             ys = [y * inv for y in tr.y]
-            verdict = assess(tr.t, xs, ys, self.floors, self.cfg)
+            verdict = assess(tr.t, xs, ys, self.floors, self.cfg, self.fps)
+            if not verdict.ok and verdict.reason in _TRIMMABLE:
+                tr, xs, ys, verdict = self._trim(tr, xs, ys, verdict)
             if not verdict.ok:
                 self.rejected[verdict.reason] = self.rejected.get(verdict.reason, 0) + 1
+                self._keep_fragment(tr)
                 continue
             if verdict.confidence < self.cfg.min_confidence:
                 self.rejected["low_confidence"] = self.rejected.get("low_confidence", 0) + 1
@@ -108,17 +150,36 @@ class FallingDetector:
             out.append(self._detection(tr, xs, ys, verdict))
         return out
 
+    def _trim(
+        self, tr: Track, xs: list[float], ys: list[float], verdict: Verdict
+    ) -> tuple[Track, list[float], list[float], Verdict]:
+        # A track can capture a falling object that passes close by (a raindrop's track), or
+        # wander on into noise after the object landed: the object's fall is then a segment of
+        # the track. Search segments longest first on a coarse grid (at most ~60 fits).
+        n, need = len(tr.t), self.cfg.min_points
+        step = max(1, (n - need) // 10)
+        for length in range(n - step, need - 1, -step):
+            for k in range(0, n - length + 1, step):
+                m = k + length
+                v = assess(tr.t[k:m], xs[k:m], ys[k:m], self.floors, self.cfg, self.fps)
+                if v.ok:
+                    cut = Track(tr.id, tr.t[k:m], tr.x[k:m], tr.y[k:m], tr.area[k:m])
+                    return cut, xs[k:m], ys[k:m], v
+        return tr, xs, ys, verdict
+
+    def _keep_fragment(self, tr: Track) -> None:
+        if len(tr.t) >= 3 and tr.y[-1] > tr.y[0] and len(self._fragments) < _MAX_FRAGMENTS:
+            self._fragments.append(tr)
+
     def _duplicate(self, t: list[float], xs: list[float], ys: list[float]) -> bool:
         # A track broken by an occluder (a masked window, a tree branch) must not count twice:
         # its second half continues the parabola of the first.
         self._emitted = [e for e in self._emitted if t[0] - e.t_end <= _DEDUP_S]
         for e in self._emitted:
-            if t[0] < e.t_end - 0.2:
-                continue
             dt = t[0] - e.t0
             if (
-                abs(np.polyval(e.yfit, dt) - ys[0]) < 80
-                and abs(np.polyval(e.xfit, dt) - xs[0]) < 40
+                abs(np.polyval(e.yfit, dt) - ys[0]) < 60
+                and abs(np.polyval(e.xfit, dt) - xs[0]) < 30
             ):
                 return True
         return False

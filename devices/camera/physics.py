@@ -61,7 +61,12 @@ def _rms(residual: np.ndarray) -> float:
 
 
 def assess(
-    t: list[float], x: list[float], y: list[float], floors: FloorMap, cfg: FallingConfig
+    t: list[float],
+    x: list[float],
+    y: list[float],
+    floors: FloorMap,
+    cfg: FallingConfig,
+    fps: float,
 ) -> Verdict:
     """Judge a track given in seconds and full-frame pixels."""
     n = len(t)
@@ -71,6 +76,9 @@ def assess(
     xs, ys = np.asarray(x), np.asarray(y)
     if ts[-1] < cfg.min_track_s:
         return Verdict(False, "brief")
+    # A parabola fits any three clusters of points; demand that most frames were seen.
+    if n < 0.6 * (ts[-1] * fps + 1):
+        return Verdict(False, "sparse")
     drop = ys[-1] - ys[0]
     fpx = floors.floor_px(xs[0], ys[0])
     if drop < cfg.min_drop_floors * fpx:

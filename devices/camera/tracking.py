@@ -92,11 +92,14 @@ class Tracker:
             speed = 0.0
             if len(tr.t) >= 2:
                 speed = abs(tr.y[-1] - tr.y[-2]) + abs(tr.x[-1] - tr.x[-2])
-            gate = self.gate + 0.5 * speed * (1 + tr.misses)
+            gate = self.gate + 0.3 * speed * (1 + tr.misses)
+            # A falling object's blob jumps along y when part of it is hidden (a masked window,
+            # low contrast against the wall), so the gate is longer in the falling direction.
+            gate_y = gate + (0.6 * speed * (1 + tr.misses) if py > tr.y[-1] else 0.0)
             for bi, b in enumerate(blobs):
-                d = float(np.hypot(b.x - px, b.y - py))
-                if d <= gate:
-                    pairs.append((d, ti, bi))
+                ex, ey = abs(b.x - px), abs(b.y - py)
+                if ex <= gate and ey <= gate_y:
+                    pairs.append((float(np.hypot(ex, ey * gate / gate_y)), ti, bi))
         pairs.sort()
         used_t: set[int] = set()
         used_b: set[int] = set()
