@@ -12,6 +12,7 @@ import random
 import signal
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -143,11 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    wall = 0.0
+    began = time.monotonic()
     next_incident = args.incident_every or float("inf")
     try:
         while not stop.wait(0.2):
-            wall += 0.2
+            wall = time.monotonic() - began
             if wall >= next_incident:
                 live.incident()
                 next_incident += args.incident_every
