@@ -80,6 +80,9 @@ class Pipeline:
         self._limits = limits
         self._ack = ack
         self.hooks: list[PipelineHook] = list(hooks)
+        # Called after every commit / rollback on this thread (live push goes out only then).
+        self.on_commit: list[Callable[[], None]] = []
+        self.on_rollback: list[Callable[[], None]] = []
         self._queue: queue.Queue[object] = queue.Queue(maxsize=limits.queue_size)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -181,6 +184,7 @@ class Pipeline:
                 return
             except StoreError:
                 # Nothing was acked, so nothing is lost; retry until the database is back.
+                self._fire(self.on_rollback)
                 self._metrics.store_errors.inc()
                 log.exception("batch of %d failed to commit; retrying in %.2fs", len(batch), delay)
                 if self._stopping.wait(delay):
@@ -191,10 +195,17 @@ class Pipeline:
         try:
             with self._store.transaction() as tx:
                 task.job(task.now, tx)
+            self._fire(self.on_commit)
         except Exception:  # a job's failure is logged and counted; the loop goes on
+            self._fire(self.on_rollback)
             if not task.quiet:
                 self._metrics.task_errors.labels(task.name).inc()
                 log.exception("scheduled job %s failed", task.name)
+
+    @staticmethod
+    def _fire(callbacks: list[Callable[[], None]]) -> None:
+        for callback in callbacks:
+            callback()
 
     # -- one batch -----------------------------------------------------------------------
 
@@ -211,6 +222,7 @@ class Pipeline:
                 except Exception as exc:
                     log.exception("internal error on %s", raw.topic)
                     self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))
+        self._fire(self.on_commit)
         self._metrics.received.inc(len(batch))
         self._metrics.batch_size.observe(len(batch))
         done = time.monotonic()

@@ -9,6 +9,7 @@ from devices import topics
 from gateway.alerting import Alerting
 from gateway.clock import Clock, SystemClock
 from gateway.decode import Decoder
+from gateway.influx import build_influx_hook
 from gateway.metrics import GatewayMetrics
 from gateway.mqtt import MqttIngest
 from gateway.pipeline import Pipeline, PipelineHook, TaskJob
@@ -52,6 +53,9 @@ class Gateway:
             Alerting(settings, store=self.store, registry=self.registry, clock=self.clock)
             if settings.rules.enabled else None
         )
+        self.influx = build_influx_hook(settings, self.metrics, self.clock)
+        if self.influx is not None and self.alerting is not None:
+            self.alerting.subscribe(self.influx.on_alert_change)
         self.mqtt = MqttIngest(
             settings.broker,
             topics.subscriptions(),
@@ -68,7 +72,8 @@ class Gateway:
             clock=self.clock,
             limits=settings.limits,
             ack=self.mqtt.ack,
-            hooks=[*(hooks or []), *([self.alerting] if self.alerting else [])],
+            hooks=[*(hooks or []), *([self.alerting] if self.alerting else []),
+                   *([self.influx] if self.influx else [])],
         )
         self.scheduler = Scheduler(self.clock)
         wf = settings.workflow
@@ -100,6 +105,8 @@ class Gateway:
         if self.alerting is not None:
             self.alerting.start(self.pipeline, lambda: self.mqtt.connected)
             self.schedule_tx("rules_tick", self.settings.rules.tick_s, self.alerting.tick)
+        if self.influx is not None:
+            self.influx.start()
         self.pipeline.start()
         self.schedule_tx("workflow_tick", self.settings.workflow.tick_s, self.workflow.tick)
         # Network I/O: runs on the scheduler thread, never on the pipeline's.
@@ -122,6 +129,8 @@ class Gateway:
         self.mqtt.stop()
         self.scheduler.stop()
         self.pipeline.stop()
+        if self.influx is not None:
+            self.influx.stop()  # after the pipeline: nothing may be added to a closed buffer
         self.store.close()
         self._started = False
 

@@ -45,6 +45,12 @@ class WorkflowService:
         self.rota = rota
         self._tz = ZoneInfo(timezone)
         self._ack_alert = ack_alert
+        # Called with (ticket, action, tx) inside the transaction of every change.
+        self.listeners: list[Callable[[Ticket, str, Tx], None]] = []
+
+    def _emit(self, tx: Tx, ticket: Ticket, action: str) -> None:
+        for listener in self.listeners:
+            listener(ticket, action, tx)
 
     # -- creating ------------------------------------------------------------------------
 
@@ -83,6 +89,7 @@ class WorkflowService:
         self._route(tx, ticket, now)
         routed = records.get(conn, ticket.id)
         assert routed is not None
+        self._emit(tx, routed, "opened")
         return routed
 
     def submit_request(self, tx: Tx, *, category: str, text: str, door_plate: str, now: float,
@@ -131,6 +138,7 @@ class WorkflowService:
             records.update(conn, ticket)
             records.add_event(conn, ticket.id, change.at, SYSTEM, f"alert_{change.action}",
                               ticket.state, ticket.state, f"alert {alert.id} count {alert.count}")
+            self._emit(tx, ticket, "alert_repeated")
         elif change.action in ("cleared", "acknowledged"):
             # Noted only: a cleared alert never closes a ticket a person is handling.
             records.add_event(conn, ticket.id, change.at, change.actor, f"alert_{change.action}",
@@ -155,6 +163,7 @@ class WorkflowService:
         records.update(conn, ticket)
         records.add_event(conn, ticket.id, now, actor, action, before, to, note)
         self._after(tx, ticket, action, actor, now)
+        self._emit(tx, ticket, action)
         return ticket
 
     def _check(self, t: Ticket, action: str, assignee: str | None, department: str | None,

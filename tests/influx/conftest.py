@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gateway.clock import ManualClock
-from gateway.influx import InfluxHook, build_influx_hook
+from gateway.influx import InfluxHook
 from gateway.metrics import GatewayMetrics
 from gateway.service import Gateway
 from gateway.settings import Settings
@@ -58,9 +58,8 @@ class Running:
         return self.metrics.value(name, **labels)
 
     def stop(self) -> None:
-        """Stop the gateway, then the hook (no pipeline append after the buffer closed)."""
+        """Stop the gateway (which stops its hook after the pipeline)."""
         self.gateway.stop()
-        self.hook.stop()
 
 
 @pytest.fixture
@@ -78,17 +77,12 @@ def influx_gateway(
             influx={"url": influx_url, **FAST_INFLUX, **influx},
             log_json=False,
         )
-        metrics = GatewayMetrics()
-        hook = build_influx_hook(settings, metrics, clock)
-        assert hook is not None
-        gw = Gateway(settings, clock=clock, hooks=[hook])
-        if gw.alerting is not None:
-            gw.alerting.subscribe(hook.on_alert_change)  # as the lead wires it in service.py
+        gw = Gateway(settings, clock=clock)  # builds its own InfluxDB hook from the settings
+        assert gw.influx is not None
         gw.registry.register(STANDARD_DEVICES)
-        hook.start()
         gw.start()
         assert gw.mqtt.wait_connected(10), "gateway did not connect to mosquitto"
-        running = Running(gw, hook, metrics)
+        running = Running(gw, gw.influx, gw.metrics)
         made.append(running)
         return running
 
