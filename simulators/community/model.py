@@ -9,15 +9,25 @@ from typing import Annotated, Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from simulators.community.device_specs import (
+    AccessSpec,
+    CameraSpec,
+    DeviceSpec,
+    LockerSpec,
+    WristbandSpec,
+)
 from simulators.community.geo import LocalFrame, Point, centroid, contains
 
 DEFAULT_FILE = Path(__file__).with_name("jining_renmin.yaml")
 
 Polygon = Annotated[list[Point], Field(min_length=3, description="Corners as [x, y] metres")]
-Date = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 Tag = Literal[
     "lives_alone", "empty_nest", "chronic_illness", "limited_mobility", "disabled", "volunteer"
 ]
+
+
+__all__ = ["AccessSpec", "CameraSpec", "Community", "DeviceSpec", "LockerSpec", "WristbandSpec",
+           "load_community"]
 
 
 class _Strict(BaseModel):
@@ -128,81 +138,6 @@ class Family(_Strict):
     name: str = Field(description="Full name")
     relation: str = Field(description="Relation to the residents, e.g. son")
     residents: list[str] = Field(min_length=1, description="Resident ids this account follows")
-
-
-class _DeviceBase(_Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Device id = MQTT username")
-    name: str = Field("", description="Display name")
-    vendor: str = Field("", description="Manufacturer")
-    model: str = Field("", description="Model name")
-    install_date: Date | None = Field(None, description="Installation date")
-    grid: str | None = Field(None, description="Grid; derived from the placement when omitted")
-
-
-class WristbandSpec(_DeviceBase):
-    """A wristband bound to its wearer."""
-
-    kind: Literal["wristband"] = "wristband"
-    resident: str = Field(description="Wearer's resident id")
-
-
-class AccessSpec(_DeviceBase):
-    """A door controller at a unit door or a gate, or a perimeter-fence controller."""
-
-    kind: Literal["access"] = "access"
-    building: str | None = Field(None, description="Building of a unit door")
-    unit: str | None = Field(None, description="Unit of a unit door")
-    gate: str | None = Field(None, description="Gate id of a gate controller")
-    doors: list[str] = Field(default_factory=list, description="Door names; default derived")
-    fence_zones: list[str] = Field(default_factory=list, description="Fence zones it watches")
-    resident: str | None = Field(
-        None, description="Household door sensor of this resident (with building+unit)"
-    )
-
-    @model_validator(mode="after")
-    def _one_placement(self) -> Self:
-        placements = [self.unit is not None, self.gate is not None, bool(self.fence_zones)]
-        if sum(placements) != 1 or (self.unit is None) != (self.building is None):
-            raise ValueError("give exactly one of building+unit, gate or fence_zones")
-        return self
-
-
-class CameraSpec(_DeviceBase):
-    """A camera watching a fire lane or a high-rise facade."""
-
-    kind: Literal["camera"] = "camera"
-    fire_lane: str | None = Field(None, description="Fire-lane id it watches")
-    facade: str | None = Field(None, description="Building id whose facade it watches")
-
-    @model_validator(mode="after")
-    def _one_target(self) -> Self:
-        if (self.fire_lane is None) == (self.facade is None):
-            raise ValueError("give exactly one of fire_lane or facade")
-        return self
-
-
-class LockerSpec(_DeviceBase):
-    """A parcel locker bank or a shared tool cabinet."""
-
-    kind: Literal["locker"] = "locker"
-    at: Point = Field(description="Position, local metres")
-    parcel_compartments: int = Field(0, ge=0, le=1000, description="Parcel compartments L-1…")
-    tools: dict[str, str] = Field(default_factory=dict, description="Tool compartment → tool")
-
-    @model_validator(mode="after")
-    def _has_compartments(self) -> Self:
-        if not self.parcel_compartments and not self.tools:
-            raise ValueError("a locker needs parcel_compartments or tools")
-        return self
-
-    def compartments(self) -> list[str]:
-        """Every compartment label: parcels L-1…L-n, then tool compartments."""
-        return [f"L-{i}" for i in range(1, self.parcel_compartments + 1)] + list(self.tools)
-
-
-DeviceSpec = Annotated[
-    WristbandSpec | AccessSpec | CameraSpec | LockerSpec, Field(discriminator="kind")
-]
 
 
 class Community(_Strict):
