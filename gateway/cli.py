@@ -6,8 +6,9 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
 from pydantic import ValidationError
@@ -15,11 +16,12 @@ from pydantic import ValidationError
 from gateway import logs, schemas
 from gateway.settings import Settings
 
-app = typer.Typer(help="Smart-community device gateway.", no_args_is_help=True)
 devices_app = typer.Typer(help="Register and manage devices.", no_args_is_help=True)
 schemas_app = typer.Typer(help="JSON Schemas of the MQTT payloads.", no_args_is_help=True)
-app.add_typer(devices_app, name="devices")
-app.add_typer(schemas_app, name="schemas")
+users_app = typer.Typer(help="Accounts for the API and console.", no_args_is_help=True)
+
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
 
 log = logging.getLogger("scgw")
 
@@ -46,34 +48,6 @@ def _wait_for_signal() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
-
-
-@app.command()
-def run(config: ConfigOpt = None) -> None:
-    """Run the gateway until SIGINT/SIGTERM (embedded broker when no broker URL is set)."""
-    from gateway.runtime import Runtime
-
-    runtime = Runtime(_settings(config))
-    runtime.start()
-    try:
-        _wait_for_signal()
-    finally:
-        runtime.stop()
-
-
-@app.command()
-def demo(config: ConfigOpt = None) -> None:
-    """Embedded broker, gateway and simulated devices producing live traffic."""
-    from gateway.runtime import Runtime
-
-    runtime = Runtime(_settings(config), demo=True)
-    runtime.start()
-    typer.echo(f"demo running: broker {runtime.broker_url}, database {runtime.database}")
-    typer.echo("Ctrl-C stops everything.")
-    try:
-        _wait_for_signal()
-    finally:
-        runtime.stop()
 
 
 @devices_app.command("import")
@@ -152,6 +126,95 @@ def schemas_export(
         typer.echo(str(path))
 
 
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin, operator, grid_worker, family or vendor")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                          envvar="SCGW_NEW_PASSWORD", help="At least 8 characters")
+    ],
+    display_name: Annotated[str, typer.Option(help="Name shown in the console")] = "",
+    grid: Annotated[str | None, typer.Option(help="Grid of a grid worker")] = None,
+    vendor: Annotated[str | None, typer.Option(help="Vendor name of a vendor account")] = None,
+    replace: Annotated[bool, typer.Option(help="Overwrite an existing account")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Create an account (the password is hashed with argon2)."""
+    from gateway.clock import SystemClock
+    from gateway.storage.sqlite import SqliteStore
+    from gateway.users import AccountError, UserRepository
+
+    store = SqliteStore(_settings(config).database.sqlite_path)
+    try:
+        user = UserRepository(store, SystemClock()).add(
+            username, password, role, display_name=display_name, grid=grid, vendor=vendor,
+            replace=replace)
+    except AccountError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        store.close()
+    typer.echo(f"user {user.username} ({user.role}) saved")
+
+
+class Extra(Protocol):
+    """Something a runtime starts after the gateway and stops before it (the HTTP API)."""
+
+    def start(self) -> None:
+        """Start serving."""
+        ...
+
+    def stop(self) -> None:
+        """Stop serving."""
+        ...
+
+
+ExtrasFactory = Callable[["Runtime"], list[Extra]]
+
+
+def make_app(extras: ExtrasFactory | None = None) -> typer.Typer:
+    """The `scgw` command; `extras` adds services layered on top (the API adds its server)."""
+    app = typer.Typer(help="Smart-community device gateway.", no_args_is_help=True)
+    app.add_typer(devices_app, name="devices")
+    app.add_typer(schemas_app, name="schemas")
+    app.add_typer(users_app, name="users")
+
+    def _serve(config: Path | None, demo: bool) -> None:
+        from gateway.runtime import Runtime
+
+        runtime = Runtime(_settings(config), demo=demo)
+        added = extras(runtime) if extras else []
+        runtime.start()
+        for extra in added:
+            extra.start()
+        typer.echo(f"broker {runtime.broker_url}, database {runtime.database}")
+        for line in runtime.banner:
+            typer.echo(line)
+        typer.echo("Ctrl-C stops everything.")
+        try:
+            _wait_for_signal()
+        finally:
+            for extra in reversed(added):
+                extra.stop()
+            runtime.stop()
+
+    @app.command()
+    def run(config: ConfigOpt = None) -> None:
+        """Run until SIGINT/SIGTERM (embedded broker when no broker URL is set)."""
+        _serve(config, demo=False)
+
+    @app.command()
+    def demo(config: ConfigOpt = None) -> None:
+        """Embedded broker, gateway and simulated devices producing live traffic."""
+        _serve(config, demo=True)
+
+    return app
+
+
+app = make_app()
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (gateway only; `api.cli` adds the HTTP API)."""
     app()

@@ -32,6 +32,7 @@ class Runtime:
         self.settings = settings
         self.gateway = Gateway(settings)
         self._traffic: subprocess.Popen[bytes] | None = None
+        self.banner: list[str] = []  # lines the CLI prints once everything is up
 
     @property
     def broker_url(self) -> str:

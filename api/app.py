@@ -1,0 +1,41 @@
+"""The FastAPI application: routers, auth state, the live stream wired to the gateway."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.routes import admin, alerts, auth, devices, family, health, live, tickets
+from api.security import LoginThrottle, TokenService
+from api.stream import Broadcaster
+from gateway.service import Gateway
+from gateway.users import UserRepository
+
+VERSION = "0.1.0"
+
+
+def create_app(gateway: Gateway) -> FastAPI:
+    """An app serving `gateway` (which the caller starts and stops)."""
+    app = FastAPI(
+        title="scgw — smart-community gateway API",
+        version=VERSION,
+        description="Devices, alerts, tickets, residents and families. "
+                    "The MQTT contract is at /asyncapi.json.",
+    )
+    settings = gateway.settings
+    app.state.gateway = gateway
+    app.state.tokens = TokenService(settings.api.jwt_secret.get_secret_value(),
+                                    settings.api.token_ttl_s, gateway.clock)
+    app.state.users = UserRepository(gateway.store, gateway.clock)
+    app.state.throttle = LoginThrottle(gateway.clock)
+    broadcaster = Broadcaster()
+    app.state.broadcaster = broadcaster
+    if gateway.alerting is not None:
+        gateway.alerting.subscribe(broadcaster.on_alert_change)
+    gateway.workflow.listeners.append(broadcaster.on_ticket_change)
+    gateway.pipeline.on_commit.append(broadcaster.committed)
+    gateway.pipeline.on_rollback.append(broadcaster.rolled_back)
+    for router in (auth.router, health.router, devices.router, alerts.router,
+                   alerts.silences, tickets.router, family.router, admin.residents,
+                   admin.dead_letters, admin.rules, admin.audit_log, live.router):
+        app.include_router(router)
+    return app

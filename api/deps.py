@@ -1,0 +1,86 @@
+"""Dependencies shared by the routes: the gateway, the current user, role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+
+from api.security import LoginThrottle, TokenError, TokenService
+from gateway.service import Gateway
+from gateway.users import User, UserRepository
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+def get_gateway(request: Request) -> Gateway:
+    """The gateway this app serves."""
+    return request.app.state.gateway
+
+
+def get_tokens(request: Request) -> TokenService:
+    """Token issuer and checker."""
+    return request.app.state.tokens
+
+
+def get_users(request: Request) -> UserRepository:
+    """The account repository."""
+    return request.app.state.users
+
+
+def get_throttle(request: Request) -> LoginThrottle:
+    """Login throttling."""
+    return request.app.state.throttle
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+TokensDep = Annotated[TokenService, Depends(get_tokens)]
+UsersDep = Annotated[UserRepository, Depends(get_users)]
+ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
+
+
+def user_from_token(token: str | None, tokens: TokenService, users: UserRepository) -> User:
+    """The enabled account a bearer token belongs to, or 401."""
+    unauthorized = HTTPException(
+        status.HTTP_401_UNAUTHORIZED, "not authenticated", {"WWW-Authenticate": "Bearer"}
+    )
+    if not token:
+        raise unauthorized
+    try:
+        username, _ = tokens.verify(token)
+    except TokenError as exc:
+        raise unauthorized from exc
+    user = users.get(username)
+    if user is None or user.disabled:
+        raise unauthorized
+    return user
+
+
+def current_user(
+    token: Annotated[str | None, Depends(oauth2)], tokens: TokensDep, users: UsersDep
+) -> User:
+    """The caller, from the bearer token."""
+    return user_from_token(token, tokens, users)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require(*roles: str) -> Callable[[User], User]:
+    """A dependency that admits only the given roles (403 for the others)."""
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role} may not do this")
+        return user
+
+    return check
+
+
+Staff = Annotated[User, Depends(require("admin", "operator"))]
+Admin = Annotated[User, Depends(require("admin"))]
+StaffOrGrid = Annotated[User, Depends(require("admin", "operator", "grid_worker"))]
+DeviceReaders = Annotated[User, Depends(require("admin", "operator", "grid_worker", "vendor"))]
+Family = Annotated[User, Depends(require("family"))]

@@ -1,0 +1,124 @@
+"""Residents, family links, dead letters, rules, and the access audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, HTTPException, Query, status
+
+from api.deps import Admin, GatewayDep, Staff
+from api.schemas import DeadLetterPublic, FamilyLink, ResidentPublic, ResidentUpdate, RulePublic
+from gateway.residents import Resident, ResidentRepository
+
+residents = APIRouter(prefix="/residents", tags=["residents"])
+dead_letters = APIRouter(prefix="/dead-letters", tags=["dead letters"])
+rules = APIRouter(prefix="/rules", tags=["rules"])
+audit_log = APIRouter(prefix="/audit", tags=["audit"])
+
+
+def _resident(row: dict) -> ResidentPublic:
+    return ResidentPublic(id=row["id"], name=row["name"], tags=orjson.loads(row["tags"]),
+                          site=row["site"])
+
+
+@residents.get("", response_model=list[ResidentPublic])
+def list_residents(gw: GatewayDep, user: Staff, tag: str | None = None) -> list[ResidentPublic]:
+    """Residents, optionally those carrying a tag (e.g. lives_alone)."""
+    rows = gw.store.query("SELECT id, name, tags, site FROM residents ORDER BY id")
+    out = [_resident(r) for r in rows]
+    return [r for r in out if tag is None or tag in r.tags]
+
+
+@residents.get("/{resident_id}", response_model=ResidentPublic)
+def get_resident(resident_id: str, gw: GatewayDep, user: Staff) -> ResidentPublic:
+    """A resident's profile."""
+    rows = gw.store.query("SELECT id, name, tags, site FROM residents WHERE id = ?",
+                          (resident_id,))
+    if not rows:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such resident")
+    return _resident(rows[0])
+
+
+@residents.put("/{resident_id}", response_model=ResidentPublic)
+def put_resident(resident_id: str, body: ResidentUpdate, gw: GatewayDep,
+                 user: Staff) -> ResidentPublic:
+    """Create or update a profile (tags such as lives_alone change alert priority)."""
+    if not resident_id or len(resident_id) > 64:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "bad resident id")
+    repo: ResidentRepository = (gw.alerting.residents if gw.alerting
+                                else ResidentRepository(gw.store, gw.clock))
+    repo.upsert([Resident(resident_id, body.name, frozenset(body.tags), body.site)])
+    return get_resident(resident_id, gw, user)
+
+
+@residents.post("/{resident_id}/family", status_code=status.HTTP_201_CREATED)
+def link_family(resident_id: str, body: FamilyLink, gw: GatewayDep, user: Staff) -> dict:
+    """Link a family account to a resident."""
+    account = gw.store.query("SELECT role FROM users WHERE username = ?", (body.username,))
+    if not account or account[0]["role"] != "family":
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "not a family account")
+    get_resident(resident_id, gw, user)
+    with gw.store.transaction() as tx:
+        tx.connection.execute("INSERT OR REPLACE INTO family_links VALUES (?, ?, ?)",
+                              (resident_id, body.username, body.relation))
+    return {"resident_id": resident_id, "username": body.username}
+
+
+@dead_letters.get("", response_model=list[DeadLetterPublic])
+def list_dead_letters(gw: GatewayDep, user: Staff, reason: str | None = None,
+                      device_id: str | None = None,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[DeadLetterPublic]:
+    """Refused messages, newest first, by reason or device."""
+    where, args = ["1=1"], []
+    if reason:
+        where.append("reason = ?")
+        args.append(reason)
+    if device_id:
+        where.append("device_id = ?")
+        args.append(device_id)
+    rows = gw.store.query(
+        "SELECT id, received_at, topic, reason, detail, device_id, payload_size, payload"
+        f" FROM dead_letters WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+        (*args, limit))
+    return [DeadLetterPublic(**{k: v for k, v in r.items() if k != "payload"},
+                             payload_preview=bytes(r["payload"][:512]).decode("utf-8", "replace"))
+            for r in rows]
+
+
+@dead_letters.get("/summary")
+def dead_letter_summary(gw: GatewayDep, user: Staff) -> dict[str, int]:
+    """Count per reason."""
+    rows = gw.store.query("SELECT reason, count(*) AS n FROM dead_letters GROUP BY reason")
+    return {r["reason"]: r["n"] for r in rows}
+
+
+@rules.get("", response_model=list[RulePublic])
+def list_rules(gw: GatewayDep, user: Staff) -> list[RulePublic]:
+    """The loaded rules."""
+    if gw.alerting is None:
+        return []
+    return [
+        RulePublic(id=r.id, kind=",".join([r.kind] if isinstance(r.kind, str) else r.kind),
+                   severity=r.severity, category=r.category, condition=r.condition.type,
+                   name_zh=r.name.zh, name_en=r.name.en)
+        for r in gw.alerting.engine.ruleset.rules
+    ]
+
+
+@audit_log.get("/access")
+def access_audit(gw: GatewayDep, user: Admin, resident_id: str | None = None,
+                 actor: str | None = None,
+                 limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[dict]:
+    """Who read whose location or health data, when, for which range, allowed or denied."""
+    where, args = ["1=1"], []
+    if resident_id:
+        where.append("resident_id = ?")
+        args.append(resident_id)
+    if actor:
+        where.append("actor = ?")
+        args.append(actor)
+    return gw.store.query(
+        "SELECT at, actor, role, action, resident_id, range_from, range_to, outcome, detail"
+        f" FROM access_audit WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+        (*args, limit))

@@ -1,0 +1,176 @@
+"""Tickets: list and board, detail with audit trail, create, resident requests, transitions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+from api.access import linked_residents
+from api.deps import CurrentUser, GatewayDep, Staff, StaffOrGrid
+from api.schemas import (
+    CommentBody,
+    RequestCreate,
+    TicketCreate,
+    TicketDetail,
+    TicketEvent,
+    TicketPublic,
+    TransitionBody,
+)
+from gateway.users import User
+from gateway.workflow import records
+from gateway.workflow.records import Ticket
+from gateway.workflow.states import STATES, TransitionError
+
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+
+GRID_WORKER_ACTIONS = frozenset({"accept", "report", "escalate"})
+
+
+class Rating(BaseModel):
+    """A resident's or family's satisfaction with a finished ticket."""
+
+    rating: int = Field(ge=1, le=5)
+    note: str = Field("", max_length=1000)
+
+
+def _public(t: Ticket) -> TicketPublic:
+    return TicketPublic(**{k: getattr(t, k) for k in TicketPublic.model_fields})
+
+
+def _visible(gw: Any, user: User, t: Ticket) -> bool:
+    if user.role in ("admin", "operator"):
+        return True
+    if user.role == "grid_worker":
+        return t.grid == user.grid or t.assignee == user.username
+    if user.role == "family":
+        return t.resident_id is not None and t.resident_id in linked_residents(gw, user)
+    return False
+
+
+def _load(gw: Any, user: User, ticket_id: int) -> Ticket:
+    with gw.store.transaction() as tx:
+        ticket = records.get(tx.connection, ticket_id)
+    if ticket is None or not _visible(gw, user, ticket):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket")
+    return ticket
+
+
+def _run(gw: Any, name: str, fn: Any) -> Any:
+    """Workflow changes run on the pipeline thread, like every other state change."""
+    try:
+        return gw.pipeline.call(name, fn, gw.clock.time())
+    except TransitionError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+
+
+@router.get("", response_model=list[TicketPublic])
+def list_tickets(
+    gw: GatewayDep, user: StaffOrGrid,
+    state: Annotated[str | None, Query(pattern="^[a-z_]+$")] = None,
+    category: str | None = None, assignee: str | None = None, grid: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 200,
+) -> list[TicketPublic]:
+    """Tickets, newest first; a grid worker sees its grid's and its own."""
+    where, args = ["1=1"], []
+    for column, value in (("state", state), ("category", category), ("assignee", assignee),
+                          ("grid", grid)):
+        if value:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if user.role == "grid_worker":
+        where.append("(grid = ? OR assignee = ?)")
+        args += [user.grid or "", user.username]
+    with gw.store.transaction() as tx:
+        found = records.select(tx.connection, " AND ".join(where), tuple(args), limit)
+    return [_public(t) for t in found]
+
+
+@router.get("/board", response_model=dict[str, list[TicketPublic]])
+def board(gw: GatewayDep, user: StaffOrGrid) -> dict[str, list[TicketPublic]]:
+    """Open and recent tickets grouped by state (the console's kanban)."""
+    tickets = list_tickets(gw, user, limit=2000)
+    out: dict[str, list[TicketPublic]] = {s: [] for s in STATES}
+    for t in tickets:
+        out[t.state].append(t)
+    return out
+
+
+@router.get("/{ticket_id}", response_model=TicketDetail)
+def get_ticket(ticket_id: int, gw: GatewayDep, user: CurrentUser) -> TicketDetail:
+    """A ticket with its audit trail."""
+    ticket = _load(gw, user, ticket_id)
+    with gw.store.transaction() as tx:
+        trail = records.events(tx.connection, ticket_id)
+    return TicketDetail(**_public(ticket).model_dump(),
+                        events=[TicketEvent(**e) for e in trail])
+
+
+@router.post("", response_model=TicketPublic, status_code=status.HTTP_201_CREATED)
+def create_ticket(body: TicketCreate, gw: GatewayDep, user: Staff) -> TicketPublic:
+    """An operator opens a ticket by hand."""
+    if body.category not in gw.workflow.catalogue.category_keys():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            f"unknown category {body.category!r}")
+    place = {k: getattr(body, k) for k in ("site", "building", "unit", "grid")}
+    ticket = _run(gw, "ticket_create", lambda now, tx: gw.workflow.open_ticket(
+        tx, source="operator", category=body.category, now=now, actor=user.username,
+        priority=body.priority, place=place, resident_id=body.resident_id, title=body.title,
+        description=body.description))
+    return _public(ticket)
+
+
+@router.post("/requests", response_model=TicketPublic, status_code=status.HTTP_201_CREATED)
+def submit_request(body: RequestCreate, gw: GatewayDep, user: CurrentUser) -> TicketPublic:
+    """A resident's request (一键提交); families file for their own elder only."""
+    if user.role not in ("admin", "operator", "family"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role} may not do this")
+    if user.role == "family" and body.resident_id not in linked_residents(gw, user):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such elder")
+    ticket = _run(gw, "ticket_request", lambda now, tx: gw.workflow.submit_request(
+        tx, category=body.category, text=body.text, door_plate=body.door_plate, now=now,
+        actor=user.username, resident_id=body.resident_id))
+    return _public(ticket)
+
+
+@router.post("/{ticket_id}/transitions", response_model=TicketPublic)
+def transition(ticket_id: int, body: TransitionBody, gw: GatewayDep,
+               user: StaffOrGrid) -> TicketPublic:
+    """Dispatch, accept, report, close, escalate, transfer, reject, … (see docs/workflow.md)."""
+    ticket = _load(gw, user, ticket_id)
+    if user.role == "grid_worker" and (
+        body.action not in GRID_WORKER_ACTIONS or ticket.assignee != user.username
+    ):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "grid workers accept, report and escalate their own tickets")
+    kw = body.model_dump(exclude={"action", "note"})
+    updated = _run(gw, "ticket_transition", lambda now, tx: gw.workflow.transition(
+        tx, ticket_id, body.action, actor=user.username, now=now, note=body.note, **kw))
+    return _public(updated)
+
+
+@router.post("/{ticket_id}/satisfaction", response_model=TicketPublic)
+def satisfaction(ticket_id: int, body: Rating, gw: GatewayDep, user: CurrentUser) -> TicketPublic:
+    """Rate the outcome and close (the resident's family, or staff on their behalf)."""
+    if user.role not in ("admin", "operator", "family"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role} may not do this")
+    _load(gw, user, ticket_id)
+    updated = _run(gw, "ticket_rating", lambda now, tx: gw.workflow.transition(
+        tx, ticket_id, "close", actor=user.username, now=now, note=body.note,
+        rating=body.rating))
+    return _public(updated)
+
+
+@router.post("/{ticket_id}/comments", status_code=status.HTTP_201_CREATED)
+def comment(ticket_id: int, body: CommentBody, gw: GatewayDep, user: StaffOrGrid) -> dict:
+    """Add a comment to the ticket's audit trail."""
+    ticket = _load(gw, user, ticket_id)
+    with gw.store.transaction() as tx:
+        records.add_event(tx.connection, ticket_id, gw.clock.time(), user.username, "comment",
+                          ticket.state, ticket.state, body.text)
+    return {"ticket_id": ticket_id, "comment": body.text}

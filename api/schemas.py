@@ -1,0 +1,284 @@
+"""Request and response bodies: separate Create / Update / Public shapes per resource."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Token(BaseModel):
+    """OAuth2 bearer token."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    role: str
+
+
+class UserPublic(BaseModel):
+    """An account as others may see it."""
+
+    username: str
+    role: str
+    display_name: str
+    grid: str | None
+    vendor: str | None
+
+
+class TwinPublic(BaseModel):
+    """A device's last known state."""
+
+    online: bool
+    online_source: str | None
+    last_seen: float | None
+    battery_pct: float | None
+    lat: float | None
+    lon: float | None
+    accuracy_m: float | None
+    location_ts: float | None
+    last_telemetry: dict[str, Any] | None
+
+
+class DevicePublic(BaseModel):
+    """A registered device."""
+
+    id: str
+    kind: str
+    vendor: str
+    model: str
+    codec: str
+    site: str
+    building: str
+    unit: str
+    grid: str
+    resident_id: str | None
+    install_date: str | None
+    status: str
+    twin: TwinPublic | None = None
+
+
+class DeviceCreate(_Body):
+    """Registration of a device (validated against its kind's model)."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    kind: str
+    vendor: str = ""
+    model: str = ""
+    codec: str = "json"
+    site: str = ""
+    building: str = ""
+    unit: str = ""
+    grid: str = ""
+    resident_id: str | None = None
+    install_date: str | None = None
+
+
+class TelemetryPoint(BaseModel):
+    """One reading (or the average of a bucket when downsampled)."""
+
+    ts: float
+    values: dict[str, Any]
+    samples: int = 1
+
+
+class AlertPublic(BaseModel):
+    """An alert."""
+
+    id: int
+    rule_id: str
+    device_id: str
+    kind: str
+    site: str
+    building: str
+    grid: str
+    resident_id: str | None
+    severity: str
+    category: str
+    state: str
+    opened_at: float
+    last_seen: float
+    count: int
+    acked_by: str | None
+    flapping: bool
+    muted: str | None
+
+
+class AlertAction(_Body):
+    """A note for ack / clear / comment."""
+
+    note: str = Field("", max_length=1000)
+
+
+class SilenceCreate(_Body):
+    """A silence by device, rule and/or site."""
+
+    device_id: str | None = None
+    rule_id: str | None = None
+    site: str | None = None
+    duration_s: float = Field(gt=0, le=30 * 86_400)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class TicketPublic(BaseModel):
+    """A ticket."""
+
+    id: int
+    code: str
+    source: str
+    category: str
+    priority: str
+    state: str
+    site: str
+    building: str
+    unit: str
+    room: str
+    grid: str
+    resident_id: str | None
+    device_id: str | None
+    title: str
+    description: str
+    assignee: str | None
+    team: str | None
+    department: str | None
+    escalation_level: int
+    rating: int | None
+    result: str | None
+    alert_count: int
+    external_state: str | None
+    created_at: float
+    updated_at: float
+
+
+class TicketEvent(BaseModel):
+    """One entry of a ticket's audit trail."""
+
+    at: float
+    actor: str
+    action: str
+    from_state: str | None
+    to_state: str
+    note: str
+
+
+class TicketDetail(TicketPublic):
+    """A ticket with its audit trail."""
+
+    events: list[TicketEvent]
+
+
+class TicketCreate(_Body):
+    """A ticket opened by an operator."""
+
+    category: str
+    title: str = Field("", max_length=200)
+    description: str = Field("", max_length=4000)
+    priority: Literal["urgent", "high", "normal", "low"] | None = None
+    site: str = ""
+    building: str = ""
+    unit: str = ""
+    grid: str = ""
+    resident_id: str | None = None
+
+
+class RequestCreate(_Body):
+    """A resident's request (诉求), placed by its door-plate code."""
+
+    category: str
+    text: str = Field(min_length=1, max_length=4000)
+    door_plate: str = Field(min_length=1, max_length=64)
+    resident_id: str | None = None
+
+
+class TransitionBody(_Body):
+    """An action on a ticket."""
+
+    action: Literal["dispatch", "accept", "report", "close", "reopen", "escalate",
+                    "department_accept", "transfer", "reject", "mark_duplicate"]
+    note: str = Field("", max_length=1000)
+    assignee: str | None = None
+    department: str | None = None
+    rating: int | None = Field(None, ge=1, le=5)
+    result: str | None = Field(None, max_length=2000)
+    reason: str | None = Field(None, max_length=500)
+    duplicate_of: int | None = None
+
+
+class CommentBody(_Body):
+    """A comment on a ticket or alert."""
+
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class ResidentPublic(BaseModel):
+    """A resident's profile."""
+
+    id: str
+    name: str
+    tags: list[str]
+    site: str
+
+
+class ResidentUpdate(_Body):
+    """Profile fields an operator may set."""
+
+    name: str = Field("", max_length=64)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    site: str = Field("", max_length=64)
+
+
+class FamilyLink(_Body):
+    """Link a family account to a resident."""
+
+    username: str
+    relation: str = Field("", max_length=32)
+
+
+class Location(BaseModel):
+    """Where an elder is: the wristband's last fix."""
+
+    resident_id: str
+    device_id: str
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    source: str | None
+    fix_ts: float
+
+
+class ElderPublic(BaseModel):
+    """An elder as their family sees them."""
+
+    id: str
+    name: str
+    devices: list[str]
+    location: Location | None
+
+
+class DeadLetterPublic(BaseModel):
+    """A refused message."""
+
+    id: int
+    received_at: float
+    topic: str
+    reason: str
+    detail: str
+    device_id: str | None
+    payload_size: int
+    payload_preview: str
+
+
+class RulePublic(BaseModel):
+    """A loaded rule."""
+
+    id: str
+    kind: str
+    severity: str
+    category: str
+    condition: str
+    name_zh: str
+    name_en: str

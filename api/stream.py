@@ -1,0 +1,96 @@
+"""Live push: alert and ticket changes, sent after commit, filtered per subscriber's role."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+QUEUE_LIMIT = 1000
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One open WebSocket: its filter, its event loop and its queue."""
+
+    accepts: Callable[[Event], bool]
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[Event] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+    dropped: int = 0
+
+    def offer(self, event: Event) -> None:
+        """Hand an event to the subscriber's loop (called from the pipeline thread)."""
+        if self.accepts(event):
+            self.loop.call_soon_threadsafe(self._put, event)
+
+    def _put(self, event: Event) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            # A stalled browser must not hold memory without bound; it reloads on reconnect.
+            self.dropped += 1
+
+
+class Broadcaster:
+    """Collects changes during a transaction and publishes them once it committed."""
+
+    def __init__(self) -> None:
+        self._pending: list[Event] = []
+        self._subscribers: set[Subscriber] = set()
+        self._lock = threading.Lock()
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Start delivering to a subscriber."""
+        with self._lock:
+            self._subscribers.add(subscriber)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        """Stop delivering to a subscriber."""
+        with self._lock:
+            self._subscribers.discard(subscriber)
+
+    def on_alert_change(self, change: Any, tx: Any) -> None:
+        """Alert book listener (pipeline thread, inside the transaction)."""
+        a = change.alert
+        self._pending.append({
+            "type": "alert", "action": change.action, "pages": change.pages,
+            "resident_id": a.resident_id, "grid": a.grid,
+            "alert": {"id": a.id, "rule_id": a.rule_id, "device_id": a.device_id,
+                      "severity": a.severity, "category": a.category, "state": a.state,
+                      "count": a.count, "site": a.site, "building": a.building, "grid": a.grid,
+                      "resident_id": a.resident_id, "opened_at": a.opened_at,
+                      "last_seen": a.last_seen, "muted": a.muted},
+        })
+
+    def on_ticket_change(self, ticket: Any, action: str, tx: Any) -> None:
+        """Workflow listener (inside the transaction)."""
+        self._pending.append({
+            "type": "ticket", "action": action, "resident_id": ticket.resident_id,
+            "grid": ticket.grid, "assignee": ticket.assignee,
+            "ticket": {"id": ticket.id, "code": ticket.code, "state": ticket.state,
+                       "category": ticket.category, "priority": ticket.priority,
+                       "title": ticket.title, "grid": ticket.grid,
+                       "assignee": ticket.assignee, "resident_id": ticket.resident_id,
+                       "updated_at": ticket.updated_at},
+        })
+
+    def committed(self) -> None:
+        """Publish what the committed transaction changed."""
+        if not self._pending:
+            return
+        events, self._pending = self._pending, []
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for event in events:
+            for subscriber in subscribers:
+                subscriber.offer(event)
+
+    def rolled_back(self) -> None:
+        """Forget what a failed transaction would have published."""
+        self._pending.clear()
