@@ -71,10 +71,11 @@ class Analyzer:
         if self._falling is not None:
             found += self._falling.process(frame.t, gray)
         if self._lanes is not None and frame.index % self._lane_step == 0:
-            lane_gray = gray
+            # Colour for the lanes: a red car on grey asphalt can have the asphalt's luminance.
+            lane_img = small
             if self._lanes.size != self._base_size:
-                lane_gray = cv2.resize(gray, self._lanes.size, interpolation=cv2.INTER_AREA)
-            found += self._lanes.process(frame.t, lane_gray)
+                lane_img = cv2.resize(small, self._lanes.size, interpolation=cv2.INTER_AREA)
+            found += self._lanes.process(frame.t, self._conditioner.follow(lane_img))
         if self.snapshots:
             for det in found:
                 det.snapshot_jpeg_b64 = self._snapshot(frame.image, det)

@@ -21,6 +21,7 @@ class Conditioner:
         self, shape: tuple[int, int], stabilize: bool = True, roi: np.ndarray | None = None
     ) -> None:
         h, w = shape
+        self._width = w
         self.scale = w / REG_WIDTH
         self._reg_size = (REG_WIDTH, max(16, round(h / self.scale)))
         self._window = cv2.createHanningWindow(self._reg_size, cv2.CV_32F)
@@ -64,4 +65,17 @@ class Conditioner:
             small = small / self.gain
             out = cv2.convertScaleAbs(out, alpha=1.0 / self.gain)
         cv2.accumulateWeighted(small, self._ref, _REF_ALPHA)
+        return out
+
+    def follow(self, image: np.ndarray) -> np.ndarray:
+        """Apply the last frame's shift and exposure correction to another copy of that frame."""
+        k = image.shape[1] / self._width
+        out = image
+        dx, dy = self.shift
+        if dx or dy:
+            m = np.float32([[1, 0, -dx * k], [0, 1, -dy * k]])
+            size = (image.shape[1], image.shape[0])
+            out = cv2.warpAffine(out, m, size, borderMode=cv2.BORDER_REPLICATE)
+        if abs(self.gain - 1.0) > _MIN_GAIN_STEP:
+            out = cv2.convertScaleAbs(out, alpha=1.0 / self.gain)
         return out

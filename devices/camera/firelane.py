@@ -51,18 +51,20 @@ class FireLaneDetector:
         self._kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
         self.static_mask = np.zeros(self.size[::-1], np.uint8)
 
-    def process(self, t: float, gray: np.ndarray) -> list[Detection]:
-        """Analyse one conditioned grey frame at the fire-lane analysis size."""
+    def process(self, t: float, image: np.ndarray) -> list[Detection]:
+        """Analyse one conditioned BGR frame at the fire-lane analysis size."""
         if self._bg is None:
-            self._bg = gray.astype(np.float32)
+            self._bg = image.astype(np.float32)
             self._last_t = t
             return []
         dt = t - (self._last_t if self._last_t is not None else t)
         self._last_t = t
         bg8 = cv2.convertScaleAbs(self._bg)
-        level = float(np.median(bg8[self._union > 0])) if self._union.any() else 128.0
+        inside = bg8[self._union > 0]
+        level = float(np.median(inside)) if inside.size else 128.0
         thr = min(self.cfg.threshold, max(_MIN_THRESHOLD, _CONTRAST * level))
-        diff = cv2.absdiff(gray, bg8)
+        # The largest change over the three channels: hue changes count as much as brightness.
+        diff = cv2.absdiff(image, bg8).max(axis=2)
         _, fg = cv2.threshold(diff, thr, 255, cv2.THRESH_BINARY)
         fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._kernel)
         # Persistence: how many consecutive analysed frames each pixel has differed from the
@@ -73,7 +75,7 @@ class FireLaneDetector:
         # Only pixels that look like the empty lane teach the background, so a parked car is
         # never absorbed and cannot leave a "ghost" behind when it drives off.
         alpha = min(1.0, dt / self.cfg.background_s)
-        cv2.accumulateWeighted(gray, self._bg, alpha, mask=cv2.bitwise_not(fg))
+        cv2.accumulateWeighted(image, self._bg, alpha, mask=cv2.bitwise_not(fg))
         out = []
         for state in self.zones:
             area = cv2.countNonZero(cv2.bitwise_and(self.static_mask, state.mask))
