@@ -85,6 +85,8 @@ class Broadcaster:
         if not self._pending:
             return
         events, self._pending = self._pending, []
+        # The alert first, then the ticket it opened: consoles show the cause before the effect.
+        events.sort(key=lambda e: e["type"] != "alert")
         with self._lock:
             subscribers = list(self._subscribers)
         for event in events:

@@ -84,7 +84,7 @@ def trail(resident_id: str, gw: GatewayDep, user: Family,
     points = []
     for device_id in _bands(gw, resident_id):
         for row in gw.store.query(
-            "SELECT ts, data FROM telemetry WHERE device_id = ? AND ts >= ? AND ts < ?"
+            "SELECT ts, data FROM telemetry WHERE device_id = ? AND ts >= ? AND ts <= ?"
             " ORDER BY ts", (device_id, start, end)):
             loc = orjson.loads(row["data"]).get("location")
             if loc:
@@ -120,7 +120,7 @@ def alarms(resident_id: str, gw: GatewayDep, user: Family,
     marks = ", ".join("?" for _ in bands)
     return gw.store.query(
         f"SELECT device_id, type, ts FROM events WHERE device_id IN ({marks})"
-        " AND type IN ('sos', 'fall') AND ts >= ? AND ts < ? ORDER BY ts DESC",
+        " AND type IN ('sos', 'fall') AND ts >= ? AND ts <= ? ORDER BY ts DESC",
         (*bands, start, end))
 
 

@@ -1,0 +1,95 @@
+"""Cross-family isolation with its audit trail, login throttling, token expiry, the live stream."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import orjson
+import pytest
+from starlette.websockets import WebSocketDisconnect
+
+from tests.api.conftest import PASSWORD
+from tests.conftest import T0
+
+
+def test_a_family_sees_only_its_elder_and_every_read_is_audited(api):
+    yang = api.headers("family")
+    elders = api.client.get("/family/elders", headers=yang).json()
+    assert [e["id"] for e in elders] == ["R-yang"]
+    loc = elders[0]["location"]
+    assert (loc["lat"], loc["lon"], loc["accuracy_m"]) == (35.4151, 116.5872, 8)
+    assert loc["fix_ts"] == T0  # the SOS carried the newest fix
+    trail = api.client.get("/family/elders/R-yang/trail",
+                           params={"start": T0 - 3600, "end": T0 + 1}, headers=yang)
+    assert [p["ts"] for p in trail.json()] == [T0 - 60]
+    assert api.client.get("/family/elders/R-yang/vitals",
+                          headers=yang).json()["heart_rate_bpm"] == 77
+    assert [a["type"] for a in api.client.get("/family/elders/R-yang/alarms",
+                                              headers=yang).json()] == ["sos"]
+
+    for path in ("location", "trail", "vitals", "alarms"):
+        r = api.client.get(f"/family/elders/R-li/{path}", headers=yang)
+        assert r.status_code == 404, path  # another family's elder does not exist for them
+    li = {"Authorization": f"Bearer {api.login('fam-li')}"}
+    assert [e["id"] for e in api.client.get("/family/elders", headers=li).json()] == ["R-li"]
+    assert api.client.get("/family/elders/R-yang/location", headers=li).status_code == 404
+
+    log = api.client.get("/audit/access", headers=api.headers("admin")).json()
+    denied = [(e["actor"], e["resident_id"], e["action"]) for e in log if e["outcome"] == "denied"]
+    assert sorted(denied) == sorted([
+        ("fam-yang", "R-li", "location_now"), ("fam-yang", "R-li", "location_trail"),
+        ("fam-yang", "R-li", "vitals"), ("fam-yang", "R-li", "alarm_history"),
+        ("fam-li", "R-yang", "location_now")])
+    trail_read = [e for e in log if e["action"] == "location_trail" and e["outcome"] == "allowed"]
+    assert (trail_read[0]["actor"], trail_read[0]["resident_id"]) == ("fam-yang", "R-yang")
+    assert (trail_read[0]["range_from"], trail_read[0]["range_to"]) == (T0 - 3600, T0 + 1)
+    assert api.client.get("/audit/access", headers=yang).status_code == 403
+
+
+def test_login_is_throttled_after_repeated_failures_and_tokens_expire(api, clock):
+    for _ in range(5):
+        r = api.client.post("/auth/token", data={"username": "op-chen", "password": "wrong!!!"})
+        assert r.status_code == 401
+    r = api.client.post("/auth/token", data={"username": "op-chen", "password": PASSWORD})
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    clock.advance(301)
+    token = api.login("op-chen")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert api.client.get("/auth/me", headers=headers).status_code == 200
+    clock.advance(api.gateway.settings.api.token_ttl_s + 1)
+    assert api.client.get("/auth/me", headers=headers).status_code == 401
+
+
+def _collect(ws, into: list, stop: threading.Event) -> None:
+    while not stop.is_set():
+        into.append(ws.receive_json())
+
+
+def test_live_stream_delivers_an_sos_within_a_second_and_never_to_another_family(api, publisher):
+    client = api.client
+    with (client.websocket_connect(f"/ws?token={api.tokens['operator']}") as op_ws,
+          client.websocket_connect(f"/ws?token={api.login('fam-li')}") as li_ws,
+          client.websocket_connect(f"/ws?token={api.tokens['family']}") as yang_ws):
+        for ws in (op_ws, li_ws, yang_ws):
+            assert ws.receive_json()["type"] == "hello"
+        sent = time.monotonic()
+        publisher.publish("scgw/v1/wristband/WB-1002/event", orjson.dumps(
+            {"ts": int(T0 * 1000), "seq": 5, "type": "sos"}))
+        first = op_ws.receive_json()
+        latency = time.monotonic() - sent
+        assert first["type"] == "alert" and first["alert"]["device_id"] == "WB-1002"
+        assert first["alert"]["rule_id"] == "wristband.sos" and first["action"] == "opened"
+        assert latency < 1.0
+        li_event = li_ws.receive_json()  # Mrs. Li's family gets her alert ...
+        assert li_event["alert"]["resident_id"] == "R-li"
+        # ... and Mr. Yang's family does not: the next thing it sees is its own elder's SOS.
+        publisher.publish("scgw/v1/wristband/WB-1001/event", orjson.dumps(
+            {"ts": int(T0 * 1000) + 1000, "seq": 6, "type": "sos"}))
+        nxt = yang_ws.receive_json()
+        assert nxt["type"] in ("alert", "ticket")
+        assert (nxt.get("alert") or nxt.get("ticket"))["resident_id"] == "R-yang"
+    with pytest.raises(WebSocketDisconnect) as refused, \
+            client.websocket_connect("/ws?token=nope") as ws:
+        ws.receive_json()
+    assert refused.value.code == 1008
