@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from simulators.video.generate import Clip, write_clip
+
+__all__ = ["Clip"]
 from simulators.video.timeline import (
     Bird,
     Effects,
