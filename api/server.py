@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
 
 import uvicorn
 
 from api.app import create_app
 from gateway.service import Gateway
+
+log = logging.getLogger(__name__)
 
 
 class ApiServer:
@@ -33,6 +42,31 @@ class ApiServer:
             ready.wait(0.05)
         if not self._server.started:
             raise RuntimeError(f"API did not start on {self.url}")
+
+    def verify(self, runtime: Any, timeout: float) -> bool:
+        """Log in as the demo operator and wait until /alerts and /tickets are non-empty."""
+        deadline = time.monotonic() + timeout
+        pause = threading.Event()
+        while time.monotonic() < deadline:
+            try:
+                token = self._login("operator", runtime.demo_password)
+                if self._get("/alerts?limit=1", token) and self._get("/tickets?limit=1", token):
+                    return True
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+                log.info("demo check: API not answering yet: %s", exc)
+            pause.wait(1.0)
+        return False
+
+    def _login(self, username: str, password: str) -> str:
+        body = urllib.parse.urlencode({"username": username, "password": password}).encode()
+        with urllib.request.urlopen(f"{self.url}/auth/token", body, timeout=5) as resp:
+            return json.loads(resp.read())["access_token"]
+
+    def _get(self, path: str, token: str) -> Any:
+        request = urllib.request.Request(f"{self.url}{path}",
+                                         headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            return json.loads(resp.read())
 
     def stop(self) -> None:
         """Finish in-flight requests and stop."""

@@ -8,7 +8,7 @@ import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol, runtime_checkable
 
 import typer
 from pydantic import ValidationError
@@ -170,6 +170,15 @@ class Extra(Protocol):
         ...
 
 
+@runtime_checkable
+class Verifiable(Protocol):
+    """An extra that can tell whether the running demo shows what it should."""
+
+    def verify(self, runtime: Runtime, timeout: float) -> bool:
+        """True once the expected activity is visible, False after `timeout` seconds."""
+        ...
+
+
 ExtrasFactory = Callable[["Runtime"], list[Extra]]
 
 
@@ -180,7 +189,7 @@ def make_app(extras: ExtrasFactory | None = None) -> typer.Typer:
     app.add_typer(schemas_app, name="schemas")
     app.add_typer(users_app, name="users")
 
-    def _serve(config: Path | None, demo: bool) -> None:
+    def _serve(config: Path | None, demo: bool, check_s: float | None = None) -> None:
         from gateway.runtime import Runtime
 
         runtime = Runtime(_settings(config), demo=demo)
@@ -191,13 +200,22 @@ def make_app(extras: ExtrasFactory | None = None) -> typer.Typer:
         typer.echo(f"broker {runtime.broker_url}, database {runtime.database}")
         for line in runtime.banner:
             typer.echo(line)
-        typer.echo("Ctrl-C stops everything.")
+        ok = True
         try:
-            _wait_for_signal()
+            if check_s is None:
+                typer.echo("Ctrl-C stops everything.")
+                _wait_for_signal()
+            else:
+                checks = [e for e in added if isinstance(e, Verifiable)]
+                ok = all(e.verify(runtime, check_s) for e in checks) if checks else False
+                typer.echo("check passed: alerts and tickets are visible through the API"
+                           if ok else f"check failed within {check_s:.0f} s")
         finally:
             for extra in reversed(added):
                 extra.stop()
             runtime.stop()
+        if not ok:
+            raise typer.Exit(1)
 
     @app.command()
     def run(config: ConfigOpt = None) -> None:
@@ -205,9 +223,14 @@ def make_app(extras: ExtrasFactory | None = None) -> typer.Typer:
         _serve(config, demo=False)
 
     @app.command()
-    def demo(config: ConfigOpt = None) -> None:
-        """Embedded broker, gateway and simulated devices producing live traffic."""
-        _serve(config, demo=True)
+    def demo(
+        config: ConfigOpt = None,
+        check: Annotated[bool, typer.Option(
+            help="Exit 0 once an alert and a ticket are visible through the API")] = False,
+        timeout: Annotated[float, typer.Option(help="Seconds --check waits")] = 60.0,
+    ) -> None:
+        """Embedded broker, gateway, API and the simulated community producing live traffic."""
+        _serve(config, demo=True, check_s=timeout if check else None)
 
     return app
 

@@ -1,8 +1,9 @@
-"""Process runtime: the embedded broker when none is configured, the gateway, the demo traffic."""
+"""Process runtime: the embedded broker when none is configured, the gateway, the demo."""
 
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +14,29 @@ from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 
-DEMO_DEVICES = Path(__file__).resolve().parent.parent / "simulators" / "demo_devices.yaml"
+DEMO_PASSWORD_ENV = "SCGW_DEMO_PASSWORD"
+DEMO_PASSWORD_DEFAULT = "demo-2026"  # development demo only; printed on start
+
+
+class RuntimeSetupError(RuntimeError):
+    """The runtime cannot start as configured."""
 
 
 class Runtime:
-    """Starts and stops everything one `scgw run` or `scgw demo` process holds."""
+    """Starts and stops everything one `scgw run` or `scgw demo` process holds.
+
+    The demo seeds the community model (exported by the simulators package in a subprocess,
+    so the gateway never imports it) and runs the live simulators as a separate process that
+    speaks only MQTT, exactly like a vendor's devices.
+    """
 
     def __init__(self, settings: Settings, *, demo: bool = False) -> None:
         self._demo = demo
+        self.banner: list[str] = []  # lines the CLI prints once everything is up
+        self.demo_password = os.environ.get(DEMO_PASSWORD_ENV, DEMO_PASSWORD_DEFAULT)
         self.broker: EmbeddedBroker | None = None
+        if demo and settings.environment != "development":
+            raise RuntimeSetupError("the demo seeds known passwords: development only")
         if not settings.broker.url:
             self.broker = EmbeddedBroker(settings.embedded_broker)
             # amqtt speaks MQTT 3.1.1 only.
@@ -29,10 +44,17 @@ class Runtime:
                 update={"url": self.broker.url, "protocol": "3.1.1"}
             )
             settings = settings.model_copy(update={"broker": broker})
+        self.seed_dir = settings.data_dir / "demo-seed"
+        if demo:
+            self._export_seed()
+            settings = settings.model_copy(update={
+                "rules": settings.rules.model_copy(update={"extra_dir": self.seed_dir / "rules"}),
+                "workflow": settings.workflow.model_copy(
+                    update={"rota_file": self.seed_dir / "rota.yaml"}),
+            })
         self.settings = settings
         self.gateway = Gateway(settings)
         self._traffic: subprocess.Popen[bytes] | None = None
-        self.banner: list[str] = []  # lines the CLI prints once everything is up
 
     @property
     def broker_url(self) -> str:
@@ -44,8 +66,14 @@ class Runtime:
         """The SQLite file in use."""
         return self.settings.database.sqlite_path
 
+    def _export_seed(self) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "simulators.community.export", "--out", str(self.seed_dir)],
+            check=True, capture_output=True,
+        )
+
     def start(self) -> None:
-        """Broker first, then the gateway, then (demo) simulated devices."""
+        """Broker first, then the gateway, then (demo) the simulated community."""
         if self.broker is not None:
             self.broker.start()
         if self.settings.metrics_port:
@@ -53,22 +81,30 @@ class Runtime:
 
             start_http_server(self.settings.metrics_port, registry=self.gateway.metrics.registry)
         if self._demo:
-            from gateway.registry import read_import_file
+            from gateway.seed import apply_seed
 
-            self.gateway.registry.register(read_import_file(DEMO_DEVICES))
+            counts = apply_seed(self.gateway, self.seed_dir, password=self.demo_password)
+            self.banner.append(
+                f"demo community seeded: {counts['devices']} devices, "
+                f"{counts['residents']} residents, {counts['families']} family accounts")
+            self.banner.append(
+                f"accounts (password {self.demo_password!r}): admin, operator, "
+                "family e.g. yang.jun, grid workers e.g. wangfang")
         self.gateway.start()
         if self._demo:
-            # A separate process speaking only MQTT, exactly like a vendor's devices would.
             self._traffic = subprocess.Popen(
-                [sys.executable, "-m", "simulators.traffic",
-                 "--broker", self.broker_url, "--devices", str(DEMO_DEVICES)]
+                [sys.executable, "-m", "simulators.live", "--broker", self.broker_url]
             )
 
     def stop(self) -> None:
         """Reverse order of start."""
         if self._traffic is not None:
             self._traffic.terminate()
-            self._traffic.wait(timeout=10)
+            try:
+                self._traffic.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._traffic.kill()
+                self._traffic.wait()
         self.gateway.stop()
         if self.broker is not None:
             self.broker.stop()
