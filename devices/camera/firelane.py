@@ -17,6 +17,14 @@ _GAP_S = 2.0
 # Dark scenes have less contrast: the threshold follows the lane brightness down to this floor.
 _MIN_THRESHOLD = 8.0
 _CONTRAST = 0.3
+_GHOST_RATIO = 1.6
+
+
+def _edges(image: np.ndarray) -> np.ndarray:
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    gx = cv2.Sobel(gray, cv2.CV_16S, 1, 0)
+    gy = cv2.Sobel(gray, cv2.CV_16S, 0, 1)
+    return cv2.add(cv2.convertScaleAbs(gx), cv2.convertScaleAbs(gy)).astype(np.int32)
 
 
 @dataclass
@@ -78,12 +86,36 @@ class FireLaneDetector:
         cv2.accumulateWeighted(image, self._bg, alpha, mask=cv2.bitwise_not(fg))
         out = []
         for state in self.zones:
-            area = cv2.countNonZero(cv2.bitwise_and(self.static_mask, state.mask))
+            zone_static = cv2.bitwise_and(self.static_mask, state.mask)
+            area = cv2.countNonZero(zone_static)
+            if state.since is None and area and self._ghost(image, bg8, zone_static):
+                area = 0
             state.share = area / state.area_px
             det = self._step(state, t, state.share >= state.zone.min_area_frac)
             if det is not None:
                 out.append(det)
         return out
+
+    def _ghost(self, image: np.ndarray, bg8: np.ndarray, region: np.ndarray) -> bool:
+        # A car that was parked when the analyzer started is part of the first background;
+        # when it leaves, the empty lane looks "changed". Objects add edges, a ghost removes
+        # them: if the background has clearly more edges there, learn the lane as it is now.
+        if cv2.countNonZero(region) < 20:
+            return False
+        # Judge and absorb the whole changed blob the standing pixels belong to: pixels a
+        # departing car uncovered last have not reached the standing time yet.
+        changed = ((self._count > 0) & (self._union > 0)).astype(np.uint8)
+        _, labels = cv2.connectedComponents(changed, connectivity=8)
+        ids = np.unique(labels[region > 0])
+        blob = np.isin(labels, ids[ids > 0])
+        now = _edges(image)[blob].sum()
+        before = _edges(bg8)[blob].sum()
+        if before <= _GHOST_RATIO * now:
+            return False
+        assert self._bg is not None
+        self._bg[blob] = image[blob]
+        self._count[blob] = 0
+        return True
 
     def _step(self, s: ZoneState, t: float, occupied: bool) -> Detection | None:
         cfg = self.cfg

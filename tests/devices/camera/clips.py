@@ -112,3 +112,16 @@ def drive_through(out: Path) -> Clip:
         ],
     )
     return write_clip(out, "lane", 17, script, dwell_s=DWELL_S, clear_s=CLEAR_S, name="through")
+
+
+def parked_at_start(out: Path) -> Clip:
+    """A car already parked when the camera starts drives away at ~4 s: its ghost must not block."""
+    script = LaneScript(
+        14.0,
+        vehicles=[
+            Vehicle(
+                t=-30.0, direction=1, speed=200.0, stop_x=900.0, stop_s=30.0, color=(25, 25, 25)
+            ),
+        ],
+    )
+    return write_clip(out, "lane", 18, script, dwell_s=DWELL_S, clear_s=CLEAR_S, name="ghost")

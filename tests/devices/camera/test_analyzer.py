@@ -112,3 +112,7 @@ def test_parked_car_blocks_then_clears(folder: Path) -> None:
 
 def test_car_driving_through_raises_nothing(folder: Path) -> None:
     assert _analyse(clips.drive_through(folder)) == []
+
+
+def test_car_leaving_after_startup_leaves_no_ghost_block(folder: Path) -> None:
+    assert _analyse(clips.parked_at_start(folder)) == []
