@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.routes import admin, alerts, auth, devices, family, health, live, tickets
+from api.routes import (
+    admin,
+    alerts,
+    auth,
+    console,
+    devices,
+    family,
+    geofences,
+    health,
+    live,
+    sitemap,
+    tickets,
+)
 from api.security import LoginThrottle, TokenService
 from api.stream import Broadcaster
 from gateway.service import Gateway
@@ -36,6 +48,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     gateway.pipeline.on_rollback.append(broadcaster.rolled_back)
     for router in (auth.router, health.router, devices.router, alerts.router,
                    alerts.silences, tickets.router, family.router, admin.residents,
-                   admin.dead_letters, admin.rules, admin.audit_log, live.router):
+                   admin.dead_letters, admin.rules, admin.audit_log, live.router,
+                   geofences.router, sitemap.router, console.router):
         app.include_router(router)
     return app

@@ -51,6 +51,8 @@ class Runtime:
                 "rules": settings.rules.model_copy(update={"extra_dir": self.seed_dir / "rules"}),
                 "workflow": settings.workflow.model_copy(
                     update={"rota_file": self.seed_dir / "rota.yaml"}),
+                "api": settings.api.model_copy(
+                    update={"sitemap_file": self.seed_dir / "sitemap.json"}),
             })
         self.settings = settings
         self.gateway = Gateway(settings)

@@ -153,6 +153,11 @@ class ApiSettings(_Section):
         SecretStr(DEV_JWT_SECRET), description="Signing key of access tokens (from the environment)"
     )
     token_ttl_s: int = Field(900, ge=60, le=86_400, description="Lifetime of an access token")
+    sitemap_file: Path | None = Field(
+        None,
+        description="JSON site map (buildings, fire lanes, gates, places in lat/lon) served at "
+        "/sitemap for the web console; written by `python -m simulators.community.export`",
+    )
 
 
 class LimitSettings(_Section):

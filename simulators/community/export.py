@@ -2,18 +2,22 @@
 
 `python -m simulators.community.export --out DIR` writes `devices.yaml` (the `scgw devices
 import` format), `seed.yaml` (residents, family accounts, grid workers, door plates),
-`rota.yaml` (the workflow duty rota) and `rules/zones.yaml` (geofence zones for the rules).
+`rota.yaml` (the workflow duty rota), `rules/zones.yaml` (geofence zones for the rules) and
+`sitemap.json` (the compound's geometry in lat/lon, drawn by the web console).
 The gateway reads these files; it never imports this package.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from simulators.community.device_specs import AccessSpec, CameraSpec, LockerSpec
+from simulators.community.geo import Point, centroid
 from simulators.community.model import Community, load_community
 
 
@@ -50,6 +54,52 @@ def rota(community: Community) -> dict[str, Any]:
     return {"grids": grids}
 
 
+def sitemap(c: Community) -> dict[str, Any]:
+    """Buildings, fire lanes, gates, places, grids and fixed devices as [lat, lon] geometry."""
+    def ll(point: Point) -> list[float]:
+        return list(c.frame.to_latlon(point))
+
+    def poly(points: list[Point]) -> list[list[float]]:
+        return [ll(p) for p in points]
+
+    fixed = []
+    for spec in c.devices:
+        at: Point | None = None
+        if isinstance(spec, LockerSpec):
+            at = spec.at
+        elif isinstance(spec, AccessSpec) and spec.gate is not None:
+            at = c.gate(spec.gate).at
+        elif isinstance(spec, AccessSpec) and spec.building is not None:
+            at = c.unit_door(spec.building, spec.unit or c.building(spec.building).units[0])
+        elif isinstance(spec, CameraSpec) and spec.fire_lane is not None:
+            at = centroid(c.fire_lane(spec.fire_lane).polygon)
+        elif isinstance(spec, CameraSpec) and spec.facade is not None:
+            at = centroid(c.building(spec.facade).polygon)
+        if at is not None:  # wristbands move (their twin has the fix); the fence is the boundary
+            fixed.append({"id": spec.id, "kind": spec.kind, "name": spec.name, "at": ll(at)})
+    return {
+        "version": 1,
+        "site": {"id": c.site.id, "name_zh": c.site.name_zh, "name_en": c.site.name_en,
+                 "community_zh": c.site.community_zh, "street_zh": c.site.street_zh,
+                 "timezone": c.site.timezone},
+        "anchor": {"lat": c.anchor.lat, "lon": c.anchor.lon},
+        "boundary": poly(c.boundary),
+        "safe_zone": {"name": c.site.id, "polygon": poly(c.safe_zone)},
+        "buildings": [{"id": b.id, "name": b.name, "floors": b.floors, "grid":
+                       c.grid_of_building(b.id), "polygon": poly(b.polygon)}
+                      for b in c.buildings],
+        "fire_lanes": [{"id": f.id, "name": f.name, "grid": f.grid, "polygon": poly(f.polygon)}
+                       for f in c.fire_lanes],
+        "gates": [{"id": g.id, "name": g.name, "grid": g.grid, "at": ll(g.at)} for g in c.gates],
+        "pois": [{"id": p.id, "kind": p.kind, "name": p.name, "grid": p.grid,
+                  "polygon": poly(p.polygon)} for p in c.pois],
+        "grids": [{"id": g.id, "name": g.name, "buildings": g.buildings,
+                   "workers": [{"username": w.username, "name": w.name} for w in g.workers]}
+                  for g in c.grids],
+        "devices": fixed,
+    }
+
+
 def export(out: Path, community: Community | None = None) -> list[Path]:
     """Write the bundle into `out`; return the files written."""
     c = community or load_community()
@@ -63,7 +113,9 @@ def export(out: Path, community: Community | None = None) -> list[Path]:
     for path, data in files.items():
         path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
                         encoding="utf-8")
-    return list(files)
+    map_file = out / "sitemap.json"
+    map_file.write_text(json.dumps(sitemap(c), ensure_ascii=False, indent=1), encoding="utf-8")
+    return [*files, map_file]
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""The web console's static assets (HTML, JS, CSS), served by `api.routes.console`."""

@@ -1,0 +1,215 @@
+// Family page (phone first): my elders, where each is now, today's trail, vitals, SOS/fall
+// history, and a safe-zone editor. Another family's elder is simply "not found".
+import { ApiError, api, askForm, attempt, beep, connectLive, el, fmtTime, midnight, session, setTimezone } from "./common.js";
+import { applyI18n, t } from "./i18n.js";
+import { SiteMap } from "./sitemap.js";
+
+const S = { elders: [], current: null, data: {}, zones: [], draft: null, map: null, now: 0 };
+const $ = (id) => document.getElementById(id);
+
+async function main() {
+  await session(["family"], { admin: "/", operator: "/", grid_worker: "/grid" });
+  const [config, sitemap, elders] = await Promise.all([
+    api("/console/config"), api("/sitemap").catch(() => null), api("/family/elders")]);
+  S.now = config.now;
+  setTimezone(sitemap?.site?.timezone);
+  S.map = new SiteMap($("map"), sitemap);
+  S.map.svg.addEventListener("click", onMapClick);
+  S.elders = elders;
+  renderElders();
+  const wanted = new URLSearchParams(location.search).get("elder");
+  await open(wanted || elders[0]?.id || null);
+  connectLive(onEvent, () => open(S.current));
+  setInterval(() => S.current && !S.draft && open(S.current, true), 30000);
+  document.addEventListener("scgw:lang", () => { applyI18n(); renderElders(); render(); });
+  $("zone-new").addEventListener("click", startDraft);
+  $("zone-cancel").addEventListener("click", endDraft);
+  $("zone-finish").addEventListener("click", saveDraft);
+}
+
+function renderElders() {
+  const chips = S.elders.map((e) => el("button", { class: "chip", "aria-pressed": String(e.id === S.current),
+    dataset: { elder: e.id }, onclick: () => open(e.id) }, e.name));
+  $("elders").replaceChildren(...(chips.length ? chips : [el("span", { class: "note" }, t("family.noelders"))]));
+}
+
+/** Load one elder's page; the server answers 404 (and logs it) for anyone not linked. */
+async function open(id, quiet = false) {
+  if (!id) return;
+  const known = S.elders.find((e) => e.id === id);
+  try {
+    const config = await api("/console/config");
+    S.now = config.now;
+    const start = midnight(S.now);
+    const [location, trail, vitals, alarms, zones] = await Promise.all([
+      api(`/family/elders/${encodeURIComponent(id)}/location`).catch((err) => { if (err.status === 404 && known) return null; throw err; }),
+      api(`/family/elders/${encodeURIComponent(id)}/trail?start=${start}`),
+      api(`/family/elders/${encodeURIComponent(id)}/vitals`),
+      api(`/family/elders/${encodeURIComponent(id)}/alarms?start=${S.now - 30 * 86400}`),
+      api(`/geofences?resident_id=${encodeURIComponent(id)}`)]);
+    S.current = id;
+    S.data = { elder: known, location, trail, vitals, alarms };
+    S.zones = zones;
+    $("elder-error").hidden = true;
+    $("elder-view").hidden = false;
+    if (!quiet) history.replaceState(null, "", `?elder=${encodeURIComponent(id)}`);
+    renderElders();
+    render();
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 404) throw err;
+    S.current = null;
+    $("elder-view").hidden = true;
+    $("elder-error").hidden = false;
+    $("elder-error").textContent = t("family.notfound");
+    renderElders();
+  }
+}
+
+function render() {
+  if (!S.current) return;
+  const { elder, location, trail, vitals, alarms } = S.data;
+  $("elder-name").textContent = elder?.name || S.current;
+  $("fix").replaceChildren(...(location ? [
+    el("span", {}, `${t("family.fix")}: `, el("b", { id: "fix-time" }, fmtTime(location.fix_ts, true))),
+    location.accuracy_m != null ? el("span", {}, t("family.accuracy", { m: Math.round(location.accuracy_m) })) : null,
+    location.source ? el("span", {}, location.source) : null,
+  ] : [el("span", {}, t("family.nofix"))]));
+  $("trail-note").textContent = t("family.trail", { n: trail.length });
+  renderMap();
+  renderVitals(vitals);
+  $("alarms").replaceChildren(...(alarms.length ? alarms.map((a) => el("li", { dataset: { type: a.type } },
+    el("span", { class: `sev ${a.type === "sos" ? "critical" : "major"}` }, t(`family.${a.type}`)),
+    el("span", {}, fmtTime(a.ts, true)))) : [el("li", { class: "note" }, t("family.noalarms"))]));
+  renderZones();
+}
+
+function renderMap() {
+  const map = S.map;
+  const { location, trail } = S.data;
+  for (const layer of ["fixed", "trail", "marks", "draft"]) map.clear(layer);
+  for (const z of S.zones.filter((z) => z.enabled)) {
+    map.layers.fixed.append(el("polygon", { class: "zone family-zone", points: map.points(z.polygon), dataset: { zone: z.id } }, el("title", {}, z.name)));
+  }
+  const extra = trail.map((p) => [p.lat, p.lon]);
+  if (trail.length > 1) {
+    map.layers.trail.append(el("polyline", { class: "trail", points: map.points(extra) }));
+  }
+  for (const p of trail) {
+    const [x, y] = map.project([p.lat, p.lon]);
+    map.layers.trail.append(el("circle", { class: "trail-dot", cx: x, cy: y, r: 0.8 }, el("title", {}, fmtTime(p.ts))));
+  }
+  if (location) {
+    const [x, y] = map.project([location.lat, location.lon]);
+    map.layers.marks.append(el("circle", { class: "accuracy", cx: x, cy: y, r: Math.max(location.accuracy_m || 0, 2) }));
+    map.layers.marks.append(el("circle", { class: "wearer", id: "elder-dot", cx: x, cy: y, r: 3 },
+      el("title", {}, `${S.data.elder?.name || ""} ${fmtTime(location.fix_ts, true)}`)));
+    map.layers.marks.append(el("text", { class: "mark-label", x, y: y - 6 }, `${S.data.elder?.name || ""} ${fmtTime(location.fix_ts)}`));
+    extra.push([location.lat, location.lon]);
+  }
+  drawDraft();
+  map.fit(extra);
+}
+
+function renderVitals(v) {
+  const fmt = (x, digits = 0) => (x == null ? "—" : Number(x).toFixed(digits));
+  const cells = [
+    ["family.hr", `${fmt(v.heart_rate_bpm)} ${t("unit.bpm")}`, "hr"],
+    ["family.bp", `${fmt(v.systolic_mmhg)}/${fmt(v.diastolic_mmhg)} ${t("unit.mmhg")}`, "bp"],
+    ["family.glucose", `${fmt(v.glucose_mmol_l, 1)} ${t("unit.mmol")}`, "glucose"],
+    ["family.spo2", `${fmt(v.spo2_pct)} %`, "spo2"],
+    ["family.temp", `${fmt(v.body_temp_c, 1)} ℃`, "temp"],
+    ["family.battery", `${fmt(v.battery_pct)} %`, "battery"],
+  ];
+  $("vitals").replaceChildren(...cells.map(([k, value, id]) => el("div", { class: "vital", dataset: { vital: id } }, el("span", {}, t(k)), el("b", {}, value))));
+  $("measured").textContent = v.measured_at ? `${t("family.measured")} ${fmtTime(v.measured_at, true)}` : "";
+}
+
+// ---- safe zones ------------------------------------------------------------------------
+
+function renderZones() {
+  const items = S.zones.map((z) => el("li", { dataset: { zone: z.id } },
+    el("b", {}, z.name),
+    el("label", {}, el("input", { type: "checkbox", checked: z.enabled, onchange: (ev) => toggleZone(z, ev.target.checked) }), t("family.zone.enabled")),
+    el("button", { class: "danger", onclick: () => deleteZone(z) }, t("act.delete"))));
+  $("zones").replaceChildren(el("li", { class: "note" }, t("family.zone.community")),
+    ...(items.length ? items : [el("li", { class: "note" }, t("family.zone.none"))]));
+}
+
+function startDraft() {
+  S.draft = [];
+  $("zone-hint").hidden = false;
+  $("zone-finish").hidden = false;
+  $("zone-cancel").hidden = false;
+  $("zone-new").hidden = true;
+  drawDraft();
+}
+
+function endDraft() {
+  S.draft = null;
+  $("zone-hint").hidden = true;
+  $("zone-finish").hidden = true;
+  $("zone-cancel").hidden = true;
+  $("zone-new").hidden = false;
+  drawDraft();
+}
+
+function onMapClick(ev) {
+  if (!S.draft) return;
+  const [x, y] = S.map.eventPoint(ev);
+  S.draft.push(S.map.unproject(x, y));
+  drawDraft();
+}
+
+function drawDraft() {
+  const map = S.map;
+  map.clear("draft");
+  $("zone-finish").disabled = !S.draft || S.draft.length < 3;
+  if (!S.draft?.length) return;
+  const shape = S.draft.length >= 3 ? "polygon" : "polyline";
+  map.layers.draft.append(el(shape, { class: "zone draft", points: map.points(S.draft) }));
+  for (const p of S.draft) {
+    const [x, y] = map.project(p);
+    map.layers.draft.append(el("circle", { class: "trail-dot", cx: x, cy: y, r: 2 }));
+  }
+}
+
+async function saveDraft() {
+  const polygon = S.draft;
+  const v = await askForm(t("family.zone.new"), [{ name: "name", label: t("f.name"), required: true }]);
+  if (!v) return;
+  const made = await attempt(() => api("/geofences", { method: "POST", body: { resident_id: S.current, name: v.name, polygon } }));
+  if (!made) return;
+  S.zones.push(made);
+  endDraft();
+  renderZones();
+  renderMap();
+}
+
+async function toggleZone(z, enabled) {
+  const updated = await attempt(() => api(`/geofences/${z.id}`, { method: "PUT", body: { enabled } }));
+  if (updated) Object.assign(z, updated);
+  renderZones();
+  renderMap();
+}
+
+async function deleteZone(z) {
+  if ((await attempt(() => api(`/geofences/${z.id}`, { method: "DELETE" }))) === undefined) return;
+  S.zones = S.zones.filter((x) => x.id !== z.id);
+  renderZones();
+  renderMap();
+}
+
+// ---- live ------------------------------------------------------------------------------
+
+function onEvent(ev) {
+  if (ev.type !== "alert" || ev.action !== "opened") return;
+  const a = ev.alert;
+  const elder = S.elders.find((e) => e.id === a.resident_id);
+  const banner = $("alarm-banner");
+  banner.textContent = t("family.alert", { name: elder?.name || a.resident_id || "", what: t(`cat.${a.category}`) });
+  banner.hidden = false;
+  if (a.severity === "critical") beep();
+  if (a.resident_id === S.current) open(S.current, true);
+}
+
+main();

@@ -1,0 +1,59 @@
+"""The web console: operator console at `/`, grid worker view `/grid`, family page `/family`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, status
+from fastapi.responses import FileResponse
+
+from api.deps import GatewayDep
+
+ASSETS = Path(__file__).resolve().parent.parent / "console"
+# Everything is served from here; nothing is fetched from the internet (offline sites).
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+       "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+_ASSET_NAME = re.compile(r"^[a-z0-9_-]+\.(js|css|svg)$")
+_MEDIA = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml"}
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(name: str) -> FileResponse:
+    # no-cache: browsers revalidate (ETag) so a deployed fix shows on the next load.
+    return FileResponse(ASSETS / name, media_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"})
+
+
+@router.get("/")
+def operator_console() -> FileResponse:
+    """The control-room console (admin, operator)."""
+    return _page("index.html")
+
+
+@router.get("/grid")
+def grid_view() -> FileResponse:
+    """The grid worker's tickets."""
+    return _page("grid.html")
+
+
+@router.get("/family")
+def family_page() -> FileResponse:
+    """The family page (phone first)."""
+    return _page("family.html")
+
+
+@router.get("/static/{name}")
+def asset(name: str) -> FileResponse:
+    """A committed JS/CSS asset (a flat folder: no path traversal to worry about)."""
+    if not _ASSET_NAME.match(name) or not (ASSETS / name).is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such asset")
+    return FileResponse(ASSETS / name, media_type=_MEDIA[name.rsplit(".", 1)[1]],
+                        headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/console/config")
+def config(gw: GatewayDep) -> dict[str, float]:
+    """The gateway's clock, so pages compute "today" and "last 30 days" as the server does."""
+    return {"now": gw.clock.time()}

@@ -1,0 +1,13 @@
+-- Safe zones (安全区) drawn by families or staff for one elder. Stored for the console and the
+-- family page; the rules engine still evaluates only the zones of its rule files.
+CREATE TABLE geofences (
+    id          INTEGER PRIMARY KEY,
+    resident_id TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    polygon     TEXT NOT NULL,
+    enabled     INTEGER NOT NULL DEFAULT 1,
+    created_by  TEXT NOT NULL,
+    created_at  REAL NOT NULL,
+    updated_at  REAL NOT NULL
+);
+CREATE INDEX geofences_resident ON geofences (resident_id);
