@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from api import asyncapi
 from api.routes import (
     admin,
     alerts,
@@ -46,6 +47,13 @@ def create_app(gateway: Gateway) -> FastAPI:
     gateway.workflow.listeners.append(broadcaster.on_ticket_change)
     gateway.pipeline.on_commit.append(broadcaster.committed)
     gateway.pipeline.on_rollback.append(broadcaster.rolled_back)
+    contract = asyncapi.document(VERSION)
+
+    @app.get("/asyncapi.json", tags=["contract"])
+    def asyncapi_json() -> dict:
+        """The MQTT contract (AsyncAPI 3.0), from the same models as the JSON Schemas."""
+        return contract
+
     for router in (auth.router, health.router, devices.router, alerts.router,
                    alerts.silences, tickets.router, family.router, admin.residents,
                    admin.dead_letters, admin.rules, admin.audit_log, live.router,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
 from api.security import LoginThrottle, TokenError, TokenService
@@ -36,6 +36,8 @@ def get_throttle(request: Request) -> LoginThrottle:
 
 
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+# Row ids are SQLite integers: anything outside 1..2**63-1 cannot exist.
+IdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 TokensDep = Annotated[TokenService, Depends(get_tokens)]
 UsersDep = Annotated[UserRepository, Depends(get_users)]
 ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]

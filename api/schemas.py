@@ -120,7 +120,7 @@ class SilenceCreate(_Body):
     device_id: str | None = None
     rule_id: str | None = None
     site: str | None = None
-    duration_s: float = Field(gt=0, le=30 * 86_400)
+    duration_s: float = Field(ge=60, le=30 * 86_400, description="From now, seconds")
     reason: str = Field(min_length=1, max_length=500)
 
 

@@ -45,7 +45,7 @@ def put_resident(resident_id: str, body: ResidentUpdate, gw: GatewayDep,
                  user: Staff) -> ResidentPublic:
     """Create or update a profile (tags such as lives_alone change alert priority)."""
     if not resident_id or len(resident_id) > 64:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "bad resident id")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "bad resident id")
     repo: ResidentRepository = (gw.alerting.residents if gw.alerting
                                 else ResidentRepository(gw.store, gw.clock))
     repo.upsert([Resident(resident_id, body.name, frozenset(body.tags), body.site)])
@@ -57,7 +57,7 @@ def link_family(resident_id: str, body: FamilyLink, gw: GatewayDep, user: Staff)
     """Link a family account to a resident."""
     account = gw.store.query("SELECT role FROM users WHERE username = ?", (body.username,))
     if not account or account[0]["role"] != "family":
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "not a family account")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "not a family account")
     get_resident(resident_id, gw, user)
     with gw.store.transaction() as tx:
         tx.connection.execute("INSERT OR REPLACE INTO family_links VALUES (?, ?, ?)",

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from api.deps import GatewayDep, Staff, StaffOrGrid
+from api.deps import GatewayDep, IdPath, Staff, StaffOrGrid
 from api.schemas import AlertAction, AlertPublic, CommentBody, SilenceCreate
 from rules.errors import AlertError
 
@@ -63,7 +63,7 @@ def list_alerts(
 
 
 @router.get("/{alert_id}", response_model=AlertPublic)
-def get_alert(alert_id: int, gw: GatewayDep, user: StaffOrGrid) -> AlertPublic:
+def get_alert(alert_id: IdPath, gw: GatewayDep, user: StaffOrGrid) -> AlertPublic:
     """One alert."""
     row = _alert_row(gw, alert_id)
     if not _visible(user, row):
@@ -72,7 +72,7 @@ def get_alert(alert_id: int, gw: GatewayDep, user: StaffOrGrid) -> AlertPublic:
 
 
 @router.post("/{alert_id}/ack", response_model=AlertPublic)
-def ack(alert_id: int, body: AlertAction, gw: GatewayDep, user: StaffOrGrid) -> AlertPublic:
+def ack(alert_id: IdPath, body: AlertAction, gw: GatewayDep, user: StaffOrGrid) -> AlertPublic:
     """Acknowledge: someone is on it (the alert stays open until its condition clears)."""
     row = _alert_row(gw, alert_id)
     if not _visible(user, row):
@@ -85,7 +85,7 @@ def ack(alert_id: int, body: AlertAction, gw: GatewayDep, user: StaffOrGrid) -> 
 
 
 @router.post("/{alert_id}/clear", response_model=AlertPublic)
-def clear(alert_id: int, body: AlertAction, gw: GatewayDep, user: Staff) -> AlertPublic:
+def clear(alert_id: IdPath, body: AlertAction, gw: GatewayDep, user: Staff) -> AlertPublic:
     """Clear by hand."""
     _alert_row(gw, alert_id)
     try:
@@ -96,7 +96,7 @@ def clear(alert_id: int, body: AlertAction, gw: GatewayDep, user: Staff) -> Aler
 
 
 @router.post("/{alert_id}/comments", status_code=status.HTTP_201_CREATED)
-def comment(alert_id: int, body: CommentBody, gw: GatewayDep, user: StaffOrGrid) -> dict:
+def comment(alert_id: IdPath, body: CommentBody, gw: GatewayDep, user: StaffOrGrid) -> dict:
     """Add a comment to the alert's audit trail."""
     row = _alert_row(gw, alert_id)
     if not _visible(user, row):
@@ -111,7 +111,7 @@ def comment(alert_id: int, body: CommentBody, gw: GatewayDep, user: StaffOrGrid)
 
 
 @router.get("/{alert_id}/audit")
-def audit_trail(alert_id: int, gw: GatewayDep, user: StaffOrGrid) -> list[dict]:
+def audit_trail(alert_id: IdPath, gw: GatewayDep, user: StaffOrGrid) -> list[dict]:
     """Every transition and comment of an alert."""
     row = _alert_row(gw, alert_id)
     if not _visible(user, row):
@@ -124,11 +124,14 @@ def audit_trail(alert_id: int, gw: GatewayDep, user: StaffOrGrid) -> list[dict]:
 def create_silence(body: SilenceCreate, gw: GatewayDep, user: Staff) -> dict:
     """Mute matching alerts until the silence expires (they are still recorded)."""
     if not (body.device_id or body.rule_id or body.site):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             "a silence needs a device_id, rule_id or site")
-    silence_id = _alerting(gw).silence(
-        author=user.username, reason=body.reason, duration_s=body.duration_s,
-        device_id=body.device_id, rule_id=body.rule_id, site=body.site)
+    try:
+        silence_id = _alerting(gw).silence(
+            author=user.username, reason=body.reason, duration_s=body.duration_s,
+            device_id=body.device_id, rule_id=body.rule_id, site=body.site)
+    except AlertError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     return {"id": silence_id}
 
 
@@ -142,7 +145,7 @@ def list_silences(gw: GatewayDep, user: Staff) -> list[dict]:
 
 
 @silences.delete("/{silence_id}", status_code=status.HTTP_204_NO_CONTENT)
-def end_silence(silence_id: int, gw: GatewayDep, user: Staff) -> None:
+def end_silence(silence_id: IdPath, gw: GatewayDep, user: Staff) -> None:
     """End a silence early."""
     if not gw.store.query("SELECT id FROM silences WHERE id = ?", (silence_id,)):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such silence")

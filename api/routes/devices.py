@@ -71,7 +71,7 @@ def register_device(body: DeviceCreate, gw: GatewayDep, user: DeviceReaders) -> 
     try:
         config = validate_config(raw)
     except RegistryError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     gw.registry.register([config])
     device = gw.registry.get(body.id)
     assert device is not None
@@ -110,7 +110,7 @@ def telemetry(
     end = gw.clock.time() if end is None else end
     start = end - 86_400 if start is None else start
     if start >= end:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "start must be before end")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "start must be before end")
     rows = gw.store.query(
         "SELECT ts, data FROM telemetry WHERE device_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
         (device_id, start, end),

@@ -45,7 +45,7 @@ def _range(gw: Any, start: float | None, end: float | None) -> tuple[float, floa
     end = gw.clock.time() if end is None else end
     start = end - 86_400 if start is None else start
     if start >= end or end - start > 31 * 86_400:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             "start must be before end, and the range at most 31 days")
     return start, end
 

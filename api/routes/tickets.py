@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from api.access import linked_residents
-from api.deps import CurrentUser, GatewayDep, Staff, StaffOrGrid
+from api.deps import CurrentUser, GatewayDep, IdPath, Staff, StaffOrGrid
 from api.schemas import (
     CommentBody,
     RequestCreate,
@@ -66,7 +66,7 @@ def _run(gw: Any, name: str, fn: Any) -> Any:
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
 
 @router.get("", response_model=list[TicketPublic])
@@ -102,7 +102,7 @@ def board(gw: GatewayDep, user: StaffOrGrid) -> dict[str, list[TicketPublic]]:
 
 
 @router.get("/{ticket_id}", response_model=TicketDetail)
-def get_ticket(ticket_id: int, gw: GatewayDep, user: CurrentUser) -> TicketDetail:
+def get_ticket(ticket_id: IdPath, gw: GatewayDep, user: CurrentUser) -> TicketDetail:
     """A ticket with its audit trail."""
     ticket = _load(gw, user, ticket_id)
     with gw.store.transaction() as tx:
@@ -115,7 +115,7 @@ def get_ticket(ticket_id: int, gw: GatewayDep, user: CurrentUser) -> TicketDetai
 def create_ticket(body: TicketCreate, gw: GatewayDep, user: Staff) -> TicketPublic:
     """An operator opens a ticket by hand."""
     if body.category not in gw.workflow.catalogue.category_keys():
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"unknown category {body.category!r}")
     place = {k: getattr(body, k) for k in ("site", "building", "unit", "grid")}
     ticket = _run(gw, "ticket_create", lambda now, tx: gw.workflow.open_ticket(
@@ -139,7 +139,7 @@ def submit_request(body: RequestCreate, gw: GatewayDep, user: CurrentUser) -> Ti
 
 
 @router.post("/{ticket_id}/transitions", response_model=TicketPublic)
-def transition(ticket_id: int, body: TransitionBody, gw: GatewayDep,
+def transition(ticket_id: IdPath, body: TransitionBody, gw: GatewayDep,
                user: StaffOrGrid) -> TicketPublic:
     """Dispatch, accept, report, close, escalate, transfer, reject, … (see docs/workflow.md)."""
     ticket = _load(gw, user, ticket_id)
@@ -155,7 +155,8 @@ def transition(ticket_id: int, body: TransitionBody, gw: GatewayDep,
 
 
 @router.post("/{ticket_id}/satisfaction", response_model=TicketPublic)
-def satisfaction(ticket_id: int, body: Rating, gw: GatewayDep, user: CurrentUser) -> TicketPublic:
+def satisfaction(ticket_id: IdPath, body: Rating, gw: GatewayDep,
+                 user: CurrentUser) -> TicketPublic:
     """Rate the outcome and close (the resident's family, or staff on their behalf)."""
     if user.role not in ("admin", "operator", "family"):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role} may not do this")
@@ -167,7 +168,7 @@ def satisfaction(ticket_id: int, body: Rating, gw: GatewayDep, user: CurrentUser
 
 
 @router.post("/{ticket_id}/comments", status_code=status.HTTP_201_CREATED)
-def comment(ticket_id: int, body: CommentBody, gw: GatewayDep, user: StaffOrGrid) -> dict:
+def comment(ticket_id: IdPath, body: CommentBody, gw: GatewayDep, user: StaffOrGrid) -> dict:
     """Add a comment to the ticket's audit trail."""
     ticket = _load(gw, user, ticket_id)
     with gw.store.transaction() as tx:
