@@ -76,4 +76,5 @@ KIND = DeviceKind(
     events=(UnlockEvent, DeniedEvent, ForcedOpenEvent, HeldOpenEvent, FenceIntrusionEvent),
     offline_timeout_s=10 * 60,
     description="Unit doors, compound gates and perimeter fences.",
+    commands=("remote_unlock",),
 )

@@ -156,6 +156,7 @@ class DeviceKind:
     events: tuple[type[Event], ...]
     offline_timeout_s: int
     description: str = ""
+    commands: tuple[str, ...] = ()  # names the gateway may send on the kind's `cmd` topic
 
     def vocabulary(self) -> tuple[str, ...]:
         """The closed list of event type words this kind may send."""

@@ -91,4 +91,5 @@ KIND = DeviceKind(
     ),
     offline_timeout_s=15 * 60,
     description="Parcel lockers and shared tool cabinets.",
+    commands=("open_compartment",),
 )

@@ -90,4 +90,5 @@ KIND = DeviceKind(
     events=(SosEvent, FallEvent, RemovedEvent, WornEvent, LowBatteryEvent),
     offline_timeout_s=30 * 60,
     description="Worn by elderly residents; families see its location and vitals.",
+    commands=("locate_now",),
 )

@@ -8,11 +8,13 @@ from pathlib import Path
 from devices import topics
 from gateway.alerting import Alerting
 from gateway.clock import Clock, SystemClock
+from gateway.commands import Commands
 from gateway.decode import Decoder
 from gateway.influx import build_influx_hook
 from gateway.metrics import GatewayMetrics
 from gateway.mqtt import MqttIngest
 from gateway.pipeline import Pipeline, PipelineHook, TaskJob
+from gateway.provisioning import DynsecProvisioner
 from gateway.registry import DeviceRegistry
 from gateway.scheduler import Scheduler
 from gateway.settings import Settings
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 RETENTION_EVERY_S = 3600.0
 REGISTRY_REFRESH_S = 30.0
+COMMAND_SWEEP_S = 5.0
 
 
 class Gateway:
@@ -56,6 +59,10 @@ class Gateway:
         self.influx = build_influx_hook(settings, self.metrics, self.clock)
         if self.influx is not None and self.alerting is not None:
             self.alerting.subscribe(self.influx.on_alert_change)
+        self.provisioner = (
+            DynsecProvisioner(settings.broker, settings.provisioning)
+            if settings.provisioning.enabled else None
+        )
         self.mqtt = MqttIngest(
             settings.broker,
             topics.subscriptions(),
@@ -64,6 +71,8 @@ class Gateway:
             self.clock,
             receive_maximum=settings.limits.queue_size,
         )
+        self.commands = Commands(lambda topic, body: self.mqtt.publish(topic, body, qos=1),
+                                 settings.provisioning.command_timeout_s)
         self.pipeline = Pipeline(
             decoder=self.decoder,
             store=self.store,
@@ -73,7 +82,7 @@ class Gateway:
             limits=settings.limits,
             ack=self.mqtt.ack,
             hooks=[*(hooks or []), *([self.alerting] if self.alerting else []),
-                   *([self.influx] if self.influx else [])],
+                   *([self.influx] if self.influx else []), self.commands],
         )
         self.scheduler = Scheduler(self.clock)
         wf = settings.workflow
@@ -109,6 +118,7 @@ class Gateway:
             self.influx.start()
         self.pipeline.start()
         self.schedule_tx("workflow_tick", self.settings.workflow.tick_s, self.workflow.tick)
+        self.schedule_tx("command_timeouts", COMMAND_SWEEP_S, self.commands.expire)
         # Network I/O: runs on the scheduler thread, never on the pipeline's.
         self.scheduler.every("outbox", self.settings.workflow.outbox_retry_first_s,
                              lambda now: self.outbox.deliver_due(now))

@@ -78,6 +78,23 @@ class BrokerSettings(_Section):
         return value
 
 
+class ProvisioningSettings(_Section):
+    """Device credentials in Mosquitto's dynamic-security plugin (vendor self-service)."""
+
+    enabled: bool = Field(
+        False, description="Create per-device MQTT accounts when devices are registered"
+    )
+    admin_username: str = Field(
+        "scgw-dynsec", description="Broker account allowed to use $CONTROL/dynamic-security"
+    )
+    admin_password: SecretStr | None = Field(
+        None, description="Its password (from the environment)"
+    )
+    command_timeout_s: float = Field(
+        30.0, gt=0, description="A device command not acknowledged by then times out"
+    )
+
+
 class EmbeddedBrokerSettings(_Section):
     """The pure-Python broker started when no broker URL is set (demo, laptops)."""
 
@@ -243,6 +260,9 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Shanghai", description="The community's time zone")
     data_dir: Path = Field(Path("data"), description="Folder for the database and buffers")
     broker: BrokerSettings = Field(default_factory=BrokerSettings, description="MQTT broker")
+    provisioning: ProvisioningSettings = Field(
+        default_factory=ProvisioningSettings, description="Per-device broker credentials"
+    )
     embedded_broker: EmbeddedBrokerSettings = Field(
         default_factory=EmbeddedBrokerSettings, description="Embedded broker for the demo"
     )
