@@ -82,6 +82,7 @@ class Alerting:
         ruleset = load_rules(files, tuple(CATALOGUE.kinds))
         self.engine = Engine(ruleset, engine_config(settings), clock=clock,
                              devices=self.directory, residents=self.residents)
+        self.engine.defer_flush = True  # flushed by on_batch_end, inside the same transaction
         self._pipeline: Pipeline | None = None
         self._connected: Callable[[], bool] = lambda: True
 
@@ -118,6 +119,10 @@ class Alerting:
 
     def on_presence(self, twin: Twin, kind: str, now: float, tx: SqliteTx) -> None:
         """Presence is judged by the absence rules' own timers; nothing extra to do."""
+
+    def on_batch_end(self, tx: SqliteTx) -> None:
+        """Write the rule states the batch changed, before the pipeline commits."""
+        self.engine.end_batch(tx)
 
     def tick(self, now: float, tx: SqliteTx) -> None:
         """The scheduled job: broker state, timers, alert lifecycle."""

@@ -30,6 +30,7 @@ REJECT_REASONS: tuple[str, ...] = (
     "internal_error",
 )
 
+_TOPIC_CACHE = 1_000_000  # ~4 topics × 250k devices; cleared (not grown) beyond
 _CHANNEL_PREFIX = {"telemetry": "t", "event": "e", "status": "s", "cmd_ack": "a"}
 
 
@@ -58,6 +59,8 @@ class Decoder:
         self._limits = limits
         self._catalogue = catalogue
         self._auto_register = auto_register_unknown
+        # Topics repeat (a few per device): parse each once. Only valid ones are kept.
+        self._topics: dict[str, topics.TopicParts] = {}
 
     def decode(self, raw: RawMessage, now: float) -> Envelope:
         """Return the envelope, or raise RejectError."""
@@ -66,10 +69,16 @@ class Decoder:
             raise RejectError(
                 "oversized", f"{size} bytes > limit {self._limits.max_payload_bytes}"
             )
-        try:
-            kind_key, device_id, channel = topics.parse(raw.topic)
-        except DecodeError as exc:
-            raise RejectError(exc.reason, str(exc)) from exc
+        parts = self._topics.get(raw.topic)
+        if parts is None:
+            try:
+                parts = topics.parse(raw.topic)
+            except DecodeError as exc:
+                raise RejectError(exc.reason, str(exc)) from exc
+            if len(self._topics) >= _TOPIC_CACHE:
+                self._topics.clear()
+            self._topics[raw.topic] = parts
+        kind_key, device_id, channel = parts
         kind = self._catalogue.get(kind_key)
         if kind is None:
             raise RejectError("unknown_kind", f"no device kind {kind_key!r}", device_id)

@@ -6,9 +6,10 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 import orjson
@@ -26,7 +27,7 @@ from gateway.twin import TwinTracker
 
 log = logging.getLogger(__name__)
 
-Ack = Callable[[RawMessage], None]
+Ack = Callable[[list[RawMessage]], None]  # acknowledges a committed batch
 TaskJob = Callable[[float, SqliteTx], None]
 T = TypeVar("T")
 
@@ -42,6 +43,9 @@ class PipelineHook(Protocol):
         """A device went online or offline (message, status, or timeout)."""
         ...
 
+    # Optional: `on_batch_end(tx)`, called once per batch before the commit (the rules
+    # engine writes its changed states there).
+
 
 @dataclass(slots=True, frozen=True)
 class Task:
@@ -51,10 +55,27 @@ class Task:
     job: TaskJob
     now: float
     quiet: bool = False  # the caller gets the exception; no need to log it as a failure
-    quiet: bool = False  # the caller gets the exception; no need to log it as a failure
 
 
 _STOP = object()
+
+
+@dataclass(slots=True)
+class _BatchCounts:
+    """Per-batch tallies, added to the Prometheus counters once per batch, after the commit."""
+
+    accepted: Counter[tuple[str, str]] = field(default_factory=Counter)
+    duplicates: Counter[str] = field(default_factory=Counter)
+    stale: Counter[str] = field(default_factory=Counter)
+
+    def publish(self, metrics: GatewayMetrics) -> None:
+        """Add the tallies to the counters."""
+        for (kind, channel), n in self.accepted.items():
+            metrics.accepted.labels(kind, channel).inc(n)
+        for kind, n in self.duplicates.items():
+            metrics.duplicates.labels(kind).inc(n)
+        for kind, n in self.stale.items():
+            metrics.stale.labels(kind).inc(n)
 
 
 class Pipeline:
@@ -213,41 +234,64 @@ class Pipeline:
         """Process and commit `batch`, then ack every message in it."""
         now = self._clock.time()
         presence_changed = False
+        counts = _BatchCounts()
         with self._store.transaction() as tx:
+            decoded: list[tuple[RawMessage, Envelope]] = []
             for raw in batch:
                 try:
-                    presence_changed |= self._process_one(raw, now, tx)
+                    decoded.append((raw, self._decoder.decode(raw, now)))
                 except RejectError as rej:
                     self._dead_letter(tx, raw, rej)
                 except Exception as exc:
                     log.exception("internal error on %s", raw.topic)
                     self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))
+            # One statement claims the whole batch's dedup keys (a round trip per message
+            # was the largest single cost); the first copy of a key within the batch wins.
+            fresh = tx.claim_many(
+                [(env.device_id, env.dedup_key) for _, env in decoded
+                 if env.dedup_key is not None], now)
+            for raw, env in decoded:
+                key = env.dedup_key
+                if key is not None:
+                    claim = (env.device_id, key)
+                    if claim not in fresh:
+                        counts.duplicates[env.kind] += 1
+                        continue
+                    fresh.discard(claim)
+                try:
+                    presence_changed |= self._process_one(env, now, tx, counts)
+                except Exception as exc:
+                    log.exception("internal error on %s", raw.topic)
+                    self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))
+            for hook in self.hooks:
+                end = getattr(hook, "on_batch_end", None)  # optional part of the protocol
+                if end is not None:
+                    end(tx)
         self._fire(self.on_commit)
+        counts.publish(self._metrics)
         self._metrics.received.inc(len(batch))
         self._metrics.batch_size.observe(len(batch))
+        self._ack(batch)
         done = time.monotonic()
+        latency = self._metrics.latency
         for raw in batch:
-            self._ack(raw)
             if raw.arrived:
-                self._metrics.latency.observe(done - raw.arrived)
+                latency.observe(done - raw.arrived)
         if presence_changed:
             self._publish_online_counts()
         with self._processed_cond:
             self.processed += len(batch)
             self._processed_cond.notify_all()
 
-    def _process_one(self, raw: RawMessage, now: float, tx: SqliteTx) -> bool:
-        env = self._decoder.decode(raw, now)
-        if env.dedup_key is not None and not tx.claim(env.device_id, env.dedup_key, now):
-            self._metrics.duplicates.labels(env.kind).inc()
-            return False
+    def _process_one(self, env: Envelope, now: float, tx: SqliteTx,
+                     counts: _BatchCounts) -> bool:
         twin, presence_changed = self._twins.apply(env)
         tx.save_twin(twin)
         if env.channel != "status" or presence_changed:
             tx.add_message(_stored(env))
         if env.stale:
-            self._metrics.stale.labels(env.kind).inc()
-        self._metrics.accepted.labels(env.kind, env.channel).inc()
+            counts.stale[env.kind] += 1
+        counts.accepted[(env.kind, env.channel)] += 1
         for hook in self.hooks:
             hook.on_message(env, twin, tx)
             if presence_changed:

@@ -80,7 +80,7 @@ class Gateway:
             metrics=self.metrics,
             clock=self.clock,
             limits=settings.limits,
-            ack=self.mqtt.ack,
+            ack=self.mqtt.ack_many,
             hooks=[*(hooks or []), *([self.alerting] if self.alerting else []),
                    *([self.influx] if self.influx else []), self.commands],
         )

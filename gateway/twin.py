@@ -18,11 +18,14 @@ class TwinTracker:
         self._twins: dict[str, Twin] = {}
         self._kinds: dict[str, str] = {}
         self._timeouts = offline_timeout_s
+        # Kept up to date on every transition: counting 100k twins per batch would dominate.
+        self._online: Counter[str] = Counter()
 
     def load(self, twins: list[Twin], kinds: dict[str, str]) -> None:
         """Start from stored twins; `kinds` maps device id → kind."""
         self._twins = {t.device_id: t for t in twins}
         self._kinds = dict(kinds)
+        self._online = self._count_online()
 
     def kind_of(self, device_id: str) -> str:
         """Kind of a device the tracker knows."""
@@ -55,6 +58,7 @@ class TwinTracker:
         changed = twin.online != was_online
         if changed:
             twin.online_changed = env.received_at
+            self._online[self._kinds.get(env.device_id, "unknown")] += 1 if twin.online else -1
         return twin, changed
 
     def sweep(self, now: float) -> list[Twin]:
@@ -69,10 +73,14 @@ class TwinTracker:
                 twin.online_source = "timeout"
                 twin.online_changed = now
                 changed.append(twin)
+                self._online[self._kinds.get(device_id, "unknown")] -= 1
         return changed
 
     def online_counts(self) -> Counter[str]:
         """Devices online per kind."""
+        return Counter(+self._online)
+
+    def _count_online(self) -> Counter[str]:
         counts: Counter[str] = Counter()
         for device_id, twin in self._twins.items():
             if twin.online:
@@ -80,11 +88,24 @@ class TwinTracker:
         return counts
 
 
+def _fields(model: type[BaseModel]) -> frozenset[str]:
+    found = _FIELDS.get(model)
+    if found is None:
+        found = _FIELDS[model] = frozenset(model.model_fields)
+    return found
+
+
+_FIELDS: dict[type[BaseModel], frozenset[str]] = {}
+
+
 def _absorb_readings(twin: Twin, env: Envelope, payload: BaseModel) -> None:
-    battery = getattr(payload, "battery_pct", None)
+    # getattr on a field the model lacks goes through pydantic's slow __getattr__ and an
+    # exception; asking the model's field set first is far cheaper.
+    fields = _fields(type(payload))
+    battery = payload.battery_pct if "battery_pct" in fields else None  # type: ignore[attr-defined]
     if battery is not None:
         twin.battery_pct = battery
-    location = getattr(payload, "location", None)
+    location = payload.location if "location" in fields else None  # type: ignore[attr-defined]
     # Only a newer fix replaces the last one: buffered readings can arrive out of order.
     if isinstance(location, Location) and (twin.location_ts is None or env.ts >= twin.location_ts):
         twin.lat, twin.lon = location.lat, location.lon

@@ -98,6 +98,9 @@ class Engine:
         self._now = 0.0
         self._deferred: list[tuple[Rule, str, float, dict[str, Any]]] | None = None
         self._outage_dirty = True
+        # The pipeline sets this and calls `end_batch` before its commit: one write of the
+        # changed rule states per batch instead of one per message.
+        self.defer_flush = False
         self._compile()
         self._activity_rules = frozenset(
             ev.rule.id for entries in self._activity.values() for ev, _ in entries
@@ -205,7 +208,13 @@ class Engine:
             for ev, selector in idx.status:
                 if selector is None or selector(subject):
                     ev.on_message(msg, now)
+        if self._dirty and not self.defer_flush:
+            self._flush()
+
+    def end_batch(self, tx: Tx) -> None:
+        """Write the rule states changed by a batch of messages (inside its transaction)."""
         if self._dirty:
+            self._tx = tx
             self._flush()
 
     def tick(self, tx: Tx, now: float | None = None) -> None:

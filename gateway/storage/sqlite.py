@@ -45,7 +45,10 @@ def _insert_sql(table: str, columns: tuple[str, ...], verb: str = "INSERT") -> s
 
 
 _INSERT_DEVICE = _insert_sql("devices", _DEVICE_COLUMNS, "INSERT OR REPLACE")
-_UPSERT_TWIN = _insert_sql("twins", _TWIN_COLUMNS, "INSERT OR REPLACE")
+# An in-place update rather than REPLACE (delete + insert): the same row, fewer B-tree writes.
+_UPSERT_TWIN = _insert_sql("twins", _TWIN_COLUMNS) + " ON CONFLICT (device_id) DO UPDATE SET " + (
+    ", ".join(f"{c} = excluded.{c}" for c in _TWIN_COLUMNS if c != "device_id"))
+_CLAIM_CHUNK = 500  # rows per multi-row INSERT (3 parameters each, far below SQLite's limit)
 _INSERT_TELEMETRY = _insert_sql(
     "telemetry", tuple(c for c in _MESSAGE_COLUMNS if c not in ("channel", "type"))
 )
@@ -61,6 +64,12 @@ def connect(path: Path, *, synchronous: Synchronous = "FULL") -> sqlite3.Connect
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
+    # A page cache that holds the hot indexes (dedup, telemetry) instead of the 2 MiB default,
+    # and checkpoints every ~16 MiB of WAL instead of every 4 MiB: fewer, larger write-backs.
+    # Durability is unchanged (synchronous stays as asked; FULL by default).
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA wal_autocheckpoint=4000")
+    conn.execute("PRAGMA temp_store=MEMORY")
     return conn
 
 
@@ -108,6 +117,23 @@ class SqliteTx:
         )
         return cur.rowcount == 1
 
+    def claim_many(self, keys: list[tuple[str, str]], now: float) -> set[tuple[str, str]]:
+        """Record many (device, key) pairs at once; return those not seen before.
+
+        A pair repeated within `keys` is returned once: the caller treats its first
+        occurrence as new and the others as duplicates.
+        """
+        fresh: set[tuple[str, str]] = set()
+        for start in range(0, len(keys), _CLAIM_CHUNK):
+            chunk = keys[start:start + _CLAIM_CHUNK]
+            sql = ("INSERT OR IGNORE INTO dedup (device_id, key, seen_at) VALUES "
+                   + ", ".join(["(?, ?, ?)"] * len(chunk)) + " RETURNING device_id, key")
+            args: list[Any] = []
+            for device_id, key in chunk:
+                args += (device_id, key, now)
+            fresh.update(self._conn.execute(sql, args).fetchall())
+        return fresh
+
     def add_message(self, msg: StoredMessage) -> None:
         """Queue an accepted message for insert."""
         if msg.channel == "telemetry":
@@ -145,13 +171,19 @@ class SqliteTx:
 
 
 def _twin_row(twin: Twin) -> tuple[Any, ...]:
-    row = []
-    for column in _TWIN_COLUMNS:
-        value = getattr(twin, column)
-        if column == "last_telemetry" and value is not None:
-            value = orjson.dumps(value).decode()
-        row.append(value)
-    return tuple(row)
+    # Spelled out (a loop of getattr per column cost more than the insert); the order is
+    # _TWIN_COLUMNS', which an import-time check below keeps honest.
+    last = twin.last_telemetry
+    return (twin.device_id, twin.online, twin.online_source, twin.online_changed,
+            twin.last_seen, twin.battery_pct, twin.lat, twin.lon, twin.accuracy_m,
+            twin.location_source, twin.location_ts,
+            orjson.dumps(last).decode() if last is not None else None)
+
+
+if _TWIN_COLUMNS != ("device_id", "online", "online_source", "online_changed", "last_seen",
+                     "battery_pct", "lat", "lon", "accuracy_m", "location_source",
+                     "location_ts", "last_telemetry"):
+    raise RuntimeError("Twin's fields changed: update _twin_row to match")
 
 
 class SqliteStore:
