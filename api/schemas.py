@@ -62,6 +62,32 @@ class DevicePublic(BaseModel):
     twin: TwinPublic | None = None
 
 
+class DeviceCreated(DevicePublic):
+    """A registration's answer: the device's MQTT credentials, shown this once."""
+
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+
+
+class CommandCreate(_Body):
+    """A command for a device (names are declared per kind)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class CommandPublic(BaseModel):
+    """A command and what became of it."""
+
+    id: str
+    device_id: str
+    name: str
+    state: str
+    created_at: float
+    done_at: float | None
+    result: dict[str, Any] | None
+
+
 class DeviceCreate(_Body):
     """Registration of a device (validated against its kind's model)."""
 

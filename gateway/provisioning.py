@@ -121,6 +121,24 @@ class DynsecProvisioner:
         log.info("device credentials provisioned", extra={"device_id": device_id})
         return password
 
+    def ensure_gateway_account(self, username: str, password: str) -> None:
+        """The gateway's own account: read every device topic, write every command topic."""
+        role = "scgw-gateway"
+        acls = [
+            {"acltype": "subscribePattern", "topic": f"{topics.PREFIX}/#", "allow": True},
+            {"acltype": "publishClientReceive", "topic": f"{topics.PREFIX}/#", "allow": True},
+            {"acltype": "publishClientSend", "topic": f"{topics.PREFIX}/+/+/cmd",
+             "allow": True},
+        ]
+        self._run("createRole", tolerate=("already exists",), rolename=role, acls=acls)
+        try:
+            self._run("createClient", username=username, password=password,
+                      roles=[{"rolename": role}])
+        except ProvisioningError as exc:
+            if "already exists" not in str(exc):
+                raise
+            self._run("setClientPassword", username=username, password=password)
+
     def disable(self, device_id: str) -> None:
         """Revoke: the broker refuses the account's logins and drops its connection."""
         self._run("disableClient", tolerate=("not found",), username=device_id)

@@ -10,7 +10,17 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from api.access import can_see_device, visible_device
 from api.deps import DeviceReaders, GatewayDep
-from api.schemas import DeviceCreate, DevicePublic, TelemetryPoint, TwinPublic
+from api.schemas import (
+    CommandCreate,
+    CommandPublic,
+    DeviceCreate,
+    DeviceCreated,
+    DevicePublic,
+    TelemetryPoint,
+    TwinPublic,
+)
+from gateway.commands import CommandError
+from gateway.provisioning import ProvisioningError
 from gateway.registry import RegistryError, validate_config
 from gateway.storage.records import DeviceRecord
 
@@ -57,9 +67,10 @@ def get_device(device_id: str, gw: GatewayDep, user: DeviceReaders) -> DevicePub
     return _public(gw, visible_device(gw, user, device_id))
 
 
-@router.post("", response_model=DevicePublic, status_code=status.HTTP_201_CREATED)
-def register_device(body: DeviceCreate, gw: GatewayDep, user: DeviceReaders) -> DevicePublic:
-    """Register a device; a vendor only under its own vendor name."""
+@router.post("", response_model=DeviceCreated, status_code=status.HTTP_201_CREATED)
+def register_device(body: DeviceCreate, gw: GatewayDep, user: DeviceReaders) -> DeviceCreated:
+    """Register a device; a vendor only under its own vendor name. With provisioning on, the
+    answer carries the device's MQTT password — the only time it is ever shown."""
     if user.role == "grid_worker":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "grid workers cannot register devices")
     raw = body.model_dump()
@@ -72,18 +83,69 @@ def register_device(body: DeviceCreate, gw: GatewayDep, user: DeviceReaders) -> 
         config = validate_config(raw)
     except RegistryError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    password = None
+    if gw.provisioner is not None:
+        try:
+            password = gw.provisioner.provision(config.kind, config.id)
+        except ProvisioningError as exc:
+            raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from exc
+        with gw.store.transaction() as tx:
+            tx.connection.execute(
+                "INSERT OR REPLACE INTO device_credentials VALUES (?, ?, ?, NULL)",
+                (config.id, config.vendor, gw.clock.time()))
     gw.registry.register([config])
     device = gw.registry.get(body.id)
     assert device is not None
-    return _public(gw, device)
+    return DeviceCreated(**_public(gw, device).model_dump(),
+                         mqtt_username=config.id if password else None, mqtt_password=password)
 
 
 def _set_status(device_id: str, gw: Any, user: Any, new_status: str) -> DevicePublic:
     if user.role == "grid_worker":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "grid workers cannot change devices")
     visible_device(gw, user, device_id)
+    if gw.provisioner is not None:
+        try:
+            if new_status == "disabled":
+                gw.provisioner.disable(device_id)  # the broker drops it and refuses logins
+            else:
+                gw.provisioner.enable(device_id)
+        except ProvisioningError as exc:
+            raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from exc
     gw.registry.set_status(device_id, new_status)
     return _public(gw, gw.registry.get(device_id))
+
+
+@router.post("/{device_id}/commands", response_model=CommandPublic,
+             status_code=status.HTTP_202_ACCEPTED)
+def send_command(device_id: str, body: CommandCreate, gw: GatewayDep,
+                 user: DeviceReaders) -> CommandPublic:
+    """Publish a command (e.g. locate_now, open_compartment); poll it for the device's ack."""
+    if user.role == "grid_worker":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "grid workers cannot command devices")
+    device = visible_device(gw, user, device_id)
+    try:
+        command_id = gw.pipeline.call("command", lambda now, tx: gw.commands.send(
+            tx, device_id=device.id, kind=device.kind, name=body.name, args=body.args,
+            actor=user.username, now=now), gw.clock.time())
+    except CommandError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    return get_command(device_id, command_id, gw, user)
+
+
+@router.get("/{device_id}/commands/{command_id}", response_model=CommandPublic)
+def get_command(device_id: str, command_id: str, gw: GatewayDep,
+                user: DeviceReaders) -> CommandPublic:
+    """A command's state: sent, succeeded, failed or timeout."""
+    visible_device(gw, user, device_id)
+    rows = gw.store.query("SELECT id, device_id, name, state, created_at, done_at, result"
+                          " FROM commands WHERE id = ? AND device_id = ?",
+                          (command_id, device_id))
+    if not rows:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such command")
+    row = rows[0]
+    row["result"] = orjson.loads(row["result"]) if row["result"] else None
+    return CommandPublic(**row)
 
 
 @router.post("/{device_id}/disable", response_model=DevicePublic)

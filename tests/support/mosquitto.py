@@ -62,6 +62,7 @@ def start_mosquitto(
     acl: str | None = None,
     extra: str = "",
     port: int | None = None,
+    anonymous: bool = True,
 ) -> Mosquitto:
     """Start `mosquitto -c` with a config written into `folder`."""
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -89,7 +90,7 @@ def start_mosquitto(
             )
         lines += ["allow_anonymous false", f"password_file {pwfile}"]
     else:
-        lines.append("allow_anonymous true")
+        lines.append(f"allow_anonymous {'true' if anonymous else 'false'}")
     if acl is not None:
         aclfile = folder / "acl"
         aclfile.write_text(acl)
