@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := mosquitto mosquitto-clients victoria-metrics
+APT_PACKAGES := mosquitto mosquitto-clients victoria-metrics chromium fonts-noto-cjk
 
 .PHONY: demo test lint venv system-deps schemas clean
 
