@@ -98,6 +98,8 @@ export class SiteMap {
     if (x1 - x0 < minSize) { const c = (x0 + x1) / 2; [x0, x1] = [c - minSize / 2, c + minSize / 2]; }
     if (y1 - y0 < minSize) { const c = (y0 + y1) / 2; [y0, y1] = [c - minSize / 2, c + minSize / 2]; }
     this.svg.setAttribute("viewBox", [x0, y0, x1 - x0, y1 - y0].map((v) => v.toFixed(1)).join(" "));
+    // Labels stay readable whatever the zoom: about 1/50 of the shown extent.
+    this.svg.setAttribute("font-size", (Math.max(x1 - x0, y1 - y0) / 50).toFixed(1));
   }
 
   /** SVG coordinates of a pointer event (for drawing zones). */

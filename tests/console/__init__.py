@@ -1,0 +1,1 @@
+"""Browser tests of the web console, grid worker view and family page."""

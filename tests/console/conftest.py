@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from gateway.settings import Settings
 from simulators.community.export import export
 from tests.conftest import T0
 from tests.support.clients import Publisher
-from tests.support.mosquitto import Mosquitto
+from tests.support.mosquitto import free_port, start_mosquitto
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 
@@ -34,6 +33,8 @@ DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 # Mr. Yang's band (R-yang, family yang.jun, building 3 / grid G-01) near his unit door.
 YANG_FIX = {"lat": 35.4151, "lon": 116.5853, "accuracy_m": 12}
+# From the park (游园) back along the central fire lane to building 3.
+WALK = [(35.4150, 116.5880), (35.4156, 116.5866), (35.4154, 116.5858), (35.4152, 116.5855)]
 LI_FIX = {"lat": 35.4143, "lon": 116.5871, "accuracy_m": 9}
 
 
@@ -66,23 +67,22 @@ class Site:
         return json.loads(raw) if raw else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(scope="package")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The demo community (seed bundle + site map) on Mosquitto and SQLite, served by uvicorn.
 
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, mosquitto: Mosquitto) -> Iterator[Site]:
-    """The demo community (seed bundle + site map) on Mosquitto and SQLite, served by uvicorn."""
+    One stack for all console tests (they touch different elders and tickets): a browser test
+    is slow enough without rebuilding the community for each module.
+    """
     root = tmp_path_factory.mktemp("console")
+    mosquitto = start_mosquitto(root / "mosquitto")
     seed_dir = root / "seed"
     export(seed_dir)
     settings = Settings(
         broker={"url": mosquitto.url, "client_id": f"gw-console-{root.name}"},
         database={"url": f"sqlite:///{root / 'scgw.db'}"},
         log_json=False,
-        api={"host": "127.0.0.1", "port": _free_port(),
+        api={"host": "127.0.0.1", "port": free_port(),
              "sitemap_file": str(seed_dir / "sitemap.json")},
         rules={"extra_dir": str(seed_dir / "rules")},
         workflow={"rota_file": str(seed_dir / "rota.yaml")},
@@ -95,17 +95,25 @@ def site(tmp_path_factory: pytest.TempPathFactory, mosquitto: Mosquitto) -> Iter
     site = Site("", gw, publisher)
     vitals = {"heart_rate_bpm": 77, "systolic_mmhg": 138, "diastolic_mmhg": 86,
               "glucose_mmol_l": 6.4, "spo2_pct": 97, "battery_pct": 64}
+    for minutes, (lat, lon) in zip((50, 40, 30, 20), WALK, strict=True):  # this morning's walk
+        site.publish("WB-1001", "telemetry", {"ts": int((T0 - 60 * minutes) * 1000),
+                                              "location": {"lat": lat, "lon": lon,
+                                                           "accuracy_m": 15}})
     site.publish("WB-1001", "telemetry", {**vitals, "location": YANG_FIX})
     site.publish("WB-1002", "telemetry", {**vitals, "location": LI_FIX})
     site.publish("WB-1001", "event", {"type": "sos", "location": YANG_FIX})
-    assert gw.pipeline.wait_processed(3, 10)
+    assert gw.pipeline.wait_processed(3 + len(WALK), 10)
     server = ApiServer(gw)
     server.start()
     site.url = server.url
     yield site
+    # /ws handlers wait on their event queue, not on the socket, so a closed browser tab is
+    # noticed only at the next event; don't let uvicorn's graceful shutdown wait for that.
+    server._server.force_exit = True
     server.stop()
     publisher.close()
     gw.stop()
+    mosquitto.stop()
 
 
 @pytest.fixture(scope="session")
