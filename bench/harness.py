@@ -32,7 +32,6 @@ from simulators.fleet.wire import (  # noqa: E402
     MqttError,
     connect_packet,
     encode_topic,
-    publish_packet,
 )
 
 # Share of registered devices per kind (the community model's proportions).
@@ -229,6 +228,30 @@ class Publishers:
             conn.disconnect()
 
 
+async def generate(url: str, rate: float, duration: float, traffic: Traffic) -> dict[str, Any]:
+    """Publish Traffic at `rate` for `duration` seconds (QoS 1); return what was really sent."""
+    pubs = Publishers(url, connections=8, window=2000, client_prefix="bench-live")
+    await pubs.connect()
+    start = time.perf_counter()
+    blocked = 0
+    while True:
+        elapsed = time.perf_counter() - start
+        if elapsed >= duration:
+            break
+        due = int(rate * elapsed) - pubs.sent
+        for _ in range(min(due, int(rate * 0.05) + 1)):  # never burst more than 50 ms' worth
+            topic, payload = traffic.message()
+            if not pubs.try_send(topic, payload):
+                blocked += 1
+                break
+        await asyncio.sleep(0.002)
+    sent_s = time.perf_counter() - start
+    await pubs.drain(60)
+    pubs.close()
+    return {"sent": pubs.sent, "acked": pubs.acked, "send_s": sent_s,
+            "achieved_rate": pubs.sent / sent_s, "window_full": blocked}
+
+
 def publish_now(url: str, messages: list[tuple[bytes, bytes]], connections: int = 8) -> float:
     """Publish `messages` at full speed; return the seconds it took (until all PUBACKed)."""
 
@@ -243,23 +266,6 @@ def publish_now(url: str, messages: list[tuple[bytes, bytes]], connections: int 
         return took
 
     return asyncio.run(run())
-
-
-def single(url: str, topic: str, payload: bytes) -> None:
-    """Publish one QoS 1 message from a short-lived connection (used by the SOS probe)."""
-    asyncio.run(_single(url, topic, payload))
-
-
-async def _single(url: str, topic: str, payload: bytes) -> None:
-    host, port = broker_address(url)
-    loop = asyncio.get_running_loop()
-    _, conn = await loop.create_connection(lambda: Connection(lambda _l: None, lambda: None),
-                                           host, port)
-    assert conn.transport is not None
-    conn.transport.write(connect_packet(f"one-{os.getpid()}-{time.monotonic_ns()}"))
-    await asyncio.wait_for(conn.connack, 10)
-    conn.transport.write(publish_packet(encode_topic(topic), payload, 1))
-    conn.disconnect()
 
 
 def percentiles(values: list[float], points: tuple[float, ...] = (50, 95, 99)) -> dict[str, float]:

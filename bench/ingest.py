@@ -43,9 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import (
     ROOT,
-    Publishers,
     Traffic,
     fleet_configs,
+    generate,
     machine,
     percentiles,
     publish_now,
@@ -188,30 +188,6 @@ def drain(args: argparse.Namespace) -> dict[str, Any]:
             "publish_rate": round(n / publish_s), "machine": machine()}
 
 
-async def generate(url: str, rate: float, duration: float, traffic: Traffic) -> dict[str, Any]:
-    """Publish at `rate` for `duration` seconds (QoS 1); return what was really sent."""
-    pubs = Publishers(url, connections=8, window=2000, client_prefix="bench-live")
-    await pubs.connect()
-    start = time.perf_counter()
-    blocked = 0
-    while True:
-        elapsed = time.perf_counter() - start
-        if elapsed >= duration:
-            break
-        due = int(rate * elapsed) - pubs.sent
-        for _ in range(min(due, int(rate * 0.05) + 1)):  # never burst more than 50 ms' worth
-            topic, payload = traffic.message()
-            if not pubs.try_send(topic, payload):
-                blocked += 1
-                break
-        await asyncio.sleep(0.002)
-    sent_s = time.perf_counter() - start
-    await pubs.drain(60)
-    pubs.close()
-    return {"sent": pubs.sent, "acked": pubs.acked, "send_s": sent_s,
-            "achieved_rate": pubs.sent / sent_s, "window_full": blocked}
-
-
 def live_one(url: str, db: Path, rate: float, duration: float, warmup: float) -> dict[str, Any]:
     """One gateway process, one target rate."""
     child = subprocess.Popen(
@@ -279,10 +255,17 @@ def main() -> int:
     lv.add_argument("--rates", default="5000")
     lv.add_argument("--duration", type=float, default=20.0)
     lv.add_argument("--warmup", type=float, default=3.0)
+    g = sub.add_parser("generate", help="only the load generator (used by alert_latency.py)")
+    g.add_argument("--broker", required=True)
+    g.add_argument("--rate", type=float, default=5000.0)
+    g.add_argument("--duration", type=float, default=30.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     raise_fd_limit()
-    result = drain(args) if args.mode == "drain" else live(args)
+    if args.mode == "generate":
+        result = asyncio.run(generate(args.broker, args.rate, args.duration, Traffic(DEVICES)))
+    else:
+        result = drain(args) if args.mode == "drain" else live(args)
     print(json.dumps(result))
     return 0
 
