@@ -214,11 +214,13 @@ export async function session(roles, redirect = {}) {
       const tok = await api("/auth/token", { method: "POST", form: data });
       sessionStorage.setItem(TOKEN_KEY, tok.access_token);
       if (!loginResolve) { location.reload(); return; }  // signed in again after expiry: resync
+      const me = await whoami(roles, redirect);
       const resolve = loginResolve;
       loginResolve = null;
-      resolve(await whoami(roles, redirect));
+      resolve(me);
     } catch (err) {
-      error.textContent = t(err.status === 429 ? "login.throttled" : "login.failed");
+      error.textContent = err.status === 403 ? err.message
+        : t(err.status === 429 ? "login.throttled" : "login.failed");
     }
   });
   if (sessionStorage.getItem(TOKEN_KEY)) {
@@ -233,6 +235,10 @@ async function whoami(roles, redirect) {
   if (!roles.includes(me.role) && redirect[me.role]) {
     location.assign(redirect[me.role] + location.search);
     return new Promise(() => {});  // the page is going away
+  }
+  if (!roles.includes(me.role)) {  // e.g. a vendor account: no page of ours is for it
+    sessionStorage.removeItem(TOKEN_KEY);
+    throw new ApiError(403, t("login.wrongrole"));
   }
   document.getElementById("login").hidden = true;
   document.getElementById("app").hidden = false;

@@ -229,7 +229,9 @@ function renderBoard() {
       el("div", { class: "cards" }, cards.map((tk) => el("div", { class: `card prio-${tk.priority}`, dataset: { ticketId: tk.id, state: tk.state } },
         el("div", { class: "code" }, `${tk.code} · ${t(`prio.${tk.priority}`)}`),
         el("div", {}, tk.title || t(`cat.${tk.category}`)),
-        el("div", { class: "meta" }, `${t(`cat.${tk.category}`)} · ${tk.grid || "—"} · ${t("ticket.assignee")}: `,
+        el("div", { class: "meta" }, [t(`cat.${tk.category}`), tk.grid || "—", tk.device_id,
+          tk.resident_id && (S.residents[tk.resident_id] || tk.resident_id)].filter(Boolean).join(" · ")),
+        el("div", { class: "meta" }, `${t("ticket.assignee")}: `,
           el("span", { class: "assignee" }, tk.assignee || t("ticket.none"))),
         el("div", { class: "actions" }, ticketActions(tk))))));
   });

@@ -3,7 +3,7 @@ const DICT = {
   zh: {
     "app.console": "社区物联网指挥中心", "app.grid": "网格员工作台", "app.family": "家属关怀",
     "login.title": "登录", "login.user": "用户名", "login.password": "密码", "login.submit": "登录",
-    "login.failed": "用户名或密码错误", "login.throttled": "失败次数过多，请稍后再试",
+    "login.failed": "用户名或密码错误", "login.wrongrole": "此账号不能使用本页面", "login.throttled": "失败次数过多，请稍后再试",
     "logout": "退出", "lang.switch": "English", "live.on": "实时", "live.off": "连接中断，重连中…",
     "tab.alerts": "告警与地图", "tab.tickets": "工单", "tab.devices": "设备", "tab.dead": "死信",
     "count.active": "待确认", "count.acknowledged": "已确认", "count.critical": "严重",
@@ -66,6 +66,7 @@ const DICT = {
     "login.title": "Sign in", "login.user": "Username", "login.password": "Password",
     "login.submit": "Sign in", "login.failed": "Wrong username or password",
     "login.throttled": "Too many failures, try again later",
+    "login.wrongrole": "This account cannot use this page",
     "logout": "Sign out", "lang.switch": "中文", "live.on": "Live", "live.off": "Disconnected, reconnecting…",
     "tab.alerts": "Alerts & map", "tab.tickets": "Tickets", "tab.devices": "Devices",
     "tab.dead": "Dead letters",

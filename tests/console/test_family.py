@@ -11,7 +11,8 @@ from playwright.sync_api import expect  # isort: skip  (conftest skips when it i
 
 def test_family_sees_its_elder_on_the_map_with_vitals_and_sos_history(site, new_page):
     page = new_page(PHONE)
-    login(page, f"{site.url}/family", "yang.jun")
+    login(page, f"{site.url}/", "yang.jun")  # the operator console sends families to their page
+    expect(page).to_have_url(re.compile(r"/family\?elder=R-yang$"))
     expect(page.locator("#elder-name")).to_have_text("杨德福")
     expect(page.locator("#elders button[data-elder]")).to_have_count(1)
     dot = page.locator("#map #elder-dot")
