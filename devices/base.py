@@ -24,6 +24,9 @@ _MAX_EPOCH_MS = 7_258_118_400_000
 
 
 def _coerce_ts(value: Any) -> Any:
+    if type(value) is int and _MIN_EPOCH_MS <= value <= _MAX_EPOCH_MS:
+        # The common case first (runs for every message): epoch ms within the plausible range.
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
     if isinstance(value, bool):
         raise PydanticCustomError("timestamp_type", "ts must be RFC 3339 text or epoch ms")
     if isinstance(value, int | float):
