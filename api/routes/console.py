@@ -14,8 +14,8 @@ ASSETS = Path(__file__).resolve().parent.parent / "console"
 # Everything is served from here; nothing is fetched from the internet (offline sites).
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
        "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
-_ASSET_NAME = re.compile(r"^[a-z0-9_-]+\.(js|css|svg)$")
-_MEDIA = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml"}
+_ASSET_NAME = re.compile(r"^[a-z0-9_-]+\.(js|css)$")
+_MEDIA = {"js": "text/javascript", "css": "text/css"}
 
 router = APIRouter(include_in_schema=False)
 

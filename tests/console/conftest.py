@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import urllib.parse
 import urllib.request
@@ -139,9 +140,19 @@ def new_page(browser: Any) -> Iterator[Any]:
                                       timezone_id="Asia/Shanghai")
         context.set_default_timeout(10_000)
         contexts.append(context)
+        errors: list[str] = []
+
+        def offline(route: Any) -> None:  # the sites are offline: any outside fetch is a bug
+            errors.append(f"outside request: {route.request.url}")
+            route.abort()
+
+        context.route(re.compile(r"^(?!http://127\.0\.0\.1[:/])"), offline)
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.errors = errors = []
+        # 5xx anywhere, or a missing page or asset (4xx from the API can be the point of a test).
+        page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 500
+                or (r.status >= 400 and r.request.resource_type != "fetch") else None)
+        page.errors = errors  # tests assert it stays empty
         return page
 
     yield _open
