@@ -74,6 +74,8 @@ def test_grid_worker_accepts_a_ticket_and_reports_the_result(site, new_page):
     assert (ticket["state"], ticket["result"]) == ("feedback", "已更换灯泡")
     assert no_horizontal_scroll(page)
     screenshot(page, "grid-390x844")
+    page.set_viewport_size(DESKTOP)
+    assert no_horizontal_scroll(page)
     assert not page.errors
 
 
