@@ -24,6 +24,7 @@ from gateway.settings import BrokerSettings
 log = logging.getLogger(__name__)
 
 Sink = Callable[[RawMessage], None]
+_READ_BURST = 1000  # packets read back to back before paho's loop() runs its timers again
 _PUBACK = struct.Struct("!BBH")  # fixed header, remaining length 2, packet id (success)
 
 
@@ -71,6 +72,7 @@ class MqttIngest:
         self._v5 = settings.protocol == "5"
         self._client = self._make_client()
         self._generation = 0
+        self._delivered = 0  # messages handed to the sink (the read loop's progress marker)
         self._connected = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -167,6 +169,8 @@ class MqttIngest:
                 continue
             while not self._stop.is_set():
                 rc = self._client.loop(timeout=0.5)
+                if rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    rc = self._read_buffered()
                 if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                     break
             self._connected.clear()
@@ -176,6 +180,22 @@ class MqttIngest:
                 self._wait_backoff()
         if self._client.is_connected():
             self._client.loop(timeout=0.2)
+
+    def _read_buffered(self) -> MQTTErrorCode:
+        """Read the packets already waiting in the socket, without a select() for each.
+
+        paho's loop() reads one packet per select() unless QoS 2 flows are open, so a backlog
+        cost a system call and a pass through the loop per message. `loop_read` on the
+        non-blocking socket returns at once when nothing is left; a pass that delivered no
+        message ends the burst (a control packet only ends it early).
+        """
+        rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+        for _ in range(_READ_BURST):
+            before = self._delivered
+            rc = self._client.loop_read()
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or self._delivered == before:
+                break
+        return rc
 
     def _try_connect(self) -> bool:
         s = self._settings
@@ -250,6 +270,7 @@ class MqttIngest:
         self._metrics.connected.set(0)
 
     def _on_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
+        self._delivered += 1
         self._sink(
             RawMessage(
                 topic=msg.topic,
