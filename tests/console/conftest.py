@@ -117,9 +117,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     mosquitto.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser).
+
+    Package scope: sync Playwright keeps an asyncio loop on the main thread while it runs,
+    so it must be gone before other packages' tests call asyncio.run().
+    """
     if not shutil.which(CHROMIUM):
         pytest.skip(f"{CHROMIUM} missing: apt-get install chromium")
     with sync_api.sync_playwright() as pw:
