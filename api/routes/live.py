@@ -42,13 +42,28 @@ async def live(websocket: WebSocket, token: str = "") -> None:
     subscriber = Subscriber(event_filter(gw, user), asyncio.get_running_loop())
     app.state.broadcaster.subscribe(subscriber)
     await websocket.send_json({"type": "hello", "user": user.username, "role": user.role})
+    # Read the socket too: a closed tab must end this handler now, not at the next event.
+    receiver = asyncio.ensure_future(websocket.receive())
+    getter: asyncio.Future[Event] | None = None
     try:
         while True:
-            event: Event = await subscriber.queue.get()
-            public = {k: v for k, v in event.items() if k not in ("grid", "assignee",
-                                                                 "resident_id")}
-            await websocket.send_json(public)
+            getter = asyncio.ensure_future(subscriber.queue.get())
+            done, _ = await asyncio.wait({getter, receiver},
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:
+                if receiver.result()["type"] == "websocket.disconnect":
+                    return
+                receiver = asyncio.ensure_future(websocket.receive())  # ignore client chatter
+            if getter in done:
+                event = getter.result()
+                await websocket.send_json({k: v for k, v in event.items()
+                                           if k not in ("grid", "assignee", "resident_id")})
+            else:
+                getter.cancel()
     except WebSocketDisconnect:
         pass
     finally:
+        for task in (getter, receiver):
+            if task is not None and not task.done():
+                task.cancel()
         app.state.broadcaster.unsubscribe(subscriber)
