@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import struct
 import threading
 import time
@@ -24,6 +25,7 @@ from gateway.settings import BrokerSettings
 log = logging.getLogger(__name__)
 
 Sink = Callable[[RawMessage], None]
+_READ_SIZE = 64 * 1024  # one recv() serves a few hundred typical packets
 _READ_BURST = 1000  # packets read back to back before paho's loop() runs its timers again
 _PUBACK = struct.Struct("!BBH")  # fixed header, remaining length 2, packet id (success)
 
@@ -46,6 +48,40 @@ class Backoff:
     def reset(self) -> None:
         """Back to the first delay after a successful connection."""
         self._attempt = 0
+
+
+class BufferedSocket:
+    """A plain TCP socket read 64 KiB at a time, handed to paho in place of the socket.
+
+    paho reads each packet with two or three `recv` calls (command byte, length, body), a
+    system call each; here they are served from one large read. paho asks `pending()` before
+    select(), as it does for TLS sockets, so bytes already buffered are never left waiting.
+    Everything else (send, fileno, close, …) goes to the socket itself.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._data = b""
+        self._pos = 0
+
+    def recv(self, bufsize: int) -> bytes:
+        """Up to `bufsize` bytes; raises BlockingIOError like the socket when nothing is there."""
+        if self._pos >= len(self._data):
+            data = self._sock.recv(_READ_SIZE)
+            if len(data) <= bufsize:
+                return data  # includes b"" (closed by the broker)
+            self._data, self._pos = data, 0
+        end = self._pos + bufsize
+        out = self._data[self._pos:end]
+        self._pos = end
+        return out
+
+    def pending(self) -> int:
+        """Bytes received but not yet handed to paho."""
+        return len(self._data) - self._pos
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._sock, name)
 
 
 class MqttIngest:
@@ -102,7 +138,16 @@ class MqttIngest:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        if not s.tls:  # TLS sockets buffer already, and answer pending() themselves
+            client.on_socket_open = self._on_socket_open
         return client
+
+    @staticmethod
+    def _on_socket_open(client: paho.Client, userdata: object, sock: object) -> None:
+        # paho keeps its socket in a private attribute; if that ever changes, reads simply
+        # stay unbuffered.
+        if isinstance(sock, socket.socket) and getattr(client, "_sock", None) is sock:
+            client._sock = BufferedSocket(sock)  # type: ignore[assignment]
 
     # -- lifecycle -----------------------------------------------------------------------
 
