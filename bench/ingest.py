@@ -115,10 +115,11 @@ class BareSubscriber:
         self.client.loop_stop()
 
 
-def start_profiler(out: str, rate: int = 250) -> subprocess.Popen[bytes]:
-    """py-spy sampling this process (collapsed stacks, all threads, GIL-idle filtered out)."""
+def start_profiler(out: str, rate: int = 250, pid: int | None = None) -> subprocess.Popen[bytes]:
+    """py-spy sampling a process (this one by default): collapsed stacks of all threads."""
     spy = Path(sys.executable).with_name("py-spy")
-    proc = subprocess.Popen([str(spy), "record", "-p", str(os.getpid()), "-f", "raw", "-o", out,
+    proc = subprocess.Popen([str(spy), "record", "-p", str(pid or os.getpid()), "-f", "raw",
+                             "-o", out,
                              "-r", str(rate), "--nonblocking"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # py-spy needs a moment to attach
@@ -188,7 +189,8 @@ def drain(args: argparse.Namespace) -> dict[str, Any]:
             "publish_rate": round(n / publish_s), "machine": machine()}
 
 
-def live_one(url: str, db: Path, rate: float, duration: float, warmup: float) -> dict[str, Any]:
+def live_one(url: str, db: Path, rate: float, duration: float, warmup: float,
+             profile: str | None = None) -> dict[str, Any]:
     """One gateway process, one target rate."""
     child = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "gwproc.py"), "--db", str(db), "--broker", url,
@@ -196,8 +198,12 @@ def live_one(url: str, db: Path, rate: float, duration: float, warmup: float) ->
         text=True)
     assert child.stdin is not None and child.stdout is not None
     ready = json.loads(child.stdout.readline())
+    spy = start_profiler(f"{profile}.{int(rate)}", pid=child.pid) if profile else None
     gen = asyncio.run(generate(url, rate, warmup + duration, Traffic(DEVICES, seed=int(rate))))
     time.sleep(1.0)
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
     child.stdin.write("stop\n")
     child.stdin.flush()
     report = json.loads(child.stdout.readline())
@@ -229,7 +235,7 @@ def live(args: argparse.Namespace) -> dict[str, Any]:
             db = Path(tmp) / "scgw.db"
             prepare(db, broker.url, DEVICES)
             for rate in (float(r) for r in args.rates.split(",")):
-                r = live_one(broker.url, db, rate, args.duration, args.warmup)
+                r = live_one(broker.url, db, rate, args.duration, args.warmup, args.profile)
                 runs.append(r)
                 lat = r["latency_ms"]
                 print(f"target {rate:,.0f}/s achieved {r['achieved_rate']:,}/s committed "
@@ -255,6 +261,7 @@ def main() -> int:
     lv.add_argument("--rates", default="5000")
     lv.add_argument("--duration", type=float, default=20.0)
     lv.add_argument("--warmup", type=float, default=3.0)
+    lv.add_argument("--profile", help="py-spy collapsed stacks of the gateway to FILE.<rate>")
     g = sub.add_parser("generate", help="only the load generator (used by alert_latency.py)")
     g.add_argument("--broker", required=True)
     g.add_argument("--rate", type=float, default=5000.0)

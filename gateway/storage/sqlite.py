@@ -48,7 +48,12 @@ _INSERT_DEVICE = _insert_sql("devices", _DEVICE_COLUMNS, "INSERT OR REPLACE")
 # An in-place update rather than REPLACE (delete + insert): the same row, fewer B-tree writes.
 _UPSERT_TWIN = _insert_sql("twins", _TWIN_COLUMNS) + " ON CONFLICT (device_id) DO UPDATE SET " + (
     ", ".join(f"{c} = excluded.{c}" for c in _TWIN_COLUMNS if c != "device_id"))
-_CLAIM_CHUNK = 500  # rows per multi-row INSERT (3 parameters each, far below SQLite's limit)
+_CLAIM_SIZES = (256, 64, 16, 4, 1)  # rows per multi-row INSERT (3 parameters each)
+_CLAIM_SQL = {
+    n: "INSERT OR IGNORE INTO dedup (device_id, key, seen_at) VALUES "
+       + ", ".join(["(?, ?, ?)"] * n) + " RETURNING device_id, key"
+    for n in _CLAIM_SIZES
+}
 _INSERT_TELEMETRY = _insert_sql(
     "telemetry", tuple(c for c in _MESSAGE_COLUMNS if c not in ("channel", "type"))
 )
@@ -124,14 +129,16 @@ class SqliteTx:
         occurrence as new and the others as duplicates.
         """
         fresh: set[tuple[str, str]] = set()
-        for start in range(0, len(keys), _CLAIM_CHUNK):
-            chunk = keys[start:start + _CLAIM_CHUNK]
-            sql = ("INSERT OR IGNORE INTO dedup (device_id, key, seen_at) VALUES "
-                   + ", ".join(["(?, ?, ?)"] * len(chunk)) + " RETURNING device_id, key")
+        start = 0
+        while start < len(keys):
+            # Only a few statement shapes (256, 64, 16, 4 or 1 rows), so they stay in the
+            # connection's statement cache instead of being compiled again for every batch size.
+            size = next(n for n in _CLAIM_SIZES if n <= len(keys) - start)
             args: list[Any] = []
-            for device_id, key in chunk:
+            for device_id, key in keys[start:start + size]:
                 args += (device_id, key, now)
-            fresh.update(self._conn.execute(sql, args).fetchall())
+            fresh.update(self._conn.execute(_CLAIM_SQL[size], args).fetchall())
+            start += size
         return fresh
 
     def add_message(self, msg: StoredMessage) -> None:
