@@ -308,3 +308,10 @@ class RulePublic(BaseModel):
     condition: str
     name_zh: str
     name_en: str
+    enabled: bool
+
+
+class RuleSwitch(_Body):
+    """Why a rule is switched off or on (kept with the switch)."""
+
+    reason: str = Field("", max_length=500)

@@ -143,6 +143,11 @@ class Alerting:
         if alert is not None and alert.state == "active":
             self.engine.book.ack(tx, alert_id, actor, now)
 
+    def switch_rule(self, rule_id: str, enabled: bool, actor: str, reason: str = "") -> None:
+        """Switch a rule off (clearing its open alerts) or on; survives restarts."""
+        self.call("rule_switch",
+                  lambda tx: self.engine.switch(tx, rule_id, enabled, actor, reason))
+
     def clear(self, alert_id: int, actor: str, reason: str = "") -> None:
         """Clear an alert by hand."""
         self.call("alert_clear",

@@ -101,6 +101,9 @@ class Engine:
         # The pipeline sets this and calls `end_batch` before its commit: one write of the
         # changed rule states per batch instead of one per message.
         self.defer_flush = False
+        # Rules an operator switched off: still evaluated (so switching back on resumes with
+        # current state), but they neither open nor repeat alerts.
+        self.switched_off: set[str] = set()
         self._compile()
         self._activity_rules = frozenset(
             ev.rule.id for entries in self._activity.values() for ev, _ in entries
@@ -171,6 +174,11 @@ class Engine:
             for ev, selector in self._activity.get(subject.kind, ()):
                 if selector is None or selector(subject):
                     ev.seed(subject, last_seen, now)
+        self.switched_off = {
+            rule_id for rule_id, enabled in tx.connection.execute(
+                "SELECT rule_id, enabled FROM rule_switches").fetchall()
+            if not enabled and rule_id in self.evaluators
+        }
         self.book.load(tx, now)
         self._flush()
         log.info("rules engine started", extra={"rules": len(self.evaluators),
@@ -246,6 +254,22 @@ class Engine:
         self.book.tick(tx, now)
         self._flush()
 
+    def switch(self, tx: Tx, rule_id: str, enabled: bool, actor: str, reason: str = "") -> None:
+        """Switch a rule off (its open alerts clear) or back on; kept across restarts."""
+        if rule_id not in self.evaluators:
+            raise KeyError(f"no running rule {rule_id!r}")
+        now = self._clock.time()
+        self._begin(tx, now)
+        tx.connection.execute(
+            "INSERT OR REPLACE INTO rule_switches (rule_id, enabled, actor, at, reason)"
+            " VALUES (?, ?, ?, ?, ?)", (rule_id, int(enabled), actor, now, reason))
+        if enabled:
+            self.switched_off.discard(rule_id)
+            return
+        self.switched_off.add(rule_id)
+        for alert in list(self.book.open_by_rule.get(rule_id, {}).values()):
+            self.book.clear(tx, alert.id, actor, now, f"rule switched off: {reason}".strip())
+
     def set_broker(self, tx: Tx, connected: bool, now: float | None = None) -> None:
         """The gateway's broker connection changed (or was re-checked)."""
         now = self._clock.time() if now is None else now
@@ -302,6 +326,8 @@ class Engine:
     def fire(self, rule: Rule, device_id: str, at: float, *, msg: Message | None = None,
              detail: dict[str, Any] | None = None, resident_id: str | None = None) -> None:
         """Raise (or repeat) the rule's alert for the device."""
+        if rule.id in self.switched_off:
+            return
         if rule.id in self._activity_rules:
             self._outage_dirty = True
         if self._deferred is not None and msg is None:

@@ -8,7 +8,14 @@ import orjson
 from fastapi import APIRouter, HTTPException, Query, status
 
 from api.deps import Admin, GatewayDep, Staff
-from api.schemas import DeadLetterPublic, FamilyLink, ResidentPublic, ResidentUpdate, RulePublic
+from api.schemas import (
+    DeadLetterPublic,
+    FamilyLink,
+    ResidentPublic,
+    ResidentUpdate,
+    RulePublic,
+    RuleSwitch,
+)
 from gateway.residents import Resident, ResidentRepository
 
 residents = APIRouter(prefix="/residents", tags=["residents"])
@@ -98,12 +105,34 @@ def list_rules(gw: GatewayDep, user: Staff) -> list[RulePublic]:
     """The loaded rules."""
     if gw.alerting is None:
         return []
+    engine = gw.alerting.engine
     return [
         RulePublic(id=r.id, kind=",".join([r.kind] if isinstance(r.kind, str) else r.kind),
                    severity=r.severity, category=r.category, condition=r.condition.type,
-                   name_zh=r.name.zh, name_en=r.name.en)
-        for r in gw.alerting.engine.ruleset.rules
+                   name_zh=r.name.zh, name_en=r.name.en,
+                   enabled=r.id in engine.evaluators and r.id not in engine.switched_off)
+        for r in engine.ruleset.rules
     ]
+
+
+def _switch(rule_id: str, enabled: bool, body: RuleSwitch, gw: GatewayDep,
+            user: Staff) -> RulePublic:
+    if gw.alerting is None or rule_id not in gw.alerting.engine.evaluators:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no running rule with that id")
+    gw.alerting.switch_rule(rule_id, enabled, user.username, body.reason)
+    return next(r for r in list_rules(gw, user) if r.id == rule_id)
+
+
+@rules.post("/{rule_id}/disable", response_model=RulePublic)
+def disable_rule(rule_id: str, body: RuleSwitch, gw: GatewayDep, user: Staff) -> RulePublic:
+    """Switch a rule off: it stops raising alerts and its open alerts clear."""
+    return _switch(rule_id, False, body, gw, user)
+
+
+@rules.post("/{rule_id}/enable", response_model=RulePublic)
+def enable_rule(rule_id: str, body: RuleSwitch, gw: GatewayDep, user: Staff) -> RulePublic:
+    """Switch a rule back on."""
+    return _switch(rule_id, True, body, gw, user)
 
 
 @audit_log.get("/access")

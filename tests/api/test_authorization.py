@@ -71,6 +71,8 @@ ROUTES: list[tuple[str, str, dict | None, dict[str, int]]] = [
     ("GET", "/dead-letters", None, ok_for(STAFF)),
     ("GET", "/dead-letters/summary", None, ok_for(STAFF)),
     ("GET", "/rules", None, ok_for(STAFF)),
+    ("POST", "/rules/locker.tamper/disable", {"reason": "maintenance"}, ok_for(STAFF)),
+    ("POST", "/rules/locker.tamper/enable", {}, ok_for(STAFF)),
     ("GET", "/audit/access", None, ok_for({"admin"})),
 ]
 PUBLIC = [("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics")]
