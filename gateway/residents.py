@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
 from gateway.clock import Clock
 from gateway.storage.sqlite import SqliteStore
+from rules.ports import Polygon
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,8 @@ class ResidentRepository:
         self._clock = clock
         self._residents: dict[str, Resident] = {}
         self._loaded_until = 0.0
+        self._zones: dict[str, tuple[Polygon, ...]] = {}
+        self._zones_signature: tuple[Any, ...] | None = None
 
     def load(self) -> int:
         """Read every resident; return how many."""
@@ -47,7 +51,27 @@ class ResidentRepository:
                 row["id"], row["name"], frozenset(orjson.loads(row["tags"])), row["site"]
             )
             self._loaded_until = max(self._loaded_until, row["updated_at"])
+        self._refresh_zones()
         return len(rows)
+
+    def _refresh_zones(self) -> None:
+        # The table is small and rows can be deleted: reload it whenever its signature moves.
+        signature = tuple(self._store.query(
+            "SELECT count(*) AS n, max(updated_at) AS at FROM geofences")[0].values())
+        if signature == self._zones_signature:
+            return
+        zones: dict[str, list[Polygon]] = {}
+        for row in self._store.query(
+            "SELECT resident_id, polygon FROM geofences WHERE enabled = 1 ORDER BY id"
+        ):
+            corners = tuple((float(lat), float(lon)) for lat, lon in orjson.loads(row["polygon"]))
+            zones.setdefault(row["resident_id"], []).append(corners)
+        self._zones = {rid: tuple(polys) for rid, polys in zones.items()}
+        self._zones_signature = signature
+
+    def safe_zones(self, resident_id: str) -> tuple[Polygon, ...]:
+        """Safe zones drawn for a resident (rules' ResidentDirectory, `{resident}` zones)."""
+        return self._zones.get(resident_id, ())
 
     def upsert(self, residents: Iterable[Resident]) -> None:
         """Insert or replace residents."""

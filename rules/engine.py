@@ -86,7 +86,7 @@ class Engine:
         self._residents = residents or NoResidents()
         self._kinds = kinds or CATALOGUE.kinds
         self.env = CompileEnv(self._kinds, ruleset.zones, ZoneInfo(config.timezone),
-                              dict(config.offline_timeout_s))
+                              dict(config.offline_timeout_s), self._residents)
         self.book = AlertBook(config.policy, Inhibitor(ruleset.inhibitions))
         self.evaluators: dict[str, Evaluator] = {}
         self.index: dict[str, KindIndex] = {}

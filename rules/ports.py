@@ -41,6 +41,13 @@ class ResidentDirectory(Protocol):
         """The resident's tags; empty when unknown."""
         ...
 
+    def safe_zones(self, resident_id: str) -> tuple[Polygon, ...]:
+        """Safe zones drawn for this resident (by family or staff); empty when none."""
+        ...
+
+
+Polygon = tuple[tuple[float, float], ...]  # [lat, lon] corners
+
 
 class NoResidents:
     """A directory that knows nobody (tests, benchmarks)."""
@@ -48,6 +55,10 @@ class NoResidents:
     def tags(self, resident_id: str) -> frozenset[str]:
         """No tags."""
         return frozenset()
+
+    def safe_zones(self, resident_id: str) -> tuple[Polygon, ...]:
+        """No zones."""
+        return ()
 
 
 @dataclass(slots=True, frozen=True)

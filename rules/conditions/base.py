@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from devices.base import DeviceKind
-from rules.ports import Message, Subject
+from rules.ports import Message, NoResidents, ResidentDirectory, Subject
 
 if TYPE_CHECKING:
     from rules.model import Rule, Zone
@@ -143,6 +143,7 @@ class CompileEnv:
     zones: dict[str, Zone]
     tz: ZoneInfo
     offline_timeout_s: dict[str, float]
+    residents: ResidentDirectory = field(default_factory=NoResidents)
 
 
 class Evaluator:

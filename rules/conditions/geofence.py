@@ -18,12 +18,13 @@ from rules.conditions.base import (
     State,
     signal_keys,
 )
-from rules.ports import Message
+from rules.ports import Message, Polygon
 
 if TYPE_CHECKING:
     from rules.model import Rule, Zone
 
 SITE_ZONE = "{site}"  # stands for the zone named after the device's site
+RESIDENT_ZONES = "{resident}"  # the safe zones drawn for the wearer (family page, console)
 _EARTH_M = 6_371_000.0
 
 Shape = Callable[[float, float], bool]
@@ -34,7 +35,9 @@ class GeofenceCondition(ConditionModel):
 
     type: Literal["geofence"] = "geofence"
     zones: list[str] = Field(
-        min_length=1, description="Zone names; `{site}` means the zone named after the site"
+        min_length=1,
+        description="Zone names; `{site}`: the zone named after the device's site; "
+                    "`{resident}`: the safe zones drawn for the wearer",
     )
     trigger: Literal["outside", "inside"] = Field(
         "outside", description="outside: left every zone; inside: entered any zone"
@@ -60,7 +63,11 @@ def shape(zone: Zone) -> Shape:
             return dx * dx + dy * dy <= c.radius_m * c.radius_m
 
         return in_circle
-    corners = list(zone.polygon or [])
+    return polygon_shape([(lat, lon) for lat, lon in zone.polygon or []])
+
+
+def polygon_shape(corners: list[tuple[float, float]] | tuple[tuple[float, float], ...]) -> Shape:
+    """A point-in-polygon test (ray casting) over [lat, lon] corners."""
 
     def in_polygon(lat: float, lon: float) -> bool:
         inside = False
@@ -83,8 +90,9 @@ class GeofenceEvaluator(Evaluator):
     def __init__(self, cond: GeofenceCondition, rule: Rule, fx: Effects, env: CompileEnv) -> None:
         super().__init__(cond, rule, fx, env)
         self._shapes = {name: shape(zone) for name, zone in env.zones.items()}
+        self._drawn: dict[Polygon, Shape] = {}
         for name in cond.zones:
-            if name != SITE_ZONE and name not in env.zones:
+            if name not in (SITE_ZONE, RESIDENT_ZONES) and name not in env.zones:
                 raise ConditionError("zones", f"unknown zone {name!r}; defined: "
                                               f"{sorted(env.zones)}")
 
@@ -92,19 +100,27 @@ class GeofenceEvaluator(Evaluator):
         """Messages that carry a location."""
         return signal_keys(kind, "location", "zones")
 
-    def _violating(self, site: str, loc: Location) -> bool | None:
-        found = False
-        any_zone = False
+    def _tests(self, site: str, resident_id: str | None) -> list[Shape]:
+        tests = []
         for name in self.cond.zones:
-            test = self._shapes.get(site if name == SITE_ZONE else name)
-            if test is None:
+            if name == RESIDENT_ZONES:
+                if resident_id:
+                    for polygon in self.env.residents.safe_zones(resident_id):
+                        test = self._drawn.get(polygon)
+                        if test is None:
+                            test = self._drawn[polygon] = polygon_shape(polygon)
+                        tests.append(test)
                 continue
-            any_zone = True
-            if test(loc.lat, loc.lon):
-                found = True
-                break
-        if not any_zone:
+            test = self._shapes.get(site if name == SITE_ZONE else name)
+            if test is not None:
+                tests.append(test)
+        return tests
+
+    def _violating(self, site: str, resident_id: str | None, loc: Location) -> bool | None:
+        tests = self._tests(site, resident_id)
+        if not tests:
             return None  # no zone applies to this device's site: the rule does not apply
+        found = any(test(loc.lat, loc.lon) for test in tests)
         return not found if self.cond.trigger == "outside" else found
 
     def on_message(self, msg: Message, now: float) -> None:
@@ -112,7 +128,7 @@ class GeofenceEvaluator(Evaluator):
         loc = msg.value("location")
         if not isinstance(loc, Location) or loc.accuracy_m > self.cond.max_accuracy_m:
             return
-        violating = self._violating(msg.subject.site, loc)
+        violating = self._violating(msg.subject.site, msg.subject.resident_id, loc)
         if violating is None:
             return
         st = self.states.get(msg.device_id)

@@ -1,5 +1,4 @@
--- Safe zones (安全区) drawn by families or staff for one elder. Stored for the console and the
--- family page; the rules engine still evaluates only the zones of its rule files.
+-- Safe zones (安全区) drawn by families or staff for one elder; the rules' `{resident}` zone.
 CREATE TABLE geofences (
     id          INTEGER PRIMARY KEY,
     resident_id TEXT NOT NULL,
