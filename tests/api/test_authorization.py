@@ -11,6 +11,7 @@ ALL = set(ROLES)
 STAFF = {"admin", "operator"}
 STAFF_GRID = STAFF | {"grid_worker"}
 READERS = STAFF_GRID | {"vendor"}
+SQUARE = [[35.430, 116.600], [35.430, 116.602], [35.432, 116.602], [35.432, 116.600]]
 
 
 def ok_for(allowed: set[str], code: int = 200, other: int = 403,
@@ -63,6 +64,14 @@ ROUTES: list[tuple[str, str, dict | None, dict[str, int]]] = [
     ("GET", "/family/elders/R-yang/vitals", None, ok_for({"family"})),
     ("GET", "/family/elders/R-yang/alarms", None, ok_for({"family"})),
     ("GET", "/family/elders/R-li/location", None, ok_for({"family"}, 404)),
+    ("GET", "/geofences", None, ok_for(STAFF | {"family"})),
+    ("POST", "/geofences", {"resident_id": "R-yang", "name": "女儿家", "polygon": SQUARE},
+     ok_for(STAFF | {"family"}, 201)),
+    ("POST", "/geofences", {"resident_id": "R-li", "name": "公园", "polygon": SQUARE},
+     ok_for(STAFF, 201, family=404)),
+    ("PUT", "/geofences/1", {"name": "女儿家（新）", "polygon": SQUARE, "enabled": False},
+     ok_for(STAFF | {"family"})),
+    ("DELETE", "/geofences/1", None, ok_for(STAFF | {"family"}, 204)),
     ("GET", "/residents", None, ok_for(STAFF)),
     ("GET", "/residents/R-yang", None, ok_for(STAFF)),
     ("PUT", "/residents/R-wang", {"name": "王大爷", "tags": ["lives_alone"]}, ok_for(STAFF)),
