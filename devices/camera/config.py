@@ -66,6 +66,10 @@ class FallingConfig(_Strict):
     detect_width: int = Field(
         640, ge=160, le=1920, description="Width of the downscaled analysis frame, pixels"
     )
+    color: bool = Field(
+        True,
+        description="Segment in colour (catches objects as bright as the wall but of another hue)",
+    )
     threshold: float = Field(
         16.0,
         gt=0,
@@ -90,7 +94,7 @@ class FallingConfig(_Strict):
     max_dx_ratio: float = Field(
         1.0, gt=0, le=10, description="Largest sideways travel as a multiple of the drop"
     )
-    min_confidence: float = Field(0.5, ge=0, le=1, description="Events below this are dropped")
+    min_confidence: float = Field(0.65, ge=0, le=1, description="Events below this are dropped")
     shock_fraction: float = Field(
         0.25,
         gt=0,

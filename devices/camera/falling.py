@@ -108,13 +108,10 @@ class FallingDetector:
             gap_t = tr.t[0] - f.t[-1]
             if gap_t <= 0:
                 continue
-            # Where free fall would have carried the fragment by the time this track starts.
-            vy = (f.y[-1] - f.y[-3]) / (f.t[-1] - f.t[-3])
-            vx = (f.x[-1] - f.x[-3]) / (f.t[-1] - f.t[-3])
-            y_pred = f.y[-1] + vy * gap_t + 0.5 * self._g_det * gap_t * gap_t
+            x_pred, y_pred, vy = self._extrapolate(f, tr.t[0])
             ey = abs(tr.y[0] - y_pred)
-            ex = abs(tr.x[0] - (f.x[-1] + vx * gap_t))
-            if ey <= _STITCH_TOL + 0.5 * abs(vy) * gap_t and ex <= _STITCH_TOL:
+            ex = abs(tr.x[0] - x_pred)
+            if ey <= _STITCH_TOL + 0.3 * abs(vy) * gap_t and ex <= _STITCH_TOL:
                 d = ex + ey
                 if best is None or d < best_d:
                     best, best_d = f, d
@@ -123,6 +120,20 @@ class FallingDetector:
         self._fragments.remove(best)
         merged = Track(best.id, best.t + tr.t, best.x + tr.x, best.y + tr.y, best.area + tr.area)
         return merged
+
+    def _extrapolate(self, f: Track, t: float) -> tuple[float, float, float]:
+        """Where free fall carries fragment `f` by time t: (x, y, vy) in analysis pixels."""
+        # Fit y - g t^2 / 2 = y0 + v0 t with gravity known: two unknowns are robust on a short
+        # fragment, and the last points are skipped because an object slipping behind a mask
+        # leaves a centroid that lags.
+        n = len(f.t)
+        keep = n - 2 if n >= 6 else n
+        ts = np.asarray(f.t[:keep]) - f.t[0]
+        g = self._g_det
+        v0, y0 = np.polyfit(ts, np.asarray(f.y[:keep]) - 0.5 * g * ts * ts, 1)
+        vx, x0 = np.polyfit(ts, np.asarray(f.x[:keep]), 1)
+        dt = t - f.t[0]
+        return x0 + vx * dt, y0 + v0 * dt + 0.5 * g * dt * dt, v0 + g * dt
 
     def _judge(self, tracks: list[Track]) -> list[Detection]:
         out = []

@@ -10,8 +10,13 @@ import numpy as np
 from devices.camera.config import Segmentation
 
 
+def _largest(diff: np.ndarray) -> np.ndarray:
+    """Per-pixel largest channel of a difference image (grey images pass through)."""
+    return diff if diff.ndim == 2 else diff.max(axis=2)
+
+
 class Segmenter(Protocol):
-    """Turns a grey analysis frame into a 0/255 foreground mask."""
+    """Turns a grey or BGR analysis frame into a 0/255 foreground mask."""
 
     def apply(self, gray: np.ndarray, relearn: bool = False) -> np.ndarray:
         """Foreground of this frame; `relearn` asks to adapt fast after a global change."""
@@ -57,8 +62,8 @@ class RunningAverage:
         """Foreground mask."""
         if self._bg is None:
             self._bg = gray.astype(np.float32)
-            return np.zeros_like(gray)
-        diff = cv2.absdiff(gray, cv2.convertScaleAbs(self._bg))
+            return np.zeros(gray.shape[:2], np.uint8)
+        diff = _largest(cv2.absdiff(gray, cv2.convertScaleAbs(self._bg)))
         _, fg = cv2.threshold(diff, self._thr, 255, cv2.THRESH_BINARY)
         if relearn:
             cv2.accumulateWeighted(gray, self._bg, 0.5)
@@ -79,9 +84,9 @@ class FrameDifference:
         """Foreground mask."""
         if len(self._prev) < 2 or relearn:
             self._prev = [*self._prev[-1:], gray]
-            return np.zeros_like(gray)
-        d1 = cv2.absdiff(gray, self._prev[-1])
-        d2 = cv2.absdiff(gray, self._prev[-2])
+            return np.zeros(gray.shape[:2], np.uint8)
+        d1 = _largest(cv2.absdiff(gray, self._prev[-1]))
+        d2 = _largest(cv2.absdiff(gray, self._prev[-2]))
         _, fg = cv2.threshold(cv2.min(d1, d2), self._thr, 255, cv2.THRESH_BINARY)
         self._prev = [self._prev[-1], gray]
         return fg
