@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import yaml
 
 from devices.camera.analyze import Analyzer, run
-from devices.camera.config import CameraConfig, load_config
+from devices.camera.config import CameraConfig, FallingConfig, dump_config, load_config
 from devices.camera.detection import Detection
 from devices.camera.source import FrameSource
-from simulators.video.generate import Clip, seeded_clip
+from simulators.video.generate import Clip, scene_config, seeded_clip
 
 FALL_TOLERANCE_S = 1.5
 BLOCK_EARLY_S = 10.0
@@ -161,14 +162,13 @@ def analyse(
     return dets, time.perf_counter() - began, time.process_time() - cpu_began
 
 
-def evaluate(clip: Clip, cpu: int | None, segmentation: str | None) -> Score:
-    """Analyse and score one generated clip."""
+def evaluate(clip: Clip, cpu: int | None, overrides: dict[str, Any]) -> Score:
+    """Analyse and score one generated clip; `overrides` replace falling-detector settings."""
     truth = json.loads(clip.truth.read_text(encoding="utf-8"))
     config = load_config(clip.config)
-    if segmentation and config.falling is not None:
-        config = config.model_copy(
-            update={"falling": config.falling.model_copy(update={"segmentation": segmentation})}
-        )
+    if overrides and config.falling is not None:
+        falling = FallingConfig.model_validate(config.falling.model_dump() | overrides)
+        config = config.model_copy(update={"falling": falling})
     dets, secs, cpu_secs = analyse(clip.video, config, cpu)
     # Every input frame counts, including those the fire-lane detector only grabs and skips.
     frames = int(truth["frames"])
@@ -206,7 +206,9 @@ def generate(out: Path, scene: str, seed: int, duration: float) -> Clip:
     """Generate one clip unless it already exists (same name = same seed and length)."""
     stem = f"{scene}-{seed:03d}-{int(duration)}s"
     clip = Clip(out / f"{stem}.mp4", out / f"{stem}.truth.json", out / f"{stem}.camera.yaml")
-    if clip.video.exists() and clip.truth.exists() and clip.config.exists():
+    if clip.video.exists() and clip.truth.exists():
+        # The config is cheap and deterministic: rewrite it so config changes reach old videos.
+        dump_config(scene_config(scene, seed), clip.config)
         return clip
     made = seeded_clip(out, scene, seed, duration)
     for src, dst in (
@@ -221,7 +223,7 @@ def generate(out: Path, scene: str, seed: int, duration: float) -> Clip:
     return clip
 
 
-def _evaluate_job(args: tuple[Clip, int | None, str | None]) -> Score:
+def _evaluate_job(args: tuple[Clip, int | None, dict[str, Any]]) -> Score:
     return evaluate(*args)
 
 
@@ -244,8 +246,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--segmentation", choices=("mog2", "knn", "running_average", "frame_difference")
     )
+    ap.add_argument(
+        "--falling",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a falling-detector setting, e.g. color=false (repeatable)",
+    )
     ap.add_argument("--quick", action="store_true", help="a 6-minute set for a smoke run")
     args = ap.parse_args(argv)
+    overrides: dict[str, Any] = {}
+    for item in args.falling:
+        key, _, value = item.partition("=")
+        overrides[key] = yaml.safe_load(value)
+    if args.segmentation:
+        overrides["segmentation"] = args.segmentation
     if args.quick:
         args.facade_seeds, args.facade_duration = 3, 60.0
         args.lane_seeds, args.lane_duration = 1, 300.0
@@ -258,16 +273,15 @@ def main(argv: list[str] | None = None) -> int:
         clips = list(pool.map(generate, *zip(*[(args.out, *sp) for sp in specs], strict=True)))
     print(f"generated/found {len(clips)} clips in {time.perf_counter() - began:.0f}s", flush=True)
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [None]
-    jobs = [
-        (c, cores[i % min(args.jobs, len(cores))], args.segmentation) for i, c in enumerate(clips)
-    ]
+    jobs = [(c, cores[i % min(args.jobs, len(cores))], overrides) for i, c in enumerate(clips)]
     total = Score()
     with ProcessPoolExecutor(max_workers=max(1, min(args.jobs, len(cores)))) as pool:
         for s in pool.map(_evaluate_job, jobs):
             row = {k: v for k, v in s.per_clip[0].items() if k != "events"}
             print(json.dumps(row), flush=True)
             total.add(s)
-    report = summarize(total, args.segmentation or "config")
+    label = ", ".join(f"{k}={v}" for k, v in overrides.items()) or "config defaults"
+    report = summarize(total, label)
     for key, value in report.items():
         if key != "machine":
             print(f"{key:>28}: {value}")
@@ -287,7 +301,7 @@ def summarize(t: Score, segmentation: str) -> dict[str, Any]:
         "video_minutes": round((t.facade_s + t.lane_s) / 60, 1),
         "facade_minutes": round(t.facade_s / 60, 1),
         "lane_minutes": round(t.lane_s / 60, 1),
-        "segmentation": segmentation,
+        "falling_settings": segmentation,
         "falling_objects": t.falls,
         "falling_recall": ratio(t.fall_tp, t.falls),
         "falling_precision": ratio(t.fall_tp, t.fall_tp + t.fall_fp),

@@ -113,7 +113,7 @@ class FireLaneZone(_Strict):
     )
     polygon: Polygon
     min_area_frac: float = Field(
-        0.03, gt=0, le=1, description="Share of the zone a standing object must cover to count"
+        0.02, gt=0, le=1, description="Share of the zone a standing object must cover to count"
     )
 
 
@@ -166,7 +166,7 @@ def load_config(path: str | Path) -> CameraConfig:
 
 
 def dump_config(config: CameraConfig, path: str | Path) -> None:
-    """Write a camera config as YAML (tuples become lists)."""
-    data = config.model_dump(mode="json", exclude_none=True)
+    """Write a camera config as YAML, leaving out defaults so later default changes apply."""
+    data = config.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     with open(path, "w", encoding="utf-8") as fh:
         yaml.safe_dump(data, fh, sort_keys=False, allow_unicode=True, default_flow_style=None)

@@ -71,8 +71,13 @@ class FireLaneDetector:
         inside = bg8[self._union > 0]
         level = float(np.median(inside)) if inside.size else 128.0
         thr = min(self.cfg.threshold, max(_MIN_THRESHOLD, _CONTRAST * level))
-        # The largest change over the three channels: hue changes count as much as brightness.
-        diff = cv2.absdiff(image, bg8).max(axis=2)
+        # Distance outside the background's 3x3 neighbourhood range: a sub-pixel misalignment
+        # left by shake moves edges (the painted hatching) by less than a pixel and must not
+        # count, a car body differs from every neighbour. The largest channel counts, so a
+        # change of hue weighs as much as one of brightness.
+        lo = cv2.erode(bg8, self._kernel)
+        hi = cv2.dilate(bg8, self._kernel)
+        diff = cv2.max(cv2.subtract(image, hi), cv2.subtract(lo, image)).max(axis=2)
         _, fg = cv2.threshold(diff, thr, 255, cv2.THRESH_BINARY)
         fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._kernel)
         # Persistence: how many consecutive analysed frames each pixel has differed from the
@@ -108,13 +113,15 @@ class FireLaneDetector:
         _, labels = cv2.connectedComponents(changed, connectivity=8)
         ids = np.unique(labels[region > 0])
         blob = np.isin(labels, ids[ids > 0])
-        now = _edges(image)[blob].sum()
-        before = _edges(bg8)[blob].sum()
+        # Grown by two pixels so the departed object's outline, the strongest edge, is in.
+        rim = cv2.dilate(blob.astype(np.uint8), self._kernel, iterations=2) > 0
+        now = _edges(image)[rim].sum()
+        before = _edges(bg8)[rim].sum()
         if before <= _GHOST_RATIO * now:
             return False
         assert self._bg is not None
-        self._bg[blob] = image[blob]
-        self._count[blob] = 0
+        self._bg[rim] = image[rim]
+        self._count[rim] = 0
         return True
 
     def _step(self, s: ZoneState, t: float, occupied: bool) -> Detection | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import cv2
 
-from devices.camera.config import dump_config
+from devices.camera.config import CameraConfig, dump_config
 from simulators.video import facade, lane
 from simulators.video.plan import Profile, bench_profile, plan_facade, plan_lane
 from simulators.video.timeline import FacadeScript, LaneScript, summary
@@ -125,6 +125,15 @@ def write_clip(
     config_path = out_dir / f"{stem}.camera.yaml"
     dump_config(config, config_path)
     return Clip(video, truth_path, config_path)
+
+
+def scene_config(
+    scene: str, seed: int, dwell_s: float = 120.0, clear_s: float = 10.0
+) -> CameraConfig:
+    """The camera config that goes with a scene."""
+    if scene == "facade":
+        return facade.camera_config(seed)
+    return lane.camera_config(dwell_s, clear_s)
 
 
 def seeded_clip(

@@ -201,10 +201,13 @@ class LaneRenderer:
             front = x1 - 6 if v.direction > 0 else x0 + 6
             cv2.circle(img, (front, y0 + height // 2), 6, lamp, -1)
         else:
+            # A scooter-style e-bike (电动车) with plastic bodywork, as most are in China.
             for wx in (x0 + 16, x1 - 16):
-                cv2.circle(img, (wx, y1 - 16), 15, dark, 3)
-            cv2.line(img, (x0 + 16, y1 - 16), (x1 - 30, y0 + 18), body, 6)
-            cv2.rectangle(img, (x0 + 30, y0 + 10), (x1 - 22, y0 + 24), body, -1)
+                cv2.circle(img, (wx, y1 - 14), 14, dark, -1)
+            front = x1 - 22 if v.direction > 0 else x0 + 4
+            cv2.rectangle(img, (x0 + 10, y0 + 18), (x1 - 10, y1 - 18), body, -1)
+            cv2.rectangle(img, (front, y0), (front + 18, y1 - 18), body, -1)
+            cv2.rectangle(img, (x0 + 18, y0 + 10), ((x0 + x1) // 2 + 6, y0 + 20), dark, -1)
 
     def _person(self, img: np.ndarray, p: Person, t: float) -> None:
         pos = person_xy(p, t)
