@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 import time
@@ -13,6 +14,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import yaml
 from pydantic import ValidationError
 
 from devices.camera import snapshot
@@ -21,6 +23,7 @@ from devices.camera.config import CameraConfig, load_config
 from devices.camera.detection import Detection
 from devices.camera.falling import FallingDetector
 from devices.camera.firelane import FireLaneDetector
+from devices.camera.publish import MqttPublisher, PublishError
 from devices.camera.source import Frame, FrameSource, SourceError
 
 
@@ -114,6 +117,13 @@ def run(source: FrameSource, analyzer: Analyzer) -> Iterator[Detection]:
     yield from analyzer.finish()
 
 
+def _aware(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a UTC offset, e.g. 2026-11-21T12:00:00+08:00")
+    return value
+
+
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m devices.camera.analyze", description=__doc__)
     ap.add_argument(
@@ -124,7 +134,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--fps", type=float, help="override the source frame rate")
     ap.add_argument("--mqtt-url", help="publish events, e.g. mqtt://CAM-1:secret@localhost:1883")
     ap.add_argument("--device-id", help="camera device id (default: config device_id)")
-    ap.add_argument("--start-time", help="RFC 3339 wall time of video t=0 (default: now)")
+    ap.add_argument(
+        "--start-time", type=_aware, help="RFC 3339 wall time of video t=0 (default: now)"
+    )
     ap.add_argument("--snapshots", type=Path, help="also write snapshot JPEGs to this folder")
     ap.add_argument("--no-snapshot", action="store_true", help="skip JPEG snapshots")
     ap.add_argument("--stats", action="store_true", help="print counters to stderr at the end")
@@ -136,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
         config = load_config(args.config)
-    except (OSError, ValidationError, ValueError) as exc:
+    except (OSError, ValidationError, ValueError, yaml.YAMLError) as exc:
         print(f"bad camera config {args.config}: {exc}", file=sys.stderr)
         return 2
     try:
@@ -144,11 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     except SourceError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    start = datetime.fromisoformat(args.start_time) if args.start_time else datetime.now(UTC)
+    start = args.start_time or datetime.now(UTC)
     publisher = None
     if args.mqtt_url:
-        from devices.camera.publish import MqttPublisher, PublishError
-
         device_id = args.device_id or config.device_id
         if not device_id:
             print(
@@ -162,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         except PublishError as exc:
             print(str(exc), file=sys.stderr)
             return 3
-    analyzer = Analyzer(config, source.fps, snapshots=not args.no_snapshot or bool(publisher))
+    analyzer = Analyzer(config, source.fps, snapshots=not args.no_snapshot)
     if args.snapshots:
         args.snapshots.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
@@ -173,14 +183,17 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(f"{det.t:9.2f}s {det.type} {det.summary()}", flush=True)
             if args.snapshots and det.snapshot_jpeg_b64:
-                import base64
-
                 (args.snapshots / f"{n:04d}-{det.type}.jpg").write_bytes(
                     base64.b64decode(det.snapshot_jpeg_b64)
                 )
             if publisher is not None:
                 ts = start + timedelta(seconds=det.t)
-                publisher.send(det.to_event(ts, publisher.next_seq()))
+                try:
+                    publisher.send(det.to_event(ts, publisher.next_seq()))
+                except PublishError as exc:
+                    # paho keeps the QoS 1 message queued and sends it after reconnecting;
+                    # stopping the analysis would lose the events still to come.
+                    print(f"warning: {exc}; queued for redelivery", file=sys.stderr)
     finally:
         source.close()
         if publisher is not None:
