@@ -86,8 +86,12 @@ class BareSubscriber:
         self.done = threading.Event()
         self.target = 0
         self.subscribed = threading.Event()
-        self.client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                                  client_id="bench-bare", protocol=MQTTProtocolVersion.MQTTv5)
+        # The same protocol as the gateway's settings (SCGW_BROKER__PROTOCOL), for a fair ratio.
+        self.v5 = Settings().broker.protocol == "5"
+        self.client = paho.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2, client_id="bench-bare",
+            clean_session=None if self.v5 else False,
+            protocol=MQTTProtocolVersion.MQTTv5 if self.v5 else MQTTProtocolVersion.MQTTv311)
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *a: self.subscribed.set()
         self.client.on_connect = self._on_connect
@@ -103,10 +107,13 @@ class BareSubscriber:
 
     def connect(self) -> None:
         """Connect keeping the session (7 days), in paho's own network thread."""
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = 7 * 86_400
         self.subscribed.clear()
-        self.client.connect(self.host, self.port, 60, clean_start=False, properties=props)
+        if self.v5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 7 * 86_400
+            self.client.connect(self.host, self.port, 60, clean_start=False, properties=props)
+        else:
+            self.client.connect(self.host, self.port, 60)
         self.client.loop_start()
 
     def disconnect(self) -> None:
