@@ -194,6 +194,8 @@ def evaluate(clip: Clip, cpu: int | None, overrides: dict[str, Any]) -> Score:
             "night": cond["night"],
             "rain": bool(cond["rain"]),
             **row,
+            "frames": frames,
+            "seconds": round(secs, 2),
             "fps": round(frames / secs, 1),
             "fps_cpu": round(frames / max(cpu_secs, 1e-9), 1),
             "events": [d.summary() for d in dets],
@@ -289,6 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _scene_fps(t: Score, scene: str) -> float | None:
+    rows = [row for row in t.per_clip if row["clip"].startswith(scene)]
+    seconds = sum(row["seconds"] for row in rows)
+    return round(sum(row["frames"] for row in rows) / seconds, 1) if seconds else None
+
+
 def summarize(t: Score, segmentation: str) -> dict[str, Any]:
     """The headline figures."""
 
@@ -320,6 +328,9 @@ def summarize(t: Score, segmentation: str) -> dict[str, Any]:
         ),
         "frames": t.frames,
         "analysis_fps_one_core": round(t.frames / t.seconds, 1) if t.seconds else None,
+        "facade_fps_one_core": _scene_fps(t, "facade"),
+        "lane_fps_one_core": _scene_fps(t, "lane"),
+        "slowest_clip_fps": min((row["fps"] for row in t.per_clip), default=None),
         # Frames per CPU-second of the pinned process: what one core gives when not shared.
         "analysis_fps_per_cpu_second": round(t.frames / t.cpu_seconds, 1)
         if t.cpu_seconds
