@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from devices.camera.analyze import main
+from gateway.service import Gateway
 from tests.devices.camera import clips
 from tests.support.mosquitto import Mosquitto
 from tests.support.waiting import wait_for
@@ -18,7 +21,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> clips.Clip:
 
 
 def test_falling_object_reaches_the_gateway_as_a_critical_alert(
-    make_gateway, mosquitto: Mosquitto, clip: clips.Clip
+    make_gateway: Callable[..., Gateway], mosquitto: Mosquitto, clip: clips.Clip
 ) -> None:
     gw = make_gateway()
     code = main(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -17,7 +19,10 @@ FLOORS = FloorMap(CFG.floors)
 G = facade.G_PX
 
 
-def _track(seconds: float, fx, fy) -> tuple[list[float], list[float], list[float]]:
+Motion = Callable[[float], float]
+
+
+def _track(seconds: float, fx: Motion, fy: Motion) -> tuple[list[float], list[float], list[float]]:
     t = np.arange(0, seconds, 1 / FPS)
     return t.tolist(), [fx(v) for v in t], [fy(v) for v in t]
 
@@ -51,7 +56,9 @@ def test_release_point_hidden_behind_a_mask_is_extrapolated() -> None:
         ),
     ],
 )
-def test_tracks_that_are_not_free_fall_are_rejected(name, fx, fy, reason) -> None:
+def test_tracks_that_are_not_free_fall_are_rejected(
+    name: str, fx: Motion, fy: Motion, reason: str
+) -> None:
     t, x, y = _track(1.6, fx, fy)
     v = assess(t, x, y, FLOORS, CFG, FPS)
     assert not v.ok and v.reason == reason, name
