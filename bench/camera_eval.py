@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="override a falling-detector setting, e.g. color=false (repeatable)",
     )
-    ap.add_argument("--quick", action="store_true", help="a 6-minute set for a smoke run")
+    ap.add_argument("--quick", action="store_true", help="an 8-minute set for a smoke run")
     args = ap.parse_args(argv)
     overrides: dict[str, Any] = {}
     for item in args.falling:
