@@ -19,6 +19,18 @@ from gateway.settings import Settings
 devices_app = typer.Typer(help="Register and manage devices.", no_args_is_help=True)
 schemas_app = typer.Typer(help="JSON Schemas of the MQTT payloads.", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts for the API and console.", no_args_is_help=True)
+settings_app = typer.Typer(help="The settings reference.", no_args_is_help=True)
+
+
+@settings_app.command("doc")
+def settings_doc(
+    out: Annotated[Path, typer.Option(help="File to write")] = Path("docs/settings.md"),
+) -> None:
+    """Write the table of every setting (name, environment variable, default, meaning)."""
+    from gateway.settings_doc import render
+
+    out.write_text(render(), encoding="utf-8")
+    typer.echo(str(out))
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -188,6 +200,7 @@ def make_app(extras: ExtrasFactory | None = None) -> typer.Typer:
     app.add_typer(devices_app, name="devices")
     app.add_typer(schemas_app, name="schemas")
     app.add_typer(users_app, name="users")
+    app.add_typer(settings_app, name="settings")
 
     def _serve(config: Path | None, demo: bool, check_s: float | None = None) -> None:
         from gateway.runtime import Runtime

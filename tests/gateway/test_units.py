@@ -27,6 +27,14 @@ def test_committed_schemas_match_the_models():
     assert not stale, f"stale schemas {stale}: run `scgw schemas export`"
 
 
+def test_committed_settings_reference_matches_the_models():
+    from gateway.settings_doc import render
+
+    committed = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    assert committed == render(), "run `scgw settings doc`"
+    assert "`SCGW_BROKER__URL`" in committed and "`SCGW_LIMITS__MAX_PAYLOAD_BYTES`" in committed
+
+
 def test_settings_refuse_unknown_keys_and_dev_secrets_in_production(monkeypatch):
     with pytest.raises(ValidationError, match="extra"):
         Settings(brokr={"url": "mqtt://x"})
