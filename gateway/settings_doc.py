@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
@@ -9,6 +10,8 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from gateway.settings import Settings
+
+_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _default(field: FieldInfo) -> str:
@@ -24,6 +27,8 @@ def _default(field: FieldInfo) -> str:
         return "(secret)"
     if value is None or value == "":
         return ""
+    if isinstance(value, Path) and value.is_absolute() and value.is_relative_to(_ROOT):
+        value = value.relative_to(_ROOT)  # files shipped in the package, wherever it lives
     return f"`{value}`"
 
 
