@@ -30,6 +30,16 @@ _READ_BURST = 1000  # packets read back to back before paho's loop() runs its ti
 _PUBACK = struct.Struct("!BBH")  # fixed header, remaining length 2, packet id (success)
 
 
+class _IngestClient(paho.Client):
+    """paho's client without the per-message walk of topic-filtered callbacks (we have none)."""
+
+    def _handle_on_message(self, message: paho.MQTTMessage) -> None:
+        on_message = self.on_message
+        if on_message is not None:
+            with self._in_callback_mutex:
+                on_message(self, self._userdata, message)
+
+
 class Backoff:
     """Exponential delay with full jitter, so a fleet of gateways does not reconnect in step."""
 
@@ -116,7 +126,7 @@ class MqttIngest:
 
     def _make_client(self) -> paho.Client:
         s = self._settings
-        client = paho.Client(
+        client = _IngestClient(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=s.client_id,
             clean_session=None if self._v5 else False,
@@ -316,9 +326,14 @@ class MqttIngest:
 
     def _on_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
         self._delivered += 1
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            # Brokers should refuse such topics; if one slips through it becomes a dead letter.
+            topic = msg._topic.decode("utf-8", "replace")
         self._sink(
             RawMessage(
-                topic=msg.topic,
+                topic=topic,
                 payload=msg.payload,
                 qos=msg.qos,
                 mid=msg.mid,
