@@ -53,14 +53,19 @@ class InfluxHook:
             self._db_path = None  # not SQLite: no `gateway` counts until the store offers them
         self.flusher = Flusher(self.buffer, influx, metrics, clock, on_tick=self._stats_tick)
         self._stopped = False
+        self._pending: list[str] = []  # this batch's points, written once at its end
         clock.on_change(self.flusher.wake)  # a manual clock jumping may make stats due
 
     # -- PipelineHook --------------------------------------------------------------------
 
     def on_message(self, env: Envelope, twin: Twin, tx: SqliteTx) -> None:
-        """Queue the message's points (a local SQLite commit; never network I/O)."""
-        lines = envelope_lines(env)
-        if lines:
+        """Collect the message's points; `on_batch_end` writes the batch's in one commit."""
+        self._pending += envelope_lines(env)
+
+    def on_batch_end(self, tx: SqliteTx) -> None:
+        """Buffer the batch's points durably before the pipeline commits and acks the batch."""
+        if self._pending:
+            lines, self._pending = self._pending, []
             self.enqueue(lines)
 
     def on_presence(self, twin: Twin, kind: str, now: float, tx: SqliteTx) -> None:
