@@ -38,9 +38,11 @@ class Scheduler:
     that timers and messages never touch the database at the same time.
     """
 
-    def __init__(self, clock: Clock, dispatch: Dispatch = _run_inline) -> None:
+    def __init__(self, clock: Clock, dispatch: Dispatch = _run_inline,
+                 on_error: Callable[[str], None] | None = None) -> None:
         self._clock = clock
         self._dispatch = dispatch
+        self._on_error = on_error
         self._heap: list[_Entry] = []
         self._by_name: dict[str, _Entry] = {}
         self._order = itertools.count()
@@ -85,8 +87,10 @@ class Scheduler:
                 return ran
             try:
                 self._dispatch(entry.name, entry.job, self._clock.time())
-            except Exception:  # a failing job must not stop every other timer (logged)
+            except Exception:  # a failing job must not stop every other timer: logged, counted
                 log.exception("scheduled job %s failed", entry.name)
+                if self._on_error is not None:
+                    self._on_error(entry.name)
             ran += 1
 
     def start(self) -> None:

@@ -84,7 +84,9 @@ class Gateway:
             hooks=[*(hooks or []), *([self.alerting] if self.alerting else []),
                    *([self.influx] if self.influx else []), self.commands],
         )
-        self.scheduler = Scheduler(self.clock)
+        self.scheduler = Scheduler(
+            self.clock, on_error=lambda name: self.metrics.task_errors.labels(name).inc()
+        )
         wf = settings.workflow
         self.workflow = WorkflowService(
             wf, load_catalogue(wf.categories_file), load_rota(wf.rota_file), settings.timezone,

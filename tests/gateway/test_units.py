@@ -73,6 +73,22 @@ def test_scheduler_runs_jobs_when_the_manual_clock_reaches_them():
     assert seen == [("tick", 1010), ("tick", 1030), ("once", 1030), ("tick", 1130)]
 
 
+def test_a_failing_job_is_counted_and_the_others_still_run():
+    clock = ManualClock(0.0)
+    failed: list[str] = []
+    sched = Scheduler(clock, on_error=failed.append)
+    ran: list[float] = []
+
+    def broken(now: float) -> None:
+        raise OSError("disk gone")
+
+    sched.every("broken", 10, broken)
+    sched.every("fine", 10, ran.append)
+    clock.advance(10)
+    assert sched.run_due() == 2
+    assert failed == ["broken"] and ran == [10.0]
+
+
 def test_scheduler_thread_wakes_on_clock_advance():
     import threading
 
