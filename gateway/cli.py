@@ -6,7 +6,8 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Protocol, runtime_checkable
 
@@ -34,6 +35,7 @@ def settings_doc(
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
+    from gateway.storage.sqlite import SqliteStore
 
 log = logging.getLogger("scgw")
 
@@ -62,6 +64,21 @@ def _wait_for_signal() -> None:
     stop.wait()
 
 
+@contextmanager
+def _store(config: Path | None, *refused: type[Exception]) -> Iterator[SqliteStore]:
+    """The configured database for one command; the listed errors exit 1 with their message."""
+    from gateway.storage.sqlite import SqliteStore
+
+    store = SqliteStore(_settings(config).database.sqlite_path)
+    try:
+        yield store
+    except refused as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        store.close()
+
+
 @devices_app.command("import")
 def devices_import(
     file: Annotated[Path, typer.Argument(help="CSV (header row) or YAML list of devices")],
@@ -70,50 +87,28 @@ def devices_import(
     """Register or update devices from a file; all-or-nothing."""
     from gateway.clock import SystemClock
     from gateway.registry import DeviceRegistry, RegistryError, read_import_file
-    from gateway.storage.sqlite import SqliteStore
 
-    settings = _settings(config)
-    try:
-        configs = read_import_file(file)
-    except RegistryError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
-    store = SqliteStore(settings.database.sqlite_path)
-    try:
-        count = DeviceRegistry(store, SystemClock()).register(configs)
-    finally:
-        store.close()
-    typer.echo(f"imported {count} devices into {settings.database.sqlite_path}")
+    with _store(config, RegistryError) as store:
+        count = DeviceRegistry(store, SystemClock()).register(read_import_file(file))
+    typer.echo(f"imported {count} devices into {store.path}")
 
 
 @devices_app.command("list")
 def devices_list(config: ConfigOpt = None) -> None:
     """Print registered devices, one per line."""
-    from gateway.storage.sqlite import SqliteStore
-
-    store = SqliteStore(_settings(config).database.sqlite_path)
-    try:
+    with _store(config) as store:
         for d in store.load_devices():
             typer.echo(f"{d.id}\t{d.kind}\t{d.status}\t{d.site}/{d.building}/{d.unit}\t{d.grid}")
-    finally:
-        store.close()
 
 
 def _set_status(device_id: str, status: str, config: Path | None) -> None:
     from gateway.clock import SystemClock
     from gateway.registry import DeviceRegistry, RegistryError
-    from gateway.storage.sqlite import SqliteStore
 
-    store = SqliteStore(_settings(config).database.sqlite_path)
-    try:
+    with _store(config, RegistryError) as store:
         registry = DeviceRegistry(store, SystemClock())
         registry.load()
         registry.set_status(device_id, status)  # type: ignore[arg-type]
-    except RegistryError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        store.close()
     typer.echo(f"{device_id}: {status}")
 
 
@@ -154,19 +149,12 @@ def users_add(
 ) -> None:
     """Create an account (the password is hashed with argon2)."""
     from gateway.clock import SystemClock
-    from gateway.storage.sqlite import SqliteStore
     from gateway.users import AccountError, UserRepository
 
-    store = SqliteStore(_settings(config).database.sqlite_path)
-    try:
+    with _store(config, AccountError) as store:
         user = UserRepository(store, SystemClock()).add(
             username, password, role, display_name=display_name, grid=grid, vendor=vendor,
             replace=replace)
-    except AccountError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        store.close()
     typer.echo(f"user {user.username} ({user.role}) saved")
 
 
