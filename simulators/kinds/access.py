@@ -75,9 +75,7 @@ class AccessSim(DeviceSim):
                  spontaneous: bool = True, routine: bool = True, seq_base: int = 0) -> None:
         super().__init__(device_id, community, rng, spontaneous=spontaneous, routine=routine,
                          seq_base=seq_base)
-        spec = community.device(device_id)
-        assert isinstance(spec, AccessSpec)
-        self.spec = spec
+        self.spec = spec = self.spec_as(AccessSpec)
         self.household = spec.resident is not None
         if spec.doors:
             self.doors = list(spec.doors)

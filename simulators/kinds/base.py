@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
@@ -52,6 +52,8 @@ class _Agendum:
 _order = itertools.count()
 
 
+SpecT = TypeVar("SpecT")
+
 class DeviceSim:
     """A device: publishes on a schedule, acts on scripted actions, answers commands."""
 
@@ -77,6 +79,13 @@ class DeviceSim:
         self._agenda: list[_Agendum] = []
         self._next_telemetry: datetime | None = None
         self.period_s = self.telemetry_period_s
+
+    def spec_as(self, spec_type: type[SpecT]) -> SpecT:
+        """This device's entry in the community model, checked to be of the expected kind."""
+        spec = self.community.device(self.id)
+        if not isinstance(spec, spec_type):
+            raise TypeError(f"{self.id} is a {type(spec).__name__}, not a {spec_type.__name__}")
+        return spec
 
     # ---- contract helpers -----------------------------------------------------------------
 

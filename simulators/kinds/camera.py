@@ -60,9 +60,7 @@ class CameraSim(DeviceSim):
                  spontaneous: bool = True, routine: bool = True, seq_base: int = 0) -> None:
         super().__init__(device_id, community, rng, spontaneous=spontaneous, routine=routine,
                          seq_base=seq_base)
-        spec = community.device(device_id)
-        assert isinstance(spec, CameraSpec)
-        self.spec = spec
+        self.spec = spec = self.spec_as(CameraSpec)
         self.zone = spec.fire_lane
         self.floors = community.building(spec.facade).floors if spec.facade else 0
         self.blocked = False

@@ -84,9 +84,7 @@ class LockerSim(DeviceSim):
                  spontaneous: bool = True, routine: bool = True, seq_base: int = 0) -> None:
         super().__init__(device_id, community, rng, spontaneous=spontaneous, routine=routine,
                          seq_base=seq_base)
-        spec = community.device(device_id)
-        assert isinstance(spec, LockerSpec)
-        self.spec = spec
+        self.spec = self.spec_as(LockerSpec)
         self.parcels: dict[str, Parcel] = {}
         self.lent: dict[str, str | None] = {}  # tool compartment → borrower
         self.rounds_done: set[tuple[Any, float]] = set()

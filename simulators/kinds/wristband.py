@@ -97,8 +97,7 @@ class WristbandSim(DeviceSim):
                  spontaneous: bool = True, routine: bool = True, seq_base: int = 0) -> None:
         super().__init__(device_id, community, rng, spontaneous=spontaneous, routine=routine,
                          seq_base=seq_base)
-        spec = community.device(device_id)
-        assert isinstance(spec, WristbandSpec)
+        spec = self.spec_as(WristbandSpec)
         self.resident = community.resident(spec.resident)
         self.home: Point = community.home(self.resident.id)
         self.pos: Point = self.home
