@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from devices import topics
 from devices.base import CommandAck, Event, Status
 from devices.catalogue import CATALOGUE, KindCatalogue
@@ -31,7 +29,6 @@ REJECT_REASONS: tuple[str, ...] = (
 )
 
 _TOPIC_CACHE = 1_000_000  # ~4 topics × 250k devices; cleared (not grown) beyond
-_CHANNEL_PREFIX = {"telemetry": "t", "event": "e", "status": "s", "cmd_ack": "a"}
 
 
 class RejectError(Exception):
@@ -125,20 +122,8 @@ class Decoder:
             seq=seq,
             received_at=raw.received_at,
             stale=now - ts > self._limits.stale_after_s,
-            dedup_key=_dedup_key(channel, seq, raw.payload),
             type=_type_of(payload),
         )
-
-
-def _dedup_key(channel: str, seq: int | None, payload: bytes) -> str | None:
-    prefix = _CHANNEL_PREFIX[channel]
-    if seq is not None:
-        return f"{prefix}:{seq}"
-    if channel == "status":
-        # Presence is idempotent, and a bare "offline" repeats byte for byte every time the
-        # device drops; hashing it would swallow real transitions.
-        return None
-    return f"{prefix}#{hashlib.blake2b(payload, digest_size=12).hexdigest()}"
 
 
 def _type_of(payload: object) -> str:

@@ -1,22 +1,23 @@
-"""MQTT ingest: persistent session, QoS1 subscriptions, manual acks, jittered reconnect."""
+"""MQTT ingest: persistent session, QoS 1 subscriptions, acks after commit, jittered reconnect.
+
+The client speaks the protocol itself (`gateway.mqtt_wire`) on one network thread that does
+every read and write of the socket (TLS objects must not be used from two threads at once).
+Other threads hand it bytes to send: the pipeline's PUBACKs, the commands' PUBLISHes.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import select
 import socket
-import struct
+import ssl
 import threading
 import time
 from collections.abc import Callable
 
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
-from paho.mqtt.subscribeoptions import SubscribeOptions
-
+from gateway import mqtt_wire as wire
 from gateway.clock import Clock
 from gateway.envelope import RawMessage
 from gateway.metrics import GatewayMetrics
@@ -24,20 +25,14 @@ from gateway.settings import BrokerSettings
 
 log = logging.getLogger(__name__)
 
-Sink = Callable[[RawMessage], None]
-_READ_SIZE = 64 * 1024  # one recv() serves a few hundred typical packets
-_READ_BURST = 1000  # packets read back to back before paho's loop() runs its timers again
-_PUBACK = struct.Struct("!BBH")  # fixed header, remaining length 2, packet id (success)
+Sink = Callable[[list[RawMessage]], None]
+_READ_SIZE = 256 * 1024  # one recv() serves a thousand typical packets
+_CONNECT_TIMEOUT_S = 10.0
+_MAX_UNACKED_OUT = 10_000  # outgoing QoS 1 messages kept for resending across reconnects
 
 
-class _IngestClient(paho.Client):
-    """paho's client without the per-message walk of topic-filtered callbacks (we have none)."""
-
-    def _handle_on_message(self, message: paho.MQTTMessage) -> None:
-        on_message = self.on_message
-        if on_message is not None:
-            with self._in_callback_mutex:
-                on_message(self, self._userdata, message)
+class ConnectionLostError(Exception):
+    """The connection to the broker ended (closed, timed out, or broke the protocol)."""
 
 
 class Backoff:
@@ -60,40 +55,6 @@ class Backoff:
         self._attempt = 0
 
 
-class BufferedSocket:
-    """A plain TCP socket read 64 KiB at a time, handed to paho in place of the socket.
-
-    paho reads each packet with two or three `recv` calls (command byte, length, body), a
-    system call each; here they are served from one large read. paho asks `pending()` before
-    select(), as it does for TLS sockets, so bytes already buffered are never left waiting.
-    Everything else (send, fileno, close, …) goes to the socket itself.
-    """
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-        self._data = b""
-        self._pos = 0
-
-    def recv(self, bufsize: int) -> bytes:
-        """Up to `bufsize` bytes; raises BlockingIOError like the socket when nothing is there."""
-        if self._pos >= len(self._data):
-            data = self._sock.recv(_READ_SIZE)
-            if len(data) <= bufsize:
-                return data  # includes b"" (closed by the broker)
-            self._data, self._pos = data, 0
-        end = self._pos + bufsize
-        out = self._data[self._pos:end]
-        self._pos = end
-        return out
-
-    def pending(self) -> int:
-        """Bytes received but not yet handed to paho."""
-        return len(self._data) - self._pos
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._sock, name)
-
-
 class MqttIngest:
     """Receives device messages into `sink` and acks each one when told its effects committed."""
 
@@ -114,50 +75,28 @@ class MqttIngest:
         self._sink = sink
         self._metrics = metrics
         self._clock = clock
-        self._receive_maximum = max(1, min(receive_maximum, 65_535))
         self._v5 = settings.protocol == "5"
-        self._client = self._make_client()
+        password = settings.password.get_secret_value() if settings.password else None
+        self._connect = wire.ConnectOptions(
+            client_id=settings.client_id, keepalive_s=settings.keepalive_s, v5=self._v5,
+            username=settings.username, password=password,
+            session_expiry_s=settings.session_expiry_s,
+            receive_maximum=max(1, min(receive_maximum, 65_535)),
+        )
         self._generation = 0
-        self._delivered = 0  # messages handed to the sink (the read loop's progress marker)
         self._connected = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s)
-
-    def _make_client(self) -> paho.Client:
-        s = self._settings
-        client = _IngestClient(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=s.client_id,
-            clean_session=None if self._v5 else False,
-            protocol=MQTTProtocolVersion.MQTTv5 if self._v5 else MQTTProtocolVersion.MQTTv311,
-            manual_ack=True,
-            reconnect_on_failure=False,  # our own loop reconnects, with jitter
-        )
-        if s.username:
-            password = s.password.get_secret_value() if s.password else None
-            client.username_pw_set(s.username, password)
-        if s.tls:
-            client.tls_set(
-                ca_certs=str(s.tls_ca_file) if s.tls_ca_file else None,
-                certfile=str(s.tls_cert_file) if s.tls_cert_file else None,
-                keyfile=str(s.tls_key_file) if s.tls_key_file else None,
-            )
-            client.tls_insecure_set(s.tls_insecure)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        client.on_subscribe = self._on_subscribe
-        if not s.tls:  # TLS sockets buffer already, and answer pending() themselves
-            client.on_socket_open = self._on_socket_open
-        return client
-
-    @staticmethod
-    def _on_socket_open(client: paho.Client, userdata: object, sock: object) -> None:
-        # paho keeps its socket in a private attribute; if that ever changes, reads simply
-        # stay unbuffered.
-        if isinstance(sock, socket.socket) and getattr(client, "_sock", None) is sock:
-            client._sock = BufferedSocket(sock)  # type: ignore[assignment]
+        # Bytes other threads want sent, and a socket pair that wakes the network thread.
+        self._out_lock = threading.Lock()
+        self._outbox: list[bytes] = []
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        # Our own QoS 1 publishes awaiting PUBACK: packet id → (topic, payload, retain).
+        self._unacked: dict[int, tuple[str, bytes, bool]] = {}
+        self._next_id = 0
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -170,8 +109,7 @@ class MqttIngest:
     def stop(self) -> None:
         """Disconnect and end the thread; unacked messages stay queued in the broker session."""
         self._stop.set()
-        if self._connected.is_set():
-            self._client.disconnect()
+        self._wake()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
@@ -185,162 +123,232 @@ class MqttIngest:
         """Whether the client is connected and subscribed."""
         return self._connected.is_set()
 
+    # -- called from other threads -------------------------------------------------------
+
     def ack(self, raw: RawMessage) -> None:
         """PUBACK a message whose effects are committed (QoS 0 needs none)."""
-        if raw.qos == 0 or raw.generation != self._generation:
-            # From an earlier connection: the broker will redeliver it, and dedup acks that copy.
-            return
-        self._client.ack(raw.mid, raw.qos)
+        self.ack_many([raw])
 
     def ack_many(self, raws: list[RawMessage]) -> None:
         """PUBACK a committed batch: every QoS 1 message of the current connection, in order.
 
-        paho's `ack()` costs two syscalls and a wake-up of the network thread per message;
-        here the batch's PUBACKs go out as one buffer (the broker reads a byte stream, packet
-        boundaries within it do not matter).
+        A message from an earlier connection is not acked: the broker redelivers it, and
+        dedup recognises that copy (and acks it).
         """
-        generation = self._generation
-        mids = [r.mid for r in raws if r.qos == 1 and r.generation == generation]
-        if not mids:
-            return
-        queue = getattr(self._client, "_packet_queue", None)
-        if queue is None:  # a paho without the internal hook: one call per message
-            for mid in mids:
-                self._client.ack(mid, 1)
-            return
-        blob = b"".join([_PUBACK.pack(0x40, 2, mid) for mid in mids])
-        queue(paho.PUBACK, blob, 0, 0)
+        with self._out_lock:  # the same lock as a reconnect's change of generation
+            generation = self._generation
+            mids = [r.mid for r in raws if r.qos == 1 and r.generation == generation]
+            if not mids:
+                return
+            self._outbox.append(wire.puback_packets(mids))
+        self._wake()
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
-        """Publish (commands to devices)."""
-        self._client.publish(topic, payload, qos=qos, retain=retain)
+        """Publish (commands to devices). QoS 1 ones are resent after a reconnect until acked."""
+        with self._out_lock:
+            packet_id = 0
+            if qos:
+                packet_id = self._take_packet_id()
+                self._unacked[packet_id] = (topic, payload, retain)
+            if not self._connected.is_set():
+                if not qos:
+                    log.warning("not connected; QoS 0 publish dropped", extra={"topic": topic})
+                return  # QoS 1: sent when the connection is back
+            self._outbox.append(wire.publish_packet(
+                topic, payload, qos=qos, retain=retain, packet_id=packet_id, v5=self._v5))
+        self._wake()
+
+    def _take_packet_id(self) -> int:
+        if len(self._unacked) >= _MAX_UNACKED_OUT:
+            oldest = next(iter(self._unacked))
+            topic = self._unacked.pop(oldest)[0]
+            log.warning("too many unacknowledged publishes; oldest given up",
+                        extra={"topic": topic})
+        while True:
+            self._next_id = self._next_id % 65_535 + 1
+            if self._next_id not in self._unacked:
+                return self._next_id
+
+    def _wake(self) -> None:
+        # A full pipe is full of wake-ups already: the thread will look.
+        with contextlib.suppress(BlockingIOError):
+            self._wake_w.send(b"\x00")
 
     # -- network thread ------------------------------------------------------------------
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            if not self._try_connect():
-                self._wait_backoff()
-                continue
-            while not self._stop.is_set():
-                rc = self._client.loop(timeout=0.5)
-                if rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    rc = self._read_buffered()
-                if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    break
-            self._connected.clear()
-            self._metrics.connected.set(0)
-            if not self._stop.is_set():
-                log.warning("broker connection lost; reconnecting")
-                self._wait_backoff()
-        if self._client.is_connected():
-            self._client.loop(timeout=0.2)
-
-    def _read_buffered(self) -> MQTTErrorCode:
-        """Read the packets already waiting in the socket, without a select() for each.
-
-        paho's loop() reads one packet per select() unless QoS 2 flows are open, so a backlog
-        cost a system call and a pass through the loop per message. `loop_read` on the
-        non-blocking socket returns at once when nothing is left; a pass that delivered no
-        message ends the burst (a control packet only ends it early).
-        """
-        rc = MQTTErrorCode.MQTT_ERR_SUCCESS
-        for _ in range(_READ_BURST):
-            before = self._delivered
-            rc = self._client.loop_read()
-            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or self._delivered == before:
-                break
-        return rc
-
-    def _try_connect(self) -> bool:
-        s = self._settings
-        self._metrics.reconnects.inc()
-        try:
-            if self._v5:
-                props = Properties(PacketTypes.CONNECT)
-                props.SessionExpiryInterval = s.session_expiry_s
-                props.ReceiveMaximum = self._receive_maximum
-                self._client.connect(
-                    s.host, s.port, s.keepalive_s, clean_start=False, properties=props
-                )
+            self._metrics.reconnects.inc()
+            try:
+                sock = self._open()
+            except (OSError, ConnectionLostError, wire.ProtocolError) as exc:
+                log.warning("cannot connect to broker %s:%s: %s",
+                            self._settings.host, self._settings.port, exc)
+            except wire.RefusedError as exc:
+                log.error("%s", exc)
             else:
-                self._client.connect(s.host, s.port, s.keepalive_s)
-        except OSError as exc:
-            log.warning("cannot reach broker %s:%s: %s", s.host, s.port, exc)
-            return False
+                try:
+                    self._session(sock)
+                except (OSError, ConnectionLostError, wire.ProtocolError, wire.RefusedError) as exc:
+                    if not self._stop.is_set():
+                        log.warning("broker connection lost: %s; reconnecting", exc)
+                finally:
+                    self._connected.clear()
+                    self._metrics.connected.set(0)
+                    sock.close()
+            if not self._stop.is_set():
+                self._stop.wait(self._backoff.next())
+
+    def _open(self) -> socket.socket:
+        s = self._settings
+        sock = socket.create_connection((s.host, s.port), timeout=_CONNECT_TIMEOUT_S)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if s.tls:
+            context = ssl.create_default_context(
+                cafile=str(s.tls_ca_file) if s.tls_ca_file else None)
+            if s.tls_cert_file:
+                context.load_cert_chain(
+                    str(s.tls_cert_file), str(s.tls_key_file) if s.tls_key_file else None)
+            if s.tls_insecure:
+                context.check_hostname = False
+            try:
+                sock = context.wrap_socket(sock, server_hostname=s.host)
+            except (OSError, ssl.SSLError):
+                sock.close()
+                raise
+        return sock
+
+    def _session(self, sock: socket.socket) -> None:
+        """One connection: CONNECT, SUBSCRIBE, then read and write until it ends."""
+        parser = wire.StreamParser(self._v5)
+        sock.sendall(wire.connect_packet(self._connect))
+        connack = self._await(sock, parser, wire.CONNACK)
+        ack = wire.parse_connack(connack, self._v5)
+        if ack.code != 0:
+            raise wire.RefusedError(f"connection ({ack.reason})" if ack.reason else "connection",
+                                    ack.code)
+        keepalive = ack.server_keepalive_s or self._settings.keepalive_s
+        with self._out_lock:
+            self._generation += 1
+            self._outbox.clear()  # acks for the old connection's packet ids mean nothing now
+        sock.sendall(wire.subscribe_packet(1, self._filters, self._v5))
+        suback = self._await(sock, parser, wire.SUBACK)
+        _, codes = wire.parse_suback(suback, self._v5)
+        failed = [c for c in codes if c >= 0x80]
+        if failed:
+            raise wire.RefusedError("subscriptions", failed[0])
+        with self._out_lock:
+            for packet_id, (topic, payload, retain) in self._unacked.items():
+                self._outbox.append(wire.publish_packet(
+                    topic, payload, qos=1, retain=retain, packet_id=packet_id, v5=self._v5,
+                    dup=True))
+            self._connected.set()
+        self._metrics.connected.set(1)
+        self._backoff.reset()
+        log.info("connected to broker", extra={"session_present": ack.session_present,
+                                               "generation": self._generation})
+        self._run(sock, parser, keepalive)
+
+    def _await(self, sock: socket.socket, parser: wire.StreamParser, wanted: int) -> bytes:
+        """Read until the packet `wanted` arrives; messages that come first are delivered."""
+        deadline = time.monotonic() + _CONNECT_TIMEOUT_S
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ConnectionLostError(f"no answer (packet type {wanted}) within "
+                                     f"{_CONNECT_TIMEOUT_S:.0f} s")
+            sock.settimeout(remaining)
+            found: bytes | None = None
+            for kind, body in self._receive(sock, parser):
+                if kind == wanted and found is None:
+                    found = body
+                else:
+                    self._control(kind, body)
+            if found is not None:
+                return found
+
+    def _run(self, sock: socket.socket, parser: wire.StreamParser, keepalive: int) -> None:
+        sock.settimeout(30.0)  # sendall() to a broker that stops reading gives up eventually
+        tls = isinstance(sock, ssl.SSLSocket)
+        last_out = last_in = time.monotonic()
+        ping_sent: float | None = None
+        while True:
+            wait = max(0.0, last_out + keepalive - time.monotonic())
+            if not (tls and sock.pending()):
+                readable, _, _ = select.select([sock, self._wake_r], [], [], min(wait, 1.0))
+            else:
+                readable = [sock]
+            if self._stop.is_set():
+                self._flush(sock)
+                sock.sendall(wire.DISCONNECT_PACKET)
+                return
+            if self._wake_r in readable:
+                with contextlib.suppress(BlockingIOError):
+                    while self._wake_r.recv(4096):
+                        pass
+            if sock in readable:
+                for kind, body in self._receive(sock, parser):
+                    if kind == wire.PINGRESP:
+                        ping_sent = None
+                    else:
+                        self._control(kind, body)
+                last_in = time.monotonic()
+            if self._flush(sock):
+                last_out = time.monotonic()
+            now = time.monotonic()
+            if ping_sent is not None and now - ping_sent > keepalive:
+                raise ConnectionLostError(f"no PINGRESP within {keepalive} s")
+            idle = now - last_out >= keepalive or now - last_in >= keepalive
+            if idle and ping_sent is None:
+                sock.sendall(wire.PINGREQ_PACKET)
+                ping_sent = last_out = now
+
+    def _flush(self, sock: socket.socket) -> bool:
+        with self._out_lock:
+            if not self._outbox:
+                return False
+            data = b"".join(self._outbox)
+            self._outbox.clear()
+        sock.sendall(data)
         return True
 
-    def _wait_backoff(self) -> None:
-        delay = self._backoff.next()
-        self._stop.wait(delay)
-
-    def _on_connect(
-        self,
-        client: paho.Client,
-        userdata: object,
-        flags: paho.ConnectFlags,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        if reason_code.is_failure:
-            log.error("broker refused connection: %s", reason_code)
-            return
-        self._generation += 1
-        if self._v5:
-            # Retain-handling 1: retained statuses only for new subscriptions, not every reconnect.
-            options = SubscribeOptions(qos=1, retainHandling=1)
-            client.subscribe([(f, options) for f in self._filters])
-        else:
-            client.subscribe([(f, 1) for f in self._filters])
-        self._backoff.reset()
-        log.info(
-            "connected to broker",
-            extra={"session_present": flags.session_present, "generation": self._generation},
-        )
-
-    def _on_subscribe(
-        self,
-        client: paho.Client,
-        userdata: object,
-        mid: int,
-        reason_codes: list[ReasonCode],
-        properties: Properties | None,
-    ) -> None:
-        failed = [rc for rc in reason_codes if rc.is_failure]
-        if failed:
-            log.error("broker refused subscriptions: %s", failed)
-            return
-        self._connected.set()
-        self._metrics.connected.set(1)
-
-    def _on_disconnect(
-        self,
-        client: paho.Client,
-        userdata: object,
-        flags: paho.DisconnectFlags,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        self._connected.clear()
-        self._metrics.connected.set(0)
-
-    def _on_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
-        self._delivered += 1
+    def _receive(self, sock: socket.socket, parser: wire.StreamParser) -> list[wire.Control]:
+        """One read: deliver its messages to the sink, return its other packets."""
         try:
-            topic = msg.topic
-        except UnicodeDecodeError:
-            # Brokers should refuse such topics; if one slips through it becomes a dead letter.
-            topic = msg._topic.decode("utf-8", "replace")
-        self._sink(
-            RawMessage(
-                topic=topic,
-                payload=msg.payload,
-                qos=msg.qos,
-                mid=msg.mid,
-                dup=bool(msg.dup),
-                retain=bool(msg.retain),
-                received_at=self._clock.time(),
-                generation=self._generation,
-                arrived=time.monotonic(),
-            )
-        )
+            data = sock.recv(_READ_SIZE)
+        except TimeoutError as exc:
+            raise ConnectionLostError("read timed out") from exc
+        if not data:
+            raise ConnectionLostError("closed by the broker")
+        publishes, controls = parser.feed(data)
+        if publishes:
+            received_at = self._clock.time()
+            arrived = time.monotonic()
+            generation = self._generation
+            self._sink([
+                RawMessage(_topic(topic), payload, qos, mid, dup, retain, received_at,
+                           generation, arrived)
+                for topic, payload, qos, mid, dup, retain in publishes
+            ])
+        return controls
+
+    def _control(self, kind: int, body: bytes) -> None:
+        if kind == wire.PUBACK:
+            if len(body) >= 2:
+                with self._out_lock:
+                    self._unacked.pop(int.from_bytes(body[:2], "big"), None)
+        elif kind == wire.DISCONNECT:
+            raise ConnectionLostError(
+                f"broker disconnected us (reason 0x{wire.disconnect_reason(body):02x})")
+        elif kind in (wire.PINGRESP, wire.SUBACK):
+            pass  # a late answer to a ping or a subscription already settled
+        else:
+            raise wire.ProtocolError(f"unexpected packet type {kind} from the broker")
+
+
+def _topic(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # Brokers should refuse such topics; if one slips through it becomes a dead letter.
+        return raw.decode("utf-8", "replace")

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-import orjson
-
 from devices.catalogue import CATALOGUE
 from gateway.clock import Clock
 from gateway.decode import Decoder, RejectError
-from gateway.envelope import Envelope, RawMessage
+from gateway.dedup import Deduplicator
+from gateway.envelope import Envelope, RawMessage, stored_data
 from gateway.metrics import GatewayMetrics
 from gateway.settings import LimitSettings
 from gateway.storage.base import Store
@@ -60,6 +58,59 @@ class Task:
 _STOP = object()
 
 
+class Inbox:
+    """What waits for the pipeline thread, in arrival order: messages, tasks, the stop mark.
+
+    Bounded in messages only: a full inbox blocks the MQTT thread (backpressure) but never a
+    timer job or an operator's call. Messages arrive a read buffer at a time, so the lock is
+    taken once per read, not once per message.
+    """
+
+    def __init__(self, max_messages: int) -> None:
+        self._items: deque[object] = deque()
+        self._messages = 0
+        self._max = max_messages
+        self._cond = threading.Condition(threading.Lock())
+
+    def put_messages(self, raws: list[RawMessage]) -> None:
+        """Append messages; blocks while the inbox holds its limit."""
+        with self._cond:
+            while self._messages >= self._max:
+                self._cond.wait()
+            self._items.extend(raws)
+            self._messages += len(raws)
+            self._cond.notify_all()
+
+    def put(self, item: object) -> None:
+        """Append a task or the stop mark (never blocks)."""
+        with self._cond:
+            self._items.append(item)
+            self._cond.notify_all()
+
+    def take(self, max_messages: int) -> list[object]:
+        """Wait for something, then take it all, up to `max_messages` messages."""
+        with self._cond:
+            while not self._items:
+                self._cond.wait()
+            items = self._items
+            if self._messages <= max_messages:
+                out = list(items)
+                items.clear()
+                taken = self._messages
+            else:
+                out, taken = [], 0
+                while items and taken < max_messages:
+                    item = items.popleft()
+                    out.append(item)
+                    taken += isinstance(item, RawMessage)
+            self._messages -= taken
+            self._cond.notify_all()
+            return out
+
+    def __len__(self) -> int:
+        return self._messages
+
+
 @dataclass(slots=True)
 class _BatchCounts:
     """Per-batch tallies, added to the Prometheus counters once per batch, after the commit."""
@@ -96,6 +147,7 @@ class Pipeline:
         self._decoder = decoder
         self._store = store
         self._twins = twins
+        self._dedup = Deduplicator(twins)
         self._metrics = metrics
         self._clock = clock
         self._limits = limits
@@ -104,7 +156,7 @@ class Pipeline:
         # Called after every commit / rollback on this thread (live push goes out only then).
         self.on_commit: list[Callable[[], None]] = []
         self.on_rollback: list[Callable[[], None]] = []
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=limits.queue_size)
+        self._inbox = Inbox(limits.queue_size)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self.processed = 0  # messages whose batch committed (accepted, rejected or duplicate)
@@ -112,13 +164,13 @@ class Pipeline:
 
     # -- feeding -------------------------------------------------------------------------
 
-    def submit(self, raw: RawMessage) -> None:
-        """Queue a message; blocks when the queue is full (backpressure on the MQTT thread)."""
-        self._queue.put(raw)
+    def submit(self, raws: list[RawMessage]) -> None:
+        """Queue messages; blocks when the inbox is full (backpressure on the MQTT thread)."""
+        self._inbox.put_messages(raws)
 
     def submit_task(self, name: str, job: TaskJob, now: float) -> None:
         """Queue a scheduled job behind the messages already waiting."""
-        self._queue.put(Task(name, job, now))
+        self._inbox.put(Task(name, job, now))
 
     def call(self, name: str, fn: Callable[[float, SqliteTx], T], now: float,
              timeout: float = 10.0) -> T:
@@ -137,12 +189,12 @@ class Pipeline:
                 future.set_exception(exc)
                 raise
 
-        self._queue.put(Task(name, job, now, quiet=True))
+        self._inbox.put(Task(name, job, now, quiet=True))
         return future.result(timeout=timeout)
 
     def depth(self) -> int:
-        """Items waiting."""
-        return self._queue.qsize()
+        """Messages waiting."""
+        return len(self._inbox)
 
     # -- running -------------------------------------------------------------------------
 
@@ -157,7 +209,7 @@ class Pipeline:
         if self._thread is None:
             return
         self._stopping.set()
-        self._queue.put(_STOP)
+        self._inbox.put(_STOP)
         self._thread.join(timeout)
         self._thread = None
 
@@ -168,19 +220,9 @@ class Pipeline:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            items = [first]
-            while len(items) < self._limits.batch_size:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                items.append(item)
             stop_after = False
             batch: list[RawMessage] = []
-            for item in items:
+            for item in self._inbox.take(self._limits.batch_size):
                 if isinstance(item, RawMessage):
                     batch.append(item)
                     continue
@@ -193,7 +235,7 @@ class Pipeline:
                     self._run_task(item)
             if batch:
                 self._commit_batch(batch)
-            self._metrics.queue_depth.set(self._queue.qsize())
+            self._metrics.queue_depth.set(len(self._inbox))
             if stop_after:
                 return
 
@@ -233,40 +275,14 @@ class Pipeline:
     def process_batch(self, batch: list[RawMessage]) -> None:
         """Process and commit `batch`, then ack every message in it."""
         now = self._clock.time()
-        presence_changed = False
         counts = _BatchCounts()
-        with self._store.transaction() as tx:
-            decoded: list[tuple[RawMessage, Envelope]] = []
-            for raw in batch:
-                try:
-                    decoded.append((raw, self._decoder.decode(raw, now)))
-                except RejectError as rej:
-                    self._dead_letter(tx, raw, rej)
-                except Exception as exc:
-                    log.exception("internal error on %s", raw.topic)
-                    self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))
-            # One statement claims the whole batch's dedup keys (a round trip per message
-            # was the largest single cost); the first copy of a key within the batch wins.
-            fresh = tx.claim_many(
-                [(env.device_id, env.dedup_key) for _, env in decoded
-                 if env.dedup_key is not None], now)
-            for raw, env in decoded:
-                key = env.dedup_key
-                if key is not None:
-                    claim = (env.device_id, key)
-                    if claim not in fresh:
-                        counts.duplicates[env.kind] += 1
-                        continue
-                    fresh.discard(claim)
-                try:
-                    presence_changed |= self._process_one(env, now, tx, counts)
-                except Exception as exc:
-                    log.exception("internal error on %s", raw.topic)
-                    self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))
-            for hook in self.hooks:
-                end = getattr(hook, "on_batch_end", None)  # optional part of the protocol
-                if end is not None:
-                    end(tx)
+        try:
+            with self._store.transaction() as tx:
+                presence_changed = self._process_in(tx, batch, now, counts)
+        except BaseException:
+            self._dedup.rollback()  # the retry must see the same messages as new
+            raise
+        self._dedup.commit()
         self._fire(self.on_commit)
         counts.publish(self._metrics)
         self._metrics.received.inc(len(batch))
@@ -282,6 +298,35 @@ class Pipeline:
         with self._processed_cond:
             self.processed += len(batch)
             self._processed_cond.notify_all()
+
+    def _process_in(self, tx: SqliteTx, batch: list[RawMessage], now: float,
+                    counts: _BatchCounts) -> bool:
+        """The batch's work inside its transaction; True when some device's presence changed."""
+        presence_changed = False
+        decoded: list[tuple[RawMessage, Envelope]] = []
+        for raw in batch:
+            try:
+                decoded.append((raw, self._decoder.decode(raw, now)))
+            except RejectError as rej:
+                self._dead_letter(tx, raw, rej)
+            except Exception as exc:
+                log.exception("internal error on %s", raw.topic)
+                self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))
+        verdicts = self._dedup.fresh([env for _, env in decoded], tx)
+        for (raw, env), new in zip(decoded, verdicts, strict=True):
+            if not new:
+                counts.duplicates[env.kind] += 1
+                continue
+            try:
+                presence_changed |= self._process_one(env, now, tx, counts)
+            except Exception as exc:
+                log.exception("internal error on %s", raw.topic)
+                self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))
+        for hook in self.hooks:
+            end = getattr(hook, "on_batch_end", None)  # optional part of the protocol
+            if end is not None:
+                end(tx)
+        return presence_changed
 
     def _process_one(self, env: Envelope, now: float, tx: SqliteTx,
                      counts: _BatchCounts) -> bool:
@@ -345,13 +390,6 @@ class Pipeline:
 
 
 def _stored(env: Envelope) -> StoredMessage:
-    if env.device.codec == "json" and env.channel != "status":
-        # Our own contract: the bytes just validated are the record; no need to re-serialise.
-        data = env.raw.payload.decode("utf-8")
-    else:
-        data = env.payload.model_dump_json(exclude_none=True)
-    if env.channel == "status":
-        data = orjson.dumps({"state": env.type, "source": "status"}).decode()
     return StoredMessage(
         device_id=env.device_id,
         kind=env.kind,
@@ -361,5 +399,5 @@ def _stored(env: Envelope) -> StoredMessage:
         received_at=env.received_at,
         seq=env.seq,
         stale=env.stale,
-        data=data,
+        data=stored_data(env),
     )

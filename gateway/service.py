@@ -10,6 +10,7 @@ from gateway.alerting import Alerting
 from gateway.clock import Clock, SystemClock
 from gateway.commands import Commands
 from gateway.decode import Decoder
+from gateway.envelope import RawMessage
 from gateway.influx import build_influx_hook
 from gateway.metrics import GatewayMetrics
 from gateway.mqtt import MqttIngest
@@ -66,7 +67,7 @@ class Gateway:
         self.mqtt = MqttIngest(
             settings.broker,
             topics.subscriptions(),
-            self._submit,
+            self.pipeline_submit,
             self.metrics,
             self.clock,
             receive_maximum=settings.limits.queue_size,
@@ -97,8 +98,9 @@ class Gateway:
         self.outbox = OutboxSender(self.store, wf, self.clock)
         self._started = False
 
-    def _submit(self, raw: object) -> None:
-        self.pipeline.submit(raw)  # type: ignore[arg-type]
+    def pipeline_submit(self, raws: list[RawMessage]) -> None:
+        """Hand received messages to the pipeline (the pipeline is built after the client)."""
+        self.pipeline.submit(raws)
 
     def schedule_tx(self, name: str, interval_s: float, job: TaskJob) -> None:
         """Run `job(now, tx)` every `interval_s` on the pipeline thread, in its own transaction."""
@@ -152,7 +154,6 @@ class Gateway:
             tx,
             telemetry_before=now - db.telemetry_retention_days * 86_400,
             dead_before=now - db.dead_letter_retention_days * 86_400,
-            dedup_before=now - self.settings.limits.dedup_window_s,
         )
         if any(counts.values()):
             log.info("retention pruned rows", extra=counts)

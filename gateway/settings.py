@@ -183,12 +183,6 @@ class LimitSettings(_Section):
     max_payload_bytes: int = Field(
         64 * 1024, ge=256, le=16 * 1024 * 1024, description="Larger payloads are dead-lettered"
     )
-    dedup_window_s: int = Field(
-        3600,
-        ge=1,
-        le=30 * 86_400,
-        description="A (device, seq or hash) seen within this is a duplicate",
-    )
     future_skew_s: int = Field(
         300, ge=0, description="A device timestamp further ahead of our clock is refused"
     )

@@ -35,12 +35,17 @@ class TwinTracker:
         """The twin of a device, if it has ever been heard from."""
         return self._twins.get(device_id)
 
+    def ensure(self, device_id: str, kind: str) -> Twin:
+        """The device's twin, created (offline, never seen) if it has none yet."""
+        twin = self._twins.get(device_id)
+        if twin is None:
+            twin = self._twins[device_id] = Twin(device_id=device_id)
+            self._kinds[device_id] = kind
+        return twin
+
     def apply(self, env: Envelope) -> tuple[Twin, bool]:
         """Update the twin from an accepted message; return it and whether presence changed."""
-        twin = self._twins.get(env.device_id)
-        if twin is None:
-            twin = self._twins[env.device_id] = Twin(device_id=env.device_id)
-            self._kinds[env.device_id] = env.kind
+        twin = self.ensure(env.device_id, env.kind)
         was_online = twin.online
         payload = env.payload
         if env.channel == "status":

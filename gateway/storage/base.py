@@ -11,8 +11,8 @@ from gateway.storage.records import DeadLetter, DeviceRecord, StoredMessage, Twi
 class Tx(Protocol):
     """Writes of one transaction."""
 
-    def claim(self, device_id: str, key: str, now: float) -> bool:
-        """Record a dedup key; False when it was already seen."""
+    def find_stored(self, device_id: str, channel: str, ts: float) -> list[tuple[int | None, str]]:
+        """(seq, data) of the stored messages a device sent on a channel at device time `ts`."""
         ...
 
     def add_message(self, msg: StoredMessage) -> None:

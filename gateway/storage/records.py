@@ -48,6 +48,21 @@ class Twin:
     location_source: str | None = None
     location_ts: float | None = None
     last_telemetry: dict[str, Any] | None = field(default=None)
+    # Recent seqs per channel prefix ("t", "e", "a", "s"), for recognising redeliveries.
+    seq_windows: dict[str, SeqWindow] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SeqWindow:
+    """The highest seq a device channel sent, a bitmap of the ones below it, and its time."""
+
+    high: int
+    mask: int  # bit i set: seq `high - i` was accepted
+    ts: float  # device time of the message that carried `high`
+
+    def copy(self) -> SeqWindow:
+        """An independent copy (for undo)."""
+        return SeqWindow(self.high, self.mask, self.ts)
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import orjson
 
-from gateway.storage.records import DeadLetter, DeviceRecord, StoredMessage, Twin
+from gateway.storage.records import DeadLetter, DeviceRecord, SeqWindow, StoredMessage, Twin
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,8 @@ _INSERT_DEVICE = _insert_sql("devices", _DEVICE_COLUMNS, "INSERT OR REPLACE")
 # An in-place update rather than REPLACE (delete + insert): the same row, fewer B-tree writes.
 _UPSERT_TWIN = _insert_sql("twins", _TWIN_COLUMNS) + " ON CONFLICT (device_id) DO UPDATE SET " + (
     ", ".join(f"{c} = excluded.{c}" for c in _TWIN_COLUMNS if c != "device_id"))
-_CLAIM_SIZES = (256, 64, 16, 4, 1)  # rows per multi-row INSERT (3 parameters each)
-_CLAIM_SQL = {
-    n: "INSERT OR IGNORE INTO dedup (device_id, key, seen_at) VALUES "
-       + ", ".join(["(?, ?, ?)"] * n) + " RETURNING device_id, key"
-    for n in _CLAIM_SIZES
-}
+_FIND_TELEMETRY = "SELECT seq, data FROM telemetry WHERE device_id = ? AND ts = ?"
+_FIND_EVENT = "SELECT seq, data FROM events WHERE device_id = ? AND ts = ? AND channel = ?"
 _INSERT_TELEMETRY = _insert_sql(
     "telemetry", tuple(c for c in _MESSAGE_COLUMNS if c not in ("channel", "type"))
 )
@@ -69,7 +65,7 @@ def connect(path: Path, *, synchronous: Synchronous = "FULL") -> sqlite3.Connect
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
-    # A page cache that holds the hot indexes (dedup, telemetry) instead of the 2 MiB default,
+    # A page cache that holds the hot indexes (telemetry, events) instead of the 2 MiB default,
     # and checkpoints every ~16 MiB of WAL instead of every 4 MiB: fewer, larger write-backs.
     # Durability is unchanged (synchronous stays as asked; FULL by default).
     conn.execute("PRAGMA cache_size=-65536")
@@ -114,32 +110,14 @@ class SqliteTx:
         """The connection, for components that keep their own tables in this transaction."""
         return self._conn
 
-    def claim(self, device_id: str, key: str, now: float) -> bool:
-        """Record (device, key) as seen; False if it was already seen (a duplicate)."""
-        cur = self._conn.execute(
-            "INSERT OR IGNORE INTO dedup (device_id, key, seen_at) VALUES (?, ?, ?)",
-            (device_id, key, now),
-        )
-        return cur.rowcount == 1
+    def find_stored(self, device_id: str, channel: str, ts: float) -> list[tuple[int | None, str]]:
+        """(seq, data) of the stored messages a device sent on a channel at device time `ts`.
 
-    def claim_many(self, keys: list[tuple[str, str]], now: float) -> set[tuple[str, str]]:
-        """Record many (device, key) pairs at once; return those not seen before.
-
-        A pair repeated within `keys` is returned once: the caller treats its first
-        occurrence as new and the others as duplicates.
+        Served by the (device_id, ts) indexes; rows queued in this transaction are not seen.
         """
-        fresh: set[tuple[str, str]] = set()
-        start = 0
-        while start < len(keys):
-            # Only a few statement shapes (256, 64, 16, 4 or 1 rows), so they stay in the
-            # connection's statement cache instead of being compiled again for every batch size.
-            size = next(n for n in _CLAIM_SIZES if n <= len(keys) - start)
-            args: list[Any] = []
-            for device_id, key in keys[start:start + size]:
-                args += (device_id, key, now)
-            fresh.update(self._conn.execute(_CLAIM_SQL[size], args).fetchall())
-            start += size
-        return fresh
+        if channel == "telemetry":
+            return self._conn.execute(_FIND_TELEMETRY, (device_id, ts)).fetchall()
+        return self._conn.execute(_FIND_EVENT, (device_id, ts, channel)).fetchall()
 
     def add_message(self, msg: StoredMessage) -> None:
         """Queue an accepted message for insert."""
@@ -184,12 +162,25 @@ def _twin_row(twin: Twin) -> tuple[Any, ...]:
     return (twin.device_id, twin.online, twin.online_source, twin.online_changed,
             twin.last_seen, twin.battery_pct, twin.lat, twin.lon, twin.accuracy_m,
             twin.location_source, twin.location_ts,
-            orjson.dumps(last).decode() if last is not None else None)
+            orjson.dumps(last).decode() if last is not None else None,
+            _windows_json(twin.seq_windows))
+
+
+def _windows_json(windows: dict[str, SeqWindow]) -> str | None:
+    if not windows:
+        return None
+    return orjson.dumps({c: [w.high, w.mask, w.ts] for c, w in windows.items()}).decode()
+
+
+def _windows_from_json(text: str | None) -> dict[str, SeqWindow]:
+    if not text:
+        return {}
+    return {c: SeqWindow(int(h), int(m), float(t)) for c, (h, m, t) in orjson.loads(text).items()}
 
 
 if _TWIN_COLUMNS != ("device_id", "online", "online_source", "online_changed", "last_seen",
                      "battery_pct", "lat", "lon", "accuracy_m", "location_source",
-                     "location_ts", "last_telemetry"):
+                     "location_ts", "last_telemetry", "seq_windows"):
     raise RuntimeError("Twin's fields changed: update _twin_row to match")
 
 
@@ -279,13 +270,14 @@ class SqliteStore:
             twin.online = bool(twin.online)
             if twin.last_telemetry is not None:
                 twin.last_telemetry = orjson.loads(twin.last_telemetry)
+            twin.seq_windows = _windows_from_json(twin.seq_windows)  # type: ignore[arg-type]
             twins.append(twin)
         return twins
 
     # -- housekeeping --------------------------------------------------------------------
 
-    def prune(self, tx: SqliteTx, *, telemetry_before: float, dead_before: float,
-              dedup_before: float) -> dict[str, int]:
+    def prune(self, tx: SqliteTx, *, telemetry_before: float,
+              dead_before: float) -> dict[str, int]:
         """Delete rows past their retention inside `tx`; return counts per table."""
         conn = tx.connection
         return {
@@ -293,8 +285,6 @@ class SqliteStore:
                                       (telemetry_before,)).rowcount,
             "dead_letters": conn.execute("DELETE FROM dead_letters WHERE received_at < ?",
                                          (dead_before,)).rowcount,
-            "dedup": conn.execute("DELETE FROM dedup WHERE seen_at < ?",
-                                  (dedup_before,)).rowcount,
         }
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:

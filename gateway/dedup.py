@@ -1,0 +1,117 @@
+"""Recognising redelivered messages: a window of recent `seq`s per device channel, else the rows.
+
+A message is a duplicate when the same device already sent, on the same channel, a message
+with the same `seq` — or, without `seq`, the same timestamp and content — and it was stored.
+
+The common case costs no database work: each (device, channel) keeps the highest `seq` seen
+and a bitmap of the 64 below it, persisted in the device's twin row, which the batch writes
+anyway. Redeliveries (a broker resending what was in flight at a crash, a device repeating
+an unacknowledged publish) are always recent, so they fall inside the window. Anything the
+window cannot answer — a channel heard for the first time, a `seq` older than the window, a
+message without `seq` — is looked up among the stored rows, which stay for their retention
+period. A `seq` that goes backwards while the device clock goes forwards is a counter reset
+(a reboot): once the rows confirm it is new, the window restarts from it.
+
+Windows change in memory while a batch runs; `rollback()` puts them back when its transaction
+fails, so the retried batch gets the same verdicts.
+"""
+
+from __future__ import annotations
+
+from gateway.envelope import Envelope, stored_data
+from gateway.storage.records import SeqWindow
+from gateway.storage.sqlite import SqliteTx
+from gateway.twin import TwinTracker
+
+WIDTH = 64  # seqs remembered below the highest, per device channel
+_FULL = (1 << WIDTH) - 1
+PREFIX = {"telemetry": "t", "event": "e", "status": "s", "cmd_ack": "a"}
+
+
+class Deduplicator:
+    """Tells, for each message of a batch in order, whether it is new."""
+
+    def __init__(self, twins: TwinTracker) -> None:
+        self._twins = twins
+        self._undo: dict[tuple[str, str], SeqWindow | None] = {}
+
+    def fresh(self, envs: list[Envelope], tx: SqliteTx) -> list[bool]:
+        """One verdict per message; the windows now include every new one."""
+        verdicts: list[bool] = []
+        seen_here: set[tuple[object, ...]] = set()  # answered by lookup earlier in this batch
+        for env in envs:
+            seq = env.seq
+            if seq is not None:
+                verdicts.append(self._check_seq(env, seq, tx, seen_here))
+            elif env.channel == "status":
+                verdicts.append(True)  # presence is idempotent; a bare repeat is a change
+            else:
+                key = (env.device_id, env.channel, env.ts, env.raw.payload)
+                new = key not in seen_here and not self._stored(env, tx)
+                if new:
+                    seen_here.add(key)
+                verdicts.append(new)
+        return verdicts
+
+    def _check_seq(self, env: Envelope, seq: int, tx: SqliteTx,
+                   seen_here: set[tuple[object, ...]]) -> bool:
+        windows = self._twins.ensure(env.device_id, env.kind).seq_windows
+        channel = PREFIX[env.channel]
+        window = windows.get(channel)
+        if window is not None:
+            high = window.high
+            if seq > high:
+                self._remember(env.device_id, channel, window)
+                shift = seq - high
+                window.mask = ((window.mask << shift) | 1) & _FULL if shift < WIDTH else 1
+                window.high, window.ts = seq, env.ts
+                return True
+            behind = high - seq
+            if behind < WIDTH:
+                bit = 1 << behind
+                if window.mask & bit:
+                    return False
+                self._remember(env.device_id, channel, window)
+                window.mask |= bit
+                return True
+        # No window yet, or older than it: the stored rows decide.
+        key = (env.device_id, channel, seq)
+        if key in seen_here or self._stored(env, tx):
+            return False
+        seen_here.add(key)
+        if window is None or env.ts > window.ts:
+            # First word from this channel, or a counter that restarted: the window starts here.
+            self._remember(env.device_id, channel, window)
+            windows[channel] = SeqWindow(seq, 1, env.ts)
+        return True
+
+    @staticmethod
+    def _stored(env: Envelope, tx: SqliteTx) -> bool:
+        rows = tx.find_stored(env.device_id, env.channel, env.ts)
+        if not rows:
+            return False
+        if env.seq is not None:
+            return any(seq == env.seq for seq, _ in rows)
+        data = stored_data(env)
+        return any(seq is None and stored == data for seq, stored in rows)
+
+    def _remember(self, device_id: str, channel: str, window: SeqWindow | None) -> None:
+        key = (device_id, channel)
+        if key not in self._undo:
+            self._undo[key] = None if window is None else window.copy()
+
+    def commit(self) -> None:
+        """The batch committed: its window changes stand."""
+        self._undo.clear()
+
+    def rollback(self) -> None:
+        """The batch's transaction failed: windows go back to how they were before it."""
+        for (device_id, channel), before in self._undo.items():
+            twin = self._twins.get(device_id)
+            if twin is None:
+                continue
+            if before is None:
+                twin.seq_windows.pop(channel, None)
+            else:
+                twin.seq_windows[channel] = before
+        self._undo.clear()

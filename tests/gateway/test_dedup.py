@@ -1,0 +1,149 @@
+"""Redeliveries are recognised: the seq window, the stored rows behind it, resets, rollbacks."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway.clock import ManualClock
+from gateway.dedup import WIDTH
+from gateway.envelope import RawMessage
+from gateway.service import Gateway
+from gateway.settings import Settings
+from gateway.storage.sqlite import SqliteTx, StoreError
+from tests.conftest import STANDARD_DEVICES, T0
+
+TOPIC = "scgw/v1/wristband/WB-1001/telemetry"
+
+
+def _gateway(db: Path) -> Gateway:
+    """A gateway whose pipeline is driven directly (no broker needed to judge duplicates)."""
+    settings = Settings(broker={"url": "mqtt://127.0.0.1:1"},
+                        database={"url": f"sqlite:///{db}"}, log_json=False)
+    gw = Gateway(settings, clock=ManualClock(T0))
+    gw.registry.register(STANDARD_DEVICES)
+    gw.registry.load()
+    gw.twins.load(gw.store.load_twins(), {d.id: d.kind for d in gw.registry.all()})
+    return gw
+
+
+@pytest.fixture
+def gw(tmp_path: Path) -> Iterator[Gateway]:
+    gateway = _gateway(tmp_path / "scgw.db")
+    yield gateway
+    gateway.store.close()
+
+
+def reading(seq: int | None, *, ts_ms: int | None = None, hr: int = 70) -> RawMessage:
+    """A wristband reading; by default its device time follows its seq (one per second)."""
+    body: dict[str, object] = {"ts": ts_ms if ts_ms is not None else int(T0 * 1000) - 600_000
+                               + 1000 * (seq or 0), "heart_rate_bpm": hr}
+    if seq is not None:
+        body["seq"] = seq
+    return RawMessage(TOPIC, orjson.dumps(body), qos=1, received_at=T0)
+
+
+def stored_seqs(gw: Gateway) -> list[int | None]:
+    return [r["seq"] for r in gw.store.query("SELECT seq FROM telemetry ORDER BY id")]
+
+
+def duplicates(gw: Gateway) -> float:
+    return gw.metrics.value("scgw_messages_duplicate_total", kind="wristband")
+
+
+def test_repeats_within_the_window_are_duplicates_in_one_batch_and_across(gw):
+    gw.pipeline.process_batch([reading(10), reading(10), reading(8), reading(9)])
+    gw.pipeline.process_batch([reading(8), reading(11), reading(9)])
+    assert stored_seqs(gw) == [10, 8, 9, 11]
+    assert duplicates(gw) == 3
+
+
+def test_a_seq_older_than_the_window_is_judged_by_the_stored_rows(gw):
+    first = [reading(s) for s in range(1, WIDTH + 40) if s != 3]
+    gw.pipeline.process_batch(first)
+    # seq 5 was stored long ago (outside the window): a redelivery; seq 3 never came: new.
+    gw.pipeline.process_batch([reading(5), reading(3), reading(3)])
+    assert stored_seqs(gw)[-1:] == [3]
+    assert stored_seqs(gw).count(5) == 1
+    assert duplicates(gw) == 2
+
+
+def test_a_counter_that_restarts_is_accepted_and_then_deduplicated(gw):
+    late = int(T0 * 1000)
+    gw.pipeline.process_batch([reading(s) for s in range(1000, 1010)])
+    # The band rebooted: seq starts again at 1, its clock keeps going forwards.
+    gw.pipeline.process_batch([reading(1, ts_ms=late), reading(2, ts_ms=late + 1000)])
+    gw.pipeline.process_batch([reading(2, ts_ms=late + 1000), reading(3, ts_ms=late + 2000)])
+    assert stored_seqs(gw)[-3:] == [1, 2, 3]
+    assert duplicates(gw) == 1
+
+
+def test_without_seq_same_time_and_content_is_a_duplicate(gw):
+    ts = int(T0 * 1000) - 5000
+    gw.pipeline.process_batch([reading(None, ts_ms=ts), reading(None, ts_ms=ts)])
+    gw.pipeline.process_batch([reading(None, ts_ms=ts),
+                               reading(None, ts_ms=ts, hr=71)])  # same time, other reading
+    assert stored_seqs(gw) == [None, None]
+    assert duplicates(gw) == 2
+
+
+def test_windows_survive_a_restart(tmp_path):
+    first = _gateway(tmp_path / "scgw.db")
+    first.pipeline.process_batch([reading(s) for s in range(1, 6)])
+    first.store.close()
+    again = _gateway(tmp_path / "scgw.db")
+    again.pipeline.process_batch([reading(4), reading(6)])
+    assert stored_seqs(again) == [1, 2, 3, 4, 5, 6]
+    assert duplicates(again) == 1
+    again.store.close()
+
+
+def test_a_batch_that_fails_to_commit_is_retried_with_the_same_verdicts(gw):
+    class FailOnce:
+        failed = False
+
+        def on_message(self, env: object, twin: object, tx: SqliteTx) -> None:
+            pass
+
+        def on_presence(self, *args: object) -> None:
+            pass
+
+        def on_batch_end(self, tx: SqliteTx) -> None:
+            if not FailOnce.failed:
+                FailOnce.failed = True
+                raise sqlite3.OperationalError("disk I/O error")
+
+    gw.pipeline.hooks.append(FailOnce())
+    batch = [reading(1), reading(2)]
+    with pytest.raises(StoreError):
+        gw.pipeline.process_batch(batch)
+    assert stored_seqs(gw) == []
+    gw.pipeline.process_batch(batch)
+    assert stored_seqs(gw) == [1, 2]
+    assert duplicates(gw) == 0
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sends=st.lists(st.integers(0, 3 * WIDTH), min_size=1, max_size=150),
+       cuts=st.lists(st.integers(1, 40), min_size=1, max_size=10))
+def test_every_seq_is_stored_exactly_once_whatever_the_order(tmp_path_factory, sends, cuts):
+    """Redeliveries in any order, near or far behind, in any batching: each seq once."""
+    gateway = _gateway(tmp_path_factory.mktemp("prop") / "scgw.db")
+    try:
+        pos, i = 0, 0
+        while pos < len(sends):
+            size = cuts[i % len(cuts)]
+            gateway.pipeline.process_batch([reading(s) for s in sends[pos:pos + size]])
+            pos, i = pos + size, i + 1
+        stored = stored_seqs(gateway)
+        assert sorted(stored) == sorted(set(sends))  # type: ignore[type-var]
+        assert duplicates(gateway) == len(sends) - len(set(sends))
+    finally:
+        gateway.store.close()
