@@ -33,7 +33,8 @@ class Deduplicator:
 
     def __init__(self, twins: TwinTracker) -> None:
         self._twins = twins
-        self._undo: dict[tuple[str, str], SeqWindow | None] = {}
+        # (device, channel) → the window as it was before this batch: (high, mask, ts) or None.
+        self._undo: dict[tuple[str, str], tuple[int, int, float] | None] = {}
 
     def fresh(self, envs: list[Envelope], tx: SqliteTx) -> list[bool]:
         """One verdict per message; the windows now include every new one."""
@@ -98,11 +99,12 @@ class Deduplicator:
     def _remember(self, device_id: str, channel: str, window: SeqWindow | None) -> None:
         key = (device_id, channel)
         if key not in self._undo:
-            self._undo[key] = None if window is None else window.copy()
+            self._undo[key] = None if window is None else (window.high, window.mask, window.ts)
 
     def commit(self) -> None:
         """The batch committed: its window changes stand."""
-        self._undo.clear()
+        if self._undo:
+            self._undo = {}
 
     def rollback(self) -> None:
         """The batch's transaction failed: windows go back to how they were before it."""
@@ -113,5 +115,5 @@ class Deduplicator:
             if before is None:
                 twin.seq_windows.pop(channel, None)
             else:
-                twin.seq_windows[channel] = before
+                twin.seq_windows[channel] = SeqWindow(*before)
         self._undo.clear()

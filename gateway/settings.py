@@ -192,7 +192,10 @@ class LimitSettings(_Section):
     queue_size: int = Field(
         5000, ge=10, description="Messages held between the MQTT thread and the pipeline"
     )
-    batch_size: int = Field(500, ge=1, le=10_000, description="Messages per database transaction")
+    batch_size: int = Field(
+        2000, ge=1, le=10_000,
+        description="Most messages per database transaction (a backlog drains in batches this big)",
+    )
     dead_letter_payload_bytes: int = Field(
         4096, ge=0, description="How much of a rejected payload is kept"
     )

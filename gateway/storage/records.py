@@ -60,10 +60,6 @@ class SeqWindow:
     mask: int  # bit i set: seq `high - i` was accepted
     ts: float  # device time of the message that carried `high`
 
-    def copy(self) -> SeqWindow:
-        """An independent copy (for undo)."""
-        return SeqWindow(self.high, self.mask, self.ts)
-
 
 @dataclass(slots=True)
 class DeadLetter:
