@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 
@@ -97,6 +98,7 @@ class Gateway:
             self.alerting.subscribe(self.workflow.on_alert_change)
         self.outbox = OutboxSender(self.store, wf, self.clock)
         self._started = False
+        self._gc_frozen = False
 
     def pipeline_submit(self, raws: list[RawMessage]) -> None:
         """Hand received messages to the pipeline (the pipeline is built after the client)."""
@@ -132,14 +134,31 @@ class Gateway:
         self.schedule_tx("retention", RETENTION_EVERY_S, self._prune)
         self.schedule_tx("registry_refresh", REGISTRY_REFRESH_S, self._refresh_registry)
         self.scheduler.start()
+        self._tune_gc()
         if connect:
             self.mqtt.start()
         self._started = True
+
+    def _tune_gc(self) -> None:
+        # The registry, twins and rule state loaded above live as long as the process, and
+        # the cyclic collector re-scanned them every 700 allocations: about a tenth of the
+        # pipeline's CPU. Freezing them and collecting the young generation less often
+        # removes that; messages are freed by reference counting, not by the collector.
+        threshold = self.settings.limits.gc_threshold
+        if threshold:
+            gc.collect()
+            gc.freeze()
+            _, gen1, gen2 = gc.get_threshold()
+            gc.set_threshold(threshold, gen1, gen2)
+            self._gc_frozen = True
 
     def stop(self) -> None:
         """Disconnect, finish queued work, close the database."""
         if not self._started:
             return
+        if self._gc_frozen:
+            gc.unfreeze()  # what this gateway held may now become garbage like anything else
+            self._gc_frozen = False
         self.mqtt.stop()
         self.scheduler.stop()
         self.pipeline.stop()

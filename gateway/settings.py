@@ -196,6 +196,12 @@ class LimitSettings(_Section):
         2000, ge=1, le=10_000,
         description="Most messages per database transaction (a backlog drains in batches this big)",
     )
+    gc_threshold: int = Field(
+        50_000, ge=0, le=10_000_000,
+        description="Allocations between runs of Python's youngest garbage-collector "
+        "generation (CPython's default is 700); 0 leaves the collector as it is. With a value "
+        "set, the state loaded at start-up is also frozen out of collection",
+    )
     dead_letter_payload_bytes: int = Field(
         4096, ge=0, description="How much of a rejected payload is kept"
     )
