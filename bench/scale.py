@@ -1,8 +1,8 @@
 """Registry scale: gateway start-up time and RSS with 10k and 100k registered devices.
 
 Each size gets a fresh SQLite file holding the devices and, as after a day of traffic, a twin
-for every device (last seen, battery, location, last telemetry, the seq windows dedup keeps
-for its telemetry and event channels) — start-up loads both, seeds
+for every device (last seen, battery, location, last telemetry) and the seq windows dedup keeps
+for its telemetry and event channels — start-up loads both, seeds
 the rules engine's absence timers from them, and connects to Mosquitto. The gateway runs in a
 child process (`bench/gwproc.py`), so its RSS is its own; start-up is measured from spawning
 that process (imports included) to the gateway being subscribed, and again from inside it.
@@ -51,8 +51,8 @@ def prepare(db: Path, url: str, devices: int) -> float:
                         online_changed=seen - 3600, last_seen=seen,
                         battery_pct=float(rng.randint(20, 100)))
             base = rng.randrange(1, 2**40)
-            twin.seq_windows = {"t": SeqWindow(base + 2000, 2**64 - 1, seen),
-                                "e": SeqWindow(base + 40, 2**20 - 1, seen - 900)}
+            tx.save_windows([(c.id, "t", SeqWindow(base + 2000, 2**63 - 1, seen)),
+                             (c.id, "e", SeqWindow(base + 40, 2**20 - 1, seen - 900))])
             if c.kind == "wristband":
                 twin.lat, twin.lon, twin.accuracy_m = HOME[0], HOME[1], 10.0
                 twin.location_source, twin.location_ts = "gps", seen

@@ -3,14 +3,14 @@
 A message is a duplicate when the same device already sent, on the same channel, a message
 with the same `seq` — or, without `seq`, the same timestamp and content — and it was stored.
 
-The common case costs no database work: each (device, channel) keeps the highest `seq` seen
-and a bitmap of the 64 below it, persisted in the device's twin row, which the batch writes
-anyway. Redeliveries (a broker resending what was in flight at a crash, a device repeating
-an unacknowledged publish) are always recent, so they fall inside the window. Anything the
-window cannot answer — a channel heard for the first time, a `seq` older than the window, a
-message without `seq` — is looked up among the stored rows, which stay for their retention
-period. A `seq` that goes backwards while the device clock goes forwards is a counter reset
-(a reboot): once the rows confirm it is new, the window restarts from it.
+The common case costs one small row write per device channel and batch: each (device,
+channel) keeps the highest `seq` seen and a bitmap of the 63 below it (`seq_windows`, written
+in the batch's transaction). Redeliveries (a broker resending what was in flight at a crash, a
+device repeating an unacknowledged publish) are always recent, so they fall inside the window.
+Anything the window cannot answer — a channel heard for the first time, a `seq` older than the
+window, a message without `seq` — is looked up among the stored rows, which stay for their
+retention period. A `seq` that goes backwards while the device clock goes forwards is a counter
+reset (a reboot): once the rows confirm it is new, the window restarts from it.
 
 Windows change in memory while a batch runs; `rollback()` puts them back when its transaction
 fails, so the retried batch gets the same verdicts.
@@ -21,20 +21,25 @@ from __future__ import annotations
 from gateway.envelope import Envelope, stored_data
 from gateway.storage.records import SeqWindow
 from gateway.storage.sqlite import SqliteTx
-from gateway.twin import TwinTracker
 
-WIDTH = 64  # seqs remembered below the highest, per device channel
+WIDTH = 63  # seqs remembered below the highest, per device channel (a signed 64-bit column)
 _FULL = (1 << WIDTH) - 1
 PREFIX = {"telemetry": "t", "event": "e", "status": "s", "cmd_ack": "a"}
+
+Key = tuple[str, str]  # (device_id, channel prefix)
 
 
 class Deduplicator:
     """Tells, for each message of a batch in order, whether it is new."""
 
-    def __init__(self, twins: TwinTracker) -> None:
-        self._twins = twins
-        # (device, channel) → the window as it was before this batch: (high, mask, ts) or None.
-        self._undo: dict[tuple[str, str], tuple[int, int, float] | None] = {}
+    def __init__(self) -> None:
+        self._windows: dict[Key, SeqWindow] = {}
+        # Windows this batch changed, with how they were before it: (high, mask, ts) or None.
+        self._undo: dict[Key, tuple[int, int, float] | None] = {}
+
+    def load(self, windows: dict[Key, SeqWindow]) -> None:
+        """Start from the stored windows."""
+        self._windows = dict(windows)
 
     def fresh(self, envs: list[Envelope], tx: SqliteTx) -> list[bool]:
         """One verdict per message; the windows now include every new one."""
@@ -56,13 +61,12 @@ class Deduplicator:
 
     def _check_seq(self, env: Envelope, seq: int, tx: SqliteTx,
                    seen_here: set[tuple[object, ...]]) -> bool:
-        windows = self._twins.ensure(env.device_id, env.kind).seq_windows
-        channel = PREFIX[env.channel]
-        window = windows.get(channel)
+        key = (env.device_id, PREFIX[env.channel])
+        window = self._windows.get(key)
         if window is not None:
             high = window.high
             if seq > high:
-                self._remember(env.device_id, channel, window)
+                self._remember(key, window)
                 shift = seq - high
                 window.mask = ((window.mask << shift) | 1) & _FULL if shift < WIDTH else 1
                 window.high, window.ts = seq, env.ts
@@ -72,18 +76,17 @@ class Deduplicator:
                 bit = 1 << behind
                 if window.mask & bit:
                     return False
-                self._remember(env.device_id, channel, window)
+                self._remember(key, window)
                 window.mask |= bit
                 return True
         # No window yet, or older than it: the stored rows decide.
-        key = (env.device_id, channel, seq)
-        if key in seen_here or self._stored(env, tx):
+        if (key, seq) in seen_here or self._stored(env, tx):
             return False
-        seen_here.add(key)
+        seen_here.add((key, seq))
         if window is None or env.ts > window.ts:
             # First word from this channel, or a counter that restarted: the window starts here.
-            self._remember(env.device_id, channel, window)
-            windows[channel] = SeqWindow(seq, 1, env.ts)
+            self._remember(key, window)
+            self._windows[key] = SeqWindow(seq, 1, env.ts)
         return True
 
     @staticmethod
@@ -96,10 +99,15 @@ class Deduplicator:
         data = stored_data(env)
         return any(seq is None and stored == data for seq, stored in rows)
 
-    def _remember(self, device_id: str, channel: str, window: SeqWindow | None) -> None:
-        key = (device_id, channel)
+    def _remember(self, key: Key, window: SeqWindow | None) -> None:
         if key not in self._undo:
             self._undo[key] = None if window is None else (window.high, window.mask, window.ts)
+
+    def save(self, tx: SqliteTx) -> None:
+        """Write the windows this batch changed (inside its transaction, before the commit)."""
+        if self._undo:
+            windows = self._windows
+            tx.save_windows([(d, c, windows[(d, c)]) for d, c in self._undo])
 
     def commit(self) -> None:
         """The batch committed: its window changes stand."""
@@ -108,12 +116,9 @@ class Deduplicator:
 
     def rollback(self) -> None:
         """The batch's transaction failed: windows go back to how they were before it."""
-        for (device_id, channel), before in self._undo.items():
-            twin = self._twins.get(device_id)
-            if twin is None:
-                continue
+        for key, before in self._undo.items():
             if before is None:
-                twin.seq_windows.pop(channel, None)
+                self._windows.pop(key, None)
             else:
-                twin.seq_windows[channel] = SeqWindow(*before)
-        self._undo.clear()
+                self._windows[key] = SeqWindow(*before)
+        self._undo = {}

@@ -116,6 +116,7 @@ class Gateway:
             return
         devices = self.registry.load()
         self.twins.load(self.store.load_twins(), {d.id: d.kind for d in self.registry.all()})
+        self.pipeline.dedup.load(self.store.load_windows())
         log.info("loaded state", extra={"devices": devices, "schema": self.store.schema_version})
         if self.alerting is not None:
             self.alerting.start(self.pipeline, lambda: self.mqtt.connected)
@@ -131,6 +132,8 @@ class Gateway:
         self.schedule_tx(
             "offline_sweep", self.settings.offline_sweep_s, self.pipeline.sweep_offline
         )
+        self.schedule_tx("twin_checkpoint", self.settings.database.twin_checkpoint_s,
+                         self.pipeline.checkpoint_twins)
         self.schedule_tx("retention", RETENTION_EVERY_S, self._prune)
         self.schedule_tx("registry_refresh", REGISTRY_REFRESH_S, self._refresh_registry)
         self.scheduler.start()
@@ -162,6 +165,9 @@ class Gateway:
         self.mqtt.stop()
         self.scheduler.stop()
         self.pipeline.stop()
+        # The pipeline thread is gone: the last twins are written from here.
+        with self.store.transaction() as tx:
+            self.pipeline.checkpoint_twins(self.clock.time(), tx)
         if self.influx is not None:
             self.influx.stop()  # after the pipeline: nothing may be added to a closed buffer
         self.store.close()

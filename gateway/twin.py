@@ -21,6 +21,7 @@ class TwinTracker:
         self._timeouts = offline_timeout_s
         # Kept up to date on every transition: counting 100k twins per batch would dominate.
         self._online: Counter[str] = Counter()
+        self._dirty: dict[str, Twin] = {}  # changed since they were last written
 
     def load(self, twins: list[Twin], kinds: dict[str, str]) -> None:
         """Start from stored twins; `kinds` maps device id → kind."""
@@ -36,17 +37,13 @@ class TwinTracker:
         """The twin of a device, if it has ever been heard from."""
         return self._twins.get(device_id)
 
-    def ensure(self, device_id: str, kind: str) -> Twin:
-        """The device's twin, created (offline, never seen) if it has none yet."""
-        twin = self._twins.get(device_id)
-        if twin is None:
-            twin = self._twins[device_id] = Twin(device_id=device_id)
-            self._kinds[device_id] = kind
-        return twin
-
     def apply(self, env: Envelope) -> tuple[Twin, bool]:
         """Update the twin from an accepted message; return it and whether presence changed."""
-        twin = self.ensure(env.device_id, env.kind)
+        twin = self._twins.get(env.device_id)
+        if twin is None:
+            twin = self._twins[env.device_id] = Twin(device_id=env.device_id)
+            self._kinds[env.device_id] = env.kind
+        self._dirty[env.device_id] = twin
         was_online = twin.online
         payload = env.payload
         if env.channel == "status":
@@ -79,8 +76,20 @@ class TwinTracker:
                 twin.online_source = "timeout"
                 twin.online_changed = now
                 changed.append(twin)
+                self._dirty[device_id] = twin
                 self._online[self._kinds.get(device_id, "unknown")] -= 1
         return changed
+
+    def take_dirty(self) -> list[Twin]:
+        """The twins changed since the last call (the caller writes them)."""
+        dirty = list(self._dirty.values())
+        self._dirty = {}
+        return dirty
+
+    def mark_dirty(self, twins: list[Twin]) -> None:
+        """Twins whose write did not commit: write them next time."""
+        for twin in twins:
+            self._dirty.setdefault(twin.device_id, twin)
 
     def online_counts(self) -> Counter[str]:
         """Devices online per kind."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from gateway.storage.records import DeadLetter, DeviceRecord, StoredMessage, Twin
+from gateway.storage.records import DeadLetter, DeviceRecord, SeqWindow, StoredMessage, Twin
 
 
 class Tx(Protocol):
@@ -25,6 +25,10 @@ class Tx(Protocol):
 
     def save_twin(self, twin: Twin) -> None:
         """Queue a twin upsert."""
+        ...
+
+    def save_windows(self, windows: list[tuple[str, str, SeqWindow]]) -> None:
+        """Upsert dedup windows (device_id, channel prefix, window)."""
         ...
 
 
@@ -51,6 +55,10 @@ class Store(Protocol):
 
     def load_twins(self) -> list[Twin]:
         """Every stored twin."""
+        ...
+
+    def load_windows(self) -> dict[tuple[str, str], SeqWindow]:
+        """Every dedup window, keyed by (device_id, channel prefix)."""
         ...
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:

@@ -48,16 +48,17 @@ class Twin:
     location_source: str | None = None
     location_ts: float | None = None
     last_telemetry: dict[str, Any] | None = field(default=None)
-    # Recent seqs per channel prefix ("t", "e", "a", "s"), for recognising redeliveries.
-    seq_windows: dict[str, SeqWindow] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class SeqWindow:
-    """The highest seq a device channel sent, a bitmap of the ones below it, and its time."""
+    """The highest seq a device channel sent, a bitmap of the ones below it, and its time.
+
+    Stored in `seq_windows` keyed by (device_id, channel prefix: "t", "e", "s", "a").
+    """
 
     high: int
-    mask: int  # bit i set: seq `high - i` was accepted
+    mask: int  # bit i set: seq `high - i` was accepted (63 bits: a signed SQLite integer)
     ts: float  # device time of the message that carried `high`
 
 

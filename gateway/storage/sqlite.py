@@ -50,6 +50,10 @@ _UPSERT_TWIN = _insert_sql("twins", _TWIN_COLUMNS) + " ON CONFLICT (device_id) D
     ", ".join(f"{c} = excluded.{c}" for c in _TWIN_COLUMNS if c != "device_id"))
 _FIND_TELEMETRY = "SELECT seq, data FROM telemetry WHERE device_id = ? AND ts = ?"
 _FIND_EVENT = "SELECT seq, data FROM events WHERE device_id = ? AND ts = ? AND channel = ?"
+_UPSERT_WINDOW = (
+    "INSERT INTO seq_windows (device_id, channel, high, mask, ts) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (device_id, channel) DO UPDATE SET"
+    " high = excluded.high, mask = excluded.mask, ts = excluded.ts")
 _INSERT_TELEMETRY = _insert_sql(
     "telemetry", tuple(c for c in _MESSAGE_COLUMNS if c not in ("channel", "type"))
 )
@@ -119,6 +123,11 @@ class SqliteTx:
             return self._conn.execute(_FIND_TELEMETRY, (device_id, ts)).fetchall()
         return self._conn.execute(_FIND_EVENT, (device_id, ts, channel)).fetchall()
 
+    def save_windows(self, windows: list[tuple[str, str, SeqWindow]]) -> None:
+        """Upsert (device_id, channel, window) rows of the dedup windows."""
+        self._conn.executemany(_UPSERT_WINDOW, [(d, c, w.high, w.mask, w.ts)
+                                                for d, c, w in windows])
+
     def add_message(self, msg: StoredMessage) -> None:
         """Queue an accepted message for insert."""
         if msg.channel == "telemetry":
@@ -162,25 +171,12 @@ def _twin_row(twin: Twin) -> tuple[Any, ...]:
     return (twin.device_id, twin.online, twin.online_source, twin.online_changed,
             twin.last_seen, twin.battery_pct, twin.lat, twin.lon, twin.accuracy_m,
             twin.location_source, twin.location_ts,
-            orjson.dumps(last).decode() if last is not None else None,
-            _windows_json(twin.seq_windows))
-
-
-def _windows_json(windows: dict[str, SeqWindow]) -> str | None:
-    if not windows:
-        return None
-    return orjson.dumps({c: [w.high, w.mask, w.ts] for c, w in windows.items()}).decode()
-
-
-def _windows_from_json(text: str | None) -> dict[str, SeqWindow]:
-    if not text:
-        return {}
-    return {c: SeqWindow(int(h), int(m), float(t)) for c, (h, m, t) in orjson.loads(text).items()}
+            orjson.dumps(last).decode() if last is not None else None)
 
 
 if _TWIN_COLUMNS != ("device_id", "online", "online_source", "online_changed", "last_seen",
                      "battery_pct", "lat", "lon", "accuracy_m", "location_source",
-                     "location_ts", "last_telemetry", "seq_windows"):
+                     "location_ts", "last_telemetry"):
     raise RuntimeError("Twin's fields changed: update _twin_row to match")
 
 
@@ -270,9 +266,15 @@ class SqliteStore:
             twin.online = bool(twin.online)
             if twin.last_telemetry is not None:
                 twin.last_telemetry = orjson.loads(twin.last_telemetry)
-            twin.seq_windows = _windows_from_json(twin.seq_windows)  # type: ignore[arg-type]
             twins.append(twin)
         return twins
+
+    def load_windows(self) -> dict[tuple[str, str], SeqWindow]:
+        """Every dedup window, keyed by (device_id, channel prefix)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT device_id, channel, high, mask, ts FROM seq_windows").fetchall()
+        return {(d, c): SeqWindow(h, m, t) for d, c, h, m, t in rows}
 
     # -- housekeeping --------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ def _gateway(db: Path) -> Gateway:
     gw.registry.register(STANDARD_DEVICES)
     gw.registry.load()
     gw.twins.load(gw.store.load_twins(), {d.id: d.kind for d in gw.registry.all()})
+    gw.pipeline.dedup.load(gw.store.load_windows())
     return gw
 
 
