@@ -130,15 +130,17 @@ class SqliteTx:
 
     def add_message(self, msg: StoredMessage) -> None:
         """Queue an accepted message for insert."""
-        if msg.channel == "telemetry":
-            self._telemetry.append(
-                (msg.device_id, msg.kind, msg.ts, msg.received_at, msg.seq, msg.stale, msg.data)
-            )
+        self.add_row(msg.device_id, msg.kind, msg.channel, msg.type, msg.ts, msg.received_at,
+                     msg.seq, msg.stale, msg.data)
+
+    def add_row(self, device_id: str, kind: str, channel: str, type_: str, ts: float,
+                received_at: float, seq: int | None, stale: bool, data: str) -> None:
+        """`add_message` without the record (the pipeline's per-message path)."""
+        if channel == "telemetry":
+            self._telemetry.append((device_id, kind, ts, received_at, seq, stale, data))
         else:
             self._events.append(
-                (msg.device_id, msg.kind, msg.channel, msg.type, msg.ts, msg.received_at,
-                 msg.seq, msg.stale, msg.data)
-            )
+                (device_id, kind, channel, type_, ts, received_at, seq, stale, data))
 
     def add_dead_letter(self, dead: DeadLetter) -> None:
         """Queue a dead letter for insert."""
