@@ -96,6 +96,7 @@ class MqttIngest:
         self._wake_w.setblocking(False)
         # Our own QoS 1 publishes awaiting PUBACK: packet id → (topic, payload, retain).
         self._unacked: dict[int, tuple[str, bytes, bool]] = {}
+        self._sent: set[int] = set()  # of those, the ones already on the wire once (DUP next)
         self._next_id = 0
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -156,12 +157,15 @@ class MqttIngest:
                 return  # QoS 1: sent when the connection is back
             self._outbox.append(wire.publish_packet(
                 topic, payload, qos=qos, retain=retain, packet_id=packet_id, v5=self._v5))
+            if qos:
+                self._sent.add(packet_id)
         self._wake()
 
     def _take_packet_id(self) -> int:
         if len(self._unacked) >= _MAX_UNACKED_OUT:
             oldest = next(iter(self._unacked))
             topic = self._unacked.pop(oldest)[0]
+            self._sent.discard(oldest)
             log.warning("too many unacknowledged publishes; oldest given up",
                         extra={"topic": topic})
         while True:
@@ -241,7 +245,8 @@ class MqttIngest:
             for packet_id, (topic, payload, retain) in self._unacked.items():
                 self._outbox.append(wire.publish_packet(
                     topic, payload, qos=1, retain=retain, packet_id=packet_id, v5=self._v5,
-                    dup=True))
+                    dup=packet_id in self._sent))
+            self._sent.update(self._unacked)
             self._connected.set()
         self._metrics.connected.set(1)
         self._backoff.reset()
@@ -336,7 +341,9 @@ class MqttIngest:
         if kind == wire.PUBACK:
             if len(body) >= 2:
                 with self._out_lock:
-                    self._unacked.pop(int.from_bytes(body[:2], "big"), None)
+                    packet_id = int.from_bytes(body[:2], "big")
+                    self._unacked.pop(packet_id, None)
+                    self._sent.discard(packet_id)
         elif kind == wire.DISCONNECT:
             raise ConnectionLostError(
                 f"broker disconnected us (reason 0x{wire.disconnect_reason(body):02x})")
