@@ -123,6 +123,8 @@ class Decoder:
             received_at=raw.received_at,
             stale=now - ts > self._limits.stale_after_s,
             type=_type_of(payload),
+            device_id=device_id,
+            kind=kind_key,
         )
 
 

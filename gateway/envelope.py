@@ -43,16 +43,9 @@ class Envelope:
     received_at: float
     stale: bool
     type: str
-
-    @property
-    def device_id(self) -> str:
-        """Id of the sending device."""
-        return self.device.id
-
-    @property
-    def kind(self) -> str:
-        """Device kind key."""
-        return self.device.kind
+    # The device's id and kind key, copied from `device` (read several times per message).
+    device_id: str
+    kind: str
 
 
 def stored_data(env: Envelope) -> str:

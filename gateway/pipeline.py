@@ -336,8 +336,7 @@ class Pipeline:
         if presence_changed:
             tx.save_twin(twin)  # at once; other changes wait for the checkpoint
         if env.channel != "status" or presence_changed:
-            device = env.device
-            tx.add_row(device.id, device.kind, env.channel, env.type, env.ts, env.received_at,
+            tx.add_row(env.device_id, env.kind, env.channel, env.type, env.ts, env.received_at,
                        env.seq, env.stale, stored_data(env))
         if env.stale:
             counts.stale[env.kind] += 1
