@@ -185,17 +185,21 @@ class MqttIngest:
             self._metrics.reconnects.inc()
             try:
                 sock = self._open()
-            except (OSError, ConnectionLostError, wire.ProtocolError) as exc:
+            except OSError as exc:
                 log.warning("cannot connect to broker %s:%s: %s",
                             self._settings.host, self._settings.port, exc)
-            except wire.RefusedError as exc:
-                log.error("%s", exc)
             else:
                 try:
                     self._session(sock)
-                except (OSError, ConnectionLostError, wire.ProtocolError, wire.RefusedError) as exc:
+                except wire.RefusedError as exc:
+                    log.error("%s; retrying", exc)  # credentials or ACL: an operator must act
+                except (OSError, ConnectionLostError, wire.ProtocolError) as exc:
                     if not self._stop.is_set():
                         log.warning("broker connection lost: %s; reconnecting", exc)
+                except Exception:
+                    # The network thread must outlive anything a broker can send; the
+                    # connection is dropped and made again, as after any other failure.
+                    log.exception("MQTT client error; reconnecting")
                 finally:
                     self._connected.clear()
                     self._metrics.connected.set(0)
@@ -225,6 +229,11 @@ class MqttIngest:
     def _session(self, sock: socket.socket) -> None:
         """One connection: CONNECT, SUBSCRIBE, then read and write until it ends."""
         parser = wire.StreamParser(self._v5)
+        with self._out_lock:
+            # Before CONNECT: a resumed session's messages can share a read with the CONNACK,
+            # and they belong to this connection (acks carry their generation).
+            self._generation += 1
+            self._outbox.clear()  # acks for the old connection's packet ids mean nothing now
         sock.sendall(wire.connect_packet(self._connect))
         connack = self._await(sock, parser, wire.CONNACK)
         ack = wire.parse_connack(connack, self._v5)
@@ -232,9 +241,6 @@ class MqttIngest:
             raise wire.RefusedError(f"connection ({ack.reason})" if ack.reason else "connection",
                                     ack.code)
         keepalive = ack.server_keepalive_s or self._settings.keepalive_s
-        with self._out_lock:
-            self._generation += 1
-            self._outbox.clear()  # acks for the old connection's packet ids mean nothing now
         sock.sendall(wire.subscribe_packet(1, self._filters, self._v5))
         suback = self._await(sock, parser, wire.SUBACK)
         _, codes = wire.parse_suback(suback, self._v5)
@@ -283,14 +289,15 @@ class MqttIngest:
                 readable, _, _ = select.select([sock, self._wake_r], [], [], min(wait, 1.0))
             else:
                 readable = [sock]
+            if self._wake_r in readable:
+                # Drained before the stop check, so a stop() landing in between still wakes us.
+                with contextlib.suppress(BlockingIOError):
+                    while self._wake_r.recv(4096):
+                        pass
             if self._stop.is_set():
                 self._flush(sock)
                 sock.sendall(wire.DISCONNECT_PACKET)
                 return
-            if self._wake_r in readable:
-                with contextlib.suppress(BlockingIOError):
-                    while self._wake_r.recv(4096):
-                        pass
             if sock in readable:
                 for kind, body in self._receive(sock, parser):
                     if kind == wire.PINGRESP:

@@ -268,6 +268,9 @@ def _publish(buf: bytes, first: int, start: int, end: int, v5: bool) -> Publish:
         raise ProtocolError("PUBLISH without a topic")
     topic_end = start + 2 + ((buf[start] << 8) | buf[start + 1])
     pos = topic_end
+    # Room for the packet id and the first property-length byte, checked once up front.
+    if pos + (2 if qos else 0) + (1 if v5 else 0) > end:
+        raise ProtocolError("PUBLISH header runs past the packet")
     mid = 0
     if qos:
         mid = (buf[pos] << 8) | buf[pos + 1]
@@ -278,7 +281,7 @@ def _publish(buf: bytes, first: int, start: int, end: int, v5: bool) -> Publish:
         if byte < 0x80:
             pos += 1 + byte
         else:
-            length, pos = _read_varint(buf, pos)
+            length, pos = _read_varint(buf[:end], pos)
             pos += length
     if pos > end:
         raise ProtocolError("PUBLISH header runs past the packet")

@@ -195,6 +195,15 @@ def test_qos2_publish_is_refused():
         wire.StreamParser(False).feed(_frame(0x34, _str(b"t") + b"\x00\x01" + b"x"))
 
 
+@pytest.mark.parametrize("v5", [True, False])
+def test_publish_too_short_for_its_header_is_a_protocol_error(v5: bool):
+    topic = b"scgw/t"
+    # QoS 1 with the topic only: no room for the packet id (nor, in 5, the properties).
+    short = b"\x32" + bytes([2 + len(topic)]) + struct.pack("!H", len(topic)) + topic
+    with pytest.raises(wire.ProtocolError):
+        wire.StreamParser(v5).feed(short)
+
+
 def test_parse_connack_v5_reads_session_present_code_and_server_keepalive():
     props = (
         b"\x21" + struct.pack("!H", 100)  # receive maximum (ignored)
