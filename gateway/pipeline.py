@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -56,6 +57,7 @@ class Task:
 
 
 _STOP = object()
+_TWIN_CHUNK = 256  # twins a checkpoint writes per transaction (~3 ms)
 
 
 class Inbox:
@@ -148,7 +150,10 @@ class Pipeline:
         self._store = store
         self._twins = twins
         self.dedup = Deduplicator()
-        self._checkpointed: list[Twin] = []  # twins written by a checkpoint not yet committed
+        # Twins a checkpoint took for writing, by device id, written a chunk per transaction
+        # (10k twins in one go would stall the messages behind them for 100 ms or more).
+        self._pending_twins: dict[str, Twin] = {}
+        self._writing_twins: list[str] = []  # written in the open transaction
         self._metrics = metrics
         self._clock = clock
         self._limits = limits
@@ -259,11 +264,10 @@ class Pipeline:
         try:
             with self._store.transaction() as tx:
                 task.job(task.now, tx)
-            self._checkpointed = []
+            self._twins_committed()
             self._fire(self.on_commit)
         except Exception:  # a job's failure is logged and counted; the loop goes on
-            self._twins.mark_dirty(self._checkpointed)
-            self._checkpointed = []
+            self._writing_twins = []  # still pending: written by a later transaction
             self._fire(self.on_rollback)
             if not task.quiet:
                 self._metrics.task_errors.labels(task.name).inc()
@@ -285,8 +289,10 @@ class Pipeline:
                 presence_changed = self._process_in(tx, batch, now, counts)
         except BaseException:
             self.dedup.rollback()  # the retry must see the same messages as new
+            self._writing_twins = []
             raise
         self.dedup.commit()
+        self._twins_committed()
         self._fire(self.on_commit)
         counts.publish(self._metrics)
         self._metrics.received.inc(len(batch))
@@ -324,6 +330,7 @@ class Pipeline:
                 log.exception("internal error on %s", raw.topic)
                 self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))
         self.dedup.save(tx)
+        self._write_twins(tx, _TWIN_CHUNK)
         for hook in self.hooks:
             end = getattr(hook, "on_batch_end", None)  # optional part of the protocol
             if end is not None:
@@ -369,14 +376,35 @@ class Pipeline:
     # -- timer jobs ----------------------------------------------------------------------
 
     def checkpoint_twins(self, now: float, tx: SqliteTx) -> None:
-        """Write the twins changed since the last checkpoint (a scheduled job, and at stop).
+        """Take the twins changed since the last checkpoint for writing (a scheduled job).
 
         Writing every message's twin in its batch was a fifth of the pipeline's cost; the
         twins are a cache of the stored messages, and presence changes are written at once.
+        The taken twins go out a chunk per transaction: this job's and the next batches'.
         """
-        self._checkpointed = self._twins.take_dirty()
-        for twin in self._checkpointed:
-            tx.save_twin(twin)
+        for twin in self._twins.take_dirty():
+            self._pending_twins[twin.device_id] = twin
+        self._write_twins(tx, _TWIN_CHUNK)
+
+    def flush_twins(self, tx: SqliteTx) -> None:
+        """Write every changed twin now (at stop, with the pipeline thread gone)."""
+        for twin in self._twins.take_dirty():
+            self._pending_twins[twin.device_id] = twin
+        self._write_twins(tx, len(self._pending_twins))
+        self._twins_committed()
+
+    def _write_twins(self, tx: SqliteTx, most: int) -> None:
+        pending = self._pending_twins
+        if not pending:
+            return
+        for device_id in itertools.islice(pending, most):
+            tx.save_twin(pending[device_id])
+            self._writing_twins.append(device_id)
+
+    def _twins_committed(self) -> None:
+        for device_id in self._writing_twins:
+            self._pending_twins.pop(device_id, None)
+        self._writing_twins = []
 
     def sweep_offline(self, now: float, tx: SqliteTx) -> None:
         """Mark devices silent past their kind's timeout offline (a scheduled job)."""

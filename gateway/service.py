@@ -167,7 +167,7 @@ class Gateway:
         self.pipeline.stop()
         # The pipeline thread is gone: the last twins are written from here.
         with self.store.transaction() as tx:
-            self.pipeline.checkpoint_twins(self.clock.time(), tx)
+            self.pipeline.flush_twins(tx)
         if self.influx is not None:
             self.influx.stop()  # after the pipeline: nothing may be added to a closed buffer
         self.store.close()

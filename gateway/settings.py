@@ -116,10 +116,11 @@ class DatabaseSettings(_Section):
         30, ge=1, le=3650, description="Dead letters older than this are pruned"
     )
     twin_checkpoint_s: float = Field(
-        2.0, gt=0, le=300,
-        description="How often twins changed by messages are written; after a crash their "
-        "readings (last seen, battery, location, last telemetry) can be this far behind the "
-        "stored messages. Presence changes are written at once, and every twin at a clean stop",
+        5.0, gt=0, le=300,
+        description="How often twins changed by messages are written (256 per transaction); "
+        "after a crash their readings (last seen, battery, location, last telemetry) can be "
+        "about this far behind the stored messages. Presence changes are written at once, "
+        "and every twin at a clean stop",
     )
 
     @property

@@ -86,11 +86,6 @@ class TwinTracker:
         self._dirty = {}
         return dirty
 
-    def mark_dirty(self, twins: list[Twin]) -> None:
-        """Twins whose write did not commit: write them next time."""
-        for twin in twins:
-            self._dirty.setdefault(twin.device_id, twin)
-
     def online_counts(self) -> Counter[str]:
         """Devices online per kind."""
         return Counter(+self._online)

@@ -214,20 +214,30 @@ def test_wrong_password_never_connects_and_keeps_retrying_right_one_receives(
 # -- acks --------------------------------------------------------------------------------
 
 
+PAYLOADS = [f"m{i}".encode() for i in range(5)]
+
+
+def _five_received(url: str, make_ingest: MakeIngest, client_id: str,
+                   protocol: str) -> tuple[Running, Publisher, str]:
+    """A first connection that has received PAYLOADS and acked none; its publisher, topic."""
+    topic = f"scgw/test/{client_id}/WB-1001/telemetry"
+    first = make_ingest(url, client_id, [topic], protocol=protocol)
+    assert first.ingest.wait_connected(10)
+    pub = Publisher(url)
+    for payload in PAYLOADS:
+        pub.publish(topic, payload)
+    assert wait_for(lambda: len(first.received) >= len(PAYLOADS), 10)
+    return first, pub, topic
+
+
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 def test_unacked_messages_come_back_with_dup_acked_ones_do_not(
     mosquitto: Mosquitto, make_ingest: MakeIngest, protocol: str
 ):
     client_id = f"acks-{protocol}"
-    topic = f"scgw/test/acks-{protocol}/WB-1001/telemetry"
-    payloads = [f"m{i}".encode() for i in range(5)]
-    first = make_ingest(mosquitto.url, client_id, [topic], protocol=protocol)
-    assert first.ingest.wait_connected(10)
-    pub = Publisher(mosquitto.url)
+    first, pub, topic = _five_received(mosquitto.url, make_ingest, client_id, protocol)
+    payloads = PAYLOADS
     try:
-        for payload in payloads:
-            pub.publish(topic, payload)
-        assert wait_for(lambda: len(first.received) >= len(payloads), 10)
         assert first.payloads() == payloads
         assert not any(m.dup for m in first.received)
         # Only the first two committed; the other three stay in flight in the session.
@@ -254,15 +264,9 @@ def test_acks_for_redelivered_messages_stick(
     mosquitto: Mosquitto, make_ingest: MakeIngest, protocol: str
 ):
     client_id = f"reacks-{protocol}"
-    topic = f"scgw/test/reacks-{protocol}/WB-1001/telemetry"
-    payloads = [f"m{i}".encode() for i in range(5)]
-    first = make_ingest(mosquitto.url, client_id, [topic], protocol=protocol)
-    assert first.ingest.wait_connected(10)
-    pub = Publisher(mosquitto.url)
+    first, pub, topic = _five_received(mosquitto.url, make_ingest, client_id, protocol)
+    payloads = PAYLOADS
     try:
-        for payload in payloads:
-            pub.publish(topic, payload)
-        assert wait_for(lambda: len(first.received) >= len(payloads), 10)
         first.ingest.stop()  # none acked
 
         second = make_ingest(mosquitto.url, client_id, [topic], protocol=protocol)
