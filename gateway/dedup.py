@@ -44,7 +44,9 @@ class Deduplicator:
     def fresh(self, envs: list[Envelope], tx: SqliteTx) -> list[bool]:
         """One verdict per message; the windows now include every new one."""
         verdicts: list[bool] = []
-        seen_here: set[tuple[object, ...]] = set()  # answered by lookup earlier in this batch
+        # Accepted earlier in this batch: not in the tables until the commit, and a window can
+        # move past them before the batch ends.
+        seen_here: set[tuple[object, ...]] = set()
         for env in envs:
             seq = env.seq
             if seq is not None:
@@ -70,6 +72,7 @@ class Deduplicator:
                 shift = seq - high
                 window.mask = ((window.mask << shift) | 1) & _FULL if shift < WIDTH else 1
                 window.high, window.ts = seq, env.ts
+                seen_here.add((key, seq))
                 return True
             behind = high - seq
             if behind < WIDTH:
@@ -78,6 +81,7 @@ class Deduplicator:
                     return False
                 self._remember(key, window)
                 window.mask |= bit
+                seen_here.add((key, seq))
                 return True
         # No window yet, or older than it: the stored rows decide.
         if (key, seq) in seen_here or self._stored(env, tx):

@@ -6,7 +6,7 @@ import itertools
 import logging
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -17,6 +17,7 @@ from gateway.clock import Clock
 from gateway.decode import Decoder, RejectError
 from gateway.dedup import Deduplicator
 from gateway.envelope import Envelope, RawMessage, stored_data
+from gateway.inbox import Inbox
 from gateway.metrics import GatewayMetrics
 from gateway.settings import LimitSettings
 from gateway.storage.base import Store
@@ -58,59 +59,6 @@ class Task:
 
 _STOP = object()
 _TWIN_CHUNK = 256  # twins a checkpoint writes per transaction (~3 ms)
-
-
-class Inbox:
-    """What waits for the pipeline thread, in arrival order: messages, tasks, the stop mark.
-
-    Bounded in messages only: a full inbox blocks the MQTT thread (backpressure) but never a
-    timer job or an operator's call. Messages arrive a read buffer at a time, so the lock is
-    taken once per read, not once per message.
-    """
-
-    def __init__(self, max_messages: int) -> None:
-        self._items: deque[object] = deque()
-        self._messages = 0
-        self._max = max_messages
-        self._cond = threading.Condition(threading.Lock())
-
-    def put_messages(self, raws: list[RawMessage]) -> None:
-        """Append messages; blocks while the inbox holds its limit."""
-        with self._cond:
-            while self._messages >= self._max:
-                self._cond.wait()
-            self._items.extend(raws)
-            self._messages += len(raws)
-            self._cond.notify_all()
-
-    def put(self, item: object) -> None:
-        """Append a task or the stop mark (never blocks)."""
-        with self._cond:
-            self._items.append(item)
-            self._cond.notify_all()
-
-    def take(self, max_messages: int) -> list[object]:
-        """Wait for something, then take it all, up to `max_messages` messages."""
-        with self._cond:
-            while not self._items:
-                self._cond.wait()
-            items = self._items
-            if self._messages <= max_messages:
-                out = list(items)
-                items.clear()
-                taken = self._messages
-            else:
-                out, taken = [], 0
-                while items and taken < max_messages:
-                    item = items.popleft()
-                    out.append(item)
-                    taken += isinstance(item, RawMessage)
-            self._messages -= taken
-            self._cond.notify_all()
-            return out
-
-    def __len__(self) -> int:
-        return self._messages
 
 
 @dataclass(slots=True)

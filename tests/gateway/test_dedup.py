@@ -65,6 +65,14 @@ def test_repeats_within_the_window_are_duplicates_in_one_batch_and_across(gw):
     assert duplicates(gw) == 3
 
 
+def test_a_repeat_the_window_moved_past_within_one_batch_is_still_a_duplicate(gw):
+    # 0 is accepted by the window, 70 pushes it out, then 0 comes again: its row is not in
+    # the table yet (same transaction), so the batch itself must remember it.
+    gw.pipeline.process_batch([reading(1), reading(0), reading(WIDTH + 7), reading(0)])
+    assert sorted(stored_seqs(gw)) == [0, 1, WIDTH + 7]
+    assert duplicates(gw) == 1
+
+
 def test_a_seq_older_than_the_window_is_judged_by_the_stored_rows(gw):
     first = [reading(s) for s in range(1, WIDTH + 40) if s != 3]
     gw.pipeline.process_batch(first)
