@@ -138,7 +138,7 @@ def test_a_batch_that_fails_to_commit_is_retried_with_the_same_verdicts(gw):
     assert duplicates(gw) == 0
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=120, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sends=st.lists(st.integers(0, 3 * WIDTH), min_size=1, max_size=150),
        cuts=st.lists(st.integers(1, 40), min_size=1, max_size=10))
