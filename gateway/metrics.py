@@ -98,6 +98,9 @@ class GatewayMetrics:
                                registry=r)
         self.reconnects = Counter("scgw_broker_reconnects", "Broker reconnect attempts",
                                   registry=r)
+        self.client_errors = Counter(
+            "scgw_mqtt_client_errors", "Unexpected errors that dropped the broker connection",
+            registry=r)
         self.store_errors = Counter("scgw_store_errors", "Failed database transactions",
                                     registry=r)
         self.task_errors = Counter("scgw_task_errors", "Scheduled jobs that raised", ["task"],

@@ -199,6 +199,7 @@ class MqttIngest:
                 except Exception:
                     # The network thread must outlive anything a broker can send; the
                     # connection is dropped and made again, as after any other failure.
+                    self._metrics.client_errors.inc()
                     log.exception("MQTT client error; reconnecting")
                 finally:
                     self._connected.clear()
