@@ -77,4 +77,5 @@ KIND = DeviceKind(
     offline_timeout_s=10 * 60,
     description="Unit doors, compound gates and perimeter fences.",
     commands=("remote_unlock",),
+    urgent=("forced_open", "fence_intrusion"),
 )

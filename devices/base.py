@@ -160,6 +160,9 @@ class DeviceKind:
     offline_timeout_s: int
     description: str = ""
     commands: tuple[str, ...] = ()  # names the gateway may send on the kind's `cmd` topic
+    # Event types that mean someone (or something) is in danger now: the gateway lets them
+    # jump its ingest queue, with their own device's earlier messages.
+    urgent: tuple[str, ...] = ()
 
     def vocabulary(self) -> tuple[str, ...]:
         """The closed list of event type words this kind may send."""

@@ -21,6 +21,11 @@ class KindCatalogue:
         keys = [k.key for k in kinds]
         if len(set(keys)) != len(keys):
             raise ValueError(f"duplicate device kind keys: {keys}")
+        for kind in kinds:
+            unknown = set(kind.urgent) - set(kind.vocabulary())
+            if unknown:
+                raise ValueError(f"{kind.key}: urgent events {sorted(unknown)} are not in its "
+                                 f"vocabulary {list(kind.vocabulary())}")
         self.kinds: dict[str, DeviceKind] = {k.key: k for k in kinds}
         self._event_adapters = {k.key: _event_adapter(k) for k in kinds}
         self._telemetry_adapters = {k.key: TypeAdapter(k.telemetry) for k in kinds}

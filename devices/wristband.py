@@ -91,4 +91,5 @@ KIND = DeviceKind(
     offline_timeout_s=30 * 60,
     description="Worn by elderly residents; families see its location and vitals.",
     commands=("locate_now",),
+    urgent=("sos", "fall"),
 )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 
 from gateway.envelope import RawMessage
+from gateway.urgency import device_of
 
 
 class Inbox:
@@ -14,12 +16,19 @@ class Inbox:
     Bounded in messages only: a full inbox blocks the MQTT thread (backpressure) but never a
     timer job or an operator's call. Messages arrive a read buffer at a time, so the lock is
     taken once per read, not once per message.
+
+    An urgent event (`urgent(raw)` names its device) jumps the queue: the next `take` returns
+    it together with the earlier waiting messages of the same device, in their order, so no
+    device's messages are ever reordered — only other devices' telemetry waits a batch longer.
     """
 
-    def __init__(self, max_messages: int) -> None:
+    def __init__(self, max_messages: int,
+                 urgent: Callable[[RawMessage], str | None] | None = None) -> None:
         self._items: deque[object] = deque()
         self._messages = 0
         self._max = max_messages
+        self._urgent = urgent
+        self._urgent_waiting = 0
         self._cond = threading.Condition(threading.Lock())
 
     def put_messages(self, raws: list[RawMessage]) -> None:
@@ -29,6 +38,8 @@ class Inbox:
                 self._cond.wait()
             self._items.extend(raws)
             self._messages += len(raws)
+            if self._urgent is not None:
+                self._urgent_waiting += sum(1 for r in raws if self._urgent(r) is not None)
             self._cond.notify_all()
 
     def put(self, item: object) -> None:
@@ -42,6 +53,8 @@ class Inbox:
         with self._cond:
             while not self._items:
                 self._cond.wait()
+            if self._urgent_waiting:
+                return self._take_urgent()
             items = self._items
             if self._messages <= max_messages:
                 out = list(items)
@@ -56,6 +69,31 @@ class Inbox:
             self._messages -= taken
             self._cond.notify_all()
             return out
+
+    def _take_urgent(self) -> list[object]:
+        """The waiting urgent events with their devices' earlier messages (lock held)."""
+        assert self._urgent is not None
+        items = list(self._items)
+        devices: set[str] = set()
+        last = -1
+        for i, item in enumerate(items):
+            if isinstance(item, RawMessage):
+                device_id = self._urgent(item)
+                if device_id is not None:
+                    devices.add(device_id)
+                    last = i
+        express: list[object] = []
+        rest: deque[object] = deque()
+        for i, item in enumerate(items):
+            if i <= last and isinstance(item, RawMessage) and device_of(item.topic) in devices:
+                express.append(item)
+            else:
+                rest.append(item)
+        self._items = rest
+        self._messages -= len(express)
+        self._urgent_waiting = 0
+        self._cond.notify_all()
+        return express
 
     def __len__(self) -> int:
         return self._messages

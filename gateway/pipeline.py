@@ -24,6 +24,7 @@ from gateway.storage.base import Store
 from gateway.storage.records import DeadLetter, StoredMessage, Twin
 from gateway.storage.sqlite import SqliteTx, StoreError
 from gateway.twin import TwinTracker
+from gateway.urgency import UrgencyHint
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class Pipeline:
         # Called after every commit / rollback on this thread (live push goes out only then).
         self.on_commit: list[Callable[[], None]] = []
         self.on_rollback: list[Callable[[], None]] = []
-        self._inbox = Inbox(limits.queue_size)
+        self._inbox = Inbox(limits.queue_size, urgent=UrgencyHint().device)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self.processed = 0  # messages whose batch committed (accepted, rejected or duplicate)

@@ -83,4 +83,5 @@ KIND = DeviceKind(
     events=(FallingObjectEvent, FireLaneBlockedEvent, FireLaneClearedEvent),
     offline_timeout_s=5 * 60,
     description="Falling-object and fire-lane cameras.",
+    urgent=("falling_object",),
 )

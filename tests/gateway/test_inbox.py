@@ -1,0 +1,54 @@
+"""The pipeline's inbox: urgent events jump the queue with their own device's messages only."""
+
+from __future__ import annotations
+
+from gateway.envelope import RawMessage
+from gateway.inbox import Inbox
+from gateway.pipeline import Task
+from gateway.urgency import UrgencyHint
+
+
+def msg(device_id: str, what: str) -> RawMessage:
+    """A wristband telemetry reading (`what` = "t…") or event of type `what`."""
+    kind = "access" if device_id.startswith("AC") else "wristband"
+    if what.startswith("t"):
+        return RawMessage(f"scgw/v1/{kind}/{device_id}/telemetry", b'{"n": "%s"}' % what.encode())
+    return RawMessage(f"scgw/v1/{kind}/{device_id}/event",
+                      b'{"ts": 1, "type": "%s"}' % what.encode())
+
+
+def test_an_sos_jumps_the_queue_with_its_own_devices_earlier_messages():
+    inbox = Inbox(100, urgent=UrgencyHint().device)
+    inbox.put_messages([msg("WB-A", "t1"), msg("WB-B", "t1"), msg("WB-A", "sos"),
+                        msg("WB-C", "t1"), msg("WB-A", "t2")])
+    first = inbox.take(2000)
+    assert [m.topic.split("/")[3] for m in first] == ["WB-A", "WB-A"]
+    assert first[1].topic.endswith("/event")  # the device's reading, then its SOS
+    rest = inbox.take(2000)
+    assert [(m.topic.split("/")[3], m.topic.rsplit("/", 1)[1]) for m in rest] == [
+        ("WB-B", "telemetry"), ("WB-C", "telemetry"), ("WB-A", "telemetry")]
+    assert len(inbox) == 0
+
+
+def test_several_urgent_devices_go_together_and_tasks_keep_their_place():
+    inbox = Inbox(100, urgent=UrgencyHint().device)
+    task = Task("rules_tick", lambda now, tx: None, 0.0)
+    inbox.put_messages([msg("WB-A", "t1"), msg("AC-B", "forced_open")])
+    inbox.put(task)
+    inbox.put_messages([msg("WB-C", "t1"), msg("WB-A", "fall"), msg("WB-D", "worn")])
+    express = inbox.take(2000)
+    assert [m.topic.split("/")[3] for m in express] == ["WB-A", "AC-B", "WB-A"]
+    rest = inbox.take(2000)
+    assert rest[0] is task
+    assert [m.topic.split("/")[3] for m in rest[1:]] == ["WB-C", "WB-D"]
+    assert len(inbox) == 0
+
+
+def test_routine_events_and_no_hint_keep_arrival_order():
+    for urgent in (UrgencyHint().device, None):
+        inbox = Inbox(100, urgent=urgent)
+        batch = [msg("WB-A", "t1"), msg("WB-B", "worn"), msg("AC-C", "unlock")]
+        if urgent is None:
+            batch.append(msg("WB-D", "sos"))  # without a hint even an SOS waits its turn
+        inbox.put_messages(batch)
+        assert inbox.take(2000) == batch
