@@ -126,10 +126,6 @@ class MqttIngest:
 
     # -- called from other threads -------------------------------------------------------
 
-    def ack(self, raw: RawMessage) -> None:
-        """PUBACK a message whose effects are committed (QoS 0 needs none)."""
-        self.ack_many([raw])
-
     def ack_many(self, raws: list[RawMessage]) -> None:
         """PUBACK a committed batch: every QoS 1 message of the current connection, in order.
 

@@ -126,11 +126,12 @@ def puback_packets(packet_ids: list[int]) -> bytes:
     return b"".join([_PUBACK.pack(PUBACK << 4, 2, mid) for mid in packet_ids])
 
 
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    """(value, position after it); ProtocolError past four bytes or the end of `data`."""
+def _read_varint(data: bytes, pos: int, end: int | None = None) -> tuple[int, int]:
+    """(value, position after it); ProtocolError past four bytes or `end` (default: all)."""
+    limit = len(data) if end is None else end
     value = shift = 0
     for _ in range(4):
-        if pos >= len(data):
+        if pos >= limit:
             raise ProtocolError("truncated variable byte integer")
         byte = data[pos]
         pos += 1
@@ -281,7 +282,7 @@ def _publish(buf: bytes, first: int, start: int, end: int, v5: bool) -> Publish:
         if byte < 0x80:
             pos += 1 + byte
         else:
-            length, pos = _read_varint(buf[:end], pos)
+            length, pos = _read_varint(buf, pos, end)  # bounded by the packet, no copy
             pos += length
     if pos > end:
         raise ProtocolError("PUBLISH header runs past the packet")
