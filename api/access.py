@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import HTTPException, status
 
+from api.personal import Auditor
 from gateway.service import Gateway
 from gateway.storage.records import DeviceRecord
 from gateway.users import User
@@ -18,26 +19,13 @@ def linked_residents(gw: Gateway, user: User) -> list[str]:
     return [r["resident_id"] for r in rows]
 
 
-def audit(gw: Gateway, user: User, action: str, resident_id: str | None, *, allowed: bool,
-          range_from: float | None = None, range_to: float | None = None,
-          detail: str = "") -> None:
-    """Write one access-audit row (location and health data are sensitive)."""
-    with gw.store.transaction() as tx:
-        tx.connection.execute(
-            "INSERT INTO access_audit (at, actor, role, action, resident_id, range_from,"
-            " range_to, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (gw.clock.time(), user.username, user.role, action, resident_id, range_from,
-             range_to, "allowed" if allowed else "denied", detail),
-        )
-
-
-def family_resident(gw: Gateway, user: User, resident_id: str, action: str) -> None:
+def family_resident(gw: Gateway, auditor: Auditor, resident_id: str, action: str) -> None:
     """404 (and an audit row) unless `resident_id` is linked to this family account.
 
     404 rather than 403, so a family cannot even learn whether another elder exists.
     """
-    if resident_id not in linked_residents(gw, user):
-        audit(gw, user, action, resident_id, allowed=False, detail="not linked")
+    if resident_id not in linked_residents(gw, auditor.user):
+        auditor.refused(action, resident_id, "not linked")
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such elder")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import asyncapi
+from api.personal import check_routes
 from api.routes import (
     admin,
     alerts,
@@ -59,4 +60,5 @@ def create_app(gateway: Gateway) -> FastAPI:
                    admin.dead_letters, admin.rules, admin.audit_log, live.router,
                    geofences.router, sitemap.router, console.router):
         app.include_router(router)
+    check_routes(app)
     return app

@@ -44,8 +44,8 @@ class TwinPublic(BaseModel):
     last_telemetry: dict[str, Any] | None
 
 
-class DevicePublic(BaseModel):
-    """A registered device."""
+class DeviceSummary(BaseModel):
+    """A registered device, without its live state."""
 
     id: str
     kind: str
@@ -59,10 +59,15 @@ class DevicePublic(BaseModel):
     resident_id: str | None
     install_date: str | None
     status: str
+
+
+class DevicePublic(DeviceSummary):
+    """A registered device with its twin (position and readings are personal data)."""
+
     twin: TwinPublic | None = None
 
 
-class DeviceCreated(DevicePublic):
+class DeviceCreated(DeviceSummary):
     """A registration's answer: the device's MQTT credentials, shown this once."""
 
     mqtt_username: str | None = None
@@ -89,9 +94,13 @@ class CommandPublic(BaseModel):
 
 
 class DeviceCreate(_Body):
-    """Registration of a device (validated against its kind's model)."""
+    """Registration of a device (validated against its kind's model).
 
-    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    A vendor may send only the hardware fields (id, kind, model, codec, install_date); the
+    binding fields (site, building, unit, grid, resident_id) are an operator's.
+    """
+
+    id: str = Field(max_length=64, description="Device id; also its MQTT username and client id")
     kind: str
     vendor: str = ""
     model: str = ""
@@ -102,6 +111,23 @@ class DeviceCreate(_Body):
     grid: str = ""
     resident_id: str | None = None
     install_date: str | None = None
+
+
+class DeviceBinding(_Body):
+    """Where a device is and whom it serves (operators and admins only)."""
+
+    site: str = Field("", max_length=64)
+    building: str = Field("", max_length=64)
+    unit: str = Field("", max_length=64)
+    grid: str = Field("", max_length=64)
+    resident_id: str | None = Field(None, max_length=64)
+
+
+class DeviceCredentials(BaseModel):
+    """A device's new MQTT password, shown this once."""
+
+    mqtt_username: str
+    mqtt_password: str
 
 
 class TelemetryPoint(BaseModel):
@@ -274,6 +300,38 @@ class Location(BaseModel):
     accuracy_m: float | None
     source: str | None
     fix_ts: float
+
+
+class TrailPoint(BaseModel):
+    """One position of an elder's trail."""
+
+    ts: float
+    device_id: str
+    lat: float
+    lon: float
+    accuracy_m: float | None = None
+    source: str | None = None
+
+
+class VitalsPublic(BaseModel):
+    """An elder's latest vital signs (each absent until a band reported it)."""
+
+    heart_rate_bpm: float | None = None
+    spo2_pct: float | None = None
+    systolic_mmhg: float | None = None
+    diastolic_mmhg: float | None = None
+    glucose_mmol_l: float | None = None
+    body_temp_c: float | None = None
+    battery_pct: float | None = None
+    measured_at: float | None = None
+
+
+class AlarmPublic(BaseModel):
+    """An SOS or fall from an elder's band."""
+
+    device_id: str
+    type: str
+    ts: float
 
 
 class ElderPublic(BaseModel):

@@ -19,6 +19,9 @@ _TOPIC_CHANNELS: dict[str, Channel] = {
     "cmd/ack": "cmd_ack",
 }
 INBOUND_SUFFIXES: tuple[str, ...] = tuple(_TOPIC_CHANNELS)
+# What the gateway sends to one device: commands, confirmations of urgent events, and the
+# reasons its messages were refused. Only that device may subscribe to them.
+OUTBOUND_SUFFIXES: tuple[str, ...] = ("cmd", "event/ack", "errors")
 
 
 class TopicParts(NamedTuple):

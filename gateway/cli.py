@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
 import os
 import signal
@@ -21,6 +22,7 @@ devices_app = typer.Typer(help="Register and manage devices.", no_args_is_help=T
 schemas_app = typer.Typer(help="JSON Schemas of the MQTT payloads.", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts for the API and console.", no_args_is_help=True)
 settings_app = typer.Typer(help="The settings reference.", no_args_is_help=True)
+broker_app = typer.Typer(help="The gateway's own broker account.", no_args_is_help=True)
 
 
 @settings_app.command("doc")
@@ -86,10 +88,19 @@ def devices_import(
 ) -> None:
     """Register or update devices from a file; all-or-nothing."""
     from gateway.clock import SystemClock
+    from gateway.namespace import device_id_refusal, service_accounts
     from gateway.registry import DeviceRegistry, RegistryError, read_import_file
 
+    settings = _settings(config)
+    configs = read_import_file(file) if file.exists() else []
+    accounts = service_accounts(settings.broker.username, settings.broker.client_id,
+                                settings.provisioning.admin_username)
+    refused = [r for r in (device_id_refusal(c.id, accounts) for c in configs) if r]
+    if refused or not file.exists():
+        typer.echo("\n".join(refused) or f"{file}: no such file", err=True)
+        raise typer.Exit(1)
     with _store(config, RegistryError) as store:
-        count = DeviceRegistry(store, SystemClock()).register(read_import_file(file))
+        count = DeviceRegistry(store, SystemClock()).register(configs)
     typer.echo(f"imported {count} devices into {store.path}")
 
 
@@ -102,26 +113,76 @@ def devices_list(config: ConfigOpt = None) -> None:
 
 
 def _set_status(device_id: str, status: str, config: Path | None) -> None:
+    """The same service the API uses: the broker account follows the registry."""
     from gateway.clock import SystemClock
+    from gateway.device_admin import Actor, BrokerUnavailableError, DeviceConflictError
+    from gateway.provisioning import DynsecProvisioner
     from gateway.registry import DeviceRegistry, RegistryError
+    from gateway.service import build_device_admin
+    from gateway.storage.audit import AuditRepository
 
-    with _store(config, RegistryError) as store:
-        registry = DeviceRegistry(store, SystemClock())
-        registry.load()
-        registry.set_status(device_id, status)  # type: ignore[arg-type]
-    typer.echo(f"{device_id}: {status}")
+    settings = _settings(config)
+    provisioner = (DynsecProvisioner(settings.broker, settings.provisioning)
+                   if settings.provisioning.enabled else None)
+    refused = (RegistryError, LookupError, BrokerUnavailableError, DeviceConflictError)
+    try:
+        with _store(config, *refused) as store:
+            registry = DeviceRegistry(store, SystemClock())
+            registry.load()
+            admin = build_device_admin(settings, store, registry, SystemClock(), provisioner,
+                                       AuditRepository(store))
+            admin.set_status(device_id, status,  # type: ignore[arg-type]
+                             Actor(f"cli:{getpass.getuser()}", "admin", client_addr="cli"))
+    finally:
+        if provisioner is not None:
+            provisioner.close()
+    typer.echo(f"{device_id}: {status}"
+               + (" (broker account too)" if provisioner is not None else ""))
 
 
 @devices_app.command("disable")
 def devices_disable(device_id: str, config: ConfigOpt = None) -> None:
-    """Stop accepting a device's messages (they are dead-lettered as device_disabled)."""
+    """Stop accepting a device's messages; with provisioning on, its broker account is
+    disabled too (the broker drops its connection and refuses its logins)."""
     _set_status(device_id, "disabled", config)
 
 
 @devices_app.command("enable")
 def devices_enable(device_id: str, config: ConfigOpt = None) -> None:
-    """Accept a disabled or pending device's messages again (also approves pending ones)."""
+    """Accept a disabled or pending device's messages again (and re-enable its broker
+    account)."""
     _set_status(device_id, "active", config)
+
+
+@broker_app.command("provision")
+def broker_provision(config: ConfigOpt = None) -> None:
+    """Create or update the gateway's broker account (idempotent), bound to its client id.
+
+    Uses the dynamic-security admin (`provisioning.admin_username` and
+    SCGW_PROVISIONING__ADMIN_PASSWORD) to give `broker.username` the gateway role, the
+    password SCGW_BROKER__PASSWORD and the client id `broker.client_id`. It does not log in
+    as the gateway (that would take over a running gateway's session); the gateway itself
+    names a refused login or subscription at start-up. Each replica runs this with its own
+    username and client id.
+    """
+    from gateway.provisioning import DynsecProvisioner, ProvisioningError
+
+    settings = _settings(config)
+    broker = settings.broker
+    if not broker.url or not broker.username or broker.password is None:
+        typer.echo("set broker.url, broker.username and SCGW_BROKER__PASSWORD first", err=True)
+        raise typer.Exit(2)
+    admin = DynsecProvisioner(broker, settings.provisioning)
+    try:
+        done = admin.ensure_gateway_account(broker.username, broker.password.get_secret_value(),
+                                            broker.client_id)
+    except ProvisioningError as exc:
+        typer.echo(f"broker provision failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        admin.close()
+    typer.echo(f"gateway account {broker.username!r} {done}, bound to client id "
+               f"{broker.client_id!r}")
 
 
 @schemas_app.command("export")
@@ -189,6 +250,7 @@ def make_app(extras: ExtrasFactory | None = None) -> typer.Typer:
     app.add_typer(schemas_app, name="schemas")
     app.add_typer(users_app, name="users")
     app.add_typer(settings_app, name="settings")
+    app.add_typer(broker_app, name="broker")
 
     def _serve(config: Path | None, demo: bool, check_s: float | None = None) -> None:
         from gateway.runtime import Runtime

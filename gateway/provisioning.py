@@ -1,4 +1,11 @@
-"""Per-device MQTT credentials in Mosquitto's dynamic-security plugin ($CONTROL topic API)."""
+"""Per-device MQTT accounts in Mosquitto's dynamic-security plugin ($CONTROL topic API).
+
+Device ids, client ids and service accounts are separate namespaces that the broker enforces:
+a device account is created with `clientid` = its username (the broker refuses any other
+client id for it, so it cannot resume someone else's session), it is marked as ours with a
+`textdescription`, and provisioning never touches an account it did not create for that
+device. Every check happens before the first change, so a refusal changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import itertools
 import logging
 import secrets
 import threading
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,31 +22,69 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices import topics
+from gateway.namespace import device_id_refusal
 from gateway.settings import BrokerSettings, ProvisioningSettings
 
 log = logging.getLogger(__name__)
 
 CONTROL = "$CONTROL/dynamic-security/v1"
+# Written on every device account we create; an account without it is not ours to change.
+DEVICE_MARK = "scgw-device"
+GATEWAY_MARK = "scgw-gateway"
+GATEWAY_ROLE = "scgw-gateway"
 
 
 class ProvisioningError(Exception):
     """The broker refused or did not answer a dynamic-security command."""
 
 
+class AccountConflictError(ProvisioningError):
+    """The broker already has an account of that name that provisioning may not change."""
+
+
+def device_role(device_id: str) -> str:
+    """The dynsec role holding one device's ACL."""
+    return f"device-{device_id}"
+
+
 def device_acls(kind: str, device_id: str) -> list[dict[str, Any]]:
-    """What a device may do: publish under its own topics, subscribe to its own commands."""
-    return [
+    """What a device may do: publish under its own topics, read only what is sent to it."""
+    acls: list[dict[str, Any]] = [
         {"acltype": "publishClientSend", "topic": f"{topics.PREFIX}/{kind}/{device_id}/#",
          "allow": True},
-        {"acltype": "subscribePattern", "topic": topics.command_topic(kind, device_id),
-         "allow": True},
-        {"acltype": "publishClientReceive", "topic": topics.command_topic(kind, device_id),
-         "allow": True},
     ]
+    for suffix in topics.OUTBOUND_SUFFIXES:
+        own = topics.topic(kind, device_id, suffix)
+        acls += [{"acltype": "subscribePattern", "topic": own, "allow": True},
+                 {"acltype": "publishClientReceive", "topic": own, "allow": True}]
+    return acls
+
+
+def gateway_acls() -> list[dict[str, Any]]:
+    """The gateway's own role: read every device topic, write what goes to devices."""
+    acls: list[dict[str, Any]] = [
+        {"acltype": "subscribePattern", "topic": f"{topics.PREFIX}/#", "allow": True},
+        {"acltype": "publishClientReceive", "topic": f"{topics.PREFIX}/#", "allow": True},
+    ]
+    acls += [{"acltype": "publishClientSend", "topic": f"{topics.PREFIX}/+/+/{suffix}",
+              "allow": True} for suffix in topics.OUTBOUND_SUFFIXES]
+    return acls
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAccount:
+    """What the broker holds about one account (from `getClient`)."""
+
+    username: str
+    clientid: str | None
+    textname: str
+    textdescription: str
+    roles: tuple[str, ...]
+    disabled: bool
 
 
 class DynsecProvisioner:
-    """Creates, disables and re-enables device accounts through the broker's admin API."""
+    """Creates, rotates, disables and re-enables device accounts through the admin API."""
 
     def __init__(self, broker: BrokerSettings, settings: ProvisioningSettings,
                  timeout_s: float = 10.0) -> None:
@@ -46,9 +92,19 @@ class DynsecProvisioner:
         self._settings = settings
         self._timeout = timeout_s
         self._lock = threading.Lock()
+        # One provisioning at a time: check-then-create must not interleave for one id.
+        self.serial = threading.Lock()
         self._ids = itertools.count(1)
         self._waiting: dict[str, tuple[threading.Event, list[dict[str, Any]]]] = {}
         self._client: paho.Client | None = None
+
+    @property
+    def service_accounts(self) -> frozenset[str]:
+        """Broker accounts of our own services, which no device may ever be named."""
+        names = {self._settings.admin_username, self._broker.client_id}
+        if self._broker.username:
+            names.add(self._broker.username)
+        return frozenset(names)
 
     def _connect(self) -> paho.Client:
         if self._client is not None and self._client.is_connected():
@@ -62,13 +118,19 @@ class DynsecProvisioner:
         client.on_message = self._on_response
         subscribed = threading.Event()
         client.on_subscribe = lambda *args: subscribed.set()
-        if client.connect(parts.hostname or "127.0.0.1", parts.port or 1883) != 0:
+        try:
+            rc = client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
+        except OSError as exc:
+            raise ProvisioningError(f"cannot reach the broker's admin API: {exc}") from exc
+        if rc != 0:
             raise ProvisioningError("cannot connect to the broker's admin API")
         client.subscribe(f"{CONTROL}/response", qos=1)
         client.loop_start()
         if not subscribed.wait(self._timeout):
             client.loop_stop()
-            raise ProvisioningError("broker did not confirm the admin subscription")
+            raise ProvisioningError(
+                f"broker did not confirm the admin subscription (is "
+                f"{self._settings.admin_username!r} the dynamic-security admin?)")
         self._client = client
         return client
 
@@ -85,7 +147,8 @@ class DynsecProvisioner:
                 waiter[1].append(response)
                 waiter[0].set()
 
-    def _run(self, command: str, tolerate: tuple[str, ...] = (), **fields: Any) -> None:
+    def _run(self, command: str, tolerate: tuple[str, ...] = (),
+             **fields: Any) -> dict[str, Any]:
         with self._lock:
             client = self._connect()
             correlation = f"scgw-{next(self._ids)}"
@@ -103,49 +166,110 @@ class DynsecProvisioner:
         error = answers[0].get("error")
         if error and not any(t in error for t in tolerate):
             raise ProvisioningError(f"{command}: {error}")
+        return answers[0].get("data") or {}
 
-    def provision(self, kind: str, device_id: str) -> str:
-        """Create (or reset) the device's account and role; return its new password once."""
+    def account(self, username: str) -> BrokerAccount | None:
+        """The broker's record of an account, or None when there is none."""
+        try:
+            data = self._run("getClient", username=username)
+        except ProvisioningError as exc:
+            if "not found" in str(exc).lower():
+                return None
+            raise
+        client = data.get("client") or {}
+        return BrokerAccount(
+            username=str(client.get("username", username)),
+            clientid=client.get("clientid"),
+            textname=str(client.get("textname", "")),
+            textdescription=str(client.get("textdescription", "")),
+            roles=tuple(str(r.get("rolename")) for r in client.get("roles", [])),
+            disabled=bool(client.get("disabled", False)),
+        )
+
+    def _check_ours(self, device_id: str, account: BrokerAccount) -> None:
+        if account.textname != DEVICE_MARK or account.textdescription != device_id:
+            raise AccountConflictError(
+                f"the broker already has an account named {device_id!r} that was not created "
+                "for this device; it is left unchanged")
+
+    def provision(self, kind: str, device_id: str, *, owned: bool) -> tuple[str, bool]:
+        """Create the device's account, or rotate its password; return (password, created).
+
+        `owned` says the registry records this device's credentials as ours (created for it
+        before): only then may an existing broker account's password be rotated.
+        """
+        reason = device_id_refusal(device_id, self.service_accounts)
+        if reason:
+            raise AccountConflictError(reason)
         password = secrets.token_urlsafe(18)
-        role = f"device-{device_id}"
+        existing = self.account(device_id)
+        if existing is not None:
+            self._check_ours(device_id, existing)
+            if not owned:
+                raise AccountConflictError(
+                    f"broker account {device_id!r} exists but the registry does not record "
+                    "it as provisioned for this device; it is left unchanged")
+            if existing.clientid != device_id:  # accounts from before the client-id binding
+                self._run("setClientId", username=device_id, clientid=device_id)
+            # The password last: if anything before it fails, the device's login still works.
+            self._run("setClientPassword", username=device_id, password=password)
+            log.info("device password rotated", extra={"device_id": device_id})
+            return password, False
+        role = device_role(device_id)
         self._run("createRole", tolerate=("already exists",), rolename=role,
                   acls=device_acls(kind, device_id))
-        try:
-            self._run("createClient", username=device_id, password=password,
-                      roles=[{"rolename": role}])
-        except ProvisioningError as exc:
-            if "already exists" not in str(exc):
-                raise
-            self._run("setClientPassword", username=device_id, password=password)
-            self._run("enableClient", username=device_id)
+        self._run("createClient", username=device_id, password=password, clientid=device_id,
+                  textname=DEVICE_MARK, textdescription=device_id,
+                  roles=[{"rolename": role}])
         log.info("device credentials provisioned", extra={"device_id": device_id})
-        return password
+        return password, True
 
-    def ensure_gateway_account(self, username: str, password: str) -> None:
-        """The gateway's own account: read every device topic, write every command topic."""
-        role = "scgw-gateway"
-        acls = [
-            {"acltype": "subscribePattern", "topic": f"{topics.PREFIX}/#", "allow": True},
-            {"acltype": "publishClientReceive", "topic": f"{topics.PREFIX}/#", "allow": True},
-            {"acltype": "publishClientSend", "topic": f"{topics.PREFIX}/+/+/cmd",
-             "allow": True},
-        ]
-        self._run("createRole", tolerate=("already exists",), rolename=role, acls=acls)
-        try:
-            self._run("createClient", username=username, password=password,
-                      roles=[{"rolename": role}])
-        except ProvisioningError as exc:
-            if "already exists" not in str(exc):
-                raise
-            self._run("setClientPassword", username=username, password=password)
+    def remove(self, device_id: str) -> None:
+        """Undo a creation that could not be recorded (only an account we marked as ours)."""
+        existing = self.account(device_id)
+        if existing is not None and existing.textname == DEVICE_MARK:
+            self._run("deleteClient", username=device_id)
+
+    def ensure_gateway_account(self, username: str, password: str, client_id: str) -> str:
+        """The gateway's own account, bound to its client id; returns what was done.
+
+        Idempotent: creates the account, or (when it is already the gateway's) sets its
+        password and client id. An account of that name made for anything else is refused.
+        """
+        self._run("createRole", tolerate=("already exists",), rolename=GATEWAY_ROLE,
+                  acls=gateway_acls())
+        # A role that existed before may predate channels added since: make its ACL current.
+        for acl in gateway_acls():
+            self._run("addRoleACL", tolerate=("already exists",), rolename=GATEWAY_ROLE,
+                      **acl)
+        existing = self.account(username)
+        if existing is None:
+            self._run("createClient", username=username, password=password, clientid=client_id,
+                      textname=GATEWAY_MARK, roles=[{"rolename": GATEWAY_ROLE}])
+            return "created"
+        if existing.textname not in (GATEWAY_MARK, "") or existing.textdescription:
+            raise AccountConflictError(f"broker account {username!r} is not a gateway account")
+        if GATEWAY_ROLE not in existing.roles:
+            raise AccountConflictError(f"broker account {username!r} lacks role {GATEWAY_ROLE}")
+        if existing.clientid != client_id:
+            self._run("setClientId", username=username, clientid=client_id)
+        self._run("setClientPassword", username=username, password=password)
+        return "updated"
 
     def disable(self, device_id: str) -> None:
         """Revoke: the broker refuses the account's logins and drops its connection."""
-        self._run("disableClient", tolerate=("not found",), username=device_id)
+        self._set_enabled(device_id, enabled=False)
 
     def enable(self, device_id: str) -> None:
         """Allow the account to log in again."""
-        self._run("enableClient", tolerate=("not found",), username=device_id)
+        self._set_enabled(device_id, enabled=True)
+
+    def _set_enabled(self, device_id: str, *, enabled: bool) -> None:
+        existing = self.account(device_id)
+        if existing is None:
+            return  # a device registered without broker credentials
+        self._check_ours(device_id, existing)
+        self._run("enableClient" if enabled else "disableClient", username=device_id)
 
     def close(self) -> None:
         """Disconnect the admin client."""

@@ -92,6 +92,11 @@ class ResidentRepository:
         """One resident by id."""
         return self._residents.get(resident_id)
 
+    def exists(self, resident_id: str) -> bool:
+        """Whether the resident is on file (asks the database: another process may add one)."""
+        return resident_id in self._residents or bool(self._store.query(
+            "SELECT 1 AS one FROM residents WHERE id = ?", (resident_id,)))
+
     def tags(self, resident_id: str) -> frozenset[str]:
         """The resident's tags; empty when unknown (rules' ResidentDirectory)."""
         resident = self._residents.get(resident_id)

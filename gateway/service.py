@@ -11,15 +11,20 @@ from gateway.alerting import Alerting
 from gateway.clock import Clock, SystemClock
 from gateway.commands import Commands
 from gateway.decode import Decoder
+from gateway.device_admin import DeviceAdmin
 from gateway.envelope import RawMessage
 from gateway.influx import build_influx_hook
 from gateway.metrics import GatewayMetrics
 from gateway.mqtt import MqttIngest
+from gateway.namespace import service_accounts
 from gateway.pipeline import Pipeline, PipelineHook, TaskJob
 from gateway.provisioning import DynsecProvisioner
 from gateway.registry import DeviceRegistry
+from gateway.residents import ResidentRepository
 from gateway.scheduler import Scheduler
 from gateway.settings import Settings
+from gateway.storage.audit import AuditRepository
+from gateway.storage.credentials import CredentialRepository
 from gateway.storage.sqlite import SqliteStore, SqliteTx
 from gateway.twin import TwinTracker
 from gateway.workflow.config import load_catalogue, load_rota
@@ -31,6 +36,18 @@ log = logging.getLogger(__name__)
 RETENTION_EVERY_S = 3600.0
 REGISTRY_REFRESH_S = 30.0
 COMMAND_SWEEP_S = 5.0
+
+
+def build_device_admin(settings: Settings, store: SqliteStore, registry: DeviceRegistry,
+                       clock: Clock, provisioner: DynsecProvisioner | None,
+                       audit: AuditRepository) -> DeviceAdmin:
+    """The one device-administration service, for the running gateway and for the CLI."""
+    return DeviceAdmin(
+        registry, clock, provisioner=provisioner, credentials=CredentialRepository(store),
+        audit=audit, resident_exists=ResidentRepository(store, clock).exists,
+        service_accounts=service_accounts(settings.broker.username, settings.broker.client_id,
+                                          settings.provisioning.admin_username),
+    )
 
 
 class Gateway:
@@ -65,6 +82,9 @@ class Gateway:
             DynsecProvisioner(settings.broker, settings.provisioning)
             if settings.provisioning.enabled else None
         )
+        self.audit = AuditRepository(self.store)
+        self.device_admin = build_device_admin(settings, self.store, self.registry, self.clock,
+                                               self.provisioner, self.audit)
         self.mqtt = MqttIngest(
             settings.broker,
             topics.subscriptions(),
@@ -163,6 +183,8 @@ class Gateway:
             gc.unfreeze()  # what this gateway held may now become garbage like anything else
             self._gc_frozen = False
         self.mqtt.stop()
+        if self.provisioner is not None:
+            self.provisioner.close()
         self.scheduler.stop()
         self.pipeline.stop()
         # The pipeline thread is gone: the last twins are written from here.

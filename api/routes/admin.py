@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from pydantic import BaseModel
 
 from api.deps import Admin, GatewayDep, Staff
 from api.schemas import (
@@ -135,19 +138,75 @@ def enable_rule(rule_id: str, body: RuleSwitch, gw: GatewayDep, user: Staff) -> 
     return _switch(rule_id, True, body, gw, user)
 
 
-@audit_log.get("/access")
+class AccessAuditPublic(BaseModel):
+    """One audited read of personal data (or one refused attempt)."""
+
+    id: int
+    at: float
+    actor: str
+    role: str
+    action: str
+    resident_id: str | None
+    residents: list[str]
+    device_id: str | None
+    range_from: float | None
+    range_to: float | None
+    outcome: str
+    detail: str
+    client_addr: str
+
+
+class AdminAuditPublic(BaseModel):
+    """One administrative action (device registration, binding, status, credentials)."""
+
+    at: float
+    actor: str
+    role: str
+    action: str
+    target: str
+    detail: str
+    client_addr: str
+
+
+def _access_rows(gw: GatewayDep, resident_id: str | None, actor: str | None,
+                 action: str | None, since: float | None, until: float | None,
+                 limit: int) -> list[dict]:
+    return gw.audit.access_rows(resident_id=resident_id, actor=actor, action=action,
+                                since=since, until=until, limit=limit)
+
+
+@audit_log.get("/access", response_model=list[AccessAuditPublic])
 def access_audit(gw: GatewayDep, user: Admin, resident_id: str | None = None,
-                 actor: str | None = None,
+                 actor: str | None = None, action: str | None = None,
+                 since: Annotated[float | None, Query(description="epoch s")] = None,
+                 until: Annotated[float | None, Query(description="epoch s")] = None,
                  limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[dict]:
-    """Who read whose location or health data, when, for which range, allowed or denied."""
-    where, args = ["1=1"], []
-    if resident_id:
-        where.append("resident_id = ?")
-        args.append(resident_id)
-    if actor:
-        where.append("actor = ?")
-        args.append(actor)
-    return gw.store.query(
-        "SELECT at, actor, role, action, resident_id, range_from, range_to, outcome, detail"
-        f" FROM access_audit WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
-        (*args, limit))
+    """Who read whose location or health data, when, for which range, from where, allowed or
+    denied; newest first. `resident_id` also finds list reads that covered the resident."""
+    return _access_rows(gw, resident_id, actor, action, since, until, limit)
+
+
+@audit_log.get("/access.csv", response_class=Response)
+def access_audit_csv(gw: GatewayDep, user: Admin, resident_id: str | None = None,
+                     actor: str | None = None, action: str | None = None,
+                     since: Annotated[float | None, Query(description="epoch s")] = None,
+                     until: Annotated[float | None, Query(description="epoch s")] = None,
+                     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000) -> Response:
+    """The same rows as CSV (UTF-8 with BOM so spreadsheet programs show Chinese correctly)."""
+    rows = _access_rows(gw, resident_id, actor, action, since, until, limit)
+    out = io.StringIO()
+    columns = list(AccessAuditPublic.model_fields)
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "residents": " ".join(row["residents"])})
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="access-audit.csv"'})
+
+
+@audit_log.get("/admin", response_model=list[AdminAuditPublic])
+def admin_audit(gw: GatewayDep, user: Admin, target: str | None = None,
+                actor: str | None = None,
+                limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[dict]:
+    """Administrative actions on devices (register, bind, disable, enable, rotate)."""
+    return gw.audit.admin_rows(target=target, actor=actor, limit=limit)

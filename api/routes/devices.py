@@ -2,49 +2,99 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from api.access import can_see_device, visible_device
-from api.deps import DeviceReaders, GatewayDep
+from api.deps import DeviceReaders, GatewayDep, Staff
+from api.personal import Audit, client_address, redact_readings
 from api.schemas import (
     CommandCreate,
     CommandPublic,
+    DeviceBinding,
     DeviceCreate,
     DeviceCreated,
+    DeviceCredentials,
     DevicePublic,
+    DeviceSummary,
     TelemetryPoint,
     TwinPublic,
 )
 from gateway.commands import CommandError
-from gateway.provisioning import ProvisioningError
-from gateway.registry import RegistryError, validate_config
-from gateway.storage.records import DeviceRecord
+from gateway.device_admin import (
+    Actor,
+    Binding,
+    BrokerUnavailableError,
+    DeviceConflictError,
+    DeviceRefusedError,
+    NotAllowedError,
+)
+from gateway.storage.records import DeviceRecord, DeviceStatus
+from gateway.users import User
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
 
-def _public(gw: Any, device: DeviceRecord, with_twin: bool = True) -> DevicePublic:
+def _summary(device: DeviceRecord) -> DeviceSummary:
     body = asdict(device)
-    twin = gw.twins.get(device.id) if with_twin else None
-    return DevicePublic(
-        **{k: body[k] for k in DevicePublic.model_fields if k in body},
-        twin=TwinPublic(**{k: getattr(twin, k) for k in TwinPublic.model_fields}) if twin else None,
-    )
+    return DeviceSummary(**{k: body[k] for k in DeviceSummary.model_fields})
+
+
+def _public(gw: Any, device: DeviceRecord, user: User) -> DevicePublic:
+    body = asdict(device)
+    twin = gw.twins.get(device.id)
+    twin_public = (TwinPublic(**{k: getattr(twin, k) for k in TwinPublic.model_fields})
+                   if twin else None)
+    if twin_public is not None and _withheld(user, device):
+        twin_public = twin_public.model_copy(update={
+            "lat": None, "lon": None, "accuracy_m": None, "location_ts": None,
+            "last_telemetry": redact_readings(twin_public.last_telemetry)})
+    return DevicePublic(**{k: body[k] for k in DevicePublic.model_fields if k in body},
+                        twin=twin_public)
+
+
+def _withheld(user: User, device: DeviceRecord) -> bool:
+    """A vendor sees its hardware's health, never the position or vitals of whom it serves."""
+    return user.role == "vendor" and device.resident_id is not None
+
+
+def actor(user: User, request: Request) -> Actor:
+    """The device-administration actor for an API caller."""
+    return Actor(user.username, user.role, user.vendor, client_address(request))
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Device-administration errors as HTTP answers (the edge is the only place for them)."""
+    try:
+        yield
+    except DeviceRefusedError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    except NotAllowedError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    except DeviceConflictError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except BrokerUnavailableError as exc:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from exc
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such device") from exc
 
 
 @router.get("", response_model=list[DevicePublic])
 def list_devices(
-    gw: GatewayDep, user: DeviceReaders,
+    gw: GatewayDep, user: DeviceReaders, auditor: Audit,
     kind: str | None = None, status_: Annotated[str | None, Query(alias="status")] = None,
     grid: str | None = None, site: str | None = None, online: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[DevicePublic]:
     """Devices this caller may see, filtered."""
     out = []
+    disclosed = []
     for d in sorted(gw.registry.all(), key=lambda d: d.id):
         if not can_see_device(user, d):
             continue
@@ -55,65 +105,70 @@ def list_devices(
         twin = gw.twins.get(d.id)
         if online is not None and bool(twin and twin.online) != online:
             continue
-        out.append(_public(gw, d))
+        out.append(_public(gw, d, user))
+        if twin is not None and not _withheld(user, d):
+            disclosed.append(d.resident_id)
         if len(out) >= limit:
             break
+    auditor.disclosed("device_list", disclosed, detail=f"{len(out)} devices")
     return out
 
 
 @router.get("/{device_id}", response_model=DevicePublic)
-def get_device(device_id: str, gw: GatewayDep, user: DeviceReaders) -> DevicePublic:
+def get_device(device_id: str, gw: GatewayDep, user: DeviceReaders,
+               auditor: Audit) -> DevicePublic:
     """One device with its twin."""
-    return _public(gw, visible_device(gw, user, device_id))
+    device = visible_device(gw, user, device_id)
+    public = _public(gw, device, user)
+    if public.twin is not None and not _withheld(user, device):
+        auditor.disclosed("device_read", [device.resident_id], device_id=device.id)
+    return public
 
 
 @router.post("", response_model=DeviceCreated, status_code=status.HTTP_201_CREATED)
-def register_device(body: DeviceCreate, gw: GatewayDep, user: DeviceReaders) -> DeviceCreated:
-    """Register a device; a vendor only under its own vendor name. With provisioning on, the
-    answer carries the device's MQTT password — the only time it is ever shown."""
+def register_device(body: DeviceCreate, request: Request, gw: GatewayDep,
+                    user: DeviceReaders) -> DeviceCreated:
+    """Register a device. A vendor registers hardware only (id, kind, model, codec, install
+    date) under its own vendor name; re-registering its own device rotates the device's MQTT
+    password. Binding to a place or resident is `PUT /devices/{id}/binding` (staff). With
+    provisioning on, the answer carries the MQTT password — the only time it is ever shown."""
+    with _refusals():
+        done = gw.device_admin.register(body.model_dump(exclude_unset=True),
+                                        actor(user, request))
+    return DeviceCreated(**_summary(done.device).model_dump(),
+                         mqtt_username=done.device.id if done.password else None,
+                         mqtt_password=done.password)
+
+
+@router.put("/{device_id}/binding", response_model=DeviceSummary)
+def bind_device(device_id: str, body: DeviceBinding, request: Request, gw: GatewayDep,
+                user: Staff) -> DeviceSummary:
+    """Place a device (site, building, unit, grid) and link it to a resident, or unlink it."""
+    with _refusals():
+        device = gw.device_admin.bind(device_id, Binding(**body.model_dump()),
+                                      actor(user, request))
+    return _summary(device)
+
+
+@router.post("/{device_id}/credentials", response_model=DeviceCredentials)
+def rotate_credentials(device_id: str, request: Request, gw: GatewayDep,
+                       user: DeviceReaders) -> DeviceCredentials:
+    """Issue a new MQTT password for the device (its owner vendor, or staff); shown once."""
     if user.role == "grid_worker":
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "grid workers cannot register devices")
-    raw = body.model_dump()
-    if user.role == "vendor":
-        raw["vendor"] = user.vendor or ""
-        existing = gw.registry.get(body.id)
-        if existing is not None and existing.vendor != user.vendor:
-            raise HTTPException(status.HTTP_409_CONFLICT, "device id taken")
-    try:
-        config = validate_config(raw)
-    except RegistryError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    password = None
-    if gw.provisioner is not None:
-        try:
-            password = gw.provisioner.provision(config.kind, config.id)
-        except ProvisioningError as exc:
-            raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from exc
-        with gw.store.transaction() as tx:
-            tx.connection.execute(
-                "INSERT OR REPLACE INTO device_credentials VALUES (?, ?, ?, NULL)",
-                (config.id, config.vendor, gw.clock.time()))
-    gw.registry.register([config])
-    device = gw.registry.get(body.id)
-    assert device is not None
-    return DeviceCreated(**_public(gw, device).model_dump(),
-                         mqtt_username=config.id if password else None, mqtt_password=password)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "grid workers cannot manage devices")
+    with _refusals():
+        password = gw.device_admin.rotate(device_id, actor(user, request))
+    return DeviceCredentials(mqtt_username=device_id, mqtt_password=password)
 
 
-def _set_status(device_id: str, gw: Any, user: Any, new_status: str) -> DevicePublic:
+def _set_status(device_id: str, request: Request, gw: Any, user: User,
+                new_status: DeviceStatus) -> DeviceSummary:
     if user.role == "grid_worker":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "grid workers cannot change devices")
     visible_device(gw, user, device_id)
-    if gw.provisioner is not None:
-        try:
-            if new_status == "disabled":
-                gw.provisioner.disable(device_id)  # the broker drops it and refuses logins
-            else:
-                gw.provisioner.enable(device_id)
-        except ProvisioningError as exc:
-            raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from exc
-    gw.registry.set_status(device_id, new_status)
-    return _public(gw, gw.registry.get(device_id))
+    with _refusals():
+        device = gw.device_admin.set_status(device_id, new_status, actor(user, request))
+    return _summary(device)
 
 
 @router.post("/{device_id}/commands", response_model=CommandPublic,
@@ -148,27 +203,29 @@ def get_command(device_id: str, command_id: str, gw: GatewayDep,
     return CommandPublic(**row)
 
 
-@router.post("/{device_id}/disable", response_model=DevicePublic)
-def disable_device(device_id: str, gw: GatewayDep, user: DeviceReaders) -> DevicePublic:
-    """Refuse the device's messages from now on."""
-    return _set_status(device_id, gw, user, "disabled")
+@router.post("/{device_id}/disable", response_model=DeviceSummary)
+def disable_device(device_id: str, request: Request, gw: GatewayDep,
+                   user: DeviceReaders) -> DeviceSummary:
+    """Refuse the device's messages from now on; the broker drops it and refuses its logins."""
+    return _set_status(device_id, request, gw, user, "disabled")
 
 
-@router.post("/{device_id}/enable", response_model=DevicePublic)
-def enable_device(device_id: str, gw: GatewayDep, user: DeviceReaders) -> DevicePublic:
+@router.post("/{device_id}/enable", response_model=DeviceSummary)
+def enable_device(device_id: str, request: Request, gw: GatewayDep,
+                  user: DeviceReaders) -> DeviceSummary:
     """Accept the device again (also approves a pending one)."""
-    return _set_status(device_id, gw, user, "active")
+    return _set_status(device_id, request, gw, user, "active")
 
 
 @router.get("/{device_id}/telemetry", response_model=list[TelemetryPoint])
 def telemetry(
-    device_id: str, gw: GatewayDep, user: DeviceReaders,
+    device_id: str, gw: GatewayDep, user: DeviceReaders, auditor: Audit,
     start: Annotated[float | None, Query(description="epoch s; default: 24 h ago")] = None,
     end: Annotated[float | None, Query(description="epoch s; default: now")] = None,
     max_points: Annotated[int, Query(ge=10, le=5000)] = 500,
 ) -> list[TelemetryPoint]:
     """Readings in a time range; long ranges are averaged into at most `max_points` buckets."""
-    visible_device(gw, user, device_id)
+    device = visible_device(gw, user, device_id)
     end = gw.clock.time() if end is None else end
     start = end - 86_400 if start is None else start
     if start >= end:
@@ -178,7 +235,13 @@ def telemetry(
         (device_id, start, end),
     )
     points = [(r["ts"], orjson.loads(r["data"])) for r in rows]
-    return downsample(points, start, end, max_points)
+    out = downsample(points, start, end, max_points)
+    if _withheld(user, device):
+        return [p.model_copy(update={"values": redact_readings(p.values) or {}}) for p in out]
+    if out:
+        auditor.disclosed("telemetry_history", [device.resident_id], device_id=device.id,
+                          range_from=start, range_to=end)
+    return out
 
 
 def downsample(points: list[tuple[float, dict[str, Any]]], start: float, end: float,

@@ -7,15 +7,13 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, HTTPException, Query, status
 
-from api.access import audit, family_resident, linked_residents
+from api.access import family_resident, linked_residents
 from api.deps import Family, GatewayDep
-from api.schemas import ElderPublic, Location
+from api.personal import VITALS, Audit
+from api.schemas import AlarmPublic, ElderPublic, Location, TrailPoint, VitalsPublic
 from gateway.users import User
 
 router = APIRouter(prefix="/family", tags=["family"])
-
-VITALS = ("heart_rate_bpm", "spo2_pct", "systolic_mmhg", "diastolic_mmhg", "glucose_mmol_l",
-          "body_temp_c", "battery_pct")
 
 
 def _bands(gw: Any, resident_id: str) -> list[str]:
@@ -51,36 +49,37 @@ def _range(gw: Any, start: float | None, end: float | None) -> tuple[float, floa
 
 
 @router.get("/elders", response_model=list[ElderPublic])
-def elders(gw: GatewayDep, user: Family) -> list[ElderPublic]:
+def elders(gw: GatewayDep, user: Family, auditor: Audit) -> list[ElderPublic]:
     """The elders linked to this family account, with where they are now."""
     out = []
     for resident_id in linked_residents(gw, user):
         location = _location(gw, resident_id)
-        audit(gw, user, "location_now", resident_id, allowed=True)
+        auditor.disclosed("location_now", [resident_id],
+                          device_id=location.device_id if location else None)
         out.append(ElderPublic(id=resident_id, name=_name(gw, resident_id),
                                devices=_bands(gw, resident_id), location=location))
     return out
 
 
 @router.get("/elders/{resident_id}/location", response_model=Location)
-def location(resident_id: str, gw: GatewayDep, user: Family) -> Location:
+def location(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit) -> Location:
     """Where the elder is now (with accuracy and fix time)."""
-    family_resident(gw, user, resident_id, "location_now")
-    audit(gw, user, "location_now", resident_id, allowed=True)
+    family_resident(gw, auditor, resident_id, "location_now")
     found = _location(gw, resident_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no position yet")
+    auditor.disclosed("location_now", [resident_id], device_id=found.device_id)
     return found
 
 
-@router.get("/elders/{resident_id}/trail")
-def trail(resident_id: str, gw: GatewayDep, user: Family,
+@router.get("/elders/{resident_id}/trail", response_model=list[TrailPoint])
+def trail(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit,
           start: Annotated[float | None, Query()] = None,
           end: Annotated[float | None, Query()] = None) -> list[dict[str, Any]]:
     """Positions in a time range (default: the last 24 h)."""
-    family_resident(gw, user, resident_id, "location_trail")
+    family_resident(gw, auditor, resident_id, "location_trail")
     start, end = _range(gw, start, end)
-    audit(gw, user, "location_trail", resident_id, allowed=True, range_from=start, range_to=end)
+    auditor.disclosed("location_trail", [resident_id], range_from=start, range_to=end)
     points = []
     for device_id in _bands(gw, resident_id):
         for row in gw.store.query(
@@ -92,28 +91,29 @@ def trail(resident_id: str, gw: GatewayDep, user: Family,
     return sorted(points, key=lambda p: p["ts"])
 
 
-@router.get("/elders/{resident_id}/vitals")
-def vitals(resident_id: str, gw: GatewayDep, user: Family) -> dict[str, Any]:
+@router.get("/elders/{resident_id}/vitals", response_model=VitalsPublic)
+def vitals(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit) -> VitalsPublic:
     """The latest heart rate, blood pressure, glucose, SpO2, temperature and battery."""
-    family_resident(gw, user, resident_id, "vitals")
-    audit(gw, user, "vitals", resident_id, allowed=True)
+    family_resident(gw, auditor, resident_id, "vitals")
+    auditor.disclosed("vitals", [resident_id])
     latest: dict[str, Any] = {}
     for device_id in _bands(gw, resident_id):
         twin = gw.twins.get(device_id)
         if twin and twin.last_telemetry:
-            latest.update({k: twin.last_telemetry[k] for k in VITALS if k in twin.last_telemetry})
+            latest.update({k: twin.last_telemetry[k] for k in (*VITALS, "battery_pct")
+                           if k in twin.last_telemetry})
             latest["measured_at"] = twin.last_seen
-    return latest
+    return VitalsPublic(**latest)
 
 
-@router.get("/elders/{resident_id}/alarms")
-def alarms(resident_id: str, gw: GatewayDep, user: Family,
+@router.get("/elders/{resident_id}/alarms", response_model=list[AlarmPublic])
+def alarms(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit,
            start: Annotated[float | None, Query()] = None,
            end: Annotated[float | None, Query()] = None) -> list[dict[str, Any]]:
     """SOS and fall history of the elder's wristbands."""
-    family_resident(gw, user, resident_id, "alarm_history")
+    family_resident(gw, auditor, resident_id, "alarm_history")
     start, end = _range(gw, start, end)
-    audit(gw, user, "alarm_history", resident_id, allowed=True, range_from=start, range_to=end)
+    auditor.disclosed("alarm_history", [resident_id], range_from=start, range_to=end)
     bands = _bands(gw, resident_id)
     if not bands:
         return []

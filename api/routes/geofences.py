@@ -8,8 +8,9 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 from pydantic import BaseModel, Field, field_validator
 
-from api.access import audit, family_resident
+from api.access import family_resident
 from api.deps import GatewayDep, require
+from api.personal import Audit, Auditor
 from gateway.users import User
 
 router = APIRouter(prefix="/geofences", tags=["geofences"])
@@ -73,26 +74,26 @@ def _public(row: dict[str, Any]) -> GeofencePublic:
                              "enabled": bool(row["enabled"])})
 
 
-def _may_manage(gw: Any, user: User, resident_id: str, action: str) -> None:
+def _may_manage(gw: Any, auditor: Auditor, resident_id: str, action: str) -> None:
     """404 (audited) when a family reaches for an elder that is not theirs."""
-    if user.role == "family":
-        family_resident(gw, user, resident_id, action)
+    if auditor.user.role == "family":
+        family_resident(gw, auditor, resident_id, action)
 
 
-def _row(gw: Any, user: User, zone_id: int, action: str) -> dict[str, Any]:
+def _row(gw: Any, auditor: Auditor, zone_id: int, action: str) -> dict[str, Any]:
     rows = gw.store.query(f"SELECT {_COLUMNS} FROM geofences WHERE id = ?", (zone_id,))
     if not rows:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such geofence")
-    _may_manage(gw, user, rows[0]["resident_id"], action)
+    _may_manage(gw, auditor, rows[0]["resident_id"], action)
     return rows[0]
 
 
 @router.get("", response_model=list[GeofencePublic])
-def list_geofences(gw: GatewayDep, user: Editors,
+def list_geofences(gw: GatewayDep, user: Editors, auditor: Audit,
                    resident_id: str | None = None) -> list[GeofencePublic]:
     """Zones of one elder, or of every elder this caller may manage."""
     if resident_id is not None:
-        _may_manage(gw, user, resident_id, "geofence_read")
+        _may_manage(gw, auditor, resident_id, "geofence_read")
         rows = gw.store.query(f"SELECT {_COLUMNS} FROM geofences WHERE resident_id = ?"
                               " ORDER BY id", (resident_id,))
     elif user.role == "family":
@@ -102,13 +103,15 @@ def list_geofences(gw: GatewayDep, user: Editors,
             (user.username,))
     else:
         rows = gw.store.query(f"SELECT {_COLUMNS} FROM geofences ORDER BY id")
+    auditor.disclosed("geofence_read", [r["resident_id"] for r in rows])
     return [_public(r) for r in rows]
 
 
 @router.post("", response_model=GeofencePublic, status_code=status.HTTP_201_CREATED)
-def create_geofence(body: GeofenceCreate, gw: GatewayDep, user: Editors) -> GeofencePublic:
+def create_geofence(body: GeofenceCreate, gw: GatewayDep, user: Editors,
+                    auditor: Audit) -> GeofencePublic:
     """Add a safe zone for an elder."""
-    _may_manage(gw, user, body.resident_id, "geofence_write")
+    _may_manage(gw, auditor, body.resident_id, "geofence_write")
     if user.role != "family" and not gw.store.query(
             "SELECT id FROM residents WHERE id = ?", (body.resident_id,)):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "no such resident")
@@ -120,15 +123,15 @@ def create_geofence(body: GeofenceCreate, gw: GatewayDep, user: Editors) -> Geof
             (body.resident_id, body.name, orjson.dumps(body.polygon).decode(),
              int(body.enabled), user.username, now, now))
         zone_id = cur.lastrowid
-    audit(gw, user, "geofence_write", body.resident_id, allowed=True, detail=f"create {zone_id}")
-    return _public(_row(gw, user, int(zone_id), "geofence_write"))
+    auditor.wrote("geofence_write", body.resident_id, f"create {zone_id}")
+    return _public(_row(gw, auditor, int(zone_id), "geofence_write"))
 
 
 @router.put("/{zone_id}", response_model=GeofencePublic)
 def update_geofence(zone_id: ZoneId, body: GeofenceUpdate, gw: GatewayDep,
-                    user: Editors) -> GeofencePublic:
+                    user: Editors, auditor: Audit) -> GeofencePublic:
     """Rename, reshape, enable or disable a zone."""
-    row = _row(gw, user, zone_id, "geofence_write")
+    row = _row(gw, auditor, zone_id, "geofence_write")
     name = row["name"] if body.name is None else body.name
     polygon = row["polygon"] if body.polygon is None else orjson.dumps(body.polygon).decode()
     enabled = row["enabled"] if body.enabled is None else int(body.enabled)
@@ -136,14 +139,14 @@ def update_geofence(zone_id: ZoneId, body: GeofenceUpdate, gw: GatewayDep,
         tx.connection.execute(
             "UPDATE geofences SET name = ?, polygon = ?, enabled = ?, updated_at = ? WHERE id = ?",
             (name, polygon, enabled, gw.clock.time(), zone_id))
-    audit(gw, user, "geofence_write", row["resident_id"], allowed=True, detail=f"update {zone_id}")
-    return _public(_row(gw, user, zone_id, "geofence_write"))
+    auditor.wrote("geofence_write", row["resident_id"], f"update {zone_id}")
+    return _public(_row(gw, auditor, zone_id, "geofence_write"))
 
 
 @router.delete("/{zone_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_geofence(zone_id: ZoneId, gw: GatewayDep, user: Editors) -> None:
+def delete_geofence(zone_id: ZoneId, gw: GatewayDep, user: Editors, auditor: Audit) -> None:
     """Remove a zone."""
-    row = _row(gw, user, zone_id, "geofence_write")
+    row = _row(gw, auditor, zone_id, "geofence_write")
     with gw.store.transaction() as tx:
         tx.connection.execute("DELETE FROM geofences WHERE id = ?", (zone_id,))
-    audit(gw, user, "geofence_write", row["resident_id"], allowed=True, detail=f"delete {zone_id}")
+    auditor.wrote("geofence_write", row["resident_id"], f"delete {zone_id}")

@@ -75,7 +75,7 @@ def test_vendor_registers_a_device_that_may_only_speak_as_itself(dynsec_broker, 
     admin = DynsecProvisioner(Settings(broker={"url": dynsec_broker.url}).broker,
                               Settings(provisioning={"admin_username": ADMIN,
                                                      "admin_password": ADMIN_PW}).provisioning)
-    admin.ensure_gateway_account(GW_USER, GW_PW)
+    admin.ensure_gateway_account(GW_USER, GW_PW, "gw-dynsec")
     admin.close()
     settings = Settings(
         broker={"url": dynsec_broker.url, "username": GW_USER, "password": GW_PW,

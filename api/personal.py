@@ -1,0 +1,148 @@
+"""Personal data in responses: which fields are a resident's location or vitals, and the audit.
+
+Every route whose response model carries one of `PERSONAL_FIELDS` must take the `Audit`
+dependency and record what it disclosed; `check_routes` refuses to build an app where one
+does not, so a new route cannot forget. The audit row is committed before the response
+leaves: if it cannot be written, the caller gets an error instead of the data (fail closed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
+from pydantic import TypeAdapter
+
+from api.deps import CurrentUser, GatewayDep
+from gateway.service import Gateway
+from gateway.storage.audit import AccessRecord, residents_of
+from gateway.users import User
+
+VITALS: tuple[str, ...] = ("heart_rate_bpm", "spo2_pct", "systolic_mmhg", "diastolic_mmhg",
+                           "glucose_mmol_l", "body_temp_c")
+LOCATION: tuple[str, ...] = ("lat", "lon", "accuracy_m", "location", "polygon")
+# Containers that hold a device's readings (vitals and fixes among them) as free-form maps.
+READINGS: tuple[str, ...] = ("last_telemetry", "values")
+PERSONAL_FIELDS: frozenset[str] = frozenset((*VITALS, *LOCATION, *READINGS))
+# Keys removed from a device's readings when they must not be disclosed.
+PERSONAL_READING_KEYS: frozenset[str] = frozenset(
+    (*VITALS, "location", "location_lat", "location_lon", "location_accuracy_m",
+     "location_source"))
+
+
+class Auditor:
+    """Records, for one request, whose personal data the response carries."""
+
+    def __init__(self, gw: Gateway, user: User, client_addr: str) -> None:
+        self._gw = gw
+        self.user = user
+        self.client_addr = client_addr
+        self.recorded = 0
+
+    def disclosed(self, action: str, residents: Iterable[str | None], *,
+                  device_id: str | None = None, range_from: float | None = None,
+                  range_to: float | None = None, detail: str = "") -> None:
+        """One row for a response that carries these residents' data (none: no row)."""
+        subjects = residents_of(residents)
+        if not subjects:
+            return
+        self._write(action, subjects, allowed=True, device_id=device_id,
+                    range_from=range_from, range_to=range_to, detail=detail)
+
+    def refused(self, action: str, resident_id: str | None, detail: str,
+                device_id: str | None = None) -> None:
+        """A refused reach for someone's data (e.g. another family's elder)."""
+        self._write(action, residents_of([resident_id]), allowed=False, device_id=device_id,
+                    detail=detail)
+
+    def wrote(self, action: str, resident_id: str, detail: str) -> None:
+        """A change to a resident's personal data (e.g. a safe zone)."""
+        self._write(action, (resident_id,), allowed=True, detail=detail)
+
+    def _write(self, action: str, subjects: tuple[str, ...], *, allowed: bool,
+               device_id: str | None = None, range_from: float | None = None,
+               range_to: float | None = None, detail: str = "") -> None:
+        self._gw.audit.record_access(AccessRecord(
+            at=self._gw.clock.time(), actor=self.user.username, role=self.user.role,
+            action=action, allowed=allowed, residents=subjects, device_id=device_id,
+            range_from=range_from, range_to=range_to, detail=detail,
+            client_addr=self.client_addr))
+        self.recorded += 1
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (forwarded headers count only from configured proxies)."""
+    return request.client.host if request.client else ""
+
+
+def get_auditor(request: Request, gw: GatewayDep, user: CurrentUser) -> Auditor:
+    """The request's auditor."""
+    return Auditor(gw, user, client_address(request))
+
+
+Audit = Annotated[Auditor, Depends(get_auditor)]
+
+
+def personal_fields(model: Any) -> set[str]:
+    """Personal field names anywhere in a response model's JSON Schema."""
+    try:
+        schema = TypeAdapter(model).json_schema(mode="serialization")
+    except TypeError:
+        return set()
+    return set(schema_personal_fields(schema))
+
+
+def schema_personal_fields(schema: Any) -> Iterator[str]:
+    """Walk a JSON Schema (with or without $defs) for property names in PERSONAL_FIELDS."""
+    if isinstance(schema, dict):
+        for name, sub in (schema.get("properties") or {}).items():
+            if name in PERSONAL_FIELDS:
+                yield name
+            yield from schema_personal_fields(sub)
+        for key, value in schema.items():
+            if key != "properties":
+                yield from schema_personal_fields(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            yield from schema_personal_fields(item)
+
+
+def _takes_auditor(route: APIRoute) -> bool:
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        if dep.call is get_auditor:
+            return True
+        stack.extend(dep.dependencies)
+    return False
+
+
+def api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+    """Every APIRoute, including those of included routers (FastAPI may keep them nested)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        nested = getattr(route, "original_router", None)
+        if nested is not None:
+            yield from api_routes(nested.routes)
+
+
+def check_routes(app: FastAPI) -> None:
+    """Refuse an app in which a route returns personal data without the audit dependency."""
+    missing = [
+        f"{sorted(route.methods)} {route.path}"
+        for route in api_routes(app.routes)
+        if route.response_model is not None
+        and personal_fields(route.response_model) and not _takes_auditor(route)
+    ]
+    if missing:
+        raise RuntimeError(f"routes return personal data without auditing it: {missing}")
+
+
+def redact_readings(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A device's readings without vitals and position."""
+    if values is None:
+        return None
+    return {k: v for k, v in values.items() if k not in PERSONAL_READING_KEYS}

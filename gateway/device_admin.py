@@ -1,0 +1,247 @@
+"""Device administration: register hardware, bind it to a place or resident, switch it off.
+
+One code path for the API and the CLI, so a device disabled from either is disabled at the
+broker too. A vendor registers hardware only (id, kind, model, codec, install date) under its
+own vendor name; binding a device to a resident, grid or site is an operator's act. Every
+change is written to the admin audit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from devices.base import DeviceConfig
+from gateway.clock import Clock
+from gateway.namespace import device_id_refusal
+from gateway.provisioning import AccountConflictError, DynsecProvisioner, ProvisioningError
+from gateway.registry import DeviceRegistry, RegistryError, validate_config
+from gateway.storage.audit import AuditRepository
+from gateway.storage.credentials import CredentialRepository
+from gateway.storage.records import DeviceRecord, DeviceStatus
+
+log = logging.getLogger(__name__)
+
+BINDING_FIELDS: tuple[str, ...] = ("site", "building", "unit", "grid", "resident_id")
+# What a vendor may say about its hardware; everything else of a registration is binding.
+HARDWARE_FIELDS: tuple[str, ...] = ("id", "kind", "vendor", "model", "codec", "install_date")
+STAFF_ROLES = frozenset({"admin", "operator"})
+
+
+class DeviceRefusedError(ValueError):
+    """A registration or binding that is invalid as sent (bad id, unknown resident, …)."""
+
+
+class DeviceConflictError(Exception):
+    """A registration that collides with what exists (another vendor's id, another kind)."""
+
+
+class NotAllowedError(PermissionError):
+    """The actor's role may not do this to devices."""
+
+
+class BrokerUnavailableError(Exception):
+    """The broker's admin API failed; nothing was changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asks: an API account or the command line."""
+
+    username: str
+    role: str
+    vendor: str | None = None
+    client_addr: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """What a registration produced; `password` only when credentials were (re)issued."""
+
+    device: DeviceRecord
+    password: str | None
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """Where a device is and whom it serves."""
+
+    site: str = ""
+    building: str = ""
+    unit: str = ""
+    grid: str = ""
+    resident_id: str | None = None
+
+
+class DeviceAdmin:
+    """Registers, binds, enables and disables devices (registry, broker account, audit)."""
+
+    def __init__(self, registry: DeviceRegistry, clock: Clock, *,
+                 provisioner: DynsecProvisioner | None,
+                 credentials: CredentialRepository, audit: AuditRepository,
+                 resident_exists: Callable[[str], bool],
+                 service_accounts: frozenset[str]) -> None:
+        self._registry = registry
+        self._clock = clock
+        self._provisioner = provisioner
+        self._credentials = credentials
+        self._audit = audit
+        self._resident_exists = resident_exists
+        self._service_accounts = service_accounts
+
+    # -- registration --------------------------------------------------------------------
+
+    def register(self, raw: dict[str, object], actor: Actor) -> Registration:
+        """Register a device (or, for its owner, re-register: rotates its credentials)."""
+        if actor.role not in STAFF_ROLES | {"vendor"}:
+            raise NotAllowedError(f"role {actor.role} cannot register devices")
+        device_id = str(raw.get("id", ""))
+        reason = device_id_refusal(device_id, self._service_accounts)
+        if reason:
+            raise DeviceRefusedError(reason)
+        if actor.role == "vendor":
+            raw = self._vendor_registration(raw, actor)
+        try:
+            config = validate_config(raw)
+        except RegistryError as exc:
+            raise DeviceRefusedError(str(exc)) from exc
+        existing = self._registry.get(config.id)
+        if existing is not None and existing.kind != config.kind:
+            raise DeviceConflictError(f"device {config.id} is registered as a {existing.kind}")
+        if actor.role == "vendor" and existing is not None:
+            if existing.vendor != actor.vendor:
+                raise DeviceConflictError("device id taken")
+            config = config.model_copy(update={f: getattr(existing, f) for f in BINDING_FIELDS})
+        if actor.role in STAFF_ROLES and config.resident_id and not self._resident_exists(
+                config.resident_id):
+            raise DeviceRefusedError(f"no resident {config.resident_id!r}")
+        password, created = self._credentials_for(config, existing, actor)
+        try:
+            self._registry.register([config])
+        except Exception:
+            if created and self._provisioner is not None:
+                self._provisioner.remove(config.id)  # nothing half done
+            raise
+        device = self._registry.get(config.id)
+        assert device is not None  # just written
+        self._note(actor, "device_register" if existing is None else "device_update",
+                   config.id, f"kind={config.kind} vendor={config.vendor}"
+                   + (" credentials issued" if password else ""))
+        return Registration(device, password, existing is None)
+
+    def _vendor_registration(self, raw: dict[str, object], actor: Actor) -> dict[str, object]:
+        bound = [f for f in BINDING_FIELDS if raw.get(f) not in (None, "")]
+        if bound:
+            raise NotAllowedError(
+                f"a vendor registers hardware only; binding fields {bound} are set by an "
+                "operator (PUT /devices/{id}/binding)")
+        if raw.get("vendor") not in (None, "", actor.vendor):
+            raise NotAllowedError("a vendor registers devices under its own vendor name only")
+        return {**{k: v for k, v in raw.items() if k in HARDWARE_FIELDS},
+                "vendor": actor.vendor or ""}
+
+    def _credentials_for(self, config: DeviceConfig, existing: DeviceRecord | None,
+                         actor: Actor) -> tuple[str | None, bool]:
+        """Create the broker account of a new device, or rotate the owner's; (password, new)."""
+        if self._provisioner is None:
+            return None, False
+        record = self._credentials.get(config.id)
+        if existing is not None and actor.role != "vendor":
+            return None, False  # staff update a registration; rotation is its own request
+        owned = record is not None and record.vendor == config.vendor
+        if record is not None and not owned:
+            raise DeviceConflictError("device id taken")
+        with self._provisioner.serial:
+            try:
+                password, created = self._provisioner.provision(config.kind, config.id,
+                                                                owned=owned)
+            except AccountConflictError as exc:
+                raise DeviceConflictError(str(exc)) from exc
+            except ProvisioningError as exc:
+                raise BrokerUnavailableError(str(exc)) from exc
+            now = self._clock.time()
+            try:
+                if created:
+                    self._credentials.created(config.id, config.vendor, now)
+                else:
+                    self._credentials.rotated(config.id, now)
+            except Exception:
+                if created:
+                    self._provisioner.remove(config.id)
+                raise
+        return password, created
+
+    def rotate(self, device_id: str, actor: Actor) -> str:
+        """Issue a new password for a device's existing account (owner vendor or staff)."""
+        device = self._visible(device_id, actor)
+        if self._provisioner is None:
+            raise DeviceRefusedError("device credentials are not managed here (provisioning off)")
+        record = self._credentials.get(device_id)
+        if record is None:
+            raise DeviceConflictError(
+                f"device {device_id} has no credentials issued by the gateway")
+        with self._provisioner.serial:
+            try:
+                password, _ = self._provisioner.provision(device.kind, device_id, owned=True)
+            except AccountConflictError as exc:
+                raise DeviceConflictError(str(exc)) from exc
+            except ProvisioningError as exc:
+                raise BrokerUnavailableError(str(exc)) from exc
+            self._credentials.rotated(device_id, self._clock.time())
+        self._note(actor, "device_credentials_rotate", device_id)
+        return password
+
+    # -- binding and status --------------------------------------------------------------
+
+    def bind(self, device_id: str, binding: Binding, actor: Actor) -> DeviceRecord:
+        """Place a device and (optionally) link it to a resident: staff only."""
+        if actor.role not in STAFF_ROLES:
+            raise NotAllowedError("binding a device to a place or resident is an operator's act")
+        device = self._visible(device_id, actor)
+        if binding.resident_id and not self._resident_exists(binding.resident_id):
+            raise DeviceRefusedError(f"no resident {binding.resident_id!r}")
+        fields = {f: getattr(device, f) for f in HARDWARE_FIELDS}
+        fields.update({f: getattr(binding, f) for f in BINDING_FIELDS})
+        try:
+            config = validate_config(fields)
+        except RegistryError as exc:
+            raise DeviceRefusedError(str(exc)) from exc
+        self._registry.register([config], status=device.status)
+        self._note(actor, "device_bind", device_id,
+                   " ".join(f"{f}={getattr(binding, f) or ''}" for f in BINDING_FIELDS))
+        updated = self._registry.get(device_id)
+        assert updated is not None
+        return updated
+
+    def set_status(self, device_id: str, status: DeviceStatus, actor: Actor) -> DeviceRecord:
+        """Disable (broker account too) or enable/approve a device."""
+        if actor.role not in STAFF_ROLES | {"vendor"}:
+            raise NotAllowedError(f"role {actor.role} cannot change devices")
+        self._visible(device_id, actor)
+        if self._provisioner is not None:
+            try:
+                if status == "disabled":
+                    self._provisioner.disable(device_id)  # drops it and refuses new logins
+                else:
+                    self._provisioner.enable(device_id)
+            except AccountConflictError as exc:
+                raise DeviceConflictError(str(exc)) from exc
+            except ProvisioningError as exc:
+                raise BrokerUnavailableError(str(exc)) from exc
+        record = self._registry.set_status(device_id, status)
+        self._note(actor, f"device_{'disable' if status == 'disabled' else 'enable'}", device_id)
+        return record
+
+    def _visible(self, device_id: str, actor: Actor) -> DeviceRecord:
+        device = self._registry.get(device_id)
+        if device is None or (actor.role == "vendor" and device.vendor != actor.vendor):
+            raise LookupError(f"no device {device_id!r}")
+        return device
+
+    def _note(self, actor: Actor, action: str, target: str, detail: str = "") -> None:
+        self._audit.record_admin(at=self._clock.time(), actor=actor.username, role=actor.role,
+                                 action=action, target=target, detail=detail,
+                                 client_addr=actor.client_addr)
+
