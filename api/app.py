@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import asyncapi
+from api.deps import CurrentUser
 from api.personal import check_routes
 from api.routes import (
     admin,
@@ -29,18 +30,25 @@ VERSION = "0.1.0"
 
 def create_app(gateway: Gateway) -> FastAPI:
     """An app serving `gateway` (which the caller starts and stops)."""
+    settings = gateway.settings
+    public = settings.docs_public
     app = FastAPI(
         title="scgw — smart-community gateway API",
         version=VERSION,
         description="Devices, alerts, tickets, residents and families. "
                     "The MQTT contract is at /asyncapi.json.",
+        # Off in production unless asked for: the JSON documents are then served to
+        # logged-in callers only (below).
+        docs_url="/docs" if public else None,
+        redoc_url="/redoc" if public else None,
+        openapi_url="/openapi.json" if public else None,
     )
-    settings = gateway.settings
     app.state.gateway = gateway
     app.state.tokens = TokenService(settings.api.jwt_secret.get_secret_value(),
                                     settings.api.token_ttl_s, gateway.clock)
     app.state.users = UserRepository(gateway.store, gateway.clock)
-    app.state.throttle = LoginThrottle(gateway.clock)
+    app.state.throttle = LoginThrottle(gateway.clock, free=settings.api.login_free_failures,
+                                       max_s=settings.api.login_backoff_max_s)
     broadcaster = Broadcaster()
     app.state.broadcaster = broadcaster
     if gateway.alerting is not None:
@@ -50,10 +58,21 @@ def create_app(gateway: Gateway) -> FastAPI:
     gateway.pipeline.on_rollback.append(broadcaster.rolled_back)
     contract = asyncapi.document(VERSION)
 
-    @app.get("/asyncapi.json", tags=["contract"])
-    def asyncapi_json() -> dict:
-        """The MQTT contract (AsyncAPI 3.0), from the same models as the JSON Schemas."""
-        return contract
+    if public:
+        @app.get("/asyncapi.json", tags=["contract"])
+        def asyncapi_json() -> dict:
+            """The MQTT contract (AsyncAPI 3.0), from the same models as the JSON Schemas."""
+            return contract
+    else:
+        @app.get("/asyncapi.json", tags=["contract"])
+        def asyncapi_json_private(user: CurrentUser) -> dict:
+            """The MQTT contract (AsyncAPI 3.0), for logged-in callers."""
+            return contract
+
+        @app.get("/openapi.json", include_in_schema=False)
+        def openapi_private(user: CurrentUser) -> dict:
+            """The OpenAPI document, for logged-in callers."""
+            return app.openapi()
 
     for router in (auth.router, health.router, devices.router, alerts.router,
                    alerts.silences, tickets.router, family.router, admin.residents,

@@ -1,9 +1,9 @@
-"""Access tokens (short-lived JWTs) and login throttling."""
+"""Access tokens (short-lived JWTs) and login back-off."""
 
 from __future__ import annotations
 
 import threading
-from collections import defaultdict, deque
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import jwt
@@ -49,38 +49,74 @@ class TokenService:
         return str(claims["sub"]), str(claims["role"])
 
 
-class LoginThrottle:
-    """Refuses a username (or client address) after too many failures within a window."""
+FIRST_WAIT_S = 5.0
 
-    def __init__(self, clock: Clock, max_failures: int = 5, window_s: float = 300.0) -> None:
+
+@dataclass(slots=True)
+class _Failures:
+    count: int
+    last: float
+
+
+class LoginThrottle:
+    """Back-off after wrong passwords, per (username, client address) and per address.
+
+    No username is ever locked out: an attacker guessing from one address slows only
+    themselves (the wait doubles from 5 s after `free` failures, up to `max_s`), while the
+    real user logs in from their own address. An address failing across many usernames
+    (password spraying) backs off the same way after `spray_free` failures. Entries are
+    forgotten `forget_s` after their last failure, and at most `max_entries` are kept.
+    """
+
+    def __init__(self, clock: Clock, *, free: int = 3, max_s: float = 900.0,
+                 spray_free: int = 20, forget_s: float = 3600.0,
+                 max_entries: int = 100_000) -> None:
         self._clock = clock
-        self._max = max_failures
-        self._window = window_s
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._free = free
+        self._max = max_s
+        self._spray_free = spray_free
+        self._forget = forget_s
+        self._max_entries = max_entries
+        self._entries: OrderedDict[tuple[str, str], _Failures] = OrderedDict()
         self._lock = threading.Lock()
 
-    def retry_after(self, *keys: str) -> float:
-        """Seconds until a login under any of `keys` is allowed again (0: allowed now)."""
-        now = self._clock.time()
-        wait = 0.0
-        with self._lock:
-            for key in keys:
-                q = self._failures[key]
-                while q and q[0] <= now - self._window:
-                    q.popleft()
-                if len(q) >= self._max:
-                    wait = max(wait, q[0] + self._window - now)
-        return wait
+    def _keys(self, username: str, address: str) -> tuple[tuple[tuple[str, str], int], ...]:
+        return (((username, address), self._free), (("", address), self._spray_free))
 
-    def failed(self, *keys: str) -> None:
-        """Record a failed attempt."""
+    def _wait(self, entry: _Failures | None, free: int, now: float) -> float:
+        if entry is None or entry.count < free:
+            return 0.0
+        delay = min(self._max, FIRST_WAIT_S * 2.0 ** min(entry.count - free, 30))
+        return max(0.0, entry.last + delay - now)
+
+    def retry_after(self, username: str, address: str) -> float:
+        """Seconds until this username may try again from this address (0: now)."""
         now = self._clock.time()
         with self._lock:
-            for key in keys:
-                self._failures[key].append(now)
+            self._expire(now)
+            return max(self._wait(self._entries.get(key), free, now)
+                       for key, free in self._keys(username, address))
 
-    def succeeded(self, *keys: str) -> None:
-        """Forget the failures of a key after a good login."""
+    def failed(self, username: str, address: str) -> None:
+        """Record a wrong password."""
+        now = self._clock.time()
         with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+            for key, _ in self._keys(username, address):
+                entry = self._entries.pop(key, None) or _Failures(0, now)
+                entry.count += 1
+                entry.last = now
+                self._entries[key] = entry  # most recent last
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+
+    def succeeded(self, username: str, address: str) -> None:
+        """A good login clears that username's failures from that address."""
+        with self._lock:
+            self._entries.pop((username, address), None)
+
+    def _expire(self, now: float) -> None:
+        while self._entries:
+            key, entry = next(iter(self._entries.items()))
+            if entry.last > now - self._forget:
+                break
+            del self._entries[key]

@@ -25,8 +25,12 @@ class ApiServer:
     def __init__(self, gateway: Gateway) -> None:
         api = gateway.settings.api
         self.url = f"http://{api.host}:{api.port}"
+        # Forwarded headers are believed only from the proxies named in settings: otherwise
+        # anyone could pick the address that throttling and the audit see.
         config = uvicorn.Config(create_app(gateway), host=api.host, port=api.port,
-                                log_level="warning", lifespan="off")
+                                log_level="warning", lifespan="off",
+                                proxy_headers=bool(api.trusted_proxies),
+                                forwarded_allow_ips=list(api.trusted_proxies) or None)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 

@@ -93,8 +93,7 @@ def devices_import(
 
     settings = _settings(config)
     configs = read_import_file(file) if file.exists() else []
-    accounts = service_accounts(settings.broker.username, settings.broker.client_id,
-                                settings.provisioning.admin_username)
+    accounts = service_accounts(settings.broker, settings.provisioning)
     refused = [r for r in (device_id_refusal(c.id, accounts) for c in configs) if r]
     if refused or not file.exists():
         typer.echo("\n".join(refused) or f"{file}: no such file", err=True)

@@ -105,7 +105,12 @@ class GatewayMetrics:
                                     registry=r)
         self.task_errors = Counter("scgw_task_errors", "Scheduled jobs that raised", ["task"],
                                    registry=r)
+        self.logins = Counter(
+            "scgw_api_logins", "API login attempts by outcome (ok, wrong_password, throttled)",
+            ["outcome"], registry=r)
         # Pre-create the labelled series so dashboards show zeros rather than gaps.
+        for outcome in ("ok", "wrong_password", "throttled"):
+            self.logins.labels(outcome)
         for reason in REJECT_REASONS:
             self.rejected.labels(reason)
         for kind in DECLARED:

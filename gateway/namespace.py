@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from gateway.settings import BrokerSettings, ProvisioningSettings
+
 DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 # Prefixes kept for service accounts and broker internals (compared case-insensitively).
 RESERVED_PREFIXES: tuple[str, ...] = ("scgw", "dynsec", "admin", "mosquitto", "gateway",
@@ -29,6 +31,13 @@ def device_id_refusal(device_id: str, service_accounts: frozenset[str] = frozens
     return ""
 
 
-def service_accounts(*names: str | None) -> frozenset[str]:
-    """The set of service-account names given (None and '' skipped)."""
+def admin_client_id(gateway_client_id: str) -> str:
+    """Client id of the gateway's dynamic-security admin connection."""
+    return f"{gateway_client_id}-dynsec"
+
+
+def service_accounts(broker: BrokerSettings, provisioning: ProvisioningSettings) -> frozenset[str]:
+    """Every broker username and client id our own services use."""
+    names = {broker.username, broker.client_id, admin_client_id(broker.client_id),
+             provisioning.admin_username}
     return frozenset(n for n in names if n)

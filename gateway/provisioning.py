@@ -22,7 +22,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices import topics
-from gateway.namespace import device_id_refusal
+from gateway.namespace import admin_client_id, device_id_refusal, service_accounts
 from gateway.settings import BrokerSettings, ProvisioningSettings
 
 log = logging.getLogger(__name__)
@@ -101,17 +101,14 @@ class DynsecProvisioner:
     @property
     def service_accounts(self) -> frozenset[str]:
         """Broker accounts of our own services, which no device may ever be named."""
-        names = {self._settings.admin_username, self._broker.client_id}
-        if self._broker.username:
-            names.add(self._broker.username)
-        return frozenset(names)
+        return service_accounts(self._broker, self._settings)
 
     def _connect(self) -> paho.Client:
         if self._client is not None and self._client.is_connected():
             return self._client
         parts = urlsplit(self._broker.url)
         client = paho.Client(CallbackAPIVersion.VERSION2,
-                             client_id=f"{self._broker.client_id}-dynsec")
+                             client_id=admin_client_id(self._broker.client_id))
         password = self._settings.admin_password
         client.username_pw_set(self._settings.admin_username,
                                password.get_secret_value() if password else None)

@@ -81,7 +81,8 @@ class Runtime:
         if self.settings.metrics_port:
             from prometheus_client import start_http_server
 
-            start_http_server(self.settings.metrics_port, registry=self.gateway.metrics.registry)
+            start_http_server(self.settings.metrics_port, addr=self.settings.metrics_host,
+                              registry=self.gateway.metrics.registry)
         if self._demo:
             from gateway.seed import apply_seed
 

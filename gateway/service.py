@@ -45,8 +45,7 @@ def build_device_admin(settings: Settings, store: SqliteStore, registry: DeviceR
     return DeviceAdmin(
         registry, clock, provisioner=provisioner, credentials=CredentialRepository(store),
         audit=audit, resident_exists=ResidentRepository(store, clock).exists,
-        service_accounts=service_accounts(settings.broker.username, settings.broker.client_id,
-                                          settings.provisioning.admin_username),
+        service_accounts=service_accounts(settings.broker, settings.provisioning),
     )
 
 

@@ -177,6 +177,32 @@ class ApiSettings(_Section):
         SecretStr(DEV_JWT_SECRET), description="Signing key of access tokens (from the environment)"
     )
     token_ttl_s: int = Field(900, ge=60, le=86_400, description="Lifetime of an access token")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto "
+        "are believed (e.g. [\"127.0.0.1\"] behind a local nginx); empty: forwarded headers "
+        "are ignored and the TCP peer is the client address used for throttling and audit",
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token a Prometheus scraper sends to the API's /metrics (from the "
+        "environment). Without it /metrics answers only in development; in production use "
+        "this or `metrics_port`",
+    )
+    public_docs: bool | None = Field(
+        None,
+        description="Serve /docs, /redoc, /openapi.json and /asyncapi.json to anyone; unset: "
+        "yes in development, no in production (then the JSON documents need a login and the "
+        "HTML pages are off)",
+    )
+    login_free_failures: int = Field(
+        3, ge=1, le=100,
+        description="Wrong passwords allowed per (username, client address) before back-off",
+    )
+    login_backoff_max_s: float = Field(
+        900.0, ge=1, le=86_400,
+        description="Longest wait imposed after repeated wrong passwords (doubling from 5 s)",
+    )
     sitemap_file: Path | None = Field(
         None,
         description="JSON site map (buildings, fire lanes, gates, places in lat/lon) served at "
@@ -295,7 +321,12 @@ class Settings(BaseSettings):
         False, description="Register unknown device ids as `pending` instead of only dead-lettering"
     )
     metrics_port: int | None = Field(
-        None, ge=1, le=65535, description="Serve Prometheus metrics here when the API is not run"
+        None, ge=1, le=65535,
+        description="Also serve Prometheus metrics, without a token, on this port of "
+        "`metrics_host` (a private scrape address)",
+    )
+    metrics_host: str = Field(
+        "127.0.0.1", description="Bind address of the `metrics_port` listener"
     )
 
     @classmethod
@@ -332,7 +363,17 @@ class Settings(BaseSettings):
                 raise ValueError("set SCGW_API__JWT_SECRET: the development secret is refused")
             if not self.broker.url:
                 raise ValueError("set SCGW_BROKER__URL: the embedded broker is for development")
+            if self.broker.username is None or self.broker.password is None:
+                raise ValueError("set SCGW_BROKER__USERNAME and SCGW_BROKER__PASSWORD: the "
+                                 "gateway logs in to the broker with its own account")
         return self
+
+    @property
+    def docs_public(self) -> bool:
+        """Whether API documents are served without a login."""
+        if self.api.public_docs is not None:
+            return self.api.public_docs
+        return self.environment == "development"
 
     def sqlite_path(self) -> Path:
         """Database file, relative paths resolved against the working directory."""

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.deps import CurrentUser, ThrottleDep, TokensDep, UsersDep
+from api.deps import CurrentUser, GatewayDep, ThrottleDep, TokensDep, UsersDep
+from api.personal import client_address
 from api.schemas import Token, UserPublic
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+log = logging.getLogger(__name__)
 
 
 @router.post("/token", response_model=Token)
@@ -20,20 +24,25 @@ def login(
     users: UsersDep,
     tokens: TokensDep,
     throttle: ThrottleDep,
+    gw: GatewayDep,
 ) -> Token:
     """Exchange username and password for an access token (throttled after failures)."""
-    client = request.client.host if request.client else "unknown"
-    keys = (f"user:{form.username}", f"addr:{client}")
-    wait = throttle.retry_after(*keys)
+    address = client_address(request)
+    wait = throttle.retry_after(form.username, address)
     if wait > 0:
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins",
-                            {"Retry-After": str(int(wait) + 1)})
+        gw.metrics.logins.labels("throttled").inc()
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
+                            "too many failed logins from this address; try again later",
+                            {"Retry-After": str(math.ceil(wait))})
     user = users.authenticate(form.username, form.password)
     if user is None:
-        throttle.failed(*keys)
+        throttle.failed(form.username, address)
+        gw.metrics.logins.labels("wrong_password").inc()
+        log.warning("login refused", extra={"username": form.username, "client": address})
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             {"WWW-Authenticate": "Bearer"})
-    throttle.succeeded(*keys)
+    throttle.succeeded(form.username, address)
+    gw.metrics.logins.labels("ok").inc()
     return Token(access_token=tokens.issue(user), expires_in=tokens.ttl_s, role=user.role)
 
 

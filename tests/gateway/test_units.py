@@ -41,8 +41,12 @@ def test_settings_refuse_unknown_keys_and_dev_secrets_in_production(monkeypatch)
     with pytest.raises(ValidationError, match="JWT_SECRET"):
         Settings(environment="production", broker={"url": "mqtt://b:1883"})
     monkeypatch.setenv("SCGW_API__JWT_SECRET", "s3cret-from-env")
-    ok = Settings(environment="production", broker={"url": "mqtts://b"})
+    with pytest.raises(ValidationError, match="BROKER__USERNAME"):
+        Settings(environment="production", broker={"url": "mqtts://b"})
+    ok = Settings(environment="production",
+                  broker={"url": "mqtts://b", "username": "gw-1", "password": "pw"})
     assert ok.broker.port == 8883 and ok.broker.tls
+    assert not ok.docs_public and Settings().docs_public
     with pytest.raises(ValidationError, match="unknown device kinds"):
         Settings(offline_timeout_s={"toaster": 5})
     assert Settings(offline_timeout_s={"camera": 60}).offline_timeout_s["wristband"] == 1800

@@ -1,0 +1,130 @@
+"""The HTTP edge of a production gateway: who may bind devices, login guessing, open surfaces."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from api.schemas import DeviceCreate
+from gateway.device_admin import BINDING_FIELDS, HARDWARE_FIELDS
+from tests.security.conftest import METRICS_TOKEN, PASSWORD, Edge
+
+BINDING_VALUES = {"site": "jining-other", "building": "9", "unit": "2", "grid": "G-09",
+                  "resident_id": "R-yang"}
+HARDWARE_VALUES = {"vendor": "acme", "model": "B3", "codec": "json",
+                   "install_date": "2026-10-01"}
+
+
+def test_every_registration_field_is_classified():
+    # A new field must be decided on: hardware (a vendor may send it) or binding (staff only).
+    assert set(DeviceCreate.model_fields) == set(HARDWARE_FIELDS) | set(BINDING_FIELDS)
+
+
+@pytest.mark.parametrize("field", BINDING_FIELDS)
+def test_a_vendor_cannot_bind_a_device_to_anyone_or_anywhere(edge: Edge, field: str):
+    device_id = f"WB-BIND-{field}"
+    r = edge.register("vendor-a", {"id": device_id, "kind": "wristband",
+                                   field: BINDING_VALUES[field]})
+    assert r.status_code == 403 and field in r.text, r.text
+    assert not edge.stored("SELECT id FROM devices WHERE id = ?", (device_id,))
+    # Registered as hardware, then bound by an operator, the vendor cannot rebind it either.
+    assert edge.register("vendor-a", {"id": device_id, "kind": "wristband"}).status_code == 201
+    with edge.http() as client:
+        r = client.put(f"/devices/{device_id}/binding", headers=edge.headers("op-chen"),
+                       json={"resident_id": "R-li", "grid": "G-01", "site": "jining-renmin"})
+        assert r.status_code == 200, r.text
+        for attempt in ({**BINDING_VALUES}, {field: BINDING_VALUES[field]}):
+            r = client.put(f"/devices/{device_id}/binding", headers=edge.headers("vendor-a"),
+                           json=attempt)
+            assert r.status_code == 403
+    r = edge.register("vendor-a", {"id": device_id, "kind": "wristband",
+                                   field: BINDING_VALUES[field]})
+    assert r.status_code == 403
+    # Re-registering as hardware (a password rotation) keeps the operator's binding.
+    assert edge.register("vendor-a", {"id": device_id, "kind": "wristband",
+                                      "model": "B3"}).status_code == 201
+    assert edge.stored("SELECT resident_id, grid, model FROM devices WHERE id = ?",
+                       (device_id,)) == [("R-li", "G-01", "B3")]
+
+
+@pytest.mark.parametrize("field", [f for f in HARDWARE_FIELDS if f not in ("id", "kind")])
+def test_a_vendor_may_describe_its_hardware(edge: Edge, field: str):
+    device_id = f"WB-HW-{field.replace('_', '-')}"
+    r = edge.register("vendor-a", {"id": device_id, "kind": "wristband",
+                                   field: HARDWARE_VALUES[field]})
+    assert r.status_code == 201, r.text
+    assert r.json()[field] == HARDWARE_VALUES[field]
+
+
+def test_binding_is_checked_and_other_vendors_names_are_refused(edge: Edge):
+    assert edge.register("vendor-a", {"id": "WB-NAME-1", "kind": "wristband",
+                                      "vendor": "bolt"}).status_code == 403
+    assert edge.register("vendor-a", {"id": "WB-NAME-1", "kind": "wristband"}).status_code == 201
+    with edge.http() as client:
+        r = client.put("/devices/WB-NAME-1/binding", headers=edge.headers("op-chen"),
+                       json={"resident_id": "R-nobody"})
+        assert r.status_code == 422 and "R-nobody" in r.text
+        for who in ("gw-wang", "fam-yang", "vendor-b"):
+            r = client.put("/devices/WB-NAME-1/binding", headers=edge.headers(who),
+                           json={"resident_id": "R-yang"})
+            assert r.status_code == 403, (who, r.status_code)
+        # A staff registration of a bound device names a resident that exists.
+        r = client.post("/devices", headers=edge.headers("op-chen"),
+                        json={"id": "WB-STAFF-1", "kind": "wristband", "resident_id": "R-x"})
+        assert r.status_code == 422
+
+
+def _from(address: str) -> httpx.HTTPTransport:
+    return httpx.HTTPTransport(local_address=address)
+
+
+def test_guessing_a_password_slows_the_guesser_not_the_user(edge: Edge):
+    with edge.http() as attacker:
+        codes = []
+        for n in range(8):
+            # A rotating X-Forwarded-For must not reset anything: no proxy is trusted.
+            r = attacker.post("/auth/token", headers={"X-Forwarded-For": f"10.9.{n}.1"},
+                              data={"username": "op-chen", "password": f"guess-{n}"})
+            codes.append(r.status_code)
+        assert codes[:3] == [401, 401, 401] and 429 in codes[3:], codes
+        r = attacker.post("/auth/token", data={"username": "op-chen", "password": PASSWORD})
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    # The real operator, from their own address, is not locked out.
+    with edge.http(transport=_from("127.0.0.2")) as operator:
+        r = operator.post("/auth/token", data={"username": "op-chen", "password": PASSWORD})
+        assert r.status_code == 200, r.text
+    # Spraying many usernames from one address backs off too.
+    with edge.http(transport=_from("127.0.0.3")) as sprayer:
+        codes = [sprayer.post("/auth/token", data={"username": f"user-{n}",
+                                                   "password": "Winter2026!"}).status_code
+                 for n in range(24)]
+        assert 429 in codes and codes[:20] == [401] * 20, codes
+    with edge.http() as client:
+        text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
+    throttled = next(line for line in text.splitlines()
+                     if line.startswith('scgw_api_logins_total{outcome="throttled"}'))
+    assert float(throttled.split()[-1]) >= 2
+    audit = edge.stored("SELECT count(*) FROM access_audit WHERE client_addr LIKE '10.9.%'")
+    assert audit == [(0,)]
+
+
+def test_open_surfaces_are_only_the_probes(edge: Edge):
+    with edge.http() as anonymous:
+        assert anonymous.get("/health").json() == {"status": "ok"}
+        ready = anonymous.get("/ready")
+        assert ready.status_code == 200 and set(ready.json()) == {"ready", "database", "broker"}
+        for path in ("/metrics", "/openapi.json", "/asyncapi.json", "/devices", "/alerts",
+                     "/audit/access"):
+            assert anonymous.get(path).status_code == 401, path
+        for path in ("/docs", "/redoc"):
+            assert anonymous.get(path).status_code == 404, path
+        wrong = anonymous.get("/metrics", headers={"Authorization": "Bearer guess"})
+        assert wrong.status_code == 401
+        scraped = anonymous.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        assert scraped.status_code == 200 and "scgw_messages_received_total" in scraped.text
+    with edge.http() as vendor:
+        headers = edge.headers("vendor-a")
+        assert vendor.get("/openapi.json", headers=headers).json()["info"]["title"]
+        assert vendor.get("/asyncapi.json", headers=headers).json()["asyncapi"].startswith("3")
+        # A user's token is not a scrape token.
+        assert vendor.get("/metrics", headers=headers).status_code == 401

@@ -1,0 +1,144 @@
+"""Broker accounts cannot be taken over: by registration, by client id, or past a disable."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import orjson
+
+from tests.security.conftest import (
+    ADMIN,
+    ADMIN_PW,
+    GW_CLIENT,
+    GW_PW,
+    GW_USER,
+    Client,
+    Edge,
+    attempt,
+)
+from tests.support.waiting import wait_for
+
+NOT_AUTHORIZED = {135, 134}  # MQTT 5: not authorized / bad username or password
+
+
+def _telemetry(seq: int) -> bytes:
+    return orjson.dumps({"ts": int(time.time() * 1000), "seq": seq, "heart_rate_bpm": 70})
+
+
+def _stored(edge: Edge, device_id: str) -> set[int]:
+    return {int(row[0]) for row in edge.stored(
+        "SELECT seq FROM telemetry WHERE device_id = ?", (device_id,))}
+
+
+def _device(edge: Edge, vendor: str, device_id: str, kind: str = "wristband") -> str:
+    r = edge.register(vendor, {"id": device_id, "kind": kind})
+    assert r.status_code == 201, r.text
+    return r.json()["mqtt_password"]
+
+
+def _gateway_still_works(edge: Edge, device_id: str, password: str, seq: int) -> None:
+    device = Client(edge.broker, device_id, password, device_id)
+    try:
+        assert device.accepted
+        device.publish(f"scgw/v1/wristband/{device_id}/telemetry", _telemetry(seq))
+        assert wait_for(lambda: seq in _stored(edge, device_id), 10), \
+            "the gateway no longer stores what devices send"
+    finally:
+        device.close()
+
+
+def test_no_registration_can_name_or_change_a_service_account(edge: Edge):
+    probe_pw = _device(edge, "vendor-a", "WB-PROBE-1")
+    # A broker account made by hand for something else (not by provisioning).
+    subprocess.run(["mosquitto_ctrl", "-h", "127.0.0.1", "-p", str(edge.broker.port), "-u",
+                    ADMIN, "-P", ADMIN_PW, "dynsec", "createClient", "legacy-cam", "-p",
+                    "legacy-password", "-c", "legacy-cam"], check=True, capture_output=True)
+    reserved = [GW_USER, GW_USER.upper(), GW_CLIENT, ADMIN, "scgw-gateway", "SCGW-x",
+                "dynsec-admin", "admin", "mosquitto-bridge", f"{GW_CLIENT}-dynsec",
+                "$SYS", "../x", "-lead", "a" * 65, ""]
+    for who in ("vendor-a", "op-chen", "admin-zhou"):
+        for device_id in reserved:
+            r = edge.register(who, {"id": device_id, "kind": "wristband"})
+            assert r.status_code == 422, (who, device_id, r.status_code, r.text)
+            assert "mqtt_password" not in r.text
+        r = edge.register(who, {"id": "legacy-cam", "kind": "camera"})
+        assert r.status_code == 409, (who, r.text)
+    # Every service account still logs in with its own password; the gateway still works.
+    assert attempt(edge.broker, GW_USER, GW_PW, "gw-main-probe") in NOT_AUTHORIZED  # bound id
+    assert attempt(edge.broker, ADMIN, ADMIN_PW, "admin-probe") == 0
+    assert attempt(edge.broker, "legacy-cam", "legacy-password", "legacy-cam") == 0
+    _gateway_still_works(edge, "WB-PROBE-1", probe_pw, 1)
+    assert not edge.stored("SELECT id FROM devices WHERE id IN ('legacy-cam', ?, ?)",
+                           (GW_USER, ADMIN))
+
+
+def test_only_the_owning_vendor_rotates_a_device_password(edge: Edge):
+    first = _device(edge, "vendor-a", "WB-OWN-1")
+    r = edge.register("vendor-b", {"id": "WB-OWN-1", "kind": "wristband"})
+    assert r.status_code == 409
+    assert attempt(edge.broker, "WB-OWN-1", first, "WB-OWN-1") == 0
+    with edge.http() as client:
+        r = client.post("/devices/WB-OWN-1/credentials", headers=edge.headers("vendor-b"))
+    assert r.status_code == 404
+    # The owner re-registers: a new password, and the old one stops working.
+    second = _device(edge, "vendor-a", "WB-OWN-1")
+    assert second != first
+    assert attempt(edge.broker, "WB-OWN-1", first, "WB-OWN-1") in NOT_AUTHORIZED
+    assert attempt(edge.broker, "WB-OWN-1", second, "WB-OWN-1") == 0
+    # A kind change is a different device, not an update.
+    r = edge.register("vendor-a", {"id": "WB-OWN-1", "kind": "locker"})
+    assert r.status_code == 409
+    assert attempt(edge.broker, "WB-OWN-1", second, "WB-OWN-1") == 0
+
+
+def test_no_device_password_opens_another_session(edge: Edge):
+    a_pw = _device(edge, "vendor-a", "WB-ATK-1")
+    b_pw = _device(edge, "vendor-b", "WB-VIC-1")
+    victim = Client(edge.broker, "WB-VIC-1", b_pw, "WB-VIC-1", persistent=True)
+    try:
+        assert victim.accepted
+        victim.subscribe("scgw/v1/wristband/WB-VIC-1/cmd")
+        stolen_ids = ["WB-VIC-1", GW_CLIENT, f"{GW_CLIENT}-dynsec", "random-client-7",
+                      "", ADMIN]
+        for client_id in stolen_ids:
+            code = attempt(edge.broker, "WB-ATK-1", a_pw, client_id)
+            assert code in NOT_AUTHORIZED, (client_id, code)
+        # The gateway's own password works only with the gateway's client id.
+        for client_id in ("WB-VIC-1", "other-replica"):
+            assert attempt(edge.broker, GW_USER, GW_PW, client_id) in NOT_AUTHORIZED
+        # The victim was never kicked, and its session still gets commands and delivers.
+        assert victim.disconnects == []
+        with edge.http() as client:
+            r = client.post("/devices/WB-VIC-1/commands", json={"name": "locate_now"},
+                            headers=edge.headers("op-chen"))
+        assert r.status_code == 202, r.text
+        assert wait_for(lambda: any(t.endswith("/cmd") for t, _ in victim.messages), 10)
+        victim.publish("scgw/v1/wristband/WB-VIC-1/telemetry", _telemetry(7))
+        assert wait_for(lambda: 7 in _stored(edge, "WB-VIC-1"), 10)
+    finally:
+        victim.close()
+    # The attacker's own login still works: it is refused only as someone else.
+    assert attempt(edge.broker, "WB-ATK-1", a_pw, "WB-ATK-1") == 0
+
+
+def test_a_device_disabled_from_the_cli_is_disabled_at_the_broker(edge: Edge):
+    password = _device(edge, "vendor-a", "WB-CLI-1")
+    device = Client(edge.broker, "WB-CLI-1", password, "WB-CLI-1")
+    try:
+        assert device.accepted
+        out = edge.scgw("devices", "disable", "WB-CLI-1")
+        assert "broker account too" in out.stdout
+        assert wait_for(lambda: device.disconnects, 10), "the broker kept the connection"
+    finally:
+        device.close()
+    assert attempt(edge.broker, "WB-CLI-1", password, "WB-CLI-1") in NOT_AUTHORIZED
+    assert edge.stored("SELECT status FROM devices WHERE id = 'WB-CLI-1'") == [("disabled",)]
+    edge.scgw("devices", "enable", "WB-CLI-1")
+    assert attempt(edge.broker, "WB-CLI-1", password, "WB-CLI-1") == 0
+    # The CLI refuses what the API refuses, and names the reason.
+    refused = edge.scgw("devices", "disable", GW_USER, check=False)
+    assert refused.returncode == 1 and GW_USER in refused.stderr
+    actions = edge.stored("SELECT action FROM admin_audit WHERE target = 'WB-CLI-1'"
+                          " ORDER BY id")
+    assert [a for (a,) in actions][-2:] == ["device_disable", "device_enable"]
