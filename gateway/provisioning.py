@@ -86,11 +86,10 @@ class BrokerAccount:
 class DynsecProvisioner:
     """Creates, rotates, disables and re-enables device accounts through the admin API."""
 
-    def __init__(self, broker: BrokerSettings, settings: ProvisioningSettings,
-                 timeout_s: float = 10.0) -> None:
+    def __init__(self, broker: BrokerSettings, settings: ProvisioningSettings) -> None:
         self._broker = broker
         self._settings = settings
-        self._timeout = timeout_s
+        self._timeout = settings.admin_timeout_s
         self._lock = threading.Lock()
         # One provisioning at a time: check-then-create must not interleave for one id.
         self.serial = threading.Lock()

@@ -93,6 +93,11 @@ class ProvisioningSettings(_Section):
     command_timeout_s: float = Field(
         30.0, gt=0, description="A device command not acknowledged by then times out"
     )
+    admin_timeout_s: float = Field(
+        10.0, gt=0, le=120,
+        description="How long a dynamic-security command may take before registration fails "
+        "(HTTP 502, nothing changed)",
+    )
 
 
 class EmbeddedBrokerSettings(_Section):
