@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -21,41 +23,94 @@ from pydantic_core import PydanticCustomError
 # (seconds instead of milliseconds) rather than a real time.
 _MIN_EPOCH_MS = 946_684_800_000
 _MAX_EPOCH_MS = 7_258_118_400_000
+_MIN_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+_MAX_TIME = datetime(2200, 1, 1, tzinfo=UTC)
+_NUMBER = re.compile(r"^\s*-?\d+(\.\d*)?([eE][-+]?\d+)?\s*$")
 
 
-def _coerce_ts(value: Any) -> Any:
+def _type_error(message: str) -> PydanticCustomError:
+    return PydanticCustomError("timestamp_type", message)
+
+
+def _range_error(what: object) -> PydanticCustomError:
+    return PydanticCustomError("out_of_range", "ts {value} is outside 2000..2200",
+                               {"value": str(what)[:40]})
+
+
+def _from_ms(value: float) -> datetime:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PydanticCustomError("finite_number", "ts must be a finite number")
+    if not _MIN_EPOCH_MS <= value <= _MAX_EPOCH_MS:
+        raise _range_error(value)
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def _parse_ts(value: Any) -> datetime:
+    """RFC 3339 text with an offset, or epoch milliseconds, within 2000..2200 (UTC out)."""
     if type(value) is int and _MIN_EPOCH_MS <= value <= _MAX_EPOCH_MS:
         # The common case first (runs for every message): epoch ms within the plausible range.
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     if isinstance(value, bool):
-        raise PydanticCustomError("timestamp_type", "ts must be RFC 3339 text or epoch ms")
+        raise _type_error("ts must be RFC 3339 text or epoch ms, not a boolean")
     if isinstance(value, int | float):
-        if not _MIN_EPOCH_MS <= value <= _MAX_EPOCH_MS:
-            raise PydanticCustomError(
-                "out_of_range", "epoch ms {value} is outside 2000..2200", {"value": value}
-            )
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    return value
-
-
-def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+        return _from_ms(value)
+    if isinstance(value, str):
+        if _NUMBER.match(value):
+            number = float(value)
+            if not (math.isfinite(number) and _MIN_EPOCH_MS <= number <= _MAX_EPOCH_MS):
+                raise _range_error(value)
+            raise _type_error("epoch ms must be a JSON number, not text")
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise _type_error(f"ts is not RFC 3339: {exc}") from exc
+        value = parsed
+    if not isinstance(value, datetime):
+        raise _type_error("ts must be RFC 3339 text or epoch ms")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise _type_error("ts needs a UTC offset (e.g. +08:00 or Z)")
+    try:
+        utc = value.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:  # year 1 at +14:00, say
+        raise _range_error(value.isoformat()) from exc
+    if not _MIN_TIME <= utc < _MAX_TIME:
+        raise _range_error(value.isoformat())
+    return utc
 
 
 Timestamp = Annotated[
     AwareDatetime,
-    BeforeValidator(_coerce_ts),
-    AfterValidator(_to_utc),
+    BeforeValidator(_parse_ts),
     WithJsonSchema(
         {
             "anyOf": [
                 {"type": "string", "format": "date-time"},
                 {"type": "integer", "minimum": _MIN_EPOCH_MS, "maximum": _MAX_EPOCH_MS},
             ],
-            "description": "RFC 3339 with offset, or epoch milliseconds (UTC)",
+            "description": "RFC 3339 with offset, or epoch milliseconds (UTC), 2000..2200",
         }
     ),
 ]
+
+
+def _finite(value: Any) -> Any:
+    """Refuse NaN and ±Infinity anywhere inside free-form JSON (command results)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PydanticCustomError("finite_number", "numbers must be finite (no NaN/Infinity)")
+    if isinstance(value, dict):
+        for item in value.values():
+            _finite(item)
+    elif isinstance(value, list):
+        for item in value:
+            _finite(item)
+    return value
+
+
+FiniteJson = Annotated[dict[str, Any], AfterValidator(_finite)]
+# The v1 contract has strict JSON types: "71" is not a heart rate and "yes" is not a
+# boolean (vendor dialects convert explicitly). No NaN or Infinity anywhere.
+STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
 
 DeviceId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Percent = Annotated[float, Field(ge=0, le=100)]
@@ -67,7 +122,7 @@ CHANNELS: tuple[Channel, ...] = ("telemetry", "event", "status", "cmd_ack")
 class Payload(BaseModel):
     """Fields every device message carries: the device's time and an optional sequence."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
 
     ts: Timestamp = Field(description="When the device produced the message (UTC)")
     seq: int | None = Field(
@@ -78,7 +133,7 @@ class Payload(BaseModel):
 class Location(BaseModel):
     """A position fix with its accuracy and where it came from."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
 
     lat: float = Field(ge=-90, le=90, description="Latitude, WGS-84 degrees")
     lon: float = Field(ge=-180, le=180, description="Longitude, WGS-84 degrees")
@@ -96,8 +151,18 @@ class Telemetry(Payload):
     battery_pct: Percent | None = Field(None, description="Battery charge, percent")
 
 
+def _type_required(schema: dict[str, Any]) -> None:
+    # Subclasses give `type` a Literal default (the vocabulary is read from it), but a device
+    # must always send it: the published schema says so.
+    required = schema.setdefault("required", [])
+    if "type" not in required:
+        required.insert(0, "type")
+
+
 class Event(Payload):
     """Base of discrete events; subclasses fix `type` to one word of the kind's vocabulary."""
+
+    model_config = ConfigDict(**STRICT, json_schema_extra=_type_required)
 
     type: str
 
@@ -105,7 +170,7 @@ class Event(Payload):
 class Status(BaseModel):
     """Presence: `online` when the device connects, `offline` as its MQTT will."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
 
     state: Literal["online", "offline"] = Field(description="Connection state")
     ts: Timestamp | None = Field(
@@ -117,13 +182,13 @@ class Status(BaseModel):
 class CommandAck(BaseModel):
     """A device's answer to a command, echoing the command's `id`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
 
     id: str = Field(min_length=1, max_length=64, description="The command id being answered")
     ok: bool = Field(description="Whether the command succeeded")
     ts: Timestamp = Field(description="When the device finished the command")
     seq: int | None = Field(None, ge=0, le=2**63 - 1, description="Optional sequence number")
-    result: dict[str, Any] | None = Field(None, description="Command-specific result")
+    result: FiniteJson | None = Field(None, description="Command-specific result")
     error: str | None = Field(None, max_length=500, description="Why it failed, when ok=false")
 
 

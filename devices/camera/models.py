@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from devices.base import DeviceConfig, DeviceKind, Event, Telemetry
+from devices.base import STRICT, DeviceConfig, DeviceKind, Event, Telemetry
 
 KEY = "camera"
 
@@ -30,7 +30,7 @@ class CameraTelemetry(Telemetry):
 class TrackPoint(BaseModel):
     """One observation of a tracked object: video time and image position (pixels)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
 
     t: float = Field(ge=0, description="Seconds of video time")
     x: float = Field(ge=0, le=10_000, description="Image x, pixels of the full frame")
@@ -64,11 +64,20 @@ class FireLaneBlockedEvent(Event):
 
 
 class FireLaneClearedEvent(Event):
-    """The fire lane is free again."""
+    """The fire lane is free again; `ts` is when it became free (the object's departure)."""
 
     type: Literal["fire_lane_cleared"] = "fire_lane_cleared"
     zone: str = Field(max_length=64, description="Fire-lane zone id")
     confidence: float | None = Field(None, ge=0, le=1, description="Detector confidence")
+    confirmation_delay_s: float | None = Field(
+        None,
+        ge=0,
+        le=86_400,
+        description=(
+            "Seconds between the departure (`ts`) and the moment the lane had stayed free long"
+            " enough to confirm it, i.e. when the event was sent"
+        ),
+    )
     snapshot_jpeg_b64: str | None = Field(
         None, max_length=SNAPSHOT_MAX_CHARS, description="JPEG of the lane, base64"
     )

@@ -116,3 +116,80 @@ def test_arbitrary_objects_are_accepted_or_refused_with_a_known_reason(obj):
         JSON.decode(WB, "telemetry", payload)
     except PayloadError as exc:
         assert exc.reason in REJECT_REASONS
+
+
+STRICT_CASES = [
+    # (kind, channel, payload, reason): the v1 contract takes JSON types as they are.
+    ("wristband", "telemetry", {"heart_rate_bpm": "71"}, "schema_invalid"),
+    ("wristband", "telemetry", {"worn": "yes"}, "schema_invalid"),
+    ("wristband", "telemetry", {"seq": "5"}, "schema_invalid"),
+    ("wristband", "telemetry", {"seq": 5.0}, "schema_invalid"),
+    ("wristband", "telemetry", {"steps": True}, "schema_invalid"),
+    ("wristband", "telemetry", {"spo2_pct": "NaN"}, "schema_invalid"),
+    ("access", "event", {"type": "held_open", "open_s": "200"}, "schema_invalid"),
+    ("locker", "telemetry", {"temperature_c": "21.5"}, "schema_invalid"),
+]
+
+
+@pytest.mark.parametrize(("kind", "channel", "fields", "reason"), STRICT_CASES)
+def test_strings_are_not_numbers_and_words_are_not_booleans(kind, channel, fields, reason):
+    body = orjson.dumps({"ts": 1795233600000, **fields})
+    with pytest.raises(PayloadError) as err:
+        JSON.decode(CATALOGUE.get(kind), channel, body)
+    assert err.value.reason == reason
+
+
+@pytest.mark.parametrize(("channel", "text"), [
+    ("telemetry", '{"ts": 1795233600000, "spo2_pct": NaN}'),
+    ("telemetry", '{"ts": 1795233600000, "body_temp_c": Infinity}'),
+    ("telemetry", '{"ts": NaN}'),
+    ("event", '{"ts": 1795233600000, "type": "fire_lane_blocked", "zone": "FL-1",'
+              ' "confidence": 0.9, "dwell_s": Infinity}'),
+    ("event", '{"ts": 1795233600000, "type": "falling_object", "confidence": 0.9,'
+              ' "track": [{"t": NaN, "x": 1, "y": 2}]}'),
+    ("cmd_ack", '{"id": "c1", "ok": true, "ts": 1795233600000, "result": {"v": [1, -Infinity]}}'),
+])
+def test_nan_and_infinity_are_refused_everywhere(channel, text):
+    kind = CATALOGUE.get("camera" if "zone" in text or "track" in text else "wristband")
+    with pytest.raises(PayloadError) as err:
+        JSON.decode(kind, channel, text.encode())
+    assert err.value.reason == "schema_invalid"
+
+
+@pytest.mark.parametrize("ts", ["0", 0, "1999-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00",
+                                "9999-12-31T23:59:59-14:00", "2200-01-01T00:00:00Z",
+                                946_684_799_999, 10**20, "-1", "1e30", 1e300])
+def test_every_datetime_edge_is_a_clean_out_of_range(ts):
+    body = f'{{"ts": {ts}}}' if isinstance(ts, int | float) else orjson.dumps({"ts": ts})
+    with pytest.raises(PayloadError) as err:
+        JSON.decode(WB, "telemetry", body.encode() if isinstance(body, str) else body)
+    assert err.value.reason == "out_of_range"
+
+
+@pytest.mark.parametrize("ts", ["2026-11-21T12:00:00", "yesterday", "1795233600000", True, None,
+                                [], {}])
+def test_timestamps_without_offset_or_as_text_numbers_are_schema_errors(ts):
+    with pytest.raises(PayloadError) as err:
+        JSON.decode(WB, "telemetry", orjson.dumps({"ts": ts}))
+    assert err.value.reason == "schema_invalid"
+
+
+def _json_number(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return repr(value)
+
+
+@given(st.one_of(st.integers(min_value=-(10**400), max_value=10**400),
+                 st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=40)))
+def test_no_timestamp_value_escapes_as_anything_but_a_refusal_reason(ts):
+    if isinstance(ts, str):
+        text = orjson.dumps(ts).decode()
+    else:
+        text = repr(ts) if isinstance(ts, int) else _json_number(ts)
+    try:
+        JSON.decode(WB, "telemetry", f'{{"ts": {text}}}'.encode())
+    except PayloadError as err:
+        assert err.reason in ("schema_invalid", "out_of_range", "malformed_json")
