@@ -10,7 +10,9 @@ device repeating an unacknowledged publish) are always recent, so they fall insi
 Anything the window cannot answer — a channel heard for the first time, a `seq` older than the
 window, a message without `seq` — is looked up among the stored rows, which stay for their
 retention period. A `seq` that goes backwards while the device clock goes forwards is a counter
-reset (a reboot): once the rows confirm it is new, the window restarts from it.
+reset (a reboot): once the rows confirm it is new, the window restarts from it, remembering
+the old counter's highest `seq`; until the new counter passes it, a `seq` new to the window
+is checked against the stored rows too, so a replay from before the reset is never re-admitted.
 
 Windows change in memory while a batch runs; `rollback()` puts them back when its transaction
 fails, so the retried batch gets the same verdicts.
@@ -35,7 +37,7 @@ class Deduplicator:
     def __init__(self) -> None:
         self._windows: dict[Key, SeqWindow] = {}
         # Windows this batch changed, with how they were before it: (high, mask, ts) or None.
-        self._undo: dict[Key, tuple[int, int, float] | None] = {}
+        self._undo: dict[Key, tuple[int, int, float, int] | None] = {}
 
     def load(self, windows: dict[Key, SeqWindow]) -> None:
         """Start from the stored windows."""
@@ -64,33 +66,38 @@ class Deduplicator:
     def _check_seq(self, env: Envelope, seq: int, tx: SqliteTx,
                    seen_here: set[tuple[object, ...]]) -> bool:
         key = (env.device_id, PREFIX[env.channel])
+        mark = (key, seq, env.ts)
         window = self._windows.get(key)
         if window is not None:
             high = window.high
-            if seq > high:
-                self._remember(key, window)
-                shift = seq - high
-                window.mask = ((window.mask << shift) | 1) & _FULL if shift < WIDTH else 1
-                window.high, window.ts = seq, env.ts
-                seen_here.add((key, seq))
-                return True
             behind = high - seq
-            if behind < WIDTH:
-                bit = 1 << behind
-                if window.mask & bit:
+            if seq > high or (behind < WIDTH and not window.mask & (1 << behind)):
+                # New to this window; before a counter restart it may have been sent already.
+                if seq <= window.retired and (mark in seen_here or self._stored(env, tx)):
                     return False
                 self._remember(key, window)
-                window.mask |= bit
-                seen_here.add((key, seq))
+                if seq > high:
+                    shift = seq - high
+                    window.mask = ((window.mask << shift) | 1) & _FULL if shift < WIDTH else 1
+                    window.high, window.ts = seq, env.ts
+                else:
+                    window.mask |= 1 << behind
+                seen_here.add(mark)
                 return True
-        # No window yet, or older than it: the stored rows decide.
-        if (key, seq) in seen_here or self._stored(env, tx):
+        # The window has seen this seq, or it is older than the window, or there is no window:
+        # the stored rows (and this batch) decide. A seen seq with another time is a counter
+        # that restarted, not a replay — and that is rare enough to pay for a lookup.
+        if mark in seen_here or self._stored(env, tx):
             return False
-        seen_here.add((key, seq))
-        if window is None or env.ts > window.ts:
-            # First word from this channel, or a counter that restarted: the window starts here.
+        seen_here.add(mark)
+        if window is None:
             self._remember(key, window)
             self._windows[key] = SeqWindow(seq, 1, env.ts)
+        elif env.ts > window.ts:
+            # A counter that restarted (a reboot): the window starts here, remembering how
+            # high the old counter went so its replays are still caught.
+            self._remember(key, window)
+            self._windows[key] = SeqWindow(seq, 1, env.ts, max(window.retired, window.high))
         return True
 
     @staticmethod
@@ -105,7 +112,8 @@ class Deduplicator:
 
     def _remember(self, key: Key, window: SeqWindow | None) -> None:
         if key not in self._undo:
-            self._undo[key] = None if window is None else (window.high, window.mask, window.ts)
+            self._undo[key] = None if window is None else (
+                window.high, window.mask, window.ts, window.retired)
 
     def save(self, tx: SqliteTx) -> None:
         """Write the windows this batch changed (inside its transaction, before the commit)."""

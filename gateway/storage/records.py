@@ -60,6 +60,9 @@ class SeqWindow:
     high: int
     mask: int  # bit i set: seq `high - i` was accepted (63 bits: a signed SQLite integer)
     ts: float  # device time of the message that carried `high`
+    # Highest seq of the counter before it last restarted (-1: never restarted). A seq at or
+    # below it may be a replay from before the restart, so the stored rows decide it.
+    retired: int = -1
 
 
 @dataclass(slots=True)

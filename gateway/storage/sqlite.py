@@ -51,9 +51,10 @@ _UPSERT_TWIN = _insert_sql("twins", _TWIN_COLUMNS) + " ON CONFLICT (device_id) D
 _FIND_TELEMETRY = "SELECT seq, data FROM telemetry WHERE device_id = ? AND ts = ?"
 _FIND_EVENT = "SELECT seq, data FROM events WHERE device_id = ? AND ts = ? AND channel = ?"
 _UPSERT_WINDOW = (
-    "INSERT INTO seq_windows (device_id, channel, high, mask, ts) VALUES (?, ?, ?, ?, ?)"
-    " ON CONFLICT (device_id, channel) DO UPDATE SET"
-    " high = excluded.high, mask = excluded.mask, ts = excluded.ts")
+    "INSERT INTO seq_windows (device_id, channel, high, mask, ts, retired)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, channel) DO UPDATE SET"
+    " high = excluded.high, mask = excluded.mask, ts = excluded.ts,"
+    " retired = excluded.retired")
 _INSERT_TELEMETRY = _insert_sql(
     "telemetry", tuple(c for c in _MESSAGE_COLUMNS if c not in ("channel", "type"))
 )
@@ -125,7 +126,7 @@ class SqliteTx:
 
     def save_windows(self, windows: list[tuple[str, str, SeqWindow]]) -> None:
         """Upsert (device_id, channel, window) rows of the dedup windows."""
-        self._conn.executemany(_UPSERT_WINDOW, [(d, c, w.high, w.mask, w.ts)
+        self._conn.executemany(_UPSERT_WINDOW, [(d, c, w.high, w.mask, w.ts, w.retired)
                                                 for d, c, w in windows])
 
     def add_message(self, msg: StoredMessage) -> None:
@@ -275,8 +276,8 @@ class SqliteStore:
         """Every dedup window, keyed by (device_id, channel prefix)."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT device_id, channel, high, mask, ts FROM seq_windows").fetchall()
-        return {(d, c): SeqWindow(h, m, t) for d, c, h, m, t in rows}
+                "SELECT device_id, channel, high, mask, ts, retired FROM seq_windows").fetchall()
+        return {(d, c): SeqWindow(h, m, t, r) for d, c, h, m, t, r in rows}
 
     # -- housekeeping --------------------------------------------------------------------
 
