@@ -158,6 +158,7 @@ class AlertPublic(BaseModel):
     acked_by: str | None
     flapping: bool
     muted: str | None
+    clock_skew_s: float | None = None
 
 
 class AlertAction(_Body):
@@ -204,6 +205,7 @@ class TicketPublic(BaseModel):
     external_state: str | None
     created_at: float
     updated_at: float
+    clock_skew_s: float | None = None
 
 
 class TicketEvent(BaseModel):

@@ -46,10 +46,26 @@ def parse(topic: str) -> TopicParts:
     return TopicParts(kind, device_id, channel)
 
 
+def valid_id(device_id: str) -> bool:
+    """Whether `device_id` has the shape of a device id."""
+    return bool(_ID.match(device_id))
+
+
 def subscriptions(kinds: list[str] | None = None) -> list[str]:
-    """Topic filters the gateway subscribes to: every inbound channel of the given kinds."""
+    """Topic filters the gateway subscribes to: everything under each device's prefix.
+
+    The whole prefix, not only the known channels, so that a message on a misspelt channel
+    (`…/events`, `…/Telemetry`) is dead-lettered as `bad_topic` instead of vanishing.
+    """
     kind_levels = kinds if kinds else ["+"]
-    return [f"{PREFIX}/{k}/+/{suffix}" for k in kind_levels for suffix in INBOUND_SUFFIXES]
+    return [f"{PREFIX}/{k}/+/#" for k in kind_levels]
+
+
+def is_outbound(topic: str) -> bool:
+    """Whether `topic` is one the gateway sends to a device (its own publish, seen again)."""
+    parts = topic.split("/", 4)
+    return (len(parts) == 5 and parts[0] == "scgw" and parts[1] == "v1"
+            and parts[4] in OUTBOUND_SUFFIXES)
 
 
 def topic(kind: str, device_id: str, channel: str) -> str:

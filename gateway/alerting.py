@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from devices.catalogue import CATALOGUE
 from gateway.clock import Clock
+from gateway.clock_watch import ClockWatch
 from gateway.envelope import Envelope
 from gateway.pipeline import Pipeline
 from gateway.registry import DeviceRegistry
@@ -83,6 +84,7 @@ class Alerting:
         self.engine = Engine(ruleset, engine_config(settings), clock=clock,
                              devices=self.directory, residents=self.residents)
         self.engine.defer_flush = True  # flushed by on_batch_end, inside the same transaction
+        self.clocks = ClockWatch(settings.limits.clock_skew_alert_s)
         self._pipeline: Pipeline | None = None
         self._connected: Callable[[], bool] = lambda: True
 
@@ -106,16 +108,25 @@ class Alerting:
 
     def on_message(self, env: Envelope, twin: Twin, tx: SqliteTx) -> None:
         """Evaluate the rules indexed for this message."""
+        subject = self.directory.for_record(env.device)
         msg = Message(
-            subject=self.directory.for_record(env.device),
+            subject=subject,
             channel=env.channel,
             type=env.type,
             payload=env.payload,
             ts=env.ts,
             received_at=env.received_at,
             last_values=twin.last_telemetry,
+            urgent=env.urgent,
+            skew_s=env.skew_s,
         )
         self.engine.on_message(msg, tx)
+        if env.skew_s is not None:
+            verdict = self.clocks.observe(env.device_id, env.skew_s, env.received_at,
+                                          live=env.urgent or env.channel == "status")
+            if verdict is not None:
+                skewed, skew = verdict
+                self.engine.device_clock(tx, subject, skew if skewed else None)
 
     def on_presence(self, twin: Twin, kind: str, now: float, tx: SqliteTx) -> None:
         """Presence is judged by the absence rules' own timers; nothing extra to do."""

@@ -252,11 +252,15 @@ def make_app(extras: ExtrasFactory | None = None) -> typer.Typer:
     app.add_typer(broker_app, name="broker")
 
     def _serve(config: Path | None, demo: bool, check_s: float | None = None) -> None:
-        from gateway.runtime import Runtime
+        from gateway.runtime import Runtime, RuntimeSetupError
 
-        runtime = Runtime(_settings(config), demo=demo)
-        added = extras(runtime) if extras else []
-        runtime.start()
+        try:
+            runtime = Runtime(_settings(config), demo=demo)
+            added = extras(runtime) if extras else []
+            runtime.start()
+        except RuntimeSetupError as exc:
+            typer.echo(f"cannot start: {exc}", err=True)
+            raise typer.Exit(1) from exc
         for extra in added:
             extra.start()
         typer.echo(f"broker {runtime.broker_url}, database {runtime.database}")

@@ -25,10 +25,15 @@ REJECT_REASONS: tuple[str, ...] = (
     "out_of_range",
     "unknown_event_type",
     "future_timestamp",
+    "retained",
     "internal_error",
 )
 
 _TOPIC_CACHE = 1_000_000  # ~4 topics × 250k devices; cleared (not grown) beyond
+
+
+class OwnPublishError(Exception):
+    """A message on a gateway → device channel: our own publish, come back (no dead letter)."""
 
 
 class RejectError(Exception):
@@ -60,18 +65,21 @@ class Decoder:
         self._topics: dict[str, topics.TopicParts] = {}
 
     def decode(self, raw: RawMessage, now: float) -> Envelope:
-        """Return the envelope, or raise RejectError."""
+        """Return the envelope, or raise RejectError (or OwnPublishError)."""
         size = len(raw.payload)
         if size > self._limits.max_payload_bytes:
             raise RejectError(
-                "oversized", f"{size} bytes > limit {self._limits.max_payload_bytes}"
+                "oversized", f"{size} bytes > limit {self._limits.max_payload_bytes}",
+                _device_of(raw.topic),
             )
         parts = self._topics.get(raw.topic)
         if parts is None:
+            if topics.is_outbound(raw.topic):
+                raise OwnPublishError(raw.topic)
             try:
                 parts = topics.parse(raw.topic)
             except DecodeError as exc:
-                raise RejectError(exc.reason, str(exc)) from exc
+                raise RejectError(exc.reason, str(exc), _device_of(raw.topic)) from exc
             if len(self._topics) >= _TOPIC_CACHE:
                 self._topics.clear()
             self._topics[raw.topic] = parts
@@ -79,6 +87,10 @@ class Decoder:
         kind = self._catalogue.get(kind_key)
         if kind is None:
             raise RejectError("unknown_kind", f"no device kind {kind_key!r}", device_id)
+        if raw.retain and channel != "status":
+            # Delivered because the broker stored it, not because it just happened.
+            raise RejectError("retained", f"{channel} messages must not be retained (only "
+                              "status is); this one was replayed by the broker", device_id)
         device = self._registry.get(device_id)
         if device is None:
             if self._auto_register:
@@ -103,9 +115,18 @@ class Decoder:
         except DecodeError as exc:
             raise RejectError(exc.reason, str(exc), device_id) from exc
 
+        type_ = _type_of(payload)
+        # An urgent event pages whatever the device's clock says: it is never refused or
+        # flagged for its timestamp (the skew is measured and shown instead).
+        urgent = channel == "event" and type_ in kind.urgent
         device_ts = getattr(payload, "ts", None)
-        ts = device_ts.timestamp() if device_ts is not None else raw.received_at
-        if ts > now + self._limits.future_skew_s:
+        skew = None
+        if device_ts is not None:
+            ts = device_ts.timestamp()
+            skew = ts - raw.received_at
+        else:
+            ts = raw.received_at
+        if ts > now + self._limits.future_skew_s and not urgent:
             raise RejectError(
                 "future_timestamp",
                 f"ts is {ts - now:.0f} s ahead of the gateway clock "
@@ -121,11 +142,21 @@ class Decoder:
             ts=ts,
             seq=seq,
             received_at=raw.received_at,
-            stale=now - ts > self._limits.stale_after_s,
-            type=_type_of(payload),
+            stale=not urgent and now - ts > self._limits.stale_after_s,
+            type=type_,
             device_id=device_id,
             kind=kind_key,
+            urgent=urgent,
+            skew_s=skew,
         )
+
+
+def _device_of(topic: str) -> str | None:
+    """The device id segment of a topic under our prefix, when it is a valid id."""
+    parts = topic.split("/", 4)
+    if len(parts) >= 4 and parts[0] == "scgw" and topics.valid_id(parts[3]):
+        return parts[3]
+    return None
 
 
 def _type_of(payload: object) -> str:

@@ -46,6 +46,10 @@ class Envelope:
     # The device's id and kind key, copied from `device` (read several times per message).
     device_id: str
     kind: str
+    # An event of the kind's urgent list (SOS, fall, …): never refused or muted for its time.
+    urgent: bool = False
+    # Device time minus gateway receipt time, seconds (None without a device timestamp).
+    skew_s: float | None = None
 
 
 def stored_data(env: Envelope) -> str:

@@ -78,6 +78,9 @@ class GatewayMetrics:
             "scgw_messages_duplicate", "Messages recognised as already processed", ["kind"],
             registry=r,
         )
+        self.own_publishes = Counter(
+            "scgw_messages_own_publish", "Our own publishes (commands, confirmations) received "
+            "back on the device prefix and ignored", registry=r)
         self.stale = Counter(
             "scgw_messages_stale", "Accepted messages whose device time is very old", ["kind"],
             registry=r,

@@ -73,6 +73,9 @@ class MqttIngest:
             f"$share/{settings.shared_group}/{f}" if settings.shared_group else f for f in filters
         ]
         self._sink = sink
+        # Why the broker last refused us (login or subscription), for the operator; None
+        # once connected and subscribed.
+        self.refusal: str | None = None
         self._metrics = metrics
         self._clock = clock
         self._v5 = settings.protocol == "5"
@@ -235,15 +238,29 @@ class MqttIngest:
         connack = self._await(sock, parser, wire.CONNACK)
         ack = wire.parse_connack(connack, self._v5)
         if ack.code != 0:
+            s = self._settings
+            why = f"0x{ack.code:02x}" + (f", {ack.reason}" if ack.reason else "")
+            self.refusal = (
+                f"the broker refused the gateway's login as {s.username!r} with client id "
+                f"{s.client_id!r} (reason code {why}): check SCGW_BROKER__PASSWORD, and that "
+                "the account exists and is bound to this client id (`scgw broker provision`)")
             raise wire.RefusedError(f"connection ({ack.reason})" if ack.reason else "connection",
                                     ack.code)
         keepalive = ack.server_keepalive_s or self._settings.keepalive_s
-        sock.sendall(wire.subscribe_packet(1, self._filters, self._v5))
+        # No-local keeps our own publishes (commands, confirmations) from coming back; MQTT 5
+        # forbids it on shared subscriptions, where the pipeline ignores them instead.
+        no_local = self._v5 and not self._settings.shared_group
+        sock.sendall(wire.subscribe_packet(1, self._filters, self._v5, no_local=no_local))
         suback = self._await(sock, parser, wire.SUBACK)
         _, codes = wire.parse_suback(suback, self._v5)
-        failed = [c for c in codes if c >= 0x80]
+        failed = [(f, c) for f, c in zip(self._filters, codes, strict=False) if c >= 0x80]
         if failed:
-            raise wire.RefusedError("subscriptions", failed[0])
+            self.refusal = (
+                f"the broker refused the gateway's subscription to {failed[0][0]!r} (reason "
+                f"code 0x{failed[0][1]:02x}): its account lacks permission to subscribe there "
+                "(role scgw-gateway needs subscribePattern scgw/v1/#; `scgw broker provision`)")
+            raise wire.RefusedError("subscriptions", failed[0][1])
+        self.refusal = None
         with self._out_lock:
             for packet_id, (topic, payload, retain) in self._unacked.items():
                 self._outbox.append(wire.publish_packet(

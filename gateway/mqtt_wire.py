@@ -103,11 +103,13 @@ def connect_packet(opts: ConnectOptions) -> bytes:
     return _packet(CONNECT << 4, header + payload)
 
 
-def subscribe_packet(packet_id: int, filters: list[str], v5: bool) -> bytes:
+def subscribe_packet(packet_id: int, filters: list[str], v5: bool,
+                     no_local: bool = False) -> bytes:
     """SUBSCRIBE every filter at QoS 1; MQTT 5 asks for retained messages on new subscriptions
-    only (retain handling 1), so a reconnect does not replay every retained status."""
+    only (retain handling 1), so a reconnect does not replay every retained status, and
+    (`no_local`) not to be sent its own publishes back."""
     body = _U16.pack(packet_id) + (b"\x00" if v5 else b"")
-    options = bytes([0x11 if v5 else 0x01])
+    options = bytes([(0x11 | (0x04 if no_local else 0)) if v5 else 0x01])
     for topic_filter in filters:
         body += utf8(topic_filter) + options
     return _packet((SUBSCRIBE << 4) | 0x02, body)

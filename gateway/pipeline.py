@@ -14,7 +14,7 @@ from typing import Protocol, TypeVar
 
 from devices.catalogue import CATALOGUE
 from gateway.clock import Clock
-from gateway.decode import Decoder, RejectError
+from gateway.decode import Decoder, OwnPublishError, RejectError
 from gateway.dedup import Deduplicator
 from gateway.envelope import Envelope, RawMessage, stored_data
 from gateway.inbox import Inbox
@@ -69,9 +69,12 @@ class _BatchCounts:
     accepted: Counter[tuple[str, str]] = field(default_factory=Counter)
     duplicates: Counter[str] = field(default_factory=Counter)
     stale: Counter[str] = field(default_factory=Counter)
+    own: int = 0  # our own publishes seen again (3.1.1 or shared subscriptions)
 
     def publish(self, metrics: GatewayMetrics) -> None:
         """Add the tallies to the counters."""
+        if self.own:
+            metrics.own_publishes.inc(self.own)
         for (kind, channel), n in self.accepted.items():
             metrics.accepted.labels(kind, channel).inc(n)
         for kind, n in self.duplicates.items():
@@ -265,6 +268,8 @@ class Pipeline:
                 decoded.append((raw, self._decoder.decode(raw, now)))
             except RejectError as rej:
                 self._dead_letter(tx, raw, rej)
+            except OwnPublishError:
+                counts.own += 1  # acked with the batch; nothing to store
             except Exception as exc:
                 log.exception("internal error on %s", raw.topic)
                 self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))

@@ -51,11 +51,14 @@ def device_acls(kind: str, device_id: str) -> list[dict[str, Any]]:
     """What a device may do: publish under its own topics, read only what is sent to it."""
     acls: list[dict[str, Any]] = [
         {"acltype": "publishClientSend", "topic": f"{topics.PREFIX}/{kind}/{device_id}/#",
-         "allow": True},
+         "allow": True, "priority": 0},
     ]
     for suffix in topics.OUTBOUND_SUFFIXES:
         own = topics.topic(kind, device_id, suffix)
-        acls += [{"acltype": "subscribePattern", "topic": own, "allow": True},
+        # Evaluated first: a device may read what is sent to it, never write it (it could
+        # otherwise forge its own confirmations or commands).
+        acls += [{"acltype": "publishClientSend", "topic": own, "allow": False, "priority": 1},
+                 {"acltype": "subscribePattern", "topic": own, "allow": True},
                  {"acltype": "publishClientReceive", "topic": own, "allow": True}]
     return acls
 

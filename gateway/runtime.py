@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 DEMO_PASSWORD_ENV = "SCGW_DEMO_PASSWORD"
 DEMO_PASSWORD_DEFAULT = "demo-2026"  # development demo only; printed on start
+STARTUP_LOGIN_WAIT_S = 10.0
 
 
 class RuntimeSetupError(RuntimeError):
@@ -94,10 +95,23 @@ class Runtime:
                 f"accounts (password {self.demo_password!r}): admin, operator, "
                 "family e.g. yang.jun, grid workers e.g. wangfang")
         self.gateway.start()
+        self._check_broker_login()
         if self._demo:
             self._traffic = subprocess.Popen(
                 [sys.executable, "-m", "simulators.live", "--broker", self.broker_url]
             )
+
+    def _check_broker_login(self) -> None:
+        """Stop at start-up, naming what was refused, when the broker will not have us.
+
+        A network problem is retried in the background (the broker may come up later); a
+        refused login or subscription needs an operator, so it stops the process.
+        """
+        mqtt = self.gateway.mqtt
+        mqtt.wait_connected(STARTUP_LOGIN_WAIT_S)
+        if mqtt.refusal is not None and not mqtt.connected:
+            self.gateway.stop()
+            raise RuntimeSetupError(mqtt.refusal)
 
     def stop(self) -> None:
         """Reverse order of start."""

@@ -227,6 +227,12 @@ class LimitSettings(_Section):
     stale_after_s: int = Field(
         86_400, ge=1, description="Readings older than this are stored but flagged stale"
     )
+    clock_skew_alert_s: float = Field(
+        300.0, gt=0,
+        description="A device whose clock is off by more than this gets one `device.clock_skew` "
+        "maintenance alert until it is right again (fast: at once; slow: when nothing it sent "
+        "for 10 minutes was on time, or at once from an urgent event or status)",
+    )
     queue_size: int = Field(
         5000, ge=10, description="Messages held between the MQTT thread and the pipeline"
     )

@@ -70,11 +70,14 @@ class AlertBook:
     # -- from the engine -----------------------------------------------------------------
 
     def raise_alert(self, tx: Tx, rule: Rule, subject: Subject, at: float, *, severity: str,
-                    resident_id: str | None, detail: dict[str, Any] | None, stale: bool) -> None:
+                    resident_id: str | None, detail: dict[str, Any] | None, stale: bool,
+                    clock_skew_s: float | None = None) -> None:
         """The rule fired for the device: open an alert, or count a repeat on the open one."""
         key = (rule.id, subject.device_id)
         alert = self.open.get(key)
         if alert is not None:
+            if clock_skew_s is not None:
+                alert.clock_skew_s = clock_skew_s
             self._repeat(tx, alert, at, severity, detail, stale)
             return
         cleared = self._last_cleared.get(key)
@@ -85,6 +88,7 @@ class AlertBook:
             site=subject.site, building=subject.building, unit=subject.unit, grid=subject.grid,
             resident_id=resident_id, severity=severity, category=rule.category, state="active",
             opened_at=at, first_seen=at, last_seen=at, detail=dict(detail or {}), updated_at=at,
+            clock_skew_s=clock_skew_s,
         )
         alert.muted = "stale" if stale else self._mute_reason(alert, at)
         alert.id = records.insert(tx.connection, alert)

@@ -22,7 +22,13 @@ from rules.loader import RuleSet
 from rules.model import SEVERITY_RANK, Rule, Selectors
 from rules.muting import Inhibitor
 from rules.ports import Clock, DeviceDirectory, Message, NoResidents, ResidentDirectory, Subject, Tx
-from rules.system import BROKER_DOWN, BUILDING_OUTAGE, GATEWAY_DEVICE, SYSTEM_RULES
+from rules.system import (
+    BROKER_DOWN,
+    BUILDING_OUTAGE,
+    CLOCK_SKEW,
+    GATEWAY_DEVICE,
+    SYSTEM_RULES,
+)
 from rules.system import building_device_id as _building_device
 
 log = logging.getLogger(__name__)
@@ -282,6 +288,20 @@ class Engine:
                                   severity=rule.severity, resident_id=None, detail=None,
                                   stale=False)
 
+    def device_clock(self, tx: Tx, subject: Subject, skew_s: float | None,
+                     now: float | None = None) -> None:
+        """A device's clock was judged off by `skew_s` seconds, or (None) right again."""
+        now = self._clock.time() if now is None else now
+        self._begin(tx, now)
+        rule = SYSTEM_RULES[CLOCK_SKEW]
+        if skew_s is None:
+            self.book.resolve(tx, rule.id, subject.device_id, now, "device clock is right again")
+        elif (rule.id, subject.device_id) not in self.book.open:
+            self.book.raise_alert(tx, rule, subject, now, severity=rule.severity,
+                                  resident_id=subject.resident_id,
+                                  detail={"clock_skew_s": round(skew_s, 1)}, stale=False,
+                                  clock_skew_s=round(skew_s, 1))
+
     def _begin(self, tx: Tx, now: float) -> None:
         self._tx = tx
         self._now = now
@@ -346,10 +366,13 @@ class Engine:
             for tag, level in rule.severity_by_tag.items():
                 if tag in tags and SEVERITY_RANK[level] > SEVERITY_RANK[severity]:
                     severity = level
-        stale = (msg is not None and not rule.options.page_stale
+        stale = (msg is not None and not msg.urgent and not rule.options.page_stale
                  and self._now - msg.ts > self.config.stale_event_limit_s)
+        skew = round(msg.skew_s, 1) if msg is not None and msg.urgent and msg.skew_s is not None \
+            else None
         self.book.raise_alert(self._require_tx(), rule, subject, at, severity=severity,
-                              resident_id=resident, detail=detail, stale=stale)
+                              resident_id=resident, detail=detail, stale=stale,
+                              clock_skew_s=skew)
 
     def clear(self, rule: Rule, device_id: str, at: float, reason: str) -> None:
         """Auto-clear the rule's open alert for the device."""

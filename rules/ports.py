@@ -85,6 +85,8 @@ class Message:
     ts: float  # device time, epoch seconds
     received_at: float  # gateway clock at receipt
     last_values: dict[str, Any] | None = None  # the device twin's previous telemetry
+    urgent: bool = False  # an event of the kind's urgent list: never muted for its age
+    skew_s: float | None = None  # device clock minus gateway clock at receipt
 
     @property
     def device_id(self) -> str:

@@ -58,6 +58,9 @@ class Alert:
     muted: str | None = None  # "silence:<id>", "inhibited:<id>", "stale"
     detail: dict[str, Any] = field(default_factory=dict)
     updated_at: float = 0.0
+    # Device clock minus gateway clock when the event arrived (urgent events): shown to the
+    # operator, because the event paged on receipt whatever its own time said.
+    clock_skew_s: float | None = None
 
     @property
     def key(self) -> tuple[str, str]:

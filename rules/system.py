@@ -7,6 +7,7 @@ from rules.model import Names, Rule
 
 BROKER_DOWN = "system.broker_down"
 BUILDING_OUTAGE = "system.building_outage"
+CLOCK_SKEW = "device.clock_skew"
 GATEWAY_DEVICE = "gateway"
 
 SYSTEM_RULES: dict[str, Rule] = {
@@ -20,6 +21,13 @@ SYSTEM_RULES: dict[str, Rule] = {
         id=BUILDING_OUTAGE,
         name=Names(zh="楼栋设备大面积离线", en="Most devices in a building went silent"),
         kind="*", condition=AbsenceCondition(), severity="major",
+        category="device_fault",
+    ),
+    # Maintenance, not an emergency: the device's urgent events still page on receipt.
+    CLOCK_SKEW: Rule(
+        id=CLOCK_SKEW,
+        name=Names(zh="设备时钟偏差过大", en="Device clock is off"),
+        kind="*", condition=AbsenceCondition(), severity="info",
         category="device_fault",
     ),
 }

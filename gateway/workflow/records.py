@@ -53,6 +53,7 @@ class Ticket:
     sla_resolve_due: float | None = None
     sla_breaches: list[str] = field(default_factory=list)
     dedup_key: str | None = None
+    clock_skew_s: float | None = None  # of the device whose urgent event opened it
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Ticket))

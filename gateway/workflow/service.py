@@ -16,6 +16,7 @@ from gateway.workflow.states import FINAL, TransitionError, next_state
 log = logging.getLogger(__name__)
 
 Source = Literal["alert", "resident", "reminder", "operator"]
+CLOCK_NOTE_S = 60.0  # a device clock off by more than this is named on the ticket
 SEVERITY_PRIORITY: dict[str, Priority] = {
     "critical": "urgent", "major": "high", "minor": "normal", "info": "low",
 }
@@ -130,6 +131,7 @@ class WorkflowService:
             conn.execute("INSERT OR IGNORE INTO ticket_alerts VALUES (?, ?, ?)",
                          (alert.id, ticket.id, change.at))
             ticket.alert_count = alert.count
+            ticket.clock_skew_s = alert.clock_skew_s
             records.update(conn, ticket)
             return
         if change.action in ("repeated", "escalated", "reescalated"):
@@ -317,5 +319,11 @@ class WorkflowService:
 
 
 def _alert_text(alert: Any) -> str:
-    return (f"{alert.rule_id} on {alert.device_id} ({alert.severity}); "
+    text = (f"{alert.rule_id} on {alert.device_id} ({alert.severity}); "
             f"count {alert.count}; resident {alert.resident_id or '-'}")
+    skew = alert.clock_skew_s
+    if skew is not None and abs(skew) >= CLOCK_NOTE_S:
+        ahead = "快" if skew > 0 else "慢"
+        text += (f"; 设备时钟{ahead} {abs(skew):.0f} 秒，按网关收到时间报警"
+                 f" (device clock {skew:+.0f} s; paged on receipt)")
+    return text

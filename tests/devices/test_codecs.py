@@ -91,8 +91,9 @@ def test_topics_parse_and_build():
                 "scgw/v1/locker/LK-1/cmd", "other/v1/a/b/event", "scgw/v1/locker"):
         with pytest.raises(TopicError):
             topics.parse(bad)
-    subs = topics.subscriptions()
-    assert "scgw/v1/+/+/cmd/ack" in subs and "scgw/v1/+/+/cmd" not in subs
+    assert topics.subscriptions() == ["scgw/v1/+/+/#"]  # misspelt channels are seen too
+    assert topics.is_outbound("scgw/v1/wristband/WB-1/event/ack")
+    assert not topics.is_outbound("scgw/v1/wristband/WB-1/event")
 
 
 @given(st.binary(max_size=300))

@@ -1,0 +1,56 @@
+"""Judging each device's clock from what it sends: device time minus the gateway's receipt.
+
+A reading far in the future proves a fast clock at once. A reading far in the past may be a
+buffered one (a band that was out of coverage uploads its backlog), so a slow clock is only
+concluded when nothing the device sent for `window_s` was on time — except that an urgent
+event or a status change is sent live, so one that is late proves a slow clock at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class _State:
+    skewed: bool = False
+    late_since: float | None = None  # receipt time of the first late message in a row
+    late_skew: float = 0.0  # the least-late skew seen since then
+
+
+class ClockWatch:
+    """Per device: is its clock off by more than `limit_s`? Reports only the changes."""
+
+    def __init__(self, limit_s: float, window_s: float = 600.0) -> None:
+        self._limit = limit_s
+        self._window = window_s
+        self._devices: dict[str, _State] = {}
+
+    def observe(self, device_id: str, skew_s: float, at: float, *,
+                live: bool) -> tuple[bool, float] | None:
+        """Note one message; return (skewed, skew) when the verdict changed, else None.
+
+        `live` marks a message a device sends the moment it happens (urgent events, status).
+        """
+        st = self._devices.get(device_id)
+        if st is None:
+            st = self._devices[device_id] = _State()
+        if -self._limit <= skew_s <= self._limit:
+            st.late_since = None
+            return self._set(st, False, skew_s)
+        if skew_s > self._limit or live:
+            return self._set(st, True, skew_s)
+        if st.late_since is None:
+            st.late_since, st.late_skew = at, skew_s
+            return None
+        st.late_skew = max(st.late_skew, skew_s)
+        if at - st.late_since >= self._window:
+            return self._set(st, True, st.late_skew)
+        return None
+
+    @staticmethod
+    def _set(st: _State, skewed: bool, skew_s: float) -> tuple[bool, float] | None:
+        if st.skewed == skewed:
+            return None
+        st.skewed = skewed
+        return skewed, skew_s
