@@ -32,8 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="scgw-camera-") as tmp:
         out = args.out or Path(tmp)
         clip = seeded_clip(out, args.scene, args.seed, args.duration, dwell_s=args.dwell)
-        return analyze.main(["--video", str(clip.video), "--config", str(clip.config),
-                             "--mqtt-url", args.broker, "--device-id", args.device_id])
+        return analyze.main(
+            [
+                "--video",
+                str(clip.video),
+                "--config",
+                str(clip.config),
+                "--mqtt-url",
+                args.broker,
+                "--device-id",
+                args.device_id,
+            ]
+        )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,17 @@ from devices.camera.detection import Detection
 from devices.camera.falling import FallingDetector
 from devices.camera.firelane import FireLaneDetector
 from devices.camera.publish import MqttPublisher, PublishError
+from devices.camera.region import Crop
 from devices.camera.source import Frame, FrameSource, SourceError
+
+
+def _frame_mask(crop: Crop, local: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A crop's analysis mask placed back into a full frame of `size` (config pixels)."""
+    out = np.zeros((size[1], size[0]), np.uint8)
+    box = (crop.x1 - crop.x0, crop.y1 - crop.y0)
+    part = cv2.resize(local, box, interpolation=cv2.INTER_NEAREST)
+    out[crop.y0 : crop.y1, crop.x0 : crop.x1] = part
+    return out
 
 
 class Analyzer:
@@ -37,7 +47,8 @@ class Analyzer:
         self._falling: FallingDetector | None = None
         self._lanes: FireLaneDetector | None = None
         self._conditioner: Conditioner | None = None
-        self._base_size = (0, 0)
+        self._falling_crop: Crop | None = None
+        self._lane_crop: Crop | None = None
         self._draw_scale = 1.0
         self.frames = 0
 
@@ -48,17 +59,22 @@ class Analyzer:
     def _build(self, image: np.ndarray) -> None:
         cfg = self.config
         size = (cfg.frame_width, cfg.frame_height)
+        # Coordinates are in the configured frame size; a stream of another size is read
+        # through crops rescaled to it instead of resizing every whole frame.
+        k = image.shape[1] / cfg.frame_width
         roi = None
         if cfg.falling is not None:
             self._falling = FallingDetector(cfg.falling, size, self.fps)
-            self._base_size = self._falling.size
-            roi = self._falling.roi
+            self._falling_crop = self._falling.crop.rescaled(k)
+            roi = _frame_mask(self._falling.crop, self._falling.roi, size)
         if cfg.fire_lanes is not None:
             self._lanes = FireLaneDetector(cfg.fire_lanes, size)
-            if self._falling is None:
-                self._base_size = self._lanes.size
-        self._conditioner = Conditioner(self._base_size[::-1], cfg.stabilize, roi)
-        self._draw_scale = image.shape[1] / cfg.frame_width
+            self._lane_crop = self._lanes.crop.rescaled(k)
+        actual = (image.shape[1], image.shape[0])
+        if roi is not None and actual != size:
+            roi = cv2.resize(roi, actual, interpolation=cv2.INTER_NEAREST)
+        self._conditioner = Conditioner(actual, cfg.stabilize, roi)
+        self._draw_scale = k
 
     def process(self, frame: Frame) -> list[Detection]:
         """Analyse one frame; return the detections it completed (with snapshots)."""
@@ -66,21 +82,22 @@ class Analyzer:
             self._build(frame.image)
         assert self._conditioner is not None
         self.frames += 1
-        # Downscale before the colour conversion: the area filter on 3 channels at 720p is the
-        # single largest cost after decoding, and grey conversion at full size would double it.
-        small = cv2.resize(frame.image, self._base_size, interpolation=cv2.INTER_AREA)
-        gray = self._conditioner.apply(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
+        self._conditioner.apply(frame.image)
         found: list[Detection] = []
-        if self._falling is not None:
+        if self._falling is not None and self._falling_crop is not None:
+            crop = self._falling_crop
             # Colour costs ~15 % and catches a blue pot against a grey wall of equal brightness.
-            image = self._conditioner.follow(small) if self._falling.cfg.color else gray
+            image = crop.extract(frame.image)
+            if not self._falling.cfg.color:
+                image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+            image = self._conditioner.follow(image, crop.scale, "falling")
             found += self._falling.process(frame.t, image)
-        if self._lanes is not None and frame.index % self._lane_step == 0:
-            # Colour for the lanes: a red car on grey asphalt can have the asphalt's luminance.
-            lane_img = small
-            if self._lanes.size != self._base_size:
-                lane_img = cv2.resize(small, self._lanes.size, interpolation=cv2.INTER_AREA)
-            found += self._lanes.process(frame.t, self._conditioner.follow(lane_img))
+        lanes_due = frame.index % self._lane_step == 0
+        if self._lanes is not None and self._lane_crop is not None and lanes_due:
+            # Colour: a red car on grey asphalt can have the asphalt's luminance.
+            crop = self._lane_crop
+            image = self._conditioner.follow(crop.extract(frame.image), crop.scale, "lanes")
+            found += self._lanes.process(frame.t, image)
         if self.snapshots:
             for det in found:
                 det.snapshot_jpeg_b64 = self._snapshot(frame.image, det)

@@ -6,13 +6,48 @@ import itertools
 from pathlib import Path
 from typing import Annotated, Literal
 
+import cv2
+import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 Point = tuple[float, float]
+# Outlines traced round trees or drawn with a tool often have hundreds of vertices. They are
+# accepted as they are up to MAX_VERTICES; longer ones are simplified (Douglas–Peucker) with the
+# smallest tolerance that brings them under the limit, so the region moves by at most that.
+MAX_VERTICES = 256
+MAX_INPUT_VERTICES = 20_000
+_SIMPLIFY_EPS_PX = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+
+
+def simplify_polygon(points: list[Point], limit: int = MAX_VERTICES) -> list[Point]:
+    """The polygon itself if it has at most `limit` vertices, else a Douglas–Peucker version."""
+    if len(points) <= limit:
+        return points
+    curve = np.asarray(points, np.float32).reshape(-1, 1, 2)
+    out = curve
+    for eps in _SIMPLIFY_EPS_PX:
+        out = cv2.approxPolyDP(curve, eps, closed=True)
+        if len(out) <= limit:
+            break
+    else:
+        # Pathological input (a space-filling zigzag): keep every n-th vertex.
+        step = -(-len(points) // limit)
+        out = curve[::step]
+    return [(round(float(x), 2), round(float(y), 2)) for x, y in out.reshape(-1, 2)]
+
+
 Polygon = Annotated[
     list[Point],
-    Field(min_length=3, max_length=64, description="Polygon vertices, full-frame pixels (x, y)"),
+    Field(
+        min_length=3,
+        max_length=MAX_INPUT_VERTICES,
+        description=(
+            "Polygon vertices, full-frame pixels (x, y); more than 256 vertices are simplified"
+            " to at most 256 within a tolerance of 0.25-8 px"
+        ),
+    ),
+    AfterValidator(simplify_polygon),
 ]
 Line = tuple[float, float, float, float]
 Segmentation = Literal["mog2", "knn", "running_average", "frame_difference"]
@@ -63,8 +98,23 @@ class FallingConfig(_Strict):
         "mog2",
         description="Foreground method: mog2 (default), knn, running_average, frame_difference",
     )
-    detect_width: int = Field(
-        640, ge=160, le=1920, description="Width of the downscaled analysis frame, pixels"
+    detect_width: int | None = Field(
+        None,
+        ge=160,
+        le=8192,
+        description=(
+            "Fixed analysis resolution as the width the whole frame would have (640 = half of"
+            " 1280); default: automatic from the facade's size and detect_pixels"
+        ),
+    )
+    detect_pixels: int = Field(
+        160_000,
+        ge=10_000,
+        le=4_000_000,
+        description=(
+            "Automatic resolution: the facade's bounding box is analysed at the largest scale"
+            " (at most full size, at least half) that keeps it under this many pixels"
+        ),
     )
     color: bool = Field(
         True,
@@ -78,16 +128,33 @@ class FallingConfig(_Strict):
             "Segmenter sensitivity: MOG2/KNN variance threshold, or grey levels for the others"
         ),
     )
-    min_blob_px: int = Field(3, ge=1, le=1000, description="Smallest blob, analysis-frame pixels")
-    max_blob_px: int = Field(900, ge=1, description="Largest blob, analysis-frame pixels")
+    min_blob_px: float = Field(
+        6.0, ge=1, le=10_000, description="Smallest blob area, full-frame pixels"
+    )
+    max_blob_px: float = Field(
+        4000.0, ge=1, description="Largest blob area, full-frame pixels (insects at the lens)"
+    )
     max_gap_frames: int = Field(5, ge=0, le=25, description="Frames a track may go unseen")
     min_points: int = Field(8, ge=4, le=200, description="Fewest observations in a track")
     min_track_s: float = Field(0.4, gt=0, le=10, description="Shortest track, seconds")
     min_drop_floors: float = Field(0.8, gt=0, le=50, description="Smallest fall, in storeys")
+    min_drop_px: float = Field(
+        24.0, ge=0, le=2000, description="Smallest fall, full-frame pixels (far facades)"
+    )
     accel_min: float = Field(
         0.45, gt=0, le=1, description="Lowest fitted acceleration as a fraction of gravity"
     )
     accel_max: float = Field(1.8, ge=1, le=5, description="Highest fitted acceleration / gravity")
+    min_accel_sigma: float = Field(
+        6.0,
+        ge=0,
+        le=100,
+        description=(
+            "The fitted acceleration must exceed this many of its standard errors (centroid"
+            " noise at the analysis resolution): a short track at a far facade measures too"
+            " little curvature to call"
+        ),
+    )
     max_rms_px: float = Field(
         3.0, gt=0, le=50, description="Largest RMS residual of the y(t) parabola, full-frame px"
     )
@@ -113,7 +180,22 @@ class FireLaneZone(_Strict):
     )
     polygon: Polygon
     min_area_frac: float = Field(
-        0.02, gt=0, le=1, description="Share of the zone a standing object must cover to count"
+        0.01,
+        gt=0,
+        le=1,
+        description=(
+            "Share of the zone's picture area a standing object must cover to count (see"
+            " docs/camera.md for far zones)"
+        ),
+    )
+    min_area_px: float | None = Field(
+        None,
+        gt=0,
+        le=10_000_000,
+        description=(
+            "Or the smallest object directly, in full-frame pixels of picture area; when set it"
+            " replaces min_area_frac. Never below 60"
+        ),
     )
 
 
@@ -127,7 +209,15 @@ class FireLaneConfig(_Strict):
         3.0, gt=0, le=600, description="Time a pixel must stay changed to count as standing"
     )
     detect_fps: float = Field(5.0, gt=0, le=30, description="Analysis rate, frames per second")
-    detect_width: int = Field(320, ge=80, le=1920, description="Analysis frame width, pixels")
+    detect_width: int | None = Field(
+        None,
+        ge=80,
+        le=8192,
+        description=(
+            "Fixed analysis resolution as the width the whole frame would have; default:"
+            " automatic, so that the smallest zone keeps enough pixels"
+        ),
+    )
     background_s: float = Field(
         60.0, gt=1, le=86_400, description="Time constant of the empty-lane background, seconds"
     )

@@ -29,6 +29,8 @@ class Detection:
     dwell_s: float | None = None
     track: list[tuple[float, float, float]] = field(default_factory=list)
     snapshot_jpeg_b64: str | None = None
+    # For "cleared": `t` is when the lane became free; the event was confirmed this much later.
+    confirmation_delay_s: float | None = None
 
     def summary(self) -> dict[str, Any]:
         """The line printed by the evaluation CLI (no snapshot, rounded numbers)."""
@@ -44,6 +46,8 @@ class Detection:
             out["zone"] = self.zone
         if self.dwell_s is not None:
             out["dwell_s"] = round(self.dwell_s, 1)
+        if self.confirmation_delay_s is not None:
+            out["confirmation_delay_s"] = round(self.confirmation_delay_s, 1)
         return out
 
     def to_event(self, ts: datetime, seq: int | None = None) -> CameraEvent:
@@ -81,5 +85,8 @@ class Detection:
             seq=seq,
             zone=self.zone,
             confidence=self.confidence,
+            confirmation_delay_s=None
+            if self.confirmation_delay_s is None
+            else round(self.confirmation_delay_s, 2),
             snapshot_jpeg_b64=self.snapshot_jpeg_b64,
         )

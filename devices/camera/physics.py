@@ -54,10 +54,25 @@ class Verdict:
     confidence: float = 0.0
     floor: int | None = None
     accel_ratio: float = 0.0
+    sigma: float = 0.0  # how many standard errors the fitted acceleration lies above zero
 
 
 def _rms(residual: np.ndarray) -> float:
     return float(np.sqrt(np.mean(residual * residual)))
+
+
+def accel_sigma(ts: np.ndarray, ys: np.ndarray, coeffs: np.ndarray, noise_px: float) -> float:
+    """Fitted acceleration divided by its standard error (residual RMS, floored at the noise)."""
+    n = len(ts)
+    resid = ys - np.polyval(coeffs, ts)
+    s2 = max(float(resid @ resid) / max(1, n - 3), noise_px * noise_px)
+    x = np.vander(ts - ts.mean(), 3)
+    try:
+        cov = np.linalg.inv(x.T @ x)
+    except np.linalg.LinAlgError:
+        return 0.0
+    se = math.sqrt(max(s2 * float(cov[0, 0]), 1e-12))
+    return float(coeffs[0] / se)
 
 
 def assess(
@@ -67,8 +82,14 @@ def assess(
     floors: FloorMap,
     cfg: FallingConfig,
     fps: float,
+    noise_px: float = 0.7,
 ) -> Verdict:
-    """Judge a track given in seconds and full-frame pixels."""
+    """Judge a track given in seconds and full-frame pixels.
+
+    `noise_px` is the centroid noise at the analysis resolution, in full-frame pixels: the
+    acceleration must stand out from it by `min_accel_sigma` standard errors, which is what
+    makes the same threshold mean the same at a storey of 20 px and of 80 px.
+    """
     n = len(t)
     if n < cfg.min_points:
         return Verdict(False, "short")
@@ -81,16 +102,18 @@ def assess(
         return Verdict(False, "sparse")
     drop = ys[-1] - ys[0]
     fpx = floors.floor_px(xs[0], ys[0])
-    if drop < cfg.min_drop_floors * fpx:
+    # Evidence in metres and in pixels: at a far facade 0.8 storeys is a handful of pixels.
+    if drop < cfg.min_drop_floors * fpx or drop < cfg.min_drop_px:
         return Verdict(False, "not_falling")
     if abs(xs[-1] - xs[0]) > cfg.max_dx_ratio * drop:
         return Verdict(False, "sideways")
-    a, b, c = np.polyfit(ts, ys, 2)
+    coeffs = np.polyfit(ts, ys, 2)
+    a, b, c = coeffs
     g_px = floors.gravity_px(xs[0], (ys[0] + ys[-1]) / 2)
     ratio = 2 * a / g_px
     if not cfg.accel_min <= ratio <= cfg.accel_max:
         return Verdict(False, "not_ballistic", accel_ratio=ratio)
-    rms_y = _rms(ys - np.polyval((a, b, c), ts))
+    rms_y = _rms(ys - np.polyval(coeffs, ts))
     allow = cfg.max_rms_px + 0.01 * drop
     if rms_y > allow:
         return Verdict(False, "erratic", accel_ratio=ratio)
@@ -101,6 +124,9 @@ def assess(
     steps = np.diff(ys)
     if np.mean(steps[len(steps) // 3 :] > 0) < 0.9:
         return Verdict(False, "not_monotonic", accel_ratio=ratio)
+    sigma = accel_sigma(ts, ys, coeffs, noise_px)
+    if sigma < cfg.min_accel_sigma:
+        return Verdict(False, "weak_curvature", accel_ratio=ratio, sigma=sigma)
     # The release point is where vertical speed was zero; if that lies shortly before the first
     # sighting (the object was hidden behind a masked window, or the start was missed) use it.
     start_x, start_y = xs[0], ys[0]
@@ -109,10 +135,15 @@ def assess(
         start_y = float(c - b * b / (4 * a))
         start_x = float(np.polyval(xfit, t_vertex))
     floor = floors.floor_at(start_x, start_y)
-    lin = np.polyfit(ts, ys, 1)
-    rms_lin = _rms(ys - np.polyval(lin, ts))
-    curvature = 1.0 - rms_y / max(rms_lin, 1e-6)
-    closeness = max(0.0, 1.0 - abs(math.log(ratio)))
-    length = min(1.0, n / 20)
-    confidence = 0.25 + 0.3 * closeness + 0.25 * max(0.0, curvature) + 0.2 * length
-    return Verdict(True, "ok", round(min(1.0, confidence), 3), floor, ratio)
+    return Verdict(True, "ok", confidence(ratio, sigma, drop / fpx, ts[-1]), floor, ratio, sigma)
+
+
+def confidence(ratio: float, sigma: float, storeys: float, seconds: float) -> float:
+    """0..1 from how close the acceleration is to gravity, how well it is measured, and how
+    much fall there is. Built from scale-free quantities only, so one threshold fits every
+    camera: a 0.5 s fragment at a far facade has a poorly measured acceleration and scores low.
+    """
+    closeness = max(0.0, 1.0 - abs(math.log(ratio)) / math.log(2.0))
+    evidence = min(1.0, max(0.0, (sigma - 4.0) / 16.0))
+    extent = min(1.0, storeys / 2.0) * min(1.0, seconds / 0.8)
+    return round(min(1.0, 0.2 + 0.3 * closeness + 0.3 * evidence + 0.2 * extent), 3)

@@ -44,17 +44,6 @@ class Track:
         self.area.append(blob.area)
         self.misses = 0
 
-    def predict(self, t: float, gravity: float) -> tuple[float, float]:
-        """Where the object should be at time t: constant velocity, plus gravity once falling."""
-        if len(self.t) < 2:
-            return self.x[-1], self.y[-1]
-        dt0 = self.t[-1] - self.t[-2]
-        vx = (self.x[-1] - self.x[-2]) / dt0
-        vy = (self.y[-1] - self.y[-2]) / dt0
-        dt = t - self.t[-1]
-        g = gravity if vy > 0 else 0.0
-        return self.x[-1] + vx * dt, self.y[-1] + vy * dt + 0.5 * g * dt * dt
-
 
 def find_blobs(mask: np.ndarray, min_px: int, max_px: int) -> list[Blob]:
     """Connected components of the mask within the size range, thin streaks (rain) excluded."""
@@ -66,7 +55,7 @@ def find_blobs(mask: np.ndarray, min_px: int, max_px: int) -> list[Blob]:
     hs = stats[1:, cv2.CC_STAT_HEIGHT]
     # A rain streak is one or two pixels wide and several times longer than wide; a falling
     # object's motion blur is never that thin at the sizes we can see anyway.
-    keep = (areas >= min_px) & (areas <= max_px) & ~((ws <= 2) & (hs >= 3 * ws))
+    keep = (areas >= min_px) & (areas <= max_px) & ~((ws <= 2) & (hs >= 4 * ws) & (hs >= 7))
     idx = np.flatnonzero(keep)
     if len(idx) > MAX_BLOBS:
         idx = idx[np.argsort(-areas[idx])[:MAX_BLOBS]]
@@ -84,35 +73,66 @@ class Tracker:
         self.active: list[Track] = []
         self._next_id = 1
 
-    def update(self, t: float, blobs: list[Blob]) -> list[Track]:
-        """Assign this frame's blobs; return the tracks that ended."""
-        pairs: list[tuple[float, int, int]] = []
-        for ti, tr in enumerate(self.active):
-            px, py = tr.predict(t, self.gravity)
-            speed = 0.0
-            if len(tr.t) >= 2:
+    def _predict(self, t: float) -> tuple[np.ndarray, ...]:
+        """Predicted x, y, gates and typical area of every active track."""
+        n = len(self.active)
+        px, py, gate, gate_y, area = (np.empty(n) for _ in range(5))
+        for i, tr in enumerate(self.active):
+            area[i] = float(np.median(tr.area[-3:]))
+            if len(tr.t) < 2:
+                px[i], py[i], speed = tr.x[-1], tr.y[-1], 0.0
+            else:
+                dt0 = tr.t[-1] - tr.t[-2]
+                vx = (tr.x[-1] - tr.x[-2]) / dt0
+                vy = (tr.y[-1] - tr.y[-2]) / dt0
+                dt = t - tr.t[-1]
+                g = self.gravity if vy > 0 else 0.0
+                px[i] = tr.x[-1] + vx * dt
+                py[i] = tr.y[-1] + vy * dt + 0.5 * g * dt * dt
                 speed = abs(tr.y[-1] - tr.y[-2]) + abs(tr.x[-1] - tr.x[-2])
-            gate = self.gate + 0.3 * speed * (1 + tr.misses)
+            # The velocity comes from two noisy centroids, so the error grows with speed and
+            # with every missed frame; it must not grow so fast that a coasting track can hop
+            # to an unrelated blob half a storey away.
+            grow = speed * (1 + tr.misses)
+            gate[i] = self.gate * (1 + 0.5 * tr.misses) + 0.15 * grow
             # A falling object's blob jumps along y when part of it is hidden (a masked window,
             # low contrast against the wall), so the gate is longer in the falling direction.
-            gate_y = gate + (0.6 * speed * (1 + tr.misses) if py > tr.y[-1] else 0.0)
-            for bi, b in enumerate(blobs):
-                ex, ey = abs(b.x - px), abs(b.y - py)
-                if ex <= gate and ey <= gate_y:
-                    pairs.append((float(np.hypot(ex, ey * gate / gate_y)), ti, bi))
-        pairs.sort()
+            gate_y[i] = gate[i] + (0.3 * grow if py[i] > tr.y[-1] else 0.0)
+        return px, py, gate, gate_y, area
+
+    def update(self, t: float, blobs: list[Blob]) -> list[Track]:
+        """Assign this frame's blobs; return the tracks that ended."""
         used_t: set[int] = set()
         used_b: set[int] = set()
-        for _, ti, bi in pairs:
-            if ti in used_t or bi in used_b:
-                continue
-            used_t.add(ti)
-            used_b.add(bi)
-            self.active[ti].add(t, blobs[bi])
+        if self.active and blobs:
+            px, py, gate, gate_y, area = self._predict(t)
+            bx = np.array([b.x for b in blobs])
+            by = np.array([b.y for b in blobs])
+            ba = np.array([b.area for b in blobs], np.float64)
+            ex = np.abs(bx[None, :] - px[:, None])
+            ey = np.abs(by[None, :] - py[:, None])
+            # A blob far bigger than the track's object is something it passes in front of (a
+            # lit window, a curtain, an insect at the lens): coasting through it keeps the
+            # track on its object instead of on the window. Motion blur and tumbling change
+            # an object's area by less than 4x; the slack keeps tiny blobs from counting.
+            size_ok = (ba[None, :] <= 4 * area[:, None] + 8) & (
+                4 * ba[None, :] + 8 >= area[:, None]
+            )
+            ok = (ex <= gate[:, None]) & (ey <= gate_y[:, None]) & size_ok
+            ti, bi = np.nonzero(ok)
+            if len(ti):
+                d = np.hypot(ex[ti, bi], ey[ti, bi] * gate[ti] / gate_y[ti])
+                for k in np.argsort(d, kind="stable"):
+                    a, b = int(ti[k]), int(bi[k])
+                    if a in used_t or b in used_b:
+                        continue
+                    used_t.add(a)
+                    used_b.add(b)
+                    self.active[a].add(t, blobs[b])
         ended: list[Track] = []
         alive: list[Track] = []
-        for ti, tr in enumerate(self.active):
-            if ti not in used_t:
+        for i, tr in enumerate(self.active):
+            if i not in used_t:
                 tr.misses += 1
             if tr.misses > self.max_gap or len(tr.t) >= MAX_POINTS:
                 ended.append(tr)

@@ -106,7 +106,10 @@ def test_parked_car_blocks_then_clears(folder: Path) -> None:
     arrive = 0.5 + (400 + 125) / 200.0  # drives in from x=-125 at 200 px/s
     assert arrive + clips.DWELL_S - 1.5 <= blocked.t <= arrive + clips.DWELL_S + 2.0
     assert blocked.dwell_s is not None and blocked.dwell_s >= clips.DWELL_S
-    assert arrive + 9.0 <= cleared.t <= arrive + 9.0 + clips.CLEAR_S + 2.0
+    # "cleared" is dated at the departure; the confirmation came clear_s (or a bit) later.
+    assert abs(cleared.t - (arrive + 9.0)) <= 1.0
+    assert cleared.confirmation_delay_s is not None
+    assert clips.CLEAR_S <= cleared.confirmation_delay_s <= clips.CLEAR_S + 3.0
     assert blocked.snapshot_jpeg_b64 and cleared.snapshot_jpeg_b64
 
 

@@ -1,0 +1,208 @@
+"""Judging finished tracks: stitching fragments, trimming, the physical test, duplicates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from devices.camera.config import FallingConfig
+from devices.camera.detection import Detection
+from devices.camera.physics import FloorMap, Verdict, assess
+from devices.camera.region import Crop
+from devices.camera.tracking import Track
+
+_DEDUP_S = 1.5
+_STITCH_S = 0.4
+_MAX_FRAGMENTS = 200
+_TRIMMABLE = frozenset(
+    {"erratic", "erratic_x", "sideways", "not_ballistic", "not_monotonic", "sparse"}
+)
+# What a trimmed segment leaves out must not be motion of the same thing: the head must be a
+# few loose points, the object at rest before release, or something else the track started on
+# (it jumped from there); the tail must be the object at rest or lost (see `_head_ok`,
+# `_tail_is_rest`). A bird's stoop out of level flight and its pull-out fail both.
+_MAX_LOOSE = 3
+
+
+@dataclass(frozen=True)
+class _Emitted:
+    t_end: float
+    yfit: np.ndarray
+    xfit: np.ndarray
+    t0: float
+
+
+class Judge:
+    """Turns finished tracks into falling-object detections, or counts why not."""
+
+    def __init__(self, cfg: FallingConfig, crop: Crop, floors: FloorMap, fps: float) -> None:
+        self.cfg, self.crop, self.floors, self.fps = cfg, crop, floors, fps
+        cx = float(np.mean([p[0] for p in cfg.facade]))
+        cy = float(np.mean([p[1] for p in cfg.facade]))
+        self.storey_px = floors.floor_px(cx, cy)
+        self._g_det = floors.gravity_px(cx, cy) * crop.scale
+        # Centroid noise: about a third of an analysis pixel, in full-frame pixels.
+        self.noise_px = 0.35 / crop.scale
+        self._stitch_tol = max(3.0, 0.1 * self.storey_px * crop.scale)
+        self._emitted: list[_Emitted] = []
+        self._fragments: list[Track] = []
+        self.rejected: dict[str, int] = {}
+
+    def __call__(self, tracks: list[Track]) -> list[Detection]:
+        """Detections among the given finished tracks."""
+        out = []
+        for tr in sorted(tracks, key=lambda tr: tr.t[0]):
+            tr = self._stitch(tr)
+            if len(tr.t) < self.cfg.min_points:
+                self._keep_fragment(tr)
+                continue
+            xs, ys = self._full(tr)
+            verdict = self._assess(tr.t, xs, ys)
+            if not verdict.ok and verdict.reason in _TRIMMABLE:
+                tr, xs, ys, verdict = self._trim(tr, xs, ys, verdict)
+            if not verdict.ok:
+                self._count(verdict.reason)
+                self._keep_fragment(tr)
+                continue
+            if verdict.confidence < self.cfg.min_confidence:
+                self._count("low_confidence")
+                continue
+            if self._duplicate(tr.t, xs, ys):
+                self._count("duplicate")
+                continue
+            out.append(self._detection(tr, xs, ys, verdict))
+        return out
+
+    def _count(self, reason: str) -> None:
+        self.rejected[reason] = self.rejected.get(reason, 0) + 1
+
+    def _full(self, tr: Track) -> tuple[list[float], list[float]]:
+        c = self.crop
+        inv = 1.0 / c.scale
+        return [c.x0 + x * inv for x in tr.x], [c.y0 + y * inv for y in tr.y]
+
+    def _assess(self, t: list[float], xs: list[float], ys: list[float]) -> Verdict:
+        return assess(t, xs, ys, self.floors, self.cfg, self.fps, self.noise_px)
+
+    def _stitch(self, tr: Track) -> Track:
+        # An object that fades out and back in (low contrast against parts of the wall) leaves
+        # several short tracks; glue a track to the fragment it continues before judging it.
+        self._fragments = [f for f in self._fragments if tr.t[0] - f.t[-1] <= _STITCH_S]
+        if len(tr.t) < 3:
+            return tr
+        best, best_d = None, 0.0
+        for f in self._fragments:
+            gap_t = tr.t[0] - f.t[-1]
+            if gap_t <= 0:
+                continue
+            x_pred, y_pred, vy = self._extrapolate(f, tr.t[0])
+            ey = abs(tr.y[0] - y_pred)
+            ex = abs(tr.x[0] - x_pred)
+            if ey <= self._stitch_tol + 0.3 * abs(vy) * gap_t and ex <= self._stitch_tol:
+                d = ex + ey
+                if best is None or d < best_d:
+                    best, best_d = f, d
+        if best is None:
+            return tr
+        self._fragments.remove(best)
+        return Track(best.id, best.t + tr.t, best.x + tr.x, best.y + tr.y, best.area + tr.area)
+
+    def _extrapolate(self, f: Track, t: float) -> tuple[float, float, float]:
+        """Where free fall carries fragment `f` by time t: (x, y, vy) in analysis pixels."""
+        # Fit y - g t^2 / 2 = y0 + v0 t with gravity known: two unknowns are robust on a short
+        # fragment, and the last points are skipped because an object slipping behind a mask
+        # leaves a centroid that lags.
+        n = len(f.t)
+        keep = n - 2 if n >= 6 else n
+        ts = np.asarray(f.t[:keep]) - f.t[0]
+        g = self._g_det
+        v0, y0 = np.polyfit(ts, np.asarray(f.y[:keep]) - 0.5 * g * ts * ts, 1)
+        vx, x0 = np.polyfit(ts, np.asarray(f.x[:keep]), 1)
+        dt = t - f.t[0]
+        return x0 + vx * dt, y0 + v0 * dt + 0.5 * g * dt * dt, v0 + g * dt
+
+    def _tail_is_rest(self, xs: list[float], ys: list[float], end: int) -> bool:
+        """Whether the points after `end` are the object at rest (landed) or a few loose links.
+
+        A bird that stoops and pulls out, a leaf caught by a gust, a window light that a
+        falling-looking blob passed through: in each the rest of the track keeps moving. Such a
+        track is rejected as a whole, however good one piece of it looks.
+        """
+        n = len(xs)
+        if n - end <= _MAX_LOOSE:
+            return True
+        reach = max(6.0, 0.5 * self.storey_px)
+        x_end, y_end = xs[end - 1], ys[end - 1]
+        tail_x = np.asarray(xs[end:])
+        tail_y = np.asarray(ys[end:])
+        return bool(
+            np.all(np.abs(tail_x - x_end) <= reach)
+            and np.all(tail_y >= y_end - 0.3 * self.storey_px)
+        )
+
+    def _head_ok(self, xs: list[float], ys: list[float], start: int) -> bool:
+        """Whether the points before `start` are loose links, rest, or a different thing."""
+        if start <= _MAX_LOOSE:
+            return True
+        hx, hy = np.asarray(xs[:start]), np.asarray(ys[:start])
+        rest = 0.3 * self.storey_px
+        if np.ptp(hx) <= rest and np.ptp(hy) <= rest:
+            return True  # held on the sill, then let go
+        # The track hopped from something else to the object within the last few points
+        # before the segment (the search grid is coarse): one step far longer than the head's.
+        steps = np.hypot(np.diff(xs[: start + 1]), np.diff(ys[: start + 1]))
+        jump = float(steps[-3:].max())
+        typical = float(np.median(steps[:-3])) if len(steps) > 3 else 0.0
+        return jump > max(0.5 * self.storey_px, 4 * typical)
+
+    def _trim(
+        self, tr: Track, xs: list[float], ys: list[float], verdict: Verdict
+    ) -> tuple[Track, list[float], list[float], Verdict]:
+        # The object's fall may be part of a longer track: it started on something else, and
+        # after the object landed the track stays on it. Search segments longest first on a
+        # coarse grid (at most ~60 fits) whose head and tail pass the tests above: never a
+        # piece out of the middle of one thing's continuous motion.
+        n, need = len(tr.t), self.cfg.min_points
+        step = max(1, (n - need) // 10)
+        for length in range(n - 1, need - 1, -step):
+            for k in range(0, n - length + 1, step):
+                m = k + length
+                if not (self._tail_is_rest(xs, ys, m) and self._head_ok(xs, ys, k)):
+                    continue
+                v = self._assess(tr.t[k:m], xs[k:m], ys[k:m])
+                if v.ok:
+                    cut = Track(tr.id, tr.t[k:m], tr.x[k:m], tr.y[k:m], tr.area[k:m])
+                    self._count("trimmed")
+                    return cut, xs[k:m], ys[k:m], v
+        return tr, xs, ys, verdict
+
+    def _keep_fragment(self, tr: Track) -> None:
+        if len(tr.t) >= 3 and tr.y[-1] > tr.y[0] and len(self._fragments) < _MAX_FRAGMENTS:
+            self._fragments.append(tr)
+
+    def _duplicate(self, t: list[float], xs: list[float], ys: list[float]) -> bool:
+        # A track broken by an occluder (a masked window, a tree branch) must not count twice:
+        # its second half continues the parabola of the first.
+        self._emitted = [e for e in self._emitted if t[0] - e.t_end <= _DEDUP_S]
+        for e in self._emitted:
+            dt = t[0] - e.t0
+            if (
+                abs(np.polyval(e.yfit, dt) - ys[0]) < 2 * self.storey_px
+                and abs(np.polyval(e.xfit, dt) - xs[0]) < self.storey_px
+            ):
+                return True
+        return False
+
+    def _detection(self, tr: Track, xs: list[float], ys: list[float], v: Verdict) -> Detection:
+        ts = np.asarray(tr.t) - tr.t[0]
+        self._emitted.append(
+            _Emitted(tr.t[-1], np.polyfit(ts, ys, 2), np.polyfit(ts, xs, 1), tr.t[0])
+        )
+        return Detection(
+            type="falling_object",
+            t=tr.t[0],
+            confidence=v.confidence,
+            floor=v.floor,
+            track=[(t, x, y) for t, x, y in zip(tr.t, xs, ys, strict=True)],
+        )

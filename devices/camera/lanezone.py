@@ -1,0 +1,132 @@
+"""One fire-lane zone's clock: arrival, dwell, blocked, departure and cleared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from devices.camera.config import FireLaneConfig, FireLaneZone
+from devices.camera.detection import Detection
+
+# A dropout shorter than this (a truck's shadow, a noisy frame) does not restart the dwell clock.
+GAP_S = 2.0
+# Never count fewer full-frame pixels than this as an object, whatever the zone's share says.
+MIN_OBJECT_PX = 60.0
+# The object is "still there" while this share of its pixels match their look when it stood.
+_PRESENT = 0.6
+_RECAPTURE_S = 5.0
+_TEMPLATE_ALPHA = 0.1
+
+
+@dataclass
+class ZoneState:
+    """Per-zone occupancy clock and the look of what stands in it."""
+
+    zone: FireLaneZone
+    mask: np.ndarray
+    area_px: float  # full-frame pixels
+    threshold_px: float  # full-frame pixels
+    since: float | None = None  # estimated arrival of what stands there
+    free_since: float | None = None
+    blocked: bool = False
+    share: float = 0.0
+    present_at: float | None = None  # last time the standing object matched its template
+    template: np.ndarray | None = None
+    template_mask: np.ndarray | None = None
+    mismatch_since: float | None = None
+    history: list[str] = field(default_factory=list)
+
+
+def zone_state(zone: FireLaneZone, mask: np.ndarray, scale: float) -> ZoneState:
+    """A zone's state with its occupancy threshold in full-frame pixels."""
+    area = cv2.countNonZero(mask) / (scale * scale)
+    thr = zone.min_area_px if zone.min_area_px is not None else zone.min_area_frac * area
+    return ZoneState(zone, mask, max(1.0, area), max(MIN_OBJECT_PX, thr))
+
+
+def track_presence(
+    s: ZoneState, t: float, image: np.ndarray, standing: np.ndarray, thr: float
+) -> None:
+    """Follow whether the standing object is unchanged; sets `present_at`.
+
+    The departure is when the object starts to move, not when the zone finally reads free:
+    a car reversing out still covers its spot for seconds. Matching the object's pixels
+    against their look while it stood dates the departure to one analysed frame.
+    """
+    own = cv2.bitwise_and(standing, s.mask)
+    if s.template is None or s.template_mask is None:
+        if cv2.countNonZero(own):
+            s.template, s.template_mask = image.astype(np.float32), own > 0
+            s.present_at, s.mismatch_since = t, None
+        return
+    m = s.template_mask
+    n = int(m.sum())
+    if n == 0:
+        s.template = None
+        return
+    diff = np.abs(image[m].astype(np.float32) - s.template[m]).max(axis=1)
+    match = float(np.count_nonzero(diff < thr)) / n
+    if match >= _PRESENT:
+        s.present_at, s.mismatch_since = t, None
+        # Follow slow light changes on the object itself.
+        s.template[m] += _TEMPLATE_ALPHA * (image[m].astype(np.float32) - s.template[m])
+        return
+    if s.mismatch_since is None:
+        s.mismatch_since = t
+    elif t - s.mismatch_since >= _RECAPTURE_S and cv2.countNonZero(own):
+        # Something else stands there now (one car left, another stayed): learn its look.
+        s.template, s.template_mask = image.astype(np.float32), own > 0
+        s.present_at, s.mismatch_since = t, None
+
+
+def step(
+    s: ZoneState, cfg: FireLaneConfig, t: float, occupied: bool, arrival: float, dt: float
+) -> Detection | None:
+    """Advance the zone's clock by one analysed frame; return an event if one is due."""
+    if occupied:
+        s.free_since = None
+        if s.since is None:
+            s.since = arrival
+        if not s.blocked and t - s.since >= cfg.dwell_s:
+            s.blocked = True
+            frac = s.share * s.area_px / s.threshold_px
+            conf = min(1.0, 0.6 + 0.4 * min(1.0, frac / 3))
+            return Detection(
+                type="fire_lane_blocked",
+                t=t,
+                confidence=round(conf, 3),
+                zone=s.zone.id,
+                dwell_s=t - s.since,
+            )
+        return None
+    if s.since is None:
+        return None
+    if s.free_since is None:
+        s.free_since = t
+    if not s.blocked:
+        if t - s.free_since > GAP_S:
+            _reset(s)
+        return None
+    if t - s.free_since >= cfg.clear_s:
+        # Report when the lane became free: the object's departure, which the presence
+        # tracking dates better than the moment the last pixel reverted.
+        left = s.free_since
+        if s.present_at is not None and s.present_at < left:
+            left = min(left, s.present_at + dt)
+        _reset(s)
+        return Detection(
+            type="fire_lane_cleared",
+            t=left,
+            confidence=0.9,
+            zone=s.zone.id,
+            confirmation_delay_s=max(0.0, t - left),
+        )
+    return None
+
+
+def _reset(s: ZoneState) -> None:
+    s.blocked = False
+    s.since = s.free_since = s.present_at = s.mismatch_since = None
+    s.template = s.template_mask = None
