@@ -12,18 +12,22 @@ from api.routes import (
     alerts,
     auth,
     console,
+    contacts,
+    device_detail,
     devices,
     family,
     geofences,
     health,
     live,
     sitemap,
+    ticket_detail,
     tickets,
+    users,
 )
-from api.security import LoginThrottle, TokenService
+from api.security import LoginThrottle, SessionService, TokenService
 from api.stream import Broadcaster
 from gateway.service import Gateway
-from gateway.users import UserRepository
+from gateway.users import SessionRepository, UserRepository
 
 VERSION = "0.1.0"
 
@@ -49,7 +53,11 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.state.users = UserRepository(gateway.store, gateway.clock)
     app.state.throttle = LoginThrottle(gateway.clock, free=settings.api.login_free_failures,
                                        max_s=settings.api.login_backoff_max_s)
-    broadcaster = Broadcaster()
+    app.state.sessions = SessionService(SessionRepository(gateway.store), gateway.clock,
+                                        settings.api.session_idle_s,
+                                        settings.api.session_absolute_s)
+    app.state.alert_views = alerts.AlertViews(gateway)
+    broadcaster = Broadcaster(enrich=app.state.alert_views.enrich)
     app.state.broadcaster = broadcaster
     if gateway.alerting is not None:
         gateway.alerting.subscribe(broadcaster.on_alert_change)
@@ -74,10 +82,12 @@ def create_app(gateway: Gateway) -> FastAPI:
             """The OpenAPI document, for logged-in callers."""
             return app.openapi()
 
-    for router in (auth.router, health.router, devices.router, alerts.router,
-                   alerts.silences, tickets.router, family.router, admin.residents,
-                   admin.dead_letters, admin.rules, admin.audit_log, live.router,
-                   geofences.router, sitemap.router, console.router):
+    for router in (auth.router, health.router, devices.router, device_detail.router,
+                   alerts.router, alerts.silences, tickets.router, ticket_detail.router,
+                   family.router,
+                   admin.residents, contacts.router, admin.dead_letters, admin.rules,
+                   admin.audit_log, live.router, geofences.router, sitemap.router,
+                   console.router, users.router):
         app.include_router(router)
     check_routes(app)
     return app

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
-from api.security import LoginThrottle, TokenError, TokenService
+from api.security import LoginThrottle, SessionError, SessionService, TokenError, TokenService
 from gateway.service import Gateway
-from gateway.users import User, UserRepository
+from gateway.users import Session, User, UserRepository
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
@@ -35,36 +35,51 @@ def get_throttle(request: Request) -> LoginThrottle:
     return request.app.state.throttle
 
 
+def get_sessions(request: Request) -> SessionService:
+    """Sign-in sessions."""
+    return request.app.state.sessions
+
+
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 # Row ids are SQLite integers: anything outside 1..2**63-1 cannot exist.
 IdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 TokensDep = Annotated[TokenService, Depends(get_tokens)]
 UsersDep = Annotated[UserRepository, Depends(get_users)]
 ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
+SessionsDep = Annotated[SessionService, Depends(get_sessions)]
 
 
-def user_from_token(token: str | None, tokens: TokenService, users: UserRepository) -> User:
-    """The enabled account a bearer token belongs to, or 401."""
-    unauthorized = HTTPException(
-        status.HTTP_401_UNAUTHORIZED, "not authenticated", {"WWW-Authenticate": "Bearer"}
-    )
+def authenticate(token: str | None, tokens: TokenService, users: UserRepository,
+                 sessions: SessionService) -> tuple[User, Session]:
+    """The enabled account and live session a bearer token belongs to, or 401."""
+
+    def unauthorized(why: str) -> HTTPException:
+        return HTTPException(status.HTTP_401_UNAUTHORIZED, why, {"WWW-Authenticate": "Bearer"})
+
     if not token:
-        raise unauthorized
+        raise unauthorized("not authenticated")
     try:
-        username, _ = tokens.verify(token)
+        username, _, session_id = tokens.verify(token)
     except TokenError as exc:
-        raise unauthorized from exc
+        raise unauthorized("not authenticated") from exc
+    try:
+        session = sessions.check(session_id)
+    except SessionError as exc:
+        raise unauthorized(exc.reason) from exc
     user = users.get(username)
-    if user is None or user.disabled:
-        raise unauthorized
-    return user
+    if user is None or user.disabled or session.username != username:
+        raise unauthorized("not authenticated")
+    return user, session
 
 
 def current_user(
-    token: Annotated[str | None, Depends(oauth2)], tokens: TokensDep, users: UsersDep
+    request: Request, token: Annotated[str | None, Depends(oauth2)], tokens: TokensDep,
+    users: UsersDep, sessions: SessionsDep,
 ) -> User:
-    """The caller, from the bearer token."""
-    return user_from_token(token, tokens, users)
+    """The caller, from the bearer token (its session is kept on `request.state.session`)."""
+    user, session = authenticate(token, tokens, users, sessions)
+    request.state.session = session
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

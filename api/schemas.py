@@ -18,6 +18,29 @@ class Token(BaseModel):
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
     role: str
+    session_expires_at: float | None = Field(
+        None, description="When the sign-in session ends however busy (epoch s)")
+    session_idle_s: float | None = Field(
+        None, description="The session ends after this long without a request or refresh")
+
+
+class SessionPublic(BaseModel):
+    """One of the caller's sign-in sessions."""
+
+    id: str
+    created_at: float
+    last_used_at: float
+    expires_at: float
+    client_addr: str
+    user_agent: str
+    current: bool
+
+
+class PasswordChange(_Body):
+    """A new password, with the current one as proof."""
+
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=8, max_length=200)
 
 
 class UserPublic(BaseModel):
@@ -159,6 +182,28 @@ class AlertPublic(BaseModel):
     flapping: bool
     muted: str | None
     clock_skew_s: float | None = None
+    unit: str = ""
+    acked_at: float | None = None
+    ack_due: float | None = Field(
+        None, description="An acknowledged alert not cleared by then pages again")
+    escalations: int = Field(0, description="Times it paged again after an ack timed out")
+    name_zh: str = Field("", description="The rule's name (zh)")
+    name_en: str = Field("", description="The rule's name (en)")
+    worn: bool | None = Field(
+        None, description="Wristband alerts: whether the band was worn when it opened "
+        "(false: the alert contradicts the band; it still pages)")
+
+
+class AlertSummary(BaseModel):
+    """Honest counts of every open alert (not one page of them)."""
+
+    open: int
+    active: int
+    acknowledged: int
+    muted: int
+    critical: int
+    critical_active: int
+    by_severity: dict[str, int]
 
 
 class AlertAction(_Body):
@@ -206,6 +251,32 @@ class TicketPublic(BaseModel):
     created_at: float
     updated_at: float
     clock_skew_s: float | None = None
+    dispatched_at: float | None = None
+    accepted_at: float | None = None
+    feedback_at: float | None = None
+    closed_at: float | None = None
+    escalated_at: float | None = None
+    sla_dispatch_due: float | None = None
+    sla_accept_due: float | None = None
+    sla_resolve_due: float | None = None
+    sla_breaches: list[str] = Field(default_factory=list)
+    sla_clock: str | None = Field(
+        None, description="The SLA clock running now: dispatch, accept or resolve")
+    sla_due: float | None = Field(None, description="When the running SLA clock runs out")
+    overdue: bool = Field(False, description="The running SLA clock has run out")
+    escalated_to: str | None = Field(
+        None, description="Who an SLA breach escalated it to (escalation chain level)")
+    category_zh: str = ""
+    category_en: str = ""
+    resident_name: str | None = None
+    assignee_name: str | None = None
+    note: str | None = Field(None, description="The latest note a person wrote for it")
+    note_by: str | None = None
+    note_at: float | None = None
+    rule_name_zh: str | None = Field(None, description="Name of the rule that opened it")
+    rule_name_en: str | None = None
+    worn: bool | None = Field(
+        None, description="Opened by a wearer alert: whether the band was worn then")
 
 
 class TicketEvent(BaseModel):
@@ -217,12 +288,64 @@ class TicketEvent(BaseModel):
     from_state: str | None
     to_state: str
     note: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+    actor_name: str = ""
+
+
+class TicketPlace(BaseModel):
+    """Where to go, in words and site-map ids (no coordinates)."""
+
+    name_zh: str
+    name_en: str
+    hint_zh: str = ""
+    hint_en: str = ""
+    building: str | None = None
+    poi: str | None = None
+    gate: str | None = None
+    outside: bool = False
+    from_fix: bool = False
 
 
 class TicketDetail(TicketPublic):
-    """A ticket with its audit trail."""
+    """A ticket with its audit trail, the alerts that opened it and the same incident's."""
 
     events: list[TicketEvent]
+    alerts: list[AlertPublic] = Field(default_factory=list)
+    related: list[AlertPublic] = Field(
+        default_factory=list, description="Other alerts of the same resident around then")
+    place: TicketPlace | None = None
+    rule_names: list[str] = Field(default_factory=list)
+
+
+class AssigneeCandidate(BaseModel):
+    """A grid worker the dispatch form may choose."""
+
+    username: str
+    name: str
+    grid: str
+    on_duty: bool
+    same_grid: bool
+    open_tickets: int
+
+
+class ContactPublic(BaseModel):
+    """A resident's phone and emergency contact (grid worker on the ticket; audited)."""
+
+    resident_id: str
+    resident_name: str
+    phone: str
+    contact_name: str
+    contact_relation: str
+    contact_phone: str
+
+
+class ContactUpdate(_Body):
+    """Staff set a resident's phone and emergency contact."""
+
+    phone: str = Field("", max_length=32, pattern=r"^[0-9+\- ]*$")
+    contact_name: str = Field("", max_length=64)
+    contact_relation: str = Field("", max_length=32)
+    contact_phone: str = Field("", max_length=32, pattern=r"^[0-9+\- ]*$")
 
 
 class TicketCreate(_Body):
@@ -254,7 +377,9 @@ class TransitionBody(_Body):
     action: Literal["dispatch", "accept", "report", "close", "reopen", "escalate",
                     "department_accept", "transfer", "reject", "mark_duplicate"]
     note: str = Field("", max_length=1000)
-    assignee: str | None = None
+    assignee: str | None = Field(None, max_length=64)
+    other_grid: bool = Field(
+        False, description="Dispatch: the assignee works another grid, chosen on purpose")
     department: str | None = None
     rating: int | None = Field(None, ge=1, le=5)
     result: str | None = Field(None, max_length=2000)
@@ -326,14 +451,39 @@ class VitalsPublic(BaseModel):
     body_temp_c: float | None = None
     battery_pct: float | None = None
     measured_at: float | None = None
+    worn: bool | None = Field(None, description="Whether the band is on the wrist now")
+    worn_since: float | None = Field(None, description="Since when it is (or is not) worn")
+    taken_at: dict[str, float] = Field(
+        default_factory=dict, description="When each value shown was measured")
+    missing: dict[str, str] = Field(
+        default_factory=dict,
+        description="Why a value is absent or old: not_worn, no_data, stale")
+
+
+class AlarmHandling(BaseModel):
+    """What the community did about an alarm (its ticket, in the family's words)."""
+
+    code: str
+    state: str
+    assignee_name: str | None = None
+    result: str | None = None
+    rating: int | None = None
+    steps: list[dict[str, Any]] = Field(default_factory=list,
+                                        description="[{at, action, who}] oldest first")
 
 
 class AlarmPublic(BaseModel):
-    """An SOS or fall from an elder's band."""
+    """An SOS or fall from an elder's band, with where, and what was done about it."""
 
     device_id: str
     type: str
     ts: float
+    received_at: float | None = None
+    place_zh: str | None = None
+    place_en: str | None = None
+    worn: bool | None = None
+    alert_state: str | None = None
+    handling: AlarmHandling | None = None
 
 
 class ElderPublic(BaseModel):

@@ -1,7 +1,10 @@
-"""Access tokens (short-lived JWTs) and login back-off."""
+"""Access tokens (short-lived JWTs), sessions with rotating refresh tokens, login back-off."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -9,7 +12,7 @@ from dataclasses import dataclass
 import jwt
 
 from gateway.clock import Clock
-from gateway.users import ROLES, User
+from gateway.users import ROLES, Session, SessionRepository, User
 
 ALGORITHM = "HS256"
 
@@ -26,18 +29,19 @@ class TokenService:
     ttl_s: int
     clock: Clock
 
-    def issue(self, user: User) -> str:
-        """A signed token carrying the username and role."""
+    def issue(self, user: User, session_id: str) -> str:
+        """A signed token carrying the username, role and the session it belongs to."""
         now = int(self.clock.time())
-        claims = {"sub": user.username, "role": user.role, "iat": now, "exp": now + self.ttl_s}
+        claims = {"sub": user.username, "role": user.role, "sid": session_id, "iat": now,
+                  "exp": now + self.ttl_s}
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
-    def verify(self, token: str) -> tuple[str, str]:
-        """(username, role) of a valid token."""
+    def verify(self, token: str) -> tuple[str, str, str]:
+        """(username, role, session id) of a valid token."""
         try:
             claims = jwt.decode(
                 token, self.secret, algorithms=[ALGORITHM],
-                options={"verify_exp": False, "require": ["sub", "role", "exp"]},
+                options={"verify_exp": False, "require": ["sub", "role", "sid", "exp"]},
             )
         except jwt.PyJWTError as exc:
             raise TokenError(f"invalid token: {exc}") from exc
@@ -46,7 +50,117 @@ class TokenService:
             raise TokenError("token expired")
         if claims["role"] not in ROLES:
             raise TokenError("token names an unknown role")
-        return str(claims["sub"]), str(claims["role"])
+        return str(claims["sub"]), str(claims["role"]), str(claims["sid"])
+
+
+class SessionError(Exception):
+    """A session that has ended (revoked, idle too long, past its absolute limit) or a
+    refresh token that does not renew one; `reason` is shown to the user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# A refresh token presented again this soon after it was rotated is a race between two tabs
+# (they share the cookie), not a stolen token: it gets an access token, not a new cookie.
+ROTATION_GRACE_S = 30.0
+# Use is written at most this often per session (every request would be a write).
+TOUCH_EVERY_S = 60.0
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Renewal:
+    """What a refresh gives: the session and, unless it was a benign race, a new cookie."""
+
+    session: Session
+    refresh_token: str | None
+
+
+class SessionService:
+    """Sign-in sessions: limits per role, rotating refresh tokens with reuse detection.
+
+    The refresh token is `<session id>.<secret>`; only a hash of the secret is stored. A
+    token that names a live session but is neither its current nor (within the grace) its
+    previous secret was copied: the session is revoked, so the thief and the owner are both
+    asked for the password, and the owner's next login starts clean.
+    """
+
+    def __init__(self, repo: SessionRepository, clock: Clock, idle_s: dict[str, int],
+                 absolute_s: dict[str, int]) -> None:
+        self.repo = repo
+        self._clock = clock
+        self._idle = idle_s
+        self._absolute = absolute_s
+
+    def start(self, user: User, client_addr: str = "", user_agent: str = "") -> tuple[
+            Session, str]:
+        """A new session for a user who just typed the password; returns it and its refresh
+        token."""
+        now = self._clock.time()
+        secret = secrets.token_urlsafe(32)
+        session = Session(
+            id=secrets.token_urlsafe(16), username=user.username, role=user.role,
+            created_at=now, last_used_at=now,
+            idle_s=float(self._idle.get(user.role, 1800)),
+            expires_at=now + float(self._absolute.get(user.role, 43_200)),
+            refresh_hash=_digest(secret), client_addr=client_addr[:64],
+            user_agent=user_agent[:200])
+        self.repo.insert(session)
+        return session, f"{session.id}.{secret}"
+
+    def check(self, session_id: str, *, use: bool = True) -> Session:
+        """The live session an access token names (recording use unless `use` is false: an
+        open live stream alone does not keep a session from idling); SessionError if ended."""
+        session = self.repo.get(session_id)
+        now = self._clock.time()
+        self._alive(session, now)
+        assert session is not None
+        if use and now - session.last_used_at >= TOUCH_EVERY_S:
+            self.repo.touch(session.id, now)
+        return session
+
+    def refresh(self, token: str) -> Renewal:
+        """Renew a session from its refresh token, rotating the token."""
+        session_id, _, secret = token.partition(".")
+        session = self.repo.get(session_id) if secret else None
+        now = self._clock.time()
+        self._alive(session, now)
+        assert session is not None
+        digest = _digest(secret)
+        if hmac.compare_digest(digest, session.refresh_hash):
+            fresh = secrets.token_urlsafe(32)
+            if self.repo.rotate(session.id, digest, _digest(fresh), now):
+                session.last_used_at = now
+                return Renewal(session, f"{session.id}.{fresh}")
+            session = self.repo.get(session_id)  # another tab rotated it a moment ago
+            assert session is not None
+        benign = (session.previous_hash is not None and session.rotated_at is not None
+                  and hmac.compare_digest(digest, session.previous_hash)
+                  and now - session.rotated_at <= ROTATION_GRACE_S)
+        if benign:
+            return Renewal(session, None)
+        self.repo.revoke(session.id, now, "refresh token reused")
+        raise SessionError("refresh token reused; session revoked")
+
+    def end(self, session_id: str, reason: str) -> None:
+        """Revoke one session (logout)."""
+        self.repo.revoke(session_id, self._clock.time(), reason)
+
+    @staticmethod
+    def _alive(session: Session | None, now: float) -> None:
+        if session is None:
+            raise SessionError("no such session")
+        if session.revoked_at is not None:
+            raise SessionError(f"session ended: {session.revoked_reason or 'revoked'}")
+        if now >= session.expires_at:
+            raise SessionError("session reached its time limit")
+        if now - session.last_used_at > session.idle_s:
+            raise SessionError("session idle too long")
 
 
 FIRST_WAIT_S = 5.0

@@ -37,13 +37,28 @@ class Subscriber:
             self.dropped += 1
 
 
+ALERT_FIELDS = ("id", "rule_id", "device_id", "kind", "severity", "category", "state",
+                "count", "site", "building", "unit", "grid", "resident_id", "opened_at",
+                "last_seen", "muted", "acked_by", "acked_at", "ack_due", "escalations",
+                "flapping", "clock_skew_s")
+TICKET_FIELDS = ("id", "code", "source", "state", "category", "priority", "title",
+                 "description", "site", "building", "unit", "room", "grid", "assignee", "team",
+                 "department", "escalation_level", "rating", "result", "resident_id",
+                 "device_id", "alert_count", "created_at", "updated_at", "dispatched_at",
+                 "accepted_at", "feedback_at", "closed_at", "escalated_at", "sla_dispatch_due",
+                 "sla_accept_due", "sla_resolve_due", "sla_breaches")
+# Filled in after commit (queries): the wear state of a wristband alert that just opened.
+Enricher = Callable[[Event], None]
+
+
 class Broadcaster:
     """Collects changes during a transaction and publishes them once it committed."""
 
-    def __init__(self) -> None:
+    def __init__(self, enrich: Enricher | None = None) -> None:
         self._pending: list[Event] = []
         self._subscribers: set[Subscriber] = set()
         self._lock = threading.Lock()
+        self._enrich = enrich
 
     def subscribe(self, subscriber: Subscriber) -> None:
         """Start delivering to a subscriber."""
@@ -60,12 +75,8 @@ class Broadcaster:
         a = change.alert
         self._pending.append({
             "type": "alert", "action": change.action, "pages": change.pages,
-            "resident_id": a.resident_id, "grid": a.grid,
-            "alert": {"id": a.id, "rule_id": a.rule_id, "device_id": a.device_id,
-                      "severity": a.severity, "category": a.category, "state": a.state,
-                      "count": a.count, "site": a.site, "building": a.building, "grid": a.grid,
-                      "resident_id": a.resident_id, "opened_at": a.opened_at,
-                      "last_seen": a.last_seen, "muted": a.muted},
+            "resident_id": a.resident_id, "grid": a.grid, "note": change.note or "",
+            "alert": {k: getattr(a, k) for k in ALERT_FIELDS},
         })
 
     def on_ticket_change(self, ticket: Any, action: str, tx: Any) -> None:
@@ -73,11 +84,7 @@ class Broadcaster:
         self._pending.append({
             "type": "ticket", "action": action, "resident_id": ticket.resident_id,
             "grid": ticket.grid, "assignee": ticket.assignee,
-            "ticket": {"id": ticket.id, "code": ticket.code, "state": ticket.state,
-                       "category": ticket.category, "priority": ticket.priority,
-                       "title": ticket.title, "grid": ticket.grid,
-                       "assignee": ticket.assignee, "resident_id": ticket.resident_id,
-                       "updated_at": ticket.updated_at},
+            "ticket": {k: getattr(ticket, k) for k in TICKET_FIELDS},
         })
 
     def committed(self) -> None:
@@ -87,6 +94,9 @@ class Broadcaster:
         events, self._pending = self._pending, []
         # The alert first, then the ticket it opened: consoles show the cause before the effect.
         events.sort(key=lambda e: e["type"] != "alert")
+        if self._enrich is not None:
+            for event in events:
+                self._enrich(event)
         with self._lock:
             subscribers = list(self._subscribers)
         for event in events:

@@ -182,6 +182,28 @@ class ApiSettings(_Section):
         SecretStr(DEV_JWT_SECRET), description="Signing key of access tokens (from the environment)"
     )
     token_ttl_s: int = Field(900, ge=60, le=86_400, description="Lifetime of an access token")
+    session_idle_s: dict[str, int] = Field(
+        default_factory=lambda: {"admin": 1800, "operator": 3600, "grid_worker": 7200,
+                                 "family": 1800, "vendor": 1800},
+        description="Per role: a sign-in session unused this long (no request, no refresh) "
+        "ends; the pages refresh their access token silently while open",
+    )
+    session_absolute_s: dict[str, int] = Field(
+        default_factory=lambda: {"admin": 43_200, "operator": 43_200, "grid_worker": 43_200,
+                                 "family": 604_800, "vendor": 43_200},
+        description="Per role: a sign-in session ends this long after the password was "
+        "typed, however busy (a control-room shift: 12 h)",
+    )
+    cookie_secure: bool | None = Field(
+        None,
+        description="Mark the refresh-token cookie Secure; unset: when the request came over "
+        "HTTPS (set true behind a TLS-terminating proxy)",
+    )
+    incident_window_s: int = Field(
+        1800, ge=0, le=86_400,
+        description="Console: alerts of one resident (or one place) opened within this long "
+        "of each other are shown as one incident",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto "

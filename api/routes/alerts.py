@@ -1,19 +1,82 @@
-"""Alerts: filter, acknowledge, clear, comment; silences."""
+"""Alerts: filter, honest counts, acknowledge, clear, comment; silences."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from api.deps import GatewayDep, IdPath, Staff, StaffOrGrid
-from api.schemas import AlertAction, AlertPublic, CommentBody, SilenceCreate
+from api.schemas import AlertAction, AlertPublic, AlertSummary, CommentBody, SilenceCreate
+from gateway.workflow.context import Reader, Wear, wear_at
 from rules.errors import AlertError
+from rules.system import SYSTEM_RULES
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 silences = APIRouter(prefix="/silences", tags=["alerts"])
 
-_FIELDS = ", ".join(AlertPublic.model_fields)
+COLUMNS = ("id", "rule_id", "device_id", "kind", "site", "building", "unit", "grid",
+           "resident_id", "severity", "category", "state", "opened_at", "last_seen", "count",
+           "acked_by", "acked_at", "ack_due", "escalations", "flapping", "muted",
+           "clock_skew_s")
+_FIELDS = ", ".join(COLUMNS)
+# Wristband alerts that claim something about the wearer: they contradict a band off the wrist.
+WEAR_CATEGORIES = frozenset({"sos", "fall", "health", "wandering"})
+_WEAR_CACHE_MAX = 20_000
+
+
+class AlertViews:
+    """Turns alert rows into what people read: rule names, and the band's wear state when
+    the alert opened (cached: an alert's opening never changes)."""
+
+    def __init__(self, gw: Any) -> None:
+        self._gw = gw
+        self._wear: OrderedDict[int, bool | None] = OrderedDict()
+        self._names: tuple[Any, dict[str, tuple[str, str]]] | None = None
+
+    def names(self) -> dict[str, tuple[str, str]]:
+        """Rule id → (zh, en), re-read when the rule set is reloaded."""
+        ruleset = self._gw.alerting.engine.ruleset if self._gw.alerting else None
+        if self._names is None or self._names[0] is not ruleset:
+            found = {r.id: (r.name.zh, r.name.en) for r in SYSTEM_RULES.values()}
+            for rule in (ruleset.rules if ruleset else ()):
+                found[rule.id] = (rule.name.zh, rule.name.en)
+            self._names = (ruleset, found)
+        return self._names[1]
+
+    def worn(self, row: dict[str, Any], db: Reader | None = None) -> bool | None:
+        """Whether the band was worn when a wearer alert opened (None: not such an alert, or
+        the band never said)."""
+        if row["kind"] != "wristband" or row["category"] not in WEAR_CATEGORIES:
+            return None
+        if row["id"] in self._wear:
+            return self._wear[row["id"]]
+        wear: Wear = wear_at(db or self._gw.store, row["device_id"], row["opened_at"])
+        self._wear[row["id"]] = wear.worn
+        while len(self._wear) > _WEAR_CACHE_MAX:
+            self._wear.popitem(last=False)
+        return wear.worn
+
+    def enrich(self, event: dict[str, Any]) -> None:
+        """Add names (and, for a wearer alert that just opened, the wear state) to a live
+        event; runs after commit, so the band's latest readings are in the store."""
+        if event["type"] != "alert":
+            return
+        alert = event["alert"]
+        alert["name_zh"], alert["name_en"] = self.names().get(alert["rule_id"], ("", ""))
+        if event["action"] == "opened":
+            alert["worn"] = self.worn(alert)
+
+    def public(self, row: dict[str, Any]) -> AlertPublic:
+        """An alert row as the API shows it."""
+        zh, en = self.names().get(row["rule_id"], ("", ""))
+        return AlertPublic(**row, name_zh=zh, name_en=en, worn=self.worn(row))
+
+
+def views(request: Request) -> AlertViews:
+    """The app's alert presenter."""
+    return request.app.state.alert_views
 
 
 def _alerting(gw: Any) -> Any:
@@ -35,10 +98,11 @@ def _visible(user: Any, row: dict[str, Any]) -> bool:
 
 @router.get("", response_model=list[AlertPublic])
 def list_alerts(
-    gw: GatewayDep, user: StaffOrGrid,
+    request: Request, gw: GatewayDep, user: StaffOrGrid,
     state: Annotated[str | None, Query(pattern="^(active|acknowledged|cleared|open)$")] = None,
     severity: str | None = None, device_id: str | None = None, rule_id: str | None = None,
-    site: str | None = None, limit: Annotated[int, Query(ge=1, le=2000)] = 200,
+    site: str | None = None, resident_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ) -> list[AlertPublic]:
     """Alerts, newest first; `state=open` means not cleared. Grid workers see their grid."""
     where, args = ["1=1"], []
@@ -48,7 +112,7 @@ def list_alerts(
         where.append("state = ?")
         args.append(state)
     for column, value in (("severity", severity), ("device_id", device_id),
-                          ("rule_id", rule_id), ("site", site)):
+                          ("rule_id", rule_id), ("site", site), ("resident_id", resident_id)):
         if value:
             where.append(f"{column} = ?")
             args.append(value)
@@ -59,21 +123,51 @@ def list_alerts(
         f"SELECT {_FIELDS} FROM alerts WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
         (*args, limit),
     )
-    return [AlertPublic(**r) for r in rows]
+    present = views(request)
+    return [present.public(r) for r in rows]
+
+
+@router.get("/summary", response_model=AlertSummary)
+def summary(gw: GatewayDep, user: StaffOrGrid) -> AlertSummary:
+    """Counts over every open alert (the console header), whatever page is shown."""
+    mine = " AND grid = ?" if user.role == "grid_worker" else ""
+    rows = gw.store.query(
+        "SELECT state, severity, muted IS NOT NULL AS muted, count(*) AS n FROM alerts"
+        f" WHERE state != 'cleared'{mine} GROUP BY 1, 2, 3",
+        (user.grid or "",) if mine else ())
+
+    def total(pred: Any) -> int:
+        return sum(r["n"] for r in rows if pred(r))
+
+    by_severity: dict[str, int] = {}
+    for r in rows:
+        by_severity[r["severity"]] = by_severity.get(r["severity"], 0) + r["n"]
+    return AlertSummary(
+        open=total(lambda r: True),
+        active=total(lambda r: r["state"] == "active" and not r["muted"]),
+        acknowledged=total(lambda r: r["state"] == "acknowledged"),
+        muted=total(lambda r: r["muted"]),
+        critical=total(lambda r: r["severity"] == "critical"),
+        critical_active=total(lambda r: r["severity"] == "critical" and r["state"] == "active"
+                              and not r["muted"]),
+        by_severity=by_severity)
 
 
 @router.get("/{alert_id}", response_model=AlertPublic)
-def get_alert(alert_id: IdPath, gw: GatewayDep, user: StaffOrGrid) -> AlertPublic:
+def get_alert(alert_id: IdPath, request: Request, gw: GatewayDep,
+              user: StaffOrGrid) -> AlertPublic:
     """One alert."""
     row = _alert_row(gw, alert_id)
     if not _visible(user, row):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
-    return AlertPublic(**row)
+    return views(request).public(row)
 
 
 @router.post("/{alert_id}/ack", response_model=AlertPublic)
-def ack(alert_id: IdPath, body: AlertAction, gw: GatewayDep, user: StaffOrGrid) -> AlertPublic:
-    """Acknowledge: someone is on it (the alert stays open until its condition clears)."""
+def ack(alert_id: IdPath, body: AlertAction, request: Request, gw: GatewayDep,
+        user: StaffOrGrid) -> AlertPublic:
+    """Acknowledge: someone is on it (the alert stays open until its condition clears; not
+    cleared by `ack_due`, it pages again)."""
     row = _alert_row(gw, alert_id)
     if not _visible(user, row):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
@@ -81,18 +175,19 @@ def ack(alert_id: IdPath, body: AlertAction, gw: GatewayDep, user: StaffOrGrid) 
         _alerting(gw).ack(alert_id, user.username, body.note)
     except AlertError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    return AlertPublic(**_alert_row(gw, alert_id))
+    return views(request).public(_alert_row(gw, alert_id))
 
 
 @router.post("/{alert_id}/clear", response_model=AlertPublic)
-def clear(alert_id: IdPath, body: AlertAction, gw: GatewayDep, user: Staff) -> AlertPublic:
+def clear(alert_id: IdPath, body: AlertAction, request: Request, gw: GatewayDep,
+          user: Staff) -> AlertPublic:
     """Clear by hand."""
     _alert_row(gw, alert_id)
     try:
         _alerting(gw).clear(alert_id, user.username, body.note)
     except AlertError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    return AlertPublic(**_alert_row(gw, alert_id))
+    return views(request).public(_alert_row(gw, alert_id))
 
 
 @router.post("/{alert_id}/comments", status_code=status.HTTP_201_CREATED)

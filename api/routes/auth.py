@@ -1,4 +1,5 @@
-"""Login (OAuth2 password flow → short-lived JWT) and the caller's own account."""
+"""Sign-in: password → session (short-lived access token + rotating refresh cookie), refresh,
+logout, password change, and the caller's own account and sessions."""
 
 from __future__ import annotations
 
@@ -6,27 +7,64 @@ import logging
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Cookie, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.deps import CurrentUser, GatewayDep, ThrottleDep, TokensDep, UsersDep
+from api.deps import (
+    CurrentUser,
+    GatewayDep,
+    SessionsDep,
+    ThrottleDep,
+    TokensDep,
+    UsersDep,
+)
 from api.personal import client_address
-from api.schemas import Token, UserPublic
+from api.schemas import PasswordChange, SessionPublic, Token, UserPublic
+from api.security import SessionError
+from gateway.users import AccountError, Session, User
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 log = logging.getLogger(__name__)
+
+REFRESH_COOKIE = "scgw_refresh"
+# Sent only to /auth (refresh, logout): no other request carries the refresh token.
+COOKIE_PATH = "/auth"
+RefreshCookie = Annotated[str | None, Cookie(alias=REFRESH_COOKIE, max_length=200)]
+
+
+def _set_cookie(response: Response, request: Request, gw: GatewayDep, refresh: str,
+                session: Session) -> None:
+    secure = gw.settings.api.cookie_secure
+    if secure is None:
+        secure = request.url.scheme == "https"
+    response.set_cookie(
+        REFRESH_COOKIE, refresh, path=COOKIE_PATH, httponly=True, samesite="strict",
+        secure=secure, max_age=max(1, int(session.expires_at - gw.clock.time())))
+
+
+def _clear_cookie(response: Response) -> None:
+    response.delete_cookie(REFRESH_COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
+
+
+def _token(tokens: TokensDep, user: User, session: Session) -> Token:
+    return Token(access_token=tokens.issue(user, session.id), expires_in=tokens.ttl_s,
+                 role=user.role, session_expires_at=session.expires_at,
+                 session_idle_s=session.idle_s)
 
 
 @router.post("/token", response_model=Token)
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
+    response: Response,
     users: UsersDep,
     tokens: TokensDep,
+    sessions: SessionsDep,
     throttle: ThrottleDep,
     gw: GatewayDep,
 ) -> Token:
-    """Exchange username and password for an access token (throttled after failures)."""
+    """Exchange username and password for an access token and a session (throttled after
+    failures). Browsers also get the session's refresh token as an httpOnly cookie."""
     address = client_address(request)
     wait = throttle.retry_after(form.username, address)
     if wait > 0:
@@ -43,7 +81,57 @@ def login(
                             {"WWW-Authenticate": "Bearer"})
     throttle.succeeded(form.username, address)
     gw.metrics.logins.labels("ok").inc()
-    return Token(access_token=tokens.issue(user), expires_in=tokens.ttl_s, role=user.role)
+    session, refresh = sessions.start(user, address, request.headers.get("user-agent", ""))
+    _set_cookie(response, request, gw, refresh, session)
+    return _token(tokens, user, session)
+
+
+@router.post("/refresh", response_model=Token,
+             responses={401: {"description": "No live session: sign in again"}})
+def refresh(request: Request, response: Response, users: UsersDep, tokens: TokensDep,
+            sessions: SessionsDep, gw: GatewayDep, cookie: RefreshCookie = None) -> Token:
+    """A new access token from the session's refresh cookie; the cookie rotates."""
+    if not cookie:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "no session")
+    try:
+        renewal = sessions.refresh(cookie)
+    except SessionError as exc:
+        _clear_cookie(response)
+        # The cookie must go even though the answer is an error.
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, exc.reason,
+                            {"set-cookie": response.headers["set-cookie"]}) from exc
+    user = users.get(renewal.session.username)
+    if user is None or user.disabled:
+        sessions.end(renewal.session.id, "account disabled")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "account disabled")
+    if renewal.refresh_token is not None:
+        _set_cookie(response, request, gw, renewal.refresh_token, renewal.session)
+    return _token(tokens, user, renewal.session)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(response: Response, sessions: SessionsDep, cookie: RefreshCookie = None) -> None:
+    """End this browser's session (named by its refresh cookie) and drop the cookie; its
+    access tokens stop working at once. API clients end a session with
+    `DELETE /auth/sessions/{id}`."""
+    session_id = (cookie or "").partition(".")[0]
+    if session_id:
+        sessions.end(session_id, "logout")
+    _clear_cookie(response)
+
+
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT,
+             responses={400: {"description": "Current password wrong"}})
+def change_password(body: PasswordChange, request: Request, user: CurrentUser,
+                    users: UsersDep) -> None:
+    """Change one's own password; every other session of the account ends."""
+    if users.authenticate(user.username, body.current_password) is None:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "current password is wrong")
+    try:
+        users.set_password(user.username, body.new_password,
+                           keep_session=request.state.session.id)
+    except AccountError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
 
 @router.get("/me", response_model=UserPublic)
@@ -51,3 +139,23 @@ def me(user: CurrentUser) -> UserPublic:
     """Who the token belongs to."""
     return UserPublic(username=user.username, role=user.role, display_name=user.display_name,
                       grid=user.grid, vendor=user.vendor)
+
+
+@router.get("/sessions", response_model=list[SessionPublic])
+def my_sessions(request: Request, user: CurrentUser, sessions: SessionsDep,
+                gw: GatewayDep) -> list[SessionPublic]:
+    """The caller's sessions that have not ended."""
+    current = request.state.session.id
+    return [SessionPublic(id=s.id, created_at=s.created_at, last_used_at=s.last_used_at,
+                          expires_at=s.expires_at, client_addr=s.client_addr,
+                          user_agent=s.user_agent, current=s.id == current)
+            for s in sessions.repo.of_user(user.username, gw.clock.time())]
+
+
+@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+def end_session(session_id: str, user: CurrentUser, sessions: SessionsDep) -> None:
+    """End one of the caller's sessions (e.g. a phone left signed in)."""
+    session = sessions.repo.get(session_id)
+    if session is None or session.username != user.username:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such session")
+    sessions.end(session_id, "ended by user")

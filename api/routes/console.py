@@ -1,4 +1,5 @@
-"""The web console: operator console at `/`, grid worker view `/grid`, family page `/family`."""
+"""The web console: operator console at `/`, grid worker view `/grid`, family page `/family`,
+ticket detail `/ticket?id=`, device detail `/device?id=`."""
 
 from __future__ import annotations
 
@@ -44,6 +45,18 @@ def family_page() -> FileResponse:
     return _page("family.html")
 
 
+@router.get("/ticket")
+def ticket_page() -> FileResponse:
+    """One ticket: timeline, place, actions (operators and grid workers)."""
+    return _page("ticket.html")
+
+
+@router.get("/device")
+def device_page() -> FileResponse:
+    """One device: twin, chart, messages, dead letters, commands (operators)."""
+    return _page("device.html")
+
+
 @router.get("/static/{name}")
 def asset(name: str) -> FileResponse:
     """A committed JS/CSS asset (a flat folder: no path traversal to worry about)."""
@@ -55,5 +68,6 @@ def asset(name: str) -> FileResponse:
 
 @router.get("/console/config")
 def config(gw: GatewayDep) -> dict[str, float]:
-    """The gateway's clock, so pages compute "today" and "last 30 days" as the server does."""
-    return {"now": gw.clock.time()}
+    """The gateway's clock (pages compute "today", countdowns and SLA time left as the server
+    does) and the incident grouping window."""
+    return {"now": gw.clock.time(), "incident_window_s": gw.settings.api.incident_window_s}

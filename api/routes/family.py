@@ -10,8 +10,18 @@ from fastapi import APIRouter, HTTPException, Query, status
 from api.access import family_resident, linked_residents
 from api.deps import Family, GatewayDep
 from api.personal import VITALS, Audit
-from api.schemas import AlarmPublic, ElderPublic, Location, TrailPoint, VitalsPublic
+from api.schemas import (
+    AlarmHandling,
+    AlarmPublic,
+    ElderPublic,
+    Location,
+    TrailPoint,
+    VitalsPublic,
+)
 from gateway.users import User
+from gateway.workflow import records
+from gateway.workflow.context import fix_near, names, wear_at
+from gateway.workflow.places import site_geometry
 
 router = APIRouter(prefix="/family", tags=["family"])
 
@@ -91,26 +101,79 @@ def trail(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit,
     return sorted(points, key=lambda p: p["ts"])
 
 
+# A reading older than this is shown as the last one, with its time, not as "now".
+FRESH_S = 30 * 60
+VITALS_LOOKBACK_S = 86_400
+# Ticket steps a family is told about (the rest is the community's own bookkeeping).
+FAMILY_STEPS = ("collect", "dispatch", "accept", "escalate", "transfer", "report", "close",
+                "department_accept", "reject")
+
+
 @router.get("/elders/{resident_id}/vitals", response_model=VitalsPublic)
 def vitals(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit) -> VitalsPublic:
-    """The latest heart rate, blood pressure, glucose, SpO2, temperature and battery."""
+    """The latest heart rate, blood pressure, glucose, SpO2, temperature and battery, each
+    with when it was measured; for each value absent or old, why (band not worn, no data)."""
     family_resident(gw, auditor, resident_id, "vitals")
     auditor.disclosed("vitals", [resident_id])
+    now = gw.clock.time()
     latest: dict[str, Any] = {}
-    for device_id in _bands(gw, resident_id):
+    taken: dict[str, float] = {}
+    bands = _bands(gw, resident_id)
+    for device_id in bands:
         twin = gw.twins.get(device_id)
-        if twin and twin.last_telemetry:
-            latest.update({k: twin.last_telemetry[k] for k in (*VITALS, "battery_pct")
-                           if k in twin.last_telemetry})
-            latest["measured_at"] = twin.last_seen
-    return VitalsPublic(**latest)
+        if twin and twin.battery_pct is not None:
+            latest["battery_pct"] = twin.battery_pct
+        if twin and twin.last_seen is not None:
+            latest["measured_at"] = max(latest.get("measured_at", 0.0), twin.last_seen)
+    if bands:
+        marks = ", ".join("?" for _ in bands)
+        for row in gw.store.query(
+            f"SELECT received_at, data FROM telemetry WHERE device_id IN ({marks})"
+            " AND received_at >= ? ORDER BY received_at DESC LIMIT 3000",
+            (*bands, now - VITALS_LOOKBACK_S)):
+            data = orjson.loads(row["data"])
+            for key in VITALS:
+                if key not in taken and data.get(key) is not None:
+                    latest[key], taken[key] = data[key], row["received_at"]
+            if len(taken) == len(VITALS):
+                break
+    wear = max((wear_at(gw.store, b, now) for b in bands),
+               key=lambda w: w.since or 0.0, default=None)
+    worn = wear.worn if wear else None
+    missing = {}
+    for key in VITALS:
+        if worn is False and (key not in taken or taken[key] < (wear.since or now)):
+            missing[key] = "not_worn"
+        elif key not in taken:
+            missing[key] = "no_data"
+        elif now - taken[key] > FRESH_S:
+            missing[key] = "stale"
+    return VitalsPublic(**latest, worn=worn, worn_since=wear.since if wear else None,
+                        taken_at=taken, missing=missing)
+
+
+def _handling(gw: Any, ticket_id: int) -> AlarmHandling | None:
+    with gw.store.transaction() as tx:
+        ticket = records.get(tx.connection, ticket_id)
+        trail = records.events(tx.connection, ticket_id)
+    if ticket is None:
+        return None
+    people = names(gw.store, "users", {ticket.assignee or ""} | {e["actor"] for e in trail})
+    steps = [{"at": e["at"], "action": e["action"],
+              "who": people.get(e["actor"], "") if e["actor"] != "system" else "",
+              "assignee": people.get(e["detail"].get("assignee") or "", None)}
+             for e in trail if e["action"] in FAMILY_STEPS]
+    return AlarmHandling(code=ticket.code, state=ticket.state,
+                         assignee_name=people.get(ticket.assignee or "") or ticket.assignee,
+                         result=ticket.result, rating=ticket.rating, steps=steps)
 
 
 @router.get("/elders/{resident_id}/alarms", response_model=list[AlarmPublic])
 def alarms(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit,
            start: Annotated[float | None, Query()] = None,
-           end: Annotated[float | None, Query()] = None) -> list[dict[str, Any]]:
-    """SOS and fall history of the elder's wristbands."""
+           end: Annotated[float | None, Query()] = None) -> list[AlarmPublic]:
+    """SOS and fall history of the elder's wristbands: when, where (a place name), whether
+    the band was worn, and what the community did (its ticket, step by step) and the outcome."""
     family_resident(gw, auditor, resident_id, "alarm_history")
     start, end = _range(gw, start, end)
     auditor.disclosed("alarm_history", [resident_id], range_from=start, range_to=end)
@@ -118,10 +181,31 @@ def alarms(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit,
     if not bands:
         return []
     marks = ", ".join("?" for _ in bands)
-    return gw.store.query(
-        f"SELECT device_id, type, ts FROM events WHERE device_id IN ({marks})"
-        " AND type IN ('sos', 'fall') AND ts >= ? AND ts <= ? ORDER BY ts DESC",
-        (*bands, start, end))
+    geo = site_geometry(gw.settings.api.sitemap_file)
+    out = []
+    for row in gw.store.query(
+            f"SELECT device_id, type, ts, received_at, data FROM events WHERE device_id IN"
+            f" ({marks}) AND type IN ('sos', 'fall') AND ts >= ? AND ts <= ?"
+            " ORDER BY ts DESC LIMIT 200", (*bands, start, end)):
+        alert = gw.store.query(
+            "SELECT a.id, a.state, t.ticket_id FROM alerts a LEFT JOIN ticket_alerts t"
+            " ON t.alert_id = a.id WHERE a.device_id = ? AND a.category = ?"
+            " AND a.opened_at <= ? AND (a.cleared_at IS NULL OR a.cleared_at >= ?)"
+            " ORDER BY a.opened_at DESC LIMIT 1",
+            (row["device_id"], row["type"], row["received_at"] + 5, row["received_at"] - 5))
+        loc = orjson.loads(row["data"]).get("location")
+        point = ((loc["lat"], loc["lon"]) if isinstance(loc, dict) and "lat" in loc
+                 else fix_near(gw.store, row["device_id"], row["received_at"]))
+        place = geo.describe(point) if geo is not None and point is not None else None
+        ticket_id = alert[0]["ticket_id"] if alert else None
+        out.append(AlarmPublic(
+            device_id=row["device_id"], type=row["type"], ts=row["ts"],
+            received_at=row["received_at"],
+            place_zh=place.name_zh if place else None, place_en=place.name_en if place else None,
+            worn=wear_at(gw.store, row["device_id"], row["received_at"]).worn,
+            alert_state=alert[0]["state"] if alert else None,
+            handling=_handling(gw, ticket_id) if ticket_id else None))
+    return out
 
 
 def family_user_may_see(gw: Any, user: User, resident_id: str | None) -> bool:

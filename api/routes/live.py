@@ -1,4 +1,10 @@
-"""WebSocket `/ws`: the live alert and ticket stream, filtered by the caller's role."""
+"""WebSocket `/ws`: the live alert and ticket stream, filtered by the caller's role.
+
+The socket is authenticated once, by an access token; it then lives as long as the sign-in
+session does (an access-token refresh does not touch it). The session is re-checked before
+every event and every `SESSION_CHECK_S`: logout, password change, account disable or the
+session's limits close the socket with code 4401.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,15 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from fastapi.exceptions import HTTPException
 
 from api.access import linked_residents
-from api.deps import user_from_token
+from api.deps import authenticate
+from api.security import SessionError
 from api.stream import Event, Subscriber
 from gateway.users import User
 
 router = APIRouter(tags=["live"])
+
+SESSION_CHECK_S = 15.0
+SESSION_ENDED = 4401  # application close code: sign in (or refresh) and reconnect
 
 
 def event_filter(gw: Any, user: User) -> Any:
@@ -33,7 +43,8 @@ async def live(websocket: WebSocket, token: str = "") -> None:
     """Authenticate with `?token=<access token>`, then receive JSON events as they commit."""
     app = websocket.app
     try:
-        user = user_from_token(token, app.state.tokens, app.state.users)
+        user, session = authenticate(token, app.state.tokens, app.state.users,
+                                     app.state.sessions)
     except HTTPException:
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
         return
@@ -41,15 +52,21 @@ async def live(websocket: WebSocket, token: str = "") -> None:
     gw = app.state.gateway
     subscriber = Subscriber(event_filter(gw, user), asyncio.get_running_loop())
     app.state.broadcaster.subscribe(subscriber)
-    await websocket.send_json({"type": "hello", "user": user.username, "role": user.role})
+    await websocket.send_json({"type": "hello", "user": user.username, "role": user.role,
+                               "session_expires_at": session.expires_at})
     # Read the socket too: a closed tab must end this handler now, not at the next event.
     receiver = asyncio.ensure_future(websocket.receive())
     getter: asyncio.Future[Event] | None = None
     try:
         while True:
             getter = asyncio.ensure_future(subscriber.queue.get())
-            done, _ = await asyncio.wait({getter, receiver},
+            done, _ = await asyncio.wait({getter, receiver}, timeout=SESSION_CHECK_S,
                                          return_when=asyncio.FIRST_COMPLETED)
+            try:
+                app.state.sessions.check(session.id, use=False)
+            except SessionError as exc:
+                await websocket.close(code=SESSION_ENDED, reason=exc.reason[:120])
+                return
             if receiver in done:
                 if receiver.result()["type"] == "websocket.disconnect":
                     return

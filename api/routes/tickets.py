@@ -1,24 +1,23 @@
-"""Tickets: list and board, detail with audit trail, create, resident requests, transitions."""
+"""Tickets: list and board, create, resident requests, transitions (the detail view is in
+`ticket_detail`)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
 from api.access import linked_residents
 from api.deps import CurrentUser, GatewayDep, IdPath, Staff, StaffOrGrid
+from api.routes.ticket_detail import load, present
 from api.schemas import (
     CommentBody,
     RequestCreate,
     TicketCreate,
-    TicketDetail,
-    TicketEvent,
     TicketPublic,
     TransitionBody,
 )
-from gateway.users import User
 from gateway.workflow import records
 from gateway.workflow.records import Ticket
 from gateway.workflow.states import STATES, TransitionError
@@ -35,26 +34,11 @@ class Rating(BaseModel):
     note: str = Field("", max_length=1000)
 
 
-def _public(t: Ticket) -> TicketPublic:
-    return TicketPublic(**{k: getattr(t, k) for k in TicketPublic.model_fields})
+def _public(request: Request, gw: Any, t: Ticket) -> TicketPublic:
+    return present(request, gw, [t])[0]
 
 
-def _visible(gw: Any, user: User, t: Ticket) -> bool:
-    if user.role in ("admin", "operator"):
-        return True
-    if user.role == "grid_worker":
-        return t.grid == user.grid or t.assignee == user.username
-    if user.role == "family":
-        return t.resident_id is not None and t.resident_id in linked_residents(gw, user)
-    return False
-
-
-def _load(gw: Any, user: User, ticket_id: int) -> Ticket:
-    with gw.store.transaction() as tx:
-        ticket = records.get(tx.connection, ticket_id)
-    if ticket is None or not _visible(gw, user, ticket):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket")
-    return ticket
+_load = load
 
 
 def _run(gw: Any, name: str, fn: Any) -> Any:
@@ -71,7 +55,7 @@ def _run(gw: Any, name: str, fn: Any) -> Any:
 
 @router.get("", response_model=list[TicketPublic])
 def list_tickets(
-    gw: GatewayDep, user: StaffOrGrid,
+    request: Request, gw: GatewayDep, user: StaffOrGrid,
     state: Annotated[str | None, Query(pattern="^[a-z_]+$")] = None,
     category: str | None = None, assignee: str | None = None, grid: str | None = None,
     limit: Annotated[int, Query(ge=1, le=2000)] = 200,
@@ -88,31 +72,24 @@ def list_tickets(
         args += [user.grid or "", user.username]
     with gw.store.transaction() as tx:
         found = records.select(tx.connection, " AND ".join(where), tuple(args), limit)
-    return [_public(t) for t in found]
+    return present(request, gw, found)
 
 
 @router.get("/board", response_model=dict[str, list[TicketPublic]])
-def board(gw: GatewayDep, user: StaffOrGrid) -> dict[str, list[TicketPublic]]:
-    """Open and recent tickets grouped by state (the console's kanban)."""
-    tickets = list_tickets(gw, user, limit=2000)
+def board(request: Request, gw: GatewayDep, user: StaffOrGrid) -> dict[str, list[TicketPublic]]:
+    """Open and recent tickets grouped by state (the console's kanban), breached SLAs first,
+    then the least time left."""
+    tickets = list_tickets(request, gw, user, limit=2000)
     out: dict[str, list[TicketPublic]] = {s: [] for s in STATES}
-    for t in tickets:
+    for t in sorted(tickets, key=lambda t: (not t.overdue, t.sla_due or float("inf"),
+                                            -t.updated_at)):
         out[t.state].append(t)
     return out
 
 
-@router.get("/{ticket_id}", response_model=TicketDetail)
-def get_ticket(ticket_id: IdPath, gw: GatewayDep, user: CurrentUser) -> TicketDetail:
-    """A ticket with its audit trail."""
-    ticket = _load(gw, user, ticket_id)
-    with gw.store.transaction() as tx:
-        trail = records.events(tx.connection, ticket_id)
-    return TicketDetail(**_public(ticket).model_dump(),
-                        events=[TicketEvent(**e) for e in trail])
-
-
 @router.post("", response_model=TicketPublic, status_code=status.HTTP_201_CREATED)
-def create_ticket(body: TicketCreate, gw: GatewayDep, user: Staff) -> TicketPublic:
+def create_ticket(body: TicketCreate, request: Request, gw: GatewayDep,
+                  user: Staff) -> TicketPublic:
     """An operator opens a ticket by hand."""
     if body.category not in gw.workflow.catalogue.category_keys():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -122,11 +99,12 @@ def create_ticket(body: TicketCreate, gw: GatewayDep, user: Staff) -> TicketPubl
         tx, source="operator", category=body.category, now=now, actor=user.username,
         priority=body.priority, place=place, resident_id=body.resident_id, title=body.title,
         description=body.description))
-    return _public(ticket)
+    return _public(request, gw, ticket)
 
 
 @router.post("/requests", response_model=TicketPublic, status_code=status.HTTP_201_CREATED)
-def submit_request(body: RequestCreate, gw: GatewayDep, user: CurrentUser) -> TicketPublic:
+def submit_request(body: RequestCreate, request: Request, gw: GatewayDep,
+                   user: CurrentUser) -> TicketPublic:
     """A resident's request (一键提交); families file for their own elder only."""
     if user.role not in ("admin", "operator", "family"):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role} may not do this")
@@ -135,27 +113,40 @@ def submit_request(body: RequestCreate, gw: GatewayDep, user: CurrentUser) -> Ti
     ticket = _run(gw, "ticket_request", lambda now, tx: gw.workflow.submit_request(
         tx, category=body.category, text=body.text, door_plate=body.door_plate, now=now,
         actor=user.username, resident_id=body.resident_id))
-    return _public(ticket)
+    return _public(request, gw, ticket)
 
 
 @router.post("/{ticket_id}/transitions", response_model=TicketPublic)
-def transition(ticket_id: IdPath, body: TransitionBody, gw: GatewayDep,
+def transition(ticket_id: IdPath, body: TransitionBody, request: Request, gw: GatewayDep,
                user: StaffOrGrid) -> TicketPublic:
-    """Dispatch, accept, report, close, escalate, transfer, reject, … (see docs/workflow.md)."""
+    """Dispatch, accept, report, close, escalate, transfer, reject, … (see docs/workflow.md).
+
+    A dispatch (or reassignment) goes only to an enabled grid worker of the ticket's grid, or
+    of another grid with `other_grid: true`; anyone else is refused with 422 and the reason.
+    """
     ticket = _load(gw, user, ticket_id)
     if user.role == "grid_worker" and (
         body.action not in GRID_WORKER_ACTIONS or ticket.assignee != user.username
     ):
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             "grid workers accept, report and escalate their own tickets")
-    kw = body.model_dump(exclude={"action", "note"})
+    if body.action == "dispatch":
+        if not body.assignee:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                "派发需要选择网格员 (dispatch needs an assignee)")
+        assignee = body.assignee
+        updated = _run(gw, "ticket_dispatch", lambda now, tx: gw.workflow.assign(
+            tx, ticket_id, assignee, actor=user.username, now=now, note=body.note,
+            other_grid=body.other_grid))
+        return _public(request, gw, updated)
+    kw = body.model_dump(exclude={"action", "note", "other_grid"})
     updated = _run(gw, "ticket_transition", lambda now, tx: gw.workflow.transition(
         tx, ticket_id, body.action, actor=user.username, now=now, note=body.note, **kw))
-    return _public(updated)
+    return _public(request, gw, updated)
 
 
 @router.post("/{ticket_id}/satisfaction", response_model=TicketPublic)
-def satisfaction(ticket_id: IdPath, body: Rating, gw: GatewayDep,
+def satisfaction(ticket_id: IdPath, body: Rating, request: Request, gw: GatewayDep,
                  user: CurrentUser) -> TicketPublic:
     """Rate the outcome and close (the resident's family, or staff on their behalf)."""
     if user.role not in ("admin", "operator", "family"):
@@ -164,7 +155,7 @@ def satisfaction(ticket_id: IdPath, body: Rating, gw: GatewayDep,
     updated = _run(gw, "ticket_rating", lambda now, tx: gw.workflow.transition(
         tx, ticket_id, "close", actor=user.username, now=now, note=body.note,
         rating=body.rating))
-    return _public(updated)
+    return _public(request, gw, updated)
 
 
 @router.post("/{ticket_id}/comments", status_code=status.HTTP_201_CREATED)

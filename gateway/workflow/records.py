@@ -130,23 +130,58 @@ def select(conn: sqlite3.Connection, where: str = "1=1", args: tuple[Any, ...] =
 
 
 def add_event(conn: sqlite3.Connection, ticket_id: int, at: float, actor: str, action: str,
-              from_state: str | None, to_state: str, note: str = "") -> None:
-    """Audit one transition or update (who, when, what, note)."""
+              from_state: str | None, to_state: str, note: str = "",
+              detail: dict[str, Any] | None = None) -> None:
+    """Audit one transition or update (who, when, what, note, structured facts)."""
     conn.execute(
-        "INSERT INTO ticket_events (ticket_id, at, actor, action, from_state, to_state, note) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (ticket_id, at, actor, action, from_state, to_state, note),
+        "INSERT INTO ticket_events (ticket_id, at, actor, action, from_state, to_state, note,"
+        " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (ticket_id, at, actor, action, from_state, to_state, note,
+         orjson.dumps(detail or {}).decode()),
     )
 
 
 def events(conn: sqlite3.Connection, ticket_id: int) -> list[dict[str, Any]]:
     """A ticket's audit trail, oldest first."""
     cur = conn.execute(
-        "SELECT at, actor, action, from_state, to_state, note FROM ticket_events "
+        "SELECT at, actor, action, from_state, to_state, note, detail FROM ticket_events "
         "WHERE ticket_id = ? ORDER BY id", (ticket_id,),
     )
     cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    out = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    for event in out:
+        event["detail"] = orjson.loads(event["detail"] or "{}")
+    return out
+
+
+def latest_notes(db: Any, ticket_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Per ticket, the latest note a person wrote on a dispatch, escalation or comment (what
+    the grid worker must read: "请立即到仁和游园查看杨德福"). `db` has the store's `query`."""
+    out: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ticket_ids), 500):
+        chunk = tuple(ticket_ids[start:start + 500])
+        marks = ", ".join("?" for _ in chunk)
+        for row in db.query(
+            "SELECT ticket_id, at, actor, action, note FROM ticket_events WHERE ticket_id IN"
+            f" ({marks}) AND note != '' AND actor != 'system'"
+            " AND action IN ('dispatch', 'escalate', 'comment', 'transfer') ORDER BY id",
+            chunk):
+            out[row["ticket_id"]] = row
+    return out
+
+
+def alert_rules(db: Any, ticket_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Per ticket, the alerts linked to it (id, rule, device, kind, category, opened_at)."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for start in range(0, len(ticket_ids), 500):
+        chunk = tuple(ticket_ids[start:start + 500])
+        marks = ", ".join("?" for _ in chunk)
+        for row in db.query(
+            "SELECT ta.ticket_id, a.id, a.rule_id, a.device_id, a.kind, a.category,"
+            " a.opened_at FROM ticket_alerts ta JOIN alerts a ON a.id = ta.alert_id"
+            f" WHERE ta.ticket_id IN ({marks}) ORDER BY a.id", chunk):
+            out.setdefault(row.pop("ticket_id"), []).append(row)
+    return out
 
 
 def notify(conn: sqlite3.Connection, *, at: float, audience: str, recipient: str, kind: str,

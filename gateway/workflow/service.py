@@ -20,6 +20,7 @@ CLOCK_NOTE_S = 60.0  # a device clock off by more than this is named on the tick
 SEVERITY_PRIORITY: dict[str, Priority] = {
     "critical": "urgent", "major": "high", "minor": "normal", "info": "low",
 }
+SEVERITY_ZH = {"critical": "严重", "major": "重要", "minor": "次要", "info": "提示"}
 SYSTEM = "system"
 DEPARTMENTS: tuple[str, ...] = get_args(Department)
 
@@ -125,7 +126,7 @@ class WorkflowService:
                 place={"site": alert.site, "building": alert.building, "unit": alert.unit,
                        "grid": alert.grid},
                 resident_id=alert.resident_id, device_id=alert.device_id,
-                description=_alert_text(alert), dedup_key=f"alert-{alert.id}",
+                description=self._alert_text(conn, alert), dedup_key=f"alert-{alert.id}",
                 attachments=[s for s in [alert.detail.get("snapshot_ref")] if s],
             )
             conn.execute("INSERT OR IGNORE INTO ticket_alerts VALUES (?, ?, ?)",
@@ -151,7 +152,8 @@ class WorkflowService:
     def transition(self, tx: Tx, ticket_id: int, action: str, *, actor: str, now: float,
                    note: str = "", assignee: str | None = None, department: str | None = None,
                    rating: int | None = None, result: str | None = None,
-                   reason: str | None = None, duplicate_of: int | None = None) -> Ticket:
+                   reason: str | None = None, duplicate_of: int | None = None,
+                   facts: dict[str, Any] | None = None) -> Ticket:
         """Apply one action; illegal ones raise TransitionError and change nothing."""
         conn = tx.connection
         ticket = records.get(conn, ticket_id)
@@ -160,10 +162,15 @@ class WorkflowService:
         to = next_state(ticket_id, action, ticket.state)
         self._check(ticket, action, assignee, department, rating, reason, duplicate_of)
         before = ticket.state
+        recorded = dict(facts or {})
+        if action == "dispatch":  # a re-dispatch is a reassignment: keep who had it
+            recorded |= {"assignee": assignee, "previous": ticket.assignee}
+        elif action == "escalate":
+            recorded["department"] = department or self.catalogue.get(ticket.category).department
         self._apply(conn, ticket, action, to, now, assignee=assignee, department=department,
                     rating=rating, result=result, reason=reason, duplicate_of=duplicate_of)
         records.update(conn, ticket)
-        records.add_event(conn, ticket.id, now, actor, action, before, to, note)
+        records.add_event(conn, ticket.id, now, actor, action, before, to, note, recorded)
         self._after(tx, ticket, action, actor, now)
         self._emit(tx, ticket, action)
         return ticket
@@ -235,7 +242,27 @@ class WorkflowService:
             ).fetchall():
                 self._ack_alert(tx, alert_id, actor, now)
 
+    def assign(self, tx: Tx, ticket_id: int, assignee: str, *, actor: str, now: float,
+               note: str = "", other_grid: bool = False) -> Ticket:
+        """A person dispatches (or reassigns) a ticket: only to an enabled grid worker of the
+        ticket's grid, or of another grid chosen explicitly (AssigneeError otherwise)."""
+        from gateway.workflow.assignees import check_assignee
+
+        ticket = records.get(tx.connection, ticket_id)
+        if ticket is None:
+            raise LookupError(f"no ticket {ticket_id}")
+        worker_grid = check_assignee(tx.connection, ticket, assignee, other_grid=other_grid)
+        return self.transition(tx, ticket_id, "dispatch", actor=actor, now=now, note=note,
+                               assignee=assignee,
+                               facts={"grid": worker_grid,
+                                      "other_grid": worker_grid != ticket.grid})
+
     # -- routing -------------------------------------------------------------------------
+
+    def on_duty_workers(self, grid: str, now: float) -> list[str]:
+        """Every grid worker the rota has on duty for `grid` at `now`."""
+        local = datetime.fromtimestamp(now, UTC).astimezone(self._tz)
+        return [s.worker for s in self.rota.grids.get(grid, []) if s.covers(local)]
 
     def on_duty(self, grid: str, now: float) -> str | None:
         """The grid worker on duty for `grid` at `now`, if any."""
@@ -282,6 +309,28 @@ class WorkflowService:
             "created_at": datetime.fromtimestamp(t.created_at, UTC).isoformat(),
         }
 
+    def _alert_text(self, conn: Any, alert: Any) -> str:
+        """What the alert says, in the users' words (never a rule id): category, severity,
+        who, where, which device."""
+        cat = self.catalogue.get(alert.category)
+        parts = [f"{cat.zh}（{SEVERITY_ZH.get(alert.severity, alert.severity)}）"]
+        if alert.resident_id:
+            row = conn.execute("SELECT name FROM residents WHERE id = ?",
+                               (alert.resident_id,)).fetchone()
+            parts.append(f"居民 {row[0] if row and row[0] else alert.resident_id}")
+        if alert.building:
+            parts.append(f"{alert.building}号楼" + (f"{alert.unit}单元" if alert.unit else ""))
+        parts.append(f"设备 {alert.device_id}")
+        if alert.count > 1:
+            parts.append(f"报警 {alert.count} 次")
+        text = " · ".join(parts)
+        skew = alert.clock_skew_s
+        if skew is not None and abs(skew) >= CLOCK_NOTE_S:
+            ahead = "快" if skew > 0 else "慢"
+            text += (f"；设备时钟{ahead} {abs(skew):.0f} 秒，按网关收到时间报警"
+                     f" (device clock {skew:+.0f} s; paged on receipt)")
+        return text
+
     # -- timers --------------------------------------------------------------------------
 
     def tick(self, now: float, tx: Tx) -> None:
@@ -300,10 +349,11 @@ class WorkflowService:
                     continue
                 if clock_name in t.sla_breaches or t.state in FINAL:
                     continue
-                self._breach(conn, t, clock_name, now)
+                self._breach(tx, t, clock_name, now)
         open_due_reminders(self, tx, now)
 
-    def _breach(self, conn: Any, t: Ticket, clock_name: str, now: float) -> None:
+    def _breach(self, tx: Tx, t: Ticket, clock_name: str, now: float) -> None:
+        conn = tx.connection
         chain = self.rota.escalation_chain
         t.sla_breaches = [*t.sla_breaches, clock_name]
         t.escalation_level = min(t.escalation_level + 1, len(chain) - 1)
@@ -311,19 +361,11 @@ class WorkflowService:
         records.update(conn, t)
         level = chain[t.escalation_level]
         records.add_event(conn, t.id, now, SYSTEM, "sla_breach", t.state, t.state,
-                          f"{clock_name} SLA breached; escalated to {level}")
+                          f"{clock_name} SLA breached; escalated to {level}",
+                          {"clock": clock_name, "level": level})
         records.notify(conn, at=now, audience="role", recipient=level, kind="sla_breach",
                        body=f"{t.code} {t.title}: {clock_name} overdue", ticket_id=t.id)
+        self._emit(tx, t, "sla_breach")  # consoles show the breach without a reload
         log.warning("ticket SLA breached", extra={"ticket": t.code, "clock": clock_name,
                                                   "level": level})
 
-
-def _alert_text(alert: Any) -> str:
-    text = (f"{alert.rule_id} on {alert.device_id} ({alert.severity}); "
-            f"count {alert.count}; resident {alert.resident_id or '-'}")
-    skew = alert.clock_skew_s
-    if skew is not None and abs(skew) >= CLOCK_NOTE_S:
-        ahead = "快" if skew > 0 else "慢"
-        text += (f"; 设备时钟{ahead} {abs(skew):.0f} 秒，按网关收到时间报警"
-                 f" (device clock {skew:+.0f} s; paged on receipt)")
-    return text

@@ -1,0 +1,88 @@
+"""A device's history for its detail page: recent events and commands (the twin, telemetry and
+dead letters have their own routes). Positions and vitals are left out here: the audited
+telemetry route is the one place they are read."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from api.access import visible_device
+from api.deps import DeviceReaders, GatewayDep
+from api.personal import PERSONAL_READING_KEYS
+from devices.catalogue import CATALOGUE
+
+router = APIRouter(prefix="/devices", tags=["devices"])
+
+
+class DeviceEventPublic(BaseModel):
+    """One event, status change or command acknowledgement a device sent."""
+
+    id: int
+    ts: float
+    received_at: float
+    channel: str
+    type: str
+    seq: int | None
+    stale: bool
+    fields: dict[str, Any] = Field(description="The payload without position or vitals")
+
+
+class CommandRecord(BaseModel):
+    """A command sent to the device and what became of it (results without positions)."""
+
+    id: str
+    name: str
+    actor: str
+    state: str
+    created_at: float
+    done_at: float | None
+    result: dict[str, Any] | None
+
+
+class CommandLog(BaseModel):
+    """The commands the device's kind accepts and the latest ones sent."""
+
+    available: list[str]
+    recent: list[CommandRecord]
+
+
+def scrub(value: Any) -> Any:
+    """A payload without positions or vitals, at any depth (a locate_now result holds one)."""
+    if isinstance(value, dict):
+        return {k: scrub(v) for k, v in value.items()
+                if k not in PERSONAL_READING_KEYS and k not in ("ts", "seq")}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
+
+
+@router.get("/{device_id}/events", response_model=list[DeviceEventPublic])
+def device_events(device_id: str, gw: GatewayDep, user: DeviceReaders,
+                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[DeviceEventPublic]:
+    """The device's latest events, status changes and command acks, newest first."""
+    device = visible_device(gw, user, device_id)
+    rows = gw.store.query(
+        "SELECT id, ts, received_at, channel, type, seq, stale, data FROM events"
+        " WHERE device_id = ? ORDER BY received_at DESC, id DESC LIMIT ?", (device.id, limit))
+    return [DeviceEventPublic(**{k: v for k, v in r.items() if k != "data"},
+                              fields=scrub(orjson.loads(r["data"] or "{}")))
+            for r in rows]
+
+
+@router.get("/{device_id}/commands", response_model=CommandLog)
+def device_commands(device_id: str, gw: GatewayDep, user: DeviceReaders,
+                    limit: Annotated[int, Query(ge=1, le=200)] = 20) -> CommandLog:
+    """The commands this kind of device accepts, and the latest sent with their state."""
+    device = visible_device(gw, user, device_id)
+    rows = gw.store.query(
+        "SELECT id, name, actor, state, created_at, done_at, result FROM commands"
+        " WHERE device_id = ? ORDER BY created_at DESC LIMIT ?", (device.id, limit))
+    kind = CATALOGUE.kinds.get(device.kind)
+    return CommandLog(
+        available=list(kind.commands) if kind is not None else [],
+        recent=[CommandRecord(**{**r, "result": scrub(orjson.loads(r["result"]))
+                                 if r["result"] else None}) for r in rows])

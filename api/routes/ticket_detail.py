@@ -1,0 +1,169 @@
+"""A ticket as people read it: SLA time left, names instead of ids, the note written for the
+worker, the rule in words; the detail view's timeline, alerts, place and dispatch choices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+
+from api.access import linked_residents
+from api.deps import CurrentUser, GatewayDep, IdPath, Staff
+from api.personal import Audit
+from api.routes.alerts import COLUMNS as ALERT_COLUMNS
+from api.schemas import (
+    AlertPublic,
+    AssigneeCandidate,
+    TicketDetail,
+    TicketEvent,
+    TicketPlace,
+    TicketPublic,
+)
+from gateway.users import User
+from gateway.workflow import records
+from gateway.workflow.assignees import candidates
+from gateway.workflow.context import fix_near, names
+from gateway.workflow.places import Place, site_geometry
+from gateway.workflow.records import Ticket
+
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+
+_RAW = frozenset(TicketPublic.model_fields) & frozenset(Ticket.__dataclass_fields__)
+# Which SLA clocks run in which state (as the workflow's tick checks them).
+CLOCKS = (("dispatch", "sla_dispatch_due", ("collected",)),
+          ("accept", "sla_accept_due", ("dispatched", "escalated")),
+          ("resolve", "sla_resolve_due", ("collected", "dispatched", "handling", "escalated")))
+
+
+def visible(gw: Any, user: User, t: Ticket) -> bool:
+    """Staff see every ticket; a grid worker its grid's and its own; a family its elders'."""
+    if user.role in ("admin", "operator"):
+        return True
+    if user.role == "grid_worker":
+        return t.grid == user.grid or t.assignee == user.username
+    if user.role == "family":
+        return t.resident_id is not None and t.resident_id in linked_residents(gw, user)
+    return False
+
+
+def load(gw: Any, user: User, ticket_id: int) -> Ticket:
+    """A ticket the user may see, or 404."""
+    with gw.store.transaction() as tx:
+        ticket = records.get(tx.connection, ticket_id)
+    if ticket is None or not visible(gw, user, ticket):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket")
+    return ticket
+
+
+def _sla(t: Ticket, now: float) -> tuple[str | None, float | None]:
+    """The running SLA clock that runs out first (breached ones included)."""
+    running = [(getattr(t, attr), name) for name, attr, states in CLOCKS
+               if t.state in states and getattr(t, attr) is not None]
+    if not running:
+        return None, None
+    due, name = min(running)
+    return name, due
+
+
+def present(request: Request, gw: Any, tickets: list[Ticket]) -> list[TicketPublic]:
+    """Tickets with what a card shows: SLA, escalation, names, latest note, rule name."""
+    if not tickets:
+        return []
+    db = gw.store
+    ids = [t.id for t in tickets]
+    people = names(db, "residents", {t.resident_id or "" for t in tickets})
+    accounts = names(db, "users", {t.assignee or "" for t in tickets})
+    notes = records.latest_notes(db, ids)
+    linked = records.alert_rules(db, ids)
+    alerts_view = request.app.state.alert_views
+    rule_names = alerts_view.names()
+    chain = gw.workflow.rota.escalation_chain
+    catalogue = gw.workflow.catalogue
+    now = gw.clock.time()
+    out = []
+    for t in tickets:
+        clock, due = _sla(t, now)
+        cat = catalogue.get(t.category)
+        note = notes.get(t.id)
+        first = (linked.get(t.id) or [None])[0]
+        rule = rule_names.get(first["rule_id"]) if first else None
+        out.append(TicketPublic(
+            **{k: getattr(t, k) for k in _RAW}, sla_clock=clock, sla_due=due,
+            overdue=due is not None and now >= due,
+            escalated_to=chain[min(t.escalation_level, len(chain) - 1)]
+            if t.escalation_level > 0 and chain else None,
+            category_zh=cat.zh, category_en=cat.en,
+            resident_name=people.get(t.resident_id or ""),
+            assignee_name=accounts.get(t.assignee or ""),
+            note=note["note"] if note else None, note_by=note["actor"] if note else None,
+            note_at=note["at"] if note else None,
+            rule_name_zh=rule[0] if rule else None, rule_name_en=rule[1] if rule else None,
+            worn=alerts_view.worn(first) if first else None))
+    return out
+
+
+def _place(gw: Any, t: Ticket, opened_at: float | None, auditor: Any) -> TicketPlace | None:
+    geo = site_geometry(gw.settings.api.sitemap_file)
+    if geo is None:
+        return None
+    place: Place | None = None
+    device = gw.registry.get(t.device_id) if t.device_id else None
+    if device is not None and device.kind == "wristband" and t.resident_id:
+        fix = fix_near(gw.store, device.id, opened_at or t.created_at)
+        if fix is not None:
+            place = geo.describe(fix, from_fix=True)
+            # A place derived from the wearer's position is their location: audited.
+            auditor.disclosed("ticket_place", [t.resident_id], device_id=device.id,
+                              detail=f"ticket {t.code}")
+    if place is None and t.device_id and (at := geo.device_at(t.device_id)) is not None:
+        place = geo.describe(at)
+    if place is None and t.building and (at := geo.building_centre(t.building)) is not None:
+        place = geo.describe(at, unit=t.unit)
+    return TicketPlace(**place.as_dict()) if place else None
+
+
+def _alerts(request: Request, gw: Any, where: str, args: tuple[Any, ...]) -> list[AlertPublic]:
+    rows = gw.store.query(f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts WHERE {where}"
+                          " ORDER BY opened_at", args)
+    present_alert = request.app.state.alert_views.public
+    return [present_alert(r) for r in rows]
+
+
+@router.get("/{ticket_id}", response_model=TicketDetail)
+def get_ticket(ticket_id: IdPath, request: Request, gw: GatewayDep, user: CurrentUser,
+               auditor: Audit) -> TicketDetail:
+    """A ticket with its timeline (each transition, who, when, notes, structured facts), the
+    alert(s) that opened it, the same resident's other alerts around then, and where to go."""
+    ticket = load(gw, user, ticket_id)
+    with gw.store.transaction() as tx:
+        trail = records.events(tx.connection, ticket_id)
+    actors = names(gw.store, "users", {e["actor"] for e in trail})
+    linked = _alerts(request, gw, "id IN (SELECT alert_id FROM ticket_alerts WHERE"
+                     " ticket_id = ?)", (ticket_id,))
+    related: list[AlertPublic] = []
+    if ticket.resident_id:
+        window = gw.settings.api.incident_window_s
+        start = min([a.opened_at for a in linked] or [ticket.created_at])
+        related = [a for a in _alerts(
+            request, gw, "resident_id = ? AND opened_at BETWEEN ? AND ?",
+            (ticket.resident_id, start - window, start + window))
+            if a.id not in {x.id for x in linked}]
+    public = present(request, gw, [ticket])[0]
+    return TicketDetail(
+        **public.model_dump(),
+        events=[TicketEvent(**e, actor_name=actors.get(e["actor"], "")) for e in trail],
+        alerts=linked, related=related,
+        place=_place(gw, ticket, linked[0].opened_at if linked else None, auditor),
+        rule_names=[a.name_zh for a in linked if a.name_zh])
+
+
+@router.get("/{ticket_id}/assignees", response_model=list[AssigneeCandidate])
+def assignees(ticket_id: IdPath, gw: GatewayDep, user: Staff) -> list[AssigneeCandidate]:
+    """Who the ticket may be dispatched to: its grid's workers (on duty by the rota first),
+    then the other grids' (dispatching to those needs `other_grid`)."""
+    ticket = load(gw, user, ticket_id)
+    with gw.store.transaction() as tx:
+        found = candidates(tx.connection, gw.workflow, ticket, gw.clock.time())
+    return [AssigneeCandidate(username=c.username, name=c.name, grid=c.grid,
+                              on_duty=c.on_duty, same_grid=c.same_grid,
+                              open_tickets=c.open_tickets) for c in found]

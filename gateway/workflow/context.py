@@ -1,0 +1,87 @@
+"""What surrounded an alert or ticket, read back from the store: was the band worn, where was
+the wearer, who are the people named by id. Reads only; the API and the workflow share them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+
+
+class Reader(Protocol):
+    """Anything with the store's read-only `query`."""
+
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Rows as dicts."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Wear:
+    """Whether a band was on the wrist at a moment, and since when (as far as it reported)."""
+
+    worn: bool | None
+    since: float | None = None
+
+
+def wear_at(db: Reader, device_id: str, at: float) -> Wear:
+    """The band's wear state at gateway time `at`: the later of its last `worn` reading and
+    its last removed/worn event received by then (unknown when it never said)."""
+    reading = db.query(
+        "SELECT received_at AS t, json_extract(data, '$.worn') AS worn FROM telemetry"
+        " WHERE device_id = ? AND received_at <= ? AND json_extract(data, '$.worn') IS NOT NULL"
+        " ORDER BY ts DESC LIMIT 1", (device_id, at))
+    event = db.query(
+        "SELECT received_at AS t, type FROM events WHERE device_id = ? AND received_at <= ?"
+        " AND type IN ('removed', 'worn') ORDER BY ts DESC LIMIT 1", (device_id, at))
+    found = [(r["t"], bool(r["worn"])) for r in reading]
+    found += [(r["t"], r["type"] == "worn") for r in event]
+    if not found:
+        return Wear(None)
+    t, worn = max(found)
+    # Since when: just after the last report saying the opposite (or the event itself).
+    flip = db.query(
+        "SELECT max(received_at) AS t FROM telemetry WHERE device_id = ? AND received_at <= ?"
+        " AND json_extract(data, '$.worn') = ?", (device_id, at, int(not worn)))
+    other = "removed" if worn else "worn"
+    flip += db.query("SELECT max(received_at) AS t FROM events WHERE device_id = ?"
+                     " AND received_at <= ? AND type = ?", (device_id, at, other))
+    last_other = max((r["t"] for r in flip if r["t"] is not None), default=None)
+    since = t if last_other is None else min(
+        [x["t"] for x in db.query(
+            "SELECT min(received_at) AS t FROM telemetry WHERE device_id = ?"
+            " AND received_at > ? AND received_at <= ?", (device_id, last_other, at))
+         if x["t"] is not None] + [t])
+    return Wear(worn, since)
+
+
+def fix_near(db: Reader, device_id: str, at: float, within_s: float = 600.0) -> tuple[
+        float, float] | None:
+    """(lat, lon) of the band when an alert opened: the SOS/fall event's own fix, else the
+    last telemetry fix received in the `within_s` before."""
+    rows = db.query(
+        "SELECT data FROM events WHERE device_id = ? AND type IN ('sos', 'fall')"
+        " AND received_at BETWEEN ? AND ? ORDER BY received_at DESC LIMIT 1",
+        (device_id, at - 5, at + 5))
+    rows += db.query(
+        "SELECT data FROM telemetry WHERE device_id = ? AND received_at BETWEEN ? AND ?"
+        " AND json_extract(data, '$.location') IS NOT NULL ORDER BY ts DESC LIMIT 1",
+        (device_id, at - within_s, at + 5))
+    for row in rows:
+        loc = orjson.loads(row["data"]).get("location")
+        if isinstance(loc, dict) and "lat" in loc and "lon" in loc:
+            return float(loc["lat"]), float(loc["lon"])
+    return None
+
+
+def names(db: Reader, table: str, ids: set[str]) -> dict[str, str]:
+    """Display names of residents (`residents`) or accounts (`users`) by id."""
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    key, name = {"residents": ("id", "name"), "users": ("username", "display_name")}[table]
+    marks = ", ".join("?" for _ in ids)
+    rows = db.query(f"SELECT {key} AS k, {name} AS n FROM {table} WHERE {key} IN ({marks})",
+                    tuple(ids))
+    return {r["k"]: r["n"] or r["k"] for r in rows}
