@@ -181,7 +181,7 @@ class WristbandSim(DeviceSim):
         out: list[Message] = []
         hour = self.hour(now)
         # Charged overnight: off the wrist after 21:30, back on from 06:15.
-        if self.worn and (hour >= 21.5 or hour < 6.0) and self.at_home():
+        if self.worn and not self.lying and (hour >= 21.5 or hour < 6.0) and self.at_home():
             self.worn, self.charging = False, True
             out.append(self.event(RemovedEvent, now))
         elif not self.worn and self.charging and 6.25 <= hour < 21.5:
@@ -267,10 +267,12 @@ class WristbandSim(DeviceSim):
         out: list[Message] = []
         daytime = 7 <= self.hour(now) < 21
         if self.worn and self.chance(0.002, dt):
-            self.schedule(self.soon(now, dt), lambda t: self.act_sos(NoArgs(), t))
+            # Pressed a moment later: only if the band is still on the wrist by then.
+            self.schedule(self.soon(now, dt),
+                          lambda t: self.act_sos(NoArgs(), t) if self.worn else [])
         if self.worn and not self.lying and self.chance(0.001, dt):
             out += self.act_fall(Fall(gets_up_after_s=self.rng.uniform(20, 400)), now)
-        if self.worn and daytime and self.chance(0.01, dt):
+        if self.worn and not self.lying and daytime and self.chance(0.01, dt):
             out += self.act_remove(NoArgs(), now)
             self.schedule(now + timedelta(minutes=self.rng.uniform(5, 40)),
                           lambda t: self.act_wear(NoArgs(), t))
@@ -299,14 +301,24 @@ class WristbandSim(DeviceSim):
         return []
 
     def act_fall(self, args: Fall, now: datetime) -> list[Message]:
-        """Fall: event now, then lie still (no steps) until getting up."""
+        """Fall: event now, then lie still (no steps) until getting up. A band detects its
+        wearer's fall only on the wrist: a scripted fall puts it on first."""
+        out = self._wear_first(now)
         self.lying = True
         self.body.shock(now)
         msg = self.event(FallEvent, now, confidence=args.confidence, location=self.fix(now))
         if args.gets_up_after_s is not None:
             self.schedule(now + timedelta(seconds=args.gets_up_after_s),
                           lambda t: self.act_get_up(NoArgs(), t))
-        return [msg]
+        return [*out, msg]
+
+    def _wear_first(self, now: datetime) -> list[Message]:
+        """Whoever presses SOS or falls has the band on: never an event a band off the wrist
+        could not have sent."""
+        if self.worn:
+            return []
+        self.worn, self.charging = True, False
+        return [self.event(WornEvent, now)]
 
     def act_get_up(self, args: NoArgs, now: datetime) -> list[Message]:
         """Stand up and take a few steps; the band reports soon after."""
@@ -316,12 +328,12 @@ class WristbandSim(DeviceSim):
         return []
 
     def act_sos(self, args: NoArgs, now: datetime) -> list[Message]:
-        """The SOS button (一键报警)."""
-        return [self.event(SosEvent, now, location=self.fix(now))]
+        """The SOS button (一键报警); a scripted press puts the band on first."""
+        return [*self._wear_first(now), self.event(SosEvent, now, location=self.fix(now))]
 
     def act_remove(self, args: NoArgs, now: datetime) -> list[Message]:
-        """Take the band off."""
-        if not self.worn:
+        """Take the band off (not while lying after a fall)."""
+        if not self.worn or self.lying:
             return []
         self.worn = False
         return [self.event(RemovedEvent, now)]
