@@ -26,18 +26,20 @@ def device_id_refusal(device_id: str, service_accounts: frozenset[str] = frozens
     for prefix in RESERVED_PREFIXES:
         if lowered.startswith(prefix):
             return f"device id {device_id!r}: the prefix {prefix!r} is reserved for services"
-    if lowered in {name.lower() for name in service_accounts}:
-        return f"device id {device_id!r} is the name of a service account"
+    for name in service_accounts:
+        # The names our services use, and everything they derive from them (the admin
+        # connection's client ids, say), belong to the services.
+        if lowered.startswith(name.lower()):
+            return f"device id {device_id!r} begins with the service account name {name!r}"
     return ""
 
 
-def admin_client_id(gateway_client_id: str) -> str:
-    """Client id of the gateway's dynamic-security admin connection."""
-    return f"{gateway_client_id}-dynsec"
+def admin_client_id(gateway_client_id: str, suffix: str) -> str:
+    """Client id of one dynamic-security admin connection (under the gateway's own id)."""
+    return f"{gateway_client_id}-dynsec-{suffix}"
 
 
 def service_accounts(broker: BrokerSettings, provisioning: ProvisioningSettings) -> frozenset[str]:
-    """Every broker username and client id our own services use."""
-    names = {broker.username, broker.client_id, admin_client_id(broker.client_id),
-             provisioning.admin_username}
+    """Every broker username and client id our own services use (and derive ids from)."""
+    names = {broker.username, broker.client_id, provisioning.admin_username}
     return frozenset(n for n in names if n)

@@ -45,7 +45,8 @@ class PipelineHook(Protocol):
         ...
 
     # Optional: `on_batch_end(tx)`, called once per batch before the commit (the rules
-    # engine writes its changed states there).
+    # engine writes its changed states there); `on_duplicate(env, tx)` for a message found
+    # to be a repeat; `on_refused(raw, rejection)` for one that was dead-lettered.
 
 
 @dataclass(slots=True, frozen=True)
@@ -111,6 +112,8 @@ class Pipeline:
         self._limits = limits
         self._ack = ack
         self.hooks: list[PipelineHook] = list(hooks)
+        self._duplicate_hooks: list[Callable[[Envelope, SqliteTx], None]] = []
+        self._refusal_hooks: list[Callable[[RawMessage, RejectError], None]] = []
         # Called after every commit / rollback on this thread (live push goes out only then).
         self.on_commit: list[Callable[[], None]] = []
         self.on_rollback: list[Callable[[], None]] = []
@@ -262,6 +265,8 @@ class Pipeline:
                     counts: _BatchCounts) -> bool:
         """The batch's work inside its transaction; True when some device's presence changed."""
         presence_changed = False
+        self._duplicate_hooks = [h.on_duplicate for h in self.hooks if hasattr(h, "on_duplicate")]
+        self._refusal_hooks = [h.on_refused for h in self.hooks if hasattr(h, "on_refused")]
         decoded: list[tuple[RawMessage, Envelope]] = []
         for raw in batch:
             try:
@@ -277,6 +282,8 @@ class Pipeline:
         for (raw, env), new in zip(decoded, verdicts, strict=True):
             if not new:
                 counts.duplicates[env.kind] += 1
+                for on_duplicate in self._duplicate_hooks:
+                    on_duplicate(env, tx)
                 continue
             try:
                 presence_changed |= self._process_one(env, now, tx, counts)
@@ -322,6 +329,8 @@ class Pipeline:
             )
         )
         self._metrics.rejected.labels(rej.reason).inc()
+        for on_refused in self._refusal_hooks:
+            on_refused(raw, rej)
         log.info(
             "dead letter",
             extra={"reason": rej.reason, "topic": raw.topic, "detail": rej.detail[:200]},

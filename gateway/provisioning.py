@@ -108,22 +108,33 @@ class DynsecProvisioner:
     def _connect(self) -> paho.Client:
         if self._client is not None and self._client.is_connected():
             return self._client
+        if self._client is not None:  # lost and not yet back: start afresh
+            self._client.loop_stop()
+            self._client = None
         parts = urlsplit(self._broker.url)
-        client = paho.Client(CallbackAPIVersion.VERSION2,
-                             client_id=admin_client_id(self._broker.client_id))
+        # A client id of its own per connection: the CLI and a running gateway may both
+        # administer at once, and one must never take over the other's session.
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=admin_client_id(
+            self._broker.client_id, secrets.token_hex(4)))
         password = self._settings.admin_password
         client.username_pw_set(self._settings.admin_username,
                                password.get_secret_value() if password else None)
         client.on_message = self._on_response
         subscribed = threading.Event()
         client.on_subscribe = lambda *args: subscribed.set()
+
+        def on_connect(c: paho.Client, userdata: object, flags: object, reason: Any,
+                       properties: object) -> None:
+            if not reason.is_failure:  # again after every reconnect: the session is clean
+                c.subscribe(f"{CONTROL}/response", qos=1)
+
+        client.on_connect = on_connect
         try:
             rc = client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
         except OSError as exc:
             raise ProvisioningError(f"cannot reach the broker's admin API: {exc}") from exc
         if rc != 0:
             raise ProvisioningError("cannot connect to the broker's admin API")
-        client.subscribe(f"{CONTROL}/response", qos=1)
         client.loop_start()
         if not subscribed.wait(self._timeout):
             client.loop_stop()

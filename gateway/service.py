@@ -10,6 +10,7 @@ from devices import topics
 from gateway.alerting import Alerting
 from gateway.clock import Clock, SystemClock
 from gateway.commands import Commands
+from gateway.confirmations import Confirmations
 from gateway.decode import Decoder
 from gateway.device_admin import DeviceAdmin
 from gateway.envelope import RawMessage
@@ -94,6 +95,8 @@ class Gateway:
         )
         self.commands = Commands(lambda topic, body: self.mqtt.publish(topic, body, qos=1),
                                  settings.provisioning.command_timeout_s)
+        self.confirmations = Confirmations(
+            lambda topic, body, qos: self.mqtt.publish(topic, body, qos=qos))
         self.pipeline = Pipeline(
             decoder=self.decoder,
             store=self.store,
@@ -103,8 +106,11 @@ class Gateway:
             limits=settings.limits,
             ack=self.mqtt.ack_many,
             hooks=[*(hooks or []), *([self.alerting] if self.alerting else []),
-                   *([self.influx] if self.influx else []), self.commands],
+                   *([self.influx] if self.influx else []), self.commands,
+                   self.confirmations],
         )
+        self.pipeline.on_commit.append(self.confirmations.committed)
+        self.pipeline.on_rollback.append(self.confirmations.rolled_back)
         self.scheduler = Scheduler(
             self.clock, on_error=lambda name: self.metrics.task_errors.labels(name).inc()
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -14,9 +15,11 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices import topics
+from simulators.confirm import UrgentOutbox
 from simulators.kinds.base import Message
 
 KEEPALIVE_S = 60
+RESEND_TICK_S = 0.5
 
 
 def load_passwords(path: Path | None) -> dict[str, str]:
@@ -38,6 +41,10 @@ class DeviceConnections:
                  passwords: dict[str, str] | None = None, client_prefix: str = "") -> None:
         self.url = urlsplit(broker_url)
         self.commands: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        # Urgent events are resent until the gateway confirms them (vendor guide).
+        self.urgent = UrgentOutbox()
+        self._stop = threading.Event()
+        self._retrier: threading.Thread | None = None
         self.clients: dict[str, paho.Client] = {}
         self._connected: dict[str, threading.Event] = {}
         self._inflight: list[paho.MQTTMessageInfo] = []
@@ -57,24 +64,31 @@ class DeviceConnections:
             client.max_inflight_messages_set(100)
             client.max_queued_messages_set(0)
             kind = topics.parse(will_topic).kind
-            cmd_topic = topics.command_topic(kind, device_id)
             ready = threading.Event()
-            client.on_connect = self._on_connect(cmd_topic, ready)
+            # Subscribed again on every connect: a broker that lost our session (a crash)
+            # must still deliver commands and confirmations.
+            client.on_connect = self._on_connect(
+                [topics.command_topic(kind, device_id), topics.topic(kind, device_id, "event/ack")],
+                ready)
             client.on_message = self._on_message(device_id)
             self.clients[device_id] = client
             self._connected[device_id] = ready
 
-    def _on_connect(self, cmd_topic: str, ready: threading.Event) -> Callable[..., None]:
+    def _on_connect(self, subscriptions: list[str],
+                    ready: threading.Event) -> Callable[..., None]:
         def handler(client: paho.Client, userdata: object, flags: object, reason: object,
                     properties: object) -> None:
             if not getattr(reason, "is_failure", False):
-                client.subscribe(cmd_topic, qos=1)
+                client.subscribe([(t, 1) for t in subscriptions])
                 ready.set()
         return handler
 
     def _on_message(self, device_id: str) -> Callable[..., None]:
         def handler(client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
-            self.commands.put((device_id, bytes(msg.payload)))
+            if msg.topic.endswith("/event/ack"):
+                self.urgent.acknowledged(device_id, bytes(msg.payload))
+            else:
+                self.commands.put((device_id, bytes(msg.payload)))
         return handler
 
     def connect(self, timeout: float = 15.0) -> None:
@@ -87,11 +101,21 @@ class DeviceConnections:
         if late:
             self.close()
             raise ConnectionError(f"devices could not connect to {host}:{port}: {late[:5]}")
+        self._retrier = threading.Thread(target=self._resend_loop, name="sim-urgent-retry",
+                                         daemon=True)
+        self._retrier.start()
+
+    def _resend_loop(self) -> None:
+        while not self._stop.wait(RESEND_TICK_S):
+            for device_id, topic, payload in self.urgent.due(time.monotonic()):
+                # paho queues it while disconnected and sends it on reconnect.
+                self.clients[device_id].publish(topic, payload, qos=1)
 
     def publish(self, msg: Message) -> None:
         """Publish as the device that produced the message."""
         info = self.clients[msg.device_id].publish(msg.topic, msg.payload, qos=msg.qos,
                                                    retain=msg.retain)
+        self.urgent.sent(msg.device_id, msg.topic, msg.payload, time.monotonic())
         self.sent += 1
         if msg.qos:
             self._inflight.append(info)
@@ -107,6 +131,9 @@ class DeviceConnections:
 
     def close(self) -> None:
         """Disconnect cleanly (no will) and stop the network threads."""
+        self._stop.set()
+        if self._retrier is not None:
+            self._retrier.join(timeout=5)
         for client in self.clients.values():
             client.disconnect()
         for client in self.clients.values():

@@ -26,34 +26,38 @@ class Wear:
 
 
 def wear_at(db: Reader, device_id: str, at: float) -> Wear:
-    """The band's wear state at gateway time `at`: the later of its last `worn` reading and
-    its last removed/worn event received by then (unknown when it never said)."""
+    """The band's wear state at gateway time `at`: the later (by the band's own clock) of its
+    last `worn` reading and its last removed/worn event received by then; unknown when it
+    never said. `since` is in the band's time too, like the readings it is compared with."""
     reading = db.query(
-        "SELECT received_at AS t, json_extract(data, '$.worn') AS worn FROM telemetry"
+        "SELECT ts AS t, json_extract(data, '$.worn') AS worn FROM telemetry"
         " WHERE device_id = ? AND received_at <= ? AND json_extract(data, '$.worn') IS NOT NULL"
         " ORDER BY ts DESC LIMIT 1", (device_id, at))
     event = db.query(
-        "SELECT received_at AS t, type FROM events WHERE device_id = ? AND received_at <= ?"
+        "SELECT ts AS t, type FROM events WHERE device_id = ? AND received_at <= ?"
         " AND type IN ('removed', 'worn') ORDER BY ts DESC LIMIT 1", (device_id, at))
     found = [(r["t"], bool(r["worn"])) for r in reading]
     found += [(r["t"], r["type"] == "worn") for r in event]
     if not found:
         return Wear(None)
     t, worn = max(found)
-    # Since when: just after the last report saying the opposite (or the event itself).
-    flip = db.query(
-        "SELECT max(received_at) AS t FROM telemetry WHERE device_id = ? AND received_at <= ?"
-        " AND json_extract(data, '$.worn') = ?", (device_id, at, int(not worn)))
+    # Since when: just after the last report saying the opposite (or the report itself).
     other = "removed" if worn else "worn"
-    flip += db.query("SELECT max(received_at) AS t FROM events WHERE device_id = ?"
+    flip = db.query(
+        "SELECT max(ts) AS t FROM telemetry WHERE device_id = ? AND received_at <= ?"
+        " AND json_extract(data, '$.worn') = ?", (device_id, at, int(not worn)))
+    flip += db.query("SELECT max(ts) AS t FROM events WHERE device_id = ?"
                      " AND received_at <= ? AND type = ?", (device_id, at, other))
     last_other = max((r["t"] for r in flip if r["t"] is not None), default=None)
-    since = t if last_other is None else min(
-        [x["t"] for x in db.query(
-            "SELECT min(received_at) AS t FROM telemetry WHERE device_id = ?"
-            " AND received_at > ? AND received_at <= ?", (device_id, last_other, at))
-         if x["t"] is not None] + [t])
-    return Wear(worn, since)
+    if last_other is None:
+        return Wear(worn, t)
+    after = db.query(
+        "SELECT min(ts) AS t FROM telemetry WHERE device_id = ? AND ts > ? AND received_at <= ?"
+        " AND json_extract(data, '$.worn') = ?", (device_id, last_other, at, int(worn)))
+    after += db.query("SELECT min(ts) AS t FROM events WHERE device_id = ? AND ts > ?"
+                      " AND received_at <= ? AND type = ?",
+                      (device_id, last_other, at, "worn" if worn else "removed"))
+    return Wear(worn, min((r["t"] for r in after if r["t"] is not None), default=t))
 
 
 def fix_near(db: Reader, device_id: str, at: float, within_s: float = 600.0) -> tuple[

@@ -142,3 +142,27 @@ def test_a_device_disabled_from_the_cli_is_disabled_at_the_broker(edge: Edge):
     actions = edge.stored("SELECT action FROM admin_audit WHERE target = 'WB-CLI-1'"
                           " ORDER BY id")
     assert [a for (a,) in actions][-2:] == ["device_disable", "device_enable"]
+    # The CLI's admin connection did not take over the running gateway's: it still works.
+    assert attempt(edge.broker, "WB-CLI-2", _device(edge, "vendor-a", "WB-CLI-2"),
+                   "WB-CLI-2") == 0
+
+
+def test_a_device_cannot_forge_what_the_gateway_sends_it(edge: Edge):
+    password = _device(edge, "vendor-a", "WB-FORGE-1")
+    device = Client(edge.broker, "WB-FORGE-1", password, "WB-FORGE-1")
+    try:
+        base = "scgw/v1/wristband/WB-FORGE-1"
+        for suffix in ("event/ack", "cmd", "errors"):
+            device.subscribe(f"{base}/{suffix}")
+        forged = orjson.dumps({"seq": 5, "type": "sos", "status": "stored"})
+        for suffix in ("event/ack", "cmd", "errors"):
+            device.publish(f"{base}/{suffix}", forged)
+        # A real SOS: its confirmation is the first (and only) thing the device receives.
+        device.publish(f"{base}/event", orjson.dumps(
+            {"ts": int(time.time() * 1000), "seq": 5, "type": "sos"}))
+        assert wait_for(lambda: device.messages, 10)
+        topic, body = device.messages[0]
+        assert topic == f"{base}/event/ack" and orjson.loads(body)["status"] == "stored"
+        assert len(device.messages) == 1
+    finally:
+        device.close()

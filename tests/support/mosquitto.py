@@ -63,23 +63,27 @@ def start_mosquitto(
     extra: str = "",
     port: int | None = None,
     anonymous: bool = True,
+    test_defaults: bool = True,
 ) -> Mosquitto:
-    """Start `mosquitto -c` with a config written into `folder`."""
+    """Start `mosquitto -c` with a config written into `folder`.
+
+    `test_defaults` adds the fast, memory-only settings most tests want; without them the
+    caller's `extra` (e.g. the shipped `deploy/mosquitto/scgw.d/*.conf`) decides.
+    """
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     folder.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     lines = [
         f"listener {port} 127.0.0.1",
-        "persistence false",
-        "max_queued_messages 1000000",
-        "max_inflight_messages 0",
-        "set_tcp_nodelay true",
         f"log_dest file {folder / 'mosquitto.log'}",
         "log_type error",
         "log_type warning",
         "log_type notice",
         "user root",
     ]
+    if test_defaults:
+        lines += ["persistence false", "max_queued_messages 1000000",
+                  "max_inflight_messages 0", "set_tcp_nodelay true"]
     if users:
         pwfile = folder / "passwd"
         pwfile.write_text("")

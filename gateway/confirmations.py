@@ -1,0 +1,105 @@
+"""Telling devices what became of their messages: urgent events confirmed, refusals explained.
+
+An urgent event (SOS, fall, forced door …) is confirmed on `…/event/ack` once the transaction
+that stored it has committed — as alarm receiving centres acknowledge an alarm (SIA DC-09):
+the device retries until it sees the confirmation, so an event a crashing broker loses on the
+way is sent again, and dedup keeps the retries single. A retry of an event already stored is
+confirmed again (the first confirmation may be what was lost). A refused message's reason goes
+to the sender's own `…/errors` topic (QoS 0, a few a second at most per device), so a vendor
+sees it without asking the operator.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import orjson
+
+from devices import topics
+from devices.catalogue import CATALOGUE
+from gateway.decode import RejectError
+from gateway.envelope import Envelope, RawMessage
+from gateway.storage.records import Twin
+from gateway.storage.sqlite import SqliteTx
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, bytes, int], None]  # topic, payload, qos
+ERRORS_PER_WINDOW = 10  # refusal reports per device per window; the rest are only counted
+ERRORS_WINDOW_S = 10.0
+
+
+class Confirmations:
+    """Pipeline hook: queues confirmations and refusal reports, publishes them after commit."""
+
+    def __init__(self, publish: Publish) -> None:
+        self._publish = publish
+        self._queued: list[tuple[str, bytes, int]] = []
+        self._error_windows: dict[str, tuple[float, int]] = {}
+        self.confirmed = 0  # confirmations published (tests, metrics)
+
+    # -- PipelineHook --------------------------------------------------------------------
+
+    def on_message(self, env: Envelope, twin: Twin, tx: SqliteTx) -> None:
+        """A stored urgent event: confirm it once its batch commits."""
+        if env.urgent:
+            self._confirm(env, "stored")
+
+    def on_duplicate(self, env: Envelope, tx: SqliteTx) -> None:
+        """A retry of something already stored: confirm again (the first one may be lost)."""
+        if env.urgent:
+            self._confirm(env, "duplicate")
+
+    def on_presence(self, twin: Twin, kind: str, now: float, tx: SqliteTx) -> None:
+        """Presence needs no confirmation."""
+
+    def on_refused(self, raw: RawMessage, rejection: RejectError) -> None:
+        """Tell the sending device why its message was refused (rate-limited per device)."""
+        device_id = rejection.device_id
+        parts = raw.topic.split("/", 4)
+        if not device_id or len(parts) < 4 or CATALOGUE.get(parts[2]) is None:
+            return
+        start, sent = self._error_windows.get(device_id, (raw.received_at, 0))
+        if raw.received_at - start >= ERRORS_WINDOW_S:
+            start, sent = raw.received_at, 0
+        if sent >= ERRORS_PER_WINDOW:
+            return
+        if len(self._error_windows) > 100_000:
+            self._error_windows.clear()  # bounded memory under a flood of invented ids
+        self._error_windows[device_id] = (start, sent + 1)
+        body = {"topic": raw.topic[:256], "reason": rejection.reason,
+                "detail": rejection.detail[:300], "seq": _seq_of(raw.payload),
+                "received_at": int(raw.received_at * 1000)}
+        self._queued.append((topics.topic(parts[2], device_id, "errors"), orjson.dumps(body), 0))
+
+    # -- after the transaction ------------------------------------------------------------
+
+    def committed(self) -> None:
+        """The batch is durable: send what it earned."""
+        queued, self._queued = self._queued, []
+        for topic, payload, qos in queued:
+            self._publish(topic, payload, qos)
+            if qos:
+                self.confirmed += 1
+
+    def rolled_back(self) -> None:
+        """Nothing of the batch happened: nothing to confirm (it will be processed again)."""
+        self._queued.clear()
+
+    def _confirm(self, env: Envelope, status: str) -> None:
+        # The device's own `ts` and `seq` identify the event it sent (an event without `seq`
+        # is matched by `ts`).
+        body = {"seq": env.seq, "type": env.type, "status": status, "ts": round(env.ts * 1000)}
+        self._queued.append((topics.topic(env.kind, env.device_id, "event/ack"),
+                             orjson.dumps(body), 1))
+
+
+def _seq_of(payload: bytes) -> int | None:
+    """The `seq` of a refused payload, when it can be read at all."""
+    try:
+        obj = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    seq = obj.get("seq") if isinstance(obj, dict) else None
+    return seq if type(seq) is int else None

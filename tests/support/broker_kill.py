@@ -1,0 +1,253 @@
+"""SIGKILL the broker under live traffic and account for every message (test and bench).
+
+Devices (the simulators' own MQTT connections) publish telemetry and SOS events through a
+Mosquitto running the shipped `deploy/mosquitto/scgw.d/*.conf`, to a gateway in its own
+process. The broker is killed and restarted several times. Afterwards every message the
+broker acknowledged is looked for in the gateway's database: what is missing was lost,
+what is there twice was doubled.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import orjson
+
+from simulators.mqtt import DeviceConnections
+from tests.support.mosquitto import Mosquitto, free_port, start_mosquitto
+from tests.support.waiting import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy" / "mosquitto" / "scgw.d"
+SLACK_S = 0.5  # scheduling slop allowed around the documented window
+
+
+# The broker as most tests (and the first attack run) had it: nothing on disk.
+MEMORY_ONLY = "persistence false\nmax_queued_messages 0\nset_tcp_nodelay true\n"
+
+
+def deploy_conf(folder: Path) -> tuple[str, float]:
+    """The shipped persistence and limit settings, with the data folder moved to `folder`."""
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(DEPLOY.glob("*.conf")))
+    text = text.replace("persistence_location /var/lib/mosquitto/",
+                        f"persistence_location {folder}/")
+    autosave = next(float(line.split()[1]) for line in text.splitlines()
+                    if line.startswith("autosave_interval"))
+    return text, autosave
+
+
+@dataclass
+class KillReport:
+    """What the run published, what the broker acknowledged, and what reached the database."""
+
+    kills: int
+    confirm: bool
+    persistent: bool
+    duration_s: float
+    telemetry_acked: int = 0
+    telemetry_lost: int = 0
+    lost_outside_window: int = 0  # lost, but not acknowledged just before a kill
+    urgent_sent: int = 0
+    urgent_lost: int = 0
+    urgent_resends: int = 0
+    doubled: int = 0
+    loss_per_kill: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready."""
+        return asdict(self)
+
+
+class _Traffic:
+    """Publishes telemetry and SOS events as the devices, remembering when each was acked.
+
+    No lock is shared with paho's callbacks (paho calls `on_publish` holding its own lock,
+    which `publish` needs too): acks are noted by message id, matched up at the end. Each
+    device sends fewer than 65 535 messages, so a message id names one message.
+    """
+
+    def __init__(self, connections: DeviceConnections, devices: list[str], *, rate_hz: float,
+                 sos_every: int, confirm: bool) -> None:
+        self.connections = connections
+        self.devices = devices
+        self.period = 1.0 / rate_hz
+        self.sos_every = sos_every
+        self.confirm = confirm
+        self.published: dict[tuple[str, int], tuple[str, str, int]] = {}  # (device, mid) → key
+        self.acks: dict[tuple[str, int], float] = {}  # (device, mid) → when acked
+        self.sent: set[tuple[str, str, int]] = set()
+        self.stop = threading.Event()
+        for device_id in devices:
+            connections.clients[device_id].on_publish = self._on_publish(device_id)
+        self.thread = threading.Thread(target=self._run, name="kill-traffic", daemon=True)
+
+    def _on_publish(self, device_id: str):  # a paho callback factory
+        def handler(client: object, userdata: object, mid: int, reason: object,
+                    properties: object) -> None:
+            self.acks.setdefault((device_id, mid), time.monotonic())
+        return handler
+
+    def unacked(self) -> int:
+        """Publishes the broker has not acknowledged yet."""
+        return sum(1 for mid in list(self.published) if mid not in self.acks)
+
+    def acked(self) -> dict[tuple[str, str, int], float]:
+        """(device, channel, seq) → when the broker acknowledged it."""
+        return {key: self.acks[mid] for mid, key in list(self.published.items())
+                if mid in self.acks}
+
+    def _run(self) -> None:
+        tick = 0
+        while not self.stop.wait(self.period):
+            tick += 1
+            now_ms = int(time.time() * 1000)
+            for n, device_id in enumerate(self.devices):
+                if (tick + n) % self.sos_every == 0:
+                    channel, body = "event", {"ts": now_ms, "seq": tick, "type": "sos"}
+                else:
+                    channel, body = "telemetry", {"ts": now_ms, "seq": tick,
+                                                  "heart_rate_bpm": 60 + tick % 40}
+                topic = f"scgw/v1/wristband/{device_id}/{channel}"
+                payload = orjson.dumps(body)
+                info = self.connections.clients[device_id].publish(topic, payload, qos=1)
+                self.published[(device_id, info.mid)] = (device_id, channel, tick)
+                self.sent.add((device_id, channel, tick))
+                if channel == "event" and self.confirm:
+                    self.connections.urgent.sent(device_id, topic, payload, time.monotonic())
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (a clean stop), then SIGKILL if it will not go."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _stored(db: Path) -> list[tuple[str, str, int]]:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
+            rows = conn.execute("SELECT device_id, 'telemetry', seq FROM telemetry"
+                                " UNION ALL SELECT device_id, 'event', seq FROM events"
+                                " WHERE type = 'sos'").fetchall()
+    except sqlite3.OperationalError:
+        return []
+    return [(d, c, int(s)) for d, c, s in rows if s is not None]
+
+
+def run(folder: Path, *, kills: int = 5, devices: int = 10, rate_hz: float = 10.0,
+        sos_every: int = 20, interval_s: float = 2.0, confirm: bool = True,
+        persistent: bool = True, gateway_away: bool = True) -> KillReport:
+    """Run the traffic, kill the broker `kills` times, and account for every message.
+
+    `persistent`: the shipped broker settings; otherwise a broker that keeps nothing on disk.
+    `confirm`: devices resend urgent events until the gateway confirms them.
+    `gateway_away`: the gateway is stopped for `interval_s` before each crash (an upgrade, a
+    network cut), so the broker holds a backlog for it when it dies — the case that loses
+    the most — and started again after the broker is back.
+    """
+    conf, autosave = deploy_conf(folder / "broker-data")
+    if not persistent:
+        conf = MEMORY_ONLY
+    (folder / "broker-data").mkdir(parents=True, exist_ok=True)
+    port = free_port()
+
+    def start_broker() -> Mosquitto:
+        return start_mosquitto(folder / "broker", port=port, extra=conf, test_defaults=False)
+
+    broker = start_broker()
+    ids = [f"WB-K{n:03d}" for n in range(devices)]
+    db = folder / "gw.db"
+    env = {**os.environ, "SCGW_BROKER__URL": broker.url, "SCGW_BROKER__CLIENT_ID": "gw-kill",
+           "SCGW_DATABASE__URL": f"sqlite:///{db}", "SCGW_LOG_JSON": "false",
+           "SCGW_LOG_LEVEL": "ERROR"}
+    devices_csv = folder / "devices.csv"
+    devices_csv.write_text("id,kind,grid\n" + "".join(f"{d},wristband,G-01\n" for d in ids))
+    subprocess.run([sys.executable, "-m", "gateway", "devices", "import", str(devices_csv)],
+                   env=env, cwd=folder, check=True, capture_output=True)
+
+    def start_gateway() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "gateway", "run"], env=env, cwd=folder,
+                                stdout=subprocess.DEVNULL)
+
+    gateway = start_gateway()
+    wills = {d: (f"scgw/v1/wristband/{d}/status", b"offline") for d in ids}
+    connections = DeviceConnections(broker.url, wills, client_prefix="")
+    traffic: _Traffic | None = None
+    kill_times: list[float] = []
+    started = time.monotonic()
+    try:
+        connections.connect()
+        probe = connections.clients[ids[0]]
+
+        def probe_landed() -> bool:
+            probe.publish(f"scgw/v1/wristband/{ids[0]}/status", b"online", qos=1)
+            with sqlite3.connect(db, timeout=5) as conn:
+                try:
+                    return conn.execute("SELECT count(*) FROM events WHERE channel = 'status'"
+                                        ).fetchone()[0] > 0
+                except sqlite3.OperationalError:
+                    return False
+        assert wait_for(probe_landed, 30, interval=0.5), "the gateway never subscribed"
+        subscribed = time.time()
+        saved = folder / "broker-data" / "mosquitto.db"
+        # The broker must have saved the gateway's session once before the first crash.
+        assert not persistent or wait_for(
+            lambda: saved.exists() and saved.stat().st_mtime > subscribed,
+            autosave + 10, interval=0.1), "the broker never saved its state"
+        traffic = _Traffic(connections, ids, rate_hz=rate_hz, sos_every=sos_every,
+                           confirm=confirm)
+        traffic.thread.start()
+        pause = threading.Event()
+        for _ in range(kills):
+            pause.wait(interval_s)
+            if gateway_away:
+                _stop(gateway)
+                pause.wait(interval_s)
+            broker.process.send_signal(signal.SIGKILL)
+            broker.process.wait(timeout=10)
+            kill_times.append(time.monotonic())
+            broker = start_broker()
+            if gateway_away:
+                gateway = start_gateway()
+        pause.wait(interval_s)
+        traffic.stop.set()
+        traffic.thread.join(timeout=10)
+        wait_for(lambda: not traffic.unacked(), 60, interval=0.2)  # every publish acked
+        if confirm:
+            wait_for(lambda: not connections.urgent.waiting(), 90, interval=0.2)
+        expected = {k for k in traffic.acked() if k[1] == "telemetry"} | {
+            k for k in traffic.sent if k[1] == "event"}
+        wait_for(lambda: expected <= set(_stored(db)), 20, interval=0.5)
+    finally:
+        connections.close()
+        _stop(gateway)
+        broker.stop()
+    assert traffic is not None
+    rows = _stored(db)
+    stored = set(rows)
+    report = KillReport(kills=kills, confirm=confirm, persistent=persistent,
+                        duration_s=round(time.monotonic() - started, 1))
+    report.doubled = len(rows) - len(stored)
+    acked_telemetry = {k: t for k, t in traffic.acked().items() if k[1] == "telemetry"}
+    report.telemetry_acked = len(acked_telemetry)
+    lost = {k: t for k, t in acked_telemetry.items() if k not in stored}
+    report.telemetry_lost = len(lost)
+    report.loss_per_kill = [
+        sum(1 for t in lost.values() if k - autosave - SLACK_S <= t <= k) for k in kill_times]
+    report.lost_outside_window = report.telemetry_lost - sum(report.loss_per_kill)
+    urgent = {k for k in traffic.sent if k[1] == "event"}
+    report.urgent_sent = len(urgent)
+    report.urgent_lost = len(urgent - stored)
+    report.urgent_resends = connections.urgent.resent
+    return report
