@@ -273,6 +273,7 @@ class TicketPublic(BaseModel):
     note: str | None = Field(None, description="The latest note a person wrote for it")
     note_by: str | None = None
     note_at: float | None = None
+    alert_ids: list[int] = Field(default_factory=list, description="Alerts linked to it")
     rule_name_zh: str | None = Field(None, description="Name of the rule that opened it")
     rule_name_en: str | None = None
     worn: bool | None = Field(

@@ -1,146 +1,177 @@
-// Operator console: live alerts, the site map, the ticket board, devices, dead letters.
-import { api, askForm, attempt, beep, connectLive, el, fmtTime, session, setTimezone, toast } from "./common.js";
-import { applyI18n, getLang, t } from "./i18n.js";
+// Operator console: live alerts as incidents, the site map, the ticket board, devices, dead
+// letters. Live changes are merged as they arrive and drawn once per animation frame, so a
+// flood of events costs one render, not one per event.
+import {
+  api, attempt, beep, chime, connectLive, el, fmtTime, loadSitemap, session, syncClock, toast,
+} from "./common.js";
+import { AlertPanel, alertTitle } from "./alert-panel.js";
+import { applyI18n, t } from "./i18n.js";
 import { SiteMap } from "./sitemap.js";
+import { boardCard, refreshSla } from "./tickets.js";
+import { askForm } from "./ui.js";
 
 const BOARD_STATES = ["collected", "dispatched", "handling", "feedback", "escalated", "transferred", "closed"];
-const DEPARTMENTS = ["police", "fire", "medical", "property", "city_management"];
-const SOUNDING = new Set(["opened", "escalated", "reescalated"]);
-const S = { alerts: new Map(), tickets: new Map(), devices: [], rules: {}, residents: {}, sitemap: null, map: null, focus: null };
+const SOUNDING = new Set(["opened", "escalated", "reescalated", "unmuted"]);
+const ALERT_LIMIT = 5000;
+const S = { tickets: new Map(), ticketByAlert: new Map(), devices: [], residents: {}, sitemap: null, map: null, panel: null, truncated: false, summary: null };
+const dirty = new Set();
+let frame = 0;
+let boardReload = null;
 
 const $ = (id) => document.getElementById(id);
 
 async function main() {
-  const me = await session(["admin", "operator"], { family: "/family", grid_worker: "/grid" });
-  S.me = me;
+  await session(["admin", "operator"], { family: "/family", grid_worker: "/grid" });
+  const started = performance.now();
   wireTabs();
-  S.sitemap = await api("/sitemap").catch(() => null);
-  setTimezone(S.sitemap?.site?.timezone);
+  const [config, sitemap] = await Promise.all([syncClock(api), loadSitemap(api)]);
+  S.sitemap = sitemap;
   S.map = new SiteMap($("map"), S.sitemap);
   if (!S.sitemap) $("map-note").textContent = t("map.nomap");
-  await Promise.all([loadRules(), loadResidents(), loadAlerts(), loadBoard(), loadDevices()]);
+  S.panel = new AlertPanel($("alert-panel"), {
+    names: () => S.residents, windowS: config.incident_window_s, ticketFor,
+    act: { ack, clear: clearAlert, silence, locate },
+  });
+  await Promise.all([loadResidents(), loadAlerts(), loadBoard(), loadDevices()]);
   renderAll();
+  document.body.dataset.firstRenderMs = String(Math.round(performance.now() - started));
   connectLive(onEvent, () => Promise.all([loadAlerts(), loadBoard()]).then(renderAll));
   // The stream carries alerts and tickets; device twins (positions, battery) are polled.
-  setInterval(() => loadDevices().then(() => { renderMap(); renderCounts(); if (!$("tab-devices").hidden) renderDevices(); }), 15000);
+  setInterval(() => loadDevices().then(() => redraw("map", "counts", "devices")), 15000);
+  setInterval(() => syncClock(api).catch(() => null), 60000);
+  setInterval(() => { S.panel.tick(); }, 1000);
+  setInterval(() => refreshSla($("board")), 30000);
   document.addEventListener("scgw:lang", renderAll);
-  $("board-refresh").addEventListener("click", () => loadBoard().then(renderBoard));
+  $("board-refresh").addEventListener("click", () => loadBoard().then(() => redraw("board")));
   $("dead-refresh").addEventListener("click", loadDead);
   $("device-kind").addEventListener("change", renderDevices);
   $("device-search").addEventListener("input", renderDevices);
+  document.querySelectorAll("[data-count]").forEach((b) => b.addEventListener("click", () => filterByCount(b.dataset.count)));
 }
 
-async function loadRules() {
-  const rules = await api("/rules").catch(() => []);
-  S.rules = Object.fromEntries(rules.map((r) => [r.id, r]));
-}
 async function loadResidents() {
   const rows = await api("/residents").catch(() => []);
   S.residents = Object.fromEntries(rows.map((r) => [r.id, r.name]));
 }
 async function loadAlerts() {
-  const rows = await api("/alerts?state=open&limit=500");
-  S.alerts = new Map(rows.map((a) => [a.id, a]));
+  const rows = await api(`/alerts?state=open&limit=${ALERT_LIMIT}`);
+  S.panel.alerts = new Map(rows.map((a) => [a.id, a]));
+  S.truncated = rows.length >= ALERT_LIMIT;
+  S.summary = S.truncated ? await api("/alerts/summary") : null;
 }
 async function loadBoard() {
   const board = await api("/tickets/board");
   S.tickets = new Map(Object.values(board).flat().map((tk) => [tk.id, tk]));
+  S.ticketByAlert = new Map();
+  for (const tk of S.tickets.values()) for (const id of tk.alert_ids || []) S.ticketByAlert.set(id, tk.id);
 }
 async function loadDevices() { S.devices = await api("/devices?limit=5000").catch(() => S.devices); }
 
 function renderAll() {
   applyI18n();
-  renderAlerts(); renderCounts(); renderMap(); renderBoard();
+  S.panel.render(); renderCounts(); renderMap(); renderBoard();
   if (!$("tab-devices").hidden) renderDevices();
 }
 
+/** Draw the named parts at the next animation frame (one render per frame, however many
+ * events arrived). */
+function redraw(...parts) {
+  parts.forEach((p) => dirty.add(p));
+  if (frame) return;
+  frame = requestAnimationFrame(() => {
+    frame = 0;
+    const todo = new Set(dirty);
+    dirty.clear();
+    if (todo.has("alerts")) S.panel.render();
+    if (todo.has("counts")) renderCounts();
+    if (todo.has("map")) renderMap();
+    if (todo.has("board")) renderBoard();
+    if (todo.has("devices") && !$("tab-devices").hidden) renderDevices();
+  });
+}
+
 function wireTabs() {
-  document.querySelectorAll("nav.tabs button").forEach((b) => b.addEventListener("click", () => {
-    document.querySelectorAll("nav.tabs button").forEach((x) => x.setAttribute("aria-selected", String(x === b)));
-    for (const name of ["alerts", "tickets", "devices", "dead"]) $(`tab-${name}`).hidden = name !== b.dataset.tab;
-    if (b.dataset.tab === "devices") renderDevices();
-    if (b.dataset.tab === "dead") loadDead();
-  }));
+  document.querySelectorAll("nav.tabs button").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
+}
+
+function showTab(name) {
+  document.querySelectorAll("nav.tabs button").forEach((x) => x.setAttribute("aria-selected", String(x.dataset.tab === name)));
+  for (const tab of ["alerts", "tickets", "devices", "dead"]) $(`tab-${tab}`).hidden = tab !== name;
+  if (name === "devices") renderDevices();
+  if (name === "dead") loadDead();
 }
 
 // ---- live events -----------------------------------------------------------------------
 
 function onEvent(ev) {
   if (ev.type === "alert") {
-    const merged = { ...(S.alerts.get(ev.alert.id) || {}), ...ev.alert };
-    if (merged.state === "cleared") S.alerts.delete(merged.id);
-    else S.alerts.set(merged.id, merged);
-    if (merged.severity === "critical" && ev.pages && SOUNDING.has(ev.action)) {
-      beep();
-      toast(`${t("sev.critical")}: ${alertTitle(merged)} · ${merged.device_id}`, "alarm");
+    const alerts = S.panel.alerts;
+    const merged = { ...(alerts.get(ev.alert.id) || {}), ...ev.alert };
+    if (merged.state === "cleared") alerts.delete(merged.id);
+    else alerts.set(merged.id, merged);
+    if (ev.pages && SOUNDING.has(ev.action)) {
+      if (merged.severity === "critical") {
+        beep();
+        toast(`${t("sev.critical")}: ${alertTitle(merged)} · ${S.residents[merged.resident_id] || merged.device_id}`, "alarm",
+          { label: t("act.locate"), run: () => locate(merged) });
+      } else if (merged.severity === "major") {
+        chime();
+      }
     }
-    renderAlerts(); renderCounts(); renderMap();
+    redraw("alerts", "counts", "map");
   } else if (ev.type === "ticket") {
     S.tickets.set(ev.ticket.id, { ...(S.tickets.get(ev.ticket.id) || {}), ...ev.ticket });
-    renderBoard();
+    redraw("board");
+    // Names, notes and SLA fields are computed by the server: re-read the board once the
+    // burst (alert → ticket → dispatch) is over.
+    clearTimeout(boardReload);
+    boardReload = setTimeout(() => loadBoard().then(() => redraw("board")), 1500);
   }
 }
 
 // ---- alerts ----------------------------------------------------------------------------
 
-function alertTitle(a) {
-  const rule = S.rules[a.rule_id];
-  if (rule) return getLang() === "zh" ? rule.name_zh : rule.name_en;
-  return t(`cat.${a.category}`);
-}
-
-function place(a) {
-  const parts = [a.device_id];
-  if (a.building) parts.push(getLang() === "zh" ? `${a.building}号楼` : `Bldg ${a.building}`);
-  if (a.grid) parts.push(a.grid);
-  if (a.resident_id) parts.push(S.residents[a.resident_id] || a.resident_id);
-  return parts.join(" · ");
-}
-
-function sortedAlerts() {
-  const rank = { critical: 3, major: 2, minor: 1, info: 0 };
-  return [...S.alerts.values()].sort((x, y) => (x.state === "active" ? 0 : 1) - (y.state === "active" ? 0 : 1)
-    || rank[y.severity] - rank[x.severity] || y.last_seen - x.last_seen);
-}
-
-function renderAlerts() {
-  const list = $("alerts");
-  const items = sortedAlerts().map((a) => el("li", {
-    class: `alert sev-${a.severity} state-${a.state}${S.focus === a.id ? " focus" : ""}`,
-    dataset: { alertId: a.id, device: a.device_id, state: a.state },
-  },
-  el("div", { class: "row1" },
-    el("span", { class: `sev ${a.severity}` }, t(`sev.${a.severity}`)),
-    el("b", { class: "title" }, alertTitle(a)),
-    el("span", { class: `state ${a.state}` }, t(`state.${a.state}`)),
-    el("span", { class: "meta" }, fmtTime(a.last_seen, true))),
-  el("div", { class: "meta" }, place(a), a.count > 1 ? ` ×${a.count}` : "", a.muted ? " 🔕" : ""),
-  el("div", { class: "actions" },
-    a.state === "active" ? el("button", { class: "primary", dataset: { act: "ack" }, onclick: () => ack(a) }, t("act.ack")) : null,
-    el("button", { dataset: { act: "clear" }, onclick: () => clearAlert(a) }, t("act.clear")),
-    el("button", { dataset: { act: "silence" }, onclick: () => silence(a) }, t("act.silence")),
-    el("button", { dataset: { act: "locate" }, onclick: () => { S.focus = a.id; renderAlerts(); renderMap(); } }, t("act.locate")))));
-  list.replaceChildren(...(items.length ? items : [el("li", { class: "empty" }, t("alerts.none"))]));
+function ticketFor(a) {
+  const id = S.ticketByAlert?.get(a.id);
+  return id === undefined ? null : S.tickets.get(id) || null;
 }
 
 function renderCounts() {
-  const open = [...S.alerts.values()];
-  $("count-active").textContent = open.filter((a) => a.state === "active").length;
-  $("count-acknowledged").textContent = open.filter((a) => a.state === "acknowledged").length;
-  $("count-critical").textContent = open.filter((a) => a.severity === "critical").length;
+  const c = S.summary && S.truncated
+    ? { ...S.summary, incidents: "—" } : S.panel.counts();
+  $("count-critical").textContent = c.critical_active;
+  $("count-active").textContent = c.active;
+  $("count-acknowledged").textContent = c.acknowledged;
+  $("count-muted").textContent = c.muted;
+  $("count-incidents").textContent = c.incidents;
   $("count-online").textContent = `${S.devices.filter((d) => d.twin?.online).length}/${S.devices.length}`;
+  $("alerts-truncated").hidden = !S.truncated;
+  $("alerts-truncated").textContent = t("alerts.truncated", { n: ALERT_LIMIT });
+}
+
+function filterByCount(name) {
+  showTab("alerts");
+  const patch = { critical: { state: "active", severity: "critical" }, active: { state: "active", severity: "" },
+    acknowledged: { state: "acknowledged", severity: "" }, muted: { state: "muted", severity: "" },
+    incidents: { state: "", severity: "" } }[name];
+  if (patch) S.panel.setFilter(patch);
+}
+
+function updateAlert(a, updated) {
+  S.panel.alerts.set(a.id, { ...a, ...updated });
+  redraw("alerts", "counts", "map");
 }
 
 async function ack(a) {
   const updated = await attempt(() => api(`/alerts/${a.id}/ack`, { method: "POST", body: { note: "" } }));
-  if (updated) { S.alerts.set(a.id, { ...a, ...updated }); renderAlerts(); renderCounts(); renderMap(); }
+  if (updated) updateAlert(a, updated);
 }
 
 async function clearAlert(a) {
   const v = await askForm(`${t("act.clear")} · ${alertTitle(a)}`, [{ name: "note", label: t("f.note"), type: "textarea" }]);
   if (!v) return;
   const updated = await attempt(() => api(`/alerts/${a.id}/clear`, { method: "POST", body: { note: v.note } }));
-  if (updated) { S.alerts.delete(a.id); renderAlerts(); renderCounts(); renderMap(); }
+  if (updated) { S.panel.alerts.delete(a.id); redraw("alerts", "counts", "map"); }
 }
 
 async function silence(a) {
@@ -156,8 +187,16 @@ async function silence(a) {
   if (v.scope === "rule") body.rule_id = a.rule_id;
   if (await attempt(() => api("/silences", { method: "POST", body }))) {
     toast(`${t("act.silence")} ✓`);
-    await loadAlerts(); renderAlerts();
+    await loadAlerts();
+    redraw("alerts", "counts", "map");
   }
+}
+
+function locate(a) {
+  showTab("alerts");
+  S.panel.focus = a.id;
+  redraw("alerts", "map");
+  requestAnimationFrame(() => document.querySelector(`li.alert[data-alert-id="${a.id}"]`)?.scrollIntoView({ block: "center" }));
 }
 
 // ---- map -------------------------------------------------------------------------------
@@ -188,86 +227,35 @@ function renderMap() {
     }
   }
   document.querySelectorAll("#map .alerting").forEach((n) => n.classList.remove("alerting"));
-  for (const a of S.alerts.values()) {
+  for (const a of S.panel.alerts.values()) {
     const d = byId[a.device_id];
     const at = d ? devicePosition(d) : (a.building ? map.buildingCentre(a.building) : null);
     if (a.building) document.querySelector(`#map .building[data-building="${CSS.escape(a.building)}"]`)?.classList.add("alerting");
     if (!at) continue;
     const [x, y] = map.project(at);
-    map.layers.alerts.append(el("circle", { class: `alert-ring ${a.state}`, cx: x, cy: y, r: S.focus === a.id ? 14 : 8,
-      dataset: { alertId: a.id }, onclick: () => { S.focus = a.id; renderAlerts(); } }, el("title", {}, `${alertTitle(a)} · ${a.device_id}`)));
+    map.layers.alerts.append(el("circle", { class: `alert-ring ${a.state}${a.muted ? " muted" : ""}`, cx: x, cy: y, r: S.panel.focus === a.id ? 14 : 8,
+      dataset: { alertId: a.id }, onclick: () => locate(a) }, el("title", {}, `${alertTitle(a)} · ${a.device_id}`)));
   }
   map.fit(wearers);
 }
 
 // ---- tickets ---------------------------------------------------------------------------
 
-function workersFor(grid) {
-  const grids = S.sitemap?.grids || [];
-  const mine = grids.filter((g) => g.id === grid).flatMap((g) => g.workers);
-  const rest = grids.filter((g) => g.id !== grid).flatMap((g) => g.workers);
-  return [...mine, ...rest].map((w) => [w.username, w.name]);
-}
-
-function ticketActions(tk) {
-  const s = tk.state;
-  const button = (act, fn, cls) => el("button", { class: cls, dataset: { act }, onclick: () => fn(tk) }, t(`act.${act}`));
-  return [
-    ["collected", "dispatched"].includes(s) ? button("dispatch", dispatch, "primary") : null,
-    ["collected", "dispatched", "handling"].includes(s) ? button("escalate", escalate) : null,
-    ["collected", "dispatched", "handling", "escalated"].includes(s) ? button("transfer", transfer) : null,
-    ["feedback", "transferred"].includes(s) ? button("close", closeTicket, "primary") : null,
-  ];
-}
-
 function renderBoard() {
+  const onChange = (updated) => { S.tickets.set(updated.id, { ...S.tickets.get(updated.id), ...updated }); redraw("board"); };
+  const order = (a, b) => (Boolean(b.overdue) - Boolean(a.overdue)) || ((a.sla_due || Infinity) - (b.sla_due || Infinity)) || (b.updated_at - a.updated_at);
   const columns = BOARD_STATES.map((state) => {
-    let cards = [...S.tickets.values()].filter((tk) => tk.state === state).sort((a, b) => b.updated_at - a.updated_at);
+    let cards = [...S.tickets.values()].filter((tk) => tk.state === state);
+    cards.sort(state === "closed" ? (a, b) => b.updated_at - a.updated_at : order);
     if (state === "closed") cards = cards.slice(0, 30);  // the board is for work in hand
+    const overdue = cards.filter((tk) => tk.overdue).length;
     return el("div", { class: "column", dataset: { state } },
-      el("h3", {}, el("span", {}, t(`ts.${state}`)), el("span", {}, cards.length)),
-      el("div", { class: "cards" }, cards.map((tk) => el("div", { class: `card prio-${tk.priority}`, dataset: { ticketId: tk.id, state: tk.state } },
-        el("div", { class: "code" }, `${tk.code} · ${t(`prio.${tk.priority}`)}`),
-        el("div", {}, tk.title || t(`cat.${tk.category}`)),
-        el("div", { class: "meta" }, [t(`cat.${tk.category}`), tk.grid || "—", tk.device_id,
-          tk.resident_id && (S.residents[tk.resident_id] || tk.resident_id)].filter(Boolean).join(" · ")),
-        el("div", { class: "meta" }, `${t("ticket.assignee")}: `,
-          el("span", { class: "assignee" }, tk.assignee || t("ticket.none"))),
-        el("div", { class: "actions" }, ticketActions(tk))))));
+      el("h3", {}, el("span", {}, t(`ts.${state}`)),
+        el("span", {}, overdue ? el("b", { class: "over", title: t("sla.over", { d: "" }) }, `${overdue}/`) : null, cards.length)),
+      el("div", { class: "cards" }, cards.map((tk) => boardCard(tk, S.residents, onChange))));
   });
   $("board").replaceChildren(...columns);
-}
-
-async function transition(tk, body) {
-  const updated = await attempt(() => api(`/tickets/${tk.id}/transitions`, { method: "POST", body }));
-  if (updated) { S.tickets.set(updated.id, updated); renderBoard(); toast(`${updated.code} → ${t(`ts.${updated.state}`)}`); }
-}
-
-async function dispatch(tk) {
-  const workers = workersFor(tk.grid);
-  const v = await askForm(`${t("act.dispatch")} · ${tk.code}`, [
-    { name: "assignee", label: t("f.assignee"), required: true, value: tk.assignee || workers[0]?.[0] || "", list: workers },
-    { name: "note", label: t("f.note"), type: "textarea" }]);
-  if (v) await transition(tk, { action: "dispatch", assignee: v.assignee.trim(), note: v.note });
-}
-
-async function escalate(tk) {
-  const v = await askForm(`${t("act.escalate")} · ${tk.code}`, [
-    { name: "department", label: t("f.department"), type: "select", value: "medical", options: DEPARTMENTS.map((d) => [d, t(`dept.${d}`)]) },
-    { name: "note", label: t("f.note"), type: "textarea" }]);
-  if (v) await transition(tk, { action: "escalate", department: v.department, note: v.note });
-}
-
-async function transfer(tk) {
-  const v = await askForm(`${t("act.transfer")} · ${tk.code}`, [{ name: "note", label: t("f.note"), type: "textarea" }]);
-  if (v) await transition(tk, { action: "transfer", note: v.note });
-}
-
-async function closeTicket(tk) {
-  const fields = [{ name: "note", label: t("f.note"), type: "textarea" }];
-  if (tk.source === "resident") fields.unshift({ name: "rating", label: t("f.rating"), type: "number", min: 1, max: 5, value: "5", required: true });
-  const v = await askForm(`${t("act.close")} · ${tk.code}`, fields);
-  if (v) await transition(tk, { action: "close", note: v.note, ...(v.rating ? { rating: Number(v.rating) } : {}) });
+  refreshSla($("board"));
 }
 
 // ---- devices and dead letters ----------------------------------------------------------
@@ -280,17 +268,21 @@ function renderDevices() {
   const q = $("device-search").value.trim().toLowerCase();
   const rows = S.devices.filter((d) => (!select.value || d.kind === select.value)
     && (!q || `${d.id} ${S.residents[d.resident_id] || ""} ${d.resident_id || ""}`.toLowerCase().includes(q)));
-  const head = el("tr", {}, ["dev.id", "dev.kind", "dev.place", "dev.resident", "dev.online", "dev.battery", "dev.seen"].map((k) => el("th", {}, t(k))));
+  const head = el("tr", {}, ["dev.id", "dev.kind", "dev.place", "dev.resident", "dev.online", "dev.worn", "dev.battery", "dev.seen"].map((k) => el("th", {}, t(k))));
   const body = rows.map((d) => {
     const tw = d.twin || {};
     const pct = tw.battery_pct;
-    return el("tr", { dataset: { device: d.id } },
-      el("td", {}, d.id), el("td", {}, t(`kind.${d.kind}`)),
-      el("td", {}, [d.building && `${d.building}-${d.unit || ""}`, d.grid].filter(Boolean).join(" · ")),
-      el("td", {}, S.residents[d.resident_id] || d.resident_id || ""),
-      el("td", {}, el("span", { class: `dot${tw.online ? " on" : ""}` }), t(tw.online ? "online.yes" : "online.no")),
-      el("td", {}, pct == null ? "—" : [el("span", { class: `battery${pct < 20 ? " low" : ""}` }, el("i", { style: `width:${Math.round(pct)}%` })), `${Math.round(pct)}%`]),
-      el("td", {}, fmtTime(tw.last_seen, true)));
+    const worn = tw.last_telemetry?.worn;
+    return el("tr", { class: "clickable", dataset: { device: d.id }, tabindex: 0, title: t("dev.open"),
+      onclick: () => location.assign(`/device?id=${encodeURIComponent(d.id)}`),
+      onkeydown: (ev) => { if (ev.key === "Enter") location.assign(`/device?id=${encodeURIComponent(d.id)}`); } },
+    el("td", {}, el("a", { href: `/device?id=${encodeURIComponent(d.id)}` }, d.id)), el("td", {}, t(`kind.${d.kind}`)),
+    el("td", {}, [d.building && `${d.building}-${d.unit || ""}`, d.grid].filter(Boolean).join(" · ")),
+    el("td", {}, S.residents[d.resident_id] || d.resident_id || ""),
+    el("td", {}, el("span", { class: `dot${tw.online ? " on" : ""}` }), t(tw.online ? "online.yes" : "online.no")),
+    el("td", {}, worn === undefined ? "" : t(worn ? "dev.worn.yes" : "dev.worn.no")),
+    el("td", {}, pct == null ? "—" : [el("span", { class: `battery${pct < 20 ? " low" : ""}` }, el("i", { style: `width:${Math.round(pct)}%` })), `${Math.round(pct)}%`]),
+    el("td", {}, fmtTime(tw.last_seen, true)));
   });
   $("devices").replaceChildren(el("thead", {}, head), el("tbody", {}, body));
   $("device-count").textContent = t("dev.count", { n: S.devices.length, on: S.devices.filter((d) => d.twin?.online).length });
@@ -301,7 +293,8 @@ async function loadDead() {
   $("dead-summary").replaceChildren(...Object.entries(summary).map(([reason, n]) => el("span", { class: "chip" }, `${reason}: ${n}`)));
   const head = el("tr", {}, ["dl.time", "dl.reason", "dev.id", "dl.topic", "dl.detail", "dl.payload"].map((k) => el("th", {}, t(k))));
   const body = rows.map((r) => el("tr", {}, el("td", {}, fmtTime(r.received_at, true)), el("td", {}, r.reason),
-    el("td", {}, r.device_id || "—"), el("td", {}, el("code", {}, r.topic)), el("td", {}, r.detail),
+    el("td", {}, r.device_id ? el("a", { href: `/device?id=${encodeURIComponent(r.device_id)}` }, r.device_id) : "—"),
+    el("td", {}, el("code", {}, r.topic)), el("td", {}, r.detail),
     el("td", {}, el("code", {}, r.payload_preview.slice(0, 160)))));
   $("dead").replaceChildren(el("thead", {}, head), el("tbody", {}, body.length ? body : [el("tr", {}, el("td", { colspan: 6, class: "empty" }, t("dl.none")))]));
 }

@@ -1,10 +1,10 @@
 // Family page (phone first): my elders, where each is now, today's trail, vitals, SOS/fall
 // history, and a safe-zone editor. Another family's elder is simply "not found".
 import { ApiError, api, askForm, attempt, beep, connectLive, el, fmtTime, midnight, session, setTimezone } from "./common.js";
-import { applyI18n, t } from "./i18n.js";
+import { applyI18n, pick, t } from "./i18n.js";
 import { SiteMap } from "./sitemap.js";
 
-const S = { elders: [], current: null, data: {}, zones: [], draft: null, map: null, now: 0 };
+const S = { elders: [], current: null, data: {}, zones: [], draft: null, map: null, now: 0, banner: null };
 const $ = (id) => document.getElementById(id);
 
 async function main() {
@@ -77,9 +77,8 @@ function render() {
   $("trail-note").textContent = t("family.trail", { n: trail.length });
   renderMap();
   renderVitals(vitals);
-  $("alarms").replaceChildren(...(alarms.length ? alarms.map((a) => el("li", { dataset: { type: a.type } },
-    el("span", { class: `sev ${a.type === "sos" ? "critical" : "major"}` }, t(`family.${a.type}`)),
-    el("span", {}, fmtTime(a.ts, true)))) : [el("li", { class: "note" }, t("family.noalarms"))]));
+  $("alarms").replaceChildren(...(alarms.length ? alarms.map(alarmItem) : [el("li", { class: "note" }, t("family.noalarms"))]));
+  renderBanner();
   renderZones();
 }
 
@@ -110,17 +109,68 @@ function renderMap() {
   map.fit(extra);
 }
 
+/** What the community did about an alarm, in one line ("已派网格员王芳前往"). */
+function statusText(h) {
+  if (!h) return t("family.status.none");
+  const who = h.assignee_name || "";
+  const result = h.result || "";
+  const key = { collected: "new", dispatched: "dispatched", handling: "handling", feedback: "feedback", closed: "closed",
+    escalated: "escalated", transferred: "transferred", rejected: "rejected", duplicate: "rejected" }[h.state] || "none";
+  return t(`family.status.${key}`, { who, result });
+}
+
+function alarmItem(a) {
+  const h = a.handling;
+  const place = pick(a.place_zh, a.place_en);
+  const steps = (h?.steps || []).map((s) => `${fmtTime(s.at)} ${t(`step.${s.action}`, { who: s.assignee || s.who || h.assignee_name || "" })}`);
+  return el("li", { dataset: { type: a.type, state: h?.state || "none" } },
+    el("span", { class: `sev ${a.type === "sos" ? "critical" : "major"}` }, t(`family.${a.type}`)),
+    el("span", { class: "when" }, fmtTime(a.ts, true)),
+    place ? el("span", { class: "where" }, t("family.where", { place }).trim()) : null,
+    a.worn === false ? el("span", { class: "badge warn" }, t("family.notworn")) : null,
+    el("b", { class: "status" }, statusText(h)),
+    steps.length ? el("div", { class: "steps" }, `${t("family.steps")}：${steps.join(" → ")}`) : null);
+}
+
+/** The red banner of a new alarm: when, who, where, what, and what the community is doing. */
+function renderBanner() {
+  const b = S.banner;
+  const banner = $("alarm-banner");
+  if (!b) { banner.hidden = true; return; }
+  const elder = S.elders.find((e) => e.id === b.resident_id);
+  const match = b.resident_id === S.current
+    ? (S.data.alarms || []).find((a) => a.type === b.category && Math.abs((a.received_at ?? a.ts) - b.at) < 120) : null;
+  const place = match ? pick(match.place_zh, match.place_en) : "";
+  banner.replaceChildren(
+    el("span", {}, t("family.banner", { time: fmtTime(b.at, true), name: elder?.name || b.resident_id || "",
+      where: place ? t("family.where", { place }) : "", what: t(`cat.${b.category}`) })),
+    el("span", { class: "status", id: "banner-status" }, t("family.status", { status: statusText(match?.handling) })));
+  banner.dataset.state = match?.handling?.state || "none";
+  banner.hidden = false;
+}
+
 function renderVitals(v) {
   const fmt = (x, digits = 0) => (x == null ? "—" : Number(x).toFixed(digits));
   const cells = [
-    ["family.hr", `${fmt(v.heart_rate_bpm)} ${t("unit.bpm")}`, "hr"],
-    ["family.bp", `${fmt(v.systolic_mmhg)}/${fmt(v.diastolic_mmhg)} ${t("unit.mmhg")}`, "bp"],
-    ["family.glucose", `${fmt(v.glucose_mmol_l, 1)} ${t("unit.mmol")}`, "glucose"],
-    ["family.spo2", `${fmt(v.spo2_pct)} %`, "spo2"],
-    ["family.temp", `${fmt(v.body_temp_c, 1)} ℃`, "temp"],
-    ["family.battery", `${fmt(v.battery_pct)} %`, "battery"],
+    ["family.hr", ["heart_rate_bpm"], `${fmt(v.heart_rate_bpm)} ${t("unit.bpm")}`, "hr"],
+    ["family.bp", ["systolic_mmhg", "diastolic_mmhg"], `${fmt(v.systolic_mmhg)}/${fmt(v.diastolic_mmhg)} ${t("unit.mmhg")}`, "bp"],
+    ["family.glucose", ["glucose_mmol_l"], `${fmt(v.glucose_mmol_l, 1)} ${t("unit.mmol")}`, "glucose"],
+    ["family.spo2", ["spo2_pct"], `${fmt(v.spo2_pct)} %`, "spo2"],
+    ["family.temp", ["body_temp_c"], `${fmt(v.body_temp_c, 1)} ℃`, "temp"],
   ];
-  $("vitals").replaceChildren(...cells.map(([k, value, id]) => el("div", { class: "vital", dataset: { vital: id } }, el("span", {}, t(k)), el("b", {}, value))));
+  const missing = v.missing || {};
+  const items = cells.map(([k, keys, value, id]) => {
+    const why = missing[keys[0]];
+    const at = v.taken_at?.[keys[0]];
+    if (!why) return el("div", { class: "vital", dataset: { vital: id } }, el("span", {}, t(k)), el("b", {}, value));
+    // Say why there is no current value; show the last one, with its time, if there is one.
+    const reason = why === "not_worn" ? t("vital.not_worn", { t: fmtTime(v.worn_since, true) })
+      : why === "no_data" ? t("vital.no_data") : t("vital.no_data_since", { t: fmtTime(at, true) });
+    return el("div", { class: "vital missing", dataset: { vital: id, missing: why } }, el("span", {}, t(k)), el("b", {}, "—"),
+      el("span", { class: "why" }, reason), at ? el("span", { class: "last" }, t("vital.last", { v: value, t: fmtTime(at, true) })) : null);
+  });
+  items.push(el("div", { class: "vital", dataset: { vital: "battery" } }, el("span", {}, t("family.battery")), el("b", {}, `${fmt(v.battery_pct)} %`)));
+  $("vitals").replaceChildren(...items);
   $("measured").textContent = v.measured_at ? `${t("family.measured")} ${fmtTime(v.measured_at, true)}` : "";
 }
 
@@ -202,12 +252,19 @@ async function deleteZone(z) {
 // ---- live ------------------------------------------------------------------------------
 
 function onEvent(ev) {
+  if (ev.type === "ticket") {
+    // What the community does about an alarm shows in the banner and the history (one
+    // reload per burst of ticket changes).
+    if (ev.ticket.resident_id === S.current) {
+      clearTimeout(S.reload);
+      S.reload = setTimeout(() => open(S.current, true), 300);
+    }
+    return;
+  }
   if (ev.type !== "alert" || ev.action !== "opened") return;
   const a = ev.alert;
-  const elder = S.elders.find((e) => e.id === a.resident_id);
-  const banner = $("alarm-banner");
-  banner.textContent = t("family.alert", { name: elder?.name || a.resident_id || "", what: t(`cat.${a.category}`) });
-  banner.hidden = false;
+  S.banner = { resident_id: a.resident_id, category: a.category, at: a.opened_at };
+  renderBanner();
   if (a.severity === "critical") beep();
   if (a.resident_id === S.current) open(S.current, true);
 }

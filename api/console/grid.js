@@ -1,22 +1,35 @@
-// Grid worker view: my tickets, accept, report the result with a note.
-import { api, askForm, attempt, connectLive, el, fmtTime, session, toast } from "./common.js";
+// Grid worker view: my tickets with what it takes to act (the control room's note, where to go
+// and how, whom to call, time left), then the grid's other open tickets.
+import {
+  api, askForm, attempt, connectLive, el, fmtTime, loadSitemap, session, syncClock, toast,
+} from "./common.js";
 import { applyI18n, t } from "./i18n.js";
+import { DEPARTMENTS, categoryName, escalationBadges, noteBox, placeOf, refreshSla, slaBadge, ticketTitle } from "./tickets.js";
+import { contactBlock, placeBlock } from "./worker.js";
 
-const DEPARTMENTS = ["police", "fire", "medical", "property", "city_management"];
 const OPEN = new Set(["collected", "dispatched", "handling", "feedback", "escalated"]);
 let me = null;
 let tickets = [];
+let sitemap = null;
 let pending = null;
+const details = new Map();  // "id:updated_at" → detail (re-read only when the ticket changed)
 
 async function main() {
   me = await session(["grid_worker"], { admin: "/", operator: "/", family: "/family" });
+  [sitemap] = await Promise.all([loadSitemap(api), syncClock(api)]);
   await load();
   connectLive((ev) => { if (ev.type === "ticket") refreshSoon(); }, refreshSoon);
   document.addEventListener("scgw:lang", render);
+  setInterval(() => refreshSla(), 30000);
 }
 
 async function load() {
   tickets = await api("/tickets?limit=500");
+  const mine = tickets.filter((tk) => tk.assignee === me.username && OPEN.has(tk.state));
+  await Promise.all(mine.map(async (tk) => {
+    const key = `${tk.id}:${tk.updated_at}`;
+    if (!details.has(key)) details.set(key, await api(`/tickets/${tk.id}`).catch(() => null));
+  }));
   render();
 }
 
@@ -28,28 +41,36 @@ function refreshSoon() {
 
 function card(tk) {
   const mine = tk.assignee === me.username;
-  const button = (act, fn, cls) => el("button", { class: cls, dataset: { act }, onclick: () => fn(tk) }, t(`act.${act}`));
-  return el("div", { class: `card prio-${tk.priority}`, dataset: { ticketId: tk.id, state: tk.state } },
-    el("div", { class: "code" }, `${tk.code} · ${t(`prio.${tk.priority}`)} · ${t(`ts.${tk.state}`)}`),
-    el("div", {}, el("b", {}, tk.title || t(`cat.${tk.category}`))),
-    el("div", { class: "meta" }, [t(`cat.${tk.category}`), tk.building && `${tk.building}-${tk.unit || ""}${tk.room ? `-${tk.room}` : ""}`,
-      tk.grid, fmtTime(tk.created_at, true)].filter(Boolean).join(" · ")),
-    tk.description ? el("div", { class: "meta" }, tk.description) : null,
-    tk.result ? el("div", { class: "meta" }, `${t("f.result")}: ${tk.result}`) : null,
+  const detail = mine ? details.get(`${tk.id}:${tk.updated_at}`) : null;
+  const button = (act, fn, cls) => el("button", { type: "button", class: cls, dataset: { act }, onclick: () => fn(tk) }, t(`act.${act}`));
+  return el("div", { class: `card prio-${tk.priority}${tk.overdue ? " overdue" : ""}`, dataset: { ticketId: tk.id, state: tk.state } },
+    el("div", { class: "code" }, el("a", { href: `/ticket?id=${tk.id}`, dataset: { act: "open" } }, tk.code), ` · ${t(`prio.${tk.priority}`)} · ${t(`ts.${tk.state}`)}`),
+    el("div", { class: "card-title" }, ticketTitle(tk)),
+    el("div", { class: "badges" }, slaBadge(tk), escalationBadges(tk)),
+    el("div", { class: "meta" }, [categoryName(tk), tk.resident_name, placeOf(tk), tk.grid, fmtTime(tk.created_at, true)].filter(Boolean).join(" · ")),
+    mine ? noteBox(tk) : null,
+    // A resident's own words matter; an alert ticket's text repeats what the card shows.
+    tk.description && tk.source !== "alert" ? el("div", { class: "meta description" }, tk.description) : null,
+    mine && detail ? placeBlock(detail.place, sitemap) : null,
+    mine ? contactBlock(tk) : null,
+    tk.result ? el("div", { class: "result" }, `${t("ticket.result")}: ${tk.result}`) : null,
     el("div", { class: "actions" },
       mine && tk.state === "dispatched" ? button("accept", accept, "primary") : null,
       mine && tk.state === "handling" ? button("report", report, "primary") : null,
-      mine && ["dispatched", "handling"].includes(tk.state) ? button("escalate", escalate) : null));
+      mine && ["dispatched", "handling"].includes(tk.state) ? button("escalate", escalate) : null,
+      el("a", { class: "button", href: `/ticket?id=${tk.id}` }, t("act.details"))));
 }
 
 function render() {
   applyI18n();
-  const open = tickets.filter((tk) => OPEN.has(tk.state)).sort((a, b) => b.updated_at - a.updated_at);
+  const order = (a, b) => (Boolean(b.overdue) - Boolean(a.overdue)) || ((a.sla_due || Infinity) - (b.sla_due || Infinity)) || (b.updated_at - a.updated_at);
+  const open = tickets.filter((tk) => OPEN.has(tk.state)).sort(order);
   const mine = open.filter((tk) => tk.assignee === me.username);
   const area = open.filter((tk) => tk.assignee !== me.username);
   const fill = (id, list) => document.getElementById(id).replaceChildren(...(list.length ? list.map(card) : [el("div", { class: "empty" }, t("grid.none"))]));
   fill("mine", mine);
   fill("area", area);
+  refreshSla();
 }
 
 async function transition(tk, body) {

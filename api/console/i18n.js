@@ -1,140 +1,16 @@
-// zh-CN is the default (the users' own language); English is one click away.
-const DICT = {
-  zh: {
-    "app.console": "社区物联网指挥中心", "app.grid": "网格员工作台", "app.family": "家属关怀",
-    "login.title": "登录", "login.user": "用户名", "login.password": "密码", "login.submit": "登录",
-    "login.failed": "用户名或密码错误", "login.wrongrole": "此账号不能使用本页面", "login.throttled": "失败次数过多，请稍后再试",
-    "logout": "退出", "lang.switch": "English", "live.on": "实时", "live.off": "连接中断，重连中…",
-    "tab.alerts": "告警与地图", "tab.tickets": "工单", "tab.devices": "设备", "tab.dead": "死信",
-    "count.active": "待确认", "count.acknowledged": "已确认", "count.critical": "严重",
-    "count.online": "在线设备", "alerts.none": "暂无未清除的告警", "alerts.title": "实时告警",
-    "sev.critical": "严重", "sev.major": "重要", "sev.minor": "次要", "sev.info": "提示",
-    "state.active": "待确认", "state.acknowledged": "已确认", "state.cleared": "已清除",
-    "act.ack": "确认", "act.clear": "清除", "act.silence": "静默", "act.locate": "定位",
-    "act.dispatch": "派发", "act.escalate": "吹哨报到", "act.transfer": "转12345",
-    "act.close": "办结", "act.accept": "接单", "act.report": "反馈结果", "act.refresh": "刷新",
-    "act.ok": "确定", "act.cancel": "取消", "act.delete": "删除", "act.save": "保存",
-    "f.note": "备注", "f.assignee": "处置人（网格员）", "f.department": "报到部门",
-    "f.rating": "满意度（1-5）", "f.duration": "静默时长", "f.reason": "原因", "f.result": "处置结果",
-    "f.name": "名称", "dur.1800": "30 分钟", "dur.3600": "1 小时", "dur.14400": "4 小时",
-    "dur.86400": "1 天", "silence.scope": "静默范围", "silence.device": "仅此设备",
-    "silence.rule": "此设备的此规则",
-    "dept.police": "派出所", "dept.fire": "消防", "dept.medical": "医疗急救",
-    "dept.property": "物业", "dept.city_management": "城管",
-    "ts.collected": "收集", "ts.dispatched": "已派发", "ts.handling": "处置中",
-    "ts.feedback": "待反馈", "ts.closed": "已办结", "ts.escalated": "吹哨报到",
-    "ts.transferred": "已转12345", "ts.rejected": "已驳回", "ts.duplicate": "重复",
-    "prio.urgent": "紧急", "prio.high": "高", "prio.normal": "普通", "prio.low": "低",
-    "cat.sos": "紧急求助", "cat.fall": "跌倒", "cat.health": "健康异常", "cat.wandering": "走失风险",
-    "cat.falling_object": "高空抛物", "cat.fire_lane": "消防通道占用", "cat.access": "门禁异常",
-    "cat.security": "治安防范", "cat.locker": "快递柜", "cat.welfare_check": "独居老人关怀",
-    "cat.facility_expiry": "设施到期", "cat.device_fault": "设备故障", "cat.property": "物业",
-    "cat.sanitation": "环境卫生", "cat.illegal_construction": "违章搭建", "cat.other": "其他",
-    "kind.wristband": "智慧手环", "kind.access": "门禁", "kind.camera": "摄像机",
-    "kind.locker": "智能柜", "kind.all": "全部类型",
-    "dev.id": "设备", "dev.kind": "类型", "dev.place": "位置", "dev.grid": "网格",
-    "dev.resident": "佩戴人", "dev.online": "在线", "dev.battery": "电量", "dev.seen": "最后上报",
-    "dev.search": "搜索设备 / 居民", "dev.count": "共 {n} 台，在线 {on} 台",
-    "online.yes": "在线", "online.no": "离线",
-    "dl.title": "死信（无法接收的消息）", "dl.time": "时间", "dl.reason": "原因", "dl.topic": "主题",
-    "dl.detail": "详情", "dl.payload": "内容", "dl.none": "没有死信",
-    "map.title": "小区地图", "map.nomap": "未配置小区地图（api.sitemap_file）",
-    "map.legend.alert": "告警", "map.legend.wearer": "手环佩戴人", "map.legend.device": "设备",
-    "map.legend.lane": "消防通道", "map.legend.zone": "电子围栏",
-    "board.title": "工单看板", "ticket.assignee": "处置人", "ticket.none": "无",
-    "grid.mine": "我的工单", "grid.area": "本网格其他工单", "grid.none": "暂无工单",
-    "family.elders": "我的老人", "family.now": "当前位置", "family.fix": "定位时间",
-    "family.accuracy": "精度 ±{m} 米", "family.nofix": "暂无定位",
-    "family.trail": "今日轨迹（{n} 个点）", "family.vitals": "最新体征",
-    "family.hr": "心率", "family.bp": "血压", "family.glucose": "血糖", "family.spo2": "血氧",
-    "family.temp": "体温", "family.battery": "手环电量", "family.measured": "测量时间",
-    "family.alarms": "求助与跌倒记录（近 30 天）", "family.noalarms": "近 30 天没有求助或跌倒",
-    "family.sos": "一键求助", "family.fall": "跌倒", "family.zones": "安全区",
-    "family.zone.new": "画新安全区", "family.zone.hint": "在地图上依次点击安全区的各个角，至少 3 个点",
-    "family.zone.finish": "完成", "family.zone.community": "小区安全区（社区设定）",
-    "family.zone.note": "老人离开小区安全区和您设置的所有安全区超过 3 分钟时，会向社区和您发出提醒。",
-    "family.zone.enabled": "启用", "family.zone.none": "还没有自己设置的安全区",
-    "family.notfound": "未找到该老人，或您无权查看。", "family.noelders": "您的账号还没有关联老人",
-    "family.alert": "{name} 触发了 {what}", "family.wrongrole": "此页面供家属使用",
-    "err.generic": "操作失败：{msg}", "err.session": "登录已过期，请重新登录",
-    "ago.s": "{n} 秒前", "ago.m": "{n} 分钟前", "ago.h": "{n} 小时前", "ago.d": "{n} 天前",
-    "unit.bpm": "次/分", "unit.mmhg": "mmHg", "unit.mmol": "mmol/L",
-  },
-  en: {
-    "app.console": "Community IoT control room", "app.grid": "Grid worker desk",
-    "app.family": "Family care",
-    "login.title": "Sign in", "login.user": "Username", "login.password": "Password",
-    "login.submit": "Sign in", "login.failed": "Wrong username or password",
-    "login.throttled": "Too many failures, try again later",
-    "login.wrongrole": "This account cannot use this page",
-    "logout": "Sign out", "lang.switch": "中文", "live.on": "Live", "live.off": "Disconnected, reconnecting…",
-    "tab.alerts": "Alerts & map", "tab.tickets": "Tickets", "tab.devices": "Devices",
-    "tab.dead": "Dead letters",
-    "count.active": "To acknowledge", "count.acknowledged": "Acknowledged",
-    "count.critical": "Critical", "count.online": "Devices online",
-    "alerts.none": "No open alerts", "alerts.title": "Live alerts",
-    "sev.critical": "Critical", "sev.major": "Major", "sev.minor": "Minor", "sev.info": "Info",
-    "state.active": "Active", "state.acknowledged": "Acknowledged", "state.cleared": "Cleared",
-    "act.ack": "Acknowledge", "act.clear": "Clear", "act.silence": "Silence", "act.locate": "Locate",
-    "act.dispatch": "Dispatch", "act.escalate": "Escalate", "act.transfer": "To 12345",
-    "act.close": "Close", "act.accept": "Accept", "act.report": "Report result",
-    "act.refresh": "Refresh", "act.ok": "OK", "act.cancel": "Cancel", "act.delete": "Delete",
-    "act.save": "Save",
-    "f.note": "Note", "f.assignee": "Assignee (grid worker)", "f.department": "Department",
-    "f.rating": "Satisfaction (1-5)", "f.duration": "Silence for", "f.reason": "Reason",
-    "f.result": "Result", "f.name": "Name", "dur.1800": "30 minutes", "dur.3600": "1 hour",
-    "dur.14400": "4 hours", "dur.86400": "1 day", "silence.scope": "Scope",
-    "silence.device": "This device", "silence.rule": "This rule on this device",
-    "dept.police": "Police", "dept.fire": "Fire brigade", "dept.medical": "Medical",
-    "dept.property": "Property", "dept.city_management": "City management",
-    "ts.collected": "Collected", "ts.dispatched": "Dispatched", "ts.handling": "Handling",
-    "ts.feedback": "Feedback", "ts.closed": "Closed", "ts.escalated": "Escalated",
-    "ts.transferred": "Sent to 12345", "ts.rejected": "Rejected", "ts.duplicate": "Duplicate",
-    "prio.urgent": "Urgent", "prio.high": "High", "prio.normal": "Normal", "prio.low": "Low",
-    "cat.sos": "SOS", "cat.fall": "Fall", "cat.health": "Abnormal vitals",
-    "cat.wandering": "Wandering risk", "cat.falling_object": "Object thrown from height",
-    "cat.fire_lane": "Fire lane blocked", "cat.access": "Access anomaly",
-    "cat.security": "Perimeter intrusion", "cat.locker": "Parcel locker",
-    "cat.welfare_check": "Welfare check", "cat.facility_expiry": "Expiry",
-    "cat.device_fault": "Device fault", "cat.property": "Property", "cat.sanitation": "Sanitation",
-    "cat.illegal_construction": "Illegal construction", "cat.other": "Other",
-    "kind.wristband": "Wristband", "kind.access": "Access", "kind.camera": "Camera",
-    "kind.locker": "Locker", "kind.all": "All kinds",
-    "dev.id": "Device", "dev.kind": "Kind", "dev.place": "Place", "dev.grid": "Grid",
-    "dev.resident": "Wearer", "dev.online": "Online", "dev.battery": "Battery",
-    "dev.seen": "Last seen", "dev.search": "Search device / resident",
-    "dev.count": "{n} devices, {on} online", "online.yes": "online", "online.no": "offline",
-    "dl.title": "Dead letters (messages refused)", "dl.time": "Time", "dl.reason": "Reason",
-    "dl.topic": "Topic", "dl.detail": "Detail", "dl.payload": "Payload", "dl.none": "No dead letters",
-    "map.title": "Site map", "map.nomap": "No site map configured (api.sitemap_file)",
-    "map.legend.alert": "Alert", "map.legend.wearer": "Wristband wearer",
-    "map.legend.device": "Device", "map.legend.lane": "Fire lane", "map.legend.zone": "Geofence",
-    "board.title": "Ticket board", "ticket.assignee": "Assignee", "ticket.none": "none",
-    "grid.mine": "My tickets", "grid.area": "Other tickets in my grid", "grid.none": "No tickets",
-    "family.elders": "My elders", "family.now": "Where now", "family.fix": "Fix time",
-    "family.accuracy": "±{m} m", "family.nofix": "No position yet",
-    "family.trail": "Today's trail ({n} points)", "family.vitals": "Latest vitals",
-    "family.hr": "Heart rate", "family.bp": "Blood pressure", "family.glucose": "Glucose",
-    "family.spo2": "SpO₂", "family.temp": "Temperature", "family.battery": "Band battery",
-    "family.measured": "Measured", "family.alarms": "SOS and falls (last 30 days)",
-    "family.noalarms": "No SOS or fall in the last 30 days", "family.sos": "SOS",
-    "family.fall": "Fall", "family.zones": "Safe zones", "family.zone.new": "Draw a safe zone",
-    "family.zone.hint": "Tap the zone's corners on the map, at least 3",
-    "family.zone.finish": "Finish", "family.zone.community": "Community safe zone (set by the community)",
-    "family.zone.note": "When your elder is outside the community's safe zone and every zone you drew for more than 3 minutes, the community and you are alerted.",
-    "family.zone.enabled": "On", "family.zone.none": "No zones of your own yet",
-    "family.notfound": "No such elder, or you may not see them.",
-    "family.noelders": "No elder is linked to your account yet",
-    "family.alert": "{name}: {what}", "family.wrongrole": "This page is for family accounts",
-    "err.generic": "Failed: {msg}", "err.session": "Session expired, please sign in again",
-    "ago.s": "{n} s ago", "ago.m": "{n} min ago", "ago.h": "{n} h ago", "ago.d": "{n} d ago",
-    "unit.bpm": "bpm", "unit.mmhg": "mmHg", "unit.mmol": "mmol/L",
-  },
-};
+// zh-CN is the default (the users' own language); English is one click away. The words
+// live in lang-zh.js / lang-en.js (same keys; a test checks they match).
+import { EN } from "./lang-en.js";
+import { ZH } from "./lang-zh.js";
+
+const DICT = { zh: ZH, en: EN };
 
 let lang = localStorage.getItem("scgw.lang") === "en" ? "en" : "zh";
 
 export function getLang() { return lang; }
+
+/** The locale for Intl formatting in the chosen language. */
+export function locale() { return lang === "zh" ? "zh-CN" : "en-GB"; }
 
 export function setLang(next) {
   lang = next === "en" ? "en" : "zh";
@@ -149,10 +25,14 @@ export function t(key, vars = {}) {
   return text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
 }
 
-/** Fill every element carrying data-i18n (text) or data-i18n-placeholder. */
+/** Pick the text of the chosen language from a (zh, en) pair the server sent. */
+export function pick(zh, en) { return (lang === "en" ? en || zh : zh || en) || ""; }
+
+/** Fill every element carrying data-i18n (text), data-i18n-placeholder or data-i18n-title. */
 export function applyI18n(root = document) {
   root.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
   root.querySelectorAll("[data-i18n-placeholder]").forEach((el) => {
     el.placeholder = t(el.dataset.i18nPlaceholder);
   });
+  root.querySelectorAll("[data-i18n-title]").forEach((el) => { el.title = t(el.dataset.i18nTitle); });
 }

@@ -38,7 +38,7 @@ export class SiteMap {
     const base = this.layers.base;
     base.append(el("polygon", { class: "boundary", points: this.points(d.boundary) }));
     for (const p of d.pois) {
-      base.append(el("polygon", { class: `poi poi-${p.kind}`, points: this.points(p.polygon) }, el("title", {}, p.name)));
+      base.append(el("polygon", { class: `poi poi-${p.kind}`, points: this.points(p.polygon), dataset: { poi: p.id } }, el("title", {}, p.name)));
       this.label(p.polygon, p.name, "poi-label");
     }
     for (const f of d.fire_lanes) {
@@ -50,7 +50,7 @@ export class SiteMap {
     }
     for (const g of d.gates) {
       const [x, y] = this.project(g.at);
-      base.append(el("rect", { class: "gate", x: x - 4, y: y - 2, width: 8, height: 4 }, el("title", {}, g.name)));
+      base.append(el("rect", { class: "gate", x: x - 4, y: y - 2, width: 8, height: 4, dataset: { gate: g.id } }, el("title", {}, g.name)));
       base.append(el("text", { class: "gate-label", x, y: y + 9 }, g.name));
     }
     this.zone(d.safe_zone.polygon, "site-zone");
@@ -82,6 +82,39 @@ export class SiteMap {
   fixedAt(deviceId) { return this.data?.devices?.find((d) => d.id === deviceId)?.at ?? null; }
 
   clear(layer) { this.layers[layer].replaceChildren(); }
+
+  /** Mark a ticket's place (site-map ids from the API: building, place, nearest gate). */
+  highlight({ building, poi, gate } = {}) {
+    this.svg.querySelectorAll(".target").forEach((n) => n.classList.remove("target"));
+    const mark = (sel) => this.svg.querySelector(sel)?.classList.add("target");
+    if (building) mark(`.building[data-building="${CSS.escape(building)}"]`);
+    if (poi) mark(`.poi[data-poi="${CSS.escape(poi)}"]`);
+    if (gate) mark(`.gate[data-gate="${CSS.escape(gate)}"]`);
+  }
+
+  /** Zoom to a ticket's place and the gate the route starts from (the worker's view). */
+  fitPlace({ building, poi, gate } = {}) {
+    const d = this.data;
+    if (!d) return;
+    const pts = [];
+    const b = d.buildings.find((x) => x.id === building);
+    const p = d.pois.find((x) => x.id === poi);
+    const g = d.gates.find((x) => x.id === gate);
+    if (b) pts.push(...b.polygon);
+    if (p) pts.push(...p.polygon);
+    if (g) pts.push(g.at);
+    if (!pts.length) { this.fit(); return; }
+    const xy = pts.map((q) => this.project(q));
+    const xs = xy.map((q) => q[0]);
+    const ys = xy.map((q) => q[1]);
+    const pad = 25;
+    let [x0, x1, y0, y1] = [Math.min(...xs) - pad, Math.max(...xs) + pad, Math.min(...ys) - pad, Math.max(...ys) + pad];
+    const size = Math.max(x1 - x0, y1 - y0, 120);
+    const [cx, cy] = [(x0 + x1) / 2, (y0 + y1) / 2];
+    [x0, x1, y0, y1] = [cx - size / 2, cx + size / 2, cy - size / 2, cy + size / 2];
+    this.svg.setAttribute("viewBox", [x0, y0, x1 - x0, y1 - y0].map((v) => v.toFixed(1)).join(" "));
+    this.svg.setAttribute("font-size", (size / 22).toFixed(1));
+  }
 
   /** Fit the view to the compound plus the given [lat, lon] points (e.g. a wanderer). */
   fit(extra = [], pad = 12) {

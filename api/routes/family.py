@@ -128,13 +128,13 @@ def vitals(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit) -> Vi
     if bands:
         marks = ", ".join("?" for _ in bands)
         for row in gw.store.query(
-            f"SELECT received_at, data FROM telemetry WHERE device_id IN ({marks})"
-            " AND received_at >= ? ORDER BY received_at DESC LIMIT 3000",
-            (*bands, now - VITALS_LOOKBACK_S)):
+            f"SELECT ts, data FROM telemetry WHERE device_id IN ({marks})"
+            " AND ts >= ? AND received_at <= ? ORDER BY ts DESC LIMIT 3000",
+            (*bands, now - VITALS_LOOKBACK_S, now)):
             data = orjson.loads(row["data"])
             for key in VITALS:
                 if key not in taken and data.get(key) is not None:
-                    latest[key], taken[key] = data[key], row["received_at"]
+                    latest[key], taken[key] = data[key], row["ts"]
             if len(taken) == len(VITALS):
                 break
     wear = max((wear_at(gw.store, b, now) for b in bands),

@@ -39,16 +39,17 @@ def test_operator_sees_an_sos_live_acknowledges_it_and_dispatches_its_ticket(sit
     expect(card.locator(".assignee")).to_have_text("wangfang")
     card.locator("button[data-act=dispatch]").click()
     dialog = page.locator("#form-dialog")
-    dialog.locator("input[name=assignee]").fill("liuyang")
+    dialog.locator("select[name=assignee]").select_option("liuyang")  # G-01's night worker
     dialog.locator("textarea[name=note]").fill("王芳在处置另一起，改派刘洋")
     dialog.locator("button[value=ok]").click()
-    expect(card.locator(".assignee")).to_have_text("liuyang")
+    expect(card.locator(".assignee")).to_have_text("刘洋")
 
     ticket = site.call("GET", f"/tickets/{ticket_id}", "operator")
     assert (ticket["state"], ticket["assignee"]) == ("dispatched", "liuyang")
     last = ticket["events"][-1]
     assert (last["actor"], last["action"], last["note"]) == (
         "operator", "dispatch", "王芳在处置另一起，改派刘洋")
+    assert (last["detail"]["previous"], last["detail"]["assignee"]) == ("wangfang", "liuyang")
     screenshot(page, "console-tickets-1366x768")
     page.locator("nav.tabs button[data-tab=alerts]").click()
     screenshot(page, "console-1366x768")

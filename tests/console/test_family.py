@@ -55,6 +55,7 @@ def test_family_draws_a_safe_zone_on_the_map_and_deletes_it(site, new_page):
     login(page, f"{site.url}/family", "yang.jun")
     expect(page.locator("#map #elder-dot")).to_be_attached()
     page.locator("#zone-new").click()
+    page.locator("#map").scroll_into_view_if_needed()  # the zone editor is below the map
     box = page.locator("#map").bounding_box()
     for fx, fy in ((0.3, 0.3), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7)):
         page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)

@@ -1,0 +1,79 @@
+"""Tickets people can act on, over HTTP: dispatch only to grid workers, a timeline with every
+step, SLA time left, the note for the worker, and the resident's phone for the worker only."""
+
+from __future__ import annotations
+
+from gateway.users import UserRepository
+from tests.api.conftest import PASSWORD, Api
+
+
+def _dispatch(api: Api, ticket: int, assignee: str, **extra: object) -> tuple[int, dict]:
+    r = api.client.post(f"/tickets/{ticket}/transitions", headers=api.headers("operator"),
+                        json={"action": "dispatch", "assignee": assignee, **extra})
+    return r.status_code, r.json()
+
+
+def test_dispatch_goes_only_to_grid_workers_and_a_reassignment_is_recorded(api):
+    UserRepository(api.gateway.store, api.gateway.clock).add(
+        "gw-zhang", PASSWORD, "grid_worker", display_name="张磊", grid="G-02")
+    ticket = api.sos_ticket_id  # Mr. Yang's SOS, grid G-01, dispatched to gw-wang by the rota
+    for who, reason in (("wangfnag", "不是系统中的账号"), ("fam-yang", "不是网格员"),
+                        ("gw-zhang", "跨网格派发请明确选择")):
+        status, body = _dispatch(api, ticket, who, note="请立即到仁和游园查看杨德福")
+        assert status == 422 and reason in body["detail"], (who, body)
+    offered = api.client.get(f"/tickets/{ticket}/assignees", headers=api.headers("operator"))
+    assert [(c["username"], c["same_grid"], c["on_duty"]) for c in offered.json()] == [
+        ("gw-wang", True, True), ("gw-zhang", False, False)]
+    status, body = _dispatch(api, ticket, "gw-zhang", other_grid=True,
+                             note="请立即到仁和游园查看杨德福")
+    assert status == 200 and (body["assignee"], body["assignee_name"]) == ("gw-zhang", "张磊")
+    assert body["note"] == "请立即到仁和游园查看杨德福" and body["note_by"] == "op-chen"
+    detail = api.client.get(f"/tickets/{ticket}", headers=api.headers("operator")).json()
+    last = detail["events"][-1]
+    assert (last["action"], last["actor"], last["detail"]) == ("dispatch", "op-chen", {
+        "assignee": "gw-zhang", "previous": "gw-wang", "grid": "G-02", "other_grid": True})
+    assert api.client.get(f"/tickets/{ticket}/assignees",
+                          headers=api.headers("grid_worker")).status_code == 403
+
+
+def test_the_detail_has_the_alert_the_steps_and_the_sla_in_words(api, clock):
+    headers = api.headers("operator")
+    ticket = api.client.get(f"/tickets/{api.sos_ticket_id}", headers=headers).json()
+    assert [a["rule_id"] for a in ticket["alerts"]] == ["wristband.sos"]
+    assert ticket["alerts"][0]["name_zh"] == ticket["rule_name_zh"] == "手环一键报警"
+    assert ticket["category_zh"] == "紧急求助" and ticket["resident_name"] == "杨大爷"
+    assert "wristband." not in ticket["description"]  # never a raw rule id for people
+    assert [e["action"] for e in ticket["events"]] == ["collect", "dispatch"]
+    assert ticket["events"][1]["detail"]["assignee"] == "gw-wang"
+    assert (ticket["sla_clock"], ticket["overdue"]) == ("accept", False)
+    assert ticket["sla_due"] == ticket["sla_accept_due"]
+    # The worker does not accept within 5 minutes: the breach escalates, visibly.
+    clock.advance(301)
+    api.gateway.pipeline.call("tick", lambda now, tx: api.gateway.workflow.tick(now, tx),
+                              clock.time())
+    ticket = api.client.get(f"/tickets/{api.sos_ticket_id}", headers=headers).json()
+    assert ticket["overdue"] is True and ticket["sla_breaches"] == ["accept"]
+    assert ticket["escalated_to"] == "community_lead"
+    assert ticket["events"][-1]["detail"] == {"clock": "accept", "level": "community_lead"}
+    board = api.client.get("/tickets/board", headers=headers).json()
+    assert board["dispatched"][0]["id"] == api.sos_ticket_id  # breached first
+
+
+def test_the_residents_phone_is_for_the_grid_worker_on_the_ticket_and_each_view_is_audited(api):
+    r = api.client.put("/residents/R-yang/contact", headers=api.headers("operator"), json={
+        "phone": "138 0537 0001", "contact_name": "杨军", "contact_relation": "儿子",
+        "contact_phone": "139 0537 0002"})
+    assert r.status_code == 204
+    path = f"/tickets/{api.sos_ticket_id}/contact"
+    for role, code in (("operator", 403), ("family", 403), ("vendor", 403), ("admin", 403)):
+        assert api.client.get(path, headers=api.headers(role)).status_code == code, role
+    for _ in range(2):
+        r = api.client.get(path, headers=api.headers("grid_worker"))
+        assert r.status_code == 200 and r.json()["contact_phone"] == "139 0537 0002"
+    reads = api.gateway.store.query(
+        "SELECT actor FROM access_audit WHERE action = 'resident_contact' AND resident_id ="
+        " 'R-yang' AND outcome = 'allowed'")
+    assert [r["actor"] for r in reads] == ["gw-wang", "gw-wang"]
+    bad = api.client.put("/residents/R-yang/contact", headers=api.headers("operator"),
+                         json={"phone": "call me maybe"})
+    assert bad.status_code == 422
