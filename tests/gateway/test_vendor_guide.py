@@ -63,3 +63,46 @@ def test_every_example_is_accepted_or_rejected_as_documented(make_gateway, publi
     assert accepted == len(published)
     rows = gw.store.query("SELECT count(*) AS n FROM telemetry")[0]["n"]
     assert rows == sum(1 for t, _ in published if t.endswith("/telemetry"))
+
+
+SCHEMAS = GUIDE.parent / "schemas"
+
+
+def _schema_for(topic: str) -> Path:
+    kind, channel = topic.split("/")[2], topic.split("/", 4)[4]
+    name = {"status": "status.json", "cmd/ack": "cmd_ack.json"}.get(channel,
+                                                                    f"{kind}.{channel}.json")
+    return SCHEMAS / name
+
+
+def test_every_json_example_matches_the_published_schema():
+    import orjson
+    from jsonschema import Draft202012Validator
+
+    checked = 0
+    for action, _, topic, body in _examples():
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            assert action == "reject" or topic.endswith("/status"), (
+                f"{topic}: a published example that is not JSON must be a bare status word")
+            continue
+        validator = Draft202012Validator(orjson.loads(_schema_for(topic).read_bytes()))
+        errors = [e.message for e in validator.iter_errors(document)]
+        if action == "publish":
+            assert not errors, (topic, body, errors)
+            checked += 1
+    assert checked >= 20
+
+
+def test_the_schemas_refuse_what_the_gateway_refuses():
+    import orjson
+    from jsonschema import Draft202012Validator
+
+    event = Draft202012Validator(orjson.loads((SCHEMAS / "wristband.event.json").read_bytes()))
+    assert not event.is_valid({"ts": 1795233480000})  # `type` is required
+    assert event.is_valid({"ts": 1795233480000, "type": "sos", "seq": 3})
+    telemetry = Draft202012Validator(orjson.loads(
+        (SCHEMAS / "wristband.telemetry.json").read_bytes()))
+    assert not telemetry.is_valid({"ts": 1795233480000, "heart_rate_bpm": "71"})
+    assert not telemetry.is_valid({"ts": 1795233480, "heart_rate_bpm": 71})  # epoch seconds
