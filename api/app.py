@@ -64,7 +64,9 @@ def create_app(gateway: Gateway) -> FastAPI:
     gateway.workflow.listeners.append(broadcaster.on_ticket_change)
     gateway.pipeline.on_commit.append(broadcaster.committed)
     gateway.pipeline.on_rollback.append(broadcaster.rolled_back)
-    contract = asyncapi.document(VERSION)
+    contract = asyncapi.document(VERSION, settings.broker.device_url or settings.broker.url
+                                 or f"mqtt://{settings.embedded_broker.host}:"
+                                    f"{settings.embedded_broker.port}")
 
     if public:
         @app.get("/asyncapi.json", tags=["contract"])

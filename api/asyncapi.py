@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import TypeAdapter
 
@@ -25,7 +26,8 @@ def _camel(*parts: str) -> str:
     return head + "".join(p.title().replace("_", "") for p in rest)
 
 
-def document(version: str, catalogue: KindCatalogue = CATALOGUE) -> dict[str, Any]:
+def document(version: str, broker_url: str,
+             catalogue: KindCatalogue = CATALOGUE) -> dict[str, Any]:
     """The whole AsyncAPI 3.0 document: one channel per kind and topic, the gateway's view."""
     defs: dict[str, Any] = {}
     channels: dict[str, Any] = {}
@@ -59,31 +61,70 @@ def document(version: str, catalogue: KindCatalogue = CATALOGUE) -> dict[str, An
                            f"{', retained' if channel == 'status' else ''})",
                 "bindings": {"mqtt": {"qos": qos, "retain": channel == "status"}},
             }
-        cmd = _camel(key, "cmd")
-        messages[cmd] = {
-            "name": cmd, "title": f"Command to a {kind.name_en}",
-            "contentType": "application/json",
-            "payload": {"type": "object", "required": ["id", "name"],
-                        "properties": {"id": {"type": "string", "maxLength": 64},
-                                       "name": {"type": "string"},
-                                       "args": {"type": "object"}}},
-        }
-        channels[cmd] = {"address": f"scgw/v1/{key}/{{device_id}}/cmd",
-                         "parameters": {"device_id": device_id},
-                         "messages": {cmd: {"$ref": f"#/components/messages/{cmd}"}}}
-        operations[_camel("send", key, "cmd")] = {
-            "action": "send", "channel": {"$ref": f"#/channels/{cmd}"},
-            "summary": "The gateway sends commands; the device answers on cmd/ack",
-            "bindings": {"mqtt": {"qos": 1}},
-        }
+        for spec in kind.command_specs:
+            name = _camel(key, "cmd", spec.name)
+            messages[name] = {
+                "name": name, "title": f"{spec.name}: {spec.description}",
+                "contentType": "application/json",
+                "payload": {
+                    "type": "object", "required": ["id", "name", "args", "expires_at"],
+                    "properties": {
+                        "id": {"type": "string", "maxLength": 64},
+                        "name": {"const": spec.name},
+                        "args": _schema(TypeAdapter(spec.args), defs),
+                        "expires_at": {"type": "integer", "description":
+                                       "Epoch ms; never act on the command after it "
+                                       f"(default {spec.ttl_s:g} s after sending, at most "
+                                       f"{spec.max_ttl_s:g} s)"}}},
+                "x-result": _schema(TypeAdapter(spec.result), defs),
+            }
+        if kind.command_specs:
+            cmd = _camel(key, "cmd")
+            channels[cmd] = {
+                "address": f"scgw/v1/{key}/{{device_id}}/cmd",
+                "parameters": {"device_id": device_id},
+                "messages": {m: {"$ref": f"#/components/messages/{m}"}
+                             for m in (_camel(key, "cmd", c) for c in kind.commands)}}
+            operations[_camel("send", key, "cmd")] = {
+                "action": "send", "channel": {"$ref": f"#/channels/{cmd}"},
+                "summary": "The gateway sends commands; the device answers on cmd/ack before "
+                           "expires_at (MQTT 5 message expiry set too)",
+                "bindings": {"mqtt": {"qos": 1}},
+            }
+        for suffix, message, qos, summary in (
+            ("event/ack", "eventAck", 1, "Confirmation of an urgent event, echoing its seq: "
+             "resend the event until it arrives"),
+            ("errors", "refusal", 0, "Why one of the device's messages was refused"),
+        ):
+            name = _camel(key, suffix)
+            channels[name] = {"address": f"scgw/v1/{key}/{{device_id}}/{suffix}",
+                              "parameters": {"device_id": device_id},
+                              "messages": {message: {"$ref": f"#/components/messages/{message}"}}}
+            operations[_camel("send", key, suffix)] = {
+                "action": "send", "channel": {"$ref": f"#/channels/{name}"},
+                "summary": summary, "bindings": {"mqtt": {"qos": qos}}}
+    messages["eventAck"] = {
+        "name": "eventAck", "title": "Urgent event confirmed", "contentType": "application/json",
+        "payload": {"type": "object", "required": ["seq", "type", "status", "ts"], "properties": {
+            "seq": {"type": ["integer", "null"]}, "type": {"type": "string"},
+            "status": {"enum": ["stored", "duplicate"]},
+            "ts": {"type": "integer", "description": "The event's own ts, epoch ms"}}}}
+    messages["refusal"] = {
+        "name": "refusal", "title": "A message was refused", "contentType": "application/json",
+        "payload": {"type": "object", "required": ["topic", "reason", "detail"], "properties": {
+            "topic": {"type": "string"}, "reason": {"type": "string"},
+            "detail": {"type": "string"}, "seq": {"type": ["integer", "null"]},
+            "received_at": {"type": "integer"}}}}
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "scgw MQTT contract", "version": f"v1 (gateway {version})",
                  "description": "What devices publish to the smart-community gateway and what "
                                 "it sends them. See docs/vendor-guide.md."},
         "defaultContentType": "application/json",
-        "servers": {"broker": {"host": "broker:8883", "protocol": "mqtts",
-                               "description": "Per-device username/password; ACL per device"}},
+        "servers": {"broker": {"host": urlsplit(broker_url).netloc or broker_url,
+                               "protocol": urlsplit(broker_url).scheme or "mqtts",
+                               "description": "Username = client id = device id; the password "
+                                              "issued at registration; ACL per device"}},
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": defs},

@@ -98,22 +98,27 @@ class DeviceCreated(DeviceSummary):
 
 
 class CommandCreate(_Body):
-    """A command for a device (names are declared per kind)."""
+    """A command for a device (names and arguments are declared per kind)."""
 
     name: str = Field(min_length=1, max_length=64)
     args: dict[str, Any] = Field(default_factory=dict)
+    ttl_s: float | None = Field(
+        None, gt=0, description="How long it stays worth doing; default and ceiling per command")
 
 
 class CommandPublic(BaseModel):
-    """A command and what became of it."""
+    """A command and what became of it (`late_*`: an ack that came after the end)."""
 
     id: str
     device_id: str
     name: str
     state: str
     created_at: float
+    expires_at: float | None = None
     done_at: float | None
     result: dict[str, Any] | None
+    late_at: float | None = None
+    late_result: dict[str, Any] | None = None
 
 
 class DeviceCreate(_Body):
@@ -187,6 +192,8 @@ class AlertPublic(BaseModel):
     ack_due: float | None = Field(
         None, description="An acknowledged alert not cleared by then pages again")
     escalations: int = Field(0, description="Times it paged again after an ack timed out")
+    paged_at: float | None = Field(
+        None, description="When it last paged: opened, or paged again after an ack timed out")
     name_zh: str = Field("", description="The rule's name (zh)")
     name_en: str = Field("", description="The rule's name (en)")
     worn: bool | None = Field(

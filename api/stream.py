@@ -76,6 +76,7 @@ class Broadcaster:
         self._pending.append({
             "type": "alert", "action": change.action, "pages": change.pages,
             "resident_id": a.resident_id, "grid": a.grid, "note": change.note or "",
+            "at": change.at,
             "alert": {k: getattr(a, k) for k in ALERT_FIELDS},
         })
 

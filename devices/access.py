@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from devices.base import DeviceConfig, DeviceKind, Event, Telemetry
+from devices.commands import CommandArgs, CommandSpec
 
 KEY = "access"
 
@@ -67,6 +68,22 @@ class FenceIntrusionEvent(Event):
     zone: str = Field(max_length=64, description="Fence zone that tripped")
 
 
+class RemoteUnlockArgs(CommandArgs):
+    """Which door, and for how long."""
+
+    door: str = Field("main", min_length=1, max_length=64, description="Door name")
+    hold_s: int = Field(5, ge=1, le=30, description="Seconds the lock stays open")
+
+
+REMOTE_UNLOCK = CommandSpec(
+    name="remote_unlock",
+    description="Unlock a door from the control room",
+    args=RemoteUnlockArgs,
+    # A door must never open long after the operator asked: the person has gone.
+    ttl_s=30.0, max_ttl_s=120.0,
+)
+
+
 KIND = DeviceKind(
     key=KEY,
     name_zh="智能门禁",
@@ -76,6 +93,6 @@ KIND = DeviceKind(
     events=(UnlockEvent, DeniedEvent, ForcedOpenEvent, HeldOpenEvent, FenceIntrusionEvent),
     offline_timeout_s=10 * 60,
     description="Unit doors, compound gates and perimeter fences.",
-    commands=("remote_unlock",),
+    command_specs=(REMOTE_UNLOCK,),
     urgent=("forced_open", "fence_intrusion"),
 )

@@ -19,6 +19,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from devices.commands import CommandSpec
+
 # Epoch milliseconds between 2000-01-01 and 2200-01-01: anything else is a unit mistake
 # (seconds instead of milliseconds) rather than a real time.
 _MIN_EPOCH_MS = 946_684_800_000
@@ -224,10 +226,20 @@ class DeviceKind:
     events: tuple[type[Event], ...]
     offline_timeout_s: int
     description: str = ""
-    commands: tuple[str, ...] = ()  # names the gateway may send on the kind's `cmd` topic
+    # What the gateway may send on the kind's `cmd` topic (devices/commands.py).
+    command_specs: tuple[CommandSpec, ...] = ()
     # Event types that mean someone (or something) is in danger now: the gateway lets them
     # jump its ingest queue, with their own device's earlier messages.
     urgent: tuple[str, ...] = ()
+
+    @property
+    def commands(self) -> tuple[str, ...]:
+        """Names of the commands the kind understands."""
+        return tuple(c.name for c in self.command_specs)
+
+    def command(self, name: str) -> CommandSpec | None:
+        """A command of this kind by name."""
+        return next((c for c in self.command_specs if c.name == name), None)
 
     def vocabulary(self) -> tuple[str, ...]:
         """The closed list of event type words this kind may send."""

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from devices.base import DeviceConfig, DeviceKind, Event, Telemetry
+from devices.commands import CommandArgs, CommandSpec
 
 KEY = "locker"
 
@@ -75,6 +76,21 @@ class ToolReturnedEvent(Event):
     resident_id: str | None = Field(None, max_length=64, description="Who returned it")
 
 
+class OpenCompartmentArgs(CommandArgs):
+    """Which compartment to open."""
+
+    compartment: str = Field(min_length=1, max_length=16, description="Compartment label")
+
+
+OPEN_COMPARTMENT = CommandSpec(
+    name="open_compartment",
+    description="Open one compartment (a resident who cannot use the code, say)",
+    args=OpenCompartmentArgs,
+    # Someone is standing at the locker waiting; later, an open door is a risk.
+    ttl_s=60.0, max_ttl_s=300.0,
+)
+
+
 KIND = DeviceKind(
     key=KEY,
     name_zh="智能快递柜",
@@ -91,5 +107,5 @@ KIND = DeviceKind(
     ),
     offline_timeout_s=15 * 60,
     description="Parcel lockers and shared tool cabinets.",
-    commands=("open_compartment",),
+    command_specs=(OPEN_COMPARTMENT,),
 )

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from devices.base import DeviceConfig, DeviceKind, Event, Location, Telemetry
+from devices.commands import CommandResult, CommandSpec
 
 KEY = "wristband"
 
@@ -81,6 +82,21 @@ class LowBatteryEvent(Event):
     battery_pct: float = Field(ge=0, le=100, description="Battery charge, percent")
 
 
+class LocateResult(CommandResult):
+    """Where the band is, fixed on request."""
+
+    location: Location | None = Field(None, description="The fresh fix, if one was obtained")
+
+
+LOCATE_NOW = CommandSpec(
+    name="locate_now",
+    description="Take a position fix now and report it (also sent as telemetry)",
+    result=LocateResult,
+    # A position asked for now is worthless in ten minutes.
+    ttl_s=120.0, max_ttl_s=600.0,
+)
+
+
 KIND = DeviceKind(
     key=KEY,
     name_zh="智慧手环",
@@ -90,6 +106,6 @@ KIND = DeviceKind(
     events=(SosEvent, FallEvent, RemovedEvent, WornEvent, LowBatteryEvent),
     offline_timeout_s=30 * 60,
     description="Worn by elderly residents; families see its location and vitals.",
-    commands=("locate_now",),
+    command_specs=(LOCATE_NOW,),
     urgent=("sos", "fall"),
 )

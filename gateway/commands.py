@@ -1,13 +1,21 @@
-"""Device commands: publish on `cmd`, track the `cmd/ack`, time out the unanswered."""
+"""Device commands: validated against the kind's catalogue, sent after commit, expiring.
+
+A command is recorded, and published only once its transaction has committed. It carries
+`expires_at` (in the payload, and as the MQTT 5 message-expiry interval so a broker never
+delivers it late); it ends `succeeded` or `failed` by the device's `cmd/ack`, `failed` at once
+when the broker refuses the publish (PUBACK reason code), or `timeout` when it expires. An
+ack that comes after the end is recorded as late and never changes the outcome.
+"""
 
 from __future__ import annotations
 
 import logging
 import secrets
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
+from pydantic import ValidationError
 
 from devices import topics
 from devices.base import CommandAck
@@ -18,61 +26,130 @@ from gateway.storage.sqlite import SqliteTx
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str, bytes], None]
+REFUSED = 0x80  # PUBACK reason codes from here up are refusals
+_REASONS = {0x80: "unspecified error", 0x83: "implementation specific error",
+            0x87: "not authorized", 0x90: "topic name invalid", 0x91: "packet id in use",
+            0x97: "quota exceeded", 0x99: "payload format invalid"}
+
+
+class Publisher(Protocol):
+    """Publishes a QoS 1 message that must not be delivered after `expires_at`."""
+
+    def __call__(self, topic: str, payload: bytes, *, expires_at: float,
+                 on_result: Callable[[int], None]) -> None:
+        """Send it; `on_result(code)` gets the broker's PUBACK reason (-1: expired unsent)."""
+        ...
+
+
+RunTask = Callable[[str, Callable[[float, SqliteTx], None]], None]
 
 
 class CommandError(ValueError):
-    """A command the device's kind does not understand."""
+    """A command its kind does not declare, or arguments its model refuses."""
 
 
 class Commands:
     """Sends commands and is the pipeline hook that records their acknowledgements."""
 
-    def __init__(self, publish: Publish, timeout_s: float) -> None:
+    def __init__(self, publish: Publisher, run_task: RunTask) -> None:
         self._publish = publish
-        self._timeout = timeout_s
+        self._run_task = run_task  # a job on the pipeline thread, in its own transaction
+        self._queued: list[tuple[str, str, bytes, float]] = []
 
     def send(self, tx: SqliteTx, *, device_id: str, kind: str, name: str,
-             args: dict[str, Any], actor: str, now: float) -> str:
-        """Record and publish a command; returns its id (the device echoes it in its ack)."""
+             args: dict[str, Any], actor: str, now: float,
+             ttl_s: float | None = None) -> str:
+        """Validate and record a command; it is published once `tx` commits. Returns its id."""
         kind_decl = CATALOGUE.get(kind)
-        if kind_decl is None or name not in kind_decl.commands:
+        spec = kind_decl.command(name) if kind_decl else None
+        if spec is None:
             known = kind_decl.commands if kind_decl else ()
             raise CommandError(f"a {kind} understands {list(known)}, not {name!r}")
+        try:
+            checked = spec.args.model_validate(args).model_dump(mode="json")
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'args'}: {e['msg']}"
+                                 for e in exc.errors(include_url=False))
+            raise CommandError(f"{name}: {problems}") from exc
+        ttl = spec.ttl_s if ttl_s is None else ttl_s
+        if not 0 < ttl <= spec.max_ttl_s:
+            raise CommandError(f"{name}: ttl_s must be in (0, {spec.max_ttl_s:g}] seconds")
         command_id = f"cmd-{secrets.token_hex(6)}"
+        expires_at = now + ttl
         tx.connection.execute(
-            "INSERT INTO commands (id, device_id, name, params, actor, state, created_at, due_at)"
-            " VALUES (?, ?, ?, ?, ?, 'sent', ?, ?)",
-            (command_id, device_id, name, orjson.dumps(args).decode(), actor, now,
-             now + self._timeout),
+            "INSERT INTO commands (id, device_id, name, params, actor, state, created_at, due_at,"
+            " expires_at) VALUES (?, ?, ?, ?, ?, 'sent', ?, ?, ?)",
+            (command_id, device_id, name, orjson.dumps(checked).decode(), actor, now,
+             expires_at, expires_at),
         )
-        body = {"id": command_id, "name": name, "args": args}
-        self._publish(topics.command_topic(kind, device_id), orjson.dumps(body))
+        body = {"id": command_id, "name": name, "args": checked,
+                "expires_at": round(expires_at * 1000)}
+        self._queued.append((command_id, topics.command_topic(kind, device_id),
+                             orjson.dumps(body), expires_at))
         return command_id
+
+    # -- after the transaction ------------------------------------------------------------
+
+    def committed(self) -> None:
+        """The commands are recorded: send them."""
+        queued, self._queued = self._queued, []
+        for command_id, topic, payload, expires_at in queued:
+            self._publish(topic, payload, expires_at=expires_at,
+                          on_result=self._on_result(command_id))
+
+    def rolled_back(self) -> None:
+        """Nothing was recorded: nothing is sent."""
+        self._queued.clear()
+
+    def _on_result(self, command_id: str) -> Callable[[int], None]:
+        def result(code: int) -> None:  # on the MQTT network thread
+            if code < 0:
+                self._run_task("command_expired", lambda now, tx: _finish(
+                    tx, command_id, "timeout", now, {"error": "expired before it was sent"}))
+            elif code >= REFUSED:
+                why = f"broker refused it: {_REASONS.get(code, 'refused')} (0x{code:02x})"
+                self._run_task("command_refused", lambda now, tx: _finish(
+                    tx, command_id, "failed", now, {"error": why}))
+        return result
 
     # -- PipelineHook --------------------------------------------------------------------
 
     def on_message(self, env: Envelope, twin: Twin, tx: SqliteTx) -> None:
-        """A `cmd/ack` settles its command (late acks after a timeout are recorded too)."""
+        """A `cmd/ack` settles its command; one after the end is kept as late."""
         if env.channel != "cmd_ack":
             return
         ack = env.payload
         assert isinstance(ack, CommandAck)
-        result = {"result": ack.result, "error": ack.error}
-        updated = tx.connection.execute(
-            "UPDATE commands SET state = ?, done_at = ?, result = ? WHERE id = ? AND device_id = ?",
-            ("succeeded" if ack.ok else "failed", env.received_at,
-             orjson.dumps(result).decode(), ack.id, env.device_id),
+        result = orjson.dumps({"result": ack.result, "error": ack.error}).decode()
+        conn = tx.connection
+        settled = conn.execute(
+            "UPDATE commands SET state = ?, done_at = ?, result = ? WHERE id = ?"
+            " AND device_id = ? AND state = 'sent' AND due_at > ?",
+            ("succeeded" if ack.ok else "failed", env.received_at, result, ack.id,
+             env.device_id, env.received_at),
         ).rowcount
-        if not updated:
-            log.info("ack for an unknown command", extra={"device_id": env.device_id,
-                                                          "command": ack.id})
+        if settled:
+            return
+        late = conn.execute(
+            "UPDATE commands SET late_at = ?, late_result = ?,"
+            " state = CASE WHEN state = 'sent' THEN 'timeout' ELSE state END,"
+            " done_at = coalesce(done_at, due_at) WHERE id = ? AND device_id = ?",
+            (env.received_at, result, ack.id, env.device_id)).rowcount
+        log.info("late ack" if late else "ack for an unknown command",
+                 extra={"device_id": env.device_id, "command": ack.id})
 
     def on_presence(self, twin: Twin, kind: str, now: float, tx: SqliteTx) -> None:
         """Presence does not concern commands."""
 
     def expire(self, now: float, tx: SqliteTx) -> None:
-        """Scheduled job: commands past their due time without an ack time out."""
+        """Scheduled job: commands past their expiry without an ack time out."""
         tx.connection.execute(
-            "UPDATE commands SET state = 'timeout', done_at = ? WHERE state = 'sent'"
-            " AND due_at <= ?", (now, now))
+            "UPDATE commands SET state = 'timeout', done_at = due_at WHERE state = 'sent'"
+            " AND due_at <= ?", (now,))
+
+
+def _finish(tx: SqliteTx, command_id: str, state: str, now: float,
+            result: dict[str, Any]) -> None:
+    tx.connection.execute(
+        "UPDATE commands SET state = ?, done_at = ?, result = ? WHERE id = ? AND state = 'sent'",
+        (state, now, orjson.dumps(result).decode(), command_id))

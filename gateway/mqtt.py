@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import random
 import select
 import socket
@@ -16,6 +17,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from gateway import mqtt_wire as wire
 from gateway.clock import Clock
@@ -29,6 +31,18 @@ Sink = Callable[[list[RawMessage]], None]
 _READ_SIZE = 256 * 1024  # one recv() serves a thousand typical packets
 _CONNECT_TIMEOUT_S = 10.0
 _MAX_UNACKED_OUT = 10_000  # outgoing QoS 1 messages kept for resending across reconnects
+EXPIRED_UNSENT = -1  # `on_result` code: the publish expired before it could be delivered
+
+
+@dataclass(slots=True)
+class _Outgoing:
+    """A QoS 1 publish of ours awaiting its PUBACK."""
+
+    topic: str
+    payload: bytes
+    retain: bool
+    expires_at: float | None = None
+    on_result: Callable[[int], None] | None = None
 
 
 class ConnectionLostError(Exception):
@@ -98,7 +112,7 @@ class MqttIngest:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         # Our own QoS 1 publishes awaiting PUBACK: packet id → (topic, payload, retain).
-        self._unacked: dict[int, tuple[str, bytes, bool]] = {}
+        self._unacked: dict[int, _Outgoing] = {}
         self._sent: set[int] = set()  # of those, the ones already on the wire once (DUP next)
         self._next_id = 0
 
@@ -143,27 +157,39 @@ class MqttIngest:
             self._outbox.append(wire.puback_packets(mids))
         self._wake()
 
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
-        """Publish (commands to devices). QoS 1 ones are resent after a reconnect until acked."""
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False, *,
+                expires_at: float | None = None,
+                on_result: Callable[[int], None] | None = None) -> None:
+        """Publish (commands, confirmations). QoS 1 ones are resent after a reconnect until
+        acked — but never after `expires_at` (epoch s, also sent as the MQTT 5 expiry), and
+        `on_result(reason_code)` hears the broker's PUBACK (>= 0x80: refused; -1: expired
+        unsent). Called from the network thread: keep it short."""
         with self._out_lock:
             packet_id = 0
             if qos:
                 packet_id = self._take_packet_id()
-                self._unacked[packet_id] = (topic, payload, retain)
+                self._unacked[packet_id] = _Outgoing(topic, payload, retain, expires_at,
+                                                     on_result)
             if not self._connected.is_set():
                 if not qos:
                     log.warning("not connected; QoS 0 publish dropped", extra={"topic": topic})
                 return  # QoS 1: sent when the connection is back
             self._outbox.append(wire.publish_packet(
-                topic, payload, qos=qos, retain=retain, packet_id=packet_id, v5=self._v5))
+                topic, payload, qos=qos, retain=retain, packet_id=packet_id, v5=self._v5,
+                expiry_s=self._expiry(expires_at)))
             if qos:
                 self._sent.add(packet_id)
         self._wake()
 
+    def _expiry(self, expires_at: float | None) -> int | None:
+        if expires_at is None:
+            return None
+        return max(1, math.ceil(expires_at - self._clock.time()))
+
     def _take_packet_id(self) -> int:
         if len(self._unacked) >= _MAX_UNACKED_OUT:
             oldest = next(iter(self._unacked))
-            topic = self._unacked.pop(oldest)[0]
+            topic = self._unacked.pop(oldest).topic
             self._sent.discard(oldest)
             log.warning("too many unacknowledged publishes; oldest given up",
                         extra={"topic": topic})
@@ -261,13 +287,25 @@ class MqttIngest:
                 "(role scgw-gateway needs subscribePattern scgw/v1/#; `scgw broker provision`)")
             raise wire.RefusedError("subscriptions", failed[0][1])
         self.refusal = None
+        expired: list[_Outgoing] = []
         with self._out_lock:
-            for packet_id, (topic, payload, retain) in self._unacked.items():
+            now = self._clock.time()
+            for packet_id, out in list(self._unacked.items()):
+                if out.expires_at is not None and out.expires_at <= now:
+                    # Too late to act on: never delivered late (its sender is told).
+                    del self._unacked[packet_id]
+                    self._sent.discard(packet_id)
+                    expired.append(out)
+                    continue
                 self._outbox.append(wire.publish_packet(
-                    topic, payload, qos=1, retain=retain, packet_id=packet_id, v5=self._v5,
-                    dup=packet_id in self._sent))
+                    out.topic, out.payload, qos=1, retain=out.retain, packet_id=packet_id,
+                    v5=self._v5, dup=packet_id in self._sent,
+                    expiry_s=self._expiry(out.expires_at)))
             self._sent.update(self._unacked)
             self._connected.set()
+        for out in expired:
+            if out.on_result is not None:
+                out.on_result(EXPIRED_UNSENT)
         self._metrics.connected.set(1)
         self._backoff.reset()
         log.info("connected to broker", extra={"session_present": ack.session_present,
@@ -363,8 +401,10 @@ class MqttIngest:
             if len(body) >= 2:
                 with self._out_lock:
                     packet_id = int.from_bytes(body[:2], "big")
-                    self._unacked.pop(packet_id, None)
+                    out = self._unacked.pop(packet_id, None)
                     self._sent.discard(packet_id)
+                if out is not None and out.on_result is not None:
+                    out.on_result(wire.puback_reason(body, self._v5))
         elif kind == wire.DISCONNECT:
             raise ConnectionLostError(
                 f"broker disconnected us (reason 0x{wire.disconnect_reason(body):02x})")

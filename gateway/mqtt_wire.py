@@ -116,11 +116,21 @@ def subscribe_packet(packet_id: int, filters: list[str], v5: bool,
 
 
 def publish_packet(topic: str, payload: bytes, *, qos: int, retain: bool, packet_id: int,
-                   v5: bool, dup: bool = False) -> bytes:
-    """PUBLISH at QoS 0 or 1 (no properties)."""
-    body = utf8(topic) + (_U16.pack(packet_id) if qos else b"") + (b"\x00" if v5 else b"")
+                   v5: bool, dup: bool = False, expiry_s: int | None = None) -> bytes:
+    """PUBLISH at QoS 0 or 1; MQTT 5 may carry a message-expiry interval (seconds), after
+    which the broker must not deliver it (a command nobody should act on any more)."""
+    props = b""
+    if v5:
+        expiry = b"" if expiry_s is None else b"\x02" + max(0, expiry_s).to_bytes(4, "big")
+        props = varint(len(expiry)) + expiry
+    body = utf8(topic) + (_U16.pack(packet_id) if qos else b"") + props
     first = (PUBLISH << 4) | (qos << 1) | (0x08 if dup and qos else 0) | (0x01 if retain else 0)
     return _packet(first, body + payload)
+
+
+def puback_reason(body: bytes, v5: bool) -> int:
+    """The reason code of a PUBACK (0, success, when absent: MQTT 3.1.1 or the short form)."""
+    return body[2] if v5 and len(body) > 2 else 0
 
 
 def puback_packets(packet_ids: list[int]) -> bytes:

@@ -93,8 +93,10 @@ class Gateway:
             self.clock,
             receive_maximum=settings.limits.queue_size,
         )
-        self.commands = Commands(lambda topic, body: self.mqtt.publish(topic, body, qos=1),
-                                 settings.provisioning.command_timeout_s)
+        self.commands = Commands(
+            lambda topic, body, *, expires_at, on_result: self.mqtt.publish(
+                topic, body, qos=1, expires_at=expires_at, on_result=on_result),
+            lambda name, job: self.pipeline.submit_task(name, job, self.clock.time()))
         self.confirmations = Confirmations(
             lambda topic, body, qos: self.mqtt.publish(topic, body, qos=qos))
         self.pipeline = Pipeline(
@@ -109,8 +111,9 @@ class Gateway:
                    *([self.influx] if self.influx else []), self.commands,
                    self.confirmations],
         )
-        self.pipeline.on_commit.append(self.confirmations.committed)
-        self.pipeline.on_rollback.append(self.confirmations.rolled_back)
+        for after in (self.confirmations, self.commands):
+            self.pipeline.on_commit.append(after.committed)
+            self.pipeline.on_rollback.append(after.rolled_back)
         self.scheduler = Scheduler(
             self.clock, on_error=lambda name: self.metrics.task_errors.labels(name).inc()
         )

@@ -32,6 +32,11 @@ class BrokerSettings(_Section):
         "",
         description="mqtt://host:port or mqtts://host:port; empty runs the embedded broker",
     )
+    device_url: str = Field(
+        "",
+        description="The broker address devices use (e.g. mqtts://mqtt.example.cn:8883), "
+        "published in the AsyncAPI document; empty: the gateway's own `url`",
+    )
     username: str | None = Field(None, description="MQTT username of the gateway")
     password: SecretStr | None = Field(None, description="MQTT password (from the environment)")
     client_id: str = Field("scgw-gateway", description="MQTT client id; keeps the session")
@@ -89,9 +94,6 @@ class ProvisioningSettings(_Section):
     )
     admin_password: SecretStr | None = Field(
         None, description="Its password (from the environment)"
-    )
-    command_timeout_s: float = Field(
-        30.0, gt=0, description="A device command not acknowledged by then times out"
     )
     admin_timeout_s: float = Field(
         10.0, gt=0, le=120,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import ssl
 import threading
@@ -45,6 +46,7 @@ class DeviceConnections:
         self.urgent = UrgentOutbox()
         self._stop = threading.Event()
         self._retrier: threading.Thread | None = None
+        self.expired_commands = 0
         self.clients: dict[str, paho.Client] = {}
         self._connected: dict[str, threading.Event] = {}
         self._inflight: list[paho.MQTTMessageInfo] = []
@@ -87,8 +89,10 @@ class DeviceConnections:
         def handler(client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
             if msg.topic.endswith("/event/ack"):
                 self.urgent.acknowledged(device_id, bytes(msg.payload))
-            else:
+            elif not _expired(bytes(msg.payload)):
                 self.commands.put((device_id, bytes(msg.payload)))
+            else:
+                self.expired_commands += 1  # the vendor guide: never act on a stale command
         return handler
 
     def connect(self, timeout: float = 15.0) -> None:
@@ -138,3 +142,13 @@ class DeviceConnections:
             client.disconnect()
         for client in self.clients.values():
             client.loop_stop()
+
+
+def _expired(payload: bytes) -> bool:
+    """Whether a command's `expires_at` (epoch ms, wall clock) has passed."""
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        return False
+    expires = body.get("expires_at") if isinstance(body, dict) else None
+    return isinstance(expires, int | float) and time.time() * 1000 > expires

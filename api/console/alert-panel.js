@@ -44,7 +44,7 @@ export class AlertPanel {
     const all = [...this.alerts.values()];
     const uniq = (f) => [...new Set(all.map(f).filter(Boolean))].sort();
     const select = (name, options) => el("select", { name, "aria-label": t(`filter.${name}`), onchange: (ev) => this.setFilter({ [name]: ev.target.value }) },
-      el("option", { value: "" }, `${t(`filter.${name}`)}: ${t("filter.all")}`),
+      el("option", { value: "" }, t(`filter.${name}`)),
       options.map(([v, label]) => el("option", { value: v, selected: this.filter[name] === v }, label)));
     const search = el("input", { type: "search", name: "q", value: this.filter.q, placeholder: t("filter.search"),
       oninput: (ev) => { this.filter.q = ev.target.value.trim(); this.shown = PAGE; this.render(false); } });

@@ -1,7 +1,8 @@
 // Triage of a flood: alerts of one resident (or, without one, one building or device) opened
 // within the incident window of each other form one incident. Incidents needing an
-// acknowledgement come first, then by their worst severity, then the newest (a new critical
-// lands on top; each row says how long it has waited).
+// acknowledgement come first, then by their worst severity, then the one that paged last (a
+// new critical, or one paging again after its ack timed out, lands on top; each row says how
+// long it has waited).
 export const RANK = { critical: 4, major: 3, minor: 2, info: 1 };
 
 /** Active and not muted: someone must acknowledge it. */
@@ -13,8 +14,11 @@ export function incidentKey(a) {
   return `d:${a.device_id}`;
 }
 
+/** When an alert last paged: opened, or paged again after its ack timed out. */
+export function pagedAt(a) { return a.paged_at ?? a.opened_at; }
+
 function alertOrder(x, y) {
-  return (needsAck(y) - needsAck(x)) || (RANK[y.severity] - RANK[x.severity]) || (y.opened_at - x.opened_at);
+  return (needsAck(y) - needsAck(x)) || (RANK[y.severity] - RANK[x.severity]) || (pagedAt(y) - pagedAt(x)) || (y.id - x.id);
 }
 
 /** Group alerts into incidents and sort both levels. */
@@ -43,10 +47,12 @@ export function groupIncidents(alerts, windowS) {
     inc.rank = Math.max(...inc.alerts.map((a) => RANK[a.severity] || 0));
     inc.severity = Object.keys(RANK).find((k) => RANK[k] === inc.rank) || "info";
     inc.needsAck = inc.alerts.some(needsAck);
+    inc.newest = Math.max(...inc.alerts.map((a) => a.id));  // ties in time: the later alert
+    inc.paged = Math.max(...inc.alerts.map(pagedAt));  // a re-paged alert brings it up again
     const lead = inc.alerts[0];
     Object.assign(inc, { resident_id: lead.resident_id, building: lead.building, grid: lead.grid, site: lead.site });
   }
-  out.sort((x, y) => (y.needsAck - x.needsAck) || (y.rank - x.rank) || (y.latest - x.latest));
+  out.sort((x, y) => (y.needsAck - x.needsAck) || (y.rank - x.rank) || (y.paged - x.paged) || (y.newest - x.newest));
   return out;
 }
 

@@ -17,6 +17,14 @@ export class ApiError extends Error {
   constructor(status, detail) { super(detail); this.status = status; }
 }
 
+/** The session is over: whatever was being loaded stops; the login form is already shown. */
+export class SessionEnded extends ApiError {
+  constructor() { super(401, t("err.session")); this.sessionEnded = true; }
+}
+
+// Work in flight when the session ended (a poll, a click) has nothing left to do or report.
+window.addEventListener("unhandledrejection", (ev) => { if (ev.reason?.sessionEnded) ev.preventDefault(); });
+
 export function accessToken() { return sessionStorage.getItem(TOKEN_KEY); }
 
 function keep(tok) {
@@ -75,13 +83,13 @@ export async function api(path, { method = "GET", body, form } = {}) {
   if (resp.status === 401 && hadToken && !form) {
     const renewed = await refresh();
     if (renewed === "ok") resp = await send();
-    else if (renewed === "ended") { ended(); throw new ApiError(401, t("err.session")); }
+    else if (renewed === "ended") { ended(); throw new SessionEnded(); }
   }
   if (resp.status === 204) return null;
   const data = await resp.json().catch(() => ({}));
   if (!resp.ok) {
     const detail = typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail ?? data);
-    if (resp.status === 401 && hadToken && !form) ended();
+    if (resp.status === 401 && hadToken && !form) { ended(); throw new SessionEnded(); }
     throw new ApiError(resp.status, detail);
   }
   return data;

@@ -10,6 +10,9 @@ export function setTimezone(tz) { if (tz) timezone = tz; }
 /** Follow the gateway's clock (countdowns and SLA time left are computed as it would). */
 export function setServerClock(now) { clockOffset = now - Date.now() / 1000; }
 
+/** A server timestamp just seen (an event, an answer): the server's clock is at least there. */
+export function sawServerTime(ts) { if (ts && ts > serverNow()) setServerClock(ts); }
+
 /** The gateway's time now, in epoch seconds. */
 export function serverNow() { return Date.now() / 1000 + clockOffset; }
 
@@ -97,7 +100,10 @@ export function toast(text, kind = "info", action = null) {
 /** Run an action; show its error as a toast instead of failing silently. */
 export async function attempt(fn) {
   try { return await fn(); }
-  catch (err) { toast(t("err.generic", { msg: err.message }), "error"); return undefined; }
+  catch (err) {
+    if (!err.sessionEnded) toast(t("err.generic", { msg: err.message }), "error");  // already said
+    return undefined;
+  }
 }
 
 function field(f) {

@@ -65,13 +65,21 @@ class AlertViews:
             return
         alert = event["alert"]
         alert["name_zh"], alert["name_en"] = self.names().get(alert["rule_id"], ("", ""))
+        if event["action"] in ("opened", "reescalated"):
+            alert["paged_at"] = event["at"]
         if event["action"] == "opened":
             alert["worn"] = self.worn(alert)
 
     def public(self, row: dict[str, Any]) -> AlertPublic:
         """An alert row as the API shows it."""
         zh, en = self.names().get(row["rule_id"], ("", ""))
-        return AlertPublic(**row, name_zh=zh, name_en=en, worn=self.worn(row))
+        paged = row["opened_at"]
+        if row["escalations"]:  # paged again after an ack timed out: when, from its trail
+            again = self._gw.store.query(
+                "SELECT max(at) AS at FROM alert_audit WHERE alert_id = ?"
+                " AND action = 'reescalated'", (row["id"],))
+            paged = again[0]["at"] or paged
+        return AlertPublic(**row, name_zh=zh, name_en=en, worn=self.worn(row), paged_at=paged)
 
 
 def views(request: Request) -> AlertViews:

@@ -175,14 +175,15 @@ def _set_status(device_id: str, request: Request, gw: Any, user: User,
              status_code=status.HTTP_202_ACCEPTED)
 def send_command(device_id: str, body: CommandCreate, gw: GatewayDep,
                  user: DeviceReaders) -> CommandPublic:
-    """Publish a command (e.g. locate_now, open_compartment); poll it for the device's ack."""
+    """Send a command (names and arguments per kind: see /asyncapi.json); poll it for the
+    device's ack. It expires after its time to live (`ttl_s`, bounded per command)."""
     if user.role == "grid_worker":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "grid workers cannot command devices")
     device = visible_device(gw, user, device_id)
     try:
         command_id = gw.pipeline.call("command", lambda now, tx: gw.commands.send(
             tx, device_id=device.id, kind=device.kind, name=body.name, args=body.args,
-            actor=user.username, now=now), gw.clock.time())
+            actor=user.username, now=now, ttl_s=body.ttl_s), gw.clock.time())
     except CommandError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     return get_command(device_id, command_id, gw, user)
@@ -193,13 +194,15 @@ def get_command(device_id: str, command_id: str, gw: GatewayDep,
                 user: DeviceReaders) -> CommandPublic:
     """A command's state: sent, succeeded, failed or timeout."""
     visible_device(gw, user, device_id)
-    rows = gw.store.query("SELECT id, device_id, name, state, created_at, done_at, result"
+    rows = gw.store.query("SELECT id, device_id, name, state, created_at, expires_at,"
+                          " done_at, result, late_at, late_result"
                           " FROM commands WHERE id = ? AND device_id = ?",
                           (command_id, device_id))
     if not rows:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such command")
     row = rows[0]
-    row["result"] = orjson.loads(row["result"]) if row["result"] else None
+    for column in ("result", "late_result"):
+        row[column] = orjson.loads(row[column]) if row[column] else None
     return CommandPublic(**row)
 
 

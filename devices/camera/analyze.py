@@ -7,6 +7,7 @@ import base64
 import json
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,23 +19,16 @@ import yaml
 from pydantic import ValidationError
 
 from devices.camera import snapshot
+from devices.camera.checks import geometry_warnings
 from devices.camera.condition import Conditioner
-from devices.camera.config import CameraConfig, load_config
+from devices.camera.config import CameraConfig, GeometryWarning, load_config
 from devices.camera.detection import Detection
-from devices.camera.falling import FallingDetector
+from devices.camera.falling import SHAKE_HOLD, FallingDetector
 from devices.camera.firelane import FireLaneDetector
+from devices.camera.overlay import draw_config
 from devices.camera.publish import MqttPublisher, PublishError
 from devices.camera.region import Crop
 from devices.camera.source import Frame, FrameSource, SourceError
-
-
-def _frame_mask(crop: Crop, local: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A crop's analysis mask placed back into a full frame of `size` (config pixels)."""
-    out = np.zeros((size[1], size[0]), np.uint8)
-    box = (crop.x1 - crop.x0, crop.y1 - crop.y0)
-    part = cv2.resize(local, box, interpolation=cv2.INTER_NEAREST)
-    out[crop.y0 : crop.y1, crop.x0 : crop.x1] = part
-    return out
 
 
 class Analyzer:
@@ -63,26 +57,24 @@ class Analyzer:
         # through crops rescaled to it instead of resizing every whole frame.
         k = image.shape[1] / cfg.frame_width
         roi = None
-        if cfg.falling is not None:
-            self._falling = FallingDetector(cfg.falling, size, self.fps)
-            self._falling_crop = self._falling.crop.rescaled(k)
-            roi = _frame_mask(self._falling.crop, self._falling.roi, size)
         if cfg.fire_lanes is not None:
             self._lanes = FireLaneDetector(cfg.fire_lanes, size)
-            self._lane_crop = self._lanes.crop.rescaled(k)
-        actual = (image.shape[1], image.shape[0])
-        if roi is not None and actual != size:
-            roi = cv2.resize(roi, actual, interpolation=cv2.INTER_NEAREST)
-        self._conditioner = Conditioner(actual, cfg.stabilize, roi)
+            self._lane_crop = main = self._lanes.crop.rescaled(k)
+        if cfg.falling is not None:
+            self._falling = FallingDetector(cfg.falling, size, self.fps)
+            self._falling_crop = main = self._falling.crop.rescaled(k)
+            roi = self._falling.roi
+        # Shake and exposure are measured on the main detector's crop (the facade if any).
+        self._conditioner = Conditioner(main.size, main.scale, cfg.stabilize, roi)
         self._draw_scale = k
 
     def process(self, frame: Frame) -> list[Detection]:
         """Analyse one frame; return the detections it completed (with snapshots)."""
         if self._conditioner is None:
             self._build(frame.image)
-        assert self._conditioner is not None
+        cond = self._conditioner
+        assert cond is not None
         self.frames += 1
-        self._conditioner.apply(frame.image)
         found: list[Detection] = []
         if self._falling is not None and self._falling_crop is not None:
             crop = self._falling_crop
@@ -90,14 +82,17 @@ class Analyzer:
             image = crop.extract(frame.image)
             if not self._falling.cfg.color:
                 image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-            image = self._conditioner.follow(image, crop.scale, "falling")
-            found += self._falling.process(frame.t, image)
+            cond.apply(image)
+            shaking = cond.still < SHAKE_HOLD
+            found += self._falling.process(frame.t, cond.follow(image, crop.scale), shaking)
         lanes_due = frame.index % self._lane_step == 0
         if self._lanes is not None and self._lane_crop is not None and lanes_due:
             # Colour: a red car on grey asphalt can have the asphalt's luminance.
             crop = self._lane_crop
-            image = self._conditioner.follow(crop.extract(frame.image), crop.scale, "lanes")
-            found += self._lanes.process(frame.t, image)
+            image = crop.extract(frame.image)
+            if self._falling is None:
+                cond.apply(image)
+            found += self._lanes.process(frame.t, cond.follow(image, crop.scale))
         if self.snapshots:
             for det in found:
                 det.snapshot_jpeg_b64 = self._snapshot(frame.image, det)
@@ -157,22 +152,71 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--snapshots", type=Path, help="also write snapshot JPEGs to this folder")
     ap.add_argument("--no-snapshot", action="store_true", help="skip JPEG snapshots")
     ap.add_argument("--stats", action="store_true", help="print counters to stderr at the end")
+    ap.add_argument(
+        "--draw-config",
+        type=Path,
+        metavar="PNG",
+        help="draw the config over a frame of the video into this PNG and exit (check picture)",
+    )
+    ap.add_argument(
+        "--at", type=float, default=0.0, help="with --draw-config: video time of that frame, s"
+    )
     return ap.parse_args(argv)
+
+
+def _load(path: Path) -> tuple[CameraConfig, list[str]]:
+    """The config and every warning about it (simplified polygons, geometry off the frame)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GeometryWarning)
+        config = load_config(path)
+    notes = [str(w.message) for w in caught if issubclass(w.category, GeometryWarning)]
+    return config, notes + geometry_warnings(config)
+
+
+def draw_check(
+    source: FrameSource, config: CameraConfig, notes: list[str], out: Path, at: float
+) -> int:
+    """Write the installer's check picture: the config drawn over the frame at `at` seconds."""
+    frame = next((f for f in source.frames() if f.t >= at - 1e-6), None)
+    if frame is None:
+        print(f"no frame at {at:g} s in {source.spec}", file=sys.stderr)
+        return 2
+    h, w = frame.image.shape[:2]
+    if abs(w / h - config.frame_width / config.frame_height) > 0.01:
+        notes = [
+            *notes,
+            f"the stream is {w}x{h}, the config says"
+            f" {config.frame_width}x{config.frame_height}: a different shape",
+        ]
+    picture = draw_config(frame.image, config, notes)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(out), picture):
+        print(f"cannot write {out}", file=sys.stderr)
+        return 2
+    print(str(out))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point; returns the process exit code."""
     args = _parse_args(argv)
     try:
-        config = load_config(args.config)
+        config, notes = _load(args.config)
     except (OSError, ValidationError, ValueError, yaml.YAMLError) as exc:
         print(f"bad camera config {args.config}: {exc}", file=sys.stderr)
         return 2
+    for note in notes:
+        print(f"warning: {args.config}: {note}", file=sys.stderr)
     try:
         source = FrameSource(args.video, args.fps or config.fps)
     except SourceError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    if args.draw_config:
+        try:
+            return draw_check(source, config, notes, args.draw_config, args.at)
+        finally:
+            source.close()
     start = args.start_time or datetime.now(UTC)
     publisher = None
     if args.mqtt_url:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -20,20 +21,32 @@ MAX_INPUT_VERTICES = 20_000
 _SIMPLIFY_EPS_PX = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 
 
+class GeometryWarning(UserWarning):
+    """The config loads, but its geometry was changed or looks wrong (shown by the CLI)."""
+
+
 def simplify_polygon(points: list[Point], limit: int = MAX_VERTICES) -> list[Point]:
     """The polygon itself if it has at most `limit` vertices, else a Douglas–Peucker version."""
     if len(points) <= limit:
         return points
     curve = np.asarray(points, np.float32).reshape(-1, 1, 2)
     out = curve
+    how = ""
     for eps in _SIMPLIFY_EPS_PX:
         out = cv2.approxPolyDP(curve, eps, closed=True)
+        how = f"within {eps:g} px"
         if len(out) <= limit:
             break
     else:
         # Pathological input (a space-filling zigzag): keep every n-th vertex.
         step = -(-len(points) // limit)
         out = curve[::step]
+        how = f"keeping every {step}th vertex"
+    warnings.warn(
+        f"a polygon of {len(points)} vertices was simplified to {len(out)} ({how})",
+        GeometryWarning,
+        stacklevel=2,
+    )
     return [(round(float(x), 2), round(float(y), 2)) for x, y in out.reshape(-1, 2)]
 
 

@@ -14,6 +14,10 @@ from devices.camera.segment import make_segmenter
 from devices.camera.tracking import Tracker, find_blobs
 
 _RELEARN_FRAMES = 8
+# While the camera shakes a foreground pixel must differ from every background pixel around it
+# by this many grey levels: an edge moved by a fraction of a pixel never does.
+_SHAKE_MARGIN = 12
+SHAKE_HOLD = 5
 # Never analyse coarser than half resolution: a 4-pixel object must stay 2 pixels wide.
 MIN_SCALE = 0.5
 
@@ -41,13 +45,14 @@ class FallingDetector:
         cx = float(np.mean([p[0] for p in cfg.facade]))
         cy = float(np.mean([p[1] for p in cfg.facade]))
         gate = min(8.0, max(3.0, 0.13 * storey))
-        self._tracker = Tracker(gate, self.floors.gravity_px(cx, cy) * s, cfg.max_gap_frames)
+        self._tracker = Tracker(gate, self.floors.gravity_px(cx, cy) * s, cfg.max_gap_frames, fps)
         self._min_blob = max(2, round(cfg.min_blob_px * s * s))
         self._max_blob = max(self._min_blob + 1, round(cfg.max_blob_px * s * s))
         # Taller than wide: slabs, sills and lintels cut a falling object into an upper and a
         # lower blob, and rain is already gone by the time this runs.
         self._close = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 7))
         self._open = np.ones((2, 2), np.uint8)
+        self._range = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
         self._relearn = 0
         self.fps = fps
         self.foreground_share = 0.0
@@ -57,10 +62,17 @@ class FallingDetector:
         """Why tracks were rejected (counts)."""
         return self.judge.rejected
 
-    def process(self, t: float, image: np.ndarray) -> list[Detection]:
-        """Analyse one conditioned analysis image (the crop); return finished detections."""
+    def process(self, t: float, image: np.ndarray, shaking: bool = False) -> list[Detection]:
+        """Analyse one conditioned analysis image (the crop); return finished detections.
+
+        `shaking`: the camera moved in the last frames; registration leaves sub-pixel errors
+        that light up every sharp edge, so foreground must then also stand out from the
+        background's 3x3 neighbourhood.
+        """
         fg = self._segmenter.apply(image, relearn=self._relearn > 0)
         fg = cv2.bitwise_and(fg, self.roi)
+        if shaking:
+            fg = self._steady_only(image, fg)
         self.foreground_share = cv2.countNonZero(fg) / self._roi_px
         if self._relearn > 0:
             self._relearn -= 1
@@ -77,6 +89,22 @@ class FallingDetector:
             fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, self._close)
             blobs = find_blobs(fg, self._min_blob, self._max_blob)
         return self.judge(self._tracker.update(t, blobs))
+
+    def _steady_only(self, image: np.ndarray, fg: np.ndarray) -> np.ndarray:
+        bg = self._segmenter.background()
+        ys, xs = np.nonzero(fg)
+        if bg is None or bg.shape != image.shape or not len(ys):
+            return fg
+        lo = cv2.erode(bg, self._range)[ys, xs].astype(np.int16)
+        hi = cv2.dilate(bg, self._range)[ys, xs].astype(np.int16)
+        px = image[ys, xs].astype(np.int16)
+        out = np.maximum(px - hi, lo - px)
+        if out.ndim == 2:
+            out = out.max(axis=1)
+        keep = out > _SHAKE_MARGIN
+        fg = np.zeros_like(fg)
+        fg[ys[keep], xs[keep]] = 255
+        return fg
 
     def finish(self) -> list[Detection]:
         """Judge the tracks still open at the end of the stream."""

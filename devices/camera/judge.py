@@ -23,6 +23,13 @@ _TRIMMABLE = frozenset(
 # (it jumped from there); the tail must be the object at rest or lost (see `_head_ok`,
 # `_tail_is_rest`). A bird's stoop out of level flight and its pull-out fail both.
 _MAX_LOOSE = 3
+# A piece out of the middle of a track (snow or rain the tracker chained before and after the
+# object) passes only as a whole fall on its own: two storeys, most of a second, gravity well
+# measured. A bird's stoop or a gust-blown leaf is never that; the false alarms the issue
+# describes were 0.5 s pieces.
+_ALONE_S = 0.8
+_ALONE_STOREYS = 2.0
+_ALONE_CONFIDENCE = 0.85
 
 
 @dataclass(frozen=True)
@@ -41,10 +48,11 @@ class Judge:
         cx = float(np.mean([p[0] for p in cfg.facade]))
         cy = float(np.mean([p[1] for p in cfg.facade]))
         self.storey_px = floors.floor_px(cx, cy)
-        self._g_det = floors.gravity_px(cx, cy) * crop.scale
+        self._g_full = floors.gravity_px(cx, cy)
+        self._g_det = self._g_full * crop.scale
         # Centroid noise: about a third of an analysis pixel, in full-frame pixels.
         self.noise_px = 0.35 / crop.scale
-        self._stitch_tol = max(3.0, 0.1 * self.storey_px * crop.scale)
+        self._stitch_tol = max(3.0, 0.15 * self.storey_px * crop.scale)
         self._emitted: list[_Emitted] = []
         self._fragments: list[Track] = []
         self.rejected: dict[str, int] = {}
@@ -99,7 +107,10 @@ class Judge:
             x_pred, y_pred, vy = self._extrapolate(f, tr.t[0])
             ey = abs(tr.y[0] - y_pred)
             ex = abs(tr.x[0] - x_pred)
-            if ey <= self._stitch_tol + 0.3 * abs(vy) * gap_t and ex <= self._stitch_tol:
+            # The extrapolation of a short fragment is rough: allow for its speed and size.
+            size = float(np.sqrt(np.median(f.area)))
+            tol = self._stitch_tol + 0.5 * size
+            if ey <= tol + 0.3 * abs(vy) * gap_t and ex <= tol + 0.1 * abs(vy) * gap_t:
                 d = ex + ey
                 if best is None or d < best_d:
                     best, best_d = f, d
@@ -156,25 +167,68 @@ class Judge:
         typical = float(np.median(steps[:-3])) if len(steps) > 3 else 0.0
         return jump > max(0.5 * self.storey_px, 4 * typical)
 
+    def _long_enough(self, t: list[float], ys: list[float]) -> bool:
+        """Whether a piece is long and deep enough to stand as a fall on its own."""
+        return t[-1] - t[0] >= _ALONE_S and ys[-1] - ys[0] >= _ALONE_STOREYS * self.storey_px
+
+    def _strong(self, v: Verdict) -> bool:
+        """Evidence that a piece cut out of a longer track is a fall whatever surrounds it."""
+        return v.sigma >= 2 * self.cfg.min_accel_sigma and v.confidence >= _ALONE_CONFIDENCE
+
+    def _segments(self, t: list[float], ys: list[float]) -> list[tuple[int, int]]:
+        """Candidate (start, end) pieces of a rejected track, longest first.
+
+        Short tracks: a coarse grid of all pieces (at most ~60). Long ones (snow and rain
+        chained into tracks of many seconds): pieces built from half-second windows whose
+        parabola bends like a fall, merged, each tried as it is and a little shorter.
+        """
+        n, need = len(t), self.cfg.min_points
+        w0 = max(need, round(0.5 * self.fps))
+        if n <= 3 * w0:
+            step = max(1, (n - need) // 10)
+            return [
+                (k, k + length)
+                for length in range(n - 1, need - 1, -step)
+                for k in range(0, n - length + 1, step)
+            ]
+        ts = np.asarray(t)
+        y = np.asarray(ys)
+        g = self._g_full
+        hop = max(1, round(0.1 * self.fps))
+        runs: list[list[int]] = []
+        for k in range(0, n - w0 + 1, hop):
+            seg_t = ts[k : k + w0] - ts[k]
+            a = np.polyfit(seg_t, y[k : k + w0], 2)[0]
+            if 0.3 <= 2 * a / g <= 3.0 and y[k + w0 - 1] > y[k]:
+                if runs and k <= runs[-1][1]:
+                    runs[-1][1] = k + w0
+                else:
+                    runs.append([k, k + w0])
+        out = []
+        for k0, m0 in sorted(runs, key=lambda r: r[0] - r[1]):
+            for dk in (0, hop, -hop):
+                for dm in (0, -hop, hop):
+                    k, m = max(0, k0 + dk), min(n, m0 + dm)
+                    if m - k >= need:
+                        out.append((k, m))
+        return out
+
     def _trim(
         self, tr: Track, xs: list[float], ys: list[float], verdict: Verdict
     ) -> tuple[Track, list[float], list[float], Verdict]:
         # The object's fall may be part of a longer track: it started on something else, and
-        # after the object landed the track stays on it. Search segments longest first on a
-        # coarse grid (at most ~60 fits) whose head and tail pass the tests above: never a
-        # piece out of the middle of one thing's continuous motion.
-        n, need = len(tr.t), self.cfg.min_points
-        step = max(1, (n - need) // 10)
-        for length in range(n - 1, need - 1, -step):
-            for k in range(0, n - length + 1, step):
-                m = k + length
-                if not (self._tail_is_rest(xs, ys, m) and self._head_ok(xs, ys, k)):
-                    continue
-                v = self._assess(tr.t[k:m], xs[k:m], ys[k:m])
-                if v.ok:
-                    cut = Track(tr.id, tr.t[k:m], tr.x[k:m], tr.y[k:m], tr.area[k:m])
-                    self._count("trimmed")
-                    return cut, xs[k:m], ys[k:m], v
+        # after the object landed the track stays on it. A piece passes if its head and tail
+        # pass the tests above, or if it is a whole fall on its own: never a short piece out
+        # of the middle of one thing's continuous motion.
+        for k, m in self._segments(tr.t, ys):
+            clean = self._tail_is_rest(xs, ys, m) and self._head_ok(xs, ys, k)
+            if not clean and not self._long_enough(tr.t[k:m], ys[k:m]):
+                continue
+            v = self._assess(tr.t[k:m], xs[k:m], ys[k:m])
+            if v.ok and (clean or self._strong(v)):
+                cut = Track(tr.id, tr.t[k:m], tr.x[k:m], tr.y[k:m], tr.area[k:m])
+                self._count("trimmed")
+                return cut, xs[k:m], ys[k:m], v
         return tr, xs, ys, verdict
 
     def _keep_fragment(self, tr: Track) -> None:

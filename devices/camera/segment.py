@@ -22,6 +22,10 @@ class Segmenter(Protocol):
         """Foreground of this frame; `relearn` asks to adapt fast after a global change."""
         ...
 
+    def background(self) -> np.ndarray | None:
+        """The model's background picture, if it has one."""
+        ...
+
 
 class Mog2:
     """OpenCV's Gaussian-mixture model: per-pixel noise levels, so night and rain need no tuning."""
@@ -37,6 +41,10 @@ class Mog2:
         """Foreground mask."""
         return self._bs.apply(gray, learningRate=0.2 if relearn else -1)
 
+    def background(self) -> np.ndarray:
+        """The model's current background picture."""
+        return self._bs.getBackgroundImage()
+
 
 class Knn:
     """OpenCV's K-nearest-neighbours model; `threshold` is scaled to its squared distance."""
@@ -49,6 +57,10 @@ class Knn:
     def apply(self, gray: np.ndarray, relearn: bool = False) -> np.ndarray:
         """Foreground mask."""
         return self._bs.apply(gray, learningRate=0.2 if relearn else -1)
+
+    def background(self) -> np.ndarray:
+        """The model's current background picture."""
+        return self._bs.getBackgroundImage()
 
 
 class RunningAverage:
@@ -72,6 +84,10 @@ class RunningAverage:
             cv2.accumulateWeighted(gray, self._bg, self._alpha, mask=cv2.bitwise_not(fg))
         return fg
 
+    def background(self) -> np.ndarray | None:
+        """The running average."""
+        return None if self._bg is None else cv2.convertScaleAbs(self._bg)
+
 
 class FrameDifference:
     """Three-frame differencing: cheapest, blind to anything that moves less than its own size."""
@@ -90,6 +106,10 @@ class FrameDifference:
         _, fg = cv2.threshold(cv2.min(d1, d2), self._thr, 255, cv2.THRESH_BINARY)
         self._prev = [self._prev[-1], gray]
         return fg
+
+    def background(self) -> np.ndarray | None:
+        """The frame before last."""
+        return self._prev[0] if self._prev else None
 
 
 def make_segmenter(method: Segmentation, threshold: float) -> Segmenter:

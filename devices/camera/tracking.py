@@ -9,8 +9,8 @@ import numpy as np
 
 # Beyond this many blobs in one frame the scene is in turmoil (shake, storm); tracking them
 # all would cost more than the frame budget and link noise into tracks.
-MAX_BLOBS = 80
-MAX_TRACKS = 60
+MAX_BLOBS = 120
+MAX_TRACKS = 160
 MAX_POINTS = 400
 
 
@@ -53,9 +53,12 @@ def find_blobs(mask: np.ndarray, min_px: int, max_px: int) -> list[Blob]:
     areas = stats[1:, cv2.CC_STAT_AREA]
     ws = stats[1:, cv2.CC_STAT_WIDTH]
     hs = stats[1:, cv2.CC_STAT_HEIGHT]
-    # A rain streak is one or two pixels wide and several times longer than wide; a falling
-    # object's motion blur is never that thin at the sizes we can see anyway.
-    keep = (areas >= min_px) & (areas <= max_px) & ~((ws <= 2) & (hs >= 4 * ws) & (hs >= 7))
+    # A rain streak is a line: over its length it is about two pixels thick, however it
+    # slants (so its box can be wide). A falling object's motion blur is short: even a small
+    # one is as thick as it is, and its streak rarely reaches six analysis pixels.
+    longest = np.maximum(ws, hs)
+    streak = (areas < 2.3 * longest) & (longest >= 6)
+    keep = (areas >= min_px) & (areas <= max_px) & ~streak
     idx = np.flatnonzero(keep)
     if len(idx) > MAX_BLOBS:
         idx = idx[np.argsort(-areas[idx])[:MAX_BLOBS]]
@@ -68,19 +71,28 @@ def find_blobs(mask: np.ndarray, min_px: int, max_px: int) -> list[Blob]:
 class Tracker:
     """Links blobs frame to frame; finished tracks are handed back for judging."""
 
-    def __init__(self, gate_px: float, gravity_px: float, max_gap: int) -> None:
+    def __init__(self, gate_px: float, gravity_px: float, max_gap: int, fps: float = 25.0) -> None:
         self.gate, self.gravity, self.max_gap = gate_px, gravity_px, max_gap
+        # A track born on an object that is already falling (it was lost in a shake, or
+        # behind a window light) must find its second point a whole step further down:
+        # up to 2.5 s of free fall's speed, per frame.
+        self.first_step = gravity_px * 2.5 / max(fps, 1.0)
         self.active: list[Track] = []
         self._next_id = 1
 
     def _predict(self, t: float) -> tuple[np.ndarray, ...]:
-        """Predicted x, y, gates and typical area of every active track."""
+        """Predicted x, y, gates (sideways, up, down) and typical area of every active track."""
         n = len(self.active)
-        px, py, gate, gate_y, area = (np.empty(n) for _ in range(5))
+        px, py, gate, gate_up, gate_down, area = (np.empty(n) for _ in range(6))
         for i, tr in enumerate(self.active):
             area[i] = float(np.median(tr.area[-3:]))
             if len(tr.t) < 2:
-                px[i], py[i], speed = tr.x[-1], tr.y[-1], 0.0
+                px[i], py[i] = tr.x[-1], tr.y[-1]
+                steps = 1 + tr.misses
+                gate[i] = self.gate * steps + 0.25 * self.first_step * steps
+                gate_up[i] = self.gate * steps
+                gate_down[i] = self.gate * steps + self.first_step * steps
+                continue
             else:
                 dt0 = tr.t[-1] - tr.t[-2]
                 vx = (tr.x[-1] - tr.x[-2]) / dt0
@@ -97,20 +109,21 @@ class Tracker:
             gate[i] = self.gate * (1 + 0.5 * tr.misses) + 0.15 * grow
             # A falling object's blob jumps along y when part of it is hidden (a masked window,
             # low contrast against the wall), so the gate is longer in the falling direction.
-            gate_y[i] = gate[i] + (0.3 * grow if py[i] > tr.y[-1] else 0.0)
-        return px, py, gate, gate_y, area
+            gate_up[i] = gate[i]
+            gate_down[i] = gate[i] + (0.3 * grow if py[i] > tr.y[-1] else 0.0)
+        return px, py, gate, gate_up, gate_down, area
 
     def update(self, t: float, blobs: list[Blob]) -> list[Track]:
         """Assign this frame's blobs; return the tracks that ended."""
         used_t: set[int] = set()
         used_b: set[int] = set()
         if self.active and blobs:
-            px, py, gate, gate_y, area = self._predict(t)
+            px, py, gate, gate_up, gate_down, area = self._predict(t)
             bx = np.array([b.x for b in blobs])
             by = np.array([b.y for b in blobs])
             ba = np.array([b.area for b in blobs], np.float64)
             ex = np.abs(bx[None, :] - px[:, None])
-            ey = np.abs(by[None, :] - py[:, None])
+            dy = by[None, :] - py[:, None]
             # A blob far bigger than the track's object is something it passes in front of (a
             # lit window, a curtain, an insect at the lens): coasting through it keeps the
             # track on its object instead of on the window. Motion blur and tumbling change
@@ -118,11 +131,20 @@ class Tracker:
             size_ok = (ba[None, :] <= 4 * area[:, None] + 8) & (
                 4 * ba[None, :] + 8 >= area[:, None]
             )
-            ok = (ex <= gate[:, None]) & (ey <= gate_y[:, None]) & size_ok
+            ok = (ex <= gate[:, None]) & (-dy <= gate_up[:, None]) & (dy <= gate_down[:, None])
+            ok &= size_ok
             ti, bi = np.nonzero(ok)
             if len(ti):
-                d = np.hypot(ex[ti, bi], ey[ti, bi] * gate[ti] / gate_y[ti])
-                for k in np.argsort(d, kind="stable"):
+                # Distance in units of the gate, so a long downward gate does not make every
+                # blob below look near.
+                dyv = dy[ti, bi]
+                span = np.where(dyv > 0, gate_down[ti], gate_up[ti])
+                d = np.hypot(ex[ti, bi] / gate[ti], dyv / span)
+                # Established tracks choose first: a track born last frame on a raindrop has a
+                # long search window and must not take the blob a falling object's track
+                # predicted exactly.
+                tier = np.array([3 - min(3, len(self.active[i].t)) for i in ti])
+                for k in np.lexsort((d, tier)):
                     a, b = int(ti[k]), int(bi[k])
                     if a in used_t or b in used_b:
                         continue
@@ -138,12 +160,20 @@ class Tracker:
                 ended.append(tr)
             else:
                 alive.append(tr)
-        for bi, b in enumerate(blobs):
-            if bi not in used_b and len(alive) < MAX_TRACKS:
-                tr = Track(self._next_id)
-                self._next_id += 1
-                tr.add(t, b)
-                alive.append(tr)
+        fresh = sorted((b for bi, b in enumerate(blobs) if bi not in used_b), key=lambda b: -b.area)
+        room = MAX_TRACKS - len(alive)
+        if len(fresh) > room:
+            # In heavy rain every streak starts a track: a full table must not keep the
+            # object from getting one. Single sightings that already missed go first.
+            stale = [tr for tr in alive if len(tr.t) == 1 and tr.misses > 0]
+            drop = {id(tr) for tr in stale[: len(fresh) - room]}
+            ended += [tr for tr in alive if id(tr) in drop]
+            alive = [tr for tr in alive if id(tr) not in drop]
+        for b in fresh[: max(0, MAX_TRACKS - len(alive))]:
+            tr = Track(self._next_id)
+            self._next_id += 1
+            tr.add(t, b)
+            alive.append(tr)
         self.active = alive
         return ended
 

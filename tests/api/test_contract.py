@@ -24,9 +24,16 @@ def test_asyncapi_covers_every_kind_and_channel_and_its_refs_resolve(api):
     doc = api.client.get("/asyncapi.json").json()
     assert doc["asyncapi"] == "3.0.0"
     addresses = {c["address"] for c in doc["channels"].values()}
-    for kind in CATALOGUE.kinds:
-        for suffix in ("telemetry", "event", "status", "cmd", "cmd/ack"):
-            assert f"scgw/v1/{kind}/{{device_id}}/{suffix}" in addresses
+    for key, kind in CATALOGUE.kinds.items():
+        for suffix in ("telemetry", "event", "status", "cmd/ack", "event/ack", "errors",
+                       *(["cmd"] if kind.commands else [])):
+            assert f"scgw/v1/{key}/{{device_id}}/{suffix}" in addresses
+    # The server is the configured broker, not a placeholder.
+    assert doc["servers"]["broker"]["host"] == api.gateway.settings.broker.url.split("//")[1]
+    # Commands carry their argument model and expiry.
+    opening = doc["components"]["messages"]["lockerCmdOpenCompartment"]["payload"]
+    assert "expires_at" in opening["required"]
+    assert "compartment" in opening["properties"]["args"]["required"]
     for ref in _refs(doc, set()):
         node = doc
         for part in ref.removeprefix("#/").split("/"):

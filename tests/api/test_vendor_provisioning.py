@@ -80,8 +80,7 @@ def test_vendor_registers_a_device_that_may_only_speak_as_itself(dynsec_broker, 
     settings = Settings(
         broker={"url": dynsec_broker.url, "username": GW_USER, "password": GW_PW,
                 "client_id": "gw-dynsec"},
-        provisioning={"enabled": True, "admin_username": ADMIN, "admin_password": ADMIN_PW,
-                      "command_timeout_s": 30},
+        provisioning={"enabled": True, "admin_username": ADMIN, "admin_password": ADMIN_PW},
         database={"url": f"sqlite:///{tmp_path / 'v.db'}"}, log_json=False,
     )
     gw = Gateway(settings, clock=clock)
@@ -133,7 +132,9 @@ def test_vendor_registers_a_device_that_may_only_speak_as_itself(dynsec_broker, 
         assert r.status_code == 202, r.text
         command_id = r.json()["id"]
         assert wait_for(lambda: device.commands, 5)
-        assert device.commands[0] == {"id": command_id, "name": "locate_now", "args": {}}
+        expires = int((T0 + 120) * 1000)  # locate_now lives 2 minutes
+        assert device.commands[0] == {"id": command_id, "name": "locate_now", "args": {},
+                                      "expires_at": expires}
         ack = {"id": command_id, "ok": True, "ts": int(T0 * 1000), "result": {"lat": 35.4}}
         device.client.publish("scgw/v1/wristband/WB-9002/cmd/ack", orjson.dumps(ack),
                               qos=1).wait_for_publish(5)
@@ -163,6 +164,6 @@ def test_an_unanswered_command_times_out(make_gateway, publisher, clock):
     command_id = gw.pipeline.call("cmd", lambda now, tx: gw.commands.send(
         tx, device_id="LK-4001", kind="locker", name="open_compartment",
         args={"compartment": "L-3"}, actor="op", now=now), clock.time())
-    clock.advance(gw.settings.provisioning.command_timeout_s + 6)
+    clock.advance(60 + 6)  # open_compartment lives 60 s; the sweep runs every 5 s
     assert wait_for(lambda: gw.store.query("SELECT state FROM commands WHERE id = ?",
                                            (command_id,))[0]["state"] == "timeout", 10)
