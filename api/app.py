@@ -23,6 +23,7 @@ from api.routes import (
     ticket_detail,
     tickets,
     users,
+    vendor,
 )
 from api.security import LoginThrottle, SessionService, TokenService
 from api.stream import Broadcaster
@@ -89,7 +90,7 @@ def create_app(gateway: Gateway) -> FastAPI:
                    family.router,
                    admin.residents, contacts.router, admin.dead_letters, admin.rules,
                    admin.audit_log, live.router, geofences.router, sitemap.router,
-                   console.router, users.router):
+                   console.router, users.router, vendor.router):
         app.include_router(router)
     check_routes(app)
     return app

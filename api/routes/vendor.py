@@ -1,0 +1,202 @@
+"""A vendor's own view: its devices' refusals, last messages and commands; a dry-run validator.
+
+Everything is scoped to the vendor's own devices (another vendor's id is 404, as if it did
+not exist). A device bound to a resident never shows that person's position or vitals.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+from api.access import visible_device
+from api.deps import GatewayDep, require
+from api.personal import redact_readings
+from api.schemas import CommandPublic, DeadLetterPublic
+from devices import topics
+from devices.catalogue import CATALOGUE
+from devices.errors import DecodeError
+from gateway.decode import Decoder, OwnPublishError, RejectError
+from gateway.envelope import RawMessage
+from gateway.storage.records import DeviceRecord
+from gateway.users import User
+
+router = APIRouter(prefix="/vendor", tags=["vendor"])
+VendorView = Annotated[User, Depends(require("admin", "operator", "vendor"))]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+class MessagePublic(BaseModel):
+    """An accepted message as stored."""
+
+    channel: str
+    type: str
+    ts: float
+    received_at: float
+    seq: int | None
+    stale: bool
+    data: dict[str, Any]
+
+
+class ValidateBody(BaseModel):
+    """A message to judge: exactly what the device would publish."""
+
+    topic: str = Field(max_length=512)
+    payload: str | dict[str, Any] = Field(
+        description="The payload text as the device sends it, or a JSON object")
+    retain: bool = False
+
+
+class Verdict(BaseModel):
+    """What the gateway would do with the message (nothing was stored)."""
+
+    outcome: Literal["accepted", "refused"]
+    reason: str | None = None
+    detail: str = ""
+    kind: str | None = None
+    channel: str | None = None
+    type: str | None = None
+    urgent: bool = False
+    confirmed_on: str | None = Field(None, description="Where the confirmation would go")
+    decoded: dict[str, Any] | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+def _own_ids(gw: Any, user: User, device_id: str | None) -> list[str]:
+    if device_id is not None:
+        return [visible_device(gw, user, device_id).id]
+    if user.role in ("admin", "operator"):
+        return []  # no filter
+    return [d.id for d in gw.registry.all() if d.vendor == user.vendor]
+
+
+def _where_devices(ids: list[str], user: User) -> tuple[str, tuple[Any, ...]]:
+    if not ids and user.role in ("admin", "operator"):
+        return "1=1", ()
+    if not ids:
+        return "0=1", ()
+    return f"device_id IN ({', '.join('?' for _ in ids)})", tuple(ids)
+
+
+@router.get("/dead-letters", response_model=list[DeadLetterPublic])
+def dead_letters(gw: GatewayDep, user: VendorView, device_id: str | None = None,
+                 reason: str | None = None,
+                 since: Annotated[float | None, Query(description="epoch s")] = None,
+                 limit: Limit = 100) -> list[DeadLetterPublic]:
+    """Refused messages of the caller's own devices, newest first."""
+    where, args = _where_devices(_own_ids(gw, user, device_id), user)
+    clauses, values = [where], list(args)
+    if reason:
+        clauses.append("reason = ?")
+        values.append(reason)
+    if since is not None:
+        clauses.append("received_at >= ?")
+        values.append(since)
+    rows = gw.store.query(
+        "SELECT id, received_at, topic, reason, detail, device_id, payload_size, payload"
+        f" FROM dead_letters WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?",
+        (*values, limit))
+    return [DeadLetterPublic(**{k: v for k, v in r.items() if k != "payload"},
+                             payload_preview=bytes(r["payload"][:512]).decode("utf-8", "replace"))
+            for r in rows]
+
+
+@router.get("/devices/{device_id}/messages", response_model=list[MessagePublic])
+def messages(device_id: str, gw: GatewayDep, user: VendorView,
+             channel: Literal["telemetry", "event", "status", "cmd_ack"] | None = None,
+             limit: Limit = 50) -> list[MessagePublic]:
+    """The device's last accepted messages, newest first (personal fields withheld from a
+    vendor once the device serves a resident)."""
+    device = visible_device(gw, user, device_id)
+    out: list[MessagePublic] = []
+    if channel in (None, "telemetry"):
+        out += [_message(device, user, "telemetry", r) for r in gw.store.query(
+            "SELECT 'telemetry' AS type, ts, received_at, seq, stale, data FROM telemetry"
+            " WHERE device_id = ? ORDER BY id DESC LIMIT ?", (device.id, limit))]
+    if channel != "telemetry":
+        where = "device_id = ?" + (" AND channel = ?" if channel else "")
+        args = (device.id, channel) if channel else (device.id,)
+        out += [_message(device, user, r.pop("channel"), r) for r in gw.store.query(
+            f"SELECT channel, type, ts, received_at, seq, stale, data FROM events WHERE {where}"
+            " ORDER BY id DESC LIMIT ?", (*args, limit))]
+    return sorted(out, key=lambda m: m.received_at, reverse=True)[:limit]
+
+
+def _message(device: DeviceRecord, user: User, channel: str, row: dict[str, Any]) -> MessagePublic:
+    data = orjson.loads(row["data"])
+    if user.role == "vendor" and device.resident_id is not None:
+        data = redact_readings(data) or {}
+    return MessagePublic(channel=channel, type=row["type"], ts=row["ts"],
+                         received_at=row["received_at"], seq=row["seq"],
+                         stale=bool(row["stale"]), data=data)
+
+
+@router.get("/devices/{device_id}/commands", response_model=list[CommandPublic])
+def commands(device_id: str, gw: GatewayDep, user: VendorView,
+             limit: Limit = 50) -> list[CommandPublic]:
+    """The commands sent to the device and what became of each, newest first."""
+    device = visible_device(gw, user, device_id)
+    rows = gw.store.query(
+        "SELECT id, device_id, name, state, created_at, expires_at, done_at, result, late_at,"
+        " late_result FROM commands WHERE device_id = ? ORDER BY created_at DESC LIMIT ?",
+        (device.id, limit))
+    for row in rows:
+        for column in ("result", "late_result"):
+            row[column] = orjson.loads(row[column]) if row[column] else None
+    return [CommandPublic(**r) for r in rows]
+
+
+@router.post("/validate", response_model=Verdict)
+def validate(body: ValidateBody, gw: GatewayDep, user: VendorView) -> Verdict:
+    """Judge a message exactly as ingest would (size, topic, kind, device, payload, time),
+    storing nothing. A device id nobody registered yet is judged as if it were yours."""
+    payload = (body.payload.encode() if isinstance(body.payload, str)
+               else orjson.dumps(body.payload))
+    now = gw.clock.time()
+    raw = RawMessage(body.topic, payload, qos=1, retain=body.retain, received_at=now)
+    notes: list[str] = []
+    try:
+        parts = topics.parse(body.topic)
+    except DecodeError:
+        parts = None
+    registry: Any = gw.registry
+    if parts is not None:
+        existing = gw.registry.get(parts.device_id)
+        if existing is not None:
+            visible_device(gw, user, parts.device_id)  # another vendor's: 404
+        elif CATALOGUE.get(parts.kind) is not None:
+            notes.append(f"{parts.device_id} is not registered: until it is, its messages "
+                         "are refused as unknown_device")
+            registry = _Pretend(DeviceRecord(parts.device_id, parts.kind,
+                                             vendor=user.vendor or ""))
+    decoder = Decoder(registry, gw.settings.limits)
+    try:
+        env = decoder.decode(raw, now)
+    except RejectError as rej:
+        return Verdict(outcome="refused", reason=rej.reason, detail=rej.detail, notes=notes)
+    except OwnPublishError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "that topic is one the gateway sends to devices") from None
+    if env.seq is None and env.channel != "status":
+        notes.append("no seq: duplicates are recognised only by identical ts and content")
+    if env.urgent and env.seq is None:
+        notes.append("an urgent event needs a seq to be matched with its confirmation")
+    return Verdict(outcome="accepted", kind=env.kind, channel=env.channel, type=env.type,
+                   urgent=env.urgent, notes=notes,
+                   confirmed_on=topics.topic(env.kind, env.device_id, "event/ack")
+                   if env.urgent else None,
+                   decoded=env.payload.model_dump(mode="json", exclude_none=True))
+
+
+class _Pretend:
+    """A registry that knows one device: how a not-yet-registered device would be judged."""
+
+    def __init__(self, record: DeviceRecord) -> None:
+        self._record = record
+
+    def get(self, device_id: str) -> DeviceRecord | None:
+        """The pretended device."""
+        return self._record if device_id == self._record.id else None

@@ -1,0 +1,79 @@
+"""A vendor sees its own devices' refusals, messages and commands, and can dry-run a payload."""
+
+from __future__ import annotations
+
+import orjson
+
+from tests.conftest import T0
+from tests.support.clients import Publisher
+
+
+def _seed_traffic(api) -> None:
+    gw = api.gateway
+    pub = Publisher(gw.settings.broker.url)
+    try:
+        # VD-1 is acme's locker; WB-1002 belongs to nobody's vendor account.
+        pub.publish("scgw/v1/locker/VD-1/telemetry", orjson.dumps(
+            {"ts": int(T0 * 1000), "seq": 1, "temperature_c": "21"}))
+        pub.publish("scgw/v1/locker/VD-1/telemetry", orjson.dumps(
+            {"ts": int(T0 * 1000), "seq": 2, "temperature_c": 21.5}))
+        pub.publish("scgw/v1/wristband/WB-1002/telemetry", b"{broken")
+    finally:
+        pub.close()
+    assert gw.pipeline.wait_processed(5, 10)
+
+
+def test_a_vendor_sees_only_its_own_devices(api):
+    _seed_traffic(api)
+    acme = api.headers("vendor")
+    dead = api.client.get("/vendor/dead-letters", headers=acme).json()
+    assert [(d["device_id"], d["reason"]) for d in dead] == [("VD-1", "schema_invalid")]
+    assert api.client.get("/vendor/dead-letters", params={"device_id": "WB-1002"},
+                          headers=acme).status_code == 404
+    messages = api.client.get("/vendor/devices/VD-1/messages", headers=acme).json()
+    assert [(m["channel"], m["seq"]) for m in messages] == [("telemetry", 2)]
+    for path in ("/vendor/devices/WB-1001/messages", "/vendor/devices/WB-1001/commands"):
+        assert api.client.get(path, headers=acme).status_code == 404
+    r = api.client.post("/devices/VD-1/commands", headers=acme,
+                        json={"name": "open_compartment", "args": {"compartment": "2"}})
+    assert r.status_code == 202
+    history = api.client.get("/vendor/devices/VD-1/commands", headers=acme).json()
+    assert [(c["name"], c["state"]) for c in history] == [("open_compartment", "sent")]
+    # Families and grid workers have no vendor view.
+    for role in ("family", "grid_worker"):
+        assert api.client.get("/vendor/dead-letters", headers=api.headers(role)).status_code \
+            in (403, 404)
+
+
+def test_validate_judges_like_ingest_and_stores_nothing(api):
+    acme = api.headers("vendor")
+    gw = api.gateway
+    before = (gw.store.query("SELECT count(*) AS n FROM dead_letters")[0]["n"],
+              gw.store.query("SELECT count(*) AS n FROM events")[0]["n"])
+
+    def judge(topic: str, payload: object) -> dict:
+        r = api.client.post("/vendor/validate", headers=acme,
+                            json={"topic": topic, "payload": payload})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    ok = judge("scgw/v1/locker/VD-1/event", {"ts": int(T0 * 1000), "seq": 3, "type": "tamper"})
+    assert (ok["outcome"], ok["type"], ok["urgent"]) == ("accepted", "tamper", False)
+    bad = judge("scgw/v1/locker/VD-1/telemetry", '{"ts": 1795233480, "temperature_c": 20}')
+    assert (bad["outcome"], bad["reason"]) == ("refused", "out_of_range")
+    typo = judge("scgw/v1/locker/VD-1/events", {"ts": int(T0 * 1000), "type": "tamper"})
+    assert typo["reason"] == "bad_topic"
+    # A band not registered yet is judged as if it were: the payload is fine, with a note.
+    sos = judge("scgw/v1/wristband/WB-NEW-9/event", {"ts": int(T0 * 1000), "type": "sos"})
+    assert sos["outcome"] == "accepted" and sos["urgent"] is True
+    assert sos["confirmed_on"] == "scgw/v1/wristband/WB-NEW-9/event/ack"
+    assert any("not registered" in n for n in sos["notes"])
+    assert any("needs a seq" in n for n in sos["notes"])
+    # Another vendor's (or nobody's) registered device is not the vendor's to probe.
+    r = api.client.post("/vendor/validate", headers=acme, json={
+        "topic": "scgw/v1/wristband/WB-1001/event",
+        "payload": {"ts": int(T0 * 1000), "type": "sos"}})
+    assert r.status_code == 404
+    after = (gw.store.query("SELECT count(*) AS n FROM dead_letters")[0]["n"],
+             gw.store.query("SELECT count(*) AS n FROM events")[0]["n"])
+    assert after == before
