@@ -64,8 +64,10 @@ def make_gateway(
         **overrides: Any,
     ) -> Gateway:
         n = next(counter)
+        broker = {"url": mosquitto.url, "client_id": f"gw-{tmp_path.name}-{n}",
+                  **overrides.pop("broker", {})}
         settings = Settings(
-            broker={"url": mosquitto.url, "client_id": f"gw-{tmp_path.name}-{n}"},
+            broker=broker,
             database={"url": f"sqlite:///{tmp_path / 'scgw.db'}"},
             log_json=False,
             **overrides,
