@@ -1,7 +1,7 @@
 // The operator's alert list: incidents (see incidents.js), filters, pages of 200 rows, the
 // ack-timeout countdown and why an alert came back, and marks for alerts that contradict
 // their device (band not worn) or are muted.
-import { el, fmtClock, fmtSpan, fmtTime, serverNow } from "./ui.js";
+import { el, fmtClock, fmtSpan, fmtTime, serverNow, fill } from "./ui.js";
 import { icon } from "./icons.js";
 import { getLang, pick, t } from "./i18n.js";
 import { countAlerts, groupIncidents, matches, needsAck } from "./incidents.js";
@@ -48,7 +48,7 @@ export class AlertPanel {
       options.map(([v, label]) => el("option", { value: v, selected: this.filter[name] === v }, label)));
     const search = el("input", { type: "search", name: "q", value: this.filter.q, placeholder: t("filter.search"),
       oninput: (ev) => { this.filter.q = ev.target.value.trim(); this.shown = PAGE; this.render(false); } });
-    this.toolbar.replaceChildren(
+    fill(this.toolbar,
       select("state", [["active", t("count.active")], ["acknowledged", t("state.acknowledged")], ["muted", t("state.muted")]]),
       select("severity", SEVERITIES.map((s) => [s, t(`sev.${s}`)])),
       select("category", uniq((a) => a.category).map((c) => [c, t(`cat.${c}`)])),
@@ -71,7 +71,7 @@ export class AlertPanel {
       items.push(this.incident(inc, names));
       rows += inc.alerts.length;
     }
-    this.list.replaceChildren(...(items.length ? items : [el("li", { class: "empty" }, t("alerts.none"))]));
+    fill(this.list, ...(items.length ? items : [el("li", { class: "empty" }, t("alerts.none"))]));
     const left = visible.length - rows;
     this.more.hidden = left <= 0;
     this.more.textContent = t("alerts.more", { n: Math.min(PAGE, Math.max(left, 0)), total: visible.length });

@@ -7,7 +7,7 @@ import { setServerClock, setTimezone } from "./ui.js";
 export { ApiError, accessToken, api, connectLive, logout, refresh } from "./session.js";
 export { beep, chime, unlockAudio } from "./sound.js";
 export {
-  ago, askForm, attempt, el, fmtClock, fmtDate, fmtSpan, fmtTime, midnight, sawServerTime,
+  ago, askForm, attempt, el, fill, fmtClock, fmtDate, fmtSpan, fmtTime, midnight, sawServerTime,
   serverNow, setServerClock, setTimezone, toast,
 } from "./ui.js";
 

@@ -3,8 +3,7 @@
 // flood of events costs one render, not one per event.
 import {
   api, attempt, beep, chime, connectLive, el, fmtTime, loadSitemap, sawServerTime, session,
-  syncClock, toast,
-} from "./common.js";
+  syncClock, toast, fill } from "./common.js";
 import { AlertPanel, alertTitle } from "./alert-panel.js";
 import { applyI18n, t } from "./i18n.js";
 import { SiteMap } from "./sitemap.js";
@@ -256,7 +255,7 @@ function renderBoard() {
         el("span", {}, overdue ? el("b", { class: "over", title: t("sla.over", { d: "" }) }, `${overdue}/`) : null, cards.length)),
       el("div", { class: "cards" }, cards.map((tk) => boardCard(tk, S.residents, onChange))));
   });
-  $("board").replaceChildren(...columns);
+  fill($("board"), ...columns);
   refreshSla($("board"));
 }
 
@@ -286,19 +285,19 @@ function renderDevices() {
     el("td", {}, pct == null ? "—" : [el("span", { class: `battery${pct < 20 ? " low" : ""}` }, el("i", { style: `width:${Math.round(pct)}%` })), `${Math.round(pct)}%`]),
     el("td", {}, fmtTime(tw.last_seen, true)));
   });
-  $("devices").replaceChildren(el("thead", {}, head), el("tbody", {}, body));
+  fill($("devices"), el("thead", {}, head), el("tbody", {}, body));
   $("device-count").textContent = t("dev.count", { n: S.devices.length, on: S.devices.filter((d) => d.twin?.online).length });
 }
 
 async function loadDead() {
   const [summary, rows] = await Promise.all([api("/dead-letters/summary"), api("/dead-letters?limit=200")]);
-  $("dead-summary").replaceChildren(...Object.entries(summary).map(([reason, n]) => el("span", { class: "chip" }, `${reason}: ${n}`)));
+  fill($("dead-summary"), ...Object.entries(summary).map(([reason, n]) => el("span", { class: "chip" }, `${reason}: ${n}`)));
   const head = el("tr", {}, ["dl.time", "dl.reason", "dev.id", "dl.topic", "dl.detail", "dl.payload"].map((k) => el("th", {}, t(k))));
   const body = rows.map((r) => el("tr", {}, el("td", {}, fmtTime(r.received_at, true)), el("td", {}, r.reason),
     el("td", {}, r.device_id ? el("a", { href: `/device?id=${encodeURIComponent(r.device_id)}` }, r.device_id) : "—"),
     el("td", {}, el("code", {}, r.topic)), el("td", {}, r.detail),
     el("td", {}, el("code", {}, r.payload_preview.slice(0, 160)))));
-  $("dead").replaceChildren(el("thead", {}, head), el("tbody", {}, body.length ? body : [el("tr", {}, el("td", { colspan: 6, class: "empty" }, t("dl.none")))]));
+  fill($("dead"), el("thead", {}, head), el("tbody", {}, body.length ? body : [el("tr", {}, el("td", { colspan: 6, class: "empty" }, t("dl.none")))]));
 }
 
 main();

@@ -2,8 +2,7 @@
 // over 24 h, the commands it takes and what became of them, its recent events and telemetry,
 // and the messages refused from it (dead letters) — what an integrator or operator checks.
 import {
-  ApiError, api, attempt, el, fmtTime, loadSitemap, serverNow, session, syncClock, toast,
-} from "./common.js";
+  ApiError, api, attempt, el, fmtTime, loadSitemap, serverNow, session, syncClock, toast, fill } from "./common.js";
 import { applyI18n, t } from "./i18n.js";
 import { SiteMap } from "./sitemap.js";
 
@@ -30,11 +29,12 @@ async function load() {
     return;
   }
   const now = serverNow();
-  [D.points, D.events, D.commands, D.dead] = await Promise.all([
+  [D.points, D.events, D.commands, D.dead, D.resident] = await Promise.all([
     api(`/devices/${enc}/telemetry?start=${now - 86400}&end=${now + 1}&max_points=300`).catch(() => []),
     api(`/devices/${enc}/events?limit=50`).catch(() => []),
     api(`/devices/${enc}/commands`).catch(() => ({ available: [], recent: [] })),
     api(`/dead-letters?device_id=${enc}&limit=50`).catch(() => []),
+    D.device.resident_id ? api(`/residents/${encodeURIComponent(D.device.resident_id)}`).catch(() => null) : null,
   ]);
   render();
 }
@@ -45,13 +45,13 @@ function render() {
   applyI18n();
   $("device-view").hidden = false;
   document.title = `${d.id} · scgw`;
-  $("device-summary").replaceChildren(
+  fill($("device-summary"),
     el("h2", {}, el("span", { id: "device-id" }, d.id), el("span", { class: "note" }, t(`kind.${d.kind}`))),
     el("dl", { class: "kv" },
       el("dt", {}, t("dev.vendor")), el("dd", {}, d.vendor || "—"),
       el("dt", {}, t("dev.model")), el("dd", {}, d.model || "—"),
       el("dt", {}, t("dev.place")), el("dd", {}, [d.site, d.building && `${d.building}-${d.unit || ""}`, d.grid].filter(Boolean).join(" · ") || "—"),
-      el("dt", {}, t("dev.resident")), el("dd", {}, d.resident_id || "—"),
+      el("dt", {}, t("dev.resident")), el("dd", {}, D.resident ? `${D.resident.name}（${d.resident_id}）` : d.resident_id || "—"),
       el("dt", {}, t("dev.status")), el("dd", {}, d.status)));
   renderTwin();
   renderChart();
@@ -62,7 +62,7 @@ function render() {
 function renderTwin() {
   const tw = D.device.twin || {};
   const worn = tw.last_telemetry?.worn;
-  $("twin").replaceChildren(
+  fill($("twin"),
     el("dt", {}, t("dev.online")), el("dd", { id: "twin-online" }, el("span", { class: `dot${tw.online ? " on" : ""}` }), t(tw.online ? "online.yes" : "online.no")),
     el("dt", {}, t("dev.seen")), el("dd", {}, fmtTime(tw.last_seen, true)),
     el("dt", {}, t("dev.battery")), el("dd", { id: "twin-battery" }, tw.battery_pct == null ? "—" : `${Math.round(tw.battery_pct)}%`),
@@ -88,7 +88,7 @@ function numericSignals() {
 function renderChart() {
   const signals = numericSignals();
   if (!signals.includes(D.signal)) D.signal = ["heart_rate_bpm", "battery_pct"].find((s) => signals.includes(s)) || signals[0] || "";
-  $("signal").replaceChildren(...signals.map((s) => el("option", { value: s, selected: s === D.signal }, t(`sig.${s}`) === `sig.${s}` ? s : t(`sig.${s}`))));
+  fill($("signal"), ...signals.map((s) => el("option", { value: s, selected: s === D.signal }, t(`sig.${s}`) === `sig.${s}` ? s : t(`sig.${s}`))));
   const pts = D.points.filter((p) => typeof p.values[D.signal] === "number");
   const svg = $("chart");
   svg.setAttribute("viewBox", "0 0 1000 200");
@@ -108,17 +108,17 @@ function renderChart() {
     el("line", { class: "axis", x1: 10, y1: 190, x2: 990, y2: 190 }),
     el("polyline", { class: "line", points: pts.map((p) => `${sx(p.ts).toFixed(1)},${sy(p.values[D.signal]).toFixed(1)}`).join(" "), dataset: { points: pts.length } }),
     ...pts.map((p) => el("circle", { cx: sx(p.ts), cy: sy(p.values[D.signal]), r: 2.5, fill: "#1565c0" }, el("title", {}, `${fmtTime(p.ts, true)} · ${p.values[D.signal]}`))));
-  $("chart-labels").replaceChildren(el("span", {}, fmtTime(x0, true)), el("span", {}, `${y0.toFixed(1)} – ${y1.toFixed(1)}`), el("span", {}, fmtTime(x1, true)));
+  fill($("chart-labels"), el("span", {}, fmtTime(x0, true)), el("span", {}, `${y0.toFixed(1)} – ${y1.toFixed(1)}`), el("span", {}, fmtTime(x1, true)));
 }
 
 function renderCommands() {
-  $("command-buttons").replaceChildren(...D.commands.available.map((name) => el("button", { type: "button", dataset: { command: name }, onclick: () => send(name) },
+  fill($("command-buttons"), ...D.commands.available.map((name) => el("button", { type: "button", dataset: { command: name }, onclick: () => send(name) },
     t(`cmd.${name}`) === `cmd.${name}` ? name : t(`cmd.${name}`))));
   const head = el("tr", {}, ["dl.time", "cmd.name", "cmd.state", "cmd.result"].map((k) => el("th", {}, t(k))));
   const rows = D.commands.recent.map((c) => el("tr", { dataset: { command: c.id, state: c.state } },
     el("td", {}, fmtTime(c.created_at, true)), el("td", {}, c.name), el("td", {}, t(`cmd.${c.state}`)),
     el("td", {}, el("code", {}, c.result ? JSON.stringify(c.result).slice(0, 120) : "—"))));
-  $("commands").replaceChildren(el("thead", {}, head), el("tbody", {}, rows.length ? rows : [el("tr", {}, el("td", { colspan: 4, class: "empty" }, t("dev.nodata")))]));
+  fill($("commands"), el("thead", {}, head), el("tbody", {}, rows.length ? rows : [el("tr", {}, el("td", { colspan: 4, class: "empty" }, t("dev.nodata")))]));
 }
 
 async function send(name) {

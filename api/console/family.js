@@ -1,6 +1,6 @@
 // Family page (phone first): my elders, where each is now, today's trail, vitals, SOS/fall
 // history, and a safe-zone editor. Another family's elder is simply "not found".
-import { ApiError, api, askForm, attempt, beep, connectLive, el, fmtTime, midnight, session, setTimezone } from "./common.js";
+import { ApiError, api, askForm, attempt, beep, connectLive, el, fmtTime, midnight, session, setTimezone, fill } from "./common.js";
 import { applyI18n, pick, t } from "./i18n.js";
 import { SiteMap } from "./sitemap.js";
 
@@ -30,7 +30,7 @@ async function main() {
 function renderElders() {
   const chips = S.elders.map((e) => el("button", { class: "chip", "aria-pressed": String(e.id === S.current),
     dataset: { elder: e.id }, onclick: () => open(e.id) }, e.name));
-  $("elders").replaceChildren(...(chips.length ? chips : [el("span", { class: "note" }, t("family.noelders"))]));
+  fill($("elders"), ...(chips.length ? chips : [el("span", { class: "note" }, t("family.noelders"))]));
 }
 
 /** Load one elder's page; the server answers 404 (and logs it) for anyone not linked. */
@@ -69,7 +69,7 @@ function render() {
   if (!S.current) return;
   const { elder, location, trail, vitals, alarms } = S.data;
   $("elder-name").textContent = elder?.name || S.current;
-  $("fix").replaceChildren(...(location ? [
+  fill($("fix"), ...(location ? [
     el("span", {}, `${t("family.fix")}: `, el("b", { id: "fix-time" }, fmtTime(location.fix_ts, true))),
     location.accuracy_m != null ? el("span", {}, t("family.accuracy", { m: Math.round(location.accuracy_m) })) : null,
     location.source ? el("span", {}, location.source) : null,
@@ -77,7 +77,7 @@ function render() {
   $("trail-note").textContent = t("family.trail", { n: trail.length });
   renderMap();
   renderVitals(vitals);
-  $("alarms").replaceChildren(...(alarms.length ? alarms.map(alarmItem) : [el("li", { class: "note" }, t("family.noalarms"))]));
+  fill($("alarms"), ...(alarms.length ? alarms.map(alarmItem) : [el("li", { class: "note" }, t("family.noalarms"))]));
   renderBanner();
   renderZones();
 }
@@ -170,7 +170,7 @@ function renderVitals(v) {
       el("span", { class: "why" }, reason), at ? el("span", { class: "last" }, t("vital.last", { v: value, t: fmtTime(at, true) })) : null);
   });
   items.push(el("div", { class: "vital", dataset: { vital: "battery" } }, el("span", {}, t("family.battery")), el("b", {}, `${fmt(v.battery_pct)} %`)));
-  $("vitals").replaceChildren(...items);
+  fill($("vitals"), ...items);
   $("measured").textContent = v.measured_at ? `${t("family.measured")} ${fmtTime(v.measured_at, true)}` : "";
 }
 
@@ -181,7 +181,7 @@ function renderZones() {
     el("b", {}, z.name),
     el("label", {}, el("input", { type: "checkbox", checked: z.enabled, onchange: (ev) => toggleZone(z, ev.target.checked) }), t("family.zone.enabled")),
     el("button", { class: "danger", onclick: () => deleteZone(z) }, t("act.delete"))));
-  $("zones").replaceChildren(el("li", { class: "note" }, t("family.zone.community")),
+  fill($("zones"), el("li", { class: "note" }, t("family.zone.community")),
     ...(items.length ? items : [el("li", { class: "note" }, t("family.zone.none"))]));
 }
 

@@ -85,7 +85,7 @@ export const EN = {
   "sla.left": "{d} left", "sla.over": "{d} overdue", "sla.dispatch": "dispatch", "sla.accept": "accept", "sla.resolve": "resolve",
   "esc.level": "Escalated to {who}", "esc.grid_worker": "grid worker", "esc.community_lead": "community lead", "esc.street_office": "street office",
   "esc.dept": "Escalated to {dept}",
-  "ticket.note": "Control-room note", "ticket.result": "Result", "ticket.detail": "Details", "ticket.back": "Back",
+  "ticket.category": "Category", "ticket.note": "Control-room note", "ticket.result": "Result", "ticket.detail": "Details", "ticket.back": "Back",
   "ticket.timeline": "Timeline", "ticket.alerts": "Alerts that opened it", "ticket.related": "Same incident",
   "ticket.place": "Place", "ticket.route": "Route", "ticket.contact": "Contact", "ticket.contact.show": "Show phone",
   "ticket.contact.phone": "Own phone", "ticket.contact.emergency": "Emergency contact", "ticket.contact.none": "No contact on file",

@@ -75,7 +75,7 @@ export const ZH = {
   "sla.left": "剩余 {d}", "sla.over": "超时 {d}", "sla.dispatch": "派发", "sla.accept": "接单", "sla.resolve": "办结",
   "esc.level": "已升级至{who}", "esc.grid_worker": "网格员", "esc.community_lead": "社区负责人", "esc.street_office": "街道办",
   "esc.dept": "吹哨报到：{dept}",
-  "ticket.note": "值班员留言", "ticket.result": "处置结果", "ticket.detail": "详情", "ticket.back": "返回",
+  "ticket.category": "工单类型", "ticket.note": "值班员留言", "ticket.result": "处置结果", "ticket.detail": "详情", "ticket.back": "返回",
   "ticket.timeline": "处置时间线", "ticket.alerts": "触发工单的告警", "ticket.related": "同一事件的其他告警",
   "ticket.place": "地点", "ticket.route": "路线", "ticket.contact": "联系方式", "ticket.contact.show": "查看电话",
   "ticket.contact.phone": "本人电话", "ticket.contact.emergency": "紧急联系人", "ticket.contact.none": "未登记联系方式",

@@ -2,8 +2,7 @@
 // who and when, notes, the worker's report, the rating), where to go, whom to call, and the
 // actions the ticket's state allows this role.
 import {
-  ApiError, api, askForm, attempt, connectLive, el, fmtTime, loadSitemap, session, syncClock,
-} from "./common.js";
+  ApiError, api, askForm, attempt, connectLive, el, fmtTime, loadSitemap, session, syncClock, fill } from "./common.js";
 import { alertTitle, placeText } from "./alert-panel.js";
 import { icon } from "./icons.js";
 import { applyI18n, t } from "./i18n.js";
@@ -48,18 +47,18 @@ function render() {
   applyI18n();
   $("ticket-view").hidden = false;
   document.title = `${tk.code} · scgw`;
-  $("summary").replaceChildren(
+  fill($("summary"),
     el("h2", {}, el("span", {}, tk.code), el("span", { class: `state ${tk.state}`, id: "ticket-state", dataset: { state: tk.state } }, t(`ts.${tk.state}`))),
     el("div", { class: "card-title", id: "ticket-title" }, ticketTitle(tk)),
     el("div", { class: "badges" }, el("span", { class: "badge" }, t(`prio.${tk.priority}`)), slaBadge(tk), escalationBadges(tk)),
     el("dl", { class: "kv" },
-      el("dt", {}, t("filter.category")), el("dd", {}, categoryName(tk)),
+      el("dt", {}, t("ticket.category")), el("dd", {}, categoryName(tk)),
       tk.resident_id ? [el("dt", {}, t("ticket.resident")), el("dd", {}, tk.resident_name || tk.resident_id)] : null,
       el("dt", {}, t("dev.place")), el("dd", {}, [placeOf(tk), tk.grid].filter(Boolean).join(" · ") || "—"),
       el("dt", {}, t("ticket.worker")), el("dd", { id: "ticket-assignee" }, tk.assignee_name || tk.assignee || t("ticket.none")),
       el("dt", {}, t("ticket.created")), el("dd", {}, fmtTime(tk.created_at, true)),
       tk.description ? [el("dt", {}, t("dl.detail")), el("dd", {}, tk.description)] : null));
-  $("work").replaceChildren(
+  fill($("work"),
     noteBox(tk) || el("div", { class: "note" }, `${t("ticket.note")}: —`),
     tk.result ? el("div", { class: "result", id: "ticket-result" }, el("span", { class: "note" }, `${t("ticket.result")}: `), tk.result) : null,
     tk.rating ? el("div", {}, `${t("ticket.rating")}: ${"★".repeat(tk.rating)}${"☆".repeat(5 - tk.rating)}`) : null,
@@ -67,15 +66,15 @@ function render() {
     el("form", { class: "toolbar comment", onsubmit: comment },
       el("input", { name: "text", required: true, placeholder: t("ticket.comment"), maxlength: 2000 }),
       el("button", { type: "submit" }, t("act.send"))));
-  $("place").replaceChildren(placeBlock(tk.place, sitemap));
-  $("contact").replaceChildren(me.role === "grid_worker" ? contactBlock(tk) || "" : "");
+  fill($("place"), placeBlock(tk.place, sitemap));
+  fill($("contact"), me.role === "grid_worker" ? contactBlock(tk) || "" : "");
   const alertItem = (a) => el("li", { dataset: { alertId: a.id } },
     el("span", { class: `sev ${a.severity}` }, t(`sev.${a.severity}`)), el("b", {}, alertTitle(a)),
     el("span", { class: "note" }, [a.device_id, placeText(a), fmtTime(a.opened_at, true), t(`state.${a.state}`)].filter(Boolean).join(" · ")),
     a.worn === false ? el("span", { class: "badge warn", title: t("alert.notworn.why") }, icon("watch-off"), t("alert.notworn")) : null);
-  $("alerts").replaceChildren(...(tk.alerts.length ? tk.alerts.map(alertItem) : [el("li", { class: "note" }, "—")]));
-  $("related").replaceChildren(...(tk.related.length ? tk.related.map(alertItem) : [el("li", { class: "note" }, "—")]));
-  $("timeline").replaceChildren(...timeline());
+  fill($("alerts"), ...(tk.alerts.length ? tk.alerts.map(alertItem) : [el("li", { class: "note" }, "—")]));
+  fill($("related"), ...(tk.related.length ? tk.related.map(alertItem) : [el("li", { class: "note" }, "—")]));
+  fill($("timeline"), ...timeline());
   refreshSla();
 }
 

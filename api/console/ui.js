@@ -33,6 +33,13 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** Replace a node's children, skipping null/false and flattening arrays (replaceChildren
+ * would print "null"). */
+export function fill(node, ...children) {
+  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
 /** A time (12:03:05), or with `withDate` the locale's full date (2026年11月21日 12:03:05 /
  * 21 Nov 2026, 12:03:05) — never an ambiguous 12/05. */
 export function fmtTime(ts, withDate = false) {

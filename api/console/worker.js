@@ -1,7 +1,7 @@
 // What a grid worker needs to act on a ticket, shared by the grid page and the ticket page:
 // where to go (place in words, a route hint from the nearest gate, the place marked on the
 // site map) and whom to call (the resident's phone and emergency contact; each view audited).
-import { api, attempt, el } from "./common.js";
+import { api, attempt, el, fill } from "./common.js";
 import { icon } from "./icons.js";
 import { pick, t } from "./i18n.js";
 import { SiteMap } from "./sitemap.js";
@@ -28,9 +28,9 @@ export function contactBlock(tk) {
   const box = el("div", { class: "contact", dataset: { contact: tk.id } });
   const show = async () => {
     const c = await attempt(() => api(`/tickets/${tk.id}/contact`));
-    if (!c) { box.replaceChildren(el("span", { class: "note" }, t("ticket.contact.none"))); return; }
+    if (!c) { fill(box, el("span", { class: "note" }, t("ticket.contact.none"))); return; }
     const tel = (n) => (n ? el("a", { href: `tel:${n.replace(/[^0-9+]/g, "")}` }, icon("phone"), " ", n) : "—");
-    box.replaceChildren(el("dl", { class: "kv" },
+    fill(box, el("dl", { class: "kv" },
       el("dt", {}, t("ticket.contact.phone")), el("dd", {}, `${c.resident_name} `, tel(c.phone)),
       el("dt", {}, t("ticket.contact.emergency")),
       el("dd", {}, [c.contact_name, c.contact_relation && `（${c.contact_relation}）`].filter(Boolean).join(""), " ", tel(c.contact_phone))));

@@ -94,6 +94,7 @@ class SiteGeometry:
             near = self._nearest_building(p)
             zh = f"小区内，{near['name']}附近" if near else "小区内"
             en = f"inside the compound, near building {near['id']}" if near else "inside"
+            building = near  # the landmark to walk to (marked on the map)
         else:
             zh, en = "小区外", "outside the compound"
         gate = self._nearest_gate(p)

@@ -41,11 +41,15 @@ class Site:
     stops: list[Callable[[], None]] = field(default_factory=list)
 
     def publish(self, device_id: str, channel: str, body: dict[str, Any],
-                kind: str = "wristband") -> None:
-        """Publish like the device would, with a fresh seq and the gateway's current time."""
+                kind: str = "wristband", *, wait: bool = False) -> None:
+        """Publish like the device would, with a fresh seq and the gateway's current time;
+        with `wait`, return once the gateway committed it."""
         self.seq += 1
         payload = {"ts": int(self.gateway.clock.time() * 1000), "seq": self.seq, **body}
+        before = self.gateway.pipeline.processed
         self.publisher.publish(f"scgw/v1/{kind}/{device_id}/{channel}", orjson.dumps(payload))
+        if wait:
+            assert self.gateway.pipeline.wait_processed(before + 1, 10)
 
     def token(self, user: str) -> str:
         """A fresh access token for `user`."""
