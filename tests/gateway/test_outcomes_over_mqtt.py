@@ -75,3 +75,11 @@ def test_the_gateway_never_mistakes_its_own_publishes_for_a_device(make_gateway,
             {"state": "sent"}]
     finally:
         device.close()
+
+
+def test_an_oversized_message_keeps_the_device_it_came_from(make_gateway, publisher):
+    gw = make_gateway()
+    publisher.publish("scgw/v1/camera/CAM-3001/event", b"{" + b" " * 70_000 + b"}")
+    assert gw.pipeline.wait_processed(1, 10)
+    assert gw.store.query("SELECT reason, device_id FROM dead_letters") == [
+        {"reason": "oversized", "device_id": "CAM-3001"}]

@@ -106,3 +106,13 @@ def test_the_schemas_refuse_what_the_gateway_refuses():
         (SCHEMAS / "wristband.telemetry.json").read_bytes()))
     assert not telemetry.is_valid({"ts": 1795233480000, "heart_rate_bpm": "71"})
     assert not telemetry.is_valid({"ts": 1795233480, "heart_rate_bpm": 71})  # epoch seconds
+
+
+def test_the_guide_lists_every_command_with_its_lifetime():
+    text = GUIDE.read_text(encoding="utf-8")
+    for kind in CATALOGUE.kinds.values():
+        for spec in kind.command_specs:
+            row = next((line for line in text.splitlines()
+                        if line.startswith(f"| {kind.key} | `{spec.name}` |")), None)
+            assert row is not None, f"{kind.key} {spec.name} is missing from the guide"
+            assert f"{spec.ttl_s:g} s / {spec.max_ttl_s:g} s" in row, row

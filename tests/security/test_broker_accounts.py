@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 
 import orjson
@@ -166,3 +167,24 @@ def test_a_device_cannot_forge_what_the_gateway_sends_it(edge: Edge):
         assert len(device.messages) == 1
     finally:
         device.close()
+
+
+def test_provisioning_is_idempotent_and_a_gateway_without_its_role_is_told_why(edge: Edge):
+    again = edge.scgw("broker", "provision")
+    assert "updated" in again.stdout
+    # The running gateway kept its login and session: it still stores what devices send.
+    _gateway_still_works(edge, "WB-PROBE-2", _device(edge, "vendor-a", "WB-PROBE-2"), 1)
+    # An account without the gateway role may log in but not subscribe: start-up stops and
+    # names the refused subscription.
+    subprocess.run(["mosquitto_ctrl", "-h", "127.0.0.1", "-p", str(edge.broker.port), "-u",
+                    ADMIN, "-P", ADMIN_PW, "dynsec", "createClient", "gw-norole", "-p",
+                    "norole-password-1", "-c", "gw-norole"], check=True, capture_output=True)
+    env = {**edge.env, "SCGW_BROKER__USERNAME": "gw-norole",
+           "SCGW_BROKER__PASSWORD": "norole-password-1", "SCGW_BROKER__CLIENT_ID": "gw-norole",
+           "SCGW_DATABASE__URL": f"sqlite:///{edge.folder / 'norole.db'}",
+           "SCGW_API__PORT": "1"}
+    done = subprocess.run([sys.executable, "-m", "api", "run"], env=env, cwd=edge.folder,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr[-500:]
+    assert "refused the gateway's subscription to 'scgw/v1/+/+/#'" in done.stderr
+    assert "Traceback" not in done.stderr
