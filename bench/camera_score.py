@@ -147,6 +147,7 @@ def score_facade(truth: dict[str, Any], dets: list[dict[str, Any]]) -> tuple[lis
                 "t": g["t"],
                 "floor": g["floor"],
                 "size_band": g["size_band"],
+                "contrast": g.get("contrast"),
                 "hit": det is not None,
                 "det_floor": det["floor"] if det else None,
                 "confidence": det["confidence"] if det else None,
@@ -206,6 +207,13 @@ def score_lane(truth: dict[str, Any], dets: list[dict[str, Any]]) -> tuple[list,
     return rows, len(blocks) - len(used)
 
 
+def contrast_band(value: float | None) -> str:
+    """low (< 30 grey levels in the most different channel), fair (30–60) or high."""
+    if value is None:
+        return "unknown"
+    return "low" if value < 30 else "fair" if value < 60 else "high"
+
+
 def tally_facade(rows: list, fas: list, seconds: float) -> Tally:
     """Tally of one facade clip."""
     t = Tally(falls=len(rows), facade_s=seconds, fall_fp=len(fas))
@@ -253,6 +261,8 @@ def by_condition(clips: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 slices[f"facade {k}"].add(whole)
             for r in c["rows"]:
                 slices[f"facade size={r['size_band']}"].add(tally_facade([r], [], 0.0))
+                band = contrast_band(r.get("contrast"))
+                slices[f"facade contrast={band}"].add(tally_facade([r], [], 0.0))
             for fa in c["false_alarms"]:
                 fa_causes[fa["cause"]] += 1
         else:

@@ -22,6 +22,11 @@ _MIN_GAIN_STEP = 0.03
 # can pull phase correlation by a pixel although the camera stood still; undoing that
 # "shake" would light up every edge.
 _MIN_IMPROVEMENT = 0.92
+# Poles sway by a few pixels; a larger "shift" is phase correlation locking onto the wrong
+# period of a repetitive facade (tiles, balcony bars).
+_MAX_SHIFT_PX = 16.0
+# A camera that stays displaced this long was re-aimed: start again from what it sees now.
+_REBASE_FRAMES = 250
 
 
 class Conditioner:
@@ -55,6 +60,7 @@ class Conditioner:
         self._edges: np.ndarray | None = None
         self._frames = 0
         self.still = 0  # frames since the camera last moved
+        self._moved = 0  # frames the camera has been displaced in a row
 
     def apply(self, image: np.ndarray) -> None:
         """Measure this frame's shift and exposure gain on its analysis image (BGR or grey)."""
@@ -65,12 +71,14 @@ class Conditioner:
             self._ref = small
             return
         shift = (0.0, 0.0)
+        raw = small
         if self._stabilize:
             # Window into fresh arrays: OpenCV 5's phaseCorrelate windows its inputs in place.
             (dx, dy), response = cv2.phaseCorrelate(
                 cv2.multiply(self._ref, self._window), cv2.multiply(small, self._window)
             )
-            if response > _MIN_RESPONSE and max(abs(dx), abs(dy)) > _MIN_SHIFT:
+            big = max(abs(dx), abs(dy)) > _MAX_SHIFT_PX * self._per_full
+            if response > _MIN_RESPONSE and max(abs(dx), abs(dy)) > _MIN_SHIFT and not big:
                 m = np.float32([[1, 0, -dx], [0, 1, -dy]])
                 moved = cv2.warpAffine(small, m, self._reg_size, borderMode=cv2.BORDER_REPLICATE)
                 edges = self._edge_mask()
@@ -80,14 +88,21 @@ class Conditioner:
                     small = moved
                     shift = (dx / self._per_full, dy / self._per_full)
         self.shift = shift
-        self.still = 0 if shift != (0.0, 0.0) else self.still + 1
+        moving = shift != (0.0, 0.0)
+        self.still = 0 if moving else self.still + 1
+        self._moved = self._moved + 1 if moving else 0
         ref_px = self._ref[self._grid]
         bright = ref_px > 12
         if bright.sum() > 20:
             self.gain = float(np.median(small[self._grid][bright] / ref_px[bright]))
         if abs(self.gain - 1.0) > _MIN_GAIN_STEP:
             small = small / self.gain
-        cv2.accumulateWeighted(small, self._ref, _REF_ALPHA)
+        if self._moved >= _REBASE_FRAMES:
+            self._ref, self._edges, self._moved = raw, None, 0
+        elif not moving:
+            # Learn only while the camera is still: a reference blended from registered shaky
+            # frames drifts with every registration error and can lock onto a wrong offset.
+            cv2.accumulateWeighted(small, self._ref, _REF_ALPHA)
 
     def _edge_mask(self) -> np.ndarray:
         """The reference's most textured pixels (recomputed every 50 frames)."""

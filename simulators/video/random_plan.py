@@ -138,15 +138,22 @@ def _weather(rng: np.random.Generator, duration: float, every: float) -> Weather
 
 
 def _hidden(geo: FacadeGeometry, outlines: list[np.ndarray], drop: Drop) -> bool:
-    """Whether the first storey and a half of the fall is behind a tree (installer mask)."""
-    for dt in np.linspace(0, 0.6, 7):
-        p = drop.at(geo, drop.t + float(dt))
-        if p is None:
+    """Whether the camera cannot see enough of the fall: the first storey and a half (or all
+    of a shorter fall) must be in front of the facade and clear of the trees the installer
+    masks. A throw behind a tree is no test of the analyzer, only of the mask."""
+    start = drop.at_m(geo, drop.t)
+    if start is None:
+        return True
+    facade = np.asarray(geo.polygon(), np.float64)
+    t = drop.t
+    while True:
+        p = drop.at_m(geo, t)
+        if p is None or start[1] - p[1] > 1.5 * geo.storey_m:
             return False
-        for poly in outlines:
-            if cv_inside(poly, p):
-                return True
-    return False
+        xy = geo.to_image(*p)
+        if not cv_inside(facade, xy) or any(cv_inside(poly, xy) for poly in outlines):
+            return True
+        t += 0.04
 
 
 def cv_inside(poly: np.ndarray, p: tuple[float, float]) -> bool:

@@ -135,7 +135,7 @@ def _path(at: Callable[[float], tuple[float, float] | None], t0: float, t1: floa
     return out
 
 
-def facade_truth(plan: FacadePlan) -> dict[str, Any]:
+def facade_truth(plan: FacadePlan, renderer: Renderer | None = None) -> dict[str, Any]:
     """Throws with floor and image path; every distractor's path for false-alarm attribution."""
     geo = plan.geo
     sp = geo.storey_px()
@@ -154,6 +154,7 @@ def facade_truth(plan: FacadePlan) -> dict[str, Any]:
                 "x": path[0][1],
                 "y": path[0][2],
                 "fall_s": round(path[-1][0] - d.t, 2),
+                "contrast": renderer.contrast(d) if hasattr(renderer, "contrast") else None,
             }
         )
     distractors = []
@@ -263,7 +264,7 @@ def render(
         },
     }
     if isinstance(plan, FacadePlan):
-        truth = common | {"scene": "facade"} | facade_truth(plan)
+        truth = common | {"scene": "facade"} | facade_truth(plan, renderer)
         config = facade_config(plan)
     else:
         truth = common | {"scene": "lane"} | lane_truth(plan)

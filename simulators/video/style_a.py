@@ -63,6 +63,19 @@ def _building(geo: FacadeGeometry, night: bool, rng: np.random.Generator) -> np.
     return cv2.warpPerspective(canvas, geo.h @ to_m, (W, H), flags=cv2.INTER_AREA)
 
 
+def _contrast(base: np.ndarray, plan: FacadePlan, drop: Drop, color: tuple) -> float:
+    """Median over the first second of the fall of max(|object - wall|) over the channels."""
+    diffs = []
+    for k in range(int(plan.fps)):
+        p = drop.at(plan.geo, drop.t + k / plan.fps)
+        if p is None:
+            break
+        x, y = int(np.clip(p[0], 0, W - 1)), int(np.clip(p[1], 0, H - 1))
+        wall = base[y, x].astype(np.float64)
+        diffs.append(float(np.max(np.abs(np.asarray(color, np.float64) - wall))))
+    return round(float(np.median(diffs)), 1) if diffs else 0.0
+
+
 class StyleAFacade:
     """Renders frames of a randomised facade plan; call `frame(i)` with increasing i."""
 
@@ -107,9 +120,10 @@ class StyleAFacade:
         t = index / self.plan.fps
         img = self._base.copy()
         self._windows(img, t)
-        self._trees(img, t)
+        # Depth order: thrown things fall in front of the wall but behind the trees.
         for drop in self.plan.drops:
             self._drop(img, drop, t)
+        self._trees(img, t)
         for fl in self.plan.flyers:
             p = fl.at(t)
             if p is not None:
@@ -152,6 +166,10 @@ class StyleAFacade:
         img = apply_gain(img, gain_at(self._gains, t))
         img = apply_shake(img, shake_offset(self._shakes, t))
         return self._noise.apply(img)
+
+    def contrast(self, drop: Drop) -> float:
+        """Largest-channel difference between the object and the wall along its first second."""
+        return _contrast(self._base, self.plan, drop, self._dim(drop.color))
 
     def _dim(self, color: tuple[int, int, int]) -> tuple[int, int, int]:
         if not self._night:

@@ -7,6 +7,7 @@ import math
 import cv2
 import numpy as np
 
+from simulators.video.actors import Drop
 from simulators.video.geometry import FacadeGeometry, H, W
 from simulators.video.random_plan import FacadePlan
 from simulators.video.style_b import raster
@@ -135,8 +136,8 @@ class StyleBFacade:
                 np.uint8
             )
 
-    def _tree_frames(self, rng: np.random.Generator) -> list[tuple[int, int, list[np.ndarray]]]:
-        """Per tree, eight sway phases of its bounding box, already composited on the wall."""
+    def _tree_frames(self, rng: np.random.Generator) -> list[tuple[int, int, list[tuple]]]:
+        """Per tree, eight sway phases of its bounding box: (colour, coverage) to blend."""
         out = []
         for tree in self.plan.geo.trees:
             x0 = int(min(c[0] - c[2] for c in tree.crowns) - tree.sway_px - 4)
@@ -150,21 +151,23 @@ class StyleBFacade:
             texture = raster.value_noise((y1 - y0, x1 - x0 + 64), 6, rng)
             green = np.array((40, 105, 55) if not self._night else (20, 40, 25), np.float32)
             for k in range(8):
-                patch = self._base[y0:y1, x0:x1].copy()
+                patch = np.zeros((y1 - y0, x1 - x0, 3), np.float32)
                 trunk = int(0.035 * (y1 - y0)) + 2
                 tx = int(tree.trunk_x) - x0
                 patch[int(0.4 * (y1 - y0)) :, max(0, tx - trunk) : tx + trunk] = (35, 45, 60)
                 sway = tree.sway_px * math.sin(2 * math.pi * k / 8)
                 ys, xs = np.mgrid[0 : y1 - y0, 0 : x1 - x0].astype(np.float32)
                 cover = np.zeros((y1 - y0, x1 - x0), np.float32)
+                cover[int(0.4 * (y1 - y0)) :, max(0, tx - trunk) : tx + trunk] = 1.0
                 for cx, cy, r in tree.crowns:
                     # Sway grows with height: the crown top moves most.
                     d = np.hypot(xs - (cx - x0 + sway), ys - (cy - y0))
                     edge = r * (1 + 0.12 * texture[:, 32 + int(sway) : 32 + int(sway) + x1 - x0])
                     cover = np.maximum(cover, np.clip(edge - d, 0, 1))
                 leaf = green * (0.75 + 0.35 * texture[:, 32 : 32 + x1 - x0, None])
-                blend = patch * (1 - cover[..., None]) + leaf * cover[..., None]
-                phases.append(np.clip(blend, 0, 255).astype(np.uint8))
+                crown = cover > 0
+                patch[crown] = leaf[crown]
+                phases.append((patch, cover[..., None]))
             out.append((x0, y0, phases))
         return out
 
@@ -174,10 +177,6 @@ class StyleBFacade:
         t = index / fps
         img = self._base.copy()
         self._draw_windows(img, t)
-        for i, (x0, y0, phases) in enumerate(self._trees):
-            k = int((t * 0.45 + 0.3 * i) * 8) % 8
-            p = phases[k]
-            img[y0 : y0 + p.shape[0], x0 : x0 + p.shape[1]] = p
         geo = self.plan.geo
         for i, d in enumerate(self.plan.drops):
             now = d.at(geo, t)
@@ -190,6 +189,12 @@ class StyleBFacade:
                 self._shapes[i], half, 2 * math.pi * d.spin_hz * (t - d.t), now, blur, samples=3
             )
             raster.composite(img, x0, y0, a, self._tone(d.color), shade)
+        # Depth order: thrown things fall in front of the wall but behind the trees.
+        for i, (x0, y0, phases) in enumerate(self._trees):
+            colour, cover = phases[int((t * 0.45 + 0.3 * i) * 8) % 8]
+            h, w = cover.shape[:2]
+            region = img[y0 : y0 + h, x0 : x0 + w].astype(np.float32)
+            img[y0 : y0 + h, x0 : x0 + w] = (region + cover * (colour - region)).astype(np.uint8)
         for fl in self.plan.flyers:
             p = fl.at(t)
             if p is not None:
@@ -220,6 +225,22 @@ class StyleBFacade:
         if self._jpeg:
             img = raster.jpeg_roundtrip(img, self._jpeg)
         return img
+
+    def contrast(self, drop: Drop) -> float:
+        """Largest-channel difference between the object and the wall along its first second
+        (infrared nights compare grey levels)."""
+        tone = np.asarray(self._tone(drop.color), np.float64)
+        base = raster.ir_mode(self._base) if self._ir else self._base
+        if self._ir:
+            tone = np.full(3, 0.25 * tone[0] + 0.45 * tone[1] + 0.3 * tone[2])
+        diffs = []
+        for k in range(int(self.plan.fps)):
+            p = drop.at(self.plan.geo, drop.t + k / self.plan.fps)
+            if p is None:
+                break
+            x, y = int(np.clip(p[0], 0, W - 1)), int(np.clip(p[1], 0, H - 1))
+            diffs.append(float(np.max(np.abs(tone - base[y, x].astype(np.float64)))))
+        return round(float(np.median(diffs)), 1) if diffs else 0.0
 
     def _tone(self, color: tuple[int, int, int]) -> tuple[float, float, float]:
         if not self._night:
