@@ -1,10 +1,11 @@
 // Operator console: live alerts as incidents, the site map, the ticket board, devices, dead
-// letters. Live changes are merged as they arrive and drawn once per animation frame, so a
-// flood of events costs one render, not one per event.
+// letters. Live changes are merged as they arrive and drawn by `redraw` (the alert list first
+// and throttled, the rest just after), so a flood of events costs a few renders, not one each.
 import {
   api, attempt, beep, chime, connectLive, el, fmtTime, loadSitemap, sawServerTime, session,
   syncClock, toast, fill } from "./common.js";
 import { AlertPanel, alertTitle } from "./alert-panel.js";
+import { RANK, needsAck, pagedAt } from "./incidents.js";
 import { applyI18n, t } from "./i18n.js";
 import { SiteMap } from "./sitemap.js";
 import { boardCard, refreshSla } from "./tickets.js";
@@ -13,9 +14,18 @@ import { askForm } from "./ui.js";
 const BOARD_STATES = ["collected", "dispatched", "handling", "feedback", "escalated", "transferred", "closed"];
 const SOUNDING = new Set(["opened", "escalated", "reescalated", "unmuted"]);
 const ALERT_LIMIT = 5000;
+const PULSING = 20;
 const S = { tickets: new Map(), ticketByAlert: new Map(), devices: [], residents: {}, sitemap: null, map: null, panel: null, truncated: false, summary: null };
 const dirty = new Set();
-let frame = 0;
+const THROTTLE_MS = 150;
+const REST_DELAY_MS = 60;
+let lastList = -Infinity;
+let listTimer = 0;
+let restTimer = 0;
+// When each device's latest alert arrived on the socket (wall clock): bench/console_flood.py
+// splits "commit → visible" into the network and the page's own part with it.
+const received = new Map();
+window.scgwReceived = (device) => received.get(device);
 let boardReload = null;
 
 const $ = (id) => document.getElementById(id);
@@ -69,25 +79,36 @@ async function loadDevices() { S.devices = await api("/devices?limit=5000").catc
 
 function renderAll() {
   applyI18n();
-  S.panel.render(); renderCounts(); renderMap(); renderBoard();
+  S.panel.render(); renderCounts(); renderMap();
+  if ($("tab-tickets").hidden) S.boardStale = true; else renderBoard();
   if (!$("tab-devices").hidden) renderDevices();
 }
 
-/** Draw the named parts at the next animation frame (one render per frame, however many
- * events arrived). */
+/** Draw the named parts soon: the alert list at once when it has been quiet, else at most
+ * every THROTTLE_MS (a flood of events costs a few renders, not one per event); the map, the
+ * counts and the board a moment later, so the list is on screen first — and the board only
+ * while its tab is shown. */
 function redraw(...parts) {
   parts.forEach((p) => dirty.add(p));
-  if (frame) return;
-  frame = requestAnimationFrame(() => {
-    frame = 0;
-    const todo = new Set(dirty);
-    dirty.clear();
-    if (todo.has("alerts")) S.panel.render();
-    if (todo.has("counts")) renderCounts();
-    if (todo.has("map")) renderMap();
-    if (todo.has("board")) renderBoard();
-    if (todo.has("devices") && !$("tab-devices").hidden) renderDevices();
-  });
+  if (dirty.has("alerts") && !listTimer) {
+    listTimer = setTimeout(() => {
+      listTimer = 0;
+      lastList = performance.now();
+      dirty.delete("alerts");
+      S.panel.render();
+    }, Math.max(0, lastList + THROTTLE_MS - performance.now()));
+  }
+  if (!restTimer && [...dirty].some((p) => p !== "alerts")) {
+    restTimer = setTimeout(() => {
+      restTimer = 0;
+      const todo = new Set([...dirty].filter((p) => p !== "alerts"));
+      todo.forEach((p) => dirty.delete(p));
+      if (todo.has("counts")) renderCounts();
+      if (todo.has("map")) renderMap();
+      if (todo.has("board")) { if ($("tab-tickets").hidden) S.boardStale = true; else renderBoard(); }
+      if (todo.has("devices") && !$("tab-devices").hidden) renderDevices();
+    }, REST_DELAY_MS);
+  }
 }
 
 function wireTabs() {
@@ -97,6 +118,7 @@ function wireTabs() {
 function showTab(name) {
   document.querySelectorAll("nav.tabs button").forEach((x) => x.setAttribute("aria-selected", String(x.dataset.tab === name)));
   for (const tab of ["alerts", "tickets", "devices", "dead"]) $(`tab-${tab}`).hidden = tab !== name;
+  if (name === "tickets" && S.boardStale) { S.boardStale = false; renderBoard(); }
   if (name === "devices") renderDevices();
   if (name === "dead") loadDead();
 }
@@ -105,19 +127,15 @@ function showTab(name) {
 
 function onEvent(ev) {
   if (ev.type === "alert") {
+    if (ev.action === "opened") received.set(ev.alert.device_id, Date.now());  // for the bench
     sawServerTime(ev.at);  // countdowns follow the gateway's clock, not this PC's
     const alerts = S.panel.alerts;
     const merged = { ...(alerts.get(ev.alert.id) || {}), ...ev.alert };
     if (merged.state === "cleared") alerts.delete(merged.id);
     else alerts.set(merged.id, merged);
     if (ev.pages && SOUNDING.has(ev.action)) {
-      if (merged.severity === "critical") {
-        beep();
-        toast(`${t("sev.critical")}: ${alertTitle(merged)} · ${S.residents[merged.resident_id] || merged.device_id}`, "alarm",
-          { label: t("act.locate"), run: () => locate(merged) });
-      } else if (merged.severity === "major") {
-        chime();
-      }
+      if (merged.severity === "critical") alarm(merged);
+      else if (merged.severity === "major") chime();
     }
     redraw("alerts", "counts", "map");
   } else if (ev.type === "ticket") {
@@ -128,6 +146,33 @@ function onEvent(ev) {
     clearTimeout(boardReload);
     boardReload = setTimeout(() => loadBoard().then(() => redraw("board")), 1500);
   }
+}
+
+// ---- alarms ----------------------------------------------------------------------------
+
+const SIREN_GAP_MS = 2000;
+const burst = { list: [], toast: null, timer: 0, lastSiren: 0, trailing: 0 };
+
+/** A critical alert paged: the siren and a toast with "locate". In an avalanche (dozens at
+ * once) the siren sounds once, then once more after a quiet gap, and one toast counts them —
+ * not a hundred overlapping sirens and toasts. */
+function alarm(a) {
+  const now = Date.now();
+  if (now - burst.lastSiren >= SIREN_GAP_MS) {
+    burst.lastSiren = now;
+    beep();
+  } else if (!burst.trailing) {
+    burst.trailing = setTimeout(() => { burst.trailing = 0; burst.lastSiren = Date.now(); beep(); },
+      SIREN_GAP_MS - (now - burst.lastSiren));
+  }
+  burst.list.push(a);
+  const who = (x) => `${alertTitle(x)} · ${S.residents[x.resident_id] || x.device_id}`;
+  const text = burst.list.length === 1 ? `${t("sev.critical")}: ${who(a)}`
+    : t("alarm.many", { n: burst.list.length, first: who(burst.list[0]) });
+  if (burst.toast?.isConnected) burst.toast.firstChild.textContent = text;
+  else burst.toast = toast(text, "alarm", { label: t("act.locate"), run: () => locate(burst.list[0] || a) });
+  clearTimeout(burst.timer);
+  burst.timer = setTimeout(() => { burst.list = []; burst.toast = null; }, 1500);
 }
 
 // ---- alerts ----------------------------------------------------------------------------
@@ -227,14 +272,23 @@ function renderMap() {
       map.layers.fixed.append(el("circle", { class: `fixed${off}`, cx: x, cy: y, r: 2, dataset: { device: d.id } }, el("title", {}, d.id)));
     }
   }
-  document.querySelectorAll("#map .alerting").forEach((n) => n.classList.remove("alerting"));
+  const alerting = new Set([...S.panel.alerts.values()].map((a) => a.building).filter(Boolean));
+  document.querySelectorAll("#map .building").forEach((n) => n.classList.toggle("alerting", alerting.has(n.dataset.building)));
+  // One ring per device (its worst open alert); only the most recent ones needing an ack
+  // pulse: hundreds of animated rings would keep a control-room PC repainting all shift.
+  const worst = new Map();
   for (const a of S.panel.alerts.values()) {
+    const held = worst.get(a.device_id);
+    if (!held || needsAck(a) > needsAck(held) || (needsAck(a) === needsAck(held) && RANK[a.severity] > RANK[held.severity])
+        || S.panel.focus === a.id) worst.set(a.device_id, a);
+  }
+  const pulsing = new Set([...worst.values()].filter(needsAck).sort((x, y) => pagedAt(y) - pagedAt(x)).slice(0, PULSING).map((a) => a.id));
+  for (const a of worst.values()) {
     const d = byId[a.device_id];
     const at = d ? devicePosition(d) : (a.building ? map.buildingCentre(a.building) : null);
-    if (a.building) document.querySelector(`#map .building[data-building="${CSS.escape(a.building)}"]`)?.classList.add("alerting");
     if (!at) continue;
     const [x, y] = map.project(at);
-    map.layers.alerts.append(el("circle", { class: `alert-ring ${a.state}${a.muted ? " muted" : ""}`, cx: x, cy: y, r: S.panel.focus === a.id ? 14 : 8,
+    map.layers.alerts.append(el("circle", { class: `alert-ring ${a.state}${a.muted ? " muted" : ""}${pulsing.has(a.id) ? " pulse" : ""}`, cx: x, cy: y, r: S.panel.focus === a.id ? 14 : 8,
       dataset: { alertId: a.id }, onclick: () => locate(a) }, el("title", {}, `${alertTitle(a)} · ${a.device_id}`)));
   }
   map.fit(wearers);

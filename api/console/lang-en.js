@@ -76,7 +76,7 @@ export const EN = {
   "filter.kind": "Device kind", "filter.grid": "Grid", "filter.search": "Search resident / device / building", "filter.clear": "Clear filters",
   "state.muted": "Muted",
   "incident.alerts": "{n} alerts", "incident.first": "first {t}", "incident.waiting": "waiting {d}",
-  "alert.countdown": "pages again in {t} unless cleared", "alert.reescalated": "Ack timed out: paging again (#{n})",
+  "alarm.many": "{n} new critical alerts, first: {first}", "alert.countdown": "pages again in {t} unless cleared", "alert.reescalated": "Ack timed out: paging again (#{n})",
   "alert.reescalated.why": "It was acknowledged but not cleared within the ack time limit, so it pages again: acknowledge and handle it",
   "alert.notworn": "Band not worn", "alert.notworn.why": "The band reported it was off the wrist when this fired: the alert contradicts the device, check by phone; an SOS is handled as usual",
   "alert.muted": "Muted", "alert.flapping": "Flapping", "alert.ticket": "Ticket", "alert.count": "×{n}",

@@ -66,7 +66,7 @@ export const ZH = {
   "filter.kind": "设备类型", "filter.grid": "网格", "filter.search": "搜索居民 / 设备 / 楼栋", "filter.clear": "清除筛选",
   "state.muted": "已静默",
   "incident.alerts": "{n} 条告警", "incident.first": "首次 {t}", "incident.waiting": "已等待 {d}",
-  "alert.countdown": "{t} 后未清除将重新告警", "alert.reescalated": "确认超时，重新告警（第 {n} 次）",
+  "alarm.many": "{n} 条新严重告警，首条：{first}", "alert.countdown": "{t} 后未清除将重新告警", "alert.reescalated": "确认超时，重新告警（第 {n} 次）",
   "alert.reescalated.why": "已确认的告警在确认时限内未清除，系统重新告警，请再次确认并处置",
   "alert.notworn": "手环未佩戴", "alert.notworn.why": "报警时手环报告“未佩戴”：告警与设备状态矛盾，请电话核实；求助告警照常处理",
   "alert.muted": "已静默", "alert.flapping": "频繁反复", "alert.ticket": "工单", "alert.count": "第 {n} 次",

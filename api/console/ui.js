@@ -102,6 +102,7 @@ export function toast(text, kind = "info", action = null) {
     action ? el("button", { type: "button", onclick: () => { item.remove(); action.run(); } }, action.label) : null);
   box.append(item);
   setTimeout(() => item.remove(), kind === "error" || kind === "alarm" ? 8000 : 4000);
+  return item;
 }
 
 /** Run an action; show its error as a toast instead of failing silently. */
