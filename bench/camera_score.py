@@ -122,19 +122,43 @@ def _attribute(det: dict[str, Any], truth: dict[str, Any]) -> str:
     return best
 
 
+def _on_path(g: dict[str, Any], det: dict[str, Any], reach: float) -> bool:
+    """Whether most of a detection's track lies on the thrown object's true path."""
+    path = g.get("path") or []
+    track = _track_of(det)
+    if len(path) < 2 or not track:
+        return False
+    ts = [p[0] for p in path]
+    near = 0
+    for t, x, y in track:
+        if not ts[0] <= t <= ts[-1]:
+            continue
+        i = max(1, min(len(ts) - 1, next((k for k, v in enumerate(ts) if v >= t), len(ts) - 1)))
+        (t0, x0, y0), (t1, x1, y1) = path[i - 1], path[i]
+        f = (t - t0) / ((t1 - t0) or 1.0)
+        near += math.hypot(x0 + f * (x1 - x0) - x, y0 + f * (y1 - y0) - y) <= reach
+    return near >= 0.6 * len(track)
+
+
 def score_facade(truth: dict[str, Any], dets: list[dict[str, Any]]) -> tuple[list, list]:
-    """(per-throw rows, per-false-alarm rows) for one facade clip."""
+    """(per-throw rows, per-false-alarm rows) for one facade clip.
+
+    A detection belongs to a throw if it starts within ±1.5 s of the release, or if most of
+    its track lies on the throw's path (a track that only picked the object up late, after it
+    was lost in a shake, is that throw seen late, not a false alarm).
+    """
     events = truth["events"]
     falls = [d for d in dets if d["type"] == "falling_object"]
+    reach = max(15.0, 0.5 * truth.get("storey_px", 30.0))
     pairs = sorted(
-        (abs(d["t"] - g["t"]), gi, di)
+        (abs(d["t"] - g["t"]) > FALL_TOLERANCE_S, abs(d["t"] - g["t"]), gi, di)
         for gi, g in enumerate(events)
         for di, d in enumerate(falls)
-        if abs(d["t"] - g["t"]) <= FALL_TOLERANCE_S
+        if abs(d["t"] - g["t"]) <= FALL_TOLERANCE_S or _on_path(g, d, reach + g["size_px"])
     )
     hit: dict[int, int] = {}
     used: set[int] = set()
-    for _, gi, di in pairs:
+    for _, _, gi, di in pairs:
         if gi in hit or di in used:
             continue
         hit[gi] = di

