@@ -60,6 +60,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.state.alert_views = alerts.AlertViews(gateway)
     broadcaster = Broadcaster(enrich=app.state.alert_views.enrich)
     app.state.broadcaster = broadcaster
+    gateway.operations.live_clients = broadcaster.count
     if gateway.alerting is not None:
         gateway.alerting.subscribe(broadcaster.on_alert_change)
     gateway.workflow.listeners.append(broadcaster.on_ticket_change)

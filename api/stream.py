@@ -70,6 +70,11 @@ class Broadcaster:
         with self._lock:
             self._subscribers.discard(subscriber)
 
+    def count(self) -> int:
+        """Open live-stream clients (a metric)."""
+        with self._lock:
+            return len(self._subscribers)
+
     def on_alert_change(self, change: Any, tx: Any) -> None:
         """Alert book listener (pipeline thread, inside the transaction)."""
         a = change.alert

@@ -18,6 +18,7 @@ from gateway.influx import build_influx_hook
 from gateway.metrics import GatewayMetrics
 from gateway.mqtt import MqttIngest
 from gateway.namespace import service_accounts
+from gateway.ops_metrics import OperationsCollector
 from gateway.pipeline import Pipeline, PipelineHook, TaskJob
 from gateway.provisioning import DynsecProvisioner
 from gateway.registry import DeviceRegistry
@@ -26,6 +27,7 @@ from gateway.scheduler import Scheduler
 from gateway.settings import Settings
 from gateway.storage.audit import AuditRepository
 from gateway.storage.credentials import CredentialRepository
+from gateway.storage.ops_reads import OpsReads
 from gateway.storage.sqlite import SqliteStore, SqliteTx
 from gateway.twin import TwinTracker
 from gateway.workflow.config import load_catalogue, load_rota
@@ -125,6 +127,9 @@ class Gateway:
         if self.alerting is not None:
             self.alerting.subscribe(self.workflow.on_alert_change)
         self.outbox = OutboxSender(self.store, wf, self.clock)
+        self.operations = OperationsCollector(OpsReads(self.store), self.registry, self.twins,
+                                              self.clock)
+        self.metrics.registry.register(self.operations)
         self._started = False
         self._gc_frozen = False
 
