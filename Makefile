@@ -1,36 +1,54 @@
 # Two entry points: `make demo` and `make test`. Both set up what they need.
+# One progress line per step; the full output of each step goes to $(LOG).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+LOG    := $(VENV)/setup.log
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := mosquitto mosquitto-clients victoria-metrics chromium fonts-noto-cjk
 
-.PHONY: demo test lint venv system-deps schemas clean
+.PHONY: demo test lint venv dev-venv system-deps schemas clean
 
-$(BIN)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV) || ($(SUDO) apt-get update && $(SUDO) apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV))
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $@
+# Run a setup step quietly: "  <what> … ok", or its log's tail and a non-zero exit.
+define step
+	@printf '  %-52s' "$(1) …"; \
+	if ( $(2) ) >>$(LOG) 2>&1; then echo ok; else echo FAILED; tail -n 30 $(LOG); \
+	echo "(full log: $(LOG))"; exit 1; fi
+endef
 
-venv: $(BIN)/.installed
+$(BIN)/.runtime: pyproject.toml
+	@mkdir -p $(VENV) && : > $(LOG)
+	$(call step,creating the virtualenv,$(PYTHON) -m venv $(VENV) || ($(SUDO) apt-get update && $(SUDO) apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV)))
+	$(call step,upgrading pip,$(BIN)/pip install --upgrade pip)
+	$(call step,installing the gateway (runtime only),$(BIN)/pip install -e .)
+	@touch $@
+
+$(BIN)/.installed: $(BIN)/.runtime pyproject.toml
+	$(call step,installing test and camera extras,$(BIN)/pip install -e '.[dev]')
+	@touch $@
+
+venv: $(BIN)/.runtime
+
+dev-venv: $(BIN)/.installed
 
 # Real servers the tests talk to; installed from Debian's packages when missing.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $$missing; fi
+	if [ -n "$$missing" ]; then printf '  %-52s' "installing$$missing …"; \
+	  if ( $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $$missing ) >>$(LOG) 2>&1; \
+	  then echo ok; else echo FAILED; tail -n 30 $(LOG); exit 1; fi; fi
 
-lint: venv
+lint: dev-venv
 	$(BIN)/ruff check .
 
-test: venv system-deps
+test: dev-venv system-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 demo: venv
-	$(BIN)/scgw demo
+	@$(BIN)/scgw demo
 
-schemas: venv
+schemas: dev-venv
 	$(BIN)/scgw schemas export
 
 clean:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api import asyncapi
 from api.deps import CurrentUser
@@ -37,17 +38,14 @@ def create_app(gateway: Gateway) -> FastAPI:
     """An app serving `gateway` (which the caller starts and stops)."""
     settings = gateway.settings
     public = settings.docs_public
-    app = FastAPI(
-        title="scgw — smart-community gateway API",
-        version=VERSION,
-        description="Devices, alerts, tickets, residents and families. "
-                    "The MQTT contract is at /asyncapi.json.",
-        # Off in production unless asked for: the JSON documents are then served to
-        # logged-in callers only (below).
-        docs_url="/docs" if public else None,
-        redoc_url="/redoc" if public else None,
-        openapi_url="/openapi.json" if public else None,
-    )
+    about = {"title": "scgw — smart-community gateway API", "version": VERSION,
+             "description": "Devices, alerts, tickets, residents and families. "
+                            "The MQTT contract is at /asyncapi.json."}
+    # Swagger UI and ReDoc from files shipped in a package, never a CDN: control rooms are
+    # often offline. Off in production unless asked for; the JSON documents are then
+    # served to logged-in callers only (below).
+    app = (FastAPIOffline(**about, static_url="/static-docs") if public else
+           FastAPI(**about, docs_url=None, redoc_url=None, openapi_url=None))
     app.state.gateway = gateway
     app.state.tokens = TokenService(settings.api.jwt_secret.get_secret_value(),
                                     settings.api.token_ttl_s, gateway.clock)

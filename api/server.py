@@ -14,6 +14,7 @@ from typing import Any
 import uvicorn
 
 from api.app import create_app
+from gateway.runtime import check_port_free
 from gateway.service import Gateway
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ class ApiServer:
     def __init__(self, gateway: Gateway) -> None:
         api = gateway.settings.api
         self.url = f"http://{api.host}:{api.port}"
+        self._host, self._port = api.host, api.port
         # Forwarded headers are believed only from the proxies named in settings: otherwise
         # anyone could pick the address that throttling and the audit see.
         config = uvicorn.Config(create_app(gateway), host=api.host, port=api.port,
@@ -33,6 +35,10 @@ class ApiServer:
                                 forwarded_allow_ips=list(api.trusted_proxies) or None)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+
+    def check(self) -> None:
+        """RuntimeSetupError (one line naming the setting) if the API's port is taken."""
+        check_port_free(self._host, self._port, "SCGW_API__PORT")
 
     def start(self, timeout: float = 10.0) -> None:
         """Listen; raise RuntimeError if it does not come up."""
@@ -48,13 +54,18 @@ class ApiServer:
             raise RuntimeError(f"API did not start on {self.url}")
 
     def verify(self, runtime: Any, timeout: float) -> bool:
-        """Log in as the demo operator and wait until /alerts and /tickets are non-empty."""
+        """Log in as the demo operator and wait until an alert and a ticket that this run's
+        traffic produced are visible (an old database's do not count)."""
+        started = time.time() - 1.0
         deadline = time.monotonic() + timeout
         pause = threading.Event()
         while time.monotonic() < deadline:
             try:
                 token = self._login("operator", runtime.demo_password)
-                if self._get("/alerts?limit=1", token) and self._get("/tickets?limit=1", token):
+                alerts = self._get("/alerts?limit=100", token)
+                tickets = self._get("/tickets?limit=100", token)
+                if (any(a["opened_at"] >= started for a in alerts)
+                        and any(t["created_at"] >= started for t in tickets)):
                     return True
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 log.info("demo check: API not answering yet: %s", exc)

@@ -71,7 +71,7 @@ def _store(config: Path | None, *refused: type[Exception]) -> Iterator[SqliteSto
     """The configured database for one command; the listed errors exit 1 with their message."""
     from gateway.storage.sqlite import SqliteStore
 
-    store = SqliteStore(_settings(config).database.sqlite_path)
+    store = SqliteStore(_settings(config).database_path)
     try:
         yield store
     except refused as exc:
@@ -86,21 +86,42 @@ def devices_import(
     file: Annotated[Path, typer.Argument(help="CSV (header row) or YAML list of devices")],
     config: ConfigOpt = None,
 ) -> None:
-    """Register or update devices from a file; all-or-nothing."""
+    """Register or update devices from a file; all-or-nothing, every bad row reported."""
+    from rich.progress import Progress
+
     from gateway.clock import SystemClock
     from gateway.namespace import device_id_refusal, service_accounts
     from gateway.registry import DeviceRegistry, RegistryError, read_import_file
 
     settings = _settings(config)
-    configs = read_import_file(file) if file.exists() else []
-    accounts = service_accounts(settings.broker, settings.provisioning)
-    refused = [r for r in (device_id_refusal(c.id, accounts) for c in configs) if r]
-    if refused or not file.exists():
-        typer.echo("\n".join(refused) or f"{file}: no such file", err=True)
+    if not file.exists():
+        typer.echo(f"{file}: no such file", err=True)
         raise typer.Exit(1)
+    try:
+        configs = read_import_file(file)
+    except RegistryError as exc:
+        problems = str(exc).splitlines()
+        typer.echo("\n".join(problems), err=True)
+        typer.echo(f"{len(problems)} problem(s); nothing imported", err=True)
+        raise typer.Exit(1) from exc
+    accounts = service_accounts(settings.broker, settings.provisioning)
+    refused = [f"{file}: {r}" for r in (device_id_refusal(c.id, accounts) for c in configs) if r]
+    if refused:
+        typer.echo("\n".join(refused), err=True)
+        typer.echo(f"{len(refused)} problem(s); nothing imported", err=True)
+        raise typer.Exit(1)
+    chunk = 2000
     with _store(config, RegistryError) as store:
-        count = DeviceRegistry(store, SystemClock()).register(configs)
-    typer.echo(f"imported {count} devices into {store.path}")
+        registry = DeviceRegistry(store, SystemClock())
+        before = registry.load()
+        with Progress(transient=True) as progress:
+            task = progress.add_task("registering", total=len(configs))
+            for start in range(0, len(configs), chunk):
+                registry.register(configs[start:start + chunk])
+                progress.advance(task, len(configs[start:start + chunk]))
+        added = len(registry) - before
+    typer.echo(f"imported {len(configs)} devices into {store.path}: {added} new, "
+               f"{len(configs) - added} updated")
 
 
 @devices_app.command("list")
@@ -242,9 +263,27 @@ class Verifiable(Protocol):
 ExtrasFactory = Callable[["Runtime"], list[Extra]]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as installed
+
+        try:
+            typer.echo(f"scgw {installed('scgw')}")
+        except PackageNotFoundError:
+            typer.echo("scgw (not installed)")
+        raise typer.Exit()
+
+
 def make_app(extras: ExtrasFactory | None = None) -> typer.Typer:
     """The `scgw` command; `extras` adds services layered on top (the API adds its server)."""
     app = typer.Typer(help="Smart-community device gateway.", no_args_is_help=True)
+
+    @app.callback()
+    def main(version: Annotated[bool, typer.Option(
+            "--version", is_eager=True, callback=_print_version,
+            help="Print the version and exit")] = False) -> None:
+        """Smart-community device gateway (智慧社区设备网关)."""
     app.add_typer(devices_app, name="devices")
     app.add_typer(schemas_app, name="schemas")
     app.add_typer(users_app, name="users")
@@ -257,6 +296,10 @@ def make_app(extras: ExtrasFactory | None = None) -> typer.Typer:
         try:
             runtime = Runtime(_settings(config), demo=demo)
             added = extras(runtime) if extras else []
+            for extra in added:  # ports checked before anything starts
+                check = getattr(extra, "check", None)
+                if check is not None:
+                    check()
             runtime.start()
         except RuntimeSetupError as exc:
             typer.echo(f"cannot start: {exc}", err=True)

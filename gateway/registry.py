@@ -32,10 +32,21 @@ def validate_config(raw: dict[str, Any]) -> DeviceConfig:
         config = CATALOGUE.device_config_adapter.validate_python(raw)
     except ValidationError as exc:
         where = raw.get("id", "?") if isinstance(raw, dict) else "?"
-        raise RegistryError(f"device {where}: {exc}") from exc
+        raise RegistryError(f"device {where}: {'; '.join(field_errors(exc))}") from exc
     if config.codec not in CODECS:
-        raise RegistryError(f"device {config.id}: unknown codec {config.codec!r}")
+        raise RegistryError(f"device {config.id}: codec: unknown codec {config.codec!r}")
     return config
+
+
+def field_errors(exc: ValidationError) -> list[str]:
+    """`field: reason` for each problem (the kind's union tag left out of the path)."""
+    out = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = [str(p) for p in error["loc"]]
+        if len(loc) > 1 and loc[0] in CATALOGUE.kinds:
+            loc = loc[1:]
+        out.append(f"{'.'.join(loc) or 'kind'}: {error['msg']}")
+    return out
 
 
 class DeviceRegistry:
@@ -45,12 +56,14 @@ class DeviceRegistry:
         self._store = store
         self._clock = clock
         self._devices: dict[str, DeviceRecord] = {}
+        self._loaded = False  # every stored device is in memory
         self._loaded_until = 0.0
 
     def load(self) -> int:
         """Load every device from the store; return how many."""
         records = self._store.load_devices()
         self._devices = {r.id: r for r in records}
+        self._loaded = True
         self._loaded_until = max((r.updated_at for r in records), default=0.0)
         return len(records)
 
@@ -83,7 +96,9 @@ class DeviceRegistry:
         now = self._clock.time()
         records = []
         for config in configs:
-            existing = self.get(config.id)
+            # In memory when loaded; a registry that was not loaded asks the store per id.
+            existing = self._devices.get(config.id) or (
+                None if self._loaded else self.get(config.id))
             record = DeviceRecord(
                 status=status,
                 created_at=existing.created_at if existing else now,
@@ -136,11 +151,13 @@ def read_import_file(path: Path) -> list[DeviceConfig]:
         raise RegistryError(f"{path}: use a .csv, .yaml or .yml file")
     configs = []
     errors = []
-    for number, row in enumerate(rows, start=1):
+    # A CSV's first data row is line 2 (after the header); a YAML list counts entries.
+    first, what = (2, "line") if path.suffix.lower() == ".csv" else (1, "entry")
+    for number, row in enumerate(rows, start=first):
         try:
             configs.append(validate_config(row))
         except RegistryError as exc:
-            errors.append(f"{path}: entry {number}: {exc}")
+            errors.append(f"{path}: {what} {number}: {exc}")
     if errors:
         raise RegistryError("\n".join(errors))
     ids = [c.id for c in configs]

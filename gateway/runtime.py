@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,18 @@ STARTUP_LOGIN_WAIT_S = 10.0
 
 class RuntimeSetupError(RuntimeError):
     """The runtime cannot start as configured."""
+
+
+def check_port_free(host: str, port: int, setting: str) -> None:
+    """Refuse, in one line naming the setting that moves it, a port someone else holds."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise RuntimeSetupError(
+                f"port {port} on {host} is already in use ({exc.strerror}); "
+                f"set {setting} to another port") from exc
 
 
 class Runtime:
@@ -67,7 +80,7 @@ class Runtime:
     @property
     def database(self) -> Path:
         """The SQLite file in use."""
-        return self.settings.database.sqlite_path
+        return self.settings.database_path.resolve()
 
     def _export_seed(self) -> None:
         subprocess.run(
@@ -78,6 +91,8 @@ class Runtime:
     def start(self) -> None:
         """Broker first, then the gateway, then (demo) the simulated community."""
         if self.broker is not None:
+            embedded = self.settings.embedded_broker
+            check_port_free(embedded.host, embedded.port, "SCGW_EMBEDDED_BROKER__PORT")
             self.broker.start()
         if self.settings.metrics_port:
             from prometheus_client import start_http_server

@@ -65,7 +65,7 @@ class Gateway:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.metrics = GatewayMetrics()
-        path = settings.database.sqlite_path
+        path = settings.database_path
         self.store = SqliteStore(path if path.is_absolute() else Path.cwd() / path)
         self.registry = DeviceRegistry(self.store, self.clock)
         self.twins = TwinTracker({k: float(v) for k, v in settings.offline_timeout_s.items()})

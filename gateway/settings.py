@@ -113,8 +113,9 @@ class DatabaseSettings(_Section):
     """Where the gateway keeps its state."""
 
     url: str = Field(
-        "sqlite:///data/scgw.db",
-        description="sqlite:///relative/path or sqlite:////absolute/path (PostgreSQL later)",
+        "",
+        description="sqlite:///relative/path or sqlite:////absolute/path; empty: scgw.db in "
+        "`data_dir`",
     )
     telemetry_retention_days: int = Field(
         30, ge=1, le=3650, description="Telemetry older than this is pruned"
@@ -329,7 +330,11 @@ class Settings(BaseSettings):
     )
     log_json: bool = Field(True, description="Structured JSON logs (one object per line)")
     timezone: str = Field("Asia/Shanghai", description="The community's time zone")
-    data_dir: Path = Field(Path("data"), description="Folder for the database and buffers")
+    data_dir: Path = Field(
+        Path("data"),
+        description="Folder for everything the gateway keeps: the database (unless "
+        "`database.url` says otherwise), buffers, the demo's seed",
+    )
     broker: BrokerSettings = Field(default_factory=BrokerSettings, description="MQTT broker")
     provisioning: ProvisioningSettings = Field(
         default_factory=ProvisioningSettings, description="Per-device broker credentials"
@@ -410,8 +415,11 @@ class Settings(BaseSettings):
             return self.api.public_docs
         return self.environment == "development"
 
-    def sqlite_path(self) -> Path:
-        """Database file, relative paths resolved against the working directory."""
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file: `database.url`, or scgw.db in `data_dir` when no URL is set."""
+        if not self.database.url:
+            return self.data_dir / "scgw.db"
         return self.database.sqlite_path
 
 

@@ -48,7 +48,7 @@ class InfluxHook:
         self._stats_interval = influx.stats_interval_s
         self._next_stats: float | None = None
         try:
-            self._db_path: Path | None = _resolve(settings.database.sqlite_path, Path.cwd())
+            self._db_path: Path | None = _resolve(settings.database_path, Path.cwd())
         except ValueError:
             self._db_path = None  # not SQLite: no `gateway` counts until the store offers them
         self.flusher = Flusher(self.buffer, influx, metrics, clock, on_tick=self._stats_tick)

@@ -115,8 +115,17 @@ def test_import_file_validation_is_all_or_nothing(tmp_path):
                    "LK-3,locker,yesterday\nX-4,toaster,\n")
     with pytest.raises(RegistryError) as info:
         read_import_file(bad)
-    text = str(info.value)
-    assert "entry 2" in text and "entry 3" in text and "entry 4" in text and "entry 1" not in text
+    lines = str(info.value).splitlines()
+    # Every bad row, by its line in the file, with the field and the reason.
+    assert [line.split(": ")[1] for line in lines] == ["line 3", "line 4", "line 5"]
+    assert "id: String should match pattern" in lines[0]
+    assert "install_date: String should match pattern" in lines[1]
+    assert "toaster" in lines[2]
+    env = {"SCGW_DATABASE__URL": f"sqlite:///{tmp_path / 'x.db'}", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "gateway", "devices", "import", str(bad)],
+                         env=env, cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 1 and "3 problem(s); nothing imported" in out.stderr
+    assert "Traceback" not in out.stderr
     dup = tmp_path / "dup.yaml"
     dup.write_text("- {id: A, kind: access}\n- {id: A, kind: access}\n")
     with pytest.raises(RegistryError, match="repeated"):
@@ -138,7 +147,7 @@ def test_cli_imports_devices_and_registry_keeps_created_at(tmp_path):
     env = {"SCGW_DATABASE__URL": f"sqlite:///{db}", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-m", "gateway", "devices", "import", str(devices)],
                          env=env, cwd=ROOT, capture_output=True, text=True, check=True)
-    assert "imported 2 devices" in out.stdout
+    assert "imported 2 devices" in out.stdout and "2 new" in out.stdout
     listed = subprocess.run([sys.executable, "-m", "gateway", "devices", "list"],
                             env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     assert "WB-7\twristband\tactive" in listed.stdout
