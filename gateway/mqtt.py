@@ -1,6 +1,6 @@
 """MQTT ingest: persistent session, QoS 1 subscriptions, acks after commit, jittered reconnect.
 
-The client speaks the protocol itself (`gateway.mqtt_wire`) on one network thread that does
+The client speaks the protocol itself (`mqttwire.codec`) on one network thread that does
 every read and write of the socket (TLS objects must not be used from two threads at once).
 Other threads hand it bytes to send: the pipeline's PUBACKs, the commands' PUBLISHes.
 """
@@ -19,11 +19,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gateway import mqtt_wire as wire
 from gateway.clock import Clock
 from gateway.envelope import RawMessage
 from gateway.metrics import GatewayMetrics
 from gateway.settings import BrokerSettings
+from mqttwire import codec as wire
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway import mqtt_wire as wire
+from mqttwire import codec as wire
 
 # Payload sizes around the edges of the remaining length's 1-, 2- and 3-byte encodings.
 EDGE_SIZES = [0, 1, 127, 128, 16_383, 16_384, 70_000]

@@ -1,9 +1,10 @@
-"""MQTT 3.1.1 and 5 on the wire: the packets the gateway sends, and a parser for what it reads.
+"""MQTT 3.1.1 and 5 on the wire: the packets a client sends, and a parser for what it reads.
 
-Only what a persistent-session subscriber needs: CONNECT/CONNACK, SUBSCRIBE/SUBACK, PUBLISH at
-QoS 0 and 1 both ways, PUBACK, PINGREQ/PINGRESP and DISCONNECT. A general client (paho) spends
-tens of microseconds of Python per received packet building property objects and messages;
-parsing a whole read buffer in one loop costs a few.
+What the gateway's persistent-session subscriber and the fleet load generator need:
+CONNECT/CONNACK, SUBSCRIBE/SUBACK, PUBLISH at QoS 0 and 1 both ways, PUBACK, PINGREQ/PINGRESP
+and DISCONNECT. A general client (paho) spends tens of microseconds of Python per received
+packet building property objects and messages; parsing a whole read buffer in one loop costs
+a few.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def _packet(first_byte: int, body: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class ConnectOptions:
-    """What goes into CONNECT: identity, keepalive and (MQTT 5) session and flow control."""
+    """What goes into CONNECT: identity, keepalive, a will, and (MQTT 5) session and flow
+    control."""
 
     client_id: str
     keepalive_s: int
@@ -83,12 +85,17 @@ class ConnectOptions:
     password: str | None = None
     session_expiry_s: int = 0
     receive_maximum: int = 65_535
+    clean_start: bool = False
+    will: tuple[str, bytes] | None = None  # retained, QoS 1 (a device's `offline` status)
 
 
 def connect_packet(opts: ConnectOptions) -> bytes:
-    """CONNECT keeping the session (no clean start / clean session)."""
-    flags = 0
+    """CONNECT; keeps the session unless `clean_start`."""
+    flags = 0x02 if opts.clean_start else 0
     payload = utf8(opts.client_id)
+    if opts.will is not None:
+        flags |= 0x04 | 0x08 | 0x20  # will, will QoS 1, will retain
+        payload += (b"\x00" if opts.v5 else b"") + utf8(opts.will[0]) + utf8(opts.will[1])
     if opts.username is not None:
         flags |= 0x80
         payload += utf8(opts.username)
@@ -126,6 +133,14 @@ def publish_packet(topic: str, payload: bytes, *, qos: int, retain: bool, packet
     body = utf8(topic) + (_U16.pack(packet_id) if qos else b"") + props
     first = (PUBLISH << 4) | (qos << 1) | (0x08 if dup and qos else 0) | (0x01 if retain else 0)
     return _packet(first, body + payload)
+
+
+def publish_prefixed(topic: bytes, payload: bytes, packet_id: int, *,
+                     retain: bool = False) -> bytes:
+    """MQTT 3.1.1 QoS 1 PUBLISH with the topic already length-prefixed (`utf8(topic)`, made
+    once per device): the load generator's hot path."""
+    body = topic + _U16.pack(packet_id) + payload
+    return _packet((PUBLISH << 4) | 0x02 | (0x01 if retain else 0), body)
 
 
 def puback_reason(body: bytes, v5: bool) -> int:
