@@ -70,8 +70,9 @@ def test_a_command_to_an_offline_device_expires_and_is_never_delivered_late(
     sent_at = time.monotonic()
     clock.advance(10)
     assert wait_for(lambda: _state(gw, command_id)["state"] == "timeout", 10)
-    # The broker holds it for the offline session only until its expiry (wall clock).
-    assert wait_for(lambda: time.monotonic() - sent_at > 1.5, 5)
+    # The broker holds it for the offline session only until its expiry (1 s of wall clock
+    # from when it got it; the publish leaves after the commit, so allow for a slow one).
+    assert wait_for(lambda: time.monotonic() - sent_at > 3.0, 6)
     locker.connect()
     try:
         fresh = _send(gw, clock)  # a new command still arrives: the session works
