@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from devices import topics
-from devices.base import CommandAck, Event, Status
+from devices.base import Channel, CommandAck, DeviceKind, Event, Status
 from devices.catalogue import CATALOGUE, KindCatalogue
-from devices.errors import DecodeError
-from devices.vendors import get_codec
+from devices.dialects.engine import DialectCodec, channel_of
+from devices.errors import DecodeError, UnknownCodecError
+from devices.vendors import CodecSet, VendorRoute
 from gateway.envelope import Envelope, RawMessage
 from gateway.registry import DeviceRegistry
 from gateway.settings import LimitSettings
+from gateway.storage.records import DeviceRecord
 
 # Every reason a message can be refused; each has its own counter and dead-letter rows.
 REJECT_REASONS: tuple[str, ...] = (
@@ -56,13 +58,16 @@ class Decoder:
         catalogue: KindCatalogue = CATALOGUE,
         *,
         auto_register_unknown: bool = False,
+        codecs: CodecSet | None = None,
     ) -> None:
         self._registry = registry
         self._limits = limits
         self._catalogue = catalogue
         self._auto_register = auto_register_unknown
+        self.codecs = codecs if codecs is not None else registry.codecs
         # Topics repeat (a few per device): parse each once. Only valid ones are kept.
         self._topics: dict[str, topics.TopicParts] = {}
+        self._vendor_topics: dict[str, VendorRoute] = {}
 
     def decode(self, raw: RawMessage, now: float) -> Envelope:
         """Return the envelope, or raise RejectError (or OwnPublishError)."""
@@ -70,10 +75,14 @@ class Decoder:
         if size > self._limits.max_payload_bytes:
             raise RejectError(
                 "oversized", f"{size} bytes > limit {self._limits.max_payload_bytes}",
-                _device_of(raw.topic),
+                _device_of(raw.topic) or self._vendor_device(raw.topic),
             )
         parts = self._topics.get(raw.topic)
         if parts is None:
+            route = self._vendor_topics.get(raw.topic)
+            if route is not None or not raw.topic.startswith("scgw/"):
+                kind, device, channel, payload = self._decode_vendor(raw, route)
+                return self._envelope(raw, now, kind, device, channel, payload)
             if topics.is_outbound(raw.topic):
                 raise OwnPublishError(raw.topic)
             try:
@@ -91,10 +100,35 @@ class Decoder:
             # Delivered because the broker stored it, not because it just happened.
             raise RejectError("retained", f"{channel} messages must not be retained (only "
                               "status is); this one was replayed by the broker", device_id)
+        device = self._device(device_id, kind_key, None)
+        if device.kind != kind_key:
+            raise RejectError(
+                "kind_mismatch",
+                f"device {device_id!r} is a {device.kind}, topic says {kind_key}",
+                device_id,
+            )
+        try:
+            codec = self.codecs.get(device.codec)
+            if isinstance(codec, DialectCodec):
+                payload = codec.decode_message(kind, raw.payload, channel=channel,
+                                               device_id=device_id,
+                                               received_at=raw.received_at)
+            else:
+                payload = codec.decode(kind, channel, raw.payload)
+        except UnknownCodecError as exc:
+            raise RejectError("schema_invalid", f"device {device_id!r} names codec "
+                              f"{device.codec!r}, which this gateway has not loaded",
+                              device_id) from exc
+        except DecodeError as exc:
+            raise RejectError(exc.reason, str(exc), device_id) from exc
+        return self._envelope(raw, now, kind, device, channel, payload)
+
+    def _device(self, device_id: str, kind_key: str | None, codec: str | None) -> DeviceRecord:
+        """The registered, active device, or the refusal (unknown, pending, disabled)."""
         device = self._registry.get(device_id)
         if device is None:
-            if self._auto_register:
-                self._registry.register_pending(device_id, kind_key)
+            if self._auto_register and kind_key is not None:
+                self._registry.register_pending(device_id, kind_key, codec=codec or "json")
                 raise RejectError(
                     "device_pending", "registered as pending; awaiting approval", device_id
                 )
@@ -104,17 +138,53 @@ class Decoder:
         if device.status != "active":
             reason = "device_pending" if device.status == "pending" else "device_disabled"
             raise RejectError(reason, f"device {device_id!r} is {device.status}", device_id)
-        if device.kind != kind_key:
-            raise RejectError(
-                "kind_mismatch",
-                f"device {device_id!r} is a {device.kind}, topic says {kind_key}",
-                device_id,
-            )
+        return device
+
+    def _vendor_device(self, topic: str) -> str | None:
+        route = self.codecs.route(topic) if not topic.startswith("scgw/") else None
+        return route.match.device_id or None if route is not None else None
+
+    def _decode_vendor(self, raw: RawMessage, route: VendorRoute | None,
+                       ) -> tuple[DeviceKind, DeviceRecord, Channel, object]:
+        """A message on a dialect's own topic (`owntracks/…`, `watch/…/up`)."""
+        if route is None:
+            route = self.codecs.route(raw.topic)
+            if route is None:
+                raise RejectError("bad_topic", f"topic {raw.topic[:200]!r} is neither under "
+                                  f"{topics.PREFIX}/ nor any dialect's topic")
+            if not route.match.device_id:
+                raise RejectError("bad_topic", f"topic {raw.topic[:200]!r} names no valid "
+                                  f"device id for dialect {route.codec.name}")
+            if len(self._vendor_topics) >= _TOPIC_CACHE:
+                self._vendor_topics.clear()
+            self._vendor_topics[raw.topic] = route
+        codec = route.codec
+        device_id = route.match.device_id
+        only = next(iter(codec.kinds)) if len(codec.kinds) == 1 else None
+        device = self._device(device_id, only, codec.name)
+        if device.codec != codec.name:
+            raise RejectError("bad_topic", f"device {device_id!r} speaks {device.codec}, not "
+                              f"dialect {codec.name} of this topic", device_id)
+        kind = self._catalogue.get(device.kind)
+        if kind is None:
+            raise RejectError("unknown_kind", f"no device kind {device.kind!r}", device_id)
         try:
-            payload = get_codec(device.codec).decode(kind, channel, raw.payload)
+            payload = codec.decode_message(kind, raw.payload, channel=route.topic.channel,
+                                           topic=route.topic, device_id=device_id,
+                                           received_at=raw.received_at)
         except DecodeError as exc:
             raise RejectError(exc.reason, str(exc), device_id) from exc
+        channel = channel_of(payload)
+        if raw.retain and channel != "status":
+            raise RejectError("retained", f"{channel} messages must not be retained (only "
+                              "status is); this one was replayed by the broker", device_id)
+        return kind, device, channel, payload
 
+    def _envelope(self, raw: RawMessage, now: float, kind: DeviceKind, device: DeviceRecord,
+                  channel: Channel, payload: object) -> Envelope:
+        """Time checks, then the envelope the pipeline places."""
+        device_id = device.id
+        kind_key = kind.key
         type_ = _type_of(payload)
         # An urgent event pages whatever the device's clock says: it is never refused or
         # flagged for its timestamp (the skew is measured and shown instead).

@@ -104,7 +104,7 @@ class DeviceAdmin:
         if actor.role == "vendor":
             raw = self._vendor_registration(raw, actor)
         try:
-            config = validate_config(raw)
+            config = validate_config(raw, self._registry.codecs)
         except RegistryError as exc:
             raise DeviceRefusedError(str(exc)) from exc
         existing = self._registry.get(config.id)
@@ -205,7 +205,7 @@ class DeviceAdmin:
         fields = {f: getattr(device, f) for f in HARDWARE_FIELDS}
         fields.update({f: getattr(binding, f) for f in BINDING_FIELDS})
         try:
-            config = validate_config(fields)
+            config = validate_config(fields, self._registry.codecs)
         except RegistryError as exc:
             raise DeviceRefusedError(str(exc)) from exc
         self._registry.register([config], status=device.status)

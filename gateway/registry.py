@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from devices.base import DeviceConfig
 from devices.catalogue import CATALOGUE
-from devices.vendors import CODECS
+from devices.vendors import CodecSet, builtin_codecs
 from gateway.clock import Clock
 from gateway.storage.base import Store
 from gateway.storage.records import DeviceRecord, DeviceStatus
@@ -26,15 +26,24 @@ class RegistryError(ValueError):
     """A registration that cannot be accepted (bad field, unknown codec, unknown device)."""
 
 
-def validate_config(raw: dict[str, Any]) -> DeviceConfig:
-    """Validate one registration against its kind's model."""
+class CodecKindError(RegistryError):
+    """A codec or dialect that cannot decode the device's kind."""
+
+
+def validate_config(raw: dict[str, Any], codecs: CodecSet | None = None) -> DeviceConfig:
+    """Validate one registration against its kind's model and its codec's kinds."""
     try:
         config = CATALOGUE.device_config_adapter.validate_python(raw)
     except ValidationError as exc:
         where = raw.get("id", "?") if isinstance(raw, dict) else "?"
         raise RegistryError(f"device {where}: {'; '.join(field_errors(exc))}") from exc
-    if config.codec not in CODECS:
-        raise RegistryError(f"device {config.id}: codec: unknown codec {config.codec!r}")
+    codecs = codecs if codecs is not None else builtin_codecs()
+    if config.codec not in codecs:
+        raise RegistryError(f"device {config.id}: codec: unknown codec {config.codec!r}; "
+                            f"known: {sorted(codecs)}")
+    if not codecs.serves(config.codec, config.kind):
+        raise CodecKindError(f"device {config.id}: codec: {config.codec!r} does not decode "
+                             f"{config.kind} devices")
     return config
 
 
@@ -52,9 +61,11 @@ def field_errors(exc: ValidationError) -> list[str]:
 class DeviceRegistry:
     """Registered devices, indexed in memory for the per-message lookup, backed by the store."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, codecs: CodecSet | None = None) -> None:
         self._store = store
         self._clock = clock
+        # The codecs registrations may name (built-in ones plus the configured dialects).
+        self.codecs = codecs if codecs is not None else builtin_codecs()
         self._devices: dict[str, DeviceRecord] = {}
         self._loaded = False  # every stored device is in memory
         self._loaded_until = 0.0
@@ -122,16 +133,16 @@ class DeviceRegistry:
         self._store.upsert_devices([record])
         return record
 
-    def register_pending(self, device_id: str, kind: str) -> DeviceRecord:
+    def register_pending(self, device_id: str, kind: str, codec: str = "json") -> DeviceRecord:
         """Record an unknown device that talked to us, for an operator to approve."""
-        config = validate_config({"id": device_id, "kind": kind})
+        config = validate_config({"id": device_id, "kind": kind, "codec": codec}, self.codecs)
         self.register([config], status="pending")
         record = self._devices[device_id]
         log.info("registered unknown device as pending", extra={"device_id": device_id})
         return record
 
 
-def read_import_file(path: Path) -> list[DeviceConfig]:
+def read_import_file(path: Path, codecs: CodecSet | None = None) -> list[DeviceConfig]:
     """Parse a CSV (header row) or YAML (list, or `devices:` list) file of registrations."""
     text = path.read_text(encoding="utf-8")
     rows: list[dict[str, Any]]
@@ -155,7 +166,7 @@ def read_import_file(path: Path) -> list[DeviceConfig]:
     first, what = (2, "line") if path.suffix.lower() == ".csv" else (1, "entry")
     for number, row in enumerate(rows, start=first):
         try:
-            configs.append(validate_config(row))
+            configs.append(validate_config(row, codecs))
         except RegistryError as exc:
             errors.append(f"{path}: {what} {number}: {exc}")
     if errors:

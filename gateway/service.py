@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from devices import topics
+from devices.vendors import codecs_for
 from gateway.alerting import Alerting
 from gateway.clock import Clock, SystemClock
 from gateway.commands import Commands
@@ -67,10 +68,14 @@ class Gateway:
         self.metrics = GatewayMetrics()
         path = settings.database_path
         self.store = SqliteStore(path if path.is_absolute() else Path.cwd() / path)
-        self.registry = DeviceRegistry(self.store, self.clock)
+        # Built-in codecs and dialects plus the configured folder: a bad dialect file stops
+        # start-up with its file, line and field.
+        self.codecs = codecs_for(settings.dialects.folder)
+        self.registry = DeviceRegistry(self.store, self.clock, self.codecs)
         self.twins = TwinTracker({k: float(v) for k, v in settings.offline_timeout_s.items()})
         self.decoder = Decoder(
-            self.registry, settings.limits, auto_register_unknown=settings.auto_register_unknown
+            self.registry, settings.limits, auto_register_unknown=settings.auto_register_unknown,
+            codecs=self.codecs,
         )
         # Built here so that an invalid rule file stops start-up before anything runs.
         self.alerting = (
@@ -89,7 +94,8 @@ class Gateway:
                                                self.provisioner, self.audit)
         self.mqtt = MqttIngest(
             settings.broker,
-            topics.subscriptions(),
+            # Our topics, and the vendor topics of the dialects (owntracks/+/+, …).
+            topics.subscriptions() + self.codecs.vendor_filters(),
             self.pipeline_submit,
             self.metrics,
             self.clock,

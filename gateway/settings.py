@@ -308,6 +308,46 @@ class RuleSettings(_Section):
     )
 
 
+class DialectSettings(_Section):
+    """Vendor dialect files: payload formats described as data (docs/vendor-guide.md)."""
+
+    folder: Path | None = Field(
+        None,
+        description="Folder of extra dialect files (*.yaml) loaded beside the built-in ones; "
+        "read at start-up (after adding a dialect with vendor topics, run `scgw broker "
+        "provision` again so the gateway account may read them)",
+    )
+
+
+class BridgeSettings(_Section):
+    """The 3G-watch TCP bridge (`scgw bridge watch3g`), which speaks MQTT as each watch."""
+
+    listen: str = Field(
+        "0.0.0.0:5901", pattern=r"^[^:]+:\d{1,5}$",
+        description="HOST:PORT the bridge accepts watch connections on",
+    )
+    credentials_file: Path | None = Field(
+        None,
+        description="YAML map of watch id → MQTT password (the passwords issued when the "
+        "watches were registered); without it the bridge logs in with the id alone",
+    )
+    first_frame_s: float = Field(
+        30.0, gt=0, le=600,
+        description="A connection that sends no valid frame within this is closed",
+    )
+    idle_s: float = Field(
+        900.0, gt=0, le=86_400,
+        description="A watch silent this long is disconnected (they send LK every few minutes)",
+    )
+    max_frame_bytes: int = Field(
+        8192, ge=256, le=1_048_576,
+        description="Longest frame accepted; a longer length field closes the connection",
+    )
+    max_connections: int = Field(
+        20_000, ge=1, description="Open TCP connections beyond this are closed at once",
+    )
+
+
 def _default_offline_timeouts() -> dict[str, int]:
     return {kind.key: kind.offline_timeout_s for kind in DECLARED}
 
@@ -347,6 +387,12 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings, description="HTTP API")
     limits: LimitSettings = Field(default_factory=LimitSettings, description="Message limits")
     rules: RuleSettings = Field(default_factory=RuleSettings, description="Rules and alerts")
+    dialects: DialectSettings = Field(
+        default_factory=DialectSettings, description="Vendor dialect files"
+    )
+    bridge: BridgeSettings = Field(
+        default_factory=BridgeSettings, description="3G-watch TCP bridge"
+    )
     workflow: WorkflowSettings = Field(
         default_factory=WorkflowSettings, description="Request workflow (tickets)"
     )

@@ -1,0 +1,1 @@
+"""Vendor dialects: payload formats described as data (YAML) instead of Python codecs."""

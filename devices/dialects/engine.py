@@ -1,0 +1,317 @@
+"""The engine: a validated dialect compiled into a codec that maps vendor payloads onto ours.
+
+Compilation checks everything that can be checked before a message arrives (kinds, our field
+names, JMESPath syntax, event words against the kind's closed vocabulary) and turns each
+mapping into a small closure, so a message costs a JSON parse, a few dict lookups and the same
+pydantic validation as our own contract. The decoded models are the kind's own models with
+one more field, `extra`, holding the vendor fields the dialect did not map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, Field, ValidationError, create_model
+
+from devices.base import Channel, CommandAck, DeviceKind, Event, Status
+from devices.catalogue import CATALOGUE, KindCatalogue
+from devices.codec import JsonCodec, classify
+from devices.dialects.convert import converter
+from devices.dialects.errors import DialectError, Loc
+from devices.dialects.expr import ALL, ExpressionError, compile_condition, compile_getter, roots
+from devices.dialects.model import Dialect, FieldRule, FieldSpec, MessageRule
+from devices.dialects.topics import CompiledTopic
+from devices.errors import PayloadError
+
+RECEIVED_AT = "received_at"
+_MISSING: Any = object()
+FieldFn = Callable[[Any, int], Any]  # (vendor payload, received epoch ms) → value or _MISSING
+
+
+@cache
+def with_extra(model: type[BaseModel]) -> type[BaseModel]:
+    """The kind's own model plus `extra` (vendor fields the dialect did not map)."""
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{model.__name__}ViaDialect", __base__=model,
+        extra=(dict[str, Any] | None,
+               Field(None, description="Vendor fields the dialect did not map, as sent")))
+
+
+def channel_of(payload: BaseModel) -> Channel:
+    """Which of our channels a decoded payload belongs to."""
+    if isinstance(payload, Event):
+        return "event"
+    if isinstance(payload, Status):
+        return "status"
+    if isinstance(payload, CommandAck):
+        return "cmd_ack"
+    return "telemetry"
+
+
+def _expr(text: str, loc: Loc, make: Callable[[str], Any]) -> Any:
+    try:
+        return make(text)
+    except ExpressionError as exc:
+        raise DialectError(str(exc), loc=loc) from exc
+
+
+def _field_fn(spec: FieldSpec, loc: Loc) -> tuple[FieldFn, frozenset[str]]:
+    """A closure computing one field, and the top-level vendor fields it reads."""
+    rule = FieldRule(path=spec) if isinstance(spec, str) else spec
+    otherwise = rule.otherwise
+    received = otherwise == RECEIVED_AT
+    if received and loc[-1] != "ts":
+        raise DialectError("`otherwise: received_at` is only for `ts`", loc=loc)
+    required = rule.required
+    if rule.fields is not None:
+        parts = [(name, *_field_fn(sub, (*loc, "fields", name)))
+                 for name, sub in rule.fields.items()]
+        used = frozenset().union(*(r for _, _, r in parts))
+
+        def nested(obj: Any, now_ms: int) -> Any:
+            out = {}
+            for name, fn, _ in parts:
+                value = fn(obj, now_ms)
+                if value is not _MISSING:
+                    out[name] = value
+            if out:
+                return out
+            if required:
+                raise PayloadError(f"{'.'.join(map(str, loc))}: no value", reason="schema_invalid")
+            return _MISSING
+        return nested, used
+    if rule.value is not None:
+        const = rule.value
+        return (lambda obj, now_ms: const), frozenset()
+    assert rule.path is not None
+    get = _expr(rule.path, (*loc, "path"), compile_getter)
+    convert = converter(rule)
+    name = ".".join(str(p) for p in loc[-1:])
+
+    def field(obj: Any, now_ms: int) -> Any:
+        value = get(obj)
+        if value is None:
+            if received:
+                return now_ms
+            if otherwise is not None:
+                return otherwise
+            if required:
+                raise PayloadError(f"{name}: the vendor payload has no {rule.path!r}",
+                                   reason="schema_invalid")
+            return _MISSING
+        if convert is None:
+            return value
+        try:
+            return convert(value)
+        except PayloadError as exc:
+            raise PayloadError(f"{name}: {exc}", reason=exc.reason) from exc
+    return field, roots(rule.path)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What a rule produces for one kind (and, for events, one event word)."""
+
+    model: type[BaseModel]
+    fields: tuple[tuple[str, FieldFn], ...]
+    consumed: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    name: str
+    channel: Channel
+    topic: str | None
+    kinds: frozenset[str]
+    when: Callable[[Any], bool] | None
+    code: Callable[[Any], Any] | None
+    # kind → target (telemetry, status, cmd_ack) or kind → {event word → target}
+    targets: dict[str, Any]
+    table: dict[str, str]
+
+
+class DialectCodec:
+    """A compiled dialect; the codec devices name by the dialect's name."""
+
+    def __init__(self, dialect: Dialect, catalogue: KindCatalogue = CATALOGUE) -> None:
+        self.dialect = dialect
+        self.name = dialect.dialect
+        self.source: Path | None = None  # the file it came from
+        self._catalogue = catalogue
+        self._json = JsonCodec(catalogue)
+        for i, key in enumerate(dialect.kinds):
+            if catalogue.get(key) is None:
+                raise DialectError(f"no device kind {key!r}; known: {sorted(catalogue.kinds)}",
+                                   loc=("kinds", i))
+        self.kinds = frozenset(dialect.kinds)
+        self.topics = tuple(CompiledTopic(t, ("topics", i)) for i, t in enumerate(dialect.topics))
+        self._id_check = (None if dialect.device_id_check is None else
+                          _expr(dialect.device_id_check, ("device_id_check",), compile_getter))
+        self._id_roots = (roots(dialect.device_id_check) if dialect.device_id_check
+                          else frozenset())
+        self._rules = tuple(self._compile(rule, ("messages", i))
+                            for i, rule in enumerate(dialect.messages))
+        self._refuse_unmapped = dialect.unmapped == "refuse"
+        self._passthrough = frozenset(dialect.passthrough)
+
+    def serves(self, kind: str) -> bool:
+        """Whether devices of this kind can use the dialect."""
+        return kind in self.kinds
+
+    # -- compiling -----------------------------------------------------------------------
+
+    def _compile(self, rule: MessageRule, loc: Loc) -> _Rule:
+        kinds = rule.kinds if rule.kinds is not None else list(self.dialect.kinds)
+        for i, key in enumerate(kinds):
+            if key not in self.kinds:
+                raise DialectError(f"kind {key!r} is not one the dialect serves",
+                                   loc=(*loc, "kinds", i))
+        fields = {name: _field_fn(spec, (*loc, "fields", name))
+                  for name, spec in rule.fields.items()}
+        base = set(rule.ignore) | self._id_roots
+        when = None
+        if rule.when is not None:
+            when = _expr(rule.when, (*loc, "when"), compile_condition)
+            base |= roots(rule.when)
+        targets: dict[str, Any] = {}
+        code = None
+        table: dict[str, str] = {}
+        if rule.event is not None:
+            code = _expr(rule.event.code, (*loc, "event", "code"), compile_getter)
+            base |= roots(rule.event.code)
+            table = dict(rule.event.table)
+        for key in kinds:
+            kind = self._catalogue.kinds[key]
+            if rule.channel == "event":
+                targets[key] = self._event_targets(kind, rule, fields, base, loc)
+            else:
+                model = self._model(kind, rule.channel)
+                self._check_fields(model, fields, loc, kind)
+                targets[key] = _target(model, fields, base)
+        return _Rule(rule.name, rule.channel, rule.topic, frozenset(kinds), when, code, targets,
+                     table)
+
+    def _model(self, kind: DeviceKind, channel: str) -> type[BaseModel]:
+        base = {"telemetry": kind.telemetry, "status": Status, "cmd_ack": CommandAck}[channel]
+        return with_extra(base)
+
+    def _event_targets(self, kind: DeviceKind, rule: MessageRule,
+                       fields: dict[str, tuple[FieldFn, frozenset[str]]],
+                       base: set[str], loc: Loc) -> dict[str, _Target]:
+        assert rule.event is not None
+        models = {m.model_fields["type"].default: m for m in kind.events}
+        out: dict[str, _Target] = {}
+        for code, word in rule.event.table.items():
+            model = models.get(word)
+            if model is None:
+                raise DialectError(
+                    f"{word!r} is not a {kind.key} event; its vocabulary is "
+                    f"{list(kind.vocabulary())}", loc=(*loc, "event", "table", code))
+            accepted = {n: f for n, f in fields.items() if n in model.model_fields}
+            out[word] = _target(with_extra(model), accepted, base)
+        everywhere = set().union(*(set(m.model_fields) for m in kind.events))
+        for name in fields:
+            if name not in everywhere or name in ("type", "extra"):
+                raise DialectError(f"no {kind.key} event has a field {name!r}",
+                                   loc=(*loc, "fields", name))
+        return out
+
+    @staticmethod
+    def _check_fields(model: type[BaseModel], fields: dict[str, Any], loc: Loc,
+                      kind: DeviceKind) -> None:
+        for name in fields:
+            if name not in model.model_fields or name == "extra":
+                known = [f for f in model.model_fields if f != "extra"]
+                raise DialectError(f"{model.__name__} of {kind.key} has no field {name!r}; "
+                                   f"it has {known}", loc=(*loc, "fields", name))
+
+    # -- decoding ------------------------------------------------------------------------
+
+    def decode(self, kind: DeviceKind, channel: Channel, payload: bytes) -> BaseModel:
+        """A message on our own `scgw/v1/…/{channel}` topic (codec protocol)."""
+        return self.decode_message(kind, payload, channel=channel)
+
+    def decode_message(self, kind: DeviceKind, payload: bytes, *, channel: Channel | None,
+                       topic: CompiledTopic | None = None, device_id: str | None = None,
+                       received_at: float = 0.0) -> BaseModel:
+        """Decode one message; `topic` is the vendor topic it came on (None: ours)."""
+        if topic is None and channel in self._passthrough:
+            return self._json.decode(kind, channel, payload)
+        if kind.key not in self.kinds:
+            raise PayloadError(f"dialect {self.name} does not serve {kind.key} devices",
+                               reason="schema_invalid")
+        obj = self._parse(payload, topic)
+        if self._id_check is not None and device_id is not None:
+            claimed = self._id_check(obj)
+            if claimed is None or str(claimed) != device_id:
+                raise PayloadError(
+                    f"{self.dialect.device_id_check}={str(claimed)[:40]!r} is not the device "
+                    f"{device_id!r} of the topic", reason="schema_invalid")
+        topic_name = topic.name if topic is not None else None
+        for rule in self._rules:
+            if rule.topic is not None and rule.topic != topic_name:
+                continue
+            if channel is not None and rule.channel != channel:
+                continue
+            if kind.key not in rule.kinds or (rule.when is not None and not rule.when(obj)):
+                continue
+            return self._apply(rule, kind.key, obj, round(received_at * 1000))
+        raise PayloadError(f"dialect {self.name}: no message rule matches this "
+                           f"{channel or 'message'}", reason="schema_invalid")
+
+    @staticmethod
+    def _parse(payload: bytes, topic: CompiledTopic | None) -> Any:
+        if topic is not None and topic.text:
+            try:
+                return {"text": payload.decode("utf-8").strip()}
+            except UnicodeDecodeError as exc:
+                raise PayloadError("payload is not UTF-8 text", reason="malformed_json") from exc
+        try:
+            obj = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            raise PayloadError(f"malformed JSON: {exc}", reason="malformed_json") from exc
+        if type(obj) is not dict:
+            raise PayloadError("payload must be a JSON object", reason="schema_invalid")
+        return obj
+
+    def _apply(self, rule: _Rule, kind: str, obj: dict[str, Any], now_ms: int) -> BaseModel:
+        target = rule.targets[kind]
+        out: dict[str, Any] = {}
+        if rule.code is not None:
+            code = rule.code(obj)
+            key = ("true" if code else "false") if type(code) is bool else str(code)
+            word = rule.table.get(key)
+            if word is None:
+                raise PayloadError(f"vendor event code {key[:40]!r} is not in dialect "
+                                   f"{self.name}'s table", reason="unknown_event_type")
+            target = target[word]
+            out["type"] = word
+        for name, fn in target.fields:
+            value = fn(obj, now_ms)
+            if value is not _MISSING:
+                out[name] = value
+        consumed = target.consumed
+        if ALL not in consumed:
+            extra = {k: v for k, v in obj.items() if k not in consumed}
+            if extra:
+                if self._refuse_unmapped:
+                    raise PayloadError(f"fields {sorted(extra)[:8]} are not in dialect "
+                                       f"{self.name} (unmapped: refuse)", reason="schema_invalid")
+                out["extra"] = extra
+        try:
+            return target.model.model_validate(out)
+        except ValidationError as exc:
+            raise classify(exc) from exc
+
+
+def _target(model: type[BaseModel], fields: dict[str, tuple[FieldFn, frozenset[str]]],
+            base: set[str]) -> _Target:
+    consumed = set(base)
+    for _, used in fields.values():
+        consumed |= used
+    return _Target(model, tuple((n, f) for n, (f, _) in fields.items()), frozenset(consumed))
