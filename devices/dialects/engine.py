@@ -266,7 +266,8 @@ class DialectCodec:
 
     @staticmethod
     def _parse(payload: bytes, topic: CompiledTopic | None) -> Any:
-        if topic is not None and topic.text:
+        # Plain text, or (newer firmware of the same vendor) a JSON object.
+        if topic is not None and topic.text and payload.lstrip()[:1] != b"{":
             try:
                 return {"text": payload.decode("utf-8").strip()}
             except UnicodeDecodeError as exc:

@@ -44,9 +44,9 @@ def _line_of(lines: dict[Loc, int], loc: Loc) -> int | None:
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> Loc:
-    # pydantic adds the union member it tried (`str`, `FieldRule`) to the location.
-    return tuple(p for p in loc if p not in ("str", "FieldRule", "function-after[_one_source()]",
-                                             "dict[str,FieldRule]"))
+    # pydantic adds the union member it tried (`str`, `FieldRule`, validators) to the location.
+    return tuple(p for p in loc if not (isinstance(p, str) and (
+        p in ("str", "FieldRule") or p.startswith(("function-", "dict[")))))
 
 
 def parse(text: str, file: Path | str, catalogue: KindCatalogue = CATALOGUE) -> DialectCodec:
@@ -67,9 +67,12 @@ def parse(text: str, file: Path | str, catalogue: KindCatalogue = CATALOGUE) -> 
     try:
         dialect = Dialect.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
+        errors = exc.errors(include_url=False, include_input=False)
+        # A field may be a string or a rule: the deepest location is the one that explains
+        # (`…hr.convert: Input should be …`, not `…hr: Input should be a valid string`).
+        first = max(errors, key=lambda e: len(_clean_loc(e["loc"])))
         loc = _clean_loc(first["loc"])
-        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
         raise DialectError(first["msg"] + more, loc=loc, file=file,
                            line=_line_of(lines, loc)) from exc
     try:

@@ -135,7 +135,8 @@ class TopicSpec(_Strict):
         False, description="Published by a hub for its devices (Zigbee2MQTT): the pattern has "
         "`{hub}` (the hub's MQTT username) and `{id}`, and the device id is `<hub>-<id>`")
     payload: Literal["json", "text"] = Field(
-        "json", description="`text`: the payload is plain text, seen as `{\"text\": …}`")
+        "json", description="`text`: plain text, seen as `{\"text\": …}` (a JSON object is "
+        "read as JSON)")
     channel: ChannelName | None = Field(
         None, description="Fixes the channel of everything on this topic (rules of other "
         "channels do not apply)")
