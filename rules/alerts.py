@@ -49,13 +49,12 @@ class AlertBook:
 
     def load(self, tx: Tx, now: float) -> None:
         """Read open alerts and active silences (start-up)."""
-        conn = tx.connection
         self.open.clear()
         self.open_by_rule.clear()
         self._by_id.clear()
-        for alert in records.load_open(conn):
+        for alert in tx.alerts.load_open():
             self._index(alert)
-        self.silences.load(conn, now)
+        self.silences.load(tx.silences, now)
 
     def drain(self) -> list[AlertChange]:
         """Changes collected since the last drain (tests and pollers; listeners get them live)."""
@@ -91,7 +90,7 @@ class AlertBook:
             clock_skew_s=clock_skew_s,
         )
         alert.muted = "stale" if stale else self._mute_reason(alert, at)
-        alert.id = records.insert(tx.connection, alert)
+        alert.id = tx.alerts.insert(alert)
         self._index(alert)
         self._emit(tx, alert, "opened", SYSTEM, at, None, alert.muted or "")
 
@@ -112,7 +111,7 @@ class AlertBook:
             alert.muted = self._mute_reason(alert, at)
             if alert.muted is None:
                 action = "unmuted"
-        records.update(tx.connection, alert)
+        tx.alerts.update(alert)
         self._emit(tx, alert, action, SYSTEM, at, alert.state, audit=action != "repeated")
 
     def resolve(self, tx: Tx, rule_id: str, device_id: str, at: float, reason: str) -> None:
@@ -124,14 +123,14 @@ class AlertBook:
             return
         p = self.policy
         if p.flap_threshold > 0:
-            opened = records.openings_since(tx.connection, rule_id, device_id,
+            opened = tx.alerts.openings_since(rule_id, device_id,
                                             at - p.flap_window_s)
             if opened >= p.flap_threshold:
                 alert.clear_due = at + p.flap_quiet_s
                 alert.updated_at = at
                 newly = not alert.flapping
                 alert.flapping = True
-                records.update(tx.connection, alert)
+                tx.alerts.update(alert)
                 if newly:
                     self._emit(tx, alert, "flapping", SYSTEM, at, alert.state,
                                f"opened {opened} times in {p.flap_window_s:.0f} s")
@@ -151,7 +150,7 @@ class AlertBook:
         alert.acked_at, alert.acked_by = at, actor
         alert.ack_due = at + timeout if timeout > 0 else None
         alert.updated_at = at
-        records.update(tx.connection, alert)
+        tx.alerts.update(alert)
         self._emit(tx, alert, "acknowledged", actor, at, "active", note)
         return alert
 
@@ -167,7 +166,7 @@ class AlertBook:
                 reason: str, now: float) -> int:
         """Create a silence and mute the open alerts it covers; returns its id."""
         silence = self.silences.add(
-            tx.connection, device_id=device_id, rule_id=rule_id, site=site,
+            tx.silences, device_id=device_id, rule_id=rule_id, site=site,
             starts_at=starts_at, expires_at=expires_at, author=author, reason=reason, now=now,
         )
         self.refresh_mutes(tx, now, actor=author)
@@ -175,7 +174,7 @@ class AlertBook:
 
     def unsilence(self, tx: Tx, silence_id: int, actor: str, now: float) -> None:
         """End a silence early; alerts it muted page again."""
-        self.silences.end(tx.connection, silence_id, actor, now)
+        self.silences.end(tx.silences, silence_id, actor, now)
         self.refresh_mutes(tx, now, actor=actor)
 
     # -- timers --------------------------------------------------------------------------
@@ -189,12 +188,12 @@ class AlertBook:
                 alert.escalations += 1
                 alert.ack_due = None
                 alert.updated_at = now
-                records.update(tx.connection, alert)
+                tx.alerts.update(alert)
                 self._emit(tx, alert, "reescalated", SYSTEM, now, "acknowledged",
                            f"not cleared {now - (alert.acked_at or now):.0f} s after ack")
             if alert.clear_due is not None and alert.clear_due <= now:
                 self._clear(tx, alert, SYSTEM, now, "settled after flapping")
-        expired = self.silences.expire(tx.connection, now)
+        expired = self.silences.expire(tx.silences, now)
         pruned = self.inhibitor.prune(now)
         if expired or pruned or any(a.muted for a in self.open.values()):
             self.refresh_mutes(tx, now)
@@ -208,7 +207,7 @@ class AlertBook:
             if muted != alert.muted:
                 alert.muted = muted
                 alert.updated_at = now
-                records.update(tx.connection, alert)
+                tx.alerts.update(alert)
                 self._emit(tx, alert, "unmuted" if muted is None else "muted", actor, now,
                            alert.state, muted or "")
 
@@ -236,7 +235,7 @@ class AlertBook:
         alert.cleared_at, alert.cleared_by, alert.clear_reason = at, actor, reason
         alert.ack_due = alert.clear_due = None
         alert.updated_at = at
-        records.update(tx.connection, alert)
+        tx.alerts.update(alert)
         del self.open[alert.key]
         del self._by_id[alert.id]
         self.open_by_rule[alert.rule_id].pop(alert.device_id, None)
@@ -255,7 +254,7 @@ class AlertBook:
               from_state: AlertState | None, note: str = "", *, audit: bool = True) -> None:
         change = AlertChange(records.snapshot(alert), action, actor, at, from_state, note)
         if audit:
-            records.audit(tx.connection, change)
+            tx.alerts.audit(change)
         self.changes.append(change)
         for listener in self._listeners:
             listener(change, tx)

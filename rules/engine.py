@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import orjson
-
 from devices.base import DeviceKind
 from devices.catalogue import CATALOGUE
 from rules.alerts import AlertBook, AlertPolicy
@@ -21,7 +19,16 @@ from rules.errors import RuleError, RuleSetError
 from rules.loader import RuleSet
 from rules.model import SEVERITY_RANK, Rule, Selectors
 from rules.muting import Inhibitor
-from rules.ports import Clock, DeviceDirectory, Message, NoResidents, ResidentDirectory, Subject, Tx
+from rules.ports import (
+    Clock,
+    DeviceDirectory,
+    Message,
+    NoResidents,
+    ResidentDirectory,
+    StateRow,
+    Subject,
+    Tx,
+)
 from rules.system import (
     BROKER_DOWN,
     BUILDING_OUTAGE,
@@ -34,9 +41,6 @@ from rules.system import building_device_id as _building_device
 log = logging.getLogger(__name__)
 
 Entry = tuple[Evaluator, Callable[[Subject], bool] | None]
-_UPSERT_STATE = ("INSERT OR REPLACE INTO rule_state (rule_id, device_id, data, due, updated_at) "
-                 "VALUES (?, ?, ?, ?, ?)")
-_DELETE_STATE = "DELETE FROM rule_state WHERE rule_id = ? AND device_id = ?"
 
 
 @dataclass(frozen=True)
@@ -166,12 +170,11 @@ class Engine:
         """Restore rule state and open alerts; seed absence timers from devices' last activity."""
         now = self._clock.time()
         self._begin(tx, now)
-        rows = tx.connection.execute("SELECT rule_id, device_id, data, due FROM rule_state")
         restored = 0
-        for rule_id, device_id, data, due in rows.fetchall():
+        for rule_id, device_id, data, due in tx.rule_state.load():
             ev = self.evaluators.get(rule_id)
             if ev is not None:
-                ev.restore(device_id, orjson.loads(data), due)
+                ev.restore(device_id, data, due)
                 restored += 1
         for device_id, last_seen in activity:
             subject = self._devices.subject(device_id)
@@ -181,8 +184,7 @@ class Engine:
                 if selector is None or selector(subject):
                     ev.seed(subject, last_seen, now)
         self.switched_off = {
-            rule_id for rule_id, enabled in tx.connection.execute(
-                "SELECT rule_id, enabled FROM rule_switches").fetchall()
+            rule_id for rule_id, enabled in tx.rule_state.switches().items()
             if not enabled and rule_id in self.evaluators
         }
         self.book.load(tx, now)
@@ -266,9 +268,7 @@ class Engine:
             raise KeyError(f"no running rule {rule_id!r}")
         now = self._clock.time()
         self._begin(tx, now)
-        tx.connection.execute(
-            "INSERT OR REPLACE INTO rule_switches (rule_id, enabled, actor, at, reason)"
-            " VALUES (?, ?, ?, ?, ?)", (rule_id, int(enabled), actor, now, reason))
+        tx.rule_state.set_switch(rule_id, enabled, actor, now, reason)
         if enabled:
             self.switched_off.discard(rule_id)
             return
@@ -397,19 +397,17 @@ class Engine:
         return self._tx
 
     def _flush(self) -> None:
-        conn = self._require_tx().connection
-        upserts, deletes = [], []
+        tx = self._require_tx()
+        upserts: list[StateRow] = []
+        deletes: list[tuple[str, str]] = []
         for (rule_id, device_id), st in self._dirty.items():
             if not st.data and st.due is None:
                 deletes.append((rule_id, device_id))
             else:
-                upserts.append((rule_id, device_id, orjson.dumps(st.data).decode(), st.due,
-                                self._now))
+                upserts.append((rule_id, device_id, st.data, st.due))
         self._dirty.clear()
-        if upserts:
-            conn.executemany(_UPSERT_STATE, upserts)
-        if deletes:
-            conn.executemany(_DELETE_STATE, deletes)
+        if upserts or deletes:
+            tx.rule_state.save(upserts, deletes, self._now)
 
     # -- operator actions (run them on the pipeline thread, in a transaction) ------------
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rules.errors import AlertError
 from rules.model import Inhibition
 from rules.records import Alert
 
-_SILENCE_COLUMNS = ("id", "device_id", "rule_id", "site", "starts_at", "expires_at", "author",
-                    "reason")
+if TYPE_CHECKING:
+    from rules.ports import SilenceStore
+
 
 
 @dataclass(slots=True, frozen=True)
@@ -43,15 +44,11 @@ class Silences:
     def __init__(self) -> None:
         self.active: dict[int, Silence] = {}
 
-    def load(self, conn: sqlite3.Connection, now: float) -> None:
+    def load(self, store: SilenceStore, now: float) -> None:
         """Read the silences that have not expired or been ended."""
-        rows = conn.execute(
-            f"SELECT {', '.join(_SILENCE_COLUMNS)} FROM silences "
-            "WHERE ended_at IS NULL AND expires_at > ?", (now,)
-        ).fetchall()
-        self.active = {row[0]: Silence(*row) for row in rows}
+        self.active = {s.id: s for s in store.active(now)}
 
-    def add(self, conn: sqlite3.Connection, *, device_id: str | None, rule_id: str | None,
+    def add(self, store: SilenceStore, *, device_id: str | None, rule_id: str | None,
             site: str | None, starts_at: float, expires_at: float, author: str, reason: str,
             now: float) -> Silence:
         """Create a silence."""
@@ -61,30 +58,26 @@ class Silences:
             raise AlertError("a silence must expire after it starts")
         if not author.strip() or not reason.strip():
             raise AlertError("a silence needs an author and a reason")
-        cur = conn.execute(
-            "INSERT INTO silences (device_id, rule_id, site, starts_at, expires_at, author, "
-            "reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (device_id, rule_id, site, starts_at, expires_at, author, reason, now),
-        )
-        silence = Silence(int(cur.lastrowid or 0), device_id, rule_id, site, starts_at,
-                          expires_at, author, reason)
+        silence_id = store.add(device_id=device_id, rule_id=rule_id, site=site,
+                               starts_at=starts_at, expires_at=expires_at, author=author,
+                               reason=reason, now=now)
+        silence = Silence(silence_id, device_id, rule_id, site, starts_at, expires_at, author,
+                          reason)
         self.active[silence.id] = silence
         return silence
 
-    def end(self, conn: sqlite3.Connection, silence_id: int, actor: str, now: float) -> None:
+    def end(self, store: SilenceStore, silence_id: int, actor: str, now: float) -> None:
         """End a silence early."""
         if self.active.pop(silence_id, None) is None:
             raise AlertError(f"no active silence {silence_id}")
-        conn.execute("UPDATE silences SET ended_at = ?, ended_by = ? WHERE id = ?",
-                     (now, actor, silence_id))
+        store.end(silence_id, actor, now)
 
-    def expire(self, conn: sqlite3.Connection, now: float) -> list[Silence]:
+    def expire(self, store: SilenceStore, now: float) -> list[Silence]:
         """Drop silences past their expiry; return them."""
         gone = [s for s in self.active.values() if s.expires_at <= now]
         for silence in gone:
             del self.active[silence.id]
-            conn.execute("UPDATE silences SET ended_at = ?, ended_by = 'expiry' WHERE id = ?",
-                         (silence.expires_at, silence.id))
+            store.end(silence.id, "expiry", silence.expires_at)
         return gone
 
     def covering(self, alert: Alert, now: float) -> Silence | None:

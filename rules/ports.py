@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from rules.muting import Silence
+    from rules.records import Alert, AlertChange
 
 
 class Clock(Protocol):
@@ -17,12 +20,93 @@ class Clock(Protocol):
         ...
 
 
+class AlertStore(Protocol):
+    """Alerts and their audit trail, inside the open transaction."""
+
+    def load_open(self) -> list[Alert]:
+        """Every alert that is not cleared."""
+        ...
+
+    def insert(self, alert: Alert) -> int:
+        """A new alert; returns its id."""
+        ...
+
+    def update(self, alert: Alert) -> None:
+        """Write every field of an existing alert."""
+        ...
+
+    def update_many(self, alerts: list[Alert]) -> None:
+        """Write several alerts at once."""
+        ...
+
+    def audit(self, change: AlertChange) -> None:
+        """Record a transition with its actor and time."""
+        ...
+
+    def openings_since(self, rule_id: str, device_id: str, since: float) -> int:
+        """How many alerts of (rule, device) opened at or after `since`."""
+        ...
+
+
+class SilenceStore(Protocol):
+    """Silences, inside the open transaction."""
+
+    def active(self, now: float) -> list[Silence]:
+        """Silences neither ended nor expired."""
+        ...
+
+    def add(self, *, device_id: str | None, rule_id: str | None, site: str | None,
+            starts_at: float, expires_at: float, author: str, reason: str,
+            now: float) -> int:
+        """A new silence; returns its id."""
+        ...
+
+    def end(self, silence_id: int, actor: str, at: float) -> None:
+        """Mark a silence ended."""
+        ...
+
+
+StateRow = tuple[str, str, dict[str, Any], float | None]  # rule_id, device_id, data, due
+
+
+class RuleStateStore(Protocol):
+    """Per (rule, device) condition state and operators' rule switches."""
+
+    def load(self) -> list[StateRow]:
+        """Every stored state."""
+        ...
+
+    def save(self, upserts: list[StateRow], deletes: list[tuple[str, str]],
+             now: float) -> None:
+        """Write changed states and drop empty ones."""
+        ...
+
+    def switches(self) -> dict[str, bool]:
+        """Rule id → switched on."""
+        ...
+
+    def set_switch(self, rule_id: str, enabled: bool, actor: str, at: float,
+                   reason: str) -> None:
+        """Remember an operator's switch."""
+        ...
+
+
 class Tx(Protocol):
-    """An open transaction; rules keep their own tables in it (the gateway's SqliteTx)."""
+    """An open transaction handing out the rules' repositories (the gateway's SqliteTx)."""
 
     @property
-    def connection(self) -> sqlite3.Connection:
-        """The connection inside the open transaction."""
+    def alerts(self) -> AlertStore:
+        """Alerts and their audit trail."""
+        ...
+
+    @property
+    def silences(self) -> SilenceStore:
+        """Silences."""
+        ...
+
+    @property
+    def rule_state(self) -> RuleStateStore:
+        """Condition state and rule switches."""
         ...
 
 

@@ -1,13 +1,10 @@
-"""Alert records, alert changes (what the workflow subscribes to), and their SQL."""
+"""Alert records and alert changes (what the workflow subscribes to)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
-
-import orjson
 
 from rules.ports import Tx
 
@@ -90,75 +87,6 @@ class AlertChange:
 
 
 Listener = Callable[[AlertChange, Tx], None]
-
-COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Alert))
-_WRITE_COLUMNS = COLUMNS[1:]
-INSERT_ALERT = (
-    f"INSERT INTO alerts ({', '.join(_WRITE_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _WRITE_COLUMNS)})"
-)
-UPDATE_ALERT = (
-    f"UPDATE alerts SET {', '.join(f'{c} = ?' for c in _WRITE_COLUMNS)} WHERE id = ?"
-)
-INSERT_AUDIT = (
-    "INSERT INTO alert_audit (alert_id, at, actor, action, from_state, to_state, note) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def _values(alert: Alert) -> list[Any]:
-    values = []
-    for name in _WRITE_COLUMNS:
-        value = getattr(alert, name)
-        if name == "detail":
-            value = orjson.dumps(value).decode()
-        elif name == "flapping":
-            value = int(value)
-        values.append(value)
-    return values
-
-
-def insert(conn: sqlite3.Connection, alert: Alert) -> int:
-    """Insert a new alert; returns its id."""
-    cur = conn.execute(INSERT_ALERT, _values(alert))
-    return int(cur.lastrowid or 0)
-
-
-def update(conn: sqlite3.Connection, alert: Alert) -> None:
-    """Write every column of an existing alert."""
-    conn.execute(UPDATE_ALERT, [*_values(alert), alert.id])
-
-
-def audit(conn: sqlite3.Connection, change: AlertChange) -> None:
-    """Record a transition with its actor and time."""
-    conn.execute(INSERT_AUDIT, (change.alert.id, change.at, change.actor, change.action,
-                                change.from_state, change.alert.state, change.note))
-
-
-def from_row(row: tuple[Any, ...]) -> Alert:
-    """An alert from a `SELECT <COLUMNS>` row."""
-    alert = Alert(*row)
-    alert.detail = orjson.loads(alert.detail) if isinstance(alert.detail, str) else {}
-    alert.flapping = bool(alert.flapping)
-    return alert
-
-
-def load_open(conn: sqlite3.Connection) -> list[Alert]:
-    """Every alert that is not cleared."""
-    rows = conn.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM alerts WHERE state != 'cleared'"
-    ).fetchall()
-    return [from_row(r) for r in rows]
-
-
-def openings_since(conn: sqlite3.Connection, rule_id: str, device_id: str, since: float) -> int:
-    """How many alerts of (rule, device) opened at or after `since` (flap detection)."""
-    row = conn.execute(
-        "SELECT COUNT(*) FROM alerts WHERE rule_id = ? AND device_id = ? AND opened_at >= ?",
-        (rule_id, device_id, since),
-    ).fetchone()
-    return int(row[0])
-
 
 def snapshot(alert: Alert) -> Alert:
     """A copy listeners can keep."""

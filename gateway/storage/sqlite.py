@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -14,6 +15,7 @@ from typing import Any, Literal
 import orjson
 
 from gateway.storage.records import DeadLetter, DeviceRecord, SeqWindow, StoredMessage, Twin
+from gateway.storage.rules_repo import SqliteAlerts, SqliteRuleState, SqliteSilences
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,21 @@ class SqliteTx:
     def connection(self) -> sqlite3.Connection:
         """The connection, for components that keep their own tables in this transaction."""
         return self._conn
+
+    @cached_property
+    def alerts(self) -> SqliteAlerts:
+        """The rules engine's alerts and their audit trail."""
+        return SqliteAlerts(self._conn)
+
+    @cached_property
+    def silences(self) -> SqliteSilences:
+        """The rules engine's silences."""
+        return SqliteSilences(self._conn)
+
+    @cached_property
+    def rule_state(self) -> SqliteRuleState:
+        """The rules engine's condition state and rule switches."""
+        return SqliteRuleState(self._conn)
 
     def find_stored(self, device_id: str, channel: str, ts: float) -> list[tuple[int | None, str]]:
         """(seq, data) of the stored messages a device sent on a channel at device time `ts`.

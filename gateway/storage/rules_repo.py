@@ -1,0 +1,151 @@
+"""The rules engine's tables behind its repository protocols (rules/ports.py): alerts and
+their audit, silences, rule state and rule switches."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import fields
+from typing import Any
+
+import orjson
+
+from rules.muting import Silence
+from rules.records import Alert, AlertChange
+
+_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Alert))
+_WRITE = _COLUMNS[1:]
+_INSERT_ALERT = (f"INSERT INTO alerts ({', '.join(_WRITE)}) "
+                 f"VALUES ({', '.join('?' for _ in _WRITE)})")
+_UPDATE_ALERT = f"UPDATE alerts SET {', '.join(f'{c} = ?' for c in _WRITE)} WHERE id = ?"
+_INSERT_AUDIT = ("INSERT INTO alert_audit (alert_id, at, actor, action, from_state, to_state,"
+                 " note) VALUES (?, ?, ?, ?, ?, ?, ?)")
+_SILENCE_COLUMNS = ("id", "device_id", "rule_id", "site", "starts_at", "expires_at", "author",
+                    "reason")
+_UPSERT_STATE = (
+    "INSERT INTO rule_state (rule_id, device_id, data, due, updated_at) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (rule_id, device_id) DO UPDATE SET data = excluded.data,"
+    " due = excluded.due, updated_at = excluded.updated_at")
+_DELETE_STATE = "DELETE FROM rule_state WHERE rule_id = ? AND device_id = ?"
+
+
+def _values(alert: Alert) -> list[Any]:
+    values = []
+    for name in _WRITE:
+        value = getattr(alert, name)
+        if name == "detail":
+            value = orjson.dumps(value).decode()
+        elif name == "flapping":
+            value = int(value)
+        values.append(value)
+    return values
+
+
+def alert_from_row(row: tuple[Any, ...]) -> Alert:
+    """An alert from a row of every column, in the dataclass's order."""
+    alert = Alert(*row)
+    alert.detail = orjson.loads(alert.detail) if isinstance(alert.detail, str) else {}
+    alert.flapping = bool(alert.flapping)
+    return alert
+
+
+class SqliteAlerts:
+    """`alerts` and `alert_audit` in one transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def load_open(self) -> list[Alert]:
+        """Every alert that is not cleared."""
+        rows = self._conn.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM alerts WHERE state != 'cleared'").fetchall()
+        return [alert_from_row(r) for r in rows]
+
+    def insert(self, alert: Alert) -> int:
+        """A new alert; returns its id."""
+        return int(self._conn.execute(_INSERT_ALERT, _values(alert)).lastrowid or 0)
+
+    def update(self, alert: Alert) -> None:
+        """Write every column of an existing alert."""
+        self._conn.execute(_UPDATE_ALERT, [*_values(alert), alert.id])
+
+    def update_many(self, alerts: list[Alert]) -> None:
+        """Write several alerts at once (the coalesced alert path)."""
+        self._conn.executemany(_UPDATE_ALERT, [[*_values(a), a.id] for a in alerts])
+
+    def audit(self, change: AlertChange) -> None:
+        """Record a transition with its actor and time."""
+        self._conn.execute(_INSERT_AUDIT, (change.alert.id, change.at, change.actor,
+                                           change.action, change.from_state, change.alert.state,
+                                           change.note))
+
+    def openings_since(self, rule_id: str, device_id: str, since: float) -> int:
+        """How many alerts of (rule, device) opened at or after `since` (flap detection)."""
+        row = self._conn.execute(
+            "SELECT COUNT(*) FROM alerts WHERE rule_id = ? AND device_id = ? AND opened_at >= ?",
+            (rule_id, device_id, since)).fetchone()
+        return int(row[0])
+
+
+class SqliteSilences:
+    """`silences`."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def active(self, now: float) -> list[Silence]:
+        """Silences neither ended nor expired."""
+        rows = self._conn.execute(
+            f"SELECT {', '.join(_SILENCE_COLUMNS)} FROM silences"
+            " WHERE ended_at IS NULL AND expires_at > ?", (now,)).fetchall()
+        return [Silence(*row) for row in rows]
+
+    def add(self, *, device_id: str | None, rule_id: str | None, site: str | None,
+            starts_at: float, expires_at: float, author: str, reason: str,
+            now: float) -> int:
+        """A new silence; returns its id."""
+        cur = self._conn.execute(
+            "INSERT INTO silences (device_id, rule_id, site, starts_at, expires_at, author, "
+            "reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (device_id, rule_id, site, starts_at, expires_at, author, reason, now))
+        return int(cur.lastrowid or 0)
+
+    def end(self, silence_id: int, actor: str, at: float) -> None:
+        """Mark a silence ended (by a person, or `expiry`)."""
+        self._conn.execute("UPDATE silences SET ended_at = ?, ended_by = ? WHERE id = ?",
+                           (at, actor, silence_id))
+
+
+class SqliteRuleState:
+    """`rule_state` and `rule_switches`."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def load(self) -> list[tuple[str, str, dict[str, Any], float | None]]:
+        """(rule_id, device_id, data, due) of every stored state."""
+        rows = self._conn.execute(
+            "SELECT rule_id, device_id, data, due FROM rule_state").fetchall()
+        return [(r, d, orjson.loads(data), due) for r, d, data, due in rows]
+
+    def save(self, upserts: list[tuple[str, str, dict[str, Any], float | None]],
+             deletes: list[tuple[str, str]], now: float) -> None:
+        """Write changed states and drop the empty ones."""
+        if upserts:
+            self._conn.executemany(_UPSERT_STATE, [
+                (r, d, orjson.dumps(data).decode(), due, now) for r, d, data, due in upserts])
+        if deletes:
+            self._conn.executemany(_DELETE_STATE, deletes)
+
+    def switches(self) -> dict[str, bool]:
+        """Rule id → switched on, for rules an operator switched."""
+        return {r: bool(e) for r, e in self._conn.execute(
+            "SELECT rule_id, enabled FROM rule_switches").fetchall()}
+
+    def set_switch(self, rule_id: str, enabled: bool, actor: str, at: float,
+                   reason: str) -> None:
+        """Remember an operator's switch (survives restarts)."""
+        self._conn.execute(
+            "INSERT INTO rule_switches (rule_id, enabled, actor, at, reason)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (rule_id) DO UPDATE SET"
+            " enabled = excluded.enabled, actor = excluded.actor, at = excluded.at,"
+            " reason = excluded.reason", (rule_id, int(enabled), actor, at, reason))
