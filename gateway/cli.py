@@ -98,7 +98,9 @@ def devices_import(
         typer.echo(f"{file}: no such file", err=True)
         raise typer.Exit(1)
     try:
-        configs = read_import_file(file)
+        from devices.vendors import codecs_for
+
+        configs = read_import_file(file, codecs_for(settings.dialects.folder))
     except RegistryError as exc:
         problems = str(exc).splitlines()
         typer.echo("\n".join(problems), err=True)
@@ -194,8 +196,12 @@ def broker_provision(config: ConfigOpt = None) -> None:
         raise typer.Exit(2)
     admin = DynsecProvisioner(broker, settings.provisioning)
     try:
+        from devices.vendors import codecs_for
+
+        # The gateway also reads the dialects' own topics (owntracks/+/+, …).
+        filters = codecs_for(settings.dialects.folder).vendor_filters()
         done = admin.ensure_gateway_account(broker.username, broker.password.get_secret_value(),
-                                            broker.client_id)
+                                            broker.client_id, filters)
     except ProvisioningError as exc:
         typer.echo(f"broker provision failed: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -289,6 +295,11 @@ def make_app(extras: ExtrasFactory | None = None) -> typer.Typer:
     app.add_typer(users_app, name="users")
     app.add_typer(settings_app, name="settings")
     app.add_typer(broker_app, name="broker")
+    from gateway.bridges.cli import bridge_app
+    from gateway.dialects_cli import dialects_app
+
+    app.add_typer(dialects_app, name="dialects")
+    app.add_typer(bridge_app, name="bridge")
 
     def _serve(config: Path | None, demo: bool, check_s: float | None = None) -> None:
         from gateway.runtime import Runtime, RuntimeSetupError

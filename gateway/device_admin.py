@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from devices.base import DeviceConfig
 from gateway.clock import Clock
 from gateway.namespace import device_id_refusal
-from gateway.provisioning import AccountConflictError, DynsecProvisioner, ProvisioningError
+from gateway.provisioning import (
+    AccountConflictError,
+    DynsecProvisioner,
+    ProvisioningError,
+    device_acls,
+    device_role,
+)
 from gateway.registry import DeviceRegistry, RegistryError, validate_config
 from gateway.storage.audit import AuditRepository
 from gateway.storage.credentials import CredentialRepository
@@ -118,6 +124,8 @@ class DeviceAdmin:
                 config.resident_id):
             raise DeviceRefusedError(f"no resident {config.resident_id!r}")
         password, created = self._credentials_for(config, existing, actor)
+        if password is None:
+            self._follow_codec(config, existing)
         try:
             self._registry.register([config])
         except Exception:
@@ -155,8 +163,9 @@ class DeviceAdmin:
             raise DeviceConflictError("device id taken")
         with self._provisioner.serial:
             try:
-                password, created = self._provisioner.provision(config.kind, config.id,
-                                                                owned=owned)
+                password, created = self._provisioner.provision(
+                    config.kind, config.id, owned=owned,
+                    vendor_topics=self.vendor_topics(config.codec, config.id))
             except AccountConflictError as exc:
                 raise DeviceConflictError(str(exc)) from exc
             except ProvisioningError as exc:
@@ -173,6 +182,28 @@ class DeviceAdmin:
                 raise
         return password, created
 
+    def vendor_topics(self, codec: str, device_id: str) -> tuple[str, ...]:
+        """The dialect topics the device's own account may publish on (its id filled in).
+
+        Topics a hub publishes (Zigbee2MQTT) are not the device's: its hub account has them.
+        """
+        dialect = self._registry.codecs.dialects.get(codec)
+        if dialect is None:
+            return ()
+        return tuple(t.device_topic(device_id) for t in dialect.topics if not t.hub)
+
+    def _follow_codec(self, config: DeviceConfig, existing: DeviceRecord | None) -> None:
+        """Staff changed a provisioned device's codec: its broker ACL follows the dialect."""
+        if (existing is None or existing.codec == config.codec or self._provisioner is None
+                or self._credentials.get(config.id) is None):
+            return
+        with self._provisioner.serial:
+            try:
+                self._provisioner.set_acls(device_role(config.id), device_acls(
+                    config.kind, config.id, self.vendor_topics(config.codec, config.id)))
+            except ProvisioningError as exc:
+                raise BrokerUnavailableError(str(exc)) from exc
+
     def rotate(self, device_id: str, actor: Actor) -> str:
         """Issue a new password for a device's existing account (owner vendor or staff)."""
         device = self._visible(device_id, actor)
@@ -184,7 +215,9 @@ class DeviceAdmin:
                 f"device {device_id} has no credentials issued by the gateway")
         with self._provisioner.serial:
             try:
-                password, _ = self._provisioner.provision(device.kind, device_id, owned=True)
+                password, _ = self._provisioner.provision(
+                    device.kind, device_id, owned=True,
+                    vendor_topics=self.vendor_topics(device.codec, device_id))
             except AccountConflictError as exc:
                 raise DeviceConflictError(str(exc)) from exc
             except ProvisioningError as exc:

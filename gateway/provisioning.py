@@ -13,6 +13,7 @@ import itertools
 import logging
 import secrets
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,6 +33,7 @@ CONTROL = "$CONTROL/dynamic-security/v1"
 DEVICE_MARK = "scgw-device"
 GATEWAY_MARK = "scgw-gateway"
 GATEWAY_ROLE = "scgw-gateway"
+HUB_MARK = "scgw-hub"
 
 
 class ProvisioningError(Exception):
@@ -47,12 +49,19 @@ def device_role(device_id: str) -> str:
     return f"device-{device_id}"
 
 
-def device_acls(kind: str, device_id: str) -> list[dict[str, Any]]:
-    """What a device may do: publish under its own topics, read only what is sent to it."""
+def device_acls(kind: str, device_id: str,
+                vendor_topics: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """What a device may do: publish under its own topics, read only what is sent to it.
+
+    `vendor_topics` are its dialect's own topics with its id filled in
+    (`owntracks/<id>/+`): another device's id never appears in them.
+    """
     acls: list[dict[str, Any]] = [
         {"acltype": "publishClientSend", "topic": f"{topics.PREFIX}/{kind}/{device_id}/#",
          "allow": True, "priority": 0},
     ]
+    acls += [{"acltype": "publishClientSend", "topic": topic, "allow": True, "priority": 0}
+             for topic in vendor_topics]
     for suffix in topics.OUTBOUND_SUFFIXES:
         own = topics.topic(kind, device_id, suffix)
         # Evaluated first: a device may read what is sent to it, never write it (it could
@@ -63,12 +72,25 @@ def device_acls(kind: str, device_id: str) -> list[dict[str, Any]]:
     return acls
 
 
-def gateway_acls() -> list[dict[str, Any]]:
+def hub_acls(hub_topics: Sequence[str]) -> list[dict[str, Any]]:
+    """A hub (Zigbee2MQTT) account: its own base topic only, so only its own devices."""
+    acls: list[dict[str, Any]] = []
+    for base in hub_topics:
+        acls += [{"acltype": "publishClientSend", "topic": base, "allow": True},
+                 {"acltype": "subscribePattern", "topic": base, "allow": True},
+                 {"acltype": "publishClientReceive", "topic": base, "allow": True}]
+    return acls
+
+
+def gateway_acls(vendor_filters: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The gateway's own role: read every device topic, write what goes to devices."""
     acls: list[dict[str, Any]] = [
         {"acltype": "subscribePattern", "topic": f"{topics.PREFIX}/#", "allow": True},
         {"acltype": "publishClientReceive", "topic": f"{topics.PREFIX}/#", "allow": True},
     ]
+    for vendor in vendor_filters:  # the dialects' topics (owntracks/+/+, …): read only
+        acls += [{"acltype": "subscribePattern", "topic": vendor, "allow": True},
+                 {"acltype": "publishClientReceive", "topic": vendor, "allow": True}]
     acls += [{"acltype": "publishClientSend", "topic": f"{topics.PREFIX}/+/+/{suffix}",
               "allow": True} for suffix in topics.OUTBOUND_SUFFIXES]
     return acls
@@ -202,11 +224,13 @@ class DynsecProvisioner:
                 f"the broker already has an account named {device_id!r} that was not created "
                 "for this device; it is left unchanged")
 
-    def provision(self, kind: str, device_id: str, *, owned: bool) -> tuple[str, bool]:
+    def provision(self, kind: str, device_id: str, *, owned: bool,
+                  vendor_topics: Sequence[str] = ()) -> tuple[str, bool]:
         """Create the device's account, or rotate its password; return (password, created).
 
         `owned` says the registry records this device's credentials as ours (created for it
-        before): only then may an existing broker account's password be rotated.
+        before): only then may an existing broker account's password be rotated (and its ACL
+        brought up to date with its dialect's `vendor_topics`).
         """
         reason = device_id_refusal(device_id, self.service_accounts)
         if reason:
@@ -221,17 +245,64 @@ class DynsecProvisioner:
                     "it as provisioned for this device; it is left unchanged")
             if existing.clientid != device_id:  # accounts from before the client-id binding
                 self._run("setClientId", username=device_id, clientid=device_id)
+            self.set_acls(device_role(device_id), device_acls(kind, device_id, vendor_topics))
             # The password last: if anything before it fails, the device's login still works.
             self._run("setClientPassword", username=device_id, password=password)
             log.info("device password rotated", extra={"device_id": device_id})
             return password, False
         role = device_role(device_id)
         self._run("createRole", tolerate=("already exists",), rolename=role,
-                  acls=device_acls(kind, device_id))
+                  acls=device_acls(kind, device_id, vendor_topics))
+        # A role left from an earlier account of this id may hold another dialect's topics.
+        self.set_acls(role, device_acls(kind, device_id, vendor_topics))
         self._run("createClient", username=device_id, password=password, clientid=device_id,
                   textname=DEVICE_MARK, textdescription=device_id,
                   roles=[{"rolename": role}])
         log.info("device credentials provisioned", extra={"device_id": device_id})
+        return password, True
+
+    def set_acls(self, rolename: str, wanted: list[dict[str, Any]]) -> None:
+        """Make a role's ACL exactly `wanted` (adds what is missing, removes the rest)."""
+        role = self._run("getRole", rolename=rolename).get("role") or {}
+        have = {(a.get("acltype"), a.get("topic")): a for a in role.get("acls", [])}
+        want = {(a["acltype"], a["topic"]): a for a in wanted}
+        for key, acl in want.items():
+            old = have.get(key)
+            if old is not None and bool(old.get("allow")) == acl["allow"] and int(
+                    old.get("priority", 0)) == acl.get("priority", 0):
+                continue
+            if old is not None:
+                self._run("removeRoleACL", rolename=rolename, acltype=key[0], topic=key[1])
+            self._run("addRoleACL", rolename=rolename, **acl)
+        for acltype, topic in set(have) - set(want):
+            self._run("removeRoleACL", rolename=rolename, acltype=acltype, topic=topic)
+
+    def provision_hub(self, hub: str, hub_topics: Sequence[str]) -> tuple[str, bool]:
+        """The account of a hub (one Zigbee2MQTT instance); (password, created).
+
+        A hub is not a device: it publishes for the devices named `<hub>-<name>`, and its
+        ACL covers its own base topic only. An account of that name made for anything else
+        is refused; an existing hub account gets a new password and a current ACL.
+        """
+        reason = device_id_refusal(hub, self.service_accounts)
+        if reason:
+            raise AccountConflictError(reason.replace("device id", "hub name"))
+        password = secrets.token_urlsafe(18)
+        role = f"hub-{hub}"
+        existing = self.account(hub)
+        if existing is not None:
+            if existing.textname != HUB_MARK or existing.textdescription != hub:
+                raise AccountConflictError(
+                    f"the broker already has an account named {hub!r} that is not this hub's")
+            self.set_acls(role, hub_acls(hub_topics))
+            self._run("setClientPassword", username=hub, password=password)
+            return password, False
+        self._run("createRole", tolerate=("already exists",), rolename=role,
+                  acls=hub_acls(hub_topics))
+        self.set_acls(role, hub_acls(hub_topics))
+        self._run("createClient", username=hub, password=password, clientid=hub,
+                  textname=HUB_MARK, textdescription=hub, roles=[{"rolename": role}])
+        log.info("hub credentials provisioned", extra={"hub": hub})
         return password, True
 
     def remove(self, device_id: str) -> None:
@@ -240,16 +311,17 @@ class DynsecProvisioner:
         if existing is not None and existing.textname == DEVICE_MARK:
             self._run("deleteClient", username=device_id)
 
-    def ensure_gateway_account(self, username: str, password: str, client_id: str) -> str:
+    def ensure_gateway_account(self, username: str, password: str, client_id: str,
+                               vendor_filters: Sequence[str] = ()) -> str:
         """The gateway's own account, bound to its client id; returns what was done.
 
         Idempotent: creates the account, or (when it is already the gateway's) sets its
         password and client id. An account of that name made for anything else is refused.
         """
         self._run("createRole", tolerate=("already exists",), rolename=GATEWAY_ROLE,
-                  acls=gateway_acls())
+                  acls=gateway_acls(vendor_filters))
         # A role that existed before may predate channels added since: make its ACL current.
-        for acl in gateway_acls():
+        for acl in gateway_acls(vendor_filters):
             self._run("addRoleACL", tolerate=("already exists",), rolename=GATEWAY_ROLE,
                       **acl)
         existing = self.account(username)

@@ -65,10 +65,10 @@ class CompiledTopic:
         return "/".join(device_id if lv == "{id}" else "+" if lv.startswith("{") else lv
                         for lv in self.levels)
 
-    def hub_topic(self, hub: str) -> str:
-        """The ACL topic of a hub's account: every device under that hub."""
-        return "/".join(hub if lv == "{hub}" else "+" if lv.startswith("{") else lv
-                        for lv in self.levels)
+    def hub_base(self, hub: str) -> str:
+        """Everything under one hub's level (`zigbee2mqtt/<hub>/#`): the hub account's ACL."""
+        upto = self._slots["hub"]
+        return "/".join((*self.levels[:upto], hub, "#"))
 
     def overlaps(self, other: CompiledTopic) -> bool:
         """Whether some topic could match both patterns."""

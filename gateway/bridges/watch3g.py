@@ -1,0 +1,352 @@
+"""`scgw bridge watch3g`: an asyncio TCP server for 3G-protocol watches, speaking MQTT as each.
+
+A watch connects and sends frames. Its first frame names it; the id must be a registered,
+active wristband with codec `watch3g`, or the connection is closed. The bridge then logs in to
+the broker as that watch (its own username, password and client id, an `offline` will), so the
+broker ACL, the gateway's dedup, rules and dead letters treat it like any MQTT device. Each
+frame becomes our v1 JSON on the watch's own topics; `LK` is answered at once, `AL` once the
+gateway has confirmed the alarm on `…/event/ack` (or at once when it carried no alarm bit we
+use); a `locate_now` command becomes `CR`, and the fix that follows is its `cmd/ack`.
+
+Bad input never stops the server: junk bytes, a wrong length field, a frame longer than the
+limit, an unknown id, a refused login, silence — each closes that one connection, with a
+counter and a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl as ssl_module
+import threading
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from devices import topics
+from devices.vendors import watch3g
+from gateway.bridges.mqtt_session import MqttSession, MqttSessionError
+from gateway.clock import Clock
+from gateway.settings import BridgeSettings
+from gateway.storage.records import DeviceRecord
+from mqttwire.codec import RefusedError
+
+log = logging.getLogger(__name__)
+Lookup = Callable[[str], DeviceRecord | None]
+KIND = "wristband"
+CODEC = "watch3g"
+
+
+@dataclass(eq=False)
+class _Conn:
+    """One TCP connection, before and after its watch is known."""
+
+    writer: asyncio.StreamWriter
+    opened_at: float
+    last_at: float
+    reader: watch3g.FrameReader
+    device_id: str | None = None
+    maker: str = "SG"
+    mqtt: MqttSession | None = None
+    locate: tuple[str, int] | None = None  # (command id, expires_at ms) awaiting a fix
+    alarms: dict[int, str] = field(default_factory=dict)  # AL ts ms → maker, until confirmed
+    closing: str | None = None  # why the bridge closes it (counted once)
+
+
+class Watch3gBridge:
+    """The TCP server and every watch's MQTT session, on one event loop."""
+
+    def __init__(self, settings: BridgeSettings, *, broker_host: str, broker_port: int,
+                 lookup: Lookup, credentials: dict[str, str], clock: Clock,
+                 ssl: ssl_module.SSLContext | None = None) -> None:
+        self._settings = settings
+        self._broker = (broker_host, broker_port)
+        self._ssl = ssl
+        self._lookup = lookup
+        self._credentials = credentials
+        self._clock = clock
+        self.counters: Counter[str] = Counter()
+        self._conns: set[_Conn] = set()
+        self._watches: dict[str, _Conn] = {}
+        self._server: asyncio.base_events.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._sweep_task: asyncio.Task[None] | None = None
+
+    # -- running -------------------------------------------------------------------------
+
+    async def serve(self, host: str, port: int) -> int:
+        """Start listening on the running loop; returns the bound port."""
+        self._loop = asyncio.get_running_loop()
+        self._server = await asyncio.start_server(self._handle, host, port, limit=65_536,
+                                                  backlog=4096)
+        self._sweep_task = self._loop.create_task(self._sweeper())
+        return int(self._server.sockets[0].getsockname()[1])
+
+    def start(self, host: str, port: int) -> int:
+        """Run on an event loop in a thread of its own; returns the bound port."""
+        started = threading.Event()
+        result: list[int | BaseException] = []
+
+        def main() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                result.append(loop.run_until_complete(self.serve(host, port)))
+            except OSError as exc:
+                result.append(exc)
+            started.set()
+            if isinstance(result[0], int):
+                loop.run_forever()
+            loop.close()
+
+        self._thread = threading.Thread(target=main, name="scgw-bridge-3g", daemon=True)
+        self._thread.start()
+        started.wait(10)
+        if not result or isinstance(result[0], BaseException):
+            raise OSError(f"bridge cannot listen on {host}:{port}: {result[0] if result else ''}")
+        return int(result[0])
+
+    def call(self, coro: Coroutine[Any, Any, Any], timeout: float = 10.0) -> Any:
+        """Run a coroutine on the bridge's loop from another thread (tests, CLI)."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def stop(self) -> None:
+        """Close every connection and session, then the loop."""
+        if self._loop is None:
+            return
+        with contextlib.suppress(TimeoutError, RuntimeError):
+            self.call(self._shutdown())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+        self._loop = None
+
+    async def _shutdown(self) -> None:
+        if self._sweep_task is not None:
+            self._sweep_task.cancel()
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self._conns):
+            self._close(conn, "shutdown")
+        for conn in list(self._watches.values()):
+            await self._end_session(conn)
+
+    @property
+    def connections(self) -> int:
+        """Open TCP connections."""
+        return len(self._conns)
+
+    @property
+    def watches(self) -> tuple[str, ...]:
+        """Ids of the watches with a live session."""
+        return tuple(self._watches)
+
+    # -- silence -------------------------------------------------------------------------
+
+    async def sweep(self) -> int:
+        """Close connections silent past their limit (by the injected clock); how many."""
+        now = self._clock.time()
+        closed = 0
+        for conn in list(self._conns):
+            limit = self._settings.first_frame_s if conn.device_id is None else \
+                self._settings.idle_s
+            if now - conn.last_at > limit:
+                self._close(conn, "silent" if conn.device_id is None else "idle")
+                closed += 1
+        return closed
+
+    async def _sweeper(self) -> None:
+        every = max(0.05, min(self._settings.first_frame_s, self._settings.idle_s) / 4)
+        while True:
+            await asyncio.sleep(every)
+            await self.sweep()
+
+    def _close(self, conn: _Conn, reason: str) -> None:
+        if conn.closing is None:
+            conn.closing = reason
+            self.counters[f"closed_{reason}"] += 1
+            if reason not in ("shutdown", "watch_closed"):
+                log.info("3g connection closed", extra={"reason": reason,
+                                                        "device_id": conn.device_id})
+        conn.writer.close()
+
+    # -- one connection ------------------------------------------------------------------
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        now = self._clock.time()
+        conn = _Conn(writer, now, now, watch3g.FrameReader(self._settings.max_frame_bytes))
+        if len(self._conns) >= self._settings.max_connections:
+            self._close(conn, "over_capacity")
+            return
+        self._conns.add(conn)
+        self.counters["connections"] += 1
+        try:
+            while conn.closing is None:
+                try:
+                    data = await reader.read(4096)
+                except OSError:
+                    data = b""
+                if not data:
+                    self._close(conn, "watch_closed")
+                    break
+                conn.last_at = self._clock.time()
+                try:
+                    frames = conn.reader.feed(data)
+                except watch3g.FrameError as exc:
+                    self._close(conn, exc.reason)
+                    log.info("3g bad frame", extra={"reason": exc.reason, "detail": str(exc)})
+                    break
+                for frame in frames:
+                    if not await self._on_frame(conn, frame):
+                        break
+        finally:
+            self._conns.discard(conn)
+            writer.close()
+            await self._end_session(conn)
+
+    async def _on_frame(self, conn: _Conn, frame: watch3g.Frame) -> bool:
+        if conn.device_id is None:
+            if not await self._authenticate(conn, frame):
+                return False
+        elif frame.device_id != conn.device_id:
+            self._close(conn, "id_changed")
+            return False
+        self.counters["frames"] += 1
+        key = frame.keyword.upper()
+        if key == "LK":
+            self._reply(conn, "LK")
+        elif key == "CR":
+            self.counters["locate_answered"] += 1
+        now_ms = round(self._clock.time() * 1000)
+        messages = watch3g.to_contract(frame, now_ms)
+        if not messages and key not in ("LK", "CR"):
+            self.counters["frames_unused"] += 1  # voice, pictures, settings answers …
+        try:
+            for channel, body in messages:
+                await self._publish(conn, channel, body)
+            if key in ("UD", "UD2", "AL"):
+                await self._settle_locate(conn, messages)
+        except (MqttSessionError, OSError):
+            self._close(conn, "broker_lost")
+            return False
+        if key == "AL":
+            events = [b for c, b in messages if c == "event"]
+            if events:
+                conn.alarms[events[0]["ts"]] = conn.maker  # answered on confirmation
+            else:
+                self._reply(conn, "AL")
+        return True
+
+    async def _authenticate(self, conn: _Conn, frame: watch3g.Frame) -> bool:
+        device = self._lookup(frame.device_id)
+        if (device is None or device.status != "active" or device.kind != KIND
+                or device.codec != CODEC):
+            self._close(conn, "unknown_device")
+            return False
+        conn.device_id = frame.device_id
+        conn.maker = frame.maker
+        old = self._watches.get(frame.device_id)
+        if old is not None:  # the watch reconnected: its old connection is stale
+            self._close(old, "replaced")
+            await self._end_session(old)
+        host, port = self._broker
+        session = MqttSession(host, port, username=frame.device_id,
+                              password=self._credentials.get(frame.device_id),
+                              client_id=frame.device_id, ssl=self._ssl,
+                              on_message=lambda t, p: self._on_mqtt(conn, t, p))
+        status = topics.topic(KIND, frame.device_id, "status")
+        try:
+            await session.connect(will=(status, b"offline"))
+            await session.subscribe([topics.command_topic(KIND, frame.device_id),
+                                     topics.topic(KIND, frame.device_id, "event/ack")])
+            conn.mqtt = session
+            await session.publish(status, b"online", retain=True)
+        except (RefusedError, MqttSessionError) as exc:
+            await session.close()
+            self._close(conn, "mqtt_refused")
+            log.warning("3g watch refused by the broker",
+                        extra={"device_id": frame.device_id, "detail": str(exc)})
+            return False
+        self._watches[frame.device_id] = conn
+        self.counters["watches_logged_in"] += 1
+        return True
+
+    async def _end_session(self, conn: _Conn) -> None:
+        session, conn.mqtt = conn.mqtt, None
+        if conn.device_id is not None and self._watches.get(conn.device_id) is conn:
+            del self._watches[conn.device_id]
+        if session is not None:
+            with contextlib.suppress(MqttSessionError, OSError):
+                await session.publish(topics.topic(KIND, conn.device_id or "", "status"),
+                                      b"offline", retain=True)
+            await session.close()
+
+    # -- MQTT both ways ------------------------------------------------------------------
+
+    async def _publish(self, conn: _Conn, channel: str, body: dict[str, Any]) -> None:
+        if conn.mqtt is None:
+            raise MqttSessionError("no session")
+        suffix = "cmd/ack" if channel == "cmd_ack" else channel
+        await conn.mqtt.publish(topics.topic(KIND, conn.device_id or "", suffix),
+                                orjson.dumps(body))
+        self.counters["published"] += 1
+
+    def _reply(self, conn: _Conn, content: str, maker: str | None = None) -> None:
+        if conn.closing is None and conn.device_id is not None:
+            conn.writer.write(watch3g.encode(maker or conn.maker, conn.device_id, content))
+
+    def _on_mqtt(self, conn: _Conn, topic: str, payload: bytes) -> None:
+        try:
+            body = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return
+        if not isinstance(body, dict):
+            return
+        if topic.endswith("/event/ack"):
+            maker = conn.alarms.pop(body.get("ts"), None)  # type: ignore[arg-type]
+            if maker is not None:
+                self._reply(conn, "AL", maker)
+                self.counters["alarms_confirmed"] += 1
+        elif topic.endswith("/cmd"):
+            asyncio.get_running_loop().create_task(self._command(conn, body))
+
+    async def _command(self, conn: _Conn, body: dict[str, Any]) -> None:
+        command_id, name = str(body.get("id", "")), body.get("name")
+        expires = body.get("expires_at")
+        now_ms = round(self._clock.time() * 1000)
+        if isinstance(expires, int) and expires <= now_ms:
+            self.counters["commands_expired"] += 1
+            return
+        if name == "locate_now":
+            conn.locate = (command_id, expires if isinstance(expires, int) else now_ms + 120_000)
+            self._reply(conn, "CR")
+            self.counters["locate_sent"] += 1
+            return
+        with contextlib.suppress(MqttSessionError, OSError):
+            await self._publish(conn, "cmd_ack", {
+                "id": command_id, "ok": False, "ts": now_ms,
+                "error": f"{name!r} cannot be sent over the 3G watch protocol"})
+
+    async def _settle_locate(self, conn: _Conn, messages: list[tuple[str, dict[str, Any]]],
+                             ) -> None:
+        """The first fix after a `CR` answers the `locate_now` command."""
+        if conn.locate is None:
+            return
+        fix = next((b["location"] for c, b in messages if c == "telemetry" and "location" in b),
+                   None)
+        if fix is None:
+            return
+        command_id, expires = conn.locate
+        conn.locate = None
+        now_ms = round(self._clock.time() * 1000)
+        if now_ms >= expires:
+            return
+        await self._publish(conn, "cmd_ack", {"id": command_id, "ok": True, "ts": now_ms,
+                                              "result": {"location": fix}})
+        self.counters["locate_done"] += 1
