@@ -57,6 +57,8 @@ class Task:
     job: TaskJob
     now: float
     quiet: bool = False  # the caller gets the exception; no need to log it as a failure
+    # Called once the job's transaction has ended: None after the commit, else the error.
+    settled: Callable[[BaseException | None], None] | None = None
 
 
 _STOP = object()
@@ -142,15 +144,19 @@ class Pipeline:
         is re-raised to the caller.
         """
         future: Future[T] = Future()
+        result: list[T] = []
 
         def job(at: float, tx: SqliteTx) -> None:
-            try:
-                future.set_result(fn(at, tx))
-            except BaseException as exc:
-                future.set_exception(exc)
-                raise
+            result.append(fn(at, tx))
 
-        self._inbox.put(Task(name, job, now, quiet=True))
+        def settled(error: BaseException | None) -> None:
+            # Only after the commit: whoever called sees the effects in every reader.
+            if error is None:
+                future.set_result(result[0])
+            else:
+                future.set_exception(error)
+
+        self._inbox.put(Task(name, job, now, quiet=True, settled=settled))
         return future.result(timeout=timeout)
 
     def depth(self) -> int:
@@ -221,12 +227,17 @@ class Pipeline:
                 task.job(task.now, tx)
             self._twins_committed()
             self._fire(self.on_commit)
-        except Exception:  # a job's failure is logged and counted; the loop goes on
+        except Exception as exc:  # a job's failure is logged and counted; the loop goes on
             self._writing_twins = []  # still pending: written by a later transaction
             self._fire(self.on_rollback)
+            if task.settled is not None:
+                task.settled(exc)
             if not task.quiet:
                 self._metrics.task_errors.labels(task.name).inc()
                 log.exception("scheduled job %s failed", task.name)
+            return
+        if task.settled is not None:
+            task.settled(None)
 
     @staticmethod
     def _fire(callbacks: list[Callable[[], None]]) -> None:

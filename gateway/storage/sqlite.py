@@ -208,11 +208,51 @@ class SqliteStore:
         self._conn = connect(path, synchronous=synchronous)
         self._lock = threading.RLock()
         self.schema_version = migrate(self._conn)
+        # Readers: one read-only connection per thread (WAL lets them read while the writer
+        # writes), so an API read never waits for an ingest batch to commit.
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._writing_thread: int | None = None
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connections."""
+        with self._readers_lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
         with self._lock:
             self._conn.close()
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection, or the writer's when this thread has a
+        transaction open (it must see what it wrote)."""
+        if self._writing_thread == threading.get_ident():
+            return self._conn
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
+                                   check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA cache_size=-16384")
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A read-only snapshot: every query inside sees the same committed state."""
+        conn = self._reader()
+        if conn is self._conn:
+            with self._lock:
+                yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteTx]:
@@ -231,6 +271,8 @@ class SqliteStore:
                 self._conn.execute(begin)
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot begin transaction: {exc}") from exc
+            outer = self._writing_thread
+            self._writing_thread = threading.get_ident()
             tx = SqliteTx(self._conn)
             try:
                 yield tx
@@ -242,6 +284,8 @@ class SqliteStore:
             except BaseException:
                 self._undo(rollback, nested)
                 raise
+            finally:
+                self._writing_thread = outer
 
     def _undo(self, rollback: str, nested: bool) -> None:
         self._conn.execute(rollback)
@@ -263,15 +307,15 @@ class SqliteStore:
         if since is not None:
             sql += " WHERE updated_at > ?"
             args = (since,)
-        with self._lock:
-            rows = self._conn.execute(sql, args).fetchall()
+        with self.reading() as conn:
+            rows = conn.execute(sql, args).fetchall()
         return [DeviceRecord(*row) for row in rows]
 
     def get_device(self, device_id: str) -> DeviceRecord | None:
         """One device by id."""
         sql = f"SELECT {', '.join(_DEVICE_COLUMNS)} FROM devices WHERE id = ?"
-        with self._lock:
-            row = self._conn.execute(sql, (device_id,)).fetchone()
+        with self.reading() as conn:
+            row = conn.execute(sql, (device_id,)).fetchone()
         return DeviceRecord(*row) if row else None
 
     # -- twins ---------------------------------------------------------------------------
@@ -310,8 +354,8 @@ class SqliteStore:
         }
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        """Read-only query helper for reports, tests and the API."""
-        with self._lock:
-            cur = self._conn.execute(sql, args)
+        """Read-only query for reports, tests and the API (never waits for the writer)."""
+        with self.reading() as conn:
+            cur = conn.execute(sql, args)
             cols = [d[0] for d in cur.description]
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
