@@ -18,6 +18,8 @@ const PULSING = 20;
 const S = { tickets: new Map(), ticketByAlert: new Map(), devices: [], residents: {}, sitemap: null, map: null, panel: null, truncated: false, summary: null };
 const dirty = new Set();
 const THROTTLE_MS = 150;
+const URGENT_MS = 30;
+let listDue = 0;
 const REST_DELAY_MS = 60;
 let lastList = -Infinity;
 let listTimer = 0;
@@ -90,14 +92,22 @@ function renderAll() {
  * while its tab is shown. */
 function redraw(...parts) {
   parts.forEach((p) => dirty.add(p));
-  if (dirty.has("alerts") && !listTimer) {
-    listTimer = setTimeout(() => {
-      listTimer = 0;
-      lastList = performance.now();
-      dirty.delete("alerts");
-      S.panel.render();
-    }, Math.max(0, lastList + THROTTLE_MS - performance.now()));
+  if (dirty.has("alerts")) {
+    // A critical that pages is drawn within URGENT_MS even in a flood.
+    const gap = parts.includes("urgent") ? URGENT_MS : THROTTLE_MS;
+    const at = Math.max(0, lastList + gap - performance.now());
+    if (listTimer && at < listDue - performance.now()) { clearTimeout(listTimer); listTimer = 0; }
+    if (!listTimer) {
+      listDue = performance.now() + at;
+      listTimer = setTimeout(() => {
+        listTimer = 0;
+        lastList = performance.now();
+        dirty.delete("alerts");
+        S.panel.render();
+      }, at);
+    }
   }
+  dirty.delete("urgent");
   if (!restTimer && [...dirty].some((p) => p !== "alerts")) {
     restTimer = setTimeout(() => {
       restTimer = 0;
@@ -133,11 +143,10 @@ function onEvent(ev) {
     const merged = { ...(alerts.get(ev.alert.id) || {}), ...ev.alert };
     if (merged.state === "cleared") alerts.delete(merged.id);
     else alerts.set(merged.id, merged);
-    if (ev.pages && SOUNDING.has(ev.action)) {
-      if (merged.severity === "critical") alarm(merged);
-      else if (merged.severity === "major") chime();
-    }
-    redraw("alerts", "counts", "map");
+    const critical = ev.pages && SOUNDING.has(ev.action) && merged.severity === "critical";
+    if (critical) alarm(merged);
+    else if (ev.pages && SOUNDING.has(ev.action) && merged.severity === "major") chime();
+    redraw("alerts", "counts", "map", ...(critical ? ["urgent"] : []));
   } else if (ev.type === "ticket") {
     S.tickets.set(ev.ticket.id, { ...(S.tickets.get(ev.ticket.id) || {}), ...ev.ticket });
     redraw("board");

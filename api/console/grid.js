@@ -8,6 +8,9 @@ import { DEPARTMENTS, categoryName, escalationBadges, noteBox, placeOf, refreshS
 import { contactBlock, placeBlock } from "./worker.js";
 
 const OPEN = new Set(["collected", "dispatched", "handling", "feedback", "escalated"]);
+// Where-to-go (read per ticket, audited when it comes from the wearer's position) for the
+// most urgent of my tickets; the others show it on their ticket page.
+const DETAILED = 5;
 let me = null;
 let tickets = [];
 let sitemap = null;
@@ -25,8 +28,8 @@ async function main() {
 
 async function load() {
   tickets = await api("/tickets?limit=500");
-  const mine = tickets.filter((tk) => tk.assignee === me.username && OPEN.has(tk.state));
-  await Promise.all(mine.map(async (tk) => {
+  const mine = tickets.filter((tk) => tk.assignee === me.username && OPEN.has(tk.state)).sort(urgency);
+  await Promise.all(mine.slice(0, DETAILED).map(async (tk) => {
     const key = `${tk.id}:${tk.updated_at}`;
     if (!details.has(key)) details.set(key, await api(`/tickets/${tk.id}`).catch(() => null));
   }));
@@ -61,10 +64,14 @@ function card(tk) {
       el("a", { class: "button", href: `/ticket?id=${tk.id}` }, t("act.details"))));
 }
 
+/** Overdue first, then the least time left, then the latest change. */
+function urgency(a, b) {
+  return (Boolean(b.overdue) - Boolean(a.overdue)) || ((a.sla_due || Infinity) - (b.sla_due || Infinity)) || (b.updated_at - a.updated_at);
+}
+
 function render() {
   applyI18n();
-  const order = (a, b) => (Boolean(b.overdue) - Boolean(a.overdue)) || ((a.sla_due || Infinity) - (b.sla_due || Infinity)) || (b.updated_at - a.updated_at);
-  const open = tickets.filter((tk) => OPEN.has(tk.state)).sort(order);
+  const open = tickets.filter((tk) => OPEN.has(tk.state)).sort(urgency);
   const mine = open.filter((tk) => tk.assignee === me.username);
   const area = open.filter((tk) => tk.assignee !== me.username);
   const fill = (id, list) => document.getElementById(id).replaceChildren(...(list.length ? list.map(card) : [el("div", { class: "empty" }, t("grid.none"))]));
