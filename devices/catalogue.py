@@ -7,11 +7,26 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter
 
-from devices import access, camera, locker, wristband
+from devices import (
+    access,
+    alarm_pole,
+    camera,
+    gas_detector,
+    locker,
+    smoke_detector,
+    water_meter,
+    wristband,
+)
 from devices.base import DeviceConfig, DeviceKind, Event
 
 # The one list of kinds. Adding a kind is adding its module here; everything below derives.
-DECLARED: tuple[DeviceKind, ...] = (wristband.KIND, access.KIND, camera.KIND, locker.KIND)
+DECLARED: tuple[DeviceKind, ...] = (
+    wristband.KIND, access.KIND, camera.KIND, locker.KIND,
+    alarm_pole.KIND,
+    smoke_detector.KIND,
+    gas_detector.KIND,
+    water_meter.KIND,
+)
 
 
 class KindCatalogue:

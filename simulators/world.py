@@ -8,13 +8,21 @@ from datetime import datetime
 
 from simulators.community.model import AccessSpec, Community
 from simulators.kinds.access import AccessSim
+from simulators.kinds.alarm_pole import AlarmPoleSim
 from simulators.kinds.base import Args, DeviceSim, Message
 from simulators.kinds.camera import CameraSim
+from simulators.kinds.gas_detector import GasDetectorSim
 from simulators.kinds.locker import LockerSim
+from simulators.kinds.smoke_detector import SmokeDetectorSim
+from simulators.kinds.water_meter import WaterMeterSim
 from simulators.kinds.wristband import WristbandSim
 
 SIMULATORS: dict[str, type[DeviceSim]] = {
     "wristband": WristbandSim, "access": AccessSim, "camera": CameraSim, "locker": LockerSim,
+    "alarm_pole": AlarmPoleSim,
+    "smoke_detector": SmokeDetectorSim,
+    "gas_detector": GasDetectorSim,
+    "water_meter": WaterMeterSim,
 }
 
 

@@ -9,7 +9,9 @@ from pydantic import Field
 
 from rules.conditions import (
     absence,
+    alarm,
     correlation,
+    counter_idle,
     event,
     geofence,
     repeating,
@@ -45,6 +47,8 @@ DECLARED: tuple[Declaration, ...] = (
     Declaration(absence.AbsenceCondition, absence.AbsenceEvaluator),
     Declaration(schedule.ScheduleCondition, schedule.ScheduleEvaluator),
     Declaration(correlation.CorrelationCondition, correlation.CorrelationEvaluator),
+    Declaration(alarm.AlarmCondition, alarm.AlarmEvaluator),
+    Declaration(counter_idle.CounterIdleCondition, counter_idle.CounterIdleEvaluator),
 )
 
 _BY_MODEL: dict[type[ConditionModel], type[Evaluator]] = {d.model: d.evaluator for d in DECLARED}

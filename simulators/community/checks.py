@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from simulators.community.geo import contains
 
@@ -64,6 +64,8 @@ def cross_check(c: Community) -> list[str]:
 def _check_devices(c: Community, buildings: dict, residents: set[str]) -> list[str]:
     problems: list[str] = []
     lanes = {x.id for x in c.fire_lanes}
+    problems += [f"fire lane {x.id} names unknown building {x.building!r}"
+                 for x in c.fire_lanes if x.building is not None and x.building not in buildings]
     gates = {x.id for x in c.gates}
     worn: Counter[str] = Counter()
     for d in c.devices:
@@ -92,5 +94,23 @@ def _check_devices(c: Community, buildings: dict, residents: set[str]) -> list[s
                 problems.append(f"locker {d.id} needs a grid")
             problems += [f"locker {d.id}: compartment label {k!r} longer than 16"
                          for k in d.tools if len(k) > 16]
+        elif d.kind == "alarm_pole":
+            problems += _check_pole(c, d, buildings)
+        elif d.kind in ("smoke_detector", "gas_detector", "water_meter") and (
+                d.resident not in residents):
+            problems.append(f"{d.kind} {d.id} is in the home of unknown resident "
+                            f"{d.resident!r}")
     problems += [f"resident {r} wears {n} wristbands" for r, n in worn.items() if n > 1]
+    return problems
+
+
+def _check_pole(c: Community, d: Any, buildings: dict) -> list[str]:
+    problems = []
+    if d.building is not None and d.building not in buildings:
+        problems.append(f"alarm pole {d.id} names unknown building {d.building!r}")
+    if d.building is None and not d.grid:
+        problems.append(f"alarm pole {d.id} needs a grid or a building")
+    cameras = {x.id for x in c.devices if x.kind == "camera"}
+    if d.camera is not None and d.camera not in cameras:
+        problems.append(f"alarm pole {d.id} names unknown camera {d.camera!r}")
     return problems

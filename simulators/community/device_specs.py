@@ -85,6 +85,50 @@ class LockerSpec(_DeviceBase):
         return [f"L-{i}" for i in range(1, self.parcel_compartments + 1)] + list(self.tools)
 
 
+class AlarmPoleSpec(_DeviceBase):
+    """A one-button alarm pole in a yard, a square or at a gate (grid from its building, or
+    given)."""
+
+    kind: Literal["alarm_pole"] = "alarm_pole"
+    at: Point = Field(description="Position, local metres")
+    building: str | None = Field(None, description="Building it stands by, if any")
+    camera: str | None = Field(None, description="Camera watching the pole (on its presses)")
+
+
+class _HomeSpec(_DeviceBase):
+    """A device in a resident's home: placed at the home, bound to the householder."""
+
+    resident: str = Field(description="Householder's resident id")
+    room: str = Field("kitchen", max_length=32, description="Room it is installed in")
+
+
+class SmokeDetectorSpec(_HomeSpec):
+    """A smoke detector in a home."""
+
+    kind: Literal["smoke_detector"] = "smoke_detector"
+
+
+class GasDetectorSpec(_HomeSpec):
+    """A gas detector in a kitchen, perhaps with a linked shut-off valve."""
+
+    kind: Literal["gas_detector"] = "gas_detector"
+    gas: Literal["natural_gas", "lpg", "coal_gas"] = Field("natural_gas", description="Gas")
+    valve: bool = Field(False, description="Whether a shut-off valve is linked to it")
+
+
+class WaterMeterSpec(_HomeSpec):
+    """A household water meter with its register reading at the start of a simulation."""
+
+    kind: Literal["water_meter"] = "water_meter"
+    room: str = Field("meter_box", max_length=32, description="Where it is installed")
+    start_l: float = Field(0, ge=0, le=1e10, description="Register at the start, litres")
+    valve: bool = Field(True, description="Whether it has a remote shut-off valve")
+
+
+HomeSpec = SmokeDetectorSpec | GasDetectorSpec | WaterMeterSpec
+
 DeviceSpec = Annotated[
-    WristbandSpec | AccessSpec | CameraSpec | LockerSpec, Field(discriminator="kind")
+    WristbandSpec | AccessSpec | CameraSpec | LockerSpec | AlarmPoleSpec | SmokeDetectorSpec
+    | GasDetectorSpec | WaterMeterSpec,
+    Field(discriminator="kind"),
 ]

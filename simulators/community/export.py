@@ -16,7 +16,13 @@ from typing import Any
 
 import yaml
 
-from simulators.community.device_specs import AccessSpec, CameraSpec, LockerSpec
+from simulators.community.device_specs import (
+    AccessSpec,
+    AlarmPoleSpec,
+    CameraSpec,
+    HomeSpec,
+    LockerSpec,
+)
 from simulators.community.geo import Point, centroid
 from simulators.community.model import Community, load_community
 
@@ -65,8 +71,10 @@ def sitemap(c: Community) -> dict[str, Any]:
     fixed = []
     for spec in c.devices:
         at: Point | None = None
-        if isinstance(spec, LockerSpec):
+        if isinstance(spec, LockerSpec | AlarmPoleSpec):
             at = spec.at
+        elif isinstance(spec, HomeSpec):  # drawn at the home's unit entrance
+            at = c.home(spec.resident)
         elif isinstance(spec, AccessSpec) and spec.gate is not None:
             at = c.gate(spec.gate).at
         elif isinstance(spec, AccessSpec) and spec.building is not None:

@@ -11,9 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simulators.community.device_specs import (
     AccessSpec,
+    AlarmPoleSpec,
     CameraSpec,
     DeviceSpec,
+    GasDetectorSpec,
+    HomeSpec,
     LockerSpec,
+    SmokeDetectorSpec,
+    WaterMeterSpec,
     WristbandSpec,
 )
 from simulators.community.geo import LocalFrame, Point, centroid, contains
@@ -26,7 +31,8 @@ Tag = Literal[
 ]
 
 
-__all__ = ["AccessSpec", "CameraSpec", "Community", "DeviceSpec", "LockerSpec", "WristbandSpec",
+__all__ = ["AccessSpec", "AlarmPoleSpec", "CameraSpec", "Community", "DeviceSpec",
+           "GasDetectorSpec", "LockerSpec", "SmokeDetectorSpec", "WaterMeterSpec", "WristbandSpec",
            "load_community"]
 
 
@@ -85,6 +91,9 @@ class FireLane(_Strict):
     id: str = Field(pattern=r"^FL-\d+$", description="Zone id used in camera events")
     name: str = Field(description="Display name")
     grid: str = Field(description="Grid responsible for it")
+    building: str | None = Field(
+        None, description="Building whose fire-engine access it is (none: the whole compound); "
+        "its camera is registered there, so a smoke alarm in that building sees it blocked")
     polygon: Polygon
 
 
@@ -180,7 +189,7 @@ class Community(_Strict):
         """A resident by id."""
         return _by_id(self.residents, resident_id)
 
-    def device(self, device_id: str) -> WristbandSpec | AccessSpec | CameraSpec | LockerSpec:
+    def device(self, device_id: str) -> DeviceSpec:
         """A device spec by id."""
         return _by_id(self.devices, device_id)
 
@@ -236,7 +245,14 @@ class Community(_Strict):
         elif isinstance(spec, CameraSpec) and spec.facade is not None:
             building = spec.facade
         elif isinstance(spec, CameraSpec) and spec.fire_lane is not None:
-            grid = grid or self.fire_lane(spec.fire_lane).grid
+            lane = self.fire_lane(spec.fire_lane)
+            grid = grid or lane.grid
+            building = lane.building or ""
+        elif isinstance(spec, AlarmPoleSpec):
+            building = spec.building or ""
+        elif isinstance(spec, HomeSpec):
+            r = self.resident(spec.resident)
+            building, unit = r.building, r.unit
         if building and not grid:
             grid = self.grid_of_building(building)
         return {"building": building, "unit": unit, "grid": grid}

@@ -1,0 +1,101 @@
+"""One-button alarm pole (一键报警智能杆柱): a press, the intercom call, tamper and faults."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from devices.base import DeviceConfig, DeviceId, DeviceKind, Event, Telemetry
+from devices.commands import CommandArgs, CommandSpec
+
+KEY = "alarm_pole"
+
+Network = Literal["ethernet", "4g", "5g", "wifi"]
+
+
+class AlarmPoleDevice(DeviceConfig):
+    """Registration of an alarm pole in a yard, a gate or a square (no resident)."""
+
+    kind: Literal["alarm_pole"] = "alarm_pole"
+
+
+class AlarmPoleTelemetry(Telemetry):
+    """Heartbeat: mains power, the backup battery (`battery_pct`) and the network link."""
+
+    mains_v: float | None = Field(
+        None, ge=0, le=300, description="Mains voltage, V (0: running on the backup battery)")
+    network: Network | None = Field(None, description="Link the pole is using now")
+    signal_dbm: int | None = Field(None, ge=-140, le=0, description="Radio signal (4g/5g/wifi)")
+
+
+class ButtonPressedEvent(Event):
+    """Someone pressed the alarm button; the pole also rings the control room."""
+
+    type: Literal["button_pressed"] = "button_pressed"
+    camera_id: DeviceId | None = Field(
+        None, description="Device id of the camera watching the pole, as configured on it")
+    snapshot_ref: str | None = Field(
+        None, min_length=1, max_length=500,
+        description="Where the picture taken at the press is (URL or NVR reference)")
+
+
+class CallConnectedEvent(Event):
+    """The control room answered the pole's intercom call."""
+
+    type: Literal["call_connected"] = "call_connected"
+    call_id: str = Field(min_length=1, max_length=64, description="Call id, the same at the end")
+    answered_by: str | None = Field(None, max_length=64, description="Seat or operator")
+
+
+class CallEndedEvent(Event):
+    """The intercom call ended (answered or not)."""
+
+    type: Literal["call_ended"] = "call_ended"
+    call_id: str = Field(min_length=1, max_length=64, description="Call id")
+    duration_s: int | None = Field(None, ge=0, le=86_400, description="Talk time, seconds")
+
+
+class TamperEvent(Event):
+    """The pole's door was opened, it was struck or tilted, or its camera was covered."""
+
+    type: Literal["tamper"] = "tamper"
+    detail: str | None = Field(None, max_length=200, description="What the sensor saw")
+
+
+class FaultEvent(Event):
+    """Something on the pole does not work (button, speaker, light, mains)."""
+
+    type: Literal["fault"] = "fault"
+    code: str = Field(min_length=1, max_length=32, description="Vendor fault code")
+    detail: str | None = Field(None, max_length=200, description="What is wrong, readable")
+
+
+class SirenArgs(CommandArgs):
+    """How long the siren and strobe run."""
+
+    duration_s: int = Field(30, ge=1, le=300, description="Seconds of siren and strobe")
+
+
+SOUND_SIREN = CommandSpec(
+    name="sound_siren",
+    description="Sound the pole's siren and strobe (to deter, or to guide responders)",
+    args=SirenArgs,
+    # A siren minutes after the operator asked meets nobody it was meant for.
+    ttl_s=30.0, max_ttl_s=120.0,
+)
+
+
+KIND = DeviceKind(
+    key=KEY,
+    name_zh="一键报警杆",
+    name_en="Alarm pole",
+    config=AlarmPoleDevice,
+    telemetry=AlarmPoleTelemetry,
+    events=(ButtonPressedEvent, CallConnectedEvent, CallEndedEvent, TamperEvent, FaultEvent),
+    # Heartbeat every 5 minutes; a pole that cannot be reached is an alarm nobody would hear.
+    offline_timeout_s=15 * 60,
+    description="One-button alarm poles in yards, squares and at gates.",
+    command_specs=(SOUND_SIREN,),
+    urgent=("button_pressed",),
+)

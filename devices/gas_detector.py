@@ -1,0 +1,70 @@
+"""Household gas detector (家用可燃气体探测器, 燃气报警器), often with a linked shut-off valve."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from devices.base import DeviceConfig, DeviceKind, Event
+from devices.commands import CommandResult, CommandSpec
+from devices.detectors import COMMON_EVENTS, ROOM, SELF_TEST, DetectorTelemetry
+
+KEY = "gas_detector"
+
+Gas = Literal["natural_gas", "lpg", "coal_gas"]
+LEL = Field(None, ge=0, le=100, description="Gas concentration, percent of the lower explosive "
+            "limit (%LEL)")
+
+
+class GasDetectorDevice(DeviceConfig):
+    """Registration of a gas detector; `resident_id` names the householder it protects."""
+
+    kind: Literal["gas_detector"] = "gas_detector"
+
+
+class GasDetectorTelemetry(DetectorTelemetry):
+    """Heartbeat: battery (if any), signal, and the concentration where the device reports it."""
+
+    lel_pct: float | None = LEL
+
+
+class GasAlarmEvent(Event):
+    """The detector senses gas above its alarm level and sounds its siren."""
+
+    type: Literal["gas_alarm"] = "gas_alarm"
+    room: str | None = ROOM
+    lel_pct: float | None = LEL
+    gas: Gas | None = Field(None, description="Gas the detector is made for")
+    valve_closed: bool | None = Field(
+        None, description="Whether the linked shut-off valve closed (devices with a valve)")
+
+
+class CloseValveResult(CommandResult):
+    """The valve's state after the command."""
+
+    valve_closed: bool | None = Field(None, description="Whether the valve is closed now")
+
+
+CLOSE_VALVE = CommandSpec(
+    name="close_valve",
+    description="Close the linked gas shut-off valve (only devices that have one)",
+    result=CloseValveResult,
+    # Worth doing for as long as the alarm may still be on; reopening is done on site.
+    ttl_s=120.0, max_ttl_s=900.0,
+)
+
+
+KIND = DeviceKind(
+    key=KEY,
+    name_zh="燃气报警器",
+    name_en="Gas detector",
+    config=GasDetectorDevice,
+    telemetry=GasDetectorTelemetry,
+    events=(GasAlarmEvent, *COMMON_EVENTS),
+    # Mains powered, with an hourly heartbeat: three silent hours is offline.
+    offline_timeout_s=3 * 3600,
+    description="Gas detectors in kitchens (first of all of elders who live alone).",
+    command_specs=(SELF_TEST, CLOSE_VALVE),
+    urgent=("gas_alarm",),
+)

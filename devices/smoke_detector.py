@@ -1,0 +1,52 @@
+"""Smoke detector (独立式感烟探测器, 烟感) in homes, above all those of elders living alone."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from devices.base import DeviceConfig, DeviceKind, Event
+from devices.detectors import COMMON_EVENTS, ROOM, SELF_TEST, DetectorTelemetry
+
+KEY = "smoke_detector"
+
+
+class SmokeDetectorDevice(DeviceConfig):
+    """Registration of a smoke detector; `resident_id` names the householder it protects."""
+
+    kind: Literal["smoke_detector"] = "smoke_detector"
+
+
+class SmokeDetectorTelemetry(DetectorTelemetry):
+    """Heartbeat: battery, signal, and the chamber's readings where the detector reports them."""
+
+    obscuration_pct_m: float | None = Field(
+        None, ge=0, le=50, description="Smoke obscuration, percent per metre")
+    temperature_c: float | None = Field(None, ge=-30, le=120, description="Air temperature, °C")
+
+
+class SmokeAlarmEvent(Event):
+    """The detector senses smoke and sounds its siren."""
+
+    type: Literal["smoke_alarm"] = "smoke_alarm"
+    room: str | None = ROOM
+    obscuration_pct_m: float | None = Field(
+        None, ge=0, le=50, description="Smoke obscuration when it went off, percent per metre")
+    temperature_c: float | None = Field(
+        None, ge=-30, le=120, description="Air temperature when it went off, °C")
+
+
+KIND = DeviceKind(
+    key=KEY,
+    name_zh="烟感探测器",
+    name_en="Smoke detector",
+    config=SmokeDetectorDevice,
+    telemetry=SmokeDetectorTelemetry,
+    events=(SmokeAlarmEvent, *COMMON_EVENTS),
+    # Battery NB-IoT detectors send one heartbeat a day: a day and an hour of silence is offline.
+    offline_timeout_s=25 * 3600,
+    description="Smoke detectors in homes (first of all of elders who live alone).",
+    command_specs=(SELF_TEST,),
+    urgent=("smoke_alarm",),
+)
