@@ -81,6 +81,26 @@ def connect(path: Path, *, synchronous: Synchronous = "FULL") -> sqlite3.Connect
     return conn
 
 
+def statements(script: str) -> list[str]:
+    """The statements of a SQL script, cut where SQLite says one is complete (so a `;` in a
+    string, a comment or a trigger body does not cut it)."""
+    out, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.strip().strip(";").strip() and not _only_comments(pending):
+                out.append(pending.strip())
+            pending = ""
+    if pending.strip() and not _only_comments(pending):
+        raise StoreError(f"incomplete SQL statement at the end of a migration: {pending[:80]!r}")
+    return out
+
+
+def _only_comments(sql: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") or line.strip() == ";"
+               for line in sql.splitlines())
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply every migration newer than the database's `user_version`; return the version."""
     current = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -90,9 +110,8 @@ def migrate(conn: sqlite3.Connection) -> int:
         log.info("applying migration %s", name)
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in sql.split(";\n"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in statements(sql):
+                conn.execute(statement)
             conn.execute(f"PRAGMA user_version={version}")
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK")

@@ -43,3 +43,14 @@ def test_a_read_during_a_long_write_transaction_returns_at_once(tmp_path):
             assert [r["id"] for r in store.query("SELECT id FROM residents")] == ["R-2"]
     finally:
         store.close()
+
+
+def test_migration_scripts_are_cut_where_sqlite_says_a_statement_ends():
+    from gateway.storage.sqlite import statements
+
+    script = ("-- a comment; with a semicolon\nCREATE TABLE t (a TEXT DEFAULT 'x;\ny');\n"
+              "CREATE TRIGGER tr AFTER INSERT ON t BEGIN\n  UPDATE t SET a = 'b;';\nEND;\n"
+              "INSERT INTO t VALUES ('c');  -- trailing\n")
+    parts = statements(script)
+    assert len(parts) == 3
+    assert parts[1].startswith("CREATE TRIGGER") and parts[1].endswith("END;")
