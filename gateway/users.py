@@ -149,6 +149,7 @@ class Session:
 
 
 SESSION_COLUMNS: tuple[str, ...] = tuple(Session.__dataclass_fields__)
+KEEP_ENDED_S = 7 * 86_400  # ended sessions stay this long (who was signed in, and why it ended)
 
 
 def revoke_sessions(conn: Any, username: str, now: float, reason: str, *,
@@ -167,9 +168,11 @@ class SessionRepository:
         self._store = store
 
     def insert(self, session: Session) -> None:
-        """Store a new session."""
+        """Store a new session (and forget those that ended a week ago)."""
         marks = ", ".join("?" for _ in SESSION_COLUMNS)
         with self._store.transaction() as tx:
+            tx.connection.execute("DELETE FROM sessions WHERE expires_at < ?",
+                                  (session.created_at - KEEP_ENDED_S,))
             tx.connection.execute(
                 f"INSERT INTO sessions ({', '.join(SESSION_COLUMNS)}) VALUES ({marks})",
                 tuple(getattr(session, c) for c in SESSION_COLUMNS))

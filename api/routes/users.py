@@ -1,4 +1,4 @@
-"""Accounts for staff: who exists (dispatch pickers); disabling one ends its sessions."""
+"""Accounts for admins: who exists, and disabling one (its sessions end at once)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from api.deps import Admin, Staff, UsersDep
+from api.deps import Admin, UsersDep
 from api.schemas import UserPublic
 from gateway.users import AccountError, User
 
@@ -27,10 +27,11 @@ def _public(user: User) -> AccountPublic:
 
 @router.get("", response_model=list[AccountPublic])
 def list_accounts(
-    users: UsersDep, user: Staff,
+    users: UsersDep, user: Admin,
     role: Annotated[str | None, Query(pattern="^[a-z_]+$", max_length=20)] = None,
 ) -> list[AccountPublic]:
-    """Accounts (optionally one role), without secrets."""
+    """Accounts (optionally one role), without secrets (admins; dispatch pickers use
+    `/tickets/{id}/assignees`)."""
     return [_public(u) for u in users.accounts(role)]
 
 
