@@ -76,12 +76,8 @@ class Commands:
             raise CommandError(f"{name}: ttl_s must be in (0, {spec.max_ttl_s:g}] seconds")
         command_id = f"cmd-{secrets.token_hex(6)}"
         expires_at = now + ttl
-        tx.connection.execute(
-            "INSERT INTO commands (id, device_id, name, params, actor, state, created_at, due_at,"
-            " expires_at) VALUES (?, ?, ?, ?, ?, 'sent', ?, ?, ?)",
-            (command_id, device_id, name, orjson.dumps(checked).decode(), actor, now,
-             expires_at, expires_at),
-        )
+        tx.commands.record(command_id=command_id, device_id=device_id, name=name, args=checked,
+                           actor=actor, now=now, expires_at=expires_at)
         body = {"id": command_id, "name": name, "args": checked,
                 "expires_at": round(expires_at * 1000)}
         self._queued.append((command_id, topics.command_topic(kind, device_id),
@@ -120,21 +116,11 @@ class Commands:
             return
         ack = env.payload
         assert isinstance(ack, CommandAck)
-        result = orjson.dumps({"result": ack.result, "error": ack.error}).decode()
-        conn = tx.connection
-        settled = conn.execute(
-            "UPDATE commands SET state = ?, done_at = ?, result = ? WHERE id = ?"
-            " AND device_id = ? AND state = 'sent' AND due_at > ?",
-            ("succeeded" if ack.ok else "failed", env.received_at, result, ack.id,
-             env.device_id, env.received_at),
-        ).rowcount
-        if settled:
+        result = {"result": ack.result, "error": ack.error}
+        if tx.commands.settle(ack.id, env.device_id, ok=ack.ok, at=env.received_at,
+                              result=result):
             return
-        late = conn.execute(
-            "UPDATE commands SET late_at = ?, late_result = ?,"
-            " state = CASE WHEN state = 'sent' THEN 'timeout' ELSE state END,"
-            " done_at = coalesce(done_at, due_at) WHERE id = ? AND device_id = ?",
-            (env.received_at, result, ack.id, env.device_id)).rowcount
+        late = tx.commands.late(ack.id, env.device_id, at=env.received_at, result=result)
         log.info("late ack" if late else "ack for an unknown command",
                  extra={"device_id": env.device_id, "command": ack.id})
 
@@ -143,13 +129,9 @@ class Commands:
 
     def expire(self, now: float, tx: SqliteTx) -> None:
         """Scheduled job: commands past their expiry without an ack time out."""
-        tx.connection.execute(
-            "UPDATE commands SET state = 'timeout', done_at = due_at WHERE state = 'sent'"
-            " AND due_at <= ?", (now,))
+        tx.commands.expire(now)
 
 
 def _finish(tx: SqliteTx, command_id: str, state: str, now: float,
             result: dict[str, Any]) -> None:
-    tx.connection.execute(
-        "UPDATE commands SET state = ?, done_at = ?, result = ? WHERE id = ? AND state = 'sent'",
-        (state, now, orjson.dumps(result).decode(), command_id))
+    tx.commands.finish(command_id, state, now, result)

@@ -34,6 +34,7 @@ from gateway.device_admin import (
     DeviceRefusedError,
     NotAllowedError,
 )
+from gateway.storage.commands_repo import CommandReads
 from gateway.storage.records import DeviceRecord, DeviceStatus
 from gateway.users import User
 
@@ -194,15 +195,9 @@ def get_command(device_id: str, command_id: str, gw: GatewayDep,
                 user: DeviceReaders) -> CommandPublic:
     """A command's state: sent, succeeded, failed or timeout."""
     visible_device(gw, user, device_id)
-    rows = gw.store.query("SELECT id, device_id, name, state, created_at, expires_at,"
-                          " done_at, result, late_at, late_result"
-                          " FROM commands WHERE id = ? AND device_id = ?",
-                          (command_id, device_id))
-    if not rows:
+    row = CommandReads(gw.store).one(device_id, command_id)
+    if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such command")
-    row = rows[0]
-    for column in ("result", "late_result"):
-        row[column] = orjson.loads(row[column]) if row[column] else None
     return CommandPublic(**row)
 
 

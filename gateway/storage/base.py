@@ -8,6 +8,14 @@ from typing import Any, Protocol
 from gateway.storage.records import DeadLetter, DeviceRecord, SeqWindow, StoredMessage, Twin
 
 
+class Reader(Protocol):
+    """Anything that answers read-only queries with rows as dicts (the store)."""
+
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Rows of a read-only query."""
+        ...
+
+
 class Tx(Protocol):
     """Writes of one transaction."""
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import orjson
 
+from gateway.storage.commands_repo import SqliteCommands
 from gateway.storage.records import DeadLetter, DeviceRecord, SeqWindow, StoredMessage, Twin
 from gateway.storage.rules_repo import SqliteAlerts, SqliteRuleState, SqliteSilences
 
@@ -150,6 +151,11 @@ class SqliteTx:
     def rule_state(self) -> SqliteRuleState:
         """The rules engine's condition state and rule switches."""
         return SqliteRuleState(self._conn)
+
+    @cached_property
+    def commands(self) -> SqliteCommands:
+        """Device commands."""
+        return SqliteCommands(self._conn)
 
     def find_stored(self, device_id: str, channel: str, ts: float) -> list[tuple[int | None, str]]:
         """(seq, data) of the stored messages a device sent on a channel at device time `ts`.
