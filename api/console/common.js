@@ -1,8 +1,8 @@
 // What every page imports: the session (api, live socket), UI building blocks, sounds, and
 // the page chrome (language switch, sign-out).
-import { applyI18n, getLang, setLang } from "./i18n.js";
-import { logout, session as signIn } from "./session.js";
-import { setServerClock, setTimezone } from "./ui.js";
+import { applyI18n, getLang, setLang, t } from "./i18n.js";
+import { api, logout, session as signIn } from "./session.js";
+import { askForm, attempt, setServerClock, setTimezone, toast } from "./ui.js";
 
 export { ApiError, accessToken, api, connectLive, logout, refresh } from "./session.js";
 export { beep, chime, unlockAudio } from "./sound.js";
@@ -22,7 +22,18 @@ function wireChrome() {
     document.dispatchEvent(new CustomEvent("scgw:lang"));
   }));
   document.querySelectorAll("[data-action=logout]").forEach((b) => b.addEventListener("click", logout));
+  document.querySelectorAll("[data-action=password]").forEach((b) => b.addEventListener("click", changePassword));
   applyI18n();
+}
+
+/** A new password; the server ends every other session of the account (a lost phone). */
+async function changePassword() {
+  const v = await askForm(t("act.password"), [
+    { name: "current_password", label: t("f.current_password"), type: "password", required: true },
+    { name: "new_password", label: t("f.new_password"), type: "password", required: true, minlength: 8 }]);
+  if (!v) return;
+  const done = await attempt(() => api("/auth/password", { method: "POST", body: v }).then(() => true));
+  if (done) toast(t("password.changed"));
 }
 
 /** Wire the page chrome, then resolve to the signed-in account (see session.js). */

@@ -101,6 +101,7 @@ export const EN = {
   "ev.alert_opened": "Alert raised", "ev.system": "system", "ev.breach": "{clock} time limit passed; escalated to {level}",
   "f.assignee.duty": "This grid · on duty", "f.assignee.grid": "This grid · off duty", "f.assignee.other": "Other grids (cross-grid dispatch)",
   "f.assignee.open": "{n} open", "f.comment": "Note",
+  "act.password": "Password", "f.current_password": "Current password", "f.new_password": "New password (8 or more characters)", "password.changed": "Password changed; other devices are signed out", 
   "act.details": "Details", "act.send": "Send", "act.command": "Send command",
   "grid.note": "Control-room note", "grid.route": "How to get there",
   "family.banner": "{time} {name}{where}: {what}", "family.where": " at {place}", "family.status": "Community: {status}",

@@ -90,6 +90,7 @@ export const ZH = {
   "ev.alert_opened": "告警触发", "ev.system": "系统", "ev.breach": "{clock}时限已过，升级至{level}",
   "f.assignee.duty": "本网格 · 值班中", "f.assignee.grid": "本网格 · 不在班", "f.assignee.other": "其他网格（跨网格派发）",
   "f.assignee.open": "在办 {n} 单", "f.comment": "备注内容",
+  "act.password": "修改密码", "f.current_password": "当前密码", "f.new_password": "新密码（至少 8 位）", "password.changed": "密码已修改，其他设备上的登录已退出", 
   "act.details": "详情", "act.send": "发送", "act.command": "发送指令",
   "grid.note": "值班员留言", "grid.route": "怎么走",
   "family.banner": "{time} {name}{where}{what}", "family.where": "在{place}", "family.status": "社区处理：{status}",

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.console.conftest import DESKTOP, login
-from tests.console.stack import Site, start_site
+from tests.console.conftest import DESKTOP, PHONE, login
+from tests.console.stack import PASSWORD, Site, start_site
 
 from playwright.sync_api import expect  # isort: skip  (conftest skips when it is missing)
 
@@ -99,3 +99,19 @@ def test_signing_out_ends_the_session_on_the_server_not_only_in_the_page(shift, 
         "SELECT revoked_reason FROM sessions WHERE revoked_reason = 'logout'")))
     assert sessions
     assert not _app_errors(page)
+
+
+def test_a_new_password_signs_out_the_other_browser_but_not_this_one(shift, new_page):
+    laptop, phone = new_page(DESKTOP), new_page(PHONE)
+    login(laptop, f"{shift.url}/grid", "zhanglei")
+    login(phone, f"{shift.url}/grid", "zhanglei")
+    laptop.locator("header [data-action=password]").click()
+    laptop.locator("#form-dialog input[name=current_password]").fill(PASSWORD)
+    laptop.locator("#form-dialog input[name=new_password]").fill("zhang-lei-2026")
+    laptop.locator("#form-dialog button[value=ok]").click()
+    expect(laptop.locator("#toasts")).to_contain_text("密码已修改")
+    phone.reload()  # the phone's session ended on the server: the login form
+    expect(phone.locator("#login")).to_be_visible()
+    laptop.reload()  # the laptop's own session goes on
+    expect(laptop.locator("#app")).to_be_visible()
+    assert not _app_errors(laptop)
