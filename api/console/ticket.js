@@ -7,8 +7,8 @@ import { alertTitle, placeText } from "./alert-panel.js";
 import { icon } from "./icons.js";
 import { applyI18n, t } from "./i18n.js";
 import {
-  categoryName, escalationBadges, noteBox, placeOf, refreshSla, slaBadge, ticketActions,
-  ticketTitle, transition,
+  DEPARTMENTS, categoryName, escalationBadges, noteBox, placeOf, refreshSla, slaBadge,
+  ticketActions, ticketTitle, transition,
 } from "./tickets.js";
 import { contactBlock, placeBlock } from "./worker.js";
 
@@ -86,7 +86,15 @@ function actions() {
   return [
     tk.state === "dispatched" ? button("accept", () => transition(tk, { action: "accept" }, onChange), "primary") : null,
     tk.state === "handling" ? button("report", report, "primary") : null,
+    ["dispatched", "handling"].includes(tk.state) ? button("escalate", escalate) : null,
   ];
+}
+
+async function escalate() {
+  const v = await askForm(`${t("act.escalate")} · ${tk.code}`, [
+    { name: "department", label: t("f.department"), type: "select", value: "medical", options: DEPARTMENTS.map((d) => [d, t(`dept.${d}`)]) },
+    { name: "note", label: t("f.note"), type: "textarea" }]);
+  if (v) await transition(tk, { action: "escalate", department: v.department, note: v.note }, () => load());
 }
 
 async function report() {
