@@ -171,17 +171,21 @@ def test_zigbee2mqtt_door_contact_sos_button_and_availability(make_gateway, publ
     gw = make_gateway([device("z2m-b3-door_301", "access", codec="zigbee2mqtt", grid="G-01"),
                        device("z2m-b3-sos_302", "wristband", codec="zigbee2mqtt", grid="G-01",
                               resident_id="R-yang"),
+                       device("z2m-b3-smoke_303", "smoke_detector", codec="zigbee2mqtt",
+                              grid="G-01"),
                        device("WB-1001", "wristband", grid="G-01")])
     publisher.publish("zigbee2mqtt/z2m-b3/door_301", orjson.dumps(
         {"contact": False, "battery": 91, "linkquality": 132, "voltage": 2975}))
     publisher.publish("zigbee2mqtt/z2m-b3/sos_302", orjson.dumps(
         {"action": "emergency", "battery": 77, "linkquality": 90}))
+    publisher.publish("zigbee2mqtt/z2m-b3/smoke_303", orjson.dumps(
+        {"smoke": True, "battery": 88, "linkquality": 100}))
     publisher.publish("zigbee2mqtt/z2m-b3/door_301/availability", b'{"state":"offline"}',
                       retain=True)
     # A device of our own contract on a Zigbee2MQTT topic, and a name no hub can make.
     publisher.publish("zigbee2mqtt/z2m-b3/WB-1001", orjson.dumps({"contact": True}))
     publisher.publish("zigbee2mqtt/z2m/b3-door_301", orjson.dumps({"contact": True}))
-    assert gw.pipeline.wait_processed(5, timeout=10)
+    assert gw.pipeline.wait_processed(6, timeout=10)
 
     [door] = gw.store.query("SELECT device_id, ts, data FROM telemetry")
     data = orjson.loads(door["data"])
@@ -189,9 +193,13 @@ def test_zigbee2mqtt_door_contact_sos_button_and_availability(make_gateway, publ
     assert data["extra"] == {"linkquality": 132, "voltage": 2975}
     assert gw.twins.get("z2m-b3-door_301").battery_pct == 91
     assert not gw.twins.get("z2m-b3-door_301").online
-    [sos] = gw.store.query("SELECT device_id, type FROM events WHERE channel = 'event'")
-    assert (sos["device_id"], sos["type"]) == ("z2m-b3-sos_302", "sos")
-    assert "wristband.sos" in _alerts(gw)
+    events = gw.store.query("SELECT device_id, type FROM events WHERE channel = 'event'"
+                            " ORDER BY id")
+    assert [(e["device_id"], e["type"]) for e in events] == [
+        ("z2m-b3-sos_302", "sos"), ("z2m-b3-smoke_303", "smoke_alarm")]
+    fired = _alerts(gw)
+    assert "wristband.sos" in fired
+    assert any(rule.startswith("smoke_detector.") for rule in fired), fired
     dead = [r["reason"] for r in gw.store.query("SELECT reason FROM dead_letters ORDER BY id")]
     assert dead == ["bad_topic", "bad_topic"]
 
