@@ -5,7 +5,7 @@ from __future__ import annotations
 from devices import topics
 from devices.base import Channel, CommandAck, DeviceKind, Event, Status
 from devices.catalogue import CATALOGUE, KindCatalogue
-from devices.dialects.engine import DialectCodec, channel_of
+from devices.dialects.engine import DialectCodec
 from devices.errors import DecodeError, UnknownCodecError
 from devices.vendors import CodecSet, VendorRoute
 from gateway.envelope import Envelope, RawMessage
@@ -110,9 +110,8 @@ class Decoder:
         try:
             codec = self.codecs.get(device.codec)
             if isinstance(codec, DialectCodec):
-                payload = codec.decode_message(kind, raw.payload, channel=channel,
-                                               device_id=device_id,
-                                               received_at=raw.received_at)
+                payload = codec.decode_routed(kind, raw.payload, channel, None, device_id,
+                                              raw.received_at)[1]
             else:
                 payload = codec.decode(kind, channel, raw.payload)
         except UnknownCodecError as exc:
@@ -160,8 +159,7 @@ class Decoder:
             self._vendor_topics[raw.topic] = route
         codec = route.codec
         device_id = route.match.device_id
-        only = next(iter(codec.kinds)) if len(codec.kinds) == 1 else None
-        device = self._device(device_id, only, codec.name)
+        device = self._device(device_id, codec.single_kind, codec.name)
         if device.codec != codec.name:
             raise RejectError("bad_topic", f"device {device_id!r} speaks {device.codec}, not "
                               f"dialect {codec.name} of this topic", device_id)
@@ -169,12 +167,10 @@ class Decoder:
         if kind is None:
             raise RejectError("unknown_kind", f"no device kind {device.kind!r}", device_id)
         try:
-            payload = codec.decode_message(kind, raw.payload, channel=route.topic.channel,
-                                           topic=route.topic, device_id=device_id,
-                                           received_at=raw.received_at)
+            channel, payload = codec.decode_routed(kind, raw.payload, route.topic.channel,
+                                                   route.topic, device_id, raw.received_at)
         except DecodeError as exc:
             raise RejectError(exc.reason, str(exc), device_id) from exc
-        channel = channel_of(payload)
         if raw.retain and channel != "status":
             raise RejectError("retained", f"{channel} messages must not be retained (only "
                               "status is); this one was replayed by the broker", device_id)

@@ -181,6 +181,9 @@ def converter(rule: FieldRule) -> Convert | None:
         return None
     if len(steps) == 1:
         return steps[0]
+    if len(steps) == 2:  # the usual pair (split → integer, percent → scale): no loop
+        first, second = steps
+        return lambda value: second(first(value))
 
     def chain(value: Any) -> Any:
         for step in steps:

@@ -101,6 +101,9 @@ class DialectCodec:
         self._rules = tuple(self._compile(rule, ("messages", i))
                             for i, rule in enumerate(dialect.messages))
         self._refuse_unmapped = dialect.unmapped == "refuse"
+        # (topic name, channel, kind) → the rules that can apply, in order; filled lazily.
+        self._candidates: dict[tuple[str | None, str | None, str], tuple[_Rule, ...]] = {}
+        self.single_kind = dialect.kinds[0] if len(dialect.kinds) == 1 else None
         self._passthrough = frozenset(dialect.passthrough)
 
     def serves(self, kind: str) -> bool:
@@ -184,27 +187,42 @@ class DialectCodec:
                        topic: CompiledTopic | None = None, device_id: str | None = None,
                        received_at: float = 0.0) -> BaseModel:
         """Decode one message; `topic` is the vendor topic it came on (None: ours)."""
+        return self.decode_routed(kind, payload, channel, topic, device_id, received_at)[1]
+
+    def decode_routed(self, kind: DeviceKind, payload: bytes, channel: Channel | None,
+                      topic: CompiledTopic | None, device_id: str | None,
+                      received_at: float) -> tuple[Channel, BaseModel]:
+        """(channel, payload) of one message: the decoder's per-message entry point."""
         if topic is None and channel in self._passthrough:
-            return self._json.decode(kind, channel, payload)
-        if kind.key not in self.kinds:
-            raise PayloadError(f"dialect {self.name} does not serve {kind.key} devices",
-                               reason="schema_invalid")
-        obj = self._parse(payload, topic)
+            return channel, self._json.decode(kind, channel, payload)
+        topic_name = topic.name if topic is not None else None
+        key = (topic_name, channel, kind.key)
+        rules = self._candidates.get(key)
+        if rules is None:
+            if kind.key not in self.kinds:
+                raise PayloadError(f"dialect {self.name} does not serve {kind.key} devices",
+                                   reason="schema_invalid")
+            rules = self._candidates[key] = tuple(
+                r for r in self._rules if (r.topic is None or r.topic == topic_name)
+                and (channel is None or r.channel == channel) and kind.key in r.kinds)
+        if topic is None or not topic.text:
+            try:
+                obj = orjson.loads(payload)
+            except orjson.JSONDecodeError as exc:
+                raise PayloadError(f"malformed JSON: {exc}", reason="malformed_json") from exc
+            if type(obj) is not dict:
+                raise PayloadError("payload must be a JSON object", reason="schema_invalid")
+        else:
+            obj = self._parse(payload, topic)
         if self._id_check is not None and device_id is not None:
             claimed = self._id_check(obj)
             if claimed is None or str(claimed) != device_id:
                 raise PayloadError(
                     f"{self.dialect.device_id_check}={str(claimed)[:40]!r} is not the device "
                     f"{device_id!r} of the topic", reason="schema_invalid")
-        topic_name = topic.name if topic is not None else None
-        for rule in self._rules:
-            if rule.topic is not None and rule.topic != topic_name:
-                continue
-            if channel is not None and rule.channel != channel:
-                continue
-            if kind.key not in rule.kinds or (rule.when is not None and not rule.when(obj)):
-                continue
-            return self._apply(rule, kind.key, obj, round(received_at * 1000))
+        for rule in rules:
+            if rule.when is None or rule.when(obj):
+                return rule.channel, self._apply(rule, kind.key, obj, round(received_at * 1000))
         raise PayloadError(f"dialect {self.name}: no message rule matches this "
                            f"{channel or 'message'}", reason="schema_invalid")
 
@@ -245,7 +263,7 @@ class DialectCodec:
                 if self._refuse_unmapped:
                     raise PayloadError(f"fields {sorted(unmapped)[:8]} are not in dialect "
                                        f"{self.name} (unmapped: refuse)", reason="schema_invalid")
-                out["extra"] = {k: obj[k] for k in obj if k in unmapped}
+                out["extra"] = {k: obj[k] for k in unmapped}
         try:
             return target.validate(out)
         except ValidationError as exc:
