@@ -6,17 +6,14 @@ from fastapi import HTTPException, status
 
 from api.personal import Auditor
 from gateway.service import Gateway
+from gateway.storage.people_repo import PeopleReads
 from gateway.storage.records import DeviceRecord
 from gateway.users import User
 
 
 def linked_residents(gw: Gateway, user: User) -> list[str]:
     """Residents a family account is linked to."""
-    rows = gw.store.query(
-        "SELECT resident_id FROM family_links WHERE username = ? ORDER BY resident_id",
-        (user.username,),
-    )
-    return [r["resident_id"] for r in rows]
+    return PeopleReads(gw.store).linked_residents(user.username)
 
 
 def family_resident(gw: Gateway, auditor: Auditor, resident_id: str, action: str) -> None:

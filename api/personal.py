@@ -18,6 +18,7 @@ from pydantic import TypeAdapter
 from api.deps import CurrentUser, GatewayDep
 from gateway.service import Gateway
 from gateway.storage.audit import AccessRecord, residents_of
+from gateway.storage.sqlite import SqliteTx
 from gateway.users import User
 
 VITALS: tuple[str, ...] = ("heart_rate_bpm", "spo2_pct", "systolic_mmhg", "diastolic_mmhg",
@@ -57,19 +58,33 @@ class Auditor:
         self._write(action, residents_of([resident_id]), allowed=False, device_id=device_id,
                     detail=detail)
 
-    def wrote(self, action: str, resident_id: str, detail: str) -> None:
-        """A change to a resident's personal data (e.g. a safe zone)."""
-        self._write(action, (resident_id,), allowed=True, detail=detail)
+    def wrote(self, action: str, resident_id: str, detail: str,
+              tx: SqliteTx | None = None) -> None:
+        """A change to a resident's personal data (e.g. a safe zone): in the transaction of
+        the change when one is given, else in its own."""
+        if tx is None:
+            self._write(action, (resident_id,), allowed=True, detail=detail)
+            return
+        tx.audit.record_access(self._record(action, (resident_id,), allowed=True,
+                                            detail=detail))
+        self.recorded += 1
 
     def _write(self, action: str, subjects: tuple[str, ...], *, allowed: bool,
                device_id: str | None = None, range_from: float | None = None,
                range_to: float | None = None, detail: str = "") -> None:
-        self._gw.audit.record_access(AccessRecord(
+        self._gw.audit.record_access(self._record(
+            action, subjects, allowed=allowed, device_id=device_id, range_from=range_from,
+            range_to=range_to, detail=detail))
+        self.recorded += 1
+
+    def _record(self, action: str, subjects: tuple[str, ...], *, allowed: bool,
+                device_id: str | None = None, range_from: float | None = None,
+                range_to: float | None = None, detail: str = "") -> AccessRecord:
+        return AccessRecord(
             at=self._gw.clock.time(), actor=self.user.username, role=self.user.role,
             action=action, allowed=allowed, residents=subjects, device_id=device_id,
             range_from=range_from, range_to=range_to, detail=detail,
-            client_addr=self.client_addr))
-        self.recorded += 1
+            client_addr=self.client_addr)
 
 
 def client_address(request: Request) -> str:

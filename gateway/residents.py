@@ -6,9 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from gateway.clock import Clock
+from gateway.storage.people_repo import PeopleReads
 from gateway.storage.sqlite import SqliteStore
 from rules.ports import Polygon
 
@@ -28,6 +27,7 @@ class ResidentRepository:
 
     def __init__(self, store: SqliteStore, clock: Clock) -> None:
         self._store = store
+        self._reads = PeopleReads(store)
         self._clock = clock
         self._residents: dict[str, Resident] = {}
         self._loaded_until = 0.0
@@ -42,30 +42,22 @@ class ResidentRepository:
 
     def refresh(self) -> int:
         """Pick up residents changed by other processes (API, CLI); return how many."""
-        rows = self._store.query(
-            "SELECT id, name, tags, site, updated_at FROM residents WHERE updated_at > ?",
-            (self._loaded_until,),
-        )
+        rows = self._reads.residents(changed_after=self._loaded_until)
         for row in rows:
-            self._residents[row["id"]] = Resident(
-                row["id"], row["name"], frozenset(orjson.loads(row["tags"])), row["site"]
-            )
-            self._loaded_until = max(self._loaded_until, row["updated_at"])
+            self._residents[row.id] = Resident(row.id, row.name, frozenset(row.tags), row.site)
+            self._loaded_until = max(self._loaded_until, row.updated_at)
         self._refresh_zones()
         return len(rows)
 
     def _refresh_zones(self) -> None:
         # The table is small and rows can be deleted: reload it whenever its signature moves.
-        signature = tuple(self._store.query(
-            "SELECT count(*) AS n, max(updated_at) AS at FROM geofences")[0].values())
+        signature = self._reads.zones_signature()
         if signature == self._zones_signature:
             return
         zones: dict[str, list[Polygon]] = {}
-        for row in self._store.query(
-            "SELECT resident_id, polygon FROM geofences WHERE enabled = 1 ORDER BY id"
-        ):
-            corners = tuple((float(lat), float(lon)) for lat, lon in orjson.loads(row["polygon"]))
-            zones.setdefault(row["resident_id"], []).append(corners)
+        for resident_id, polygon in self._reads.enabled_polygons():
+            corners = tuple((float(lat), float(lon)) for lat, lon in polygon)
+            zones.setdefault(resident_id, []).append(corners)
         self._zones = {rid: tuple(polys) for rid, polys in zones.items()}
         self._zones_signature = signature
 
@@ -78,13 +70,8 @@ class ResidentRepository:
         now = self._clock.time()
         items = list(residents)
         with self._store.transaction() as tx:
-            tx.connection.executemany(
-                "INSERT INTO residents (id, name, tags, site, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
-                "tags = excluded.tags, site = excluded.site, updated_at = excluded.updated_at",
-                [(r.id, r.name, orjson.dumps(sorted(r.tags)).decode(), r.site, now, now)
-                 for r in items],
-            )
+            tx.people.upsert_residents([(r.id, r.name, list(r.tags), r.site) for r in items],
+                                       now)
         for resident in items:
             self._residents[resident.id] = resident
 
@@ -94,8 +81,7 @@ class ResidentRepository:
 
     def exists(self, resident_id: str) -> bool:
         """Whether the resident is on file (asks the database: another process may add one)."""
-        return resident_id in self._residents or bool(self._store.query(
-            "SELECT 1 AS one FROM residents WHERE id = ?", (resident_id,)))
+        return resident_id in self._residents or self._reads.resident(resident_id) is not None
 
     def tags(self, resident_id: str) -> frozenset[str]:
         """The resident's tags; empty when unknown (rules' ResidentDirectory)."""

@@ -78,12 +78,9 @@ def apply_seed(gw: Gateway, folder: Path, *, password: str | None = None) -> dic
     repo = gw.alerting.residents if gw.alerting else ResidentRepository(gw.store, gw.clock)
     repo.upsert([Resident(r.id, r.name, frozenset(r.tags), r.site) for r in seed.residents])
     with gw.store.transaction() as tx:
-        conn = tx.connection
-        conn.executemany(
-            "INSERT OR REPLACE INTO family_links VALUES (?, ?, ?)",
+        tx.people.link_family(
             [(rid, f.username, f.relation) for f in seed.families for rid in f.resident_ids])
-        conn.executemany(
-            "INSERT OR REPLACE INTO door_plates VALUES (?, ?, ?, ?, ?, ?)",
+        tx.people.door_plates(
             [(d.code, d.site, d.building, d.unit, d.room, d.grid) for d in seed.door_plates])
     if password is not None:
         users = UserRepository(gw.store, gw.clock)

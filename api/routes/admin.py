@@ -6,7 +6,6 @@ import csv
 import io
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel
 
@@ -20,6 +19,9 @@ from api.schemas import (
     RuleSwitch,
 )
 from gateway.residents import Resident, ResidentRepository
+from gateway.storage.message_reads import MessageReads
+from gateway.storage.people_repo import PeopleReads, ResidentRow
+from gateway.users import UserRepository
 
 residents = APIRouter(prefix="/residents", tags=["residents"])
 dead_letters = APIRouter(prefix="/dead-letters", tags=["dead letters"])
@@ -27,27 +29,24 @@ rules = APIRouter(prefix="/rules", tags=["rules"])
 audit_log = APIRouter(prefix="/audit", tags=["audit"])
 
 
-def _resident(row: dict) -> ResidentPublic:
-    return ResidentPublic(id=row["id"], name=row["name"], tags=orjson.loads(row["tags"]),
-                          site=row["site"])
+def _resident(row: ResidentRow) -> ResidentPublic:
+    return ResidentPublic(id=row.id, name=row.name, tags=list(row.tags), site=row.site)
 
 
 @residents.get("", response_model=list[ResidentPublic])
 def list_residents(gw: GatewayDep, user: Staff, tag: str | None = None) -> list[ResidentPublic]:
     """Residents, optionally those carrying a tag (e.g. lives_alone)."""
-    rows = gw.store.query("SELECT id, name, tags, site FROM residents ORDER BY id")
-    out = [_resident(r) for r in rows]
-    return [r for r in out if tag is None or tag in r.tags]
+    return [_resident(r) for r in PeopleReads(gw.store).residents()
+            if tag is None or tag in r.tags]
 
 
 @residents.get("/{resident_id}", response_model=ResidentPublic)
 def get_resident(resident_id: str, gw: GatewayDep, user: Staff) -> ResidentPublic:
     """A resident's profile."""
-    rows = gw.store.query("SELECT id, name, tags, site FROM residents WHERE id = ?",
-                          (resident_id,))
-    if not rows:
+    row = PeopleReads(gw.store).resident(resident_id)
+    if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such resident")
-    return _resident(rows[0])
+    return _resident(row)
 
 
 @residents.put("/{resident_id}", response_model=ResidentPublic)
@@ -65,13 +64,12 @@ def put_resident(resident_id: str, body: ResidentUpdate, gw: GatewayDep,
 @residents.post("/{resident_id}/family", status_code=status.HTTP_201_CREATED)
 def link_family(resident_id: str, body: FamilyLink, gw: GatewayDep, user: Staff) -> dict:
     """Link a family account to a resident."""
-    account = gw.store.query("SELECT role FROM users WHERE username = ?", (body.username,))
-    if not account or account[0]["role"] != "family":
+    account = UserRepository(gw.store, gw.clock).get(body.username)
+    if account is None or account.role != "family":
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "not a family account")
     get_resident(resident_id, gw, user)
-    with gw.store.transaction() as tx:
-        tx.connection.execute("INSERT OR REPLACE INTO family_links VALUES (?, ?, ?)",
-                              (resident_id, body.username, body.relation))
+    gw.pipeline.call("family_link", lambda now, tx: tx.people.link_family(
+        [(resident_id, body.username, body.relation)]), gw.clock.time())
     return {"resident_id": resident_id, "username": body.username}
 
 
@@ -80,27 +78,14 @@ def list_dead_letters(gw: GatewayDep, user: Staff, reason: str | None = None,
                       device_id: str | None = None,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[DeadLetterPublic]:
     """Refused messages, newest first, by reason or device."""
-    where, args = ["1=1"], []
-    if reason:
-        where.append("reason = ?")
-        args.append(reason)
-    if device_id:
-        where.append("device_id = ?")
-        args.append(device_id)
-    rows = gw.store.query(
-        "SELECT id, received_at, topic, reason, detail, device_id, payload_size, payload"
-        f" FROM dead_letters WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
-        (*args, limit))
-    return [DeadLetterPublic(**{k: v for k, v in r.items() if k != "payload"},
-                             payload_preview=bytes(r["payload"][:512]).decode("utf-8", "replace"))
-            for r in rows]
+    return [DeadLetterPublic(**r) for r in MessageReads(gw.store).dead_letters(
+        reason=reason, device_id=device_id, limit=limit)]
 
 
 @dead_letters.get("/summary")
 def dead_letter_summary(gw: GatewayDep, user: Staff) -> dict[str, int]:
     """Count per reason."""
-    rows = gw.store.query("SELECT reason, count(*) AS n FROM dead_letters GROUP BY reason")
-    return {r["reason"]: r["n"] for r in rows}
+    return MessageReads(gw.store).dead_letter_counts()
 
 
 @rules.get("", response_model=list[RulePublic])

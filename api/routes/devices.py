@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from api.access import can_see_device, visible_device
@@ -35,6 +34,7 @@ from gateway.device_admin import (
     NotAllowedError,
 )
 from gateway.storage.commands_repo import CommandReads
+from gateway.storage.message_reads import MessageReads
 from gateway.storage.records import DeviceRecord, DeviceStatus
 from gateway.users import User
 
@@ -228,11 +228,7 @@ def telemetry(
     start = end - 86_400 if start is None else start
     if start >= end:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "start must be before end")
-    rows = gw.store.query(
-        "SELECT ts, data FROM telemetry WHERE device_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
-        (device_id, start, end),
-    )
-    points = [(r["ts"], orjson.loads(r["data"])) for r in rows]
+    points = MessageReads(gw.store).telemetry(device_id, start, end)
     out = downsample(points, start, end, max_points)
     if _withheld(user, device):
         return [p.model_copy(update={"values": redact_readings(p.values) or {}}) for p in out]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 from pydantic import BaseModel, Field, field_validator
 
 from api.access import family_resident
 from api.deps import GatewayDep, require
 from api.personal import Audit, Auditor
+from gateway.storage.people_repo import PeopleReads, ZoneRow
+from gateway.storage.sqlite import SqliteTx
 from gateway.users import User
 
 router = APIRouter(prefix="/geofences", tags=["geofences"])
@@ -19,7 +21,6 @@ Editors = Annotated[User, Depends(require("admin", "operator", "family"))]
 # SQLite row ids are signed 64-bit: a larger id cannot exist (and must not reach the driver).
 ZoneId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Corner = Annotated[list[float], Field(min_length=2, max_length=2, description="[lat, lon]")]
-_COLUMNS = "id, resident_id, name, polygon, enabled, created_by, created_at, updated_at"
 
 
 def _check_polygon(polygon: list[list[float]]) -> list[list[float]]:
@@ -69,9 +70,8 @@ class GeofencePublic(BaseModel):
     updated_at: float
 
 
-def _public(row: dict[str, Any]) -> GeofencePublic:
-    return GeofencePublic(**{**row, "polygon": orjson.loads(row["polygon"]),
-                             "enabled": bool(row["enabled"])})
+def _public(zone: ZoneRow) -> GeofencePublic:
+    return GeofencePublic(**asdict(zone))
 
 
 def _may_manage(gw: Any, auditor: Auditor, resident_id: str, action: str) -> None:
@@ -80,73 +80,73 @@ def _may_manage(gw: Any, auditor: Auditor, resident_id: str, action: str) -> Non
         family_resident(gw, auditor, resident_id, action)
 
 
-def _row(gw: Any, auditor: Auditor, zone_id: int, action: str) -> dict[str, Any]:
-    rows = gw.store.query(f"SELECT {_COLUMNS} FROM geofences WHERE id = ?", (zone_id,))
-    if not rows:
+def _zone(gw: Any, auditor: Auditor, zone_id: int, action: str) -> ZoneRow:
+    zone = PeopleReads(gw.store).zone(zone_id)
+    if zone is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such geofence")
-    _may_manage(gw, auditor, rows[0]["resident_id"], action)
-    return rows[0]
+    _may_manage(gw, auditor, zone.resident_id, action)
+    return zone
 
 
 @router.get("", response_model=list[GeofencePublic])
 def list_geofences(gw: GatewayDep, user: Editors, auditor: Audit,
                    resident_id: str | None = None) -> list[GeofencePublic]:
     """Zones of one elder, or of every elder this caller may manage."""
+    reads = PeopleReads(gw.store)
     if resident_id is not None:
         _may_manage(gw, auditor, resident_id, "geofence_read")
-        rows = gw.store.query(f"SELECT {_COLUMNS} FROM geofences WHERE resident_id = ?"
-                              " ORDER BY id", (resident_id,))
+        zones = reads.zones(resident_id=resident_id)
     elif user.role == "family":
-        rows = gw.store.query(
-            f"SELECT {_COLUMNS} FROM geofences WHERE resident_id IN"
-            " (SELECT resident_id FROM family_links WHERE username = ?) ORDER BY id",
-            (user.username,))
+        zones = reads.zones(family=user.username)
     else:
-        rows = gw.store.query(f"SELECT {_COLUMNS} FROM geofences ORDER BY id")
-    auditor.disclosed("geofence_read", [r["resident_id"] for r in rows])
-    return [_public(r) for r in rows]
+        zones = reads.zones()
+    auditor.disclosed("geofence_read", [z.resident_id for z in zones])
+    return [_public(z) for z in zones]
 
 
 @router.post("", response_model=GeofencePublic, status_code=status.HTTP_201_CREATED)
 def create_geofence(body: GeofenceCreate, gw: GatewayDep, user: Editors,
                     auditor: Audit) -> GeofencePublic:
-    """Add a safe zone for an elder."""
+    """Add a safe zone for an elder (the zone and its audit row in one transaction)."""
     _may_manage(gw, auditor, body.resident_id, "geofence_write")
-    if user.role != "family" and not gw.store.query(
-            "SELECT id FROM residents WHERE id = ?", (body.resident_id,)):
+    if user.role != "family" and PeopleReads(gw.store).resident(body.resident_id) is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "no such resident")
-    now = gw.clock.time()
-    with gw.store.transaction() as tx:
-        cur = tx.connection.execute(
-            "INSERT INTO geofences (resident_id, name, polygon, enabled, created_by, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (body.resident_id, body.name, orjson.dumps(body.polygon).decode(),
-             int(body.enabled), user.username, now, now))
-        zone_id = cur.lastrowid
-    auditor.wrote("geofence_write", body.resident_id, f"create {zone_id}")
-    return _public(_row(gw, auditor, int(zone_id), "geofence_write"))
+
+    def create(now: float, tx: SqliteTx) -> int:
+        zone_id = tx.people.create_zone(resident_id=body.resident_id, name=body.name,
+                                        polygon=body.polygon, enabled=body.enabled,
+                                        actor=user.username, now=now)
+        auditor.wrote("geofence_write", body.resident_id, f"create {zone_id}", tx)
+        return zone_id
+
+    zone_id = gw.pipeline.call("geofence_create", create, gw.clock.time())
+    return _public(_zone(gw, auditor, zone_id, "geofence_write"))
 
 
 @router.put("/{zone_id}", response_model=GeofencePublic)
 def update_geofence(zone_id: ZoneId, body: GeofenceUpdate, gw: GatewayDep,
                     user: Editors, auditor: Audit) -> GeofencePublic:
     """Rename, reshape, enable or disable a zone."""
-    row = _row(gw, auditor, zone_id, "geofence_write")
-    name = row["name"] if body.name is None else body.name
-    polygon = row["polygon"] if body.polygon is None else orjson.dumps(body.polygon).decode()
-    enabled = row["enabled"] if body.enabled is None else int(body.enabled)
-    with gw.store.transaction() as tx:
-        tx.connection.execute(
-            "UPDATE geofences SET name = ?, polygon = ?, enabled = ?, updated_at = ? WHERE id = ?",
-            (name, polygon, enabled, gw.clock.time(), zone_id))
-    auditor.wrote("geofence_write", row["resident_id"], f"update {zone_id}")
-    return _public(_row(gw, auditor, zone_id, "geofence_write"))
+    zone = _zone(gw, auditor, zone_id, "geofence_write")
+
+    def update(now: float, tx: SqliteTx) -> None:
+        tx.people.update_zone(
+            zone_id, name=zone.name if body.name is None else body.name,
+            polygon=zone.polygon if body.polygon is None else body.polygon,
+            enabled=zone.enabled if body.enabled is None else body.enabled, now=now)
+        auditor.wrote("geofence_write", zone.resident_id, f"update {zone_id}", tx)
+
+    gw.pipeline.call("geofence_update", update, gw.clock.time())
+    return _public(_zone(gw, auditor, zone_id, "geofence_write"))
 
 
 @router.delete("/{zone_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_geofence(zone_id: ZoneId, gw: GatewayDep, user: Editors, auditor: Audit) -> None:
     """Remove a zone."""
-    row = _row(gw, auditor, zone_id, "geofence_write")
-    with gw.store.transaction() as tx:
-        tx.connection.execute("DELETE FROM geofences WHERE id = ?", (zone_id,))
-    auditor.wrote("geofence_write", row["resident_id"], f"delete {zone_id}")
+    zone = _zone(gw, auditor, zone_id, "geofence_write")
+
+    def delete(now: float, tx: SqliteTx) -> None:
+        tx.people.delete_zone(zone_id)
+        auditor.wrote("geofence_write", zone.resident_id, f"delete {zone_id}", tx)
+
+    gw.pipeline.call("geofence_delete", delete, gw.clock.time())

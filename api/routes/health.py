@@ -22,7 +22,7 @@ def health() -> dict[str, str]:
 def ready(gw: GatewayDep, response: Response) -> dict[str, bool]:
     """Ready when the database answers and the broker connection is up (open: a probe;
     it tells nothing beyond those two facts)."""
-    db_ok = gw.store.query("SELECT 1 AS ok")[0]["ok"] == 1
+    db_ok = gw.store.ping()
     broker_ok = gw.mqtt.connected
     if not (db_ok and broker_ok):
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE

@@ -21,6 +21,8 @@ from devices.catalogue import CATALOGUE
 from devices.errors import DecodeError
 from gateway.decode import Decoder, OwnPublishError, RejectError
 from gateway.envelope import RawMessage
+from gateway.storage.commands_repo import CommandReads
+from gateway.storage.message_reads import MessageReads
 from gateway.storage.records import DeviceRecord
 from gateway.users import User
 
@@ -68,17 +70,7 @@ class Verdict(BaseModel):
 def _own_ids(gw: Any, user: User, device_id: str | None) -> list[str]:
     if device_id is not None:
         return [visible_device(gw, user, device_id).id]
-    if user.role in ("admin", "operator"):
-        return []  # no filter
     return [d.id for d in gw.registry.all() if d.vendor == user.vendor]
-
-
-def _where_devices(ids: list[str], user: User) -> tuple[str, tuple[Any, ...]]:
-    if not ids and user.role in ("admin", "operator"):
-        return "1=1", ()
-    if not ids:
-        return "0=1", ()
-    return f"device_id IN ({', '.join('?' for _ in ids)})", tuple(ids)
 
 
 @router.get("/dead-letters", response_model=list[DeadLetterPublic])
@@ -87,21 +79,10 @@ def dead_letters(gw: GatewayDep, user: VendorView, device_id: str | None = None,
                  since: Annotated[float | None, Query(description="epoch s")] = None,
                  limit: Limit = 100) -> list[DeadLetterPublic]:
     """Refused messages of the caller's own devices, newest first."""
-    where, args = _where_devices(_own_ids(gw, user, device_id), user)
-    clauses, values = [where], list(args)
-    if reason:
-        clauses.append("reason = ?")
-        values.append(reason)
-    if since is not None:
-        clauses.append("received_at >= ?")
-        values.append(since)
-    rows = gw.store.query(
-        "SELECT id, received_at, topic, reason, detail, device_id, payload_size, payload"
-        f" FROM dead_letters WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?",
-        (*values, limit))
-    return [DeadLetterPublic(**{k: v for k, v in r.items() if k != "payload"},
-                             payload_preview=bytes(r["payload"][:512]).decode("utf-8", "replace"))
-            for r in rows]
+    mine = None if user.role in ("admin", "operator") and device_id is None else \
+        _own_ids(gw, user, device_id)
+    return [DeadLetterPublic(**r) for r in MessageReads(gw.store).dead_letters(
+        device_ids=mine, reason=reason, since=since, limit=limit)]
 
 
 @router.get("/devices/{device_id}/messages", response_model=list[MessagePublic])
@@ -111,27 +92,10 @@ def messages(device_id: str, gw: GatewayDep, user: VendorView,
     """The device's last accepted messages, newest first (personal fields withheld from a
     vendor once the device serves a resident)."""
     device = visible_device(gw, user, device_id)
-    out: list[MessagePublic] = []
-    if channel in (None, "telemetry"):
-        out += [_message(device, user, "telemetry", r) for r in gw.store.query(
-            "SELECT 'telemetry' AS type, ts, received_at, seq, stale, data FROM telemetry"
-            " WHERE device_id = ? ORDER BY id DESC LIMIT ?", (device.id, limit))]
-    if channel != "telemetry":
-        where = "device_id = ?" + (" AND channel = ?" if channel else "")
-        args = (device.id, channel) if channel else (device.id,)
-        out += [_message(device, user, r.pop("channel"), r) for r in gw.store.query(
-            f"SELECT channel, type, ts, received_at, seq, stale, data FROM events WHERE {where}"
-            " ORDER BY id DESC LIMIT ?", (*args, limit))]
-    return sorted(out, key=lambda m: m.received_at, reverse=True)[:limit]
-
-
-def _message(device: DeviceRecord, user: User, channel: str, row: dict[str, Any]) -> MessagePublic:
-    data = orjson.loads(row["data"])
-    if user.role == "vendor" and device.resident_id is not None:
-        data = redact_readings(data) or {}
-    return MessagePublic(channel=channel, type=row["type"], ts=row["ts"],
-                         received_at=row["received_at"], seq=row["seq"],
-                         stale=bool(row["stale"]), data=data)
+    withheld = user.role == "vendor" and device.resident_id is not None
+    return [MessagePublic(**{**m, "data": (redact_readings(m["data"]) or {}) if withheld
+                             else m["data"]})
+            for m in MessageReads(gw.store).recent(device.id, channel, limit)]
 
 
 @router.get("/devices/{device_id}/commands", response_model=list[CommandPublic])
@@ -139,14 +103,7 @@ def commands(device_id: str, gw: GatewayDep, user: VendorView,
              limit: Limit = 50) -> list[CommandPublic]:
     """The commands sent to the device and what became of each, newest first."""
     device = visible_device(gw, user, device_id)
-    rows = gw.store.query(
-        "SELECT id, device_id, name, state, created_at, expires_at, done_at, result, late_at,"
-        " late_result FROM commands WHERE device_id = ? ORDER BY created_at DESC LIMIT ?",
-        (device.id, limit))
-    for row in rows:
-        for column in ("result", "late_result"):
-            row[column] = orjson.loads(row[column]) if row[column] else None
-    return [CommandPublic(**r) for r in rows]
+    return [CommandPublic(**r) for r in CommandReads(gw.store).of_device(device.id, limit)]
 
 
 @router.post("/validate", response_model=Verdict)

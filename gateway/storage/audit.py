@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gateway.storage.sqlite import SqliteStore
+if TYPE_CHECKING:
+    from gateway.storage.sqlite import SqliteStore
 
 _INSERT_ACCESS = (
     "INSERT INTO access_audit (at, actor, role, action, resident_id, device_id, range_from,"
@@ -32,6 +34,35 @@ class AccessRecord:
     client_addr: str = ""
 
 
+class SqliteAudit:
+    """Audit writes inside an open transaction (with the change they record)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def record_access(self, rec: AccessRecord) -> int:
+        """Write one access row (and its residents); return its id."""
+        single = rec.residents[0] if len(rec.residents) == 1 else None
+        cur = self._conn.execute(_INSERT_ACCESS, (
+            rec.at, rec.actor, rec.role, rec.action, single, rec.device_id,
+            rec.range_from, rec.range_to, "allowed" if rec.allowed else "denied",
+            rec.detail, rec.client_addr))
+        audit_id = int(cur.lastrowid or 0)
+        if rec.residents:
+            self._conn.executemany(
+                "INSERT INTO access_audit_subjects VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [(audit_id, r) for r in rec.residents])
+        return audit_id
+
+    def record_admin(self, *, at: float, actor: str, role: str, action: str, target: str,
+                     detail: str = "", client_addr: str = "") -> None:
+        """Write one administrative action."""
+        self._conn.execute(
+            "INSERT INTO admin_audit (at, actor, role, action, target, detail, client_addr)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", (at, actor, role, action, target, detail,
+                                              client_addr))
+
+
 class AuditRepository:
     """Writes and lists audit rows; a write commits before the caller goes on."""
 
@@ -39,19 +70,9 @@ class AuditRepository:
         self._store = store
 
     def record_access(self, rec: AccessRecord) -> int:
-        """Write one access row (and its residents); return its id."""
-        single = rec.residents[0] if len(rec.residents) == 1 else None
+        """Write one access row (and its residents) in its own transaction; return its id."""
         with self._store.transaction() as tx:
-            cur = tx.connection.execute(_INSERT_ACCESS, (
-                rec.at, rec.actor, rec.role, rec.action, single, rec.device_id,
-                rec.range_from, rec.range_to, "allowed" if rec.allowed else "denied",
-                rec.detail, rec.client_addr))
-            audit_id = int(cur.lastrowid or 0)
-            if rec.residents:
-                tx.connection.executemany(
-                    "INSERT OR IGNORE INTO access_audit_subjects VALUES (?, ?)",
-                    [(audit_id, r) for r in rec.residents])
-        return audit_id
+            return tx.audit.record_access(rec)
 
     def access_rows(self, *, resident_id: str | None = None, actor: str | None = None,
                     action: str | None = None, since: float | None = None,
@@ -88,10 +109,8 @@ class AuditRepository:
                      detail: str = "", client_addr: str = "") -> None:
         """Write one administrative action (device binding, status, credentials)."""
         with self._store.transaction() as tx:
-            tx.connection.execute(
-                "INSERT INTO admin_audit (at, actor, role, action, target, detail, client_addr)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (at, actor, role, action, target, detail, client_addr))
+            tx.audit.record_admin(at=at, actor=actor, role=role, action=action, target=target,
+                                  detail=detail, client_addr=client_addr)
 
     def admin_rows(self, *, target: str | None = None, actor: str | None = None,
                    limit: int = 500) -> list[dict[str, Any]]:

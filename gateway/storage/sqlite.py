@@ -14,7 +14,9 @@ from typing import Any, Literal
 
 import orjson
 
+from gateway.storage.audit import SqliteAudit
 from gateway.storage.commands_repo import SqliteCommands
+from gateway.storage.people_repo import SqlitePeople
 from gateway.storage.records import DeadLetter, DeviceRecord, SeqWindow, StoredMessage, Twin
 from gateway.storage.rules_repo import SqliteAlerts, SqliteRuleState, SqliteSilences
 
@@ -156,6 +158,16 @@ class SqliteTx:
     def commands(self) -> SqliteCommands:
         """Device commands."""
         return SqliteCommands(self._conn)
+
+    @cached_property
+    def audit(self) -> SqliteAudit:
+        """Access and admin audit rows, in the transaction of what they record."""
+        return SqliteAudit(self._conn)
+
+    @cached_property
+    def people(self) -> SqlitePeople:
+        """Residents, family links, door plates and safe zones."""
+        return SqlitePeople(self._conn)
 
     def find_stored(self, device_id: str, channel: str, ts: float) -> list[tuple[int | None, str]]:
         """(seq, data) of the stored messages a device sent on a channel at device time `ts`.
@@ -377,6 +389,11 @@ class SqliteStore:
             "dead_letters": conn.execute("DELETE FROM dead_letters WHERE received_at < ?",
                                          (dead_before,)).rowcount,
         }
+
+    def ping(self) -> bool:
+        """Whether the database answers."""
+        with self.reading() as conn:
+            return conn.execute("SELECT 1").fetchone()[0] == 1
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Read-only query for reports, tests and the API (never waits for the writer)."""

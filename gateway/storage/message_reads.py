@@ -1,0 +1,74 @@
+"""Reads of stored messages and refusals: telemetry ranges, recent messages, dead letters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from gateway.storage.base import Reader
+
+
+class MessageReads:
+    """Telemetry, events and dead letters for the API (read-only connections)."""
+
+    def __init__(self, store: Reader) -> None:
+        self._store = store
+
+    def telemetry(self, device_id: str, start: float, end: float
+                  ) -> list[tuple[float, dict[str, Any]]]:
+        """(ts, reading) of a device in [start, end), oldest first."""
+        return [(r["ts"], orjson.loads(r["data"])) for r in self._store.query(
+            "SELECT ts, data FROM telemetry WHERE device_id = ? AND ts >= ? AND ts < ?"
+            " ORDER BY ts, id", (device_id, start, end))]
+
+    def recent(self, device_id: str, channel: str | None, limit: int) -> list[dict[str, Any]]:
+        """A device's last accepted messages (channel, type, ts, received_at, seq, stale,
+        data), newest first."""
+        out: list[dict[str, Any]] = []
+        if channel in (None, "telemetry"):
+            out += self._store.query(
+                "SELECT 'telemetry' AS channel, 'telemetry' AS type, ts, received_at, seq,"
+                " stale, data FROM telemetry WHERE device_id = ? ORDER BY id DESC LIMIT ?",
+                (device_id, limit))
+        if channel != "telemetry":
+            where = "device_id = ?" + (" AND channel = ?" if channel else "")
+            args = (device_id, channel) if channel else (device_id,)
+            out += self._store.query(
+                f"SELECT channel, type, ts, received_at, seq, stale, data FROM events"
+                f" WHERE {where} ORDER BY id DESC LIMIT ?", (*args, limit))
+        for row in out:
+            row["data"] = orjson.loads(row["data"])
+            row["stale"] = bool(row["stale"])
+        return sorted(out, key=lambda m: m["received_at"], reverse=True)[:limit]
+
+    def dead_letters(self, *, device_ids: list[str] | None = None, reason: str | None = None,
+                     device_id: str | None = None, since: float | None = None,
+                     limit: int = 100) -> list[dict[str, Any]]:
+        """Refused messages, newest first, with a readable preview of the payload.
+
+        `device_ids`: only those devices (an empty list matches nothing).
+        """
+        where, args = ["1=1"], []
+        if device_ids is not None:
+            if not device_ids:
+                return []
+            where.append(f"device_id IN ({', '.join('?' for _ in device_ids)})")
+            args += device_ids
+        for column, value, op in (("reason", reason, "="), ("device_id", device_id, "="),
+                                  ("received_at", since, ">=")):
+            if value is not None and value != "":
+                where.append(f"{column} {op} ?")
+                args.append(value)
+        rows = self._store.query(
+            "SELECT id, received_at, topic, reason, detail, device_id, payload_size, payload"
+            f" FROM dead_letters WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+            (*args, limit))
+        for row in rows:
+            row["payload_preview"] = bytes(row.pop("payload")[:512]).decode("utf-8", "replace")
+        return rows
+
+    def dead_letter_counts(self) -> dict[str, int]:
+        """Dead letters kept, per reason."""
+        return {r["reason"]: r["n"] for r in self._store.query(
+            "SELECT reason, count(*) AS n FROM dead_letters GROUP BY reason")}
