@@ -205,12 +205,12 @@ class Judge:
                 else:
                     runs.append([k, k + w0])
         out = []
+        # A run of bending windows reaches up to a window's length past the fall at either
+        # end (windows that straddle its start still bend), so trim it back from both sides.
+        cuts = range(-hop, w0 + 1, hop)
         for k0, m0 in sorted(runs, key=lambda r: r[0] - r[1]):
-            for dk in (0, hop, -hop):
-                for dm in (0, -hop, hop):
-                    k, m = max(0, k0 + dk), min(n, m0 + dm)
-                    if m - k >= need:
-                        out.append((k, m))
+            pieces = {(max(0, k0 + a), min(n, m0 - b)) for a in cuts for b in cuts}
+            out += sorted((p for p in pieces if p[1] - p[0] >= need), key=lambda p: p[0] - p[1])
         return out
 
     def _trim(

@@ -23,6 +23,8 @@ class Blob:
     area: int
     w: int
     h: int
+    x0: int = 0  # bounding box corner
+    y0: int = 0
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Track:
     area: list[int] = field(default_factory=list)
     misses: int = 0
     typical: float = 0.0  # median area of the last three observations
+    hidden: int = 0  # frames spent coasting behind a bigger blob
 
     def add(self, t: float, blob: Blob) -> None:
         """Append an observation."""
@@ -44,6 +47,7 @@ class Track:
         self.y.append(blob.y)
         self.area.append(blob.area)
         self.misses = 0
+        self.hidden = 0
         last = sorted(self.area[-3:])
         self.typical = float(last[len(last) // 2])
 
@@ -70,7 +74,7 @@ def find_blobs(mask: np.ndarray, min_px: int, max_px: int) -> list[Blob]:
         longest = max(w, h)
         if area < 2.3 * longest and longest >= 6:
             continue
-        found.append(Blob(x + m["m10"] / area, y + m["m01"] / area, int(area), w, h))
+        found.append(Blob(x + m["m10"] / area, y + m["m01"] / area, int(area), w, h, x, y))
     if len(found) > MAX_BLOBS:
         found = sorted(found, key=lambda b: -b.area)[:MAX_BLOBS]
     return found
@@ -85,8 +89,12 @@ class Tracker:
         # behind a window light) must find its second point a whole step further down:
         # up to 2.5 s of free fall's speed, per frame.
         self.first_step = gravity_px * 2.5 / max(fps, 1.0)
+        # How long a track may coast through a much bigger blob (a lit window, a flickering
+        # screen, a curtain) that swallowed its object, without counting misses.
+        self.max_hidden = max(1, round(0.6 * fps))
         self.active: list[Track] = []
         self._next_id = 1
+        self._last: tuple[np.ndarray, ...] | None = None
 
     def _predict(self, t: float) -> tuple[np.ndarray, ...]:
         """Predicted x, y, gates (sideways, up, down) and typical area of every active track."""
@@ -98,7 +106,7 @@ class Tracker:
                     tr.t[-2] if len(tr.t) > 1 else nan,
                     tr.x[-2] if len(tr.t) > 1 else nan,
                     tr.y[-2] if len(tr.t) > 1 else nan,
-                    tr.misses, tr.typical,
+                    tr.misses + tr.hidden, tr.typical,
                 )
                 for tr in self.active
             ]
@@ -134,8 +142,10 @@ class Tracker:
         """Assign this frame's blobs; return the tracks that ended."""
         used_t: set[int] = set()
         used_b: set[int] = set()
+        self._last = None
         if self.active and blobs:
-            px, py, gate, gate_up, gate_down, area = self._predict(t)
+            self._last = self._predict(t)
+            px, py, gate, gate_up, gate_down, area = self._last
             bx = np.array([b.x for b in blobs])
             by = np.array([b.y for b in blobs])
             ba = np.array([b.area for b in blobs], np.float64)
@@ -143,9 +153,10 @@ class Tracker:
             dy = by[None, :] - py[:, None]
             # A blob far bigger than the track's object is something it passes in front of (a
             # lit window, a curtain, an insect at the lens): coasting through it keeps the
-            # track on its object instead of on the window. Motion blur and tumbling change
-            # an object's area by less than 4x; the slack keeps tiny blobs from counting.
-            size_ok = (ba[None, :] <= 4 * area[:, None] + 8) & (
+            # track on its object instead of on the window. Motion blur and tumbling grow an
+            # object's area gradually, never 2.5x from one frame to the next; partial cover
+            # can shrink it fast. The slack keeps tiny blobs from counting.
+            size_ok = (ba[None, :] <= 2.5 * area[:, None] + 6) & (
                 4 * ba[None, :] + 8 >= area[:, None]
             )
             ok = (ex <= gate[:, None]) & (-dy <= gate_up[:, None]) & (dy <= gate_down[:, None])
@@ -170,8 +181,11 @@ class Tracker:
                     self.active[a].add(t, blobs[b])
         ended: list[Track] = []
         alive: list[Track] = []
+        covers = self._covers(blobs, used_t)
         for i, tr in enumerate(self.active):
-            if i not in used_t:
+            if i in covers and tr.hidden < self.max_hidden:
+                tr.hidden += 1
+            elif i not in used_t:
                 tr.misses += 1
             if tr.misses > self.max_gap or len(tr.t) >= MAX_POINTS:
                 ended.append(tr)
@@ -193,6 +207,27 @@ class Tracker:
             alive.append(tr)
         self.active = alive
         return ended
+
+    def _covers(self, blobs: list[Blob], used: set[int]) -> set[int]:
+        """Unmatched established tracks whose predicted position lies inside a blob too big to
+        be their object (see the size gate): the object is behind, or merged into, it."""
+        big = [b for b in blobs if b.area >= 16]
+        if not big or not self._last:
+            return set()
+        px, py, _, _, _, area = self._last
+        out = set()
+        for i, tr in enumerate(self.active):
+            if i in used or len(tr.t) < 3:
+                continue
+            for b in big:
+                if (
+                    b.area >= 4 * area[i] + 8
+                    and b.x0 - 2 <= px[i] <= b.x0 + b.w + 2
+                    and b.y0 - 2 <= py[i] <= b.y0 + b.h + 2
+                ):
+                    out.add(i)
+                    break
+        return out
 
     def flush(self) -> list[Track]:
         """End every track (end of stream)."""

@@ -257,11 +257,20 @@ class LaneGeometry:
 
 
 def sample_lane(rng: np.random.Generator) -> LaneGeometry:
-    """A random lane: 30–55 m long, seen from a raised camera, the far end 3–7x smaller."""
+    """A random lane: 30–55 m long, seen from a raised camera, the last zone always far."""
+    for _ in range(30):
+        lane = _lane(rng)
+        _, u0, u1 = lane.zones()[-1]
+        if lane.zone_distance(u0, u1) == "far":
+            return lane
+    return lane
+
+
+def _lane(rng: np.random.Generator) -> LaneGeometry:
     length = float(rng.uniform(30, 55))
     width = float(rng.uniform(3.5, 4.5))
     near_w = float(rng.uniform(420, 800))
-    ratio = float(rng.uniform(0.14, 0.33))  # far width / near width
+    ratio = float(rng.uniform(0.08, 0.3))  # far width / near width
     near_y = float(rng.uniform(620, 700))
     far_y = float(rng.uniform(250, 360))
     cx_near = float(rng.uniform(near_w / 2 + 20, W - near_w / 2 - 20))

@@ -16,67 +16,87 @@ from simulators.video.style_b.weather import Precipitation
 _SUPER = 2  # the static scene is computed at twice the resolution and area-averaged
 
 
-def _facade_coords(geo: FacadeGeometry) -> tuple[np.ndarray, np.ndarray]:
-    """(u, z) in metres for every supersampled pixel, by the inverse homography."""
+def _coords(geo: FacadeGeometry, x0: int, y0: int, w: int, h: int, ss: int) -> tuple:
+    """Pixel centres of a box of the frame at `ss` samples per pixel, and their facade (u, z)."""
     inv = np.linalg.inv(geo.h)
-    ys, xs = np.mgrid[0 : H * _SUPER, 0 : W * _SUPER].astype(np.float32)
-    xs = (xs + 0.5) / _SUPER
-    ys = (ys + 0.5) / _SUPER
+    ys, xs = np.mgrid[0 : h * ss, 0 : w * ss].astype(np.float32)
+    xs = x0 + (xs + 0.5) / ss
+    ys = y0 + (ys + 0.5) / ss
     den = inv[2, 0] * xs + inv[2, 1] * ys + inv[2, 2]
     u = (inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]) / den
     z = (inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]) / den
-    return u, z
+    return ys, u, z
+
+
+class _Painter:
+    """Colours of the static scene at any set of pixel centres (sky, pavement, facade)."""
+
+    def __init__(self, geo: FacadeGeometry, rng: np.random.Generator) -> None:
+        self.geo = geo
+        self.base = np.array(rng.integers(165, 225, 3), np.float32)
+        self.band = np.array(rng.integers(120, 200, 3), np.float32)
+        self.balcony = rng.random(geo.columns) < 0.5
+        self.phase = rng.uniform(0, 6.3, 4)
+        self.clouds = raster.value_noise((H, W), 80, rng)
+
+    def __call__(self, x0: int, y0: int, w: int, h: int, ss: int) -> np.ndarray:
+        geo = self.geo
+        ys, u, z = _coords(geo, x0, y0, w, h, ss)
+        sky_top = np.array((205, 160, 110), np.float32)
+        sky_low = np.array((235, 215, 190), np.float32)
+        clouds = self.clouds[y0 : y0 + h, x0 : x0 + w]
+        if ss > 1:
+            clouds = cv2.resize(clouds, (w * ss, h * ss), interpolation=cv2.INTER_LINEAR)
+        img = sky_top + (sky_low - sky_top) * (ys / H)[..., None]
+        img = img + 18 * np.clip(clouds, 0, 1)[..., None]
+        inside = (u >= 0) & (u <= geo.width_m) & (z >= 0) & (z <= geo.height_m)
+        # Pavement below the building line (where z < 0 in front of it).
+        img[(z < 0) & (u > -40) & (u < geo.width_m + 40)] = (105, 112, 118)
+        if not inside.any():
+            return img
+        stm = geo.storey_m
+        storey = np.floor(z / stm)
+        zr = z - storey * stm  # height within the storey
+        col = np.floor(u / geo.column_m)
+        ur = u / geo.column_m - col  # 0..1 across the column
+        wall = np.where((storey < 2)[..., None], self.band * 0.8, self.base)
+        wall = np.where(((storey % 4) == 3)[..., None], self.band, wall)
+        grout = (np.mod(u, 0.3) < 0.02) | (np.mod(z, 0.15) < 0.012)
+        p = self.phase
+        stain = 0.5 * np.sin(1.3 * u + p[0]) * np.sin(0.9 * z + p[1]) + 0.5 * np.sin(
+            3.1 * u + 2.3 * z + p[2]
+        )
+        wall = wall * (0.92 + 0.06 * stain)[..., None] * np.where(grout, 0.88, 1.0)[..., None]
+        wall = np.where((zr < 0.22)[..., None], wall * 0.75, wall)
+        win = (ur > 0.3) & (ur < 0.7) & (zr > 0.9) & (zr < 2.4)
+        edge = (ur < 0.32) | (ur > 0.68) | (zr < 0.95) | (zr > 2.35) | (abs(ur - 0.5) < 0.01)
+        glass = np.stack([80 + 40 * (zr - 0.9), 70 + 30 * (zr - 0.9), 62 + 20 * (zr - 0.9)], -1)
+        wall = np.where(win[..., None], glass, wall)
+        wall = np.where((win & edge)[..., None], np.float32(215), wall)
+        # Balconies on some columns: a railing of bars in front of the lower half of the window.
+        has_bal = self.balcony[np.clip(col, 0, geo.columns - 1).astype(int)] & (storey >= 1)
+        rail = has_bal & (ur > 0.2) & (ur < 0.8) & (zr > 0.25) & (zr < 1.15)
+        bars = rail & ((np.mod(u, 0.14) < 0.035) | (zr > 1.08))
+        wall = np.where(bars[..., None], np.float32(60), wall)
+        # Air-conditioner boxes beside some windows.
+        ac = ((storey * 131 + col * 17) % 5 == 0) & (ur > 0.74) & (ur < 0.94) & (zr > 0.5)
+        ac &= zr < 1.05
+        grille = np.float32(205) - 30 * (np.mod(zr, 0.08) < 0.02)[..., None]
+        wall = np.where(ac[..., None], grille, wall)
+        return np.where(inside[..., None], wall, img)
 
 
 def _static_scene(plan: FacadePlan, rng: np.random.Generator) -> np.ndarray:
-    geo = plan.geo
-    u, z = _facade_coords(geo)
-    hs, ws = u.shape
-    yy = np.linspace(0, 1, hs, dtype=np.float32)[:, None]
-    # Sky: a vertical gradient with soft clouds.
-    sky_top = np.array((205, 160, 110), np.float32)
-    sky_low = np.array((235, 215, 190), np.float32)
-    img = sky_top + (sky_low - sky_top) * yy[..., None]
-    clouds = raster.value_noise((hs, ws), 160, rng)[..., None]
-    img = img + 18 * np.clip(clouds, 0, 1)
-    inside = (u >= 0) & (u <= geo.width_m) & (z >= 0) & (z <= geo.height_m)
-    # Pavement below the building line (where z < 0 in front of it).
-    ground = (z < 0) & (u > -40) & (u < geo.width_m + 40)
-    img[ground] = (105, 112, 118)
-    base = np.array(rng.integers(165, 225, 3), np.float32)
-    band = np.array(rng.integers(120, 200, 3), np.float32)
-    stm = geo.storey_m
-    storey = np.floor(z / stm)
-    zr = z - storey * stm  # height within the storey
-    col = np.floor(u / geo.column_m)
-    ur = u / geo.column_m - col  # 0..1 across the column
-    wall = np.where((storey < 2)[..., None], band * 0.8, base)
-    wall = np.where(((storey % 4) == 3)[..., None], band, wall)
-    grout = (np.mod(u, 0.3) < 0.02) | (np.mod(z, 0.15) < 0.012)
-    stain = raster.value_noise((hs, ws), 48, rng)
-    wall = wall * (0.92 + 0.06 * stain)[..., None] * np.where(grout, 0.88, 1.0)[..., None]
-    slab = zr < 0.22
-    wall = np.where(slab[..., None], wall * 0.75, wall)
-    win = (ur > 0.3) & (ur < 0.7) & (zr > 0.9) & (zr < 2.4)
-    frame_ = win & ((ur < 0.32) | (ur > 0.68) | (zr < 0.95) | (zr > 2.35) | (abs(ur - 0.5) < 0.01))
-    glass = np.stack([80 + 40 * (zr - 0.9), 70 + 30 * (zr - 0.9), 62 + 20 * (zr - 0.9)], -1)
-    wall = np.where(win[..., None], glass, wall)
-    wall = np.where(frame_[..., None], np.float32(215), wall)
-    # Balconies on some columns: a railing of bars in front of the lower half of the window.
-    balcony_cols = rng.random(geo.columns) < 0.5
-    has_bal = balcony_cols[np.clip(col, 0, geo.columns - 1).astype(int)] & (storey >= 1)
-    rail = has_bal & (ur > 0.2) & (ur < 0.8) & (zr > 0.25) & (zr < 1.15)
-    bars = rail & ((np.mod(u, 0.14) < 0.035) | (zr > 1.08))
-    wall = np.where(bars[..., None], np.float32(60), wall)
-    # Air-conditioner boxes beside some windows.
-    ac_key = (storey * 131 + col * 17) % 5 == 0
-    ac = ac_key & (ur > 0.74) & (ur < 0.94) & (zr > 0.5) & (zr < 1.05)
-    wall = np.where(
-        ac[..., None], np.float32(205) - 30 * (np.mod(zr, 0.08) < 0.02)[..., None], wall
-    )
-    img = np.where(inside[..., None], wall, img)
-    out = np.clip(img, 0, 255).astype(np.uint8)
-    return cv2.resize(out, (W, H), interpolation=cv2.INTER_AREA)
+    """Sky and pavement at one sample per pixel, the facade's box at four (anti-aliased)."""
+    paint = _Painter(plan.geo, rng)
+    img = paint(0, 0, W, H, 1)
+    xs = [p[0] for p in plan.geo.corners]
+    ys = [p[1] for p in plan.geo.corners]
+    x0, y0 = max(0, int(min(xs)) - 2), max(0, int(min(ys)) - 2)
+    x1, y1 = min(W, int(max(xs)) + 3), min(H, int(max(ys)) + 3)
+    fine = paint(x0, y0, x1 - x0, y1 - y0, _SUPER)
+    img[y0:y1, x0:x1] = cv2.resize(fine, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+    return np.clip(img, 0, 255).astype(np.uint8)
 
 
 def _window_patches(

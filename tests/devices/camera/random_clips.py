@@ -1,0 +1,146 @@
+"""Short hand-made clips from the randomised scene renderers (both styles) for focused tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simulators.video.actors import Drifter, Drop, Flyer, Stop, WindowEvent
+from simulators.video.geometry import FacadeGeometry, LaneGeometry
+from simulators.video.random_plan import FacadePlan, LanePlan, Weather
+from simulators.video.randomset import RandomClip, render
+
+FAR_STOREY_PX = 24.0
+THROW_T = 0.8
+THROW_FLOOR = 10
+
+
+def far_facade(storey_px: float = FAR_STOREY_PX) -> FacadeGeometry:
+    """A 14-storey block seen from far away, the camera looking slightly up."""
+    k = storey_px / 3.0
+    w, h = 6 * 3.2 * k, 14 * 3.0 * k
+    bl, br = (500.0, 680.0), (500.0 + w, 678.0)
+    return FacadeGeometry(
+        14, 6, 3.0, 3.2, (bl, br, (br[0] - 6, br[1] - 0.95 * h), (bl[0] + 6, bl[1] - 0.97 * h))
+    )
+
+
+def small_far_throw(out: Path, style: str) -> RandomClip:
+    """A 5-pixel box thrown from the 10th floor of a far facade, curtains and a TV unmasked."""
+    plan = FacadePlan(
+        seed=41,
+        duration_s=4.5,
+        fps=25.0,
+        geo=far_facade(),
+        weather=Weather(),
+        density="low",
+        drops=[
+            Drop(
+                t=THROW_T,
+                floor=THROW_FLOOR,
+                column=2,
+                vu=0.6,
+                vz=0.0,
+                size_px=5.0,
+                shape="box",
+                color=(40, 40, 200),
+            )
+        ],
+        windows=[
+            WindowEvent(0.0, 6, 4, "curtain", 4.5, 0.3),
+            WindowEvent(0.0, 9, 1, "flicker", 4.5, 1.0),
+            WindowEvent(1.5, 4, 3, "on"),
+            WindowEvent(2.6, 12, 5, "on"),
+        ],
+    )
+    return render(out, plan, style, f"far-throw-{style}")
+
+
+def unmasked_windows_and_birds(out: Path, style: str) -> RandomClip:
+    """Night: curtains, screens and lights switching, none masked; a bird stoops and pulls out,
+    a leaf is caught by a gust. Nothing here may be reported."""
+    geo = far_facade(36.0)
+    k = 12.0
+    plan = FacadePlan(
+        seed=42,
+        duration_s=5.0,
+        fps=25.0,
+        geo=geo,
+        weather=Weather(night=True),
+        density="high",
+        flyers=[
+            Flyer(
+                t=0.3,
+                x=-25.0,
+                y=260.0,
+                vx=150.0,
+                vy=10.0,
+                duration_s=4.5,
+                size_px=9.0,
+                mode="dive",
+                dive_at=1.2,
+                dive_s=0.6,
+                dive_g_px=0.9 * 9.81 * k,
+            )
+        ],
+        drifters=[
+            Drifter(
+                t=0.5,
+                x=600.0,
+                y=200.0,
+                speed=18.0,
+                sway=10.0,
+                sway_hz=0.5,
+                duration_s=4.0,
+                size_px=6.0,
+                color=(40, 140, 170),
+                gust=30.0,
+                gust_at=1.5,
+            )
+        ],
+        windows=[
+            WindowEvent(0.0, f, c, kind, 5.0, 0.7 * f)
+            for f, c, kind in (
+                (3, 1, "curtain"),
+                (5, 4, "flicker"),
+                (8, 2, "curtain"),
+                (11, 0, "flicker"),
+                (12, 5, "curtain"),
+            )
+        ]
+        + [WindowEvent(0.6 * i, 2 + i, i % 6, "on" if i % 2 else "off") for i in range(8)],
+        lit=[(2, 1), (4, 3), (7, 5), (9, 0), (13, 2)],
+    )
+    return render(out, plan, style, f"windows-{style}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Fire lanes: a lane seen along its length, the far zone small in the picture.
+
+LANE = LaneGeometry(
+    length_m=40.0,
+    width_m=4.0,
+    corners=((340.0, 700.0), (940.0, 700.0), (700.0, 330.0), (580.0, 330.0)),
+    zone_edges_m=(22.0,),
+)
+DWELL_S = 15.0
+BOXES = (20.0, 75.0)  # arrival and departure of a pile of boxes in the far zone
+BICYCLE = (12.0, 68.0)  # a bicycle in the near zone
+
+
+def small_objects_long_stay(out: Path, style: str) -> RandomClip:
+    """Boxes in the far zone and a bicycle in the near one stand for about a minute — many
+    times the background's time constant (set to 5 s), which used to absorb them."""
+    plan = LanePlan(
+        seed=43,
+        duration_s=90.0,
+        fps=5.0,
+        geo=LANE,
+        weather=Weather(),
+        dwell_s=DWELL_S,
+        clear_s=4.0,
+        stops=[
+            Stop("boxes", "FL-2", 31.0, 2.0, *BOXES, (60, 120, 170), 3.0, True, 10.0),
+            Stop("bicycle", "FL-1", 12.0, 1.5, *BICYCLE, (40, 40, 40), 3.0, False, 70.0),
+        ],
+    )
+    return render(out, plan, style, f"lane-small-{style}")

@@ -1,0 +1,163 @@
+"""Judging tracks without video: fragments of rejected tracks, evidence across scales."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from devices.camera.config import FallingConfig, Floors
+from devices.camera.judge import Judge
+from devices.camera.physics import FloorMap, assess, confidence
+from devices.camera.region import Crop
+from devices.camera.tracking import Track
+
+FPS = 25.0
+G = 9.81
+
+
+def _config(storey_px: float, floors: int = 12, top: float = 40.0) -> FallingConfig:
+    lines = [
+        (100.0, top + (floors - k) * storey_px, 900.0, top + (floors - k) * storey_px)
+        for k in range(floors + 1)
+    ]
+    bottom = top + floors * storey_px
+    return FallingConfig(
+        facade=[(100, top), (900, top), (900, bottom), (100, bottom)],
+        floors=Floors(first=1, height_m=3.0, lines=lines),
+    )
+
+
+def _judge(storey_px: float, scale: float = 1.0) -> tuple[Judge, FallingConfig]:
+    cfg = _config(storey_px)
+    return Judge(cfg, Crop(0, 0, 1280, 720, scale), FloorMap(cfg.floors), FPS), cfg
+
+
+def _track(
+    fx: Callable[[float], float],
+    fy: Callable[[float], float],
+    seconds: float,
+    t0: float = 0.0,
+    noise: float = 0.3,
+    seed: int = 0,
+    scale: float = 1.0,
+) -> Track:
+    """A track as the tracker hands it over: analysis-frame pixels (`scale` × full frame)."""
+    rng = np.random.default_rng(seed)
+    ts = t0 + np.arange(0, seconds, 1 / FPS)
+    tr = Track(1)
+    for t in ts:
+        tr.t.append(float(t))
+        tr.x.append(scale * float(fx(t - t0)) + float(rng.normal(0, noise)))
+        tr.y.append(scale * float(fy(t - t0)) + float(rng.normal(0, noise)))
+        tr.area.append(20)
+    return tr
+
+
+def _stoop(px_per_m: float, y0: float) -> tuple[Callable[[float], float], Callable[[float], float]]:
+    """A bird: 1 s level flight, a 0.6 s stoop at 0.9 g, then it pulls out and climbs away."""
+    g = 0.9 * G * px_per_m
+
+    def fy(t: float) -> float:
+        if t < 1.0:
+            return y0 + 3 * np.sin(4 * t)
+        s = t - 1.0
+        if s < 0.6:
+            return y0 + 0.5 * g * s * s
+        drop = 0.5 * g * 0.36
+        r = s - 0.6
+        return y0 + drop + g * 0.6 * (1 - np.exp(-5 * r)) / 5 - 40 * r
+
+    return (lambda t: 200 + 120 * t), fy
+
+
+@pytest.mark.parametrize("storey_px", [24.0, 60.0])
+def test_a_stoop_out_of_level_flight_is_not_a_falling_object(storey_px: float) -> None:
+    judge, _ = _judge(storey_px)
+    fx, fy = _stoop(storey_px / 3.0, 150.0)
+    tr = _track(fx, fy, 2.6)
+    assert judge([tr]) == []
+
+
+@pytest.mark.parametrize("storey_px", [24.0, 60.0])
+def test_a_throw_whose_track_runs_on_after_landing_is_found(storey_px: float) -> None:
+    judge, cfg = _judge(storey_px)
+    k = storey_px / 3.0
+    y0 = 40.0 + 4 * storey_px  # sill of storey 9 of 12
+    ground = 40.0 + 12 * storey_px
+    land = float(np.sqrt(2 * (ground - y0) / (G * k)))
+
+    def fy(t: float) -> float:
+        return min(ground, y0 + 0.5 * G * k * t * t)  # then it lies on the ground
+
+    tr = _track(lambda t: 500.0, fy, land + 0.8)
+    [det] = judge([tr])
+    assert det.floor is not None and abs(det.floor - 9) <= 1
+    assert det.confidence >= cfg.min_confidence
+
+
+def test_a_piece_of_a_long_snow_track_passes_only_as_a_whole_fall() -> None:
+    """Snow chained into one long track, with an object's whole fall in the middle of it."""
+    judge, _ = _judge(60.0, scale=0.5)
+    k = 20.0
+    fall = 1.6
+
+    def fy(t: float) -> float:
+        if t < 3.0:
+            return 100 + 30 * t  # a flake drifting down
+        if t < 3.0 + fall:
+            s = t - 3.0
+            return 190 + 0.5 * G * k * s * s
+        return 190 + 0.5 * G * k * fall * fall + 30 * (t - 3.0 - fall)
+
+    tr = _track(lambda t: 400 + 5 * np.sin(t), fy, 7.0, scale=0.5)
+    [det] = judge([tr])
+    assert 2.7 <= det.t <= 3.2
+    # The same piece cut short to 0.5 s is not enough on its own.
+    judge2, _ = _judge(60.0, scale=0.5)
+
+    def fy_short(t: float) -> float:
+        if t < 3.0:
+            return 100 + 30 * t
+        if t < 3.5:
+            return 190 + 0.5 * G * k * (t - 3.0) ** 2
+        return 190 + 0.5 * G * k * 0.25 + 15 * (t - 3.5) - 60 * (t - 3.5) ** 2
+
+    assert judge2([_track(lambda t: 400 + 5 * np.sin(t), fy_short, 6.0, scale=0.5)]) == []
+
+
+def test_confidence_means_the_same_at_a_far_and_a_near_facade() -> None:
+    """The same 2.5-storey fall scores alike at 24 and at 72 px per storey; a 0.5 s piece of
+    a fall at the far facade scores below the threshold."""
+    out = {}
+    for storey_px, scale in ((24.0, 1.0), (72.0, 0.5)):
+        cfg = _config(storey_px)
+        floors = FloorMap(cfg.floors)
+        k = storey_px / 3.0
+        tr = _track(
+            lambda t: 500.0,
+            lambda t, k=k: 100 + 0.5 * G * k * (t + 0.2) ** 2,
+            1.1,
+            noise=0.35 / scale,
+        )
+        v = assess(tr.t, tr.x, tr.y, floors, cfg, FPS, 0.35 / scale)
+        assert v.ok, v
+        out[storey_px] = v.confidence
+    assert abs(out[24.0] - out[72.0]) < 0.12
+    assert min(out.values()) >= 0.8
+    cfg = _config(24.0)
+    k = 8.0
+    # Half a second of a gliding bird whose wobble bends like gravity.
+    tr = _track(
+        lambda t: 300 + 60 * t, lambda t: 200 + 40 * t + 0.5 * 0.9 * G * k * t * t, 0.5, noise=0.5
+    )
+    v = assess(tr.t, tr.x, tr.y, FloorMap(cfg.floors), cfg, FPS, 0.35)
+    assert not v.ok or v.confidence < cfg.min_confidence
+
+
+def test_confidence_rises_with_evidence() -> None:
+    weak = confidence(1.0, 6.0, 1.0, 0.5)
+    strong = confidence(1.0, 30.0, 3.0, 1.2)
+    assert weak < strong
+    assert confidence(0.5, 30.0, 3.0, 1.2) < strong
