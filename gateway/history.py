@@ -7,13 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from gateway.clock import Clock
 from gateway.influx.points import TELEMETRY_FIELDS, FieldSpec, Scalar
 from gateway.influx.query import FluxHistory, HistoryUnavailableError
 from gateway.settings import Settings
 from gateway.storage.base import Store
+from gateway.storage.message_reads import MessageReads
 
 __all__ = ["HistoryUnavailableError", "Sample", "TelemetryHistory", "UnknownDeviceError",
            "auto_step"]
@@ -89,16 +88,11 @@ class TelemetryHistory:
 
     def _embedded(self, device_id: str, start: float, end: float,
                   specs: tuple[FieldSpec, ...], step_s: float | None) -> list[Sample]:
-        rows = self._store.query(
-            "SELECT ts, data FROM telemetry WHERE device_id = ? AND ts >= ? AND ts < ? "
-            "ORDER BY ts, id",
-            (device_id, start, end),
-        )
         samples = []
-        for row in rows:
-            values = _values(orjson.loads(row["data"]), specs)
+        for ts, data in MessageReads(self._store).telemetry(device_id, start, end):
+            values = _values(data, specs)
             if values:
-                samples.append(Sample(row["ts"], values))
+                samples.append(Sample(ts, values))
         return samples if step_s is None else _downsample(samples, step_s, specs)
 
 

@@ -82,7 +82,8 @@ class Gateway:
             Alerting(settings, store=self.store, registry=self.registry, clock=self.clock)
             if settings.rules.enabled else None
         )
-        self.influx = build_influx_hook(settings, self.metrics, self.clock)
+        self.influx = build_influx_hook(settings, self.metrics, self.clock,
+                                        OpsReads(self.store).online_by_kind_site)
         if self.influx is not None and self.alerting is not None:
             self.alerting.subscribe(self.influx.on_alert_change)
         self.provisioner = (

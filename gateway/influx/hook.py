@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from gateway.clock import Clock
 from gateway.envelope import Envelope
-from gateway.influx.buffer import PointBuffer, PointBufferError
 from gateway.influx.points import alert_line, envelope_lines, gateway_lines
 from gateway.influx.writer import Flusher, InfluxMetrics
 from gateway.metrics import GatewayMetrics
 from gateway.settings import Settings
+from gateway.storage.point_buffer import PointBuffer, PointBufferError
 from gateway.storage.records import Twin
-from gateway.storage.sqlite import SqliteTx
+from gateway.storage.sqlite import SqliteTx, StoreError
 from rules.ports import Tx
 from rules.records import AlertChange
 
 log = logging.getLogger(__name__)
 
-# Devices registered and online per (kind, site), read from the gateway's own tables.
-_ONLINE_SQL = """
-SELECT d.kind, d.site, COALESCE(SUM(t.online), 0) AS online, COUNT(*) AS total
-FROM devices d LEFT JOIN twins t ON t.device_id = d.id
-WHERE d.status = 'active'
-GROUP BY d.kind, d.site
-"""
+# Devices online and registered per (kind, site): [(kind, site, online, total)].
+OnlineCounts = Callable[[], list[tuple[str, str, int, int]]]
 
 
 def _resolve(path: Path, base: Path) -> Path:
@@ -37,8 +32,10 @@ def _resolve(path: Path, base: Path) -> Path:
 class InfluxHook:
     """PipelineHook: queues points on the pipeline thread; a flusher thread writes them."""
 
-    def __init__(self, settings: Settings, metrics: InfluxMetrics, clock: Clock) -> None:
+    def __init__(self, settings: Settings, metrics: InfluxMetrics, clock: Clock,
+                 online_counts: OnlineCounts | None = None) -> None:
         influx = settings.influx
+        self._online_counts = online_counts
         self._clock = clock
         self.metrics = metrics
         self.buffer = PointBuffer(
@@ -47,10 +44,6 @@ class InfluxHook:
         self._batch_size = influx.batch_size
         self._stats_interval = influx.stats_interval_s
         self._next_stats: float | None = None
-        try:
-            self._db_path: Path | None = _resolve(settings.database_path, Path.cwd())
-        except ValueError:
-            self._db_path = None  # not SQLite: no `gateway` counts until the store offers them
         self.flusher = Flusher(self.buffer, influx, metrics, clock, on_tick=self._stats_tick)
         self._stopped = False
         self._pending: list[str] = []  # this batch's points, written once at its end
@@ -114,19 +107,15 @@ class InfluxHook:
 
     def record_gateway_stats(self, now: float) -> int:
         """Queue `gateway` points with devices online/registered per kind and site."""
-        if self._db_path is None:
+        if self._online_counts is None:
             return 0
         try:
-            conn = sqlite3.connect(f"file:{self._db_path}?mode=ro", uri=True, timeout=5)
-            try:
-                rows = conn.execute(_ONLINE_SQL).fetchall()
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            # No database yet, or it is busy: the next interval tries again.
+            rows = self._online_counts()
+        except StoreError as exc:
+            # The database is busy or gone: the next interval tries again.
             log.warning("devices-online counts not read", extra={"error": str(exc)})
             return 0
-        lines = gateway_lines([(k, s, int(o), int(t)) for k, s, o, t in rows], now)
+        lines = gateway_lines(rows, now)
         self.enqueue(lines)
         return len(lines)
 
@@ -140,9 +129,10 @@ class InfluxHook:
 
 
 def build_influx_hook(
-    settings: Settings, metrics: GatewayMetrics, clock: Clock
+    settings: Settings, metrics: GatewayMetrics, clock: Clock,
+    online_counts: OnlineCounts | None = None,
 ) -> InfluxHook | None:
     """The InfluxDB hook when `influx.url` is set, else None (the feature is off)."""
     if not settings.influx.url:
         return None
-    return InfluxHook(settings, InfluxMetrics(metrics.registry), clock)
+    return InfluxHook(settings, InfluxMetrics(metrics.registry), clock, online_counts)

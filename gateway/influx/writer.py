@@ -14,9 +14,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from urllib3.exceptions import HTTPError
 
 from gateway.clock import Clock
-from gateway.influx.buffer import Pending, PointBuffer, PointBufferError
 from gateway.mqtt import Backoff
 from gateway.settings import InfluxSettings
+from gateway.storage.point_buffer import Pending, PointBuffer, PointBufferError
 
 log = logging.getLogger(__name__)
 

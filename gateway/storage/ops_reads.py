@@ -23,6 +23,9 @@ _QUERIES: dict[str, str] = {
     "outbox_failures": "SELECT coalesce(sum(attempts), 0) - count(*) FROM outbox"
                        " WHERE attempts > 0",
     "commands": "SELECT state, name, count(*) FROM commands GROUP BY state, name",
+    "online": "SELECT d.kind, d.site, COALESCE(SUM(t.online), 0), COUNT(*) FROM devices d"
+              " LEFT JOIN twins t ON t.device_id = d.id WHERE d.status = 'active'"
+              " GROUP BY d.kind, d.site",
     "dead_letters": "SELECT d.reason, coalesce(v.vendor, ''), count(*) FROM dead_letters d"
                     " LEFT JOIN devices v ON v.id = d.device_id GROUP BY d.reason, v.vendor",
 }
@@ -33,6 +36,10 @@ class OpsReads:
 
     def __init__(self, store: SqliteStore) -> None:
         self._store = store
+
+    def online_by_kind_site(self) -> list[tuple[str, str, int, int]]:
+        """(kind, site, online, registered) of the active devices, from the stored twins."""
+        return [(k, s, int(o), int(t)) for k, s, o, t in self.read("online", 0.0)]
 
     def read(self, name: str, now: float) -> list[tuple[Any, ...]]:
         """Rows of one aggregate."""

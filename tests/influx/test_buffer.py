@@ -8,9 +8,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from gateway.clock import ManualClock
-from gateway.influx.buffer import PointBuffer
 from gateway.influx.writer import Flusher, InfluxMetrics, InfluxWriteError
 from gateway.settings import InfluxSettings
+from gateway.storage.point_buffer import PointBuffer
 from tests.influx.conftest import NOW
 from tests.influx.fake_http import FakeHttp, Reply, Request
 

@@ -1,4 +1,5 @@
-"""Bounded on-disk queue of line-protocol points (its own SQLite WAL file under `data_dir`)."""
+"""Bounded on-disk queue of InfluxDB line-protocol points (its own SQLite WAL file under
+`data_dir`): what the gateway has not yet written to InfluxDB survives a restart."""
 
 from __future__ import annotations
 
