@@ -20,14 +20,14 @@ def put_contact(resident_id: str, body: ContactUpdate, gw: GatewayDep, user: Sta
     """Set a resident's phone and emergency contact (written to the access audit)."""
     if not gw.store.query("SELECT id FROM residents WHERE id = ?", (resident_id,)):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such resident")
-    with gw.store.transaction() as tx:
+    with gw.store.transaction() as tx:  # the change and its audit row commit together
         tx.connection.execute(
             "INSERT OR REPLACE INTO resident_contacts (resident_id, phone, contact_name,"
             " contact_relation, contact_phone, updated_at, updated_by)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (resident_id, body.phone, body.contact_name, body.contact_relation,
              body.contact_phone, gw.clock.time(), user.username))
-    auditor.wrote("contact_write", resident_id, "phone / emergency contact")
+        auditor.wrote("contact_write", resident_id, "phone / emergency contact", tx=tx)
 
 
 @router.get("/tickets/{ticket_id}/contact", response_model=ContactPublic)
