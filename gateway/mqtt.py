@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import random
 import select
 import socket
 import ssl
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from gateway.clock import Clock
 from gateway.envelope import RawMessage
 from gateway.metrics import GatewayMetrics
+from gateway.retry import Backoff
 from gateway.settings import BrokerSettings
 from mqttwire import codec as wire
 
@@ -47,26 +47,6 @@ class _Outgoing:
 
 class ConnectionLostError(Exception):
     """The connection to the broker ended (closed, timed out, or broke the protocol)."""
-
-
-class Backoff:
-    """Exponential delay with full jitter, so a fleet of gateways does not reconnect in step."""
-
-    def __init__(self, first: float, ceiling: float, rng: random.Random | None = None) -> None:
-        self._first = first
-        self._ceiling = ceiling
-        self._attempt = 0
-        self._rng = rng or random.Random()
-
-    def next(self) -> float:
-        """Delay before the next attempt."""
-        cap = min(self._ceiling, self._first * (2**self._attempt))
-        self._attempt += 1
-        return self._rng.uniform(self._first / 2, cap)
-
-    def reset(self) -> None:
-        """Back to the first delay after a successful connection."""
-        self._attempt = 0
 
 
 class MqttIngest:

@@ -19,6 +19,7 @@ from gateway.dedup import Deduplicator
 from gateway.envelope import Envelope, RawMessage, stored_data
 from gateway.inbox import Inbox
 from gateway.metrics import GatewayMetrics
+from gateway.retry import Backoff
 from gateway.settings import LimitSettings
 from gateway.storage.base import Store
 from gateway.storage.records import DeadLetter, StoredMessage, Twin
@@ -207,7 +208,7 @@ class Pipeline:
                 return
 
     def _commit_batch(self, batch: list[RawMessage]) -> None:
-        delay = 0.05
+        backoff = Backoff(0.05, 5.0)
         while True:
             try:
                 self.process_batch(batch)
@@ -216,10 +217,10 @@ class Pipeline:
                 # Nothing was acked, so nothing is lost; retry until the database is back.
                 self._fire(self.on_rollback)
                 self._metrics.store_errors.inc()
-                log.exception("batch of %d failed to commit; retrying in %.2fs", len(batch), delay)
-                if self._stopping.wait(delay):
+                wait = backoff.next()
+                log.exception("batch of %d failed to commit; retrying in %.2fs", len(batch), wait)
+                if self._stopping.wait(wait):
                     return
-                delay = min(delay * 2, 5.0)
 
     def _run_task(self, task: Task) -> None:
         try:

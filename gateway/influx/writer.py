@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from urllib3.exceptions import HTTPError
 
 from gateway.clock import Clock
-from gateway.mqtt import Backoff
+from gateway.retry import Backoff
 from gateway.settings import InfluxSettings
 from gateway.storage.point_buffer import Pending, PointBuffer, PointBufferError
 

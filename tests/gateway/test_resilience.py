@@ -6,7 +6,7 @@ import random
 
 import orjson
 
-from gateway.mqtt import Backoff
+from gateway.retry import Backoff
 from gateway.service import Gateway
 from gateway.settings import Settings
 from tests.conftest import STANDARD_DEVICES, T0
