@@ -97,9 +97,13 @@ class Traffic:
     wall-clock time at which it was built, in epoch milliseconds (the latency probe reads it).
     """
 
-    def __init__(self, total_devices: int, seed: int = 1, seq_base: int | None = None) -> None:
+    def __init__(self, total_devices: int, seed: int = 1, seq_base: int | None = None,
+                 profile: str = "mixed") -> None:
         ids = fleet_ids(total_devices)
         self._rng = random.Random(seed)
+        self._flood = profile == "flood"
+        # Flood: a twentieth of the bands are in a heart-rate episode at any time.
+        self._episode: set[str] = set()
         self._wb = [(d, encode_topic(f"scgw/v1/wristband/{d}/telemetry"),
                      encode_topic(f"scgw/v1/wristband/{d}/event")) for d in ids["wristband"]]
         self._ac = [(d, encode_topic(f"scgw/v1/access/{d}/telemetry"),
@@ -120,6 +124,8 @@ class Traffic:
         rng = self._rng
         self._n += 1
         ts = int(time.time() * 1000) if ts_ms is None else ts_ms
+        if self._flood:
+            return self._flood_message(ts)
         roll = rng.random()
         body: dict[str, Any]
         if roll < 0.72:
@@ -156,6 +162,25 @@ class Traffic:
             body = {"ts": ts, "seq": self._next_seq(device_id), "type": kind,
                     "compartment": f"A{self._n % 40}", "parcel_id": parcel}
         return topic, orjson.dumps(body)
+
+    def _flood_message(self, ts: int) -> tuple[bytes, bytes]:
+        """The control room's bad day: 10 % events (a tenth of them SOS, a tenth falls),
+        battery drawn uniformly from 15-100 % on every reading (a low-battery threshold
+        flaps), heart-rate episodes out of range."""
+        rng = self._rng
+        device_id, telemetry, event = rng.choice(self._wb)
+        if rng.random() < 0.10:
+            roll = rng.random()
+            kind = "sos" if roll < 0.1 else "fall" if roll < 0.2 else rng.choice(
+                ["worn", "removed"])
+            body: dict[str, Any] = {"ts": ts, "seq": self._next_seq(device_id), "type": kind}
+            return event, orjson.dumps(body)
+        if rng.random() < 0.002:
+            self._episode.symmetric_difference_update({device_id})
+        hr = rng.randint(135, 160) if device_id in self._episode else rng.randint(60, 95)
+        body = {"ts": ts, "seq": self._next_seq(device_id), "heart_rate_bpm": hr,
+                "battery_pct": rng.randint(15, 100), "worn": True}
+        return telemetry, orjson.dumps(body)
 
     def batch(self, n: int) -> list[tuple[bytes, bytes]]:
         """`n` messages."""

@@ -146,7 +146,7 @@ def drain(args: argparse.Namespace) -> dict[str, Any]:
             bare.subscribed.wait(10)
             time.sleep(0.2)
             bare.disconnect()
-            messages = Traffic(DEVICES).batch(n)
+            messages = Traffic(DEVICES, profile=args.traffic).batch(n)
             publish_s = publish_now(broker.url, messages)
             print(f"published {n} in {publish_s:.1f}s ({n / publish_s:,.0f}/s)", flush=True)
 
@@ -184,7 +184,8 @@ def drain(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             broker.stop()
     gw_rate, bare_rate = processed / gw_s, bare.count / bare_s
-    return {"bench": "ingest", "mode": "drain", "messages": n, "devices": DEVICES,
+    return {"bench": "ingest", "mode": "drain", "traffic": args.traffic, "messages": n,
+            "devices": DEVICES,
             "all_committed": ok, "stored": rows,
             "gateway": {"seconds": round(gw_s, 2), "rate": round(gw_rate),
                         "cpu_s": round(gw_cpu, 2), "cpu_us_per_msg": round(1e6 * gw_cpu / n, 1)},
@@ -264,6 +265,9 @@ def main() -> int:
     d = sub.add_parser("drain")
     d.add_argument("--messages", type=int, default=200_000)
     d.add_argument("--profile", help="write py-spy collapsed stacks of the gateway drain here")
+    d.add_argument("--traffic", choices=("mixed", "flood"), default="mixed",
+                   help="mixed: everyday traffic; flood: 10 %% events (SOS, falls), flapping "
+                        "battery, heart-rate episodes")
     lv = sub.add_parser("live")
     lv.add_argument("--rates", default="5000")
     lv.add_argument("--duration", type=float, default=20.0)

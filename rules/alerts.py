@@ -40,6 +40,8 @@ class AlertBook:
         # Recent changes for pollers and tests (listeners get them live); bounded, oldest dropped.
         self.changes: deque[AlertChange] = deque(maxlen=10_000)
         self._by_id: dict[int, Alert] = {}
+        # Open alerts that fired again in this batch, not yet written: id → (alert, last at).
+        self._repeats: dict[int, tuple[Alert, float]] = {}
 
     # -- wiring --------------------------------------------------------------------------
 
@@ -111,8 +113,33 @@ class AlertBook:
             alert.muted = self._mute_reason(alert, at)
             if alert.muted is None:
                 action = "unmuted"
+        if action == "repeated":
+            # Coalesced: written and told once per batch (settle_repeats), however often the
+            # condition fired in it; anything else that happens to the alert settles it first.
+            self._repeats[alert.id] = (alert, at)
+            return
         tx.alerts.update(alert)
-        self._emit(tx, alert, action, SYSTEM, at, alert.state, audit=action != "repeated")
+        self._emit(tx, alert, action, SYSTEM, at, alert.state)
+
+    @property
+    def has_repeats(self) -> bool:
+        """Whether repeated firings wait to be written."""
+        return bool(self._repeats)
+
+    def settle_repeats(self, tx: Tx) -> None:
+        """Write the batch's repeated firings (one row write and one change per alert)."""
+        if not self._repeats:
+            return
+        pending, self._repeats = self._repeats, {}
+        tx.alerts.update_many([alert for alert, _ in pending.values()])
+        for alert, at in pending.values():
+            self._emit(tx, alert, "repeated", SYSTEM, at, alert.state, audit=False)
+
+    def _settle(self, tx: Tx, alert: Alert) -> None:
+        pending = self._repeats.pop(alert.id, None)
+        if pending is not None:
+            tx.alerts.update(alert)
+            self._emit(tx, alert, "repeated", SYSTEM, pending[1], alert.state, audit=False)
 
     def resolve(self, tx: Tx, rule_id: str, device_id: str, at: float, reason: str) -> None:
         """The condition stopped holding: clear the open alert, unless it is flapping."""
@@ -126,6 +153,7 @@ class AlertBook:
             opened = tx.alerts.openings_since(rule_id, device_id,
                                             at - p.flap_window_s)
             if opened >= p.flap_threshold:
+                self._settle(tx, alert)
                 alert.clear_due = at + p.flap_quiet_s
                 alert.updated_at = at
                 newly = not alert.flapping
@@ -252,6 +280,8 @@ class AlertBook:
 
     def _emit(self, tx: Tx, alert: Alert, action: Action, actor: str, at: float,
               from_state: AlertState | None, note: str = "", *, audit: bool = True) -> None:
+        if action != "repeated" and self._repeats:
+            self._settle(tx, alert)  # listeners hear the repeats before what followed them
         change = AlertChange(records.snapshot(alert), action, actor, at, from_state, note)
         if audit:
             tx.alerts.audit(change)

@@ -224,12 +224,12 @@ class Engine:
             for ev, selector in idx.status:
                 if selector is None or selector(subject):
                     ev.on_message(msg, now)
-        if self._dirty and not self.defer_flush:
+        if (self._dirty or self.book.has_repeats) and not self.defer_flush:
             self._flush()
 
     def end_batch(self, tx: Tx) -> None:
-        """Write the rule states changed by a batch of messages (inside its transaction)."""
-        if self._dirty:
+        """Write the rule states and alert repeats of a batch (inside its transaction)."""
+        if self._dirty or self.book.has_repeats:
             self._tx = tx
             self._flush()
 
@@ -398,6 +398,7 @@ class Engine:
 
     def _flush(self) -> None:
         tx = self._require_tx()
+        self.book.settle_repeats(tx)
         upserts: list[StateRow] = []
         deletes: list[tuple[str, str]] = []
         for (rule_id, device_id), st in self._dirty.items():

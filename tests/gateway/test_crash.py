@@ -21,6 +21,7 @@ from tests.support.waiting import wait_for
 
 DEVICES = [f"WB-{n:04d}" for n in range(20)]
 TOTAL = 6000
+SOS_EVERY = 10
 
 
 def _env(mosquitto: Mosquitto, db: Path) -> dict[str, str]:
@@ -93,6 +94,10 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(
             body = {"ts": datetime.now(UTC).isoformat(), "seq": i, "heart_rate_bpm": 60 + i % 40}
             infos.append(pub.publish_nowait(f"scgw/v1/wristband/{device}/telemetry",
                                             orjson.dumps(body)))
+            if i % SOS_EVERY == 0:  # the alert path too: repeats coalesced per batch
+                sos = {"ts": datetime.now(UTC).isoformat(), "seq": i, "type": "sos"}
+                infos.append(pub.publish_nowait(f"scgw/v1/wristband/{device}/event",
+                                                orjson.dumps(sos)))
         for info in infos:
             info.wait_for_publish(30)
         done.set()
@@ -118,5 +123,24 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(
     assert all(n == 1 for *_, n in rows)
     expected = {(DEVICES[i % len(DEVICES)], i) for i in range(TOTAL)}
     assert expected <= {(d, s) for d, s, _ in rows}
+    # Every SOS counted once on its device's one alert and ticket, none lost, none doubled.
+    sent: dict[str, int] = {}
+    for i in range(0, TOTAL, SOS_EVERY):
+        sent[DEVICES[i % len(DEVICES)]] = sent.get(DEVICES[i % len(DEVICES)], 0) + 1
+
+    def alert_counts() -> dict[str, int]:
+        with sqlite3.connect(db) as conn:
+            return dict(conn.execute("SELECT device_id, sum(count) FROM alerts"
+                                     " WHERE rule_id = 'wristband.sos' GROUP BY device_id"))
+    assert wait_for(lambda: alert_counts() == sent, timeout=30), alert_counts()
+    with sqlite3.connect(db) as conn:
+        alerts = conn.execute("SELECT device_id, count(*) FROM alerts WHERE rule_id ="
+                              " 'wristband.sos' GROUP BY device_id").fetchall()
+        tickets = dict(conn.execute(
+            "SELECT a.device_id, t.alert_count FROM tickets t JOIN ticket_alerts ta"
+            " ON ta.ticket_id = t.id JOIN alerts a ON a.id = ta.alert_id"
+            " WHERE a.rule_id = 'wristband.sos'").fetchall())
+    assert all(n == 1 for _, n in alerts)  # one alert per device: no restart reopened it
+    assert tickets == sent
     pub.close()
     probe.close()
