@@ -24,7 +24,6 @@ YANG_FIX = {"lat": 35.4151, "lon": 116.5853, "accuracy_m": 12}
 # From the park (游园) back along the central fire lane to building 3.
 WALK = [(35.4150, 116.5880), (35.4156, 116.5866), (35.4154, 116.5858), (35.4152, 116.5855)]
 LI_FIX = {"lat": 35.4143, "lon": 116.5871, "accuracy_m": 9}
-__all__ = ["PASSWORD", "Site"]
 
 
 @pytest.fixture(scope="package")
