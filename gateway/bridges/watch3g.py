@@ -311,8 +311,8 @@ class Watch3gBridge:
         if topic.endswith("/event/ack"):
             maker = conn.alarms.pop(body.get("ts"), None)  # type: ignore[arg-type]
             if maker is not None:
+                self.counters["alarms_confirmed"] += 1  # before the answer a test may read
                 self._reply(conn, "AL", maker)
-                self.counters["alarms_confirmed"] += 1
         elif topic.endswith("/cmd"):
             asyncio.get_running_loop().create_task(self._command(conn, body))
 
