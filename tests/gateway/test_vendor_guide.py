@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from devices.catalogue import CATALOGUE
+from tests.conftest import STANDARD_DEVICES, device
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "vendor-guide.md"
 _BLOCK = re.compile(
@@ -46,8 +47,19 @@ def test_guide_documents_every_field_and_dead_letter_reason():
         assert f"`{reason}`" in text, f"dead-letter reason {reason} is not documented"
 
 
+def _guide_devices() -> list:
+    """A registration for every device the guide's examples publish as (of the topic's kind)."""
+    standard = {d.id for d in STANDARD_DEVICES}
+    found = {}
+    for _, _, topic, _ in _examples():
+        kind, device_id = topic.split("/")[2:4]
+        if device_id not in standard and CATALOGUE.get(kind) is not None:
+            found[device_id] = device(device_id, kind)
+    return list(found.values())
+
+
 def test_every_example_is_accepted_or_rejected_as_documented(make_gateway, publisher):
-    gw = make_gateway()
+    gw = make_gateway(devices=[*STANDARD_DEVICES, *_guide_devices()])
     examples = _examples()
     for _, _, topic, body in examples:
         publisher.publish(topic, body)
