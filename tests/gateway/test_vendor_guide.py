@@ -128,3 +128,17 @@ def test_the_guide_lists_every_command_with_its_lifetime():
                         if line.startswith(f"| {kind.key} | `{spec.name}` |")), None)
             assert row is not None, f"{kind.key} {spec.name} is missing from the guide"
             assert f"{spec.ttl_s:g} s / {spec.max_ttl_s:g} s" in row, row
+
+
+def test_the_guide_names_every_kind_its_urgent_events_and_offline_timeout():
+    text = " ".join(GUIDE.read_text(encoding="utf-8").split())
+    kinds = text[text.index("`kind` is one of"):][:400]
+    urgent = text[text.index("Urgent events:"):][:600]
+    offline = text[text.index("shown offline too (defaults:"):][:400]
+    for key, kind in CATALOGUE.kinds.items():
+        assert f"`{key}`" in kinds, key
+        for word in kind.urgent:
+            assert f"`{word}`" in urgent, (key, word)
+        minutes = kind.offline_timeout_s / 60
+        shown = f"{minutes:g} min" if minutes < 60 else f"{minutes / 60:g} h"
+        assert f"{key} {shown}" in offline, (key, shown)
