@@ -18,8 +18,12 @@ from pathlib import Path
 
 from simulators.clock import AcceleratedClock, SimClock
 from simulators.community.model import Community, load_community
+from simulators.kinds.alarm_pole import Press
 from simulators.kinds.base import Message
 from simulators.kinds.camera import ParkCar, Thrown
+from simulators.kinds.gas_detector import Gas
+from simulators.kinds.smoke_detector import Smoke
+from simulators.kinds.water_meter import Leak
 from simulators.kinds.wristband import Fall, Vitals
 from simulators.mqtt import DeviceConnections, load_passwords
 from simulators.scenario import seq_base
@@ -37,6 +41,11 @@ INCIDENTS = (
     ("camera", "park_car", lambda rng: ParkCar(for_s=rng.uniform(300, 900))),
     ("camera", "falling_object", lambda rng: Thrown()),
     ("locker", "tamper", lambda rng: None),
+    ("alarm_pole", "press", lambda rng: Press(answer_after_s=rng.randint(5, 30))),
+    ("smoke_detector", "smoke", lambda rng: Smoke(obscuration_pct_m=round(
+        rng.uniform(6, 15), 1))),
+    ("gas_detector", "gas", lambda rng: Gas(lel_pct=round(rng.uniform(20, 40), 1))),
+    ("water_meter", "leak", lambda rng: Leak(flow_l_min=round(rng.uniform(1, 4), 1))),
 )
 
 
