@@ -7,7 +7,7 @@ from devices.base import Channel, CommandAck, DeviceKind, Event, Status
 from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.dialects.engine import DialectCodec
 from devices.errors import DecodeError, UnknownCodecError
-from devices.vendors import CodecSet, VendorRoute
+from devices.vendors import CodecSet, VendorRoute, builtin_codecs
 from gateway.envelope import Envelope, RawMessage
 from gateway.registry import DeviceRegistry
 from gateway.settings import LimitSettings
@@ -64,7 +64,9 @@ class Decoder:
         self._limits = limits
         self._catalogue = catalogue
         self._auto_register = auto_register_unknown
-        self.codecs = codecs if codecs is not None else registry.codecs
+        # A stand-in registry (the vendor dry run's) may not carry codecs: the built-in ones.
+        self.codecs = codecs if codecs is not None else getattr(
+            registry, "codecs", None) or builtin_codecs()
         # Topics repeat (a few per device): parse each once. Only valid ones are kept.
         self._topics: dict[str, topics.TopicParts] = {}
         self._vendor_topics: dict[str, VendorRoute] = {}

@@ -23,6 +23,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices import topics
+from devices.vendors import builtin_codecs
 from gateway.namespace import admin_client_id, device_id_refusal, service_accounts
 from gateway.settings import BrokerSettings, ProvisioningSettings
 
@@ -312,12 +313,14 @@ class DynsecProvisioner:
             self._run("deleteClient", username=device_id)
 
     def ensure_gateway_account(self, username: str, password: str, client_id: str,
-                               vendor_filters: Sequence[str] = ()) -> str:
+                               vendor_filters: Sequence[str] | None = None) -> str:
         """The gateway's own account, bound to its client id; returns what was done.
 
         Idempotent: creates the account, or (when it is already the gateway's) sets its
         password and client id. An account of that name made for anything else is refused.
         """
+        if vendor_filters is None:  # the gateway subscribes to the built-in dialects' topics
+            vendor_filters = builtin_codecs().vendor_filters()
         self._run("createRole", tolerate=("already exists",), rolename=GATEWAY_ROLE,
                   acls=gateway_acls(vendor_filters))
         # A role that existed before may predate channels added since: make its ACL current.

@@ -129,7 +129,7 @@ def validate(body: ValidateBody, gw: GatewayDep, user: VendorView) -> Verdict:
                          "are refused as unknown_device")
             registry = _Pretend(DeviceRecord(parts.device_id, parts.kind,
                                              vendor=user.vendor or ""))
-    decoder = Decoder(registry, gw.settings.limits)
+    decoder = Decoder(registry, gw.settings.limits, codecs=gw.codecs)  # dialects too
     try:
         env = decoder.decode(raw, now)
     except RejectError as rej:
