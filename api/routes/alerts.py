@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from api.deps import GatewayDep, IdPath, Staff, StaffOrGrid
 from api.schemas import AlertAction, AlertPublic, AlertSummary, CommentBody, SilenceCreate
-from gateway.workflow.context import Reader, Wear, wear_at
+from gateway.storage.context_reads import Reader, Wear, wear_at
 from rules.errors import AlertError
 from rules.system import SYSTEM_RULES
 

@@ -9,7 +9,7 @@ from api.deps import GatewayDep, IdPath, Staff, StaffOrGrid
 from api.personal import Audit
 from api.routes.ticket_detail import load
 from api.schemas import ContactPublic, ContactUpdate
-from gateway.workflow.context import names
+from gateway.storage.context_reads import names
 
 router = APIRouter(tags=["residents"])
 

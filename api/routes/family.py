@@ -18,9 +18,8 @@ from api.schemas import (
     TrailPoint,
     VitalsPublic,
 )
+from gateway.storage.context_reads import fix_near, names, wear_at
 from gateway.users import User
-from gateway.workflow import records
-from gateway.workflow.context import fix_near, names, wear_at
 from gateway.workflow.places import site_geometry
 
 router = APIRouter(prefix="/family", tags=["family"])
@@ -153,9 +152,9 @@ def vitals(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit) -> Vi
 
 
 def _handling(gw: Any, ticket_id: int) -> AlarmHandling | None:
-    with gw.store.transaction() as tx:
-        ticket = records.get(tx.connection, ticket_id)
-        trail = records.events(tx.connection, ticket_id)
+    with gw.store.snapshot() as snap:
+        ticket = snap.tickets.get(ticket_id)
+        trail = snap.tickets.events(ticket_id)
     if ticket is None:
         return None
     people = names(gw.store, "users", {ticket.assignee or ""} | {e["actor"] for e in trail})

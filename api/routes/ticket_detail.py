@@ -19,10 +19,10 @@ from api.schemas import (
     TicketPlace,
     TicketPublic,
 )
+from gateway.storage.context_reads import fix_near, names
+from gateway.storage.tickets_repo import TicketReads
 from gateway.users import User
-from gateway.workflow import records
 from gateway.workflow.assignees import candidates
-from gateway.workflow.context import fix_near, names
 from gateway.workflow.places import Place, site_geometry
 from gateway.workflow.records import Ticket
 
@@ -48,8 +48,8 @@ def visible(gw: Any, user: User, t: Ticket) -> bool:
 
 def load(gw: Any, user: User, ticket_id: int) -> Ticket:
     """A ticket the user may see, or 404."""
-    with gw.store.transaction() as tx:
-        ticket = records.get(tx.connection, ticket_id)
+    with gw.store.snapshot() as snap:
+        ticket = snap.tickets.get(ticket_id)
     if ticket is None or not visible(gw, user, ticket):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket")
     return ticket
@@ -73,8 +73,9 @@ def present(request: Request, gw: Any, tickets: list[Ticket]) -> list[TicketPubl
     ids = [t.id for t in tickets]
     people = names(db, "residents", {t.resident_id or "" for t in tickets})
     accounts = names(db, "users", {t.assignee or "" for t in tickets})
-    notes = records.latest_notes(db, ids)
-    linked = records.alert_rules(db, ids)
+    reads = TicketReads(db)
+    notes = reads.latest_notes(ids)
+    linked = reads.alert_rules(ids)
     alerts_view = request.app.state.alert_views
     rule_names = alerts_view.names()
     chain = gw.workflow.rota.escalation_chain
@@ -136,8 +137,8 @@ def get_ticket(ticket_id: IdPath, request: Request, gw: GatewayDep, user: Curren
     """A ticket with its timeline (each transition, who, when, notes, structured facts), the
     alert(s) that opened it, the same resident's other alerts around then, and where to go."""
     ticket = load(gw, user, ticket_id)
-    with gw.store.transaction() as tx:
-        trail = records.events(tx.connection, ticket_id)
+    with gw.store.snapshot() as snap:
+        trail = snap.tickets.events(ticket_id)
     actors = names(gw.store, "users", {e["actor"] for e in trail})
     linked = _alerts(request, gw, "id IN (SELECT alert_id FROM ticket_alerts WHERE"
                      " ticket_id = ?)", (ticket_id,))
@@ -163,8 +164,8 @@ def assignees(ticket_id: IdPath, gw: GatewayDep, user: Staff) -> list[AssigneeCa
     """Who the ticket may be dispatched to: its grid's workers (on duty by the rota first),
     then the other grids' (dispatching to those needs `other_grid`)."""
     ticket = load(gw, user, ticket_id)
-    with gw.store.transaction() as tx:
-        found = candidates(tx.connection, gw.workflow, ticket, gw.clock.time())
+    with gw.store.snapshot() as snap:
+        found = candidates(snap.tickets, gw.workflow, ticket, gw.clock.time())
     return [AssigneeCandidate(username=c.username, name=c.name, grid=c.grid,
                               on_duty=c.on_duty, same_grid=c.same_grid,
                               open_tickets=c.open_tickets) for c in found]

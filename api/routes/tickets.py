@@ -18,7 +18,7 @@ from api.schemas import (
     TicketPublic,
     TransitionBody,
 )
-from gateway.workflow import records
+from gateway.storage.tickets_repo import TicketFilter
 from gateway.workflow.records import Ticket
 from gateway.workflow.states import STATES, TransitionError
 
@@ -61,17 +61,11 @@ def list_tickets(
     limit: Annotated[int, Query(ge=1, le=2000)] = 200,
 ) -> list[TicketPublic]:
     """Tickets, newest first; a grid worker sees its grid's and its own."""
-    where, args = ["1=1"], []
-    for column, value in (("state", state), ("category", category), ("assignee", assignee),
-                          ("grid", grid)):
-        if value:
-            where.append(f"{column} = ?")
-            args.append(value)
-    if user.role == "grid_worker":
-        where.append("(grid = ? OR assignee = ?)")
-        args += [user.grid or "", user.username]
-    with gw.store.transaction() as tx:
-        found = records.select(tx.connection, " AND ".join(where), tuple(args), limit)
+    match = TicketFilter(state=state, category=category, assignee=assignee, grid=grid,
+                         visible_to=(user.grid or "", user.username)
+                         if user.role == "grid_worker" else None)
+    with gw.store.snapshot() as snap:
+        found = snap.tickets.select(match, limit)
     return present(request, gw, found)
 
 
@@ -162,7 +156,7 @@ def satisfaction(ticket_id: IdPath, body: Rating, request: Request, gw: GatewayD
 def comment(ticket_id: IdPath, body: CommentBody, gw: GatewayDep, user: StaffOrGrid) -> dict:
     """Add a comment to the ticket's audit trail."""
     ticket = _load(gw, user, ticket_id)
-    with gw.store.transaction() as tx:
-        records.add_event(tx.connection, ticket_id, gw.clock.time(), user.username, "comment",
-                          ticket.state, ticket.state, body.text)
+    gw.pipeline.call("ticket_comment", lambda now, tx: tx.tickets.add_event(
+        ticket_id, now, user.username, "comment", ticket.state, ticket.state, body.text),
+        gw.clock.time())
     return {"ticket_id": ticket_id, "comment": body.text}

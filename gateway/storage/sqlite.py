@@ -19,6 +19,7 @@ from gateway.storage.commands_repo import SqliteCommands
 from gateway.storage.people_repo import SqlitePeople
 from gateway.storage.records import DeadLetter, DeviceRecord, SeqWindow, StoredMessage, Twin
 from gateway.storage.rules_repo import SqliteAlerts, SqliteRuleState, SqliteSilences
+from gateway.storage.tickets_repo import SqliteTickets
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,11 @@ class SqliteTx:
         return SqliteAudit(self._conn)
 
     @cached_property
+    def tickets(self) -> SqliteTickets:
+        """Tickets, their events and links, notifications, the outbox, assets."""
+        return SqliteTickets(self._conn)
+
+    @cached_property
     def people(self) -> SqlitePeople:
         """Residents, family links, door plates and safe zones."""
         return SqlitePeople(self._conn)
@@ -276,6 +282,12 @@ class SqliteStore:
             with self._readers_lock:
                 self._readers.append(conn)
         return conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[SqliteTx]:
+        """Repositories for reading one consistent committed state (writes are refused)."""
+        with self.reading() as conn:
+            yield SqliteTx(conn)
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:

@@ -4,9 +4,10 @@ chosen explicitly; anyone else is refused with a reason a person can act on."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from gateway.workflow.ports import TicketStore
     from gateway.workflow.records import Ticket
     from gateway.workflow.service import WorkflowService
 
@@ -30,10 +31,10 @@ class Candidate:
     open_tickets: int
 
 
-def check_assignee(conn: Any, ticket: Ticket, assignee: str, *, other_grid: bool) -> str:
+def check_assignee(db: TicketStore, ticket: Ticket, assignee: str, *,
+                   other_grid: bool) -> str:
     """The assignee's grid, if they may take the ticket; AssigneeError (zh first) if not."""
-    row = conn.execute("SELECT role, grid, disabled FROM users WHERE username = ?",
-                       (assignee,)).fetchone()
+    row = db.account(assignee)
     if row is None:
         raise AssigneeError(f"“{assignee}”不是系统中的账号，请从网格员列表中选择"
                             f" (no account {assignee!r}; choose a grid worker)")
@@ -52,15 +53,12 @@ def check_assignee(conn: Any, ticket: Ticket, assignee: str, *, other_grid: bool
     return str(grid or "")
 
 
-def candidates(conn: Any, service: WorkflowService, ticket: Ticket, now: float) -> list[
+def candidates(db: TicketStore, service: WorkflowService, ticket: Ticket, now: float) -> list[
         Candidate]:
     """Enabled grid workers: the ticket's grid first, on duty (by the rota) before off duty,
     then the least busy."""
-    busy = dict(conn.execute(
-        f"SELECT assignee, count(*) FROM tickets WHERE state IN {OPEN_STATES}"
-        " AND assignee IS NOT NULL GROUP BY assignee").fetchall())
-    rows = conn.execute("SELECT username, display_name, grid FROM users"
-                        " WHERE role = 'grid_worker' AND disabled = 0").fetchall()
+    busy = db.open_counts_by_assignee(OPEN_STATES)
+    rows = db.grid_workers()
     duty: dict[str, list[str]] = {}
     out = []
     for username, name, grid in rows:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol, get_args
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
-from gateway.workflow import outbox, records
 from gateway.workflow.config import Catalogue, Department, Priority, Rota, WorkflowSettings
+from gateway.workflow.ports import TicketStore, Tx
 from gateway.workflow.records import Ticket
 from gateway.workflow.states import FINAL, TransitionError, next_state
 
@@ -23,15 +23,6 @@ SEVERITY_PRIORITY: dict[str, Priority] = {
 SEVERITY_ZH = {"critical": "严重", "major": "重要", "minor": "次要", "info": "提示"}
 SYSTEM = "system"
 DEPARTMENTS: tuple[str, ...] = get_args(Department)
-
-
-class Tx(Protocol):
-    """An open transaction (the gateway's SqliteTx)."""
-
-    @property
-    def connection(self) -> Any:
-        """The sqlite3 connection inside the transaction."""
-        ...
 
 
 AckAlert = Callable[[Tx, int, str, float], None]
@@ -63,9 +54,9 @@ class WorkflowService:
                     attachments: list[str] | None = None,
                     dedup_key: str | None = None) -> Ticket:
         """Collect a ticket, then route it (dispatch, queue, or hand to 12345)."""
-        conn = tx.connection
+        db = tx.tickets
         if dedup_key is not None:
-            existing = records.by_dedup_key(conn, dedup_key)
+            existing = db.by_dedup_key(dedup_key)
             if existing is not None:
                 return existing
         cat = self.catalogue.get(category)
@@ -81,15 +72,15 @@ class WorkflowService:
             created_at=now, updated_at=now, sla_dispatch_due=now + sla.dispatch_s,
             sla_resolve_due=now + sla.resolve_s, dedup_key=dedup_key,
         )
-        ticket.id = records.insert(conn, ticket)
+        ticket.id = db.insert(ticket)
         ticket.code = f"GD{datetime.fromtimestamp(now, self._tz):%Y%m%d}-{ticket.id:05d}"
-        records.update(conn, ticket)
-        records.add_event(conn, ticket.id, now, actor, "collect", None, "collected",
+        db.update(ticket)
+        db.add_event(ticket.id, now, actor, "collect", None, "collected",
                           f"{source}: {ticket.title}")
         if cat.critical:
-            self._notify_critical(conn, ticket, now)
+            self._notify_critical(db, ticket, now)
         self._route(tx, ticket, now)
-        routed = records.get(conn, ticket.id)
+        routed = db.get(ticket.id)
         assert routed is not None
         self._emit(tx, routed, "opened")
         return routed
@@ -97,10 +88,7 @@ class WorkflowService:
     def submit_request(self, tx: Tx, *, category: str, text: str, door_plate: str, now: float,
                        actor: str, resident_id: str | None = None) -> Ticket:
         """A resident's one-tap request (一键提交): the door-plate code resolves the place."""
-        row = tx.connection.execute(
-            "SELECT site, building, unit, room, grid FROM door_plates WHERE code = ?",
-            (door_plate,),
-        ).fetchone()
+        row = tx.tickets.door_plate(door_plate)
         if row is None:
             raise LookupError(f"unknown door-plate code {door_plate!r}")
         place = dict(zip(("site", "building", "unit", "room", "grid"), row, strict=True))
@@ -115,8 +103,8 @@ class WorkflowService:
     def on_alert_change(self, change: Any, tx: Tx) -> None:
         """Listener for the alert book: one ticket per alert episode, updated on repeats."""
         alert = change.alert
-        conn = tx.connection
-        ticket = records.for_alert(conn, alert.id)
+        db = tx.tickets
+        ticket = db.for_alert(alert.id)
         if ticket is None:
             if not change.pages:
                 return
@@ -126,25 +114,24 @@ class WorkflowService:
                 place={"site": alert.site, "building": alert.building, "unit": alert.unit,
                        "grid": alert.grid},
                 resident_id=alert.resident_id, device_id=alert.device_id,
-                description=self._alert_text(conn, alert), dedup_key=f"alert-{alert.id}",
+                description=self._alert_text(db, alert), dedup_key=f"alert-{alert.id}",
                 attachments=[s for s in [alert.detail.get("snapshot_ref")] if s],
             )
-            conn.execute("INSERT OR IGNORE INTO ticket_alerts VALUES (?, ?, ?)",
-                         (alert.id, ticket.id, change.at))
+            db.link_alert(alert.id, ticket.id, change.at)
             ticket.alert_count = alert.count
             ticket.clock_skew_s = alert.clock_skew_s
-            records.update(conn, ticket)
+            db.update(ticket)
             return
         if change.action in ("repeated", "escalated", "reescalated"):
             ticket.alert_count = alert.count
             ticket.updated_at = change.at
-            records.update(conn, ticket)
-            records.add_event(conn, ticket.id, change.at, SYSTEM, f"alert_{change.action}",
+            db.update(ticket)
+            db.add_event(ticket.id, change.at, SYSTEM, f"alert_{change.action}",
                               ticket.state, ticket.state, f"alert {alert.id} count {alert.count}")
             self._emit(tx, ticket, "alert_repeated")
         elif change.action in ("cleared", "acknowledged"):
             # Noted only: a cleared alert never closes a ticket a person is handling.
-            records.add_event(conn, ticket.id, change.at, change.actor, f"alert_{change.action}",
+            db.add_event(ticket.id, change.at, change.actor, f"alert_{change.action}",
                               ticket.state, ticket.state, change.note or "")
 
     # -- transitions ---------------------------------------------------------------------
@@ -155,8 +142,8 @@ class WorkflowService:
                    reason: str | None = None, duplicate_of: int | None = None,
                    facts: dict[str, Any] | None = None) -> Ticket:
         """Apply one action; illegal ones raise TransitionError and change nothing."""
-        conn = tx.connection
-        ticket = records.get(conn, ticket_id)
+        db = tx.tickets
+        ticket = db.get(ticket_id)
         if ticket is None:
             raise LookupError(f"no ticket {ticket_id}")
         to = next_state(ticket_id, action, ticket.state)
@@ -167,10 +154,10 @@ class WorkflowService:
             recorded |= {"assignee": assignee, "previous": ticket.assignee}
         elif action == "escalate":
             recorded["department"] = department or self.catalogue.get(ticket.category).department
-        self._apply(conn, ticket, action, to, now, assignee=assignee, department=department,
+        self._apply(db, ticket, action, to, now, assignee=assignee, department=department,
                     rating=rating, result=result, reason=reason, duplicate_of=duplicate_of)
-        records.update(conn, ticket)
-        records.add_event(conn, ticket.id, now, actor, action, before, to, note, recorded)
+        db.update(ticket)
+        db.add_event(ticket.id, now, actor, action, before, to, note, recorded)
         self._after(tx, ticket, action, actor, now)
         self._emit(tx, ticket, action)
         return ticket
@@ -193,7 +180,8 @@ class WorkflowService:
             raise TransitionError(t.id, action, t.state,
                                   "closing a resident's request needs a 1-5 satisfaction rating")
 
-    def _apply(self, conn: Any, t: Ticket, action: str, to: str, now: float, **kw: Any) -> None:
+    def _apply(self, db: TicketStore, t: Ticket, action: str, to: str, now: float,
+               **kw: Any) -> None:
         t.state = to
         t.updated_at = now
         cat = self.catalogue.get(t.category)
@@ -221,25 +209,23 @@ class WorkflowService:
             t.closed_at = now
 
     def _after(self, tx: Tx, t: Ticket, action: str, actor: str, now: float) -> None:
-        conn = tx.connection
+        db = tx.tickets
         if action == "dispatch":
-            records.notify(conn, at=now, audience="user", recipient=t.assignee or "",
+            db.notify(at=now, audience="user", recipient=t.assignee or "",
                            kind="ticket_dispatched", body=f"{t.code} {t.title}", ticket_id=t.id)
         elif action == "escalate":
-            outbox.enqueue(conn, ticket_id=t.id, kind=f"escalation-{t.department}",
+            db.enqueue(ticket_id=t.id, kind=f"escalation-{t.department}",
                            payload=self._channel_payload(t, "escalation"), now=now)
         elif action == "transfer":
-            outbox.enqueue(conn, ticket_id=t.id, kind="transfer",
+            db.enqueue(ticket_id=t.id, kind="transfer",
                            payload=self._channel_payload(t, "transfer"), now=now)
         elif action == "report" and t.resident_id:
-            for user in records.family_of(conn, t.resident_id):
-                records.notify(conn, at=now, audience="family", recipient=user,
+            for user in db.family_of(t.resident_id):
+                db.notify(at=now, audience="family", recipient=user,
                                kind="ticket_feedback", body=f"{t.title}: {t.result or ''}",
                                ticket_id=t.id, resident_id=t.resident_id)
         elif action == "close" and self.settings.close_acknowledges_alert and self._ack_alert:
-            for (alert_id,) in conn.execute(
-                "SELECT alert_id FROM ticket_alerts WHERE ticket_id = ?", (t.id,)
-            ).fetchall():
+            for alert_id in db.alert_ids(t.id):
                 self._ack_alert(tx, alert_id, actor, now)
 
     def assign(self, tx: Tx, ticket_id: int, assignee: str, *, actor: str, now: float,
@@ -248,10 +234,10 @@ class WorkflowService:
         ticket's grid, or of another grid chosen explicitly (AssigneeError otherwise)."""
         from gateway.workflow.assignees import check_assignee
 
-        ticket = records.get(tx.connection, ticket_id)
+        ticket = tx.tickets.get(ticket_id)
         if ticket is None:
             raise LookupError(f"no ticket {ticket_id}")
-        worker_grid = check_assignee(tx.connection, ticket, assignee, other_grid=other_grid)
+        worker_grid = check_assignee(tx.tickets, ticket, assignee, other_grid=other_grid)
         return self.transition(tx, ticket_id, "dispatch", actor=actor, now=now, note=note,
                                assignee=assignee,
                                facts={"grid": worker_grid,
@@ -281,20 +267,20 @@ class WorkflowService:
         worker = self.on_duty(t.grid, now)
         if worker is None:
             t.team = self.rota.control_room
-            records.update(tx.connection, t)
-            records.add_event(tx.connection, t.id, now, SYSTEM, "queue", t.state, t.state,
+            tx.tickets.update(t)
+            tx.tickets.add_event(t.id, now, SYSTEM, "queue", t.state, t.state,
                               f"no grid worker on duty for grid {t.grid or '-'}")
             return
         self.transition(tx, t.id, "dispatch", actor=SYSTEM, now=now, assignee=worker,
                         note=f"on duty for grid {t.grid}")
 
-    def _notify_critical(self, conn: Any, t: Ticket, now: float) -> None:
-        records.notify(conn, at=now, audience="control_room", recipient=self.rota.control_room,
+    def _notify_critical(self, db: TicketStore, t: Ticket, now: float) -> None:
+        db.notify(at=now, audience="control_room", recipient=self.rota.control_room,
                        kind="critical_ticket", body=f"{t.title} {t.description}",
                        ticket_id=t.id, resident_id=t.resident_id)
         if t.resident_id:
-            for user in records.family_of(conn, t.resident_id):
-                records.notify(conn, at=now, audience="family", recipient=user,
+            for user in db.family_of(t.resident_id):
+                db.notify(at=now, audience="family", recipient=user,
                                kind="critical_ticket", body=t.title, ticket_id=t.id,
                                resident_id=t.resident_id)
 
@@ -309,15 +295,13 @@ class WorkflowService:
             "created_at": datetime.fromtimestamp(t.created_at, UTC).isoformat(),
         }
 
-    def _alert_text(self, conn: Any, alert: Any) -> str:
+    def _alert_text(self, db: TicketStore, alert: Any) -> str:
         """What the alert says, in the users' words (never a rule id): category, severity,
         who, where, which device."""
         cat = self.catalogue.get(alert.category)
         parts = [f"{cat.zh}（{SEVERITY_ZH.get(alert.severity, alert.severity)}）"]
         if alert.resident_id:
-            row = conn.execute("SELECT name FROM residents WHERE id = ?",
-                               (alert.resident_id,)).fetchone()
-            parts.append(f"居民 {row[0] if row and row[0] else alert.resident_id}")
+            parts.append(f"居民 {db.resident_name(alert.resident_id) or alert.resident_id}")
         if alert.building:
             parts.append(f"{alert.building}号楼" + (f"{alert.unit}单元" if alert.unit else ""))
         parts.append(f"设备 {alert.device_id}")
@@ -337,8 +321,8 @@ class WorkflowService:
         """Check SLAs (a breach escalates one level, once per clock) and open reminders."""
         from gateway.workflow.reminders import open_due_reminders
 
-        conn = tx.connection
-        for t in records.open_with_sla(conn):
+        db = tx.tickets
+        for t in db.open_with_sla():
             for clock_name, due, states in (
                 ("dispatch", t.sla_dispatch_due, ("collected",)),
                 ("accept", t.sla_accept_due, ("dispatched", "escalated")),
@@ -353,17 +337,17 @@ class WorkflowService:
         open_due_reminders(self, tx, now)
 
     def _breach(self, tx: Tx, t: Ticket, clock_name: str, now: float) -> None:
-        conn = tx.connection
+        db = tx.tickets
         chain = self.rota.escalation_chain
         t.sla_breaches = [*t.sla_breaches, clock_name]
         t.escalation_level = min(t.escalation_level + 1, len(chain) - 1)
         t.updated_at = now
-        records.update(conn, t)
+        db.update(t)
         level = chain[t.escalation_level]
-        records.add_event(conn, t.id, now, SYSTEM, "sla_breach", t.state, t.state,
+        db.add_event(t.id, now, SYSTEM, "sla_breach", t.state, t.state,
                           f"{clock_name} SLA breached; escalated to {level}",
                           {"clock": clock_name, "level": level})
-        records.notify(conn, at=now, audience="role", recipient=level, kind="sla_breach",
+        db.notify(at=now, audience="role", recipient=level, kind="sla_breach",
                        body=f"{t.code} {t.title}: {clock_name} overdue", ticket_id=t.id)
         self._emit(tx, t, "sla_breach")  # consoles show the breach without a reload
         log.warning("ticket SLA breached", extra={"ticket": t.code, "clock": clock_name,

@@ -12,7 +12,6 @@ import orjson
 import pytest
 
 from gateway.clock import ManualClock
-from gateway.workflow import records
 from gateway.workflow.config import WorkflowSettings
 from gateway.workflow.outbox import OutboxSender
 from gateway.workflow.reminders import upsert_asset
@@ -120,16 +119,16 @@ def test_12345_delivery_retries_after_a_failure_and_delivers_exactly_once(store,
     ticket = store.query("SELECT state, external_state FROM tickets")[0]
     assert ticket == {"state": "transferred", "external_state": "delivered"}
     with store.transaction() as tx:
-        assert records.events(tx.connection, t.id)[-1]["action"] == "delivered_12345"
+        assert tx.tickets.events(t.id)[-1]["action"] == "delivered_12345"
 
 
 def test_reminder_tickets_open_once_per_expiry(store):
     service = make_service(reminder_days=30)
     with store.transaction() as tx:
-        upsert_asset(tx.connection, id="EXT-3-1", kind="extinguisher", name="3号楼1单元灭火器",
+        upsert_asset(tx, id="EXT-3-1", kind="extinguisher", name="3号楼1单元灭火器",
                      expires_on=date(2026, 12, 31), now=T0,
                      place={"site": "jining-renmin", "building": "3", "grid": "G-01"})
-        upsert_asset(tx.connection, id="HC-shop-7", kind="health_certificate",
+        upsert_asset(tx, id="HC-shop-7", kind="health_certificate",
                      name="7号商铺健康证", expires_on=date(2026, 12, 1), remind_days=7, now=T0)
         service.tick(T0, tx)  # 40 days ahead and 10 days ahead (7-day window): nothing yet
     assert store.query("SELECT count(*) AS n FROM tickets")[0]["n"] == 0
@@ -142,7 +141,7 @@ def test_reminder_tickets_open_once_per_expiry(store):
     assert all(r["category"] == "facility_expiry" and r["source"] == "reminder" for r in rows)
     assert rows[1]["grid"] == "G-01" and rows[1]["state"] == "dispatched"
     with store.transaction() as tx:  # renewed: the next expiry gets its own reminder
-        upsert_asset(tx.connection, id="EXT-3-1", kind="extinguisher", name="3号楼1单元灭火器",
+        upsert_asset(tx, id="EXT-3-1", kind="extinguisher", name="3号楼1单元灭火器",
                      expires_on=date(2027, 12, 31), now=T0 + 61 * day)
         service.tick(T0 + 61 * day, tx)
         service.tick(T0 + 376 * day, tx)

@@ -6,7 +6,6 @@ import itertools
 
 import pytest
 
-from gateway.workflow import records
 from gateway.workflow.states import STATES, TRANSITIONS, TransitionError
 from tests.conftest import T0  # Saturday 2026-11-21 12:00 in Jining
 
@@ -50,7 +49,7 @@ def test_every_legal_transition_lands_in_its_state_and_is_audited(service, store
     with store.transaction() as tx:
         after = service.transition(tx, t.id, action, actor="op-chen", now=T0 + 120,
                                    note="by the book", **ARGS.get(action, {}))
-        trail = records.events(tx.connection, t.id)
+        trail = tx.tickets.events(t.id)
     assert after.state == TRANSITIONS[(action, start)]
     last = trail[-1]
     assert (last["actor"], last["action"], last["from_state"], last["to_state"], last["note"]) == (
@@ -66,11 +65,11 @@ ILLEGAL = [(a, s) for a, s in itertools.product(
 def test_illegal_transitions_are_refused_and_change_nothing(service, store, action, start):
     t = _ticket_in(service, store, start)
     with store.transaction() as tx:
-        n_events = len(records.events(tx.connection, t.id))
+        n_events = len(tx.tickets.events(t.id))
         with pytest.raises(TransitionError, match=f"cannot {action} a ticket that is {start}"):
             service.transition(tx, t.id, action, actor="x", now=T0 + 120, **ARGS.get(action, {}))
-        assert records.get(tx.connection, t.id).state == start
-        assert len(records.events(tx.connection, t.id)) == n_events
+        assert tx.tickets.get(t.id).state == start
+        assert len(tx.tickets.events(t.id)) == n_events
 
 
 def test_actions_missing_what_they_need_are_refused(service, store):

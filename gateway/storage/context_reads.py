@@ -1,5 +1,6 @@
-"""What surrounded an alert or ticket, read back from the store: was the band worn, where was
-the wearer, who are the people named by id. Reads only; the API and the workflow share them."""
+"""What surrounded an alert or ticket, read back from the stored messages: was the band
+worn, where was the wearer, who are the people named by id. Reads only (the API and the
+workflow share them)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,301 @@
+"""The request workflow's tables: tickets, their events, alert links, notifications, the 12345
+outbox, door plates, assets with expiry dates, and the accounts tickets are assigned to."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, fields
+from datetime import date
+from typing import Any
+
+import orjson
+
+from gateway.storage.base import Reader
+from gateway.workflow.records import Ticket
+
+_JSON_COLUMNS = ("attachments", "sla_breaches")
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Ticket))
+_WRITE = COLUMNS[1:]
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM tickets"
+_INSERT = f"INSERT INTO tickets ({', '.join(_WRITE)}) VALUES ({', '.join('?' for _ in _WRITE)})"
+_UPDATE = f"UPDATE tickets SET {', '.join(f'{c} = ?' for c in _WRITE)} WHERE id = ?"
+OPEN_STATES = ("collected", "dispatched", "handling", "escalated")
+
+
+def _values(ticket: Ticket) -> list[Any]:
+    out = []
+    for name in _WRITE:
+        value = getattr(ticket, name)
+        if name in _JSON_COLUMNS:
+            value = orjson.dumps(value).decode()
+        out.append(value)
+    return out
+
+
+def _ticket(row: tuple[Any, ...]) -> Ticket:
+    ticket = Ticket(*row)
+    for name in _JSON_COLUMNS:
+        setattr(ticket, name, orjson.loads(getattr(ticket, name)))
+    return ticket
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilter:
+    """Which tickets a list shows (every given field must match; `visible_to`: a grid
+    worker's grid or own tickets)."""
+
+    state: str | None = None
+    category: str | None = None
+    assignee: str | None = None
+    grid: str | None = None
+    visible_to: tuple[str, str] | None = None  # (grid, username)
+
+
+class SqliteTickets:
+    """Workflow reads and writes on one connection (a transaction, or a read snapshot)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    # -- tickets -------------------------------------------------------------------------
+
+    def insert(self, ticket: Ticket) -> int:
+        """A new ticket; returns its id."""
+        return int(self._conn.execute(_INSERT, _values(ticket)).lastrowid or 0)
+
+    def update(self, ticket: Ticket) -> None:
+        """Write every column of an existing ticket."""
+        self._conn.execute(_UPDATE, [*_values(ticket), ticket.id])
+
+    def get(self, ticket_id: int) -> Ticket | None:
+        """One ticket."""
+        row = self._conn.execute(f"{_SELECT} WHERE id = ?", (ticket_id,)).fetchone()
+        return _ticket(row) if row else None
+
+    def by_dedup_key(self, key: str) -> Ticket | None:
+        """The ticket created under an idempotency key."""
+        row = self._conn.execute(f"{_SELECT} WHERE dedup_key = ?", (key,)).fetchone()
+        return _ticket(row) if row else None
+
+    def for_alert(self, alert_id: int) -> Ticket | None:
+        """The ticket an alert episode is linked to."""
+        row = self._conn.execute(
+            f"{_SELECT} WHERE id = (SELECT ticket_id FROM ticket_alerts WHERE alert_id = ?)",
+            (alert_id,)).fetchone()
+        return _ticket(row) if row else None
+
+    def open_with_sla(self) -> list[Ticket]:
+        """Tickets whose SLA clocks may still run."""
+        marks = ", ".join("?" for _ in OPEN_STATES)
+        rows = self._conn.execute(f"{_SELECT} WHERE state IN ({marks})", OPEN_STATES)
+        return [_ticket(r) for r in rows.fetchall()]
+
+    def select(self, match: TicketFilter, limit: int = 500) -> list[Ticket]:
+        """Tickets matching the filter, newest first."""
+        where, args = ["1=1"], []
+        for column, value in (("state", match.state), ("category", match.category),
+                              ("assignee", match.assignee), ("grid", match.grid)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if match.visible_to is not None:
+            where.append("(grid = ? OR assignee = ?)")
+            args += list(match.visible_to)
+        rows = self._conn.execute(
+            f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", (*args, limit))
+        return [_ticket(r) for r in rows.fetchall()]
+
+    def open_counts_by_assignee(self, states: tuple[str, ...]) -> dict[str, int]:
+        """How many tickets in `states` each assignee holds."""
+        marks = ", ".join("?" for _ in states)
+        return dict(self._conn.execute(
+            f"SELECT assignee, count(*) FROM tickets WHERE state IN ({marks})"
+            " AND assignee IS NOT NULL GROUP BY assignee", states).fetchall())
+
+    def set_external_state(self, ticket_id: int, state: str, at: float | None = None) -> None:
+        """Where the ticket stands with the 12345 channel."""
+        if at is None:
+            self._conn.execute("UPDATE tickets SET external_state = ? WHERE id = ?",
+                               (state, ticket_id))
+        else:
+            self._conn.execute("UPDATE tickets SET external_state = ?, updated_at = ?"
+                               " WHERE id = ?", (state, at, ticket_id))
+
+    # -- events, links, notifications ----------------------------------------------------
+
+    def add_event(self, ticket_id: int, at: float, actor: str, action: str,
+                  from_state: str | None, to_state: str, note: str = "",
+                  detail: dict[str, Any] | None = None) -> None:
+        """Audit one transition or update (who, when, what, note, structured facts)."""
+        self._conn.execute(
+            "INSERT INTO ticket_events (ticket_id, at, actor, action, from_state, to_state,"
+            " note, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (ticket_id, at, actor, action, from_state, to_state, note,
+             orjson.dumps(detail or {}).decode()))
+
+    def events(self, ticket_id: int) -> list[dict[str, Any]]:
+        """A ticket's audit trail, oldest first."""
+        cur = self._conn.execute(
+            "SELECT at, actor, action, from_state, to_state, note, detail FROM ticket_events"
+            " WHERE ticket_id = ? ORDER BY id", (ticket_id,))
+        cols = [d[0] for d in cur.description]
+        out = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        for event in out:
+            event["detail"] = orjson.loads(event["detail"] or "{}")
+        return out
+
+    def link_alert(self, alert_id: int, ticket_id: int, at: float) -> None:
+        """An alert episode belongs to a ticket (once)."""
+        self._conn.execute("INSERT INTO ticket_alerts VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                           (alert_id, ticket_id, at))
+
+    def alert_ids(self, ticket_id: int) -> list[int]:
+        """The alerts linked to a ticket."""
+        return [r[0] for r in self._conn.execute(
+            "SELECT alert_id FROM ticket_alerts WHERE ticket_id = ?", (ticket_id,)).fetchall()]
+
+    def notify(self, *, at: float, audience: str, recipient: str, kind: str, body: str,
+               ticket_id: int | None = None, alert_id: int | None = None,
+               resident_id: str | None = None) -> None:
+        """Record a notification for a person or queue (the live stream delivers it)."""
+        self._conn.execute(
+            "INSERT INTO notifications (at, audience, recipient, ticket_id, alert_id,"
+            " resident_id, kind, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (at, audience, recipient, ticket_id, alert_id, resident_id, kind, body))
+
+    def family_of(self, resident_id: str) -> list[str]:
+        """Usernames of the family accounts linked to a resident."""
+        return [r[0] for r in self._conn.execute(
+            "SELECT username FROM family_links WHERE resident_id = ? ORDER BY username",
+            (resident_id,)).fetchall()]
+
+    def resident_name(self, resident_id: str) -> str | None:
+        """A resident's name, if on file."""
+        row = self._conn.execute("SELECT name FROM residents WHERE id = ?",
+                                 (resident_id,)).fetchone()
+        return row[0] if row and row[0] else None
+
+    def door_plate(self, code: str) -> tuple[str, str, str, str, str] | None:
+        """(site, building, unit, room, grid) of a door-plate code."""
+        row = self._conn.execute(
+            "SELECT site, building, unit, room, grid FROM door_plates WHERE code = ?",
+            (code,)).fetchone()
+        return tuple(row) if row else None  # type: ignore[return-value]
+
+    # -- assignees -----------------------------------------------------------------------
+
+    def account(self, username: str) -> tuple[str, str | None, bool] | None:
+        """(role, grid, disabled) of an account."""
+        row = self._conn.execute("SELECT role, grid, disabled FROM users WHERE username = ?",
+                                 (username,)).fetchone()
+        return (row[0], row[1], bool(row[2])) if row else None
+
+    def grid_workers(self) -> list[tuple[str, str, str]]:
+        """(username, display name, grid) of every enabled grid worker."""
+        return [(u, n, g or "") for u, n, g in self._conn.execute(
+            "SELECT username, display_name, grid FROM users WHERE role = 'grid_worker'"
+            " AND disabled = 0").fetchall()]
+
+    # -- the 12345 outbox ----------------------------------------------------------------
+
+    def enqueue(self, *, ticket_id: int, kind: str, payload: dict[str, Any],
+                now: float) -> None:
+        """Queue a delivery; its key makes a retry of the caller harmless."""
+        key = f"scgw-ticket-{ticket_id}-{kind}"
+        self._conn.execute(
+            "INSERT INTO outbox (ticket_id, kind, idempotency_key, payload, state,"
+            " next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)"
+            " ON CONFLICT (idempotency_key) DO NOTHING",
+            (ticket_id, kind, key, orjson.dumps(payload).decode(), now, now))
+        self.set_external_state(ticket_id, "pending")
+
+    def due_deliveries(self, now: float, limit: int = 100) -> list[dict[str, Any]]:
+        """Pending deliveries whose next attempt is due."""
+        cur = self._conn.execute(
+            "SELECT id, ticket_id, kind, idempotency_key, payload, attempts FROM outbox"
+            " WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            (now, limit))
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+    def delivered(self, outbox_id: int, now: float) -> None:
+        """A delivery the channel accepted."""
+        self._conn.execute(
+            "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?,"
+            " last_error = NULL WHERE id = ?", (now, outbox_id))
+
+    def attempt_failed(self, outbox_id: int, *, attempts: int, error: str, retry_at: float,
+                       final: bool) -> None:
+        """A delivery the channel refused: retried at `retry_at`, or given up."""
+        self._conn.execute(
+            "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ?, state = ?"
+            " WHERE id = ?", (attempts, error[:500], retry_at,
+                              "failed" if final else "pending", outbox_id))
+
+    # -- assets and reminders ------------------------------------------------------------
+
+    def upsert_asset(self, *, id: str, kind: str, name: str, place: dict[str, str],
+                     device_id: str | None, expires_on: date, remind_days: int | None,
+                     now: float) -> None:
+        """Register or update an asset with an expiry date."""
+        self._conn.execute(
+            "INSERT INTO assets (id, kind, name, site, building, unit, grid, device_id,"
+            " expires_on, remind_days, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name,"
+            " site = excluded.site, building = excluded.building, unit = excluded.unit,"
+            " grid = excluded.grid, device_id = excluded.device_id,"
+            " expires_on = excluded.expires_on, remind_days = excluded.remind_days,"
+            " updated_at = excluded.updated_at",
+            (id, kind, name, place.get("site", ""), place.get("building", ""),
+             place.get("unit", ""), place.get("grid", ""), device_id, expires_on.isoformat(),
+             remind_days, now))
+
+    def assets_not_reminded(self) -> list[tuple[Any, ...]]:
+        """(id, kind, name, site, building, unit, grid, device_id, expires_on, remind_days) of
+        every asset whose current expiry has not been reminded of yet."""
+        return self._conn.execute(
+            "SELECT a.id, a.kind, a.name, a.site, a.building, a.unit, a.grid, a.device_id,"
+            " a.expires_on, a.remind_days FROM assets a LEFT JOIN reminders_sent r"
+            " ON r.asset_id = a.id AND r.expires_on = a.expires_on WHERE r.asset_id IS NULL"
+        ).fetchall()
+
+    def reminded(self, asset_id: str, expires_on: str, ticket_id: int, now: float) -> None:
+        """Remember that an expiry was reminded of (exactly once)."""
+        self._conn.execute("INSERT INTO reminders_sent VALUES (?, ?, ?, ?)",
+                           (asset_id, expires_on, ticket_id, now))
+
+
+class TicketReads:
+    """Ticket facts for lists and cards, on read-only connections."""
+
+    def __init__(self, store: Reader) -> None:
+        self._store = store
+
+    def latest_notes(self, ticket_ids: list[int]) -> dict[int, dict[str, Any]]:
+        """Per ticket, the latest note a person wrote on a dispatch, escalation, comment or
+        transfer (what the grid worker must read)."""
+        out: dict[int, dict[str, Any]] = {}
+        for chunk, marks in _chunks(ticket_ids):
+            for row in self._store.query(
+                    "SELECT ticket_id, at, actor, action, note FROM ticket_events WHERE"
+                    f" ticket_id IN ({marks}) AND note != '' AND actor != 'system'"
+                    " AND action IN ('dispatch', 'escalate', 'comment', 'transfer') ORDER BY id",
+                    chunk):
+                out[row["ticket_id"]] = row
+        return out
+
+    def alert_rules(self, ticket_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """Per ticket, the alerts linked to it (id, rule, device, kind, category, opened_at)."""
+        out: dict[int, list[dict[str, Any]]] = {}
+        for chunk, marks in _chunks(ticket_ids):
+            for row in self._store.query(
+                    "SELECT ta.ticket_id, a.id, a.rule_id, a.device_id, a.kind, a.category,"
+                    " a.opened_at FROM ticket_alerts ta JOIN alerts a ON a.id = ta.alert_id"
+                    f" WHERE ta.ticket_id IN ({marks}) ORDER BY a.id", chunk):
+                out.setdefault(row.pop("ticket_id"), []).append(row)
+        return out
+
+
+def _chunks(ids: list[int], size: int = 500) -> list[tuple[tuple[int, ...], str]]:
+    return [(tuple(ids[i:i + size]), ", ".join("?" for _ in ids[i:i + size]))
+            for i in range(0, len(ids), size)]
