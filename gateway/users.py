@@ -1,9 +1,9 @@
-"""Accounts and their sign-in sessions: roles, argon2 password hashes, `users` and `sessions`."""
+"""Accounts and their sign-in sessions: roles, argon2 password hashes, the rules around them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -52,55 +52,43 @@ class UserRepository:
             raise AccountError("a grid worker needs --grid")
         if role == "vendor" and not vendor:
             raise AccountError("a vendor account needs --vendor")
-        if not replace and self.get(username) is not None:
-            raise AccountError(f"user {username!r} exists (use --replace)")
+        password_hash = _HASHER.hash(password)
         now = self._clock.time()
         with self._store.transaction() as tx:
-            if replace:  # a new password (or role) ends every session of the old account
-                revoke_sessions(tx.connection, username, now, "account replaced")
-            tx.connection.execute(
-                "INSERT OR REPLACE INTO users (username, password_hash, role, display_name,"
-                " grid, vendor, disabled, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                (username, _HASHER.hash(password), role, display_name, grid, vendor, now, now),
-            )
+            if tx.accounts.user(username) is not None:
+                if not replace:
+                    raise AccountError(f"user {username!r} exists (use --replace)")
+                # a new password (or role) ends every session of the old account
+                tx.accounts.revoke_sessions(username, now, "account replaced")
+            tx.accounts.put_user(username=username, password_hash=password_hash, role=role,
+                                 display_name=display_name, grid=grid, vendor=vendor, now=now)
         return User(username, role, display_name, grid, vendor)  # type: ignore[arg-type]
 
     def get(self, username: str) -> User | None:
         """An account by name."""
-        rows = self._store.query(
-            "SELECT username, role, display_name, grid, vendor, disabled FROM users"
-            " WHERE username = ?", (username,))
-        if not rows:
-            return None
-        r = rows[0]
-        return User(r["username"], r["role"], r["display_name"], r["grid"], r["vendor"],
-                    bool(r["disabled"]))
+        with self._store.snapshot() as db:
+            return db.accounts.user(username)
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The account if the password matches and it is enabled; None otherwise."""
-        rows = self._store.query(
-            "SELECT password_hash FROM users WHERE username = ?", (username,))
-        stored = rows[0]["password_hash"] if rows else _DUMMY_HASH
+        with self._store.snapshot() as db:
+            stored = db.accounts.password_hash(username)
+            user = db.accounts.user(username) if stored is not None else None
         try:
-            _HASHER.verify(stored, password)
+            _HASHER.verify(stored if stored is not None else _DUMMY_HASH, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return None
-        user = self.get(username) if rows else None
         return user if user is not None and not user.disabled else None
 
     def set_disabled(self, username: str, disabled: bool) -> User:
         """Disable (revoking every session) or re-enable an account."""
         now = self._clock.time()
         with self._store.transaction() as tx:
-            cur = tx.connection.execute(
-                "UPDATE users SET disabled = ?, updated_at = ? WHERE username = ?",
-                (int(disabled), now, username))
-            if cur.rowcount == 0:
+            if not tx.accounts.set_disabled(username, disabled, now):
                 raise AccountError(f"no user {username!r}")
             if disabled:
-                revoke_sessions(tx.connection, username, now, "account disabled")
-        user = self.get(username)
+                tx.accounts.revoke_sessions(username, now, "account disabled")
+            user = tx.accounts.user(username)
         assert user is not None
         return user
 
@@ -109,23 +97,17 @@ class UserRepository:
         """A new password; every session but `keep_session` (the caller's own) ends."""
         if len(password) < 8:
             raise AccountError("a password needs at least 8 characters")
+        password_hash = _HASHER.hash(password)
         now = self._clock.time()
         with self._store.transaction() as tx:
-            cur = tx.connection.execute(
-                "UPDATE users SET password_hash = ?, updated_at = ? WHERE username = ?",
-                (_HASHER.hash(password), now, username))
-            if cur.rowcount == 0:
+            if not tx.accounts.set_password_hash(username, password_hash, now):
                 raise AccountError(f"no user {username!r}")
-            revoke_sessions(tx.connection, username, now, "password changed",
-                            keep=keep_session)
+            tx.accounts.revoke_sessions(username, now, "password changed", keep=keep_session)
 
     def accounts(self, role: str | None = None) -> list[User]:
         """Accounts, by username (optionally one role)."""
-        rows = self._store.query(
-            "SELECT username, role, display_name, grid, vendor, disabled FROM users"
-            " WHERE ? IS NULL OR role = ? ORDER BY username", (role, role))
-        return [User(r["username"], r["role"], r["display_name"], r["grid"], r["vendor"],
-                     bool(r["disabled"])) for r in rows]
+        with self._store.snapshot() as db:
+            return db.accounts.users(role)
 
 
 @dataclass(slots=True)
@@ -152,63 +134,38 @@ SESSION_COLUMNS: tuple[str, ...] = tuple(Session.__dataclass_fields__)
 KEEP_ENDED_S = 7 * 86_400  # ended sessions stay this long (who was signed in, and why it ended)
 
 
-def revoke_sessions(conn: Any, username: str, now: float, reason: str, *,
-                    keep: str | None = None) -> int:
-    """End every live session of an account (but `keep`), inside the caller's transaction."""
-    cur = conn.execute(
-        "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE username = ?"
-        " AND revoked_at IS NULL AND id IS NOT ?", (now, reason, username, keep))
-    return int(cur.rowcount)
-
-
 class SessionRepository:
-    """The `sessions` table (the policy — limits, rotation, reuse — lives in api.security)."""
+    """Stored sessions (the policy — limits, rotation, reuse — lives in api.security)."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
 
     def insert(self, session: Session) -> None:
         """Store a new session (and forget those that ended a week ago)."""
-        marks = ", ".join("?" for _ in SESSION_COLUMNS)
         with self._store.transaction() as tx:
-            tx.connection.execute("DELETE FROM sessions WHERE expires_at < ?",
-                                  (session.created_at - KEEP_ENDED_S,))
-            tx.connection.execute(
-                f"INSERT INTO sessions ({', '.join(SESSION_COLUMNS)}) VALUES ({marks})",
-                tuple(getattr(session, c) for c in SESSION_COLUMNS))
+            tx.accounts.insert_session(session, session.created_at - KEEP_ENDED_S)
 
     def get(self, session_id: str) -> Session | None:
         """A session by id (revoked ones too)."""
-        rows = self._store.query(
-            f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE id = ?", (session_id,))
-        return Session(**rows[0]) if rows else None
+        with self._store.snapshot() as db:
+            return db.accounts.session(session_id)
 
     def of_user(self, username: str, now: float) -> list[Session]:
         """An account's sessions that have not ended, newest first."""
-        rows = self._store.query(
-            f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE username = ?"
-            " AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC",
-            (username, now))
-        return [Session(**r) for r in rows]
+        with self._store.snapshot() as db:
+            return db.accounts.sessions_of(username, now)
 
     def rotate(self, session_id: str, old_hash: str, new_hash: str, now: float) -> bool:
         """Replace the refresh token; False when another request rotated it first."""
         with self._store.transaction() as tx:
-            cur = tx.connection.execute(
-                "UPDATE sessions SET previous_hash = refresh_hash, refresh_hash = ?,"
-                " rotated_at = ?, last_used_at = ? WHERE id = ? AND refresh_hash = ?"
-                " AND revoked_at IS NULL", (new_hash, now, now, session_id, old_hash))
-            return cur.rowcount == 1
+            return bool(tx.accounts.rotate(session_id, old_hash, new_hash, now))
 
     def touch(self, session_id: str, now: float) -> None:
         """Record use (the idle limit counts from here)."""
         with self._store.transaction() as tx:
-            tx.connection.execute("UPDATE sessions SET last_used_at = ? WHERE id = ?"
-                                  " AND last_used_at < ?", (now, session_id, now))
+            tx.accounts.touch(session_id, now)
 
     def revoke(self, session_id: str, now: float, reason: str) -> None:
         """End one session."""
         with self._store.transaction() as tx:
-            tx.connection.execute(
-                "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ?"
-                " AND revoked_at IS NULL", (now, reason, session_id))
+            tx.accounts.revoke(session_id, now, reason)

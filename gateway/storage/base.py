@@ -49,6 +49,10 @@ class Store(Protocol):
         """A transaction yielding a `Tx`; commits on normal exit."""
         ...
 
+    def snapshot(self) -> AbstractContextManager[Any]:
+        """Repositories reading one consistent committed state (writes refused)."""
+        ...
+
     def upsert_devices(self, records: list[DeviceRecord]) -> None:
         """Insert or replace registrations."""
         ...
