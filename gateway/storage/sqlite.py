@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import orjson
 
+from gateway.storage.accounts_repo import SqliteAccounts
 from gateway.storage.audit import SqliteAudit
 from gateway.storage.commands_repo import SqliteCommands
 from gateway.storage.people_repo import SqlitePeople
@@ -139,6 +140,11 @@ class SqliteTx:
     def connection(self) -> sqlite3.Connection:
         """The connection, for components that keep their own tables in this transaction."""
         return self._conn
+
+    @cached_property
+    def accounts(self) -> SqliteAccounts:
+        """Login accounts and their sign-in sessions."""
+        return SqliteAccounts(self._conn)
 
     @cached_property
     def alerts(self) -> SqliteAlerts:
