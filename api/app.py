@@ -20,6 +20,7 @@ from api.routes import (
     geofences,
     health,
     live,
+    plates,
     sitemap,
     ticket_detail,
     tickets,
@@ -89,7 +90,8 @@ def create_app(gateway: Gateway) -> FastAPI:
                    family.router,
                    admin.residents, contacts.router, admin.dead_letters, admin.rules,
                    admin.audit_log, live.router, geofences.router, sitemap.router,
-                   console.router, users.router, vendor.router):
+                   console.router, users.router, vendor.router,
+                   plates.pages, plates.resident, plates.staff):
         app.include_router(router)
     check_routes(app)
     return app

@@ -297,9 +297,12 @@ def make_app(extras: ExtrasFactory | None = None) -> typer.Typer:
     app.add_typer(broker_app, name="broker")
     from gateway.bridges.cli import bridge_app
     from gateway.dialects_cli import dialects_app
+    from gateway.plates_cli import plates_app
+    from gateway.users_cli import users_list  # noqa: F401  (adds list/passwd/disable/enable)
 
     app.add_typer(dialects_app, name="dialects")
     app.add_typer(bridge_app, name="bridge")
+    app.add_typer(plates_app, name="plates")
 
     def _serve(config: Path | None, demo: bool, check_s: float | None = None) -> None:
         from gateway.runtime import Runtime, RuntimeSetupError

@@ -19,6 +19,11 @@ from devices.catalogue import DECLARED
 from gateway.workflow.config import WorkflowSettings
 
 DEV_JWT_SECRET = "development-only-secret-change-me"
+DEV_PLATE_KEY = "development-only-plate-key-change-me"
+# Request categories a resident may pick on the door-plate page (keys of the workflow's
+# catalogue): the everyday matters. Alarms (SOS, falls, fire) come from devices or 110/119/120.
+RESIDENT_CATEGORIES = ["property", "sanitation", "water_leak", "access", "fire_lane",
+                       "falling_object", "illegal_construction", "device_fault", "other"]
 
 
 class _Section(BaseModel):
@@ -240,6 +245,71 @@ class ApiSettings(_Section):
     )
 
 
+class PlateSettings(_Section):
+    """Digital door plates (数字门牌码): signed QR links, the resident page and its limits."""
+
+    token_key: SecretStr | None = Field(
+        None,
+        description="HMAC key the plate links are signed with, together with each plate's own "
+        "secret (from the environment). Unset: a development key in development, and in "
+        "production the plate page and `scgw plates export` refuse to work; the development "
+        "key itself is refused in production. Changing it invalidates every printed plate",
+    )
+    public_url: str | None = Field(
+        None,
+        description="Address residents' phones reach the gateway at, printed in the QR codes "
+        "(e.g. https://sq.example.cn); unset: http://<api.host>:<api.port> (development only)",
+    )
+    categories: list[str] = Field(
+        default_factory=lambda: list(RESIDENT_CATEGORIES),
+        description="Catalogue categories a resident may choose on the plate page, in order",
+    )
+    per_plate: list[tuple[int, int]] = Field(
+        default_factory=lambda: [(60, 3), (3600, 10), (86_400, 30)],
+        description="Accepted requests per plate: [window seconds, most] pairs; the excess is "
+        "refused with the time to wait",
+    )
+    per_address: list[tuple[int, int]] = Field(
+        default_factory=lambda: [(60, 30), (3600, 300)],
+        description="Attempts per client address (any plate, refused ones too): [window "
+        "seconds, most] pairs. Generous: a compound's Wi-Fi or a carrier NAT shares addresses",
+    )
+    max_body_bytes: int = Field(
+        12 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024,
+        description="Largest request accepted from the plate page (photo included)",
+    )
+    photo_max_bytes: int = Field(
+        10 * 1024 * 1024, ge=64 * 1024, le=60 * 1024 * 1024,
+        description="Largest photo file accepted before re-encoding",
+    )
+    photo_max_side_px: int = Field(
+        1600, ge=320, le=4096, description="Photos are scaled down to this longest side"
+    )
+    track_days_after_close: int = Field(
+        30, ge=1, le=3650,
+        description="A tracking link keeps working this many days after its request closed",
+    )
+    font_file: Path | None = Field(
+        None,
+        description="CJK font for the printed plates (.ttc/.otf/.ttf); unset: Noto Sans CJK SC "
+        "from Debian's fonts-noto-cjk",
+    )
+
+    @field_validator("token_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("plates.token_key needs at least 16 characters")
+        return value
+
+    @field_validator("per_plate", "per_address")
+    @classmethod
+    def _positive(cls, value: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        if any(window <= 0 or most <= 0 for window, most in value):
+            raise ValueError("limits are [window seconds > 0, most > 0] pairs")
+        return value
+
+
 class LimitSettings(_Section):
     """Per-message limits and the ingest queue."""
 
@@ -386,6 +456,9 @@ class Settings(BaseSettings):
     influx: InfluxSettings = Field(default_factory=InfluxSettings, description="InfluxDB history")
     api: ApiSettings = Field(default_factory=ApiSettings, description="HTTP API")
     limits: LimitSettings = Field(default_factory=LimitSettings, description="Message limits")
+    plates: PlateSettings = Field(
+        default_factory=PlateSettings, description="Digital door plates and the resident page"
+    )
     rules: RuleSettings = Field(default_factory=RuleSettings, description="Rules and alerts")
     dialects: DialectSettings = Field(
         default_factory=DialectSettings, description="Vendor dialect files"
@@ -447,6 +520,10 @@ class Settings(BaseSettings):
         if self.environment == "production":
             if self.api.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
                 raise ValueError("set SCGW_API__JWT_SECRET: the development secret is refused")
+            key = self.plates.token_key
+            if key is not None and key.get_secret_value() == DEV_PLATE_KEY:
+                raise ValueError("set SCGW_PLATES__TOKEN_KEY: the development plate key is "
+                                 "refused (anyone could forge door-plate links)")
             if not self.broker.url:
                 raise ValueError("set SCGW_BROKER__URL: the embedded broker is for development")
             if self.broker.username is None or self.broker.password is None:

@@ -15,9 +15,11 @@ from typing import Any, Literal
 import orjson
 
 from gateway.storage.accounts_repo import SqliteAccounts
+from gateway.storage.admin_repo import SqliteAdmin
 from gateway.storage.audit import SqliteAudit
 from gateway.storage.commands_repo import SqliteCommands
 from gateway.storage.people_repo import SqlitePeople
+from gateway.storage.plates_repo import SqlitePlates
 from gateway.storage.records import DeadLetter, DeviceRecord, SeqWindow, StoredMessage, Twin
 from gateway.storage.rules_repo import SqliteAlerts, SqliteRuleState, SqliteSilences
 from gateway.storage.tickets_repo import SqliteTickets
@@ -180,6 +182,16 @@ class SqliteTx:
     def people(self) -> SqlitePeople:
         """Residents, family links, door plates and safe zones."""
         return SqlitePeople(self._conn)
+
+    @cached_property
+    def plates(self) -> SqlitePlates:
+        """Door-plate keys, requests sent from plates and their photos."""
+        return SqlitePlates(self._conn)
+
+    @cached_property
+    def admin(self) -> SqliteAdmin:
+        """Rule-change history and account profiles (the admin pages)."""
+        return SqliteAdmin(self._conn)
 
     def find_stored(self, device_id: str, channel: str, ts: float) -> list[tuple[int | None, str]]:
         """(seq, data) of the stored messages a device sent on a channel at device time `ts`.
