@@ -148,4 +148,6 @@ export const EN = {
   "req.err.generic": "Could not submit; please try again later", "req.err.category": "Choose the kind of request",
   "req.err.text": "Describe your request", "req.err.photo_big": "The photo is too large; choose another",
   "req.err.stars": "Choose 1–5 stars", "req.err.reopen": "Write what is still not solved",
+  "reporter.title": "Reported from a door plate", "reporter.show": "Show phone and photos", "reporter.none": "No reporter details",
+  "reporter.nophone": "No phone given", "reporter.plate": "Door plate", "reporter.phone": "Phone", "reporter.photo": "Photo from the resident",
 };

@@ -137,4 +137,6 @@ export const ZH = {
   "req.err.generic": "提交失败，请稍后再试", "req.err.category": "请选择诉求类型",
   "req.err.text": "请描述您的诉求", "req.err.photo_big": "照片太大，请换一张",
   "req.err.stars": "请选择 1–5 星", "req.err.reopen": "请写下还有什么问题没有解决",
+  "reporter.title": "报事人（数字门牌码）", "reporter.show": "查看电话和照片", "reporter.none": "没有报事人信息",
+  "reporter.nophone": "未留电话", "reporter.plate": "门牌", "reporter.phone": "电话", "reporter.photo": "居民上传的照片",
 };

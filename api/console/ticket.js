@@ -11,6 +11,7 @@ import {
   ticketActions, ticketTitle, transition,
 } from "./tickets.js";
 import { contactBlock, placeBlock } from "./worker.js";
+import { reporterBlock } from "./reporter.js";
 
 const $ = (id) => document.getElementById(id);
 const id = Number(new URLSearchParams(location.search).get("id"));
@@ -67,7 +68,7 @@ function render() {
       el("input", { name: "text", required: true, placeholder: t("ticket.comment"), maxlength: 2000 }),
       el("button", { type: "submit" }, t("act.send"))));
   fill($("place"), placeBlock(tk.place, sitemap));
-  fill($("contact"), me.role === "grid_worker" ? contactBlock(tk) || "" : "");
+  fill($("contact"), me.role === "grid_worker" ? contactBlock(tk) || "" : "", reporterBlock(tk));
   const alertItem = (a) => el("li", { dataset: { alertId: a.id } },
     el("span", { class: `sev ${a.severity}` }, t(`sev.${a.severity}`)), el("b", {}, alertTitle(a)),
     el("span", { class: "note" }, [a.device_id, placeText(a), fmtTime(a.opened_at, true), t(`state.${a.state}`)].filter(Boolean).join(" · ")),
