@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from api.deps import GatewayDep, IdPath, Staff, StaffOrGrid
 from api.schemas import AlertAction, AlertPublic, AlertSummary, CommentBody, SilenceCreate
+from gateway.storage.alert_reads import AlertReads
 from gateway.storage.context_reads import Reader, Wear, wear_at
 from rules.errors import AlertError
 from rules.system import SYSTEM_RULES
@@ -16,11 +17,6 @@ from rules.system import SYSTEM_RULES
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 silences = APIRouter(prefix="/silences", tags=["alerts"])
 
-COLUMNS = ("id", "rule_id", "device_id", "kind", "site", "building", "unit", "grid",
-           "resident_id", "severity", "category", "state", "opened_at", "last_seen", "count",
-           "acked_by", "acked_at", "ack_due", "escalations", "flapping", "muted",
-           "clock_skew_s")
-_FIELDS = ", ".join(COLUMNS)
 # Wristband alerts that claim something about the wearer: they contradict a band off the wrist.
 WEAR_CATEGORIES = frozenset({"sos", "fall", "health", "wandering"})
 _WEAR_CACHE_MAX = 20_000
@@ -75,10 +71,7 @@ class AlertViews:
         zh, en = self.names().get(row["rule_id"], ("", ""))
         paged = row["opened_at"]
         if row["escalations"]:  # paged again after an ack timed out: when, from its trail
-            again = self._gw.store.query(
-                "SELECT max(at) AS at FROM alert_audit WHERE alert_id = ?"
-                " AND action = 'reescalated'", (row["id"],))
-            paged = again[0]["at"] or paged
+            paged = AlertReads(self._gw.store).last_repage(row["id"]) or paged
         return AlertPublic(**row, name_zh=zh, name_en=en, worn=self.worn(row), paged_at=paged)
 
 
@@ -94,10 +87,10 @@ def _alerting(gw: Any) -> Any:
 
 
 def _alert_row(gw: Any, alert_id: int) -> dict[str, Any]:
-    rows = gw.store.query(f"SELECT {_FIELDS} FROM alerts WHERE id = ?", (alert_id,))
-    if not rows:
+    row = AlertReads(gw.store).one(alert_id)
+    if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
-    return rows[0]
+    return row
 
 
 def _visible(user: Any, row: dict[str, Any]) -> bool:
@@ -113,24 +106,12 @@ def list_alerts(
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ) -> list[AlertPublic]:
     """Alerts, newest first; `state=open` means not cleared. Grid workers see their grid."""
-    where, args = ["1=1"], []
-    if state == "open":
-        where.append("state != 'cleared'")
-    elif state:
-        where.append("state = ?")
-        args.append(state)
-    for column, value in (("severity", severity), ("device_id", device_id),
-                          ("rule_id", rule_id), ("site", site), ("resident_id", resident_id)):
-        if value:
-            where.append(f"{column} = ?")
-            args.append(value)
+    equal = {column: value for column, value in (
+        ("severity", severity), ("device_id", device_id), ("rule_id", rule_id), ("site", site),
+        ("resident_id", resident_id)) if value}
     if user.role == "grid_worker":
-        where.append("grid = ?")
-        args.append(user.grid or "")
-    rows = gw.store.query(
-        f"SELECT {_FIELDS} FROM alerts WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
-        (*args, limit),
-    )
+        equal["grid"] = user.grid or ""
+    rows = AlertReads(gw.store).find(state=state, equal=equal, limit=limit)
     present = views(request)
     return [present.public(r) for r in rows]
 
@@ -138,11 +119,8 @@ def list_alerts(
 @router.get("/summary", response_model=AlertSummary)
 def summary(gw: GatewayDep, user: StaffOrGrid) -> AlertSummary:
     """Counts over every open alert (the console header), whatever page is shown."""
-    mine = " AND grid = ?" if user.role == "grid_worker" else ""
-    rows = gw.store.query(
-        "SELECT state, severity, muted IS NOT NULL AS muted, count(*) AS n FROM alerts"
-        f" WHERE state != 'cleared'{mine} GROUP BY 1, 2, 3",
-        (user.grid or "",) if mine else ())
+    rows = AlertReads(gw.store).open_counts(
+        (user.grid or "") if user.role == "grid_worker" else None)
 
     def total(pred: Any) -> int:
         return sum(r["n"] for r in rows if pred(r))
@@ -204,12 +182,8 @@ def comment(alert_id: IdPath, body: CommentBody, gw: GatewayDep, user: StaffOrGr
     row = _alert_row(gw, alert_id)
     if not _visible(user, row):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
-    with gw.store.transaction() as tx:
-        tx.connection.execute(
-            "INSERT INTO alert_audit (alert_id, at, actor, action, from_state, to_state, note)"
-            " VALUES (?, ?, ?, 'comment', ?, ?, ?)",
-            (alert_id, gw.clock.time(), user.username, row["state"], row["state"], body.text),
-        )
+    gw.pipeline.call("alert_comment", lambda now, tx: tx.alerts.comment(
+        alert_id, now, user.username, row["state"], body.text), gw.clock.time())
     return {"alert_id": alert_id, "comment": body.text}
 
 
@@ -219,8 +193,7 @@ def audit_trail(alert_id: IdPath, gw: GatewayDep, user: StaffOrGrid) -> list[dic
     row = _alert_row(gw, alert_id)
     if not _visible(user, row):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
-    return gw.store.query("SELECT at, actor, action, from_state, to_state, note FROM alert_audit"
-                          " WHERE alert_id = ? ORDER BY id", (alert_id,))
+    return AlertReads(gw.store).trail(alert_id)
 
 
 @silences.post("", status_code=status.HTTP_201_CREATED)
@@ -241,16 +214,13 @@ def create_silence(body: SilenceCreate, gw: GatewayDep, user: Staff) -> dict:
 @silences.get("")
 def list_silences(gw: GatewayDep, user: Staff) -> list[dict]:
     """Silences that have not ended."""
-    return gw.store.query(
-        "SELECT id, device_id, rule_id, site, starts_at, expires_at, author, reason"
-        " FROM silences WHERE ended_at IS NULL AND expires_at > ? ORDER BY id",
-        (gw.clock.time(),))
+    return AlertReads(gw.store).live_silences(gw.clock.time())
 
 
 @silences.delete("/{silence_id}", status_code=status.HTTP_204_NO_CONTENT)
 def end_silence(silence_id: IdPath, gw: GatewayDep, user: Staff) -> None:
     """End a silence early."""
-    if not gw.store.query("SELECT id FROM silences WHERE id = ?", (silence_id,)):
+    if not AlertReads(gw.store).silence_exists(silence_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such silence")
     try:
         _alerting(gw).unsilence(silence_id, user.username)

@@ -10,6 +10,7 @@ from api.personal import Audit
 from api.routes.ticket_detail import load
 from api.schemas import ContactPublic, ContactUpdate
 from gateway.storage.context_reads import names
+from gateway.storage.people_repo import PeopleReads
 
 router = APIRouter(tags=["residents"])
 
@@ -18,15 +19,12 @@ router = APIRouter(tags=["residents"])
 def put_contact(resident_id: str, body: ContactUpdate, gw: GatewayDep, user: Staff,
                 auditor: Audit) -> None:
     """Set a resident's phone and emergency contact (written to the access audit)."""
-    if not gw.store.query("SELECT id FROM residents WHERE id = ?", (resident_id,)):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such resident")
     with gw.store.transaction() as tx:  # the change and its audit row commit together
-        tx.connection.execute(
-            "INSERT OR REPLACE INTO resident_contacts (resident_id, phone, contact_name,"
-            " contact_relation, contact_phone, updated_at, updated_by)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (resident_id, body.phone, body.contact_name, body.contact_relation,
-             body.contact_phone, gw.clock.time(), user.username))
+        if not tx.people.put_contact(
+                resident_id, phone=body.phone, contact_name=body.contact_name,
+                contact_relation=body.contact_relation, contact_phone=body.contact_phone,
+                at=gw.clock.time(), by=user.username):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such resident")
         auditor.wrote("contact_write", resident_id, "phone / emergency contact", tx=tx)
 
 
@@ -39,14 +37,12 @@ def ticket_contact(ticket_id: IdPath, gw: GatewayDep, user: StaffOrGrid,
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             "only the grid worker on the ticket sees the resident's phone")
     ticket = load(gw, user, ticket_id)
-    rows = gw.store.query(
-        "SELECT phone, contact_name, contact_relation, contact_phone FROM resident_contacts"
-        " WHERE resident_id = ?", (ticket.resident_id or "",))
-    if not ticket.resident_id or not rows:
+    contact = PeopleReads(gw.store).contact(ticket.resident_id) if ticket.resident_id else None
+    if not ticket.resident_id or contact is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no contact on file for this ticket")
     auditor.disclosed("resident_contact", [ticket.resident_id], detail=f"ticket {ticket.code}")
     resident = ticket.resident_id
     return ContactPublic(resident_id=resident,
                          resident_name=names(gw.store, "residents", {resident}).get(resident,
                                                                                    resident),
-                         **rows[0])
+                         **contact)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
@@ -14,6 +13,8 @@ from api.access import visible_device
 from api.deps import DeviceReaders, GatewayDep
 from api.personal import PERSONAL_READING_KEYS
 from devices.catalogue import CATALOGUE
+from gateway.storage.commands_repo import CommandReads
+from gateway.storage.message_reads import MessageReads
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -65,12 +66,9 @@ def device_events(device_id: str, gw: GatewayDep, user: DeviceReaders,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[DeviceEventPublic]:
     """The device's latest events, status changes and command acks, newest first."""
     device = visible_device(gw, user, device_id)
-    rows = gw.store.query(
-        "SELECT id, ts, received_at, channel, type, seq, stale, data FROM events"
-        " WHERE device_id = ? ORDER BY received_at DESC, id DESC LIMIT ?", (device.id, limit))
     return [DeviceEventPublic(**{k: v for k, v in r.items() if k != "data"},
-                              fields=scrub(orjson.loads(r["data"] or "{}")))
-            for r in rows]
+                              fields=scrub(r["data"]))
+            for r in MessageReads(gw.store).events(device.id, limit)]
 
 
 @router.get("/{device_id}/commands", response_model=CommandLog)
@@ -78,11 +76,9 @@ def device_commands(device_id: str, gw: GatewayDep, user: DeviceReaders,
                     limit: Annotated[int, Query(ge=1, le=200)] = 20) -> CommandLog:
     """The commands this kind of device accepts, and the latest sent with their state."""
     device = visible_device(gw, user, device_id)
-    rows = gw.store.query(
-        "SELECT id, name, actor, state, created_at, done_at, result FROM commands"
-        " WHERE device_id = ? ORDER BY created_at DESC LIMIT ?", (device.id, limit))
+    rows = CommandReads(gw.store).of_device(device.id, limit)
     kind = CATALOGUE.kinds.get(device.kind)
     return CommandLog(
         available=list(kind.commands) if kind is not None else [],
-        recent=[CommandRecord(**{**r, "result": scrub(orjson.loads(r["result"]))
-                                 if r["result"] else None}) for r in rows])
+        recent=[CommandRecord(**{**r, "result": scrub(r["result"]) if r["result"] else None})
+                for r in rows])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, HTTPException, Query, status
 
 from api.access import family_resident, linked_residents
@@ -18,7 +17,10 @@ from api.schemas import (
     TrailPoint,
     VitalsPublic,
 )
+from gateway.storage.alert_reads import AlertReads
 from gateway.storage.context_reads import fix_near, names, wear_at
+from gateway.storage.message_reads import MessageReads
+from gateway.storage.people_repo import PeopleReads
 from gateway.users import User
 from gateway.workflow.places import site_geometry
 
@@ -44,8 +46,8 @@ def _location(gw: Any, resident_id: str) -> Location | None:
 
 
 def _name(gw: Any, resident_id: str) -> str:
-    rows = gw.store.query("SELECT name FROM residents WHERE id = ?", (resident_id,))
-    return rows[0]["name"] if rows else resident_id
+    row = PeopleReads(gw.store).resident(resident_id)
+    return row.name if row else resident_id
 
 
 def _range(gw: Any, start: float | None, end: float | None) -> tuple[float, float]:
@@ -90,13 +92,12 @@ def trail(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit,
     start, end = _range(gw, start, end)
     auditor.disclosed("location_trail", [resident_id], range_from=start, range_to=end)
     points = []
+    reads = MessageReads(gw.store)
     for device_id in _bands(gw, resident_id):
-        for row in gw.store.query(
-            "SELECT ts, data FROM telemetry WHERE device_id = ? AND ts >= ? AND ts <= ?"
-            " ORDER BY ts", (device_id, start, end)):
-            loc = orjson.loads(row["data"]).get("location")
+        for ts, reading in reads.telemetry(device_id, start, end, include_end=True):
+            loc = reading.get("location")
             if loc:
-                points.append({"ts": row["ts"], "device_id": device_id, **loc})
+                points.append({"ts": ts, "device_id": device_id, **loc})
     return sorted(points, key=lambda p: p["ts"])
 
 
@@ -124,18 +125,13 @@ def vitals(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit) -> Vi
             latest["battery_pct"] = twin.battery_pct
         if twin and twin.last_seen is not None:
             latest["measured_at"] = max(latest.get("measured_at", 0.0), twin.last_seen)
-    if bands:
-        marks = ", ".join("?" for _ in bands)
-        for row in gw.store.query(
-            f"SELECT ts, data FROM telemetry WHERE device_id IN ({marks})"
-            " AND ts >= ? AND received_at <= ? ORDER BY ts DESC LIMIT 3000",
-            (*bands, now - VITALS_LOOKBACK_S, now)):
-            data = orjson.loads(row["data"])
-            for key in VITALS:
-                if key not in taken and data.get(key) is not None:
-                    latest[key], taken[key] = data[key], row["ts"]
-            if len(taken) == len(VITALS):
-                break
+    for ts, data in MessageReads(gw.store).latest_readings(
+            bands, now - VITALS_LOOKBACK_S, now, 3000):
+        for key in VITALS:
+            if key not in taken and data.get(key) is not None:
+                latest[key], taken[key] = data[key], ts
+        if len(taken) == len(VITALS):
+            break
     wear = max((wear_at(gw.store, b, now) for b in bands),
                key=lambda w: w.since or 0.0, default=None)
     worn = wear.worn if wear else None
@@ -179,30 +175,22 @@ def alarms(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit,
     bands = _bands(gw, resident_id)
     if not bands:
         return []
-    marks = ", ".join("?" for _ in bands)
     geo = site_geometry(gw.settings.api.sitemap_file)
+    alert_reads = AlertReads(gw.store)
     out = []
-    for row in gw.store.query(
-            f"SELECT device_id, type, ts, received_at, data FROM events WHERE device_id IN"
-            f" ({marks}) AND type IN ('sos', 'fall') AND ts >= ? AND ts <= ?"
-            " ORDER BY ts DESC LIMIT 200", (*bands, start, end)):
-        alert = gw.store.query(
-            "SELECT a.id, a.state, t.ticket_id FROM alerts a LEFT JOIN ticket_alerts t"
-            " ON t.alert_id = a.id WHERE a.device_id = ? AND a.category = ?"
-            " AND a.opened_at <= ? AND (a.cleared_at IS NULL OR a.cleared_at >= ?)"
-            " ORDER BY a.opened_at DESC LIMIT 1",
-            (row["device_id"], row["type"], row["received_at"] + 5, row["received_at"] - 5))
-        loc = orjson.loads(row["data"]).get("location")
+    for row in MessageReads(gw.store).events_of_types(bands, ("sos", "fall"), start, end, 200):
+        alert = alert_reads.around(row["device_id"], row["type"], row["received_at"], 5.0)
+        loc = row["data"].get("location")
         point = ((loc["lat"], loc["lon"]) if isinstance(loc, dict) and "lat" in loc
                  else fix_near(gw.store, row["device_id"], row["received_at"]))
         place = geo.describe(point) if geo is not None and point is not None else None
-        ticket_id = alert[0]["ticket_id"] if alert else None
+        ticket_id = alert["ticket_id"] if alert else None
         out.append(AlarmPublic(
             device_id=row["device_id"], type=row["type"], ts=row["ts"],
             received_at=row["received_at"],
             place_zh=place.name_zh if place else None, place_en=place.name_en if place else None,
             worn=wear_at(gw.store, row["device_id"], row["received_at"]).worn,
-            alert_state=alert[0]["state"] if alert else None,
+            alert_state=alert["state"] if alert else None,
             handling=_handling(gw, ticket_id) if ticket_id else None))
     return out
 

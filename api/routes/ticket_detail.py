@@ -10,7 +10,6 @@ from fastapi import APIRouter, HTTPException, Request, status
 from api.access import linked_residents
 from api.deps import CurrentUser, GatewayDep, IdPath, Staff
 from api.personal import Audit
-from api.routes.alerts import COLUMNS as ALERT_COLUMNS
 from api.schemas import (
     AlertPublic,
     AssigneeCandidate,
@@ -19,6 +18,7 @@ from api.schemas import (
     TicketPlace,
     TicketPublic,
 )
+from gateway.storage.alert_reads import ALERT_COLUMNS
 from gateway.storage.context_reads import fix_near, names
 from gateway.storage.tickets_repo import TicketReads
 from gateway.users import User

@@ -9,7 +9,7 @@ import orjson
 
 from gateway.storage.base import Reader
 
-_PUBLIC = ("id, device_id, name, state, created_at, expires_at, done_at, result, late_at,"
+_PUBLIC = ("id, device_id, name, actor, state, created_at, expires_at, done_at, result, late_at,"
            " late_result")
 
 

@@ -15,12 +15,53 @@ class MessageReads:
     def __init__(self, store: Reader) -> None:
         self._store = store
 
-    def telemetry(self, device_id: str, start: float, end: float
-                  ) -> list[tuple[float, dict[str, Any]]]:
-        """(ts, reading) of a device in [start, end), oldest first."""
+    def telemetry(self, device_id: str, start: float, end: float, *,
+                  include_end: bool = False) -> list[tuple[float, dict[str, Any]]]:
+        """(ts, reading) of a device in [start, end) (or [start, end]), oldest first."""
+        upper = "<=" if include_end else "<"
         return [(r["ts"], orjson.loads(r["data"])) for r in self._store.query(
-            "SELECT ts, data FROM telemetry WHERE device_id = ? AND ts >= ? AND ts < ?"
+            f"SELECT ts, data FROM telemetry WHERE device_id = ? AND ts >= ? AND ts {upper} ?"
             " ORDER BY ts, id", (device_id, start, end))]
+
+    def latest_readings(self, device_ids: list[str], since: float, received_by: float,
+                        limit: int) -> list[tuple[float, dict[str, Any]]]:
+        """(ts, reading) of several devices measured since `since` and received by
+        `received_by`, newest first."""
+        if not device_ids:
+            return []
+        marks = ", ".join("?" for _ in device_ids)
+        return [(r["ts"], orjson.loads(r["data"])) for r in self._store.query(
+            f"SELECT ts, data FROM telemetry WHERE device_id IN ({marks})"
+            " AND ts >= ? AND received_at <= ? ORDER BY ts DESC LIMIT ?",
+            (*device_ids, since, received_by, limit))]
+
+    def events(self, device_id: str, limit: int) -> list[dict[str, Any]]:
+        """A device's latest events (id, ts, received_at, channel, type, seq, stale, data
+        decoded), newest first."""
+        rows = self._store.query(
+            "SELECT id, ts, received_at, channel, type, seq, stale, data FROM events"
+            " WHERE device_id = ? ORDER BY received_at DESC, id DESC LIMIT ?",
+            (device_id, limit))
+        for row in rows:
+            row["data"] = orjson.loads(row["data"] or "{}")
+            row["stale"] = bool(row["stale"])
+        return rows
+
+    def events_of_types(self, device_ids: list[str], types: tuple[str, ...], start: float,
+                        end: float, limit: int) -> list[dict[str, Any]]:
+        """Events of some types from several devices with device time in [start, end]
+        (device_id, type, ts, received_at, data decoded), newest first."""
+        if not device_ids or not types:
+            return []
+        devices = ", ".join("?" for _ in device_ids)
+        kinds = ", ".join("?" for _ in types)
+        rows = self._store.query(
+            f"SELECT device_id, type, ts, received_at, data FROM events WHERE device_id IN"
+            f" ({devices}) AND type IN ({kinds}) AND ts >= ? AND ts <= ?"
+            " ORDER BY ts DESC LIMIT ?", (*device_ids, *types, start, end, limit))
+        for row in rows:
+            row["data"] = orjson.loads(row["data"] or "{}")
+        return rows
 
     def recent(self, device_id: str, channel: str | None, limit: int) -> list[dict[str, Any]]:
         """A device's last accepted messages (channel, type, ts, received_at, seq, stale,

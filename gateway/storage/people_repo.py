@@ -80,6 +80,14 @@ class PeopleReads:
             "SELECT resident_id FROM family_links WHERE username = ? ORDER BY resident_id",
             (username,))]
 
+    def contact(self, resident_id: str) -> dict[str, Any] | None:
+        """A resident's phone and emergency contact (phone, contact_name, contact_relation,
+        contact_phone)."""
+        rows = self._store.query(
+            "SELECT phone, contact_name, contact_relation, contact_phone FROM resident_contacts"
+            " WHERE resident_id = ?", (resident_id,))
+        return rows[0] if rows else None
+
     # -- zones ---------------------------------------------------------------------------
 
     def zone(self, zone_id: int) -> ZoneRow | None:
@@ -142,6 +150,20 @@ class SqlitePeople:
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET site = excluded.site,"
             " building = excluded.building, unit = excluded.unit, room = excluded.room,"
             " grid = excluded.grid", plates)
+
+    def put_contact(self, resident_id: str, *, phone: str, contact_name: str,
+                    contact_relation: str, contact_phone: str, at: float,
+                    by: str) -> bool:
+        """Set a resident's phone and emergency contact; False when there is no such resident."""
+        if self._conn.execute("SELECT 1 FROM residents WHERE id = ?",
+                              (resident_id,)).fetchone() is None:
+            return False
+        self._conn.execute(
+            "INSERT OR REPLACE INTO resident_contacts (resident_id, phone, contact_name,"
+            " contact_relation, contact_phone, updated_at, updated_by)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (resident_id, phone, contact_name, contact_relation, contact_phone, at, by))
+        return True
 
     def create_zone(self, *, resident_id: str, name: str, polygon: list[list[float]],
                     enabled: bool, actor: str, now: float) -> int:

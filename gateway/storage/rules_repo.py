@@ -78,6 +78,10 @@ class SqliteAlerts:
                                            change.action, change.from_state, change.alert.state,
                                            change.note))
 
+    def comment(self, alert_id: int, at: float, actor: str, state: str, note: str) -> None:
+        """A comment in the alert's trail (the state does not change)."""
+        self._conn.execute(_INSERT_AUDIT, (alert_id, at, actor, "comment", state, state, note))
+
     def openings_since(self, rule_id: str, device_id: str, since: float) -> int:
         """How many alerts of (rule, device) opened at or after `since` (flap detection)."""
         row = self._conn.execute(

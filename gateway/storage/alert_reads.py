@@ -1,0 +1,85 @@
+"""Alert reads for the API and the family page: filters, open counts, trails, silences."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.storage.base import Reader
+
+ALERT_COLUMNS = ("id", "rule_id", "device_id", "kind", "site", "building", "unit", "grid",
+                 "resident_id", "severity", "category", "state", "opened_at", "last_seen",
+                 "count", "acked_by", "acked_at", "ack_due", "escalations", "flapping", "muted",
+                 "clock_skew_s")
+_FIELDS = ", ".join(ALERT_COLUMNS)
+# Columns an alert list may be filtered on by equality (names are checked against this).
+FILTERABLE = frozenset({"severity", "device_id", "rule_id", "site", "resident_id", "grid"})
+
+
+class AlertReads:
+    """Read-only alert queries (read connections; never wait for the writer)."""
+
+    def __init__(self, store: Reader) -> None:
+        self._store = store
+
+    def one(self, alert_id: int) -> dict[str, Any] | None:
+        """One alert as the API shows it."""
+        rows = self._store.query(f"SELECT {_FIELDS} FROM alerts WHERE id = ?", (alert_id,))
+        return rows[0] if rows else None
+
+    def find(self, *, state: str | None, equal: dict[str, str], limit: int
+             ) -> list[dict[str, Any]]:
+        """Alerts newest first; `state="open"`: not cleared; `equal`: column → value."""
+        where, args = ["1=1"], []
+        if state == "open":
+            where.append("state != 'cleared'")
+        elif state:
+            where.append("state = ?")
+            args.append(state)
+        for column, value in equal.items():
+            if column not in FILTERABLE:
+                raise ValueError(f"alerts cannot be filtered on {column!r}")
+            where.append(f"{column} = ?")
+            args.append(value)
+        return self._store.query(
+            f"SELECT {_FIELDS} FROM alerts WHERE {' AND '.join(where)} ORDER BY id DESC"
+            " LIMIT ?", (*args, limit))
+
+    def open_counts(self, grid: str | None = None) -> list[dict[str, Any]]:
+        """(state, severity, muted, n) over every alert not cleared (optionally one grid)."""
+        mine = " AND grid = ?" if grid is not None else ""
+        return self._store.query(
+            "SELECT state, severity, muted IS NOT NULL AS muted, count(*) AS n FROM alerts"
+            f" WHERE state != 'cleared'{mine} GROUP BY 1, 2, 3",
+            (grid,) if grid is not None else ())
+
+    def last_repage(self, alert_id: int) -> float | None:
+        """When the alert last paged again after an ack timed out."""
+        rows = self._store.query("SELECT max(at) AS at FROM alert_audit WHERE alert_id = ?"
+                                 " AND action = 'reescalated'", (alert_id,))
+        return rows[0]["at"] if rows else None
+
+    def trail(self, alert_id: int) -> list[dict[str, Any]]:
+        """Every transition and comment of an alert, in order."""
+        return self._store.query("SELECT at, actor, action, from_state, to_state, note"
+                                 " FROM alert_audit WHERE alert_id = ? ORDER BY id", (alert_id,))
+
+    def around(self, device_id: str, category: str, at: float, slack_s: float
+               ) -> dict[str, Any] | None:
+        """The alert (id, state, ticket_id) a device's event at `at` opened or joined."""
+        rows = self._store.query(
+            "SELECT a.id, a.state, t.ticket_id FROM alerts a LEFT JOIN ticket_alerts t"
+            " ON t.alert_id = a.id WHERE a.device_id = ? AND a.category = ?"
+            " AND a.opened_at <= ? AND (a.cleared_at IS NULL OR a.cleared_at >= ?)"
+            " ORDER BY a.opened_at DESC LIMIT 1", (device_id, category, at + slack_s,
+                                                   at - slack_s))
+        return rows[0] if rows else None
+
+    def live_silences(self, now: float) -> list[dict[str, Any]]:
+        """Silences that have not ended."""
+        return self._store.query(
+            "SELECT id, device_id, rule_id, site, starts_at, expires_at, author, reason"
+            " FROM silences WHERE ended_at IS NULL AND expires_at > ? ORDER BY id", (now,))
+
+    def silence_exists(self, silence_id: int) -> bool:
+        """Whether a silence (ended or not) exists."""
+        return bool(self._store.query("SELECT id FROM silences WHERE id = ?", (silence_id,)))
