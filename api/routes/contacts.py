@@ -3,6 +3,8 @@ for the resident reads it on the ticket, and every read is in the access audit."
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, status
 
 from api.deps import GatewayDep, IdPath, Staff, StaffOrGrid
@@ -19,13 +21,18 @@ router = APIRouter(tags=["residents"])
 def put_contact(resident_id: str, body: ContactUpdate, gw: GatewayDep, user: Staff,
                 auditor: Audit) -> None:
     """Set a resident's phone and emergency contact (written to the access audit)."""
-    with gw.store.transaction() as tx:  # the change and its audit row commit together
+    def write(now: float, tx: Any) -> None:  # the change and its audit row commit together
         if not tx.people.put_contact(
                 resident_id, phone=body.phone, contact_name=body.contact_name,
                 contact_relation=body.contact_relation, contact_phone=body.contact_phone,
-                at=gw.clock.time(), by=user.username):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such resident")
+                at=now, by=user.username):
+            raise LookupError("no such resident")
         auditor.wrote("contact_write", resident_id, "phone / emergency contact", tx=tx)
+
+    try:
+        gw.pipeline.call("contact_write", write, gw.clock.time())
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
 
 
 @router.get("/tickets/{ticket_id}/contact", response_model=ContactPublic)
