@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from devices.place import Place
+
+
+class _Placed(BaseModel):
+    """A record with place fields, shown also as one `place` object."""
+
+    @computed_field(description="Where it is, as one object (site, building, unit, room, grid)")
+    @property
+    def place(self) -> Place:
+        """The record's place fields together."""
+        return Place.of(self)
 
 
 class _Body(BaseModel):
@@ -67,7 +79,7 @@ class TwinPublic(BaseModel):
     last_telemetry: dict[str, Any] | None
 
 
-class DeviceSummary(BaseModel):
+class DeviceSummary(_Placed):
     """A registered device, without its live state."""
 
     id: str
@@ -166,7 +178,7 @@ class TelemetryPoint(BaseModel):
     samples: int = 1
 
 
-class AlertPublic(BaseModel):
+class AlertPublic(_Placed):
     """An alert."""
 
     id: int
@@ -363,11 +375,16 @@ class TicketCreate(_Body):
     title: str = Field("", max_length=200)
     description: str = Field("", max_length=4000)
     priority: Literal["urgent", "high", "normal", "low"] | None = None
-    site: str = ""
-    building: str = ""
-    unit: str = ""
-    grid: str = ""
+    site: str = Field("", max_length=64)
+    building: str = Field("", max_length=64)
+    unit: str = Field("", max_length=64)
+    grid: str = Field("", max_length=64)
     resident_id: str | None = None
+
+    @property
+    def place(self) -> Place:
+        """Where the matter is."""
+        return Place.of(self)
 
 
 class RequestCreate(_Body):

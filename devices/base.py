@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from devices.commands import CommandSpec
+from devices.place import Place
 
 # Epoch milliseconds between 2000-01-01 and 2200-01-01: anything else is a unit mistake
 # (seconds instead of milliseconds) rather than a real time.
@@ -212,6 +213,11 @@ class DeviceConfig(BaseModel):
     install_date: str | None = Field(
         None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="Installation date, YYYY-MM-DD"
     )
+
+    @property
+    def place(self) -> Place:
+        """Where the device is installed."""
+        return Place.of(self)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
+from devices.place import Place
+
 if TYPE_CHECKING:
     from rules.muting import Silence
     from rules.records import Alert, AlertChange
@@ -156,6 +158,11 @@ class Subject:
     unit: str = ""
     grid: str = ""
     resident_id: str | None = None
+
+    @property
+    def place(self) -> Place:
+        """Where the device is."""
+        return Place.of(self)
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from devices.place import Place
 from rules.ports import Tx
 
 AlertState = Literal["active", "acknowledged", "cleared"]
@@ -58,6 +59,11 @@ class Alert:
     # Device clock minus gateway clock when the event arrived (urgent events): shown to the
     # operator, because the event paged on receipt whatever its own time said.
     clock_skew_s: float | None = None
+
+    @property
+    def place(self) -> Place:
+        """Where the alert is about (no room: alerts are raised for devices)."""
+        return Place.of(self)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -88,10 +88,9 @@ def create_ticket(body: TicketCreate, request: Request, gw: GatewayDep,
     if body.category not in gw.workflow.catalogue.category_keys():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"unknown category {body.category!r}")
-    place = {k: getattr(body, k) for k in ("site", "building", "unit", "grid")}
     ticket = _run(gw, "ticket_create", lambda now, tx: gw.workflow.open_ticket(
         tx, source="operator", category=body.category, now=now, actor=user.username,
-        priority=body.priority, place=place, resident_id=body.resident_id, title=body.title,
+        priority=body.priority, place=body.place, resident_id=body.resident_id, title=body.title,
         description=body.description))
     return _public(request, gw, ticket)
 

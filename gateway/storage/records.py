@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from devices.place import Place
+
 DeviceStatus = Literal["active", "disabled", "pending"]
 
 
@@ -26,6 +28,11 @@ class DeviceRecord:
     status: DeviceStatus = "active"
     created_at: float = 0.0
     updated_at: float = 0.0
+
+    @property
+    def place(self) -> Place:
+        """Where the device is installed."""
+        return Place.of(self)
 
     def as_row(self) -> dict[str, Any]:
         """Column → value mapping."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from devices.place import Place
+
 
 @dataclass(slots=True)
 class Ticket:
@@ -48,3 +50,8 @@ class Ticket:
     sla_breaches: list[str] = field(default_factory=list)
     dedup_key: str | None = None
     clock_skew_s: float | None = None  # of the device whose urgent event opened it
+
+    @property
+    def place(self) -> Place:
+        """Where the matter is."""
+        return Place.of(self)

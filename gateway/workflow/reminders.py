@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from devices.place import Place
+
 if TYPE_CHECKING:
     from gateway.workflow.ports import Tx
     from gateway.workflow.service import WorkflowService
@@ -32,7 +34,8 @@ def open_due_reminders(service: WorkflowService, tx: Tx, now: float) -> int:
             continue
         ticket = service.open_ticket(
             tx, source="reminder", category="facility_expiry", now=now,
-            place={"site": site, "building": building, "unit": unit, "grid": grid},
+            place=Place(site=site or "", building=building or "", unit=unit or "",
+                        grid=grid or ""),
             device_id=device_id, title=f"{name} 到期提醒",
             description=f"{kind} {name} expires on {expires_on}",
             dedup_key=f"reminder-{asset_id}-{expires_on}",

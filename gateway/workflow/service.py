@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
+from devices.place import PLACE_FIELDS, Place
 from gateway.workflow.config import Catalogue, Department, Priority, Rota, WorkflowSettings
 from gateway.workflow.ports import TicketStore, Tx
 from gateway.workflow.records import Ticket
@@ -49,7 +50,7 @@ class WorkflowService:
 
     def open_ticket(self, tx: Tx, *, source: Source, category: str, now: float,
                     actor: str = SYSTEM, priority: Priority | None = None,
-                    place: dict[str, str] | None = None, resident_id: str | None = None,
+                    place: Place | Mapping[str, str] | None = None, resident_id: str | None = None,
                     device_id: str | None = None, title: str = "", description: str = "",
                     attachments: list[str] | None = None,
                     dedup_key: str | None = None) -> Ticket:
@@ -62,11 +63,9 @@ class WorkflowService:
         cat = self.catalogue.get(category)
         prio: Priority = priority or cat.priority
         sla = self.catalogue.sla(cat, prio)
-        place = place or {}
         ticket = Ticket(
             id=0, code="", source=source, category=cat.key, priority=prio, state="collected",
-            site=place.get("site", ""), building=place.get("building", ""),
-            unit=place.get("unit", ""), room=place.get("room", ""), grid=place.get("grid", ""),
+            **Place.coerce(place).as_dict(),
             resident_id=resident_id, device_id=device_id, title=title or cat.zh,
             description=description, attachments=list(attachments or []),
             created_at=now, updated_at=now, sla_dispatch_due=now + sla.dispatch_s,
@@ -91,7 +90,7 @@ class WorkflowService:
         row = tx.tickets.door_plate(door_plate)
         if row is None:
             raise LookupError(f"unknown door-plate code {door_plate!r}")
-        place = dict(zip(("site", "building", "unit", "room", "grid"), row, strict=True))
+        place = Place(**{f: v or "" for f, v in zip(PLACE_FIELDS, row, strict=True)})
         known = self.catalogue.category_keys()
         if category not in known:
             raise ValueError(f"unknown category {category!r}; known: {known}")
@@ -111,8 +110,7 @@ class WorkflowService:
             ticket = self.open_ticket(
                 tx, source="alert", category=alert.category, now=change.at,
                 priority=SEVERITY_PRIORITY.get(alert.severity, "normal"),
-                place={"site": alert.site, "building": alert.building, "unit": alert.unit,
-                       "grid": alert.grid},
+                place=alert.place,
                 resident_id=alert.resident_id, device_id=alert.device_id,
                 description=self._alert_text(db, alert), dedup_key=f"alert-{alert.id}",
                 attachments=[s for s in [alert.detail.get("snapshot_ref")] if s],
@@ -290,8 +288,7 @@ class WorkflowService:
             "kind": kind, "ticket": t.code, "category": t.category, "category_zh": cat.zh,
             "priority": t.priority, "department": t.department, "title": t.title,
             "description": t.description,
-            "place": {"site": t.site, "building": t.building, "unit": t.unit, "room": t.room,
-                      "grid": t.grid},
+            "place": t.place.as_dict(),
             "created_at": datetime.fromtimestamp(t.created_at, UTC).isoformat(),
         }
 
@@ -303,7 +300,7 @@ class WorkflowService:
         if alert.resident_id:
             parts.append(f"居民 {db.resident_name(alert.resident_id) or alert.resident_id}")
         if alert.building:
-            parts.append(f"{alert.building}号楼" + (f"{alert.unit}单元" if alert.unit else ""))
+            parts.append(alert.place.label_zh())
         parts.append(f"设备 {alert.device_id}")
         if alert.count > 1:
             parts.append(f"报警 {alert.count} 次")

@@ -157,3 +157,16 @@ def test_same_dedup_key_never_opens_a_second_ticket(service, store):
                                 dedup_key="k1")
         n = tx.connection.execute("SELECT count(*) FROM tickets").fetchone()[0]
     assert a.id == b.id and n == 1
+
+
+def test_a_ticket_opened_by_an_alert_has_the_alerts_place_and_names_it(service, store):
+    from rules.records import Alert, AlertChange
+
+    alert = Alert(7, "wb.sos", "WB-9", "wristband", "jining-renmin", "3", "1", "G-01", None,
+                  "critical", "sos", "active", T0, T0, T0)
+    with store.transaction() as tx:
+        service.on_alert_change(AlertChange(alert, "opened", "system", T0, None), tx)
+        ticket = tx.tickets.for_alert(7)
+    assert ticket is not None
+    assert ticket.place == alert.place.model_copy(update={"room": ""})
+    assert "3号楼1单元" in ticket.description
