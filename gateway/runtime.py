@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from devices.dialects.errors import DialectError
 from gateway.broker import EmbeddedBroker
 from gateway.service import Gateway
 from gateway.settings import Settings
@@ -69,7 +70,11 @@ class Runtime:
                     update={"sitemap_file": self.seed_dir / "sitemap.json"}),
             })
         self.settings = settings
-        self.gateway = Gateway(settings)
+        try:
+            self.gateway = Gateway(settings)
+        except DialectError as exc:  # a vendor's file: say which and why, no traceback
+            raise RuntimeSetupError(f"dialect file refused ({settings.dialects.folder}): "
+                                    f"{exc}") from exc
         self._traffic: subprocess.Popen[bytes] | None = None
 
     @property

@@ -6,9 +6,9 @@ not exist). A device bound to a resident never shows that person's position or v
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
@@ -106,12 +106,20 @@ def commands(device_id: str, gw: GatewayDep, user: VendorView,
     return [CommandPublic(**r) for r in CommandReads(gw.store).of_device(device.id, limit)]
 
 
+def _wire(payload: Any) -> bytes:
+    """The bytes a device would send for the payload given (a string is sent as it is)."""
+    if isinstance(payload, str):
+        return payload.encode()
+    # The standard library writes what it parsed back as it was (integers past 64 bits, NaN),
+    # so the decoder judges what the device would send; orjson would refuse or rewrite them.
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 @router.post("/validate", response_model=Verdict)
 def validate(body: ValidateBody, gw: GatewayDep, user: VendorView) -> Verdict:
     """Judge a message exactly as ingest would (size, topic, kind, device, payload, time),
     storing nothing. A device id nobody registered yet is judged as if it were yours."""
-    payload = (body.payload.encode() if isinstance(body.payload, str)
-               else orjson.dumps(body.payload))
+    payload = _wire(body.payload)
     now = gw.clock.time()
     raw = RawMessage(body.topic, payload, qos=1, retain=body.retain, received_at=now)
     notes: list[str] = []

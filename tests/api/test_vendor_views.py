@@ -69,6 +69,10 @@ def test_validate_judges_like_ingest_and_stores_nothing(api):
     assert sos["confirmed_on"] == "scgw/v1/wristband/WB-NEW-9/event/ack"
     assert any("not registered" in n for n in sos["notes"])
     assert any("needs a seq" in n for n in sos["notes"])
+    # What the wire allows but our contract does not is judged, never a server error.
+    huge = judge("scgw/v1/locker/VD-1/event",
+                 {"ts": int(T0 * 1000), "seq": 2**70, "type": "tamper"})
+    assert huge["outcome"] == "refused", huge
     # Another vendor's (or nobody's) registered device is not the vendor's to probe.
     r = api.client.post("/vendor/validate", headers=acme, json={
         "topic": "scgw/v1/wristband/WB-1001/event",

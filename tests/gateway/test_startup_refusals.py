@@ -30,3 +30,16 @@ def test_a_refused_login_stops_start_up_naming_it(tmp_path):
         assert "Traceback" not in wrong.stderr
     finally:
         broker.stop()
+
+
+def test_a_broken_dialect_file_stops_start_up_naming_the_file(tmp_path):
+    folder = tmp_path / "dialects"
+    folder.mkdir()
+    (folder / "acme-band.yaml").write_text("dialect: acme-band\ntopics: [1, 2\n")
+    env = {**os.environ, "SCGW_DIALECTS__FOLDER": str(folder),
+           "SCGW_DATABASE__URL": f"sqlite:///{tmp_path / 'gw.db'}", "SCGW_LOG_JSON": "false"}
+    done = subprocess.run([sys.executable, "-m", "gateway", "run"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "acme-band.yaml" in done.stderr and "not YAML" in done.stderr
+    assert "Traceback" not in done.stderr
