@@ -7,9 +7,11 @@ from fastapi_offline import FastAPIOffline
 
 from api import asyncapi
 from api.deps import CurrentUser
+from api.headers import SecurityHeaders
 from api.personal import check_routes
 from api.routes import (
     admin,
+    admin_pages,
     alerts,
     auth,
     console,
@@ -91,7 +93,9 @@ def create_app(gateway: Gateway) -> FastAPI:
                    admin.residents, contacts.router, admin.dead_letters, admin.rules,
                    admin.audit_log, live.router, geofences.router, sitemap.router,
                    console.router, users.router, vendor.router,
-                   plates.pages, plates.resident, plates.staff):
+                   plates.pages, plates.resident, plates.staff,
+                   admin_pages.pages, admin_pages.router, admin_pages.audit):
         app.include_router(router)
     check_routes(app)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -33,7 +33,8 @@ let boardReload = null;
 const $ = (id) => document.getElementById(id);
 
 async function main() {
-  await session(["admin", "operator"], { family: "/family", grid_worker: "/grid" });
+  const me = await session(["admin", "operator"], { family: "/family", grid_worker: "/grid" });
+  $("admin-link").hidden = me.role !== "admin";  // the admin pages: users, devices, rules, audit
   wireTabs();
   const [config, sitemap] = await Promise.all([syncClock(api), loadSitemap(api)]);
   S.sitemap = sitemap;
