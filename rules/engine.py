@@ -14,7 +14,15 @@ from devices.base import DeviceKind
 from devices.catalogue import CATALOGUE
 from rules.alerts import AlertBook, AlertPolicy
 from rules.conditions import CompileEnv, Evaluator, build_evaluator
-from rules.conditions.base import ANY, STATUS, ConditionError, State
+from rules.conditions.base import (
+    ANY,
+    STATUS,
+    Comparison,
+    ConditionError,
+    ConditionModel,
+    State,
+    ThresholdError,
+)
 from rules.errors import RuleError, RuleSetError
 from rules.loader import RuleSet
 from rules.model import SEVERITY_RANK, Rule, Selectors
@@ -55,6 +63,50 @@ class EngineConfig:
     outage_min_devices: int = 3
     outage_fraction: float = 0.6  # 0 disables building-outage detection
     policy: AlertPolicy = field(default_factory=AlertPolicy)
+
+
+@dataclass(frozen=True, slots=True)
+class Tunable:
+    """One comparison of a running rule, addressed by its index among the rule's comparisons
+    (depth-first, in file order: a schedule's inner threshold is #0 of its rule)."""
+
+    rule_id: str
+    index: int
+    path: str  # where it sits in the condition: "" or "condition." (inside a schedule)
+    declared: Comparison  # as the rule file wrote it
+    evaluator: Evaluator
+
+    @property
+    def current(self) -> Comparison:
+        """The comparison the engine runs now (the file's, or an administrator's change)."""
+        return self.evaluator.cond  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class Retune:
+    """A checked threshold change, not yet applied."""
+
+    tunable: Tunable
+    before: Comparison
+    after: Comparison
+
+    @property
+    def override(self) -> dict[str, float]:
+        """The operands that differ from the rule file (empty: back to the file's values)."""
+        declared = self.tunable.declared.operands()
+        return {k: v for k, v in self.after.operands().items() if v != declared[k]}
+
+
+def comparisons(cond: ConditionModel, path: str = "") -> list[tuple[str, Comparison]]:
+    """The comparisons in a condition, depth-first in field order, with their paths."""
+    found: list[tuple[str, Comparison]] = []
+    if isinstance(cond, Comparison):
+        found.append((path, cond))
+    for name in type(cond).model_fields:
+        value = getattr(cond, name)
+        if isinstance(value, ConditionModel) and "type" in type(value).model_fields:
+            found += comparisons(value, f"{path}{name}.")
+    return found
 
 
 @dataclass(slots=True)
@@ -114,6 +166,7 @@ class Engine:
         # Rules an operator switched off: still evaluated (so switching back on resumes with
         # current state), but they neither open nor repeat alerts.
         self.switched_off: set[str] = set()
+        self._tunables: dict[str, list[Tunable]] = {}
         self._compile()
         self._activity_rules = frozenset(
             ev.rule.id for entries in self._activity.values() for ev, _ in entries
@@ -147,8 +200,21 @@ class Engine:
                 errors.append(RuleError(path, rule.id, f"condition.{exc.field}", str(exc)))
                 continue
             self.evaluators[rule.id] = ev
+            self._tunables[rule.id] = self._find_tunables(rule, ev)
         if errors:
             raise RuleSetError(errors)
+
+    @staticmethod
+    def _find_tunables(rule: Rule, ev: Evaluator) -> list[Tunable]:
+        by_cond: dict[int, Evaluator] = {}
+        stack = [ev]
+        while stack:
+            node = stack.pop()
+            by_cond[id(node.cond)] = node
+            stack.extend(node.children())
+        return [Tunable(rule.id, i, path, cmp, by_cond[id(cmp)])
+                for i, (path, cmp) in enumerate(comparisons(rule.condition))
+                if id(cmp) in by_cond]
 
     def _selector(self, match: Selectors) -> Callable[[Subject], bool] | None:
         if match.empty():
@@ -187,6 +253,7 @@ class Engine:
             rule_id for rule_id, enabled in tx.rule_state.switches().items()
             if not enabled and rule_id in self.evaluators
         }
+        self._apply_stored_thresholds(tx)
         self.book.load(tx, now)
         self._flush()
         log.info("rules engine started", extra={"rules": len(self.evaluators),
@@ -275,6 +342,59 @@ class Engine:
         self.switched_off.add(rule_id)
         for alert in list(self.book.open_by_rule.get(rule_id, {}).values()):
             self.book.clear(tx, alert.id, actor, now, f"rule switched off: {reason}".strip())
+
+    # -- thresholds changed at run time (administrators, within the file's bounds) -------
+
+    def tunables(self, rule_id: str) -> list[Tunable]:
+        """The comparisons of a running rule, in index order (empty for other kinds)."""
+        return list(self._tunables.get(rule_id, ()))
+
+    def plan_retune(self, rule_id: str, index: int, changes: dict[str, float], *,
+                    signal: str | None = None) -> Retune:
+        """Check a threshold change against the declared bounds; KeyError for a rule that is
+        not running, ThresholdError (saying why) for a change that is refused."""
+        if rule_id not in self.evaluators:
+            raise KeyError(f"no running rule {rule_id!r}")
+        found = self._tunables.get(rule_id, [])
+        if not found:
+            raise ThresholdError(f"rule {rule_id} has no threshold to change")
+        if not 0 <= index < len(found):
+            raise ThresholdError(f"rule {rule_id} has no threshold #{index} "
+                                 f"(it has {len(found)})")
+        tunable = found[index]
+        if signal is not None and signal != tunable.declared.signal:
+            raise ThresholdError(f"threshold #{index} of rule {rule_id} is on "
+                                 f"{tunable.declared.signal}, not {signal}")
+        before = tunable.current
+        # Bounds come from the file, whatever an earlier change did.
+        after = before.model_copy(update={"bounds": tunable.declared.bounds}).retuned(changes)
+        return Retune(tunable, before, after)
+
+    def apply_retune(self, tx: Tx, plan: Retune, actor: str, reason: str) -> None:
+        """Store the change (it outlives restarts) and run on with it: every device's
+        condition state is kept; the next reading is judged against the new line."""
+        t = plan.tunable
+        now = self._clock.time()
+        self._begin(tx, now)
+        tx.rule_state.set_threshold(t.rule_id, t.index, t.declared.signal, plan.override,
+                                    actor, now, reason)
+        t.evaluator.retune(plan.after)
+
+    def undo_retune(self, plan: Retune) -> None:
+        """Put the previous comparison back (its transaction did not commit)."""
+        if plan.tunable.current is plan.after:
+            plan.tunable.evaluator.retune(plan.before)
+
+    def _apply_stored_thresholds(self, tx: Tx) -> None:
+        for rule_id, index, signal, values in tx.rule_state.thresholds():
+            try:
+                plan = self.plan_retune(rule_id, index, values, signal=signal)
+            except (KeyError, ThresholdError) as exc:
+                log.warning("threshold change of rule %s ignored: %s", rule_id,
+                            exc.args[0] if exc.args else exc,
+                            extra={"rule": rule_id, "threshold": index, "values": values})
+                continue
+            plan.tunable.evaluator.retune(plan.after)
 
     def set_broker(self, tx: Tx, connected: bool, now: float | None = None) -> None:
         """The gateway's broker connection changed (or was re-checked)."""

@@ -69,6 +69,7 @@ class SilenceStore(Protocol):
 
 
 StateRow = tuple[str, str, dict[str, Any], float | None]  # rule_id, device_id, data, due
+ThresholdRow = tuple[str, int, str, dict[str, float]]  # rule_id, index, signal, operands
 
 
 class RuleStateStore(Protocol):
@@ -90,6 +91,15 @@ class RuleStateStore(Protocol):
     def set_switch(self, rule_id: str, enabled: bool, actor: str, at: float,
                    reason: str) -> None:
         """Remember an operator's switch."""
+        ...
+
+    def thresholds(self) -> list[ThresholdRow]:
+        """Every stored threshold change."""
+        ...
+
+    def set_threshold(self, rule_id: str, index: int, signal: str, values: dict[str, float],
+                      actor: str, at: float, reason: str) -> None:
+        """Remember a threshold change (empty `values`: back to the rule file's)."""
         ...
 
 

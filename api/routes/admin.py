@@ -6,10 +6,11 @@ import csv
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
 
 from api.deps import Admin, GatewayDep, Staff
+from api.personal import client_address
 from api.schemas import (
     DeadLetterPublic,
     FamilyLink,
@@ -19,6 +20,7 @@ from api.schemas import (
     RuleSwitch,
 )
 from gateway.residents import Resident, ResidentRepository
+from gateway.rule_admin import RuleNotRunningError, switch_rule
 from gateway.storage.message_reads import MessageReads
 from gateway.storage.people_repo import PeopleReads, ResidentRow
 from gateway.users import UserRepository
@@ -103,24 +105,31 @@ def list_rules(gw: GatewayDep, user: Staff) -> list[RulePublic]:
     ]
 
 
-def _switch(rule_id: str, enabled: bool, body: RuleSwitch, gw: GatewayDep,
+def _switch(rule_id: str, enabled: bool, body: RuleSwitch, request: Request, gw: GatewayDep,
             user: Staff) -> RulePublic:
-    if gw.alerting is None or rule_id not in gw.alerting.engine.evaluators:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no running rule with that id")
-    gw.alerting.switch_rule(rule_id, enabled, user.username, body.reason)
+    # The same service as the admin page: the switch lands in the rule's history and the
+    # admin audit, in the transaction that makes it.
+    try:
+        switch_rule(gw, rule_id, enabled, actor=user.username, role=user.role,
+                    reason=body.reason, client_addr=client_address(request))
+    except RuleNotRunningError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no running rule with that id") from exc
     return next(r for r in list_rules(gw, user) if r.id == rule_id)
 
 
 @rules.post("/{rule_id}/disable", response_model=RulePublic)
-def disable_rule(rule_id: str, body: RuleSwitch, gw: GatewayDep, user: Staff) -> RulePublic:
-    """Switch a rule off: it stops raising alerts and its open alerts clear."""
-    return _switch(rule_id, False, body, gw, user)
+def disable_rule(rule_id: str, body: RuleSwitch, request: Request, gw: GatewayDep,
+                 user: Staff) -> RulePublic:
+    """Switch a rule off: it stops raising alerts and its open alerts clear (kept in the
+    rule's history and the admin audit, with the reason)."""
+    return _switch(rule_id, False, body, request, gw, user)
 
 
 @rules.post("/{rule_id}/enable", response_model=RulePublic)
-def enable_rule(rule_id: str, body: RuleSwitch, gw: GatewayDep, user: Staff) -> RulePublic:
-    """Switch a rule back on."""
-    return _switch(rule_id, True, body, gw, user)
+def enable_rule(rule_id: str, body: RuleSwitch, request: Request, gw: GatewayDep,
+                user: Staff) -> RulePublic:
+    """Switch a rule back on (kept in its history and the admin audit)."""
+    return _switch(rule_id, True, body, request, gw, user)
 
 
 class AccessAuditPublic(BaseModel):

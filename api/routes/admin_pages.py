@@ -1,6 +1,7 @@
 """What the admin page reads and changes beyond the existing routes: the device list without
-personal data, rules with their thresholds, switches and history, and the audit of admin
-actions and sign-ins with filters and CSV export (location reads: `/audit/access`)."""
+personal data, rules with their thresholds (changed within their declared bounds), switches
+and history, and the audit of admin actions, sessions and sign-in attempts with filters and
+CSV export (location reads: `/audit/access`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from api.deps import Admin, GatewayDep
 from api.personal import client_address
 from api.routes.console import _page
 from api.schemas import DeviceSummary
-from gateway.rule_admin import RuleNotRunningError, switch_rule
+from gateway.rule_admin import RuleNotRunningError, ThresholdError, retune_rule, switch_rule
 from gateway.storage.admin_repo import AdminReads
 
 pages = APIRouter(include_in_schema=False)
@@ -25,6 +26,29 @@ audit = APIRouter(prefix="/audit", tags=["audit"])
 
 Since = Annotated[float | None, Query(description="epoch s, inclusive")]
 Until = Annotated[float | None, Query(description="epoch s, exclusive")]
+
+
+class BoundsPublic(BaseModel):
+    """The range a threshold may be moved within (inclusive), as its rule file declares."""
+
+    min: float
+    max: float
+
+
+class ThresholdPublic(BaseModel):
+    """One comparison of a rule: the numbers it runs with now, the file's, and its bounds."""
+
+    index: int = Field(description="Position among the rule's comparisons (address in edits)")
+    signal: str
+    op: str
+    hysteresis: float
+    current: dict[str, float] = Field(description="value, or low and high, as running now")
+    declared: dict[str, float] = Field(description="The same as the rule file writes them")
+    bounds: BoundsPublic | None = Field(description="None: not editable (no declared bounds)")
+    editable: bool
+    changed_by: str | None = None
+    changed_at: float | None = None
+    change_reason: str | None = None
 
 
 class RuleAdmin(BaseModel):
@@ -37,12 +61,33 @@ class RuleAdmin(BaseModel):
     severity: str
     category: str
     condition: str
-    params: dict[str, Any] = Field(description="The condition as written (thresholds, windows)")
+    params: dict[str, Any] = Field(
+        description="The condition (thresholds, windows), with changed thresholds as running")
+    thresholds: list[ThresholdPublic] = Field(
+        default_factory=list, description="The rule's comparisons, with bounds and changes")
     running: bool = Field(description="Loaded and evaluated (false: disabled in its file)")
     enabled: bool = Field(description="Running and not switched off")
     switched_by: str | None = None
     switched_at: float | None = None
     switch_reason: str | None = None
+
+
+class ThresholdEdit(BaseModel):
+    """New number(s) for one threshold of a rule, within its declared bounds, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    index: int = Field(0, ge=0, le=20, description="Which comparison of the rule (see list)")
+    signal: str | None = Field(
+        None, max_length=64, description="Optional check: the comparison's signal")
+    value: float | None = Field(None, allow_inf_nan=False, description="For gt/ge/lt/le")
+    low: float | None = Field(None, allow_inf_nan=False, description="For outside/inside")
+    high: float | None = Field(None, allow_inf_nan=False, description="For outside/inside")
+    reason: str = Field(min_length=2, max_length=500)
+
+    def changes(self) -> dict[str, float]:
+        """The numbers given."""
+        return {k: v for k in ("value", "low", "high") if (v := getattr(self, k)) is not None}
 
 
 class RuleSwitchBody(BaseModel):
@@ -158,22 +203,45 @@ def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _thresholds(engine: Any, rule_id: str, stored: dict[tuple[str, int], dict[str, Any]]
+                ) -> tuple[list[ThresholdPublic], dict[str, Any]]:
+    """The rule's comparisons, and the flattened params they change (`condition.high`)."""
+    found, params = [], {}
+    for t in engine.tunables(rule_id):
+        cur, bounds = t.current, t.declared.bounds
+        row = stored.get((rule_id, t.index)) or {}
+        found.append(ThresholdPublic(
+            index=t.index, signal=t.declared.signal, op=t.declared.op,
+            hysteresis=t.declared.hysteresis, current=cur.operands(),
+            declared=t.declared.operands(),
+            bounds=BoundsPublic(min=bounds.min, max=bounds.max) if bounds else None,
+            editable=bounds is not None, changed_by=row.get("actor"),
+            changed_at=row.get("at"), change_reason=row.get("reason")))
+        params |= {f"{t.path}{k}": v for k, v in cur.operands().items()}
+    return found, params
+
+
 @router.get("/rules", response_model=list[RuleAdmin])
 def rules(gw: GatewayDep, user: Admin) -> list[RuleAdmin]:
-    """Every rule of the loaded rule set, with its thresholds and who switched it last."""
+    """Every rule of the loaded rule set, with its thresholds as running now (bounds, the
+    file's numbers, who changed them) and who switched it last."""
     if gw.alerting is None:
         return []
     engine = gw.alerting.engine
-    switches = AdminReads(gw.store).switches()
+    reads = AdminReads(gw.store)
+    switches, stored = reads.switches(), reads.thresholds()
     out = []
     for r in engine.ruleset.rules:
         running = r.id in engine.evaluators
         last = switches.get(r.id) or {}
+        thresholds, current = _thresholds(engine, r.id, stored) if running else ([], {})
+        params = _flat(r.condition.model_dump(mode="json", exclude={"type"}))
+        params = {k: v for k, v in params.items() if ".bounds." not in f".{k}"} | current
         out.append(RuleAdmin(
             id=r.id, name_zh=r.name.zh, name_en=r.name.en,
             kind=",".join([r.kind] if isinstance(r.kind, str) else r.kind),
             severity=r.severity, category=r.category, condition=r.condition.type,
-            params=_flat(r.condition.model_dump(mode="json", exclude={"type"})),
+            params=params, thresholds=thresholds,
             running=running, enabled=running and r.id not in engine.switched_off,
             switched_by=last.get("actor"), switched_at=last.get("at"),
             switch_reason=last.get("reason")))
@@ -192,10 +260,33 @@ def switch(rule_id: str, body: RuleSwitchBody, request: Request, gw: GatewayDep,
     return next(r for r in rules(gw, user) if r.id == rule_id)
 
 
+@router.put("/rules/{rule_id}/threshold", response_model=RuleAdmin,
+            responses={404: {"description": "No running rule with that id"},
+                       422: {"description": "Not editable, or outside the declared bounds "
+                                            "(the detail says which)"}})
+def set_threshold(rule_id: str, body: ThresholdEdit, request: Request, gw: GatewayDep,
+                  user: Admin) -> RuleAdmin:
+    """Move a threshold of a running rule within the bounds its rule file declares; kept
+    across restarts, written to the rule's history and the admin audit. Devices' condition
+    state is kept: the next reading is judged against the new line."""
+    if not body.changes():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "give value, or low and/or high")
+    try:
+        retune_rule(gw, rule_id, body.index, body.changes(), signal=body.signal,
+                    actor=user.username, role=user.role, reason=body.reason,
+                    client_addr=client_address(request))
+    except RuleNotRunningError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except ThresholdError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    return next(r for r in rules(gw, user) if r.id == rule_id)
+
+
 @router.get("/rules/changes", response_model=list[RuleChange])
 def rule_changes(gw: GatewayDep, user: Admin, rule_id: str | None = None,
                  limit: Annotated[int, Query(ge=1, le=2000)] = 200) -> list[dict]:
-    """Who switched which rule, when and why; newest first."""
+    """Who switched which rule or changed which threshold, when and why; newest first."""
     return AdminReads(gw.store).rule_changes(rule_id=rule_id, limit=limit)
 
 

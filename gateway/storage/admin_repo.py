@@ -1,5 +1,6 @@
-"""What the admin pages read and write beyond the existing repositories: rule-change history,
-account profile changes, sign-in history, and the admin audit with every filter."""
+"""What the admin pages read and write beyond the existing repositories: rule-change history
+and changed thresholds, account profile changes, sign-in history, and the admin audit with
+every filter."""
 
 from __future__ import annotations
 
@@ -48,6 +49,12 @@ class AdminReads:
         """Rule id → its latest switch (enabled, actor, at, reason)."""
         return {r["rule_id"]: r for r in self._store.query(
             "SELECT rule_id, enabled, actor, at, reason FROM rule_switches")}
+
+    def thresholds(self) -> dict[tuple[str, int], dict[str, Any]]:
+        """(rule id, comparison index) → the stored threshold change (actor, at, reason)."""
+        return {(r["rule_id"], r["cond_index"]): r for r in self._store.query(
+            "SELECT rule_id, cond_index, signal, params, actor, at, reason"
+            " FROM rule_thresholds")}
 
     def rule_changes(self, *, rule_id: str | None = None, limit: int = 200
                      ) -> list[dict[str, Any]]:

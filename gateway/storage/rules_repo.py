@@ -120,7 +120,7 @@ class SqliteSilences:
 
 
 class SqliteRuleState:
-    """`rule_state` and `rule_switches`."""
+    """`rule_state`, `rule_switches` and `rule_thresholds`."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
@@ -153,3 +153,24 @@ class SqliteRuleState:
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (rule_id) DO UPDATE SET"
             " enabled = excluded.enabled, actor = excluded.actor, at = excluded.at,"
             " reason = excluded.reason", (rule_id, int(enabled), actor, at, reason))
+
+    def thresholds(self) -> list[tuple[str, int, str, dict[str, float]]]:
+        """(rule_id, index, signal, operands) of every threshold an administrator changed."""
+        rows = self._conn.execute(
+            "SELECT rule_id, cond_index, signal, params FROM rule_thresholds"
+            " ORDER BY rule_id, cond_index").fetchall()
+        return [(r, int(i), sig, orjson.loads(params)) for r, i, sig, params in rows]
+
+    def set_threshold(self, rule_id: str, index: int, signal: str, values: dict[str, float],
+                      actor: str, at: float, reason: str) -> None:
+        """Remember a threshold change (survives restarts); no values: back to the file."""
+        if not values:
+            self._conn.execute("DELETE FROM rule_thresholds WHERE rule_id = ? AND cond_index = ?",
+                               (rule_id, index))
+            return
+        self._conn.execute(
+            "INSERT INTO rule_thresholds (rule_id, cond_index, signal, params, actor, at, reason)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rule_id, cond_index) DO UPDATE SET"
+            " signal = excluded.signal, params = excluded.params, actor = excluded.actor,"
+            " at = excluded.at, reason = excluded.reason",
+            (rule_id, index, signal, orjson.dumps(values).decode(), actor, at, reason))

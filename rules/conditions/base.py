@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -182,6 +182,14 @@ class Evaluator:
         """Keys on kinds other than the rule's own (a correlation's second event), by kind."""
         return {}
 
+    def children(self) -> tuple[Evaluator, ...]:
+        """Evaluators of nested conditions (a schedule's inner condition), in file order."""
+        return ()
+
+    def retune(self, cond: Comparison) -> None:
+        """Run on with a changed comparison, keeping every device's state (threshold kinds)."""
+        raise ThresholdError(f"a {type(self.cond).__name__} has no threshold to change")
+
     def on_message(self, msg: Message, now: float) -> None:
         """A message under one of this evaluator's index keys."""
         raise NotImplementedError
@@ -194,6 +202,27 @@ class Evaluator:
 
 
 Op = Literal["gt", "ge", "lt", "le", "outside", "inside"]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class ThresholdError(ValueError):
+    """A threshold change refused: not editable, outside the declared bounds, or inconsistent."""
+
+
+class Bounds(ConditionModel):
+    """How far an administrator may move a comparison's numbers at run time (inclusive)."""
+
+    min: Finite = Field(description="Lowest value, low or high an administrator may set")
+    max: Finite = Field(description="Highest value, low or high an administrator may set")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bounds:
+        if self.min >= self.max:
+            raise ValueError("bounds need min < max")
+        return self
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, int | float) and self.min <= value <= self.max
 
 
 class Comparison(ConditionModel):
@@ -201,12 +230,15 @@ class Comparison(ConditionModel):
 
     signal: str = Field(description="Telemetry (or event) field name, e.g. heart_rate_bpm")
     op: Op = Field(description="gt, ge, lt, le (use `value`); outside, inside (use low/high)")
-    value: float | None = Field(None, description="Threshold for gt/ge/lt/le")
-    low: float | None = Field(None, description="Lower bound for outside/inside")
-    high: float | None = Field(None, description="Upper bound for outside/inside")
+    value: Finite | None = Field(None, description="Threshold for gt/ge/lt/le")
+    low: Finite | None = Field(None, description="Lower bound for outside/inside")
+    high: Finite | None = Field(None, description="Upper bound for outside/inside")
     hysteresis: float = Field(
         0, ge=0, description="How far back past the threshold a value must go to clear"
     )
+    bounds: Bounds | None = Field(
+        None, description="Range within which administrators may change value/low/high while "
+        "the gateway runs; without it the threshold is fixed by this file")
 
     @model_validator(mode="after")
     def _operands(self) -> Comparison:
@@ -215,7 +247,48 @@ class Comparison(ConditionModel):
                 raise ValueError(f"op {self.op!r} needs low < high")
         elif self.value is None:
             raise ValueError(f"op {self.op!r} needs value")
+        if self.bounds is not None:
+            for name, number in self.operands().items():
+                if number not in self.bounds:
+                    raise ValueError(f"{name} {number:g} lies outside bounds "
+                                     f"[{self.bounds.min:g}, {self.bounds.max:g}]")
         return self
+
+    def operands(self) -> dict[str, float]:
+        """The numbers the op uses: {value} or {low, high}."""
+        if self.op in ("outside", "inside"):
+            return {"low": float(self.low or 0.0), "high": float(self.high or 0.0)}
+        return {"value": float(self.value or 0.0)}
+
+    def retuned(self, changes: dict[str, float]) -> Comparison:
+        """A copy with some operands changed, checked against the declared bounds.
+
+        Raises ThresholdError saying why when the comparison declares no bounds, a name is not
+        an operand of its op, a number lies outside the bounds, the range is empty, or the
+        range is too narrow for the hysteresis to ever release.
+        """
+        if self.bounds is None:
+            raise ThresholdError(f"threshold on {self.signal} is not editable: its rule file "
+                                 "declares no bounds")
+        current = self.operands()
+        unknown = sorted(set(changes) - set(current))
+        if unknown or not changes:
+            raise ThresholdError(f"op {self.op!r} on {self.signal} takes "
+                                 f"{' and '.join(current)}, not {', '.join(unknown) or 'nothing'}")
+        merged = current | {k: float(v) for k, v in changes.items()}
+        for name, number in merged.items():
+            if number not in self.bounds:
+                raise ThresholdError(f"{name} {number:g} lies outside the declared bounds "
+                                     f"[{self.bounds.min:g}, {self.bounds.max:g}] of "
+                                     f"{self.signal}")
+        if "low" in merged:
+            if merged["low"] >= merged["high"]:
+                raise ThresholdError(f"low {merged['low']:g} must be below high "
+                                     f"{merged['high']:g}")
+            if self.op == "outside" and merged["high"] - merged["low"] <= 2 * self.hysteresis:
+                raise ThresholdError(f"low and high must be more than twice the hysteresis "
+                                     f"({self.hysteresis:g}) apart, or it would never clear")
+        return self.model_copy(update=merged)
 
     def predicates(self) -> tuple[Callable[[float], bool], Callable[[float], bool]]:
         """(holds, released): released applies the hysteresis so values near the line hold."""

@@ -103,6 +103,10 @@ class ScheduleEvaluator(Evaluator):
         """The inner condition's keys on other kinds."""
         return self.inner.extra_keys()
 
+    def children(self) -> tuple[Evaluator, ...]:
+        """The inner condition's evaluator."""
+        return (self.inner,)
+
     def on_message(self, msg: Message, now: float) -> None:
         """Pass through."""
         self.inner.on_message(msg, now)

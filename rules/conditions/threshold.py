@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from devices.base import DeviceKind
-from rules.conditions.base import Comparison, CompileEnv, Effects, Evaluator, State, signal_keys
+from rules.conditions.base import (
+    Comparison,
+    CompileEnv,
+    Effects,
+    Evaluator,
+    State,
+    ThresholdError,
+    signal_keys,
+)
 from rules.ports import Message
 
 if TYPE_CHECKING:
@@ -43,6 +51,14 @@ class ThresholdEvaluator(Evaluator):
     def keys(self, kind: DeviceKind) -> set[str]:
         """Telemetry and events that carry the signal."""
         return signal_keys(kind, self._signal)
+
+    def retune(self, cond: Comparison) -> None:
+        """New line(s), same signal: the predicates change, every device's state stays (an
+        alert already open clears only once a reading is back past the new line)."""
+        if cond.signal != self._signal or cond.op != self.cond.op:
+            raise ThresholdError("a retune changes numbers, never the signal or the op")
+        self.cond = cond  # type: ignore[assignment]
+        self._holds, self._released = cond.predicates()
 
     def on_message(self, msg: Message, now: float) -> None:
         """Fire on crossing, clear on return."""
