@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import math
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
 from api import asyncapi
@@ -37,6 +43,25 @@ from gateway.users import SessionRepository, UserRepository
 VERSION = "0.1.0"
 
 
+def _json_safe(value: Any) -> Any:
+    """`value` with NaN and infinities spelled as strings (JSON has no such numbers)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """422 with the validation errors, even when the refused input was NaN (a body such as
+    `{"high": NaN}` parses, is refused, and must not turn into a 500 while being echoed)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse(status_code=422,
+                        content={"detail": _json_safe(jsonable_encoder(errors))})
+
+
 def create_app(gateway: Gateway) -> FastAPI:
     """An app serving `gateway` (which the caller starts and stops)."""
     settings = gateway.settings
@@ -50,6 +75,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     app = (FastAPIOffline(**about, static_url="/static-docs") if public else
            FastAPI(**about, docs_url=None, redoc_url=None, openapi_url=None))
     app.state.gateway = gateway
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.state.tokens = TokenService(settings.api.jwt_secret.get_secret_value(),
                                     settings.api.token_ttl_s, gateway.clock)
     app.state.users = UserRepository(gateway.store, gateway.clock)
