@@ -124,7 +124,7 @@ function field(f) {
   }
   if (f.type === "textarea") return el("textarea", { name: f.name, rows: 3, required: f.required }, f.value ?? "");
   return el("input", { name: f.name, type: f.type || "text", value: f.value ?? "", required: f.required,
-    min: f.min, max: f.max, minlength: f.minlength, list: f.list ? `${f.name}-list` : null });
+    min: f.min, max: f.max, step: f.step, minlength: f.minlength, list: f.list ? `${f.name}-list` : null });
 }
 
 /**

@@ -161,3 +161,41 @@ def test_only_the_admin_gets_the_admin_pages(site, new_page):
     code, body = site.status("GET", "/admin/rules", "operator")
     assert code == 403 and json.dumps(body)
     assert PASSWORD
+
+
+def test_an_admin_moves_a_threshold_within_its_bounds_from_the_page(site, new_page):
+    page = new_page(DESKTOP)
+    login(page, f"{site.url}/admin?tab=rules", "admin")
+    rule = page.locator("#rules-table tr[data-rule='wristband.heart_rate']")
+    heart = rule.locator(".threshold[data-signal=heart_rate_bpm]")
+    expect(heart).to_contain_text("下限 45 · 上限 120")
+    expect(heart).to_contain_text("可调范围 30 – 180")
+    expect(page.locator("#rules-table tr[data-rule='wristband.sos'] .threshold")).to_have_count(0)
+    try:
+        heart.locator("button[data-act=threshold]").click()
+        dialog = page.locator("#form-dialog")
+        expect(dialog.locator("[data-info=bounds]")).to_contain_text("可调范围 30 – 180")
+        dialog.locator("[name=high]").fill("190")  # past the bounds: the form will not send it
+        dialog.locator("[name=reason]").fill("试试")
+        dialog.locator("button[value=ok]").click()
+        expect(dialog.locator("[name=high]:invalid")).to_have_count(1)
+        expect(dialog).to_be_visible()
+        _dialog_ok(page, high="100", reason="李奶奶服药后心率偏低，医生建议上限100")
+        expect(page.locator(".toast", has_text="已调整为 下限 45 · 上限 100")).to_be_visible()
+        expect(heart).to_contain_text("下限 45 · 上限 100")
+        expect(heart.locator(".badge")).to_have_text("已调整")
+        expect(heart).to_contain_text("规则文件：下限 45 · 上限 120")
+        expect(heart).to_contain_text("admin · ")
+        expect(page.locator("#rules-history li[data-change=threshold]").first).to_contain_text(
+            "heart_rate_bpm high 120→100")
+        [listed] = [r for r in site.call("GET", "/admin/rules", "admin")
+                    if r["id"] == "wristband.heart_rate"]
+        assert listed["thresholds"][0]["current"] == {"low": 45.0, "high": 100.0}
+        screenshot(page, "admin-threshold-1366x768")
+        page.locator("#app button[data-action=lang]").click()  # English on the same page
+        expect(heart).to_contain_text("Low 45 · High 100")
+        expect(heart.locator("button[data-act=threshold]")).to_have_text("Change threshold")
+        assert page.errors == []
+    finally:  # the other tests on this stack expect the file's numbers
+        site.call("PUT", "/admin/rules/wristband.heart_rate/threshold", "admin",
+                  {"high": 120, "reason": "测试结束，恢复"})
