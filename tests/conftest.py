@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 
 from devices.base import DeviceConfig
 from devices.catalogue import CATALOGUE
@@ -18,6 +19,20 @@ from tests.support.mosquitto import Mosquitto, start_mosquitto
 
 # Noon in Jining on the day the tests pretend it is.
 T0 = 1_795_233_600.0  # 2026-11-21T04:00:00Z
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """Argon2 at its lowest cost inside the test process: the suite hashes and checks
+    thousands of passwords, and what it tests is who may sign in, not how long a guess takes.
+    Gateways the tests start as their own processes keep the real cost."""
+    import gateway.users as users
+
+    real = (users._HASHER, users._DUMMY_HASH)
+    users._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    users._DUMMY_HASH = users._HASHER.hash("no such user")
+    yield
+    users._HASHER, users._DUMMY_HASH = real
 
 
 @pytest.fixture(scope="module")
