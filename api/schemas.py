@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from devices.place import Place
+from gateway.workflow.places import PlaceInWords
 
 
 class _Placed(BaseModel):
@@ -312,20 +313,6 @@ class TicketEvent(BaseModel):
     actor_name: str = ""
 
 
-class TicketPlace(BaseModel):
-    """Where to go, in words and site-map ids (no coordinates)."""
-
-    name_zh: str
-    name_en: str
-    hint_zh: str = ""
-    hint_en: str = ""
-    building: str | None = None
-    poi: str | None = None
-    gate: str | None = None
-    outside: bool = False
-    from_fix: bool = False
-
-
 class TicketDetail(TicketPublic):
     """A ticket with its audit trail, the alerts that opened it and the same incident's."""
 
@@ -333,7 +320,8 @@ class TicketDetail(TicketPublic):
     alerts: list[AlertPublic] = Field(default_factory=list)
     related: list[AlertPublic] = Field(
         default_factory=list, description="Other alerts of the same resident around then")
-    place: TicketPlace | None = None
+    place: PlaceInWords | None = Field(
+        None, description="Where to go, in words and site-map ids (no coordinates)")
     rule_names: list[str] = Field(default_factory=list)
 
 

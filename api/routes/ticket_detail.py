@@ -15,7 +15,6 @@ from api.schemas import (
     AssigneeCandidate,
     TicketDetail,
     TicketEvent,
-    TicketPlace,
     TicketPublic,
 )
 from gateway.storage.alert_reads import ALERT_COLUMNS
@@ -23,7 +22,7 @@ from gateway.storage.context_reads import fix_near, names
 from gateway.storage.tickets_repo import TicketReads
 from gateway.users import User
 from gateway.workflow.assignees import candidates
-from gateway.workflow.places import Place, site_geometry
+from gateway.workflow.places import PlaceInWords, site_geometry
 from gateway.workflow.records import Ticket
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
@@ -104,11 +103,11 @@ def present(request: Request, gw: Any, tickets: list[Ticket]) -> list[TicketPubl
     return out
 
 
-def _place(gw: Any, t: Ticket, opened_at: float | None, auditor: Any) -> TicketPlace | None:
+def _place(gw: Any, t: Ticket, opened_at: float | None, auditor: Any) -> PlaceInWords | None:
     geo = site_geometry(gw.settings.api.sitemap_file)
     if geo is None:
         return None
-    place: Place | None = None
+    place: PlaceInWords | None = None
     device = gw.registry.get(t.device_id) if t.device_id else None
     if device is not None and device.kind == "wristband" and t.resident_id:
         fix = fix_near(gw.store, device.id, opened_at or t.created_at)
@@ -121,7 +120,7 @@ def _place(gw: Any, t: Ticket, opened_at: float | None, auditor: Any) -> TicketP
         place = geo.describe(at)
     if place is None and t.building and (at := geo.building_centre(t.building)) is not None:
         place = geo.describe(at, unit=t.unit)
-    return TicketPlace(**place.as_dict()) if place else None
+    return place
 
 
 def _alerts(request: Request, gw: Any, where: str, args: tuple[Any, ...]) -> list[AlertPublic]:

@@ -18,7 +18,7 @@ Point = tuple[float, float]  # (lat, lon)
 
 
 @dataclass(frozen=True, slots=True)
-class Place:
+class PlaceInWords:
     """A place described for people: names and a route hint (zh and en), and the site-map
     ids to highlight (building, place of interest, gate) — never coordinates."""
 
@@ -79,7 +79,7 @@ class SiteGeometry:
                 return (float(d["at"][0]), float(d["at"][1]))
         return None
 
-    def describe(self, p: Point, *, unit: str = "", from_fix: bool = False) -> Place:
+    def describe(self, p: Point, *, unit: str = "", from_fix: bool = False) -> PlaceInWords:
         """Name the place holding `p` and how to get there from the nearest gate."""
         building = next((b for b in self.doc.get("buildings", [])
                          if _contains(b["polygon"], p)), None)
@@ -112,7 +112,7 @@ class SiteGeometry:
             else:
                 hint_zh = f"出{gate['name']}后向{way_zh}约 {dist:.0f} 米"
                 hint_en = f"leave by {gate['name']}, about {dist:.0f} m {way_en}"
-        return Place(name_zh=zh, name_en=en, hint_zh=hint_zh, hint_en=hint_en,
+        return PlaceInWords(name_zh=zh, name_en=en, hint_zh=hint_zh, hint_en=hint_en,
                      building=building["id"] if building else None,
                      poi=poi["id"] if poi else None, gate=gate["id"] if gate else None,
                      outside=not inside, from_fix=from_fix)
