@@ -3,46 +3,60 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-PLACE_FIELDS: tuple[str, ...] = ("site", "building", "unit", "room", "grid")
+MAX_LENGTH = 64
 
 
-class Place(BaseModel):
-    """A place in the community: compound, building (楼栋), unit (单元), room, grid (网格).
+class PlaceError(ValueError):
+    """A place given as a mapping that is not one (unknown field, not text, too long)."""
 
-    Devices, residents' door plates, alerts and tickets all carry one; every field may be
-    empty (a camera on a lane has no unit or room; an alert raised for a whole site has no
-    building). Frozen: two equal places are interchangeable and hashable.
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A place in the community: compound (小区), building (楼栋), unit (单元), room (室),
+    grid (网格) responsible for it.
+
+    Devices, door plates, alerts and tickets all carry one; any field may be empty (a camera
+    on a lane has no unit or room; an alert for a whole site has no building). A frozen
+    dataclass, not a model: the alert path builds one per firing, and two equal places are
+    interchangeable and hashable.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    site: str = Field("", max_length=64, description="Community / compound (小区)")
-    building: str = Field("", max_length=64, description="Building (楼栋)")
-    unit: str = Field("", max_length=64, description="Stairwell unit (单元)")
-    room: str = Field("", max_length=64, description="Flat / room (室)")
-    grid: str = Field("", max_length=64, description="Grid cell (网格) responsible for it")
+    site: str = ""
+    building: str = ""
+    unit: str = ""
+    room: str = ""
+    grid: str = ""
 
     @classmethod
     def of(cls, thing: Any) -> Place:
         """The place of anything with some of the place attributes (missing ones: empty)."""
-        return cls.model_construct(**{f: getattr(thing, f, "") or "" for f in PLACE_FIELDS})
+        return cls(getattr(thing, "site", "") or "", getattr(thing, "building", "") or "",
+                   getattr(thing, "unit", "") or "", getattr(thing, "room", "") or "",
+                   getattr(thing, "grid", "") or "")
 
     @classmethod
-    def coerce(cls, value: Place | Mapping[str, str] | None) -> Place:
-        """A place from a place, a mapping of its fields (validated), or nothing (empty)."""
+    def coerce(cls, value: Place | Mapping[str, Any] | None) -> Place:
+        """A place from a place, a mapping of its fields (checked), or nothing (empty)."""
         if value is None:
             return EMPTY
         if isinstance(value, Place):
             return value
-        return cls.model_validate(dict(value))
+        unknown = set(value) - set(PLACE_FIELDS)
+        if unknown:
+            raise PlaceError(f"not place fields: {sorted(unknown)}; fields: {PLACE_FIELDS}")
+        for name, text in value.items():
+            if not isinstance(text, str) or len(text) > MAX_LENGTH:
+                raise PlaceError(f"place field {name!r} must be text of at most "
+                                 f"{MAX_LENGTH} characters")
+        return cls(**value)
 
     def as_dict(self) -> dict[str, str]:
         """The five fields (for payloads and rows)."""
-        return {f: getattr(self, f) for f in PLACE_FIELDS}
+        return {"site": self.site, "building": self.building, "unit": self.unit,
+                "room": self.room, "grid": self.grid}
 
     def label_zh(self) -> str:
         """How people write it: 3号楼2单元301室 (empty parts left out)."""
@@ -62,4 +76,5 @@ class Place(BaseModel):
                    for f in PLACE_FIELDS)
 
 
+PLACE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Place))
 EMPTY = Place()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
-from pydantic import ValidationError
 
 from api.schemas import AlertPublic, DeviceSummary
 from devices.catalogue import CATALOGUE
-from devices.place import EMPTY, Place
+from devices.place import EMPTY, Place, PlaceError
 from gateway.storage.records import DeviceRecord
 from gateway.workflow.records import Ticket
 from rules.ports import Subject
@@ -54,15 +55,17 @@ def test_coerce_validates_mappings_and_keeps_places():
     assert Place.coerce(WHERE) == Place(**WHERE)
     place = Place(site="x")
     assert Place.coerce(place) is place
-    with pytest.raises(ValidationError):
+    with pytest.raises(PlaceError):
         Place.coerce({"site": "x" * 65})
-    with pytest.raises(ValidationError):
+    with pytest.raises(PlaceError):
+        Place.coerce({"site": 3})
+    with pytest.raises(PlaceError):
         Place.coerce({"floor": "3"})  # not a place field: refused, not dropped
 
 
 def test_places_are_frozen_and_hashable():
     place = Place(**WHERE)
-    with pytest.raises(ValidationError):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         place.site = "elsewhere"  # type: ignore[misc]
     assert len({place, Place(**WHERE)}) == 1
 
