@@ -38,6 +38,7 @@ from api.routes import (
 from api.security import LoginThrottle, SessionService, TokenService
 from api.stream import Broadcaster
 from gateway.service import Gateway
+from gateway.sign_ins import SignInLog
 from gateway.users import SessionRepository, UserRepository
 
 VERSION = "0.1.0"
@@ -81,6 +82,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.state.users = UserRepository(gateway.store, gateway.clock)
     app.state.throttle = LoginThrottle(gateway.clock, free=settings.api.login_free_failures,
                                        max_s=settings.api.login_backoff_max_s)
+    app.state.sign_ins = SignInLog(gateway.store, gateway.clock)
     app.state.sessions = SessionService(SessionRepository(gateway.store), gateway.clock,
                                         settings.api.session_idle_s,
                                         settings.api.session_absolute_s)

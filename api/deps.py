@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from api.security import LoginThrottle, SessionError, SessionService, TokenError, TokenService
 from gateway.service import Gateway
+from gateway.sign_ins import SignInLog
 from gateway.users import Session, User, UserRepository
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -40,6 +41,11 @@ def get_sessions(request: Request) -> SessionService:
     return request.app.state.sessions
 
 
+def get_sign_ins(request: Request) -> SignInLog:
+    """The sign-in attempt log."""
+    return request.app.state.sign_ins
+
+
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 # Row ids are SQLite integers: anything outside 1..2**63-1 cannot exist.
 IdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -47,6 +53,7 @@ TokensDep = Annotated[TokenService, Depends(get_tokens)]
 UsersDep = Annotated[UserRepository, Depends(get_users)]
 ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
 SessionsDep = Annotated[SessionService, Depends(get_sessions)]
+SignInsDep = Annotated[SignInLog, Depends(get_sign_ins)]
 
 
 def authenticate(token: str | None, tokens: TokenService, users: UserRepository,

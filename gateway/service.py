@@ -29,6 +29,7 @@ from gateway.settings import Settings
 from gateway.storage.audit import AuditRepository
 from gateway.storage.credentials import CredentialRepository
 from gateway.storage.ops_reads import OpsReads
+from gateway.storage.sign_ins_repo import SqliteSignIns
 from gateway.storage.sqlite import SqliteStore, SqliteTx
 from gateway.twin import TwinTracker
 from gateway.workflow.config import load_catalogue, load_rota
@@ -222,6 +223,8 @@ class Gateway:
             telemetry_before=now - db.telemetry_retention_days * 86_400,
             dead_before=now - db.dead_letter_retention_days * 86_400,
         )
+        counts["sign_in_attempts"] = SqliteSignIns(tx.connection).prune(
+            now - db.sign_in_retention_days * 86_400)
         if any(counts.values()):
             log.info("retention pruned rows", extra=counts)
 

@@ -128,6 +128,11 @@ class DatabaseSettings(_Section):
     dead_letter_retention_days: int = Field(
         30, ge=1, le=3650, description="Dead letters older than this are pruned"
     )
+    sign_in_retention_days: int = Field(
+        180, ge=90, le=3650,
+        description="Sign-in attempts (the admin audit's login log) older than this are "
+        "pruned; at least 90 days",
+    )
     twin_checkpoint_s: float = Field(
         5.0, gt=0, le=300,
         description="How often twins changed by messages are written (256 per transaction); "

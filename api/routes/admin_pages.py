@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +19,7 @@ from api.routes.console import _page
 from api.schemas import DeviceSummary
 from gateway.rule_admin import RuleNotRunningError, ThresholdError, retune_rule, switch_rule
 from gateway.storage.admin_repo import AdminReads
+from gateway.storage.sign_ins_repo import SignInReads
 
 pages = APIRouter(include_in_schema=False)
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -123,6 +124,20 @@ class AdminAction(BaseModel):
     target: str
     detail: str
     client_addr: str
+
+
+class SignInAttempt(BaseModel):
+    """One sign-in attempt: the username as typed, from where, what came of it (never the
+    password; `wrong_password` also covers unknown and disabled accounts, as the caller was
+    told)."""
+
+    id: int
+    at: float
+    username: str
+    client_addr: str
+    outcome: Literal["ok", "wrong_password", "throttled"]
+    role: str | None = Field(description="The account's role, on success")
+    user_agent: str
 
 
 class SignIn(BaseModel):
@@ -290,12 +305,19 @@ def rule_changes(gw: GatewayDep, user: Admin, rule_id: str | None = None,
     return AdminReads(gw.store).rule_changes(rule_id=rule_id, limit=limit)
 
 
+def _cell(value: Any) -> Any:
+    # A typed username such as "=HYPERLINK(…)" must stay text in a spreadsheet.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _csv(rows: Iterable[dict[str, Any]], columns: list[str], name: str) -> Response:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow(row)
+        writer.writerow({k: _cell(v) for k, v in row.items()})
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -329,7 +351,7 @@ def actions_csv(gw: GatewayDep, user: Admin, actor: str | None = None,
 def logins(gw: GatewayDep, user: Admin, username: str | None = None, since: Since = None,
            until: Until = None, limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[dict]:
     """Sign-ins (sessions), newest first: who, role, when, address, browser, how it ended.
-    Ended sessions are kept a week; refused logins are counted in /metrics."""
+    Ended sessions are kept a week; every attempt, refused ones too: `/audit/sign-ins`."""
     return AdminReads(gw.store).sign_ins(username=username, since=since, until=until,
                                          limit=limit)
 
@@ -342,3 +364,34 @@ def logins_csv(gw: GatewayDep, user: Admin, username: str | None = None, since: 
     rows = AdminReads(gw.store).sign_ins(username=username, since=since, until=until,
                                          limit=limit)
     return _csv(rows, list(SignIn.model_fields), "sign-ins.csv")
+
+
+Outcome = Annotated[Literal["ok", "wrong_password", "throttled"] | None,
+                    Query(description="ok, wrong_password or throttled")]
+
+
+def _attempts(gw: Any, username: str | None, outcome: str | None, client_addr: str | None,
+              since: float | None, until: float | None, limit: int) -> list[dict]:
+    return SignInReads(gw.store).attempts(username=username, outcome=outcome,
+                                          client_addr=client_addr, since=since, until=until,
+                                          limit=limit)
+
+
+@audit.get("/sign-ins", response_model=list[SignInAttempt])
+def sign_in_attempts(gw: GatewayDep, user: Admin, username: str | None = None,
+                     outcome: Outcome = None, client_addr: str | None = None,
+                     since: Since = None, until: Until = None,
+                     limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[dict]:
+    """Every sign-in attempt, newest first: username as typed, address, outcome, time
+    (kept `database.sign_in_retention_days`, at least 90 days)."""
+    return _attempts(gw, username, outcome, client_addr, since, until, limit)
+
+
+@audit.get("/sign-ins.csv", response_class=Response)
+def sign_in_attempts_csv(gw: GatewayDep, user: Admin, username: str | None = None,
+                         outcome: Outcome = None, client_addr: str | None = None,
+                         since: Since = None, until: Until = None,
+                         limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000) -> Response:
+    """The same rows as CSV."""
+    return _csv(_attempts(gw, username, outcome, client_addr, since, until, limit),
+                list(SignInAttempt.model_fields), "sign-in-attempts.csv")

@@ -14,6 +14,7 @@ from api.deps import (
     CurrentUser,
     GatewayDep,
     SessionsDep,
+    SignInsDep,
     ThrottleDep,
     TokensDep,
     UsersDep,
@@ -61,14 +62,19 @@ def login(
     tokens: TokensDep,
     sessions: SessionsDep,
     throttle: ThrottleDep,
+    sign_ins: SignInsDep,
     gw: GatewayDep,
 ) -> Token:
     """Exchange username and password for an access token and a session (throttled after
-    failures). Browsers also get the session's refresh token as an httpOnly cookie."""
+    failures). Browsers also get the session's refresh token as an httpOnly cookie. Every
+    attempt is written to the sign-in log (`/audit/sign-ins`), never the password."""
     address = client_address(request)
+    agent = request.headers.get("user-agent", "")
     wait = throttle.retry_after(form.username, address)
     if wait > 0:
         gw.metrics.logins.labels("throttled").inc()
+        sign_ins.record(form.username, address, "throttled", user_agent=agent,
+                        retry_after=wait)
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
                             "too many failed logins from this address; try again later",
                             {"Retry-After": str(math.ceil(wait))})
@@ -77,11 +83,13 @@ def login(
         throttle.failed(form.username, address)
         gw.metrics.logins.labels("wrong_password").inc()
         log.warning("login refused", extra={"username": form.username, "client": address})
+        sign_ins.record(form.username, address, "wrong_password", user_agent=agent)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             {"WWW-Authenticate": "Bearer"})
     throttle.succeeded(form.username, address)
     gw.metrics.logins.labels("ok").inc()
-    session, refresh = sessions.start(user, address, request.headers.get("user-agent", ""))
+    sign_ins.record(form.username, address, "ok", role=user.role, user_agent=agent)
+    session, refresh = sessions.start(user, address, agent)
     _set_cookie(response, request, gw, refresh, session)
     return _token(tokens, user, session)
 
