@@ -98,6 +98,7 @@ def test_the_worker_sees_note_rule_place_and_phone_and_the_operator_closes_on_th
     page = new_page(DESKTOP)
     login(page, f"{site.url}/ticket?id={ticket}", "operator")
     timeline = page.locator("#timeline")
+    expect(timeline.locator("li[data-step=report]")).to_have_count(1)  # the page has loaded
     steps = timeline.locator("li").evaluate_all("ls => ls.map(l => l.dataset.step)")
     assert steps[:3] == ["alert_opened", "collect", "dispatch"]
     assert steps[-3:] == ["dispatch", "accept", "report"]
