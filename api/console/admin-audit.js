@@ -1,11 +1,12 @@
-// The audit logs: reads of residents' location and health data, sign-ins, administrative
-// actions — filtered, and exported as the same rows in CSV.
+// The audit logs: reads of residents' location and health data, sign-in attempts (refused
+// ones too), sessions, administrative actions — filtered, and exported as the same rows in CSV.
 import { accessToken, api, el, fmtTime, toast } from "./common.js";
 import { t } from "./i18n.js";
 import { table } from "./admin.js";
 
 const $ = (id) => document.getElementById(id);
-const PATH = { access: "/audit/access", logins: "/audit/logins", actions: "/audit/actions" };
+const PATH = { access: "/audit/access", attempts: "/audit/sign-ins", logins: "/audit/logins", actions: "/audit/actions" };
+const BY_USERNAME = new Set(["attempts", "logins"]);
 
 /** Midnight of a yyyy-mm-dd in the site's zone (China has one offset all year). */
 function day(value, plus = 0) {
@@ -18,9 +19,13 @@ function query() {
   const q = new URLSearchParams();
   const who = f.who.value.trim();
   const what = f.what.value.trim();
-  if (who) q.set(log === "logins" ? "username" : "actor", who);
-  if (what && log !== "logins") q.set(log === "access" ? "action" : "action", what);
+  if (who) q.set(BY_USERNAME.has(log) ? "username" : "actor", who);
+  if (what && (log === "access" || log === "actions")) q.set("action", what);
   if (f.resident.value.trim() && log === "access") q.set("resident_id", f.resident.value.trim());
+  if (log === "attempts") {
+    if (f.outcome.value) q.set("outcome", f.outcome.value);
+    if (f.addr.value.trim()) q.set("client_addr", f.addr.value.trim());
+  }
   const since = day(f.since.value);
   const until = day(f.until.value, 1);
   if (since) q.set("since", since);
@@ -32,7 +37,9 @@ export async function loadAudit() {
   const { log, q } = query();
   const f = $("audit-filter").elements;
   f.resident.hidden = log !== "access";
-  f.what.hidden = log === "logins";
+  f.what.hidden = BY_USERNAME.has(log);
+  f.outcome.hidden = log !== "attempts";
+  f.addr.hidden = log !== "attempts";
   const rows = await api(`${PATH[log]}?${q}`);
   document.body.dataset.auditLog = log;
   $("audit-count").textContent = t("admin.audit.count", { n: rows.length });
@@ -41,6 +48,12 @@ export async function loadAudit() {
       t("dev.id"), t("admin.audit.outcome"), t("admin.audit.addr")], rows.map((r) => ({ data: { action: r.action }, cells: [
       fmtTime(r.at, true), `${r.actor}（${t(`role.${r.role}`)}）`, r.action, r.residents.join("、") || "—", r.device_id || "—",
       el("span", { class: r.outcome === "allowed" ? "badge ok" : "badge warn" }, t(`admin.audit.${r.outcome}`)), r.client_addr || "—"] })));
+  } else if (log === "attempts") {
+    table($("audit-table"), [t("admin.audit.at"), t("admin.audit.user"), t("admin.audit.outcome"), t("admin.user.role"),
+      t("admin.audit.addr"), t("admin.audit.agent")], rows.map((r) => ({ data: { user: r.username, outcome: r.outcome }, cells: [
+      fmtTime(r.at, true), r.username,
+      el("span", { class: r.outcome === "ok" ? "badge ok" : "badge warn" }, t(`admin.audit.result.${r.outcome}`)),
+      r.role ? t(`role.${r.role}`) : "—", r.client_addr || "—", el("span", { class: "note" }, r.user_agent.slice(0, 60))] })));
   } else if (log === "logins") {
     table($("audit-table"), [t("admin.audit.at"), t("admin.user.username"), t("admin.user.role"), t("admin.audit.addr"),
       t("admin.audit.ended"), t("admin.audit.agent")], rows.map((r) => ({ data: { user: r.username }, cells: [
@@ -67,5 +80,6 @@ async function exportCsv() {
 export function wireAudit() {
   $("audit-filter").addEventListener("submit", (ev) => { ev.preventDefault(); loadAudit(); });
   $("audit-filter").elements.log.addEventListener("change", loadAudit);
+  $("audit-filter").elements.outcome.addEventListener("change", loadAudit);
   $("audit-csv").addEventListener("click", exportCsv);
 }

@@ -25,6 +25,12 @@ def _sign_in(site, username: str, password: str) -> int:
         return exc.code
 
 
+def _admin(page, url: str) -> None:
+    """Sign in to an admin page and wait until its buttons are wired (the app shows before)."""
+    login(page, url, "admin")
+    expect(page.locator("body[data-ready='1']")).to_have_count(1)
+
+
 def _dialog_ok(page, **fields: str) -> None:
     dialog = page.locator("#form-dialog")
     for name, value in fields.items():
@@ -38,7 +44,7 @@ def _dialog_ok(page, **fields: str) -> None:
 
 def test_an_admin_manages_accounts_from_the_page(site, new_page):
     page = new_page(DESKTOP)
-    login(page, f"{site.url}/admin", "admin")
+    _admin(page, f"{site.url}/admin")
     page.locator("#user-new").click()
     _dialog_ok(page, username="xu.new", display_name="徐新", role="grid_worker", grid="G-02")
     secret = page.locator("#form-dialog [data-info=secret] p")
@@ -73,7 +79,7 @@ def test_an_admin_manages_accounts_from_the_page(site, new_page):
 def test_devices_rules_audit_and_plates_from_the_admin_page(site, new_page, tmp_path: Path):
     resident = site.call("GET", "/residents", "operator")[0]
     page = new_page(DESKTOP)
-    login(page, f"{site.url}/admin?tab=devices", "admin")
+    _admin(page, f"{site.url}/admin?tab=devices")
     expect(page.locator("#devices-note")).to_contain_text("provisioning")
     page.locator("#device-new").click()
     _dialog_ok(page, id="WB-9901", kind="wristband", vendor="acme", building="3", unit="1",
@@ -165,7 +171,7 @@ def test_only_the_admin_gets_the_admin_pages(site, new_page):
 
 def test_an_admin_moves_a_threshold_within_its_bounds_from_the_page(site, new_page):
     page = new_page(DESKTOP)
-    login(page, f"{site.url}/admin?tab=rules", "admin")
+    _admin(page, f"{site.url}/admin?tab=rules")
     rule = page.locator("#rules-table tr[data-rule='wristband.heart_rate']")
     heart = rule.locator(".threshold[data-signal=heart_rate_bpm]")
     expect(heart).to_contain_text("下限 45 · 上限 120")
@@ -199,3 +205,35 @@ def test_an_admin_moves_a_threshold_within_its_bounds_from_the_page(site, new_pa
     finally:  # the other tests on this stack expect the file's numbers
         site.call("PUT", "/admin/rules/wristband.heart_rate/threshold", "admin",
                   {"high": 120, "reason": "测试结束，恢复"})
+
+
+def test_a_wrong_password_shows_in_the_sign_in_log_without_the_password(site, new_page,
+                                                                        tmp_path: Path):
+    wrong = "not-the-password-7f3a"
+    assert _sign_in(site, "operator", wrong) == 401
+    page = new_page(DESKTOP)
+    _admin(page, f"{site.url}/admin?tab=audit")
+    audit = page.locator("#audit-filter")
+    audit.locator("select[name=log]").select_option("attempts")
+    expect(audit.locator("select[name=outcome]")).to_be_visible()
+    expect(audit.locator("input[name=resident]")).to_be_hidden()
+    expect(page.locator("#audit-table tr[data-user='admin'][data-outcome=ok]").first
+           ).to_be_visible()
+    audit.locator("input[name=who]").fill("operator")
+    audit.locator("select[name=outcome]").select_option("wrong_password")
+    audit.locator("button[type=submit]").click()
+    refused = page.locator("#audit-table tr[data-user='operator']")
+    expect(refused.first).to_contain_text("用户名或密码错误")
+    expect(page.locator("#audit-table tbody tr[data-outcome=ok]")).to_have_count(0)
+    assert wrong not in page.content()
+    with page.expect_download() as download:
+        page.locator("#audit-csv").click()
+    saved = tmp_path / "attempts.csv"
+    download.value.save_as(saved)
+    text = saved.read_text(encoding="utf-8")
+    assert text.startswith("\ufeffid,at,username,client_addr,outcome")
+    assert ",wrong_password," in text
+    assert ",ok," not in text and wrong not in text and PASSWORD not in text
+    screenshot(page, "admin-sign-ins-1366x768")
+    assert no_horizontal_scroll(page)
+    assert page.errors == []
