@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="Random seed")
     parser.add_argument("--incident-every", type=float, default=20.0,
                         help="Wall seconds between injected incidents (0 = only random ones)")
+    parser.add_argument("--first-incident", type=float, default=3.0,
+                        help="Wall seconds before the first injected incident (someone who "
+                        "just started the demo should not wait for something to happen)")
     parser.add_argument("--password-file", type=Path, default=None,
                         help="YAML mapping device id → MQTT password")
     parser.add_argument("--duration", type=float, default=0.0,
@@ -154,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     began = time.monotonic()
-    next_incident = args.incident_every or float("inf")
+    next_incident = args.first_incident if args.incident_every else float("inf")
     try:
         while not stop.wait(0.2):
             wall = time.monotonic() - began

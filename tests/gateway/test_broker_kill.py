@@ -9,12 +9,12 @@ from tests.support.broker_kill import run
 
 @pytest.mark.slow
 @pytest.mark.timeout(400)
-def test_five_broker_crashes_lose_no_urgent_event_and_double_nothing(tmp_path):
+def test_broker_crashes_lose_no_urgent_event_and_double_nothing(tmp_path):
     # The hard case: each time, the gateway is away (restarting) while the broker holds a
     # backlog for it, and then the broker is SIGKILLed.
-    report = run(tmp_path, kills=5, devices=10, rate_hz=10.0, sos_every=20, interval_s=2.0)
+    report = run(tmp_path, kills=3, devices=10, rate_hz=10.0, sos_every=20, interval_s=2.0)
     print(report.as_dict())
-    assert report.telemetry_acked > 1000 and report.urgent_sent > 50
+    assert report.telemetry_acked > 500 and report.urgent_sent > 25
     assert report.urgent_lost == 0, report  # resent by the devices until confirmed
     assert report.urgent_resends > 0, report  # … which they had to do
     assert report.doubled == 0, report
