@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rules.conditions.base import ThresholdError
-from rules.engine import Retune
+from rules.tuning import Retune
 
 if TYPE_CHECKING:
     from gateway.service import Gateway

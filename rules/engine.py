@@ -14,15 +14,7 @@ from devices.base import DeviceKind
 from devices.catalogue import CATALOGUE
 from rules.alerts import AlertBook, AlertPolicy
 from rules.conditions import CompileEnv, Evaluator, build_evaluator
-from rules.conditions.base import (
-    ANY,
-    STATUS,
-    Comparison,
-    ConditionError,
-    ConditionModel,
-    State,
-    ThresholdError,
-)
+from rules.conditions.base import ANY, STATUS, ConditionError, State, ThresholdError
 from rules.errors import RuleError, RuleSetError
 from rules.loader import RuleSet
 from rules.model import SEVERITY_RANK, Rule, Selectors
@@ -45,6 +37,7 @@ from rules.system import (
     SYSTEM_RULES,
 )
 from rules.system import building_device_id as _building_device
+from rules.tuning import Retune, Tunable, find_tunables
 
 log = logging.getLogger(__name__)
 
@@ -63,50 +56,6 @@ class EngineConfig:
     outage_min_devices: int = 3
     outage_fraction: float = 0.6  # 0 disables building-outage detection
     policy: AlertPolicy = field(default_factory=AlertPolicy)
-
-
-@dataclass(frozen=True, slots=True)
-class Tunable:
-    """One comparison of a running rule, addressed by its index among the rule's comparisons
-    (depth-first, in file order: a schedule's inner threshold is #0 of its rule)."""
-
-    rule_id: str
-    index: int
-    path: str  # where it sits in the condition: "" or "condition." (inside a schedule)
-    declared: Comparison  # as the rule file wrote it
-    evaluator: Evaluator
-
-    @property
-    def current(self) -> Comparison:
-        """The comparison the engine runs now (the file's, or an administrator's change)."""
-        return self.evaluator.cond  # type: ignore[no-any-return]
-
-
-@dataclass(frozen=True, slots=True)
-class Retune:
-    """A checked threshold change, not yet applied."""
-
-    tunable: Tunable
-    before: Comparison
-    after: Comparison
-
-    @property
-    def override(self) -> dict[str, float]:
-        """The operands that differ from the rule file (empty: back to the file's values)."""
-        declared = self.tunable.declared.operands()
-        return {k: v for k, v in self.after.operands().items() if v != declared[k]}
-
-
-def comparisons(cond: ConditionModel, path: str = "") -> list[tuple[str, Comparison]]:
-    """The comparisons in a condition, depth-first in field order, with their paths."""
-    found: list[tuple[str, Comparison]] = []
-    if isinstance(cond, Comparison):
-        found.append((path, cond))
-    for name in type(cond).model_fields:
-        value = getattr(cond, name)
-        if isinstance(value, ConditionModel) and "type" in type(value).model_fields:
-            found += comparisons(value, f"{path}{name}.")
-    return found
 
 
 @dataclass(slots=True)
@@ -200,21 +149,9 @@ class Engine:
                 errors.append(RuleError(path, rule.id, f"condition.{exc.field}", str(exc)))
                 continue
             self.evaluators[rule.id] = ev
-            self._tunables[rule.id] = self._find_tunables(rule, ev)
+            self._tunables[rule.id] = find_tunables(rule, ev)
         if errors:
             raise RuleSetError(errors)
-
-    @staticmethod
-    def _find_tunables(rule: Rule, ev: Evaluator) -> list[Tunable]:
-        by_cond: dict[int, Evaluator] = {}
-        stack = [ev]
-        while stack:
-            node = stack.pop()
-            by_cond[id(node.cond)] = node
-            stack.extend(node.children())
-        return [Tunable(rule.id, i, path, cmp, by_cond[id(cmp)])
-                for i, (path, cmp) in enumerate(comparisons(rule.condition))
-                if id(cmp) in by_cond]
 
     def _selector(self, match: Selectors) -> Callable[[Subject], bool] | None:
         if match.empty():

@@ -20,6 +20,7 @@ from api.schemas import DeviceSummary
 from gateway.rule_admin import RuleNotRunningError, ThresholdError, retune_rule, switch_rule
 from gateway.storage.admin_repo import AdminReads
 from gateway.storage.sign_ins_repo import SignInReads
+from rules.engine import Engine
 
 pages = APIRouter(include_in_schema=False)
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -218,7 +219,7 @@ def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _thresholds(engine: Any, rule_id: str, stored: dict[tuple[str, int], dict[str, Any]]
+def _thresholds(engine: Engine, rule_id: str, stored: dict[tuple[str, int], dict[str, Any]]
                 ) -> tuple[list[ThresholdPublic], dict[str, Any]]:
     """The rule's comparisons, and the flattened params they change (`condition.high`)."""
     found, params = [], {}
