@@ -7,9 +7,11 @@ from __future__ import annotations
 import itertools
 
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from gateway.rule_admin import retune_rule
 from tests.api.conftest import PASSWORD, Api
 
 HEART = "wristband.heart_rate"
@@ -149,3 +151,21 @@ def test_an_operators_switch_lands_in_the_rules_history_and_the_audit(api: Api):
     assert actions[0]["client_addr"] == "testclient"
     assert c.post("/rules/no.such.rule/disable", json={"reason": "x"},
                   headers=api.headers("operator")).status_code == 404
+
+
+def test_a_change_whose_transaction_fails_leaves_the_engine_as_it_was(api: Api, monkeypatch):
+    gw = api.gateway
+    engine = gw.alerting.engine
+    real = engine.apply_retune
+
+    def applied_then_failed(tx, plan, actor, reason):
+        real(tx, plan, actor, reason)
+        raise RuntimeError("disk full")  # after the swap: the transaction rolls back
+
+    monkeypatch.setattr(engine, "apply_retune", applied_then_failed)
+    with pytest.raises(RuntimeError, match="disk full"):
+        retune_rule(gw, HEART, 0, {"high": 100}, signal=None, actor="admin-zhou", role="admin",
+                    reason="坏盘", client_addr="")
+    assert engine.tunables(HEART)[0].current.operands() == {"low": 45.0, "high": 120.0}
+    for table in ("rule_thresholds", "rule_changes", "admin_audit"):
+        assert gw.store.query(f"SELECT * FROM {table}") == [], table
