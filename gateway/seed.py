@@ -31,6 +31,10 @@ class ResidentSeed(_Strict):
     name: str = Field(description="Name")
     tags: list[str] = Field(default_factory=list, description="Ledger tags, e.g. lives_alone")
     site: str = Field("", description="Community")
+    phone: str = Field("", max_length=32, description="The resident's own phone")
+    contact_name: str = Field("", max_length=64, description="Emergency contact's name")
+    contact_relation: str = Field("", max_length=32, description="Emergency contact, e.g. son")
+    contact_phone: str = Field("", max_length=32, description="Emergency contact's phone")
 
 
 class FamilySeed(_Strict):
@@ -82,6 +86,12 @@ def apply_seed(gw: Gateway, folder: Path, *, password: str | None = None) -> dic
             [(rid, f.username, f.relation) for f in seed.families for rid in f.resident_ids])
         tx.people.door_plates(
             [(d.code, d.site, d.building, d.unit, d.room, d.grid) for d in seed.door_plates])
+        for r in seed.residents:
+            if r.phone or r.contact_phone:
+                tx.people.put_contact(r.id, phone=r.phone, contact_name=r.contact_name,
+                                      contact_relation=r.contact_relation,
+                                      contact_phone=r.contact_phone, at=gw.clock.time(),
+                                      by="seed")
     if password is not None:
         users = UserRepository(gw.store, gw.clock)
         users.add("admin", password, "admin", display_name="管理员", replace=True)

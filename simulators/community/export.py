@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +28,30 @@ from simulators.community.geo import Point, centroid
 from simulators.community.model import Community, load_community
 
 
+def _demo_phone(key: str) -> str:
+    """A made-up mobile number, the same for the same key on every export (139 0537 xxxx:
+    0537 is Jining's area code; nobody real is called)."""
+    return f"139 0537 {zlib.crc32(key.encode()) % 10_000:04d}"
+
+
+def _contact(resident_id: str, families: list[dict[str, Any]]) -> dict[str, str]:
+    """The resident's own phone and, as emergency contact, the first family account's."""
+    family = next((f for f in families if resident_id in f["resident_ids"]), None)
+    return {"phone": _demo_phone(resident_id),
+            "contact_name": family["name"] if family else "",
+            "contact_relation": family["relation"] if family else "",
+            "contact_phone": _demo_phone(family["username"]) if family else ""}
+
+
 def seed(community: Community) -> dict[str, Any]:
-    """Residents, families, grid workers and door plates as plain data."""
+    """Residents (with made-up phones), families, grid workers and door plates as data."""
     residents = community.resident_records()
+    families = community.family_links()
     return {
-        "residents": [{"id": r["id"], "name": r["name"], "tags": r["tags"], "site": r["site"]}
-                      for r in residents],
+        "residents": [{"id": r["id"], "name": r["name"], "tags": r["tags"], "site": r["site"],
+                       **_contact(r["id"], families)} for r in residents],
         "families": [{"username": f["username"], "name": f["name"], "relation": f["relation"],
-                      "resident_ids": f["resident_ids"]} for f in community.family_links()],
+                      "resident_ids": f["resident_ids"]} for f in families],
         "grid_workers": community.grid_workers(),
         # One digital door plate (数字门牌码) per home: DP-<building>-<unit>-<floor>01.
         "door_plates": [
