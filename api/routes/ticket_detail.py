@@ -17,7 +17,7 @@ from api.schemas import (
     TicketEvent,
     TicketPublic,
 )
-from gateway.storage.alert_reads import ALERT_COLUMNS
+from gateway.storage.alert_reads import AlertReads
 from gateway.storage.context_reads import fix_near, names
 from gateway.storage.tickets_repo import TicketReads
 from gateway.users import User
@@ -123,9 +123,7 @@ def _place(gw: Any, t: Ticket, opened_at: float | None, auditor: Any) -> PlaceIn
     return place
 
 
-def _alerts(request: Request, gw: Any, where: str, args: tuple[Any, ...]) -> list[AlertPublic]:
-    rows = gw.store.query(f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts WHERE {where}"
-                          " ORDER BY opened_at", args)
+def _alerts(request: Request, rows: list[dict[str, Any]]) -> list[AlertPublic]:
     present_alert = request.app.state.alert_views.public
     return [present_alert(r) for r in rows]
 
@@ -139,15 +137,14 @@ def get_ticket(ticket_id: IdPath, request: Request, gw: GatewayDep, user: Curren
     with gw.store.snapshot() as snap:
         trail = snap.tickets.events(ticket_id)
     actors = names(gw.store, "users", {e["actor"] for e in trail})
-    linked = _alerts(request, gw, "id IN (SELECT alert_id FROM ticket_alerts WHERE"
-                     " ticket_id = ?)", (ticket_id,))
+    reads = AlertReads(gw.store)
+    linked = _alerts(request, reads.of_ticket(ticket_id))
     related: list[AlertPublic] = []
     if ticket.resident_id:
         window = gw.settings.api.incident_window_s
         start = min([a.opened_at for a in linked] or [ticket.created_at])
-        related = [a for a in _alerts(
-            request, gw, "resident_id = ? AND opened_at BETWEEN ? AND ?",
-            (ticket.resident_id, start - window, start + window))
+        related = [a for a in _alerts(request, reads.of_resident(
+            ticket.resident_id, start - window, start + window))
             if a.id not in {x.id for x in linked}]
     public = present(request, gw, [ticket])[0]
     return TicketDetail(

@@ -74,6 +74,18 @@ class AlertReads:
                                                    at - slack_s))
         return rows[0] if rows else None
 
+    def of_ticket(self, ticket_id: int) -> list[dict[str, Any]]:
+        """The alerts linked to a ticket, oldest first."""
+        return self._store.query(
+            f"SELECT {_FIELDS} FROM alerts WHERE id IN (SELECT alert_id FROM ticket_alerts"
+            " WHERE ticket_id = ?) ORDER BY opened_at", (ticket_id,))
+
+    def of_resident(self, resident_id: str, start: float, end: float) -> list[dict[str, Any]]:
+        """A resident's alerts opened between `start` and `end`, oldest first."""
+        return self._store.query(
+            f"SELECT {_FIELDS} FROM alerts WHERE resident_id = ? AND opened_at BETWEEN ? AND ?"
+            " ORDER BY opened_at", (resident_id, start, end))
+
     def live_silences(self, now: float) -> list[dict[str, Any]]:
         """Silences that have not ended."""
         return self._store.query(

@@ -14,6 +14,10 @@ _SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|PRAGMA|BE
                   r"WITH|REPLACE)\s", re.IGNORECASE)
 _SQL_INSIDE = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b",
                          re.IGNORECASE | re.DOTALL)
+# A fragment that only a query contains, wherever it starts (a WHERE clause handed to a helper).
+_SQL_FRAGMENT = re.compile(r"\b(SELECT\s+\w+(\s*,\s*\w+)*\s+FROM\s+\w+|FROM\s+\w+\s+WHERE|"
+                           r"INSERT\s+(OR\s+\w+\s+)?INTO\s+\w+|\w+\s*=\s*\?)",
+                           re.IGNORECASE)
 
 
 def _offences(path: Path) -> list[str]:
@@ -27,13 +31,13 @@ def _offences(path: Path) -> list[str]:
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: imports sqlite3")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value
-            if (_SQL.match(text) and _SQL_INSIDE.search(text)) or (
-                    _SQL_INSIDE.search(text) and " ? " in f" {text} "):
+            if (_SQL.match(text) and _SQL_INSIDE.search(text)) or _SQL_FRAGMENT.search(text):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: SQL {text[:40]!r}")
         elif isinstance(node, ast.JoinedStr):
-            parts = "".join(v.value for v in node.values
-                            if isinstance(v, ast.Constant) and isinstance(v.value, str))
-            if _SQL.match(parts) and _SQL_INSIDE.search(parts):
+            # An interpolated value reads as a word, so "SELECT {cols} FROM t" still matches.
+            parts = "".join(v.value if isinstance(v, ast.Constant) and isinstance(v.value, str)
+                            else "x" for v in node.values)
+            if (_SQL.match(parts) and _SQL_INSIDE.search(parts)) or _SQL_FRAGMENT.search(parts):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: SQL {parts[:40]!r}")
     return found
 
