@@ -73,7 +73,11 @@ async function loadAlerts() {
   S.summary = S.truncated ? await api("/alerts/summary") : null;
 }
 async function loadBoard() {
-  const board = await api("/tickets/board");
+  const [board, headers] = await api("/tickets/board", { withHeaders: true });
+  // Each column brings its most urgent cards; the header counts the whole column.
+  let totals = {};
+  try { totals = JSON.parse(headers.get("X-Board-Totals") || "{}"); } catch { totals = {}; }
+  S.boardTotals = Object.fromEntries(Object.entries(board).map(([state, cards]) => [state, { total: totals[state]?.[0] ?? cards.length, overdue: totals[state]?.[1] ?? 0, shown: cards.length }]));
   S.tickets = new Map(Object.values(board).flat().map((tk) => [tk.id, tk]));
   S.ticketByAlert = new Map();
   for (const tk of S.tickets.values()) for (const id of tk.alert_ids || []) S.ticketByAlert.set(id, tk.id);
@@ -313,10 +317,14 @@ function renderBoard() {
     let cards = [...S.tickets.values()].filter((tk) => tk.state === state);
     cards.sort(state === "closed" ? (a, b) => b.updated_at - a.updated_at : order);
     if (state === "closed") cards = cards.slice(0, 30);  // the board is for work in hand
-    const overdue = cards.filter((tk) => tk.overdue).length;
+    // A column the server cut to its most urgent cards is counted by the server.
+    const whole = S.boardTotals?.[state];
+    const cut = whole && whole.total > whole.shown;
+    const overdue = cut ? whole.overdue : cards.filter((tk) => tk.overdue).length;
+    const count = cut ? whole.total : cards.length;
     return el("div", { class: "column", dataset: { state } },
       el("h3", {}, el("span", {}, t(`ts.${state}`)),
-        el("span", {}, overdue ? el("b", { class: "over", title: t("sla.over", { d: "" }) }, `${overdue}/`) : null, cards.length)),
+        el("span", {}, overdue ? el("b", { class: "over", title: t("sla.over", { d: "" }) }, `${overdue}/`) : null, count)),
       el("div", { class: "cards" }, cards.map((tk) => boardCard(tk, S.residents, onChange))));
   });
   fill($("board"), ...columns);

@@ -68,7 +68,8 @@ function ended() {
 }
 
 /** JSON call with the bearer token; a 401 renews the token once, then asks for a login. */
-export async function api(path, { method = "GET", body, form } = {}) {
+/** `withHeaders`: answer [data, response headers] (e.g. the board's X-Board-Totals). */
+export async function api(path, { method = "GET", body, form, withHeaders = false } = {}) {
   const send = () => {
     const headers = { Accept: "application/json" };
     const token = accessToken();
@@ -92,7 +93,7 @@ export async function api(path, { method = "GET", body, form } = {}) {
     if (resp.status === 401 && hadToken && !form) { ended(); throw new SessionEnded(); }
     throw new ApiError(resp.status, detail);
   }
-  return data;
+  return withHeaders ? [data, resp.headers] : data;
 }
 
 export function showLogin() {

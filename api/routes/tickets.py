@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from api.access import linked_residents
 from api.deps import CurrentUser, GatewayDep, IdPath, Staff, StaffOrGrid
-from api.routes.ticket_detail import load, present
+from api.routes.ticket_detail import CLOCKS, load, present
 from api.schemas import (
     CommentBody,
     RequestCreate,
@@ -70,14 +71,27 @@ def list_tickets(
 
 
 @router.get("/board", response_model=dict[str, list[TicketPublic]])
-def board(request: Request, gw: GatewayDep, user: StaffOrGrid) -> dict[str, list[TicketPublic]]:
-    """Open and recent tickets grouped by state (the console's kanban), breached SLAs first,
-    then the least time left."""
-    tickets = list_tickets(request, gw, user, limit=2000)
-    out: dict[str, list[TicketPublic]] = {s: [] for s in STATES}
-    for t in sorted(tickets, key=lambda t: (not t.overdue, t.sla_due or float("inf"),
-                                            -t.updated_at)):
-        out[t.state].append(t)
+def board(
+    request: Request, response: Response, gw: GatewayDep, user: StaffOrGrid,
+    per_state: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, list[TicketPublic]]:
+    """The console's kanban: for each state its `per_state` most urgent tickets — breached
+    SLAs first, then the least time left, then the most recently updated (final states: the
+    most recent). Every open ticket is counted, shown or not: the `X-Board-Totals` header is
+    a JSON object `{state: [tickets, overdue]}` over the whole column."""
+    now = gw.clock.time()
+    mine = (user.grid or "", user.username) if user.role == "grid_worker" else None
+    columns: dict[str, list[Ticket]] = {}
+    totals: dict[str, list[int]] = {}
+    with gw.store.snapshot() as snap:  # one snapshot: the counts match the cards
+        for state in STATES:
+            clocks = tuple(attr for _, attr, states in CLOCKS if state in states)
+            found, total, overdue = snap.tickets.column(state, clocks, now, per_state, mine)
+            columns[state] = found
+            totals[state] = [total, overdue]
+    cards = iter(present(request, gw, [t for found in columns.values() for t in found]))
+    out = {state: [next(cards) for _ in found] for state, found in columns.items()}
+    response.headers["X-Board-Totals"] = json.dumps(totals, separators=(",", ":"))
     return out
 
 

@@ -105,6 +105,31 @@ class SqliteTickets:
             f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", (*args, limit))
         return [_ticket(r) for r in rows.fetchall()]
 
+    def column(self, state: str, clocks: tuple[str, ...], now: float, limit: int,
+               visible_to: tuple[str, str] | None = None) -> tuple[list[Ticket], int, int]:
+        """One board column: its `limit` most urgent tickets (the SLA clock among `clocks`
+        that runs out first, breached ones first; no clock: most recently updated), how
+        many tickets the column holds and how many of them are overdue."""
+        bad = [c for c in clocks if c not in COLUMNS or not c.startswith("sla_")]
+        if bad:
+            raise ValueError(f"not SLA clock columns: {bad}")
+        # The earliest of the running clocks; SQLite's min(a, b) is NULL if either is.
+        due = "NULL"
+        for c in clocks:
+            due = c if due == "NULL" else (f"CASE WHEN {c} IS NULL THEN {due} WHEN {due} IS NULL"
+                                          f" THEN {c} ELSE min({c}, {due}) END")
+        where, args = "state = ?", [state]
+        if visible_to is not None:
+            where += " AND (grid = ? OR assignee = ?)"
+            args += list(visible_to)
+        total, overdue = self._conn.execute(
+            f"SELECT count(*), coalesce(sum({due} <= ?), 0) FROM tickets WHERE {where}",
+            (now, *args)).fetchone()
+        rows = self._conn.execute(
+            f"{_SELECT} WHERE {where} ORDER BY ({due}) IS NULL, {due}, updated_at DESC LIMIT ?",
+            (*args, limit)).fetchall()
+        return [_ticket(r) for r in rows], int(total), int(overdue)
+
     def open_counts_by_assignee(self, states: tuple[str, ...]) -> dict[str, int]:
         """How many tickets in `states` each assignee holds."""
         marks = ", ".join("?" for _ in states)

@@ -3,6 +3,8 @@ step, SLA time left, the note for the worker, and the resident's phone for the w
 
 from __future__ import annotations
 
+import json
+
 from gateway.users import UserRepository
 from tests.api.conftest import PASSWORD, Api
 
@@ -77,3 +79,38 @@ def test_the_residents_phone_is_for_the_grid_worker_on_the_ticket_and_each_view_
     bad = api.client.put("/residents/R-yang/contact", headers=api.headers("operator"),
                          json={"phone": "call me maybe"})
     assert bad.status_code == 422
+
+
+def test_the_board_keeps_the_most_overdue_cards_and_counts_the_whole_column(api, clock):
+    def operator() -> dict[str, str]:  # a fresh token: the clock moves by a day
+        return {"Authorization": f"Bearer {api.login('op-chen')}"}
+
+    def open_ticket(grid: str) -> int:
+        r = api.client.post("/tickets", headers=operator(), json={
+            "category": "access", "title": f"门禁 {grid}", "grid": grid})
+        assert r.status_code == 201, r.text
+        return int(r.json()["id"])
+
+    # Grids without a rota, so the tickets wait in "collected": two old ones whose dispatch
+    # SLA runs out, then more newer ones still in time than the column shows.
+    UserRepository(api.gateway.store, api.gateway.clock).add(
+        "gw-zhang", PASSWORD, "grid_worker", display_name="张磊", grid="G-02")
+    old = [open_ticket("G-02"), open_ticket("G-03")]
+    clock.advance(24 * 3600)
+    newer = [open_ticket("G-03" if i % 2 else "G-02") for i in range(8)]
+    r = api.client.get("/tickets/board?per_state=3", headers=operator())
+    assert r.status_code == 200
+    collected = r.json()["collected"]
+    # The oldest, breached cards are on the board, however many newer tickets came after.
+    assert [t["id"] for t in collected[:2]] == old and all(t["overdue"] for t in collected[:2])
+    assert len(collected) == 3 and collected[2]["id"] in newer
+    totals = json.loads(r.headers["X-Board-Totals"])
+    assert totals["collected"] == [10, 2]
+    assert totals["closed"] == [0, 0]
+    # A grid worker's columns and counts hold only its grid's (and its own) tickets.
+    worker = {"Authorization": f"Bearer {api.login('gw-zhang')}"}
+    mine = api.client.get("/tickets/board?per_state=50", headers=worker)
+    grid_totals = json.loads(mine.headers["X-Board-Totals"])
+    assert grid_totals["collected"] == [5, 1]
+    assert {t["grid"] for t in mine.json()["collected"]} == {"G-02"}
+    assert api.client.get("/tickets/board?per_state=0", headers=operator()).status_code == 422
