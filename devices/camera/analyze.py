@@ -92,7 +92,11 @@ class Analyzer:
             image = crop.extract(frame.image)
             if self._falling is None:
                 cond.apply(image)
-            found += self._lanes.process(frame.t, cond.follow(image, crop.scale))
+            # The lanes scale their reference by the gain instead (a brighter picture clips
+            # at 255, which dividing the frame cannot undo).
+            image = cond.follow(image, crop.scale, gain=False)
+            steady = cond.still >= SHAKE_HOLD
+            found += self._lanes.process(frame.t, image, cond.gain, steady)
         if self.snapshots:
             for det in found:
                 det.snapshot_jpeg_b64 = self._snapshot(frame.image, det)

@@ -133,14 +133,15 @@ class Conditioner:
             self._edges = edges if edges.sum() >= 50 else np.ones_like(edges)
         return self._edges
 
-    def follow(self, image: np.ndarray, scale: float) -> np.ndarray:
-        """Undo the frame's shift and gain on an analysis image at `scale` × full size."""
+    def follow(self, image: np.ndarray, scale: float, gain: bool = True) -> np.ndarray:
+        """Undo the frame's shift (and, unless `gain` is False, its exposure gain) on an
+        analysis image at `scale` × full size."""
         out = image
         dx, dy = self.shift
         if dx or dy:
             m = np.float32([[1, 0, -dx * scale], [0, 1, -dy * scale]])
             size = (image.shape[1], image.shape[0])
             out = cv2.warpAffine(out, m, size, borderMode=cv2.BORDER_REPLICATE)
-        if abs(self.gain - 1.0) > _MIN_GAIN_STEP:
+        if gain and abs(self.gain - 1.0) > _MIN_GAIN_STEP:
             out = cv2.convertScaleAbs(out, alpha=1.0 / self.gain)
         return out

@@ -20,12 +20,24 @@ _SHAKE_MARGIN = 12
 SHAKE_HOLD = 5
 # Never analyse coarser than half resolution: a 4-pixel object must stay 2 pixels wide.
 MIN_SCALE = 0.5
+# Facades with storeys under this many pixels get a larger full-resolution budget.
+_FAR_STOREY_PX = 48.0
 
 
 def falling_crop(cfg: FallingConfig, frame_size: tuple[int, int]) -> Crop:
-    """Where and at what resolution the facade is analysed."""
+    """Where and at what resolution the facade is analysed.
+
+    A far facade (small storeys) gets up to twice the pixel budget at full resolution: its
+    objects are a few pixels and halving them loses them, while a tall far block is still a
+    small picture.
+    """
     fixed = cfg.detect_width / frame_size[0] if cfg.detect_width else None
-    return crop_for([cfg.facade], frame_size, cfg.detect_pixels, MIN_SCALE, fixed_scale=fixed)
+    floors = FloorMap(cfg.floors)
+    cx = float(np.mean([p[0] for p in cfg.facade]))
+    cy = float(np.mean([p[1] for p in cfg.facade]))
+    far = min(2.0, max(1.0, (_FAR_STOREY_PX / floors.floor_px(cx, cy)) ** 2))
+    pixels = round(cfg.detect_pixels * far)
+    return crop_for([cfg.facade], frame_size, pixels, MIN_SCALE, fixed_scale=fixed)
 
 
 class FallingDetector:

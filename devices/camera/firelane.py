@@ -9,13 +9,20 @@ import numpy as np
 
 from devices.camera.config import FireLaneConfig
 from devices.camera.detection import Detection
-from devices.camera.lanezone import ZoneState, step, track_presence, zone_state
+from devices.camera.lanezone import (
+    ZoneState,
+    object_reach_px,
+    step,
+    track_presence,
+    zone_state,
+)
 from devices.camera.region import Crop, crop_for
 
 # Dark scenes have less contrast: the threshold follows the lane brightness down to this floor.
 _MIN_THRESHOLD = 8.0
 _CONTRAST = 0.3
-_GHOST_RATIO = 1.6
+_NOISE_K = 4.0  # the threshold stays this many noise deviations above the sensor noise
+_GHOST_RATIO = 2.0
 # Resolution: the smallest zone keeps at least this many analysis pixels (a far zone's bicycle
 # must not shrink to a few pixels), the whole window at most the budget unless that needs more.
 _ZONE_PIXELS = 12_000
@@ -27,16 +34,6 @@ _HOLD_S = 1.0
 _DECAY = 2
 
 
-def _edges(image: np.ndarray) -> np.ndarray:
-    # Structural edges only: smoothed first and weak gradients dropped, so the grain of the
-    # asphalt and sensor noise (which grow with the analysis resolution) do not add up.
-    gray = cv2.GaussianBlur(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), (5, 5), 1.2)
-    gx = cv2.Sobel(gray, cv2.CV_16S, 1, 0)
-    gy = cv2.Sobel(gray, cv2.CV_16S, 0, 1)
-    mag = cv2.add(cv2.convertScaleAbs(gx), cv2.convertScaleAbs(gy))
-    return np.where(mag >= 40, mag, 0).astype(np.int32)
-
-
 def _area(poly: list[tuple[float, float]]) -> float:
     a = np.asarray(poly, np.float64)
     return 0.5 * abs(
@@ -45,13 +42,16 @@ def _area(poly: list[tuple[float, float]]) -> float:
 
 
 def lane_crop(cfg: FireLaneConfig, frame_size: tuple[int, int]) -> Crop:
-    """Where and at what resolution the zones are analysed."""
+    """Where and at what resolution the zones are analysed: the zones and the room above them
+    that objects standing in them take up in the picture."""
     polys = [z.polygon for z in cfg.zones]
+    raised = [[(x, y - object_reach_px(p)) for x, y in p] for p in polys]
     if cfg.detect_width:
-        return crop_for(polys, frame_size, 0, 0.0, fixed_scale=cfg.detect_width / frame_size[0])
+        scale = cfg.detect_width / frame_size[0]
+        return crop_for(polys + raised, frame_size, 0, 0.0, fixed_scale=scale)
     smallest = max(1.0, min(_area(p) for p in polys))
     need = min(1.0, math.sqrt(_ZONE_PIXELS / smallest))
-    return crop_for(polys, frame_size, _BUDGET, need)
+    return crop_for(polys + raised, frame_size, _BUDGET, need)
 
 
 class FireLaneDetector:
@@ -65,32 +65,87 @@ class FireLaneDetector:
         self.zones: list[ZoneState] = [
             zone_state(z, self.crop.mask([z.polygon]), s) for z in cfg.zones
         ]
-        self._union = self.crop.mask([z.polygon for z in cfg.zones])
+        # Where zones' upward reaches overlap (a near zone's reach covers the far one behind
+        # it), a pixel belongs to the zone nearest below it: far zones claim first, and no
+        # zone counts another zone's ground.
+        grounds = [self.crop.mask([z.polygon]) for z in cfg.zones]
+        claimed = np.zeros_like(grounds[0])
+        order = sorted(
+            range(len(cfg.zones)), key=lambda i: np.mean([y for _, y in cfg.zones[i].polygon])
+        )
+        for i in order:
+            others = np.zeros_like(claimed)
+            for j, g in enumerate(grounds):
+                if j != i:
+                    others |= g
+            own = self.zones[i].mask & ~others & ~claimed
+            self.zones[i].mask = own | grounds[i]
+            claimed |= self.zones[i].mask
+        self._union = np.zeros_like(self.zones[0].mask)
+        for z in self.zones:
+            self._union |= z.mask
+        sparse = np.zeros_like(self._union, bool)
+        sparse[1::4, 1::4] = True
+        self._grid = sparse & (self._union > 0)
         self._bg: np.ndarray | None = None
         self._count = np.zeros(self.size[::-1], np.int16)
         self._first = np.zeros(self.size[::-1], np.float32)  # when each changed run began
+        self._suspect = np.zeros(self.size[::-1], bool)
+        self._gains: list[tuple[float, float]] = []
         self._last_t: float | None = None
+        self._gain = 1.0
+        self._prev: np.ndarray | None = None
+        self._noise: float | None = None
         self._kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
         self.static_mask = np.zeros(self.size[::-1], np.uint8)
 
-    def process(self, t: float, image: np.ndarray) -> list[Detection]:
-        """Analyse one conditioned BGR analysis image (the zones' crop)."""
+    def process(
+        self, t: float, image: np.ndarray, gain: float = 1.0, steady: bool = True
+    ) -> list[Detection]:
+        """Analyse one registered BGR analysis image (the zones' crop) taken at exposure `gain`
+        relative to the reference.
+
+        The reference is scaled to the frame's exposure, not the frame to the reference's:
+        a brighter exposure clips bright paint at 255, and only a reference clipped the same
+        way matches it; a frame divided back would differ there for good. `steady`: the camera
+        has not moved in the last frames (shake disturbs the noise estimate and the counters).
+        """
+        # A light blur halves sensor noise (night, compression) while anything of three
+        # pixels or more keeps its contrast.
+        image = cv2.GaussianBlur(image, (3, 3), 0.8)
         if self._bg is None:
-            self._bg = image.astype(np.float32)
+            self._bg = image.astype(np.float32) / gain
             self._last_t = t
             return []
         dt = max(1e-3, t - (self._last_t if self._last_t is not None else t))
         self._last_t = t
-        bg8 = cv2.convertScaleAbs(self._bg)
+        self._gain = gain
+        bg8 = cv2.convertScaleAbs(self._bg, alpha=gain)
         inside = bg8[self._union > 0]
         level = float(np.median(inside)) if inside.size else 128.0
         thr = min(self.cfg.threshold, max(_MIN_THRESHOLD, _CONTRAST * level))
+        # ... and rises above the sensor noise, measured frame to frame on a sparse grid of
+        # the zones: what stands still (a parked car, the lane) does not change between two
+        # frames, so it is the noise that shows — a car filling the zones does not inflate it.
+        grid = self._grid
+        if self._prev is not None and steady:
+            spread = cv2.absdiff(image[grid], self._prev[grid]).max(axis=1)
+            noise = 1.4826 * float(np.median(spread)) / np.sqrt(2.0)
+            self._noise = noise if self._noise is None else 0.8 * self._noise + 0.2 * noise
+        self._prev = image
+        if self._noise is not None:
+            thr = max(thr, _NOISE_K * self._noise)
         # Distance outside the background's 3x3 neighbourhood range: a sub-pixel misalignment
         # left by shake moves edges (the painted hatching) by less than a pixel and must not
         # count, a car body differs from every neighbour. The largest channel counts, so a
         # change of hue weighs as much as one of brightness.
         lo = cv2.erode(bg8, self._kernel)
         hi = cv2.dilate(bg8, self._kernel)
+        # Near saturation the camera is not linear: bright paint clips at 255 and compression
+        # smears a thin clipped line down by tens of levels. Where the reference (scaled to
+        # this exposure) is clipped in a channel, that channel may read up to 40 lower.
+        slack = np.where(bg8 >= 250, np.uint8(40), np.uint8(0))
+        lo = cv2.subtract(lo, slack)
         diff = cv2.max(cv2.subtract(image, hi), cv2.subtract(lo, image)).max(axis=2)
         changed = diff > thr
         # Persistence: a counter per pixel that rises while the pixel differs from the empty
@@ -100,8 +155,17 @@ class FireLaneDetector:
         cap = need + max(1, math.ceil(_HOLD_S / dt))
         started = changed & (self._count == 0)
         self._first[started] = t
+        # Pixels that turn "changed" just as the exposure jumps are the camera's non-linear
+        # response (clipping, compression), not an object arriving: they are marked, and
+        # learnt like free lane even while they stay changed.
+        jumped = self._exposure_jump(t, gain)
+        self._suspect[started] = jumped
+        self._suspect[~changed & (self._count <= _DECAY)] = False
+        # While the camera moves nothing loses standing time: a shaken frame can hide a dark
+        # car as easily as it can fake an edge.
+        decay = _DECAY if steady else 0
         self._count = np.where(
-            changed, np.minimum(self._count + 1, cap), np.maximum(self._count - _DECAY, 0)
+            changed, np.minimum(self._count + 1, cap), np.maximum(self._count - decay, 0)
         ).astype(np.int16)
         standing = self._count >= need
         self.static_mask = standing.astype(np.uint8) * 255
@@ -110,8 +174,19 @@ class FireLaneDetector:
         busy = cv2.dilate(
             ((self._count > 0) | changed).astype(np.uint8), self._kernel, iterations=2
         )
+        busy[self._suspect] = 0
+        # Exposure artefacts are learnt fast; a real object is never marked as one.
+        if self._suspect.any():
+            fast = min(1.0, 10 * dt / self.cfg.background_s)
+            suspect = self._suspect.astype(np.uint8) * 255
+            seen = image if abs(gain - 1.0) < 1e-3 else image.astype(np.float32) / gain
+            cv2.accumulateWeighted(seen, self._bg, fast, mask=suspect)
+        # Nor pixels at or near clipping: their true value is unknown, and a reference learnt
+        # from them would mismatch for good once the exposure changes.
+        busy |= ((image.max(axis=2) >= 245) | (bg8.max(axis=2) >= 240)).astype(np.uint8)
         alpha = min(1.0, dt / self.cfg.background_s)
-        cv2.accumulateWeighted(image, self._bg, alpha, mask=cv2.bitwise_not(busy * 255))
+        seen = image if abs(gain - 1.0) < 1e-3 else image.astype(np.float32) / gain
+        cv2.accumulateWeighted(seen, self._bg, alpha, mask=cv2.bitwise_not(busy * 255))
         out = []
         s2 = self.crop.scale**2
         for state in self.zones:
@@ -121,9 +196,15 @@ class FireLaneDetector:
                 area = 0
                 zone_static[:] = 0
             state.share = area / s2 / state.area_px
-            occupied = area / s2 >= state.threshold_px
+            # Hysteresis: a blocked zone reads free only below half its threshold ...
+            need = state.threshold_px * (0.5 if state.blocked else 1.0)
+            occupied = area / s2 >= need
             if state.since is not None or occupied:
-                track_presence(state, t, image, zone_static, thr)
+                track_presence(state, t, image, zone_static, thr, need * s2)
+            # ... and not while what blocked it still looks as it did: a far tricycle whose
+            # few changed pixels thin out as the light changes is still there.
+            if state.blocked and state.present_at == t:
+                occupied = True
             arrival = t - self.cfg.static_s
             if occupied and state.since is None:
                 firsts = self._first[zone_static > 0]
@@ -134,12 +215,21 @@ class FireLaneDetector:
                 out.append(det)
         return out
 
+    def _exposure_jump(self, t: float, gain: float) -> bool:
+        """Whether the exposure moved by more than 8 % within the last 3 s."""
+        self._gains.append((t, gain))
+        while self._gains and self._gains[0][0] < t - 3.0:
+            self._gains.pop(0)
+        lo = min(g for _, g in self._gains)
+        hi = max(g for _, g in self._gains)
+        return hi > 1.08 * lo
+
     def _ghost(self, image: np.ndarray, bg8: np.ndarray, region: np.ndarray) -> bool:
-        # A car that was parked when the analyzer started is part of the first background;
-        # when it leaves, the empty lane looks "changed". An object brings its outline, a
-        # ghost takes one away: along the changed blob's border the current picture has
-        # strong edges for an object, the background has them for a ghost (the lane's own
-        # markings cross the border in both and cancel out). A ghost is learnt as empty lane.
+        # A car that was parked when the analyzer started is part of the first reference;
+        # when it leaves, the empty lane looks "changed". A ghost's inside now looks like the
+        # lane just around it, while the reference's inside does not; an arriving object is
+        # the other way round. Medians of colour, so painted markings (a minority of pixels
+        # inside and around) do not decide it. A ghost is learnt as empty lane at once.
         if cv2.countNonZero(region) < 20:
             return False
         # Judge and absorb the whole changed blob the standing pixels belong to: pixels a
@@ -148,15 +238,23 @@ class FireLaneDetector:
         _, labels = cv2.connectedComponents(changed, connectivity=8)
         ids = np.unique(labels[region > 0])
         blob = np.isin(labels, ids[ids > 0]).astype(np.uint8)
-        outer = cv2.dilate(blob, self._kernel, iterations=2)
-        ring = (outer > 0) & (cv2.erode(blob, self._kernel, iterations=2) == 0)
-        now = _edges(image)[ring].sum()
-        before = _edges(bg8)[ring].sum()
-        if before <= _GHOST_RATIO * now:
+        outer = cv2.dilate(blob, self._kernel, iterations=3)
+        ring = (outer > 0) & (blob == 0)
+        inside = blob > 0
+        if ring.sum() < 20:
+            return False
+
+        def gap(picture: np.ndarray) -> float:
+            a = np.median(picture[inside].reshape(-1, 3), axis=0)
+            b = np.median(picture[ring].reshape(-1, 3), axis=0)
+            return float(np.abs(a.astype(np.float64) - b).max())
+
+        now, before = gap(image), gap(bg8)
+        if not (before > _GHOST_RATIO * now and before > 2 * _MIN_THRESHOLD):
             return False
         assert self._bg is not None
         grown = outer > 0
-        self._bg[grown] = image[grown]
+        self._bg[grown] = image[grown].astype(np.float32) / self._gain
         self._count[grown] = 0
         return True
 

@@ -39,15 +39,33 @@ class ZoneState:
     history: list[str] = field(default_factory=list)
 
 
+def object_reach_px(polygon: list[tuple[float, float]]) -> float:
+    """How far above a zone's ground outline an object standing in it reaches in the picture:
+    half the square root of the zone's area (a car in a near zone, a bicycle in a far strip
+    both come out near their real height)."""
+    a = np.asarray(polygon, np.float64)
+    area = 0.5 * abs(float(a[:, 0] @ np.roll(a[:, 1], 1) - a[:, 1] @ np.roll(a[:, 0], 1)))
+    return 0.5 * float(np.sqrt(area))
+
+
+def reach_up(mask: np.ndarray, px: float) -> np.ndarray:
+    """The mask extended upwards by `px` rows (objects stand in the zone and rise above it)."""
+    h = max(1, round(px))
+    kernel = np.ones((h + 1, 1), np.uint8)
+    return cv2.dilate(mask, kernel, anchor=(0, 0))
+
+
 def zone_state(zone: FireLaneZone, mask: np.ndarray, scale: float) -> ZoneState:
-    """A zone's state with its occupancy threshold in full-frame pixels."""
+    """A zone's state: `mask` is its ground outline (analysis pixels); objects are counted in
+    it extended upwards by their height; the threshold is in full-frame pixels."""
     area = cv2.countNonZero(mask) / (scale * scale)
     thr = zone.min_area_px if zone.min_area_px is not None else zone.min_area_frac * area
-    return ZoneState(zone, mask, max(1.0, area), max(MIN_OBJECT_PX, thr))
+    counted = reach_up(mask, object_reach_px(zone.polygon) * scale)
+    return ZoneState(zone, counted, max(1.0, area), max(MIN_OBJECT_PX, thr))
 
 
 def track_presence(
-    s: ZoneState, t: float, image: np.ndarray, standing: np.ndarray, thr: float
+    s: ZoneState, t: float, image: np.ndarray, standing: np.ndarray, thr: float, min_px: float
 ) -> None:
     """Follow whether the standing object is unchanged; sets `present_at`.
 
@@ -56,8 +74,11 @@ def track_presence(
     against their look while it stood dates the departure to one analysed frame.
     """
     own = cv2.bitwise_and(standing, s.mask)
+    # Only something big enough to count is worth remembering: a few leftover pixels would
+    # "match" for ever and keep the zone blocked.
+    enough = cv2.countNonZero(own) >= min_px
     if s.template is None or s.template_mask is None:
-        if cv2.countNonZero(own):
+        if enough:
             s.template, s.template_mask = image.astype(np.float32), own > 0
             s.present_at, s.mismatch_since = t, None
         return
@@ -75,7 +96,7 @@ def track_presence(
         return
     if s.mismatch_since is None:
         s.mismatch_since = t
-    elif t - s.mismatch_since >= _RECAPTURE_S and cv2.countNonZero(own):
+    elif t - s.mismatch_since >= _RECAPTURE_S and enough:
         # Something else stands there now (one car left, another stayed): learn its look.
         s.template, s.template_mask = image.astype(np.float32), own > 0
         s.present_at, s.mismatch_since = t, None

@@ -374,28 +374,54 @@ def plan_lane(seed: int, duration: float, fps: float, dwell_s: float) -> LanePla
             else:
                 stay = float(rng.uniform(5, min(0.45 * dwell_s, 60)))
             length = {"car": 4.5, "tricycle": 2.2}.get(kind, 1.7)
-            u = float(
-                rng.uniform(
-                    u0 + length / 2 + 0.5, max(u0 + length / 2 + 0.6, u1 - length / 2 - 0.5)
-                )
-            )
+            v = float(rng.uniform(1.2, geo.width_m - 1.2))
+            yaw = float(rng.uniform(-25, 25) if kind == "car" else rng.uniform(-90, 90))
+            u = _spot(rng, geo, kind, u0 + length / 2 + 0.5, u1 - length / 2 - 0.5, v, yaw)
             plan.stops.append(
                 Stop(
                     kind=kind,
                     zone=zid,
                     u=u,
-                    v=float(rng.uniform(1.2, geo.width_m - 1.2)),
+                    v=v,
                     t_arrive=round(cursor, 2),
                     t_leave=round(cursor + stay, 2),
                     color=sample_color(rng, VEHICLE_PALETTE),
                     approach_s=float(rng.uniform(2.0, 5.0)),
                     from_far=bool(rng.random() < 0.5),
-                    yaw_deg=float(rng.uniform(-25, 25) if kind == "car" else rng.uniform(-90, 90)),
+                    yaw_deg=yaw,
                 )
             )
             cursor += stay + float(rng.uniform(20, 90))
     _traffic(rng, plan)
     return plan
+
+
+def _spot(
+    rng: np.random.Generator,
+    geo: LaneGeometry,
+    kind: str,
+    lo: float,
+    hi: float,
+    v: float,
+    yaw: float,
+) -> float:
+    """A place along the lane whose object's picture stays inside its own zone's rows: a car
+    standing at the back of the near zone would cover the far zone in the picture, and no
+    camera can tell the far zone is free behind it (see docs/camera.md, Limits)."""
+    hi = max(lo + 0.1, hi)
+    far_end = geo.zones()[-1][1]
+    best = lo
+    for _ in range(20):
+        u = float(rng.uniform(lo, hi))
+        if u >= far_end:
+            return u
+        _, h = apparent_size(geo, kind, u, v, yaw)
+        top = geo.to_image(u, v)[1] - h
+        nxt = min(e for e in (*geo.zone_edges_m, geo.length_m) if e > u)
+        if top > max(geo.to_image(nxt, 0.0)[1], geo.to_image(nxt, geo.width_m)[1]) + 3:
+            return u
+        best = min(best, u)
+    return best
 
 
 def _traffic(rng: np.random.Generator, plan: LanePlan) -> None:

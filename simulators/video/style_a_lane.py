@@ -115,6 +115,8 @@ class StyleALane:
         if not -4 < u < geo.length_m + 4:
             return
         w, h = apparent_size(geo, kind, u, v, yaw)
+        if not (w <= 1.2 * W and h <= 1.2 * H):
+            return  # at or behind the camera
         x, y = geo.to_image(u, v)
         x0, x1, y0, y1 = int(x - w / 2), int(x + w / 2), int(y - h), int(y)
         body, dark = self._shade(color), self._shade((30, 30, 30))

@@ -140,6 +140,8 @@ class StyleBLane:
         if not -5 < u < geo.length_m + 5:
             return
         w, h = apparent_size(geo, kind, u, v, yaw)
+        if not (w <= 1.2 * W and h <= 1.2 * H):
+            return  # at or behind the camera: nothing sensible to draw (and no memory for it)
         x, y = geo.to_image(u, v)
         # Soft contact shadow first.
         shadow = cv2.resize(self._disc, (max(2, int(w * 1.1)), max(2, int(0.18 * h) + 1)))

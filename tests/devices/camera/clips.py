@@ -91,9 +91,10 @@ def clutter(out: Path) -> Clip:
 
 
 def parked(out: Path) -> Clip:
-    """A car parks in FL-1 for 9 s (dwell 5 s) and drives on; people walk past."""
+    """A car parks in FL-1 for 9 s (dwell 5 s) and drives on; people walk past. The clip runs
+    6 s past the departure: the car takes ~2 s to leave the zone, then clear_s to confirm."""
     script = LaneScript(
-        16.0,
+        18.0,
         vehicles=[
             Vehicle(t=0.5, direction=1, speed=200.0, stop_x=400.0, stop_s=9.0),
         ],
