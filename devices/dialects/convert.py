@@ -44,8 +44,10 @@ def to_number(value: Any) -> int | float:
     if type(value) is str and value.isascii() and "_" not in value:
         try:
             if "." in value or "e" in value or "E" in value:
+                # On ASCII without "_", float() takes decimal literals and the spellings of
+                # NaN and infinity only; the finiteness test refuses the latter.
                 number = float(value)
-                if math.isfinite(number) and _DECIMAL.match(value):
+                if math.isfinite(number):
                     return number
             else:
                 return int(value)
