@@ -212,6 +212,8 @@ class AlertPublic(_Placed):
     worn: bool | None = Field(
         None, description="Wristband alerts: whether the band was worn when it opened "
         "(false: the alert contradicts the band; it still pages)")
+    ticket_id: int | None = Field(None, description="The ticket this alert opened or joined")
+    ticket_code: str | None = Field(None, description="That ticket's code (GD…)")
 
 
 class AlertSummary(BaseModel):

@@ -192,8 +192,10 @@ function alarm(a) {
 // ---- alerts ----------------------------------------------------------------------------
 
 function ticketFor(a) {
-  const id = S.ticketByAlert?.get(a.id);
-  return id === undefined ? null : S.tickets.get(id) || null;
+  const id = S.ticketByAlert?.get(a.id) ?? a.ticket_id;
+  if (id === undefined || id === null) return null;
+  // A ticket not among the board's cards (a long column) is still linked from its alert.
+  return S.tickets.get(id) || (a.ticket_code ? { id, code: a.ticket_code } : null);
 }
 
 function renderCounts() {

@@ -11,6 +11,12 @@ ALERT_COLUMNS = ("id", "rule_id", "device_id", "kind", "site", "building", "unit
                  "count", "acked_by", "acked_at", "ack_due", "escalations", "flapping", "muted",
                  "clock_skew_s")
 _FIELDS = ", ".join(ALERT_COLUMNS)
+# An alert as the API lists it: with the ticket it opened or joined (if any), so a console
+# links it without having that ticket loaded.
+_LISTED = (", ".join(f"a.{c}" for c in ALERT_COLUMNS)
+           + ", t.id AS ticket_id, t.code AS ticket_code FROM alerts a"
+           " LEFT JOIN ticket_alerts ta ON ta.alert_id = a.id"
+           " LEFT JOIN tickets t ON t.id = ta.ticket_id")
 # Columns an alert list may be filtered on by equality (names are checked against this).
 FILTERABLE = frozenset({"severity", "device_id", "rule_id", "site", "resident_id", "grid"})
 
@@ -23,7 +29,7 @@ class AlertReads:
 
     def one(self, alert_id: int) -> dict[str, Any] | None:
         """One alert as the API shows it."""
-        rows = self._store.query(f"SELECT {_FIELDS} FROM alerts WHERE id = ?", (alert_id,))
+        rows = self._store.query(f"SELECT {_LISTED} WHERE a.id = ?", (alert_id,))
         return rows[0] if rows else None
 
     def find(self, *, state: str | None, equal: dict[str, str], limit: int
@@ -31,18 +37,18 @@ class AlertReads:
         """Alerts newest first; `state="open"`: not cleared; `equal`: column → value."""
         where, args = ["1=1"], []
         if state == "open":
-            where.append("state != 'cleared'")
+            where.append("a.state != 'cleared'")
         elif state:
-            where.append("state = ?")
+            where.append("a.state = ?")
             args.append(state)
         for column, value in equal.items():
             if column not in FILTERABLE:
                 raise ValueError(f"alerts cannot be filtered on {column!r}")
-            where.append(f"{column} = ?")
+            where.append(f"a.{column} = ?")
             args.append(value)
         return self._store.query(
-            f"SELECT {_FIELDS} FROM alerts WHERE {' AND '.join(where)} ORDER BY id DESC"
-            " LIMIT ?", (*args, limit))
+            f"SELECT {_LISTED} WHERE {' AND '.join(where)} ORDER BY a.id DESC LIMIT ?",
+            (*args, limit))
 
     def open_counts(self, grid: str | None = None) -> list[dict[str, Any]]:
         """(state, severity, muted, n) over every alert not cleared (optionally one grid)."""

@@ -114,3 +114,16 @@ def test_the_board_keeps_the_most_overdue_cards_and_counts_the_whole_column(api,
     assert grid_totals["collected"] == [5, 1]
     assert {t["grid"] for t in mine.json()["collected"]} == {"G-02"}
     assert api.client.get("/tickets/board?per_state=0", headers=operator()).status_code == 422
+
+
+def test_an_alert_names_its_ticket_in_lists_and_alone(api):
+    headers = api.headers("operator")
+    ticket = api.client.get(f"/tickets/{api.sos_ticket_id}", headers=headers).json()
+    listed = api.client.get("/alerts?state=open&rule_id=wristband.sos", headers=headers).json()
+    [sos] = [a for a in listed if a["id"] == ticket["alert_ids"][0]]
+    assert (sos["ticket_id"], sos["ticket_code"]) == (ticket["id"], ticket["code"])
+    alone = api.client.get(f"/alerts/{sos['id']}", headers=headers).json()
+    assert (alone["ticket_id"], alone["ticket_code"]) == (ticket["id"], ticket["code"])
+    # Filters still name the alert's own columns (grid, site …), not the ticket's.
+    grid = api.client.get("/alerts?state=open", headers=api.headers("grid_worker")).json()
+    assert grid and {a["grid"] for a in grid} == {"G-01"}
