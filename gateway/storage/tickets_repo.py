@@ -67,6 +67,10 @@ class SqliteTickets:
         """Write every column of an existing ticket."""
         self._conn.execute(_UPDATE, [*_values(ticket), ticket.id])
 
+    def set_code(self, ticket_id: int, code: str) -> None:
+        """A new ticket's code (it carries the id, known once inserted)."""
+        self._conn.execute("UPDATE tickets SET code = ? WHERE id = ?", (code, ticket_id))
+
     def get(self, ticket_id: int) -> Ticket | None:
         """One ticket."""
         row = self._conn.execute(f"{_SELECT} WHERE id = ?", (ticket_id,)).fetchone()

@@ -53,7 +53,8 @@ class WorkflowService:
                     place: Place | Mapping[str, str] | None = None, resident_id: str | None = None,
                     device_id: str | None = None, title: str = "", description: str = "",
                     attachments: list[str] | None = None,
-                    dedup_key: str | None = None) -> Ticket:
+                    dedup_key: str | None = None, alert_count: int = 0,
+                    clock_skew_s: float | None = None) -> Ticket:
         """Collect a ticket, then route it (dispatch, queue, or hand to 12345)."""
         db = tx.tickets
         if dedup_key is not None:
@@ -70,17 +71,17 @@ class WorkflowService:
             description=description, attachments=list(attachments or []),
             created_at=now, updated_at=now, sla_dispatch_due=now + sla.dispatch_s,
             sla_resolve_due=now + sla.resolve_s, dedup_key=dedup_key,
+            alert_count=alert_count, clock_skew_s=clock_skew_s,
         )
         ticket.id = db.insert(ticket)
+        # The code carries the id, known only once inserted; only that column is written.
         ticket.code = f"GD{datetime.fromtimestamp(now, self._tz):%Y%m%d}-{ticket.id:05d}"
-        db.update(ticket)
+        db.set_code(ticket.id, ticket.code)
         db.add_event(ticket.id, now, actor, "collect", None, "collected",
                           f"{source}: {ticket.title}")
         if cat.critical:
             self._notify_critical(db, ticket, now)
-        self._route(tx, ticket, now)
-        routed = db.get(ticket.id)
-        assert routed is not None
+        routed = self._route(tx, ticket, now)
         self._emit(tx, routed, "opened")
         return routed
 
@@ -114,11 +115,9 @@ class WorkflowService:
                 resident_id=alert.resident_id, device_id=alert.device_id,
                 description=self._alert_text(db, alert), dedup_key=f"alert-{alert.id}",
                 attachments=[s for s in [alert.detail.get("snapshot_ref")] if s],
+                alert_count=alert.count, clock_skew_s=alert.clock_skew_s,
             )
             db.link_alert(alert.id, ticket.id, change.at)
-            ticket.alert_count = alert.count
-            ticket.clock_skew_s = alert.clock_skew_s
-            db.update(ticket)
             return
         if change.action in ("repeated", "escalated", "reescalated"):
             ticket.alert_count = alert.count
@@ -256,21 +255,24 @@ class WorkflowService:
                 return shift.worker
         return None
 
-    def _route(self, tx: Tx, t: Ticket, now: float) -> None:
+    def _route(self, tx: Tx, t: Ticket, now: float) -> Ticket:
+        """Dispatch, queue or transfer a new ticket; returns it as stored after that."""
         cat = self.catalogue.get(t.category)
         if cat.big_matter:
             self.transition(tx, t.id, "transfer", actor=SYSTEM, now=now,
                             note="大事统一流转: handed to the 12345 channel")
-            return
+            moved = tx.tickets.get(t.id)  # the outbox marked its delivery state in the row
+            assert moved is not None
+            return moved
         worker = self.on_duty(t.grid, now)
         if worker is None:
             t.team = self.rota.control_room
             tx.tickets.update(t)
             tx.tickets.add_event(t.id, now, SYSTEM, "queue", t.state, t.state,
                               f"no grid worker on duty for grid {t.grid or '-'}")
-            return
-        self.transition(tx, t.id, "dispatch", actor=SYSTEM, now=now, assignee=worker,
-                        note=f"on duty for grid {t.grid}")
+            return t
+        return self.transition(tx, t.id, "dispatch", actor=SYSTEM, now=now, assignee=worker,
+                               note=f"on duty for grid {t.grid}")
 
     def _notify_critical(self, db: TicketStore, t: Ticket, now: float) -> None:
         db.notify(at=now, audience="control_room", recipient=self.rota.control_room,
