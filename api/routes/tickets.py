@@ -21,7 +21,7 @@ from api.schemas import (
 )
 from gateway.storage.tickets_repo import TicketFilter
 from gateway.workflow.records import Ticket
-from gateway.workflow.states import STATES, TransitionError
+from gateway.workflow.states import FINAL, STATES, TransitionError
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -74,11 +74,13 @@ def list_tickets(
 def board(
     request: Request, response: Response, gw: GatewayDep, user: StaffOrGrid,
     per_state: Annotated[int, Query(ge=1, le=1000)] = 200,
+    final_per_state: Annotated[int, Query(ge=0, le=1000)] = 30,
 ) -> dict[str, list[TicketPublic]]:
     """The console's kanban: for each state its `per_state` most urgent tickets — breached
-    SLAs first, then the least time left, then the most recently updated (final states: the
-    most recent). Every open ticket is counted, shown or not: the `X-Board-Totals` header is
-    a JSON object `{state: [tickets, overdue]}` over the whole column."""
+    SLAs first, then the least time left, then the most recently updated — and for the final
+    states (closed, rejected, duplicate) the `final_per_state` most recent. Every ticket is
+    counted, shown or not: the `X-Board-Totals` header is a JSON object
+    `{state: [tickets, overdue]}` over the whole column."""
     now = gw.clock.time()
     mine = (user.grid or "", user.username) if user.role == "grid_worker" else None
     columns: dict[str, list[Ticket]] = {}
@@ -86,7 +88,8 @@ def board(
     with gw.store.snapshot() as snap:  # one snapshot: the counts match the cards
         for state in STATES:
             clocks = tuple(attr for _, attr, states in CLOCKS if state in states)
-            found, total, overdue = snap.tickets.column(state, clocks, now, per_state, mine)
+            limit = final_per_state if state in FINAL else per_state
+            found, total, overdue = snap.tickets.column(state, clocks, now, limit, mine)
             columns[state] = found
             totals[state] = [total, overdue]
     cards = iter(present(request, gw, [t for found in columns.values() for t in found]))

@@ -129,6 +129,8 @@ class SqliteTickets:
         total, overdue = self._conn.execute(
             f"SELECT count(*), coalesce(sum({due} <= ?), 0) FROM tickets WHERE {where}",
             (now, *args)).fetchone()
+        if limit <= 0:
+            return [], int(total), int(overdue)
         rows = self._conn.execute(
             f"{_SELECT} WHERE {where} ORDER BY ({due}) IS NULL, {due}, updated_at DESC LIMIT ?",
             (*args, limit)).fetchall()
