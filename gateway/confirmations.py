@@ -58,7 +58,11 @@ class Confirmations:
         """Tell the sending device why its message was refused (rate-limited per device)."""
         device_id = rejection.device_id
         parts = raw.topic.split("/", 4)
-        if not device_id or len(parts) < 4 or CATALOGUE.get(parts[2]) is None:
+        # Our own topics name the kind; a dialect's own topic (`watch/{imei}/up`) does not,
+        # so the decoder passes the registered device's kind along.
+        ours = raw.topic.startswith(f"{topics.PREFIX}/")
+        kind = (parts[2] if len(parts) >= 4 else None) if ours else rejection.kind
+        if not device_id or kind is None or CATALOGUE.get(kind) is None:
             return
         start, sent = self._error_windows.get(device_id, (raw.received_at, 0))
         if raw.received_at - start >= ERRORS_WINDOW_S:
@@ -71,7 +75,7 @@ class Confirmations:
         body = {"topic": raw.topic[:256], "reason": rejection.reason,
                 "detail": rejection.detail[:300], "seq": _seq_of(raw.payload),
                 "received_at": int(raw.received_at * 1000)}
-        self._queued.append((topics.topic(parts[2], device_id, "errors"), orjson.dumps(body), 0))
+        self._queued.append((topics.topic(kind, device_id, "errors"), orjson.dumps(body), 0))
 
     # -- after the transaction ------------------------------------------------------------
 

@@ -39,13 +39,19 @@ class OwnPublishError(Exception):
 
 
 class RejectError(Exception):
-    """A message refused by the pipeline, with its reason and the device if one was found."""
+    """A message refused by the pipeline, with its reason and the device if one was found.
 
-    def __init__(self, reason: str, detail: str, device_id: str | None = None) -> None:
+    `kind` is the registered device's kind when the topic does not name it (a dialect's own
+    topic, `watch/{imei}/up`), so the refusal can still be reported on the device's `errors`.
+    """
+
+    def __init__(self, reason: str, detail: str, device_id: str | None = None,
+                 kind: str | None = None) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
         self.device_id = device_id
+        self.kind = kind
 
 
 class Decoder:
@@ -75,9 +81,15 @@ class Decoder:
         """Return the envelope, or raise RejectError (or OwnPublishError)."""
         size = len(raw.payload)
         if size > self._limits.max_payload_bytes:
+            device_id = _device_of(raw.topic)
+            kind_of = None
+            if device_id is None:  # a dialect's own topic: the kind is the registered one's
+                device_id = self._vendor_device(raw.topic)
+                known = self._registry.get(device_id) if device_id else None
+                kind_of = known.kind if known is not None else None
             raise RejectError(
                 "oversized", f"{size} bytes > limit {self._limits.max_payload_bytes}",
-                _device_of(raw.topic) or self._vendor_device(raw.topic),
+                device_id, kind_of,
             )
         parts = self._topics.get(raw.topic)
         if parts is None:
@@ -164,7 +176,7 @@ class Decoder:
         device = self._device(device_id, codec.single_kind, codec.name)
         if device.codec != codec.name:
             raise RejectError("bad_topic", f"device {device_id!r} speaks {device.codec}, not "
-                              f"dialect {codec.name} of this topic", device_id)
+                              f"dialect {codec.name} of this topic", device_id, device.kind)
         kind = self._catalogue.get(device.kind)
         if kind is None:
             raise RejectError("unknown_kind", f"no device kind {device.kind!r}", device_id)
@@ -172,10 +184,11 @@ class Decoder:
             channel, payload = codec.decode_routed(kind, raw.payload, route.topic.channel,
                                                    route.topic, device_id, raw.received_at)
         except DecodeError as exc:
-            raise RejectError(exc.reason, str(exc), device_id) from exc
+            raise RejectError(exc.reason, str(exc), device_id, kind.key) from exc
         if raw.retain and channel != "status":
             raise RejectError("retained", f"{channel} messages must not be retained (only "
-                              "status is); this one was replayed by the broker", device_id)
+                              "status is); this one was replayed by the broker", device_id,
+                              kind.key)
         return kind, device, channel, payload
 
     def _envelope(self, raw: RawMessage, now: float, kind: DeviceKind, device: DeviceRecord,
@@ -199,7 +212,7 @@ class Decoder:
                 "future_timestamp",
                 f"ts is {ts - now:.0f} s ahead of the gateway clock "
                 f"(limit {self._limits.future_skew_s} s)",
-                device_id,
+                device_id, kind_key,
             )
         seq = getattr(payload, "seq", None)
         return Envelope(
