@@ -151,6 +151,22 @@ class SessionService:
         """Revoke one session (logout)."""
         self.repo.revoke(session_id, self._clock.time(), reason)
 
+    def end_by_token(self, token: str, reason: str) -> bool:
+        """Revoke the session a refresh token belongs to — only when the token is the
+        session's current or previous secret (the session id alone, which access tokens and
+        the admins' session list show, ends nobody's session). Whether one ended."""
+        session_id, _, secret = token.partition(".")
+        session = self.repo.get(session_id) if session_id and secret else None
+        if session is None or session.revoked_at is not None:
+            return False
+        digest = _digest(secret)
+        if not (hmac.compare_digest(digest, session.refresh_hash) or (
+                session.previous_hash is not None
+                and hmac.compare_digest(digest, session.previous_hash))):
+            return False
+        self.end(session.id, reason)
+        return True
+
     @staticmethod
     def _alive(session: Session | None, now: float) -> None:
         if session is None:
@@ -192,24 +208,54 @@ class LoginThrottle:
         self._forget = forget_s
         self._max_entries = max_entries
         self._entries: OrderedDict[tuple[str, str], _Failures] = OrderedDict()
+        self._pending: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
 
     def _keys(self, username: str, address: str) -> tuple[tuple[tuple[str, str], int], ...]:
         return (((username, address), self._free), (("", address), self._spray_free))
 
-    def _wait(self, entry: _Failures | None, free: int, now: float) -> float:
-        if entry is None or entry.count < free:
+    def _wait(self, key: tuple[str, str], free: int, now: float) -> float:
+        # Attempts still being checked count as failures made now: a burst of parallel
+        # guesses is judged as if they had come one after the other.
+        entry = self._entries.get(key)
+        pending = self._pending.get(key, 0)
+        count = (entry.count if entry else 0) + pending
+        if count < free:
             return 0.0
-        delay = min(self._max, FIRST_WAIT_S * 2.0 ** min(entry.count - free, 30))
-        return max(0.0, entry.last + delay - now)
+        last = now if pending else entry.last if entry else now
+        delay = min(self._max, FIRST_WAIT_S * 2.0 ** min(count - free, 30))
+        return max(0.0, last + delay - now)
 
     def retry_after(self, username: str, address: str) -> float:
         """Seconds until this username may try again from this address (0: now)."""
         now = self._clock.time()
         with self._lock:
             self._expire(now)
-            return max(self._wait(self._entries.get(key), free, now)
-                       for key, free in self._keys(username, address))
+            return max(self._wait(key, free, now) for key, free in self._keys(username, address))
+
+    def begin(self, username: str, address: str) -> float:
+        """Check and, when allowed (0 returned), hold one attempt's place until `end`: the
+        check and the count are one step, so parallel guesses cannot all pass the check
+        before any of them is counted. Otherwise the seconds to wait."""
+        now = self._clock.time()
+        keys = self._keys(username, address)
+        with self._lock:
+            self._expire(now)
+            wait = max(self._wait(key, free, now) for key, free in keys)
+            if wait <= 0:
+                for key, _ in keys:
+                    self._pending[key] = self._pending.get(key, 0) + 1
+            return wait
+
+    def end(self, username: str, address: str) -> None:
+        """Release the place `begin` held (after `failed` or `succeeded`, or an error)."""
+        with self._lock:
+            for key, _ in self._keys(username, address):
+                left = self._pending.get(key, 0) - 1
+                if left > 0:
+                    self._pending[key] = left
+                else:
+                    self._pending.pop(key, None)
 
     def failed(self, username: str, address: str) -> None:
         """Record a wrong password."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Cookie, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
@@ -24,7 +25,32 @@ from api.schemas import PasswordChange, SessionPublic, Token, UserPublic
 from api.security import SessionError
 from gateway.users import AccountError, Session, User
 
+
+def same_origin(request: Request) -> None:
+    """403 for a browser request another site made (CSRF): the refresh cookie is sent with
+    requests to /auth only, and SameSite=Strict already keeps it from cross-site requests,
+    but a sibling host of the same site (or an old browser) would still carry it. Browsers
+    say where a request comes from (`Sec-Fetch-Site`, else `Origin`); API clients send
+    neither and are not concerned (they hold no cookie)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        if site.lower() in ("same-origin", "none"):
+            return
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site request refused")
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    netloc = urlsplit(origin).netloc.lower() if origin != "null" else ""
+    own = {request.headers.get("host", "").lower(), request.url.netloc.lower()}
+    gw = request.app.state.gateway
+    if gw.settings.plates.public_url:
+        own.add(urlsplit(gw.settings.plates.public_url).netloc.lower())
+    if not netloc or netloc not in own:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site request refused")
+
+
 router = APIRouter(prefix="/auth", tags=["auth"])
+SameOrigin = [Depends(same_origin)]
 log = logging.getLogger(__name__)
 
 REFRESH_COOKIE = "scgw_refresh"
@@ -53,7 +79,13 @@ def _token(tokens: TokensDep, user: User, session: Session) -> Token:
                  session_idle_s=session.idle_s)
 
 
-@router.post("/token", response_model=Token)
+def _throttled(wait: float) -> HTTPException:
+    return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
+                         "too many failed logins from this address; try again later",
+                         {"Retry-After": str(math.ceil(wait))})
+
+
+@router.post("/token", response_model=Token, dependencies=SameOrigin)
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
@@ -70,23 +102,26 @@ def login(
     attempt is written to the sign-in log (`/audit/sign-ins`), never the password."""
     address = client_address(request)
     agent = request.headers.get("user-agent", "")
-    wait = throttle.retry_after(form.username, address)
+    wait = throttle.begin(form.username, address)
     if wait > 0:
         gw.metrics.logins.labels("throttled").inc()
         sign_ins.record(form.username, address, "throttled", user_agent=agent,
                         retry_after=wait)
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
-                            "too many failed logins from this address; try again later",
-                            {"Retry-After": str(math.ceil(wait))})
-    user = users.authenticate(form.username, form.password)
+        raise _throttled(wait)
+    try:
+        user = users.authenticate(form.username, form.password)
+        if user is None:
+            throttle.failed(form.username, address)
+        else:
+            throttle.succeeded(form.username, address)
+    finally:
+        throttle.end(form.username, address)
     if user is None:
-        throttle.failed(form.username, address)
         gw.metrics.logins.labels("wrong_password").inc()
         log.warning("login refused", extra={"username": form.username, "client": address})
         sign_ins.record(form.username, address, "wrong_password", user_agent=agent)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             {"WWW-Authenticate": "Bearer"})
-    throttle.succeeded(form.username, address)
     gw.metrics.logins.labels("ok").inc()
     sign_ins.record(form.username, address, "ok", role=user.role, user_agent=agent)
     session, refresh = sessions.start(user, address, agent)
@@ -94,8 +129,9 @@ def login(
     return _token(tokens, user, session)
 
 
-@router.post("/refresh", response_model=Token,
-             responses={401: {"description": "No live session: sign in again"}})
+@router.post("/refresh", response_model=Token, dependencies=SameOrigin,
+             responses={401: {"description": "No live session: sign in again"},
+                        403: {"description": "A request another site made (CSRF)"}})
 def refresh(request: Request, response: Response, users: UsersDep, tokens: TokensDep,
             sessions: SessionsDep, gw: GatewayDep, cookie: RefreshCookie = None) -> Token:
     """A new access token from the session's refresh cookie; the cookie rotates."""
@@ -117,23 +153,37 @@ def refresh(request: Request, response: Response, users: UsersDep, tokens: Token
     return _token(tokens, user, renewal.session)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, dependencies=SameOrigin)
 def logout(response: Response, sessions: SessionsDep, cookie: RefreshCookie = None) -> None:
     """End this browser's session (named by its refresh cookie) and drop the cookie; its
     access tokens stop working at once. API clients end a session with
     `DELETE /auth/sessions/{id}`."""
-    session_id = (cookie or "").partition(".")[0]
-    if session_id:
-        sessions.end(session_id, "logout")
+    if cookie:
+        sessions.end_by_token(cookie, "logout")
     _clear_cookie(response)
 
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT,
-             responses={400: {"description": "Current password wrong"}})
+             responses={400: {"description": "Current password wrong"},
+                        429: {"description": "Too many wrong passwords: wait Retry-After"}})
 def change_password(body: PasswordChange, request: Request, user: CurrentUser,
-                    users: UsersDep) -> None:
-    """Change one's own password; every other session of the account ends."""
-    if users.authenticate(user.username, body.current_password) is None:
+                    users: UsersDep, throttle: ThrottleDep) -> None:
+    """Change one's own password; every other session of the account ends. A wrong current
+    password counts as a failed login (the same back-off): a stolen access token is not a
+    way to guess the password quickly."""
+    address = client_address(request)
+    wait = throttle.begin(user.username, address)
+    if wait > 0:
+        raise _throttled(wait)
+    try:
+        known = users.authenticate(user.username, body.current_password) is not None
+        if known:
+            throttle.succeeded(user.username, address)
+        else:
+            throttle.failed(user.username, address)
+    finally:
+        throttle.end(user.username, address)
+    if not known:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "current password is wrong")
     try:
         users.set_password(user.username, body.new_password,

@@ -1,0 +1,123 @@
+"""Attacks on sign-in and sessions over HTTP: parallel password guessing, the password-change
+form as a guessing oracle, ending someone's session by its id, and cross-site requests that
+would ride the refresh cookie."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import jwt
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import ACCOUNTS, PASSWORD, Api
+
+OPERATOR = ACCOUNTS["operator"][0]
+FAMILY = ACCOUNTS["family"][0]
+
+
+def _burst(api: Api, address: str, requests: list[tuple[str, dict[str, str], dict]]
+           ) -> list[httpx.Response]:
+    """Send all `requests` (path, form, headers) at once from `address`, in parallel."""
+    async def run() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=api.client.app, client=(address, 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            return list(await asyncio.gather(*(c.post(path, data=form, headers=headers)
+                                               for path, form, headers in requests)))
+    return asyncio.run(run())
+
+
+def test_parallel_password_guesses_are_held_to_the_back_off(api: Api):
+    guesses = [("/auth/token", {"username": OPERATOR, "password": f"guess-{n}"}, {})
+               for n in range(12)]
+    codes = sorted(r.status_code for r in _burst(api, "10.20.0.1", guesses))
+    # Three wrong passwords are free; the rest of the burst waits like a sequence would.
+    assert codes == [401] * 3 + [429] * 9, codes
+    again = _burst(api, "10.20.0.1", [("/auth/token",
+                                       {"username": OPERATOR, "password": PASSWORD}, {})])[0]
+    assert again.status_code == 429 and int(again.headers["Retry-After"]) >= 1
+    # The real operator, elsewhere, is not locked out.
+    mine = _burst(api, "10.20.0.2", [("/auth/token",
+                                      {"username": OPERATOR, "password": PASSWORD}, {})])[0]
+    assert mine.status_code == 200
+    # A parallel spray across usernames is held to the per-address limit the same way.
+    spray = [("/auth/token", {"username": f"nobody-{n}", "password": "Winter2026!"}, {})
+             for n in range(30)]
+    codes = sorted(r.status_code for r in _burst(api, "10.20.0.3", spray))
+    assert codes.count(401) == 20 and codes.count(429) == 10, codes
+
+
+def test_the_password_change_form_is_not_a_guessing_oracle(api: Api):
+    token = api.login(FAMILY)
+    auth = {"Authorization": f"Bearer {token}"}
+
+    async def run(bodies: list[dict[str, str]]) -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=api.client.app, client=("10.21.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            return list(await asyncio.gather(*(c.post("/auth/password", json=b, headers=auth)
+                                               for b in bodies)))
+
+    wrong = [{"current_password": f"guess-{n}", "new_password": "taken over 123"}
+             for n in range(10)]
+    codes = sorted(r.status_code for r in asyncio.run(run(wrong)))
+    assert codes == [400] * 3 + [429] * 7, codes
+    # Even the right current password waits now; the account's password is unchanged.
+    right = asyncio.run(run([{"current_password": PASSWORD, "new_password": "taken over 123"}]))
+    assert right[0].status_code == 429
+    r = api.client.post("/auth/token", data={"username": FAMILY, "password": PASSWORD})
+    assert r.status_code == 200
+
+
+def test_a_session_id_alone_does_not_end_a_session(api: Api):
+    victim = _browser(api, OPERATOR)
+    token = victim.post("/auth/refresh").json()["access_token"]
+    session_id = jwt.decode(token, options={"verify_signature": False})["sid"]
+    # The id is in every access token and in the admins' session list; it is not the secret.
+    attacker = TestClient(api.client.app)
+    for forged in (session_id, f"{session_id}.", f"{session_id}.guess"):
+        attacker.cookies.set("scgw_refresh", forged, path="/auth")
+        assert attacker.post("/auth/logout").status_code == 204
+        attacker.cookies.clear()
+    me = victim.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200, "the victim's session was ended by its id"
+    assert victim.post("/auth/refresh").status_code == 200
+    # The owner's own cookie still ends it, at once.
+    assert victim.post("/auth/logout").status_code == 204
+    assert victim.get("/auth/me", headers={"Authorization": f"Bearer {token}"}
+                      ).status_code == 401
+
+
+def _browser(api: Api, username: str) -> TestClient:
+    """A browser signed in as `username`: it holds the refresh cookie."""
+    client = TestClient(api.client.app)
+    r = client.post("/auth/token", data={"username": username, "password": PASSWORD})
+    assert r.status_code == 200 and "scgw_refresh" in client.cookies
+    return client
+
+
+CROSS_SITE = ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+              {"Origin": "https://evil.example"}, {"Origin": "null"},
+              {"Origin": "http://testserver.evil.example"})
+
+
+def test_cookie_routes_refuse_requests_other_sites_make(api: Api):
+    browser = _browser(api, OPERATOR)
+    token = browser.post("/auth/refresh").json()["access_token"]
+    for headers in CROSS_SITE:
+        r = browser.post("/auth/refresh", headers=headers)
+        assert r.status_code == 403 and "access_token" not in r.text, headers
+        assert browser.post("/auth/logout", headers=headers).status_code == 403, headers
+        # A login form posted from elsewhere (login CSRF) is refused too.
+        r = browser.post("/auth/token", headers=headers,
+                         data={"username": FAMILY, "password": PASSWORD})
+        assert r.status_code == 403, headers
+    assert browser.get("/auth/me", headers={"Authorization": f"Bearer {token}"}
+                       ).json()["username"] == OPERATOR
+    # The console's own requests, and API clients that say nothing, go through.
+    for headers in ({"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://testserver"}, {}):
+        r = browser.post("/auth/refresh", headers=headers)
+        assert r.status_code == 200, (headers, r.text)
+    assert browser.post("/auth/logout", headers={"Sec-Fetch-Site": "same-origin"}
+                        ).status_code == 204
+    assert browser.get("/auth/me", headers={"Authorization": f"Bearer {token}"}
+                       ).status_code == 401
