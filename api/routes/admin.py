@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
 
+from api.csv_export import csv_response
 from api.deps import Admin, GatewayDep, Staff
 from api.personal import client_address
 from api.schemas import (
@@ -188,14 +187,8 @@ def access_audit_csv(gw: GatewayDep, user: Admin, resident_id: str | None = None
                      limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000) -> Response:
     """The same rows as CSV (UTF-8 with BOM so spreadsheet programs show Chinese correctly)."""
     rows = _access_rows(gw, resident_id, actor, action, since, until, limit)
-    out = io.StringIO()
-    columns = list(AccessAuditPublic.model_fields)
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({**row, "residents": " ".join(row["residents"])})
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="access-audit.csv"'})
+    return csv_response(({**row, "residents": " ".join(row["residents"])} for row in rows),
+                        list(AccessAuditPublic.model_fields), "access-audit.csv")
 
 
 @audit_log.get("/admin", response_model=list[AdminAuditPublic])

@@ -5,14 +5,13 @@ CSV export (location reads: `/audit/access`)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.csv_export import csv_response
 from api.deps import Admin, GatewayDep
 from api.personal import client_address
 from api.routes.console import _page
@@ -306,21 +305,8 @@ def rule_changes(gw: GatewayDep, user: Admin, rule_id: str | None = None,
     return AdminReads(gw.store).rule_changes(rule_id=rule_id, limit=limit)
 
 
-def _cell(value: Any) -> Any:
-    # A typed username such as "=HYPERLINK(…)" must stay text in a spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _csv(rows: Iterable[dict[str, Any]], columns: list[str], name: str) -> Response:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return csv_response(rows, columns, name)
 
 
 def _actions(gw: Any, actor: str | None, action: str | None, target: str | None,

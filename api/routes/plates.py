@@ -8,7 +8,11 @@ answered from memory before anything else is read or written.
 
 from __future__ import annotations
 
+import asyncio
 import math
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import Annotated, Any
 
@@ -242,6 +246,48 @@ async def _form(request: Request, desk: PlateDesk) -> Any:
                               max_part_size=64 * 1024)
 
 
+# Decoding a photo takes memory by its pixels, not its bytes: a 5 KB PNG of 40 megapixels
+# needs about 400 MB and a second and a half to re-encode. At most this many are decoded at
+# once (the rest wait up to PHOTO_WAIT_S, then 503), so a burst of such files from many
+# addresses cannot exhaust the memory the gateway's ingest shares.
+PHOTO_DECODES = 2
+PHOTO_WAIT_S = 20.0
+BUSY = ("服务器正忙，请稍后再提交照片 (the server is busy with other photos: try again in a "
+        "moment)")
+
+
+@asynccontextmanager
+async def _decoding(request: Request) -> AsyncIterator[None]:
+    """A place among the PHOTO_DECODES photos being decoded, or 503 after PHOTO_WAIT_S."""
+    per_loop = getattr(request.app.state, "photo_slots", None)
+    if per_loop is None:  # one event loop serves the app; test clients may start others
+        per_loop = request.app.state.photo_slots = weakref.WeakKeyDictionary()
+    slots = per_loop.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(PHOTO_DECODES))
+    try:
+        if slots.locked():
+            await asyncio.wait_for(slots.acquire(), PHOTO_WAIT_S)
+        else:
+            await slots.acquire()  # free: taken at once
+    except TimeoutError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, BUSY,
+                            {"Retry-After": "10"}) from exc
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+def _plate_lock(request: Request, code: str) -> asyncio.Lock:
+    """The lock serialising one plate's submissions (kept while anyone holds or awaits it)."""
+    locks = getattr(request.app.state, "plate_locks", None)
+    if locks is None:
+        locks = request.app.state.plate_locks = weakref.WeakValueDictionary()
+    lock = locks.get(code)
+    if lock is None:
+        lock = locks[code] = asyncio.Lock()
+    return lock
+
+
 def _text(form: Any, name: str, most: int) -> str:
     value = form.get(name)
     if value is None:
@@ -284,18 +330,27 @@ async def submit(token: Token, request: Request, response: Response, desk: DeskD
     photo = None
     if isinstance(upload, UploadFile) and upload.filename:
         raw = await upload.read(desk.settings.photo_max_bytes + 1)
+        async with _decoding(request):
+            try:
+                photo = await run_in_threadpool(
+                    clean_photo, raw, max_bytes=desk.settings.photo_max_bytes,
+                    max_side=desk.settings.photo_max_side_px)
+            except PhotoError as exc:
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    # The plate's limit is checked again, and counted, with no other submission of the same
+    # plate in between: parallel submissions cannot all pass the check made before the body
+    # was read (each would then open a ticket).
+    async with _plate_lock(request, found.plate.code):
         try:
-            photo = await run_in_threadpool(
-                clean_photo, raw, max_bytes=desk.settings.photo_max_bytes,
-                max_side=desk.settings.photo_max_side_px)
-        except PhotoError as exc:
+            desk.check_plate(found.plate.code)
+            receipt = await run_in_threadpool(
+                lambda: desk.submit(found, category=category, text=text, phone=phone,
+                                    photo=photo, submission_id=submission_id,
+                                    client_addr=address))
+        except LimitedError as exc:
+            raise _limited(exc) from exc
+        except ValueError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    try:
-        receipt = await run_in_threadpool(
-            lambda: desk.submit(found, category=category, text=text, phone=phone, photo=photo,
-                                submission_id=submission_id, client_addr=address))
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     if not receipt.created:
         response.status_code = status.HTTP_200_OK
     return RequestReceipt(ticket_code=receipt.ticket.code, track=receipt.track_token,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from fastapi import APIRouter, HTTPException, status
 from api.deps import CurrentUser, GatewayDep
 
 router = APIRouter(tags=["site map"])
+log = logging.getLogger(__name__)
 
 _cache: dict[Path, tuple[float, dict[str, Any]]] = {}
 _lock = threading.Lock()
@@ -41,10 +43,14 @@ def sitemap(gw: GatewayDep, user: CurrentUser) -> dict[str, Any]:
     path = gw.settings.api.sitemap_file
     if path is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no site map configured (api.sitemap_file)")
+    # The file's path and the parser's words are for the operations log, not for every
+    # signed-in account (a family's phone included).
     try:
         return load_sitemap(Path(path))
     except FileNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"site map file missing: {path}") from exc
-    except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        log.error("site map file missing: %s", path)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "site map file missing") from exc
+    except (OSError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
+        log.error("site map file unreadable: %s: %s", path, exc)
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                            f"site map file unreadable: {exc}") from exc
+                            "site map file unreadable") from exc
