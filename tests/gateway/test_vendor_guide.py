@@ -142,3 +142,147 @@ def test_the_guide_names_every_kind_its_urgent_events_and_offline_timeout():
         minutes = kind.offline_timeout_s / 60
         shown = f"{minutes:g} min" if minutes < 60 else f"{minutes / 60:g} h"
         assert f"{key} {shown}" in offline, (key, shown)
+
+
+# -- dialect examples: published verbatim on the vendor's own topic ------------------------
+
+_DIALECT_BLOCK = re.compile(
+    r"<!-- dialect-(publish|reject): (?:(\w+) )?(\w+) (\w+) (\S+) -->\n```json\n(.*?)\n```", re.S)
+
+
+def _dialect_examples() -> list[tuple[str, str | None, str, str, str, bytes]]:
+    text = GUIDE.read_text(encoding="utf-8")
+    return [(a, r or None, codec, kind, topic, body.encode())
+            for a, r, codec, kind, topic, body in _DIALECT_BLOCK.findall(text)]
+
+
+def test_every_dialect_example_is_accepted_or_refused_and_answered_as_documented(
+        make_gateway, publisher, mosquitto):
+    import orjson
+
+    from tests.gateway.test_confirmations import Listener
+    from tests.support.waiting import wait_for
+
+    examples = _dialect_examples()
+    assert {codec for _, _, codec, _, _, _ in examples} >= {"watch4g", "owntracks"}
+    registered = {}
+    for _, _, codec, kind, topic, _ in examples:
+        device_id = topic.split("/")[1]
+        registered[device_id] = device(device_id, kind, codec=codec)
+    gw = make_gateway(devices=list(registered.values()))
+    answers = [f"scgw/v1/{d.kind}/{d.id}/{s}" for d in registered.values()
+               for s in ("event/ack", "errors")]
+    listener = Listener(mosquitto.port, answers)
+    try:
+        for _, _, _, _, topic, body in examples:
+            publisher.publish(topic, body)
+        assert gw.pipeline.wait_processed(len(examples), timeout=15)
+        dead = gw.store.query("SELECT topic, reason FROM dead_letters ORDER BY id")
+        assert [(d["topic"], d["reason"]) for d in dead] == [
+            (t, r) for a, r, _, _, t, _ in examples if a == "reject"]
+        # What the guide says comes back, on the topics it names.
+        text = " ".join(GUIDE.read_text(encoding="utf-8").split())
+        expected = len(dead) + sum(
+            1 for a, _, _, _, _, b in examples if a == "publish" and b'"SOS"' in b)
+        assert wait_for(lambda: len(listener.got) == expected, 10), listener.got
+        for topic, body in listener.got:
+            if topic.endswith("/event/ack"):
+                shown = f"`{topic}` as `{orjson.dumps(body).decode()}`".replace(",", ", ")
+                shown = shown.replace(":", ": ")
+                assert shown in text, shown
+            else:
+                assert f"`{topic}`" in text and f'"detail": "{body["detail"]}"' in text, body
+    finally:
+        listener.close()
+
+
+# -- "Trying it from a shell": the commands run as printed ----------------------------------
+
+def _shell(name: str) -> list[str]:
+    """The commands of a `<!-- shell: name -->` block, continuation lines joined, without
+    comments and without the lines that set B, ID and PASS (the test provides those)."""
+    text = GUIDE.read_text(encoding="utf-8")
+    block = re.search(rf"<!-- shell: {name} -->\n```sh\n(.*?)\n```", text, re.S)
+    assert block, name
+    commands = []
+    for line in block.group(1).replace("\\\n", " ").splitlines():
+        line = line.split("   # ")[0].strip()
+        if line and not line.startswith("#") and not re.match(r"(B|ID)=", line):
+            commands.append(line)
+    return commands
+
+
+def _json_after(name: str) -> dict:
+    """The JSON block the guide shows right after the `name` shell block."""
+    import orjson
+
+    text = GUIDE.read_text(encoding="utf-8")
+    after = text[text.index(f"<!-- shell: {name} -->"):]
+    return orjson.loads(re.search(r"```json\n(.*?)\n```", after, re.S).group(1))
+
+
+def _run(command: str, mosquitto, **extra: str):
+    import os
+    import subprocess
+
+    env = {**os.environ, "B": f"-h 127.0.0.1 -p {mosquitto.port}", "ID": "WB-1001",
+           "PASS": "anything", **extra}
+    return subprocess.run(["bash", "-c", command], env=env, capture_output=True, timeout=30)
+
+
+def _needs_clients() -> None:
+    import shutil
+
+    import pytest
+
+    for tool in ("mosquitto_rr", "mosquitto_sub", "mosquitto_pub"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+
+
+def test_the_shell_recipes_print_what_the_guide_shows(make_gateway, mosquitto):
+    import time
+
+    import orjson
+
+    from gateway.clock import ManualClock
+
+    _needs_clients()
+    make_gateway(gw_clock=ManualClock(time.time()))
+    [errors] = _shell("errors")
+    done = _run(errors, mosquitto)
+    assert done.returncode == 0, done.stderr
+    got, shown = orjson.loads(done.stdout), _json_after("errors")
+    assert {k: v for k, v in got.items() if k != "received_at"} == {
+        k: v for k, v in shown.items() if k != "received_at"}
+    [confirm] = _shell("confirm")
+    done = _run(confirm, mosquitto)
+    assert done.returncode == 0, done.stderr
+    assert orjson.loads(done.stdout) == _json_after("confirm")
+
+
+def test_the_shell_command_recipe_answers_a_command(make_gateway, mosquitto):
+    import time
+
+    import orjson
+
+    from gateway.clock import ManualClock
+    from tests.support.waiting import wait_for
+
+    _needs_clients()
+    gw = make_gateway(gw_clock=ManualClock(time.time()))
+    session, wait, answer = _shell("command")
+    assert _run(session, mosquitto).returncode == 0
+    command = gw.pipeline.call("cmd", lambda now, tx: gw.commands.send(
+        tx, device_id="WB-1001", kind="wristband", name="locate_now", args={}, actor="op",
+        now=now), time.time())
+    waited = _run(wait, mosquitto)
+    assert waited.returncode == 0, waited.stderr
+    topic, body = waited.stdout.decode().split(" ", 1)
+    assert topic == "scgw/v1/wristband/WB-1001/cmd"
+    assert orjson.loads(body)["id"] == command
+    example_id = re.search(r'"id": "(cmd-[0-9a-f]+)"', answer).group(1)
+    done = _run(answer.replace(example_id, command), mosquitto)
+    assert done.returncode == 0, done.stderr
+    assert wait_for(lambda: gw.store.query("SELECT state FROM commands WHERE id = ?",
+                                           (command,)) == [{"state": "succeeded"}], 10)
