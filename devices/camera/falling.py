@@ -20,24 +20,17 @@ _SHAKE_MARGIN = 12
 SHAKE_HOLD = 5
 # Never analyse coarser than half resolution: a 4-pixel object must stay 2 pixels wide.
 MIN_SCALE = 0.5
-# Facades with storeys under this many pixels get a larger full-resolution budget.
-_FAR_STOREY_PX = 48.0
+# The opening is skipped while it removes less than this share of the facade (see __init__).
+_SPECKS = 8e-4
+_SPECKS_ALPHA = 0.05
 
 
 def falling_crop(cfg: FallingConfig, frame_size: tuple[int, int]) -> Crop:
-    """Where and at what resolution the facade is analysed.
-
-    A far facade (small storeys) gets up to twice the pixel budget at full resolution: its
-    objects are a few pixels and halving them loses them, while a tall far block is still a
-    small picture.
-    """
+    """Where and at what resolution the facade is analysed: full resolution up to
+    `detect_pixels`, else half (small objects survive half resolution because the opening is
+    then skipped, see `FallingDetector`)."""
     fixed = cfg.detect_width / frame_size[0] if cfg.detect_width else None
-    floors = FloorMap(cfg.floors)
-    cx = float(np.mean([p[0] for p in cfg.facade]))
-    cy = float(np.mean([p[1] for p in cfg.facade]))
-    far = min(2.0, max(1.0, (_FAR_STOREY_PX / floors.floor_px(cx, cy)) ** 2))
-    pixels = round(cfg.detect_pixels * far)
-    return crop_for([cfg.facade], frame_size, pixels, MIN_SCALE, fixed_scale=fixed)
+    return crop_for([cfg.facade], frame_size, cfg.detect_pixels, MIN_SCALE, fixed_scale=fixed)
 
 
 class FallingDetector:
@@ -63,7 +56,14 @@ class FallingDetector:
         # Taller than wide: slabs, sills and lintels cut a falling object into an upper and a
         # lower blob, and rain is already gone by the time this runs.
         self._close = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 7))
+        # The 2x2 opening erases one-pixel rain streaks, snow and speckle, but also any object
+        # under two analysis pixels wide (a 4-pixel object at half resolution, or a small one
+        # that straddles pixel borders at night). So it is used only while there is something
+        # to erase: `_specks` follows the share of the facade the opening removes (rain ~1 %,
+        # snow ~0.2 %, a clear day or night under 0.05 %). Without it, speckle is left to
+        # `min_blob_px` and short streaks to the test in `find_blobs`.
         self._open = np.ones((2, 2), np.uint8)
+        self._specks = 0.0  # rain or snow lift it within two frames
         self._range = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
         self._relearn = 0
         self.fps = fps
@@ -95,12 +95,19 @@ class FallingDetector:
             self._relearn = _RELEARN_FRAMES
             blobs = []
         else:
-            # Opening with 2x2 erases one-pixel-wide rain streaks and speckle; closing then
-            # joins the fragments of a motion-blurred object into one blob.
-            fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._open)
+            # Opening with 2x2 erases one-pixel-wide rain streaks and speckle (only while
+            # there are any, see __init__); closing then joins the fragments of a
+            # motion-blurred object into one blob.
+            opened = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._open)
+            removed = (cv2.countNonZero(fg) - cv2.countNonZero(opened)) / self._roi_px
+            if not shaking:  # shake lights up edges for a moment; it is not weather
+                self._specks += _SPECKS_ALPHA * (removed - self._specks)
+            if self._specks >= _SPECKS:
+                fg = opened
             fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, self._close)
             blobs = find_blobs(fg, self._min_blob, self._max_blob)
-        return self.judge(self._tracker.update(t, blobs))
+        ended = self._tracker.update(t, blobs)
+        return self.judge(ended, self._tracker.active)
 
     def _steady_only(self, image: np.ndarray, fg: np.ndarray) -> np.ndarray:
         bg = self._segmenter.background()

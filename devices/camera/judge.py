@@ -30,6 +30,19 @@ _MAX_LOOSE = 3
 _ALONE_S = 0.8
 _ALONE_STOREYS = 2.0
 _ALONE_CONFIDENCE = 0.85
+# A passing track that runs alongside a longer track still in progress (a fast object's
+# motion-blurred blob split in two, each piece caught by a track) waits for that track: if it
+# passes, the shorter one is the same throw seen twice.
+_COVER_MIN_POINTS = 3
+
+
+@dataclass(frozen=True)
+class _Pending:
+    cover: int  # id of the longer active track it runs alongside
+    track: Track
+    xs: list[float]
+    ys: list[float]
+    verdict: Verdict
 
 
 @dataclass(frozen=True)
@@ -55,10 +68,16 @@ class Judge:
         self._stitch_tol = max(3.0, 0.15 * self.storey_px * crop.scale)
         self._emitted: list[_Emitted] = []
         self._fragments: list[Track] = []
+        self._pending: list[_Pending] = []
         self.rejected: dict[str, int] = {}
 
-    def __call__(self, tracks: list[Track]) -> list[Detection]:
-        """Detections among the given finished tracks."""
+    def __call__(self, tracks: list[Track], active: list[Track] | None = None) -> list[Detection]:
+        """Detections among the given finished tracks.
+
+        `active` are the tracks still running: a passing track that runs alongside a longer one
+        of them is held back until that one has been judged (see `_cover`).
+        """
+        active = active or []
         out = []
         for tr in sorted(tracks, key=lambda tr: tr.t[0]):
             tr = self._stitch(tr)
@@ -76,11 +95,57 @@ class Judge:
             if verdict.confidence < self.cfg.min_confidence:
                 self._count("low_confidence")
                 continue
+            cover = self._cover(tr, xs, ys, active)
+            if cover is not None:
+                self._pending.append(_Pending(cover, tr, xs, ys, verdict))
+                continue
             if self._duplicate(tr.t, xs, ys):
                 self._count("duplicate")
                 continue
             out.append(self._detection(tr, xs, ys, verdict))
+        # Held-back tracks whose longer companion has ended (and was judged just above or
+        # earlier): a duplicate if that one was emitted, else a detection of their own.
+        running = {a.id for a in active}
+        waiting = []
+        for p in self._pending:
+            if p.cover in running:
+                waiting.append(p)
+            elif self._duplicate(p.track.t, p.xs, p.ys):
+                self._count("duplicate")
+            else:
+                out.append(self._detection(p.track, p.xs, p.ys, p.verdict))
+        self._pending = waiting
         return out
+
+    def _cover(
+        self, tr: Track, xs: list[float], ys: list[float], active: list[Track]
+    ) -> int | None:
+        """The id of a longer active track that follows the same path as `tr`, if any.
+
+        The object's blob can split in two when it is fast (motion blur longer than the
+        closing joins); each piece then has a track, and the shorter one ends first. Judged
+        alone it would be a second detection of one throw (the independent set counted such
+        a piece as a false alarm).
+        """
+        ts = np.asarray(tr.t) - tr.t[0]
+        yfit = np.polyfit(ts, ys, 2)
+        xfit = np.polyfit(ts, xs, 1)
+        tol = max(6.0, 0.5 * self.storey_px)
+        c, inv = self.crop, 1.0 / self.crop.scale
+        for a in active:
+            if a.id == tr.id or not a.t or a.t[0] >= tr.t[0] or len(a.t) <= len(tr.t):
+                continue
+            at = np.asarray(a.t)
+            inside = (at >= tr.t[0]) & (at <= tr.t[-1])
+            if inside.sum() < _COVER_MIN_POINTS:
+                continue
+            dt = at[inside] - tr.t[0]
+            ax = c.x0 + np.asarray(a.x)[inside] * inv
+            ay = c.y0 + np.asarray(a.y)[inside] * inv
+            near = np.hypot(ax - np.polyval(xfit, dt), ay - np.polyval(yfit, dt)) <= tol
+            if near.sum() >= max(_COVER_MIN_POINTS, 0.6 * len(dt)):
+                return a.id
+        return None
 
     def _count(self, reason: str) -> None:
         self.rejected[reason] = self.rejected.get(reason, 0) + 1

@@ -12,6 +12,7 @@ from simulators.video.randomset import RandomClip, render
 FAR_STOREY_PX = 24.0
 THROW_T = 0.8
 THROW_FLOOR = 10
+TINY_T = 2.0
 
 
 def far_facade(storey_px: float = FAR_STOREY_PX) -> FacadeGeometry:
@@ -53,6 +54,31 @@ def small_far_throw(out: Path, style: str) -> RandomClip:
         ],
     )
     return render(out, plan, style, f"far-throw-{style}")
+
+
+def tiny_night_throw(out: Path, style: str) -> RandomClip:
+    """Night, clear: a 5-pixel can thrown at TINY_T from the 10th floor of a far facade."""
+    plan = FacadePlan(
+        seed=43,
+        duration_s=5.5,
+        fps=25.0,
+        geo=far_facade(),
+        weather=Weather(night=True),
+        density="low",
+        drops=[
+            Drop(
+                t=TINY_T,
+                floor=THROW_FLOOR,
+                column=3,
+                vu=-0.4,
+                vz=0.0,
+                size_px=5.0,
+                shape="can",
+                color=(60, 150, 200),
+            )
+        ],
+    )
+    return render(out, plan, style, f"tiny-night-{style}")
 
 
 def unmasked_windows_and_birds(out: Path, style: str) -> RandomClip:

@@ -161,3 +161,48 @@ def test_confidence_rises_with_evidence() -> None:
     strong = confidence(1.0, 30.0, 3.0, 1.2)
     assert weak < strong
     assert confidence(0.5, 30.0, 3.0, 1.2) < strong
+
+
+def _split_throw(storey_px: float) -> tuple[Track, Track]:
+    """One throw seen by two tracks: a long one from the release, and a short one that took
+    the lower half of the object's motion-blurred blob for 0.6 s in the middle of the fall."""
+    k = storey_px / 3.0
+
+    def fy(t: float) -> float:
+        return 100 + 0.5 * G * k * t * t
+
+    whole = _track(lambda t: 500.0 + 10 * t, fy, 2.0)
+    rng = np.random.default_rng(1)
+    span = slice(25, 41)  # t = 1.0 … 1.6 s
+    piece = Track(
+        2,
+        whole.t[span],
+        [x + float(rng.normal(0, 0.3)) for x in whole.x[span]],
+        [y + 2.0 + float(rng.normal(0, 0.3)) for y in whole.y[span]],
+        whole.area[span],
+    )
+    return whole, piece
+
+
+@pytest.mark.parametrize("storey_px", [24.0, 60.0])
+def test_a_second_track_on_the_same_throw_is_not_a_second_detection(storey_px: float) -> None:
+    # The short track ends first, while the long one still runs: judged alone it passes, and
+    # the long one, judged later, would not recognise it as its own duplicate.
+    judge, _ = _judge(storey_px)
+    whole, piece = _split_throw(storey_px)
+    running = Track(whole.id, whole.t[:40], whole.x[:40], whole.y[:40], whole.area[:40])
+    assert judge([piece], active=[running]) == []
+    [det] = judge([whole], active=[])
+    assert det.t == whole.t[0]
+    assert judge([], active=[]) == []
+
+
+def test_a_held_back_track_is_reported_if_the_long_one_fails() -> None:
+    judge, _ = _judge(24.0)
+    whole, piece = _split_throw(24.0)
+    # The long track turns out to be something else (here: sideways nonsense) and fails.
+    bad = Track(whole.id, whole.t, [500.0 + 300 * t for t in whole.t], whole.y, whole.area)
+    running = Track(bad.id, bad.t[:40], whole.x[:40], whole.y[:40], bad.area[:40])
+    assert judge([piece], active=[running]) == []
+    dets = judge([bad], active=[])
+    assert [d.t for d in dets] == [piece.t[0]]

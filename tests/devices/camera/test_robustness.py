@@ -10,6 +10,7 @@ import pytest
 from devices.camera.analyze import Analyzer, run
 from devices.camera.config import CameraConfig, load_config
 from devices.camera.detection import Detection
+from devices.camera.falling import FallingDetector
 from devices.camera.source import FrameSource
 from simulators.video.randomset import RandomClip
 from tests.devices.camera import random_clips as rc
@@ -41,6 +42,22 @@ def test_small_object_from_a_far_facade_without_window_masks(folder: Path, style
     assert abs(det.t - rc.THROW_T) < 0.5
     assert det.floor is not None and abs(det.floor - rc.THROW_FLOOR) <= 1
     assert det.confidence >= config.falling.min_confidence
+
+
+@pytest.mark.parametrize("style", ["a", "b"])
+def test_a_four_pixel_object_survives_half_resolution_at_night(folder: Path, style: str) -> None:
+    # Analysed at half resolution (as a big facade is), the can is two pixels wide; the 2x2
+    # opening that erases rain would erase it too, so with no rain it must not run.
+    clip = rc.tiny_night_throw(folder, style)
+    config = load_config(clip.config)
+    assert config.falling is not None
+    falling = config.falling.model_copy(update={"detect_pixels": 20_000})
+    analyzer_config = config.model_copy(update={"falling": falling})
+    assert FallingDetector(falling, (1280, 720), 25.0).crop.scale == 0.5
+    dets = _analyse(clip, analyzer_config)
+    assert [d.type for d in dets] == ["falling_object"]
+    assert abs(dets[0].t - rc.TINY_T) < 0.5
+    assert dets[0].floor is not None and abs(dets[0].floor - rc.THROW_FLOOR) <= 1
 
 
 @pytest.mark.parametrize("style", ["a", "b"])
