@@ -34,17 +34,24 @@ def classify(exc: ValidationError) -> PayloadError:
     errors = exc.errors(include_url=False, include_input=False)
     first = errors[0]
     etype = first["type"]
-    where = ".".join(str(p) for p in first["loc"]) or "payload"
-    text = f"{where}: {first['msg']}"
-    if len(errors) > 1:
-        text += f" (+{len(errors) - 1} more)"
     if etype == "json_invalid":
         return PayloadError(f"malformed JSON: {first['msg']}", reason="malformed_json")
     if etype in ("union_tag_invalid", "union_tag_not_found") and first["loc"] in ((), ("type",)):
-        return PayloadError(text, reason="unknown_event_type")
+        return PayloadError(_describe(first, errors), reason="unknown_event_type")
     if all(e["type"] in RANGE_ERRORS for e in errors):
-        return PayloadError(text, reason="out_of_range")
-    return PayloadError(text, reason="schema_invalid")
+        return PayloadError(_describe(first, errors), reason="out_of_range")
+    # The detail leads with an error of the reason it gives, not with an out-of-range value
+    # that came first (the device would fix that one and be refused again, for the other).
+    lead = next(e for e in errors if e["type"] not in RANGE_ERRORS)
+    return PayloadError(_describe(lead, errors), reason="schema_invalid")
+
+
+def _describe(error: Any, errors: list[Any]) -> str:
+    where = ".".join(str(p) for p in error["loc"]) or "payload"
+    text = f"{where}: {error['msg']}"
+    if len(errors) > 1:
+        text += f" (+{len(errors) - 1} more)"
+    return text
 
 
 class JsonCodec:
