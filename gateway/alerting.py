@@ -9,7 +9,8 @@ from typing import TypeVar
 from devices.catalogue import CATALOGUE
 from gateway.clock import Clock
 from gateway.clock_watch import ClockWatch
-from gateway.envelope import Envelope
+from gateway.decode import RejectError
+from gateway.envelope import Envelope, RawMessage
 from gateway.pipeline import Pipeline
 from gateway.registry import DeviceRegistry
 from gateway.residents import ResidentRepository
@@ -85,6 +86,8 @@ class Alerting:
                              devices=self.directory, residents=self.residents)
         self.engine.defer_flush = True  # flushed by on_batch_end, inside the same transaction
         self.clocks = ClockWatch(settings.limits.clock_skew_alert_s)
+        # Readings refused for a fast clock, judged with the batch (they have no envelope).
+        self._fast: list[tuple[str, float, float]] = []
         self._pipeline: Pipeline | None = None
         self._connected: Callable[[], bool] = lambda: True
 
@@ -131,8 +134,23 @@ class Alerting:
     def on_presence(self, twin: Twin, kind: str, now: float, tx: SqliteTx) -> None:
         """Presence is judged by the absence rules' own timers; nothing extra to do."""
 
+    def on_refused(self, raw: RawMessage, rejection: RejectError) -> None:
+        """A reading refused as `future_timestamp` still proves a fast clock: without this, a
+        device whose clock runs ahead saw every reading refused and never got its
+        `device.clock_skew` alert (only urgent events, accepted whatever their time, did)."""
+        if rejection.reason == "future_timestamp" and rejection.device_id is not None \
+                and rejection.skew_s is not None:
+            self._fast.append((rejection.device_id, rejection.skew_s, raw.received_at))
+
     def on_batch_end(self, tx: SqliteTx) -> None:
         """Write the rule states the batch changed, before the pipeline commits."""
+        fast, self._fast = self._fast, []
+        for device_id, skew_s, at in fast:
+            verdict = self.clocks.observe(device_id, skew_s, at, live=False)
+            subject = self.directory.subject(device_id) if verdict is not None else None
+            if verdict is not None and subject is not None:
+                skewed, skew = verdict
+                self.engine.device_clock(tx, subject, skew if skewed else None)
         self.engine.end_batch(tx)
 
     def tick(self, now: float, tx: SqliteTx) -> None:

@@ -46,12 +46,13 @@ class RejectError(Exception):
     """
 
     def __init__(self, reason: str, detail: str, device_id: str | None = None,
-                 kind: str | None = None) -> None:
+                 kind: str | None = None, skew_s: float | None = None) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
         self.device_id = device_id
         self.kind = kind
+        self.skew_s = skew_s  # device time minus receipt, for a `future_timestamp`
 
 
 class Decoder:
@@ -212,7 +213,7 @@ class Decoder:
                 "future_timestamp",
                 f"ts is {ts - now:.0f} s ahead of the gateway clock "
                 f"(limit {self._limits.future_skew_s} s)",
-                device_id, kind_key,
+                device_id, kind_key, skew,
             )
         seq = getattr(payload, "seq", None)
         return Envelope(
