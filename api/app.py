@@ -14,6 +14,7 @@ from fastapi_offline import FastAPIOffline
 from api import asyncapi
 from api.deps import CurrentUser
 from api.headers import SecurityHeaders
+from api.limits import BodyLimit
 from api.personal import check_routes
 from api.routes import (
     admin,
@@ -42,6 +43,7 @@ from gateway.sign_ins import SignInLog
 from gateway.users import SessionRepository, UserRepository
 
 VERSION = "0.1.0"
+BODY_LIMIT = 1024 * 1024  # bytes of request body, outside the plate page
 
 
 def _json_safe(value: Any) -> Any:
@@ -125,5 +127,9 @@ def create_app(gateway: Gateway) -> FastAPI:
                    admin_pages.pages, admin_pages.router, admin_pages.audit):
         app.include_router(router)
     check_routes(app)
+    # Bodies are bounded before anything reads them (JSON is parsed before the login check);
+    # the vendor's validator takes a device payload, the plate page a photo.
+    app.add_middleware(BodyLimit, default=max(BODY_LIMIT, 4 * settings.limits.max_payload_bytes),
+                       larger=settings.plates.max_body_bytes, larger_prefix="/plates/open/")
     app.add_middleware(SecurityHeaders)
     return app

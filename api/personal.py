@@ -161,3 +161,24 @@ def redact_readings(values: dict[str, Any] | None) -> dict[str, Any] | None:
     if values is None:
         return None
     return {k: v for k, v in values.items() if k not in PERSONAL_READING_KEYS}
+
+
+def holds_personal(value: Any) -> bool:
+    """Whether a free-form value (a command result, a payload) carries a position or vital
+    sign at any depth."""
+    if isinstance(value, dict):
+        return any(k in PERSONAL_READING_KEYS or k in LOCATION or holds_personal(v)
+                   for k, v in value.items())
+    if isinstance(value, list):
+        return any(holds_personal(v) for v in value)
+    return False
+
+
+def redact_deep(value: Any) -> Any:
+    """A free-form value without positions or vital signs, at any depth."""
+    if isinstance(value, dict):
+        return {k: redact_deep(v) for k, v in value.items()
+                if k not in PERSONAL_READING_KEYS and k not in LOCATION}
+    if isinstance(value, list):
+        return [redact_deep(v) for v in value]
+    return value

@@ -11,7 +11,14 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from api.access import can_see_device, visible_device
 from api.deps import DeviceReaders, GatewayDep, Staff
-from api.personal import Audit, client_address, redact_readings
+from api.personal import (
+    Audit,
+    Auditor,
+    client_address,
+    holds_personal,
+    redact_deep,
+    redact_readings,
+)
 from api.schemas import (
     CommandCreate,
     CommandPublic,
@@ -175,7 +182,7 @@ def _set_status(device_id: str, request: Request, gw: Any, user: User,
 @router.post("/{device_id}/commands", response_model=CommandPublic,
              status_code=status.HTTP_202_ACCEPTED)
 def send_command(device_id: str, body: CommandCreate, gw: GatewayDep,
-                 user: DeviceReaders) -> CommandPublic:
+                 user: DeviceReaders, auditor: Audit) -> CommandPublic:
     """Send a command (names and arguments per kind: see /asyncapi.json); poll it for the
     device's ack. It expires after its time to live (`ttl_s`, bounded per command)."""
     if user.role == "grid_worker":
@@ -187,18 +194,34 @@ def send_command(device_id: str, body: CommandCreate, gw: GatewayDep,
             actor=user.username, now=now, ttl_s=body.ttl_s), gw.clock.time())
     except CommandError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    return get_command(device_id, command_id, gw, user)
+    return get_command(device_id, command_id, gw, user, auditor)
+
+
+def command_public(user: User, device: DeviceRecord, row: dict[str, Any],
+                   auditor: Auditor) -> CommandPublic:
+    """A command as this caller may see it: a result that holds a position or vital sign
+    (a `locate_now` fix) is blanked for a vendor once the device serves a resident, and
+    audited for everyone else."""
+    results = ("result", "late_result")
+    if any(holds_personal(row.get(k)) for k in results):
+        if _withheld(user, device):
+            row = {**row, **{k: redact_deep(row.get(k)) for k in results}}
+        else:
+            auditor.disclosed("command_result", [device.resident_id], device_id=device.id,
+                              detail=f"command {row['id']} {row.get('name', '')}")
+    return CommandPublic(**row)
 
 
 @router.get("/{device_id}/commands/{command_id}", response_model=CommandPublic)
 def get_command(device_id: str, command_id: str, gw: GatewayDep,
-                user: DeviceReaders) -> CommandPublic:
-    """A command's state: sent, succeeded, failed or timeout."""
-    visible_device(gw, user, device_id)
+                user: DeviceReaders, auditor: Audit) -> CommandPublic:
+    """A command's state: sent, succeeded, failed or timeout (a fix in the result is a
+    personal-data read: audited, and withheld from a vendor once the band serves someone)."""
+    device = visible_device(gw, user, device_id)
     row = CommandReads(gw.store).one(device_id, command_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such command")
-    return CommandPublic(**row)
+    return command_public(user, device, row, auditor)
 
 
 @router.post("/{device_id}/disable", response_model=DeviceSummary)

@@ -158,10 +158,15 @@ def transition(ticket_id: IdPath, body: TransitionBody, request: Request, gw: Ga
 @router.post("/{ticket_id}/satisfaction", response_model=TicketPublic)
 def satisfaction(ticket_id: IdPath, body: Rating, request: Request, gw: GatewayDep,
                  user: CurrentUser) -> TicketPublic:
-    """Rate the outcome and close (the resident's family, or staff on their behalf)."""
+    """Rate the outcome and close (the resident's family, or staff on their behalf). A family
+    rates only a result the community reported (state `feedback`): a ticket still being
+    handled, or handed to the 12345 channel, is not the family's to close."""
     if user.role not in ("admin", "operator", "family"):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role} may not do this")
-    _load(gw, user, ticket_id)
+    ticket = _load(gw, user, ticket_id)
+    if user.role == "family" and ticket.state != "feedback":
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            "社区尚未反馈处理结果，暂不能评价 (nothing reported yet to rate)")
     updated = _run(gw, "ticket_rating", lambda now, tx: gw.workflow.transition(
         tx, ticket_id, "close", actor=user.username, now=now, note=body.note,
         rating=body.rating))

@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 
 from api.access import visible_device
 from api.deps import GatewayDep, require
-from api.personal import redact_readings
+from api.personal import Audit, holds_personal, redact_deep, redact_readings
+from api.routes.devices import command_public
 from api.schemas import CommandPublic, DeadLetterPublic
 from devices import topics
 from devices.catalogue import CATALOGUE
@@ -81,29 +82,58 @@ def dead_letters(gw: GatewayDep, user: VendorView, device_id: str | None = None,
     """Refused messages of the caller's own devices, newest first."""
     mine = None if user.role in ("admin", "operator") and device_id is None else \
         _own_ids(gw, user, device_id)
-    return [DeadLetterPublic(**r) for r in MessageReads(gw.store).dead_letters(
-        device_ids=mine, reason=reason, since=since, limit=limit)]
+    rows = MessageReads(gw.store).dead_letters(device_ids=mine, reason=reason, since=since,
+                                               limit=limit)
+    if user.role == "vendor":
+        rows = [_withheld_preview(gw, r) for r in rows]
+    return [DeadLetterPublic(**r) for r in rows]
+
+
+WITHHELD = "(withheld: this device serves a resident; positions and vital signs are not shown)"
+
+
+def _withheld_preview(gw: Any, row: dict[str, Any]) -> dict[str, Any]:
+    """A refused message of a band that serves someone, as its vendor may see it: the JSON
+    without positions and vital signs, or nothing when the preview is not whole JSON."""
+    device = gw.registry.get(row["device_id"]) if row["device_id"] else None
+    if device is None or device.resident_id is None:
+        return row
+    try:
+        data = json.loads(row["payload_preview"])
+    except ValueError:
+        return {**row, "payload_preview": WITHHELD}
+    if not holds_personal(data):
+        return row
+    return {**row, "payload_preview": json.dumps(redact_deep(data), ensure_ascii=False)}
 
 
 @router.get("/devices/{device_id}/messages", response_model=list[MessagePublic])
-def messages(device_id: str, gw: GatewayDep, user: VendorView,
+def messages(device_id: str, gw: GatewayDep, user: VendorView, auditor: Audit,
              channel: Literal["telemetry", "event", "status", "cmd_ack"] | None = None,
              limit: Limit = 50) -> list[MessagePublic]:
     """The device's last accepted messages, newest first (personal fields withheld from a
-    vendor once the device serves a resident)."""
+    vendor once the device serves a resident; staff reading them are audited)."""
     device = visible_device(gw, user, device_id)
     withheld = user.role == "vendor" and device.resident_id is not None
-    return [MessagePublic(**{**m, "data": (redact_readings(m["data"]) or {}) if withheld
-                             else m["data"]})
-            for m in MessageReads(gw.store).recent(device.id, channel, limit)]
+    found = MessageReads(gw.store).recent(device.id, channel, limit)
+    if withheld:
+        return [MessagePublic(**{**m, "data": redact_deep(redact_readings(m["data"]) or {})})
+                for m in found]
+    if any(holds_personal(m["data"]) for m in found):
+        auditor.disclosed("device_messages", [device.resident_id], device_id=device.id,
+                          range_from=min(m["received_at"] for m in found),
+                          range_to=max(m["received_at"] for m in found))
+    return [MessagePublic(**m) for m in found]
 
 
 @router.get("/devices/{device_id}/commands", response_model=list[CommandPublic])
-def commands(device_id: str, gw: GatewayDep, user: VendorView,
+def commands(device_id: str, gw: GatewayDep, user: VendorView, auditor: Audit,
              limit: Limit = 50) -> list[CommandPublic]:
-    """The commands sent to the device and what became of each, newest first."""
+    """The commands sent to the device and what became of each, newest first (a fix in a
+    result is withheld from a vendor once the device serves a resident)."""
     device = visible_device(gw, user, device_id)
-    return [CommandPublic(**r) for r in CommandReads(gw.store).of_device(device.id, limit)]
+    return [command_public(user, device, r, auditor)
+            for r in CommandReads(gw.store).of_device(device.id, limit)]
 
 
 def _wire(payload: Any) -> bytes:

@@ -1,0 +1,83 @@
+"""A position that comes back in a command's result (`locate_now`) or a device's raw messages:
+a vendor never reads it once the band serves a resident, and staff who read it are audited."""
+
+from __future__ import annotations
+
+import orjson
+
+from tests.api.conftest import Api
+from tests.conftest import T0
+from tests.support.clients import Publisher
+from tests.support.waiting import wait_for
+
+FIX = {"lat": 35.41517, "lon": 116.58723, "accuracy_m": 6}
+
+
+def _audit_rows(api: Api, action: str) -> list[dict]:
+    return api.gateway.store.query(
+        "SELECT actor, outcome, resident_id FROM access_audit WHERE action = ?", (action,))
+
+
+def test_a_located_band_s_fix_reaches_staff_audited_and_its_vendor_never(
+        api: Api, publisher: Publisher):
+    c = api.client
+    vendor, operator = api.headers("vendor"), api.headers("operator")
+    # The vendor's own band, bound by an operator to Mr. Yang.
+    assert c.post("/devices", json={"id": "WB-7001", "kind": "wristband"},
+                  headers=vendor).status_code == 201
+    r = c.put("/devices/WB-7001/binding", headers=operator,
+              json={"site": "jining-renmin", "grid": "G-01", "resident_id": "R-yang"})
+    assert r.status_code == 200, r.text
+    assert c.post("/devices/WB-7001/enable", headers=operator).status_code == 200
+    # The vendor asks the band where it is, and the band answers.
+    sent = c.post("/devices/WB-7001/commands", json={"name": "locate_now"}, headers=vendor)
+    assert sent.status_code == 202, sent.text
+    command_id = sent.json()["id"]
+    ack = {"id": command_id, "ok": True, "ts": int(T0 * 1000), "result": {"location": FIX}}
+    publisher.publish("scgw/v1/wristband/WB-7001/cmd/ack", orjson.dumps(ack))
+
+    def settled() -> bool:
+        return c.get(f"/devices/WB-7001/commands/{command_id}",
+                     headers=vendor).json()["state"] == "succeeded"
+    assert wait_for(settled, 10)
+    lat = str(FIX["lat"])
+    for path in (f"/devices/WB-7001/commands/{command_id}", "/vendor/devices/WB-7001/commands",
+                 "/vendor/devices/WB-7001/messages", "/devices/WB-7001/commands"):
+        r = c.get(path, headers=vendor)
+        assert r.status_code == 200 and lat not in r.text, (path, r.text)
+    assert _audit_rows(api, "command_result") == []
+    # Staff see the fix, and each read is in the access audit under Mr. Yang.
+    r = c.get(f"/devices/WB-7001/commands/{command_id}", headers=operator)
+    assert lat in r.text
+    assert _audit_rows(api, "command_result") == [
+        {"actor": "op-chen", "outcome": "allowed", "resident_id": "R-yang"}]
+    r = c.get("/vendor/devices/WB-7001/messages", headers=operator)
+    assert lat in r.text
+    assert _audit_rows(api, "device_messages") == [
+        {"actor": "op-chen", "outcome": "allowed", "resident_id": "R-yang"}]
+
+
+def test_a_refused_message_of_a_band_that_serves_someone_shows_its_vendor_no_fix(
+        api: Api, publisher: Publisher):
+    c = api.client
+    vendor, operator = api.headers("vendor"), api.headers("operator")
+    assert c.post("/devices", json={"id": "WB-7002", "kind": "wristband"},
+                  headers=vendor).status_code == 201
+    assert c.put("/devices/WB-7002/binding", headers=operator, json={
+        "site": "jining-renmin", "grid": "G-01", "resident_id": "R-yang"}).status_code == 200
+    assert c.post("/devices/WB-7002/enable", headers=operator).status_code == 200
+    # A reading from a band whose clock is years off: refused, kept as a dead letter.
+    processed = api.gateway.pipeline.processed
+    publisher.publish("scgw/v1/wristband/WB-7002/telemetry", orjson.dumps(
+        {"ts": 1000, "seq": 1, "heart_rate_bpm": 131, "location": FIX}))
+    publisher.publish("scgw/v1/wristband/WB-7002/telemetry",
+                      b"not json " + str(FIX["lat"]).encode())
+    assert api.gateway.pipeline.wait_processed(processed + 2, 10)
+    lat = str(FIX["lat"])
+    mine = c.get("/vendor/dead-letters?device_id=WB-7002", headers=vendor)
+    assert mine.status_code == 200 and len(mine.json()) == 2, mine.text
+    assert lat not in mine.text and "131" not in mine.text
+    previews = [row["payload_preview"] for row in mine.json()]
+    assert '"seq": 1' in previews[1]  # the rest of the message is there to debug with
+    staff = c.get("/dead-letters?device_id=WB-7002", headers=operator)
+    assert lat in staff.text

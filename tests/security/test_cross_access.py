@@ -1,0 +1,113 @@
+"""Reaching across: a family for another family's elder, a grid worker for another grid, by
+every route that takes a resident, device, alert or ticket id — and a family closing its
+elder's ticket before the community has reported on it."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import pytest
+
+from tests.api.conftest import Api
+from tests.conftest import T0
+from tests.support.clients import Publisher
+
+FIX = {"lat": 35.4162, "lon": 116.5891, "accuracy_m": 9}
+
+
+@pytest.fixture
+def two(api: Api, publisher: Publisher) -> tuple[Api, int, int]:
+    """The seeded API plus an SOS of Mrs. Li (grid G-02): (api, her alert, her ticket)."""
+    publisher.publish("scgw/v1/wristband/WB-1002/event", orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 1, "type": "sos", "location": FIX}))
+    assert api.gateway.pipeline.wait_processed(3, 10)
+    alert = api.gateway.store.query("SELECT id FROM alerts WHERE device_id = 'WB-1002'")[0]
+    ticket = api.gateway.store.query(
+        "SELECT ticket_id FROM ticket_alerts WHERE alert_id = ?", (alert["id"],))[0]
+    return api, alert["id"], ticket["ticket_id"]
+
+
+def test_a_family_reaches_no_other_elder_by_any_route(two: tuple[Api, int, int]):
+    api, alert, ticket = two
+    c, family = api.client, api.headers("family")  # fam-yang: Mr. Yang's son
+    attempts = [
+        ("GET", f"/tickets/{ticket}", None, 404),
+        ("POST", f"/tickets/{ticket}/satisfaction", {"rating": 5}, 404),
+        ("GET", f"/tickets/{ticket}/contact", None, 403),
+        ("GET", f"/plates/requests/{ticket}", None, 403),
+        ("GET", f"/alerts/{alert}", None, 403),
+        ("GET", "/tickets/board", None, 403),
+        ("GET", "/tickets?limit=10", None, 403),
+        ("GET", "/alerts?resident_id=R-li", None, 403),
+        ("GET", "/family/elders/R-li/location", None, 404),
+        ("GET", "/family/elders/R-li/trail", None, 404),
+        ("GET", "/family/elders/R-li/vitals", None, 404),
+        ("GET", "/family/elders/R-li/alarms", None, 404),
+        ("GET", "/geofences?resident_id=R-li", None, 404),
+        ("POST", "/geofences", {"resident_id": "R-li", "name": "家", "polygon": [
+            [35.41, 116.58], [35.42, 116.58], [35.42, 116.59]]}, 404),
+        ("POST", "/tickets/requests", {"category": "property", "text": "x",
+                                       "door_plate": "DP-3-1-502", "resident_id": "R-li"}, 404),
+        ("GET", "/devices/WB-1002", None, 403),
+        ("GET", "/devices/WB-1002/telemetry", None, 403),
+        ("GET", "/devices/WB-1002/commands", None, 403),
+        ("GET", "/vendor/devices/WB-1002/messages", None, 403),
+        ("GET", "/residents/R-li", None, 403),
+    ]
+    for method, path, body, code in attempts:
+        r = c.request(method, path, headers=family, json=body)
+        assert r.status_code == code, (path, r.status_code, r.text)
+        assert "李奶奶" not in r.text and str(FIX["lat"]) not in r.text, path
+    # Her own elder's ticket is hers to read.
+    assert c.get(f"/tickets/{api.sos_ticket_id}", headers=family).status_code == 200
+    denied = api.gateway.store.query(
+        "SELECT count(*) AS n FROM access_audit WHERE actor = 'fam-yang' AND outcome = 'denied'"
+        " AND resident_id = 'R-li'")[0]["n"]
+    assert denied >= 5  # the family routes and safe zones are audited as refused
+
+
+def test_a_grid_worker_reaches_nothing_of_another_grid(two: tuple[Api, int, int]):
+    api, alert, ticket = two
+    c, worker = api.client, api.headers("grid_worker")  # gw-wang: grid G-01
+    for method, path, body in [
+        ("GET", f"/alerts/{alert}", None), ("GET", f"/alerts/{alert}/audit", None),
+        ("POST", f"/alerts/{alert}/ack", {"note": "x"}),
+        ("POST", f"/alerts/{alert}/comments", {"text": "x"}),
+        ("GET", f"/tickets/{ticket}", None), ("GET", f"/tickets/{ticket}/contact", None),
+        ("POST", f"/tickets/{ticket}/comments", {"text": "x"}),
+        ("POST", f"/tickets/{ticket}/transitions", {"action": "accept"}),
+        ("GET", f"/plates/requests/{ticket}", None), ("GET", "/devices/WB-1002", None),
+        ("GET", "/devices/WB-1002/telemetry", None), ("GET", "/devices/WB-1002/events", None),
+    ]:
+        r = c.request(method, path, headers=worker, json=body)
+        assert r.status_code == 404, (path, r.status_code, r.text)
+        assert "李奶奶" not in r.text and str(FIX["lat"]) not in r.text, path
+    for path in ("/alerts?resident_id=R-li", "/alerts?device_id=WB-1002", "/tickets?grid=G-02",
+                 "/devices?grid=G-02"):
+        assert c.get(path, headers=worker).json() == [], path
+    # The board shows and counts only what the worker may open, and every alert names only
+    # a ticket the worker may open.
+    board = c.get("/tickets/board", headers=worker)
+    cards = [t for column in board.json().values() for t in column]
+    assert ticket not in {t["id"] for t in cards} and cards
+    totals = json.loads(board.headers["X-Board-Totals"])
+    assert sum(n for n, _ in totals.values()) == len(cards)
+    for a in c.get("/alerts", headers=worker).json():
+        assert a["ticket_id"] is None or c.get(f"/tickets/{a['ticket_id']}",
+                                               headers=worker).status_code == 200
+    summary = c.get("/alerts/summary", headers=worker).json()
+    assert summary["open"] == 1  # Mr. Yang's, not Mrs. Li's
+
+
+def test_a_family_cannot_close_its_elders_ticket_before_the_community_reports(api: Api):
+    c, family, operator = api.client, api.headers("family"), api.headers("operator")
+    ticket = api.sos_ticket_id
+    # Handed to the 12345 channel: the channel, not the family, reports it done.
+    r = c.post(f"/tickets/{ticket}/transitions", headers=operator,
+               json={"action": "transfer", "note": "12345"})
+    assert r.status_code == 200 and r.json()["state"] == "transferred", r.text
+    r = c.post(f"/tickets/{ticket}/satisfaction", headers=family, json={"rating": 5})
+    assert r.status_code == 409, r.text
+    assert c.get(f"/tickets/{ticket}", headers=operator).json()["state"] == "transferred"
+    assert c.get(f"/alerts/{api.sos_alert_id}", headers=operator).json()["state"] == "active"
