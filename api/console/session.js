@@ -189,7 +189,8 @@ export function connectLive(onEvent, onReconnect) {
     const token = accessToken();
     if (!token) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}/ws?token=${encodeURIComponent(token)}`);
+    // The token travels as a subprotocol, never in the URL (proxies log URLs).
+    const ws = new WebSocket(`${scheme}://${location.host}/ws`, ["bearer", token]);
     document.body.dataset.sockets = String(Number(document.body.dataset.sockets || 0) + 1);
     ws.onmessage = (msg) => {
       const event = JSON.parse(msg.data);

@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 REFRESH_COOKIE = "scgw_refresh"
 # Sent only to /auth (refresh, logout): no other request carries the refresh token.
 COOKIE_PATH = "/auth"
+NAME_KEY_MAX = 128  # no account has a longer name (the admin page allows 40)
 RefreshCookie = Annotated[str | None, Cookie(alias=REFRESH_COOKIE, max_length=200)]
 
 
@@ -102,23 +103,27 @@ def login(
     attempt is written to the sign-in log (`/audit/sign-ins`), never the password."""
     address = client_address(request)
     agent = request.headers.get("user-agent", "")
-    wait = throttle.begin(form.username, address)
+    # The throttle remembers up to 100,000 (username, address) pairs: a name is kept by its
+    # first NAME_KEY_MAX characters, so megabyte "usernames" cannot fill the memory.
+    name = form.username[:NAME_KEY_MAX]
+    wait = throttle.begin(name, address)
     if wait > 0:
         gw.metrics.logins.labels("throttled").inc()
         sign_ins.record(form.username, address, "throttled", user_agent=agent,
                         retry_after=wait)
         raise _throttled(wait)
     try:
-        user = users.authenticate(form.username, form.password)
+        user = (users.authenticate(form.username, form.password)
+                if len(form.username) <= NAME_KEY_MAX else None)
         if user is None:
-            throttle.failed(form.username, address)
+            throttle.failed(name, address)
         else:
-            throttle.succeeded(form.username, address)
+            throttle.succeeded(name, address)
     finally:
-        throttle.end(form.username, address)
+        throttle.end(name, address)
     if user is None:
         gw.metrics.logins.labels("wrong_password").inc()
-        log.warning("login refused", extra={"username": form.username, "client": address})
+        log.warning("login refused", extra={"username": name, "client": address})
         sign_ins.record(form.username, address, "wrong_password", user_agent=agent)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             {"WWW-Authenticate": "Bearer"})

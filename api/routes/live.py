@@ -38,17 +38,27 @@ def event_filter(gw: Any, user: User) -> Any:
     return lambda e: False
 
 
+BEARER = "bearer"
+
+
 @router.websocket("/ws")
 async def live(websocket: WebSocket, token: str = "") -> None:
-    """Authenticate with `?token=<access token>`, then receive JSON events as they commit."""
+    """Authenticate, then receive JSON events as they commit. The access token goes in the
+    subprotocols (`new WebSocket(url, ["bearer", token])`, as the console does), which keeps
+    it out of URLs and so out of proxies' access logs; `?token=` still works for clients
+    that cannot set subprotocols."""
     app = websocket.app
+    offered = list(websocket.scope.get("subprotocols") or [])
+    chosen = None
+    if len(offered) == 2 and offered[0] == BEARER:
+        token, chosen = offered[1], BEARER
     try:
         user, session = authenticate(token, app.state.tokens, app.state.users,
                                      app.state.sessions)
     except HTTPException:
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
         return
-    await websocket.accept()
+    await websocket.accept(subprotocol=chosen)
     gw = app.state.gateway
     subscriber = Subscriber(event_filter(gw, user), asyncio.get_running_loop())
     app.state.broadcaster.subscribe(subscriber)

@@ -8,7 +8,9 @@ import asyncio
 
 import httpx
 import jwt
+import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from tests.api.conftest import ACCOUNTS, PASSWORD, Api
 
@@ -121,3 +123,26 @@ def test_cookie_routes_refuse_requests_other_sites_make(api: Api):
                         ).status_code == 204
     assert browser.get("/auth/me", headers={"Authorization": f"Bearer {token}"}
                        ).status_code == 401
+
+
+def test_endless_usernames_cannot_each_take_a_place_in_the_back_off(api: Api):
+    # The back-off remembers (username, address) pairs; names a megabyte long, different
+    # only at the end, would each take a megabyte of it. They count as one name.
+    guesses = [("/auth/token", {"username": "x" * 500_000 + str(n), "password": "guess"}, {})
+               for n in range(5)]
+    codes = [_burst(api, "10.22.0.1", [g])[0].status_code for g in guesses]
+    assert codes == [401, 401, 401, 429, 429], codes
+
+
+def test_the_live_socket_takes_its_token_outside_the_url(api: Api):
+    token = api.login(OPERATOR)
+    with api.client.websocket_connect("/ws", subprotocols=["bearer", token]) as ws:
+        hello = ws.receive_json()
+        assert hello["type"] == "hello" and hello["user"] == OPERATOR
+        assert ws.accepted_subprotocol == "bearer"
+    # A forged token is refused there too.
+    forged = token[:-4] + "AAAA"
+    with pytest.raises(WebSocketDisconnect) as refused, api.client.websocket_connect(
+            "/ws", subprotocols=["bearer", forged]) as ws:
+        ws.receive_json()
+    assert refused.value.code == 1008
