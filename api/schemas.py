@@ -399,7 +399,7 @@ class TransitionBody(_Body):
     rating: int | None = Field(None, ge=1, le=5)
     result: str | None = Field(None, max_length=2000)
     reason: str | None = Field(None, max_length=500)
-    duplicate_of: int | None = None
+    duplicate_of: int | None = Field(None, ge=1, le=2**63 - 1)
 
 
 class CommentBody(_Body):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
@@ -63,14 +63,24 @@ def put_resident(resident_id: str, body: ResidentUpdate, gw: GatewayDep,
 
 
 @residents.post("/{resident_id}/family", status_code=status.HTTP_201_CREATED)
-def link_family(resident_id: str, body: FamilyLink, gw: GatewayDep, user: Staff) -> dict:
-    """Link a family account to a resident."""
+def link_family(resident_id: str, body: FamilyLink, request: Request, gw: GatewayDep,
+                user: Staff) -> dict:
+    """Link a family account to a resident (it then sees the elder's location and vitals:
+    written to the admin audit as `family_link`, in the same transaction)."""
     account = UserRepository(gw.store, gw.clock).get(body.username)
     if account is None or account.role != "family":
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "not a family account")
     get_resident(resident_id, gw, user)
-    gw.pipeline.call("family_link", lambda now, tx: tx.people.link_family(
-        [(resident_id, body.username, body.relation)]), gw.clock.time())
+    address = client_address(request)
+
+    def link(now: float, tx: Any) -> None:
+        tx.people.link_family([(resident_id, body.username, body.relation)])
+        tx.audit.record_admin(at=now, actor=user.username, role=user.role,
+                              action="family_link", target=resident_id,
+                              detail=f"account={body.username} relation={body.relation}",
+                              client_addr=address)
+
+    gw.pipeline.call("family_link", link, gw.clock.time())
     return {"resident_id": resident_id, "username": body.username}
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
 
 from api.csv_export import FORMULA_STARTS
 from api.personal import api_routes
@@ -108,3 +109,10 @@ def test_error_answers_name_no_file_on_the_server(api: Api, tmp_path: Path):
     r = c.get("/sitemap", headers=family)
     assert r.status_code == 503 and str(tmp_path) not in r.text
     assert "Expecting" not in r.text and "line 1" not in r.text
+
+
+def test_an_id_no_row_can_have_is_refused_not_crashed_on(api: Api):
+    c = TestClient(api.client.app, raise_server_exceptions=False)
+    r = c.post(f"/tickets/{api.sos_ticket_id}/transitions", headers=api.headers("operator"),
+               json={"action": "mark_duplicate", "duplicate_of": 2**70, "reason": "same"})
+    assert r.status_code == 422 and "duplicate_of" in r.text, r.text

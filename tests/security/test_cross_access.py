@@ -111,3 +111,15 @@ def test_a_family_cannot_close_its_elders_ticket_before_the_community_reports(ap
     assert r.status_code == 409, r.text
     assert c.get(f"/tickets/{ticket}", headers=operator).json()["state"] == "transferred"
     assert c.get(f"/alerts/{api.sos_alert_id}", headers=operator).json()["state"] == "active"
+
+
+def test_giving_a_family_account_an_elder_is_in_the_admin_audit(api: Api):
+    c = api.client
+    # From now on fam-li sees Mr. Yang's position: who granted that must be on record.
+    r = c.post("/residents/R-yang/family", headers=api.headers("operator"),
+               json={"username": "fam-li", "relation": "niece"})
+    assert r.status_code == 201
+    rows = c.get("/audit/actions?action=family_", headers=api.headers("admin")).json()
+    assert [(a["actor"], a["action"], a["target"]) for a in rows] == [
+        ("op-chen", "family_link", "R-yang")]
+    assert "fam-li" in rows[0]["detail"]
