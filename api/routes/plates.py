@@ -383,6 +383,10 @@ def follow(track: Track, request: Request, desk: DeskDep, gw: GatewayDep) -> Tra
         created_at=view["created_at"], updated_at=view["updated_at"])
 
 
+def _not_waiting() -> None:
+    raise ValueError("nothing reported to rate yet")
+
+
 def _workflow(fn: Any) -> None:
     try:
         fn()
@@ -394,8 +398,12 @@ def _workflow(fn: Any) -> None:
 @resident.post("/track/{track}/rating", response_model=TrackView)
 def rate(track: Track, body: RatingBody, request: Request, desk: DeskDep,
          gw: GatewayDep) -> TrackView:
-    """Rate the result 1–5: the request is closed (办结)."""
+    """Rate the result 1–5: the request is closed (办结). Only a result the community
+    reported can be rated (state `feedback`): a request handed to the 12345 channel is
+    closed by the channel's word, not the resident's."""
     found = _found(desk, track, request)
+    if not desk.view(found)["can_rate"]:
+        _workflow(_not_waiting)
     _workflow(lambda: desk.rate(found, body.rating, body.note))
     return follow(track, request, desk, gw)
 

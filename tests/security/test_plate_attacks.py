@@ -109,3 +109,20 @@ def test_photos_are_decoded_a_few_at_a_time_and_the_rest_are_told_to_wait(
     assert third.status_code == 503 and "Retry-After" in third.headers, third.text
     assert "Traceback" not in third.text
     assert [r.status_code for r in done] == [201, 201], [r.text for r in done]
+
+
+def test_a_tracking_link_rates_only_a_result_the_community_reported(api: Api):
+    token = _tokens(api)["DP-3-1-502"]
+    r = asyncio.run(_post(api.client.app, "10.32.0.1", f"/plates/open/{token}/requests",
+                          **_form(1)))
+    assert r.status_code == 201, r.text
+    track = r.json()["track"]
+    ticket = api.gateway.store.query("SELECT ticket_id FROM plate_requests")[0]["ticket_id"]
+    # Handed to the 12345 channel: the channel, not the link's holder, says it is done.
+    moved = api.client.post(f"/tickets/{ticket}/transitions", headers=api.headers("operator"),
+                            json={"action": "transfer", "note": "12345"})
+    assert moved.json()["state"] == "transferred", moved.text
+    rated = api.client.post(f"/plates/track/{track}/rating", json={"rating": 1})
+    assert rated.status_code == 409, rated.text
+    view = api.client.get(f"/plates/track/{track}").json()
+    assert view["state"] == "transferred" and view["rating"] is None
