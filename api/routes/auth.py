@@ -41,7 +41,10 @@ def same_origin(request: Request) -> None:
     if origin is None:
         return
     netloc = urlsplit(origin).netloc.lower() if origin != "null" else ""
-    own = {request.headers.get("host", "").lower(), request.url.netloc.lower()}
+    # A page cannot set X-Forwarded-Host on a cross-site request, so a proxy's word on the
+    # host the browser used is safe to accept (a proxy may rewrite Host to its upstream).
+    own = {request.headers.get("host", "").lower(), request.url.netloc.lower(),
+           request.headers.get("x-forwarded-host", "").split(",")[0].strip().lower()}
     gw = request.app.state.gateway
     if gw.settings.plates.public_url:
         own.add(urlsplit(gw.settings.plates.public_url).netloc.lower())

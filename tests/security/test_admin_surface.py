@@ -116,3 +116,21 @@ def test_an_id_no_row_can_have_is_refused_not_crashed_on(api: Api):
     r = c.post(f"/tickets/{api.sos_ticket_id}/transitions", headers=api.headers("operator"),
                json={"action": "mark_duplicate", "duplicate_of": 2**70, "reason": "same"})
     assert r.status_code == 422 and "duplicate_of" in r.text, r.text
+
+
+def test_account_forms_take_no_field_they_do_not_name(api: Api):
+    c, admin = api.client, api.headers("admin")
+    for extra in ({"disabled": True}, {"password_hash": "$argon2id$x"}, {"created_at": 0}):
+        r = c.post("/users", headers=admin, json={"username": "mass-1", "role": "operator",
+                                                  **extra})
+        assert r.status_code == 422, (extra, r.text)
+    for extra in ({"username": "admin-two"}, {"disabled": False}, {"password": "x" * 12},
+                  {"password_hash": "$argon2id$x"}):
+        r = c.patch(f"/users/{ACCOUNTS['operator'][0]}", headers=admin, json=extra)
+        assert r.status_code == 422, (extra, r.text)
+    r = c.post(f"/users/{ACCOUNTS['operator'][0]}/password", headers=admin,
+               json={"password": "long enough 1", "role": "admin"})
+    assert r.status_code == 422
+    accounts = {u["username"]: u for u in c.get("/users", headers=admin).json()}
+    assert "mass-1" not in accounts and accounts["op-chen"]["role"] == "operator"
+    assert api.login(ACCOUNTS["operator"][0])  # the password did not change

@@ -146,3 +146,15 @@ def test_the_live_socket_takes_its_token_outside_the_url(api: Api):
             "/ws", subprotocols=["bearer", forged]) as ws:
         ws.receive_json()
     assert refused.value.code == 1008
+
+
+def test_a_proxy_that_rewrites_host_still_lets_the_page_sign_in(api: Api):
+    # Plain HTTP: no Sec-Fetch-Site, only Origin; the proxy forwards to 127.0.0.1:8080.
+    r = api.client.post("/auth/token", data={"username": FAMILY, "password": PASSWORD},
+                        headers={"Origin": "http://sq.example.cn", "Host": "127.0.0.1:8080",
+                                 "X-Forwarded-Host": "sq.example.cn"})
+    assert r.status_code == 200, r.text
+    r = api.client.post("/auth/token", data={"username": FAMILY, "password": PASSWORD},
+                        headers={"Origin": "http://evil.example", "Host": "127.0.0.1:8080",
+                                 "X-Forwarded-Host": "sq.example.cn"})
+    assert r.status_code == 403
