@@ -87,7 +87,8 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.state.sign_ins = SignInLog(gateway.store, gateway.clock)
     app.state.sessions = SessionService(SessionRepository(gateway.store), gateway.clock,
                                         settings.api.session_idle_s,
-                                        settings.api.session_absolute_s)
+                                        settings.api.session_absolute_s,
+                                        key=settings.api.jwt_secret.get_secret_value())
     app.state.alert_views = alerts.AlertViews(gateway)
     broadcaster = Broadcaster(enrich=app.state.alert_views.enrich)
     app.state.broadcaster = broadcaster

@@ -84,27 +84,48 @@ class Renewal:
 class SessionService:
     """Sign-in sessions: limits per role, rotating refresh tokens with reuse detection.
 
-    The refresh token is `<session id>.<secret>`; only a hash of the secret is stored. A
-    token that names a live session but is neither its current nor (within the grace) its
-    previous secret was copied: the session is revoked, so the thief and the owner are both
-    asked for the password, and the owner's next login starts clean.
+    The refresh token is `<session id>.<secret>`; only a hash of the secret is stored, and
+    the secret carries a MAC, so one this service issued is known as such. A token that
+    names a live session, was issued for it, but is neither its current nor (within the
+    grace) its previous secret was copied: the session is revoked, so the thief and the
+    owner are both asked for the password, and the owner's next login starts clean. A
+    secret that was never issued (a guess by someone who knows the session id) is refused
+    and ends nothing.
     """
 
     def __init__(self, repo: SessionRepository, clock: Clock, idle_s: dict[str, int],
-                 absolute_s: dict[str, int]) -> None:
+                 absolute_s: dict[str, int], key: str = "") -> None:
         self.repo = repo
         self._clock = clock
         self._idle = idle_s
         self._absolute = absolute_s
+        # Signs each refresh secret, so a secret this service once issued for a session can
+        # be told from a guess: only the first, replayed, revokes the session.
+        self._key = hashlib.sha256(f"scgw-refresh\x1f{key}".encode()).digest() if key \
+            else secrets.token_bytes(32)
+
+    def _secret(self, session_id: str) -> str:
+        nonce = secrets.token_urlsafe(32)
+        return f"{nonce}.{self._tag(session_id, nonce)}"
+
+    def _tag(self, session_id: str, nonce: str) -> str:
+        mac = hmac.new(self._key, f"{session_id}\x1f{nonce}".encode(), hashlib.sha256)
+        return mac.hexdigest()[:32]
+
+    def _issued(self, session_id: str, secret: str) -> bool:
+        """Whether this service issued `secret` for the session (at any rotation)."""
+        nonce, _, tag = secret.rpartition(".")
+        return bool(nonce) and hmac.compare_digest(tag, self._tag(session_id, nonce))
 
     def start(self, user: User, client_addr: str = "", user_agent: str = "") -> tuple[
             Session, str]:
         """A new session for a user who just typed the password; returns it and its refresh
         token."""
         now = self._clock.time()
-        secret = secrets.token_urlsafe(32)
+        session_id = secrets.token_urlsafe(16)
+        secret = self._secret(session_id)
         session = Session(
-            id=secrets.token_urlsafe(16), username=user.username, role=user.role,
+            id=session_id, username=user.username, role=user.role,
             created_at=now, last_used_at=now,
             idle_s=float(self._idle.get(user.role, 1800)),
             expires_at=now + float(self._absolute.get(user.role, 43_200)),
@@ -133,7 +154,7 @@ class SessionService:
         assert session is not None
         digest = _digest(secret)
         if hmac.compare_digest(digest, session.refresh_hash):
-            fresh = secrets.token_urlsafe(32)
+            fresh = self._secret(session.id)
             if self.repo.rotate(session.id, digest, _digest(fresh), now):
                 session.last_used_at = now
                 return Renewal(session, f"{session.id}.{fresh}")
@@ -144,6 +165,10 @@ class SessionService:
                   and now - session.rotated_at <= ROTATION_GRACE_S)
         if benign:
             return Renewal(session, None)
+        if not self._issued(session.id, secret):
+            # A guess at a session whose id is known (every access token names it): refused,
+            # and the session goes on — only a copy of a real token shows it was stolen.
+            raise SessionError("not a refresh token of this session")
         self.repo.revoke(session.id, now, "refresh token reused")
         raise SessionError("refresh token reused; session revoked")
 

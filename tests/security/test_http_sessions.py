@@ -76,9 +76,14 @@ def test_a_session_id_alone_does_not_end_a_session(api: Api):
     session_id = jwt.decode(token, options={"verify_signature": False})["sid"]
     # The id is in every access token and in the admins' session list; it is not the secret.
     attacker = TestClient(api.client.app)
-    for forged in (session_id, f"{session_id}.", f"{session_id}.guess"):
+    for forged in (session_id, f"{session_id}.", f"{session_id}.guess",
+                   f"{session_id}.guess.{'0' * 32}"):
         attacker.cookies.set("scgw_refresh", forged, path="/auth")
         assert attacker.post("/auth/logout").status_code == 204
+        # A made-up refresh token is not taken for a stolen one: no token, and no revocation.
+        attacker.cookies.set("scgw_refresh", forged, path="/auth")
+        r = attacker.post("/auth/refresh")
+        assert r.status_code == 401 and "access_token" not in r.text
         attacker.cookies.clear()
     me = victim.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200, "the victim's session was ended by its id"
