@@ -47,6 +47,10 @@ def clean_photo(raw: bytes, *, max_bytes: int, max_side: int) -> CleanPhoto:
             image = Image.open(io.BytesIO(raw), formats=sorted(ACCEPTED_FORMATS))
             if image.width * image.height > MAX_PIXELS:
                 raise PhotoError("照片像素过多 (the photo has too many pixels)")
+            if image.format == "JPEG":
+                # Decode at the smallest 1/2, 1/4 or 1/8 scale still covering max_side: a
+                # 40-megapixel photo then never exists at full size in memory.
+                image.draft("RGB", (max_side, max_side))
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise PhotoError("照片像素过多 (the photo has too many pixels)") from exc
@@ -55,13 +59,16 @@ def clean_photo(raw: bytes, *, max_bytes: int, max_side: int) -> CleanPhoto:
                          "(not a picture we can read: choose a JPEG or PNG photo)") from exc
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt file
         raise PhotoError("照片文件已损坏 (the photo file is damaged)") from exc
+    # Scale first, then turn and flatten: a 1-bit or palette picture of tens of megapixels
+    # is a few MB as decoded but hundreds as RGBA (a 5 KB PNG took 430 MB). The box is a
+    # square, so turning after scaling gives the same size.
+    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     upright = ImageOps.exif_transpose(image)
     if upright.mode not in ("RGB", "L"):
         background = Image.new("RGB", upright.size, "white")
         rgba = upright.convert("RGBA")
         background.paste(rgba, mask=rgba.getchannel("A"))
         upright = background
-    upright.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     # A new image from the pixels alone: nothing of the original's info dict comes along.
     bare = Image.new(upright.mode, upright.size)
     bare.paste(upright)

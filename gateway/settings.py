@@ -19,6 +19,7 @@ from devices.catalogue import DECLARED
 from gateway.workflow.config import WorkflowSettings
 
 DEV_JWT_SECRET = "development-only-secret-change-me"
+MIN_JWT_SECRET = 32  # characters of a production signing key
 DEV_PLATE_KEY = "development-only-plate-key-change-me"
 # Request categories a resident may pick on the door-plate page (keys of the workflow's
 # catalogue): the everyday matters. Alarms (SOS, falls, fire) come from devices or 110/119/120.
@@ -523,8 +524,14 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _no_dev_secrets_in_production(self) -> Settings:
         if self.environment == "production":
-            if self.api.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+            secret = self.api.jwt_secret.get_secret_value()
+            if secret == DEV_JWT_SECRET:
                 raise ValueError("set SCGW_API__JWT_SECRET: the development secret is refused")
+            # A short HMAC key can be found offline from one captured token, and every
+            # access token (and refresh MAC) is signed with it.
+            if len(secret) < MIN_JWT_SECRET:
+                raise ValueError(f"SCGW_API__JWT_SECRET is {len(secret)} characters: use at "
+                                 f"least {MIN_JWT_SECRET} (e.g. `openssl rand -base64 48`)")
             key = self.plates.token_key
             if key is not None and key.get_secret_value() == DEV_PLATE_KEY:
                 raise ValueError("set SCGW_PLATES__TOKEN_KEY: the development plate key is "

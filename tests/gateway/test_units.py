@@ -40,7 +40,14 @@ def test_settings_refuse_unknown_keys_and_dev_secrets_in_production(monkeypatch)
         Settings(brokr={"url": "mqtt://x"})
     with pytest.raises(ValidationError, match="JWT_SECRET"):
         Settings(environment="production", broker={"url": "mqtt://b:1883"})
-    monkeypatch.setenv("SCGW_API__JWT_SECRET", "s3cret-from-env")
+    monkeypatch.setenv("SCGW_API__JWT_SECRET", "s3cret-from-env")  # guessable offline
+    with pytest.raises(ValidationError, match="at least 32"):
+        Settings(environment="production", broker={"url": "mqtts://b", "username": "gw-1",
+                                                   "password": "pw"})
+    monkeypatch.setenv("SCGW_API__JWT_SECRET", "a-long-random-secret-from-the-env-0123456789")
+    with pytest.raises(ValidationError, match="token_key needs at least 16"):
+        Settings(environment="production", plates={"token_key": "short"},
+                 broker={"url": "mqtts://b", "username": "gw-1", "password": "pw"})
     with pytest.raises(ValidationError, match="BROKER__USERNAME"):
         Settings(environment="production", broker={"url": "mqtts://b"})
     ok = Settings(environment="production",
