@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 
 from api.access import linked_residents
-from api.deps import CurrentUser, GatewayDep, IdPath, Staff
+from api.deps import GatewayDep, IdPath, Staff, StaffOrGrid
 from api.personal import Audit
 from api.schemas import (
     AlertPublic,
@@ -129,10 +129,14 @@ def _alerts(request: Request, rows: list[dict[str, Any]]) -> list[AlertPublic]:
 
 
 @router.get("/{ticket_id}", response_model=TicketDetail)
-def get_ticket(ticket_id: IdPath, request: Request, gw: GatewayDep, user: CurrentUser,
+def get_ticket(ticket_id: IdPath, request: Request, gw: GatewayDep, user: StaffOrGrid,
                auditor: Audit) -> TicketDetail:
     """A ticket with its timeline (each transition, who, when, notes, structured facts), the
-    alert(s) that opened it, the same resident's other alerts around then, and where to go."""
+    alert(s) that opened it, the same resident's other alerts around then, and where to go.
+
+    For the control room and grid workers: the timeline holds staff notes and the place in
+    words. A family follows its elder's tickets on the family page (`/family/…`), which
+    shows the steps meant for them."""
     ticket = load(gw, user, ticket_id)
     with gw.store.snapshot() as snap:
         trail = snap.tickets.events(ticket_id)

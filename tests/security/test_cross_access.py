@@ -32,7 +32,7 @@ def test_a_family_reaches_no_other_elder_by_any_route(two: tuple[Api, int, int])
     api, alert, ticket = two
     c, family = api.client, api.headers("family")  # fam-yang: Mr. Yang's son
     attempts = [
-        ("GET", f"/tickets/{ticket}", None, 404),
+        ("GET", f"/tickets/{ticket}", None, 403),  # the staff view: no family's
         ("POST", f"/tickets/{ticket}/satisfaction", {"rating": 5}, 404),
         ("GET", f"/tickets/{ticket}/contact", None, 403),
         ("GET", f"/plates/requests/{ticket}", None, 403),
@@ -59,8 +59,9 @@ def test_a_family_reaches_no_other_elder_by_any_route(two: tuple[Api, int, int])
         r = c.request(method, path, headers=family, json=body)
         assert r.status_code == code, (path, r.status_code, r.text)
         assert "李奶奶" not in r.text and str(FIX["lat"]) not in r.text, path
-    # Her own elder's ticket is hers to read.
-    assert c.get(f"/tickets/{api.sos_ticket_id}", headers=family).status_code == 200
+    # Her own elder's ticket she follows on the family page; the staff view (notes, the
+    # place in words, other alerts) is not hers.
+    assert c.get(f"/tickets/{api.sos_ticket_id}", headers=family).status_code == 403
     denied = api.gateway.store.query(
         "SELECT count(*) AS n FROM access_audit WHERE actor = 'fam-yang' AND outcome = 'denied'"
         " AND resident_id = 'R-li'")[0]["n"]
