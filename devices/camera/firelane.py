@@ -10,7 +10,6 @@ import numpy as np
 from devices.camera.config import FireLaneConfig
 from devices.camera.detection import Detection
 from devices.camera.lanezone import (
-    GONE,
     ZoneState,
     object_reach_px,
     step,
@@ -24,9 +23,6 @@ _MIN_THRESHOLD = 8.0
 _CONTRAST = 0.3
 _NOISE_K = 4.0  # the threshold stays this many noise deviations above the sensor noise
 _GHOST_RATIO = 2.0
-# A blocked zone whose object has not matched its look for this long is tested for a ghost
-# (before `lanezone` would take whatever is there now for a new object, after 5 s).
-_GHOST_AFTER_S = 2.0
 # Resolution: the smallest zone keeps at least this many analysis pixels (a far zone's bicycle
 # must not shrink to a few pixels), the whole window at most the budget unless that needs more.
 _ZONE_PIXELS = 12_000
@@ -101,9 +97,6 @@ class FireLaneDetector:
         self._prev: np.ndarray | None = None
         self._noise: float | None = None
         self._kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-        # Boxes (x0, y0, x1, y1, analysis pixels) round what stands in occupied zones: the
-        # reference is not learnt there (see `_held`).
-        self._held: list[tuple[int, int, int, int]] = []
         self.static_mask = np.zeros(self.size[::-1], np.uint8)
 
     def process(
@@ -182,12 +175,6 @@ class FireLaneDetector:
             ((self._count > 0) | changed).astype(np.uint8), self._kernel, iterations=2
         )
         busy[self._suspect] = 0
-        # Nor anywhere round what stands in an occupied zone: a dark car at night differs from
-        # the lane in only a few of its pixels, and the rest — within the threshold, yet not
-        # lane — would seep into the reference over a minute; when the car leaves, the lane
-        # then differs from that and stands "changed" for good (the zone never clears).
-        for x0, y0, x1, y1 in self._held:
-            busy[y0:y1, x0:x1] = 1
         # Exposure artefacts are learnt fast; a real object is never marked as one.
         if self._suspect.any():
             fast = min(1.0, 10 * dt / self.cfg.background_s)
@@ -202,23 +189,10 @@ class FireLaneDetector:
         cv2.accumulateWeighted(seen, self._bg, alpha, mask=cv2.bitwise_not(busy * 255))
         out = []
         s2 = self.crop.scale**2
-        held = []
         for state in self.zones:
             zone_static = cv2.bitwise_and(self.static_mask, state.mask)
             area = cv2.countNonZero(zone_static)
-            # The ghost test also runs once a blocked zone's object no longer matches its look
-            # (it left): if the reference had taken on part of it — a dark car at night is
-            # within the threshold of the lane in most of its pixels — the place it left now
-            # differs from the reference and would hold the zone blocked for good.
-            # Only if next to nothing of it still matches: a person who stood in front of a
-            # tricycle and walked off leaves the tricycle matching.
-            gone = (
-                state.blocked
-                and state.mismatch_since is not None
-                and t - state.mismatch_since >= _GHOST_AFTER_S
-                and state.match < GONE
-            )
-            if (state.since is None or gone) and area and self._ghost(image, bg8, zone_static):
+            if state.since is None and area and self._ghost(image, bg8, zone_static):
                 area = 0
                 zone_static[:] = 0
             state.share = area / s2 / state.area_px
@@ -239,17 +213,7 @@ class FireLaneDetector:
             det = step(state, self.cfg, t, occupied, arrival, dt)
             if det is not None:
                 out.append(det)
-            if state.since is not None and area:
-                held.append(self._box(zone_static))
-        self._held = held
         return out
-
-    def _box(self, region: np.ndarray) -> tuple[int, int, int, int]:
-        """The bounding box of a region, grown by a quarter of its size and 3 pixels."""
-        x, y, w, h = cv2.boundingRect(region)
-        mx, my = 3 + w // 4, 3 + h // 4
-        hgt, wid = region.shape
-        return max(0, x - mx), max(0, y - my), min(wid, x + w + mx), min(hgt, y + h + my)
 
     def _exposure_jump(self, t: float, gain: float) -> bool:
         """Whether the exposure moved by more than 8 % within the last 3 s."""

@@ -16,8 +16,6 @@ GAP_S = 2.0
 MIN_OBJECT_PX = 60.0
 # The object is "still there" while this share of its pixels match their look when it stood.
 _PRESENT = 0.6
-# ... and gone (its place may be a ghost, see `firelane`) once fewer than this share match.
-GONE = 0.3
 _RECAPTURE_S = 5.0
 _TEMPLATE_ALPHA = 0.1
 
@@ -38,7 +36,6 @@ class ZoneState:
     template: np.ndarray | None = None
     template_mask: np.ndarray | None = None
     mismatch_since: float | None = None
-    match: float = 1.0  # share of the template's pixels that matched in the last frame
     history: list[str] = field(default_factory=list)
 
 
@@ -91,7 +88,7 @@ def track_presence(
         s.template = None
         return
     diff = np.abs(image[m].astype(np.float32) - s.template[m]).max(axis=1)
-    match = s.match = float(np.count_nonzero(diff < thr)) / n
+    match = float(np.count_nonzero(diff < thr)) / n
     if match >= _PRESENT:
         s.present_at, s.mismatch_since = t, None
         # Follow slow light changes on the object itself.

@@ -170,22 +170,3 @@ def small_objects_long_stay(out: Path, style: str) -> RandomClip:
         ],
     )
     return render(out, plan, style, f"lane-small-{style}")
-
-
-DARK_CAR = (12.0, 70.0)  # a dark car in the near zone at night
-
-
-def dark_car_at_night(out: Path, style: str) -> RandomClip:
-    """Night: a dark car, within the threshold of the lane in most of its pixels, parks in the
-    near zone for about a minute — many times the background's time constant (set to 5 s)."""
-    plan = LanePlan(
-        seed=44,
-        duration_s=90.0,
-        fps=5.0,
-        geo=LANE,
-        weather=Weather(night=True),
-        dwell_s=DWELL_S,
-        clear_s=4.0,
-        stops=[Stop("car", "FL-1", 5.0, 2.0, *DARK_CAR, (40, 55, 40), 3.0, False, 0.0)],
-    )
-    return render(out, plan, style, f"lane-dark-car-{style}")
