@@ -18,17 +18,22 @@ def _audit_rows(api: Api, action: str) -> list[dict]:
         "SELECT actor, outcome, resident_id FROM access_audit WHERE action = ?", (action,))
 
 
+def _vendor_band_of_mr_yang(api: Api, device_id: str) -> None:
+    """The vendor registers its own band; an operator binds it to Mr. Yang and enables it."""
+    c, vendor, operator = api.client, api.headers("vendor"), api.headers("operator")
+    assert c.post("/devices", json={"id": device_id, "kind": "wristband"},
+                  headers=vendor).status_code == 201
+    r = c.put(f"/devices/{device_id}/binding", headers=operator,
+              json={"site": "jining-renmin", "grid": "G-01", "resident_id": "R-yang"})
+    assert r.status_code == 200, r.text
+    assert c.post(f"/devices/{device_id}/enable", headers=operator).status_code == 200
+
+
 def test_a_located_band_s_fix_reaches_staff_audited_and_its_vendor_never(
         api: Api, publisher: Publisher):
     c = api.client
     vendor, operator = api.headers("vendor"), api.headers("operator")
-    # The vendor's own band, bound by an operator to Mr. Yang.
-    assert c.post("/devices", json={"id": "WB-7001", "kind": "wristband"},
-                  headers=vendor).status_code == 201
-    r = c.put("/devices/WB-7001/binding", headers=operator,
-              json={"site": "jining-renmin", "grid": "G-01", "resident_id": "R-yang"})
-    assert r.status_code == 200, r.text
-    assert c.post("/devices/WB-7001/enable", headers=operator).status_code == 200
+    _vendor_band_of_mr_yang(api, "WB-7001")
     # The vendor asks the band where it is, and the band answers.
     sent = c.post("/devices/WB-7001/commands", json={"name": "locate_now"}, headers=vendor)
     assert sent.status_code == 202, sent.text
@@ -61,11 +66,7 @@ def test_a_refused_message_of_a_band_that_serves_someone_shows_its_vendor_no_fix
         api: Api, publisher: Publisher):
     c = api.client
     vendor, operator = api.headers("vendor"), api.headers("operator")
-    assert c.post("/devices", json={"id": "WB-7002", "kind": "wristband"},
-                  headers=vendor).status_code == 201
-    assert c.put("/devices/WB-7002/binding", headers=operator, json={
-        "site": "jining-renmin", "grid": "G-01", "resident_id": "R-yang"}).status_code == 200
-    assert c.post("/devices/WB-7002/enable", headers=operator).status_code == 200
+    _vendor_band_of_mr_yang(api, "WB-7002")
     # A reading from a band whose clock is years off: refused, kept as a dead letter.
     processed = api.gateway.pipeline.processed
     publisher.publish("scgw/v1/wristband/WB-7002/telemetry", orjson.dumps(
