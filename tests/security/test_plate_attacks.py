@@ -98,8 +98,7 @@ def test_photos_are_decoded_a_few_at_a_time_and_the_rest_are_told_to_wait(
             app, f"10.31.0.{n + 1}", f"/plates/open/{tokens[code]}/requests",
             **_form(n, small))) for n, code in enumerate(["DP-3-1-502", "DP-7-1-101"])]
         for _ in running:  # both decodes have started (and hold their memory)
-            while not inside.acquire(blocking=False):
-                await asyncio.sleep(0)
+            assert await asyncio.to_thread(inside.acquire, True, 30)
         third = await _post(app, "10.31.0.9", f"/plates/open/{tokens['DP-3-1-502']}/requests",
                             **_form(9, bomb))
         release.set()
