@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Protocol, cast, runtime_checkable
 
 import typer
 from pydantic import ValidationError
@@ -69,9 +69,9 @@ def _wait_for_signal() -> None:
 @contextmanager
 def _store(config: Path | None, *refused: type[Exception]) -> Iterator[SqliteStore]:
     """The configured database for one command; the listed errors exit 1 with their message."""
-    from gateway.storage.sqlite import SqliteStore
+    from gateway.storage.factory import store_for
 
-    store = SqliteStore(_settings(config).database_path)
+    store = cast("SqliteStore", store_for(_settings(config)))
     try:
         yield store
     except refused as exc:
@@ -122,7 +122,7 @@ def devices_import(
                 registry.register(configs[start:start + chunk])
                 progress.advance(task, len(configs[start:start + chunk]))
         added = len(registry) - before
-    typer.echo(f"imported {len(configs)} devices into {store.path}: {added} new, "
+    typer.echo(f"imported {len(configs)} devices into {store.location}: {added} new, "
                f"{len(configs) - added} updated")
 
 

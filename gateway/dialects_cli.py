@@ -130,7 +130,7 @@ def hub_add(
     """
     from devices.vendors import codecs_for
     from gateway.provisioning import DynsecProvisioner, ProvisioningError
-    from gateway.storage.sqlite import SqliteStore
+    from gateway.storage.factory import store_for
 
     settings = _settings(config)
     if not settings.provisioning.enabled:
@@ -144,7 +144,7 @@ def hub_add(
     if not topics:
         typer.echo(f"dialect {dialect!r} has no hub topics", err=True)
         raise typer.Exit(1)
-    store = SqliteStore(settings.database.sqlite_path)
+    store = store_for(settings)
     try:
         if store.get_device(hub) is not None:
             typer.echo(f"{hub!r} is a device id; a hub needs a name of its own", err=True)

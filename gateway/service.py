@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from pathlib import Path
+from typing import cast
 
 from devices import topics
 from devices.vendors import codecs_for
@@ -28,6 +28,7 @@ from gateway.scheduler import Scheduler
 from gateway.settings import Settings
 from gateway.storage.audit import AuditRepository
 from gateway.storage.credentials import CredentialRepository
+from gateway.storage.factory import store_for
 from gateway.storage.ops_reads import OpsReads
 from gateway.storage.sign_ins_repo import SqliteSignIns
 from gateway.storage.sqlite import SqliteStore, SqliteTx
@@ -67,8 +68,9 @@ class Gateway:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.metrics = GatewayMetrics()
-        path = settings.database_path
-        self.store = SqliteStore(path if path.is_absolute() else Path.cwd() / path)
+        # SQLite or PostgreSQL, as `database.url` says; typed as the SQLite store that the
+        # rest of the wiring names (both have the same surface).
+        self.store = cast(SqliteStore, store_for(settings))
         # Built-in codecs and dialects plus the configured folder: a bad dialect file stops
         # start-up with its file, line and field.
         self.codecs = codecs_for(settings.dialects.folder)

@@ -121,7 +121,13 @@ class DatabaseSettings(_Section):
     url: str = Field(
         "",
         description="sqlite:///relative/path or sqlite:////absolute/path; empty: scgw.db in "
-        "`data_dir`",
+        "`data_dir`; postgresql://user:password@host:port/database (any libpq URL or "
+        "parameter, e.g. ?sslmode=require) selects PostgreSQL",
+    )
+    pool_size: int = Field(
+        8, ge=1, le=200,
+        description="PostgreSQL only: read connections the API's snapshots share (the writer "
+        "has its own); SQLite opens one read connection per thread instead",
     )
     telemetry_retention_days: int = Field(
         30, ge=1, le=3650, description="Telemetry older than this is pruned"
@@ -142,11 +148,24 @@ class DatabaseSettings(_Section):
         "and every twin at a clean stop",
     )
 
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        if url and not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("database.url must start with sqlite:///, postgresql:// or "
+                             f"postgres://, got {url.split('://')[0]!r}://…")
+        return url
+
+    @property
+    def backend(self) -> Literal["sqlite", "postgres"]:
+        """Which store the URL selects (empty: SQLite)."""
+        return "postgres" if self.url.startswith(("postgresql://", "postgres://")) else "sqlite"
+
     @property
     def sqlite_path(self) -> Path:
         """File path of a sqlite URL."""
         if not self.url.startswith("sqlite:///"):
-            raise ValueError(f"only sqlite:/// URLs are supported so far, got {self.url!r}")
+            raise ValueError(f"not a sqlite:/// URL: {self.url!r}")
         return Path(self.url.removeprefix("sqlite:///"))
 
 

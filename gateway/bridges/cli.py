@@ -58,7 +58,7 @@ def watch3g(
     from gateway.bridges.watch3g import Watch3gBridge
     from gateway.clock import SystemClock
     from gateway.registry import DeviceRegistry
-    from gateway.storage.sqlite import SqliteStore
+    from gateway.storage.factory import store_for
 
     if config is not None:
         os.environ["SCGW_CONFIG"] = str(config)
@@ -72,7 +72,7 @@ def watch3g(
     broker = settings.broker
     broker_host, broker_port = ((broker.host, broker.port) if broker.url else
                                 (settings.embedded_broker.host, settings.embedded_broker.port))
-    store = SqliteStore(settings.database.sqlite_path)
+    store = store_for(settings)
     registry = DeviceRegistry(store, SystemClock())
     registry.load()
     bridge = Watch3gBridge(settings.bridge, broker_host=broker_host, broker_port=broker_port,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
+from gateway.storage.dialect import Connection
 from gateway.users import SESSION_COLUMNS, Session, User
 
 _USER = "username, role, display_name, grid, vendor, disabled"
@@ -17,7 +17,7 @@ def _user(row: tuple[Any, ...]) -> User:
 class SqliteAccounts:
     """Account and session reads and writes on one connection."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     # -- accounts ------------------------------------------------------------------------
@@ -61,7 +61,8 @@ class SqliteAccounts:
     def users(self, role: str | None = None) -> list[User]:
         """Accounts by username (optionally one role)."""
         return [_user(r) for r in self._conn.execute(
-            f"SELECT {_USER} FROM users WHERE ? IS NULL OR role = ? ORDER BY username",
+            f"SELECT {_USER} FROM users WHERE CAST(? AS TEXT) IS NULL OR role = ?"
+            " ORDER BY username",
             (role, role)).fetchall()]
 
     # -- sessions ------------------------------------------------------------------------
@@ -71,7 +72,8 @@ class SqliteAccounts:
         """End every live session of an account (but `keep`)."""
         return int(self._conn.execute(
             "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE username = ?"
-            " AND revoked_at IS NULL AND id IS NOT ?", (now, reason, username, keep)).rowcount)
+            " AND revoked_at IS NULL AND (CAST(? AS TEXT) IS NULL OR id != ?)",
+            (now, reason, username, keep, keep)).rowcount)
 
     def insert_session(self, session: Session, forget_before: float) -> None:
         """Store a new session and forget those that ended before `forget_before`."""

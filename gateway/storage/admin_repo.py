@@ -4,10 +4,10 @@ every filter."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from gateway.storage.base import Reader
+from gateway.storage.dialect import Connection
 
 _CHANGE_COLUMNS = "id, rule_id, change, detail, reason, actor, role, at"
 _ADMIN_COLUMNS = "id, at, actor, role, action, target, detail, client_addr"
@@ -16,7 +16,7 @@ _ADMIN_COLUMNS = "id, at, actor, role, action, target, detail, client_addr"
 class SqliteAdmin:
     """Writes inside a transaction: rule changes and account profiles."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def record_rule_change(self, *, rule_id: str, change: str, detail: str, reason: str,

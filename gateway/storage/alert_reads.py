@@ -54,7 +54,8 @@ class AlertReads:
         """(state, severity, muted, n) over every alert not cleared (optionally one grid)."""
         mine = " AND grid = ?" if grid is not None else ""
         return self._store.query(
-            "SELECT state, severity, muted IS NOT NULL AS muted, count(*) AS n FROM alerts"
+            "SELECT state, severity, CASE WHEN muted IS NULL THEN 0 ELSE 1 END AS muted,"
+            " count(*) AS n FROM alerts"
             f" WHERE state != 'cleared'{mine} GROUP BY 1, 2, 3",
             (grid,) if grid is not None else ())
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from gateway.storage.dialect import Connection
 
 if TYPE_CHECKING:
     from gateway.storage.sqlite import SqliteStore
 
 _INSERT_ACCESS = (
     "INSERT INTO access_audit (at, actor, role, action, resident_id, device_id, range_from,"
-    " range_to, outcome, detail, client_addr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    " range_to, outcome, detail, client_addr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " RETURNING id")
 _ACCESS_COLUMNS = ("id, at, actor, role, action, resident_id, device_id, range_from, range_to,"
                    " outcome, detail, client_addr")
 
@@ -37,7 +39,7 @@ class AccessRecord:
 class SqliteAudit:
     """Audit writes inside an open transaction (with the change they record)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def record_access(self, rec: AccessRecord) -> int:
@@ -47,7 +49,7 @@ class SqliteAudit:
             rec.at, rec.actor, rec.role, rec.action, single, rec.device_id,
             rec.range_from, rec.range_to, "allowed" if rec.allowed else "denied",
             rec.detail, rec.client_addr))
-        audit_id = int(cur.lastrowid or 0)
+        audit_id = int(cur.fetchone()[0])
         if rec.residents:
             self._conn.executemany(
                 "INSERT INTO access_audit_subjects VALUES (?, ?) ON CONFLICT DO NOTHING",

@@ -1,15 +1,18 @@
-"""The narrow storage interface callers depend on; SQLite implements it, PostgreSQL can later."""
+"""The narrow storage interface callers depend on; SQLite and PostgreSQL implement it."""
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from gateway.storage.dialect import Dialect
 from gateway.storage.records import DeadLetter, DeviceRecord, SeqWindow, StoredMessage, Twin
 
 
 class Reader(Protocol):
     """Anything that answers read-only queries with rows as dicts (the store)."""
+
+    dialect: Dialect
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Rows of a read-only query."""

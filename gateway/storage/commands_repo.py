@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import orjson
 
 from gateway.storage.base import Reader
+from gateway.storage.dialect import Connection
 
 _PUBLIC = ("id, device_id, name, actor, state, created_at, expires_at, done_at, result, late_at,"
            " late_result")
@@ -16,7 +16,7 @@ _PUBLIC = ("id, device_id, name, actor, state, created_at, expires_at, done_at, 
 class SqliteCommands:
     """Command writes inside an open transaction."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def record(self, *, command_id: str, device_id: str, name: str, args: dict[str, Any],

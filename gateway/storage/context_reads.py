@@ -9,9 +9,13 @@ from typing import Any, Protocol
 
 import orjson
 
+from gateway.storage.dialect import Dialect
+
 
 class Reader(Protocol):
-    """Anything with the store's read-only `query`."""
+    """Anything with the store's read-only `query` and its SQL dialect."""
+
+    dialect: Dialect
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Rows as dicts."""
@@ -30,9 +34,10 @@ def wear_at(db: Reader, device_id: str, at: float) -> Wear:
     """The band's wear state at gateway time `at`: the later (by the band's own clock) of its
     last `worn` reading and its last removed/worn event received by then; unknown when it
     never said. `since` is in the band's time too, like the readings it is compared with."""
+    worn_field = db.dialect.json_number("data", "worn")
     reading = db.query(
-        "SELECT ts AS t, json_extract(data, '$.worn') AS worn FROM telemetry"
-        " WHERE device_id = ? AND received_at <= ? AND json_extract(data, '$.worn') IS NOT NULL"
+        f"SELECT ts AS t, {worn_field} AS worn FROM telemetry"
+        f" WHERE device_id = ? AND received_at <= ? AND {worn_field} IS NOT NULL"
         " ORDER BY ts DESC LIMIT 1", (device_id, at))
     event = db.query(
         "SELECT ts AS t, type FROM events WHERE device_id = ? AND received_at <= ?"
@@ -46,7 +51,7 @@ def wear_at(db: Reader, device_id: str, at: float) -> Wear:
     other = "removed" if worn else "worn"
     flip = db.query(
         "SELECT max(ts) AS t FROM telemetry WHERE device_id = ? AND received_at <= ?"
-        " AND json_extract(data, '$.worn') = ?", (device_id, at, int(not worn)))
+        f" AND {worn_field} = ?", (device_id, at, int(not worn)))
     flip += db.query("SELECT max(ts) AS t FROM events WHERE device_id = ?"
                      " AND received_at <= ? AND type = ?", (device_id, at, other))
     last_other = max((r["t"] for r in flip if r["t"] is not None), default=None)
@@ -54,7 +59,7 @@ def wear_at(db: Reader, device_id: str, at: float) -> Wear:
         return Wear(worn, t)
     after = db.query(
         "SELECT min(ts) AS t FROM telemetry WHERE device_id = ? AND ts > ? AND received_at <= ?"
-        " AND json_extract(data, '$.worn') = ?", (device_id, last_other, at, int(worn)))
+        f" AND {worn_field} = ?", (device_id, last_other, at, int(worn)))
     after += db.query("SELECT min(ts) AS t FROM events WHERE device_id = ? AND ts > ?"
                       " AND received_at <= ? AND type = ?",
                       (device_id, last_other, at, "worn" if worn else "removed"))
@@ -71,7 +76,7 @@ def fix_near(db: Reader, device_id: str, at: float, within_s: float = 600.0) -> 
         (device_id, at - 5, at + 5))
     rows += db.query(
         "SELECT data FROM telemetry WHERE device_id = ? AND received_at BETWEEN ? AND ?"
-        " AND json_extract(data, '$.location') IS NOT NULL ORDER BY ts DESC LIMIT 1",
+        f" AND {db.dialect.json_present('data', 'location')} ORDER BY ts DESC LIMIT 1",
         (device_id, at - within_s, at + 5))
     for row in rows:
         loc = orjson.loads(row["data"]).get("location")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.storage.sqlite import SqliteStore
+from gateway.storage.base import Reader
 
 # One query per series family; each returns (labels…, value) rows. They run at scrape time on
 # small tables (open alerts, tickets) or on indexed ones.
@@ -15,7 +15,7 @@ _QUERIES: dict[str, str] = {
                          " WHERE state != 'cleared' GROUP BY severity",
     "alert_transitions": "SELECT action, count(*) FROM alert_audit GROUP BY action",
     "tickets": "SELECT state, priority, count(*) FROM tickets GROUP BY state, priority",
-    "sla_breaches": "SELECT j.value, count(*) FROM tickets, json_each(tickets.sla_breaches) AS j"
+    "sla_breaches": "SELECT j.value, count(*) FROM tickets, {breaches}"
                     " GROUP BY j.value",
     "escalations": "SELECT count(*) FROM ticket_events WHERE action = 'escalate'"
                    " OR action LIKE 'sla_%'",
@@ -34,7 +34,7 @@ _QUERIES: dict[str, str] = {
 class OpsReads:
     """The aggregates the operational metrics are made of."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Reader) -> None:
         self._store = store
 
     def online_by_kind_site(self) -> list[tuple[str, str, int, int]]:
@@ -43,6 +43,7 @@ class OpsReads:
 
     def read(self, name: str, now: float) -> list[tuple[Any, ...]]:
         """Rows of one aggregate."""
-        sql = _QUERIES[name]
+        sql = _QUERIES[name].replace(
+            "{breaches}", self._store.dialect.json_items("tickets.sla_breaches", "j"))
         args = (now,) if "?" in sql else ()
         return [tuple(r.values()) for r in self._store.query(sql, args)]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from gateway.storage.base import Reader
+from gateway.storage.dialect import Connection
 
 _ZONE_COLUMNS = "id, resident_id, name, polygon, enabled, created_by, created_at, updated_at"
 
@@ -125,7 +125,7 @@ class PeopleReads:
 class SqlitePeople:
     """Writes to residents, family links, door plates and zones inside a transaction."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def upsert_residents(self, rows: list[tuple[str, str, list[str], str]], now: float) -> None:
@@ -159,9 +159,13 @@ class SqlitePeople:
                               (resident_id,)).fetchone() is None:
             return False
         self._conn.execute(
-            "INSERT OR REPLACE INTO resident_contacts (resident_id, phone, contact_name,"
+            "INSERT INTO resident_contacts (resident_id, phone, contact_name,"
             " contact_relation, contact_phone, updated_at, updated_by)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (resident_id) DO UPDATE SET"
+            " phone = excluded.phone, contact_name = excluded.contact_name,"
+            " contact_relation = excluded.contact_relation,"
+            " contact_phone = excluded.contact_phone, updated_at = excluded.updated_at,"
+            " updated_by = excluded.updated_by",
             (resident_id, phone, contact_name, contact_relation, contact_phone, at, by))
         return True
 
@@ -170,9 +174,9 @@ class SqlitePeople:
         """A new zone; returns its id."""
         cur = self._conn.execute(
             "INSERT INTO geofences (resident_id, name, polygon, enabled, created_by, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (resident_id, name, orjson.dumps(polygon).decode(), int(enabled), actor, now, now))
-        return int(cur.lastrowid or 0)
+        return int(cur.fetchone()[0])
 
     def update_zone(self, zone_id: int, *, name: str, polygon: list[list[float]],
                     enabled: bool, now: float) -> None:

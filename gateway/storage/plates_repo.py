@@ -3,11 +3,11 @@ read-only view of a request a resident's tracking link shows."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from gateway.storage.base import Reader
+from gateway.storage.dialect import Connection
 
 _PLATE_COLUMNS = ("p.code, p.site, p.building, p.unit, p.room, p.grid, k.version, k.secret,"
                   " k.issued_at, k.issued_by")
@@ -77,13 +77,16 @@ class PlateReads:
                 where.append(f"{column} = ?")
                 args.append(value)
         if search:
-            where.append("p.code LIKE ?")
-            args.append(f"%{search}%")
+            # Case-insensitive on both backends (PostgreSQL's LIKE is not).
+            where.append("lower(p.code) LIKE ? ESCAPE '\\'")
+            args.append("%" + search.lower().replace("\\", "\\\\").replace("%", "\\%")
+                        .replace("_", "\\_") + "%")
+        natural = self._store.dialect.leading_int
         rows = self._store.query(
             f"SELECT {_PLATE_COLUMNS} FROM door_plates p LEFT JOIN plate_keys k"
             f" ON k.code = p.code WHERE {' AND '.join(where)}"
-            " ORDER BY p.site, CAST(p.building AS INTEGER), p.building,"
-            " CAST(p.unit AS INTEGER), p.unit, CAST(p.room AS INTEGER), p.room LIMIT ?",
+            f" ORDER BY p.site, {natural('p.building')}, p.building,"
+            f" {natural('p.unit')}, p.unit, {natural('p.room')}, p.room LIMIT ?",
             (*args, limit))
         return [PlateRow(**r) for r in rows]
 
@@ -147,7 +150,7 @@ class PlateReads:
 class SqlitePlates:
     """Writes inside a transaction: plate keys, plate requests, photos."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def issue_key(self, code: str, secret: str, now: float, actor: str) -> int:
@@ -188,5 +191,6 @@ class SqlitePlates:
         """Store a re-encoded photo; returns its id."""
         cur = self._conn.execute(
             "INSERT INTO request_photos (ticket_id, media_type, width, height, data, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)", (ticket_id, media_type, width, height, data, now))
-        return int(cur.lastrowid or 0)
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (ticket_id, media_type, width, height, data, now))
+        return int(cur.fetchone()[0])

@@ -3,19 +3,19 @@ their audit, silences, rule state and rule switches."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import fields
 from typing import Any
 
 import orjson
 
+from gateway.storage.dialect import Connection
 from rules.muting import Silence
 from rules.records import Alert, AlertChange
 
 _COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Alert))
 _WRITE = _COLUMNS[1:]
 _INSERT_ALERT = (f"INSERT INTO alerts ({', '.join(_WRITE)}) "
-                 f"VALUES ({', '.join('?' for _ in _WRITE)})")
+                 f"VALUES ({', '.join('?' for _ in _WRITE)}) RETURNING id")
 _UPDATE_ALERT = f"UPDATE alerts SET {', '.join(f'{c} = ?' for c in _WRITE)} WHERE id = ?"
 _INSERT_AUDIT = ("INSERT INTO alert_audit (alert_id, at, actor, action, from_state, to_state,"
                  " note) VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -51,7 +51,7 @@ def alert_from_row(row: tuple[Any, ...]) -> Alert:
 class SqliteAlerts:
     """`alerts` and `alert_audit` in one transaction."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def load_open(self) -> list[Alert]:
@@ -62,7 +62,7 @@ class SqliteAlerts:
 
     def insert(self, alert: Alert) -> int:
         """A new alert; returns its id."""
-        return int(self._conn.execute(_INSERT_ALERT, _values(alert)).lastrowid or 0)
+        return int(self._conn.execute(_INSERT_ALERT, _values(alert)).fetchone()[0])
 
     def update(self, alert: Alert) -> None:
         """Write every column of an existing alert."""
@@ -93,7 +93,7 @@ class SqliteAlerts:
 class SqliteSilences:
     """`silences`."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def active(self, now: float) -> list[Silence]:
@@ -109,9 +109,9 @@ class SqliteSilences:
         """A new silence; returns its id."""
         cur = self._conn.execute(
             "INSERT INTO silences (device_id, rule_id, site, starts_at, expires_at, author, "
-            "reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (device_id, rule_id, site, starts_at, expires_at, author, reason, now))
-        return int(cur.lastrowid or 0)
+        return int(cur.fetchone()[0])
 
     def end(self, silence_id: int, actor: str, at: float) -> None:
         """Mark a silence ended (by a person, or `expiry`)."""
@@ -122,7 +122,7 @@ class SqliteSilences:
 class SqliteRuleState:
     """`rule_state`, `rule_switches` and `rule_thresholds`."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def load(self) -> list[tuple[str, str, dict[str, Any], float | None]]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from gateway.storage.base import Reader
+from gateway.storage.dialect import Connection
 
 COLUMNS = ("id", "at", "username", "client_addr", "outcome", "role", "user_agent")
 
@@ -13,7 +13,7 @@ COLUMNS = ("id", "at", "username", "client_addr", "outcome", "role", "user_agent
 class SqliteSignIns:
     """Writes inside an open transaction: one attempt, or the retention's delete."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def record(self, *, at: float, username: str, client_addr: str, outcome: str,

@@ -3,7 +3,6 @@ outbox, door plates, assets with expiry dates, and the accounts tickets are assi
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
@@ -11,13 +10,15 @@ from typing import Any
 import orjson
 
 from gateway.storage.base import Reader
+from gateway.storage.dialect import Connection
 from gateway.workflow.records import Ticket
 
 _JSON_COLUMNS = ("attachments", "sla_breaches")
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Ticket))
 _WRITE = COLUMNS[1:]
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM tickets"
-_INSERT = f"INSERT INTO tickets ({', '.join(_WRITE)}) VALUES ({', '.join('?' for _ in _WRITE)})"
+_INSERT = (f"INSERT INTO tickets ({', '.join(_WRITE)}) VALUES ({', '.join('?' for _ in _WRITE)})"
+           " RETURNING id")
 _UPDATE = f"UPDATE tickets SET {', '.join(f'{c} = ?' for c in _WRITE)} WHERE id = ?"
 OPEN_STATES = ("collected", "dispatched", "handling", "escalated")
 
@@ -54,14 +55,14 @@ class TicketFilter:
 class SqliteTickets:
     """Workflow reads and writes on one connection (a transaction, or a read snapshot)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     # -- tickets -------------------------------------------------------------------------
 
     def insert(self, ticket: Ticket) -> int:
         """A new ticket; returns its id."""
-        return int(self._conn.execute(_INSERT, _values(ticket)).lastrowid or 0)
+        return int(self._conn.execute(_INSERT, _values(ticket)).fetchone()[0])
 
     def update(self, ticket: Ticket) -> None:
         """Write every column of an existing ticket."""
@@ -117,17 +118,20 @@ class SqliteTickets:
         bad = [c for c in clocks if c not in COLUMNS or not c.startswith("sla_")]
         if bad:
             raise ValueError(f"not SLA clock columns: {bad}")
-        # The earliest of the running clocks; SQLite's min(a, b) is NULL if either is.
-        due = "NULL"
+        # The earliest of the running clocks (a NULL clock is not running), in portable SQL.
+        due = ""
         for c in clocks:
-            due = c if due == "NULL" else (f"CASE WHEN {c} IS NULL THEN {due} WHEN {due} IS NULL"
-                                          f" THEN {c} ELSE min({c}, {due}) END")
+            due = c if not due else (f"CASE WHEN {c} IS NULL THEN {due} WHEN {due} IS NULL"
+                                     f" THEN {c} WHEN {c} < {due} THEN {c} ELSE {due} END")
+        # No clock: a typed NULL (PostgreSQL refuses a bare constant in ORDER BY).
+        due = due or "CAST(NULL AS DOUBLE PRECISION)"
         where, args = "state = ?", [state]
         if visible_to is not None:
             where += " AND (grid = ? OR assignee = ?)"
             args += list(visible_to)
         total, overdue = self._conn.execute(
-            f"SELECT count(*), coalesce(sum({due} <= ?), 0) FROM tickets WHERE {where}",
+            f"SELECT count(*), coalesce(sum(CASE WHEN {due} <= ? THEN 1 ELSE 0 END), 0)"
+            f" FROM tickets WHERE {where}",
             (now, *args)).fetchone()
         if limit <= 0:
             return [], int(total), int(overdue)

@@ -1,0 +1,83 @@
+"""What the repositories need from a database connection, and the few SQL spellings that
+differ between SQLite and PostgreSQL (everything else is written once, in portable SQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+
+class Cursor(Protocol):
+    """The DB-API cursor surface the repositories use (sqlite3 and psycopg both have it)."""
+
+    @property
+    def rowcount(self) -> int:
+        """Rows the statement changed."""
+        ...
+
+    @property
+    def description(self) -> Any:
+        """Column descriptions of a query (name first)."""
+        ...
+
+    def fetchone(self) -> Any:
+        """The next row, or None."""
+        ...
+
+    def fetchall(self) -> list[Any]:
+        """Every remaining row."""
+        ...
+
+
+class Connection(Protocol):
+    """A connection in an open transaction: `?` placeholders, one statement per call."""
+
+    def execute(self, sql: str, args: Sequence[Any] = ..., /) -> Any:
+        """Run one statement; return its cursor."""
+        ...
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> Any:
+        """Run one statement once per row; return a cursor whose rowcount is the total."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """SQL fragments spelled differently per backend. Inputs are column names of ours,
+    never user data."""
+
+    name: Literal["sqlite", "postgres"]
+
+    def json_number(self, column: str, key: str) -> str:
+        """A top-level JSON field of a TEXT column as a number (true/false as 1/0; NULL when
+        missing, null or not a number)."""
+        if self.name == "sqlite":
+            return f"json_extract({column}, '$.{key}')"
+        value = f"({column}::jsonb -> '{key}')"
+        return (f"(CASE jsonb_typeof{value} WHEN 'boolean' THEN"
+                f" CASE WHEN {value}::boolean THEN 1 ELSE 0 END"
+                f" WHEN 'number' THEN {value}::text::double precision END)")
+
+    def json_present(self, column: str, key: str) -> str:
+        """Whether a top-level JSON field of a TEXT column is there and not null."""
+        if self.name == "sqlite":
+            return f"json_extract({column}, '$.{key}') IS NOT NULL"
+        return f"({column}::jsonb ->> '{key}') IS NOT NULL"
+
+    def json_items(self, column: str, alias: str) -> str:
+        """A FROM item listing the elements of a JSON array column as `{alias}.value`."""
+        if self.name == "sqlite":
+            return f"json_each({column}) AS {alias}"
+        return f"jsonb_array_elements_text({column}::jsonb) AS {alias}(value)"
+
+    def leading_int(self, column: str) -> str:
+        """The number a text starts with, as SQLite's CAST(… AS INTEGER) reads it (0 if none):
+        '12A' → 12, 'B' → 0; for natural ordering of building, unit and room numbers."""
+        if self.name == "sqlite":
+            return f"CAST({column} AS INTEGER)"
+        return f"coalesce(substring({column} from '^\\s*([0-9]{{1,18}})')::bigint, 0)"
+
+
+SQLITE = Dialect("sqlite")
+POSTGRES = Dialect("postgres")

@@ -1,0 +1,219 @@
+"""PostgreSQL store (psycopg 3): the same repositories and migrations as SQLite, one writer
+connection for transactions and a psycopg_pool of read-only snapshot connections."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg.adapt import Buffer, Dumper, Loader
+from psycopg.postgres import types as pg_types
+from psycopg_pool import ConnectionPool
+
+from gateway.storage.common import SqlStore
+from gateway.storage.dialect import POSTGRES
+from gateway.storage.migrate import StoreError, migrations, statements, to_postgres
+from gateway.storage.tx import StoreTx
+
+log = logging.getLogger(__name__)
+
+# Any number works: the migrations of several gateways starting at once take turns on it.
+_MIGRATION_LOCK = 0x5C6E_0022
+
+
+@lru_cache(maxsize=4096)
+def pg_params(sql: str) -> str:
+    """`?` placeholders (outside quotes) as psycopg's `%s`, and a literal `%` doubled."""
+    out: list[str] = []
+    quote = ""
+    for ch in sql:
+        if ch == "%":
+            out.append("%%")
+        elif quote:
+            out.append(ch)
+            if ch == quote:
+                quote = ""
+        elif ch in ("'", '"'):
+            quote = ch
+            out.append(ch)
+        else:
+            out.append("%s" if ch == "?" else ch)
+    return "".join(out)
+
+
+class _BoolAsInt(Dumper):
+    """Python booleans go into the INTEGER (BIGINT) flag columns as 0/1, as in SQLite."""
+
+    oid = pg_types["int2"].oid
+
+    def dump(self, obj: bool) -> Buffer:
+        return b"1" if obj else b"0"
+
+
+class _NumericAsNumber(Loader):
+    """sum() of integers is NUMERIC in PostgreSQL: read it as int (or float), not Decimal."""
+
+    def load(self, data: Buffer) -> int | float:
+        text = bytes(data).decode()
+        return float(text) if any(c in text for c in ".eEN") else int(text)
+
+
+def _adapt(conn: psycopg.Connection[Any]) -> None:
+    conn.adapters.register_dumper(bool, _BoolAsInt)
+    conn.adapters.register_loader("numeric", _NumericAsNumber)
+
+
+def _configure_reader(conn: psycopg.Connection[Any]) -> None:
+    _adapt(conn)
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+
+
+class PgConnection:
+    """A psycopg connection speaking the repositories' dialect: `?` placeholders,
+    `execute`/`executemany` returning cursors."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (as sqlite3.Connection.in_transaction)."""
+        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+    def execute(self, sql: str, args: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
+        """Run one statement."""
+        return self.raw.execute(pg_params(sql), args)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> psycopg.Cursor[Any]:
+        """Run one statement per row (psycopg pipelines them)."""
+        cur = self.raw.cursor()
+        cur.executemany(pg_params(sql), rows)
+        return cur
+
+
+def migrate(raw: psycopg.Connection[Any]) -> int:
+    """Apply every migration newer than `schema_migrations` says; return the version.
+
+    The scripts are SQLite's, with types translated (migrate.to_postgres); each runs in its
+    own transaction under an advisory lock, so replicas starting together migrate once.
+    """
+    with raw.transaction():
+        raw.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        raw.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY,"
+                    " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+    current = 0
+    for version, name, sql in migrations():
+        with raw.transaction():
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            row = raw.execute("SELECT coalesce(max(version), 0) FROM schema_migrations"
+                              ).fetchone()
+            current = int(row[0]) if row else 0
+            if version <= current:
+                continue
+            log.info("applying migration %s", name)
+            try:
+                for statement in statements(sql):
+                    raw.execute(to_postgres(statement).encode())
+            except psycopg.Error as exc:
+                raise StoreError(f"migration {name} failed: {exc}") from exc
+            raw.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                        (version, name))
+            current = version
+    return current
+
+
+class PostgresStore(SqlStore):
+    """The gateway's PostgreSQL database (`database.url: postgresql://…`)."""
+
+    dialect = POSTGRES
+
+    def __init__(self, url: str, *, pool_size: int = 8, connect_timeout_s: float = 10.0) -> None:
+        self.url = url
+        self._timeout = connect_timeout_s
+        self._lock = threading.RLock()
+        self._writing_thread: int | None = None
+        self._raw = self._connect()
+        self._conn = PgConnection(self._raw)
+        try:
+            self.schema_version = migrate(self._raw)
+        except (psycopg.Error, StoreError):
+            self._raw.close()
+            raise
+        # Readers: a pool of read-only REPEATABLE READ connections (one snapshot per use), so
+        # an API read never waits for an ingest batch to commit.
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=max(1, pool_size), open=True, timeout=30.0,
+            name="scgw-readers", configure=_configure_reader,
+            kwargs={"connect_timeout": max(1, int(connect_timeout_s))})
+
+    @property
+    def location(self) -> str:
+        """The server and database (no password)."""
+        info = self._raw.info
+        return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            raw = psycopg.connect(self.url, autocommit=True,
+                                  connect_timeout=max(1, int(self._timeout)))
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
+        _adapt(raw)
+        return raw
+
+    def close(self) -> None:
+        """Close the pool and the writer connection."""
+        self._pool.close()
+        with self._lock:
+            self._raw.close()
+
+    @contextmanager
+    def writer(self) -> Iterator[PgConnection]:
+        """The writer connection, under the writer's lock."""
+        with self._lock:
+            yield self._conn
+
+    @contextmanager
+    def reading(self) -> Iterator[PgConnection]:
+        """A read-only snapshot: every query inside sees the same committed state."""
+        if self._writing_thread == threading.get_ident():
+            with self._lock:
+                yield self._conn
+            return
+        try:
+            with self._pool.connection() as raw:
+                yield PgConnection(raw)
+        except psycopg.Error as exc:
+            raise StoreError(f"read failed: {exc}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[StoreTx]:
+        """One transaction; commits on exit, rolls back on error.
+
+        Nested calls on the same thread become savepoints of the outer transaction (psycopg
+        nests `transaction()` blocks that way), as with SQLite.
+        """
+        with self._lock:
+            if self._raw.closed or self._raw.broken:
+                if self._writing_thread is not None:
+                    raise StoreError("the database connection broke inside a transaction")
+                log.warning("database connection lost; reconnecting")
+                self._raw = self._connect()
+                self._conn = PgConnection(self._raw)
+            outer = self._writing_thread
+            self._writing_thread = threading.get_ident()
+            try:
+                with self._raw.transaction():
+                    tx = StoreTx(self._conn, POSTGRES)
+                    yield tx
+                    tx.flush()
+            except psycopg.Error as exc:
+                raise StoreError(f"transaction failed: {exc}") from exc
+            finally:
+                self._writing_thread = outer
