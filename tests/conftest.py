@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Mosquitto, a gateway on a temp SQLite file, a manual clock."""
+"""Shared fixtures: a real Mosquitto, a real PostgreSQL, a gateway on a temp SQLite file (or a
+fresh PostgreSQL database where a folder runs on both backends), a manual clock."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from gateway.service import Gateway
 from gateway.settings import Settings
 from tests.support.clients import Publisher
 from tests.support.mosquitto import Mosquitto, start_mosquitto
+from tests.support.postgres import PostgresServer, start_postgres
 
 # Noon in Jining on the day the tests pretend it is.
 T0 = 1_795_233_600.0  # 2026-11-21T04:00:00Z
@@ -43,6 +45,41 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
     broker.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL per test session (initdb + pg_ctl in a temporary folder)."""
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test (dropped afterwards)."""
+    name = postgres.fresh_database()
+    yield postgres.url(name)
+    postgres.drop_database(name)
+
+
+@pytest.fixture
+def backend() -> str:
+    """The store a test runs on: SQLite. Folders and modules that run on both backends
+    override this fixture with `params=BACKENDS` (docs/storage.md lists them)."""
+    return "sqlite"
+
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """`database.url` of the test's store: a SQLite file in tmp_path, or a fresh PostgreSQL
+    database."""
+    if backend == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{tmp_path / 'scgw.db'}"
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     """Time that moves only when the test says so."""
@@ -67,7 +104,7 @@ STANDARD_DEVICES = [
 
 @pytest.fixture
 def make_gateway(
-    tmp_path: Path, mosquitto: Mosquitto, clock: ManualClock
+    tmp_path: Path, mosquitto: Mosquitto, clock: ManualClock, database_url: str
 ) -> Iterator[Callable[..., Gateway]]:
     """Build (and afterwards stop) gateways connected to the module's Mosquitto."""
     made: list[Gateway] = []
@@ -83,7 +120,7 @@ def make_gateway(
                   **overrides.pop("broker", {})}
         settings = Settings(
             broker=broker,
-            database={"url": f"sqlite:///{tmp_path / 'scgw.db'}"},
+            database={"url": database_url},
             log_json=False,
             **overrides,
         )

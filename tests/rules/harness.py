@@ -1,4 +1,5 @@
-"""An engine on a temporary SQLite store, without MQTT: for unit and property tests."""
+"""An engine on a temporary store (SQLite, or the database.url given), without MQTT: for unit
+and property tests."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from devices.catalogue import CATALOGUE
 from gateway.clock import ManualClock
-from gateway.storage.sqlite import SqliteStore
+from gateway.storage.factory import open_store
 from rules.engine import Engine, EngineConfig
 from rules.loader import load_rules
 from rules.ports import Message, Subject
@@ -30,9 +31,10 @@ class Harness:
     """Feeds messages and ticks to an engine, each in its own transaction."""
 
     def __init__(self, folder: Path, files: list[Path], clock: ManualClock,
-                 config: EngineConfig | None = None) -> None:
+                 config: EngineConfig | None = None, url: str = "") -> None:
         self.clock = clock
-        self.store = SqliteStore(folder / "rules.db", synchronous="OFF")
+        # `url`: a database.url (PostgreSQL too); empty: a SQLite file in `folder`.
+        self.store = open_store(url, default_path=folder / "rules.db", synchronous="OFF")
         ruleset = load_rules(files, tuple(CATALOGUE.kinds))
         self.engine = Engine(ruleset, config or EngineConfig(), clock=clock, devices=Directory())
         with self.store.transaction() as tx:

@@ -65,8 +65,8 @@ def _alerts(h: Harness, rule_id: str) -> list[dict]:
 
 
 @pytest.fixture
-def harness(tmp_path: Path):
-    h = Harness(tmp_path, [_write(tmp_path)], ManualClock(T0))
+def harness(tmp_path: Path, database_url: str):
+    h = Harness(tmp_path, [_write(tmp_path)], ManualClock(T0), url=database_url)
     yield h
     h.close()
 
@@ -134,14 +134,15 @@ def test_a_schedules_inner_threshold_is_retuned_by_index(harness):
 
 
 def test_stored_changes_come_back_at_start_up_unless_the_file_now_forbids_them(tmp_path,
-                                                                                caplog):
-    h = Harness(tmp_path, [_write(tmp_path)], ManualClock(T0))
+                                                                                caplog,
+                                                                                database_url):
+    h = Harness(tmp_path, [_write(tmp_path)], ManualClock(T0), url=database_url)
     _retune(h, "custom.battery", {"value": 40})
     _retune(h, "custom.spo2", {"value": 85})
     h.close()
     narrower = _write(tmp_path, "bounds: {min: 5, max: 30}")
     with caplog.at_level(logging.WARNING, logger="rules.engine"):
-        h2 = Harness(tmp_path, [narrower], ManualClock(T0))
+        h2 = Harness(tmp_path, [narrower], ManualClock(T0), url=database_url)
     try:
         warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
         assert len(warned) == 1 and "custom.battery" in warned[0]

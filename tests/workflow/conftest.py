@@ -1,4 +1,5 @@
-"""Workflow fixtures: a real SQLite store, the default catalogue, a two-grid rota."""
+"""Workflow fixtures: a real store (SQLite and PostgreSQL: every test runs on both), the
+default catalogue, a two-grid rota."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.storage.sqlite import SqliteStore
+from gateway.storage.common import SqlStore
+from gateway.storage.factory import open_store
 from gateway.workflow.config import (
     DEFAULT_CATEGORIES,
     Rota,
@@ -15,6 +17,7 @@ from gateway.workflow.config import (
     load_catalogue,
 )
 from gateway.workflow.service import WorkflowService
+from tests.conftest import BACKENDS
 
 ROTA = {
     "grids": {
@@ -25,9 +28,15 @@ ROTA = {
 }
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every workflow test runs on SQLite and on PostgreSQL."""
+    return str(request.param)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "wf.db")
+def store(database_url: str, tmp_path: Path) -> Iterator[SqlStore]:
+    s = open_store(database_url, default_path=tmp_path / "wf.db")
     with s.transaction() as tx:
         tx.connection.execute(
             "INSERT INTO door_plates VALUES"
