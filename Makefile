@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 LOG    := $(VENV)/setup.log
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := mosquitto mosquitto-clients victoria-metrics chromium fonts-noto-cjk
+APT_PACKAGES := mosquitto mosquitto-clients victoria-metrics chromium fonts-noto-cjk postgresql
 
 .PHONY: demo test lint venv dev-venv system-deps schemas clean
 
@@ -31,7 +31,9 @@ venv: $(BIN)/.runtime
 
 dev-venv: $(BIN)/.installed
 
-# Real servers the tests talk to; installed from Debian's packages when missing.
+# Real servers the tests talk to; installed from Debian's packages when missing. PostgreSQL:
+# the tests run initdb/pg_ctl from /usr/lib/postgresql/<version>/bin themselves (not on PATH,
+# no service needed); the package also starts a system cluster, which the tests do not use.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then printf '  %-52s' "installing$$missing …"; \

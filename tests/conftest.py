@@ -71,6 +71,14 @@ def backend() -> str:
 BACKENDS = ["sqlite", "postgres"]
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`@pytest.mark.both_backends` (or a module's `pytestmark`) runs a test that uses the
+    store, through `backend`, `database_url` or `make_gateway`, once per backend."""
+    if ("backend" in metafunc.fixturenames
+            and metafunc.definition.get_closest_marker("both_backends") is not None):
+        metafunc.parametrize("backend", BACKENDS)
+
+
 @pytest.fixture
 def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     """`database.url` of the test's store: a SQLite file in tmp_path, or a fresh PostgreSQL

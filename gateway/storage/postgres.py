@@ -150,6 +150,8 @@ class PostgresStore(SqlStore):
         self._pool = ConnectionPool(
             url, min_size=1, max_size=max(1, pool_size), open=True, timeout=30.0,
             name="scgw-readers", configure=_configure_reader,
+            # A connection the server dropped (restart, failover) is replaced, not handed out.
+            check=ConnectionPool.check_connection,
             kwargs={"connect_timeout": max(1, int(connect_timeout_s))})
 
     @property

@@ -136,7 +136,8 @@ class SqliteTickets:
         if limit <= 0:
             return [], int(total), int(overdue)
         rows = self._conn.execute(
-            f"{_SELECT} WHERE {where} ORDER BY ({due}) IS NULL, {due}, updated_at DESC LIMIT ?",
+            f"{_SELECT} WHERE {where} ORDER BY ({due}) IS NULL, {due}, updated_at DESC, id"
+            " LIMIT ?",
             (*args, limit)).fetchall()
         return [_ticket(r) for r in rows], int(total), int(overdue)
 

@@ -4,9 +4,13 @@ so; honest counts; a family told when, where, what was done and why vitals are m
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from tests.api.conftest import Api
 from tests.conftest import T0
+
+# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
+pytestmark = pytest.mark.both_backends
 
 
 def _publish(publisher, device: str, channel: str, seq: int, at: float, **body: object) -> None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.api.conftest import ACCOUNTS
+
+# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
+pytestmark = pytest.mark.both_backends
 
 ROLES = list(ACCOUNTS)
 STAFF = {"admin", "operator"}

@@ -12,6 +12,9 @@ from starlette.websockets import WebSocketDisconnect
 from tests.api.conftest import PASSWORD
 from tests.conftest import T0
 
+# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
+pytestmark = pytest.mark.both_backends
+
 
 def test_a_family_sees_only_its_elder_and_every_read_is_audited(api):
     yang = api.headers("family")

@@ -6,8 +6,12 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
+
+# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
+pytestmark = pytest.mark.both_backends
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 _SUFFIXES = ("_total", "_bucket", "_sum", "_count", "_created")

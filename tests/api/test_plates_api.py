@@ -6,12 +6,16 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from api.app import create_app
 from gateway.plates import PlateTokens
 from tests.api.conftest import PASSWORD, Api
+
+# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
+pytestmark = pytest.mark.both_backends
 
 PLATES = [("DP-3-1-602", "3", "1", "602", "G-01"), ("DP-5-2-301", "5", "2", "301", "G-02")]
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from gateway.users import UserRepository
 from tests.api.conftest import PASSWORD, Api
+
+# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
+pytestmark = pytest.mark.both_backends
 
 
 def _dispatch(api: Api, ticket: int, assignee: str, **extra: object) -> tuple[int, dict]:

@@ -19,6 +19,9 @@ from tests.conftest import STANDARD_DEVICES, T0
 from tests.support.mosquitto import start_mosquitto
 from tests.support.waiting import wait_for
 
+# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
+pytestmark = pytest.mark.both_backends
+
 CMD = "scgw/v1/locker/LK-4001/cmd"
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,10 +23,12 @@ from tests.conftest import STANDARD_DEVICES, T0
 TOPIC = "scgw/v1/wristband/WB-1001/telemetry"
 
 
-def _gateway(db: Path) -> Gateway:
-    """A gateway whose pipeline is driven directly (no broker needed to judge duplicates)."""
-    settings = Settings(broker={"url": "mqtt://127.0.0.1:1"},
-                        database={"url": f"sqlite:///{db}"}, log_json=False)
+def _gateway(db: Path | str) -> Gateway:
+    """A gateway whose pipeline is driven directly (no broker needed to judge duplicates);
+    `db`: a SQLite file, or a database.url."""
+    url = db if isinstance(db, str) else f"sqlite:///{db}"
+    settings = Settings(broker={"url": "mqtt://127.0.0.1:1"}, database={"url": url},
+                        log_json=False)
     gw = Gateway(settings, clock=ManualClock(T0))
     gw.registry.register(STANDARD_DEVICES)
     gw.registry.load()
@@ -35,8 +38,9 @@ def _gateway(db: Path) -> Gateway:
 
 
 @pytest.fixture
-def gw(tmp_path: Path) -> Iterator[Gateway]:
-    gateway = _gateway(tmp_path / "scgw.db")
+def gw(database_url: str) -> Iterator[Gateway]:
+    """On SQLite, and on PostgreSQL for the tests marked both_backends."""
+    gateway = _gateway(database_url)
     yield gateway
     gateway.store.close()
 
@@ -58,6 +62,7 @@ def duplicates(gw: Gateway) -> float:
     return gw.metrics.value("scgw_messages_duplicate_total", kind="wristband")
 
 
+@pytest.mark.both_backends
 def test_repeats_within_the_window_are_duplicates_in_one_batch_and_across(gw):
     gw.pipeline.process_batch([reading(10), reading(10), reading(8), reading(9)])
     gw.pipeline.process_batch([reading(8), reading(11), reading(9)])
@@ -73,6 +78,7 @@ def test_a_repeat_the_window_moved_past_within_one_batch_is_still_a_duplicate(gw
     assert duplicates(gw) == 1
 
 
+@pytest.mark.both_backends
 def test_a_seq_older_than_the_window_is_judged_by_the_stored_rows(gw):
     first = [reading(s) for s in range(1, WIDTH + 40) if s != 3]
     gw.pipeline.process_batch(first)
@@ -93,6 +99,7 @@ def test_a_counter_that_restarts_is_accepted_and_then_deduplicated(gw):
     assert duplicates(gw) == 1
 
 
+@pytest.mark.both_backends
 def test_without_seq_same_time_and_content_is_a_duplicate(gw):
     ts = int(T0 * 1000) - 5000
     gw.pipeline.process_batch([reading(None, ts_ms=ts), reading(None, ts_ms=ts)])
@@ -102,18 +109,24 @@ def test_without_seq_same_time_and_content_is_a_duplicate(gw):
     assert duplicates(gw) == 2
 
 
-def test_windows_survive_a_restart(tmp_path):
-    first = _gateway(tmp_path / "scgw.db")
+@pytest.mark.both_backends
+def test_windows_survive_a_restart(database_url):
+    first = _gateway(database_url)
     first.pipeline.process_batch([reading(s) for s in range(1, 6)])
     first.store.close()
-    again = _gateway(tmp_path / "scgw.db")
+    again = _gateway(database_url)
     again.pipeline.process_batch([reading(4), reading(6)])
     assert stored_seqs(again) == [1, 2, 3, 4, 5, 6]
     assert duplicates(again) == 1
     again.store.close()
 
 
-def test_a_batch_that_fails_to_commit_is_retried_with_the_same_verdicts(gw):
+@pytest.mark.both_backends
+def test_a_batch_that_fails_to_commit_is_retried_with_the_same_verdicts(gw, backend):
+    # What each backend's driver raises when the disk fails under it.
+    failure = (sqlite3.OperationalError("disk I/O error") if backend == "sqlite"
+               else psycopg.errors.DiskFull("could not extend file"))
+
     class FailOnce:
         failed = False
 
@@ -126,7 +139,7 @@ def test_a_batch_that_fails_to_commit_is_retried_with_the_same_verdicts(gw):
         def on_batch_end(self, tx: SqliteTx) -> None:
             if not FailOnce.failed:
                 FailOnce.failed = True
-                raise sqlite3.OperationalError("disk I/O error")
+                raise failure
 
     gw.pipeline.hooks.append(FailOnce())
     batch = [reading(1), reading(2)]
@@ -158,6 +171,7 @@ def test_every_seq_is_stored_exactly_once_whatever_the_order(tmp_path_factory, s
         gateway.store.close()
 
 
+@pytest.mark.both_backends
 def test_after_a_counter_reset_replays_from_before_it_stay_duplicates(gw):
     before = [reading(s) for s in range(90, 101)]
     gw.pipeline.process_batch(before)

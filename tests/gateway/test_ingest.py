@@ -11,6 +11,9 @@ from tests.support.clients import Publisher
 from tests.support.mosquitto import Mosquitto
 from tests.support.waiting import wait_for
 
+# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
+pytestmark = pytest.mark.both_backends
+
 ISO_NOW = "2026-11-21T12:00:00+08:00"  # == T0
 
 

@@ -74,6 +74,13 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE {TEMPLATE}'.encode())
         return name
 
+    def empty_database(self) -> str:
+        """A new database without our schema (migrations not applied); returns its name."""
+        name = f"e{os.getpid()}_{next(self._names)}"
+        with self.admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"'.encode())
+        return name
+
     def drop_database(self, name: str) -> None:
         """Drop a test's database (closing whatever the test left connected)."""
         with self.admin() as conn:
