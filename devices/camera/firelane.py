@@ -32,6 +32,22 @@ _BUDGET = 160_000
 # counter tops out `_HOLD_S` above the standing mark so a spot reads free soon after it is.
 _HOLD_S = 1.0
 _DECAY = 2
+# An exposure step: the level moves by this factor and holds (see `_exposure_step`); the
+# changed runs that began up to `_STEP_BACK_S` before it is known are taken for its artefacts.
+_STEP = 1.08
+_STEP_BACK_S = 4.5
+# Copies of the reference, so that a zone something came to stand in gets back the lane as it
+# was before the arrival (a minute back covers an approach and the standing time).
+_SNAP_EVERY_S = 5.0
+_SNAP_KEEP_S = 60.0
+_SNAP_MARGIN_S = 1.0
+
+
+def channel_max(image: np.ndarray) -> np.ndarray:
+    """The largest of a colour image's channels per pixel (numpy's max over the last axis
+    costs ten times as much: it was two thirds of the lane analysis)."""
+    b, g, r = cv2.split(image)
+    return cv2.max(cv2.max(b, g), r)
 
 
 def _area(poly: list[tuple[float, float]]) -> float:
@@ -62,6 +78,7 @@ class FireLaneDetector:
         self.crop = lane_crop(cfg, frame_size)
         self.size = self.crop.size
         s = self.crop.scale
+        self._kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
         self.zones: list[ZoneState] = [
             zone_state(z, self.crop.mask([z.polygon]), s) for z in cfg.zones
         ]
@@ -84,6 +101,9 @@ class FireLaneDetector:
         self._union = np.zeros_like(self.zones[0].mask)
         for z in self.zones:
             self._union |= z.mask
+        # Where each zone's reference is frozen while something stands in it: the zone with
+        # its reach, grown by the two pixels the 3x3 neighbourhood range looks beyond it.
+        self._holds = [cv2.dilate(z.mask, self._kernel, iterations=2) > 0 for z in self.zones]
         sparse = np.zeros_like(self._union, bool)
         sparse[1::4, 1::4] = True
         self._grid = sparse & (self._union > 0)
@@ -92,11 +112,11 @@ class FireLaneDetector:
         self._first = np.zeros(self.size[::-1], np.float32)  # when each changed run began
         self._suspect = np.zeros(self.size[::-1], bool)
         self._gains: list[tuple[float, float]] = []
+        self._snaps: list[tuple[float, np.ndarray]] = []  # (t, reference) a few seconds apart
         self._last_t: float | None = None
         self._gain = 1.0
         self._prev: np.ndarray | None = None
         self._noise: float | None = None
-        self._kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
         self.static_mask = np.zeros(self.size[::-1], np.uint8)
 
     def process(
@@ -146,7 +166,7 @@ class FireLaneDetector:
         # this exposure) is clipped in a channel, that channel may read up to 40 lower.
         slack = np.where(bg8 >= 250, np.uint8(40), np.uint8(0))
         lo = cv2.subtract(lo, slack)
-        diff = cv2.max(cv2.subtract(image, hi), cv2.subtract(lo, image)).max(axis=2)
+        diff = channel_max(cv2.max(cv2.subtract(image, hi), cv2.subtract(lo, image)))
         changed = diff > thr
         # Persistence: a counter per pixel that rises while the pixel differs from the empty
         # lane and falls (not resets) while it does not. Passing traffic never gets far; a
@@ -155,11 +175,15 @@ class FireLaneDetector:
         cap = need + max(1, math.ceil(_HOLD_S / dt))
         started = changed & (self._count == 0)
         self._first[started] = t
-        # Pixels that turn "changed" just as the exposure jumps are the camera's non-linear
-        # response (clipping, compression), not an object arriving: they are marked, and
-        # learnt like free lane even while they stay changed.
-        jumped = self._exposure_jump(t, gain)
-        self._suspect[started] = jumped
+        # Pixels that turn "changed" just as the exposure steps are the camera's non-linear
+        # response (clipping, compression), not an object arriving: they are marked, never
+        # counted, and learnt like free lane even while they stay changed. A step is known
+        # only once the new level has held, so the mark reaches back to the runs that began
+        # round it; a spike (a bright car passing lifts the measured exposure for a second)
+        # marks nothing — it used to mark the dark car parking right behind it, which was
+        # then learnt into the reference within seconds.
+        if self._exposure_step(t, gain):
+            self._suspect |= changed & (self._first >= t - _STEP_BACK_S)
         self._suspect[~changed & (self._count <= _DECAY)] = False
         # While the camera moves nothing loses standing time: a shaken frame can hide a dark
         # car as easily as it can fake an edge.
@@ -167,7 +191,7 @@ class FireLaneDetector:
         self._count = np.where(
             changed, np.minimum(self._count + 1, cap), np.maximum(self._count - decay, 0)
         ).astype(np.int16)
-        standing = self._count >= need
+        standing = (self._count >= need) & ~self._suspect
         self.static_mask = standing.astype(np.uint8) * 255
         # The empty-lane reference learns only where nothing is or was recently: a box that
         # stands for an hour is never absorbed, so the lane stays blocked while it stays.
@@ -175,18 +199,33 @@ class FireLaneDetector:
             ((self._count > 0) | changed).astype(np.uint8), self._kernel, iterations=2
         )
         busy[self._suspect] = 0
-        # Exposure artefacts are learnt fast; a real object is never marked as one.
-        if self._suspect.any():
+        # Nor anywhere in a zone while something stands in it. A dark car at night is within
+        # the threshold of the dark lane in most of its pixels: learnt over its stay, they
+        # made the reference part car, and once it left the lane differed from that reference
+        # and held the zone blocked for good. The zone is compared with the lane as it was
+        # before the arrival instead, so it reads free exactly when it looks empty again —
+        # and never while anything of the object still differs from the empty lane.
+        held = np.zeros_like(busy)
+        for state, hold in zip(self.zones, self._holds, strict=True):
+            if state.since is not None:
+                held[hold] = 1
+        busy |= held
+        # Exposure artefacts are learnt fast, except in a held zone: at night a car's
+        # headlights lift the measured exposure just as it arrives, and the car itself would
+        # be learnt as an artefact.
+        suspect = self._suspect & (held == 0)
+        if suspect.any():
             fast = min(1.0, 10 * dt / self.cfg.background_s)
-            suspect = self._suspect.astype(np.uint8) * 255
+            suspect = suspect.astype(np.uint8) * 255
             seen = image if abs(gain - 1.0) < 1e-3 else image.astype(np.float32) / gain
             cv2.accumulateWeighted(seen, self._bg, fast, mask=suspect)
         # Nor pixels at or near clipping: their true value is unknown, and a reference learnt
         # from them would mismatch for good once the exposure changes.
-        busy |= ((image.max(axis=2) >= 245) | (bg8.max(axis=2) >= 240)).astype(np.uint8)
+        busy |= ((channel_max(image) >= 245) | (channel_max(bg8) >= 240)).astype(np.uint8)
         alpha = min(1.0, dt / self.cfg.background_s)
         seen = image if abs(gain - 1.0) < 1e-3 else image.astype(np.float32) / gain
         cv2.accumulateWeighted(seen, self._bg, alpha, mask=cv2.bitwise_not(busy * 255))
+        self._snapshot(t)
         out = []
         s2 = self.crop.scale**2
         for state in self.zones:
@@ -200,7 +239,7 @@ class FireLaneDetector:
             need = state.threshold_px * (0.5 if state.blocked else 1.0)
             occupied = area / s2 >= need
             if state.since is not None or occupied:
-                track_presence(state, t, image, zone_static, thr, need * s2)
+                track_presence(state, t, image, bg8, zone_static, thr, need * s2)
             # ... and not while what blocked it still looks as it did: a far tricycle whose
             # few changed pixels thin out as the light changes is still there.
             if state.blocked and state.present_at == t:
@@ -210,19 +249,49 @@ class FireLaneDetector:
                 firsts = self._first[zone_static > 0]
                 if firsts.size:
                     arrival = float(np.median(firsts))
+            if state.since is None and occupied:
+                # What the reference learnt since the arrival (the object's pixels within the
+                # threshold, or taken for exposure artefacts) is undone.
+                self._restore(state, arrival)
             det = step(state, self.cfg, t, occupied, arrival, dt)
             if det is not None:
                 out.append(det)
         return out
 
-    def _exposure_jump(self, t: float, gain: float) -> bool:
-        """Whether the exposure moved by more than 8 % within the last 3 s."""
+    def _snapshot(self, t: float) -> None:
+        """Keep a copy of the reference every `_SNAP_EVERY_S` for the last `_SNAP_KEEP_S`."""
+        assert self._bg is not None
+        if self._snaps and t - self._snaps[-1][0] < _SNAP_EVERY_S:
+            return
+        self._snaps.append((t, self._bg.astype(np.float16)))
+        while self._snaps and self._snaps[0][0] < t - _SNAP_KEEP_S:
+            self._snaps.pop(0)
+
+    def _restore(self, state: ZoneState, arrival: float) -> None:
+        """Put back the zone's reference as it was before `arrival`."""
+        assert self._bg is not None
+        before = [bg for ts, bg in self._snaps if ts <= arrival - _SNAP_MARGIN_S]
+        snap = before[-1] if before else (self._snaps[0][1] if self._snaps else None)
+        if snap is not None:
+            hold = self._holds[self.zones.index(state)]
+            self._bg[hold] = snap[hold].astype(np.float32)
+
+    def _exposure_step(self, t: float, gain: float) -> bool:
+        """Whether the exposure has settled more than 8 % away from its level of 4–6.5 s ago
+        (a median over 2.5 s, which a passing spike does not move): both of the last two
+        seconds' medians are beyond it, on the same side."""
         self._gains.append((t, gain))
-        while self._gains and self._gains[0][0] < t - 3.0:
+        while self._gains and self._gains[0][0] < t - 6.5:
             self._gains.pop(0)
-        lo = min(g for _, g in self._gains)
-        hi = max(g for _, g in self._gains)
-        return hi > 1.08 * lo
+        old = [g for ts, g in self._gains if ts <= t - 4.0]
+        mid = [g for ts, g in self._gains if t - 2.0 <= ts < t - 1.0]
+        new = [g for ts, g in self._gains if ts >= t - 1.0]
+        if not (old and mid and new):
+            return False
+        o, a, b = (float(np.median(x)) for x in (old, mid, new))
+        up = a > _STEP * o and b > _STEP * o
+        down = a * _STEP < o and b * _STEP < o
+        return up or down
 
     def _ghost(self, image: np.ndarray, bg8: np.ndarray, region: np.ndarray) -> bool:
         # A car that was parked when the analyzer started is part of the first reference;

@@ -16,6 +16,8 @@ GAP_S = 2.0
 MIN_OBJECT_PX = 60.0
 # The object is "still there" while this share of its pixels match their look when it stood.
 _PRESENT = 0.6
+# ... and this share of them still differ from the empty lane.
+_DIFFERS = 0.5
 _RECAPTURE_S = 5.0
 _TEMPLATE_ALPHA = 0.1
 
@@ -65,13 +67,22 @@ def zone_state(zone: FireLaneZone, mask: np.ndarray, scale: float) -> ZoneState:
 
 
 def track_presence(
-    s: ZoneState, t: float, image: np.ndarray, standing: np.ndarray, thr: float, min_px: float
+    s: ZoneState,
+    t: float,
+    image: np.ndarray,
+    empty: np.ndarray,
+    standing: np.ndarray,
+    thr: float,
+    min_px: float,
 ) -> None:
     """Follow whether the standing object is unchanged; sets `present_at`.
 
     The departure is when the object starts to move, not when the zone finally reads free:
     a car reversing out still covers its spot for seconds. Matching the object's pixels
-    against their look while it stood dates the departure to one analysed frame.
+    against their look while it stood dates the departure to one analysed frame. `empty` is
+    the empty-lane reference at this frame's exposure: the object is present only while its
+    place also still differs from that — a dark car at night looks like the dark lane in
+    most of its pixels, and its look alone went on "matching" the lane it left.
     """
     own = cv2.bitwise_and(standing, s.mask)
     # Only something big enough to count is worth remembering: a few leftover pixels would
@@ -87,9 +98,14 @@ def track_presence(
     if n == 0:
         s.template = None
         return
-    diff = np.abs(image[m].astype(np.float32) - s.template[m]).max(axis=1)
+    seen = image[m].astype(np.float32)
+    diff = np.abs(seen - s.template[m]).max(axis=1)
     match = float(np.count_nonzero(diff < thr)) / n
-    if match >= _PRESENT:
+    # Half the threshold: an object whose contrast thins out as the light changes still
+    # differs from the lane by that much, the empty lane (noise < a quarter) does not.
+    apart = np.abs(seen - empty[m]).max(axis=1)
+    differs = float(np.count_nonzero(apart > 0.5 * thr)) / n
+    if match >= _PRESENT and differs >= _DIFFERS:
         s.present_at, s.mismatch_since = t, None
         # Follow slow light changes on the object itself.
         s.template[m] += _TEMPLATE_ALPHA * (image[m].astype(np.float32) - s.template[m])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simulators.video.actors import Drifter, Drop, Flyer, Stop, WindowEvent
+from simulators.video.actors import Drifter, Drop, Flyer, Passer, Stop, WindowEvent
 from simulators.video.geometry import FacadeGeometry, LaneGeometry
 from simulators.video.random_plan import FacadePlan, LanePlan, Weather
 from simulators.video.randomset import RandomClip, render
@@ -170,3 +170,67 @@ def small_objects_long_stay(out: Path, style: str) -> RandomClip:
         ],
     )
     return render(out, plan, style, f"lane-small-{style}")
+
+
+DARK_CAR = (10.5, 40.0)  # a dark car parks in the near zone at night
+DARK_TRICYCLE_T = 10.0  # a dark tricycle parks in the far zone at night and stays
+PERSON_PAUSE = (18.0, 30.0)  # a person stands in front of it, then walks on
+NARROW_LANE = LaneGeometry(
+    length_m=30.4,
+    width_m=4.1,
+    corners=((123.0, 683.0), (593.7, 683.0), (144.5, 266.1), (95.6, 266.1)),
+    zone_edges_m=(15.19,),
+)
+
+
+def dark_car_at_night(out: Path, style: str) -> RandomClip:
+    """Night, snow: a bright car drives through (its light lifts the measured exposure), and
+    a dark green one, within the threshold of the lane in most of its pixels, parks right
+    after it in the near zone for 30 s — six times the background's time constant (set to
+    5 s in the test)."""
+    plan = LanePlan(
+        seed=44,
+        duration_s=52.0,
+        fps=5.0,
+        geo=NARROW_LANE,
+        weather=Weather(night=True, snow=107),
+        dwell_s=DWELL_S,
+        clear_s=4.0,
+        stops=[
+            Stop("car", "FL-1", 3.9, 1.3, *DARK_CAR, (38, 106, 42), 4.4, True, -20.0),
+        ],
+        passers=[Passer("car", 3.6, 33.4, 1.8, -6.6, 0.0, 5.5, (0, 167, 190))],
+    )
+    return render(out, plan, style, f"lane-dark-car-{style}")
+
+
+def dark_tricycle_stays(out: Path, style: str) -> RandomClip:
+    """Night: a dark tricycle parks in the far zone and is still there when the clip ends; a
+    person crosses, stands in front of it for 12 s and walks on (their ghost must not take the
+    tricycle with it)."""
+    u, v, speed = 31.0, 2.4, 1.2
+    plan = LanePlan(
+        seed=45,
+        duration_s=45.0,
+        fps=5.0,
+        geo=LANE,
+        weather=Weather(night=True),
+        dwell_s=DWELL_S,
+        clear_s=4.0,
+        stops=[Stop("tricycle", "FL-2", u, v, DARK_TRICYCLE_T, 1e6, (45, 50, 60), 2.0, True, 20.0)],
+        passers=[
+            Passer(
+                "person",
+                PERSON_PAUSE[0] - (v - 0.8 + 2.0) / speed,
+                u - 1.0,
+                -2.0,
+                0.0,
+                speed,
+                (LANE.width_m + 4.0) / speed,
+                (50, 50, 70),
+                pause_at=(v - 0.8 + 2.0) / speed,
+                pause_s=PERSON_PAUSE[1] - PERSON_PAUSE[0],
+            )
+        ],
+    )
+    return render(out, plan, style, f"lane-dark-tricycle-{style}")

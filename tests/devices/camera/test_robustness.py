@@ -92,3 +92,41 @@ def test_small_far_objects_stay_blocked_and_clear_at_their_departure(
         assert abs(cleared.t - leave) <= 2.0
         assert cleared.confirmation_delay_s is not None
         assert cleared.confirmation_delay_s >= lanes.clear_s
+
+
+def _lanes_fast(clip: RandomClip) -> CameraConfig:
+    # A 5 s background time constant: a 30 s stay is six of them, as a 6-minute stay is with
+    # the default 60 s.
+    config = load_config(clip.config)
+    assert config.fire_lanes is not None
+    lanes = config.fire_lanes.model_copy(update={"background_s": 5.0})
+    return config.model_copy(update={"fire_lanes": lanes})
+
+
+@pytest.mark.parametrize("style", ["a", "b"])
+def test_a_dark_car_at_night_clears_when_it_leaves(folder: Path, style: str) -> None:
+    # Most of the car is within the threshold of the dark lane. Had the reference learnt
+    # those pixels while it stood, the empty place it leaves would differ from the reference
+    # and the zone would never clear.
+    clip = rc.dark_car_at_night(folder, style)
+    dets = _analyse(clip, _lanes_fast(clip))
+    assert [(d.type, d.zone) for d in dets] == [
+        ("fire_lane_blocked", "FL-1"),
+        ("fire_lane_cleared", "FL-1"),
+    ]
+    arrive, leave = rc.DARK_CAR
+    blocked, cleared = dets
+    assert blocked.dwell_s is not None and abs(blocked.t - blocked.dwell_s - arrive) <= 3.0
+    assert abs(cleared.t - leave) <= 3.0
+
+
+@pytest.mark.parametrize("style", ["a", "b"])
+def test_a_dark_tricycle_that_stays_is_never_cleared(folder: Path, style: str) -> None:
+    # A person stands in front of the tricycle and walks on: what they leave behind must not
+    # read as the lane coming free while the tricycle is still there.
+    clip = rc.dark_tricycle_stays(folder, style)
+    dets = _analyse(clip, _lanes_fast(clip))
+    assert [(d.type, d.zone) for d in dets] == [("fire_lane_blocked", "FL-2")]
+    [blocked] = dets
+    assert blocked.dwell_s is not None
+    assert abs(blocked.t - blocked.dwell_s - rc.DARK_TRICYCLE_T) <= 3.0
