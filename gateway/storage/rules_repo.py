@@ -60,6 +60,16 @@ class SqliteAlerts:
             f"SELECT {', '.join(_COLUMNS)} FROM alerts WHERE state != 'cleared'").fetchall()
         return [alert_from_row(r) for r in rows]
 
+    def awaiting_ticket(self, severity: str, opened_before: float, limit: int) -> list[Alert]:
+        """Open, unmuted alerts of `severity` raised before `opened_before` that no ticket is
+        linked to, oldest first (the workflow's ticket grace)."""
+        rows = self._conn.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM alerts a WHERE state != 'cleared'"
+            " AND muted IS NULL AND severity = ? AND opened_at <= ? AND NOT EXISTS"
+            " (SELECT 1 FROM ticket_alerts l WHERE l.alert_id = a.id)"
+            " ORDER BY opened_at LIMIT ?", (severity, opened_before, limit)).fetchall()
+        return [alert_from_row(r) for r in rows]
+
     def insert(self, alert: Alert) -> int:
         """A new alert; returns its id."""
         return int(self._conn.execute(_INSERT_ALERT, _values(alert)).fetchone()[0])

@@ -130,6 +130,13 @@ class WorkflowSettings(_Model):
     close_acknowledges_alert: bool = Field(
         True, description="Closing a ticket acknowledges its open alerts"
     )
+    ticket_grace_s: dict[str, float] = Field(
+        {"minor": 300.0, "info": 300.0},
+        description="Per alert severity: a ticket is opened only if the alert is still open "
+        "this many seconds after it was raised (checked every `tick_s`), so a reading that "
+        "dips once gives nobody a job; the alert itself shows at once. Severities not "
+        "listed (critical, major) open their ticket at once",
+    )
 
 
 def load_catalogue(path: Path) -> Catalogue:

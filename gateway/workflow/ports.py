@@ -107,10 +107,24 @@ class TicketStore(Protocol):
         ...
 
 
+class AlertsAwaiting(Protocol):
+    """The alerts whose ticket waits for their grace period to pass."""
+
+    def awaiting_ticket(self, severity: str, opened_before: float, limit: int) -> list[Any]:
+        """Open, unmuted alerts of `severity` raised before `opened_before` with no ticket,
+        oldest first (rules.records.Alert)."""
+        ...
+
+
 class Tx(Protocol):
-    """An open transaction handing out the workflow's repository (the gateway's SqliteTx)."""
+    """An open transaction handing out the workflow's repositories (the gateway's SqliteTx)."""
 
     @property
     def tickets(self) -> TicketStore:
         """Tickets and everything around them."""
+        ...
+
+    @property
+    def alerts(self) -> AlertsAwaiting:
+        """Alerts, for the tickets that wait out a grace period."""
         ...

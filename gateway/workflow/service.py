@@ -104,20 +104,15 @@ class WorkflowService:
         """Listener for the alert book: one ticket per alert episode, updated on repeats."""
         alert = change.alert
         db = tx.tickets
-        ticket = db.for_alert(alert.id)
+        # An alert raised in this very transaction has no ticket yet: no need to look.
+        ticket = None if change.action == "opened" else db.for_alert(alert.id)
         if ticket is None:
             if not change.pages:
                 return
-            ticket = self.open_ticket(
-                tx, source="alert", category=alert.category, now=change.at,
-                priority=SEVERITY_PRIORITY.get(alert.severity, "normal"),
-                place=alert.place,
-                resident_id=alert.resident_id, device_id=alert.device_id,
-                description=self._alert_text(db, alert), dedup_key=f"alert-{alert.id}",
-                attachments=[s for s in [alert.detail.get("snapshot_ref")] if s],
-                alert_count=alert.count, clock_skew_s=alert.clock_skew_s,
-            )
-            db.link_alert(alert.id, ticket.id, change.at)
+            grace = self.settings.ticket_grace_s.get(alert.severity, 0.0)
+            if change.at < alert.opened_at + grace:
+                return  # `tick` opens it if the alert is still open when the grace ends
+            self._open_for_alert(tx, alert, change.at)
             return
         if change.action in ("repeated", "escalated", "reescalated"):
             ticket.alert_count = alert.count
@@ -130,6 +125,32 @@ class WorkflowService:
             # Noted only: a cleared alert never closes a ticket a person is handling.
             db.add_event(ticket.id, change.at, change.actor, f"alert_{change.action}",
                               ticket.state, ticket.state, change.note or "")
+
+    def _open_for_alert(self, tx: Tx, alert: Any, now: float) -> Ticket:
+        db = tx.tickets
+        ticket = self.open_ticket(
+            tx, source="alert", category=alert.category, now=now,
+            priority=SEVERITY_PRIORITY.get(alert.severity, "normal"),
+            place=alert.place,
+            resident_id=alert.resident_id, device_id=alert.device_id,
+            description=self._alert_text(db, alert), dedup_key=f"alert-{alert.id}",
+            attachments=[s for s in [alert.detail.get("snapshot_ref")] if s],
+            alert_count=alert.count, clock_skew_s=alert.clock_skew_s,
+        )
+        db.link_alert(alert.id, ticket.id, now)
+        return ticket
+
+    def open_after_grace(self, tx: Tx, now: float, limit: int = 500) -> int:
+        """Open the tickets of alerts still open when their severity's grace ended; returns
+        how many (at most `limit` a tick, oldest first, so a backlog spreads over ticks)."""
+        opened = 0
+        for severity, grace in self.settings.ticket_grace_s.items():
+            if grace <= 0:
+                continue
+            for alert in tx.alerts.awaiting_ticket(severity, now - grace, limit - opened):
+                self._open_for_alert(tx, alert, now)
+                opened += 1
+        return opened
 
     # -- transitions ---------------------------------------------------------------------
 
@@ -317,9 +338,11 @@ class WorkflowService:
     # -- timers --------------------------------------------------------------------------
 
     def tick(self, now: float, tx: Tx) -> None:
-        """Check SLAs (a breach escalates one level, once per clock) and open reminders."""
+        """Open the tickets whose grace ended, check SLAs (a breach escalates one level, once
+        per clock) and open reminders."""
         from gateway.workflow.reminders import open_due_reminders
 
+        self.open_after_grace(tx, now)
         db = tx.tickets
         for t in db.open_with_sla():
             for clock_name, due, states in (

@@ -92,3 +92,51 @@ def test_alert_clearing_is_noted_but_does_not_close_a_handled_ticket(make_gatewa
     assert gw.store.query("SELECT state FROM tickets")[0]["state"] == "handling"
     actions = [e["action"] for e in gw.store.query("SELECT action FROM ticket_events ORDER BY id")]
     assert actions[-1] == "alert_cleared"
+
+
+def _battery(seq: int, at: float, pct: int) -> bytes:
+    return orjson.dumps({"ts": int(at * 1000), "seq": seq, "battery_pct": pct})
+
+
+def test_a_minor_alert_opens_its_ticket_only_if_still_open_after_the_grace(
+    make_gateway, publisher, tmp_path, clock
+):
+    """A battery that dips once shows as an alert but gives nobody a job; one that stays low
+    gets its maintenance ticket once the grace (300 s for minor alerts) is over, even across
+    a restart of the gateway."""
+    settings = {"workflow": {"rota_file": str(_write_rota(tmp_path))}}
+    gw = make_gateway(**settings)
+    topic = "scgw/v1/wristband/{}/telemetry"
+    publisher.publish(topic.format("WB-1001"), _battery(1, T0, 12))
+    publisher.publish(topic.format("WB-1002"), _battery(1, T0, 11))
+    assert gw.pipeline.wait_processed(2, 10)
+    alerts = gw.store.query("SELECT device_id, state FROM alerts ORDER BY device_id")
+    assert alerts == [{"device_id": "WB-1001", "state": "active"},
+                      {"device_id": "WB-1002", "state": "active"}]
+    assert gw.store.query("SELECT id FROM tickets") == []
+
+    clock.advance(60)
+    publisher.publish(topic.format("WB-1001"), _battery(2, T0 + 60, 90))  # charged: clears
+    assert gw.pipeline.wait_processed(3, 10)
+    gw.pipeline.call("tick", gw.workflow.tick, clock.time())
+    assert gw.store.query("SELECT id FROM tickets") == []  # WB-1002 is still within its grace
+
+    gw.stop()
+    gw = make_gateway(**settings)  # the pending ticket is not kept in memory only
+    clock.advance(250)
+    gw.pipeline.call("tick", gw.workflow.tick, clock.time())
+    [ticket] = gw.store.query("SELECT id, device_id, category, created_at FROM tickets")
+    assert (ticket["device_id"], ticket["created_at"]) == ("WB-1002", clock.time())
+    linked = gw.store.query("SELECT a.device_id FROM ticket_alerts l JOIN alerts a"
+                            " ON a.id = l.alert_id WHERE l.ticket_id = ?", (ticket["id"],))
+    assert linked == [{"device_id": "WB-1002"}]
+    gw.pipeline.call("tick", gw.workflow.tick, clock.time())
+    assert len(gw.store.query("SELECT id FROM tickets")) == 1  # opened once
+
+
+def test_critical_and_major_alerts_open_their_ticket_at_once(make_gateway, publisher, tmp_path):
+    gw = make_gateway(workflow={"rota_file": str(_write_rota(tmp_path)),
+                                "ticket_grace_s": {"minor": 600}})
+    publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(1, T0))
+    assert gw.pipeline.wait_processed(1, 10)
+    assert [t["category"] for t in gw.store.query("SELECT category FROM tickets")] == ["sos"]
