@@ -14,6 +14,7 @@ from fastapi_offline import FastAPIOffline
 from api import asyncapi
 from api.deps import CurrentUser
 from api.headers import SecurityHeaders
+from api.interactive import InteractiveRequests
 from api.limits import BodyLimit
 from api.personal import check_routes
 from api.routes import (
@@ -133,4 +134,6 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.add_middleware(BodyLimit, default=max(BODY_LIMIT, 4 * settings.limits.max_payload_bytes),
                        larger=settings.plates.max_body_bytes, larger_prefix="/plates/open/")
     app.add_middleware(SecurityHeaders)
+    # Outermost: a request counts from its first byte in to its last byte out.
+    app.add_middleware(InteractiveRequests, gate=gateway.interactive)
     return app

@@ -36,6 +36,7 @@ from api.server import ApiServer
 from bench.harness import Traffic, machine, percentiles, publish_now, raise_fd_limit
 from bench.ingest import DEVICES, prepare, settings
 from gateway.service import Gateway
+from gateway.settings import ApiSettings
 from gateway.users import UserRepository
 from tests.support.mosquitto import start_mosquitto
 
@@ -87,7 +88,7 @@ def _consoles(url: str, token: str, pause_s: float, n: int, stop: Any, out: Any)
              sum(t.failures for t in team)))
 
 
-def one_drain(n: int, readers: int, interval: float) -> dict[str, Any]:
+def one_drain(n: int, readers: int, interval: float, share: float) -> dict[str, Any]:
     """A fresh broker, database and queue of `n` flood messages; drain it (with readers)."""
     with tempfile.TemporaryDirectory() as tmp:
         broker = start_mosquitto(Path(tmp) / "mosquitto")
@@ -96,7 +97,7 @@ def one_drain(n: int, readers: int, interval: float) -> dict[str, Any]:
             prepare(db, broker.url, DEVICES)
             base = settings(db, broker.url)
             cfg = base.model_copy(update={"api": base.api.model_copy(
-                update={"host": "127.0.0.1", "port": _free_port()})})
+                update={"host": "127.0.0.1", "port": _free_port(), "interactive_share": share})})
             messages = Traffic(DEVICES, profile="flood").batch(n)
             publish_now(broker.url, messages)
             gw = Gateway(cfg)
@@ -127,7 +128,8 @@ def one_drain(n: int, readers: int, interval: float) -> dict[str, Any]:
         finally:
             broker.stop()
     out: dict[str, Any] = {"all_committed": ok, "seconds": round(took, 2),
-                           "rate": round(processed / took)}
+                           "rate": round(processed / took),
+                           "ingest_stepped_aside_s": round(gw.interactive.yielded_total_s, 2)}
     if readers:
         out["reads"] = {route: {"n": len(lat), **(percentiles(lat) if lat else {})}
                         for route, lat in merged.items()}
@@ -142,16 +144,20 @@ def main() -> int:
     parser.add_argument("--readers", type=int, default=10)
     parser.add_argument("--interval", type=float, default=2.0,
                         help="seconds for one console to read all three lists")
+    parser.add_argument("--interactive-share", type=float, default=None,
+                        help="api.interactive_share for this run (default: the setting's)")
     args = parser.parse_args()
+    share = (args.interactive_share if args.interactive_share is not None
+             else ApiSettings().interactive_share)
     raise_fd_limit()
     load = os.getloadavg()[0]
-    quiet = one_drain(args.messages, 0, args.interval)
+    quiet = one_drain(args.messages, 0, args.interval, share)
     print(f"drain without readers: {quiet}", flush=True)
-    busy = one_drain(args.messages, args.readers, args.interval)
+    busy = one_drain(args.messages, args.readers, args.interval, share)
     print(f"drain with {args.readers} readers: {busy}", flush=True)
     print(json.dumps({
         "bench": "console_reads", "messages": args.messages, "traffic": "flood",
-        "readers": args.readers, "interval_s": args.interval,
+        "readers": args.readers, "interval_s": args.interval, "interactive_share": share,
         "drain_without_readers": quiet, "drain_with_readers": busy,
         "drain_ratio_with_to_without": round(busy["rate"] / quiet["rate"], 3),
         "load_average_1m_at_start": round(load, 2), "machine": machine()}))

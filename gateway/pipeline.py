@@ -18,6 +18,7 @@ from gateway.decode import Decoder, OwnPublishError, RejectError
 from gateway.dedup import Deduplicator
 from gateway.envelope import Envelope, RawMessage, stored_data
 from gateway.inbox import Inbox
+from gateway.interactive import InteractiveGate
 from gateway.metrics import GatewayMetrics
 from gateway.retry import Backoff
 from gateway.settings import LimitSettings
@@ -101,8 +102,10 @@ class Pipeline:
         limits: LimitSettings,
         ack: Ack,
         hooks: Sequence[PipelineHook] = (),
+        interactive: InteractiveGate | None = None,
     ) -> None:
         self._decoder = decoder
+        self._interactive = interactive or InteractiveGate(share=0.0)
         self._store = store
         self._twins = twins
         self.dedup = Deduplicator()
@@ -157,8 +160,13 @@ class Pipeline:
             else:
                 future.set_exception(error)
 
-        self._inbox.put(Task(name, job, now, quiet=True, settled=settled))
-        return future.result(timeout=timeout)
+        # The caller (an API request, usually) waits on this thread: it must not step aside.
+        self._interactive.pipeline_call(True)
+        try:
+            self._inbox.put(Task(name, job, now, quiet=True, settled=settled))
+            return future.result(timeout=timeout)
+        finally:
+            self._interactive.pipeline_call(False)
 
     def depth(self) -> int:
         """Messages waiting."""
@@ -280,7 +288,9 @@ class Pipeline:
         self._duplicate_hooks = [h.on_duplicate for h in self.hooks if hasattr(h, "on_duplicate")]
         self._refusal_hooks = [h.on_refused for h in self.hooks if hasattr(h, "on_refused")]
         decoded: list[tuple[RawMessage, Envelope]] = []
+        step_aside = self._interactive.step_aside
         for raw in batch:
+            step_aside()
             try:
                 decoded.append((raw, self._decoder.decode(raw, now)))
             except RejectError as rej:
@@ -292,6 +302,7 @@ class Pipeline:
                 self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))
         verdicts = self.dedup.fresh([env for _, env in decoded], tx)
         for (raw, env), new in zip(decoded, verdicts, strict=True):
+            step_aside()
             if not new:
                 counts.duplicates[env.kind] += 1
                 for on_duplicate in self._duplicate_hooks:

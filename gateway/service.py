@@ -16,6 +16,7 @@ from gateway.decode import Decoder
 from gateway.device_admin import DeviceAdmin
 from gateway.envelope import RawMessage
 from gateway.influx import build_influx_hook
+from gateway.interactive import InteractiveGate
 from gateway.metrics import GatewayMetrics
 from gateway.mqtt import MqttIngest
 from gateway.namespace import service_accounts
@@ -111,7 +112,9 @@ class Gateway:
             lambda name, job: self.pipeline.submit_task(name, job, self.clock.time()))
         self.confirmations = Confirmations(
             lambda topic, body, qos: self.mqtt.publish(topic, body, qos=qos))
+        self.interactive = InteractiveGate(share=settings.api.interactive_share)
         self.pipeline = Pipeline(
+            interactive=self.interactive,
             decoder=self.decoder,
             store=self.store,
             twins=self.twins,

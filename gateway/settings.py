@@ -210,6 +210,12 @@ class ApiSettings(_Section):
     """HTTP API bind address and token settings."""
 
     host: str = Field("127.0.0.1", description="Bind address of the HTTP API")
+    interactive_share: float = Field(
+        0.5, ge=0, le=0.9,
+        description="Largest share of the ingest thread's time it gives to HTTP requests in "
+        "flight, stepping aside between messages so pages stay quick during a backlog drain "
+        "(they share one interpreter); 0 turns it off",
+    )
     port: int = Field(8080, ge=1, le=65535, description="Port of the HTTP API")
     jwt_secret: SecretStr = Field(
         SecretStr(DEV_JWT_SECRET), description="Signing key of access tokens (from the environment)"
