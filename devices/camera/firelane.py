@@ -224,7 +224,17 @@ class FireLaneDetector:
         busy |= ((channel_max(image) >= 245) | (channel_max(bg8) >= 240)).astype(np.uint8)
         alpha = min(1.0, dt / self.cfg.background_s)
         seen = image if abs(gain - 1.0) < 1e-3 else image.astype(np.float32) / gain
-        cv2.accumulateWeighted(seen, self._bg, alpha, mask=cv2.bitwise_not(busy * 255))
+        learn = cv2.bitwise_not(busy * 255)
+        before = cv2.mean(self._bg, mask=learn)[:3]
+        cv2.accumulateWeighted(seen, self._bg, alpha, mask=learn)
+        if held.any() and min(before) > 1.0:
+            # A held reference follows the free lane's drift in brightness: the measured
+            # exposure wanders by 10-15 % over minutes at night, which a reference frozen
+            # for a long stay would otherwise take for a change of the lane itself.
+            after = cv2.mean(self._bg, mask=learn)[:3]
+            k = np.float32([a / b for a, b in zip(after, before, strict=True)])
+            mask = held > 0
+            self._bg[mask] *= k
         self._snapshot(t)
         out = []
         s2 = self.crop.scale**2
@@ -277,15 +287,16 @@ class FireLaneDetector:
             self._bg[hold] = snap[hold].astype(np.float32)
 
     def _exposure_step(self, t: float, gain: float) -> bool:
-        """Whether the exposure has settled more than 8 % away from its level of 4–6.5 s ago
-        (a median over 2.5 s, which a passing spike does not move): both of the last two
-        seconds' medians are beyond it, on the same side."""
+        """Whether the exposure has settled more than 8 % away from its level of 5–7 s ago
+        (a median over 2 s, which a passing spike does not move): the medians of the last
+        1.5 s and of the 1.5 s before are both beyond it, on the same side — a spike would
+        have to last more than 1.5 s to pass for a step."""
         self._gains.append((t, gain))
-        while self._gains and self._gains[0][0] < t - 6.5:
+        while self._gains and self._gains[0][0] < t - 7.0:
             self._gains.pop(0)
-        old = [g for ts, g in self._gains if ts <= t - 4.0]
-        mid = [g for ts, g in self._gains if t - 2.0 <= ts < t - 1.0]
-        new = [g for ts, g in self._gains if ts >= t - 1.0]
+        old = [g for ts, g in self._gains if ts <= t - 5.0]
+        mid = [g for ts, g in self._gains if t - 3.0 <= ts < t - 1.5]
+        new = [g for ts, g in self._gains if ts >= t - 1.5]
         if not (old and mid and new):
             return False
         o, a, b = (float(np.median(x)) for x in (old, mid, new))

@@ -173,6 +173,7 @@ def small_objects_long_stay(out: Path, style: str) -> RandomClip:
 
 
 DARK_CAR = (10.5, 40.0)  # a dark car parks in the near zone at night
+GAIN_STEP_T = 27.0  # ... and the exposure steps up by a quarter while it stands
 DARK_TRICYCLE_T = 10.0  # a dark tricycle parks in the far zone at night and stays
 PERSON_PAUSE = (18.0, 30.0)  # a person stands in front of it, then walks on
 NARROW_LANE = LaneGeometry(
@@ -187,13 +188,13 @@ def dark_car_at_night(out: Path, style: str) -> RandomClip:
     """Night, snow: a bright car drives through (its light lifts the measured exposure), and
     a dark green one, within the threshold of the lane in most of its pixels, parks right
     after it in the near zone for 30 s — six times the background's time constant (set to
-    5 s in the test)."""
+    5 s in the test); the exposure steps up by a quarter while it stands."""
     plan = LanePlan(
         seed=44,
         duration_s=52.0,
         fps=5.0,
         geo=NARROW_LANE,
-        weather=Weather(night=True, snow=107),
+        weather=Weather(night=True, snow=107, gains=[(GAIN_STEP_T, 1.25, 0.0)]),
         dwell_s=DWELL_S,
         clear_s=4.0,
         stops=[
