@@ -135,10 +135,12 @@ class SqliteTickets:
             (now, *args)).fetchone()
         if limit <= 0:
             return [], int(total), int(overdue)
+        # Without a clock the order is the index's (state, updated_at), read backwards: the
+        # newest N of a column that only grows (closed) without sorting all of it.
+        order = (f"({due}) IS NULL, {due}, updated_at DESC, id" if clocks
+                 else "updated_at DESC, id DESC")
         rows = self._conn.execute(
-            f"{_SELECT} WHERE {where} ORDER BY ({due}) IS NULL, {due}, updated_at DESC, id"
-            " LIMIT ?",
-            (*args, limit)).fetchall()
+            f"{_SELECT} WHERE {where} ORDER BY {order} LIMIT ?", (*args, limit)).fetchall()
         return [_ticket(r) for r in rows], int(total), int(overdue)
 
     def open_counts_by_assignee(self, states: tuple[str, ...]) -> dict[str, int]:
