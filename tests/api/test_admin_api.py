@@ -7,12 +7,7 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
-
 from tests.api.conftest import PASSWORD
-
-# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
-pytestmark = pytest.mark.both_backends
 
 
 def test_an_admin_manages_accounts_and_every_change_is_audited(api):

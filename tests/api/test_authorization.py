@@ -6,9 +6,6 @@ import pytest
 
 from tests.api.conftest import ACCOUNTS
 
-# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
-pytestmark = pytest.mark.both_backends
-
 ROLES = list(ACCOUNTS)
 ALL = set(ROLES)
 STAFF = {"admin", "operator"}

@@ -6,16 +6,13 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from api.app import create_app
 from gateway.plates import PlateTokens
+from gateway.storage.admin_repo import AdminReads
 from tests.api.conftest import PASSWORD, Api
-
-# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
-pytestmark = pytest.mark.both_backends
 
 PLATES = [("DP-3-1-602", "3", "1", "602", "G-01"), ("DP-5-2-301", "5", "2", "301", "G-02")]
 
@@ -88,7 +85,8 @@ def test_a_plate_link_opens_its_own_unit_and_nothing_else(api):
     assert c.get(f"/plates/open/{rotated['url'].rsplit('/', 1)[1]}").status_code == 200
     assert c.get(f"/plates/open/{tokens['DP-5-2-301']}").status_code == 200
     assert c.post("/plates/DP-3-1-502/rotate", headers=api.headers("operator")).status_code == 403
-    assert api.gateway.audit.admin_rows(target="DP-3-1-502")[0]["action"] == "plate_rotate"
+    [last, *_] = AdminReads(api.gateway.store).admin_actions(target="DP-3-1-502")
+    assert last["action"] == "plate_rotate"
 
 
 def test_a_request_with_a_photo_is_followed_to_its_rating(api):

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import orjson
-import pytest
 
 from tests.conftest import T0
-
-# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
-pytestmark = pytest.mark.both_backends
 
 
 def _sos(publisher, seq: int, device: str = "WB-1002") -> None:

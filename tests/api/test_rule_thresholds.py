@@ -14,9 +14,6 @@ from api.app import create_app
 from gateway.rule_admin import retune_rule
 from tests.api.conftest import PASSWORD, Api
 
-# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
-pytestmark = pytest.mark.both_backends
-
 HEART = "wristband.heart_rate"
 _SEQ = itertools.count(100)  # one counter for every gateway: a restarted one remembers seqs
 

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import jwt
 import orjson
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import PASSWORD, Api
 from tests.conftest import T0
-
-# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
-pytestmark = pytest.mark.both_backends
 
 COOKIE = "scgw_refresh"
 

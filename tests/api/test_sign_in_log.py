@@ -13,9 +13,6 @@ from pydantic import ValidationError
 from gateway.settings import Settings
 from tests.api.conftest import PASSWORD, Api
 
-# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
-pytestmark = pytest.mark.both_backends
-
 WRONG = "Tr0ub4dor&3-not-it"
 
 

@@ -19,9 +19,6 @@ from tests.conftest import STANDARD_DEVICES, T0
 from tests.support.mosquitto import start_mosquitto
 from tests.support.waiting import wait_for
 
-# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
-pytestmark = pytest.mark.both_backends
-
 CMD = "scgw/v1/locker/LK-4001/cmd"
 
 
@@ -86,6 +83,7 @@ def test_a_command_to_an_offline_device_expires_and_is_never_delivered_late(
         locker.go_offline()
 
 
+@pytest.mark.both_backends
 def test_a_late_ack_is_recorded_and_changes_nothing(make_gateway, publisher, clock):
     gw = make_gateway()
     command_id = _send(gw, clock)

@@ -11,9 +11,6 @@ from tests.support.clients import Publisher
 from tests.support.mosquitto import Mosquitto
 from tests.support.waiting import wait_for
 
-# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
-pytestmark = pytest.mark.both_backends
-
 ISO_NOW = "2026-11-21T12:00:00+08:00"  # == T0
 
 
@@ -21,6 +18,7 @@ def _rows(gw, sql, args=()):
     return gw.store.query(sql, args)
 
 
+@pytest.mark.both_backends
 def test_wristband_telemetry_and_access_event_become_typed_rows(make_gateway, publisher):
     gw = make_gateway()
     telemetry = {
@@ -98,6 +96,7 @@ def test_bad_message_is_dead_lettered_and_the_next_one_still_lands(
     assert good["seq"] == 100
 
 
+@pytest.mark.both_backends
 def test_same_seq_resent_is_stored_once(make_gateway, publisher):
     gw = make_gateway()
     msg = orjson.dumps({"ts": ISO_NOW, "seq": 42, "heart_rate_bpm": 70})
@@ -127,6 +126,7 @@ def test_dedup_survives_restart(make_gateway, publisher):
     assert len(_rows(gw2, "SELECT * FROM telemetry")) == 1
 
 
+@pytest.mark.both_backends
 def test_retained_offline_will_marks_device_offline(make_gateway, mosquitto: Mosquitto):
     gw = make_gateway()
     status_topic = "scgw/v1/wristband/WB-1002/status"

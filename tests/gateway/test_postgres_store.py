@@ -20,6 +20,7 @@ from gateway.storage.records import DeviceRecord
 from tests.conftest import T0
 from tests.support.clients import Publisher
 from tests.support.postgres import PostgresServer
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture
@@ -209,3 +210,24 @@ def test_mqtt_messages_land_in_postgres_as_one_alert_and_one_ticket_across_a_res
         assert db.execute("SELECT count(*), max(alert_count) FROM tickets").fetchone() == (1, 2)
         assert db.execute("SELECT battery_pct FROM twins WHERE device_id = 'WB-1001'"
                           ).fetchone() == (64.0,)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_message_that_arrives_while_postgres_is_down_is_stored_once_it_is_back(
+        make_gateway: Callable[..., Gateway], publisher: Publisher, pg_url: str,
+        postgres: PostgresServer):
+    gw = make_gateway()
+    _send(publisher, "event", {"ts": int(T0 * 1000), "seq": 1, "type": "removed"})
+    assert gw.pipeline.wait_processed(1, 10)
+    postgres.halt()
+    try:
+        _send(publisher, "event", {"ts": int(T0 * 1000) + 1000, "seq": 2, "type": "worn"})
+        # The batch fails to commit and is kept (not acked), retried with a backoff.
+        assert wait_for(lambda: gw.metrics.value("scgw_store_errors_total") >= 1, 10)
+    finally:
+        postgres.start()
+    assert gw.pipeline.wait_processed(2, 20)
+    with psycopg.connect(pg_url) as db:
+        assert db.execute("SELECT seq, type FROM events ORDER BY seq").fetchall() == [
+            (1, "removed"), (2, "worn")]
+    assert gw.store.query("SELECT count(*) AS n FROM events") == [{"n": 2}]

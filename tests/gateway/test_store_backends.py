@@ -10,7 +10,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from gateway.storage.admin_repo import AdminReads
 from gateway.storage.audit import AccessRecord, AuditRepository
+from gateway.storage.commands_repo import CommandReads
 from gateway.storage.common import SqlStore
 from gateway.storage.context_reads import fix_near, names, wear_at
 from gateway.storage.credentials import CredentialRepository
@@ -18,7 +20,7 @@ from gateway.storage.factory import open_store
 from gateway.storage.message_reads import MessageReads
 from gateway.storage.ops_reads import _QUERIES, OpsReads
 from gateway.storage.people_repo import PeopleReads
-from gateway.storage.plates_repo import PlateReads
+from gateway.storage.plates_repo import PlateReads, PlateRequestRow
 from gateway.storage.records import DeadLetter, DeviceRecord, SeqWindow, StoredMessage, Twin
 from gateway.storage.sign_ins_repo import SignInReads, SqliteSignIns
 from gateway.users import Session
@@ -107,8 +109,6 @@ def test_accounts_sessions_sign_ins_and_the_audit(store):
     assert second > first > 0
     assert [r["residents"] for r in audit.access_rows(resident_id="R-2")] == [
         ["R-2"], ["R-1", "R-2"]]
-    from gateway.storage.admin_repo import AdminReads
-
     # `_` in a prefix is a literal underscore on both backends.
     assert [r["target"] for r in AdminReads(store).admin_actions(action="user_")] == ["u:x"]
     creds = CredentialRepository(store)  # type: ignore[arg-type]
@@ -160,3 +160,38 @@ def test_the_operations_aggregates_run(store):
     assert sorted(ops.read("sla_breaches", T0)) == [("dispatch", 1), ("resolve", 1)]
     for name in _QUERIES:
         ops.read(name, T0)  # every aggregate is valid SQL on this backend
+
+
+def test_commands_plate_requests_profiles_and_session_rotation(store):
+    with store.transaction() as tx:
+        tx.commands.record(command_id="c1", device_id="LK-1", name="open", args={"door": 3},
+                           actor="op", now=T0, expires_at=T0 + 30)
+        tx.commands.record(command_id="c2", device_id="LK-1", name="open", args={},
+                           actor="op", now=T0, expires_at=T0 + 30)
+        assert tx.commands.settle("c1", "LK-1", ok=True, at=T0 + 1, result={"ok": 1})
+        assert not tx.commands.settle("c1", "LK-1", ok=False, at=T0 + 2, result={})
+        tx.commands.expire(T0 + 60)
+        assert tx.commands.late("c2", "LK-1", at=T0 + 61, result={"late": True})
+        tx.plates.add_request(PlateRequestRow(7, "DP-1", 1, "sub-1", "hash", "", "", T0))
+        assert tx.plates.find_submission("DP-1", "sub-1").ticket_id == 7  # type: ignore[union-attr]
+        tx.accounts.put_user(username="u", password_hash="h", role="operator",
+                             display_name="", grid=None, vendor=None, now=T0)
+        tx.admin.update_profile("u", role="grid_worker", display_name="U", grid="G-1",
+                                vendor=None, now=T0)
+        tx.admin.record_rule_change(rule_id="r", change="off", detail="", reason="why",
+                                    actor="a", role="admin", at=T0)
+        tx.accounts.insert_session(Session("s", "u", "grid_worker", T0, T0, 60, T0 + 3600,
+                                           "r0"), T0)
+        assert tx.accounts.rotate("s", "r0", "r1", T0 + 5)
+        assert not tx.accounts.rotate("s", "r0", "r2", T0 + 6)  # a replayed refresh token
+        tx.accounts.touch("s", T0 + 7)
+    reads = CommandReads(store)
+    assert [(c["id"], c["state"]) for c in reads.of_device("LK-1", 10)] in (
+        [("c1", "succeeded"), ("c2", "timeout")], [("c2", "timeout"), ("c1", "succeeded")])
+    assert reads.one("LK-1", "c2")["late_result"] == {"late": True}  # type: ignore[index]
+    with store.snapshot() as snap:
+        assert snap.accounts.user("u").role == "grid_worker"  # type: ignore[union-attr]
+        session = snap.accounts.session("s")
+        assert session is not None and (session.refresh_hash, session.previous_hash,
+                                         session.last_used_at) == ("r1", "r0", T0 + 7)
+    assert [r["reason"] for r in AdminReads(store).rule_changes(rule_id="r")] == ["why"]

@@ -14,7 +14,7 @@ from gateway.clock import ManualClock
 from gateway.residents import Resident
 from gateway.service import Gateway
 from rules.records import AlertChange
-from tests.conftest import BACKENDS, STANDARD_DEVICES, device
+from tests.conftest import STANDARD_DEVICES, device
 from tests.support.clients import Publisher
 
 # A lone elder's own flat door, and a second unit door in the same building.
@@ -122,13 +122,6 @@ class Rig:
     def dead_letters(self) -> list[dict[str, Any]]:
         """Messages the gateway refused (tests expect none)."""
         return self.gw.store.query("SELECT reason, detail FROM dead_letters")
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """Every rules test runs on SQLite and on PostgreSQL (messages over Mosquitto, through
-    the pipeline, rules and alerts into the store)."""
-    return str(request.param)
 
 
 @pytest.fixture

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from tests.conftest import T0
+
+# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
+pytestmark = pytest.mark.both_backends
 
 # A square around the daughter's flat, well outside any compound zone.
 FLAT = [[35.4300, 116.6000], [35.4300, 116.6020], [35.4320, 116.6020], [35.4320, 116.6000]]

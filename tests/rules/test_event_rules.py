@@ -8,6 +8,7 @@ from rules.errors import AlertError
 from tests.rules.conftest import Rig
 
 
+@pytest.mark.both_backends
 def test_sos_opens_repeats_acks_reescalates_and_clears(rig: Rig):
     rig.event("WB-1001", "sos")
     alert = rig.open("wristband.sos", "WB-1001")
@@ -108,6 +109,7 @@ def test_band_removed_at_night_does_not_fire(rig: Rig):
     assert len(rig.alerts("wristband.removed_daytime")) == 1
 
 
+@pytest.mark.both_backends
 def test_fall_then_no_movement_fires_after_60_s(rig: Rig):
     rig.telemetry("WB-1001", steps=1200)
     rig.event("WB-1001", "fall")

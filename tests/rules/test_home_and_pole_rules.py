@@ -145,6 +145,7 @@ def test_a_lane_blocked_during_the_alarm_raises_it_and_a_lane_for_the_site_count
     assert rig.open("smoke_detector.smoke_alarm", "SD-8F") is not None
 
 
+@pytest.mark.both_backends
 def test_a_cleared_lane_no_longer_counts_and_a_blocked_one_survives_a_restart(
         make_rig: Any, clock: Any) -> None:
     rig = make_rig(devices=STANDARD_DEVICES + EXTRA_DEVICES + NEW_DEVICES)

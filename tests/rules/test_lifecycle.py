@@ -28,6 +28,7 @@ def test_silence_mutes_until_it_expires(rig: Rig):
                    "ended_by": "expiry"}
 
 
+@pytest.mark.both_backends
 def test_silence_by_site_and_rule_mutes_open_alerts_and_can_end_early(rig: Rig):
     rig.event("AC-2001", "forced_open")
     silence_id = rig.alerting.silence(author="op", reason="drill", duration_s=600,
@@ -71,6 +72,7 @@ def test_broker_outage_mutes_offline_alerts_until_grace_passes(rig: Rig):
     assert rig.open("device.offline", "CAM-3001")["muted"] is None
 
 
+@pytest.mark.both_backends
 def test_flapping_alert_stays_open_then_settles(rig: Rig):
     for _ in range(2):
         rig.telemetry("WB-1001", battery_pct=15)
@@ -88,6 +90,7 @@ def test_flapping_alert_stays_open_then_settles(rig: Rig):
     assert rig.alerts("wristband.low_battery")[-1]["clear_reason"] == "settled after flapping"
 
 
+@pytest.mark.both_backends
 def test_restart_mid_window_duration_and_absence_still_fire_on_time(make_rig, clock):
     rig = make_rig()
     rig.telemetry("WB-1001", heart_rate_bpm=140)
@@ -112,6 +115,7 @@ def test_restart_mid_window_duration_and_absence_still_fire_on_time(make_rig, cl
     assert len(rig2.alerts("wristband.heart_rate")) == 1
 
 
+@pytest.mark.both_backends
 def test_open_alert_survives_restart_and_repeats_on_it(make_rig, clock):
     rig = make_rig()
     rig.event("WB-1001", "sos")
@@ -164,6 +168,7 @@ rules:
         Gateway(settings)
 
 
+@pytest.mark.both_backends
 def test_listeners_run_inside_the_transaction(rig: Rig):
     seen = []
 

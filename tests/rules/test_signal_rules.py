@@ -69,6 +69,7 @@ def test_low_battery_threshold_with_hysteresis_and_the_event(rig: Rig):
 OUT = (HOME[0] + 0.01, HOME[1])  # ~1.1 km north of the compound
 
 
+@pytest.mark.both_backends
 def test_left_safe_zone_after_dwell_and_back(rig: Rig):
     rig.fix("WB-1001", *HOME)
     rig.fix("WB-1001", *OUT)
@@ -122,6 +123,7 @@ def test_any_device_offline_past_its_kind_timeout(rig: Rig, device_id, timeout):
     assert rig.open("device.offline", device_id) is None
 
 
+@pytest.mark.both_backends
 def test_lone_elder_door_unopened_for_24_h(rig: Rig):
     rig.event("AC-2002", "unlock", method="face", resident_id="R-yang")
     rig.event("AC-2001", "unlock", method="card")  # nobody lives alone behind this one

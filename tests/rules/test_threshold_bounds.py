@@ -18,6 +18,9 @@ from rules.loader import load_rules
 from tests.conftest import T0
 from tests.rules.harness import Harness
 
+# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
+pytestmark = pytest.mark.both_backends
+
 RULES = """
 rules:
   - id: custom.battery

@@ -86,9 +86,24 @@ class PostgresServer:
         with self.admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
+    def halt(self) -> None:
+        """Stop the server as a crash would (immediate: no checkpoint, clients cut off)."""
+        _run(self, "pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
+
+    def start(self) -> None:
+        """Start the server on its port; returns once it accepts connections."""
+        # Throw-away data: no fsync (a crash of the server process, which tests do, keeps
+        # what the OS has; a power cut would not), no full-page writes. Commits stay
+        # synchronous, so a committed batch survives `halt()` as it would in production.
+        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+                   " -c fsync=off -c full_page_writes=off"
+                   " -c max_connections=300 -c shared_buffers=64MB")
+        _run(self, "pg_ctl", "-D", str(self.folder / "data"), "-l",
+             str(self.folder / "server.log"), "-o", options, "-w", "-t", "60", "start")
+
     def stop(self) -> None:
         """Stop the server and delete its folder."""
-        _run(self, "pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
+        self.halt()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -118,12 +133,7 @@ def start_postgres() -> PostgresServer:
     server = PostgresServer(free_port(), folder, bin_dir(), account)
     _run(server, "initdb", "-D", str(folder / "data"), "-U", _SUPERUSER, "--auth=trust",
          "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions")
-    # Throw-away data: no fsync, no full-page writes; tests start and drop many databases.
-    options = (f"-p {server.port} -k {folder} -c listen_addresses=127.0.0.1"
-               " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
-               " -c max_connections=300 -c shared_buffers=64MB")
-    _run(server, "pg_ctl", "-D", str(folder / "data"), "-l", str(folder / "server.log"),
-         "-o", options, "-w", "-t", "60", "start")
+    server.start()
     with server.admin() as conn:
         conn.execute(f"CREATE DATABASE {TEMPLATE}".encode())
     from gateway.storage.postgres import PostgresStore

@@ -1,5 +1,5 @@
-"""Workflow fixtures: a real store (SQLite and PostgreSQL: every test runs on both), the
-default catalogue, a two-grid rota."""
+"""Workflow fixtures: a real store (SQLite; PostgreSQL too for tests marked both_backends),
+the default catalogue, a two-grid rota."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from gateway.workflow.config import (
     load_catalogue,
 )
 from gateway.workflow.service import WorkflowService
-from tests.conftest import BACKENDS
 
 ROTA = {
     "grids": {
@@ -26,12 +25,6 @@ ROTA = {
         "G-02": [{"worker": "gw-zhao", "days": ["mon", "tue", "wed", "thu", "fri"]}],
     }
 }
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """Every workflow test runs on SQLite and on PostgreSQL."""
-    return str(request.param)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pytest
 
 from tests.conftest import T0
 from tests.support.waiting import wait_for
@@ -24,6 +25,7 @@ def _sos(seq: int, at: float) -> bytes:
                          "location": {"lat": 35.4151, "lon": 116.5872, "accuracy_m": 8}})
 
 
+@pytest.mark.both_backends
 def test_sos_over_mqtt_becomes_a_dispatched_ticket_and_a_repeat_updates_it(
     make_gateway, publisher, tmp_path, clock
 ):
@@ -98,6 +100,7 @@ def _battery(seq: int, at: float, pct: int) -> bytes:
     return orjson.dumps({"ts": int(at * 1000), "seq": seq, "battery_pct": pct})
 
 
+@pytest.mark.both_backends
 def test_a_minor_alert_opens_its_ticket_only_if_still_open_after_the_grace(
     make_gateway, publisher, tmp_path, clock
 ):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 import yaml
 from fastapi.testclient import TestClient
 
@@ -77,6 +78,7 @@ def test_a_press_is_an_urgent_police_ticket_for_the_grid_on_duty_with_its_snapsh
     assert {"audience": "control_room", "kind": "critical_ticket"} in notes
 
 
+@pytest.mark.both_backends
 def test_fire_alarms_rank_by_level_on_the_board_not_by_arrival(
         make_gateway, publisher, tmp_path, clock):
     gw = _gateway(make_gateway, tmp_path)

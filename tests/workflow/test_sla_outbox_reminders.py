@@ -18,6 +18,9 @@ from gateway.workflow.reminders import upsert_asset
 from tests.conftest import T0
 from tests.workflow.conftest import make_service
 
+# Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
+pytestmark = pytest.mark.both_backends
+
 
 def _notes(store, ticket_id):
     return store.query("SELECT audience, recipient, kind FROM notifications WHERE ticket_id = ?"

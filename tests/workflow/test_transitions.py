@@ -72,6 +72,7 @@ def test_illegal_transitions_are_refused_and_change_nothing(service, store, acti
         assert len(tx.tickets.events(t.id)) == n_events
 
 
+@pytest.mark.both_backends
 def test_actions_missing_what_they_need_are_refused(service, store):
     t = _ticket_in(service, store, "collected")
     with store.transaction() as tx:
@@ -88,6 +89,7 @@ def test_actions_missing_what_they_need_are_refused(service, store):
         service.transition(tx, fb.id, "close", actor="x", now=T0, rating=6)
 
 
+@pytest.mark.both_backends
 def test_routing_to_the_grid_worker_on_duty_else_the_control_room(service, store):
     with store.transaction() as tx:
         noon = service.open_ticket(tx, source="operator", category="property", now=T0,
@@ -104,6 +106,7 @@ def test_routing_to_the_grid_worker_on_duty_else_the_control_room(service, store
     assert (nobody.state, nobody.assignee, nobody.team) == ("collected", None, "control_room")
 
 
+@pytest.mark.both_backends
 def test_resident_request_resolves_the_door_plate_and_closes_with_a_rating(service, store):
     with store.transaction() as tx:
         t = service.submit_request(tx, category="sanitation", text="楼道堆放杂物",
@@ -126,6 +129,7 @@ def test_resident_request_resolves_the_door_plate_and_closes_with_a_rating(servi
                                    now=T0, actor="r")
 
 
+@pytest.mark.both_backends
 def test_big_matter_categories_go_straight_to_the_12345_outbox(service, store):
     with store.transaction() as tx:
         t = service.open_ticket(tx, source="resident", category="illegal_construction", now=T0,
@@ -137,6 +141,7 @@ def test_big_matter_categories_go_straight_to_the_12345_outbox(service, store):
     assert rows == [("transfer", f"scgw-ticket-{t.id}-transfer", "pending")]
 
 
+@pytest.mark.both_backends
 def test_critical_category_notifies_control_room_and_family_at_once(service, store):
     with store.transaction() as tx:
         t = service.open_ticket(tx, source="operator", category="fall", now=T0,
@@ -150,6 +155,7 @@ def test_critical_category_notifies_control_room_and_family_at_once(service, sto
     assert ("user", "gw-wang", "ticket_dispatched") in notes
 
 
+@pytest.mark.both_backends
 def test_same_dedup_key_never_opens_a_second_ticket(service, store):
     with store.transaction() as tx:
         a = service.open_ticket(tx, source="operator", category="other", now=T0, dedup_key="k1")
@@ -159,6 +165,7 @@ def test_same_dedup_key_never_opens_a_second_ticket(service, store):
     assert a.id == b.id and n == 1
 
 
+@pytest.mark.both_backends
 def test_a_ticket_opened_by_an_alert_has_the_alerts_place_and_names_it(service, store):
     from rules.records import Alert, AlertChange
 
