@@ -107,8 +107,11 @@ def migrate(raw: psycopg.Connection[Any]) -> int:
         raw.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
         raw.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY,"
                     " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
-    current = 0
+        row = raw.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    current = int(row[0]) if row else 0
     for version, name, sql in migrations():
+        if version <= current:
+            continue  # an up-to-date database costs one transaction, not one per file
         with raw.transaction():
             raw.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
             row = raw.execute("SELECT coalesce(max(version), 0) FROM schema_migrations"
@@ -142,7 +145,10 @@ class PostgresStore(SqlStore):
         self._conn = PgConnection(self._raw)
         try:
             self.schema_version = migrate(self._raw)
-        except (psycopg.Error, StoreError):
+        except psycopg.Error as exc:
+            self._raw.close()
+            raise StoreError(f"cannot migrate the database: {exc}") from exc
+        except StoreError:
             self._raw.close()
             raise
         # Readers: a pool of read-only REPEATABLE READ connections (one snapshot per use), so
