@@ -15,7 +15,7 @@ from api.csv_export import csv_response
 from api.deps import Admin, GatewayDep
 from api.personal import client_address
 from api.routes.console import _page
-from api.schemas import DeviceSummary
+from api.schemas import AdminActionPublic, DeviceSummary
 from gateway.rule_admin import RuleNotRunningError, ThresholdError, retune_rule, switch_rule
 from gateway.storage.admin_repo import AdminReads
 from gateway.storage.sign_ins_repo import SignInReads
@@ -111,19 +111,6 @@ class RuleChange(BaseModel):
     actor: str
     role: str
     at: float
-
-
-class AdminAction(BaseModel):
-    """One administrative action."""
-
-    id: int
-    at: float
-    actor: str
-    role: str
-    action: str
-    target: str
-    detail: str
-    client_addr: str
 
 
 class SignInAttempt(BaseModel):
@@ -315,7 +302,7 @@ def _actions(gw: Any, actor: str | None, action: str | None, target: str | None,
                                               since=since, until=until, limit=limit)
 
 
-@audit.get("/actions", response_model=list[AdminAction])
+@audit.get("/actions", response_model=list[AdminActionPublic])
 def actions(gw: GatewayDep, user: Admin, actor: str | None = None,
             action: Annotated[str | None, Query(description="prefix, e.g. user_")] = None,
             target: str | None = None, since: Since = None, until: Until = None,
@@ -331,7 +318,7 @@ def actions_csv(gw: GatewayDep, user: Admin, actor: str | None = None,
                 limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000) -> Response:
     """The same rows as CSV (UTF-8 with BOM for spreadsheet programs)."""
     return _csv(_actions(gw, actor, action, target, since, until, limit),
-                list(AdminAction.model_fields), "admin-actions.csv")
+                list(AdminActionPublic.model_fields), "admin-actions.csv")
 
 
 @audit.get("/logins", response_model=list[SignIn])

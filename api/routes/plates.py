@@ -18,13 +18,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from api.deps import Admin, GatewayDep, IdPath, StaffOrGrid
 from api.personal import client_address
 from api.routes.console import _page
 from api.routes.ticket_detail import load
+from api.schemas.base import StrictBody
 from gateway.plate_requests import LimitedError, PlateDesk, TrackingError
 from gateway.plates import (
     PlateLink,
@@ -48,9 +49,6 @@ GONE = ("此门牌码已失效或不存在，请联系社区更换门牌"
         " (this door-plate code is not valid: ask the community office for a new plate)")
 EMERGENCY = "紧急情况请直接拨打 110（报警）、119（火警）、120（急救）"
 
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class CategoryChoice(BaseModel):
@@ -109,14 +107,14 @@ class TrackView(BaseModel):
     updated_at: float
 
 
-class RatingBody(_Body):
+class RatingBody(StrictBody):
     """The resident's satisfaction (closes the request)."""
 
     rating: int = Field(ge=1, le=5)
     note: str = Field("", max_length=500)
 
 
-class ReopenBody(_Body):
+class ReopenBody(StrictBody):
     """Not solved: what is still wrong."""
 
     note: str = Field(min_length=1, max_length=500)

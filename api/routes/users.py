@@ -7,11 +7,12 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from api.deps import Admin, GatewayDep, UsersDep
 from api.personal import client_address
 from api.schemas import UserPublic
+from api.schemas.base import StrictBody
 from gateway.account_admin import AccountAdmin, AccountConflictError
 from gateway.account_admin import Admin as Acting
 from gateway.users import AccountError, User
@@ -20,9 +21,6 @@ router = APIRouter(prefix="/users", tags=["users"])
 T = TypeVar("T")
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
 
 class AccountPublic(UserPublic):
     """An account as staff see it."""
@@ -30,7 +28,7 @@ class AccountPublic(UserPublic):
     disabled: bool
 
 
-class AccountCreate(_Body):
+class AccountCreate(StrictBody):
     """A new account; without a password one is generated and answered once."""
 
     username: str = Field(min_length=2, max_length=40)
@@ -41,7 +39,7 @@ class AccountCreate(_Body):
     password: str | None = Field(None, min_length=8, max_length=200)
 
 
-class AccountUpdate(_Body):
+class AccountUpdate(StrictBody):
     """Fields to change (absent ones stay)."""
 
     role: str | None = Field(None, max_length=20)
@@ -50,7 +48,7 @@ class AccountUpdate(_Body):
     vendor: str | None = Field(None, max_length=64)
 
 
-class PasswordReset(_Body):
+class PasswordReset(StrictBody):
     """A new password; without one a temporary password is generated and answered once."""
 
     password: str | None = Field(None, min_length=8, max_length=200)

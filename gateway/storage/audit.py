@@ -114,20 +114,6 @@ class AuditRepository:
             tx.audit.record_admin(at=at, actor=actor, role=role, action=action, target=target,
                                   detail=detail, client_addr=client_addr)
 
-    def admin_rows(self, *, target: str | None = None, actor: str | None = None,
-                   limit: int = 500) -> list[dict[str, Any]]:
-        """Administrative actions, newest first."""
-        where, args = ["1=1"], []
-        if target:
-            where.append("target = ?")
-            args.append(target)
-        if actor:
-            where.append("actor = ?")
-            args.append(actor)
-        return self._store.query(
-            "SELECT at, actor, role, action, target, detail, client_addr FROM admin_audit"
-            f" WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", (*args, limit))
-
 
 def residents_of(values: Iterable[str | None]) -> tuple[str, ...]:
     """The distinct resident ids among `values`, sorted (None skipped)."""

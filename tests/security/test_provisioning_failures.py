@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from gateway.storage.admin_repo import AdminReads
 from gateway.users import UserRepository
 
 
@@ -20,4 +21,4 @@ def test_an_unanswered_admin_api_registers_nothing(make_gateway):
     assert r.status_code == 502 and "no answer" in r.text
     assert gw.registry.get("WB-HALF-1") is None
     assert gw.store.query("SELECT * FROM device_credentials") == []
-    assert gw.audit.admin_rows() == []
+    assert AdminReads(gw.store).admin_actions() == []

@@ -1,0 +1,87 @@
+"""Request and response bodies: separate Create / Update / Public shapes per resource,
+one module per resource; every body is importable from here."""
+
+from __future__ import annotations
+
+from api.schemas.accounts import PasswordChange, SessionPublic, Token, UserPublic
+from api.schemas.admin import AdminActionPublic, DeadLetterPublic, RulePublic, RuleSwitch
+from api.schemas.alerts import AlertAction, AlertPublic, AlertSummary, SilenceCreate
+from api.schemas.devices import (
+    CommandCreate,
+    CommandPublic,
+    DeviceBinding,
+    DeviceCreate,
+    DeviceCreated,
+    DeviceCredentials,
+    DevicePublic,
+    DeviceSummary,
+    TelemetryPoint,
+    TwinPublic,
+)
+from api.schemas.people import (
+    AlarmHandling,
+    AlarmPublic,
+    ElderPublic,
+    FamilyLink,
+    Location,
+    ResidentPublic,
+    ResidentUpdate,
+    TrailPoint,
+    VitalsPublic,
+)
+from api.schemas.tickets import (
+    AssigneeCandidate,
+    CommentBody,
+    ContactPublic,
+    ContactUpdate,
+    RequestCreate,
+    TicketCreate,
+    TicketDetail,
+    TicketEvent,
+    TicketPublic,
+    TransitionBody,
+)
+
+__all__ = [
+    "AdminActionPublic",
+    "AlarmHandling",
+    "AlarmPublic",
+    "AlertAction",
+    "AlertPublic",
+    "AlertSummary",
+    "AssigneeCandidate",
+    "CommandCreate",
+    "CommandPublic",
+    "CommentBody",
+    "ContactPublic",
+    "ContactUpdate",
+    "DeadLetterPublic",
+    "DeviceBinding",
+    "DeviceCreate",
+    "DeviceCreated",
+    "DeviceCredentials",
+    "DevicePublic",
+    "DeviceSummary",
+    "ElderPublic",
+    "FamilyLink",
+    "Location",
+    "PasswordChange",
+    "RequestCreate",
+    "ResidentPublic",
+    "ResidentUpdate",
+    "RulePublic",
+    "RuleSwitch",
+    "SessionPublic",
+    "SilenceCreate",
+    "TelemetryPoint",
+    "TicketCreate",
+    "TicketDetail",
+    "TicketEvent",
+    "TicketPublic",
+    "Token",
+    "TrailPoint",
+    "TransitionBody",
+    "TwinPublic",
+    "UserPublic",
+    "VitalsPublic",
+]

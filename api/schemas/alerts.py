@@ -1,0 +1,72 @@
+"""Bodies of alerts and silences."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from api.schemas.base import PlacedModel, StrictBody
+
+
+class AlertPublic(PlacedModel):
+    """An alert."""
+
+    id: int
+    rule_id: str
+    device_id: str
+    kind: str
+    site: str
+    building: str
+    grid: str
+    resident_id: str | None
+    severity: str
+    category: str
+    state: str
+    opened_at: float
+    last_seen: float
+    count: int
+    acked_by: str | None
+    flapping: bool
+    muted: str | None
+    clock_skew_s: float | None = None
+    unit: str = ""
+    acked_at: float | None = None
+    ack_due: float | None = Field(
+        None, description="An acknowledged alert not cleared by then pages again")
+    escalations: int = Field(0, description="Times it paged again after an ack timed out")
+    paged_at: float | None = Field(
+        None, description="When it last paged: opened, or paged again after an ack timed out")
+    name_zh: str = Field("", description="The rule's name (zh)")
+    name_en: str = Field("", description="The rule's name (en)")
+    worn: bool | None = Field(
+        None, description="Wristband alerts: whether the band was worn when it opened "
+        "(false: the alert contradicts the band; it still pages)")
+    ticket_id: int | None = Field(None, description="The ticket this alert opened or joined")
+    ticket_code: str | None = Field(None, description="That ticket's code (GD…)")
+
+
+class AlertSummary(BaseModel):
+    """Honest counts of every open alert (not one page of them)."""
+
+    open: int
+    active: int
+    acknowledged: int
+    muted: int
+    critical: int
+    critical_active: int
+    by_severity: dict[str, int]
+
+
+class AlertAction(StrictBody):
+    """A note for ack / clear / comment."""
+
+    note: str = Field("", max_length=1000)
+
+
+class SilenceCreate(StrictBody):
+    """A silence by device, rule and/or site."""
+
+    device_id: str | None = None
+    rule_id: str | None = None
+    site: str | None = None
+    duration_s: float = Field(ge=60, le=30 * 86_400, description="From now, seconds")
+    reason: str = Field(min_length=1, max_length=500)
