@@ -22,6 +22,7 @@ from gateway.storage.tx import StoreTx
 
 log = logging.getLogger(__name__)
 
+_IN_ERROR = psycopg.pq.TransactionStatus.INERROR
 # Any number works: the migrations of several gateways starting at once take turns on it.
 _MIGRATION_LOCK = 0x5C6E_0022
 
@@ -221,6 +222,12 @@ class PostgresStore(SqlStore):
                     tx = StoreTx(self._conn, POSTGRES)
                     yield tx
                     tx.flush()
+                    if self._raw.info.transaction_status == _IN_ERROR:
+                        # A failed statement the caller caught aborted the transaction:
+                        # PostgreSQL would answer COMMIT with a silent ROLLBACK, and the
+                        # caller would ack what was never stored. Fail it instead.
+                        raise StoreError("a statement failed earlier in this transaction, "
+                                         "which PostgreSQL has therefore aborted")
             except psycopg.Error as exc:
                 raise StoreError(f"transaction failed: {exc}") from exc
             finally:

@@ -138,6 +138,16 @@ def test_a_nested_transaction_is_a_savepoint_and_a_refused_statement_rolls_back(
     assert [r["code"] for r in store.query("SELECT code FROM door_plates")] == ["DP-1"]
 
 
+def test_a_caught_failure_fails_the_whole_transaction_instead_of_a_silent_rollback(store):
+    # SQLite undoes just the failed statement and commits the rest; PostgreSQL aborts the
+    # transaction, so the store refuses to report it committed (the pipeline retries it).
+    with pytest.raises(StoreError, match="aborted"), store.transaction() as tx:
+        tx.connection.execute("INSERT INTO door_plates (code) VALUES ('DP-1')")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            tx.connection.execute("SELECT * FROM no_such_table")
+    assert store.query("SELECT code FROM door_plates") == []
+
+
 def test_after_the_server_drops_the_writer_the_next_transaction_reconnects(store, postgres):
     with postgres.admin() as admin:
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE"
