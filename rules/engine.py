@@ -14,8 +14,9 @@ from devices.base import DeviceKind
 from devices.catalogue import CATALOGUE
 from rules.alerts import AlertBook, AlertPolicy
 from rules.conditions import CompileEnv, Evaluator, build_evaluator
-from rules.conditions.base import ANY, STATUS, ConditionError, State, ThresholdError
+from rules.conditions.base import ConditionError, State, ThresholdError
 from rules.errors import RuleError, RuleSetError
+from rules.kind_index import Entry, KindIndex
 from rules.loader import RuleSet
 from rules.model import SEVERITY_RANK, Rule, Selectors
 from rules.muting import Inhibitor
@@ -37,12 +38,9 @@ from rules.system import (
     SYSTEM_RULES,
 )
 from rules.system import building_device_id as _building_device
-from rules.tuning import Retune, Tunable, find_tunables
+from rules.tuning import Retune, Tunable, find_tunables, plan_retune
 
 log = logging.getLogger(__name__)
-
-Entry = tuple[Evaluator, Callable[[Subject], bool] | None]
-
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -56,32 +54,6 @@ class EngineConfig:
     outage_min_devices: int = 3
     outage_fraction: float = 0.6  # 0 disables building-outage detection
     policy: AlertPolicy = field(default_factory=AlertPolicy)
-
-
-@dataclass(slots=True)
-class KindIndex:
-    """The rules one device kind's messages can reach, by message shape."""
-
-    any: list[Entry] = field(default_factory=list)
-    status: list[Entry] = field(default_factory=list)
-    events: dict[str, list[Entry]] = field(default_factory=dict)
-    signals: dict[str, list[Entry]] = field(default_factory=dict)
-
-    def add(self, key: str, entry: Entry) -> None:
-        """File an entry under an index key from an evaluator."""
-        if key == ANY:
-            self.any.append(entry)
-        elif key == STATUS:
-            self.status.append(entry)
-        elif key.startswith("evt:"):
-            self.events.setdefault(key[4:], []).append(entry)
-        else:
-            self.signals.setdefault(key.removeprefix("sig:"), []).append(entry)
-
-    def size(self) -> int:
-        """Entries filed (a rule under several keys counts several times)."""
-        return (len(self.any) + len(self.status) + sum(map(len, self.events.values()))
-                + sum(map(len, self.signals.values())))
 
 
 class Engine:
@@ -292,20 +264,7 @@ class Engine:
         not running, ThresholdError (saying why) for a change that is refused."""
         if rule_id not in self.evaluators:
             raise KeyError(f"no running rule {rule_id!r}")
-        found = self._tunables.get(rule_id, [])
-        if not found:
-            raise ThresholdError(f"rule {rule_id} has no threshold to change")
-        if not 0 <= index < len(found):
-            raise ThresholdError(f"rule {rule_id} has no threshold #{index} "
-                                 f"(it has {len(found)})")
-        tunable = found[index]
-        if signal is not None and signal != tunable.declared.signal:
-            raise ThresholdError(f"threshold #{index} of rule {rule_id} is on "
-                                 f"{tunable.declared.signal}, not {signal}")
-        before = tunable.current
-        # Bounds come from the file, whatever an earlier change did.
-        after = before.model_copy(update={"bounds": tunable.declared.bounds}).retuned(changes)
-        return Retune(tunable, before, after)
+        return plan_retune(rule_id, self._tunables.get(rule_id, []), index, changes, signal)
 
     def apply_retune(self, tx: Tx, plan: Retune, actor: str, reason: str) -> None:
         """Store the change (it outlives restarts) and run on with it: every device's

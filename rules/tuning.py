@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rules.conditions.base import Comparison, ConditionModel, Evaluator
+from rules.conditions.base import Comparison, ConditionModel, Evaluator, ThresholdError
 
 if TYPE_CHECKING:
     from rules.model import Rule
@@ -67,3 +67,22 @@ def find_tunables(rule: Rule, ev: Evaluator) -> list[Tunable]:
     return [Tunable(rule.id, i, path, cmp, by_cond[id(cmp)])
             for i, (path, cmp) in enumerate(comparisons(rule.condition))
             if id(cmp) in by_cond]
+
+
+def plan_retune(rule_id: str, found: list[Tunable], index: int, changes: dict[str, float],
+                signal: str | None) -> Retune:
+    """Check a threshold change to one of a running rule's comparisons (`found`) against
+    the bounds its file declared; ThresholdError (saying why) for a change that is refused."""
+    if not found:
+        raise ThresholdError(f"rule {rule_id} has no threshold to change")
+    if not 0 <= index < len(found):
+        raise ThresholdError(f"rule {rule_id} has no threshold #{index} "
+                             f"(it has {len(found)})")
+    tunable = found[index]
+    if signal is not None and signal != tunable.declared.signal:
+        raise ThresholdError(f"threshold #{index} of rule {rule_id} is on "
+                             f"{tunable.declared.signal}, not {signal}")
+    before = tunable.current
+    # Bounds come from the file, whatever an earlier change did.
+    after = before.model_copy(update={"bounds": tunable.declared.bounds}).retuned(changes)
+    return Retune(tunable, before, after)
