@@ -49,7 +49,7 @@ def render() -> str:
     head = [
         "# Settings reference",
         "",
-        "Generated from `gateway/settings.py` by `scgw settings doc` (a test fails when this",
+        "Generated from `gateway/settings/` by `scgw settings doc` (a test fails when this",
         "page is stale). Set them in the environment (`SCGW_<SECTION>__<FIELD>`) or in a YAML",
         "file named by `SCGW_CONFIG` / `--config`, using the dotted names as nested keys.",
         "Unknown keys are refused; secrets come from the environment, and",
