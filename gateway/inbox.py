@@ -29,6 +29,8 @@ class Inbox:
         self._max = max_messages
         self._urgent = urgent
         self._urgent_waiting = 0
+        # The urgent messages waiting, by object id: judged once, when they arrive.
+        self._urgent_ids: dict[int, str] = {}
         self._cond = threading.Condition(threading.Lock())
 
     def put_messages(self, raws: list[RawMessage]) -> None:
@@ -39,7 +41,11 @@ class Inbox:
             self._items.extend(raws)
             self._messages += len(raws)
             if self._urgent is not None:
-                self._urgent_waiting += sum(1 for r in raws if self._urgent(r) is not None)
+                for raw in raws:
+                    device_id = self._urgent(raw)
+                    if device_id is not None:
+                        self._urgent_ids[id(raw)] = device_id
+                self._urgent_waiting = len(self._urgent_ids)
             self._cond.notify_all()
 
     def put(self, item: object) -> None:
@@ -72,16 +78,15 @@ class Inbox:
 
     def _take_urgent(self) -> list[object]:
         """The waiting urgent events with their devices' earlier messages (lock held)."""
-        assert self._urgent is not None
         items = list(self._items)
+        urgent = self._urgent_ids
         devices: set[str] = set()
         last = -1
         for i, item in enumerate(items):
-            if isinstance(item, RawMessage):
-                device_id = self._urgent(item)
-                if device_id is not None:
-                    devices.add(device_id)
-                    last = i
+            device_id = urgent.get(id(item))
+            if device_id is not None:
+                devices.add(device_id)
+                last = i
         express: list[object] = []
         rest: deque[object] = deque()
         for i, item in enumerate(items):
@@ -91,6 +96,7 @@ class Inbox:
                 rest.append(item)
         self._items = rest
         self._messages -= len(express)
+        urgent.clear()  # every urgent message waiting went out with this express batch
         self._urgent_waiting = 0
         self._cond.notify_all()
         return express
