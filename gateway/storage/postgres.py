@@ -61,7 +61,10 @@ class _NumericAsNumber(Loader):
 
     def load(self, data: Buffer) -> int | float:
         text = bytes(data).decode()
-        return float(text) if any(c in text for c in ".eEN") else int(text)
+        try:
+            return int(text)
+        except ValueError:  # a fraction, NaN or Infinity
+            return float(text)
 
 
 def _adapt(conn: psycopg.Connection[Any]) -> None:
