@@ -32,7 +32,7 @@ venv: $(BIN)/.runtime
 dev-venv: $(BIN)/.installed
 
 # Real servers the tests talk to; installed from Debian's packages when missing. PostgreSQL:
-# the tests run initdb/pg_ctl from /usr/lib/postgresql/<version>/bin themselves (not on PATH,
+# the tests run initdb/postgres from /usr/lib/postgresql/<version>/bin themselves (not on PATH,
 # no service needed); the package also starts a system cluster, which the tests do not use.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
