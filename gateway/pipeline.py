@@ -217,11 +217,16 @@ class Pipeline:
 
     def _commit_batch(self, batch: list[RawMessage]) -> None:
         backoff = Backoff(0.05, 5.0)
+        careful = False
         while True:
             try:
-                self.process_batch(batch)
+                self.process_batch(batch, careful=careful)
                 return
             except StoreError:
+                # A retry runs each message in a savepoint of its own: on PostgreSQL one
+                # failed statement aborts the whole transaction, so a poison message would
+                # otherwise fail its batch forever instead of being dead-lettered.
+                careful = True
                 # Nothing was acked, so nothing is lost; retry until the database is back.
                 self._fire(self.on_rollback)
                 self._metrics.store_errors.inc()
@@ -255,13 +260,14 @@ class Pipeline:
 
     # -- one batch -----------------------------------------------------------------------
 
-    def process_batch(self, batch: list[RawMessage]) -> None:
-        """Process and commit `batch`, then ack every message in it."""
+    def process_batch(self, batch: list[RawMessage], *, careful: bool = False) -> None:
+        """Process and commit `batch`, then ack every message in it (`careful`: each
+        message in a savepoint, so one whose statements fail is dead-lettered alone)."""
         now = self._clock.time()
         counts = _BatchCounts()
         try:
             with self._store.transaction() as tx:
-                presence_changed = self._process_in(tx, batch, now, counts)
+                presence_changed = self._process_in(tx, batch, now, counts, careful)
         except BaseException:
             self.dedup.rollback()  # the retry must see the same messages as new
             self._writing_twins = []
@@ -282,7 +288,7 @@ class Pipeline:
             self._processed_cond.notify_all()
 
     def _process_in(self, tx: SqliteTx, batch: list[RawMessage], now: float,
-                    counts: _BatchCounts) -> bool:
+                    counts: _BatchCounts, careful: bool = False) -> bool:
         """The batch's work inside its transaction; True when some device's presence changed."""
         presence_changed = False
         self._duplicate_hooks = [h.on_duplicate for h in self.hooks if hasattr(h, "on_duplicate")]
@@ -309,7 +315,11 @@ class Pipeline:
                     on_duplicate(env, tx)
                 continue
             try:
-                presence_changed |= self._process_one(env, now, tx, counts)
+                if careful:
+                    with self._store.transaction() as one:
+                        presence_changed |= self._process_one(env, now, one, counts)
+                else:
+                    presence_changed |= self._process_one(env, now, tx, counts)
             except Exception as exc:
                 log.exception("internal error on %s", raw.topic)
                 self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))
