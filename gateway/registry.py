@@ -9,12 +9,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from devices.base import DeviceConfig
 from devices.catalogue import CATALOGUE
 from devices.vendors import CodecSet, builtin_codecs
+from devices.yaml_text import load_yaml
 from gateway.clock import Clock
 from gateway.storage.base import Store
 from gateway.storage.records import DeviceRecord, DeviceStatus
@@ -152,7 +152,7 @@ def read_import_file(path: Path, codecs: CodecSet | None = None) -> list[DeviceC
             for row in csv.DictReader(io.StringIO(text))
         ]
     elif path.suffix.lower() in (".yaml", ".yml"):
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
         if isinstance(data, dict) and "devices" in data:
             data = data["devices"]
         if not isinstance(data, list):

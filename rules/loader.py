@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from devices.yaml_text import load_yaml
 from rules.conditions import DECLARED as CONDITION_KINDS
 from rules.errors import RuleError, RuleSetError
 from rules.model import Inhibition, Rule, RuleFile, Zone
@@ -92,7 +93,7 @@ def load_rules(files: list[Path], known_kinds: tuple[str, ...]) -> RuleSet:
 
 def _parse(path: Path, errors: list[RuleError]) -> RuleFile | None:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         errors.append(RuleError(str(path), None, "file", f"cannot read: {exc}"))
         return None

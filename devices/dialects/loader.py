@@ -17,6 +17,7 @@ from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.dialects.engine import DialectCodec
 from devices.dialects.errors import DialectError, Loc
 from devices.dialects.model import Dialect
+from devices.yaml_text import load_yaml
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 SUFFIXES = (".yaml", ".yml")
@@ -53,7 +54,7 @@ def parse(text: str, file: Path | str, catalogue: KindCatalogue = CATALOGUE) -> 
     """Validate and compile the text of one dialect file."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise DialectError(f"not YAML: {getattr(exc, 'problem', exc)}", file=file,

@@ -9,6 +9,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
 
+from devices.yaml_text import load_yaml
+
 Priority = Literal["urgent", "high", "normal", "low"]
 PRIORITIES: tuple[Priority, ...] = ("urgent", "high", "normal", "low")
 Department = Literal["police", "fire", "medical", "property", "city_management"]
@@ -142,7 +144,7 @@ class WorkflowSettings(_Model):
 def load_catalogue(path: Path) -> Catalogue:
     """Read and validate a category catalogue file."""
     try:
-        return Catalogue.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return Catalogue.model_validate(load_yaml(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise WorkflowConfigError(f"{path}: {exc}") from exc
 
@@ -152,6 +154,6 @@ def load_rota(path: Path | None) -> Rota:
     if path is None:
         return Rota()
     try:
-        return Rota.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return Rota.model_validate(load_yaml(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise WorkflowConfigError(f"{path}: {exc}") from exc
