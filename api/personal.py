@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 from api.deps import CurrentUser, GatewayDep
 from gateway.service import Gateway
 from gateway.storage.audit import AccessRecord, residents_of
-from gateway.storage.sqlite import SqliteTx
+from gateway.storage.tx import StoreTx
 from gateway.users import User
 
 VITALS: tuple[str, ...] = ("heart_rate_bpm", "spo2_pct", "systolic_mmhg", "diastolic_mmhg",
@@ -59,7 +59,7 @@ class Auditor:
                     detail=detail)
 
     def wrote(self, action: str, resident_id: str, detail: str,
-              tx: SqliteTx | None = None) -> None:
+              tx: StoreTx | None = None) -> None:
         """A change to a resident's personal data (e.g. a safe zone): in the transaction of
         the change when one is given, else in its own."""
         if tx is None:

@@ -15,8 +15,9 @@ from gateway.pipeline import Pipeline
 from gateway.registry import DeviceRegistry
 from gateway.residents import ResidentRepository
 from gateway.settings import Settings
+from gateway.storage.common import SqlStore
 from gateway.storage.records import DeviceRecord, Twin
-from gateway.storage.sqlite import SqliteStore, SqliteTx
+from gateway.storage.tx import StoreTx
 from rules.alerts import AlertPolicy
 from rules.engine import Engine, EngineConfig
 from rules.loader import load_rules, rule_files
@@ -73,7 +74,7 @@ class Alerting:
     names the file, rule and field).
     """
 
-    def __init__(self, settings: Settings, *, store: SqliteStore, registry: DeviceRegistry,
+    def __init__(self, settings: Settings, *, store: SqlStore, registry: DeviceRegistry,
                  clock: Clock) -> None:
         self._settings = settings
         self._store = store
@@ -109,7 +110,7 @@ class Alerting:
 
     # -- PipelineHook --------------------------------------------------------------------
 
-    def on_message(self, env: Envelope, twin: Twin, tx: SqliteTx) -> None:
+    def on_message(self, env: Envelope, twin: Twin, tx: StoreTx) -> None:
         """Evaluate the rules indexed for this message."""
         subject = self.directory.for_record(env.device)
         msg = Message(
@@ -131,7 +132,7 @@ class Alerting:
                 skewed, skew = verdict
                 self.engine.device_clock(tx, subject, skew if skewed else None)
 
-    def on_presence(self, twin: Twin, kind: str, now: float, tx: SqliteTx) -> None:
+    def on_presence(self, twin: Twin, kind: str, now: float, tx: StoreTx) -> None:
         """Presence is judged by the absence rules' own timers; nothing extra to do."""
 
     def on_refused(self, raw: RawMessage, rejection: RejectError) -> None:
@@ -142,7 +143,7 @@ class Alerting:
                 and rejection.skew_s is not None:
             self._fast.append((rejection.device_id, rejection.skew_s, raw.received_at))
 
-    def on_batch_end(self, tx: SqliteTx) -> None:
+    def on_batch_end(self, tx: StoreTx) -> None:
         """Write the rule states the batch changed, before the pipeline commits."""
         fast, self._fast = self._fast, []
         for device_id, skew_s, at in fast:
@@ -153,7 +154,7 @@ class Alerting:
                 self.engine.device_clock(tx, subject, skew if skewed else None)
         self.engine.end_batch(tx)
 
-    def tick(self, now: float, tx: SqliteTx) -> None:
+    def tick(self, now: float, tx: StoreTx) -> None:
         """The scheduled job: broker state, timers, alert lifecycle."""
         self.residents.refresh()
         self.engine.set_broker(tx, self._connected(), now)
@@ -165,7 +166,7 @@ class Alerting:
         """Acknowledge an alert."""
         self.call("alert_ack", lambda tx: self.engine.ack(tx, alert_id, actor, note))
 
-    def ack_in_tx(self, tx: SqliteTx, alert_id: int, actor: str, now: float) -> None:
+    def ack_in_tx(self, tx: StoreTx, alert_id: int, actor: str, now: float) -> None:
         """Acknowledge inside a transaction already open on the pipeline thread (the workflow
         closing a ticket); an alert that is no longer active is left as it is."""
         alert = self.engine.book.get(alert_id)
@@ -196,7 +197,7 @@ class Alerting:
         self.call("alert_unsilence", lambda tx: self.engine.book.unsilence(
             tx, silence_id, actor, self._clock.time()))
 
-    def call(self, name: str, fn: Callable[[SqliteTx], T]) -> T:
+    def call(self, name: str, fn: Callable[[StoreTx], T]) -> T:
         """Run `fn(tx)` on the pipeline thread in its own transaction; return its result."""
         if self._pipeline is None:
             raise RuntimeError("alerting is not started")

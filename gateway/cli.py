@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Protocol, runtime_checkable
 
 import typer
 from pydantic import ValidationError
@@ -37,7 +37,7 @@ def settings_doc(
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
-    from gateway.storage.sqlite import SqliteStore
+    from gateway.storage.common import SqlStore
 
 log = logging.getLogger("scgw")
 
@@ -67,11 +67,11 @@ def _wait_for_signal() -> None:
 
 
 @contextmanager
-def _store(config: Path | None, *refused: type[Exception]) -> Iterator[SqliteStore]:
+def _store(config: Path | None, *refused: type[Exception]) -> Iterator[SqlStore]:
     """The configured database for one command; the listed errors exit 1 with their message."""
     from gateway.storage.factory import store_for
 
-    store = cast("SqliteStore", store_for(_settings(config)))
+    store = store_for(_settings(config))
     try:
         yield store
     except refused as exc:

@@ -22,7 +22,7 @@ from devices.base import CommandAck
 from devices.catalogue import CATALOGUE
 from gateway.envelope import Envelope
 from gateway.storage.records import Twin
-from gateway.storage.sqlite import SqliteTx
+from gateway.storage.tx import StoreTx
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class Publisher(Protocol):
         ...
 
 
-RunTask = Callable[[str, Callable[[float, SqliteTx], None]], None]
+RunTask = Callable[[str, Callable[[float, StoreTx], None]], None]
 
 
 class CommandError(ValueError):
@@ -56,7 +56,7 @@ class Commands:
         self._run_task = run_task  # a job on the pipeline thread, in its own transaction
         self._queued: list[tuple[str, str, bytes, float]] = []
 
-    def send(self, tx: SqliteTx, *, device_id: str, kind: str, name: str,
+    def send(self, tx: StoreTx, *, device_id: str, kind: str, name: str,
              args: dict[str, Any], actor: str, now: float,
              ttl_s: float | None = None) -> str:
         """Validate and record a command; it is published once `tx` commits. Returns its id."""
@@ -110,7 +110,7 @@ class Commands:
 
     # -- PipelineHook --------------------------------------------------------------------
 
-    def on_message(self, env: Envelope, twin: Twin, tx: SqliteTx) -> None:
+    def on_message(self, env: Envelope, twin: Twin, tx: StoreTx) -> None:
         """A `cmd/ack` settles its command; one after the end is kept as late."""
         if env.channel != "cmd_ack":
             return
@@ -124,14 +124,14 @@ class Commands:
         log.info("late ack" if late else "ack for an unknown command",
                  extra={"device_id": env.device_id, "command": ack.id})
 
-    def on_presence(self, twin: Twin, kind: str, now: float, tx: SqliteTx) -> None:
+    def on_presence(self, twin: Twin, kind: str, now: float, tx: StoreTx) -> None:
         """Presence does not concern commands."""
 
-    def expire(self, now: float, tx: SqliteTx) -> None:
+    def expire(self, now: float, tx: StoreTx) -> None:
         """Scheduled job: commands past their expiry without an ack time out."""
         tx.commands.expire(now)
 
 
-def _finish(tx: SqliteTx, command_id: str, state: str, now: float,
+def _finish(tx: StoreTx, command_id: str, state: str, now: float,
             result: dict[str, Any]) -> None:
     tx.commands.finish(command_id, state, now, result)

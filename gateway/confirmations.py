@@ -21,7 +21,7 @@ from devices.catalogue import CATALOGUE
 from gateway.decode import RejectError
 from gateway.envelope import Envelope, RawMessage
 from gateway.storage.records import Twin
-from gateway.storage.sqlite import SqliteTx
+from gateway.storage.tx import StoreTx
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +41,17 @@ class Confirmations:
 
     # -- PipelineHook --------------------------------------------------------------------
 
-    def on_message(self, env: Envelope, twin: Twin, tx: SqliteTx) -> None:
+    def on_message(self, env: Envelope, twin: Twin, tx: StoreTx) -> None:
         """A stored urgent event: confirm it once its batch commits."""
         if env.urgent:
             self._confirm(env, "stored")
 
-    def on_duplicate(self, env: Envelope, tx: SqliteTx) -> None:
+    def on_duplicate(self, env: Envelope, tx: StoreTx) -> None:
         """A retry of something already stored: confirm again (the first one may be lost)."""
         if env.urgent:
             self._confirm(env, "duplicate")
 
-    def on_presence(self, twin: Twin, kind: str, now: float, tx: SqliteTx) -> None:
+    def on_presence(self, twin: Twin, kind: str, now: float, tx: StoreTx) -> None:
         """Presence needs no confirmation."""
 
     def on_refused(self, raw: RawMessage, rejection: RejectError) -> None:

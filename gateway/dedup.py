@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from gateway.envelope import Envelope, stored_data
 from gateway.storage.records import SeqWindow
-from gateway.storage.sqlite import SqliteTx
+from gateway.storage.tx import StoreTx
 
 WIDTH = 63  # seqs remembered below the highest, per device channel (a signed 64-bit column)
 _FULL = (1 << WIDTH) - 1
@@ -43,7 +43,7 @@ class Deduplicator:
         """Start from the stored windows."""
         self._windows = dict(windows)
 
-    def fresh(self, envs: list[Envelope], tx: SqliteTx) -> list[bool]:
+    def fresh(self, envs: list[Envelope], tx: StoreTx) -> list[bool]:
         """One verdict per message; the windows now include every new one."""
         verdicts: list[bool] = []
         # Accepted earlier in this batch: not in the tables until the commit, and a window can
@@ -63,7 +63,7 @@ class Deduplicator:
                 verdicts.append(new)
         return verdicts
 
-    def _check_seq(self, env: Envelope, seq: int, tx: SqliteTx,
+    def _check_seq(self, env: Envelope, seq: int, tx: StoreTx,
                    seen_here: set[tuple[object, ...]]) -> bool:
         key = (env.device_id, PREFIX[env.channel])
         mark = (key, seq, env.ts)
@@ -101,7 +101,7 @@ class Deduplicator:
         return True
 
     @staticmethod
-    def _stored(env: Envelope, tx: SqliteTx) -> bool:
+    def _stored(env: Envelope, tx: StoreTx) -> bool:
         rows = tx.find_stored(env.device_id, env.channel, env.ts)
         if not rows:
             return False
@@ -115,7 +115,7 @@ class Deduplicator:
             self._undo[key] = None if window is None else (
                 window.high, window.mask, window.ts, window.retired)
 
-    def save(self, tx: SqliteTx) -> None:
+    def save(self, tx: StoreTx) -> None:
         """Write the windows this batch changed (inside its transaction, before the commit)."""
         if self._undo:
             windows = self._windows

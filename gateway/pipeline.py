@@ -23,26 +23,27 @@ from gateway.metrics import GatewayMetrics
 from gateway.retry import Backoff
 from gateway.settings import LimitSettings
 from gateway.storage.base import Store
+from gateway.storage.migrate import StoreError
 from gateway.storage.records import DeadLetter, StoredMessage, Twin
-from gateway.storage.sqlite import SqliteTx, StoreError
+from gateway.storage.tx import StoreTx
 from gateway.twin import TwinTracker
 from gateway.urgency import UrgencyHint
 
 log = logging.getLogger(__name__)
 
 Ack = Callable[[list[RawMessage]], None]  # acknowledges a committed batch
-TaskJob = Callable[[float, SqliteTx], None]
+TaskJob = Callable[[float, StoreTx], None]
 T = TypeVar("T")
 
 
 class PipelineHook(Protocol):
     """Something that reacts to accepted messages inside the batch's transaction (rules)."""
 
-    def on_message(self, env: Envelope, twin: Twin, tx: SqliteTx) -> None:
+    def on_message(self, env: Envelope, twin: Twin, tx: StoreTx) -> None:
         """An accepted, non-duplicate message."""
         ...
 
-    def on_presence(self, twin: Twin, kind: str, now: float, tx: SqliteTx) -> None:
+    def on_presence(self, twin: Twin, kind: str, now: float, tx: StoreTx) -> None:
         """A device went online or offline (message, status, or timeout)."""
         ...
 
@@ -118,7 +119,7 @@ class Pipeline:
         self._limits = limits
         self._ack = ack
         self.hooks: list[PipelineHook] = list(hooks)
-        self._duplicate_hooks: list[Callable[[Envelope, SqliteTx], None]] = []
+        self._duplicate_hooks: list[Callable[[Envelope, StoreTx], None]] = []
         self._refusal_hooks: list[Callable[[RawMessage, RejectError], None]] = []
         # Called after every commit / rollback on this thread (live push goes out only then).
         self.on_commit: list[Callable[[], None]] = []
@@ -139,7 +140,7 @@ class Pipeline:
         """Queue a scheduled job behind the messages already waiting."""
         self._inbox.put(Task(name, job, now))
 
-    def call(self, name: str, fn: Callable[[float, SqliteTx], T], now: float,
+    def call(self, name: str, fn: Callable[[float, StoreTx], T], now: float,
              timeout: float = 10.0) -> T:
         """Run `fn(now, tx)` on the pipeline thread in its own transaction; return its result.
 
@@ -150,7 +151,7 @@ class Pipeline:
         future: Future[T] = Future()
         result: list[T] = []
 
-        def job(at: float, tx: SqliteTx) -> None:
+        def job(at: float, tx: StoreTx) -> None:
             result.append(fn(at, tx))
 
         def settled(error: BaseException | None) -> None:
@@ -287,7 +288,7 @@ class Pipeline:
             self.processed += len(batch)
             self._processed_cond.notify_all()
 
-    def _process_in(self, tx: SqliteTx, batch: list[RawMessage], now: float,
+    def _process_in(self, tx: StoreTx, batch: list[RawMessage], now: float,
                     counts: _BatchCounts, careful: bool = False) -> bool:
         """The batch's work inside its transaction; True when some device's presence changed."""
         presence_changed = False
@@ -331,7 +332,7 @@ class Pipeline:
                 end(tx)
         return presence_changed
 
-    def _process_one(self, env: Envelope, now: float, tx: SqliteTx,
+    def _process_one(self, env: Envelope, now: float, tx: StoreTx,
                      counts: _BatchCounts) -> bool:
         twin, presence_changed = self._twins.apply(env)
         if presence_changed:
@@ -348,7 +349,7 @@ class Pipeline:
                 hook.on_presence(twin, env.kind, now, tx)
         return presence_changed
 
-    def _dead_letter(self, tx: SqliteTx, raw: RawMessage, rej: RejectError) -> None:
+    def _dead_letter(self, tx: StoreTx, raw: RawMessage, rej: RejectError) -> None:
         keep = self._limits.dead_letter_payload_bytes
         tx.add_dead_letter(
             DeadLetter(
@@ -371,7 +372,7 @@ class Pipeline:
 
     # -- timer jobs ----------------------------------------------------------------------
 
-    def checkpoint_twins(self, now: float, tx: SqliteTx) -> None:
+    def checkpoint_twins(self, now: float, tx: StoreTx) -> None:
         """Take the twins changed since the last checkpoint for writing (a scheduled job).
 
         Writing every message's twin in its batch was a fifth of the pipeline's cost; the
@@ -382,14 +383,14 @@ class Pipeline:
             self._pending_twins[twin.device_id] = twin
         self._write_twins(tx, _TWIN_CHUNK)
 
-    def flush_twins(self, tx: SqliteTx) -> None:
+    def flush_twins(self, tx: StoreTx) -> None:
         """Write every changed twin now (at stop, with the pipeline thread gone)."""
         for twin in self._twins.take_dirty():
             self._pending_twins[twin.device_id] = twin
         self._write_twins(tx, len(self._pending_twins))
         self._twins_committed()
 
-    def _write_twins(self, tx: SqliteTx, most: int) -> None:
+    def _write_twins(self, tx: StoreTx, most: int) -> None:
         pending = self._pending_twins
         if not pending:
             return
@@ -402,7 +403,7 @@ class Pipeline:
             self._pending_twins.pop(device_id, None)
         self._writing_twins = []
 
-    def sweep_offline(self, now: float, tx: SqliteTx) -> None:
+    def sweep_offline(self, now: float, tx: StoreTx) -> None:
         """Mark devices silent past their kind's timeout offline (a scheduled job)."""
         changed = self._twins.sweep(now)
         for twin in changed:

@@ -27,7 +27,7 @@ from gateway.storage.plates_repo import PlateReads, PlateRow
 if TYPE_CHECKING:
     from fpdf import FPDF
 
-    from gateway.storage.sqlite import SqliteStore
+    from gateway.storage.common import SqlStore
 
 # Where Debian (and a few other distributions) put Noto Sans CJK.
 FONT_CANDIDATES = (
@@ -195,7 +195,7 @@ def safe_name(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "_"
 
 
-def export_plates(store: SqliteStore, settings: Settings, *, site: str, out: Path,
+def export_plates(store: SqlStore, settings: Settings, *, site: str, out: Path,
                   actor: str, now: float, base_url: str | None = None) -> ExportResult:
     """Write `out/<building>/<code>.png` per plate and `out/building-<b>.pdf` per building."""
     tokens = PlateTokens(plate_key(settings))

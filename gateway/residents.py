@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.clock import Clock
+from gateway.storage.common import SqlStore
 from gateway.storage.people_repo import PeopleReads
-from gateway.storage.sqlite import SqliteStore
 from rules.ports import Polygon
 
 
@@ -25,7 +25,7 @@ class Resident:
 class ResidentRepository:
     """The `residents` table with an in-memory tag index for the per-message lookup."""
 
-    def __init__(self, store: SqliteStore, clock: Clock) -> None:
+    def __init__(self, store: SqlStore, clock: Clock) -> None:
         self._store = store
         self._reads = PeopleReads(store)
         self._clock = clock

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-from typing import cast
 
 from devices import topics
 from devices.vendors import codecs_for
@@ -28,11 +27,12 @@ from gateway.residents import ResidentRepository
 from gateway.scheduler import Scheduler
 from gateway.settings import Settings
 from gateway.storage.audit import AuditRepository
+from gateway.storage.common import SqlStore
 from gateway.storage.credentials import CredentialRepository
 from gateway.storage.factory import store_for
 from gateway.storage.ops_reads import OpsReads
 from gateway.storage.sign_ins_repo import SqliteSignIns
-from gateway.storage.sqlite import SqliteStore, SqliteTx
+from gateway.storage.tx import StoreTx
 from gateway.twin import TwinTracker
 from gateway.workflow.config import load_catalogue, load_rota
 from gateway.workflow.outbox import OutboxSender
@@ -45,7 +45,7 @@ REGISTRY_REFRESH_S = 30.0
 COMMAND_SWEEP_S = 5.0
 
 
-def build_device_admin(settings: Settings, store: SqliteStore, registry: DeviceRegistry,
+def build_device_admin(settings: Settings, store: SqlStore, registry: DeviceRegistry,
                        clock: Clock, provisioner: DynsecProvisioner | None,
                        audit: AuditRepository) -> DeviceAdmin:
     """The one device-administration service, for the running gateway and for the CLI."""
@@ -71,7 +71,7 @@ class Gateway:
         self.metrics = GatewayMetrics()
         # SQLite or PostgreSQL, as `database.url` says; typed as the SQLite store that the
         # rest of the wiring names (both have the same surface).
-        self.store = cast(SqliteStore, store_for(settings))
+        self.store = store_for(settings)
         # Built-in codecs and dialects plus the configured folder: a bad dialect file stops
         # start-up with its file, line and field.
         self.codecs = codecs_for(settings.dialects.folder)
@@ -221,7 +221,7 @@ class Gateway:
         self.store.close()
         self._started = False
 
-    def _prune(self, now: float, tx: SqliteTx) -> None:
+    def _prune(self, now: float, tx: StoreTx) -> None:
         db = self.settings.database
         counts = self.store.prune(
             tx,
@@ -233,7 +233,7 @@ class Gateway:
         if any(counts.values()):
             log.info("retention pruned rows", extra=counts)
 
-    def _refresh_registry(self, now: float, tx: SqliteTx) -> None:
+    def _refresh_registry(self, now: float, tx: StoreTx) -> None:
         changed = self.registry.refresh()
         if changed:
             log.info("registry refreshed", extra={"changed": changed})

@@ -104,7 +104,7 @@ class RuleStateStore(Protocol):
 
 
 class Tx(Protocol):
-    """An open transaction handing out the rules' repositories (the gateway's SqliteTx)."""
+    """An open transaction handing out the rules' repositories (the gateway's StoreTx)."""
 
     @property
     def alerts(self) -> AlertStore:

@@ -12,7 +12,7 @@ from api.access import family_resident
 from api.deps import GatewayDep, require
 from api.personal import Audit, Auditor
 from gateway.storage.people_repo import PeopleReads, ZoneRow
-from gateway.storage.sqlite import SqliteTx
+from gateway.storage.tx import StoreTx
 from gateway.users import User
 
 router = APIRouter(prefix="/geofences", tags=["geofences"])
@@ -112,7 +112,7 @@ def create_geofence(body: GeofenceCreate, gw: GatewayDep, user: Editors,
     if user.role != "family" and PeopleReads(gw.store).resident(body.resident_id) is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "no such resident")
 
-    def create(now: float, tx: SqliteTx) -> int:
+    def create(now: float, tx: StoreTx) -> int:
         zone_id = tx.people.create_zone(resident_id=body.resident_id, name=body.name,
                                         polygon=body.polygon, enabled=body.enabled,
                                         actor=user.username, now=now)
@@ -129,7 +129,7 @@ def update_geofence(zone_id: ZoneId, body: GeofenceUpdate, gw: GatewayDep,
     """Rename, reshape, enable or disable a zone."""
     zone = _zone(gw, auditor, zone_id, "geofence_write")
 
-    def update(now: float, tx: SqliteTx) -> None:
+    def update(now: float, tx: StoreTx) -> None:
         tx.people.update_zone(
             zone_id, name=zone.name if body.name is None else body.name,
             polygon=zone.polygon if body.polygon is None else body.polygon,
@@ -145,7 +145,7 @@ def delete_geofence(zone_id: ZoneId, gw: GatewayDep, user: Editors, auditor: Aud
     """Remove a zone."""
     zone = _zone(gw, auditor, zone_id, "geofence_write")
 
-    def delete(now: float, tx: SqliteTx) -> None:
+    def delete(now: float, tx: StoreTx) -> None:
         tx.people.delete_zone(zone_id)
         auditor.wrote("geofence_write", zone.resident_id, f"delete {zone_id}", tx)
 

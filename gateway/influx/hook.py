@@ -12,9 +12,10 @@ from gateway.influx.points import alert_line, envelope_lines, gateway_lines
 from gateway.influx.writer import Flusher, InfluxMetrics
 from gateway.metrics import GatewayMetrics
 from gateway.settings import Settings
+from gateway.storage.migrate import StoreError
 from gateway.storage.point_buffer import PointBuffer, PointBufferError
 from gateway.storage.records import Twin
-from gateway.storage.sqlite import SqliteTx, StoreError
+from gateway.storage.tx import StoreTx
 from rules.ports import Tx
 from rules.records import AlertChange
 
@@ -51,17 +52,17 @@ class InfluxHook:
 
     # -- PipelineHook --------------------------------------------------------------------
 
-    def on_message(self, env: Envelope, twin: Twin, tx: SqliteTx) -> None:
+    def on_message(self, env: Envelope, twin: Twin, tx: StoreTx) -> None:
         """Collect the message's points; `on_batch_end` writes the batch's in one commit."""
         self._pending += envelope_lines(env)
 
-    def on_batch_end(self, tx: SqliteTx) -> None:
+    def on_batch_end(self, tx: StoreTx) -> None:
         """Buffer the batch's points durably before the pipeline commits and acks the batch."""
         if self._pending:
             lines, self._pending = self._pending, []
             self.enqueue(lines)
 
-    def on_presence(self, twin: Twin, kind: str, now: float, tx: SqliteTx) -> None:
+    def on_presence(self, twin: Twin, kind: str, now: float, tx: StoreTx) -> None:
         """Presence reaches InfluxDB as the periodic `gateway` counts, not per change."""
 
     # -- lifecycle -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.storage.dialect import Connection
 
 if TYPE_CHECKING:
-    from gateway.storage.sqlite import SqliteStore
+    from gateway.storage.common import SqlStore
 
 _INSERT_ACCESS = (
     "INSERT INTO access_audit (at, actor, role, action, resident_id, device_id, range_from,"
@@ -68,7 +68,7 @@ class SqliteAudit:
 class AuditRepository:
     """Writes and lists audit rows; a write commits before the caller goes on."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqlStore) -> None:
         self._store = store
 
     def record_access(self, rec: AccessRecord) -> int:

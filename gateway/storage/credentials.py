@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.storage.sqlite import SqliteStore
+from gateway.storage.common import SqlStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,7 @@ class CredentialRecord:
 class CredentialRepository:
     """The `device_credentials` table."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqlStore) -> None:
         self._store = store
 
     def get(self, device_id: str) -> CredentialRecord | None:

@@ -117,7 +117,7 @@ class AlertsAwaiting(Protocol):
 
 
 class Tx(Protocol):
-    """An open transaction handing out the workflow's repositories (the gateway's SqliteTx)."""
+    """An open transaction handing out the workflow's repositories (the gateway's StoreTx)."""
 
     @property
     def tickets(self) -> TicketStore:
