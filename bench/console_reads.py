@@ -53,7 +53,7 @@ def _free_port() -> int:
 class Reader(threading.Thread):
     """One console: polls the three lists in turn until told to stop."""
 
-    def __init__(self, url: str, token: str, pause_s: float, stop: threading.Event) -> None:
+    def __init__(self, url: str, token: str, pause_s: float, stop: Any) -> None:
         super().__init__(daemon=True)
         self._client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
                                     timeout=30)

@@ -28,7 +28,6 @@ class Inbox:
         self._messages = 0
         self._max = max_messages
         self._urgent = urgent
-        self._urgent_waiting = 0
         # The urgent messages waiting, by object id: judged once, when they arrive.
         self._urgent_ids: dict[int, str] = {}
         self._cond = threading.Condition(threading.Lock())
@@ -45,7 +44,6 @@ class Inbox:
                     device_id = self._urgent(raw)
                     if device_id is not None:
                         self._urgent_ids[id(raw)] = device_id
-                self._urgent_waiting = len(self._urgent_ids)
             self._cond.notify_all()
 
     def put(self, item: object) -> None:
@@ -59,7 +57,7 @@ class Inbox:
         with self._cond:
             while not self._items:
                 self._cond.wait()
-            if self._urgent_waiting:
+            if self._urgent_ids:
                 return self._take_urgent()
             items = self._items
             if self._messages <= max_messages:
@@ -97,7 +95,6 @@ class Inbox:
         self._items = rest
         self._messages -= len(express)
         urgent.clear()  # every urgent message waiting went out with this express batch
-        self._urgent_waiting = 0
         self._cond.notify_all()
         return express
 

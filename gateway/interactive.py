@@ -29,7 +29,7 @@ class InteractiveGate:
         self._idle.set()
         self._window_start = 0.0
         self._yielded_s = 0.0
-        self.yielded_total_s = 0.0  # for the metrics and the bench
+        self.yielded_total_s = 0.0  # reported by bench/console_reads.py
 
     @property
     def enabled(self) -> bool:
