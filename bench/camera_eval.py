@@ -47,7 +47,7 @@ from devices.camera.analyze import Analyzer, run
 from devices.camera.config import CameraConfig, load_config
 from devices.camera.source import FrameSource
 from simulators.video.random_plan import plan_facade, plan_lane
-from simulators.video.randomset import render
+from simulators.video.randomset import lane_truth, render
 
 BANDS = {"far": (20.0, 33.0), "mid": (33.0, 50.0), "near": (50.0, 80.0)}
 
@@ -117,6 +117,8 @@ def generate(out: Path, spec: Spec) -> tuple[Path, Path, Path]:
         out / f"{spec.stem}.camera.yaml",
     )
     if video.exists() and truth.exists() and config.exists():
+        if spec.scene == "lane":
+            _refresh_lane_truth(truth, spec)
         return video, truth, config
     if spec.scene == "facade":
         plan = plan_facade(spec.seed, spec.duration_s, _storey(spec))
@@ -124,6 +126,16 @@ def generate(out: Path, spec: Spec) -> tuple[Path, Path, Path]:
         plan = plan_lane(spec.seed, spec.duration_s, spec.fps, spec.dwell_s)
     clip = render(out, plan, spec.style, spec.stem)
     return clip.video, clip.truth, clip.config
+
+
+def _refresh_lane_truth(path: Path, spec: Spec) -> None:
+    """Add what a cached lane clip's truth predates (people pausing in zones) from its plan,
+    which the seed fixes; the video is unchanged."""
+    truth = json.loads(path.read_text(encoding="utf-8"))
+    if "pauses" in truth:
+        return
+    truth |= lane_truth(plan_lane(spec.seed, spec.duration_s, spec.fps, spec.dwell_s))
+    path.write_text(json.dumps(truth, indent=1), encoding="utf-8")
 
 
 def machine() -> dict[str, Any]:

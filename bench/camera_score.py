@@ -2,9 +2,12 @@
 
 Falling objects: a detection within ±1.5 s of a release is a hit (nearest first); every other
 detection is a false alarm, attributed to the distractor whose path passes closest to its track.
-Fire lanes: every stay longer than the dwell needs one `fire_lane_blocked` in its zone between
-arrival + dwell − 10 s and departure, no `fire_lane_cleared` before the departure, and then a
-`fire_lane_cleared` whose time (the departure it reports) is within 7 s of the real one.
+Fire lanes: every occupation of a zone longer than the dwell that holds a stay longer than the
+dwell needs one `fire_lane_blocked` in its zone between arrival + dwell − 10 s and departure, no
+`fire_lane_cleared` before the last object left, and then a `fire_lane_cleared` whose time (the
+departure it reports) is within 7 s of the real one. An occupation is a stay together with
+whatever stood in the zone right before or after it — people pausing there, another object
+arriving before the lane was free for `clear_s` (see `lane_episodes`).
 """
 
 from __future__ import annotations
@@ -190,44 +193,101 @@ def score_facade(truth: dict[str, Any], dets: list[dict[str, Any]]) -> tuple[lis
     return rows, fas
 
 
+# The analyzer restarts an unblocked zone's clock after a dropout this long.
+GAP_S = 2.0
+
+
+def lane_episodes(truth: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per zone, the spans it was occupied without a break: a stay, and whatever stood in the
+    zone right before or after it — a person pausing there, another object arriving before the
+    lane was free for `clear_s` (or within 2 s, before a block).
+
+    The analyzer measures image physics: a person standing in a zone stands there as much as a
+    pile of boxes does, and it cannot confirm the lane free while anything stands in it (a
+    clear dated at the car's departure while a box or a person stands there would report a
+    lane free that is not). So the lane is blocked from when it was first occupied and free
+    when the last thing standing in it left, and that is what the bench scores.
+    """
+    dwell, clear = truth["dwell_s"], truth.get("clear_s", 10.0)
+    spans: dict[str, list[tuple[float, float, dict[str, Any] | None]]] = defaultdict(list)
+    for g in truth["events"]:
+        spans[g["zone"]].append((g["t_arrive"], g["t_leave"], g))
+    for p in truth.get("pauses", []):
+        spans[p["zone"]].append((p["t_start"], p["t_end"], None))
+    out = []
+    for zone, items in spans.items():
+        items.sort(key=lambda x: x[0])
+        cur: dict[str, Any] | None = None
+        for a, b, g in items:
+            if cur is not None:
+                gap = a - cur["end"]
+                blocked = cur["end"] - cur["start"] >= dwell
+                if gap <= GAP_S or (blocked and gap < clear):
+                    cur["end"] = max(cur["end"], b)
+                    if g is not None:
+                        cur["stays"].append(g)
+                    continue
+                out.append(cur)
+            cur = {"zone": zone, "start": a, "end": b, "stays": [g] if g is not None else []}
+        if cur is not None:
+            out.append(cur)
+    return sorted(out, key=lambda e: (e["start"], e["zone"]))
+
+
 def score_lane(truth: dict[str, Any], dets: list[dict[str, Any]]) -> tuple[list, int]:
-    """(per-stay rows for stays longer than the dwell, false blocks) for one lane clip."""
+    """(one row per occupation that held a stay longer than the dwell, false blocks) for one
+    lane clip; see `lane_episodes` for what counts as one occupation."""
     dwell = truth["dwell_s"]
     blocks = [d for d in dets if d["type"] == "fire_lane_blocked"]
     clears = [d for d in dets if d["type"] == "fire_lane_cleared"]
     used: set[int] = set()
     rows = []
-    for g in truth["events"]:
-        if not g["blocking"]:
+    for ep in lane_episodes(truth):
+        if not ep["stays"] or ep["end"] - ep["start"] < dwell:
             continue
+        long = [g for g in ep["stays"] if g["blocking"]]
+        g = long[0] if long else None
+        # The last object's departure: a clear before it reports a blocked lane free. The
+        # lane is really free at the episode's end (a person may still stand there, which a
+        # near zone's threshold may or may not count): a clear near either is on time.
+        last_leave = max(s["t_leave"] for s in ep["stays"])
         row: dict[str, Any] = {
-            "zone": g["zone"],
-            "kind": g["kind"],
-            "distance": g["distance"],
-            "stay_s": round(g["t_leave"] - g["t_arrive"], 1),
+            "zone": ep["zone"],
+            "kind": (g or ep["stays"][0])["kind"],
+            "distance": (g or ep["stays"][0])["distance"],
+            "stay_s": round(ep["end"] - ep["start"], 1),
+            "stays_merged": len(ep["stays"]),
+            "people": round(
+                (ep["end"] - ep["start"]) - sum(s["t_leave"] - s["t_arrive"] for s in ep["stays"]),
+                1,
+            ),
             "blocked": False,
         }
         for i, d in enumerate(blocks):
-            if i in used or d["zone"] != g["zone"]:
+            if i in used or d["zone"] != ep["zone"]:
                 continue
-            if g["t_arrive"] + dwell - BLOCK_EARLY_S <= d["t"] <= g["t_leave"]:
+            if ep["start"] + dwell - BLOCK_EARLY_S <= d["t"] <= ep["end"]:
                 used.add(i)
                 arrival = d["t"] - (d.get("dwell_s") or dwell)
-                later = [c for c in clears if c["zone"] == g["zone"] and c["t"] > d["t"] - 1e-6]
+                later = [c for c in clears if c["zone"] == ep["zone"] and c["t"] > d["t"] - 1e-6]
                 first = min(later, key=lambda c: c["t"], default=None)
-                early = first is not None and first["t"] < g["t_leave"] - CLEAR_WITHIN_S
-                err = None if first is None else first["t"] - g["t_leave"]
+                early = first is not None and first["t"] < last_leave - CLEAR_WITHIN_S
+                err = None
+                if first is not None:
+                    err = min((first["t"] - ep["end"], first["t"] - last_leave), key=abs)
+                starts = [ep["start"]] + [s["t_arrive"] for s in ep["stays"]]
                 row |= {
                     "blocked": True,
-                    "dwell_error_s": round(abs(arrival - g["t_arrive"]), 2),
+                    "dwell_error_s": round(min(abs(arrival - a) for a in starts), 2),
                     "held": not early,
                     "cleared_error_s": None if err is None else round(err, 2),
                     "cleared_ok": err is not None and abs(err) <= CLEAR_WITHIN_S,
                     "confirmation_delay_s": first.get("confirmation_delay_s") if first else None,
                 }
                 break
-        rows.append(row)
-    # A block during a stay shorter than the dwell, or a second block, is false.
+        if g is not None:
+            rows.append(row)
+    # A block outside every occupation longer than the dwell, or a second block, is false.
     return rows, len(blocks) - len(used)
 
 

@@ -25,6 +25,7 @@ from devices.camera.config import (
     Mask,
     dump_config,
 )
+from simulators.video.actors import apparent_size
 from simulators.video.geometry import H, W, tree_outline
 from simulators.video.random_plan import FacadePlan, LanePlan, plan_facade, plan_lane, zone_share
 
@@ -206,7 +207,36 @@ def lane_truth(plan: LanePlan) -> dict[str, Any]:
         }
         for s in plan.stops
     ]
-    return {"zones": zones, "events": events, "dwell_s": plan.dwell_s, "clear_s": plan.clear_s}
+    return {
+        "zones": zones,
+        "events": events,
+        "pauses": lane_pauses(plan),
+        "dwell_s": plan.dwell_s,
+        "clear_s": plan.clear_s,
+    }
+
+
+def lane_pauses(plan: LanePlan) -> list[dict[str, Any]]:
+    """People who stand still in a zone on their way across (zone, start, end). The zone is
+    occupied in the picture while they stand — no image analysis tells a person from a small
+    object — and so is a farther zone whose ground their picture reaches up into."""
+    geo = plan.geo
+    out = []
+    for p in plan.passers:
+        if not p.pause_s:
+            continue
+        u, v = p.u0 + p.vu * p.pause_at, p.v0 + p.vv * p.pause_at
+        if not 0.0 <= v <= geo.width_m:
+            continue
+        foot = geo.to_image(u, v)[1]
+        head = foot - apparent_size(geo, p.kind, u, v, 0.0)[1]
+        t0 = round(p.t + p.pause_at, 2)
+        for zid, u0, u1 in geo.zones():
+            if u0 <= u < u1 or (u0 > u and head < geo.to_image(u0, v)[1]):
+                out.append(
+                    {"zone": zid, "kind": p.kind, "t_start": t0, "t_end": round(t0 + p.pause_s, 2)}
+                )
+    return out
 
 
 def _renderer(plan: FacadePlan | LanePlan, style: str) -> tuple[Renderer, str, str]:
