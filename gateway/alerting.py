@@ -9,6 +9,7 @@ from typing import TypeVar
 from devices.catalogue import CATALOGUE
 from gateway.clock import Clock
 from gateway.clock_watch import ClockWatch
+from gateway.coherence import DeviceCoherence
 from gateway.decode import RejectError
 from gateway.envelope import Envelope, RawMessage
 from gateway.pipeline import Pipeline
@@ -91,6 +92,18 @@ class Alerting:
         self._fast: list[tuple[str, float, float]] = []
         self._pipeline: Pipeline | None = None
         self._connected: Callable[[], bool] = lambda: True
+        self._coherence: DeviceCoherence | None = None
+
+    def join_replicas(self, coherence: DeviceCoherence) -> None:
+        """Run beside other replicas: devices are claimed before their state is used."""
+        self._coherence = coherence
+        self.engine.track_touched()
+        coherence.participants.append(self)
+        coherence.touch_sources.append(self.engine.take_touched)
+
+    def reload_devices(self, tx: StoreTx, device_ids: set[str]) -> None:
+        """Replace some devices' rule states and open alerts with the stored ones."""
+        self.engine.reload_devices(tx, device_ids)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -157,6 +170,15 @@ class Alerting:
     def tick(self, now: float, tx: StoreTx) -> None:
         """The scheduled job: broker state, timers, alert lifecycle."""
         self.residents.refresh()
+        if self._coherence is not None:
+            # Timers set on other replicas, and those held here that another replica may
+            # have answered since: revalidated before any fires.
+            self._coherence.claim(tx, self.engine.due_devices(now)
+                                  | set(tx.rule_state.due_devices(now))
+                                  | set(tx.alerts.timer_devices(now))
+                                  | set(tx.alerts.system_devices())
+                                  | self.engine.outage_suspects())
+            self.engine.book.silences.load(tx.silences, now)
         self.engine.set_broker(tx, self._connected(), now)
         self.engine.tick(tx, now)
 
@@ -164,11 +186,13 @@ class Alerting:
 
     def ack(self, alert_id: int, actor: str, note: str = "") -> None:
         """Acknowledge an alert."""
-        self.call("alert_ack", lambda tx: self.engine.ack(tx, alert_id, actor, note))
+        self.call("alert_ack", lambda tx: self.engine.ack(
+            self._claim_alert(tx, alert_id), alert_id, actor, note))
 
     def ack_in_tx(self, tx: StoreTx, alert_id: int, actor: str, now: float) -> None:
         """Acknowledge inside a transaction already open on the pipeline thread (the workflow
         closing a ticket); an alert that is no longer active is left as it is."""
+        self._claim_alert(tx, alert_id)
         alert = self.engine.book.get(alert_id)
         if alert is not None and alert.state == "active":
             self.engine.book.ack(tx, alert_id, actor, now)
@@ -180,8 +204,8 @@ class Alerting:
 
     def clear(self, alert_id: int, actor: str, reason: str = "") -> None:
         """Clear an alert by hand."""
-        self.call("alert_clear",
-                   lambda tx: self.engine.clear_alert(tx, alert_id, actor, reason))
+        self.call("alert_clear", lambda tx: self.engine.clear_alert(
+            self._claim_alert(tx, alert_id), alert_id, actor, reason))
 
     def silence(self, *, author: str, reason: str, duration_s: float,
                 device_id: str | None = None, rule_id: str | None = None,
@@ -196,6 +220,14 @@ class Alerting:
         """End a silence early."""
         self.call("alert_unsilence", lambda tx: self.engine.book.unsilence(
             tx, silence_id, actor, self._clock.time()))
+
+    def _claim_alert(self, tx: StoreTx, alert_id: int) -> StoreTx:
+        """Revalidate the alert's device first (another replica may have raised it)."""
+        if self._coherence is not None:
+            device_id = tx.alerts.device_of(alert_id)
+            if device_id is not None:
+                self._coherence.claim(tx, (device_id,))
+        return tx
 
     def call(self, name: str, fn: Callable[[StoreTx], T]) -> T:
         """Run `fn(tx)` on the pipeline thread in its own transaction; return its result."""

@@ -43,6 +43,14 @@ class Deduplicator:
         """Start from the stored windows."""
         self._windows = dict(windows)
 
+    def reload_devices(self, tx: StoreTx, device_ids: set[str]) -> None:
+        """Replace some devices' windows with the stored ones (another replica moved them)."""
+        windows = self._windows
+        for device_id in device_ids:
+            for prefix in PREFIX.values():
+                windows.pop((device_id, prefix), None)
+        windows.update(tx.load_windows_for(sorted(device_ids)))
+
     def fresh(self, envs: list[Envelope], tx: StoreTx) -> list[bool]:
         """One verdict per message; the windows now include every new one."""
         verdicts: list[bool] = []

@@ -108,6 +108,14 @@ class GatewayMetrics:
                                     registry=r)
         self.task_errors = Counter("scgw_task_errors", "Scheduled jobs that raised", ["task"],
                                    registry=r)
+        self.replica_reloads = Counter(
+            "scgw_replica_reloads", "Devices whose state was reloaded because another replica "
+            "changed it", registry=r)
+        self.replica_conflicts = Counter(
+            "scgw_replica_conflicts", "Transactions retried because they changed a device "
+            "another replica had changed", registry=r)
+        self.timer_leader = Gauge(
+            "scgw_timer_leader", "1 while this replica holds the timers' lease", registry=r)
         self.logins = Counter(
             "scgw_api_logins", "API login attempts by outcome (ok, wrong_password, throttled)",
             ["outcome"], registry=r)

@@ -61,6 +61,7 @@ class MqttIngest:
         clock: Clock,
         *,
         receive_maximum: int = 1000,
+        generation_base: int = 0,
     ) -> None:
         self._settings = settings
         self._filters = [
@@ -80,7 +81,9 @@ class MqttIngest:
             session_expiry_s=settings.session_expiry_s,
             receive_maximum=max(1, min(receive_maximum, 65_535)),
         )
-        self._generation = 0
+        # Connections are numbered from here: another client in the process (an adopted
+        # replica's session) numbers its own far apart, so each acks only its messages.
+        self._generation = generation_base
         self._connected = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

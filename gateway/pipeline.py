@@ -14,6 +14,7 @@ from typing import Protocol, TypeVar
 
 from devices.catalogue import CATALOGUE
 from gateway.clock import Clock
+from gateway.coherence import DeviceCoherence, StaleStateError
 from gateway.decode import Decoder, OwnPublishError, RejectError
 from gateway.dedup import Deduplicator
 from gateway.envelope import Envelope, RawMessage, stored_data
@@ -104,8 +105,16 @@ class Pipeline:
         ack: Ack,
         hooks: Sequence[PipelineHook] = (),
         interactive: InteractiveGate | None = None,
+        coherence: DeviceCoherence | None = None,
+        kind_of: Callable[[str], str | None] = lambda device_id: None,
     ) -> None:
         self._decoder = decoder
+        # Replicas only: devices are claimed (locked, revalidated) in every transaction, and
+        # every batch writes its twins (another replica may read them next).
+        self._coherence = coherence
+        self._kind_of = kind_of
+        if coherence is not None:
+            coherence.participants.append(self)
         self._interactive = interactive or InteractiveGate(share=0.0)
         self._store = store
         self._twins = twins
@@ -223,6 +232,10 @@ class Pipeline:
             try:
                 self.process_batch(batch, careful=careful)
                 return
+            except StaleStateError:
+                # Another replica changed a device this batch touched late: retried at once,
+                # with that device revalidated first.
+                self._fire(self.on_rollback)
             except StoreError:
                 # A retry runs each message in a savepoint of its own: on PostgreSQL one
                 # failed statement aborts the whole transaction, so a poison message would
@@ -237,9 +250,21 @@ class Pipeline:
                     return
 
     def _run_task(self, task: Task) -> None:
+        co = self._coherence
         try:
-            with self._store.transaction() as tx:
-                task.job(task.now, tx)
+            for attempt in itertools.count(1):
+                try:
+                    with self._store.transaction() as tx:
+                        if co is not None:
+                            co.claim(tx, ())
+                        task.job(task.now, tx)
+                        if co is not None:
+                            co.finish(tx, task.now)
+                    break
+                except StaleStateError:
+                    self._fire(self.on_rollback)
+                    if attempt >= 3:
+                        raise
             self._twins_committed()
             self._fire(self.on_commit)
         except Exception as exc:  # a job's failure is logged and counted; the loop goes on
@@ -307,6 +332,9 @@ class Pipeline:
             except Exception as exc:
                 log.exception("internal error on %s", raw.topic)
                 self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))
+        co = self._coherence
+        if co is not None:
+            co.claim(tx, {env.device_id for _, env in decoded})
         verdicts = self.dedup.fresh([env for _, env in decoded], tx)
         for (raw, env), new in zip(decoded, verdicts, strict=True):
             step_aside()
@@ -330,6 +358,10 @@ class Pipeline:
             end = getattr(hook, "on_batch_end", None)  # optional part of the protocol
             if end is not None:
                 end(tx)
+        if co is not None:
+            for twin in self._twins.take_dirty():
+                tx.save_twin(twin)
+            co.finish(tx, now)
         return presence_changed
 
     def _process_one(self, env: Envelope, now: float, tx: StoreTx,
@@ -370,6 +402,14 @@ class Pipeline:
             extra={"reason": rej.reason, "topic": raw.topic, "detail": rej.detail[:200]},
         )
 
+    def reload_devices(self, tx: StoreTx, device_ids: set[str]) -> None:
+        """Replace some devices' twins and dedup windows with the stored ones (replicas)."""
+        self.dedup.reload_devices(tx, device_ids)
+        kinds = {d: k for d in device_ids if (k := self._kind_of(d)) is not None}
+        self._twins.reload(tx.load_twins_for(sorted(device_ids)), device_ids, kinds)
+        for device_id in device_ids:
+            self._pending_twins.pop(device_id, None)
+
     # -- timer jobs ----------------------------------------------------------------------
 
     def checkpoint_twins(self, now: float, tx: StoreTx) -> None:
@@ -405,6 +445,8 @@ class Pipeline:
 
     def sweep_offline(self, now: float, tx: StoreTx) -> None:
         """Mark devices silent past their kind's timeout offline (a scheduled job)."""
+        if self._coherence is not None:
+            self._coherence.claim(tx, self._twins.overdue(now))  # another replica heard some
         changed = self._twins.sweep(now)
         for twin in changed:
             tx.save_twin(twin)

@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 from devices.dialects.errors import DialectError
 from gateway.broker import EmbeddedBroker
@@ -83,9 +82,9 @@ class Runtime:
         return self.settings.broker.url
 
     @property
-    def database(self) -> Path:
-        """The SQLite file in use."""
-        return self.settings.database_path.resolve()
+    def database(self) -> str:
+        """The database in use: the SQLite file, or the PostgreSQL server and database."""
+        return self.gateway.store.location
 
     def _export_seed(self) -> None:
         subprocess.run(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 
 from devices import topics
 from devices.vendors import codecs_for
 from gateway.alerting import Alerting
 from gateway.clock import Clock, SystemClock
+from gateway.coherence import DeviceCoherence
 from gateway.commands import Commands
 from gateway.confirmations import Confirmations
 from gateway.decode import Decoder
@@ -23,6 +25,7 @@ from gateway.ops_metrics import OperationsCollector
 from gateway.pipeline import Pipeline, PipelineHook, TaskJob
 from gateway.provisioning import DynsecProvisioner
 from gateway.registry import DeviceRegistry
+from gateway.replicas import ReplicaRole
 from gateway.residents import ResidentRepository
 from gateway.scheduler import Scheduler
 from gateway.settings import Settings
@@ -97,15 +100,14 @@ class Gateway:
         self.audit = AuditRepository(self.store)
         self.device_admin = build_device_admin(settings, self.store, self.registry, self.clock,
                                                self.provisioner, self.audit)
-        self.mqtt = MqttIngest(
-            settings.broker,
-            # Our topics, and the vendor topics of the dialects (owntracks/+/+, …).
-            topics.subscriptions() + self.codecs.vendor_filters(),
-            self.pipeline_submit,
-            self.metrics,
-            self.clock,
-            receive_maximum=settings.limits.queue_size,
-        )
+        # Our topics, and the vendor topics of the dialects (owntracks/+/+, …).
+        self._filters = topics.subscriptions() + self.codecs.vendor_filters()
+        self.mqtt = self._ingest(settings.mqtt_client_id)
+        replica = settings.gateway.replica_id
+        self.coherence = DeviceCoherence(replica, self.metrics) if replica else None
+        self.replica = ReplicaRole(
+            settings.gateway, replica, settings.mqtt_client_id, self.store, self.clock,
+            self.metrics, adopt=self._adopt_session) if replica else None
         self.commands = Commands(
             lambda topic, body, *, expires_at, on_result: self.mqtt.publish(
                 topic, body, qos=1, expires_at=expires_at, on_result=on_result),
@@ -121,14 +123,19 @@ class Gateway:
             metrics=self.metrics,
             clock=self.clock,
             limits=settings.limits,
-            ack=self.mqtt.ack_many,
+            ack=self._ack,
+            coherence=self.coherence,
+            kind_of=self._kind_of,
             hooks=[*(hooks or []), *([self.alerting] if self.alerting else []),
                    *([self.influx] if self.influx else []), self.commands,
                    self.confirmations],
         )
-        for after in (self.confirmations, self.commands):
-            self.pipeline.on_commit.append(after.committed)
-            self.pipeline.on_rollback.append(after.rolled_back)
+        for after in (self.confirmations, self.commands, self.coherence):
+            if after is not None:
+                self.pipeline.on_commit.append(after.committed)
+                self.pipeline.on_rollback.append(after.rolled_back)
+        if self.coherence is not None and self.alerting is not None:
+            self.alerting.join_replicas(self.coherence)
         self.scheduler = Scheduler(
             self.clock, on_error=lambda name: self.metrics.task_errors.labels(name).inc()
         )
@@ -150,43 +157,97 @@ class Gateway:
         """Hand received messages to the pipeline (the pipeline is built after the client)."""
         self.pipeline.submit(raws)
 
-    def schedule_tx(self, name: str, interval_s: float, job: TaskJob) -> None:
-        """Run `job(now, tx)` every `interval_s` on the pipeline thread, in its own transaction."""
-        self.scheduler.every(
-            name, interval_s, lambda now: self.pipeline.submit_task(name, job, now)
-        )
+    def _ingest(self, client_id: str, generation_base: int = 0) -> MqttIngest:
+        broker = self.settings.broker
+        if client_id != broker.client_id:
+            broker = broker.model_copy(update={"client_id": client_id})
+        return MqttIngest(broker, self._filters, self.pipeline_submit, self.metrics, self.clock,
+                          receive_maximum=self.settings.limits.queue_size,
+                          generation_base=generation_base)
+
+    def _adopt_session(self, client_id: str, generation_base: int) -> MqttIngest:
+        ingest = self._ingest(client_id, generation_base)
+        ingest.start()
+        return ingest
+
+    def _ack(self, raws: list[RawMessage]) -> None:
+        # Each client acks the messages of its own connection (generations never overlap).
+        self.mqtt.ack_many(raws)
+        if self.replica is not None:
+            for adopted in list(self.replica.adopted.values()):
+                adopted.ack_many(raws)
+
+    def _kind_of(self, device_id: str) -> str | None:
+        record = self.registry.get(device_id)
+        return record.kind if record is not None else None
+
+    def schedule_tx(self, name: str, interval_s: float, job: TaskJob, *,
+                    once: bool = False) -> None:
+        """Run `job(now, tx)` every `interval_s` on the pipeline thread, in its own
+        transaction; `once`: on one replica only (the timers' lease holder)."""
+        role = self.replica
+        if once and role is not None:
+            inner = job
+
+            def job(now: float, tx: StoreTx) -> None:
+                if role.holds_timers(tx, now):
+                    inner(now, tx)
+
+            def submit(now: float) -> None:
+                if role.leading(now):
+                    self.pipeline.submit_task(name, job, now)
+        else:
+            def submit(now: float) -> None:
+                self.pipeline.submit_task(name, job, now)
+        self.scheduler.every(name, interval_s, submit)
 
     def start(self, *, connect: bool = True) -> None:
         """Load state, start the pipeline and timers, and connect to the broker."""
         if self._started:
             return
+        if self.coherence is not None:
+            with self.store.transaction() as tx:
+                self.coherence.start(tx)  # before the state: see DeviceCoherence.start
         devices = self.registry.load()
         self.twins.load(self.store.load_twins(), {d.id: d.kind for d in self.registry.all()})
         self.pipeline.dedup.load(self.store.load_windows())
         log.info("loaded state", extra={"devices": devices, "schema": self.store.schema_version})
         if self.alerting is not None:
             self.alerting.start(self.pipeline, lambda: self.mqtt.connected)
-            self.schedule_tx("rules_tick", self.settings.rules.tick_s, self.alerting.tick)
+            self.schedule_tx("rules_tick", self.settings.rules.tick_s, self.alerting.tick,
+                             once=True)
         if self.influx is not None:
             self.influx.start()
         self.pipeline.start()
-        self.schedule_tx("workflow_tick", self.settings.workflow.tick_s, self.workflow.tick)
+        self.schedule_tx("workflow_tick", self.settings.workflow.tick_s, self.workflow.tick,
+                         once=True)
         self.schedule_tx("command_timeouts", COMMAND_SWEEP_S, self.commands.expire)
         # Network I/O: runs on the scheduler thread, never on the pipeline's.
         self.scheduler.every("outbox", self.settings.workflow.outbox_retry_first_s,
-                             lambda now: self.outbox.deliver_due(now))
+                             self._deliver_outbox)
         self.schedule_tx(
-            "offline_sweep", self.settings.offline_sweep_s, self.pipeline.sweep_offline
-        )
+            "offline_sweep", self.settings.offline_sweep_s, self.pipeline.sweep_offline,
+            once=True)
         self.schedule_tx("twin_checkpoint", self.settings.database.twin_checkpoint_s,
                          self.pipeline.checkpoint_twins)
-        self.schedule_tx("retention", RETENTION_EVERY_S, self._prune)
+        self.schedule_tx("retention", RETENTION_EVERY_S, self._prune, once=True)
         self.schedule_tx("registry_refresh", REGISTRY_REFRESH_S, self._refresh_registry)
+        if self.replica is not None:
+            wait = self.replica.announce()
+            if wait:
+                threading.Event().wait(wait)  # a survivor holding our session lets go first
+            self.replica.beat(self.clock.time())
+            self.scheduler.every("replica_heartbeat", self.settings.gateway.heartbeat_s,
+                                 self.replica.beat)
         self.scheduler.start()
         self._tune_gc()
         if connect:
             self.mqtt.start()
         self._started = True
+
+    def _deliver_outbox(self, now: float) -> None:
+        if self.replica is None or self.replica.leading(now):
+            self.outbox.deliver_due(now)
 
     def _tune_gc(self) -> None:
         # The registry, twins and rule state loaded above live as long as the process, and
@@ -209,6 +270,8 @@ class Gateway:
             gc.unfreeze()  # what this gateway held may now become garbage like anything else
             self._gc_frozen = False
         self.mqtt.stop()
+        if self.replica is not None:
+            self.replica.stop()
         if self.provisioner is not None:
             self.provisioner.close()
         self.scheduler.stop()

@@ -29,6 +29,21 @@ class TwinTracker:
         self._kinds = dict(kinds)
         self._online = self._count_online()
 
+    def reload(self, twins: list[Twin], device_ids: set[str], kinds: dict[str, str]) -> None:
+        """Replace some devices' twins with the stored ones (another replica changed them);
+        `kinds` names the kind of each."""
+        for device_id in device_ids:
+            old = self._twins.pop(device_id, None)
+            self._dirty.pop(device_id, None)
+            if old is not None and old.online:
+                self._online[self._kinds.get(device_id, "unknown")] -= 1
+            if device_id in kinds:
+                self._kinds[device_id] = kinds[device_id]
+        for twin in twins:
+            self._twins[twin.device_id] = twin
+            if twin.online:
+                self._online[self._kinds.get(twin.device_id, "unknown")] += 1
+
     def kind_of(self, device_id: str) -> str:
         """Kind of a device the tracker knows."""
         return self._kinds.get(device_id, "unknown")
@@ -79,6 +94,13 @@ class TwinTracker:
                 self._dirty[device_id] = twin
                 self._online[self._kinds.get(device_id, "unknown")] -= 1
         return changed
+
+    def overdue(self, now: float) -> list[str]:
+        """Devices online here whose last message is older than their kind's timeout."""
+        timeouts, kinds = self._timeouts, self._kinds
+        return [d for d, t in self._twins.items() if t.online and t.last_seen is not None
+                and (timeout := timeouts.get(kinds.get(d, ""))) is not None
+                and now - t.last_seen > timeout]
 
     def take_dirty(self) -> list[Twin]:
         """The twins changed since the last call (the caller writes them)."""

@@ -42,6 +42,9 @@ class AlertBook:
         self._by_id: dict[int, Alert] = {}
         # Open alerts that fired again in this batch, not yet written: id → (alert, last at).
         self._repeats: dict[int, tuple[Alert, float]] = {}
+        # Devices whose alerts changed since the host last asked; None: nobody asks (a
+        # single process). Replicas bump those devices' versions.
+        self.touched: set[str] | None = None
 
     # -- wiring --------------------------------------------------------------------------
 
@@ -57,6 +60,19 @@ class AlertBook:
         for alert in tx.alerts.load_open():
             self._index(alert)
         self.silences.load(tx.silences, now)
+
+    def reload_devices(self, tx: Tx, device_ids: set[str]) -> None:
+        """Replace the open alerts of some devices with the stored ones (another replica
+        changed them)."""
+        for by_device in self.open_by_rule.values():
+            for device_id in device_ids:
+                alert = by_device.pop(device_id, None)
+                if alert is not None:
+                    del self.open[alert.key]
+                    self._by_id.pop(alert.id, None)
+                    self._repeats.pop(alert.id, None)
+        for alert in tx.alerts.load_open_for(sorted(device_ids)):
+            self._index(alert)
 
     def drain(self) -> list[AlertChange]:
         """Changes collected since the last drain (tests and pollers; listeners get them live)."""
@@ -98,6 +114,8 @@ class AlertBook:
 
     def _repeat(self, tx: Tx, alert: Alert, at: float, severity: str,
                 detail: dict[str, Any] | None, stale: bool) -> None:
+        if self.touched is not None:
+            self.touched.add(alert.device_id)
         alert.count += 1
         alert.last_seen = max(alert.last_seen, at)
         alert.updated_at = at
@@ -282,6 +300,8 @@ class AlertBook:
               from_state: AlertState | None, note: str = "", *, audit: bool = True) -> None:
         if action != "repeated" and self._repeats:
             self._settle(tx, alert)  # listeners hear the repeats before what followed them
+        if self.touched is not None:
+            self.touched.add(alert.device_id)
         change = AlertChange(records.snapshot(alert), action, actor, at, from_state, note)
         if audit:
             tx.alerts.audit(change)

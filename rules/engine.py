@@ -81,6 +81,9 @@ class Engine:
         self._now = 0.0
         self._deferred: list[tuple[Rule, str, float, dict[str, Any]]] | None = None
         self._outage_dirty = True
+        # Devices whose rule state changed since `take_touched`; None until a host that runs
+        # beside other replicas asks for them (`track_touched`).
+        self.touched: set[str] | None = None
         # The pipeline sets this and calls `end_batch` before its commit: one write of the
         # changed rule states per batch instead of one per message.
         self.defer_flush = False
@@ -399,6 +402,8 @@ class Engine:
     def persist(self, rule: Rule, st: State) -> None:
         """Queue the state row; written once per message or tick."""
         self._dirty[(rule.id, st.device_id)] = st
+        if self.touched is not None:
+            self.touched.add(st.device_id)
 
     def wake(self, rule: Rule, st: State) -> None:
         """Make sure the heap holds an entry no later than `st.due`."""
@@ -443,3 +448,56 @@ class Engine:
         """Index entries a message of `kind` could reach (benchmarks, diagnostics)."""
         idx = self.index.get(kind)
         return idx.size() if idx is not None else 0
+
+    # -- replicas: another process may have changed a device's state ------------------------
+
+    def reload_devices(self, tx: Tx, device_ids: set[str]) -> None:
+        """Replace some devices' rule states and open alerts with the stored ones; their
+        timers are re-armed from the stored due times (older heap entries are ignored)."""
+        for ev in self.evaluators.values():
+            for device_id in device_ids:
+                ev.forget(device_id)
+        for rule_id, device_id, data, due in tx.rule_state.load_for(sorted(device_ids)):
+            ev = self.evaluators.get(rule_id)
+            if ev is not None:
+                ev.restore(device_id, data, due)
+        self.book.reload_devices(tx, device_ids)
+        self._outage_dirty = True
+
+    def due_devices(self, now: float) -> set[str]:
+        """Devices this process holds a timer for that is due at `now`."""
+        return {device_id for due, _, _, device_id in self._heap if due <= now}
+
+    def outage_suspects(self) -> set[str]:
+        """The watched devices of every building where one looks silent here (to revalidate
+        before judging a building outage on what another replica may have heard since)."""
+        buildings: dict[tuple[str, str], set[str]] = {}
+        silent: set[tuple[str, str]] = set()
+        for entries in self._activity.values():
+            for ev, _ in entries:
+                for device_id, st in ev.states.items():
+                    subject = self._devices.subject(device_id)
+                    if subject is None or not subject.building:
+                        continue
+                    key = (subject.site, subject.building)
+                    buildings.setdefault(key, set()).add(device_id)
+                    if st.data.get("on"):
+                        silent.add(key)
+        return set().union(*(buildings[key] for key in silent))
+
+    def track_touched(self) -> None:
+        """Start recording which devices' state or alerts change (`take_touched`), and write
+        every state change (other replicas read the timers from the table)."""
+        self.touched, self.book.touched = set(), set()
+        pending = list(self.evaluators.values())
+        while pending:
+            ev = pending.pop()
+            ev.persist_always = True
+            pending.extend(ev.children())
+
+    def take_touched(self) -> set[str]:
+        """Devices whose rule state or alerts changed since the last call."""
+        touched = (self.touched or set()) | (self.book.touched or set())
+        if self.touched is not None:
+            self.touched, self.book.touched = set(), set()
+        return touched

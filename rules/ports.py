@@ -29,6 +29,10 @@ class AlertStore(Protocol):
         """Every alert that is not cleared."""
         ...
 
+    def load_open_for(self, device_ids: list[str]) -> list[Alert]:
+        """The open alerts of some devices."""
+        ...
+
     def insert(self, alert: Alert) -> int:
         """A new alert; returns its id."""
         ...
@@ -77,6 +81,10 @@ class RuleStateStore(Protocol):
 
     def load(self) -> list[StateRow]:
         """Every stored state."""
+        ...
+
+    def load_for(self, device_ids: list[str]) -> list[StateRow]:
+        """The stored states of some devices."""
         ...
 
     def save(self, upserts: list[StateRow], deletes: list[tuple[str, str]],

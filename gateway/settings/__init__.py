@@ -25,6 +25,7 @@ from gateway.settings.mqtt import (
     ProvisioningSettings,
 )
 from gateway.settings.processing import DialectSettings, LimitSettings, RuleSettings
+from gateway.settings.replicas import ReplicaSettings
 from gateway.settings.storage import DatabaseSettings, InfluxSettings
 from gateway.workflow.config import WorkflowSettings
 
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
         "`database.url` says otherwise), buffers, the demo's seed",
     )
     broker: BrokerSettings = Field(default_factory=BrokerSettings, description="MQTT broker")
+    gateway: ReplicaSettings = Field(
+        default_factory=ReplicaSettings, description="Running as one of several replicas"
+    )
     provisioning: ProvisioningSettings = Field(
         default_factory=ProvisioningSettings, description="Per-device broker credentials"
     )
@@ -127,6 +131,24 @@ class Settings(BaseSettings):
         return {**_default_offline_timeouts(), **value}
 
     @model_validator(mode="after")
+    def _replicas_share_what_they_must(self) -> Settings:
+        if self.gateway.replica_id is None:
+            return self
+        if not self.database.url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("gateway.replica_id needs database.url: postgresql://… (replicas "
+                             "share one database; a SQLite file cannot be shared)")
+        if not self.broker.shared_group:
+            raise ValueError("gateway.replica_id needs broker.shared_group, so that the "
+                             "replicas split the device messages instead of each taking all")
+        return self
+
+    @property
+    def mqtt_client_id(self) -> str:
+        """The client id this process connects with (a replica's carries its name)."""
+        replica = self.gateway.replica_id
+        return f"{self.broker.client_id}-{replica}" if replica else self.broker.client_id
+
+    @model_validator(mode="after")
     def _no_dev_secrets_in_production(self) -> Settings:
         if self.environment == "production":
             secret = self.api.jwt_secret.get_secret_value()
@@ -182,6 +204,7 @@ __all__ = [
     "LimitSettings",
     "PlateSettings",
     "ProvisioningSettings",
+    "ReplicaSettings",
     "RuleSettings",
     "Settings",
     "load_settings",

@@ -8,11 +8,9 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-import orjson
-
 from gateway.storage.dialect import Connection, Dialect
 from gateway.storage.records import DeviceRecord, SeqWindow, Twin
-from gateway.storage.tx import TWIN_COLUMNS, StoreTx, upsert_sql
+from gateway.storage.tx import TWIN_COLUMNS, StoreTx, twin_from_row, upsert_sql
 
 _DEVICE_COLUMNS = tuple(DeviceRecord.__slots__)  # type: ignore[attr-defined]
 _UPSERT_DEVICE = upsert_sql("devices", _DEVICE_COLUMNS, "id")
@@ -84,14 +82,7 @@ class SqlStore(ABC):
         """Every stored twin."""
         with self.writer() as conn:
             rows = conn.execute(f"SELECT {', '.join(TWIN_COLUMNS)} FROM twins").fetchall()
-        twins = []
-        for row in rows:
-            twin = Twin(*row)
-            twin.online = bool(twin.online)
-            if twin.last_telemetry is not None:
-                twin.last_telemetry = orjson.loads(twin.last_telemetry)
-            twins.append(twin)
-        return twins
+        return [twin_from_row(row) for row in rows]
 
     def load_windows(self) -> dict[tuple[str, str], SeqWindow]:
         """Every dedup window, keyed by (device_id, channel prefix)."""

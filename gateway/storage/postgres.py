@@ -147,6 +147,8 @@ class PostgresStore(SqlStore):
         self._writing_thread: int | None = None
         self._raw = self._connect()
         self._conn = PgConnection(self._raw)
+        info = self._raw.info
+        self._location = f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
         try:
             self.schema_version = migrate(self._raw)
         except psycopg.Error as exc:
@@ -166,9 +168,9 @@ class PostgresStore(SqlStore):
 
     @property
     def location(self) -> str:
-        """The server and database (no password)."""
-        info = self._raw.info
-        return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+        """The server and database (no password); still known after `close()` (the CLI
+        says where it wrote once it is done)."""
+        return self._location
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from gateway.storage.dialect import Connection
+from gateway.storage.replicas_repo import select_in
 from rules.muting import Silence
 from rules.records import Alert, AlertChange
 
@@ -59,6 +60,31 @@ class SqliteAlerts:
         rows = self._conn.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM alerts WHERE state != 'cleared'").fetchall()
         return [alert_from_row(r) for r in rows]
+
+    def load_open_for(self, device_ids: list[str]) -> list[Alert]:
+        """The open alerts of some devices (a replica revalidating its cache)."""
+        rows = select_in(self._conn, f"SELECT {', '.join(_COLUMNS)} FROM alerts"
+                         " WHERE state != 'cleared' AND device_id IN {ids}", device_ids)
+        return [alert_from_row(r) for r in rows]
+
+    def device_of(self, alert_id: int) -> str | None:
+        """The device an alert is about, if the alert exists."""
+        row = self._conn.execute("SELECT device_id FROM alerts WHERE id = ?",
+                                 (alert_id,)).fetchone()
+        return str(row[0]) if row else None
+
+    def timer_devices(self, now: float) -> list[str]:
+        """Devices with an open alert whose ack timeout or settle-down clear is due."""
+        rows = self._conn.execute(
+            "SELECT DISTINCT device_id FROM alerts WHERE state != 'cleared'"
+            " AND (ack_due <= ? OR clear_due <= ?)", (now, now)).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def system_devices(self) -> list[str]:
+        """The stand-in devices (a building, the gateway) of open system alerts."""
+        rows = self._conn.execute("SELECT DISTINCT device_id FROM alerts WHERE state !="
+                                  " 'cleared' AND rule_id LIKE 'system.%'").fetchall()
+        return [str(r[0]) for r in rows]
 
     def awaiting_ticket(self, severity: str, opened_before: float, limit: int) -> list[Alert]:
         """Open, unmuted alerts of `severity` raised before `opened_before` that no ticket is
@@ -140,6 +166,19 @@ class SqliteRuleState:
         rows = self._conn.execute(
             "SELECT rule_id, device_id, data, due FROM rule_state").fetchall()
         return [(r, d, orjson.loads(data), due) for r, d, data, due in rows]
+
+    def load_for(self, device_ids: list[str]) -> list[tuple[str, str, dict[str, Any],
+                                                            float | None]]:
+        """(rule_id, device_id, data, due) of some devices' states."""
+        rows = select_in(self._conn, "SELECT rule_id, device_id, data, due FROM rule_state"
+                         " WHERE device_id IN {ids}", device_ids)
+        return [(r, d, orjson.loads(data), due) for r, d, data, due in rows]
+
+    def due_devices(self, now: float) -> list[str]:
+        """Devices with a rule timer due at `now` (absence, duration, correlation waits)."""
+        rows = self._conn.execute(
+            "SELECT DISTINCT device_id FROM rule_state WHERE due <= ?", (now,)).fetchall()
+        return [str(r[0]) for r in rows]
 
     def save(self, upserts: list[tuple[str, str, dict[str, Any], float | None]],
              deletes: list[tuple[str, str]], now: float) -> None:

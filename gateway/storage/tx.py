@@ -16,6 +16,7 @@ from gateway.storage.dialect import SQLITE, Connection, Dialect
 from gateway.storage.people_repo import SqlitePeople
 from gateway.storage.plates_repo import SqlitePlates
 from gateway.storage.records import DeadLetter, SeqWindow, StoredMessage, Twin
+from gateway.storage.replicas_repo import SqlReplicas, select_in
 from gateway.storage.rules_repo import SqliteAlerts, SqliteRuleState, SqliteSilences
 from gateway.storage.tickets_repo import SqliteTickets
 
@@ -121,6 +122,23 @@ class StoreTx:
         """Rule-change history and account profiles (the admin pages)."""
         return SqliteAdmin(self._conn)
 
+    @cached_property
+    def replicas(self) -> SqlReplicas:
+        """Per-device locks and versions, heartbeats and leases shared by replicas."""
+        return SqlReplicas(self._conn, self.dialect)
+
+    def load_twins_for(self, device_ids: list[str]) -> list[Twin]:
+        """The stored twins of some devices (a replica revalidating its cache)."""
+        rows = select_in(self._conn, f"SELECT {', '.join(TWIN_COLUMNS)} FROM twins"
+                         " WHERE device_id IN {ids}", device_ids)
+        return [twin_from_row(row) for row in rows]
+
+    def load_windows_for(self, device_ids: list[str]) -> dict[tuple[str, str], SeqWindow]:
+        """The stored dedup windows of some devices, keyed by (device_id, channel prefix)."""
+        rows = select_in(self._conn, "SELECT device_id, channel, high, mask, ts, retired"
+                         " FROM seq_windows WHERE device_id IN {ids}", device_ids)
+        return {(d, c): SeqWindow(h, m, t, r) for d, c, h, m, t, r in rows}
+
     def find_stored(self, device_id: str, channel: str, ts: float) -> list[tuple[int | None, str]]:
         """(seq, data) of the stored messages a device sent on a channel at device time `ts`.
 
@@ -171,6 +189,15 @@ class StoreTx:
         if self._twins:
             self._conn.executemany(_UPSERT_TWIN, [_twin_row(t) for t in self._twins.values()])
             self._twins.clear()
+
+
+def twin_from_row(row: tuple[Any, ...]) -> Twin:
+    """A twin from a row of TWIN_COLUMNS."""
+    twin = Twin(*row)
+    twin.online = bool(twin.online)
+    if twin.last_telemetry is not None:
+        twin.last_telemetry = orjson.loads(twin.last_telemetry)
+    return twin
 
 
 def _twin_row(twin: Twin) -> tuple[Any, ...]:

@@ -104,7 +104,7 @@ class AbsenceEvaluator(Evaluator):
             self.fx.persist(self.rule, st)
             if self.rule.options.auto_clear:
                 self.fx.clear(self.rule, msg.device_id, now, "heard from again")
-        elif not self.tracks_activity:
+        elif not self.tracks_activity or self.persist_always:
             self.fx.persist(self.rule, st)
         self.fx.wake(self.rule, st)
 

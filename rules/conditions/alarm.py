@@ -134,6 +134,13 @@ class AlarmEvaluator(Evaluator):
         self._index(st)
         return st
 
+    def forget(self, device_id: str) -> None:
+        """Drop the state and its place in the index."""
+        super().forget(device_id)
+        for index in (self._contexts, self._alarms):
+            for devices in index.values():
+                devices.discard(device_id)
+
     def _index(self, st: State) -> None:
         site = str(st.data.get("site", ""))
         for index, present in ((self._contexts, bool(st.data.get("ctx"))),

@@ -151,6 +151,9 @@ class Evaluator:
 
     # Whether it tracks "no message at all" (absence); those are seeded from device activity.
     tracks_activity: bool = False
+    # Whether every change of state is written, even the ones a restart can rebuild from the
+    # twins (an absence deadline): replicas read each other's timers from the table.
+    persist_always: bool = False
 
     def __init__(self, cond: Any, rule: Rule, fx: Effects, env: CompileEnv) -> None:
         self.cond = cond
@@ -177,6 +180,11 @@ class Evaluator:
         st.due = due
         self.fx.wake(self.rule, st)
         return st
+
+    def forget(self, device_id: str) -> None:
+        """Drop a device's state and what indexes it (another replica changed it: the stored
+        state is restored next)."""
+        self.states.pop(device_id, None)
 
     def extra_keys(self) -> dict[str, set[str]]:
         """Keys on kinds other than the rule's own (a correlation's second event), by kind."""

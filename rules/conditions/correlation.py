@@ -199,6 +199,12 @@ class CorrelationEvaluator(Evaluator):
         self._reschedule(st)
         self.fx.persist(self.rule, st)
 
+    def forget(self, device_id: str) -> None:
+        """Drop the state and its place in the resident index."""
+        super().forget(device_id)
+        for waiting in self._by_resident.values():
+            waiting.discard(device_id)
+
     def _reschedule(self, st: State) -> None:
         pending = st.data.get("pending", {})
         st.due = min((entry[0] for entry in pending.values()), default=None)

@@ -90,6 +90,10 @@ class ScheduleEvaluator(Evaluator):
         self.states = self.inner.states
         self.tracks_activity = self.inner.tracks_activity
 
+    def forget(self, device_id: str) -> None:
+        """The inner evaluator owns the states."""
+        self.inner.forget(device_id)
+
     def open_at(self, at: float) -> bool:
         """Whether epoch second `at` is inside a window, in the community's time zone."""
         local = datetime.fromtimestamp(at, self.env.tz)

@@ -1,0 +1,126 @@
+"""Per-device serialisation across gateway replicas: lock, revalidate, then bump (issue 22).
+
+With a shared subscription the broker may hand a device's consecutive messages to different
+replicas, each holding the device's twin, dedup windows, rule state and open alerts in
+memory. Every transaction that reads or changes that state first *claims* the device: it
+takes the device's lock (a PostgreSQL advisory lock held until the transaction ends) and
+reads the device's stored version. When the version differs from the one this replica last
+wrote or read, some other replica changed the device since: its state is reloaded from the
+tables before use. Before the commit, the versions of the claimed devices are raised by one,
+so every other replica reloads them in turn. A device changed without having been claimed
+(a rule that updates another device's state) is claimed late; if its state turns out to
+have been stale, the transaction fails with `StaleStateError` and is retried with that
+device claimed first. After a rollback the claimed devices are reloaded on next use: the
+in-memory state may hold changes the database never got.
+
+With sticky routing (EMQX's hash by client id) a device stays on one replica and the cost is
+one lock and one version read per batch; with round-robin routing it is a reload per device
+per batch, which is correct and slower.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from gateway.metrics import GatewayMetrics
+from gateway.storage.migrate import StoreError
+from gateway.storage.tx import StoreTx
+
+log = logging.getLogger(__name__)
+
+_UNKNOWN = -1  # never equal to a stored version: reload on next claim
+
+
+class StaleStateError(StoreError):
+    """A transaction changed devices whose in-memory state another replica had changed."""
+
+    def __init__(self, device_ids: set[str]) -> None:
+        super().__init__(f"{len(device_ids)} device(s) changed by another replica: "
+                         + ", ".join(sorted(device_ids)[:5]))
+        self.device_ids = device_ids
+
+
+class Reloadable(Protocol):
+    """A holder of per-device state that can replace some devices' state with the stored."""
+
+    def reload_devices(self, tx: StoreTx, device_ids: set[str]) -> None:
+        """Read the named devices' state from `tx`, dropping what is held in memory."""
+        ...
+
+
+class DeviceCoherence:
+    """Claims devices for the open transaction and keeps the versions this replica saw."""
+
+    def __init__(self, replica_id: str, metrics: GatewayMetrics) -> None:
+        self.replica_id = replica_id
+        self._metrics = metrics
+        self.participants: list[Reloadable] = []
+        # Report the devices they changed in the open transaction (and forget them).
+        self.touch_sources: list[Callable[[], set[str]]] = []
+        self._known: dict[str, int] = {}
+        self._claimed: dict[str, int] = {}  # in the open transaction: device → version read
+        self._first: set[str] = set()  # to claim at the start of the retried transaction
+
+    def start(self, tx: StoreTx) -> None:
+        """Remember the stored versions; call before the state itself is loaded, so that a
+        change made in between shows up as a newer version, never the reverse."""
+        self._known = tx.replicas.all_versions()
+
+    def claim(self, tx: StoreTx, device_ids: Iterable[str]) -> None:
+        """Lock the devices for this transaction and reload those another replica changed."""
+        wanted = set(device_ids) | self._first
+        self._first = set()
+        stale = self._lock(tx, wanted)
+        if stale:
+            for holder in self.participants:
+                holder.reload_devices(tx, stale)
+            self._metrics.replica_reloads.inc(len(stale))
+
+    def finish(self, tx: StoreTx, now: float) -> None:
+        """Before the commit: claim what was changed unclaimed, then bump every claimed
+        device's version (raises StaleStateError when a late claim finds stale state)."""
+        touched: set[str] = set()
+        for source in self.touch_sources:
+            touched |= source()
+        stale = self._lock(tx, touched)
+        if stale:
+            self._first |= stale
+            self._metrics.replica_conflicts.inc()
+            raise StaleStateError(stale)
+        if self._claimed:
+            tx.replicas.bump(list(self._claimed), self.replica_id, now)
+
+    def committed(self) -> None:
+        """The transaction committed: this replica's state is the stored one."""
+        known = self._known
+        for device_id, version in self._claimed.items():
+            known[device_id] = version + 1
+        self._claimed = {}
+
+    def rolled_back(self) -> None:
+        """The transaction failed: what memory holds for its devices may never have been
+        stored, so they are reloaded, first thing in the next transaction."""
+        doubtful = set(self._claimed)
+        for source in self.touch_sources:
+            doubtful |= source()  # changed in memory before the failure, maybe unclaimed
+        for device_id in doubtful:
+            self._known[device_id] = _UNKNOWN
+        self._first |= doubtful
+        self._claimed = {}
+
+    def _lock(self, tx: StoreTx, device_ids: set[str]) -> set[str]:
+        new = sorted(d for d in device_ids if d not in self._claimed)
+        if not new:
+            return set()
+        tx.replicas.lock_devices(new)
+        stored = tx.replicas.versions(new)
+        known = self._known
+        stale = set()
+        for device_id in new:
+            version = stored.get(device_id, 0)
+            self._claimed[device_id] = version
+            if known.get(device_id, 0) != version:
+                stale.add(device_id)
+        return stale

@@ -1,0 +1,138 @@
+"""A gateway among replicas: its heartbeat, the timers' lease, and adopting the broker session
+of a replica that died (see docs/operations.md, "District deployment")."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from gateway.clock import Clock
+from gateway.metrics import GatewayMetrics
+from gateway.mqtt import MqttIngest
+from gateway.settings import ReplicaSettings
+from gateway.storage.common import SqlStore
+from gateway.storage.migrate import StoreError
+from gateway.storage.tx import StoreTx
+
+log = logging.getLogger(__name__)
+
+TIMERS = "timers"  # the lease whose holder runs the scheduled jobs that must run once
+ADOPTED_GENERATIONS = 1_000_000_000  # connection numbers of the k-th adopted session start here
+
+
+def session_lease(replica: str) -> str:
+    """The lease a survivor holds while it holds `replica`'s broker session."""
+    return f"session:{replica}"
+
+
+class ReplicaRole:
+    """What one replica does for the others, on the scheduler thread.
+
+    - A heartbeat every `heartbeat_s`: a replica silent for `lease_s` is taken for dead.
+    - The timers' lease: its holder runs the jobs that must happen once (rule timers, SLAs,
+      the offline sweep, the outbox, retention). Each such job renews the lease inside its
+      own transaction and does nothing when another replica holds it, so two replicas never
+      run the same tick even if one was paused past its lease.
+    - Adoption: with Mosquitto, a shared subscription keeps handing a dead replica's
+      persistent session its share of the messages, queued until it returns. A survivor
+      connects with the dead replica's client id, which takes that session over (queued and
+      unacknowledged messages included), and hands it back when the replica's heartbeat
+      resumes.
+    """
+
+    def __init__(self, settings: ReplicaSettings, replica_id: str, client_id: str,
+                 store: SqlStore, clock: Clock, metrics: GatewayMetrics,
+                 adopt: Callable[[str, int], MqttIngest]) -> None:
+        self._settings = settings
+        self.replica_id = replica_id
+        self._client_id = client_id
+        self._store = store
+        self._clock = clock
+        self._metrics = metrics
+        self._make_ingest = adopt  # (client id, generation base) → a started client
+        self._lease_until = 0.0
+        self.adopted: dict[str, MqttIngest] = {}  # dead replica id → its session, held here
+        self._adoptions = 0
+        self.last_beat = 0.0  # clock time of the last heartbeat that reached the database
+        self._lock = threading.Lock()
+
+    # -- start-up ------------------------------------------------------------------------
+
+    def announce(self) -> float:
+        """Heartbeat before connecting; returns how long to wait first (a survivor holding
+        our session must see the heartbeat and let go, or the two would take it from each
+        other in turn)."""
+        now = self._clock.time()
+        with self._store.transaction() as tx:
+            held_by = tx.replicas.lease_holder(session_lease(self.replica_id), now)
+            tx.replicas.heartbeat(self.replica_id, self._client_id, now)
+        return 2 * self._settings.heartbeat_s if held_by else 0.0
+
+    # -- every heartbeat_s ---------------------------------------------------------------
+
+    def beat(self, now: float) -> None:
+        """Heartbeat, try for the timers' lease, adopt or hand back sessions."""
+        s = self._settings
+        adopt: list[tuple[str, str]] = []
+        lost: list[str] = []
+        try:
+            # One row locked per transaction: replicas beating at the same moment wait on
+            # each other's row instead of deadlocking across two.
+            with self._store.transaction() as tx:
+                held = tx.replicas.take_lease(TIMERS, self.replica_id, now, s.lease_s)
+            with self._store.transaction() as tx:
+                tx.replicas.heartbeat(self.replica_id, self._client_id, now)
+                silent = tx.replicas.silent(now, s.lease_s) if s.adopt_sessions else []
+            for replica, client_id in silent:
+                if replica == self.replica_id:
+                    continue
+                with self._store.transaction() as tx:
+                    mine = tx.replicas.take_lease(session_lease(replica), self.replica_id,
+                                                  now, s.lease_s)
+                if mine and replica not in self.adopted:
+                    adopt.append((replica, client_id))
+                elif not mine and replica in self.adopted:
+                    lost.append(replica)  # we were too late to renew: another survivor has it
+        except StoreError:
+            log.warning("heartbeat of %s failed; the timers' lease lapses unless renewed",
+                        self.replica_id, exc_info=True)
+            self._lease_until = 0.0
+            self._metrics.timer_leader.set(0)
+            return
+        self._lease_until = now + s.lease_s if held else 0.0
+        self._metrics.timer_leader.set(1 if held else 0)
+        dead = {r for r, _ in silent}
+        for replica in [r for r in self.adopted if r not in dead] + lost:
+            self._hand_back(replica)
+        for replica, client_id in adopt:
+            self._adopt(replica, client_id)
+        self.last_beat = now
+
+    def leading(self, now: float) -> bool:
+        """Whether this replica held the timers' lease at its last renewal."""
+        return now < self._lease_until
+
+    def holds_timers(self, tx: StoreTx, now: float) -> bool:
+        """Renew the timers' lease inside `tx` (its row stays locked until `tx` ends); False
+        when another replica holds it."""
+        return tx.replicas.take_lease(TIMERS, self.replica_id, now, self._settings.lease_s)
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def _adopt(self, replica: str, client_id: str) -> None:
+        with self._lock:
+            self._adoptions += 1
+            base = self._adoptions * ADOPTED_GENERATIONS
+        log.warning("replica %s silent: %s takes over its broker session %s", replica,
+                    self.replica_id, client_id)
+        self.adopted[replica] = self._make_ingest(client_id, base)
+
+    def _hand_back(self, replica: str) -> None:
+        log.info("replica back: handing its broker session back", extra={"replica": replica})
+        self.adopted.pop(replica).stop()
+
+    def stop(self) -> None:
+        """Let go of adopted sessions (their messages stay queued for their owners)."""
+        for replica in list(self.adopted):
+            self.adopted.pop(replica).stop()

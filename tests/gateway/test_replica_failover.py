@@ -1,0 +1,188 @@
+"""Failover: three replica processes on `$share` and PostgreSQL; SIGKILL them mid-stream.
+
+Every message must be stored once, every SOS counted on one alert and one ticket, and every
+absence timer fire once, whichever replica set it and whichever died.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import psycopg
+import pytest
+
+from tests.support.clients import Publisher
+from tests.support.mosquitto import Mosquitto
+from tests.support.waiting import wait_for
+
+BANDS = [f"WB-{n:04d}" for n in range(20)]
+DOORS = [f"AC-{n:04d}" for n in range(4)]
+TOTAL = 3000
+SOS_EVERY = 10
+DOOR_TIMEOUT_S = 8
+
+
+def _env(mosquitto: Mosquitto, url: str, replica: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        SCGW_BROKER__URL=mosquitto.url, SCGW_BROKER__CLIENT_ID="gw",
+        SCGW_BROKER__SHARED_GROUP="scgw", SCGW_DATABASE__URL=url,
+        SCGW_LOG_JSON="false", SCGW_LOG_LEVEL="WARNING", SCGW_RULES__TICK_S="1",
+        SCGW_OFFLINE_TIMEOUT_S=orjson.dumps({"access": DOOR_TIMEOUT_S}).decode(),
+        SCGW_GATEWAY__LEASE_S="3", SCGW_GATEWAY__HEARTBEAT_S="0.5",
+    )
+    if replica:
+        env["SCGW_GATEWAY__REPLICA_ID"] = replica
+    return env
+
+
+class Replicas:
+    """Replica processes by name; `start` (re)starts one, `kill` SIGKILLs it."""
+
+    def __init__(self, mosquitto: Mosquitto, url: str, folder: Path) -> None:
+        self._mosquitto, self.url, self._folder = mosquitto, url, folder
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str) -> None:
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "run"], cwd=self._folder,
+            env=_env(self._mosquitto, self.url, name))
+
+    def kill(self, name: str) -> None:
+        proc = self.procs[name]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+    def scalar(self, sql: str) -> object:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            row = conn.execute(sql.encode()).fetchone()
+        return row[0] if row else None
+
+    def rows(self, sql: str) -> list[tuple[object, ...]]:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            return conn.execute(sql.encode()).fetchall()
+
+
+@pytest.fixture
+def replicas(mosquitto: Mosquitto, pg_url: str, tmp_path: Path) -> Iterator[Replicas]:
+    group = Replicas(mosquitto, pg_url, tmp_path)
+    devices = tmp_path / "devices.csv"
+    devices.write_text("id,kind,grid,building\n"
+                       + "".join(f"{d},wristband,G-01,1\n" for d in BANDS)
+                       + "".join(f"{d},access,G-01,{n + 2}\n" for n, d in enumerate(DOORS)))
+    done = subprocess.run([sys.executable, "-m", "gateway", "devices", "import", str(devices)],
+                          env=_env(mosquitto, pg_url, None), cwd=tmp_path, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    yield group
+    for proc in group.procs.values():
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@pytest.mark.slow
+def test_sigkilled_replicas_lose_nothing_double_nothing_and_their_timers_still_fire(
+        mosquitto: Mosquitto, replicas: Replicas):
+    for name in ("gw-a", "gw-b", "gw-c"):
+        replicas.start(name)
+
+    def stored() -> int:
+        return int(replicas.scalar("SELECT count(*) FROM telemetry") or 0)
+
+    probe = Publisher(mosquitto.url)
+
+    def all_subscribed() -> bool:
+        # Until the three sessions exist the broker drops what nobody subscribed to; the
+        # probes are told apart by seq and stored once each, whoever gets them.
+        for n in range(3):
+            probe.publish(f"scgw/v1/wristband/{BANDS[0]}/telemetry",
+                          orjson.dumps({"ts": _now(), "seq": 10**9 + n, "heart_rate_bpm": 70}))
+        return int(replicas.scalar("SELECT count(*) FROM replicas") or 0) == 3 and stored() > 0
+
+    assert wait_for(all_subscribed, timeout=60, interval=0.5), "replicas never came up"
+    probes = stored()
+    for door in DOORS:  # each door is heard once, then falls silent: one offline alert each
+        probe.publish(f"scgw/v1/access/{door}/event",
+                      orjson.dumps({"ts": _now(), "seq": 1, "type": "unlock", "method": "card"}))
+
+    pub = Publisher(mosquitto.url)
+    done = threading.Event()
+
+    def stream() -> None:
+        infos = []
+        for i in range(TOTAL):
+            band = BANDS[i % len(BANDS)]
+            body = {"ts": _now(), "seq": i, "heart_rate_bpm": 60 + i % 40}
+            infos.append(pub.publish_nowait(f"scgw/v1/wristband/{band}/telemetry",
+                                            orjson.dumps(body)))
+            if i % SOS_EVERY == 0:
+                sos = {"ts": _now(), "seq": i, "type": "sos"}
+                infos.append(pub.publish_nowait(f"scgw/v1/wristband/{band}/event",
+                                                orjson.dumps(sos)))
+            if i % 500 == 499:
+                for info in infos:
+                    info.wait_for_publish(30)
+        for info in infos:
+            info.wait_for_publish(30)
+        done.set()
+
+    sender = threading.Thread(target=stream)
+    sender.start()
+    leader = str(replicas.scalar("SELECT holder FROM leases WHERE name = 'timers'"))
+    assert wait_for(lambda: stored() >= probes + TOTAL // 4, timeout=60)
+    replicas.kill(leader)  # the timers' holder first: its absence timers must still fire
+    assert wait_for(lambda: stored() >= probes + TOTAL // 2, timeout=60)
+    other = next(n for n in ("gw-a", "gw-b", "gw-c") if n != leader)
+    replicas.kill(other)
+    killed_at = stored()
+    replicas.start(leader)  # back: takes its session back from whoever adopted it
+    sender.join(120)
+    assert done.is_set(), "publisher did not get every PUBACK from the broker"
+    replicas.start(other)
+    print(f"second kill with {killed_at - probes} of {TOTAL} stored")
+    assert killed_at < probes + TOTAL, "the stream ended before the kills: proves nothing"
+
+    assert wait_for(lambda: stored() >= probes + TOTAL, timeout=120), f"stored {stored()}"
+    rows = replicas.rows("SELECT device_id, seq, count(*) FROM telemetry"
+                         " WHERE seq < 1000000000 GROUP BY device_id, seq")
+    assert len(rows) == TOTAL and all(n == 1 for *_, n in rows)
+    assert {(d, s) for d, s, _ in rows} == {(BANDS[i % len(BANDS)], i) for i in range(TOTAL)}
+
+    sent: dict[str, int] = {}
+    for i in range(0, TOTAL, SOS_EVERY):
+        sent[BANDS[i % len(BANDS)]] = sent.get(BANDS[i % len(BANDS)], 0) + 1
+
+    def sos_counts() -> dict[object, object]:
+        return dict(replicas.rows("SELECT device_id, sum(count) FROM alerts"
+                                  " WHERE rule_id = 'wristband.sos' GROUP BY device_id"))
+
+    assert wait_for(lambda: sos_counts() == sent, timeout=30), sos_counts()
+    alerts = replicas.rows("SELECT device_id, count(*) FROM alerts"
+                           " WHERE rule_id = 'wristband.sos' GROUP BY device_id")
+    assert all(n == 1 for _, n in alerts), alerts  # one alert per band, never one per replica
+    tickets = dict(replicas.rows(
+        "SELECT a.device_id, t.alert_count FROM tickets t JOIN ticket_alerts l"
+        " ON l.ticket_id = t.id JOIN alerts a ON a.id = l.alert_id"
+        " WHERE a.rule_id = 'wristband.sos'"))
+    assert tickets == sent
+
+    def offline() -> list[tuple[object, ...]]:
+        return replicas.rows("SELECT device_id, count(*) FROM alerts WHERE rule_id ="
+                             " 'device.offline' GROUP BY device_id ORDER BY device_id")
+
+    assert wait_for(lambda: [d for d, _ in offline()] == DOORS, timeout=60), offline()
+    assert all(n == 1 for _, n in offline())
+    pub.close()
+    probe.close()

@@ -1,0 +1,137 @@
+"""Three gateway replicas in one process: Mosquitto `$share`, one PostgreSQL, a shared clock.
+
+Mosquitto deals a shared subscription's messages round-robin, so a device's consecutive
+messages land on different replicas: every test here fails if a replica trusted the state it
+held in memory without revalidating it (the crash-and-failover test is test_replica_failover).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import orjson
+import pytest
+
+from gateway.clock import ManualClock
+from gateway.service import Gateway
+from gateway.settings import Settings
+from tests.conftest import device
+from tests.support.clients import Publisher
+from tests.support.mosquitto import Mosquitto
+from tests.support.waiting import wait_for
+
+BANDS = [f"WB-{n:04d}" for n in range(8)]
+DOORS = [f"AC-{n:04d}" for n in range(4)]
+DEVICES = [device(b, "wristband", site="s1", building="1", unit="1", grid="G-01")
+           for b in BANDS] + [device(d, "access", site="s1", building="1", unit="1",
+                                     grid="G-01") for d in DOORS]
+DOOR_TIMEOUT_S = 120
+
+
+@pytest.fixture
+def replicas(mosquitto: Mosquitto, pg_url: str, clock: ManualClock,
+             ) -> Iterator[Callable[[str], Gateway]]:
+    made: list[Gateway] = []
+
+    def start(name: str) -> Gateway:
+        settings = Settings(
+            broker={"url": mosquitto.url, "client_id": "gw", "shared_group": "scgw"},
+            database={"url": pg_url}, gateway={"replica_id": name}, log_json=False,
+            offline_timeout_s={"access": DOOR_TIMEOUT_S})
+        gw = Gateway(settings, clock=clock)
+        if not made:
+            gw.registry.register(DEVICES)
+        gw.start()
+        assert gw.mqtt.wait_connected(10)
+        made.append(gw)
+        return gw
+
+    yield start
+    for gw in made:
+        gw.stop()
+
+
+def _body(clock: ManualClock, seq: int, **fields: object) -> bytes:
+    return orjson.dumps({"ts": int(clock.time() * 1000), "seq": seq, **fields})
+
+
+def _run_for(clock: ManualClock, gateways: list[Gateway], seconds: int) -> None:
+    """Advance the shared clock a heartbeat at a time, letting every replica keep up (one
+    big jump would make each look dead to the others)."""
+    for _ in range(seconds):
+        clock.advance(1)
+        wait_for(lambda: all(g.replica.last_beat >= clock.time() and g.pipeline.depth() == 0
+                             for g in gateways), 5)
+
+
+def _rows(gw: Gateway, sql: str) -> list[dict[str, object]]:
+    return gw.store.query(sql)
+
+
+def test_round_robin_replicas_store_each_message_once_and_keep_one_alert_per_sos(
+        replicas, clock: ManualClock):
+    gateways = [replicas(name) for name in ("gw-a", "gw-b", "gw-c")]
+    pub = Publisher(gateways[0].settings.broker.url)
+    infos = []
+    for seq in range(40):  # in device order: each band's messages go round the replicas
+        for band in BANDS:
+            infos.append(pub.publish_nowait(f"scgw/v1/wristband/{band}/telemetry",
+                                            _body(clock, seq, heart_rate_bpm=70 + seq % 5)))
+    for press in range(5):  # five presses of each band's button: one alert, count 5
+        for band in BANDS:
+            infos.append(pub.publish_nowait(f"scgw/v1/wristband/{band}/event",
+                                            _body(clock, 1000 + press, type="sos")))
+    for seq in range(40):  # a broker redelivering everything: to other replicas this time
+        for band in BANDS:
+            infos.append(pub.publish_nowait(f"scgw/v1/wristband/{band}/telemetry",
+                                            _body(clock, seq, heart_rate_bpm=70 + seq % 5)))
+    for info in infos:
+        info.wait_for_publish(10)
+    total = len(infos)
+    assert wait_for(lambda: sum(g.pipeline.processed for g in gateways) >= total, 60)
+    assert all(g.pipeline.processed > 0 for g in gateways), "the broker did not share"
+
+    a = gateways[0]
+    stored = _rows(a, "SELECT device_id, seq, count(*) AS n FROM telemetry"
+                      " GROUP BY device_id, seq")
+    assert len(stored) == 40 * len(BANDS) and all(r["n"] == 1 for r in stored)
+    sos = _rows(a, "SELECT device_id, count, state FROM alerts WHERE rule_id = 'wristband.sos'")
+    assert sorted(r["device_id"] for r in sos) == BANDS  # one alert per band, not per replica
+    assert all(r["count"] == 5 for r in sos), sos
+    tickets = _rows(a, "SELECT a.device_id FROM tickets t JOIN ticket_alerts l"
+                       " ON l.ticket_id = t.id JOIN alerts a ON a.id = l.alert_id"
+                       " WHERE a.rule_id = 'wristband.sos'")
+    assert sorted(r["device_id"] for r in tickets) == BANDS
+    reloads = sum(g.metrics.value("scgw_replica_reloads_total") for g in gateways)
+    assert reloads > 0  # round-robin: the replicas did see each other's changes
+    pub.close()
+
+
+def test_a_timer_set_on_one_replica_fires_once_and_survives_the_leader(
+        replicas, clock: ManualClock):
+    gateways = [replicas(name) for name in ("gw-a", "gw-b", "gw-c")]
+    pub = Publisher(gateways[0].settings.broker.url)
+    for seq in range(3):
+        for door in DOORS:
+            pub.publish(f"scgw/v1/access/{door}/event",
+                        _body(clock, seq, type="unlock", method="card"))
+    assert wait_for(lambda: sum(g.pipeline.processed for g in gateways) >= 3 * len(DOORS), 20)
+    leaders = [g for g in gateways if g.replica.leading(clock.time())]
+    assert len(leaders) == 1
+
+    def offline_alerts() -> list[dict[str, object]]:
+        return _rows(survivors[0], "SELECT device_id FROM alerts WHERE rule_id ="
+                                  " 'device.offline' ORDER BY device_id")
+
+    # The leader stops (as if it died): its lease lapses and another replica takes the
+    # timers, including the absence timers the stopped one had set.
+    leader = leaders[0]
+    survivors = [g for g in gateways if g is not leader]
+    leader.stop()
+    _run_for(clock, survivors, DOOR_TIMEOUT_S + 10)
+    assert wait_for(lambda: [r["device_id"] for r in offline_alerts()] == DOORS, 20), \
+        offline_alerts()
+    assert sum(g.replica.leading(clock.time()) for g in survivors) == 1
+    _run_for(clock, survivors, DOOR_TIMEOUT_S)
+    assert [r["device_id"] for r in offline_alerts()] == DOORS  # fired once, not per replica
+    pub.close()
