@@ -91,13 +91,16 @@ def create_app(gateway: Gateway) -> FastAPI:
                                         settings.api.session_absolute_s,
                                         key=settings.api.jwt_secret.get_secret_value())
     app.state.alert_views = alerts.AlertViews(gateway)
-    broadcaster = Broadcaster(enrich=app.state.alert_views.enrich)
+    broadcaster = Broadcaster(enrich=app.state.alert_views.enrich, fanout=gateway.live)
     app.state.broadcaster = broadcaster
     gateway.operations.live_clients = broadcaster.count
     if gateway.alerting is not None:
         gateway.alerting.subscribe(broadcaster.on_alert_change)
     gateway.workflow.listeners.append(broadcaster.on_ticket_change)
     gateway.pipeline.on_commit.append(broadcaster.committed)
+    gateway.pipeline.before_commit.append(broadcaster.before_commit)
+    if gateway.live is not None:
+        gateway.live.start(broadcaster.deliver)
     gateway.pipeline.on_rollback.append(broadcaster.rolled_back)
     contract = asyncapi.document(VERSION, settings.broker.device_url or settings.broker.url
                                  or f"mqtt://{settings.embedded_broker.host}:"

@@ -9,6 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.storage.live_channel import Fanout
+from gateway.storage.tx import StoreTx
+
 log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
@@ -54,11 +57,14 @@ Enricher = Callable[[Event], None]
 class Broadcaster:
     """Collects changes during a transaction and publishes them once it committed."""
 
-    def __init__(self, enrich: Enricher | None = None) -> None:
+    def __init__(self, enrich: Enricher | None = None, fanout: Fanout | None = None) -> None:
         self._pending: list[Event] = []
         self._subscribers: set[Subscriber] = set()
         self._lock = threading.Lock()
         self._enrich = enrich
+        # Replicas: changes travel through the database to every replica's clients (this
+        # one's too), in commit order; see `before_commit` and `deliver`.
+        self._fanout = fanout
 
     def subscribe(self, subscriber: Subscriber) -> None:
         """Start delivering to a subscriber."""
@@ -93,22 +99,34 @@ class Broadcaster:
             "ticket": {k: getattr(ticket, k) for k in TICKET_FIELDS},
         })
 
+    def before_commit(self, tx: StoreTx) -> None:
+        """Replicas: hand the transaction's changes to the fan-out, inside it."""
+        if self._fanout is not None and self._pending:
+            events, self._pending = self._pending, []
+            self._fanout.send(tx.connection, _cause_first(events))
+
     def committed(self) -> None:
         """Publish what the committed transaction changed."""
         if not self._pending:
             return
         events, self._pending = self._pending, []
-        # The alert first, then the ticket it opened: consoles show the cause before the effect.
-        events.sort(key=lambda e: e["type"] != "alert")
+        for event in _cause_first(events):
+            self.deliver(event)
+
+    def deliver(self, event: Event) -> None:
+        """Send one committed change to the subscribers that may see it."""
         if self._enrich is not None:
-            for event in events:
-                self._enrich(event)
+            self._enrich(event)
         with self._lock:
             subscribers = list(self._subscribers)
-        for event in events:
-            for subscriber in subscribers:
-                subscriber.offer(event)
+        for subscriber in subscribers:
+            subscriber.offer(event)
 
     def rolled_back(self) -> None:
         """Forget what a failed transaction would have published."""
         self._pending.clear()
+
+
+def _cause_first(events: list[Event]) -> list[Event]:
+    # The alert first, then the ticket it opened: consoles show the cause before the effect.
+    return sorted(events, key=lambda e: e["type"] != "alert")

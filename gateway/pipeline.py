@@ -133,6 +133,8 @@ class Pipeline:
         # Called after every commit / rollback on this thread (live push goes out only then).
         self.on_commit: list[Callable[[], None]] = []
         self.on_rollback: list[Callable[[], None]] = []
+        # Called last inside every transaction, before its commit (the replicas' live fan-out).
+        self.before_commit: list[Callable[[StoreTx], None]] = []
         self._inbox = Inbox(limits.queue_size, urgent=UrgencyHint().device)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -258,6 +260,8 @@ class Pipeline:
                         if co is not None:
                             co.claim(tx, ())
                         task.job(task.now, tx)
+                        for last in self.before_commit:
+                            last(tx)
                         if co is not None:
                             co.finish(tx, task.now)
                     break
@@ -358,6 +362,8 @@ class Pipeline:
             end = getattr(hook, "on_batch_end", None)  # optional part of the protocol
             if end is not None:
                 end(tx)
+        for last in self.before_commit:
+            last(tx)
         if co is not None:
             for twin in self._twins.take_dirty():
                 tx.save_twin(twin)

@@ -33,6 +33,7 @@ from gateway.storage.audit import AuditRepository
 from gateway.storage.common import SqlStore
 from gateway.storage.credentials import CredentialRepository
 from gateway.storage.factory import store_for
+from gateway.storage.live_channel import Fanout
 from gateway.storage.ops_reads import OpsReads
 from gateway.storage.sign_ins_repo import SqliteSignIns
 from gateway.storage.tx import StoreTx
@@ -105,6 +106,8 @@ class Gateway:
         self.mqtt = self._ingest(settings.mqtt_client_id)
         replica = settings.gateway.replica_id
         self.coherence = DeviceCoherence(replica, self.metrics) if replica else None
+        # Replicas: live changes reach every replica's consoles through the database.
+        self.live = Fanout(settings.database.url) if replica else None
         self.replica = ReplicaRole(
             settings.gateway, replica, settings.mqtt_client_id, self.store, self.clock,
             self.metrics, adopt=self._adopt_session) if replica else None
@@ -272,6 +275,8 @@ class Gateway:
         self.mqtt.stop()
         if self.replica is not None:
             self.replica.stop()
+        if self.live is not None:
+            self.live.stop()
         if self.provisioner is not None:
             self.provisioner.close()
         self.scheduler.stop()

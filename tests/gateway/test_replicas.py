@@ -7,6 +7,8 @@ held in memory without revalidating it (the crash-and-failover test is test_repl
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable, Iterator
 
 import orjson
@@ -134,4 +136,46 @@ def test_a_timer_set_on_one_replica_fires_once_and_survives_the_leader(
     assert sum(g.replica.leading(clock.time()) for g in survivors) == 1
     _run_for(clock, survivors, DOOR_TIMEOUT_S)
     assert [r["device_id"] for r in offline_alerts()] == DOORS  # fired once, not per replica
+    pub.close()
+
+
+def test_a_console_on_any_replica_sees_every_replicas_alerts_in_commit_order(
+        replicas, clock: ManualClock):
+    from api.app import create_app
+    from api.stream import Subscriber
+
+    gateways = [replicas(name) for name in ("gw-a", "gw-b", "gw-c")]
+    apps = [create_app(g) for g in gateways]  # wires each replica's live stream
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    seen: list[dict[str, object]] = []
+    console = Subscriber(accepts=lambda event: True, loop=loop)
+    apps[2].state.broadcaster.subscribe(console)  # an operator connected to gw-c only
+    assert all(g.live.wait_listening(10) for g in gateways)
+
+    pub = Publisher(gateways[0].settings.broker.url)
+    for press in range(3):
+        for band in BANDS:
+            pub.publish_nowait(f"scgw/v1/wristband/{band}/event",
+                               _body(clock, 2000 + press, type="sos"))
+
+    def drain() -> bool:
+        while not console.queue.empty():
+            seen.append(console.queue.get_nowait())
+        alerts = {e["alert"]["device_id"] for e in seen if e["type"] == "alert"}
+        return alerts == set(BANDS) and sum(
+            e["alert"]["count"] == 3 for e in seen if e["type"] == "alert") == len(BANDS)
+
+    assert wait_for(drain, 30), [(e["type"], e.get("action")) for e in seen]
+    handled = {g.settings.gateway.replica_id for g in gateways if g.pipeline.processed}
+    assert len(handled) > 1  # the events came through the database, not only gw-c's memory
+    for band in BANDS:  # per device: opened first, then its repeats in order
+        mine = [e for e in seen if e["type"] == "alert" and e["alert"]["device_id"] == band]
+        assert mine[0]["action"] == "opened"
+        counts = [e["alert"]["count"] for e in mine]
+        assert counts == sorted(counts)
+    tickets = {e["ticket"]["device_id"] for e in seen if e["type"] == "ticket"}
+    assert tickets == set(BANDS)
+    loop.call_soon_threadsafe(loop.stop)
     pub.close()
