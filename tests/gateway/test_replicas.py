@@ -179,3 +179,34 @@ def test_a_console_on_any_replica_sees_every_replicas_alerts_in_commit_order(
     assert tickets == set(BANDS)
     loop.call_soon_threadsafe(loop.stop)
     pub.close()
+
+
+def test_a_command_sent_from_one_replica_is_settled_by_an_ack_any_replica_receives(
+        replicas, clock: ManualClock):
+    gateways = [replicas(name) for name in ("gw-a", "gw-b", "gw-c")]
+    bands = Publisher(gateways[0].settings.broker.url)  # the bands' side: ack every command
+    acks: list[tuple[str, bytes]] = []
+
+    def on_command(client, userdata, msg) -> None:
+        command = orjson.loads(msg.payload)
+        acks.append((msg.topic + "/ack", orjson.dumps(
+            {"id": command["id"], "ok": True, "ts": int(clock.time() * 1000)})))
+
+    bands.client.on_message = on_command
+    bands.client.subscribe("scgw/v1/wristband/+/cmd", qos=1)
+    a = gateways[0]
+    sent = [a.pipeline.call("command", lambda now, tx, band=band: a.commands.send(
+        tx, device_id=band, kind="wristband", name="locate_now", args={}, actor="operator",
+        now=now), clock.time()) for band in BANDS]
+    assert wait_for(lambda: len(acks) == len(BANDS), 10)
+    for topic, body in list(acks):
+        bands.publish(topic, body)
+
+    def states() -> set[object]:
+        return {r["state"] for r in _rows(a, "SELECT state FROM commands")}
+
+    assert wait_for(lambda: states() == {"succeeded"}, 20), states()
+    assert len(_rows(a, "SELECT id FROM commands")) == len(sent)
+    # The acks were the only messages: some were settled by replicas that sent no command.
+    assert any(g.pipeline.processed for g in gateways[1:])
+    bands.close()
