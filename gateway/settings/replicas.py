@@ -17,7 +17,7 @@ class ReplicaSettings(Section):
         "client id becomes `<broker.client_id>-<replica_id>`",
     )
     lease_s: float = Field(
-        4.0, ge=1.0, le=60.0,
+        3.0, ge=1.0, le=60.0,
         description="How long the timers' lease and a replica's heartbeat hold without "
         "renewal: a dead replica's timers and broker session move to a survivor after this",
     )
