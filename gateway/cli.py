@@ -184,13 +184,14 @@ def broker_provision(config: ConfigOpt = None) -> None:
     SCGW_PROVISIONING__ADMIN_PASSWORD) to give `broker.username` the gateway role, the
     password SCGW_BROKER__PASSWORD and the client id `broker.client_id`. It does not log in
     as the gateway (that would take over a running gateway's session); the gateway itself
-    names a refused login or subscription at start-up. Each replica runs this with its own
-    username and client id.
+    names a refused login or subscription at start-up. A replica (`gateway.replica_id`)
+    provisions `<username>-<replica>` bound to `<client_id>-<replica>`; run it once per replica,
+    with the password every replica shares.
     """
     from gateway.provisioning import DynsecProvisioner, ProvisioningError
 
     settings = _settings(config)
-    broker = settings.broker
+    broker = settings.replica_broker(settings.gateway.replica_id)
     if not broker.url or not broker.username or broker.password is None:
         typer.echo("set broker.url, broker.username and SCGW_BROKER__PASSWORD first", err=True)
         raise typer.Exit(2)

@@ -50,7 +50,7 @@ class ReplicaRole:
         self._store = store
         self._clock = clock
         self._metrics = metrics
-        self._make_ingest = adopt  # (client id, generation base) → a started client
+        self._make_ingest = adopt  # (replica id, generation base) → a started client
         self._lease_until = 0.0
         self.adopted: dict[str, MqttIngest] = {}  # dead replica id → its session, held here
         self._adoptions = 0
@@ -126,7 +126,7 @@ class ReplicaRole:
             base = self._adoptions * ADOPTED_GENERATIONS
         log.warning("replica %s silent: %s takes over its broker session %s", replica,
                     self.replica_id, client_id)
-        self.adopted[replica] = self._make_ingest(client_id, base)
+        self.adopted[replica] = self._make_ingest(replica, base)
 
     def _hand_back(self, replica: str) -> None:
         log.info("replica back: handing its broker session back", extra={"replica": replica})

@@ -103,8 +103,8 @@ class Gateway:
                                                self.provisioner, self.audit)
         # Our topics, and the vendor topics of the dialects (owntracks/+/+, …).
         self._filters = topics.subscriptions() + self.codecs.vendor_filters()
-        self.mqtt = self._ingest(settings.mqtt_client_id)
         replica = settings.gateway.replica_id
+        self.mqtt = self._ingest(replica)
         self.coherence = DeviceCoherence(replica, self.metrics) if replica else None
         # Replicas: live changes reach every replica's consoles through the database.
         self.live = Fanout(settings.database.url) if replica else None
@@ -160,16 +160,14 @@ class Gateway:
         """Hand received messages to the pipeline (the pipeline is built after the client)."""
         self.pipeline.submit(raws)
 
-    def _ingest(self, client_id: str, generation_base: int = 0) -> MqttIngest:
-        broker = self.settings.broker
-        if client_id != broker.client_id:
-            broker = broker.model_copy(update={"client_id": client_id})
+    def _ingest(self, replica: str | None, generation_base: int = 0) -> MqttIngest:
+        broker = self.settings.replica_broker(replica)
         return MqttIngest(broker, self._filters, self.pipeline_submit, self.metrics, self.clock,
                           receive_maximum=self.settings.limits.queue_size,
                           generation_base=generation_base)
 
-    def _adopt_session(self, client_id: str, generation_base: int) -> MqttIngest:
-        ingest = self._ingest(client_id, generation_base)
+    def _adopt_session(self, replica: str, generation_base: int) -> MqttIngest:
+        ingest = self._ingest(replica, generation_base)
         ingest.start()
         return ingest
 

@@ -145,8 +145,18 @@ class Settings(BaseSettings):
     @property
     def mqtt_client_id(self) -> str:
         """The client id this process connects with (a replica's carries its name)."""
-        replica = self.gateway.replica_id
-        return f"{self.broker.client_id}-{replica}" if replica else self.broker.client_id
+        return self.replica_broker(self.gateway.replica_id).client_id
+
+    def replica_broker(self, replica: str | None) -> BrokerSettings:
+        """The broker login of a replica: client id and username carry its name
+        (`gw` → `gw-a`), all replicas share the password, so a survivor can log in as a dead
+        replica and take its session over (the broker binds each account to its client id)."""
+        if not replica:
+            return self.broker
+        b = self.broker
+        return b.model_copy(update={
+            "client_id": f"{b.client_id}-{replica}",
+            "username": f"{b.username}-{replica}" if b.username else None})
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_production(self) -> Settings:
