@@ -9,7 +9,7 @@ from typing import TypeVar
 from devices.catalogue import CATALOGUE
 from gateway.clock import Clock
 from gateway.clock_watch import ClockWatch
-from gateway.coherence import DeviceCoherence
+from gateway.coherence import GLOBAL, DeviceCoherence
 from gateway.decode import RejectError
 from gateway.envelope import Envelope, RawMessage
 from gateway.pipeline import Pipeline
@@ -102,8 +102,20 @@ class Alerting:
         coherence.touch_sources.append(self.engine.take_touched)
 
     def reload_devices(self, tx: StoreTx, device_ids: set[str]) -> None:
-        """Replace some devices' rule states and open alerts with the stored ones."""
-        self.engine.reload_devices(tx, device_ids)
+        """Replace some devices' rule states and open alerts with the stored ones (and the
+        rule switches, thresholds and silences when another replica changed those)."""
+        devices = device_ids - {GLOBAL}
+        if devices:
+            self.engine.reload_devices(tx, devices)
+        if GLOBAL in device_ids:
+            self.engine.reload_settings(tx, self._clock.time())
+
+    def _global(self, tx: StoreTx) -> StoreTx:
+        """This transaction changes rule switches, thresholds or silences (other replicas
+        reload them); with a rule switch, its open alerts anywhere are claimed first."""
+        if self._coherence is not None:
+            self._coherence.touch_global()
+        return tx
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -199,8 +211,12 @@ class Alerting:
 
     def switch_rule(self, rule_id: str, enabled: bool, actor: str, reason: str = "") -> None:
         """Switch a rule off (clearing its open alerts) or on; survives restarts."""
-        self.call("rule_switch",
-                  lambda tx: self.engine.switch(tx, rule_id, enabled, actor, reason))
+        def switch(tx: StoreTx) -> None:
+            if self._coherence is not None:  # its open alerts, wherever they were raised
+                self._coherence.claim(tx, tx.alerts.open_devices(rule_id))
+            self.engine.switch(self._global(tx), rule_id, enabled, actor, reason)
+
+        self.call("rule_switch", switch)
 
     def clear(self, alert_id: int, actor: str, reason: str = "") -> None:
         """Clear an alert by hand."""
@@ -213,13 +229,13 @@ class Alerting:
         """Silence by device, rule and/or site from now for `duration_s`; returns its id."""
         now = self._clock.time()
         return self.call("alert_silence", lambda tx: self.engine.book.silence(
-            tx, device_id=device_id, rule_id=rule_id, site=site, starts_at=now,
+            self._global(tx), device_id=device_id, rule_id=rule_id, site=site, starts_at=now,
             expires_at=now + duration_s, author=author, reason=reason, now=now))
 
     def unsilence(self, silence_id: int, actor: str) -> None:
         """End a silence early."""
         self.call("alert_unsilence", lambda tx: self.engine.book.unsilence(
-            tx, silence_id, actor, self._clock.time()))
+            self._global(tx), silence_id, actor, self._clock.time()))
 
     def _claim_alert(self, tx: StoreTx, alert_id: int) -> StoreTx:
         """Revalidate the alert's device first (another replica may have raised it)."""

@@ -31,6 +31,10 @@ from gateway.storage.tx import StoreTx
 log = logging.getLogger(__name__)
 
 _UNKNOWN = -1  # never equal to a stored version: reload on next claim
+# The version of what is not any one device's: rule switches, thresholds, silences. Read with
+# the first claim of every transaction, locked and raised only by a transaction changing it.
+# ("*" is never a device id.)
+GLOBAL = "*"
 
 
 class StaleStateError(StoreError):
@@ -46,7 +50,8 @@ class Reloadable(Protocol):
     """A holder of per-device state that can replace some devices' state with the stored."""
 
     def reload_devices(self, tx: StoreTx, device_ids: set[str]) -> None:
-        """Read the named devices' state from `tx`, dropping what is held in memory."""
+        """Read the named devices' state from `tx`, dropping what is held in memory
+        (`GLOBAL` among them: the state that is no device's)."""
         ...
 
 
@@ -62,6 +67,8 @@ class DeviceCoherence:
         self._known: dict[str, int] = {}
         self._claimed: dict[str, int] = {}  # in the open transaction: device → version read
         self._first: set[str] = set()  # to claim at the start of the retried transaction
+        self._global_read = False  # this transaction has compared the global version
+        self._global_touched = False
 
     def start(self, tx: StoreTx) -> None:
         """Remember the stored versions; call before the state itself is loaded, so that a
@@ -78,12 +85,18 @@ class DeviceCoherence:
                 holder.reload_devices(tx, stale)
             self._metrics.replica_reloads.inc(len(stale))
 
+    def touch_global(self) -> None:
+        """This transaction changes what is no device's (a rule switch, a silence)."""
+        self._global_touched = True
+
     def finish(self, tx: StoreTx, now: float) -> None:
         """Before the commit: claim what was changed unclaimed, then bump every claimed
         device's version (raises StaleStateError when a late claim finds stale state)."""
         touched: set[str] = set()
         for source in self.touch_sources:
             touched |= source()
+        if self._global_touched:
+            touched.add(GLOBAL)
         stale = self._lock(tx, touched)
         if stale:
             self._first |= stale
@@ -98,6 +111,7 @@ class DeviceCoherence:
         for device_id, version in self._claimed.items():
             known[device_id] = version + 1
         self._claimed = {}
+        self._global_read = self._global_touched = False
 
     def rolled_back(self) -> None:
         """The transaction failed: what memory holds for its devices may never have been
@@ -109,15 +123,23 @@ class DeviceCoherence:
             self._known[device_id] = _UNKNOWN
         self._first |= doubtful
         self._claimed = {}
+        self._global_read = self._global_touched = False
 
     def _lock(self, tx: StoreTx, device_ids: set[str]) -> set[str]:
         new = sorted(d for d in device_ids if d not in self._claimed)
-        if not new:
+        check_global = not self._global_read
+        if not new and not check_global:
             return set()
         tx.replicas.lock_devices(new)
-        stored = tx.replicas.versions(new)
+        stored = tx.replicas.versions([*new, GLOBAL] if check_global else new)
         known = self._known
         stale = set()
+        if check_global:
+            self._global_read = True
+            version = stored.get(GLOBAL, 0)
+            if GLOBAL not in new and known.get(GLOBAL, 0) != version:
+                stale.add(GLOBAL)
+                known[GLOBAL] = version  # read, not claimed: nothing to bump
         for device_id in new:
             version = stored.get(device_id, 0)
             self._claimed[device_id] = version

@@ -14,7 +14,7 @@ from typing import Protocol, TypeVar
 
 from devices.catalogue import CATALOGUE
 from gateway.clock import Clock
-from gateway.coherence import DeviceCoherence, StaleStateError
+from gateway.coherence import GLOBAL, DeviceCoherence, StaleStateError
 from gateway.decode import Decoder, OwnPublishError, RejectError
 from gateway.dedup import Deduplicator
 from gateway.envelope import Envelope, RawMessage, stored_data
@@ -410,6 +410,9 @@ class Pipeline:
 
     def reload_devices(self, tx: StoreTx, device_ids: set[str]) -> None:
         """Replace some devices' twins and dedup windows with the stored ones (replicas)."""
+        device_ids = device_ids - {GLOBAL}
+        if not device_ids:
+            return
         self.dedup.reload_devices(tx, device_ids)
         kinds = {d: k for d in device_ids if (k := self._kind_of(d)) is not None}
         self._twins.reload(tx.load_twins_for(sorted(device_ids)), device_ids, kinds)

@@ -88,6 +88,8 @@ def retune_rule(gw: Gateway, rule_id: str, index: int, changes: dict[str, float]
                               target=rule_id, detail=f"{detail} · {reason}",
                               client_addr=client_addr)
         engine.apply_retune(tx, plan, actor, reason)
+        if gw.coherence is not None:
+            gw.coherence.touch_global()  # the other replicas re-read the thresholds
         return done
 
     try:

@@ -464,6 +464,16 @@ class Engine:
         self.book.reload_devices(tx, device_ids)
         self._outage_dirty = True
 
+    def reload_settings(self, tx: Tx, now: float) -> None:
+        """Re-read rule switches, threshold changes and silences (another replica changed
+        them)."""
+        self.switched_off = {
+            rule_id for rule_id, enabled in tx.rule_state.switches().items()
+            if not enabled and rule_id in self.evaluators
+        }
+        self._apply_stored_thresholds(tx)
+        self.book.silences.load(tx.silences, now)
+
     def due_devices(self, now: float) -> set[str]:
         """Devices this process holds a timer for that is due at `now`."""
         return {device_id for due, _, _, device_id in self._heap if due <= now}

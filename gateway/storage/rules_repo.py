@@ -80,6 +80,12 @@ class SqliteAlerts:
             " AND (ack_due <= ? OR clear_due <= ?)", (now, now)).fetchall()
         return [str(r[0]) for r in rows]
 
+    def open_devices(self, rule_id: str) -> list[str]:
+        """The devices with an open alert of a rule."""
+        rows = self._conn.execute("SELECT DISTINCT device_id FROM alerts WHERE rule_id = ?"
+                                  " AND state != 'cleared'", (rule_id,)).fetchall()
+        return [str(r[0]) for r in rows]
+
     def system_devices(self) -> list[str]:
         """The stand-in devices (a building, the gateway) of open system alerts."""
         rows = self._conn.execute("SELECT DISTINCT device_id FROM alerts WHERE state !="

@@ -31,13 +31,14 @@ DOOR_TIMEOUT_S = 120
 
 
 @pytest.fixture
-def replicas(mosquitto: Mosquitto, pg_url: str, clock: ManualClock,
+def replicas(mosquitto: Mosquitto, pg_url: str, clock: ManualClock, tmp_path,
              ) -> Iterator[Callable[[str], Gateway]]:
     made: list[Gateway] = []
+    group = f"g{abs(hash(tmp_path.name)) % 10**8}"  # sessions of this test's own
 
     def start(name: str) -> Gateway:
         settings = Settings(
-            broker={"url": mosquitto.url, "client_id": "gw", "shared_group": "scgw"},
+            broker={"url": mosquitto.url, "client_id": group, "shared_group": group},
             database={"url": pg_url}, gateway={"replica_id": name}, log_json=False,
             offline_timeout_s={"access": DOOR_TIMEOUT_S})
         gw = Gateway(settings, clock=clock)
@@ -210,3 +211,29 @@ def test_a_command_sent_from_one_replica_is_settled_by_an_ack_any_replica_receiv
     # The acks were the only messages: some were settled by replicas that sent no command.
     assert any(g.pipeline.processed for g in gateways[1:])
     bands.close()
+
+
+def test_a_rule_switched_off_on_one_replica_is_off_on_all_and_its_alerts_clear(
+        replicas, clock: ManualClock):
+    gateways = [replicas(name) for name in ("gw-a", "gw-b", "gw-c")]
+    pub = Publisher(gateways[0].settings.broker.url)
+    for band in BANDS:
+        pub.publish(f"scgw/v1/wristband/{band}/event", _body(clock, 1, type="sos"))
+    a = gateways[0]
+
+    def open_sos() -> list[dict[str, object]]:
+        return _rows(a, "SELECT device_id FROM alerts WHERE rule_id = 'wristband.sos'"
+                        " AND state != 'cleared'")
+
+    def presses() -> int:
+        return len(_rows(a, "SELECT id FROM events WHERE type = 'sos'"))
+
+    assert wait_for(lambda: len(open_sos()) == len(BANDS), 20)  # raised on all three
+    a.alerting.switch_rule("wristband.sos", False, "admin", "drill")
+    assert open_sos() == []  # every replica's alerts of the rule cleared, not only gw-a's
+    for band in BANDS:  # pressed again: no replica may raise it while it is off
+        pub.publish(f"scgw/v1/wristband/{band}/event", _body(clock, 2, type="sos"))
+    assert wait_for(lambda: presses() == 2 * len(BANDS), 20)
+    assert open_sos() == []
+    assert len(_rows(a, "SELECT id FROM alerts WHERE rule_id = 'wristband.sos'")) == len(BANDS)
+    pub.close()
