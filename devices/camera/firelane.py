@@ -11,6 +11,7 @@ from devices.camera.config import FireLaneConfig
 from devices.camera.detection import Detection
 from devices.camera.lanezone import (
     ZoneState,
+    extent_px,
     object_reach_px,
     step,
     track_presence,
@@ -41,6 +42,8 @@ _STEP_BACK_S = 4.5
 _SNAP_EVERY_S = 5.0
 _SNAP_KEEP_S = 60.0
 _SNAP_MARGIN_S = 1.0
+# Standing pixels grouped with fewer than this many (full-frame) are specks, not an object.
+_MIN_PARTS_PX = 6
 
 
 def channel_max(image: np.ndarray) -> np.ndarray:
@@ -244,12 +247,17 @@ class FireLaneDetector:
             if state.since is None and area and self._ghost(image, bg8, zone_static):
                 area = 0
                 zone_static[:] = 0
+            # What stands there counts by the picture area it covers, not by its pixels that
+            # differ: a far bicycle is a few rims and spokes over its own area.
+            parts = max(3, round(_MIN_PARTS_PX * s2))
+            if area >= parts:
+                area = max(area, extent_px(zone_static, parts))
             state.share = area / s2 / state.area_px
             # Hysteresis: a blocked zone reads free only below half its threshold ...
             need = state.threshold_px * (0.5 if state.blocked else 1.0)
             occupied = area / s2 >= need
             if state.since is not None or occupied:
-                track_presence(state, t, image, bg8, zone_static, thr, need * s2)
+                track_presence(state, t, image, bg8, zone_static, thr, occupied)
             # ... and not while what blocked it still looks as it did: a far tricycle whose
             # few changed pixels thin out as the light changes is still there.
             if state.blocked and state.present_at == t:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 
 from devices.camera.config import FireLaneConfig, FireLaneZone
 from devices.camera.detection import Detection
 from devices.camera.firelane import FireLaneDetector
+from devices.camera.lanezone import extent_px
 
 FPS = 5.0
 ARRIVE, LEAVE = 5.0, 35.0
@@ -81,3 +83,17 @@ def test_an_exposure_spike_as_an_object_arrives_does_not_make_it_an_artefact() -
     assert [d.type for d in dets] == ["fire_lane_blocked", "fire_lane_cleared"]
     blocked = dets[0]
     assert blocked.dwell_s is not None and abs(blocked.t - blocked.dwell_s - ARRIVE) <= 1.0
+
+
+def test_standing_pixels_count_by_the_area_their_object_takes_up() -> None:
+    # Two rims and a bar, one pixel thick: ~110 pixels over a 44 x 16 picture; specks of
+    # noise, even many, join no group and count for nothing.
+    standing = np.zeros((60, 80), np.uint8)
+    cv2.circle(standing, (20, 30), 7, 255, 1)
+    cv2.circle(standing, (50, 30), 7, 255, 1)
+    cv2.line(standing, (20, 30), (50, 24), 255, 1)
+    pixels = cv2.countNonZero(standing)
+    assert extent_px(standing, 6) > 4 * pixels
+    specks = np.zeros_like(standing)
+    specks[::4, ::5] = 255
+    assert extent_px(specks, 6) == 0
