@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import threading
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import HistogramMetricFamily
@@ -135,3 +137,24 @@ class GatewayMetrics:
     def render(self) -> bytes:
         """Text exposition format."""
         return generate_latest(self.registry)
+
+
+@dataclass(slots=True)
+class BatchCounts:
+    """Per-batch tallies, added to the Prometheus counters once per batch, after the commit."""
+
+    accepted: collections.Counter[tuple[str, str]] = field(default_factory=collections.Counter)
+    duplicates: collections.Counter[str] = field(default_factory=collections.Counter)
+    stale: collections.Counter[str] = field(default_factory=collections.Counter)
+    own: int = 0  # our own publishes seen again (3.1.1 or shared subscriptions)
+
+    def publish(self, metrics: GatewayMetrics) -> None:
+        """Add the tallies to the counters."""
+        if self.own:
+            metrics.own_publishes.inc(self.own)
+        for (kind, channel), n in self.accepted.items():
+            metrics.accepted.labels(kind, channel).inc(n)
+        for kind, n in self.duplicates.items():
+            metrics.duplicates.labels(kind).inc(n)
+        for kind, n in self.stale.items():
+            metrics.stale.labels(kind).inc(n)

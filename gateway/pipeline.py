@@ -6,10 +6,9 @@ import itertools
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from devices.catalogue import CATALOGUE
@@ -20,7 +19,7 @@ from gateway.dedup import Deduplicator
 from gateway.envelope import Envelope, RawMessage, stored_data
 from gateway.inbox import Inbox
 from gateway.interactive import InteractiveGate
-from gateway.metrics import GatewayMetrics
+from gateway.metrics import BatchCounts, GatewayMetrics
 from gateway.retry import Backoff
 from gateway.settings import LimitSettings
 from gateway.storage.base import Store
@@ -28,6 +27,7 @@ from gateway.storage.migrate import StoreError
 from gateway.storage.records import DeadLetter, StoredMessage, Twin
 from gateway.storage.tx import StoreTx
 from gateway.twin import TwinTracker
+from gateway.twin_writer import TwinWriter
 from gateway.urgency import UrgencyHint
 
 log = logging.getLogger(__name__)
@@ -66,28 +66,6 @@ class Task:
 
 
 _STOP = object()
-_TWIN_CHUNK = 256  # twins a checkpoint writes per transaction (~3 ms)
-
-
-@dataclass(slots=True)
-class _BatchCounts:
-    """Per-batch tallies, added to the Prometheus counters once per batch, after the commit."""
-
-    accepted: Counter[tuple[str, str]] = field(default_factory=Counter)
-    duplicates: Counter[str] = field(default_factory=Counter)
-    stale: Counter[str] = field(default_factory=Counter)
-    own: int = 0  # our own publishes seen again (3.1.1 or shared subscriptions)
-
-    def publish(self, metrics: GatewayMetrics) -> None:
-        """Add the tallies to the counters."""
-        if self.own:
-            metrics.own_publishes.inc(self.own)
-        for (kind, channel), n in self.accepted.items():
-            metrics.accepted.labels(kind, channel).inc(n)
-        for kind, n in self.duplicates.items():
-            metrics.duplicates.labels(kind).inc(n)
-        for kind, n in self.stale.items():
-            metrics.stale.labels(kind).inc(n)
 
 
 class Pipeline:
@@ -119,10 +97,7 @@ class Pipeline:
         self._store = store
         self._twins = twins
         self.dedup = Deduplicator()
-        # Twins a checkpoint took for writing, by device id, written a chunk per transaction
-        # (10k twins in one go would stall the messages behind them for 100 ms or more).
-        self._pending_twins: dict[str, Twin] = {}
-        self._writing_twins: list[str] = []  # written in the open transaction
+        self._twin_writer = TwinWriter(twins)
         self._metrics = metrics
         self._clock = clock
         self._limits = limits
@@ -269,10 +244,10 @@ class Pipeline:
                     self._fire(self.on_rollback)
                     if attempt >= 3:
                         raise
-            self._twins_committed()
+            self._twin_writer.committed()
             self._fire(self.on_commit)
         except Exception as exc:  # a job's failure is logged and counted; the loop goes on
-            self._writing_twins = []  # still pending: written by a later transaction
+            self._twin_writer.rolled_back()  # still pending: written by a later transaction
             self._fire(self.on_rollback)
             if task.settled is not None:
                 task.settled(exc)
@@ -294,16 +269,16 @@ class Pipeline:
         """Process and commit `batch`, then ack every message in it (`careful`: each
         message in a savepoint, so one whose statements fail is dead-lettered alone)."""
         now = self._clock.time()
-        counts = _BatchCounts()
+        counts = BatchCounts()
         try:
             with self._store.transaction() as tx:
                 presence_changed = self._process_in(tx, batch, now, counts, careful)
         except BaseException:
             self.dedup.rollback()  # the retry must see the same messages as new
-            self._writing_twins = []
+            self._twin_writer.rolled_back()
             raise
         self.dedup.commit()
-        self._twins_committed()
+        self._twin_writer.committed()
         self._fire(self.on_commit)
         counts.publish(self._metrics)
         self._metrics.received.inc(len(batch))
@@ -318,7 +293,7 @@ class Pipeline:
             self._processed_cond.notify_all()
 
     def _process_in(self, tx: StoreTx, batch: list[RawMessage], now: float,
-                    counts: _BatchCounts, careful: bool = False) -> bool:
+                    counts: BatchCounts, careful: bool = False) -> bool:
         """The batch's work inside its transaction; True when some device's presence changed."""
         presence_changed = False
         self._duplicate_hooks = [h.on_duplicate for h in self.hooks if hasattr(h, "on_duplicate")]
@@ -357,7 +332,7 @@ class Pipeline:
                 log.exception("internal error on %s", raw.topic)
                 self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))
         self.dedup.save(tx)
-        self._write_twins(tx, _TWIN_CHUNK)
+        self._twin_writer.write_chunk(tx)
         for hook in self.hooks:
             end = getattr(hook, "on_batch_end", None)  # optional part of the protocol
             if end is not None:
@@ -365,13 +340,12 @@ class Pipeline:
         for last in self.before_commit:
             last(tx)
         if co is not None:
-            for twin in self._twins.take_dirty():
-                tx.save_twin(twin)
+            self._twin_writer.write_all(tx)
             co.finish(tx, now)
         return presence_changed
 
     def _process_one(self, env: Envelope, now: float, tx: StoreTx,
-                     counts: _BatchCounts) -> bool:
+                     counts: BatchCounts) -> bool:
         twin, presence_changed = self._twins.apply(env)
         if presence_changed:
             tx.save_twin(twin)  # at once; other changes wait for the checkpoint
@@ -416,41 +390,19 @@ class Pipeline:
         self.dedup.reload_devices(tx, device_ids)
         kinds = {d: k for d in device_ids if (k := self._kind_of(d)) is not None}
         self._twins.reload(tx.load_twins_for(sorted(device_ids)), device_ids, kinds)
-        for device_id in device_ids:
-            self._pending_twins.pop(device_id, None)
+        self._twin_writer.forget(device_ids)
 
     # -- timer jobs ----------------------------------------------------------------------
 
     def checkpoint_twins(self, now: float, tx: StoreTx) -> None:
-        """Take the twins changed since the last checkpoint for writing (a scheduled job).
-
-        Writing every message's twin in its batch was a fifth of the pipeline's cost; the
-        twins are a cache of the stored messages, and presence changes are written at once.
-        The taken twins go out a chunk per transaction: this job's and the next batches'.
-        """
-        for twin in self._twins.take_dirty():
-            self._pending_twins[twin.device_id] = twin
-        self._write_twins(tx, _TWIN_CHUNK)
+        """Take the twins changed since the last checkpoint for writing (a scheduled job;
+        see gateway/twin_writer.py)."""
+        self._twin_writer.checkpoint(tx)
 
     def flush_twins(self, tx: StoreTx) -> None:
         """Write every changed twin now (at stop, with the pipeline thread gone)."""
-        for twin in self._twins.take_dirty():
-            self._pending_twins[twin.device_id] = twin
-        self._write_twins(tx, len(self._pending_twins))
-        self._twins_committed()
-
-    def _write_twins(self, tx: StoreTx, most: int) -> None:
-        pending = self._pending_twins
-        if not pending:
-            return
-        for device_id in itertools.islice(pending, most):
-            tx.save_twin(pending[device_id])
-            self._writing_twins.append(device_id)
-
-    def _twins_committed(self) -> None:
-        for device_id in self._writing_twins:
-            self._pending_twins.pop(device_id, None)
-        self._writing_twins = []
+        self._twin_writer.write_all(tx)
+        self._twin_writer.committed()
 
     def sweep_offline(self, now: float, tx: StoreTx) -> None:
         """Mark devices silent past their kind's timeout offline (a scheduled job)."""

@@ -5,20 +5,21 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from devices.base import DeviceKind
 from devices.catalogue import CATALOGUE
+from rules import outages
 from rules.alerts import AlertBook, AlertPolicy
-from rules.conditions import CompileEnv, Evaluator, build_evaluator
-from rules.conditions.base import ConditionError, State, ThresholdError
-from rules.errors import RuleError, RuleSetError
+from rules.compile import compile_rules
+from rules.conditions import CompileEnv, Evaluator
+from rules.conditions.base import State, ThresholdError
 from rules.kind_index import Entry, KindIndex
 from rules.loader import RuleSet
-from rules.model import SEVERITY_RANK, Rule, Selectors
+from rules.model import SEVERITY_RANK, Rule
 from rules.muting import Inhibitor
 from rules.ports import (
     Clock,
@@ -32,13 +33,11 @@ from rules.ports import (
 )
 from rules.system import (
     BROKER_DOWN,
-    BUILDING_OUTAGE,
     CLOCK_SKEW,
     GATEWAY_DEVICE,
     SYSTEM_RULES,
 )
-from rules.system import building_device_id as _building_device
-from rules.tuning import Retune, Tunable, find_tunables, plan_retune
+from rules.tuning import Retune, Tunable, plan_retune
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +70,6 @@ class Engine:
         self.env = CompileEnv(self._kinds, ruleset.zones, ZoneInfo(config.timezone),
                               dict(config.offline_timeout_s), self._residents)
         self.book = AlertBook(config.policy, Inhibitor(ruleset.inhibitions))
-        self.evaluators: dict[str, Evaluator] = {}
-        self.index: dict[str, KindIndex] = {}
-        self._activity: dict[str, list[Entry]] = {}  # kind → absence-of-message evaluators
         self._heap: list[tuple[float, int, str, str]] = []
         self._seq = itertools.count()
         self._dirty: dict[tuple[str, str], State] = {}
@@ -90,59 +86,14 @@ class Engine:
         # Rules an operator switched off: still evaluated (so switching back on resumes with
         # current state), but they neither open nor repeat alerts.
         self.switched_off: set[str] = set()
-        self._tunables: dict[str, list[Tunable]] = {}
-        self._compile()
+        built = compile_rules(ruleset, self, self.env, self._kinds, self._residents)
+        self.evaluators: dict[str, Evaluator] = built.evaluators
+        self.index: dict[str, KindIndex] = built.index
+        self._activity: dict[str, list[Entry]] = built.activity  # kind → absence watchers
+        self._tunables: dict[str, list[Tunable]] = built.tunables
         self._activity_rules = frozenset(
             ev.rule.id for entries in self._activity.values() for ev, _ in entries
         )
-
-    # -- building ------------------------------------------------------------------------
-
-    def _compile(self) -> None:
-        errors: list[RuleError] = []
-        known = tuple(self._kinds)
-        for rule in self.ruleset.rules:
-            if not rule.enabled:
-                continue
-            path = self.ruleset.files.get(rule.id, "?")
-            try:
-                ev = build_evaluator(rule.condition, rule, self, self.env)
-                selector = self._selector(rule.match)
-                for kind_key in rule.kinds(known):
-                    keys = ev.keys(self._kinds[kind_key])
-                    entry: Entry = (ev, selector)
-                    slot = self.index.setdefault(kind_key, KindIndex())
-                    for key in sorted(keys):
-                        slot.add(key, entry)
-                    if ev.tracks_activity:
-                        self._activity.setdefault(kind_key, []).append(entry)
-                for kind_key, keys in ev.extra_keys().items():
-                    slot = self.index.setdefault(kind_key, KindIndex())
-                    for key in sorted(keys):
-                        slot.add(key, (ev, None))  # the other device: rule selectors do not apply
-            except ConditionError as exc:
-                errors.append(RuleError(path, rule.id, f"condition.{exc.field}", str(exc)))
-                continue
-            self.evaluators[rule.id] = ev
-            self._tunables[rule.id] = find_tunables(rule, ev)
-        if errors:
-            raise RuleSetError(errors)
-
-    def _selector(self, match: Selectors) -> Callable[[Subject], bool] | None:
-        if match.empty():
-            return None
-        sites, buildings = frozenset(match.sites), frozenset(match.buildings)
-        grids, devices = frozenset(match.grids), frozenset(match.devices)
-        tags = frozenset(match.resident_tags)
-        residents = self._residents
-
-        def selected(s: Subject) -> bool:
-            return ((not sites or s.site in sites) and (not buildings or s.building in buildings)
-                    and (not grids or s.grid in grids) and (not devices or s.device_id in devices)
-                    and (not tags or (s.resident_id is not None
-                                      and tags <= residents.tags(s.resident_id))))
-
-        return selected
 
     def start(self, tx: Tx, activity: Iterable[tuple[str, float]] = ()) -> None:
         """Restore rule state and open alerts; seed absence timers from devices' last activity."""
@@ -325,40 +276,17 @@ class Engine:
         self._tx = tx
         self._now = now
 
+    def _activity_evaluators(self) -> list[Evaluator]:
+        return [ev for entries in self._activity.values() for ev, _ in entries]
+
     def _detect_outages(self, now: float) -> None:
         cfg = self.config
         if cfg.outage_fraction <= 0 or not self._outage_dirty:
             return
         self._outage_dirty = False
-        seen: dict[tuple[str, str], set[str]] = {}
-        absent: dict[tuple[str, str], set[str]] = {}
-        for entries in self._activity.values():
-            for ev, _ in entries:
-                for device_id, st in ev.states.items():
-                    subject = self._devices.subject(device_id)
-                    if subject is None or not subject.building:
-                        continue
-                    key = (subject.site, subject.building)
-                    seen.setdefault(key, set()).add(device_id)
-                    if st.data.get("on"):
-                        absent.setdefault(key, set()).add(device_id)
-        rule = SYSTEM_RULES[BUILDING_OUTAGE]
-        out = {key for key, devs in absent.items()
-               if len(devs) >= cfg.outage_min_devices
-               and len(devs) / len(seen[key]) >= cfg.outage_fraction}
-        for (site, building) in out:
-            device_id = _building_device(site, building)
-            if (rule.id, device_id) not in self.book.open:
-                subject = Subject(device_id, "building", site=site, building=building)
-                self.book.raise_alert(
-                    self._require_tx(), rule, subject, now, severity=rule.severity,
-                    resident_id=None, stale=False,
-                    detail={"silent": len(absent[(site, building)]),
-                            "devices": len(seen[(site, building)])})
-        for device_id, alert in list(self.book.open_by_rule.get(rule.id, {}).items()):
-            if (alert.site, alert.building) not in out:
-                self.book.resolve(self._require_tx(), rule.id, device_id, now,
-                                  "devices heard from again")
+        outages.judge(self._activity_evaluators(), self._devices, self.book,
+                      self._require_tx(), now, min_devices=cfg.outage_min_devices,
+                      fraction=cfg.outage_fraction)
 
     # -- Effects (called by evaluators) --------------------------------------------------
 
@@ -479,21 +407,8 @@ class Engine:
         return {device_id for due, _, _, device_id in self._heap if due <= now}
 
     def outage_suspects(self) -> set[str]:
-        """The watched devices of every building where one looks silent here (to revalidate
-        before judging a building outage on what another replica may have heard since)."""
-        buildings: dict[tuple[str, str], set[str]] = {}
-        silent: set[tuple[str, str]] = set()
-        for entries in self._activity.values():
-            for ev, _ in entries:
-                for device_id, st in ev.states.items():
-                    subject = self._devices.subject(device_id)
-                    if subject is None or not subject.building:
-                        continue
-                    key = (subject.site, subject.building)
-                    buildings.setdefault(key, set()).add(device_id)
-                    if st.data.get("on"):
-                        silent.add(key)
-        return set().union(*(buildings[key] for key in silent))
+        """Devices to revalidate before judging building outages (see rules/outages.py)."""
+        return outages.suspects(self._activity_evaluators(), self._devices)
 
     def track_touched(self) -> None:
         """Start recording which devices' state or alerts change (`take_touched`), and write
