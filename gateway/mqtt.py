@@ -85,6 +85,7 @@ class MqttIngest:
         # replica's session) numbers its own far apart, so each acks only its messages.
         self._generation = generation_base
         self._connected = threading.Event()
+        self._answered = threading.Event()  # connected, or refused: start-up need wait no more
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s)
@@ -118,6 +119,11 @@ class MqttIngest:
     def wait_connected(self, timeout: float) -> bool:
         """Block until subscribed (or timeout)."""
         return self._connected.wait(timeout)
+
+    def wait_answered(self, timeout: float) -> bool:
+        """Block until the broker took or refused us (or timeout): a refused login is
+        known at once, not after the whole wait."""
+        return self._answered.wait(timeout)
 
     @property
     def connected(self) -> bool:
@@ -253,6 +259,7 @@ class MqttIngest:
                 f"the broker refused the gateway's login as {s.username!r} with client id "
                 f"{s.client_id!r} (reason code {why}): check SCGW_BROKER__PASSWORD, and that "
                 "the account exists and is bound to this client id (`scgw broker provision`)")
+            self._answered.set()
             raise wire.RefusedError(f"connection ({ack.reason})" if ack.reason else "connection",
                                     ack.code)
         keepalive = ack.server_keepalive_s or self._settings.keepalive_s
@@ -268,6 +275,7 @@ class MqttIngest:
                 f"the broker refused the gateway's subscription to {failed[0][0]!r} (reason "
                 f"code 0x{failed[0][1]:02x}): its account lacks permission to subscribe there "
                 "(role scgw-gateway needs subscribePattern scgw/v1/#; `scgw broker provision`)")
+            self._answered.set()
             raise wire.RefusedError("subscriptions", failed[0][1])
         self.refusal = None
         expired: list[_Outgoing] = []
@@ -286,6 +294,7 @@ class MqttIngest:
                     expiry_s=self._expiry(out.expires_at)))
             self._sent.update(self._unacked)
             self._connected.set()
+            self._answered.set()
         for out in expired:
             if out.on_result is not None:
                 out.on_result(EXPIRED_UNSENT)

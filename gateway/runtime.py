@@ -127,7 +127,7 @@ class Runtime:
         refused login or subscription needs an operator, so it stops the process.
         """
         mqtt = self.gateway.mqtt
-        mqtt.wait_connected(STARTUP_LOGIN_WAIT_S)
+        mqtt.wait_answered(STARTUP_LOGIN_WAIT_S)
         if mqtt.refusal is not None and not mqtt.connected:
             self.gateway.stop()
             raise RuntimeSetupError(mqtt.refusal)
