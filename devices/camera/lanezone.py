@@ -36,8 +36,8 @@ class ZoneState:
     blocked: bool = False
     share: float = 0.0
     present_at: float | None = None  # last time the standing object matched its template
-    template: np.ndarray | None = None
-    template_mask: np.ndarray | None = None
+    template: np.ndarray | None = None  # colours of the object's pixels (n x channels)
+    template_mask: np.ndarray | None = None  # their flat indices in the analysis image
     mismatch_since: float | None = None
     history: list[str] = field(default_factory=list)
 
@@ -115,34 +115,42 @@ def track_presence(
     own = cv2.bitwise_and(standing, s.mask)
     # Only something big enough to count (`enough`: the zone reads occupied now) is worth
     # remembering: a few leftover pixels would "match" for ever and keep the zone blocked.
+    # The template keeps the object's pixels only (flat indices and their colours): indexing
+    # whole pictures by a mask cost 10 ms a frame.
+    flat = image.reshape(-1, image.shape[-1])
     if s.template is None or s.template_mask is None:
         if enough:
-            s.template, s.template_mask = image.astype(np.float32), own > 0
-            s.present_at, s.mismatch_since = t, None
+            _capture(s, t, flat, own)
         return
-    m = s.template_mask
-    n = int(m.sum())
+    idx = s.template_mask
+    n = len(idx)
     if n == 0:
         s.template = None
         return
-    seen = image[m].astype(np.float32)
-    diff = np.abs(seen - s.template[m]).max(axis=1)
+    seen = flat[idx].astype(np.float32)
+    diff = np.abs(seen - s.template).max(axis=1)
     match = float(np.count_nonzero(diff < thr)) / n
     # Half the threshold: an object whose contrast thins out as the light changes still
     # differs from the lane by that much, the empty lane (noise < a quarter) does not.
-    apart = np.abs(seen - empty[m]).max(axis=1)
+    lane = empty.reshape(-1, empty.shape[-1])[idx]
+    apart = np.abs(seen - lane).max(axis=1)
     differs = float(np.count_nonzero(apart > 0.5 * thr)) / n
     if match >= _PRESENT and differs >= _DIFFERS:
         s.present_at, s.mismatch_since = t, None
         # Follow slow light changes on the object itself.
-        s.template[m] += _TEMPLATE_ALPHA * (image[m].astype(np.float32) - s.template[m])
+        s.template += _TEMPLATE_ALPHA * (seen - s.template)
         return
     if s.mismatch_since is None:
         s.mismatch_since = t
     elif t - s.mismatch_since >= _RECAPTURE_S and enough:
         # Something else stands there now (one car left, another stayed): learn its look.
-        s.template, s.template_mask = image.astype(np.float32), own > 0
-        s.present_at, s.mismatch_since = t, None
+        _capture(s, t, flat, own)
+
+
+def _capture(s: ZoneState, t: float, flat: np.ndarray, own: np.ndarray) -> None:
+    idx = np.flatnonzero(own)
+    s.template, s.template_mask = flat[idx].astype(np.float32), idx
+    s.present_at, s.mismatch_since = t, None
 
 
 def step(
