@@ -200,7 +200,9 @@ GAP_S = 2.0
 def lane_episodes(truth: dict[str, Any]) -> list[dict[str, Any]]:
     """Per zone, the spans it was occupied without a break: a stay, and whatever stood in the
     zone right before or after it — a person pausing there, another object arriving before the
-    lane was free for `clear_s` (or within 2 s, before a block).
+    lane was free for `clear_s` (or within 2 s, before a block). An object occupies it from
+    when it starts to come in (`t_enter`): a tricycle driving in as a person walks off leaves
+    the zone no time free.
 
     The analyzer measures image physics: a person standing in a zone stands there as much as a
     pile of boxes does, and it cannot confirm the lane free while anything stands in it (a
@@ -211,7 +213,8 @@ def lane_episodes(truth: dict[str, Any]) -> list[dict[str, Any]]:
     dwell, clear = truth["dwell_s"], truth.get("clear_s", 10.0)
     spans: dict[str, list[tuple[float, float, dict[str, Any] | None]]] = defaultdict(list)
     for g in truth["events"]:
-        spans[g["zone"]].append((g["t_arrive"], g["t_leave"], g))
+        # An object is in the zone's picture from when it starts to come in.
+        spans[g["zone"]].append((g.get("t_enter", g["t_arrive"]), g["t_leave"], g))
     for p in truth.get("pauses", []):
         spans[p["zone"]].append((p["t_start"], p["t_end"], None))
     out = []
@@ -257,10 +260,6 @@ def score_lane(truth: dict[str, Any], dets: list[dict[str, Any]]) -> tuple[list,
             "distance": (g or ep["stays"][0])["distance"],
             "stay_s": round(ep["end"] - ep["start"], 1),
             "stays_merged": len(ep["stays"]),
-            "people": round(
-                (ep["end"] - ep["start"]) - sum(s["t_leave"] - s["t_arrive"] for s in ep["stays"]),
-                1,
-            ),
             "blocked": False,
         }
         for i, d in enumerate(blocks):

@@ -202,6 +202,8 @@ def lane_truth(plan: LanePlan) -> dict[str, Any]:
             "distance": zones[s.zone],
             "t_arrive": s.t_arrive,
             "t_leave": s.t_leave,
+            # It drives (or is carried) into the zone from here: already there in the picture.
+            "t_enter": round(s.t_arrive - s.approach_s, 2),
             "blocking": s.t_leave - s.t_arrive >= plan.dwell_s,
             "share": round(zone_share(plan, s), 4),
         }

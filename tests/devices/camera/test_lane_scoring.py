@@ -66,3 +66,12 @@ def test_random_plans_list_people_pausing_in_zones() -> None:
     pauses = lane_pauses(plan)
     zones = {z for z, _, _ in plan.geo.zones()}
     assert pauses and all(p["zone"] in zones and p["t_end"] > p["t_start"] for p in pauses)
+
+
+def test_an_object_is_in_the_zone_from_when_it_starts_to_come_in() -> None:
+    # A person stands from 120 and walks off at 137.5 as the boxes, stopping at 140, have been
+    # driving in since 136: the zone was never free, whatever the 2.5 s between the two.
+    truth = _truth([{"zone": "FL-1", "kind": "person", "t_start": 120.0, "t_end": 137.5}])
+    assert len(lane_episodes(truth)) == 3
+    truth["events"][1]["t_enter"] = 136.0
+    assert [e["start"] for e in lane_episodes(truth)] == [10.0, 120.0]
