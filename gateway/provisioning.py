@@ -92,6 +92,10 @@ def gateway_acls(vendor_filters: Sequence[str] = ()) -> list[dict[str, Any]]:
     for vendor in vendor_filters:  # the dialects' topics (owntracks/+/+, …): read only
         acls += [{"acltype": "subscribePattern", "topic": vendor, "allow": True},
                  {"acltype": "publishClientReceive", "topic": vendor, "allow": True}]
+    # Replicas subscribe through a shared subscription, and Mosquitto checks the ACL of a
+    # subscription with its `$share/<group>/` prefix: the same filters, under any group.
+    acls += [{"acltype": "subscribePattern", "topic": f"$share/+/{acl['topic']}",
+              "allow": True} for acl in list(acls) if acl["acltype"] == "subscribePattern"]
     acls += [{"acltype": "publishClientSend", "topic": f"{topics.PREFIX}/+/+/{suffix}",
               "allow": True} for suffix in topics.OUTBOUND_SUFFIXES]
     return acls
