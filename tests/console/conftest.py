@@ -14,6 +14,10 @@ from tests.conftest import T0
 from tests.console.stack import PASSWORD, Site, start_site
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+# What a page shows after a message went through the gateway (a live push, a banner) can take
+# seconds on a loaded 2-core CI machine running two test workers: assertions wait up to 10 s
+# (Playwright's default is 5), as page actions already do.
+sync_api.expect.set_options(timeout=10_000)
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
