@@ -19,6 +19,7 @@ import orjson
 import psycopg
 import pytest
 
+from gateway.workflow.config import DEFAULT_CATEGORIES
 from tests.support.clients import Publisher
 from tests.support.mosquitto import Mosquitto
 from tests.support.waiting import wait_for
@@ -28,11 +29,25 @@ DOORS = [f"AC-{n:04d}" for n in range(4)]
 TOTAL = 3000
 SOS_EVERY = 10
 DOOR_TIMEOUT_S = 8
+SLA_S = 4  # urgent tickets (SOS) breach their dispatch and accept clocks within seconds
 
 
-def _env(mosquitto: Mosquitto, url: str, replica: str | None) -> dict[str, str]:
+def _categories(folder: Path) -> Path:
+    """The built-in catalogue with urgent SLAs of seconds: SOS tickets breach mid-stream."""
+    text = DEFAULT_CATEGORIES.read_text(encoding="utf-8").replace(
+        "urgent: {dispatch_s: 120, accept_s: 300, resolve_s: 3600}",
+        f"urgent: {{dispatch_s: {SLA_S}, accept_s: {SLA_S}, resolve_s: 3600}}")
+    assert f"dispatch_s: {SLA_S}," in text
+    path = folder / "categories.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _env(mosquitto: Mosquitto, url: str, replica: str | None, folder: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
+        SCGW_WORKFLOW__CATEGORIES_FILE=str(folder / "categories.yaml"),
+        SCGW_WORKFLOW__TICK_S="1",
         SCGW_BROKER__URL=mosquitto.url, SCGW_BROKER__CLIENT_ID="gw",
         SCGW_BROKER__SHARED_GROUP="scgw", SCGW_DATABASE__URL=url,
         SCGW_LOG_JSON="false", SCGW_LOG_LEVEL="WARNING", SCGW_RULES__TICK_S="1",
@@ -54,7 +69,7 @@ class Replicas:
     def start(self, name: str) -> None:
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "gateway", "run"], cwd=self._folder,
-            env=_env(self._mosquitto, self.url, name))
+            env=_env(self._mosquitto, self.url, name, self._folder))
 
     def kill(self, name: str) -> None:
         proc = self.procs[name]
@@ -74,12 +89,14 @@ class Replicas:
 @pytest.fixture
 def replicas(mosquitto: Mosquitto, pg_url: str, tmp_path: Path) -> Iterator[Replicas]:
     group = Replicas(mosquitto, pg_url, tmp_path)
+    _categories(tmp_path)
     devices = tmp_path / "devices.csv"
     devices.write_text("id,kind,grid,building\n"
                        + "".join(f"{d},wristband,G-01,1\n" for d in BANDS)
                        + "".join(f"{d},access,G-01,{n + 2}\n" for n, d in enumerate(DOORS)))
     done = subprocess.run([sys.executable, "-m", "gateway", "devices", "import", str(devices)],
-                          env=_env(mosquitto, pg_url, None), cwd=tmp_path, capture_output=True)
+                          env=_env(mosquitto, pg_url, None, tmp_path), cwd=tmp_path,
+                          capture_output=True)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     yield group
     for proc in group.procs.values():
@@ -184,5 +201,16 @@ def test_sigkilled_replicas_lose_nothing_double_nothing_and_their_timers_still_f
 
     assert wait_for(lambda: [d for d, _ in offline()] == DOORS, timeout=60), offline()
     assert all(n == 1 for _, n in offline())
+
+    def breaches() -> list[tuple[object, ...]]:  # (ticket, clocks breached, breach events)
+        return replicas.rows(
+            "SELECT t.id, t.sla_breaches, (SELECT count(*) FROM ticket_events e WHERE"
+            " e.ticket_id = t.id AND e.action = 'sla_breach') FROM tickets t"
+            " WHERE t.category = 'sos'")
+
+    assert wait_for(lambda: all(n > 0 for *_, n in breaches()), timeout=30), breaches()
+    for ticket, clocks, events in breaches():  # each clock breached once, whoever ticked
+        names = orjson.loads(str(clocks))
+        assert len(names) == len(set(names)) == events, (ticket, names, events)
     pub.close()
     probe.close()
