@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from gateway.storage.base import Reader
-from gateway.storage.dialect import Connection
+from gateway.storage.dialect import SQLITE, Connection, Dialect
 from gateway.workflow.records import Ticket
 
 _JSON_COLUMNS = ("attachments", "sla_breaches")
@@ -55,8 +55,10 @@ class TicketFilter:
 class SqliteTickets:
     """Workflow reads and writes on one connection (a transaction, or a read snapshot)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, dialect: Dialect = SQLITE) -> None:
         self._conn = conn
+        # SQLite has one writer: nothing to lock. PostgreSQL: the row, until commit.
+        self._lock = " FOR UPDATE" if dialect.name == "postgres" else ""
 
     # -- tickets -------------------------------------------------------------------------
 
@@ -73,8 +75,10 @@ class SqliteTickets:
         self._conn.execute("UPDATE tickets SET code = ? WHERE id = ?", (code, ticket_id))
 
     def get(self, ticket_id: int) -> Ticket | None:
-        """One ticket."""
-        row = self._conn.execute(f"{_SELECT} WHERE id = ?", (ticket_id,)).fetchone()
+        """One ticket, its row locked until the transaction ends (it is read to be changed:
+        two replicas changing one ticket take turns instead of losing an update)."""
+        row = self._conn.execute(f"{_SELECT} WHERE id = ?{self._lock}",
+                                 (ticket_id,)).fetchone()
         return _ticket(row) if row else None
 
     def by_dedup_key(self, key: str) -> Ticket | None:
@@ -85,8 +89,8 @@ class SqliteTickets:
     def for_alert(self, alert_id: int) -> Ticket | None:
         """The ticket an alert episode is linked to."""
         row = self._conn.execute(
-            f"{_SELECT} WHERE id = (SELECT ticket_id FROM ticket_alerts WHERE alert_id = ?)",
-            (alert_id,)).fetchone()
+            f"{_SELECT} WHERE id = (SELECT ticket_id FROM ticket_alerts WHERE alert_id = ?)"
+            f"{self._lock}", (alert_id,)).fetchone()
         return _ticket(row) if row else None
 
     def open_with_sla(self) -> list[Ticket]:

@@ -105,7 +105,7 @@ class StoreTx:
     @cached_property
     def tickets(self) -> SqliteTickets:
         """Tickets, their events and links, notifications, the outbox, assets."""
-        return SqliteTickets(self._conn)
+        return SqliteTickets(self._conn, self.dialect)
 
     @cached_property
     def people(self) -> SqlitePeople:

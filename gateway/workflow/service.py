@@ -344,17 +344,12 @@ class WorkflowService:
 
         self.open_after_grace(tx, now)
         db = tx.tickets
-        for t in db.open_with_sla():
-            for clock_name, due, states in (
-                ("dispatch", t.sla_dispatch_due, ("collected",)),
-                ("accept", t.sla_accept_due, ("dispatched", "escalated")),
-                ("resolve", t.sla_resolve_due, ("collected", "dispatched", "handling",
-                                                "escalated")),
-            ):
-                if due is None or now < due or t.state not in states:
-                    continue
-                if clock_name in t.sla_breaches or t.state in FINAL:
-                    continue
+        for seen in db.open_with_sla():
+            if not _breached_clocks(seen, now):
+                continue
+            # Read again, locked: an operator on another replica may have moved it since.
+            t = db.get(seen.id)
+            for clock_name in _breached_clocks(t, now) if t is not None else ():
                 self._breach(tx, t, clock_name, now)
         open_due_reminders(self, tx, now)
 
@@ -375,3 +370,18 @@ class WorkflowService:
         log.warning("ticket SLA breached", extra={"ticket": t.code, "clock": clock_name,
                                                   "level": level})
 
+
+def _breached_clocks(t: Ticket, now: float) -> list[str]:
+    """The SLA clocks of a ticket that ran out and were not yet counted as breached."""
+    out = []
+    for clock_name, due, states in (
+        ("dispatch", t.sla_dispatch_due, ("collected",)),
+        ("accept", t.sla_accept_due, ("dispatched", "escalated")),
+        ("resolve", t.sla_resolve_due, ("collected", "dispatched", "handling", "escalated")),
+    ):
+        if due is None or now < due or t.state not in states:
+            continue
+        if clock_name in t.sla_breaches or t.state in FINAL:
+            continue
+        out.append(clock_name)
+    return out

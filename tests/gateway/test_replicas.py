@@ -237,3 +237,53 @@ def test_a_rule_switched_off_on_one_replica_is_off_on_all_and_its_alerts_clear(
     assert open_sos() == []
     assert len(_rows(a, "SELECT id FROM alerts WHERE rule_id = 'wristband.sos'")) == len(BANDS)
     pub.close()
+
+
+def test_two_replicas_changing_one_ticket_take_turns_instead_of_losing_an_update(
+        replicas, clock: ManualClock, pg_url: str):
+    import psycopg
+
+    a, b = replicas("gw-a"), replicas("gw-b")
+    pub = Publisher(a.settings.broker.url)
+    pub.publish(f"scgw/v1/wristband/{BANDS[0]}/event", _body(clock, 1, type="sos"))
+    assert wait_for(lambda: _rows(a, "SELECT id FROM tickets"), 20)
+    [ticket] = _rows(a, "SELECT id FROM tickets")
+    ticket_id = int(ticket["id"])
+    first_read = threading.Event()
+    release = threading.Event()
+    second_saw: list[str | None] = []
+
+    def first() -> None:  # e.g. an operator's transition on gw-a
+        with a.store.transaction() as tx:
+            t = tx.tickets.get(ticket_id)
+            first_read.set()
+            release.wait(10)
+            t.assignee = "first"
+            tx.tickets.update(t)
+
+    def second() -> None:  # e.g. the SLA tick on gw-b, at the same moment
+        with b.store.transaction() as tx:
+            t = tx.tickets.get(ticket_id)
+            second_saw.append(t.assignee)
+            t.escalation_level += 1
+            tx.tickets.update(t)
+
+    def second_waits() -> bool:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            row = conn.execute(b"SELECT count(*) FROM pg_stat_activity"
+                               b" WHERE wait_event_type = 'Lock'").fetchone()
+        return bool(row and row[0])
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert first_read.wait(10)
+    two = threading.Thread(target=second)
+    two.start()
+    assert wait_for(second_waits, 10)  # blocked on the row gw-a is changing
+    release.set()
+    one.join(10)
+    two.join(10)
+    assert second_saw == ["first"]  # it read gw-a's change, and kept it
+    [row] = _rows(a, f"SELECT assignee, escalation_level FROM tickets WHERE id = {ticket_id}")
+    assert row["assignee"] == "first" and row["escalation_level"] >= 1
+    pub.close()
