@@ -207,7 +207,7 @@ class FireLaneZone(_Strict):
         le=10_000_000,
         description=(
             "Or the smallest object directly, in full-frame pixels of picture area; when set it"
-            " replaces min_area_frac. Never below 60"
+            " replaces min_area_frac. Never below 24"
         ),
     )
 

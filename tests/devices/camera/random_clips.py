@@ -241,18 +241,19 @@ FAR_BICYCLE = (4.0, 30.0)  # a bicycle stands at the far end of the narrow lane'
 FAR_GAIN_STEP_T = 20.0  # ... and the exposure drops by a fifth while it stands
 
 
-def far_bicycle(out: Path, style: str) -> RandomClip:
-    """Day: a bicycle stands for 26 s in a far zone of 2,700 px. Its rims and frame are 30-50
+def far_bicycle(out: Path, style: str, night: bool = False) -> RandomClip:
+    """A bicycle stands for 26 s in a far zone of 2,700 px. By day its rims and frame are 30-50
     standing pixels over a 21 x 14 picture — under the 60-pixel floor counted pixel by pixel,
-    five times over it by the area it takes up. The exposure steps down while it stands."""
+    five times over it by the area it takes up; at night less of it shows. The exposure steps
+    down while it stands."""
     plan = LanePlan(
         seed=46,
         duration_s=38.0,
         fps=5.0,
         geo=NARROW_LANE,
-        weather=Weather(gains=[(FAR_GAIN_STEP_T, 0.8, 0.0)]),
+        weather=Weather(night=night, gains=[(FAR_GAIN_STEP_T, 0.8, 0.0)]),
         dwell_s=DWELL_S,
         clear_s=4.0,
         stops=[Stop("bicycle", "FL-2", 24.0, 2.2, *FAR_BICYCLE, (35, 35, 40), 2.5, True, 75.0)],
     )
-    return render(out, plan, style, f"lane-far-bicycle-{style}")
+    return render(out, plan, style, f"lane-far-bicycle-{style}{'-night' if night else ''}")

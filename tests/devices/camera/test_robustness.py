@@ -132,11 +132,16 @@ def test_a_dark_tricycle_that_stays_is_never_cleared(folder: Path, style: str) -
     assert abs(blocked.t - blocked.dwell_s - rc.DARK_TRICYCLE_T) <= 3.0
 
 
+@pytest.mark.parametrize("night", [False, True], ids=["day", "night"])
 @pytest.mark.parametrize("style", ["a", "b"])
-def test_a_far_bicycle_counts_by_the_area_it_takes_up(folder: Path, style: str) -> None:
+def test_a_far_bicycle_counts_by_the_area_it_takes_up(
+    folder: Path, style: str, night: bool
+) -> None:
     # Rims and a thin frame: too few standing pixels to count one by one in a small far zone,
-    # and absorbed as exposure artefacts when the exposure stepped while it did not count.
-    clip = rc.far_bicycle(folder, style)
+    # and absorbed as exposure artefacts when the exposure stepped while it did not count. At
+    # night less of it shows: 30-50 px of picture area, 1-2 % of the zone, which the 60-pixel
+    # floor held out although the zone's own 1 % share counts it.
+    clip = rc.far_bicycle(folder, style, night)
     dets = _analyse(clip, _lanes_fast(clip))
     assert [(d.type, d.zone) for d in dets] == [
         ("fire_lane_blocked", "FL-2"),
