@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from devices.base import DeviceConfig
 from devices.catalogue import CATALOGUE
@@ -18,6 +20,13 @@ from gateway.settings import Settings
 from tests.support.clients import Publisher
 from tests.support.mosquitto import Mosquitto, start_mosquitto
 from tests.support.postgres import PostgresServer, start_postgres
+
+# Hypothesis judges its own speed by the wall clock: on a 2-core machine running two test
+# workers (make test), drawing one example can take seconds, which says nothing about the
+# code under test. The examples and their number stay as each test declares them.
+hypothesis_settings.register_profile(
+    "shared-machine", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+hypothesis_settings.load_profile("shared-machine")
 
 # Noon in Jining on the day the tests pretend it is.
 T0 = 1_795_233_600.0  # 2026-11-21T04:00:00Z

@@ -48,7 +48,7 @@ class SqlStore(ABC):
     def snapshot(self) -> Iterator[StoreTx]:
         """Repositories for reading one consistent committed state (writes are refused)."""
         with self.reading() as conn:
-            yield StoreTx(conn, self.dialect)
+            yield StoreTx(conn, self.dialect, read_only=True)
 
     # -- devices -------------------------------------------------------------------------
 

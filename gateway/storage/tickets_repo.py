@@ -55,10 +55,12 @@ class TicketFilter:
 class SqliteTickets:
     """Workflow reads and writes on one connection (a transaction, or a read snapshot)."""
 
-    def __init__(self, conn: Connection, dialect: Dialect = SQLITE) -> None:
+    def __init__(self, conn: Connection, dialect: Dialect = SQLITE, *,
+                 lock_rows: bool = True) -> None:
         self._conn = conn
-        # SQLite has one writer: nothing to lock. PostgreSQL: the row, until commit.
-        self._lock = " FOR UPDATE" if dialect.name == "postgres" else ""
+        # SQLite has one writer: nothing to lock. PostgreSQL: the row, until commit (not in
+        # a read-only snapshot, where nothing is changed and FOR UPDATE is refused).
+        self._lock = " FOR UPDATE" if lock_rows and dialect.name == "postgres" else ""
 
     # -- tickets -------------------------------------------------------------------------
 

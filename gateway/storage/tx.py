@@ -59,9 +59,11 @@ class StoreTx:
     The same class serves both backends: it only needs a `Connection` (dialect.py).
     """
 
-    def __init__(self, conn: Connection, dialect: Dialect = SQLITE) -> None:
+    def __init__(self, conn: Connection, dialect: Dialect = SQLITE, *,
+                 read_only: bool = False) -> None:
         self._conn = conn
         self.dialect = dialect
+        self.read_only = read_only  # a snapshot: nothing is read to be changed
         self._telemetry: list[tuple[Any, ...]] = []
         self._events: list[tuple[Any, ...]] = []
         self._dead: list[tuple[Any, ...]] = []
@@ -105,7 +107,7 @@ class StoreTx:
     @cached_property
     def tickets(self) -> SqliteTickets:
         """Tickets, their events and links, notifications, the outbox, assets."""
-        return SqliteTickets(self._conn, self.dialect)
+        return SqliteTickets(self._conn, self.dialect, lock_rows=not self.read_only)
 
     @cached_property
     def people(self) -> SqlitePeople:
