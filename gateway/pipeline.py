@@ -407,7 +407,11 @@ class Pipeline:
     def sweep_offline(self, now: float, tx: StoreTx) -> None:
         """Mark devices silent past their kind's timeout offline (a scheduled job)."""
         if self._coherence is not None:
-            self._coherence.claim(tx, self._twins.overdue(now))  # another replica heard some
+            # What this replica holds may be older than the table (another replica heard the
+            # device since), and a device only ever heard elsewhere is not held here at all.
+            shortest = min(self._twins.timeouts.values(), default=0.0)
+            self._coherence.claim(tx, set(self._twins.overdue(now))
+                                  | set(tx.online_silent_since(now - shortest)))
         changed = self._twins.sweep(now)
         for twin in changed:
             tx.save_twin(twin)

@@ -44,6 +44,11 @@ class TwinTracker:
             if twin.online:
                 self._online[self._kinds.get(twin.device_id, "unknown")] += 1
 
+    @property
+    def timeouts(self) -> dict[str, float]:
+        """Offline timeout per kind, seconds."""
+        return self._timeouts
+
     def kind_of(self, device_id: str) -> str:
         """Kind of a device the tracker knows."""
         return self._kinds.get(device_id, "unknown")

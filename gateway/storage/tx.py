@@ -135,6 +135,12 @@ class StoreTx:
                          " WHERE device_id IN {ids}", device_ids)
         return [twin_from_row(row) for row in rows]
 
+    def online_silent_since(self, before: float) -> list[str]:
+        """Devices whose stored twin is online but last heard before `before`."""
+        rows = self._conn.execute("SELECT device_id FROM twins WHERE online = 1 AND"
+                                  " last_seen < ?", (before,)).fetchall()
+        return [str(r[0]) for r in rows]
+
     def load_windows_for(self, device_ids: list[str]) -> dict[tuple[str, str], SeqWindow]:
         """The stored dedup windows of some devices, keyed by (device_id, channel prefix)."""
         rows = select_in(self._conn, "SELECT device_id, channel, high, mask, ts, retired"
