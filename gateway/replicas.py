@@ -64,7 +64,7 @@ class ReplicaRole:
         our session must see the heartbeat and let go, or the two would take it from each
         other in turn)."""
         now = self._clock.time()
-        with self._store.transaction() as tx:
+        with self._store.side_transaction() as tx:
             held_by = tx.replicas.lease_holder(session_lease(self.replica_id), now)
             tx.replicas.heartbeat(self.replica_id, self._client_id, now)
         return 2 * self._settings.heartbeat_s if held_by else 0.0
@@ -79,15 +79,15 @@ class ReplicaRole:
         try:
             # One row locked per transaction: replicas beating at the same moment wait on
             # each other's row instead of deadlocking across two.
-            with self._store.transaction() as tx:
+            with self._store.side_transaction() as tx:
                 held = tx.replicas.take_lease(TIMERS, self.replica_id, now, s.lease_s)
-            with self._store.transaction() as tx:
+            with self._store.side_transaction() as tx:
                 tx.replicas.heartbeat(self.replica_id, self._client_id, now)
                 silent = tx.replicas.silent(now, s.lease_s) if s.adopt_sessions else []
             for replica, client_id in silent:
                 if replica == self.replica_id:
                     continue
-                with self._store.transaction() as tx:
+                with self._store.side_transaction() as tx:
                     mine = tx.replicas.take_lease(session_lease(replica), self.replica_id,
                                                   now, s.lease_s)
                 if mine and replica not in self.adopted:

@@ -31,6 +31,11 @@ class SqlStore(ABC):
     def transaction(self) -> AbstractContextManager[StoreTx]:
         """One write transaction (nested calls on the writing thread are savepoints)."""
 
+    def side_transaction(self) -> AbstractContextManager[StoreTx]:
+        """A short write transaction that must not queue behind the writer's batches (a
+        replica's heartbeat). SQLite has one writer, so it is the writer's transaction."""
+        return self.transaction()
+
     @abstractmethod
     def reading(self) -> AbstractContextManager[Connection]:
         """A connection reading one consistent committed state (the writer's own connection

@@ -147,6 +147,8 @@ class PostgresStore(SqlStore):
         self._writing_thread: int | None = None
         self._raw = self._connect()
         self._conn = PgConnection(self._raw)
+        self._side: psycopg.Connection[Any] | None = None
+        self._side_lock = threading.Lock()
         info = self._raw.info
         self._location = f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
         try:
@@ -186,6 +188,24 @@ class PostgresStore(SqlStore):
         self._pool.close()
         with self._lock:
             self._raw.close()
+        with self._side_lock:
+            if self._side is not None:
+                self._side.close()
+                self._side = None
+
+    @contextmanager
+    def side_transaction(self) -> Iterator[StoreTx]:
+        """A transaction on a connection of its own: a replica's heartbeat and lease must not
+        wait for the batch the writer is committing (a slow batch would make the replica
+        look dead to the others)."""
+        with self._side_lock:
+            if self._side is None or self._side.closed or self._side.broken:
+                self._side = self._connect()
+            try:
+                with self._side.transaction():
+                    yield StoreTx(PgConnection(self._side), POSTGRES)
+            except psycopg.Error as exc:
+                raise StoreError(f"transaction failed: {exc}") from exc
 
     @contextmanager
     def writer(self) -> Iterator[PgConnection]:
