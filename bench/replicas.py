@@ -5,7 +5,9 @@ Real parts: Mosquitto (generated config), PostgreSQL started from the machine's 
 temporary folder (as the tests do: fsync=off, throw-away data), the gateway's real settings
 and rule pack, 10k registered devices; every replica is a process of its own.
 
-    .venv/bin/python bench/replicas.py [--messages 40000] [--configs sqlite1,pg1,pg2,pg3]
+    .venv/bin/python bench/replicas.py [--messages 40000] [--configs sqlite1,pgsolo1,pg1,pg2,pg3]
+
+(pgsolo1: one gateway on PostgreSQL that is not a replica: what replica mode itself costs.)
 
 drain: N flood messages wait in the replicas' persistent sessions (Mosquitto deals a shared
     subscription round-robin, also to sessions whose client is away); then the replicas start
@@ -130,7 +132,8 @@ def drain_one(config: str, n: int, folder: Path, pg: PostgresServer | None) -> d
     broker = start_mosquitto(folder / f"mosquitto-{config}")
     try:
         db = _database("sqlite" if kind == "sqlite" else "pg", folder, pg, config)
-        names = [f"r{i}" for i in range(count)] if kind != "sqlite" else [""]
+        # sqlite1 and pgsolo1: one gateway, not a replica; pgN: N replicas.
+        names = [f"r{i}" for i in range(count)] if kind == "pg" else [""]
         # Make every session (and register the fleet once), then stop: the flood queues.
         first = True
         for name in names:
@@ -245,7 +248,7 @@ def main() -> int:
     c.add_argument("--replica", default="")
     c.add_argument("--register", action="store_true")
     parser.add_argument("--messages", type=int, default=40_000)
-    parser.add_argument("--configs", default="sqlite1,pg1,pg2,pg3")
+    parser.add_argument("--configs", default="sqlite1,pgsolo1,pg1,pg2,pg3")
     parser.add_argument("--no-failover", action="store_true")
     args = parser.parse_args()
     if args.mode == "child":
