@@ -37,6 +37,7 @@ _DECAY = 2
 # changed runs that began up to `_STEP_BACK_S` before it is known are taken for its artefacts.
 _STEP = 1.08
 _STEP_BACK_S = 4.5
+_BRIGHT = 200  # paint this bright bends the camera's response near clipping
 # Copies of the reference, so that a zone something came to stand in gets back the lane as it
 # was before the arrival (a minute back covers an approach and the standing time).
 _SNAP_EVERY_S = 5.0
@@ -187,7 +188,12 @@ class FireLaneDetector:
         # marks nothing — it used to mark the dark car parking right behind it, which was
         # then learnt into the reference within seconds.
         if self._exposure_step(t, gain):
-            self._suspect |= changed & (self._first >= t - _STEP_BACK_S)
+            # ... but only what an exposure change can explain: the lane's bright paint (the
+            # response bends near clipping) and its edges (compression smears them), a couple
+            # of pixels round. A tricycle that came to a stop on plain asphalt just as the
+            # exposure stepped by 60 % was taken for artefacts whole and learnt in seconds.
+            recent = changed & (self._first >= t - _STEP_BACK_S)
+            self._suspect |= recent & self._explained(t, gain, thr)
         self._suspect[~changed & (self._count <= _DECAY)] = False
         # While the camera moves nothing loses standing time: a shaken frame can hide a dark
         # car as easily as it can fake an edge.
@@ -300,6 +306,20 @@ class FireLaneDetector:
         if snap is not None:
             hold = self._holds[self.zones.index(state)]
             self._bg[hold] = snap[hold].astype(np.float32)
+
+    def _explained(self, t: float, gain: float, thr: float) -> np.ndarray:
+        """Where an exposure step can leave artefacts: the lane's bright paint and its edges,
+        judged on the reference as it was before the step (what the step's artefacts taught
+        it since would make new edges inside an arriving object, and spread the mark over it
+        frame by frame)."""
+        assert self._bg is not None
+        before = [bg for ts, bg in self._snaps if ts <= t - _STEP_BACK_S - _SNAP_MARGIN_S]
+        ref = before[-1].astype(np.float32) if before else self._bg
+        ref8 = cv2.convertScaleAbs(ref, alpha=gain)
+        bright = cv2.max(channel_max(ref8), channel_max(cv2.convertScaleAbs(ref)))
+        spread = cv2.subtract(cv2.dilate(ref8, self._kernel), cv2.erode(ref8, self._kernel))
+        near = ((bright >= _BRIGHT) | (channel_max(spread) >= thr)).astype(np.uint8)
+        return cv2.dilate(near, self._kernel, iterations=2) > 0
 
     def _exposure_step(self, t: float, gain: float) -> bool:
         """Whether the exposure has settled more than 8 % away from its level of 5–7 s ago

@@ -97,3 +97,26 @@ def test_standing_pixels_count_by_the_area_their_object_takes_up() -> None:
     specks = np.zeros_like(standing)
     specks[::4, ::5] = 255
     assert extent_px(specks, 6) == 0
+
+
+def test_an_object_arriving_as_the_exposure_steps_is_not_taken_for_its_artefacts() -> None:
+    # The exposure steps up by half just as a dark box comes to a stop on plain asphalt: the
+    # bright hatching clips and differs (the camera's own artefacts, learnt at once), the box
+    # does not look like anything an exposure change makes and must stand.
+    det = _detector()
+    lane = _lane(det, 60)
+    rng = np.random.default_rng(7)
+    h, w = lane.shape[:2]
+    dets: list[Detection] = []
+    for i in range(int(50.0 * FPS)):
+        t = i / FPS
+        gain = 1.5 if t >= ARRIVE else 1.0
+        frame = lane.copy()
+        if ARRIVE <= t < LEAVE:
+            frame[h // 2 - 20 : h // 2 + 25, w // 2 - 35 : w // 2 + 35] = 25
+        frame = np.clip(frame * gain + rng.normal(0.0, 1.5, frame.shape), 0, 255)
+        dets += det.process(t, frame.astype(np.uint8), gain)
+    assert [d.type for d in dets] == ["fire_lane_blocked", "fire_lane_cleared"]
+    blocked, cleared = dets
+    assert blocked.dwell_s is not None and abs(blocked.t - blocked.dwell_s - ARRIVE) <= 1.0
+    assert abs(cleared.t - LEAVE) <= 1.0
