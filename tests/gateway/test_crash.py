@@ -7,7 +7,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from tests.support.clients import Publisher
 from tests.support.mosquitto import Mosquitto
+from tests.support.streams import BandStream
 from tests.support.waiting import wait_for
 
 DEVICES = [f"WB-{n:04d}" for n in range(20)]
@@ -84,33 +84,14 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(
 
     assert wait_for(probe_landed, timeout=30, interval=0.3), "gateway never stored the probe"
 
-    pub = Publisher(mosquitto.url)
-    done = threading.Event()
-
-    def stream() -> None:
-        infos = []
-        for i in range(TOTAL):
-            device = DEVICES[i % len(DEVICES)]
-            body = {"ts": datetime.now(UTC).isoformat(), "seq": i, "heart_rate_bpm": 60 + i % 40}
-            infos.append(pub.publish_nowait(f"scgw/v1/wristband/{device}/telemetry",
-                                            orjson.dumps(body)))
-            if i % SOS_EVERY == 0:  # the alert path too: repeats coalesced per batch
-                sos = {"ts": datetime.now(UTC).isoformat(), "seq": i, "type": "sos"}
-                infos.append(pub.publish_nowait(f"scgw/v1/wristband/{device}/event",
-                                                orjson.dumps(sos)))
-        for info in infos:
-            info.wait_for_publish(30)
-        done.set()
-
-    sender = threading.Thread(target=stream)
-    sender.start()
+    stream = BandStream(mosquitto.url, DEVICES, TOTAL, SOS_EVERY)
+    stream.start()
     assert wait_for(lambda: _count(db) >= 300, timeout=60)
     first.send_signal(signal.SIGKILL)
     first.wait()
     killed_at = _count(db)
     print(f"killed with {killed_at} of {TOTAL + 1} stored")
-    sender.join(60)
-    assert done.is_set(), "publisher did not get every PUBACK from the broker"
+    assert stream.join(60), "publisher did not get every PUBACK from the broker"
     assert killed_at < TOTAL + 1, "the gateway finished before it was killed; test proves nothing"
 
     start()
@@ -124,9 +105,7 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(
     expected = {(DEVICES[i % len(DEVICES)], i) for i in range(TOTAL)}
     assert expected <= {(d, s) for d, s, _ in rows}
     # Every SOS counted once on its device's one alert and ticket, none lost, none doubled.
-    sent: dict[str, int] = {}
-    for i in range(0, TOTAL, SOS_EVERY):
-        sent[DEVICES[i % len(DEVICES)]] = sent.get(DEVICES[i % len(DEVICES)], 0) + 1
+    sent = stream.sos_sent()
 
     def alert_counts() -> dict[str, int]:
         with sqlite3.connect(db) as conn:
@@ -142,5 +121,5 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(
             " WHERE a.rule_id = 'wristband.sos'").fetchall())
     assert all(n == 1 for _, n in alerts)  # one alert per device: no restart reopened it
     assert tickets == sent
-    pub.close()
+    stream.close()
     probe.close()

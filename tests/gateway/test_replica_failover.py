@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 from gateway.workflow.config import DEFAULT_CATEGORIES
 from tests.support.clients import Publisher
 from tests.support.mosquitto import Mosquitto
+from tests.support.streams import BandStream
 from tests.support.waiting import wait_for
 
 BANDS = [f"WB-{n:04d}" for n in range(20)]
@@ -134,29 +134,8 @@ def test_sigkilled_replicas_lose_nothing_double_nothing_and_their_timers_still_f
         probe.publish(f"scgw/v1/access/{door}/event",
                       orjson.dumps({"ts": _now(), "seq": 1, "type": "unlock", "method": "card"}))
 
-    pub = Publisher(mosquitto.url)
-    done = threading.Event()
-
-    def stream() -> None:
-        infos = []
-        for i in range(TOTAL):
-            band = BANDS[i % len(BANDS)]
-            body = {"ts": _now(), "seq": i, "heart_rate_bpm": 60 + i % 40}
-            infos.append(pub.publish_nowait(f"scgw/v1/wristband/{band}/telemetry",
-                                            orjson.dumps(body)))
-            if i % SOS_EVERY == 0:
-                sos = {"ts": _now(), "seq": i, "type": "sos"}
-                infos.append(pub.publish_nowait(f"scgw/v1/wristband/{band}/event",
-                                                orjson.dumps(sos)))
-            if i % 500 == 499:
-                for info in infos:
-                    info.wait_for_publish(30)
-        for info in infos:
-            info.wait_for_publish(30)
-        done.set()
-
-    sender = threading.Thread(target=stream)
-    sender.start()
+    stream = BandStream(mosquitto.url, BANDS, TOTAL, SOS_EVERY)
+    stream.start()
     leader = str(replicas.scalar("SELECT holder FROM leases WHERE name = 'timers'"))
     assert wait_for(lambda: stored() >= probes + TOTAL // 4, timeout=60)
     replicas.kill(leader)  # the timers' holder first: its absence timers must still fire
@@ -165,8 +144,7 @@ def test_sigkilled_replicas_lose_nothing_double_nothing_and_their_timers_still_f
     replicas.kill(other)
     killed_at = stored()
     replicas.start(leader)  # back: takes its session back from whoever adopted it
-    sender.join(120)
-    assert done.is_set(), "publisher did not get every PUBACK from the broker"
+    assert stream.join(120), "publisher did not get every PUBACK from the broker"
     replicas.start(other)
     print(f"second kill with {killed_at - probes} of {TOTAL} stored")
     assert killed_at < probes + TOTAL, "the stream ended before the kills: proves nothing"
@@ -177,9 +155,7 @@ def test_sigkilled_replicas_lose_nothing_double_nothing_and_their_timers_still_f
     assert len(rows) == TOTAL and all(n == 1 for *_, n in rows)
     assert {(d, s) for d, s, _ in rows} == {(BANDS[i % len(BANDS)], i) for i in range(TOTAL)}
 
-    sent: dict[str, int] = {}
-    for i in range(0, TOTAL, SOS_EVERY):
-        sent[BANDS[i % len(BANDS)]] = sent.get(BANDS[i % len(BANDS)], 0) + 1
+    sent = stream.sos_sent()
 
     def sos_counts() -> dict[object, object]:
         return dict(replicas.rows("SELECT device_id, sum(count) FROM alerts"
@@ -212,5 +188,5 @@ def test_sigkilled_replicas_lose_nothing_double_nothing_and_their_timers_still_f
     for ticket, clocks, events in breaches():  # each clock breached once, whoever ticked
         names = orjson.loads(str(clocks))
         assert len(names) == len(set(names)) == events, (ticket, names, events)
-    pub.close()
+    stream.close()
     probe.close()
