@@ -119,6 +119,8 @@ class DeviceCoherence:
         doubtful = set(self._claimed)
         for source in self.touch_sources:
             doubtful |= source()  # changed in memory before the failure, maybe unclaimed
+        if self._global_touched:
+            doubtful.add(GLOBAL)  # a rule switch or silence held in memory, never stored
         for device_id in doubtful:
             self._known[device_id] = _UNKNOWN
         self._first |= doubtful
