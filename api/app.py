@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -41,7 +43,10 @@ from api.security import LoginThrottle, SessionService, TokenService
 from api.stream import Broadcaster
 from gateway.service import Gateway
 from gateway.sign_ins import SignInLog
+from gateway.storage.migrate import StoreError
 from gateway.users import SessionRepository, UserRepository
+
+log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
 BODY_LIMIT = 1024 * 1024  # bytes of request body, outside the plate page
@@ -66,6 +71,16 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
                         content={"detail": _json_safe(jsonable_encoder(errors))})
 
 
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After when the database failed or the pipeline did not answer in time
+    (a database restart, a replica conflict retried to its limit): the console retries, and
+    nothing was half-done, since the transaction rolled back."""
+    log.warning("request %s %s answered 503: %s", request.method, request.url.path, exc)
+    return JSONResponse(status_code=503, headers={"Retry-After": "2"},
+                        content={"detail": "数据库暂不可用，请稍后重试 / the database is "
+                                           "unavailable for a moment; retry"})
+
+
 def create_app(gateway: Gateway) -> FastAPI:
     """An app serving `gateway` (which the caller starts and stops)."""
     settings = gateway.settings
@@ -80,6 +95,8 @@ def create_app(gateway: Gateway) -> FastAPI:
            FastAPI(**about, docs_url=None, redoc_url=None, openapi_url=None))
     app.state.gateway = gateway
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StoreError, _store_unavailable)
+    app.add_exception_handler(FutureTimeout, _store_unavailable)
     app.state.tokens = TokenService(settings.api.jwt_secret.get_secret_value(),
                                     settings.api.token_ttl_s, gateway.clock)
     app.state.users = UserRepository(gateway.store, gateway.clock)
