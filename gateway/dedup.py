@@ -36,6 +36,8 @@ class Deduplicator:
 
     def __init__(self) -> None:
         self._windows: dict[Key, SeqWindow] = {}
+        # Stored rows read ahead for the batch being judged (see `_prefetch`).
+        self._prefetched: dict[tuple[str, str, float], list[tuple[int | None, str]]] = {}
         # Windows this batch changed, with how they were before it: (high, mask, ts) or None.
         self._undo: dict[Key, tuple[int, int, float, int] | None] = {}
 
@@ -53,6 +55,7 @@ class Deduplicator:
 
     def fresh(self, envs: list[Envelope], tx: StoreTx) -> list[bool]:
         """One verdict per message; the windows now include every new one."""
+        self._prefetched = self._prefetch(envs, tx)
         verdicts: list[bool] = []
         # Accepted earlier in this batch: not in the tables until the commit, and a window can
         # move past them before the batch ends.
@@ -108,9 +111,28 @@ class Deduplicator:
             self._windows[key] = SeqWindow(seq, 1, env.ts, max(window.retired, window.high))
         return True
 
-    @staticmethod
-    def _stored(env: Envelope, tx: StoreTx) -> bool:
-        rows = tx.find_stored(env.device_id, env.channel, env.ts)
+    def _prefetch(self, envs: list[Envelope], tx: StoreTx,
+                  ) -> dict[tuple[str, str, float], list[tuple[int | None, str]]]:
+        """The stored rows of every message the windows may not answer, read in a few
+        statements: a channel heard for the first time, a message without `seq`, a `seq` not
+        above the window's. (A message outside this set that still needs the rows, after
+        the window moved within the batch, is looked up on its own.)"""
+        keys = set()
+        windows = self._windows
+        for env in envs:
+            if env.channel == "status":
+                continue
+            seq = env.seq
+            window = windows.get((env.device_id, PREFIX[env.channel])) if seq is not None \
+                else None
+            if seq is None or window is None or seq <= max(window.high, window.retired):
+                keys.add((env.device_id, env.channel, env.ts))
+        return tx.find_stored_many(keys) if keys else {}
+
+    def _stored(self, env: Envelope, tx: StoreTx) -> bool:
+        rows = self._prefetched.get((env.device_id, env.channel, env.ts))
+        if rows is None:
+            rows = tx.find_stored(env.device_id, env.channel, env.ts)
         if not rows:
             return False
         if env.seq is not None:
