@@ -18,7 +18,7 @@ _WRITE = _COLUMNS[1:]
 _INSERT_ALERT = (f"INSERT INTO alerts ({', '.join(_WRITE)}) "
                  f"VALUES ({', '.join('?' for _ in _WRITE)}) RETURNING id")
 _UPDATE_ALERT = f"UPDATE alerts SET {', '.join(f'{c} = ?' for c in _WRITE)} WHERE id = ?"
-_INSERT_AUDIT = ("INSERT INTO alert_audit (alert_id, at, actor, action, from_state, to_state,"
+INSERT_AUDIT = ("INSERT INTO alert_audit (alert_id, at, actor, action, from_state, to_state,"
                  " note) VALUES (?, ?, ?, ?, ?, ?, ?)")
 _SILENCE_COLUMNS = ("id", "device_id", "rule_id", "site", "starts_at", "expires_at", "author",
                     "reason")
@@ -52,8 +52,12 @@ def alert_from_row(row: tuple[Any, ...]) -> Alert:
 class SqliteAlerts:
     """`alerts` and `alert_audit` in one transaction."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, audit_rows: list[tuple[Any, ...]] | None = None,
+                 ) -> None:
         self._conn = conn
+        # Audit rows wait here for the transaction's end, written in one statement (they are
+        # read only after the commit); None: written at once.
+        self._audit_rows = audit_rows
 
     def load_open(self) -> list[Alert]:
         """Every alert that is not cleared."""
@@ -116,13 +120,16 @@ class SqliteAlerts:
 
     def audit(self, change: AlertChange) -> None:
         """Record a transition with its actor and time."""
-        self._conn.execute(_INSERT_AUDIT, (change.alert.id, change.at, change.actor,
-                                           change.action, change.from_state, change.alert.state,
-                                           change.note))
+        row = (change.alert.id, change.at, change.actor, change.action, change.from_state,
+               change.alert.state, change.note)
+        if self._audit_rows is not None:
+            self._audit_rows.append(row)
+        else:
+            self._conn.execute(INSERT_AUDIT, row)
 
     def comment(self, alert_id: int, at: float, actor: str, state: str, note: str) -> None:
         """A comment in the alert's trail (the state does not change)."""
-        self._conn.execute(_INSERT_AUDIT, (alert_id, at, actor, "comment", state, state, note))
+        self._conn.execute(INSERT_AUDIT, (alert_id, at, actor, "comment", state, state, note))
 
     def openings_since(self, rule_id: str, device_id: str, since: float) -> int:
         """How many alerts of (rule, device) opened at or after `since` (flap detection)."""

@@ -19,6 +19,8 @@ _WRITE = COLUMNS[1:]
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM tickets"
 _INSERT = (f"INSERT INTO tickets ({', '.join(_WRITE)}) VALUES ({', '.join('?' for _ in _WRITE)})"
            " RETURNING id")
+INSERT_EVENT = ("INSERT INTO ticket_events (ticket_id, at, actor, action, from_state, to_state,"
+                " note, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 _UPDATE = f"UPDATE tickets SET {', '.join(f'{c} = ?' for c in _WRITE)} WHERE id = ?"
 OPEN_STATES = ("collected", "dispatched", "handling", "escalated")
 
@@ -56,8 +58,10 @@ class SqliteTickets:
     """Workflow reads and writes on one connection (a transaction, or a read snapshot)."""
 
     def __init__(self, conn: Connection, dialect: Dialect = SQLITE, *,
-                 lock_rows: bool = True) -> None:
+                 lock_rows: bool = True, event_rows: list[tuple[Any, ...]] | None = None,
+                 ) -> None:
         self._conn = conn
+        self._event_rows = event_rows  # see add_event; None: written at once
         # SQLite has one writer: nothing to lock. PostgreSQL: the row, until commit (not in
         # a read-only snapshot, where nothing is changed and FOR UPDATE is refused).
         self._lock = " FOR UPDATE" if lock_rows and dialect.name == "postgres" else ""
@@ -170,15 +174,21 @@ class SqliteTickets:
     def add_event(self, ticket_id: int, at: float, actor: str, action: str,
                   from_state: str | None, to_state: str, note: str = "",
                   detail: dict[str, Any] | None = None) -> None:
-        """Audit one transition or update (who, when, what, note, structured facts)."""
-        self._conn.execute(
-            "INSERT INTO ticket_events (ticket_id, at, actor, action, from_state, to_state,"
-            " note, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (ticket_id, at, actor, action, from_state, to_state, note,
-             orjson.dumps(detail or {}).decode()))
+        """Audit one transition or update (who, when, what, note, structured facts); written
+        with the transaction's other events in one statement before its commit (the trail
+        is read only after the commit)."""
+        row = (ticket_id, at, actor, action, from_state, to_state, note,
+               orjson.dumps(detail or {}).decode())
+        if self._event_rows is not None:
+            self._event_rows.append(row)
+        else:
+            self._conn.execute(INSERT_EVENT, row)
 
     def events(self, ticket_id: int) -> list[dict[str, Any]]:
-        """A ticket's audit trail, oldest first."""
+        """A ticket's audit trail, oldest first (this transaction's events included)."""
+        if self._event_rows:
+            self._conn.executemany(INSERT_EVENT, self._event_rows)
+            self._event_rows.clear()
         cur = self._conn.execute(
             "SELECT at, actor, action, from_state, to_state, note, detail FROM ticket_events"
             " WHERE ticket_id = ? ORDER BY id", (ticket_id,))

@@ -17,8 +17,8 @@ from gateway.storage.people_repo import SqlitePeople
 from gateway.storage.plates_repo import SqlitePlates
 from gateway.storage.records import DeadLetter, SeqWindow, StoredMessage, Twin
 from gateway.storage.replicas_repo import SqlReplicas, chunks, select_in
-from gateway.storage.rules_repo import SqliteAlerts, SqliteRuleState, SqliteSilences
-from gateway.storage.tickets_repo import SqliteTickets
+from gateway.storage.rules_repo import INSERT_AUDIT, SqliteAlerts, SqliteRuleState, SqliteSilences
+from gateway.storage.tickets_repo import INSERT_EVENT, SqliteTickets
 
 TWIN_COLUMNS = tuple(Twin.__slots__)  # type: ignore[attr-defined]
 _MESSAGE_COLUMNS = tuple(StoredMessage.__slots__)  # type: ignore[attr-defined]
@@ -68,6 +68,8 @@ class StoreTx:
         self._events: list[tuple[Any, ...]] = []
         self._dead: list[tuple[Any, ...]] = []
         self._twins: dict[str, Twin] = {}
+        self._alert_audit: list[tuple[Any, ...]] = []
+        self._ticket_events: list[tuple[Any, ...]] = []
 
     @property
     def connection(self) -> Connection:
@@ -82,7 +84,7 @@ class StoreTx:
     @cached_property
     def alerts(self) -> SqliteAlerts:
         """The rules engine's alerts and their audit trail."""
-        return SqliteAlerts(self._conn)
+        return SqliteAlerts(self._conn, None if self.read_only else self._alert_audit)
 
     @cached_property
     def silences(self) -> SqliteSilences:
@@ -107,7 +109,8 @@ class StoreTx:
     @cached_property
     def tickets(self) -> SqliteTickets:
         """Tickets, their events and links, notifications, the outbox, assets."""
-        return SqliteTickets(self._conn, self.dialect, lock_rows=not self.read_only)
+        return SqliteTickets(self._conn, self.dialect, lock_rows=not self.read_only,
+                             event_rows=None if self.read_only else self._ticket_events)
 
     @cached_property
     def people(self) -> SqlitePeople:
@@ -228,6 +231,12 @@ class StoreTx:
         if self._twins:
             self._conn.executemany(_UPSERT_TWIN, [_twin_row(t) for t in self._twins.values()])
             self._twins.clear()
+        if self._alert_audit:
+            self._conn.executemany(INSERT_AUDIT, self._alert_audit)
+            self._alert_audit.clear()
+        if self._ticket_events:
+            self._conn.executemany(INSERT_EVENT, self._ticket_events)
+            self._ticket_events.clear()
 
 
 def twin_from_row(row: tuple[Any, ...]) -> Twin:
