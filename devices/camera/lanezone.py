@@ -23,7 +23,6 @@ _PRESENT = 0.6
 # ... and this share of them still differ from the empty lane.
 _DIFFERS = 0.5
 _RECAPTURE_S = 5.0
-_SETTLED_S = 10.0  # a look that matched this long after it was taken stood there
 _JOIN = np.ones((3, 3), np.uint8)
 _TEMPLATE_ALPHA = 0.1
 
@@ -43,8 +42,6 @@ class ZoneState:
     present_at: float | None = None  # last time the standing object matched its template
     template: np.ndarray | None = None  # colours of the object's pixels (n x channels)
     template_mask: np.ndarray | None = None  # their flat indices in the analysis image
-    captured_at: float | None = None  # when the template was taken
-    left_at: float | None = None  # last match of a look replaced by one not yet settled
     mismatch_since: float | None = None
     history: list[str] = field(default_factory=list)
 
@@ -144,8 +141,6 @@ def track_presence(
     differs = float(np.count_nonzero(apart > 0.5 * thr)) / n
     if match >= _PRESENT and differs >= _DIFFERS:
         s.present_at, s.mismatch_since = t, None
-        if s.captured_at is not None and t - s.captured_at >= _SETTLED_S:
-            s.left_at = None  # the new look stood: its own departure is the one that counts
         # Follow slow light changes on the object itself.
         s.template += _TEMPLATE_ALPHA * (seen - s.template)
         return
@@ -153,18 +148,13 @@ def track_presence(
         s.mismatch_since = t
     elif t - s.mismatch_since >= _RECAPTURE_S and enough:
         # Something else stands there now (one car left, another stayed): learn its look.
-        # Until that look has held for a while, the old object's last match stays the
-        # departure: a tricycle backing out slowly was still "standing" 5 s after it began to
-        # move, was captured as a new look, and its clear was dated when that look broke.
-        if s.left_at is None:
-            s.left_at = s.present_at
         _capture(s, t, flat, own)
 
 
 def _capture(s: ZoneState, t: float, flat: np.ndarray, own: np.ndarray) -> None:
     idx = np.flatnonzero(own)
     s.template, s.template_mask = flat[idx].astype(np.float32), idx
-    s.present_at, s.mismatch_since, s.captured_at = t, None, t
+    s.present_at, s.mismatch_since = t, None
 
 
 def step(
@@ -201,10 +191,6 @@ def step(
         left = s.free_since
         if s.present_at is not None and s.present_at < left:
             left = min(left, s.present_at + dt)
-        # ... or the last match before an unsettled recapture, if the lane came free soon
-        # after it (a look that kept changing for longer was something standing there).
-        if s.left_at is not None and s.free_since - s.left_at <= _RECAPTURE_S + _SETTLED_S:
-            left = min(left, s.left_at + dt)
         _reset(s)
         return Detection(
             type="fire_lane_cleared",
@@ -219,5 +205,4 @@ def step(
 def _reset(s: ZoneState) -> None:
     s.blocked = False
     s.since = s.free_since = s.present_at = s.mismatch_since = None
-    s.captured_at = s.left_at = None
     s.template = s.template_mask = None
