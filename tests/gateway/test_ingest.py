@@ -131,21 +131,27 @@ def test_retained_offline_will_marks_device_offline(make_gateway, mosquitto: Mos
     gw = make_gateway()
     status_topic = "scgw/v1/wristband/WB-1002/status"
     device = Publisher(mosquitto.url, client_id="WB-1002", will=(status_topic, b"offline"))
-    device.publish(status_topic, b'{"state": "online", "ts": "2026-11-21T12:00:00+08:00"}',
-                   retain=True)
-    assert wait_for(lambda: gw.twins.get("WB-1002") and gw.twins.get("WB-1002").online, 10)
-    device.drop()  # no DISCONNECT: the broker publishes the will, retained
-    assert wait_for(lambda: not gw.twins.get("WB-1002").online, 10)
-    assert gw.twins.get("WB-1002").online_source == "status"
-    states = [r["type"] for r in _rows(
-        gw, "SELECT type FROM events WHERE channel='status' ORDER BY id")]
-    assert states == ["online", "offline"]
-    stored = _rows(gw, "SELECT online FROM twins WHERE device_id='WB-1002'")
-    assert stored == [{"online": 0}]
-    # Delete the retained will so later tests on this broker start from a clean slate.
-    cleaner = Publisher(mosquitto.url)
-    cleaner.publish(status_topic, b"", retain=True)
-    cleaner.close()
+    try:
+        device.publish(status_topic, b'{"state": "online", "ts": "2026-11-21T12:00:00+08:00"}',
+                       retain=True)
+        assert wait_for(lambda: gw.twins.get("WB-1002") and gw.twins.get("WB-1002").online, 10)
+        device.drop()  # no DISCONNECT: the broker publishes the will, retained
+
+        def states() -> list[object]:  # committed, not only in the twin held in memory
+            return [r["type"] for r in _rows(
+                gw, "SELECT type FROM events WHERE channel='status' ORDER BY id")]
+
+        assert wait_for(lambda: states() == ["online", "offline"], 10), states()
+        assert not gw.twins.get("WB-1002").online
+        assert gw.twins.get("WB-1002").online_source == "status"
+        stored = _rows(gw, "SELECT online FROM twins WHERE device_id='WB-1002'")
+        assert stored == [{"online": 0}]
+    finally:
+        # Delete the retained will, pass or fail: a later test's gateway would count it as
+        # its first message and look for its own rows too early.
+        cleaner = Publisher(mosquitto.url)
+        cleaner.publish(status_topic, b"", retain=True)
+        cleaner.close()
 
 
 def test_silent_device_goes_offline_after_its_kind_timeout(
