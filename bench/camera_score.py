@@ -37,6 +37,7 @@ class Tally:
     dwell_errors: list[float] = field(default_factory=list)
     held: int = 0
     clears_ok: int = 0
+    clears_due: int = 0
     clear_errors: list[float] = field(default_factory=list)
     false_blocks: int = 0
     lane_s: float = 0.0
@@ -80,7 +81,7 @@ class Tally:
                 "dwell_error_s_median": _pct(errs, 0.5),
                 "dwell_error_s_max": round(max(errs), 2) if errs else None,
                 "false_blocks": self.false_blocks,
-                "cleared_within_7s": ratio(self.clears_ok, self.block_tp),
+                "cleared_within_7s": ratio(self.clears_ok, self.clears_due),
                 "cleared_error_s_median": _pct(clr, 0.5),
                 "cleared_error_s_max": round(max(clr), 2) if clr else None,
             }
@@ -275,11 +276,14 @@ def score_lane(truth: dict[str, Any], dets: list[dict[str, Any]]) -> tuple[list,
                 if first is not None:
                     err = min((first["t"] - ep["end"], first["t"] - last_leave), key=abs)
                 starts = [ep["start"]] + [s["t_arrive"] for s in ep["stays"]]
+                # A clear is due only if the lane was free for clear_s before the clip ended.
+                due = ep["end"] + truth.get("clear_s", 10.0) <= truth.get("duration_s", 1e12)
                 row |= {
                     "blocked": True,
                     "dwell_error_s": round(min(abs(arrival - a) for a in starts), 2),
                     "held": not early,
                     "cleared_error_s": None if err is None else round(err, 2),
+                    "clear_due": due or first is not None,
                     "cleared_ok": err is not None and abs(err) <= CLEAR_WITHIN_S,
                     "confirmation_delay_s": first.get("confirmation_delay_s") if first else None,
                 }
@@ -318,6 +322,7 @@ def tally_lane(rows: list, false_blocks: int, seconds: float) -> Tally:
             t.dwell_errors.append(r["dwell_error_s"])
             t.held += r["held"]
             t.clears_ok += r["cleared_ok"]
+            t.clears_due += r.get("clear_due", True)
             if r["cleared_error_s"] is not None:
                 t.clear_errors.append(r["cleared_error_s"])
     return t

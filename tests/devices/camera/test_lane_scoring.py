@@ -75,3 +75,13 @@ def test_an_object_is_in_the_zone_from_when_it_starts_to_come_in() -> None:
     assert len(lane_episodes(truth)) == 3
     truth["events"][1]["t_enter"] = 136.0
     assert [e["start"] for e in lane_episodes(truth)] == [10.0, 120.0]
+
+
+def test_no_clear_is_due_when_the_clip_ends_before_the_lane_was_free_long_enough() -> None:
+    truth = _truth([{"zone": "FL-1", "kind": "person", "t_start": 98.0, "t_end": 123.0}])
+    truth["duration_s"] = 128.0  # free from 123, clear_s 10: the clip ends first
+    rows, false = score_lane(truth, [_det("blocked", 70.0, dwell_s=60.0)])
+    assert false == 0 and rows[0]["blocked"] and not rows[0]["clear_due"]
+    truth["duration_s"] = 200.0
+    rows, _ = score_lane(truth, [_det("blocked", 70.0, dwell_s=60.0)])
+    assert rows[0]["clear_due"] and not rows[0]["cleared_ok"]
