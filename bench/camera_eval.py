@@ -129,10 +129,11 @@ def generate(out: Path, spec: Spec) -> tuple[Path, Path, Path]:
 
 
 def _refresh_lane_truth(path: Path, spec: Spec) -> None:
-    """Add what a cached lane clip's truth predates (people pausing in zones, when objects
-    start to come in) from its plan, which the seed fixes; the video is unchanged."""
+    """Add what a cached lane clip's truth predates (people pausing in zones, objects covering
+    a farther zone, when objects start to come in) from its plan, which the seed fixes; the
+    video is unchanged."""
     truth = json.loads(path.read_text(encoding="utf-8"))
-    if "pauses" in truth and all("t_enter" in e for e in truth["events"]):
+    if truth.get("lane_truth_version", 1) >= 2:
         return
     truth |= lane_truth(plan_lane(spec.seed, spec.duration_s, spec.fps, spec.dwell_s))
     path.write_text(json.dumps(truth, indent=1), encoding="utf-8")

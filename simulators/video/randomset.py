@@ -212,7 +212,8 @@ def lane_truth(plan: LanePlan) -> dict[str, Any]:
     return {
         "zones": zones,
         "events": events,
-        "pauses": lane_pauses(plan),
+        "pauses": lane_pauses(plan) + lane_covers(plan),
+        "lane_truth_version": 2,
         "dwell_s": plan.dwell_s,
         "clear_s": plan.clear_s,
     }
@@ -237,6 +238,28 @@ def lane_pauses(plan: LanePlan) -> list[dict[str, Any]]:
             if u0 <= u < u1 or (u0 > u and head < geo.to_image(u0, v)[1]):
                 out.append(
                     {"zone": zid, "kind": p.kind, "t_start": t0, "t_end": round(t0 + p.pause_s, 2)}
+                )
+    return out
+
+
+def lane_covers(plan: LanePlan) -> list[dict[str, Any]]:
+    """Farther zones a standing object's picture reaches up into (zone, start, end): the plan
+    places objects to avoid it, but where no spot in a zone fits an object, it stands where it
+    covers the zone behind it, and no camera can tell that zone is free (docs: Limits)."""
+    geo = plan.geo
+    out = []
+    for s in plan.stops:
+        foot = geo.to_image(s.u, s.v)[1]
+        head = foot - apparent_size(geo, s.kind, s.u, s.v, s.yaw_deg)[1]
+        for zid, u0, _ in geo.zones():
+            if zid != s.zone and u0 > s.u and head < geo.to_image(u0, s.v)[1] - 3:
+                out.append(
+                    {
+                        "zone": zid,
+                        "kind": f"{s.kind} in {s.zone}",
+                        "t_start": round(s.t_arrive - s.approach_s, 2),
+                        "t_end": s.t_leave,
+                    }
                 )
     return out
 
