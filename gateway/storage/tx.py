@@ -168,26 +168,20 @@ class StoreTx:
             key: [] for key in keys}
         telemetry = sorted({(d, ts) for d, c, ts in keys if c == "telemetry"})
         others = sorted({(d, ts) for d, c, ts in keys if c != "telemetry"})
-        for part in chunks(telemetry, 300):
-            pairs = ", ".join("(?, ?)" for _ in part)
-            # A join on the keys, not `(device_id, ts) IN (VALUES …)`: SQLite scans the
-            # whole table for the latter, and looks each key up in the index for this.
-            rows = self._conn.execute(
-                f"WITH k(d, t) AS (VALUES {pairs}) SELECT x.device_id, x.ts, x.seq, x.data"
-                " FROM k JOIN telemetry x ON x.device_id = k.d AND x.ts = k.t",
-                [v for pair in part for v in pair]).fetchall()
-            for device_id, ts, seq, data in rows:
-                found[(device_id, "telemetry", ts)].append((seq, data))
-        for part in chunks(others, 300):
-            pairs = ", ".join("(?, ?)" for _ in part)
-            rows = self._conn.execute(
-                f"WITH k(d, t) AS (VALUES {pairs}) SELECT x.device_id, x.ts, x.channel, x.seq,"
-                " x.data FROM k JOIN events x ON x.device_id = k.d AND x.ts = k.t",
-                [v for pair in part for v in pair]).fetchall()
-            for device_id, ts, channel, seq, data in rows:
-                hit = found.get((device_id, channel, ts))
-                if hit is not None:
-                    hit.append((seq, data))
+        for table, channel, wanted in (("telemetry", "'telemetry'", telemetry),
+                                       ("events", "x.channel", others)):
+            for part in chunks(wanted, 300):
+                pairs = ", ".join("(?, ?)" for _ in part)
+                # A join on the keys, not `(device_id, ts) IN (VALUES …)`: SQLite scans the
+                # whole table for the latter, and looks each key up in the index for this.
+                rows = self._conn.execute(
+                    f"WITH k(d, t) AS (VALUES {pairs}) SELECT x.device_id, {channel}, x.ts,"
+                    f" x.seq, x.data FROM k JOIN {table} x ON x.device_id = k.d AND x.ts = k.t",
+                    [v for pair in part for v in pair]).fetchall()
+                for device_id, row_channel, ts, seq, data in rows:
+                    hit = found.get((device_id, row_channel, ts))
+                    if hit is not None:
+                        hit.append((seq, data))
         return found
 
     def save_windows(self, windows: list[tuple[str, str, SeqWindow]]) -> None:
