@@ -190,7 +190,6 @@ class Alerting:
                                   | set(tx.alerts.timer_devices(now))
                                   | set(tx.alerts.system_devices())
                                   | self.engine.outage_suspects())
-            self.engine.book.silences.load(tx.silences, now)
         self.engine.set_broker(tx, self._connected(), now)
         self.engine.tick(tx, now)
 
