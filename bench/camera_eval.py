@@ -46,7 +46,8 @@ from bench.camera_score import (
 from devices.camera.analyze import Analyzer, run
 from devices.camera.config import CameraConfig, load_config
 from devices.camera.source import FrameSource
-from simulators.video.random_plan import plan_facade, plan_lane
+from simulators.video.random_lane_plan import plan_lane
+from simulators.video.random_plan import plan_facade
 from simulators.video.randomset import lane_truth, render
 
 BANDS = {"far": (20.0, 33.0), "mid": (33.0, 50.0), "near": (50.0, 80.0)}

@@ -27,7 +27,8 @@ from devices.camera.config import (
 )
 from simulators.video.actors import apparent_size
 from simulators.video.geometry import H, W, tree_outline
-from simulators.video.random_plan import FacadePlan, LanePlan, plan_facade, plan_lane, zone_share
+from simulators.video.random_lane_plan import LanePlan, plan_lane, zone_share
+from simulators.video.random_plan import FacadePlan, plan_facade
 
 STYLES = ("a", "b")
 

@@ -10,7 +10,7 @@ import numpy as np
 from simulators.video.actors import Passer, Stop, apparent_size
 from simulators.video.effects import Noise, Rain, apply_gain, apply_shake, gain_at, shake_offset
 from simulators.video.geometry import H, W
-from simulators.video.random_plan import LanePlan
+from simulators.video.random_lane_plan import LanePlan
 from simulators.video.style_a import effect_lists
 
 _K = 20  # canvas pixels per metre

@@ -9,7 +9,7 @@ import numpy as np
 
 from simulators.video.actors import apparent_size
 from simulators.video.geometry import H, W
-from simulators.video.random_plan import LanePlan
+from simulators.video.random_lane_plan import LanePlan
 from simulators.video.style_b import raster
 from simulators.video.style_b.weather import Precipitation
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from simulators.video.actors import Drifter, Drop, Flyer, Passer, Stop, WindowEvent
 from simulators.video.geometry import FacadeGeometry, LaneGeometry
-from simulators.video.random_plan import FacadePlan, LanePlan, Weather
+from simulators.video.random_lane_plan import LanePlan
+from simulators.video.random_plan import FacadePlan, Weather
 from simulators.video.randomset import RandomClip, render
 
 FAR_STOREY_PX = 24.0

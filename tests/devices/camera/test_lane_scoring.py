@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.camera_score import lane_episodes, score_lane
-from simulators.video.random_plan import plan_lane
+from simulators.video.random_lane_plan import plan_lane
 from simulators.video.randomset import lane_pauses
 
 

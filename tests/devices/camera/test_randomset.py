@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from devices.camera.config import load_config
-from simulators.video.random_plan import plan_facade, plan_lane
+from simulators.video.random_lane_plan import plan_lane
+from simulators.video.random_plan import plan_facade
 from simulators.video.randomset import render
 from simulators.video.style_a import StyleAFacade
 from simulators.video.style_b.facade import StyleBFacade
