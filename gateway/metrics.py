@@ -118,6 +118,10 @@ class GatewayMetrics:
             "another replica had changed", registry=r)
         self.timer_leader = Gauge(
             "scgw_timer_leader", "1 while this replica holds the timers' lease", registry=r)
+        self.clock_offset = Gauge(
+            "scgw_replica_clock_offset_seconds", "The database's clock minus this replica's, "
+            "measured at each heartbeat (leases use the database's; timers this one's)",
+            registry=r)
         self.logins = Counter(
             "scgw_api_logins", "API login attempts by outcome (ok, wrong_password, throttled)",
             ["outcome"], registry=r)

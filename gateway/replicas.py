@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 TIMERS = "timers"  # the lease whose holder runs the scheduled jobs that must run once
 ADOPTED_GENERATIONS = 1_000_000_000  # connection numbers of the k-th adopted session start here
+SKEW_WARN_S = 1.0  # a replica this far off the database's clock fires its timers that much off
 
 
 def session_lease(replica: str) -> str:
@@ -34,6 +35,10 @@ class ReplicaRole:
       the offline sweep, the outbox, retention). Each such job renews the lease inside its
       own transaction and does nothing when another replica holds it, so two replicas never
       run the same tick even if one was paused past its lease.
+    - One clock for all of that: heartbeats and leases are stamped and judged by the
+      database's clock, so a replica whose own clock runs ahead neither takes live replicas
+      for dead nor keeps the lease past its term. With a manual clock (tests, simulations)
+      the database's clock would not follow it, so the injected clock judges instead.
     - Adoption: with Mosquitto, a shared subscription keeps handing a dead replica's
       persistent session its share of the messages, queued until it returns. A survivor
       connects with the dead replica's client id, which takes that session over (queued and
@@ -55,6 +60,8 @@ class ReplicaRole:
         self.adopted: dict[str, MqttIngest] = {}  # dead replica id → its session, held here
         self._adoptions = 0
         self.last_beat = 0.0  # clock time of the last heartbeat that reached the database
+        self.offset = 0.0  # the database's clock minus ours, at the last heartbeat
+        self.beats = 0  # heartbeats that reached the database
         self._lock = threading.Lock()
 
     # -- start-up ------------------------------------------------------------------------
@@ -63,15 +70,15 @@ class ReplicaRole:
         """Heartbeat before connecting; returns how long to wait first (a survivor holding
         our session must see the heartbeat and let go, or the two would take it from each
         other in turn)."""
-        now = self._clock.time()
         with self._store.side_transaction() as tx:
+            now = self._lease_now(tx, self._clock.time())
             held_by = tx.replicas.lease_holder(session_lease(self.replica_id), now)
             tx.replicas.heartbeat(self.replica_id, self._client_id, now)
         return 2 * self._settings.heartbeat_s if held_by else 0.0
 
     # -- every heartbeat_s ---------------------------------------------------------------
 
-    def beat(self, now: float) -> None:
+    def beat(self, local_now: float) -> None:
         """Heartbeat, try for the timers' lease, adopt or hand back sessions."""
         s = self._settings
         adopt: list[tuple[str, str]] = []
@@ -80,6 +87,7 @@ class ReplicaRole:
             # One row locked per transaction: replicas beating at the same moment wait on
             # each other's row instead of deadlocking across two.
             with self._store.side_transaction() as tx:
+                now = self._lease_now(tx, local_now)
                 held = tx.replicas.take_lease(TIMERS, self.replica_id, now, s.lease_s)
             with self._store.side_transaction() as tx:
                 tx.replicas.heartbeat(self.replica_id, self._client_id, now)
@@ -100,14 +108,30 @@ class ReplicaRole:
             self._lease_until = 0.0
             self._metrics.timer_leader.set(0)
             return
-        self._lease_until = now + s.lease_s if held else 0.0
+        # In our own clock's terms, as the scheduler asks `leading` with its time.
+        self._lease_until = local_now + s.lease_s if held else 0.0
         self._metrics.timer_leader.set(1 if held else 0)
         dead = {r for r, _ in silent}
         for replica in [r for r in self.adopted if r not in dead] + lost:
             self._hand_back(replica)
         for replica, client_id in adopt:
             self._adopt(replica, client_id)
-        self.last_beat = now
+        self.last_beat = local_now
+        self.beats += 1
+
+    def _lease_now(self, tx: StoreTx, local_now: float) -> float:
+        """The time heartbeats and leases are stamped and judged by (see the class)."""
+        if not self._clock.realtime:
+            return local_now
+        now = tx.replicas.db_time()
+        offset = now - local_now
+        if abs(offset) > SKEW_WARN_S >= abs(self.offset):
+            log.warning("replica %s's clock is %.1f s off the database's: leases still hold, "
+                        "but its timers fire that much off; check its time sync (NTP)",
+                        self.replica_id, -offset)
+        self.offset = offset
+        self._metrics.clock_offset.set(offset)
+        return now
 
     def leading(self, now: float) -> bool:
         """Whether this replica held the timers' lease at its last renewal."""
@@ -116,7 +140,8 @@ class ReplicaRole:
     def holds_timers(self, tx: StoreTx, now: float) -> bool:
         """Renew the timers' lease inside `tx` (its row stays locked until `tx` ends); False
         when another replica holds it."""
-        return tx.replicas.take_lease(TIMERS, self.replica_id, now, self._settings.lease_s)
+        return tx.replicas.take_lease(TIMERS, self.replica_id, self._lease_now(tx, now),
+                                      self._settings.lease_s)
 
     # -- sessions ------------------------------------------------------------------------
 

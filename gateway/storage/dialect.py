@@ -78,6 +78,12 @@ class Dialect:
             return f"CAST({column} AS INTEGER)"
         return f"coalesce(substring({column} from '^\\s*([0-9]{{1,18}})')::bigint, 0)"
 
+    def epoch_now(self) -> str:
+        """The database server's wall clock, in seconds since the epoch."""
+        if self.name == "sqlite":
+            return "(julianday('now') - 2440587.5) * 86400.0"
+        return "extract(epoch from clock_timestamp())::double precision"
+
 
 SQLITE = Dialect("sqlite")
 POSTGRES = Dialect("postgres")

@@ -78,6 +78,10 @@ class SqlReplicas:
 
     # -- leases and heartbeats -----------------------------------------------------------
 
+    def db_time(self) -> float:
+        """The database server's clock: the one clock every replica reads alike."""
+        return float(self._conn.execute(f"SELECT {self._dialect.epoch_now()}").fetchone()[0])
+
     def take_lease(self, name: str, holder: str, now: float, ttl_s: float) -> bool:
         """Take or renew the lease `name` for `ttl_s`; False while another holder's is live."""
         cur = self._conn.execute(_TAKE_LEASE, (name, holder, now + ttl_s, now))
