@@ -107,7 +107,7 @@ def one_drain(n: int, readers: int, interval: float, share: float) -> dict[str, 
             server.start()
             ctx = multiprocessing.get_context("spawn")  # never fork a process with threads
             stop, results = ctx.Event(), ctx.Queue()
-            consoles = None
+            consoles, token = None, ""
             if readers:
                 token = httpx.post(f"{server.url}/auth/token", data={
                     "username": OPERATOR, "password": PASSWORD}).json()["access_token"]
@@ -123,6 +123,7 @@ def one_drain(n: int, readers: int, interval: float, share: float) -> dict[str, 
             if consoles is not None:
                 consoles.join(30)
             processed = gw.pipeline.processed
+            idle = _idle_reads(server.url, token) if readers else {}
             server.stop()
             gw.stop()
         finally:
@@ -134,7 +135,21 @@ def one_drain(n: int, readers: int, interval: float, share: float) -> dict[str, 
         out["reads"] = {route: {"n": len(lat), **(percentiles(lat) if lat else {})}
                         for route, lat in merged.items()}
         out["read_failures"] = failures
+        out["idle_reads"] = idle
     return out
+
+
+def _idle_reads(url: str, token: str, rounds: int = 30) -> dict[str, Any]:
+    """The same reads once the drain is over: what a read costs without contention."""
+    lat: dict[str, list[float]] = {r: [] for r in ROUTES}
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
+                      timeout=30) as client:
+        for _ in range(rounds):
+            for route in ROUTES:
+                t0 = time.perf_counter()
+                client.get(route).raise_for_status()
+                lat[route].append((time.perf_counter() - t0) * 1000)
+    return {route: percentiles(x) for route, x in lat.items()}
 
 
 def main() -> int:

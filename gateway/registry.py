@@ -67,6 +67,7 @@ class DeviceRegistry:
         # The codecs registrations may name (built-in ones plus the configured dialects).
         self.codecs = codecs if codecs is not None else builtin_codecs()
         self._devices: dict[str, DeviceRecord] = {}
+        self._sorted: list[DeviceRecord] | None = None  # by id, until a record is replaced
         self._loaded = False  # every stored device is in memory
         self._loaded_until = 0.0
 
@@ -74,6 +75,7 @@ class DeviceRegistry:
         """Load every device from the store; return how many."""
         records = self._store.load_devices()
         self._devices = {r.id: r for r in records}
+        self._sorted = None
         self._loaded = True
         self._loaded_until = max((r.updated_at for r in records), default=0.0)
         return len(records)
@@ -82,7 +84,7 @@ class DeviceRegistry:
         """Pick up registrations changed by other processes (CLI, API); return how many."""
         changed = self._store.load_devices(since=self._loaded_until)
         for record in changed:
-            self._devices[record.id] = record
+            self._put(record)
             self._loaded_until = max(self._loaded_until, record.updated_at)
         return len(changed)
 
@@ -92,8 +94,12 @@ class DeviceRegistry:
         if record is None:
             record = self._store.get_device(device_id)
             if record is not None:
-                self._devices[device_id] = record
+                self._put(record)
         return record
+
+    def _put(self, record: DeviceRecord) -> None:
+        self._devices[record.id] = record
+        self._sorted = None
 
     def __len__(self) -> int:
         return len(self._devices)
@@ -101,6 +107,14 @@ class DeviceRegistry:
     def all(self) -> list[DeviceRecord]:
         """Every device held in memory."""
         return list(self._devices.values())
+
+    def by_id(self) -> list[DeviceRecord]:
+        """Every device held in memory, ordered by id (kept between changes: a console lists
+        the first page of ten thousand devices every few seconds)."""
+        ordered = self._sorted
+        if ordered is None:
+            ordered = self._sorted = sorted(self._devices.values(), key=lambda d: d.id)
+        return ordered
 
     def register(self, configs: Iterable[DeviceConfig], status: DeviceStatus = "active") -> int:
         """Insert or update registrations; keeps `created_at` of existing devices."""
@@ -119,7 +133,7 @@ class DeviceRegistry:
             records.append(record)
         self._store.upsert_devices(records)
         for record in records:
-            self._devices[record.id] = record
+            self._put(record)
         self._loaded_until = max(self._loaded_until, now)
         return len(records)
 

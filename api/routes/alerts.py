@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from api.deps import GatewayDep, IdPath, Staff, StaffOrGrid
 from api.schemas import AlertAction, AlertPublic, AlertSummary, CommentBody, SilenceCreate
 from gateway.storage.alert_reads import AlertReads
-from gateway.storage.context_reads import Reader, Wear, wear_at
+from gateway.storage.context_reads import Reader, Wear, wear_at, worn_at_many
 from rules.errors import AlertError
 from rules.system import SYSTEM_RULES
 
@@ -53,6 +53,18 @@ class AlertViews:
         while len(self._wear) > _WEAR_CACHE_MAX:
             self._wear.popitem(last=False)
         return wear.worn
+
+    def prefetch(self, rows: list[dict[str, Any]]) -> None:
+        """Look up, in one go, the wear state of every listed wearer alert not yet known."""
+        asked = [(r["id"], r["device_id"], r["opened_at"]) for r in rows
+                 if r["kind"] == "wristband" and r["category"] in WEAR_CATEGORIES
+                 and r["id"] not in self._wear]
+        if not asked:
+            return
+        for alert_id, worn in worn_at_many(self._gw.store, asked).items():
+            self._wear[alert_id] = worn
+        while len(self._wear) > _WEAR_CACHE_MAX:
+            self._wear.popitem(last=False)
 
     def enrich(self, event: dict[str, Any]) -> None:
         """Add names (and, for a wearer alert that just opened, the wear state) to a live
@@ -113,6 +125,7 @@ def list_alerts(
         equal["grid"] = user.grid or ""
     rows = AlertReads(gw.store).find(state=state, equal=equal, limit=limit)
     present = views(request)
+    present.prefetch(rows)
     return [present.public(r) for r in rows]
 
 

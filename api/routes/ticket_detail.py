@@ -76,6 +76,7 @@ def present(request: Request, gw: Any, tickets: list[Ticket]) -> list[TicketPubl
     notes = reads.latest_notes(ids)
     linked = reads.alert_rules(ids)
     alerts_view = request.app.state.alert_views
+    alerts_view.prefetch([found[0] for found in linked.values() if found])
     rule_names = alerts_view.names()
     chain = gw.workflow.rota.escalation_chain
     catalogue = gw.workflow.catalogue

@@ -66,6 +66,35 @@ def wear_at(db: Reader, device_id: str, at: float) -> Wear:
     return Wear(worn, min((r["t"] for r in after if r["t"] is not None), default=t))
 
 
+WORN_CHUNK = 200  # asked moments per statement (three parameters each)
+
+
+def worn_at_many(db: Reader, asked: list[tuple[int, str, float]]) -> dict[int, bool | None]:
+    """`wear_at(...).worn` for many (key, device_id, at) in one statement per chunk: a console
+    list shows hundreds of alerts, and a query or two each made every list wait on them."""
+    worn_field = db.dialect.json_number("t.data", "worn")
+    found: dict[int, bool | None] = {}
+    for start in range(0, len(asked), WORN_CHUNK):
+        part = asked[start:start + WORN_CHUNK]
+        values = ", ".join("(CAST(? AS BIGINT), ?, CAST(? AS DOUBLE PRECISION))" for _ in part)
+        reading = (f"FROM telemetry t WHERE t.device_id = a.d AND t.received_at <= a.at"
+                   f" AND {worn_field} IS NOT NULL ORDER BY t.ts DESC LIMIT 1")
+        event = ("FROM events e WHERE e.device_id = a.d AND e.received_at <= a.at"
+                 " AND e.type IN ('removed', 'worn') ORDER BY e.ts DESC LIMIT 1")
+        rows = db.query(
+            f"WITH a(k, d, at) AS (VALUES {values}) SELECT a.k AS k,"
+            f" (SELECT t.ts {reading}) AS rt, (SELECT {worn_field} {reading}) AS rw,"
+            f" (SELECT e.ts {event}) AS et, (SELECT e.type {event}) AS ew FROM a",
+            tuple(x for row in part for x in row))
+        for r in rows:
+            # As wear_at: the later report wins (by the band's clock); on a tie, "worn".
+            candidates = [(r["rt"], bool(r["rw"]))] if r["rt"] is not None else []
+            if r["et"] is not None:
+                candidates.append((r["et"], r["ew"] == "worn"))
+            found[int(r["k"])] = max(candidates)[1] if candidates else None
+    return found
+
+
 def fix_near(db: Reader, device_id: str, at: float, within_s: float = 600.0) -> tuple[
         float, float] | None:
     """(lat, lon) of the band when an alert opened: the SOS/fall event's own fix, else the

@@ -4,6 +4,7 @@ NULL-safe filters, sums) exercised directly, without a gateway."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from gateway.storage.admin_repo import AdminReads
 from gateway.storage.audit import AccessRecord, AuditRepository
 from gateway.storage.commands_repo import CommandReads
 from gateway.storage.common import SqlStore
-from gateway.storage.context_reads import fix_near, names, wear_at
+from gateway.storage.context_reads import fix_near, names, wear_at, worn_at_many
 from gateway.storage.credentials import CredentialRepository
 from gateway.storage.factory import open_store
 from gateway.storage.message_reads import MessageReads
@@ -77,6 +78,34 @@ def test_messages_twins_windows_and_retention(store):
         assert store.prune(tx, telemetry_before=T0 - 25, dead_before=T0 + 1) == {
             "telemetry": 2, "dead_letters": 1}
     assert store.ping()
+
+
+def test_the_wear_state_of_many_alerts_at_once_is_each_ones_own(store):
+    # Bands that report in both ways, out of order (a buffered reading arrives late), with
+    # ties, and one that never said: the batched read must agree with the one-by-one read.
+    rng = random.Random(7)
+    bands = [f"WB-{n}" for n in range(6)]
+    store.upsert_devices([DeviceRecord(b, "wristband", created_at=T0, updated_at=T0)
+                          for b in bands])
+    with store.transaction() as tx:
+        for seq in range(400):
+            band = rng.choice(bands[:-1])
+            received = T0 + seq
+            ts = received - rng.choice([0, 0, 1, 5, 30])  # the band's clock, sometimes late
+            if rng.random() < 0.5:
+                data: dict[str, object] = {"worn": rng.random() < 0.5, "heart_rate_bpm": 70}
+                if rng.random() < 0.2:
+                    data = {"heart_rate_bpm": 71}  # a reading that says nothing of wear
+                tx.add_message(StoredMessage(band, "wristband", "telemetry", "telemetry", ts,
+                                             received, seq, False, orjson.dumps(data).decode()))
+            else:
+                kind = rng.choice(["removed", "worn", "sos"])
+                tx.add_message(StoredMessage(band, "wristband", "event", kind, ts, received,
+                                             seq, False, orjson.dumps({"type": kind}).decode()))
+    asked = [(k, rng.choice(bands), T0 + rng.uniform(-5, 410)) for k in range(300)]
+    batched = worn_at_many(store, asked)
+    assert batched == {k: wear_at(store, band, at).worn for k, band, at in asked}
+    assert {v for v in batched.values()} == {True, False, None}
 
 
 def test_accounts_sessions_sign_ins_and_the_audit(store):

@@ -1,0 +1,57 @@
+"""The device list is built without pydantic for speed: it must say what the model says."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from pydantic import TypeAdapter
+
+from api.schemas import DevicePublic
+from tests.api.conftest import Api
+from tests.conftest import T0, device
+from tests.support.clients import Publisher
+from tests.support.waiting import wait_for
+
+
+@pytest.mark.parametrize("role", ["operator", "vendor", "admin"])
+def test_each_listed_device_is_what_its_detail_page_says(api: Api, role: str):
+    headers = api.headers(role)
+    listed = api.client.get("/devices", headers=headers)
+    assert listed.status_code == 200, listed.text
+    devices = listed.json()
+    assert devices, "nothing listed"
+    assert [d["id"] for d in devices] == sorted(d["id"] for d in devices)
+    TypeAdapter(list[DevicePublic]).validate_python(devices)  # the documented schema holds
+    for item in devices:
+        detail = api.client.get(f"/devices/{item['id']}", headers=headers)
+        assert detail.status_code == 200, detail.text
+        assert item == detail.json()
+
+
+def test_a_vendor_list_withholds_the_wearers_position_and_vitals(api: Api,
+                                                                   publisher: Publisher):
+    api.gateway.registry.register([device("WB-7001", "wristband", vendor="acme",
+                                          resident_id="R-li", grid="G-01")])
+    publisher.publish("scgw/v1/wristband/WB-7001/telemetry", orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 1, "heart_rate_bpm": 81, "battery_pct": 64,
+         "location": {"lat": 35.41, "lon": 116.58, "accuracy_m": 9}}))
+    assert wait_for(lambda: getattr(api.gateway.twins.get("WB-7001"), "lat", None), 10)
+
+    def listed(role: str) -> dict[str, object]:
+        found = {d["id"]: d for d in api.client.get("/devices", headers=api.headers(role)).json()}
+        return found["WB-7001"]["twin"]
+
+    seen, vendor = listed("operator"), listed("vendor")
+    assert seen["lat"] == 35.41 and seen["last_telemetry"]["heart_rate_bpm"] == 81
+    assert vendor["lat"] is None and vendor["lon"] is None and vendor["location_ts"] is None
+    assert "heart_rate_bpm" not in vendor["last_telemetry"]
+    assert vendor["battery_pct"] == 64  # the hardware's health is the vendor's business
+
+
+def test_a_device_registered_later_is_listed_in_its_place(api: Api):
+    before = [d["id"] for d in api.client.get("/devices", headers=api.headers("admin")).json()]
+    r = api.client.post("/devices", headers=api.headers("admin"),
+                        json={"id": "AA-0001", "kind": "locker"})
+    assert r.status_code == 201, r.text
+    after = [d["id"] for d in api.client.get("/devices", headers=api.headers("admin")).json()]
+    assert after == sorted([*before, "AA-0001"])
