@@ -134,22 +134,39 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _stored(db: Path) -> list[tuple[str, str, int]]:
+def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
+    """Rows of a query on the gateway's database (none while its tables do not exist yet)."""
+    if url.startswith("sqlite:///"):
+        try:
+            with sqlite3.connect(f"file:{url.removeprefix('sqlite:///')}?mode=ro", uri=True,
+                                 timeout=10) as conn:
+                return conn.execute(sql).fetchall()
+        except sqlite3.OperationalError:
+            return []
+    import psycopg  # only the PostgreSQL runs need it
+
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
-            rows = conn.execute("SELECT device_id, 'telemetry', seq FROM telemetry"
-                                " UNION ALL SELECT device_id, 'event', seq FROM events"
-                                " WHERE type = 'sos'").fetchall()
-    except sqlite3.OperationalError:
+        with psycopg.connect(url) as conn:
+            return conn.execute(sql).fetchall()
+    except psycopg.errors.UndefinedTable:
         return []
-    return [(d, c, int(s)) for d, c, s in rows if s is not None]
+
+
+def _stored(url: str) -> list[tuple[str, str, int]]:
+    rows = _rows(url, "SELECT device_id, 'telemetry', seq FROM telemetry"
+                      " UNION ALL SELECT device_id, 'event', seq FROM events WHERE type = 'sos'")
+    return [(str(d), str(c), int(str(s))) for d, c, s in rows if s is not None]
 
 
 def run(folder: Path, *, kills: int = 5, devices: int = 10, rate_hz: float = 10.0,
         sos_every: int = 20, interval_s: float = 2.0, confirm: bool = True,
-        persistent: bool = True, gateway_away: bool = True) -> KillReport:
+        persistent: bool = True, gateway_away: bool = True, database_url: str | None = None,
+        replicas: tuple[str, ...] = ()) -> KillReport:
     """Run the traffic, kill the broker `kills` times, and account for every message.
 
+    `database_url`: the gateway's database (default: a SQLite file in `folder`).
+    `replicas`: run that many gateway replicas on one shared subscription instead of one
+    gateway (needs a PostgreSQL `database_url`); each crash then finds the next replica away.
     `persistent`: the shipped broker settings; otherwise a broker that keeps nothing on disk.
     `confirm`: devices resend urgent events until the gateway confirms them.
     `gateway_away`: the gateway is stopped for `interval_s` before each crash (an upgrade, a
@@ -167,20 +184,23 @@ def run(folder: Path, *, kills: int = 5, devices: int = 10, rate_hz: float = 10.
 
     broker = start_broker()
     ids = [f"WB-K{n:03d}" for n in range(devices)]
-    db = folder / "gw.db"
+    url = database_url or f"sqlite:///{folder / 'gw.db'}"
     env = {**os.environ, "SCGW_BROKER__URL": broker.url, "SCGW_BROKER__CLIENT_ID": "gw-kill",
-           "SCGW_DATABASE__URL": f"sqlite:///{db}", "SCGW_LOG_JSON": "false",
-           "SCGW_LOG_LEVEL": "ERROR"}
+           "SCGW_DATABASE__URL": url, "SCGW_LOG_JSON": "false", "SCGW_LOG_LEVEL": "ERROR"}
+    if replicas:
+        env["SCGW_BROKER__SHARED_GROUP"] = "kill"
     devices_csv = folder / "devices.csv"
     devices_csv.write_text("id,kind,grid\n" + "".join(f"{d},wristband,G-01\n" for d in ids))
     subprocess.run([sys.executable, "-m", "gateway", "devices", "import", str(devices_csv)],
                    env=env, cwd=folder, check=True, capture_output=True)
 
-    def start_gateway() -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "gateway", "run"], env=env, cwd=folder,
+    def start_gateway(replica: str | None) -> subprocess.Popen[bytes]:
+        mine = {**env, "SCGW_GATEWAY__REPLICA_ID": replica} if replica else env
+        return subprocess.Popen([sys.executable, "-m", "gateway", "run"], env=mine, cwd=folder,
                                 stdout=subprocess.DEVNULL)
 
-    gateway = start_gateway()
+    names: list[str | None] = list(replicas) or [None]
+    gateways = {name: start_gateway(name) for name in names}
     wills = {d: (f"scgw/v1/wristband/{d}/status", b"offline") for d in ids}
     connections = DeviceConnections(broker.url, wills, client_prefix="")
     traffic: _Traffic | None = None
@@ -192,13 +212,13 @@ def run(folder: Path, *, kills: int = 5, devices: int = 10, rate_hz: float = 10.
 
         def probe_landed() -> bool:
             probe.publish(f"scgw/v1/wristband/{ids[0]}/status", b"online", qos=1)
-            with sqlite3.connect(db, timeout=5) as conn:
-                try:
-                    return conn.execute("SELECT count(*) FROM events WHERE channel = 'status'"
-                                        ).fetchone()[0] > 0
-                except sqlite3.OperationalError:
-                    return False
-        assert wait_for(probe_landed, 30, interval=0.5), "the gateway never subscribed"
+            rows = _rows(url, "SELECT count(*) FROM events WHERE channel = 'status'")
+            if not rows or not int(str(rows[0][0])):
+                return False
+            # Every replica is up (it beats before it subscribes).
+            beating = _rows(url, "SELECT count(*) FROM replicas") if replicas else [(0,)]
+            return int(str(beating[0][0])) == len(replicas)
+        assert wait_for(probe_landed, 60, interval=0.5), "the gateway never subscribed"
         subscribed = time.time()
         saved = folder / "broker-data" / "mosquitto.db"
         # The broker must have saved the gateway's session once before the first crash.
@@ -209,17 +229,18 @@ def run(folder: Path, *, kills: int = 5, devices: int = 10, rate_hz: float = 10.
                            confirm=confirm)
         traffic.thread.start()
         pause = threading.Event()
-        for _ in range(kills):
+        for round_ in range(kills):
             pause.wait(interval_s)
+            away = names[round_ % len(names)]
             if gateway_away:
-                _stop(gateway)
+                _stop(gateways[away])
                 pause.wait(interval_s)
             broker.process.send_signal(signal.SIGKILL)
             broker.process.wait(timeout=10)
             kill_times.append(time.monotonic())
             broker = start_broker()
             if gateway_away:
-                gateway = start_gateway()
+                gateways[away] = start_gateway(away)
         pause.wait(interval_s)
         traffic.stop.set()
         traffic.thread.join(timeout=10)
@@ -228,13 +249,14 @@ def run(folder: Path, *, kills: int = 5, devices: int = 10, rate_hz: float = 10.
             wait_for(lambda: not connections.urgent.waiting(), 90, interval=0.2)
         expected = {k for k in traffic.acked() if k[1] == "telemetry"} | {
             k for k in traffic.sent if k[1] == "event"}
-        wait_for(lambda: expected <= set(_stored(db)), 20, interval=0.5)
+        wait_for(lambda: expected <= set(_stored(url)), 20, interval=0.5)
     finally:
         connections.close()
-        _stop(gateway)
+        for gateway in gateways.values():
+            _stop(gateway)
         broker.stop()
     assert traffic is not None
-    rows = _stored(db)
+    rows = _stored(url)
     stored = set(rows)
     report = KillReport(kills=kills, confirm=confirm, persistent=persistent,
                         duration_s=round(time.monotonic() - started, 1))
