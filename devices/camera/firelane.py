@@ -13,6 +13,7 @@ from devices.camera.lanezone import (
     ZoneState,
     extent_px,
     object_reach_px,
+    recently_present,
     step,
     track_presence,
     zone_state,
@@ -259,8 +260,13 @@ class FireLaneDetector:
             if area >= parts:
                 area = max(area, extent_px(zone_static, parts))
             state.share = area / s2 / state.area_px
-            # Hysteresis: a blocked zone reads free only below half its threshold ...
-            need = state.threshold_px * (0.5 if state.blocked else 1.0)
+            # Hysteresis: a blocked zone reads free only below half its threshold while what
+            # blocked it was still seen lately; once it has gone, what is left must count in
+            # full. The bottom rows of boxes standing in the far zone behind reach 4 px into
+            # a nearer zone's outline: 60 % of its threshold, which held that zone blocked
+            # for 81 s after the e-bike that stood in it had left.
+            half = state.blocked and recently_present(state, t)
+            need = state.threshold_px * (0.5 if half else 1.0)
             occupied = area / s2 >= need
             if state.since is not None or occupied:
                 track_presence(state, t, image, bg8, zone_static, thr, occupied)

@@ -23,6 +23,10 @@ _PRESENT = 0.6
 # ... and this share of them still differ from the empty lane.
 _DIFFERS = 0.5
 _RECAPTURE_S = 5.0
+# A look recaptured while a zone is blocked is the object only once it has matched this long
+# without a break: a tricycle backing out slowly still covers its spot 5 s after it began to
+# move, and its moving look, taken for a new object, dated the clear when that look broke.
+_CONFIRM_S = 2.0
 _JOIN = np.ones((3, 3), np.uint8)
 _TEMPLATE_ALPHA = 0.1
 
@@ -43,6 +47,10 @@ class ZoneState:
     template: np.ndarray | None = None  # colours of the object's pixels (n x channels)
     template_mask: np.ndarray | None = None  # their flat indices in the analysis image
     mismatch_since: float | None = None
+    # A recaptured look not yet confirmed: since when it has matched without a break (None
+    # while it does not match); `tentative` is False once it stood long enough.
+    tentative: bool = False
+    matching_since: float | None = None
     history: list[str] = field(default_factory=list)
 
 
@@ -140,21 +148,40 @@ def track_presence(
     apart = np.abs(seen - lane).max(axis=1)
     differs = float(np.count_nonzero(apart > 0.5 * thr)) / n
     if match >= _PRESENT and differs >= _DIFFERS:
-        s.present_at, s.mismatch_since = t, None
+        s.mismatch_since = None
         # Follow slow light changes on the object itself.
         s.template += _TEMPLATE_ALPHA * (seen - s.template)
+        if s.tentative:
+            if s.matching_since is None:
+                s.matching_since = t
+            if t - s.matching_since < _CONFIRM_S:
+                return
+            s.tentative = False
+        s.present_at = t
         return
+    s.matching_since = None
     if s.mismatch_since is None:
         s.mismatch_since = t
     elif t - s.mismatch_since >= _RECAPTURE_S and enough:
-        # Something else stands there now (one car left, another stayed): learn its look.
-        _capture(s, t, flat, own)
+        # Something else may stand there now (one car left, another stayed): learn its look,
+        # to be confirmed by matching for `_CONFIRM_S`. Until then the departure stays the
+        # old object's last match.
+        _capture(s, t, flat, own, tentative=True)
 
 
-def _capture(s: ZoneState, t: float, flat: np.ndarray, own: np.ndarray) -> None:
+def recently_present(s: ZoneState, t: float) -> bool:
+    """Whether what blocked the zone still matched its look within `_RECAPTURE_S`."""
+    return s.present_at is not None and t - s.present_at < _RECAPTURE_S
+
+
+def _capture(
+    s: ZoneState, t: float, flat: np.ndarray, own: np.ndarray, tentative: bool = False
+) -> None:
     idx = np.flatnonzero(own)
     s.template, s.template_mask = flat[idx].astype(np.float32), idx
-    s.present_at, s.mismatch_since = t, None
+    s.mismatch_since, s.tentative, s.matching_since = None, tentative, None
+    if not tentative:
+        s.present_at = t
 
 
 def step(
@@ -204,5 +231,6 @@ def step(
 
 def _reset(s: ZoneState) -> None:
     s.blocked = False
-    s.since = s.free_since = s.present_at = s.mismatch_since = None
+    s.since = s.free_since = s.present_at = s.mismatch_since = s.matching_since = None
     s.template = s.template_mask = None
+    s.tentative = False

@@ -120,3 +120,55 @@ def test_an_object_arriving_as_the_exposure_steps_is_not_taken_for_its_artefacts
     blocked, cleared = dets
     assert blocked.dwell_s is not None and abs(blocked.t - blocked.dwell_s - ARRIVE) <= 1.0
     assert abs(cleared.t - LEAVE) <= 1.0
+
+
+def test_an_object_that_backs_out_slowly_is_cleared_from_when_it_began_to_move() -> None:
+    # A textured box stands, then creeps out of the zone at 20 px/s: its pixels go on
+    # differing from the lane for seconds and its moving look is taken up again as something
+    # standing; that look never holds still, so the departure is when its own look broke.
+    det = _detector()
+    lane = _lane(det, 60)
+    rng = np.random.default_rng(7)
+    pattern = rng.integers(0, 160, (45, 80, 1)).astype(np.float64)
+    h, w = lane.shape[:2]
+    move = 25.0
+    dets: list[Detection] = []
+    for i in range(int(60.0 * FPS)):
+        t = i / FPS
+        frame = lane.copy()
+        x = w // 2 - 40 + round(max(0.0, t - move) * 20.0)
+        if t >= ARRIVE and x < w:
+            frame[h // 2 - 20 : h // 2 + 25, x : x + 80] = pattern[:, : max(0, min(80, w - x))]
+        frame = np.clip(frame + rng.normal(0.0, 1.5, frame.shape), 0, 255)
+        dets += det.process(t, frame.astype(np.uint8), 1.0)
+    assert [d.type for d in dets] == ["fire_lane_blocked", "fire_lane_cleared"]
+    assert abs(dets[1].t - move) <= 1.5
+
+
+def test_boxes_in_the_zone_behind_reaching_into_a_zone_do_not_hold_it_blocked() -> None:
+    # Boxes stand in the far zone with their bottom rows 4 px into the near zone's outline
+    # (60 % of its threshold); an e-bike stands in the near zone and leaves while the boxes
+    # stay. The near zone clears at the e-bike's departure, the far zone stays blocked.
+    far = FireLaneZone(id="FAR", polygon=[(200, 240), (440, 240), (440, 300), (200, 300)])
+    near = FireLaneZone(id="NEAR", polygon=[(200, 300), (440, 300), (440, 360), (200, 360)])
+    cfg = FireLaneConfig(zones=[far, near], dwell_s=10.0, clear_s=3.0, background_s=5.0)
+    det = FireLaneDetector(cfg, (640, 480))
+    lane = _lane(det, 60)
+    ox, oy = det.crop.x0, det.crop.y0
+    rng = np.random.default_rng(5)
+    dets: list[Detection] = []
+    for i in range(int(60.0 * FPS)):
+        t = i / FPS
+        frame = lane.copy()
+        if t >= 3.0:  # the boxes: rows 270-303, a 22 px wide pile
+            frame[270 - oy : 304 - oy, 300 - ox : 322 - ox] = 150
+        if ARRIVE <= t < LEAVE:  # the e-bike, in the middle of the near zone
+            frame[315 - oy : 345 - oy, 360 - ox : 400 - ox] = 20
+        frame = np.clip(frame + rng.normal(0.0, 1.5, frame.shape), 0, 255)
+        dets += det.process(t, frame.astype(np.uint8), 1.0)
+    got = [(d.type, d.zone) for d in dets]
+    assert sorted(got) == sorted(
+        [("fire_lane_blocked", "FAR"), ("fire_lane_blocked", "NEAR"), ("fire_lane_cleared", "NEAR")]
+    )
+    cleared = next(d for d in dets if d.type == "fire_lane_cleared")
+    assert abs(cleared.t - LEAVE) <= 1.0
