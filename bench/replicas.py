@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.harness import Publishers, Traffic, fleet_configs, machine, publish_now
 from gateway.service import Gateway
 from gateway.settings import Settings
+from gateway.stop_signal import StopSignal
 from gateway.storage.factory import open_store
 from tests.support.mosquitto import start_mosquitto
 from tests.support.postgres import PostgresServer, start_postgres
@@ -66,8 +67,7 @@ def child(args: argparse.Namespace) -> int:
         print("error not connected", flush=True)
         return 1
     print("ready", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = StopSignal((signal.SIGTERM,))
     while not stop.wait(0.1):
         print(f"processed {gw.pipeline.processed}", flush=True)
     gw.stop()

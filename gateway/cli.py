@@ -5,8 +5,6 @@ from __future__ import annotations
 import getpass
 import logging
 import os
-import signal
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +15,7 @@ from pydantic import ValidationError
 
 from gateway import logs, schemas
 from gateway.settings import Settings
+from gateway.stop_signal import StopSignal
 
 devices_app = typer.Typer(help="Register and manage devices.", no_args_is_help=True)
 schemas_app = typer.Typer(help="JSON Schemas of the MQTT payloads.", no_args_is_help=True)
@@ -60,10 +59,7 @@ def _settings(config: Path | None) -> Settings:
 
 
 def _wait_for_signal() -> None:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    StopSignal().wait()
 
 
 @contextmanager

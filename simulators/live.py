@@ -11,10 +11,10 @@ import queue
 import random
 import signal
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from queue import Empty, SimpleQueue
 
 from simulators.clock import AcceleratedClock, SimClock
 from simulators.community.model import Community, load_community
@@ -105,6 +105,15 @@ class Live:
         return msgs
 
 
+def _stopped(signals: SimpleQueue[int], timeout: float) -> bool:
+    """Whether SIGINT or SIGTERM came within `timeout` s."""
+    try:
+        signals.get(timeout=timeout)
+    except Empty:
+        return False
+    return True
+
+
 def _can(sim: object, action: str) -> bool:
     spec = getattr(sim, "spec", None)
     if action in ("park_car",):
@@ -153,13 +162,15 @@ def main(argv: list[str] | None = None) -> int:
                                     passwords=load_passwords(args.password_file))
     connections.connect()
     live = Live(community, connections, clock, seed=args.seed, world=world)
-    stop = threading.Event()
+    # A queue, not an Event: the handler runs in this thread, and Event.set() there can
+    # wait for the lock this thread holds inside Event.wait() (gateway/stop_signal.py).
+    stop: SimpleQueue[int] = SimpleQueue()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda signum, _frame: stop.put(signum))
     began = time.monotonic()
     next_incident = args.first_incident if args.incident_every else float("inf")
     try:
-        while not stop.wait(0.2):
+        while not _stopped(stop, 0.2):
             wall = time.monotonic() - began
             if wall >= next_incident:
                 live.incident()

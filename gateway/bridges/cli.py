@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import ssl
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from gateway.settings import Settings
+from gateway.stop_signal import StopSignal
 
 bridge_app = typer.Typer(help="Bridges for watches that do not speak MQTT.",
                          no_args_is_help=True)
@@ -86,9 +85,7 @@ def watch3g(
         store.close()
         raise typer.Exit(1) from exc
     typer.echo(f"3G watch bridge on {host}:{bound} → broker {broker_host}:{broker_port}")
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = StopSignal()
     while not stop.wait(60):
         log.info("3g bridge", extra={"connections": bridge.connections,
                                      **dict(bridge.counters)})
