@@ -18,6 +18,7 @@ from psycopg_pool import ConnectionPool
 from gateway.storage.common import SqlStore
 from gateway.storage.dialect import POSTGRES
 from gateway.storage.migrate import StoreError, migrations, statements, to_postgres
+from gateway.storage.pg_bulk import MIN_ROWS, BulkInserts
 from gateway.storage.tx import StoreTx
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class PgConnection:
 
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw
+        self._bulk = BulkInserts()
 
     @property
     def in_transaction(self) -> bool:
@@ -95,7 +97,16 @@ class PgConnection:
         return self.raw.execute(pg_params(sql), args)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> psycopg.Cursor[Any]:
-        """Run one statement per row (psycopg pipelines them)."""
+        """Run one statement per row: a plain INSERT of many rows as one statement over
+        column arrays (pg_bulk), anything else row by row (psycopg pipelines them)."""
+        rows = rows if isinstance(rows, list) else list(rows)
+        if len(rows) >= MIN_ROWS and (plan := self._bulk.plan(self.raw, sql)) is not None:
+            try:
+                params = plan.params(rows)
+            except TypeError:
+                pass  # a value the arrays cannot hold as the row-by-row path would
+            else:
+                return self.raw.execute(plan.sql, params)
         cur = self.raw.cursor()
         cur.executemany(pg_params(sql), rows)
         return cur
