@@ -31,8 +31,9 @@ def select_in(conn: Connection, sql: str, ids: Sequence[str],
     return rows
 
 
+# Every value a parameter: a many-row INSERT of those goes as one statement (pg_bulk).
 _BUMP = ("INSERT INTO device_versions (device_id, version, replica, updated_at)"
-         " VALUES (?, 1, ?, ?) ON CONFLICT (device_id) DO UPDATE SET"
+         " VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET"
          " version = device_versions.version + 1, replica = excluded.replica,"
          " updated_at = excluded.updated_at")
 # The locks are taken in the order of their keys, the same order in every replica, so two
@@ -74,7 +75,7 @@ class SqlReplicas:
 
     def bump(self, device_ids: Sequence[str], replica: str, now: float) -> None:
         """Raise each device's version by one: other replicas reload its state."""
-        self._conn.executemany(_BUMP, [(d, replica, now) for d in sorted(device_ids)])
+        self._conn.executemany(_BUMP, [(d, 1, replica, now) for d in sorted(device_ids)])
 
     # -- leases and heartbeats -----------------------------------------------------------
 
