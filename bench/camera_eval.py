@@ -97,7 +97,7 @@ def specs(
             ("b", 6, 1500.0, 5.0, 120.0),
         ],
     }
-    for style, seed, dur, fps, dwell in lane_specs["quick" if quick else lanes]:
+    for style, seed, dur, fps, dwell in lane_specs.get("quick" if quick else lanes, []):
         out.append(Spec("lane", style, offset + seed, dur, fps=fps, dwell_s=dwell))
     return out
 
