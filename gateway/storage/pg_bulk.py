@@ -24,38 +24,26 @@ _INSERT = re.compile(
 _CONFLICT = re.compile(r"^ ON CONFLICT \((?P<keys>[\w, ]+)\) DO UPDATE", re.S)
 
 
-# Each converter refuses (TypeError) what the row-by-row path would have cast differently or
-# refused: the caller then takes that path, and a batch never fails on the rewrite.
-def _as_int(values: tuple[Any, ...]) -> list[Any]:
-    out = list(values)
-    for i, v in enumerate(out):
-        if v is not None and type(v) is not int:
-            if type(v) is not bool:
-                raise TypeError(f"not an integer: {v!r}")
-            out[i] = int(v)
-    return out
+def _converter(kind: type, widened: type | None, what: str,
+               ) -> Callable[[tuple[Any, ...]], list[Any]]:
+    """A column's values as `kind` (`widened` ones converted, e.g. bool → int). It refuses
+    (TypeError) what the row-by-row path would have cast differently or refused: the caller
+    then takes that path, so a batch never fails on the rewrite."""
+    def convert(values: tuple[Any, ...]) -> list[Any]:
+        out = list(values)
+        for i, v in enumerate(out):
+            if v is not None and type(v) is not kind:
+                if widened is None or type(v) is not widened:
+                    raise TypeError(f"not {what}: {v!r}")
+                out[i] = kind(v)
+        return out
+    return convert
 
 
-def _as_float(values: tuple[Any, ...]) -> list[Any]:
-    out = list(values)
-    for i, v in enumerate(out):
-        if v is not None and type(v) is not float:
-            if type(v) is not int:
-                raise TypeError(f"not a number: {v!r}")
-            out[i] = float(v)
-    return out
-
-
-def _as_text(values: tuple[Any, ...]) -> list[Any]:
-    for v in values:
-        if v is not None and type(v) is not str:
-            raise TypeError(f"not text: {v!r}")
-    return list(values)
-
-
+_INT = _converter(int, bool, "an integer")
 _CONVERTERS: dict[str, Callable[[tuple[Any, ...]], list[Any]]] = {
-    "bigint": _as_int, "integer": _as_int, "smallint": _as_int,
-    "double precision": _as_float, "text": _as_text}
+    "bigint": _INT, "integer": _INT, "smallint": _INT,
+    "double precision": _converter(float, int, "a number"), "text": _converter(str, None, "text")}
 
 
 @dataclass(frozen=True, slots=True)

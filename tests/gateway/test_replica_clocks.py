@@ -15,8 +15,8 @@ import pytest
 
 from gateway.clock import SystemClock
 from gateway.service import Gateway
-from gateway.settings import Settings
 from tests.support.mosquitto import Mosquitto
+from tests.support.replicas import replica_starter
 from tests.support.waiting import wait_for
 
 LEASE_S = 1.0
@@ -41,23 +41,10 @@ class SkewedClock(SystemClock):
 @pytest.fixture
 def replicas(mosquitto: Mosquitto, pg_url: str, tmp_path,
              ) -> Iterator[Callable[[str, float], Gateway]]:
-    made: list[Gateway] = []
     group = f"k{abs(hash(tmp_path.name)) % 10**8}"
-
-    def start(name: str, skew_s: float) -> Gateway:
-        settings = Settings(
-            broker={"url": mosquitto.url, "client_id": group, "shared_group": group},
-            database={"url": pg_url}, log_json=False,
-            gateway={"replica_id": name, "lease_s": LEASE_S, "heartbeat_s": BEAT_S})
-        gw = Gateway(settings, clock=SkewedClock(skew_s))
-        gw.start()
-        assert gw.mqtt.wait_connected(10)
-        made.append(gw)
-        return gw
-
-    yield start
-    for gw in made:
-        gw.stop()
+    with replica_starter(mosquitto.url, pg_url, group) as start:
+        yield lambda name, skew_s: start(name, SkewedClock(skew_s), gateway={
+            "lease_s": LEASE_S, "heartbeat_s": BEAT_S})
 
 
 def _beats_past(gateways: list[Gateway], count: int) -> Callable[[], bool]:

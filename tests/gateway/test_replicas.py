@@ -16,11 +16,11 @@ import pytest
 
 from gateway.clock import ManualClock
 from gateway.service import Gateway
-from gateway.settings import Settings
 from tests.conftest import device
 from tests.support.clients import Publisher
 from tests.support.mosquitto import Mosquitto
 from tests.support.postgres import PostgresServer
+from tests.support.replicas import replica_starter
 from tests.support.waiting import wait_for
 
 BANDS = [f"WB-{n:04d}" for n in range(8)]
@@ -34,25 +34,17 @@ DOOR_TIMEOUT_S = 120
 @pytest.fixture
 def replicas(mosquitto: Mosquitto, pg_url: str, clock: ManualClock, tmp_path,
              ) -> Iterator[Callable[[str], Gateway]]:
-    made: list[Gateway] = []
     group = f"g{abs(hash(tmp_path.name)) % 10**8}"  # sessions of this test's own
+    first = [True]
 
-    def start(name: str) -> Gateway:
-        settings = Settings(
-            broker={"url": mosquitto.url, "client_id": group, "shared_group": group},
-            database={"url": pg_url}, gateway={"replica_id": name}, log_json=False,
-            offline_timeout_s={"access": DOOR_TIMEOUT_S})
-        gw = Gateway(settings, clock=clock)
-        if not made:
+    def register_once(gw: Gateway) -> None:
+        if first[0]:
             gw.registry.register(DEVICES)
-        gw.start()
-        assert gw.mqtt.wait_connected(10)
-        made.append(gw)
-        return gw
+            first[0] = False
 
-    yield start
-    for gw in made:
-        gw.stop()
+    with replica_starter(mosquitto.url, pg_url, group) as start:
+        yield lambda name: start(name, clock, before_start=register_once,
+                                 offline_timeout_s={"access": DOOR_TIMEOUT_S})
 
 
 def _body(clock: ManualClock, seq: int, **fields: object) -> bytes:
