@@ -98,10 +98,16 @@ class Replica:
                 self.processed = int(line.split()[1])
 
     def stop(self) -> None:
-        """SIGTERM and wait (the gateway stops cleanly, keeping its session)."""
+        """SIGTERM and wait (the gateway stops cleanly, keeping its session); a replica that
+        will not stop is killed and named, never left running behind the bench."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(60)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                print(f"replica {self.name} did not stop on SIGTERM within 60 s: killed",
+                      file=sys.stderr, flush=True)
+                self.kill()
 
     def kill(self) -> None:
         """SIGKILL."""
