@@ -66,6 +66,12 @@ def _sla(t: Ticket, now: float) -> tuple[str | None, float | None]:
 
 def present(request: Request, gw: Any, tickets: list[Ticket]) -> list[TicketPublic]:
     """Tickets with what a card shows: SLA, escalation, names, latest note, rule name."""
+    return [TicketPublic(**body) for body in card_bodies(request, gw, tickets)]
+
+
+def card_bodies(request: Request, gw: Any, tickets: list[Ticket]) -> list[dict[str, Any]]:
+    """`present` as the JSON-ready bodies the model would give (every field of
+    TicketPublic): the board sends hundreds at each poll without building models."""
     if not tickets:
         return []
     db = gw.store
@@ -88,8 +94,9 @@ def present(request: Request, gw: Any, tickets: list[Ticket]) -> list[TicketPubl
         note = notes.get(t.id)
         first = (linked.get(t.id) or [None])[0]
         rule = rule_names.get(first["rule_id"]) if first else None
-        out.append(TicketPublic(
-            **{k: getattr(t, k) for k in _RAW}, sla_clock=clock, sla_due=due,
+        body = {k: getattr(t, k) for k in _RAW}
+        body.update(
+            sla_breaches=list(t.sla_breaches), sla_clock=clock, sla_due=due,
             overdue=due is not None and now >= due,
             escalated_to=chain[min(t.escalation_level, len(chain) - 1)]
             if t.escalation_level > 0 and chain else None,
@@ -100,7 +107,8 @@ def present(request: Request, gw: Any, tickets: list[Ticket]) -> list[TicketPubl
             note_at=note["at"] if note else None,
             alert_ids=[a["id"] for a in linked.get(t.id, [])],
             rule_name_zh=rule[0] if rule else None, rule_name_en=rule[1] if rule else None,
-            worn=alerts_view.worn(first) if first else None))
+            worn=alerts_view.worn(first) if first else None)
+        out.append(body)
     return out
 
 

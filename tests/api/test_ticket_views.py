@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 
+import orjson
 import pytest
+from pydantic import TypeAdapter
 
+from api.schemas import TicketPublic
 from gateway.users import UserRepository
 from tests.api.conftest import PASSWORD, Api
+from tests.conftest import T0
 
 # Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
 pytestmark = pytest.mark.both_backends
@@ -132,3 +136,26 @@ def test_an_alert_names_its_ticket_in_lists_and_alone(api):
     # Filters still name the alert's own columns (grid, site …), not the ticket's.
     grid = api.client.get("/alerts?state=open", headers=api.headers("grid_worker")).json()
     assert grid and {a["grid"] for a in grid} == {"G-01"}
+
+
+def test_each_board_card_is_what_the_ticket_list_says_and_the_totals_come_with_it(
+        api, publisher):
+    # Tickets in several columns, with notes, an alert, a breach: the board's cards are built
+    # without the model, the list's with it; they must be the same.
+    publisher.publish("scgw/v1/wristband/WB-1002/event", orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 7, "type": "fall"}))
+    assert api.gateway.pipeline.wait_processed(3, 10)
+    headers = api.headers("operator")
+    r = api.client.post(f"/tickets/{api.sos_ticket_id}/comments", headers=headers,
+                        json={"text": "已电话联系家属"})
+    assert r.status_code == 201, r.text
+    board = api.client.get("/tickets/board", headers=headers)
+    assert board.status_code == 200 and board.headers["content-type"] == "application/json"
+    cards = [c for column in board.json().values() for c in column]
+    TypeAdapter(dict[str, list[TicketPublic]]).validate_python(board.json())
+    listed = {t["id"]: t for t in api.client.get("/tickets", headers=headers).json()}
+    assert {c["state"] for c in cards} == {"collected", "dispatched"}
+    assert all(card == listed[card["id"]] for card in cards)
+    totals = orjson.loads(board.headers["X-Board-Totals"])
+    assert sum(total for total, _ in totals.values()) == len(listed)
+    assert any(card["note"] == "已电话联系家属" for card in cards)
