@@ -123,10 +123,11 @@ class Deduplicator:
             if env.channel == "status":
                 continue
             seq = env.seq
-            window = windows.get((env.device_id, PREFIX[env.channel])) if seq is not None \
-                else None
-            if seq is None or window is None or seq <= max(window.high, window.retired):
-                keys.add((env.device_id, env.channel, env.ts))
+            if seq is not None:
+                window = windows.get((env.device_id, PREFIX[env.channel]))
+                if window is not None and seq > max(window.high, window.retired):
+                    continue  # above the window: new, no rows needed
+            keys.add((env.device_id, env.channel, env.ts))
         return tx.find_stored_many(keys) if keys else {}
 
     def _stored(self, env: Envelope, tx: StoreTx) -> bool:

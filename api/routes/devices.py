@@ -77,16 +77,7 @@ def _public_body(device: DeviceRecord, twin: Any, withheld: bool) -> dict[str, A
 
 
 def _public(gw: Any, device: DeviceRecord, user: User) -> DevicePublic:
-    body = asdict(device)
-    twin = gw.twins.get(device.id)
-    twin_public = (TwinPublic(**{k: getattr(twin, k) for k in TwinPublic.model_fields})
-                   if twin else None)
-    if twin_public is not None and _withheld(user, device):
-        twin_public = twin_public.model_copy(update={
-            "lat": None, "lon": None, "accuracy_m": None, "location_ts": None,
-            "last_telemetry": redact_readings(twin_public.last_telemetry)})
-    return DevicePublic(**{k: body[k] for k in DevicePublic.model_fields if k in body},
-                        twin=twin_public)
+    return DevicePublic(**_public_body(device, gw.twins.get(device.id), _withheld(user, device)))
 
 
 def _withheld(user: User, device: DeviceRecord) -> bool:

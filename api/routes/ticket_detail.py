@@ -24,14 +24,11 @@ from gateway.users import User
 from gateway.workflow.assignees import candidates
 from gateway.workflow.places import PlaceInWords, site_geometry
 from gateway.workflow.records import Ticket
+from gateway.workflow.states import SLA_CLOCKS
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 _RAW = frozenset(TicketPublic.model_fields) & frozenset(Ticket.__dataclass_fields__)
-# Which SLA clocks run in which state (as the workflow's tick checks them).
-CLOCKS = (("dispatch", "sla_dispatch_due", ("collected",)),
-          ("accept", "sla_accept_due", ("dispatched", "escalated")),
-          ("resolve", "sla_resolve_due", ("collected", "dispatched", "handling", "escalated")))
 
 
 def visible(gw: Any, user: User, t: Ticket) -> bool:
@@ -56,7 +53,7 @@ def load(gw: Any, user: User, ticket_id: int) -> Ticket:
 
 def _sla(t: Ticket, now: float) -> tuple[str | None, float | None]:
     """The running SLA clock that runs out first (breached ones included)."""
-    running = [(getattr(t, attr), name) for name, attr, states in CLOCKS
+    running = [(getattr(t, attr), name) for name, attr, states in SLA_CLOCKS
                if t.state in states and getattr(t, attr) is not None]
     if not running:
         return None, None

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from api.access import linked_residents
 from api.deps import CurrentUser, GatewayDep, IdPath, Staff, StaffOrGrid
-from api.routes.ticket_detail import CLOCKS, card_bodies, load, present
+from api.routes.ticket_detail import card_bodies, load, present
 from api.schemas import (
     CommentBody,
     RequestCreate,
@@ -22,7 +22,7 @@ from api.schemas import (
 )
 from gateway.storage.tickets_repo import TicketFilter
 from gateway.workflow.records import Ticket
-from gateway.workflow.states import FINAL, STATES, TransitionError
+from gateway.workflow.states import FINAL, SLA_CLOCKS, STATES, TransitionError
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -88,7 +88,7 @@ def board(
     totals: dict[str, list[int]] = {}
     with gw.store.snapshot() as snap:  # one snapshot: the counts match the cards
         for state in STATES:
-            clocks = tuple(attr for _, attr, states in CLOCKS if state in states)
+            clocks = tuple(attr for _, attr, states in SLA_CLOCKS if state in states)
             limit = final_per_state if state in FINAL else per_state
             found, total, overdue = snap.tickets.column(state, clocks, now, limit, mine)
             columns[state] = found

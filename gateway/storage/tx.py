@@ -213,24 +213,15 @@ class StoreTx:
 
     def flush(self) -> None:
         """Write everything queued so far."""
-        if self._telemetry:
-            self._conn.executemany(_INSERT_TELEMETRY, self._telemetry)
-            self._telemetry.clear()
-        if self._events:
-            self._conn.executemany(_INSERT_EVENT, self._events)
-            self._events.clear()
-        if self._dead:
-            self._conn.executemany(_INSERT_DEAD, self._dead)
-            self._dead.clear()
         if self._twins:
             self._conn.executemany(_UPSERT_TWIN, [_twin_row(t) for t in self._twins.values()])
             self._twins.clear()
-        if self._alert_audit:
-            self._conn.executemany(INSERT_AUDIT, self._alert_audit)
-            self._alert_audit.clear()
-        if self._ticket_events:
-            self._conn.executemany(INSERT_EVENT, self._ticket_events)
-            self._ticket_events.clear()
+        for sql, rows in ((_INSERT_TELEMETRY, self._telemetry), (_INSERT_EVENT, self._events),
+                          (_INSERT_DEAD, self._dead), (INSERT_AUDIT, self._alert_audit),
+                          (INSERT_EVENT, self._ticket_events)):
+            if rows:
+                self._conn.executemany(sql, rows)
+                rows.clear()
 
 
 def twin_from_row(row: tuple[Any, ...]) -> Twin:

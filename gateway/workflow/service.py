@@ -12,7 +12,7 @@ from devices.place import PLACE_FIELDS, Place
 from gateway.workflow.config import Catalogue, Department, Priority, Rota, WorkflowSettings
 from gateway.workflow.ports import TicketStore, Tx
 from gateway.workflow.records import Ticket
-from gateway.workflow.states import FINAL, TransitionError, next_state
+from gateway.workflow.states import FINAL, SLA_CLOCKS, TransitionError, next_state
 
 log = logging.getLogger(__name__)
 
@@ -373,15 +373,8 @@ class WorkflowService:
 
 def _breached_clocks(t: Ticket, now: float) -> list[str]:
     """The SLA clocks of a ticket that ran out and were not yet counted as breached."""
-    out = []
-    for clock_name, due, states in (
-        ("dispatch", t.sla_dispatch_due, ("collected",)),
-        ("accept", t.sla_accept_due, ("dispatched", "escalated")),
-        ("resolve", t.sla_resolve_due, ("collected", "dispatched", "handling", "escalated")),
-    ):
-        if due is None or now < due or t.state not in states:
-            continue
-        if clock_name in t.sla_breaches or t.state in FINAL:
-            continue
-        out.append(clock_name)
-    return out
+    if t.state in FINAL:
+        return []
+    return [name for name, attr, states in SLA_CLOCKS
+            if t.state in states and (due := getattr(t, attr)) is not None and now >= due
+            and name not in t.sla_breaches]

@@ -17,6 +17,13 @@ STATES: tuple[State, ...] = (
     "escalated", "transferred", "rejected", "duplicate",
 )
 FINAL: frozenset[State] = frozenset({"closed", "rejected", "duplicate"})
+# The SLA clocks: (name, the ticket's due-time field, the states in which it runs). The
+# workflow's tick breaches them; the console shows the one that runs out first.
+SLA_CLOCKS: tuple[tuple[str, str, tuple[State, ...]], ...] = (
+    ("dispatch", "sla_dispatch_due", ("collected",)),
+    ("accept", "sla_accept_due", ("dispatched", "escalated")),
+    ("resolve", "sla_resolve_due", ("collected", "dispatched", "handling", "escalated")),
+)
 
 # (action, from state) → to state. Everything not listed is refused.
 TRANSITIONS: dict[tuple[Action, State], State] = {

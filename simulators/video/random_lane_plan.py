@@ -27,7 +27,6 @@ class LanePlan:
     passers: list[Passer] = field(default_factory=list)
 
 
-
 SMALL = ("bicycle", "boxes", "tricycle", "scooter", "ebike")
 
 
