@@ -1,8 +1,10 @@
-"""Foreground segmentation behind one interface: MOG2, KNN, running average, frame differencing."""
+"""Foreground segmentation behind one interface: MOG2, a single Gaussian, KNN, running
+average, frame differencing."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, get_args
 
 import cv2
 import numpy as np
@@ -205,14 +207,13 @@ class FrameDifference:
         return self._prev[0] if self._prev else None
 
 
+_SEGMENTERS: dict[str, Callable[[float], Segmenter]] = {
+    "mog2": Mog2, "gaussian": Gaussian, "knn": Knn, "running_average": RunningAverage,
+    "frame_difference": FrameDifference}
+if set(_SEGMENTERS) != set(get_args(Segmentation)):
+    raise RuntimeError("config.Segmentation and segment._SEGMENTERS name different methods")
+
+
 def make_segmenter(method: Segmentation, threshold: float) -> Segmenter:
     """Build the configured segmenter."""
-    if method == "mog2":
-        return Mog2(threshold)
-    if method == "gaussian":
-        return Gaussian(threshold)
-    if method == "knn":
-        return Knn(threshold)
-    if method == "running_average":
-        return RunningAverage(threshold)
-    return FrameDifference(threshold)
+    return _SEGMENTERS[method](threshold)
