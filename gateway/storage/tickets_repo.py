@@ -21,6 +21,8 @@ _INSERT = (f"INSERT INTO tickets ({', '.join(_WRITE)}) VALUES ({', '.join('?' fo
            " RETURNING id")
 INSERT_EVENT = ("INSERT INTO ticket_events (ticket_id, at, actor, action, from_state, to_state,"
                 " note, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+INSERT_NOTIFICATION = ("INSERT INTO notifications (at, audience, recipient, ticket_id, alert_id,"
+                       " resident_id, kind, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 _UPDATE = f"UPDATE tickets SET {', '.join(f'{c} = ?' for c in _WRITE)} WHERE id = ?"
 OPEN_STATES = ("collected", "dispatched", "handling", "escalated")
 
@@ -59,9 +61,10 @@ class SqliteTickets:
 
     def __init__(self, conn: Connection, dialect: Dialect = SQLITE, *,
                  lock_rows: bool = True, event_rows: list[tuple[Any, ...]] | None = None,
-                 ) -> None:
+                 notification_rows: list[tuple[Any, ...]] | None = None) -> None:
         self._conn = conn
         self._event_rows = event_rows  # see add_event; None: written at once
+        self._notification_rows = notification_rows  # see notify; None: written at once
         # SQLite has one writer: nothing to lock. PostgreSQL: the row, until commit (not in
         # a read-only snapshot, where nothing is changed and FOR UPDATE is refused).
         self._lock = " FOR UPDATE" if lock_rows and dialect.name == "postgres" else ""
@@ -75,10 +78,6 @@ class SqliteTickets:
     def update(self, ticket: Ticket) -> None:
         """Write every column of an existing ticket."""
         self._conn.execute(_UPDATE, [*_values(ticket), ticket.id])
-
-    def set_code(self, ticket_id: int, code: str) -> None:
-        """A new ticket's code (it carries the id, known once inserted)."""
-        self._conn.execute("UPDATE tickets SET code = ? WHERE id = ?", (code, ticket_id))
 
     def get(self, ticket_id: int) -> Ticket | None:
         """One ticket, its row locked until the transaction ends (it is read to be changed:
@@ -211,11 +210,14 @@ class SqliteTickets:
     def notify(self, *, at: float, audience: str, recipient: str, kind: str, body: str,
                ticket_id: int | None = None, alert_id: int | None = None,
                resident_id: str | None = None) -> None:
-        """Record a notification for a person or queue (the live stream delivers it)."""
-        self._conn.execute(
-            "INSERT INTO notifications (at, audience, recipient, ticket_id, alert_id,"
-            " resident_id, kind, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (at, audience, recipient, ticket_id, alert_id, resident_id, kind, body))
+        """Record a notification for a person or queue (the live stream delivers it); written
+        with the transaction's others in one statement before its commit (nothing reads
+        them before)."""
+        row = (at, audience, recipient, ticket_id, alert_id, resident_id, kind, body)
+        if self._notification_rows is not None:
+            self._notification_rows.append(row)
+        else:
+            self._conn.execute(INSERT_NOTIFICATION, row)
 
     def family_of(self, resident_id: str) -> list[str]:
         """Usernames of the family accounts linked to a resident."""

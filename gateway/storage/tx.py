@@ -18,7 +18,7 @@ from gateway.storage.plates_repo import SqlitePlates
 from gateway.storage.records import DeadLetter, SeqWindow, StoredMessage, Twin
 from gateway.storage.replicas_repo import SqlReplicas, chunks, select_in
 from gateway.storage.rules_repo import INSERT_AUDIT, SqliteAlerts, SqliteRuleState, SqliteSilences
-from gateway.storage.tickets_repo import INSERT_EVENT, SqliteTickets
+from gateway.storage.tickets_repo import INSERT_EVENT, INSERT_NOTIFICATION, SqliteTickets
 
 TWIN_COLUMNS = tuple(Twin.__slots__)  # type: ignore[attr-defined]
 _MESSAGE_COLUMNS = tuple(StoredMessage.__slots__)  # type: ignore[attr-defined]
@@ -70,6 +70,7 @@ class StoreTx:
         self._twins: dict[str, Twin] = {}
         self._alert_audit: list[tuple[Any, ...]] = []
         self._ticket_events: list[tuple[Any, ...]] = []
+        self._notifications: list[tuple[Any, ...]] = []
 
     @property
     def connection(self) -> Connection:
@@ -110,7 +111,8 @@ class StoreTx:
     def tickets(self) -> SqliteTickets:
         """Tickets, their events and links, notifications, the outbox, assets."""
         return SqliteTickets(self._conn, self.dialect, lock_rows=not self.read_only,
-                             event_rows=None if self.read_only else self._ticket_events)
+                             event_rows=None if self.read_only else self._ticket_events,
+                             notification_rows=None if self.read_only else self._notifications)
 
     @cached_property
     def people(self) -> SqlitePeople:
@@ -218,7 +220,8 @@ class StoreTx:
             self._twins.clear()
         for sql, rows in ((_INSERT_TELEMETRY, self._telemetry), (_INSERT_EVENT, self._events),
                           (_INSERT_DEAD, self._dead), (INSERT_AUDIT, self._alert_audit),
-                          (INSERT_EVENT, self._ticket_events)):
+                          (INSERT_EVENT, self._ticket_events),
+                          (INSERT_NOTIFICATION, self._notifications)):
             if rows:
                 self._conn.executemany(sql, rows)
                 rows.clear()

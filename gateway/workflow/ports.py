@@ -19,10 +19,6 @@ class TicketStore(Protocol):
         """Write every field of an existing ticket."""
         ...
 
-    def set_code(self, ticket_id: int, code: str) -> None:
-        """A new ticket's code (it carries the id, known once inserted)."""
-        ...
-
     def get(self, ticket_id: int) -> Ticket | None:
         """One ticket."""
         ...

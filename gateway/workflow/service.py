@@ -54,10 +54,12 @@ class WorkflowService:
                     device_id: str | None = None, title: str = "", description: str = "",
                     attachments: list[str] | None = None,
                     dedup_key: str | None = None, alert_count: int = 0,
-                    clock_skew_s: float | None = None) -> Ticket:
-        """Collect a ticket, then route it (dispatch, queue, or hand to 12345)."""
+                    clock_skew_s: float | None = None, new_key: bool = False) -> Ticket:
+        """Collect a ticket, then route it (dispatch, queue, or hand to 12345); `new_key`:
+        the caller knows no ticket holds `dedup_key` yet (it names an alert raised in this
+        very transaction)."""
         db = tx.tickets
-        if dedup_key is not None:
+        if dedup_key is not None and not new_key:
             existing = db.by_dedup_key(dedup_key)
             if existing is not None:
                 return existing
@@ -74,9 +76,9 @@ class WorkflowService:
             alert_count=alert_count, clock_skew_s=clock_skew_s,
         )
         ticket.id = db.insert(ticket)
-        # The code carries the id, known only once inserted; only that column is written.
+        # The code carries the id, known only once inserted; routing writes the row again
+        # in every branch, and the code with it.
         ticket.code = f"GD{datetime.fromtimestamp(now, self._tz):%Y%m%d}-{ticket.id:05d}"
-        db.set_code(ticket.id, ticket.code)
         db.add_event(ticket.id, now, actor, "collect", None, "collected",
                           f"{source}: {ticket.title}")
         if cat.critical:
@@ -112,7 +114,7 @@ class WorkflowService:
             grace = self.settings.ticket_grace_s.get(alert.severity, 0.0)
             if change.at < alert.opened_at + grace:
                 return  # `tick` opens it if the alert is still open when the grace ends
-            self._open_for_alert(tx, alert, change.at)
+            self._open_for_alert(tx, alert, change.at, new=change.action == "opened")
             return
         if change.action in ("repeated", "escalated", "reescalated"):
             ticket.alert_count = alert.count
@@ -126,7 +128,7 @@ class WorkflowService:
             db.add_event(ticket.id, change.at, change.actor, f"alert_{change.action}",
                               ticket.state, ticket.state, change.note or "")
 
-    def _open_for_alert(self, tx: Tx, alert: Any, now: float) -> Ticket:
+    def _open_for_alert(self, tx: Tx, alert: Any, now: float, new: bool = False) -> Ticket:
         db = tx.tickets
         ticket = self.open_ticket(
             tx, source="alert", category=alert.category, now=now,
@@ -135,7 +137,7 @@ class WorkflowService:
             resident_id=alert.resident_id, device_id=alert.device_id,
             description=self._alert_text(db, alert), dedup_key=f"alert-{alert.id}",
             attachments=[s for s in [alert.detail.get("snapshot_ref")] if s],
-            alert_count=alert.count, clock_skew_s=alert.clock_skew_s,
+            alert_count=alert.count, clock_skew_s=alert.clock_skew_s, new_key=new,
         )
         db.link_alert(alert.id, ticket.id, now)
         return ticket
@@ -158,10 +160,11 @@ class WorkflowService:
                    note: str = "", assignee: str | None = None, department: str | None = None,
                    rating: int | None = None, result: str | None = None,
                    reason: str | None = None, duplicate_of: int | None = None,
-                   facts: dict[str, Any] | None = None) -> Ticket:
-        """Apply one action; illegal ones raise TransitionError and change nothing."""
+                   facts: dict[str, Any] | None = None, held: Ticket | None = None) -> Ticket:
+        """Apply one action; illegal ones raise TransitionError and change nothing (`held`:
+        the ticket as this transaction already holds it, instead of reading it again)."""
         db = tx.tickets
-        ticket = db.get(ticket_id)
+        ticket = held if held is not None and held.id == ticket_id else db.get(ticket_id)
         if ticket is None:
             raise LookupError(f"no ticket {ticket_id}")
         to = next_state(ticket_id, action, ticket.state)
@@ -280,7 +283,7 @@ class WorkflowService:
         """Dispatch, queue or transfer a new ticket; returns it as stored after that."""
         cat = self.catalogue.get(t.category)
         if cat.big_matter:
-            self.transition(tx, t.id, "transfer", actor=SYSTEM, now=now,
+            self.transition(tx, t.id, "transfer", actor=SYSTEM, now=now, held=t,
                             note="大事统一流转: handed to the 12345 channel")
             moved = tx.tickets.get(t.id)  # the outbox marked its delivery state in the row
             assert moved is not None
@@ -293,7 +296,7 @@ class WorkflowService:
                               f"no grid worker on duty for grid {t.grid or '-'}")
             return t
         return self.transition(tx, t.id, "dispatch", actor=SYSTEM, now=now, assignee=worker,
-                               note=f"on duty for grid {t.grid}")
+                               note=f"on duty for grid {t.grid}", held=t)
 
     def _notify_critical(self, db: TicketStore, t: Ticket, now: float) -> None:
         db.notify(at=now, audience="control_room", recipient=self.rota.control_room,

@@ -146,10 +146,10 @@ def test_critical_category_notifies_control_room_and_family_at_once(service, sto
     with store.transaction() as tx:
         t = service.open_ticket(tx, source="operator", category="fall", now=T0,
                                 place=PLACE_G01, resident_id="R-yang")
-        notes = tx.connection.execute(
-            "SELECT audience, recipient, kind FROM notifications WHERE ticket_id = ? ORDER BY id",
-            (t.id,),
-        ).fetchall()
+    # Committed with the ticket, in the transaction that opened it.
+    notes = [(r["audience"], r["recipient"], r["kind"]) for r in store.query(
+        "SELECT audience, recipient, kind FROM notifications WHERE ticket_id = ? ORDER BY id",
+        (t.id,))]
     assert ("control_room", "control_room", "critical_ticket") in notes
     assert ("family", "fam-yang-son", "critical_ticket") in notes
     assert ("user", "gw-wang", "ticket_dispatched") in notes
