@@ -3,7 +3,7 @@
 psycopg's `executemany` sends one prepared statement per row (pipelined): at a batch's few
 thousand telemetry rows, twins, dedup windows and rule states, its per-row work was most of a
 replica's time. The same INSERT written as `INSERT … SELECT * FROM unnest(%s::type[], …)` goes
-as one statement with one array per column. Rows of an upsert that share a conflict key are
+as one statement with one binary array per column. Rows of an upsert that share a conflict key are
 collapsed to the last one first: a single statement may not update one row twice, while
 row-by-row the last write won — the outcome is the same.
 """
@@ -102,7 +102,10 @@ class BulkInserts:
             if not set(names) <= set(columns):
                 return None
             keys = tuple(columns.index(k) for k in names)
-        arrays = ", ".join(f"%s::{t}[]" for t in types)
+        # Binary arrays (`%b`): psycopg writes them in C, where the text form of an array is
+        # quoted element by element in Python, ~15 times the CPU (34 vs 2.2 ms for 2,000 rows
+        # of 4 columns).
+        arrays = ", ".join(f"%b::{t}[]" for t in types)
         tail = m["tail"].replace("%", "%%")
         return BulkInsert(f"INSERT INTO {m['table']} ({', '.join(columns)})"
                           f" SELECT * FROM unnest({arrays}){tail}", converters, keys)
