@@ -177,3 +177,20 @@ def test_a_ticket_opened_by_an_alert_has_the_alerts_place_and_names_it(service, 
     assert ticket is not None
     assert ticket.place == alert.place
     assert "3号楼1单元" in ticket.description
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize(("category", "place", "state"), [
+    ("property", PLACE_G01, "dispatched"),  # a grid worker on duty
+    ("property", PLACE_NOBODY, "collected"),  # queued in the control room
+    ("illegal_construction", PLACE_G01, "transferred"),  # 大事: handed to 12345
+])
+def test_a_new_tickets_code_is_stored_whichever_way_it_is_routed(service, store, category,
+                                                                  place, state):
+    with store.transaction() as tx:
+        t = service.open_ticket(tx, source="operator", category=category, now=T0, place=place)
+    assert t.state == state
+    # T0 is 2026-11-21 in Jining: the code is the local date and the id.
+    assert t.code == f"GD20261121-{t.id:05d}"
+    stored = store.query("SELECT code, state FROM tickets WHERE id = ?", (t.id,))[0]
+    assert (stored["code"], stored["state"]) == (t.code, state)
