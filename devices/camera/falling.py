@@ -9,6 +9,7 @@ from devices.camera.config import FallingConfig
 from devices.camera.detection import Detection
 from devices.camera.judge import Judge
 from devices.camera.physics import FloorMap
+from devices.camera.recover import Sightings
 from devices.camera.region import Crop, crop_for
 from devices.camera.segment import make_segmenter
 from devices.camera.tracking import Tracker, find_blobs
@@ -66,6 +67,7 @@ class FallingDetector:
         self._specks = 0.0  # rain or snow lift it within two frames
         self._range = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
         self._relearn = 0
+        self._sightings = Sightings(fps)
         self.fps = fps
         self.foreground_share = 0.0
 
@@ -106,8 +108,9 @@ class FallingDetector:
                 fg = opened
             fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, self._close)
             blobs = find_blobs(fg, self._min_blob, self._max_blob)
+        self._sightings.add(t, blobs)
         ended = self._tracker.update(t, blobs)
-        return self.judge(ended, self._tracker.active)
+        return self.judge(ended, self._tracker.active, self._sightings)
 
     def _steady_only(self, image: np.ndarray, fg: np.ndarray) -> np.ndarray:
         bg = self._segmenter.background()
@@ -127,4 +130,4 @@ class FallingDetector:
 
     def finish(self) -> list[Detection]:
         """Judge the tracks still open at the end of the stream."""
-        return self.judge(self._tracker.flush())
+        return self.judge(self._tracker.flush(), sightings=self._sightings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy as np
 from devices.camera.config import FallingConfig
 from devices.camera.detection import Detection
 from devices.camera.physics import FloorMap, Verdict, assess
+from devices.camera.recover import Sightings, recover
 from devices.camera.region import Crop
 from devices.camera.tracking import Track
 
@@ -34,6 +36,21 @@ _ALONE_CONFIDENCE = 0.85
 # motion-blurred blob split in two, each piece caught by a track) waits for that track: if it
 # passes, the shorter one is the same throw seen twice.
 _COVER_MIN_POINTS = 3
+# A piece that fails is followed through the recent sightings (see `recover`) if it has at
+# least this many points and already drops a fifth of a storey.
+_SEED_POINTS = 4
+_SEED_STOREYS = 0.2
+
+
+def _falling_run(ys: list[float]) -> tuple[int, int]:
+    """(start, end) of the run of points that drops furthest without rising (1 px slack)."""
+    best, best_drop, k = (0, 0), 0.0, 0
+    for i in range(1, len(ys) + 1):
+        if i == len(ys) or ys[i] < ys[i - 1] - 1.0:
+            if ys[i - 1] - ys[k] > best_drop:
+                best, best_drop = (k, i), ys[i - 1] - ys[k]
+            k = i
+    return best
 
 
 @dataclass(frozen=True)
@@ -71,30 +88,28 @@ class Judge:
         self._pending: list[_Pending] = []
         self.rejected: dict[str, int] = {}
 
-    def __call__(self, tracks: list[Track], active: list[Track] | None = None) -> list[Detection]:
+    def __call__(
+        self,
+        tracks: list[Track],
+        active: list[Track] | None = None,
+        sightings: Sightings | None = None,
+    ) -> list[Detection]:
         """Detections among the given finished tracks.
 
         `active` are the tracks still running: a passing track that runs alongside a longer one
-        of them is held back until that one has been judged (see `_cover`).
+        of them is held back until that one has been judged (see `_cover`). `sightings` are the
+        recent blobs: a track that fails is followed through them (see `_recover`).
         """
         active = active or []
         out = []
         for tr in sorted(tracks, key=lambda tr: tr.t[0]):
             tr = self._stitch(tr)
-            if len(tr.t) < self.cfg.min_points:
-                self._keep_fragment(tr)
+            found = self._judge(tr)
+            if found is None and sightings is not None:
+                found = self._recover(tr, sightings)
+            if found is None:
                 continue
-            xs, ys = self._full(tr)
-            verdict = self._assess(tr.t, xs, ys)
-            if not verdict.ok and verdict.reason in _TRIMMABLE:
-                tr, xs, ys, verdict = self._trim(tr, xs, ys, verdict)
-            if not verdict.ok:
-                self._count(verdict.reason)
-                self._keep_fragment(tr)
-                continue
-            if verdict.confidence < self.cfg.min_confidence:
-                self._count("low_confidence")
-                continue
+            tr, xs, ys, verdict = found
             cover = self._cover(tr, xs, ys, active)
             if cover is not None:
                 self._pending.append(_Pending(cover, tr, xs, ys, verdict))
@@ -116,6 +131,61 @@ class Judge:
                 out.append(self._detection(p.track, p.xs, p.ys, p.verdict))
         self._pending = waiting
         return out
+
+    def _judge(
+        self, tr: Track, quiet: bool = False
+    ) -> tuple[Track, list[float], list[float], Verdict] | None:
+        """The track (trimmed if need be) and its verdict if it passes; else counts why not
+        and keeps it as a fragment to stitch (unless `quiet`)."""
+        if len(tr.t) < self.cfg.min_points:
+            if not quiet:
+                self._keep_fragment(tr)
+            return None
+        xs, ys = self._full(tr)
+        verdict = self._assess(tr.t, xs, ys)
+        if not verdict.ok and verdict.reason in _TRIMMABLE:
+            tr, xs, ys, verdict = self._trim(tr, xs, ys, verdict, quiet)
+        if not verdict.ok or verdict.confidence < self.cfg.min_confidence:
+            if not quiet:
+                self._count(verdict.reason if not verdict.ok else "low_confidence")
+                if not verdict.ok:
+                    self._keep_fragment(tr)
+            return None
+        return tr, xs, ys, verdict
+
+    def _recover(
+        self, tr: Track, sightings: Sightings
+    ) -> tuple[Track, list[float], list[float], Verdict] | None:
+        """A failed piece of a fall, completed from the recent sightings, if that passes.
+
+        The tracker may have split one fall over several tracks (see `recover`); the piece is
+        followed along its own parabola and the whole is judged like any track, so it passes
+        only as a whole fall, and rest before the release or after the landing is trimmed as
+        usual.
+        """
+        # Only the piece that falls: before and after it the track may have been on a resting
+        # object, a lit window or another track's object.
+        k, m = _falling_run(tr.y)
+        if m - k < _SEED_POINTS:
+            return None
+        tr = Track(tr.id, tr.t[k:m], tr.x[k:m], tr.y[k:m], tr.area[k:m])
+        xs, ys = self._full(tr)
+        x0, y0 = xs[0], ys[0]
+        storey = self.floors.floor_px(x0, y0)
+        if ys[-1] - ys[0] < _SEED_STOREYS * storey:
+            return None
+        s = self.crop.scale
+        typical = float(np.median(tr.area))
+        tol = max(2.5, 0.1 * storey * s) + 0.3 * float(np.sqrt(typical))
+        whole = recover(
+            tr, sightings, self.floors.gravity_px(x0, y0) * s, tol, self.cfg.max_gap_frames
+        )
+        if len(whole.t) < max(self.cfg.min_points, len(tr.t) + 2):
+            return None
+        found = self._judge(whole, quiet=True)  # the piece itself was counted already
+        if found is not None:
+            self._count("recovered")
+        return found
 
     def _cover(
         self, tr: Track, xs: list[float], ys: list[float], active: list[Track]
@@ -217,7 +287,9 @@ class Judge:
             and np.all(tail_y >= y_end - 0.3 * self.storey_px)
         )
 
-    def _head_ok(self, xs: list[float], ys: list[float], start: int) -> bool:
+    def _head_ok(
+        self, t: list[float], xs: list[float], ys: list[float], start: int, end: int
+    ) -> bool:
         """Whether the points before `start` are loose links, rest, or a different thing."""
         if start <= _MAX_LOOSE:
             return True
@@ -230,7 +302,19 @@ class Judge:
         steps = np.hypot(np.diff(xs[: start + 1]), np.diff(ys[: start + 1]))
         jump = float(steps[-3:].max())
         typical = float(np.median(steps[:-3])) if len(steps) > 3 else 0.0
-        return jump > max(0.5 * self.storey_px, 4 * typical)
+        if jump > max(0.5 * self.storey_px, 4 * typical):
+            return True
+        # ... or from something fast to an object near rest: a coasting track's wide gate
+        # caught it. A bird stooping out of its glide enters the dive at the glide's speed;
+        # an object that starts at rest cannot have come from a point it would need several
+        # times its own starting speed to reach.
+        ts = np.asarray(t[start:end]) - t[start]
+        vy = float(np.polyfit(ts, ys[start:end], 2)[1])
+        vx = float(np.polyfit(ts, xs[start:end], 1)[0])
+        dt = t[start] - t[start - 1]
+        reach = (math.hypot(vx, vy) + self._g_full * dt) * dt + 0.25 * self.storey_px
+        gap = math.hypot(xs[start] - xs[start - 1], ys[start] - ys[start - 1])
+        return gap > max(0.5 * self.storey_px, 3 * reach)
 
     def _long_enough(self, t: list[float], ys: list[float]) -> bool:
         """Whether a piece is long and deep enough to stand as a fall on its own."""
@@ -279,20 +363,21 @@ class Judge:
         return out
 
     def _trim(
-        self, tr: Track, xs: list[float], ys: list[float], verdict: Verdict
+        self, tr: Track, xs: list[float], ys: list[float], verdict: Verdict, quiet: bool = False
     ) -> tuple[Track, list[float], list[float], Verdict]:
         # The object's fall may be part of a longer track: it started on something else, and
         # after the object landed the track stays on it. A piece passes if its head and tail
         # pass the tests above, or if it is a whole fall on its own: never a short piece out
         # of the middle of one thing's continuous motion.
         for k, m in self._segments(tr.t, ys):
-            clean = self._tail_is_rest(xs, ys, m) and self._head_ok(xs, ys, k)
+            clean = self._tail_is_rest(xs, ys, m) and self._head_ok(tr.t, xs, ys, k, m)
             if not clean and not self._long_enough(tr.t[k:m], ys[k:m]):
                 continue
             v = self._assess(tr.t[k:m], xs[k:m], ys[k:m])
             if v.ok and (clean or self._strong(v)):
                 cut = Track(tr.id, tr.t[k:m], tr.x[k:m], tr.y[k:m], tr.area[k:m])
-                self._count("trimmed")
+                if not quiet:
+                    self._count("trimmed")
                 return cut, xs[k:m], ys[k:m], v
         return tr, xs, ys, verdict
 
