@@ -6,15 +6,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gateway.storage.dialect import Connection
+from gateway.storage.dialect import SQLITE, Connection, Dialect
 
 if TYPE_CHECKING:
     from gateway.storage.common import SqlStore
 
 _INSERT_ACCESS = (
     "INSERT INTO access_audit (at, actor, role, action, resident_id, device_id, range_from,"
-    " range_to, outcome, detail, client_addr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " RETURNING id")
+    " range_to, outcome, detail, client_addr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _ACCESS_COLUMNS = ("id, at, actor, role, action, resident_id, device_id, range_from, range_to,"
                    " outcome, detail, client_addr")
 
@@ -39,17 +38,17 @@ class AccessRecord:
 class SqliteAudit:
     """Audit writes inside an open transaction (with the change they record)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, dialect: Dialect = SQLITE) -> None:
         self._conn = conn
+        self._dialect = dialect
 
     def record_access(self, rec: AccessRecord) -> int:
         """Write one access row (and its residents); return its id."""
         single = rec.residents[0] if len(rec.residents) == 1 else None
-        cur = self._conn.execute(_INSERT_ACCESS, (
+        audit_id = self._dialect.insert_id(self._conn, _INSERT_ACCESS, (
             rec.at, rec.actor, rec.role, rec.action, single, rec.device_id,
             rec.range_from, rec.range_to, "allowed" if rec.allowed else "denied",
             rec.detail, rec.client_addr))
-        audit_id = int(cur.fetchone()[0])
         if rec.residents:
             self._conn.executemany(
                 "INSERT INTO access_audit_subjects VALUES (?, ?) ON CONFLICT DO NOTHING",

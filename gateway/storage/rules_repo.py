@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from gateway.storage.dialect import Connection
+from gateway.storage.dialect import SQLITE, Connection, Dialect
 from gateway.storage.replicas_repo import select_in
 from rules.muting import Silence
 from rules.records import Alert, AlertChange
@@ -16,7 +16,7 @@ from rules.records import Alert, AlertChange
 _COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Alert))
 _WRITE = _COLUMNS[1:]
 _INSERT_ALERT = (f"INSERT INTO alerts ({', '.join(_WRITE)}) "
-                 f"VALUES ({', '.join('?' for _ in _WRITE)}) RETURNING id")
+                 f"VALUES ({', '.join('?' for _ in _WRITE)})")
 _UPDATE_ALERT = f"UPDATE alerts SET {', '.join(f'{c} = ?' for c in _WRITE)} WHERE id = ?"
 INSERT_AUDIT = ("INSERT INTO alert_audit (alert_id, at, actor, action, from_state, to_state,"
                  " note) VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -53,8 +53,9 @@ class SqliteAlerts:
     """`alerts` and `alert_audit` in one transaction."""
 
     def __init__(self, conn: Connection, audit_rows: list[tuple[Any, ...]] | None = None,
-                 ) -> None:
+                 dialect: Dialect = SQLITE) -> None:
         self._conn = conn
+        self._dialect = dialect
         # Audit rows wait here for the transaction's end, written in one statement (they are
         # read only after the commit); None: written at once.
         self._audit_rows = audit_rows
@@ -108,7 +109,7 @@ class SqliteAlerts:
 
     def insert(self, alert: Alert) -> int:
         """A new alert; returns its id."""
-        return int(self._conn.execute(_INSERT_ALERT, _values(alert)).fetchone()[0])
+        return self._dialect.insert_id(self._conn, _INSERT_ALERT, _values(alert))
 
     def update(self, alert: Alert) -> None:
         """Write every column of an existing alert."""

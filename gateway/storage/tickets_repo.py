@@ -17,8 +17,7 @@ _JSON_COLUMNS = ("attachments", "sla_breaches")
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Ticket))
 _WRITE = COLUMNS[1:]
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM tickets"
-_INSERT = (f"INSERT INTO tickets ({', '.join(_WRITE)}) VALUES ({', '.join('?' for _ in _WRITE)})"
-           " RETURNING id")
+_INSERT = f"INSERT INTO tickets ({', '.join(_WRITE)}) VALUES ({', '.join('?' for _ in _WRITE)})"
 INSERT_EVENT = ("INSERT INTO ticket_events (ticket_id, at, actor, action, from_state, to_state,"
                 " note, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 INSERT_NOTIFICATION = ("INSERT INTO notifications (at, audience, recipient, ticket_id, alert_id,"
@@ -63,6 +62,7 @@ class SqliteTickets:
                  lock_rows: bool = True, event_rows: list[tuple[Any, ...]] | None = None,
                  notification_rows: list[tuple[Any, ...]] | None = None) -> None:
         self._conn = conn
+        self._dialect = dialect
         self._event_rows = event_rows  # see add_event; None: written at once
         self._notification_rows = notification_rows  # see notify; None: written at once
         # SQLite has one writer: nothing to lock. PostgreSQL: the row, until commit (not in
@@ -73,7 +73,7 @@ class SqliteTickets:
 
     def insert(self, ticket: Ticket) -> int:
         """A new ticket; returns its id."""
-        return int(self._conn.execute(_INSERT, _values(ticket)).fetchone()[0])
+        return self._dialect.insert_id(self._conn, _INSERT, _values(ticket))
 
     def update(self, ticket: Ticket) -> None:
         """Write every column of an existing ticket."""

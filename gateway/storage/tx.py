@@ -85,7 +85,8 @@ class StoreTx:
     @cached_property
     def alerts(self) -> SqliteAlerts:
         """The rules engine's alerts and their audit trail."""
-        return SqliteAlerts(self._conn, None if self.read_only else self._alert_audit)
+        return SqliteAlerts(self._conn, None if self.read_only else self._alert_audit,
+                            self.dialect)
 
     @cached_property
     def silences(self) -> SqliteSilences:
@@ -105,7 +106,7 @@ class StoreTx:
     @cached_property
     def audit(self) -> SqliteAudit:
         """Access and admin audit rows, in the transaction of what they record."""
-        return SqliteAudit(self._conn)
+        return SqliteAudit(self._conn, self.dialect)
 
     @cached_property
     def tickets(self) -> SqliteTickets:
