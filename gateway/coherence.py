@@ -16,12 +16,18 @@ in-memory state may hold changes the database never got.
 With sticky routing (EMQX's hash by client id) a device stays on one replica and the cost is
 one lock and one version read per batch; with round-robin routing it is a reload per device
 per batch, which is correct and slower.
+
+A batch does not wait for devices another replica's open transaction holds: it takes the
+locks that are free and puts the held devices' messages back for its next batch, where they
+are waited for (so a device is put back at most once in a row). Under round-robin routing
+nearly every pair of concurrent batches shares some device; waiting would make the replicas
+take turns instead of working side by side.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set
 from typing import Protocol
 
 from gateway.metrics import GatewayMetrics
@@ -69,21 +75,40 @@ class DeviceCoherence:
         self._first: set[str] = set()  # to claim at the start of the retried transaction
         self._global_read = False  # this transaction has compared the global version
         self._global_touched = False
+        self._put_back: set[str] = set()  # deferred by the last batch: waited for next time
 
     def start(self, tx: StoreTx) -> None:
         """Remember the stored versions; call before the state itself is loaded, so that a
         change made in between shows up as a newer version, never the reverse."""
         self._known = tx.replicas.all_versions()
 
-    def claim(self, tx: StoreTx, device_ids: Iterable[str]) -> None:
-        """Lock the devices for this transaction and reload those another replica changed."""
+    def claim(self, tx: StoreTx, device_ids: Iterable[str], *, defer: bool = False,
+              ) -> set[str]:
+        """Lock the devices for this transaction and reload those another replica changed.
+
+        `defer`: devices whose lock another transaction holds are not waited for but
+        returned, unclaimed (the caller processes their messages in its next batch, where
+        they are waited for); devices this replica must reload first are always waited for.
+        """
         wanted = set(device_ids) | self._first
+        held: set[str] = set()
+        if defer:
+            # Waited for first, while this batch holds no other lock: two replicas each
+            # holding what the other waits for would deadlock.
+            must = self._first | (self._put_back & wanted)
+            stale = self._lock(tx, must)
+            free = {d for d in wanted - must if d not in self._claimed}
+            held = tx.replicas.try_lock_devices(free)
+            self._put_back = held
+            stale |= self._lock(tx, free - held, locked=free - held)
+        else:
+            stale = self._lock(tx, wanted)
         self._first = set()
-        stale = self._lock(tx, wanted)
         if stale:
             for holder in self.participants:
                 holder.reload_devices(tx, stale)
             self._metrics.replica_reloads.inc(len(stale))
+        return held
 
     def touch_global(self) -> None:
         """This transaction changes what is no device's (a rule switch, a silence)."""
@@ -127,12 +152,14 @@ class DeviceCoherence:
         self._claimed = {}
         self._global_read = self._global_touched = False
 
-    def _lock(self, tx: StoreTx, device_ids: set[str]) -> set[str]:
+    def _lock(self, tx: StoreTx, device_ids: Set[str], locked: Set[str] = frozenset(),
+              ) -> set[str]:
+        """Claim `device_ids` (those in `locked` already hold their lock); return the stale."""
         new = sorted(d for d in device_ids if d not in self._claimed)
         check_global = not self._global_read
         if not new and not check_global:
             return set()
-        tx.replicas.lock_devices(new)
+        tx.replicas.lock_devices([d for d in new if d not in locked])
         stored = tx.replicas.versions([*new, GLOBAL] if check_global else new)
         known = self._known
         stale = set()

@@ -113,6 +113,9 @@ class GatewayMetrics:
         self.replica_reloads = Counter(
             "scgw_replica_reloads", "Devices whose state was reloaded because another replica "
             "changed it", registry=r)
+        self.replica_deferred = Counter(
+            "scgw_replica_deferred", "Messages put back for the next batch because another "
+            "replica's transaction held their device", registry=r)
         self.replica_conflicts = Counter(
             "scgw_replica_conflicts", "Transactions retried because they changed a device "
             "another replica had changed", registry=r)

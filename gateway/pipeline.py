@@ -111,6 +111,7 @@ class Pipeline:
         # Called last inside every transaction, before its commit (the replicas' live fan-out).
         self.before_commit: list[Callable[[StoreTx], None]] = []
         self._inbox = Inbox(limits.queue_size, urgent=UrgencyHint().device)
+        self._put_back: list[RawMessage] = []  # this batch's messages left for the next
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self.processed = 0  # messages whose batch committed (accepted, rejected or duplicate)
@@ -270,6 +271,7 @@ class Pipeline:
         message in a savepoint, so one whose statements fail is dead-lettered alone)."""
         now = self._clock.time()
         counts = BatchCounts()
+        self._put_back = []
         try:
             with self._store.transaction() as tx:
                 presence_changed = self._process_in(tx, batch, now, counts, careful)
@@ -280,6 +282,11 @@ class Pipeline:
         self.dedup.commit()
         self._twin_writer.committed()
         self._fire(self.on_commit)
+        if self._put_back:
+            later = {id(raw) for raw in self._put_back}
+            self._inbox.put_back(self._put_back)
+            self._metrics.replica_deferred.inc(len(later))
+            batch = [raw for raw in batch if id(raw) not in later]
         counts.publish(self._metrics)
         self._metrics.received.inc(len(batch))
         self._metrics.batch_size.observe(len(batch))
@@ -313,7 +320,12 @@ class Pipeline:
                 self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))
         co = self._coherence
         if co is not None:
-            co.claim(tx, {env.device_id for _, env in decoded})
+            held = co.claim(tx, {env.device_id for _, env in decoded}, defer=True)
+            if held:
+                # Another replica's transaction has these devices: their messages wait for
+                # the next batch instead of this one waiting for that transaction.
+                self._put_back = [raw for raw, env in decoded if env.device_id in held]
+                decoded = [(raw, env) for raw, env in decoded if env.device_id not in held]
         verdicts = self.dedup.fresh([env for _, env in decoded], tx)
         for (raw, env), new in zip(decoded, verdicts, strict=True):
             step_aside()

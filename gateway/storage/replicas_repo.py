@@ -40,6 +40,10 @@ _BUMP = ("INSERT INTO device_versions (device_id, version, replica, updated_at)"
 # batches that share devices wait for each other instead of deadlocking.
 _LOCK = ("SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(d, 22) AS k"
          " FROM unnest(?::text[]) AS d ORDER BY k) AS keys")
+# Non-blocking: the devices whose lock another transaction holds are returned (a try in any
+# order cannot deadlock).
+_TRY_LOCK = ("SELECT d FROM unnest(?::text[]) AS d"
+             " WHERE NOT pg_try_advisory_xact_lock(hashtextextended(d, 22))")
 _TAKE_LEASE = ("INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"
                " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
                " expires_at = excluded.expires_at"
@@ -61,6 +65,15 @@ class SqlReplicas:
         ids = sorted(set(device_ids))
         if ids and self._dialect.name == "postgres":
             self._conn.execute(_LOCK, (ids,))
+
+    def try_lock_devices(self, device_ids: Iterable[str]) -> set[str]:
+        """Take each device's lock that is free, until this transaction ends; returns the
+        devices another transaction holds (never any on SQLite, whose single writer
+        already serialises everything)."""
+        ids = sorted(set(device_ids))
+        if not ids or self._dialect.name != "postgres":
+            return set()
+        return {str(r[0]) for r in self._conn.execute(_TRY_LOCK, (ids,)).fetchall()}
 
     def versions(self, device_ids: Sequence[str]) -> dict[str, int]:
         """Stored version per device (devices never changed are absent: version 0)."""
