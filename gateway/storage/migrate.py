@@ -56,6 +56,14 @@ _PG_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\)\s*WITHOUT\s+ROWID\s*;?\s*$", re.IGNORECASE), ");"),
 )
 _SQLITE_ONLY = re.compile(r"^\s*(PRAGMA|CREATE\s+TRIGGER)\b", re.IGNORECASE)
+# Storage parameters (`ALTER TABLE t SET (fillfactor = …)`): PostgreSQL's tuning, which
+# SQLite has no form of.
+_POSTGRES_ONLY = re.compile(r"^\s*ALTER\s+TABLE\s+\w+\s+SET\s*\(", re.IGNORECASE)
+
+
+def for_sqlite(statement: str) -> str | None:
+    """A migration statement as SQLite runs it, or None for PostgreSQL-only tuning."""
+    return None if _POSTGRES_ONLY.match(_strip_comments(statement)) else statement
 
 
 def to_postgres(statement: str) -> str:

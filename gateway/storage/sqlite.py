@@ -12,7 +12,7 @@ from typing import Literal
 
 from gateway.storage.common import SqlStore
 from gateway.storage.dialect import SQLITE
-from gateway.storage.migrate import StoreError, migrations, statements
+from gateway.storage.migrate import StoreError, for_sqlite, migrations, statements
 from gateway.storage.tx import StoreTx
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,8 @@ def migrate(conn: sqlite3.Connection) -> int:
         conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in statements(sql):
-                conn.execute(statement)
+                if (runnable := for_sqlite(statement)) is not None:
+                    conn.execute(runnable)
             conn.execute(f"PRAGMA user_version={version}")
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK")

@@ -17,6 +17,7 @@ from gateway.service import Gateway
 from gateway.storage.migrate import StoreError, migrations
 from gateway.storage.postgres import PostgresStore, pg_params
 from gateway.storage.records import DeviceRecord
+from gateway.storage.sqlite import SqliteStore
 from tests.conftest import T0
 from tests.support.clients import Publisher
 from tests.support.postgres import PostgresServer
@@ -53,6 +54,19 @@ def test_the_shared_migrations_make_a_postgres_schema_with_wide_types(store, pg_
     assert applied == [v for v, _, _ in migrations()]
     assert identity == ("YES",)
     PostgresStore(pg_url, pool_size=1).close()  # re-opening applies nothing and breaks nothing
+
+
+def test_tables_rewritten_every_batch_leave_room_for_in_place_updates(store, pg_url, tmp_path):
+    with psycopg.connect(pg_url) as conn:
+        options = dict(conn.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s)",
+            (["twins", "seq_windows", "rule_state", "device_versions", "telemetry"],)))
+    assert {t: o for t, o in options.items() if o} == {
+        t: ["fillfactor=70"] for t in ("twins", "seq_windows", "rule_state", "device_versions")}
+    # SQLite runs the same migrations without them (it has no storage parameters).
+    sqlite = SqliteStore(tmp_path / "same.db")
+    assert sqlite.schema_version == store.schema_version
+    sqlite.close()
 
 
 def test_gateways_starting_together_on_an_empty_database_migrate_it_once(
