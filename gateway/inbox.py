@@ -38,26 +38,24 @@ class Inbox:
             while self._messages >= self._max:
                 self._cond.wait()
             self._items.extend(raws)
-            self._messages += len(raws)
-            if self._urgent is not None:
-                for raw in raws:
-                    device_id = self._urgent(raw)
-                    if device_id is not None:
-                        self._urgent_ids[id(raw)] = device_id
-            self._cond.notify_all()
+            self._arrived(raws)
 
     def put_back(self, raws: list[RawMessage]) -> None:
         """Return taken messages to the front, in their order (never blocks: they were in
         the inbox a moment ago)."""
         with self._cond:
             self._items.extendleft(reversed(raws))
-            self._messages += len(raws)
-            if self._urgent is not None:
-                for raw in raws:
-                    device_id = self._urgent(raw)
-                    if device_id is not None:
-                        self._urgent_ids[id(raw)] = device_id
-            self._cond.notify_all()
+            self._arrived(raws)
+
+    def _arrived(self, raws: list[RawMessage]) -> None:
+        """Count messages just queued and note the urgent ones (lock held)."""
+        self._messages += len(raws)
+        if self._urgent is not None:
+            for raw in raws:
+                device_id = self._urgent(raw)
+                if device_id is not None:
+                    self._urgent_ids[id(raw)] = device_id
+        self._cond.notify_all()
 
     def put(self, item: object) -> None:
         """Append a task or the stop mark (never blocks)."""
