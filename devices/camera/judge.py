@@ -10,7 +10,7 @@ import numpy as np
 from devices.camera.config import FallingConfig
 from devices.camera.detection import Detection
 from devices.camera.physics import FloorMap, Verdict, assess
-from devices.camera.recover import Sightings, recover
+from devices.camera.recover import Sightings, falling_run, recover
 from devices.camera.region import Crop
 from devices.camera.tracking import Track
 
@@ -40,17 +40,6 @@ _COVER_MIN_POINTS = 3
 # least this many points and already drops a fifth of a storey.
 _SEED_POINTS = 4
 _SEED_STOREYS = 0.2
-
-
-def _falling_run(ys: list[float]) -> tuple[int, int]:
-    """(start, end) of the run of points that drops furthest without rising (1 px slack)."""
-    best, best_drop, k = (0, 0), 0.0, 0
-    for i in range(1, len(ys) + 1):
-        if i == len(ys) or ys[i] < ys[i - 1] - 1.0:
-            if ys[i - 1] - ys[k] > best_drop:
-                best, best_drop = (k, i), ys[i - 1] - ys[k]
-            k = i
-    return best
 
 
 @dataclass(frozen=True)
@@ -165,7 +154,7 @@ class Judge:
         """
         # Only the piece that falls: before and after it the track may have been on a resting
         # object, a lit window or another track's object.
-        k, m = _falling_run(tr.y)
+        k, m = falling_run(tr.y)
         if m - k < _SEED_POINTS:
             return None
         tr = Track(tr.id, tr.t[k:m], tr.x[k:m], tr.y[k:m], tr.area[k:m])

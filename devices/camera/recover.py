@@ -122,3 +122,14 @@ def recover(seed: Track, sightings: Sightings, gravity: float, tol: float, max_g
         [y[i] for i in order],
         [a[i] for i in order],
     )
+
+
+def falling_run(ys: list[float]) -> tuple[int, int]:
+    """(start, end) of the run of points that drops furthest without rising (1 px slack)."""
+    best, best_drop, k = (0, 0), 0.0, 0
+    for i in range(1, len(ys) + 1):
+        if i == len(ys) or ys[i] < ys[i - 1] - 1.0:
+            if ys[i - 1] - ys[k] > best_drop:
+                best, best_drop = (k, i), ys[i - 1] - ys[k]
+            k = i
+    return best
