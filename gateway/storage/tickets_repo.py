@@ -3,7 +3,7 @@ outbox, door plates, assets with expiry dates, and the accounts tickets are assi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any
 
@@ -20,6 +20,9 @@ _SELECT = f"SELECT {', '.join(COLUMNS)} FROM tickets"
 _INSERT = f"INSERT INTO tickets ({', '.join(_WRITE)}) VALUES ({', '.join('?' for _ in _WRITE)})"
 INSERT_EVENT = ("INSERT INTO ticket_events (ticket_id, at, actor, action, from_state, to_state,"
                 " note, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_WITH_ID = (f"INSERT INTO tickets (id, {', '.join(_WRITE)})"
+                   f" VALUES (?, {', '.join('?' for _ in _WRITE)})")
+INSERT_LINK = "INSERT INTO ticket_alerts VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 INSERT_NOTIFICATION = ("INSERT INTO notifications (at, audience, recipient, ticket_id, alert_id,"
                        " resident_id, kind, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 _UPDATE = f"UPDATE tickets SET {', '.join(f'{c} = ?' for c in _WRITE)} WHERE id = ?"
@@ -60,11 +63,15 @@ class SqliteTickets:
 
     def __init__(self, conn: Connection, dialect: Dialect = SQLITE, *,
                  lock_rows: bool = True, event_rows: list[tuple[Any, ...]] | None = None,
-                 notification_rows: list[tuple[Any, ...]] | None = None) -> None:
+                 notification_rows: list[tuple[Any, ...]] | None = None,
+                 link_rows: list[tuple[Any, ...]] | None = None) -> None:
         self._conn = conn
         self._dialect = dialect
         self._event_rows = event_rows  # see add_event; None: written at once
         self._notification_rows = notification_rows  # see notify; None: written at once
+        self._link_rows = link_rows  # see link_alert; None: written at once
+        # A new ticket held until it is routed, then written once (see stage).
+        self._staged: Ticket | None = None
         # SQLite has one writer: nothing to lock. PostgreSQL: the row, until commit (not in
         # a read-only snapshot, where nothing is changed and FOR UPDATE is refused).
         self._lock = " FOR UPDATE" if lock_rows and dialect.name == "postgres" else ""
@@ -75,24 +82,60 @@ class SqliteTickets:
         """A new ticket; returns its id."""
         return self._dialect.insert_id(self._conn, _INSERT, _values(ticket))
 
+    def new_id(self) -> int:
+        """The id the next new ticket gets (its code carries it)."""
+        self._settle()
+        if self._dialect.name == "postgres":
+            sql = "SELECT nextval(pg_get_serial_sequence('tickets', 'id'))"
+        else:  # the single writer: what SQLite itself would give the next row
+            sql = "SELECT coalesce(max(id), 0) + 1 FROM tickets"
+        return int(self._conn.execute(sql).fetchone()[0])
+
+    def stage(self, ticket: Ticket) -> None:
+        """Hold a new ticket (its id from `new_id`) while it is routed: `get` and `update`
+        work on it in memory, and `save_staged` writes the routed ticket as one row instead
+        of an insert and an update. Any other statement writes it first."""
+        self._settle()
+        self._staged = ticket
+
+    def save_staged(self) -> None:
+        """Write the staged ticket, if any."""
+        self._settle()
+
+    def _settle(self) -> None:
+        if self._staged is not None:
+            ticket, self._staged = self._staged, None
+            self._conn.execute(_INSERT_WITH_ID, [ticket.id, *_values(ticket)])
+
     def update(self, ticket: Ticket) -> None:
         """Write every column of an existing ticket."""
+        if self._staged is not None and ticket.id == self._staged.id:
+            self._staged = ticket
+            return
         self._conn.execute(_UPDATE, [*_values(ticket), ticket.id])
 
     def get(self, ticket_id: int) -> Ticket | None:
         """One ticket, its row locked until the transaction ends (it is read to be changed:
         two replicas changing one ticket take turns instead of losing an update)."""
+        if self._staged is not None and ticket_id == self._staged.id:
+            return replace(self._staged, attachments=list(self._staged.attachments),
+                           sla_breaches=list(self._staged.sla_breaches))
         row = self._conn.execute(f"{_SELECT} WHERE id = ?{self._lock}",
                                  (ticket_id,)).fetchone()
         return _ticket(row) if row else None
 
     def by_dedup_key(self, key: str) -> Ticket | None:
         """The ticket created under an idempotency key."""
+        self._settle()
         row = self._conn.execute(f"{_SELECT} WHERE dedup_key = ?", (key,)).fetchone()
         return _ticket(row) if row else None
 
     def for_alert(self, alert_id: int) -> Ticket | None:
         """The ticket an alert episode is linked to."""
+        for linked, ticket_id, _ in reversed(self._link_rows or ()):
+            if linked == alert_id:  # linked in this transaction, written before its commit
+                return self.get(ticket_id)
+        self._settle()
         row = self._conn.execute(
             f"{_SELECT} WHERE id = (SELECT ticket_id FROM ticket_alerts WHERE alert_id = ?)"
             f"{self._lock}", (alert_id,)).fetchone()
@@ -100,12 +143,14 @@ class SqliteTickets:
 
     def open_with_sla(self) -> list[Ticket]:
         """Tickets whose SLA clocks may still run."""
+        self._settle()
         marks = ", ".join("?" for _ in OPEN_STATES)
         rows = self._conn.execute(f"{_SELECT} WHERE state IN ({marks})", OPEN_STATES)
         return [_ticket(r) for r in rows.fetchall()]
 
     def select(self, match: TicketFilter, limit: int = 500) -> list[Ticket]:
         """Tickets matching the filter, newest first."""
+        self._settle()
         where, args = ["1=1"], []
         for column, value in (("state", match.state), ("category", match.category),
                               ("assignee", match.assignee), ("grid", match.grid)):
@@ -124,6 +169,7 @@ class SqliteTickets:
         """One board column: its `limit` most urgent tickets (the SLA clock among `clocks`
         that runs out first, breached ones first; no clock: most recently updated), how
         many tickets the column holds and how many of them are overdue."""
+        self._settle()
         bad = [c for c in clocks if c not in COLUMNS or not c.startswith("sla_")]
         if bad:
             raise ValueError(f"not SLA clock columns: {bad}")
@@ -154,6 +200,7 @@ class SqliteTickets:
 
     def open_counts_by_assignee(self, states: tuple[str, ...]) -> dict[str, int]:
         """How many tickets in `states` each assignee holds."""
+        self._settle()
         marks = ", ".join("?" for _ in states)
         return dict(self._conn.execute(
             f"SELECT assignee, count(*) FROM tickets WHERE state IN ({marks})"
@@ -161,6 +208,7 @@ class SqliteTickets:
 
     def set_external_state(self, ticket_id: int, state: str, at: float | None = None) -> None:
         """Where the ticket stands with the 12345 channel."""
+        self._settle()
         if at is None:
             self._conn.execute("UPDATE tickets SET external_state = ? WHERE id = ?",
                                (state, ticket_id))
@@ -185,6 +233,7 @@ class SqliteTickets:
 
     def events(self, ticket_id: int) -> list[dict[str, Any]]:
         """A ticket's audit trail, oldest first (this transaction's events included)."""
+        self._settle()
         if self._event_rows:
             self._conn.executemany(INSERT_EVENT, self._event_rows)
             self._event_rows.clear()
@@ -198,12 +247,20 @@ class SqliteTickets:
         return out
 
     def link_alert(self, alert_id: int, ticket_id: int, at: float) -> None:
-        """An alert episode belongs to a ticket (once)."""
-        self._conn.execute("INSERT INTO ticket_alerts VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                           (alert_id, ticket_id, at))
+        """An alert episode belongs to a ticket (once); written with the transaction's other
+        links before its commit (`for_alert` and `alert_ids` see it before)."""
+        self._settle()
+        if self._link_rows is not None:
+            self._link_rows.append((alert_id, ticket_id, at))
+        else:
+            self._conn.execute(INSERT_LINK, (alert_id, ticket_id, at))
 
     def alert_ids(self, ticket_id: int) -> list[int]:
         """The alerts linked to a ticket."""
+        self._settle()
+        if self._link_rows:
+            self._conn.executemany(INSERT_LINK, self._link_rows)
+            self._link_rows.clear()
         return [r[0] for r in self._conn.execute(
             "SELECT alert_id FROM ticket_alerts WHERE ticket_id = ?", (ticket_id,)).fetchall()]
 
@@ -257,6 +314,7 @@ class SqliteTickets:
     def enqueue(self, *, ticket_id: int, kind: str, payload: dict[str, Any],
                 now: float) -> None:
         """Queue a delivery; its key makes a retry of the caller harmless."""
+        self._settle()
         key = f"scgw-ticket-{ticket_id}-{kind}"
         self._conn.execute(
             "INSERT INTO outbox (ticket_id, kind, idempotency_key, payload, state,"
@@ -317,6 +375,7 @@ class SqliteTickets:
 
     def reminded(self, asset_id: str, expires_on: str, ticket_id: int, now: float) -> None:
         """Remember that an expiry was reminded of (exactly once)."""
+        self._settle()
         self._conn.execute("INSERT INTO reminders_sent VALUES (?, ?, ?, ?)",
                            (asset_id, expires_on, ticket_id, now))
 

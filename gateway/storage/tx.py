@@ -18,7 +18,12 @@ from gateway.storage.plates_repo import SqlitePlates
 from gateway.storage.records import DeadLetter, SeqWindow, StoredMessage, Twin
 from gateway.storage.replicas_repo import SqlReplicas, chunks, select_in
 from gateway.storage.rules_repo import INSERT_AUDIT, SqliteAlerts, SqliteRuleState, SqliteSilences
-from gateway.storage.tickets_repo import INSERT_EVENT, INSERT_NOTIFICATION, SqliteTickets
+from gateway.storage.tickets_repo import (
+    INSERT_EVENT,
+    INSERT_LINK,
+    INSERT_NOTIFICATION,
+    SqliteTickets,
+)
 
 TWIN_COLUMNS = tuple(Twin.__slots__)  # type: ignore[attr-defined]
 _MESSAGE_COLUMNS = tuple(StoredMessage.__slots__)  # type: ignore[attr-defined]
@@ -71,6 +76,7 @@ class StoreTx:
         self._alert_audit: list[tuple[Any, ...]] = []
         self._ticket_events: list[tuple[Any, ...]] = []
         self._notifications: list[tuple[Any, ...]] = []
+        self._links: list[tuple[Any, ...]] = []
 
     @property
     def connection(self) -> Connection:
@@ -113,7 +119,8 @@ class StoreTx:
         """Tickets, their events and links, notifications, the outbox, assets."""
         return SqliteTickets(self._conn, self.dialect, lock_rows=not self.read_only,
                              event_rows=None if self.read_only else self._ticket_events,
-                             notification_rows=None if self.read_only else self._notifications)
+                             notification_rows=None if self.read_only else self._notifications,
+                             link_rows=None if self.read_only else self._links)
 
     @cached_property
     def people(self) -> SqlitePeople:
@@ -216,13 +223,17 @@ class StoreTx:
 
     def flush(self) -> None:
         """Write everything queued so far."""
+        tickets = self.__dict__.get("tickets")  # the cached repository, if it was used
+        if tickets is not None:
+            tickets.save_staged()  # before the events and links that refer to it
         if self._twins:
             self._conn.executemany(_UPSERT_TWIN, [_twin_row(t) for t in self._twins.values()])
             self._twins.clear()
         for sql, rows in ((_INSERT_TELEMETRY, self._telemetry), (_INSERT_EVENT, self._events),
                           (_INSERT_DEAD, self._dead), (INSERT_AUDIT, self._alert_audit),
                           (INSERT_EVENT, self._ticket_events),
-                          (INSERT_NOTIFICATION, self._notifications)):
+                          (INSERT_NOTIFICATION, self._notifications),
+                          (INSERT_LINK, self._links)):
             if rows:
                 self._conn.executemany(sql, rows)
                 rows.clear()

@@ -19,6 +19,18 @@ class TicketStore(Protocol):
         """Write every field of an existing ticket."""
         ...
 
+    def new_id(self) -> int:
+        """The id the next new ticket gets."""
+        ...
+
+    def stage(self, ticket: Ticket) -> None:
+        """Hold a new ticket while it is routed; written by `save_staged`."""
+        ...
+
+    def save_staged(self) -> None:
+        """Write the staged ticket, if any."""
+        ...
+
     def get(self, ticket_id: int) -> Ticket | None:
         """One ticket."""
         ...

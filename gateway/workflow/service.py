@@ -75,15 +75,21 @@ class WorkflowService:
             sla_resolve_due=now + sla.resolve_s, dedup_key=dedup_key,
             alert_count=alert_count, clock_skew_s=clock_skew_s,
         )
-        ticket.id = db.insert(ticket)
-        # The code carries the id, known only once inserted; routing writes the row again
-        # in every branch, and the code with it.
+        if cat.big_matter:
+            # Routing hands it to the 12345 outbox, whose row refers to the ticket's; the
+            # transfer writes the row again, the code with it.
+            ticket.id = db.insert(ticket)
+        else:
+            # Routed in memory, then written once: one statement, not an insert and an update.
+            ticket.id = db.new_id()
+            db.stage(ticket)
         ticket.code = f"GD{datetime.fromtimestamp(now, self._tz):%Y%m%d}-{ticket.id:05d}"
         db.add_event(ticket.id, now, actor, "collect", None, "collected",
                           f"{source}: {ticket.title}")
         if cat.critical:
             self._notify_critical(db, ticket, now)
         routed = self._route(tx, ticket, now)
+        db.save_staged()
         self._emit(tx, routed, "opened")
         return routed
 
