@@ -19,7 +19,7 @@ from api.schemas import (
 )
 from gateway.storage.alert_reads import AlertReads
 from gateway.storage.context_reads import fix_near, names
-from gateway.storage.tickets_repo import TicketReads
+from gateway.storage.ticket_reads import TicketReads
 from gateway.users import User
 from gateway.workflow.assignees import candidates
 from gateway.workflow.places import PlaceInWords, site_geometry
