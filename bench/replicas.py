@@ -71,8 +71,11 @@ def child(args: argparse.Namespace) -> int:
         return 1
     print(f"ready {time.process_time()}", flush=True)
     stop = StopSignal((signal.SIGTERM,))
+    m = gw.metrics
     while not stop.wait(0.1):
-        print(f"processed {gw.pipeline.processed} {time.process_time()}", flush=True)
+        print(f"processed {gw.pipeline.processed} {time.process_time()}"
+              f" {m.replica_reloads._value.get():.0f} {m.replica_deferred._value.get():.0f}",
+              flush=True)
     gw.stop()
     return 0
 
@@ -89,6 +92,7 @@ class Replica:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         self.processed = 0
         self.cpu_ready = self.cpu_last = 0.0  # the process's CPU seconds when ready / lately
+        self.reloads = self.deferred = 0  # devices reloaded, messages put back (replicas)
         self.ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -100,8 +104,9 @@ class Replica:
                 self.cpu_ready = self.cpu_last = float(line.split()[1])
                 self.ready.set()
             elif line.startswith("processed "):
-                _, count, cpu = line.split()
+                _, count, cpu, reloads, deferred = line.split()
                 self.processed, self.cpu_last = int(count), float(cpu)
+                self.reloads, self.deferred = int(reloads), int(deferred)
 
     @property
     def cpu_s(self) -> float:
@@ -209,7 +214,11 @@ def drain_one(config: str, n: int, folder: Path, pg: PostgresServer | None) -> d
         cpu = {"replicas_us_per_msg": round(1e6 * replica_cpu / n, 1),
                "postgres_us_per_msg": round(1e6 * pg_cpu / n, 1),
                "total_us_per_msg": round(1e6 * (replica_cpu + pg_cpu) / n, 1),
-               "cores_busy": round((replica_cpu + pg_cpu) / took, 2)}
+               "cores_busy": round((replica_cpu + pg_cpu) / took, 2),
+               # Round-robin routing: devices another replica changed, reloaded; messages
+               # whose device another replica's transaction held, put back a batch.
+               "reloads_per_msg": round(sum(r.reloads for r in replicas) / n, 3),
+               "deferred_per_msg": round(sum(r.deferred for r in replicas) / n, 3)}
         print(f"{config}: {n} in {took:.2f}s ({n / took:,.0f}/s) shares {shares} cpu {cpu}",
               flush=True)
         return {"config": config, "seconds": round(took, 2), "rate": round(n / took),
