@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 
 class Cursor(Protocol):
@@ -39,6 +39,14 @@ class Connection(Protocol):
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> Any:
         """Run one statement once per row; return a cursor whose rowcount is the total."""
+        ...
+
+
+class IdSource(Protocol):
+    """A connection that hands out new row ids ahead of the insert (PostgreSQL's)."""
+
+    def next_id(self, table: str) -> int:
+        """A new id for a row of `table`."""
         ...
 
 
@@ -85,6 +93,14 @@ class Dialect:
         if self.name == "sqlite":
             return int(conn.execute(sql, args).lastrowid)
         return int(conn.execute(f"{sql} RETURNING id", args).fetchone()[0])
+
+    def new_id(self, conn: Connection, table: str) -> int:
+        """The id a new row of `table` gets, before it is written: PostgreSQL's sequence
+        (the connection keeps a block of them); on SQLite, under its single writer, what it
+        would give the next row itself. Not for SQLite rows still waiting to be written."""
+        if self.name == "postgres":
+            return cast(IdSource, conn).next_id(table)
+        return int(conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
 
     def epoch_now(self) -> str:
         """The database server's wall clock, in seconds since the epoch."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -24,6 +25,7 @@ from gateway.storage.tx import StoreTx
 log = logging.getLogger(__name__)
 
 _IN_ERROR = psycopg.pq.TransactionStatus.INERROR
+ID_BLOCK = 32  # new alert and ticket ids fetched per round trip
 # Any number works: the migrations of several gateways starting at once take turns on it.
 _MIGRATION_LOCK = 0x5C6E_0022
 
@@ -86,6 +88,18 @@ class PgConnection:
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw
         self._bulk = BulkInserts()
+        self._ids: dict[str, deque[int]] = {}
+
+    def next_id(self, table: str) -> int:
+        """A new row id for `table` from its identity sequence, taken ID_BLOCK at a time (a
+        sequence never hands a value out twice, whatever becomes of the transaction; ids
+        left unused when the process stops are gaps, as a sequence's own cache leaves)."""
+        free = self._ids.setdefault(table, deque())
+        if not free:
+            free.extend(int(r[0]) for r in self.raw.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                (table, ID_BLOCK)).fetchall())
+        return free.popleft()
 
     @property
     def in_transaction(self) -> bool:

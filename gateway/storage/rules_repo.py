@@ -3,7 +3,7 @@ their audit, silences, rule state and rule switches."""
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 import orjson
@@ -17,6 +17,8 @@ _COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Alert))
 _WRITE = _COLUMNS[1:]
 _INSERT_ALERT = (f"INSERT INTO alerts ({', '.join(_WRITE)}) "
                  f"VALUES ({', '.join('?' for _ in _WRITE)})")
+_INSERT_ALERT_WITH_ID = (f"INSERT INTO alerts (id, {', '.join(_WRITE)}) "
+                         f"VALUES (?, {', '.join('?' for _ in _WRITE)})")
 _UPDATE_ALERT = f"UPDATE alerts SET {', '.join(f'{c} = ?' for c in _WRITE)} WHERE id = ?"
 INSERT_AUDIT = ("INSERT INTO alert_audit (alert_id, at, actor, action, from_state, to_state,"
                  " note) VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -59,27 +61,45 @@ class SqliteAlerts:
         # Audit rows wait here for the transaction's end, written in one statement (they are
         # read only after the commit); None: written at once.
         self._audit_rows = audit_rows
+        # PostgreSQL, in a write transaction: a new alert takes its id from the sequence and
+        # its row waits with the others for the transaction's end (one statement, not a
+        # round trip each); until then this repository answers for it from here, and any
+        # other statement on `alerts` writes the waiting rows first.
+        self._defer = dialect.name == "postgres" and audit_rows is not None
+        self._new: dict[int, Alert] = {}
+
+    def save_new(self) -> None:
+        """Write the new alerts waiting, as they stand (before their audit rows)."""
+        if self._new:
+            rows = [[a.id, *_values(a)] for a in self._new.values()]
+            self._new = {}
+            self._conn.executemany(_INSERT_ALERT_WITH_ID, rows)
 
     def load_open(self) -> list[Alert]:
         """Every alert that is not cleared."""
+        self.save_new()
         rows = self._conn.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM alerts WHERE state != 'cleared'").fetchall()
         return [alert_from_row(r) for r in rows]
 
     def load_open_for(self, device_ids: list[str]) -> list[Alert]:
         """The open alerts of some devices (a replica revalidating its cache)."""
+        self.save_new()
         rows = select_in(self._conn, f"SELECT {', '.join(_COLUMNS)} FROM alerts"
                          " WHERE state != 'cleared' AND device_id IN {ids}", device_ids)
         return [alert_from_row(r) for r in rows]
 
     def device_of(self, alert_id: int) -> str | None:
         """The device an alert is about, if the alert exists."""
+        if alert_id in self._new:
+            return self._new[alert_id].device_id
         row = self._conn.execute("SELECT device_id FROM alerts WHERE id = ?",
                                  (alert_id,)).fetchone()
         return str(row[0]) if row else None
 
     def timer_devices(self, now: float) -> list[str]:
         """Devices with an open alert whose ack timeout or settle-down clear is due."""
+        self.save_new()
         rows = self._conn.execute(
             "SELECT DISTINCT device_id FROM alerts WHERE state != 'cleared'"
             " AND (ack_due <= ? OR clear_due <= ?)", (now, now)).fetchall()
@@ -87,12 +107,14 @@ class SqliteAlerts:
 
     def open_devices(self, rule_id: str) -> list[str]:
         """The devices with an open alert of a rule."""
+        self.save_new()
         rows = self._conn.execute("SELECT DISTINCT device_id FROM alerts WHERE rule_id = ?"
                                   " AND state != 'cleared'", (rule_id,)).fetchall()
         return [str(r[0]) for r in rows]
 
     def system_devices(self) -> list[str]:
         """The stand-in devices (a building, the gateway) of open system alerts."""
+        self.save_new()
         rows = self._conn.execute("SELECT DISTINCT device_id FROM alerts WHERE state !="
                                   " 'cleared' AND rule_id LIKE 'system.%'").fetchall()
         return [str(r[0]) for r in rows]
@@ -100,6 +122,7 @@ class SqliteAlerts:
     def awaiting_ticket(self, severity: str, opened_before: float, limit: int) -> list[Alert]:
         """Open, unmuted alerts of `severity` raised before `opened_before` that no ticket is
         linked to, oldest first (the workflow's ticket grace)."""
+        self.save_new()
         rows = self._conn.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM alerts a WHERE state != 'cleared'"
             " AND muted IS NULL AND severity = ? AND opened_at <= ? AND NOT EXISTS"
@@ -109,15 +132,29 @@ class SqliteAlerts:
 
     def insert(self, alert: Alert) -> int:
         """A new alert; returns its id."""
-        return self._dialect.insert_id(self._conn, _INSERT_ALERT, _values(alert))
+        if not self._defer:
+            return self._dialect.insert_id(self._conn, _INSERT_ALERT, _values(alert))
+        alert_id = self._dialect.new_id(self._conn, "alerts")
+        self._new[alert_id] = replace(alert, id=alert_id, detail=dict(alert.detail))
+        return alert_id
 
     def update(self, alert: Alert) -> None:
         """Write every column of an existing alert."""
+        if alert.id in self._new:  # not written yet: it will be, as it stands now
+            self._new[alert.id] = replace(alert, detail=dict(alert.detail))
+            return
         self._conn.execute(_UPDATE_ALERT, [*_values(alert), alert.id])
 
     def update_many(self, alerts: list[Alert]) -> None:
         """Write several alerts at once (the coalesced alert path)."""
-        self._conn.executemany(_UPDATE_ALERT, [[*_values(a), a.id] for a in alerts])
+        written = []
+        for alert in alerts:
+            if alert.id in self._new:
+                self._new[alert.id] = replace(alert, detail=dict(alert.detail))
+            else:
+                written.append([*_values(alert), alert.id])
+        if written:
+            self._conn.executemany(_UPDATE_ALERT, written)
 
     def audit(self, change: AlertChange) -> None:
         """Record a transition with its actor and time."""
@@ -130,6 +167,7 @@ class SqliteAlerts:
 
     def comment(self, alert_id: int, at: float, actor: str, state: str, note: str) -> None:
         """A comment in the alert's trail (the state does not change)."""
+        self.save_new()
         self._conn.execute(INSERT_AUDIT, (alert_id, at, actor, "comment", state, state, note))
 
     def openings_since(self, rule_id: str, device_id: str, since: float) -> int:
@@ -137,7 +175,9 @@ class SqliteAlerts:
         row = self._conn.execute(
             "SELECT COUNT(*) FROM alerts WHERE rule_id = ? AND device_id = ? AND opened_at >= ?",
             (rule_id, device_id, since)).fetchone()
-        return int(row[0])
+        waiting = sum(1 for a in self._new.values() if a.rule_id == rule_id
+                      and a.device_id == device_id and a.opened_at >= since)
+        return int(row[0]) + waiting
 
 
 class SqliteSilences:

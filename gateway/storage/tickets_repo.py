@@ -83,12 +83,8 @@ class SqliteTickets:
 
     def new_id(self) -> int:
         """The id the next new ticket gets (its code carries it)."""
-        self._settle()
-        if self._dialect.name == "postgres":
-            sql = "SELECT nextval(pg_get_serial_sequence('tickets', 'id'))"
-        else:  # the single writer: what SQLite itself would give the next row
-            sql = "SELECT coalesce(max(id), 0) + 1 FROM tickets"
-        return int(self._conn.execute(sql).fetchone()[0])
+        self._settle()  # SQLite counts the rows written
+        return self._dialect.new_id(self._conn, "tickets")
 
     def stage(self, ticket: Ticket) -> None:
         """Hold a new ticket (its id from `new_id`) while it is routed: `get` and `update`

@@ -223,7 +223,11 @@ class StoreTx:
 
     def flush(self) -> None:
         """Write everything queued so far."""
-        tickets = self.__dict__.get("tickets")  # the cached repository, if it was used
+        # The cached repositories, if used: their waiting rows go before what refers to them.
+        alerts = self.__dict__.get("alerts")
+        if alerts is not None:
+            alerts.save_new()  # before their audit rows
+        tickets = self.__dict__.get("tickets")
         if tickets is not None:
             tickets.save_staged()  # before the events and links that refer to it
         if self._twins:

@@ -173,9 +173,10 @@ def test_listeners_run_inside_the_transaction(rig: Rig):
     seen = []
 
     def listener(change, tx):
-        row = tx.connection.execute("SELECT state FROM alerts WHERE id = ?",
-                                    (change.alert.id,)).fetchone()
-        seen.append((change.action, row[0], tx.connection.in_transaction))
+        # Through the repository, as everything outside gateway/storage reads (on PostgreSQL
+        # a new alert's row waits in it for the transaction's end; any read writes it first).
+        [state] = [a.state for a in tx.alerts.load_open() if a.id == change.alert.id]
+        seen.append((change.action, state, tx.connection.in_transaction))
 
     rig.alerting.subscribe(listener)
     rig.event("CAM-3001", "falling_object", confidence=0.9)
