@@ -69,8 +69,10 @@ class SqliteTickets:
         self._event_rows = event_rows  # see add_event; None: written at once
         self._notification_rows = notification_rows  # see notify; None: written at once
         self._link_rows = link_rows  # see link_alert; None: written at once
-        # A new ticket held until it is routed, then written once (see stage).
-        self._staged: Ticket | None = None
+        # New tickets held while they are routed, then written once (see stage); on
+        # PostgreSQL they wait for the transaction's end, written together.
+        self._new: dict[int, Ticket] = {}
+        self._hold = dialect.name == "postgres" and event_rows is not None
         # SQLite has one writer: nothing to lock. PostgreSQL: the row, until commit (not in
         # a read-only snapshot, where nothing is changed and FOR UPDATE is refused).
         self._lock = " FOR UPDATE" if lock_rows and dialect.name == "postgres" else ""
@@ -83,45 +85,57 @@ class SqliteTickets:
 
     def new_id(self) -> int:
         """The id the next new ticket gets (its code carries it)."""
-        self._settle()  # SQLite counts the rows written
+        if not self._hold:
+            self._settle()  # SQLite counts the rows written
         return self._dialect.new_id(self._conn, "tickets")
 
     def stage(self, ticket: Ticket) -> None:
-        """Hold a new ticket (its id from `new_id`) while it is routed: `get` and `update`
-        work on it in memory, and `save_staged` writes the routed ticket as one row instead
-        of an insert and an update. Any other statement writes it first."""
-        self._settle()
-        self._staged = ticket
+        """Hold a new ticket (its id from `new_id`) while it is routed: `get`, `update`,
+        `by_dedup_key` and `for_alert` work on it in memory, and `save_staged` writes the
+        routed ticket as one row instead of an insert and an update (on PostgreSQL at the
+        transaction's end, with the others). Any other statement writes it first."""
+        if not self._hold:
+            self._settle()
+        self._new[ticket.id] = ticket
 
     def save_staged(self) -> None:
-        """Write the staged ticket, if any."""
+        """Write the staged tickets (PostgreSQL: leave them for the transaction's end)."""
+        if not self._hold:
+            self._settle()
+
+    def settle(self) -> None:
+        """Write every new ticket still held (before the rows that refer to them)."""
         self._settle()
 
     def _settle(self) -> None:
-        if self._staged is not None:
-            ticket, self._staged = self._staged, None
-            self._conn.execute(_INSERT_WITH_ID, [ticket.id, *_values(ticket)])
+        if self._new:
+            rows = [[t.id, *_values(t)] for t in self._new.values()]
+            self._new = {}
+            self._conn.executemany(_INSERT_WITH_ID, rows)
 
     def update(self, ticket: Ticket) -> None:
         """Write every column of an existing ticket."""
-        if self._staged is not None and ticket.id == self._staged.id:
-            self._staged = ticket
+        if ticket.id in self._new:
+            self._new[ticket.id] = ticket
             return
         self._conn.execute(_UPDATE, [*_values(ticket), ticket.id])
 
     def get(self, ticket_id: int) -> Ticket | None:
         """One ticket, its row locked until the transaction ends (it is read to be changed:
         two replicas changing one ticket take turns instead of losing an update)."""
-        if self._staged is not None and ticket_id == self._staged.id:
-            return replace(self._staged, attachments=list(self._staged.attachments),
-                           sla_breaches=list(self._staged.sla_breaches))
+        held = self._new.get(ticket_id)
+        if held is not None:
+            return replace(held, attachments=list(held.attachments),
+                           sla_breaches=list(held.sla_breaches))
         row = self._conn.execute(f"{_SELECT} WHERE id = ?{self._lock}",
                                  (ticket_id,)).fetchone()
         return _ticket(row) if row else None
 
     def by_dedup_key(self, key: str) -> Ticket | None:
         """The ticket created under an idempotency key."""
-        self._settle()
+        for held in self._new.values():
+            if held.dedup_key == key:
+                return self.get(held.id)
         row = self._conn.execute(f"{_SELECT} WHERE dedup_key = ?", (key,)).fetchone()
         return _ticket(row) if row else None
 
@@ -130,7 +144,7 @@ class SqliteTickets:
         for linked, ticket_id, _ in reversed(self._link_rows or ()):
             if linked == alert_id:  # linked in this transaction, written before its commit
                 return self.get(ticket_id)
-        self._settle()
+        # A link already written names a ticket already written: nothing held to settle.
         row = self._conn.execute(
             f"{_SELECT} WHERE id = (SELECT ticket_id FROM ticket_alerts WHERE alert_id = ?)"
             f"{self._lock}", (alert_id,)).fetchone()
@@ -244,10 +258,10 @@ class SqliteTickets:
     def link_alert(self, alert_id: int, ticket_id: int, at: float) -> None:
         """An alert episode belongs to a ticket (once); written with the transaction's other
         links before its commit (`for_alert` and `alert_ids` see it before)."""
-        self._settle()
         if self._link_rows is not None:
             self._link_rows.append((alert_id, ticket_id, at))
         else:
+            self._settle()
             self._conn.execute(INSERT_LINK, (alert_id, ticket_id, at))
 
     def alert_ids(self, ticket_id: int) -> list[int]:

@@ -229,7 +229,7 @@ class StoreTx:
             alerts.save_new()  # before their audit rows
         tickets = self.__dict__.get("tickets")
         if tickets is not None:
-            tickets.save_staged()  # before the events and links that refer to it
+            tickets.settle()  # before the events and links that refer to them
         if self._twins:
             self._conn.executemany(_UPSERT_TWIN, [_twin_row(t) for t in self._twins.values()])
             self._twins.clear()

@@ -161,7 +161,7 @@ def test_same_dedup_key_never_opens_a_second_ticket(service, store):
         a = service.open_ticket(tx, source="operator", category="other", now=T0, dedup_key="k1")
         b = service.open_ticket(tx, source="operator", category="other", now=T0 + 5,
                                 dedup_key="k1")
-        n = tx.connection.execute("SELECT count(*) FROM tickets").fetchone()[0]
+    n = store.query("SELECT count(*) AS n FROM tickets")[0]["n"]  # as committed
     assert a.id == b.id and n == 1
 
 
