@@ -24,11 +24,11 @@ class TicketStore(Protocol):
         ...
 
     def stage(self, ticket: Ticket) -> None:
-        """Hold a new ticket while it is routed; written by `save_staged`."""
+        """Hold a new ticket while it is routed (`get` and `update` see it)."""
         ...
 
     def save_staged(self) -> None:
-        """Write the staged ticket, if any."""
+        """The routing is done: write the held ticket (or leave it for the batch's end)."""
         ...
 
     def get(self, ticket_id: int) -> Ticket | None:
