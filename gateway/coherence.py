@@ -36,6 +36,10 @@ from gateway.storage.tx import StoreTx
 
 log = logging.getLogger(__name__)
 
+# How many batches in a row may put a device's messages back before one waits for it. Under
+# round-robin routing the other replica's next transaction seldom holds the same device
+# again, so a second try mostly succeeds; waiting at once made the replicas take turns.
+PUT_BACK_LIMIT = 2
 _UNKNOWN = -1  # never equal to a stored version: reload on next claim
 # The version of what is not any one device's: rule switches, thresholds, silences. Read with
 # the first claim of every transaction, locked and raised only by a transaction changing it.
@@ -75,7 +79,9 @@ class DeviceCoherence:
         self._first: set[str] = set()  # to claim at the start of the retried transaction
         self._global_read = False  # this transaction has compared the global version
         self._global_touched = False
-        self._put_back: set[str] = set()  # deferred by the last batch: waited for next time
+        # Devices the last batch put back, with how many batches in a row have: waited for
+        # once that reaches PUT_BACK_LIMIT.
+        self._put_back: dict[str, int] = {}
 
     def start(self, tx: StoreTx) -> None:
         """Remember the stored versions; call before the state itself is loaded, so that a
@@ -95,11 +101,12 @@ class DeviceCoherence:
         if defer:
             # Waited for first, while this batch holds no other lock: two replicas each
             # holding what the other waits for would deadlock.
-            must = self._first | (self._put_back & wanted)
+            back = self._put_back
+            must = self._first | {d for d in wanted if back.get(d, 0) >= PUT_BACK_LIMIT}
             stale = self._lock(tx, must)
             free = {d for d in wanted - must if d not in self._claimed}
             held = tx.replicas.try_lock_devices(free)
-            self._put_back = held
+            self._put_back = {d: back.get(d, 0) + 1 for d in held}
             stale |= self._lock(tx, free - held, locked=free - held)
         else:
             stale = self._lock(tx, wanted)

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from gateway.clock import ManualClock
+from gateway.coherence import PUT_BACK_LIMIT
 from gateway.envelope import RawMessage
 from gateway.service import Gateway
 from tests.conftest import device
@@ -55,9 +56,12 @@ def test_a_held_device_waits_for_the_next_batch_while_the_rest_commits(
         assert wait_for(lambda: _seqs(replica, FREE) == [1], 10), \
             "the free device's reading waited for the held one"
         assert _seqs(replica, HELD) == []
-        assert deferred._value.get() - before == 2
+        # Put back PUT_BACK_LIMIT batches in a row, then waited for: never more.
+        assert wait_for(lambda: deferred._value.get() - before == 2 * PUT_BACK_LIMIT, 10)
+        assert _seqs(replica, HELD) == []
         other.commit()  # the other replica's transaction ends: the device is free
     assert wait_for(lambda: len(_seqs(replica, HELD)) == 2, 10), "held readings never stored"
     assert _seqs(replica, HELD) == [1, 2]  # in their order, once each
+    assert deferred._value.get() - before == 2 * PUT_BACK_LIMIT  # then it waited
     assert _seqs(replica, FREE) == [1]
     assert replica.pipeline.depth() == 0
