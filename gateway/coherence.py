@@ -18,10 +18,10 @@ one lock and one version read per batch; with round-robin routing it is a reload
 per batch, which is correct and slower.
 
 A batch does not wait for devices another replica's open transaction holds: it takes the
-locks that are free and puts the held devices' messages back for its next batch, where they
-are waited for (so a device is put back at most once in a row). Under round-robin routing
-nearly every pair of concurrent batches shares some device; waiting would make the replicas
-take turns instead of working side by side.
+locks that are free and puts the held devices' messages back for its next batches; after
+PUT_BACK_LIMIT batches in a row a device is waited for, so its messages wait at most that
+long. Under round-robin routing nearly every pair of concurrent batches shares some device;
+waiting would make the replicas take turns instead of working side by side.
 """
 
 from __future__ import annotations
@@ -93,8 +93,9 @@ class DeviceCoherence:
         """Lock the devices for this transaction and reload those another replica changed.
 
         `defer`: devices whose lock another transaction holds are not waited for but
-        returned, unclaimed (the caller processes their messages in its next batch, where
-        they are waited for); devices this replica must reload first are always waited for.
+        returned, unclaimed (the caller processes their messages in its next batch; after
+        PUT_BACK_LIMIT in a row they are waited for); devices this replica must reload
+        first are always waited for.
         """
         wanted = set(device_ids) | self._first
         held: set[str] = set()
