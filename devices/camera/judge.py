@@ -161,16 +161,22 @@ class Judge:
         xs, ys = self._full(tr)
         x0, y0 = xs[0], ys[0]
         storey = self.floors.floor_px(x0, y0)
-        if ys[-1] - ys[0] < _SEED_STOREYS * storey:
+        g = self.floors.gravity_px(x0, y0)
+        drop, span = ys[-1] - ys[0], tr.t[-1] - tr.t[0]
+        # Any stretch of a fall drops at least what a fall from rest would at a fifth of
+        # gravity (drag included); a jittering blob's slow drift does not, and following every
+        # one of those would cost more than the rest of the judging.
+        if drop < _SEED_STOREYS * storey or drop < 0.1 * g * span * span:
             return None
         s = self.crop.scale
         typical = float(np.median(tr.area))
         tol = max(2.5, 0.1 * storey * s) + 0.3 * float(np.sqrt(typical))
-        whole = recover(
-            tr, sightings, self.floors.gravity_px(x0, y0) * s, tol, self.cfg.max_gap_frames
-        )
+        whole = recover(tr, sightings, g * s, tol, self.cfg.max_gap_frames)
         if len(whole.t) < max(self.cfg.min_points, len(tr.t) + 2):
             return None
+        fall = (max(whole.y) - min(whole.y)) / s
+        if whole.t[-1] - whole.t[0] < self.cfg.min_track_s or fall < self.cfg.min_drop_px:
+            return None  # (cheap checks the physical test would fail anyway)
         found = self._judge(whole, quiet=True)  # the piece itself was counted already
         if found is not None:
             self._count("recovered")
@@ -297,13 +303,15 @@ class Judge:
         # caught it. A bird stooping out of its glide enters the dive at the glide's speed;
         # an object that starts at rest cannot have come from a point it would need several
         # times its own starting speed to reach.
+        gap = math.hypot(xs[start] - xs[start - 1], ys[start] - ys[start - 1])
+        if gap <= 0.5 * self.storey_px:
+            return False  # (checked first: the fits below cost more than all the rest)
         ts = np.asarray(t[start:end]) - t[start]
         vy = float(np.polyfit(ts, ys[start:end], 2)[1])
         vx = float(np.polyfit(ts, xs[start:end], 1)[0])
         dt = t[start] - t[start - 1]
         reach = (math.hypot(vx, vy) + self._g_full * dt) * dt + 0.25 * self.storey_px
-        gap = math.hypot(xs[start] - xs[start - 1], ys[start] - ys[start - 1])
-        return gap > max(0.5 * self.storey_px, 3 * reach)
+        return gap > 3 * reach
 
     def _long_enough(self, t: list[float], ys: list[float]) -> bool:
         """Whether a piece is long and deep enough to stand as a fall on its own."""
