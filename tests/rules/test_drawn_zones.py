@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from tests.conftest import T0
+from tests.support.waiting import wait_for
 
 # Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
 pytestmark = pytest.mark.both_backends
@@ -34,6 +35,8 @@ def test_a_drawn_zone_keeps_the_wearer_safe_and_leaving_it_alerts(make_gateway, 
             " updated_at) VALUES ('R-yang', '女儿家', ?, 1, 'fam-yang', ?, ?)",
             (orjson.dumps(FLAT).decode(), T0, T0))
     clock.advance(10)  # the rules tick reloads the zones
+    assert wait_for(lambda: gw.alerting.residents.safe_zones("R-yang"), 10), \
+        "the rules tick never loaded the drawn zone"
     seq = 0
     for _ in range(8):  # four minutes at the daughter's flat: inside a drawn zone
         seq += 1
