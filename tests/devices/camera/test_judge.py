@@ -17,14 +17,16 @@ FPS = 25.0
 G = 9.81
 
 
-def _config(storey_px: float, floors: int = 12, top: float = 40.0) -> FallingConfig:
+def _config(storey_px: float, floors: int = 12, top: float = 40.0, left: float = 100.0,
+            right: float = 900.0) -> FallingConfig:
+    """A facade of `floors` storeys between `left` and `right`, its floor lines drawn."""
     lines = [
-        (100.0, top + (floors - k) * storey_px, 900.0, top + (floors - k) * storey_px)
+        (left, top + (floors - k) * storey_px, right, top + (floors - k) * storey_px)
         for k in range(floors + 1)
     ]
     bottom = top + floors * storey_px
     return FallingConfig(
-        facade=[(100, top), (900, top), (900, bottom), (100, bottom)],
+        facade=[(left, top), (right, top), (right, bottom), (left, bottom)],
         floors=Floors(first=1, height_m=3.0, lines=lines),
     )
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from devices.camera.config import FallingConfig, Floors
+from devices.camera.config import FallingConfig
 from devices.camera.detection import Detection
 from devices.camera.falling import FallingDetector
 from devices.camera.recover import Sightings
 from devices.camera.tracking import Blob
-from tests.devices.camera.test_judge import FPS, _judge, _stoop, _track
+from tests.devices.camera.test_judge import FPS, _config, _judge, _stoop, _track
 
 W, H = 320, 480
 STOREY = 40.0
@@ -19,15 +19,7 @@ RELEASE_T, RELEASE_Y, X = 1.0, 100.0, 150
 
 
 def _facade() -> FallingConfig:
-    lines = [
-        (20.0, TOP + (FLOORS - k) * STOREY, 300.0, TOP + (FLOORS - k) * STOREY)
-        for k in range(FLOORS + 1)
-    ]
-    bottom = TOP + FLOORS * STOREY
-    return FallingConfig(
-        facade=[(20, TOP), (300, TOP), (300, bottom), (20, bottom)],
-        floors=Floors(first=1, height_m=3.0, lines=lines),
-    )
+    return _config(STOREY, floors=FLOORS, top=TOP, left=20.0, right=300.0)
 
 
 def _screen_clip(seed: int, screen_y: int = 135, land_y: float = 220.0) -> list[np.ndarray]:
