@@ -83,10 +83,8 @@ class AlertViews:
             alert["worn"] = self.worn(alert)
 
     def public(self, row: dict[str, Any]) -> AlertPublic:
-        """An alert row as the API shows it."""
-        zh, en = self.names().get(row["rule_id"], ("", ""))
-        return AlertPublic(**row, name_zh=zh, name_en=en, worn=self.worn(row),
-                           paged_at=self._paged_at(row))
+        """An alert row as the API shows it (the model of `body`)."""
+        return AlertPublic(**self.body(row))
 
     def body(self, row: dict[str, Any]) -> dict[str, Any]:
         """`public` as the JSON-ready body the model would give (every field of
