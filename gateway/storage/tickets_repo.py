@@ -86,7 +86,7 @@ class SqliteTickets:
     def new_id(self) -> int:
         """The id the next new ticket gets (its code carries it)."""
         if not self._hold:
-            self._settle()  # SQLite counts the rows written
+            self.settle()  # SQLite counts the rows written
         return self._dialect.new_id(self._conn, "tickets")
 
     def stage(self, ticket: Ticket) -> None:
@@ -95,19 +95,16 @@ class SqliteTickets:
         routed ticket as one row instead of an insert and an update (on PostgreSQL at the
         transaction's end, with the others). Any other statement writes it first."""
         if not self._hold:
-            self._settle()
+            self.settle()
         self._new[ticket.id] = ticket
 
     def save_staged(self) -> None:
         """Write the staged tickets (PostgreSQL: leave them for the transaction's end)."""
         if not self._hold:
-            self._settle()
+            self.settle()
 
     def settle(self) -> None:
         """Write every new ticket still held (before the rows that refer to them)."""
-        self._settle()
-
-    def _settle(self) -> None:
         if self._new:
             rows = [[t.id, *_values(t)] for t in self._new.values()]
             self._new = {}
@@ -152,14 +149,14 @@ class SqliteTickets:
 
     def open_with_sla(self) -> list[Ticket]:
         """Tickets whose SLA clocks may still run."""
-        self._settle()
+        self.settle()
         marks = ", ".join("?" for _ in OPEN_STATES)
         rows = self._conn.execute(f"{_SELECT} WHERE state IN ({marks})", OPEN_STATES)
         return [_ticket(r) for r in rows.fetchall()]
 
     def select(self, match: TicketFilter, limit: int = 500) -> list[Ticket]:
         """Tickets matching the filter, newest first."""
-        self._settle()
+        self.settle()
         where, args = ["1=1"], []
         for column, value in (("state", match.state), ("category", match.category),
                               ("assignee", match.assignee), ("grid", match.grid)):
@@ -178,7 +175,7 @@ class SqliteTickets:
         """One board column: its `limit` most urgent tickets (the SLA clock among `clocks`
         that runs out first, breached ones first; no clock: most recently updated), how
         many tickets the column holds and how many of them are overdue."""
-        self._settle()
+        self.settle()
         bad = [c for c in clocks if c not in COLUMNS or not c.startswith("sla_")]
         if bad:
             raise ValueError(f"not SLA clock columns: {bad}")
@@ -209,7 +206,7 @@ class SqliteTickets:
 
     def open_counts_by_assignee(self, states: tuple[str, ...]) -> dict[str, int]:
         """How many tickets in `states` each assignee holds."""
-        self._settle()
+        self.settle()
         marks = ", ".join("?" for _ in states)
         return dict(self._conn.execute(
             f"SELECT assignee, count(*) FROM tickets WHERE state IN ({marks})"
@@ -217,7 +214,7 @@ class SqliteTickets:
 
     def set_external_state(self, ticket_id: int, state: str, at: float | None = None) -> None:
         """Where the ticket stands with the 12345 channel."""
-        self._settle()
+        self.settle()
         if at is None:
             self._conn.execute("UPDATE tickets SET external_state = ? WHERE id = ?",
                                (state, ticket_id))
@@ -242,7 +239,7 @@ class SqliteTickets:
 
     def events(self, ticket_id: int) -> list[dict[str, Any]]:
         """A ticket's audit trail, oldest first (this transaction's events included)."""
-        self._settle()
+        self.settle()
         if self._event_rows:
             self._conn.executemany(INSERT_EVENT, self._event_rows)
             self._event_rows.clear()
@@ -261,12 +258,12 @@ class SqliteTickets:
         if self._link_rows is not None:
             self._link_rows.append((alert_id, ticket_id, at))
         else:
-            self._settle()
+            self.settle()
             self._conn.execute(INSERT_LINK, (alert_id, ticket_id, at))
 
     def alert_ids(self, ticket_id: int) -> list[int]:
         """The alerts linked to a ticket."""
-        self._settle()
+        self.settle()
         if self._link_rows:
             self._conn.executemany(INSERT_LINK, self._link_rows)
             self._link_rows.clear()
@@ -323,7 +320,7 @@ class SqliteTickets:
     def enqueue(self, *, ticket_id: int, kind: str, payload: dict[str, Any],
                 now: float) -> None:
         """Queue a delivery; its key makes a retry of the caller harmless."""
-        self._settle()
+        self.settle()
         key = f"scgw-ticket-{ticket_id}-{kind}"
         self._conn.execute(
             "INSERT INTO outbox (ticket_id, kind, idempotency_key, payload, state,"
@@ -384,7 +381,7 @@ class SqliteTickets:
 
     def reminded(self, asset_id: str, expires_on: str, ticket_id: int, now: float) -> None:
         """Remember that an expiry was reminded of (exactly once)."""
-        self._settle()
+        self.settle()
         self._conn.execute("INSERT INTO reminders_sent VALUES (?, ?, ?, ?)",
                            (asset_id, expires_on, ticket_id, now))
 
