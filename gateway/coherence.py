@@ -108,7 +108,8 @@ class DeviceCoherence:
             free = {d for d in wanted - must if d not in self._claimed}
             held = tx.replicas.try_lock_devices(free)
             self._put_back = {d: back.get(d, 0) + 1 for d in held}
-            stale |= self._lock(tx, free - held, locked=free - held)
+            taken = free - held
+            stale |= self._lock(tx, taken, locked=taken)
         else:
             stale = self._lock(tx, wanted)
         self._first = set()
