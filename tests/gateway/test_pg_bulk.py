@@ -27,11 +27,17 @@ def conns(pg_url: str) -> Iterator[tuple[PgConnection, PgConnection]]:
         raw.close()
 
 
+# Text a device or vendor controls, with what an array literal must quote or could misread:
+# quotes, braces, commas, backslashes, the word NULL, blanks, JSON, Chinese, control chars.
+HOSTILE = ['o\'k %', None, 'NULL', '', '  ', '{"a": [1, "b\\"c"]}', '{}', 'a,b', 'x\\y',
+           '中文，逗号', 'tab\tnew\nline', '"quoted"', "'single'", '{NULL}']
+
+
 def _rows(n: int) -> list[tuple[Any, ...]]:
     # Booleans in an integer column, integers in a float column, NULLs, a key repeated
-    # (row by row, the last write wins), text with quotes and a percent sign.
-    return [(f"k{i % (n // 2)}", [True, False, 7, None][i % 4], [1, 2.5, None][i % 3],
-             [f"o'k %{i}", None][i % 2]) for i in range(n)]
+    # (row by row, the last write wins), 64-bit integers, and the text above.
+    return [(f"k{i % (n // 2)}", [True, False, 7, None, 2**62][i % 5], [1, 2.5, None][i % 3],
+             HOSTILE[(i // 2) % len(HOSTILE)] if i % 2 == 0 else None) for i in range(n)]
 
 
 def _table(conn: PgConnection, table: str) -> list[tuple[Any, ...]]:
