@@ -23,3 +23,17 @@ def test_broker_crashes_lose_no_urgent_event_and_double_nothing(tmp_path):
     # yet handed to the gateway — never anything older.
     assert report.lost_outside_window == 0, report
 
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_broker_crashes_under_replicas_lose_no_urgent_event_and_double_nothing(tmp_path,
+                                                                              pg_url: str):
+    # Two replicas on one shared subscription and PostgreSQL; before each crash the next
+    # replica is away, so the broker holds its share of the backlog when it dies.
+    report = run(tmp_path, kills=3, devices=10, rate_hz=10.0, sos_every=20, interval_s=2.0,
+                 database_url=pg_url, replicas=("gw-a", "gw-b"))
+    print(report.as_dict())
+    assert report.telemetry_acked > 500 and report.urgent_sent > 25
+    assert report.urgent_lost == 0, report
+    assert report.doubled == 0, report
+    assert report.lost_outside_window == 0, report
