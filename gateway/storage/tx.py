@@ -77,6 +77,7 @@ class StoreTx:
         self._ticket_events: list[tuple[Any, ...]] = []
         self._notifications: list[tuple[Any, ...]] = []
         self._links: list[tuple[Any, ...]] = []
+        self._people: dict[tuple[str, str], Any] = {}  # residents read and written here
 
     @property
     def connection(self) -> Connection:
@@ -120,12 +121,13 @@ class StoreTx:
         return SqliteTickets(self._conn, self.dialect, lock_rows=not self.read_only,
                              event_rows=None if self.read_only else self._ticket_events,
                              notification_rows=None if self.read_only else self._notifications,
-                             link_rows=None if self.read_only else self._links)
+                             link_rows=None if self.read_only else self._links,
+                             people=self._people)
 
     @cached_property
     def people(self) -> SqlitePeople:
         """Residents, family links, door plates and safe zones."""
-        return SqlitePeople(self._conn)
+        return SqlitePeople(self._conn, self._people)
 
     @cached_property
     def plates(self) -> SqlitePlates:

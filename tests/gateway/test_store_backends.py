@@ -224,3 +224,34 @@ def test_commands_plate_requests_profiles_and_session_rotation(store):
         assert session is not None and (session.refresh_hash, session.previous_hash,
                                          session.last_used_at) == ("r1", "r0", T0 + 7)
     assert [r["reason"] for r in AdminReads(store).rule_changes(rule_id="r")] == ["why"]
+
+
+def test_names_and_family_links_a_ticket_reads_are_current_within_and_across_transactions(
+        store, database_url: str, tmp_path: Path):
+    # Every ticket and notification of an elder asks for their name and family; the answers
+    # are kept for the transaction, so a write in it, or another replica's, must show.
+    other = open_store(database_url, default_path=tmp_path / "scgw.db")  # another replica
+    try:
+        with store.transaction() as tx:
+            tx.people.upsert_residents([("R-1", "杨大爷", [], "s")], T0)
+            tx.people.link_family([("R-1", "fam-a", "son")])
+        with store.transaction() as tx:
+            assert tx.tickets.resident_name("R-1") == "杨大爷"
+            assert tx.tickets.family_of("R-1") == ["fam-a"]
+            tx.tickets.family_of("R-1").append("intruder")  # a caller's copy, not the kept one
+            tx.people.upsert_residents([("R-1", "杨建国", [], "s")], T0 + 1)
+            assert tx.tickets.resident_name("R-1") == "杨建国"
+            assert tx.tickets.family_of("R-1") == ["fam-a"]
+            tx.people.link_family([("R-1", "fam-b", "daughter")])
+            assert tx.tickets.family_of("R-1") == ["fam-a", "fam-b"]
+            assert tx.tickets.resident_name("R-2") is None
+        with other.transaction() as tx:
+            tx.people.upsert_residents([("R-1", "杨老汉", [], "s")], T0 + 2)
+            tx.people.upsert_residents([("R-2", "李奶奶", [], "s")], T0 + 2)
+            tx.people.link_family([("R-1", "fam-c", "grandson")])
+        with store.transaction() as tx:
+            assert tx.tickets.resident_name("R-1") == "杨老汉"
+            assert tx.tickets.resident_name("R-2") == "李奶奶"
+            assert tx.tickets.family_of("R-1") == ["fam-a", "fam-b", "fam-c"]
+    finally:
+        other.close()
