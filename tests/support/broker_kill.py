@@ -63,6 +63,9 @@ class KillReport:
     # How old the broker's last save was at each crash (its autosave interval, or more when
     # it was starved of CPU).
     save_age_at_kill_s: list[float | None] = field(default_factory=list)
+    # Each message lost outside every window: its key, when it was acknowledged relative to
+    # each crash, and any dead letter the gateway kept for it — so a failure explains itself.
+    outside: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready."""
@@ -282,6 +285,13 @@ def run(folder: Path, *, kills: int = 5, devices: int = 10, rate_hz: float = 10.
     report.save_age_at_kill_s = [round(k - s, 2) if s is not None else None
                                  for k, s in zip(kill_times, last_saves, strict=True)]
     report.lost_outside_window = report.telemetry_lost - sum(report.loss_per_kill)
+    for key, t in sorted(lost.items(), key=lambda item: item[1]):
+        if not any(start <= t <= k for start, k in zip(since, kill_times, strict=True)):
+            dead = _rows(url, "SELECT reason, payload FROM dead_letters"
+                              f" WHERE topic LIKE '%/{key[0]}/%'")
+            report.outside.append(
+                f"{key}: acked {[round(t - k, 2) for k in kill_times]} s from the crashes;"
+                f" dead letters of the device: {dead[:5]}")
     urgent = {k for k in traffic.sent if k[1] == "event"}
     report.urgent_sent = len(urgent)
     report.urgent_lost = len(urgent - stored)
