@@ -104,7 +104,8 @@ class DeviceCoherence:
             # holding what the other waits for would deadlock.
             back = self._put_back
             must = self._first | {d for d in wanted if back.get(d, 0) >= PUT_BACK_LIMIT}
-            stale = self._lock(tx, must)
+            # (None to wait for: the global version is read with the others below.)
+            stale = self._lock(tx, must) if must else set()
             free = {d for d in wanted - must if d not in self._claimed}
             held = tx.replicas.try_lock_devices(free)
             self._put_back = {d: back.get(d, 0) + 1 for d in held}

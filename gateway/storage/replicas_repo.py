@@ -77,8 +77,13 @@ class SqlReplicas:
 
     def versions(self, device_ids: Sequence[str]) -> dict[str, int]:
         """Stored version per device (devices never changed are absent: version 0)."""
-        rows = select_in(self._conn, "SELECT device_id, version FROM device_versions"
-                         " WHERE device_id IN {ids}", device_ids)
+        if self._dialect.name == "postgres":  # one array, not an IN list of 500 parameters
+            rows = self._conn.execute("SELECT device_id, version FROM device_versions"
+                                      " WHERE device_id = ANY(?::text[])",
+                                      (list(device_ids),)).fetchall()
+        else:
+            rows = select_in(self._conn, "SELECT device_id, version FROM device_versions"
+                             " WHERE device_id IN {ids}", device_ids)
         return {d: int(v) for d, v in rows}
 
     def all_versions(self) -> dict[str, int]:

@@ -104,11 +104,31 @@ def test_question_marks_become_placeholders_and_percent_signs_stay_literal(store
     assert pg_params("SELECT ? WHERE a LIKE 'x_%' AND b = '?'") == (
         "SELECT %s WHERE a LIKE 'x_%%' AND b = '?'")
     assert pg_params('SELECT "odd?name", ?') == 'SELECT "odd?name", %s'
+    assert pg_params("SELECT ? FROM unnest(?::text[])") == "SELECT %s FROM unnest(%b::text[])"
     with store.transaction() as tx:
         tx.tickets.notify(at=T0, audience="ops", recipient="a%b", kind="k", body="is it?")
     rows = store.query("SELECT recipient, body FROM notifications WHERE recipient LIKE 'a%'"
                        " AND body = ?", ("is it?",))
     assert rows == [{"recipient": "a%b", "body": "is it?"}]
+
+
+def test_device_locks_and_versions_take_any_id_a_vendor_may_register(store, pg_url):
+    # Lists of ids go to PostgreSQL as binary arrays: ids with the characters a text array
+    # literal quotes must come back unchanged, and a held lock must be reported.
+    ids = ['WB-"1"', "WB-{2}", "WB-3,4", "WB-\\5", "WB-NULL", "手环-6", "WB- 7", "*"]
+    with store.transaction() as tx:
+        tx.replicas.bump(ids[:4], "r1", T0)
+        tx.replicas.bump(ids[:2], "r1", T0)
+    with store.transaction() as tx:
+        assert tx.replicas.versions(ids) == {ids[0]: 2, ids[1]: 2, ids[2]: 1, ids[3]: 1}
+        assert tx.replicas.try_lock_devices(ids) == set()
+    other_store = PostgresStore(pg_url, pool_size=1)  # another replica
+    try:
+        with store.transaction() as tx, other_store.transaction() as rival:
+            tx.replicas.lock_devices(ids[:3])
+            assert rival.replicas.try_lock_devices(ids) == set(ids[:3])
+    finally:
+        other_store.close()
 
 
 def test_a_snapshot_sees_committed_state_and_the_writer_sees_its_own(store):
