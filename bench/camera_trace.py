@@ -1,7 +1,7 @@
 """Trace falling-object misses: which tracks ran along each thrown object's true path, and why
 each was rejected.
 
-Usage: .venv/bin/python bench/camera_trace.py CLIP_STEM [--out bench/out/val600] [--all]
+Usage: .venv/bin/python bench/camera_trace.py CLIP_STEM [--out bench/out/val600] [--all] [--blobs]
 
 Runs the analyzer on one cached clip of `bench/camera_eval.py`, records every track the
 tracker ended (after stitching) with the judge's outcome, scores the detections like the
@@ -26,6 +26,7 @@ from bench.camera_eval import _det_row
 from bench.camera_score import score_facade
 from devices.camera.analyze import Analyzer, run
 from devices.camera.config import load_config
+from devices.camera.falling import FallingDetector
 from devices.camera.judge import Judge
 from devices.camera.source import FrameSource
 
@@ -59,6 +60,35 @@ def _instrument(log: list[dict[str, Any]]) -> None:
     Judge._stitch, Judge._count, Judge._detection = _stitch, _count, _detection  # type: ignore[method-assign]
 
 
+def _record_blobs(frames: list[tuple[float, list[tuple[float, float, int]]]]) -> None:
+    """Record every frame's blobs in full-frame pixels (x, y, area in analysis pixels)."""
+    process = FallingDetector.process
+
+    def _process(self: FallingDetector, t: float, image: Any, shaking: bool = False) -> Any:
+        out = process(self, t, image, shaking)
+        last = self._sightings.frames[-1]
+        frames.append((t, [(*self.crop.to_full(x, y), int(a)) for x, y, a in last.xya.tolist()]))
+        return out
+
+    FallingDetector.process = _process  # type: ignore[method-assign]
+
+
+def _print_blobs(
+    frames: list[tuple[float, list[tuple[float, float, int]]]], g: dict[str, Any], reach: float
+) -> None:
+    """Per frame of the throw: the blobs within reach of the true position."""
+    for t, blobs in frames:
+        p = _path_at(g["path"], t)
+        if p is None:
+            continue
+        near = [
+            f"({x:.0f},{y:.0f} a{a})"
+            for x, y, a in blobs
+            if math.hypot(x - p[0], y - p[1]) <= reach
+        ]
+        print(f"    {t:6.2f} true=({p[0]:.0f},{p[1]:.0f}) " + (" ".join(near) or "-"))
+
+
 def _path_at(path: list[list[float]], t: float) -> tuple[float, float] | None:
     if not path or t < path[0][0] - 0.05 or t > path[-1][0] + 0.3:
         return None
@@ -76,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("bench/out/val600"))
     ap.add_argument("--all", action="store_true", help="every throw, not only the missed ones")
     ap.add_argument("--falling", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--blobs", action="store_true", help="print each frame's blobs near a throw")
     args = ap.parse_args(argv)
     video = next(p for p in args.out.glob(args.stem + ".*") if p.suffix in (".mp4", ".avi"))
     truth = json.loads((args.out / f"{args.stem}.truth.json").read_text(encoding="utf-8"))
@@ -86,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         config = _override(config, {"falling": _kv(args.falling)})
     log: list[dict[str, Any]] = []
     _instrument(log)
+    frames: list[tuple[float, list[tuple[float, float, int]]]] = []
+    if args.blobs:
+        _record_blobs(frames)
     source = FrameSource(str(video), threads=1)
     dets = [_det_row(d) for d in run(source, Analyzer(config, source.fps, snapshots=False))]
     source.close()
@@ -119,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             step = max(1, len(pts) // 12)
             print("    " + " ".join(f"({t:.2f},{x:.0f},{y:.0f})" for t, x, y in pts[::step]))
+        if args.blobs:
+            _print_blobs(frames, g, reach + g["size_px"])
     return 0
 
 

@@ -18,7 +18,10 @@ _REG_AREA = int(1.5 * REG_WIDTH * REG_WIDTH)
 _REF_ALPHA = 0.04
 _MIN_SHIFT = 0.12
 _MIN_RESPONSE = 0.03
-_MIN_GAIN_STEP = 0.03
+# Exposure is undone from a 1 % change on: MOG2 flags a pixel whose colour moved by more than
+# 4 sigma (sigma at least 2 grey levels, summed over three channels), which a 2.5 % step of a
+# bright wall already does over a quarter of the facade, while 1 % of 255 stays under it.
+_MIN_GAIN_STEP = 0.01
 # A shift is applied only if it makes the frame match the reference clearly better where the
 # reference has edges. A big moving thing (an insect at the lens, a bird against the wall)
 # can pull phase correlation by a pixel although the camera stood still; undoing that
@@ -92,6 +95,8 @@ class Conditioner:
             return
         shift = (0.0, 0.0)
         raw = small
+        ref_px = self._ref[self._grid]
+        bright = ref_px > 12
         if self._stabilize:
             # Window into fresh arrays: OpenCV 5's phaseCorrelate windows its inputs in place.
             (dx, dy), response = cv2.phaseCorrelate(
@@ -102,8 +107,11 @@ class Conditioner:
                 m = np.float32([[1, 0, -dx], [0, 1, -dy]])
                 moved = cv2.warpAffine(small, m, self._reg_size, borderMode=cv2.BORDER_REPLICATE)
                 edges = self._edge_mask()
-                before = float(cv2.absdiff(small, self._ref)[edges].mean())
-                after = float(cv2.absdiff(moved, self._ref)[edges].mean())
+                # Compared at the frame's own exposure: after a 30 % exposure step the
+                # difference in brightness would swamp what the shift improves.
+                ref = self._ref[edges] * self._gain_of(small[self._grid], ref_px, bright)
+                before = float(np.abs(small[edges] - ref).mean())
+                after = float(np.abs(moved[edges] - ref).mean())
                 if after < _MIN_IMPROVEMENT * before:
                     small = moved
                     shift = (dx / self._per_full, dy / self._per_full)
@@ -111,10 +119,7 @@ class Conditioner:
         moving = shift != (0.0, 0.0)
         self.still = 0 if moving else self.still + 1
         self._moved = self._moved + 1 if moving else 0
-        ref_px = self._ref[self._grid]
-        bright = ref_px > 12
-        if bright.sum() > 20:
-            self.gain = float(np.median(small[self._grid][bright] / ref_px[bright]))
+        self.gain = self._gain_of(small[self._grid], ref_px, bright)
         if abs(self.gain - 1.0) > _MIN_GAIN_STEP:
             small = small / self.gain
         if self._moved >= _REBASE_FRAMES:
@@ -123,6 +128,13 @@ class Conditioner:
             # Learn only while the camera is still: a reference blended from registered shaky
             # frames drifts with every registration error and can lock onto a wrong offset.
             cv2.accumulateWeighted(small, self._ref, _REF_ALPHA)
+
+    def _gain_of(self, px: np.ndarray, ref_px: np.ndarray, bright: np.ndarray) -> float:
+        """The median brightness ratio of grid pixels `px` to the reference (the last gain
+        when too few grid pixels are bright enough to tell)."""
+        if bright.sum() <= 20:
+            return self.gain
+        return float(np.median(px[bright] / ref_px[bright]))
 
     def _edge_mask(self) -> np.ndarray:
         """The reference's most textured pixels (recomputed every 50 frames)."""

@@ -258,3 +258,54 @@ def far_bicycle(out: Path, style: str, night: bool = False) -> RandomClip:
         stops=[Stop("bicycle", "FL-2", 24.0, 2.2, *FAR_BICYCLE, (35, 35, 40), 2.5, True, 75.0)],
     )
     return render(out, plan, style, f"lane-far-bicycle-{style}{'-night' if night else ''}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Exposure changes: a near facade, the camera's auto-exposure and a gust acting on it.
+
+# The throw comes late: MOG2 learns fast for its first few hundred frames and would absorb an
+# exposure change that a camera running for hours turns into foreground.
+EXPOSURE_T = 9.0
+EXPOSURE_FLOOR = 6
+
+
+def near_facade(storey_px: float = 70.0) -> FacadeGeometry:
+    """An 8-storey block seen from close by, filling most of the picture's height."""
+    k = storey_px / 3.0
+    w, h = 6 * 3.2 * k, 8 * 3.0 * k
+    bl, br = (300.0, 690.0), (300.0 + w, 688.0)
+    return FacadeGeometry(
+        8, 6, 3.0, 3.2, (bl, br, (br[0] - 4, br[1] - 0.98 * h), (bl[0] + 4, bl[1] - 0.99 * h))
+    )
+
+
+def throw_through_exposure(
+    out: Path,
+    style: str,
+    gains: list[tuple[float, float, float]],
+    shakes: list[tuple[float, float, float]],
+    stem: str,
+) -> RandomClip:
+    """Day, clear: a 6-pixel can thrown at EXPOSURE_T from a near facade while the exposure
+    changes by `gains` (t, gain, ramp s) and the camera shakes by `shakes` (t, s, px)."""
+    plan = FacadePlan(
+        seed=47,
+        duration_s=EXPOSURE_T + 2.5,
+        fps=25.0,
+        geo=near_facade(),
+        weather=Weather(gains=gains, shakes=shakes),
+        density="low",
+        drops=[
+            Drop(
+                t=EXPOSURE_T,
+                floor=EXPOSURE_FLOOR,
+                column=2,
+                vu=0.5,
+                vz=0.5,
+                size_px=6.0,
+                shape="can",
+                color=(150, 60, 170),
+            )
+        ],
+    )
+    return render(out, plan, style, f"{stem}-{style}")
