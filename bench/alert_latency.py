@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.harness import (
     ROOT,
     Publishers,
-    fleet_configs,
     fleet_ids,
     machine,
     percentiles,
     raise_fd_limit,
+    register_fleet,
 )
 from gateway.service import Gateway
 from gateway.users import UserRepository
@@ -54,7 +54,7 @@ def prepare(db: Path, url: str) -> None:
     from bench.ingest import settings
 
     gw = Gateway(settings(db, url))
-    gw.registry.register(fleet_configs(DEVICES))
+    register_fleet(gw, DEVICES)
     UserRepository(gw.store, gw.clock).add(USER, PASSWORD, "operator")
     gw.store.close()
 

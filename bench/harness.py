@@ -90,6 +90,18 @@ def fleet_configs(total: int) -> list[DeviceConfig]:
     return configs
 
 
+def register_fleet(gateway: Any, total: int) -> None:
+    """Register the fleet's devices and their wearers: every wristband's resident on file
+    with a name, as an operator's import leaves them (a ticket's text names the elder)."""
+    from gateway.residents import Resident, ResidentRepository
+
+    configs = fleet_configs(total)
+    gateway.registry.register(configs)
+    ResidentRepository(gateway.store, gateway.clock).upsert(
+        Resident(rid, f"居民{rid.removeprefix('R-')}") for c in configs
+        if (rid := getattr(c, "resident_id", None)))
+
+
 class Traffic:
     """Realistic mixed messages from wristbands, access controllers and lockers.
 

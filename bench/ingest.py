@@ -44,12 +44,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.harness import (
     ROOT,
     Traffic,
-    fleet_configs,
     generate,
     machine,
     percentiles,
     publish_now,
     raise_fd_limit,
+    register_fleet,
 )
 from devices import topics
 from gateway.service import Gateway
@@ -69,7 +69,7 @@ def settings(db: Path, url: str) -> Settings:
 def prepare(db: Path, url: str, devices: int) -> None:
     """Register the fleet and create the gateway's persistent session, then stop."""
     gw = Gateway(settings(db, url))
-    gw.registry.register(fleet_configs(devices))
+    register_fleet(gw, devices)
     gw.start()
     if not gw.mqtt.wait_connected(15):
         raise RuntimeError("gateway did not connect")

@@ -39,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import Publishers, Traffic, fleet_configs, machine, publish_now
+from bench.harness import Publishers, Traffic, machine, publish_now, register_fleet
 from gateway.service import Gateway
 from gateway.settings import Settings
 from gateway.stop_signal import StopSignal
@@ -64,7 +64,7 @@ def child(args: argparse.Namespace) -> int:
     """One replica process: start, report committed messages every 0.1 s until killed."""
     gw = Gateway(replica_settings(args.broker, args.db, args.replica or None))
     if args.register:
-        gw.registry.register(fleet_configs(DEVICES))
+        register_fleet(gw, DEVICES)
     gw.start()
     if not gw.mqtt.wait_connected(30):
         print("error not connected", flush=True)

@@ -79,6 +79,11 @@ class ResidentRepository:
         """One resident by id."""
         return self._residents.get(resident_id)
 
+    def name(self, resident_id: str) -> str | None:
+        """The resident's name as last refreshed; None when unknown or nameless."""
+        resident = self._residents.get(resident_id)
+        return resident.name or None if resident is not None else None
+
     def exists(self, resident_id: str) -> bool:
         """Whether the resident is on file (asks the database: another process may add one)."""
         return resident_id in self._residents or self._reads.resident(resident_id) is not None

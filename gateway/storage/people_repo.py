@@ -125,15 +125,11 @@ class PeopleReads:
 class SqlitePeople:
     """Writes to residents, family links, door plates and zones inside a transaction."""
 
-    def __init__(self, conn: Connection,
-                 people: dict[tuple[str, str], Any] | None = None) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        self._people = people  # what the tickets repository read of them: stale once written
 
     def upsert_residents(self, rows: list[tuple[str, str, list[str], str]], now: float) -> None:
         """(id, name, tags, site) rows; created_at kept for existing residents."""
-        if self._people is not None:
-            self._people.clear()
         self._conn.executemany(
             "INSERT INTO residents (id, name, tags, site, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
@@ -142,8 +138,6 @@ class SqlitePeople:
 
     def link_family(self, links: list[tuple[str, str, str]]) -> None:
         """(resident_id, username, relation) links, replacing the same pair."""
-        if self._people is not None:
-            self._people.clear()
         self._conn.executemany(
             "INSERT INTO family_links (resident_id, username, relation) VALUES (?, ?, ?)"
             " ON CONFLICT (resident_id, username) DO UPDATE SET relation = excluded.relation",

@@ -63,14 +63,9 @@ class SqliteTickets:
     def __init__(self, conn: Connection, dialect: Dialect = SQLITE, *,
                  lock_rows: bool = True, event_rows: list[tuple[Any, ...]] | None = None,
                  notification_rows: list[tuple[Any, ...]] | None = None,
-                 link_rows: list[tuple[Any, ...]] | None = None,
-                 people: dict[tuple[str, str], Any] | None = None) -> None:
+                 link_rows: list[tuple[Any, ...]] | None = None) -> None:
         self._conn = conn
         self._dialect = dialect
-        # Residents' names and family links read in this transaction: every ticket and
-        # notification of an elder asks again, and the writes to them (SqlitePeople, the
-        # same transaction) clear it. On PostgreSQL each ask was a round trip.
-        self._people = {} if people is None else people
         self._event_rows = event_rows  # see add_event; None: written at once
         self._notification_rows = notification_rows  # see notify; None: written at once
         self._link_rows = link_rows  # see link_alert; None: written at once
@@ -289,21 +284,15 @@ class SqliteTickets:
 
     def family_of(self, resident_id: str) -> list[str]:
         """Usernames of the family accounts linked to a resident."""
-        key = ("family", resident_id)
-        if key not in self._people:
-            self._people[key] = [r[0] for r in self._conn.execute(
-                "SELECT username FROM family_links WHERE resident_id = ? ORDER BY username",
-                (resident_id,)).fetchall()]
-        return list(self._people[key])
+        return [r[0] for r in self._conn.execute(
+            "SELECT username FROM family_links WHERE resident_id = ? ORDER BY username",
+            (resident_id,)).fetchall()]
 
     def resident_name(self, resident_id: str) -> str | None:
         """A resident's name, if on file."""
-        key = ("name", resident_id)
-        if key not in self._people:
-            row = self._conn.execute("SELECT name FROM residents WHERE id = ?",
-                                     (resident_id,)).fetchone()
-            self._people[key] = row[0] if row and row[0] else None
-        return self._people[key]
+        row = self._conn.execute("SELECT name FROM residents WHERE id = ?",
+                                 (resident_id,)).fetchone()
+        return row[0] if row and row[0] else None
 
     def door_plate(self, code: str) -> tuple[str, str, str, str, str] | None:
         """(site, building, unit, room, grid) of a door-plate code."""

@@ -77,7 +77,6 @@ class StoreTx:
         self._ticket_events: list[tuple[Any, ...]] = []
         self._notifications: list[tuple[Any, ...]] = []
         self._links: list[tuple[Any, ...]] = []
-        self._people: dict[tuple[str, str], Any] = {}  # residents read and written here
 
     @property
     def connection(self) -> Connection:
@@ -121,13 +120,12 @@ class StoreTx:
         return SqliteTickets(self._conn, self.dialect, lock_rows=not self.read_only,
                              event_rows=None if self.read_only else self._ticket_events,
                              notification_rows=None if self.read_only else self._notifications,
-                             link_rows=None if self.read_only else self._links,
-                             people=self._people)
+                             link_rows=None if self.read_only else self._links)
 
     @cached_property
     def people(self) -> SqlitePeople:
         """Residents, family links, door plates and safe zones."""
-        return SqlitePeople(self._conn, self._people)
+        return SqlitePeople(self._conn)
 
     @cached_property
     def plates(self) -> SqlitePlates:

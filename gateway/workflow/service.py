@@ -33,12 +33,17 @@ class WorkflowService:
     """Every ticket change goes through here, inside the caller's transaction."""
 
     def __init__(self, settings: WorkflowSettings, catalogue: Catalogue, rota: Rota,
-                 timezone: str, *, ack_alert: AckAlert | None = None) -> None:
+                 timezone: str, *, ack_alert: AckAlert | None = None,
+                 names: Callable[[str], str | None] | None = None) -> None:
         self.settings = settings
         self.catalogue = catalogue
         self.rota = rota
         self._tz = ZoneInfo(timezone)
         self._ack_alert = ack_alert
+        # Residents' names as the gateway holds them (refreshed every rules tick): a ticket's
+        # text names the elder without a query per ticket, one round trip each on
+        # PostgreSQL. A resident not held yet is read from the database.
+        self._names = names
         # Called with (ticket, action, tx) inside the transaction of every change.
         self.listeners: list[Callable[[Ticket, str, Tx], None]] = []
 
@@ -330,7 +335,9 @@ class WorkflowService:
         cat = self.catalogue.get(alert.category)
         parts = [f"{cat.zh}（{SEVERITY_ZH.get(alert.severity, alert.severity)}）"]
         if alert.resident_id:
-            parts.append(f"居民 {db.resident_name(alert.resident_id) or alert.resident_id}")
+            name = (self._names(alert.resident_id) if self._names is not None else None
+                    ) or db.resident_name(alert.resident_id)
+            parts.append(f"居民 {name or alert.resident_id}")
         if alert.building:
             parts.append(alert.place.label_zh())
         parts.append(f"设备 {alert.device_id}")

@@ -143,3 +143,30 @@ def test_critical_and_major_alerts_open_their_ticket_at_once(make_gateway, publi
     publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(1, T0))
     assert gw.pipeline.wait_processed(1, 10)
     assert [t["category"] for t in gw.store.query("SELECT category FROM tickets")] == ["sos"]
+
+
+@pytest.mark.both_backends
+def test_a_tickets_text_names_the_elder_as_the_residents_file_has_them(make_gateway, publisher,
+                                                                      tmp_path, clock):
+    from gateway.residents import Resident, ResidentRepository
+
+    gw = make_gateway(workflow={"rota_file": str(_write_rota(tmp_path))})
+    office = ResidentRepository(gw.store, clock)  # the API or an import, in another process
+    office.upsert([Resident("R-yang", "杨大爷"), Resident("R-li", "李奶奶")])
+
+    # Not yet picked up by the gateway's rules tick: read from the file.
+    publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(1, T0))
+    assert gw.pipeline.wait_processed(1, 10)
+    [yang] = gw.store.query("SELECT description FROM tickets WHERE resident_id = 'R-yang'")
+    assert "居民 杨大爷" in yang["description"]
+
+    # Renamed after the gateway read the file: the next tick picks the new name up.
+    gw.pipeline.call("tick", gw.alerting.tick, clock.time())
+    clock.advance(60)
+    office.upsert([Resident("R-li", "李秀英")])
+    clock.advance(1)
+    gw.pipeline.call("tick", gw.alerting.tick, clock.time())
+    publisher.publish("scgw/v1/wristband/WB-1002/event", _sos(1, T0 + 61))
+    assert gw.pipeline.wait_processed(2, 10)
+    [li] = gw.store.query("SELECT description FROM tickets WHERE resident_id = 'R-li'")
+    assert "居民 李秀英" in li["description"] and "李奶奶" not in li["description"]
