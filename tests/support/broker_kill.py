@@ -60,6 +60,12 @@ class KillReport:
     urgent_resends: int = 0
     doubled: int = 0
     loss_per_kill: list[int] = field(default_factory=list)
+    # Replicas only: Mosquitto does not restore shared subscriptions from its saved state
+    # (2.0.11, measured), so what it accepts after a restart and before a replica has
+    # subscribed again goes to nobody (docs/operations.md). Lost that way, per crash, and
+    # how long after each restart a probe published then first reached the database.
+    lost_before_resubscribe: list[int] = field(default_factory=list)
+    resubscribed_after_s: list[float] = field(default_factory=list)
     # How old the broker's last save was at each crash (its autosave interval, or more when
     # it was starved of CPU).
     save_age_at_kill_s: list[float | None] = field(default_factory=list)
@@ -164,10 +170,36 @@ def _stored(url: str) -> list[tuple[str, str, int]]:
     return [(str(d), str(c), int(str(s))) for d, c, s in rows if s is not None]
 
 
+def _first_landing(connections: DeviceConnections, probe_id: str, url: str, round_: int,
+                   ) -> float:
+    """Publish the probe's telemetry every 0.1 s until one reaches the database; return when
+    that one was published (monotonic clock): a replica had subscribed by then."""
+    topic = f"scgw/v1/wristband/{probe_id}/telemetry"
+    client = connections.clients[probe_id]
+    sent: dict[int, float] = {}
+    base = (round_ + 1) * 100_000  # this round's seqs
+    # Sent at once from here on (not held until the device reconnects), so a probe's
+    # publish time is when the broker routed it.
+    assert wait_for(client.is_connected, 30, interval=0.05), "the probe never reconnected"
+
+    def landed() -> bool:
+        seq = base + len(sent)
+        sent[seq] = time.monotonic()
+        client.publish(topic, orjson.dumps({"ts": int(time.time() * 1000), "seq": seq,
+                                            "heart_rate_bpm": 70}), qos=1)
+        rows = _rows(url, f"SELECT min(seq) FROM telemetry WHERE device_id = '{probe_id}'"
+                          f" AND seq >= {base}")
+        return bool(rows) and rows[0][0] is not None
+    assert wait_for(landed, 60, interval=0.1), "no replica subscribed again"
+    first = _rows(url, f"SELECT min(seq) FROM telemetry WHERE device_id = '{probe_id}'"
+                       f" AND seq >= {base}")[0][0]
+    return sent[int(str(first))]
+
+
 def run(folder: Path, *, kills: int = 5, devices: int = 10, rate_hz: float = 10.0,
         sos_every: int = 20, interval_s: float = 2.0, confirm: bool = True,
         persistent: bool = True, gateway_away: bool = True, database_url: str | None = None,
-        replicas: tuple[str, ...] = ()) -> KillReport:
+        replicas: tuple[str, ...] = (), trace: bool = False) -> KillReport:
     """Run the traffic, kill the broker `kills` times, and account for every message.
 
     `database_url`: the gateway's database (default: a SQLite file in `folder`).
@@ -175,6 +207,8 @@ def run(folder: Path, *, kills: int = 5, devices: int = 10, rate_hz: float = 10.
     gateway (needs a PostgreSQL `database_url`); each crash then finds the next replica away.
     `persistent`: the shipped broker settings; otherwise a broker that keeps nothing on disk.
     `confirm`: devices resend urgent events until the gateway confirms them.
+    `trace`: the broker logs every packet (`folder/broker/mosquitto.log`) and each gateway
+    logs at INFO to `folder/gw-<name>.log`, to follow a lost message.
     `gateway_away`: the gateway is stopped for `interval_s` before each crash (an upgrade, a
     network cut), so the broker holds a backlog for it when it dies — the case that loses
     the most — and started again after the broker is back.
@@ -182,6 +216,8 @@ def run(folder: Path, *, kills: int = 5, devices: int = 10, rate_hz: float = 10.
     conf, autosave = deploy_conf(folder / "broker-data")
     if not persistent:
         conf = MEMORY_ONLY
+    if trace:
+        conf += "\nlog_type all\nconnection_messages true\n"
     (folder / "broker-data").mkdir(parents=True, exist_ok=True)
     port = free_port()
 
@@ -190,28 +226,36 @@ def run(folder: Path, *, kills: int = 5, devices: int = 10, rate_hz: float = 10.
 
     broker = start_broker()
     ids = [f"WB-K{n:03d}" for n in range(devices)]
+    probe_id = "WB-KPROBE"  # tells when the replicas subscribed again (not in the traffic)
     url = database_url or f"sqlite:///{folder / 'gw.db'}"
     env = {**os.environ, "SCGW_BROKER__URL": broker.url, "SCGW_BROKER__CLIENT_ID": "gw-kill",
            "SCGW_DATABASE__URL": url, "SCGW_LOG_JSON": "false", "SCGW_LOG_LEVEL": "ERROR"}
     if replicas:
         env["SCGW_BROKER__SHARED_GROUP"] = "kill"
     devices_csv = folder / "devices.csv"
-    devices_csv.write_text("id,kind,grid\n" + "".join(f"{d},wristband,G-01\n" for d in ids))
+    devices_csv.write_text("id,kind,grid\n" + "".join(f"{d},wristband,G-01\n"
+                                                   for d in [*ids, probe_id]))
     subprocess.run([sys.executable, "-m", "gateway", "devices", "import", str(devices_csv)],
                    env=env, cwd=folder, check=True, capture_output=True)
 
     def start_gateway(replica: str | None) -> subprocess.Popen[bytes]:
         mine = {**env, "SCGW_GATEWAY__REPLICA_ID": replica} if replica else env
-        return subprocess.Popen([sys.executable, "-m", "gateway", "run"], env=mine, cwd=folder,
-                                stdout=subprocess.DEVNULL)
+        if not trace:
+            return subprocess.Popen([sys.executable, "-m", "gateway", "run"], env=mine,
+                                    cwd=folder, stdout=subprocess.DEVNULL)
+        with (folder / f"gw-{replica or 'one'}.log").open("ab") as log:
+            return subprocess.Popen([sys.executable, "-m", "gateway", "run"],
+                                    env={**mine, "SCGW_LOG_LEVEL": "INFO"}, cwd=folder,
+                                    stdout=subprocess.DEVNULL, stderr=log)
 
     names: list[str | None] = list(replicas) or [None]
     gateways = {name: start_gateway(name) for name in names}
-    wills = {d: (f"scgw/v1/wristband/{d}/status", b"offline") for d in ids}
+    wills = {d: (f"scgw/v1/wristband/{d}/status", b"offline") for d in [*ids, probe_id]}
     connections = DeviceConnections(broker.url, wills, client_prefix="")
     traffic: _Traffic | None = None
     kill_times: list[float] = []
     last_saves: list[float | None] = []
+    resubscribed: list[float] = []
     started = time.monotonic()
     try:
         connections.connect()
@@ -252,6 +296,8 @@ def run(folder: Path, *, kills: int = 5, devices: int = 10, rate_hz: float = 10.
             broker = start_broker()
             if gateway_away:
                 gateways[away] = start_gateway(away)
+            if replicas:
+                resubscribed.append(_first_landing(connections, probe_id, url, round_))
         pause.wait(interval_s)
         traffic.stop.set()
         traffic.thread.join(timeout=10)
@@ -284,9 +330,17 @@ def run(folder: Path, *, kills: int = 5, devices: int = 10, rate_hz: float = 10.
                             for start, k in zip(since, kill_times, strict=True)]
     report.save_age_at_kill_s = [round(k - s, 2) if s is not None else None
                                  for k, s in zip(kill_times, last_saves, strict=True)]
-    report.lost_outside_window = report.telemetry_lost - sum(report.loss_per_kill)
+    # With replicas, also what was accepted between a restart and the first replica's
+    # new subscription (the earliest probe that landed was published after it).
+    until = resubscribed or kill_times
+    report.lost_before_resubscribe = [sum(1 for t in lost.values() if k < t <= r)
+                                      for k, r in zip(kill_times, until, strict=True)]
+    report.resubscribed_after_s = [round(r - k, 2) for k, r in zip(kill_times, resubscribed,
+                                                                   strict=False)]
+    report.lost_outside_window = (report.telemetry_lost - sum(report.loss_per_kill)
+                                  - sum(report.lost_before_resubscribe))
     for key, t in sorted(lost.items(), key=lambda item: item[1]):
-        if not any(start <= t <= k for start, k in zip(since, kill_times, strict=True)):
+        if not any(start <= t <= r for start, r in zip(since, until, strict=True)):
             dead = _rows(url, "SELECT reason, payload FROM dead_letters"
                               f" WHERE topic LIKE '%/{key[0]}/%'")
             report.outside.append(
