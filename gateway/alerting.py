@@ -93,6 +93,10 @@ class Alerting:
         self._pipeline: Pipeline | None = None
         self._connected: Callable[[], bool] = lambda: True
         self._coherence: DeviceCoherence | None = None
+        # One process (no replicas): what the open transaction changed, so that a failed one
+        # is undone in memory too (`rolled_back`). Replicas leave that to DeviceCoherence.
+        self.engine.track_touched(persist_always=False)
+        self._settings_changed = False
 
     def join_replicas(self, coherence: DeviceCoherence) -> None:
         """Run beside other replicas: devices are claimed before their state is used."""
@@ -115,7 +119,34 @@ class Alerting:
         reload them); with a rule switch, its open alerts anywhere are claimed first."""
         if self._coherence is not None:
             self._coherence.touch_global()
+        else:
+            self._settings_changed = True
         return tx
+
+    # -- one process: a failed transaction is undone in memory too ------------------------
+
+    def committed(self) -> None:
+        """The transaction committed: what it changed in memory stands."""
+        self.engine.take_touched()
+        self._settings_changed = False
+
+    def rolled_back(self) -> None:
+        """The transaction failed: the alerts, rule states and settings it changed in memory
+        are read back as stored. Without this its retry took an alert it had raised for a
+        stored one (an SOS counted as a repeat of an alert the database never got)."""
+        devices = self.engine.take_touched()
+        settings, self._settings_changed = self._settings_changed, False
+        if not devices and not settings:
+            return
+        with self._store.snapshot() as tx:
+            if devices:
+                activity = [(t.device_id, t.last_seen) for t in tx.load_twins_for(
+                    sorted(devices)) if t.last_seen is not None]
+                self.engine.restore_devices(tx, devices, activity)
+            if settings:
+                self.engine.reload_settings(tx, self._clock.time())
+        log.warning("transaction failed: the rule states and alerts of %d device(s) were "
+                    "read back as stored", len(devices))
 
     # -- lifecycle -----------------------------------------------------------------------
 

@@ -139,6 +139,9 @@ class Gateway:
                 self.pipeline.on_rollback.append(after.rolled_back)
         if self.coherence is not None and self.alerting is not None:
             self.alerting.join_replicas(self.coherence)
+        elif self.alerting is not None:  # one process: undo a failed transaction in memory
+            self.pipeline.on_commit.append(self.alerting.committed)
+            self.pipeline.on_rollback.append(self.alerting.rolled_back)
         self.scheduler = Scheduler(
             self.clock, on_error=lambda name: self.metrics.task_errors.labels(name).inc()
         )

@@ -392,6 +392,24 @@ class Engine:
         self.book.reload_devices(tx, device_ids)
         self._outage_dirty = True
 
+    def restore_devices(self, tx: Tx, device_ids: set[str],
+                        activity: Iterable[tuple[str, float]] = ()) -> None:
+        """After a failed transaction: the devices' rule states and open alerts as stored,
+        dropping what the failed attempt changed in memory (its retry starts from what the
+        database holds); absence timers that follow activity are seeded again from the
+        devices' last activity, which the table does not keep for every message."""
+        for key in [k for k in self._dirty if k[1] in device_ids]:
+            del self._dirty[key]
+        self.reload_devices(tx, device_ids)
+        now = self._clock.time()
+        for device_id, last_seen in activity:
+            subject = self._devices.subject(device_id)
+            if subject is None:
+                continue
+            for ev, selector in self._activity.get(subject.kind, ()):
+                if selector is None or selector(subject):
+                    ev.seed(subject, last_seen, now)
+
     def reload_settings(self, tx: Tx, now: float) -> None:
         """Re-read rule switches, threshold changes and silences (another replica changed
         them)."""
@@ -410,10 +428,13 @@ class Engine:
         """Devices to revalidate before judging building outages (see rules/outages.py)."""
         return outages.suspects(self._activity_evaluators(), self._devices)
 
-    def track_touched(self) -> None:
-        """Start recording which devices' state or alerts change (`take_touched`), and write
-        every state change (other replicas read the timers from the table)."""
+    def track_touched(self, *, persist_always: bool = True) -> None:
+        """Start recording which devices' state or alerts change (`take_touched`), and (with
+        `persist_always`, for replicas) write every state change: other replicas read the
+        timers from the table."""
         self.touched, self.book.touched = set(), set()
+        if not persist_always:
+            return
         pending = list(self.evaluators.values())
         while pending:
             ev = pending.pop()

@@ -1,0 +1,83 @@
+"""A batch whose transaction fails is retried from what the database holds: the alerts, rule
+state and tickets its first attempt made in memory are not taken for stored ones (else an
+SOS raised in the failed attempt would be counted as a repeat of an alert never stored)."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from gateway.storage.migrate import StoreError
+from tests.conftest import T0
+from tests.support.waiting import wait_for
+
+
+class _FailFirstCommit:
+    """A hook whose end of batch fails once, as a commit does when the disk is full or the
+    database connection drops: the whole transaction rolls back and the batch is retried."""
+
+    def __init__(self) -> None:
+        self.armed = True
+        self.failed = 0
+
+    def on_message(self, env, twin, tx) -> None:
+        return None
+
+    def on_presence(self, twin, kind, now, tx) -> None:
+        return None
+
+    def on_batch_end(self, tx) -> None:
+        if self.armed:
+            self.armed = False
+            self.failed += 1
+            raise StoreError("injected: the commit failed")
+
+
+def _stored_sos(gw) -> list[int]:
+    return [r["seq"] for r in gw.store.query(
+        "SELECT seq FROM events WHERE device_id = 'WB-1001' AND type = 'sos' ORDER BY seq")]
+
+
+def _sos(seq: int, at: float) -> bytes:
+    return orjson.dumps({"ts": int(at * 1000), "seq": seq, "type": "sos",
+                         "location": {"lat": 35.4151, "lon": 116.5872, "accuracy_m": 8}})
+
+
+@pytest.mark.both_backends
+def test_an_sos_whose_first_commit_failed_is_one_stored_alert_with_its_ticket(
+        make_gateway, publisher, clock):
+    _sos_after_a_failed_commit(make_gateway(), publisher, clock)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_replica_whose_first_commit_failed_stores_the_sos_once(make_gateway, publisher,
+                                                                 clock):
+    _sos_after_a_failed_commit(make_gateway(gateway={"replica_id": "r1"},
+                                            broker={"shared_group": "failed-commit"}),
+                               publisher, clock)
+
+
+def _sos_after_a_failed_commit(gw, publisher, clock) -> None:
+    failing = _FailFirstCommit()
+    gw.pipeline.hooks.append(failing)
+
+    publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(1, T0))
+    assert wait_for(lambda: _stored_sos(gw) == [1], 30), "the batch never committed"
+    assert failing.failed == 1
+    [alert] = gw.store.query("SELECT id, rule_id, state, count FROM alerts"
+                             " WHERE device_id = 'WB-1001'")
+    assert (alert["rule_id"], alert["state"], alert["count"]) == ("wristband.sos", "active", 1)
+    [ticket] = gw.store.query("SELECT t.id, t.category, t.alert_count FROM tickets t"
+                              " JOIN ticket_alerts l ON l.ticket_id = t.id"
+                              " WHERE l.alert_id = ?", (alert["id"],))
+    assert (ticket["category"], ticket["alert_count"]) == ("sos", 1)
+
+    # The next SOS counts on the stored alert and its ticket.
+    clock.advance(30)
+    publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(2, T0 + 30))
+    # (Not a count of processed messages: a replica also receives its own confirmations.)
+    assert wait_for(lambda: _stored_sos(gw) == [1, 2], 30)
+    assert gw.store.query("SELECT id, count FROM alerts WHERE device_id = 'WB-1001'") == [
+        {"id": alert["id"], "count": 2}]
+    assert gw.store.query("SELECT id, alert_count FROM tickets") == [
+        {"id": ticket["id"], "alert_count": 2}]
