@@ -97,13 +97,15 @@ class Alerting:
         # is undone in memory too (`rolled_back`). Replicas leave that to DeviceCoherence.
         self.engine.track_touched(persist_always=False)
         self._settings_changed = False
+        # Touched by the messages before the current one's savepoint (careful batches).
+        self._batch_touched: set[str] = set()
 
     def join_replicas(self, coherence: DeviceCoherence) -> None:
         """Run beside other replicas: devices are claimed before their state is used."""
         self._coherence = coherence
         self.engine.track_touched()
         coherence.participants.append(self)
-        coherence.touch_sources.append(self.engine.take_touched)
+        coherence.touch_sources.append(self._take_touched)
 
     def reload_devices(self, tx: StoreTx, device_ids: set[str]) -> None:
         """Replace some devices' rule states and open alerts with the stored ones (and the
@@ -125,28 +127,52 @@ class Alerting:
 
     # -- one process: a failed transaction is undone in memory too ------------------------
 
+    def _take_touched(self) -> set[str]:
+        """Devices whose rule state or alerts the open transaction changed (and forget)."""
+        touched = self.engine.take_touched() | self._batch_touched
+        self._batch_touched = set()
+        return touched
+
+    def _restore(self, tx: StoreTx, devices: set[str]) -> None:
+        activity = [(t.device_id, t.last_seen) for t in tx.load_twins_for(sorted(devices))
+                    if t.last_seen is not None]
+        self.engine.restore_devices(tx, devices, activity)
+
     def committed(self) -> None:
         """The transaction committed: what it changed in memory stands."""
-        self.engine.take_touched()
+        self._take_touched()
         self._settings_changed = False
 
     def rolled_back(self) -> None:
         """The transaction failed: the alerts, rule states and settings it changed in memory
         are read back as stored. Without this its retry took an alert it had raised for a
         stored one (an SOS counted as a repeat of an alert the database never got)."""
-        devices = self.engine.take_touched()
+        devices = self._take_touched()
         settings, self._settings_changed = self._settings_changed, False
         if not devices and not settings:
             return
         with self._store.snapshot() as tx:
             if devices:
-                activity = [(t.device_id, t.last_seen) for t in tx.load_twins_for(
-                    sorted(devices)) if t.last_seen is not None]
-                self.engine.restore_devices(tx, devices, activity)
+                self._restore(tx, devices)
             if settings:
                 self.engine.reload_settings(tx, self._clock.time())
         log.warning("transaction failed: the rule states and alerts of %d device(s) were "
                     "read back as stored", len(devices))
+
+    def savepoint(self, tx: StoreTx) -> None:
+        """A message is about to run in a savepoint of its own (a batch retried with care):
+        what the messages before it changed goes into `tx` now, so that a failure of this
+        one can be undone alone."""
+        self.engine.end_batch(tx)
+        self._batch_touched |= self.engine.take_touched()
+
+    def savepoint_failed(self, tx: StoreTx) -> None:
+        """That message's savepoint rolled back: the devices it touched are read back from
+        `tx` (which holds everything before it), and it is dead-lettered."""
+        devices = self.engine.take_touched()
+        if devices:
+            self._restore(tx, devices)
+            self._batch_touched |= devices  # replicas: still changed by this transaction
 
     # -- lifecycle -----------------------------------------------------------------------
 

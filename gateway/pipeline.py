@@ -336,8 +336,7 @@ class Pipeline:
                 continue
             try:
                 if careful:
-                    with self._store.transaction() as one:
-                        presence_changed |= self._process_one(env, now, one, counts)
+                    presence_changed |= self._process_alone(env, now, tx, counts)
                 else:
                     presence_changed |= self._process_one(env, now, tx, counts)
             except Exception as exc:
@@ -355,6 +354,22 @@ class Pipeline:
             self._twin_writer.write_all(tx)
             co.finish(tx, now)
         return presence_changed
+
+    def _process_alone(self, env: Envelope, now: float, tx: StoreTx,
+                       counts: BatchCounts) -> bool:
+        """One message in a savepoint of its own; when it fails, the hooks that keep state
+        in memory undo what it changed there (optional hook methods)."""
+        for hook in self.hooks:
+            if (mark := getattr(hook, "savepoint", None)) is not None:
+                mark(tx)
+        try:
+            with self._store.transaction() as one:
+                return self._process_one(env, now, one, counts)
+        except Exception:
+            for hook in self.hooks:
+                if (undo := getattr(hook, "savepoint_failed", None)) is not None:
+                    undo(tx)
+            raise
 
     def _process_one(self, env: Envelope, now: float, tx: StoreTx,
                      counts: BatchCounts) -> bool:

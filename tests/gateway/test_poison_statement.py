@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from tests.conftest import T0
+from tests.support.waiting import wait_for
 
 
 class _Poison:
@@ -42,3 +43,43 @@ def test_a_message_whose_statement_fails_is_dead_lettered_and_the_batch_commits(
     publisher.publish("scgw/v1/wristband/WB-1001/telemetry", orjson.dumps(
         {"ts": int((T0 + 5) * 1000), "seq": 3, "heart_rate_bpm": 71}))
     assert gw.pipeline.wait_processed(4, 30)
+
+
+class _PoisonFirst:
+    """Refuses a statement for one device's first message only (after the rules saw it)."""
+
+    def __init__(self, device_id: str) -> None:
+        self.device_id = device_id
+
+    def on_message(self, env, twin, tx) -> None:
+        if env.device_id == self.device_id and env.seq == 1:
+            tx.connection.execute("SELECT no_such_column FROM twins")
+
+    def on_presence(self, twin, kind, now, tx) -> None:
+        return None
+
+
+def _sos(seq: int, at: float) -> bytes:
+    return orjson.dumps({"ts": int(at * 1000), "seq": seq, "type": "sos",
+                         "location": {"lat": 35.4151, "lon": 116.5872, "accuracy_m": 8}})
+
+
+@pytest.mark.both_backends
+def test_an_sos_after_a_dead_lettered_one_raises_a_stored_alert(make_gateway, publisher, clock):
+    # The first SOS raises its alert and then fails (dead-lettered, alone, on PostgreSQL in a
+    # savepoint of its own). The next SOS must still page: an alert row and its ticket.
+    gw = make_gateway()
+    gw.pipeline.hooks.append(_PoisonFirst("WB-1002"))
+    publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(1, T0))
+    publisher.publish("scgw/v1/wristband/WB-1002/event", _sos(1, T0))
+    assert wait_for(lambda: len(gw.store.query("SELECT 1 FROM dead_letters")) == 1, 30)
+    clock.advance(30)
+    publisher.publish("scgw/v1/wristband/WB-1002/event", _sos(2, T0 + 30))
+    assert wait_for(lambda: len(gw.store.query(
+        "SELECT 1 FROM events WHERE device_id = 'WB-1002' AND seq = 2")) == 1, 30)
+    alerts = gw.store.query("SELECT id, device_id FROM alerts WHERE rule_id = 'wristband.sos'"
+                            " AND state = 'active' ORDER BY device_id")
+    assert [a["device_id"] for a in alerts] == ["WB-1001", "WB-1002"], alerts
+    for alert in alerts:
+        assert gw.store.query("SELECT ticket_id FROM ticket_alerts WHERE alert_id = ?",
+                              (alert["id"],)), f"no ticket for {alert}"
