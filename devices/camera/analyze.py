@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from devices.camera import snapshot
 from devices.camera.checks import geometry_warnings
-from devices.camera.condition import Conditioner
+from devices.camera.condition import FALLING_GAIN_STEP, LANE_GAIN_STEP, Conditioner
 from devices.camera.config import CameraConfig, GeometryWarning, load_config
 from devices.camera.detection import Detection
 from devices.camera.falling import SHAKE_HOLD, FallingDetector
@@ -65,7 +65,8 @@ class Analyzer:
             self._falling_crop = main = self._falling.crop.rescaled(k)
             roi = self._falling.roi
         # Shake and exposure are measured on the main detector's crop (the facade if any).
-        self._conditioner = Conditioner(main.size, main.scale, cfg.stabilize, roi)
+        step = FALLING_GAIN_STEP if cfg.falling is not None else LANE_GAIN_STEP
+        self._conditioner = Conditioner(main.size, main.scale, cfg.stabilize, roi, step)
         self._draw_scale = k
 
     def process(self, frame: Frame) -> list[Detection]:

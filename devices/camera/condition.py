@@ -18,10 +18,15 @@ _REG_AREA = int(1.5 * REG_WIDTH * REG_WIDTH)
 _REF_ALPHA = 0.04
 _MIN_SHIFT = 0.12
 _MIN_RESPONSE = 0.03
-# Exposure is undone from a 1 % change on: MOG2 flags a pixel whose colour moved by more than
-# 4 sigma (sigma at least 2 grey levels, summed over three channels), which a 2.5 % step of a
-# bright wall already does over a quarter of the facade, while 1 % of 255 stays under it.
-_MIN_GAIN_STEP = 0.01
+# Exposure is undone from this change on. For the facade 1 %: MOG2 flags a pixel whose colour
+# moved by more than 4 sigma (sigma at least 2 grey levels, summed over three channels), which
+# a 2.5 % step of a bright wall already does over a quarter of the facade, while 1 % of 255
+# stays under it. A camera with fire lanes only keeps 3 %: the lanes compare with a threshold
+# of at least 8 grey levels (22 by day), absorb smaller wobbles in their own reference, and
+# were measured with 3 % (a night-snow far bicycle's clear hangs on a few pixels of residue
+# and came out differently with 1 %).
+FALLING_GAIN_STEP = 0.01
+LANE_GAIN_STEP = 0.03
 # A shift is applied only if it makes the frame match the reference clearly better where the
 # reference has edges. A big moving thing (an insect at the lens, a bird against the wall)
 # can pull phase correlation by a pixel although the camera stood still; undoing that
@@ -51,9 +56,12 @@ class Conditioner:
         to_full: float,
         stabilize: bool = True,
         roi: np.ndarray | None = None,
+        min_gain_step: float = FALLING_GAIN_STEP,
     ) -> None:
         """`size` is the (w, h) of the analysis image registered; `to_full` its scale (analysis
-        pixels per full-frame pixel); `roi` (that size) limits where exposure is measured."""
+        pixels per full-frame pixel); `roi` (that size) limits where exposure is measured;
+        exposure changes from `min_gain_step` on are undone."""
+        self._min_gain_step = min_gain_step
         w, h = size
         self._halvings = 0
         # Tall crops too (a far tower is a narrow, tall strip): phase correlation on 234x650
@@ -120,7 +128,7 @@ class Conditioner:
         self.still = 0 if moving else self.still + 1
         self._moved = self._moved + 1 if moving else 0
         self.gain = self._gain_of(small[self._grid], ref_px, bright)
-        if abs(self.gain - 1.0) > _MIN_GAIN_STEP:
+        if abs(self.gain - 1.0) > self._min_gain_step:
             small = small / self.gain
         if self._moved >= _REBASE_FRAMES:
             self._ref, self._edges, self._moved = raw, None, 0
@@ -157,6 +165,6 @@ class Conditioner:
             m = np.float32([[1, 0, -dx * scale], [0, 1, -dy * scale]])
             size = (image.shape[1], image.shape[0])
             out = cv2.warpAffine(out, m, size, borderMode=cv2.BORDER_REPLICATE)
-        if gain and abs(self.gain - 1.0) > _MIN_GAIN_STEP:
+        if gain and abs(self.gain - 1.0) > self._min_gain_step:
             out = cv2.convertScaleAbs(out, alpha=1.0 / self.gain)
         return out
