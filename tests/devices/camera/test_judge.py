@@ -11,7 +11,7 @@ from devices.camera.config import FallingConfig, Floors
 from devices.camera.judge import Judge
 from devices.camera.physics import FloorMap, assess, confidence
 from devices.camera.region import Crop
-from devices.camera.tracking import Track
+from devices.camera.tracking import Blob, Track
 
 FPS = 25.0
 G = 9.81
@@ -208,3 +208,28 @@ def test_a_held_back_track_is_reported_if_the_long_one_fails() -> None:
     assert judge([piece], active=[running]) == []
     dets = judge([bad], active=[])
     assert [d.t for d in dets] == [piece.t[0]]
+
+
+def test_the_rest_of_a_fall_behind_a_crossing_bird_is_not_a_second_detection() -> None:
+    # A far facade: the first 0.9 s of a fall from rest are reported. A bird crossing at the
+    # object's height hands another track 6 points, then that track follows the rest of the
+    # fall: its head is 35 px off the reported parabola, but the fall is the same throw.
+    storey_px = 24.7
+    k = storey_px / 3.0
+    judge, _ = _judge(storey_px)
+
+    def fx(t: float) -> float:
+        return 882.0 - 2.0 * t
+
+    def fy(t: float) -> float:
+        return 187.0 + 0.5 * G * k * t * t
+
+    assert len(judge([_track(fx, fy, 0.9, seed=3)])) == 1
+    rng = np.random.default_rng(4)
+    rest = Track(2)
+    bird = [(float(t), 917.0 - 80.0 * (t - 0.52), 208.0) for t in np.arange(0.52, 0.86, 1 / FPS)]
+    fall = [(float(t), fx(t), fy(t)) for t in np.arange(1.08, 3.7, 1 / FPS)]
+    for t, x, y in bird + fall:
+        rest.add(t, Blob(x + float(rng.normal(0, 0.3)), y + float(rng.normal(0, 0.3)), 20, 4, 5))
+    assert judge([rest]) == []
+    assert judge.rejected.get("duplicate") == 1
