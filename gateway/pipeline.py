@@ -8,10 +8,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
-from devices.catalogue import CATALOGUE
 from gateway.clock import Clock
 from gateway.coherence import GLOBAL, DeviceCoherence, StaleStateError
 from gateway.decode import Decoder, OwnPublishError, RejectError
@@ -20,11 +18,13 @@ from gateway.envelope import Envelope, RawMessage, stored_data
 from gateway.inbox import Inbox
 from gateway.interactive import InteractiveGate
 from gateway.metrics import BatchCounts, GatewayMetrics
+from gateway.pipeline_hook import PipelineHook, Task, TaskJob
+from gateway.presence import PresenceSweep
 from gateway.retry import Backoff
 from gateway.settings import LimitSettings
 from gateway.storage.base import Store
 from gateway.storage.migrate import StoreError
-from gateway.storage.records import DeadLetter, StoredMessage, Twin
+from gateway.storage.records import DeadLetter
 from gateway.storage.tx import StoreTx
 from gateway.twin import TwinTracker
 from gateway.twin_writer import TwinWriter
@@ -33,36 +33,7 @@ from gateway.urgency import UrgencyHint
 log = logging.getLogger(__name__)
 
 Ack = Callable[[list[RawMessage]], None]  # acknowledges a committed batch
-TaskJob = Callable[[float, StoreTx], None]
 T = TypeVar("T")
-
-
-class PipelineHook(Protocol):
-    """Something that reacts to accepted messages inside the batch's transaction (rules)."""
-
-    def on_message(self, env: Envelope, twin: Twin, tx: StoreTx) -> None:
-        """An accepted, non-duplicate message."""
-        ...
-
-    def on_presence(self, twin: Twin, kind: str, now: float, tx: StoreTx) -> None:
-        """A device went online or offline (message, status, or timeout)."""
-        ...
-
-    # Optional: `on_batch_end(tx)`, called once per batch before the commit (the rules
-    # engine writes its changed states there); `on_duplicate(env, tx)` for a message found
-    # to be a repeat; `on_refused(raw, rejection)` for one that was dead-lettered.
-
-
-@dataclass(slots=True, frozen=True)
-class Task:
-    """A scheduled job the pipeline thread runs in its own transaction."""
-
-    name: str
-    job: TaskJob
-    now: float
-    quiet: bool = False  # the caller gets the exception; no need to log it as a failure
-    # Called once the job's transaction has ended: None after the commit, else the error.
-    settled: Callable[[BaseException | None], None] | None = None
 
 
 _STOP = object()
@@ -116,6 +87,7 @@ class Pipeline:
         self._stopping = threading.Event()
         self.processed = 0  # messages whose batch committed (accepted, rejected or duplicate)
         self._processed_cond = threading.Condition()
+        self.presence = PresenceSweep(twins, metrics, self.hooks, coherence)
 
     # -- feeding -------------------------------------------------------------------------
 
@@ -294,7 +266,7 @@ class Pipeline:
         done = time.monotonic()
         self._metrics.latency.observe_many([done - raw.arrived for raw in batch if raw.arrived])
         if presence_changed:
-            self._publish_online_counts()
+            self.presence.publish_counts()
         with self._processed_cond:
             self.processed += len(batch)
             self._processed_cond.notify_all()
@@ -430,33 +402,3 @@ class Pipeline:
         """Write every changed twin now (at stop, with the pipeline thread gone)."""
         self._twin_writer.write_all(tx)
         self._twin_writer.committed()
-
-    def sweep_offline(self, now: float, tx: StoreTx) -> None:
-        """Mark devices silent past their kind's timeout offline (a scheduled job)."""
-        if self._coherence is not None:
-            # What this replica holds may be older than the table (another replica heard the
-            # device since), and a device only ever heard elsewhere is not held here at all.
-            shortest = min(self._twins.timeouts.values(), default=0.0)
-            self._coherence.claim(tx, set(self._twins.overdue(now))
-                                  | set(tx.online_silent_since(now - shortest)))
-        changed = self._twins.sweep(now)
-        for twin in changed:
-            tx.save_twin(twin)
-            kind = self._twins.kind_of(twin.device_id)
-            tx.add_message(
-                StoredMessage(
-                    device_id=twin.device_id, kind=kind, channel="status", type="offline",
-                    ts=now, received_at=now, seq=None, stale=False,
-                    data='{"state":"offline","source":"timeout"}',
-                )
-            )
-            for hook in self.hooks:
-                hook.on_presence(twin, kind, now, tx)
-        if changed:
-            log.info("devices offline by timeout", extra={"count": len(changed)})
-            self._publish_online_counts()
-
-    def _publish_online_counts(self) -> None:
-        counts = self._twins.online_counts()
-        for kind in CATALOGUE.kinds:
-            self._metrics.online.labels(kind).set(counts.get(kind, 0))

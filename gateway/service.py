@@ -22,7 +22,8 @@ from gateway.metrics import GatewayMetrics
 from gateway.mqtt import MqttIngest
 from gateway.namespace import service_accounts
 from gateway.ops_metrics import OperationsCollector
-from gateway.pipeline import Pipeline, PipelineHook, TaskJob
+from gateway.pipeline import Pipeline
+from gateway.pipeline_hook import PipelineHook, TaskJob
 from gateway.provisioning import DynsecProvisioner
 from gateway.registry import DeviceRegistry
 from gateway.replicas import ReplicaRole
@@ -231,7 +232,7 @@ class Gateway:
         self.scheduler.every("outbox", self.settings.workflow.outbox_retry_first_s,
                              self._deliver_outbox)
         self.schedule_tx(
-            "offline_sweep", self.settings.offline_sweep_s, self.pipeline.sweep_offline,
+            "offline_sweep", self.settings.offline_sweep_s, self.pipeline.presence.sweep,
             once=True)
         self.schedule_tx("twin_checkpoint", self.settings.database.twin_checkpoint_s,
                          self.pipeline.checkpoint_twins)

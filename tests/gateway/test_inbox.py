@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.envelope import RawMessage
 from gateway.inbox import Inbox
-from gateway.pipeline import Task
+from gateway.pipeline_hook import Task
 from gateway.urgency import UrgencyHint
 
 
