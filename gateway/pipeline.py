@@ -214,12 +214,15 @@ class Pipeline:
                             co.finish(tx, task.now)
                     break
                 except StaleStateError:
+                    self._twins.presence_rolled_back()
                     self._fire(self.on_rollback)
                     if attempt >= 3:
                         raise
+            self._twins.presence_committed()
             self._twin_writer.committed()
             self._fire(self.on_commit)
         except Exception as exc:  # a job's failure is logged and counted; the loop goes on
+            self._twins.presence_rolled_back()
             self._twin_writer.rolled_back()  # still pending: written by a later transaction
             self._fire(self.on_rollback)
             if task.settled is not None:
@@ -249,9 +252,11 @@ class Pipeline:
                 presence_changed = self._process_in(tx, batch, now, counts, careful)
         except BaseException:
             self.dedup.rollback()  # the retry must see the same messages as new
+            self._twins.presence_rolled_back()  # … and the same presence changes
             self._twin_writer.rolled_back()
             raise
         self.dedup.commit()
+        self._twins.presence_committed()
         self._twin_writer.committed()
         self._fire(self.on_commit)
         if self._put_back:
@@ -334,10 +339,12 @@ class Pipeline:
         for hook in self.hooks:
             if (mark := getattr(hook, "savepoint", None)) is not None:
                 mark(tx)
+        presence = self._twins.presence_mark()
         try:
             with self._store.transaction() as one:
                 return self._process_one(env, now, one, counts)
         except Exception:
+            self._twins.presence_rolled_back(presence)
             for hook in self.hooks:
                 if (undo := getattr(hook, "savepoint_failed", None)) is not None:
                     undo(tx)

@@ -22,6 +22,9 @@ class TwinTracker:
         # Kept up to date on every transition: counting 100k twins per batch would dominate.
         self._online: Counter[str] = Counter()
         self._dirty: dict[str, Twin] = {}  # changed since they were last written
+        # Presence changes of the open transaction, oldest first, to put back if it fails:
+        # (twin, online, source, changed at) as they were before.
+        self._undo: list[tuple[Twin, bool, str | None, float | None]] = []
 
     def load(self, twins: list[Twin], kinds: dict[str, str]) -> None:
         """Start from stored twins; `kinds` maps device id → kind."""
@@ -65,6 +68,7 @@ class TwinTracker:
             self._kinds[env.device_id] = env.kind
         self._dirty[env.device_id] = twin
         was_online = twin.online
+        before = (twin, was_online, twin.online_source, twin.online_changed)
         payload = env.payload
         if env.channel == "status":
             assert isinstance(payload, Status)
@@ -80,6 +84,7 @@ class TwinTracker:
             _absorb_readings(twin, env, payload)
         changed = twin.online != was_online
         if changed:
+            self._undo.append(before)
             twin.online_changed = env.received_at
             self._online[self._kinds.get(env.device_id, "unknown")] += 1 if twin.online else -1
         return twin, changed
@@ -92,6 +97,7 @@ class TwinTracker:
                 continue
             timeout = self._timeouts.get(self._kinds.get(device_id, ""), None)
             if timeout is not None and now - twin.last_seen > timeout:
+                self._undo.append((twin, True, twin.online_source, twin.online_changed))
                 twin.online = False
                 twin.online_source = "timeout"
                 twin.online_changed = now
@@ -99,6 +105,27 @@ class TwinTracker:
                 self._dirty[device_id] = twin
                 self._online[self._kinds.get(device_id, "unknown")] -= 1
         return changed
+
+    def presence_mark(self) -> int:
+        """Where the open transaction's presence changes stand (see `presence_rolled_back`)."""
+        return len(self._undo)
+
+    def presence_committed(self) -> None:
+        """The transaction committed: its presence changes stand."""
+        self._undo.clear()
+
+    def presence_rolled_back(self, mark: int = 0) -> None:
+        """The transaction (or, from `mark`, one message's savepoint) failed: put back the
+        presence it changed, so that its retry sees the same changes and stores them (a
+        status message is stored only when it changes presence)."""
+        undo = self._undo
+        while len(undo) > mark:
+            twin, online, source, changed_at = undo.pop()
+            if self._twins.get(twin.device_id) is not twin:
+                continue  # reloaded since (replicas): the stored twin stands
+            if twin.online != online:
+                self._online[self._kinds.get(twin.device_id, "unknown")] += 1 if online else -1
+            twin.online, twin.online_source, twin.online_changed = online, source, changed_at
 
     def overdue(self, now: float) -> list[str]:
         """Devices online here whose last message is older than their kind's timeout."""

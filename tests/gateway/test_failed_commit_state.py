@@ -81,3 +81,23 @@ def _sos_after_a_failed_commit(gw, publisher, clock) -> None:
         {"id": alert["id"], "count": 2}]
     assert gw.store.query("SELECT id, alert_count FROM tickets") == [
         {"id": ticket["id"], "alert_count": 2}]
+
+
+@pytest.mark.both_backends
+def test_a_status_message_whose_first_commit_failed_is_stored(make_gateway, publisher, clock):
+    # A status message is stored when it changes presence; its retry must still see it do so.
+    gw = make_gateway()
+    failing = _FailFirstCommit()
+    failing.armed = False
+    gw.pipeline.hooks.append(failing)
+    publisher.publish("scgw/v1/wristband/WB-1001/telemetry", orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 1, "heart_rate_bpm": 70}))
+    assert wait_for(lambda: gw.store.query("SELECT 1 FROM telemetry"), 30)
+    failing.armed = True
+    clock.advance(5)
+    publisher.publish("scgw/v1/wristband/WB-1001/status", b"offline")
+    assert wait_for(lambda: failing.failed == 1 and not gw.pipeline.depth(), 30)
+    assert wait_for(lambda: gw.store.query(
+        "SELECT type FROM events WHERE device_id = 'WB-1001' AND channel = 'status'") == [
+        {"type": "offline"}], 30), "the offline status was not stored"
+    assert gw.twins.get("WB-1001").online is False
