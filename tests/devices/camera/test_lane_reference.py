@@ -11,7 +11,7 @@ import numpy as np
 from devices.camera.config import FireLaneConfig, FireLaneZone
 from devices.camera.detection import Detection
 from devices.camera.firelane import FireLaneDetector
-from devices.camera.lanezone import extent_px, row_weights
+from devices.camera.lanezone import extent_px
 
 FPS = 5.0
 ARRIVE, LEAVE = 5.0, 35.0
@@ -97,26 +97,6 @@ def test_standing_pixels_count_by_the_area_their_object_takes_up() -> None:
     specks = np.zeros_like(standing)
     specks[::4, ::5] = 255
     assert extent_px(specks, 6) == 0
-
-
-def test_what_stands_where_a_zone_narrows_counts_by_its_perspective() -> None:
-    # A lane zone 400 px wide at its near end (bottom) and 100 px at its far end (top).
-    zone = np.zeros((240, 500), np.uint8)
-    cv2.fillPoly(zone, [np.array([[50, 220], [450, 220], [300, 20], [200, 20]], np.int32)], 255)
-    w = row_weights(zone)
-    assert w is not None
-    assert w[0] == 1.0 and w[230] == 1.0  # rows outside the zone count as they are
-    assert w[200] == 1.0  # near end: never counted down
-    assert 3.0 < w[25] <= 4.0  # far end: (mean / width)² is over 4 there, capped at 4
-    box = np.zeros_like(zone)
-    box[20:30, 245:255] = 255  # 10 x 10 standing at row 29
-    assert extent_px(box, 6, w) >= 3 * extent_px(box, 6)
-    # A zone seen from the side does not narrow; a notch in an outline is not perspective.
-    side = np.zeros_like(zone)
-    side[60:200, 50:450] = 255
-    side[100:110, 50:300] = 0
-    flat = row_weights(side)
-    assert flat is None or flat.max() < 1.2
 
 
 def test_an_object_arriving_as_the_exposure_steps_is_not_taken_for_its_artefacts() -> None:
