@@ -67,9 +67,18 @@ class SqliteAlerts:
         # other statement on `alerts` writes the waiting rows first.
         self._defer = dialect.name == "postgres" and audit_rows is not None
         self._new: dict[int, Alert] = {}
+        # Likewise the new values of existing alerts (a clear, an ack, a repeat), by id: the
+        # clear of every flapping reading was a round trip of its own.
+        self._changed: dict[int, list[Any]] = {}
 
     def save_new(self) -> None:
-        """Write the new alerts waiting, as they stand (before their audit rows)."""
+        """Write the changes of existing alerts waiting, then the new alerts, as they stand
+        (before their audit rows). Changes first: a new episode may follow the clear of the
+        last one, and only one alert of a rule and device may be open."""
+        if self._changed:
+            changed = list(self._changed.values())
+            self._changed = {}
+            self._conn.executemany(_UPDATE_ALERT, changed)
         if self._new:
             rows = [[a.id, *_values(a)] for a in self._new.values()]
             self._new = {}
@@ -142,8 +151,10 @@ class SqliteAlerts:
         """Write every column of an existing alert."""
         if alert.id in self._new:  # not written yet: it will be, as it stands now
             self._new[alert.id] = replace(alert, detail=dict(alert.detail))
-            return
-        self._conn.execute(_UPDATE_ALERT, [*_values(alert), alert.id])
+        elif self._defer:
+            self._changed[alert.id] = [*_values(alert), alert.id]
+        else:
+            self._conn.execute(_UPDATE_ALERT, [*_values(alert), alert.id])
 
     def update_many(self, alerts: list[Alert]) -> None:
         """Write several alerts at once (the coalesced alert path)."""
@@ -151,6 +162,8 @@ class SqliteAlerts:
         for alert in alerts:
             if alert.id in self._new:
                 self._new[alert.id] = replace(alert, detail=dict(alert.detail))
+            elif self._defer:
+                self._changed[alert.id] = [*_values(alert), alert.id]
             else:
                 written.append([*_values(alert), alert.id])
         if written:
