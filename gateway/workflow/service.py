@@ -27,6 +27,9 @@ DEPARTMENTS: tuple[str, ...] = get_args(Department)
 
 
 AckAlert = Callable[[Tx, int, str, float], None]
+# How far another replica's clock may run ahead of this one's when it opens a ticket at the
+# end of an alert's grace (the replicas warn past 1 s: docs/operations.md).
+GRACE_SKEW_S = 60.0
 
 
 class WorkflowService:
@@ -117,12 +120,16 @@ class WorkflowService:
         """Listener for the alert book: one ticket per alert episode, updated on repeats."""
         alert = change.alert
         db = tx.tickets
-        # An alert raised in this very transaction has no ticket yet: no need to look.
-        ticket = None if change.action == "opened" else db.for_alert(alert.id)
+        grace = self.settings.ticket_grace_s.get(alert.severity, 0.0)
+        # No need to look for the ticket of an alert raised in this very transaction, nor of
+        # one still well within its grace: a ticket is opened only once the grace is over
+        # (by this replica's clock or, `GRACE_SKEW_S` earlier, by the timers' holder's).
+        # A flapping minor alert clears and repeats many times before that.
+        within_grace = change.at < alert.opened_at + grace - GRACE_SKEW_S
+        ticket = None if change.action == "opened" or within_grace else db.for_alert(alert.id)
         if ticket is None:
             if not change.pages:
                 return
-            grace = self.settings.ticket_grace_s.get(alert.severity, 0.0)
             if change.at < alert.opened_at + grace:
                 return  # `tick` opens it if the alert is still open when the grace ends
             self._open_for_alert(tx, alert, change.at, new=change.action == "opened")

@@ -136,6 +136,13 @@ def test_a_minor_alert_opens_its_ticket_only_if_still_open_after_the_grace(
     gw.pipeline.call("tick", gw.workflow.tick, clock.time())
     assert len(gw.store.query("SELECT id FROM tickets")) == 1  # opened once
 
+    # Charged after its ticket opened: the clear is noted on the ticket.
+    clock.advance(10)
+    publisher.publish(topic.format("WB-1002"), _battery(2, T0 + 320, 90))
+    assert wait_for(lambda: gw.store.query(
+        "SELECT action FROM ticket_events WHERE ticket_id = ? AND action = 'alert_cleared'",
+        (ticket["id"],)), 10), "the clear was not noted on the ticket"
+
 
 def test_critical_and_major_alerts_open_their_ticket_at_once(make_gateway, publisher, tmp_path):
     gw = make_gateway(workflow={"rota_file": str(_write_rota(tmp_path)),
