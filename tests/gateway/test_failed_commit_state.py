@@ -10,6 +10,7 @@ import pytest
 from gateway.storage.migrate import StoreError
 from tests.conftest import T0
 from tests.support.waiting import wait_for
+from tests.workflow.test_alert_tickets import _sos
 
 
 class _FailFirstCommit:
@@ -36,11 +37,6 @@ class _FailFirstCommit:
 def _stored_sos(gw) -> list[int]:
     return [r["seq"] for r in gw.store.query(
         "SELECT seq FROM events WHERE device_id = 'WB-1001' AND type = 'sos' ORDER BY seq")]
-
-
-def _sos(seq: int, at: float) -> bytes:
-    return orjson.dumps({"ts": int(at * 1000), "seq": seq, "type": "sos",
-                         "location": {"lat": 35.4151, "lon": 116.5872, "accuracy_m": 8}})
 
 
 @pytest.mark.both_backends

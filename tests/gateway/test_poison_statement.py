@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import T0
 from tests.support.waiting import wait_for
+from tests.workflow.test_alert_tickets import _sos
 
 
 class _Poison:
@@ -57,11 +58,6 @@ class _PoisonFirst:
 
     def on_presence(self, twin, kind, now, tx) -> None:
         return None
-
-
-def _sos(seq: int, at: float) -> bytes:
-    return orjson.dumps({"ts": int(at * 1000), "seq": seq, "type": "sos",
-                         "location": {"lat": 35.4151, "lon": 116.5872, "accuracy_m": 8}})
 
 
 @pytest.mark.both_backends
