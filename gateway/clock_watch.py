@@ -8,7 +8,7 @@ event or a status change is sent live, so one that is late proves a slow clock a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(slots=True)
@@ -25,6 +25,10 @@ class ClockWatch:
         self._limit = limit_s
         self._window = window_s
         self._devices: dict[str, _State] = {}
+        # Each device's state before the open transaction first changed it (None: unknown
+        # then), put back if the transaction fails: its retry must reach the same verdicts,
+        # or the skew alert the failed attempt raised would never be raised again.
+        self._before: dict[str, _State | None] = {}
 
     def observe(self, device_id: str, skew_s: float, at: float, *,
                 live: bool) -> tuple[bool, float] | None:
@@ -33,6 +37,8 @@ class ClockWatch:
         `live` marks a message a device sends the moment it happens (urgent events, status).
         """
         st = self._devices.get(device_id)
+        if device_id not in self._before:
+            self._before[device_id] = None if st is None else replace(st)
         if st is None:
             st = self._devices[device_id] = _State()
         if -self._limit <= skew_s <= self._limit:
@@ -47,6 +53,19 @@ class ClockWatch:
         if at - st.late_since >= self._window:
             return self._set(st, True, st.late_skew)
         return None
+
+    def committed(self) -> None:
+        """The transaction committed: its observations stand."""
+        self._before.clear()
+
+    def rolled_back(self) -> None:
+        """The transaction failed: forget what it observed."""
+        for device_id, st in self._before.items():
+            if st is None:
+                self._devices.pop(device_id, None)
+            else:
+                self._devices[device_id] = st
+        self._before.clear()
 
     @staticmethod
     def _set(st: _State, skewed: bool, skew_s: float) -> tuple[bool, float] | None:

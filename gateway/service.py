@@ -138,6 +138,9 @@ class Gateway:
             if after is not None:
                 self.pipeline.on_commit.append(after.committed)
                 self.pipeline.on_rollback.append(after.rolled_back)
+        if self.alerting is not None:  # what a failed transaction observed is forgotten
+            self.pipeline.on_commit.append(self.alerting.clocks.committed)
+            self.pipeline.on_rollback.append(self.alerting.clocks.rolled_back)
         if self.coherence is not None and self.alerting is not None:
             self.alerting.join_replicas(self.coherence)
         elif self.alerting is not None:  # one process: undo a failed transaction in memory

@@ -97,3 +97,16 @@ def test_a_status_message_whose_first_commit_failed_is_stored(make_gateway, publ
         "SELECT type FROM events WHERE device_id = 'WB-1001' AND channel = 'status'") == [
         {"type": "offline"}], 30), "the offline status was not stored"
     assert gw.twins.get("WB-1001").online is False
+
+
+@pytest.mark.both_backends
+def test_a_clock_skew_judged_in_a_failed_commit_is_still_alerted(make_gateway, publisher):
+    # An SOS sent live with the band's clock 10 min fast proves the skew at once; the commit
+    # that raised the skew alert fails, and the retry must judge (and alert) the same.
+    gw = make_gateway()
+    gw.pipeline.hooks.append(_FailFirstCommit())
+    publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(1, T0 + 600))
+    assert wait_for(lambda: _stored_sos(gw) == [1], 30)
+    [skew] = gw.store.query("SELECT state, clock_skew_s FROM alerts"
+                            " WHERE rule_id = 'device.clock_skew' AND device_id = 'WB-1001'")
+    assert skew["state"] == "active" and skew["clock_skew_s"] == pytest.approx(600, abs=5)
