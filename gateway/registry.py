@@ -6,6 +6,7 @@ import csv
 import io
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,10 @@ class DeviceRegistry:
         self._sorted: list[DeviceRecord] | None = None  # by id, until a record is replaced
         self._loaded = False  # every stored device is in memory
         self._loaded_until = 0.0
+        # Put in memory since the pipeline's last commit: a device registered as pending
+        # inside a batch that then failed is read back (gone), or its retry would find it
+        # "pending" in memory only and the operator would never see it to approve.
+        self._unsettled: set[str] = set()
 
     def load(self) -> int:
         """Load every device from the store; return how many."""
@@ -99,6 +104,23 @@ class DeviceRegistry:
 
     def _put(self, record: DeviceRecord) -> None:
         self._devices[record.id] = record
+        self._sorted = None
+        self._unsettled.add(record.id)
+
+    def committed(self) -> None:
+        """The pipeline's transaction committed: what it registered stands."""
+        self._unsettled = set()
+
+    def rolled_back(self) -> None:
+        """The pipeline's transaction failed: registrations put since are read back as
+        stored (a registration committed by another thread reads back unchanged)."""
+        ids, self._unsettled = list(self._unsettled), set()
+        for device_id in ids:
+            record = self._store.get_device(device_id)
+            if record is None:
+                self._devices.pop(device_id, None)
+            else:
+                self._devices[device_id] = record
         self._sorted = None
 
     def __len__(self) -> int:
@@ -142,9 +164,10 @@ class DeviceRegistry:
         record = self.get(device_id)
         if record is None:
             raise RegistryError(f"unknown device {device_id!r}")
-        record.status = status
-        record.updated_at = self._clock.time()
+        # A copy, held only once stored: a failed write leaves memory as the table is.
+        record = replace(record, status=status, updated_at=self._clock.time())
         self._store.upsert_devices([record])
+        self._put(record)
         return record
 
     def register_pending(self, device_id: str, kind: str, codec: str = "json") -> DeviceRecord:

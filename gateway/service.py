@@ -134,7 +134,7 @@ class Gateway:
                    *([self.influx] if self.influx else []), self.commands,
                    self.confirmations],
         )
-        for after in (self.confirmations, self.commands, self.coherence):
+        for after in (self.confirmations, self.commands, self.coherence, self.registry):
             if after is not None:
                 self.pipeline.on_commit.append(after.committed)
                 self.pipeline.on_rollback.append(after.rolled_back)

@@ -110,3 +110,17 @@ def test_a_clock_skew_judged_in_a_failed_commit_is_still_alerted(make_gateway, p
     [skew] = gw.store.query("SELECT state, clock_skew_s FROM alerts"
                             " WHERE rule_id = 'device.clock_skew' AND device_id = 'WB-1001'")
     assert skew["state"] == "active" and skew["clock_skew_s"] == pytest.approx(600, abs=5)
+
+
+@pytest.mark.both_backends
+def test_a_device_registered_as_pending_in_a_failed_commit_is_on_file(make_gateway, publisher):
+    # An unknown device is put on file for an operator to approve, inside the batch; when
+    # that batch fails, the retry must put it on file again, not find it in memory only.
+    gw = make_gateway(auto_register_unknown=True)
+    gw.pipeline.hooks.append(_FailFirstCommit())
+    publisher.publish("scgw/v1/locker/LK-NEW/telemetry",
+                      orjson.dumps({"ts": int(T0 * 1000), "seq": 1}))
+    assert wait_for(lambda: gw.store.query("SELECT reason FROM dead_letters") == [
+        {"reason": "device_pending"}], 30)
+    assert gw.store.query("SELECT id, status FROM devices WHERE id = 'LK-NEW'") == [
+        {"id": "LK-NEW", "status": "pending"}]
