@@ -8,7 +8,7 @@ event or a status change is sent live, so one that is late proves a slow clock a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 
 @dataclass(slots=True)
@@ -28,7 +28,7 @@ class ClockWatch:
         # Each device's state before the open transaction first changed it (None: unknown
         # then), put back if the transaction fails: its retry must reach the same verdicts,
         # or the skew alert the failed attempt raised would never be raised again.
-        self._before: dict[str, _State | None] = {}
+        self._before: dict[str, tuple[bool, float | None, float] | None] = {}
 
     def observe(self, device_id: str, skew_s: float, at: float, *,
                 live: bool) -> tuple[bool, float] | None:
@@ -37,8 +37,9 @@ class ClockWatch:
         `live` marks a message a device sends the moment it happens (urgent events, status).
         """
         st = self._devices.get(device_id)
-        if device_id not in self._before:
-            self._before[device_id] = None if st is None else replace(st)
+        if device_id not in self._before:  # (fields, not a copy: this runs per message)
+            self._before[device_id] = None if st is None else (
+                st.skewed, st.late_since, st.late_skew)
         if st is None:
             st = self._devices[device_id] = _State()
         if -self._limit <= skew_s <= self._limit:
@@ -60,11 +61,11 @@ class ClockWatch:
 
     def rolled_back(self) -> None:
         """The transaction failed: forget what it observed."""
-        for device_id, st in self._before.items():
-            if st is None:
+        for device_id, before in self._before.items():
+            if before is None:
                 self._devices.pop(device_id, None)
             else:
-                self._devices[device_id] = st
+                self._devices[device_id] = _State(*before)
         self._before.clear()
 
     @staticmethod
