@@ -8,13 +8,19 @@ import numpy as np
 from devices.camera.condition import REG_WIDTH, Conditioner
 
 
+def textured_wall(w: int, h: int, seed: int) -> np.ndarray:
+    """A blurred random texture 20 px larger than (w, h) on every side, to crop shifted
+    views of (a shaking camera)."""
+    rng = np.random.default_rng(seed)
+    wall = cv2.GaussianBlur(rng.integers(0, 255, (h + 40, w + 40), dtype=np.uint8), (0, 0), 2)
+    return cv2.cvtColor(wall, cv2.COLOR_GRAY2BGR)
+
+
 def test_a_tall_narrow_crop_is_registered_on_a_small_copy_and_still_follows_shake() -> None:
     # A far tower: 234 x 650 analysis pixels, narrower than REG_WIDTH. Phase correlation on
     # the whole of it cost 4 ms a frame; it must run on a halved copy and still measure shake.
     w, h = 234, 650
-    rng = np.random.default_rng(3)
-    wall = cv2.GaussianBlur(rng.integers(0, 255, (h + 40, w + 40), dtype=np.uint8), (0, 0), 2)
-    wall = cv2.cvtColor(wall, cv2.COLOR_GRAY2BGR)
+    wall = textured_wall(w, h, seed=3)
     cond = Conditioner((w, h), 1.0)
     reg_w, reg_h = cond._reg_size
     assert w <= REG_WIDTH and reg_w * reg_h <= 1.5 * REG_WIDTH * REG_WIDTH

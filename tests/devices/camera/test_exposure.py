@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 
 from devices.camera.analyze import Analyzer, run
@@ -14,6 +13,7 @@ from devices.camera.condition import Conditioner
 from devices.camera.config import load_config
 from devices.camera.source import FrameSource
 from tests.devices.camera import random_clips as rc
+from tests.devices.camera.test_condition import textured_wall
 
 
 @pytest.mark.parametrize("style", ["a", "b"])
@@ -39,9 +39,7 @@ def test_shake_is_registered_when_the_exposure_differs_from_the_reference() -> N
     # After a 30 % darkening the frame differs from the reference everywhere by its
     # brightness; a shift must still be judged by how much better it aligns the edges.
     w, h = 240, 320
-    rng = np.random.default_rng(5)
-    wall = cv2.GaussianBlur(rng.integers(0, 255, (h + 40, w + 40), dtype=np.uint8), (0, 0), 2)
-    wall = cv2.cvtColor(wall, cv2.COLOR_GRAY2BGR)
+    wall = textured_wall(w, h, seed=5)
     cond = Conditioner((w, h), 1.0)
     for _ in range(10):
         cond.apply(wall[20 : 20 + h, 20 : 20 + w])
