@@ -38,6 +38,7 @@ class Confirmations:
         self._queued: list[tuple[str, bytes, int]] = []
         self._error_windows: dict[str, tuple[float, int]] = {}
         self.confirmed = 0  # confirmations published (tests, metrics)
+        self._mark = 0  # queued before the current message's savepoint (careful batches)
 
     # -- PipelineHook --------------------------------------------------------------------
 
@@ -90,6 +91,15 @@ class Confirmations:
     def rolled_back(self) -> None:
         """Nothing of the batch happened: nothing to confirm (it will be processed again)."""
         self._queued.clear()
+
+    def savepoint(self, tx: StoreTx) -> None:
+        """A message is about to run in a savepoint of its own (a batch retried with care)."""
+        self._mark = len(self._queued)
+
+    def savepoint_failed(self, tx: StoreTx) -> None:
+        """That message was rolled back and is dead-lettered: it must not be confirmed as
+        stored (the device would stop resending an SOS the database never got)."""
+        del self._queued[self._mark:]
 
     def _confirm(self, env: Envelope, status: str) -> None:
         # The device's own `ts` and `seq` identify the event it sent (an event without `seq`

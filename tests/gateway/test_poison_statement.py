@@ -66,6 +66,10 @@ def test_an_sos_after_a_dead_lettered_one_raises_a_stored_alert(make_gateway, pu
     # savepoint of its own). The next SOS must still page: an alert row and its ticket.
     gw = make_gateway()
     gw.pipeline.hooks.append(_PoisonFirst("WB-1002"))
+    acks: list[dict] = []  # what the band is told (it stops resending what is "stored")
+    publisher.client.on_message = lambda client, userdata, msg: acks.append(
+        orjson.loads(msg.payload))
+    publisher.client.subscribe("scgw/v1/wristband/WB-1002/event/ack", qos=1)
     publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(1, T0))
     publisher.publish("scgw/v1/wristband/WB-1002/event", _sos(1, T0))
     assert wait_for(lambda: len(gw.store.query("SELECT 1 FROM dead_letters")) == 1, 30)
@@ -79,3 +83,9 @@ def test_an_sos_after_a_dead_lettered_one_raises_a_stored_alert(make_gateway, pu
     for alert in alerts:
         assert gw.store.query("SELECT ticket_id FROM ticket_alerts WHERE alert_id = ?",
                               (alert["id"],)), f"no ticket for {alert}"
+    # Confirmed as stored only what is stored (on SQLite the refused first SOS is kept with
+    # the transaction it failed in; on PostgreSQL it is rolled back with its savepoint).
+    assert wait_for(lambda: any(a["seq"] == 2 for a in acks), 10), acks
+    stored = {r["seq"] for r in gw.store.query(
+        "SELECT seq FROM events WHERE device_id = 'WB-1002' AND type = 'sos'")}
+    assert {a["seq"] for a in acks if a["status"] == "stored"} <= stored, (acks, stored)
