@@ -142,10 +142,13 @@ def _seed_residents(gw: Gateway, community: Community) -> None:
 
 
 def _tick(gw: Gateway, clock: ManualClock) -> None:
-    """Run the rules' timers now on the pipeline thread and wait for them: a barrier."""
+    """Run the rules' timers and the workflow's (a minor alert's ticket opens when its grace
+    ends) now on the pipeline thread and wait for them: a barrier. Left to the scheduler's
+    own thread, the last step's workflow tick could come after the outcome was read."""
     alerting = gw.alerting
     assert alerting is not None
     alerting.call("scenario_tick", lambda tx: alerting.tick(clock.time(), tx))
+    gw.pipeline.call("scenario_workflow_tick", gw.workflow.tick, clock.time())
 
 
 def _alerts_met(expect: Expectations, alerts: list[dict[str, Any]]) -> bool:
