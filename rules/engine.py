@@ -105,13 +105,7 @@ class Engine:
             if ev is not None:
                 ev.restore(device_id, data, due)
                 restored += 1
-        for device_id, last_seen in activity:
-            subject = self._devices.subject(device_id)
-            if subject is None or last_seen is None:
-                continue
-            for ev, selector in self._activity.get(subject.kind, ()):
-                if selector is None or selector(subject):
-                    ev.seed(subject, last_seen, now)
+        self._seed_activity(activity, now)
         self.switched_off = {
             rule_id for rule_id, enabled in tx.rule_state.switches().items()
             if not enabled and rule_id in self.evaluators
@@ -401,10 +395,13 @@ class Engine:
         for key in [k for k in self._dirty if k[1] in device_ids]:
             del self._dirty[key]
         self.reload_devices(tx, device_ids)
-        now = self._clock.time()
+        self._seed_activity(activity, self._clock.time())
+
+    def _seed_activity(self, activity: Iterable[tuple[str, float]], now: float) -> None:
+        """Absence timers that follow activity start from each device's last activity."""
         for device_id, last_seen in activity:
             subject = self._devices.subject(device_id)
-            if subject is None:
+            if subject is None or last_seen is None:
                 continue
             for ev, selector in self._activity.get(subject.kind, ()):
                 if selector is None or selector(subject):
