@@ -182,6 +182,8 @@ def _first_landing(connections: DeviceConnections, probe_id: str, url: str, roun
     # publish time is when the broker routed it.
     assert wait_for(client.is_connected, 30, interval=0.05), "the probe never reconnected"
 
+    first: list[int] = []  # the earliest probe seq stored, once one is
+
     def landed() -> bool:
         seq = base + len(sent)
         sent[seq] = time.monotonic()
@@ -189,11 +191,11 @@ def _first_landing(connections: DeviceConnections, probe_id: str, url: str, roun
                                             "heart_rate_bpm": 70}), qos=1)
         rows = _rows(url, f"SELECT min(seq) FROM telemetry WHERE device_id = '{probe_id}'"
                           f" AND seq >= {base}")
-        return bool(rows) and rows[0][0] is not None
+        if rows and rows[0][0] is not None:
+            first.append(int(str(rows[0][0])))
+        return bool(first)
     assert wait_for(landed, 60, interval=0.1), "no replica subscribed again"
-    first = _rows(url, f"SELECT min(seq) FROM telemetry WHERE device_id = '{probe_id}'"
-                       f" AND seq >= {base}")[0][0]
-    return sent[int(str(first))]
+    return sent[first[0]]
 
 
 def run(folder: Path, *, kills: int = 5, devices: int = 10, rate_hz: float = 10.0,
