@@ -243,6 +243,7 @@ def test_unacked_messages_come_back_with_dup_acked_ones_do_not(
         # Only the first two committed; the other three stay in flight in the session.
         first.ingest.ack_many(first.received[:2])
         first.ingest.stop()  # flushes the PUBACKs before DISCONNECT
+        assert mosquitto.wait_disconnects(client_id, 1)
 
         # Same client id: the session resumes and the broker sends the unacked ones again,
         # marked DUP, under their packet ids; the acked ones are gone.
@@ -268,18 +269,21 @@ def test_acks_for_redelivered_messages_stick(
     payloads = PAYLOADS
     try:
         first.ingest.stop()  # none acked
+        assert mosquitto.wait_disconnects(client_id, 1)
 
         second = make_ingest(mosquitto.url, client_id, [topic], protocol=protocol)
         assert wait_for(lambda: len(second.received) >= len(payloads), 10)
         second.ingest.ack_many(second.received)
         second.ingest.stop()
+        assert mosquitto.wait_disconnects(client_id, 2)
 
         # Acked on the second connection: a third gets nothing back before the marker.
         third = make_ingest(mosquitto.url, client_id, [topic], protocol=protocol)
         assert third.ingest.wait_connected(10)
         pub.publish(topic, b"marker")
         assert wait_for(lambda: b"marker" in third.payloads(), 10)
-        assert third.payloads() == [b"marker"]
+        seen = [(m.payload, m.mid, m.dup, m.generation) for m in second.received]
+        assert third.payloads() == [b"marker"], f"second connection received {seen}"
     finally:
         pub.close()
 

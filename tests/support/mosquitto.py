@@ -54,6 +54,17 @@ class Mosquitto:
         path = self.folder / "mosquitto.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def wait_disconnects(self, client_id: str, count: int, timeout: float = 10) -> bool:
+        """Wait until the broker has logged `count` clean disconnects of `client_id`.
+
+        Mosquitto reads one packet per socket per turn of its loop, so PUBACKs sent just
+        before a DISCONNECT can still be unread when the next connection with the same
+        client id takes the session over: that connection then gets those messages again.
+        Its log line for the DISCONNECT means everything before it on that socket was read.
+        """
+        line = f"Client {client_id} disconnected."
+        return wait_for(lambda: self.log().count(line) >= count, timeout)
+
 
 def start_mosquitto(
     folder: Path,
