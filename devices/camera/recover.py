@@ -11,6 +11,7 @@ of the last few seconds, forwards and backwards, and returns every sighting that
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,19 +45,22 @@ class Sightings:
         self.frames.append(_Frame(t, xya, box.reshape(-1, 4)))
 
 
-def _predict(ts: np.ndarray, vs: np.ndarray, t: float, g: float) -> float:
-    """Where the quantity `vs` is at `t` by a straight-line fit of `vs - g t² / 2` (two
-    unknowns are robust on a few noisy points; drag shows as a slowly changing fit). Closed
-    form: `np.polyfit` costs several times the rest of a step."""
-    tt = ts - t
-    vv = vs - 0.5 * g * tt * tt
-    mt = float(tt.mean())
-    dt = tt - mt
-    var = float(dt @ dt)
-    mv = float(vv.mean())
+def _predict_xy(tt: list[float], xs: list[float], ys: list[float], g: float) -> tuple[float, float]:
+    """Where x (no gravity) and y (gravity `g`) are at time 0 by straight-line fits of `x` and
+    of `y - g t² / 2` over the times `tt` (two unknowns are robust on a few noisy points; drag
+    shows as a slowly changing fit). Closed form in plain Python: `np.polyfit`, and numpy at
+    all on ten points, cost several times the rest of a step."""
+    n = len(tt)
+    mt = sum(tt) / n
+    dt = [v - mt for v in tt]
+    var = sum(v * v for v in dt)
+    yy = [v - 0.5 * g * w * w for v, w in zip(ys, tt, strict=True)]
+    mx, my = sum(xs) / n, sum(yy) / n
     if var < 1e-12:
-        return mv
-    return mv - float(dt @ (vv - mv)) / var * mt
+        return mx, my
+    bx = sum(d * (v - mx) for d, v in zip(dt, xs, strict=True)) / var
+    by = sum(d * (v - my) for d, v in zip(dt, yy, strict=True)) / var
+    return mx - bx * mt, my - by * mt
 
 
 def recover(seed: Track, sightings: Sightings, gravity: float, tol: float, max_gap: int) -> Track:
@@ -80,11 +84,16 @@ def recover(seed: Track, sightings: Sightings, gravity: float, tol: float, max_g
         """'seen', 'hidden' (behind a bigger blob) or 'miss'."""
         if not len(f.xya):
             return "miss"
-        # The local fit: the sightings nearest in time.
-        ta = np.asarray(t)
-        near = np.argsort(np.abs(ta - f.t))[:_LOCAL]
-        px = _predict(ta[near], np.asarray(x)[near], f.t, 0.0)
-        py = _predict(ta[near], np.asarray(y)[near], f.t, gravity)
+        # The local fit: the sightings nearest in time. Plain Python on these few points: a
+        # walk calls this for every frame it passes, and numpy's per-call overhead on
+        # ten-element arrays made the walk 1.3 ms a frame in a rainy clip.
+        ft = f.t
+        if len(t) <= _LOCAL:
+            near: Sequence[int] = range(len(t))
+        else:
+            near = sorted(range(len(t)), key=lambda i: abs(t[i] - ft))[:_LOCAL]
+        px, py = _predict_xy([t[i] - ft for i in near], [x[i] for i in near],
+                             [y[i] for i in near], gravity)  # fmt: skip
         bx, by, ba = f.xya.T
         big = ba > 2.5 * typical + 6
         ok = ~big & (4 * ba + 8 >= typical)
