@@ -40,8 +40,14 @@ _REBASE_FRAMES = 250
 
 
 def _fast_size(n: int) -> int:
-    """The largest length ≤ n whose DFT is fast (a product of 2, 3 and 5)."""
-    for m in range(max(n, 16), 15, -1):
+    """The largest even length ≤ n whose DFT is fast (a product of 2, 3 and 5).
+
+    Even: OpenCV's `phaseCorrelate` centres its correlation surface with a quadrant swap that
+    assumes even sides, and on an odd side it reports half a pixel of shift for two identical
+    pictures (225 px wide: dx = +0.5). Every frame of a still camera then looked shifted, and
+    a real shake was undone half a pixel wrong.
+    """
+    for m in range(max(n, 16) // 2 * 2, 15, -2):
         if cv2.getOptimalDFTSize(m) == m:
             return m
     return n

@@ -30,3 +30,17 @@ def test_a_tall_narrow_crop_is_registered_on_a_small_copy_and_still_follows_shak
     dx, dy = cond.shift
     # Within the 3x3 range test that guards the foreground while the camera moves.
     assert abs(dx) < 0.75 and abs(dy + 3.0) < 0.75
+
+
+def test_shake_is_measured_right_on_a_crop_of_odd_width() -> None:
+    # 225 px wide: OpenCV's phase correlation centres its surface for even sides only and read
+    # a 2 px shake as 1.5 px (and every still frame as half a pixel of shake).
+    w, h = 225, 300
+    for seed in range(3):
+        wall = textured_wall(w, h, seed=seed)
+        cond = Conditioner((w, h), 1.0)
+        for _ in range(5):
+            cond.apply(wall[20 : 20 + h, 20 : 20 + w])
+        cond.apply(wall[20 : 20 + h, 22 : 22 + w])  # the content moves 2 px left
+        dx, dy = cond.shift
+        assert abs(dx + 2.0) < 0.15 and abs(dy) < 0.15
