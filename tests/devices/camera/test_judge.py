@@ -233,3 +233,26 @@ def test_the_rest_of_a_fall_behind_a_crossing_bird_is_not_a_second_detection() -
         rest.add(t, Blob(x + float(rng.normal(0, 0.3)), y + float(rng.normal(0, 0.3)), 20, 4, 5))
     assert judge([rest]) == []
     assert judge.rejected.get("duplicate") == 1
+
+
+@pytest.mark.parametrize("storey_px", [30.0, 60.0])
+def test_a_fall_whose_coasting_track_then_climbed_the_wall_is_found(storey_px: float) -> None:
+    # Set 1000, clip 1006: the object vanished after 1.4 s of a clean fall, its track coasted
+    # and caught rain that it followed back up the wall, so the whole track ended higher than
+    # it began (`not_falling`) and was never trimmed.
+    judge, cfg = _judge(storey_px)
+    k = storey_px / 3.0
+    y0 = 40.0 + 3 * storey_px
+    fall = 1.4
+    tr = _track(lambda t: 500.0 - 20 * t, lambda t: y0 + 0.5 * G * k * t * t, fall, seed=2)
+    y_end = tr.y[-1]
+    for i, step in enumerate(range(6)):
+        t = tr.t[-1] + (6 if i == 0 else 3) / FPS
+        tr.t.append(t)
+        tr.x.append(520.0 + 60 * step)
+        tr.y.append(y_end - 0.3 * (y_end - y0) * (step + 1))
+        tr.area.append(20)
+    assert tr.y[-1] < y0 + cfg.min_drop_floors * storey_px  # the whole does not drop
+    [det] = judge([tr])
+    assert det.floor is not None and abs(det.floor - 10) <= 1
+    assert det.track[-1][0] <= fall + 0.05  # the climb is cut off
