@@ -133,6 +133,18 @@ def start_profiler(out: str, rate: int = 250, pid: int | None = None) -> subproc
     return proc
 
 
+def _batches(gw: Gateway) -> dict[str, float]:
+    """How many transactions the drain took and their mean size (from the batch histogram)."""
+    count = total = 0.0
+    for metric in gw.metrics.batch_size.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_count"):
+                count = sample.value
+            elif sample.name.endswith("_sum"):
+                total = sample.value
+    return {"transactions": int(count), "mean_batch": round(total / count, 1) if count else 0}
+
+
 def drain(args: argparse.Namespace) -> dict[str, Any]:
     """Both drains in one run, same broker, same messages."""
     n = args.messages
@@ -178,6 +190,7 @@ def drain(args: argparse.Namespace) -> dict[str, Any]:
                 " (SELECT count(*) FROM events WHERE channel = 'event') AS events,"
                 " (SELECT count(*) FROM dead_letters) AS dead_letters,"
                 " (SELECT count(*) FROM alerts) AS alerts")[0]
+            batches = _batches(gw)
             gw.stop()
             print(f"gateway: {processed} in {gw_s:.2f}s ({processed / gw_s:,.0f}/s) {rows}",
                   flush=True)
@@ -188,7 +201,8 @@ def drain(args: argparse.Namespace) -> dict[str, Any]:
             "devices": DEVICES,
             "all_committed": ok, "stored": rows,
             "gateway": {"seconds": round(gw_s, 2), "rate": round(gw_rate),
-                        "cpu_s": round(gw_cpu, 2), "cpu_us_per_msg": round(1e6 * gw_cpu / n, 1)},
+                        "cpu_s": round(gw_cpu, 2), "cpu_us_per_msg": round(1e6 * gw_cpu / n, 1),
+                        **batches},
             "bare_paho": {"seconds": round(bare_s, 2), "rate": round(bare_rate),
                           "cpu_s": round(bare_cpu, 2),
                           "cpu_us_per_msg": round(1e6 * bare_cpu / n, 1)},
