@@ -36,6 +36,10 @@ def _type_error(message: str) -> PydanticCustomError:
 
 
 def _range_error(what: object) -> PydanticCustomError:
+    if type(what) in (int, float) and _MIN_EPOCH_MS / 1000 <= what <= _MAX_EPOCH_MS / 1000:
+        return PydanticCustomError(
+            "out_of_range", "ts {value} is outside 2000..2200 as epoch milliseconds; it looks "
+            "like epoch seconds (send milliseconds: seconds × 1000)", {"value": str(what)[:40]})
     return PydanticCustomError("out_of_range", "ts {value} is outside 2000..2200",
                                {"value": str(what)[:40]})
 
@@ -64,7 +68,8 @@ def _parse_ts(value: Any) -> datetime:
                 raise _range_error(value)
             raise _type_error("epoch ms must be a JSON number, not text")
         try:
-            parsed = datetime.fromisoformat(value)
+            # RFC 3339 allows a lowercase "t" and "z"; fromisoformat takes capitals only.
+            parsed = datetime.fromisoformat(value.upper())
         except ValueError as exc:
             raise _type_error(f"ts is not RFC 3339: {exc}") from exc
         value = parsed

@@ -36,8 +36,15 @@ def classify(exc: ValidationError) -> PayloadError:
     etype = first["type"]
     if etype == "json_invalid":
         return PayloadError(f"malformed JSON: {first['msg']}", reason="malformed_json")
-    if etype in ("union_tag_invalid", "union_tag_not_found") and first["loc"] in ((), ("type",)):
-        return PayloadError(_describe(first, errors), reason="unknown_event_type")
+    if etype == "union_tag_not_found" and first["loc"] in ((), ("type",)):
+        # No `type` at all is a missing field, not a word outside the vocabulary.
+        return PayloadError("type: Field required (an event names its type)",
+                            reason="schema_invalid")
+    if etype == "union_tag_invalid" and first["loc"] in ((), ("type",)):
+        ctx = first.get("ctx") or {}
+        return PayloadError(f"type {ctx.get('tag', '?')!r} is not an event of this kind "
+                            f"(one of: {ctx.get('expected_tags', '?')})",
+                            reason="unknown_event_type")
     if all(e["type"] in RANGE_ERRORS for e in errors):
         return PayloadError(_describe(first, errors), reason="out_of_range")
     # The detail leads with an error of the reason it gives, not with an out-of-range value

@@ -205,6 +205,7 @@ class Alerting:
             last_values=twin.last_telemetry,
             urgent=env.urgent,
             skew_s=env.skew_s,
+            salvaged=env.salvaged[1] if env.salvaged is not None else None,
         )
         self.engine.on_message(msg, tx)
         if env.skew_s is not None:

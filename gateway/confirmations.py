@@ -43,9 +43,13 @@ class Confirmations:
     # -- PipelineHook --------------------------------------------------------------------
 
     def on_message(self, env: Envelope, twin: Twin, tx: StoreTx) -> None:
-        """A stored urgent event: confirm it once its batch commits."""
+        """A stored urgent event: confirm it once its batch commits (a salvaged one is
+        confirmed as stored, and what was wrong with it also goes to `…/errors`)."""
         if env.urgent:
             self._confirm(env, "stored")
+        if env.salvaged is not None:
+            reason, detail = env.salvaged
+            self._report(env.raw, env.device_id, env.kind, reason, detail, salvaged=True)
 
     def on_duplicate(self, env: Envelope, tx: StoreTx) -> None:
         """A retry of something already stored: confirm again (the first one may be lost)."""
@@ -65,6 +69,11 @@ class Confirmations:
         kind = (parts[2] if len(parts) >= 4 else None) if ours else rejection.kind
         if not device_id or kind is None or CATALOGUE.get(kind) is None:
             return
+        self._report(raw, device_id, kind, rejection.reason, rejection.detail)
+
+    def _report(self, raw: RawMessage, device_id: str, kind: str, reason: str, detail: str,
+                *, salvaged: bool = False) -> None:
+        """Queue a report on the device's `…/errors` (rate-limited per device)."""
         start, sent = self._error_windows.get(device_id, (raw.received_at, 0))
         if raw.received_at - start >= ERRORS_WINDOW_S:
             start, sent = raw.received_at, 0
@@ -73,9 +82,11 @@ class Confirmations:
         if len(self._error_windows) > 100_000:
             self._error_windows.clear()  # bounded memory under a flood of invented ids
         self._error_windows[device_id] = (start, sent + 1)
-        body = {"topic": raw.topic[:256], "reason": rejection.reason,
-                "detail": rejection.detail[:300], "seq": _seq_of(raw.payload),
-                "received_at": int(raw.received_at * 1000)}
+        body: dict[str, object] = {
+            "topic": raw.topic[:256], "reason": reason, "detail": detail[:300],
+            "seq": _seq_of(raw.payload), "received_at": int(raw.received_at * 1000)}
+        if salvaged:
+            body["salvaged"] = True  # stored and paged all the same; fix the payload
         self._queued.append((topics.topic(kind, device_id, "errors"), orjson.dumps(body), 0))
 
     # -- after the transaction ------------------------------------------------------------
@@ -104,7 +115,10 @@ class Confirmations:
     def _confirm(self, env: Envelope, status: str) -> None:
         # The device's own `ts` and `seq` identify the event it sent (an event without `seq`
         # is matched by `ts`).
-        body = {"seq": env.seq, "type": env.type, "status": status, "ts": round(env.ts * 1000)}
+        body: dict[str, object] = {"seq": env.seq, "type": env.type, "status": status,
+                                   "ts": round(env.ts * 1000)}
+        if env.salvaged is not None:
+            body["salvaged"] = env.salvaged[1][:300]
         self._queued.append((topics.topic(env.kind, env.device_id, "event/ack"),
                              orjson.dumps(body), 1))
 

@@ -7,6 +7,7 @@ from devices.base import Channel, CommandAck, DeviceKind, Event, Status
 from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.dialects.engine import DialectCodec
 from devices.errors import DecodeError, UnknownCodecError
+from devices.salvage import salvage_urgent
 from devices.vendors import CodecSet, VendorRoute, builtin_codecs
 from gateway.envelope import Envelope, RawMessage
 from gateway.registry import DeviceRegistry
@@ -134,7 +135,15 @@ class Decoder:
                               f"{device.codec!r}, which this gateway has not loaded",
                               device_id) from exc
         except DecodeError as exc:
-            raise RejectError(exc.reason, str(exc), device_id) from exc
+            salvaged = salvage_urgent(kind, raw.payload, raw.received_at) \
+                if channel == "event" and not isinstance(codec, DialectCodec) else None
+            if salvaged is None:
+                raise RejectError(exc.reason, str(exc), device_id) from exc
+            env = self._envelope(raw, now, kind, device, channel, salvaged.event)
+            env.salvaged = (exc.reason, f"{exc}; " + "; ".join(salvaged.repairs))
+            if any(r.startswith("ts unusable") for r in salvaged.repairs):
+                env.skew_s = None  # the receipt time says nothing of the device's clock
+            return env
         return self._envelope(raw, now, kind, device, channel, payload)
 
     def _device(self, device_id: str, kind_key: str | None, codec: str | None) -> DeviceRecord:

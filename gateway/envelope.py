@@ -50,12 +50,20 @@ class Envelope:
     urgent: bool = False
     # Device time minus gateway receipt time, seconds (None without a device timestamp).
     skew_s: float | None = None
+    # An urgent event kept although its payload broke the contract (devices/salvage.py):
+    # (the refusal reason it would have had, what was wrong and what was repaired).
+    salvaged: tuple[str, str] | None = None
 
 
 def stored_data(env: Envelope) -> str:
     """The JSON text a message is stored as."""
     if env.channel == "status":
         return orjson.dumps({"state": env.type, "source": "status"}).decode()
+    if env.salvaged is not None:
+        # What was read, with what was wrong: the raw bytes broke the contract.
+        data = env.payload.model_dump(mode="json", exclude_none=True)
+        data["salvaged"] = {"reason": env.salvaged[0], "detail": env.salvaged[1][:500]}
+        return orjson.dumps(data).decode()
     if env.device.codec == "json":
         # Our own contract: the bytes just validated are the record; no need to re-serialise.
         return env.raw.payload.decode("utf-8")

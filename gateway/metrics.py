@@ -76,6 +76,9 @@ class GatewayMetrics:
         self.rejected = Counter(
             "scgw_messages_rejected", "Messages dead-lettered, by reason", ["reason"], registry=r
         )
+        self.salvaged = Counter(
+            "scgw_messages_salvaged", "Urgent events stored and paged although their payload "
+            "broke the contract, by the refusal they escaped", ["reason"], registry=r)
         self.duplicates = Counter(
             "scgw_messages_duplicate", "Messages recognised as already processed", ["kind"],
             registry=r,
@@ -133,6 +136,8 @@ class GatewayMetrics:
             self.logins.labels(outcome)
         for reason in REJECT_REASONS:
             self.rejected.labels(reason)
+        for reason in ("schema_invalid", "out_of_range", "unknown_event_type"):
+            self.salvaged.labels(reason)
         for kind in DECLARED:
             self.online.labels(kind.key).set(0)
 

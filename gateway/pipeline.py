@@ -360,6 +360,10 @@ class Pipeline:
                        env.seq, env.stale, stored_data(env))
         if env.stale:
             counts.stale[env.kind] += 1
+        if env.salvaged is not None:
+            self._metrics.salvaged.labels(env.salvaged[0]).inc()
+            log.warning("urgent event salvaged", extra={
+                "device_id": env.device_id, "type": env.type, "detail": env.salvaged[1][:300]})
         counts.accepted[(env.kind, env.channel)] += 1
         for hook in self.hooks:
             hook.on_message(env, twin, tx)

@@ -196,6 +196,8 @@ class Message:
     last_values: dict[str, Any] | None = None  # the device twin's previous telemetry
     urgent: bool = False  # an event of the kind's urgent list: never muted for its age
     skew_s: float | None = None  # device clock minus gateway clock at receipt
+    # An urgent event kept although its payload broke the contract: what was wrong with it.
+    salvaged: str | None = None
 
     @property
     def device_id(self) -> str:

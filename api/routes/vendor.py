@@ -56,7 +56,9 @@ class ValidateBody(BaseModel):
 class Verdict(BaseModel):
     """What the gateway would do with the message (nothing was stored)."""
 
-    outcome: Literal["accepted", "refused"]
+    outcome: Literal["accepted", "salvaged", "refused"] = Field(
+        description="`salvaged`: an urgent event stored and paged although its payload breaks "
+        "the contract (`reason` and `detail` say what to fix)")
     reason: str | None = None
     detail: str = ""
     kind: str | None = None
@@ -179,7 +181,9 @@ def validate(body: ValidateBody, gw: GatewayDep, user: VendorView) -> Verdict:
         notes.append("no seq: duplicates are recognised only by identical ts and content")
     if env.urgent and env.seq is None:
         notes.append("an urgent event needs a seq to be matched with its confirmation")
-    return Verdict(outcome="accepted", kind=env.kind, channel=env.channel, type=env.type,
+    reason, detail = env.salvaged if env.salvaged is not None else (None, "")
+    return Verdict(outcome="salvaged" if reason else "accepted", reason=reason, detail=detail,
+                   kind=env.kind, channel=env.channel, type=env.type,
                    urgent=env.urgent, notes=notes,
                    confirmed_on=topics.topic(env.kind, env.device_id, "event/ack")
                    if env.urgent else None,

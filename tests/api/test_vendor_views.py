@@ -69,6 +69,12 @@ def test_validate_judges_like_ingest_and_stores_nothing(api):
     assert sos["confirmed_on"] == "scgw/v1/wristband/WB-NEW-9/event/ack"
     assert any("not registered" in n for n in sos["notes"])
     assert any("needs a seq" in n for n in sos["notes"])
+    # A faulty SOS would still page: the vendor is told it is salvaged and what to fix.
+    faulty = judge("scgw/v1/wristband/WB-NEW-9/event",
+                   {"ts": int(T0), "seq": 4, "type": "sos", "battery_pct": 50})
+    assert (faulty["outcome"], faulty["reason"], faulty["urgent"]) == (
+        "salvaged", "schema_invalid", True), faulty
+    assert "epoch seconds" in faulty["detail"] and "battery_pct dropped" in faulty["detail"]
     # What the wire allows but our contract does not is judged, never a server error.
     huge = judge("scgw/v1/locker/VD-1/event",
                  {"ts": int(T0 * 1000), "seq": 2**70, "type": "tamper"})

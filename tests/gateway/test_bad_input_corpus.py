@@ -132,8 +132,13 @@ EVENT_MUTATIONS: list[Mutation] = [
     ("unknown type", lambda t, b, k: (t, _with(b, type="door_exploded"), False),
      "unknown_event_type"),
     ("no type", lambda t, b, k: (t, orjson.dumps({x: v for x, v in b.items() if x != "type"}),
-                                 False), "unknown_event_type"),
+                                 False), "schema_invalid"),
 ]
+# Faults an urgent event (SOS, fall) survives: it is stored and paged with the fault named
+# (devices/salvage.py); the ones that lose its `seq` are stored without one.
+SALVAGED = {"unknown field", "no ts", "ts in seconds", "ts before 2000", "ts year 1",
+            "ts no offset", "seq as text", "seq as float", "negative seq"}
+SEQ_LOST = {"seq as text", "seq as float", "negative seq"}
 
 
 def corpus(seed: int, size: int) -> list[Case]:
@@ -166,10 +171,14 @@ def corpus(seed: int, size: int) -> list[Case]:
         else:
             pool = MUTATIONS + (TELEMETRY_MUTATIONS if channel == "telemetry" else []) + (
                 EVENT_MUTATIONS if channel == "event" else [])
-            _, how, reason = rng.choice(pool)
+            name, how, reason = rng.choice(pool)
             mutated_topic, payload, retain = how(topic, body, kind)
+            key = None
+            if channel == "event" and body["type"] in ("sos", "fall") and name in SALVAGED:
+                reason = "salvaged"
+                key = (DEVICES[kind], channel, None if name in SEQ_LOST else seq)
             case = Case(RawMessage(mutated_topic, payload, retain=retain, received_at=T0),
-                        reason)
+                        reason, key)
         cases.append(case)
     return cases
 
@@ -206,13 +215,16 @@ def test_every_message_of_a_bad_input_corpus_has_its_defined_outcome(gateway, ca
     dead = Counter((r["topic"], bytes(r["payload"]), r["reason"]) for r in gateway.store.query(
         "SELECT topic, payload, reason FROM dead_letters"))
     assert dead == Counter((c.raw.topic[:512], c.raw.payload[:keep], c.outcome) for c in cases
-                           if c.outcome not in ("stored", "duplicate", "accepted"))
+                           if c.outcome not in ("stored", "duplicate", "accepted", "salvaged"))
     stored = Counter((r["device_id"], "telemetry", r["seq"]) for r in gateway.store.query(
         "SELECT device_id, seq FROM telemetry")) + Counter(
         (r["device_id"], r["channel"], r["seq"]) for r in gateway.store.query(
             "SELECT device_id, channel, seq FROM events WHERE channel != 'status'"))
-    assert stored == Counter(c.key for c in cases if c.outcome == "stored")
+    assert stored == Counter(c.key for c in cases if c.outcome in ("stored", "salvaged"))
     metric = gateway.metrics.value
+    assert expected["salvaged"] > 0
+    assert sum(metric("scgw_messages_salvaged_total", reason=r) for r in REJECT_REASONS) == \
+        expected["salvaged"]
     assert sum(metric("scgw_messages_duplicate_total", kind=k) for k in DEVICES) == \
         expected["duplicate"]
     assert sum(metric("scgw_messages_accepted_total", kind=k, channel="status")

@@ -1,0 +1,108 @@
+"""Salvaging an urgent event whose payload breaks the contract, so the emergency still pages.
+
+An SOS with a malformed optional field (a location without `accuracy_m`, a `battery_pct` the
+event does not carry), a timestamp in epoch seconds or without an offset, or `"type": "SOS"`
+in capitals is still someone pressing the button. Refusing it whole would mute the
+emergency for a mistake in its decoration. What can be read is kept: the type, the time
+when it is usable (otherwise the gateway's receipt time), the `seq`, and every other field
+that is valid on its own; each repair is named, for the operator and the vendor.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from devices.base import DeviceKind, Event
+
+# Epoch seconds between 2000 and 2200: the commonest unit mistake for `ts`.
+_MIN_EPOCH_S = 946_684_800
+_MAX_EPOCH_S = 7_258_118_400
+# Values tried, in order, for a required field that is missing or unusable (a fence
+# intrusion's zone, a falling object's confidence): the event still pages, named as repaired.
+_PLACEHOLDERS: tuple[object, ...] = ("unknown", 0.0, 0, False)
+
+
+@dataclass(frozen=True)
+class Salvaged:
+    """The urgent event that could be read, and what was dropped or replaced to read it."""
+
+    event: Event
+    repairs: tuple[str, ...]
+
+
+def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float) -> Salvaged | None:
+    """The kind's urgent event in `payload` with its faults repaired, or None when the
+    payload is not a JSON object naming one of the kind's urgent types."""
+    try:
+        obj = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    said = obj.get("type")
+    if not isinstance(said, str):
+        return None
+    word = said.strip().lower()
+    model = next((m for m in kind.events if m.model_fields["type"].default == word), None)
+    if model is None or word not in kind.urgent:
+        return None
+    repairs: list[str] = []
+    if said != word:
+        repairs.append(f"type {said[:40]!r} read as {word!r}")
+    fields: dict[str, Any] = {"type": word, "ts": _usable_ts(model, obj.get("ts"),
+                                                             received_at, repairs)}
+    for name, value in obj.items():
+        if name in ("type", "ts"):
+            continue
+        problem = _problem(model, {**fields, name: value}, name)
+        if problem is None:
+            fields[name] = value
+        else:
+            repairs.append(f"{name[:40]} dropped ({problem})")
+    for name, info in model.model_fields.items():
+        if info.is_required() and name not in fields:
+            for placeholder in _PLACEHOLDERS:
+                if _problem(model, {**fields, name: placeholder}, name) is None:
+                    fields[name] = placeholder
+                    repairs.append(f"{name} missing: {placeholder!r} put in its place")
+                    break
+    try:
+        event = model.model_validate_json(orjson.dumps(fields))
+    except (ValidationError, orjson.JSONEncodeError):
+        return None
+    return Salvaged(event, tuple(repairs))
+
+
+def _usable_ts(model: type[Event], ts: object, received_at: float, repairs: list[str]) -> Any:
+    """The device's `ts` when valid; read as epoch seconds when it plainly is; else receipt."""
+    if ts is not None and _problem(model, {"type": _type(model), "ts": ts}, "ts") is None:
+        return ts
+    number = type(ts) in (int, float) and math.isfinite(ts)  # type: ignore[arg-type]
+    if number and _MIN_EPOCH_S <= ts <= _MAX_EPOCH_S:  # type: ignore[operator]
+        repairs.append("ts read as epoch seconds")
+        return round(ts * 1000)  # type: ignore[operator]
+    repairs.append("ts unusable: the gateway's time of receipt used instead")
+    return round(received_at * 1000)
+
+
+def _type(model: type[Event]) -> str:
+    return str(model.model_fields["type"].default)
+
+
+def _problem(model: type[Event], fields: dict[str, Any], name: str) -> str | None:
+    """Why field `name` makes `fields` an invalid event of `model`, or None (errors of other
+    fields, a required one still missing say, are not its problem)."""
+    try:
+        model.model_validate_json(orjson.dumps(fields))
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=False):
+            if error["loc"] and error["loc"][0] == name:
+                return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+    except orjson.JSONEncodeError as exc:  # integers past 64 bits
+        return str(exc)
+    return None

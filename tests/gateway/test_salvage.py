@@ -1,0 +1,133 @@
+"""An urgent event whose payload breaks the contract is still stored, paged and confirmed,
+with the fault named to the operator and the vendor; a non-urgent one stays a dead letter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from devices.catalogue import CATALOGUE
+from gateway.clock import ManualClock
+from gateway.envelope import RawMessage
+from gateway.service import Gateway
+from gateway.settings import Settings
+from tests.conftest import T0, device
+from tests.gateway.test_confirmations import Listener
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.both_backends
+
+MS = int(T0 * 1000)
+# One device per kind that has urgent events, and each of its urgent types.
+URGENT = [(kind.key, word) for kind in CATALOGUE.kinds.values() for word in kind.urgent]
+DEVICE_OF = {kind: f"SV-{kind.replace('_', '-').upper()}"[:30] for kind, _ in URGENT}
+
+
+def test_a_faulty_sos_pages_is_confirmed_and_names_its_fault(make_gateway, publisher,
+                                                             mosquitto):
+    gw = make_gateway()
+    base = "scgw/v1/wristband/WB-1001"
+    listener = Listener(mosquitto.port, [f"{base}/event/ack", f"{base}/errors"])
+    try:
+        # Three vendor mistakes at once: capitals, epoch seconds, a location without accuracy.
+        sos = orjson.dumps({"ts": MS // 1000, "seq": 77, "type": "SOS",
+                            "location": {"lat": 35.41, "lon": 116.58}})
+        publisher.publish(f"{base}/event", sos)
+        assert wait_for(lambda: len(listener.got) >= 2, 5), listener.got
+        by_topic = dict(listener.got)
+        ack = by_topic[f"{base}/event/ack"]
+        assert (ack["seq"], ack["type"], ack["status"]) == (77, "sos", "stored")
+        assert ack["ts"] == MS // 1000 * 1000  # the seconds read as seconds
+        assert "location dropped" in ack["salvaged"]
+        report = by_topic[f"{base}/errors"]
+        # The refusal it escaped is the first fault found (the capitals); all are listed.
+        assert (report["reason"], report["seq"], report["salvaged"]) == (
+            "unknown_event_type", 77, True)
+
+        alerts = gw.store.query("SELECT rule_id, state, detail FROM alerts")
+        assert [(a["rule_id"], a["state"]) for a in alerts] == [("wristband.sos", "active")]
+        problem = orjson.loads(alerts[0]["detail"])["payload_problem"]
+        assert "epoch seconds" in problem and "location" in problem
+        rows = gw.store.query("SELECT seq, data FROM events WHERE type = 'sos'")
+        assert [r["seq"] for r in rows] == [77]
+        assert orjson.loads(rows[0]["data"])["salvaged"]["reason"] == "unknown_event_type"
+        assert gw.store.query("SELECT id FROM dead_letters") == []
+        assert gw.metrics.value("scgw_messages_salvaged_total",
+                                reason="unknown_event_type") == 1
+        tickets = gw.store.query("SELECT category, priority FROM tickets")
+        assert [(t["category"], t["priority"]) for t in tickets] == [("sos", "urgent")]
+
+        # The band missed the confirmation and resends: confirmed again, stored once.
+        publisher.publish(f"{base}/event", sos)
+
+        def acks() -> list[dict]:
+            return [body for topic, body in listener.got if topic.endswith("/event/ack")]
+
+        assert wait_for(lambda: len(acks()) >= 2, 5), listener.got
+        assert [a["status"] for a in acks()] == ["stored", "duplicate"]
+        assert "location dropped" in acks()[1]["salvaged"]
+        assert len(gw.store.query("SELECT id FROM events WHERE type = 'sos'")) == 1
+    finally:
+        listener.close()
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, database_url: str) -> Iterator[Gateway]:
+    gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
+                          database={"url": database_url}, log_json=False),
+                 clock=ManualClock(T0))
+    gw.registry.register([device(d, k, grid="G-01") for k, d in DEVICE_OF.items()])
+    gw.start(connect=False)
+    yield gw
+    gw.stop()
+
+
+FAULTS = {
+    "unknown field": lambda body: {**body, "firmware": "2.1"},
+    "ts without offset": lambda body: {**body, "ts": "2026-11-21T12:00:00"},
+    "ts missing": lambda body: {k: v for k, v in body.items() if k != "ts"},
+    "seq as text": lambda body: {**body, "seq": str(body["seq"])},
+    "type in capitals": lambda body: {**body, "type": body["type"].upper()},
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_every_urgent_type_of_every_kind_survives_each_fault(gateway, fault):
+    mutate = FAULTS[fault]
+    batch = [RawMessage(f"scgw/v1/{kind}/{DEVICE_OF[kind]}/event",
+                        orjson.dumps(mutate({"ts": MS, "seq": n, "type": word})),
+                        received_at=T0)
+             for n, (kind, word) in enumerate(URGENT, start=1)]
+    gateway.pipeline.process_batch(batch)
+    stored = {(r["device_id"], r["type"]) for r in gateway.store.query(
+        "SELECT device_id, type FROM events WHERE channel = 'event'")}
+    assert stored == {(DEVICE_OF[kind], word) for kind, word in URGENT}
+    assert gateway.store.query("SELECT reason, detail FROM dead_letters") == []
+    # Each one paged: an alert is open for every device that sent one.
+    paged = {r["device_id"] for r in gateway.store.query("SELECT device_id FROM alerts")}
+    assert paged == set(DEVICE_OF.values())
+
+
+def test_a_faulty_event_that_is_not_urgent_is_still_refused(gateway):
+    worn = {"ts": MS, "seq": 1, "type": "worn", "firmware": "2.1"}
+    unlock = {"ts": "2026-11-21T12:00:00", "seq": 2, "type": "unlock", "method": "card"}
+    gateway.pipeline.process_batch([
+        RawMessage(f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event", orjson.dumps(worn),
+                   received_at=T0),
+        RawMessage(f"scgw/v1/access/{DEVICE_OF['access']}/event", orjson.dumps(unlock),
+                   received_at=T0)])
+    assert sorted(r["reason"] for r in gateway.store.query(
+        "SELECT reason FROM dead_letters")) == ["schema_invalid", "schema_invalid"]
+    assert gateway.store.query("SELECT id FROM events WHERE channel = 'event'") == []
+
+
+def test_what_cannot_be_read_as_an_urgent_event_stays_a_dead_letter(gateway):
+    topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
+    payloads = [b'{"ts": 1, "type": "sos"', b'["sos"]', b'{"type": ["sos"]}',
+                b'{"type": "s0s", "ts": %d}' % MS]
+    gateway.pipeline.process_batch([RawMessage(topic, p, received_at=T0) for p in payloads])
+    assert len(gateway.store.query("SELECT id FROM dead_letters")) == len(payloads)
+    assert gateway.store.query("SELECT id FROM alerts") == []
