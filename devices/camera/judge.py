@@ -9,10 +9,10 @@ import numpy as np
 from devices.camera.config import FallingConfig
 from devices.camera.detection import Detection
 from devices.camera.physics import FloorMap, Verdict, assess
-from devices.camera.recover import Sightings, falling_run, recover
+from devices.camera.recover import HISTORY_S, Sightings, falling_run, recover
 from devices.camera.region import Crop
 from devices.camera.tracking import Track
-from devices.camera.trim import Trimming
+from devices.camera.trim import _MAX_LOOSE, Trimming
 
 _DEDUP_S = 1.5
 _DUP_POINTS = 5
@@ -64,6 +64,7 @@ class Judge(Trimming):
         self._emitted: list[_Emitted] = []
         self._fragments: list[Track] = []
         self._pending: list[_Pending] = []
+        self._recent: list[Track] = []
         self.rejected: dict[str, int] = {}
 
     def __call__(
@@ -80,11 +81,17 @@ class Judge(Trimming):
         """
         active = active or []
         out = []
+        if tracks:
+            # Tracks that ended lately, for `_amid_motion` (the sightings' span).
+            now = max(tr.t[-1] for tr in tracks)
+            self._recent = [r for r in self._recent if now - r.t[-1] <= HISTORY_S] + [
+                tr for tr in tracks if len(tr.t) > _MAX_LOOSE
+            ]
         for tr in sorted(tracks, key=lambda tr: tr.t[0]):
             tr = self._stitch(tr)
             found = self._judge(tr)
             if found is None and sightings is not None:
-                found = self._recover(tr, sightings)
+                found = self._recover(tr, sightings, [*self._recent, *active])
             if found is None:
                 continue
             tr, xs, ys, verdict = found
@@ -135,7 +142,7 @@ class Judge(Trimming):
         return tr, xs, ys, verdict
 
     def _recover(
-        self, tr: Track, sightings: Sightings
+        self, tr: Track, sightings: Sightings, others: list[Track]
     ) -> tuple[Track, list[float], list[float], Verdict] | None:
         """A failed piece of a fall, completed from the recent sightings, if that passes.
 
@@ -149,6 +156,8 @@ class Judge(Trimming):
         k, m = falling_run(tr.y)
         if m - k < _SEED_POINTS:
             return None
+        full_x, full_y = self._full(tr)
+        own_head = self._head_ok(tr.t, full_x, full_y, k, m)
         tr = Track(tr.id, tr.t[k:m], tr.x[k:m], tr.y[k:m], tr.area[k:m])
         xs, ys = self._full(tr)
         x0, y0 = xs[0], ys[0]
@@ -170,9 +179,34 @@ class Judge(Trimming):
         if whole.t[-1] - whole.t[0] < self.cfg.min_track_s or fall < self.cfg.min_drop_px:
             return None  # (cheap checks the physical test would fail anyway)
         found = self._judge(whole, quiet=True)  # the piece itself was counted already
+        if found is not None and (not own_head or self._amid_motion(found[0], others)):
+            # The track, or another one, moved into the piece's first point: the piece is one
+            # stretch of that thing's motion (a leaf's last swing after seconds of fluttering
+            # down the wall, its blob split off onto a track of its own: set 1100, clip 1118,
+            # a false alarm). As in trimming, such a piece passes only as a whole fall.
+            cut, _, fys, v = found
+            if not (self._long_enough(cut.t, fys) and self._strong(v)):
+                return None
         if found is not None:
             self._count("recovered")
         return found
+
+    def _amid_motion(self, piece: Track, others: list[Track]) -> bool:
+        """Whether another track holds the piece's first point and came there moving: more
+        than a few points before it that are neither rest nor a jump from something else."""
+        t0 = piece.t[0]
+        for o in others:
+            if o.id == piece.id or len(o.t) <= _MAX_LOOSE or not o.t[0] < t0 <= o.t[-1]:
+                continue
+            i = next((j for j, u in enumerate(o.t) if abs(u - t0) < 1e-6), None)
+            if i is None or i <= _MAX_LOOSE:
+                continue
+            if abs(o.x[i] - piece.x[0]) > 1.0 or abs(o.y[i] - piece.y[0]) > 1.0:
+                continue
+            ox, oy = self._full(o)
+            if not self._head_ok(o.t, ox, oy, i, min(len(o.t), i + len(piece.t))):
+                return True
+        return False
 
     def _cover(
         self, tr: Track, xs: list[float], ys: list[float], active: list[Track]

@@ -9,7 +9,7 @@ from devices.camera.config import FallingConfig
 from devices.camera.detection import Detection
 from devices.camera.falling import FallingDetector
 from devices.camera.recover import Sightings
-from devices.camera.tracking import Blob
+from devices.camera.tracking import Blob, Track
 from tests.devices.camera.test_judge import FPS, _config, _judge, _stoop, _track
 
 W, H = 320, 480
@@ -118,3 +118,36 @@ def test_a_fast_track_that_caught_an_object_at_rest_leaves_the_fall_to_it() -> N
     found = judge([tr])
     assert len(found) == 1
     assert found[0].t == pytest.approx(2.0)
+
+
+def _leaf_and_piece() -> tuple[Track, Track, Sightings]:
+    """A leaf fluttering down the wall for 2 s (swinging 40 px sideways, bobbing up and down),
+    then one last swing that drops like a 0.72 s fall; the tracker split the swing's first
+    0.44 s off onto a track of its own. The sightings hold the leaf's every position."""
+    g = 9.81 * 40.0 / 3.0
+    swing = 1.99
+
+    def fx(t: float) -> float:
+        return 300.0 + 40.0 * np.sin(3.0 * min(t, swing)) - 30.0 * max(0.0, t - swing)
+
+    def fy(t: float) -> float:
+        u = min(t, swing)
+        return 150.0 + 12.0 * u + 6.0 * np.sin(9.0 * u) + 0.5 * g * max(0.0, t - swing) ** 2
+
+    leaf = _track(fx, fy, 2.72, noise=0.2, seed=4)
+    start = next(i for i, t in enumerate(leaf.t) if t >= swing)
+    piece = Track(2, leaf.t[start : start + 12], leaf.x[start : start + 12],
+                  leaf.y[start : start + 12], leaf.area[start : start + 12])  # fmt: skip
+    seen = _sightings_of(list(zip(leaf.t, leaf.x, leaf.y, strict=True)))
+    return leaf, piece, seen
+
+
+def test_a_leafs_last_swing_is_not_a_fall_on_either_of_its_tracks() -> None:
+    # Set 1100, clip 1118: the swing, followed through the sightings from the piece's track,
+    # passed alone (0.70 confidence) although the leaf's track had come into it moving.
+    leaf, piece, seen = _leaf_and_piece()
+    judge, _ = _judge(40.0)
+    assert judge([leaf, piece], sightings=seen) == []
+    # Without the leaf's track there is nothing to tell the swing from a fall by.
+    judge, _ = _judge(40.0)
+    assert len(judge([piece], sightings=seen)) == 1
