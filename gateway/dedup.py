@@ -38,6 +38,7 @@ class Deduplicator:
         self._windows: dict[Key, SeqWindow] = {}
         # Stored rows read ahead for the batch being judged (see `_prefetch`).
         self._prefetched: dict[tuple[str, str, float], list[tuple[int | None, str]]] = {}
+        self._indexed: dict[tuple[str, str, float], tuple[set[int], set[str]]] = {}
         # Windows this batch changed, with how they were before it: (high, mask, ts) or None.
         self._undo: dict[Key, tuple[int, int, float, int] | None] = {}
 
@@ -56,6 +57,7 @@ class Deduplicator:
     def fresh(self, envs: list[Envelope], tx: StoreTx) -> list[bool]:
         """One verdict per message; the windows now include every new one."""
         self._prefetched = self._prefetch(envs, tx)
+        self._indexed = {}
         verdicts: list[bool] = []
         # Accepted earlier in this batch: not in the tables until the commit, and a window can
         # move past them before the batch ends.
@@ -131,15 +133,21 @@ class Deduplicator:
         return tx.find_stored_many(keys) if keys else {}
 
     def _stored(self, env: Envelope, tx: StoreTx) -> bool:
-        rows = self._prefetched.get((env.device_id, env.channel, env.ts))
-        if rows is None:
-            rows = tx.find_stored(env.device_id, env.channel, env.ts)
-        if not rows:
-            return False
+        key = (env.device_id, env.channel, env.ts)
+        index = self._indexed.get(key)
+        if index is None:
+            rows = self._prefetched.get(key)
+            if rows is None:
+                rows = tx.find_stored(env.device_id, env.channel, env.ts)
+            # Sets, built once per key and batch: a device repeating one `ts` (a stuck clock,
+            # or on purpose) made every message scan all the rows stored at that time — a
+            # cost that grew with the square of the flood and stalled every other device.
+            index = ({seq for seq, _ in rows if seq is not None},
+                     {stored for seq, stored in rows if seq is None})
+            self._indexed[key] = index
         if env.seq is not None:
-            return any(seq == env.seq for seq, _ in rows)
-        data = stored_data(env)
-        return any(seq is None and stored == data for seq, stored in rows)
+            return env.seq in index[0]
+        return bool(index[1]) and stored_data(env) in index[1]
 
     def _remember(self, key: Key, window: SeqWindow | None) -> None:
         if key not in self._undo:

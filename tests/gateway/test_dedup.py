@@ -221,3 +221,35 @@ def test_a_reboot_that_reuses_seen_seqs_loses_nothing(gw):
     gw.pipeline.process_batch([reading(1, ts_ms=late + 1000), reading(2)])  # two replays
     assert stored_seqs(gw) == [0, 1, 2, 0, 1]
     assert duplicates(gw) == 2
+
+
+def test_a_device_repeating_one_ts_is_judged_against_each_stored_message_once(gw):
+    # A stuck clock (or a device doing it on purpose): thousands of messages at one `ts`,
+    # with and without `seq`, and resends of them in later batches. Each is stored once; the
+    # stored rows at that time are looked up once per batch, not once per message (which
+    # grew with the square of the flood and stalled every other device's messages).
+    ts = int(T0 * 1000) - 5_000
+    plain = [reading(None, ts_ms=ts, hr=40 + n % 100) for n in range(100)]
+    plain = [RawMessage(m.topic, m.payload + b" " * n, received_at=T0)
+             for n, m in enumerate(plain)]
+    numbered = [reading(n, ts_ms=ts) for n in range(1, 301)]
+    for chunk in range(0, 300, 100):
+        gw.pipeline.process_batch(plain[chunk // 3:chunk // 3 + 34] + numbered[chunk:chunk + 100])
+
+    class Rows(list):  # counts how often the stored rows are walked through
+        walks = 0
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            Rows.walks += 1
+            return super().__iter__()
+
+    with gw.store.transaction() as tx:
+        find = tx.find_stored_many
+        tx.find_stored_many = lambda keys: {  # type: ignore[method-assign]
+            k: Rows(v) for k, v in find(keys).items()}
+        verdicts = gw.pipeline.dedup.fresh(
+            [gw.pipeline._decoder.decode(m, T0) for m in plain + numbered], tx)
+    assert verdicts == [False] * 400  # every one a resend
+    assert Rows.walks <= 2  # not once per message
+    assert sorted(s for s in stored_seqs(gw) if s is not None) == list(range(1, 301))
+    assert stored_seqs(gw).count(None) == 100
