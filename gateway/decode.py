@@ -29,6 +29,7 @@ REJECT_REASONS: tuple[str, ...] = (
     "unknown_event_type",
     "future_timestamp",
     "retained",
+    "rate_limited",
     "internal_error",
 )
 

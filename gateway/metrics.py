@@ -76,6 +76,9 @@ class GatewayMetrics:
         self.rejected = Counter(
             "scgw_messages_rejected", "Messages dead-lettered, by reason", ["reason"], registry=r
         )
+        self.shed = Counter(
+            "scgw_messages_shed", "Messages a device sent beyond its ingest budget, acknowledged "
+            "and not stored (summarised in `rate_limited` dead letters)", registry=r)
         self.salvaged = Counter(
             "scgw_messages_salvaged", "Urgent events stored and paged although their payload "
             "broke the contract, by the refusal they escaped", ["reason"], registry=r)

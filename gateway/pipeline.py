@@ -15,6 +15,7 @@ from gateway.coherence import GLOBAL, DeviceCoherence, StaleStateError
 from gateway.decode import Decoder, OwnPublishError, RejectError
 from gateway.dedup import Deduplicator
 from gateway.envelope import Envelope, RawMessage, stored_data
+from gateway.flood import DeviceBudget
 from gateway.inbox import Inbox
 from gateway.interactive import InteractiveGate
 from gateway.metrics import BatchCounts, GatewayMetrics
@@ -81,7 +82,11 @@ class Pipeline:
         self.on_rollback: list[Callable[[], None]] = []
         # Called last inside every transaction, before its commit (the replicas' live fan-out).
         self.before_commit: list[Callable[[StoreTx], None]] = []
-        self._inbox = Inbox(limits.queue_size, urgent=UrgencyHint().device)
+        hint = UrgencyHint().device
+        self._inbox = Inbox(limits.queue_size, urgent=hint)
+        self.budget = DeviceBudget(limits.device_rate_per_s, limits.device_burst,
+                                   limits.device_urgent_rate_per_s, limits.device_urgent_burst,
+                                   hint)
         self._put_back: list[RawMessage] = []  # this batch's messages left for the next
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -92,8 +97,28 @@ class Pipeline:
     # -- feeding -------------------------------------------------------------------------
 
     def submit(self, raws: list[RawMessage]) -> None:
-        """Queue messages; blocks when the inbox is full (backpressure on the MQTT thread)."""
-        self._inbox.put_messages(raws)
+        """Queue messages; blocks when the inbox is full (backpressure on the MQTT thread).
+        What a device sends beyond its budget is shed here (gateway/flood.py)."""
+        admitted, shed, _ = self.budget.split(raws)
+        if shed:
+            self._metrics.shed.inc(len(shed))
+            self._ack(shed)  # nothing of them is stored: the broker may forget them now
+            with self._processed_cond:
+                self.processed += len(shed)
+                self._processed_cond.notify_all()
+        if admitted:
+            self._inbox.put_messages(admitted)
+
+    def submit_shed_report(self, now: float) -> None:
+        """Queue the writing of the shed tallies, when there are any (a scheduled job)."""
+        if self.budget.has_tallies:
+            self.submit_task("shed_report", self._report_shed, now)
+
+    def _report_shed(self, now: float, tx: StoreTx) -> None:
+        self._refusal_hooks = [h.on_refused for h in self.hooks if hasattr(h, "on_refused")]
+        for tally in self.budget.take_tallies():
+            self._dead_letter(tx, tally.sample, RejectError(
+                "rate_limited", self.budget.describe(tally), tally.device_id))
 
     def submit_task(self, name: str, job: TaskJob, now: float) -> None:
         """Queue a scheduled job behind the messages already waiting."""

@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 RETENTION_EVERY_S = 3600.0
 REGISTRY_REFRESH_S = 30.0
 COMMAND_SWEEP_S = 5.0
+SHED_REPORT_S = 1.0  # a device shedding a flood gets one dead letter a second, not one a message
 
 
 def build_device_admin(settings: Settings, store: SqlStore, registry: DeviceRegistry,
@@ -231,6 +232,8 @@ class Gateway:
         self.schedule_tx("workflow_tick", self.settings.workflow.tick_s, self.workflow.tick,
                          once=True)
         self.schedule_tx("command_timeouts", COMMAND_SWEEP_S, self.commands.expire)
+        if self.pipeline.budget.enabled:
+            self.scheduler.every("shed_report", SHED_REPORT_S, self.pipeline.submit_shed_report)
         # Network I/O: runs on the scheduler thread, never on the pipeline's.
         self.scheduler.every("outbox", self.settings.workflow.outbox_retry_first_s,
                              self._deliver_outbox)

@@ -30,6 +30,25 @@ class LimitSettings(Section):
     queue_size: int = Field(
         5000, ge=10, description="Messages held between the MQTT thread and the pipeline"
     )
+    device_rate_per_s: float = Field(
+        20.0, ge=0,
+        description="Sustained messages per second one device may send once its burst is "
+        "spent; the excess is shed (acknowledged, counted, one `rate_limited` dead letter per "
+        "device and second). 0: no limit",
+    )
+    device_burst: int = Field(
+        10_000, ge=1,
+        description="Messages one device may send at once before its rate applies (a backlog "
+        "after an outage, a buffered day of readings)",
+    )
+    device_urgent_rate_per_s: float = Field(
+        1.0, ge=0,
+        description="Urgent events (SOS, fall …) per second a device over its budget may still "
+        "send: its own budget, so a chatty device's emergency is not shed with its readings",
+    )
+    device_urgent_burst: int = Field(
+        30, ge=1, description="Urgent events a device over its budget may send at once",
+    )
     batch_size: int = Field(
         2000, ge=1, le=10_000,
         description="Most messages per database transaction (a backlog drains in batches this big)",

@@ -209,7 +209,8 @@ def test_every_message_of_a_bad_input_corpus_has_its_defined_outcome(gateway, ca
     expected = Counter(c.outcome for c in cases)
     # Every refusal reason is exercised (pending needs auto-registration; internal_error is
     # what must never happen).
-    assert set(REJECT_REASONS) - {"device_pending", "internal_error"} <= set(expected)
+    assert set(REJECT_REASONS) - {"device_pending", "internal_error", "rate_limited"} <= set(
+        expected)
 
     keep = gateway.settings.limits.dead_letter_payload_bytes
     dead = Counter((r["topic"], bytes(r["payload"]), r["reason"]) for r in gateway.store.query(

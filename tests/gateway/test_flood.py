@@ -1,0 +1,88 @@
+"""One device flooding the broker cannot hold up another device's SOS: beyond its budget its
+messages are shed (acknowledged, counted, summarised in a `rate_limited` dead letter)."""
+
+from __future__ import annotations
+
+import orjson
+
+from gateway.envelope import RawMessage
+from gateway.flood import DeviceBudget
+from gateway.urgency import UrgencyHint
+from tests.conftest import T0
+from tests.gateway.test_confirmations import Listener
+from tests.support.waiting import wait_for
+
+MS = int(T0 * 1000)
+
+
+def _msg(device: str, at: float, *, sos: bool = False) -> RawMessage:
+    channel, body = ("event", b'{"type": "sos"}') if sos else ("telemetry", b"{}")
+    return RawMessage(f"scgw/v1/wristband/{device}/{channel}", body, received_at=T0 + at,
+                      arrived=1000.0 + at)
+
+
+def _budget(rate: float = 10, burst: int = 100) -> DeviceBudget:
+    return DeviceBudget(rate, burst, 1.0, 3, UrgencyHint().device)
+
+
+def test_a_burst_passes_whole_and_then_the_sustained_rate_applies():
+    budget = _budget()
+    admitted, shed, opened = budget.split([_msg("WB-1", 0.0) for _ in range(150)])
+    assert (len(admitted), len(shed), opened) == (100, 50, True)
+    # Two seconds later twenty more tokens (10/s); another device has its own bucket.
+    admitted, shed, opened = budget.split([_msg("WB-1", 2.0) for _ in range(30)]
+                                          + [_msg("WB-2", 2.0) for _ in range(30)])
+    assert (len(admitted), len(shed), opened) == (20 + 30, 10, False)
+    [tally] = budget.take_tallies()
+    assert (tally.device_id, tally.count, tally.urgent) == ("WB-1", 60, 0)
+    assert tally.sample.received_at == T0 and not budget.has_tallies
+
+
+def test_an_sos_from_a_device_over_its_budget_passes_but_an_sos_flood_does_not():
+    budget = _budget()
+    budget.split([_msg("WB-1", 0.0) for _ in range(100)])  # the burst spent on readings
+    admitted, shed, _ = budget.split([_msg("WB-1", 0.0, sos=True) for _ in range(10)])
+    assert (len(admitted), len(shed)) == (3, 7)  # the urgent burst, then shed
+    [tally] = budget.take_tallies()
+    assert tally.urgent == 7
+    # A second later ten tokens (10/s) came back, and one urgent token (1/s).
+    admitted, _, _ = budget.split([_msg("WB-1", 1.0, sos=True) for _ in range(15)])
+    assert len(admitted) == 10 + 1
+
+
+def test_a_rate_of_zero_limits_nobody():
+    budget = DeviceBudget(0, 1, 0, 1, UrgencyHint().device)
+    raws = [_msg("WB-1", 0.0) for _ in range(50_000)]
+    assert budget.split(raws) == (raws, [], False)
+
+
+def test_a_flooding_device_is_shed_and_another_bands_sos_is_confirmed(make_gateway, publisher,
+                                                                      mosquitto, clock):
+    gw = make_gateway(limits={"device_burst": 300, "device_rate_per_s": 5})
+    rogue = "scgw/v1/wristband/WB-1002"
+    listener = Listener(mosquitto.port, ["scgw/v1/wristband/WB-1001/event/ack",
+                                         f"{rogue}/errors"])
+    try:
+        flood = 4000
+        for n in range(flood):
+            publisher.publish_nowait(f"{rogue}/telemetry", orjson.dumps(
+                {"ts": MS - 60_000 + n, "seq": n + 1, "heart_rate_bpm": 70}))
+        publisher.publish("scgw/v1/wristband/WB-1001/event", orjson.dumps(
+            {"ts": MS, "seq": 5, "type": "sos"}))
+        assert wait_for(lambda: any(t.endswith("/event/ack") for t, _ in listener.got), 10)
+        assert gw.pipeline.wait_processed(flood + 1, 10)
+        stored = gw.store.query("SELECT count(*) AS n FROM telemetry")[0]["n"]
+        shed = gw.metrics.value("scgw_messages_shed_total")
+        assert stored + shed == flood
+        assert 300 <= stored < 300 + 200  # the burst, and what the rate refilled meanwhile
+        # Within a second of the scheduler's time, one dead letter says what was shed.
+        clock.advance(1.5)
+        assert wait_for(lambda: gw.store.query(
+            "SELECT detail FROM dead_letters WHERE reason = 'rate_limited'"), 5)
+        [row] = gw.store.query("SELECT device_id, detail FROM dead_letters")
+        assert row["device_id"] == "WB-1002"
+        assert row["detail"].startswith(f"{int(shed)} messages shed")
+        assert wait_for(lambda: any(body.get("reason") == "rate_limited"
+                                    for _, body in listener.got), 5)
+    finally:
+        listener.close()
