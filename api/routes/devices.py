@@ -82,7 +82,7 @@ def _public(gw: Any, device: DeviceRecord, user: User) -> DevicePublic:
 
 def _withheld(user: User, device: DeviceRecord) -> bool:
     """A vendor sees its hardware's health, never the position or vitals of whom it serves."""
-    return user.role == "vendor" and device.resident_id is not None
+    return user.role == "vendor" and device.holds_personal
 
 
 def actor(user: User, request: Request) -> Actor:

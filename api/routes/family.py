@@ -28,17 +28,22 @@ router = APIRouter(prefix="/family", tags=["family"])
 
 
 def _bands(gw: Any, resident_id: str) -> list[str]:
-    return sorted(d.id for d in gw.registry.all()
-                  if d.resident_id == resident_id and d.kind == "wristband")
+    return sorted(_bound_since(gw, resident_id))
+
+
+def _bound_since(gw: Any, resident_id: str) -> dict[str, float]:
+    """The elder's bands, each with when it was bound to them: what a band reported before
+    belongs to whoever wore it then, never shown to this family."""
+    return {d.id: d.bound_at for d in gw.registry.all()
+            if d.resident_id == resident_id and d.kind == "wristband"}
 
 
 def _location(gw: Any, resident_id: str) -> Location | None:
     best = None
-    for device_id in _bands(gw, resident_id):
+    for device_id, since in sorted(_bound_since(gw, resident_id).items()):
         twin = gw.twins.get(device_id)
         if twin and twin.lat is not None and twin.location_ts is not None and (
-            best is None or twin.location_ts > best.fix_ts
-        ):
+            twin.location_ts >= since) and (best is None or twin.location_ts > best.fix_ts):
             best = Location(resident_id=resident_id, device_id=device_id, lat=twin.lat,
                             lon=twin.lon, accuracy_m=twin.accuracy_m,
                             source=twin.location_source, fix_ts=twin.location_ts)
@@ -93,8 +98,9 @@ def trail(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit,
     auditor.disclosed("location_trail", [resident_id], range_from=start, range_to=end)
     points = []
     reads = MessageReads(gw.store)
-    for device_id in _bands(gw, resident_id):
-        for ts, reading in reads.telemetry(device_id, start, end, include_end=True):
+    for device_id, since in sorted(_bound_since(gw, resident_id).items()):
+        for ts, reading in reads.telemetry(device_id, start, end, include_end=True,
+                                           received_since=since):
             loc = reading.get("location")
             if loc:
                 points.append({"ts": ts, "device_id": device_id, **loc})
@@ -118,15 +124,17 @@ def vitals(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit) -> Vi
     now = gw.clock.time()
     latest: dict[str, Any] = {}
     taken: dict[str, float] = {}
-    bands = _bands(gw, resident_id)
+    bound = _bound_since(gw, resident_id)
+    bands = sorted(bound)
     for device_id in bands:
         twin = gw.twins.get(device_id)
         if twin and twin.battery_pct is not None:
             latest["battery_pct"] = twin.battery_pct
-        if twin and twin.last_seen is not None:
+        if twin and twin.last_seen is not None and twin.last_seen >= bound[device_id]:
             latest["measured_at"] = max(latest.get("measured_at", 0.0), twin.last_seen)
-    for ts, data in MessageReads(gw.store).latest_readings(
-            bands, now - VITALS_LOOKBACK_S, now, 3000):
+    readings = [r for device_id in bands for r in MessageReads(gw.store).latest_readings(
+        [device_id], now - VITALS_LOOKBACK_S, now, 3000, received_since=bound[device_id])]
+    for ts, data in sorted(readings, key=lambda r: r[0], reverse=True):
         for key in VITALS:
             if key not in taken and data.get(key) is not None:
                 latest[key], taken[key] = data[key], ts
@@ -172,13 +180,16 @@ def alarms(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit,
     family_resident(gw, auditor, resident_id, "alarm_history")
     start, end = _range(gw, start, end)
     auditor.disclosed("alarm_history", [resident_id], range_from=start, range_to=end)
-    bands = _bands(gw, resident_id)
-    if not bands:
+    bound = _bound_since(gw, resident_id)
+    if not bound:
         return []
     geo = site_geometry(gw.settings.api.sitemap_file)
     alert_reads = AlertReads(gw.store)
     out = []
-    for row in MessageReads(gw.store).events_of_types(bands, ("sos", "fall"), start, end, 200):
+    rows = [row for device_id, since in sorted(bound.items())
+            for row in MessageReads(gw.store).events_of_types(
+                [device_id], ("sos", "fall"), start, end, 200, received_since=since)]
+    for row in sorted(rows, key=lambda r: r["received_at"], reverse=True)[:200]:
         alert = alert_reads.around(row["device_id"], row["type"], row["received_at"], 5.0)
         loc = row["data"].get("location")
         point = ((loc["lat"], loc["lon"]) if isinstance(loc, dict) and "lat" in loc

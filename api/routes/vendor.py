@@ -98,7 +98,7 @@ def _withheld_preview(gw: Any, row: dict[str, Any]) -> dict[str, Any]:
     """A refused message of a band that serves someone, as its vendor may see it: the JSON
     without positions and vital signs, or nothing when the preview is not whole JSON."""
     device = gw.registry.get(row["device_id"]) if row["device_id"] else None
-    if device is None or device.resident_id is None:
+    if device is None or not device.holds_personal:
         return row
     try:
         data = json.loads(row["payload_preview"])
@@ -116,7 +116,7 @@ def messages(device_id: str, gw: GatewayDep, user: VendorView, auditor: Audit,
     """The device's last accepted messages, newest first (personal fields withheld from a
     vendor once the device serves a resident; staff reading them are audited)."""
     device = visible_device(gw, user, device_id)
-    withheld = user.role == "vendor" and device.resident_id is not None
+    withheld = user.role == "vendor" and device.holds_personal
     found = MessageReads(gw.store).recent(device.id, channel, limit)
     if withheld:
         return [MessagePublic(**{**m, "data": redact_deep(redact_readings(m["data"]) or {})})

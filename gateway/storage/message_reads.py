@@ -16,24 +16,27 @@ class MessageReads:
         self._store = store
 
     def telemetry(self, device_id: str, start: float, end: float, *,
-                  include_end: bool = False) -> list[tuple[float, dict[str, Any]]]:
-        """(ts, reading) of a device in [start, end) (or [start, end]), oldest first."""
+                  include_end: bool = False, received_since: float = 0.0,
+                  ) -> list[tuple[float, dict[str, Any]]]:
+        """(ts, reading) of a device in [start, end) (or [start, end]), oldest first; only
+        what the gateway received since `received_since` (a band's binding to its wearer)."""
         upper = "<=" if include_end else "<"
         return [(r["ts"], orjson.loads(r["data"])) for r in self._store.query(
             f"SELECT ts, data FROM telemetry WHERE device_id = ? AND ts >= ? AND ts {upper} ?"
-            " ORDER BY ts, id", (device_id, start, end))]
+            " AND received_at >= ? ORDER BY ts, id", (device_id, start, end, received_since))]
 
     def latest_readings(self, device_ids: list[str], since: float, received_by: float,
-                        limit: int) -> list[tuple[float, dict[str, Any]]]:
-        """(ts, reading) of several devices measured since `since` and received by
-        `received_by`, newest first."""
+                        limit: int, received_since: float = 0.0,
+                        ) -> list[tuple[float, dict[str, Any]]]:
+        """(ts, reading) of several devices measured since `since` and received between
+        `received_since` and `received_by`, newest first."""
         if not device_ids:
             return []
         marks = ", ".join("?" for _ in device_ids)
         return [(r["ts"], orjson.loads(r["data"])) for r in self._store.query(
             f"SELECT ts, data FROM telemetry WHERE device_id IN ({marks})"
-            " AND ts >= ? AND received_at <= ? ORDER BY ts DESC LIMIT ?",
-            (*device_ids, since, received_by, limit))]
+            " AND ts >= ? AND received_at <= ? AND received_at >= ? ORDER BY ts DESC LIMIT ?",
+            (*device_ids, since, received_by, received_since, limit))]
 
     def events(self, device_id: str, limit: int) -> list[dict[str, Any]]:
         """A device's latest events (id, ts, received_at, channel, type, seq, stale, data
@@ -48,17 +51,21 @@ class MessageReads:
         return rows
 
     def events_of_types(self, device_ids: list[str], types: tuple[str, ...], start: float,
-                        end: float, limit: int) -> list[dict[str, Any]]:
-        """Events of some types from several devices with device time in [start, end]
-        (device_id, type, ts, received_at, data decoded), newest first."""
+                        end: float, limit: int, received_since: float = 0.0,
+                        ) -> list[dict[str, Any]]:
+        """Events of some types from several devices received in [start, end] and since
+        `received_since` (device_id, type, ts, received_at, data decoded), newest first. By
+        the gateway's time of receipt: an SOS from a band whose clock says 2000 is still
+        one of today's alarms."""
         if not device_ids or not types:
             return []
         devices = ", ".join("?" for _ in device_ids)
         kinds = ", ".join("?" for _ in types)
         rows = self._store.query(
             f"SELECT device_id, type, ts, received_at, data FROM events WHERE device_id IN"
-            f" ({devices}) AND type IN ({kinds}) AND ts >= ? AND ts <= ?"
-            " ORDER BY ts DESC LIMIT ?", (*device_ids, *types, start, end, limit))
+            f" ({devices}) AND type IN ({kinds}) AND received_at >= ? AND received_at <= ?"
+            " AND received_at >= ? ORDER BY received_at DESC LIMIT ?",
+            (*device_ids, *types, start, end, received_since, limit))
         for row in rows:
             row["data"] = orjson.loads(row["data"] or "{}")
         return rows

@@ -28,6 +28,13 @@ class DeviceRecord:
     status: DeviceStatus = "active"
     created_at: float = 0.0
     updated_at: float = 0.0
+    # When `resident_id` last changed (bound, re-bound, unbound); 0: not since it is recorded.
+    bound_at: float = 0.0
+
+    @property
+    def holds_personal(self) -> bool:
+        """Whether what the device reports is, or was, someone's (positions, vital signs)."""
+        return self.resident_id is not None or self.bound_at > 0
 
     @property
     def place(self) -> Place:
