@@ -20,6 +20,8 @@ fails, so the retried batch gets the same verdicts.
 
 from __future__ import annotations
 
+import orjson
+
 from gateway.envelope import Envelope, stored_data
 from gateway.storage.records import SeqWindow
 from gateway.storage.tx import StoreTx
@@ -38,7 +40,7 @@ class Deduplicator:
         self._windows: dict[Key, SeqWindow] = {}
         # Stored rows read ahead for the batch being judged (see `_prefetch`).
         self._prefetched: dict[tuple[str, str, float], list[tuple[int | None, str]]] = {}
-        self._indexed: dict[tuple[str, str, float], tuple[set[int], set[str]]] = {}
+        self._indexed: dict[tuple[str, str, float], tuple[dict[int, list[str]], set[str]]] = {}
         # Windows this batch changed, with how they were before it: (high, mask, ts) or None.
         self._undo: dict[Key, tuple[int, int, float, int] | None] = {}
 
@@ -79,7 +81,7 @@ class Deduplicator:
     def _check_seq(self, env: Envelope, seq: int, tx: StoreTx,
                    seen_here: set[tuple[object, ...]]) -> bool:
         key = (env.device_id, PREFIX[env.channel])
-        mark = (key, seq, env.ts)
+        mark = (key, seq, env.ts, env.type if env.channel == "event" else None)
         window = self._windows.get(key)
         if window is not None:
             high = window.high
@@ -142,11 +144,20 @@ class Deduplicator:
             # Sets, built once per key and batch: a device repeating one `ts` (a stuck clock,
             # or on purpose) made every message scan all the rows stored at that time — a
             # cost that grew with the square of the flood and stalled every other device.
-            index = ({seq for seq, _ in rows if seq is not None},
-                     {stored for seq, stored in rows if seq is None})
+            numbered: dict[int, list[str]] = {}
+            for seq, stored in rows:
+                if seq is not None:
+                    numbered.setdefault(seq, []).append(stored)
+            index = (numbered, {stored for seq, stored in rows if seq is None})
             self._indexed[key] = index
         if env.seq is not None:
-            return env.seq in index[0]
+            same = index[0].get(env.seq)
+            if not same:
+                return False
+            # An event of another type under the same seq and time is another event (a band
+            # that rebooted to its default clock and first seq): a FALL after such an SOS was
+            # confirmed as a "duplicate" and never stored.
+            return env.channel != "event" or any(_type(s) == env.type for s in same)
         return bool(index[1]) and stored_data(env) in index[1]
 
     def _remember(self, key: Key, window: SeqWindow | None) -> None:
@@ -173,3 +184,12 @@ class Deduplicator:
             else:
                 self._windows[key] = SeqWindow(*before)
         self._undo = {}
+
+
+def _type(stored: str) -> object:
+    """The `type` of a stored event's JSON (None when it has none)."""
+    try:
+        data = orjson.loads(stored)
+    except orjson.JSONDecodeError:
+        return None
+    return data.get("type") if isinstance(data, dict) else None

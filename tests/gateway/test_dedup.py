@@ -253,3 +253,25 @@ def test_a_device_repeating_one_ts_is_judged_against_each_stored_message_once(gw
     assert Rows.walks <= 2  # not once per message
     assert sorted(s for s in stored_seqs(gw) if s is not None) == list(range(1, 301))
     assert stored_seqs(gw).count(None) == 100
+
+
+def test_an_event_of_another_type_under_a_seen_seq_and_ts_is_not_a_duplicate(gw):
+    # A band that rebooted to its default clock and first seq: an SOS, then a FALL with the
+    # same seq and ts. The FALL is another event: stored (and paged), not confirmed as a
+    # duplicate of the SOS. A true resend of either is still a duplicate.
+    topic = "scgw/v1/wristband/WB-1001/event"
+    ts = int(T0 * 1000) - 90_000
+
+    def event(kind: str) -> RawMessage:
+        return RawMessage(topic, orjson.dumps({"ts": ts, "seq": 1, "type": kind}),
+                          received_at=T0)
+
+    gw.pipeline.process_batch([event("sos")])
+    gw.pipeline.process_batch([event("fall")])
+    gw.pipeline.process_batch([event("sos"), event("fall")])
+    rows = gw.store.query("SELECT type FROM events WHERE channel = 'event' ORDER BY id")
+    assert [r["type"] for r in rows] == ["sos", "fall"]
+    # The same in one batch.
+    gw.pipeline.process_batch([event("removed"), event("worn"), event("worn")])
+    rows = gw.store.query("SELECT type FROM events WHERE channel = 'event' ORDER BY id")
+    assert [r["type"] for r in rows] == ["sos", "fall", "removed", "worn"]
