@@ -119,6 +119,7 @@ class DeviceAdmin:
         if actor.role == "vendor" and existing is not None:
             if existing.vendor != actor.vendor:
                 raise DeviceConflictError("device id taken")
+            _not_installed(existing, actor, "re-register (which rotates its password)")
             config = config.model_copy(update={f: getattr(existing, f) for f in BINDING_FIELDS})
         if actor.role in STAFF_ROLES and config.resident_id and not self._resident_exists(
                 config.resident_id):
@@ -207,6 +208,7 @@ class DeviceAdmin:
     def rotate(self, device_id: str, actor: Actor) -> str:
         """Issue a new password for a device's existing account (owner vendor or staff)."""
         device = self._visible(device_id, actor)
+        _not_installed(device, actor, "rotate the password of")
         if self._provisioner is None:
             raise DeviceRefusedError("device credentials are not managed here (provisioning off)")
         record = self._credentials.get(device_id)
@@ -252,7 +254,7 @@ class DeviceAdmin:
         """Disable (broker account too) or enable/approve a device."""
         if actor.role not in STAFF_ROLES | {"vendor"}:
             raise NotAllowedError(f"role {actor.role} cannot change devices")
-        self._visible(device_id, actor)
+        _not_installed(self._visible(device_id, actor), actor, "disable or enable")
         if self._provisioner is not None:
             try:
                 if status == "disabled":
@@ -278,3 +280,12 @@ class DeviceAdmin:
                                  action=action, target=target, detail=detail,
                                  client_addr=actor.client_addr)
 
+
+def _not_installed(device: DeviceRecord, actor: Actor, what: str) -> None:
+    """A vendor manages its hardware until the community installs it (a place or a resident
+    bound by an operator): from then on, cutting it off the broker is the operator's act —
+    a vendor rotating the password of an elder's band silenced it with no alert."""
+    if actor.role == "vendor" and (device.resident_id is not None or device.site):
+        where = "serves a resident" if device.resident_id else f"placed at {device.site}"
+        raise NotAllowedError(f"device {device.id} is installed ({where}): only an operator "
+                              f"may {what} it")

@@ -40,11 +40,19 @@ def test_a_vendor_cannot_bind_a_device_to_anyone_or_anywhere(edge: Edge, field: 
     r = edge.register("vendor-a", {"id": device_id, "kind": "wristband",
                                    field: BINDING_VALUES[field]})
     assert r.status_code == 403
-    # Re-registering as hardware (a password rotation) keeps the operator's binding.
-    assert edge.register("vendor-a", {"id": device_id, "kind": "wristband",
-                                      "model": "B3"}).status_code == 201
-    assert edge.stored("SELECT resident_id, grid, model FROM devices WHERE id = ?",
-                       (device_id,)) == [("R-li", "G-01", "B3")]
+    # Installed, the band is the community's: the vendor can no longer cut it off the broker
+    # (re-registering rotates its password; so does a rotation; disabling refuses it).
+    r = edge.register("vendor-a", {"id": device_id, "kind": "wristband", "model": "B3"})
+    assert r.status_code == 403 and "installed" in r.text, r.text
+    with edge.http() as client:
+        vendor = edge.headers("vendor-a")
+        assert client.post(f"/devices/{device_id}/credentials", headers=vendor).status_code == 403
+        assert client.post(f"/devices/{device_id}/disable", headers=vendor).status_code == 403
+        # The operator still may.
+        r = client.post(f"/devices/{device_id}/credentials", headers=edge.headers("op-chen"))
+        assert r.status_code == 200, r.text
+    assert edge.stored("SELECT resident_id, grid, model, status FROM devices WHERE id = ?",
+                       (device_id,)) == [("R-li", "G-01", "", "active")]
 
 
 @pytest.mark.parametrize("field", [f for f in HARDWARE_FIELDS if f not in ("id", "kind")])
