@@ -102,9 +102,12 @@ Timestamp = Annotated[
 
 
 def _finite(value: Any) -> Any:
-    """Refuse NaN and ±Infinity anywhere inside free-form JSON (command results)."""
+    """Refuse NaN, ±Infinity and integers beyond 64 bits anywhere inside free-form JSON
+    (command results): the store writes JSON that other tools must read back."""
     if isinstance(value, float) and not math.isfinite(value):
         raise PydanticCustomError("finite_number", "numbers must be finite (no NaN/Infinity)")
+    if type(value) is int and not -(2**63) <= value < 2**64:
+        raise PydanticCustomError("int_too_big", "integers must fit in 64 bits")
     if isinstance(value, dict):
         for item in value.values():
             _finite(item)

@@ -24,7 +24,9 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                out[key] = value
+                # An extra field never overwrites the record's own (an SLA breach logged
+                # `level` = the escalation level, and WARNING filters missed it).
+                out[f"{key}_" if key in out else key] = value
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(out, default=str).decode()

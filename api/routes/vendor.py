@@ -20,7 +20,7 @@ from api.schemas import CommandPublic, DeadLetterPublic
 from devices import topics
 from devices.catalogue import CATALOGUE
 from devices.errors import DecodeError
-from gateway.decode import Decoder, OwnPublishError, RejectError
+from gateway.decode import REJECT_REASONS, Decoder, OwnPublishError, RejectError
 from gateway.envelope import RawMessage
 from gateway.storage.commands_repo import CommandReads
 from gateway.storage.message_reads import MessageReads
@@ -82,6 +82,12 @@ def dead_letters(gw: GatewayDep, user: VendorView, device_id: str | None = None,
                  since: Annotated[float | None, Query(description="epoch s")] = None,
                  limit: Limit = 100) -> list[DeadLetterPublic]:
     """Refused messages of the caller's own devices, newest first."""
+    if reason is not None and reason not in REJECT_REASONS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"no refusal reason {reason!r}; one of: {', '.join(REJECT_REASONS)}")
+    if since is not None and since > 10**11:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "since is epoch seconds; this looks like milliseconds")
     mine = None if user.role in ("admin", "operator") and device_id is None else \
         _own_ids(gw, user, device_id)
     rows = MessageReads(gw.store).dead_letters(device_ids=mine, reason=reason, since=since,
@@ -169,6 +175,11 @@ def validate(body: ValidateBody, gw: GatewayDep, user: VendorView) -> Verdict:
                          "are refused as unknown_device")
             registry = _Pretend(DeviceRecord(parts.device_id, parts.kind,
                                              vendor=user.vendor or ""))
+    elif (route := gw.codecs.route(body.topic)) is not None and route.match.device_id \
+            and gw.registry.get(route.match.device_id) is not None:
+        # A dialect's own topic names the device too: another vendor's is not there to probe
+        # (its existence and codec were told).
+        visible_device(gw, user, route.match.device_id)
     decoder = Decoder(registry, gw.settings.limits, codecs=gw.codecs)  # dialects too
     try:
         env = decoder.decode(raw, now)

@@ -391,7 +391,7 @@ class WorkflowService:
                        body=f"{t.code} {t.title}: {clock_name} overdue", ticket_id=t.id)
         self._emit(tx, t, "sla_breach")  # consoles show the breach without a reload
         log.warning("ticket SLA breached", extra={"ticket": t.code, "clock": clock_name,
-                                                  "level": level})
+                                                  "escalated_to": level})
 
 
 def _breached_clocks(t: Ticket, now: float) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from tests.conftest import T0
+from tests.conftest import T0, device
 from tests.support.clients import Publisher
 
 
@@ -79,11 +79,20 @@ def test_validate_judges_like_ingest_and_stores_nothing(api):
     huge = judge("scgw/v1/locker/VD-1/event",
                  {"ts": int(T0 * 1000), "seq": 2**70, "type": "tamper"})
     assert huge["outcome"] == "refused", huge
-    # Another vendor's (or nobody's) registered device is not the vendor's to probe.
+    # Another vendor's (or nobody's) registered device is not the vendor's to probe, on our
+    # topics or on a dialect's own.
     r = api.client.post("/vendor/validate", headers=acme, json={
         "topic": "scgw/v1/wristband/WB-1001/event",
         "payload": {"ts": int(T0 * 1000), "type": "sos"}})
     assert r.status_code == 404
+    gw.registry.register([device("WB-OT-9", "wristband", vendor="bolt", codec="owntracks")])
+    r = api.client.post("/vendor/validate", headers=acme, json={
+        "topic": "owntracks/WB-OT-9/phone", "payload": {"_type": "location"}})
+    assert r.status_code == 404 and "owntracks" not in r.text, r.text
+    # Filters that cannot match anything say so instead of answering [].
+    assert api.client.get("/vendor/dead-letters?reason=bogus", headers=acme).status_code == 422
+    assert api.client.get(f"/vendor/dead-letters?since={int(T0 * 1000)}",
+                          headers=acme).status_code == 422
     after = (gw.store.query("SELECT count(*) AS n FROM dead_letters")[0]["n"],
              gw.store.query("SELECT count(*) AS n FROM events")[0]["n"])
     assert after == before

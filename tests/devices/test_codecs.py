@@ -150,6 +150,9 @@ def test_strings_are_not_numbers_and_words_are_not_booleans(kind, channel, field
     ("event", '{"ts": 1795233600000, "type": "falling_object", "confidence": 0.9,'
               ' "track": [{"t": NaN, "x": 1, "y": 2}]}'),
     ("cmd_ack", '{"id": "c1", "ok": true, "ts": 1795233600000, "result": {"v": [1, -Infinity]}}'),
+    # Beyond 64 bits: the store's JSON could not hold it (it was stored and dead-lettered).
+    ("cmd_ack", '{"id": "c1", "ok": true, "ts": 1795233600000,'
+                ' "result": {"n": 1180591620717411303424}}'),
 ])
 def test_nan_and_infinity_are_refused_everywhere(channel, text):
     kind = CATALOGUE.get("camera" if "zone" in text or "track" in text else "wristband")
