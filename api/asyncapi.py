@@ -108,13 +108,18 @@ def document(version: str, broker_url: str,
         "payload": {"type": "object", "required": ["seq", "type", "status", "ts"], "properties": {
             "seq": {"type": ["integer", "null"]}, "type": {"type": "string"},
             "status": {"enum": ["stored", "duplicate"]},
-            "ts": {"type": "integer", "description": "The event's own ts, epoch ms"}}}}
+            "ts": {"type": "integer", "description": "The event's own ts, epoch ms"},
+            "salvaged": {"type": "string", "description": "Present when the event's payload "
+                         "broke the contract and was repaired to page all the same: what was "
+                         "wrong and what was kept (fix the payload)"}}}}
     messages["refusal"] = {
         "name": "refusal", "title": "A message was refused", "contentType": "application/json",
         "payload": {"type": "object", "required": ["topic", "reason", "detail"], "properties": {
             "topic": {"type": "string"}, "reason": {"type": "string"},
             "detail": {"type": "string"}, "seq": {"type": ["integer", "null"]},
-            "received_at": {"type": "integer"}}}}
+            "received_at": {"type": "integer"},
+            "salvaged": {"type": "boolean", "description": "True: an urgent event stored and "
+                         "paged all the same; the reason and detail say what to fix"}}}}
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "scgw MQTT contract", "version": f"v1 (gateway {version})",
