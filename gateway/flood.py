@@ -44,14 +44,17 @@ class _Bucket:
 
 
 class DeviceBudget:
-    """Token buckets per device id (the topic's id segment), thread-safe.
+    """Token buckets per device (`key` of the topic: the id segment of ours; a dialect's
+    own topics name it elsewhere), thread-safe.
 
     `rate_per_s` 0 turns the budget off. Time comes from each message's `arrived`
     (monotonic), so tests drive it with the messages they make.
     """
 
     def __init__(self, rate_per_s: float, burst: int, urgent_rate_per_s: float,
-                 urgent_burst: int, urgent: Callable[[RawMessage], str | None]) -> None:
+                 urgent_burst: int, urgent: Callable[[RawMessage], str | None],
+                 key: Callable[[str], str] = device_of) -> None:
+        self._key = key  # topic → the device it counts against
         self.rate = rate_per_s
         self.burst = burst
         self.urgent_rate = urgent_rate_per_s
@@ -76,7 +79,7 @@ class DeviceBudget:
         with self._lock:
             buckets = self._buckets
             for raw in raws:
-                device_id = device_of(raw.topic)
+                device_id = self._key(raw.topic)
                 bucket = buckets.get(device_id)
                 now = raw.arrived
                 if bucket is None:

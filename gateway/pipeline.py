@@ -29,7 +29,7 @@ from gateway.storage.records import DeadLetter
 from gateway.storage.tx import StoreTx
 from gateway.twin import TwinTracker
 from gateway.twin_writer import TwinWriter
-from gateway.urgency import UrgencyHint
+from gateway.urgency import UrgencyHint, device_of
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class Pipeline:
         self._inbox = Inbox(limits.queue_size, urgent=hint)
         self.budget = DeviceBudget(limits.device_rate_per_s, limits.device_burst,
                                    limits.device_urgent_rate_per_s, limits.device_urgent_burst,
-                                   hint)
+                                   hint, key=self._budget_key)
         self._put_back: list[RawMessage] = []  # this batch's messages left for the next
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -108,6 +108,14 @@ class Pipeline:
                 self._processed_cond.notify_all()
         if admitted:
             self._inbox.put_messages(admitted)
+
+    def _budget_key(self, topic: str) -> str:
+        """The device a message counts against: the id in our topics, or where a dialect's own
+        topic names it (`watch/{imei}/up`); every dialect device shared one budget before."""
+        if topic.startswith("scgw/"):
+            return device_of(topic)
+        route = self._decoder.codecs.route(topic)
+        return route.match.device_id if route is not None and route.match.device_id else topic
 
     def submit_shed_report(self, now: float) -> None:
         """Queue the writing of the shed tallies, when there are any (a scheduled job)."""

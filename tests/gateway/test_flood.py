@@ -86,3 +86,23 @@ def test_a_flooding_device_is_shed_and_another_bands_sos_is_confirmed(make_gatew
                                     for _, body in listener.got), 5)
     finally:
         listener.close()
+
+
+def test_devices_on_a_dialects_own_topics_each_have_their_own_budget(tmp_path):
+    # `owntracks/<id>/<phone>` and `watch/<imei>/up` name the device elsewhere than our
+    # topics do: they must not all count against one shared budget (nor one per phone name).
+    from gateway.clock import ManualClock
+    from gateway.service import Gateway
+    from gateway.settings import Settings
+
+    gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
+                          database={"url": f"sqlite:///{tmp_path / 'b.db'}"}, log_json=False,
+                          limits={"device_burst": 50}), clock=ManualClock(T0))
+    raws = [RawMessage(f"owntracks/OT-{n % 3}/phone-{n}", b"{}", arrived=1.0)
+            for n in range(150)]
+    admitted, shed, _ = gw.pipeline.budget.split(raws)
+    assert (len(admitted), len(shed)) == (150, 0)  # 50 each for three devices
+    admitted, shed, _ = gw.pipeline.budget.split([RawMessage("owntracks/OT-1/other", b"{}",
+                                                             arrived=1.0)])
+    assert (len(admitted), len(shed)) == (0, 1)  # OT-1's budget, whatever the phone
+    gw.store.close()
