@@ -59,6 +59,11 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float) -> Salv
     for name, value in obj.items():
         if name in ("type", "ts"):
             continue
+        if name not in model.model_fields:
+            # Not validated one by one: a payload of thousands of junk keys must not cost
+            # the writer a validation each.
+            repairs.append(f"{name[:40]} dropped (not a field of {word})")
+            continue
         problem = _problem(model, {**fields, name: value}, name)
         if problem is None:
             fields[name] = value

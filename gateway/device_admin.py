@@ -285,7 +285,8 @@ def _not_installed(device: DeviceRecord, actor: Actor, what: str) -> None:
     """A vendor manages its hardware until the community installs it (a place or a resident
     bound by an operator): from then on, cutting it off the broker is the operator's act —
     a vendor rotating the password of an elder's band silenced it with no alert."""
-    if actor.role == "vendor" and (device.resident_id is not None or device.site):
-        where = "serves a resident" if device.resident_id else f"placed at {device.site}"
+    placed = device.site or device.building or device.unit or device.grid
+    if actor.role == "vendor" and (device.resident_id is not None or placed):
+        where = "serves a resident" if device.resident_id else "placed by an operator"
         raise NotAllowedError(f"device {device.id} is installed ({where}): only an operator "
                               f"may {what} it")

@@ -17,9 +17,10 @@ class UrgencyHint:
 
     def __init__(self, catalogue: KindCatalogue = CATALOGUE) -> None:
         self._patterns = {
-            kind.key: re.compile(rb'"type"\s*:\s*"(?:'
+            # Any case: a salvaged "SOS" is as urgent as "sos" (devices/salvage.py).
+            kind.key: re.compile(rb'"type"\s*:\s*"\s*(?i:'
                                  + b"|".join(re.escape(t.encode()) for t in kind.urgent)
-                                 + rb')"')
+                                 + rb')\s*"')
             for kind in catalogue.kinds.values() if kind.urgent
         }
 

@@ -92,13 +92,23 @@ class AlertBook:
         """The rule fired for the device: open an alert, or count a repeat on the open one."""
         key = (rule.id, subject.device_id)
         alert = self.open.get(key)
+        handed_over = (alert is not None and subject.resident_id is not None
+                       and resident_id == subject.resident_id
+                       and alert.resident_id not in (None, resident_id))
+        if handed_over and alert is not None:
+            # The band now serves someone else: the previous wearer's alert closes, and this
+            # one is the new wearer's (their address, their family, their ticket) — it was
+            # merged into the old one and sent staff to the previous wearer.
+            self._settle(tx, alert)
+            self._clear(tx, alert, SYSTEM, at, "the device now serves another resident")
+            alert = None
         if alert is not None:
             if clock_skew_s is not None:
                 alert.clock_skew_s = clock_skew_s
             self._repeat(tx, alert, at, severity, detail, stale)
             return
         cleared = self._last_cleared.get(key)
-        if cleared is not None and at < cleared + rule.options.cooldown_s:
+        if not handed_over and cleared is not None and at < cleared + rule.options.cooldown_s:
             return  # Traccar-style duplicate suppression right after a clear
         alert = Alert(
             id=0, rule_id=rule.id, device_id=subject.device_id, kind=subject.kind,

@@ -45,6 +45,16 @@ def test_a_band_given_to_another_elder_shows_her_family_nothing_of_the_last_wear
     assert orjson.loads(views["/family/elders/R-li/vitals"])["heart_rate_bpm"] == 64
     assert YANG_FIX not in views["/family/elders/R-li/trail"]
 
+    # Her SOS is hers: not a repeat of Mr. Yang's open alert (staff went to his address).
+    publisher.publish("scgw/v1/wristband/WB-1001/event", orjson.dumps(
+        {"ts": int((T0 + 600) * 1000), "seq": 3, "type": "sos"}))
+    assert gw.pipeline.wait_processed(4, 10)
+    alerts = gw.store.query("SELECT resident_id, state, building FROM alerts"
+                            " WHERE rule_id = 'wristband.sos' ORDER BY id")
+    assert [(a["resident_id"], a["state"]) for a in alerts] == [
+        ("R-yang", "cleared"), ("R-li", "active")]
+    assert alerts[1]["building"] == "5"
+
 
 def test_an_unbound_band_shows_its_vendor_nothing_of_whom_it_served(make_api, publisher):
     from tests.conftest import device  # a band of vendor acme's, worn by Mr. Yang
