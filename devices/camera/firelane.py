@@ -9,7 +9,6 @@ import numpy as np
 
 from devices.camera.config import FireLaneConfig
 from devices.camera.detection import Detection
-from devices.camera.lanehue import hue_kept
 from devices.camera.lanezone import (
     ZoneState,
     extent_px,
@@ -195,7 +194,7 @@ class FireLaneDetector:
             # of pixels round. A tricycle that came to a stop on plain asphalt just as the
             # exposure stepped by 60 % was taken for artefacts whole and learnt in seconds.
             recent = changed & (self._first >= t - _STEP_BACK_S)
-            self._suspect |= recent & self._explained(t, gain, thr, image)
+            self._suspect |= recent & self._explained(t, gain, thr)
         self._suspect[~changed & (self._count <= _DECAY)] = False
         # While the camera moves nothing loses standing time: a shaken frame can hide a dark
         # car as easily as it can fake an edge.
@@ -314,17 +313,11 @@ class FireLaneDetector:
             hold = self._holds[self.zones.index(state)]
             self._bg[hold] = snap[hold].astype(np.float32)
 
-    def _explained(self, t: float, gain: float, thr: float, image: np.ndarray) -> np.ndarray:
+    def _explained(self, t: float, gain: float, thr: float) -> np.ndarray:
         """Where an exposure step can leave artefacts: the lane's bright paint and its edges,
         judged on the reference as it was before the step (what the step's artefacts taught
         it since would make new edges inside an arriving object, and spread the mark over it
-        frame by frame) — and only in the colours found there.
-
-        A change of exposure, clipping and compression change how bright a pixel is, not its
-        hue beyond what the paint and asphalt round it have: blue boxes set down on yellow
-        hatching just as the exposure stepped by 20 % were marked whole, learnt as lane within
-        seconds and never blocked the zone (full lane set, clip 2, a 10-minute stay).
-        """
+        frame by frame)."""
         assert self._bg is not None
         before = [bg for ts, bg in self._snaps if ts <= t - _STEP_BACK_S - _SNAP_MARGIN_S]
         ref = before[-1].astype(np.float32) if before else self._bg
@@ -332,8 +325,7 @@ class FireLaneDetector:
         bright = cv2.max(channel_max(ref8), channel_max(cv2.convertScaleAbs(ref)))
         spread = cv2.subtract(cv2.dilate(ref8, self._kernel), cv2.erode(ref8, self._kernel))
         near = ((bright >= _BRIGHT) | (channel_max(spread) >= thr)).astype(np.uint8)
-        near = cv2.dilate(near, self._kernel, iterations=2) > 0
-        return near & hue_kept(ref8, image)
+        return cv2.dilate(near, self._kernel, iterations=2) > 0
 
     def _exposure_step(self, t: float, gain: float) -> bool:
         """Whether the exposure has settled more than 8 % away from its level of 5–7 s ago
