@@ -144,6 +144,7 @@ class Decoder:
             env.salvaged = (exc.reason, f"{exc}; " + "; ".join(salvaged.repairs))
             if any(r.startswith("ts unusable") for r in salvaged.repairs):
                 env.skew_s = None  # the receipt time says nothing of the device's clock
+                env.ts_replaced = True
             return env
         return self._envelope(raw, now, kind, device, channel, payload)
 

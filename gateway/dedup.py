@@ -26,6 +26,10 @@ from gateway.envelope import Envelope, stored_data
 from gateway.storage.records import SeqWindow
 from gateway.storage.tx import StoreTx
 
+# How far back a resend of an urgent event salvaged with the time of receipt is looked for
+# (a band resends for as long as it has power; past this, a copy counts as a new press).
+RESEND_WINDOW_S = 600.0
+
 WIDTH = 63  # seqs remembered below the highest, per device channel (a signed 64-bit column)
 _FULL = (1 << WIDTH) - 1
 PREFIX = {"telemetry": "t", "event": "e", "status": "s", "cmd_ack": "a"}
@@ -66,7 +70,9 @@ class Deduplicator:
         seen_here: set[tuple[object, ...]] = set()
         for env in envs:
             seq = env.seq
-            if seq is not None:
+            if env.ts_replaced:
+                verdicts.append(self._fresh_salvaged(env, tx, seen_here))
+            elif seq is not None:
                 verdicts.append(self._check_seq(env, seq, tx, seen_here))
             elif env.channel == "status":
                 verdicts.append(True)  # presence is idempotent; a bare repeat is a change
@@ -77,6 +83,25 @@ class Deduplicator:
                     seen_here.add(key)
                 verdicts.append(new)
         return verdicts
+
+    def _fresh_salvaged(self, env: Envelope, tx: StoreTx,
+                        seen_here: set[tuple[object, ...]]) -> bool:
+        """An urgent event salvaged with the time of receipt (its own `ts` was unusable): a
+        resend gets another receipt time, so it is matched among the device's events of the
+        same type received in the last RESEND_WINDOW_S — by `seq`, or without one by the same
+        faults (both copies were stored twice and confirmed "stored" twice before). Such an
+        event never moves the seq window: its time is not the device's."""
+        detail = env.salvaged[1][:500] if env.salvaged is not None else ""
+        mark = ("salvaged", env.device_id, env.type, env.seq, detail if env.seq is None else "")
+        if mark in seen_here:
+            return False
+        for seq, data in tx.find_events_between(env.device_id, env.type,
+                                                env.ts - RESEND_WINDOW_S, env.ts):
+            if (seq == env.seq) if env.seq is not None else (
+                    seq is None and _salvage_detail(data) == detail):
+                return False
+        seen_here.add(mark)
+        return True
 
     def _check_seq(self, env: Envelope, seq: int, tx: StoreTx,
                    seen_here: set[tuple[object, ...]]) -> bool:
@@ -193,3 +218,13 @@ def _type(stored: str) -> object:
     except orjson.JSONDecodeError:
         return None
     return data.get("type") if isinstance(data, dict) else None
+
+
+def _salvage_detail(stored: str) -> object:
+    """What a stored salvaged event's faults were (None for an event that was not salvaged)."""
+    try:
+        data = orjson.loads(stored)
+    except orjson.JSONDecodeError:
+        return None
+    salvaged = data.get("salvaged") if isinstance(data, dict) else None
+    return salvaged.get("detail") if isinstance(salvaged, dict) else None

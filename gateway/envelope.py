@@ -53,6 +53,8 @@ class Envelope:
     # An urgent event kept although its payload broke the contract (devices/salvage.py):
     # (the refusal reason it would have had, what was wrong and what was repaired).
     salvaged: tuple[str, str] | None = None
+    # Salvaged with the gateway's time of receipt for an unusable `ts`: a resend has another.
+    ts_replaced: bool = False
 
 
 def stored_data(env: Envelope) -> str:

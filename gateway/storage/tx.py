@@ -169,6 +169,13 @@ class StoreTx:
             return self._conn.execute(_FIND_TELEMETRY, (device_id, ts)).fetchall()
         return self._conn.execute(_FIND_EVENT, (device_id, ts, channel)).fetchall()
 
+    def find_events_between(self, device_id: str, type_: str, start: float, end: float,
+                            ) -> list[tuple[int | None, str]]:
+        """(seq, data) of a device's events of one type with device time in [start, end]."""
+        return self._conn.execute(
+            "SELECT seq, data FROM events WHERE device_id = ? AND ts >= ? AND ts <= ?"
+            " AND channel = 'event' AND type = ?", (device_id, start, end, type_)).fetchall()
+
     def find_stored_many(self, keys: set[tuple[str, str, float]],
                          ) -> dict[tuple[str, str, float], list[tuple[int | None, str]]]:
         """`find_stored` for many (device_id, channel, ts) at once: a statement per few

@@ -131,3 +131,23 @@ def test_what_cannot_be_read_as_an_urgent_event_stays_a_dead_letter(gateway):
     gateway.pipeline.process_batch([RawMessage(topic, p, received_at=T0) for p in payloads])
     assert len(gateway.store.query("SELECT id FROM dead_letters")) == len(payloads)
     assert gateway.store.query("SELECT id FROM alerts") == []
+
+
+@pytest.mark.parametrize("body", [
+    {"seq": 7, "type": "sos"},  # no ts
+    {"seq": 7, "type": "sos", "ts": "2026-11-21T12:00:00"},  # no offset
+    {"type": "sos"},  # neither seq nor ts
+], ids=["no ts", "ts without offset", "no seq, no ts"])
+def test_a_resend_of_an_sos_salvaged_with_its_receipt_time_is_a_duplicate(gateway, body):
+    # The resend arrives later, so the receipt time that stands in for its `ts` differs: it
+    # was stored a second time and confirmed "stored" again.
+    topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
+    payload = orjson.dumps(body)
+    gateway.pipeline.process_batch([RawMessage(topic, payload, received_at=T0)])
+    gateway.pipeline.process_batch([RawMessage(topic, payload, received_at=T0 + 5),
+                                    RawMessage(topic, payload, received_at=T0 + 6)])
+    assert len(gateway.store.query("SELECT id FROM events WHERE type = 'sos'")) == 1
+    assert gateway.metrics.value("scgw_messages_duplicate_total", kind="wristband") == 2
+    # Long after the window, the same bytes are a new press.
+    gateway.pipeline.process_batch([RawMessage(topic, payload, received_at=T0 + 3600)])
+    assert len(gateway.store.query("SELECT id FROM events WHERE type = 'sos'")) == 2
