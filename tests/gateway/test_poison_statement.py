@@ -89,3 +89,23 @@ def test_an_sos_after_a_dead_lettered_one_raises_a_stored_alert(make_gateway, pu
     stored = {r["seq"] for r in gw.store.query(
         "SELECT seq FROM events WHERE device_id = 'WB-1002' AND type = 'sos'")}
     assert {a["seq"] for a in acks if a["status"] == "stored"} <= stored, (acks, stored)
+
+
+@pytest.mark.both_backends
+def test_a_copy_of_a_dead_lettered_sos_in_the_same_batch_is_not_confirmed_as_duplicate(
+    make_gateway
+):
+    # The careful retry: the SOS fails in its savepoint (dead-lettered, not stored); the
+    # broker's redelivery of it in the same batch had been judged a duplicate of it, and the
+    # band was told "duplicate" for an SOS the database never got.
+    from gateway.envelope import RawMessage
+    gw = make_gateway()
+    gw.pipeline.hooks.append(_Poison("WB-1002"))
+    sos = orjson.dumps({"ts": int(T0 * 1000), "seq": 9, "type": "sos"})
+    topic = "scgw/v1/wristband/WB-1002/event"
+    gw.pipeline.process_batch([RawMessage(topic, sos, received_at=T0),
+                               RawMessage(topic, sos, dup=True, received_at=T0)], careful=True)
+    assert [r["reason"] for r in gw.store.query("SELECT reason FROM dead_letters")] == [
+        "internal_error", "internal_error"]
+    assert gw.metrics.value("scgw_messages_duplicate_total", kind="wristband") == 0
+    assert gw.store.query("SELECT id FROM events WHERE type = 'sos'") == []
