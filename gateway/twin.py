@@ -170,12 +170,16 @@ def _absorb_readings(twin: Twin, env: Envelope, payload: BaseModel) -> None:
     if battery is not None:
         twin.battery_pct = battery
     location = payload.location if "location" in fields else None  # type: ignore[attr-defined]
-    # Only a newer fix replaces the last one: buffered readings can arrive out of order.
-    if isinstance(location, Location) and (twin.location_ts is None or env.ts >= twin.location_ts):
+    # Only a newer fix replaces the last one: buffered readings can arrive out of order. A fix
+    # was not taken after it arrived: an SOS from a clock years ahead (accepted whatever its
+    # time) would otherwise have frozen the position for every later fix, and shown it to
+    # the next wearer's family as newer than the band's binding to her.
+    fix_ts = min(env.ts, env.received_at)
+    if isinstance(location, Location) and (twin.location_ts is None or fix_ts >= twin.location_ts):
         twin.lat, twin.lon = location.lat, location.lon
         twin.accuracy_m = location.accuracy_m
         twin.location_source = location.source
-        twin.location_ts = env.ts
+        twin.location_ts = fix_ts
     if env.channel == "telemetry":
         # Our JSON contract's bytes were just validated: parsing them again (C) is several
         # times cheaper than dumping the model. Vendor payloads are dumped from the model.
