@@ -31,8 +31,12 @@ ROUTES: list[tuple[str, str, dict | None, dict[str, int]]] = [
     ("GET", "/devices/WB-1001", None, ok_for(READERS, vendor=404)),
     ("GET", "/devices/WB-1001/telemetry", None, ok_for(READERS, vendor=404)),
     ("POST", "/devices", {"id": "NEW-1", "kind": "access"}, ok_for(READERS - {"grid_worker"}, 201)),
-    ("POST", "/devices/VD-1/disable", None, ok_for(READERS - {"grid_worker"})),
-    ("POST", "/devices/VD-1/enable", None, ok_for(READERS - {"grid_worker"})),
+    # VD-1 is placed (grid G-02): installed, so the operator's to cut off, not its vendor's;
+    # NEW-1, just registered, is still the vendor's to manage.
+    ("POST", "/devices/VD-1/disable", None, ok_for(READERS - {"grid_worker"}, vendor=403)),
+    ("POST", "/devices/VD-1/enable", None, ok_for(READERS - {"grid_worker"}, vendor=403)),
+    ("POST", "/devices/NEW-1/disable", None, ok_for(READERS - {"grid_worker"})),
+    ("POST", "/devices/NEW-1/enable", None, ok_for(READERS - {"grid_worker"})),
     ("POST", "/devices/VD-1/commands", {"name": "open_compartment", "args": {"compartment": "1"}},
      ok_for(READERS - {"grid_worker"}, 202)),
     ("GET", "/devices/VD-1/commands/cmd-none", None, ok_for(READERS - {"grid_worker"}, 404,
