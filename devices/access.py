@@ -76,6 +76,7 @@ class RemoteUnlockArgs(CommandArgs):
 
 
 REMOTE_UNLOCK = CommandSpec(
+    acts=True,
     name="remote_unlock",
     description="Unlock a door from the control room",
     args=RemoteUnlockArgs,

@@ -78,6 +78,7 @@ class SirenArgs(CommandArgs):
 
 
 SOUND_SIREN = CommandSpec(
+    acts=True,
     name="sound_siren",
     description="Sound the pole's siren and strobe (to deter, or to guide responders)",
     args=SirenArgs,

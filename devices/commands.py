@@ -38,6 +38,9 @@ class CommandSpec:
     result: type[CommandResult] = CommandResult
     ttl_s: float = 60.0  # default time to live
     max_ttl_s: float = 600.0  # the most a caller may ask for
+    # Moves or sounds something where people live (a door, a valve, a siren, a compartment):
+    # on a device the community installed, only its staff may send it, never the vendor.
+    acts: bool = False
 
     def __post_init__(self) -> None:
         if not 0 < self.ttl_s <= self.max_ttl_s:

@@ -67,6 +67,7 @@ class SelfTestResult(CommandResult):
 
 
 SELF_TEST = CommandSpec(
+    acts=True,
     name="self_test",
     description="Test the sensor and sound the siren briefly (tell the resident first)",
     result=SelfTestResult,

@@ -47,6 +47,7 @@ class CloseValveResult(CommandResult):
 
 
 CLOSE_VALVE = CommandSpec(
+    acts=True,
     name="close_valve",
     description="Close the linked gas shut-off valve (only devices that have one)",
     result=CloseValveResult,

@@ -67,6 +67,7 @@ class SetValveResult(CommandResult):
 
 
 SET_VALVE = CommandSpec(
+    acts=True,
     name="set_valve",
     description="Open or close the meter's shut-off valve (a leak in an empty flat, say)",
     args=SetValveArgs,

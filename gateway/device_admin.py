@@ -285,8 +285,7 @@ def _not_installed(device: DeviceRecord, actor: Actor, what: str) -> None:
     """A vendor manages its hardware until the community installs it (a place or a resident
     bound by an operator): from then on, cutting it off the broker is the operator's act —
     a vendor rotating the password of an elder's band silenced it with no alert."""
-    placed = device.site or device.building or device.unit or device.grid
-    if actor.role == "vendor" and (device.resident_id is not None or placed):
+    if actor.role == "vendor" and device.installed:
         where = "serves a resident" if device.resident_id else "placed by an operator"
         raise NotAllowedError(f"device {device.id} is installed ({where}): only an operator "
                               f"may {what} it")

@@ -32,6 +32,7 @@ from api.schemas import (
     TelemetryPoint,
     TwinPublic,
 )
+from devices.catalogue import CATALOGUE
 from gateway.commands import CommandError
 from gateway.device_admin import (
     Actor,
@@ -203,6 +204,12 @@ def send_command(device_id: str, body: CommandCreate, gw: GatewayDep,
     if user.role == "grid_worker":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "grid workers cannot command devices")
     device = visible_device(gw, user, device_id)
+    kind = CATALOGUE.get(device.kind)
+    spec = kind.command(body.name) if kind is not None else None
+    if user.role == "vendor" and device.installed and spec is not None and spec.acts:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"{body.name} acts where people live, and device {device.id} is "
+                            "installed: only the community's staff may send it")
     try:
         command_id = gw.pipeline.call("command", lambda now, tx: gw.commands.send(
             tx, device_id=device.id, kind=device.kind, name=body.name, args=body.args,

@@ -37,6 +37,12 @@ class DeviceRecord:
         return self.resident_id is not None or self.bound_at > 0
 
     @property
+    def installed(self) -> bool:
+        """Whether an operator placed it or bound it to someone: the community's from then on."""
+        return self.resident_id is not None or bool(
+            self.site or self.building or self.unit or self.grid)
+
+    @property
     def place(self) -> Place:
         """Where the device is installed."""
         return Place.of(self)

@@ -37,8 +37,9 @@ ROUTES: list[tuple[str, str, dict | None, dict[str, int]]] = [
     ("POST", "/devices/VD-1/enable", None, ok_for(READERS - {"grid_worker"}, vendor=403)),
     ("POST", "/devices/NEW-1/disable", None, ok_for(READERS - {"grid_worker"})),
     ("POST", "/devices/NEW-1/enable", None, ok_for(READERS - {"grid_worker"})),
+    # Opening a compartment of an installed locker is staff's, not its vendor's.
     ("POST", "/devices/VD-1/commands", {"name": "open_compartment", "args": {"compartment": "1"}},
-     ok_for(READERS - {"grid_worker"}, 202)),
+     ok_for(READERS - {"grid_worker"}, 202, vendor=403)),
     ("GET", "/devices/VD-1/commands/cmd-none", None, ok_for(READERS - {"grid_worker"}, 404,
                                                            grid_worker=404)),
     ("GET", "/alerts", None, ok_for(STAFF_GRID)),

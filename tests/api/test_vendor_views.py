@@ -34,8 +34,11 @@ def test_a_vendor_sees_only_its_own_devices(api):
     assert [(m["channel"], m["seq"]) for m in messages] == [("telemetry", 2)]
     for path in ("/vendor/devices/WB-1001/messages", "/vendor/devices/WB-1001/commands"):
         assert api.client.get(path, headers=acme).status_code == 404
-    r = api.client.post("/devices/VD-1/commands", headers=acme,
-                        json={"name": "open_compartment", "args": {"compartment": "2"}})
+    # VD-1 is installed: opening a compartment is the staff's; the vendor sees what was sent.
+    command = {"name": "open_compartment", "args": {"compartment": "2"}}
+    r = api.client.post("/devices/VD-1/commands", headers=acme, json=command)
+    assert r.status_code == 403 and "installed" in r.text
+    r = api.client.post("/devices/VD-1/commands", headers=api.headers("operator"), json=command)
     assert r.status_code == 202
     history = api.client.get("/vendor/devices/VD-1/commands", headers=acme).json()
     assert [(c["name"], c["state"]) for c in history] == [("open_compartment", "sent")]
