@@ -33,6 +33,7 @@ class Salvaged:
 
     event: Event
     repairs: tuple[str, ...]
+    ts_from_receipt: bool = False  # the device's ts was unusable: the time of receipt stands in
 
 
 def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float) -> Salvaged | None:
@@ -54,8 +55,8 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float) -> Salv
     repairs: list[str] = []
     if said != word:
         repairs.append(f"type {said[:40]!r} read as {word!r}")
-    fields: dict[str, Any] = {"type": word, "ts": _usable_ts(model, obj.get("ts"),
-                                                             received_at, repairs)}
+    ts, from_receipt = _usable_ts(model, word, obj.get("ts"), received_at, repairs)
+    fields: dict[str, Any] = {"type": word, "ts": ts}
     for name, value in obj.items():
         if name in ("type", "ts"):
             continue
@@ -80,23 +81,21 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float) -> Salv
         event = model.model_validate_json(orjson.dumps(fields))
     except (ValidationError, orjson.JSONEncodeError):
         return None
-    return Salvaged(event, tuple(repairs))
+    return Salvaged(event, tuple(repairs), from_receipt)
 
 
-def _usable_ts(model: type[Event], ts: object, received_at: float, repairs: list[str]) -> Any:
-    """The device's `ts` when valid; read as epoch seconds when it plainly is; else receipt."""
-    if ts is not None and _problem(model, {"type": _type(model), "ts": ts}, "ts") is None:
-        return ts
+def _usable_ts(model: type[Event], word: str, ts: object, received_at: float,
+               repairs: list[str]) -> tuple[Any, bool]:
+    """(ts, whether it is the time of receipt): the device's `ts` when valid; read as epoch
+    seconds when it plainly is; else the time of receipt."""
+    if ts is not None and _problem(model, {"type": word, "ts": ts}, "ts") is None:
+        return ts, False
     number = type(ts) in (int, float) and math.isfinite(ts)  # type: ignore[arg-type]
     if number and _MIN_EPOCH_S <= ts <= _MAX_EPOCH_S:  # type: ignore[operator]
         repairs.append("ts read as epoch seconds")
-        return round(ts * 1000)  # type: ignore[operator]
+        return round(ts * 1000), False  # type: ignore[operator]
     repairs.append("ts unusable: the gateway's time of receipt used instead")
-    return round(received_at * 1000)
-
-
-def _type(model: type[Event]) -> str:
-    return str(model.model_fields["type"].default)
+    return round(received_at * 1000), True
 
 
 def _problem(model: type[Event], fields: dict[str, Any], name: str) -> str | None:

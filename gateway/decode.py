@@ -142,7 +142,7 @@ class Decoder:
                 raise RejectError(exc.reason, str(exc), device_id) from exc
             env = self._envelope(raw, now, kind, device, channel, salvaged.event)
             env.salvaged = (exc.reason, f"{exc}; " + "; ".join(salvaged.repairs))
-            if any(r.startswith("ts unusable") for r in salvaged.repairs):
+            if salvaged.ts_from_receipt:
                 env.skew_s = None  # the receipt time says nothing of the device's clock
                 env.ts_replaced = True
             return env

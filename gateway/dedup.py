@@ -98,7 +98,7 @@ class Deduplicator:
         for seq, data in tx.find_events_between(env.device_id, env.type,
                                                 env.ts - RESEND_WINDOW_S, env.ts):
             if (seq == env.seq) if env.seq is not None else (
-                    seq is None and _salvage_detail(data) == detail):
+                    seq is None and _field(data, "salvaged", "detail") == detail):
                 return False
         seen_here.add(mark)
         return True
@@ -182,7 +182,7 @@ class Deduplicator:
             # An event of another type under the same seq and time is another event (a band
             # that rebooted to its default clock and first seq): a FALL after such an SOS was
             # confirmed as a "duplicate" and never stored.
-            return env.channel != "event" or any(_type(s) == env.type for s in same)
+            return env.channel != "event" or any(_field(s, "type") == env.type for s in same)
         return bool(index[1]) and stored_data(env) in index[1]
 
     def _remember(self, key: Key, window: SeqWindow | None) -> None:
@@ -211,20 +211,13 @@ class Deduplicator:
         self._undo = {}
 
 
-def _type(stored: str) -> object:
-    """The `type` of a stored event's JSON (None when it has none)."""
+def _field(stored: str, *path: str) -> object:
+    """A field of a stored message's JSON by its path (`type`; `salvaged`, `detail`), or None
+    when it has none."""
     try:
-        data = orjson.loads(stored)
+        value: object = orjson.loads(stored)
     except orjson.JSONDecodeError:
         return None
-    return data.get("type") if isinstance(data, dict) else None
-
-
-def _salvage_detail(stored: str) -> object:
-    """What a stored salvaged event's faults were (None for an event that was not salvaged)."""
-    try:
-        data = orjson.loads(stored)
-    except orjson.JSONDecodeError:
-        return None
-    salvaged = data.get("salvaged") if isinstance(data, dict) else None
-    return salvaged.get("detail") if isinstance(salvaged, dict) else None
+    for name in path:
+        value = value.get(name) if isinstance(value, dict) else None
+    return value
