@@ -147,13 +147,12 @@ class DeviceRegistry:
             existing = self._devices.get(config.id) or (
                 None if self._loaded else self.get(config.id))
             # A new wearer's family sees the band's data from here on, not the previous one's.
-            same = existing.resident_id == config.resident_id if existing else \
-                config.resident_id is None
+            was = existing or DeviceRecord(config.id, config.kind)
             record = DeviceRecord(
                 status=status,
                 created_at=existing.created_at if existing else now,
                 updated_at=now,
-                bound_at=(existing.bound_at if existing else 0.0) if same else now,
+                bound_at=was.bound_at if was.resident_id == config.resident_id else now,
                 **config.model_dump(),
             )
             records.append(record)

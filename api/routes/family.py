@@ -132,9 +132,8 @@ def vitals(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit) -> Vi
             latest["battery_pct"] = twin.battery_pct
         if twin and twin.last_seen is not None and twin.last_seen >= bound[device_id]:
             latest["measured_at"] = max(latest.get("measured_at", 0.0), twin.last_seen)
-    readings = [r for device_id in bands for r in MessageReads(gw.store).latest_readings(
-        [device_id], now - VITALS_LOOKBACK_S, now, 3000, received_since=bound[device_id])]
-    for ts, data in sorted(readings, key=lambda r: r[0], reverse=True):
+    for ts, data in MessageReads(gw.store).latest_readings(
+            bound, now - VITALS_LOOKBACK_S, now, 3000):
         for key in VITALS:
             if key not in taken and data.get(key) is not None:
                 latest[key], taken[key] = data[key], ts
@@ -186,10 +185,7 @@ def alarms(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit,
     geo = site_geometry(gw.settings.api.sitemap_file)
     alert_reads = AlertReads(gw.store)
     out = []
-    rows = [row for device_id, since in sorted(bound.items())
-            for row in MessageReads(gw.store).events_of_types(
-                [device_id], ("sos", "fall"), start, end, 200, received_since=since)]
-    for row in sorted(rows, key=lambda r: r["received_at"], reverse=True)[:200]:
+    for row in MessageReads(gw.store).events_of_types(bound, ("sos", "fall"), start, end, 200):
         alert = alert_reads.around(row["device_id"], row["type"], row["received_at"], 5.0)
         loc = row["data"].get("location")
         point = ((loc["lat"], loc["lon"]) if isinstance(loc, dict) and "lat" in loc

@@ -25,18 +25,18 @@ class MessageReads:
             f"SELECT ts, data FROM telemetry WHERE device_id = ? AND ts >= ? AND ts {upper} ?"
             " AND received_at >= ? ORDER BY ts, id", (device_id, start, end, received_since))]
 
-    def latest_readings(self, device_ids: list[str], since: float, received_by: float,
-                        limit: int, received_since: float = 0.0,
-                        ) -> list[tuple[float, dict[str, Any]]]:
-        """(ts, reading) of several devices measured since `since` and received between
-        `received_since` and `received_by`, newest first."""
-        if not device_ids:
+    def latest_readings(self, devices: dict[str, float], since: float, received_by: float,
+                        limit: int) -> list[tuple[float, dict[str, Any]]]:
+        """(ts, reading) of several devices measured since `since` and received by
+        `received_by` — each device's only from its own time of receipt on (`devices`: id →
+        received since, a band's binding to its wearer) — newest first."""
+        if not devices:
             return []
-        marks = ", ".join("?" for _ in device_ids)
+        which, args = _received_since(devices)
         return [(r["ts"], orjson.loads(r["data"])) for r in self._store.query(
-            f"SELECT ts, data FROM telemetry WHERE device_id IN ({marks})"
-            " AND ts >= ? AND received_at <= ? AND received_at >= ? ORDER BY ts DESC LIMIT ?",
-            (*device_ids, since, received_by, received_since, limit))]
+            f"SELECT ts, data FROM telemetry WHERE ({which})"
+            " AND ts >= ? AND received_at <= ? ORDER BY ts DESC LIMIT ?",
+            (*args, since, received_by, limit))]
 
     def events(self, device_id: str, limit: int) -> list[dict[str, Any]]:
         """A device's latest events (id, ts, received_at, channel, type, seq, stale, data
@@ -50,22 +50,22 @@ class MessageReads:
             row["stale"] = bool(row["stale"])
         return rows
 
-    def events_of_types(self, device_ids: list[str], types: tuple[str, ...], start: float,
-                        end: float, limit: int, received_since: float = 0.0,
-                        ) -> list[dict[str, Any]]:
-        """Events of some types from several devices received in [start, end] and since
-        `received_since` (device_id, type, ts, received_at, data decoded), newest first. By
-        the gateway's time of receipt: an SOS from a band whose clock says 2000 is still
-        one of today's alarms."""
-        if not device_ids or not types:
+    def events_of_types(self, devices: dict[str, float], types: tuple[str, ...], start: float,
+                        end: float, limit: int) -> list[dict[str, Any]]:
+        """Events of some types from several devices received in [start, end] — each
+        device's only from its own time of receipt on (`devices`: id → received since) —
+        (device_id, type, ts, received_at, data decoded), newest first. By the gateway's
+        time of receipt: an SOS from a band whose clock says 2000 is still one of today's
+        alarms."""
+        if not devices or not types:
             return []
-        devices = ", ".join("?" for _ in device_ids)
+        which, args = _received_since(devices)
         kinds = ", ".join("?" for _ in types)
         rows = self._store.query(
-            f"SELECT device_id, type, ts, received_at, data FROM events WHERE device_id IN"
-            f" ({devices}) AND type IN ({kinds}) AND received_at >= ? AND received_at <= ?"
-            " AND received_at >= ? ORDER BY received_at DESC LIMIT ?",
-            (*device_ids, *types, start, end, received_since, limit))
+            f"SELECT device_id, type, ts, received_at, data FROM events WHERE ({which})"
+            f" AND type IN ({kinds}) AND received_at >= ? AND received_at <= ?"
+            " ORDER BY received_at DESC LIMIT ?",
+            (*args, *types, start, end, limit))
         for row in rows:
             row["data"] = orjson.loads(row["data"] or "{}")
         return rows
@@ -120,3 +120,9 @@ class MessageReads:
         """Dead letters kept, per reason."""
         return {r["reason"]: r["n"] for r in self._store.query(
             "SELECT reason, count(*) AS n FROM dead_letters GROUP BY reason")}
+
+
+def _received_since(devices: dict[str, float]) -> tuple[str, list[Any]]:
+    """A condition for "this device's rows received since its time", for several devices."""
+    which = " OR ".join("(device_id = ? AND received_at >= ?)" for _ in devices)
+    return which, [v for item in devices.items() for v in item]
