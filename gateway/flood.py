@@ -17,7 +17,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from devices.vendors import CodecSet
+from gateway.decode import RejectError
 from gateway.envelope import RawMessage
+from gateway.storage.tx import StoreTx
 from gateway.urgency import device_of
 
 _MAX_TRACKED = 200_000  # buckets kept; beyond this the idle-longest half is forgotten
@@ -128,6 +131,13 @@ class DeviceBudget:
             tallies, self._tallies = list(self._tallies.values()), {}
         return tallies
 
+    def report(self, tx: StoreTx, dead_letter: Callable[[StoreTx, RawMessage, RejectError], None],
+               ) -> None:
+        """Write each tally since the last report as one `rate_limited` dead letter."""
+        for tally in self.take_tallies():
+            dead_letter(tx, tally.sample, RejectError("rate_limited", self.describe(tally),
+                                                      tally.device_id))
+
     def describe(self, tally: ShedTally) -> str:
         """The dead letter's detail for a tally."""
         urgent = f", {tally.urgent} of them urgent" if tally.urgent else ""
@@ -142,3 +152,15 @@ class DeviceBudget:
         ordered = sorted(self._buckets.items(), key=lambda item: item[1].seen)
         for device_id, _ in ordered[:len(ordered) // 2]:
             del self._buckets[device_id]
+
+
+def device_key(codecs: CodecSet) -> Callable[[str], str]:
+    """The device a topic's message counts against: the id in our topics, or where a
+    dialect's own topic names it (`watch/{imei}/up`) — every dialect device shared one budget
+    when only our topics' id level was read."""
+    def key(topic: str) -> str:
+        if topic.startswith("scgw/"):
+            return device_of(topic)
+        route = codecs.route(topic)
+        return route.match.device_id if route is not None and route.match.device_id else topic
+    return key

@@ -12,10 +12,11 @@ from typing import TypeVar
 
 from gateway.clock import Clock
 from gateway.coherence import GLOBAL, DeviceCoherence, StaleStateError
+from gateway.dead_letters import DeadLetters
 from gateway.decode import Decoder, OwnPublishError, RejectError
-from gateway.dedup import Deduplicator
+from gateway.dedup import Deduplicator, copy_identity
 from gateway.envelope import Envelope, RawMessage, stored_data
-from gateway.flood import DeviceBudget
+from gateway.flood import DeviceBudget, device_key
 from gateway.inbox import Inbox
 from gateway.interactive import InteractiveGate
 from gateway.metrics import BatchCounts, GatewayMetrics
@@ -25,11 +26,10 @@ from gateway.retry import Backoff
 from gateway.settings import LimitSettings
 from gateway.storage.base import Store
 from gateway.storage.migrate import StoreError
-from gateway.storage.records import DeadLetter
 from gateway.storage.tx import StoreTx
 from gateway.twin import TwinTracker
 from gateway.twin_writer import TwinWriter
-from gateway.urgency import UrgencyHint, device_of
+from gateway.urgency import UrgencyHint
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,8 @@ class Pipeline:
         self._limits = limits
         self._ack = ack
         self.hooks: list[PipelineHook] = list(hooks)
+        self._dead = DeadLetters(limits.dead_letter_payload_bytes, metrics, self.hooks)
         self._duplicate_hooks: list[Callable[[Envelope, StoreTx], None]] = []
-        self._refusal_hooks: list[Callable[[RawMessage, RejectError], None]] = []
         # Called after every commit / rollback on this thread (live push goes out only then).
         self.on_commit: list[Callable[[], None]] = []
         self.on_rollback: list[Callable[[], None]] = []
@@ -86,7 +86,7 @@ class Pipeline:
         self._inbox = Inbox(limits.queue_size, urgent=hint)
         self.budget = DeviceBudget(limits.device_rate_per_s, limits.device_burst,
                                    limits.device_urgent_rate_per_s, limits.device_urgent_burst,
-                                   hint, key=self._budget_key)
+                                   hint, key=device_key(decoder.codecs))
         self._put_back: list[RawMessage] = []  # this batch's messages left for the next
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -109,24 +109,11 @@ class Pipeline:
         if admitted:
             self._inbox.put_messages(admitted)
 
-    def _budget_key(self, topic: str) -> str:
-        """The device a message counts against: the id in our topics, or where a dialect's own
-        topic names it (`watch/{imei}/up`); every dialect device shared one budget before."""
-        if topic.startswith("scgw/"):
-            return device_of(topic)
-        route = self._decoder.codecs.route(topic)
-        return route.match.device_id if route is not None and route.match.device_id else topic
-
     def submit_shed_report(self, now: float) -> None:
         """Queue the writing of the shed tallies, when there are any (a scheduled job)."""
         if self.budget.has_tallies:
-            self.submit_task("shed_report", self._report_shed, now)
-
-    def _report_shed(self, now: float, tx: StoreTx) -> None:
-        self._refusal_hooks = [h.on_refused for h in self.hooks if hasattr(h, "on_refused")]
-        for tally in self.budget.take_tallies():
-            self._dead_letter(tx, tally.sample, RejectError(
-                "rate_limited", self.budget.describe(tally), tally.device_id))
+            self.submit_task("shed_report",
+                             lambda now, tx: self.budget.report(tx, self._dead.write), now)
 
     def submit_task(self, name: str, job: TaskJob, now: float) -> None:
         """Queue a scheduled job behind the messages already waiting."""
@@ -314,7 +301,6 @@ class Pipeline:
         """The batch's work inside its transaction; True when some device's presence changed."""
         presence_changed = False
         self._duplicate_hooks = [h.on_duplicate for h in self.hooks if hasattr(h, "on_duplicate")]
-        self._refusal_hooks = [h.on_refused for h in self.hooks if hasattr(h, "on_refused")]
         decoded: list[tuple[RawMessage, Envelope]] = []
         step_aside = self._interactive.step_aside
         for raw in batch:
@@ -322,12 +308,12 @@ class Pipeline:
             try:
                 decoded.append((raw, self._decoder.decode(raw, now)))
             except RejectError as rej:
-                self._dead_letter(tx, raw, rej)
+                self._dead.write(tx, raw, rej)
             except OwnPublishError:
                 counts.own += 1  # acked with the batch; nothing to store
             except Exception as exc:
                 log.exception("internal error on %s", raw.topic)
-                self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))
+                self._dead.write(tx, raw, RejectError("internal_error", repr(exc)))
         co = self._coherence
         if co is not None:
             held = co.claim(tx, {env.device_id for _, env in decoded}, defer=True)
@@ -340,7 +326,7 @@ class Pipeline:
         failed: set[tuple[object, ...]] = set()  # careful batches: messages rolled back
         for (raw, env), new in zip(decoded, verdicts, strict=True):
             step_aside()
-            if not new and failed and _identity(env) in failed:
+            if not new and failed and copy_identity(env) in failed:
                 new = True  # its first copy failed: not stored, so not a duplicate either
             if not new:
                 counts.duplicates[env.kind] += 1
@@ -354,9 +340,9 @@ class Pipeline:
                     presence_changed |= self._process_one(env, now, tx, counts)
             except Exception as exc:
                 log.exception("internal error on %s", raw.topic)
-                self._dead_letter(tx, raw, RejectError("internal_error", repr(exc)))
+                self._dead.write(tx, raw, RejectError("internal_error", repr(exc)))
                 if careful:
-                    failed.add(_identity(env))
+                    failed.add(copy_identity(env))
         self.dedup.save(tx)
         self._twin_writer.write_chunk(tx)
         for hook in self.hooks:
@@ -409,27 +395,6 @@ class Pipeline:
                 hook.on_presence(twin, env.kind, now, tx)
         return presence_changed
 
-    def _dead_letter(self, tx: StoreTx, raw: RawMessage, rej: RejectError) -> None:
-        keep = self._limits.dead_letter_payload_bytes
-        tx.add_dead_letter(
-            DeadLetter(
-                received_at=raw.received_at,
-                topic=raw.topic[:512],
-                reason=rej.reason,
-                detail=rej.detail[:1000],
-                device_id=rej.device_id,
-                payload=raw.payload[:keep],
-                payload_size=len(raw.payload),
-            )
-        )
-        self._metrics.rejected.labels(rej.reason).inc()
-        for on_refused in self._refusal_hooks:
-            on_refused(raw, rej)
-        log.info(
-            "dead letter",
-            extra={"reason": rej.reason, "topic": raw.topic, "detail": rej.detail[:200]},
-        )
-
     def reload_devices(self, tx: StoreTx, device_ids: set[str]) -> None:
         """Replace some devices' twins and dedup windows with the stored ones (replicas)."""
         device_ids = device_ids - {GLOBAL}
@@ -452,7 +417,3 @@ class Pipeline:
         self._twin_writer.write_all(tx)
         self._twin_writer.committed()
 
-
-def _identity(env: Envelope) -> tuple[object, ...]:
-    """What makes two copies of a message the same one, for dedup's verdicts in a batch."""
-    return (env.device_id, env.channel, env.seq, env.ts, env.type, env.raw.payload)
