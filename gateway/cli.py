@@ -208,6 +208,39 @@ def broker_provision(config: ConfigOpt = None) -> None:
                f"{broker.client_id!r}")
 
 
+@broker_app.command("sync-acls")
+def broker_sync_acls(config: ConfigOpt = None) -> None:
+    """Make every provisioned device's broker ACL the current one (run after an upgrade).
+
+    Since session 31 a device may publish on its four channels only, not anywhere under its
+    prefix; accounts created before keep their wider ACL until this runs. Idempotent.
+    """
+    from devices.vendors import codecs_for
+    from gateway.clock import SystemClock
+    from gateway.device_admin import BrokerUnavailableError, DeviceRefusedError
+    from gateway.provisioning import DynsecProvisioner
+    from gateway.registry import DeviceRegistry
+    from gateway.service import build_device_admin
+    from gateway.storage.audit import AuditRepository
+
+    settings = _settings(config)
+    if not settings.provisioning.enabled:
+        typer.echo("provisioning is off: the broker's device accounts are not ours", err=True)
+        raise typer.Exit(2)
+    provisioner = DynsecProvisioner(settings.broker, settings.provisioning)
+    try:
+        with _store(config, BrokerUnavailableError, DeviceRefusedError) as store:
+            # The configured dialects too: their topics are part of a device's ACL.
+            registry = DeviceRegistry(store, SystemClock(), codecs_for(settings.dialects.folder))
+            registry.load()
+            admin = build_device_admin(settings, store, registry, SystemClock(), provisioner,
+                                       AuditRepository(store))
+            changed = admin.sync_broker_acls()
+    finally:
+        provisioner.close()
+    typer.echo(f"device ACLs: {changed} changed")
+
+
 @schemas_app.command("export")
 def schemas_export(
     out: Annotated[Path, typer.Option(help="Folder to write into")] = schemas.SCHEMA_DIR,

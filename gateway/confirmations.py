@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 Publish = Callable[[str, bytes, int], None]  # topic, payload, qos
 ERRORS_PER_WINDOW = 10  # refusal reports per device per window; the rest are only counted
 ERRORS_WINDOW_S = 10.0
+# A confirmation waiting at the broker for a device that went away is dropped after this
+# (MQTT 5 message expiry): the device resends the event when it is back and is confirmed
+# again, and one device away for weeks cannot pile confirmations up in the broker.
+CONFIRMATION_TTL_S = 3600.0
 
 
 class Confirmations:

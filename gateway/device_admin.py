@@ -269,6 +269,20 @@ class DeviceAdmin:
         self._note(actor, f"device_{'disable' if status == 'disabled' else 'enable'}", device_id)
         return record
 
+    def sync_broker_acls(self) -> int:
+        """Every provisioned device's broker ACL made current (after an upgrade narrowed it);
+        returns how many roles changed."""
+        if self._provisioner is None:
+            raise DeviceRefusedError("device credentials are not managed here (provisioning off)")
+        wanted = [(d.id, d.kind, self.vendor_topics(d.codec, d.id))
+                  for d in map(self._registry.get, self._credentials.provisioned())
+                  if d is not None]
+        with self._provisioner.serial:
+            try:
+                return self._provisioner.sync_device_acls(wanted)
+            except ProvisioningError as exc:
+                raise BrokerUnavailableError(str(exc)) from exc
+
     def _visible(self, device_id: str, actor: Actor) -> DeviceRecord:
         device = self._registry.get(device_id)
         if device is None or (actor.role == "vendor" and device.vendor != actor.vendor):

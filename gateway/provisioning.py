@@ -52,21 +52,25 @@ def device_role(device_id: str) -> str:
 
 def device_acls(kind: str, device_id: str,
                 vendor_topics: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """What a device may do: publish under its own topics, read only what is sent to it.
+    """What a device may do: publish on its own four channels, read only what is sent to it.
 
-    `vendor_topics` are its dialect's own topics with its id filled in
-    (`owntracks/<id>/+`): another device's id never appears in them.
+    The channels exactly, not `…/<id>/#`: the broker keeps a retained message per topic for
+    ever, so a wildcard would let one device fill the broker's memory and disk with retained
+    messages on invented sub-topics. A misspelt channel is refused by the broker (MQTT 5:
+    PUBACK 0x87 "not authorized"). `vendor_topics` are its dialect's own topics with its id
+    filled in (`owntracks/<id>/+`): another device's id never appears in them.
     """
     acls: list[dict[str, Any]] = [
-        {"acltype": "publishClientSend", "topic": f"{topics.PREFIX}/{kind}/{device_id}/#",
-         "allow": True, "priority": 0},
+        {"acltype": "publishClientSend", "topic": topics.topic(kind, device_id, suffix),
+         "allow": True, "priority": 0} for suffix in topics.INBOUND_SUFFIXES
     ]
     acls += [{"acltype": "publishClientSend", "topic": topic, "allow": True, "priority": 0}
              for topic in vendor_topics]
     for suffix in topics.OUTBOUND_SUFFIXES:
         own = topics.topic(kind, device_id, suffix)
         # Evaluated first: a device may read what is sent to it, never write it (it could
-        # otherwise forge its own confirmations or commands).
+        # otherwise forge its own confirmations or commands) — even on a broker whose default
+        # lets clients publish what no ACL names.
         acls += [{"acltype": "publishClientSend", "topic": own, "allow": False, "priority": 1},
                  {"acltype": "subscribePattern", "topic": own, "allow": True},
                  {"acltype": "publishClientReceive", "topic": own, "allow": True}]
@@ -345,6 +349,24 @@ class DynsecProvisioner:
         self._run("setClientPassword", username=username, password=password)
         return "updated"
 
+    def sync_device_acls(self, devices: Sequence[tuple[str, str, Sequence[str]]]) -> int:
+        """Bring the roles of provisioned devices — (id, kind, dialect topics) — to the
+        current ACL (after an upgrade that narrowed it); returns how many were changed.
+
+        An account the broker does not have, or that is not ours, is left alone."""
+        changed = 0
+        for device_id, kind, vendor_topics in devices:
+            existing = self.account(device_id)
+            if (existing is None or existing.textname != DEVICE_MARK
+                    or existing.textdescription != device_id):
+                continue
+            role = self._run("getRole", rolename=device_role(device_id)).get("role") or {}
+            wanted = device_acls(kind, device_id, vendor_topics)
+            if _acl_set(role.get("acls", [])) != _acl_set(wanted):
+                self.set_acls(device_role(device_id), wanted)
+                changed += 1
+        return changed
+
     def disable(self, device_id: str) -> None:
         """Revoke: the broker refuses the account's logins and drops its connection."""
         self._set_enabled(device_id, enabled=False)
@@ -366,3 +388,9 @@ class DynsecProvisioner:
             self._client.loop_stop()
             self._client.disconnect()
             self._client = None
+
+
+def _acl_set(acls: Sequence[dict[str, Any]]) -> set[tuple[object, ...]]:
+    """A role's ACL as comparable entries (the broker omits a priority of 0)."""
+    return {(a.get("acltype"), a.get("topic"), bool(a.get("allow")), int(a.get("priority", 0)))
+            for a in acls}

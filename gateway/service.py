@@ -12,7 +12,7 @@ from gateway.alerting import Alerting
 from gateway.clock import Clock, SystemClock
 from gateway.coherence import DeviceCoherence
 from gateway.commands import Commands
-from gateway.confirmations import Confirmations
+from gateway.confirmations import CONFIRMATION_TTL_S, Confirmations
 from gateway.decode import Decoder
 from gateway.device_admin import DeviceAdmin
 from gateway.envelope import RawMessage
@@ -118,7 +118,9 @@ class Gateway:
                 topic, body, qos=1, expires_at=expires_at, on_result=on_result),
             lambda name, job: self.pipeline.submit_task(name, job, self.clock.time()))
         self.confirmations = Confirmations(
-            lambda topic, body, qos: self.mqtt.publish(topic, body, qos=qos))
+            lambda topic, body, qos: self.mqtt.publish(
+                topic, body, qos=qos,
+                expires_at=self.clock.time() + CONFIRMATION_TTL_S if qos else None))
         self.interactive = InteractiveGate(share=settings.api.interactive_share)
         self.pipeline = Pipeline(
             interactive=self.interactive,

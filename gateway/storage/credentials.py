@@ -30,6 +30,12 @@ class CredentialRepository:
             " WHERE device_id = ? AND revoked_at IS NULL", (device_id,))
         return CredentialRecord(**rows[0]) if rows else None
 
+    def provisioned(self) -> list[str]:
+        """The devices whose broker accounts provisioning created and did not revoke."""
+        rows = self._store.query(
+            "SELECT device_id FROM device_credentials WHERE revoked_at IS NULL ORDER BY device_id")
+        return [str(row["device_id"]) for row in rows]
+
     def created(self, device_id: str, vendor: str, now: float) -> None:
         """Record a new account (fails if one is already recorded: ids are not reused)."""
         with self._store.transaction() as tx:

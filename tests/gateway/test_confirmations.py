@@ -64,6 +64,32 @@ def test_an_sos_is_confirmed_after_commit_and_again_when_resent(make_gateway, pu
         listener.close()
 
 
+def test_a_confirmation_expires_at_the_broker_after_an_hour(make_gateway, publisher,
+                                                           mosquitto):
+    # A band that went away is confirmed again when it resends; meanwhile the broker must not
+    # hold its confirmations for the session's whole life.
+    make_gateway()
+    got: list[paho.MQTTMessage] = []
+    ready = threading.Event()
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="listen-v5",
+                         protocol=paho.MQTTv5)
+    client.on_subscribe = lambda *a: ready.set()
+    client.on_message = lambda c, u, m: got.append(m)
+    client.connect("127.0.0.1", mosquitto.port)
+    client.subscribe("scgw/v1/wristband/WB-1001/event/ack", qos=1)
+    client.loop_start()
+    try:
+        assert ready.wait(5)
+        publisher.publish("scgw/v1/wristband/WB-1001/event", orjson.dumps(
+            {"ts": int(T0 * 1000), "seq": 43, "type": "sos"}))
+        assert wait_for(lambda: got, 5)
+        expiry = got[0].properties.MessageExpiryInterval
+        assert 3500 <= expiry <= 3600, expiry
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
 def test_refusal_reports_are_rate_limited_per_device(make_gateway, publisher, mosquitto):
     gw = make_gateway()
     listener = Listener(mosquitto.port, ["scgw/v1/wristband/WB-1002/errors"])

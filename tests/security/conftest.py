@@ -117,6 +117,8 @@ class Client:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = lambda c, u, m: self.messages.append((m.topic, m.payload))
+        self.pubacks: dict[int, int] = {}  # packet id → the broker's PUBACK reason code
+        self.client.on_publish = self._on_publish
         props = Properties(PacketTypes.CONNECT)
         if persistent:
             props.SessionExpiryInterval = 3600
@@ -134,6 +136,9 @@ class Client:
     def _on_disconnect(self, client, userdata, flags, reason, props) -> None:
         self.disconnects.append(reason.value)
 
+    def _on_publish(self, client, userdata, mid, reason, props) -> None:
+        self.pubacks[mid] = reason.value
+
     @property
     def accepted(self) -> bool:
         """Whether the broker let this client in."""
@@ -142,6 +147,12 @@ class Client:
     def publish(self, topic: str, payload: bytes) -> None:
         """QoS 1, waiting for the broker's ack."""
         self.client.publish(topic, payload, qos=1).wait_for_publish(10)
+
+    def publish_reason(self, topic: str, payload: bytes, *, retain: bool = False) -> int:
+        """QoS 1; the reason code of the broker's PUBACK (0: accepted, 135: not authorized)."""
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        assert wait_for(lambda: info.mid in self.pubacks, 10), f"no PUBACK for {topic}"
+        return self.pubacks[info.mid]
 
     def subscribe(self, topic: str) -> None:
         """QoS 1 subscription (the result is not awaited)."""

@@ -188,3 +188,43 @@ def test_provisioning_is_idempotent_and_a_gateway_without_its_role_is_told_why(e
     assert done.returncode == 1, done.stderr[-500:]
     assert "refused the gateway's subscription to 'scgw/v1/+/+/#'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _channel_reasons(edge: Edge, device_id: str, password: str) -> dict[str, int]:
+    """PUBACK reason codes of retained publishes on the device's channels and beside them."""
+    base = f"scgw/v1/wristband/{device_id}"
+    junk = orjson.dumps({"filler": "x" * 4000})
+    device = Client(edge.broker, device_id, password, device_id)
+    try:
+        assert device.accepted
+        reasons = {suffix: device.publish_reason(f"{base}/{suffix}", junk, retain=True)
+                   for suffix in ("junk/1", "junk/2", "telemetry/x", "Telemetry", "events")}
+        reasons["status"] = device.publish_reason(f"{base}/status", b"online", retain=True)
+        reasons["telemetry"] = device.publish_reason(f"{base}/telemetry", _telemetry(1))
+        return reasons
+    finally:
+        device.close()
+
+
+def test_a_device_cannot_store_retained_messages_beside_its_channels(edge: Edge):
+    # The broker keeps a retained message per topic for ever: a device allowed `…/<id>/#`
+    # could fill its memory and disk on invented sub-topics. Only the four channels pass.
+    reasons = _channel_reasons(edge, "WB-RETAIN-1", _device(edge, "vendor-a", "WB-RETAIN-1"))
+    assert reasons.pop("status") == 0 and reasons.pop("telemetry") == 0
+    assert set(reasons.values()) <= NOT_AUTHORIZED, reasons
+    assert wait_for(lambda: 1 in _stored(edge, "WB-RETAIN-1"), 10)
+
+
+def test_sync_acls_narrows_an_account_provisioned_before_the_exact_channels(edge: Edge):
+    password = _device(edge, "vendor-a", "WB-OLDACL-1")
+    # The ACL devices were given before: anything under their own prefix.
+    subprocess.run(["mosquitto_ctrl", "-h", "127.0.0.1", "-p", str(edge.broker.port), "-u",
+                    ADMIN, "-P", ADMIN_PW, "dynsec", "addRoleACL", "device-WB-OLDACL-1",
+                    "publishClientSend", "scgw/v1/wristband/WB-OLDACL-1/#", "allow", "0"],
+                   check=True, capture_output=True)
+    assert _channel_reasons(edge, "WB-OLDACL-1", password)["junk/1"] == 0
+    done = edge.scgw("broker", "sync-acls")
+    assert "1 changed" in done.stdout, done.stdout
+    reasons = _channel_reasons(edge, "WB-OLDACL-1", password)
+    assert reasons["junk/1"] in NOT_AUTHORIZED and reasons["telemetry"] == 0
+    assert "0 changed" in edge.scgw("broker", "sync-acls").stdout
