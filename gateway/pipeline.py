@@ -196,7 +196,7 @@ class Pipeline:
                 return
 
     def _commit_batch(self, batch: list[RawMessage]) -> None:
-        backoff = Backoff(0.05, 5.0)
+        backoff: Backoff | None = None  # made on the first failure: seeding one costs a syscall
         careful = False
         while True:
             try:
@@ -214,6 +214,7 @@ class Pipeline:
                 # Nothing was acked, so nothing is lost; retry until the database is back.
                 self._fire(self.on_rollback)
                 self._metrics.store_errors.inc()
+                backoff = backoff or Backoff(0.05, 5.0)
                 wait = backoff.next()
                 log.exception("batch of %d failed to commit; retrying in %.2fs", len(batch), wait)
                 if self._stopping.wait(wait):
