@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Protocol
 
 import orjson
@@ -75,6 +76,8 @@ class JsonCodec:
             plain = _PLAIN_STATUS.get(payload.strip())
             if plain is not None:
                 return plain
+        if channel == "event" and payload.count(b'"type"') > 1:
+            _refuse_repeated_type(payload)
         try:
             return self._adapter(kind, channel).validate_json(payload)
         except ValidationError as exc:
@@ -95,6 +98,25 @@ class JsonCodec:
         if channel == "status":
             return _STATUS
         return _CMD_ACK
+
+
+class _Members(list[tuple[str, Any]]):
+    """A JSON object's members in order, duplicates kept."""
+
+
+def _refuse_repeated_type(payload: bytes) -> None:
+    """An event naming its `type` twice is ambiguous: a parser keeps the last one, so
+    `{"type": "sos", …, "type": "worn"}` was stored as a `worn` without a word."""
+    try:
+        top = json.loads(payload, object_pairs_hook=_Members)
+    except (ValueError, RecursionError):
+        return  # not JSON: the validation says so
+    if not isinstance(top, _Members):
+        return
+    said = [value for key, value in top if key == "type"]
+    if len(said) > 1:
+        raise PayloadError(f"type given {len(said)} times ({', '.join(map(repr, said))[:200]}); "
+                           "name an event's type once", reason="schema_invalid")
 
 
 def load_object(payload: bytes) -> dict[str, Any]:

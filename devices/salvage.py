@@ -10,6 +10,7 @@ that is valid on its own; each repair is named, for the operator and the vendor.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -39,20 +40,24 @@ class Salvaged:
 def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float) -> Salvaged | None:
     """The kind's urgent event in `payload` with its faults repaired, or None when the
     payload is not a JSON object naming one of the kind's urgent types."""
-    try:
-        obj = orjson.loads(payload)
-    except orjson.JSONDecodeError:
+    read = _read_object(payload)
+    if read is None:
         return None
-    if not isinstance(obj, dict):
+    pairs, repairs = read
+    # Keys in any case (`Type`, `TS`): the first `type` naming an urgent event wins, so two
+    # `type` keys (a template's default left in) cannot turn an SOS into a `worn`.
+    said_types = [v for k, v in pairs if k.strip().lower() == "type" and isinstance(v, str)]
+    urgent = [t for t in said_types if t.strip().lower() in kind.urgent]
+    if not urgent:
         return None
-    said = obj.get("type")
-    if not isinstance(said, str):
-        return None
+    said = urgent[0]
     word = said.strip().lower()
     model = next((m for m in kind.events if m.model_fields["type"].default == word), None)
-    if model is None or word not in kind.urgent:
+    if model is None:
         return None
-    repairs: list[str] = []
+    if len(said_types) > 1:
+        repairs.append(f"type given {len(said_types)} times; {word!r} kept")
+    obj = _named_as_model(pairs, model, repairs)
     if said != word:
         repairs.append(f"type {said[:40]!r} read as {word!r}")
     ts, from_receipt = _usable_ts(model, word, obj.get("ts"), received_at, repairs)
@@ -82,6 +87,43 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float) -> Salv
     except (ValidationError, orjson.JSONEncodeError):
         return None
     return Salvaged(event, tuple(repairs), from_receipt)
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """A JSON object's members in order, duplicates kept."""
+
+
+def _read_object(payload: bytes) -> tuple[_Pairs, list[str]] | None:
+    """The top-level members of a JSON object, read leniently (a byte-order mark, bytes
+    that are not UTF-8, `NaN`), with what was forgiven; None when it is no JSON object."""
+    repairs: list[str] = []
+    if payload.startswith(b"\xef\xbb\xbf"):
+        payload = payload[3:]
+        repairs.append("byte-order mark ignored")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        text = payload.decode("utf-8", errors="replace")
+        repairs.append("bytes that are not UTF-8 (GBK text?) replaced")
+    try:
+        # The standard parser reads NaN and Infinity (refused below, field by field) and
+        # lone surrogate escapes, which the strict one refuses whole.
+        obj = json.loads(text, object_pairs_hook=_Pairs)
+    except (ValueError, RecursionError):
+        return None
+    return (obj, repairs) if isinstance(obj, _Pairs) else None
+
+
+def _named_as_model(pairs: _Pairs, model: type[Event], repairs: list[str]) -> dict[str, Any]:
+    """The members by the model's field names: `Ts` or `SEQ` read as `ts`, `seq`."""
+    fields = {name.lower(): name for name in model.model_fields}
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        name = key if key in model.model_fields else fields.get(key.strip().lower(), key)
+        if name != key:
+            repairs.append(f"key {key[:40]!r} read as {name!r}")
+        obj[name] = value
+    return obj
 
 
 def _usable_ts(model: type[Event], word: str, ts: object, received_at: float,

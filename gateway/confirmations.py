@@ -11,6 +11,7 @@ sees it without asking the operator.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 
@@ -119,8 +120,12 @@ class Confirmations:
     def _confirm(self, env: Envelope, status: str) -> None:
         # The device's own `ts` and `seq` identify the event it sent (an event without `seq`
         # is matched by `ts`).
+        # A `ts` stood in for by the time of receipt (a clock plainly unset) is still the
+        # device's own in its eyes: echo that, when it could be read at all.
+        own = env.received_at + env.skew_s if env.ts_replaced and env.skew_s is not None \
+            else env.ts
         body: dict[str, object] = {"seq": env.seq, "type": env.type, "status": status,
-                                   "ts": round(env.ts * 1000)}
+                                   "ts": round(own * 1000)}
         if env.salvaged is not None:
             body["salvaged"] = env.salvaged[1][:300]
         self._queued.append((topics.topic(env.kind, env.device_id, "event/ack"),
@@ -132,6 +137,9 @@ def _seq_of(payload: bytes) -> int | None:
     try:
         obj = orjson.loads(payload)
     except orjson.JSONDecodeError:
-        return None
+        try:  # the standard parser reads NaN and Infinity, often what was refused
+            obj = json.loads(payload)
+        except (ValueError, RecursionError):
+            return None
     seq = obj.get("seq") if isinstance(obj, dict) else None
     return seq if type(seq) is int else None

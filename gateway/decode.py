@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from devices import topics
 from devices.base import Channel, CommandAck, DeviceKind, Event, Status
 from devices.catalogue import CATALOGUE, KindCatalogue
@@ -141,7 +143,8 @@ class Decoder:
             if salvaged is None:
                 raise RejectError(exc.reason, str(exc), device_id) from exc
             env = self._envelope(raw, now, kind, device, channel, salvaged.event)
-            env.salvaged = (exc.reason, f"{exc}; " + "; ".join(salvaged.repairs))
+            also = f"; {env.salvaged[1]}" if env.salvaged is not None else ""  # clock unset
+            env.salvaged = (exc.reason, f"{exc}; " + "; ".join(salvaged.repairs) + also)
             if salvaged.ts_from_receipt:
                 env.skew_s = None  # the receipt time says nothing of the device's clock
                 env.ts_replaced = True
@@ -226,6 +229,19 @@ class Decoder:
                 f"(limit {self._limits.future_skew_s} s)",
                 device_id, kind_key, skew,
             )
+        replaced = None
+        if urgent and skew is not None and -skew > self._limits.stale_after_s:
+            # A band back from a reboot reports its default clock (2000-01-01, its firmware's
+            # build date) and restarts its `seq`: its next press would carry the same `seq` and
+            # `ts` as the last one and be swallowed as a resend. Taken at the time of receipt
+            # (matched to resends by its bytes) and said, as for any salvaged event.
+            when = device_ts.isoformat()  # type: ignore[union-attr]
+            replaced = ("out_of_range", f"ts {when} is {-skew / 86_400:.1f} days before "
+                        "receipt: the device's clock looks unset (after a reboot?); the "
+                        "gateway's time of receipt used instead")
+            ts = raw.received_at
+            payload = payload.model_copy(  # type: ignore[attr-defined]
+                update={"ts": datetime.fromtimestamp(ts, UTC)})
         seq = getattr(payload, "seq", None)
         return Envelope(
             raw=raw,
@@ -241,6 +257,8 @@ class Decoder:
             kind=kind_key,
             urgent=urgent,
             skew_s=skew,
+            salvaged=replaced,
+            ts_replaced=replaced is not None,
         )
 
 

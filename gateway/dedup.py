@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import orjson
 
-from gateway.envelope import Envelope, stored_data
+from gateway.envelope import Envelope, payload_digest, stored_data
 from gateway.storage.records import SeqWindow
 from gateway.storage.tx import StoreTx
 
@@ -86,19 +86,25 @@ class Deduplicator:
 
     def _fresh_salvaged(self, env: Envelope, tx: StoreTx,
                         seen_here: set[tuple[object, ...]]) -> bool:
-        """An urgent event salvaged with the time of receipt (its own `ts` was unusable): a
-        resend gets another receipt time, so it is matched among the device's events of the
-        same type received in the last RESEND_WINDOW_S — by `seq`, or without one by the same
-        faults (both copies were stored twice and confirmed "stored" twice before). Such an
+        """An urgent event stored at its time of receipt (its own `ts` was unusable, or its
+        clock plainly not set): a resend gets another receipt time, so it is matched among the
+        device's events of the same type received in the last RESEND_WINDOW_S by its `seq`
+        and its bytes (a resend is the same bytes). The bytes matter: a band rebooted to its
+        default clock restarts its `seq` too, so its next press carries the same `seq` and
+        `ts` as the last one — the location or battery differ, and it must page. Such an
         event never moves the seq window: its time is not the device's."""
+        digest = payload_digest(env.raw.payload)
         detail = env.salvaged[1][:500] if env.salvaged is not None else ""
-        mark = ("salvaged", env.device_id, env.type, env.seq, detail if env.seq is None else "")
+        mark = ("salvaged", env.device_id, env.type, env.seq, digest)
         if mark in seen_here:
             return False
         for seq, data in tx.find_events_between(env.device_id, env.type,
                                                 env.ts - RESEND_WINDOW_S, env.ts):
-            if (seq == env.seq) if env.seq is not None else (
-                    seq is None and _field(data, "salvaged", "detail") == detail):
+            stored = _field(data, "salvaged", "digest")
+            if seq == env.seq and (stored == digest if stored is not None
+                                   # stored before digests were kept: the faults stood in
+                                   else env.seq is not None
+                                   or _field(data, "salvaged", "detail") == detail):
                 return False
         seen_here.add(mark)
         return True

@@ -106,3 +106,22 @@ def test_refusal_reports_are_rate_limited_per_device(make_gateway, publisher, mo
         assert len(listener.got) == 10
     finally:
         listener.close()
+
+
+def test_a_refusal_report_names_the_seq_of_a_payload_with_nan():
+    # NaN is what got the reading refused; the report must still say which reading it was.
+    from gateway.confirmations import Confirmations
+    from gateway.decode import RejectError
+    from gateway.envelope import RawMessage
+
+    sent: list[tuple[str, bytes, int]] = []
+    confirmations = Confirmations(lambda topic, body, qos: sent.append((topic, body, qos)))
+    raw = RawMessage("scgw/v1/wristband/WB-1001/telemetry",
+                     b'{"ts": %d, "seq": 42, "body_temp_c": NaN}' % int(T0 * 1000),
+                     received_at=T0)
+    confirmations.on_refused(raw, RejectError("schema_invalid", "body_temp_c: finite",
+                                              "WB-1001"))
+    confirmations.committed()
+    [(topic, body, qos)] = sent
+    assert topic == "scgw/v1/wristband/WB-1001/errors" and qos == 0
+    assert orjson.loads(body)["seq"] == 42

@@ -151,3 +151,64 @@ def test_a_resend_of_an_sos_salvaged_with_its_receipt_time_is_a_duplicate(gatewa
     # Long after the window, the same bytes are a new press.
     gateway.pipeline.process_batch([RawMessage(topic, payload, received_at=T0 + 3600)])
     assert len(gateway.store.query("SELECT id FROM events WHERE type = 'sos'")) == 2
+
+
+def test_a_band_rebooted_to_its_default_clock_pages_every_press(gateway):
+    # Reboots reset the band's clock to 2000-01-01 and its `seq` to 1: two presses after two
+    # reboots carry the same `seq`, `type` and `ts`. The second was a "duplicate" and never
+    # paged. A resend of one press (the same bytes) must still be one event.
+    topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
+    default_clock = 946_684_800_000
+    first = orjson.dumps({"ts": default_clock, "seq": 1, "type": "sos",
+                          "location": {"lat": 35.41, "lon": 116.58, "accuracy_m": 10}})
+    second = orjson.dumps({"ts": default_clock, "seq": 1, "type": "sos",
+                           "location": {"lat": 35.42, "lon": 116.59, "accuracy_m": 12}})
+    acks: list[dict] = []
+    gateway.confirmations._publish = lambda t, body, qos: acks.append(orjson.loads(body))
+    gateway.pipeline.process_batch([RawMessage(topic, first, received_at=T0)])
+    gateway.pipeline.process_batch([RawMessage(topic, first, received_at=T0 + 2)])
+    gateway.pipeline.process_batch([RawMessage(topic, second, received_at=T0 + 120)])
+    rows = gateway.store.query("SELECT ts, data FROM events WHERE type = 'sos' ORDER BY id")
+    assert len(rows) == 2
+    # Stored at its time of receipt, with the device's clock named as the problem.
+    assert [round(r["ts"]) for r in rows] == [round(T0), round(T0 + 120)]
+    assert "clock looks unset" in orjson.loads(rows[1]["data"])["salvaged"]["detail"]
+    event_acks = [a for a in acks if "status" in a]
+    assert [a["status"] for a in event_acks] == ["stored", "duplicate", "stored"]
+    assert {a["ts"] for a in event_acks} == {default_clock}  # what the band sent, echoed
+    count = gateway.store.query("SELECT count FROM alerts WHERE rule_id = 'wristband.sos'")
+    assert [r["count"] for r in count] == [2]  # both presses reached the open alert
+
+
+ENCODING_SLIPS = {
+    "NaN in the location": b'{"ts": %d, "seq": 1, "type": "sos", '
+                           b'"location": {"lat": NaN, "lon": 116.5, "accuracy_m": 5}}' % MS,
+    "Infinity": b'{"ts": %d, "seq": 1, "type": "sos", "battery_pct": Infinity}' % MS,
+    "byte-order mark": b'\xef\xbb\xbf{"ts": %d, "seq": 1, "type": "sos"}' % MS,
+    "GBK text": '{"ts": %d, "seq": 1, "type": "sos", "note": "老人摔倒"}'.encode("gbk") % MS,
+    "lone surrogate": b'{"ts": %d, "seq": 1, "type": "sos", "note": "\\ud83d"}' % MS,
+    "PascalCase keys": b'{"Ts": %d, "Seq": 1, "Type": "SOS"}' % MS,
+    "type given twice": b'{"type": "sos", "ts": %d, "seq": 1, "type": "worn"}' % MS,
+}
+
+
+@pytest.mark.parametrize("slip", sorted(ENCODING_SLIPS))
+def test_an_sos_with_an_encoding_slip_still_pages(gateway, slip):
+    topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
+    gateway.pipeline.process_batch([RawMessage(topic, ENCODING_SLIPS[slip], received_at=T0)])
+    rows = gateway.store.query("SELECT seq, type, data FROM events WHERE channel = 'event'")
+    assert [(r["seq"], r["type"]) for r in rows] == [(1, "sos")]
+    assert "salvaged" in orjson.loads(rows[0]["data"])
+    assert gateway.store.query("SELECT reason FROM dead_letters") == []
+    assert [r["rule_id"] for r in gateway.store.query("SELECT rule_id FROM alerts")] == [
+        "wristband.sos"]
+
+
+def test_an_event_naming_its_type_twice_is_refused_when_neither_is_urgent(gateway):
+    topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
+    gateway.pipeline.process_batch([RawMessage(
+        topic, b'{"type": "worn", "ts": %d, "seq": 1, "type": "removed"}' % MS,
+        received_at=T0)])
+    assert gateway.store.query("SELECT id FROM events") == []
+    [letter] = gateway.store.query("SELECT reason, detail FROM dead_letters")
+    assert letter["reason"] == "schema_invalid" and "type given 2 times" in letter["detail"]
