@@ -27,10 +27,13 @@ LOCATION: tuple[str, ...] = ("lat", "lon", "accuracy_m", "location", "polygon")
 # Containers that hold a device's readings (vitals and fixes among them) as free-form maps.
 READINGS: tuple[str, ...] = ("last_telemetry", "values")
 PERSONAL_FIELDS: frozenset[str] = frozenset((*VITALS, *LOCATION, *READINGS))
+# The vendor fields a dialect did not map, kept as they came: their meaning is unknown
+# (`hr_avg`, a Wi-Fi BSSID, a cell id), so the whole container counts as personal.
+UNMAPPED = "extra"
 # Keys removed from a device's readings when they must not be disclosed.
 PERSONAL_READING_KEYS: frozenset[str] = frozenset(
     (*VITALS, "location", "location_lat", "location_lon", "location_accuracy_m",
-     "location_source"))
+     "location_source", UNMAPPED))
 
 
 class Auditor:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
+from api import refusals
 from api.access import visible_device
 from api.deps import GatewayDep, require
 from api.personal import Audit, holds_personal, redact_deep, redact_readings
@@ -97,22 +98,14 @@ def dead_letters(gw: GatewayDep, user: VendorView, device_id: str | None = None,
     return [DeadLetterPublic(**r) for r in rows]
 
 
-WITHHELD = "(withheld: this device serves a resident; positions and vital signs are not shown)"
-
-
 def _withheld_preview(gw: Any, row: dict[str, Any]) -> dict[str, Any]:
-    """A refused message of a band that serves someone, as its vendor may see it: the JSON
-    without positions and vital signs, or nothing when the preview is not whole JSON."""
+    """A refused message as its vendor may see it: whole for a device that never served
+    anyone; for one that serves or served a resident, neither payload nor a detail that could
+    quote it (a vendor's own field names are not ours to recognise)."""
     device = gw.registry.get(row["device_id"]) if row["device_id"] else None
     if device is None or not device.holds_personal:
         return row
-    try:
-        data = json.loads(row["payload_preview"])
-    except ValueError:
-        return {**row, "payload_preview": WITHHELD}
-    if not holds_personal(data):
-        return row
-    return {**row, "payload_preview": json.dumps(redact_deep(data), ensure_ascii=False)}
+    return refusals.withheld(row)
 
 
 @router.get("/devices/{device_id}/messages", response_model=list[MessagePublic])

@@ -78,7 +78,8 @@ def test_a_refused_message_of_a_band_that_serves_someone_shows_its_vendor_no_fix
     mine = c.get("/vendor/dead-letters?device_id=WB-7002", headers=vendor)
     assert mine.status_code == 200 and len(mine.json()) == 2, mine.text
     assert lat not in mine.text and "131" not in mine.text
-    previews = [row["payload_preview"] for row in mine.json()]
-    assert '"seq": 1' in previews[1]  # the rest of the message is there to debug with
+    # Nothing the band sent is shown: a vendor's own field names cannot all be recognised
+    # (tests/api/test_vendor_privacy.py); the reason and our field name remain.
+    assert all("withheld" in row["payload_preview"] for row in mine.json())
     staff = c.get("/dead-letters?device_id=WB-7002", headers=operator)
     assert lat in staff.text

@@ -1,0 +1,121 @@
+"""A vendor's views of a device that serves (or served) a resident carry nothing the device
+sent in its own words: no refused payload, no detail quoting it, no unmapped vendor fields —
+for a dialect band (`watch4g`) as for a band speaking our JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from tests.api.conftest import Api
+from tests.conftest import T0
+from tests.support.clients import Publisher
+
+IMEI = "865028041238888"
+LOCAL = "2026-11-21 12:00:00"  # T0 in China time, as a watch4g watch writes it
+# Values of Mr. Yang's that the watch sent; none may reach the vendor once he wears it.
+SECRETS = ("76bpm", "132", "97%", "N35.414210", "116.587120", "116.58712", "35.41421",
+           "hr_avg", "bo_avg", "aa:bb:cc:dd:ee:ff", "9520,3671", "131", "35.41517")
+
+
+def _watch(api: Api, publisher: Publisher, *, bind: bool) -> None:
+    """Acme registers a watch4g watch (bound to Mr. Yang by an operator if `bind`); the watch
+    sends two messages the dialect cannot convert and two with fields it does not map."""
+    c = api.client
+    r = c.post("/devices", json={"id": IMEI, "kind": "wristband", "codec": "watch4g"},
+               headers=api.headers("vendor"))
+    assert r.status_code == 201, r.text
+    if bind:
+        r = c.put(f"/devices/{IMEI}/binding", headers=api.headers("operator"),
+                  json={"site": "jining-renmin", "grid": "G-01", "resident_id": "R-yang"})
+        assert r.status_code == 200, r.text
+    head = {"imei": IMEI, "time": LOCAL}
+    bodies: list[dict[str, Any]] = [
+        {**head, "cmd": "health", "sn": 1, "hr": "76bpm", "sbp": "132", "dbp": "85",
+         "spo2": "97%", "temp": 365},
+        {**head, "cmd": "location", "sn": 2, "lat": "N35.414210", "lng": "116.587120",
+         "acc": "20"},
+        {**head, "cmd": "health", "sn": 3, "hr": 76, "hr_avg": 74, "bo_avg": 96},
+        {**head, "cmd": "location", "sn": 4, "lat": "35.41421", "lng": "116.58712", "acc": "20",
+         "wifi": "aa:bb:cc:dd:ee:ff,-60", "lbs": "460,0,9520,3671"},
+    ]
+    processed = api.gateway.pipeline.processed
+    for body in bodies:
+        publisher.publish(f"watch/{IMEI}/up", orjson.dumps(body))
+    assert api.gateway.pipeline.wait_processed(processed + len(bodies), 10)
+
+
+def _vendor_texts(api: Api, device_id: str) -> dict[str, str]:
+    vendor = api.headers("vendor")
+    out = {}
+    for path in (f"/vendor/dead-letters?device_id={device_id}",
+                 f"/vendor/devices/{device_id}/messages", f"/devices/{device_id}",
+                 f"/devices/{device_id}/events",
+                 f"/devices/{device_id}/telemetry?start={T0 - 60}&end={T0 + 60}"):
+        r = api.client.get(path, headers=vendor)
+        assert r.status_code == 200, (path, r.text)
+        out[path] = r.text
+    return out
+
+
+def test_a_dialect_watch_that_serves_someone_shows_its_vendor_nothing_it_said(
+        api: Api, publisher: Publisher):
+    _watch(api, publisher, bind=True)
+    for path, text in _vendor_texts(api, IMEI).items():
+        for secret in SECRETS:
+            assert secret not in text, (path, secret, text)
+    dead = api.client.get(f"/vendor/dead-letters?device_id={IMEI}",
+                          headers=api.headers("vendor")).json()
+    assert [d["reason"] for d in dead] == ["schema_invalid", "schema_invalid"]
+    # What the vendor can act on: the reason, its meaning and the field (our name for it).
+    assert "withheld" in dead[0]["payload_preview"]
+    assert "(field: messages.0.location.lat)" in dead[0]["detail"], dead[0]
+    assert "(field: messages.1.heart_rate_bpm)" in dead[1]["detail"], dead[1]
+    messages = api.client.get(f"/vendor/devices/{IMEI}/messages",
+                              headers=api.headers("vendor")).json()
+    assert [m["seq"] for m in messages] == [4, 3]
+    assert all("extra" not in m["data"] for m in messages)
+    # Staff see what came, and reading unmapped vendor fields is a personal-data read.
+    operator = api.headers("operator")
+    staff = api.client.get(f"/vendor/devices/{IMEI}/messages", headers=operator)
+    assert "aa:bb:cc:dd:ee:ff" in staff.text and "hr_avg" in staff.text
+    assert api.gateway.store.query(
+        "SELECT actor, resident_id FROM access_audit WHERE action = 'device_messages'") == [
+        {"actor": "op-chen", "resident_id": "R-yang"}]
+    staff = api.client.get(f"/dead-letters?device_id={IMEI}", headers=operator)
+    assert "N35.414210" in staff.text and "76bpm" in staff.text
+
+
+def test_a_test_watch_nobody_wears_shows_its_vendor_everything(api: Api, publisher: Publisher):
+    _watch(api, publisher, bind=False)
+    texts = _vendor_texts(api, IMEI)
+    dead = texts[f"/vendor/dead-letters?device_id={IMEI}"]
+    assert "N35.414210" in dead and "76bpm" in dead  # payload and detail, to debug with
+    assert "hr_avg" in texts[f"/vendor/devices/{IMEI}/messages"]
+
+
+def test_our_own_json_band_that_serves_someone_keeps_unknown_fields_from_its_vendor(
+        api: Api, publisher: Publisher):
+    c = api.client
+    vendor, operator = api.headers("vendor"), api.headers("operator")
+    assert c.post("/devices", json={"id": "WB-7101", "kind": "wristband"},
+                  headers=vendor).status_code == 201
+    r = c.put("/devices/WB-7101/binding", headers=operator,
+              json={"site": "jining-renmin", "grid": "G-01", "resident_id": "R-yang"})
+    assert r.status_code == 200, r.text
+    # Fields our contract does not have (refused), and a vital sign that is not a number.
+    processed = api.gateway.pipeline.processed
+    publisher.publish("scgw/v1/wristband/WB-7101/telemetry", orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 1, "heartrate": 131, "pos": "35.41517,116.58723"}))
+    publisher.publish("scgw/v1/wristband/WB-7101/telemetry", orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 2, "heart_rate_bpm": "131"}))
+    assert api.gateway.pipeline.wait_processed(processed + 2, 10)
+    r = c.get("/vendor/dead-letters?device_id=WB-7101", headers=vendor)
+    assert r.status_code == 200 and len(r.json()) == 2, r.text
+    for secret in ("131", "35.41517", "heartrate", "pos"):
+        assert secret not in r.text, secret
+    newest, oldest = r.json()
+    assert "(field: heart_rate_bpm)" in newest["detail"]
+    assert "field:" not in oldest["detail"]  # the device's own word is not repeated
+    assert "131" in c.get("/dead-letters?device_id=WB-7101", headers=operator).text
