@@ -50,7 +50,10 @@ class SimulatedWatch:
         """`LK,steps,rolls,battery`."""
         self.send(f"LK,{self.steps},0,{self.battery}")
 
-    def _position(self, status: int) -> str:
+    def _position(self, status: int, fix: bool = True) -> str:
+        if not fix:  # no satellite seen since it started: no time, no position
+            return (f"000000,000000,V,0.000000,N,0.000000,E,0.00,0,0,0,100,{self.battery},"
+                    f"{self.steps},0,{status:08X}")
         at = datetime.fromtimestamp(self._now(), tz=UTC)
         return (f"{at:%d%m%y},{at:%H%M%S},A,{self.lat:.6f},N,{self.lon:.6f},E,0.0,0.0,45,8,"
                 f"70,{self.battery},{self.steps},0,{status:08X},1,0,460,0,9360,4082,131")
@@ -59,9 +62,10 @@ class SimulatedWatch:
         """A position fix (`UD`, or `UD2` for one buffered out of coverage)."""
         self.send(f"{keyword},{self._position(0)}")
 
-    def alarm(self, status: int) -> str:
-        """An `AL` with these status bits; returns its content (to resend it unchanged)."""
-        content = f"AL,{self._position(status)}"
+    def alarm(self, status: int, *, fix: bool = True) -> str:
+        """An `AL` with these status bits (`fix=False`: pressed indoors, never a fix since
+        power-on); returns its content (to resend it unchanged)."""
+        content = f"AL,{self._position(status, fix)}"
         self.send(content)
         return content
 

@@ -108,20 +108,27 @@ def _number(text: str) -> float | None:
     return value if value == value and abs(value) != float("inf") else None
 
 
-def position(values: tuple[str, ...]) -> dict[str, Any] | None:
-    """Fields of a UD/UD2/AL body: time, fix, battery, steps, status word; None if unreadable.
+def position(values: tuple[str, ...], now_ms: int) -> dict[str, Any] | None:
+    """Fields of a UD/UD2/AL body: time, fix, battery, steps, status word; None if unreadable
+    (too short, or no status word).
 
     `date,time,A|V,lat,N|S,lon,E|W,speed,course,altitude,satellites,rssi,battery,steps,
-    rolls,status,…` with date ddmmyy and time hhmmss in UTC.
+    rolls,status,…` with date ddmmyy and time hhmmss in UTC. A watch without a fix since it
+    started sends `000000,000000`: then the time of receipt stands in (an SOS pressed
+    indoors looks exactly like that, and was lost with the date).
     """
     if len(values) < 16:
         return None
     try:
-        ts = datetime.strptime(values[0] + values[1], "%d%m%y%H%M%S").replace(tzinfo=UTC)
         status = int(values[15], 16)
     except ValueError:
         return None
-    out: dict[str, Any] = {"ts": round(ts.timestamp() * 1000), "status": status}
+    try:
+        ts = round(datetime.strptime(values[0] + values[1], "%d%m%y%H%M%S")
+                   .replace(tzinfo=UTC).timestamp() * 1000)
+    except ValueError:
+        ts = now_ms
+    out: dict[str, Any] = {"ts": ts, "status": status}
     lat, lon = _number(values[3]), _number(values[5])
     if values[2] == "A" and lat is not None and lon is not None:
         out["location"] = {"lat": -lat if values[4] == "S" else lat,
@@ -146,6 +153,12 @@ def alarms(status: int) -> list[str]:
     return words
 
 
+def readable_alarm(frame: Frame) -> bool:
+    """Whether an AL frame's status word could be read (its alarm bits, if any, are known):
+    only then may the bridge answer it without a confirmation to wait for."""
+    return position(frame.values, 0) is not None
+
+
 def to_contract(frame: Frame, now_ms: int) -> list[tuple[str, dict[str, Any]]]:
     """Our v1 messages (channel, payload) for one frame; [] when it carries no reading."""
     key = frame.keyword.upper()
@@ -159,7 +172,7 @@ def to_contract(frame: Frame, now_ms: int) -> list[tuple[str, dict[str, Any]]]:
             return [("telemetry", body)]
         return []
     if key in ("UD", "UD2", "AL"):
-        fix = position(values)
+        fix = position(values, now_ms)
         if fix is None:
             return [("telemetry", {"ts": now_ms, "raw": ",".join(values)[:200]})]  # refused
         status = fix.pop("status")

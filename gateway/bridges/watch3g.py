@@ -54,6 +54,9 @@ class _Conn:
     mqtt: MqttSession | None = None
     locate: tuple[str, int] | None = None  # (command id, expires_at ms) awaiting a fix
     alarms: dict[int, str] = field(default_factory=dict)  # AL ts ms → maker, until confirmed
+    # When each AL body was first received: a watch without a clock resends the same body,
+    # and its stand-in time must stay the first one, or every resend is another event.
+    alarm_first_ms: dict[tuple[str, ...], int] = field(default_factory=dict)
     closing: str | None = None  # why the bridge closes it (counted once)
 
 
@@ -224,6 +227,10 @@ class Watch3gBridge:
         elif key == "CR":
             self.counters["locate_answered"] += 1
         now_ms = round(self._clock.time() * 1000)
+        if key == "AL":
+            if len(conn.alarm_first_ms) >= 64:
+                conn.alarm_first_ms.clear()  # bounded: a watch sending ever-new bodies
+            now_ms = conn.alarm_first_ms.setdefault(frame.values, now_ms)
         messages = watch3g.to_contract(frame, now_ms)
         if not messages and key not in ("LK", "CR"):
             self.counters["frames_unused"] += 1  # voice, pictures, settings answers …
@@ -239,8 +246,12 @@ class Watch3gBridge:
             events = [b for c, b in messages if c == "event"]
             if events:
                 conn.alarms[events[0]["ts"]] = conn.maker  # answered on confirmation
+            elif watch3g.readable_alarm(frame):
+                self._reply(conn, "AL")  # no alarm bit set: nothing to confirm
             else:
-                self._reply(conn, "AL")
+                # Unreadable: unanswered, so the watch sends it again (each copy is a dead
+                # letter its vendor sees) instead of believing an alarm arrived.
+                self.counters["alarms_unreadable"] += 1
         return True
 
     async def _authenticate(self, conn: _Conn, frame: watch3g.Frame) -> bool:

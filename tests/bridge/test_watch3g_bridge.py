@@ -78,6 +78,31 @@ def test_location_sos_and_locate_now_end_to_end(stack, clock):
     assert wait_for(lambda: not gw.twins.get(WATCH).online, 10)  # offline when it hangs up
 
 
+def test_an_sos_pressed_indoors_without_a_fix_pages_and_an_unreadable_alarm_is_not_answered(
+        stack, clock):
+    gw, bridge, port = stack
+    watch = _watch(port)
+    # No satellite since power-on: date and time 000000, fix V. It was answered `AL` at
+    # once and nothing was stored: the watch stopped resending a lost SOS.
+    content = watch.alarm(SOS, fix=False)
+    assert watch.wait_for("AL"), "answered once the gateway confirmed it"
+    clock.advance(3)
+    watch.send(content)  # a resend (the answer was lost): the same event, answered again
+    assert watch.wait_for("AL", count=2)
+    [sos] = gw.store.query("SELECT type, ts, data FROM events WHERE channel = 'event'")
+    assert sos["type"] == "sos" and "location" not in orjson.loads(sos["data"])
+    assert round(sos["ts"]) == round(clock.time() - 3)  # the first receipt stands in
+    assert gw.store.query("SELECT rule_id FROM alerts WHERE rule_id = 'wristband.sos'")
+    # An alarm the bridge cannot read is not answered: the watch keeps sending it.
+    watch.send("AL,garbled")
+    watch.keepalive()
+    assert watch.wait_for("LK")  # frames are answered in order: the AL came before
+    assert sum(f.keyword == "AL" for f in watch.received) == 2
+    assert bridge.counters["alarms_unreadable"] == 1
+    assert len(gw.store.query("SELECT id FROM events WHERE channel = 'event'")) == 1
+    watch.close()
+
+
 def _raw(port: int, data: bytes) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     if data:
