@@ -172,3 +172,40 @@ def test_boxes_in_the_zone_behind_reaching_into_a_zone_do_not_hold_it_blocked() 
     )
     cleared = next(d for d in dets if d.type == "fire_lane_cleared")
     assert abs(cleared.t - LEAVE) <= 1.0
+
+
+def test_the_dwell_clock_runs_on_while_what_started_it_still_stands() -> None:
+    # A far bicycle's picture counts by the area its rims and frame span. For 8 s its frame
+    # melts into the lane (snow, a change of light) and the rims alone span less than the
+    # threshold, yet they, most of its look, still stand where they stood. When the frame
+    # shows again a bag hangs on it: pixels that began to differ only now. The dwell runs
+    # from the bicycle's arrival, not from when the zone read occupied again.
+    zone = FireLaneZone(
+        id="FL-1",
+        polygon=[(200, 300), (440, 300), (440, 420), (200, 420)],
+        min_area_px=800,
+    )
+    cfg = FireLaneConfig(zones=[zone], dwell_s=15.0, clear_s=3.0, background_s=5.0)
+    det = FireLaneDetector(cfg, (640, 480))
+    lane = _lane(det, 60)
+    rng = np.random.default_rng(7)
+    h, w = lane.shape[:2]
+    cx, cy = w // 2, h // 2 + 20
+    white = (200, 200, 200)
+    dets: list[Detection] = []
+    for i in range(int(50.0 * FPS)):
+        t = i / FPS
+        frame = lane.copy()
+        if ARRIVE <= t < LEAVE:
+            cv2.circle(frame, (cx - 30, cy), 9, white, 2)
+            cv2.circle(frame, (cx + 30, cy), 9, white, 2)
+            if not 9.0 <= t < 17.0:
+                cv2.line(frame, (cx - 30, cy), (cx + 30, cy - 8), white, 2)
+            if t >= 17.0:
+                cv2.rectangle(frame, (cx - 14, cy - 30), (cx + 14, cy - 10), (30, 30, 150), -1)
+        frame = np.clip(frame + rng.normal(0.0, 1.5, frame.shape), 0, 255)
+        dets += det.process(t, frame.astype(np.uint8), 1.0)
+    assert [d.type for d in dets] == ["fire_lane_blocked", "fire_lane_cleared"]
+    blocked, cleared = dets
+    assert blocked.dwell_s is not None and abs(blocked.t - blocked.dwell_s - ARRIVE) <= 1.0
+    assert abs(cleared.t - LEAVE) <= 1.0
