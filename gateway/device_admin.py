@@ -127,8 +127,12 @@ class DeviceAdmin:
         password, created = self._credentials_for(config, existing, actor)
         if password is None:
             self._follow_codec(config, existing)
+        # Registering is not enabling: a disabled device stays disabled (and by whom it was),
+        # or a vendor's re-registration would lift an operator's disable.
+        status: DeviceStatus = "disabled" if existing is not None and \
+            existing.status == "disabled" else "active"
         try:
-            self._registry.register([config])
+            self._registry.register([config], status=status)
         except Exception:
             if created and self._provisioner is not None:
                 self._provisioner.remove(config.id)  # nothing half done
@@ -254,7 +258,14 @@ class DeviceAdmin:
         """Disable (broker account too) or enable/approve a device."""
         if actor.role not in STAFF_ROLES | {"vendor"}:
             raise NotAllowedError(f"role {actor.role} cannot change devices")
-        _not_installed(self._visible(device_id, actor), actor, "disable or enable")
+        device = self._visible(device_id, actor)
+        _not_installed(device, actor, "disable or enable")
+        if status != "disabled":
+            _may_enable(device, actor)
+        # A staff disable stands until staff lift it: disabling again does not make it the
+        # vendor's (to enable), while staff disabling a vendor-disabled device take it over.
+        by = device.disabled_by if device.status == "disabled" and \
+            not device.disabled_by_vendor else actor.role
         if self._provisioner is not None:
             try:
                 if status == "disabled":
@@ -265,7 +276,7 @@ class DeviceAdmin:
                 raise DeviceConflictError(str(exc)) from exc
             except ProvisioningError as exc:
                 raise BrokerUnavailableError(str(exc)) from exc
-        record = self._registry.set_status(device_id, status)
+        record = self._registry.set_status(device_id, status, disabled_by=by)
         self._note(actor, f"device_{'disable' if status == 'disabled' else 'enable'}", device_id)
         return record
 
@@ -303,3 +314,16 @@ def _not_installed(device: DeviceRecord, actor: Actor, what: str) -> None:
         where = "serves a resident" if device.resident_id else "placed by an operator"
         raise NotAllowedError(f"device {device.id} is installed ({where}): only an operator "
                               f"may {what} it")
+
+
+def _may_enable(device: DeviceRecord, actor: Actor) -> None:
+    """A vendor lifts only its own disable; a disable by staff (or by nobody known, from before
+    this was recorded) and the approval of a pending device are the staff's to undo."""
+    if actor.role != "vendor" or device.status == "active" or device.disabled_by_vendor:
+        return
+    if device.status == "pending":
+        raise NotAllowedError(f"device {device.id} awaits approval: only an operator may "
+                              "approve it")
+    who = device.disabled_by if device.disabled_by in STAFF_ROLES else "the community's staff"
+    raise NotAllowedError(f"device {device.id} was disabled by {who}: only the community's "
+                          "staff may enable it again")

@@ -153,6 +153,8 @@ class DeviceRegistry:
                 created_at=existing.created_at if existing else now,
                 updated_at=now,
                 bound_at=was.bound_at if was.resident_id == config.resident_id else now,
+                # Still disabled: still by whom it was (a binding does not change that).
+                disabled_by=was.disabled_by if status == was.status == "disabled" else "",
                 **config.model_dump(),
             )
             records.append(record)
@@ -162,13 +164,15 @@ class DeviceRegistry:
         self._loaded_until = max(self._loaded_until, now)
         return len(records)
 
-    def set_status(self, device_id: str, status: DeviceStatus) -> DeviceRecord:
-        """Disable, re-enable or approve a device."""
+    def set_status(self, device_id: str, status: DeviceStatus,
+                   disabled_by: str = "") -> DeviceRecord:
+        """Disable (recording the role that did), re-enable or approve a device."""
         record = self.get(device_id)
         if record is None:
             raise RegistryError(f"unknown device {device_id!r}")
         # A copy, held only once stored: a failed write leaves memory as the table is.
-        record = replace(record, status=status, updated_at=self._clock.time())
+        record = replace(record, status=status, updated_at=self._clock.time(),
+                         disabled_by=disabled_by if status == "disabled" else "")
         self._store.upsert_devices([record])
         self._put(record)
         return record

@@ -38,6 +38,9 @@ class DeviceSummary(PlacedModel):
     resident_id: str | None
     install_date: str | None
     status: str
+    disabled_by: str = Field(
+        "", description="Who disabled it: `vendor`, or the staff role (`operator`, `admin`); "
+        "a vendor may enable only what it disabled itself")
 
 
 class DevicePublic(DeviceSummary):

@@ -30,6 +30,14 @@ class DeviceRecord:
     updated_at: float = 0.0
     # When `resident_id` last changed (bound, re-bound, unbound); 0: not since it is recorded.
     bound_at: float = 0.0
+    # The role that disabled it ("vendor", "operator", "admin"; "" when not known or not
+    # disabled): only a vendor's own disable may be lifted by the vendor.
+    disabled_by: str = ""
+
+    @property
+    def disabled_by_vendor(self) -> bool:
+        """Whether the device is disabled, by its vendor and by nobody else."""
+        return self.status == "disabled" and self.disabled_by == "vendor"
 
     @property
     def holds_personal(self) -> bool:
