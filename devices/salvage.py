@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,13 +38,16 @@ class Salvaged:
     ts_from_receipt: bool = False  # the device's ts was unusable: the time of receipt stands in
 
 
-def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float) -> Salvaged | None:
+def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float,
+                   prior: Sequence[str] = ()) -> Salvaged | None:
     """The kind's urgent event in `payload` with its faults repaired, or None when the
-    payload is not a JSON object naming one of the kind's urgent types."""
+    payload is not a JSON object naming one of the kind's urgent types. `prior`: repairs
+    made before (a dialect's fields that could not be mapped)."""
     read = _read_object(payload)
     if read is None:
         return None
-    pairs, repairs = read
+    pairs, read_repairs = read
+    repairs = [*prior, *read_repairs]
     # Keys in any case (`Type`, `TS`): the first `type` naming an urgent event wins, so two
     # `type` keys (a template's default left in) cannot turn an SOS into a `worn`.
     said_types = [v for k, v in pairs if k.strip().lower() == "type" and isinstance(v, str)]

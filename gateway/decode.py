@@ -8,8 +8,9 @@ from devices import topics
 from devices.base import Channel, CommandAck, DeviceKind, Event, Status
 from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.dialects.engine import DialectCodec
+from devices.dialects.topics import CompiledTopic
 from devices.errors import DecodeError, UnknownCodecError
-from devices.salvage import salvage_urgent
+from devices.salvage import Salvaged, salvage_urgent
 from devices.vendors import CodecSet, VendorRoute, builtin_codecs
 from gateway.envelope import Envelope, RawMessage
 from gateway.registry import DeviceRegistry
@@ -100,8 +101,7 @@ class Decoder:
         if parts is None:
             route = self._vendor_topics.get(raw.topic)
             if route is not None or not raw.topic.startswith("scgw/"):
-                kind, device, channel, payload = self._decode_vendor(raw, route)
-                return self._envelope(raw, now, kind, device, channel, payload)
+                return self._decode_vendor(raw, route, now)
             if topics.is_outbound(raw.topic):
                 raise OwnPublishError(raw.topic)
             try:
@@ -138,18 +138,23 @@ class Decoder:
                               f"{device.codec!r}, which this gateway has not loaded",
                               device_id) from exc
         except DecodeError as exc:
-            salvaged = salvage_urgent(kind, raw.payload, raw.received_at) \
-                if channel == "event" and not isinstance(codec, DialectCodec) else None
+            salvaged = _salvage(kind, codec, raw, channel, None) if channel == "event" else None
             if salvaged is None:
                 raise RejectError(exc.reason, str(exc), device_id) from exc
-            env = self._envelope(raw, now, kind, device, channel, salvaged.event)
-            also = f"; {env.salvaged[1]}" if env.salvaged is not None else ""  # clock unset
-            env.salvaged = (exc.reason, f"{exc}; " + "; ".join(salvaged.repairs) + also)
-            if salvaged.ts_from_receipt:
-                env.skew_s = None  # the receipt time says nothing of the device's clock
-                env.ts_replaced = True
-            return env
+            return self._salvaged_envelope(raw, now, kind, device, salvaged, exc)
         return self._envelope(raw, now, kind, device, channel, payload)
+
+    def _salvaged_envelope(self, raw: RawMessage, now: float, kind: DeviceKind,
+                           device: DeviceRecord, salvaged: Salvaged, exc: DecodeError,
+                           ) -> Envelope:
+        """The envelope of an urgent event kept although it broke the contract."""
+        env = self._envelope(raw, now, kind, device, "event", salvaged.event)
+        also = f"; {env.salvaged[1]}" if env.salvaged is not None else ""  # clock unset
+        env.salvaged = (exc.reason, f"{exc}; " + "; ".join(salvaged.repairs) + also)
+        if salvaged.ts_from_receipt:
+            env.skew_s = None  # the receipt time says nothing of the device's clock
+            env.ts_replaced = True
+        return env
 
     def _device(self, device_id: str, kind_key: str | None, codec: str | None) -> DeviceRecord:
         """The registered, active device, or the refusal (unknown, pending, disabled)."""
@@ -172,8 +177,8 @@ class Decoder:
         route = self.codecs.route(topic) if not topic.startswith("scgw/") else None
         return route.match.device_id or None if route is not None else None
 
-    def _decode_vendor(self, raw: RawMessage, route: VendorRoute | None,
-                       ) -> tuple[DeviceKind, DeviceRecord, Channel, object]:
+    def _decode_vendor(self, raw: RawMessage, route: VendorRoute | None, now: float,
+                       ) -> Envelope:
         """A message on a dialect's own topic (`owntracks/…`, `watch/…/up`)."""
         if route is None:
             route = self.codecs.route(raw.topic)
@@ -199,12 +204,15 @@ class Decoder:
             channel, payload = codec.decode_routed(kind, raw.payload, route.topic.channel,
                                                    route.topic, device_id, raw.received_at)
         except DecodeError as exc:
-            raise RejectError(exc.reason, str(exc), device_id, kind.key) from exc
+            salvaged = _salvage(kind, codec, raw, route.topic.channel, route.topic)
+            if salvaged is None or raw.retain:
+                raise RejectError(exc.reason, str(exc), device_id, kind.key) from exc
+            return self._salvaged_envelope(raw, now, kind, device, salvaged, exc)
         if raw.retain and channel != "status":
             raise RejectError("retained", f"{channel} messages must not be retained (only "
                               "status is); this one was replayed by the broker", device_id,
                               kind.key)
-        return kind, device, channel, payload
+        return self._envelope(raw, now, kind, device, channel, payload)
 
     def _envelope(self, raw: RawMessage, now: float, kind: DeviceKind, device: DeviceRecord,
                   channel: Channel, payload: object) -> Envelope:
@@ -278,3 +286,21 @@ def _type_of(payload: object) -> str:
     if isinstance(payload, CommandAck):
         return "cmd_ack"
     return "telemetry"
+
+
+def _salvage(kind: DeviceKind, codec: object, raw: RawMessage, channel: Channel | None,
+             topic: CompiledTopic | None) -> Salvaged | None:
+    """An urgent event read despite its faults (devices/salvage.py): through the device's
+    dialect when it speaks one — and, on our own topics, as our v1 JSON, which a dialect
+    device may send too."""
+    if not isinstance(codec, DialectCodec):
+        return salvage_urgent(kind, raw.payload, raw.received_at)
+    rewritten = codec.urgent_as_contract(kind, raw.payload, channel, topic, raw.received_at)
+    if rewritten is not None:
+        payload, repairs = rewritten
+        return salvage_urgent(kind, payload, raw.received_at,
+                              [f"read through dialect {codec.name}", *repairs])
+    if topic is None:
+        return salvage_urgent(kind, raw.payload, raw.received_at,
+                              [f"not dialect {codec.name}: read as our v1 JSON"])
+    return None

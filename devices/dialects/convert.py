@@ -196,9 +196,15 @@ def converter(rule: FieldRule) -> Convert | None:
 
 def _arithmetic(scale: float | None, offset: float | None, digits: int | None, *,
                 integer: bool) -> Convert:
+    fixed_point = scale is not None and 0 < abs(scale) < 1
     def apply(value: Any) -> Any:
         if not _is_number(value):
             raise _bad("scale", value)
+        if fixed_point and value != int(value):
+            # Units of 1e-6 degree or 0.1 °C come as whole numbers: a fraction means the
+            # device sent plain units (35.41421 read as 0.000035° put an SOS at sea).
+            raise PayloadError(f"scale: {str(value)[:40]} has a fraction, but this field "
+                               f"comes in whole units of {scale:g}", reason="schema_invalid")
         out = value * scale if scale is not None else value
         if offset is not None:
             out += offset

@@ -64,6 +64,9 @@ class _Target:
     build: Builder
     consumed: frozenset[str]
     validate: Callable[[Any], BaseModel]
+    # Each field on its own (built on first use), for salvaging an urgent event field by field.
+    fields: dict[str, FieldSpec]
+    loc: Loc
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,8 @@ class DialectCodec:
         self._candidates: dict[tuple[str | None, str | None, str], tuple[_Rule, ...]] = {}
         self.single_kind = dialect.kinds[0] if len(dialect.kinds) == 1 else None
         self._passthrough = frozenset(dialect.passthrough)
+        # (target, field) → that field's mapping alone, compiled when a salvage first needs it.
+        self._single: dict[tuple[int, str], Builder] = {}
 
     def serves(self, kind: str) -> bool:
         """Whether devices of this kind can use the dialect."""
@@ -195,25 +200,8 @@ class DialectCodec:
         """(channel, payload) of one message: the decoder's per-message entry point."""
         if topic is None and channel in self._passthrough:
             return channel, self._json.decode(kind, channel, payload)
-        topic_name = topic.name if topic is not None else None
-        key = (topic_name, channel, kind.key)
-        rules = self._candidates.get(key)
-        if rules is None:
-            if kind.key not in self.kinds:
-                raise PayloadError(f"dialect {self.name} does not serve {kind.key} devices",
-                                   reason="schema_invalid")
-            rules = self._candidates[key] = tuple(
-                r for r in self._rules if (r.topic is None or r.topic == topic_name)
-                and (channel is None or r.channel == channel) and kind.key in r.kinds)
-        if topic is None or not topic.text:
-            try:
-                obj = orjson.loads(payload)
-            except orjson.JSONDecodeError as exc:
-                raise PayloadError(f"malformed JSON: {exc}", reason="malformed_json") from exc
-            if type(obj) is not dict:
-                raise PayloadError("payload must be a JSON object", reason="schema_invalid")
-        else:
-            obj = self._parse(payload, topic)
+        rules = self._rules_for(kind, channel, topic)
+        obj = self._object(payload, topic)
         if self._id_check is not None and device_id is not None:
             claimed = self._id_check(obj)
             if claimed is None or str(claimed) != device_id:
@@ -225,6 +213,75 @@ class DialectCodec:
                 return rule.channel, self._apply(rule, kind.key, obj, round(received_at * 1000))
         raise PayloadError(f"dialect {self.name}: no message rule matches this "
                            f"{channel or 'message'}", reason="schema_invalid")
+
+    def _rules_for(self, kind: DeviceKind, channel: Channel | None,
+                   topic: CompiledTopic | None) -> tuple[_Rule, ...]:
+        topic_name = topic.name if topic is not None else None
+        key = (topic_name, channel, kind.key)
+        rules = self._candidates.get(key)
+        if rules is None:
+            if kind.key not in self.kinds:
+                raise PayloadError(f"dialect {self.name} does not serve {kind.key} devices",
+                                   reason="schema_invalid")
+            rules = self._candidates[key] = tuple(
+                r for r in self._rules if (r.topic is None or r.topic == topic_name)
+                and (channel is None or r.channel == channel) and kind.key in r.kinds)
+        return rules
+
+    def _object(self, payload: bytes, topic: CompiledTopic | None) -> Any:
+        if topic is None or not topic.text:
+            try:
+                obj = orjson.loads(payload)
+            except orjson.JSONDecodeError as exc:
+                raise PayloadError(f"malformed JSON: {exc}", reason="malformed_json") from exc
+            if type(obj) is not dict:
+                raise PayloadError("payload must be a JSON object", reason="schema_invalid")
+            return obj
+        return self._parse(payload, topic)
+
+    def urgent_as_contract(self, kind: DeviceKind, payload: bytes, channel: Channel | None,
+                           topic: CompiledTopic | None, received_at: float,
+                           ) -> tuple[bytes, list[str]] | None:
+        """An urgent event this dialect could not decode, rewritten as our v1 JSON for
+        `devices.salvage`: every field the mapping can read on its own, the vendor's event
+        code matched without case. None when the payload names no urgent event of `kind`.
+
+        A muted SOS is worse than a badly decorated one: a watch's `sn` as text, a time in
+        another format, `"alarm": "sos"` in lower case each refused the whole alarm."""
+        try:
+            obj = self._object(payload, topic)
+            rules = self._rules_for(kind, channel, topic)
+        except PayloadError:
+            return None
+        rule = next((r for r in rules if r.when is None or r.when(obj)), None)
+        if rule is None or rule.channel != "event" or rule.code is None:
+            return None
+        code = rule.code(obj)
+        key = ("true" if code else "false") if type(code) is bool else str(code)
+        word = rule.table.get(key)
+        repairs: list[str] = []
+        if word is None:
+            folded = key.strip().lower()
+            word = next((w for c, w in rule.table.items() if c.lower() == folded),
+                        folded if folded in kind.urgent else None)
+            if word is not None:
+                repairs.append(f"vendor event code {key[:40]!r} read as {word!r}")
+        if word not in kind.urgent:
+            return None
+        target: _Target = rule.targets[kind.key][word]
+        out: dict[str, Any] = {}
+        now_ms = round(received_at * 1000)
+        for name, spec in target.fields.items():
+            build = self._single.get((id(target), name))
+            if build is None:
+                build = self._single[(id(target), name)] = compile_fields({name: spec},
+                                                                          target.loc)
+            try:
+                out.update(build(obj, now_ms))
+            except PayloadError as exc:
+                repairs.append(f"{name} dropped ({exc})")
+        out["type"] = word
+        return orjson.dumps(out, default=str), repairs
 
     @staticmethod
     def _parse(payload: bytes, topic: CompiledTopic | None) -> Any:
@@ -275,5 +332,7 @@ def _target(model: type[BaseModel], fields: dict[str, tuple[FieldSpec, frozenset
     consumed = set(base)
     for _, used in fields.values():
         consumed |= used
-    build = compile_fields({n: spec for n, (spec, _) in fields.items()}, loc)
-    return _Target(model, build, frozenset(consumed), model.__pydantic_validator__.validate_python)
+    specs = {n: spec for n, (spec, _) in fields.items()}
+    build = compile_fields(specs, loc)
+    return _Target(model, build, frozenset(consumed), model.__pydantic_validator__.validate_python,
+                   specs, loc)

@@ -55,7 +55,9 @@ class FieldRule(_Strict):
         description="For `convert: time` of text without an offset: the vendor's clock offset, "
         "e.g. `+08:00`")
     scale: float | None = Field(
-        None, description="Multiply after conversion (1e-6 degrees: `0.000001`; 0.1 °C: `0.1`)")
+        None, description="Multiply after conversion (1e-6 degrees: `0.000001`; 0.1 °C: `0.1`); "
+        "with a scale below 1 the value must be a whole number (a fraction is refused: the "
+        "device sent plain units)")
     offset: float | None = Field(None, description="Add after scaling (e.g. Kelvin → °C)")
     digits: int | None = Field(
         None, ge=0, le=9, description="Round to this many decimals after scale and offset")
