@@ -93,6 +93,30 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float,
     return Salvaged(event, tuple(repairs), from_receipt)
 
 
+def trim_to_fit(payload: bytes, limit: int) -> tuple[bytes, list[str]] | None:
+    """An event over the size limit with its largest fields dropped until it fits (a camera's
+    snapshot and long track), and what was dropped; None when it is no JSON object or cannot
+    be made to fit. For urgent events only: the alarm matters more than its attachments."""
+    read = _read_object(payload)
+    if read is None:
+        return None
+    obj = dict(read[0])
+    try:
+        sizes = sorted(((len(orjson.dumps(v)), k) for k, v in obj.items()
+                        if k.strip().lower() not in ("type", "ts", "seq")), reverse=True)
+        dropped: list[str] = []
+        encoded = orjson.dumps(obj)
+        for size, name in sizes:
+            if len(encoded) <= limit:
+                break
+            del obj[name]
+            dropped.append(f"{name[:40]} dropped ({size} bytes)")
+            encoded = orjson.dumps(obj)
+    except orjson.JSONEncodeError:  # lone surrogates, integers past 64 bits
+        return None
+    return (encoded, dropped) if len(encoded) <= limit else None
+
+
 class _Pairs(list[tuple[str, Any]]):
     """A JSON object's members in order, duplicates kept."""
 
@@ -113,9 +137,21 @@ def _read_object(payload: bytes) -> tuple[_Pairs, list[str]] | None:
         # The standard parser reads NaN and Infinity (refused below, field by field) and
         # lone surrogate escapes, which the strict one refuses whole.
         obj = json.loads(text, object_pairs_hook=_Pairs)
+        if not isinstance(obj, _Pairs):
+            return None
+        # Duplicates matter at the top only (`type` twice); nested objects are plain again.
+        return _Pairs((key, _plain(value)) for key, value in obj), repairs
     except (ValueError, RecursionError):
         return None
-    return (obj, repairs) if isinstance(obj, _Pairs) else None
+
+
+def _plain(value: Any) -> Any:
+    """A parsed value with its objects as dicts (the last of duplicate keys wins)."""
+    if isinstance(value, _Pairs):
+        return {key: _plain(item) for key, item in value}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _named_as_model(pairs: _Pairs, model: type[Event], repairs: list[str]) -> dict[str, Any]:

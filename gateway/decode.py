@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from devices import topics
@@ -10,12 +11,13 @@ from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.dialects.engine import DialectCodec
 from devices.dialects.topics import CompiledTopic
 from devices.errors import DecodeError, UnknownCodecError
-from devices.salvage import Salvaged, salvage_urgent
+from devices.salvage import Salvaged, salvage_urgent, trim_to_fit
 from devices.vendors import CodecSet, VendorRoute, builtin_codecs
 from gateway.envelope import Envelope, RawMessage
 from gateway.registry import DeviceRegistry
 from gateway.settings import LimitSettings
 from gateway.storage.records import DeviceRecord
+from gateway.urgency import UrgencyHint
 
 # Every reason a message can be refused; each has its own counter and dead-letter rows.
 REJECT_REASONS: tuple[str, ...] = (
@@ -36,6 +38,8 @@ REJECT_REASONS: tuple[str, ...] = (
     "internal_error",
 )
 
+# An urgent event up to this many times the size limit is trimmed to fit instead of refused.
+OVERSIZED_URGENT_FACTOR = 4
 _TOPIC_CACHE = 1_000_000  # ~4 topics × 250k devices; cleared (not grown) beyond
 
 
@@ -82,11 +86,15 @@ class Decoder:
         # Topics repeat (a few per device): parse each once. Only valid ones are kept.
         self._topics: dict[str, topics.TopicParts] = {}
         self._vendor_topics: dict[str, VendorRoute] = {}
+        self._urgent = UrgencyHint(catalogue).device
 
     def decode(self, raw: RawMessage, now: float) -> Envelope:
         """Return the envelope, or raise RejectError (or OwnPublishError)."""
         size = len(raw.payload)
         if size > self._limits.max_payload_bytes:
+            trimmed = self._oversized_urgent(raw, now)
+            if trimmed is not None:
+                return trimmed
             device_id = _device_of(raw.topic)
             kind_of = None
             if device_id is None:  # a dialect's own topic: the kind is the registered one's
@@ -143,6 +151,27 @@ class Decoder:
                 raise RejectError(exc.reason, str(exc), device_id) from exc
             return self._salvaged_envelope(raw, now, kind, device, salvaged, exc)
         return self._envelope(raw, now, kind, device, channel, payload)
+
+    def _oversized_urgent(self, raw: RawMessage, now: float) -> Envelope | None:
+        """An urgent event over the size limit (a camera's falling object with its snapshot
+        and a long track: each within its own documented limit, together over 64 KiB), its
+        largest fields dropped until it fits; None for anything else, which stays refused."""
+        limit = self._limits.max_payload_bytes
+        if len(raw.payload) > OVERSIZED_URGENT_FACTOR * limit or self._urgent(raw) is None:
+            return None
+        trimmed = trim_to_fit(raw.payload, limit)
+        if trimmed is None:
+            return None
+        payload, dropped = trimmed
+        try:
+            env = self.decode(replace(raw, payload=payload), now)
+        except RejectError:
+            return None
+        if not env.urgent:
+            return None
+        detail = f"{len(raw.payload)} bytes > limit {limit}: " + "; ".join(dropped)
+        env.salvaged = ("oversized", detail + (f"; {env.salvaged[1]}" if env.salvaged else ""))
+        return env
 
     def _salvaged_envelope(self, raw: RawMessage, now: float, kind: DeviceKind,
                            device: DeviceRecord, salvaged: Salvaged, exc: DecodeError,

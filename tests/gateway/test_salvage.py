@@ -212,3 +212,45 @@ def test_an_event_naming_its_type_twice_is_refused_when_neither_is_urgent(gatewa
     assert gateway.store.query("SELECT id FROM events") == []
     [letter] = gateway.store.query("SELECT reason, detail FROM dead_letters")
     assert letter["reason"] == "schema_invalid" and "type given 2 times" in letter["detail"]
+
+
+def _falling_object(points: int, snapshot_chars: int, seq: int) -> bytes:
+    track = [{"t": round(i * 0.04, 2), "x": 640.5 + i % 7, "y": 100.25 + i} for i in range(points)]
+    return orjson.dumps({"ts": MS, "seq": seq, "type": "falling_object", "confidence": 0.93,
+                         "floor": 12, "track": track, "snapshot_jpeg_b64": "A" * snapshot_chars})
+
+
+def test_an_urgent_event_over_the_size_limit_pages_without_its_attachments(gateway):
+    # Each part within its documented limit (500 track points, a 56,000-character
+    # snapshot), together over 64 KiB: the falling object was refused as oversized.
+    topic = f"scgw/v1/camera/{DEVICE_OF['camera']}/event"
+    payload = _falling_object(500, 56_000, seq=1)
+    assert len(payload) > gateway.settings.limits.max_payload_bytes
+    gateway.pipeline.process_batch([RawMessage(topic, payload, received_at=T0)])
+    [row] = gateway.store.query("SELECT seq, type, data FROM events WHERE channel = 'event'")
+    data = orjson.loads(row["data"])
+    assert (row["seq"], row["type"]) == (1, "falling_object")
+    assert "snapshot_jpeg_b64" not in data and len(data["track"]) == 500
+    assert data["salvaged"]["reason"] == "oversized"
+    assert "snapshot_jpeg_b64 dropped" in data["salvaged"]["detail"]
+    assert [r["rule_id"] for r in gateway.store.query("SELECT rule_id FROM alerts")] == [
+        "camera.falling_object"]
+    # Far beyond the limit, or not urgent: refused as before.
+    gateway.pipeline.process_batch([
+        RawMessage(topic, _falling_object(10, 300_000, seq=2), received_at=T0),
+        RawMessage(f"scgw/v1/camera/{DEVICE_OF['camera']}/telemetry",
+                   orjson.dumps({"ts": MS, "seq": 3, "fps": 25, "pad": "x" * 70_000}),
+                   received_at=T0)])
+    assert [r["reason"] for r in gateway.store.query("SELECT reason FROM dead_letters")] == [
+        "oversized", "oversized"]
+
+
+def test_a_salvaged_sos_keeps_a_valid_location(gateway):
+    topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
+    payload = b'{"Ts": %d, "Seq": 1, "Type": "SOS", "battery_pct": NaN, ' \
+              b'"location": {"lat": 35.41, "lon": 116.58, "accuracy_m": 8}}' % MS
+    gateway.pipeline.process_batch([RawMessage(topic, payload, received_at=T0)])
+    [row] = gateway.store.query("SELECT data FROM events WHERE channel = 'event'")
+    data = orjson.loads(row["data"])
+    assert (data["location"]["lat"], data["location"]["accuracy_m"]) == (35.41, 8.0)
+    assert "battery_pct" not in data and "battery_pct dropped" in data["salvaged"]["detail"]
