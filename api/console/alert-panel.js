@@ -1,6 +1,6 @@
 // The operator's alert list: incidents (see incidents.js), filters, pages of 200 rows, the
 // ack-timeout countdown and why an alert came back, and marks for alerts that contradict
-// their device (band not worn) or are muted.
+// their device (band not worn), came from a salvaged (faulty) payload, or are muted.
 import { el, fmtClock, fmtSpan, fmtTime, serverNow, fill } from "./ui.js";
 import { icon } from "./icons.js";
 import { getLang, pick, t } from "./i18n.js";
@@ -10,6 +10,15 @@ export const PAGE = 200;
 const SEVERITIES = ["critical", "major", "minor", "info"];
 
 export function alertTitle(a) { return pick(a.name_zh, a.name_en) || t(`cat.${a.category}`); }
+
+/** The badge and the text of an alert raised by a salvaged payload (none otherwise). */
+export function payloadProblem(a) {
+  if (!a.payload_problem) return [null, null];
+  return [
+    el("span", { class: "badge warn", dataset: { badge: "payload" }, title: t("alert.payload.why") }, icon("alert"), t("alert.payload")),
+    el("div", { class: "payload-problem", dataset: { payloadProblem: "1" } }, `${t("alert.payload.label")}${a.payload_problem}`),
+  ];
+}
 
 export function placeText(a) {
   if (!a.building) return "";
@@ -102,7 +111,7 @@ export class AlertPanel {
   row(a, names, grouped) {
     const ticket = this.ctx.ticketFor(a);
     const key = [a.state, a.severity, a.muted, a.escalations, a.ack_due, a.worn, a.count, a.flapping,
-      a.acked_by, grouped, this.focus === a.id, ticket?.id, getLang(), names[a.resident_id]].join("|");
+      a.acked_by, grouped, this.focus === a.id, ticket?.id, getLang(), names[a.resident_id], a.payload_problem].join("|");
     const held = this.rows.get(a.id);
     if (held && held.key === key) return held.node;
     const node = this.buildRow(a, names, grouped, ticket);
@@ -121,6 +130,8 @@ export class AlertPanel {
     if (a.state === "active" && a.escalations > 0) {
       badges.push(el("span", { class: "badge critical", dataset: { badge: "reescalated" }, title: t("alert.reescalated.why") }, icon("repeat"), t("alert.reescalated", { n: a.escalations })));
     }
+    const [problemBadge, problemText] = payloadProblem(a);
+    if (problemBadge) badges.push(problemBadge);
     if (a.muted) badges.push(el("span", { class: "badge muted", dataset: { badge: "muted" }, title: a.muted }, icon("bell-off"), t("alert.muted")));
     if (a.flapping) badges.push(el("span", { class: "badge", dataset: { badge: "flapping" } }, t("alert.flapping")));
     const countdown = a.state === "acknowledged" && a.ack_due
@@ -138,6 +149,7 @@ export class AlertPanel {
       el("span", { class: "title" }, alertTitle(a)),
       el("span", { class: `state ${a.state}` }, t(`state.${a.state}`)), badges),
     el("div", { class: "meta" }, meta),
+    problemText,
     countdown,
     el("div", { class: "actions" },
       a.state === "active" ? button("ack", act.ack, "primary") : null,

@@ -79,6 +79,8 @@ export const EN = {
   "alarm.many": "{n} new critical alerts, first: {first}", "alert.countdown": "pages again in {t} unless cleared", "alert.reescalated": "Ack timed out: paging again (#{n})",
   "alert.reescalated.why": "It was acknowledged but not cleared within the ack time limit, so it pages again: acknowledge and handle it",
   "alert.notworn": "Band not worn", "alert.notworn.why": "The band reported it was off the wrist when this fired: the alert contradicts the device, check by phone; an SOS is handled as usual",
+  "alert.payload": "Faulty payload, salvaged", "alert.payload.label": "Payload problem: ",
+  "alert.payload.why": "The device's message broke the payload contract: the gateway kept what it could read and paged as usual; check what is missing (a position, say) by phone and have the vendor fix the device",
   "alert.muted": "Muted", "alert.flapping": "Flapping", "alert.ticket": "Ticket", "alert.count": "×{n}",
   "alerts.more": "Show {n} more ({total} in all)", "alerts.shown": "{n} of {total} shown",
   "alerts.truncated": "More than {n} open alerts: counts come from the server summary",

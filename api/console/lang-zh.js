@@ -69,6 +69,8 @@ export const ZH = {
   "alarm.many": "{n} 条新严重告警，首条：{first}", "alert.countdown": "{t} 后未清除将重新告警", "alert.reescalated": "确认超时，重新告警（第 {n} 次）",
   "alert.reescalated.why": "已确认的告警在确认时限内未清除，系统重新告警，请再次确认并处置",
   "alert.notworn": "手环未佩戴", "alert.notworn.why": "报警时手环报告“未佩戴”：告警与设备状态矛盾，请电话核实；求助告警照常处理",
+  "alert.payload": "报文有误·已补救", "alert.payload.label": "报文问题：",
+  "alert.payload.why": "设备发来的报文不符合接口规范：网关保留了能读懂的部分并照常告警，缺失的内容（如定位）请电话核实，并请厂商修正设备",
   "alert.muted": "已静默", "alert.flapping": "频繁反复", "alert.ticket": "工单", "alert.count": "第 {n} 次",
   "alerts.more": "再显示 {n} 条（共 {total} 条）", "alerts.shown": "显示 {n} / {total} 条",
   "alerts.truncated": "未清除告警超过 {n} 条，计数来自服务器汇总",

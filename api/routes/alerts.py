@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from api.deps import GatewayDep, IdPath, Staff, StaffOrGrid
 from api.schemas import AlertAction, AlertPublic, AlertSummary, CommentBody, SilenceCreate
+from api.stream import payload_problem
 from devices.place import Place
 from gateway.storage.alert_reads import AlertReads
 from gateway.storage.context_reads import Reader, Wear, wear_at, worn_at_many
@@ -95,6 +96,7 @@ class AlertViews:
         out = {name: row.get(name, default) for name, default in _PUBLIC_DEFAULTS}
         out.update(flapping=bool(row["flapping"]), name_zh=zh, name_en=en,
                    worn=self.worn(row), paged_at=self._paged_at(row),
+                   payload_problem=payload_problem(row.get("detail")),
                    place=Place(row["site"] or "", row["building"] or "", row.get("unit") or "",
                                "", row["grid"] or "").as_dict())
         return out

@@ -42,6 +42,10 @@ class AlertPublic(PlacedModel):
         "(false: the alert contradicts the band; it still pages)")
     ticket_id: int | None = Field(None, description="The ticket this alert opened or joined")
     ticket_code: str | None = Field(None, description="That ticket's code (GD…)")
+    payload_problem: str | None = Field(
+        None, description="The urgent event that raised it broke the payload contract and was "
+        "salvaged: what was wrong and what was repaired (a dropped location, say), as the "
+        "device's confirmation said")
 
 
 class AlertSummary(BaseModel):

@@ -9,7 +9,7 @@ from gateway.storage.base import Reader
 ALERT_COLUMNS = ("id", "rule_id", "device_id", "kind", "site", "building", "unit", "grid",
                  "resident_id", "severity", "category", "state", "opened_at", "last_seen",
                  "count", "acked_by", "acked_at", "ack_due", "escalations", "flapping", "muted",
-                 "clock_skew_s")
+                 "clock_skew_s", "detail")
 _FIELDS = ", ".join(ALERT_COLUMNS)
 # An alert as the API lists it: with the ticket it opened or joined (if any), so a console
 # links it without having that ticket loaded.
