@@ -73,7 +73,7 @@ class JsonCodec:
     def decode(self, kind: DeviceKind, channel: Channel, payload: bytes) -> BaseModel:
         """Validate `payload` against the model of the kind and channel."""
         if channel == "status":
-            plain = _PLAIN_STATUS.get(payload.strip())
+            plain = _PLAIN_STATUS.get(payload.strip().lower())  # `ONLINE` too
             if plain is not None:
                 return plain
         if channel == "event" and payload.count(b'"type"') > 1:

@@ -274,7 +274,9 @@ class MqttIngest:
             self.refusal = (
                 f"the broker refused the gateway's subscription to {failed[0][0]!r} (reason "
                 f"code 0x{failed[0][1]:02x}): its account lacks permission to subscribe there "
-                "(role scgw-gateway needs subscribePattern scgw/v1/#; `scgw broker provision`)")
+                f"(role scgw-gateway needs subscribePattern {failed[0][0]!r}: run `scgw broker "
+                "provision` again — after an upgrade or a new dialect file, its role may predate "
+                "the topics read now)")
             self._answered.set()
             raise wire.RefusedError("subscriptions", failed[0][1])
         self.refusal = None

@@ -53,7 +53,8 @@ class FieldRule(_Strict):
     utc_offset: str | None = Field(
         None, pattern=r"^[+-]\d{2}:\d{2}$",
         description="For `convert: time` of text without an offset: the vendor's clock offset, "
-        "e.g. `+08:00`")
+        "e.g. `+08:00` (without it, such text is read as UTC: name the offset for a device on "
+        "China time)")
     scale: float | None = Field(
         None, description="Multiply after conversion (1e-6 degrees: `0.000001`; 0.1 °C: `0.1`); "
         "with a scale below 1 the value must be a whole number (a fraction is refused: the "

@@ -64,6 +64,7 @@ def test_wristband_telemetry_rejections_carry_their_reason(payload, reason):
 def test_status_accepts_bare_words_and_objects():
     assert JSON.decode(WB, "status", b"offline").state == "offline"
     assert JSON.decode(WB, "status", b' online\n').state == "online"
+    assert JSON.decode(WB, "status", b"ONLINE").state == "online"  # firmware shouting
     assert JSON.decode(WB, "status", b'{"state": "online"}').state == "online"
     with pytest.raises(PayloadError):
         JSON.decode(WB, "status", b"sleeping")
