@@ -128,6 +128,9 @@ def _read_object(payload: bytes) -> tuple[_Pairs, list[str]] | None:
     if payload.startswith(b"\xef\xbb\xbf"):
         payload = payload[3:]
         repairs.append("byte-order mark ignored")
+    if payload.endswith(b"\x00"):  # C firmware sending its string's terminator
+        payload = payload.rstrip(b"\x00")
+        repairs.append("trailing NUL bytes ignored")
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:

@@ -56,8 +56,8 @@ def device_acls(kind: str, device_id: str,
 
     The channels exactly, not `…/<id>/#`: the broker keeps a retained message per topic for
     ever, so a wildcard would let one device fill the broker's memory and disk with retained
-    messages on invented sub-topics. A misspelt channel is refused by the broker (MQTT 5:
-    PUBACK 0x87 "not authorized"). `vendor_topics` are its dialect's own topics with its id
+    messages on invented sub-topics. Mosquitto 2.0 answers a publish on a misspelt channel
+    by closing the connection (after a PUBACK, 0x87 under MQTT 5), as AWS IoT does. `vendor_topics` are its dialect's own topics with its id
     filled in (`owntracks/<id>/+`): another device's id never appears in them.
     """
     acls: list[dict[str, Any]] = [

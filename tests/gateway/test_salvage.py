@@ -185,6 +185,7 @@ ENCODING_SLIPS = {
                            b'"location": {"lat": NaN, "lon": 116.5, "accuracy_m": 5}}' % MS,
     "Infinity": b'{"ts": %d, "seq": 1, "type": "sos", "battery_pct": Infinity}' % MS,
     "byte-order mark": b'\xef\xbb\xbf{"ts": %d, "seq": 1, "type": "sos"}' % MS,
+    "trailing NUL": b'{"ts": %d, "seq": 1, "type": "sos"}\x00' % MS,
     "GBK text": '{"ts": %d, "seq": 1, "type": "sos", "note": "老人摔倒"}'.encode("gbk") % MS,
     "lone surrogate": b'{"ts": %d, "seq": 1, "type": "sos", "note": "\\ud83d"}' % MS,
     "PascalCase keys": b'{"Ts": %d, "Seq": 1, "Type": "SOS"}' % MS,
