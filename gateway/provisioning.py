@@ -57,8 +57,9 @@ def device_acls(kind: str, device_id: str,
     The channels exactly, not `…/<id>/#`: the broker keeps a retained message per topic for
     ever, so a wildcard would let one device fill the broker's memory and disk with retained
     messages on invented sub-topics. Mosquitto 2.0 answers a publish on a misspelt channel
-    by closing the connection (after a PUBACK, 0x87 under MQTT 5), as AWS IoT does. `vendor_topics` are its dialect's own topics with its id
-    filled in (`owntracks/<id>/+`): another device's id never appears in them.
+    by closing the connection (after a PUBACK, 0x87 under MQTT 5), as AWS IoT does.
+    `vendor_topics` are its dialect's own topics with its id filled in (`owntracks/<id>/+`):
+    another device's id never appears in them.
     """
     acls: list[dict[str, Any]] = [
         {"acltype": "publishClientSend", "topic": topics.topic(kind, device_id, suffix),
