@@ -82,7 +82,7 @@ class Pipeline:
         self.on_rollback: list[Callable[[], None]] = []
         # Called last inside every transaction, before its commit (the replicas' live fan-out).
         self.before_commit: list[Callable[[StoreTx], None]] = []
-        hint = UrgencyHint().device
+        hint = UrgencyHint(codecs=decoder.codecs).device
         self._inbox = Inbox(limits.queue_size, urgent=hint)
         self.budget = DeviceBudget(limits.device_rate_per_s, limits.device_burst,
                                    limits.device_urgent_rate_per_s, limits.device_urgent_burst,

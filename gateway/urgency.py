@@ -5,28 +5,50 @@ from __future__ import annotations
 import re
 
 from devices.catalogue import CATALOGUE, KindCatalogue
+from devices.dialects.engine import DialectCodec
+from devices.vendors import CodecSet
 from gateway.envelope import RawMessage
+
+_SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class UrgencyHint:
     """Spots an urgent event from its topic and raw payload, before anything is decoded.
 
-    Only a hint for ordering work: a payload it does not recognise (a vendor's own format,
-    say) simply waits its turn, and decoding still judges every message in full.
+    Only a hint for ordering work and for the flood budget: a payload it does not recognise
+    simply waits its turn (and, from a device over its budget, may be shed), and decoding
+    still judges every message in full. Dialect devices are recognised by their event code
+    (`"alarm": "SOS"`) where the dialect reads it from a top-level key: a flooding HX band's
+    SOS was shed with its readings (red team, session 31).
     """
 
-    def __init__(self, catalogue: KindCatalogue = CATALOGUE) -> None:
-        self._patterns = {
+    def __init__(self, catalogue: KindCatalogue = CATALOGUE,
+                 codecs: CodecSet | None = None) -> None:
+        self._codecs = codecs
+        dialects = list(codecs.dialects.values()) if codecs is not None else []
+        self._patterns: dict[str, re.Pattern[bytes]] = {}
+        for kind in catalogue.kinds.values():
+            if not kind.urgent:
+                continue
             # Any case: a salvaged "SOS" is as urgent as "sos" (devices/salvage.py).
-            kind.key: re.compile(rb'"type"\s*:\s*"\s*(?i:'
-                                 + b"|".join(re.escape(t.encode()) for t in kind.urgent)
-                                 + rb')\s*"')
-            for kind in catalogue.kinds.values() if kind.urgent
-        }
+            ours = (rb'"type"\s*:\s*"\s*(?i:'
+                    + b"|".join(re.escape(t.encode()) for t in kind.urgent) + rb')\s*"')
+            # Dialect devices publishing on our own topics (hx_band).
+            theirs = [p for d in dialects for p in _code_patterns(d, catalogue, None, kind.key)]
+            self._patterns[kind.key] = re.compile(b"|".join([ours, *theirs]))
+        # (dialect, its topic name) → the pattern of its urgent codes on that topic.
+        self._dialect: dict[tuple[str, str], re.Pattern[bytes] | None] = {}
+        for dialect in dialects:
+            for compiled in dialect.topics:
+                parts = _code_patterns(dialect, catalogue, compiled.name, None)
+                self._dialect[(dialect.name, compiled.name)] = (
+                    re.compile(b"|".join(parts)) if parts else None)
 
     def device(self, raw: RawMessage) -> str | None:
         """The sending device's id if `raw` is an urgent event, else None."""
         topic = raw.topic
+        if not topic.startswith("scgw/"):
+            return self._dialect_device(raw) if self._dialect else None
         if not topic.endswith("/event"):
             return None
         parts = topic.split("/")  # scgw/v1/{kind}/{device_id}/event
@@ -36,6 +58,41 @@ class UrgencyHint:
         if pattern is None or pattern.search(raw.payload) is None:
             return None
         return parts[3]
+
+    def _dialect_device(self, raw: RawMessage) -> str | None:
+        route = self._codecs.route(raw.topic) if self._codecs is not None else None
+        if route is None or not route.match.device_id:
+            return None
+        pattern = self._dialect.get((route.codec.name, route.topic.name))
+        if pattern is None or pattern.search(raw.payload) is None:
+            return None
+        return route.match.device_id
+
+
+def _code_patterns(dialect: DialectCodec, catalogue: KindCatalogue, topic: str | None,
+                   kind: str | None) -> list[bytes]:
+    """Patterns of a dialect's urgent event codes read from a top-level key, for the rules of
+    one of its topics (None: our own topics) — a rule naming no topic serves them all — and,
+    when given, one kind."""
+    out: list[bytes] = []
+    for rule in dialect.dialect.messages:
+        if rule.channel != "event" or rule.event is None or rule.topic not in (None, topic):
+            continue
+        kinds = rule.kinds if rule.kinds is not None else dialect.dialect.kinds
+        if kind is not None and kind not in kinds:
+            continue
+        if not _SIMPLE_KEY.match(rule.event.code):
+            continue
+        urgent = {w for k in kinds if (c := catalogue.get(k)) is not None for w in c.urgent}
+        codes = [code for code, word in rule.event.table.items() if word in urgent]
+        if not codes:
+            continue
+        # The codes of the table and the urgent words themselves, in any case: salvage
+        # reads `"sos"` for `SOS` (devices/dialects/engine.py).
+        words = b"|".join(re.escape(w.encode()) for w in sorted({*codes, *urgent}))
+        out.append(rb'"' + re.escape(rule.event.code.encode()) + rb'"\s*:\s*"?\s*(?i:'
+                   + words + rb')\b')
+    return out
 
 
 def device_of(topic: str) -> str:

@@ -106,3 +106,25 @@ def test_devices_on_a_dialects_own_topics_each_have_their_own_budget(tmp_path):
                                                              arrived=1.0)])
     assert (len(admitted), len(shed)) == (0, 1)  # OT-1's budget, whatever the phone
     gw.store.close()
+
+
+def test_a_dialect_devices_sos_is_not_shed_with_its_readings(tmp_path):
+    # A flooding HX band (its own JSON on our topics) or 4G watch (`watch/<imei>/up`): its
+    # SOS, `"alarm": "SOS"`, was not recognised as urgent and was shed (red team, session 31).
+    from devices.vendors import builtin_codecs
+
+    budget = DeviceBudget(10, 100, 1.0, 3, UrgencyHint(codecs=builtin_codecs()).device)
+    imei = "865028041234567"
+    flood = ([RawMessage("scgw/v1/wristband/HX-1/telemetry", b'{"t": 1, "hr": 70}', arrived=1.0)
+              for _ in range(200)]
+             + [RawMessage(f"watch/{imei}/up", b'{"cmd": "health", "hr": 70}', arrived=1.0)
+                for _ in range(200)])
+    budget.split(flood)  # both bursts spent
+    urgent = [RawMessage("scgw/v1/wristband/HX-1/event", b'{"t": 1, "n": 9, "alarm": "SOS"}',
+                         arrived=1.0),
+              RawMessage(f"watch/{imei}/up", b'{"imei": "%s", "cmd": "alarm", "alarm": "sos"}'
+                         % imei.encode(), arrived=1.0)]
+    readings = [RawMessage("scgw/v1/wristband/HX-1/event", b'{"t": 1, "alarm": "ON"}',
+                           arrived=1.0)]
+    admitted, shed, _ = budget.split(urgent + readings)
+    assert admitted == urgent and shed == readings
