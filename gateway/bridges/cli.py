@@ -67,6 +67,12 @@ def watch3g(
         typer.echo(f"invalid settings:\n{exc}", err=True)
         raise typer.Exit(2) from exc
     logs.setup(settings.log_level, settings.log_json)
+    if settings.environment == "production" and not settings.bridge.allowed_networks:
+        typer.echo("set bridge.allowed_networks (SCGW_BRIDGE__ALLOWED_NETWORKS='[\"10.0.0.0/8\"]'"
+                   ", the private APN's range): the 3G protocol carries only a watch's id, so "
+                   "anyone who can reach the port can speak as any watch; '[\"0.0.0.0/0\"]' "
+                   "accepts that knowingly", err=True)
+        raise typer.Exit(2)
     host, _, port = settings.bridge.listen.rpartition(":")
     broker = settings.broker
     broker_host, broker_port = ((broker.host, broker.port) if broker.url else

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import resource
 import ssl as ssl_module
 import threading
 from collections import Counter
@@ -58,6 +60,7 @@ class _Conn:
     # and its stand-in time must stay the first one, or every resend is another event.
     alarm_first_ms: dict[tuple[str, ...], int] = field(default_factory=dict)
     closing: str | None = None  # why the bridge closes it (counted once)
+    address: str = ""  # the peer's IP address
 
 
 class Watch3gBridge:
@@ -79,6 +82,12 @@ class Watch3gBridge:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._sweep_task: asyncio.Task[None] | None = None
+        self._networks = [ipaddress.ip_network(n, strict=False)
+                          for n in settings.allowed_networks]
+        self.capacity = _capacity(settings.max_connections)
+        # Connections that have not named their watch yet, oldest first. No cap per address:
+        # watches behind a carrier's NAT share one.
+        self._unnamed: dict[_Conn, None] = {}
 
     # -- running -------------------------------------------------------------------------
 
@@ -181,13 +190,34 @@ class Watch3gBridge:
 
     # -- one connection ------------------------------------------------------------------
 
+    def _admit(self, conn: _Conn) -> str | None:
+        """Why a new connection is refused, or None. A full bridge sheds the oldest connection
+        that has not named its watch yet rather than the newcomer: idle connections held open
+        by one address kept every watch out, and their SOS with them (red team, session 31)."""
+        if self._networks and not _inside(conn.address, self._networks):
+            return "not_allowed"
+        if len(self._conns) >= self.capacity:
+            if not self._unnamed:
+                return "over_capacity"
+            oldest = next(iter(self._unnamed))
+            self._named(oldest)  # no longer a candidate, even before its task ends
+            self._close(oldest, "shed_unnamed")
+        return None
+
+    def _named(self, conn: _Conn) -> None:
+        self._unnamed.pop(conn, None)
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         now = self._clock.time()
         conn = _Conn(writer, now, now, watch3g.FrameReader(self._settings.max_frame_bytes))
-        if len(self._conns) >= self._settings.max_connections:
-            self._close(conn, "over_capacity")
+        peer = writer.get_extra_info("peername")
+        conn.address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        refusal = self._admit(conn)
+        if refusal is not None:
+            self._close(conn, refusal)
             return
         self._conns.add(conn)
+        self._unnamed[conn] = None
         self.counters["connections"] += 1
         try:
             while conn.closing is None:
@@ -210,6 +240,7 @@ class Watch3gBridge:
                         break
         finally:
             self._conns.discard(conn)
+            self._named(conn)  # forgotten as unnamed, whichever way it ended
             writer.close()
             await self._end_session(conn)
 
@@ -234,6 +265,11 @@ class Watch3gBridge:
         messages = watch3g.to_contract(frame, now_ms)
         if not messages and key not in ("LK", "CR"):
             self.counters["frames_unused"] += 1  # voice, pictures, settings answers …
+        events = [b for c, b in messages if c == "event"] if key == "AL" else []
+        if events:
+            # Before publishing: the confirmation can arrive while a publish is awaited
+            # (a resend's comes at once), and an answer found no alarm waiting for it.
+            conn.alarms[events[0]["ts"]] = conn.maker  # answered on confirmation
         try:
             for channel, body in messages:
                 await self._publish(conn, channel, body)
@@ -242,11 +278,8 @@ class Watch3gBridge:
         except (MqttSessionError, OSError):
             self._close(conn, "broker_lost")
             return False
-        if key == "AL":
-            events = [b for c, b in messages if c == "event"]
-            if events:
-                conn.alarms[events[0]["ts"]] = conn.maker  # answered on confirmation
-            elif watch3g.readable_alarm(frame):
+        if key == "AL" and not events:
+            if watch3g.readable_alarm(frame):
                 self._reply(conn, "AL")  # no alarm bit set: nothing to confirm
             else:
                 # Unreadable: unanswered, so the watch sends it again (each copy is a dead
@@ -262,8 +295,16 @@ class Watch3gBridge:
             return False
         conn.device_id = frame.device_id
         conn.maker = frame.maker
+        self._named(conn)
         old = self._watches.get(frame.device_id)
         if old is not None:  # the watch reconnected: its old connection is stale
+            if old.address != conn.address:
+                # Also what someone speaking as the watch looks like: the protocol has no
+                # secret (keep the port on the private APN: `bridge.allowed_networks`).
+                self.counters["replaced_from_another_address"] += 1
+                log.warning("3g watch reconnected from another address",
+                            extra={"device_id": frame.device_id, "address": conn.address,
+                                   "previous": old.address})
             self._close(old, "replaced")
             await self._end_session(old)
         host, port = self._broker
@@ -361,3 +402,29 @@ class Watch3gBridge:
         await self._publish(conn, "cmd_ack", {"id": command_id, "ok": True, "ts": now_ms,
                                               "result": {"location": fix}})
         self.counters["locate_done"] += 1
+
+
+def _inside(address: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def _capacity(configured: int) -> int:
+    """Connections the process can hold: each watch takes a TCP connection and an MQTT
+    session, and an accept that finds no file descriptor left fails for everyone. The soft
+    open-file limit is raised to the hard one first."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or hard > soft):
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    if soft == resource.RLIM_INFINITY:
+        return configured
+    fits = max(1, (soft - 256) // 2)
+    if fits < configured:
+        log.warning("bridge.max_connections lowered to what the open-file limit allows",
+                    extra={"configured": configured, "allowed": fits, "nofile": soft})
+    return min(configured, fits)

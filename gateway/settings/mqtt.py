@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -120,5 +121,22 @@ class BridgeSettings(Section):
         description="Longest frame accepted; a longer length field closes the connection",
     )
     max_connections: int = Field(
-        20_000, ge=1, description="Open TCP connections beyond this are closed at once",
+        20_000, ge=1,
+        description="Open TCP connections beyond this are refused (lowered at start to what "
+        "the process's open-file limit allows: each watch holds a TCP connection and an MQTT "
+        "session); when full, the oldest connection that has not named its watch yet goes "
+        "first",
     )
+    allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="Source networks (CIDR) watches may connect from, e.g. the private APN's "
+        "range; empty: any (refused in production: the 3G protocol carries only the watch's "
+        "id, so anyone who can reach the port and knows an id can speak as that watch)",
+    )
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for text in value:
+            ipaddress.ip_network(text, strict=False)  # ValueError names the bad one
+        return value

@@ -180,19 +180,84 @@ def test_a_thousand_idle_connections_do_not_stop_the_others(stack, clock):
     watch.close()
 
 
-def test_connections_beyond_the_limit_are_refused(make_gateway, mosquitto, clock):
-    gw = make_gateway([])
-    bridge = Watch3gBridge(BridgeSettings(max_connections=2), broker_host="127.0.0.1",
+def _bridge(gw, mosquitto, clock, **settings: object) -> tuple[Watch3gBridge, int]:
+    bridge = Watch3gBridge(BridgeSettings(**settings), broker_host="127.0.0.1",
                            broker_port=mosquitto.port, lookup=gw.registry.get,
                            credentials={}, clock=clock)
-    port = bridge.start("127.0.0.1", 0)
+    return bridge, bridge.start("127.0.0.1", 0)
+
+
+def test_a_full_bridge_sheds_connections_that_never_named_a_watch(make_gateway, mosquitto,
+                                                                  clock):
+    # Idle connections held open filled the bridge and kept every watch — and its SOS — out
+    # (red team, session 31): the oldest one that has not named its watch makes room.
+    gw = make_gateway([device(WATCH, "wristband", codec="watch3g", grid="G-01")])
+    bridge, port = _bridge(gw, mosquitto, clock, max_connections=2)
     try:
         held = [_raw(port, b"") for _ in range(2)]
         assert wait_for(lambda: bridge.connections == 2, 10)
-        third = _raw(port, b"")
-        assert _closed_by_server(third)
-        assert bridge.counters["closed_over_capacity"] == 1
-        for sock in held:
-            sock.close()
+        watch = _watch(port)
+        watch.keepalive()
+        assert watch.wait_for("LK"), "a watch is served although the bridge was full"
+        assert _closed_by_server(held[0])
+        assert bridge.counters["closed_shed_unnamed"] == 1
+        watch.alarm(SOS)
+        assert watch.wait_for("AL")
+        held[1].close()
+        watch.close()
     finally:
         bridge.stop()
+
+
+def test_a_bridge_full_of_named_watches_refuses_a_newcomer(make_gateway, mosquitto, clock):
+    gw = make_gateway([device(WATCH, "wristband", codec="watch3g", grid="G-01")])
+    bridge, port = _bridge(gw, mosquitto, clock, max_connections=1)
+    try:
+        watch = _watch(port)
+        watch.keepalive()
+        assert watch.wait_for("LK")
+        assert _closed_by_server(_raw(port, b""))
+        assert bridge.counters["closed_over_capacity"] == 1
+        watch.keepalive()
+        assert watch.wait_for("LK", count=2), "the named watch kept its place"
+        watch.close()
+    finally:
+        bridge.stop()
+
+
+def test_the_open_file_limit_bounds_the_connections():
+    import resource
+    from unittest import mock
+
+    from gateway.bridges import watch3g as module
+
+    with mock.patch.object(resource, "getrlimit", return_value=(1024, 1024)):
+        assert module._capacity(20_000) == (1024 - 256) // 2
+        assert module._capacity(100) == 100
+
+
+def test_only_the_allowed_networks_may_connect(make_gateway, mosquitto, clock):
+    gw = make_gateway([device(WATCH, "wristband", codec="watch3g", grid="G-01")])
+    bridge, port = _bridge(gw, mosquitto, clock, allowed_networks=["10.0.0.0/8"])
+    try:
+        sock = _raw(port, watch3g.encode("SG", WATCH, "LK"))
+        assert _closed_by_server(sock)
+        assert bridge.counters["closed_not_allowed"] == 1 and not bridge.watches
+    finally:
+        bridge.stop()
+
+
+def test_a_watch_taken_over_from_another_address_is_counted(stack):
+    _, bridge, port = stack
+    watch = _watch(port)
+    watch.keepalive()
+    assert watch.wait_for("LK")
+    # The protocol has no secret: the same id from another address takes the watch over.
+    # It cannot be refused (a real watch reconnects from a new address too), so it is said.
+    other = socket.socket()
+    other.bind(("127.0.0.2", 0))
+    other.connect(("127.0.0.1", port))
+    other.sendall(watch3g.encode("SG", WATCH, "LK"))
+    assert wait_for(lambda: bridge.counters["replaced_from_another_address"] == 1, 10)
+    assert watch.wait_closed()
+    other.close()
