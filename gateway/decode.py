@@ -38,6 +38,10 @@ REJECT_REASONS: tuple[str, ...] = (
     "internal_error",
 )
 
+# An urgent event dated further back than this comes from a clock that is not set (a reboot
+# to 2000-01-01 or to the firmware's build date), not from a clock that drifted or a band that
+# buffered its alarm for a few days: the time of receipt stands in.
+CLOCK_UNSET_S = 30 * 86_400
 # An urgent event up to this many times the size limit is trimmed to fit instead of refused.
 OVERSIZED_URGENT_FACTOR = 4
 _TOPIC_CACHE = 1_000_000  # ~4 topics × 250k devices; cleared (not grown) beyond
@@ -267,7 +271,7 @@ class Decoder:
                 device_id, kind_key, skew,
             )
         replaced = None
-        if urgent and skew is not None and -skew > self._limits.stale_after_s:
+        if urgent and skew is not None and -skew > CLOCK_UNSET_S:
             # A band back from a reboot reports its default clock (2000-01-01, its firmware's
             # build date) and restarts its `seq`: its next press would carry the same `seq` and
             # `ts` as the last one and be swallowed as a resend. Taken at the time of receipt

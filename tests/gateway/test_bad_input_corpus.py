@@ -137,7 +137,7 @@ EVENT_MUTATIONS: list[Mutation] = [
 # Faults an urgent event (SOS, fall) survives: it is stored and paged with the fault named
 # (devices/salvage.py); the ones that lose its `seq` are stored without one.
 SALVAGED = {"unknown field", "no ts", "ts in seconds", "ts before 2000", "ts year 1",
-            "ts no offset", "ts NaN", "seq as text", "seq as float", "negative seq"}
+            "ts no offset", "ts NaN", "seq as text", "seq as float", "negative seq", "oversized"}
 SEQ_LOST = {"seq as text", "seq as float", "negative seq"}
 
 
