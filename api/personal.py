@@ -185,3 +185,13 @@ def redact_deep(value: Any) -> Any:
     if isinstance(value, list):
         return [redact_deep(v) for v in value]
     return value
+
+
+def declared_only(value: Any, declared: Iterable[str]) -> Any:
+    """A device's free-form answer (a command result) as a vendor may see it once the device
+    serves someone: only the fields our model declares for it, without positions or vital
+    signs; the rest is in the device's own words and may be anything (a fix, a heart rate)."""
+    if not isinstance(value, dict):
+        return None
+    wanted = frozenset(declared)
+    return redact_deep({k: v for k, v in value.items() if k in wanted})

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from api.access import visible_device
 from api.deps import DeviceReaders, GatewayDep
 from api.personal import PERSONAL_READING_KEYS
+from api.routes.devices import vendor_result
 from devices.catalogue import CATALOGUE
 from gateway.storage.commands_repo import CommandReads
 from gateway.storage.message_reads import MessageReads
@@ -78,7 +79,11 @@ def device_commands(device_id: str, gw: GatewayDep, user: DeviceReaders,
     device = visible_device(gw, user, device_id)
     rows = CommandReads(gw.store).of_device(device.id, limit)
     kind = CATALOGUE.kinds.get(device.kind)
+    # A vendor of a device that serves someone: the declared fields only (a band may answer
+    # in its own words, which no list of ours recognises as a fix or a heart rate).
+    shown = (lambda r: vendor_result(device, r["name"], r["result"])) \
+        if user.role == "vendor" and device.holds_personal else (lambda r: scrub(r["result"]))
     return CommandLog(
         available=list(kind.commands) if kind is not None else [],
-        recent=[CommandRecord(**{**r, "result": scrub(r["result"]) if r["result"] else None})
+        recent=[CommandRecord(**{**r, "result": shown(r) if r["result"] else None})
                 for r in rows])

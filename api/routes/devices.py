@@ -16,8 +16,8 @@ from api.personal import (
     Audit,
     Auditor,
     client_address,
+    declared_only,
     holds_personal,
-    redact_deep,
     redact_readings,
 )
 from api.schemas import (
@@ -221,17 +221,33 @@ def send_command(device_id: str, body: CommandCreate, gw: GatewayDep,
 
 def command_public(user: User, device: DeviceRecord, row: dict[str, Any],
                    auditor: Auditor) -> CommandPublic:
-    """A command as this caller may see it: a result that holds a position or vital sign
-    (a `locate_now` fix) is blanked for a vendor once the device serves a resident, and
-    audited for everyone else."""
+    """A command as this caller may see it: once the device serves a resident, a vendor sees
+    only the result's declared fields without a position or vital sign (a `locate_now` fix
+    is blanked, a field the device made up is left out); a result that holds one is audited
+    for everyone else."""
     results = ("result", "late_result")
-    if any(holds_personal(row.get(k)) for k in results):
-        if _withheld(user, device):
-            row = {**row, **{k: redact_deep(row.get(k)) for k in results}}
-        else:
-            auditor.disclosed("command_result", [device.resident_id], device_id=device.id,
-                              detail=f"command {row['id']} {row.get('name', '')}")
+    if _withheld(user, device):
+        row = {**row, **{k: vendor_result(device, row.get("name", ""), row.get(k))
+                         for k in results if row.get(k) is not None}}
+    elif any(holds_personal(row.get(k)) for k in results):
+        auditor.disclosed("command_result", [device.resident_id], device_id=device.id,
+                          detail=f"command {row['id']} {row.get('name', '')}")
     return CommandPublic(**row)
+
+
+def vendor_result(device: DeviceRecord, name: str, stored: Any) -> Any:
+    """A command's stored outcome (`{"result": the device's answer, "error": why it failed}`)
+    as the vendor of a device that serves someone may see it: the answer cut down to the
+    fields the command's result model declares, without a position or vital sign."""
+    if not isinstance(stored, dict):
+        return None
+    kind = CATALOGUE.get(device.kind)
+    spec = kind.command(name) if kind is not None else None
+    declared = tuple(spec.result.model_fields) if spec is not None else ()
+    out = {k: v for k, v in stored.items() if k != "result"}
+    if stored.get("result") is not None:
+        out["result"] = declared_only(stored["result"], declared)
+    return out
 
 
 @router.get("/{device_id}/commands/{command_id}", response_model=CommandPublic)

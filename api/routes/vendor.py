@@ -118,13 +118,21 @@ def messages(device_id: str, gw: GatewayDep, user: VendorView, auditor: Audit,
     withheld = user.role == "vendor" and device.holds_personal
     found = MessageReads(gw.store).recent(device.id, channel, limit)
     if withheld:
-        return [MessagePublic(**{**m, "data": redact_deep(redact_readings(m["data"]) or {})})
-                for m in found]
+        return [MessagePublic(**{**m, "data": _vendor_data(m)}) for m in found]
     if any(holds_personal(m["data"]) for m in found):
         auditor.disclosed("device_messages", [device.resident_id], device_id=device.id,
                           range_from=min(m["received_at"] for m in found),
                           range_to=max(m["received_at"] for m in found))
     return [MessagePublic(**m) for m in found]
+
+
+def _vendor_data(message: dict[str, Any]) -> dict[str, Any]:
+    """A stored message of a device that serves someone, as its vendor may see it."""
+    data = redact_deep(redact_readings(message["data"]) or {})
+    if message["channel"] == "cmd_ack":
+        # A result is in the device's own words; the command's view shows its declared fields.
+        data.pop("result", None)
+    return data
 
 
 @router.get("/devices/{device_id}/commands", response_model=list[CommandPublic])

@@ -119,3 +119,35 @@ def test_our_own_json_band_that_serves_someone_keeps_unknown_fields_from_its_ven
     assert "(field: heart_rate_bpm)" in newest["detail"]
     assert "field:" not in oldest["detail"]  # the device's own word is not repeated
     assert "131" in c.get("/dead-letters?device_id=WB-7101", headers=operator).text
+
+
+def test_a_command_result_in_the_band_s_own_words_stays_with_the_staff(
+        api: Api, publisher: Publisher):
+    from tests.support.waiting import wait_for
+
+    c = api.client
+    vendor, operator = api.headers("vendor"), api.headers("operator")
+    assert c.post("/devices", json={"id": "WB-7102", "kind": "wristband"},
+                  headers=vendor).status_code == 201
+    r = c.put("/devices/WB-7102/binding", headers=operator,
+              json={"site": "jining-renmin", "grid": "G-01", "resident_id": "R-yang"})
+    assert r.status_code == 200, r.text
+    sent = c.post("/devices/WB-7102/commands", json={"name": "locate_now"}, headers=vendor)
+    assert sent.status_code == 202, sent.text
+    command_id = sent.json()["id"]
+    # The fix where the contract puts it, and again under names the band made up.
+    result = {"location": {"lat": 35.41517, "lon": 116.58723, "accuracy_m": 6},
+              "gps": "35.41517,116.58723", "hr": 131}
+    publisher.publish("scgw/v1/wristband/WB-7102/cmd/ack", orjson.dumps(
+        {"id": command_id, "ok": True, "ts": int(T0 * 1000), "result": result}))
+    path = f"/devices/WB-7102/commands/{command_id}"
+    assert wait_for(lambda: c.get(path, headers=vendor).json()["state"] == "succeeded", 10)
+    for where in (path, "/vendor/devices/WB-7102/commands", "/vendor/devices/WB-7102/messages",
+                  "/devices/WB-7102/commands"):
+        r = c.get(where, headers=vendor)
+        assert r.status_code == 200, (where, r.text)
+        for secret in ("35.41517", "131", "gps"):
+            assert secret not in r.text, (where, secret, r.text)
+    assert c.get(path, headers=vendor).json()["result"] == {"result": {}, "error": None}
+    staff = c.get(path, headers=operator).json()["result"]["result"]
+    assert staff["gps"] == "35.41517,116.58723" and staff["hr"] == 131
