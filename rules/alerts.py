@@ -88,8 +88,9 @@ class AlertBook:
 
     def raise_alert(self, tx: Tx, rule: Rule, subject: Subject, at: float, *, severity: str,
                     resident_id: str | None, detail: dict[str, Any] | None, stale: bool,
-                    clock_skew_s: float | None = None) -> None:
-        """The rule fired for the device: open an alert, or count a repeat on the open one."""
+                    clock_skew_s: float | None = None, urgent: bool = False) -> None:
+        """The rule fired for the device: open an alert, or count a repeat on the open one
+        (`urgent`: fired by an urgent event, a new press of an SOS button say)."""
         key = (rule.id, subject.device_id)
         alert = self.open.get(key)
         handed_over = (alert is not None and subject.resident_id is not None
@@ -106,6 +107,11 @@ class AlertBook:
             if clock_skew_s is not None:
                 alert.clock_skew_s = clock_skew_s
             self._repeat(tx, alert, at, severity, detail, stale)
+            if urgent and not stale and alert.state == "acknowledged":
+                # Pressed again after an operator took it: news, perhaps worse news — it pages
+                # now, not when the ack times out (a muted second SOS, red team session 31).
+                self._settle(tx, alert)
+                self._reescalate(tx, alert, at, "pressed again after acknowledgement")
             return
         cleared = self._last_cleared.get(key)
         if not handed_over and cleared is not None and at < cleared + rule.options.cooldown_s:
@@ -162,6 +168,15 @@ class AlertBook:
         tx.alerts.update_many([alert for alert, _ in pending.values()])
         for alert, at in pending.values():
             self._emit(tx, alert, "repeated", SYSTEM, at, alert.state, audit=False)
+
+    def _reescalate(self, tx: Tx, alert: Alert, at: float, note: str) -> None:
+        """An acknowledged alert is active again, and pages."""
+        alert.state = "active"
+        alert.escalations += 1
+        alert.ack_due = None
+        alert.updated_at = at
+        tx.alerts.update(alert)
+        self._emit(tx, alert, "reescalated", SYSTEM, at, "acknowledged", note)
 
     def _settle(self, tx: Tx, alert: Alert) -> None:
         pending = self._repeats.pop(alert.id, None)
@@ -240,13 +255,8 @@ class AlertBook:
         for alert in list(self.open.values()):
             if alert.state == "acknowledged" and alert.ack_due is not None \
                     and alert.ack_due <= now:
-                alert.state = "active"
-                alert.escalations += 1
-                alert.ack_due = None
-                alert.updated_at = now
-                tx.alerts.update(alert)
-                self._emit(tx, alert, "reescalated", SYSTEM, now, "acknowledged",
-                           f"not cleared {now - (alert.acked_at or now):.0f} s after ack")
+                self._reescalate(tx, alert, now,
+                                 f"not cleared {now - (alert.acked_at or now):.0f} s after ack")
             if alert.clear_due is not None and alert.clear_due <= now:
                 self._clear(tx, alert, SYSTEM, now, "settled after flapping")
         expired = self.silences.expire(tx.silences, now)

@@ -316,7 +316,7 @@ class Engine:
             detail = {**(detail or {}), "payload_problem": msg.salvaged}
         self.book.raise_alert(self._require_tx(), rule, subject, at, severity=severity,
                               resident_id=resident, detail=detail, stale=stale,
-                              clock_skew_s=skew)
+                              clock_skew_s=skew, urgent=msg is not None and msg.urgent)
 
     def clear(self, rule: Rule, device_id: str, at: float, reason: str) -> None:
         """Auto-clear the rule's open alert for the device."""

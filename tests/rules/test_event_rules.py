@@ -27,20 +27,26 @@ def test_sos_opens_repeats_acks_reescalates_and_clears(rig: Rig):
     assert rig.open("wristband.sos", "WB-1001")["state"] == "acknowledged"
     with pytest.raises(AlertError):
         rig.alerting.ack(alert["id"], "operator-wang")
-    rig.event("WB-1001", "sos")  # a repeat does not undo the ack, nor open a second alert
-    assert rig.open("wristband.sos", "WB-1001")["state"] == "acknowledged"
-    assert rig.open("wristband.sos", "WB-1001")["count"] == 3
+    # Pressed again after the ack: no second alert, but it pages again at once (a second
+    # press is news — it waited for the ack timeout before, red team session 31).
+    rig.event("WB-1001", "sos")
+    again = rig.open("wristband.sos", "WB-1001")
+    assert (again["state"], again["count"], again["escalations"]) == ("active", 3, 1)
+    assert [c.pages for c in rig.changes if c.action == "reescalated"] == [True]
 
+    rig.alerting.ack(alert["id"], "operator-wang", "on the way")
     rig.advance(299)
     assert rig.open("wristband.sos", "WB-1001")["state"] == "acknowledged"
     rig.advance(2)  # the rule's ack timeout is 300 s
     reesc = rig.open("wristband.sos", "WB-1001")
-    assert (reesc["state"], reesc["escalations"]) == ("active", 1)
+    assert (reesc["state"], reesc["escalations"]) == ("active", 2)
 
     rig.alerting.clear(alert["id"], "operator-wang", "resident is fine")
     assert rig.open("wristband.sos", "WB-1001") is None
     assert rig.audit(alert["id"]) == [
         ("opened", "system", "active"),
+        ("acknowledged", "operator-wang", "acknowledged"),
+        ("reescalated", "system", "active"),
         ("acknowledged", "operator-wang", "acknowledged"),
         ("reescalated", "system", "active"),
         ("cleared", "operator-wang", "cleared"),
@@ -50,7 +56,7 @@ def test_sos_opens_repeats_acks_reescalates_and_clears(rig: Rig):
     assert [r["state"] for r in rows] == ["cleared", "active"]
     actions = [c.action for c in rig.changes if c.alert.rule_id == "wristband.sos"]
     assert actions == ["opened", "repeated", "acknowledged", "repeated", "reescalated",
-                       "cleared", "opened"]
+                       "acknowledged", "reescalated", "cleared", "opened"]
     assert [c.pages for c in rig.changes][:1] == [True]
 
 
