@@ -10,18 +10,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from devices.catalogue import CATALOGUE
 from rules.conditions.base import ThresholdError
+from rules.conditions.event import EventCondition
 from rules.tuning import Retune
 
 if TYPE_CHECKING:
     from gateway.service import Gateway
 
-__all__ = ["RuleNotRunningError", "ThresholdChange", "ThresholdError", "retune_rule",
-           "switch_rule"]
+__all__ = ["RuleNotRunningError", "RuleSwitchRefusedError", "ThresholdChange",
+           "ThresholdError", "pages_urgent_events", "retune_rule", "switch_rule"]
 
 
 class RuleNotRunningError(LookupError):
     """No running rule has this id (unknown, or disabled in its file)."""
+
+
+class RuleSwitchRefusedError(PermissionError):
+    """Only an admin may switch off a rule that pages on an urgent event (SOS, fall …)."""
+
+
+def pages_urgent_events(engine: Any, rule_id: str) -> bool:
+    """Whether the rule fires on an urgent event of one of its kinds: switching it off
+    silences every SOS (or fall, forced door …) while each is still confirmed as stored."""
+    rule = next((r for r in engine.ruleset.rules if r.id == rule_id), None)
+    if rule is None or not isinstance(rule.condition, EventCondition):
+        return False
+    wanted = rule.condition.event
+    events = {wanted} if isinstance(wanted, str) else set(wanted)
+    kinds = rule.kinds(tuple(CATALOGUE.kinds))
+    return any(events & set(CATALOGUE.kinds[k].urgent) for k in kinds if k in CATALOGUE.kinds)
 
 
 def _engine(gw: Gateway, rule_id: str) -> Any:
@@ -32,8 +50,14 @@ def _engine(gw: Gateway, rule_id: str) -> Any:
 
 def switch_rule(gw: Gateway, rule_id: str, enabled: bool, *, actor: str, role: str,
                 reason: str, client_addr: str) -> None:
-    """Switch a rule (its open alerts clear when it goes off); history and audit included."""
+    """Switch a rule (its open alerts clear when it goes off); history and audit included.
+    An operator may not switch off a rule that pages on an urgent event (one click muted
+    every SOS: red team, session 31); an admin may, with the reason on record."""
     engine = _engine(gw, rule_id)
+    if not enabled and role != "admin" and pages_urgent_events(engine, rule_id):
+        raise RuleSwitchRefusedError(
+            f"{rule_id} pages on urgent events (SOS, falls …): only an admin may switch it "
+            "off — silence a device or a site instead")
     change = "enabled" if enabled else "disabled"
 
     def run(now: float, tx: Any) -> None:

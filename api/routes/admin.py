@@ -20,7 +20,7 @@ from api.schemas import (
     RuleSwitch,
 )
 from gateway.residents import Resident, ResidentRepository
-from gateway.rule_admin import RuleNotRunningError, switch_rule
+from gateway.rule_admin import RuleNotRunningError, RuleSwitchRefusedError, switch_rule
 from gateway.storage.admin_repo import AdminReads
 from gateway.storage.message_reads import MessageReads
 from gateway.storage.people_repo import PeopleReads, ResidentRow
@@ -125,6 +125,8 @@ def _switch(rule_id: str, enabled: bool, body: RuleSwitch, request: Request, gw:
                     reason=body.reason, client_addr=client_address(request))
     except RuleNotRunningError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no running rule with that id") from exc
+    except RuleSwitchRefusedError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
     return next(r for r in list_rules(gw, user) if r.id == rule_id)
 
 

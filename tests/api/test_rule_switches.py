@@ -21,7 +21,15 @@ def test_a_switched_off_rule_stays_quiet_until_switched_on(api, publisher, make_
                               " AND device_id = 'WB-1002' AND state != 'cleared'")
     assert len(open_sos) == 1
 
+    # One operator click muted every SOS (red team, session 31): only an admin may.
     r = api.client.post("/rules/wristband.sos/disable", json={"reason": "drill"}, headers=op)
+    assert r.status_code == 403 and "only an admin" in r.json()["detail"]
+    assert gw.store.query("SELECT state FROM alerts WHERE id = ?",
+                          (open_sos[0]["id"],))[0]["state"] == "active"
+    assert api.client.post("/rules/wristband.heart_rate/disable", json={"reason": "drill"},
+                           headers=op).status_code == 200  # not urgent: the operator's call
+    r = api.client.post("/rules/wristband.sos/disable", json={"reason": "drill"},
+                        headers=api.headers("admin"))
     assert r.status_code == 200 and r.json()["enabled"] is False
     assert gw.store.query("SELECT state FROM alerts WHERE id = ?",
                           (open_sos[0]["id"],))[0]["state"] == "cleared"
