@@ -33,7 +33,7 @@ from api.schemas import (
     TwinPublic,
 )
 from devices.catalogue import CATALOGUE
-from gateway.commands import CommandError
+from gateway.commands import CommandError, CommandPendingError
 from gateway.device_admin import (
     Actor,
     Binding,
@@ -214,6 +214,8 @@ def send_command(device_id: str, body: CommandCreate, gw: GatewayDep,
         command_id = gw.pipeline.call("command", lambda now, tx: gw.commands.send(
             tx, device_id=device.id, kind=device.kind, name=body.name, args=body.args,
             actor=user.username, now=now, ttl_s=body.ttl_s), gw.clock.time())
+    except CommandPendingError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except CommandError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     return get_command(device_id, command_id, gw, user, auditor)

@@ -28,6 +28,13 @@ class SqliteCommands:
             (command_id, device_id, name, orjson.dumps(args).decode(), actor, now, expires_at,
              expires_at))
 
+    def pending(self, device_id: str, name: str, now: float) -> str | None:
+        """The id of a command of this name still on its way to the device, if any."""
+        rows = self._conn.execute(
+            "SELECT id FROM commands WHERE device_id = ? AND name = ? AND state = 'sent'"
+            " AND due_at > ? LIMIT 1", (device_id, name, now)).fetchall()
+        return str(rows[0][0]) if rows else None
+
     def settle(self, command_id: str, device_id: str, *, ok: bool, at: float,
                result: dict[str, Any]) -> bool:
         """The device's answer, if the command is still waiting and not expired; True if so."""

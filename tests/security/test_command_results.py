@@ -83,3 +83,43 @@ def test_a_refused_message_of_a_band_that_serves_someone_shows_its_vendor_no_fix
     assert all("withheld" in row["payload_preview"] for row in mine.json())
     staff = c.get("/dead-letters?device_id=WB-7002", headers=operator)
     assert lat in staff.text
+
+
+def test_a_fix_in_the_band_s_own_words_is_withheld_from_its_vendor_too(
+        api: Api, publisher: Publisher):
+    # Redaction by our own key names missed a firmware's `latitude`, `gps`, `fix` (red team,
+    # session 31): once a band serves someone its vendor sees only what the result declares.
+    c, vendor = api.client, api.headers("vendor")
+    _vendor_band_of_mr_yang(api, "WB-7003")
+    command_id = c.post("/devices/WB-7003/commands", json={"name": "locate_now"},
+                        headers=vendor).json()["id"]
+    ack = {"id": command_id, "ok": True, "ts": int(T0 * 1000),
+           "result": {"latitude": 35.4242, "longitude": 116.4242, "gps": "35.4242,116.4242",
+                      "fix": [116.4242, 35.4242]}}
+    publisher.publish("scgw/v1/wristband/WB-7003/cmd/ack", orjson.dumps(ack))
+    assert wait_for(lambda: c.get(f"/devices/WB-7003/commands/{command_id}",
+                                  headers=vendor).json()["state"] != "sent", 10)
+    for path in (f"/devices/WB-7003/commands/{command_id}", "/vendor/devices/WB-7003/commands",
+                 "/vendor/devices/WB-7003/messages", "/devices/WB-7003/commands"):
+        r = c.get(path, headers=vendor)
+        assert r.status_code == 200 and "35.4242" not in r.text, (path, r.text)
+
+
+def test_a_command_already_on_its_way_is_not_sent_again(api: Api, publisher: Publisher):
+    # Fifty `locate_now` in 0.3 s were all sent: a vendor could follow a band live.
+    c, vendor = api.client, api.headers("vendor")
+    _vendor_band_of_mr_yang(api, "WB-7004")
+    first = c.post("/devices/WB-7004/commands", json={"name": "locate_now"}, headers=vendor)
+    assert first.status_code == 202
+    again = [c.post("/devices/WB-7004/commands", json={"name": "locate_now"}, headers=vendor)
+             for _ in range(5)]
+    assert {r.status_code for r in again} == {409}
+    assert first.json()["id"] in again[0].json()["detail"]
+    command_id = first.json()["id"]
+    publisher.publish("scgw/v1/wristband/WB-7004/cmd/ack", orjson.dumps(
+        {"id": command_id, "ok": True, "ts": int(T0 * 1000), "result": {"location": FIX}}))
+    assert wait_for(lambda: c.get(f"/devices/WB-7004/commands/{command_id}",
+                                  headers=vendor).json()["state"] == "succeeded", 10)
+    # Answered: the next one may go.
+    assert c.post("/devices/WB-7004/commands", json={"name": "locate_now"},
+                  headers=vendor).status_code == 202
