@@ -162,7 +162,12 @@ class DeviceAdmin:
             return None, False
         record = self._credentials.get(config.id)
         if existing is not None and actor.role != "vendor":
-            return None, False  # staff update a registration; rotation is its own request
+            if record is None or record.vendor == config.vendor:
+                return None, False  # staff update a registration; rotation is its own request
+            # The device changes hands: the previous vendor's password must stop working. A
+            # squatter's account kept logging in as a reclaimed id and fed an elder's family
+            # a made-up position (red team, session 31).
+            return self._rotate_for_new_vendor(config), False
         owned = record is not None and record.vendor == config.vendor
         if record is not None and not owned:
             raise DeviceConflictError("device id taken")
@@ -186,6 +191,20 @@ class DeviceAdmin:
                     self._provisioner.remove(config.id)
                 raise
         return password, created
+
+    def _rotate_for_new_vendor(self, config: DeviceConfig) -> str:
+        assert self._provisioner is not None
+        with self._provisioner.serial:
+            try:
+                password, _ = self._provisioner.provision(
+                    config.kind, config.id, owned=True,
+                    vendor_topics=self.vendor_topics(config.codec, config.id))
+            except AccountConflictError as exc:
+                raise DeviceConflictError(str(exc)) from exc
+            except ProvisioningError as exc:
+                raise BrokerUnavailableError(str(exc)) from exc
+            self._credentials.reassigned(config.id, config.vendor, self._clock.time())
+        return password
 
     def vendor_topics(self, codec: str, device_id: str) -> tuple[str, ...]:
         """The dialect topics the device's own account may publish on (its id filled in).

@@ -43,6 +43,13 @@ class CredentialRepository:
                 "INSERT INTO device_credentials (device_id, vendor, created_at) VALUES (?, ?, ?)",
                 (device_id, vendor, now))
 
+    def reassigned(self, device_id: str, vendor: str, now: float) -> None:
+        """The account's password was replaced because the device now belongs to `vendor`."""
+        with self._store.transaction() as tx:
+            tx.connection.execute(
+                "UPDATE device_credentials SET vendor = ?, rotated_at = ? WHERE device_id = ?",
+                (vendor, now, device_id))
+
     def rotated(self, device_id: str, now: float) -> None:
         """Record a password rotation."""
         with self._store.transaction() as tx:

@@ -228,3 +228,21 @@ def test_sync_acls_narrows_an_account_provisioned_before_the_exact_channels(edge
     reasons = _channel_reasons(edge, "WB-OLDACL-1", password)
     assert reasons["junk/1"] in NOT_AUTHORIZED and reasons["telemetry"] == 0
     assert "0 changed" in edge.scgw("broker", "sync-acls").stdout
+
+
+def test_a_squatted_id_reclaimed_by_an_operator_loses_the_squatters_password(edge: Edge):
+    # vendor-b registers an id that is vendor-a's hardware; an operator gives it to vendor-a.
+    # The squatter's password kept logging in as the device (red team, session 31).
+    squatter = _device(edge, "vendor-b", "WB-SQUAT-1")
+    with edge.http() as client:
+        r = client.post("/devices", headers=edge.headers("op-chen"),
+                        json={"id": "WB-SQUAT-1", "kind": "wristband", "vendor": "acme"})
+    assert r.status_code in (200, 201), r.text
+    fresh = r.json()["mqtt_password"]
+    assert fresh and fresh != squatter
+    assert attempt(edge.broker, "WB-SQUAT-1", squatter, "WB-SQUAT-1") in NOT_AUTHORIZED
+    _gateway_still_works(edge, "WB-SQUAT-1", fresh, 1)
+    # Now acme's: acme may rotate it, the squatter's vendor may not.
+    with edge.http() as client:
+        assert client.post("/devices/WB-SQUAT-1/rotate",
+                           headers=edge.headers("vendor-b")).status_code in (403, 404)
