@@ -114,6 +114,12 @@ class DeviceAdmin:
         except RegistryError as exc:
             raise DeviceRefusedError(str(exc)) from exc
         existing = self._registry.get(config.id)
+        twin = self._registry.case_twin(config.id) if existing is None else None
+        if twin is not None:
+            # Broker ids are case-sensitive, people are not: `wb-a1` beside `WB-A1` invites
+            # binding the wrong band to an elder (red team, session 31).
+            raise DeviceConflictError(f"device {twin} is registered: an id may not differ "
+                                      "from another in case only")
         if existing is not None and existing.kind != config.kind:
             raise DeviceConflictError(f"device {config.id} is registered as a {existing.kind}")
         if actor.role == "vendor" and existing is not None:

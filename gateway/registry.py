@@ -126,6 +126,12 @@ class DeviceRegistry:
     def __len__(self) -> int:
         return len(self._devices)
 
+    def case_twin(self, device_id: str) -> str | None:
+        """A registered id that differs from `device_id` in case only (`wb-a1` for `WB-A1`)."""
+        folded = device_id.casefold()
+        return next((d for d in self._devices if d != device_id and d.casefold() == folded),
+                    None)
+
     def all(self) -> list[DeviceRecord]:
         """Every device held in memory."""
         return list(self._devices.values())

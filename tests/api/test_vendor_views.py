@@ -99,3 +99,12 @@ def test_validate_judges_like_ingest_and_stores_nothing(api):
     after = (gw.store.query("SELECT count(*) AS n FROM dead_letters")[0]["n"],
              gw.store.query("SELECT count(*) AS n FROM events")[0]["n"])
     assert after == before
+
+
+def test_an_id_differing_from_anothers_in_case_only_is_refused(api):
+    # `wb-1001` beside `WB-1001` (another vendor's band) invites binding the wrong band.
+    for role in ("vendor", "operator"):
+        r = api.client.post("/devices", headers=api.headers(role),
+                            json={"id": "wb-1001", "kind": "wristband"})
+        assert r.status_code == 409 and "WB-1001" in r.json()["detail"], r.text
+    assert api.gateway.registry.get("wb-1001") is None
