@@ -90,7 +90,7 @@ class Decoder:
         # Topics repeat (a few per device): parse each once. Only valid ones are kept.
         self._topics: dict[str, topics.TopicParts] = {}
         self._vendor_topics: dict[str, VendorRoute] = {}
-        self._urgent = UrgencyHint(catalogue).device
+        self._urgent = UrgencyHint(catalogue, self.codecs).device
 
     def decode(self, raw: RawMessage, now: float) -> Envelope:
         """Return the envelope, or raise RejectError (or OwnPublishError)."""
