@@ -173,19 +173,15 @@ class DeviceAdmin:
             # The device changes hands: the previous vendor's password must stop working. A
             # squatter's account kept logging in as a reclaimed id and fed an elder's family
             # a made-up position (red team, session 31).
-            return self._rotate_for_new_vendor(config), False
+            with self._provisioner.serial:
+                password, _ = self._provision(config, owned=True)
+                self._credentials.reassigned(config.id, config.vendor, self._clock.time())
+            return password, False
         owned = record is not None and record.vendor == config.vendor
         if record is not None and not owned:
             raise DeviceConflictError("device id taken")
         with self._provisioner.serial:
-            try:
-                password, created = self._provisioner.provision(
-                    config.kind, config.id, owned=owned,
-                    vendor_topics=self.vendor_topics(config.codec, config.id))
-            except AccountConflictError as exc:
-                raise DeviceConflictError(str(exc)) from exc
-            except ProvisioningError as exc:
-                raise BrokerUnavailableError(str(exc)) from exc
+            password, created = self._provision(config, owned=owned)
             now = self._clock.time()
             try:
                 if created:
@@ -198,19 +194,17 @@ class DeviceAdmin:
                 raise
         return password, created
 
-    def _rotate_for_new_vendor(self, config: DeviceConfig) -> str:
+    def _provision(self, config: DeviceConfig, *, owned: bool) -> tuple[str, bool]:
+        """The broker account created or its password replaced (caller holds `serial`)."""
         assert self._provisioner is not None
-        with self._provisioner.serial:
-            try:
-                password, _ = self._provisioner.provision(
-                    config.kind, config.id, owned=True,
-                    vendor_topics=self.vendor_topics(config.codec, config.id))
-            except AccountConflictError as exc:
-                raise DeviceConflictError(str(exc)) from exc
-            except ProvisioningError as exc:
-                raise BrokerUnavailableError(str(exc)) from exc
-            self._credentials.reassigned(config.id, config.vendor, self._clock.time())
-        return password
+        try:
+            return self._provisioner.provision(
+                config.kind, config.id, owned=owned,
+                vendor_topics=self.vendor_topics(config.codec, config.id))
+        except AccountConflictError as exc:
+            raise DeviceConflictError(str(exc)) from exc
+        except ProvisioningError as exc:
+            raise BrokerUnavailableError(str(exc)) from exc
 
     def vendor_topics(self, codec: str, device_id: str) -> tuple[str, ...]:
         """The dialect topics the device's own account may publish on (its id filled in).
