@@ -163,8 +163,10 @@ class DeviceAdmin:
 
     def _credentials_for(self, config: DeviceConfig, existing: DeviceRecord | None,
                          actor: Actor) -> tuple[str | None, bool]:
-        """Create the broker account of a new device, or rotate the owner's; (password, new)."""
-        if self._provisioner is None:
+        """Create the broker account of a new device, or rotate the owner's; (password, new).
+        A device that speaks only through a hub (Zigbee2MQTT) gets none: its hub publishes
+        for it, and an account of its own only let a squatter read its confirmations."""
+        if self._provisioner is None or self._behind_hub(config.codec):
             return None, False
         record = self._credentials.get(config.id)
         if existing is not None and actor.role != "vendor":
@@ -205,6 +207,10 @@ class DeviceAdmin:
             raise DeviceConflictError(str(exc)) from exc
         except ProvisioningError as exc:
             raise BrokerUnavailableError(str(exc)) from exc
+
+    def _behind_hub(self, codec: str) -> bool:
+        dialect = self._registry.codecs.dialects.get(codec)
+        return dialect is not None and bool(dialect.topics) and all(t.hub for t in dialect.topics)
 
     def vendor_topics(self, codec: str, device_id: str) -> tuple[str, ...]:
         """The dialect topics the device's own account may publish on (its id filled in).

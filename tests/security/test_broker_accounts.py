@@ -246,3 +246,14 @@ def test_a_squatted_id_reclaimed_by_an_operator_loses_the_squatters_password(edg
     with edge.http() as client:
         assert client.post("/devices/WB-SQUAT-1/rotate",
                            headers=edge.headers("vendor-b")).status_code in (403, 404)
+
+
+def test_a_device_behind_a_hub_gets_no_broker_account(edge: Edge):
+    # Its hub (Zigbee2MQTT) publishes for it; an account of its own let a squatter read the
+    # confirmations of an elder's emergency button (red team, session 31).
+    r = edge.register("vendor-a", {"id": "HUB9-btn1", "kind": "wristband",
+                                   "codec": "zigbee2mqtt"})
+    assert r.status_code == 201, r.text
+    assert r.json().get("mqtt_password") is None
+    assert attempt(edge.broker, "HUB9-btn1", "any-password-at-all", "HUB9-btn1") \
+        in NOT_AUTHORIZED
