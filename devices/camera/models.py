@@ -12,6 +12,9 @@ KEY = "camera"
 
 # A base64 JPEG has to fit in the gateway's default 64 KiB payload limit with room to spare.
 SNAPSHOT_MAX_CHARS = 56_000
+# Plain base64 of a JPEG (its first bytes FF D8 FF read "/9j/"): no `data:` prefix, no line
+# breaks, not a file name — a console could not show any of those.
+JPEG_BASE64 = r"^/9j/[A-Za-z0-9+/]*={0,2}$"
 
 
 class CameraDevice(DeviceConfig):
@@ -47,7 +50,8 @@ class FallingObjectEvent(Event):
         default_factory=list, max_length=500, description="The object's path"
     )
     snapshot_jpeg_b64: str | None = Field(
-        None, max_length=SNAPSHOT_MAX_CHARS, description="JPEG with the track drawn, base64"
+        None, max_length=SNAPSHOT_MAX_CHARS, pattern=JPEG_BASE64,
+        description="JPEG with the track drawn, plain base64 (no `data:` prefix)"
     )
 
 
@@ -59,7 +63,8 @@ class FireLaneBlockedEvent(Event):
     confidence: float = Field(ge=0, le=1, description="Detector confidence")
     dwell_s: float | None = Field(None, ge=0, description="How long it has stood there, seconds")
     snapshot_jpeg_b64: str | None = Field(
-        None, max_length=SNAPSHOT_MAX_CHARS, description="JPEG of the lane, base64"
+        None, max_length=SNAPSHOT_MAX_CHARS, pattern=JPEG_BASE64,
+        description="JPEG of the lane, plain base64 (no `data:` prefix)"
     )
 
 
@@ -79,7 +84,8 @@ class FireLaneClearedEvent(Event):
         ),
     )
     snapshot_jpeg_b64: str | None = Field(
-        None, max_length=SNAPSHOT_MAX_CHARS, description="JPEG of the lane, base64"
+        None, max_length=SNAPSHOT_MAX_CHARS, pattern=JPEG_BASE64,
+        description="JPEG of the lane, plain base64 (no `data:` prefix)"
     )
 
 

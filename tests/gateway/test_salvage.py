@@ -218,7 +218,8 @@ def test_an_event_naming_its_type_twice_is_refused_when_neither_is_urgent(gatewa
 def _falling_object(points: int, snapshot_chars: int, seq: int) -> bytes:
     track = [{"t": round(i * 0.04, 2), "x": 640.5 + i % 7, "y": 100.25 + i} for i in range(points)]
     return orjson.dumps({"ts": MS, "seq": seq, "type": "falling_object", "confidence": 0.93,
-                         "floor": 12, "track": track, "snapshot_jpeg_b64": "A" * snapshot_chars})
+                         "floor": 12, "track": track,
+                         "snapshot_jpeg_b64": "/9j/" + "A" * (snapshot_chars - 4)})
 
 
 def test_an_urgent_event_over_the_size_limit_pages_without_its_attachments(gateway):
@@ -255,3 +256,21 @@ def test_a_salvaged_sos_keeps_a_valid_location(gateway):
     data = orjson.loads(row["data"])
     assert (data["location"]["lat"], data["location"]["accuracy_m"]) == (35.41, 8.0)
     assert "battery_pct" not in data and "battery_pct dropped" in data["salvaged"]["detail"]
+
+
+def test_a_snapshot_that_is_no_plain_base64_jpeg_is_refused_or_dropped(gateway):
+    # A `data:` URL or plain text was accepted and shown to no one (vendor's run).
+    topic = f"scgw/v1/camera/{DEVICE_OF['camera']}/event"
+    bad = "data:image/jpeg;base64,/9j/4AAQSkZJRg=="
+    gateway.pipeline.process_batch([
+        RawMessage(topic, orjson.dumps({"ts": MS, "seq": 1, "type": "fire_lane_blocked",
+                                        "zone": "FL-1", "confidence": 0.9,
+                                        "snapshot_jpeg_b64": bad}), received_at=T0),
+        RawMessage(topic, orjson.dumps({"ts": MS, "seq": 2, "type": "falling_object",
+                                        "confidence": 0.9, "snapshot_jpeg_b64": bad}),
+                   received_at=T0)])
+    [letter] = gateway.store.query("SELECT reason, detail FROM dead_letters")
+    assert letter["reason"] == "schema_invalid" and "snapshot_jpeg_b64" in letter["detail"]
+    [row] = gateway.store.query("SELECT type, data FROM events WHERE channel = 'event'")
+    assert row["type"] == "falling_object"
+    assert "snapshot_jpeg_b64" not in orjson.loads(row["data"])
