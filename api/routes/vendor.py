@@ -176,11 +176,17 @@ def validate(body: ValidateBody, gw: GatewayDep, user: VendorView) -> Verdict:
                          "are refused as unknown_device")
             registry = _Pretend(DeviceRecord(parts.device_id, parts.kind,
                                              vendor=user.vendor or ""))
-    elif (route := gw.codecs.route(body.topic)) is not None and route.match.device_id \
-            and gw.registry.get(route.match.device_id) is not None:
-        # A dialect's own topic names the device too: another vendor's is not there to probe
-        # (its existence and codec were told).
-        visible_device(gw, user, route.match.device_id)
+    elif (route := gw.codecs.route(body.topic)) is not None and route.match.device_id:
+        if gw.registry.get(route.match.device_id) is not None:
+            # A dialect's own topic names the device too: another vendor's is not there to
+            # probe (its existence and codec were told).
+            visible_device(gw, user, route.match.device_id)
+        elif route.codec.single_kind is not None:
+            # Judged as if it were yours, registered with this dialect, like our own topics.
+            notes.append(f"{route.match.device_id} is not registered: until it is (codec "
+                         f"{route.codec.name}), its messages are refused as unknown_device")
+            registry = _Pretend(DeviceRecord(route.match.device_id, route.codec.single_kind,
+                                             vendor=user.vendor or "", codec=route.codec.name))
     decoder = Decoder(registry, gw.settings.limits, codecs=gw.codecs)  # dialects too
     try:
         env = decoder.decode(raw, now)

@@ -92,6 +92,13 @@ def test_validate_judges_like_ingest_and_stores_nothing(api):
     r = api.client.post("/vendor/validate", headers=acme, json={
         "topic": "owntracks/WB-OT-9/phone", "payload": {"_type": "location"}})
     assert r.status_code == 404 and "owntracks" not in r.text, r.text
+    # A dialect device nobody registered yet is judged as if it were the vendor's (it was
+    # refused as unknown_device, unlike on our own topics).
+    new = judge("watch/865028041234999/up", {"imei": "865028041234999", "cmd": "alarm",
+                                             "alarm": "SOS", "sn": 7,
+                                             "time": "2026-11-21 12:00:00"})
+    assert (new["outcome"], new["type"], new["urgent"]) == ("accepted", "sos", True), new
+    assert any("not registered" in n for n in new["notes"])
     # Filters that cannot match anything say so instead of answering [].
     assert api.client.get("/vendor/dead-letters?reason=bogus", headers=acme).status_code == 422
     assert api.client.get(f"/vendor/dead-letters?since={int(T0 * 1000)}",
