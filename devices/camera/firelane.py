@@ -12,6 +12,7 @@ from devices.camera.detection import Detection
 from devices.camera.lanezone import (
     ZoneState,
     extent_px,
+    left_behind_before,
     object_reach_px,
     recently_present,
     step,
@@ -46,6 +47,9 @@ _SNAP_KEEP_S = 60.0
 _SNAP_MARGIN_S = 1.0
 # Standing pixels grouped with fewer than this many (full-frame) are specks, not an object.
 _MIN_PARTS_PX = 6
+# Something standing where a zone narrows counts by its perspective (see `extent_px`) once it
+# has stood this long beyond `static_s`: by then what was driving in has stopped or gone.
+_SETTLE_S = 3.0
 
 
 def channel_max(image: np.ndarray) -> np.ndarray:
@@ -258,7 +262,13 @@ class FireLaneDetector:
             # differ: a far bicycle is a few rims and spokes over its own area.
             parts = max(3, round(_MIN_PARTS_PX * s2))
             if area >= parts:
-                area = max(area, extent_px(zone_static, parts))
+                settled = (self._first <= t - self.cfg.static_s - _SETTLE_S) & (
+                    self._first > left_behind_before(state)
+                )
+                area = max(
+                    area,
+                    extent_px(zone_static, parts, state.row_weight, settled, self.static_mask),
+                )
             state.share = area / s2 / state.area_px
             # Hysteresis: a blocked zone reads free only below half its threshold while what
             # blocked it was still seen lately; once it has gone, what is left must count in

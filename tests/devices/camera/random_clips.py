@@ -260,6 +260,34 @@ def far_bicycle(out: Path, style: str, night: bool = False) -> RandomClip:
     return render(out, plan, style, f"lane-far-bicycle-{style}{'-night' if night else ''}")
 
 
+# A long lane seen from low down, one zone: 557 px wide at its near end, 87 px at its far end.
+LONG_LANE = LaneGeometry(
+    length_m=80.0,
+    width_m=4.0,
+    corners=((392.0, 689.0), (949.0, 690.0), (646.0, 300.0), (559.0, 299.0)),
+    zone_edges_m=(),
+)
+FAR_END_SCOOTER = (6.0, 30.0)  # a scooter stands 66 m down it
+
+
+def scooter_at_far_end(out: Path, style: str) -> RandomClip:
+    """Day: a scooter stands for 24 s at the far end of a long zone, where the zone is a
+    sixth as wide in the picture as at its near end; its picture is about 1 % of the zone."""
+    plan = LanePlan(
+        seed=48,
+        duration_s=40.0,
+        fps=5.0,
+        geo=LONG_LANE,
+        weather=Weather(),
+        dwell_s=DWELL_S,
+        clear_s=4.0,
+        stops=[
+            Stop("scooter", "FL-1", 66.0, 1.6, *FAR_END_SCOOTER, (40, 60, 150), 2.5, True, 70.0)
+        ],
+    )
+    return render(out, plan, style, f"lane-far-end-scooter-{style}")
+
+
 # ---------------------------------------------------------------------------------------------
 # Exposure changes: a near facade, the camera's auto-exposure and a gust acting on it.
 

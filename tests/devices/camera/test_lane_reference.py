@@ -11,7 +11,7 @@ import numpy as np
 from devices.camera.config import FireLaneConfig, FireLaneZone
 from devices.camera.detection import Detection
 from devices.camera.firelane import FireLaneDetector
-from devices.camera.lanezone import extent_px
+from devices.camera.lanezone import extent_px, row_weights
 
 FPS = 5.0
 ARRIVE, LEAVE = 5.0, 35.0
@@ -97,6 +97,26 @@ def test_standing_pixels_count_by_the_area_their_object_takes_up() -> None:
     specks = np.zeros_like(standing)
     specks[::4, ::5] = 255
     assert extent_px(specks, 6) == 0
+
+
+def test_what_stands_where_a_zone_narrows_counts_by_its_perspective() -> None:
+    # A lane zone 400 px wide at its near end (bottom) and 100 px at its far end (top).
+    zone = np.zeros((240, 500), np.uint8)
+    cv2.fillPoly(zone, [np.array([[50, 220], [450, 220], [300, 20], [200, 20]], np.int32)], 255)
+    w = row_weights(zone)
+    assert w is not None
+    assert w[0] == 1.0 and w[230] == 1.0  # rows outside the zone count as they are
+    assert w[200] == 1.0  # near end: never counted down
+    assert 3.0 < w[25] <= 4.0  # far end: (mean / width)² is over 4 there, capped at 4
+    box = np.zeros_like(zone)
+    box[20:30, 245:255] = 255  # 10 x 10 standing at row 29
+    assert extent_px(box, 6, w) >= 3 * extent_px(box, 6)
+    # A zone seen from the side does not narrow; a notch in an outline is not perspective.
+    side = np.zeros_like(zone)
+    side[60:200, 50:450] = 255
+    side[100:110, 50:300] = 0
+    flat = row_weights(side)
+    assert flat is None or flat.max() < 1.2
 
 
 def test_an_object_arriving_as_the_exposure_steps_is_not_taken_for_its_artefacts() -> None:
@@ -203,6 +223,67 @@ def test_the_dwell_clock_runs_on_while_what_started_it_still_stands() -> None:
                 cv2.line(frame, (cx - 30, cy), (cx + 30, cy - 8), white, 2)
             if t >= 17.0:
                 cv2.rectangle(frame, (cx - 14, cy - 30), (cx + 14, cy - 10), (30, 30, 150), -1)
+        frame = np.clip(frame + rng.normal(0.0, 1.5, frame.shape), 0, 255)
+        dets += det.process(t, frame.astype(np.uint8), 1.0)
+    assert [d.type for d in dets] == ["fire_lane_blocked", "fire_lane_cleared"]
+    blocked, cleared = dets
+    assert blocked.dwell_s is not None and abs(blocked.t - blocked.dwell_s - ARRIVE) <= 1.0
+    assert abs(cleared.t - LEAVE) <= 1.0
+
+
+def test_boxes_behind_reaching_into_a_narrowing_zone_do_not_count_by_its_perspective() -> None:
+    # A near zone 440 px wide at its near end and 80 px at its far end, a far zone behind it.
+    # Boxes stand in the far zone with their bottom rows 6 px into the near zone's far end,
+    # where something standing counts four times its picture area: they are mostly the far
+    # zone's, so their few rows count as they are. An e-bike stands in the near zone and
+    # leaves while the boxes stay: the near zone clears at its departure.
+    far = FireLaneZone(id="FAR", polygon=[(280, 300), (360, 300), (350, 240), (290, 240)])
+    near = FireLaneZone(id="NEAR", polygon=[(100, 420), (540, 420), (360, 300), (280, 300)])
+    cfg = FireLaneConfig(zones=[far, near], dwell_s=10.0, clear_s=3.0, background_s=5.0)
+    det = FireLaneDetector(cfg, (640, 480))
+    lane = _lane(det, 60)
+    ox, oy = det.crop.x0, det.crop.y0
+    rng = np.random.default_rng(5)
+    dets: list[Detection] = []
+    for i in range(int(60.0 * FPS)):
+        t = i / FPS
+        frame = lane.copy()
+        if t >= 3.0:  # the boxes: rows 270-305, a 22 px wide pile
+            frame[270 - oy : 306 - oy, 309 - ox : 331 - ox] = 200
+        if ARRIVE <= t < LEAVE:  # the e-bike, in the middle of the near zone
+            frame[360 - oy : 390 - oy, 300 - ox : 340 - ox] = 20
+        frame = np.clip(frame + rng.normal(0.0, 1.5, frame.shape), 0, 255)
+        dets += det.process(t, frame.astype(np.uint8), 1.0)
+    got = [(d.type, d.zone) for d in dets]
+    assert sorted(got) == sorted(
+        [("fire_lane_blocked", "FAR"), ("fire_lane_blocked", "NEAR"), ("fire_lane_cleared", "NEAR")]
+    )
+    cleared = next(d for d in dets if d.type == "fire_lane_cleared")
+    assert abs(cleared.t - LEAVE) <= 1.0
+
+
+def test_what_an_object_leaves_at_a_narrow_end_does_not_count_by_perspective() -> None:
+    # A dark box stands at the far, narrow end of a zone (440 px wide at its near end, 80 at
+    # its far end) and leaves a patch of lane that differs from the held reference behind
+    # (snow fallen round it, a wet spot): 118 px, half of it flickering. Counted four times by
+    # perspective it held the zone blocked to the end; it is what the box left, not a new
+    # arrival, and counts as it is: the zone clears at the box's departure.
+    near = FireLaneZone(id="NEAR", polygon=[(100, 420), (540, 420), (360, 300), (280, 300)])
+    cfg = FireLaneConfig(zones=[near], dwell_s=10.0, clear_s=3.0, background_s=5.0)
+    det = FireLaneDetector(cfg, (640, 480))
+    lane = _lane(det, 60)
+    ox, oy = det.crop.x0, det.crop.y0
+    rng = np.random.default_rng(5)
+    dets: list[Detection] = []
+    for i in range(int(60.0 * FPS)):
+        t = i / FPS
+        frame = lane.copy()
+        if ARRIVE <= t < LEAVE:
+            frame[302 - oy : 322 - oy, 305 - ox : 335 - ox] = 20
+        if t >= LEAVE:
+            frame[304 - oy : 312 - oy, 310 - ox : 316 - ox] = 110
+            if t >= LEAVE + 1.0 and i % 4 != 3:
+                frame[304 - oy : 312 - oy, 316 - ox : 326 - ox] = 110
         frame = np.clip(frame + rng.normal(0.0, 1.5, frame.shape), 0, 255)
         dets += det.process(t, frame.astype(np.uint8), 1.0)
     assert [d.type for d in dets] == ["fire_lane_blocked", "fire_lane_cleared"]
