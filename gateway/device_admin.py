@@ -88,7 +88,8 @@ class DeviceAdmin:
                  provisioner: DynsecProvisioner | None,
                  credentials: CredentialRepository, audit: AuditRepository,
                  resident_exists: Callable[[str], bool],
-                 service_accounts: frozenset[str]) -> None:
+                 service_accounts: frozenset[str],
+                 heard_from: Callable[[str], bool]) -> None:
         self._registry = registry
         self._clock = clock
         self._provisioner = provisioner
@@ -96,6 +97,7 @@ class DeviceAdmin:
         self._audit = audit
         self._resident_exists = resident_exists
         self._service_accounts = service_accounts
+        self._heard_from = heard_from
 
     # -- registration --------------------------------------------------------------------
 
@@ -120,8 +122,14 @@ class DeviceAdmin:
             # binding the wrong band to an elder (red team, session 31).
             raise DeviceConflictError(f"device {twin} is registered: an id may not differ "
                                       "from another in case only")
-        if existing is not None and existing.kind != config.kind:
-            raise DeviceConflictError(f"device {config.id} is registered as a {existing.kind}")
+        if existing is not None and existing.kind != config.kind and (
+                existing.installed or self._heard_from(config.id)):
+            # A kind is corrected only while nothing depends on it: not installed, never heard
+            # (a registration with the wrong kind could not be fixed by anyone before).
+            raise DeviceConflictError(
+                f"device {config.id} is registered as a {existing.kind} and has "
+                + ("been installed" if existing.installed else "reported as one")
+                + ": its kind no longer changes")
         if actor.role == "vendor" and existing is not None:
             if existing.vendor != actor.vendor:
                 raise DeviceConflictError("device id taken")
@@ -223,9 +231,10 @@ class DeviceAdmin:
         return tuple(t.device_topic(device_id) for t in dialect.topics if not t.hub)
 
     def _follow_codec(self, config: DeviceConfig, existing: DeviceRecord | None) -> None:
-        """Staff changed a provisioned device's codec: its broker ACL follows the dialect."""
-        if (existing is None or existing.codec == config.codec or self._provisioner is None
-                or self._credentials.get(config.id) is None):
+        """Staff changed a provisioned device's codec or kind: its broker ACL follows (the
+        kind is in its topics, the dialect names its own)."""
+        if (existing is None or (existing.codec, existing.kind) == (config.codec, config.kind)
+                or self._provisioner is None or self._credentials.get(config.id) is None):
             return
         with self._provisioner.serial:
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+from collections.abc import Callable
 
 from devices import topics
 from devices.vendors import codecs_for
@@ -53,12 +54,15 @@ SHED_REPORT_S = 1.0  # a device shedding a flood gets one dead letter a second, 
 
 def build_device_admin(settings: Settings, store: SqlStore, registry: DeviceRegistry,
                        clock: Clock, provisioner: DynsecProvisioner | None,
-                       audit: AuditRepository) -> DeviceAdmin:
-    """The one device-administration service, for the running gateway and for the CLI."""
+                       audit: AuditRepository,
+                       heard_from: Callable[[str], bool] | None = None) -> DeviceAdmin:
+    """The one device-administration service, for the running gateway and for the CLI
+    (`heard_from`: the running gateway's twins, which reach the store in checkpoints)."""
     return DeviceAdmin(
         registry, clock, provisioner=provisioner, credentials=CredentialRepository(store),
         audit=audit, resident_exists=ResidentRepository(store, clock).exists,
         service_accounts=service_accounts(settings.broker, settings.provisioning),
+        heard_from=heard_from or store.heard_from,
     )
 
 
@@ -101,8 +105,9 @@ class Gateway:
             if settings.provisioning.enabled else None
         )
         self.audit = AuditRepository(self.store)
-        self.device_admin = build_device_admin(settings, self.store, self.registry, self.clock,
-                                               self.provisioner, self.audit)
+        self.device_admin = build_device_admin(
+            settings, self.store, self.registry, self.clock, self.provisioner, self.audit,
+            heard_from=lambda d: self.twins.get(d) is not None or self.store.heard_from(d))
         # Our topics, and the vendor topics of the dialects (owntracks/+/+, …).
         self._filters = topics.subscriptions() + self.codecs.vendor_filters()
         replica = settings.gateway.replica_id

@@ -83,6 +83,12 @@ class SqlStore(ABC):
 
     # -- twins ---------------------------------------------------------------------------
 
+    def heard_from(self, device_id: str) -> bool:
+        """Whether the gateway ever accepted a message from the device (it has a twin)."""
+        with self.reading() as conn:
+            return conn.execute("SELECT 1 FROM twins WHERE device_id = ?",
+                                (device_id,)).fetchone() is not None
+
     def load_twins(self) -> list[Twin]:
         """Every stored twin."""
         with self.writer() as conn:

@@ -115,3 +115,24 @@ def test_an_id_differing_from_anothers_in_case_only_is_refused(api):
                             json={"id": "wb-1001", "kind": "wristband"})
         assert r.status_code == 409 and "WB-1001" in r.json()["detail"], r.text
     assert api.gateway.registry.get("wb-1001") is None
+
+
+def test_a_kind_registered_by_mistake_is_corrected_until_the_device_is_heard(api):
+    # Registered as an access controller, it is a wristband: re-registering with its real
+    # kind answered 409 for ever, for the vendor and the operator alike (vendor's run).
+    acme, c = api.headers("vendor"), api.client
+    assert c.post("/devices", headers=acme,
+                  json={"id": "VK-1", "kind": "access"}).status_code == 201
+    r = c.post("/devices", headers=acme, json={"id": "VK-1", "kind": "wristband"})
+    assert r.status_code in (200, 201), r.text
+    assert api.gateway.registry.get("VK-1").kind == "wristband"
+    # Heard from once (a reading accepted), the kind no longer changes.
+    pub = Publisher(api.gateway.settings.broker.url)
+    try:
+        pub.publish("scgw/v1/wristband/VK-1/telemetry",
+                    orjson.dumps({"ts": int(T0 * 1000), "seq": 1, "heart_rate_bpm": 70}))
+    finally:
+        pub.close()
+    assert api.gateway.pipeline.wait_processed(1, 10)
+    r = c.post("/devices", headers=acme, json={"id": "VK-1", "kind": "locker"})
+    assert r.status_code == 409 and "reported as one" in r.json()["detail"]
