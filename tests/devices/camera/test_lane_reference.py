@@ -165,25 +165,27 @@ def test_an_object_that_backs_out_slowly_is_cleared_from_when_it_began_to_move()
     assert abs(dets[1].t - move) <= 1.5
 
 
-def test_boxes_in_the_zone_behind_reaching_into_a_zone_do_not_hold_it_blocked() -> None:
-    # Boxes stand in the far zone with their bottom rows 4 px into the near zone's outline
-    # (60 % of its threshold); an e-bike stands in the near zone and leaves while the boxes
-    # stay. The near zone clears at the e-bike's departure, the far zone stays blocked.
-    far = FireLaneZone(id="FAR", polygon=[(200, 240), (440, 240), (440, 300), (200, 300)])
-    near = FireLaneZone(id="NEAR", polygon=[(200, 300), (440, 300), (440, 360), (200, 360)])
+def _boxes_behind_and_an_ebike(far: FireLaneZone, near: FireLaneZone,
+                               boxes: tuple[int, int, int, int, int],
+                               bike: tuple[int, int, int, int]) -> None:
+    """Boxes (rows y0-y1, columns x0-x1, grey) stand from 3 s on; an e-bike (rows, columns)
+    stands in the near zone from ARRIVE to LEAVE. The near zone clears at the e-bike's
+    departure, the far zone stays blocked."""
     cfg = FireLaneConfig(zones=[far, near], dwell_s=10.0, clear_s=3.0, background_s=5.0)
     det = FireLaneDetector(cfg, (640, 480))
     lane = _lane(det, 60)
     ox, oy = det.crop.x0, det.crop.y0
     rng = np.random.default_rng(5)
     dets: list[Detection] = []
+    by0, by1, bx0, bx1, grey = boxes
+    ey0, ey1, ex0, ex1 = bike
     for i in range(int(60.0 * FPS)):
         t = i / FPS
         frame = lane.copy()
-        if t >= 3.0:  # the boxes: rows 270-303, a 22 px wide pile
-            frame[270 - oy : 304 - oy, 300 - ox : 322 - ox] = 150
-        if ARRIVE <= t < LEAVE:  # the e-bike, in the middle of the near zone
-            frame[315 - oy : 345 - oy, 360 - ox : 400 - ox] = 20
+        if t >= 3.0:
+            frame[by0 - oy : by1 - oy, bx0 - ox : bx1 - ox] = grey
+        if ARRIVE <= t < LEAVE:
+            frame[ey0 - oy : ey1 - oy, ex0 - ox : ex1 - ox] = 20
         frame = np.clip(frame + rng.normal(0.0, 1.5, frame.shape), 0, 255)
         dets += det.process(t, frame.astype(np.uint8), 1.0)
     got = [(d.type, d.zone) for d in dets]
@@ -192,6 +194,16 @@ def test_boxes_in_the_zone_behind_reaching_into_a_zone_do_not_hold_it_blocked() 
     )
     cleared = next(d for d in dets if d.type == "fire_lane_cleared")
     assert abs(cleared.t - LEAVE) <= 1.0
+
+
+def test_boxes_in_the_zone_behind_reaching_into_a_zone_do_not_hold_it_blocked() -> None:
+    # Boxes stand in the far zone with their bottom rows 4 px into the near zone's outline
+    # (60 % of its threshold); an e-bike stands in the near zone and leaves while the boxes
+    # stay. The near zone clears at the e-bike's departure, the far zone stays blocked.
+    _boxes_behind_and_an_ebike(
+        FireLaneZone(id="FAR", polygon=[(200, 240), (440, 240), (440, 300), (200, 300)]),
+        FireLaneZone(id="NEAR", polygon=[(200, 300), (440, 300), (440, 360), (200, 360)]),
+        boxes=(270, 304, 300, 322, 150), bike=(315, 345, 360, 400))
 
 
 def test_the_dwell_clock_runs_on_while_what_started_it_still_stands() -> None:
@@ -237,29 +249,10 @@ def test_boxes_behind_reaching_into_a_narrowing_zone_do_not_count_by_its_perspec
     # where something standing counts four times its picture area: they are mostly the far
     # zone's, so their few rows count as they are. An e-bike stands in the near zone and
     # leaves while the boxes stay: the near zone clears at its departure.
-    far = FireLaneZone(id="FAR", polygon=[(280, 300), (360, 300), (350, 240), (290, 240)])
-    near = FireLaneZone(id="NEAR", polygon=[(100, 420), (540, 420), (360, 300), (280, 300)])
-    cfg = FireLaneConfig(zones=[far, near], dwell_s=10.0, clear_s=3.0, background_s=5.0)
-    det = FireLaneDetector(cfg, (640, 480))
-    lane = _lane(det, 60)
-    ox, oy = det.crop.x0, det.crop.y0
-    rng = np.random.default_rng(5)
-    dets: list[Detection] = []
-    for i in range(int(60.0 * FPS)):
-        t = i / FPS
-        frame = lane.copy()
-        if t >= 3.0:  # the boxes: rows 270-305, a 22 px wide pile
-            frame[270 - oy : 306 - oy, 309 - ox : 331 - ox] = 200
-        if ARRIVE <= t < LEAVE:  # the e-bike, in the middle of the near zone
-            frame[360 - oy : 390 - oy, 300 - ox : 340 - ox] = 20
-        frame = np.clip(frame + rng.normal(0.0, 1.5, frame.shape), 0, 255)
-        dets += det.process(t, frame.astype(np.uint8), 1.0)
-    got = [(d.type, d.zone) for d in dets]
-    assert sorted(got) == sorted(
-        [("fire_lane_blocked", "FAR"), ("fire_lane_blocked", "NEAR"), ("fire_lane_cleared", "NEAR")]
-    )
-    cleared = next(d for d in dets if d.type == "fire_lane_cleared")
-    assert abs(cleared.t - LEAVE) <= 1.0
+    _boxes_behind_and_an_ebike(
+        FireLaneZone(id="FAR", polygon=[(280, 300), (360, 300), (350, 240), (290, 240)]),
+        FireLaneZone(id="NEAR", polygon=[(100, 420), (540, 420), (360, 300), (280, 300)]),
+        boxes=(270, 306, 309, 331, 200), bike=(360, 390, 300, 340))
 
 
 def test_what_an_object_leaves_at_a_narrow_end_does_not_count_by_perspective() -> None:
