@@ -65,11 +65,16 @@ def scrub(value: Any) -> Any:
 @router.get("/{device_id}/events", response_model=list[DeviceEventPublic])
 def device_events(device_id: str, gw: GatewayDep, user: DeviceReaders,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[DeviceEventPublic]:
-    """The device's latest events, status changes and command acks, newest first."""
+    """The device's latest events, status changes and command acks, newest first (a vendor
+    sees no events of a device that serves or served someone: when an elder fell or pressed
+    SOS is theirs, not the maker's)."""
     device = visible_device(gw, user, device_id)
+    rows = MessageReads(gw.store).events(device.id, limit)
+    if user.role == "vendor" and device.holds_personal:
+        rows = [r for r in rows if r["channel"] != "event"]
     return [DeviceEventPublic(**{k: v for k, v in r.items() if k != "data"},
                               fields=scrub(r["data"]))
-            for r in MessageReads(gw.store).events(device.id, limit)]
+            for r in rows]
 
 
 @router.get("/{device_id}/commands", response_model=CommandLog)

@@ -153,3 +153,17 @@ def _vendors_band_bound_to_mr_yang(api: Api, device_id: str) -> None:
     r = c.put(f"/devices/{device_id}/binding", headers=api.headers("operator"),
               json={"site": "jining-renmin", "grid": "G-01", "resident_id": "R-yang"})
     assert r.status_code == 200, r.text
+
+
+def test_a_vendor_sees_no_event_of_a_band_that_serves_someone(api: Api, publisher: Publisher):
+    # When an elder fell or pressed SOS is theirs, not the band maker's (red team, session 31).
+    c = api.client
+    _vendors_band_bound_to_mr_yang(api, "WB-7103")
+    processed = api.gateway.pipeline.processed
+    publisher.publish("scgw/v1/wristband/WB-7103/event", orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 1, "type": "fall"}))
+    assert api.gateway.pipeline.wait_processed(processed + 1, 10)
+    r = c.get("/devices/WB-7103/events", headers=api.headers("vendor"))
+    assert r.status_code == 200 and all(e["channel"] != "event" for e in r.json()), r.text
+    staff = c.get("/devices/WB-7103/events", headers=api.headers("operator")).json()
+    assert "event" in {e["channel"] for e in staff}
