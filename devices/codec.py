@@ -100,19 +100,37 @@ class JsonCodec:
         return _CMD_ACK
 
 
-class _Members(list[tuple[str, Any]]):
+class Members(list[tuple[str, Any]]):
     """A JSON object's members in order, duplicates kept."""
+
+
+def object_members(text: str | bytes) -> Members | None:
+    """The top-level members of a JSON object (nested objects as dicts, the last of their
+    duplicate keys winning), or None when it is no JSON object. The standard parser: it
+    reads NaN, Infinity and lone surrogate escapes, which the strict one refuses whole."""
+    try:
+        top = json.loads(text, object_pairs_hook=Members)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(top, Members):
+        return None
+    return Members((key, _plain(value)) for key, value in top)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Members):
+        return {key: _plain(item) for key, item in value}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _refuse_repeated_type(payload: bytes) -> None:
     """An event naming its `type` twice is ambiguous: a parser keeps the last one, so
     `{"type": "sos", …, "type": "worn"}` was stored as a `worn` without a word."""
-    try:
-        top = json.loads(payload, object_pairs_hook=_Members)
-    except (ValueError, RecursionError):
+    top = object_members(payload)
+    if top is None:
         return  # not JSON: the validation says so
-    if not isinstance(top, _Members):
-        return
     said = [value for key, value in top if key == "type"]
     if len(said) > 1:
         raise PayloadError(f"type given {len(said)} times ({', '.join(map(repr, said))[:200]}); "

@@ -10,7 +10,6 @@ that is valid on its own; each repair is named, for the operator and the vendor.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import orjson
 from pydantic import ValidationError
 
 from devices.base import DeviceKind, Event
+from devices.codec import Members, object_members
 
 # Epoch seconds between 2000 and 2200: the commonest unit mistake for `ts`.
 _MIN_EPOCH_S = 946_684_800
@@ -117,11 +117,7 @@ def trim_to_fit(payload: bytes, limit: int) -> tuple[bytes, list[str]] | None:
     return (encoded, dropped) if len(encoded) <= limit else None
 
 
-class _Pairs(list[tuple[str, Any]]):
-    """A JSON object's members in order, duplicates kept."""
-
-
-def _read_object(payload: bytes) -> tuple[_Pairs, list[str]] | None:
+def _read_object(payload: bytes) -> tuple[Members, list[str]] | None:
     """The top-level members of a JSON object, read leniently (a byte-order mark, bytes
     that are not UTF-8, `NaN`), with what was forgiven; None when it is no JSON object."""
     repairs: list[str] = []
@@ -136,28 +132,11 @@ def _read_object(payload: bytes) -> tuple[_Pairs, list[str]] | None:
     except UnicodeDecodeError:
         text = payload.decode("utf-8", errors="replace")
         repairs.append("bytes that are not UTF-8 (GBK text?) replaced")
-    try:
-        # The standard parser reads NaN and Infinity (refused below, field by field) and
-        # lone surrogate escapes, which the strict one refuses whole.
-        obj = json.loads(text, object_pairs_hook=_Pairs)
-        if not isinstance(obj, _Pairs):
-            return None
-        # Duplicates matter at the top only (`type` twice); nested objects are plain again.
-        return _Pairs((key, _plain(value)) for key, value in obj), repairs
-    except (ValueError, RecursionError):
-        return None
+    members = object_members(text)
+    return (members, repairs) if members is not None else None
 
 
-def _plain(value: Any) -> Any:
-    """A parsed value with its objects as dicts (the last of duplicate keys wins)."""
-    if isinstance(value, _Pairs):
-        return {key: _plain(item) for key, item in value}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
-
-
-def _named_as_model(pairs: _Pairs, model: type[Event], repairs: list[str]) -> dict[str, Any]:
+def _named_as_model(pairs: Members, model: type[Event], repairs: list[str]) -> dict[str, Any]:
     """The members by the model's field names: `Ts` or `SEQ` read as `ts`, `seq`."""
     fields = {name.lower(): name for name in model.model_fields}
     obj: dict[str, Any] = {}
