@@ -79,6 +79,7 @@ class Decoder:
         *,
         auto_register_unknown: bool = False,
         codecs: CodecSet | None = None,
+        urgency: UrgencyHint | None = None,
     ) -> None:
         self._registry = registry
         self._limits = limits
@@ -90,7 +91,8 @@ class Decoder:
         # Topics repeat (a few per device): parse each once. Only valid ones are kept.
         self._topics: dict[str, topics.TopicParts] = {}
         self._vendor_topics: dict[str, VendorRoute] = {}
-        self._urgent = UrgencyHint(catalogue, self.codecs).device
+        # Compiled once per gateway: the pipeline's inbox and budget use the same patterns.
+        self.urgency = urgency or UrgencyHint(catalogue, self.codecs)
 
     def decode(self, raw: RawMessage, now: float) -> Envelope:
         """Return the envelope, or raise RejectError (or OwnPublishError)."""
@@ -161,7 +163,7 @@ class Decoder:
         and a long track: each within its own documented limit, together over 64 KiB), its
         largest fields dropped until it fits; None for anything else, which stays refused."""
         limit = self._limits.max_payload_bytes
-        if len(raw.payload) > OVERSIZED_URGENT_FACTOR * limit or self._urgent(raw) is None:
+        if len(raw.payload) > OVERSIZED_URGENT_FACTOR * limit or self.urgency.device(raw) is None:
             return None
         trimmed = trim_to_fit(raw.payload, limit)
         if trimmed is None:

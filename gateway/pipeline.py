@@ -29,7 +29,6 @@ from gateway.storage.migrate import StoreError
 from gateway.storage.tx import StoreTx
 from gateway.twin import TwinTracker
 from gateway.twin_writer import TwinWriter
-from gateway.urgency import UrgencyHint
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ class Pipeline:
         self.on_rollback: list[Callable[[], None]] = []
         # Called last inside every transaction, before its commit (the replicas' live fan-out).
         self.before_commit: list[Callable[[StoreTx], None]] = []
-        hint = UrgencyHint(codecs=decoder.codecs).device
+        hint = decoder.urgency.device
         self._inbox = Inbox(limits.queue_size, urgent=hint)
         self.budget = DeviceBudget(limits.device_rate_per_s, limits.device_burst,
                                    limits.device_urgent_rate_per_s, limits.device_urgent_burst,

@@ -187,7 +187,8 @@ def validate(body: ValidateBody, gw: GatewayDep, user: VendorView) -> Verdict:
                          f"{route.codec.name}), its messages are refused as unknown_device")
             registry = _Pretend(DeviceRecord(route.match.device_id, route.codec.single_kind,
                                              vendor=user.vendor or "", codec=route.codec.name))
-    decoder = Decoder(registry, gw.settings.limits, codecs=gw.codecs)  # dialects too
+    decoder = Decoder(registry, gw.settings.limits, codecs=gw.codecs,  # dialects too
+                      urgency=gw.decoder.urgency)
     try:
         env = decoder.decode(raw, now)
     except RejectError as rej:
