@@ -208,9 +208,9 @@ class DialectCodec:
                 raise PayloadError(
                     f"{self.dialect.device_id_check}={str(claimed)[:40]!r} is not the device "
                     f"{device_id!r} of the topic", reason="schema_invalid")
-        for rule in rules:
-            if rule.when is None or rule.when(obj):
-                return rule.channel, self._apply(rule, kind.key, obj, round(received_at * 1000))
+        rule = _first_matching(rules, obj)
+        if rule is not None:
+            return rule.channel, self._apply(rule, kind.key, obj, round(received_at * 1000))
         raise PayloadError(f"dialect {self.name}: no message rule matches this "
                            f"{channel or 'message'}", reason="schema_invalid")
 
@@ -253,11 +253,10 @@ class DialectCodec:
             rules = self._rules_for(kind, channel, topic)
         except PayloadError:
             return None
-        rule = next((r for r in rules if r.when is None or r.when(obj)), None)
+        rule = _first_matching(rules, obj)
         if rule is None or rule.channel != "event" or rule.code is None:
             return None
-        code = rule.code(obj)
-        key = ("true" if code else "false") if type(code) is bool else str(code)
+        key = _code_key(rule.code(obj))
         word = rule.table.get(key)
         repairs: list[str] = []
         if word is None:
@@ -303,8 +302,7 @@ class DialectCodec:
         target = rule.targets[kind]
         word = None
         if rule.code is not None:
-            code = rule.code(obj)
-            key = ("true" if code else "false") if type(code) is bool else str(code)
+            key = _code_key(rule.code(obj))
             word = rule.table.get(key)
             if word is None:
                 raise PayloadError(f"vendor event code {key[:40]!r} is not in dialect "
@@ -336,3 +334,13 @@ def _target(model: type[BaseModel], fields: dict[str, tuple[FieldSpec, frozenset
     build = compile_fields(specs, loc)
     return _Target(model, build, frozenset(consumed), model.__pydantic_validator__.validate_python,
                    specs, loc)
+
+
+def _first_matching(rules: tuple[_Rule, ...], obj: Any) -> _Rule | None:
+    """The first rule whose `when` holds (rules are tried in the dialect's order)."""
+    return next((r for r in rules if r.when is None or r.when(obj)), None)
+
+
+def _code_key(code: Any) -> str:
+    """A vendor event code as the dialect's table keys it (`true`/`false` for booleans)."""
+    return ("true" if code else "false") if type(code) is bool else str(code)
