@@ -140,7 +140,7 @@ class DeviceAdmin:
             raise DeviceRefusedError(f"no resident {config.resident_id!r}")
         password, created = self._credentials_for(config, existing, actor)
         if password is None:
-            self._follow_codec(config, existing)
+            self._follow_registration(config, existing)
         # Registering is not enabling: a disabled device stays disabled (and by whom it was),
         # or a vendor's re-registration would lift an operator's disable.
         status: DeviceStatus = "disabled" if existing is not None and \
@@ -230,7 +230,7 @@ class DeviceAdmin:
             return ()
         return tuple(t.device_topic(device_id) for t in dialect.topics if not t.hub)
 
-    def _follow_codec(self, config: DeviceConfig, existing: DeviceRecord | None) -> None:
+    def _follow_registration(self, config: DeviceConfig, existing: DeviceRecord | None) -> None:
         """Staff changed a provisioned device's codec or kind: its broker ACL follows (the
         kind is in its topics, the dialect names its own)."""
         if (existing is None or (existing.codec, existing.kind) == (config.codec, config.kind)
