@@ -69,6 +69,8 @@ class DeviceRegistry:
         self.codecs = codecs if codecs is not None else builtin_codecs()
         self._devices: dict[str, DeviceRecord] = {}
         self._sorted: list[DeviceRecord] | None = None  # by id, until a record is replaced
+        # Ids by their case-folded form, built on first use and kept up as ids are added.
+        self._folded: dict[str, set[str]] | None = None
         self._loaded = False  # every stored device is in memory
         self._loaded_until = 0.0
         # Put in memory since the pipeline's last commit: a device registered as pending
@@ -81,6 +83,7 @@ class DeviceRegistry:
         records = self._store.load_devices()
         self._devices = {r.id: r for r in records}
         self._sorted = None
+        self._folded = None
         self._loaded = True
         self._loaded_until = max((r.updated_at for r in records), default=0.0)
         return len(records)
@@ -105,6 +108,8 @@ class DeviceRegistry:
     def _put(self, record: DeviceRecord) -> None:
         self._devices[record.id] = record
         self._sorted = None
+        if self._folded is not None:
+            self._folded.setdefault(record.id.casefold(), set()).add(record.id)
         self._unsettled.add(record.id)
 
     def committed(self) -> None:
@@ -122,14 +127,18 @@ class DeviceRegistry:
             else:
                 self._devices[device_id] = record
         self._sorted = None
+        self._folded = None
 
     def __len__(self) -> int:
         return len(self._devices)
 
     def case_twin(self, device_id: str) -> str | None:
         """A registered id that differs from `device_id` in case only (`wb-a1` for `WB-A1`)."""
-        folded = device_id.casefold()
-        return next((d for d in self._devices if d != device_id and d.casefold() == folded),
+        if self._folded is None:  # one scan, then kept up: not one per registration
+            self._folded = {}
+            for known in self._devices:
+                self._folded.setdefault(known.casefold(), set()).add(known)
+        return next((d for d in self._folded.get(device_id.casefold(), ()) if d != device_id),
                     None)
 
     def all(self) -> list[DeviceRecord]:
