@@ -11,7 +11,6 @@ sees it without asking the operator.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 
@@ -19,6 +18,7 @@ import orjson
 
 from devices import topics
 from devices.catalogue import CATALOGUE
+from devices.codec import object_members
 from gateway.decode import RejectError
 from gateway.envelope import Envelope, RawMessage
 from gateway.storage.records import Twin
@@ -137,9 +137,8 @@ def _seq_of(payload: bytes) -> int | None:
     try:
         obj = orjson.loads(payload)
     except orjson.JSONDecodeError:
-        try:  # the standard parser reads NaN and Infinity, often what was refused
-            obj = json.loads(payload)
-        except (ValueError, RecursionError):
-            return None
+        # The lenient reader takes NaN and Infinity, often what was refused.
+        members = object_members(payload)
+        obj = dict(members) if members is not None else None
     seq = obj.get("seq") if isinstance(obj, dict) else None
     return seq if type(seq) is int else None
