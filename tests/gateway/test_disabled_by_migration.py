@@ -4,26 +4,15 @@ not have. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from gateway.storage.audit import AuditRepository
 from gateway.storage.common import SqlStore
-from gateway.storage.factory import open_store
 from gateway.storage.migrate import migrations, statements
 from gateway.storage.records import DeviceRecord
 from tests.conftest import T0
 
 pytestmark = pytest.mark.both_backends
-
-
-@pytest.fixture
-def store(database_url: str, tmp_path: Path) -> Iterator[SqlStore]:
-    s = open_store(database_url, default_path=tmp_path / "scgw.db")
-    yield s
-    s.close()
 
 
 def test_devices_disabled_before_the_column_are_given_who_disabled_them(store: SqlStore):

@@ -5,7 +5,6 @@ NULL-safe filters, sums) exercised directly, without a gateway."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -14,7 +13,6 @@ import pytest
 from gateway.storage.admin_repo import AdminReads
 from gateway.storage.audit import AccessRecord, AuditRepository
 from gateway.storage.commands_repo import CommandReads
-from gateway.storage.common import SqlStore
 from gateway.storage.context_reads import fix_near, names, wear_at, worn_at_many
 from gateway.storage.credentials import CredentialRepository
 from gateway.storage.factory import open_store
@@ -28,13 +26,6 @@ from gateway.users import Session
 from tests.conftest import T0
 
 pytestmark = pytest.mark.both_backends
-
-
-@pytest.fixture
-def store(database_url: str, tmp_path: Path) -> Iterator[SqlStore]:
-    s = open_store(database_url, default_path=tmp_path / "scgw.db")
-    yield s
-    s.close()
 
 
 def _message(channel: str, type_: str, at: float, data: dict[str, object],
