@@ -100,3 +100,13 @@ def make_api(make_gateway, publisher: Publisher, tmp_path: Path) -> Iterator[Cal
 def api(make_api: Callable[[], Api]) -> Api:
     """One seeded API."""
     return make_api()
+
+
+def vendors_band_bound_to_mr_yang(api: Api, device_id: str) -> None:
+    """The vendor registers a band; an operator binds it to Mr. Yang."""
+    c = api.client
+    assert c.post("/devices", json={"id": device_id, "kind": "wristband"},
+                  headers=api.headers("vendor")).status_code == 201
+    r = c.put(f"/devices/{device_id}/binding", headers=api.headers("operator"),
+              json={"site": "jining-renmin", "grid": "G-01", "resident_id": "R-yang"})
+    assert r.status_code == 200, r.text

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from tests.api.conftest import Api
+from tests.api.conftest import Api, vendors_band_bound_to_mr_yang
 from tests.conftest import T0
 from tests.support.clients import Publisher
 
@@ -99,7 +99,7 @@ def test_our_own_json_band_that_serves_someone_keeps_unknown_fields_from_its_ven
         api: Api, publisher: Publisher):
     c = api.client
     vendor, operator = api.headers("vendor"), api.headers("operator")
-    _vendors_band_bound_to_mr_yang(api, "WB-7101")
+    vendors_band_bound_to_mr_yang(api, "WB-7101")
     # Fields our contract does not have (refused), and a vital sign that is not a number.
     processed = api.gateway.pipeline.processed
     publisher.publish("scgw/v1/wristband/WB-7101/telemetry", orjson.dumps(
@@ -123,7 +123,7 @@ def test_a_command_result_in_the_band_s_own_words_stays_with_the_staff(
 
     c = api.client
     vendor, operator = api.headers("vendor"), api.headers("operator")
-    _vendors_band_bound_to_mr_yang(api, "WB-7102")
+    vendors_band_bound_to_mr_yang(api, "WB-7102")
     sent = c.post("/devices/WB-7102/commands", json={"name": "locate_now"}, headers=vendor)
     assert sent.status_code == 202, sent.text
     command_id = sent.json()["id"]
@@ -145,20 +145,11 @@ def test_a_command_result_in_the_band_s_own_words_stays_with_the_staff(
     assert staff["gps"] == "35.41517,116.58723" and staff["hr"] == 131
 
 
-def _vendors_band_bound_to_mr_yang(api: Api, device_id: str) -> None:
-    """The vendor registers a band; an operator binds it to Mr. Yang."""
-    c = api.client
-    assert c.post("/devices", json={"id": device_id, "kind": "wristband"},
-                  headers=api.headers("vendor")).status_code == 201
-    r = c.put(f"/devices/{device_id}/binding", headers=api.headers("operator"),
-              json={"site": "jining-renmin", "grid": "G-01", "resident_id": "R-yang"})
-    assert r.status_code == 200, r.text
-
 
 def test_a_vendor_sees_no_event_of_a_band_that_serves_someone(api: Api, publisher: Publisher):
     # When an elder fell or pressed SOS is theirs, not the band maker's (red team, session 31).
     c = api.client
-    _vendors_band_bound_to_mr_yang(api, "WB-7103")
+    vendors_band_bound_to_mr_yang(api, "WB-7103")
     processed = api.gateway.pipeline.processed
     publisher.publish("scgw/v1/wristband/WB-7103/event", orjson.dumps(
         {"ts": int(T0 * 1000), "seq": 1, "type": "fall"}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import orjson
 
-from tests.api.conftest import Api
+from tests.api.conftest import Api, vendors_band_bound_to_mr_yang
 from tests.conftest import T0
 from tests.support.clients import Publisher
 from tests.support.waiting import wait_for
@@ -20,13 +20,9 @@ def _audit_rows(api: Api, action: str) -> list[dict]:
 
 def _vendor_band_of_mr_yang(api: Api, device_id: str) -> None:
     """The vendor registers its own band; an operator binds it to Mr. Yang and enables it."""
-    c, vendor, operator = api.client, api.headers("vendor"), api.headers("operator")
-    assert c.post("/devices", json={"id": device_id, "kind": "wristband"},
-                  headers=vendor).status_code == 201
-    r = c.put(f"/devices/{device_id}/binding", headers=operator,
-              json={"site": "jining-renmin", "grid": "G-01", "resident_id": "R-yang"})
-    assert r.status_code == 200, r.text
-    assert c.post(f"/devices/{device_id}/enable", headers=operator).status_code == 200
+    vendors_band_bound_to_mr_yang(api, device_id)
+    assert api.client.post(f"/devices/{device_id}/enable",
+                           headers=api.headers("operator")).status_code == 200
 
 
 def test_a_located_band_s_fix_reaches_staff_audited_and_its_vendor_never(
