@@ -315,6 +315,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def load_clip(out: Path, stem: str, section: str,
+              pairs: list[str]) -> tuple[Path, dict[str, Any], CameraConfig]:
+    """A rendered clip of a set (its video, truth and installer's config), the config's
+    `section` (`falling`, `fire_lanes`) overridden by KEY=VALUE `pairs` (the traces)."""
+    video = next(p for p in out.glob(stem + ".*") if p.suffix in (".mp4", ".avi"))
+    truth = json.loads((out / f"{stem}.truth.json").read_text(encoding="utf-8"))
+    config = load_config(out / f"{stem}.camera.yaml")
+    if pairs:
+        config = _override(config, {section: _kv(pairs)})
+    return video, truth, config
+
+
 def _kv(items: list[str]) -> dict[str, Any]:
     out = {}
     for item in items:

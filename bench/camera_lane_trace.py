@@ -14,7 +14,6 @@ per-frame figures of that span. A diagnostic, not a benchmark.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
-from bench.camera_eval import _det_row, _kv, _override
+from bench.camera_eval import _det_row, load_clip
 from bench.camera_score import score_lane
 from devices.camera import firelane
 from devices.camera.analyze import Analyzer, run
-from devices.camera.config import load_config
 from devices.camera.firelane import FireLaneDetector
 from devices.camera.source import FrameSource
 
@@ -91,11 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--every", type=int, default=1, help="print every n-th frame of the span")
     ap.add_argument("--lane", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args(argv)
-    video = next(p for p in args.out.glob(args.stem + ".*") if p.suffix in (".mp4", ".avi"))
-    truth = json.loads((args.out / f"{args.stem}.truth.json").read_text(encoding="utf-8"))
-    config = load_config(args.out / f"{args.stem}.camera.yaml")
-    if args.lane:
-        config = _override(config, {"fire_lanes": _kv(args.lane)})
+    video, truth, config = load_clip(args.out, args.stem, "fire_lanes", args.lane)
     log: list[dict[str, Any]] = []
     _instrument(log)
     source = FrameSource(str(video), threads=1)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import math
 import sys
 from pathlib import Path
@@ -22,10 +21,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.camera_eval import _det_row
+from bench.camera_eval import _det_row, load_clip
 from bench.camera_score import score_facade
 from devices.camera.analyze import Analyzer, run
-from devices.camera.config import load_config
 from devices.camera.falling import FallingDetector
 from devices.camera.judge import Judge
 from devices.camera.source import FrameSource
@@ -108,13 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--falling", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--blobs", action="store_true", help="print each frame's blobs near a throw")
     args = ap.parse_args(argv)
-    video = next(p for p in args.out.glob(args.stem + ".*") if p.suffix in (".mp4", ".avi"))
-    truth = json.loads((args.out / f"{args.stem}.truth.json").read_text(encoding="utf-8"))
-    config = load_config(args.out / f"{args.stem}.camera.yaml")
-    if args.falling:
-        from bench.camera_eval import _kv, _override
-
-        config = _override(config, {"falling": _kv(args.falling)})
+    video, truth, config = load_clip(args.out, args.stem, "falling", args.falling)
     log: list[dict[str, Any]] = []
     _instrument(log)
     frames: list[tuple[float, list[tuple[float, float, int]]]] = []
