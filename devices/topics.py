@@ -61,6 +61,17 @@ def subscriptions(kinds: list[str] | None = None) -> list[str]:
     return [f"{PREFIX}/{k}/+/#" for k in kind_levels]
 
 
+def event_subscriptions() -> list[str]:
+    """Topic filter of the event lane: every device's `event` channel, and nothing else."""
+    return [f"{PREFIX}/+/+/event"]
+
+
+def is_event(topic: str) -> bool:
+    """Whether `topic` is a device's `event` channel (what the event lane also receives)."""
+    return (topic.endswith("/event") and topic.startswith(f"{PREFIX}/")
+            and topic.count("/") == 4)
+
+
 def is_outbound(topic: str) -> bool:
     """Whether `topic` is one the gateway sends to a device (its own publish, seen again)."""
     parts = topic.split("/", 4)

@@ -182,7 +182,8 @@ def broker_provision(config: ConfigOpt = None) -> None:
     as the gateway (that would take over a running gateway's session); the gateway itself
     names a refused login or subscription at start-up. A replica (`gateway.replica_id`)
     provisions `<username>-<replica>` bound to `<client_id>-<replica>`; run it once per replica,
-    with the password every replica shares.
+    with the password every replica shares. With `broker.event_lane` (the default) the event
+    lane's account `<username>-events` (client id `<client_id>-events`) is made as well.
     """
     from gateway.provisioning import DynsecProvisioner, ProvisioningError
 
@@ -197,15 +198,18 @@ def broker_provision(config: ConfigOpt = None) -> None:
 
         # The gateway also reads the dialects' own topics (owntracks/+/+, …).
         filters = codecs_for(settings.dialects.folder).vendor_filters()
-        done = admin.ensure_gateway_account(broker.username, broker.password.get_secret_value(),
-                                            broker.client_id, filters)
+        logins = [broker, broker.event_lane_login()] if broker.event_lane else [broker]
+        done = [(login, admin.ensure_gateway_account(
+            login.username or "", broker.password.get_secret_value(), login.client_id, filters))
+            for login in logins]
     except ProvisioningError as exc:
         typer.echo(f"broker provision failed: {exc}", err=True)
         raise typer.Exit(1) from exc
     finally:
         admin.close()
-    typer.echo(f"gateway account {broker.username!r} {done}, bound to client id "
-               f"{broker.client_id!r}")
+    for login, what in done:
+        typer.echo(f"gateway account {login.username!r} {what}, bound to client id "
+                   f"{login.client_id!r}")
 
 
 @broker_app.command("sync-acls")

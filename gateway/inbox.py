@@ -32,10 +32,13 @@ class Inbox:
         self._urgent_ids: dict[int, str] = {}
         self._cond = threading.Condition(threading.Lock())
 
-    def put_messages(self, raws: list[RawMessage]) -> None:
-        """Append messages; blocks while the inbox holds its limit."""
+    def put_messages(self, raws: list[RawMessage], *, lane: bool = False) -> None:
+        """Append messages; blocks while the inbox holds its limit. The event lane's
+        messages may take the inbox to twice its limit: a flood of readings that filled it
+        must not hold the lane's thread (and its SOS) back."""
+        limit = self._max * 2 if lane else self._max
         with self._cond:
-            while self._messages >= self._max:
+            while self._messages >= limit:
                 self._cond.wait()
             self._items.extend(raws)
             self._arrived(raws)

@@ -109,6 +109,14 @@ class GatewayMetrics:
                                registry=r)
         self.reconnects = Counter("scgw_broker_reconnects", "Broker reconnect attempts",
                                   registry=r)
+        self.event_lane_connected = Gauge(
+            "scgw_event_lane_connected", "1 while the event lane (the second session, for "
+            "devices' events) is connected; 0: events are read on the main session", registry=r)
+        self.event_lane_reconnects = Counter(
+            "scgw_event_lane_reconnects", "Event lane reconnect attempts", registry=r)
+        self.event_copies = Counter(
+            "scgw_event_copies_total", "Events received on both sessions whose second copy "
+            "was acknowledged and dropped (the first was processed)", registry=r)
         self.client_errors = Counter(
             "scgw_mqtt_client_errors", "Unexpected errors that dropped the broker connection",
             registry=r)

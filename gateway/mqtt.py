@@ -62,6 +62,7 @@ class MqttIngest:
         *,
         receive_maximum: int = 1000,
         generation_base: int = 0,
+        lane: bool = False,
     ) -> None:
         self._settings = settings
         self._filters = [
@@ -72,6 +73,11 @@ class MqttIngest:
         # once connected and subscribed.
         self.refusal: str | None = None
         self._metrics = metrics
+        # The event lane (gateway/event_lane.py) keeps gauges of its own: its being away
+        # is not the gateway's being away.
+        self._lane = lane
+        self._connected_gauge = metrics.event_lane_connected if lane else metrics.connected
+        self._reconnects = metrics.event_lane_reconnects if lane else metrics.reconnects
         self._clock = clock
         self._v5 = settings.protocol == "5"
         password = settings.password.get_secret_value() if settings.password else None
@@ -105,7 +111,9 @@ class MqttIngest:
     def start(self) -> None:
         """Connect (retrying) and receive from a background thread."""
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="scgw-mqtt", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name="scgw-mqtt-events" if self._lane else "scgw-mqtt",
+            daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -196,7 +204,7 @@ class MqttIngest:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self._metrics.reconnects.inc()
+            self._reconnects.inc()
             try:
                 sock = self._open()
             except OSError as exc:
@@ -217,7 +225,7 @@ class MqttIngest:
                     log.exception("MQTT client error; reconnecting")
                 finally:
                     self._connected.clear()
-                    self._metrics.connected.set(0)
+                    self._connected_gauge.set(0)
                     sock.close()
             if not self._stop.is_set():
                 self._stop.wait(self._backoff.next())
@@ -300,7 +308,7 @@ class MqttIngest:
         for out in expired:
             if out.on_result is not None:
                 out.on_result(EXPIRED_UNSENT)
-        self._metrics.connected.set(1)
+        self._connected_gauge.set(1)
         self._backoff.reset()
         log.info("connected to broker", extra={"session_present": ack.session_present,
                                                "generation": self._generation})

@@ -95,8 +95,9 @@ class Pipeline:
 
     # -- feeding -------------------------------------------------------------------------
 
-    def submit(self, raws: list[RawMessage]) -> None:
-        """Queue messages; blocks when the inbox is full (backpressure on the MQTT thread).
+    def submit(self, raws: list[RawMessage], *, lane: bool = False) -> None:
+        """Queue messages; blocks when the inbox is full (backpressure on the MQTT thread;
+        the event lane's has room of its own, see `Inbox.put_messages`).
         What a device sends beyond its budget is shed here (gateway/flood.py)."""
         admitted, shed, _ = self.budget.split(raws)
         if shed:
@@ -106,7 +107,7 @@ class Pipeline:
                 self.processed += len(shed)
                 self._processed_cond.notify_all()
         if admitted:
-            self._inbox.put_messages(admitted)
+            self._inbox.put_messages(admitted, lane=lane)
 
     def submit_shed_report(self, now: float) -> None:
         """Queue the writing of the shed tallies, when there are any (a scheduled job)."""

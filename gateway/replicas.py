@@ -8,8 +8,8 @@ import threading
 from collections.abc import Callable
 
 from gateway.clock import Clock
+from gateway.event_lane import Sessions
 from gateway.metrics import GatewayMetrics
-from gateway.mqtt import MqttIngest
 from gateway.settings import ReplicaSettings
 from gateway.storage.common import SqlStore
 from gateway.storage.migrate import StoreError
@@ -48,7 +48,7 @@ class ReplicaRole:
 
     def __init__(self, settings: ReplicaSettings, replica_id: str, client_id: str,
                  store: SqlStore, clock: Clock, metrics: GatewayMetrics,
-                 adopt: Callable[[str, int], MqttIngest]) -> None:
+                 adopt: Callable[[str, int], Sessions]) -> None:
         self._settings = settings
         self.replica_id = replica_id
         self._client_id = client_id
@@ -57,7 +57,7 @@ class ReplicaRole:
         self._metrics = metrics
         self._make_ingest = adopt  # (replica id, generation base) → a started client
         self._lease_until = 0.0
-        self.adopted: dict[str, MqttIngest] = {}  # dead replica id → its session, held here
+        self.adopted: dict[str, Sessions] = {}  # dead replica id → its session, held here
         self._adoptions = 0
         self.last_beat = 0.0  # clock time of the last heartbeat that reached the database
         self.offset = 0.0  # the database's clock minus ours, at the last heartbeat

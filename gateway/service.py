@@ -17,6 +17,7 @@ from gateway.confirmations import CONFIRMATION_TTL_S, Confirmations
 from gateway.decode import Decoder
 from gateway.device_admin import DeviceAdmin
 from gateway.envelope import RawMessage
+from gateway.event_lane import LANE, LANE_GENERATIONS, MAIN, EventCopies, Sessions
 from gateway.influx import build_influx_hook
 from gateway.interactive import InteractiveGate
 from gateway.metrics import GatewayMetrics
@@ -111,7 +112,11 @@ class Gateway:
         # Our topics, and the vendor topics of the dialects (owntracks/+/+, …).
         self._filters = topics.subscriptions() + self.codecs.vendor_filters()
         replica = settings.gateway.replica_id
+        # Events come on both sessions when the lane is on: the first copy is processed.
+        self.copies = EventCopies() if settings.broker.event_lane else None
         self.mqtt = self._ingest(replica)
+        self.event_lane = self._lane(replica) if self.copies is not None else None
+        self.sessions = Sessions(self.mqtt, self.event_lane)
         self.coherence = DeviceCoherence(replica, self.metrics) if replica else None
         # Replicas: live changes reach every replica's consoles through the database.
         self.live = Fanout(settings.database.url) if replica else None
@@ -173,8 +178,23 @@ class Gateway:
         self._gc_frozen = False
 
     def pipeline_submit(self, raws: list[RawMessage]) -> None:
-        """Hand received messages to the pipeline (the pipeline is built after the client)."""
-        self.pipeline.submit(raws)
+        """Hand messages received on the main session to the pipeline (the pipeline is built
+        after the client)."""
+        self._received(raws, MAIN)
+
+    def _lane_submit(self, raws: list[RawMessage]) -> None:
+        self._received(raws, LANE)
+
+    def _received(self, raws: list[RawMessage], session: int) -> None:
+        if self.copies is None:
+            self.pipeline.submit(raws)
+            return
+        process, twins = self.copies.split(raws, session)
+        if twins:  # their first copies are held by the other session until committed
+            self.metrics.event_copies.inc(len(twins))
+            self._ack(twins)
+        if process:
+            self.pipeline.submit(process, lane=session == LANE)
 
     def _ingest(self, replica: str | None, generation_base: int = 0) -> MqttIngest:
         broker = self.settings.replica_broker(replica)
@@ -182,14 +202,22 @@ class Gateway:
                           receive_maximum=self.settings.limits.queue_size,
                           generation_base=generation_base)
 
-    def _adopt_session(self, replica: str, generation_base: int) -> MqttIngest:
-        ingest = self._ingest(replica, generation_base)
-        ingest.start()
-        return ingest
+    def _lane(self, replica: str | None, generation_base: int = 0) -> MqttIngest:
+        broker = self.settings.replica_broker(replica).event_lane_login()
+        return MqttIngest(broker, topics.event_subscriptions(), self._lane_submit, self.metrics,
+                          self.clock, receive_maximum=self.settings.limits.queue_size,
+                          generation_base=generation_base + LANE_GENERATIONS, lane=True)
+
+    def _adopt_session(self, replica: str, generation_base: int) -> Sessions:
+        sessions = Sessions(
+            self._ingest(replica, generation_base),
+            self._lane(replica, generation_base) if self.copies is not None else None)
+        sessions.start()
+        return sessions
 
     def _ack(self, raws: list[RawMessage]) -> None:
         # Each client acks the messages of its own connection (generations never overlap).
-        self.mqtt.ack_many(raws)
+        self.sessions.ack_many(raws)
         if self.replica is not None:
             for adopted in list(self.replica.adopted.values()):
                 adopted.ack_many(raws)
@@ -261,7 +289,7 @@ class Gateway:
         self.scheduler.start()
         self._tune_gc()
         if connect:
-            self.mqtt.start()
+            self.sessions.start()
         self._started = True
 
     def _deliver_outbox(self, now: float) -> None:
@@ -288,7 +316,7 @@ class Gateway:
         if self._gc_frozen:
             gc.unfreeze()  # what this gateway held may now become garbage like anything else
             self._gc_frozen = False
-        self.mqtt.stop()
+        self.sessions.stop()
         if self.replica is not None:
             self.replica.stop()
         if self.live is not None:

@@ -11,6 +11,8 @@ from pydantic import Field, SecretStr, field_validator
 
 from gateway.settings.base import Section
 
+EVENT_LANE_SUFFIX = "-events"  # the event lane's username and client id: the gateway's + this
+
 
 class BrokerSettings(Section):
     """How the gateway reaches the MQTT broker."""
@@ -42,9 +44,21 @@ class BrokerSettings(Section):
     session_expiry_s: int = Field(
         7 * 86_400, ge=0, description="How long the broker keeps our session while we are away"
     )
+    event_lane: bool = Field(
+        True,
+        description="Read devices' `event` channel on a second session of its own (client id "
+        "and username `<…>-events`), so an SOS never queues in the broker behind a flood of "
+        "readings; without its account the events are read on the main session",
+    )
     keepalive_s: int = Field(30, ge=5, le=600, description="MQTT keepalive")
     reconnect_min_s: float = Field(0.5, gt=0, description="First reconnect delay")
     reconnect_max_s: float = Field(30.0, gt=0, description="Reconnect delay ceiling (jittered)")
+
+    def event_lane_login(self) -> BrokerSettings:
+        """The login of the event lane: the same password, its own username and client id."""
+        return self.model_copy(update={
+            "client_id": f"{self.client_id}{EVENT_LANE_SUFFIX}",
+            "username": f"{self.username}{EVENT_LANE_SUFFIX}" if self.username else None})
 
     @property
     def host(self) -> str:
