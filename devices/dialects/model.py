@@ -46,7 +46,11 @@ class FieldRule(_Strict):
         "accepts 85, \"85\" and \"85%\"; `time` turns epoch numbers (`unit`) or text "
         "(`format`, `utc_offset`) into epoch milliseconds")
     unit: Literal["s", "ms", "us"] = Field(
-        "ms", description="For `convert: time` of a number: the epoch unit the vendor sends")
+        "ms", description="For `convert: time` of a number: the epoch unit the vendor sends. "
+        "With `s`, a number that is a plausible time only in milliseconds (a firmware that "
+        "changed unit) is refused as `out_of_range` with a detail saying so, like a `ts` in "
+        "seconds on our own contract; an urgent event is still salvaged (stored at its time "
+        "of receipt)")
     format: str | None = Field(
         None, description="For `convert: time` of text: a strptime format such as "
         "`%Y-%m-%d %H:%M:%S` (without it, RFC 3339 / ISO 8601 text)")
