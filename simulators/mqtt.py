@@ -70,19 +70,19 @@ class DeviceConnections:
             # Subscribed again on every connect: a broker that lost our session (a crash)
             # must still deliver commands and confirmations.
             client.on_connect = self._on_connect(
-                [topics.command_topic(kind, device_id), topics.topic(kind, device_id, "event/ack")],
-                ready)
+                [topics.command_topic(kind, device_id), topics.topic(kind, device_id, "event/ack")])
+            # Ready once the broker confirmed the subscriptions: a command sent between the
+            # CONNACK and the SUBACK would otherwise be lost (found as a flaky test).
+            client.on_subscribe = lambda *_args, ready=ready: ready.set()
             client.on_message = self._on_message(device_id)
             self.clients[device_id] = client
             self._connected[device_id] = ready
 
-    def _on_connect(self, subscriptions: list[str],
-                    ready: threading.Event) -> Callable[..., None]:
+    def _on_connect(self, subscriptions: list[str]) -> Callable[..., None]:
         def handler(client: paho.Client, userdata: object, flags: object, reason: object,
                     properties: object) -> None:
             if not getattr(reason, "is_failure", False):
                 client.subscribe([(t, 1) for t in subscriptions])
-                ready.set()
         return handler
 
     def _on_message(self, device_id: str) -> Callable[..., None]:
