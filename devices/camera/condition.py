@@ -109,6 +109,7 @@ class Conditioner:
             return
         shift = (0.0, 0.0)
         raw = small
+        gain: float | None = None  # of `small` as it is, once measured
         ref_px = self._ref[self._grid]
         bright = ref_px > 12
         if self._stabilize:
@@ -123,17 +124,19 @@ class Conditioner:
                 edges = self._edge_mask()
                 # Compared at the frame's own exposure: after a 30 % exposure step the
                 # difference in brightness would swamp what the shift improves.
-                ref = self._ref[edges] * self._gain_of(small[self._grid], ref_px, bright)
+                gain = self._gain_of(small[self._grid], ref_px, bright)
+                ref = self._ref[edges] * gain
                 before = float(np.abs(small[edges] - ref).mean())
                 after = float(np.abs(moved[edges] - ref).mean())
                 if after < _MIN_IMPROVEMENT * before:
-                    small = moved
+                    small, gain = moved, None
                     shift = (dx / self._per_full, dy / self._per_full)
         self.shift = shift
         moving = shift != (0.0, 0.0)
         self.still = 0 if moving else self.still + 1
         self._moved = self._moved + 1 if moving else 0
-        self.gain = self._gain_of(small[self._grid], ref_px, bright)
+        # A shift refused leaves the frame as it was measured (in rain: most frames).
+        self.gain = gain if gain is not None else self._gain_of(small[self._grid], ref_px, bright)
         if abs(self.gain - 1.0) > self._min_gain_step:
             small = small / self.gain
         if self._moved >= _REBASE_FRAMES:

@@ -12,6 +12,7 @@ from devices.camera.physics import FloorMap
 from devices.camera.recover import Sightings
 from devices.camera.region import Crop, crop_for
 from devices.camera.segment import make_segmenter
+from devices.camera.tiles import Covered
 from devices.camera.tracking import Tracker, find_blobs
 
 _RELEARN_FRAMES = 8
@@ -46,7 +47,11 @@ class FallingDetector:
         self._roi_px = max(1, cv2.countNonZero(self.roi))
         self.floors = FloorMap(cfg.floors)
         self.judge = Judge(cfg, self.crop, self.floors, fps)
-        self._segmenter = make_segmenter(cfg.segmentation, cfg.threshold)
+        # Segmented only where it is looked at (the box round a tilted facade with its sky and
+        # trees masked is 60-90 % facade); per-pixel models, so the mask is the same.
+        self._segmenter = Covered(
+            lambda: make_segmenter(cfg.segmentation, cfg.threshold), self.roi
+        )
         storey = self.judge.storey_px * s  # analysis pixels
         cx = float(np.mean([p[0] for p in cfg.facade]))
         cy = float(np.mean([p[1] for p in cfg.facade]))
