@@ -43,6 +43,10 @@ class DeviceConflictError(Exception):
     """A registration that collides with what exists (another vendor's id, another kind)."""
 
 
+class QuotaExceededError(Exception):
+    """A vendor already has as many devices waiting for installation as it may."""
+
+
 class NotAllowedError(PermissionError):
     """The actor's role may not do this to devices."""
 
@@ -89,7 +93,8 @@ class DeviceAdmin:
                  credentials: CredentialRepository, audit: AuditRepository,
                  resident_exists: Callable[[str], bool],
                  service_accounts: frozenset[str],
-                 heard_from: Callable[[str], bool]) -> None:
+                 heard_from: Callable[[str], bool],
+                 vendor_uninstalled_max: int = 0) -> None:
         self._registry = registry
         self._clock = clock
         self._provisioner = provisioner
@@ -98,6 +103,7 @@ class DeviceAdmin:
         self._resident_exists = resident_exists
         self._service_accounts = service_accounts
         self._heard_from = heard_from
+        self._vendor_uninstalled_max = vendor_uninstalled_max
 
     # -- registration --------------------------------------------------------------------
 
@@ -130,6 +136,8 @@ class DeviceAdmin:
                 f"device {config.id} is registered as a {existing.kind} and has "
                 + ("been installed" if existing.installed else "reported as one")
                 + ": its kind no longer changes")
+        if actor.role == "vendor" and existing is None:
+            self._check_quota(actor)
         if actor.role == "vendor" and existing is not None:
             if existing.vendor != actor.vendor:
                 raise DeviceConflictError("device id taken")
@@ -157,6 +165,21 @@ class DeviceAdmin:
                    config.id, f"kind={config.kind} vendor={config.vendor}"
                    + (" credentials issued" if password else ""))
         return Registration(device, password, existing is None)
+
+    def _check_quota(self, actor: Actor) -> None:
+        """A vendor's devices nobody installed yet are bounded: each can page the control room
+        (an SOS is never assumed to be a test), so a hostile vendor must not fill it from
+        its warehouse."""
+        limit = self._vendor_uninstalled_max
+        if not limit:
+            return
+        waiting = sum(1 for d in self._registry.all()
+                      if d.vendor == actor.vendor and not d.installed)
+        if waiting >= limit:
+            raise QuotaExceededError(
+                f"vendor {actor.vendor!r} has {waiting} devices registered and not yet "
+                f"installed (the limit is {limit}): new registrations wait until the community "
+                "installs some (staff may raise `limits.vendor_uninstalled_devices`)")
 
     def _vendor_registration(self, raw: dict[str, object], actor: Actor) -> dict[str, object]:
         bound = [f for f in BINDING_FIELDS if raw.get(f) not in (None, "")]

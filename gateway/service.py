@@ -64,6 +64,7 @@ def build_device_admin(settings: Settings, store: SqlStore, registry: DeviceRegi
         audit=audit, resident_exists=ResidentRepository(store, clock).exists,
         service_accounts=service_accounts(settings.broker, settings.provisioning),
         heard_from=heard_from or store.heard_from,
+        vendor_uninstalled_max=settings.limits.vendor_uninstalled_devices,
     )
 
 

@@ -41,6 +41,7 @@ from gateway.device_admin import (
     DeviceConflictError,
     DeviceRefusedError,
     NotAllowedError,
+    QuotaExceededError,
 )
 from gateway.storage.commands_repo import CommandReads
 from gateway.storage.message_reads import MessageReads
@@ -102,6 +103,8 @@ def _refusals() -> Iterator[None]:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
     except DeviceConflictError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except QuotaExceededError as exc:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from exc
     except BrokerUnavailableError as exc:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from exc
     except LookupError as exc:

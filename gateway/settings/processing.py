@@ -59,6 +59,14 @@ class LimitSettings(Section):
         "generation (CPython's default is 700); 0 leaves the collector as it is. With a value "
         "set, the state loaded at start-up is also frozen out of collection",
     )
+    vendor_uninstalled_devices: int = Field(
+        2000, ge=0,
+        description="Devices one vendor may have registered and not yet installed (no place, "
+        "no resident); beyond, its new registrations are refused (429) until some are "
+        "installed. Each can page the control room, so a hostile vendor cannot fill it from "
+        "its warehouse. Staff are not held to it (what they register for a vendor counts); "
+        "0: no limit",
+    )
     dead_letter_payload_bytes: int = Field(
         4096, ge=0, description="How much of a rejected payload is kept"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -67,15 +68,16 @@ def _seed(gw: Gateway) -> None:
 
 
 @pytest.fixture
-def make_api(make_gateway, publisher: Publisher, tmp_path: Path) -> Iterator[Callable[[], Api]]:
+def make_api(make_gateway, publisher: Publisher, tmp_path: Path
+             ) -> Iterator[Callable[..., Api]]:
     """Build a seeded API: an SOS and a fix from Mr. Yang's band are already in."""
     clients: list[TestClient] = []
 
-    def _make() -> Api:
+    def _make(**overrides: Any) -> Api:
         rota = tmp_path / "rota.yaml"
         rota.write_text(yaml.safe_dump(ROTA))
         devices = [*STANDARD_DEVICES, device("VD-1", "locker", vendor="acme", grid="G-02")]
-        gw = make_gateway(devices=devices, workflow={"rota_file": str(rota)})
+        gw = make_gateway(devices=devices, workflow={"rota_file": str(rota)}, **overrides)
         _seed(gw)
         client = TestClient(create_app(gw))
         clients.append(client)

@@ -136,3 +136,32 @@ def test_a_kind_registered_by_mistake_is_corrected_until_the_device_is_heard(api
     assert api.gateway.pipeline.wait_processed(1, 10)
     r = c.post("/devices", headers=acme, json={"id": "VK-1", "kind": "locker"})
     assert r.status_code == 409 and "reported as one" in r.json()["detail"]
+
+
+def test_a_vendor_registers_only_so_many_devices_nobody_installed(make_api):
+    # Each registered device can page the control room (an SOS is never taken for a test):
+    # a hostile vendor must not fill it from its warehouse.
+    api = make_api(limits={"vendor_uninstalled_devices": 3})
+    acme, c = api.headers("vendor"), api.client
+    for n in range(3):  # VD-1, acme's locker, is installed and does not count
+        assert c.post("/devices", headers=acme,
+                      json={"id": f"VQ-{n}", "kind": "wristband"}).status_code == 201
+    r = c.post("/devices", headers=acme, json={"id": "VQ-3", "kind": "wristband"})
+    assert r.status_code == 429 and "3 devices registered and not yet installed" in r.text
+    assert api.gateway.registry.get("VQ-3") is None
+    # Re-registering one of its own (a password rotation) is not a new device.
+    assert c.post("/devices", headers=acme,
+                  json={"id": "VQ-0", "kind": "wristband"}).status_code in (200, 201)
+    # Staff are not held to it (though what they register for the vendor counts), and once
+    # the community installs some, the vendor may go on.
+    op = api.headers("operator")
+    assert c.post("/devices", headers=op,
+                  json={"id": "VQ-9", "kind": "wristband", "vendor": "acme"}).status_code == 201
+    r = c.put("/devices/VQ-0/binding", headers=op, json={"site": "jining-renmin", "grid": "G-01"})
+    assert r.status_code == 200, r.text
+    assert c.post("/devices", headers=acme,
+                  json={"id": "VQ-3", "kind": "wristband"}).status_code == 429
+    r = c.put("/devices/VQ-9/binding", headers=op, json={"site": "jining-renmin", "grid": "G-01"})
+    assert r.status_code == 200, r.text
+    assert c.post("/devices", headers=acme,
+                  json={"id": "VQ-3", "kind": "wristband"}).status_code == 201
