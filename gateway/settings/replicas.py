@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from gateway.settings.base import Section
 
@@ -14,7 +14,8 @@ class ReplicaSettings(Section):
         None, pattern=r"^[A-Za-z0-9_-]{1,40}$",
         description="This process's name among the replicas (e.g. `gw-a`); empty: the only "
         "gateway. Needs `database.url: postgresql://…` and `broker.shared_group`; the MQTT "
-        "client id becomes `<broker.client_id>-<replica_id>`",
+        "client id becomes `<broker.client_id>-<replica_id>` (its event lane's "
+        "`…-<replica_id>-events`, so a replica id may not end in `-events`)",
     )
     lease_s: float = Field(
         3.0, ge=1.0, le=60.0,
@@ -30,6 +31,15 @@ class ReplicaSettings(Section):
         description="A survivor takes over a dead replica's broker session (same client id) "
         "and handles the messages the broker queued for it, until that replica is back",
     )
+
+    @field_validator("replica_id")
+    @classmethod
+    def _not_a_lane(cls, value: str | None) -> str | None:
+        # `gw-a-events` is replica `a`'s event lane: a replica of that name would take it.
+        if value is not None and (value == "events" or value.endswith("-events")):
+            raise ValueError("a replica id may not be `events` or end in `-events` (the "
+                             "event lanes' client ids end so)")
+        return value
 
     @model_validator(mode="after")
     def _renew_within_lease(self) -> ReplicaSettings:

@@ -7,6 +7,8 @@ import socket
 import threading
 
 import orjson
+import pytest
+from pydantic import ValidationError
 
 from gateway.envelope import RawMessage
 from gateway.event_lane import LANE, MAIN, EventCopies
@@ -166,3 +168,15 @@ def test_without_the_lanes_account_events_are_read_on_the_main_session(tmp_path,
     finally:
         gw.stop()
         broker.stop()
+
+
+def test_a_replica_may_not_be_named_like_another_replicas_lane():
+    # Replica `a`'s lane logs in as `<client_id>-a-events`: a replica named `a-events` would
+    # take that session over (and each would throw the other off).
+    pg = {"url": "postgresql://scgw@db/scgw"}
+    for name in ("events", "a-events"):
+        with pytest.raises(ValidationError, match="may not be `events` or end in `-events`"):
+            Settings(gateway={"replica_id": name}, database=pg, broker={"shared_group": "g"})
+    settings = Settings(gateway={"replica_id": "a"}, database=pg, broker={"shared_group": "g"})
+    lane = settings.replica_broker("a").event_lane_login()
+    assert lane.client_id == "scgw-gateway-a-events"
