@@ -32,7 +32,7 @@ MAIN, LANE = 0, 1  # which session a copy came on
 LANE_GENERATIONS = 500_000_000
 MAX_UNPAIRED = 100_000  # copies waiting for their twin; beyond, the oldest are forgotten
 MAX_UNPAIRED_BYTES = 64 * 1024 * 1024
-UNPAIRED_FOR_S = 600.0  # a twin this late is processed (and deduplicated) like a resend
+UNPAIRED_FOR_S = 3600.0  # a twin this late is processed (and deduplicated) like a resend
 
 
 class EventCopies:

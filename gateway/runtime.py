@@ -131,6 +131,12 @@ class Runtime:
         if mqtt.refusal is not None and not mqtt.connected:
             self.gateway.stop()
             raise RuntimeSetupError(mqtt.refusal)
+        lane = self.gateway.event_lane
+        if lane is not None and lane.wait_answered(STARTUP_LOGIN_WAIT_S) and not lane.connected:
+            # Not fatal: events are read on the main session meanwhile (docs/operations.md,
+            # the event lane), only without their queue of their own.
+            log.error("event lane refused: %s. Until then devices' events are read on the "
+                      "main session, and a flood of readings can delay an SOS", lane.refusal)
 
     def stop(self) -> None:
         """Reverse order of start."""
