@@ -40,6 +40,7 @@ from api.routes import (
     vendor,
 )
 from api.security import LoginThrottle, SessionService, TokenService
+from api.shared_reads import CommitCount, SharedReads
 from api.stream import Broadcaster
 from gateway.service import Gateway
 from gateway.sign_ins import SignInLog
@@ -108,6 +109,10 @@ def create_app(gateway: Gateway) -> FastAPI:
                                         settings.api.session_absolute_s,
                                         key=settings.api.jwt_secret.get_secret_value())
     app.state.alert_views = alerts.AlertViews(gateway)
+    commits = CommitCount()
+    gateway.pipeline.on_commit.append(commits)
+    app.state.shared_reads = SharedReads(
+        lambda: (commits.value, int(gateway.clock.time())), reuse=gateway.replica is None)
     broadcaster = Broadcaster(enrich=app.state.alert_views.enrich, fanout=gateway.live)
     app.state.broadcaster = broadcaster
     gateway.operations.live_clients = broadcaster.count

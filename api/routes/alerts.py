@@ -6,10 +6,11 @@ from collections import OrderedDict
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from api.deps import GatewayDep, IdPath, Staff, StaffOrGrid
 from api.schemas import AlertAction, AlertPublic, AlertSummary, CommentBody, SilenceCreate
+from api.shared_reads import shared_json
 from api.stream import payload_problem
 from devices.place import Place
 from gateway.storage.alert_reads import AlertReads
@@ -143,12 +144,16 @@ def list_alerts(
         ("resident_id", resident_id)) if value}
     if user.role == "grid_worker":
         equal["grid"] = user.grid or ""
-    rows = AlertReads(gw.store).find(state=state, equal=equal, limit=limit)
-    present = views(request)
-    present.prefetch(rows)
-    # Sent as built (the schema above documents it; tests check each body against it).
-    return Response(orjson.dumps([present.body(r) for r in rows]),  # type: ignore[return-value]
-                    media_type="application/json")
+
+    def build() -> tuple[bytes, dict[str, str]]:
+        rows = AlertReads(gw.store).find(state=state, equal=equal, limit=limit)
+        present = views(request)
+        present.prefetch(rows)
+        # Sent as built (the schema above documents it; tests check each body against it).
+        return orjson.dumps([present.body(r) for r in rows]), {}
+
+    # Every console reloads this list when an alert is pushed: asked together, built once.
+    return shared_json(request, user, build)  # type: ignore[return-value]
 
 
 @router.get("/summary", response_model=AlertSummary)

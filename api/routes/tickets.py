@@ -20,6 +20,7 @@ from api.schemas import (
     TicketPublic,
     TransitionBody,
 )
+from api.shared_reads import shared_json
 from gateway.storage.tickets_repo import TicketFilter
 from gateway.workflow.records import Ticket
 from gateway.workflow.states import FINAL, SLA_CLOCKS, STATES, TransitionError
@@ -82,23 +83,28 @@ def board(
     states (closed, rejected, duplicate) the `final_per_state` most recent. Every ticket is
     counted, shown or not: the `X-Board-Totals` header is a JSON object
     `{state: [tickets, overdue]}` over the whole column."""
-    now = gw.clock.time()
     mine = (user.grid or "", user.username) if user.role == "grid_worker" else None
-    columns: dict[str, list[Ticket]] = {}
-    totals: dict[str, list[int]] = {}
-    with gw.store.snapshot() as snap:  # one snapshot: the counts match the cards
-        for state in STATES:
-            clocks = tuple(attr for _, attr, states in SLA_CLOCKS if state in states)
-            limit = final_per_state if state in FINAL else per_state
-            found, total, overdue = snap.tickets.column(state, clocks, now, limit, mine)
-            columns[state] = found
-            totals[state] = [total, overdue]
-    cards = iter(card_bodies(request, gw, [t for found in columns.values() for t in found]))
-    out = {state: [next(cards) for _ in found] for state, found in columns.items()}
-    # Sent as built (tests/api check the cards against TicketPublic): the console polls the
-    # board every few seconds, and building and dumping hundreds of models was half its cost.
-    return Response(orjson.dumps(out), media_type="application/json", headers={
-        "X-Board-Totals": json.dumps(totals, separators=(",", ":"))})
+
+    def build() -> tuple[bytes, dict[str, str]]:
+        now = gw.clock.time()
+        columns: dict[str, list[Ticket]] = {}
+        totals: dict[str, list[int]] = {}
+        with gw.store.snapshot() as snap:  # one snapshot: the counts match the cards
+            for state in STATES:
+                clocks = tuple(attr for _, attr, states in SLA_CLOCKS if state in states)
+                limit = final_per_state if state in FINAL else per_state
+                found, total, overdue = snap.tickets.column(state, clocks, now, limit, mine)
+                columns[state] = found
+                totals[state] = [total, overdue]
+        cards = iter(card_bodies(request, gw, [t for found in columns.values() for t in found]))
+        out = {state: [next(cards) for _ in found] for state, found in columns.items()}
+        # Sent as built (tests/api check the cards against TicketPublic): the console polls
+        # the board every few seconds, and building and dumping hundreds of models was half
+        # its cost.
+        return orjson.dumps(out), {"X-Board-Totals": json.dumps(totals, separators=(",", ":"))}
+
+    # Every console reloads the board when a ticket changes: asked together, built once.
+    return shared_json(request, user, build)
 
 
 @router.post("", response_model=TicketPublic, status_code=status.HTTP_201_CREATED)
