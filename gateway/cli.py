@@ -217,7 +217,9 @@ def broker_sync_acls(config: ConfigOpt = None) -> None:
     """Make every provisioned device's broker ACL the current one (run after an upgrade).
 
     Since session 31 a device may publish on its four channels only, not anywhere under its
-    prefix; accounts created before keep their wider ACL until this runs. Idempotent.
+    prefix; accounts created before keep their wider ACL until this runs. A device behind a
+    hub (Zigbee2MQTT) has no account of its own since then: one made before is removed (its
+    hub speaks for it). Idempotent.
     """
     from devices.vendors import codecs_for
     from gateway.clock import SystemClock
@@ -239,10 +241,11 @@ def broker_sync_acls(config: ConfigOpt = None) -> None:
             registry.load()
             admin = build_device_admin(settings, store, registry, SystemClock(), provisioner,
                                        AuditRepository(store))
-            changed = admin.sync_broker_acls()
+            changed, removed = admin.sync_broker_acls()
     finally:
         provisioner.close()
-    typer.echo(f"device ACLs: {changed} changed")
+    typer.echo(f"device ACLs: {changed} changed; {removed} accounts of devices behind a hub "
+               "removed")
 
 
 @schemas_app.command("export")

@@ -261,6 +261,11 @@ class DeviceAdmin:
             return
         with self._provisioner.serial:
             try:
+                if self._behind_hub(config.codec):
+                    # Its hub speaks for it now: an account of its own would let anyone
+                    # holding the old password read its confirmations.
+                    self._provisioner.remove(config.id)
+                    return
                 self._provisioner.set_acls(device_role(config.id), device_acls(
                     config.kind, config.id, self.vendor_topics(config.codec, config.id)))
             except ProvisioningError as exc:
@@ -272,6 +277,9 @@ class DeviceAdmin:
         _not_installed(device, actor, "rotate the password of")
         if self._provisioner is None:
             raise DeviceRefusedError("device credentials are not managed here (provisioning off)")
+        if self._behind_hub(device.codec):
+            raise DeviceRefusedError(f"device {device_id} speaks through its hub and has no "
+                                     "broker account of its own (rotate the hub's password)")
         record = self._credentials.get(device_id)
         if record is None:
             raise DeviceConflictError(
@@ -337,17 +345,21 @@ class DeviceAdmin:
         self._note(actor, f"device_{'disable' if status == 'disabled' else 'enable'}", device_id)
         return record
 
-    def sync_broker_acls(self) -> int:
-        """Every provisioned device's broker ACL made current (after an upgrade narrowed it);
-        returns how many roles changed."""
+    def sync_broker_acls(self) -> tuple[int, int]:
+        """Every provisioned device's broker ACL made current (after an upgrade narrowed it),
+        and the accounts of devices that now speak through a hub removed; returns how many
+        roles changed and how many accounts were removed."""
         if self._provisioner is None:
             raise DeviceRefusedError("device credentials are not managed here (provisioning off)")
+        devices = [d for d in map(self._registry.get, self._credentials.provisioned())
+                   if d is not None]
+        behind = [d.id for d in devices if self._behind_hub(d.codec)]
         wanted = [(d.id, d.kind, self.vendor_topics(d.codec, d.id))
-                  for d in map(self._registry.get, self._credentials.provisioned())
-                  if d is not None]
+                  for d in devices if d.id not in behind]
         with self._provisioner.serial:
             try:
-                return self._provisioner.sync_device_acls(wanted)
+                removed = sum(self._provisioner.remove(device_id) for device_id in behind)
+                return self._provisioner.sync_device_acls(wanted), removed
             except ProvisioningError as exc:
                 raise BrokerUnavailableError(str(exc)) from exc
 

@@ -315,11 +315,13 @@ class DynsecProvisioner:
         log.info("hub credentials provisioned", extra={"hub": hub})
         return password, True
 
-    def remove(self, device_id: str) -> None:
-        """Undo a creation that could not be recorded (only an account we marked as ours)."""
+    def remove(self, device_id: str) -> bool:
+        """Delete a device's account (only one we marked as ours); whether one was deleted."""
         existing = self.account(device_id)
         if existing is not None and existing.textname == DEVICE_MARK:
             self._run("deleteClient", username=device_id)
+            return True
+        return False
 
     def ensure_gateway_account(self, username: str, password: str, client_id: str,
                                vendor_filters: Sequence[str] | None = None) -> str:

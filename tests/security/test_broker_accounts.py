@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import time
@@ -232,6 +233,27 @@ def test_sync_acls_narrows_an_account_provisioned_before_the_exact_channels(edge
     assert "0 changed" in edge.scgw("broker", "sync-acls").stdout
 
 
+def test_a_device_moved_behind_a_hub_loses_its_own_account(edge: Edge):
+    # A band registered with its own account, then found to speak through a Zigbee2MQTT hub:
+    # its account kept logging in (and reading its confirmations) after staff changed codec.
+    password = _device(edge, "vendor-a", "HUBM-btn1")
+    with edge.http() as client:
+        r = client.post("/devices", headers=edge.headers("op-chen"), json={
+            "id": "HUBM-btn1", "kind": "wristband", "vendor": "acme", "codec": "zigbee2mqtt"})
+        assert r.status_code in (200, 201), r.text
+        assert client.post("/devices/HUBM-btn1/credentials",
+                           headers=edge.headers("op-chen")).status_code == 422
+    assert attempt(edge.broker, "HUBM-btn1", password, "HUBM-btn1") in NOT_AUTHORIZED
+    # One changed before this release (its account left behind) is removed by sync-acls.
+    old = _device(edge, "vendor-a", "HUBM-btn2")
+    with sqlite3.connect(edge.db) as db:
+        db.execute("UPDATE devices SET codec = 'zigbee2mqtt' WHERE id = 'HUBM-btn2'")
+    done = edge.scgw("broker", "sync-acls")
+    assert "1 accounts of devices behind a hub removed" in done.stdout, done.stdout
+    assert attempt(edge.broker, "HUBM-btn2", old, "HUBM-btn2") in NOT_AUTHORIZED
+    assert "0 accounts" in edge.scgw("broker", "sync-acls").stdout
+
+
 def test_a_squatted_id_reclaimed_by_an_operator_loses_the_squatters_password(edge: Edge):
     # vendor-b registers an id that is vendor-a's hardware; an operator gives it to vendor-a.
     # The squatter's password kept logging in as the device (red team, session 31).
@@ -246,8 +268,10 @@ def test_a_squatted_id_reclaimed_by_an_operator_loses_the_squatters_password(edg
     _gateway_still_works(edge, "WB-SQUAT-1", fresh, 1)
     # Now acme's: acme may rotate it, the squatter's vendor may not.
     with edge.http() as client:
-        assert client.post("/devices/WB-SQUAT-1/rotate",
-                           headers=edge.headers("vendor-b")).status_code in (403, 404)
+        assert client.post("/devices/WB-SQUAT-1/credentials",
+                           headers=edge.headers("vendor-b")).status_code == 404
+        r = client.post("/devices/WB-SQUAT-1/credentials", headers=edge.headers("vendor-a"))
+        assert r.status_code == 200 and r.json()["mqtt_password"] not in (fresh, squatter)
 
 
 def test_a_device_behind_a_hub_gets_no_broker_account(edge: Edge):
