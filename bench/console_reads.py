@@ -115,7 +115,7 @@ def one_drain(n: int, readers: int, interval: float, share: float) -> dict[str, 
                     server.url, token, interval / len(ROUTES), readers, stop, results))
                 consoles.start()
             t0 = time.perf_counter()
-            gw.mqtt.start()
+            gw.sessions.start()  # the main session and the event lane
             ok = gw.pipeline.wait_processed(n, 900)
             took = time.perf_counter() - t0
             stop.set()

@@ -177,7 +177,7 @@ def drain(args: argparse.Namespace) -> dict[str, Any]:
             gw.start(connect=False)
             spy = start_profiler(args.profile) if args.profile else None
             t0, cpu0 = time.perf_counter(), time.process_time()
-            gw.mqtt.start()
+            gw.sessions.start()  # the main session and the event lane
             ok = gw.pipeline.wait_processed(n, 600)
             gw_s = time.perf_counter() - t0
             gw_cpu = time.process_time() - cpu0
