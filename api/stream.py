@@ -127,7 +127,7 @@ class Broadcaster:
         """Replicas: hand the transaction's changes to the fan-out, inside it."""
         if self._fanout is not None and self._pending:
             events, self._pending = self._pending, []
-            self._fanout.send(tx.connection, _cause_first(events))
+            self._fanout.send(tx, _cause_first(events))
 
     def committed(self) -> None:
         """Publish what the committed transaction changed."""

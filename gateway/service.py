@@ -38,7 +38,6 @@ from gateway.storage.credentials import CredentialRepository
 from gateway.storage.factory import store_for
 from gateway.storage.live_channel import Fanout
 from gateway.storage.ops_reads import OpsReads
-from gateway.storage.sign_ins_repo import SqliteSignIns
 from gateway.storage.tx import StoreTx
 from gateway.twin import TwinTracker
 from gateway.workflow.config import load_catalogue, load_rota
@@ -341,7 +340,7 @@ class Gateway:
             telemetry_before=now - db.telemetry_retention_days * 86_400,
             dead_before=now - db.dead_letter_retention_days * 86_400,
         )
-        counts["sign_in_attempts"] = SqliteSignIns(tx.connection).prune(
+        counts["sign_in_attempts"] = tx.sign_ins.prune(
             now - db.sign_in_retention_days * 86_400)
         if any(counts.values()):
             log.info("retention pruned rows", extra=counts)

@@ -9,7 +9,6 @@ from typing import Literal
 
 from gateway.clock import Clock
 from gateway.storage.base import Store
-from gateway.storage.sign_ins_repo import SqliteSignIns
 
 Outcome = Literal["ok", "wrong_password", "throttled"]
 OUTCOMES: tuple[Outcome, ...] = ("ok", "wrong_password", "throttled")
@@ -48,7 +47,7 @@ class SignInLog:
         if outcome == "throttled" and not self._first_refusal(client_addr, now, retry_after):
             return False
         with self._store.transaction() as tx:
-            SqliteSignIns(tx.connection).record(
+            tx.sign_ins.record(
                 at=now, username=clean(username, USERNAME_MAX), client_addr=client_addr[:64],
                 outcome=outcome, role=role, user_agent=clean(user_agent, AGENT_MAX))
         return True

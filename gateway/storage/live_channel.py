@@ -13,6 +13,7 @@ import psycopg
 
 from gateway.retry import Backoff
 from gateway.storage.dialect import Connection
+from gateway.storage.tx import StoreTx
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +110,9 @@ class Fanout:
         self._url = url
         self._listener: Listener | None = None
 
-    def send(self, tx_connection: Connection, events: list[dict[str, Any]]) -> None:
+    def send(self, tx: StoreTx, events: list[dict[str, Any]]) -> None:
         """Queue events in the open transaction."""
-        send(tx_connection, events)
+        send(tx.connection, events)
 
     def start(self, deliver: Callable[[dict[str, Any]], None]) -> Listener:
         """Start listening; returns the listener (its `listening` event is set once ready)."""

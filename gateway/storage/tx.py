@@ -18,6 +18,7 @@ from gateway.storage.plates_repo import SqlitePlates
 from gateway.storage.records import DeadLetter, SeqWindow, StoredMessage, Twin
 from gateway.storage.replicas_repo import SqlReplicas, chunks, select_in
 from gateway.storage.rules_repo import INSERT_AUDIT, SqliteAlerts, SqliteRuleState, SqliteSilences
+from gateway.storage.sign_ins_repo import SqliteSignIns
 from gateway.storage.tickets_repo import (
     INSERT_EVENT,
     INSERT_LINK,
@@ -82,6 +83,11 @@ class StoreTx:
     def connection(self) -> Connection:
         """The connection, for components that keep their own tables in this transaction."""
         return self._conn
+
+    @cached_property
+    def sign_ins(self) -> SqliteSignIns:
+        """The sign-in log (attempts, and its retention)."""
+        return SqliteSignIns(self._conn)
 
     @cached_property
     def accounts(self) -> SqliteAccounts:

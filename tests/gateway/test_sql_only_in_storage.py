@@ -1,4 +1,5 @@
-"""SQL lives in one place: no SQL text and no sqlite3 outside gateway/storage/."""
+"""SQL lives in one place: no SQL text, no sqlite3 and no raw connection outside
+gateway/storage/."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ def _offences(path: Path) -> list[str]:
                 node, ast.ImportFrom) and node.module else [])
             if any(n == "sqlite3" or n.startswith("sqlite3.") for n in names):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: imports sqlite3")
+        elif isinstance(node, ast.Attribute) and node.attr == "connection":
+            # A unit of work hands out repositories; its raw connection stays in storage.
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: uses a raw `.connection`")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value
             if (_SQL.match(text) and _SQL_INSIDE.search(text)) or _SQL_FRAGMENT.search(text):
