@@ -75,6 +75,41 @@ def accel_sigma(ts: np.ndarray, ys: np.ndarray, coeffs: np.ndarray, noise_px: fl
     return float(coeffs[0] / se)
 
 
+# An end point this many frame periods or more from its neighbour is a lone sighting.
+LONE_GAP_FRAMES = 3.5
+
+
+def _curvature_on_a_lone_end(
+    ts: np.ndarray, ys: np.ndarray, g_px: float, cfg: FallingConfig, fps: float, noise_px: float
+) -> bool:
+    """Whether the fall's curvature rests on one end point seen after (or before) a gap.
+
+    Set 1200, clip 1215 (night, snow, gliding birds): a 4-pixel blob drifting down at constant
+    speed for 0.55 s, then, 0.3 s later, one blob where gravity would have put a falling
+    object, 40 px below: the parabola through the
+    whole passed (1.05 g, 6.6 standard errors); without that point the acceleration is
+    -0.09 g. An object seen in the frames in between would have been found there; a lone
+    blob after a gap is as likely anything else. So an end point after a gap must not carry
+    the curvature: without it the acceleration must still lie in range, and stand out from
+    its error by half the usual margin (the end points carry most of a short track's
+    curvature, so a real fall loses some of its measure without one: set 1000, clip 1010, a
+    12-point fall lost for 4 frames before its last sighting keeps 0.86 g at 5.2 standard
+    errors).
+    """
+    for drop_first in (True, False):
+        gap = ts[1] - ts[0] if drop_first else ts[-1] - ts[-2]
+        if gap * fps < LONE_GAP_FRAMES or len(ts) < 5:
+            continue
+        tt, yy = (ts[1:], ys[1:]) if drop_first else (ts[:-1], ys[:-1])
+        coeffs = np.polyfit(tt, yy, 2)
+        ratio = 2 * coeffs[0] / g_px
+        if not cfg.accel_min <= ratio <= cfg.accel_max:
+            return True
+        if accel_sigma(tt, yy, coeffs, noise_px) < 0.5 * cfg.min_accel_sigma:
+            return True
+    return False
+
+
 def assess(
     t: list[float],
     x: list[float],
@@ -127,6 +162,8 @@ def assess(
     sigma = accel_sigma(ts, ys, coeffs, noise_px)
     if sigma < cfg.min_accel_sigma:
         return Verdict(False, "weak_curvature", accel_ratio=ratio, sigma=sigma)
+    if _curvature_on_a_lone_end(ts, ys, g_px, cfg, fps, noise_px):
+        return Verdict(False, "lone_end", accel_ratio=ratio, sigma=sigma)
     # The release point is where vertical speed was zero; if that lies shortly before the first
     # sighting (the object was hidden behind a masked window, or the start was missed) use it.
     start_x, start_y = xs[0], ys[0]

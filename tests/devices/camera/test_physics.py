@@ -98,3 +98,24 @@ def test_config_rejects_unknown_keys_and_downward_floor_lines() -> None:
         Floors(lines=[(0, 100, 10, 100), (0, 200, 10, 200)])
     with pytest.raises(ValidationError):
         CameraConfig()
+
+
+def test_curvature_resting_on_one_sighting_after_a_gap_is_not_a_fall() -> None:
+    # Set 1200, clip 1215: a small blob drifting down at constant speed for 0.55 s, then,
+    # after 0.3 s unseen, one blob where gravity would have put a falling object. The whole
+    # bends like a fall (0.9 g, 8.5 standard errors, confidence 0.67); without the lone point
+    # it does not bend at all.
+    t = [*np.arange(0, 0.56, 1 / FPS).tolist(), 0.88]
+    y = [400 + 44 * s for s in t[:-1]] + [400 + 44 * 0.88 + 35]
+    x = [600 - 20 * s for s in t]
+    v = assess(t, x, y, FLOORS, CFG, FPS)
+    assert not v.ok and v.reason == "lone_end"
+
+
+def test_a_fall_seen_again_after_a_gap_still_passes() -> None:
+    # A real fall lost for 0.2 s before its last sighting: the rest bends on its own.
+    t, x, y = _track(1.0, lambda s: 500 + 20 * s, lambda s: 112 + 0.5 * G * s * s)
+    t, x, y = t[:-6] + t[-1:], x[:-6] + x[-1:], y[:-6] + y[-1:]
+    t, x, y = t[:1] + t[6:], x[:1] + x[6:], y[:1] + y[6:]
+    v = assess(t, x, y, FLOORS, CFG, FPS)
+    assert v.ok, v
