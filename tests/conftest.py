@@ -153,6 +153,18 @@ def make_gateway(
         gw.stop()
 
 
+def logged_in_gateway(broker: Mosquitto, db: Path, clock: ManualClock, *, username: str,
+                      password: str, **broker_settings: Any) -> Gateway:
+    """A started gateway (the standard devices registered) logging in to a broker with
+    accounts and an ACL; the caller stops it."""
+    gw = Gateway(Settings(broker={"url": broker.url, "username": username,
+                                  "password": password, **broker_settings},
+                          database={"url": f"sqlite:///{db}"}, log_json=False), clock=clock)
+    gw.registry.register(STANDARD_DEVICES)
+    gw.start()
+    return gw
+
+
 @pytest.fixture
 def publisher(mosquitto: Mosquitto) -> Iterator[Publisher]:
     """A plain MQTT client, like a device's."""

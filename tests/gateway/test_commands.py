@@ -12,10 +12,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.service import Gateway
-from gateway.settings import Settings
 from tests.api.conftest import make_api  # noqa: F401 (the seeded API fixture)
-from tests.conftest import STANDARD_DEVICES, T0
+from tests.conftest import T0, logged_in_gateway
 from tests.support.mosquitto import start_mosquitto
 from tests.support.waiting import wait_for
 
@@ -108,12 +106,8 @@ def test_a_publish_the_broker_refuses_fails_at_once(tmp_path, clock):
     # A broker whose ACL lets the gateway read but not command lockers.
     broker = start_mosquitto(tmp_path / "acl-broker", users={"gw": "gw-pass-1"}, acl=(
         "user gw\ntopic read scgw/v1/#\ntopic write scgw/v1/wristband/+/cmd\n"))
-    gw = Gateway(Settings(broker={"url": broker.url, "username": "gw", "password": "gw-pass-1",
-                                  "client_id": "gw-acl"},
-                          database={"url": f"sqlite:///{tmp_path / 'acl.db'}"}, log_json=False),
-                 clock=clock)
-    gw.registry.register(STANDARD_DEVICES)
-    gw.start()
+    gw = logged_in_gateway(broker, tmp_path / "acl.db", clock, username="gw",
+                           password="gw-pass-1", client_id="gw-acl")
     try:
         assert gw.mqtt.wait_connected(10)
         command_id = _send(gw, clock)

@@ -12,10 +12,9 @@ from pydantic import ValidationError
 
 from gateway.envelope import RawMessage
 from gateway.event_lane import LANE, MAIN, EventCopies
-from gateway.service import Gateway
 from gateway.settings import Settings
 from mqttwire import codec as wire
-from tests.conftest import STANDARD_DEVICES, T0, device
+from tests.conftest import STANDARD_DEVICES, T0, device, logged_in_gateway
 from tests.gateway.test_confirmations import Listener
 from tests.support.clients import Publisher
 from tests.support.mosquitto import start_mosquitto
@@ -144,12 +143,8 @@ def test_without_the_lanes_account_events_are_read_on_the_main_session(tmp_path,
     broker = start_mosquitto(tmp_path / "broker", users={"gw": "gw-pass-1", "WB-1001": "pw"},
                              acl="user gw\ntopic readwrite scgw/v1/#\n"
                                  "user WB-1001\ntopic readwrite scgw/v1/wristband/WB-1001/#\n")
-    gw = Gateway(Settings(broker={"url": broker.url, "username": "gw", "password": "gw-pass-1",
-                                  "client_id": "gw-main", "reconnect_max_s": 1.0},
-                          database={"url": f"sqlite:///{tmp_path / 'gw.db'}"}, log_json=False),
-                 clock=clock)
-    gw.registry.register(STANDARD_DEVICES)
-    gw.start()
+    gw = logged_in_gateway(broker, tmp_path / "gw.db", clock, username="gw",
+                           password="gw-pass-1", client_id="gw-main", reconnect_max_s=1.0)
     try:
         assert gw.mqtt.wait_connected(10)
         assert gw.event_lane is not None and gw.event_lane.wait_answered(10)
