@@ -237,9 +237,14 @@ def test_an_urgent_event_over_the_size_limit_pages_without_its_attachments(gatew
     assert "snapshot_jpeg_b64 dropped" in data["salvaged"]["detail"]
     assert [r["rule_id"] for r in gateway.store.query("SELECT rule_id FROM alerts")] == [
         "camera.falling_object"]
-    # Far beyond the limit, or not urgent: refused as before.
+    # A 4 MP snapshot (300 KB in base64, under the broker's 320 KiB) pages too (vendor,
+    # session 32: it was refused between 256 KiB and the broker's limit).
     gateway.pipeline.process_batch([
-        RawMessage(topic, _falling_object(10, 300_000, seq=2), received_at=T0),
+        RawMessage(topic, _falling_object(10, 300_000, seq=4), received_at=T0)])
+    assert len(gateway.store.query("SELECT id FROM events WHERE channel = 'event'")) == 2
+    # Far beyond anything the broker lets through, or not urgent: refused as before.
+    gateway.pipeline.process_batch([
+        RawMessage(topic, _falling_object(10, 1_100_000, seq=2), received_at=T0),
         RawMessage(f"scgw/v1/camera/{DEVICE_OF['camera']}/telemetry",
                    orjson.dumps({"ts": MS, "seq": 3, "fps": 25, "pad": "x" * 70_000}),
                    received_at=T0)])
