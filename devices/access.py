@@ -96,4 +96,8 @@ KIND = DeviceKind(
     description="Unit doors, compound gates and perimeter fences.",
     command_specs=(REMOTE_UNLOCK,),
     urgent=("forced_open", "fence_intrusion"),
+    urgent_aliases=(("door_forced", "forced_open"), ("forced", "forced_open"),
+                    ("forced_entry", "forced_open"), ("break_in", "forced_open"),
+                    ("intrusion", "fence_intrusion"), ("perimeter_intrusion", "fence_intrusion"),
+                    ("fence_alarm", "fence_intrusion")),
 )

@@ -99,4 +99,7 @@ KIND = DeviceKind(
     description="One-button alarm poles in yards, squares and at gates.",
     command_specs=(SOUND_SIREN,),
     urgent=("button_pressed",),
+    urgent_aliases=(("sos", "button_pressed"), ("alarm", "button_pressed"),
+                    ("emergency", "button_pressed"), ("button", "button_pressed"),
+                    ("pressed", "button_pressed"), ("one_button_alarm", "button_pressed")),
 )

@@ -245,6 +245,10 @@ class DeviceKind:
     # Event types that mean someone (or something) is in danger now: the gateway lets them
     # jump its ingest queue, with their own device's earlier messages.
     urgent: tuple[str, ...] = ()
+    # Other words firmware uses for those types (`sos` on an alarm pole, `fire_alarm` on a
+    # smoke detector). The contract still refuses them; only the salvage of an urgent event
+    # reads them, so such a press pages (with a note) instead of being refused unconfirmed.
+    urgent_aliases: tuple[tuple[str, str], ...] = ()
 
     @property
     def commands(self) -> tuple[str, ...]:
@@ -263,6 +267,19 @@ class DeviceKind:
         """Telemetry field names a threshold rule may watch."""
         skip = {"ts", "seq"}
         return tuple(name for name in self.telemetry.model_fields if name not in skip)
+
+
+def urgent_word(text: str) -> str:
+    """A type as salvage compares it: no case, no surrounding space, `-` and inner spaces
+    read as `_` (`Button-Pressed` → `button_pressed`)."""
+    return re.sub(r"[-\s]+", "_", text.strip().lower())
+
+
+def urgent_type(kind: DeviceKind, said: str) -> str | None:
+    """The kind's urgent type that `said` names, directly or by an alias; None otherwise."""
+    word = urgent_word(said)
+    word = dict(kind.urgent_aliases).get(word, word)
+    return word if word in kind.urgent else None
 
 
 def _event_type(model: type[Event]) -> str:

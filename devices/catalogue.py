@@ -41,6 +41,11 @@ class KindCatalogue:
             if unknown:
                 raise ValueError(f"{kind.key}: urgent events {sorted(unknown)} are not in its "
                                  f"vocabulary {list(kind.vocabulary())}")
+            for alias, meant in kind.urgent_aliases:
+                # An alias may not shadow a word of the kind's own (a `worn` read as `sos`).
+                if meant not in kind.urgent or alias in kind.vocabulary():
+                    raise ValueError(f"{kind.key}: urgent alias {alias!r} → {meant!r} must "
+                                     "name an urgent type and not be a word of the kind")
         self.kinds: dict[str, DeviceKind] = {k.key: k for k in kinds}
         self._event_adapters = {k.key: _event_adapter(k) for k in kinds}
         self._telemetry_adapters = {k.key: TypeAdapter(k.telemetry) for k in kinds}

@@ -68,4 +68,6 @@ KIND = DeviceKind(
     description="Gas detectors in kitchens (first of all of elders who live alone).",
     command_specs=(SELF_TEST, CLOSE_VALVE),
     urgent=("gas_alarm",),
+    urgent_aliases=(("gas_leak", "gas_alarm"), ("leak", "gas_alarm"), ("gas", "gas_alarm"),
+                    ("alarm", "gas_alarm"), ("gas_detected", "gas_alarm")),
 )

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from devices.base import DeviceKind, Event
+from devices.base import DeviceKind, Event, urgent_type
 from devices.codec import Members, object_members
 
 # Epoch seconds between 2000 and 2200: the commonest unit mistake for `ts`.
@@ -51,11 +51,10 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float,
     # Keys in any case (`Type`, `TS`): the first `type` naming an urgent event wins, so two
     # `type` keys (a template's default left in) cannot turn an SOS into a `worn`.
     said_types = [v for k, v in pairs if k.strip().lower() == "type" and isinstance(v, str)]
-    urgent = [t for t in said_types if t.strip().lower() in kind.urgent]
+    urgent = [(t, w) for t in said_types if (w := urgent_type(kind, t)) is not None]
     if not urgent:
         return None
-    said = urgent[0]
-    word = said.strip().lower()
+    said, word = urgent[0]
     model = next((m for m in kind.events if m.model_fields["type"].default == word), None)
     if model is None:
         return None

@@ -49,4 +49,7 @@ KIND = DeviceKind(
     description="Smoke detectors in homes (first of all of elders who live alone).",
     command_specs=(SELF_TEST,),
     urgent=("smoke_alarm",),
+    urgent_aliases=(("fire_alarm", "smoke_alarm"), ("fire", "smoke_alarm"),
+                    ("smoke", "smoke_alarm"), ("alarm", "smoke_alarm"),
+                    ("smoke_detected", "smoke_alarm")),
 )

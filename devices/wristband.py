@@ -108,4 +108,7 @@ KIND = DeviceKind(
     description="Worn by elderly residents; families see its location and vitals.",
     command_specs=(LOCATE_NOW,),
     urgent=("sos", "fall"),
+    urgent_aliases=(("emergency", "sos"), ("help", "sos"), ("sos_alarm", "sos"),
+                    ("panic", "sos"), ("fall_down", "fall"), ("falldown", "fall"),
+                    ("fall_detected", "fall"), ("fall_alarm", "fall")),
 )

@@ -99,4 +99,7 @@ KIND = DeviceKind(
     offline_timeout_s=5 * 60,
     description="Falling-object and fire-lane cameras.",
     urgent=("falling_object",),
+    urgent_aliases=(("high_altitude_throwing", "falling_object"),
+                    ("object_thrown", "falling_object"), ("thrown_object", "falling_object"),
+                    ("falling", "falling_object"), ("high_altitude_falling", "falling_object")),
 )

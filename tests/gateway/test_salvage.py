@@ -124,6 +124,32 @@ def test_a_faulty_event_that_is_not_urgent_is_still_refused(gateway):
     assert gateway.store.query("SELECT id FROM events WHERE channel = 'event'") == []
 
 
+def test_an_urgent_type_in_another_spelling_or_word_pages(gateway):
+    # Vendor round 2: an alarm pole's `"sos"` or `"button-pressed"`, a smoke detector's
+    # `"fire_alarm"`, a camera's `"high_altitude_throwing"` were refused with no confirmation
+    # and no alert. Each kind declares the words firmware uses for its urgent types.
+    said = {"alarm_pole": ["sos", "Button-Pressed", "button pressed"],
+            "smoke_detector": ["fire_alarm"], "gas_detector": ["Gas-Leak"],
+            "camera": ["high_altitude_throwing"], "wristband": ["Emergency", "fall-down"],
+            "access": ["door_forced"]}
+    raws = [RawMessage(f"scgw/v1/{kind}/{DEVICE_OF[kind]}/event", orjson.dumps(
+        {"ts": MS, "seq": 100 + n, "type": word}), received_at=T0)
+        for kind, words in said.items() for n, word in enumerate(words)]
+    gateway.pipeline.process_batch(raws)
+    rows = gateway.store.query("SELECT type, data FROM events WHERE channel = 'event'")
+    assert sorted(r["type"] for r in rows) == sorted(
+        ["button_pressed"] * 3 + ["smoke_alarm", "gas_alarm", "falling_object", "sos", "fall",
+         "forced_open"])
+    assert all("read as" in orjson.loads(r["data"])["salvaged"]["detail"] for r in rows)
+    assert gateway.store.query("SELECT id FROM dead_letters") == []
+    # A word of the kind's own that is not urgent, or no word it knows, stays refused.
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/alarm_pole/{DEVICE_OF['alarm_pole']}/event",
+        orjson.dumps({"ts": MS, "seq": 200 + n, "type": word}), received_at=T0)
+        for n, word in enumerate(["Tam-per", "dance"])])
+    assert len(gateway.store.query("SELECT id FROM dead_letters")) == 2
+
+
 def test_what_cannot_be_read_as_an_urgent_event_stays_a_dead_letter(gateway):
     topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
     payloads = [b'{"ts": 1, "type": "sos"', b'["sos"]', b'{"type": ["sos"]}',

@@ -1,0 +1,40 @@
+"""The other words read as urgent types are declared once (each kind) and listed in the guide."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from devices.base import DeviceKind, urgent_type
+from devices.catalogue import CATALOGUE, KindCatalogue
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "vendor-guide.md"
+
+
+def test_the_guide_lists_every_kinds_other_words_for_its_urgent_types():
+    text = GUIDE.read_text(encoding="utf-8")
+    for kind in CATALOGUE.kinds.values():
+        by_type: dict[str, list[str]] = {}
+        for alias, meant in kind.urgent_aliases:
+            by_type.setdefault(meant, []).append(f"`{alias}`")
+        if by_type:
+            row = f"| `{kind.key}` | " + "; ".join(
+                f"`{t}`: {', '.join(words)}" for t, words in by_type.items()) + " |"
+            assert row in text, f"docs/vendor-guide.md lacks (or differs from):\n{row}"
+
+
+def test_spellings_are_read_but_a_kinds_own_other_words_never_become_urgent():
+    pole = CATALOGUE.kinds["alarm_pole"]
+    assert [urgent_type(pole, w) for w in ("Button-Pressed", " SOS ", "button  pressed")] == [
+        "button_pressed"] * 3
+    assert urgent_type(pole, "tamper") is None and urgent_type(pole, "fault") is None
+    band = CATALOGUE.kinds["wristband"]
+    assert urgent_type(band, "worn") is None and urgent_type(band, "low-battery") is None
+
+
+def test_an_alias_that_shadows_a_word_of_the_kind_is_refused_at_declaration():
+    band = CATALOGUE.kinds["wristband"]
+    bad = DeviceKind(**{**band.__dict__, "urgent_aliases": (("worn", "sos"),)})
+    with pytest.raises(ValueError, match="urgent alias 'worn'"):
+        KindCatalogue((bad,))
