@@ -35,9 +35,12 @@ class ButtonPressedEvent(Event):
     type: Literal["button_pressed"] = "button_pressed"
     camera_id: DeviceId | None = Field(
         None, description="Device id of the camera watching the pole, as configured on it")
+    # A link operators may open: only schemes that fetch a picture (a `javascript:` one was
+    # stored as a ticket attachment, vendor round 2).
     snapshot_ref: str | None = Field(
-        None, min_length=1, max_length=500,
-        description="Where the picture taken at the press is (URL or NVR reference)")
+        None, min_length=1, max_length=500, pattern=r"^(?i:https?|rtsps?|nvr)://\S+$",
+        description="Where the picture taken at the press is: an http(s)://, rtsp(s):// or "
+        "nvr:// reference")
 
 
 class CallConnectedEvent(Event):

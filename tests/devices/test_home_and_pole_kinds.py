@@ -78,6 +78,11 @@ def test_contract_payloads_are_accepted(kind, payload):
      "schema_invalid"),
     ("smoke_detector", "event", '{"ts": %d, "type": "smoke_alarm", "room": "%s"}',
      "schema_invalid"),
+    # A link operators may open fetches a picture, nothing else (vendor round 2).
+    ("alarm_pole", "event", '{"ts": %d, "type": "button_pressed", '
+     '"snapshot_ref": "javascript:alert(document.cookie)"}', "schema_invalid"),
+    ("alarm_pole", "event", '{"ts": %d, "type": "button_pressed", '
+     '"snapshot_ref": "data:text/html,<script>x</script>"}', "schema_invalid"),
 ])
 def test_what_the_contract_refuses_is_dead_lettered_with_its_reason(kind, channel, payload,
                                                                    reason):
