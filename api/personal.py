@@ -30,6 +30,9 @@ PERSONAL_FIELDS: frozenset[str] = frozenset((*VITALS, *LOCATION, *READINGS))
 # The vendor fields a dialect did not map, kept as they came: their meaning is unknown
 # (`hr_avg`, a Wi-Fi BSSID, a cell id), so the whole container counts as personal.
 UNMAPPED = "extra"
+# Residents named in a device's events (who opened the door, whose parcel): the community's
+# to know, never the device's vendor's.
+PEOPLE: frozenset[str] = frozenset(("resident_id", "recipient_id"))
 # Keys removed from a device's readings when they must not be disclosed.
 PERSONAL_READING_KEYS: frozenset[str] = frozenset(
     (*VITALS, "location", "location_lat", "location_lon", "location_accuracy_m",
@@ -177,11 +180,18 @@ def holds_personal(value: Any) -> bool:
     return False
 
 
+def vendor_blind(user: User, device: Any) -> bool:
+    """Whether a vendor sees nothing in the device's own words: it serves or served a
+    resident, or the community installed it — a door controller's unlocks and a locker's
+    parcels name residents, and once installed the device is the community's."""
+    return user.role == "vendor" and (device.holds_personal or device.installed)
+
+
 def redact_deep(value: Any) -> Any:
-    """A free-form value without positions or vital signs, at any depth."""
+    """A free-form value without positions, vital signs or residents' ids, at any depth."""
     if isinstance(value, dict):
         return {k: redact_deep(v) for k, v in value.items()
-                if k not in PERSONAL_READING_KEYS and k not in LOCATION}
+                if k not in PERSONAL_READING_KEYS and k not in LOCATION and k not in PEOPLE}
     if isinstance(value, list):
         return [redact_deep(v) for v in value]
     return value

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.access import visible_device
 from api.deps import DeviceReaders, GatewayDep
-from api.personal import PERSONAL_READING_KEYS
+from api.personal import PERSONAL_READING_KEYS, redact_deep, vendor_blind
 from api.routes.devices import vendor_result
 from devices.catalogue import CATALOGUE
 from gateway.storage.commands_repo import CommandReads
@@ -72,8 +72,10 @@ def device_events(device_id: str, gw: GatewayDep, user: DeviceReaders,
     rows = MessageReads(gw.store).events(device.id, limit)
     if user.role == "vendor" and device.holds_personal:
         rows = [r for r in rows if r["channel"] != "event"]
+    # Residents an event names (who opened the door) are never the vendor's to see.
+    shown = redact_deep if user.role == "vendor" else (lambda data: data)
     return [DeviceEventPublic(**{k: v for k, v in r.items() if k != "data"},
-                              fields=scrub(r["data"]))
+                              fields=scrub(shown(r["data"])))
             for r in rows]
 
 
@@ -87,7 +89,7 @@ def device_commands(device_id: str, gw: GatewayDep, user: DeviceReaders,
     # A vendor of a device that serves someone: the declared fields only (a band may answer
     # in its own words, which no list of ours recognises as a fix or a heart rate).
     shown = (lambda r: vendor_result(device, r["name"], r["result"])) \
-        if user.role == "vendor" and device.holds_personal else (lambda r: scrub(r["result"]))
+        if vendor_blind(user, device) else (lambda r: scrub(r["result"]))
     return CommandLog(
         available=list(kind.commands) if kind is not None else [],
         recent=[CommandRecord(**{**r, "result": shown(r) if r["result"] else None})

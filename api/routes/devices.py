@@ -19,6 +19,7 @@ from api.personal import (
     declared_only,
     holds_personal,
     redact_readings,
+    vendor_blind,
 )
 from api.schemas import (
     CommandCreate,
@@ -84,7 +85,7 @@ def _public(gw: Any, device: DeviceRecord, user: User) -> DevicePublic:
 
 def _withheld(user: User, device: DeviceRecord) -> bool:
     """A vendor sees its hardware's health, never the position or vitals of whom it serves."""
-    return user.role == "vendor" and device.holds_personal
+    return vendor_blind(user, device)
 
 
 def actor(user: User, request: Request) -> Actor:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from api import refusals
 from api.access import visible_device
 from api.deps import GatewayDep, require
-from api.personal import Audit, holds_personal, redact_deep, redact_readings
+from api.personal import Audit, holds_personal, redact_deep, redact_readings, vendor_blind
 from api.routes.devices import command_public
 from api.schemas import CommandPublic, DeadLetterPublic
 from devices import topics
@@ -103,7 +103,7 @@ def _withheld_preview(gw: Any, row: dict[str, Any]) -> dict[str, Any]:
     anyone; for one that serves or served a resident, neither payload nor a detail that could
     quote it (a vendor's own field names are not ours to recognise)."""
     device = gw.registry.get(row["device_id"]) if row["device_id"] else None
-    if device is None or not device.holds_personal:
+    if device is None or not (device.holds_personal or device.installed):
         return row
     return refusals.withheld(row)
 
@@ -115,7 +115,7 @@ def messages(device_id: str, gw: GatewayDep, user: VendorView, auditor: Audit,
     """The device's last accepted messages, newest first (personal fields withheld from a
     vendor once the device serves a resident; staff reading them are audited)."""
     device = visible_device(gw, user, device_id)
-    withheld = user.role == "vendor" and device.holds_personal
+    withheld = vendor_blind(user, device)
     found = MessageReads(gw.store).recent(device.id, channel, limit)
     if withheld:
         return [MessagePublic(**{**m, "data": _vendor_data(m)}) for m in found]

@@ -158,3 +158,30 @@ def test_a_vendor_sees_no_event_of_a_band_that_serves_someone(api: Api, publishe
     assert r.status_code == 200 and all(e["channel"] != "event" for e in r.json()), r.text
     staff = c.get("/devices/WB-7103/events", headers=api.headers("operator")).json()
     assert "event" in {e["channel"] for e in staff}
+
+
+def test_a_vendor_never_learns_which_resident_opened_a_door_it_made(api, publisher):
+    # Vendor round 2: an installed door controller (placed at a building, nobody bound)
+    # showed its vendor every unlock with the resident and the time; lockers the recipient.
+    c = api.client
+    assert c.post("/devices", json={"id": "AC-PRIV", "kind": "access"},
+                  headers=api.headers("vendor")).status_code == 201
+    r = c.put("/devices/AC-PRIV/binding", headers=api.headers("operator"),
+              json={"site": "jining-renmin", "building": "3", "grid": "G-01"})
+    assert r.status_code == 200, r.text
+    processed = api.gateway.pipeline.processed
+    publisher.publish("scgw/v1/access/AC-PRIV/event", orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 1, "type": "unlock", "method": "face",
+         "resident_id": "R-yang"}))
+    # A refused one quoting the resident too (an unknown field).
+    publisher.publish("scgw/v1/access/AC-PRIV/event", orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 2, "type": "unlock", "method": "face",
+         "resident_id": "R-yang", "face_score": 0.97}))
+    assert api.gateway.pipeline.wait_processed(processed + 2, 10)
+    texts = _vendor_texts(api, "AC-PRIV")
+    for path, text in texts.items():
+        assert "R-yang" not in text, path
+    assert '"unlock"' in texts["/devices/AC-PRIV/events"]  # the event itself is still shown
+    # Staff see who it was.
+    staff = c.get("/devices/AC-PRIV/events", headers=api.headers("operator")).text
+    assert "R-yang" in staff
