@@ -308,7 +308,7 @@ class Engine:
                 if tag in tags and SEVERITY_RANK[level] > SEVERITY_RANK[severity]:
                     severity = level
         stale = (msg is not None and not msg.urgent and not rule.options.page_stale
-                 and self._now - msg.ts > self.config.stale_event_limit_s)
+                 and self._now - msg.current_at > self.config.stale_event_limit_s)
         skew = round(msg.skew_s, 1) if msg is not None and msg.urgent and msg.skew_s is not None \
             else None
         if msg is not None and msg.salvaged:

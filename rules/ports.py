@@ -183,6 +183,10 @@ class Subject:
         return Place.of(self)
 
 
+# Event fields saying how long the reported condition had lasted when the event was sent.
+LASTED_FIELDS: tuple[str, ...] = ("dwell_s", "open_s")
+
+
 @dataclass(slots=True)
 class Message:
     """One accepted message as the rules see it; built by the gateway adapter."""
@@ -203,6 +207,21 @@ class Message:
     def device_id(self) -> str:
         """Id of the sending device."""
         return self.subject.device_id
+
+    @property
+    def current_at(self) -> float:
+        """Until when the message describes the present: its `ts`, moved on by how long the
+        condition it reports had lasted (a lane blocked `dwell_s`, a door open `open_s`) —
+        firmware that stamps such an event when the condition began is not stale for it."""
+        lasted = 0.0
+        payload = self.payload
+        if payload is not None:
+            for name in LASTED_FIELDS:
+                value = getattr(payload, name, None)
+                if isinstance(value, int | float) and value > 0:
+                    lasted = float(value)
+                    break
+        return self.ts + lasted
 
     @property
     def resident_id(self) -> str | None:

@@ -153,6 +153,20 @@ def test_repeating_denied_burst(rig: Rig):
     assert len(rig.alerts("test.denied_burst")) == 1
 
 
+def test_an_event_stamped_when_its_condition_began_is_not_stale_for_it(rig: Rig):
+    # Vendor round 2: a lane blocked 11 minutes, stamped at the arrival (`dwell_s` 660), and
+    # a compartment open 12 minutes, stamped when it opened, were muted as stale.
+    now = rig.clock.time()
+    rig.event("CAM-3001", "fire_lane_blocked", ts=now - 660, zone="FL-1", confidence=0.9,
+              dwell_s=660)
+    rig.event("LK-4001", "door_open_timeout", ts=now - 720, compartment="A-3", open_s=720)
+    assert rig.open("camera.fire_lane_blocked", "CAM-3001")["muted"] is None
+    assert rig.open("locker.door_open_timeout", "LK-4001")["muted"] is None
+    # What had lasted does not excuse a message that is itself old.
+    rig.event("AC-2001", "held_open", ts=now - 2000, door="D-1", open_s=300)
+    assert rig.open("access.held_open", "AC-2001")["muted"] == "stale"
+
+
 def test_stale_event_is_recorded_but_does_not_page(rig: Rig):
     rig.event("LK-4001", "tamper", ts=rig.clock.time() - 1200)
     alert = rig.open("locker.tamper", "LK-4001")
