@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from devices.base import DeviceKind, Event, urgent_type
+from devices.base import CommandAck, DeviceKind, Event, urgent_type
 from devices.codec import Members, object_members
 
 # Epoch seconds between 2000 and 2200: the commonest unit mistake for `ts`.
@@ -92,6 +92,46 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float,
     return Salvaged(event, tuple(repairs), from_receipt)
 
 
+def salvage_ack(payload: bytes, received_at: float) -> tuple[CommandAck, list[str]] | None:
+    """A command ack whose `id` and `ok` are readable, its other faults repaired (a `ts` in
+    epoch seconds or without an offset, a `result` that is not JSON-able): the command was
+    carried out, and refusing the ack turned it into a `timeout` an operator would retry —
+    opening a compartment twice. None when `id` or `ok` cannot be read."""
+    read = _read_object(payload)
+    if read is None:
+        return None
+    pairs, repairs = read
+    obj = _named_as_model(pairs, CommandAck, repairs)
+    if _problem(CommandAck, {"id": obj.get("id"), "ok": obj.get("ok")}, "id") is not None \
+            or type(obj.get("ok")) is not bool:
+        return None
+    fields: dict[str, Any] = {"id": obj["id"], "ok": obj["ok"]}
+    ts = obj.get("ts")
+    if ts is not None and _problem(CommandAck, {**fields, "ts": ts}, "ts") is None:
+        fields["ts"] = ts
+    elif type(ts) in (int, float) and math.isfinite(ts) and _MIN_EPOCH_S <= ts <= _MAX_EPOCH_S:
+        repairs.append("ts read as epoch seconds")
+        fields["ts"] = round(ts * 1000)
+    else:
+        repairs.append("ts unusable: the gateway's time of receipt used instead")
+        fields["ts"] = round(received_at * 1000)
+    for name, value in obj.items():
+        if name in fields:
+            continue
+        if name not in CommandAck.model_fields:
+            repairs.append(f"{name[:40]} dropped (not a field of a command ack)")
+            continue
+        problem = _problem(CommandAck, {**fields, name: value}, name)
+        if problem is None:
+            fields[name] = value
+        else:
+            repairs.append(f"{name[:40]} dropped ({problem})")
+    try:
+        return CommandAck.model_validate_json(orjson.dumps(fields)), repairs
+    except (ValidationError, orjson.JSONEncodeError):
+        return None
+
+
 def trim_to_fit(payload: bytes, limit: int) -> tuple[bytes, list[str]] | None:
     """An event over the size limit with its largest fields dropped until it fits (a camera's
     snapshot and long track), and what was dropped; None when it is no JSON object or cannot
@@ -135,7 +175,8 @@ def _read_object(payload: bytes) -> tuple[Members, list[str]] | None:
     return (members, repairs) if members is not None else None
 
 
-def _named_as_model(pairs: Members, model: type[Event], repairs: list[str]) -> dict[str, Any]:
+def _named_as_model(pairs: Members, model: type[BaseModel], repairs: list[str]
+                    ) -> dict[str, Any]:
     """The members by the model's field names: `Ts` or `SEQ` read as `ts`, `seq`."""
     fields = {name.lower(): name for name in model.model_fields}
     obj: dict[str, Any] = {}
@@ -161,7 +202,7 @@ def _usable_ts(model: type[Event], word: str, ts: object, received_at: float,
     return round(received_at * 1000), True
 
 
-def _problem(model: type[Event], fields: dict[str, Any], name: str) -> str | None:
+def _problem(model: type[BaseModel], fields: dict[str, Any], name: str) -> str | None:
     """Why field `name` makes `fields` an invalid event of `model`, or None (errors of other
     fields, a required one still missing say, are not its problem)."""
     try:

@@ -11,7 +11,7 @@ from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.dialects.engine import DialectCodec
 from devices.dialects.topics import CompiledTopic
 from devices.errors import DecodeError, UnknownCodecError
-from devices.salvage import Salvaged, salvage_urgent, trim_to_fit
+from devices.salvage import Salvaged, salvage_ack, salvage_urgent, trim_to_fit
 from devices.vendors import CodecSet, VendorRoute, builtin_codecs
 from gateway.envelope import Envelope, RawMessage
 from gateway.registry import DeviceRegistry
@@ -154,6 +154,8 @@ class Decoder:
                               f"{device.codec!r}, which this gateway has not loaded",
                               device_id) from exc
         except DecodeError as exc:
+            if channel == "cmd_ack" and not isinstance(codec, DialectCodec):
+                return self._salvaged_ack(raw, now, kind, device, exc)
             salvaged = _salvage(kind, codec, raw, channel, None) if channel == "event" else None
             if salvaged is None:
                 raise RejectError(exc.reason, str(exc), device_id) from exc
@@ -191,6 +193,18 @@ class Decoder:
         if salvaged.ts_from_receipt:
             env.skew_s = None  # the receipt time says nothing of the device's clock
             env.ts_replaced = True
+        return env
+
+    def _salvaged_ack(self, raw: RawMessage, now: float, kind: DeviceKind,
+                      device: DeviceRecord, exc: DecodeError) -> Envelope:
+        """A command ack kept although it broke the contract, when its `id` and `ok` can be
+        read (devices/salvage.salvage_ack); refused as before otherwise."""
+        read = salvage_ack(raw.payload, raw.received_at)
+        if read is None or raw.retain:
+            raise RejectError(exc.reason, str(exc), device.id) from exc
+        ack, repairs = read
+        env = self._envelope(raw, now, kind, device, "cmd_ack", ack)
+        env.salvaged = (exc.reason, f"{exc}; " + "; ".join(repairs))
         return env
 
     def _device(self, device_id: str, kind_key: str | None, codec: str | None) -> DeviceRecord:

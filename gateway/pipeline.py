@@ -387,7 +387,7 @@ class Pipeline:
             counts.stale[env.kind] += 1
         if env.salvaged is not None:
             self._metrics.salvaged.labels(env.salvaged[0]).inc()
-            log.warning("urgent event salvaged", extra={
+            log.warning("message salvaged", extra={
                 "device_id": env.device_id, "type": env.type, "detail": env.salvaged[1][:300]})
         counts.accepted[(env.kind, env.channel)] += 1
         for hook in self.hooks:

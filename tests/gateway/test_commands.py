@@ -14,6 +14,7 @@ from paho.mqtt.properties import Properties
 
 from tests.api.conftest import make_api  # noqa: F401 (the seeded API fixture)
 from tests.conftest import T0, logged_in_gateway
+from tests.gateway.test_confirmations import Listener
 from tests.support.mosquitto import start_mosquitto
 from tests.support.waiting import wait_for
 
@@ -53,9 +54,10 @@ def _state(gw, command_id: str) -> dict:
 
 
 def _send(gw, clock, **kw) -> str:
+    kw.setdefault("args", {"compartment": "L-3"})
     return gw.pipeline.call("cmd", lambda now, tx: gw.commands.send(
-        tx, device_id="LK-4001", kind="locker", name="open_compartment",
-        args={"compartment": "L-3"}, actor="op", now=now, **kw), clock.time())
+        tx, device_id="LK-4001", kind="locker", name="open_compartment", actor="op",
+        now=now, **kw), clock.time())
 
 
 def test_a_command_to_an_offline_device_expires_and_is_never_delivered_late(
@@ -100,6 +102,36 @@ def test_a_late_ack_is_recorded_and_changes_nothing(make_gateway, publisher, clo
         {"id": second, "ok": True, "ts": int(clock.time() * 1000)}))
     assert gw.pipeline.wait_processed(2, 10)
     assert _state(gw, second)["state"] == "timeout" and _state(gw, second)["late_at"]
+
+
+def test_an_ack_with_a_small_mistake_still_settles_its_command(make_gateway, publisher,
+                                                                mosquitto, clock):
+    # Vendor round 2: an ack with a readable `id` and `ok` but `ts` in seconds (or without
+    # an offset, or a text `result`) was refused; the compartment had opened, the command
+    # showed `timeout`, and an operator retrying opened it twice.
+    gw = make_gateway()
+    listener = Listener(mosquitto.port, ["scgw/v1/locker/LK-4001/errors"])
+    try:
+        faults = [{"ts": int(clock.time())}, {"ts": "2026-11-21T12:00:00"},
+                  {"ts": int(clock.time() * 1000), "result": "opened"}]
+        for n, fault in enumerate(faults):
+            command_id = _send(gw, clock, args={"compartment": f"L-{n + 1}"})
+            publisher.publish("scgw/v1/locker/LK-4001/cmd/ack",
+                              orjson.dumps({"id": command_id, "ok": True, **fault}))
+            assert gw.pipeline.wait_processed(n + 1, 10)
+            assert _state(gw, command_id)["state"] == "succeeded", fault
+        assert wait_for(lambda: len(listener.got) == 3, 5)
+        assert all(body.get("salvaged") for _, body in listener.got)
+        # Without a readable `ok`, nothing can be settled: refused as before.
+        command_id = _send(gw, clock, args={"compartment": "L-9"})
+        publisher.publish("scgw/v1/locker/LK-4001/cmd/ack", orjson.dumps(
+            {"id": command_id, "ok": "yes", "ts": int(clock.time() * 1000)}))
+        assert gw.pipeline.wait_processed(4, 10)
+        assert _state(gw, command_id)["state"] == "sent"
+        assert gw.store.query("SELECT reason FROM dead_letters") == [
+            {"reason": "schema_invalid"}]
+    finally:
+        listener.close()
 
 
 def test_a_publish_the_broker_refuses_fails_at_once(tmp_path, clock):
