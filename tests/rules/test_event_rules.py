@@ -99,6 +99,22 @@ def test_fire_lane_blocked_is_cleared_by_fire_lane_cleared(rig: Rig):
     assert (row["cleared_by"], row["clear_reason"]) == ("system", "event fire_lane_cleared")
 
 
+def test_one_camera_two_lanes_stays_alerted_while_either_is_blocked(make_rig):
+    # Vendor round 2: FL-1 cleared cleared the camera's alert while FL-2 was still blocked.
+    rig = make_rig()
+    rig.event("CAM-3001", "fire_lane_blocked", zone="FL-1", confidence=0.9, dwell_s=120)
+    rig.event("CAM-3001", "fire_lane_blocked", zone="FL-2", confidence=0.9, dwell_s=120)
+    rig.event("CAM-3001", "fire_lane_cleared", zone="FL-1")
+    assert rig.open("camera.fire_lane_blocked", "CAM-3001")["count"] == 2
+    # What is still blocked survives a restart.
+    rig.gw.stop()
+    again = make_rig()
+    again.event("CAM-3001", "fire_lane_cleared", zone="FL-1")  # a repeat changes nothing
+    assert again.open("camera.fire_lane_blocked", "CAM-3001") is not None
+    again.event("CAM-3001", "fire_lane_cleared", zone="FL-2")
+    assert again.open("camera.fire_lane_blocked", "CAM-3001") is None
+
+
 def test_band_removed_in_daytime_fires_and_worn_clears_it(rig: Rig):
     rig.event("WB-1001", "removed")  # 12:00 in Jining
     assert rig.open("wristband.removed_daytime", "WB-1001")["severity"] == "major"
