@@ -11,7 +11,10 @@ from devices.commands import CommandArgs, CommandSpec
 
 KEY = "access"
 
-UnlockMethod = Literal["face", "card", "qr", "password", "remote"]
+# The ways Chinese door controllers report (fingerprint, ID card, Bluetooth and NFC phones
+# were refused and lost, vendor round 2).
+UnlockMethod = Literal["face", "card", "qr", "password", "remote", "fingerprint", "id_card",
+                       "bluetooth", "nfc"]
 
 
 class AccessDevice(DeviceConfig):

@@ -81,7 +81,10 @@ class JsonCodec:
         try:
             return self._adapter(kind, channel).validate_json(payload)
         except ValidationError as exc:
-            raise classify(exc) from exc
+            lenient = _lenient_status(payload) if channel == "status" else None
+            if lenient is None:
+                raise classify(exc) from exc
+            return lenient
 
     def decode_object(self, kind: DeviceKind, channel: Channel, obj: dict[str, Any]) -> BaseModel:
         """Validate an already-parsed object (vendor codecs translate into this)."""
@@ -98,6 +101,31 @@ class JsonCodec:
         if channel == "status":
             return _STATUS
         return _CMD_ACK
+
+
+def _lenient_status(payload: bytes) -> Status | None:
+    """A status object read leniently: `"state"` in any case, other fields the device added
+    (`"reason": "power"` in its will) ignored, a `ts` or `seq` that is not valid left out. A
+    will refused over an extra field never showed its device offline (vendor round 2)."""
+    members = object_members(payload)
+    if members is None:
+        return None
+    fields = {key.strip().lower(): value for key, value in members}
+    state = fields.get("state")
+    if not isinstance(state, str) or state.strip().lower() not in ("online", "offline"):
+        return None
+    found: dict[str, Any] = {"state": state.strip().lower()}
+    for name in ("ts", "seq"):
+        if name in fields:
+            try:
+                Status.model_validate_json(orjson.dumps({**found, name: fields[name]}))
+            except (ValidationError, orjson.JSONEncodeError):
+                continue
+            found[name] = fields[name]
+    try:
+        return Status.model_validate_json(orjson.dumps(found))
+    except (ValidationError, orjson.JSONEncodeError):
+        return None
 
 
 class Members(list[tuple[str, Any]]):

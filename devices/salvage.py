@@ -73,6 +73,11 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float,
             # the writer a validation each.
             repairs.append(f"{name[:40]} dropped (not a field of {word})")
             continue
+        if name == "confidence" and type(value) in (int, float) and 1 < value <= 100:
+            # A percentage where a fraction is due: dropped, it stood in as 0.0 — "certainly
+            # not an object" on a falling object (vendor round 2).
+            repairs.append(f"confidence {value} read as a percentage")
+            value = round(value / 100, 4)
         problem = _problem(model, {**fields, name: value}, name)
         if problem is None:
             fields[name] = value

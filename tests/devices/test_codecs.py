@@ -68,6 +68,22 @@ def test_status_accepts_bare_words_and_objects():
     assert JSON.decode(WB, "status", b'{"state": "online"}').state == "online"
     with pytest.raises(PayloadError):
         JSON.decode(WB, "status", b"sleeping")
+    # Vendor round 2: a will naming why (`reason`), `"Online"` in JSON, a broken `ts` — the
+    # device's presence is what matters; the rest is ignored.
+    will = JSON.decode(WB, "status", b'{"state": "offline", "reason": "power", "ts": "x"}')
+    assert (will.state, will.ts) == ("offline", None)
+    assert JSON.decode(WB, "status", b'{"State": "Online", "seq": 3}').seq == 3
+    for refused in (b'{"state": "sleeping"}', b'{"reason": "power"}', b'["online"]'):
+        with pytest.raises(PayloadError):
+            JSON.decode(WB, "status", refused)
+
+
+def test_door_controllers_report_the_ways_chinese_readers_open():
+    access = CATALOGUE.kinds["access"]
+    for method in ("fingerprint", "id_card", "bluetooth", "nfc", "face"):
+        event = JSON.decode(access, "event", orjson.dumps(
+            {"ts": 1795233600000, "type": "unlock", "method": method}))
+        assert event.method == method
 
 
 def test_hx_band_dialect_maps_onto_our_models():

@@ -150,6 +150,17 @@ def test_an_urgent_type_in_another_spelling_or_word_pages(gateway):
     assert len(gateway.store.query("SELECT id FROM dead_letters")) == 2
 
 
+def test_a_confidence_in_percent_is_read_as_a_fraction(gateway):
+    # Vendor round 2: `"confidence": 93` on a falling object was dropped and stood in as 0.0.
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/camera/{DEVICE_OF['camera']}/event", orjson.dumps(
+            {"ts": MS, "seq": 300, "type": "falling_object", "confidence": 93, "floor": 9}),
+        received_at=T0)])
+    [row] = gateway.store.query("SELECT data FROM events WHERE channel = 'event'")
+    data = orjson.loads(row["data"])
+    assert data["confidence"] == 0.93 and "percentage" in data["salvaged"]["detail"]
+
+
 def test_what_cannot_be_read_as_an_urgent_event_stays_a_dead_letter(gateway):
     topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
     payloads = [b'{"ts": 1, "type": "sos"', b'["sos"]', b'{"type": ["sos"]}',
