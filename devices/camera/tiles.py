@@ -13,8 +13,8 @@ from devices.camera.segment import Segmenter
 # Rows per band of the cover, and the widest gap inside a band that is bridged rather than
 # split: every rectangle is one more call into the model (~10 µs), so a few large ones beat
 # many tight ones (measured on a 254 x 594 tower of which 61 % is looked at: 16-row bands
-# with splits at 16-px gaps cost as much as the whole box, 64-row bands with 32-px gaps 25 %
-# less).
+# split at 16-px gaps, 42 rectangles, were 6 % cheaper than the whole box; 64-row bands split
+# at 32-px gaps, 12 rectangles, 25 % cheaper).
 BAND_ROWS = 64
 BRIDGE_PX = 32
 
