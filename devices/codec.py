@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Protocol
 
 import orjson
@@ -132,14 +133,35 @@ class Members(list[tuple[str, Any]]):
     """A JSON object's members in order, duplicates kept."""
 
 
+# A string literal, or a bare non-finite number as C's printf writes one (`nan`, `-nan`,
+# `inf`, `-infinity`; a GPS without a fix): outside strings the latter is read as null.
+_NON_FINITE = re.compile(r'("(?:\\.|[^"\\])*")|(?<![\w.])[-+]?(?i:nan|inf(?:inity)?)(?![\w.])')
+
+
+def _non_finite_as_null(match: re.Match[str]) -> str:
+    return match.group(1) if match.group(1) is not None else "null"
+
+
+def _int_or_float(text: str) -> int | float:
+    # Python refuses integers past 4,300 digits (a ValueError that sank a whole SOS): such a
+    # number is read as a float (infinite), which the field's validation then drops.
+    return int(text) if len(text) <= 4000 else float(text)
+
+
 def object_members(text: str | bytes) -> Members | None:
     """The top-level members of a JSON object (nested objects as dicts, the last of their
     duplicate keys winning), or None when it is no JSON object. The standard parser: it
-    reads NaN, Infinity and lone surrogate escapes, which the strict one refuses whole."""
-    try:
-        top = json.loads(text, object_pairs_hook=Members)
-    except (ValueError, RecursionError):
-        return None
+    reads NaN, Infinity and lone surrogate escapes, which the strict one refuses whole; and
+    on a second try C's `nan`/`inf` tokens (as null) and integers of any length."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    top: Any = None
+    for attempt in (text, _NON_FINITE.sub(_non_finite_as_null, text)):
+        try:
+            top = json.loads(attempt, object_pairs_hook=Members, parse_int=_int_or_float)
+            break
+        except (ValueError, RecursionError):
+            continue
     if not isinstance(top, Members):
         return None
     return Members((key, _plain(value)) for key, value in top)

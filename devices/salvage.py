@@ -11,6 +11,7 @@ that is valid on its own; each repair is named, for the operator and the vendor.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -95,6 +96,29 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float,
     except (ValidationError, orjson.JSONEncodeError):
         return None
     return Salvaged(event, tuple(repairs), from_receipt)
+
+
+# `"type": "sos"` as the first type a payload names, read off its bytes: quotes single or
+# double, the key quoted or not (hand-written JSON, a buffer cut short).
+_TYPE_WORD = re.compile(rb"""["']?type["']?\s*:\s*["']\s*([^"'\\]{1,40}?)\s*["']""",
+                        re.IGNORECASE)
+
+
+def salvage_unreadable(kind: DeviceKind, payload: bytes, received_at: float) -> Salvaged | None:
+    """The last resort for an urgent event that is not even a JSON object any reader takes
+    (a trailing comma, single quotes, a buffer cut off, two objects in one publish): when
+    the first `type` it names is one of the kind's urgent types, that event at the time of
+    receipt and nothing else — someone pressed the button, and the rest cannot be trusted."""
+    found = _TYPE_WORD.search(payload[:4096])
+    if found is None:
+        return None
+    said = found.group(1).decode("utf-8", errors="replace")
+    word = urgent_type(kind, said)
+    if word is None:
+        return None
+    minimal = orjson.dumps({"type": word})
+    return salvage_urgent(kind, minimal, received_at, prior=[
+        f"payload unreadable as a JSON object: only its type {said[:40]!r} was read"])
 
 
 def salvage_ack(payload: bytes, received_at: float) -> tuple[CommandAck, list[str]] | None:

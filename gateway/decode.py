@@ -11,7 +11,13 @@ from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.dialects.engine import DialectCodec
 from devices.dialects.topics import CompiledTopic
 from devices.errors import DecodeError, UnknownCodecError
-from devices.salvage import Salvaged, salvage_ack, salvage_urgent, trim_to_fit
+from devices.salvage import (
+    Salvaged,
+    salvage_ack,
+    salvage_unreadable,
+    salvage_urgent,
+    trim_to_fit,
+)
 from devices.vendors import CodecSet, VendorRoute, builtin_codecs
 from gateway.envelope import Envelope, RawMessage
 from gateway.registry import DeviceRegistry
@@ -345,7 +351,8 @@ def _salvage(kind: DeviceKind, codec: object, raw: RawMessage, channel: Channel 
     dialect when it speaks one — and, on our own topics, as our v1 JSON, which a dialect
     device may send too."""
     if not isinstance(codec, DialectCodec):
-        return salvage_urgent(kind, raw.payload, raw.received_at)
+        return (salvage_urgent(kind, raw.payload, raw.received_at)
+                or salvage_unreadable(kind, raw.payload, raw.received_at))
     rewritten = codec.urgent_as_contract(kind, raw.payload, channel, topic, raw.received_at)
     if rewritten is not None:
         payload, repairs = rewritten

@@ -15,7 +15,7 @@ from typing import Any
 
 import jmespath
 
-from devices.dialects.convert import converter
+from devices.dialects.convert import MS_SINCE_2000, converter
 from devices.dialects.errors import DialectError, Loc
 from devices.dialects.expr import ExpressionError, _steps, compile_getter, roots
 from devices.dialects.model import FieldRule, FieldSpec
@@ -103,7 +103,11 @@ def _convert(w: _Writer, rule: FieldRule, target: str) -> str:
     if rule.convert in ("number", "percent"):
         return f"v if {number} else {call}"  # JSON numbers are finite (orjson refuses NaN)
     if rule.convert == "time":
-        return f"round(v * {w.const(_UNIT[rule.unit])}) if {number} else {call}"
+        # Whole numbers below what would be milliseconds since 2000 only: a float may be
+        # infinite (a lenient read of `1e400`), and a time in ms where seconds are due gets
+        # the converter's own refusal naming it (red team, round 2).
+        return (f"round(v * {w.const(_UNIT[rule.unit])}) if type(v) is int and "
+                f"v < {MS_SINCE_2000} else {call}")
     return call
 
 

@@ -21,7 +21,7 @@ _TRUE = frozenset({"true", "1", "on", "yes", "open", "y", "t"})
 _FALSE = frozenset({"false", "0", "off", "no", "closed", "close", "n", "f"})
 _UNIT_MS = {"s": 1000, "ms": 1, "us": 0.001}
 _LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
-_MS_SINCE_2000 = 946_684_800_000  # epoch milliseconds of 2000-01-01 and 2200-01-01
+MS_SINCE_2000 = 946_684_800_000  # epoch milliseconds of 2000-01-01 and 2200-01-01
 _MS_BEFORE_2200 = 7_258_118_400_000
 
 
@@ -118,7 +118,7 @@ def time_converter(rule: FieldRule) -> Convert:
             raise _bad("time", value)
         if _is_number(value) or (type(value) is str and fmt is None and _DECIMAL.match(value)):
             number = to_number(value)
-            if factor > 1 and _MS_SINCE_2000 <= number <= _MS_BEFORE_2200:
+            if factor > 1 and MS_SINCE_2000 <= number <= _MS_BEFORE_2200:
                 # Milliseconds where the dialect says seconds (a firmware change): refused as
                 # out of range like any time past 2200, with what was probably meant.
                 raise PayloadError(

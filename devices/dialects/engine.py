@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 
 from devices.base import Channel, CommandAck, DeviceKind, Event, Status
 from devices.catalogue import CATALOGUE, KindCatalogue
-from devices.codec import JsonCodec, classify
+from devices.codec import JsonCodec, classify, object_members
 from devices.dialects.codegen import Builder, compile_fields, field_roots
 from devices.dialects.errors import DialectError, Loc
 from devices.dialects.expr import ALL, ExpressionError, compile_condition, compile_getter, roots
@@ -250,6 +250,14 @@ class DialectCodec:
         another format, `"alarm": "sos"` in lower case each refused the whole alarm."""
         try:
             obj = self._object(payload, topic)
+        except PayloadError:
+            # Read as leniently as our own contract's urgent events: `NaN`, C's `nan`, a
+            # 400-digit number (an HX band's SOS with `"hr": nan` was lost, red team).
+            members = object_members(payload) if topic is None or not topic.text else None
+            if members is None:
+                return None
+            obj = dict(members)
+        try:
             rules = self._rules_for(kind, channel, topic)
         except PayloadError:
             return None

@@ -176,3 +176,19 @@ def test_decode_sample_reports_outcomes_like_the_gateway():
     done = decode_sample(ot, "owntracks/OT-1/phone",
                          {"_type": "location", "lat": 1.0, "lon": 2.0, "acc": 3, "tst": 1795233600})
     assert (done.channel, done.device_id) == ("telemetry", "OT-1")
+
+
+def test_a_time_in_milliseconds_where_seconds_are_due_is_named_as_such():
+    # Red team round 2: only a text `t` got the message; a number took the generated fast
+    # path and was refused as "outside 2000..2200" (and `1e400` crashed the salvage).
+    from devices.catalogue import CATALOGUE
+    from devices.errors import PayloadError
+    from devices.vendors import builtin_codecs
+
+    hx = builtin_codecs().dialects["hx_band"]
+    band = CATALOGUE.kinds["wristband"]
+    for t in (b"1795233600000", b'"1795233600000"'):
+        with pytest.raises(PayloadError, match="looks like epoch milliseconds") as refused:
+            hx.decode(band, "telemetry", b'{"t": %s, "hr": 70}' % t)
+        assert refused.value.reason == "out_of_range"
+    assert hx.decode(band, "telemetry", b'{"t": 1795233600, "hr": 70}').heart_rate_bpm == 70

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -142,6 +143,7 @@ SEQ_LOST = {"seq as text", "seq as float", "negative seq"}
 # A command ack with a readable `id` and `ok` settles its command despite the same faults
 # (devices/salvage.salvage_ack): the device carried the command out.
 ACK_SALVAGED = SALVAGED - {"oversized"}
+UNREADABLE = {"broken json", "not utf-8", "json array"}
 
 
 def corpus(seed: int, size: int) -> list[Case]:
@@ -177,10 +179,17 @@ def corpus(seed: int, size: int) -> list[Case]:
             name, how, reason = rng.choice(pool)
             mutated_topic, payload, retain = how(topic, body, kind)
             key = None
-            if ((channel == "event" and body["type"] in ("sos", "fall") and name in SALVAGED)
+            urgent = channel == "event" and body["type"] in ("sos", "fall")
+            if ((urgent and name in SALVAGED)
                     or (channel == "cmd_ack" and name in ACK_SALVAGED)):
                 reason = "salvaged"
                 key = (DEVICES[kind], channel, None if name in SEQ_LOST else seq)
+            elif (urgent and name in UNREADABLE and not retain
+                  and re.search(rb'"type":"(sos|fall)"', payload)):
+                # Not JSON any reader takes, but its bytes name the urgent type: it pages
+                # with that type alone (devices/salvage.salvage_unreadable).
+                reason = "salvaged"
+                key = (DEVICES[kind], channel, None)
             case = Case(RawMessage(mutated_topic, payload, retain=retain, received_at=T0),
                         reason, key)
         cases.append(case)

@@ -53,6 +53,14 @@ CASES = {
     "hx_band device sending our v1 JSON": (HX_TOPIC, orjson.dumps(
         {"ts": int(T0 * 1000), "seq": 11, "type": "sos"})),
     "zigbee button word capitalised": (BUTTON_TOPIC, orjson.dumps({"action": "Emergency"})),
+    # Red team round 2: numbers a C printf or a JS encoder writes, and numbers no double holds.
+    "hx_band hr nan (printf)": (HX_TOPIC, b'{"t": %d, "n": 11, "alarm": "SOS", "hr": nan}'
+                                % int(T0)),
+    "hx_band hr NaN (JS)": (HX_TOPIC, b'{"t": %d, "n": 11, "alarm": "SOS", "hr": NaN}'
+                            % int(T0)),
+    "hx_band t 1e400": (HX_TOPIC, b'{"t": 1e400, "n": 11, "alarm": "SOS"}'),
+    "hx_band 5000-digit extra": (HX_TOPIC, b'{"t": %d, "n": 11, "alarm": "SOS", "x": %s}'
+                                 % (int(T0), b"9" * 5000)),
 }
 
 

@@ -161,10 +161,37 @@ def test_a_confidence_in_percent_is_read_as_a_fraction(gateway):
     assert data["confidence"] == 0.93 and "percentage" in data["salvaged"]["detail"]
 
 
+def test_an_sos_in_c_printf_numbers_or_broken_json_still_pages(gateway):
+    # Red team round 2: `nan`, `-nan`, `inf` (printf of a GPS without a fix), a number of
+    # 5,000 digits, a trailing comma, single quotes, a buffer cut short — each a dead letter
+    # only, though the bytes plainly said "type": "sos".
+    topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
+    payloads = [
+        b'{"ts": %d, "seq": 1, "type": "sos", "location": {"lat": nan, "lon": 116.5, '
+        b'"accuracy_m": 5}}' % MS,
+        b'{"ts": %d, "seq": 2, "type": "sos", "location": {"lat": -nan, "lon": 116.5}}' % MS,
+        b'{"ts": %d, "seq": 3, "type": "fall", "confidence": inf}' % MS,
+        b'{"ts": %d, "seq": 4, "type": "sos", "x": %s}' % (MS, b"9" * 5000),
+        b'{"ts": %d, "seq": 5, "type": "sos",}' % MS,
+        b"{'ts': %d, 'seq': 6, 'type': 'sos'}" % MS,
+        b'{"ts": %d, "seq": 7, "type": "sos", "loc' % MS,
+        b'{type: "fall", seq: 8}',
+    ]
+    gateway.pipeline.process_batch([RawMessage(topic, p, received_at=T0 + n)
+                                    for n, p in enumerate(payloads)])
+    assert gateway.store.query("SELECT id FROM dead_letters") == []
+    rows = gateway.store.query("SELECT type, seq, data FROM events WHERE channel = 'event'")
+    assert sorted(r["type"] for r in rows) == ["fall", "fall"] + ["sos"] * 6
+    # What could be read was kept (the seq of the printf cases); the unreadable ones carry
+    # only their type, at the time of receipt, and say so.
+    assert {r["seq"] for r in rows} >= {1, 2, 3, 4}
+    assert sum("only its type" in r["data"] for r in rows) == 4
+
+
 def test_what_cannot_be_read_as_an_urgent_event_stays_a_dead_letter(gateway):
     topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
-    payloads = [b'{"ts": 1, "type": "sos"', b'["sos"]', b'{"type": ["sos"]}',
-                b'{"type": "s0s", "ts": %d}' % MS]
+    payloads = [b'["sos"]', b'{"type": ["sos"]}', b'{"type": "s0s", "ts": %d}' % MS,
+                b'{"type": "worn", "note": "sos", ', b'sos']
     gateway.pipeline.process_batch([RawMessage(topic, p, received_at=T0) for p in payloads])
     assert len(gateway.store.query("SELECT id FROM dead_letters")) == len(payloads)
     assert gateway.store.query("SELECT id FROM alerts") == []
