@@ -36,7 +36,7 @@ PEOPLE: frozenset[str] = frozenset(("resident_id", "recipient_id"))
 # Keys removed from a device's readings when they must not be disclosed.
 PERSONAL_READING_KEYS: frozenset[str] = frozenset(
     (*VITALS, "location", "location_lat", "location_lon", "location_accuracy_m",
-     "location_source", UNMAPPED))
+     "location_source", UNMAPPED, "steps", "worn"))
 
 
 class Auditor:

@@ -118,6 +118,10 @@ def messages(device_id: str, gw: GatewayDep, user: VendorView, auditor: Audit,
     withheld = vendor_blind(user, device)
     found = MessageReads(gw.store).recent(device.id, channel, limit)
     if withheld:
+        if device.holds_personal:
+            # When an elder fell or pressed SOS is theirs, not the maker's (red team round
+            # 2: /devices/{id}/events hid it, this route did not).
+            found = [m for m in found if m["channel"] != "event"]
         return [MessagePublic(**{**m, "data": _vendor_data(m)}) for m in found]
     if any(holds_personal(m["data"]) for m in found):
         auditor.disclosed("device_messages", [device.resident_id], device_id=device.id,

@@ -153,11 +153,18 @@ def test_a_vendor_sees_no_event_of_a_band_that_serves_someone(api: Api, publishe
     processed = api.gateway.pipeline.processed
     publisher.publish("scgw/v1/wristband/WB-7103/event", orjson.dumps(
         {"ts": int(T0 * 1000), "seq": 1, "type": "fall"}))
-    assert api.gateway.pipeline.wait_processed(processed + 1, 10)
+    publisher.publish("scgw/v1/wristband/WB-7103/telemetry", orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 2, "steps": 4321, "battery_pct": 80}))
+    assert api.gateway.pipeline.wait_processed(processed + 2, 10)
     r = c.get("/devices/WB-7103/events", headers=api.headers("vendor"))
     assert r.status_code == 200 and all(e["channel"] != "event" for e in r.json()), r.text
     staff = c.get("/devices/WB-7103/events", headers=api.headers("operator")).json()
     assert "event" in {e["channel"] for e in staff}
+    # Nor through the vendor's own message view (red team round 2), nor how much he walked;
+    # the band's battery is the vendor's business.
+    r = c.get("/vendor/devices/WB-7103/messages", headers=api.headers("vendor"))
+    assert r.status_code == 200 and all(m["channel"] != "event" for m in r.json()), r.text
+    assert "4321" not in r.text and '"battery_pct":80' in r.text
 
 
 def test_a_vendor_never_learns_which_resident_opened_a_door_it_made(api, publisher):
