@@ -75,7 +75,8 @@ class CorrelationCondition(ConditionModel):
 
 
 class CorrelationEvaluator(Evaluator):
-    """State per A-device: `pending` {key: [deadline, baseline, resident]}, `late` keys, `on`."""
+    """State per A-device: `pending` {key: [deadline, baseline, resident, A's device time]}
+    (entries written before the time was kept have three), `late` keys, `on`."""
 
     cond: CorrelationCondition
 
@@ -147,7 +148,9 @@ class CorrelationEvaluator(Evaluator):
             baseline = msg.last_values.get(self.cond.then_not.signal or "")
         resident = msg.resident_id
         pending = st.data.setdefault("pending", {})
-        pending[self._key(msg)] = [now + self.cond.within_s, baseline, resident]
+        # A's device time too: a B the device sent before A (readings buffered, or queued
+        # behind a flood while A came on the event lane) must not answer it (red team).
+        pending[self._key(msg)] = [now + self.cond.within_s, baseline, resident, msg.ts]
         if resident and self.cond.by == "resident":
             self._by_resident.setdefault(resident, set()).add(msg.device_id)
         self._reschedule(st)
@@ -158,8 +161,12 @@ class CorrelationEvaluator(Evaluator):
         late: list[str] = st.data.get("late", [])
         keys = list(pending) + late if self.cond.key_field is None else [self._key(msg)]
         answered = False
+        moved = False
         for key in keys:
             entry = pending.get(key)
+            if entry is not None and len(entry) > 3 and msg.ts < entry[3]:
+                moved |= self._before_a(msg, entry)
+                continue
             if entry is not None and not self._b_counts(msg, entry[1]):
                 continue
             if entry is None and key not in late:
@@ -169,6 +176,8 @@ class CorrelationEvaluator(Evaluator):
                 late.remove(key)
             answered = True
         if not answered:
+            if moved:
+                self.fx.persist(self.rule, st)
             return
         self._reschedule(st)
         self.fx.persist(self.rule, st)
@@ -176,6 +185,17 @@ class CorrelationEvaluator(Evaluator):
             st.data["on"] = False
             if self.rule.options.auto_clear:
                 self.fx.clear(self.rule, st.device_id, now, f"{msg.type} followed")
+
+    def _before_a(self, msg: Message, entry: list) -> bool:
+        """A message the device sent before A, arriving after it: what it says is the
+        baseline (the last reading before the fall), not an answer; whether it moved it."""
+        if not self.cond.then_not.rises:
+            return False
+        value = msg.value(self.cond.then_not.signal or "")
+        if value is None or (entry[1] is not None and value <= entry[1]):
+            return False
+        entry[1] = value
+        return True
 
     def _b_counts(self, msg: Message, baseline: float | None) -> bool:
         if not self.cond.then_not.rises:
@@ -187,7 +207,8 @@ class CorrelationEvaluator(Evaluator):
         """Waits that ran out become late and fire."""
         pending: dict[str, list] = st.data.get("pending", {})
         late: list[str] = st.data.setdefault("late", [])
-        for key, (deadline, _, resident) in sorted(pending.items(), key=lambda kv: kv[1][0]):
+        for key, (deadline, _, resident, *_a_ts) in sorted(pending.items(),
+                                                           key=lambda kv: kv[1][0]):
             if deadline > now:
                 continue
             del pending[key]
@@ -210,6 +231,6 @@ class CorrelationEvaluator(Evaluator):
         st.due = min((entry[0] for entry in pending.values()), default=None)
         self.fx.wake(self.rule, st)
         if self.cond.by == "resident":
-            for _, _, resident in pending.values():
+            for _, _, resident, *_a_ts in pending.values():
                 if resident:
                     self._by_resident.setdefault(resident, set()).add(st.device_id)

@@ -146,6 +146,21 @@ def test_fall_then_no_movement_fires_after_60_s(rig: Rig):
     assert len(rig.alerts("wristband.fall_no_movement")) == 1
 
 
+def test_readings_sent_before_a_fall_but_arriving_after_it_are_not_movement(rig: Rig):
+    # Red team round 2: the fall came on the event lane, the band's buffered readings (sent
+    # before it) on the main session after it — their steps counted as movement, and the
+    # critical alert never fired.
+    rig.telemetry("WB-1001", steps=1200)
+    fell = rig.clock.time()
+    rig.event("WB-1001", "fall", ts=fell)
+    for n, steps in enumerate((1250, 1300, 1340)):  # walked, then fell
+        rig.send("WB-1001", "telemetry", {"steps": steps}, ts=fell - 30 + n * 10)
+    rig.advance(20)
+    rig.telemetry("WB-1001", steps=1340)  # after the fall: not a step more
+    rig.advance(45)
+    assert rig.open("wristband.fall_no_movement", "WB-1001")["severity"] == "critical"
+
+
 def test_fall_then_movement_does_not_fire(rig: Rig):
     rig.telemetry("WB-1002", steps=300)
     rig.event("WB-1002", "fall")
