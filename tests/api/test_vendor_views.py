@@ -165,3 +165,26 @@ def test_a_vendor_registers_only_so_many_devices_nobody_installed(make_api):
     assert r.status_code == 200, r.text
     assert c.post("/devices", headers=acme,
                   json={"id": "VQ-3", "kind": "wristband"}).status_code == 201
+
+
+def test_the_vendor_quota_holds_against_a_parallel_burst(make_api):
+    # Red team round 2: 100 registrations at once took a vendor from 1,990 to 2,039 of 2,000.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gateway.device_admin import Actor, QuotaExceededError
+
+    api = make_api(limits={"vendor_uninstalled_devices": 5})
+    admin = api.gateway.device_admin
+    acme = Actor("vendor-acme", "vendor", "acme")
+
+    def register(n: int) -> bool:
+        try:
+            admin.register({"id": f"VB-{n}", "kind": "wristband"}, acme)
+        except QuotaExceededError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        accepted = list(pool.map(register, range(40)))
+    assert sum(accepted) == 5
+    assert sum(1 for d in api.gateway.registry.all() if d.id.startswith("VB-")) == 5
