@@ -76,6 +76,8 @@ class MqttIngest:
         # The event lane (gateway/event_lane.py) keeps gauges of its own: its being away
         # is not the gateway's being away.
         self._lane = lane
+        self._name = ("event lane: events are read on the main session until it is back; "
+                      if lane else "")
         self._connected_gauge = metrics.event_lane_connected if lane else metrics.connected
         self._reconnects = metrics.event_lane_reconnects if lane else metrics.reconnects
         self._clock = clock
@@ -214,10 +216,14 @@ class MqttIngest:
                 try:
                     self._session(sock)
                 except wire.RefusedError as exc:
-                    log.error("%s; retrying", exc)  # credentials or ACL: an operator must act
+                    # Credentials or ACL: an operator must act (the lane's own message names
+                    # what goes on meanwhile).
+                    log.error("%s%s; retrying%s", self._name, exc,
+                              f" — {self.refusal}" if self.refusal else "")
                 except (OSError, ConnectionLostError, wire.ProtocolError) as exc:
                     if not self._stop.is_set():
-                        log.warning("broker connection lost: %s; reconnecting", exc)
+                        log.warning("%sbroker connection lost: %s; reconnecting",
+                                    self._name, exc)
                 except Exception:
                     # The network thread must outlive anything a broker can send; the
                     # connection is dropped and made again, as after any other failure.
