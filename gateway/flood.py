@@ -46,6 +46,10 @@ class _Bucket:
     seen: float = field(default=0.0)
 
 
+def _always_installed(device_id: str) -> bool:
+    return True
+
+
 class DeviceBudget:
     """Token buckets per device (`key` of the topic: the id segment of ours; a dialect's
     own topics name it elsewhere), thread-safe.
@@ -56,10 +60,21 @@ class DeviceBudget:
 
     def __init__(self, rate_per_s: float, burst: int, urgent_rate_per_s: float,
                  urgent_burst: int, urgent: Callable[[RawMessage], str | None],
-                 key: Callable[[str], str] = device_of) -> None:
+                 key: Callable[[str], str] = device_of, *,
+                 installed: Callable[[str], bool] = _always_installed,
+                 uninstalled_rate_per_s: float | None = None,
+                 uninstalled_burst: int | None = None) -> None:
         self._key = key  # topic → the device it counts against
         self.rate = rate_per_s
         self.burst = burst
+        # A device nobody installed (a vendor's warehouse, an unknown id) gets a smaller
+        # budget: a hostile vendor's fleet of 2,000 within the full one could queue 20
+        # million messages ahead of an installed band's SOS (red team, round 2).
+        self._installed = installed
+        self.uninstalled_rate = rate_per_s if uninstalled_rate_per_s is None \
+            else min(rate_per_s, uninstalled_rate_per_s)
+        self.uninstalled_burst = burst if uninstalled_burst is None \
+            else min(burst, uninstalled_burst)
         self.urgent_rate = urgent_rate_per_s
         self.urgent_burst = urgent_burst
         self._urgent = urgent
@@ -85,13 +100,15 @@ class DeviceBudget:
                 device_id = self._key(raw.topic)
                 bucket = buckets.get(device_id)
                 now = raw.arrived
+                burst, rate = (self.burst, self.rate) if self._installed(device_id) \
+                    else (self.uninstalled_burst, self.uninstalled_rate)
                 if bucket is None:
                     if len(buckets) >= _MAX_TRACKED:
                         self._forget_idle()
-                    bucket = buckets[device_id] = _Bucket(self.burst, self.urgent_burst, now)
+                    bucket = buckets[device_id] = _Bucket(burst, self.urgent_burst, now)
                 elif now > bucket.at:
                     elapsed = now - bucket.at
-                    bucket.tokens = min(self.burst, bucket.tokens + elapsed * self.rate)
+                    bucket.tokens = min(burst, bucket.tokens + elapsed * rate)
                     bucket.urgent_tokens = min(self.urgent_burst,
                                                bucket.urgent_tokens + elapsed * self.urgent_rate)
                     bucket.at = now

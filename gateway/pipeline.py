@@ -56,6 +56,7 @@ class Pipeline:
         interactive: InteractiveGate | None = None,
         coherence: DeviceCoherence | None = None,
         kind_of: Callable[[str], str | None] = lambda device_id: None,
+        installed: Callable[[str], bool] = lambda device_id: True,
     ) -> None:
         self._decoder = decoder
         # Replicas only: devices are claimed (locked, revalidated) in every transaction, and
@@ -85,7 +86,9 @@ class Pipeline:
         self._inbox = Inbox(limits.queue_size, urgent=hint)
         self.budget = DeviceBudget(limits.device_rate_per_s, limits.device_burst,
                                    limits.device_urgent_rate_per_s, limits.device_urgent_burst,
-                                   hint, key=device_key(decoder.codecs))
+                                   hint, key=device_key(decoder.codecs), installed=installed,
+                                   uninstalled_rate_per_s=limits.uninstalled_device_rate_per_s,
+                                   uninstalled_burst=limits.uninstalled_device_burst)
         self._put_back: list[RawMessage] = []  # this batch's messages left for the next
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()

@@ -143,6 +143,7 @@ class Gateway:
             ack=self._ack,
             coherence=self.coherence,
             kind_of=self._kind_of,
+            installed=self._installed,
             hooks=[*(hooks or []), *([self.alerting] if self.alerting else []),
                    *([self.influx] if self.influx else []), self.commands,
                    self.confirmations],
@@ -221,6 +222,10 @@ class Gateway:
         if self.replica is not None:
             for adopted in list(self.replica.adopted.values()):
                 adopted.ack_many(raws)
+
+    def _installed(self, device_id: str) -> bool:
+        record = self.registry.get(device_id)
+        return record is not None and record.installed
 
     def _kind_of(self, device_id: str) -> str | None:
         record = self.registry.get(device_id)

@@ -41,6 +41,16 @@ class LimitSettings(Section):
         description="Messages one device may send at once before its rate applies (a backlog "
         "after an outage, a buffered day of readings)",
     )
+    uninstalled_device_burst: int = Field(
+        200, ge=1,
+        description="The burst of a device nobody installed (no place, no resident) or not "
+        "registered: a vendor's warehouse or a test bench needs little, and a hostile "
+        "vendor's fleet within the full budget could queue millions of messages ahead of an "
+        "installed band's SOS. Its urgent events keep their own budget",
+    )
+    uninstalled_device_rate_per_s: float = Field(
+        2.0, ge=0, description="The sustained rate of such a device once its burst is spent",
+    )
     device_urgent_rate_per_s: float = Field(
         1.0, ge=0,
         description="Urgent events (SOS, fall …) per second a device over its budget may still "

@@ -81,7 +81,8 @@ def test_a_fleet_flooding_within_its_budgets_does_not_hold_up_another_bands_sos(
         make_gateway, publisher, mosquitto, tmp_path):
     # Red team, session 31: a hundred devices each sending fewer readings than its burst sat
     # ahead of another band's SOS in the broker's queue for the gateway's one session.
-    fleet = [device(f"WB-F{n:03d}", "wristband") for n in range(20)]
+    # Installed devices (a grid each): a fleet nobody installed has a far smaller budget.
+    fleet = [device(f"WB-F{n:03d}", "wristband", grid="G-01") for n in range(20)]
     gw = make_gateway([*STANDARD_DEVICES, *fleet])
     assert gw.event_lane is not None and gw.event_lane.wait_connected(10)
     each = 2500  # under the default burst (10,000): nothing is shed

@@ -50,6 +50,21 @@ def test_an_sos_from_a_device_over_its_budget_passes_but_an_sos_flood_does_not()
     assert len(admitted) == 10 + 1
 
 
+def test_a_device_nobody_installed_has_a_smaller_budget():
+    # Red team round 2: a hostile vendor's 2,000 warehouse devices, each within the full
+    # budget, could queue millions of messages ahead of an installed band's SOS.
+    budget = DeviceBudget(10, 100, 1.0, 3, UrgencyHint().device,
+                          installed=lambda device_id: device_id == "WB-1",
+                          uninstalled_rate_per_s=1, uninstalled_burst=10)
+    admitted, shed, _ = budget.split([_msg(d, 0.0) for d in ("WB-1", "WB-9") for _ in range(50)])
+    assert [m.topic.split("/")[3] for m in admitted].count("WB-1") == 50
+    assert [m.topic.split("/")[3] for m in admitted].count("WB-9") == 10
+    assert len(shed) == 40
+    # Its SOS keeps the urgent budget of its own.
+    admitted, shed, _ = budget.split([_msg("WB-9", 0.1, sos=True)])
+    assert len(admitted) == 1 and not shed
+
+
 def test_a_rate_of_zero_limits_nobody():
     budget = DeviceBudget(0, 1, 0, 1, UrgencyHint().device)
     raws = [_msg("WB-1", 0.0) for _ in range(50_000)]
