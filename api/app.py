@@ -23,6 +23,7 @@ from api.routes import (
     admin,
     admin_pages,
     alerts,
+    assets,
     auth,
     console,
     contacts,
@@ -151,7 +152,8 @@ def create_app(gateway: Gateway) -> FastAPI:
                    admin.audit_log, live.router, geofences.router, sitemap.router,
                    console.router, users.router, vendor.router,
                    plates.pages, plates.resident, plates.staff,
-                   admin_pages.pages, admin_pages.router, admin_pages.audit):
+                   admin_pages.pages, admin_pages.router, admin_pages.audit,
+                   assets.router):
         app.include_router(router)
     check_routes(app)
     # Bodies are bounded before anything reads them (JSON is parsed before the login check);

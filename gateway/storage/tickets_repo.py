@@ -370,6 +370,21 @@ class SqliteTickets:
              place.get("unit", ""), place.get("grid", ""), device_id, expires_on.isoformat(),
              remind_days, now))
 
+    def assets(self) -> list[dict[str, Any]]:
+        """Every asset with its expiry and, when reminded of, the reminder's ticket."""
+        cur = self._conn.execute(
+            "SELECT a.id, a.kind, a.name, a.site, a.building, a.unit, a.grid, a.device_id,"
+            " a.expires_on, a.remind_days, a.updated_at, r.ticket_id AS reminder_ticket_id"
+            " FROM assets a LEFT JOIN reminders_sent r ON r.asset_id = a.id"
+            " AND r.expires_on = a.expires_on ORDER BY a.expires_on, a.id")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def delete_asset(self, asset_id: str) -> bool:
+        """Retire an asset (its reminders sent stay on record); whether it existed."""
+        return bool(self._conn.execute("DELETE FROM assets WHERE id = ?",
+                                       (asset_id,)).rowcount)
+
     def assets_not_reminded(self) -> list[tuple[Any, ...]]:
         """(id, kind, name, site, building, unit, grid, device_id, expires_on, remind_days) of
         every asset whose current expiry has not been reminded of yet."""

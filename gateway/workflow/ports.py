@@ -106,6 +106,14 @@ class TicketStore(Protocol):
         """Register or update an asset with an expiry date."""
         ...
 
+    def assets(self) -> list[dict[str, Any]]:
+        """Every asset with its expiry and reminder ticket."""
+        ...
+
+    def delete_asset(self, asset_id: str) -> bool:
+        """Retire an asset; whether it existed."""
+        ...
+
     def assets_not_reminded(self) -> list[tuple[Any, ...]]:
         """Assets whose current expiry has not been reminded of."""
         ...
