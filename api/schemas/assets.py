@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.schemas.base import PlacedModel, StrictBody
 
@@ -45,9 +45,3 @@ class AssetPublic(PlacedModel):
     device_id: str | None
     reminder_ticket_id: int | None = Field(
         None, description="The reminder ticket opened for the current expiry, once it was")
-
-
-class AssetImport(BaseModel):
-    """What an import did."""
-
-    written: int
