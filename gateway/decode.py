@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import orjson
+
 from devices import topics
 from devices.base import Channel, CommandAck, DeviceKind, Event, Status
 from devices.catalogue import CATALOGUE, KindCatalogue
+from devices.codec import object_members
 from devices.dialects.engine import DialectCodec
 from devices.dialects.topics import CompiledTopic
 from devices.errors import DecodeError, UnknownCodecError
@@ -48,6 +51,8 @@ REJECT_REASONS: tuple[str, ...] = (
 # to 2000-01-01 or to the firmware's build date), not from a clock that drifted or a band that
 # buffered its alarm for a few days: the time of receipt stands in.
 CLOCK_UNSET_S = 30 * 86_400
+# An event's optional picture: a fault in it loses the picture, never the event.
+ATTACHMENT = "snapshot_jpeg_b64"
 # An urgent event up to this many times the size limit is trimmed to fit instead of refused:
 # 1 MiB at the default 64 KiB, beyond anything the shipped broker lets through (320 KiB; a
 # 4 MP snapshot in base64 fell between 256 KiB and that, and was refused unconfirmed).
@@ -164,9 +169,33 @@ class Decoder:
                 return self._salvaged_ack(raw, now, kind, device, exc)
             salvaged = _salvage(kind, codec, raw, channel, None) if channel == "event" else None
             if salvaged is None:
+                kept = self._without_attachment(raw, now, kind, device, channel, codec, exc)
+                if kept is not None:
+                    return kept
                 raise RejectError(exc.reason, str(exc), device_id) from exc
             return self._salvaged_envelope(raw, now, kind, device, salvaged, exc)
         return self._envelope(raw, now, kind, device, channel, payload)
+
+    def _without_attachment(self, raw: RawMessage, now: float, kind: DeviceKind,
+                            device: DeviceRecord, channel: Channel, codec: object,
+                            exc: DecodeError) -> Envelope | None:
+        """An event whose only fault is its optional picture (`snapshot_jpeg_b64` with line
+        breaks, a `data:` prefix, too long): kept without it, the fault reported — a blocked
+        fire lane was refused whole over its snapshot (vendor round 2). None otherwise."""
+        if channel != "event" or isinstance(codec, DialectCodec) \
+                or ATTACHMENT.encode() not in raw.payload:
+            return None
+        members = object_members(raw.payload)
+        if members is None or ATTACHMENT not in dict(members):
+            return None
+        try:
+            payload = orjson.dumps({k: v for k, v in members if k != ATTACHMENT})
+            event = codec.decode(kind, "event", payload)  # type: ignore[attr-defined]
+        except (DecodeError, orjson.JSONEncodeError):
+            return None
+        env = self._envelope(raw, now, kind, device, "event", event)
+        env.salvaged = (exc.reason, f"{exc}; {ATTACHMENT} dropped, the event kept")
+        return env
 
     def _oversized_urgent(self, raw: RawMessage, now: float) -> Envelope | None:
         """An urgent event over the size limit (a camera's falling object with its snapshot
