@@ -51,6 +51,10 @@ REJECT_REASONS: tuple[str, ...] = (
 # to 2000-01-01 or to the firmware's build date), not from a clock that drifted or a band that
 # buffered its alarm for a few days: the time of receipt stands in.
 CLOCK_UNSET_S = 30 * 86_400
+# Any other event this far back: a locker's `tamper` after a reboot to 2000-01-01 was muted as
+# stale, and the next boot's (same `seq`, same default time) swallowed as a resend (vendor
+# round 2). A year, not a month: a device may upload weeks of buffered events honestly.
+CLOCK_UNSET_ANY_EVENT_S = 365 * 86_400
 # An event's optional picture: a fault in it loses the picture, never the event.
 ATTACHMENT = "snapshot_jpeg_b64"
 # An urgent event up to this many times the size limit is trimmed to fit instead of refused:
@@ -324,7 +328,8 @@ class Decoder:
                 device_id, kind_key, skew,
             )
         replaced = None
-        if urgent and skew is not None and -skew > CLOCK_UNSET_S:
+        unset = CLOCK_UNSET_S if urgent else CLOCK_UNSET_ANY_EVENT_S
+        if channel == "event" and skew is not None and -skew > unset:
             # A band back from a reboot reports its default clock (2000-01-01, its firmware's
             # build date) and restarts its `seq`: its next press would carry the same `seq` and
             # `ts` as the last one and be swallowed as a resend. Taken at the time of receipt

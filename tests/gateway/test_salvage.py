@@ -173,6 +173,25 @@ def test_a_blocked_fire_lane_with_a_faulty_picture_is_kept_without_it(gateway):
         "schema_invalid"]
 
 
+def test_any_event_from_a_clock_reset_to_its_default_is_taken_at_receipt(gateway):
+    # Vendor round 2: a locker back from a power cut at 2000-01-01 with `seq` restarted sent
+    # `tamper`: stored stale and muted; after the next power cut its `tamper` (same seq, same
+    # default time, another detail) was swallowed as a resend.
+    topic = f"scgw/v1/alarm_pole/{DEVICE_OF['alarm_pole']}/event"
+    default = "2000-01-01T12:00:00+08:00"
+    gateway.pipeline.process_batch([RawMessage(topic, orjson.dumps(
+        {"ts": default, "seq": 1, "type": "tamper", "detail": "cover opened"}),
+        received_at=T0)])
+    gateway.pipeline.process_batch([RawMessage(topic, orjson.dumps(
+        {"ts": default, "seq": 1, "type": "tamper", "detail": "cable cut"}),
+        received_at=T0 + 60)])
+    rows = gateway.store.query(
+        "SELECT ts, stale, data FROM events WHERE channel = 'event' ORDER BY ts")
+    assert [(r["ts"], r["stale"]) for r in rows] == [(T0, 0), (T0 + 60, 0)]
+    assert all("clock looks unset" in orjson.loads(r["data"])["salvaged"]["detail"]
+               for r in rows)
+
+
 def test_a_confidence_in_percent_is_read_as_a_fraction(gateway):
     # Vendor round 2: `"confidence": 93` on a falling object was dropped and stood in as 0.0.
     gateway.pipeline.process_batch([RawMessage(
