@@ -14,7 +14,7 @@ from api.shared_reads import shared_json
 from api.stream import payload_problem
 from devices.place import Place
 from gateway.storage.alert_reads import AlertReads
-from gateway.storage.context_reads import Reader, Wear, wear_at, worn_at_many
+from gateway.storage.context_reads import LATE_S, Reader, Wear, wear_at, worn_at_many
 from rules.errors import AlertError
 from rules.system import SYSTEM_RULES
 
@@ -55,10 +55,17 @@ class AlertViews:
         if row["id"] in self._wear:
             return self._wear[row["id"]]
         wear: Wear = wear_at(db or self._gw.store, row["device_id"], row["opened_at"])
-        self._wear[row["id"]] = wear.worn
+        self._remember(row, wear.worn)
         while len(self._wear) > _WEAR_CACHE_MAX:
             self._wear.popitem(last=False)
         return wear.worn
+
+    def _remember(self, row: dict[str, Any], worn: bool | None) -> None:
+        """Keep a wear state once it can no longer change: a reading the band made before
+        the alert may still arrive for LATE_S after it (its readings and its events come on
+        two sessions)."""
+        if self._gw.clock.time() - row["opened_at"] > LATE_S:
+            self._wear[row["id"]] = worn
 
     def prefetch(self, rows: list[dict[str, Any]]) -> None:
         """Look up, in one go, the wear state of every listed wearer alert not yet known."""
@@ -67,8 +74,9 @@ class AlertViews:
                  and r["id"] not in self._wear]
         if not asked:
             return
+        opened = {r["id"]: r for r in rows}
         for alert_id, worn in worn_at_many(self._gw.store, asked).items():
-            self._wear[alert_id] = worn
+            self._remember(opened[alert_id], worn)
         while len(self._wear) > _WEAR_CACHE_MAX:
             self._wear.popitem(last=False)
 

@@ -30,18 +30,31 @@ class Wear:
     since: float | None = None
 
 
+# Reports the band made before the moment but received up to this long after it count too:
+# its readings come on the main session and may be applied after an SOS that came on the
+# event lane (gateway/event_lane.py).
+LATE_S = 120.0
+
+
+def _known_by() -> str:
+    """SQL: the report was received by the moment, or made (band time) before it and
+    received within LATE_S; parameters (at, at + LATE_S, at)."""
+    return "(received_at <= ? OR (received_at <= ? AND ts <= ?))"
+
+
 def wear_at(db: Reader, device_id: str, at: float) -> Wear:
     """The band's wear state at gateway time `at`: the later (by the band's own clock) of its
     last `worn` reading and its last removed/worn event received by then; unknown when it
     never said. `since` is in the band's time too, like the readings it is compared with."""
     worn_field = db.dialect.json_number("data", "worn")
+    by = (at, at + LATE_S, at)
     reading = db.query(
         f"SELECT ts AS t, {worn_field} AS worn FROM telemetry"
-        f" WHERE device_id = ? AND received_at <= ? AND {worn_field} IS NOT NULL"
-        " ORDER BY ts DESC LIMIT 1", (device_id, at))
+        f" WHERE device_id = ? AND {_known_by()} AND {worn_field} IS NOT NULL"
+        " ORDER BY ts DESC LIMIT 1", (device_id, *by))
     event = db.query(
-        "SELECT ts AS t, type FROM events WHERE device_id = ? AND received_at <= ?"
-        " AND type IN ('removed', 'worn') ORDER BY ts DESC LIMIT 1", (device_id, at))
+        f"SELECT ts AS t, type FROM events WHERE device_id = ? AND {_known_by()}"
+        " AND type IN ('removed', 'worn') ORDER BY ts DESC LIMIT 1", (device_id, *by))
     found = [(r["t"], bool(r["worn"])) for r in reading]
     found += [(r["t"], r["type"] == "worn") for r in event]
     if not found:
@@ -50,19 +63,19 @@ def wear_at(db: Reader, device_id: str, at: float) -> Wear:
     # Since when: just after the last report saying the opposite (or the report itself).
     other = "removed" if worn else "worn"
     flip = db.query(
-        "SELECT max(ts) AS t FROM telemetry WHERE device_id = ? AND received_at <= ?"
-        f" AND {worn_field} = ?", (device_id, at, int(not worn)))
-    flip += db.query("SELECT max(ts) AS t FROM events WHERE device_id = ?"
-                     " AND received_at <= ? AND type = ?", (device_id, at, other))
+        f"SELECT max(ts) AS t FROM telemetry WHERE device_id = ? AND {_known_by()}"
+        f" AND {worn_field} = ?", (device_id, *by, int(not worn)))
+    flip += db.query(f"SELECT max(ts) AS t FROM events WHERE device_id = ?"
+                     f" AND {_known_by()} AND type = ?", (device_id, *by, other))
     last_other = max((r["t"] for r in flip if r["t"] is not None), default=None)
     if last_other is None:
         return Wear(worn, t)
     after = db.query(
-        "SELECT min(ts) AS t FROM telemetry WHERE device_id = ? AND ts > ? AND received_at <= ?"
-        f" AND {worn_field} = ?", (device_id, last_other, at, int(worn)))
-    after += db.query("SELECT min(ts) AS t FROM events WHERE device_id = ? AND ts > ?"
-                      " AND received_at <= ? AND type = ?",
-                      (device_id, last_other, at, "worn" if worn else "removed"))
+        f"SELECT min(ts) AS t FROM telemetry WHERE device_id = ? AND ts > ? AND {_known_by()}"
+        f" AND {worn_field} = ?", (device_id, last_other, *by, int(worn)))
+    after += db.query(f"SELECT min(ts) AS t FROM events WHERE device_id = ? AND ts > ?"
+                      f" AND {_known_by()} AND type = ?",
+                      (device_id, last_other, *by, "worn" if worn else "removed"))
     return Wear(worn, min((r["t"] for r in after if r["t"] is not None), default=t))
 
 
@@ -77,9 +90,12 @@ def worn_at_many(db: Reader, asked: list[tuple[int, str, float]]) -> dict[int, b
     for start in range(0, len(asked), WORN_CHUNK):
         part = asked[start:start + WORN_CHUNK]
         values = ", ".join("(CAST(? AS BIGINT), ?, CAST(? AS DOUBLE PRECISION))" for _ in part)
-        reading = (f"FROM telemetry t WHERE t.device_id = a.d AND t.received_at <= a.at"
+        late = f"CAST({LATE_S} AS DOUBLE PRECISION)"
+        reading = (f"FROM telemetry t WHERE t.device_id = a.d AND (t.received_at <= a.at OR"
+                   f" (t.received_at <= a.at + {late} AND t.ts <= a.at))"
                    f" AND {worn_field} IS NOT NULL ORDER BY t.ts DESC LIMIT 1")
-        event = ("FROM events e WHERE e.device_id = a.d AND e.received_at <= a.at"
+        event = (f"FROM events e WHERE e.device_id = a.d AND (e.received_at <= a.at OR"
+                 f" (e.received_at <= a.at + {late} AND e.ts <= a.at))"
                  " AND e.type IN ('removed', 'worn') ORDER BY e.ts DESC LIMIT 1")
         rows = db.query(
             f"WITH a(k, d, at) AS (VALUES {values}) SELECT a.k AS k,"

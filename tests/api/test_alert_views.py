@@ -18,6 +18,31 @@ def _publish(publisher, device: str, channel: str, seq: int, at: float, **body: 
                       orjson.dumps({"ts": int(at * 1000), "seq": seq, **body}))
 
 
+def test_the_wear_mark_counts_a_reading_sent_before_the_sos_but_applied_after_it(api: Api):
+    # The SOS comes on the event lane, the band's last reading (taken off, 2 minutes before)
+    # on the main session, applied after the SOS: the alert said the band was worn (a fresh
+    # clone's run of the test below).
+    from gateway.envelope import RawMessage
+
+    gw = api.gateway
+
+    def raw(channel: str, seq: int, at: float, **body: object) -> RawMessage:
+        return RawMessage(f"scgw/v1/wristband/WB-1002/{channel}", orjson.dumps(
+            {"ts": int(at * 1000), "seq": seq, **body}), received_at=gw.clock.time())
+
+    gw.pipeline.process_batch([raw("telemetry", 20, T0 - 600, worn=True)])
+    gw.pipeline.process_batch([raw("event", 21, T0, type="sos")])
+    gw.clock.advance(5)
+    gw.pipeline.process_batch([raw("telemetry", 22, T0 - 120, worn=False)])
+    [sos] = api.client.get("/alerts?device_id=WB-1002", headers=api.headers("operator")).json()
+    assert sos["worn"] is False
+    # A reading the band made after the SOS says nothing of the moment it was pressed.
+    gw.pipeline.process_batch([raw("telemetry", 23, T0 + 30, worn=True)])
+    api.client.app.state.alert_views._wear.clear()
+    [sos] = api.client.get("/alerts?device_id=WB-1002", headers=api.headers("operator")).json()
+    assert sos["worn"] is False
+
+
 def test_an_sos_from_a_band_not_worn_pages_as_usual_and_is_marked(api: Api, publisher):
     li = {"Authorization": f"Bearer {api.login('fam-li')}"}
     _publish(publisher, "WB-1002", "telemetry", 10, T0 - 600, heart_rate_bpm=70, worn=True)
