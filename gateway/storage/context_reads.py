@@ -114,15 +114,17 @@ def worn_at_many(db: Reader, asked: list[tuple[int, str, float]]) -> dict[int, b
 def fix_near(db: Reader, device_id: str, at: float, within_s: float = 600.0) -> tuple[
         float, float] | None:
     """(lat, lon) of the band when an alert opened: the SOS/fall event's own fix, else the
-    last telemetry fix received in the `within_s` before."""
+    last telemetry fix received in the `within_s` before (or made before it and received
+    within LATE_S after: readings and events come on two sessions)."""
     rows = db.query(
         "SELECT data FROM events WHERE device_id = ? AND type IN ('sos', 'fall')"
         " AND received_at BETWEEN ? AND ? ORDER BY received_at DESC LIMIT 1",
         (device_id, at - 5, at + 5))
     rows += db.query(
-        "SELECT data FROM telemetry WHERE device_id = ? AND received_at BETWEEN ? AND ?"
+        "SELECT data FROM telemetry WHERE device_id = ? AND (received_at BETWEEN ? AND ?"
+        " OR (received_at BETWEEN ? AND ? AND ts <= ?))"
         f" AND {db.dialect.json_present('data', 'location')} ORDER BY ts DESC LIMIT 1",
-        (device_id, at - within_s, at + 5))
+        (device_id, at - within_s, at + 5, at, at + LATE_S, at))
     for row in rows:
         loc = orjson.loads(row["data"]).get("location")
         if isinstance(loc, dict) and "lat" in loc and "lon" in loc:
