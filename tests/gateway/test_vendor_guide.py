@@ -66,7 +66,9 @@ def test_every_example_is_accepted_or_rejected_as_documented(make_gateway, publi
     assert gw.pipeline.wait_processed(len(examples), timeout=15)
     dead = gw.store.query("SELECT topic, reason, detail FROM dead_letters ORDER BY id")
     expected_dead = [(t, r) for a, r, t, _ in examples if a == "reject"]
-    assert [(d["topic"], d["reason"]) for d in dead] == expected_dead, dead
+    # As a multiset: events come on the event lane, the rest on the main session, so the
+    # order across channels is not the order of publishing (docs/operations.md).
+    assert sorted((d["topic"], d["reason"]) for d in dead) == sorted(expected_dead), dead
     published = [(t, b) for a, _, t, b in examples if a == "publish"]
     accepted = sum(
         gw.metrics.value("scgw_messages_accepted_total", kind=k, channel=c)
