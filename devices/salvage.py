@@ -64,7 +64,7 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float,
     obj = _named_as_model(pairs, model, repairs)
     if said != word:
         repairs.append(f"type {said[:40]!r} read as {word!r}")
-    ts, from_receipt = _usable_ts(model, word, obj.get("ts"), received_at, repairs)
+    ts, from_receipt = _usable_ts(model, {"type": word}, obj.get("ts"), received_at, repairs)
     fields: dict[str, Any] = {"type": word, "ts": ts}
     for name, value in obj.items():
         if name in ("type", "ts"):
@@ -135,15 +135,7 @@ def salvage_ack(payload: bytes, received_at: float) -> tuple[CommandAck, list[st
             or type(obj.get("ok")) is not bool:
         return None
     fields: dict[str, Any] = {"id": obj["id"], "ok": obj["ok"]}
-    ts = obj.get("ts")
-    if ts is not None and _problem(CommandAck, {**fields, "ts": ts}, "ts") is None:
-        fields["ts"] = ts
-    elif type(ts) in (int, float) and math.isfinite(ts) and _MIN_EPOCH_S <= ts <= _MAX_EPOCH_S:
-        repairs.append("ts read as epoch seconds")
-        fields["ts"] = round(ts * 1000)
-    else:
-        repairs.append("ts unusable: the gateway's time of receipt used instead")
-        fields["ts"] = round(received_at * 1000)
+    fields["ts"], _ = _usable_ts(CommandAck, fields, obj.get("ts"), received_at, repairs)
     for name, value in obj.items():
         if name in fields:
             continue
@@ -217,11 +209,12 @@ def _named_as_model(pairs: Members, model: type[BaseModel], repairs: list[str]
     return obj
 
 
-def _usable_ts(model: type[Event], word: str, ts: object, received_at: float,
+def _usable_ts(model: type[BaseModel], base: dict[str, Any], ts: object, received_at: float,
                repairs: list[str]) -> tuple[Any, bool]:
-    """(ts, whether it is the time of receipt): the device's `ts` when valid; read as epoch
-    seconds when it plainly is; else the time of receipt."""
-    if ts is not None and _problem(model, {"type": word, "ts": ts}, "ts") is None:
+    """(ts, whether it is the time of receipt): the device's `ts` when valid beside `base`
+    (the fields already read); read as epoch seconds when it plainly is; else the time of
+    receipt."""
+    if ts is not None and _problem(model, {**base, "ts": ts}, "ts") is None:
         return ts, False
     number = type(ts) in (int, float) and math.isfinite(ts)  # type: ignore[arg-type]
     if number and _MIN_EPOCH_S <= ts <= _MAX_EPOCH_S:  # type: ignore[operator]
