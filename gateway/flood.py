@@ -43,6 +43,8 @@ class _Bucket:
     tokens: float
     urgent_tokens: float
     at: float  # monotonic time of the last refill
+    burst: float  # this device's budget: full, or an uninstalled device's smaller one
+    rate: float
     seen: float = field(default=0.0)
 
 
@@ -100,19 +102,21 @@ class DeviceBudget:
                 device_id = self._key(raw.topic)
                 bucket = buckets.get(device_id)
                 now = raw.arrived
-                burst, rate = (self.burst, self.rate) if self._installed(device_id) \
-                    else (self.uninstalled_burst, self.uninstalled_rate)
                 if bucket is None:
                     if len(buckets) >= _MAX_TRACKED:
                         self._forget_idle()
-                    bucket = buckets[device_id] = _Bucket(burst, self.urgent_burst, now)
+                    burst, rate = self._budget_of(device_id)
+                    bucket = buckets[device_id] = _Bucket(burst, self.urgent_burst, now,
+                                                          burst, rate)
                 elif now > bucket.at:
                     elapsed = now - bucket.at
-                    bucket.tokens = min(burst, bucket.tokens + elapsed * rate)
+                    bucket.tokens = min(bucket.burst, bucket.tokens + elapsed * bucket.rate)
                     bucket.urgent_tokens = min(self.urgent_burst,
                                                bucket.urgent_tokens + elapsed * self.urgent_rate)
                     bucket.at = now
                 bucket.seen = now
+                if bucket.tokens < 1 and bucket.burst < self.burst:
+                    self._reconsider(device_id, bucket)  # installed since?
                 if bucket.tokens >= 1:
                     bucket.tokens -= 1
                     admitted.append(raw)
@@ -125,6 +129,21 @@ class DeviceBudget:
                 shed.append(raw)
                 opened |= self._tally(device_id, raw, urgent)
         return admitted, shed, opened
+
+    def _budget_of(self, device_id: str) -> tuple[float, float]:
+        """(burst, rate) of a device: the full budget once installed. Asked when its bucket
+        is made, and again only when a small one runs dry (off the common path)."""
+        if self._installed(device_id):
+            return self.burst, self.rate
+        return self.uninstalled_burst, self.uninstalled_rate
+
+    def _reconsider(self, device_id: str, bucket: _Bucket) -> None:
+        """A small budget ran dry: if the device was installed meanwhile, it gets the full
+        one (what it would have had, less what it used)."""
+        burst, rate = self._budget_of(device_id)
+        if burst > bucket.burst:
+            bucket.tokens += burst - bucket.burst
+            bucket.burst, bucket.rate = burst, rate
 
     def _tally(self, device_id: str, raw: RawMessage, urgent: bool) -> bool:
         tally = self._tallies.get(device_id)
