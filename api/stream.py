@@ -9,8 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
+from api.alert_detail import shown
 from gateway.storage.live_channel import Fanout
 from gateway.storage.tx import StoreTx
 
@@ -52,27 +51,6 @@ TICKET_FIELDS = ("id", "code", "source", "state", "category", "priority", "title
                  "device_id", "alert_count", "created_at", "updated_at", "dispatched_at",
                  "accepted_at", "feedback_at", "closed_at", "escalated_at", "sla_dispatch_due",
                  "sla_accept_due", "sla_resolve_due", "sla_breaches")
-# A salvaged payload's problem, as long as an alert shows it (a NOTIFY between replicas must
-# stay under PostgreSQL's 8000 bytes).
-PAYLOAD_PROBLEM_MAX = 500
-
-
-def payload_problem(detail: dict[str, Any] | str | None) -> str | None:
-    """What was wrong with the salvaged payload that raised an alert (its stored `detail`,
-    as a mapping or as JSON text), or None."""
-    if isinstance(detail, str):
-        # Most alerts were raised by a sound payload: skip parsing their detail.
-        if "payload_problem" not in detail:
-            return None
-        try:
-            detail = orjson.loads(detail)
-        except orjson.JSONDecodeError:
-            log.warning("an alert's stored detail is not JSON: %.80s", detail)
-            return None
-    problem = detail.get("payload_problem") if isinstance(detail, dict) else None
-    return str(problem)[:PAYLOAD_PROBLEM_MAX] if problem else None
-
-
 # Filled in after commit (queries): the wear state of a wristband alert that just opened.
 Enricher = Callable[[Event], None]
 
@@ -111,8 +89,7 @@ class Broadcaster:
             "type": "alert", "action": change.action, "pages": change.pages,
             "resident_id": a.resident_id, "grid": a.grid, "note": change.note or "",
             "at": change.at,
-            "alert": {**{k: getattr(a, k) for k in ALERT_FIELDS},
-                      "payload_problem": payload_problem(a.detail)},
+            "alert": {**{k: getattr(a, k) for k in ALERT_FIELDS}, **shown(a.id, a.detail)},
         })
 
     def on_ticket_change(self, ticket: Any, action: str, tx: Any) -> None:

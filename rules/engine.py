@@ -311,9 +311,14 @@ class Engine:
                  and self._now - msg.current_at > self.config.stale_event_limit_s)
         skew = round(msg.skew_s, 1) if msg is not None and msg.urgent and msg.skew_s is not None \
             else None
-        if msg is not None and msg.salvaged:
-            # The operator sees that the device's message was faulty (a missing location, say).
-            detail = {**(detail or {}), "payload_problem": msg.salvaged}
+        if msg is not None:
+            # The operator sees what the event said (a floor, a zone, a door) and whether the
+            # device's message was faulty (a missing location, say); a repeat replaces both.
+            event = msg.evidence()
+            if event is not None:
+                detail = {**(detail or {}), "event": event}
+            if msg.salvaged:
+                detail = {**(detail or {}), "payload_problem": msg.salvaged}
         self.book.raise_alert(self._require_tx(), rule, subject, at, severity=severity,
                               resident_id=resident, detail=detail, stale=stale,
                               clock_skew_s=skew, urgent=msg is not None and msg.urgent)

@@ -185,6 +185,10 @@ class Subject:
 
 # Event fields saying how long the reported condition had lasted when the event was sent.
 LASTED_FIELDS: tuple[str, ...] = ("dwell_s", "open_s")
+# Evidence an alert keeps of the event that raised it: small values only. A picture, a track
+# or a location stays in the stored event (read from there when asked for), not on every alert.
+EVIDENCE_TEXT_MAX = 200
+_NOT_EVIDENCE = frozenset(("ts", "seq", "type"))
 
 
 @dataclass(slots=True)
@@ -233,6 +237,25 @@ class Message:
                 if value:
                     return str(value)
         return self.subject.resident_id
+
+    def evidence(self) -> dict[str, Any] | None:
+        """What an event said, for the alert it raises: its type and device time, its scalar
+        fields (text cut short), and `snapshot: true` when it carried a picture."""
+        payload = self.payload
+        if self.channel != "event" or payload is None:
+            return None
+        out: dict[str, Any] = {"type": self.type, "ts": self.ts}
+        for name, value in payload.__dict__.items():
+            if value is None or name in _NOT_EVIDENCE:
+                continue
+            if isinstance(value, str):
+                if name.endswith("_b64"):
+                    out["snapshot"] = True
+                else:
+                    out[name] = value[:EVIDENCE_TEXT_MAX]
+            elif isinstance(value, bool | int | float):
+                out[name] = value
+        return out
 
     def value(self, name: str) -> Any:
         """A payload field by name (None when absent)."""

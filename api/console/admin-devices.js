@@ -1,7 +1,7 @@
 // Devices (register, bind to a place and a resident, disable / enable, rotate the broker
 // password) through the same device-administration service as the API and the CLI; and the
 // door plates (see a plate's QR code, give a plate a new one).
-import { accessToken, api, askForm, attempt, el, fill, fmtTime, toast } from "./common.js";
+import { api, askForm, attempt, el, fill, fmtTime, picture, toast } from "./common.js";
 import { t } from "./i18n.js";
 import { A, confirmed, kindName, options, showOnce, table } from "./admin.js";
 
@@ -109,14 +109,8 @@ export async function loadPlates() {
 }
 
 async function showQr(p) {
-  const resp = await fetch(`/plates/${encodeURIComponent(p.code)}/qr.png`, { headers: { Authorization: `Bearer ${accessToken()}` } });
-  if (!resp.ok) { toast(t("err.generic", { msg: resp.status }), "error"); return; }
-  const blob = await resp.blob();
-  const src = await new Promise((resolve) => {  // a data: URL: the page's CSP allows no blob: images
-    const reader = new FileReader();
-    reader.onload = () => resolve(reader.result);
-    reader.readAsDataURL(blob);
-  });
+  const src = await picture(`/plates/${encodeURIComponent(p.code)}/qr.png`);
+  if (!src) { toast(t("err.generic", { msg: "QR" }), "error"); return; }
   const dialog = document.getElementById("form-dialog");
   fill(dialog, el("form", { method: "dialog", class: "form" }, el("h3", {}, `${p.label} · ${p.code}`),
     el("img", { src, alt: p.code, class: "qr" }), el("div", { class: "buttons" }, el("button", { type: "submit", class: "primary" }, t("act.ok")))));

@@ -2,6 +2,7 @@
 // ack-timeout countdown and why an alert came back, and marks for alerts that contradict
 // their device (band not worn), came from a salvaged (faulty) payload, or are muted.
 import { el, fmtClock, fmtSpan, fmtTime, serverNow, fill } from "./ui.js";
+import { picture } from "./session.js";
 import { icon } from "./icons.js";
 import { getLang, pick, t } from "./i18n.js";
 import { countAlerts, groupIncidents, matches, needsAck } from "./incidents.js";
@@ -18,6 +19,41 @@ export function payloadProblem(a) {
     el("span", { class: "badge warn", dataset: { badge: "payload" }, title: t("alert.payload.why") }, icon("alert"), t("alert.payload")),
     el("div", { class: "payload-problem", dataset: { payloadProblem: "1" } }, `${t("alert.payload.label")}${a.payload_problem}`),
   ];
+}
+
+const TIME_FACTS = new Set(["since", "last_seen", "idle_since", "began"]);
+
+/** One fact of an alert (floor 12, zone FL-2, 35 %LEL…) in the reader's words. */
+function factText(name, value) {
+  const label = t(`fact.${name}`);
+  let shown = value;
+  if (typeof value === "boolean") shown = t(value ? "fact.yes" : "fact.no");
+  else if (typeof value === "number") {
+    if (TIME_FACTS.has(name) || name.endsWith("_at")) shown = fmtTime(value, true);
+    else if (name.endsWith("_s")) shown = fmtSpan(value);
+    else if (name === "confidence") shown = `${Math.round(value * 100)}%`;
+    else if (name.endsWith("_pct")) shown = `${Math.round(value * 10) / 10}%`;
+    else shown = String(Math.round(value * 100) / 100);
+  }
+  return `${label.startsWith("fact.") ? name : label} ${shown}`;
+}
+
+/** What raised the alert (the event's fields, the rule's measure), and its picture. */
+export function alertFacts(a) {
+  const facts = Object.entries(a.facts || {}).map(([k, v]) => factText(k, v));
+  if (!facts.length && !a.snapshot_url) return null;
+  const box = el("div", { class: "facts", dataset: { facts: "1" } }, facts.join(" · "));
+  if (a.snapshot_url) {
+    const show = el("button", { type: "button", class: "link", dataset: { act: "snapshot" } }, icon("external"), t("alert.snapshot"));
+    show.addEventListener("click", async () => {
+      show.disabled = true;
+      const src = await picture(a.snapshot_url);
+      show.replaceWith(src ? el("a", { href: src, target: "_blank", rel: "noopener" }, el("img", { src, alt: t("alert.snapshot"), class: "thumb" }))
+        : el("span", { class: "note" }, t("alert.snapshot.none")));
+    });
+    box.append(" ", show);
+  }
+  return box;
 }
 
 export function placeText(a) {
@@ -111,7 +147,8 @@ export class AlertPanel {
   row(a, names, grouped) {
     const ticket = this.ctx.ticketFor(a);
     const key = [a.state, a.severity, a.muted, a.escalations, a.ack_due, a.worn, a.count, a.flapping,
-      a.acked_by, grouped, this.focus === a.id, ticket?.id, getLang(), names[a.resident_id], a.payload_problem].join("|");
+      a.acked_by, grouped, this.focus === a.id, ticket?.id, getLang(), names[a.resident_id], a.payload_problem,
+      JSON.stringify(a.facts || {}), a.snapshot_url].join("|");
     const held = this.rows.get(a.id);
     if (held && held.key === key) return held.node;
     const node = this.buildRow(a, names, grouped, ticket);
@@ -149,6 +186,7 @@ export class AlertPanel {
       el("span", { class: "title" }, alertTitle(a)),
       el("span", { class: `state ${a.state}` }, t(`state.${a.state}`)), badges),
     el("div", { class: "meta" }, meta),
+    alertFacts(a),
     problemText,
     countdown,
     el("div", { class: "actions" },

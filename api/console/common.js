@@ -4,7 +4,7 @@ import { applyI18n, getLang, setLang, t } from "./i18n.js";
 import { api, logout, session as signIn } from "./session.js";
 import { askForm, attempt, setServerClock, setTimezone, toast } from "./ui.js";
 
-export { ApiError, accessToken, api, connectLive, logout, refresh } from "./session.js";
+export { ApiError, accessToken, api, connectLive, logout, picture, refresh } from "./session.js";
 export { beep, chime, unlockAudio } from "./sound.js";
 export {
   ago, askForm, attempt, el, fill, fmtClock, fmtDate, fmtSpan, fmtTime, midnight, sawServerTime,

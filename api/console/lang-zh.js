@@ -71,6 +71,8 @@ export const ZH = {
   "alert.notworn": "手环未佩戴", "alert.notworn.why": "报警时手环报告“未佩戴”：告警与设备状态矛盾，请电话核实；求助告警照常处理",
   "alert.payload": "报文有误·已补救", "alert.payload.label": "报文问题：",
   "alert.payload.why": "设备发来的报文不符合接口规范：网关保留了能读懂的部分并照常告警，缺失的内容（如定位）请电话核实，并请厂商修正设备",
+  "alert.snapshot": "查看现场图像", "alert.snapshot.none": "图像已不在存储中",
+  "fact.fire_lane_blocked": "占用中的消防通道", "fact.floor": "估计楼层", "fact.zone": "区域", "fact.door": "门", "fact.compartment": "格口", "fact.room": "房间", "fact.lel_pct": "可燃气体 %LEL", "fact.gas": "气体", "fact.valve_closed": "阀门已关", "fact.confidence": "置信度", "fact.dwell_s": "已停留", "fact.open_s": "已打开", "fact.battery_pct": "电量", "fact.silent_s": "无消息", "fact.last_seen": "最后消息", "fact.since": "开始于", "fact.idle_since": "静止开始于", "fact.camera_id": "摄像机", "fact.snapshot_ref": "图像", "fact.obscuration_pct_m": "烟雾遮光率 %/m", "fact.temperature_c": "温度 °C", "fact.method": "方式", "fact.reason": "原因", "fact.detail": "详情", "fact.tool": "工具", "fact.parcel_id": "快递单号", "fact.count": "次数", "fact.within_s": "时间窗", "fact.waited_s": "已等待", "fact.key": "对象", "fact.yes": "是", "fact.no": "否", "fact.pressure_mpa": "压力 MPa", "fact.flow_l_min": "流量 L/min", "fact.call_id": "通话",
   "alert.muted": "已静默", "alert.flapping": "频繁反复", "alert.ticket": "工单", "alert.count": "第 {n} 次",
   "alerts.more": "再显示 {n} 条（共 {total} 条）", "alerts.shown": "显示 {n} / {total} 条",
   "alerts.truncated": "未清除告警超过 {n} 条，计数来自服务器汇总",

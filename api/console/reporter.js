@@ -1,20 +1,8 @@
 // A door-plate request's reporter on the ticket page: the call-back phone (each look is in the
 // access audit, so it is behind a button) and the photos the resident attached.
-import { accessToken, api, attempt, el, fill } from "./common.js";
+import { api, attempt, el, fill, picture } from "./common.js";
 import { icon } from "./icons.js";
 import { t } from "./i18n.js";
-
-async function photo(id) {
-  const resp = await fetch(`/plates/photos/${id}`, { headers: { Authorization: `Bearer ${accessToken()}` } });
-  if (!resp.ok) return null;
-  const blob = await resp.blob();
-  return new Promise((resolve) => {
-    const reader = new FileReader();
-    reader.onload = () => resolve(reader.result);  // a data: URL (the CSP allows no blob:)
-    reader.onerror = () => resolve(null);
-    reader.readAsDataURL(blob);
-  });
-}
 
 /** The block for a resident's request (null for any other ticket). */
 export function reporterBlock(tk) {
@@ -29,7 +17,7 @@ export function reporterBlock(tk) {
       el("dt", {}, t("reporter.plate")), el("dd", {}, `${r.label} · ${r.plate}`),
       el("dt", {}, t("reporter.phone")), el("dd", {}, tel)), pics);
     for (const id of r.photos) {
-      const src = await photo(id);
+      const src = await picture(`/plates/photos/${id}`);
       if (src) pics.append(el("a", { href: src, target: "_blank", rel: "noopener" }, el("img", { src, alt: t("reporter.photo"), class: "thumb" })));
     }
   };

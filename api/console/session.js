@@ -96,6 +96,20 @@ export async function api(path, { method = "GET", body, form, withHeaders = fals
   return withHeaders ? [data, resp.headers] : data;
 }
 
+/** An image the API serves behind the token, as a data: URL (the pages' CSP allows no blob:
+ * images); null when it cannot be had. */
+export async function picture(path) {
+  const resp = await fetch(path, { headers: { Authorization: `Bearer ${accessToken()}` } });
+  if (!resp.ok) return null;
+  const blob = await resp.blob();
+  return new Promise((resolve) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => resolve(null);
+    reader.readAsDataURL(blob);
+  });
+}
+
 export function showLogin() {
   document.getElementById("app").hidden = true;
   document.getElementById("login").hidden = false;

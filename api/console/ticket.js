@@ -3,7 +3,7 @@
 // actions the ticket's state allows this role.
 import {
   ApiError, api, askForm, attempt, connectLive, el, fmtTime, loadSitemap, session, syncClock, fill } from "./common.js";
-import { alertTitle, payloadProblem, placeText } from "./alert-panel.js";
+import { alertFacts, alertTitle, payloadProblem, placeText } from "./alert-panel.js";
 import { icon } from "./icons.js";
 import { applyI18n, t } from "./i18n.js";
 import {
@@ -73,7 +73,7 @@ function render() {
     el("span", { class: `sev ${a.severity}` }, t(`sev.${a.severity}`)), el("b", {}, alertTitle(a)),
     el("span", { class: "note" }, [a.device_id, placeText(a), fmtTime(a.opened_at, true), t(`state.${a.state}`)].filter(Boolean).join(" · ")),
     a.worn === false ? el("span", { class: "badge warn", title: t("alert.notworn.why") }, icon("watch-off"), t("alert.notworn")) : null,
-    ...payloadProblem(a));
+    ...payloadProblem(a), alertFacts(a));
   fill($("alerts"), ...(tk.alerts.length ? tk.alerts.map(alertItem) : [el("li", { class: "note" }, "—")]));
   fill($("related"), ...(tk.related.length ? tk.related.map(alertItem) : [el("li", { class: "note" }, "—")]));
   fill($("timeline"), ...timeline());

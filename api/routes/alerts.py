@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections import OrderedDict
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
+from api.alert_detail import present, shown
 from api.deps import GatewayDep, IdPath, Staff, StaffOrGrid
 from api.schemas import AlertAction, AlertPublic, AlertSummary, CommentBody, SilenceCreate
 from api.shared_reads import shared_json
-from api.stream import payload_problem
 from devices.place import Place
 from gateway.storage.alert_reads import AlertReads
 from gateway.storage.context_reads import LATE_S, Reader, Wear, wear_at, worn_at_many
+from gateway.storage.message_reads import MessageReads
 from rules.errors import AlertError
 from rules.system import SYSTEM_RULES
 
@@ -105,7 +108,7 @@ class AlertViews:
         out = {name: row.get(name, default) for name, default in _PUBLIC_DEFAULTS}
         out.update(flapping=bool(row["flapping"]), name_zh=zh, name_en=en,
                    worn=self.worn(row), paged_at=self._paged_at(row),
-                   payload_problem=payload_problem(row.get("detail")),
+                   **shown(row["id"], row.get("detail")),
                    place=Place(row["site"] or "", row["building"] or "", row.get("unit") or "",
                                "", row["grid"] or "").as_dict())
         return out
@@ -195,6 +198,31 @@ def get_alert(alert_id: IdPath, request: Request, gw: GatewayDep,
     if not _visible(user, row):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
     return views(request).public(row)
+
+
+@router.get("/{alert_id}/snapshot", response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}}}})
+def snapshot(alert_id: IdPath, gw: GatewayDep, user: StaffOrGrid) -> Response:
+    """The picture the event that raised the alert (or its latest repeat) carried — a
+    camera's frame with the falling object's track drawn, say. 404 when it carried none."""
+    row = _alert_row(gw, alert_id)
+    if not _visible(user, row):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
+    shown_detail = present(row.get("detail"))
+    if not shown_detail.snapshot or shown_detail.event_type is None \
+            or shown_detail.event_ts is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "the alert's event carried no picture")
+    for data in MessageReads(gw.store).event_data(row["device_id"], shown_detail.event_type,
+                                                  shown_detail.event_ts):
+        picture = next((v for k, v in data.items() if k.endswith("_b64") and v), None)
+        if isinstance(picture, str):
+            try:
+                jpeg = base64.b64decode(picture, validate=True)
+            except binascii.Error:
+                continue  # the model checked the alphabet; a stored row from before did not
+            return Response(jpeg, media_type="image/jpeg",
+                            headers={"Cache-Control": "private, max-age=3600"})
+    raise HTTPException(status.HTTP_404_NOT_FOUND, "the event's picture is no longer stored")
 
 
 @router.post("/{alert_id}/ack", response_model=AlertPublic)

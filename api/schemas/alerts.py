@@ -42,6 +42,15 @@ class AlertPublic(PlacedModel):
         "(false: the alert contradicts the band; it still pages)")
     ticket_id: int | None = Field(None, description="The ticket this alert opened or joined")
     ticket_code: str | None = Field(None, description="That ticket's code (GD…)")
+    facts: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="What raised it: the event's own fields (floor, zone, "
+        "door, compartment, room, lel_pct, confidence…) and the value the rule measured "
+        "(battery_pct, silent_s…). Locations, vitals and residents are never listed here")
+    event_type: str | None = Field(
+        None, description="The event that raised it, or its latest repeat")
+    event_ts: float | None = Field(None, description="That event's device time, epoch seconds")
+    snapshot_url: str | None = Field(
+        None, description="The picture that event carried: GET it (JPEG) with the same token")
     payload_problem: str | None = Field(
         None, description="The urgent event that raised it broke the payload contract and was "
         "salvaged: what was wrong and what was repaired (a dropped location, say), as the "

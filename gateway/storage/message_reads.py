@@ -50,6 +50,14 @@ class MessageReads:
             row["stale"] = bool(row["stale"])
         return rows
 
+    def event_data(self, device_id: str, type_: str, ts: float) -> list[dict[str, Any]]:
+        """The stored payloads (decoded) of a device's events of one type at one device time
+        (within a millisecond), latest received first: the event an alert names."""
+        return [orjson.loads(r["data"] or "{}") for r in self._store.query(
+            "SELECT data FROM events WHERE device_id = ? AND channel = 'event' AND type = ?"
+            " AND ts >= ? AND ts <= ? ORDER BY received_at DESC, id DESC LIMIT 5",
+            (device_id, type_, ts - 0.001, ts + 0.001))]
+
     def events_of_types(self, devices: dict[str, float], types: tuple[str, ...], start: float,
                         end: float, limit: int) -> list[dict[str, Any]]:
         """Events of some types from several devices received in [start, end] — each

@@ -74,8 +74,12 @@ def test_a_press_is_confirmed_to_the_pole_and_pages_with_its_camera_and_snapshot
     alert = rig.open("alarm_pole.button_pressed", "AP-1")
     assert alert is not None
     assert (alert["severity"], alert["category"]) == ("critical", "public_alarm")
-    assert json.loads(alert["detail"]) == {"camera_id": "CAM-3001",
-                                           "snapshot_ref": "nvr://CAM-3001/snapshot/1"}
+    detail = json.loads(alert["detail"])
+    assert detail["camera_id"] == "CAM-3001"
+    assert detail["snapshot_ref"] == "nvr://CAM-3001/snapshot/1"
+    # and what the event said, as the alert's evidence
+    assert (detail["event"]["type"], detail["event"]["camera_id"]) == ("button_pressed",
+                                                                      "CAM-3001")
     rig.advance(20)
     rig.event("AP-1", "button_pressed")  # pressed again: the same alert counts it
     assert rig.open("alarm_pole.button_pressed", "AP-1")["count"] == 2

@@ -1,0 +1,110 @@
+"""An alert shows what raised it: the event's own fields (a camera's floor, a detector's
+room and gas level), the rule's measure, and the picture the event carried — and never a
+location, vitals or a resident named in the event (the alert lists are not audited reads)."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+import orjson
+
+from tests.api.conftest import Api
+from tests.conftest import T0, device
+from tests.support.clients import Publisher
+
+JPEG = b"\xff\xd8\xff\xe0" + os.urandom(600) + b"\xff\xd9"
+
+
+def _alerts(api: Api, rule_id: str) -> list[dict]:
+    return api.client.get("/alerts", params={"rule_id": rule_id},
+                          headers=api.headers("operator")).json()
+
+
+def test_a_falling_object_alert_shows_the_floor_and_the_picture(api: Api, publisher: Publisher):
+    c, operator = api.client, api.headers("operator")
+    picture = base64.b64encode(JPEG).decode()
+    with c.websocket_connect(f"/ws?token={api.tokens['operator']}") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        publisher.publish("scgw/v1/camera/CAM-3001/event", orjson.dumps(
+            {"ts": int(T0 * 1000), "seq": 5, "type": "falling_object", "floor": 12,
+             "confidence": 0.93, "track": [{"t": 0.0, "x": 10, "y": 20}],
+             "snapshot_jpeg_b64": picture}))
+        live = ws.receive_json()
+        while live["type"] != "alert":
+            live = ws.receive_json()
+    [alert] = _alerts(api, "camera.falling_object")
+    assert alert["facts"] == {"floor": 12, "confidence": 0.93}
+    assert alert["event_type"] == "falling_object" and alert["event_ts"] == T0
+    assert alert["snapshot_url"] == f"/alerts/{alert['id']}/snapshot"
+    assert live["alert"]["facts"] == alert["facts"]
+    assert live["alert"]["snapshot_url"] == alert["snapshot_url"]
+    got = c.get(alert["snapshot_url"], headers=operator)
+    assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
+    assert got.content == JPEG
+    # The ticket it opened lists the alert with the same evidence.
+    ticket = c.get(f"/tickets/{alert['ticket_id']}", headers=operator).json()
+    assert [a["facts"] for a in ticket["alerts"]] == [{"floor": 12, "confidence": 0.93}]
+
+    # A second object from another floor, without a picture: the alert shows the latest.
+    publisher.publish("scgw/v1/camera/CAM-3001/event", orjson.dumps(
+        {"ts": int(T0 * 1000) + 30_000, "seq": 6, "type": "falling_object", "floor": 7,
+         "confidence": 0.88}))
+    assert api.gateway.pipeline.wait_processed(4, 10)
+    [again] = _alerts(api, "camera.falling_object")
+    assert again["count"] == 2 and again["facts"] == {"floor": 7, "confidence": 0.88}
+    assert again["snapshot_url"] is None
+    assert c.get(alert["snapshot_url"], headers=operator).status_code == 404
+
+    # Nobody outside the camera's grid (G-02) or without an account sees the alert's picture.
+    assert c.get(alert["snapshot_url"], headers=api.headers("grid_worker")).status_code == 404
+    for role in ("family", "vendor", None):
+        assert c.get(alert["snapshot_url"], headers=api.headers(role)).status_code in (401, 403)
+
+
+def test_a_gas_alarm_shows_the_room_and_the_level(make_api, publisher: Publisher):
+    api = make_api()
+    api.gateway.registry.register([device("GD-1", "gas_detector", site="jining-renmin",
+                                          building="3", unit="1", grid="G-01")])
+    publisher.publish("scgw/v1/gas_detector/GD-1/event", orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 1, "type": "gas_alarm", "room": "kitchen",
+         "lel_pct": 35, "gas": "natural_gas", "valve_closed": True}))
+    assert api.gateway.pipeline.wait_processed(3, 10)
+    [alert] = _alerts(api, "gas_detector.gas_alarm")
+    assert alert["facts"] == {"room": "kitchen", "lel_pct": 35, "gas": "natural_gas",
+                              "valve_closed": True}
+    assert alert["snapshot_url"] is None
+
+
+def test_a_context_the_rule_found_is_listed_with_the_facts():
+    from api.alert_detail import present
+    shown = present({"room": "kitchen", "fire_lane_blocked": ["CAM-8:FL-2", "CAM-8:FL-3"],
+                     "fix": {"lat": 35.4, "lon": 116.5}, "event": {"type": "smoke_alarm",
+                                                                  "ts": T0, "room": "kitchen"}})
+    assert shown.facts == {"room": "kitchen", "fire_lane_blocked": "CAM-8:FL-2, CAM-8:FL-3"}
+    assert (shown.event_type, shown.event_ts, shown.snapshot) == ("smoke_alarm", T0, False)
+
+
+def test_evidence_never_discloses_a_location_vitals_or_a_resident(api: Api,
+                                                                  publisher: Publisher):
+    # The seeded SOS carried the band's position: the alert shows that it was an SOS, not where.
+    sos = api.client.get(f"/alerts/{api.sos_alert_id}", headers=api.headers("operator")).json()
+    assert sos["event_type"] == "sos"
+    assert sos["facts"] == {}
+    # A heart-rate alert measures a vital: the value stays in the audited reads.
+    gw = api.gateway
+    for _ in range(2):
+        before = gw.pipeline.processed
+        publisher.publish("scgw/v1/wristband/WB-1001/telemetry", orjson.dumps(
+            {"ts": int(gw.clock.time() * 1000), "seq": 50 + before, "heart_rate_bpm": 173,
+             "battery_pct": 9}))
+        assert gw.pipeline.wait_processed(before + 1, 10)
+        gw.clock.advance(200)
+    gw.alerting.call("test_tick", lambda tx: gw.alerting.tick(gw.clock.time(), tx))
+    [heart] = _alerts(api, "wristband.heart_rate")
+    assert heart["facts"].keys() == {"since"}
+    # A battery's charge is the device's, not the person's: shown.
+    [battery] = _alerts(api, "wristband.low_battery")
+    assert battery["facts"] == {"battery_pct": 9}
+    body = orjson.dumps([*_alerts(api, "wristband.heart_rate"), sos]).decode()
+    assert "173" not in body and "116.58" not in body and "35.41" not in body
