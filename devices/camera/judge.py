@@ -19,7 +19,15 @@ _DUP_POINTS = 5
 _STITCH_S = 0.4
 _MAX_FRAGMENTS = 200
 _TRIMMABLE = frozenset(
-    {"erratic", "erratic_x", "sideways", "not_ballistic", "not_monotonic", "sparse"}
+    {
+        "erratic",
+        "erratic_x",
+        "sideways",
+        "not_ballistic",
+        "not_monotonic",
+        "sparse",
+        "uniform_head",
+    }
 )
 # A passing track that runs alongside a longer track still in progress (a fast object's
 # motion-blurred blob split in two, each piece caught by a track) waits for that track: if it

@@ -61,8 +61,8 @@ def _rms(residual: np.ndarray) -> float:
     return float(np.sqrt(np.mean(residual * residual)))
 
 
-def accel_sigma(ts: np.ndarray, ys: np.ndarray, coeffs: np.ndarray, noise_px: float) -> float:
-    """Fitted acceleration divided by its standard error (residual RMS, floored at the noise)."""
+def _accel_se(ts: np.ndarray, ys: np.ndarray, coeffs: np.ndarray, noise_px: float) -> float:
+    """Standard error of the fitted t² coefficient (residual RMS, floored at the noise)."""
     n = len(ts)
     resid = ys - np.polyval(coeffs, ts)
     s2 = max(float(resid @ resid) / max(1, n - 3), noise_px * noise_px)
@@ -70,9 +70,13 @@ def accel_sigma(ts: np.ndarray, ys: np.ndarray, coeffs: np.ndarray, noise_px: fl
     try:
         cov = np.linalg.inv(x.T @ x)
     except np.linalg.LinAlgError:
-        return 0.0
-    se = math.sqrt(max(s2 * float(cov[0, 0]), 1e-12))
-    return float(coeffs[0] / se)
+        return float("inf")
+    return math.sqrt(max(s2 * float(cov[0, 0]), 1e-12))
+
+
+def accel_sigma(ts: np.ndarray, ys: np.ndarray, coeffs: np.ndarray, noise_px: float) -> float:
+    """Fitted acceleration divided by its standard error (residual RMS, floored at the noise)."""
+    return float(coeffs[0] / _accel_se(ts, ys, coeffs, noise_px))
 
 
 # An end point this many frame periods or more from its neighbour is a lone sighting.
@@ -108,6 +112,49 @@ def _curvature_on_a_lone_end(
         if accel_sigma(tt, yy, coeffs, noise_px) < 0.5 * cfg.min_accel_sigma:
             return True
     return False
+
+
+# A head this long (seconds, points) is enough to tell steady motion from the start of a fall.
+UNIFORM_HEAD_S = 0.4
+UNIFORM_HEAD_POINTS = 8
+# How far below the lowest acceleration of a fall (standard errors) a steady head must bend.
+UNIFORM_HEAD_SIGMA = 4.0
+
+
+def _uniform_head(
+    ts: np.ndarray, ys: np.ndarray, g_px: float, storey_px: float, cfg: FallingConfig,
+    noise_px: float,
+) -> bool:
+    """Whether the track begins as something moving steadily, so that its bend comes later,
+    from something else.
+
+    A fall bends from its first moment: at low speed drag is nil, so the start of a fall
+    accelerates at gravity (a thrown object too), and an object at rest on the sill is not
+    moving. Set 1300, clip 1307 (far facade, night, snow): a snowflake drifting down at a
+    steady 58 px/s for 0.8 s (17 points on a straight line within 0.4 px), then, in 0.5 s, the
+    blobs of three other flakes by a flickering window, each lower than the last: the parabola
+    through the whole bent at 0.9 g, 0.725 confidence, a false alarm. Its first half on its own
+    bends at 0.09 g, 6.6 standard errors under the fall's least (0.45 g). So: the points of the
+    first half of the track (at least 0.4 s and 8 points) that lie on a straight line (within
+    1 px, or 3 x the centroid noise), move (a quarter storey, at least 6 px) and bend less than
+    `accel_min` by 4 standard errors mean something else. A real fall's head with the object at
+    rest, or thrown up, is no straight line at speed (set 1000, clip 1005: rest, then a throw
+    upwards: 2.6 px off the line).
+    """
+    head = ts <= max(UNIFORM_HEAD_S, ts[-1] / 2)
+    tt, yy = ts[head], ys[head]
+    if len(tt) < UNIFORM_HEAD_POINTS or tt[-1] < UNIFORM_HEAD_S:
+        return False
+    line = np.polyfit(tt, yy, 1)
+    travel = float(line[0] * (tt[-1] - tt[0]))
+    if travel < max(6.0, 0.25 * storey_px):
+        return False
+    if _rms(yy - np.polyval(line, tt)) > max(1.0, 3 * noise_px):
+        return False
+    coeffs = np.polyfit(tt, yy, 2)
+    ratio = 2 * coeffs[0] / g_px
+    se = 2 * _accel_se(tt, yy, coeffs, noise_px) / g_px
+    return ratio + UNIFORM_HEAD_SIGMA * se < cfg.accel_min
 
 
 def assess(
@@ -164,6 +211,8 @@ def assess(
         return Verdict(False, "weak_curvature", accel_ratio=ratio, sigma=sigma)
     if _curvature_on_a_lone_end(ts, ys, g_px, cfg, fps, noise_px):
         return Verdict(False, "lone_end", accel_ratio=ratio, sigma=sigma)
+    if _uniform_head(ts, ys, g_px, fpx, cfg, noise_px):
+        return Verdict(False, "uniform_head", accel_ratio=ratio, sigma=sigma)
     # The release point is where vertical speed was zero; if that lies shortly before the first
     # sighting (the object was hidden behind a masked window, or the start was missed) use it.
     start_x, start_y = xs[0], ys[0]

@@ -119,3 +119,45 @@ def test_a_fall_seen_again_after_a_gap_still_passes() -> None:
     t, x, y = t[:1] + t[6:], x[:1] + x[6:], y[:1] + y[6:]
     v = assess(t, x, y, FLOORS, CFG, FPS)
     assert v.ok, v
+
+
+# Set 1300, clip 1307 (far facade, night, snow), the track of its false alarm in full-frame
+# pixels (storey 29 px): a snowflake drifting down at a steady 58 px/s for 0.8 s, then the
+# blobs of three other flakes by a flickering window, each lower than the last.
+_CHAIN = [
+    (25.04, 1044.9, 456.4), (25.08, 1045.4, 457.9), (25.12, 1046.0, 460.0),
+    (25.16, 1046.0, 463.0), (25.20, 1047.0, 465.0), (25.24, 1047.0, 468.0),
+    (25.28, 1047.0, 470.0), (25.32, 1048.2, 471.8), (25.36, 1048.0, 475.0),
+    (25.40, 1048.0, 477.0), (25.44, 1049.0, 480.0), (25.48, 1049.4, 481.8),
+    (25.52, 1048.6, 483.9), (25.56, 1049.0, 486.8), (25.60, 1049.6, 489.4),
+    (25.64, 1049.6, 492.1), (25.68, 1049.6, 494.1), (25.72, 1049.8, 495.6),
+    (25.76, 1049.9, 498.6), (25.80, 1049.5, 501.0), (25.84, 1049.5, 508.0),
+    (25.88, 1049.3, 509.7), (25.92, 1049.5, 511.0), (26.04, 1053.0, 531.0),
+    (26.16, 1054.0, 535.5), (26.32, 1052.0, 562.0), (26.36, 1052.0, 564.0),
+]  # fmt: skip
+
+
+def test_a_steady_drift_whose_bend_comes_later_is_not_a_fall() -> None:
+    # Scaled to this config's 60-px storey. The whole bends at 0.72 g with 11 standard
+    # errors (0.70 confidence without the rule); its first half is a straight line at speed.
+    k = FLOORS.floor_px(600, 300) / 29.0
+    t = [p[0] - _CHAIN[0][0] for p in _CHAIN]
+    x = [600 + (p[1] - _CHAIN[0][1]) * k for p in _CHAIN]
+    y = [300 + (p[2] - _CHAIN[0][2]) * k for p in _CHAIN]
+    v = assess(t, x, y, FLOORS, CFG, FPS, 0.35 * k)
+    assert not v.ok and v.reason == "uniform_head"
+
+
+def test_a_fall_whose_head_is_rest_or_a_throw_upwards_still_passes() -> None:
+    # Held on the sill for 0.25 s, then thrown up at 2/3 storey a second: the head is no
+    # straight line at speed. And a fall from rest, whose head bends from the first frame.
+    rng = np.random.default_rng(3)
+    t = np.arange(0, 1.6, 1 / FPS)
+    s = np.clip(t - 0.25, 0, None)
+    y = 150 - 40 * s + 0.5 * G * s * s + rng.normal(0, 0.4, len(t))
+    x = 500 + 15 * s + rng.normal(0, 0.4, len(t))
+    v = assess(t.tolist(), x.tolist(), y.tolist(), FLOORS, CFG, FPS)
+    assert v.ok, v
+    y = 150 + 0.5 * G * t * t + rng.normal(0, 0.4, len(t))
+    v = assess(t[:30].tolist(), x[:30].tolist(), y[:30].tolist(), FLOORS, CFG, FPS)
+    assert v.ok, v
