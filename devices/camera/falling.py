@@ -113,7 +113,8 @@ class FallingDetector:
                 fg = opened
             fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, self._close)
             blobs = find_blobs(fg, self._min_blob, self._max_blob)
-        self._sightings.add(t, blobs)
+        # The picture too, for faint frames (`recover`): a copy if it is a view of the frame.
+        self._sightings.add(t, blobs, image if image.base is None else image.copy())
         ended = self._tracker.update(t, blobs)
         return self.judge(ended, self._tracker.active, self._sightings)
 

@@ -73,6 +73,8 @@ class Judge(Trimming):
         self._fragments: list[Track] = []
         self._pending: list[_Pending] = []
         self._recent: list[Track] = []
+        # Faint frames of the recovered track being judged (see `recover`).
+        self._faint: list[float] = []
         self.rejected: dict[str, int] = {}
 
     def __call__(
@@ -186,7 +188,11 @@ class Judge(Trimming):
         fall = (max(whole.y) - min(whole.y)) / s
         if whole.t[-1] - whole.t[0] < self.cfg.min_track_s or fall < self.cfg.min_drop_px:
             return None  # (cheap checks the physical test would fail anyway)
-        found = self._judge(whole, quiet=True)  # the piece itself was counted already
+        self._faint = whole.faint
+        try:
+            found = self._judge(whole, quiet=True)  # the piece itself was counted already
+        finally:
+            self._faint = []
         if found is not None and (not own_head or self._amid_motion(found[0], others)):
             # The track, or another one, moved into the piece's first point: the piece is one
             # stretch of that thing's motion (a leaf's last swing after seconds of fluttering
@@ -255,7 +261,8 @@ class Judge(Trimming):
         return [c.x0 + x * inv for x in tr.x], [c.y0 + y * inv for y in tr.y]
 
     def _assess(self, t: list[float], xs: list[float], ys: list[float]) -> Verdict:
-        return assess(t, xs, ys, self.floors, self.cfg, self.fps, self.noise_px)
+        faint = sum(t[0] < u < t[-1] for u in self._faint) if self._faint else 0
+        return assess(t, xs, ys, self.floors, self.cfg, self.fps, self.noise_px, faint)
 
     def _stitch(self, tr: Track) -> Track:
         # An object that fades out and back in (low contrast against parts of the wall) leaves

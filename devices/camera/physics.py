@@ -165,8 +165,12 @@ def assess(
     cfg: FallingConfig,
     fps: float,
     noise_px: float = 0.7,
+    faint: int = 0,
 ) -> Verdict:
     """Judge a track given in seconds and full-frame pixels.
+
+    `faint` frames within the track's span showed the object in their pixels without a blob
+    (see `recover.Sightings.faint`): they count as seen for the sparse test only.
 
     `noise_px` is the centroid noise at the analysis resolution, in full-frame pixels: the
     acceleration must stand out from it by `min_accel_sigma` standard errors, which is what
@@ -180,7 +184,7 @@ def assess(
     if ts[-1] < cfg.min_track_s:
         return Verdict(False, "brief")
     # A parabola fits any three clusters of points; demand that most frames were seen.
-    if n < 0.6 * (ts[-1] * fps + 1):
+    if n + faint < 0.6 * (ts[-1] * fps + 1):
         return Verdict(False, "sparse")
     drop = ys[-1] - ys[0]
     fpx = floors.floor_px(xs[0], ys[0])

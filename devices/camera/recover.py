@@ -24,25 +24,87 @@ HISTORY_S = 4.0
 _LOCAL = 10
 
 
+# Faint frames (see `Sightings.faint`): the object's box must differ from the same box in other
+# frames by this many of their standard deviations, and by at least this many grey levels;
+# the other frames are at least `_AWAY_S` away (the object has moved on) and at most `_REFS`.
+FAINT_Z = 2.5
+_FAINT_LEVELS = 1.0
+_AWAY_S = 0.3
+_REFS = 12
+# A faint frame's spread over the reference frames is never taken below this (grey levels):
+# a flat wall after compression varies less than the object's contrast can be measured.
+_MIN_SPREAD = 0.5
+# The cosine between a faint frame's difference and the object's contrast, at least.
+_SAME_COLOUR = 0.8
+
+
 @dataclass(frozen=True)
 class _Frame:
     t: float
     xya: np.ndarray  # (n, 3): x, y, area in analysis pixels
     box: np.ndarray  # (n, 4): x0, y0, x1, y1 of each blob's bounding box
+    image: np.ndarray | None = None  # the analysis image, for `Sightings.faint`
 
 
 class Sightings:
-    """The blobs of the last `HISTORY_S` seconds, frame by frame."""
+    """The blobs of the last `HISTORY_S` seconds, frame by frame (and the pictures, if given)."""
 
     def __init__(self, fps: float) -> None:
         self.fps = fps
         self.frames: deque[_Frame] = deque(maxlen=max(8, round(HISTORY_S * fps)))
 
-    def add(self, t: float, blobs: list[Blob]) -> None:
+    def add(self, t: float, blobs: list[Blob], image: np.ndarray | None = None) -> None:
         """Record one frame's blobs (an empty list too: a frame with nothing seen)."""
         xya = np.array([(b.x, b.y, b.area) for b in blobs], np.float64).reshape(-1, 3)
         box = np.array([(b.x0, b.y0, b.x0 + b.w, b.y0 + b.h) for b in blobs], np.float64)
-        self.frames.append(_Frame(t, xya, box.reshape(-1, 4)))
+        self.frames.append(_Frame(t, xya, box.reshape(-1, 4), image))
+
+    def contrast(
+        self, frames: list[_Frame], i: int, x: float, y: float, half: int
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The mean colour of the box of half-size `half` round (x, y) in frame `i` minus its
+        median over up to `_REFS` frames at least `_AWAY_S` from it, and the spread of the
+        same difference over those frames (robust, per channel); None without pictures."""
+        f = frames[i]
+        if f.image is None:
+            return None
+        h, w = f.image.shape[:2]
+        xi, yi = round(x), round(y)
+        x0, x1 = max(0, xi - half), min(w, xi + half + 1)
+        y0, y1 = max(0, yi - half), min(h, yi + half + 1)
+        if x1 <= x0 or y1 <= y0:
+            return None
+        away = [g for g in frames if g.image is not None and abs(g.t - f.t) >= _AWAY_S]
+        if len(away) < 5:
+            return None
+        step = max(1, len(away) // _REFS)
+        ch = f.image.shape[2] if f.image.ndim == 3 else 1
+        refs = np.array([g.image[y0:y1, x0:x1].reshape(-1, ch).mean(axis=0) for g in away[::step]])
+        here = f.image[y0:y1, x0:x1].reshape(-1, ch).mean(axis=0)
+        mid = np.median(refs, axis=0)
+        spread = np.maximum(1.4826 * np.median(np.abs(refs - mid), axis=0), _MIN_SPREAD)
+        return here - mid, spread
+
+    def faint(
+        self, frames: list[_Frame], i: int, x: float, y: float, half: int, colour: np.ndarray
+    ) -> bool:
+        """Whether the object is in frame `i` at (x, y) though not segmented: the box there
+        differs from the other frames' in the object's own colour (`colour`: its contrast
+        where it was seen) by `FAINT_Z` of their spread and at least `_FAINT_LEVELS` grey
+        levels, and by no more than twice the object's contrast, in much the same direction
+        (a raindrop or a lit window far brighter than the object, or of another colour, is
+        something else)."""
+        got = self.contrast(frames, i, x, y, half)
+        if got is None:
+            return False
+        diff, spread = got
+        size = float(np.linalg.norm(colour))
+        unit = colour / size
+        along = float(diff @ unit)
+        noise = float(np.sqrt((spread * spread) @ (unit * unit)))
+        if not max(FAINT_Z * noise, _FAINT_LEVELS) <= along <= 2.0 * size:
+            return False
+        return along >= _SAME_COLOUR * float(np.linalg.norm(diff))
 
 
 def _predict_xy(tt: list[float], xs: list[float], ys: list[float], g: float) -> tuple[float, float]:
@@ -63,6 +125,27 @@ def _predict_xy(tt: list[float], xs: list[float], ys: list[float], g: float) -> 
     return mx - bx * mt, my - by * mt
 
 
+def _colour(
+    sightings: Sightings, frames: list[_Frame], seed: Track, half: int
+) -> np.ndarray | None:
+    """How the seed's object differs from the wall in colour (mean over its own sightings, a
+    vector of grey levels per channel); None if the pictures are not kept or it differs by less
+    than `_FAINT_LEVELS`."""
+    at = {round(f.t, 4): i for i, f in enumerate(frames)}
+    diffs = []
+    for t, x, y in zip(seed.t, seed.x, seed.y, strict=True):
+        i = at.get(round(t, 4))
+        got = None if i is None else sightings.contrast(frames, i, x, y, half)
+        if got is not None:
+            diffs.append(got[0])
+        if len(diffs) >= 6:
+            break
+    if len(diffs) < 2:
+        return None
+    mean = np.mean(diffs, axis=0)
+    return mean if float(np.linalg.norm(mean)) >= _FAINT_LEVELS else None
+
+
 def recover(seed: Track, sightings: Sightings, gravity: float, tol: float, max_gap: int) -> Track:
     """The seed's points plus every sighting that continues its fall (analysis pixels).
 
@@ -73,17 +156,25 @@ def recover(seed: Track, sightings: Sightings, gravity: float, tol: float, max_g
     blob is not a miss (the object is in front of, or merged with, it: for up to 0.6 s, as in
     the tracker). The walk stops after `max_gap` misses in a row, or when the parabola leaves
     the frames kept.
+
+    A frame without a sighting where the pictures show the object anyway — its box at the
+    prediction differs from the same box in other frames, in the object's own colour, by
+    `FAINT_Z` times their spread (`Sightings.faint`) — is not a miss either: a faint object
+    at night or in fog is segmented in a few frames of many. Such frames are returned as
+    `Track.faint` (times): they count as seen for the sparse test, never as points to fit.
     """
     frames = list(sightings.frames)
+    half = max(1, round(0.5 * float(np.sqrt(np.median(seed.area)))))
+    colour = _colour(sightings, frames, seed, half)
+    faint: list[float] = []
     max_hidden = max(1, round(0.6 * sightings.fps))
     typical = float(np.median(seed.area))
     t, x, y, a = list(seed.t), list(seed.x), list(seed.y), list(seed.area)
     have = set(np.round(np.asarray(t), 4).tolist())
 
-    def take(f: _Frame, misses: int) -> str:
-        """'seen', 'hidden' (behind a bigger blob) or 'miss'."""
-        if not len(f.xya):
-            return "miss"
+    def take(i: int, misses: int) -> str:
+        """'seen', 'hidden' (behind a bigger blob), 'faint' or 'miss'."""
+        f = frames[i]
         # The local fit: the sightings nearest in time. Plain Python on these few points: a
         # walk calls this for every frame it passes, and numpy's per-call overhead on
         # ten-element arrays made the walk 1.3 ms a frame in a rainy clip.
@@ -92,8 +183,10 @@ def recover(seed: Track, sightings: Sightings, gravity: float, tol: float, max_g
             near: Sequence[int] = range(len(t))
         else:
             near = sorted(range(len(t)), key=lambda i: abs(t[i] - ft))[:_LOCAL]
-        px, py = _predict_xy([t[i] - ft for i in near], [x[i] for i in near],
-                             [y[i] for i in near], gravity)  # fmt: skip
+        px, py = _predict_xy([t[j] - ft for j in near], [x[j] for j in near],
+                             [y[j] for j in near], gravity)  # fmt: skip
+        if not len(f.xya):
+            return missed(i, px, py)
         bx, by, ba = f.xya.T
         big = ba > 2.5 * typical + 6
         ok = ~big & (4 * ba + 8 >= typical)
@@ -103,26 +196,35 @@ def recover(seed: Track, sightings: Sightings, gravity: float, tol: float, max_g
         if d[k] > tol * (1 + 0.5 * misses):
             x0, y0, x1, y1 = f.box.T
             inside = big & (x0 - 2 <= px) & (px <= x1 + 2) & (y0 - 2 <= py) & (py <= y1 + 2)
-            return "hidden" if inside.any() else "miss"
+            return "hidden" if inside.any() else missed(i, px, py)
         t.append(f.t)
         x.append(float(bx[k]))
         y.append(float(by[k]))
         a.append(int(ba[k]))
         return "seen"
 
+    def missed(i: int, px: float, py: float) -> str:
+        if colour is not None and sightings.faint(frames, i, px, py, half, colour):
+            faint.append(frames[i].t)
+            return "faint"
+        return "miss"
+
     # Gaps inside the seed first (with the seed's own fit), then outwards.
-    for f in frames:
+    for i, f in enumerate(frames):
         if seed.t[0] < f.t < seed.t[-1] and round(f.t, 4) not in have:
-            take(f, 0)
+            take(i, 0)
+    n = len(frames)
     for walk in (
-        [f for f in frames if f.t > seed.t[-1]],
-        [f for f in reversed(frames) if f.t < seed.t[0]],
+        [i for i in range(n) if frames[i].t > seed.t[-1]],
+        [i for i in reversed(range(n)) if frames[i].t < seed.t[0]],
     ):
         misses = hidden = 0
-        for f in walk:
-            seen = take(f, misses)
+        for i in walk:
+            seen = take(i, misses)
             if seen == "seen":
                 misses = 0
+            elif seen == "faint":
+                pass
             elif seen == "hidden" and hidden < max_hidden:
                 hidden += 1
             else:
@@ -130,13 +232,15 @@ def recover(seed: Track, sightings: Sightings, gravity: float, tol: float, max_g
                 if misses > max_gap:
                     break
     order = np.argsort(t, kind="stable")
-    return Track(
+    out = Track(
         seed.id,
         [t[i] for i in order],
         [x[i] for i in order],
         [y[i] for i in order],
         [a[i] for i in order],
     )
+    out.faint = sorted(faint)
+    return out
 
 
 def falling_run(ys: list[float]) -> tuple[int, int]:

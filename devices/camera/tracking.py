@@ -39,6 +39,9 @@ class Track:
     misses: int = 0
     typical: float = 0.0  # median area of the last three observations
     hidden: int = 0  # frames spent coasting behind a bigger blob
+    # Times of frames where the object was not segmented but its pixels showed it (set by
+    # `recover.recover`): seen for the sparse test, not points to fit.
+    faint: list[float] = field(default_factory=list)
 
     def add(self, t: float, blob: Blob) -> None:
         """Append an observation."""
