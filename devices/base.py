@@ -44,6 +44,28 @@ def _range_error(what: object) -> PydanticCustomError:
                                {"value": str(what)[:40]})
 
 
+def time_zone_mixup_h(skew_s: float) -> float | None:
+    """The hours a device clock is off by when that is a whole or half number of hours from 1
+    to 14 (within 2 minutes): the mark of local time sent as UTC, or UTC labelled with the
+    local offset (`+08:00`) — else None."""
+    hours = round(skew_s / 1800) / 2
+    if 1 <= abs(hours) <= 14 and abs(skew_s - hours * 3600) <= 120:
+        return hours
+    return None
+
+
+def clock_hint(skew_s: float) -> str:
+    """What a vendor reads about a clock off by `skew_s` seconds (device minus gateway)."""
+    way = "ahead of" if skew_s > 0 else "behind"
+    text = f"the device clock is {abs(skew_s):.0f} s {way} the gateway's"
+    hours = time_zone_mixup_h(skew_s)
+    if hours is not None:
+        text += (f" — exactly {abs(hours):g} h: a time-zone mix-up? ts must be UTC (`Z`) or "
+                 "carry the offset the clock really keeps (China time is `+08:00`); local "
+                 "time sent as UTC, or UTC labelled `+08:00`, is off by the zone")
+    return text
+
+
 def _from_ms(value: float) -> datetime:
     if isinstance(value, float) and not math.isfinite(value):
         raise PydanticCustomError("finite_number", "ts must be a finite number")

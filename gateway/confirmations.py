@@ -17,6 +17,7 @@ from collections.abc import Callable
 import orjson
 
 from devices import topics
+from devices.base import clock_hint
 from devices.catalogue import CATALOGUE
 from devices.codec import object_members
 from gateway.decode import RejectError
@@ -38,8 +39,10 @@ CONFIRMATION_TTL_S = 3600.0
 class Confirmations:
     """Pipeline hook: queues confirmations and refusal reports, publishes them after commit."""
 
-    def __init__(self, publish: Publish) -> None:
+    def __init__(self, publish: Publish, clock_limit_s: float = 300.0) -> None:
         self._publish = publish
+        # A confirmation says how far off the device clock is beyond this (the skew alert's).
+        self.clock_limit_s = clock_limit_s
         self._queued: list[tuple[str, bytes, int]] = []
         self._error_windows: dict[str, tuple[float, int]] = {}
         self.confirmed = 0  # confirmations published (tests, metrics)
@@ -128,6 +131,10 @@ class Confirmations:
                                    "ts": round(own * 1000)}
         if env.salvaged is not None:
             body["salvaged"] = env.salvaged[1][:300]
+        if env.skew_s is not None and abs(env.skew_s) > self.clock_limit_s:
+            # Paged all the same; the vendor learns at once that the clock (or its zone) is off.
+            body["clock_skew_s"] = round(env.skew_s)
+            body["clock"] = clock_hint(env.skew_s)
         self._queued.append((topics.topic(env.kind, env.device_id, "event/ack"),
                              orjson.dumps(body), 1))
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import orjson
 
 from devices import topics
-from devices.base import Channel, CommandAck, DeviceKind, Event, Status
+from devices.base import Channel, CommandAck, DeviceKind, Event, Status, clock_hint
 from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.codec import object_members
 from devices.dialects.engine import DialectCodec
@@ -323,8 +323,8 @@ class Decoder:
         if ts > now + self._limits.future_skew_s and not urgent:
             raise RejectError(
                 "future_timestamp",
-                f"ts is {ts - now:.0f} s ahead of the gateway clock "
-                f"(limit {self._limits.future_skew_s} s)",
+                f"ts is ahead of the gateway clock by more than the "
+                f"{self._limits.future_skew_s} s allowed: {clock_hint(ts - now)}",
                 device_id, kind_key, skew,
             )
         replaced = None

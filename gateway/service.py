@@ -130,7 +130,8 @@ class Gateway:
         self.confirmations = Confirmations(
             lambda topic, body, qos: self.mqtt.publish(
                 topic, body, qos=qos,
-                expires_at=self.clock.time() + CONFIRMATION_TTL_S if qos else None))
+                expires_at=self.clock.time() + CONFIRMATION_TTL_S if qos else None),
+            clock_limit_s=settings.limits.clock_skew_alert_s)
         self.interactive = InteractiveGate(share=settings.api.interactive_share)
         self.pipeline = Pipeline(
             interactive=self.interactive,

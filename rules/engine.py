@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from devices.base import DeviceKind
+from devices.base import DeviceKind, time_zone_mixup_h
 from devices.catalogue import CATALOGUE
 from rules import outages
 from rules.alerts import AlertBook, AlertPolicy
@@ -263,7 +263,7 @@ class Engine:
         elif (rule.id, subject.device_id) not in self.book.open:
             self.book.raise_alert(tx, rule, subject, now, severity=rule.severity,
                                   resident_id=subject.resident_id,
-                                  detail={"clock_skew_s": round(skew_s, 1)}, stale=False,
+                                  detail=_skew_detail(skew_s), stale=False,
                                   clock_skew_s=round(skew_s, 1))
 
     def _begin(self, tx: Tx, now: float) -> None:
@@ -452,3 +452,12 @@ class Engine:
         if self.touched is not None:
             self.touched, self.book.touched = set(), set()
         return touched
+
+
+def _skew_detail(skew_s: float) -> dict[str, float]:
+    """A clock-skew alert's facts: the skew, and the zone mix-up it looks like (if any)."""
+    detail = {"clock_skew_s": round(skew_s, 1)}
+    hours = time_zone_mixup_h(skew_s)
+    if hours is not None:
+        detail["time_zone_mixup_h"] = hours
+    return detail

@@ -30,7 +30,7 @@ function factText(name, value) {
   if (typeof value === "boolean") shown = t(value ? "fact.yes" : "fact.no");
   else if (typeof value === "number") {
     if (TIME_FACTS.has(name) || name.endsWith("_at")) shown = fmtTime(value, true);
-    else if (name.endsWith("_s")) shown = fmtSpan(value);
+    else if (name.endsWith("_s")) shown = `${value < 0 ? "−" : ""}${fmtSpan(Math.abs(value))}`;
     else if (name === "confidence") shown = `${Math.round(value * 100)}%`;
     else if (name.endsWith("_pct")) shown = `${Math.round(value * 10) / 10}%`;
     else shown = String(Math.round(value * 100) / 100);

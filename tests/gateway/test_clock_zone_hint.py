@@ -1,0 +1,75 @@
+"""A device clock off by a whole number of hours is named for what it usually is: a time-zone
+mix-up (UTC labelled `+08:00`, or China time sent as UTC). The SOS still pages; its
+confirmation tells the device how far off it is, a refused reading says so on `…/errors`, and
+the operator's `device.clock_skew` alert shows the zone it looks like (vendor round 2)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import orjson
+import pytest
+
+from devices.base import time_zone_mixup_h
+from tests.conftest import T0
+from tests.gateway.test_confirmations import Listener
+from tests.support.waiting import wait_for
+
+BASE = "scgw/v1/wristband/WB-1001"
+CHINA = timezone(timedelta(hours=8))
+
+
+@pytest.mark.parametrize(("skew_s", "hours"), [
+    (-8 * 3600, -8), (8 * 3600 + 90, 8), (-8 * 3600 - 119, -8), (3600, 1), (-5.5 * 3600, -5.5),
+    (14 * 3600, 14), (-8 * 3600 + 300, None), (600, None), (15 * 3600, None), (-1500, None)])
+def test_which_skews_look_like_a_time_zone(skew_s: float, hours: float | None) -> None:
+    assert time_zone_mixup_h(skew_s) == hours
+
+
+def test_a_utc_clock_labelled_china_time_pages_and_is_told_what_is_wrong(
+        make_gateway, publisher, mosquitto):
+    gw = make_gateway()
+    listener = Listener(mosquitto.port, [f"{BASE}/event/ack", f"{BASE}/errors"])
+    try:
+        # The band's clock keeps UTC, and its firmware writes the wall clock with +08:00.
+        wrong = datetime.fromtimestamp(T0, UTC).replace(tzinfo=CHINA).isoformat()
+        publisher.publish(f"{BASE}/event", orjson.dumps({"ts": wrong, "seq": 3, "type": "sos"}))
+        assert wait_for(lambda: listener.got, 10)
+        topic, ack = listener.got[0]
+        assert (topic, ack["status"]) == (f"{BASE}/event/ack", "stored")
+        assert ack["clock_skew_s"] == pytest.approx(-8 * 3600, abs=5)
+        assert "exactly 8 h" in ack["clock"] and "+08:00" in ack["clock"]
+        # Paged, with the zone it looks like on the device's clock alert.
+        rules = {r["rule_id"]: r for r in gw.store.query(
+            "SELECT rule_id, state, detail FROM alerts")}
+        assert rules["wristband.sos"]["state"] == "active"
+        skew = orjson.loads(rules["device.clock_skew"]["detail"])
+        assert skew["time_zone_mixup_h"] == -8
+
+        # China wall-clock time sent as UTC: 8 h ahead, a reading is refused and told why.
+        ahead = datetime.fromtimestamp(T0, CHINA).replace(tzinfo=UTC).isoformat()
+        publisher.publish(f"{BASE}/telemetry", orjson.dumps(
+            {"ts": ahead, "seq": 4, "heart_rate_bpm": 70}))
+        assert wait_for(lambda: len(listener.got) == 2, 10)
+        topic, error = listener.got[1]
+        assert (topic, error["reason"]) == (f"{BASE}/errors", "future_timestamp")
+        assert "exactly 8 h" in error["detail"] and "time-zone" in error["detail"]
+    finally:
+        listener.close()
+
+
+def test_a_clock_a_few_minutes_off_is_not_called_a_time_zone(make_gateway, publisher,
+                                                             mosquitto):
+    gw = make_gateway()
+    listener = Listener(mosquitto.port, [f"{BASE}/event/ack"])
+    try:
+        publisher.publish(f"{BASE}/event", orjson.dumps(
+            {"ts": int((T0 - 1200) * 1000), "seq": 5, "type": "sos"}))
+        assert wait_for(lambda: listener.got, 10)
+        ack = listener.got[0][1]
+        assert ack["clock_skew_s"] == pytest.approx(-1200, abs=5)
+        assert "time-zone" not in ack["clock"]
+        [skew] = gw.store.query("SELECT detail FROM alerts WHERE rule_id = 'device.clock_skew'")
+        assert "time_zone_mixup_h" not in orjson.loads(skew["detail"])
+    finally:
+        listener.close()
