@@ -111,7 +111,12 @@ def document(version: str, broker_url: str,
             "ts": {"type": "integer", "description": "The event's own ts, epoch ms"},
             "salvaged": {"type": "string", "description": "Present when the event's payload "
                          "broke the contract and was repaired to page all the same: what was "
-                         "wrong and what was kept (fix the payload)"}}}}
+                         "wrong and what was kept (fix the payload)"},
+            "clock_skew_s": {"type": "integer", "description": "Present when the device clock "
+                             "is more than 5 minutes off: its ts minus the gateway's receipt, "
+                             "seconds (a whole number of hours: a time-zone mix-up)"},
+            "clock": {"type": "string", "description": "With clock_skew_s: what is wrong with "
+                      "the clock, in words"}}}}
     messages["refusal"] = {
         "name": "refusal", "title": "A message was refused", "contentType": "application/json",
         "payload": {"type": "object", "required": ["topic", "reason", "detail"], "properties": {
