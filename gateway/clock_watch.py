@@ -3,7 +3,10 @@
 A reading far in the future proves a fast clock at once. A reading far in the past may be a
 buffered one (a band that was out of coverage uploads its backlog), so a slow clock is only
 concluded when nothing the device sent for `window_s` was on time — except that an urgent
-event or a status change is sent live, so one that is late proves a slow clock at once.
+event or a status change is sent live, so one that is late proves a slow clock at once, if
+the gateway had heard from the device after the moment it claims: otherwise it may have been
+held through an outage (the device's, the broker's or the gateway's own — after one, every
+device's queued alarms arrive late, and blaming their clocks buried the real ones).
 """
 
 from __future__ import annotations
@@ -16,6 +19,12 @@ class _State:
     skewed: bool = False
     late_since: float | None = None  # receipt time of the first late message in a row
     late_skew: float = 0.0  # the least-late skew seen since then
+    heard_at: float | None = None  # latest receipt of anything from the device
+
+
+# A live message that claims a time before the device was last heard from by more than this
+# was not held through an outage: its clock is slow.
+HELD_MARGIN_S = 60.0
 
 
 class ClockWatch:
@@ -39,13 +48,17 @@ class ClockWatch:
         st = self._devices.get(device_id)
         if device_id not in self._before:  # (fields, not a copy: this runs per message)
             self._before[device_id] = None if st is None else (
-                st.skewed, st.late_since, st.late_skew)
+                st.skewed, st.late_since, st.late_skew, st.heard_at)
         if st is None:
             st = self._devices[device_id] = _State()
+        heard = st.heard_at
+        if heard is None or at > heard:
+            st.heard_at = at
         if -self._limit <= skew_s <= self._limit:
             st.late_since = None
             return self._set(st, False, skew_s)
-        if skew_s > self._limit or live:
+        if skew_s > self._limit or (live and heard is not None
+                                    and heard > at + skew_s + HELD_MARGIN_S):
             return self._set(st, True, skew_s)
         if st.late_since is None:
             st.late_since, st.late_skew = at, skew_s

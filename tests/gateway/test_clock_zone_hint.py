@@ -33,6 +33,9 @@ def test_a_utc_clock_labelled_china_time_pages_and_is_told_what_is_wrong(
     try:
         # The band's clock keeps UTC, and its firmware writes the wall clock with +08:00.
         wrong = datetime.fromtimestamp(T0, UTC).replace(tzinfo=CHINA).isoformat()
+        publisher.publish(f"{BASE}/telemetry", orjson.dumps(
+            {"ts": wrong, "seq": 2, "heart_rate_bpm": 70}))
+        assert gw.pipeline.wait_processed(1, 10)
         publisher.publish(f"{BASE}/event", orjson.dumps({"ts": wrong, "seq": 3, "type": "sos"}))
         assert wait_for(lambda: listener.got, 10)
         topic, ack = listener.got[0]
@@ -63,6 +66,9 @@ def test_a_clock_a_few_minutes_off_is_not_called_a_time_zone(make_gateway, publi
     gw = make_gateway()
     listener = Listener(mosquitto.port, [f"{BASE}/event/ack"])
     try:
+        publisher.publish(f"{BASE}/telemetry", orjson.dumps(
+            {"ts": int((T0 - 1200) * 1000), "seq": 4, "heart_rate_bpm": 70}))
+        assert gw.pipeline.wait_processed(1, 10)
         publisher.publish(f"{BASE}/event", orjson.dumps(
             {"ts": int((T0 - 1200) * 1000), "seq": 5, "type": "sos"}))
         assert wait_for(lambda: listener.got, 10)
@@ -73,3 +79,36 @@ def test_a_clock_a_few_minutes_off_is_not_called_a_time_zone(make_gateway, publi
         assert "time_zone_mixup_h" not in orjson.loads(skew["detail"])
     finally:
         listener.close()
+
+
+def test_alarms_held_through_a_gateway_outage_do_not_blame_the_device_clocks(
+        make_gateway, publisher, clock):
+    # Bands heard on time, then the gateway is down for 20 minutes while two of them raise
+    # an SOS (the broker holds them in the gateway's session). They page late when it is
+    # back — the outage's lateness, not their clocks': no `device.clock_skew` alert.
+    gw = make_gateway(broker={"client_id": "gw-outage"})
+    for seq, band in enumerate(("WB-1001", "WB-1002"), start=1):
+        publisher.publish(f"scgw/v1/wristband/{band}/telemetry", orjson.dumps(
+            {"ts": int(clock.time() * 1000), "seq": seq, "heart_rate_bpm": 70}))
+    assert gw.pipeline.wait_processed(2, 10)
+    gw.stop()
+    clock.advance(120)
+    for seq, band in enumerate(("WB-1001", "WB-1002"), start=10):
+        publisher.publish(f"scgw/v1/wristband/{band}/event", _sos(seq, clock.time()))
+    clock.advance(1200)
+    back = make_gateway(broker={"client_id": "gw-outage"})
+    assert wait_for(lambda: len(back.store.query(
+        "SELECT id FROM alerts WHERE rule_id = 'wristband.sos'")) == 2, 10)
+    assert back.store.query("SELECT device_id FROM alerts"
+                            " WHERE rule_id = 'device.clock_skew'") == []
+    # A band heard from after the time its alarm claims has a slow clock, outage or not.
+    publisher.publish("scgw/v1/wristband/WB-1001/telemetry", orjson.dumps(
+        {"ts": int(clock.time() * 1000), "seq": 20, "heart_rate_bpm": 71}))
+    publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(21, clock.time() - 900))
+    assert wait_for(lambda: back.store.query(
+        "SELECT device_id FROM alerts WHERE rule_id = 'device.clock_skew'") == [
+            {"device_id": "WB-1001"}], 10)
+
+
+def _sos(seq: int, ts: float) -> bytes:
+    return orjson.dumps({"ts": int(ts * 1000), "seq": seq, "type": "sos"})
