@@ -42,6 +42,8 @@ def document(version: str, broker_url: str,
             "cmd_ack": TypeAdapter(CommandAck),
         }
         for channel, suffix, qos in _CHANNELS:
+            if channel == "cmd_ack" and not kind.command_specs:
+                continue  # nothing to answer
             name = _camel(key, channel)
             messages[name] = {
                 "name": name,
@@ -49,6 +51,11 @@ def document(version: str, broker_url: str,
                 "contentType": "application/json",
                 "payload": _schema(adapters[channel], defs),
             }
+            if channel == "event":
+                # Machine-readable: which types page and are confirmed on event/ack, and the
+                # words firmware uses for them that are read as those types.
+                messages[name]["x-urgent"] = sorted(kind.urgent)
+                messages[name]["x-urgent-aliases"] = dict(kind.urgent_aliases)
             channels[name] = {
                 "address": f"scgw/v1/{key}/{{device_id}}/{suffix}",
                 "parameters": {"device_id": device_id},
@@ -91,11 +98,13 @@ def document(version: str, broker_url: str,
                            "expires_at (MQTT 5 message expiry set too)",
                 "bindings": {"mqtt": {"qos": 1}},
             }
-        for suffix, message, qos, summary in (
-            ("event/ack", "eventAck", 1, "Confirmation of an urgent event, echoing its seq: "
-             "resend the event until it arrives"),
-            ("errors", "refusal", 0, "Why one of the device's messages was refused"),
-        ):
+        answers = [("errors", "refusal", 0, "Why one of the device's messages was refused")]
+        if kind.urgent:
+            answers.insert(0, (
+                "event/ack", "eventAck", 1, "Confirmation of an urgent event "
+                f"({', '.join(sorted(kind.urgent))}), echoing its seq: resend the event until "
+                "it arrives (other events are not confirmed)"))
+        for suffix, message, qos, summary in answers:
             name = _camel(key, suffix)
             channels[name] = {"address": f"scgw/v1/{key}/{{device_id}}/{suffix}",
                               "parameters": {"device_id": device_id},

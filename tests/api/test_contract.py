@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from api.asyncapi import _camel
 from devices.catalogue import CATALOGUE
 
 
@@ -25,9 +26,18 @@ def test_asyncapi_covers_every_kind_and_channel_and_its_refs_resolve(api):
     assert doc["asyncapi"] == "3.0.0"
     addresses = {c["address"] for c in doc["channels"].values()}
     for key, kind in CATALOGUE.kinds.items():
-        for suffix in ("telemetry", "event", "status", "cmd/ack", "event/ack", "errors",
-                       *(["cmd"] if kind.commands else [])):
+        for suffix in ("telemetry", "event", "status", "errors",
+                       *(["cmd", "cmd/ack"] if kind.commands else []),
+                       *(["event/ack"] if kind.urgent else [])):
             assert f"scgw/v1/{key}/{{device_id}}/{suffix}" in addresses
+        # A generated client must not wait for confirmations nobody sends, nor answer
+        # commands nobody sends (vendor round 2).
+        if not kind.urgent:
+            assert f"scgw/v1/{key}/{{device_id}}/event/ack" not in addresses
+        if not kind.commands:
+            assert f"scgw/v1/{key}/{{device_id}}/cmd/ack" not in addresses
+        event = doc["components"]["messages"][_camel(key, "event")]
+        assert event["x-urgent"] == sorted(kind.urgent)
     # The server is the configured broker, not a placeholder.
     assert doc["servers"]["broker"]["host"] == api.gateway.settings.broker.url.split("//")[1]
     # Commands carry their argument model and expiry.
