@@ -36,7 +36,8 @@ class UnlockEvent(Event):
 
     type: Literal["unlock"] = "unlock"
     method: UnlockMethod = Field(description="How the person was recognised")
-    door: str = Field("main", max_length=64, description="Door name at this controller")
+    door: str = Field("main", min_length=1, max_length=64,
+                      description="Door name at this controller")
     resident_id: str | None = Field(None, max_length=64, description="Who, if recognised")
 
 
@@ -45,7 +46,8 @@ class DeniedEvent(Event):
 
     type: Literal["denied"] = "denied"
     method: UnlockMethod = Field(description="Method that was tried")
-    door: str = Field("main", max_length=64, description="Door name at this controller")
+    door: str = Field("main", min_length=1, max_length=64,
+                      description="Door name at this controller")
     reason: str | None = Field(None, max_length=200, description="Why, e.g. unknown face")
 
 
@@ -53,14 +55,16 @@ class ForcedOpenEvent(Event):
     """The door opened without an unlock."""
 
     type: Literal["forced_open"] = "forced_open"
-    door: str = Field("main", max_length=64, description="Door name at this controller")
+    door: str = Field("main", min_length=1, max_length=64,
+                      description="Door name at this controller")
 
 
 class HeldOpenEvent(Event):
     """The door has stayed open longer than the controller allows."""
 
     type: Literal["held_open"] = "held_open"
-    door: str = Field("main", max_length=64, description="Door name at this controller")
+    door: str = Field("main", min_length=1, max_length=64,
+                      description="Door name at this controller")
     open_s: int = Field(ge=0, le=7 * 86_400, description="How long it has been open, seconds")
 
 
@@ -68,7 +72,7 @@ class FenceIntrusionEvent(Event):
     """The perimeter fence (电子围栏) detected an intrusion."""
 
     type: Literal["fence_intrusion"] = "fence_intrusion"
-    zone: str = Field(max_length=64, description="Fence zone that tripped")
+    zone: str = Field(min_length=1, max_length=64, description="Fence zone that tripped")
 
 
 class RemoteUnlockArgs(CommandArgs):

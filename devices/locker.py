@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from devices.base import DeviceConfig, DeviceKind, Event, Telemetry
 from devices.commands import CommandArgs, CommandSpec
@@ -25,13 +26,22 @@ class LockerTelemetry(Telemetry):
     compartments_occupied: int | None = Field(None, ge=0, le=1000, description="In use now")
     temperature_c: float | None = Field(None, ge=-40, le=85, description="Cabinet temperature")
 
+    @model_validator(mode="after")
+    def _occupied_within_total(self) -> Self:
+        total, used = self.compartments_total, self.compartments_occupied
+        if total is not None and used is not None and used > total:
+            raise PydanticCustomError(
+                "out_of_range", "compartments_occupied {used} exceeds compartments_total "
+                "{total}", {"used": used, "total": total})
+        return self
+
 
 class ParcelDepositedEvent(Event):
     """A courier put a parcel in a compartment."""
 
     type: Literal["parcel_deposited"] = "parcel_deposited"
-    compartment: str = Field(max_length=16, description="Compartment label, e.g. L-3")
-    parcel_id: str = Field(max_length=64, description="Courier's parcel id")
+    compartment: str = Field(min_length=1, max_length=16, description="Compartment label, e.g. L-3")
+    parcel_id: str = Field(min_length=1, max_length=64, description="Courier's parcel id")
     recipient_id: str | None = Field(None, max_length=64, description="Resident, if known")
 
 
@@ -39,15 +49,15 @@ class ParcelPickedUpEvent(Event):
     """The recipient collected a parcel."""
 
     type: Literal["parcel_picked_up"] = "parcel_picked_up"
-    compartment: str = Field(max_length=16, description="Compartment label")
-    parcel_id: str = Field(max_length=64, description="Courier's parcel id")
+    compartment: str = Field(min_length=1, max_length=16, description="Compartment label")
+    parcel_id: str = Field(min_length=1, max_length=64, description="Courier's parcel id")
 
 
 class DoorOpenTimeoutEvent(Event):
     """A compartment door was left open."""
 
     type: Literal["door_open_timeout"] = "door_open_timeout"
-    compartment: str = Field(max_length=16, description="Compartment label")
+    compartment: str = Field(min_length=1, max_length=16, description="Compartment label")
     open_s: int = Field(ge=0, le=7 * 86_400, description="How long it has been open, seconds")
 
 
@@ -62,8 +72,8 @@ class ToolBorrowedEvent(Event):
     """A resident borrowed a tool from the shared cabinet."""
 
     type: Literal["tool_borrowed"] = "tool_borrowed"
-    compartment: str = Field(max_length=16, description="Compartment label")
-    tool: str = Field(max_length=64, description="Tool name")
+    compartment: str = Field(min_length=1, max_length=16, description="Compartment label")
+    tool: str = Field(min_length=1, max_length=64, description="Tool name")
     resident_id: str | None = Field(None, max_length=64, description="Borrower")
 
 
@@ -71,8 +81,8 @@ class ToolReturnedEvent(Event):
     """A borrowed tool came back."""
 
     type: Literal["tool_returned"] = "tool_returned"
-    compartment: str = Field(max_length=16, description="Compartment label")
-    tool: str = Field(max_length=64, description="Tool name")
+    compartment: str = Field(min_length=1, max_length=16, description="Compartment label")
+    tool: str = Field(min_length=1, max_length=64, description="Tool name")
     resident_id: str | None = Field(None, max_length=64, description="Who returned it")
 
 

@@ -59,9 +59,11 @@ class FireLaneBlockedEvent(Event):
     """Something has stood in a fire lane (消防通道占用) longer than the dwell time."""
 
     type: Literal["fire_lane_blocked"] = "fire_lane_blocked"
-    zone: str = Field(max_length=64, description="Fire-lane zone id, e.g. FL-2")
+    zone: str = Field(min_length=1, max_length=64, description="Fire-lane zone id, e.g. FL-2")
     confidence: float = Field(ge=0, le=1, description="Detector confidence")
-    dwell_s: float | None = Field(None, ge=0, description="How long it has stood there, seconds")
+    dwell_s: float | None = Field(
+        None, ge=0, le=7 * 86_400, description="How long it has stood there, seconds (at most "
+        "7 days: a larger figure is milliseconds or a counter never reset)")
     snapshot_jpeg_b64: str | None = Field(
         None, max_length=SNAPSHOT_MAX_CHARS, pattern=JPEG_BASE64,
         description="JPEG of the lane, plain base64 (no `data:` prefix)"
@@ -72,7 +74,7 @@ class FireLaneClearedEvent(Event):
     """The fire lane is free again; `ts` is when it became free (the object's departure)."""
 
     type: Literal["fire_lane_cleared"] = "fire_lane_cleared"
-    zone: str = Field(max_length=64, description="Fire-lane zone id")
+    zone: str = Field(min_length=1, max_length=64, description="Fire-lane zone id")
     confidence: float | None = Field(None, ge=0, le=1, description="Detector confidence")
     confirmation_delay_s: float | None = Field(
         None,

@@ -148,6 +148,31 @@ STRICT_CASES = [
     ("access", "event", {"type": "held_open", "open_s": "200"}, "schema_invalid"),
     ("locker", "telemetry", {"temperature_c": "21.5"}, "schema_invalid"),
 ]
+# Values of the right type that cannot be right (vendor round 2): an empty label would make
+# every parcel or door the same one; more compartments in use than the bank has; a dwell
+# beyond a week is milliseconds or a counter never reset.
+IMPOSSIBLE_CASES = [
+    ("locker", "event", {"type": "parcel_deposited", "compartment": "", "parcel_id": "P1"},
+     "compartment"),
+    ("locker", "event", {"type": "parcel_picked_up", "compartment": "L-3", "parcel_id": ""},
+     "parcel_id"),
+    ("locker", "event", {"type": "tool_borrowed", "compartment": "T-1", "tool": ""}, "tool"),
+    ("access", "event", {"type": "unlock", "method": "card", "door": ""}, "door"),
+    ("locker", "telemetry", {"compartments_total": 10, "compartments_occupied": 48},
+     "compartments_occupied 48 exceeds compartments_total 10"),
+    ("camera", "event", {"type": "fire_lane_blocked", "zone": "FL-1", "confidence": 0.9,
+                         "dwell_s": 700_000}, "dwell_s"),
+    ("camera", "event", {"type": "fire_lane_cleared", "zone": ""}, "zone"),
+]
+
+
+@pytest.mark.parametrize(("kind", "channel", "fields", "named"), IMPOSSIBLE_CASES)
+def test_impossible_values_are_refused_naming_the_field(kind, channel, fields, named):
+    body = orjson.dumps({"ts": 1795233600000, **fields})
+    with pytest.raises(PayloadError) as err:
+        JSON.decode(CATALOGUE.get(kind), channel, body)
+    assert err.value.reason in ("schema_invalid", "out_of_range")
+    assert named in str(err.value)
 
 
 @pytest.mark.parametrize(("kind", "channel", "fields", "reason"), STRICT_CASES)

@@ -127,7 +127,7 @@ def test_import_file_validation_is_all_or_nothing(tmp_path):
     assert [line.split(": ")[1] for line in lines] == ["line 3", "line 4", "line 5"]
     assert "id: String should match pattern" in lines[0]
     assert "install_date: String should match pattern" in lines[1]
-    assert "toaster" in lines[2]
+    assert "kind: 'toaster' is not a kind; one of access, alarm_pole, camera" in lines[2]
     env = {"SCGW_DATABASE__URL": f"sqlite:///{tmp_path / 'x.db'}", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-m", "gateway", "devices", "import", str(bad)],
                          env=env, cwd=ROOT, capture_output=True, text=True)
