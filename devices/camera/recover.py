@@ -30,7 +30,10 @@ _LOCAL = 10
 FAINT_Z = 2.5
 _FAINT_LEVELS = 1.0
 _AWAY_S = 0.3
-_REFS = 12
+_REFS = 8
+# At most this many such looks per second of video on average (a burst of `_LOOKS_BURST`).
+_LOOKS_PER_S = 150.0
+_LOOKS_BURST = 300.0
 # A faint frame's spread over the reference frames is never taken below this (grey levels):
 # a flat wall after compression varies less than the object's contrast can be measured.
 _MIN_SPREAD = 0.5
@@ -52,9 +55,11 @@ class Sightings:
     def __init__(self, fps: float) -> None:
         self.fps = fps
         self.frames: deque[_Frame] = deque(maxlen=max(8, round(HISTORY_S * fps)))
+        self._looks = _LOOKS_BURST
 
     def add(self, t: float, blobs: list[Blob], image: np.ndarray | None = None) -> None:
         """Record one frame's blobs (an empty list too: a frame with nothing seen)."""
+        self._looks = min(_LOOKS_BURST, self._looks + _LOOKS_PER_S / max(self.fps, 1.0))
         xya = np.array([(b.x, b.y, b.area) for b in blobs], np.float64).reshape(-1, 3)
         box = np.array([(b.x0, b.y0, b.x0 + b.w, b.y0 + b.h) for b in blobs], np.float64)
         self.frames.append(_Frame(t, xya, box.reshape(-1, 4), image))
@@ -63,10 +68,13 @@ class Sightings:
         self, frames: list[_Frame], i: int, x: float, y: float, half: int
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """The mean colour of the box of half-size `half` round (x, y) in frame `i` minus its
-        median over up to `_REFS` frames at least `_AWAY_S` from it, and the spread of the
-        same difference over those frames (robust, per channel); None without pictures."""
+        median over `_REFS` frames at least `_AWAY_S` from it, and the spread of the same
+        difference over those frames (robust, per channel); None without pictures, or once
+        this second's budget of such looks is spent (`_LOOKS_PER_S`: in heavy rain every
+        raindrop's track is followed, and looking at all of them would cost a third of the
+        frame rate)."""
         f = frames[i]
-        if f.image is None:
+        if f.image is None or self._looks < 1.0:
             return None
         h, w = f.image.shape[:2]
         xi, yi = round(x), round(y)
@@ -74,15 +82,23 @@ class Sightings:
         y0, y1 = max(0, yi - half), min(h, yi + half + 1)
         if x1 <= x0 or y1 <= y0:
             return None
-        away = [g for g in frames if g.image is not None and abs(g.t - f.t) >= _AWAY_S]
-        if len(away) < 5:
+        away = round(_AWAY_S * self.fps)
+        n = len(frames)
+        pool = [*range(0, max(0, i - away + 1)), *range(min(n, i + away), n)]
+        if len(pool) < _REFS:
             return None
-        step = max(1, len(away) // _REFS)
+        self._looks -= 1.0
+        step = len(pool) / _REFS
+        patches = [frames[pool[int(k * step)]].image for k in range(_REFS)]
+        if any(p is None for p in patches):
+            return None
         ch = f.image.shape[2] if f.image.ndim == 3 else 1
-        refs = np.array([g.image[y0:y1, x0:x1].reshape(-1, ch).mean(axis=0) for g in away[::step]])
+        stack = np.stack([p[y0:y1, x0:x1] for p in patches])  # type: ignore[index]
+        refs = np.sort(stack.reshape(_REFS, -1, ch).mean(axis=1), axis=0)
+        mid = 0.5 * (refs[_REFS // 2 - 1] + refs[_REFS // 2])
+        dev = np.sort(np.abs(refs - mid), axis=0)
+        spread = np.maximum(0.5 * 1.4826 * (dev[_REFS // 2 - 1] + dev[_REFS // 2]), _MIN_SPREAD)
         here = f.image[y0:y1, x0:x1].reshape(-1, ch).mean(axis=0)
-        mid = np.median(refs, axis=0)
-        spread = np.maximum(1.4826 * np.median(np.abs(refs - mid), axis=0), _MIN_SPREAD)
         return here - mid, spread
 
     def faint(
@@ -165,7 +181,8 @@ def recover(seed: Track, sightings: Sightings, gravity: float, tol: float, max_g
     """
     frames = list(sightings.frames)
     half = max(1, round(0.5 * float(np.sqrt(np.median(seed.area)))))
-    colour = _colour(sightings, frames, seed, half)
+    # The object's colour, measured at the first frame that needs it (most walks never do).
+    colour: list[np.ndarray | None] = []
     faint: list[float] = []
     max_hidden = max(1, round(0.6 * sightings.fps))
     typical = float(np.median(seed.area))
@@ -204,7 +221,10 @@ def recover(seed: Track, sightings: Sightings, gravity: float, tol: float, max_g
         return "seen"
 
     def missed(i: int, px: float, py: float) -> str:
-        if colour is not None and sightings.faint(frames, i, px, py, half, colour):
+        if not colour:
+            colour.append(_colour(sightings, frames, seed, half))
+        c = colour[0]
+        if c is not None and sightings.faint(frames, i, px, py, half, c):
             faint.append(frames[i].t)
             return "faint"
         return "miss"
