@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import orjson
@@ -134,8 +135,13 @@ class Members(list[tuple[str, Any]]):
 
 
 # A string literal, or a bare non-finite number as C's printf writes one (`nan`, `-nan`,
-# `inf`, `-infinity`; a GPS without a fix): outside strings the latter is read as null.
-_NON_FINITE = re.compile(r'("(?:\\.|[^"\\])*")|(?<![\w.])[-+]?(?i:nan|inf(?:inity)?)(?![\w.])')
+# `inf`, `-infinity`; a GPS without a fix): outside strings the latter is read as null. A
+# string never closed runs to the end of the text: matched once, not rescanned from every
+# later quote (that was quadratic — a 64 KB status froze the whole process for 18 s while the
+# C regex held the interpreter lock, red team round 3).
+_NON_FINITE = re.compile(
+    r'("(?:\\.|[^"\\])*(?:"|\\?\Z))|(?<![\w.])[-+]?(?i:nan|inf(?:inity)?)(?![\w.])')
+_MAY_BE_NON_FINITE = re.compile(r"(?i)nan|inf")
 
 
 def _non_finite_as_null(match: re.Match[str]) -> str:
@@ -156,7 +162,7 @@ def object_members(text: str | bytes) -> Members | None:
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     top: Any = None
-    for attempt in (text, _NON_FINITE.sub(_non_finite_as_null, text)):
+    for attempt in _attempts(text):
         try:
             top = json.loads(attempt, object_pairs_hook=Members, parse_int=_int_or_float)
             break
@@ -165,6 +171,14 @@ def object_members(text: str | bytes) -> Members | None:
     if not isinstance(top, Members):
         return None
     return Members((key, _plain(value)) for key, value in top)
+
+
+def _attempts(text: str) -> Iterator[str]:
+    """The text, then (only if needed and only if it may hold any) with C's non-finite
+    tokens read as null."""
+    yield text
+    if _MAY_BE_NON_FINITE.search(text):
+        yield _NON_FINITE.sub(_non_finite_as_null, text)
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,60 @@
+"""One hostile message costs the gateway time in proportion to its size, never more: a
+payload crafted against the lenient reader or the urgent-event trimming froze every thread of
+the process for seconds to minutes, delaying every other band's SOS (red team round 3, H2/H3).
+Bounds are generous (a linear pass takes milliseconds; the quadratic ones took 18 s at 64 KB
+and would take minutes at the broker's 320 KB)."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+import pytest
+
+from devices.codec import object_members
+from gateway.envelope import RawMessage
+from tests.conftest import T0
+from tests.gateway.test_salvage import DEVICE_OF, MS, gateway  # noqa: F401  (fixture)
+
+BAND = DEVICE_OF["wristband"]
+LIMIT_S = 3.0
+
+
+def _timed(gw, topic: str, payload: bytes) -> float:
+    started = time.perf_counter()
+    gw.pipeline.process_batch([RawMessage(topic, payload, received_at=T0)])
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize("shape", [
+    '{"state":"' + '\\"' * 150_000,  # escaped quotes in a string never closed
+    '{"type":"sos","note":"' + '"x' * 150_000,  # a quote every other byte
+    '{"type":"sos","v":nan,"s":"' + '\\"\\' * 100_000,  # with a C `nan` to read leniently
+])
+def test_the_lenient_reader_is_linear(shape: str):
+    started = time.perf_counter()
+    assert object_members(shape.encode()) is None
+    assert time.perf_counter() - started < LIMIT_S
+
+
+def test_a_huge_unreadable_status_or_sos_is_refused_in_bounded_time(gateway):  # noqa: F811
+    status = ('{"state":"' + '\\"' * 150_000).encode()
+    assert _timed(gateway, f"scgw/v1/wristband/{BAND}/status", status) < LIMIT_S
+    sos = ('{"type":"sos","seq":1,"ts":' + str(MS) + ',"note":"' + '"x' * 140_000).encode()
+    assert _timed(gateway, f"scgw/v1/wristband/{BAND}/event", sos) < LIMIT_S
+    reasons = [r["reason"] for r in gateway.store.query("SELECT reason FROM dead_letters")]
+    assert len(reasons) + len(gateway.store.query(
+        "SELECT id FROM events WHERE type = 'sos'")) == 2, reasons
+
+
+def test_an_sos_of_forty_thousand_tiny_fields_is_trimmed_in_bounded_time(gateway):  # noqa: F811
+    names = (f"k{i:05d}" for i in range(40_000))
+    body = {"type": "sos", "ts": MS, "seq": 7, **dict.fromkeys(names, 0)}
+    payload = orjson.dumps(body)
+    assert len(payload) > 4 * gateway.settings.limits.max_payload_bytes
+    assert _timed(gateway, f"scgw/v1/wristband/{BAND}/event", payload) < LIMIT_S
+    # Still someone pressing a button: stored and paged, and the repair text stays short.
+    [row] = gateway.store.query("SELECT data FROM events WHERE type = 'sos'")
+    detail = orjson.loads(row["data"])["salvaged"]["detail"]
+    assert "more" in detail and len(detail) < 2_000
+    assert gateway.store.query("SELECT rule_id FROM alerts") == [{"rule_id": "wristband.sos"}]
