@@ -55,6 +55,11 @@ CLOCK_UNSET_S = 30 * 86_400
 # stale, and the next boot's (same `seq`, same default time) swallowed as a resend (vendor
 # round 2). A year, not a month: a device may upload weeks of buffered events honestly.
 CLOCK_UNSET_ANY_EVENT_S = 365 * 86_400
+# An urgent event dated further ahead than this: a clock that came back from a reboot at its
+# RTC's garbage value (2106-02-07, the uint32 limit; 2038-01-19, the int32 one) — not a fast
+# clock. Taken at receipt too, so a second press after the same reboot is not a "resend" of
+# the first (red team round 3: it was confirmed `duplicate` and never paged).
+CLOCK_UNSET_AHEAD_S = 86_400
 # An event's optional picture: a fault in it loses the picture, never the event.
 ATTACHMENT = "snapshot_jpeg_b64"
 # An urgent event up to this many times the size limit is trimmed to fit instead of refused:
@@ -329,13 +334,15 @@ class Decoder:
             )
         replaced = None
         unset = CLOCK_UNSET_S if urgent else CLOCK_UNSET_ANY_EVENT_S
-        if channel == "event" and skew is not None and -skew > unset:
+        if channel == "event" and skew is not None and (
+                -skew > unset or (urgent and skew > CLOCK_UNSET_AHEAD_S)):
             # A band back from a reboot reports its default clock (2000-01-01, its firmware's
             # build date) and restarts its `seq`: its next press would carry the same `seq` and
             # `ts` as the last one and be swallowed as a resend. Taken at the time of receipt
             # (matched to resends by its bytes) and said, as for any salvaged event.
             when = device_ts.isoformat()  # type: ignore[union-attr]
-            replaced = ("out_of_range", f"ts {when} is {-skew / 86_400:.1f} days before "
+            side = "before" if skew < 0 else "after"
+            replaced = ("out_of_range", f"ts {when} is {abs(skew) / 86_400:.1f} days {side} "
                         "receipt: the device's clock looks unset (after a reboot?); the "
                         "gateway's time of receipt used instead")
             ts = raw.received_at

@@ -188,7 +188,19 @@ class Deduplicator:
             # An event of another type under the same seq and time is another event (a band
             # that rebooted to its default clock and first seq): a FALL after such an SOS was
             # confirmed as a "duplicate" and never stored.
-            return env.channel != "event" or any(_field(s, "type") == env.type for s in same)
+            if env.channel != "event":
+                return True
+            if not env.urgent:
+                return any(_field(s, "type") == env.type for s in same)
+            # An urgent event is a resend only as the same bytes (the contract: resend what was
+            # sent): a band back from a reboot with its clock at a fixed value and its seq
+            # restarted pressed again from elsewhere, and was told "duplicate" (red team
+            # round 3). A firmware that re-encodes its resends stores a second copy of the
+            # press: one alert still, its count raised — better than a muted SOS.
+            mine = stored_data(env)
+            digest = payload_digest(env.raw.payload)
+            return any(s == mine or _field(s, "salvaged", "digest") == digest for s in same
+                       if _field(s, "type") == env.type)
         return bool(index[1]) and stored_data(env) in index[1]
 
     def _remember(self, key: Key, window: SeqWindow | None) -> None:

@@ -286,6 +286,36 @@ def test_a_band_rebooted_to_its_default_clock_pages_every_press(gateway):
     assert [r["count"] for r in count] == [2]  # both presses reached the open alert
 
 
+@pytest.mark.parametrize(("clock", "taken_at_receipt"), [
+    (4_294_967_295_000, True),  # 2106-02-07T06:28:15Z, a uint32 RTC's garbage value
+    (2_147_483_647_000, True),  # 2038-01-19, the int32 one
+    (MS - 10 * 86_400_000, False),  # a time saved ten days ago, restored at boot
+])
+def test_a_band_rebooted_to_a_fixed_clock_pages_its_next_press(gateway, clock,
+                                                                 taken_at_receipt):
+    # Red team round 3: the clock comes back at the same fixed value and `seq` restarts at 1;
+    # the next press, from elsewhere, was confirmed "duplicate" and never stored or paged.
+    topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
+    first = orjson.dumps({"ts": clock, "seq": 1, "type": "sos",
+                          "location": {"lat": 35.40, "lon": 116.58, "accuracy_m": 10}})
+    second = orjson.dumps({"ts": clock, "seq": 1, "type": "sos",
+                           "location": {"lat": 35.41, "lon": 116.59, "accuracy_m": 10}})
+    acks: list[dict] = []
+    gateway.confirmations._publish = lambda t, body, qos: acks.append(orjson.loads(body))
+    gateway.pipeline.process_batch([RawMessage(topic, first, received_at=T0)])
+    gateway.pipeline.process_batch([RawMessage(topic, first, received_at=T0 + 2)])  # resend
+    gateway.pipeline.process_batch([RawMessage(topic, second, received_at=T0 + 300)])
+    rows = gateway.store.query("SELECT ts, data FROM events WHERE type = 'sos' ORDER BY id")
+    assert len(rows) == 2
+    assert [orjson.loads(r["data"])["location"]["lat"] for r in rows] == [35.40, 35.41]
+    if taken_at_receipt:
+        assert [round(r["ts"]) for r in rows] == [round(T0), round(T0 + 300)]
+        assert "days after receipt" in orjson.loads(rows[1]["data"])["salvaged"]["detail"]
+    assert [a["status"] for a in acks if "status" in a] == ["stored", "duplicate", "stored"]
+    count = gateway.store.query("SELECT count FROM alerts WHERE rule_id = 'wristband.sos'")
+    assert [r["count"] for r in count] == [2]
+
+
 ENCODING_SLIPS = {
     "NaN in the location": b'{"ts": %d, "seq": 1, "type": "sos", '
                            b'"location": {"lat": NaN, "lon": 116.5, "accuracy_m": 5}}' % MS,
