@@ -35,4 +35,4 @@ class DeadLetters:
             if on_refused is not None:
                 on_refused(raw, rej)
         log.info("dead letter",
-                 extra={"reason": rej.reason, "topic": raw.topic, "detail": rej.detail[:200]})
+                 extra={"reason": rej.reason, "topic": raw.topic[:512], "detail": rej.detail[:200]})

@@ -66,6 +66,10 @@ ATTACHMENT = "snapshot_jpeg_b64"
 # 1 MiB at the default 64 KiB, beyond anything the shipped broker lets through (320 KiB; a
 # 4 MP snapshot in base64 fell between 256 KiB and that, and was refused unconfirmed).
 OVERSIZED_URGENT_FACTOR = 16
+# A topic longer than this names no device (ids have at most 64 characters; our topics and
+# the dialects' are far shorter): refused before any cache, route or device lookup — each long
+# topic a hub or a phone invented stayed in the caches (red team round 3).
+TOPIC_MAX = 256
 _TOPIC_CACHE = 1_000_000  # ~4 topics × 250k devices; cleared (not grown) beyond
 
 
@@ -118,6 +122,9 @@ class Decoder:
 
     def decode(self, raw: RawMessage, now: float) -> Envelope:
         """Return the envelope, or raise RejectError (or OwnPublishError)."""
+        if len(raw.topic) > TOPIC_MAX:
+            raise RejectError("bad_topic", f"topic of {len(raw.topic)} characters (at most "
+                              f"{TOPIC_MAX}): {raw.topic[:80]!r}…")
         size = len(raw.payload)
         if size > self._limits.max_payload_bytes:
             trimmed = self._oversized_urgent(raw, now)
@@ -283,12 +290,15 @@ class Decoder:
             if not route.match.device_id:
                 raise RejectError("bad_topic", f"topic {raw.topic[:200]!r} names no valid "
                                   f"device id for dialect {route.codec.name}")
-            if len(self._vendor_topics) >= _TOPIC_CACHE:
-                self._vendor_topics.clear()
-            self._vendor_topics[raw.topic] = route
         codec = route.codec
         device_id = route.match.device_id
         device = self._device(device_id, codec.single_kind, codec.name)
+        if raw.topic not in self._vendor_topics:
+            # Kept only once a registered device was found: a hub naming a new child in each
+            # message filled this cache with topics that name nobody.
+            if len(self._vendor_topics) >= _TOPIC_CACHE:
+                self._vendor_topics.clear()
+            self._vendor_topics[raw.topic] = route
         if device.codec != codec.name:
             raise RejectError("bad_topic", f"device {device_id!r} speaks {device.codec}, not "
                               f"dialect {codec.name} of this topic", device_id, device.kind)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from devices.vendors import CodecSet
-from gateway.decode import RejectError
+from gateway.decode import TOPIC_MAX, RejectError
 from gateway.envelope import RawMessage
 from gateway.storage.tx import StoreTx
 from gateway.urgency import device_of
@@ -190,13 +190,30 @@ class DeviceBudget:
             del self._buckets[device_id]
 
 
-def device_key(codecs: CodecSet) -> Callable[[str], str]:
-    """The device a topic's message counts against: the id in our topics, or where a
-    dialect's own topic names it (`watch/{imei}/up`) — every dialect device shared one budget
-    when only our topics' id level was read."""
+# Every topic over TOPIC_MAX shares one budget (the decoder refuses them).
+_LONG_TOPICS = f"<topics over {TOPIC_MAX} characters>"
+
+
+def device_key(codecs: CodecSet, registered: Callable[[str], bool] = _always_installed,
+               ) -> Callable[[str], str]:
+    """The budget a topic's message counts against: the device its topic names — the id in
+    our topics, or where a dialect's own topic names it (`watch/{imei}/up`; every dialect
+    device shared one budget when only our topics' id level was read). Never the topic text
+    itself: a hub naming a new child in each message (`zigbee2mqtt/<hub>/n1`, `…/n2`) got a
+    fresh budget each time, and each long topic kept its own bucket (red team round 3). So a
+    hub's children nobody registered share the hub's one budget, and a topic that names no
+    device shares one with all such topics of its first level."""
     def key(topic: str) -> str:
+        if len(topic) > TOPIC_MAX:
+            return _LONG_TOPICS
         if topic.startswith("scgw/"):
             return device_of(topic)
         route = codecs.route(topic)
-        return route.match.device_id if route is not None and route.match.device_id else topic
+        if route is None or not route.match.device_id:
+            hub = route.match.hub if route is not None else None
+            return f"{hub}/*" if hub else f"{topic.split('/', 1)[0]}/*"
+        device_id = route.match.device_id
+        if route.match.hub and not registered(device_id):
+            return f"{route.match.hub}/*"
+        return device_id
     return key

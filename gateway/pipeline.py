@@ -86,7 +86,9 @@ class Pipeline:
         self._inbox = Inbox(limits.queue_size, urgent=hint)
         self.budget = DeviceBudget(limits.device_rate_per_s, limits.device_burst,
                                    limits.device_urgent_rate_per_s, limits.device_urgent_burst,
-                                   hint, key=device_key(decoder.codecs), installed=installed,
+                                   hint, key=device_key(decoder.codecs,
+                                                       lambda d: kind_of(d) is not None),
+                                   installed=installed,
                                    uninstalled_rate_per_s=limits.uninstalled_device_rate_per_s,
                                    uninstalled_burst=limits.uninstalled_device_burst)
         self._put_back: list[RawMessage] = []  # this batch's messages left for the next

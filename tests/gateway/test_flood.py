@@ -4,6 +4,7 @@ messages are shed (acknowledged, counted, summarised in a `rate_limited` dead le
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from gateway.envelope import RawMessage
 from gateway.flood import DeviceBudget
@@ -143,3 +144,42 @@ def test_a_dialect_devices_sos_is_not_shed_with_its_readings(tmp_path):
                            arrived=1.0)]
     admitted, shed, _ = budget.split(urgent + readings)
     assert admitted == urgent and shed == readings
+
+
+def test_a_hub_inventing_child_names_and_long_topics_share_one_budget(tmp_path):
+    # Red team round 3: a Zigbee2MQTT hub naming a new child in each message got a fresh
+    # budget each time (200,000 dead letters, none shed), and every long topic kept its own
+    # bucket and cache entry in memory. Children nobody registered share the hub's budget; a
+    # registered child keeps its own; topics over 256 characters share one and are refused.
+    from gateway.clock import ManualClock
+    from gateway.decode import RejectError
+    from gateway.service import Gateway
+    from gateway.settings import Settings
+    from tests.conftest import device
+
+    gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
+                          database={"url": f"sqlite:///{tmp_path / 'h.db'}"}, log_json=False),
+                 clock=ManualClock(T0))
+    gw.registry.register([device("H1", "wristband"),
+                          device("H1-sos_button", "alarm_pole", codec="zigbee2mqtt")])
+    budget = gw.pipeline.budget
+    invented = [RawMessage(f"zigbee2mqtt/H1/n{n}", b"{}", arrived=1.0) for n in range(1000)]
+    admitted, shed, _ = budget.split(invented)
+    burst = gw.settings.limits.uninstalled_device_burst
+    assert (len(admitted), len(shed)) == (burst, 1000 - burst)
+    # The registered child still has a budget of its own.
+    admitted, _, _ = budget.split([RawMessage("zigbee2mqtt/H1/sos_button", b"{}", arrived=1.0)])
+    assert len(admitted) == 1
+    long_topics = [RawMessage("owntracks/OT-1/" + "x" * 300 + str(n), b"{}", arrived=1.0)
+                   for n in range(1000)]
+    admitted, shed, _ = budget.split(long_topics)
+    assert (len(admitted), len(shed)) == (burst, 1000 - burst)
+    assert len(budget._buckets) <= 3
+    # Refused before any cache or lookup, the refusal naming the length.
+    with pytest.raises(RejectError, match="bad_topic: topic of 316 characters"):
+        gw.decoder.decode(long_topics[0], T0)
+    for raw in invented[:50]:
+        with pytest.raises(RejectError, match="unknown_device"):
+            gw.decoder.decode(raw, T0)
+    assert not any(t.startswith("zigbee2mqtt/H1/n") for t in gw.decoder._vendor_topics)
+    gw.store.close()
