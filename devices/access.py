@@ -84,6 +84,7 @@ class RemoteUnlockArgs(CommandArgs):
 
 REMOTE_UNLOCK = CommandSpec(
     acts=True,
+    per="door",
     name="remote_unlock",
     description="Unlock a door from the control room",
     args=RemoteUnlockArgs,

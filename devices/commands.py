@@ -41,7 +41,13 @@ class CommandSpec:
     # Moves or sounds something where people live (a door, a valve, a siren, a compartment):
     # on a device the community installed, only its staff may send it, never the vendor.
     acts: bool = False
+    # An argument naming what the command acts on (a compartment, a door): one command in
+    # flight per device, name *and* this value — a locker could not open a second
+    # compartment for a second resident while the first answer was pending (vendor round 2).
+    per: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.ttl_s <= self.max_ttl_s:
             raise ValueError(f"command {self.name}: need 0 < ttl_s <= max_ttl_s")
+        if self.per is not None and self.per not in self.args.model_fields:
+            raise ValueError(f"command {self.name}: per={self.per!r} is not an argument")

@@ -94,6 +94,7 @@ class OpenCompartmentArgs(CommandArgs):
 
 OPEN_COMPARTMENT = CommandSpec(
     acts=True,
+    per="compartment",
     name="open_compartment",
     description="Open one compartment (a resident who cannot use the code, say)",
     args=OpenCompartmentArgs,

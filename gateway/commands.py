@@ -78,12 +78,14 @@ class Commands:
         ttl = spec.ttl_s if ttl_s is None else ttl_s
         if not 0 < ttl <= spec.max_ttl_s:
             raise CommandError(f"{name}: ttl_s must be in (0, {spec.max_ttl_s:g}] seconds")
-        waiting = tx.commands.pending(device_id, name, now)
-        if waiting is not None:
-            # One at a time per device and command: fifty `locate_now` in 0.3 s let a vendor
-            # follow a band live (red team, session 31), and a device gains nothing from them.
-            raise CommandPendingError(f"{name} {waiting} is still on its way to {device_id}: "
-                                      "wait for its answer or its expiry")
+        # One at a time per device and command (and per compartment or door, for those that
+        # name one): fifty `locate_now` in 0.3 s let a vendor follow a band live (red team,
+        # session 31), and a device gains nothing from them.
+        for waiting, sent in tx.commands.pending(device_id, name, now):
+            if spec.per is None or sent.get(spec.per) == checked.get(spec.per):
+                what = f" for {spec.per} {checked[spec.per]!r}" if spec.per else ""
+                raise CommandPendingError(f"{name} {waiting}{what} is still on its way to "
+                                          f"{device_id}: wait for its answer or its expiry")
         command_id = f"cmd-{secrets.token_hex(6)}"
         expires_at = now + ttl
         tx.commands.record(command_id=command_id, device_id=device_id, name=name, args=checked,

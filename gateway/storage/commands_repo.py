@@ -28,12 +28,12 @@ class SqliteCommands:
             (command_id, device_id, name, orjson.dumps(args).decode(), actor, now, expires_at,
              expires_at))
 
-    def pending(self, device_id: str, name: str, now: float) -> str | None:
-        """The id of a command of this name still on its way to the device, if any."""
+    def pending(self, device_id: str, name: str, now: float) -> list[tuple[str, dict[str, Any]]]:
+        """(id, arguments) of the commands of this name still on their way to the device."""
         rows = self._conn.execute(
-            "SELECT id FROM commands WHERE device_id = ? AND name = ? AND state = 'sent'"
-            " AND due_at > ? LIMIT 1", (device_id, name, now)).fetchall()
-        return str(rows[0][0]) if rows else None
+            "SELECT id, params FROM commands WHERE device_id = ? AND name = ? AND state = 'sent'"
+            " AND due_at > ? LIMIT 100", (device_id, name, now)).fetchall()
+        return [(str(row[0]), orjson.loads(row[1] or "{}")) for row in rows]
 
     def settle(self, command_id: str, device_id: str, *, ok: bool, at: float,
                result: dict[str, Any]) -> bool:

@@ -170,3 +170,23 @@ def test_the_api_checks_arguments_against_the_catalogue(api):
 @pytest.fixture
 def api(make_api):  # noqa: F811 (the imported fixture, used by name)
     return make_api()
+
+
+def test_one_command_in_flight_per_compartment_not_per_locker(make_gateway, clock):
+    # Vendor round 2: a second resident could not be helped for up to a minute while the
+    # first compartment's command was unanswered. The same compartment twice is still refused.
+    from gateway.commands import CommandPendingError
+
+    gw = make_gateway()
+    first = _send(gw, clock, args={"compartment": "L-1"})
+    second = _send(gw, clock, args={"compartment": "L-2"})
+    assert first != second
+    with pytest.raises(CommandPendingError, match="compartment 'L-1'"):
+        _send(gw, clock, args={"compartment": "L-1"})
+    # Commands without a `per` argument stay one at a time per name.
+    locate = lambda: gw.pipeline.call("cmd", lambda now, tx: gw.commands.send(  # noqa: E731
+        tx, device_id="WB-1001", kind="wristband", name="locate_now", args={}, actor="op",
+        now=now), clock.time())
+    locate()
+    with pytest.raises(CommandPendingError):
+        locate()
