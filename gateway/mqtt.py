@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from gateway.clock import Clock
 from gateway.envelope import RawMessage
+from gateway.inbox import while_blocked
 from gateway.metrics import GatewayMetrics
 from gateway.retry import Backoff
 from gateway.settings import BrokerSettings
@@ -341,6 +342,25 @@ class MqttIngest:
     def _run(self, sock: socket.socket, parser: wire.StreamParser, keepalive: int) -> None:
         sock.settimeout(30.0)  # sendall() to a broker that stops reading gives up eventually
         tls = isinstance(sock, ssl.SSLSocket)
+        pinged = [time.monotonic()]
+
+        def blocked() -> None:
+            # Waiting for room in the inbox: what the pipeline queued for the broker goes out
+            # meanwhile, and the broker hears from us within the keepalive.
+            if self._flush(sock):
+                pinged[0] = time.monotonic()
+            elif time.monotonic() - pinged[0] >= keepalive / 2:
+                sock.sendall(wire.PINGREQ_PACKET)
+                pinged[0] = time.monotonic()
+
+        while_blocked(blocked)
+        try:
+            self._serve(sock, parser, keepalive, tls)
+        finally:
+            while_blocked(None)  # this connection's socket is done with
+
+    def _serve(self, sock: socket.socket, parser: wire.StreamParser, keepalive: int,
+               tls: bool) -> None:
         last_out = last_in = time.monotonic()
         ping_sent: float | None = None
         while True:

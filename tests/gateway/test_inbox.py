@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from gateway.envelope import RawMessage
 from gateway.inbox import Inbox
 from gateway.pipeline_hook import Task
@@ -52,3 +54,32 @@ def test_routine_events_and_no_hint_keep_arrival_order():
             batch.append(msg("WB-D", "sos"))  # without a hint even an SOS waits its turn
         inbox.put_messages(batch)
         assert inbox.take(2000) == batch
+
+
+def test_a_thread_waiting_for_room_keeps_doing_its_duty():
+    # The network thread, blocked on a full inbox, must still send what the pipeline queued
+    # for the broker (confirmations, PUBACKs, pings): a band's confirmation waited 2.3 s behind
+    # its own buffered readings (red team round 3).
+    from gateway.inbox import while_blocked
+
+    inbox = Inbox(1)
+    inbox.put_messages([msg('WB-A', 't0')])
+    duties = threading.Event()
+    done = threading.Event()
+
+    def network() -> None:
+        while_blocked(duties.set)
+        try:
+            inbox.put_messages([msg('WB-A', 't1')])  # full: waits for room
+        finally:
+            while_blocked(None)
+        done.set()
+
+    thread = threading.Thread(target=network)
+    thread.start()
+    assert duties.wait(5), "the waiting thread did nothing meanwhile"
+    assert not done.is_set()
+    assert len(inbox.take(10)) == 1  # room again
+    assert done.wait(5)
+    thread.join(5)
+    assert [r.payload for r in inbox.take(10)] == [b'{"n": "t1"}']
