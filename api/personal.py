@@ -187,6 +187,12 @@ def vendor_blind(user: User, device: Any) -> bool:
     return user.role == "vendor" and (device.holds_personal or device.installed)
 
 
+def vendor_unbound(user: User, device: Any) -> bool:
+    """Whether a vendor must not see whom its device serves nor where they live: the band's
+    building and unit are the elder's home (red team round 2). Site and grid stay."""
+    return user.role == "vendor" and device.holds_personal
+
+
 def redact_deep(value: Any) -> Any:
     """A free-form value without positions, vital signs or residents' ids, at any depth."""
     if isinstance(value, dict):

@@ -20,6 +20,7 @@ from api.personal import (
     holds_personal,
     redact_readings,
     vendor_blind,
+    vendor_unbound,
 )
 from api.schemas import (
     CommandCreate,
@@ -62,12 +63,16 @@ _TWIN_FIELDS = tuple(TwinPublic.model_fields)
 _WITHHELD_TWIN = {"lat": None, "lon": None, "accuracy_m": None, "location_ts": None}
 
 
-def _public_body(device: DeviceRecord, twin: Any, withheld: bool) -> dict[str, Any]:
+def _public_body(device: DeviceRecord, twin: Any, withheld: bool,
+                 unbound: bool = False) -> dict[str, Any]:
     """What `DevicePublic` would serialise to, built straight from the records: the list
     route answers thousands of devices, and pydantic's build-validate-dump of each was most
-    of its time (tests/api check this body against the model)."""
+    of its time (tests/api check this body against the model). `unbound`: without whom the
+    device serves and their building and unit (a vendor's view of a bound band)."""
     body = {k: getattr(device, k) for k in _SUMMARY_FIELDS}
-    body["place"] = {"site": device.site, "building": device.building, "unit": device.unit,
+    if unbound:
+        body.update(resident_id=None, building="", unit="")
+    body["place"] = {"site": device.site, "building": body["building"], "unit": body["unit"],
                      "room": "", "grid": device.grid}
     if twin is None:
         body["twin"] = None
@@ -80,7 +85,8 @@ def _public_body(device: DeviceRecord, twin: Any, withheld: bool) -> dict[str, A
 
 
 def _public(gw: Any, device: DeviceRecord, user: User) -> DevicePublic:
-    return DevicePublic(**_public_body(device, gw.twins.get(device.id), _withheld(user, device)))
+    return DevicePublic(**_public_body(device, gw.twins.get(device.id), _withheld(user, device),
+                                       vendor_unbound(user, device)))
 
 
 def _withheld(user: User, device: DeviceRecord) -> bool:
@@ -133,7 +139,7 @@ def list_devices(
         if online is not None and bool(twin and twin.online) != online:
             continue
         withheld = _withheld(user, d)
-        out.append(_public_body(d, twin, withheld))
+        out.append(_public_body(d, twin, withheld, vendor_unbound(user, d)))
         if twin is not None and not withheld:
             disclosed.append(d.resident_id)
         if len(out) >= limit:

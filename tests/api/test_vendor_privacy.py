@@ -192,3 +192,27 @@ def test_a_vendor_never_learns_which_resident_opened_a_door_it_made(api, publish
     # Staff see who it was.
     staff = c.get("/devices/AC-PRIV/events", headers=api.headers("operator")).text
     assert "R-yang" in staff
+
+
+def test_a_vendor_never_sees_whom_its_band_serves_nor_where_they_live(api: Api):
+    # Red team round 2 (observation): the band's binding carried the elder's building and
+    # unit — their home — to the vendor's device list. Site and grid (the community and its
+    # area) stay: the vendor's support needs to know which community to call.
+    c = api.client
+    assert c.post("/devices", json={"id": "WB-HOME-1", "kind": "wristband"},
+                  headers=api.headers("vendor")).status_code == 201
+    r = c.put("/devices/WB-HOME-1/binding", headers=api.headers("operator"),
+              json={"site": "jining-renmin", "building": "7", "unit": "2", "grid": "G-01",
+                    "resident_id": "R-yang"})
+    assert r.status_code == 200, r.text
+    one = c.get("/devices/WB-HOME-1", headers=api.headers("vendor")).json()
+    [listed] = [d for d in c.get("/devices", headers=api.headers("vendor")).json()
+                if d["id"] == "WB-HOME-1"]
+    for seen in (one, listed):
+        assert seen["resident_id"] is None
+        assert (seen["building"], seen["unit"]) == ("", "")
+        assert (seen["place"]["building"], seen["place"]["unit"]) == ("", "")
+        assert (seen["site"], seen["grid"]) == ("jining-renmin", "G-01")
+    # Staff see the binding.
+    staff = c.get("/devices/WB-HOME-1", headers=api.headers("operator")).json()
+    assert (staff["building"], staff["unit"], staff["resident_id"]) == ("7", "2", "R-yang")
