@@ -104,5 +104,7 @@ KIND = DeviceKind(
     urgent=("button_pressed",),
     urgent_aliases=(("sos", "button_pressed"), ("alarm", "button_pressed"),
                     ("emergency", "button_pressed"), ("button", "button_pressed"),
-                    ("pressed", "button_pressed"), ("one_button_alarm", "button_pressed")),
+                    ("pressed", "button_pressed"), ("one_button_alarm", "button_pressed"),
+                    ("one_key_alarm", "button_pressed"), ("sos_call", "button_pressed"),
+                    ("emergency_call", "button_pressed")),
 )

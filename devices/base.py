@@ -292,16 +292,22 @@ class DeviceKind:
 
 
 def urgent_word(text: str) -> str:
-    """A type as salvage compares it: no case, no surrounding space, `-` and inner spaces
-    read as `_` (`Button-Pressed` → `button_pressed`)."""
-    return re.sub(r"[-\s]+", "_", text.strip().lower())
+    """A type as salvage compares it: no case, no spaces, no `-` or `_` — `Button-Pressed`,
+    `SMOKE_ALARM` and the camelCase `smokeAlarm` Chinese firmware often sends all read as
+    `buttonpressed` / `smokealarm` (vendor round 3: `smokeAlarm` was refused unpaged)."""
+    return re.sub(r"[-_\s]+", "", text.strip().lower())
 
 
 def urgent_type(kind: DeviceKind, said: str) -> str | None:
     """The kind's urgent type that `said` names, directly or by an alias; None otherwise."""
     word = urgent_word(said)
-    word = dict(kind.urgent_aliases).get(word, word)
-    return word if word in kind.urgent else None
+    for name in kind.urgent:
+        if urgent_word(name) == word:
+            return name
+    for alias, meant in kind.urgent_aliases:
+        if urgent_word(alias) == word:
+            return meant
+    return None
 
 
 def _event_type(model: type[Event]) -> str:

@@ -17,7 +17,7 @@ from devices import (
     water_meter,
     wristband,
 )
-from devices.base import DeviceConfig, DeviceKind, Event
+from devices.base import DeviceConfig, DeviceKind, Event, urgent_word
 
 # The one list of kinds. Adding a kind is adding its module here; everything below derives.
 DECLARED: tuple[DeviceKind, ...] = (
@@ -41,9 +41,11 @@ class KindCatalogue:
             if unknown:
                 raise ValueError(f"{kind.key}: urgent events {sorted(unknown)} are not in its "
                                  f"vocabulary {list(kind.vocabulary())}")
+            own = {urgent_word(word) for word in kind.vocabulary()}
             for alias, meant in kind.urgent_aliases:
-                # An alias may not shadow a word of the kind's own (a `worn` read as `sos`).
-                if meant not in kind.urgent or alias in kind.vocabulary():
+                # An alias may not shadow a word of the kind's own (a `worn` read as `sos`),
+                # however it is spelt (compared as salvage compares: devices/base.urgent_word).
+                if meant not in kind.urgent or urgent_word(alias) in own:
                     raise ValueError(f"{kind.key}: urgent alias {alias!r} → {meant!r} must "
                                      "name an urgent type and not be a word of the kind")
         self.kinds: dict[str, DeviceKind] = {k.key: k for k in kinds}

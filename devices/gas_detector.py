@@ -69,5 +69,7 @@ KIND = DeviceKind(
     command_specs=(SELF_TEST, CLOSE_VALVE),
     urgent=("gas_alarm",),
     urgent_aliases=(("gas_leak", "gas_alarm"), ("leak", "gas_alarm"), ("gas", "gas_alarm"),
-                    ("alarm", "gas_alarm"), ("gas_detected", "gas_alarm")),
+                    ("alarm", "gas_alarm"), ("gas_detected", "gas_alarm"),
+                    ("gas_leakage", "gas_alarm"), ("combustible_gas", "gas_alarm"),
+                    ("gas_warning", "gas_alarm"), ("alarm_gas", "gas_alarm")),
 )

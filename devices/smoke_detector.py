@@ -51,5 +51,6 @@ KIND = DeviceKind(
     urgent=("smoke_alarm",),
     urgent_aliases=(("fire_alarm", "smoke_alarm"), ("fire", "smoke_alarm"),
                     ("smoke", "smoke_alarm"), ("alarm", "smoke_alarm"),
-                    ("smoke_detected", "smoke_alarm")),
+                    ("smoke_detected", "smoke_alarm"), ("smoke_warning", "smoke_alarm"),
+                    ("alarm_smoke", "smoke_alarm"), ("fire_warning", "smoke_alarm")),
 )

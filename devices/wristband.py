@@ -109,6 +109,8 @@ KIND = DeviceKind(
     command_specs=(LOCATE_NOW,),
     urgent=("sos", "fall"),
     urgent_aliases=(("emergency", "sos"), ("help", "sos"), ("sos_alarm", "sos"),
-                    ("panic", "sos"), ("fall_down", "fall"), ("falldown", "fall"),
-                    ("fall_detected", "fall"), ("fall_alarm", "fall")),
+                    ("panic", "sos"), ("sos_call", "sos"), ("sos_key", "sos"),
+                    ("sos_button", "sos"), ("one_key_alarm", "sos"), ("one_key_sos", "sos"),
+                    ("emergency_call", "sos"), ("fall_down", "fall"),
+                    ("fall_detected", "fall"), ("fall_alarm", "fall"), ("fall_warning", "fall")),
 )

@@ -30,11 +30,11 @@ class UrgencyHint:
         for kind in catalogue.kinds.values():
             if not kind.urgent:
                 continue
-            # Any case, `-` or a space for `_`, and the kind's aliases: whatever salvage
-            # reads as urgent (devices/salvage.py) is as urgent here.
+            # Any case; `-`, a space or nothing for `_` (camelCase); the kind's aliases:
+            # whatever salvage reads as urgent (devices/salvage.py) is as urgent here.
             words = [*kind.urgent, *(alias for alias, _ in kind.urgent_aliases)]
             ours = (rb'"type"\s*:\s*"\s*(?i:'
-                    + b"|".join(re.escape(w.encode()).replace(b"_", rb"[-_\s]+")
+                    + b"|".join(re.escape(w.encode()).replace(b"_", rb"[-_\s]*")
                                 for w in words) + rb')\s*"')
             # Dialect devices publishing on our own topics (hx_band).
             theirs = [p for d in dialects for p in _code_patterns(d, catalogue, None, kind.key)]
