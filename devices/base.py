@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -176,6 +177,17 @@ class Location(BaseModel):
     source: Literal["gps", "wifi", "cell"] = Field(
         "gps", description="Positioning method; cell fixes are coarse"
     )
+
+    @model_validator(mode="after")
+    def _not_the_no_fix_placeholder(self) -> Self:
+        # Cheap GPS modules report 0, 0 when they have no satellites (indoors): taken as a
+        # place, it replaced the family's last good fix and raised a false wandering alarm
+        # for an elder at home (vendor round 3). No community lies in the Gulf of Guinea.
+        if self.lat == 0 and self.lon == 0:
+            raise PydanticCustomError(
+                "no_fix", "lat 0, lon 0 is a GPS without a fix, not a place: leave `location` "
+                "out until there is one")
+        return self
 
 
 class Telemetry(Payload):

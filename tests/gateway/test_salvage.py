@@ -419,3 +419,31 @@ def test_a_snapshot_that_is_no_plain_base64_jpeg_is_dropped(gateway):
     rows = gateway.store.query("SELECT type, data FROM events WHERE channel = 'event'")
     assert sorted(r["type"] for r in rows) == ["falling_object", "fire_lane_blocked"]
     assert all("snapshot_jpeg_b64" not in orjson.loads(r["data"]) for r in rows)
+
+
+def test_a_no_fix_placeholder_is_never_taken_for_a_place(gateway):
+    # Vendor round 3: cheap GPS modules send 0, 0 (accuracy 0) without satellites; it replaced
+    # the elder's last good fix and raised a false wandering alarm. A reading carrying it is
+    # refused with a text saying what to do; an SOS carrying it pages without it.
+    band = DEVICE_OF["wristband"]
+    good = {"lat": 35.4151, "lon": 116.5872, "accuracy_m": 8}
+    none = {"lat": 0, "lon": 0, "accuracy_m": 0}
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{band}/telemetry",
+        orjson.dumps({"ts": MS - 60_000, "seq": 1, "location": good}), received_at=T0)])
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{band}/telemetry",
+        orjson.dumps({"ts": MS, "seq": 2, "heart_rate_bpm": 72, "location": none}),
+        received_at=T0)])
+    twin = gateway.twins.get(band)
+    assert (twin.lat, twin.lon) == (good["lat"], good["lon"])
+    [letter] = gateway.store.query("SELECT reason, detail FROM dead_letters")
+    assert "without a fix" in letter["detail"] and "leave `location` out" in letter["detail"]
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{band}/event",
+        orjson.dumps({"ts": MS, "seq": 3, "type": "sos", "location": none}), received_at=T0)])
+    [sos] = gateway.store.query("SELECT data FROM events WHERE type = 'sos'")
+    data = orjson.loads(sos["data"])
+    assert "location" not in data and "without a fix" in data["salvaged"]["detail"]
+    assert [r["rule_id"] for r in gateway.store.query("SELECT rule_id FROM alerts")] == [
+        "wristband.sos"]
