@@ -183,7 +183,8 @@ class Decoder:
         except DecodeError as exc:
             if channel == "cmd_ack" and not isinstance(codec, DialectCodec):
                 return self._salvaged_ack(raw, now, kind, device, exc)
-            salvaged = _salvage(kind, codec, raw, channel, None) if channel == "event" else None
+            salvaged = _salvage(kind, codec, raw, channel, None) if channel == "event" \
+                else _misplaced_urgent(kind, codec, raw) if channel == "telemetry" else None
             if salvaged is None:
                 kept = self._without_attachment(raw, now, kind, device, channel, codec, exc)
                 if kept is not None:
@@ -394,6 +395,16 @@ def _type_of(payload: object) -> str:
     if isinstance(payload, CommandAck):
         return "cmd_ack"
     return "telemetry"
+
+
+def _misplaced_urgent(kind: DeviceKind, codec: object, raw: RawMessage) -> Salvaged | None:
+    """An urgent event published on `…/telemetry` (an SOS with its readings, say): someone
+    pressed the button, and refusing it over the channel muted them (vendor round 3). Read
+    as our v1 JSON only, and only when it names one of the kind's urgent types."""
+    if isinstance(codec, DialectCodec) or b"type" not in raw.payload.lower():
+        return None
+    return salvage_urgent(kind, raw.payload, raw.received_at, [
+        "sent on …/telemetry: events go on …/event (this one was taken as an event)"])
 
 
 def _salvage(kind: DeviceKind, codec: object, raw: RawMessage, channel: Channel | None,

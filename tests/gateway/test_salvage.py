@@ -447,3 +447,27 @@ def test_a_no_fix_placeholder_is_never_taken_for_a_place(gateway):
     assert "location" not in data and "without a fix" in data["salvaged"]["detail"]
     assert [r["rule_id"] for r in gateway.store.query("SELECT rule_id FROM alerts")] == [
         "wristband.sos"]
+
+
+def test_an_sos_published_on_telemetry_still_pages(gateway):
+    # Vendor round 3: refused with "type: Extra inputs are not permitted" — the SOS was lost
+    # and nothing told the firmware that events go on `…/event`.
+    band = DEVICE_OF["wristband"]
+    acks: list[tuple[str, dict]] = []
+    gateway.confirmations._publish = lambda t, body, qos: acks.append((t, orjson.loads(body)))
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{band}/telemetry",
+        orjson.dumps({"ts": MS, "seq": 9, "type": "SOS", "battery_pct": 40}), received_at=T0)])
+    [sos] = gateway.store.query("SELECT channel, seq, data FROM events WHERE type = 'sos'")
+    assert (sos["channel"], sos["seq"]) == ("event", 9)
+    assert "events go on …/event" in orjson.loads(sos["data"])["salvaged"]["detail"]
+    assert [r["rule_id"] for r in gateway.store.query("SELECT rule_id FROM alerts")] == [
+        "wristband.sos"]
+    confirmed = [body for topic, body in acks if topic.endswith("/event/ack")]
+    assert [(c["type"], c["status"]) for c in confirmed] == [("sos", "stored")]
+    # A reading that names no urgent type stays refused as before.
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{band}/telemetry",
+        orjson.dumps({"ts": MS, "seq": 10, "type": "worn"}), received_at=T0)])
+    [letter] = gateway.store.query("SELECT reason FROM dead_letters")
+    assert letter["reason"] == "schema_invalid"
