@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from devices.base import Channel, CommandAck, DeviceKind, Event, Status
+from devices.base import Channel, CommandAck, DeviceKind, Event, Status, urgent_type, urgent_word
 from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.codec import JsonCodec, classify, object_members
 from devices.dialects.codegen import Builder, compile_fields, field_roots
@@ -261,20 +261,24 @@ class DialectCodec:
             rules = self._rules_for(kind, channel, topic)
         except PayloadError:
             return None
-        rule = _first_matching(rules, obj)
-        if rule is None or rule.channel != "event" or rule.code is None:
-            return None
-        key = _code_key(rule.code(obj))
-        word = rule.table.get(key)
         repairs: list[str] = []
-        if word is None:
-            folded = key.strip().lower()
-            word = next((w for c, w in rule.table.items() if c.lower() == folded),
-                        folded if folded in kind.urgent else None)
-            if word is not None:
-                repairs.append(f"vendor event code {key[:40]!r} read as {word!r}")
-        if word not in kind.urgent:
+        rule = _first_matching(rules, obj)
+        found = _urgent_code(rule, kind, obj) if rule is not None else None
+        if found is None:
+            # No rule's `when` fits (firmware v2 sends `cmd` where the dialect tests `Cmd`):
+            # an event rule whose code still reads as an urgent type salvages it (vendor
+            # round 3: a fall was lost as "no message rule matches").
+            for other in rules:
+                if other is not rule and (found := _urgent_code(other, kind, obj)) is not None:
+                    rule = other
+                    repairs.append(f"no message rule matched; read by the rule for "
+                                   f"{found[1]!r} events")
+                    break
+        if found is None or rule is None:
             return None
+        key, word = found
+        if rule.table.get(key) != word:
+            repairs.append(f"vendor event code {key[:40]!r} read as {word!r}")
         target: _Target = rule.targets[kind.key][word]
         out: dict[str, Any] = {}
         now_ms = round(received_at * 1000)
@@ -342,6 +346,26 @@ def _target(model: type[BaseModel], fields: dict[str, tuple[FieldSpec, frozenset
     build = compile_fields(specs, loc)
     return _Target(model, build, frozenset(consumed), model.__pydantic_validator__.validate_python,
                    specs, loc)
+
+
+def _urgent_code(rule: _Rule, kind: DeviceKind, obj: Any) -> tuple[str, str] | None:
+    """(the vendor's code, the urgent type it names) when `rule` is an event rule whose code
+    in `obj` names one of the kind's urgent types — by the dialect's table, that table without
+    case, or as our contract reads urgent words (any spelling, the kind's aliases)."""
+    if rule.channel != "event" or rule.code is None or kind.key not in rule.targets:
+        return None
+    try:
+        key = _code_key(rule.code(obj))
+    except (PayloadError, KeyError, TypeError, IndexError):
+        return None
+    word = rule.table.get(key)
+    if word is None:
+        folded = urgent_word(key)
+        word = next((w for c, w in rule.table.items() if urgent_word(c) == folded),
+                    urgent_type(kind, key))
+    if word not in kind.urgent or word not in rule.targets[kind.key]:
+        return None
+    return key, word
 
 
 def _first_matching(rules: tuple[_Rule, ...], obj: Any) -> _Rule | None:

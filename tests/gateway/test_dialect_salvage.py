@@ -46,6 +46,10 @@ CASES = {
     "watch4g time in ISO": (WATCH_TOPIC, _watch(time="2026-11-21T04:00:00Z")),
     "watch4g time empty": (WATCH_TOPIC, _watch(time="")),
     "watch4g position in plain degrees": (WATCH_TOPIC, _watch(lat="35.414210", lng=116.58712)),
+    # Vendor round 3: firmware v2 changed what the rule's `when` tests (`cmd` → `Cmd`, or
+    # another command word) or spells the code its own way: no rule matched, the fall was lost.
+    "watch4g when no longer matches": (WATCH_TOPIC, _watch(cmd="ALARM")),
+    "watch4g alarm code camelCase": (WATCH_TOPIC, _watch(alarm="sosAlarm")),
     "hx_band t in milliseconds": (HX_TOPIC, orjson.dumps(
         {"t": int(T0 * 1000), "n": 11, "alarm": "SOS"})),
     "hx_band alarm in lower case": (HX_TOPIC, orjson.dumps(
