@@ -26,7 +26,6 @@ _TRIMMABLE = frozenset(
         "not_ballistic",
         "not_monotonic",
         "sparse",
-        "uniform_head",
     }
 )
 # A passing track that runs alongside a longer track still in progress (a fast object's

@@ -83,28 +83,57 @@ def accel_sigma(ts: np.ndarray, ys: np.ndarray, coeffs: np.ndarray, noise_px: fl
 LONE_GAP_FRAMES = 3.5
 
 
+# At most this many points are peeled off each end as lone sightings (and at most a quarter).
+LONE_MAX_PEEL = 4
+
+
+def _peel(ts: np.ndarray, fps: float, from_start: bool) -> int:
+    """How many end points are lone sightings: the points beyond the outermost gap of
+    `LONE_GAP_FRAMES` or more, if there are at most two of them, repeatedly (a steady drift,
+    then one point after a gap, then another after another gap)."""
+    gaps = np.diff(ts) * fps
+    if from_start:
+        gaps = gaps[::-1]
+    n, peeled = len(ts), 0
+    limit = min(LONE_MAX_PEEL, n // 4)
+    while True:
+        # gaps[-1] is the step into the last point; find the outermost long gap within 2 steps.
+        inner = gaps[: len(gaps) - peeled] if peeled else gaps
+        k = next((j for j in (1, 2) if j <= len(inner) and inner[-j] >= LONE_GAP_FRAMES), None)
+        if k is None or peeled + k > limit:
+            return peeled
+        peeled += k
+
+
 def _curvature_on_a_lone_end(
     ts: np.ndarray, ys: np.ndarray, g_px: float, cfg: FallingConfig, fps: float, noise_px: float
 ) -> bool:
-    """Whether the fall's curvature rests on one end point seen after (or before) a gap.
+    """Whether the fall's curvature rests on end points seen after gaps.
 
     Set 1200, clip 1215 (night, snow, gliding birds): a 4-pixel blob drifting down at constant
     speed for 0.55 s, then, 0.3 s later, one blob where gravity would have put a falling
     object, 40 px below: the parabola through the
     whole passed (1.05 g, 6.6 standard errors); without that point the acceleration is
     -0.09 g. An object seen in the frames in between would have been found there; a lone
-    blob after a gap is as likely anything else. So an end point after a gap must not carry
-    the curvature: without it the acceleration must still lie in range, and stand out from
+    blob after a gap is as likely anything else. So end points after a gap must not carry
+    the curvature: without them the acceleration must still lie in range, and stand out from
     its error by half the usual margin (the end points carry most of a short track's
     curvature, so a real fall loses some of its measure without one: set 1000, clip 1010, a
     12-point fall lost for 4 frames before its last sighting keeps 0.86 g at 5.2 standard
-    errors).
+    errors). Up to two points beyond a gap are peeled off, and again, up to `LONE_MAX_PEEL`
+    and a quarter of the points: set 1100, clip 1105, a leaf drifting down followed across
+    0.44 s to one blob and 0.2 s on to another; set 1200, clip 1203, a steady drift, then
+    three sightings 4, 4 and 3 frames apart, each lower than the last.
     """
-    for drop_first in (True, False):
-        gap = ts[1] - ts[0] if drop_first else ts[-1] - ts[-2]
-        if gap * fps < LONE_GAP_FRAMES or len(ts) < 5:
+    if len(ts) < 5:
+        return False
+    for from_start in (True, False):
+        k = _peel(ts, fps, from_start)
+        if not k:
             continue
-        tt, yy = (ts[1:], ys[1:]) if drop_first else (ts[:-1], ys[:-1])
+        tt, yy = (ts[k:], ys[k:]) if from_start else (ts[:-k], ys[:-k])
+        if len(tt) < 4:
+            return True
         coeffs = np.polyfit(tt, yy, 2)
         ratio = 2 * coeffs[0] / g_px
         if not cfg.accel_min <= ratio <= cfg.accel_max:
