@@ -109,6 +109,10 @@ class GatewayMetrics:
                                registry=r)
         self.reconnects = Counter("scgw_broker_reconnects", "Broker reconnect attempts",
                                   registry=r)
+        self.subscriptions_refused = Gauge(
+            "scgw_subscriptions_refused", "Dialect topic filters the broker refused the gateway "
+            "at its last connect (their devices are not read: run `scgw broker provision`)",
+            registry=r)
         self.event_lane_connected = Gauge(
             "scgw_event_lane_connected", "1 while the event lane (the second session, for "
             "devices' events) is connected; 0: events are read on the main session", registry=r)

@@ -64,12 +64,18 @@ class MqttIngest:
         receive_maximum: int = 1000,
         generation_base: int = 0,
         lane: bool = False,
+        optional_filters: int = 0,
     ) -> None:
         self._settings = settings
         self._filters = [
             f"$share/{settings.shared_group}/{f}" if settings.shared_group else f for f in filters
         ]
         self._sink = sink
+        # Filters the gateway can run without (a dialect's own topics): refused, they are
+        # reported, not fatal.
+        self._optional = frozenset(self._filters[len(self._filters) - optional_filters:]
+                                   if optional_filters else ())
+        self.unsubscribed: list[str] = []  # optional filters the broker refused last time
         # Why the broker last refused us (login or subscription), for the operator; None
         # once connected and subscribed.
         self.refusal: str | None = None
@@ -285,6 +291,21 @@ class MqttIngest:
         suback = self._await(sock, parser, wire.SUBACK)
         _, codes = wire.parse_suback(suback, self._v5)
         failed = [(f, c) for f, c in zip(self._filters, codes, strict=False) if c >= 0x80]
+        optional = [(f, c) for f, c in failed if f in self._optional]
+        if optional and len(optional) == len(failed):
+            # Only a dialect's own topics (a dialect file installed before the broker was
+            # provisioned for it): everything else is served, and the operator is told —
+            # stopping the whole gateway left every device unserved (vendor round 3).
+            self.unsubscribed = [f for f, _ in optional]
+            log.error("the broker refused the gateway's subscription to %s (reason 0x%02x): "
+                      "those dialect devices are not read until `scgw broker provision` gives "
+                      "role scgw-gateway those topics and the gateway reconnects",
+                      ", ".join(repr(f) for f, _ in optional), optional[0][1])
+            failed = []
+        else:
+            self.unsubscribed = []
+        if not self._lane:
+            self._metrics.subscriptions_refused.set(len(self.unsubscribed))
         if failed:
             self.refusal = (
                 f"the broker refused the gateway's subscription to {failed[0][0]!r} (reason "

@@ -202,7 +202,8 @@ class Gateway:
         broker = self.settings.replica_broker(replica)
         return MqttIngest(broker, self._filters, self.pipeline_submit, self.metrics, self.clock,
                           receive_maximum=self.settings.limits.queue_size,
-                          generation_base=generation_base)
+                          generation_base=generation_base,
+                          optional_filters=len(self.codecs.vendor_filters()))
 
     def _lane(self, replica: str | None, generation_base: int = 0) -> MqttIngest:
         broker = self.settings.replica_broker(replica).event_lane_login()

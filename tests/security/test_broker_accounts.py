@@ -283,3 +283,48 @@ def test_a_device_behind_a_hub_gets_no_broker_account(edge: Edge):
     assert r.json().get("mqtt_password") is None
     assert attempt(edge.broker, "HUB9-btn1", "any-password-at-all", "HUB9-btn1") \
         in NOT_AUTHORIZED
+
+
+def test_a_gateway_refused_only_a_dialects_topics_serves_the_rest(edge: Edge, tmp_path):
+    # Vendor round 3: a dialect file installed before `scgw broker provision` gave the
+    # gateway's role its topics stopped the whole gateway at start-up. Now those devices
+    # wait (reported, counted) and every other device is served.
+    from devices.vendors import builtin_codecs
+    from gateway.clock import ManualClock
+    from gateway.provisioning import gateway_acls
+    from gateway.service import Gateway
+    from gateway.settings import Settings
+    from tests.conftest import device
+
+    def ctrl(*args: str) -> None:
+        subprocess.run(["mosquitto_ctrl", "-h", "127.0.0.1", "-p", str(edge.broker.port),
+                        "-u", ADMIN, "-P", ADMIN_PW, "dynsec", *args],
+                       check=True, capture_output=True)
+
+    missing = "watch/+/up"
+    ctrl("createRole", "gw-partial-role")
+    for acl in gateway_acls([f for f in builtin_codecs().vendor_filters() if f != missing]):
+        ctrl("addRoleACL", "gw-partial-role", acl["acltype"], acl["topic"],
+             "allow" if acl["allow"] else "deny")
+    ctrl("createClient", "gw-partial", "-p", "partial-password-1", "-c", "gw-partial")
+    ctrl("addClientRole", "gw-partial", "gw-partial-role")
+    password = _device(edge, "vendor-a", "WB-PROBE-9")
+    gw = Gateway(Settings(broker={"url": edge.broker.url, "username": "gw-partial",
+                                  "password": "partial-password-1", "client_id": "gw-partial",
+                                  "event_lane": False},
+                          database={"url": f"sqlite:///{tmp_path / 'partial.db'}"},
+                          log_json=False), clock=ManualClock(time.time()))
+    gw.registry.register([device("WB-PROBE-9", "wristband")])
+    gw.start()
+    try:
+        assert gw.mqtt.wait_connected(10), gw.mqtt.refusal
+        assert gw.mqtt.unsubscribed == [missing]
+        assert gw.metrics.value("scgw_subscriptions_refused") == 1
+        band = Client(edge.broker, "WB-PROBE-9", password, "WB-PROBE-9")
+        try:
+            band.publish("scgw/v1/wristband/WB-PROBE-9/telemetry", _telemetry(1))
+            assert wait_for(lambda: gw.store.query("SELECT seq FROM telemetry"), 10)
+        finally:
+            band.close()
+    finally:
+        gw.stop()
