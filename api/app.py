@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import math
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
@@ -54,23 +52,30 @@ VERSION = "0.1.0"
 BODY_LIMIT = 1024 * 1024  # bytes of request body, outside the plate page
 
 
-def _json_safe(value: Any) -> Any:
-    """`value` with NaN and infinities spelled as strings (JSON has no such numbers)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
+# A refusal names this many problems, each without the refused input: a body of 60,000
+# unknown keys made a 6.6 MB answer echoing it, encoded on the event loop, and four such
+# anonymous requests delayed other bands' SOS by seconds (red team round 3b).
+ERRORS_SHOWN = 20
+_ERROR_TEXT_MAX = 300
+
+
+def _shown_error(error: Any) -> dict[str, Any]:
+    loc = error.get("loc", ()) if isinstance(error, dict) else ()
+    return {"type": str(error.get("type", ""))[:60] if isinstance(error, dict) else "",
+            "loc": [p if isinstance(p, int) else str(p)[:80] for p in list(loc)[:8]],
+            "msg": str(error.get("msg", ""))[:_ERROR_TEXT_MAX] if isinstance(error, dict)
+            else str(error)[:_ERROR_TEXT_MAX]}
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
-    """422 with the validation errors, even when the refused input was NaN (a body such as
-    `{"high": NaN}` parses, is refused, and must not turn into a 500 while being echoed)."""
+    """422 with the first validation errors (type, where, why — never the refused input
+    itself: it may be huge, or NaN, which JSON cannot carry)."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    return JSONResponse(status_code=422,
-                        content={"detail": _json_safe(jsonable_encoder(errors))})
+    detail: list[Any] = [_shown_error(e) for e in errors[:ERRORS_SHOWN]]
+    if len(errors) > ERRORS_SHOWN:
+        detail.append({"type": "more", "loc": [], "msg": f"and {len(errors) - ERRORS_SHOWN} "
+                       "more problems"})
+    return JSONResponse(status_code=422, content={"detail": detail})
 
 
 async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:

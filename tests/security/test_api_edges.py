@@ -136,3 +136,19 @@ def test_open_surfaces_are_only_the_probes(edge: Edge):
         assert vendor.get("/asyncapi.json", headers=headers).json()["asyncapi"].startswith("3")
         # A user's token is not a scrape token.
         assert vendor.get("/metrics", headers=headers).status_code == 401
+
+
+def test_a_body_of_thousands_of_unknown_keys_gets_a_short_refusal(edge: Edge):
+    # Red team round 3b: 60,000 unknown keys to an open route were answered with every error
+    # and its input (6.6 MB, encoded on the event loop): four such requests delayed other
+    # bands' SOS by seconds. The refusal names the first problems only.
+    body = {f"k{i}": i for i in range(60_000)} | {"id": "WB-KEYS-1", "kind": "wristband"}
+    token = edge.login("vendor-a")
+    with edge.http(headers={"Authorization": f"Bearer {token}"}) as client:
+        r = client.post("/devices", json=body)
+        assert r.status_code == 422
+        assert len(r.content) < 10_000, len(r.content)
+        detail = r.json()["detail"]
+        assert len(detail) == 21 and detail[-1]["msg"].startswith("and 59980 more")
+        assert all("input" not in d for d in detail)
+        assert client.get("/health").status_code == 200
