@@ -197,10 +197,17 @@ class Deduplicator:
             # restarted pressed again from elsewhere, and was told "duplicate" (red team
             # round 3). A firmware that re-encodes its resends stores a second copy of the
             # press: one alert still, its count raised — better than a muted SOS.
+            # And only while a resend can still be one: the same bytes again after the
+            # resend window are a new press (a band back from another reboot to the same
+            # fixed clock, pressed where it was pressed before — red team round 3b).
             mine = stored_data(env)
             digest = payload_digest(env.raw.payload)
-            return any(s == mine or _field(s, "salvaged", "digest") == digest for s in same
-                       if _field(s, "type") == env.type)
+            if not any(s == mine or _field(s, "salvaged", "digest") == digest for s in same
+                       if _field(s, "type") == env.type):
+                return False
+            since = env.received_at - RESEND_WINDOW_S
+            return any(at >= since and (s == mine or _field(s, "salvaged", "digest") == digest)
+                       for s, at in tx.event_copies(env.device_id, env.type, env.ts))
         return bool(index[1]) and stored_data(env) in index[1]
 
     def _remember(self, key: Key, window: SeqWindow | None) -> None:

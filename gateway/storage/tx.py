@@ -182,6 +182,12 @@ class StoreTx:
             "SELECT seq, data FROM events WHERE device_id = ? AND ts >= ? AND ts <= ?"
             " AND channel = 'event' AND type = ?", (device_id, start, end, type_)).fetchall()
 
+    def event_copies(self, device_id: str, type_: str, ts: float) -> list[tuple[str, float]]:
+        """(data, received_at) of a device's stored events of one type at device time `ts`."""
+        return self._conn.execute(
+            "SELECT data, received_at FROM events WHERE device_id = ? AND ts = ?"
+            " AND channel = 'event' AND type = ?", (device_id, ts, type_)).fetchall()
+
     def find_stored_many(self, keys: set[tuple[str, str, float]],
                          ) -> dict[tuple[str, str, float], list[tuple[int | None, str]]]:
         """`find_stored` for many (device_id, channel, ts) at once: a statement per few

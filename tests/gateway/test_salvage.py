@@ -471,3 +471,19 @@ def test_an_sos_published_on_telemetry_still_pages(gateway):
         orjson.dumps({"ts": MS, "seq": 10, "type": "worn"}), received_at=T0)])
     [letter] = gateway.store.query("SELECT reason FROM dead_letters")
     assert letter["reason"] == "schema_invalid"
+
+
+@pytest.mark.parametrize("clock", [MS - 10 * 86_400_000, MS])
+def test_the_same_bytes_after_the_resend_window_are_a_new_press(gateway, clock):
+    # Red team round 3b: a band back from a reboot to the same fixed clock, pressed again
+    # where it was before (no position, or the same one) sends the very same bytes: matched
+    # as a resend however late, it was never stored or paged. A resend comes within minutes.
+    topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
+    press = orjson.dumps({"ts": clock, "seq": 1, "type": "sos"})
+    acks: list[dict] = []
+    gateway.confirmations._publish = lambda t, body, qos: acks.append(orjson.loads(body))
+    for after in (0, 30, 590, 1300, 1330):
+        gateway.pipeline.process_batch([RawMessage(topic, press, received_at=T0 + after)])
+    assert [a["status"] for a in acks if "status" in a] == [
+        "stored", "duplicate", "duplicate", "stored", "duplicate"]
+    assert len(gateway.store.query("SELECT id FROM events WHERE type = 'sos'")) == 2
