@@ -170,7 +170,12 @@ def object_members(text: str | bytes) -> Members | None:
             continue
     if not isinstance(top, Members):
         return None
-    return Members((key, _plain(value)) for key, value in top)
+    try:
+        return Members((key, _plain(value)) for key, value in top)
+    except RecursionError:
+        # Nested deeper than any device writes (600 levels crashed this, red team round 3b):
+        # no object any reader takes; an urgent one still pages by its type (salvage).
+        return None
 
 
 def _attempts(text: str) -> Iterator[str]:

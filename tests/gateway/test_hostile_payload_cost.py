@@ -58,3 +58,19 @@ def test_an_sos_of_forty_thousand_tiny_fields_is_trimmed_in_bounded_time(gateway
     detail = orjson.loads(row["data"])["salvaged"]["detail"]
     assert "more" in detail and len(detail) < 2_000
     assert gateway.store.query("SELECT rule_id FROM alerts") == [{"rule_id": "wristband.sos"}]
+
+
+@pytest.mark.parametrize("depth", [600, 3000])
+@pytest.mark.parametrize("nest", [b'{"a":', b"["])
+def test_an_sos_nested_deeper_than_any_device_writes_still_pages(gateway, nest,  # noqa: F811
+                                                                 depth):
+    # Red team round 3b: 600 levels of valid JSON crashed the lenient reader (an
+    # internal_error dead letter: the SOS was neither salvaged, confirmed nor paged).
+    close = b"}" if nest.startswith(b"{") else b"]"
+    payload = (b'{"type": "sos", "ts": %d, "seq": 3, "x": ' % MS + nest * depth + b"1"
+               + close * depth + b"}")
+    gateway.pipeline.process_batch([RawMessage(f"scgw/v1/wristband/{BAND}/event", payload,
+                                               received_at=T0)])
+    assert gateway.store.query("SELECT reason FROM dead_letters WHERE reason = "
+                               "'internal_error'") == []
+    assert gateway.store.query("SELECT rule_id FROM alerts") == [{"rule_id": "wristband.sos"}]
