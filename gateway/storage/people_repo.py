@@ -169,6 +169,11 @@ class SqlitePeople:
             (resident_id, phone, contact_name, contact_relation, contact_phone, at, by))
         return True
 
+    def zone_count(self, resident_id: str) -> int:
+        """How many zones a resident has."""
+        return int(self._conn.execute("SELECT count(*) FROM geofences WHERE resident_id = ?",
+                                      (resident_id,)).fetchone()[0])
+
     def create_zone(self, *, resident_id: str, name: str, polygon: list[list[float]],
                     enabled: bool, actor: str, now: float) -> int:
         """A new zone; returns its id."""

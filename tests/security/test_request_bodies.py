@@ -61,3 +61,21 @@ def test_the_production_server_cuts_a_chunked_body_off(edge: Edge):
         r = client.post("/auth/password", content=b"{" + b" " * HUGE + b"}",
                         headers={"content-type": "application/json"})
         assert r.status_code == 413
+
+
+def test_a_family_cannot_make_thousands_of_safe_zones(api: Api):
+    # Red team round 3b: 8,000 zones for one elder, each tested against every fix of the
+    # band on the pipeline thread, delayed another family's SOS by seconds.
+    from api.routes.geofences import ZONES_PER_RESIDENT
+
+    c, family = api.client, api.headers("family")
+    square = [[35.41, 116.58], [35.41, 116.59], [35.42, 116.59], [35.42, 116.58]]
+    made = [c.post("/geofences", headers=family, json={
+        "resident_id": "R-yang", "name": f"z{n}", "polygon": square}).status_code
+        for n in range(ZONES_PER_RESIDENT + 1)]
+    assert made == [201] * ZONES_PER_RESIDENT + [409]
+    r = c.post("/geofences", headers=family, json={
+        "resident_id": "R-yang", "name": "one more", "polygon": square})
+    assert r.status_code == 409 and "change or delete one" in r.json()["detail"]
+    assert len(c.get("/geofences", headers=family,
+                     params={"resident_id": "R-yang"}).json()) == ZONES_PER_RESIDENT
