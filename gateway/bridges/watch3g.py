@@ -56,8 +56,11 @@ class _Conn:
     mqtt: MqttSession | None = None
     locate: tuple[str, int] | None = None  # (command id, expires_at ms) awaiting a fix
     alarms: dict[int, str] = field(default_factory=dict)  # AL ts ms → maker, until confirmed
-    # When each AL body was first received: a watch without a clock resends the same body,
-    # and its stand-in time must stay the first one, or every resend is another event.
+    # When each AL body was first received: a watch without a clock resends the same body
+    # until answered, and its stand-in time must stay the first one, or every resend is
+    # another event. Once answered (on a live TCP connection the answer arrives), the same
+    # body again is another press: it gets a time of its own (red team round 3b: a second
+    # press was stored as the first one's resend, and answered, and never paged).
     alarm_first_ms: dict[tuple[str, ...], int] = field(default_factory=dict)
     closing: str | None = None  # why the bridge closes it (counted once)
     address: str = ""  # the peer's IP address
@@ -361,9 +364,11 @@ class Watch3gBridge:
         if not isinstance(body, dict):
             return
         if topic.endswith("/event/ack"):
-            maker = conn.alarms.pop(body.get("ts"), None)  # type: ignore[arg-type]
+            ts = body.get("ts")
+            maker = conn.alarms.pop(ts, None)  # type: ignore[arg-type]
             if maker is not None:
                 self.counters["alarms_confirmed"] += 1  # before the answer a test may read
+                conn.alarm_first_ms = {k: v for k, v in conn.alarm_first_ms.items() if v != ts}
                 self._reply(conn, "AL", maker)
         elif topic.endswith("/cmd"):
             asyncio.get_running_loop().create_task(self._command(conn, body))

@@ -86,20 +86,27 @@ def test_an_sos_pressed_indoors_without_a_fix_pages_and_an_unreadable_alarm_is_n
     # once and nothing was stored: the watch stopped resending a lost SOS.
     content = watch.alarm(SOS, fix=False)
     assert watch.wait_for("AL"), "answered once the gateway confirmed it"
-    clock.advance(3)
-    watch.send(content)  # a resend (the answer was lost): the same event, answered again
-    assert watch.wait_for("AL", count=2)
     [sos] = gw.store.query("SELECT type, ts, data FROM events WHERE channel = 'event'")
     assert sos["type"] == "sos" and "location" not in orjson.loads(sos["data"])
-    assert round(sos["ts"]) == round(clock.time() - 3)  # the first receipt stands in
+    assert round(sos["ts"]) == round(clock.time())  # the receipt stands in for its time
     assert gw.store.query("SELECT rule_id FROM alerts WHERE rule_id = 'wristband.sos'")
+    # The same body again after the answer (on a live connection the answer arrived): the
+    # elder pressed again — a press of its own with a time of its own, answered, counted
+    # (red team round 3b: it was stored as the first press's resend and never paged).
+    clock.advance(5)
+    watch.send(content)
+    assert watch.wait_for("AL", count=2)
+    presses = gw.store.query("SELECT ts FROM events WHERE channel = 'event' ORDER BY id")
+    assert [round(p["ts"]) for p in presses] == [round(clock.time() - 5), round(clock.time())]
+    [alert] = gw.store.query("SELECT count FROM alerts WHERE rule_id = 'wristband.sos'")
+    assert alert["count"] == 2
     # An alarm the bridge cannot read is not answered: the watch keeps sending it.
     watch.send("AL,garbled")
     watch.keepalive()
     assert watch.wait_for("LK")  # frames are answered in order: the AL came before
     assert sum(f.keyword == "AL" for f in watch.received) == 2
     assert bridge.counters["alarms_unreadable"] == 1
-    assert len(gw.store.query("SELECT id FROM events WHERE channel = 'event'")) == 1
+    assert len(gw.store.query("SELECT id FROM events WHERE channel = 'event'")) == 2
     watch.close()
 
 
