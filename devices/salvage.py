@@ -261,3 +261,35 @@ def _problem(model: type[BaseModel], fields: dict[str, Any], name: str) -> str |
     except orjson.JSONEncodeError as exc:  # integers past 64 bits
         return str(exc)
     return None
+
+
+# What firmware puts in a reading for "not measured": a band that measures SpO2 or blood
+# pressure every few hours sends 0 in between, a step counter not started sends -1 (vendor
+# round 3: each such reading was refused whole, its position and `worn` flag with it).
+_NOT_MEASURED: tuple[object, ...] = (0, -1)
+
+
+def without_placeholders(kind: DeviceKind, payload: bytes) -> tuple[bytes, list[str]] | None:
+    """A reading with its "not measured" placeholders left out — fields valued 0 or -1 that
+    its model refuses (a vital of 0, a blood-pressure pair 0/0) — and what was left out; None
+    when it has none, or is still refused without them (then it is refused as it came)."""
+    members = object_members(payload)
+    if members is None:
+        return None
+    obj = dict(members)
+    dropped = [name for name, value in obj.items()
+               if name not in ("ts", "seq") and type(value) in (int, float)
+               and value in _NOT_MEASURED
+               and _problem(kind.telemetry, {"ts": obj.get("ts"), name: value}, name)]
+    if not dropped:
+        return None
+    pairs = {"systolic_mmhg": "diastolic_mmhg", "diastolic_mmhg": "systolic_mmhg"}
+    dropped += [pairs[n] for n in dropped if n in pairs and pairs[n] in obj
+                and pairs[n] not in dropped]
+    kept = {k: v for k, v in obj.items() if k not in dropped}
+    try:
+        encoded = orjson.dumps(kept)
+        kind.telemetry.model_validate_json(encoded)
+    except (ValidationError, orjson.JSONEncodeError):
+        return None
+    return encoded, [f"{name} {obj[name]!r} read as not measured" for name in dropped]

@@ -20,6 +20,7 @@ from devices.salvage import (
     salvage_unreadable,
     salvage_urgent,
     trim_to_fit,
+    without_placeholders,
 )
 from devices.vendors import CodecSet, VendorRoute, builtin_codecs
 from gateway.envelope import Envelope, RawMessage
@@ -186,7 +187,9 @@ class Decoder:
             salvaged = _salvage(kind, codec, raw, channel, None) if channel == "event" \
                 else _misplaced_urgent(kind, codec, raw) if channel == "telemetry" else None
             if salvaged is None:
-                kept = self._without_attachment(raw, now, kind, device, channel, codec, exc)
+                kept = (self._without_attachment(raw, now, kind, device, channel, codec, exc)
+                        or self._without_placeholders(raw, now, kind, device, channel, codec,
+                                                      exc))
                 if kept is not None:
                     return kept
                 raise RejectError(exc.reason, str(exc), device_id) from exc
@@ -212,6 +215,26 @@ class Decoder:
             return None
         env = self._envelope(raw, now, kind, device, "event", event)
         env.salvaged = (exc.reason, f"{exc}; {ATTACHMENT} dropped, the event kept")
+        return env
+
+    def _without_placeholders(self, raw: RawMessage, now: float, kind: DeviceKind,
+                              device: DeviceRecord, channel: Channel, codec: object,
+                              exc: DecodeError) -> Envelope | None:
+        """A reading whose only faults are "not measured" placeholders (a vital of 0, steps
+        -1): kept without them, what was left out reported — such readings were refused
+        whole, their position and `worn` with them (vendor round 3). None otherwise."""
+        if channel != "telemetry" or isinstance(codec, DialectCodec):
+            return None
+        found = without_placeholders(kind, raw.payload)
+        if found is None:
+            return None
+        payload, repairs = found
+        try:
+            reading = codec.decode(kind, "telemetry", payload)  # type: ignore[attr-defined]
+        except DecodeError:
+            return None
+        env = self._envelope(raw, now, kind, device, "telemetry", reading)
+        env.salvaged = (exc.reason, f"{exc}; " + "; ".join(repairs) + ", the rest kept")
         return env
 
     def _oversized_urgent(self, raw: RawMessage, now: float) -> Envelope | None:

@@ -487,3 +487,33 @@ def test_the_same_bytes_after_the_resend_window_are_a_new_press(gateway, clock):
     assert [a["status"] for a in acks if "status" in a] == [
         "stored", "duplicate", "duplicate", "stored", "duplicate"]
     assert len(gateway.store.query("SELECT id FROM events WHERE type = 'sos'")) == 2
+
+
+def test_not_measured_placeholders_are_left_out_and_the_reading_kept(gateway):
+    # Vendor round 3: bands that measure SpO2 or blood pressure every few hours send 0 in
+    # between; each such reading was refused whole, its position and `worn` with it.
+    band = DEVICE_OF["wristband"]
+    reports: list[dict] = []
+    gateway.confirmations._publish = lambda t, body, qos: reports.append(orjson.loads(body))
+    fix = {"lat": 35.4151, "lon": 116.5872, "accuracy_m": 8}
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{band}/telemetry", orjson.dumps(
+            {"ts": MS, "seq": 1, "heart_rate_bpm": 0, "spo2_pct": 0, "systolic_mmhg": 0,
+             "diastolic_mmhg": 0, "steps": -1, "worn": False, "location": fix}),
+        received_at=T0)])
+    [row] = gateway.store.query("SELECT data FROM telemetry")
+    data = orjson.loads(row["data"])
+    assert data["location"] == {**fix, "source": "gps"} and data["worn"] is False
+    assert not {"heart_rate_bpm", "spo2_pct", "systolic_mmhg", "steps"} & data.keys()
+    assert "read as not measured" in data["salvaged"]["detail"]
+    twin = gateway.twins.get(band)
+    assert (twin.lat, twin.lon) == (fix["lat"], fix["lon"])
+    [report] = [r for r in reports if r.get("salvaged")]
+    assert "heart_rate_bpm 0 read as not measured" in report["detail"]
+    # Anything else out of range is refused as before: 120 % is no placeholder.
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{band}/telemetry", orjson.dumps(
+            {"ts": MS + 1000, "seq": 2, "battery_pct": 120, "location": fix}),
+        received_at=T0)])
+    assert [r["reason"] for r in gateway.store.query("SELECT reason FROM dead_letters")] == [
+        "out_of_range"]
