@@ -40,7 +40,7 @@ def put_asset(asset_id: AssetId, body: AssetUpsert, request: Request, gw: Gatewa
     def write(now: float, tx: Any) -> None:  # the change and its audit row commit together
         upsert_asset(tx, id=asset_id, kind=body.kind, name=body.name,
                      expires_on=body.expires_on, now=now, remind_days=body.remind_days,
-                     device_id=body.device_id,
+                     device_id=body.device_id, actor=who.username,
                      place={"site": body.site, "building": body.building, "unit": body.unit,
                             "grid": body.grid})
         tx.audit.record_admin(at=now, actor=who.username, role=who.role, action="asset_put",

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from devices.place import Place
+from gateway.workflow.states import FINAL
 
 if TYPE_CHECKING:
     from gateway.workflow.ports import Tx
@@ -14,11 +15,34 @@ if TYPE_CHECKING:
 
 def upsert_asset(tx: Tx, *, id: str, kind: str, name: str, expires_on: date, now: float,
                  place: dict[str, str] | None = None, device_id: str | None = None,
-                 remind_days: int | None = None) -> None:
-    """Register or update an asset with an expiry date (extinguisher, certificate, …)."""
+                 remind_days: int | None = None, actor: str = "system") -> None:
+    """Register or update an asset with an expiry date (extinguisher, certificate, …). A
+    renewed date notes itself on the open reminder of the old one (vendor round 3: the old
+    reminder stayed as it was, as if nothing had been done)."""
+    old = next((a for a in tx.tickets.assets() if a["id"] == id), None)
     tx.tickets.upsert_asset(id=id, kind=kind, name=name, place=place or {},
                             device_id=device_id, expires_on=expires_on,
                             remind_days=remind_days, now=now)
+    if old is None or old["expires_on"] == expires_on.isoformat() \
+            or old["reminder_ticket_id"] is None:
+        return
+    ticket = tx.tickets.get(old["reminder_ticket_id"])
+    if ticket is not None and ticket.state not in FINAL:
+        tx.tickets.add_event(
+            ticket.id, now, actor, "comment", ticket.state, ticket.state,
+            note=f"有效期已更新为 {expires_on.isoformat()}（原 {old['expires_on']}），可办结 / "
+                 f"renewed to {expires_on.isoformat()} (was {old['expires_on']}): may be closed",
+            detail={"renewed_to": expires_on.isoformat(), "was": old["expires_on"]})
+
+
+def reminder_text(kind: str, name: str, expiry: date, today: date) -> tuple[str, bool]:
+    """A reminder ticket's description (Chinese, then English) and whether it is overdue."""
+    days = (expiry - today).days
+    if days < 0:
+        return (f"{name}（{kind}）已于 {expiry.isoformat()} 过期 {-days} 天，请尽快更换或检验 / "
+                f"{kind} {name} expired on {expiry.isoformat()}, {-days} days ago", True)
+    return (f"{name}（{kind}）将于 {expiry.isoformat()} 到期（还有 {days} 天）/ "
+            f"{kind} {name} expires on {expiry.isoformat()} (in {days} days)", False)
 
 
 def open_due_reminders(service: WorkflowService, tx: Tx, now: float) -> int:
@@ -32,13 +56,15 @@ def open_due_reminders(service: WorkflowService, tx: Tx, now: float) -> int:
         days = service.settings.reminder_days if remind_days is None else remind_days
         if today < expiry - timedelta(days=days):
             continue
+        text, overdue = reminder_text(kind, name, expiry, today)
         ticket = service.open_ticket(
             tx, source="reminder", category="facility_expiry", now=now,
+            # Already expired: an extinguisher that may not work is more than a chore.
+            priority="high" if overdue else None,
             place=Place(site=site or "", building=building or "", unit=unit or "",
                         grid=grid or ""),
-            device_id=device_id, title=f"{name} 到期提醒",
-            description=f"{kind} {name} expires on {expires_on}",
-            dedup_key=f"reminder-{asset_id}-{expires_on}",
+            device_id=device_id, title=f"{name} {'已过期' if overdue else '到期提醒'}",
+            description=text, dedup_key=f"reminder-{asset_id}-{expires_on}",
         )
         tx.tickets.reminded(asset_id, expires_on, ticket.id, now)
         opened += 1

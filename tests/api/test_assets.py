@@ -65,3 +65,23 @@ def test_who_may_see_and_change_assets(api: Api):
     assert c.delete("/assets/EXT-B", headers=op).status_code == 204
     assert c.delete("/assets/EXT-B", headers=op).status_code == 404
     assert c.get("/assets", headers=op).json() == []
+
+
+def test_an_expired_asset_says_so_and_a_renewal_notes_the_open_reminder(api: Api):
+    # Vendor round 3: an extinguisher expired six days ago was reminded of as "expires on …"
+    # in English, at normal priority; renewing it left the reminder as if nothing was done.
+    c, op = api.client, api.headers("operator")
+    body = {"kind": "fire_extinguisher", "name": "B2 2F 灭火器",
+            "expires_on": str(TODAY - timedelta(days=6)), "grid": "G-01"}
+    assert c.put("/assets/EXT-B2-2F", json=body, headers=op).status_code == 200
+    _tick(api)
+    [ticket] = api.gateway.store.query(
+        "SELECT id, title, priority, description FROM tickets WHERE category = 'facility_expiry'")
+    assert ticket["title"] == "B2 2F 灭火器 已过期" and ticket["priority"] == "high"
+    assert "已于" in ticket["description"] and "过期 6 天" in ticket["description"]
+    renewed = str(TODAY + timedelta(days=5 * 365))
+    assert c.put("/assets/EXT-B2-2F", json={**body, "expires_on": renewed},
+                 headers=op).status_code == 200
+    trail = c.get(f"/tickets/{ticket['id']}", headers=op).json()["events"]
+    assert any(f"有效期已更新为 {renewed}" in (e.get("note") or "") and e["actor"] == "op-chen"
+               for e in trail), trail
