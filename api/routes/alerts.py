@@ -113,9 +113,11 @@ class AlertViews:
                                "", row["grid"] or "").as_dict())
         return out
 
-    def _paged_at(self, row: dict[str, Any]) -> float:
+    def _paged_at(self, row: dict[str, Any]) -> float | None:
         if row["escalations"]:  # paged again after an ack timed out: when, from its trail
             return AlertReads(self._gw.store).last_repage(row["id"]) or row["opened_at"]
+        if row.get("muted") == "stale":
+            return None  # opened muted for its age and never unmuted: it never paged
         return float(row["opened_at"])
 
 

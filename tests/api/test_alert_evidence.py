@@ -108,3 +108,14 @@ def test_evidence_never_discloses_a_location_vitals_or_a_resident(api: Api,
     assert battery["facts"] == {"battery_pct": 9}
     body = orjson.dumps([*_alerts(api, "wristband.heart_rate"), sos]).decode()
     assert "173" not in body and "116.58" not in body and "35.41" not in body
+
+
+def test_an_alert_muted_for_its_age_never_claims_to_have_paged(api: Api, publisher: Publisher):
+    # Vendor round 2 (17j): a stale alert carried `paged_at` = `opened_at`, as if it had paged.
+    publisher.publish("scgw/v1/access/AC-2001/event", orjson.dumps(
+        {"ts": int((T0 - 3600) * 1000), "seq": 3, "type": "held_open", "open_s": 200}))
+    assert api.gateway.pipeline.wait_processed(3, 10)
+    [held] = _alerts(api, "access.held_open")
+    assert held["muted"] == "stale" and held["paged_at"] is None
+    sos = api.client.get(f"/alerts/{api.sos_alert_id}", headers=api.headers("operator")).json()
+    assert sos["paged_at"] == sos["opened_at"]
