@@ -90,7 +90,7 @@ class AlertViews:
             return
         alert = event["alert"]
         alert["name_zh"], alert["name_en"] = self.names().get(alert["rule_id"], ("", ""))
-        if event["action"] in ("opened", "reescalated"):
+        if event["action"] in ("opened", "reescalated") and event.get("pages", True):
             alert["paged_at"] = event["at"]
         if event["action"] == "opened":
             alert["worn"] = self.worn(alert)
