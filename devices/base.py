@@ -41,6 +41,11 @@ def _range_error(what: object) -> PydanticCustomError:
         return PydanticCustomError(
             "out_of_range", "ts {value} is outside 2000..2200 as epoch milliseconds; it looks "
             "like epoch seconds (send milliseconds: seconds × 1000)", {"value": str(what)[:40]})
+    if type(what) in (int, float) and _MIN_EPOCH_MS * 1000 <= what <= _MAX_EPOCH_MS * 1000:
+        return PydanticCustomError(
+            "out_of_range", "ts {value} is outside 2000..2200 as epoch milliseconds; it looks "
+            "like epoch microseconds (send milliseconds: microseconds ÷ 1000)",
+            {"value": str(what)[:40]})
     return PydanticCustomError("out_of_range", "ts {value} is outside 2000..2200",
                                {"value": str(what)[:40]})
 

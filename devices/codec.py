@@ -34,7 +34,7 @@ class Codec(Protocol):
 
 def classify(exc: ValidationError) -> PayloadError:
     """Map a pydantic error to a dead-letter reason and a short, readable message."""
-    errors = exc.errors(include_url=False, include_input=False)
+    errors = exc.errors(include_url=False)
     first = errors[0]
     etype = first["type"]
     if etype == "json_invalid":
@@ -59,9 +59,30 @@ def classify(exc: ValidationError) -> PayloadError:
 def _describe(error: Any, errors: list[Any]) -> str:
     where = ".".join(str(p) for p in error["loc"]) or "payload"
     text = f"{where}: {error['msg']}"
+    hint = _unit_hint(str(error["loc"][-1]) if error["loc"] else "", error.get("input"))
+    if hint:
+        text += f" ({hint})"
     if len(errors) > 1:
         text += f" (+{len(errors) - 1} more)"
     return text
+
+
+def _unit_hint(field: str, value: Any) -> str | None:
+    """What an out-of-range value most likely is, for the unit mistakes firmware makes
+    (vendor round 3: a generic "less than or equal to 100" left them guessing)."""
+    if type(value) not in (int, float):
+        return None
+    if field == "battery_pct" and 1000 <= value <= 5000:
+        return "looks like millivolts: send the charge in percent"
+    if field in ("lat", "lon") and 100 <= abs(value) <= 18_100:
+        degrees, minutes = divmod(abs(value), 100)
+        if minutes < 60:
+            sign = "-" if value < 0 else ""
+            return (f"looks like NMEA ddmm.mmmm: {degrees:.0f}°{minutes:g}′ is "
+                    f"{sign}{degrees + minutes / 60:.6f} degrees")
+    if field == "body_temp_c" and 300 <= value <= 450:
+        return "looks like tenths of a degree: send °C (365 → 36.5)"
+    return None
 
 
 class JsonCodec:

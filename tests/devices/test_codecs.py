@@ -240,3 +240,19 @@ def test_no_timestamp_value_escapes_as_anything_but_a_refusal_reason(ts):
         JSON.decode(WB, "telemetry", f'{{"ts": {text}}}'.encode())
     except PayloadError as err:
         assert err.reason in ("schema_invalid", "out_of_range", "malformed_json")
+
+
+@pytest.mark.parametrize(("fields", "hint"), [
+    ({"battery_pct": 3900}, "looks like millivolts"),
+    ({"location": {"lat": 3524.9, "lon": 116.58, "accuracy_m": 5}},
+     "35°24.9′ is 35.415000 degrees"),
+    ({"body_temp_c": 365}, "365 → 36.5"),
+    ({"ts": 1795233600000000}, "looks like epoch microseconds"),
+])
+def test_a_unit_mistake_is_named_in_its_refusal(fields, hint):
+    # Vendor round 3: millivolts, NMEA degrees-minutes, tenths of a degree and microseconds
+    # got a generic "less than or equal to …" that left the firmware engineer guessing.
+    body = orjson.dumps({"ts": 1795233600000, **fields})
+    with pytest.raises(PayloadError) as err:
+        JSON.decode(WB, "telemetry", body)
+    assert err.value.reason == "out_of_range" and hint in str(err.value)
