@@ -11,6 +11,7 @@ from devices import (
     access,
     alarm_pole,
     camera,
+    extinguisher,
     gas_detector,
     locker,
     smoke_detector,
@@ -26,6 +27,7 @@ DECLARED: tuple[DeviceKind, ...] = (
     smoke_detector.KIND,
     gas_detector.KIND,
     water_meter.KIND,
+    extinguisher.KIND,
 )
 
 

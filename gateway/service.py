@@ -16,6 +16,7 @@ from gateway.commands import Commands
 from gateway.confirmations import CONFIRMATION_TTL_S, Confirmations
 from gateway.decode import Decoder
 from gateway.device_admin import DeviceAdmin
+from gateway.device_assets import DeviceAssets
 from gateway.envelope import RawMessage
 from gateway.event_lane import LANE, LANE_GENERATIONS, MAIN, EventCopies, Sessions
 from gateway.influx import build_influx_hook
@@ -132,6 +133,7 @@ class Gateway:
                 topic, body, qos=qos,
                 expires_at=self.clock.time() + CONFIRMATION_TTL_S if qos else None),
             clock_limit_s=settings.limits.clock_skew_alert_s)
+        self.device_assets = DeviceAssets()
         self.interactive = InteractiveGate(share=settings.api.interactive_share)
         self.pipeline = Pipeline(
             interactive=self.interactive,
@@ -147,9 +149,10 @@ class Gateway:
             installed=self._installed,
             hooks=[*(hooks or []), *([self.alerting] if self.alerting else []),
                    *([self.influx] if self.influx else []), self.commands,
-                   self.confirmations],
+                   self.confirmations, self.device_assets],
         )
-        for after in (self.confirmations, self.commands, self.coherence, self.registry):
+        for after in (self.confirmations, self.commands, self.coherence, self.registry,
+                      self.device_assets):
             if after is not None:
                 self.pipeline.on_commit.append(after.committed)
                 self.pipeline.on_rollback.append(after.rolled_back)

@@ -11,6 +11,7 @@ from simulators.kinds.access import AccessSim
 from simulators.kinds.alarm_pole import AlarmPoleSim
 from simulators.kinds.base import Args, DeviceSim, Message
 from simulators.kinds.camera import CameraSim
+from simulators.kinds.extinguisher import ExtinguisherSim
 from simulators.kinds.gas_detector import GasDetectorSim
 from simulators.kinds.locker import LockerSim
 from simulators.kinds.smoke_detector import SmokeDetectorSim
@@ -23,6 +24,7 @@ SIMULATORS: dict[str, type[DeviceSim]] = {
     "smoke_detector": SmokeDetectorSim,
     "gas_detector": GasDetectorSim,
     "water_meter": WaterMeterSim,
+    "extinguisher": ExtinguisherSim,
 }
 
 

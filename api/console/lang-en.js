@@ -34,7 +34,7 @@ export const EN = {
   "cat.wandering": "Wandering risk", "cat.falling_object": "Object thrown from height",
   "cat.fire_lane": "Fire lane blocked", "cat.access": "Access anomaly",
   "cat.security": "Perimeter intrusion", "cat.locker": "Parcel locker",
-  "cat.welfare_check": "Welfare check", "cat.facility_expiry": "Expiry",
+  "cat.welfare_check": "Welfare check", "cat.fire_equipment": "Fire equipment fault", "cat.facility_expiry": "Expiry",
   "cat.device_fault": "Device fault", "cat.property": "Property", "cat.sanitation": "Sanitation",
   "cat.illegal_construction": "Illegal construction", "cat.other": "Other",
   "kind.wristband": "Wristband", "kind.access": "Access", "kind.camera": "Camera",

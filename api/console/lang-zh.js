@@ -27,7 +27,7 @@ export const ZH = {
   "cat.sos": "紧急求助", "cat.fall": "跌倒", "cat.health": "健康异常", "cat.wandering": "走失风险",
   "cat.falling_object": "高空抛物", "cat.fire_lane": "消防通道占用", "cat.access": "门禁异常",
   "cat.security": "治安防范", "cat.locker": "快递柜", "cat.welfare_check": "独居老人关怀",
-  "cat.facility_expiry": "设施到期", "cat.device_fault": "设备故障", "cat.property": "物业",
+  "cat.fire_equipment": "消防器材异常", "cat.facility_expiry": "设施到期", "cat.device_fault": "设备故障", "cat.property": "物业",
   "cat.sanitation": "环境卫生", "cat.illegal_construction": "违章搭建", "cat.other": "其他",
   "kind.wristband": "智慧手环", "kind.access": "门禁", "kind.camera": "摄像机",
   "kind.locker": "智能柜", "kind.all": "全部类型",

@@ -125,10 +125,20 @@ class WaterMeterSpec(_HomeSpec):
     valve: bool = Field(True, description="Whether it has a remote shut-off valve")
 
 
+class ExtinguisherSpec(_DeviceBase):
+    """A smart extinguisher hanging in a stairwell (its unit and floor) with its expiry."""
+
+    kind: Literal["extinguisher"] = "extinguisher"
+    building: str = Field(description="Building")
+    unit: str = Field(description="Stairwell unit")
+    floor: int = Field(1, ge=-5, le=200, description="Floor it hangs on")
+    expires_on: Date = Field(description="When the extinguisher expires")
+
+
 HomeSpec = SmokeDetectorSpec | GasDetectorSpec | WaterMeterSpec
 
 DeviceSpec = Annotated[
     WristbandSpec | AccessSpec | CameraSpec | LockerSpec | AlarmPoleSpec | SmokeDetectorSpec
-    | GasDetectorSpec | WaterMeterSpec,
+    | GasDetectorSpec | WaterMeterSpec | ExtinguisherSpec,
     Field(discriminator="kind"),
 ]

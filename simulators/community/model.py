@@ -14,6 +14,7 @@ from simulators.community.device_specs import (
     AlarmPoleSpec,
     CameraSpec,
     DeviceSpec,
+    ExtinguisherSpec,
     GasDetectorSpec,
     HomeSpec,
     LockerSpec,
@@ -32,6 +33,7 @@ Tag = Literal[
 
 
 __all__ = ["AccessSpec", "AlarmPoleSpec", "CameraSpec", "Community", "DeviceSpec",
+           "ExtinguisherSpec",
            "GasDetectorSpec", "LockerSpec", "SmokeDetectorSpec", "WaterMeterSpec", "WristbandSpec",
            "load_community"]
 
@@ -253,6 +255,8 @@ class Community(_Strict):
         elif isinstance(spec, HomeSpec):
             r = self.resident(spec.resident)
             building, unit = r.building, r.unit
+        elif isinstance(spec, ExtinguisherSpec):
+            building, unit = spec.building, spec.unit
         if building and not grid:
             grid = self.grid_of_building(building)
         return {"building": building, "unit": unit, "grid": grid}

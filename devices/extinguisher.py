@@ -1,0 +1,88 @@
+"""Smart fire extinguisher (智能灭火器): its pressure, its bracket, its expiry date (到期提醒).
+
+A sensor cap on the cylinder reads the gauge pressure and whether the extinguisher hangs on
+its bracket; its expiry date (the cylinder's or the powder's) rides on every heartbeat, and
+the gateway keeps it as an asset with a reminder ticket before the date — the communities'
+"fire-extinguisher expiry smart reminders" (灭火器过期智能提醒). A discharge means someone is
+fighting a fire, or the extinguisher is being emptied: it pages like a smoke alarm.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from devices.base import DeviceConfig, DeviceKind, Event, Telemetry
+
+KEY = "extinguisher"
+
+PRESSURE = Field(None, ge=0, le=10, description="Gauge pressure, MPa (a charged dry-powder "
+                 "extinguisher reads about 1.2; its gauge's green band is about 1.0 to 1.4)")
+
+
+class ExtinguisherDevice(DeviceConfig):
+    """Registration of a smart extinguisher (its place: where it hangs)."""
+
+    kind: Literal["extinguisher"] = "extinguisher"
+
+
+class ExtinguisherTelemetry(Telemetry):
+    """Heartbeat: pressure, whether it hangs on its bracket, and when it expires."""
+
+    pressure_mpa: float | None = PRESSURE
+    in_place: bool | None = Field(None, description="Whether it hangs on its bracket")
+    expires_on: date | None = Field(
+        None, description="The date it expires (YYYY-MM-DD): the gateway opens a reminder "
+        "ticket before it (workflow.reminder_days, 30 by default)")
+    signal_dbm: int | None = Field(None, ge=-140, le=0, description="Radio signal, dBm")
+
+
+class LowPressureEvent(Event):
+    """The pressure fell below the green band: it may not work when needed."""
+
+    type: Literal["low_pressure"] = "low_pressure"
+    pressure_mpa: float | None = PRESSURE
+
+
+class RemovedEvent(Event):
+    """Taken off its bracket (to a fire, or away: the spot is unprotected)."""
+
+    type: Literal["removed"] = "removed"
+
+
+class ReplacedEvent(Event):
+    """Hung back on its bracket."""
+
+    type: Literal["replaced"] = "replaced"
+
+
+class DischargedEvent(Event):
+    """The cylinder is being emptied: someone is fighting a fire (or playing with it)."""
+
+    type: Literal["discharged"] = "discharged"
+    pressure_mpa: float | None = PRESSURE
+
+
+class LowBatteryEvent(Event):
+    """The sensor cap's battery fell below its own threshold."""
+
+    type: Literal["low_battery"] = "low_battery"
+    battery_pct: float = Field(ge=0, le=100, description="Battery charge, percent")
+
+
+KIND = DeviceKind(
+    key=KEY,
+    name_zh="智能灭火器",
+    name_en="Smart fire extinguisher",
+    config=ExtinguisherDevice,
+    telemetry=ExtinguisherTelemetry,
+    events=(LowPressureEvent, RemovedEvent, ReplacedEvent, DischargedEvent, LowBatteryEvent),
+    # NB-IoT caps send one heartbeat a day: a day and an hour of silence is offline.
+    offline_timeout_s=25 * 3600,
+    description="Extinguishers with a sensor cap: pressure, bracket, expiry reminders.",
+    urgent=("discharged",),
+    urgent_aliases=(("discharge", "discharged"), ("used", "discharged"),
+                    ("in_use", "discharged"), ("spraying", "discharged")),
+)
