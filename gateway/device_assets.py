@@ -25,7 +25,9 @@ class DeviceAssets:
 
     def on_message(self, env: Envelope, twin: Twin, tx: StoreTx) -> None:
         """Record a changed expiry date of the device's asset."""
-        if env.channel != "telemetry":
+        # Runs for every message: kinds without an expiry date leave at the first test (a
+        # missing attribute of a pydantic model is an exception, dear in the ingest loop).
+        if env.kind not in ASSET_KIND or env.channel != "telemetry":
             return
         expires = getattr(env.payload, "expires_on", None)
         if not isinstance(expires, date) or self._written.get(env.device_id) == expires:
