@@ -20,6 +20,7 @@ class _State:
     late_since: float | None = None  # receipt time of the first late message in a row
     late_skew: float = 0.0  # the least-late skew seen since then
     heard_at: float | None = None  # latest receipt of anything from the device
+    skew: float = 0.0  # the latest skew seen while judged off
 
 
 # A live message that claims a time before the device was last heard from by more than this
@@ -54,6 +55,8 @@ class ClockWatch:
         heard = st.heard_at
         if heard is None or at > heard:
             st.heard_at = at
+        if st.skewed:
+            st.skew = skew_s
         if -self._limit <= skew_s <= self._limit:
             st.late_since = None
             return self._set(st, False, skew_s)
@@ -67,6 +70,11 @@ class ClockWatch:
         if at - st.late_since >= self._window:
             return self._set(st, True, st.late_skew)
         return None
+
+    def skew_of(self, device_id: str) -> float | None:
+        """The device's clock skew (device minus gateway, seconds) while it is judged off."""
+        st = self._devices.get(device_id)
+        return st.skew if st is not None and st.skewed else None
 
     def committed(self) -> None:
         """The transaction committed: its observations stand."""
@@ -83,6 +91,8 @@ class ClockWatch:
 
     @staticmethod
     def _set(st: _State, skewed: bool, skew_s: float) -> tuple[bool, float] | None:
+        if skewed:
+            st.skew = skew_s
         if st.skewed == skewed:
             return None
         st.skewed = skewed

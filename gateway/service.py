@@ -88,7 +88,9 @@ class Gateway:
         # start-up with its file, line and field.
         self.codecs = codecs_for(settings.dialects.folder)
         self.registry = DeviceRegistry(self.store, self.clock, self.codecs)
-        self.twins = TwinTracker({k: float(v) for k, v in settings.offline_timeout_s.items()})
+        self.twins = TwinTracker(
+            {k: float(v) for k, v in settings.offline_timeout_s.items()},
+            clock_skew=lambda d: self.alerting.clocks.skew_of(d) if self.alerting else None)
         self.decoder = Decoder(
             self.registry, settings.limits, auto_register_unknown=settings.auto_register_unknown,
             codecs=self.codecs,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 import orjson
 from pydantic import BaseModel
@@ -15,7 +16,11 @@ from gateway.storage.records import Twin
 class TwinTracker:
     """Keeps every device's twin in memory and reports which ones changed."""
 
-    def __init__(self, offline_timeout_s: dict[str, float]) -> None:
+    def __init__(self, offline_timeout_s: dict[str, float],
+                 clock_skew: Callable[[str], float | None] = lambda device_id: None) -> None:
+        # A device's clock judged off (device minus gateway, seconds), or None: its fixes are
+        # timed by the gateway's clock instead of its own.
+        self._clock_skew = clock_skew
         self._twins: dict[str, Twin] = {}
         self._kinds: dict[str, str] = {}
         self._timeouts = offline_timeout_s
@@ -81,7 +86,7 @@ class TwinTracker:
         if twin.last_seen is None or env.received_at > twin.last_seen:
             twin.last_seen = env.received_at
         if env.channel in ("telemetry", "event"):
-            _absorb_readings(twin, env, payload)
+            _absorb_readings(twin, env, payload, self._clock_skew(env.device_id))
         changed = twin.online != was_online
         if changed:
             self._undo.append(before)
@@ -162,7 +167,8 @@ def _fields(model: type[BaseModel]) -> frozenset[str]:
 _FIELDS: dict[type[BaseModel], frozenset[str]] = {}
 
 
-def _absorb_readings(twin: Twin, env: Envelope, payload: BaseModel) -> None:
+def _absorb_readings(twin: Twin, env: Envelope, payload: BaseModel,
+                     skew_s: float | None = None) -> None:
     # getattr on a field the model lacks goes through pydantic's slow __getattr__ and an
     # exception; asking the model's field set first is far cheaper.
     fields = _fields(type(payload))
@@ -174,7 +180,15 @@ def _absorb_readings(twin: Twin, env: Envelope, payload: BaseModel) -> None:
     # was not taken after it arrived: an SOS from a clock years ahead (accepted whatever its
     # time) would otherwise have frozen the position for every later fix, and shown it to
     # the next wearer's family as newer than the band's binding to her.
-    fix_ts = min(env.ts, env.received_at)
+    # A clock judged slow (a band whose RTC came back at its firmware date after a battery
+    # swap, months behind) has its fixes timed by its skew: every fix it sent looked older
+    # than the last good one, and the family's "where is he now" froze (vendor round 3).
+    # Only a message whose own skew is that one (within 10 min): a fix sent after the clock
+    # was set right, or buffered before it went wrong, keeps its own time.
+    if skew_s is not None and env.skew_s is not None and abs(env.skew_s - skew_s) < 600:
+        fix_ts = min(env.ts - skew_s, env.received_at)
+    else:
+        fix_ts = min(env.ts, env.received_at)
     if isinstance(location, Location) and (twin.location_ts is None or fix_ts >= twin.location_ts):
         twin.lat, twin.lon = location.lat, location.lon
         twin.accuracy_m = location.accuracy_m

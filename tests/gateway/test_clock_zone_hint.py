@@ -112,3 +112,26 @@ def test_alarms_held_through_a_gateway_outage_do_not_blame_the_device_clocks(
 
 def _sos(seq: int, ts: float) -> bytes:
     return orjson.dumps({"ts": int(ts * 1000), "seq": seq, "type": "sos"})
+
+
+def test_a_band_whose_clock_came_back_months_behind_still_shows_where_it_is(
+        make_gateway, publisher, clock):
+    # Vendor round 3: after a battery swap the band's RTC restarts at its firmware date and
+    # counts on from there. Every fix then looked older than the last good one, so the
+    # family's "where is he now" froze at home while he walked a kilometre away.
+    gw = make_gateway()
+    home = {"lat": 35.4151, "lon": 116.5872, "accuracy_m": 8}
+    publisher.publish("scgw/v1/wristband/WB-1001/telemetry", orjson.dumps(
+        {"ts": int(clock.time() * 1000), "seq": 1, "location": home}))
+    assert gw.pipeline.wait_processed(1, 10)
+    behind = 270 * 86_400  # the firmware's date, nine months ago
+    for n in range(12):  # a fix a minute, walking north; the clock judged slow after 10 min
+        clock.advance(60)
+        fix = {"lat": 35.4151 + 0.0008 * (n + 1), "lon": 116.5872, "accuracy_m": 10}
+        publisher.publish("scgw/v1/wristband/WB-1001/telemetry", orjson.dumps(
+            {"ts": int((clock.time() - behind) * 1000), "seq": 100 + n, "location": fix}))
+        assert gw.pipeline.wait_processed(2 + n, 10)
+    assert gw.alerting.clocks.skew_of("WB-1001") == pytest.approx(-behind, abs=5)
+    twin = gw.twins.get("WB-1001")
+    assert twin.lat == pytest.approx(fix["lat"])
+    assert twin.location_ts == pytest.approx(clock.time(), abs=5)
