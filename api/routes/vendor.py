@@ -19,6 +19,7 @@ from api.personal import Audit, holds_personal, redact_deep, redact_readings, ve
 from api.routes.devices import command_public
 from api.schemas import CommandPublic, DeadLetterPublic
 from devices import topics
+from devices.base import clock_hint
 from devices.catalogue import CATALOGUE
 from devices.errors import DecodeError
 from gateway.decode import REJECT_REASONS, Decoder, OwnPublishError, RejectError
@@ -204,6 +205,11 @@ def validate(body: ValidateBody, gw: GatewayDep, user: VendorView) -> Verdict:
         notes.append("no seq: duplicates are recognised only by identical ts and content")
     if env.urgent and env.seq is None:
         notes.append("an urgent event needs a seq to be matched with its confirmation")
+    if env.skew_s is not None and abs(env.skew_s) > gw.settings.limits.clock_skew_alert_s:
+        # What ingest would judge from this ts: a UTC clock labelled +08:00 was accepted here
+        # without a word (vendor round 3).
+        notes.append(clock_hint(env.skew_s) + (
+            "; stored flagged stale: not shown as current, never paged" if env.stale else ""))
     reason, detail = env.salvaged if env.salvaged is not None else (None, "")
     return Verdict(outcome="salvaged" if reason else "accepted", reason=reason, detail=detail,
                    kind=env.kind, channel=env.channel, type=env.type,

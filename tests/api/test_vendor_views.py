@@ -78,6 +78,17 @@ def test_validate_judges_like_ingest_and_stores_nothing(api):
     assert (faulty["outcome"], faulty["reason"], faulty["urgent"]) == (
         "salvaged", "schema_invalid", True), faulty
     assert "epoch seconds" in faulty["detail"] and "battery_pct dropped" in faulty["detail"]
+    # A UTC clock labelled +08:00 is accepted, but the vendor is told what ingest sees in it
+    # (vendor round 3: validate said nothing and the readings were never shown).
+    from datetime import UTC, datetime, timedelta, timezone
+    wrong = datetime.fromtimestamp(T0, UTC).replace(tzinfo=timezone(timedelta(hours=8)))
+    zone = judge("scgw/v1/locker/VD-1/telemetry", {"ts": wrong.isoformat(), "seq": 9,
+                                                   "temperature_c": 20})
+    assert zone["outcome"] == "accepted"
+    assert any("exactly 8 h" in n and "+08:00" in n for n in zone["notes"]), zone["notes"]
+    months = judge("scgw/v1/locker/VD-1/telemetry", {"ts": int((T0 - 90 * 86_400) * 1000),
+                                                     "seq": 10, "temperature_c": 20})
+    assert any("flagged stale" in n for n in months["notes"]), months["notes"]
     # What the wire allows but our contract does not is judged, never a server error.
     huge = judge("scgw/v1/locker/VD-1/event",
                  {"ts": int(T0 * 1000), "seq": 2**70, "type": "tamper"})
