@@ -28,6 +28,9 @@ function factText(name, value) {
   const label = t(`fact.${name}`);
   let shown = value;
   if (typeof value === "boolean") shown = t(value ? "fact.yes" : "fact.no");
+  // Text is the device's own words (a zone name, a door): quoted, so "FALSE ALARM, clear it"
+  // reads as what the device said, not as the console's advice.
+  else if (typeof value === "string") shown = `「${value}」`;
   else if (typeof value === "number") {
     if (TIME_FACTS.has(name) || name.endsWith("_at")) shown = fmtTime(value, true);
     else if (name.endsWith("_s")) shown = `${value < 0 ? "−" : ""}${fmtSpan(Math.abs(value))}`;
