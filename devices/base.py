@@ -169,6 +169,12 @@ class Payload(BaseModel):
     )
 
 
+def no_fix(location: object) -> bool:
+    """Whether a location as sent is a GPS's "no fix" placeholder: lat 0 with lon 0."""
+    return (isinstance(location, dict) and location.get("lat") in (0, "0", "0.0")
+            and location.get("lon") in (0, "0", "0.0"))
+
+
 class Location(BaseModel):
     """A position fix with its accuracy and where it came from."""
 

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from devices.base import CommandAck, DeviceKind, Event, urgent_type
+from devices.base import CommandAck, DeviceKind, Event, no_fix, urgent_type
 from devices.codec import Members, object_members
 
 # Epoch seconds between 2000 and 2200: the commonest unit mistake for `ts`.
@@ -281,6 +281,8 @@ def without_placeholders(kind: DeviceKind, payload: bytes) -> tuple[bytes, list[
                if name not in ("ts", "seq") and type(value) in (int, float)
                and value in _NOT_MEASURED
                and _problem(kind.telemetry, {"ts": obj.get("ts"), name: value}, name)]
+    if no_fix(obj.get("location")):
+        dropped.append("location")  # a GPS without satellites: no position, the rest kept
     if not dropped:
         return None
     pairs = {"systolic_mmhg": "diastolic_mmhg", "diastolic_mmhg": "systolic_mmhg"}
@@ -292,4 +294,6 @@ def without_placeholders(kind: DeviceKind, payload: bytes) -> tuple[bytes, list[
         kind.telemetry.model_validate_json(encoded)
     except (ValidationError, orjson.JSONEncodeError):
         return None
-    return encoded, [f"{name} {obj[name]!r} read as not measured" for name in dropped]
+    return encoded, [f"{name} {obj[name]!r} read as not measured" if name != "location" else
+                     "location lat 0, lon 0 read as no fix (leave `location` out)"
+                     for name in dropped]

@@ -205,10 +205,23 @@ class Deduplicator:
             if not any(s == mine or _field(s, "salvaged", "digest") == digest for s in same
                        if _field(s, "type") == env.type):
                 return False
-            since = env.received_at - RESEND_WINDOW_S
-            return any(at >= since and (s == mine or _field(s, "salvaged", "digest") == digest)
-                       for s, at in tx.event_copies(env.device_id, env.type, env.ts))
-        return bool(index[1]) and stored_data(env) in index[1]
+            return self._resent_lately(env, tx, mine, digest)
+        if not index[1]:
+            return False
+        mine = stored_data(env)
+        if mine not in index[1]:
+            return False
+        # An urgent event without `seq` is matched by its time and bytes: within the resend
+        # window only, as with one (round 3c: it was matched for ever).
+        return not env.urgent or self._resent_lately(env, tx, mine,
+                                                     payload_digest(env.raw.payload))
+
+    @staticmethod
+    def _resent_lately(env: Envelope, tx: StoreTx, mine: str, digest: str) -> bool:
+        """Whether a copy of these bytes was stored within the resend window."""
+        since = env.received_at - RESEND_WINDOW_S
+        return any(at >= since and (s == mine or _field(s, "salvaged", "digest") == digest)
+                   for s, at in tx.event_copies(env.device_id, env.type, env.ts))
 
     def _remember(self, key: Key, window: SeqWindow | None) -> None:
         if key not in self._undo:

@@ -18,7 +18,16 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from devices.base import Channel, CommandAck, DeviceKind, Event, Status, urgent_type, urgent_word
+from devices.base import (
+    Channel,
+    CommandAck,
+    DeviceKind,
+    Event,
+    Status,
+    no_fix,
+    urgent_type,
+    urgent_word,
+)
 from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.codec import JsonCodec, classify, object_members
 from devices.dialects.codegen import Builder, compile_fields, field_roots
@@ -331,6 +340,10 @@ class DialectCodec:
                     raise PayloadError(f"fields {sorted(unmapped)[:8]} are not in dialect "
                                        f"{self.name} (unmapped: refuse)", reason="schema_invalid")
                 out["extra"] = {k: obj[k] for k in unmapped}
+        if no_fix(out.get("location")):
+            # A watch's 0, 0 without satellites is no position, not a reading to refuse:
+            # refused, the reading lost its steps, battery and heart rate (vendor round 3).
+            del out["location"]
         try:
             return target.validate(out)
         except ValidationError as exc:

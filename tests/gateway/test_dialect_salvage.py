@@ -109,3 +109,15 @@ def test_a_dialect_event_that_is_not_urgent_stays_a_dead_letter(gateway):
     assert gateway.store.query("SELECT id FROM events WHERE channel = 'event'") == []
     assert [r["reason"] for r in gateway.store.query("SELECT reason FROM dead_letters")] == [
         "schema_invalid"]
+
+
+def test_a_watch_without_a_fix_keeps_its_reading(gateway):
+    # Vendor round 3 recheck: watch4g sends "0.000000" for both coordinates without
+    # satellites; refused as no fix, the reading lost its steps and battery with it.
+    gateway.pipeline.process_batch([RawMessage(WATCH_TOPIC, orjson.dumps(
+        {"imei": IMEI, "cmd": "location", "sn": 21, "time": LOCAL, "lat": "0.000000",
+         "lng": "0.000000", "acc": "0", "mode": "GPS", "bat": "85%"}), received_at=T0)])
+    assert gateway.store.query("SELECT reason, detail FROM dead_letters") == []
+    [row] = gateway.store.query("SELECT data FROM telemetry")
+    data = orjson.loads(row["data"])
+    assert "location" not in data and data["battery_pct"] == 85

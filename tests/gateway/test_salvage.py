@@ -424,7 +424,8 @@ def test_a_snapshot_that_is_no_plain_base64_jpeg_is_dropped(gateway):
 def test_a_no_fix_placeholder_is_never_taken_for_a_place(gateway):
     # Vendor round 3: cheap GPS modules send 0, 0 (accuracy 0) without satellites; it replaced
     # the elder's last good fix and raised a false wandering alarm. A reading carrying it is
-    # refused with a text saying what to do; an SOS carrying it pages without it.
+    # kept without it (refused whole, it lost its heart rate and steps: the recheck), the
+    # device told; an SOS carrying it pages without it.
     band = DEVICE_OF["wristband"]
     good = {"lat": 35.4151, "lon": 116.5872, "accuracy_m": 8}
     none = {"lat": 0, "lon": 0, "accuracy_m": 0}
@@ -437,8 +438,11 @@ def test_a_no_fix_placeholder_is_never_taken_for_a_place(gateway):
         received_at=T0)])
     twin = gateway.twins.get(band)
     assert (twin.lat, twin.lon) == (good["lat"], good["lon"])
-    [letter] = gateway.store.query("SELECT reason, detail FROM dead_letters")
-    assert "without a fix" in letter["detail"] and "leave `location` out" in letter["detail"]
+    assert gateway.store.query("SELECT reason FROM dead_letters") == []
+    kept = orjson.loads(gateway.store.query(
+        "SELECT data FROM telemetry WHERE seq = 2")[0]["data"])
+    assert kept["heart_rate_bpm"] == 72 and "location" not in kept
+    assert "read as no fix" in kept["salvaged"]["detail"]
     gateway.pipeline.process_batch([RawMessage(
         f"scgw/v1/wristband/{band}/event",
         orjson.dumps({"ts": MS, "seq": 3, "type": "sos", "location": none}), received_at=T0)])
@@ -473,13 +477,14 @@ def test_an_sos_published_on_telemetry_still_pages(gateway):
     assert letter["reason"] == "schema_invalid"
 
 
+@pytest.mark.parametrize("seq", [1, None])
 @pytest.mark.parametrize("clock", [MS - 10 * 86_400_000, MS])
-def test_the_same_bytes_after_the_resend_window_are_a_new_press(gateway, clock):
+def test_the_same_bytes_after_the_resend_window_are_a_new_press(gateway, clock, seq):
     # Red team round 3b: a band back from a reboot to the same fixed clock, pressed again
     # where it was before (no position, or the same one) sends the very same bytes: matched
     # as a resend however late, it was never stored or paged. A resend comes within minutes.
     topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
-    press = orjson.dumps({"ts": clock, "seq": 1, "type": "sos"})
+    press = orjson.dumps({"ts": clock, "type": "sos", **({"seq": seq} if seq else {})})
     acks: list[dict] = []
     gateway.confirmations._publish = lambda t, body, qos: acks.append(orjson.loads(body))
     for after in (0, 30, 590, 1300, 1330):
