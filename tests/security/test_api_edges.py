@@ -149,6 +149,6 @@ def test_a_body_of_thousands_of_unknown_keys_gets_a_short_refusal(edge: Edge):
         assert r.status_code == 422
         assert len(r.content) < 10_000, len(r.content)
         detail = r.json()["detail"]
-        assert len(detail) == 21 and detail[-1]["msg"].startswith("and 59980 more")
+        assert len(detail) == 1 and "60000 unknown fields" in detail[0]["msg"], detail
         assert all("input" not in d for d in detail)
         assert client.get("/health").status_code == 200
