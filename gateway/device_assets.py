@@ -20,7 +20,9 @@ class DeviceAssets:
     when the date changes (a daily heartbeat repeats it)."""
 
     def __init__(self) -> None:
-        self._written: dict[str, date] = {}  # device → the date its asset holds
+        # device → the date and place its asset holds (a device installed after its first
+        # heartbeat moves its asset there: its reminder went to no grid, vendor round 3)
+        self._written: dict[str, tuple[date, tuple[str, ...]]] = {}
         self._batch: list[str] = []  # devices written in the open transaction
 
     def on_message(self, env: Envelope, twin: Twin, tx: StoreTx) -> None:
@@ -30,15 +32,16 @@ class DeviceAssets:
         if env.kind not in ASSET_KIND or env.channel != "telemetry":
             return
         expires = getattr(env.payload, "expires_on", None)
-        if not isinstance(expires, date) or self._written.get(env.device_id) == expires:
-            return
         device = env.device
+        held = (expires, (device.site, device.building, device.unit, device.grid))
+        if not isinstance(expires, date) or self._written.get(env.device_id) == held:
+            return
         kind = ASSET_KIND.get(device.kind, device.kind)
         upsert_asset(tx, id=device.id, kind=kind, name=f"{kind} {device.id}",
                      expires_on=expires, now=env.received_at, device_id=device.id,
                      place={"site": device.site, "building": device.building,
                             "unit": device.unit, "grid": device.grid}, actor=device.id)
-        self._written[env.device_id] = expires
+        self._written[env.device_id] = held
         self._batch.append(env.device_id)
 
     def on_presence(self, twin: Twin, kind: str, now: float, tx: StoreTx) -> None:

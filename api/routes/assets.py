@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, status
 from api.deps import GatewayDep, Staff, StaffOrGrid
 from api.routes.devices import actor
 from api.schemas.assets import AssetPublic, AssetUpsert
+from gateway.device_assets import ASSET_KIND
 from gateway.workflow.reminders import upsert_asset
 
 router = APIRouter(prefix="/assets", tags=["assets"])
@@ -32,9 +33,16 @@ def list_assets(gw: GatewayDep, user: StaffOrGrid) -> list[AssetPublic]:
 def put_asset(asset_id: AssetId, body: AssetUpsert, request: Request, gw: GatewayDep,
               user: Staff) -> AssetPublic:
     """Record an asset or change it (a renewed expiry date gets its own reminder)."""
-    if body.device_id is not None and gw.registry.get(body.device_id) is None:
+    linked = gw.registry.get(body.device_id) if body.device_id is not None else None
+    if body.device_id is not None and linked is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"no device {body.device_id!r}")
+    if linked is not None and body.kind in ASSET_KIND.values() and \
+            ASSET_KIND.get(linked.kind) != body.kind:
+        # A smoke detector is not the extinguisher's sensor (vendor round 3).
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"device {body.device_id!r} is a {linked.kind}, not the sensor of "
+                            f"a {body.kind}")
     who = actor(user, request)
 
     def write(now: float, tx: Any) -> None:  # the change and its audit row commit together

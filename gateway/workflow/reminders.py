@@ -35,13 +35,19 @@ def upsert_asset(tx: Tx, *, id: str, kind: str, name: str, expires_on: date, now
             detail={"renewed_to": expires_on.isoformat(), "was": old["expires_on"]})
 
 
+# How the reminder's Chinese text names an asset kind (others by their key).
+KIND_ZH = {"fire_extinguisher": "灭火器", "hydrant_inspection": "消防栓检验",
+           "fire_equipment_inspection": "消防设施检验", "health_certificate": "健康证"}
+
+
 def reminder_text(kind: str, name: str, expiry: date, today: date) -> tuple[str, bool]:
     """A reminder ticket's description (Chinese, then English) and whether it is overdue."""
     days = (expiry - today).days
+    zh = KIND_ZH.get(kind, kind)
     if days < 0:
-        return (f"{name}（{kind}）已于 {expiry.isoformat()} 过期 {-days} 天，请尽快更换或检验 / "
+        return (f"{name}（{zh}）已于 {expiry.isoformat()} 过期 {-days} 天，请尽快更换或检验 / "
                 f"{kind} {name} expired on {expiry.isoformat()}, {-days} days ago", True)
-    return (f"{name}（{kind}）将于 {expiry.isoformat()} 到期（还有 {days} 天）/ "
+    return (f"{name}（{zh}）将于 {expiry.isoformat()} 到期（还有 {days} 天）/ "
             f"{kind} {name} expires on {expiry.isoformat()} (in {days} days)", False)
 
 

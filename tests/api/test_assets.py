@@ -79,9 +79,23 @@ def test_an_expired_asset_says_so_and_a_renewal_notes_the_open_reminder(api: Api
         "SELECT id, title, priority, description FROM tickets WHERE category = 'facility_expiry'")
     assert ticket["title"] == "B2 2F 灭火器 已过期" and ticket["priority"] == "high"
     assert "已于" in ticket["description"] and "过期 6 天" in ticket["description"]
+    assert "（灭火器）" in ticket["description"]  # not the raw key in the Chinese text
     renewed = str(TODAY + timedelta(days=5 * 365))
     assert c.put("/assets/EXT-B2-2F", json={**body, "expires_on": renewed},
                  headers=op).status_code == 200
     trail = c.get(f"/tickets/{ticket['id']}", headers=op).json()["events"]
     assert any(f"有效期已更新为 {renewed}" in (e.get("note") or "") and e["actor"] == "op-chen"
                for e in trail), trail
+
+
+def test_an_extinguisher_asset_takes_only_an_extinguisher_as_its_sensor(api: Api):
+    from tests.conftest import device
+
+    api.gateway.registry.register([device("SD-1", "smoke_detector"),
+                                   device("EX-7", "extinguisher")])
+    op = api.headers("operator")
+    body = {"kind": "fire_extinguisher", "name": "B", "expires_on": str(TODAY), "grid": "G-01"}
+    r = api.client.put("/assets/EXT-7", json={**body, "device_id": "SD-1"}, headers=op)
+    assert r.status_code == 422 and "smoke_detector" in r.json()["detail"]
+    r = api.client.put("/assets/EXT-7", json={**body, "device_id": "EX-7"}, headers=op)
+    assert r.status_code == 200

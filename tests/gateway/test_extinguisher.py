@@ -65,3 +65,20 @@ def test_a_discharge_pages_as_a_fire_alarm_and_is_confirmed(make_gateway, publis
     assert wait_for(lambda: gw.store.query(
         "SELECT category FROM alerts WHERE rule_id = 'extinguisher.low_pressure'") == [
             {"category": "fire_equipment"}], 10)
+
+
+def test_an_extinguisher_installed_after_its_first_heartbeat_moves_its_asset(make_gateway,
+                                                                             publisher):
+    # Vendor round 3 recheck: the asset kept the empty place of its first heartbeat, so its
+    # reminder ticket went to no grid worker.
+    gw = make_gateway(devices=[device("EX-1", "extinguisher")])
+    soon = str(TODAY + timedelta(days=12))
+    publisher.publish(f"{TOPIC}/telemetry", _heartbeat(1, soon))
+    assert gw.pipeline.wait_processed(1, 10)
+    assert gw.store.query("SELECT grid FROM assets") == [{"grid": ""}]
+    gw.registry.register([device("EX-1", "extinguisher", site="jining-renmin", building="5",
+                                 unit="2", grid="G-01")])
+    publisher.publish(f"{TOPIC}/telemetry", _heartbeat(2, soon))
+    assert gw.pipeline.wait_processed(2, 10)
+    assert gw.store.query("SELECT building, grid FROM assets") == [
+        {"building": "5", "grid": "G-01"}]
