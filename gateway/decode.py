@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import orjson
 
 from devices import topics
-from devices.base import Channel, CommandAck, DeviceKind, Event, Status, clock_hint
+from devices.base import Channel, CommandAck, DeviceKind, Event, Status, clock_hint, urgent_type
 from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.codec import object_members
 from devices.dialects.engine import DialectCodec
@@ -424,10 +424,30 @@ def _misplaced_urgent(kind: DeviceKind, codec: object, raw: RawMessage) -> Salva
     """An urgent event published on `…/telemetry` (an SOS with its readings, say): someone
     pressed the button, and refusing it over the channel muted them (vendor round 3). Read
     as our v1 JSON only, and only when it names one of the kind's urgent types."""
-    if isinstance(codec, DialectCodec) or b"type" not in raw.payload.lower():
+    if isinstance(codec, DialectCodec):
         return None
-    return salvage_urgent(kind, raw.payload, raw.received_at, [
-        "sent on …/telemetry: events go on …/event (this one was taken as an event)"])
+    note = "sent on …/telemetry: events go on …/event (this one was taken as an event)"
+    if b"type" in raw.payload.lower():
+        found = salvage_urgent(kind, raw.payload, raw.received_at, [note])
+        if found is not None:
+            return found
+    # One-topic firmware flags its alarm in a field of its own (`"alarm": "sos"`): a reading
+    # naming an urgent type there is that event too (vendor round 3 recheck).
+    members = object_members(raw.payload) if len(raw.payload) <= 4096 else None
+    if members is None:
+        return None
+    for key, value in members:
+        if key.strip().lower() in _ALARM_KEYS and isinstance(value, str) \
+                and urgent_type(kind, value) is not None:
+            rest = {k: v for k, v in members if k != key}
+            payload = orjson.dumps({**rest, "type": value})
+            return salvage_urgent(kind, payload, raw.received_at,
+                                  [note, f"{key[:20]!r} {value[:40]!r} read as its type"])
+    return None
+
+
+# Fields firmware uses to flag an alarm in a reading.
+_ALARM_KEYS = frozenset(("alarm", "alert", "event", "event_type", "alarm_type", "warning"))
 
 
 def _salvage(kind: DeviceKind, codec: object, raw: RawMessage, channel: Channel | None,

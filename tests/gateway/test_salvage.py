@@ -469,6 +469,15 @@ def test_an_sos_published_on_telemetry_still_pages(gateway):
         "wristband.sos"]
     confirmed = [body for topic, body in acks if topic.endswith("/event/ack")]
     assert [(c["type"], c["status"]) for c in confirmed] == [("sos", "stored")]
+    # One-topic firmware flags its alarm in a field of its own: that is the event too.
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{band}/telemetry",
+        orjson.dumps({"ts": MS + 1000, "seq": 11, "alarm": "SOS", "battery_pct": 40}),
+        received_at=T0)])
+    sos_rows = gateway.store.query("SELECT data FROM events WHERE type = 'sos' ORDER BY id")
+    assert len(sos_rows) == 2
+    assert "'alarm' 'SOS' read as its type" in orjson.loads(
+        sos_rows[1]["data"])["salvaged"]["detail"]
     # A reading that names no urgent type stays refused as before.
     gateway.pipeline.process_batch([RawMessage(
         f"scgw/v1/wristband/{band}/telemetry",
