@@ -134,7 +134,7 @@ def test_sigkilled_replicas_lose_nothing_double_nothing_and_their_timers_still_f
         probe.publish(f"scgw/v1/access/{door}/event",
                       orjson.dumps({"ts": _now(), "seq": 1, "type": "unlock", "method": "card"}))
 
-    stream = BandStream(mosquitto.url, BANDS, TOTAL, SOS_EVERY)
+    stream = BandStream(mosquitto.url, BANDS, TOTAL, SOS_EVERY, rate_per_s=500)
     stream.start()
     leader = str(replicas.scalar("SELECT holder FROM leases WHERE name = 'timers'"))
     assert wait_for(lambda: stored() >= probes + TOTAL // 4, timeout=60)

@@ -5,6 +5,7 @@ was stored."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 
 import orjson
@@ -20,8 +21,14 @@ class BandStream:
     """`total` telemetry messages round the `bands` (seq = index), an SOS with every
     `sos_every`-th; `start()` publishes them from a thread, `join()` waits for every PUBACK."""
 
-    def __init__(self, url: str, bands: list[str], total: int, sos_every: int) -> None:
+    def __init__(self, url: str, bands: list[str], total: int, sos_every: int, *,
+                 rate_per_s: float | None = None) -> None:
         self.bands, self.total, self.sos_every = bands, total, sos_every
+        # Devices send at a pace: a test that kills things "mid-stream" needs a stream that
+        # lasts longer than its kills on a fast machine (unpaced, three replicas drained it
+        # all before the second kill on a quiet one).
+        self.rate_per_s = rate_per_s
+        self._paced = threading.Event()  # never set: its wait is the pacing
         self._pub = Publisher(url)
         self.done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -52,7 +59,12 @@ class BandStream:
 
     def _run(self) -> None:
         infos = []
+        start = time.monotonic()
         for i in range(self.total):
+            if self.rate_per_s:
+                ahead = start + i / self.rate_per_s - time.monotonic()
+                if ahead > 0:
+                    self._paced.wait(ahead)
             band = self.band(i)
             body = {"ts": _now(), "seq": i, "heart_rate_bpm": 60 + i % 40}
             infos.append(self._pub.publish_nowait(f"scgw/v1/wristband/{band}/telemetry",
