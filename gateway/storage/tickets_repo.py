@@ -370,13 +370,16 @@ class SqliteTickets:
              place.get("unit", ""), place.get("grid", ""), device_id, expires_on.isoformat(),
              remind_days, now))
 
-    def assets(self) -> list[dict[str, Any]]:
-        """Every asset with its expiry and, when reminded of, the reminder's ticket."""
+    def assets(self, asset_id: str | None = None) -> list[dict[str, Any]]:
+        """Every asset (or the one with `asset_id`) with its expiry and, when reminded of,
+        the reminder's ticket."""
+        one = " WHERE a.id = ?" if asset_id is not None else ""
         cur = self._conn.execute(
             "SELECT a.id, a.kind, a.name, a.site, a.building, a.unit, a.grid, a.device_id,"
             " a.expires_on, a.remind_days, a.updated_at, r.ticket_id AS reminder_ticket_id"
             " FROM assets a LEFT JOIN reminders_sent r ON r.asset_id = a.id"
-            " AND r.expires_on = a.expires_on ORDER BY a.expires_on, a.id")
+            f" AND r.expires_on = a.expires_on{one} ORDER BY a.expires_on, a.id",
+            (asset_id,) if asset_id is not None else ())
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 

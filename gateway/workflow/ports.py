@@ -106,8 +106,8 @@ class TicketStore(Protocol):
         """Register or update an asset with an expiry date."""
         ...
 
-    def assets(self) -> list[dict[str, Any]]:
-        """Every asset with its expiry and reminder ticket."""
+    def assets(self, asset_id: str | None = None) -> list[dict[str, Any]]:
+        """Every asset (or one) with its expiry and reminder ticket."""
         ...
 
     def delete_asset(self, asset_id: str) -> bool:

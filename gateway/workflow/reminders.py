@@ -19,7 +19,7 @@ def upsert_asset(tx: Tx, *, id: str, kind: str, name: str, expires_on: date, now
     """Register or update an asset with an expiry date (extinguisher, certificate, …). A
     renewed date notes itself on the open reminder of the old one (vendor round 3: the old
     reminder stayed as it was, as if nothing had been done)."""
-    old = next((a for a in tx.tickets.assets() if a["id"] == id), None)
+    old = next(iter(tx.tickets.assets(id)), None)
     tx.tickets.upsert_asset(id=id, kind=kind, name=name, place=place or {},
                             device_id=device_id, expires_on=expires_on,
                             remind_days=remind_days, now=now)
