@@ -86,7 +86,11 @@ class TwinTracker:
         if twin.last_seen is None or env.received_at > twin.last_seen:
             twin.last_seen = env.received_at
         if env.channel in ("telemetry", "event"):
-            _absorb_readings(twin, env, payload, self._clock_skew(env.device_id))
+            # The judged skew is asked for only when this message is itself far off (most
+            # messages are on time: this runs for each one).
+            off = env.skew_s is not None and abs(env.skew_s) > _ON_TIME_S
+            _absorb_readings(twin, env, payload,
+                             self._clock_skew(env.device_id) if off else None)
         changed = twin.online != was_online
         if changed:
             self._undo.append(before)
@@ -167,6 +171,11 @@ def _fields(model: type[BaseModel]) -> frozenset[str]:
 _FIELDS: dict[type[BaseModel], frozenset[str]] = {}
 
 
+# A message this close to the gateway's clock is timed by its own `ts` whatever its device's
+# clock was judged (the correction below only matters for a skew like the one judged).
+_ON_TIME_S = 600.0
+
+
 def _absorb_readings(twin: Twin, env: Envelope, payload: BaseModel,
                      skew_s: float | None = None) -> None:
     # getattr on a field the model lacks goes through pydantic's slow __getattr__ and an
@@ -185,7 +194,8 @@ def _absorb_readings(twin: Twin, env: Envelope, payload: BaseModel,
     # than the last good one, and the family's "where is he now" froze (vendor round 3).
     # Only a message whose own skew is that one (within 10 min): a fix sent after the clock
     # was set right, or buffered before it went wrong, keeps its own time.
-    if skew_s is not None and env.skew_s is not None and abs(env.skew_s - skew_s) < 600:
+    if skew_s is not None and env.skew_s is not None \
+            and abs(env.skew_s - skew_s) < _ON_TIME_S:
         fix_ts = min(env.ts - skew_s, env.received_at)
     else:
         fix_ts = min(env.ts, env.received_at)
