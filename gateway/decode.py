@@ -8,17 +8,14 @@ from datetime import UTC, datetime
 import orjson
 
 from devices import topics
-from devices.base import Channel, CommandAck, DeviceKind, Event, Status, clock_hint, urgent_type
+from devices.base import Channel, CommandAck, DeviceKind, Event, Status, clock_hint
 from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.codec import object_members
 from devices.dialects.engine import DialectCodec
-from devices.dialects.topics import CompiledTopic
 from devices.errors import DecodeError, UnknownCodecError
 from devices.salvage import (
     Salvaged,
     salvage_ack,
-    salvage_unreadable,
-    salvage_urgent,
     trim_to_fit,
     without_placeholders,
 )
@@ -28,6 +25,7 @@ from gateway.registry import DeviceRegistry
 from gateway.settings import LimitSettings
 from gateway.storage.records import DeviceRecord
 from gateway.urgency import UrgencyHint
+from gateway.urgent_salvage import misplaced_urgent, salvage_event
 
 # Every reason a message can be refused; each has its own counter and dead-letter rows.
 REJECT_REASONS: tuple[str, ...] = (
@@ -184,8 +182,8 @@ class Decoder:
         except DecodeError as exc:
             if channel == "cmd_ack" and not isinstance(codec, DialectCodec):
                 return self._salvaged_ack(raw, now, kind, device, exc)
-            salvaged = _salvage(kind, codec, raw, channel, None) if channel == "event" \
-                else _misplaced_urgent(kind, codec, raw) if channel == "telemetry" else None
+            salvaged = salvage_event(kind, codec, raw, channel, None) if channel == "event" \
+                else misplaced_urgent(kind, codec, raw) if channel == "telemetry" else None
             if salvaged is None:
                 kept = (self._without_attachment(raw, now, kind, device, channel, codec, exc)
                         or self._without_placeholders(raw, now, kind, device, channel, codec,
@@ -333,7 +331,7 @@ class Decoder:
             channel, payload = codec.decode_routed(kind, raw.payload, route.topic.channel,
                                                    route.topic, device_id, raw.received_at)
         except DecodeError as exc:
-            salvaged = _salvage(kind, codec, raw, route.topic.channel, route.topic)
+            salvaged = salvage_event(kind, codec, raw, route.topic.channel, route.topic)
             if salvaged is None or raw.retain:
                 raise RejectError(exc.reason, str(exc), device_id, kind.key) from exc
             return self._salvaged_envelope(raw, now, kind, device, salvaged, exc)
@@ -418,52 +416,3 @@ def _type_of(payload: object) -> str:
     if isinstance(payload, CommandAck):
         return "cmd_ack"
     return "telemetry"
-
-
-def _misplaced_urgent(kind: DeviceKind, codec: object, raw: RawMessage) -> Salvaged | None:
-    """An urgent event published on `…/telemetry` (an SOS with its readings, say): someone
-    pressed the button, and refusing it over the channel muted them (vendor round 3). Read
-    as our v1 JSON only, and only when it names one of the kind's urgent types."""
-    if isinstance(codec, DialectCodec):
-        return None
-    note = "sent on …/telemetry: events go on …/event (this one was taken as an event)"
-    if b"type" in raw.payload.lower():
-        found = salvage_urgent(kind, raw.payload, raw.received_at, [note])
-        if found is not None:
-            return found
-    # One-topic firmware flags its alarm in a field of its own (`"alarm": "sos"`): a reading
-    # naming an urgent type there is that event too (vendor round 3 recheck).
-    members = object_members(raw.payload) if len(raw.payload) <= 4096 else None
-    if members is None:
-        return None
-    for key, value in members:
-        if key.strip().lower() in _ALARM_KEYS and isinstance(value, str) \
-                and urgent_type(kind, value) is not None:
-            rest = {k: v for k, v in members if k != key}
-            payload = orjson.dumps({**rest, "type": value})
-            return salvage_urgent(kind, payload, raw.received_at,
-                                  [note, f"{key[:20]!r} {value[:40]!r} read as its type"])
-    return None
-
-
-# Fields firmware uses to flag an alarm in a reading.
-_ALARM_KEYS = frozenset(("alarm", "alert", "event", "event_type", "alarm_type", "warning"))
-
-
-def _salvage(kind: DeviceKind, codec: object, raw: RawMessage, channel: Channel | None,
-             topic: CompiledTopic | None) -> Salvaged | None:
-    """An urgent event read despite its faults (devices/salvage.py): through the device's
-    dialect when it speaks one — and, on our own topics, as our v1 JSON, which a dialect
-    device may send too."""
-    if not isinstance(codec, DialectCodec):
-        return (salvage_urgent(kind, raw.payload, raw.received_at)
-                or salvage_unreadable(kind, raw.payload, raw.received_at))
-    rewritten = codec.urgent_as_contract(kind, raw.payload, channel, topic, raw.received_at)
-    if rewritten is not None:
-        payload, repairs = rewritten
-        return salvage_urgent(kind, payload, raw.received_at,
-                              [f"read through dialect {codec.name}", *repairs])
-    if topic is None:
-        return salvage_urgent(kind, raw.payload, raw.received_at,
-                              [f"not dialect {codec.name}: read as our v1 JSON"])
-    return None

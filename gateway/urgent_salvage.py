@@ -1,0 +1,62 @@
+"""Urgent events read out of messages that broke the contract: our JSON, a dialect's own
+format, or a reading on the wrong channel (devices/salvage.py does the repairs)."""
+
+from __future__ import annotations
+
+import orjson
+
+from devices.base import Channel, DeviceKind, urgent_type
+from devices.codec import object_members
+from devices.dialects.engine import DialectCodec
+from devices.dialects.topics import CompiledTopic
+from devices.salvage import Salvaged, salvage_unreadable, salvage_urgent
+from gateway.envelope import RawMessage
+
+
+def misplaced_urgent(kind: DeviceKind, codec: object, raw: RawMessage) -> Salvaged | None:
+    """An urgent event published on `…/telemetry` (an SOS with its readings, say): someone
+    pressed the button, and refusing it over the channel muted them (vendor round 3). Read
+    as our v1 JSON only, and only when it names one of the kind's urgent types."""
+    if isinstance(codec, DialectCodec):
+        return None
+    note = "sent on …/telemetry: events go on …/event (this one was taken as an event)"
+    if b"type" in raw.payload.lower():
+        found = salvage_urgent(kind, raw.payload, raw.received_at, [note])
+        if found is not None:
+            return found
+    # One-topic firmware flags its alarm in a field of its own (`"alarm": "sos"`): a reading
+    # naming an urgent type there is that event too (vendor round 3 recheck).
+    members = object_members(raw.payload) if len(raw.payload) <= 4096 else None
+    if members is None:
+        return None
+    for key, value in members:
+        if key.strip().lower() in _ALARM_KEYS and isinstance(value, str) \
+                and urgent_type(kind, value) is not None:
+            rest = {k: v for k, v in members if k != key}
+            payload = orjson.dumps({**rest, "type": value})
+            return salvage_urgent(kind, payload, raw.received_at,
+                                  [note, f"{key[:20]!r} {value[:40]!r} read as its type"])
+    return None
+
+
+# Fields firmware uses to flag an alarm in a reading.
+_ALARM_KEYS = frozenset(("alarm", "alert", "event", "event_type", "alarm_type", "warning"))
+
+
+def salvage_event(kind: DeviceKind, codec: object, raw: RawMessage, channel: Channel | None,
+             topic: CompiledTopic | None) -> Salvaged | None:
+    """An urgent event read despite its faults (devices/salvage.py): through the device's
+    dialect when it speaks one — and, on our own topics, as our v1 JSON, which a dialect
+    device may send too."""
+    if not isinstance(codec, DialectCodec):
+        return (salvage_urgent(kind, raw.payload, raw.received_at)
+                or salvage_unreadable(kind, raw.payload, raw.received_at))
+    rewritten = codec.urgent_as_contract(kind, raw.payload, channel, topic, raw.received_at)
+    if rewritten is not None:
+        payload, repairs = rewritten
+        return salvage_urgent(kind, payload, raw.received_at,
+                              [f"read through dialect {codec.name}", *repairs])
+    if topic is None:
+        return salvage_urgent(kind, raw.payload, raw.received_at,
+                              [f"not dialect {codec.name}: read as our v1 JSON"])
+    return None
