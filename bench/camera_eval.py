@@ -77,13 +77,22 @@ class Spec:
 
 
 def specs(
-    quick: bool, facade_clips: int, facade_s: float, lanes: str, offset: int = 0
+    quick: bool,
+    facade_clips: int,
+    facade_s: float,
+    lanes: str,
+    offset: int = 0,
+    styles: str = "ab",
 ) -> list[Spec]:
-    """The clip list: facade seeds cycle the scale bands and alternate the styles."""
+    """The clip list: facade seeds cycle the scale bands and alternate the styles; with
+    `styles` other than "ab" every clip (lanes too) takes those styles in turn."""
     out = []
     bands = list(BANDS)
+    k = len(styles)
     for i in range(facade_clips):
-        out.append(Spec("facade", "ab"[i % 2], offset + i + 1, facade_s, bands[(i // 2) % 3]))
+        # Bands change every `k` clips (every 2 for a and b), so each style meets each band.
+        band = bands[(i // k) % 3] if k > 1 else bands[i % 3]
+        out.append(Spec("facade", styles[i % k], offset + i + 1, facade_s, band))
     # Lanes: long stays need long clips, analysed at 5 fps anyway, so they are rendered at 5 fps;
     # short clips at 25 fps exercise the grab-and-skip path with pauses and traffic.
     lane_specs = {
@@ -97,7 +106,10 @@ def specs(
             ("b", 6, 1500.0, 5.0, 120.0),
         ],
     }
-    for style, seed, dur, fps, dwell in lane_specs.get("quick" if quick else lanes, []):
+    for j, (style, seed, dur, fps, dwell) in enumerate(
+        lane_specs.get("quick" if quick else lanes, [])
+    ):
+        style = style if styles == "ab" else styles[j % k]
         out.append(Spec("lane", style, offset + seed, dur, fps=fps, dwell_s=dwell))
     return out
 
@@ -111,6 +123,8 @@ def _storey(spec: Spec) -> float:
 
 def generate(out: Path, spec: Spec) -> tuple[Path, Path, Path]:
     """Render one clip unless it is cached; return (video, truth, config)."""
+    if spec.style == "c":
+        return _generate_c(out, spec)
     ext = ".mp4" if spec.style == "a" else ".avi"
     video, truth, config = (
         out / f"{spec.stem}{ext}",
@@ -127,6 +141,21 @@ def generate(out: Path, spec: Spec) -> tuple[Path, Path, Path]:
         plan = plan_lane(spec.seed, spec.duration_s, spec.fps, spec.dwell_s)
     clip = render(out, plan, spec.style, spec.stem)
     return clip.video, clip.truth, clip.config
+
+
+def _generate_c(out: Path, spec: Spec) -> tuple[Path, Path, Path]:
+    """Style C (simulators/video/style_c): its own plans and drawing, the same truth format."""
+    from simulators.video.style_c.clip import render_facade
+    from simulators.video.style_c.lane_clip import render_lane
+
+    video, truth, config = (
+        out / f"{spec.stem}{s}" for s in (".avi", ".truth.json", ".camera.yaml")
+    )
+    if video.exists() and truth.exists() and config.exists():
+        return video, truth, config
+    if spec.scene == "facade":
+        return render_facade(out, spec.seed, spec.duration_s, spec.band, spec.stem)
+    return render_lane(out, spec.seed, spec.duration_s, spec.fps, spec.dwell_s, spec.stem)
 
 
 def _refresh_lane_truth(path: Path, spec: Spec) -> None:
@@ -269,6 +298,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="override a fire-lane setting (repeatable)",
     )
+    ap.add_argument(
+        "--styles",
+        default="ab",
+        help="rendering styles in turn: ab (default: A and B), c (style C only), abc, …",
+    )
     ap.add_argument("--records", type=Path, help="write every clip's record (events, rows) here")
     args = ap.parse_args(argv)
     overrides = {"falling": _kv(args.falling), "fire_lanes": _kv(args.lane)}
@@ -280,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         args.facade_duration,
         "none" if args.lanes == "none" else "full",
         args.seed_offset,
+        args.styles,
     )
     if args.only:
         clip_specs = [s for s in clip_specs if s.scene == args.only]
