@@ -17,6 +17,8 @@ SS = 2  # supersampling of the static picture
 
 def _poly(cam: Camera, corners: list[tuple[float, float, float]], steps: int = 4) -> np.ndarray:
     pts = cam.outline(corners, steps)
+    if not np.all(np.isfinite(pts)):
+        raise ValueError("a polygon reaches behind the camera")
     return np.round(pts * SS * 16).astype(np.int32)  # 4 fractional bits for fillPoly
 
 
@@ -51,7 +53,9 @@ class FacadePicture:
         labels = np.zeros(big, np.int32)
         cam, b = s.camera, s.building
         # Ground in front of the building: a paved yard, drawn as a big quad.
-        yard = [(-60, 0, 0), (b.width_m + 60, 0, 0), (b.width_m + 60, 0, 60), (-60, 0, 60)]
+        # (Its near edge stops short of the camera: a point behind it has no picture.)
+        near = 0.7 * cam.position[2]
+        yard = [(-60, 0, 0), (b.width_m + 60, 0, 0), (b.width_m + 60, 0, near), (-60, 0, near)]
         grey = float(rng.uniform(70, 130))
         yard_col = tuple(float(grey * c) for c in rng.uniform(0.9, 1.1, 3))
         _fill(img, _poly(cam, yard, 12), yard_col)

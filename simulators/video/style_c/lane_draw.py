@@ -225,6 +225,8 @@ class StyleCLane:
 
     def _person(self, img: np.ndarray, x: float, d: float, col: tuple, t: float) -> None:
         cam = self.sc.camera
+        if d < 2.0:
+            return  # right under the camera: out of the picture
         step = math.sin(2 * math.pi * 1.8 * t)
         for sgn in (-1, 1):
             a = cam.point(x + 0.1 * sgn, 0.85, -d)
@@ -250,6 +252,8 @@ class StyleCLane:
                 continue
             ahead = pos[1] + (3 if w.vd > 0 else -3) * 2
             cx, cy = self.sc.ground(pos[0], ahead)
+            if not (math.isfinite(cx) and math.isfinite(cy)):
+                continue  # the lit ground is behind the camera
             r = int(max(8, self.sc.camera.px_per_m(pos[0], 0, -ahead) * 2.5))
             yy, xx = np.mgrid[-r:r, -r:r].astype(np.float32)
             a = np.exp(-(xx * xx + 4 * yy * yy) / (r * r)) * 0.9
