@@ -23,6 +23,7 @@ _TRIMMABLE = frozenset(
         "erratic",
         "erratic_x",
         "sideways",
+        "turning",
         "not_ballistic",
         "not_monotonic",
         "sparse",

@@ -208,3 +208,30 @@ def test_a_sparse_fall_seen_in_runs_with_gaps_still_passes() -> None:
     tk, xk, yk = [t[i] for i in keep], [x[i] for i in keep], [y[i] for i in keep]
     v = assess(tk, xk, yk, FLOORS, CFG, FPS, faint=len(t) - len(keep))
     assert v.ok, v
+
+
+def test_a_bird_turning_down_over_an_arc_is_not_a_fall() -> None:
+    # Style C, clip 3012: over the top of a circular arc a bird's height bends like a fall
+    # (R w^2 = g here) while its sideways speed drains into the dive, which drag cannot do.
+    w, r = 1.2, G / 1.44
+    t = np.arange(0, 0.8, 1 / FPS)
+    a = -1.3 + w * t
+    x, y = 500 + r * np.cos(a) - 60 * t, 200 + r * np.sin(a)
+    v = assess(t.tolist(), x.tolist(), y.tolist(), FLOORS, CFG, FPS)
+    assert not v.ok and v.reason == "turning"
+
+
+def test_a_light_object_thrown_sideways_and_slowed_by_drag_still_passes() -> None:
+    # Quadratic drag (k = 0.15 / m at 20 px per metre) slows it sideways and down alike: the
+    # sideways slowing is what drag explains, not a turn.
+    k, dt = 0.15 / 20.0, 0.001
+    p, vel, ts, xs, ys = np.array([400.0, 150.0]), np.array([60.0, -20.0]), [], [], []
+    for i in range(int(1.6 / dt)):
+        if i % 40 == 0:
+            ts.append(i * dt)
+            xs.append(float(p[0]))
+            ys.append(float(p[1]))
+        vel = vel + (np.array([0.0, G]) - k * np.linalg.norm(vel) * vel) * dt
+        p = p + vel * dt
+    v = assess(ts, xs, ys, FLOORS, CFG, FPS)
+    assert v.ok, v.reason
