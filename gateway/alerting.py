@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from devices.catalogue import CATALOGUE
 from gateway.clock import Clock
@@ -13,6 +13,7 @@ from gateway.coherence import GLOBAL, DeviceCoherence
 from gateway.decode import RejectError
 from gateway.envelope import Envelope, RawMessage
 from gateway.pipeline import Pipeline
+from gateway.refusal_watch import OTHER, RefusalWatch
 from gateway.registry import DeviceRegistry
 from gateway.residents import ResidentRepository
 from gateway.settings import Settings
@@ -47,6 +48,10 @@ class RegistryDirectory:
                           record.grid, record.resident_id)
         self._cache[record.id] = (record, subject)
         return subject
+
+    def record(self, device_id: str) -> DeviceRecord | None:
+        """A registered device's record, or None."""
+        return self._registry.get(device_id)
 
     def subject(self, device_id: str) -> Subject | None:
         """The subject of a registered device, or None."""
@@ -88,6 +93,7 @@ class Alerting:
                              devices=self.directory, residents=self.residents)
         self.engine.defer_flush = True  # flushed by on_batch_end, inside the same transaction
         self.clocks = ClockWatch(settings.limits.clock_skew_alert_s)
+        self.refusals = RefusalWatch()
         # Readings refused for a fast clock, judged with the batch (they have no envelope).
         self._fast: list[tuple[str, float, float]] = []
         self._pipeline: Pipeline | None = None
@@ -208,6 +214,8 @@ class Alerting:
             salvaged=env.salvaged[1] if env.salvaged is not None else None,
         )
         self.engine.on_message(msg, tx)
+        if env.device_id in self.refusals.devices:
+            self.refusals.accepted(env.device_id, env.channel)
         if env.skew_s is not None:
             verdict = self.clocks.observe(env.device_id, env.skew_s, env.received_at,
                                           live=env.urgent or env.channel == "status")
@@ -221,7 +229,10 @@ class Alerting:
     def on_refused(self, raw: RawMessage, rejection: RejectError) -> None:
         """A reading refused as `future_timestamp` still proves a fast clock: without this, a
         device whose clock runs ahead saw every reading refused and never got its
-        `device.clock_skew` alert (only urgent events, accepted whatever their time, did)."""
+        `device.clock_skew` alert (only urgent events, accepted whatever their time, did).
+        Every other refusal of a device counts towards its `device.refused` alert."""
+        if rejection.device_id is not None:
+            self.refusals.refused(rejection.device_id, raw.topic, rejection.reason)
         if rejection.reason == "future_timestamp" and rejection.device_id is not None \
                 and rejection.skew_s is not None:
             self._fast.append((rejection.device_id, rejection.skew_s, raw.received_at))
@@ -235,7 +246,22 @@ class Alerting:
             if verdict is not None and subject is not None:
                 skewed, skew = verdict
                 self.engine.device_clock(tx, subject, skew if skewed else None)
+        for device_id, broken in self.refusals.take():
+            self._refused(tx, device_id, broken)
         self.engine.end_batch(tx)
+
+    def _refused(self, tx: StoreTx, device_id: str, broken: dict[str, Any] | None) -> None:
+        """Raise or clear a device's `device.refused`: only for installed devices (a vendor's
+        bench is the vendor's business), major when the events of a kind with alarms are
+        refused (its next alarm may not be heard), minor otherwise."""
+        record = self.directory.record(device_id)
+        if record is None or (broken is not None and not record.installed):
+            return
+        kind = CATALOGUE.get(record.kind)
+        alarms_refused = broken is not None and kind is not None and bool(kind.urgent) \
+            and bool({"event", OTHER} & set(broken["refused_channels"]))
+        severity = "major" if alarms_refused else "minor"
+        self.engine.device_refused(tx, self.directory.for_record(record), broken, severity)
 
     def tick(self, now: float, tx: StoreTx) -> None:
         """The scheduled job: broker state, timers, alert lifecycle."""

@@ -25,7 +25,7 @@ from gateway.registry import DeviceRegistry
 from gateway.settings import LimitSettings
 from gateway.storage.records import DeviceRecord
 from gateway.urgency import UrgencyHint
-from gateway.urgent_salvage import misplaced_urgent, salvage_event
+from gateway.urgent_salvage import misplaced_urgent, salvage_event, unknown_channel
 
 # Every reason a message can be refused; each has its own counter and dead-letter rows.
 REJECT_REASONS: tuple[str, ...] = (
@@ -149,6 +149,9 @@ class Decoder:
             try:
                 parts = topics.parse(raw.topic)
             except DecodeError as exc:
+                kept = self._urgent_off_channel(raw, now, exc)
+                if kept is not None:
+                    return kept
                 raise RejectError(exc.reason, str(exc), _device_of(raw.topic)) from exc
             if len(self._topics) >= _TOPIC_CACHE:
                 self._topics.clear()
@@ -267,6 +270,25 @@ class Decoder:
             env.skew_s = None  # the receipt time says nothing of the device's clock
             env.ts_replaced = True
         return env
+
+    def _urgent_off_channel(self, raw: RawMessage, now: float, exc: DecodeError,
+                            ) -> Envelope | None:
+        """An urgent event of a registered device on a channel that is none of ours
+        (`…/events`, `…/alarm`): taken as the event it names, like one on `…/telemetry`."""
+        found = unknown_channel(raw.topic)
+        kind = self._catalogue.get(found[0]) if found is not None else None
+        if found is None or kind is None or not kind.urgent or raw.retain:
+            return None
+        device = self._registry.get(found[1])
+        if device is None or device.status != "active" or device.kind != kind.key:
+            return None
+        try:
+            codec = self.codecs.get(device.codec)
+        except UnknownCodecError:
+            return None
+        salvaged = misplaced_urgent(kind, codec, raw, found[2])
+        return None if salvaged is None else self._salvaged_envelope(
+            raw, now, kind, device, salvaged, exc)
 
     def _salvaged_ack(self, raw: RawMessage, now: float, kind: DeviceKind,
                       device: DeviceRecord, exc: DecodeError) -> Envelope:

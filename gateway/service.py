@@ -161,6 +161,8 @@ class Gateway:
         if self.alerting is not None:  # what a failed transaction observed is forgotten
             self.pipeline.on_commit.append(self.alerting.clocks.committed)
             self.pipeline.on_rollback.append(self.alerting.clocks.rolled_back)
+            self.pipeline.on_commit.append(self.alerting.refusals.committed)
+            self.pipeline.on_rollback.append(self.alerting.refusals.rolled_back)
         if self.coherence is not None and self.alerting is not None:
             self.alerting.join_replicas(self.coherence)
         elif self.alerting is not None:  # one process: undo a failed transaction in memory

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import orjson
 
+from devices import topics
 from devices.base import Channel, DeviceKind, urgent_type
 from devices.codec import object_members
 from devices.dialects.engine import DialectCodec
@@ -13,13 +14,15 @@ from devices.salvage import Salvaged, salvage_unreadable, salvage_urgent
 from gateway.envelope import RawMessage
 
 
-def misplaced_urgent(kind: DeviceKind, codec: object, raw: RawMessage) -> Salvaged | None:
-    """An urgent event published on `…/telemetry` (an SOS with its readings, say): someone
-    pressed the button, and refusing it over the channel muted them (vendor round 3). Read
-    as our v1 JSON only, and only when it names one of the kind's urgent types."""
+def misplaced_urgent(kind: DeviceKind, codec: object, raw: RawMessage,
+                     channel: str = "telemetry") -> Salvaged | None:
+    """An urgent event published on `…/telemetry` (an SOS with its readings, say) or on a
+    channel of its own (`…/events`, `…/alarm`): someone pressed the button, and refusing it
+    over the channel muted them (vendor round 3). Read as our v1 JSON only, and only when it
+    names one of the kind's urgent types."""
     if isinstance(codec, DialectCodec):
         return None
-    note = "sent on …/telemetry: events go on …/event (this one was taken as an event)"
+    note = f"sent on …/{channel[:40]}: events go on …/event (this one was taken as an event)"
     if b"type" in raw.payload.lower():
         found = salvage_urgent(kind, raw.payload, raw.received_at, [note])
         if found is not None:
@@ -37,6 +40,16 @@ def misplaced_urgent(kind: DeviceKind, codec: object, raw: RawMessage) -> Salvag
             return salvage_urgent(kind, payload, raw.received_at,
                                   [note, f"{key[:20]!r} {value[:40]!r} read as its type"])
     return None
+
+
+def unknown_channel(topic: str) -> tuple[str, str, str] | None:
+    """(kind, device id, channel) of a topic under our prefix whose channel is none of ours
+    (`scgw/v1/wristband/WB-1/events`), or None."""
+    levels = topic.split("/", 4)
+    if len(levels) < 5 or levels[0] != "scgw" or levels[1] != "v1" \
+            or not topics.valid_id(levels[3]):
+        return None
+    return levels[2], levels[3], levels[4]
 
 
 # Fields firmware uses to flag an alarm in a reading.

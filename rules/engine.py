@@ -34,10 +34,12 @@ from rules.ports import (
 from rules.system import (
     BROKER_DOWN,
     CLOCK_SKEW,
+    DEVICE_REFUSED,
     GATEWAY_DEVICE,
     SYSTEM_RULES,
 )
 from rules.tuning import Retune, Tunable, plan_retune
+from rules.urgent_rules import urgent_rule_ids
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ class Engine:
         self.env = CompileEnv(self._kinds, ruleset.zones, ZoneInfo(config.timezone),
                               dict(config.offline_timeout_s), self._residents)
         self.book = AlertBook(config.policy, Inhibitor(ruleset.inhibitions))
+        self.book.urgent_rules = urgent_rule_ids(ruleset.rules, self._kinds)
         self._heap: list[tuple[float, int, str, str]] = []
         self._seq = itertools.count()
         self._dirty: dict[tuple[str, str], State] = {}
@@ -265,6 +268,18 @@ class Engine:
                                   resident_id=subject.resident_id,
                                   detail=_skew_detail(skew_s), stale=False,
                                   clock_skew_s=round(skew_s, 1))
+
+    def device_refused(self, tx: Tx, subject: Subject, detail: dict[str, Any] | None,
+                       severity: str, now: float | None = None) -> None:
+        """A device's messages keep being refused (`detail`: how), or (None) are accepted."""
+        now = self._clock.time() if now is None else now
+        self._begin(tx, now)
+        rule = SYSTEM_RULES[DEVICE_REFUSED]
+        if detail is None:
+            self.book.resolve(tx, rule.id, subject.device_id, now, "messages accepted again")
+        elif (rule.id, subject.device_id) not in self.book.open:
+            self.book.raise_alert(tx, rule, subject, now, severity=severity,
+                                  resident_id=subject.resident_id, detail=detail, stale=False)
 
     def _begin(self, tx: Tx, now: float) -> None:
         self._tx = tx

@@ -8,6 +8,7 @@ from rules.model import Names, Rule
 BROKER_DOWN = "system.broker_down"
 BUILDING_OUTAGE = "system.building_outage"
 CLOCK_SKEW = "device.clock_skew"
+DEVICE_REFUSED = "device.refused"
 GATEWAY_DEVICE = "gateway"
 
 SYSTEM_RULES: dict[str, Rule] = {
@@ -28,6 +29,13 @@ SYSTEM_RULES: dict[str, Rule] = {
         id=CLOCK_SKEW,
         name=Names(zh="设备时钟偏差过大", en="Device clock is off"),
         kind="*", condition=AbsenceCondition(), severity="info",
+        category="device_fault",
+    ),
+    # Raised with the severity the broken channel deserves (gateway/refusal_watch.py).
+    DEVICE_REFUSED: Rule(
+        id=DEVICE_REFUSED,
+        name=Names(zh="设备消息持续被拒收", en="Device messages keep being refused"),
+        kind="*", condition=AbsenceCondition(), severity="major",
         category="device_fault",
     ),
 }

@@ -144,6 +144,9 @@ SEQ_LOST = {"seq as text", "seq as float", "negative seq"}
 # (devices/salvage.salvage_ack): the device carried the command out.
 ACK_SALVAGED = SALVAGED - {"oversized"}
 UNREADABLE = {"broken json", "not utf-8", "json array"}
+# An urgent event on a channel of the device's prefix that is none of ours is taken as the
+# event (gateway/urgent_salvage.unknown_channel); an ack there is not.
+OFF_CHANNEL = {"misspelt channel", "capital channel", "extra level"}
 
 
 def corpus(seed: int, size: int) -> list[Case]:
@@ -180,7 +183,7 @@ def corpus(seed: int, size: int) -> list[Case]:
             mutated_topic, payload, retain = how(topic, body, kind)
             key = None
             urgent = channel == "event" and body["type"] in ("sos", "fall")
-            if ((urgent and name in SALVAGED)
+            if ((urgent and name in SALVAGED | OFF_CHANNEL)
                     or (channel == "cmd_ack" and name in ACK_SALVAGED)):
                 reason = "salvaged"
                 key = (DEVICES[kind], channel, None if name in SEQ_LOST else seq)

@@ -239,7 +239,9 @@ def test_what_cannot_be_read_as_an_urgent_event_stays_a_dead_letter(gateway):
                 b'{"type": "worn", "note": "sos", ', b'sos']
     gateway.pipeline.process_batch([RawMessage(topic, p, received_at=T0) for p in payloads])
     assert len(gateway.store.query("SELECT id FROM dead_letters")) == len(payloads)
-    assert gateway.store.query("SELECT id FROM alerts") == []
+    # No SOS; only the control room's note that this band's events keep being refused.
+    assert [r["rule_id"] for r in gateway.store.query("SELECT rule_id FROM alerts")] == [
+        "device.refused"]
 
 
 @pytest.mark.parametrize("body", [
@@ -484,6 +486,35 @@ def test_an_sos_published_on_telemetry_still_pages(gateway):
         orjson.dumps({"ts": MS, "seq": 10, "type": "worn"}), received_at=T0)])
     [letter] = gateway.store.query("SELECT reason FROM dead_letters")
     assert letter["reason"] == "schema_invalid"
+
+
+@pytest.mark.parametrize("channel", ["events", "Event", "alarm", "sos/up"])
+def test_an_sos_on_a_channel_that_is_none_of_ours_still_pages(gateway, channel):
+    # Found writing the refused-device alert: an SOS on a misspelt channel (`…/events`) was
+    # dead-lettered as `bad_topic` and never paged, although the broker lets a device write
+    # anywhere under its own prefix.
+    band = DEVICE_OF["wristband"]
+    acks: list[tuple[str, dict]] = []
+    gateway.confirmations._publish = lambda t, body, qos: acks.append((t, orjson.loads(body)))
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{band}/{channel}",
+        orjson.dumps({"ts": MS, "seq": 9, "type": "sos"}), received_at=T0)])
+    [sos] = gateway.store.query("SELECT channel, seq, data FROM events WHERE type = 'sos'")
+    assert (sos["channel"], sos["seq"]) == ("event", 9)
+    assert f"sent on …/{channel}" in orjson.loads(sos["data"])["salvaged"]["detail"]
+    assert [r["rule_id"] for r in gateway.store.query("SELECT rule_id FROM alerts")] == [
+        "wristband.sos"]
+    confirmed = [body for topic, body in acks if topic.endswith("/event/ack")]
+    assert [(c["type"], c["status"]) for c in confirmed] == [("sos", "stored")]
+    # Anything else there stays refused as before, and so does another device's prefix.
+    gateway.pipeline.process_batch([
+        RawMessage(f"scgw/v1/wristband/{band}/{channel}",
+                   orjson.dumps({"ts": MS, "seq": 10, "type": "worn"}), received_at=T0),
+        RawMessage(f"scgw/v1/wristband/NOT-REGISTERED/{channel}",
+                   orjson.dumps({"ts": MS, "seq": 1, "type": "sos"}), received_at=T0)])
+    assert [r["reason"] for r in gateway.store.query(
+        "SELECT reason FROM dead_letters ORDER BY id")] == ["bad_topic", "bad_topic"]
+    assert len(gateway.store.query("SELECT id FROM alerts")) == 1
 
 
 @pytest.mark.parametrize("seq", [1, None])

@@ -1,0 +1,101 @@
+"""An installed device whose messages keep being refused raises `device.refused` for the
+control room, and it clears by itself when the device's messages are accepted again.
+
+Found in the vendor rounds: a firmware that renamed its event words saw every event
+dead-lettered as `unknown_event_type` while its heartbeats were accepted; the device looked
+alive and well to the operators, and only the vendor's `…/errors` topic (which nobody in the
+control room reads) said that its alarms were no longer understood.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from gateway.refusal_watch import RefusalWatch
+from tests.conftest import T0, device
+
+BAND = "scgw/v1/wristband/WB-1001"
+
+
+def _alerts(gw) -> list[dict]:
+    return gw.store.query("SELECT state, severity, detail FROM alerts"
+                          " WHERE rule_id = 'device.refused' ORDER BY id")
+
+
+def _send(gw, publisher, topic: str, body: dict, total: int) -> None:
+    publisher.publish(topic, orjson.dumps({"ts": int(T0 * 1000), **body}))
+    assert gw.pipeline.wait_processed(total, 10)
+
+
+def test_refused_events_between_accepted_readings_page_as_major_and_clear(make_gateway,
+                                                                           publisher):
+    gw = make_gateway()
+    n = 0
+    for seq in range(1, 4):
+        # The heartbeat keeps being accepted: the device does not look offline.
+        n += 2
+        _send(gw, publisher, f"{BAND}/telemetry", {"seq": 100 + seq, "heart_rate_bpm": 70}, n - 1)
+        _send(gw, publisher, f"{BAND}/event", {"seq": seq, "type": "key_pressed"}, n)
+        assert len(_alerts(gw)) == (1 if seq == 3 else 0)
+    [alert] = _alerts(gw)
+    assert alert["state"] == "active"
+    assert alert["severity"] == "major"  # a band's events: its next alarm may not be heard
+    detail = orjson.loads(alert["detail"])
+    assert detail == {"refused_channels": ["event"], "refused_in_a_row": 3,
+                      "refused_reasons": ["unknown_event_type"]}
+    # More refusals: the same alert.
+    _send(gw, publisher, f"{BAND}/event", {"seq": 4, "type": "key_pressed"}, n + 1)
+    assert len(_alerts(gw)) == 1
+    # The firmware is fixed: an accepted event clears it.
+    _send(gw, publisher, f"{BAND}/event", {"seq": 5, "type": "worn"}, n + 2)
+    assert [a["state"] for a in _alerts(gw)] == ["cleared"]
+
+
+def test_events_on_a_misspelt_topic_count_as_refused_events(make_gateway, publisher):
+    gw = make_gateway()
+    for seq in range(1, 4):  # `…/events`: never read as events
+        _send(gw, publisher, f"{BAND}/events", {"seq": seq, "type": "worn"}, seq)
+    [alert] = _alerts(gw)
+    assert orjson.loads(alert["detail"])["refused_channels"] == ["other"]
+    assert alert["severity"] == "major"
+
+
+def test_refused_readings_count_only_from_five_in_a_row(make_gateway, publisher):
+    gw = make_gateway()  # one odd value is no fault; five in a row are
+    access = "scgw/v1/access/AC-2001/telemetry"
+    for seq in range(1, 6):
+        _send(gw, publisher, access, {"seq": seq, "door_open": "maybe"}, seq)
+        assert len(_alerts(gw)) == (1 if seq == 5 else 0)
+    assert _alerts(gw)[0]["severity"] == "minor"
+
+
+def test_what_is_not_the_devices_doing_raises_nothing(make_gateway, publisher):
+    gw = make_gateway(devices=[
+        device("WB-1001", "wristband", site="jining-renmin", building="3", grid="G-01"),
+        device("WB-7001", "wristband"),  # registered by its vendor, not installed yet
+    ])
+    for seq in range(1, 5):
+        _send(gw, publisher, "scgw/v1/wristband/WB-7001/event",
+              {"seq": seq, "type": "key_pressed"}, 2 * seq - 1)
+        # A fast clock has its own alert (device.clock_skew), not this one.
+        _send(gw, publisher, f"{BAND}/event",
+              {"seq": seq, "type": "worn", "ts": int((T0 + 3600) * 1000)}, 2 * seq)
+    assert _alerts(gw) == []
+
+
+def test_a_rolled_back_transaction_is_observed_again_not_twice() -> None:
+    watch = RefusalWatch(event_limit=3)
+    topic = f"{BAND}/event"
+    for _ in range(2):
+        watch.refused("WB-1001", topic, "unknown_event_type")
+    assert watch.take() == []
+    watch.committed()
+    watch.refused("WB-1001", topic, "unknown_event_type")
+    assert watch.take() == [("WB-1001", {"refused_channels": ["event"], "refused_in_a_row": 3,
+                                         "refused_reasons": ["unknown_event_type"]})]
+    watch.rolled_back()  # the batch that saw the third is retried: it is seen once more
+    watch.refused("WB-1001", topic, "unknown_event_type")
+    assert [(dev, d and d["refused_in_a_row"]) for dev, d in watch.take()] == [("WB-1001", 3)]
+    watch.accepted("WB-1001", "event")
+    assert watch.take() == [("WB-1001", None)]
+    assert watch.devices == {}  # nothing kept for a device without refusals
