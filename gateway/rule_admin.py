@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from devices.catalogue import CATALOGUE
 from rules.conditions.base import ThresholdError
-from rules.conditions.event import EventCondition
 from rules.tuning import Retune
+from rules.urgent_rules import fires_on_urgent
 
 if TYPE_CHECKING:
     from gateway.service import Gateway
@@ -34,12 +34,7 @@ def pages_urgent_events(engine: Any, rule_id: str) -> bool:
     """Whether the rule fires on an urgent event of one of its kinds: switching it off
     silences every SOS (or fall, forced door …) while each is still confirmed as stored."""
     rule = next((r for r in engine.ruleset.rules if r.id == rule_id), None)
-    if rule is None or not isinstance(rule.condition, EventCondition):
-        return False
-    wanted = rule.condition.event
-    events = {wanted} if isinstance(wanted, str) else set(wanted)
-    kinds = rule.kinds(tuple(CATALOGUE.kinds))
-    return any(events & set(CATALOGUE.kinds[k].urgent) for k in kinds if k in CATALOGUE.kinds)
+    return rule is not None and fires_on_urgent(rule, CATALOGUE.kinds)
 
 
 def _engine(gw: Gateway, rule_id: str) -> Any:

@@ -45,6 +45,8 @@ class AlertBook:
         # Devices whose alerts changed since the host last asked; None: nobody asks (a
         # single process). Replicas bump those devices' versions.
         self.touched: set[str] | None = None
+        # Rules that page on urgent events: only a short silence of one device mutes them.
+        self.urgent_rules: frozenset[str] = frozenset()
 
     # -- wiring --------------------------------------------------------------------------
 
@@ -239,6 +241,7 @@ class AlertBook:
         silence = self.silences.add(
             tx.silences, device_id=device_id, rule_id=rule_id, site=site,
             starts_at=starts_at, expires_at=expires_at, author=author, reason=reason, now=now,
+            urgent_rules=self.urgent_rules,
         )
         self.refresh_mutes(tx, now, actor=author)
         return silence.id
@@ -286,7 +289,7 @@ class AlertBook:
         return alert
 
     def _mute_reason(self, alert: Alert, now: float) -> str | None:
-        silence = self.silences.covering(alert, now)
+        silence = self.silences.covering(alert, now, urgent=alert.rule_id in self.urgent_rules)
         if silence is not None:
             return f"silence:{silence.id}"
         if self.inhibitor.targets(alert.rule_id):

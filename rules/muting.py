@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rules.errors import AlertError
 from rules.model import Inhibition
 from rules.records import Alert
+from rules.urgent_rules import URGENT_SILENCE_MAX_S
 
 if TYPE_CHECKING:
     from rules.ports import SilenceStore
@@ -38,6 +39,12 @@ class Silence:
         )
 
 
+    def names_one(self, alert: Alert) -> bool:
+        """Whether the silence names the alert's device and rule, for at most an hour."""
+        return (self.device_id == alert.device_id and self.rule_id == alert.rule_id
+                and self.expires_at - self.starts_at <= URGENT_SILENCE_MAX_S + 1)
+
+
 class Silences:
     """The silences that have not ended, kept in memory and in the `silences` table."""
 
@@ -50,10 +57,17 @@ class Silences:
 
     def add(self, store: SilenceStore, *, device_id: str | None, rule_id: str | None,
             site: str | None, starts_at: float, expires_at: float, author: str, reason: str,
-            now: float) -> Silence:
-        """Create a silence."""
+            now: float, urgent_rules: frozenset[str] = frozenset()) -> Silence:
+        """Create a silence (one naming a rule that pages on urgent events must also name a
+        device and last at most an hour: rules/urgent_rules.py)."""
         if device_id is None and rule_id is None and site is None:
             raise AlertError("a silence needs a device, a rule or a site")
+        if rule_id in urgent_rules and (
+                device_id is None or expires_at - starts_at > URGENT_SILENCE_MAX_S + 1):
+            raise AlertError(
+                f"{rule_id} pages on urgent events (SOS, falls …): a silence of it must name "
+                f"one device and last at most {URGENT_SILENCE_MAX_S / 3600:g} h; silences of "
+                "a site, of a rule or longer ones never mute urgent alerts")
         if expires_at <= starts_at:
             raise AlertError("a silence must expire after it starts")
         if not author.strip() or not reason.strip():
@@ -80,10 +94,11 @@ class Silences:
             store.end(silence.id, "expiry", silence.expires_at)
         return gone
 
-    def covering(self, alert: Alert, now: float) -> Silence | None:
-        """The first silence that mutes `alert` now."""
+    def covering(self, alert: Alert, now: float, *, urgent: bool = False) -> Silence | None:
+        """The first silence that mutes `alert` now (`urgent`: an alert of a rule that pages
+        on urgent events, which only a short silence naming its device and rule mutes)."""
         for silence in self.active.values():
-            if silence.covers(alert, now):
+            if silence.covers(alert, now) and (not urgent or silence.names_one(alert)):
                 return silence
         return None
 

@@ -237,11 +237,16 @@ async function clearAlert(a) {
 }
 
 async function silence(a) {
+  // A rule that pages on urgent events: only this rule on this device, at most an hour
+  // (the server refuses anything broader: a silence never mutes a call for help wholesale).
+  const most = a.silence_max_s || Infinity;
+  const scopes = [["rule", t("silence.rule")]];
+  if (!a.silence_max_s) scopes.push(["device", t("silence.device")]);
   const v = await askForm(`${t("act.silence")} · ${a.device_id}`, [
-    { name: "scope", label: t("silence.scope"), type: "select", value: "rule",
-      options: [["rule", t("silence.rule")], ["device", t("silence.device")]] },
+    { name: "scope", label: t("silence.scope"), type: "select", value: "rule", options: scopes },
     { name: "duration", label: t("f.duration"), type: "select", value: "3600",
-      options: ["1800", "3600", "14400", "86400"].map((s) => [s, t(`dur.${s}`)]) },
+      options: ["1800", "3600", "14400", "86400"].filter((s) => Number(s) <= most)
+        .map((s) => [s, t(`dur.${s}`)]) },
     { name: "reason", label: t("f.reason"), required: true },
   ]);
   if (!v) return;

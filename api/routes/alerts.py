@@ -20,6 +20,7 @@ from gateway.storage.context_reads import LATE_S, Reader, Wear, wear_at, worn_at
 from gateway.storage.message_reads import MessageReads
 from rules.errors import AlertError
 from rules.system import SYSTEM_RULES
+from rules.urgent_rules import URGENT_SILENCE_MAX_S
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 # Every field of an alert as listed, with its default when the row has no such column.
@@ -90,6 +91,7 @@ class AlertViews:
             return
         alert = event["alert"]
         alert["name_zh"], alert["name_en"] = self.names().get(alert["rule_id"], ("", ""))
+        alert["silence_max_s"] = self._silence_max(alert["rule_id"])
         if event["action"] in ("opened", "reescalated") and event.get("pages", True):
             alert["paged_at"] = event["at"]
         if event["action"] == "opened":
@@ -108,10 +110,15 @@ class AlertViews:
         out = {name: row.get(name, default) for name, default in _PUBLIC_DEFAULTS}
         out.update(flapping=bool(row["flapping"]), name_zh=zh, name_en=en,
                    worn=self.worn(row), paged_at=self._paged_at(row),
+                   silence_max_s=self._silence_max(row["rule_id"]),
                    **shown(row["id"], row.get("detail")),
                    place=Place(row["site"] or "", row["building"] or "", row.get("unit") or "",
                                "", row["grid"] or "").as_dict())
         return out
+
+    def _silence_max(self, rule_id: str) -> float | None:
+        urgent = self._gw.alerting.engine.book.urgent_rules if self._gw.alerting else ()
+        return URGENT_SILENCE_MAX_S if rule_id in urgent else None
 
     def _paged_at(self, row: dict[str, Any]) -> float | None:
         if row["escalations"]:  # paged again after an ack timed out: when, from its trail

@@ -40,6 +40,10 @@ class AlertPublic(PlacedModel):
     worn: bool | None = Field(
         None, description="Wristband alerts: whether the band was worn when it opened "
         "(false: the alert contradicts the band; it still pages)")
+    silence_max_s: float | None = Field(
+        None, description="Set for a rule that pages on urgent events (SOS, fall, fire …): "
+        "only a silence naming this device and this rule, of at most this many seconds, "
+        "mutes it; site, device and longer silences never do")
     ticket_id: int | None = Field(None, description="The ticket this alert opened or joined")
     ticket_code: str | None = Field(None, description="That ticket's code (GD…)")
     facts: dict[str, str | int | float | bool] = Field(

@@ -34,7 +34,10 @@ def test_an_sos_from_a_band_off_the_wrist_pages_and_says_so(site, new_page):
     expect(badge.locator("svg[data-icon=watch-off]")).to_be_attached()
 
     item.locator("button[data-act=silence]").click()  # a silence shows an icon, not 🔕
-    page.locator("#form-dialog select[name=scope]").select_option("device")
+    # An SOS: only this rule on this device, at most an hour (red team round 4).
+    expect(page.locator("#form-dialog select[name=scope] option")).to_have_count(1)
+    expect(page.locator("#form-dialog select[name=duration] option")).to_have_count(2)
+    page.locator("#form-dialog select[name=scope]").select_option("rule")
     page.locator("#form-dialog input[name=reason]").fill("家属已电话确认手环在充电")
     page.locator("#form-dialog button[value=ok]").click()
     muted = item.locator("[data-badge=muted]")

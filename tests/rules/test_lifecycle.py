@@ -8,13 +8,14 @@ import pytest
 
 from gateway.service import Gateway
 from gateway.settings import Settings
-from rules.errors import RuleSetError
+from rules.errors import AlertError, RuleSetError
 from tests.rules.conftest import Rig
 
 
 def test_silence_mutes_until_it_expires(rig: Rig):
     silence_id = rig.alerting.silence(author="operator-wang", reason="band being repaired",
-                                      duration_s=3600, device_id="WB-1002")
+                                      duration_s=3600, device_id="WB-1002",
+                                      rule_id="wristband.sos")
     rig.event("WB-1002", "sos")
     assert rig.open("wristband.sos", "WB-1002")["muted"] == f"silence:{silence_id}"
     assert not rig.changes[-1].pages
@@ -30,14 +31,38 @@ def test_silence_mutes_until_it_expires(rig: Rig):
 
 @pytest.mark.both_backends
 def test_silence_by_site_and_rule_mutes_open_alerts_and_can_end_early(rig: Rig):
-    rig.event("AC-2001", "forced_open")
+    rig.event("AC-2001", "held_open", open_s=300)
     silence_id = rig.alerting.silence(author="op", reason="drill", duration_s=600,
-                                      site="jining-renmin", rule_id="access.forced_open")
-    alert = rig.open("access.forced_open", "AC-2001")
+                                      site="jining-renmin", rule_id="access.held_open")
+    alert = rig.open("access.held_open", "AC-2001")
     assert alert["muted"] == f"silence:{silence_id}"
     rig.alerting.unsilence(silence_id, "op")
-    assert rig.open("access.forced_open", "AC-2001")["muted"] is None
+    assert rig.open("access.held_open", "AC-2001")["muted"] is None
     assert [a for a, _, _ in rig.audit(alert["id"])] == ["opened", "muted", "unmuted"]
+
+
+@pytest.mark.parametrize("rule", ["wristband.sos", "wristband.fall_no_movement",
+                                  "access.forced_open", "smoke_detector.smoke_alarm"])
+def test_no_broad_or_long_silence_of_a_rule_that_pages_on_urgent_events(rig: Rig, rule: str):
+    # Red team round 4: an operator's 30-day silence on `wristband.sos` (or on the whole
+    # site) left every press confirmed `stored` and paging nobody.
+    for broad in ({"site": "jining-renmin"}, {}, {"device_id": "WB-1002", "duration_s": 3700}):
+        with pytest.raises(AlertError, match="urgent events"):
+            rig.alerting.silence(author="op", reason="quiet night", rule_id=rule,
+                                 **{"duration_s": 600, **broad})
+    assert rig.gw.store.query("SELECT id FROM silences") == []
+
+
+def test_site_and_device_silences_never_mute_an_urgent_alert(rig: Rig):
+    site = rig.alerting.silence(author="op", reason="works", duration_s=86_400,
+                                site="jining-renmin")
+    rig.alerting.silence(author="op", reason="repair", duration_s=600, device_id="WB-1002")
+    rig.event("WB-1002", "sos")
+    rig.event("AC-2001", "forced_open")
+    rig.event("AC-2001", "held_open", open_s=300)
+    assert rig.open("wristband.sos", "WB-1002")["muted"] is None
+    assert rig.open("access.forced_open", "AC-2001")["muted"] is None
+    assert rig.open("access.held_open", "AC-2001")["muted"] == f"silence:{site}"
 
 
 def test_building_outage_mutes_the_device_offline_alerts_it_causes(rig: Rig):
