@@ -42,7 +42,7 @@ from gateway.storage.ops_reads import OpsReads
 from gateway.storage.tx import StoreTx
 from gateway.twin import TwinTracker
 from gateway.workflow.config import load_catalogue, load_rota
-from gateway.workflow.outbox import OutboxSender
+from gateway.workflow.outbox import OutboxSender, OutboxWorker
 from gateway.workflow.service import WorkflowService
 
 log = logging.getLogger(__name__)
@@ -180,6 +180,9 @@ class Gateway:
         if self.alerting is not None:
             self.alerting.subscribe(self.workflow.on_alert_change)
         self.outbox = OutboxSender(self.store, wf, self.clock)
+        self.outbox_worker = OutboxWorker(
+            self.outbox, self.clock,
+            on_error=lambda: self.metrics.task_errors.labels("outbox").inc())
         self.operations = OperationsCollector(OpsReads(self.store), self.registry, self.twins,
                                               self.clock)
         self.metrics.registry.register(self.operations)
@@ -283,7 +286,8 @@ class Gateway:
         self.schedule_tx("command_timeouts", COMMAND_SWEEP_S, self.commands.expire)
         if self.pipeline.budget.enabled:
             self.scheduler.every("shed_report", SHED_REPORT_S, self.pipeline.submit_shed_report)
-        # Network I/O: runs on the scheduler thread, never on the pipeline's.
+        # Network I/O: on a thread of its own, never on the pipeline's or the scheduler's.
+        self.outbox_worker.start()
         self.scheduler.every("outbox", self.settings.workflow.outbox_retry_first_s,
                              self._deliver_outbox)
         self.schedule_tx(
@@ -308,7 +312,7 @@ class Gateway:
 
     def _deliver_outbox(self, now: float) -> None:
         if self.replica is None or self.replica.leading(now):
-            self.outbox.deliver_due(now)
+            self.outbox_worker.kick(now)
 
     def _tune_gc(self) -> None:
         # The registry, twins and rule state loaded above live as long as the process, and
@@ -338,6 +342,7 @@ class Gateway:
         if self.provisioner is not None:
             self.provisioner.close()
         self.scheduler.stop()
+        self.outbox_worker.stop(self.settings.workflow.hotline_timeout_s + 1)
         self.pipeline.stop()
         # The pipeline thread is gone: the last twins are written from here.
         with self.store.transaction() as tx:
