@@ -49,6 +49,16 @@ class _Pending:
 
 
 @dataclass(frozen=True)
+class _Fit:
+    t0: float
+    x0: float
+    vx: float
+    y0: float
+    v0: float
+    size: float  # the object's size (square root of its median area)
+
+
+@dataclass(frozen=True)
 class _Emitted:
     t_end: float
     yfit: np.ndarray
@@ -70,7 +80,10 @@ class Judge(Trimming):
         self.noise_px = 0.35 / crop.scale
         self._stitch_tol = max(3.0, 0.15 * self.storey_px * crop.scale)
         self._emitted: list[_Emitted] = []
-        self._fragments: list[Track] = []
+        # Fragments to stitch, each with its free-fall fit (see `_fragment_fit`): in rain every
+        # ended track meets dozens of them, and refitting each for every track cost a tenth of
+        # the frame time (style C, clip 3008).
+        self._fragments: list[tuple[Track, _Fit]] = []
         self._pending: list[_Pending] = []
         self._recent: list[Track] = []
         # Faint frames of the recovered track being judged (see `recover`).
@@ -182,6 +195,9 @@ class Judge(Trimming):
         s = self.crop.scale
         typical = float(np.median(tr.area))
         tol = max(2.5, 0.1 * storey * s) + 0.3 * float(np.sqrt(typical))
+        if not sightings.walk():
+            self._count("walk_budget")
+            return None
         whole = recover(tr, sightings, g * s, tol, self.cfg.max_gap_frames)
         if len(whole.t) < max(self.cfg.min_points, len(tr.t) + 2):
             return None
@@ -267,31 +283,32 @@ class Judge(Trimming):
     def _stitch(self, tr: Track) -> Track:
         # An object that fades out and back in (low contrast against parts of the wall) leaves
         # several short tracks; glue a track to the fragment it continues before judging it.
-        self._fragments = [f for f in self._fragments if tr.t[0] - f.t[-1] <= _STITCH_S]
+        self._fragments = [p for p in self._fragments if tr.t[0] - p[0].t[-1] <= _STITCH_S]
         if len(tr.t) < 3:
             return tr
         best, best_d = None, 0.0
-        for f in self._fragments:
+        for pair in self._fragments:
+            f, fit = pair
             gap_t = tr.t[0] - f.t[-1]
             if gap_t <= 0:
                 continue
-            x_pred, y_pred, vy = self._extrapolate(f, tr.t[0])
+            x_pred, y_pred, vy = self._extrapolate(fit, tr.t[0])
             ey = abs(tr.y[0] - y_pred)
             ex = abs(tr.x[0] - x_pred)
             # The extrapolation of a short fragment is rough: allow for its speed and size.
-            size = float(np.sqrt(np.median(f.area)))
-            tol = self._stitch_tol + 0.5 * size
+            tol = self._stitch_tol + 0.5 * fit.size
             if ey <= tol + 0.3 * abs(vy) * gap_t and ex <= tol + 0.1 * abs(vy) * gap_t:
                 d = ex + ey
                 if best is None or d < best_d:
-                    best, best_d = f, d
+                    best, best_d = pair, d
         if best is None:
             return tr
         self._fragments.remove(best)
-        return Track(best.id, best.t + tr.t, best.x + tr.x, best.y + tr.y, best.area + tr.area)
+        f = best[0]
+        return Track(f.id, f.t + tr.t, f.x + tr.x, f.y + tr.y, f.area + tr.area)
 
-    def _extrapolate(self, f: Track, t: float) -> tuple[float, float, float]:
-        """Where free fall carries fragment `f` by time t: (x, y, vy) in analysis pixels."""
+    def _fragment_fit(self, f: Track) -> _Fit:
+        """Free fall through fragment `f`, for `_extrapolate` (analysis pixels)."""
         # Fit y - g t^2 / 2 = y0 + v0 t with gravity known: two unknowns are robust on a short
         # fragment, and the last points are skipped because an object slipping behind a mask
         # leaves a centroid that lags.
@@ -301,12 +318,18 @@ class Judge(Trimming):
         g = self._g_det
         v0, y0 = np.polyfit(ts, np.asarray(f.y[:keep]) - 0.5 * g * ts * ts, 1)
         vx, x0 = np.polyfit(ts, np.asarray(f.x[:keep]), 1)
-        dt = t - f.t[0]
-        return x0 + vx * dt, y0 + v0 * dt + 0.5 * g * dt * dt, v0 + g * dt
+        size = float(np.sqrt(np.median(f.area)))
+        return _Fit(f.t[0], float(x0), float(vx), float(y0), float(v0), size)
+
+    def _extrapolate(self, fit: _Fit, t: float) -> tuple[float, float, float]:
+        """Where free fall carries a fragment by time t: (x, y, vy) in analysis pixels."""
+        g = self._g_det
+        dt = t - fit.t0
+        return fit.x0 + fit.vx * dt, fit.y0 + fit.v0 * dt + 0.5 * g * dt * dt, fit.v0 + g * dt
 
     def _keep_fragment(self, tr: Track) -> None:
         if len(tr.t) >= 3 and tr.y[-1] > tr.y[0] and len(self._fragments) < _MAX_FRAGMENTS:
-            self._fragments.append(tr)
+            self._fragments.append((tr, self._fragment_fit(tr)))
 
     def _duplicate(self, t: list[float], xs: list[float], ys: list[float]) -> bool:
         # A track broken by an occluder (a masked window, a tree branch) must not count twice:

@@ -254,7 +254,9 @@ class StyleCLane:
             cx, cy = self.sc.ground(pos[0], ahead)
             if not (math.isfinite(cx) and math.isfinite(cy)):
                 continue  # the lit ground is behind the camera
-            r = int(max(8, self.sc.camera.px_per_m(pos[0], 0, -ahead) * 2.5))
+            r = int(min(250, max(8, self.sc.camera.px_per_m(pos[0], 0, -ahead) * 2.5)))
+            if not (-r < cx < WIDTH + r and -r < cy < HEIGHT + r):
+                continue
             yy, xx = np.mgrid[-r:r, -r:r].astype(np.float32)
             a = np.exp(-(xx * xx + 4 * yy * yy) / (r * r)) * 0.9
             x0, y0 = int(cx) - r, int(cy) - r

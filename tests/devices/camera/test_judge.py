@@ -256,3 +256,18 @@ def test_a_fall_whose_coasting_track_then_climbed_the_wall_is_found(storey_px: f
     [det] = judge([tr])
     assert det.floor is not None and abs(det.floor - 10) <= 1
     assert det.track[-1][0] <= fall + 0.05  # the climb is cut off
+
+
+def test_a_fragment_is_stitched_with_its_fit_kept_from_when_it_ended() -> None:
+    # The fit through a fragment is made once, when it is kept, not for every later track.
+    judge, _ = _judge(40.0)
+    g = 9.81 * 40.0 / 3.0
+    first = _track(lambda t: 400.0, lambda t: 150.0 + 0.5 * g * t * t, 0.2)
+    judge([first])
+    assert len(judge._fragments) == 1
+    fit = judge._fragments[0][1]
+    assert fit.t0 == first.t[0] and fit.v0 == pytest.approx(0.0, abs=8.0)
+    second = _track(lambda t: 400.0, lambda t: 150.0 + 0.5 * g * t * t, 0.9, t0=0.32)
+    found = judge([second])
+    assert len(found) == 1 and found[0].t == pytest.approx(0.0, abs=0.05)
+    assert judge._fragments == []

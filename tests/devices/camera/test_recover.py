@@ -198,3 +198,32 @@ def test_a_gap_where_the_pixels_show_nothing_stays_a_gap() -> None:
     piece, seen = _faint_fall(0.0)
     judge, _ = _judge(40.0)
     assert judge([piece], sightings=seen) == []
+
+
+def test_walks_are_budgeted_so_that_rain_cannot_take_the_frame_time() -> None:
+    # Heavy rain in a compressed picture left ~80 failed, falling pieces a second to follow
+    # (style C, clip 3008). Once the burst is spent, walks are refused until video time
+    # refills the budget, and the refusal is counted.
+    s = Sightings(FPS)
+    s.add(0.0, [])
+    allowed = sum(s.walk() for _ in range(500))
+    assert 60 <= allowed <= 100
+    assert not s.walk()
+    for k in range(1, round(FPS) + 1):
+        s.add(k / FPS, [])
+    assert 20 <= sum(s.walk() for _ in range(100)) <= 40
+
+
+def test_a_fall_split_over_tracks_is_still_found_after_refused_walks_refill() -> None:
+    judge, _ = _judge(40.0)
+    g = 9.81 * 40.0 / 3.0
+    fall = [(t, 300.0, 200.0 + 0.5 * g * t * t) for t in np.arange(0, 0.84, 1 / FPS)]
+    head, tail = fall[:13], fall[13:]
+    piece = _track(lambda t: 300.0, lambda t: 200.0 + 0.5 * g * (t + 0.52) ** 2, 0.32, t0=0.52)
+    sightings = _sightings_of(head, tail)
+    while sightings.walk():
+        pass
+    assert judge([piece], sightings=sightings) == []
+    assert judge.rejected.get("walk_budget") == 1
+    judge, _ = _judge(40.0)
+    assert len(judge([piece], sightings=_sightings_of(head, tail))) == 1
