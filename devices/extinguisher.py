@@ -28,14 +28,21 @@ class ExtinguisherDevice(DeviceConfig):
     kind: Literal["extinguisher"] = "extinguisher"
 
 
+# Expiry dates an extinguisher can carry: outside them the date is a firmware fault (an unset
+# RTC's 0001-01-01 broke the reminders' date arithmetic: red team round 4).
+EXPIRY_MIN = date(2000, 1, 1)
+EXPIRY_MAX = date(2099, 12, 31)
+
+
 class ExtinguisherTelemetry(Telemetry):
     """Heartbeat: pressure, whether it hangs on its bracket, and when it expires."""
 
     pressure_mpa: float | None = PRESSURE
     in_place: bool | None = Field(None, description="Whether it hangs on its bracket")
     expires_on: date | None = Field(
-        None, description="The date it expires (YYYY-MM-DD): the gateway opens a reminder "
-        "ticket before it (workflow.reminder_days, 30 by default)")
+        None, ge=EXPIRY_MIN, le=EXPIRY_MAX,
+        description="The date it expires (YYYY-MM-DD, 2000-01-01 … 2099-12-31): the gateway "
+        "opens a reminder ticket before it (workflow.reminder_days, 30 by default)")
     signal_dbm: int | None = Field(None, ge=-140, le=0, description="Radio signal, dBm")
 
 

@@ -13,11 +13,19 @@ from gateway.workflow.reminders import upsert_asset
 ASSET_KIND = {"extinguisher": "fire_extinguisher"}
 
 
+def own_asset_ids(device_id: str) -> tuple[str, str]:
+    """The ids a device's own asset may have: its own id, or (when an unlinked asset has
+    that one) the same marked `.device`."""
+    return device_id, f"{device_id[:57]}.device"
+
+
 class DeviceAssets:
-    """Pipeline hook: a reading that carries `expires_on` records or moves the device's asset
-    (id = the device id, at the device's place), so the reminder ticket opens before the date
-    without anyone typing the date in — the communities' expiry smart reminders. Written only
-    when the date changes (a daily heartbeat repeats it)."""
+    """Pipeline hook: a reading of an installed device that carries `expires_on` records or
+    moves the device's asset, so the reminder ticket opens before the date without anyone
+    typing it in — the communities' expiry smart reminders. The asset is the one staff
+    linked to the device, else the device's own (id = the device id, at its place). Only
+    the community's devices write: a vendor's bench device (no place, no resident) does not.
+    Written only when the date or place changes (a daily heartbeat repeats it)."""
 
     def __init__(self) -> None:
         # device → the date and place its asset holds (a device installed after its first
@@ -34,15 +42,36 @@ class DeviceAssets:
         expires = getattr(env.payload, "expires_on", None)
         device = env.device
         held = (expires, (device.site, device.building, device.unit, device.grid))
-        if not isinstance(expires, date) or self._written.get(env.device_id) == held:
+        if not isinstance(expires, date) or not device.installed \
+                or self._written.get(env.device_id) == held:
             return
-        kind = ASSET_KIND.get(device.kind, device.kind)
-        upsert_asset(tx, id=device.id, kind=kind, name=f"{kind} {device.id}",
-                     expires_on=expires, now=env.received_at, device_id=device.id,
-                     place={"site": device.site, "building": device.building,
-                            "unit": device.unit, "grid": device.grid}, actor=device.id)
+        place = {"site": device.site, "building": device.building, "unit": device.unit,
+                 "grid": device.grid}
+        linked = tx.tickets.asset_of_device(device.id)
+        if linked is not None and linked["id"] not in own_asset_ids(device.id):
+            # Staff recorded the extinguisher and linked this cap to it: the cap keeps its
+            # date; its name, place and reminder days stay theirs (red team round 4: the cap
+            # made a second asset, two records and two reminders for one extinguisher).
+            upsert_asset(tx, id=linked["id"], kind=linked["kind"], name=linked["name"],
+                         expires_on=expires, now=env.received_at, device_id=device.id,
+                         place={k: linked[k] or "" for k in place},
+                         remind_days=linked["remind_days"], actor=device.id)
+        else:
+            kind = ASSET_KIND.get(device.kind, device.kind)
+            upsert_asset(tx, id=linked["id"] if linked else self._free_id(tx, device.id),
+                         kind=kind, name=f"{kind} {device.id}", expires_on=expires,
+                         now=env.received_at, device_id=device.id, place=place,
+                         actor=device.id)
         self._written[env.device_id] = held
         self._batch.append(env.device_id)
+
+    @staticmethod
+    def _free_id(tx: StoreTx, device_id: str) -> str:
+        """The id of a device's own new asset: its own id, unless an asset of someone else
+        has it (a vendor naming a device after a staff asset took that asset over: red
+        team round 4)."""
+        mine, other = own_asset_ids(device_id)
+        return mine if not tx.tickets.assets(mine) else other
 
     def on_presence(self, twin: Twin, kind: str, now: float, tx: StoreTx) -> None:
         """Presence changes nothing here."""

@@ -7,6 +7,7 @@ from datetime import date
 from pydantic import Field
 
 from api.schemas.base import PlacedModel, StrictBody
+from devices.extinguisher import EXPIRY_MAX, EXPIRY_MIN
 
 
 class AssetUpsert(StrictBody):
@@ -17,7 +18,9 @@ class AssetUpsert(StrictBody):
                       "health_certificate")
     name: str = Field(min_length=1, max_length=100,
                       description="How operators call it, e.g. 3号楼1单元 灭火器 A")
-    expires_on: date = Field(description="The date it expires (YYYY-MM-DD, community time)")
+    expires_on: date = Field(ge=EXPIRY_MIN, le=EXPIRY_MAX,
+                             description="The date it expires (YYYY-MM-DD, community time, "
+                             "2000-01-01 … 2099-12-31)")
     remind_days: int | None = Field(
         None, ge=0, le=365,
         description="Open the reminder ticket this many days before; default "

@@ -383,6 +383,15 @@ class SqliteTickets:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
+    def asset_of_device(self, device_id: str) -> dict[str, Any] | None:
+        """The asset linked to a device (`device_id`; the latest changed), or None."""
+        cur = self._conn.execute(
+            "SELECT id, kind, name, site, building, unit, grid, remind_days FROM assets"
+            " WHERE device_id = ? ORDER BY updated_at DESC, id LIMIT 1", (device_id,))
+        row = cur.fetchone()
+        return None if row is None else dict(zip([d[0] for d in cur.description], row,
+                                                 strict=True))
+
     def delete_asset(self, asset_id: str) -> bool:
         """Retire an asset (its reminders sent stay on record); whether it existed."""
         return bool(self._conn.execute("DELETE FROM assets WHERE id = ?",

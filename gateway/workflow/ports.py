@@ -110,6 +110,10 @@ class TicketStore(Protocol):
         """Every asset (or one) with its expiry and reminder ticket."""
         ...
 
+    def asset_of_device(self, device_id: str) -> dict[str, Any] | None:
+        """The asset linked to a device (`device_id`), or None."""
+        ...
+
     def delete_asset(self, asset_id: str) -> bool:
         """Retire an asset; whether it existed."""
         ...

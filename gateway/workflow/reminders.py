@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from devices.place import Place
@@ -60,7 +60,7 @@ def open_due_reminders(service: WorkflowService, tx: Tx, now: float) -> int:
          remind_days) in rows:
         expiry = date.fromisoformat(expires_on)
         days = service.settings.reminder_days if remind_days is None else remind_days
-        if today < expiry - timedelta(days=days):
+        if (expiry - today).days > days:  # (no date arithmetic that can leave 1–9999)
             continue
         text, overdue = reminder_text(kind, name, expiry, today)
         ticket = service.open_ticket(

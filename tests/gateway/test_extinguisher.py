@@ -4,10 +4,11 @@ such extinguishers could not integrate at all (vendor rounds 2 and 3)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import orjson
 
+from gateway.workflow.reminders import upsert_asset
 from tests.conftest import T0, device
 from tests.gateway.test_confirmations import Listener
 from tests.support.waiting import wait_for
@@ -70,15 +71,73 @@ def test_a_discharge_pages_as_a_fire_alarm_and_is_confirmed(make_gateway, publis
 def test_an_extinguisher_installed_after_its_first_heartbeat_moves_its_asset(make_gateway,
                                                                              publisher):
     # Vendor round 3 recheck: the asset kept the empty place of its first heartbeat, so its
-    # reminder ticket went to no grid worker.
+    # reminder ticket went to no grid worker. A vendor's bench device writes no asset at all
+    # (red team round 4): the community's installed devices do.
     gw = make_gateway(devices=[device("EX-1", "extinguisher")])
     soon = str(TODAY + timedelta(days=12))
     publisher.publish(f"{TOPIC}/telemetry", _heartbeat(1, soon))
     assert gw.pipeline.wait_processed(1, 10)
-    assert gw.store.query("SELECT grid FROM assets") == [{"grid": ""}]
+    assert gw.store.query("SELECT grid FROM assets") == []
     gw.registry.register([device("EX-1", "extinguisher", site="jining-renmin", building="5",
                                  unit="2", grid="G-01")])
     publisher.publish(f"{TOPIC}/telemetry", _heartbeat(2, soon))
     assert gw.pipeline.wait_processed(2, 10)
     assert gw.store.query("SELECT building, grid FROM assets") == [
         {"building": "5", "grid": "G-01"}]
+
+
+def _staff_asset(gw, asset_id: str, expires_on: str, device_id: str | None = None) -> None:
+    place = {"site": "jining-renmin", "building": "3", "grid": "G-01"}
+    gw.pipeline.call("asset", lambda now, tx: upsert_asset(
+        tx, id=asset_id, kind="fire_extinguisher", name="3号楼1单元灭火器",
+        expires_on=date.fromisoformat(expires_on), now=now, place=place, device_id=device_id,
+        actor="op"), gw.clock.time())
+
+
+def test_a_device_named_after_a_staff_asset_does_not_take_it_over(make_gateway, publisher):
+    # Red team round 4: a vendor registered an extinguisher with the id of a staff asset; its
+    # heartbeat moved the asset to 2099 and out of its grid, and told the open "expired"
+    # reminder it had been renewed.
+    gw = make_gateway(devices=[device("EX-1", "extinguisher", site="jining-renmin",
+                                      building="5", grid="G-02")])
+    expired = str(TODAY - timedelta(days=3))
+    _staff_asset(gw, "EX-1", expired)
+    gw.pipeline.call("tick", gw.workflow.tick, gw.clock.time())
+    publisher.publish(f"{TOPIC}/telemetry", _heartbeat(1, "2099-12-31"))
+    assert gw.pipeline.wait_processed(1, 10)
+    assets = gw.store.query("SELECT id, grid, device_id, expires_on FROM assets ORDER BY id")
+    assert assets == [
+        {"id": "EX-1", "grid": "G-01", "device_id": None, "expires_on": expired},
+        {"id": "EX-1.device", "grid": "G-02", "device_id": "EX-1", "expires_on": "2099-12-31"}]
+    [reminder] = gw.store.query("SELECT id FROM tickets WHERE category = 'facility_expiry'")
+    notes = gw.store.query("SELECT note FROM ticket_events WHERE ticket_id = ?",
+                           (reminder["id"],))
+    assert not any("有效期已更新" in (n["note"] or "") for n in notes)
+
+
+def test_a_cap_linked_to_a_staff_asset_keeps_that_assets_date(make_gateway, publisher):
+    # Red team round 4: the cap wrote a second asset under its own id; one extinguisher had
+    # two records and two reminders.
+    gw = make_gateway(devices=[device("EX-1", "extinguisher", site="jining-renmin",
+                                      building="3", grid="G-01")])
+    _staff_asset(gw, "EXT-3-1-A", str(TODAY + timedelta(days=200)), device_id="EX-1")
+    soon = str(TODAY + timedelta(days=12))
+    publisher.publish(f"{TOPIC}/telemetry", _heartbeat(1, soon))
+    assert gw.pipeline.wait_processed(1, 10)
+    assert gw.store.query("SELECT id, name, device_id, expires_on FROM assets") == [
+        {"id": "EXT-3-1-A", "name": "3号楼1单元灭火器", "device_id": "EX-1",
+         "expires_on": soon}]
+
+
+def test_an_impossible_expiry_date_is_refused_and_stops_no_tick(make_gateway, publisher):
+    # Red team round 4: `expires_on: 0001-01-01` was stored, and every workflow tick then
+    # failed on its date arithmetic (SLA escalations, reminders, grace tickets all stopped).
+    gw = make_gateway(devices=[device("EX-1", "extinguisher", site="jining-renmin",
+                                      building="5", grid="G-01")])
+    publisher.publish(f"{TOPIC}/telemetry", _heartbeat(1, "0001-01-01"))
+    assert gw.pipeline.wait_processed(1, 10)
+    assert [r["reason"] for r in gw.store.query("SELECT reason FROM dead_letters")] == [
+        "out_of_range"]
+    _staff_asset(gw, "EXT-OLD", "2000-01-01")  # the earliest a date may be
+    gw.pipeline.call("tick", gw.workflow.tick, gw.clock.time())
+    assert len(gw.store.query("SELECT id FROM tickets WHERE category = 'facility_expiry'")) == 1
