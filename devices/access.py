@@ -107,5 +107,16 @@ KIND = DeviceKind(
     urgent_aliases=(("door_forced", "forced_open"), ("forced", "forced_open"),
                     ("forced_entry", "forced_open"), ("break_in", "forced_open"),
                     ("intrusion", "fence_intrusion"), ("perimeter_intrusion", "fence_intrusion"),
-                    ("fence_alarm", "fence_intrusion")),
+                    ("fence_alarm", "fence_intrusion"),
+                    # Vendor round 4: words of door controllers and perimeter hosts.
+                    ("door_forced_open", "forced_open"), ("force_open", "forced_open"),
+                    ("illegal_open", "forced_open"), ("door_illegal_open", "forced_open"),
+                    ("abnormal_open", "forced_open"), ("break_open", "forced_open"),
+                    ("非法开门", "forced_open"), ("强行开门", "forced_open"),
+                    ("暴力开门", "forced_open"), ("zone_alarm", "fence_intrusion"),
+                    ("intrusion_alarm", "fence_intrusion"), ("perimeter_alarm", "fence_intrusion"),
+                    ("fence_break", "fence_intrusion"), ("tripwire", "fence_intrusion"),
+                    ("cross_line", "fence_intrusion"), ("防区报警", "fence_intrusion"),
+                    ("周界报警", "fence_intrusion"), ("围栏入侵", "fence_intrusion"),
+                    ("电子围栏入侵", "fence_intrusion")),
 )

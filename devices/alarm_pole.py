@@ -106,5 +106,13 @@ KIND = DeviceKind(
                     ("emergency", "button_pressed"), ("button", "button_pressed"),
                     ("pressed", "button_pressed"), ("one_button_alarm", "button_pressed"),
                     ("one_key_alarm", "button_pressed"), ("sos_call", "button_pressed"),
-                    ("emergency_call", "button_pressed")),
+                    ("emergency_call", "button_pressed"),
+                    # Vendor round 4: words of pole and intercom firmware.
+                    ("button_press", "button_pressed"), ("press", "button_pressed"),
+                    ("help", "button_pressed"), ("panic", "button_pressed"),
+                    ("one_key_help", "button_pressed"), ("sos_button", "button_pressed"),
+                    ("emergency_button", "button_pressed"), ("call_for_help", "button_pressed"),
+                    ("key_alarm", "button_pressed"), ("alarm_button", "button_pressed"),
+                    ("一键报警", "button_pressed"), ("一键求助", "button_pressed"),
+                    ("求助", "button_pressed"), ("求救", "button_pressed")),
 )

@@ -71,5 +71,7 @@ KIND = DeviceKind(
     urgent_aliases=(("gas_leak", "gas_alarm"), ("leak", "gas_alarm"), ("gas", "gas_alarm"),
                     ("alarm", "gas_alarm"), ("gas_detected", "gas_alarm"),
                     ("gas_leakage", "gas_alarm"), ("combustible_gas", "gas_alarm"),
-                    ("gas_warning", "gas_alarm"), ("alarm_gas", "gas_alarm")),
+                    ("gas_warning", "gas_alarm"), ("alarm_gas", "gas_alarm"),
+                    ("燃气泄漏", "gas_alarm"), ("燃气报警", "gas_alarm"),
+                    ("可燃气体报警", "gas_alarm")),
 )

@@ -52,5 +52,7 @@ KIND = DeviceKind(
     urgent_aliases=(("fire_alarm", "smoke_alarm"), ("fire", "smoke_alarm"),
                     ("smoke", "smoke_alarm"), ("alarm", "smoke_alarm"),
                     ("smoke_detected", "smoke_alarm"), ("smoke_warning", "smoke_alarm"),
-                    ("alarm_smoke", "smoke_alarm"), ("fire_warning", "smoke_alarm")),
+                    ("alarm_smoke", "smoke_alarm"), ("fire_warning", "smoke_alarm"),
+                    ("火警", "smoke_alarm"), ("烟雾报警", "smoke_alarm"),
+                    ("烟感报警", "smoke_alarm")),
 )

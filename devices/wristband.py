@@ -112,5 +112,7 @@ KIND = DeviceKind(
                     ("panic", "sos"), ("sos_call", "sos"), ("sos_key", "sos"),
                     ("sos_button", "sos"), ("one_key_alarm", "sos"), ("one_key_sos", "sos"),
                     ("emergency_call", "sos"), ("fall_down", "fall"),
-                    ("fall_detected", "fall"), ("fall_alarm", "fall"), ("fall_warning", "fall")),
+                    ("fall_detected", "fall"), ("fall_alarm", "fall"), ("fall_warning", "fall"),
+                    ("求救", "sos"), ("求助", "sos"), ("一键呼救", "sos"), ("一键求助", "sos"),
+                    ("跌倒", "fall"), ("摔倒", "fall")),
 )

@@ -103,5 +103,15 @@ KIND = DeviceKind(
     urgent=("falling_object",),
     urgent_aliases=(("high_altitude_throwing", "falling_object"),
                     ("object_thrown", "falling_object"), ("thrown_object", "falling_object"),
-                    ("falling", "falling_object"), ("high_altitude_falling", "falling_object")),
+                    ("falling", "falling_object"), ("high_altitude_falling", "falling_object"),
+                    # Vendor round 4: SDK words (Dahua-style HIGH_TOSS_DETECT) and the usual
+                    # machine translations of 高空抛物.
+                    ("high_toss", "falling_object"), ("high_toss_detect", "falling_object"),
+                    ("high_altitude_parabolic", "falling_object"),
+                    ("parabolic", "falling_object"), ("throwing", "falling_object"),
+                    ("object_throwing", "falling_object"), ("object_falling", "falling_object"),
+                    ("falling_object_alarm", "falling_object"),
+                    ("falling_object_detection", "falling_object"),
+                    ("高空抛物", "falling_object"), ("抛物", "falling_object"),
+                    ("坠物", "falling_object")),
 )

@@ -51,6 +51,14 @@ def test_an_alias_that_shadows_a_word_of_the_kind_is_refused_at_declaration():
     ("wristband", "sos_call", "sos"), ("wristband", "oneKeyAlarm", "sos"),
     ("alarm_pole", "buttonPressed", "button_pressed"),
     ("camera", "fallingObject", "falling_object"), ("access", "forcedOpen", "forced_open"),
+    # Vendor round 4: the words of door controllers, poles and AI cameras, and Chinese.
+    ("access", "door_forced_open", "forced_open"), ("access", "illegalOpen", "forced_open"),
+    ("access", "非法开门", "forced_open"), ("access", "zoneAlarm", "fence_intrusion"),
+    ("alarm_pole", "button_press", "button_pressed"), ("alarm_pole", "help", "button_pressed"),
+    ("alarm_pole", "一键报警", "button_pressed"), ("camera", "HIGH_TOSS_DETECT", "falling_object"),
+    ("camera", "HighAltitudeParabolic", "falling_object"),
+    ("camera", "falling_object_alarm", "falling_object"), ("camera", "高空抛物", "falling_object"),
+    ("wristband", "求救", "sos"), ("smoke_detector", "火警", "smoke_alarm"),
 ])
 def test_camel_case_and_run_together_words_are_read(kind: str, said: str, meant: str):
     # Vendor round 3: Chinese firmware JSON is often camelCase; `smokeAlarm` was refused as an
