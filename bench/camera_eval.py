@@ -9,7 +9,9 @@ flickering screens and curtains, never masked), weather (rain, snow, fog), day a
 (colour or infrared), frame rate; fire lanes with near and far zones, small objects (boxes,
 bicycles, a tricycle, a scooter, e-bikes) and stays of up to 30 minutes. Every clip is
 rendered in style A (OpenCV shapes, mp4v) or style B (procedural textures and sprites, shot
-noise, JPEG, MPEG-2). Clips are cached under --out; a rerun only analyses.
+noise, JPEG, MPEG-2); `--styles c` renders style C instead (simulators/video/style_c: its own
+plans and drawing, a 3-D scene through a tilted, barrel-distorted camera, WMV2), `--styles abc`
+all three in turn. Clips are cached under --out; a rerun only analyses.
 
 Prints one line per clip, a per-condition table, the overall figures, and on its LAST line one
 JSON object with all of them and a description of the machine. Throughput is frames per CPU
