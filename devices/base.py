@@ -60,8 +60,15 @@ def time_zone_mixup_h(skew_s: float) -> float | None:
     return None
 
 
-def clock_hint(skew_s: float) -> str:
-    """What a vendor reads about a clock off by `skew_s` seconds (device minus gateway)."""
+def clock_hint(skew_s: float, *, maybe_held: bool = False) -> str:
+    """What a vendor reads about a clock off by `skew_s` seconds (device minus gateway);
+    `maybe_held`: a message that may have waited in the device through an outage, whose
+    lateness is its age, not a clock's fault (vendor round 4: a backlog's confirmations told
+    a right clock to move two hours)."""
+    if maybe_held and skew_s < 0:
+        return (f"this event's ts is {-skew_s:.0f} s before the gateway received it: if the "
+                "device held it while offline, that is its age and the clock may be right; "
+                "if it was sent as it happened, " + clock_hint(skew_s))
     way = "ahead of" if skew_s > 0 else "behind"
     text = f"the device clock is {abs(skew_s):.0f} s {way} the gateway's"
     hours = time_zone_mixup_h(skew_s)

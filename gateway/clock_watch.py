@@ -4,9 +4,11 @@ A reading far in the future proves a fast clock at once. A reading far in the pa
 buffered one (a band that was out of coverage uploads its backlog), so a slow clock is only
 concluded when nothing the device sent for `window_s` was on time — except that an urgent
 event or a status change is sent live, so one that is late proves a slow clock at once, if
-the gateway had heard from the device after the moment it claims: otherwise it may have been
-held through an outage (the device's, the broker's or the gateway's own — after one, every
-device's queued alarms arrive late, and blaming their clocks buried the real ones).
+the device had been talking without a break since before the moment it claims: otherwise it
+may have been held through an outage (the device's, the broker's or the gateway's own —
+after one, every device's queued alarms arrive late, and blaming their clocks buried the
+real ones; a door controller back from three hours offline uploads its records after its
+`online`, and its break-in of two hours ago was called a slow clock: vendor round 4).
 """
 
 from __future__ import annotations
@@ -21,11 +23,15 @@ class _State:
     late_skew: float = 0.0  # the least-late skew seen since then
     heard_at: float | None = None  # latest receipt of anything from the device
     skew: float = 0.0  # the latest skew seen while judged off
+    talking_since: float | None = None  # receipt of the first message after a break
 
 
 # A live message that claims a time before the device was last heard from by more than this
 # was not held through an outage: its clock is slow.
 HELD_MARGIN_S = 60.0
+# A pause in a device's messages longer than this may have been an outage: what it sends
+# after one, claiming a time before it, may have been held.
+BREAK_S = 120.0
 
 
 class ClockWatch:
@@ -38,7 +44,8 @@ class ClockWatch:
         # Each device's state before the open transaction first changed it (None: unknown
         # then), put back if the transaction fails: its retry must reach the same verdicts,
         # or the skew alert the failed attempt raised would never be raised again.
-        self._before: dict[str, tuple[bool, float | None, float] | None] = {}
+        self._before: dict[str, tuple[bool, float | None, float, float | None, float,
+                                      float | None] | None] = {}
 
     def observe(self, device_id: str, skew_s: float, at: float, *,
                 live: bool) -> tuple[bool, float] | None:
@@ -49,10 +56,12 @@ class ClockWatch:
         st = self._devices.get(device_id)
         if device_id not in self._before:  # (fields, not a copy: this runs per message)
             self._before[device_id] = None if st is None else (
-                st.skewed, st.late_since, st.late_skew, st.heard_at)
+                st.skewed, st.late_since, st.late_skew, st.heard_at, st.skew, st.talking_since)
         if st is None:
             st = self._devices[device_id] = _State()
         heard = st.heard_at
+        if heard is None or at - heard > BREAK_S:
+            st.talking_since = at
         if heard is None or at > heard:
             st.heard_at = at
         if st.skewed:
@@ -60,8 +69,11 @@ class ClockWatch:
         if -self._limit <= skew_s <= self._limit:
             st.late_since = None
             return self._set(st, False, skew_s)
+        claimed = at + skew_s
         if skew_s > self._limit or (live and heard is not None
-                                    and heard > at + skew_s + HELD_MARGIN_S):
+                                    and heard > claimed + HELD_MARGIN_S
+                                    and st.talking_since is not None
+                                    and st.talking_since < claimed - HELD_MARGIN_S):
             return self._set(st, True, skew_s)
         if st.late_since is None:
             st.late_since, st.late_skew = at, skew_s

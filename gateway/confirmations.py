@@ -134,7 +134,7 @@ class Confirmations:
         if env.skew_s is not None and abs(env.skew_s) > self.clock_limit_s:
             # Paged all the same; the vendor learns at once that the clock (or its zone) is off.
             body["clock_skew_s"] = round(env.skew_s)
-            body["clock"] = clock_hint(env.skew_s)
+            body["clock"] = clock_hint(env.skew_s, maybe_held=True)
         self._queued.append((topics.topic(env.kind, env.device_id, "event/ack"),
                              orjson.dumps(body), 1))
 

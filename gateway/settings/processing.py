@@ -25,7 +25,8 @@ class LimitSettings(Section):
         300.0, gt=0,
         description="A device whose clock is off by more than this gets one `device.clock_skew` "
         "maintenance alert until it is right again (fast: at once; slow: when nothing it sent "
-        "for 10 minutes was on time, or at once from an urgent event or status)",
+        "for 10 minutes was on time, or at once from a late urgent event or status of a device "
+        "talking without a break since before the time it claims)",
     )
     queue_size: int = Field(
         5000, ge=10, description="Messages held between the MQTT thread and the pipeline"

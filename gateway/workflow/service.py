@@ -352,10 +352,16 @@ class WorkflowService:
             parts.append(f"报警 {alert.count} 次")
         text = " · ".join(parts)
         skew = alert.clock_skew_s
-        if skew is not None and abs(skew) >= CLOCK_NOTE_S:
-            ahead = "快" if skew > 0 else "慢"
-            text += (f"；设备时钟{ahead} {abs(skew):.0f} 秒，按网关收到时间报警"
+        if skew is not None and skew >= CLOCK_NOTE_S:
+            text += (f"；设备时钟快 {skew:.0f} 秒，按网关收到时间报警"
                      f" (device clock {skew:+.0f} s; paged on receipt)")
+        elif skew is not None and skew <= -CLOCK_NOTE_S:
+            # Late: a slow clock, or an event the device held while offline (vendor round 4:
+            # a break-in of two hours ago was called live, its device's clock wrong).
+            text += (f"；事件时间早于收到 {-skew:.0f} 秒（设备时钟慢，或离线后补传的旧事件，"
+                     f"请核对发生时间），按网关收到时间报警 (event ts {-skew:.0f} s before "
+                     "receipt: a slow device clock, or an old event uploaded after an outage; "
+                     "paged on receipt)")
         return text
 
     # -- timers --------------------------------------------------------------------------
