@@ -28,7 +28,7 @@ FACT_TEXT_MAX = 120
 # Never shown on an alert: a person's whereabouts, vitals and identity (routes that show those
 # audit the read), and what the alert carries elsewhere.
 _WITHHELD = frozenset((*PERSONAL_FIELDS, *PERSONAL_READING_KEYS, *PEOPLE, "fix",
-                       "payload_problem", "event", "snapshot", "ts", "type"))
+                       "payload_problem", "event", "snapshot", "snapshot_ts", "ts", "type"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,7 @@ class AlertDetail:
     event_ts: float | None = None
     snapshot: bool = False
     payload_problem: str | None = None
+    snapshot_ts: float | None = None  # the device time of the event that carried the picture
 
 
 EMPTY = AlertDetail({})
@@ -79,11 +80,13 @@ def present(detail: dict[str, Any] | str | None) -> AlertDetail:
                 facts[name] = ", ".join(map(str, value))[:FACT_TEXT_MAX]
     problem = found.get("payload_problem")
     ts = event.get("ts")
+    shot_ts = event.get("snapshot_ts", ts)
     return AlertDetail(
         facts=facts,
         event_type=str(event["type"]) if event.get("type") else None,
         event_ts=float(ts) if isinstance(ts, int | float) else None,
         snapshot=event.get("snapshot") is True,
+        snapshot_ts=float(shot_ts) if isinstance(shot_ts, int | float) else None,
         payload_problem=str(problem)[:PAYLOAD_PROBLEM_MAX] if problem else None)
 
 

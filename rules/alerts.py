@@ -8,6 +8,7 @@ from typing import Any
 
 from rules import records
 from rules.errors import AlertError
+from rules.evidence import merge_evidence
 from rules.model import SEVERITY_RANK, Rule
 from rules.muting import Inhibitor, Silences
 from rules.ports import Subject, Tx
@@ -138,7 +139,10 @@ class AlertBook:
         alert.last_seen = max(alert.last_seen, at)
         alert.updated_at = at
         if detail:
+            before = alert.detail.get("event")
             alert.detail.update(detail)
+            if isinstance(before, dict) and isinstance(detail.get("event"), dict):
+                alert.detail["event"] = merge_evidence(before, detail["event"])
         action: Action = "repeated"
         if alert.clear_due is not None:
             alert.clear_due = None  # still flapping: postpone the settle-down clear

@@ -219,10 +219,10 @@ def snapshot(alert_id: IdPath, gw: GatewayDep, user: StaffOrGrid) -> Response:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
     shown_detail = present(row.get("detail"))
     if not shown_detail.snapshot or shown_detail.event_type is None \
-            or shown_detail.event_ts is None:
+            or shown_detail.snapshot_ts is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "the alert's event carried no picture")
     for data in MessageReads(gw.store).event_data(row["device_id"], shown_detail.event_type,
-                                                  shown_detail.event_ts):
+                                                  shown_detail.snapshot_ts):
         picture = next((v for k, v in data.items() if k.endswith("_b64") and v), None)
         if isinstance(picture, str):
             try:

@@ -17,7 +17,11 @@ from gateway.workflow.states import FINAL, SLA_CLOCKS, TransitionError, next_sta
 log = logging.getLogger(__name__)
 
 Source = Literal["alert", "resident", "reminder", "operator"]
-CLOCK_NOTE_S = 60.0  # a device clock off by more than this is named on the ticket
+CLOCK_NOTE_S = 60.0
+# The event's facts a ticket names: where exactly to go (vendor round 4: a ticket for a
+# forced door of a four-door controller did not say which door).
+_WHERE_FACTS = (("door", "门"), ("zone", "区域"), ("compartment", "格口"), ("floor", "楼层"),
+                ("room", "房间"))  # a device clock off by more than this is named on the ticket
 SEVERITY_PRIORITY: dict[str, Priority] = {
     "critical": "urgent", "major": "high", "minor": "normal", "info": "low",
 }
@@ -348,6 +352,12 @@ class WorkflowService:
         if alert.building:
             parts.append(alert.place.label_zh())
         parts.append(f"设备 {alert.device_id}")
+        event = alert.detail.get("event") if isinstance(alert.detail, dict) else None
+        for key, label in _WHERE_FACTS:
+            value = event.get(key) if isinstance(event, dict) else None
+            if value is not None and value != "":
+                shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+                parts.append(f"{label} {shown[:80]}")
         if alert.count > 1:
             parts.append(f"报警 {alert.count} 次")
         text = " · ".join(parts)

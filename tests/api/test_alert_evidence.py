@@ -45,16 +45,18 @@ def test_a_falling_object_alert_shows_the_floor_and_the_picture(api: Api, publis
     # The ticket it opened lists the alert with the same evidence.
     ticket = c.get(f"/tickets/{alert['ticket_id']}", headers=operator).json()
     assert [a["facts"] for a in ticket["alerts"]] == [{"floor": 12, "confidence": 0.93}]
+    assert "楼层 12" in ticket["description"]  # where to go, on the ticket itself
 
-    # A second object from another floor, without a picture: the alert shows the latest.
+    # A second object from another floor, without a picture: both floors stay on the alert,
+    # and so does the first one's picture (vendor round 4: the repeat wiped both).
     publisher.publish("scgw/v1/camera/CAM-3001/event", orjson.dumps(
         {"ts": int(T0 * 1000) + 30_000, "seq": 6, "type": "falling_object", "floor": 7,
          "confidence": 0.88}))
     assert api.gateway.pipeline.wait_processed(4, 10)
     [again] = _alerts(api, "camera.falling_object")
-    assert again["count"] == 2 and again["facts"] == {"floor": 7, "confidence": 0.88}
-    assert again["snapshot_url"] is None
-    assert c.get(alert["snapshot_url"], headers=operator).status_code == 404
+    assert again["count"] == 2 and again["facts"] == {"floor": "12, 7", "confidence": 0.88}
+    assert again["event_ts"] == T0 + 30 and again["snapshot_url"] == alert["snapshot_url"]
+    assert c.get(alert["snapshot_url"], headers=operator).content == JPEG
 
     # Nobody outside the camera's grid (G-02) or without an account sees the alert's picture.
     assert c.get(alert["snapshot_url"], headers=api.headers("grid_worker")).status_code == 404
@@ -119,3 +121,19 @@ def test_an_alert_muted_for_its_age_never_claims_to_have_paged(api: Api, publish
     assert held["muted"] == "stale" and held["paged_at"] is None
     sos = api.client.get(f"/alerts/{api.sos_alert_id}", headers=api.headers("operator")).json()
     assert sos["paged_at"] == sos["opened_at"]
+
+
+def test_each_door_a_controller_reports_stays_on_its_alert_and_ticket(api: Api,
+                                                                      publisher: Publisher):
+    # Vendor round 4: a four-door controller's second forced door replaced the first on the
+    # alert, and the ticket named no door at all.
+    for seq, door in enumerate(("door-1", "door-3", "door-1"), start=1):
+        publisher.publish("scgw/v1/access/AC-2001/event", orjson.dumps(
+            {"ts": int(T0 * 1000) + seq * 1000, "seq": seq, "type": "forced_open",
+             "door": door}))
+    assert api.gateway.pipeline.wait_processed(3, 10)
+    [alert] = _alerts(api, "access.forced_open")
+    assert alert["count"] == 3 and alert["facts"]["door"] == "door-1, door-3"
+    ticket = api.client.get(f"/tickets/{alert['ticket_id']}",
+                            headers=api.headers("operator")).json()
+    assert "门 door-1" in ticket["description"]
