@@ -41,6 +41,7 @@ from api.routes import (
 from api.security import LoginThrottle, SessionService, TokenService
 from api.shared_reads import CommitCount, SharedReads
 from api.stream import Broadcaster
+from gateway.abuse import SlidingLimiter
 from gateway.service import Gateway
 from gateway.sign_ins import SignInLog
 from gateway.storage.migrate import StoreError
@@ -115,6 +116,9 @@ def create_app(gateway: Gateway) -> FastAPI:
                                         settings.api.session_absolute_s,
                                         key=settings.api.jwt_secret.get_secret_value())
     app.state.alert_views = alerts.AlertViews(gateway)
+    # A family account files like a door plate: at most as often as one (red team round 4:
+    # 2,300 "SOS requests" from one family login buried a real SOS ticket on the board).
+    app.state.request_limits = SlidingLimiter(gateway.clock, settings.plates.per_plate)
     commits = CommitCount()
     gateway.pipeline.on_commit.append(commits)
     app.state.shared_reads = SharedReads(

@@ -78,8 +78,9 @@ def board(
     per_state: Annotated[int, Query(ge=1, le=1000)] = 200,
     final_per_state: Annotated[int, Query(ge=0, le=1000)] = 30,
 ) -> Response:
-    """The console's kanban: for each state its `per_state` most urgent tickets — breached
-    SLAs first, then the least time left, then the most recently updated — and for the final
+    """The console's kanban: for each state its `per_state` most urgent tickets — by
+    priority (urgent first), then breached SLAs, then the least time left, then the most
+    recently updated — and for the final
     states (closed, rejected, duplicate) the `final_per_state` most recent. Every ticket is
     counted, shown or not: the `X-Board-Totals` header is a JSON object
     `{state: [tickets, overdue]}` over the whole column."""
@@ -127,8 +128,23 @@ def submit_request(body: RequestCreate, request: Request, gw: GatewayDep,
     """A resident's request (一键提交); families file for their own elder only."""
     if user.role not in ("admin", "operator", "family"):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role} may not do this")
-    if user.role == "family" and body.resident_id not in linked_residents(gw, user):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such elder")
+    if user.role == "family":
+        if body.resident_id not in linked_residents(gw, user):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such elder")
+        allowed = gw.settings.plates.categories
+        if body.category not in allowed:
+            # Alarms (SOS, falls, fire) come from devices or 110/119/120, as on the plate page.
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                f"a family may file {allowed}; for an emergency call 110/120/"
+                                "119 (an alarm comes from the elder's band)")
+        limits = request.app.state.request_limits
+        wait, window, most = limits.retry_after(user.username)
+        if wait > 0:
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                f"at most {most} requests per {window} s from one account; try again in "
+                f"{wait:.0f} s", headers={"Retry-After": str(max(1, round(wait)))})
+        limits.hit(user.username)
     ticket = _run(gw, "ticket_request", lambda now, tx: gw.workflow.submit_request(
         tx, category=body.category, text=body.text, door_plate=body.door_plate, now=now,
         actor=user.username, resident_id=body.resident_id))

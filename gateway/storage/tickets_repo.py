@@ -13,6 +13,8 @@ from gateway.storage.dialect import SQLITE, Connection, Dialect
 from gateway.workflow.records import Ticket
 
 _JSON_COLUMNS = ("attachments", "sla_breaches")
+_PRIORITY_RANK = ("CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2"
+                  " ELSE 3 END")
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Ticket))
 _WRITE = COLUMNS[1:]
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM tickets"
@@ -198,7 +200,9 @@ class SqliteTickets:
             return [], int(total), int(overdue)
         # Without a clock the order is the index's (state, updated_at), read backwards: the
         # newest N of a column that only grows (closed) without sorting all of it.
-        order = (f"({due}) IS NULL, {due}, updated_at DESC, id" if clocks
+        # Urgent work first, then by the clock: a flood of overdue everyday requests must not
+        # push an SOS off the column (red team round 4).
+        order = (f"{_PRIORITY_RANK}, ({due}) IS NULL, {due}, updated_at DESC, id" if clocks
                  else "updated_at DESC, id DESC")
         rows = self._conn.execute(
             f"{_SELECT} WHERE {where} ORDER BY {order} LIMIT ?", (*args, limit)).fetchall()
