@@ -81,8 +81,22 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float,
             repairs.append(f"confidence {value} read as a percentage")
             value = round(value / 100, 4)
         problem = _problem(model, {**fields, name: value}, name)
+        if problem is not None and type(value) is int \
+                and _problem(model, {**fields, name: str(value)}, name) is None:
+            # Controllers number their doors and zones: door 2 is door "2" (vendor round 4:
+            # dropped, it fell back to the default "main" and the guards went there).
+            repairs.append(f"{name[:40]} {value} read as text")
+            value, problem = str(value), None
         if problem is None:
             fields[name] = value
+            continue
+        default = model.model_fields[name].default
+        if isinstance(default, str) and default and \
+                _problem(model, {**fields, name: "unknown"}, name) is None:
+            # A value the device sent but we cannot read is not the default (a door dropped
+            # became "main": it looked like data).
+            fields[name] = "unknown"
+            repairs.append(f"{name[:40]} unreadable, 'unknown' put in its place ({problem})")
         else:
             repairs.append(f"{name[:40]} dropped ({problem})")
     if unknown:

@@ -206,6 +206,23 @@ def test_a_confidence_in_percent_is_read_as_a_fraction(gateway):
     assert data["confidence"] == 0.93 and "percentage" in data["salvaged"]["detail"]
 
 
+def test_a_numbered_door_or_zone_is_read_as_its_text_never_as_the_default(gateway):
+    # Vendor round 4: `"door": 2` was dropped and stored as the default "main" (the guards
+    # were sent to the main door); `"zone": 3` became "unknown".
+    topic = f"scgw/v1/access/{DEVICE_OF['access']}/event"
+    gateway.pipeline.process_batch([
+        RawMessage(topic, orjson.dumps({"ts": MS, "seq": 1, "type": "forced_open", "door": 2}),
+                   received_at=T0),
+        RawMessage(topic, orjson.dumps({"ts": MS + 1, "seq": 2, "type": "fence_intrusion",
+                                        "zone": 3}), received_at=T0),
+        RawMessage(topic, orjson.dumps({"ts": MS + 2, "seq": 3, "type": "forced_open",
+                                        "door": {"id": 4}}), received_at=T0)])
+    rows = gateway.store.query("SELECT data FROM events WHERE channel = 'event' ORDER BY id")
+    said = [orjson.loads(r["data"]) for r in rows]
+    assert (said[0]["door"], said[1]["zone"], said[2]["door"]) == ("2", "3", "unknown")
+    assert "door 2 read as text" in said[0]["salvaged"]["detail"]
+
+
 def test_an_sos_in_c_printf_numbers_or_broken_json_still_pages(gateway):
     # Red team round 2: `nan`, `-nan`, `inf` (printf of a GPS without a fix), a number of
     # 5,000 digits, a trailing comma, single quotes, a buffer cut short — each a dead letter
