@@ -12,9 +12,11 @@ from devices.commands import CommandArgs, CommandSpec
 KEY = "access"
 
 # The ways Chinese door controllers report (fingerprint, ID card, Bluetooth and NFC phones
-# were refused and lost, vendor round 2).
+# were refused and lost, vendor round 2; the phone app and WeChat mini-programs — the most
+# common way now —, the exit button, visitor codes, palm and iris, vendor round 4).
 UnlockMethod = Literal["face", "card", "qr", "password", "remote", "fingerprint", "id_card",
-                       "bluetooth", "nfc"]
+                       "bluetooth", "nfc", "app", "wechat", "exit_button", "visitor",
+                       "temp_password", "palm", "iris", "other"]
 
 
 class AccessDevice(DeviceConfig):
@@ -75,6 +77,36 @@ class FenceIntrusionEvent(Event):
     zone: str = Field(min_length=1, max_length=64, description="Fence zone that tripped")
 
 
+class DuressEvent(Event):
+    """Opened under duress (胁迫开门): a resident forced to let someone in entered the duress
+    code or finger. Silent at the door, urgent in the control room."""
+
+    type: Literal["duress"] = "duress"
+    door: str = Field("main", min_length=1, max_length=64,
+                      description="Door name at this controller")
+    method: UnlockMethod | None = Field(None, description="How the duress unlock was given")
+    resident_id: str | None = Field(None, max_length=64, description="Whose code, if known")
+
+
+class TamperEvent(Event):
+    """The reader or controller was pried off, opened or its cable cut (防拆)."""
+
+    type: Literal["tamper"] = "tamper"
+    door: str | None = Field(None, min_length=1, max_length=64, description="Whose reader")
+    detail: str | None = Field(None, max_length=200, description="What the sensor saw")
+
+
+class FaultEvent(Event):
+    """The controller reports a fault of its own (lock motor, reader, fence line cut or
+    shorted, backup battery)."""
+
+    type: Literal["fault"] = "fault"
+    detail: str = Field(min_length=1, max_length=200,
+                        description="What failed, e.g. fence line cut, reader offline")
+    zone: str | None = Field(None, min_length=1, max_length=64,
+                             description="Fence zone, when the fault is a fence line's")
+
+
 class RemoteUnlockArgs(CommandArgs):
     """Which door, and for how long."""
 
@@ -99,11 +131,12 @@ KIND = DeviceKind(
     name_en="Access controller",
     config=AccessDevice,
     telemetry=AccessTelemetry,
-    events=(UnlockEvent, DeniedEvent, ForcedOpenEvent, HeldOpenEvent, FenceIntrusionEvent),
+    events=(UnlockEvent, DeniedEvent, ForcedOpenEvent, HeldOpenEvent, FenceIntrusionEvent,
+            DuressEvent, TamperEvent, FaultEvent),
     offline_timeout_s=10 * 60,
     description="Unit doors, compound gates and perimeter fences.",
     command_specs=(REMOTE_UNLOCK,),
-    urgent=("forced_open", "fence_intrusion"),
+    urgent=("forced_open", "fence_intrusion", "duress"),
     urgent_aliases=(("door_forced", "forced_open"), ("forced", "forced_open"),
                     ("forced_entry", "forced_open"), ("break_in", "forced_open"),
                     ("intrusion", "fence_intrusion"), ("perimeter_intrusion", "fence_intrusion"),
@@ -118,5 +151,7 @@ KIND = DeviceKind(
                     ("fence_break", "fence_intrusion"), ("tripwire", "fence_intrusion"),
                     ("cross_line", "fence_intrusion"), ("防区报警", "fence_intrusion"),
                     ("周界报警", "fence_intrusion"), ("围栏入侵", "fence_intrusion"),
-                    ("电子围栏入侵", "fence_intrusion")),
+                    ("电子围栏入侵", "fence_intrusion"), ("duress_alarm", "duress"),
+                    ("coerced_unlock", "duress"), ("coercion", "duress"),
+                    ("duress_unlock", "duress"), ("胁迫开门", "duress"), ("胁迫报警", "duress")),
 )

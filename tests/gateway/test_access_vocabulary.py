@@ -1,0 +1,44 @@
+"""What door controllers report and the access kind could not say (vendor round 4): a
+duress unlock (胁迫开门) pages as critical and is confirmed; a reader pried off and a fence
+line cut are alerts; unlocks by phone app, WeChat, exit button, visitor code or palm are
+kept (they were refused, and a lone elder who only uses the app looked inactive)."""
+
+from __future__ import annotations
+
+import orjson
+
+from tests.conftest import T0
+from tests.gateway.test_confirmations import Listener
+from tests.support.waiting import wait_for
+
+DOOR = "scgw/v1/access/AC-2001"
+
+
+def test_a_duress_unlock_pages_as_critical_and_is_confirmed(make_gateway, publisher,
+                                                            mosquitto):
+    gw = make_gateway()
+    listener = Listener(mosquitto.port, [f"{DOOR}/event/ack"])
+    try:
+        publisher.publish(f"{DOOR}/event", orjson.dumps(
+            {"ts": int(T0 * 1000), "seq": 1, "type": "胁迫开门", "door": "unit-3-1"}))
+        assert wait_for(lambda: listener.got, 10)
+        assert (listener.got[0][1]["type"], listener.got[0][1]["status"]) == ("duress", "stored")
+    finally:
+        listener.close()
+    [alert] = gw.store.query("SELECT rule_id, severity, category FROM alerts")
+    assert alert == {"rule_id": "access.duress", "severity": "critical", "category": "security"}
+
+
+def test_tamper_fault_and_every_unlock_method_are_kept(make_gateway, publisher):
+    gw = make_gateway()
+    bodies = [{"type": "tamper", "door": "unit-3-1", "detail": "reader cover opened"},
+              {"type": "fault", "detail": "fence line cut", "zone": "north-wall"},
+              *({"type": "unlock", "method": m} for m in (
+                  "app", "wechat", "exit_button", "visitor", "temp_password", "palm", "iris"))]
+    for seq, body in enumerate(bodies, start=1):
+        publisher.publish(f"{DOOR}/event", orjson.dumps(
+            {"ts": int(T0 * 1000) + seq, "seq": seq, **body}))
+    assert gw.pipeline.wait_processed(len(bodies), 10)
+    assert gw.store.query("SELECT reason FROM dead_letters") == []
+    assert {r["rule_id"] for r in gw.store.query("SELECT rule_id FROM alerts")} == {
+        "access.tamper", "access.fault"}
