@@ -185,6 +185,9 @@ class Subject:
 
 # Event fields saying how long the reported condition had lasted when the event was sent.
 LASTED_FIELDS: tuple[str, ...] = ("dwell_s", "open_s")
+# Events that report a condition's end: a `dwell_s` there is how long it had lasted before
+# `ts`, not after it.
+ENDING_EVENTS = frozenset(("fire_lane_cleared",))
 # Evidence an alert keeps of the event that raised it: small values only. A picture, a track
 # or a location stays in the stored event (read from there when asked for), not on every alert.
 EVIDENCE_TEXT_MAX = 200
@@ -219,7 +222,7 @@ class Message:
         firmware that stamps such an event when the condition began is not stale for it."""
         lasted = 0.0
         payload = self.payload
-        if payload is not None:
+        if payload is not None and self.type not in ENDING_EVENTS:
             for name in LASTED_FIELDS:
                 value = getattr(payload, name, None)
                 if isinstance(value, int | float) and value > 0:

@@ -40,7 +40,23 @@ class TrackPoint(BaseModel):
     y: float = Field(ge=0, le=10_000, description="Image y, pixels of the full frame")
 
 
-class FallingObjectEvent(Event):
+class AiCameraFields(Event):
+    """What a camera with its own analytics adds to its events (vendor round 4: each was
+    refused whole, a lost `fire_lane_cleared` kept its lane blocked): the box it drew, the
+    class it saw and a link to its picture."""
+
+    bbox: list[float] | None = Field(
+        None, min_length=4, max_length=4,
+        description="[x, y, w, h] of the object in the frame, pixels")
+    object: str | None = Field(None, min_length=1, max_length=40,
+                               description="What the camera's analytics saw: car, boxes …")
+    snapshot_ref: str | None = Field(
+        None, min_length=1, max_length=1000, pattern=r"^(?i:https?|rtsps?|nvr)://\S+$",
+        description="Where the camera or NVR keeps the picture: an http(s)://, rtsp(s):// "
+        "or nvr:// reference (operators open it on the site network)")
+
+
+class FallingObjectEvent(AiCameraFields):
     """An object thrown or dropped from height (高空抛物)."""
 
     type: Literal["falling_object"] = "falling_object"
@@ -55,12 +71,14 @@ class FallingObjectEvent(Event):
     )
 
 
-class FireLaneBlockedEvent(Event):
+class FireLaneBlockedEvent(AiCameraFields):
     """Something has stood in a fire lane (消防通道占用) longer than the dwell time."""
 
     type: Literal["fire_lane_blocked"] = "fire_lane_blocked"
     zone: str = Field(min_length=1, max_length=64, description="Fire-lane zone id, e.g. FL-2")
     confidence: float = Field(ge=0, le=1, description="Detector confidence")
+    plate: str | None = Field(None, min_length=1, max_length=16,
+                              description="The licence plate of the vehicle, when one was read")
     dwell_s: float | None = Field(
         None, ge=0, le=7 * 86_400, description="How long it has stood there, seconds (at most "
         "7 days: a larger figure is milliseconds or a counter never reset)")
@@ -70,12 +88,14 @@ class FireLaneBlockedEvent(Event):
     )
 
 
-class FireLaneClearedEvent(Event):
+class FireLaneClearedEvent(AiCameraFields):
     """The fire lane is free again; `ts` is when it became free (the object's departure)."""
 
     type: Literal["fire_lane_cleared"] = "fire_lane_cleared"
     zone: str = Field(min_length=1, max_length=64, description="Fire-lane zone id")
     confidence: float | None = Field(None, ge=0, le=1, description="Detector confidence")
+    dwell_s: float | None = Field(
+        None, ge=0, le=7 * 86_400, description="How long the lane had been blocked, seconds")
     confirmation_delay_s: float | None = Field(
         None,
         ge=0,

@@ -42,3 +42,21 @@ def test_tamper_fault_and_every_unlock_method_are_kept(make_gateway, publisher):
     assert gw.store.query("SELECT reason FROM dead_letters") == []
     assert {r["rule_id"] for r in gw.store.query("SELECT rule_id FROM alerts")} == {
         "access.tamper", "access.fault"}
+
+
+def test_an_ai_cameras_own_fields_are_kept_and_its_clear_clears(make_gateway, publisher):
+    # Vendor round 4: `bbox`, `object`, `plate`, `snapshot_url` refused a blocked lane whole,
+    # and `"bbox": null` or `dwell_s` on the clear refused it: the lane stayed "blocked".
+    gw = make_gateway()
+    cam = "scgw/v1/camera/CAM-3001/event"
+    publisher.publish(cam, orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 1, "type": "fire_lane_blocked", "zone": "FL-1",
+         "confidence": 0.9, "dwell_s": 150, "bbox": [100, 220, 340, 180], "object": "car",
+         "plate": "鲁H12345", "snapshot_ref": "http://192.168.10.64/snap/1.jpg"}))
+    publisher.publish(cam, orjson.dumps(
+        {"ts": int(T0 * 1000) + 60_000, "seq": 2, "type": "fire_lane_cleared", "zone": "FL-1",
+         "bbox": None, "dwell_s": 210, "object": "car"}))
+    assert gw.pipeline.wait_processed(2, 10)
+    assert gw.store.query("SELECT reason FROM dead_letters") == []
+    [alert] = gw.store.query("SELECT state FROM alerts WHERE rule_id LIKE 'camera.fire_lane%'")
+    assert alert["state"] == "cleared"
