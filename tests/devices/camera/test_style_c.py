@@ -40,3 +40,19 @@ def test_lane_clip_has_far_zone_and_stays(tmp_path: Path) -> None:
     assert config.fire_lanes is not None
     far = next(z for z in config.fire_lanes.zones if z.id == "FL-2")
     assert far.min_area_px is not None and far.min_area_px >= 24
+
+
+def test_the_analyzer_finds_a_style_c_throw_with_the_installers_config(tmp_path: Path) -> None:
+    # Seed 5007 (near, a development seed): one throw at 5.33 s from floor 4 in its first 10 s.
+    from devices.camera.analyze import Analyzer, run
+    from devices.camera.source import FrameSource
+
+    video, truth_path, config_path = render_facade(tmp_path, 5007, 10.0, "near", "c")
+    truth = json.loads(truth_path.read_text())
+    [throw] = [e for e in truth["events"] if e["t"] < 9.0]
+    source = FrameSource(str(video), threads=1)
+    found = [d for d in run(source, Analyzer(load_config(config_path), source.fps))]
+    source.close()
+    falls = [d for d in found if d.type == "falling_object"]
+    assert len(falls) == 1
+    assert abs(falls[0].t - throw["t"]) < 1.5 and abs(falls[0].floor - throw["floor"]) <= 1
