@@ -29,6 +29,10 @@ from gateway.storage.tx import StoreTx
 # How far back a resend of an urgent event salvaged with the time of receipt is looked for
 # (a band resends for as long as it has power; past this, a copy counts as a new press).
 RESEND_WINDOW_S = 600.0
+# A copy stored with its device time this close to its receipt came from a clock that was
+# right; its resends are matched for a day (a device resends for as long as it has power).
+CLOCK_RIGHT_S = 60.0
+RESEND_RIGHT_CLOCK_S = 86_400.0
 
 WIDTH = 63  # seqs remembered below the highest, per device channel (a signed 64-bit column)
 _FULL = (1 << WIDTH) - 1
@@ -218,10 +222,19 @@ class Deduplicator:
 
     @staticmethod
     def _resent_lately(env: Envelope, tx: StoreTx, mine: str, digest: str) -> bool:
-        """Whether a copy of these bytes was stored within the resend window."""
+        """Whether a copy of these bytes was stored within the resend window — or, when
+        that copy came with the device's clock right, within RESEND_RIGHT_CLOCK_S: a clock
+        that is right stamps each press with its own time, so the same bytes are the same
+        press, resent through an outage longer than the window (vendor round 4: an SOS
+        held unconfirmed for half an hour paged its acknowledged alert again as new)."""
         since = env.received_at - RESEND_WINDOW_S
-        return any(at >= since and (s == mine or _field(s, "salvaged", "digest") == digest)
-                   for s, at in tx.event_copies(env.device_id, env.type, env.ts))
+        for stored, at in tx.event_copies(env.device_id, env.type, env.ts):
+            if stored != mine and _field(stored, "salvaged", "digest") != digest:
+                continue
+            right = abs(env.ts - at) <= CLOCK_RIGHT_S
+            if at >= since or (right and at >= env.received_at - RESEND_RIGHT_CLOCK_S):
+                return True
+        return False
 
     def _remember(self, key: Key, window: SeqWindow | None) -> None:
         if key not in self._undo:

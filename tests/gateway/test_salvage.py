@@ -535,7 +535,7 @@ def test_an_sos_on_a_channel_that_is_none_of_ours_still_pages(gateway, channel):
 
 
 @pytest.mark.parametrize("seq", [1, None])
-@pytest.mark.parametrize("clock", [MS - 10 * 86_400_000, MS])
+@pytest.mark.parametrize("clock", [MS - 10 * 86_400_000, MS - 3_600_000])
 def test_the_same_bytes_after_the_resend_window_are_a_new_press(gateway, clock, seq):
     # Red team round 3b: a band back from a reboot to the same fixed clock, pressed again
     # where it was before (no position, or the same one) sends the very same bytes: matched
@@ -549,6 +549,22 @@ def test_the_same_bytes_after_the_resend_window_are_a_new_press(gateway, clock, 
     assert [a["status"] for a in acks if "status" in a] == [
         "stored", "duplicate", "duplicate", "stored", "duplicate"]
     assert len(gateway.store.query("SELECT id FROM events WHERE type = 'sos'")) == 2
+
+
+@pytest.mark.parametrize("seq", [7, None])
+def test_a_press_from_a_right_clock_resent_through_a_long_outage_is_one_press(gateway, seq):
+    # Vendor round 4: the confirmation was lost and the band kept resending through a
+    # 30-minute outage; past the 10-minute window the same bytes were stored as a new press
+    # and re-escalated the alert an operator had acknowledged. Its clock was right when the
+    # first copy came, so the same bytes are the same press — for a day.
+    topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
+    press = orjson.dumps({"ts": MS, "type": "sos", **({"seq": seq} if seq else {})})
+    acks: list[dict] = []
+    gateway.confirmations._publish = lambda t, body, qos: acks.append(orjson.loads(body))
+    for after in (1, 1800, 3600, 25 * 3600):
+        gateway.pipeline.process_batch([RawMessage(topic, press, received_at=T0 + after)])
+    assert [a["status"] for a in acks if "status" in a] == [
+        "stored", "duplicate", "duplicate", "stored"]
 
 
 def test_not_measured_placeholders_are_left_out_and_the_reading_kept(gateway):
