@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 
 from devices import topics
-from devices.base import Channel, DeviceKind, urgent_type
+from devices.base import Channel, DeviceKind, urgent_type, urgent_word
 from devices.codec import object_members
 from devices.dialects.engine import DialectCodec
 from devices.dialects.topics import CompiledTopic
@@ -28,17 +28,35 @@ def misplaced_urgent(kind: DeviceKind, codec: object, raw: RawMessage,
         if found is not None:
             return found
     # One-topic firmware flags its alarm in a field of its own (`"alarm": "sos"`): a reading
-    # naming an urgent type there is that event too (vendor round 3 recheck).
-    members = object_members(raw.payload) if len(raw.payload) <= 4096 else None
+    # naming an urgent type there is that event too (vendor round 3 recheck) — in any
+    # spelling of the key, as a list or an object of its own, or as a flag named after the
+    # alarm (`"sos": true`), in a reading of any size the gateway takes (red team round 4:
+    # a watch's 5 KB Wi-Fi scan with `"alarm": "sos"` was refused).
+    members = object_members(raw.payload)
     if members is None:
         return None
     for key, value in members:
-        if key.strip().lower() in _ALARM_KEYS and isinstance(value, str) \
-                and urgent_type(kind, value) is not None:
+        word = _flagged(kind, key, value)
+        if word is not None:
             rest = {k: v for k, v in members if k != key}
-            payload = orjson.dumps({**rest, "type": value})
+            payload = orjson.dumps({**rest, "type": word})
             return salvage_urgent(kind, payload, raw.received_at,
-                                  [note, f"{key[:20]!r} {value[:40]!r} read as its type"])
+                                  [note, f"{key[:20]!r} {str(value)[:40]!r} read as its type"])
+    return None
+
+
+def _flagged(kind: DeviceKind, key: str, value: object) -> str | None:
+    """The urgent word a reading's field flags, or None."""
+    if urgent_word(key) in _ALARM_KEYS:
+        if isinstance(value, dict):
+            value = value.get("type")
+        values = value if isinstance(value, list) else [value]
+        for one in values[:8]:
+            if isinstance(one, str) and urgent_type(kind, one) is not None:
+                return one
+        return None
+    if value is True or (type(value) is int and value == 1):
+        return key if urgent_type(kind, key) is not None else None
     return None
 
 
@@ -52,8 +70,11 @@ def unknown_channel(topic: str) -> tuple[str, str, str] | None:
     return levels[2], levels[3], levels[4]
 
 
-# Fields firmware uses to flag an alarm in a reading.
-_ALARM_KEYS = frozenset(("alarm", "alert", "event", "event_type", "alarm_type", "warning"))
+# Fields firmware uses to flag an alarm in a reading (compared as urgent words are: without
+# case, spaces, `-` or `_`).
+_ALARM_KEYS = frozenset(urgent_word(k) for k in (
+    "alarm", "alert", "event", "event_type", "alarm_type", "warning", "status", "alarms",
+    "alerts", "events"))
 
 
 def salvage_event(kind: DeviceKind, codec: object, raw: RawMessage, channel: Channel | None,

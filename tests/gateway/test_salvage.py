@@ -505,6 +505,29 @@ def test_an_sos_published_on_telemetry_still_pages(gateway):
     assert letter["reason"] == "schema_invalid"
 
 
+@pytest.mark.parametrize("flag", [
+    {"alarmType": "sos"}, {"sos": True}, {"sos": 1}, {"status": "SOS"}, {"alarm": ["sos"]},
+    {"alarm": {"type": "sos"}},
+    {"alarm": "sos", "wifi": [{"bssid": f"aa:bb:cc:dd:ee:{n:02x}", "rssi": -60} for n in range(80)]},
+], ids=["camelCase key", "true", "1", "status", "list", "object", "5 KB reading"])
+def test_every_shape_of_an_alarm_flag_in_a_reading_pages(gateway, flag):
+    # Red team round 4: these were refused (the documented `"alarm": "sos"` too, in a reading
+    # over 4 KB: a watch's Wi-Fi scan for indoor fixes).
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{DEVICE_OF['wristband']}/telemetry",
+        orjson.dumps({"ts": MS, "seq": 12, "battery_pct": 40, **flag}), received_at=T0)])
+    assert [r["rule_id"] for r in gateway.store.query("SELECT rule_id FROM alerts")] == [
+        "wristband.sos"]
+
+
+def test_a_flag_saying_no_alarm_is_no_alarm(gateway):
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{DEVICE_OF['wristband']}/telemetry",
+        orjson.dumps({"ts": MS, "seq": 12, "battery_pct": 40, "sos": False, "fall": 0,
+                      "status": "normal"}), received_at=T0)])
+    assert gateway.store.query("SELECT rule_id FROM alerts") == []
+
+
 @pytest.mark.parametrize("channel", ["events", "Event", "alarm", "sos/up"])
 def test_an_sos_on_a_channel_that_is_none_of_ours_still_pages(gateway, channel):
     # Found writing the refused-device alert: an SOS on a misspelt channel (`…/events`) was
