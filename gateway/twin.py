@@ -30,6 +30,10 @@ class TwinTracker:
         # Presence changes of the open transaction, oldest first, to put back if it fails:
         # (twin, online, source, changed at) as they were before.
         self._undo: list[tuple[Twin, bool, str | None, float | None]] = []
+        # Device time of the latest reading taken into each twin (since start): an older one
+        # arriving later — a backlog uploaded newest first — leaves battery and the last
+        # telemetry alone (vendor round 4: a closed door showed open from a 2-hour-old one).
+        self._read_at: dict[str, float] = {}
 
     def load(self, twins: list[Twin], kinds: dict[str, str]) -> None:
         """Start from stored twins; `kinds` maps device id → kind."""
@@ -89,8 +93,12 @@ class TwinTracker:
             # The judged skew is asked for only when this message is itself far off (most
             # messages are on time: this runs for each one).
             off = env.skew_s is not None and abs(env.skew_s) > _ON_TIME_S
-            _absorb_readings(twin, env, payload,
-                             self._clock_skew(env.device_id) if off else None)
+            at = _reading_time(env, self._clock_skew(env.device_id) if off else None)
+            last = self._read_at.get(env.device_id)
+            newest = last is None or at >= last
+            if newest:
+                self._read_at[env.device_id] = at
+            _absorb_readings(twin, env, payload, at, newest=newest)
         changed = twin.online != was_online
         if changed:
             self._undo.append(before)
@@ -176,35 +184,37 @@ _FIELDS: dict[type[BaseModel], frozenset[str]] = {}
 _ON_TIME_S = 600.0
 
 
-def _absorb_readings(twin: Twin, env: Envelope, payload: BaseModel,
-                     skew_s: float | None = None) -> None:
+def _reading_time(env: Envelope, skew_s: float | None) -> float:
+    """When a reading was taken. Never after it arrived: an SOS from a clock years ahead
+    (accepted whatever its time) would otherwise have frozen the position for every later
+    fix, and shown it to the next wearer's family as newer than the band's binding to her.
+    A clock judged slow (a band whose RTC came back at its firmware date after a battery
+    swap, months behind) has its readings timed by its skew: every fix it sent looked older
+    than the last good one, and the family's "where is he now" froze (vendor round 3). Only
+    a message whose own skew is that one (within 10 min): one sent after the clock was set
+    right, or buffered before it went wrong, keeps its own time."""
+    if skew_s is not None and env.skew_s is not None \
+            and abs(env.skew_s - skew_s) < _ON_TIME_S:
+        return min(env.ts - skew_s, env.received_at)
+    return min(env.ts, env.received_at)
+
+
+def _absorb_readings(twin: Twin, env: Envelope, payload: BaseModel, fix_ts: float, *,
+                     newest: bool) -> None:
     # getattr on a field the model lacks goes through pydantic's slow __getattr__ and an
     # exception; asking the model's field set first is far cheaper.
     fields = _fields(type(payload))
     battery = payload.battery_pct if "battery_pct" in fields else None  # type: ignore[attr-defined]
-    if battery is not None:
+    if battery is not None and newest:
         twin.battery_pct = battery
     location = payload.location if "location" in fields else None  # type: ignore[attr-defined]
-    # Only a newer fix replaces the last one: buffered readings can arrive out of order. A fix
-    # was not taken after it arrived: an SOS from a clock years ahead (accepted whatever its
-    # time) would otherwise have frozen the position for every later fix, and shown it to
-    # the next wearer's family as newer than the band's binding to her.
-    # A clock judged slow (a band whose RTC came back at its firmware date after a battery
-    # swap, months behind) has its fixes timed by its skew: every fix it sent looked older
-    # than the last good one, and the family's "where is he now" froze (vendor round 3).
-    # Only a message whose own skew is that one (within 10 min): a fix sent after the clock
-    # was set right, or buffered before it went wrong, keeps its own time.
-    if skew_s is not None and env.skew_s is not None \
-            and abs(env.skew_s - skew_s) < _ON_TIME_S:
-        fix_ts = min(env.ts - skew_s, env.received_at)
-    else:
-        fix_ts = min(env.ts, env.received_at)
+    # Only a newer fix replaces the last one: buffered readings can arrive out of order.
     if isinstance(location, Location) and (twin.location_ts is None or fix_ts >= twin.location_ts):
         twin.lat, twin.lon = location.lat, location.lon
         twin.accuracy_m = location.accuracy_m
         twin.location_source = location.source
         twin.location_ts = fix_ts
-    if env.channel == "telemetry":
+    if env.channel == "telemetry" and newest:
         # Our JSON contract's bytes were just validated: parsing them again (C) is several
         # times cheaper than dumping the model. Vendor payloads are dumped from the model.
         twin.last_telemetry = (

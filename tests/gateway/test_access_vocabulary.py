@@ -60,3 +60,20 @@ def test_an_ai_cameras_own_fields_are_kept_and_its_clear_clears(make_gateway, pu
     assert gw.store.query("SELECT reason FROM dead_letters") == []
     [alert] = gw.store.query("SELECT state FROM alerts WHERE rule_id LIKE 'camera.fire_lane%'")
     assert alert["state"] == "cleared"
+
+
+def test_a_backlog_uploaded_newest_first_does_not_turn_the_twin_back(make_gateway, publisher,
+                                                                     clock):
+    # Vendor round 4: after the live heartbeat (door closed), a 2-hour-old reading of the
+    # backlog (door open) became the twin's state: the console showed the door open.
+    gw = make_gateway()
+    now = int(clock.time() * 1000)
+    for seq, (ago_s, door_open, battery) in enumerate(
+            [(0, False, 80), (60, True, 81), (7140, True, 90)], start=1):
+        publisher.publish(f"{DOOR}/telemetry", orjson.dumps(
+            {"ts": now - ago_s * 1000, "seq": seq, "door_open": door_open,
+             "battery_pct": battery}))
+    assert gw.pipeline.wait_processed(3, 10)
+    twin = gw.twins.get("AC-2001")
+    assert twin.last_telemetry["door_open"] is False and twin.battery_pct == 80
+    assert len(gw.store.query("SELECT id FROM telemetry WHERE device_id = 'AC-2001'")) == 3
