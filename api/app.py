@@ -116,6 +116,7 @@ def create_app(gateway: Gateway) -> FastAPI:
                                         settings.api.session_absolute_s,
                                         key=settings.api.jwt_secret.get_secret_value())
     app.state.alert_views = alerts.AlertViews(gateway)
+    app.state.live_sockets = live.LiveSockets()
     # A family account files like a door plate: at most as often as one (red team round 4:
     # 2,300 "SOS requests" from one family login buried a real SOS ticket on the board).
     app.state.request_limits = SlidingLimiter(gateway.clock, settings.plates.per_plate)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import ExitStack
 
 import orjson
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from tests.api.conftest import PASSWORD
+from api.routes.live import MAX_SOCKETS_OTHERS, TOO_MANY
+from tests.api.conftest import PASSWORD, Api
 from tests.conftest import T0
 
 # Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
@@ -101,3 +103,22 @@ def test_live_stream_delivers_an_sos_within_a_second_and_never_to_another_family
             client.websocket_connect("/ws?token=nope") as ws:
         ws.receive_json()
     assert refused.value.code == 1008
+
+
+def test_an_account_holds_a_bounded_number_of_live_sockets(api: Api):
+    # Red team round 4: one family login opened 9,000 sockets; each event of its elder then
+    # froze the API for 4 s (a session check per socket, on the event loop).
+    url = f"/ws?token={api.tokens['family']}"
+    with ExitStack() as stack:
+        for _ in range(MAX_SOCKETS_OTHERS):
+            ws = stack.enter_context(api.client.websocket_connect(url))
+            assert ws.receive_json()["type"] == "hello"
+        with pytest.raises(WebSocketDisconnect) as refused, \
+                api.client.websocket_connect(url) as extra:
+            extra.receive_json()
+        assert refused.value.code == TOO_MANY
+        # Others are not held up by this account's sockets.
+        with api.client.websocket_connect(f"/ws?token={api.tokens['operator']}") as op:
+            assert op.receive_json()["type"] == "hello"
+    with api.client.websocket_connect(url) as again:  # closed ones are given back
+        assert again.receive_json()["type"] == "hello"
