@@ -207,3 +207,17 @@ def test_stale_event_is_recorded_but_does_not_page(rig: Rig):
     rig.event("LK-4001", "tamper")  # a fresh one pages
     assert rig.open("locker.tamper", "LK-4001")["muted"] is None
     assert rig.changes[-1].action == "unmuted" and rig.changes[-1].pages
+
+
+def test_a_camera_that_says_it_cannot_see_raises_an_alert_and_clears(rig: Rig):
+    # Vendor round 4: `stream_ok: false, fps: 0` for an hour — shown online, nobody told.
+    rig.telemetry("CAM-3001", stream_ok=False, fps=0)
+    rig.advance(60)
+    rig.telemetry("CAM-3001", stream_ok=False, fps=0)
+    assert rig.alerts("camera.blind") == []  # a minute may be a restart
+    rig.advance(61)
+    rig.telemetry("CAM-3001", stream_ok=False, fps=0)
+    alert = rig.open("camera.blind", "CAM-3001")
+    assert alert is not None and alert["category"] == "device_fault"
+    rig.telemetry("CAM-3001", stream_ok=True, fps=25)
+    assert rig.open("camera.blind", "CAM-3001") is None
