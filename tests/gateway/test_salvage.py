@@ -508,7 +508,8 @@ def test_an_sos_published_on_telemetry_still_pages(gateway):
 @pytest.mark.parametrize("flag", [
     {"alarmType": "sos"}, {"sos": True}, {"sos": 1}, {"status": "SOS"}, {"alarm": ["sos"]},
     {"alarm": {"type": "sos"}},
-    {"alarm": "sos", "wifi": [{"bssid": f"aa:bb:cc:dd:ee:{n:02x}", "rssi": -60} for n in range(80)]},
+    {"alarm": "sos",
+     "wifi": [{"bssid": f"aa:bb:cc:dd:ee:{n:02x}", "rssi": -60} for n in range(80)]},
 ], ids=["camelCase key", "true", "1", "status", "list", "object", "5 KB reading"])
 def test_every_shape_of_an_alarm_flag_in_a_reading_pages(gateway, flag):
     # Red team round 4: these were refused (the documented `"alarm": "sos"` too, in a reading
