@@ -177,11 +177,15 @@ class DeviceBudget:
     def describe(self, tally: ShedTally) -> str:
         """The dead letter's detail for a tally."""
         urgent = f", {tally.urgent} of them urgent" if tally.urgent else ""
+        # The budget this device has (one not installed yet has a smaller one: vendor round
+        # 4 was told the full budget it did not have).
+        burst, rate = self._budget_of(tally.device_id)
+        small = "" if burst >= self.burst else " (not installed yet: the smaller budget)"
         return (f"{tally.count} messages{urgent} shed between {tally.first_at:.3f} and "
-                f"{tally.last_at:.3f} (epoch s): beyond the device's budget of {self.rate:g}/s "
-                f"after a burst of {self.burst} (urgent events: {self.urgent_rate:g}/s after "
-                f"{self.urgent_burst}); acknowledged, not stored; the payload kept is the first "
-                "one shed")
+                f"{tally.last_at:.3f} (epoch s): beyond the device's budget of {rate:g}/s "
+                f"after a burst of {burst:g}{small} (urgent events: {self.urgent_rate:g}/s "
+                f"after {self.urgent_burst} more); acknowledged, not stored; the payload kept "
+                "is the first one shed. Upload a backlog at most at that pace")
 
     def _forget_idle(self) -> None:
         """Drop the half of the buckets idle longest (a full bucket is what a new one gets)."""

@@ -64,6 +64,10 @@ def test_a_device_nobody_installed_has_a_smaller_budget():
     # Its SOS keeps the urgent budget of its own.
     admitted, shed, _ = budget.split([_msg("WB-9", 0.1, sos=True)])
     assert len(admitted) == 1 and not shed
+    # Its shed report names the budget it has, not the full one (vendor round 4).
+    [tally] = budget.take_tallies()
+    said = budget.describe(tally)
+    assert "budget of 1/s after a burst of 10 (not installed yet" in said
 
 
 def test_a_rate_of_zero_limits_nobody():
