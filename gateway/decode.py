@@ -124,6 +124,10 @@ class Decoder:
         if len(raw.topic) > TOPIC_MAX:
             raise RejectError("bad_topic", f"topic of {len(raw.topic)} characters (at most "
                               f"{TOPIC_MAX}): {raw.topic[:80]!r}…")
+        if raw.payload[-1:] == b"\x00":
+            # C firmware sending `strlen + 1` bytes: the string's NUL is no part of the JSON
+            # (vendor round 4: every reading refused, "trailing characters at column 54").
+            raw = replace(raw, payload=raw.payload.rstrip(b"\x00"))
         size = len(raw.payload)
         if size > self._limits.max_payload_bytes:
             trimmed = self._oversized_urgent(raw, now)

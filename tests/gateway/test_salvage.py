@@ -343,7 +343,6 @@ ENCODING_SLIPS = {
                            b'"location": {"lat": NaN, "lon": 116.5, "accuracy_m": 5}}' % MS,
     "Infinity": b'{"ts": %d, "seq": 1, "type": "sos", "battery_pct": Infinity}' % MS,
     "byte-order mark": b'\xef\xbb\xbf{"ts": %d, "seq": 1, "type": "sos"}' % MS,
-    "trailing NUL": b'{"ts": %d, "seq": 1, "type": "sos"}\x00' % MS,
     "GBK text": '{"ts": %d, "seq": 1, "type": "sos", "note": "老人摔倒"}'.encode("gbk") % MS,
     "lone surrogate": b'{"ts": %d, "seq": 1, "type": "sos", "note": "\\ud83d"}' % MS,
     "PascalCase keys": b'{"Ts": %d, "Seq": 1, "Type": "SOS"}' % MS,
@@ -519,6 +518,21 @@ def test_every_shape_of_an_alarm_flag_in_a_reading_pages(gateway, flag):
         orjson.dumps({"ts": MS, "seq": 12, "battery_pct": 40, **flag}), received_at=T0)])
     assert [r["rule_id"] for r in gateway.store.query("SELECT rule_id FROM alerts")] == [
         "wristband.sos"]
+
+
+def test_a_trailing_nul_from_c_firmware_is_no_fault(gateway):
+    # Vendor round 4: `strlen + 1` bytes refused every reading ("trailing characters").
+    band = DEVICE_OF["wristband"]
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{band}/telemetry",
+        orjson.dumps({"ts": MS, "seq": 40, "heart_rate_bpm": 70}) + b"\x00", received_at=T0)])
+    assert gateway.store.query("SELECT reason FROM dead_letters") == []
+    assert gateway.twins.get(band).last_telemetry["heart_rate_bpm"] == 70
+    gateway.pipeline.process_batch([RawMessage(  # an SOS too, as sent (nothing to salvage)
+        f"scgw/v1/wristband/{band}/event", b'{"ts": %d, "seq": 1, "type": "sos"}\x00' % MS,
+        received_at=T0)])
+    [sos] = gateway.store.query("SELECT data FROM events WHERE type = 'sos'")
+    assert "salvaged" not in orjson.loads(sos["data"])
 
 
 def test_a_flag_saying_no_alarm_is_no_alarm(gateway):
