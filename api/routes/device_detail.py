@@ -38,6 +38,7 @@ class CommandRecord(BaseModel):
 
     id: str
     name: str
+    args: dict[str, Any] = {}  # which door, which compartment (vendor round 4)
     actor: str
     state: str
     created_at: float

@@ -71,6 +71,8 @@ class CommandPublic(BaseModel):
     id: str
     device_id: str
     name: str
+    args: dict[str, Any] = Field(
+        default_factory=dict, description="What it was asked with (which door, compartment …)")
     state: str
     created_at: float
     expires_at: float | None = None

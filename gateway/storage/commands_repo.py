@@ -9,8 +9,8 @@ import orjson
 from gateway.storage.base import Reader
 from gateway.storage.dialect import Connection
 
-_PUBLIC = ("id, device_id, name, actor, state, created_at, expires_at, done_at, result, late_at,"
-           " late_result")
+_PUBLIC = ("id, device_id, name, params, actor, state, created_at, expires_at, done_at, result,"
+           " late_at, late_result")
 
 
 class SqliteCommands:
@@ -87,4 +87,6 @@ class CommandReads:
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:
     for column in ("result", "late_result"):
         row[column] = orjson.loads(row[column]) if row[column] else None
+    params = row.pop("params", None)
+    row["args"] = orjson.loads(params) if params else {}
     return row

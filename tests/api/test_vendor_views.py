@@ -42,6 +42,10 @@ def test_a_vendor_sees_only_its_own_devices(api):
     assert r.status_code == 202
     history = api.client.get("/vendor/devices/VD-1/commands", headers=acme).json()
     assert [(c["name"], c["state"]) for c in history] == [("open_compartment", "sent")]
+    # Which compartment, for the vendor and the operator alike (vendor round 4).
+    assert history[0]["args"] == {"compartment": "2"}
+    log = api.client.get("/devices/VD-1/commands", headers=api.headers("operator")).json()
+    assert [c["args"] for c in log["recent"]] == [{"compartment": "2"}]
     # Families and grid workers have no vendor view.
     for role in ("family", "grid_worker"):
         assert api.client.get("/vendor/dead-letters", headers=api.headers(role)).status_code \
