@@ -116,7 +116,9 @@ function renderCommands() {
     t(`cmd.${name}`) === `cmd.${name}` ? name : t(`cmd.${name}`))));
   const head = el("tr", {}, ["dl.time", "cmd.name", "cmd.state", "cmd.result"].map((k) => el("th", {}, t(k))));
   const rows = D.commands.recent.map((c) => el("tr", { dataset: { command: c.id, state: c.state } },
-    el("td", {}, fmtTime(c.created_at, true)), el("td", {}, c.name), el("td", {}, t(`cmd.${c.state}`)),
+    el("td", {}, fmtTime(c.created_at, true)),
+    el("td", {}, c.name + Object.entries(c.args || {}).map(([k, v]) => ` ${k}=${v}`).join("")),
+    el("td", {}, t(`cmd.${c.state}`)),
     el("td", {}, el("code", {}, c.result ? JSON.stringify(c.result).slice(0, 120) : "—"))));
   fill($("commands"), el("thead", {}, head), el("tbody", {}, rows.length ? rows : [el("tr", {}, el("td", { colspan: 4, class: "empty" }, t("dev.nodata")))]));
 }
