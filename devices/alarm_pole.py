@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from devices.base import DeviceConfig, DeviceId, DeviceKind, Event, Telemetry
 from devices.commands import CommandArgs, CommandSpec
 
 KEY = "alarm_pole"
 
-Network = Literal["ethernet", "4g", "5g", "wifi"]
+# In any case (`4G`, `WiFi`: vendor round 4 saw a heartbeat refused over `"4G"`, and the
+# pole then shown offline).
+Network = Annotated[Literal["ethernet", "4g", "5g", "wifi"],
+                    BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)]
 
 
 class AlarmPoleDevice(DeviceConfig):

@@ -96,7 +96,8 @@ class JsonCodec:
     def decode(self, kind: DeviceKind, channel: Channel, payload: bytes) -> BaseModel:
         """Validate `payload` against the model of the kind and channel."""
         if channel == "status":
-            plain = _PLAIN_STATUS.get(payload.strip().lower())  # `ONLINE` too
+            # `ONLINE` too, and a JSON string `"online"` (vendor round 4)
+            plain = _PLAIN_STATUS.get(payload.strip().strip(b'"').strip().lower())
             if plain is not None:
                 return plain
         if channel == "event" and payload.count(b'"type"') > 1:
@@ -134,7 +135,8 @@ def _lenient_status(payload: bytes) -> Status | None:
     if members is None:
         return None
     fields = {key.strip().lower(): value for key, value in members}
-    state = fields.get("state")
+    # `{"status": "online"}` is the same word under another name (vendor round 4).
+    state = fields.get("state", fields.get("status"))
     if not isinstance(state, str) or state.strip().lower() not in ("online", "offline"):
         return None
     found: dict[str, Any] = {"state": state.strip().lower()}

@@ -149,10 +149,11 @@ def salvage_ack(payload: bytes, received_at: float) -> tuple[CommandAck, list[st
         return None
     pairs, repairs = read
     obj = _named_as_model(pairs, CommandAck, repairs)
-    if _problem(CommandAck, {"id": obj.get("id"), "ok": obj.get("ok")}, "id") is not None \
-            or type(obj.get("ok")) is not bool:
+    ok = _ack_ok(obj, repairs)
+    if ok is None or _problem(CommandAck, {"id": obj.get("id"), "ok": ok}, "id") is not None:
         return None
-    fields: dict[str, Any] = {"id": obj["id"], "ok": obj["ok"]}
+    obj.pop("code", None)
+    fields: dict[str, Any] = {"id": obj["id"], "ok": ok}
     fields["ts"], _ = _usable_ts(CommandAck, fields, obj.get("ts"), received_at, repairs)
     for name, value in obj.items():
         if name in fields:
@@ -169,6 +170,31 @@ def salvage_ack(payload: bytes, received_at: float) -> tuple[CommandAck, list[st
         return CommandAck.model_validate_json(orjson.dumps(fields)), repairs
     except (ValidationError, orjson.JSONEncodeError):
         return None
+
+
+def _ack_ok(obj: dict[str, Any], repairs: list[str]) -> bool | None:
+    """Whether an ack says the command was carried out: `ok` as a boolean, or as firmware
+    writes it (`1`/`0`, `"true"`, `"success"`), or a result `code` of 0 (vendor round 4:
+    each such ack ended as a timeout, and the operator retried an unlock)."""
+    ok = obj.get("ok")
+    if type(ok) is bool:
+        return ok
+    read: bool | None = None
+    if type(ok) is int and ok in (0, 1):
+        read = ok == 1
+    elif isinstance(ok, str) and ok.strip().lower() in _OK_WORDS:
+        read = _OK_WORDS[ok.strip().lower()]
+    elif ok is None and type(obj.get("code")) is int:
+        read = obj["code"] == 0
+        repairs.append(f"code {obj['code']} read as ok={read}")
+        return read
+    if read is not None:
+        repairs.append(f"ok {str(ok)[:20]!r} read as {read}")
+    return read
+
+
+_OK_WORDS = {"true": True, "false": False, "ok": True, "success": True, "succeeded": True,
+             "fail": False, "failed": False, "error": False, "1": True, "0": False}
 
 
 def trim_to_fit(payload: bytes, limit: int) -> tuple[bytes, list[str]] | None:

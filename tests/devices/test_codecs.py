@@ -257,3 +257,22 @@ def test_a_unit_mistake_is_named_in_its_refusal(fields, hint):
     with pytest.raises(PayloadError) as err:
         JSON.decode(WB, "telemetry", body)
     assert err.value.reason == "out_of_range" and hint in str(err.value)
+
+
+def test_what_firmware_writes_for_presence_network_and_an_ack_is_read():
+    # Vendor round 4: a status as a JSON string or under `status`, a pole's `"4G"`, and acks
+    # saying `ok: 1`, `"true"` or `code: 0` were refused (the last ended as timeouts).
+    from devices.codec import JsonCodec
+    from devices.salvage import salvage_ack
+    codec, pole = JsonCodec(), CATALOGUE.kinds["alarm_pole"]
+    assert codec.decode(pole, "status", b'"online"').state == "online"
+    assert codec.decode(pole, "status", b'{"status": "OFFLINE"}').state == "offline"
+    assert codec.decode(pole, "telemetry", b'{"ts": 1795233600000, "network": "4G"}'
+                        ).network == "4g"
+    said = {p: salvage_ack(p, 1795233600.0) for p in (
+        b'{"id": "c1", "ok": 1, "ts": 1795233600000}',
+        b'{"id": "c1", "ok": "true", "ts": 1795233600000}',
+        b'{"id": "c1", "code": 0, "ts": 1795233600000}',
+        b'{"id": "c1", "code": 3, "ts": 1795233600000}',
+        b'{"id": "c1", "ok": "maybe", "ts": 1795233600000}')}
+    assert [r[0].ok if r else None for r in said.values()] == [True, True, True, False, None]
