@@ -258,28 +258,29 @@ class Engine:
     def device_clock(self, tx: Tx, subject: Subject, skew_s: float | None,
                      now: float | None = None) -> None:
         """A device's clock was judged off by `skew_s` seconds, or (None) right again."""
-        now = self._clock.time() if now is None else now
-        self._begin(tx, now)
-        rule = SYSTEM_RULES[CLOCK_SKEW]
-        if skew_s is None:
-            self.book.resolve(tx, rule.id, subject.device_id, now, "device clock is right again")
-        elif (rule.id, subject.device_id) not in self.book.open:
-            self.book.raise_alert(tx, rule, subject, now, severity=rule.severity,
-                                  resident_id=subject.resident_id,
-                                  detail=_skew_detail(skew_s), stale=False,
-                                  clock_skew_s=round(skew_s, 1))
+        self._device_state(tx, CLOCK_SKEW, subject, None if skew_s is None else (
+            _skew_detail(skew_s), round(skew_s, 1)), None, "device clock is right again", now)
 
     def device_refused(self, tx: Tx, subject: Subject, detail: dict[str, Any] | None,
                        severity: str, now: float | None = None) -> None:
         """A device's messages keep being refused (`detail`: how), or (None) are accepted."""
+        self._device_state(tx, DEVICE_REFUSED, subject, None if detail is None else (
+            detail, None), severity, "messages accepted again", now)
+
+    def _device_state(self, tx: Tx, rule_id: str, subject: Subject,
+                      raised: tuple[dict[str, Any], float | None] | None,
+                      severity: str | None, cleared: str, now: float | None) -> None:
+        """A system rule about one device holds (`raised`: its detail and clock skew) or no
+        longer does; one alert while it holds."""
         now = self._clock.time() if now is None else now
         self._begin(tx, now)
-        rule = SYSTEM_RULES[DEVICE_REFUSED]
-        if detail is None:
-            self.book.resolve(tx, rule.id, subject.device_id, now, "messages accepted again")
+        rule = SYSTEM_RULES[rule_id]
+        if raised is None:
+            self.book.resolve(tx, rule.id, subject.device_id, now, cleared)
         elif (rule.id, subject.device_id) not in self.book.open:
-            self.book.raise_alert(tx, rule, subject, now, severity=severity,
-                                  resident_id=subject.resident_id, detail=detail, stale=False)
+            self.book.raise_alert(tx, rule, subject, now, severity=severity or rule.severity,
+                                  resident_id=subject.resident_id, detail=raised[0],
+                                  stale=False, clock_skew_s=raised[1])
 
     def _begin(self, tx: Tx, now: float) -> None:
         self._tx = tx
