@@ -231,7 +231,9 @@ class Alerting:
         device whose clock runs ahead saw every reading refused and never got its
         `device.clock_skew` alert (only urgent events, accepted whatever their time, did).
         Every other refusal of a device counts towards its `device.refused` alert."""
-        if rejection.device_id is not None:
+        if rejection.device_id is not None \
+                and self.directory.record(rejection.device_id) is not None:
+            # Registered devices only: ids sprayed over bad topics must not grow the watch.
             self.refusals.refused(rejection.device_id, raw.topic, rejection.reason)
         if rejection.reason == "future_timestamp" and rejection.device_id is not None \
                 and rejection.skew_s is not None:

@@ -81,6 +81,10 @@ def test_what_is_not_the_devices_doing_raises_nothing(make_gateway, publisher):
         _send(gw, publisher, f"{BAND}/event",
               {"seq": seq, "type": "worn", "ts": int((T0 + 3600) * 1000)}, 2 * seq)
     assert _alerts(gw) == []
+    # Ids nobody registered, sprayed over bad topics, are not kept at all.
+    for n in range(50):
+        _send(gw, publisher, f"scgw/v1/wristband/SPRAY-{n}/events", {"type": "x"}, 9 + n)
+    assert not any(d.startswith("SPRAY-") for d in gw.alerting.refusals.devices)
 
 
 def test_a_rolled_back_transaction_is_observed_again_not_twice() -> None:
