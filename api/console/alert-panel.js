@@ -43,9 +43,19 @@ function factText(name, value) {
 
 /** What raised the alert (the event's fields, the rule's measure), and its picture. */
 export function alertFacts(a) {
-  const facts = Object.entries(a.facts || {}).map(([k, v]) => factText(k, v));
-  if (!facts.length && !a.snapshot_url) return null;
+  // A link to the picture on the pole's camera or the NVR opens it (site network), rather
+  // than being read out as text (vendor round 4); only http(s), the model already refused
+  // any other scheme.
+  const ref = typeof a.facts?.snapshot_ref === "string" && /^https?:\/\//i.test(a.facts.snapshot_ref)
+    ? a.facts.snapshot_ref : null;
+  const facts = Object.entries(a.facts || {}).filter(([k]) => !(ref && k === "snapshot_ref"))
+    .map(([k, v]) => factText(k, v));
+  if (!facts.length && !a.snapshot_url && !ref) return null;
   const box = el("div", { class: "facts", dataset: { facts: "1" } }, facts.join(" · "));
+  if (ref) {
+    box.append(" ", el("a", { href: ref, target: "_blank", rel: "noopener noreferrer", class: "link",
+      dataset: { act: "snapshot-ref" } }, icon("external"), t("alert.snapshot")));
+  }
   if (a.snapshot_url) {
     const show = el("button", { type: "button", class: "link", dataset: { act: "snapshot" } }, icon("external"), t("alert.snapshot"));
     show.addEventListener("click", async () => {

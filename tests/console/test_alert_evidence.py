@@ -42,3 +42,19 @@ def test_a_falling_object_alert_shows_its_floor_and_picture(site, new_page):
     page.goto(f"{site.url}/ticket?id={row['ticket_id']}")
     expect(page.locator("#alerts li").first.locator("[data-facts]")).to_contain_text("估计楼层 12")
     assert not page.errors
+
+
+def test_a_poles_picture_link_opens_rather_than_being_read_out(site, new_page):
+    # Vendor round 4: the pole's `snapshot_ref` showed only as text.
+    page = new_page(DESKTOP)
+    login(page, f"{site.url}/", "operator")
+    expect(page.locator("body[data-live=on]")).to_be_attached()
+    url = "http://192.168.10.64/snap/press-1.jpg"
+    site.publish("AP-5002", "event", {"type": "button_pressed", "snapshot_ref": url},
+                 kind="alarm_pole")
+    facts = page.locator("li.alert[data-device=AP-5002] [data-facts]")
+    link = facts.locator("a[data-act=snapshot-ref]")
+    expect(link).to_have_attribute("href", url)
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    expect(facts).not_to_contain_text(url)
+    assert not page.errors
