@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 from gateway.envelope import Envelope
 from gateway.storage.records import Twin
 from gateway.storage.tx import StoreTx
 from gateway.workflow.reminders import upsert_asset
+
+log = logging.getLogger(__name__)
 
 # The asset kind a device kind's expiry dates are kept as (what the reminder ticket names).
 ASSET_KIND = {"extinguisher": "fire_extinguisher"}
@@ -57,21 +60,24 @@ class DeviceAssets:
                          place={k: linked[k] or "" for k in place},
                          remind_days=linked["remind_days"], actor=device.id)
         else:
+            asset_id = linked["id"] if linked else self._free_id(tx, device.id)
+            if asset_id is None:
+                log.warning("device %s keeps no asset: its ids are taken by assets not "
+                            "linked to it; link one to it", device.id)
+                return
             kind = ASSET_KIND.get(device.kind, device.kind)
-            upsert_asset(tx, id=linked["id"] if linked else self._free_id(tx, device.id),
-                         kind=kind, name=f"{kind} {device.id}", expires_on=expires,
-                         now=env.received_at, device_id=device.id, place=place,
-                         actor=device.id)
+            upsert_asset(tx, id=asset_id, kind=kind, name=f"{kind} {device.id}",
+                         expires_on=expires, now=env.received_at, device_id=device.id,
+                         place=place, actor=device.id)
         self._written[env.device_id] = held
         self._batch.append(env.device_id)
 
     @staticmethod
-    def _free_id(tx: StoreTx, device_id: str) -> str:
+    def _free_id(tx: StoreTx, device_id: str) -> str | None:
         """The id of a device's own new asset: its own id, unless an asset of someone else
         has it (a vendor naming a device after a staff asset took that asset over: red
-        team round 4)."""
-        mine, other = own_asset_ids(device_id)
-        return mine if not tx.tickets.assets(mine) else other
+        team round 4), then the marked one, if that is free too; else None."""
+        return next((i for i in own_asset_ids(device_id) if not tx.tickets.assets(i)), None)
 
     def on_presence(self, twin: Twin, kind: str, now: float, tx: StoreTx) -> None:
         """Presence changes nothing here."""

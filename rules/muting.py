@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from rules.errors import AlertError
 from rules.model import Inhibition
 from rules.records import Alert
-from rules.urgent_rules import URGENT_SILENCE_MAX_S
+from rules.urgent_rules import URGENT_SILENCE_MAX_S, URGENT_SILENCES_MAX
 
 if TYPE_CHECKING:
     from rules.ports import SilenceStore
@@ -62,12 +62,8 @@ class Silences:
         device and last at most an hour: rules/urgent_rules.py)."""
         if device_id is None and rule_id is None and site is None:
             raise AlertError("a silence needs a device, a rule or a site")
-        if rule_id in urgent_rules and (
-                device_id is None or expires_at - starts_at > URGENT_SILENCE_MAX_S + 1):
-            raise AlertError(
-                f"{rule_id} pages on urgent events (SOS, falls …): a silence of it must name "
-                f"one device and last at most {URGENT_SILENCE_MAX_S / 3600:g} h; silences of "
-                "a site, of a rule or longer ones never mute urgent alerts")
+        if rule_id in urgent_rules:
+            self._check_urgent(device_id, rule_id, starts_at, expires_at, urgent_rules)
         if expires_at <= starts_at:
             raise AlertError("a silence must expire after it starts")
         if not author.strip() or not reason.strip():
@@ -79,6 +75,28 @@ class Silences:
                           reason)
         self.active[silence.id] = silence
         return silence
+
+    def _check_urgent(self, device_id: str | None, rule_id: str, starts_at: float,
+                      expires_at: float, urgent_rules: frozenset[str]) -> None:
+        """A silence of a rule that pages on urgent events: one device, at most an hour, not
+        renewed while it runs (its end pages what it muted), and only a few at once — one
+        per band in a loop, renewed hourly, muted every SOS (red team round 4 re-check)."""
+        if device_id is None or expires_at - starts_at > URGENT_SILENCE_MAX_S + 1:
+            raise AlertError(
+                f"{rule_id} pages on urgent events (SOS, falls …): a silence of it must name "
+                f"one device and last at most {URGENT_SILENCE_MAX_S / 3600:g} h; silences of "
+                "a site, of a rule or longer ones never mute urgent alerts")
+        running = [s for s in self.active.values()
+                   if s.rule_id in urgent_rules and s.expires_at > starts_at]
+        same = [s for s in running if s.device_id == device_id and s.rule_id == rule_id]
+        if same:
+            raise AlertError(
+                f"{device_id} already has silence {same[0].id} of {rule_id}: it is not "
+                "renewed while it runs (when it ends, what it muted pages)")
+        if len(running) >= URGENT_SILENCES_MAX:
+            raise AlertError(
+                f"{len(running)} silences of urgent rules already run: at most "
+                f"{URGENT_SILENCES_MAX} at once")
 
     def end(self, store: SilenceStore, silence_id: int, actor: str, now: float) -> None:
         """End a silence early."""

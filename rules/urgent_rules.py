@@ -21,6 +21,9 @@ from rules.conditions.schedule import ScheduleCondition
 from rules.model import Rule
 
 URGENT_SILENCE_MAX_S = 3600.0
+# Silences of urgent rules running at once, across the control room (a few bands raising
+# false alarms at a time; not a loop over every band).
+URGENT_SILENCES_MAX = 3
 
 
 def trigger_events(cond: object) -> set[str]:

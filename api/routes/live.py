@@ -111,6 +111,8 @@ async def live(websocket: WebSocket, token: str = "") -> None:
         return
     sockets: LiveSockets = app.state.live_sockets
     if not sockets.admit(user):
+        # Accepted first: a close before the handshake reaches the client as HTTP 403.
+        await websocket.accept(subprotocol=chosen)
         await websocket.close(code=TOO_MANY, reason="too many live connections for this account")
         return
     try:

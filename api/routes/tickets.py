@@ -131,7 +131,11 @@ def submit_request(body: RequestCreate, request: Request, gw: GatewayDep,
     if user.role == "family":
         if body.resident_id not in linked_residents(gw, user):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such elder")
-        allowed = gw.settings.plates.categories
+        catalogue = gw.workflow.catalogue
+        # Not the critical ones either (a falling object paged the critical chain from any
+        # plate): a resident on the spot reports those on the plate page, a family calls.
+        allowed = [c for c in gw.settings.plates.categories
+                   if c in catalogue.category_keys() and not catalogue.get(c).critical]
         if body.category not in allowed:
             # Alarms (SOS, falls, fire) come from devices or 110/119/120, as on the plate page.
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,

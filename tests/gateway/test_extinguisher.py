@@ -109,6 +109,15 @@ def test_a_device_named_after_a_staff_asset_does_not_take_it_over(make_gateway, 
     assert assets == [
         {"id": "EX-1", "grid": "G-01", "device_id": None, "expires_on": expired},
         {"id": "EX-1.device", "grid": "G-02", "device_id": "EX-1", "expires_on": "2099-12-31"}]
+    # Staff using the marked id too: the cap keeps no asset rather than take one over.
+    _staff_asset(gw, "EX-1.device", expired)
+    gw.pipeline.call("drop", lambda now, tx: tx.tickets.delete_asset("EX-1.device"),
+                     gw.clock.time())
+    _staff_asset(gw, "EX-1.device", expired)
+    publisher.publish(f"{TOPIC}/telemetry", _heartbeat(2, "2099-12-30"))
+    assert gw.pipeline.wait_processed(2, 10)
+    assert {r["id"]: r["expires_on"] for r in gw.store.query(
+        "SELECT id, expires_on FROM assets")} == {"EX-1": expired, "EX-1.device": expired}
     [reminder] = gw.store.query("SELECT id FROM tickets WHERE category = 'facility_expiry'")
     notes = gw.store.query("SELECT note FROM ticket_events WHERE ticket_id = ?",
                            (reminder["id"],))

@@ -53,6 +53,29 @@ def test_no_broad_or_long_silence_of_a_rule_that_pages_on_urgent_events(rig: Rig
     assert rig.gw.store.query("SELECT id FROM silences") == []
 
 
+def test_an_urgent_silence_is_not_renewed_while_it_runs_and_few_run_at_once(rig: Rig):
+    # Red team round 4 re-check: a 1-hour silence renewed before it ended, or one per band
+    # in a loop, kept every SOS muted.
+    first = rig.alerting.silence(author="op", reason="band broken", duration_s=600,
+                                 device_id="WB-1002", rule_id="wristband.sos")
+    with pytest.raises(AlertError, match="not renewed while it runs"):
+        rig.alerting.silence(author="op", reason="again", duration_s=3600,
+                             device_id="WB-1002", rule_id="wristband.sos")
+    rig.alerting.silence(author="op", reason="b", duration_s=600, device_id="WB-1001",
+                         rule_id="wristband.sos")
+    rig.alerting.silence(author="op", reason="c", duration_s=600, device_id="WB-1001",
+                         rule_id="wristband.fall")
+    with pytest.raises(AlertError, match="at most 3 at once"):
+        rig.alerting.silence(author="op", reason="d", duration_s=600, device_id="AC-2001",
+                             rule_id="access.forced_open")
+    rig.event("WB-1002", "sos")
+    assert rig.open("wristband.sos", "WB-1002")["muted"] == f"silence:{first}"
+    rig.advance(601)  # it ran out: what it muted pages now, and a new one may start
+    assert rig.open("wristband.sos", "WB-1002")["muted"] is None
+    rig.alerting.silence(author="op", reason="again", duration_s=600, device_id="WB-1002",
+                         rule_id="wristband.sos")
+
+
 def test_site_and_device_silences_never_mute_an_urgent_alert(rig: Rig):
     site = rig.alerting.silence(author="op", reason="works", duration_s=86_400,
                                 site="jining-renmin")

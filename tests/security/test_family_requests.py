@@ -21,9 +21,17 @@ def _file(api: Api, category: str, text: str = "楼道灯坏了", plate: str = "
 
 
 def test_a_family_cannot_file_an_alarm_category(api: Api):
-    for category in ("sos", "fall", "fire_safety", "public_alarm", "health"):
+    for category in ("sos", "fall", "fire_safety", "public_alarm", "health", "falling_object"):
         assert _file(api, category) == 422, category
     assert _file(api, "property") == 201
+
+
+def test_a_silence_of_a_rule_nobody_has_is_refused(api: Api):
+    # Red team round 4 re-check: `WRISTBAND.SOS` was accepted, muted nothing, said nothing.
+    for rule_id in ("WRISTBAND.SOS", "wristband.sos ", "nope"):
+        r = api.client.post("/silences", headers=api.headers("operator"), json={
+            "rule_id": rule_id, "device_id": "WB-1002", "duration_s": 600, "reason": "x"})
+        assert r.status_code == 422 and "no rule" in r.text, rule_id
 
 
 def test_a_family_files_at_the_pace_of_a_door_plate(api: Api, clock):
