@@ -114,5 +114,5 @@ KIND = DeviceKind(
                     ("emergency_call", "sos"), ("fall_down", "fall"),
                     ("fall_detected", "fall"), ("fall_alarm", "fall"), ("fall_warning", "fall"),
                     ("求救", "sos"), ("求助", "sos"), ("一键呼救", "sos"), ("一键求助", "sos"),
-                    ("跌倒", "fall"), ("摔倒", "fall")),
+                    ("一键报警", "sos"), ("跌倒", "fall"), ("摔倒", "fall")),
 )

@@ -48,16 +48,29 @@ def misplaced_urgent(kind: DeviceKind, codec: object, raw: RawMessage,
 def _flagged(kind: DeviceKind, key: str, value: object) -> str | None:
     """The urgent word a reading's field flags, or None."""
     if urgent_word(key) in _ALARM_KEYS:
-        if isinstance(value, dict):
-            value = value.get("type")
         values = value if isinstance(value, list) else [value]
-        for one in values[:8]:
+        for one in values[:32]:
+            if isinstance(one, dict):  # {"type": "sos"}, {"name": "sos"}
+                one = next((v for k, v in one.items()
+                            if urgent_word(k) in ("type", "name", "code")), None)
             if isinstance(one, str) and urgent_type(kind, one) is not None:
                 return one
         return None
-    if value is True or (type(value) is int and value == 1):
-        return key if urgent_type(kind, key) is not None else None
+    if _is_set(value):  # "sos": true — also `isSos`, `sosFlag`
+        word = urgent_word(key)
+        word = word[2:] if word.startswith("is") and len(word) > 4 else word
+        word = word[:-4] if word.endswith("flag") and len(word) > 6 else word
+        return word if urgent_type(kind, word) is not None else None
     return None
+
+
+def _is_set(value: object) -> bool:
+    """A flag that is on: true, 1, 1.0, "true", "1"."""
+    if value is True:
+        return True
+    if type(value) in (int, float):
+        return value == 1
+    return isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on")
 
 
 def unknown_channel(topic: str) -> tuple[str, str, str] | None:

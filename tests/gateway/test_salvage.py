@@ -509,7 +509,13 @@ def test_an_sos_published_on_telemetry_still_pages(gateway):
     {"alarm": {"type": "sos"}},
     {"alarm": "sos",
      "wifi": [{"bssid": f"aa:bb:cc:dd:ee:{n:02x}", "rssi": -60} for n in range(80)]},
-], ids=["camelCase key", "true", "1", "status", "list", "object", "5 KB reading"])
+    # Red team round 4 re-check:
+    {"alarms": [{"type": "sos"}]}, {"sos": "true"}, {"sos": "1"}, {"sos": 1.0}, {"isSos": True},
+    {"sosFlag": 1}, {"alarm": {"name": "sos"}}, {"alarm": [*["x"] * 8, "sos"]},
+    {"alarm": "一键报警"},
+], ids=["camelCase key", "true", "1", "status", "list", "object", "5 KB reading",
+        "list of objects", "text true", "text 1", "1.0", "isSos", "sosFlag", "name", "ninth",
+        "Chinese"])
 def test_every_shape_of_an_alarm_flag_in_a_reading_pages(gateway, flag):
     # Red team round 4: these were refused (the documented `"alarm": "sos"` too, in a reading
     # over 4 KB: a watch's Wi-Fi scan for indoor fixes).
