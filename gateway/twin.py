@@ -33,7 +33,7 @@ class TwinTracker:
         # Device time of the latest reading taken into each twin (since start): an older one
         # arriving later — a backlog uploaded newest first — leaves battery and the last
         # telemetry alone (vendor round 4: a closed door showed open from a 2-hour-old one).
-        self._read_at: dict[str, float] = {}
+        self._read_at: dict[tuple[str, str], float] = {}
 
     def load(self, twins: list[Twin], kinds: dict[str, str]) -> None:
         """Start from stored twins; `kinds` maps device id → kind."""
@@ -94,10 +94,13 @@ class TwinTracker:
             # messages are on time: this runs for each one).
             off = env.skew_s is not None and abs(env.skew_s) > _ON_TIME_S
             at = _reading_time(env, self._clock_skew(env.device_id) if off else None)
-            last = self._read_at.get(env.device_id)
+            # Per channel: an urgent event jumps the queue (the event lane) and is applied
+            # before readings sent earlier; it must not make them look stale.
+            key = (env.device_id, env.channel)
+            last = self._read_at.get(key)
             newest = last is None or at >= last
             if newest:
-                self._read_at[env.device_id] = at
+                self._read_at[key] = at
             _absorb_readings(twin, env, payload, at, newest=newest)
         changed = twin.online != was_online
         if changed:
