@@ -29,9 +29,13 @@ from gateway.storage.tx import StoreTx
 # How far back a resend of an urgent event salvaged with the time of receipt is looked for
 # (a band resends for as long as it has power; past this, a copy counts as a new press).
 RESEND_WINDOW_S = 600.0
-# A copy stored with its device time this close to its receipt came from a clock that was
-# right; its resends are matched for a day (a device resends for as long as it has power).
-CLOCK_RIGHT_S = 60.0
+# A copy stored with a device time at most this long before its receipt (and not after it)
+# came from a clock that keeps real time — on time, or an event held through an outage —
+# and its resends are matched for a day: a device resends for as long as it has power
+# (vendor round 4: a backlog's forced door whose confirmation was lost paged again). A clock
+# restored to a fixed time days old, or unset, keeps the 10-minute window (red team 3b).
+CLOCK_RIGHT_S = 86_400.0
+CLOCK_AHEAD_S = 60.0
 RESEND_RIGHT_CLOCK_S = 86_400.0
 
 WIDTH = 63  # seqs remembered below the highest, per device channel (a signed 64-bit column)
@@ -206,14 +210,14 @@ class Deduplicator:
             # fixed clock, pressed where it was pressed before — red team round 3b).
             mine = stored_data(env)
             digest = payload_digest(env.raw.payload)
-            if not any(s == mine or _field(s, "salvaged", "digest") == digest for s in same
-                       if _field(s, "type") == env.type):
+            if not any(_same(s, mine) or _field(s, "salvaged", "digest") == digest
+                       for s in same if _field(s, "type") == env.type):
                 return False
             return self._resent_lately(env, tx, mine, digest)
         if not index[1]:
             return False
         mine = stored_data(env)
-        if mine not in index[1]:
+        if mine not in index[1] and not any(_same(s, mine) for s in index[1]):
             return False
         # An urgent event without `seq` is matched by its time and bytes: within the resend
         # window only, as with one (round 3c: it was matched for ever).
@@ -229,9 +233,9 @@ class Deduplicator:
         held unconfirmed for half an hour paged its acknowledged alert again as new)."""
         since = env.received_at - RESEND_WINDOW_S
         for stored, at in tx.event_copies(env.device_id, env.type, env.ts):
-            if stored != mine and _field(stored, "salvaged", "digest") != digest:
+            if not _same(stored, mine) and _field(stored, "salvaged", "digest") != digest:
                 continue
-            right = abs(env.ts - at) <= CLOCK_RIGHT_S
+            right = -CLOCK_RIGHT_S <= env.ts - at <= CLOCK_AHEAD_S
             if at >= since or (right and at >= env.received_at - RESEND_RIGHT_CLOCK_S):
                 return True
         return False
@@ -277,3 +281,16 @@ def _field(stored: str, *path: str) -> object:
 def copy_identity(env: Envelope) -> tuple[object, ...]:
     """What makes two copies of a message the same one, for the verdicts within a batch."""
     return (env.device_id, env.channel, env.seq, env.ts, env.type, env.raw.payload)
+
+
+def _same(stored: str, mine: str) -> bool:
+    """Whether a stored copy is the same JSON as this one: the same text, or the same
+    object written with other spacing or key order (firmware or a cloud bridge that
+    re-serialises its resends: vendor round 4 re-check paged an acknowledged alert again
+    over a space after each comma)."""
+    if stored == mine:
+        return True
+    try:
+        return bool(orjson.loads(stored) == orjson.loads(mine))
+    except orjson.JSONDecodeError:
+        return False

@@ -3,6 +3,7 @@ with the fault named to the operator and the vendor; a non-urgent one stays a de
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -579,7 +580,7 @@ def test_an_sos_on_a_channel_that_is_none_of_ours_still_pages(gateway, channel):
 
 
 @pytest.mark.parametrize("seq", [1, None])
-@pytest.mark.parametrize("clock", [MS - 10 * 86_400_000, MS - 3_600_000])
+@pytest.mark.parametrize("clock", [MS - 10 * 86_400_000, MS - 2 * 86_400_000])
 def test_the_same_bytes_after_the_resend_window_are_a_new_press(gateway, clock, seq):
     # Red team round 3b: a band back from a reboot to the same fixed clock, pressed again
     # where it was before (no position, or the same one) sends the very same bytes: matched
@@ -596,16 +597,21 @@ def test_the_same_bytes_after_the_resend_window_are_a_new_press(gateway, clock, 
 
 
 @pytest.mark.parametrize("seq", [7, None])
-def test_a_press_from_a_right_clock_resent_through_a_long_outage_is_one_press(gateway, seq):
+@pytest.mark.parametrize("age_s", [0, 90, 7200])
+def test_a_press_from_a_right_clock_resent_through_a_long_outage_is_one_press(gateway, seq,
+                                                                              age_s):
     # Vendor round 4: the confirmation was lost and the band kept resending through a
     # 30-minute outage; past the 10-minute window the same bytes were stored as a new press
     # and re-escalated the alert an operator had acknowledged. Its clock was right when the
     # first copy came, so the same bytes are the same press — for a day.
+    # A clock 90 s slow, and an event two hours old from a backlog, are real times too
+    # (vendor round 4 re-check); and a resend re-serialised with other spacing is the same.
     topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
-    press = orjson.dumps({"ts": MS, "type": "sos", **({"seq": seq} if seq else {})})
+    body = {"ts": MS - age_s * 1000, "type": "sos", **({"seq": seq} if seq else {})}
     acks: list[dict] = []
     gateway.confirmations._publish = lambda t, body, qos: acks.append(orjson.loads(body))
-    for after in (1, 1800, 3600, 25 * 3600):
+    for n, after in enumerate((1, 1800, 3600, 25 * 3600 + age_s)):
+        press = orjson.dumps(body) if n % 2 == 0 else json.dumps(body, indent=1).encode()
         gateway.pipeline.process_batch([RawMessage(topic, press, received_at=T0 + after)])
     assert [a["status"] for a in acks if "status" in a] == [
         "stored", "duplicate", "duplicate", "stored"]
