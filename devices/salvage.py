@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from devices.base import CommandAck, DeviceKind, Event, no_fix, urgent_type
+from devices.base import CommandAck, DeviceKind, Event, no_fix, urgent_type, urgent_word
 from devices.codec import Members, object_members
 
 # Epoch seconds between 2000 and 2200: the commonest unit mistake for `ts`.
@@ -337,3 +337,26 @@ def without_placeholders(kind: DeviceKind, payload: bytes) -> tuple[bytes, list[
     return encoded, [f"{name} {obj[name]!r} read as not measured" if name != "location" else
                      "location lat 0, lon 0 read as no fix (leave `location` out)"
                      for name in dropped]
+
+
+def respelled_type(kind: DeviceKind, payload: bytes) -> tuple[bytes, list[str]] | None:
+    """The event with its `type` as the kind's own word when it was one in another case or
+    spelling (`FIRE_LANE_CLEARED`, `fireLaneCleared`), and the repair; None otherwise."""
+    read = _read_object(payload)
+    if read is None:
+        return None
+    pairs, repairs = read
+    words = {urgent_word(w): w for w in kind.vocabulary()}
+    obj: dict[str, Any] = {}
+    said = None
+    for key, value in pairs:
+        if key == "type" and isinstance(value, str) and said is None:
+            said = value
+            value = words.get(urgent_word(value), value)
+        obj.setdefault(key, value)
+    if said is None or obj["type"] == said:
+        return None
+    try:
+        return orjson.dumps(obj), [*repairs, f"type {said[:40]!r} read as {obj['type']!r}"]
+    except orjson.JSONEncodeError:
+        return None

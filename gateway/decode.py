@@ -15,6 +15,7 @@ from devices.dialects.engine import DialectCodec
 from devices.errors import DecodeError, UnknownCodecError
 from devices.salvage import (
     Salvaged,
+    respelled_type,
     salvage_ack,
     trim_to_fit,
     without_placeholders,
@@ -227,18 +228,26 @@ class Decoder:
                               exc: DecodeError) -> Envelope | None:
         """A reading whose only faults are "not measured" placeholders (a vital of 0, steps
         -1): kept without them, what was left out reported — such readings were refused
-        whole, their position and `worn` with them (vendor round 3). None otherwise."""
-        if channel != "telemetry" or isinstance(codec, DialectCodec):
+        whole, their position and `worn` with them (vendor round 3). An event whose type is
+        one of the kind's words in another spelling (`FIRE_LANE_CLEARED`, `fireLaneCleared`):
+        kept under its word — a refused clear left a lane blocked (vendor round 4). None
+        otherwise."""
+        if isinstance(codec, DialectCodec):
             return None
-        found = without_placeholders(kind, raw.payload)
+        if channel == "telemetry":
+            found = without_placeholders(kind, raw.payload)
+        elif channel == "event" and exc.reason == "unknown_event_type":
+            found = respelled_type(kind, raw.payload)
+        else:
+            return None
         if found is None:
             return None
         payload, repairs = found
         try:
-            reading = codec.decode(kind, "telemetry", payload)  # type: ignore[attr-defined]
+            reading = codec.decode(kind, channel, payload)  # type: ignore[attr-defined]
         except DecodeError:
             return None
-        env = self._envelope(raw, now, kind, device, "telemetry", reading)
+        env = self._envelope(raw, now, kind, device, channel, reading)
         env.salvaged = (exc.reason, f"{exc}; " + "; ".join(repairs) + ", the rest kept")
         return env
 

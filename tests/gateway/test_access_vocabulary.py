@@ -77,3 +77,19 @@ def test_a_backlog_uploaded_newest_first_does_not_turn_the_twin_back(make_gatewa
     twin = gw.twins.get("AC-2001")
     assert twin.last_telemetry["door_open"] is False and twin.battery_pct == 80
     assert len(gw.store.query("SELECT id FROM telemetry WHERE device_id = 'AC-2001'")) == 3
+
+
+def test_an_event_word_in_another_spelling_is_kept_and_a_lane_clears(make_gateway, publisher):
+    # Vendor round 4 re-check: `FIRE_LANE_CLEARED` / `fireLaneCleared` were refused whole, and
+    # a refused clear kept the lane blocked.
+    gw = make_gateway()
+    cam = "scgw/v1/camera/CAM-3001/event"
+    publisher.publish(cam, orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 1, "type": "fireLaneBlocked", "zone": "FL-1",
+         "confidence": 0.9}))
+    publisher.publish(cam, orjson.dumps(
+        {"ts": int(T0 * 1000) + 60_000, "seq": 2, "type": "FIRE_LANE_CLEARED", "zone": "FL-1"}))
+    assert gw.pipeline.wait_processed(2, 10)
+    assert gw.store.query("SELECT reason FROM dead_letters") == []
+    [alert] = gw.store.query("SELECT state FROM alerts WHERE rule_id LIKE 'camera.fire_lane%'")
+    assert alert["state"] == "cleared"

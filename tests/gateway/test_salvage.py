@@ -146,12 +146,16 @@ def test_an_urgent_type_in_another_spelling_or_word_pages(gateway):
         + ["falling_object", "sos", "fall", "sos", "forced_open"])
     assert all("read as" in orjson.loads(r["data"])["salvaged"]["detail"] for r in rows)
     assert gateway.store.query("SELECT id FROM dead_letters") == []
-    # A word of the kind's own that is not urgent, or no word it knows, stays refused.
+    # A word of the kind's own that is not urgent is kept under that word — never as an
+    # urgent one (vendor round 4 re-check: a refused `FIRE_LANE_CLEARED` kept a lane
+    # blocked); no word it knows stays refused.
     gateway.pipeline.process_batch([RawMessage(
         f"scgw/v1/alarm_pole/{DEVICE_OF['alarm_pole']}/event",
         orjson.dumps({"ts": MS, "seq": 200 + n, "type": word}), received_at=T0)
         for n, word in enumerate(["Tam-per", "dance"])])
-    assert len(gateway.store.query("SELECT id FROM dead_letters")) == 2
+    assert [r["reason"] for r in gateway.store.query("SELECT reason FROM dead_letters")] == [
+        "unknown_event_type"]
+    assert len(gateway.store.query("SELECT id FROM events WHERE type = 'tamper'")) == 1
 
 
 def test_a_blocked_fire_lane_with_a_faulty_picture_is_kept_without_it(gateway):
