@@ -201,6 +201,12 @@ def common(seed: int, fps: float, n: int, video: Path, cond: dict[str, Any]) -> 
     }
 
 
+
+def conditions(c: Any) -> dict[str, Any]:
+    """A clip's conditions as the truth file records them (both style C scenes)."""
+    return {"night": c.night, "weather": c.label(), "rain": c.rain, "snow": 0, "fog": c.haze,
+            "gain_steps": len(c.light), "shakes": len(c.shakes)}
+
 def render_facade(
     out_dir: Path, seed: int, duration_s: float, band: str, stem: str, frames: int | None = None
 ) -> tuple[Path, Path, Path]:
@@ -209,16 +215,7 @@ def render_facade(
     r = StyleCFacade(s)
     n = frames if frames is not None else round(duration_s * s.fps)
     video = write(out_dir, stem, s.fps, n, r)
-    c = s.cond
-    cond = {
-        "night": c.night,
-        "weather": c.label(),
-        "rain": c.rain,
-        "snow": 0,
-        "fog": c.haze,
-        "gain_steps": len(c.light),
-        "shakes": len(c.shakes),
-    }
+    cond = conditions(s.cond)
     truth = common(seed, s.fps, n, video, cond) | {"scene": "facade"} | facade_truth(s, r)
     truth_path = out_dir / f"{stem}.truth.json"
     truth_path.write_text(json.dumps(truth, indent=1), encoding="utf-8")

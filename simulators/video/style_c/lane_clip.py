@@ -11,7 +11,7 @@ import numpy as np
 
 from devices.camera.config import CameraConfig, FireLaneConfig, FireLaneZone, dump_config
 from simulators.video.style_c.camera import HEIGHT, WIDTH
-from simulators.video.style_c.clip import common, write
+from simulators.video.style_c.clip import common, conditions, write
 from simulators.video.style_c.lane_draw import StyleCLane
 from simulators.video.style_c.lane_scene import LaneScene, plan_lane_c
 
@@ -112,16 +112,7 @@ def render_lane(
     sc = plan_lane_c(seed, duration_s, fps, dwell_s)
     n = frames if frames is not None else round(duration_s * fps)
     video = write(out_dir, stem, fps, n, StyleCLane(sc))
-    c = sc.cond
-    cond = {
-        "night": c.night,
-        "weather": c.label(),
-        "rain": c.rain,
-        "snow": 0,
-        "fog": c.haze,
-        "gain_steps": len(c.light),
-        "shakes": len(c.shakes),
-    }
+    cond = conditions(sc.cond)
     truth = common(seed, fps, n, video, cond) | {"scene": "lane"} | lane_truth(sc)
     truth_path = out_dir / f"{stem}.truth.json"
     truth_path.write_text(json.dumps(truth, indent=1), encoding="utf-8")
