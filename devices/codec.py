@@ -137,6 +137,9 @@ def _lenient_status(payload: bytes) -> Status | None:
     fields = {key.strip().lower(): value for key, value in members}
     # `{"status": "online"}` is the same word under another name (vendor round 4).
     state = fields.get("state", fields.get("status"))
+    flag = fields.get("online")
+    if state is None and type(flag) in (bool, int) and flag in (0, 1):
+        state = "online" if flag else "offline"  # `{"online": true}` (vendor round 4)
     if not isinstance(state, str) or state.strip().lower() not in ("online", "offline"):
         return None
     found: dict[str, Any] = {"state": state.strip().lower()}

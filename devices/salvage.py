@@ -19,8 +19,9 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from devices.base import CommandAck, DeviceKind, Event, no_fix, urgent_type, urgent_word
-from devices.codec import Members, object_members
+from devices.base import CommandAck, DeviceKind, Event, urgent_type
+from devices.codec import Members
+from devices.repair import coerced, field_problem, read_object
 
 # Epoch seconds between 2000 and 2200: the commonest unit mistake for `ts`.
 _MIN_EPOCH_S = 946_684_800
@@ -44,7 +45,7 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float,
     """The kind's urgent event in `payload` with its faults repaired, or None when the
     payload is not a JSON object naming one of the kind's urgent types. `prior`: repairs
     made before (a dialect's fields that could not be mapped)."""
-    read = _read_object(payload)
+    read = read_object(payload)
     if read is None:
         return None
     pairs, read_repairs = read
@@ -75,24 +76,19 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float,
             # the writer a validation each.
             unknown.append(name)
             continue
-        if name == "confidence" and type(value) in (int, float) and 1 < value <= 100:
-            # A percentage where a fraction is due: dropped, it stood in as 0.0 — "certainly
-            # not an object" on a falling object (vendor round 2).
-            repairs.append(f"confidence {value} read as a percentage")
-            value = round(value / 100, 4)
-        problem = _problem(model, {**fields, name: value}, name)
-        if problem is not None and type(value) is int \
-                and _problem(model, {**fields, name: str(value)}, name) is None:
-            # Controllers number their doors and zones: door 2 is door "2" (vendor round 4:
-            # dropped, it fell back to the default "main" and the guards went there).
-            repairs.append(f"{name[:40]} {value} read as text")
-            value, problem = str(value), None
+        problem = field_problem(model, {**fields, name: value}, name)
+        found = coerced(model, fields, name, value) if problem is not None else None
+        if found is not None:
+            # A door numbered 2 is door "2" (vendor round 4: dropped, it fell back to the
+            # default "main" and the guards went there); a confidence of 95 is 0.95.
+            value, problem = found[0], None
+            repairs.append(found[1])
         if problem is None:
             fields[name] = value
             continue
         default = model.model_fields[name].default
         if isinstance(default, str) and default and \
-                _problem(model, {**fields, name: "unknown"}, name) is None:
+                field_problem(model, {**fields, name: "unknown"}, name) is None:
             # A value the device sent but we cannot read is not the default (a door dropped
             # became "main": it looked like data).
             fields[name] = "unknown"
@@ -105,7 +101,7 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float,
     for name, info in model.model_fields.items():
         if info.is_required() and name not in fields:
             for placeholder in _PLACEHOLDERS:
-                if _problem(model, {**fields, name: placeholder}, name) is None:
+                if field_problem(model, {**fields, name: placeholder}, name) is None:
                     fields[name] = placeholder
                     repairs.append(f"{name} missing: {placeholder!r} put in its place")
                     break
@@ -144,13 +140,13 @@ def salvage_ack(payload: bytes, received_at: float) -> tuple[CommandAck, list[st
     epoch seconds or without an offset, a `result` that is not JSON-able): the command was
     carried out, and refusing the ack turned it into a `timeout` an operator would retry —
     opening a compartment twice. None when `id` or `ok` cannot be read."""
-    read = _read_object(payload)
+    read = read_object(payload)
     if read is None:
         return None
     pairs, repairs = read
     obj = _named_as_model(pairs, CommandAck, repairs)
     ok = _ack_ok(obj, repairs)
-    if ok is None or _problem(CommandAck, {"id": obj.get("id"), "ok": ok}, "id") is not None:
+    if ok is None or field_problem(CommandAck, {"id": obj.get("id"), "ok": ok}, "id") is not None:
         return None
     obj.pop("code", None)
     fields: dict[str, Any] = {"id": obj["id"], "ok": ok}
@@ -161,9 +157,11 @@ def salvage_ack(payload: bytes, received_at: float) -> tuple[CommandAck, list[st
         if name not in CommandAck.model_fields:
             repairs.append(f"{name[:40]} dropped (not a field of a command ack)")
             continue
-        problem = _problem(CommandAck, {**fields, name: value}, name)
-        if problem is None:
-            fields[name] = value
+        problem = field_problem(CommandAck, {**fields, name: value}, name)
+        found = coerced(CommandAck, fields, name, value) if problem is not None else None
+        if problem is None or found is not None:
+            fields[name] = value if found is None else found[0]
+            repairs.extend(found[1:] if found is not None else ())
         else:
             repairs.append(f"{name[:40]} dropped ({problem})")
     try:
@@ -201,7 +199,7 @@ def trim_to_fit(payload: bytes, limit: int) -> tuple[bytes, list[str]] | None:
     """An event over the size limit with its largest fields dropped until it fits (a camera's
     snapshot and long track), and what was dropped; None when it is no JSON object or cannot
     be made to fit. For urgent events only: the alarm matters more than its attachments."""
-    read = _read_object(payload)
+    read = read_object(payload)
     if read is None:
         return None
     obj = dict(read[0])
@@ -242,25 +240,6 @@ def _listed(names: Sequence[str]) -> str:
     return shown if len(names) <= _LISTED_MAX else f"{shown} and {len(names) - _LISTED_MAX} more"
 
 
-def _read_object(payload: bytes) -> tuple[Members, list[str]] | None:
-    """The top-level members of a JSON object, read leniently (a byte-order mark, bytes
-    that are not UTF-8, `NaN`), with what was forgiven; None when it is no JSON object."""
-    repairs: list[str] = []
-    if payload.startswith(b"\xef\xbb\xbf"):
-        payload = payload[3:]
-        repairs.append("byte-order mark ignored")
-    if payload.endswith(b"\x00"):  # C firmware sending its string's terminator
-        payload = payload.rstrip(b"\x00")
-        repairs.append("trailing NUL bytes ignored")
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        text = payload.decode("utf-8", errors="replace")
-        repairs.append("bytes that are not UTF-8 (GBK text?) replaced")
-    members = object_members(text)
-    return (members, repairs) if members is not None else None
-
-
 def _named_as_model(pairs: Members, model: type[BaseModel], repairs: list[str]
                     ) -> dict[str, Any]:
     """The members by the model's field names: `Ts` or `SEQ` read as `ts`, `seq`."""
@@ -279,7 +258,7 @@ def _usable_ts(model: type[BaseModel], base: dict[str, Any], ts: object, receive
     """(ts, whether it is the time of receipt): the device's `ts` when valid beside `base`
     (the fields already read); read as epoch seconds when it plainly is; else the time of
     receipt."""
-    if ts is not None and _problem(model, {**base, "ts": ts}, "ts") is None:
+    if ts is not None and field_problem(model, {**base, "ts": ts}, "ts") is None:
         return ts, False
     number = type(ts) in (int, float) and math.isfinite(ts)  # type: ignore[arg-type]
     if number and _MIN_EPOCH_S <= ts <= _MAX_EPOCH_S:  # type: ignore[operator]
@@ -287,76 +266,3 @@ def _usable_ts(model: type[BaseModel], base: dict[str, Any], ts: object, receive
         return round(ts * 1000), False  # type: ignore[operator]
     repairs.append("ts unusable: the gateway's time of receipt used instead")
     return round(received_at * 1000), True
-
-
-def _problem(model: type[BaseModel], fields: dict[str, Any], name: str) -> str | None:
-    """Why field `name` makes `fields` an invalid event of `model`, or None (errors of other
-    fields, a required one still missing say, are not its problem)."""
-    try:
-        model.model_validate_json(orjson.dumps(fields))
-    except ValidationError as exc:
-        for error in exc.errors(include_url=False, include_input=False):
-            if error["loc"] and error["loc"][0] == name:
-                return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-    except orjson.JSONEncodeError as exc:  # integers past 64 bits
-        return str(exc)
-    return None
-
-
-# What firmware puts in a reading for "not measured": a band that measures SpO2 or blood
-# pressure every few hours sends 0 in between, a step counter not started sends -1 (vendor
-# round 3: each such reading was refused whole, its position and `worn` flag with it).
-_NOT_MEASURED: tuple[object, ...] = (0, -1)
-
-
-def without_placeholders(kind: DeviceKind, payload: bytes) -> tuple[bytes, list[str]] | None:
-    """A reading with its "not measured" placeholders left out — fields valued 0 or -1 that
-    its model refuses (a vital of 0, a blood-pressure pair 0/0) — and what was left out; None
-    when it has none, or is still refused without them (then it is refused as it came)."""
-    members = object_members(payload)
-    if members is None:
-        return None
-    obj = dict(members)
-    dropped = [name for name, value in obj.items()
-               if name not in ("ts", "seq") and type(value) in (int, float)
-               and value in _NOT_MEASURED
-               and _problem(kind.telemetry, {"ts": obj.get("ts"), name: value}, name)]
-    if no_fix(obj.get("location")):
-        dropped.append("location")  # a GPS without satellites: no position, the rest kept
-    if not dropped:
-        return None
-    pairs = {"systolic_mmhg": "diastolic_mmhg", "diastolic_mmhg": "systolic_mmhg"}
-    dropped += [pairs[n] for n in dropped if n in pairs and pairs[n] in obj
-                and pairs[n] not in dropped]
-    kept = {k: v for k, v in obj.items() if k not in dropped}
-    try:
-        encoded = orjson.dumps(kept)
-        kind.telemetry.model_validate_json(encoded)
-    except (ValidationError, orjson.JSONEncodeError):
-        return None
-    return encoded, [f"{name} {obj[name]!r} read as not measured" if name != "location" else
-                     "location lat 0, lon 0 read as no fix (leave `location` out)"
-                     for name in dropped]
-
-
-def respelled_type(kind: DeviceKind, payload: bytes) -> tuple[bytes, list[str]] | None:
-    """The event with its `type` as the kind's own word when it was one in another case or
-    spelling (`FIRE_LANE_CLEARED`, `fireLaneCleared`), and the repair; None otherwise."""
-    read = _read_object(payload)
-    if read is None:
-        return None
-    pairs, repairs = read
-    words = {urgent_word(w): w for w in kind.vocabulary()}
-    obj: dict[str, Any] = {}
-    said = None
-    for key, value in pairs:
-        if key == "type" and isinstance(value, str) and said is None:
-            said = value
-            value = words.get(urgent_word(value), value)
-        obj.setdefault(key, value)
-    if said is None or obj["type"] == said:
-        return None
-    try:
-        return orjson.dumps(obj), [*repairs, f"type {said[:40]!r} read as {obj['type']!r}"]
-    except orjson.JSONEncodeError:
-        return None

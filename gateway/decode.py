@@ -13,13 +13,8 @@ from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.codec import object_members
 from devices.dialects.engine import DialectCodec
 from devices.errors import DecodeError, UnknownCodecError
-from devices.salvage import (
-    Salvaged,
-    respelled_type,
-    salvage_ack,
-    trim_to_fit,
-    without_placeholders,
-)
+from devices.repair import repaired
+from devices.salvage import Salvaged, salvage_ack, trim_to_fit
 from devices.vendors import CodecSet, VendorRoute, builtin_codecs
 from gateway.envelope import Envelope, RawMessage
 from gateway.registry import DeviceRegistry
@@ -194,8 +189,7 @@ class Decoder:
                 else misplaced_urgent(kind, codec, raw) if channel == "telemetry" else None
             if salvaged is None:
                 kept = (self._without_attachment(raw, now, kind, device, channel, codec, exc)
-                        or self._without_placeholders(raw, now, kind, device, channel, codec,
-                                                      exc))
+                        or self._repaired(raw, now, kind, device, channel, codec, exc))
                 if kept is not None:
                     return kept
                 raise RejectError(exc.reason, str(exc), device_id) from exc
@@ -223,23 +217,14 @@ class Decoder:
         env.salvaged = (exc.reason, f"{exc}; {ATTACHMENT} dropped, the event kept")
         return env
 
-    def _without_placeholders(self, raw: RawMessage, now: float, kind: DeviceKind,
-                              device: DeviceRecord, channel: Channel, codec: object,
-                              exc: DecodeError) -> Envelope | None:
-        """A reading whose only faults are "not measured" placeholders (a vital of 0, steps
-        -1): kept without them, what was left out reported — such readings were refused
-        whole, their position and `worn` with them (vendor round 3). An event whose type is
-        one of the kind's words in another spelling (`FIRE_LANE_CLEARED`, `fireLaneCleared`):
-        kept under its word — a refused clear left a lane blocked (vendor round 4). None
-        otherwise."""
-        if isinstance(codec, DialectCodec):
+    def _repaired(self, raw: RawMessage, now: float, kind: DeviceKind, device: DeviceRecord,
+                  channel: Channel, codec: object, exc: DecodeError) -> Envelope | None:
+        """A reading or event kept with its plain repairs (devices/repair.py): "not
+        measured" placeholders left out, a kind's word in another spelling, `"zone": 2`,
+        `"floor": "12F"`, `"confidence": 95` — each reported. None otherwise."""
+        if isinstance(codec, DialectCodec) or channel not in ("telemetry", "event"):
             return None
-        if channel == "telemetry":
-            found = without_placeholders(kind, raw.payload)
-        elif channel == "event" and exc.reason == "unknown_event_type":
-            found = respelled_type(kind, raw.payload)
-        else:
-            return None
+        found = repaired(kind, channel, raw.payload)
         if found is None:
             return None
         payload, repairs = found

@@ -136,10 +136,11 @@ EVENT_MUTATIONS: list[Mutation] = [
                                  False), "schema_invalid"),
 ]
 # Faults an urgent event (SOS, fall) survives: it is stored and paged with the fault named
-# (devices/salvage.py); the ones that lose its `seq` are stored without one.
+# (devices/salvage.py); the ones that lose its `seq` are stored without one (a `seq` in
+# text is read as its number).
 SALVAGED = {"unknown field", "no ts", "ts in seconds", "ts before 2000", "ts year 1",
             "ts no offset", "ts NaN", "seq as text", "seq as float", "negative seq", "oversized"}
-SEQ_LOST = {"seq as text", "seq as float", "negative seq"}
+SEQ_LOST = {"seq as float", "negative seq"}
 # A command ack with a readable `id` and `ok` settles its command despite the same faults
 # (devices/salvage.salvage_ack): the device carried the command out.
 ACK_SALVAGED = SALVAGED - {"oversized"}
@@ -147,6 +148,9 @@ UNREADABLE = {"broken json", "not utf-8", "json array"}
 # An urgent event on a channel of the device's prefix that is none of ours is taken as the
 # event (gateway/urgent_salvage.unknown_channel); an ack there is not.
 OFF_CHANNEL = {"misspelt channel", "capital channel", "extra level"}
+# A reading whose values have one plain reading in our form ("71" for 71, "yes" for true)
+# is kept with the repairs named (devices/repair.py); "cold" for a temperature is no number.
+REPAIRED = {"number as text", "bool as word"}
 
 
 def corpus(seed: int, size: int) -> list[Case]:
@@ -187,6 +191,10 @@ def corpus(seed: int, size: int) -> list[Case]:
                     or (channel == "cmd_ack" and name in ACK_SALVAGED)):
                 reason = "salvaged"
                 key = (DEVICES[kind], channel, None if name in SEQ_LOST else seq)
+            elif channel == "telemetry" and name in REPAIRED and (
+                    kind != "locker" or name != "bool as word"):
+                reason = "salvaged"
+                key = (DEVICES[kind], channel, seq)
             elif (urgent and name in UNREADABLE and not retain
                   and re.search(rb'"type":"(sos|fall)"', payload)):
                 # Not JSON any reader takes, but its bytes name the urgent type: it pages

@@ -1,0 +1,244 @@
+"""Repairs of a reading or event that has one plain reading in another form: `"zone": 2` for
+`"2"`, `"floor": "12F"` for 12, `"confidence": 95` for 0.95, `"heart_rate_bpm": "71"`.
+
+A refused message loses everything in it — a refused `fire_lane_cleared` kept a lane blocked,
+a refused heartbeat showed a pole offline (vendor rounds 3 and 4) — so a value whose meaning
+is not in doubt is read in the form the contract asks for, and every such repair is named to
+the vendor (`…/errors`, `"salvaged": true`) so the firmware can still be fixed. Unknown
+fields stay refused: a typo must not vanish silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any, get_args
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from devices.base import DeviceKind, no_fix, urgent_word
+from devices.codec import Members, object_members
+
+# What firmware puts in a reading for "not measured": a band that measures SpO2 or blood
+# pressure every few hours sends 0 in between, a step counter not started sends -1 (vendor
+# round 3: each such reading was refused whole, its position and `worn` flag with it).
+_NOT_MEASURED: tuple[object, ...] = (0, -1)
+_PAIRED = {"systolic_mmhg": "diastolic_mmhg", "diastolic_mmhg": "systolic_mmhg"}
+_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)$")
+# "12F", "12/F", "F12", "12层", "12楼", "B2" (basement 2 is floor -2).
+_FLOOR = re.compile(
+    r"^(?:(?P<b>[Bb-])\s*)?(?:[Ff]\s*)?(?P<n>\d{1,3})\s*(?:/?[Ff]|层|楼|th|st|nd|rd)?$")
+# Other names firmware gives to one of our closed words (compared lowercase, without
+# separators): a link, a positioning method.
+_WORDS = {"lte": "4g", "4glte": "4g", "nr": "5g", "wlan": "wifi", "eth": "ethernet",
+          "lan": "ethernet", "wired": "ethernet", "lbs": "cell", "gsm": "cell",
+          "cellular": "cell", "basestation": "cell", "gnss": "gps", "bds": "gps",
+          "beidou": "gps"}
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+# A field under another name that means the same (vendor round 4: a clear's `duration_s`).
+_SAME_AS = {"duration_s": "dwell_s"}
+_NESTED_KEYS_MAX = 64  # a list item or object with more keys than this is not repaired
+
+
+def field_problem(model: type[BaseModel], fields: dict[str, Any], name: str) -> str | None:
+    """Why field `name` makes `fields` an invalid `model`, or None (errors of other fields,
+    a required one still missing say, are not its problem)."""
+    try:
+        model.model_validate_json(orjson.dumps(fields))
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=False):
+            if error["loc"] and error["loc"][0] == name:
+                return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+    except orjson.JSONEncodeError as exc:  # integers past 64 bits
+        return str(exc)
+    return None
+
+
+def read_object(payload: bytes) -> tuple[Members, list[str]] | None:
+    """The top-level members of a JSON object, read leniently (a byte-order mark, bytes
+    that are not UTF-8, `NaN`), with what was forgiven; None when it is no JSON object."""
+    repairs: list[str] = []
+    if payload.startswith(b"\xef\xbb\xbf"):
+        payload = payload[3:]
+        repairs.append("byte-order mark ignored")
+    if payload.endswith(b"\x00"):  # C firmware sending its string's terminator
+        payload = payload.rstrip(b"\x00")
+        repairs.append("trailing NUL bytes ignored")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        text = payload.decode("utf-8", errors="replace")
+        repairs.append("bytes that are not UTF-8 (GBK text?) replaced")
+    members = object_members(text)
+    return (members, repairs) if members is not None else None
+
+
+def coerced(model: type[BaseModel], fields: dict[str, Any], name: str,
+            value: Any) -> tuple[Any, str] | None:
+    """`value` in the form field `name` of `model` takes beside `fields`, and the repair's
+    text, when it has one plain reading in that form; None otherwise."""
+    for candidate, how in _candidates(model, name, value):
+        if field_problem(model, {**fields, name: candidate}, name) is None:
+            return candidate, how
+    return None
+
+
+def _candidates(model: type[BaseModel], name: str,
+                value: Any) -> Iterator[tuple[Any, str]]:
+    shown = f"{name[:40]} {str(value)[:40]!r}"
+    if name == "confidence" and type(value) in (int, float) and 1 < value <= 100:
+        # A percentage where a fraction is due: dropped, it stood in as 0.0 — "certainly
+        # not an object" on a falling object (vendor round 2).
+        yield round(value / 100, 4), f"confidence {value} read as a percentage"
+    if type(value) is int:
+        # Controllers number their doors, zones and compartments: door 2 is door "2".
+        yield str(value), f"{name[:40]} {value} read as text"
+        if value in (0, 1):
+            yield bool(value), f"{shown} read as {str(bool(value)).lower()}"
+    if isinstance(value, str):
+        text = value.strip()
+        if _NUMBER.match(text):
+            yield (float(text) if "." in text else int(text)), f"{shown} read as a number"
+        floor = _FLOOR.match(text) if name == "floor" else None
+        if floor is not None:
+            number = int(floor["n"]) * (-1 if floor["b"] else 1)
+            yield number, f"{shown} read as floor {number}"
+        lowered = text.lower()
+        if lowered in _TRUE or lowered in _FALSE:
+            yield lowered in _TRUE, f"{shown} read as {str(lowered in _TRUE).lower()}"
+        if lowered != value:
+            yield lowered, f"{shown} read as {lowered!r}"
+        word = _WORDS.get(urgent_word(text))
+        if word is not None:
+            yield word, f"{shown} read as {word!r}"
+    inner = _inner_model(model, name)
+    if inner is not None and isinstance(value, dict):
+        fixed = _repaired_object(inner, value, name)
+        if fixed is not None:
+            yield fixed
+    if inner is not None and isinstance(value, list) and value \
+            and all(isinstance(item, dict) for item in value):
+        items = [_repaired_object(inner, item, name) for item in value]
+        if all(item is not None for item in items):
+            notes = sorted({note for _, note in items if note})  # type: ignore[misc]
+            yield [item for item, _ in items], "; ".join(notes)  # type: ignore[misc]
+
+
+def _repaired_object(model: type[BaseModel], obj: dict[str, Any],
+                     where: str) -> tuple[dict[str, Any], str] | None:
+    """A nested object (a location, a track point) with its fields repaired and the keys its
+    model does not know left out (a track point's `w`, `h`); None when that does not make it
+    valid."""
+    if len(obj) > _NESTED_KEYS_MAX:
+        return None
+    notes: list[str] = []
+    fixed: dict[str, Any] = {}
+    unknown = [key for key in obj if key not in model.model_fields]
+    for key, value in obj.items():
+        if key in unknown:
+            continue
+        if field_problem(model, {key: value}, key) is not None:
+            found = coerced(model, {}, key, value)
+            if found is None:
+                return None
+            value = found[0]
+            notes.append(f"{where}.{found[1]}")
+        fixed[key] = value
+    if unknown:
+        notes.append(f"{where}: {', '.join(k[:20] for k in unknown[:8])} ignored")
+    try:
+        model.model_validate_json(orjson.dumps(fixed))
+    except (ValidationError, orjson.JSONEncodeError):
+        return None
+    return fixed, "; ".join(dict.fromkeys(notes))
+
+
+def _inner_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:
+    """The model a field nests (`Location`, the items of `list[TrackPoint]`), or None."""
+    info = model.model_fields.get(name)
+    stack = [info.annotation] if info is not None else []
+    while stack:
+        annotation = stack.pop()
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return annotation
+        stack.extend(get_args(annotation))
+    return None
+
+
+def repaired(kind: DeviceKind, channel: str, payload: bytes) -> tuple[bytes, list[str]] | None:
+    """The reading or event with its plain repairs made — a kind's word in another case or
+    spelling (`FIRE_LANE_CLEARED`), "not measured" placeholders left out, values in another
+    form read in ours — and what was repaired; None when nothing could be repaired or the
+    result is still refused (then the message is refused as it came)."""
+    read = read_object(payload)
+    if read is None:
+        return None
+    pairs, repairs = read
+    obj: dict[str, Any] = {}
+    if channel == "event":
+        model = _event_model(kind, pairs, obj, repairs)
+        if model is None:
+            return None
+    elif channel == "telemetry":
+        model = kind.telemetry
+        obj.update(pairs)
+        _drop_placeholders(model, obj, repairs)
+    else:
+        return None
+    base = {key: obj[key] for key in ("ts", "type") if key in obj}
+    for name, value in list(obj.items()):
+        if name not in model.model_fields and _SAME_AS.get(name) in model.model_fields \
+                and _SAME_AS[name] not in obj:
+            del obj[name]
+            name = _SAME_AS[name]
+            obj[name] = value
+            repairs.append(f"{name} read from its other name")
+        if name in ("ts", "type", "seq") or name not in model.model_fields \
+                or field_problem(model, {**base, name: value}, name) is None:
+            continue
+        found = coerced(model, base, name, value)
+        if found is not None:
+            obj[name] = found[0]
+            repairs.append(found[1])
+    try:
+        encoded = orjson.dumps(obj)
+        model.model_validate_json(encoded)
+    except (ValidationError, orjson.JSONEncodeError):
+        return None
+    return (encoded, repairs) if repairs else None
+
+
+def _event_model(kind: DeviceKind, pairs: Members, obj: dict[str, Any],
+                 repairs: list[str]) -> type[BaseModel] | None:
+    """Fill `obj` from `pairs` with `type` as the kind's own word when it was one in another
+    case or spelling (`fireLaneCleared`: a refused clear left a lane blocked, vendor round
+    4), and return that event's model; None when the type is none of the kind's words."""
+    words = {urgent_word(w): w for w in kind.vocabulary()}
+    said = None
+    for key, value in pairs:
+        if key == "type" and isinstance(value, str) and said is None:
+            said = value
+            value = words.get(urgent_word(value), value)
+        obj.setdefault(key, value)
+    if said is None:
+        return None
+    if obj["type"] != said:
+        repairs.append(f"type {said[:40]!r} read as {obj['type']!r}")
+    return next((m for m in kind.events if m.model_fields["type"].default == obj["type"]), None)
+
+
+def _drop_placeholders(model: type[BaseModel], obj: dict[str, Any], repairs: list[str]) -> None:
+    """Leave out a reading's "not measured" placeholders: fields valued 0 or -1 that its
+    model refuses (a vital of 0, a blood-pressure pair 0/0), and a GPS's no-fix 0, 0."""
+    dropped = [name for name, value in obj.items()
+               if name not in ("ts", "seq") and type(value) in (int, float)
+               and value in _NOT_MEASURED
+               and field_problem(model, {"ts": obj.get("ts"), name: value}, name)]
+    dropped += [_PAIRED[n] for n in dropped if n in _PAIRED and _PAIRED[n] in obj
+                and _PAIRED[n] not in dropped]
+    for name in dropped:
+        repairs.append(f"{name} {obj.pop(name)!r} read as not measured")
+    if no_fix(obj.get("location")):
+        del obj["location"]  # a GPS without satellites: no position, the rest kept
+        repairs.append("location lat 0, lon 0 read as no fix (leave `location` out)")

@@ -1,0 +1,112 @@
+"""A reading or event whose values have one plain reading in our form is kept with the
+repairs named (devices/repair.py): a numbered zone, a floor written "12F", a percentage
+confidence, numbers in text, an LBS fix, a link called "lte", a track point with a box.
+Vendor round 4 found each refused whole; a refused clear kept a fire lane blocked."""
+
+from __future__ import annotations
+
+import orjson
+
+from tests.conftest import T0, device
+from tests.gateway.test_confirmations import Listener
+from tests.support.waiting import wait_for
+
+MS = int(T0 * 1000)
+CAM = "scgw/v1/camera/CAM-3001"
+
+
+def _events(gw, device_id: str) -> list[dict]:
+    return [orjson.loads(r["data"]) for r in gw.store.query(
+        "SELECT data FROM events WHERE device_id = ? ORDER BY id", (device_id,))]
+
+
+def test_a_numbered_zone_blocks_and_its_numbered_clear_clears_the_lane(make_gateway, publisher,
+                                                                       mosquitto):
+    gw = make_gateway()
+    listener = Listener(mosquitto.port, [f"{CAM}/errors"])
+    try:
+        publisher.publish(f"{CAM}/event", orjson.dumps(
+            {"ts": MS, "seq": 1, "type": "fire_lane_blocked", "zone": 2, "confidence": 93}))
+        publisher.publish(f"{CAM}/event", orjson.dumps(
+            {"ts": MS + 60_000, "seq": 2, "type": "fire_lane_cleared", "zone": 2,
+             "duration_s": 240}))
+        assert gw.pipeline.wait_processed(2, 10)
+        assert wait_for(lambda: len(listener.got) >= 2, 5), listener.got
+        reports = [body for _, body in listener.got]
+    finally:
+        listener.close()
+    assert gw.store.query("SELECT reason FROM dead_letters") == []
+    blocked, cleared = _events(gw, "CAM-3001")
+    assert (blocked["zone"], blocked["confidence"]) == ("2", 0.93)
+    assert (cleared["zone"], cleared["dwell_s"]) == ("2", 240)
+    [alert] = gw.store.query("SELECT state FROM alerts WHERE rule_id LIKE 'camera.fire_lane%'")
+    assert alert["state"] == "cleared"
+    # The vendor is told what was read another way, so the firmware can still be fixed.
+    assert all(r["salvaged"] is True for r in reports)
+    assert "zone 2 read as text" in reports[0]["detail"]
+    assert "confidence 93 read as a percentage" in reports[0]["detail"]
+    assert "dwell_s read from its other name" in reports[1]["detail"]
+
+
+def test_a_throw_with_a_written_floor_and_boxed_track_points_keeps_them(make_gateway,
+                                                                        publisher):
+    gw = make_gateway()
+    track = [{"t": 0.0, "x": 640, "y": 120, "w": 12, "h": 14},
+             {"t": 0.4, "x": 642, "y": 300, "w": 12, "h": 15}]
+    for seq, floor in enumerate(("12F", "12层", "B2"), start=1):
+        publisher.publish(f"{CAM}/event", orjson.dumps(
+            {"ts": MS + seq, "seq": seq, "type": "falling_object", "floor": floor,
+             "confidence": 0.91, "track": track}))
+    assert gw.pipeline.wait_processed(3, 10)
+    events = _events(gw, "CAM-3001")
+    assert [e["floor"] for e in events] == [12, 12, -2]
+    assert events[0]["track"] == [{"t": 0.0, "x": 640, "y": 120}, {"t": 0.4, "x": 642, "y": 300}]
+    assert "track: w, h ignored" in events[0]["salvaged"]["detail"]
+
+
+def test_numbers_in_text_and_an_lbs_fix_move_the_elder_on_the_map(make_gateway, publisher):
+    gw = make_gateway()
+    publisher.publish("scgw/v1/wristband/WB-1001/telemetry", orjson.dumps(
+        {"ts": MS, "seq": 1, "heart_rate_bpm": "71", "battery_pct": "64", "worn": "true",
+         "location": {"lat": "35.4151", "lon": "116.5872", "accuracy_m": 550,
+                      "source": "LBS"}}))
+    assert gw.pipeline.wait_processed(1, 10)
+    assert gw.store.query("SELECT reason FROM dead_letters") == []
+    twin = gw.twins.get("WB-1001")
+    assert (twin.lat, twin.lon, twin.battery_pct) == (35.4151, 116.5872, 64)
+    [row] = gw.store.query("SELECT data FROM telemetry")
+    data = orjson.loads(row["data"])
+    assert (data["heart_rate_bpm"], data["worn"], data["location"]["source"]) == (71, True, "cell")
+
+
+def test_a_pole_on_lte_and_a_presence_flag_keep_it_online(make_gateway, publisher):
+    gw = make_gateway(devices=[device("AP-5001", "alarm_pole", site="jining-renmin",
+                                      grid="G-01")])
+    pole = "scgw/v1/alarm_pole/AP-5001"
+    publisher.publish(f"{pole}/status", b'{"online": true}')
+    publisher.publish(f"{pole}/telemetry", orjson.dumps(
+        {"ts": MS, "seq": 1, "mains_v": 221.5, "network": "LTE", "signal_dbm": "-71"}))
+    assert gw.pipeline.wait_processed(2, 10)
+    assert gw.store.query("SELECT reason FROM dead_letters") == []
+    [row] = gw.store.query("SELECT data FROM telemetry")
+    assert orjson.loads(row["data"])["network"] == "4g"
+    assert gw.twins.get("AP-5001").online is True
+
+
+def test_what_has_no_plain_reading_is_still_refused(make_gateway, publisher):
+    gw = make_gateway()
+    bodies = [
+        # A typo must not vanish silently: unknown fields stay refused.
+        ("wristband/WB-1001/telemetry", {"ts": MS, "seq": 1, "heartrate": 71}),
+        # A word is no number, and a floor "roof" is no floor.
+        ("wristband/WB-1001/telemetry", {"ts": MS, "seq": 2, "heart_rate_bpm": "fast"}),
+        ("camera/CAM-3001/event", {"ts": MS, "seq": 3, "type": "fire_lane_blocked",
+                                   "zone": "FL-1", "confidence": 0.9, "dwell_s": "long"}),
+        # Out of range after the repair is still out of range.
+        ("wristband/WB-1001/telemetry", {"ts": MS, "seq": 4, "battery_pct": "120"}),
+    ]
+    for topic, body in bodies:
+        publisher.publish(f"scgw/v1/{topic}", orjson.dumps(body))
+    assert gw.pipeline.wait_processed(len(bodies), 10)
+    reasons = [r["reason"] for r in gw.store.query("SELECT reason FROM dead_letters ORDER BY id")]
+    assert reasons == ["schema_invalid", "schema_invalid", "schema_invalid", "schema_invalid"]
