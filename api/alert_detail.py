@@ -28,7 +28,8 @@ FACT_TEXT_MAX = 120
 # Never shown on an alert: a person's whereabouts, vitals and identity (routes that show those
 # audit the read), and what the alert carries elsewhere.
 _WITHHELD = frozenset((*PERSONAL_FIELDS, *PERSONAL_READING_KEYS, *PEOPLE, "fix",
-                       "payload_problem", "event", "snapshot", "snapshot_ts", "ts", "type"))
+                       "payload_problem", "event", "snapshot", "snapshot_ts", "ts", "type",
+                       "snapshot_ref"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class AlertDetail:
     snapshot: bool = False
     payload_problem: str | None = None
     snapshot_ts: float | None = None  # the device time of the event that carried the picture
+    snapshot_ref: str | None = None  # the link to the picture the camera or NVR keeps
 
 
 EMPTY = AlertDetail({})
@@ -81,13 +83,15 @@ def present(detail: dict[str, Any] | str | None) -> AlertDetail:
     problem = found.get("payload_problem")
     ts = event.get("ts")
     shot_ts = event.get("snapshot_ts", ts)
+    ref = event.get("snapshot_ref") or found.get("snapshot_ref")
     return AlertDetail(
         facts=facts,
         event_type=str(event["type"]) if event.get("type") else None,
         event_ts=float(ts) if isinstance(ts, int | float) else None,
         snapshot=event.get("snapshot") is True,
         snapshot_ts=float(shot_ts) if isinstance(shot_ts, int | float) else None,
-        payload_problem=str(problem)[:PAYLOAD_PROBLEM_MAX] if problem else None)
+        payload_problem=str(problem)[:PAYLOAD_PROBLEM_MAX] if problem else None,
+        snapshot_ref=ref if isinstance(ref, str) else None)
 
 
 def payload_problem(detail: dict[str, Any] | str | None) -> str | None:
@@ -102,4 +106,4 @@ def shown(alert_id: int, detail: dict[str, Any] | str | None) -> dict[str, Any]:
     d = present(detail)
     return {"facts": d.facts, "event_type": d.event_type, "event_ts": d.event_ts,
             "snapshot_url": f"/alerts/{alert_id}/snapshot" if d.snapshot else None,
-            "payload_problem": d.payload_problem}
+            "payload_problem": d.payload_problem, "snapshot_ref": d.snapshot_ref}

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from devices.base import DeviceConfig, DeviceId, DeviceKind, Event, Telemetry
+from devices.base import DeviceConfig, DeviceId, DeviceKind, Event, SnapshotRef, Telemetry
 from devices.commands import CommandArgs, CommandSpec
 
 KEY = "alarm_pole"
@@ -38,11 +38,8 @@ class ButtonPressedEvent(Event):
     type: Literal["button_pressed"] = "button_pressed"
     camera_id: DeviceId | None = Field(
         None, description="Device id of the camera watching the pole, as configured on it")
-    # A link operators may open: only schemes that fetch a picture (a `javascript:` one was
-    # stored as a ticket attachment, vendor round 2).
-    snapshot_ref: str | None = Field(
-        None, min_length=1, max_length=500, pattern=r"^(?i:https?|rtsps?|nvr)://\S+$",
-        description="Where the picture taken at the press is: an http(s)://, rtsp(s):// or "
+    snapshot_ref: SnapshotRef | None = Field(
+        None, description="Where the picture taken at the press is: an http(s)://, rtsp(s):// or "
         "nvr:// reference")
 
 

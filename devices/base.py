@@ -160,6 +160,11 @@ STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=Fals
 
 DeviceId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Percent = Annotated[float, Field(ge=0, le=100)]
+# A link to a picture operators may open: only schemes that fetch one (a `javascript:` link
+# was stored as a ticket attachment, vendor round 2), long enough for a signed URL (a 700-
+# character one was refused, vendor round 4).
+SnapshotRef = Annotated[str, Field(min_length=1, max_length=1000,
+                                   pattern=r"^(?i:https?|rtsps?|nvr)://\S+$")]
 
 Channel = Literal["telemetry", "event", "status", "cmd_ack"]
 CHANNELS: tuple[Channel, ...] = ("telemetry", "event", "status", "cmd_ack")

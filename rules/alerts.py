@@ -8,11 +8,12 @@ from typing import Any
 
 from rules import records
 from rules.errors import AlertError
-from rules.evidence import merge_evidence
+from rules.evidence import merge_evidence, new_places
 from rules.model import SEVERITY_RANK, Rule
 from rules.muting import Inhibitor, Silences
 from rules.ports import Subject, Tx
 from rules.records import Action, Alert, AlertChange, AlertState, Listener
+from rules.system import DEVICE_REFUSED
 
 SYSTEM = "system"
 
@@ -109,12 +110,15 @@ class AlertBook:
         if alert is not None:
             if clock_skew_s is not None:
                 alert.clock_skew_s = clock_skew_s
-            self._repeat(tx, alert, at, severity, detail, stale)
-            if urgent and not stale and alert.state == "acknowledged":
+            places = self._repeat(tx, alert, at, severity, detail, stale)
+            if urgent and not stale and (alert.state == "acknowledged" or places):
                 # Pressed again after an operator took it: news, perhaps worse news — it pages
                 # now, not when the ack times out (a muted second SOS, red team session 31).
+                # Another door forced while the first is being seen to pages too: the guards
+                # sent to door 1 do not know of door 3 (vendor round 4).
                 self._settle(tx, alert)
-                self._reescalate(tx, alert, at, "pressed again after acknowledgement")
+                self._reescalate(tx, alert, at, "another place: " + ", ".join(places)
+                                 if places else "pressed again after acknowledgement")
             return
         cleared = self._last_cleared.get(key)
         if not handed_over and cleared is not None and at < cleared + rule.options.cooldown_s:
@@ -132,7 +136,9 @@ class AlertBook:
         self._emit(tx, alert, "opened", SYSTEM, at, None, alert.muted or "")
 
     def _repeat(self, tx: Tx, alert: Alert, at: float, severity: str,
-                detail: dict[str, Any] | None, stale: bool) -> None:
+                detail: dict[str, Any] | None, stale: bool) -> list[str]:
+        """Count a repeat; returns the places (`door door-3`) it named that the alert had not."""
+        places: list[str] = []
         if self.touched is not None:
             self.touched.add(alert.device_id)
         alert.count += 1
@@ -143,6 +149,7 @@ class AlertBook:
             alert.detail.update(detail)
             if isinstance(before, dict) and isinstance(detail.get("event"), dict):
                 alert.detail["event"] = merge_evidence(before, detail["event"])
+                places = new_places(before, alert.detail["event"])
         action: Action = "repeated"
         if alert.clear_due is not None:
             alert.clear_due = None  # still flapping: postpone the settle-down clear
@@ -157,9 +164,10 @@ class AlertBook:
             # Coalesced: written and told once per batch (settle_repeats), however often the
             # condition fired in it; anything else that happens to the alert settles it first.
             self._repeats[alert.id] = (alert, at)
-            return
+            return places
         tx.alerts.update(alert)
         self._emit(tx, alert, action, SYSTEM, at, alert.state)
+        return places
 
     @property
     def has_repeats(self) -> bool:
@@ -176,13 +184,14 @@ class AlertBook:
             self._emit(tx, alert, "repeated", SYSTEM, at, alert.state, audit=False)
 
     def _reescalate(self, tx: Tx, alert: Alert, at: float, note: str) -> None:
-        """An acknowledged alert is active again, and pages."""
+        """An acknowledged alert is active again, and pages (an active one pages again)."""
+        before = alert.state
         alert.state = "active"
         alert.escalations += 1
         alert.ack_due = None
         alert.updated_at = at
         tx.alerts.update(alert)
-        self._emit(tx, alert, "reescalated", SYSTEM, at, "acknowledged", note)
+        self._emit(tx, alert, "reescalated", SYSTEM, at, before, note)
 
     def _settle(self, tx: Tx, alert: Alert) -> None:
         pending = self._repeats.pop(alert.id, None)
@@ -293,7 +302,12 @@ class AlertBook:
         return alert
 
     def _mute_reason(self, alert: Alert, now: float) -> str | None:
-        silence = self.silences.covering(alert, now, urgent=alert.rule_id in self.urgent_rules)
+        # A device whose alarm events are refused (`device.refused`, major) may have an SOS
+        # nobody hears: silenced like the urgent rules, only device by device and briefly
+        # (red team round 4 re-check: one site-wide silence hid every such device).
+        urgent = alert.rule_id in self.urgent_rules or (
+            alert.rule_id == DEVICE_REFUSED and alert.severity in ("major", "critical"))
+        silence = self.silences.covering(alert, now, urgent=urgent)
         if silence is not None:
             return f"silence:{silence.id}"
         if self.inhibitor.targets(alert.rule_id):

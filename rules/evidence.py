@@ -13,14 +13,16 @@ from typing import Any
 
 # Distinct values of one fact kept on an alert (a four-door controller, a cabinet's doors).
 MAX_VALUES = 8
+# The facts that say where to go: a new value of one is news (another door forced).
+WHERE_FACTS = ("door", "zone", "compartment", "floor", "room")
 
 
 def merge_evidence(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """The evidence of an alert repeated by `new` (both as rules/ports.Message.evidence)."""
     merged = dict(old)
     for name, value in new.items():
-        if name in ("type", "ts") or isinstance(value, float):
-            merged[name] = value  # the latest event and measurement
+        if name in ("type", "ts") or isinstance(value, float) or name.endswith("_ref"):
+            merged[name] = value  # the latest event, measurement and picture link
             continue
         if name == "snapshot":
             continue  # below: it goes with the time of the event that carried it
@@ -37,3 +39,16 @@ def merge_evidence(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     elif old.get("snapshot") and "snapshot_ts" not in old:
         merged["snapshot_ts"] = old.get("ts")
     return merged
+
+
+def new_places(old: dict[str, Any], merged: dict[str, Any]) -> list[str]:
+    """The where-facts (`door door-3`) that `merged` names and `old` did not."""
+    found = []
+    for name in WHERE_FACTS:
+        kept = old.get(name)
+        before = kept if isinstance(kept, list) else [] if kept is None else [kept]
+        now = merged.get(name)
+        for value in now if isinstance(now, list) else [] if now is None else [now]:
+            if value not in before and before:
+                found.append(f"{name} {value}")
+    return found

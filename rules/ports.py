@@ -191,6 +191,9 @@ ENDING_EVENTS = frozenset(("fire_lane_cleared",))
 # Evidence an alert keeps of the event that raised it: small values only. A picture, a track
 # or a location stays in the stored event (read from there when asked for), not on every alert.
 EVIDENCE_TEXT_MAX = 200
+# A link to a picture is kept whole (a cut signed URL opens nothing): as long as the longest
+# a device kind accepts.
+EVIDENCE_REF_MAX = 1000
 _NOT_EVIDENCE = frozenset(("ts", "seq", "type"))
 
 
@@ -255,7 +258,8 @@ class Message:
                 if name.endswith("_b64"):
                     out["snapshot"] = True
                 else:
-                    out[name] = value[:EVIDENCE_TEXT_MAX]
+                    out[name] = value[:EVIDENCE_REF_MAX if name.endswith("_ref")
+                                      else EVIDENCE_TEXT_MAX]
             elif isinstance(value, bool | int | float):
                 out[name] = value
         return out

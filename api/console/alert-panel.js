@@ -46,10 +46,12 @@ export function alertFacts(a) {
   // A link to the picture on the pole's camera or the NVR opens it (site network), rather
   // than being read out as text (vendor round 4); only http(s), the model already refused
   // any other scheme.
-  const ref = typeof a.facts?.snapshot_ref === "string" && /^https?:\/\//i.test(a.facts.snapshot_ref)
-    ? a.facts.snapshot_ref : null;
-  const facts = Object.entries(a.facts || {}).filter(([k]) => !(ref && k === "snapshot_ref"))
-    .map(([k, v]) => factText(k, v));
+  // `snapshot_ref` comes whole (a signed link cut to a fact's length opened nothing); an
+  // rtsp:// or nvr:// reference is shown as text for the NVR's own client.
+  const link = typeof a.snapshot_ref === "string" ? a.snapshot_ref : null;
+  const ref = link && /^https?:\/\//i.test(link) ? link : null;
+  const facts = Object.entries(a.facts || {}).map(([k, v]) => factText(k, v));
+  if (link && !ref) facts.push(factText("snapshot_ref", link));
   if (!facts.length && !a.snapshot_url && !ref) return null;
   const box = el("div", { class: "facts", dataset: { facts: "1" } }, facts.join(" · "));
   if (ref) {

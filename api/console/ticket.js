@@ -58,7 +58,11 @@ function render() {
       el("dt", {}, t("dev.place")), el("dd", {}, [placeOf(tk), tk.grid].filter(Boolean).join(" · ") || "—"),
       el("dt", {}, t("ticket.worker")), el("dd", { id: "ticket-assignee" }, tk.assignee_name || tk.assignee || t("ticket.none")),
       el("dt", {}, t("ticket.created")), el("dd", {}, fmtTime(tk.created_at, true)),
-      tk.description ? [el("dt", {}, t("dl.detail")), el("dd", {}, tk.description)] : null));
+      tk.description ? [el("dt", {}, t("dl.detail")), el("dd", {}, tk.description)] : null,
+      (tk.attachments || []).length ? [el("dt", {}, t("alert.snapshot")), el("dd", { id: "ticket-attachments" },
+        tk.attachments.map((ref, i) => /^https?:\/\//i.test(ref)
+          ? el("a", { href: ref, target: "_blank", rel: "noopener noreferrer", class: "link" }, icon("external"), ` ${i + 1} `)
+          : el("span", { class: "note" }, ` ${ref} `)))] : null));
   fill($("work"),
     noteBox(tk) || el("div", { class: "note" }, `${t("ticket.note")}: —`),
     tk.result ? el("div", { class: "result", id: "ticket-result" }, el("span", { class: "note" }, `${t("ticket.result")}: `), tk.result) : null,

@@ -102,7 +102,7 @@ def card_bodies(request: Request, gw: Any, tickets: list[Ticket]) -> list[dict[s
             assignee_name=accounts.get(t.assignee or ""),
             note=note["note"] if note else None, note_by=note["actor"] if note else None,
             note_at=note["at"] if note else None,
-            alert_ids=[a["id"] for a in linked.get(t.id, [])],
+            alert_ids=[a["id"] for a in linked.get(t.id, [])], attachments=list(t.attachments),
             rule_name_zh=rule[0] if rule else None, rule_name_en=rule[1] if rule else None,
             worn=alerts_view.worn(first) if first else None)
         out.append(body)

@@ -55,6 +55,9 @@ class AlertPublic(PlacedModel):
     event_ts: float | None = Field(None, description="That event's device time, epoch seconds")
     snapshot_url: str | None = Field(
         None, description="The picture that event carried: GET it (JPEG) with the same token")
+    snapshot_ref: str | None = Field(
+        None, description="The link the device gave to a picture its camera or NVR keeps "
+        "(http(s)://, rtsp(s)://, nvr://), whole: open it on the site network")
     payload_problem: str | None = Field(
         None, description="The urgent event that raised it broke the payload contract and was "
         "salvaged: what was wrong and what was repaired (a dropped location, say), as the "

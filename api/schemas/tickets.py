@@ -64,6 +64,9 @@ class TicketPublic(BaseModel):
     note_by: str | None = None
     note_at: float | None = None
     alert_ids: list[int] = Field(default_factory=list, description="Alerts linked to it")
+    attachments: list[str] = Field(
+        default_factory=list, description="Links to pictures its alerts' devices gave "
+        "(a camera's or NVR's snapshot_ref), oldest first; open them on the site network")
     rule_name_zh: str | None = Field(None, description="Name of the rule that opened it")
     rule_name_en: str | None = None
     worn: bool | None = Field(

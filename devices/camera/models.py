@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from devices.base import STRICT, DeviceConfig, DeviceKind, Event, Telemetry
+from devices.base import STRICT, DeviceConfig, DeviceKind, Event, SnapshotRef, Telemetry
 
 KEY = "camera"
 
@@ -50,9 +50,8 @@ class AiCameraFields(Event):
         description="[x, y, w, h] of the object in the frame, pixels")
     object: str | None = Field(None, min_length=1, max_length=40,
                                description="What the camera's analytics saw: car, boxes …")
-    snapshot_ref: str | None = Field(
-        None, min_length=1, max_length=1000, pattern=r"^(?i:https?|rtsps?|nvr)://\S+$",
-        description="Where the camera or NVR keeps the picture: an http(s)://, rtsp(s):// "
+    snapshot_ref: SnapshotRef | None = Field(
+        None, description="Where the camera or NVR keeps the picture: an http(s)://, rtsp(s):// "
         "or nvr:// reference (operators open it on the site network)")
 
 

@@ -13,15 +13,16 @@ from gateway.workflow.config import Catalogue, Department, Priority, Rota, Workf
 from gateway.workflow.ports import TicketStore, Tx
 from gateway.workflow.records import Ticket
 from gateway.workflow.states import FINAL, SLA_CLOCKS, TransitionError, next_state
+from rules.evidence import WHERE_FACTS
 
 log = logging.getLogger(__name__)
 
 Source = Literal["alert", "resident", "reminder", "operator"]
-CLOCK_NOTE_S = 60.0
+CLOCK_NOTE_S = 60.0  # a device clock off by more than this is named on the ticket
 # The event's facts a ticket names: where exactly to go (vendor round 4: a ticket for a
 # forced door of a four-door controller did not say which door).
-_WHERE_FACTS = (("door", "门"), ("zone", "区域"), ("compartment", "格口"), ("floor", "楼层"),
-                ("room", "房间"))  # a device clock off by more than this is named on the ticket
+_WHERE_ZH = {"door": "门", "zone": "区域", "compartment": "格口", "floor": "楼层", "room": "房间"}
+ATTACHMENTS_MAX = 8
 SEVERITY_PRIORITY: dict[str, Priority] = {
     "critical": "urgent", "major": "high", "minor": "normal", "info": "low",
 }
@@ -141,6 +142,7 @@ class WorkflowService:
         if change.action in ("repeated", "escalated", "reescalated"):
             ticket.alert_count = alert.count
             ticket.updated_at = change.at
+            self._restate(db, ticket, alert)
             db.update(ticket)
             db.add_event(ticket.id, change.at, SYSTEM, f"alert_{change.action}",
                               ticket.state, ticket.state, f"alert {alert.id} count {alert.count}")
@@ -150,6 +152,18 @@ class WorkflowService:
             db.add_event(ticket.id, change.at, change.actor, f"alert_{change.action}",
                               ticket.state, ticket.state, change.note or "")
 
+    def _restate(self, db: TicketStore, ticket: Ticket, alert: Any) -> None:
+        """A repeat that named another place (door 3 after door 1) or brought another
+        picture: the ticket says so — it was written once, at opening (vendor round 4)."""
+        event = alert.detail.get("event") if isinstance(alert.detail, dict) else None
+        if not isinstance(event, dict):
+            return
+        if any(isinstance(event.get(name), list) for name in WHERE_FACTS):
+            ticket.description = self._alert_text(db, alert)
+        ref = _snapshot_ref(alert)
+        if ref and ref not in ticket.attachments and len(ticket.attachments) < ATTACHMENTS_MAX:
+            ticket.attachments = [*ticket.attachments, ref]
+
     def _open_for_alert(self, tx: Tx, alert: Any, now: float, new: bool = False) -> Ticket:
         db = tx.tickets
         ticket = self.open_ticket(
@@ -158,7 +172,7 @@ class WorkflowService:
             place=alert.place,
             resident_id=alert.resident_id, device_id=alert.device_id,
             description=self._alert_text(db, alert), dedup_key=f"alert-{alert.id}",
-            attachments=[s for s in [alert.detail.get("snapshot_ref")] if s],
+            attachments=[s for s in [_snapshot_ref(alert)] if s],
             alert_count=alert.count, clock_skew_s=alert.clock_skew_s, new_key=new,
         )
         db.link_alert(alert.id, ticket.id, now)
@@ -353,7 +367,8 @@ class WorkflowService:
             parts.append(alert.place.label_zh())
         parts.append(f"设备 {alert.device_id}")
         event = alert.detail.get("event") if isinstance(alert.detail, dict) else None
-        for key, label in _WHERE_FACTS:
+        for key in WHERE_FACTS:
+            label = _WHERE_ZH[key]
             value = event.get(key) if isinstance(event, dict) else None
             if value is not None and value != "":
                 shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
@@ -417,3 +432,12 @@ def _breached_clocks(t: Ticket, now: float) -> list[str]:
     return [name for name, attr, states in SLA_CLOCKS
             if t.state in states and (due := getattr(t, attr)) is not None and now >= due
             and name not in t.sla_breaches]
+
+
+def _snapshot_ref(alert: Any) -> str | None:
+    """The link to the picture of the alert's latest event (a camera's or an NVR's)."""
+    detail = alert.detail if isinstance(alert.detail, dict) else {}
+    event = detail.get("event")
+    ref = detail.get("snapshot_ref") or (event.get("snapshot_ref")
+                                         if isinstance(event, dict) else None)
+    return ref if isinstance(ref, str) else None
