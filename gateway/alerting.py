@@ -310,17 +310,36 @@ class Alerting:
 
     def silence(self, *, author: str, reason: str, duration_s: float,
                 device_id: str | None = None, rule_id: str | None = None,
-                site: str | None = None) -> int:
-        """Silence by device, rule and/or site from now for `duration_s`; returns its id."""
+                site: str | None = None, role: str = "", client_addr: str = "") -> int:
+        """Silence by device, rule and/or site from now for `duration_s`; returns its id.
+        Written to the administrative audit in the same transaction: a silence mutes pages,
+        and who muted what must be on record (red team round 4 re-check)."""
         now = self._clock.time()
-        return self.call("alert_silence", lambda tx: self.engine.book.silence(
-            self._global(tx), device_id=device_id, rule_id=rule_id, site=site, starts_at=now,
-            expires_at=now + duration_s, author=author, reason=reason, now=now))
 
-    def unsilence(self, silence_id: int, actor: str) -> None:
-        """End a silence early."""
-        self.call("alert_unsilence", lambda tx: self.engine.book.unsilence(
-            self._global(tx), silence_id, actor, self._clock.time()))
+        def run(tx: StoreTx) -> int:
+            silence_id = self.engine.book.silence(
+                self._global(tx), device_id=device_id, rule_id=rule_id, site=site,
+                starts_at=now, expires_at=now + duration_s, author=author, reason=reason,
+                now=now)
+            scope = ", ".join(f"{k}={v}" for k, v in (
+                ("device", device_id), ("rule", rule_id), ("site", site)) if v)
+            tx.audit.record_admin(at=now, actor=author, role=role, action="silence_create",
+                                  target=f"silence {silence_id}", client_addr=client_addr,
+                                  detail=f"{scope} for {duration_s:.0f} s: {reason}"[:500])
+            return silence_id
+
+        return self.call("alert_silence", run)
+
+    def unsilence(self, silence_id: int, actor: str, role: str = "",
+                  client_addr: str = "") -> None:
+        """End a silence early (audited like its creation)."""
+        def run(tx: StoreTx) -> None:
+            now = self._clock.time()
+            self.engine.book.unsilence(self._global(tx), silence_id, actor, now)
+            tx.audit.record_admin(at=now, actor=actor, role=role, action="silence_end",
+                                  target=f"silence {silence_id}", client_addr=client_addr)
+
+        self.call("alert_unsilence", run)
 
     def _claim_alert(self, tx: StoreTx, alert_id: int) -> StoreTx:
         """Revalidate the alert's device first (another replica may have raised it)."""

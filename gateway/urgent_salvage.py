@@ -27,21 +27,46 @@ def misplaced_urgent(kind: DeviceKind, codec: object, raw: RawMessage,
         found = salvage_urgent(kind, raw.payload, raw.received_at, [note])
         if found is not None:
             return found
-    # One-topic firmware flags its alarm in a field of its own (`"alarm": "sos"`): a reading
-    # naming an urgent type there is that event too (vendor round 3 recheck) — in any
-    # spelling of the key, as a list or an object of its own, or as a flag named after the
-    # alarm (`"sos": true`), in a reading of any size the gateway takes (red team round 4:
-    # a watch's 5 KB Wi-Fi scan with `"alarm": "sos"` was refused).
+    return flagged_event(kind, raw, [note])
+
+
+# Keys of a nested object searched for an alarm flag: a vendor cloud's envelope
+# (`{"msgType": "report", "data": {"alarm": "sos"}}`) — one level deep, not a whole tree.
+_NESTED_KEYS_MAX = 256
+
+
+def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str]) -> Salvaged | None:
+    """The urgent event a message flags in a field of its own rather than in `type`.
+
+    One-topic firmware flags its alarm in a field (`"alarm": "sos"`): a message naming an
+    urgent type there is that event (vendor round 3 recheck) — in any spelling of the key, as
+    a list or an object of its own, or as a flag named after the alarm (`"sos": true`), in a
+    message of any size the gateway takes (red team round 4: a watch's 5 KB Wi-Fi scan with
+    `"alarm": "sos"` was refused), and inside an envelope one level down (`"data": {…}`,
+    red team round 4 re-check)."""
     members = object_members(raw.payload)
     if members is None:
         return None
+    top = dict(members)
     for key, value in members:
         word = _flagged(kind, key, value)
         if word is not None:
-            rest = {k: v for k, v in members if k != key}
-            payload = orjson.dumps({**rest, "type": word})
-            return salvage_urgent(kind, payload, raw.received_at,
-                                  [note, f"{key[:20]!r} {str(value)[:40]!r} read as its type"])
+            rest = {k: v for k, v in top.items() if k != key}
+            return salvage_urgent(kind, orjson.dumps({**rest, "type": word}), raw.received_at,
+                                  [*notes, f"{key[:20]!r} {str(value)[:40]!r} read as its type"])
+    for key, inner in members:
+        if not isinstance(inner, dict) or len(inner) > _NESTED_KEYS_MAX:
+            continue
+        for name, value in inner.items():
+            word = _flagged(kind, name, value) or (
+                urgent_type(kind, value) if urgent_word(name) == "type"
+                and isinstance(value, str) else None)
+            if word is not None:
+                rest = {k: v for k, v in top.items() if k != key}
+                fields = {k: v for k, v in inner.items() if k != name}
+                return salvage_urgent(
+                    kind, orjson.dumps({**rest, **fields, "type": word}), raw.received_at,
+                    [*notes, f"{key[:20]}.{name[:20]} {str(value)[:40]!r} read as its type"])
     return None
 
 
@@ -97,6 +122,7 @@ def salvage_event(kind: DeviceKind, codec: object, raw: RawMessage, channel: Cha
     device may send too."""
     if not isinstance(codec, DialectCodec):
         return (salvage_urgent(kind, raw.payload, raw.received_at)
+                or flagged_event(kind, raw, [])
                 or salvage_unreadable(kind, raw.payload, raw.received_at))
     rewritten = codec.urgent_as_contract(kind, raw.payload, channel, topic, raw.received_at)
     if rewritten is not None:

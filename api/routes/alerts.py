@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from api.alert_detail import present, shown
 from api.deps import GatewayDep, IdPath, Staff, StaffOrGrid
+from api.personal import client_address
 from api.schemas import AlertAction, AlertPublic, AlertSummary, CommentBody, SilenceCreate
 from api.shared_reads import shared_json
 from devices.place import Place
@@ -294,7 +295,8 @@ def create_silence(body: SilenceCreate, request: Request, gw: GatewayDep, user: 
     try:
         silence_id = _alerting(gw).silence(
             author=user.username, reason=body.reason, duration_s=body.duration_s,
-            device_id=body.device_id, rule_id=body.rule_id, site=body.site)
+            device_id=body.device_id, rule_id=body.rule_id, site=body.site, role=user.role,
+            client_addr=client_address(request))
     except AlertError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     return {"id": silence_id}
@@ -307,11 +309,11 @@ def list_silences(gw: GatewayDep, user: Staff) -> list[dict]:
 
 
 @silences.delete("/{silence_id}", status_code=status.HTTP_204_NO_CONTENT)
-def end_silence(silence_id: IdPath, gw: GatewayDep, user: Staff) -> None:
+def end_silence(silence_id: IdPath, request: Request, gw: GatewayDep, user: Staff) -> None:
     """End a silence early."""
     if not AlertReads(gw.store).silence_exists(silence_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such silence")
     try:
-        _alerting(gw).unsilence(silence_id, user.username)
+        _alerting(gw).unsilence(silence_id, user.username, user.role, client_address(request))
     except AlertError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc

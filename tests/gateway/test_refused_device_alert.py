@@ -60,6 +60,26 @@ def test_events_on_a_misspelt_topic_count_as_refused_events(make_gateway, publis
     assert alert["severity"] == "major"
 
 
+def test_a_site_silence_quietens_refused_readings_but_not_refused_alarms(make_gateway,
+                                                                        publisher):
+    # Red team round 4 re-check: one site-wide silence of `device.refused` hid every band
+    # whose SOS could no longer be read.
+    gw = make_gateway()
+    silence = gw.alerting.silence(author="op", reason="vendor firmware", duration_s=86_400,
+                                  site="jining-renmin", rule_id="device.refused")
+    n = 0
+    for seq in range(1, 6):
+        n += 1
+        _send(gw, publisher, "scgw/v1/access/AC-2001/telemetry",
+              {"seq": seq, "door_open": "maybe"}, n)
+    for seq in range(1, 4):
+        n += 1
+        _send(gw, publisher, f"{BAND}/event", {"seq": seq, "type": "key_pressed"}, n)
+    muted = {r["device_id"]: (r["severity"], r["muted"]) for r in gw.store.query(
+        "SELECT device_id, severity, muted FROM alerts WHERE rule_id = 'device.refused'")}
+    assert muted == {"AC-2001": ("minor", f"silence:{silence}"), "WB-1001": ("major", None)}
+
+
 def test_refused_readings_count_only_from_five_in_a_row(make_gateway, publisher):
     gw = make_gateway()  # one odd value is no fault; five in a row are
     access = "scgw/v1/access/AC-2001/telemetry"

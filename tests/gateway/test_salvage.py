@@ -518,9 +518,12 @@ def test_an_sos_published_on_telemetry_still_pages(gateway):
     {"alarms": [{"type": "sos"}]}, {"sos": "true"}, {"sos": "1"}, {"sos": 1.0}, {"isSos": True},
     {"sosFlag": 1}, {"alarm": {"name": "sos"}}, {"alarm": [*["x"] * 8, "sos"]},
     {"alarm": "一键报警"},
+    # Red team round 4, last re-check: a vendor cloud's envelope.
+    {"data": {"alarm": "sos"}}, {"msgType": "report", "data": {"type": "SOS", "steps": 10}},
+    {"params": {"sosFlag": True}},
 ], ids=["camelCase key", "true", "1", "status", "list", "object", "5 KB reading",
         "list of objects", "text true", "text 1", "1.0", "isSos", "sosFlag", "name", "ninth",
-        "Chinese"])
+        "Chinese", "nested", "nested type", "nested flag"])
 def test_every_shape_of_an_alarm_flag_in_a_reading_pages(gateway, flag):
     # Red team round 4: these were refused (the documented `"alarm": "sos"` too, in a reading
     # over 4 KB: a watch's Wi-Fi scan for indoor fixes).
@@ -544,6 +547,17 @@ def test_a_trailing_nul_from_c_firmware_is_no_fault(gateway):
         received_at=T0)])
     [sos] = gateway.store.query("SELECT data FROM events WHERE type = 'sos'")
     assert "salvaged" not in orjson.loads(sos["data"])
+
+
+@pytest.mark.parametrize("body", [{"alarm": "sos"}, {"data": {"alarm": "sos"}},
+                                  {"data": {"type": "sos"}}], ids=["flag", "nested", "type"])
+def test_an_alarm_flag_on_the_event_channel_pages_too(gateway, body):
+    # An event without `type` that flags the SOS in a field, or in an envelope, was refused.
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event",
+        orjson.dumps({"ts": MS, "seq": 13, **body}), received_at=T0)])
+    assert [r["rule_id"] for r in gateway.store.query("SELECT rule_id FROM alerts")] == [
+        "wristband.sos"]
 
 
 def test_a_flag_saying_no_alarm_is_no_alarm(gateway):

@@ -124,3 +124,18 @@ def test_giving_a_family_account_an_elder_is_in_the_admin_audit(api: Api):
     assert [(a["actor"], a["action"], a["target"]) for a in rows] == [
         ("op-chen", "family_link", "R-yang")]
     assert "fam-li" in rows[0]["detail"]
+
+
+def test_a_silence_and_its_early_end_are_in_the_admin_audit(api: Api):
+    # Red team round 4 re-check: a silence mutes pages, and nothing said who set it.
+    c = api.client
+    r = c.post("/silences", headers=api.headers("operator"),
+               json={"device_id": "WB-1002", "duration_s": 600, "reason": "电池更换"})
+    assert r.status_code == 201, r.text
+    silence = r.json()["id"]
+    assert c.delete(f"/silences/{silence}", headers=api.headers("operator")).status_code == 204
+    rows = c.get("/audit/actions?action=silence_", headers=api.headers("admin")).json()
+    assert [(a["actor"], a["role"], a["action"], a["target"]) for a in reversed(rows)] == [
+        ("op-chen", "operator", "silence_create", f"silence {silence}"),
+        ("op-chen", "operator", "silence_end", f"silence {silence}")]
+    assert "device=WB-1002 for 600 s: 电池更换" in rows[-1]["detail"]
