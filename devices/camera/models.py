@@ -132,5 +132,7 @@ KIND = DeviceKind(
                     ("falling_object_alarm", "falling_object"),
                     ("falling_object_detection", "falling_object"),
                     ("高空抛物", "falling_object"), ("抛物", "falling_object"),
-                    ("坠物", "falling_object")),
+                    ("坠物", "falling_object"),
+                    # Vendor round 4 re-check: another translation, and the pinyin.
+                    ("parabolic_object", "falling_object"), ("gaokongpaowu", "falling_object")),
 )
