@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, status
 from api.deps import GatewayDep, Staff, StaffOrGrid
 from api.routes.devices import actor
 from api.schemas.assets import AssetPublic, AssetUpsert
-from gateway.device_assets import ASSET_KIND
+from gateway.device_assets import ASSET_KIND, own_asset_ids
 from gateway.workflow.reminders import upsert_asset
 
 router = APIRouter(prefix="/assets", tags=["assets"])
@@ -46,6 +46,8 @@ def put_asset(asset_id: AssetId, body: AssetUpsert, request: Request, gw: Gatewa
     who = actor(user, request)
 
     def write(now: float, tx: Any) -> None:  # the change and its audit row commit together
+        if body.device_id is not None:
+            _take_sensor(tx, body.device_id, asset_id, who, now)
         upsert_asset(tx, id=asset_id, kind=body.kind, name=body.name,
                      expires_on=body.expires_on, now=now, remind_days=body.remind_days,
                      device_id=body.device_id, actor=who.username,
@@ -55,8 +57,32 @@ def put_asset(asset_id: AssetId, body: AssetUpsert, request: Request, gw: Gatewa
                               target=asset_id, detail=f"{body.kind} expires {body.expires_on}",
                               client_addr=who.client_addr)
 
-    gw.pipeline.call("asset_put", write, gw.clock.time())
+    try:
+        gw.pipeline.call("asset_put", write, gw.clock.time())
+    except SensorTakenError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     return _one(gw, asset_id)
+
+
+class SensorTakenError(ValueError):
+    """The device is already the sensor of another asset staff recorded."""
+
+
+def _take_sensor(tx: Any, device_id: str, asset_id: str, who: Any, now: float) -> None:
+    """Link a device to this asset alone: one extinguisher, one record and one reminder. The
+    asset the device kept by itself before staff recorded it is retired; another asset staff
+    linked to it is a conflict (red team round 4: two linked assets, and only the latest
+    changed got the cap's date — the other's reminder went stale)."""
+    others = [a for a in tx.tickets.assets_linked(device_id) if a != asset_id]
+    theirs = [a for a in others if a not in own_asset_ids(device_id)]
+    if theirs:
+        raise SensorTakenError(f"device {device_id!r} is already the sensor of asset "
+                               f"{theirs[0]!r}: unlink it there first")
+    for own in others:
+        tx.tickets.delete_asset(own)
+        tx.audit.record_admin(at=now, actor=who.username, role=who.role, action="asset_delete",
+                              target=own, detail=f"replaced by {asset_id}, now linked to "
+                              f"{device_id}", client_addr=who.client_addr)
 
 
 @router.delete("/{asset_id}", status_code=status.HTTP_204_NO_CONTENT)

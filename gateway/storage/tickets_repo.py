@@ -396,6 +396,11 @@ class SqliteTickets:
         return None if row is None else dict(zip([d[0] for d in cur.description], row,
                                                  strict=True))
 
+    def assets_linked(self, device_id: str) -> list[str]:
+        """The ids of every asset linked to a device."""
+        return [row[0] for row in self._conn.execute(
+            "SELECT id FROM assets WHERE device_id = ? ORDER BY id", (device_id,))]
+
     def delete_asset(self, asset_id: str) -> bool:
         """Retire an asset (its reminders sent stay on record); whether it existed."""
         return bool(self._conn.execute("DELETE FROM assets WHERE id = ?",

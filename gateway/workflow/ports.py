@@ -114,6 +114,10 @@ class TicketStore(Protocol):
         """The asset linked to a device (`device_id`), or None."""
         ...
 
+    def assets_linked(self, device_id: str) -> list[str]:
+        """The ids of every asset linked to a device."""
+        ...
+
     def delete_asset(self, asset_id: str) -> bool:
         """Retire an asset; whether it existed."""
         ...

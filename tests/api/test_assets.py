@@ -99,3 +99,30 @@ def test_an_extinguisher_asset_takes_only_an_extinguisher_as_its_sensor(api: Api
     assert r.status_code == 422 and "smoke_detector" in r.json()["detail"]
     r = api.client.put("/assets/EXT-7", json={**body, "device_id": "EX-7"}, headers=op)
     assert r.status_code == 200
+
+
+def test_one_cap_is_the_sensor_of_one_asset(api: Api):
+    # Red team round 4: staff linked two assets to one cap, and only the latest changed one
+    # got the cap's date; the other's reminder went stale.
+    from datetime import date
+
+    from tests.conftest import device
+
+    gw = api.gateway
+    gw.registry.register([device("EX-8", "extinguisher")])
+    op = api.headers("operator")
+    # The cap kept an asset of its own before staff recorded the extinguisher.
+    gw.pipeline.call("own", lambda now, tx: tx.tickets.upsert_asset(
+        id="EX-8", kind="fire_extinguisher", name="fire_extinguisher EX-8", place={},
+        device_id="EX-8", expires_on=date(2027, 5, 1), remind_days=None, now=now),
+        gw.clock.time())
+    body = {"kind": "fire_extinguisher", "name": "5号楼 灭火器", "expires_on": str(TODAY),
+            "grid": "G-01", "device_id": "EX-8"}
+    r = api.client.put("/assets/EXT-5-A", json=body, headers=op)
+    assert r.status_code == 200, r.text
+    # The cap's own record is retired in favour of the staff's (one extinguisher, one record).
+    ids = [a["id"] for a in api.client.get("/assets", headers=op).json()]
+    assert "EX-8" not in ids and "EXT-5-A" in ids
+    r = api.client.put("/assets/EXT-5-B", json=body, headers=op)
+    assert r.status_code == 409 and "EXT-5-A" in r.json()["detail"]
+    assert api.client.put("/assets/EXT-5-A", json=body, headers=op).status_code == 200
