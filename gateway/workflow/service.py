@@ -9,24 +9,18 @@ from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from devices.place import PLACE_FIELDS, Place
+from gateway.workflow.alert_text import AlertText, restate, snapshot_ref
 from gateway.workflow.config import Catalogue, Department, Priority, Rota, WorkflowSettings
 from gateway.workflow.ports import TicketStore, Tx
 from gateway.workflow.records import Ticket
 from gateway.workflow.states import FINAL, SLA_CLOCKS, TransitionError, next_state
-from rules.evidence import WHERE_FACTS
 
 log = logging.getLogger(__name__)
 
 Source = Literal["alert", "resident", "reminder", "operator"]
-CLOCK_NOTE_S = 60.0  # a device clock off by more than this is named on the ticket
-# The event's facts a ticket names: where exactly to go (vendor round 4: a ticket for a
-# forced door of a four-door controller did not say which door).
-_WHERE_ZH = {"door": "门", "zone": "区域", "compartment": "格口", "floor": "楼层", "room": "房间"}
-ATTACHMENTS_MAX = 8
 SEVERITY_PRIORITY: dict[str, Priority] = {
     "critical": "urgent", "major": "high", "minor": "normal", "info": "low",
 }
-SEVERITY_ZH = {"critical": "严重", "major": "重要", "minor": "次要", "info": "提示"}
 SYSTEM = "system"
 DEPARTMENTS: tuple[str, ...] = get_args(Department)
 
@@ -48,10 +42,8 @@ class WorkflowService:
         self.rota = rota
         self._tz = ZoneInfo(timezone)
         self._ack_alert = ack_alert
-        # Residents' names as the gateway holds them (refreshed every rules tick): a ticket's
-        # text names the elder without a query per ticket, one round trip each on
-        # PostgreSQL. A resident not held yet is read from the database.
-        self._names = names
+        # Residents' names as the gateway holds them (refreshed every rules tick).
+        self._text = AlertText(catalogue, names)
         # Called with (ticket, action, tx) inside the transaction of every change.
         self.listeners: list[Callable[[Ticket, str, Tx], None]] = []
 
@@ -142,7 +134,7 @@ class WorkflowService:
         if change.action in ("repeated", "escalated", "reescalated"):
             ticket.alert_count = alert.count
             ticket.updated_at = change.at
-            self._restate(db, ticket, alert)
+            restate(self._text, db, ticket, alert)
             db.update(ticket)
             db.add_event(ticket.id, change.at, SYSTEM, f"alert_{change.action}",
                               ticket.state, ticket.state, f"alert {alert.id} count {alert.count}")
@@ -152,18 +144,6 @@ class WorkflowService:
             db.add_event(ticket.id, change.at, change.actor, f"alert_{change.action}",
                               ticket.state, ticket.state, change.note or "")
 
-    def _restate(self, db: TicketStore, ticket: Ticket, alert: Any) -> None:
-        """A repeat that named another place (door 3 after door 1) or brought another
-        picture: the ticket says so — it was written once, at opening (vendor round 4)."""
-        event = alert.detail.get("event") if isinstance(alert.detail, dict) else None
-        if not isinstance(event, dict):
-            return
-        if any(isinstance(event.get(name), list) for name in WHERE_FACTS):
-            ticket.description = self._alert_text(db, alert)
-        ref = _snapshot_ref(alert)
-        if ref and ref not in ticket.attachments and len(ticket.attachments) < ATTACHMENTS_MAX:
-            ticket.attachments = [*ticket.attachments, ref]
-
     def _open_for_alert(self, tx: Tx, alert: Any, now: float, new: bool = False) -> Ticket:
         db = tx.tickets
         ticket = self.open_ticket(
@@ -171,8 +151,8 @@ class WorkflowService:
             priority=SEVERITY_PRIORITY.get(alert.severity, "normal"),
             place=alert.place,
             resident_id=alert.resident_id, device_id=alert.device_id,
-            description=self._alert_text(db, alert), dedup_key=f"alert-{alert.id}",
-            attachments=[s for s in [_snapshot_ref(alert)] if s],
+            description=self._text(db, alert), dedup_key=f"alert-{alert.id}",
+            attachments=[s for s in [snapshot_ref(alert)] if s],
             alert_count=alert.count, clock_skew_s=alert.clock_skew_s, new_key=new,
         )
         db.link_alert(alert.id, ticket.id, now)
@@ -354,41 +334,6 @@ class WorkflowService:
             "created_at": datetime.fromtimestamp(t.created_at, UTC).isoformat(),
         }
 
-    def _alert_text(self, db: TicketStore, alert: Any) -> str:
-        """What the alert says, in the users' words (never a rule id): category, severity,
-        who, where, which device."""
-        cat = self.catalogue.get(alert.category)
-        parts = [f"{cat.zh}（{SEVERITY_ZH.get(alert.severity, alert.severity)}）"]
-        if alert.resident_id:
-            name = (self._names(alert.resident_id) if self._names is not None else None
-                    ) or db.resident_name(alert.resident_id)
-            parts.append(f"居民 {name or alert.resident_id}")
-        if alert.building:
-            parts.append(alert.place.label_zh())
-        parts.append(f"设备 {alert.device_id}")
-        event = alert.detail.get("event") if isinstance(alert.detail, dict) else None
-        for key in WHERE_FACTS:
-            label = _WHERE_ZH[key]
-            value = event.get(key) if isinstance(event, dict) else None
-            if value is not None and value != "":
-                shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-                parts.append(f"{label} {shown[:80]}")
-        if alert.count > 1:
-            parts.append(f"报警 {alert.count} 次")
-        text = " · ".join(parts)
-        skew = alert.clock_skew_s
-        if skew is not None and skew >= CLOCK_NOTE_S:
-            text += (f"；设备时钟快 {skew:.0f} 秒，按网关收到时间报警"
-                     f" (device clock {skew:+.0f} s; paged on receipt)")
-        elif skew is not None and skew <= -CLOCK_NOTE_S:
-            # Late: a slow clock, or an event the device held while offline (vendor round 4:
-            # a break-in of two hours ago was called live, its device's clock wrong).
-            text += (f"；事件时间早于收到 {-skew:.0f} 秒（设备时钟慢，或离线后补传的旧事件，"
-                     f"请核对发生时间），按网关收到时间报警 (event ts {-skew:.0f} s before "
-                     "receipt: a slow device clock, or an old event uploaded after an outage; "
-                     "paged on receipt)")
-        return text
-
     # -- timers --------------------------------------------------------------------------
 
     def tick(self, now: float, tx: Tx) -> None:
@@ -433,11 +378,3 @@ def _breached_clocks(t: Ticket, now: float) -> list[str]:
             if t.state in states and (due := getattr(t, attr)) is not None and now >= due
             and name not in t.sla_breaches]
 
-
-def _snapshot_ref(alert: Any) -> str | None:
-    """The link to the picture of the alert's latest event (a camera's or an NVR's)."""
-    detail = alert.detail if isinstance(alert.detail, dict) else {}
-    event = detail.get("event")
-    ref = detail.get("snapshot_ref") or (event.get("snapshot_ref")
-                                         if isinstance(event, dict) else None)
-    return ref if isinstance(ref, str) else None
