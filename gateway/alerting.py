@@ -10,11 +10,11 @@ from devices.catalogue import CATALOGUE
 from gateway.clock import Clock
 from gateway.clock_watch import ClockWatch
 from gateway.coherence import GLOBAL, DeviceCoherence
-from gateway.decode import RejectError
 from gateway.envelope import Envelope, RawMessage
 from gateway.pipeline import Pipeline
 from gateway.refusal_watch import OTHER, RefusalWatch
 from gateway.registry import DeviceRegistry
+from gateway.rejections import RejectError
 from gateway.residents import ResidentRepository
 from gateway.settings import Settings
 from gateway.storage.common import SqlStore

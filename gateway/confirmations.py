@@ -20,8 +20,8 @@ from devices import topics
 from devices.base import clock_hint
 from devices.catalogue import CATALOGUE
 from devices.codec import object_members
-from gateway.decode import RejectError
 from gateway.envelope import Envelope, RawMessage
+from gateway.rejections import RejectError
 from gateway.storage.records import Twin
 from gateway.storage.tx import StoreTx
 

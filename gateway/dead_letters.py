@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from gateway.decode import RejectError
 from gateway.envelope import RawMessage
 from gateway.metrics import GatewayMetrics
+from gateway.rejections import RejectError
 from gateway.storage.records import DeadLetter
 from gateway.storage.tx import StoreTx
 

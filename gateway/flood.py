@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from devices.vendors import CodecSet
-from gateway.decode import TOPIC_MAX, RejectError
+from gateway.decode import TOPIC_MAX
 from gateway.envelope import RawMessage
+from gateway.rejections import RejectError
 from gateway.storage.tx import StoreTx
 from gateway.urgency import device_of
 

@@ -13,7 +13,7 @@ from typing import TypeVar
 from gateway.clock import Clock
 from gateway.coherence import GLOBAL, DeviceCoherence, StaleStateError
 from gateway.dead_letters import DeadLetters
-from gateway.decode import Decoder, OwnPublishError, RejectError
+from gateway.decode import Decoder
 from gateway.dedup import Deduplicator, copy_identity
 from gateway.envelope import Envelope, RawMessage, stored_data
 from gateway.flood import DeviceBudget, device_key
@@ -22,6 +22,7 @@ from gateway.interactive import InteractiveGate
 from gateway.metrics import BatchCounts, GatewayMetrics
 from gateway.pipeline_hook import PipelineHook, Task, TaskJob
 from gateway.presence import PresenceSweep
+from gateway.rejections import OwnPublishError, RejectError
 from gateway.retry import Backoff
 from gateway.settings import LimitSettings
 from gateway.storage.base import Store

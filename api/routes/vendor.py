@@ -22,8 +22,9 @@ from devices import topics
 from devices.base import clock_hint
 from devices.catalogue import CATALOGUE
 from devices.errors import DecodeError
-from gateway.decode import REJECT_REASONS, Decoder, OwnPublishError, RejectError
+from gateway.decode import Decoder
 from gateway.envelope import RawMessage
+from gateway.rejections import REJECT_REASONS, OwnPublishError, RejectError
 from gateway.storage.commands_repo import CommandReads
 from gateway.storage.message_reads import MessageReads
 from gateway.storage.records import DeviceRecord

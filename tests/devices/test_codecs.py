@@ -14,7 +14,7 @@ from devices import topics
 from devices.catalogue import CATALOGUE, DECLARED
 from devices.errors import DecodeError, PayloadError, TopicError
 from devices.vendors import get_codec
-from gateway.decode import REJECT_REASONS
+from gateway.rejections import REJECT_REASONS
 
 WB = CATALOGUE.get("wristband")
 JSON = get_codec("json")

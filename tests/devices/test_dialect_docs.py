@@ -8,7 +8,7 @@ from pathlib import Path
 from devices.dialects.examples import run_examples
 from devices.dialects.loader import parse
 from devices.dialects.reference import render
-from gateway.decode import REJECT_REASONS
+from gateway.rejections import REJECT_REASONS
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "vendor-guide.md"
 

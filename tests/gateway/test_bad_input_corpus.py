@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from devices.catalogue import CATALOGUE
 from gateway.clock import ManualClock
-from gateway.decode import REJECT_REASONS, RejectError
 from gateway.envelope import RawMessage
+from gateway.rejections import REJECT_REASONS, RejectError
 from gateway.service import Gateway
 from gateway.settings import Settings
 from tests.conftest import T0, device

@@ -111,8 +111,8 @@ def test_refusal_reports_are_rate_limited_per_device(make_gateway, publisher, mo
 def test_a_refusal_report_names_the_seq_of_a_payload_with_nan():
     # NaN is what got the reading refused; the report must still say which reading it was.
     from gateway.confirmations import Confirmations
-    from gateway.decode import RejectError
     from gateway.envelope import RawMessage
+    from gateway.rejections import RejectError
 
     sent: list[tuple[str, bytes, int]] = []
     confirmations = Confirmations(lambda topic, body, qos: sent.append((topic, body, qos)))

@@ -156,7 +156,7 @@ def test_a_hub_inventing_child_names_and_long_topics_share_one_budget(tmp_path):
     # bucket and cache entry in memory. Children nobody registered share the hub's budget; a
     # registered child keeps its own; topics over 256 characters share one and are refused.
     from gateway.clock import ManualClock
-    from gateway.decode import RejectError
+    from gateway.rejections import RejectError
     from gateway.service import Gateway
     from gateway.settings import Settings
     from tests.conftest import device

@@ -35,7 +35,7 @@ def test_guide_has_an_example_for_every_message_type():
 
 
 def test_guide_documents_every_field_and_dead_letter_reason():
-    from gateway.decode import REJECT_REASONS
+    from gateway.rejections import REJECT_REASONS
 
     text = GUIDE.read_text(encoding="utf-8")
     for kind in CATALOGUE.kinds.values():
