@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from devices.base import DeviceKind, time_zone_mixup_h
+from devices.base import DeviceKind
 from devices.catalogue import CATALOGUE
 from rules import outages
 from rules.alerts import AlertBook, AlertPolicy
 from rules.compile import compile_rules
 from rules.conditions import CompileEnv, Evaluator
-from rules.conditions.base import State, ThresholdError
+from rules.conditions.base import State
+from rules.engine_controls import EngineControls
 from rules.kind_index import Entry, KindIndex
 from rules.loader import RuleSet
 from rules.model import SEVERITY_RANK, Rule
@@ -31,14 +32,7 @@ from rules.ports import (
     Subject,
     Tx,
 )
-from rules.system import (
-    BROKER_DOWN,
-    CLOCK_SKEW,
-    DEVICE_REFUSED,
-    GATEWAY_DEVICE,
-    SYSTEM_RULES,
-)
-from rules.tuning import Retune, Tunable, plan_retune
+from rules.tuning import Tunable
 from rules.urgent_rules import urgent_rule_ids
 
 log = logging.getLogger(__name__)
@@ -57,7 +51,7 @@ class EngineConfig:
     policy: AlertPolicy = field(default_factory=AlertPolicy)
 
 
-class Engine:
+class Engine(EngineControls):
     """Evaluates messages and timers against the rules; implements the evaluators' Effects."""
 
     def __init__(self, ruleset: RuleSet, config: EngineConfig, *, clock: Clock,
@@ -188,99 +182,6 @@ class Engine:
             self._deferred = None
         self.book.tick(tx, now)
         self._flush()
-
-    def switch(self, tx: Tx, rule_id: str, enabled: bool, actor: str, reason: str = "") -> None:
-        """Switch a rule off (its open alerts clear) or back on; kept across restarts."""
-        if rule_id not in self.evaluators:
-            raise KeyError(f"no running rule {rule_id!r}")
-        now = self._clock.time()
-        self._begin(tx, now)
-        tx.rule_state.set_switch(rule_id, enabled, actor, now, reason)
-        if enabled:
-            self.switched_off.discard(rule_id)
-            return
-        self.switched_off.add(rule_id)
-        for alert in list(self.book.open_by_rule.get(rule_id, {}).values()):
-            self.book.clear(tx, alert.id, actor, now, f"rule switched off: {reason}".strip())
-
-    # -- thresholds changed at run time (administrators, within the file's bounds) -------
-
-    def tunables(self, rule_id: str) -> list[Tunable]:
-        """The comparisons of a running rule, in index order (empty for other kinds)."""
-        return list(self._tunables.get(rule_id, ()))
-
-    def plan_retune(self, rule_id: str, index: int, changes: dict[str, float], *,
-                    signal: str | None = None) -> Retune:
-        """Check a threshold change against the declared bounds; KeyError for a rule that is
-        not running, ThresholdError (saying why) for a change that is refused."""
-        if rule_id not in self.evaluators:
-            raise KeyError(f"no running rule {rule_id!r}")
-        return plan_retune(rule_id, self._tunables.get(rule_id, []), index, changes, signal)
-
-    def apply_retune(self, tx: Tx, plan: Retune, actor: str, reason: str) -> None:
-        """Store the change (it outlives restarts) and run on with it: every device's
-        condition state is kept; the next reading is judged against the new line."""
-        t = plan.tunable
-        now = self._clock.time()
-        self._begin(tx, now)
-        tx.rule_state.set_threshold(t.rule_id, t.index, t.declared.signal, plan.override,
-                                    actor, now, reason)
-        t.evaluator.retune(plan.after)
-
-    def undo_retune(self, plan: Retune) -> None:
-        """Put the previous comparison back (its transaction did not commit)."""
-        if plan.tunable.current is plan.after:
-            plan.tunable.evaluator.retune(plan.before)
-
-    def _apply_stored_thresholds(self, tx: Tx) -> None:
-        for rule_id, index, signal, values in tx.rule_state.thresholds():
-            try:
-                plan = self.plan_retune(rule_id, index, values, signal=signal)
-            except (KeyError, ThresholdError) as exc:
-                log.warning("threshold change of rule %s ignored: %s", rule_id,
-                            exc.args[0] if exc.args else exc,
-                            extra={"rule": rule_id, "threshold": index, "values": values})
-                continue
-            plan.tunable.evaluator.retune(plan.after)
-
-    def set_broker(self, tx: Tx, connected: bool, now: float | None = None) -> None:
-        """The gateway's broker connection changed (or was re-checked)."""
-        now = self._clock.time() if now is None else now
-        self._begin(tx, now)
-        rule = SYSTEM_RULES[BROKER_DOWN]
-        if connected:
-            self.book.resolve(tx, rule.id, GATEWAY_DEVICE, now, "broker reconnected")
-        elif (rule.id, GATEWAY_DEVICE) not in self.book.open:
-            self.book.raise_alert(tx, rule, Subject(GATEWAY_DEVICE, "gateway"), now,
-                                  severity=rule.severity, resident_id=None, detail=None,
-                                  stale=False)
-
-    def device_clock(self, tx: Tx, subject: Subject, skew_s: float | None,
-                     now: float | None = None) -> None:
-        """A device's clock was judged off by `skew_s` seconds, or (None) right again."""
-        self._device_state(tx, CLOCK_SKEW, subject, None if skew_s is None else (
-            _skew_detail(skew_s), round(skew_s, 1)), None, "device clock is right again", now)
-
-    def device_refused(self, tx: Tx, subject: Subject, detail: dict[str, Any] | None,
-                       severity: str, now: float | None = None) -> None:
-        """A device's messages keep being refused (`detail`: how), or (None) are accepted."""
-        self._device_state(tx, DEVICE_REFUSED, subject, None if detail is None else (
-            detail, None), severity, "messages accepted again", now)
-
-    def _device_state(self, tx: Tx, rule_id: str, subject: Subject,
-                      raised: tuple[dict[str, Any], float | None] | None,
-                      severity: str | None, cleared: str, now: float | None) -> None:
-        """A system rule about one device holds (`raised`: its detail and clock skew) or no
-        longer does; one alert while it holds."""
-        now = self._clock.time() if now is None else now
-        self._begin(tx, now)
-        rule = SYSTEM_RULES[rule_id]
-        if raised is None:
-            self.book.resolve(tx, rule.id, subject.device_id, now, cleared)
-        elif (rule.id, subject.device_id) not in self.book.open:
-            self.book.raise_alert(tx, rule, subject, now, severity=severity or rule.severity,
-                                  resident_id=subject.resident_id, detail=raised[0],
-                                  stale=False, clock_skew_s=raised[1])
 
     def _begin(self, tx: Tx, now: float) -> None:
         self._tx = tx
@@ -469,11 +370,3 @@ class Engine:
             self.touched, self.book.touched = set(), set()
         return touched
 
-
-def _skew_detail(skew_s: float) -> dict[str, float]:
-    """A clock-skew alert's facts: the skew, and the zone mix-up it looks like (if any)."""
-    detail = {"clock_skew_s": round(skew_s, 1)}
-    hours = time_zone_mixup_h(skew_s)
-    if hours is not None:
-        detail["time_zone_mixup_h"] = hours
-    return detail
