@@ -32,6 +32,17 @@ LANE_GAIN_STEP = 0.03
 # can pull phase correlation by a pixel although the camera stood still; undoing that
 # "shake" would light up every edge.
 _MIN_IMPROVEMENT = 0.92
+# ... and where the reference has edges of colour, it must improve the match there too. Light
+# changes brightness, not hue: a tree's shade swaying over a fire lane is a big, contrasted
+# pattern that moved 1-2 px, phase correlation followed it over the whole crop, and the warp
+# then misaligned the lane's paint and texture: whole zones read "changed" and blocked
+# (style C, clip 3102). A shake moves the coloured paint with everything else; a shade leaves
+# it where it was. Chromaticity is (R - B) and (2G - R - B) over the brightness (plus an
+# offset that damps the noise of dark pixels), scaled to about a grey level's range.
+# Colour edges: the reference's strongest tenth of chromaticity gradients, at least this.
+_CHROMA_EDGE = 6.0
+_CHROMA_EDGES = 30  # fewer colour-edge pixels than this: no colour to judge by
+_CHROMA_EVERY = 4  # the colour reference learns every this many still frames
 # Poles sway by a few pixels; a larger "shift" is phase correlation locking onto the wrong
 # period of a repetitive facade (tiles, balcony bars).
 _MAX_SHIFT_PX = 16.0
@@ -91,6 +102,8 @@ class Conditioner:
             grid &= cv2.resize(roi, self._reg_size, interpolation=cv2.INTER_NEAREST) > 0
         self._grid = grid
         self._edges: np.ndarray | None = None
+        self._chroma_ref: np.ndarray | None = None  # (h, w, 2) chromaticity, registration size
+        self._chroma_edges: np.ndarray | None = None
         self._frames = 0
         self.still = 0  # frames since the camera last moved
         self._moved = 0  # frames the camera has been displaced in a row
@@ -128,7 +141,7 @@ class Conditioner:
                 ref = self._ref[edges] * gain
                 before = float(np.abs(small[edges] - ref).mean())
                 after = float(np.abs(moved[edges] - ref).mean())
-                if after < _MIN_IMPROVEMENT * before:
+                if after < _MIN_IMPROVEMENT * before and self._hue_agrees(image, dx, dy):
                     small, gain = moved, None
                     shift = (dx / self._per_full, dy / self._per_full)
         self.shift = shift
@@ -145,6 +158,47 @@ class Conditioner:
             # Learn only while the camera is still: a reference blended from registered shaky
             # frames drifts with every registration error and can lock onto a wrong offset.
             cv2.accumulateWeighted(small, self._ref, _REF_ALPHA)
+            if image.ndim == 3 and self.still % _CHROMA_EVERY == 1:
+                hue = self._chroma(image)
+                if self._chroma_ref is None:
+                    self._chroma_ref = hue
+                else:
+                    cv2.accumulateWeighted(hue, self._chroma_ref, _REF_ALPHA * _CHROMA_EVERY)
+                self._chroma_edges = None
+
+    def _chroma(self, image: np.ndarray) -> np.ndarray:
+        """Chromaticity of a BGR analysis image at the registration size (h, w, 2)."""
+        k = 0.5**self._halvings
+        h, w = image.shape[:2]
+        size = (max(1, int(w * k)), max(1, int(h * k)))
+        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        rw, rh = self._reg_size
+        b, g, r = cv2.split(small[:rh, :rw])
+        total = b + g + r + 30.0
+        return cv2.merge([(r - b) / total * 128.0, (2 * g - r - b) / total * 128.0])
+
+    def _hue_agrees(self, image: np.ndarray, dx: float, dy: float) -> bool:
+        """Whether shifting by (dx, dy) registration pixels improves the match of colour edges
+        (True when the picture has too few of them to judge)."""
+        ref = self._chroma_ref
+        if image.ndim != 3 or ref is None:
+            return True
+        if self._chroma_edges is None:
+            mag = np.zeros(ref.shape[:2], np.float32)
+            for c in cv2.split(ref):
+                gx = cv2.Sobel(c, cv2.CV_32F, 1, 0)
+                gy = cv2.Sobel(c, cv2.CV_32F, 0, 1)
+                mag = cv2.max(mag, cv2.magnitude(gx, gy))
+            self._chroma_edges = mag >= max(_CHROMA_EDGE, float(np.percentile(mag, 90)))
+        edges = self._chroma_edges
+        if edges.sum() < _CHROMA_EDGES:
+            return True
+        hue = self._chroma(image)
+        m = np.float32([[1, 0, -dx], [0, 1, -dy]])
+        moved = cv2.warpAffine(hue, m, self._reg_size, borderMode=cv2.BORDER_REPLICATE)
+        before = float(np.abs(hue[edges] - ref[edges]).mean())
+        after = float(np.abs(moved[edges] - ref[edges]).mean())
+        return after < before
 
     def _gain_of(self, px: np.ndarray, ref_px: np.ndarray, bright: np.ndarray) -> float:
         """The median brightness ratio of grid pixels `px` to the reference (the last gain
