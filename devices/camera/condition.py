@@ -74,10 +74,13 @@ class Conditioner:
         stabilize: bool = True,
         roi: np.ndarray | None = None,
         min_gain_step: float = FALLING_GAIN_STEP,
+        hue_check: bool = False,
     ) -> None:
         """`size` is the (w, h) of the analysis image registered; `to_full` its scale (analysis
         pixels per full-frame pixel); `roi` (that size) limits where exposure is measured;
-        exposure changes from `min_gain_step` on are undone."""
+        exposure changes from `min_gain_step` on are undone; `hue_check`: a shift must also
+        improve the match of the colour edges (see `_hue_agrees`)."""
+        self._hue_check = hue_check
         self._min_gain_step = min_gain_step
         w, h = size
         self._halvings = 0
@@ -158,7 +161,7 @@ class Conditioner:
             # Learn only while the camera is still: a reference blended from registered shaky
             # frames drifts with every registration error and can lock onto a wrong offset.
             cv2.accumulateWeighted(small, self._ref, _REF_ALPHA)
-            if image.ndim == 3 and self.still % _CHROMA_EVERY == 1:
+            if self._hue_check and image.ndim == 3 and self.still % _CHROMA_EVERY == 1:
                 hue = self._chroma(image)
                 if self._chroma_ref is None:
                     self._chroma_ref = hue
@@ -181,7 +184,7 @@ class Conditioner:
         """Whether shifting by (dx, dy) registration pixels improves the match of colour edges
         (True when the picture has too few of them to judge)."""
         ref = self._chroma_ref
-        if image.ndim != 3 or ref is None:
+        if not self._hue_check or image.ndim != 3 or ref is None:
             return True
         if self._chroma_edges is None:
             mag = np.zeros(ref.shape[:2], np.float32)

@@ -78,7 +78,7 @@ def test_a_swaying_shade_is_not_taken_for_shake() -> None:
 def test_a_shake_under_a_shade_is_still_followed() -> None:
     lane, shade = _lane(), _shade()
     rng = np.random.default_rng(5)
-    cond = Conditioner((W, H), 1.0, min_gain_step=0.03)
+    cond = Conditioner((W, H), 1.0, min_gain_step=0.03, hue_check=True)
     for _ in range(12):
         cond.apply(_frame(lane, shade, 0, 0, rng=rng))
     # The camera moves: paint, texture and shade alike, 2 px.
