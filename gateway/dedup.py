@@ -30,13 +30,22 @@ from gateway.storage.tx import StoreTx
 # (a band resends for as long as it has power; past this, a copy counts as a new press).
 RESEND_WINDOW_S = 600.0
 # A copy stored with a device time at most this long before its receipt (and not after it)
-# came from a clock that keeps real time — on time, or an event held through an outage —
-# and its resends are matched for a day: a device resends for as long as it has power
-# (vendor round 4: a backlog's forced door whose confirmation was lost paged again). A clock
-# restored to a fixed time days old, or unset, keeps the 10-minute window (red team 3b).
-CLOCK_RIGHT_S = 86_400.0
+# came from a clock that keeps real time, and its resends are matched for a day: a device
+# resends for as long as it has power, and a right clock stamps each press with its own time
+# (vendor round 4: a clock 90 s slow paged again). Five minutes, as readings may run ahead.
+# Not more: a band that restores a clock saved hours ago and restarts its `seq` sends its
+# next press with the same `seq` and `ts` as the last — matched for a day, a second SOS was
+# told "duplicate" (red team round 5). So an event held through an outage keeps the
+# 10-minute window: a resend of it later than that pages again, which costs a look, not a
+# person (red team 3b, vendor round 4).
+CLOCK_RIGHT_S = 300.0
 CLOCK_AHEAD_S = 60.0
 RESEND_RIGHT_CLOCK_S = 86_400.0
+# Stored copies at one time a copy is compared with as JSON (other spacing, key order): the
+# latest few. A device repeating one `ts` without `seq` (a stuck clock) made each message
+# parse every row stored at that time — quadratic, an SOS held back 4 minutes (red team
+# round 5, as in round 3). Exact matches are still found among all rows.
+SAME_JSON_MAX = 32
 
 WIDTH = 63  # seqs remembered below the highest, per device channel (a signed 64-bit column)
 _FULL = (1 << WIDTH) - 1
@@ -52,7 +61,8 @@ class Deduplicator:
         self._windows: dict[Key, SeqWindow] = {}
         # Stored rows read ahead for the batch being judged (see `_prefetch`).
         self._prefetched: dict[tuple[str, str, float], list[tuple[int | None, str]]] = {}
-        self._indexed: dict[tuple[str, str, float], tuple[dict[int, list[str]], set[str]]] = {}
+        self._indexed: dict[tuple[str, str, float],
+                            tuple[dict[int, list[str]], set[str], list[str]]] = {}
         # Windows this batch changed, with how they were before it: (high, mask, ts) or None.
         self._undo: dict[Key, tuple[int, int, float, int] | None] = {}
 
@@ -187,7 +197,8 @@ class Deduplicator:
             for seq, stored in rows:
                 if seq is not None:
                     numbered.setdefault(seq, []).append(stored)
-            index = (numbered, {stored for seq, stored in rows if seq is None})
+            unnumbered = [stored for seq, stored in rows if seq is None]
+            index = (numbered, set(unnumbered), unnumbered)
             self._indexed[key] = index
         if env.seq is not None:
             same = index[0].get(env.seq)
@@ -211,13 +222,14 @@ class Deduplicator:
             mine = stored_data(env)
             digest = payload_digest(env.raw.payload)
             if not any(_same(s, mine) or _field(s, "salvaged", "digest") == digest
-                       for s in same if _field(s, "type") == env.type):
+                       for s in same[-SAME_JSON_MAX:] if _field(s, "type") == env.type):
                 return False
             return self._resent_lately(env, tx, mine, digest)
         if not index[1]:
             return False
         mine = stored_data(env)
-        if mine not in index[1] and not any(_same(s, mine) for s in index[1]):
+        if mine not in index[1] and not (env.urgent and any(
+                _same(s, mine) for s in index[2][-SAME_JSON_MAX:])):
             return False
         # An urgent event without `seq` is matched by its time and bytes: within the resend
         # window only, as with one (round 3c: it was matched for ever).

@@ -183,10 +183,12 @@ class StoreTx:
             " AND channel = 'event' AND type = ?", (device_id, start, end, type_)).fetchall()
 
     def event_copies(self, device_id: str, type_: str, ts: float) -> list[tuple[str, float]]:
-        """(data, received_at) of a device's stored events of one type at device time `ts`."""
+        """(data, received_at) of a device's latest stored events (at most 64) of one type at
+        device time `ts`, the latest first."""
         return self._conn.execute(
             "SELECT data, received_at FROM events WHERE device_id = ? AND ts = ?"
-            " AND channel = 'event' AND type = ?", (device_id, ts, type_)).fetchall()
+            " AND channel = 'event' AND type = ? ORDER BY received_at DESC LIMIT 64",
+            (device_id, ts, type_)).fetchall()
 
     def find_stored_many(self, keys: set[tuple[str, str, float]],
                          ) -> dict[tuple[str, str, float], list[tuple[int | None, str]]]:
