@@ -114,5 +114,8 @@ KIND = DeviceKind(
                     ("emergency_button", "button_pressed"), ("call_for_help", "button_pressed"),
                     ("key_alarm", "button_pressed"), ("alarm_button", "button_pressed"),
                     ("一键报警", "button_pressed"), ("一键求助", "button_pressed"),
-                    ("求助", "button_pressed"), ("求救", "button_pressed")),
+                    ("求助", "button_pressed"), ("求救", "button_pressed"),
+                    # Vendor round 5 (with decorations: `sos_alarm`, `紧急呼叫` are read).
+                    ("one_key", "button_pressed"), ("紧急", "button_pressed"),
+                    ("一键求救", "button_pressed"), ("报警", "button_pressed")),
 )

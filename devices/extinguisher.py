@@ -91,5 +91,9 @@ KIND = DeviceKind(
     description="Extinguishers with a sensor cap: pressure, bracket, expiry reminders.",
     urgent=("discharged",),
     urgent_aliases=(("discharge", "discharged"), ("used", "discharged"),
-                    ("in_use", "discharged"), ("spraying", "discharged")),
+                    ("in_use", "discharged"), ("spraying", "discharged"),
+                    # Vendor round 5: caps say the agent was sprayed or released.
+                    ("spray", "discharged"), ("sprayed", "discharged"),
+                    ("release", "discharged"), ("released", "discharged"),
+                    ("喷射", "discharged"), ("释放", "discharged"), ("使用", "discharged")),
 )

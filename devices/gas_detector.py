@@ -73,5 +73,11 @@ KIND = DeviceKind(
                     ("gas_leakage", "gas_alarm"), ("combustible_gas", "gas_alarm"),
                     ("gas_warning", "gas_alarm"), ("alarm_gas", "gas_alarm"),
                     ("燃气泄漏", "gas_alarm"), ("燃气报警", "gas_alarm"),
-                    ("可燃气体报警", "gas_alarm")),
+                    ("可燃气体报警", "gas_alarm"),
+                    # Vendor round 5: the two alarm levels of GB 15322 detectors, carbon
+                    # monoxide and methane (with decorations: `gas_alarm_high` is read).
+                    ("low_alarm", "gas_alarm"), ("high_alarm", "gas_alarm"),
+                    ("低报", "gas_alarm"), ("高报", "gas_alarm"), ("co", "gas_alarm"),
+                    ("ch4", "gas_alarm"), ("methane", "gas_alarm"), ("燃气", "gas_alarm"),
+                    ("报警", "gas_alarm")),
 )

@@ -114,5 +114,7 @@ KIND = DeviceKind(
                     ("emergency_call", "sos"), ("fall_down", "fall"),
                     ("fall_detected", "fall"), ("fall_alarm", "fall"), ("fall_warning", "fall"),
                     ("求救", "sos"), ("求助", "sos"), ("一键呼救", "sos"), ("一键求助", "sos"),
-                    ("一键报警", "sos"), ("跌倒", "fall"), ("摔倒", "fall")),
+                    ("一键报警", "sos"), ("跌倒", "fall"), ("摔倒", "fall"),
+                    # Vendor round 5 (with decorations: `sos_key_alarm`, `摔倒报警` are read).
+                    ("紧急", "sos"), ("呼救", "sos"), ("一键求救", "sos"), ("tumble", "fall")),
 )

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 
+from devices.base import URGENT_DECORATIONS
 from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.dialects.engine import DialectCodec
 from devices.vendors import CodecSet
 from gateway.envelope import RawMessage
 
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# What firmware adds after an urgent word (`sos_key_alarm`), as salvage reads it.
+_DECORATED = (rb"(?:[-_\s]*(?:" + b"|".join(re.escape(d.encode()) for d in URGENT_DECORATIONS)
+              + rb")){0,3}")
 
 
 class UrgencyHint:
@@ -33,9 +37,9 @@ class UrgencyHint:
             # Any case; `-`, a space or nothing for `_` (camelCase); the kind's aliases:
             # whatever salvage reads as urgent (devices/salvage.py) is as urgent here.
             words = [*kind.urgent, *(alias for alias, _ in kind.urgent_aliases)]
-            ours = (rb'"type"\s*:\s*"\s*(?i:'
+            ours = (rb'"type"\s*:\s*"\s*(?i:(?:'
                     + b"|".join(re.escape(w.encode()).replace(b"_", rb"[-_\s]*")
-                                for w in words) + rb')\s*"')
+                                for w in words) + rb')' + _DECORATED + rb')\s*"')
             # Dialect devices publishing on our own topics (hx_band).
             theirs = [p for d in dialects for p in _code_patterns(d, catalogue, None, kind.key)]
             self._patterns[kind.key] = re.compile(b"|".join([ours, *theirs]))

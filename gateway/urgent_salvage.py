@@ -73,6 +73,10 @@ def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str]) -> Salvag
 def _flagged(kind: DeviceKind, key: str, value: object) -> str | None:
     """The urgent word a reading's field flags, or None."""
     if urgent_word(key) in _ALARM_KEYS:
+        if _is_set(value):
+            # `"alarm": 1` on a kind whose other word for its alarm is `alarm` (a smoke or
+            # gas detector, an alarm pole: vendor round 5, every NB-IoT object model).
+            return urgent_type(kind, key)
         values = value if isinstance(value, list) else [value]
         for one in values[:32]:
             if isinstance(one, dict):  # {"type": "sos"}, {"name": "sos"}
@@ -84,7 +88,8 @@ def _flagged(kind: DeviceKind, key: str, value: object) -> str | None:
     if _is_set(value):  # "sos": true — also `isSos`, `sosFlag`
         word = urgent_word(key)
         word = word[2:] if word.startswith("is") and len(word) > 4 else word
-        word = word[:-4] if word.endswith("flag") and len(word) > 6 else word
+        for suffix in ("flag", "state", "status"):  # `sosFlag`, `smoke_state` (round 5)
+            word = word[:-len(suffix)] if word.endswith(suffix) and len(word) > 6 else word
         return word if urgent_type(kind, word) is not None else None
     return None
 

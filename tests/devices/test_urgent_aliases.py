@@ -59,6 +59,17 @@ def test_an_alias_that_shadows_a_word_of_the_kind_is_refused_at_declaration():
     ("camera", "HighAltitudeParabolic", "falling_object"),
     ("camera", "falling_object_alarm", "falling_object"), ("camera", "高空抛物", "falling_object"),
     ("wristband", "求救", "sos"), ("smoke_detector", "火警", "smoke_alarm"),
+    # Vendor round 5: words with what firmware adds after them, and new words.
+    ("wristband", "sos_key_alarm", "sos"), ("wristband", "摔倒报警", "fall"),
+    ("wristband", "tumble", "fall"), ("alarm_pole", "紧急呼叫", "button_pressed"),
+    ("alarm_pole", "oneKeyCall", "button_pressed"), ("alarm_pole", "sos_alarm", "button_pressed"),
+    ("smoke_detector", "smoke_alarm_report", "smoke_alarm"),
+    ("smoke_detector", "fire_alarm_event", "smoke_alarm"),
+    ("smoke_detector", "火灾报警", "smoke_alarm"),
+    ("smoke_detector", "烟雾告警", "smoke_alarm"), ("gas_detector", "GAS_ALARM_HIGH", "gas_alarm"),
+    ("gas_detector", "low_alarm", "gas_alarm"), ("gas_detector", "低报", "gas_alarm"),
+    ("gas_detector", "co_alarm", "gas_alarm"), ("gas_detector", "燃气告警", "gas_alarm"),
+    ("extinguisher", "sprayed", "discharged"), ("extinguisher", "喷射", "discharged"),
 ])
 def test_camel_case_and_run_together_words_are_read(kind: str, said: str, meant: str):
     # Vendor round 3: Chinese firmware JSON is often camelCase; `smokeAlarm` was refused as an
@@ -75,3 +86,10 @@ def test_a_non_urgent_word_stays_non_urgent_however_spelt():
     band = CATALOGUE.kinds["wristband"]
     for said in ("lowBattery", "LOW-BATTERY", "Worn", "removed"):
         assert urgent_type(band, said) is None
+    # A decoration makes nothing urgent that was not: a low battery, a test, a fault, a door
+    # held open, an alarm of a band (which of its alarms?) stay what they are.
+    for kind, said in (("smoke_detector", "low_battery_alarm"), ("smoke_detector", "test_alarm"),
+                       ("gas_detector", "fault_alarm"), ("access", "held_open_alarm"),
+                       ("wristband", "alarm"), ("wristband", "low_battery_alarm_event"),
+                       ("smoke_detector", "alarm_cleared")):
+        assert urgent_type(CATALOGUE.kinds[kind], said) is None, said
