@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import TypeVar
 
+from gateway import batches
 from gateway.clock import Clock
 from gateway.coherence import GLOBAL, DeviceCoherence, StaleStateError
 from gateway.dead_letters import DeadLetters
@@ -313,21 +314,30 @@ class Pipeline:
         for raw in batch:
             step_aside()
             try:
-                decoded.append((raw, self._decoder.decode(raw, now)))
-            except RejectError as rej:
-                self._dead.write(tx, raw, rej)
-            except OwnPublishError:
-                counts.own += 1  # acked with the batch; nothing to store
-            except Exception as exc:
-                log.exception("internal error on %s", raw.topic)
-                self._dead.write(tx, raw, RejectError("internal_error", repr(exc)))
+                several = batches.parts(raw)
+            except batches.BatchError as exc:
+                self._dead.write(tx, raw, RejectError("schema_invalid", str(exc)))
+                continue
+            # A queue of readings or events in one message: each judged as if sent alone,
+            # the message acked once with the batch (`raw` stays the one put back or acked).
+            for part in several or (raw,):
+                try:
+                    decoded.append((raw, self._decoder.decode(part, now)))
+                except RejectError as rej:
+                    self._dead.write(tx, part, rej)
+                except OwnPublishError:
+                    counts.own += 1  # acked with the batch; nothing to store
+                except Exception as exc:
+                    log.exception("internal error on %s", raw.topic)
+                    self._dead.write(tx, part, RejectError("internal_error", repr(exc)))
         co = self._coherence
         if co is not None:
             held = co.claim(tx, {env.device_id for _, env in decoded}, defer=True)
             if held:
                 # Another replica's transaction has these devices: their messages wait for
                 # the next batch instead of this one waiting for that transaction.
-                self._put_back = [raw for raw, env in decoded if env.device_id in held]
+                self._put_back = list({id(raw): raw for raw, env in decoded
+                                       if env.device_id in held}.values())
                 decoded = [(raw, env) for raw, env in decoded if env.device_id not in held]
         verdicts = self.dedup.fresh([env for _, env in decoded], tx)
         failed: set[tuple[object, ...]] = set()  # careful batches: messages rolled back

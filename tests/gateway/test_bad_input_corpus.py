@@ -191,6 +191,10 @@ def corpus(seed: int, size: int) -> list[Case]:
                     or (channel == "cmd_ack" and name in ACK_SALVAGED)):
                 reason = "salvaged"
                 key = (DEVICES[kind], channel, None if name in SEQ_LOST else seq)
+            elif name == "json array" and channel in ("telemetry", "event"):
+                # A queue of one: its element is judged as if sent alone (gateway/batches.py).
+                reason = "stored"
+                key = (DEVICES[kind], channel, seq)
             elif channel == "telemetry" and name in REPAIRED and (
                     kind != "locker" or name != "bool as word"):
                 reason = "salvaged"

@@ -1,0 +1,80 @@
+"""A message that carries a queue of readings or events (an array, a wrapped list, one object
+per line) is judged element by element: every SOS in it is stored, paged and confirmed
+(vendor round 5: `[low_battery, sos]` was refused whole, the SOS never paged)."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from gateway.batches import PARTS_MAX
+from tests.conftest import T0
+from tests.gateway.test_confirmations import Listener
+from tests.support.waiting import wait_for
+
+MS = int(T0 * 1000)
+BAND = "scgw/v1/wristband/WB-1001"
+
+
+def test_a_queue_of_events_pages_and_confirms_each_urgent_one(make_gateway, publisher,
+                                                             mosquitto):
+    gw = make_gateway()
+    listener = Listener(mosquitto.port, [f"{BAND}/event/ack"])
+    try:
+        publisher.publish(f"{BAND}/event", orjson.dumps([
+            {"ts": MS - 60_000, "seq": 1, "type": "low_battery", "battery_pct": 9},
+            {"ts": MS - 30_000, "seq": 2, "type": "sos"},
+            {"ts": MS - 20_000, "seq": 3, "type": "fall"}]))
+        assert wait_for(lambda: len(listener.got) >= 2, 10), listener.got
+        confirmed = sorted((body["seq"], body["type"], body["status"])
+                           for _, body in listener.got)
+    finally:
+        listener.close()
+    assert confirmed == [(2, "sos", "stored"), (3, "fall", "stored")]
+    rows = gw.store.query("SELECT seq, type, ts FROM events WHERE device_id = 'WB-1001'"
+                          " ORDER BY seq")
+    assert [(r["seq"], r["type"]) for r in rows] == [(1, "low_battery"), (2, "sos"),
+                                                     (3, "fall")]
+    assert rows[1]["ts"] == (MS - 30_000) / 1000  # each keeps its own time
+    assert {r["rule_id"] for r in gw.store.query("SELECT rule_id FROM alerts")} >= {
+        "wristband.sos", "wristband.fall"}
+    assert gw.store.query("SELECT reason FROM dead_letters") == []
+    # The whole queue resent (its confirmation lost): every element a duplicate.
+    publisher.publish(f"{BAND}/event", orjson.dumps([
+        {"ts": MS - 60_000, "seq": 1, "type": "low_battery", "battery_pct": 9},
+        {"ts": MS - 30_000, "seq": 2, "type": "sos"},
+        {"ts": MS - 20_000, "seq": 3, "type": "fall"}]))
+    assert gw.pipeline.wait_processed(2, 10)
+    assert len(gw.store.query("SELECT id FROM events WHERE device_id = 'WB-1001'")) == 3
+
+
+@pytest.mark.parametrize("shape", ["wrapped", "lines"])
+def test_wrapped_and_line_by_line_readings_are_each_stored(make_gateway, publisher, shape):
+    gw = make_gateway()
+    readings = [{"seq": n, "heart_rate_bpm": 70 + n} for n in range(1, 4)]
+    if shape == "wrapped":  # the wrapper's `ts` is each element's; its other fields go
+        payload = orjson.dumps({"imei": "860000000000001", "ts": MS, "records": readings})
+    else:
+        payload = b"\n".join(orjson.dumps({"ts": MS + r["seq"], **r}) for r in readings)
+    publisher.publish(f"{BAND}/telemetry", payload)
+    assert gw.pipeline.wait_processed(1, 10)
+    rows = gw.store.query("SELECT seq, data FROM telemetry ORDER BY seq")
+    assert [(r["seq"], orjson.loads(r["data"])["heart_rate_bpm"]) for r in rows] == [
+        (1, 71), (2, 72), (3, 73)]
+    assert gw.store.query("SELECT reason FROM dead_letters") == []
+
+
+def test_a_bad_element_is_refused_alone_and_too_many_are_refused_whole(make_gateway,
+                                                                     publisher):
+    gw = make_gateway()
+    publisher.publish(f"{BAND}/telemetry", orjson.dumps([
+        {"ts": MS, "seq": 1, "heart_rate_bpm": 72}, {"ts": MS, "seq": 2, "battery_pct": 120}]))
+    publisher.publish(f"{BAND}/telemetry", orjson.dumps(
+        [{"ts": MS + n, "seq": 10 + n, "heart_rate_bpm": 70} for n in range(PARTS_MAX + 1)]))
+    assert gw.pipeline.wait_processed(2, 10)
+    assert [r["seq"] for r in gw.store.query("SELECT seq FROM telemetry")] == [1]
+    letters = gw.store.query("SELECT reason, detail, payload FROM dead_letters ORDER BY id")
+    assert [(r["reason"], orjson.loads(bytes(r["payload"]))) for r in letters[:1]] == [
+        ("out_of_range", {"ts": MS, "seq": 2, "battery_pct": 120})]
+    assert letters[1]["reason"] == "schema_invalid" and f"at most {PARTS_MAX}" in letters[1][
+        "detail"]
