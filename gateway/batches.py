@@ -36,11 +36,16 @@ def parts(raw: RawMessage) -> list[RawMessage] | None:
     """The messages `raw` carries when it carries several (an array, a wrapped list, one
     object per line) on a reading or event topic of ours; None for a single message (almost
     every one: decided from a glance at its bytes). BatchError past PARTS_MAX."""
+    payload = raw.payload
+    first = payload[:1]
+    if first == b"{" and b"[" not in payload and b"\n" not in payload:
+        return None  # one object, nothing listed: almost every message, at memchr's cost
     topic = raw.topic
     if not topic.startswith("scgw/") or not topic.endswith(("/telemetry", "/event")):
         return None
-    payload = raw.payload.strip()
-    first = payload[:1]
+    if first.isspace():
+        payload = payload.strip()
+        first = payload[:1]
     if first == b"[":
         elements = _loads(payload)
     elif first == b"{" and _WRAPPED.search(payload):
