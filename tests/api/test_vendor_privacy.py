@@ -100,12 +100,12 @@ def test_our_own_json_band_that_serves_someone_keeps_unknown_fields_from_its_ven
     c = api.client
     vendor, operator = api.headers("vendor"), api.headers("operator")
     vendors_band_bound_to_mr_yang(api, "WB-7101")
-    # Fields our contract does not have (refused), and a vital sign that is not a number.
+    # Fields our contract does not have (refused), and a vital sign that is no plain number.
     processed = api.gateway.pipeline.processed
     publisher.publish("scgw/v1/wristband/WB-7101/telemetry", orjson.dumps(
         {"ts": int(T0 * 1000), "seq": 1, "heartrate": 131, "pos": "35.41517,116.58723"}))
     publisher.publish("scgw/v1/wristband/WB-7101/telemetry", orjson.dumps(
-        {"ts": int(T0 * 1000), "seq": 2, "heart_rate_bpm": "131"}))
+        {"ts": int(T0 * 1000), "seq": 2, "heart_rate_bpm": "131 bpm"}))  # no plain number
     assert api.gateway.pipeline.wait_processed(processed + 2, 10)
     r = c.get("/vendor/dead-letters?device_id=WB-7101", headers=vendor)
     assert r.status_code == 200 and len(r.json()) == 2, r.text

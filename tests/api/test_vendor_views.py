@@ -14,7 +14,7 @@ def _seed_traffic(api) -> None:
     try:
         # VD-1 is acme's locker; WB-1002 belongs to nobody's vendor account.
         pub.publish("scgw/v1/locker/VD-1/telemetry", orjson.dumps(
-            {"ts": int(T0 * 1000), "seq": 1, "temperature_c": "21"}))
+            {"ts": int(T0 * 1000), "seq": 1, "temperature_c": "warm"}))
         pub.publish("scgw/v1/locker/VD-1/telemetry", orjson.dumps(
             {"ts": int(T0 * 1000), "seq": 2, "temperature_c": 21.5}))
         pub.publish("scgw/v1/wristband/WB-1002/telemetry", b"{broken")
