@@ -169,9 +169,12 @@ class AlarmEvaluator(Evaluator):
             return
         detail = {name: _json(value) for name in self.cond.detail
                   if (value := msg.value(name)) is not None}
+        over = self._ended_before(msg, now)
         ctx = self.cond.context
         if ctx is None:
             self.fx.fire(self.rule, msg.device_id, now, msg=msg, detail=detail or None)
+            if over and self.rule.options.auto_clear:
+                self.fx.clear(self.rule, msg.device_id, now, "its end came first")
             return
         place = _place(msg.subject)
         found = self._active(place, now)
@@ -180,7 +183,9 @@ class AlarmEvaluator(Evaluator):
             if found:
                 detail[ctx.event] = found
             self.fx.fire(self.rule, msg.device_id, now, msg=msg, detail=detail or None)
-        if ctx.holds:  # remembered, so that a context beginning later still raises it
+        if over and fires and self.rule.options.auto_clear:
+            self.fx.clear(self.rule, msg.device_id, now, "its end came first")
+        if ctx.holds and not over:  # remembered: a context beginning later still raises it
             st = self.state(msg.device_id)
             fired = fires or (bool(st.data.get("fired")) and self._going_on(st, now))
             st.data.update(place, alarm=now, fired=fired)
@@ -188,13 +193,28 @@ class AlarmEvaluator(Evaluator):
             self.fx.persist(self.rule, st)
 
     def _end(self, msg: Message, now: float) -> None:
-        st = self.states.get(msg.device_id)
-        if st is not None and "alarm" in st.data:
+        st = self.state(msg.device_id)
+        if "alarm" in st.data:
             st.data.clear()
             self._index(st)
-            self.fx.persist(self.rule, st)
+        # Remembered: the alarm it ends may come after it (a carrier platform forwarding
+        # out of order: vendor round 5 — the alarm then counted as sounding, and a lane
+        # blocked later raised a second critical alert for a fire already reported over).
+        st.data["ended"] = [msg.ts, now]
+        self.fx.persist(self.rule, st)
         if self.rule.options.auto_clear:
             self.fx.clear(self.rule, msg.device_id, now, f"event {msg.type}")
+
+    def _ended_before(self, msg: Message, now: float) -> bool:
+        """Whether the device already said this alarm was over: an end received lately
+        (within `active_s`) dated after it, by no more than `active_s`."""
+        st = self.states.get(msg.device_id)
+        ended = st.data.get("ended") if st is not None else None
+        if not ended:
+            return False
+        ended_ts, received = ended
+        span = self.cond.active_s
+        return now - received <= span and 0 <= ended_ts - msg.ts <= span
 
     def _context(self, msg: Message, now: float) -> None:
         ctx = self.cond.context

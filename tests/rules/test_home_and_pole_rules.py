@@ -149,6 +149,22 @@ def test_a_lane_blocked_during_the_alarm_raises_it_and_a_lane_for_the_site_count
     assert rig.open("smoke_detector.smoke_alarm", "SD-8F") is not None
 
 
+def test_an_alarm_whose_end_came_first_is_paged_but_not_sounding(rig: Rig) -> None:
+    # Vendor round 5: a carrier platform forwarded the detector's `alarm_cleared` (ts T+90)
+    # before its `smoke_alarm` (ts T). The alarm paged, then counted as sounding: a lane
+    # blocked later raised a second critical "smoke alarm, lane blocked" alert and ticket.
+    t = rig.clock.time()
+    rig.event("SD-8F", "alarm_cleared", ts=t + 90)
+    rig.event("SD-8F", "smoke_alarm", ts=t)
+    rig.event("SD-3F", "smoke_alarm", ts=t)  # in order, and still sounding
+    assert rig.open("smoke_detector.smoke_alarm", "SD-8F") is not None  # it happened: paged
+    rig.advance(60)
+    _block(rig, "CAM-8")
+    _block(rig, "CAM-S", zone="FL-1")  # the compound's lane: every building's
+    assert rig.alerts("smoke_detector.smoke_alarm_lane_blocked", "SD-8F") == []
+    assert rig.open("smoke_detector.smoke_alarm_lane_blocked", "SD-3F") is not None
+
+
 @pytest.mark.both_backends
 def test_a_cleared_lane_no_longer_counts_and_a_blocked_one_survives_a_restart(
         make_rig: Any, clock: Any) -> None:
