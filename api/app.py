@@ -16,7 +16,7 @@ from api.deps import CurrentUser
 from api.headers import SecurityHeaders
 from api.interactive import InteractiveRequests
 from api.limits import BodyLimit
-from api.personal import check_routes
+from api.personal import RefusedReads, check_routes
 from api.routes import (
     admin,
     admin_pages,
@@ -120,6 +120,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     # A family account files like a door plate: at most as often as one (red team round 4:
     # 2,300 "SOS requests" from one family login buried a real SOS ticket on the board).
     app.state.request_limits = SlidingLimiter(gateway.clock, settings.plates.per_plate)
+    app.state.refused_reads = RefusedReads(gateway.clock)
     commits = CommitCount()
     gateway.pipeline.on_commit.append(commits)
     app.state.shared_reads = SharedReads(

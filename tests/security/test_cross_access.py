@@ -139,3 +139,26 @@ def test_a_silence_and_its_early_end_are_in_the_admin_audit(api: Api):
         ("op-chen", "operator", "silence_create", f"silence {silence}"),
         ("op-chen", "operator", "silence_end", f"silence {silence}")]
     assert "device=WB-1002 for 600 s: 电池更换" in rows[-1]["detail"]
+
+
+def test_a_family_asking_for_made_up_elders_cannot_fill_the_disk(api: Api):
+    # Red team round 5: each refused read wrote an audit row holding the asked-for id as sent
+    # (up to 60 KB), without limit: one family login grew the database by 18.8 MB a second.
+    from api.personal import ID_SHOWN_MAX, REFUSED_PER_MINUTE
+
+    c, family = api.client, api.headers("family")
+    answers = [c.get(f"/family/elders/R-{'x' * 5000}{n}/location", headers=family).status_code
+               for n in range(REFUSED_PER_MINUTE + 20)]
+    assert answers == [404] * REFUSED_PER_MINUTE + [429] * 20
+    rows = api.gateway.store.query(
+        "SELECT resident_id, detail FROM access_audit WHERE outcome = 'denied'")
+    assert len(rows) == REFUSED_PER_MINUTE
+    assert all(len(r["resident_id"]) <= ID_SHOWN_MAX + 1 for r in rows)
+    # A minute on, the next refusal is written again, with how many went unwritten.
+    api.gateway.clock.advance(61)
+    assert c.get("/family/elders/R-nobody/location", headers=family).status_code == 404
+    last = api.gateway.store.query("SELECT detail FROM access_audit WHERE outcome = 'denied'"
+                                   " ORDER BY id DESC LIMIT 1")[0]
+    assert "+20 more refused" in last["detail"]
+    # The family's own elder is still there.
+    assert c.get("/family/elders/R-yang/location", headers=family).status_code == 200
