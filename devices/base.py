@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
@@ -326,11 +327,20 @@ class DeviceKind:
         return tuple(name for name in self.telemetry.model_fields if name not in skip)
 
 
+# Between the letters of a word: `-`, `_`, spaces, and dots (`S.O.S`).
+_SEPARATORS = re.compile(r"[-_.\s]+")
+
+
 def urgent_word(text: str) -> str:
     """A type as salvage compares it: no case, no spaces, no `-` or `_` — `Button-Pressed`,
     `SMOKE_ALARM` and the camelCase `smokeAlarm` Chinese firmware often sends all read as
     `buttonpressed` / `smokealarm` (vendor round 3: `smokeAlarm` was refused unpaged)."""
-    return re.sub(r"[-_\s]+", "", text.strip().lower())
+    if not text.isascii():
+        # What an input method types (full-width `ＳＯＳ`) and invisible characters (a
+        # zero-width space) are the same word (red team round 5).
+        text = "".join(c for c in unicodedata.normalize("NFKC", text)
+                       if unicodedata.category(c) != "Cf")
+    return _SEPARATORS.sub("", text.strip().lower())
 
 
 # What firmware adds after an urgent word: `sos_key_alarm`, `smoke_alarm_report`,

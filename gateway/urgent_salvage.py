@@ -79,7 +79,11 @@ def _flagged(kind: DeviceKind, key: str, value: object) -> str | None:
             return urgent_type(kind, key)
         values = value if isinstance(value, list) else [value]
         for one in values[:32]:
-            if isinstance(one, dict):  # {"type": "sos"}, {"name": "sos"}
+            if isinstance(one, dict):  # {"type": "sos"}, {"name": "sos"}, {"sos": true}
+                flag = next((k for k, v in one.items()
+                             if _is_set(v) and urgent_type(kind, k) is not None), None)
+                if flag is not None:
+                    return flag
                 one = next((v for k, v in one.items()
                             if urgent_word(k) in ("type", "name", "code")), None)
             if isinstance(one, str) and urgent_type(kind, one) is not None:
@@ -117,7 +121,7 @@ def unknown_channel(topic: str) -> tuple[str, str, str] | None:
 # case, spaces, `-` or `_`).
 _ALARM_KEYS = frozenset(urgent_word(k) for k in (
     "alarm", "alert", "event", "event_type", "alarm_type", "warning", "status", "alarms",
-    "alerts", "events"))
+    "alerts", "events", "alarm_code", "alarm_name", "event_code", "event_name"))
 
 
 def salvage_event(kind: DeviceKind, codec: object, raw: RawMessage, channel: Channel | None,

@@ -521,9 +521,14 @@ def test_an_sos_published_on_telemetry_still_pages(gateway):
     # Red team round 4, last re-check: a vendor cloud's envelope.
     {"data": {"alarm": "sos"}}, {"msgType": "report", "data": {"type": "SOS", "steps": 10}},
     {"params": {"sosFlag": True}},
+    # Red team round 5:
+    {"alarm": {"sos": True}}, {"alarm_code": "SOS"}, {"params": {"alarm": "sos"}},
+    {"payload": {"type": "sos"}}, {"alarm": "ＳＯＳ"}, {"alarm": "sos\u200b"},
+    {"alarm": "S.O.S"}, {"alarm": "紧急呼叫"},
 ], ids=["camelCase key", "true", "1", "status", "list", "object", "5 KB reading",
         "list of objects", "text true", "text 1", "1.0", "isSos", "sosFlag", "name", "ninth",
-        "Chinese", "nested", "nested type", "nested flag"])
+        "Chinese", "nested", "nested type", "nested flag", "flag object", "alarm_code",
+        "params", "payload", "full width", "zero width", "dots", "emergency call"])
 def test_every_shape_of_an_alarm_flag_in_a_reading_pages(gateway, flag):
     # Red team round 4: these were refused (the documented `"alarm": "sos"` too, in a reading
     # over 4 KB: a watch's Wi-Fi scan for indoor fixes).
