@@ -96,7 +96,8 @@ class Silences:
         if len(running) >= URGENT_SILENCES_MAX:
             raise AlertError(
                 f"{len(running)} silences of urgent rules already run: at most "
-                f"{URGENT_SILENCES_MAX} at once")
+                f"{URGENT_SILENCES_MAX} at once (any staff member may end one: silences "
+                f"{', '.join(str(s.id) for s in running)}; who set them is in the admin audit)")
 
     def end(self, store: SilenceStore, silence_id: int, actor: str, now: float) -> None:
         """End a silence early."""
