@@ -6,7 +6,15 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from devices.base import DeviceConfig, DeviceId, DeviceKind, Event, SnapshotRef, Telemetry
+from devices.base import (
+    DeviceConfig,
+    DeviceId,
+    DeviceKind,
+    Event,
+    SignalDbm,
+    SnapshotRef,
+    Telemetry,
+)
 from devices.commands import CommandArgs, CommandSpec
 
 KEY = "alarm_pole"
@@ -29,7 +37,7 @@ class AlarmPoleTelemetry(Telemetry):
     mains_v: float | None = Field(
         None, ge=0, le=300, description="Mains voltage, V (0: running on the backup battery)")
     network: Network | None = Field(None, description="Link the pole is using now")
-    signal_dbm: int | None = Field(None, ge=-140, le=0, description="Radio signal (4g/5g/wifi)")
+    signal_dbm: SignalDbm | None = None
 
 
 class ButtonPressedEvent(Event):

@@ -161,6 +161,9 @@ STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=Fals
 
 DeviceId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Percent = Annotated[float, Field(ge=0, le=100)]
+# A radio's signal: NB-IoT and 4G modules report RSRP with decimals (-85.5 refused a whole
+# heartbeat as "not an integer", and the pole was shown offline: vendor round 5).
+SignalDbm = Annotated[float, Field(ge=-140, le=0, description="Radio signal, dBm")]
 # A link to a picture operators may open: only schemes that fetch one (a `javascript:` link
 # was stored as a ticket attachment, vendor round 2), long enough for a signed URL (a 700-
 # character one was refused, vendor round 4).
@@ -218,6 +221,10 @@ class Telemetry(Payload):
     """Base of the periodic readings of every kind."""
 
     battery_pct: Percent | None = Field(None, description="Battery charge, percent")
+    battery_v: float | None = Field(
+        None, ge=0, le=60, description="Battery voltage, V, for a device that measures volts "
+        "(NB-IoT detectors: 3.0 is a full lithium cell); never in battery_pct, where 2.95 "
+        "reads as an empty battery")
 
 
 def _type_required(schema: dict[str, Any]) -> None:

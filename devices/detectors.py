@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from devices.base import Event, Telemetry
+from devices.base import Event, SignalDbm, Telemetry
 from devices.commands import CommandResult, CommandSpec
 
 ROOM = Field(None, max_length=32, description="Where it hangs, as set at installation (kitchen)")
@@ -21,13 +21,21 @@ ROOM = Field(None, max_length=32, description="Where it hangs, as set at install
 class DetectorTelemetry(Telemetry):
     """Heartbeat of a detector: battery (from the base) and radio signal."""
 
-    signal_dbm: int | None = Field(None, ge=-140, le=0, description="Radio signal, dBm")
+    signal_dbm: SignalDbm | None = None
 
 
 class AlarmClearedEvent(Event):
     """The detector no longer senses smoke or gas and stopped sounding."""
 
     type: Literal["alarm_cleared"] = "alarm_cleared"
+
+
+class HushedEvent(Event):
+    """Someone pressed the hush button (消音): the siren stops for a while, the detector still
+    senses; the alarm is over only with `alarm_cleared` (vendor round 5: refused, three hushes
+    read as a faulty device)."""
+
+    type: Literal["hushed"] = "hushed"
 
 
 class SelfTestEvent(Event):
@@ -76,5 +84,5 @@ SELF_TEST = CommandSpec(
 )
 
 COMMON_EVENTS: tuple[type[Event], ...] = (
-    AlarmClearedEvent, SelfTestEvent, FaultEvent, LowBatteryEvent, RemovedEvent,
+    AlarmClearedEvent, HushedEvent, SelfTestEvent, FaultEvent, LowBatteryEvent, RemovedEvent,
 )

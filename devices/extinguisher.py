@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from devices.base import DeviceConfig, DeviceKind, Event, Telemetry
+from devices.base import DeviceConfig, DeviceKind, Event, SignalDbm, Telemetry
 
 KEY = "extinguisher"
 
@@ -43,7 +43,7 @@ class ExtinguisherTelemetry(Telemetry):
         None, ge=EXPIRY_MIN, le=EXPIRY_MAX,
         description="The date it expires (YYYY-MM-DD, 2000-01-01 … 2099-12-31): the gateway "
         "opens a reminder ticket before it (workflow.reminder_days, 30 by default)")
-    signal_dbm: int | None = Field(None, ge=-140, le=0, description="Radio signal, dBm")
+    signal_dbm: SignalDbm | None = None
 
 
 class LowPressureEvent(Event):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any, get_args
 
 import orjson
@@ -36,6 +37,9 @@ _WORDS = {"lte": "4g", "4glte": "4g", "nr": "5g", "wlan": "wifi", "eth": "ethern
           "cellular": "cell", "basestation": "cell", "gnss": "gps", "bds": "gps",
           "beidou": "gps"}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+# A date as Chinese firmware writes it: 2030/05/01, 2030.5.1, 2030年5月1日, 20300501; and a
+# label with the month only (2030-05, 2030年5月), which means to the month's end.
+_DATE = re.compile(r"^(\d{4})(?:[-/.年]\s*(\d{1,2})(?:[-/.月]\s*(\d{1,2})日?|月)?|(\d{2})(\d{2}))$")
 # A field under another name that means the same (vendor round 4: a clear's `duration_s`).
 _SAME_AS = {"duration_s": "dwell_s"}
 _NESTED_KEYS_MAX = 64  # a list item or object with more keys than this is not repaired
@@ -112,6 +116,9 @@ def _candidates(model: type[BaseModel], name: str,
         word = _WORDS.get(urgent_word(text))
         if word is not None:
             yield word, f"{shown} read as {word!r}"
+        day = _as_date(text)
+        if day is not None:
+            yield day, f"{shown} read as {day}"
     inner = _inner_model(model, name)
     if inner is not None and isinstance(value, dict):
         fixed = _repaired_object(inner, value, name)
@@ -123,6 +130,24 @@ def _candidates(model: type[BaseModel], name: str,
         if all(item is not None for item in items):
             notes = sorted({note for _, note in items if note})  # type: ignore[misc]
             yield [item for item, _ in items], "; ".join(notes)  # type: ignore[misc]
+
+
+def _as_date(text: str) -> str | None:
+    """`text` as YYYY-MM-DD when it is a date in another common spelling; None otherwise."""
+    found = _DATE.match(text)
+    if found is None:
+        return None
+    year, month, day, compact_month, compact_day = found.groups()
+    month = month or compact_month
+    if month is None:
+        return None
+    try:
+        if day is None and compact_day is None:  # to the month's end
+            first_next = date(int(year) + int(month) // 12, int(month) % 12 + 1, 1)
+            return (first_next - timedelta(days=1)).isoformat()
+        return date(int(year), int(month), int(day or compact_day)).isoformat()
+    except ValueError:
+        return None
 
 
 def _repaired_object(model: type[BaseModel], obj: dict[str, Any],
@@ -152,6 +177,12 @@ def _repaired_object(model: type[BaseModel], obj: dict[str, Any],
     except (ValidationError, orjson.JSONEncodeError):
         return None
     return fixed, "; ".join(dict.fromkeys(notes))
+
+
+def _optional_date(model: type[BaseModel], name: str) -> bool:
+    """Whether field `name` is a date the model can do without."""
+    info = model.model_fields[name]
+    return not info.is_required() and date in get_args(info.annotation)
 
 
 def _inner_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:
@@ -201,6 +232,12 @@ def repaired(kind: DeviceKind, channel: str, payload: bytes) -> tuple[bytes, lis
         if found is not None:
             obj[name] = found[0]
             repairs.append(found[1])
+        elif _optional_date(model, name):
+            # An impossible expiry (an unset clock's 0001-01-01) loses the date, not the
+            # pressure and bracket readings beside it (red team round 4 re-check).
+            problem = field_problem(model, {**base, name: value}, name)
+            del obj[name]
+            repairs.append(f"{name} dropped ({problem})")
     try:
         encoded = orjson.dumps(obj)
         model.model_validate_json(encoded)

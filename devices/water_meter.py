@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from devices.base import DeviceConfig, DeviceKind, Event, Telemetry
+from devices.base import DeviceConfig, DeviceKind, Event, SignalDbm, Telemetry
 from devices.commands import CommandArgs, CommandResult, CommandSpec
 
 KEY = "water_meter"
@@ -30,7 +30,7 @@ class WaterMeterTelemetry(Telemetry):
     flow_l_min: float | None = Field(
         None, ge=0, le=1000, description="Flow rate at the reading, litres per minute")
     valve: Valve | None = Field(None, description="Shut-off valve state (meters with a valve)")
-    signal_dbm: int | None = Field(None, ge=-140, le=0, description="Radio signal, dBm")
+    signal_dbm: SignalDbm | None = None
 
 
 class TamperEvent(Event):

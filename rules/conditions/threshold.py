@@ -10,10 +10,12 @@ from devices.base import DeviceKind
 from rules.conditions.base import (
     Comparison,
     CompileEnv,
+    ConditionError,
     Effects,
     Evaluator,
     State,
     ThresholdError,
+    signal_key,
     signal_keys,
 )
 from rules.ports import Message
@@ -26,6 +28,9 @@ class ThresholdCondition(Comparison):
     """Fires when the signal crosses the threshold; clears once it is back past the hysteresis."""
 
     type: Literal["threshold"] = "threshold"
+    readings_only: bool = Field(
+        False, description="Judge the signal in telemetry only, not in the events that carry "
+        "it too (an extinguisher's `discharged` has its pressure: the event's own rule says it)")
 
 
 class DurationCondition(Comparison):
@@ -49,8 +54,13 @@ class ThresholdEvaluator(Evaluator):
         self._holds, self._released = cond.predicates()
 
     def keys(self, kind: DeviceKind) -> set[str]:
-        """Telemetry and events that carry the signal."""
-        return signal_keys(kind, self._signal)
+        """Telemetry and events that carry the signal (telemetry only: `readings_only`)."""
+        keys = signal_keys(kind, self._signal)
+        if getattr(self.cond, "readings_only", False):
+            keys &= {signal_key(self._signal)}
+            if not keys:
+                raise ConditionError("signal", f"{kind.key} readings have no {self._signal!r}")
+        return keys
 
     def retune(self, cond: Comparison) -> None:
         """New line(s), same signal: the predicates change, every device's state stays (an

@@ -13,7 +13,7 @@ from devices.errors import PayloadError
 JSON = JsonCodec()
 TS = 1795233480000
 NEW = ("alarm_pole", "smoke_detector", "gas_detector", "water_meter")
-DETECTOR_COMMON = {"alarm_cleared", "self_test", "fault", "low_battery", "removed"}
+DETECTOR_COMMON = {"alarm_cleared", "hushed", "self_test", "fault", "low_battery", "removed"}
 
 
 def _decode(kind: str, channel: str, payload: str):

@@ -138,15 +138,19 @@ def test_a_cap_linked_to_a_staff_asset_keeps_that_assets_date(make_gateway, publ
          "expires_on": soon}]
 
 
-def test_an_impossible_expiry_date_is_refused_and_stops_no_tick(make_gateway, publisher):
+def test_an_impossible_expiry_date_is_dropped_and_stops_no_tick(make_gateway, publisher):
     # Red team round 4: `expires_on: 0001-01-01` was stored, and every workflow tick then
     # failed on its date arithmetic (SLA escalations, reminders, grace tickets all stopped).
+    # Its re-check: refusing the heartbeat lost the pressure and bracket readings with it.
     gw = make_gateway(devices=[device("EX-1", "extinguisher", site="jining-renmin",
                                       building="5", grid="G-01")])
     publisher.publish(f"{TOPIC}/telemetry", _heartbeat(1, "0001-01-01"))
     assert gw.pipeline.wait_processed(1, 10)
-    assert [r["reason"] for r in gw.store.query("SELECT reason FROM dead_letters")] == [
-        "out_of_range"]
+    assert gw.store.query("SELECT reason FROM dead_letters") == []
+    [row] = gw.store.query("SELECT data FROM telemetry")
+    data = orjson.loads(row["data"])
+    assert "expires_on" not in data and "expires_on dropped" in data["salvaged"]["detail"]
+    assert gw.store.query("SELECT id FROM assets") == []
     _staff_asset(gw, "EXT-OLD", "2000-01-01")  # the earliest a date may be
     gw.pipeline.call("tick", gw.workflow.tick, gw.clock.time())
     assert len(gw.store.query("SELECT id FROM tickets WHERE category = 'facility_expiry'")) == 1

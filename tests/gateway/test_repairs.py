@@ -110,3 +110,35 @@ def test_what_has_no_plain_reading_is_still_refused(make_gateway, publisher):
     assert gw.pipeline.wait_processed(len(bodies), 10)
     reasons = [r["reason"] for r in gw.store.query("SELECT reason FROM dead_letters ORDER BY id")]
     assert reasons == ["schema_invalid", "schema_invalid", "schema_invalid", "schema_invalid"]
+
+
+def test_a_cap_with_a_chinese_date_a_low_gauge_and_off_its_bracket_is_seen(make_gateway,
+                                                                           publisher):
+    # Vendor round 5: `2030年5月1日` refused the cap's whole daily report, and a gauge at
+    # 0.62 MPa or `in_place: false` in it raised nothing (only events were watched).
+    gw = make_gateway(devices=[device("EX-5", "extinguisher", site="jining-renmin",
+                                      building="5", grid="G-01")])
+    publisher.publish("scgw/v1/extinguisher/EX-5/telemetry", orjson.dumps(
+        {"ts": MS, "seq": 1, "pressure_mpa": 0.62, "in_place": False,
+         "expires_on": "2030年5月1日", "signal_dbm": -85.5, "battery_v": 3.02}))
+    assert gw.pipeline.wait_processed(1, 10)
+    assert gw.store.query("SELECT reason FROM dead_letters") == []
+    [row] = gw.store.query("SELECT data FROM telemetry")
+    data = orjson.loads(row["data"])
+    assert (data["expires_on"], data["signal_dbm"], data["battery_v"]) == (
+        "2030-05-01", -85.5, 3.02)
+    rules = {r["rule_id"] for r in gw.store.query("SELECT rule_id FROM alerts")}
+    assert {"extinguisher.pressure_reading_low", "extinguisher.reported_off_bracket"} <= rules
+    assert "extinguisher.low_battery" not in rules  # volts are not a percentage
+
+
+def test_a_detectors_hush_is_a_word_of_its_own(make_gateway, publisher):
+    # Vendor round 5: 消音 had no word; three hushes read as a faulty device.
+    gw = make_gateway(devices=[device("SD-5", "smoke_detector", site="jining-renmin",
+                                      building="5", grid="G-01")])
+    for seq in range(1, 4):
+        publisher.publish("scgw/v1/smoke_detector/SD-5/event", orjson.dumps(
+            {"ts": MS + seq, "seq": seq, "type": "HUSHED"}))
+    assert gw.pipeline.wait_processed(3, 10)
+    assert gw.store.query("SELECT reason FROM dead_letters") == []
+    assert gw.store.query("SELECT rule_id FROM alerts") == []
