@@ -118,8 +118,9 @@ def dialects_reference() -> None:
 @hub_app.command("add")
 def hub_add(
     hub: Annotated[str, typer.Argument(help="Hub name: its MQTT username and client id")],
-    dialect: Annotated[str, typer.Option(help="Dialect whose hub topics it publishes")]
-    = "zigbee2mqtt",
+    dialect: Annotated[str | None, typer.Option(
+        help="Dialect whose hub topics it publishes; without it, the one loaded dialect that "
+        "has hub topics (several: name one)")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Create a hub's broker account (or give it a new password); prints the password.
@@ -137,9 +138,19 @@ def hub_add(
         typer.echo("hub accounts need provisioning.enabled (the dynsec admin)", err=True)
         raise typer.Exit(2)
     try:
-        codec = codecs_for(settings.dialects.folder).dialects.get(dialect)
+        loaded = codecs_for(settings.dialects.folder).dialects
     except DialectError as exc:
         raise _fail(exc) from exc
+    if dialect is None:
+        # Vendor round 5: the default was zigbee2mqtt whatever the site ran, and a vendor's
+        # box was granted topics it never uses — its smoke alarms were dropped unseen.
+        hubs = sorted(name for name, c in loaded.items() if any(t.hub for t in c.topics))
+        if len(hubs) != 1:
+            typer.echo("name the hub's dialect with --dialect (dialects with hub topics: "
+                       f"{', '.join(hubs) or 'none'})", err=True)
+            raise typer.Exit(1)
+        dialect = hubs[0]
+    codec = loaded.get(dialect)
     topics = [t for t in codec.topics if t.hub] if codec else []
     if not topics:
         typer.echo(f"dialect {dialect!r} has no hub topics", err=True)
@@ -160,6 +171,6 @@ def hub_add(
         raise typer.Exit(1) from exc
     finally:
         admin.close()
-    typer.echo(f"hub {hub} {'created' if created else 'password rotated'}; may publish on "
-               f"{', '.join(bases)}")
+    typer.echo(f"hub {hub} {'created' if created else 'password rotated'} for dialect "
+               f"{dialect}; may publish on {', '.join(bases)}")
     typer.echo(f"password: {password}")
