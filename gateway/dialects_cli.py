@@ -134,9 +134,6 @@ def hub_add(
     from gateway.storage.factory import store_for
 
     settings = _settings(config)
-    if not settings.provisioning.enabled:
-        typer.echo("hub accounts need provisioning.enabled (the dynsec admin)", err=True)
-        raise typer.Exit(2)
     try:
         loaded = codecs_for(settings.dialects.folder).dialects
     except DialectError as exc:
@@ -155,6 +152,9 @@ def hub_add(
     if not topics:
         typer.echo(f"dialect {dialect!r} has no hub topics", err=True)
         raise typer.Exit(1)
+    if not settings.provisioning.enabled:
+        typer.echo("hub accounts need provisioning.enabled (the dynsec admin)", err=True)
+        raise typer.Exit(2)
     store = store_for(settings)
     try:
         if store.get_device(hub) is not None:
