@@ -46,7 +46,8 @@ class GeofenceCondition(ConditionModel):
         60, ge=0, le=86_400, description="How long it must stay so before firing (GPS jitter)"
     )
     max_accuracy_m: float = Field(
-        100, gt=0, description="Fixes less accurate than this are ignored"
+        100, gt=0, description="Fixes less accurate than this count only when their whole "
+        "accuracy circle lies outside every zone (trigger `outside`); otherwise ignored"
     )
 
 
@@ -80,6 +81,50 @@ def polygon_shape(corners: list[tuple[float, float]] | tuple[tuple[float, float]
         return inside
 
     return in_polygon
+
+
+Gap = Callable[[float, float], float]  # metres from a point to a zone (0 inside it)
+
+
+def gap(zone: Zone) -> Gap:
+    """How far a point lies outside a zone, metres (0 inside)."""
+    if zone.circle is not None:
+        c = zone.circle
+        cos_lat = math.cos(math.radians(c.lat))
+
+        def from_circle(lat: float, lon: float) -> float:
+            dx = math.radians(lon - c.lon) * cos_lat * _EARTH_M
+            dy = math.radians(lat - c.lat) * _EARTH_M
+            return max(0.0, math.hypot(dx, dy) - c.radius_m)
+
+        return from_circle
+    return polygon_gap([(lat, lon) for lat, lon in zone.polygon or []])
+
+
+def polygon_gap(corners: list[tuple[float, float]] | tuple[tuple[float, float], ...]) -> Gap:
+    """How far a point lies outside a polygon of [lat, lon] corners, metres (0 inside)."""
+    inside = polygon_shape(corners)
+
+    def from_polygon(lat: float, lon: float) -> float:
+        if inside(lat, lon):
+            return 0.0
+        cos_lat = math.cos(math.radians(lat))
+        # Corners in metres around the point (equirectangular: community-sized zones).
+        pts = [(math.radians(x - lon) * cos_lat * _EARTH_M, math.radians(y - lat) * _EARTH_M)
+               for y, x in corners]
+        return min((_to_segment(pts[i - 1], pts[i]) for i in range(len(pts))),
+                   default=math.inf)
+
+    return from_polygon
+
+
+def _to_segment(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Distance from the origin to the segment a-b."""
+    (ax, ay), (bx, by) = a, b
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    t = 0.0 if length2 == 0 else max(0.0, min(1.0, -(ax * dx + ay * dy) / length2))
+    return math.hypot(ax + t * dx, ay + t * dy)
 
 
 class GeofenceEvaluator(Evaluator):
@@ -123,12 +168,38 @@ class GeofenceEvaluator(Evaluator):
         found = any(test(loc.lat, loc.lon) for test in tests)
         return not found if self.cond.trigger == "outside" else found
 
+    def _surely_outside(self, site: str, resident_id: str | None, loc: Location) -> bool | None:
+        """For a coarse fix (a cell or Wi-Fi position): True when its whole accuracy circle
+        lies outside every zone, None when it cannot say (vendor round 5: a band without
+        GPS, 2.5 km from home ± 800 m, never raised the wandering alarm)."""
+        if self.cond.trigger != "outside":
+            return None
+        gaps = self._gaps(site, resident_id)
+        if not gaps or any(g(loc.lat, loc.lon) <= loc.accuracy_m for g in gaps):
+            return None
+        return True
+
+    def _gaps(self, site: str, resident_id: str | None) -> list[Gap]:
+        found = []
+        for name in self.cond.zones:
+            if name == RESIDENT_ZONES:
+                found += [polygon_gap(p) for p in self.env.residents.safe_zones(resident_id)
+                          ] if resident_id else []
+                continue
+            zone = self.env.zones.get(site if name == SITE_ZONE else name)
+            if zone is not None:
+                found.append(gap(zone))
+        return found
+
     def on_message(self, msg: Message, now: float) -> None:
         """A position fix."""
         loc = msg.value("location")
-        if not isinstance(loc, Location) or loc.accuracy_m > self.cond.max_accuracy_m:
+        if not isinstance(loc, Location):
             return
-        violating = self._violating(msg.subject.site, msg.subject.resident_id, loc)
+        if loc.accuracy_m > self.cond.max_accuracy_m:
+            violating = self._surely_outside(msg.subject.site, msg.subject.resident_id, loc)
+        else:
+            violating = self._violating(msg.subject.site, msg.subject.resident_id, loc)
         if violating is None:
             return
         st = self.states.get(msg.device_id)

@@ -93,9 +93,25 @@ def test_gps_jump_shorter_than_dwell_does_not_fire(rig: Rig):
         rig.advance(60)
         rig.fix("WB-1002", *HOME)  # ...and back before the dwell
         rig.advance(60)
-    rig.fix("WB-1002", *OUT, accuracy_m=500)  # poor fixes outside are ignored altogether
+    # A poor fix whose circle reaches back into the zone proves nothing.
+    rig.fix("WB-1002", *OUT, accuracy_m=5000)
     rig.advance(600)
     assert rig.alerts("wristband.left_safe_zone") == []
+
+
+def test_a_band_without_gps_wanders_when_its_whole_circle_is_outside(rig: Rig):
+    # Vendor round 5: a cell-only band 2.5 km from home (± 800 m) never raised the wandering
+    # alarm: fixes less accurate than 100 m were ignored altogether.
+    far = (HOME[0] + 0.0225, HOME[1])  # ~2.5 km north
+    rig.fix("WB-1002", *HOME)
+    rig.fix("WB-1002", *far, accuracy_m=800)
+    rig.advance(181)
+    assert rig.open("wristband.left_safe_zone", "WB-1002") is not None
+    # Back home by a coarse fix: proves nothing; a good one clears it.
+    rig.fix("WB-1002", *HOME, accuracy_m=800)
+    assert rig.open("wristband.left_safe_zone", "WB-1002") is not None
+    rig.fix("WB-1002", *HOME)
+    assert rig.open("wristband.left_safe_zone", "WB-1002") is None
 
 
 def test_wristband_silent_for_30_min_goes_offline_and_comes_back(rig: Rig):
@@ -158,3 +174,13 @@ def test_parcel_uncollected_48_h_minor_and_major_when_recipient_lives_alone(rig:
     rig.event("LK-4001", "parcel_picked_up", compartment="L-5", parcel_id="SF3")
     assert rig.open("locker.parcel_uncollected", "LK-4001") is None
     assert len(rig.alerts("locker.parcel_uncollected")) == 1
+
+
+def test_the_gap_to_a_zone_is_measured_in_metres():
+    from rules.conditions.geofence import polygon_gap
+
+    # A square of about 222 m a side; a point about 1.1 km east of its east edge.
+    square = [(35.40, 116.58), (35.402, 116.58), (35.402, 116.5825), (35.40, 116.5825)]
+    gap = polygon_gap(square)
+    assert gap(35.401, 116.581) == 0.0
+    assert 1050 < gap(35.401, 116.5825 + 0.0123) < 1170
