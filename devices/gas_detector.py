@@ -12,9 +12,12 @@ from devices.detectors import COMMON_EVENTS, ROOM, SELF_TEST, DetectorTelemetry
 
 KEY = "gas_detector"
 
-Gas = Literal["natural_gas", "lpg", "coal_gas"]
+# `co`: a carbon-monoxide detector (a coal stove, a water heater), reported like the others.
+Gas = Literal["natural_gas", "lpg", "coal_gas", "co"]
 LEL = Field(None, ge=0, le=100, description="Gas concentration, percent of the lower explosive "
             "limit (%LEL)")
+PPM = Field(None, ge=0, le=1_000_000, description="Gas concentration, parts per million (CO "
+            "detectors, some methane sensors)")
 
 
 class GasDetectorDevice(DeviceConfig):
@@ -27,6 +30,7 @@ class GasDetectorTelemetry(DetectorTelemetry):
     """Heartbeat: battery (if any), signal, and the concentration where the device reports it."""
 
     lel_pct: float | None = LEL
+    ppm: float | None = PPM
 
 
 class GasAlarmEvent(Event):
@@ -35,7 +39,11 @@ class GasAlarmEvent(Event):
     type: Literal["gas_alarm"] = "gas_alarm"
     room: str | None = ROOM
     lel_pct: float | None = LEL
+    ppm: float | None = PPM
     gas: Gas | None = Field(None, description="Gas the detector is made for")
+    level: Literal["low", "high"] | None = Field(
+        None, description="Which alarm of a two-level detector (GB 15322): low (低报) or high "
+        "(高报)")
     valve_closed: bool | None = Field(
         None, description="Whether the linked shut-off valve closed (devices with a valve)")
 

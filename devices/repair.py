@@ -35,13 +35,17 @@ _FLOOR = re.compile(
 _WORDS = {"lte": "4g", "4glte": "4g", "nr": "5g", "wlan": "wifi", "eth": "ethernet",
           "lan": "ethernet", "wired": "ethernet", "lbs": "cell", "gsm": "cell",
           "cellular": "cell", "basestation": "cell", "gnss": "gps", "bds": "gps",
-          "beidou": "gps"}
+          "beidou": "gps",
+          # The gas a detector is made for (vendor round 5).
+          "ch4": "natural_gas", "methane": "natural_gas", "天然气": "natural_gas",
+          "液化气": "lpg", "液化石油气": "lpg", "煤气": "coal_gas", "carbonmonoxide": "co",
+          "一氧化碳": "co", "低报": "low", "高报": "high"}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 # A date as Chinese firmware writes it: 2030/05/01, 2030.5.1, 2030年5月1日, 20300501; and a
 # label with the month only (2030-05, 2030年5月), which means to the month's end.
 _DATE = re.compile(r"^(\d{4})(?:[-/.年]\s*(\d{1,2})(?:[-/.月]\s*(\d{1,2})日?|月)?|(\d{2})(\d{2}))$")
 # A field under another name that means the same (vendor round 4: a clear's `duration_s`).
-_SAME_AS = {"duration_s": "dwell_s"}
+_SAME_AS = {"duration_s": "dwell_s", "co_ppm": "ppm"}
 _NESTED_KEYS_MAX = 64  # a list item or object with more keys than this is not repaired
 
 

@@ -142,3 +142,21 @@ def test_a_detectors_hush_is_a_word_of_its_own(make_gateway, publisher):
     assert gw.pipeline.wait_processed(3, 10)
     assert gw.store.query("SELECT reason FROM dead_letters") == []
     assert gw.store.query("SELECT rule_id FROM alerts") == []
+
+
+def test_a_two_level_co_alarm_keeps_its_gas_level_and_ppm(make_gateway, publisher):
+    # Vendor round 5: ppm, CH4/CO and the alarm level of a GB 15322 detector were dropped.
+    gw = make_gateway(devices=[device("GD-5", "gas_detector", site="jining-renmin",
+                                      building="5", grid="G-01")])
+    publisher.publish("scgw/v1/gas_detector/GD-5/event", orjson.dumps(
+        {"ts": MS, "seq": 1, "type": "高报", "gas": "一氧化碳", "ppm": 300, "room": "kitchen"}))
+    publisher.publish("scgw/v1/gas_detector/GD-5/telemetry", orjson.dumps(
+        {"ts": MS + 1, "seq": 2, "co_ppm": 35}))
+    assert gw.pipeline.wait_processed(2, 10)
+    [alert] = gw.store.query("SELECT rule_id, detail FROM alerts")
+    assert alert["rule_id"].startswith("gas_detector.gas_alarm")
+    [event] = gw.store.query("SELECT data FROM events WHERE type = 'gas_alarm'")
+    data = orjson.loads(event["data"])
+    assert (data["gas"], data["ppm"]) == ("co", 300)
+    [reading] = gw.store.query("SELECT data FROM telemetry")
+    assert orjson.loads(reading["data"])["ppm"] == 35
