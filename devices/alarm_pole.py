@@ -51,6 +51,19 @@ class ButtonPressedEvent(Event):
         "nvr:// reference")
 
 
+class SnapshotEvent(Event):
+    """The picture of a press, sent on its own a few seconds after it (the pole uploads it
+    first) — or just before it: it goes onto the press's alert, and counts as no press."""
+
+    type: Literal["snapshot"] = "snapshot"
+    snapshot_ref: SnapshotRef = Field(
+        description="Where the picture is: an http(s)://, rtsp(s):// or nvr:// reference")
+    ref_seq: int | None = Field(
+        None, ge=0, le=2**63 - 1, description="The `seq` of the press it shows")
+    camera_id: DeviceId | None = Field(
+        None, description="Device id of the camera that took it, as configured on the pole")
+
+
 class CallConnectedEvent(Event):
     """The control room answered the pole's intercom call."""
 
@@ -104,7 +117,8 @@ KIND = DeviceKind(
     name_en="Alarm pole",
     config=AlarmPoleDevice,
     telemetry=AlarmPoleTelemetry,
-    events=(ButtonPressedEvent, CallConnectedEvent, CallEndedEvent, TamperEvent, FaultEvent),
+    events=(ButtonPressedEvent, SnapshotEvent, CallConnectedEvent, CallEndedEvent, TamperEvent,
+            FaultEvent),
     # Heartbeat every 5 minutes; a pole that cannot be reached is an alarm nobody would hear.
     offline_timeout_s=15 * 60,
     description="One-button alarm poles in yards, squares and at gates.",

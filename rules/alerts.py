@@ -183,6 +183,25 @@ class AlertBook:
         for alert, at in pending.values():
             self._emit(tx, alert, "repeated", SYSTEM, at, alert.state, audit=False)
 
+    def annotate(self, tx: Tx, rule_id: str, device_id: str, at: float,
+                 detail: dict[str, Any]) -> bool:
+        """Facts for the open alert that are no firing of its rule (a pole's picture sent a
+        few seconds after its press): they go onto it, its count stays; whether one was
+        open. The evidence's links (`…_ref`) replace the older ones, as on a repeat."""
+        alert = self.open.get((rule_id, device_id))
+        if alert is None:
+            return False
+        self._settle(tx, alert)
+        links = {k: v for k, v in detail.items() if k.endswith("_ref")}
+        alert.detail.update(detail)
+        event = alert.detail.get("event")
+        if links and isinstance(event, dict):
+            alert.detail["event"] = merge_evidence(event, links)
+        alert.updated_at = at
+        tx.alerts.update(alert)
+        self._emit(tx, alert, "annotated", SYSTEM, at, alert.state, ", ".join(sorted(detail)))
+        return True
+
     def _reescalate(self, tx: Tx, alert: Alert, at: float, note: str) -> None:
         """An acknowledged alert is active again, and pages (an active one pages again)."""
         before = alert.state

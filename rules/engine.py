@@ -240,6 +240,13 @@ class Engine(EngineControls):
                               resident_id=resident, detail=detail, stale=stale,
                               clock_skew_s=skew, urgent=msg is not None and msg.urgent)
 
+    def annotate(self, rule: Rule, device_id: str, at: float,
+                 detail: dict[str, Any]) -> bool:
+        """Add facts to the rule's open alert for the device (no firing counted)."""
+        if rule.id in self.switched_off:
+            return False
+        return self.book.annotate(self._require_tx(), rule.id, device_id, at, detail)
+
     def clear(self, rule: Rule, device_id: str, at: float, reason: str) -> None:
         """Auto-clear the rule's open alert for the device."""
         if rule.id in self._activity_rules:

@@ -20,6 +20,7 @@ Action = Literal[
     "muted",  # a silence, an inhibition or the stale gate now covers it
     "unmuted",  # no longer muted: pages now
     "cleared",  # condition stopped holding (system) or an operator cleared it
+    "annotated",  # facts added without another firing (a picture sent after the press)
 ]
 PAGING: frozenset[str] = frozenset({"opened", "reescalated", "unmuted", "escalated"})
 

@@ -131,7 +131,7 @@ class WorkflowService:
                 return  # `tick` opens it if the alert is still open when the grace ends
             self._open_for_alert(tx, alert, change.at, new=change.action == "opened")
             return
-        if change.action in ("repeated", "escalated", "reescalated"):
+        if change.action in ("repeated", "escalated", "reescalated", "annotated"):
             ticket.alert_count = alert.count
             ticket.updated_at = change.at
             restate(self._text, db, ticket, alert)

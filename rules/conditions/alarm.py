@@ -68,10 +68,18 @@ class AlarmCondition(ConditionModel):
     active_s: float = Field(
         3600, gt=0, le=7 * 86_400, description="How long an alarm not ended by `clear_on` "
         "counts as going on, for a context that begins later")
+    attach_on: list[str] = Field(
+        default_factory=list, description="Event types whose `detail` fields go onto the open "
+        "alert without counting another alarm (a picture sent after the press); one that "
+        "comes first waits ATTACH_WAIT_S for its alarm")
 
     def events(self) -> list[str]:
         """The event types as a list."""
         return [self.event] if isinstance(self.event, str) else list(self.event)
+
+
+# How long facts that came before their alarm (a pole's picture uploaded first) wait for it.
+ATTACH_WAIT_S = 120.0
 
 
 def _same_place(scope: str, alarm: dict[str, Any], ctx: dict[str, Any]) -> bool:
@@ -95,6 +103,7 @@ class AlarmEvaluator(Evaluator):
         self._where = compile_where(cond.where)
         self._fire_types = frozenset(cond.events())
         self._clear_types = frozenset(cond.clear_on)
+        self._attach_types = frozenset(cond.attach_on)
         self._unless = frozenset(cond.unless_tags)
         # site → device ids with a context state, and with an alarm waiting for one.
         self._contexts: dict[str, set[str]] = {}
@@ -112,7 +121,8 @@ class AlarmEvaluator(Evaluator):
         keys = event_keys(kind, self.cond.events())
         check_where_fields(self.cond.where, models, "where")
         check_where_fields(dict.fromkeys(self.cond.detail, True), models, "detail")
-        return keys | event_keys(kind, self.cond.clear_on, "clear_on")
+        return (keys | event_keys(kind, self.cond.clear_on, "clear_on")
+                | event_keys(kind, self.cond.attach_on, "attach_on"))
 
     def extra_keys(self) -> dict[str, set[str]]:
         """The context's events on its own kind."""
@@ -162,13 +172,35 @@ class AlarmEvaluator(Evaluator):
                 self._alarm(msg, now)
         elif msg.type in self._clear_types:
             self._end(msg, now)
+        elif msg.type in self._attach_types:
+            self._attach(msg, now)
+
+    def _facts(self, msg: Message) -> dict[str, Any]:
+        return {name: _json(value) for name in self.cond.detail
+                if (value := msg.value(name)) is not None}
+
+    def _attach(self, msg: Message, now: float) -> None:
+        """Facts for the alarm that are no alarm (vendor round 5: a pole's picture sent after
+        its press was refused, or counted as a second press): onto the open alert, or kept
+        for an alarm that comes within ATTACH_WAIT_S."""
+        facts = self._facts(msg)
+        if not facts or self.fx.annotate(self.rule, msg.device_id, now, facts):
+            return
+        st = self.state(msg.device_id)
+        st.data["early"] = [now, facts]
+        self.fx.persist(self.rule, st)
 
     def _alarm(self, msg: Message, now: float) -> None:
         resident = msg.resident_id
         if self._unless and resident and self._unless & self.env.residents.tags(resident):
             return
-        detail = {name: _json(value) for name in self.cond.detail
-                  if (value := msg.value(name)) is not None}
+        detail = self._facts(msg)
+        early = self.states.get(msg.device_id)
+        if early is not None and "early" in early.data:
+            at, facts = early.data.pop("early")
+            if now - at <= ATTACH_WAIT_S:
+                detail = {**facts, **detail}
+            self.fx.persist(self.rule, early)
         over = self._ended_before(msg, now)
         ctx = self.cond.context
         if ctx is None:

@@ -130,6 +130,12 @@ class Effects(Protocol):
         """Write the state row in the current transaction (call on material changes only)."""
         ...
 
+    def annotate(self, rule: Rule, device_id: str, at: float,
+                 detail: dict[str, Any]) -> bool:
+        """Add facts to the rule's open alert for the device without counting a firing;
+        whether one was open."""
+        ...
+
     def wake(self, rule: Rule, st: State) -> None:
         """`st.due` was set or moved; make sure the timer heap will reach it."""
         ...

@@ -73,6 +73,10 @@ class _Gate:
     def persist(self, rule: Rule, st: State) -> None:
         self._fx.persist(rule, st)
 
+    def annotate(self, rule: Rule, device_id: str, at: float,
+                 detail: dict[str, Any]) -> bool:
+        return self._fx.annotate(rule, device_id, at, detail)
+
     def wake(self, rule: Rule, st: State) -> None:
         self._fx.wake(rule, st)
 

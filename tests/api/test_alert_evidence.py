@@ -165,3 +165,29 @@ def test_a_poles_signed_picture_link_reaches_the_alert_and_the_ticket_whole(
     ticket = api.client.get(f"/tickets/{alert['ticket_id']}",
                             headers=api.headers("operator")).json()
     assert ticket["attachments"] == links
+
+
+def test_a_poles_picture_sent_after_or_before_its_press_joins_it(make_api,
+                                                                 publisher: Publisher):
+    # Vendor round 5: the picture that follows a press (uploaded first, linked seconds later)
+    # had no message of its own: refused as a word of no kind, or, resent as the press, read
+    # as a second press. Sent first, it was lost.
+    api = make_api()
+    api.gateway.registry.register([device(p, "alarm_pole", site="jining-renmin", grid="G-01")
+                                   for p in ("AP-5011", "AP-5012")])
+    link = "https://oss.example.cn/snap/press-7.jpg?Signature=abc"
+    events = [("AP-5011", {"seq": 7, "type": "button_pressed"}),
+              ("AP-5011", {"seq": 8, "type": "snapshot", "snapshot_ref": link, "ref_seq": 7}),
+              ("AP-5012", {"seq": 3, "type": "snapshot", "snapshot_ref": link}),
+              ("AP-5012", {"seq": 4, "type": "button_pressed"})]
+    for n, (pole, body) in enumerate(events, start=1):
+        publisher.publish(f"scgw/v1/alarm_pole/{pole}/event", orjson.dumps(
+            {"ts": int(T0 * 1000) + n * 1000, **body}))
+        assert api.gateway.pipeline.wait_processed(2 + n, 10)
+    alerts = {a["device_id"]: a for a in _alerts(api, "alarm_pole.button_pressed")}
+    for pole in ("AP-5011", "AP-5012"):
+        assert (alerts[pole]["count"], alerts[pole]["snapshot_ref"]) == (1, link), pole
+    ticket = api.client.get(f"/tickets/{alerts['AP-5011']['ticket_id']}",
+                            headers=api.headers("operator")).json()
+    assert ticket["attachments"] == [link]
+    assert api.gateway.store.query("SELECT reason FROM dead_letters") == []
