@@ -167,11 +167,12 @@ def test_fields_follow_the_kind_models():
     # Derived, not hand-kept: every numeric/bool reading of every kind, and nothing else.
     names = {kind: [f.name for f in specs] for kind, specs in TELEMETRY_FIELDS.items()}
     assert names["wristband"] == [
-        "battery_pct", "heart_rate_bpm", "spo2_pct", "systolic_mmhg", "diastolic_mmhg",
+        "battery_pct", "battery_v", "heart_rate_bpm", "spo2_pct", "systolic_mmhg", "diastolic_mmhg",
         "glucose_mmol_l", "body_temp_c", "steps", "worn", "lat", "lon", "accuracy_m",
     ]
-    assert names["access"] == ["battery_pct", "door_open", "unlock_count", "denied_count"]
+    assert names["access"] == ["battery_pct", "battery_v", "door_open", "unlock_count",
+                               "denied_count"]
     assert names["locker"] == [
-        "battery_pct", "compartments_total", "compartments_occupied", "temperature_c",
+        "battery_pct", "battery_v", "compartments_total", "compartments_occupied", "temperature_c",
     ]
-    assert names["camera"] == ["battery_pct", "fps", "stream_ok"]
+    assert names["camera"] == ["battery_pct", "battery_v", "fps", "stream_ok"]
