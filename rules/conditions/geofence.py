@@ -54,16 +54,8 @@ class GeofenceCondition(ConditionModel):
 def shape(zone: Zone) -> Shape:
     """A point-in-zone test for a polygon or a circle."""
     if zone.circle is not None:
-        c = zone.circle
-        cos_lat = math.cos(math.radians(c.lat))
-
-        def in_circle(lat: float, lon: float) -> bool:
-            # Equirectangular distance: exact enough for community-sized circles.
-            dx = math.radians(lon - c.lon) * cos_lat * _EARTH_M
-            dy = math.radians(lat - c.lat) * _EARTH_M
-            return dx * dx + dy * dy <= c.radius_m * c.radius_m
-
-        return in_circle
+        from_circle = gap(zone)
+        return lambda lat, lon: from_circle(lat, lon) == 0.0
     return polygon_shape([(lat, lon) for lat, lon in zone.polygon or []])
 
 
@@ -93,6 +85,7 @@ def gap(zone: Zone) -> Gap:
         cos_lat = math.cos(math.radians(c.lat))
 
         def from_circle(lat: float, lon: float) -> float:
+            # Equirectangular distance: exact enough for community-sized circles.
             dx = math.radians(lon - c.lon) * cos_lat * _EARTH_M
             dy = math.radians(lat - c.lat) * _EARTH_M
             return max(0.0, math.hypot(dx, dy) - c.radius_m)
