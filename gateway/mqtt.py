@@ -22,6 +22,7 @@ from gateway.clock import Clock
 from gateway.envelope import RawMessage
 from gateway.inbox import while_blocked
 from gateway.metrics import GatewayMetrics
+from gateway.mqtt_login import judge_suback, login_refusal, open_socket, subscription_refusal
 from gateway.retry import Backoff
 from gateway.settings import BrokerSettings
 from mqttwire import codec as wire
@@ -215,7 +216,7 @@ class MqttIngest:
         while not self._stop.is_set():
             self._reconnects.inc()
             try:
-                sock = self._open()
+                sock = open_socket(self._settings, _CONNECT_TIMEOUT_S)
             except OSError as exc:
                 log.warning("cannot connect to broker %s:%s: %s",
                             self._settings.host, self._settings.port, exc)
@@ -243,25 +244,6 @@ class MqttIngest:
             if not self._stop.is_set():
                 self._stop.wait(self._backoff.next())
 
-    def _open(self) -> socket.socket:
-        s = self._settings
-        sock = socket.create_connection((s.host, s.port), timeout=_CONNECT_TIMEOUT_S)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if s.tls:
-            context = ssl.create_default_context(
-                cafile=str(s.tls_ca_file) if s.tls_ca_file else None)
-            if s.tls_cert_file:
-                context.load_cert_chain(
-                    str(s.tls_cert_file), str(s.tls_key_file) if s.tls_key_file else None)
-            if s.tls_insecure:
-                context.check_hostname = False
-            try:
-                sock = context.wrap_socket(sock, server_hostname=s.host)
-            except (OSError, ssl.SSLError):
-                sock.close()
-                raise
-        return sock
-
     def _session(self, sock: socket.socket) -> None:
         """One connection: CONNECT, SUBSCRIBE, then read and write until it ends."""
         parser = wire.StreamParser(self._v5)
@@ -274,12 +256,7 @@ class MqttIngest:
         connack = self._await(sock, parser, wire.CONNACK)
         ack = wire.parse_connack(connack, self._v5)
         if ack.code != 0:
-            s = self._settings
-            why = f"0x{ack.code:02x}" + (f", {ack.reason}" if ack.reason else "")
-            self.refusal = (
-                f"the broker refused the gateway's login as {s.username!r} with client id "
-                f"{s.client_id!r} (reason code {why}): check SCGW_BROKER__PASSWORD, and that "
-                "the account exists and is bound to this client id (`scgw broker provision`)")
+            self.refusal = login_refusal(self._settings, ack.code, ack.reason)
             self._answered.set()
             raise wire.RefusedError(f"connection ({ack.reason})" if ack.reason else "connection",
                                     ack.code)
@@ -290,29 +267,11 @@ class MqttIngest:
         sock.sendall(wire.subscribe_packet(1, self._filters, self._v5, no_local=no_local))
         suback = self._await(sock, parser, wire.SUBACK)
         _, codes = wire.parse_suback(suback, self._v5)
-        failed = [(f, c) for f, c in zip(self._filters, codes, strict=False) if c >= 0x80]
-        optional = [(f, c) for f, c in failed if f in self._optional]
-        if optional and len(optional) == len(failed):
-            # Only a dialect's own topics (a dialect file installed before the broker was
-            # provisioned for it): everything else is served, and the operator is told —
-            # stopping the whole gateway left every device unserved (vendor round 3).
-            self.unsubscribed = [f for f, _ in optional]
-            log.error("the broker refused the gateway's subscription to %s (reason 0x%02x): "
-                      "those dialect devices are not read until `scgw broker provision` gives "
-                      "role scgw-gateway those topics and the gateway reconnects",
-                      ", ".join(repr(f) for f, _ in optional), optional[0][1])
-            failed = []
-        else:
-            self.unsubscribed = []
+        failed, self.unsubscribed = judge_suback(self._filters, codes, self._optional)
         if not self._lane:
             self._metrics.subscriptions_refused.set(len(self.unsubscribed))
         if failed:
-            self.refusal = (
-                f"the broker refused the gateway's subscription to {failed[0][0]!r} (reason "
-                f"code 0x{failed[0][1]:02x}): its account lacks permission to subscribe there "
-                f"(role scgw-gateway needs subscribePattern {failed[0][0]!r}: run `scgw broker "
-                "provision` again — after an upgrade or a new dialect file, its role may predate "
-                "the topics read now)")
+            self.refusal = subscription_refusal(*failed[0])
             self._answered.set()
             raise wire.RefusedError("subscriptions", failed[0][1])
         self.refusal = None
