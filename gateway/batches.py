@@ -36,6 +36,26 @@ def parts(raw: RawMessage) -> list[RawMessage] | None:
     """The messages `raw` carries when it carries several (an array, a wrapped list, one
     object per line) on a reading or event topic of ours; None for a single message (almost
     every one: decided from a glance at its bytes). BatchError past PARTS_MAX."""
+    elements = _elements(raw)
+    if elements is None:
+        return None
+    if len(elements) > PARTS_MAX:
+        raise BatchError(f"{len(elements)} readings or events in one message (at most "
+                         f"{PARTS_MAX}): send fewer at a time")
+    return [replace(raw, payload=orjson.dumps(e)) for e in elements]
+
+
+def size(raw: RawMessage) -> int:
+    """How many messages `raw` counts as against its device's budget: one, or as many as it
+    carries (a queue of 100 must not pass for one message, red team)."""
+    payload = raw.payload
+    if payload[:1] == b"{" and b"[" not in payload and b"\n" not in payload:
+        return 1
+    elements = _elements(raw)
+    return len(elements) if elements else 1
+
+
+def _elements(raw: RawMessage) -> list[dict[str, Any]] | None:
     payload = raw.payload
     first = payload[:1]
     if first == b"{" and b"[" not in payload and b"\n" not in payload:
@@ -57,10 +77,7 @@ def parts(raw: RawMessage) -> list[RawMessage] | None:
     if not isinstance(elements, list) or len(elements) < 1 \
             or not all(isinstance(e, dict) and e for e in elements):
         return None
-    if len(elements) > PARTS_MAX:
-        raise BatchError(f"{len(elements)} readings or events in one message (at most "
-                         f"{PARTS_MAX}): send fewer at a time")
-    return [replace(raw, payload=orjson.dumps(e)) for e in elements]
+    return elements
 
 
 def _loads(payload: bytes) -> Any:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from devices.vendors import CodecSet
+from gateway import batches
 from gateway.decode import TOPIC_MAX
 from gateway.envelope import RawMessage
 from gateway.rejections import RejectError
@@ -119,7 +120,9 @@ class DeviceBudget:
                 if bucket.tokens < 1 and bucket.burst < self.burst:
                     self._reconsider(device_id, bucket)  # installed since?
                 if bucket.tokens >= 1:
-                    bucket.tokens -= 1
+                    # A queue of readings in one message costs what it carries: a device
+                    # that overdraws is in debt until its budget refills.
+                    bucket.tokens -= batches.size(raw)
                     admitted.append(raw)
                     continue
                 urgent = self._urgent(raw) is not None

@@ -51,6 +51,19 @@ def test_an_sos_from_a_device_over_its_budget_passes_but_an_sos_flood_does_not()
     assert len(admitted) == 10 + 1
 
 
+def test_a_queue_of_readings_in_one_message_costs_what_it_carries():
+    # Messages carrying arrays are split into their elements (gateway/batches.py): counted as
+    # one, a band's 100-reading arrays would pass 100 times its budget.
+    budget = _budget()
+    queue = RawMessage("scgw/v1/wristband/WB-1/telemetry",
+                       orjson.dumps([{"ts": MS + n, "seq": n} for n in range(60)]),
+                       received_at=T0, arrived=1000.0)
+    admitted, shed, _ = budget.split([queue, queue, queue])
+    assert (len(admitted), len(shed)) == (2, 1)  # 100 tokens: 60, then 60 on credit
+    admitted, _, _ = budget.split([_msg("WB-1", 1.0)])
+    assert admitted == []  # in debt (-20 + 10 a second) until the budget refills
+
+
 def test_a_device_nobody_installed_has_a_smaller_budget():
     # Red team round 2: a hostile vendor's 2,000 warehouse devices, each within the full
     # budget, could queue millions of messages ahead of an installed band's SOS.
