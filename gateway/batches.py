@@ -2,47 +2,78 @@
 
 Cheap 4G bands queue what happened while the modem slept and send the queue as one message:
 a JSON array (`[{…"type": "low_battery"}, {…"type": "sos"}]`), an object wrapping a list
-(`{"records": […]}`, `{"imei": "…", "data": […]}`) or one object per line. Refused whole,
+(`{"records": […]}`, `{"imei": "…", "dataList": […]}`) or one object per line. Refused whole,
 the SOS in such a queue was never confirmed or paged (vendor round 5). Each element is now
 judged as the message it would have been on its own — stored, deduplicated, paged and
 confirmed, or refused with its own reason — and the MQTT message is acknowledged once, when
 all of them are committed. A wrapper's `ts` is the default of an element without one; its
-other top-level fields (an IMEI, a message type) say nothing the topic does not.
+other top-level fields (a message type, an IMEI) say nothing the topic does not — except a
+device id that names another registered device, which refuses the whole message: a cloud
+bridge must publish each device's queue on that device's own topic.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 
+from devices.base import urgent_type, urgent_word
+from devices.catalogue import CATALOGUE
 from gateway.envelope import RawMessage
 
-# Elements one message may carry (a day of a band's queued events fits many times over).
-PARTS_MAX = 100
-# Keys that wrap a queue of readings or events; none is a field of any device kind.
-WRAPPERS = ("records", "data", "events", "list", "items", "batch", "readings", "values")
-_WRAPPED = re.compile(rb'"(?:' + b"|".join(w.encode() for w in WRAPPERS) + rb')"\s*:\s*\[')
+# Elements one message may carry; a message with more has its first PARTS_MAX read and the
+# rest refused (64 KiB of the smallest readings is a few thousand).
+PARTS_MAX = 1000
+# Keys that wrap a queue of readings or events (compared as urgent words are: `dataList`,
+# `DATA`, `record_list`); none is a field of any device kind.
+WRAPPERS = frozenset(urgent_word(w) for w in (
+    "records", "data", "events", "list", "items", "batch", "readings", "values", "data_list",
+    "record_list", "event_list", "history", "msgs", "messages", "alarms", "alarm_list",
+    "reports", "rows"))
+# Keys by which a wrapper names the device it speaks for.
+DEVICE_KEYS = frozenset(urgent_word(k) for k in (
+    "device_id", "dev_id", "imei", "device_name"))
+# Any key of the list, in any case (the exact key is checked after parsing).
+_WRAPPED = re.compile(rb'"[A-Za-z_]+"\s*:\s*\[\s*(?:\{|null)', re.IGNORECASE)
 _NEXT_LINE = re.compile(rb"\}\s*\r?\n\s*\{")
 
 
 class BatchError(ValueError):
-    """A message carries more elements than one message may."""
+    """A message carrying several that cannot be read as such, with the device it came from."""
+
+    def __init__(self, message: str, device_id: str | None) -> None:
+        super().__init__(message)
+        self.device_id = device_id
 
 
-def parts(raw: RawMessage) -> list[RawMessage] | None:
-    """The messages `raw` carries when it carries several (an array, a wrapped list, one
-    object per line) on a reading or event topic of ours; None for a single message (almost
-    every one: decided from a glance at its bytes). BatchError past PARTS_MAX."""
-    elements = _elements(raw)
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """The messages one message carried, and what of it was left unread."""
+
+    parts: list[RawMessage]
+    unread: str | None
+    device_id: str
+
+
+def parts(raw: RawMessage, registered: Callable[[str], bool] | None = None) -> Batch | None:
+    """The messages `raw` carries when it carries several — an array, a wrapped list, one
+    object per line — on a reading or event topic of ours; None for a single message (almost
+    every one: decided from a glance at its bytes). BatchError when the wrapper names
+    another device `registered` knows."""
+    elements = _elements(raw, registered)
     if elements is None:
         return None
+    unread = None
     if len(elements) > PARTS_MAX:
-        raise BatchError(f"{len(elements)} readings or events in one message (at most "
-                         f"{PARTS_MAX}): send fewer at a time")
-    return [replace(raw, payload=orjson.dumps(e)) for e in elements]
+        unread = (f"{len(elements) - PARTS_MAX} readings or events beyond the first "
+                  f"{PARTS_MAX} of one message were not read: send fewer at a time")
+        elements = elements[:PARTS_MAX]
+    return Batch([replace(raw, payload=orjson.dumps(e)) for e in elements], unread,
+                 raw.topic.split("/")[3])
 
 
 def size(raw: RawMessage) -> int:
@@ -51,11 +82,15 @@ def size(raw: RawMessage) -> int:
     payload = raw.payload
     if payload[:1] == b"{" and b"[" not in payload and b"\n" not in payload:
         return 1
-    elements = _elements(raw)
-    return len(elements) if elements else 1
+    try:
+        elements = _elements(raw, None)
+    except BatchError:
+        return 1
+    return min(len(elements), PARTS_MAX) if elements else 1
 
 
-def _elements(raw: RawMessage) -> list[dict[str, Any]] | None:
+def _elements(raw: RawMessage, registered: Callable[[str], bool] | None,
+              ) -> list[dict[str, Any]] | None:
     payload = raw.payload
     first = payload[:1]
     if first == b"{" and b"[" not in payload and b"\n" not in payload:
@@ -69,13 +104,17 @@ def _elements(raw: RawMessage) -> list[dict[str, Any]] | None:
     if first == b"[":
         elements = _loads(payload)
     elif first == b"{" and _WRAPPED.search(payload):
-        elements = _unwrapped(_loads(payload))
+        elements = _unwrapped(_loads(payload), topic, registered)
     elif first == b"{" and _NEXT_LINE.search(payload):
         elements = [_loads(line) for line in payload.splitlines() if line.strip()]
     else:
         return None
-    if not isinstance(elements, list) or len(elements) < 1 \
-            or not all(isinstance(e, dict) and e for e in elements):
+    if not isinstance(elements, list):
+        return None
+    # A `null` in the queue (a slot the firmware never filled) is nothing to read; it does
+    # not cost the others (vendor round 5 re-check: it lost a fall with it).
+    elements = [e for e in elements if e is not None]
+    if not elements or not all(isinstance(e, dict) and e for e in elements):
         return None
     return elements
 
@@ -87,13 +126,33 @@ def _loads(payload: bytes) -> Any:
         return None
 
 
-def _unwrapped(obj: Any) -> list[Any] | None:
-    """The elements of an object wrapping one list of objects, each with the wrapper's `ts`
-    as its default; None when it is not such an object."""
+def _unwrapped(obj: Any, topic: str, registered: Callable[[str], bool] | None,
+               ) -> list[Any] | None:
+    """The elements of an object wrapping a list of objects under one of WRAPPERS (other
+    lists — a Wi-Fi scan — are no queue), each with the wrapper's `ts` as its default; None
+    when it is no such object, or when it is itself a message of the topic's kind (its
+    `type` one of the kind's words: `{"type": "sos", "data": […]}` is an SOS)."""
     if not isinstance(obj, dict):
         return None
-    lists = [k for k, v in obj.items() if isinstance(v, list)]
-    if len(lists) != 1 or lists[0] not in WRAPPERS or "type" in obj:
+    lists = [k for k, v in obj.items() if isinstance(v, list) and urgent_word(k) in WRAPPERS
+             and any(isinstance(e, dict) for e in v)]
+    if len(lists) != 1:
         return None
+    levels = topic.split("/")
+    kind = CATALOGUE.get(levels[2]) if len(levels) == 5 else None
+    said = obj.get("type")
+    if kind is not None and isinstance(said, str) and (
+            urgent_type(kind, said) is not None or urgent_word(said) in {
+                urgent_word(w) for w in kind.vocabulary()}):
+        return None
+    for key, value in obj.items():
+        if urgent_word(key) in DEVICE_KEYS and isinstance(value, str | int) \
+                and len(levels) == 5 and str(value) != levels[3] \
+                and registered is not None and registered(str(value)):
+            # A cloud bridge publishing one device's queue on another's login stored it as
+            # the wrong device's (vendor round 5 re-check).
+            raise BatchError(f"{key[:40]} {str(value)[:64]!r} names another device than the "
+                             f"topic's {levels[3]!r}: publish each device's readings on its "
+                             "own topic, with its own login", levels[3])
     shared = {"ts": obj["ts"]} if "ts" in obj else {}
     return [{**shared, **e} if isinstance(e, dict) else e for e in obj[lists[0]]]

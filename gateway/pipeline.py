@@ -65,6 +65,7 @@ class Pipeline:
         # every batch writes its twins (another replica may read them next).
         self._coherence = coherence
         self._kind_of = kind_of
+        self._registered = lambda device_id: kind_of(device_id) is not None
         if coherence is not None:
             coherence.participants.append(self)
         self._interactive = interactive or InteractiveGate(share=0.0)
@@ -314,13 +315,17 @@ class Pipeline:
         for raw in batch:
             step_aside()
             try:
-                several = batches.parts(raw)
+                several = batches.parts(raw, self._registered)
             except batches.BatchError as exc:
-                self._dead.write(tx, raw, RejectError("schema_invalid", str(exc)))
+                self._dead.write(tx, raw, RejectError("schema_invalid", str(exc),
+                                                      exc.device_id))
                 continue
+            if several is not None and several.unread is not None:
+                self._dead.write(tx, raw, RejectError("schema_invalid", several.unread,
+                                                      several.device_id))
             # A queue of readings or events in one message: each judged as if sent alone,
             # the message acked once with the batch (`raw` stays the one put back or acked).
-            for part in several or (raw,):
+            for part in several.parts if several is not None else (raw,):
                 try:
                     decoded.append((raw, self._decoder.decode(part, now)))
                 except RejectError as rej:

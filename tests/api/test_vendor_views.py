@@ -114,6 +114,16 @@ def test_validate_judges_like_ingest_and_stores_nothing(api):
                                              "time": "2026-11-21 12:00:00"})
     assert (new["outcome"], new["type"], new["urgent"]) == ("accepted", "sos", True), new
     assert any("not registered" in n for n in new["notes"])
+    # A queue is judged element by element, as ingest does (vendor round 5 re-check: every
+    # queue was refused here, or read as one salvaged event).
+    queue = judge("scgw/v1/wristband/WB-NEW-9/event", [
+        {"ts": int(T0 * 1000), "seq": 1, "type": "low_battery", "battery_pct": 9},
+        {"ts": int(T0 * 1000), "seq": 2, "type": "sos"},
+        {"ts": int(T0 * 1000), "seq": 3, "type": "worn", "extra": 1}])
+    assert queue["outcome"] == "refused" and queue["detail"] == "1 of 3 elements refused"
+    assert [(e["outcome"], e["type"], e["urgent"]) for e in queue["elements"]] == [
+        ("accepted", "low_battery", False), ("accepted", "sos", True), ("refused", None, False)]
+    assert any("a queue of 3" in n for n in queue["notes"])
     # Filters that cannot match anything say so instead of answering [].
     assert api.client.get("/vendor/dead-letters?reason=bogus", headers=acme).status_code == 422
     assert api.client.get(f"/vendor/dead-letters?since={int(T0 * 1000)}",

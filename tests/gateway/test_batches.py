@@ -64,17 +64,56 @@ def test_wrapped_and_line_by_line_readings_are_each_stored(make_gateway, publish
     assert gw.store.query("SELECT reason FROM dead_letters") == []
 
 
-def test_a_bad_element_is_refused_alone_and_too_many_are_refused_whole(make_gateway,
-                                                                     publisher):
+def test_a_bad_element_is_refused_alone_and_too_many_are_read_up_to_the_limit(make_gateway,
+                                                                             publisher):
     gw = make_gateway()
     publisher.publish(f"{BAND}/telemetry", orjson.dumps([
         {"ts": MS, "seq": 1, "heart_rate_bpm": 72}, {"ts": MS, "seq": 2, "battery_pct": 120}]))
     publisher.publish(f"{BAND}/telemetry", orjson.dumps(
-        [{"ts": MS + n, "seq": 10 + n, "heart_rate_bpm": 70} for n in range(PARTS_MAX + 1)]))
+        [{"ts": MS + n, "seq": 10 + n, "heart_rate_bpm": 70} for n in range(PARTS_MAX + 2)]))
     assert gw.pipeline.wait_processed(2, 10)
-    assert [r["seq"] for r in gw.store.query("SELECT seq FROM telemetry")] == [1]
-    letters = gw.store.query("SELECT reason, detail, payload FROM dead_letters ORDER BY id")
+    assert len(gw.store.query("SELECT seq FROM telemetry")) == 1 + PARTS_MAX
+    letters = gw.store.query("SELECT reason, detail, device_id, payload FROM dead_letters"
+                             " ORDER BY id")
     assert [(r["reason"], orjson.loads(bytes(r["payload"]))) for r in letters[:1]] == [
         ("out_of_range", {"ts": MS, "seq": 2, "battery_pct": 120})]
-    assert letters[1]["reason"] == "schema_invalid" and f"at most {PARTS_MAX}" in letters[1][
-        "detail"]
+    # What was left unread is said to the device's vendor (its dead letters, its errors).
+    assert (letters[1]["reason"], letters[1]["device_id"]) == ("schema_invalid", "WB-1001")
+    assert f"2 readings or events beyond the first {PARTS_MAX}" in letters[1]["detail"]
+
+
+def test_queues_in_the_shapes_vendor_clouds_send(make_gateway, publisher, mosquitto):
+    # Vendor round 5 re-check: a wrapper with a message type of its own, lists under
+    # `dataList`/`history`/`alarms`, a null in the queue — each lost the SOS in it.
+    make_gateway()
+    listener = Listener(mosquitto.port, [f"{BAND}/event/ack"])
+    try:
+        for seq, payload in enumerate([
+                {"type": "report", "msgId": 7, "dataList": [{"ts": MS, "type": "sos"}]},
+                {"history": [None, {"ts": MS + 1, "type": "fall"}]},
+                {"ts": MS + 2, "alarms": [{"type": "sos"}]}], start=1):
+            payload = {**payload}
+            key = next(k for k, v in payload.items() if isinstance(v, list))
+            payload[key] = [e if e is None else {**e, "seq": seq} for e in payload[key]]
+            publisher.publish(f"{BAND}/event", orjson.dumps(payload))
+        assert wait_for(lambda: len(listener.got) >= 3, 10), listener.got
+        confirmed = sorted((b["seq"], b["type"], b["status"]) for _, b in listener.got)
+    finally:
+        listener.close()
+    assert confirmed == [(1, "sos", "stored"), (2, "fall", "stored"), (3, "sos", "stored")]
+
+
+def test_an_sos_with_a_list_of_its_own_is_an_sos_and_a_wrapper_of_another_device_refused(
+        make_gateway, publisher):
+    gw = make_gateway()
+    publisher.publish(f"{BAND}/event", orjson.dumps(
+        {"ts": MS, "seq": 1, "type": "sos", "data": [{"cell": 4601}]}))
+    # A cloud bridge publishing another band's queue on this band's login.
+    publisher.publish(f"{BAND}/telemetry", orjson.dumps(
+        {"imei": "WB-1002", "records": [{"ts": MS, "seq": 2, "heart_rate_bpm": 80}]}))
+    assert gw.pipeline.wait_processed(2, 10)
+    assert [r["type"] for r in gw.store.query("SELECT type FROM events")] == ["sos"]
+    assert gw.store.query("SELECT id FROM telemetry") == []
+    [letter] = gw.store.query("SELECT reason, device_id, detail FROM dead_letters")
+    assert (letter["reason"], letter["device_id"]) == ("schema_invalid", "WB-1001")
+    assert "names another device" in letter["detail"]
