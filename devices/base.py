@@ -314,6 +314,9 @@ class DeviceKind:
     # smoke detector). The contract still refuses them; only the salvage of an urgent event
     # reads them, so such a press pages (with a note) instead of being refused unconfirmed.
     urgent_aliases: tuple[tuple[str, str], ...] = ()
+    # Other words for the kind's other events (`报警解除` for `alarm_cleared`): read as the
+    # event and reported as a repair, like a word in another spelling.
+    other_words: tuple[tuple[str, str], ...] = ()
 
     @property
     def commands(self) -> tuple[str, ...]:

@@ -83,6 +83,17 @@ SELF_TEST = CommandSpec(
     ttl_s=60.0, max_ttl_s=300.0,
 )
 
+# Other words detector firmware uses for the common events (vendor round 5 re-check).
+OTHER_WORDS: tuple[tuple[str, str], ...] = (
+    ("alarm_clear", "alarm_cleared"), ("alarm_end", "alarm_cleared"),
+    ("alarm_recovered", "alarm_cleared"), ("alarm_restore", "alarm_cleared"),
+    ("recovered", "alarm_cleared"), ("restored", "alarm_cleared"), ("cleared", "alarm_cleared"),
+    ("报警解除", "alarm_cleared"), ("报警恢复", "alarm_cleared"), ("恢复", "alarm_cleared"),
+    ("hush", "hushed"), ("mute", "hushed"), ("muted", "hushed"), ("silence", "hushed"),
+    ("silenced", "hushed"), ("消音", "hushed"), ("静音", "hushed"),
+    ("dismantle", "removed"), ("dismantled", "removed"), ("tamper", "removed"),
+    ("防拆", "removed"), ("拆除", "removed"))
+
 COMMON_EVENTS: tuple[type[Event], ...] = (
     AlarmClearedEvent, HushedEvent, SelfTestEvent, FaultEvent, LowBatteryEvent, RemovedEvent,
 )

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from devices.base import DeviceConfig, DeviceKind, Event
 from devices.commands import CommandResult, CommandSpec
-from devices.detectors import COMMON_EVENTS, ROOM, SELF_TEST, DetectorTelemetry
+from devices.detectors import COMMON_EVENTS, OTHER_WORDS, ROOM, SELF_TEST, DetectorTelemetry
 
 KEY = "gas_detector"
 
@@ -76,6 +76,8 @@ KIND = DeviceKind(
     description="Gas detectors in kitchens (first of all of elders who live alone).",
     command_specs=(SELF_TEST, CLOSE_VALVE),
     urgent=("gas_alarm",),
+    other_words=(*OTHER_WORDS, ("gas_alarm_cleared", "alarm_cleared"),
+                 ("gas_cleared", "alarm_cleared"), ("燃气报警解除", "alarm_cleared")),
     urgent_aliases=(("gas_leak", "gas_alarm"), ("leak", "gas_alarm"), ("gas", "gas_alarm"),
                     ("alarm", "gas_alarm"), ("gas_detected", "gas_alarm"),
                     ("gas_leakage", "gas_alarm"), ("combustible_gas", "gas_alarm"),

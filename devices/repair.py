@@ -219,6 +219,7 @@ def repaired(kind: DeviceKind, channel: str, payload: bytes) -> tuple[bytes, lis
         model = kind.telemetry
         obj.update(pairs)
         _drop_placeholders(model, obj, repairs)
+        _drop_quiet_flags(model, obj, repairs)
     else:
         return None
     base = {key: obj[key] for key in ("ts", "type") if key in obj}
@@ -256,6 +257,7 @@ def _event_model(kind: DeviceKind, pairs: Members, obj: dict[str, Any],
     case or spelling (`fireLaneCleared`: a refused clear left a lane blocked, vendor round
     4), and return that event's model; None when the type is none of the kind's words."""
     words = {urgent_word(w): w for w in kind.vocabulary()}
+    words.update((urgent_word(other), word) for other, word in kind.other_words)
     said = None
     for key, value in pairs:
         if key == "type" and isinstance(value, str) and said is None:
@@ -267,6 +269,27 @@ def _event_model(kind: DeviceKind, pairs: Members, obj: dict[str, Any],
     if obj["type"] != said:
         repairs.append(f"type {said[:40]!r} read as {obj['type']!r}")
     return next((m for m in kind.events if m.model_fields["type"].default == obj["type"]), None)
+
+
+# A report's alarm flag saying "no alarm" (`"alarm": false`, `"0"`, `"normal"`): nothing to
+# read, and no reason to refuse the report (vendor round 5 re-check: the device never showed
+# online). A flag that is set is an alarm: gateway/urgent_salvage.py reads it first.
+_FLAG_KEYS = frozenset(urgent_word(k) for k in (
+    "alarm", "alert", "alarm_status", "alarm_state", "alarm_flag", "warning", "sos", "fall",
+    "smoke", "gas", "status"))
+_QUIET = frozenset(("false", "0", "normal", "none", "ok", "no", "off", "clear", "cleared",
+                    "正常", "无"))
+
+
+def _drop_quiet_flags(model: type[BaseModel], obj: dict[str, Any], repairs: list[str]) -> None:
+    """Leave out alarm flags that say there is no alarm."""
+    for name in [k for k in obj if k not in model.model_fields]:
+        value = obj[name]
+        quiet = value is False or value is None or (type(value) is int and value == 0) or (
+            isinstance(value, str) and value.strip().lower() in _QUIET)
+        if quiet and urgent_word(name) in _FLAG_KEYS:
+            del obj[name]
+            repairs.append(f"{name[:40]} {str(value)[:20]!r} read as no alarm")
 
 
 def _drop_placeholders(model: type[BaseModel], obj: dict[str, Any], repairs: list[str]) -> None:

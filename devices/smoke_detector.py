@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from devices.base import DeviceConfig, DeviceKind, Event
-from devices.detectors import COMMON_EVENTS, ROOM, SELF_TEST, DetectorTelemetry
+from devices.detectors import COMMON_EVENTS, OTHER_WORDS, ROOM, SELF_TEST, DetectorTelemetry
 
 KEY = "smoke_detector"
 
@@ -49,6 +49,8 @@ KIND = DeviceKind(
     description="Smoke detectors in homes (first of all of elders who live alone).",
     command_specs=(SELF_TEST,),
     urgent=("smoke_alarm",),
+    other_words=(*OTHER_WORDS, ("smoke_alarm_cleared", "alarm_cleared"),
+                 ("smoke_cleared", "alarm_cleared"), ("烟雾报警解除", "alarm_cleared")),
     urgent_aliases=(("fire_alarm", "smoke_alarm"), ("fire", "smoke_alarm"),
                     ("smoke", "smoke_alarm"), ("alarm", "smoke_alarm"),
                     ("smoke_detected", "smoke_alarm"), ("smoke_warning", "smoke_alarm"),

@@ -160,3 +160,23 @@ def test_a_two_level_co_alarm_keeps_its_gas_level_and_ppm(make_gateway, publishe
     assert (data["gas"], data["ppm"]) == ("co", 300)
     [reading] = gw.store.query("SELECT data FROM telemetry")
     assert orjson.loads(reading["data"])["ppm"] == 35
+
+
+def test_a_detectors_other_words_and_a_quiet_alarm_flag_are_read(make_gateway, publisher):
+    # Vendor round 5 re-check: `"alarm": false` refused every normal report (the detector
+    # never showed online); `报警解除`, `mute`, `smoke_alarm_cleared`, `防拆` were refused.
+    gw = make_gateway(devices=[device("SD-6", "smoke_detector", site="jining-renmin",
+                                      building="5", grid="G-01")])
+    sd = "scgw/v1/smoke_detector/SD-6"
+    publisher.publish(f"{sd}/telemetry", orjson.dumps(
+        {"ts": MS, "seq": 1, "alarm": False, "battery_pct": 80}))
+    for seq, word in enumerate(("报警解除", "mute", "smoke_alarm_cleared", "防拆"), start=2):
+        publisher.publish(f"{sd}/event", orjson.dumps({"ts": MS + seq, "seq": seq,
+                                                       "type": word}))
+    assert gw.pipeline.wait_processed(5, 10)
+    assert gw.store.query("SELECT reason FROM dead_letters") == []
+    assert [r["type"] for r in gw.store.query("SELECT type FROM events ORDER BY seq")] == [
+        "alarm_cleared", "hushed", "alarm_cleared", "removed"]
+    assert gw.twins.get("SD-6").battery_pct == 80
+    assert [r["rule_id"] for r in gw.store.query("SELECT rule_id FROM alerts")] == [
+        "smoke_detector.removed"]
