@@ -67,6 +67,10 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float,
         repairs.append(f"type {said[:40]!r} read as {word!r}")
     ts, from_receipt = _usable_ts(model, {"type": word}, obj.get("ts"), received_at, repairs)
     fields: dict[str, Any] = {"type": word, "ts": ts}
+    level = _level_said(said) if "level" in model.model_fields and "level" not in obj else None
+    if level is not None:  # `低报`, `gas_alarm_high`: the word says which alarm
+        fields["level"] = level
+        repairs.append(f"level {level!r} read from the type")
     unknown: list[str] = []
     for name, value in obj.items():
         if name in ("type", "ts"):
@@ -133,6 +137,13 @@ def salvage_unreadable(kind: DeviceKind, payload: bytes, received_at: float) -> 
     minimal = orjson.dumps({"type": word})
     return salvage_urgent(kind, minimal, received_at, prior=[
         f"payload unreadable as a JSON object: only its type {said[:40]!r} was read"])
+
+
+def _level_said(said: str) -> str | None:
+    """The alarm level a two-level detector's word names (`low_alarm`, `高报`), or None."""
+    word = said.lower()
+    low, high = "low" in word or "低" in word, "high" in word or "高" in word
+    return "low" if low and not high else "high" if high and not low else None
 
 
 def salvage_ack(payload: bytes, received_at: float) -> tuple[CommandAck, list[str]] | None:

@@ -157,7 +157,7 @@ def test_a_two_level_co_alarm_keeps_its_gas_level_and_ppm(make_gateway, publishe
     assert alert["rule_id"].startswith("gas_detector.gas_alarm")
     [event] = gw.store.query("SELECT data FROM events WHERE type = 'gas_alarm'")
     data = orjson.loads(event["data"])
-    assert (data["gas"], data["ppm"]) == ("co", 300)
+    assert (data["gas"], data["ppm"], data["level"]) == ("co", 300, "high")
     [reading] = gw.store.query("SELECT data FROM telemetry")
     assert orjson.loads(reading["data"])["ppm"] == 35
 
