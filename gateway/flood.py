@@ -131,7 +131,7 @@ class DeviceBudget:
                     admitted.append(raw)
                     continue
                 shed.append(raw)
-                opened |= self._tally(device_id, raw, urgent)
+                opened |= self._tally(device_id, raw, urgent, batches.size(raw))
         return admitted, shed, opened
 
     def _budget_of(self, device_id: str) -> tuple[float, float]:
@@ -149,13 +149,13 @@ class DeviceBudget:
             bucket.tokens += burst - bucket.burst
             bucket.burst, bucket.rate = burst, rate
 
-    def _tally(self, device_id: str, raw: RawMessage, urgent: bool) -> bool:
+    def _tally(self, device_id: str, raw: RawMessage, urgent: bool, count: int = 1) -> bool:
         tally = self._tallies.get(device_id)
         new = tally is None
         if tally is None:
             tally = self._tallies[device_id] = ShedTally(device_id, raw.received_at,
                                                          raw.received_at, raw)
-        tally.count += 1
+        tally.count += count  # a queue shed is every reading in it
         tally.urgent += urgent
         tally.last_at = raw.received_at
         return new

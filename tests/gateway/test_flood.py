@@ -60,6 +60,7 @@ def test_a_queue_of_readings_in_one_message_costs_what_it_carries():
                        received_at=T0, arrived=1000.0)
     admitted, shed, _ = budget.split([queue, queue, queue])
     assert (len(admitted), len(shed)) == (2, 1)  # 100 tokens: 60, then 60 on credit
+    assert budget.take_tallies()[0].count == 60  # what was shed: the readings, not a message
     admitted, _, _ = budget.split([_msg("WB-1", 1.0)])
     assert admitted == []  # in debt (-20 + 10 a second) until the budget refills
 
