@@ -139,5 +139,9 @@ KIND = DeviceKind(
                     ("求助", "button_pressed"), ("求救", "button_pressed"),
                     # Vendor round 5 (with decorations: `sos_alarm`, `紧急呼叫` are read).
                     ("one_key", "button_pressed"), ("紧急", "button_pressed"),
-                    ("一键求救", "button_pressed"), ("报警", "button_pressed")),
+                    ("一键求救", "button_pressed"), ("报警", "button_pressed"),
+                    # An elevator car's emergency button registered as a pole (the guide's
+                    # advice until elevators are a kind): a passenger trapped.
+                    ("trapped", "button_pressed"), ("passenger_trapped", "button_pressed"),
+                    ("困人", "button_pressed"), ("电梯困人", "button_pressed")),
 )
