@@ -66,6 +66,7 @@ class Pipeline:
         self._coherence = coherence
         self._kind_of = kind_of
         self._registered = lambda device_id: kind_of(device_id) is not None
+        self._max_bytes = limits.max_payload_bytes
         if coherence is not None:
             coherence.participants.append(self)
         self._interactive = interactive or InteractiveGate(share=0.0)
@@ -93,7 +94,8 @@ class Pipeline:
                                                        lambda d: kind_of(d) is not None),
                                    installed=installed,
                                    uninstalled_rate_per_s=limits.uninstalled_device_rate_per_s,
-                                   uninstalled_burst=limits.uninstalled_device_burst)
+                                   uninstalled_burst=limits.uninstalled_device_burst,
+                                   cost=lambda raw: batches.size(raw, limits.max_payload_bytes))
         self._put_back: list[RawMessage] = []  # this batch's messages left for the next
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -315,7 +317,7 @@ class Pipeline:
         for raw in batch:
             step_aside()
             try:
-                several = batches.parts(raw, self._registered)
+                several = batches.parts(raw, self._registered, self._max_bytes)
             except batches.BatchError as exc:
                 self._dead.write(tx, raw, RejectError("schema_invalid", str(exc),
                                                       exc.device_id))

@@ -201,7 +201,8 @@ def validate(body: ValidateBody, gw: GatewayDep, user: VendorView) -> Verdict:
     decoder = Decoder(registry, gw.settings.limits, codecs=gw.codecs,  # dialects too
                       urgency=gw.decoder.urgency)
     try:
-        several = batches.parts(raw, lambda device_id: gw.registry.get(device_id) is not None)
+        several = batches.parts(raw, lambda device_id: gw.registry.get(device_id) is not None,
+                                gw.settings.limits.max_payload_bytes)
     except batches.BatchError as exc:
         return Verdict(outcome="refused", reason="schema_invalid", detail=str(exc), notes=notes)
     if several is None:

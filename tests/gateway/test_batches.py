@@ -117,3 +117,26 @@ def test_an_sos_with_a_list_of_its_own_is_an_sos_and_a_wrapper_of_another_device
     [letter] = gw.store.query("SELECT reason, device_id, detail FROM dead_letters")
     assert (letter["reason"], letter["device_id"]) == ("schema_invalid", "WB-1001")
     assert "names another device" in letter["detail"]
+
+
+def test_an_oversized_queue_is_refused_unread_and_a_late_sos_in_a_long_one_is_read(
+        make_gateway, publisher):
+    # Red team round 5 re-check: a 320 KB queue was parsed whole inside the write
+    # transaction (past the 64 KiB limit), and an SOS past the 100th element was lost.
+    from gateway import batches
+    from gateway.envelope import RawMessage
+
+    big = RawMessage(f"{BAND}/telemetry", b"\n".join(
+        orjson.dumps({"ts": MS + n, "seq": n}) for n in range(40_000)))
+    assert len(big.payload) > 65_536
+    assert batches.parts(big, None, 65_536) is None and batches.size(big, 65_536) == 1
+    gw = make_gateway()
+    readings = [{"seq": n, "worn": True} for n in range(PARTS_MAX + 200)]
+    publisher.publish(f"{BAND}/event", orjson.dumps(
+        {"ts": MS, "records": [*readings, {"seq": 99_999, "type": "sos"}]}))
+    assert gw.pipeline.wait_processed(1, 10)
+    assert [r["seq"] for r in gw.store.query("SELECT seq FROM events WHERE type = 'sos'")] == [
+        99_999]
+    [letter] = gw.store.query("SELECT detail FROM dead_letters WHERE reason = 'schema_invalid'"
+                              " AND detail LIKE '%beyond the first%'")
+    assert letter["detail"].startswith("200 readings or events beyond the first")

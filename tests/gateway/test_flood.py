@@ -6,6 +6,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from gateway import batches
 from gateway.envelope import RawMessage
 from gateway.flood import DeviceBudget
 from gateway.urgency import UrgencyHint
@@ -23,7 +24,7 @@ def _msg(device: str, at: float, *, sos: bool = False) -> RawMessage:
 
 
 def _budget(rate: float = 10, burst: int = 100) -> DeviceBudget:
-    return DeviceBudget(rate, burst, 1.0, 3, UrgencyHint().device)
+    return DeviceBudget(rate, burst, 1.0, 3, UrgencyHint().device, cost=batches.size)
 
 
 def test_a_burst_passes_whole_and_then_the_sustained_rate_applies():
