@@ -187,6 +187,15 @@ def object_members(text: str | bytes) -> Members | None:
     on a second try C's `nan`/`inf` tokens (as null) and integers of any length."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
+    if text.count('"type"') <= 1:
+        # The fast parser first (a 27 KB camera event: 10 ms with the standard one): it agrees
+        # wherever it reads the text at all, and duplicate keys matter only for `type`.
+        try:
+            fast = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            fast = None
+        if isinstance(fast, dict):
+            return Members(fast.items())
     top: Any = None
     for attempt in _attempts(text):
         try:

@@ -47,6 +47,10 @@ _DATE = re.compile(r"^(\d{4})(?:[-/.年]\s*(\d{1,2})(?:[-/.月]\s*(\d{1,2})日?|
 # A field under another name that means the same (vendor round 4: a clear's `duration_s`).
 _SAME_AS = {"duration_s": "dwell_s", "co_ppm": "ppm"}
 _NESTED_KEYS_MAX = 64  # a list item or object with more keys than this is not repaired
+# Repairs cost validations: a message larger than this, or a list longer, is not repaired
+# (red team round 5 re-check: 64 KB camera events cost 147 ms each, and an SOS waited 13 s).
+REPAIR_MAX_BYTES = 16_384
+_ITEMS_MAX = 64
 
 
 def field_problem(model: type[BaseModel], fields: dict[str, Any], name: str) -> str | None:
@@ -128,7 +132,7 @@ def _candidates(model: type[BaseModel], name: str,
         fixed = _repaired_object(inner, value, name)
         if fixed is not None:
             yield fixed
-    if inner is not None and isinstance(value, list) and value \
+    if inner is not None and isinstance(value, list) and 0 < len(value) <= _ITEMS_MAX \
             and all(isinstance(item, dict) for item in value):
         items = [_repaired_object(inner, item, name) for item in value]
         if all(item is not None for item in items):
@@ -206,6 +210,8 @@ def repaired(kind: DeviceKind, channel: str, payload: bytes) -> tuple[bytes, lis
     spelling (`FIRE_LANE_CLEARED`), "not measured" placeholders left out, values in another
     form read in ours — and what was repaired; None when nothing could be repaired or the
     result is still refused (then the message is refused as it came)."""
+    if len(payload) > REPAIR_MAX_BYTES:
+        return None
     read = read_object(payload)
     if read is None:
         return None

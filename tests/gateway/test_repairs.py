@@ -180,3 +180,22 @@ def test_a_detectors_other_words_and_a_quiet_alarm_flag_are_read(make_gateway, p
     assert gw.twins.get("SD-6").battery_pct == 80
     assert [r["rule_id"] for r in gw.store.query("SELECT rule_id FROM alerts")] == [
         "smoke_detector.removed"]
+
+
+def test_repairs_are_bounded_in_size():
+    # Red team round 5 re-check: each candidate repair validates again, and 64 KB camera
+    # events with long tracks cost 147 ms each: an uninstalled camera held an SOS 13 s.
+    from devices.catalogue import CATALOGUE
+    from devices.repair import REPAIR_MAX_BYTES, repaired
+
+    cam = CATALOGUE.get("camera")
+    point = {"t": 0.0, "x": 1, "y": 2, "w": 3, "h": 4}
+    short = orjson.dumps({"ts": MS, "type": "falling_object", "confidence": 0.9,
+                          "track": [point] * 10})
+    assert repaired(cam, "event", short) is not None  # a box on ten points: left out
+    long = orjson.dumps({"ts": MS, "type": "falling_object", "confidence": 0.9,
+                         "track": [point] * 400})
+    assert repaired(cam, "event", long) is None  # not worth a validation per point
+    big = orjson.dumps({"ts": MS, "type": "fire_lane_blocked", "zone": 2, "confidence": 0.9,
+                        "object": "x" * 10, "pad": "y" * REPAIR_MAX_BYTES})
+    assert repaired(cam, "event", big) is None
