@@ -42,7 +42,7 @@ def channel_of(topic: str) -> str:
 class _Device:
     counts: dict[str, int] = field(default_factory=dict)  # consecutive refusals per channel
     reasons: dict[str, str] = field(default_factory=dict)  # each channel's latest reason
-    broken: bool = False  # the verdict last reported
+    broken: frozenset[str] = frozenset()  # the broken channels last reported
 
 
 class RefusalWatch:
@@ -92,8 +92,10 @@ class RefusalWatch:
             if st is None:
                 continue
             broken = {c: n for c, n in st.counts.items() if n >= self._limit(c)}
-            if bool(broken) != st.broken:
-                st.broken = bool(broken)
+            # Reported again when another channel breaks too: its alarms refused after its
+            # readings makes the alert major (red team round 5 re-check).
+            if set(broken) != st.broken and (not broken or not set(broken) <= st.broken):
+                st.broken = frozenset(broken)
                 out.append((device_id, self._detail(st, broken) if broken else None))
             if not st.counts and not st.broken:
                 del self.devices[device_id]

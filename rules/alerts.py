@@ -156,6 +156,10 @@ class AlertBook:
         if SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]:
             alert.severity = severity
             action = "escalated"
+            if alert.muted is not None and alert.muted.startswith("silence:"):
+                # A silence that covered it at its old severity may not at the new one (a
+                # major device.refused is silenced only device by device).
+                alert.muted = self._mute_reason(alert, at)
         if alert.muted == "stale" and not stale:
             alert.muted = self._mute_reason(alert, at)
             if alert.muted is None:

@@ -11,6 +11,7 @@ from devices.base import time_zone_mixup_h
 from rules.alerts import AlertBook
 from rules.conditions import Evaluator
 from rules.conditions.base import ThresholdError
+from rules.model import SEVERITY_RANK
 from rules.ports import Clock, Subject, Tx
 from rules.system import BROKER_DOWN, CLOCK_SKEW, DEVICE_REFUSED, GATEWAY_DEVICE, SYSTEM_RULES
 from rules.tuning import Retune, Tunable, plan_retune
@@ -120,10 +121,16 @@ class EngineControls:
         rule = SYSTEM_RULES[rule_id]
         if raised is None:
             self.book.resolve(tx, rule.id, subject.device_id, now, cleared)
-        elif (rule.id, subject.device_id) not in self.book.open:
-            self.book.raise_alert(tx, rule, subject, now, severity=severity or rule.severity,
-                                  resident_id=subject.resident_id, detail=raised[0],
-                                  stale=False, clock_skew_s=raised[1])
+        else:
+            level = severity or rule.severity
+            held = self.book.open.get((rule.id, subject.device_id))
+            # Raised once; raised again only to a higher severity (a band whose readings
+            # were refused, and now its alarms too: red team round 5 re-check — it stayed
+            # minor, and a site-wide silence of minor ones hid it).
+            if held is None or SEVERITY_RANK[level] > SEVERITY_RANK[held.severity]:
+                self.book.raise_alert(tx, rule, subject, now, severity=level,
+                                      resident_id=subject.resident_id, detail=raised[0],
+                                      stale=False, clock_skew_s=raised[1])
 
 
 def _skew_detail(skew_s: float) -> dict[str, float]:

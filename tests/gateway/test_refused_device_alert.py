@@ -80,6 +80,26 @@ def test_a_site_silence_quietens_refused_readings_but_not_refused_alarms(make_ga
     assert muted == {"AC-2001": ("minor", f"silence:{silence}"), "WB-1001": ("major", None)}
 
 
+def test_refused_alarms_after_refused_readings_make_the_alert_major_and_unmuted(
+        make_gateway, publisher):
+    # Red team round 5 re-check: a band whose readings were refused first stayed minor when
+    # its events failed too, and a site-wide silence of device.refused hid it.
+    gw = make_gateway()
+    silence = gw.alerting.silence(author="op", reason="vendor firmware", duration_s=86_400,
+                                  site="jining-renmin", rule_id="device.refused")
+    n = 0
+    for seq in range(1, 6):
+        n += 1
+        _send(gw, publisher, f"{BAND}/telemetry", {"seq": seq, "heart_rate_bpm": "fast"}, n)
+    [alert] = gw.store.query("SELECT severity, muted FROM alerts")
+    assert alert == {"severity": "minor", "muted": f"silence:{silence}"}
+    for seq in range(1, 4):
+        n += 1
+        _send(gw, publisher, f"{BAND}/event", {"seq": seq, "type": "key_pressed"}, n)
+    [alert] = gw.store.query("SELECT severity, muted FROM alerts")
+    assert alert == {"severity": "major", "muted": None}
+
+
 def test_refused_readings_count_only_from_five_in_a_row(make_gateway, publisher):
     gw = make_gateway()  # one odd value is no fault; five in a row are
     access = "scgw/v1/access/AC-2001/telemetry"
