@@ -65,17 +65,19 @@ def _clock_note(skew: float | None) -> str:
     return ""
 
 
-def restate(text: AlertText, db: TicketStore, ticket: Ticket, alert: Any) -> None:
+def restate(text: AlertText, db: TicketStore, ticket: Ticket, alert: Any) -> bool:
     """A repeat that named another place (door 3 after door 1) or brought another picture:
-    the ticket says so — it was written once, at opening (vendor round 4)."""
+    the ticket says so — it was written once, at opening (vendor round 4). Whether the
+    ticket changed. It keeps the latest ATTACHMENTS_MAX pictures."""
     event = alert.detail.get("event") if isinstance(alert.detail, dict) else None
-    if not isinstance(event, dict):
-        return
-    if any(isinstance(event.get(name), list) for name in WHERE_FACTS):
+    before = (ticket.description, list(ticket.attachments))
+    if isinstance(event, dict) and any(isinstance(event.get(name), list)
+                                       for name in WHERE_FACTS):
         ticket.description = text(db, alert)
     ref = snapshot_ref(alert)
-    if ref and ref not in ticket.attachments and len(ticket.attachments) < ATTACHMENTS_MAX:
-        ticket.attachments = [*ticket.attachments, ref]
+    if ref and ref not in ticket.attachments:
+        ticket.attachments = [*ticket.attachments, ref][-ATTACHMENTS_MAX:]
+    return (ticket.description, ticket.attachments) != before
 
 
 def snapshot_ref(alert: Any) -> str | None:

@@ -134,7 +134,8 @@ class WorkflowService:
         if change.action in ("repeated", "escalated", "reescalated", "annotated"):
             ticket.alert_count = alert.count
             ticket.updated_at = change.at
-            restate(self._text, db, ticket, alert)
+            if not restate(self._text, db, ticket, alert) and change.action == "annotated":
+                return  # the same picture again: nothing for the ticket's trail (red team)
             db.update(ticket)
             db.add_event(ticket.id, change.at, SYSTEM, f"alert_{change.action}",
                               ticket.state, ticket.state, f"alert {alert.id} count {alert.count}")

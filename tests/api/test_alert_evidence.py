@@ -191,3 +191,26 @@ def test_a_poles_picture_sent_after_or_before_its_press_joins_it(make_api,
                             headers=api.headers("operator")).json()
     assert ticket["attachments"] == [link]
     assert api.gateway.store.query("SELECT reason FROM dead_letters") == []
+
+
+def test_many_pictures_keep_the_latest_on_the_ticket_and_a_repeat_writes_nothing(
+        make_api, publisher: Publisher):
+    # Red team round 5 re-check: 9,000 snapshots wrote 9,000 ticket events (a 1.6 MB page),
+    # and the first 8 links filled the attachments: later pictures never reached the ticket.
+    api = make_api()
+    api.gateway.registry.register([device("AP-5013", "alarm_pole", site="jining-renmin",
+                                          grid="G-01")])
+    links = [f"https://oss.example.cn/snap/{n}.jpg" for n in range(10)]
+    bodies = [{"seq": 1, "type": "button_pressed"}] + [
+        {"seq": 2 + n, "type": "snapshot", "snapshot_ref": link} for n, link in enumerate(links)
+    ] + [{"seq": 20, "type": "snapshot", "snapshot_ref": links[-1]}] * 3
+    for n, body in enumerate(bodies, start=1):
+        publisher.publish("scgw/v1/alarm_pole/AP-5013/event", orjson.dumps(
+            {"ts": int(T0 * 1000) + n * 1000, **{**body, "seq": n}}))
+    assert api.gateway.pipeline.wait_processed(2 + len(bodies), 10)
+    [alert] = _alerts(api, "alarm_pole.button_pressed")
+    ticket = api.client.get(f"/tickets/{alert['ticket_id']}",
+                            headers=api.headers("operator")).json()
+    assert ticket["attachments"] == links[-8:]
+    annotated = [e for e in ticket["events"] if e["action"] == "alert_annotated"]
+    assert len(annotated) == len(links)  # the same picture again wrote nothing
