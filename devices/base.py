@@ -337,8 +337,10 @@ class DeviceKind:
         return tuple(name for name in self.telemetry.model_fields if name not in skip)
 
 
-# Between the letters of a word: `-`, `_`, spaces, and dots (`S.O.S`).
-_SEPARATORS = re.compile(r"[-_.\s]+")
+# Between the letters of a word: `-`, `_`, spaces, dots (`S.O.S`) and the punctuation
+# firmware puts around one (`sos:alarm`, `SOS!`).
+_SEPARATORS = re.compile(r"[-_.\s:;,!?~*#'\"]+")
+_NUMBERED = re.compile(r"^(.*?[^\d])\d{1,3}$")  # `sos1`, `SOS_2`: a button's number
 
 
 def urgent_word(text: str) -> str:
@@ -371,8 +373,13 @@ def urgent_type(kind: DeviceKind, said: str) -> str | None:
         for alias, meant in kind.urgent_aliases:
             if urgent_word(alias) == word:
                 return meant
+        # What firmware adds after the word, or before it (`alarm_sos`, `key_sos`), or a
+        # button's number (`sos1`): taken off one at a time (red team round 5 re-check).
         word = next((word[:-len(d)] for d in URGENT_DECORATIONS
-                     if word.endswith(d) and len(word) > len(d)), "")
+                     if word.endswith(d) and len(word) > len(d)), "") \
+            or next((word[len(d):] for d in URGENT_DECORATIONS
+                     if word.startswith(d) and len(word) > len(d)), "") \
+            or ((numbered := _NUMBERED.match(word)) and numbered.group(1)) or ""
         if not word:
             return None
     return None

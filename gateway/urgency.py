@@ -12,8 +12,9 @@ from gateway.envelope import RawMessage
 
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # What firmware adds after an urgent word (`sos_key_alarm`), as salvage reads it.
-_DECORATED = (rb"(?:[-_\s]*(?:" + b"|".join(re.escape(d.encode()) for d in URGENT_DECORATIONS)
-              + rb")){0,3}")
+_DECORATIONS = b"|".join(re.escape(d.encode()) for d in URGENT_DECORATIONS)
+_DECORATED = rb"(?:[-_\s:!]*(?:" + _DECORATIONS + rb")){0,3}(?:[-_\s]*\d{1,3})?[!]?"
+_PREFIXED = rb"(?:(?:" + _DECORATIONS + rb")[-_\s:]*){0,2}"
 
 
 class UrgencyHint:
@@ -37,7 +38,7 @@ class UrgencyHint:
             # Any case; `-`, a space or nothing for `_` (camelCase); the kind's aliases:
             # whatever salvage reads as urgent (devices/salvage.py) is as urgent here.
             words = [*kind.urgent, *(alias for alias, _ in kind.urgent_aliases)]
-            ours = (rb'"type"\s*:\s*"\s*(?i:(?:'
+            ours = (rb'"type"\s*:\s*"\s*(?i:' + _PREFIXED + rb'(?:'
                     + b"|".join(re.escape(w.encode()).replace(b"_", rb"[-_\s]*")
                                 for w in words) + rb')' + _DECORATED + rb')\s*"')
             # Dialect devices publishing on our own topics (hx_band).

@@ -70,6 +70,10 @@ def test_an_alias_that_shadows_a_word_of_the_kind_is_refused_at_declaration():
     ("gas_detector", "low_alarm", "gas_alarm"), ("gas_detector", "低报", "gas_alarm"),
     ("gas_detector", "co_alarm", "gas_alarm"), ("gas_detector", "燃气告警", "gas_alarm"),
     ("extinguisher", "sprayed", "discharged"), ("extinguisher", "喷射", "discharged"),
+    # Red team round 5 re-check: decorations before the word, a button's number, punctuation.
+    ("wristband", "alarm_sos", "sos"), ("wristband", "key_sos", "sos"),
+    ("wristband", "sos1", "sos"),
+    ("wristband", "SOS_1", "sos"), ("wristband", "sos:alarm", "sos"), ("wristband", "SOS!", "sos"),
 ])
 def test_camel_case_and_run_together_words_are_read(kind: str, said: str, meant: str):
     # Vendor round 3: Chinese firmware JSON is often camelCase; `smokeAlarm` was refused as an
@@ -91,5 +95,7 @@ def test_a_non_urgent_word_stays_non_urgent_however_spelt():
     for kind, said in (("smoke_detector", "low_battery_alarm"), ("smoke_detector", "test_alarm"),
                        ("gas_detector", "fault_alarm"), ("access", "held_open_alarm"),
                        ("wristband", "alarm"), ("wristband", "low_battery_alarm_event"),
-                       ("smoke_detector", "alarm_cleared")):
+                       ("smoke_detector", "alarm_cleared"), ("smoke_detector", "alarm_test"),
+                       ("alarm_pole", "call_ended"), ("access", "alarm_held_open"),
+                       ("wristband", "battery_low"), ("smoke_detector", "fault2")):
         assert urgent_type(CATALOGUE.kinds[kind], said) is None, said
