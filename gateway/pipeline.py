@@ -314,29 +314,22 @@ class Pipeline:
         self._duplicate_hooks = [h.on_duplicate for h in self.hooks if hasattr(h, "on_duplicate")]
         decoded: list[tuple[RawMessage, Envelope]] = []
         step_aside = self._interactive.step_aside
+        decode = self._decoder.decode
         for raw in batch:
             step_aside()
-            try:
-                several = batches.parts(raw, self._registered, self._max_bytes)
-            except batches.BatchError as exc:
-                self._dead.write(tx, raw, RejectError("schema_invalid", str(exc),
-                                                      exc.device_id))
+            payload = raw.payload
+            if (not payload.startswith(b"{") or b"[" in payload or b"\n" in payload) \
+                    and self._split(tx, raw, now, decoded, counts):
                 continue
-            if several is not None and several.unread is not None:
-                self._dead.write(tx, raw, RejectError("schema_invalid", several.unread,
-                                                      several.device_id))
-            # A queue of readings or events in one message: each judged as if sent alone,
-            # the message acked once with the batch (`raw` stays the one put back or acked).
-            for part in several.parts if several is not None else (raw,):
-                try:
-                    decoded.append((raw, self._decoder.decode(part, now)))
-                except RejectError as rej:
-                    self._dead.write(tx, part, rej)
-                except OwnPublishError:
-                    counts.own += 1  # acked with the batch; nothing to store
-                except Exception as exc:
-                    log.exception("internal error on %s", raw.topic)
-                    self._dead.write(tx, part, RejectError("internal_error", repr(exc)))
+            try:
+                decoded.append((raw, decode(raw, now)))
+            except RejectError as rej:
+                self._dead.write(tx, raw, rej)
+            except OwnPublishError:
+                counts.own += 1  # acked with the batch; nothing to store
+            except Exception as exc:
+                log.exception("internal error on %s", raw.topic)
+                self._dead.write(tx, raw, RejectError("internal_error", repr(exc)))
         co = self._coherence
         if co is not None:
             held = co.claim(tx, {env.device_id for _, env in decoded}, defer=True)
@@ -379,6 +372,33 @@ class Pipeline:
             self._twin_writer.write_all(tx)
             co.finish(tx, now)
         return presence_changed
+
+    def _split(self, tx: StoreTx, raw: RawMessage, now: float,
+               decoded: list[tuple[RawMessage, Envelope]], counts: BatchCounts) -> bool:
+        """A queue of readings or events in one message (gateway/batches.py): each element
+        judged as if sent alone, `raw` kept as the message put back or acked once with the
+        batch. False when `raw` is a single message."""
+        try:
+            several = batches.parts(raw, self._registered, self._max_bytes)
+        except batches.BatchError as exc:
+            self._dead.write(tx, raw, RejectError("schema_invalid", str(exc), exc.device_id))
+            return True
+        if several is None:
+            return False
+        if several.unread is not None:
+            self._dead.write(tx, raw, RejectError("schema_invalid", several.unread,
+                                                  several.device_id))
+        for part in several.parts:
+            try:
+                decoded.append((raw, self._decoder.decode(part, now)))
+            except RejectError as rej:
+                self._dead.write(tx, part, rej)
+            except OwnPublishError:
+                counts.own += 1
+            except Exception as exc:
+                log.exception("internal error on %s", raw.topic)
+                self._dead.write(tx, part, RejectError("internal_error", repr(exc)))
+        return True
 
     def _process_alone(self, env: Envelope, now: float, tx: StoreTx,
                        counts: BatchCounts) -> bool:
