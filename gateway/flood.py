@@ -39,6 +39,13 @@ class ShedTally:
     urgent: int = 0
 
 
+# A message about to be shed is read in full for an urgent event the quick pattern missed
+# (`ＳＯＳ`, an envelope, a flag in a reading: red team round 5 re-check) — at most this many a
+# second per device, so a flood cannot make the check itself the cost.
+THOROUGH_RATE = 2.0
+THOROUGH_BURST = 10.0
+
+
 @dataclass
 class _Bucket:
     tokens: float
@@ -47,6 +54,9 @@ class _Bucket:
     burst: float  # this device's budget: full, or an uninstalled device's smaller one
     rate: float
     seen: float = field(default=0.0)
+    # Thorough urgency checks left (a refill of THOROUGH_RATE a second, at most THOROUGH_BURST)
+    thorough: float = field(default=THOROUGH_BURST)
+    thorough_at: float | None = field(default=None)
 
 
 def _always_installed(device_id: str) -> bool:
@@ -67,7 +77,9 @@ class DeviceBudget:
                  installed: Callable[[str], bool] = _always_installed,
                  uninstalled_rate_per_s: float | None = None,
                  uninstalled_burst: int | None = None,
-                 cost: Callable[[RawMessage], int] = lambda raw: 1) -> None:
+                 cost: Callable[[RawMessage], int] = lambda raw: 1,
+                 thorough: Callable[[RawMessage], bool] | None = None) -> None:
+        self._thorough = thorough
         # What a message costs (a queue: what it carries), judged outside the lock: the
         # urgent lane's thread takes that lock too (red team round 5 re-check).
         self._cost = cost
@@ -133,7 +145,7 @@ class DeviceBudget:
                     bucket.tokens -= cost
                     admitted.append(raw)
                     continue
-                urgent = self._urgent(raw) is not None
+                urgent = self._urgent(raw) is not None or self._read_in_full(bucket, raw, now)
                 if urgent and bucket.urgent_tokens >= 1:
                     bucket.urgent_tokens -= 1
                     admitted.append(raw)
@@ -141,6 +153,20 @@ class DeviceBudget:
                 shed.append(raw)
                 opened |= self._tally(device_id, raw, urgent, cost)
         return admitted, shed, opened
+
+    def _read_in_full(self, bucket: _Bucket, raw: RawMessage, now: float) -> bool:
+        """Whether a message the quick pattern did not take for urgent is one after all,
+        read in full while the device's allowance of such reads lasts."""
+        if self._thorough is None:
+            return False
+        if bucket.thorough_at is not None and now > bucket.thorough_at:
+            bucket.thorough = min(THOROUGH_BURST, bucket.thorough
+                                  + (now - bucket.thorough_at) * THOROUGH_RATE)
+        bucket.thorough_at = now
+        if bucket.thorough < 1:
+            return False
+        bucket.thorough -= 1
+        return self._thorough(raw)
 
     def _budget_of(self, device_id: str) -> tuple[float, float]:
         """(burst, rate) of a device: the full budget once installed. Asked when its bucket

@@ -31,6 +31,7 @@ from gateway.storage.migrate import StoreError
 from gateway.storage.tx import StoreTx
 from gateway.twin import TwinTracker
 from gateway.twin_writer import TwinWriter
+from gateway.urgent_salvage import urgent_when_read
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,8 @@ class Pipeline:
                                    installed=installed,
                                    uninstalled_rate_per_s=limits.uninstalled_device_rate_per_s,
                                    uninstalled_burst=limits.uninstalled_device_burst,
-                                   cost=lambda raw: batches.size(raw, limits.max_payload_bytes))
+                                   cost=lambda raw: batches.size(raw, limits.max_payload_bytes),
+                                   thorough=urgent_when_read)
         self._put_back: list[RawMessage] = []  # this batch's messages left for the next
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()

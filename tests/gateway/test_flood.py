@@ -8,7 +8,7 @@ import pytest
 
 from gateway import batches
 from gateway.envelope import RawMessage
-from gateway.flood import DeviceBudget
+from gateway.flood import THOROUGH_BURST, DeviceBudget
 from gateway.urgency import UrgencyHint
 from tests.conftest import T0
 from tests.gateway.test_confirmations import Listener
@@ -64,6 +64,28 @@ def test_a_queue_of_readings_in_one_message_costs_what_it_carries():
     assert budget.take_tallies()[0].count == 60  # what was shed: the readings, not a message
     admitted, _, _ = budget.split([_msg("WB-1", 1.0)])
     assert admitted == []  # in debt (-20 + 10 a second) until the budget refills
+
+
+def test_an_sos_the_quick_pattern_misses_is_read_in_full_before_it_is_shed():
+    # Red team round 5 re-check: from a band over its budget, an SOS in a spelling salvage
+    # reads but the quick pattern does not (full width, an envelope, a flag in a reading)
+    # was shed. Such messages are read in full — a few a second per device, not a flood's.
+    from gateway.urgent_salvage import urgent_when_read
+
+    reads: list[RawMessage] = []
+    budget = DeviceBudget(10, 100, 1.0, 3, UrgencyHint().device,
+                          thorough=lambda raw: reads.append(raw) or urgent_when_read(raw))
+    budget.split([_msg("WB-1", 0.0) for _ in range(100)])  # the burst spent on readings
+    odd = [RawMessage("scgw/v1/wristband/WB-1/event", b'{"ts": %d, "type": "\xef\xbc\xb3'
+                      b'\xef\xbc\xaf\xef\xbc\xb3"}' % MS, received_at=T0, arrived=1000.0),
+           RawMessage("scgw/v1/wristband/WB-1/telemetry", orjson.dumps(
+               {"ts": MS, "data": {"alarm": "sos"}}), received_at=T0, arrived=1000.0)]
+    admitted, shed, _ = budget.split(odd)
+    assert (len(admitted), len(shed)) == (2, 0)
+    # A flood of readings is read in full only a few times, then shed unread.
+    admitted, shed, _ = budget.split([_msg("WB-1", 0.0) for _ in range(50)])
+    assert (len(admitted), len(shed)) == (0, 50)
+    assert len(reads) == THOROUGH_BURST
 
 
 def test_a_device_nobody_installed_has_a_smaller_budget():
