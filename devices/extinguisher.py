@@ -90,6 +90,12 @@ KIND = DeviceKind(
     offline_timeout_s=25 * 3600,
     description="Extinguishers with a sensor cap: pressure, bracket, expiry reminders.",
     urgent=("discharged",),
+    # Other words of caps' firmware for the other events (vendor round 5 re-check).
+    other_words=(("pressure_drop", "low_pressure"), ("pressure_loss", "low_pressure"),
+                 ("pressure_low", "low_pressure"), ("under_pressure", "low_pressure"),
+                 ("empty", "low_pressure"), ("欠压", "low_pressure"), ("压力低", "low_pressure"),
+                 ("压力不足", "low_pressure"), ("off_bracket", "removed"), ("离位", "removed"),
+                 ("on_bracket", "replaced"), ("归位", "replaced")),
     urgent_aliases=(("discharge", "discharged"), ("used", "discharged"),
                     ("in_use", "discharged"), ("spraying", "discharged"),
                     # Vendor round 5: caps say the agent was sprayed or released.

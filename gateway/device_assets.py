@@ -14,6 +14,9 @@ log = logging.getLogger(__name__)
 
 # The asset kind a device kind's expiry dates are kept as (what the reminder ticket names).
 ASSET_KIND = {"extinguisher": "fire_extinguisher"}
+# What a device's own asset is called, in the users' words: its reminder ticket is titled
+# "灭火器 EX-1 到期提醒", not "fire_extinguisher EX-1 …" (vendor round 5 re-check).
+ASSET_NAME_ZH = {"fire_extinguisher": "灭火器"}
 
 
 def own_asset_ids(device_id: str) -> tuple[str, str]:
@@ -66,7 +69,8 @@ class DeviceAssets:
                             "linked to it; link one to it", device.id)
                 return
             kind = ASSET_KIND.get(device.kind, device.kind)
-            upsert_asset(tx, id=asset_id, kind=kind, name=f"{kind} {device.id}",
+            upsert_asset(tx, id=asset_id, kind=kind,
+                         name=f"{ASSET_NAME_ZH.get(kind, kind)} {device.id}",
                          expires_on=expires, now=env.received_at, device_id=device.id,
                          place=place, actor=device.id)
         self._written[env.device_id] = held

@@ -37,6 +37,7 @@ def test_the_expiry_on_a_heartbeat_keeps_the_asset_and_its_reminder(make_gateway
     [ticket] = gw.store.query("SELECT id, title, grid, description FROM tickets"
                               " WHERE category = 'facility_expiry'")
     assert ticket["grid"] == "G-01" and "还有 12 天" in ticket["description"]
+    assert ticket["title"] == "灭火器 EX-1 到期提醒"  # in the users' words
     # Refilled: the new date moves the asset, and the open reminder says so.
     later = str(TODAY + timedelta(days=5 * 365))
     publisher.publish(f"{TOPIC}/telemetry", _heartbeat(3, later))

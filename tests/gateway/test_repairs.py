@@ -199,3 +199,14 @@ def test_repairs_are_bounded_in_size():
     big = orjson.dumps({"ts": MS, "type": "fire_lane_blocked", "zone": 2, "confidence": 0.9,
                         "object": "x" * 10, "pad": "y" * REPAIR_MAX_BYTES})
     assert repaired(cam, "event", big) is None
+
+
+def test_an_extinguishers_other_words_are_read():
+    # Vendor round 5 re-check: `pressure_drop`, `empty` were refused.
+    from devices.catalogue import CATALOGUE
+    from devices.repair import repaired
+
+    cap = CATALOGUE.get("extinguisher")
+    read = {word: orjson.loads(repaired(cap, "event", orjson.dumps(
+        {"ts": MS, "type": word}))[0])["type"] for word in ("pressure_drop", "empty", "离位")}
+    assert read == {"pressure_drop": "low_pressure", "empty": "low_pressure", "离位": "removed"}
