@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
-from typing import TypeVar
 
 from gateway import batches
 from gateway.clock import Clock
@@ -22,6 +19,7 @@ from gateway.inbox import Inbox
 from gateway.interactive import InteractiveGate
 from gateway.metrics import BatchCounts, GatewayMetrics
 from gateway.pipeline_hook import PipelineHook, Task, TaskJob
+from gateway.pipeline_tasks import TaskRunner
 from gateway.presence import PresenceSweep
 from gateway.rejections import OwnPublishError, RejectError
 from gateway.retry import Backoff
@@ -36,13 +34,12 @@ from gateway.urgent_salvage import urgent_when_read
 log = logging.getLogger(__name__)
 
 Ack = Callable[[list[RawMessage]], None]  # acknowledges a committed batch
-T = TypeVar("T")
 
 
 _STOP = object()
 
 
-class Pipeline:
+class Pipeline(TaskRunner):
     """Owns the single writer: messages and timer jobs run on its thread, in arrival order."""
 
     def __init__(
@@ -131,35 +128,6 @@ class Pipeline:
         """Queue a scheduled job behind the messages already waiting."""
         self._inbox.put(Task(name, job, now))
 
-    def call(self, name: str, fn: Callable[[float, StoreTx], T], now: float,
-             timeout: float = 10.0) -> T:
-        """Run `fn(now, tx)` on the pipeline thread in its own transaction; return its result.
-
-        Operator actions go through here so they never race the messages and timers that
-        touch the same in-memory state. An exception from `fn` rolls its transaction back and
-        is re-raised to the caller.
-        """
-        future: Future[T] = Future()
-        result: list[T] = []
-
-        def job(at: float, tx: StoreTx) -> None:
-            result.append(fn(at, tx))
-
-        def settled(error: BaseException | None) -> None:
-            # Only after the commit: whoever called sees the effects in every reader.
-            if error is None:
-                future.set_result(result[0])
-            else:
-                future.set_exception(error)
-
-        # The caller (an API request, usually) waits on this thread: it must not step aside.
-        self._interactive.pipeline_call(True)
-        try:
-            self._inbox.put(Task(name, job, now, quiet=True, settled=settled))
-            return future.result(timeout=timeout)
-        finally:
-            self._interactive.pipeline_call(False)
-
     def depth(self) -> int:
         """Messages waiting."""
         return len(self._inbox)
@@ -231,46 +199,6 @@ class Pipeline:
                 log.exception("batch of %d failed to commit; retrying in %.2fs", len(batch), wait)
                 if self._stopping.wait(wait):
                     return
-
-    def _run_task(self, task: Task) -> None:
-        co = self._coherence
-        try:
-            for attempt in itertools.count(1):
-                try:
-                    with self._store.transaction() as tx:
-                        if co is not None:
-                            co.claim(tx, ())
-                        task.job(task.now, tx)
-                        for last in self.before_commit:
-                            last(tx)
-                        if co is not None:
-                            co.finish(tx, task.now)
-                    break
-                except StaleStateError:
-                    self._twins.presence_rolled_back()
-                    self._fire(self.on_rollback)
-                    if attempt >= 3:
-                        raise
-            self._twins.presence_committed()
-            self._twin_writer.committed()
-            self._fire(self.on_commit)
-        except Exception as exc:  # a job's failure is logged and counted; the loop goes on
-            self._twins.presence_rolled_back()
-            self._twin_writer.rolled_back()  # still pending: written by a later transaction
-            self._fire(self.on_rollback)
-            if task.settled is not None:
-                task.settled(exc)
-            if not task.quiet:
-                self._metrics.task_errors.labels(task.name).inc()
-                log.exception("scheduled job %s failed", task.name)
-            return
-        if task.settled is not None:
-            task.settled(None)
-
-    @staticmethod
-    def _fire(callbacks: list[Callable[[], None]]) -> None:
-        for callback in callbacks:
-            callback()
 
     # -- one batch -----------------------------------------------------------------------
 
