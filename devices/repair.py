@@ -18,7 +18,7 @@ from typing import Any, get_args
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from devices.base import DeviceKind, no_fix, urgent_word
+from devices.base import DeviceKind, no_fix, urgent_type, urgent_word
 from devices.codec import Members, object_members
 
 # What firmware puts in a reading for "not measured": a band that measures SpO2 or blood
@@ -225,7 +225,7 @@ def repaired(kind: DeviceKind, channel: str, payload: bytes) -> tuple[bytes, lis
         model = kind.telemetry
         obj.update(pairs)
         _drop_placeholders(model, obj, repairs)
-        _drop_quiet_flags(model, obj, repairs)
+        _drop_quiet_flags(kind, model, obj, repairs)
     else:
         return None
     base = {key: obj[key] for key in ("ts", "type") if key in obj}
@@ -277,23 +277,27 @@ def _event_model(kind: DeviceKind, pairs: Members, obj: dict[str, Any],
     return next((m for m in kind.events if m.model_fields["type"].default == obj["type"]), None)
 
 
-# A report's alarm flag saying "no alarm" (`"alarm": false`, `"0"`, `"normal"`): nothing to
-# read, and no reason to refuse the report (vendor round 5 re-check: the device never showed
-# online). A flag that is set is an alarm: gateway/urgent_salvage.py reads it first.
-_FLAG_KEYS = frozenset(urgent_word(k) for k in (
-    "alarm", "alert", "alarm_status", "alarm_state", "alarm_flag", "warning", "sos", "fall",
-    "smoke", "gas", "status"))
+# Fields firmware uses to flag an alarm in a reading (compared as urgent words are), besides
+# a field named after the alarm itself (`"sos": true`). Set, it is the alarm (gateway/
+# urgent_salvage.py reads it first); saying "no alarm" (`"alarm": false`, `"0"`, `"normal"`),
+# it is nothing to read and no reason to refuse the report (vendor round 5 re-check: the
+# device never showed online).
+ALARM_KEYS = frozenset(urgent_word(k) for k in (
+    "alarm", "alert", "event", "event_type", "alarm_type", "warning", "status", "alarms",
+    "alerts", "events", "alarm_code", "alarm_name", "event_code", "event_name",
+    "alarm_status", "alarm_state", "alarm_flag"))
 _QUIET = frozenset(("false", "0", "normal", "none", "ok", "no", "off", "clear", "cleared",
                     "正常", "无"))
 
 
-def _drop_quiet_flags(model: type[BaseModel], obj: dict[str, Any], repairs: list[str]) -> None:
+def _drop_quiet_flags(kind: DeviceKind, model: type[BaseModel], obj: dict[str, Any],
+                      repairs: list[str]) -> None:
     """Leave out alarm flags that say there is no alarm."""
     for name in [k for k in obj if k not in model.model_fields]:
         value = obj[name]
         quiet = value is False or value is None or (type(value) is int and value == 0) or (
             isinstance(value, str) and value.strip().lower() in _QUIET)
-        if quiet and urgent_word(name) in _FLAG_KEYS:
+        if quiet and (urgent_word(name) in ALARM_KEYS or urgent_type(kind, name) is not None):
             del obj[name]
             repairs.append(f"{name[:40]} {str(value)[:20]!r} read as no alarm")
 

@@ -113,11 +113,7 @@ class DeviceBudget:
         admitted: list[RawMessage] = []
         shed: list[RawMessage] = []
         opened = False
-        cost_of = self._cost
-        # A single object with nothing listed costs one: decided here, without a call, for
-        # almost every message (the ingest thread's hot loop).
-        costs = [1 if (p := raw.payload).startswith(b"{") and b"[" not in p and b"\n" not in p
-                 else cost_of(raw) for raw in raws]
+        costs = [self._cost(raw) for raw in raws]
         with self._lock:
             buckets = self._buckets
             for raw, cost in zip(raws, costs, strict=True):

@@ -247,19 +247,19 @@ class Pipeline(TaskRunner):
         decode = self._decoder.decode
         for raw in batch:
             step_aside()
-            payload = raw.payload
-            if (not payload.startswith(b"{") or b"[" in payload or b"\n" in payload) \
-                    and self._split(tx, raw, now, decoded, counts):
-                continue
-            try:
-                decoded.append((raw, decode(raw, now)))
-            except RejectError as rej:
-                self._dead.write(tx, raw, rej)
-            except OwnPublishError:
-                counts.own += 1  # acked with the batch; nothing to store
-            except Exception as exc:
-                log.exception("internal error on %s", raw.topic)
-                self._dead.write(tx, raw, RejectError("internal_error", repr(exc)))
+            # A queue of readings or events in one message: each element judged as if sent
+            # alone, `raw` kept as the message put back or acked once with the batch.
+            parts = self._parts(tx, raw) if batches.may_carry_several(raw.payload) else (raw,)
+            for part in parts:
+                try:
+                    decoded.append((raw, decode(part, now)))
+                except RejectError as rej:
+                    self._dead.write(tx, part, rej)
+                except OwnPublishError:
+                    counts.own += 1  # acked with the batch; nothing to store
+                except Exception as exc:  # counted: an internal_error dead letter
+                    log.exception("internal error on %s", raw.topic)
+                    self._dead.write(tx, part, RejectError("internal_error", repr(exc)))
         co = self._coherence
         if co is not None:
             held = co.claim(tx, {env.device_id for _, env in decoded}, defer=True)
@@ -303,32 +303,20 @@ class Pipeline(TaskRunner):
             co.finish(tx, now)
         return presence_changed
 
-    def _split(self, tx: StoreTx, raw: RawMessage, now: float,
-               decoded: list[tuple[RawMessage, Envelope]], counts: BatchCounts) -> bool:
-        """A queue of readings or events in one message (gateway/batches.py): each element
-        judged as if sent alone, `raw` kept as the message put back or acked once with the
-        batch. False when `raw` is a single message."""
+    def _parts(self, tx: StoreTx, raw: RawMessage) -> tuple[RawMessage, ...]:
+        """The messages `raw` carries (gateway/batches.py): itself when it is one, none when
+        it is refused whole; what is left unread is refused."""
         try:
             several = batches.parts(raw, self._registered, self._max_bytes)
         except batches.BatchError as exc:
             self._dead.write(tx, raw, RejectError("schema_invalid", str(exc), exc.device_id))
-            return True
+            return ()
         if several is None:
-            return False
+            return (raw,)
         if several.unread is not None:
             self._dead.write(tx, raw, RejectError("schema_invalid", several.unread,
                                                   several.device_id))
-        for part in several.parts:
-            try:
-                decoded.append((raw, self._decoder.decode(part, now)))
-            except RejectError as rej:
-                self._dead.write(tx, part, rej)
-            except OwnPublishError:
-                counts.own += 1
-            except Exception as exc:
-                log.exception("internal error on %s", raw.topic)
-                self._dead.write(tx, part, RejectError("internal_error", repr(exc)))
-        return True
+        return tuple(several.parts)
 
     def _process_alone(self, env: Envelope, now: float, tx: StoreTx,
                        counts: BatchCounts) -> bool:

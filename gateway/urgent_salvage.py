@@ -11,6 +11,7 @@ from devices.catalogue import CATALOGUE
 from devices.codec import object_members
 from devices.dialects.engine import DialectCodec
 from devices.dialects.topics import CompiledTopic
+from devices.repair import ALARM_KEYS
 from devices.salvage import Salvaged, salvage_unreadable, salvage_urgent
 from gateway.envelope import RawMessage
 
@@ -73,7 +74,7 @@ def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str]) -> Salvag
 
 def _flagged(kind: DeviceKind, key: str, value: object) -> str | None:
     """The urgent word a reading's field flags, or None."""
-    if urgent_word(key) in _ALARM_KEYS:
+    if urgent_word(key) in ALARM_KEYS:
         if _is_set(value):
             # `"alarm": 1` on a kind whose other word for its alarm is `alarm` (a smoke or
             # gas detector, an alarm pole: vendor round 5, every NB-IoT object model).
@@ -118,11 +119,6 @@ def unknown_channel(topic: str) -> tuple[str, str, str] | None:
     return levels[2], levels[3], levels[4]
 
 
-# Fields firmware uses to flag an alarm in a reading (compared as urgent words are: without
-# case, spaces, `-` or `_`).
-_ALARM_KEYS = frozenset(urgent_word(k) for k in (
-    "alarm", "alert", "event", "event_type", "alarm_type", "warning", "status", "alarms",
-    "alerts", "events", "alarm_code", "alarm_name", "event_code", "event_name"))
 
 
 def salvage_event(kind: DeviceKind, codec: object, raw: RawMessage, channel: Channel | None,
@@ -159,10 +155,6 @@ def urgent_when_read(raw: RawMessage) -> bool:
     kind = CATALOGUE.get(found[0])
     if kind is None or not kind.urgent:
         return False
-    if found[2] == "event":
-        read = (salvage_urgent(kind, raw.payload, raw.received_at)
-                or flagged_event(kind, raw, []) or salvage_unreadable(kind, raw.payload,
-                                                                       raw.received_at))
-    else:
-        read = misplaced_urgent(kind, None, raw, found[2])
+    read = salvage_event(kind, None, raw, "event", None) if found[2] == "event" \
+        else misplaced_urgent(kind, None, raw, found[2])
     return read is not None

@@ -60,21 +60,26 @@ def test_events_on_a_misspelt_topic_count_as_refused_events(make_gateway, publis
     assert alert["severity"] == "major"
 
 
+def _site_silence(gw) -> int:
+    return gw.alerting.silence(author="op", reason="vendor firmware", duration_s=86_400,
+                               site="jining-renmin", rule_id="device.refused")
+
+
+def _refuse(gw, publisher, topic: str, body: dict, times: int, sent: int) -> int:
+    """Send `times` refused messages (seq 1…); returns how many were sent in all."""
+    for seq in range(1, times + 1):
+        _send(gw, publisher, topic, {"seq": seq, **body}, sent + seq)
+    return sent + times
+
+
 def test_a_site_silence_quietens_refused_readings_but_not_refused_alarms(make_gateway,
                                                                         publisher):
     # Red team round 4 re-check: one site-wide silence of `device.refused` hid every band
     # whose SOS could no longer be read.
     gw = make_gateway()
-    silence = gw.alerting.silence(author="op", reason="vendor firmware", duration_s=86_400,
-                                  site="jining-renmin", rule_id="device.refused")
-    n = 0
-    for seq in range(1, 6):
-        n += 1
-        _send(gw, publisher, "scgw/v1/access/AC-2001/telemetry",
-              {"seq": seq, "door_open": "maybe"}, n)
-    for seq in range(1, 4):
-        n += 1
-        _send(gw, publisher, f"{BAND}/event", {"seq": seq, "type": "key_pressed"}, n)
+    silence = _site_silence(gw)
+    n = _refuse(gw, publisher, "scgw/v1/access/AC-2001/telemetry", {"door_open": "maybe"}, 5, 0)
+    _refuse(gw, publisher, f"{BAND}/event", {"type": "key_pressed"}, 3, n)
     muted = {r["device_id"]: (r["severity"], r["muted"]) for r in gw.store.query(
         "SELECT device_id, severity, muted FROM alerts WHERE rule_id = 'device.refused'")}
     assert muted == {"AC-2001": ("minor", f"silence:{silence}"), "WB-1001": ("major", None)}
@@ -85,17 +90,11 @@ def test_refused_alarms_after_refused_readings_make_the_alert_major_and_unmuted(
     # Red team round 5 re-check: a band whose readings were refused first stayed minor when
     # its events failed too, and a site-wide silence of device.refused hid it.
     gw = make_gateway()
-    silence = gw.alerting.silence(author="op", reason="vendor firmware", duration_s=86_400,
-                                  site="jining-renmin", rule_id="device.refused")
-    n = 0
-    for seq in range(1, 6):
-        n += 1
-        _send(gw, publisher, f"{BAND}/telemetry", {"seq": seq, "heart_rate_bpm": "fast"}, n)
+    silence = _site_silence(gw)
+    n = _refuse(gw, publisher, f"{BAND}/telemetry", {"heart_rate_bpm": "fast"}, 5, 0)
     [alert] = gw.store.query("SELECT severity, muted FROM alerts")
     assert alert == {"severity": "minor", "muted": f"silence:{silence}"}
-    for seq in range(1, 4):
-        n += 1
-        _send(gw, publisher, f"{BAND}/event", {"seq": seq, "type": "key_pressed"}, n)
+    _refuse(gw, publisher, f"{BAND}/event", {"type": "key_pressed"}, 3, n)
     [alert] = gw.store.query("SELECT severity, muted FROM alerts")
     assert alert == {"severity": "major", "muted": None}
 
