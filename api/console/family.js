@@ -50,6 +50,12 @@ async function open(id, quiet = false) {
     S.current = id;
     S.data = { elder: known, location, trail, vitals, alarms };
     S.zones = zones;
+    // An alarm still being handled shows its banner on opening the page too, not only when it
+    // arrives live: a family that opens the app after the SOS sees what the community is doing.
+    if (!S.banner) {
+      const live = alarms.filter(unfinished).sort((a, b) => (b.received_at ?? b.ts) - (a.received_at ?? a.ts))[0];
+      if (live) S.banner = { resident_id: id, category: live.type, at: live.received_at ?? live.ts };
+    }
     $("elder-error").hidden = true;
     $("elder-view").hidden = false;
     if (!quiet) history.replaceState(null, "", `?elder=${encodeURIComponent(id)}`);
@@ -63,6 +69,12 @@ async function open(id, quiet = false) {
     $("elder-error").textContent = t("family.notfound");
     renderElders();
   }
+}
+
+/** The community has not finished with this alarm (its ticket is open, or its alert is). */
+function unfinished(a) {
+  if (a.handling) return !["closed", "rejected", "duplicate"].includes(a.handling.state);
+  return a.alert_state === "active" || a.alert_state === "acknowledged";
 }
 
 function render() {

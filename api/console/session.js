@@ -191,7 +191,6 @@ export async function logout() {
  */
 export function connectLive(onEvent, onReconnect) {
   let delay = 1000;
-  let first = true;
   const reconnect = async () => {
     const renewed = await refresh();
     if (renewed === "ended") { ended(); return; }
@@ -206,16 +205,23 @@ export function connectLive(onEvent, onReconnect) {
     // The token travels as a subprotocol, never in the URL (proxies log URLs).
     const ws = new WebSocket(`${scheme}://${location.host}/ws`, ["bearer", token]);
     document.body.dataset.sockets = String(Number(document.body.dataset.sockets || 0) + 1);
+    let held = null;  // events that arrive while the page reloads its data
     ws.onmessage = (msg) => {
       const event = JSON.parse(msg.data);
       if (event.type === "hello") {
         setLive(true);
         delay = 1000;
-        if (!first) onReconnect?.();  // events may have been missed while away
-        first = false;
+        // Resync on every hello, the first included: the page loaded its data before the
+        // socket was subscribed, and whatever landed in between (an SOS) would be missed.
+        // Events pushed meanwhile are applied on top of the reloaded data, not under it.
+        const mine = held = [];
+        Promise.resolve(onReconnect?.()).catch(() => null).finally(() => {
+          if (held === mine) held = null;
+          mine.forEach(onEvent);
+        });
         return;
       }
-      onEvent(event);
+      if (held) held.push(event); else onEvent(event);
     };
     ws.onclose = (ev) => {
       setLive(false);

@@ -25,6 +25,12 @@ def test_family_sees_its_elder_on_the_map_with_vitals_and_sos_history(site, new_
     expect(page.locator("#vitals [data-vital=bp] b")).to_have_text(re.compile(r"^138/86\b"))
     expect(page.locator("#vitals [data-vital=glucose] b")).to_have_text(re.compile(r"^6\.4\b"))
     expect(page.locator("#alarms li[data-type=sos]")).to_have_count(1)
+    # That SOS came before the page was opened, and its ticket is still open: the banner says
+    # so on opening, not only when an alarm arrives live.
+    banner = page.locator("#alarm-banner")
+    expect(banner).to_contain_text("杨德福")
+    expect(banner).to_contain_text("紧急求助")
+    expect(banner.locator(".status")).to_have_text("社区处理：已派网格员王芳前往")
     expect(page.locator("#trail-note")).to_have_text("今日轨迹（5 个点）")
     expect(page.locator("#map polyline.trail")).to_be_attached()
     assert no_horizontal_scroll(page)
