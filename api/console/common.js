@@ -1,6 +1,6 @@
 // What every page imports: the session (api, live socket), UI building blocks, sounds, and
 // the page chrome (language switch, sign-out).
-import { applyI18n, getLang, setLang, t } from "./i18n.js";
+import { applyI18n, getLang, learnNames, setLang, t } from "./i18n.js";
 import { api, logout, session as signIn } from "./session.js";
 import { askForm, attempt, setServerClock, setTimezone, toast } from "./ui.js";
 
@@ -46,6 +46,7 @@ export function session(roles, redirect = {}) {
 export async function syncClock(api) {
   const config = await api("/console/config");
   setServerClock(config.now);
+  learnNames(config.names);
   return config;
 }
 

@@ -44,11 +44,11 @@ async function main() {
     names: () => S.residents, windowS: config.incident_window_s, ticketFor,
     act: { ack, clear: clearAlert, silence, locate },
   });
-  await Promise.all([loadResidents(), loadAlerts(), loadBoard(), loadDevices()]);
-  renderAll();
+  await Promise.all([loadResidents(), loadDevices()]);
+  // Alerts and the board load once the live stream is subscribed (and again on a reconnect).
+  await connectLive(onEvent, () => Promise.all([loadAlerts(), loadBoard()]).then(renderAll));
   // From navigation start (a returning operator's tab: session cookie → token → data → list).
   document.body.dataset.firstRenderMs = String(Math.round(performance.now()));
-  connectLive(onEvent, () => Promise.all([loadAlerts(), loadBoard()]).then(renderAll));
   // The stream carries alerts and tickets; device twins (positions, battery) are polled.
   setInterval(() => loadDevices().then(() => redraw("map", "counts", "devices")), 15000);
   setInterval(() => syncClock(api).catch(() => null), 60000);

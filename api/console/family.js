@@ -1,7 +1,7 @@
 // Family page (phone first): my elders, where each is now, today's trail, vitals, SOS/fall
 // history, and a safe-zone editor. Another family's elder is simply "not found".
 import { ApiError, api, askForm, attempt, beep, connectLive, el, fmtTime, midnight, session, setTimezone, fill } from "./common.js";
-import { applyI18n, pick, t } from "./i18n.js";
+import { applyI18n, learnNames, pick, t } from "./i18n.js";
 import { SiteMap } from "./sitemap.js";
 
 const S = { elders: [], current: null, data: {}, zones: [], draft: null, map: null, now: 0, banner: null };
@@ -12,14 +12,19 @@ async function main() {
   const [config, sitemap, elders] = await Promise.all([
     api("/console/config"), api("/sitemap").catch(() => null), api("/family/elders")]);
   S.now = config.now;
+  learnNames(config.names);
   setTimezone(sitemap?.site?.timezone);
   S.map = new SiteMap($("map"), sitemap);
   S.map.svg.addEventListener("click", onMapClick);
   S.elders = elders;
   renderElders();
-  const wanted = new URLSearchParams(location.search).get("elder");
-  await open(wanted || elders[0]?.id || null);
-  connectLive(onEvent, () => open(S.current));
+  let wanted = new URLSearchParams(location.search).get("elder") || elders[0]?.id || null;
+  // The elder's page loads once the live stream is subscribed (and again on a reconnect).
+  await connectLive(onEvent, () => {
+    const id = wanted ?? S.current;
+    wanted = null;
+    return open(id);
+  });
   setInterval(() => S.current && !S.draft && open(S.current, true), 30000);
   document.addEventListener("scgw:lang", () => { applyI18n(); renderElders(); render(); });
   $("zone-new").addEventListener("click", startDraft);

@@ -20,8 +20,7 @@ const details = new Map();  // "id:updated_at" → detail (re-read only when the
 async function main() {
   me = await session(["grid_worker"], { admin: "/", operator: "/", family: "/family" });
   [sitemap] = await Promise.all([loadSitemap(api), syncClock(api)]);
-  await load();
-  connectLive((ev) => { if (ev.type === "ticket") refreshSoon(); }, refreshSoon);
+  await connectLive((ev) => { if (ev.type === "ticket") refreshSoon(); }, load);
   document.addEventListener("scgw:lang", render);
   setInterval(() => refreshSla(), 30000);
 }

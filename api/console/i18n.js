@@ -25,6 +25,15 @@ export function t(key, vars = {}) {
   return text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
 }
 
+/** Learn names the server sends (`/console/config` names: "cat.sos" → [zh, en]); a page's
+ * own wording stays where it has one. */
+export function learnNames(names = {}) {
+  for (const [key, [zh, en]] of Object.entries(names)) {
+    DICT.zh[key] ??= zh;
+    DICT.en[key] ??= en;
+  }
+}
+
 /** Pick the text of the chosen language from a (zh, en) pair the server sent. */
 export function pick(zh, en) { return (lang === "en" ? en || zh : zh || en) || ""; }
 

@@ -184,13 +184,33 @@ export async function logout() {
 }
 
 /**
- * The WebSocket stream; reconnects with backoff and tells the page to resync. The socket
- * outlives access-token renewals. When it closes (the server ended it because the session
- * ended, a restart, a network blip) the token is renewed first: renewed → reopen; the session
- * is over → the login form; no answer → try again with backoff.
+ * The WebSocket stream; reconnects with backoff and has the page load its data on each hello.
+ * The socket outlives access-token renewals. When it closes (the server ended it because the
+ * session ended, a restart, a network blip) the token is renewed first: renewed → reopen; the
+ * session is over → the login form; no answer → try again with backoff.
+ *
+ * The page loads its data in `onSync`, called once the socket is subscribed (its hello), so
+ * nothing that lands between the load and the subscription is missed (an SOS in that gap was
+ * never shown: CI, test_family_day); events pushed during a load are applied on top of it.
+ * Returns a promise that settles after the first load. Without a socket after a few seconds
+ * (a proxy that blocks WebSockets, a slow start) the page loads anyway and again on hello.
  */
-export function connectLive(onEvent, onReconnect) {
+export function connectLive(onEvent, onSync) {
   let delay = 1000;
+  let settle;
+  const first = new Promise((resolve) => { settle = resolve; });
+  let held = null;  // events that arrive while the page loads its data
+  const sync = () => {
+    const mine = held = [];
+    const loading = Promise.resolve().then(onSync);
+    // A failed load is the page's error (reported as such); the held events still apply.
+    return loading.finally(() => {
+      if (held === mine) held = null;
+      mine.forEach(onEvent);
+      settle();
+    });
+  };
+  const fallback = setTimeout(sync, 5000);
   const reconnect = async () => {
     const renewed = await refresh();
     if (renewed === "ended") { ended(); return; }
@@ -205,20 +225,13 @@ export function connectLive(onEvent, onReconnect) {
     // The token travels as a subprotocol, never in the URL (proxies log URLs).
     const ws = new WebSocket(`${scheme}://${location.host}/ws`, ["bearer", token]);
     document.body.dataset.sockets = String(Number(document.body.dataset.sockets || 0) + 1);
-    let held = null;  // events that arrive while the page reloads its data
     ws.onmessage = (msg) => {
       const event = JSON.parse(msg.data);
       if (event.type === "hello") {
-        setLive(true);
         delay = 1000;
-        // Resync on every hello, the first included: the page loaded its data before the
-        // socket was subscribed, and whatever landed in between (an SOS) would be missed.
-        // Events pushed meanwhile are applied on top of the reloaded data, not under it.
-        const mine = held = [];
-        Promise.resolve(onReconnect?.()).catch(() => null).finally(() => {
-          if (held === mine) held = null;
-          mine.forEach(onEvent);
-        });
+        clearTimeout(fallback);
+        // "Live" once the page's data is in: from then on every change arrives pushed.
+        sync().finally(() => setLive(true));
         return;
       }
       if (held) held.push(event); else onEvent(event);
@@ -231,6 +244,7 @@ export function connectLive(onEvent, onReconnect) {
     };
   };
   open();
+  return first;
 }
 
 function setLive(on) {

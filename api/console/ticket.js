@@ -24,8 +24,7 @@ async function main() {
   me = await session(["admin", "operator", "grid_worker"], { family: "/family" });
   $("back").href = me.role === "grid_worker" ? "/grid" : "/";
   [sitemap] = await Promise.all([loadSitemap(api), syncClock(api)]);
-  await load();
-  connectLive((ev) => { if (ev.type === "ticket" && ev.ticket.id === id) { clearTimeout(pending); pending = setTimeout(load, 250); } }, load);
+  await connectLive((ev) => { if (ev.type === "ticket" && ev.ticket.id === id) { clearTimeout(pending); pending = setTimeout(load, 250); } }, load);
   document.addEventListener("scgw:lang", render);
   setInterval(() => refreshSla(), 30000);
 }

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import FileResponse
 
 from api.deps import GatewayDep
+from devices.catalogue import CATALOGUE
 
 ASSETS = Path(__file__).resolve().parent.parent / "console"
 # Everything is served from here; nothing is fetched from the internet (offline sites).
@@ -67,7 +69,12 @@ def asset(name: str) -> FileResponse:
 
 
 @router.get("/console/config")
-def config(gw: GatewayDep) -> dict[str, float]:
+def config(gw: GatewayDep) -> dict[str, Any]:
     """The gateway's clock (pages compute "today", countdowns and SLA time left as the server
-    does) and the incident grouping window."""
-    return {"now": gw.clock.time(), "incident_window_s": gw.settings.api.incident_window_s}
+    does), the incident grouping window, and the names of ticket categories and device kinds
+    in both languages (from the catalogues the gateway runs with, so an operator's own
+    categories file and a new kind are named on every page without a second list)."""
+    names = {f"cat.{c.key}": [c.zh, c.en] for c in gw.workflow.catalogue.categories}
+    names.update({f"kind.{k.key}": [k.name_zh, k.name_en] for k in CATALOGUE.kinds.values()})
+    return {"now": gw.clock.time(), "incident_window_s": gw.settings.api.incident_window_s,
+            "names": names}
