@@ -11,6 +11,7 @@ from devices import (
     access,
     alarm_pole,
     camera,
+    elevator,
     extinguisher,
     gas_detector,
     locker,
@@ -28,6 +29,7 @@ DECLARED: tuple[DeviceKind, ...] = (
     gas_detector.KIND,
     water_meter.KIND,
     extinguisher.KIND,
+    elevator.KIND,
 )
 
 

@@ -21,6 +21,7 @@ from simulators.community.model import Community, load_community
 from simulators.kinds.alarm_pole import Press
 from simulators.kinds.base import Message
 from simulators.kinds.camera import ParkCar, Thrown
+from simulators.kinds.elevator import Trap
 from simulators.kinds.gas_detector import Gas
 from simulators.kinds.smoke_detector import Smoke
 from simulators.kinds.water_meter import Leak
@@ -46,6 +47,7 @@ INCIDENTS = (
         rng.uniform(6, 15), 1))),
     ("gas_detector", "gas", lambda rng: Gas(lel_pct=round(rng.uniform(20, 40), 1))),
     ("water_meter", "leak", lambda rng: Leak(flow_l_min=round(rng.uniform(1, 4), 1))),
+    ("elevator", "trap", lambda rng: Trap(rescue_after_s=rng.randint(600, 1800))),
 )
 
 

@@ -11,6 +11,7 @@ from simulators.kinds.access import AccessSim
 from simulators.kinds.alarm_pole import AlarmPoleSim
 from simulators.kinds.base import Args, DeviceSim, Message
 from simulators.kinds.camera import CameraSim
+from simulators.kinds.elevator import ElevatorSim
 from simulators.kinds.extinguisher import ExtinguisherSim
 from simulators.kinds.gas_detector import GasDetectorSim
 from simulators.kinds.locker import LockerSim
@@ -25,6 +26,7 @@ SIMULATORS: dict[str, type[DeviceSim]] = {
     "gas_detector": GasDetectorSim,
     "water_meter": WaterMeterSim,
     "extinguisher": ExtinguisherSim,
+    "elevator": ElevatorSim,
 }
 
 

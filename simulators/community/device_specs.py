@@ -135,10 +135,20 @@ class ExtinguisherSpec(_DeviceBase):
     expires_on: Date = Field(description="When the extinguisher expires")
 
 
+class ElevatorSpec(_DeviceBase):
+    """One elevator car of a building's stairwell unit."""
+
+    kind: Literal["elevator"] = "elevator"
+    building: str = Field(description="Building")
+    unit: str = Field(description="Stairwell unit it serves")
+    floors: int = Field(11, ge=2, le=200, description="Highest floor it serves")
+    camera: str | None = Field(None, description="The car's camera (on its alarms)")
+
+
 HomeSpec = SmokeDetectorSpec | GasDetectorSpec | WaterMeterSpec
 
 DeviceSpec = Annotated[
     WristbandSpec | AccessSpec | CameraSpec | LockerSpec | AlarmPoleSpec | SmokeDetectorSpec
-    | GasDetectorSpec | WaterMeterSpec | ExtinguisherSpec,
+    | GasDetectorSpec | WaterMeterSpec | ExtinguisherSpec | ElevatorSpec,
     Field(discriminator="kind"),
 ]

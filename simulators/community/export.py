@@ -21,6 +21,7 @@ from simulators.community.device_specs import (
     AccessSpec,
     AlarmPoleSpec,
     CameraSpec,
+    ElevatorSpec,
     ExtinguisherSpec,
     HomeSpec,
     LockerSpec,
@@ -97,7 +98,7 @@ def sitemap(c: Community) -> dict[str, Any]:
             at = c.gate(spec.gate).at
         elif isinstance(spec, AccessSpec) and spec.building is not None:
             at = c.unit_door(spec.building, spec.unit or c.building(spec.building).units[0])
-        elif isinstance(spec, ExtinguisherSpec):  # in its stairwell
+        elif isinstance(spec, ExtinguisherSpec | ElevatorSpec):  # in its stairwell
             at = c.unit_door(spec.building, spec.unit)
         elif isinstance(spec, CameraSpec) and spec.fire_lane is not None:
             at = centroid(c.fire_lane(spec.fire_lane).polygon)

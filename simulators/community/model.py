@@ -14,6 +14,7 @@ from simulators.community.device_specs import (
     AlarmPoleSpec,
     CameraSpec,
     DeviceSpec,
+    ElevatorSpec,
     ExtinguisherSpec,
     GasDetectorSpec,
     HomeSpec,
@@ -33,7 +34,7 @@ Tag = Literal[
 
 
 __all__ = ["AccessSpec", "AlarmPoleSpec", "CameraSpec", "Community", "DeviceSpec",
-           "ExtinguisherSpec",
+           "ElevatorSpec", "ExtinguisherSpec",
            "GasDetectorSpec", "LockerSpec", "SmokeDetectorSpec", "WaterMeterSpec", "WristbandSpec",
            "load_community"]
 
@@ -255,7 +256,7 @@ class Community(_Strict):
         elif isinstance(spec, HomeSpec):
             r = self.resident(spec.resident)
             building, unit = r.building, r.unit
-        elif isinstance(spec, ExtinguisherSpec):
+        elif isinstance(spec, ExtinguisherSpec | ElevatorSpec):
             building, unit = spec.building, spec.unit
         if building and not grid:
             grid = self.grid_of_building(building)
