@@ -8,8 +8,13 @@ judged as the message it would have been on its own — stored, deduplicated, pa
 confirmed, or refused with its own reason — and the MQTT message is acknowledged once, when
 all of them are committed. A wrapper's `ts` is the default of an element without one; its
 other top-level fields (a message type, an IMEI) say nothing the topic does not — except a
-device id that names another registered device, which refuses the whole message: a cloud
-bridge must publish each device's queue on that device's own topic.
+device id that names another registered device of the same owner: a cloud bridge must publish
+each device's queue on that device's own topic, so such a queue is refused but for its urgent
+events (kept as the topic device's: its login is what the broker checked). A name that is
+another vendor's device is ignored: registering a band's IMEI must not mute that band (red
+team round 6). A queue over the size limit is not parsed unless its bytes may hold an urgent
+word; then only its urgent events are read (red team round 6: an SOS after 760 readings was
+lost with them).
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from typing import Any
 
 import orjson
 
-from devices.base import urgent_type, urgent_word
+from devices.base import DeviceKind, urgent_type, urgent_word
 from devices.catalogue import CATALOGUE
+from devices.repair import ALARM_KEYS
 from gateway.envelope import RawMessage
 
 # Elements one message may carry; a message with more has its first PARTS_MAX read and the
@@ -30,6 +36,10 @@ from gateway.envelope import RawMessage
 # URGENT_LATE_MAX urgent events among the rest.
 PARTS_MAX = 1000
 URGENT_LATE_MAX = 100
+# A queue over the size limit is looked into up to this many times the limit (the broker's
+# own packet limit is the real bound) — only for its urgent events.
+OVERSIZED_SCAN_FACTOR = 8
+_TRUE = (True, 1, "1", "true", "True", "TRUE")
 # Keys that wrap a queue of readings or events (compared as urgent words are: `dataList`,
 # `DATA`, `record_list`); none is a field of any device kind.
 WRAPPERS = frozenset(urgent_word(w) for w in (
@@ -67,20 +77,33 @@ class Batch:
     device_id: str
 
 
-def parts(raw: RawMessage, registered: Callable[[str], bool] | None = None,
+def parts(raw: RawMessage, registered: Callable[[str, str], bool] | None = None,
           max_bytes: int = 65_536) -> Batch | None:
     """The messages `raw` carries when it carries several — an array, a wrapped list, one
     object per line — on a reading or event topic of ours; None for a single message (almost
-    every one: decided from a glance at its bytes). BatchError when the wrapper names
-    another device `registered` knows. A message over `max_bytes` is not read at all: the
-    decoder refuses it as oversized (red team round 5 re-check: a 320 KB queue was parsed
-    whole inside the write transaction, and another family's SOS waited 58 s)."""
+    every one: decided from a glance at its bytes). `registered(named, device)` says whether
+    a device id the wrapper names is another registered device of the topic device's owner:
+    then only the urgent events are read (BatchError when there are none). A message over
+    `max_bytes` is read only for its urgent events, and only when its bytes may hold one: the
+    decoder refuses the rest as oversized (red team round 5 re-check: a 320 KB queue was
+    parsed whole inside the write transaction, and another family's SOS waited 58 s)."""
+    device = raw.topic.split("/")[3] if raw.topic.count("/") == 4 else ""
     if len(raw.payload) > max_bytes:
-        return None
-    elements = _elements(raw, registered)
+        return _urgent_of_oversized(raw, max_bytes, device)
+    named: list[str] = []
+    elements = _elements(raw, registered, named)
     if elements is None:
         return None
     unread = None
+    if named:
+        kept = [e for e in elements if _urgent(raw.topic, e)][:URGENT_LATE_MAX]
+        refusal = (f"{named[0]} names another device than the topic's {device!r}: publish "
+                   "each device's readings on its own topic, with its own login")
+        if not kept:
+            raise BatchError(refusal, device)
+        return Batch([replace(raw, payload=orjson.dumps(e)) for e in kept],
+                     f"{len(elements) - len(kept)} readings or events were not read: {refusal}"
+                     f" (its {len(kept)} urgent events were kept as {device}'s)", device)
     if len(elements) > PARTS_MAX:
         # Past the limit, the urgent ones are still read: an SOS at the end of a long queue
         # was lost with it (red team round 5 re-check).
@@ -88,8 +111,43 @@ def parts(raw: RawMessage, registered: Callable[[str], bool] | None = None,
         unread = (f"{len(elements) - PARTS_MAX - len(late)} readings or events beyond the "
                   f"first {PARTS_MAX} of one message were not read: send fewer at a time")
         elements = elements[:PARTS_MAX] + late
-    return Batch([replace(raw, payload=orjson.dumps(e)) for e in elements], unread,
-                 raw.topic.split("/")[3])
+    return Batch([replace(raw, payload=orjson.dumps(e)) for e in elements], unread, device)
+
+
+def _urgent_of_oversized(raw: RawMessage, max_bytes: int, device: str) -> Batch | None:
+    """The urgent events of a queue over the size limit, when its bytes may hold one."""
+    kind = _kind(raw.topic)
+    if kind is None or not kind.urgent or len(raw.payload) > OVERSIZED_SCAN_FACTOR * max_bytes \
+            or not may_carry_several(raw.payload) or not _may_name_urgent(kind, raw.payload):
+        return None
+    elements = _elements(raw, None, [])
+    if not elements:
+        return None
+    kept = [e for e in elements if _urgent(raw.topic, e)][:URGENT_LATE_MAX]
+    if not kept:
+        return None
+    return Batch([replace(raw, payload=orjson.dumps(e)) for e in kept],
+                 f"{len(raw.payload)} bytes are over the {max_bytes}-byte limit: only the "
+                 f"{len(kept)} urgent events of its {len(elements)} readings or events were "
+                 "read; send fewer at a time", device)
+
+
+_ASCII_WORDS: dict[str, re.Pattern[bytes]] = {}
+
+
+def _may_name_urgent(kind: DeviceKind, payload: bytes) -> bool:
+    """Whether raw bytes may hold one of the kind's urgent words (any non-ASCII text may: a
+    Chinese word, a full-width `ＳＯＳ`) — a glance, not a reading."""
+    if not payload.isascii():
+        return True
+    pattern = _ASCII_WORDS.get(kind.key)
+    if pattern is None:
+        words = {urgent_word(w) for w in (*kind.urgent, *(a for a, _ in kind.urgent_aliases))
+                 if w.isascii()}
+        pattern = _ASCII_WORDS[kind.key] = re.compile(b"|".join(
+            rb"[-_.\s]*".join(re.escape(c.encode()) for c in w) for w in sorted(words)),
+            re.IGNORECASE)
+    return pattern.search(payload) is not None
 
 
 def size(raw: RawMessage, max_bytes: int = 65_536) -> int:
@@ -97,15 +155,12 @@ def size(raw: RawMessage, max_bytes: int = 65_536) -> int:
     carries (a queue of 100 must not pass for one message, red team)."""
     if not may_carry_several(raw.payload) or len(raw.payload) > max_bytes:
         return 1
-    try:
-        elements = _elements(raw, None)
-    except BatchError:
-        return 1
+    elements = _elements(raw, None, [])
     return min(len(elements), PARTS_MAX) if elements else 1
 
 
-def _elements(raw: RawMessage, registered: Callable[[str], bool] | None,
-              ) -> list[dict[str, Any]] | None:
+def _elements(raw: RawMessage, registered: Callable[[str, str], bool] | None,
+              named: list[str]) -> list[dict[str, Any]] | None:
     payload = raw.payload
     if not may_carry_several(payload):
         return None
@@ -119,7 +174,7 @@ def _elements(raw: RawMessage, registered: Callable[[str], bool] | None,
     if first == b"[":
         elements = _loads(payload)
     elif first == b"{" and _WRAPPED.search(payload):
-        elements = _unwrapped(_loads(payload), topic, registered)
+        elements = _unwrapped(_loads(payload), topic, registered, named)
     elif first == b"{" and _NEXT_LINE.search(payload):
         elements = [_loads(line) for line in payload.splitlines() if line.strip()]
     else:
@@ -134,11 +189,26 @@ def _elements(raw: RawMessage, registered: Callable[[str], bool] | None,
     return elements
 
 
-def _urgent(topic: str, element: dict[str, Any]) -> bool:
+def _kind(topic: str) -> DeviceKind | None:
     levels = topic.split("/")
-    kind = CATALOGUE.get(levels[2]) if len(levels) == 5 else None
-    said = element.get("type")
-    return kind is not None and isinstance(said, str) and urgent_type(kind, said) is not None
+    return CATALOGUE.get(levels[2]) if len(levels) == 5 else None
+
+
+def _urgent(topic: str, element: dict[str, Any]) -> bool:
+    """Whether an element is an urgent event: by its `type`, an alarm flag naming one
+    (`"alarm": "sos"`), or a flag named after one (`"sos": true`) — as salvage reads them
+    (red team round 6: flags past the 1,000th element were dropped unread)."""
+    kind = _kind(topic)
+    if kind is None or not kind.urgent:
+        return False
+    for key, value in element.items():
+        if key == "type" or urgent_word(key) in ALARM_KEYS:
+            if isinstance(value, str) and urgent_type(kind, value) is not None:
+                return True
+        elif value in _TRUE and not isinstance(value, float) \
+                and urgent_type(kind, key) is not None:
+            return True
+    return False
 
 
 def _loads(payload: bytes) -> Any:
@@ -148,8 +218,8 @@ def _loads(payload: bytes) -> Any:
         return None
 
 
-def _unwrapped(obj: Any, topic: str, registered: Callable[[str], bool] | None,
-               ) -> list[Any] | None:
+def _unwrapped(obj: Any, topic: str, registered: Callable[[str, str], bool] | None,
+               named: list[str]) -> list[Any] | None:
     """The elements of an object wrapping a list of objects under one of WRAPPERS (other
     lists — a Wi-Fi scan — are no queue), each with the wrapper's `ts` as its default; None
     when it is no such object, or when it is itself a message of the topic's kind (its
@@ -170,11 +240,9 @@ def _unwrapped(obj: Any, topic: str, registered: Callable[[str], bool] | None,
     for key, value in obj.items():
         if urgent_word(key) in DEVICE_KEYS and isinstance(value, str | int) \
                 and len(levels) == 5 and str(value) != levels[3] \
-                and registered is not None and registered(str(value)):
+                and registered is not None and registered(str(value), levels[3]):
             # A cloud bridge publishing one device's queue on another's login stored it as
             # the wrong device's (vendor round 5 re-check).
-            raise BatchError(f"{key[:40]} {str(value)[:64]!r} names another device than the "
-                             f"topic's {levels[3]!r}: publish each device's readings on its "
-                             "own topic, with its own login", levels[3])
+            named.append(f"{key[:40]} {str(value)[:64]!r}")
     shared = {"ts": obj["ts"]} if "ts" in obj else {}
     return [{**shared, **e} if isinstance(e, dict) else e for e in obj[lists[0]]]

@@ -57,13 +57,17 @@ class Pipeline(TaskRunner):
         coherence: DeviceCoherence | None = None,
         kind_of: Callable[[str], str | None] = lambda device_id: None,
         installed: Callable[[str], bool] = lambda device_id: True,
+        same_owner: Callable[[str, str], bool] = lambda device_id, other: True,
     ) -> None:
         self._decoder = decoder
         # Replicas only: devices are claimed (locked, revalidated) in every transaction, and
         # every batch writes its twins (another replica may read them next).
         self._coherence = coherence
         self._kind_of = kind_of
-        self._registered = lambda device_id: kind_of(device_id) is not None
+        # Whether a device id a queue names is another registered device of its sender's
+        # owner (gateway/batches.py): another vendor's registration never mutes a queue.
+        self._registered = lambda named, sender: (kind_of(named) is not None
+                                                  and same_owner(named, sender))
         self._max_bytes = limits.max_payload_bytes
         if coherence is not None:
             coherence.participants.append(self)

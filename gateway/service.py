@@ -149,6 +149,7 @@ class Gateway:
             coherence=self.coherence,
             kind_of=self._kind_of,
             installed=self._installed,
+            same_owner=self._same_owner,
             hooks=[*(hooks or []), *([self.alerting] if self.alerting else []),
                    *([self.influx] if self.influx else []), self.commands,
                    self.confirmations, self.device_assets],
@@ -238,6 +239,13 @@ class Gateway:
     def _installed(self, device_id: str) -> bool:
         record = self.registry.get(device_id)
         return record is not None and record.installed
+
+    def _same_owner(self, device_id: str, other: str) -> bool:
+        """Whether two devices may have one owner: not when the vendor accounts that
+        registered them differ (devices staff registered count as anyone's)."""
+        credentials = CredentialRepository(self.store)
+        mine, theirs = credentials.get(device_id), credentials.get(other)
+        return mine is None or theirs is None or mine.vendor == theirs.vendor
 
     def _kind_of(self, device_id: str) -> str | None:
         record = self.registry.get(device_id)

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from gateway.batches import PARTS_MAX
-from tests.conftest import T0
+from tests.conftest import STANDARD_DEVICES, T0, device
 from tests.gateway.test_confirmations import Listener
 from tests.support.waiting import wait_for
 
@@ -140,3 +140,72 @@ def test_an_oversized_queue_is_refused_unread_and_a_late_sos_in_a_long_one_is_re
     [letter] = gw.store.query("SELECT detail FROM dead_letters WHERE reason = 'schema_invalid'"
                               " AND detail LIKE '%beyond the first%'")
     assert letter["detail"].startswith("200 readings or events beyond the first")
+
+
+def test_a_queue_over_the_size_limit_still_pages_its_sos(make_gateway, publisher, mosquitto):
+    # Red team round 6: 760 queued readings and an SOS (66 KB) were refused whole as
+    # oversized — the SOS never stored, paged or confirmed.
+    gw = make_gateway()
+    queue = [{"ts": MS - 600_000 + n, "seq": n, "type": "low_battery", "battery_pct": 9,
+              "note": "x" * 40} for n in range(1, 900)]
+    queue.append({"ts": MS, "seq": 5000, "type": "sos"})
+    payload = orjson.dumps(queue)
+    assert len(payload) > gw.settings.limits.max_payload_bytes
+    listener = Listener(mosquitto.port, [f"{BAND}/event/ack"])
+    try:
+        publisher.publish(f"{BAND}/event", payload)
+        assert wait_for(lambda: listener.got, 10)
+        assert [(b["seq"], b["status"]) for _, b in listener.got] == [(5000, "stored")]
+    finally:
+        listener.close()
+    assert [r["type"] for r in gw.store.query("SELECT type FROM events")] == ["sos"]
+    assert gw.store.query("SELECT rule_id FROM alerts WHERE rule_id = 'wristband.sos'")
+    [letter] = gw.store.query("SELECT reason, device_id, detail FROM dead_letters")
+    assert (letter["reason"], letter["device_id"]) == ("schema_invalid", "WB-1001")
+    assert "only the 1 urgent events of its 900" in letter["detail"]
+
+
+def test_a_name_in_a_queue_is_heeded_only_for_its_owners_devices(make_gateway, publisher):
+    # Red team round 6: another vendor registered this band's IMEI as a device id of its own,
+    # and every queue naming that IMEI was refused whole — its SOS lost.
+    from gateway.storage.credentials import CredentialRepository
+
+    gw = make_gateway(devices=[*STANDARD_DEVICES, device("868120345678901", "wristband")])
+    owners = CredentialRepository(gw.store)
+    owners.created("WB-1001", "acme", T0)
+    owners.created("WB-1002", "acme", T0)
+    owners.created("868120345678901", "evil", T0)
+    publisher.publish(f"{BAND}/event", orjson.dumps(
+        {"imei": "868120345678901", "dataList": [
+            {"ts": MS, "seq": 1, "type": "low_battery", "battery_pct": 9},
+            {"ts": MS, "seq": 2, "type": "sos"}]}))
+    # Naming a sibling of the same owner: a cloud publishing WB-1002's queue on WB-1001's
+    # login. Its readings are refused (they would be stored as the wrong band's); its SOS is
+    # not lost (kept as the sender's, whose login the broker checked).
+    publisher.publish(f"{BAND}/event", orjson.dumps(
+        {"imei": "WB-1002", "dataList": [
+            {"ts": MS, "seq": 3, "type": "low_battery", "battery_pct": 8},
+            {"ts": MS, "seq": 4, "type": "sos"}]}))
+    assert gw.pipeline.wait_processed(2, 10)
+    rows = gw.store.query("SELECT seq, type FROM events WHERE device_id = 'WB-1001'"
+                          " ORDER BY seq")
+    assert [(r["seq"], r["type"]) for r in rows] == [(1, "low_battery"), (2, "sos"),
+                                                     (4, "sos")]
+    [letter] = gw.store.query("SELECT device_id, detail FROM dead_letters")
+    assert letter["device_id"] == "WB-1001"
+    assert "names another device" in letter["detail"] and "1 urgent events were kept" in \
+        letter["detail"]
+
+
+def test_an_alarm_flag_past_the_first_thousand_is_read():
+    # Red team round 6: `"alarm": "sos"` and `"sos": true` past the limit were dropped unread
+    # (a `type` spelling was kept).
+    from gateway import batches
+    from gateway.envelope import RawMessage
+
+    queue = [{"ts": MS, "seq": n, "worn": True} for n in range(PARTS_MAX + 50)]
+    queue += [{"ts": MS, "seq": 90_001, "alarm": "SOS"}, {"ts": MS, "seq": 90_002, "sos": True},
+              {"ts": MS, "seq": 90_003, "sos": False}]
+    got = batches.parts(RawMessage(f"{BAND}/telemetry", orjson.dumps(queue)), None, 1 << 20)
+    late = [orjson.loads(p.payload)["seq"] for p in got.parts[PARTS_MAX:]]
+    assert late == [90_001, 90_002]
