@@ -154,6 +154,8 @@ KIND = DeviceKind(
                     ("电子围栏入侵", "fence_intrusion"), ("duress_alarm", "duress"),
                     ("coerced_unlock", "duress"), ("coercion", "duress"),
                     ("duress_unlock", "duress"), ("胁迫开门", "duress"), ("胁迫报警", "duress"),
+                    # Red team round 6.
+                    ("撬门", "forced_open"), ("胁迫", "duress"),
                     # A door alarm the controller raised is read as a break-in: a false page
                     # costs a look, a refused one a break-in nobody hears (vendor round 4).
                     ("door_alarm", "forced_open"), ("门磁报警", "forced_open")),

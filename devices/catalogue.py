@@ -19,7 +19,7 @@ from devices import (
     water_meter,
     wristband,
 )
-from devices.base import DeviceConfig, DeviceKind, Event, urgent_word
+from devices.base import DeviceConfig, DeviceKind, Event, urgent_type, urgent_word
 
 # The one list of kinds. Adding a kind is adding its module here; everything below derives.
 DECLARED: tuple[DeviceKind, ...] = (
@@ -52,6 +52,13 @@ class KindCatalogue:
                 if meant not in kind.urgent or urgent_word(alias) in own:
                     raise ValueError(f"{kind.key}: urgent alias {alias!r} → {meant!r} must "
                                      "name an urgent type and not be a word of the kind")
+            # Nor may a decoration make one of its other words urgent (`low_battery` read as
+            # `low` + `battery`, `alarm_cleared` as a smoke alarm).
+            for word in (*kind.vocabulary(), *(other for other, _ in kind.other_words)):
+                read = urgent_type(kind, word)
+                if read is not None and word not in kind.urgent:
+                    raise ValueError(f"{kind.key}: its word {word!r} would be read as the "
+                                     f"urgent {read!r}")
         self.kinds: dict[str, DeviceKind] = {k.key: k for k in kinds}
         self._event_adapters = {k.key: _event_adapter(k) for k in kinds}
         self._telemetry_adapters = {k.key: TypeAdapter(k.telemetry) for k in kinds}

@@ -150,6 +150,7 @@ KIND = DeviceKind(
     description="Elevator cars (one monitor per car): trapped passengers, alarm button, faults.",
     urgent=("trapped", "emergency_call"),
     urgent_aliases=(("困人", "trapped"), ("电梯困人", "trapped"), ("关人", "trapped"),
+                    ("困梯", "trapped"),
                     ("passenger_trapped", "trapped"), ("people_trapped", "trapped"),
                     ("entrapment", "trapped"), ("trapped_alarm", "trapped"),
                     ("alarm_button", "emergency_call"), ("emergency_button", "emergency_call"),

@@ -89,5 +89,7 @@ KIND = DeviceKind(
                     ("low_alarm", "gas_alarm"), ("high_alarm", "gas_alarm"),
                     ("低报", "gas_alarm"), ("高报", "gas_alarm"), ("co", "gas_alarm"),
                     ("ch4", "gas_alarm"), ("methane", "gas_alarm"), ("燃气", "gas_alarm"),
+                    # Red team round 6: carbon monoxide, a leak.
+                    ("一氧化碳", "gas_alarm"), ("泄漏", "gas_alarm"), ("漏气", "gas_alarm"),
                     ("报警", "gas_alarm")),
 )

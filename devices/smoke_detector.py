@@ -58,5 +58,7 @@ KIND = DeviceKind(
                     ("火警", "smoke_alarm"), ("烟雾报警", "smoke_alarm"),
                     ("烟感报警", "smoke_alarm"),
                     # Vendor round 5 (with decorations: `烟雾告警`, `火灾报警` are read).
-                    ("烟雾", "smoke_alarm"), ("火灾", "smoke_alarm"), ("报警", "smoke_alarm")),
+                    ("烟雾", "smoke_alarm"), ("火灾", "smoke_alarm"), ("报警", "smoke_alarm"),
+                    # Red team round 6.
+                    ("感烟", "smoke_alarm"), ("火情", "smoke_alarm")),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from devices.base import URGENT_DECORATIONS
+from devices.base import URGENT_DECORATIONS, URGENT_PREFIXES
 from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.dialects.engine import DialectCodec
 from devices.vendors import CodecSet
@@ -13,8 +13,9 @@ from gateway.envelope import RawMessage
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # What firmware adds after an urgent word (`sos_key_alarm`), as salvage reads it.
 _DECORATIONS = b"|".join(re.escape(d.encode()) for d in URGENT_DECORATIONS)
-_DECORATED = rb"(?:[-_\s:!]*(?:" + _DECORATIONS + rb")){0,3}(?:[-_\s]*\d{1,3})?[!]?"
-_PREFIXED = rb"(?:(?:" + _DECORATIONS + rb")[-_\s:]*){0,2}"
+_DECORATED = rb"(?:[-_\s:!/|]*(?:" + _DECORATIONS + rb")){0,4}(?:[-_\s]*\d{1,3})?[!]?"
+_PREFIXED = (rb"(?:(?:" + _DECORATIONS + b"|"
+             + b"|".join(re.escape(d.encode()) for d in URGENT_PREFIXES) + rb")[-_\s:/|]*){0,2}")
 
 
 class UrgencyHint:

@@ -74,6 +74,21 @@ def test_an_alias_that_shadows_a_word_of_the_kind_is_refused_at_declaration():
     ("wristband", "alarm_sos", "sos"), ("wristband", "key_sos", "sos"),
     ("wristband", "sos1", "sos"),
     ("wristband", "SOS_1", "sos"), ("wristband", "sos:alarm", "sos"), ("wristband", "SOS!", "sos"),
+    # Vendor round 6 (a bathroom fall radar, an elevator monitor) and red team round 6: words
+    # before the word, a fall's certainty, levels, and Chinese words for the same alarms.
+    ("wristband", "fall_confirmed", "fall"), ("wristband", "fall_suspected", "fall"),
+    ("wristband", "疑似跌倒", "fall"), ("wristband", "确认跌倒", "fall"),
+    ("wristband", "人员跌倒", "fall"), ("wristband", "有人跌倒", "fall"),
+    ("wristband", "person_fall", "fall"), ("wristband", "human_fall", "fall"),
+    ("wristband", "sos/alarm", "sos"),
+    ("elevator", "电梯报警", "emergency_call"), ("elevator", "elevator_alarm", "emergency_call"),
+    ("elevator", "elevator_trapped", "trapped"), ("elevator", "lift_trapped", "trapped"),
+    ("elevator", "困梯", "trapped"), ("elevator", "关人", "trapped"),
+    ("gas_detector", "一氧化碳报警", "gas_alarm"), ("gas_detector", "一级报警", "gas_alarm"),
+    ("smoke_detector", "二级报警", "smoke_alarm"), ("gas_detector", "泄漏报警", "gas_alarm"),
+    ("smoke_detector", "感烟报警", "smoke_alarm"), ("smoke_detector", "火情", "smoke_alarm"),
+    ("access", "撬门", "forced_open"), ("access", "胁迫", "duress"),
+    ("access", "duress_code", "duress"),
 ])
 def test_camel_case_and_run_together_words_are_read(kind: str, said: str, meant: str):
     # Vendor round 3: Chinese firmware JSON is often camelCase; `smokeAlarm` was refused as an
@@ -97,5 +112,7 @@ def test_a_non_urgent_word_stays_non_urgent_however_spelt():
                        ("wristband", "alarm"), ("wristband", "low_battery_alarm_event"),
                        ("smoke_detector", "alarm_cleared"), ("smoke_detector", "alarm_test"),
                        ("alarm_pole", "call_ended"), ("access", "alarm_held_open"),
-                       ("wristband", "battery_low"), ("smoke_detector", "fault2")):
+                       ("wristband", "battery_low"), ("smoke_detector", "fault2"),
+                       ("elevator", "fault_alarm"), ("elevator", "故障报警"),
+                       ("elevator", "elevator_fault"), ("wristband", "person_worn")):
         assert urgent_type(CATALOGUE.kinds[kind], said) is None, said
