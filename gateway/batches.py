@@ -30,6 +30,7 @@ from devices.base import DeviceKind, urgent_type, urgent_word
 from devices.catalogue import CATALOGUE
 from devices.repair import ALARM_KEYS
 from gateway.envelope import RawMessage
+from gateway.urgency import may_name_urgent
 
 # Elements one message may carry; a message with more has its first PARTS_MAX read and the
 # rest refused (64 KiB of the smallest readings is a few thousand) — but for up to
@@ -118,7 +119,7 @@ def _urgent_of_oversized(raw: RawMessage, max_bytes: int, device: str) -> Batch 
     """The urgent events of a queue over the size limit, when its bytes may hold one."""
     kind = _kind(raw.topic)
     if kind is None or not kind.urgent or len(raw.payload) > OVERSIZED_SCAN_FACTOR * max_bytes \
-            or not may_carry_several(raw.payload) or not _may_name_urgent(kind, raw.payload):
+            or not may_carry_several(raw.payload) or not may_name_urgent(kind, raw.payload):
         return None
     elements = _elements(raw, None, [])
     if not elements:
@@ -130,24 +131,6 @@ def _urgent_of_oversized(raw: RawMessage, max_bytes: int, device: str) -> Batch 
                  f"{len(raw.payload)} bytes are over the {max_bytes}-byte limit: only the "
                  f"{len(kept)} urgent events of its {len(elements)} readings or events were "
                  "read; send fewer at a time", device)
-
-
-_ASCII_WORDS: dict[str, re.Pattern[bytes]] = {}
-
-
-def _may_name_urgent(kind: DeviceKind, payload: bytes) -> bool:
-    """Whether raw bytes may hold one of the kind's urgent words (any non-ASCII text may: a
-    Chinese word, a full-width `ＳＯＳ`) — a glance, not a reading."""
-    if not payload.isascii():
-        return True
-    pattern = _ASCII_WORDS.get(kind.key)
-    if pattern is None:
-        words = {urgent_word(w) for w in (*kind.urgent, *(a for a, _ in kind.urgent_aliases))
-                 if w.isascii()}
-        pattern = _ASCII_WORDS[kind.key] = re.compile(b"|".join(
-            rb"[-_.\s]*".join(re.escape(c.encode()) for c in w) for w in sorted(words)),
-            re.IGNORECASE)
-    return pattern.search(payload) is not None
 
 
 def size(raw: RawMessage, max_bytes: int = 65_536) -> int:

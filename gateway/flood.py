@@ -78,8 +78,11 @@ class DeviceBudget:
                  uninstalled_rate_per_s: float | None = None,
                  uninstalled_burst: int | None = None,
                  cost: Callable[[RawMessage], int] = lambda raw: 1,
-                 thorough: Callable[[RawMessage], bool] | None = None) -> None:
+                 thorough: Callable[[RawMessage], bool] | None = None,
+                 glance: Callable[[RawMessage], bool] = lambda raw: True) -> None:
         self._thorough = thorough
+        # Which messages are worth a thorough read at all: the rest spend no allowance.
+        self._glance = glance
         # What a message costs (a queue: what it carries), judged outside the lock: the
         # urgent lane's thread takes that lock too (red team round 5 re-check).
         self._cost = cost
@@ -153,7 +156,7 @@ class DeviceBudget:
     def _read_in_full(self, bucket: _Bucket, raw: RawMessage, now: float) -> bool:
         """Whether a message the quick pattern did not take for urgent is one after all,
         read in full while the device's allowance of such reads lasts."""
-        if self._thorough is None:
+        if self._thorough is None or not self._glance(raw):
             return False
         if bucket.thorough_at is not None and now > bucket.thorough_at:
             bucket.thorough = min(THOROUGH_BURST, bucket.thorough

@@ -29,7 +29,7 @@ from gateway.storage.migrate import StoreError
 from gateway.storage.tx import StoreTx
 from gateway.twin import TwinTracker
 from gateway.twin_writer import TwinWriter
-from gateway.urgent_salvage import urgent_when_read
+from gateway.urgent_salvage import may_be_urgent, urgent_when_read
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class Pipeline(TaskRunner):
                                    uninstalled_rate_per_s=limits.uninstalled_device_rate_per_s,
                                    uninstalled_burst=limits.uninstalled_device_burst,
                                    cost=lambda raw: batches.size(raw, limits.max_payload_bytes),
-                                   thorough=urgent_when_read)
+                                   thorough=urgent_when_read, glance=may_be_urgent)
         self._put_back: list[RawMessage] = []  # this batch's messages left for the next
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()

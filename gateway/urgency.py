@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from devices.base import URGENT_DECORATIONS, URGENT_PREFIXES
+from devices.base import URGENT_DECORATIONS, URGENT_PREFIXES, DeviceKind, urgent_word
 from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.dialects.engine import DialectCodec
 from devices.vendors import CodecSet
@@ -108,3 +108,21 @@ def device_of(topic: str) -> str:
     """The device id segment of a device topic ("" when the topic has none)."""
     parts = topic.split("/", 4)
     return parts[3] if len(parts) > 3 else ""
+
+
+_ASCII_WORDS: dict[str, re.Pattern[bytes]] = {}
+
+
+def may_name_urgent(kind: DeviceKind, payload: bytes) -> bool:
+    """Whether raw bytes may hold one of the kind's urgent words (any non-ASCII text may: a
+    Chinese word, a full-width `ＳＯＳ`) — a glance, not a reading."""
+    if not payload.isascii():
+        return True
+    pattern = _ASCII_WORDS.get(kind.key)
+    if pattern is None:
+        words = {urgent_word(w) for w in (*kind.urgent, *(a for a, _ in kind.urgent_aliases))
+                 if w.isascii()}
+        pattern = _ASCII_WORDS[kind.key] = re.compile(b"|".join(
+            rb"[-_.\s]*".join(re.escape(c.encode()) for c in w) for w in sorted(words)),
+            re.IGNORECASE)
+    return pattern.search(payload) is not None

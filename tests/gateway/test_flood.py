@@ -88,6 +88,28 @@ def test_an_sos_the_quick_pattern_misses_is_read_in_full_before_it_is_shed():
     assert len(reads) == THOROUGH_BURST
 
 
+def test_a_flood_of_readings_does_not_spend_the_reads_a_spelled_sos_needs():
+    # Red team round 6: every shed reading spent the allowance of thorough reads, so the
+    # `S.O.S`, `ＳＯＳ` and zero-width-space SOS a flooding band sent after them were shed.
+    from gateway.urgent_salvage import may_be_urgent, urgent_when_read
+
+    budget = DeviceBudget(10, 100, 1.0, 3, UrgencyHint().device, thorough=urgent_when_read,
+                          glance=may_be_urgent)
+    budget.split([_msg("WB-1", 0.0) for _ in range(100)])  # the burst spent on readings
+    readings = [RawMessage("scgw/v1/wristband/WB-1/telemetry", orjson.dumps(
+        {"ts": MS, "seq": n, "heart_rate_bpm": 80, "battery_pct": 50, "worn": True,
+         "location": {"lat": 35.41, "lon": 116.58, "accuracy_m": 10}}),
+        received_at=T0, arrived=1000.0) for n in range(500)]
+    admitted, shed, _ = budget.split(readings)
+    assert (len(admitted), len(shed)) == (0, 500)
+    spelled = [b"S.O.S", "\uff33\uff2f\uff33".encode(), "s\u200bos".encode()]
+    odd = [RawMessage("scgw/v1/wristband/WB-1/event", b'{"ts": %d, "seq": %d, "type": "%s"}'
+                      % (MS, n, word), received_at=T0, arrived=1000.0)
+           for n, word in enumerate(spelled)]
+    admitted, shed, _ = budget.split(odd)
+    assert (len(admitted), len(shed)) == (len(spelled), 0)
+
+
 def test_a_device_nobody_installed_has_a_smaller_budget():
     # Red team round 2: a hostile vendor's 2,000 warehouse devices, each within the full
     # budget, could queue millions of messages ahead of an installed band's SOS.
