@@ -25,6 +25,7 @@ from rules.engine import Engine, EngineConfig
 from rules.loader import load_rules, rule_files
 from rules.ports import Message, Subject
 from rules.records import Listener
+from rules.system import DEVICE_REFUSED
 
 log = logging.getLogger(__name__)
 
@@ -304,9 +305,17 @@ class Alerting:
         self.call("rule_switch", switch)
 
     def clear(self, alert_id: int, actor: str, reason: str = "") -> None:
-        """Clear an alert by hand."""
-        self.call("alert_clear", lambda tx: self.engine.clear_alert(
-            self._claim_alert(tx, alert_id), alert_id, actor, reason))
+        """Clear an alert by hand. A `device.refused` cleared while the device still sends
+        what is refused is raised again after its next run of refusals: it reported only
+        turning broken, so a cleared alert stayed silent while alarms were lost (red team
+        round 6)."""
+        def run(tx: StoreTx) -> None:
+            alert = self.engine.clear_alert(self._claim_alert(tx, alert_id), alert_id, actor,
+                                            reason)
+            if alert.rule_id == DEVICE_REFUSED:
+                self.refusals.start_over(alert.device_id)
+
+        self.call("alert_clear", run)
 
     def silence(self, *, author: str, reason: str, duration_s: float,
                 device_id: str | None = None, rule_id: str | None = None,

@@ -83,6 +83,15 @@ class RefusalWatch:
             st.reasons.pop(c, None)
         self._changed.add(device_id)
 
+    def start_over(self, device_id: str) -> None:
+        """Forget the device's refusals and its reported verdict: its alert was cleared by
+        hand, and the next run of refusals raises it again."""
+        if device_id in self.devices:
+            st = self._touch(device_id)
+            st.counts.clear()
+            st.reasons.clear()
+            st.broken = frozenset()
+
     def take(self) -> list[tuple[str, dict[str, Any] | None]]:
         """Devices whose verdict changed since the last call: (id, what is broken) when a
         channel turned broken, (id, None) when none is any longer."""

@@ -32,6 +32,7 @@ from rules.ports import (
     Subject,
     Tx,
 )
+from rules.records import Alert
 from rules.tuning import Tunable
 from rules.urgent_rules import urgent_rule_ids
 
@@ -294,9 +295,9 @@ class Engine(EngineControls):
         timeout = rule.options.ack_timeout_s if rule is not None else None
         self.book.ack(tx, alert_id, actor, self._clock.time(), note, ack_timeout_s=timeout)
 
-    def clear_alert(self, tx: Tx, alert_id: int, actor: str, reason: str = "") -> None:
-        """Clear an alert by hand."""
-        self.book.clear(tx, alert_id, actor, self._clock.time(), reason)
+    def clear_alert(self, tx: Tx, alert_id: int, actor: str, reason: str = "") -> Alert:
+        """Clear an alert by hand; returns it."""
+        return self.book.clear(tx, alert_id, actor, self._clock.time(), reason)
 
     def rule_count(self, kind: str) -> int:
         """Index entries a message of `kind` could reach (benchmarks, diagnostics)."""

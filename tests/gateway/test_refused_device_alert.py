@@ -51,6 +51,22 @@ def test_refused_events_between_accepted_readings_page_as_major_and_clear(make_g
     assert [a["state"] for a in _alerts(gw)] == ["cleared"]
 
 
+def test_cleared_by_hand_while_still_broken_it_is_raised_again(make_gateway, publisher):
+    # Red team round 6: an operator cleared it while the band still sent what is refused, and
+    # later refusals (its alarms among them) raised nothing until one message was accepted.
+    gw = make_gateway()
+    for seq in range(1, 4):
+        _send(gw, publisher, f"{BAND}/event", {"seq": seq, "type": "key_pressed"}, seq)
+    [row] = gw.store.query("SELECT id FROM alerts WHERE rule_id = 'device.refused'")
+    gw.alerting.clear(row["id"], "operator", "vendor called")
+    for seq in range(4, 6):
+        _send(gw, publisher, f"{BAND}/event", {"seq": seq, "type": "key_pressed"}, seq)
+    assert [a["state"] for a in _alerts(gw)] == ["cleared"]  # not at once: a run again
+    _send(gw, publisher, f"{BAND}/event", {"seq": 6, "type": "key_pressed"}, 6)
+    assert [(a["state"], a["severity"]) for a in _alerts(gw)] == [
+        ("cleared", "major"), ("active", "major")]
+
+
 def test_events_on_a_misspelt_topic_count_as_refused_events(make_gateway, publisher):
     gw = make_gateway()
     for seq in range(1, 4):  # `…/events`: never read as events
