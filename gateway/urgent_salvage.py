@@ -3,6 +3,9 @@ format, or a reading on the wrong channel (devices/salvage.py does the repairs).
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 import orjson
 
 from devices import topics
@@ -33,9 +36,14 @@ def misplaced_urgent(kind: DeviceKind, codec: object, raw: RawMessage,
     return flagged_event(kind, raw, [note])
 
 
-# Keys of a nested object searched for an alarm flag: a vendor cloud's envelope
-# (`{"msgType": "report", "data": {"alarm": "sos"}}`) — one level deep, not a whole tree.
+# Nested objects searched for an alarm flag: a vendor cloud's or a carrier platform's
+# envelope (`{"msgType": "report", "data": {"alarm": "sos"}}`, CTWing's
+# `payload.serviceData`, OneNET's `msg.value` holding the device's JSON as text) — a few
+# levels and a few dozen objects, not a whole tree.
 _NESTED_KEYS_MAX = 256
+_NESTED_DEPTH = 3
+_NESTED_MAX = 32
+_TEXT_MAX = 8192
 
 
 def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str]) -> Salvaged | None:
@@ -45,8 +53,9 @@ def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str]) -> Salvag
     urgent type there is that event (vendor round 3 recheck) — in any spelling of the key, as
     a list or an object of its own, or as a flag named after the alarm (`"sos": true`), in a
     message of any size the gateway takes (red team round 4: a watch's 5 KB Wi-Fi scan with
-    `"alarm": "sos"` was refused), and inside an envelope one level down (`"data": {…}`,
-    red team round 4 re-check)."""
+    `"alarm": "sos"` was refused), and inside envelopes up to three levels down (`"data":
+    {…}`, red team round 4 re-check), JSON, base64 or hex text included (vendor round 6: a
+    smoke alarm forwarded by CTWing or OneNET was refused, never paged)."""
     members = object_members(raw.payload)
     if members is None:
         return None
@@ -57,24 +66,80 @@ def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str]) -> Salvag
             rest = {k: v for k, v in top.items() if k != key}
             return salvage_urgent(kind, orjson.dumps({**rest, "type": word}), raw.received_at,
                                   [*notes, f"{key[:20]!r} {str(value)[:40]!r} read as its type"])
-    for key, inner in members:
-        if not isinstance(inner, dict) or len(inner) > _NESTED_KEYS_MAX:
-            continue
+    for path, inner in _envelopes(top):
         for name, value in inner.items():
             word = _flagged(kind, name, value) or (
                 urgent_type(kind, value) if urgent_word(name) == "type"
                 and isinstance(value, str) else None)
             if word is not None:
-                rest = {k: v for k, v in top.items() if k != key}
-                fields = {k: v for k, v in inner.items() if k != name}
+                outer = path.split(".", 1)[0]
+                rest = {k: v for k, v in top.items() if k != outer}
+                fields = {k: v for k, v in inner.items()
+                          if k != name and not isinstance(v, dict | list)}
                 return salvage_urgent(
                     kind, orjson.dumps({**rest, **fields, "type": word}), raw.received_at,
-                    [*notes, f"{key[:20]}.{name[:20]} {str(value)[:40]!r} read as its type"])
+                    [*notes, f"{path[:40]}.{name[:20]} {str(value)[:40]!r} read as its type"])
     return None
+
+
+def _envelopes(top: dict[str, object]) -> list[tuple[str, dict[str, object]]]:
+    """The objects nested in a message, breadth first, with their paths: objects, and text
+    that is a JSON object — plain, base64 or hex (a carrier platform's transparent payload)."""
+    out: list[tuple[str, dict[str, object]]] = []
+    level: list[tuple[str, dict[str, object]]] = [("", top)]
+    for _ in range(_NESTED_DEPTH):
+        deeper: list[tuple[str, dict[str, object]]] = []
+        for path, obj in level:
+            for key, value in obj.items():
+                inner = value if isinstance(value, dict) else _object_in_text(value)
+                if inner is None or len(inner) > _NESTED_KEYS_MAX:
+                    continue
+                deeper.append((f"{path}.{key}" if path else str(key), inner))
+                if len(out) + len(deeper) >= _NESTED_MAX:
+                    return out + deeper
+        out += deeper
+        level = deeper
+    return out
+
+
+def _object_in_text(value: object) -> dict[str, object] | None:
+    """A JSON object carried as text: as is, in base64, or in hex."""
+    if not isinstance(value, str) or not 2 <= len(value) <= _TEXT_MAX:
+        return None
+    text = value.strip()
+    candidates: list[bytes] = []
+    if text.startswith("{"):
+        candidates.append(text.encode())
+    elif len(text) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in text):
+        candidates.append(bytes.fromhex(text))
+    else:
+        try:
+            candidates.append(base64.b64decode(text, validate=True))
+        except (binascii.Error, ValueError):
+            return None
+    for data in candidates:
+        if not data.lstrip().startswith(b"{"):
+            continue
+        try:
+            found = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(found, dict):
+            return found
+    return None
+
+
+# Keys whose dotted value names a message by its event (IoT platforms' method names).
+_NAMING_KEYS = frozenset(urgent_word(k) for k in ("method", "identifier", "topic", *ALARM_KEYS))
 
 
 def _flagged(kind: DeviceKind, key: str, value: object) -> str | None:
     """The urgent word a reading's field flags, or None."""
+    if isinstance(value, str) and "." in value and urgent_word(key) in _NAMING_KEYS:
+        # Aliyun's `"method": "thing.event.SmokeAlarm.post"`: one part names the event.
+        for part in value.split(".")[:8]:
+            if urgent_type(kind, part) is not None:
+                return part
     if urgent_word(key) in ALARM_KEYS:
         if _is_set(value):
             # `"alarm": 1` on a kind whose other word for its alarm is `alarm` (a smoke or

@@ -3,6 +3,7 @@ with the fault named to the operator and the vendor; a non-urgent one stays a de
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -579,6 +580,37 @@ def test_an_alarm_flag_on_the_event_channel_pages_too(gateway, body):
         orjson.dumps({"ts": MS, "seq": 13, **body}), received_at=T0)])
     assert [r["rule_id"] for r in gateway.store.query("SELECT rule_id FROM alerts")] == [
         "wristband.sos"]
+
+
+_SMOKE = {"ts": MS, "seq": 41, "type": "smoke_alarm", "room": "kitchen"}
+
+
+@pytest.mark.parametrize("envelope", [
+    {"deviceId": "d1", "IMEI": "868120345678901", "messageType": "dataReport",
+     "timestamp": MS, "payload": {"serviceId": "alarm",
+                                  "serviceData": {"alarm_type": 1, "smoke_state": 1}}},
+    {"deviceId": "d1", "timestamp": MS,
+     "payload": {"APPdata": base64.b64encode(orjson.dumps(_SMOKE)).decode()}},
+    {"msg": {"ds_id": "alarm", "at": MS, "value": orjson.dumps(_SMOKE).hex()}},
+    {"msg": {"ds_id": "alarm", "at": MS, "value": orjson.dumps(_SMOKE).decode()}},
+    {"method": "thing.event.SmokeAlarm.post", "params": {"value": {"alarm": 1}, "time": MS}},
+], ids=["ctwing-profile", "ctwing-base64", "onenet-hex", "onenet-json-text", "aliyun-method"])
+def test_a_smoke_alarm_in_a_carrier_platforms_envelope_pages(gateway, envelope):
+    # Vendor round 6: a vendor cloud republishing CTWing, OneNET and Aliyun pushes as they
+    # came had every smoke alarm refused ("type: Field required") — none paged.
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/smoke_detector/{DEVICE_OF['smoke_detector']}/event",
+        orjson.dumps(envelope), received_at=T0)])
+    assert [r["rule_id"] for r in gateway.store.query("SELECT rule_id FROM alerts")] == [
+        "smoke_detector.smoke_alarm"]
+
+
+def test_an_envelope_saying_the_alarm_is_over_pages_nothing(gateway):
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/smoke_detector/{DEVICE_OF['smoke_detector']}/event", orjson.dumps(
+            {"deviceId": "d1", "payload": {"serviceId": "alarm", "serviceData": {
+                "alarm_type": 0, "smoke_state": 0}}}), received_at=T0)])
+    assert gateway.store.query("SELECT rule_id FROM alerts") == []
 
 
 def test_a_flag_saying_no_alarm_is_no_alarm(gateway):
