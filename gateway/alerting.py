@@ -97,6 +97,11 @@ class Alerting:
         self.refusals = RefusalWatch()
         # Readings refused for a fast clock, judged with the batch (they have no envelope).
         self._fast: list[tuple[str, float, float]] = []
+        # Reads a refused message of an unregistered hub child for an urgent event (wired by
+        # the service: it needs the dialects; gateway/hub_children.py).
+        self.hub_alarm: Callable[[RawMessage], tuple[str, str, dict[str, Any]] | None] | None \
+            = None
+        self._unregistered: list[tuple[str, str, dict[str, Any], float]] = []
         self._pipeline: Pipeline | None = None
         self._connected: Callable[[], bool] = lambda: True
         self._coherence: DeviceCoherence | None = None
@@ -239,10 +244,17 @@ class Alerting:
         if rejection.reason == "future_timestamp" and rejection.device_id is not None \
                 and rejection.skew_s is not None:
             self._fast.append((rejection.device_id, rejection.skew_s, raw.received_at))
+        if rejection.reason == "unknown_device" and self.hub_alarm is not None:
+            found = self.hub_alarm(raw)
+            if found is not None:
+                self._unregistered.append((*found, raw.received_at))
 
     def on_batch_end(self, tx: StoreTx) -> None:
         """Write the rule states the batch changed, before the pipeline commits."""
         fast, self._fast = self._fast, []
+        unregistered, self._unregistered = self._unregistered, []
+        for hub, kind, detail, at in unregistered:
+            self.engine.unregistered_alarm(tx, hub, kind, detail, at)
         for device_id, skew_s, at in fast:
             verdict = self.clocks.observe(device_id, skew_s, at, live=False)
             subject = self.directory.subject(device_id) if verdict is not None else None

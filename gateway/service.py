@@ -19,6 +19,7 @@ from gateway.device_admin import DeviceAdmin
 from gateway.device_assets import DeviceAssets
 from gateway.envelope import RawMessage
 from gateway.event_lane import LANE, LANE_GENERATIONS, MAIN, EventCopies, Sessions
+from gateway.hub_children import unregistered_alarm
 from gateway.influx import build_influx_hook
 from gateway.interactive import InteractiveGate
 from gateway.metrics import GatewayMetrics
@@ -100,6 +101,8 @@ class Gateway:
             Alerting(settings, store=self.store, registry=self.registry, clock=self.clock)
             if settings.rules.enabled else None
         )
+        if self.alerting is not None:
+            self.alerting.hub_alarm = lambda raw: unregistered_alarm(self.decoder.codecs, raw)
         self.influx = build_influx_hook(settings, self.metrics, self.clock,
                                         OpsReads(self.store).online_by_kind_site)
         if self.influx is not None and self.alerting is not None:

@@ -13,7 +13,15 @@ from rules.conditions import Evaluator
 from rules.conditions.base import ThresholdError
 from rules.model import SEVERITY_RANK
 from rules.ports import Clock, Subject, Tx
-from rules.system import BROKER_DOWN, CLOCK_SKEW, DEVICE_REFUSED, GATEWAY_DEVICE, SYSTEM_RULES
+from rules.system import (
+    BROKER_DOWN,
+    CLOCK_SKEW,
+    DEVICE_REFUSED,
+    GATEWAY_DEVICE,
+    SYSTEM_RULES,
+    UNREGISTERED_ALARM,
+    hub_device_id,
+)
 from rules.tuning import Retune, Tunable, plan_retune
 
 log = logging.getLogger(__name__)
@@ -110,6 +118,22 @@ class EngineControls:
         """A device's messages keep being refused (`detail`: how), or (None) are accepted."""
         self._device_state(tx, DEVICE_REFUSED, subject, None if detail is None else (
             detail, None), severity, "messages accepted again", now)
+
+    def unregistered_alarm(self, tx: Tx, hub: str, kind: str, detail: dict[str, Any],
+                           now: float | None = None) -> None:
+        """A child of `hub` nobody registered sent an urgent event of `kind`: one critical
+        alert per hub (a repeat counts on it), filed under the category of the rule the
+        event would have met on a registered device."""
+        now = self._clock.time() if now is None else now
+        self._begin(tx, now)
+        rule = SYSTEM_RULES[UNREGISTERED_ALARM]
+        meant = next((r for r in self.ruleset.rules if r.kind == kind
+                      and detail.get("type") in getattr(r.condition, "events", list)()), None)
+        if meant is not None:
+            rule = rule.model_copy(update={"category": meant.category})
+        self.book.raise_alert(tx, rule, Subject(hub_device_id(hub), "hub"), now,
+                              severity=rule.severity, resident_id=None, detail=detail,
+                              stale=False, urgent=True)
 
     def _device_state(self, tx: Tx, rule_id: str, subject: Subject,
                       raised: tuple[dict[str, Any], float | None] | None,

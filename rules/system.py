@@ -9,6 +9,7 @@ BROKER_DOWN = "system.broker_down"
 BUILDING_OUTAGE = "system.building_outage"
 CLOCK_SKEW = "device.clock_skew"
 DEVICE_REFUSED = "device.refused"
+UNREGISTERED_ALARM = "device.unregistered_alarm"
 GATEWAY_DEVICE = "gateway"
 
 SYSTEM_RULES: dict[str, Rule] = {
@@ -38,7 +39,21 @@ SYSTEM_RULES: dict[str, Rule] = {
         kind="*", condition=AbsenceCondition(), severity="major",
         category="device_fault",
     ),
+    # A hub's child nobody registered sent an alarm (vendor round 6: a smoke alarm from an
+    # unpaired Zigbee sensor was a dead letter). One alert per hub; its category is that of
+    # the rule the alarm would have met (gateway/alerting.py).
+    UNREGISTERED_ALARM: Rule(
+        id=UNREGISTERED_ALARM,
+        name=Names(zh="未登记设备报警", en="Alarm from a device nobody registered"),
+        kind="*", condition=AbsenceCondition(), severity="critical",
+        category="other", options={"auto_clear": False},
+    ),
 }
+
+
+def hub_device_id(hub: str) -> str:
+    """The pseudo device an alert about a hub's unregistered children is keyed on."""
+    return f"hub:{hub}"
 
 
 def building_device_id(site: str, building: str) -> str:

@@ -210,3 +210,30 @@ def test_samples_decode_without_a_gateway():
     z2m = builtin_codecs().dialects["zigbee2mqtt"]
     out = decode_sample(z2m, "zigbee2mqtt/z2m-b3/door_301", {"contact": True}, kind="access")
     assert out.channel == "telemetry" and out.payload["door_open"] is False
+
+
+def test_an_alarm_from_a_hub_child_nobody_registered_pages_the_control_room(make_gateway,
+                                                                          publisher):
+    # Vendor round 6: a smoke sensor paired on the hub before the vendor registered it sent
+    # its alarm, and the control room got a dead letter — no alert, no ticket.
+    gw = make_gateway(devices=[device("z2m-b3-door_301", "access", codec="zigbee2mqtt",
+                                      grid="G-01")])
+    publisher.publish("zigbee2mqtt/z2m-b3/0x00158d0004abcd12", orjson.dumps(
+        {"smoke": True, "battery": 88, "linkquality": 100}))
+    publisher.publish("zigbee2mqtt/z2m-b3/0x00158d0004abcd12", orjson.dumps(
+        {"smoke": True, "battery": 88, "linkquality": 101}))
+    publisher.publish("zigbee2mqtt/z2m-b3/0x00158d0004abcd99", orjson.dumps(
+        {"smoke": False, "battery": 50}))  # a child's quiet reading raises nothing
+    assert gw.pipeline.wait_processed(3, timeout=10)
+    [alert] = gw.store.query("SELECT device_id, rule_id, severity, category, count, detail"
+                             " FROM alerts")
+    assert (alert["device_id"], alert["rule_id"], alert["severity"], alert["category"]) == (
+        "hub:z2m-b3", "device.unregistered_alarm", "critical", "fire_safety")
+    assert alert["count"] == 2
+    detail = orjson.loads(alert["detail"])
+    assert (detail["type"], detail["unregistered_device"]) == (
+        "smoke_alarm", "z2m-b3-0x00158d0004abcd12")
+    assert [r["reason"] for r in gw.store.query("SELECT reason FROM dead_letters")] == [
+        "unknown_device"] * 3  # still refused: nothing is stored as a device nobody placed
+    [ticket] = gw.store.query("SELECT priority FROM tickets")
+    assert ticket["priority"] == "urgent"
