@@ -15,6 +15,7 @@ from devices import (
     extinguisher,
     gas_detector,
     locker,
+    radar,
     smoke_detector,
     water_meter,
     wristband,
@@ -30,6 +31,7 @@ DECLARED: tuple[DeviceKind, ...] = (
     water_meter.KIND,
     extinguisher.KIND,
     elevator.KIND,
+    radar.KIND,
 )
 
 

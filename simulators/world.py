@@ -15,6 +15,7 @@ from simulators.kinds.elevator import ElevatorSim
 from simulators.kinds.extinguisher import ExtinguisherSim
 from simulators.kinds.gas_detector import GasDetectorSim
 from simulators.kinds.locker import LockerSim
+from simulators.kinds.radar import RadarSim
 from simulators.kinds.smoke_detector import SmokeDetectorSim
 from simulators.kinds.water_meter import WaterMeterSim
 from simulators.kinds.wristband import WristbandSim
@@ -27,6 +28,7 @@ SIMULATORS: dict[str, type[DeviceSim]] = {
     "water_meter": WaterMeterSim,
     "extinguisher": ExtinguisherSim,
     "elevator": ElevatorSim,
+    "radar": RadarSim,
 }
 
 

@@ -145,10 +145,17 @@ class ElevatorSpec(_DeviceBase):
     camera: str | None = Field(None, description="The car's camera (on its alarms)")
 
 
-HomeSpec = SmokeDetectorSpec | GasDetectorSpec | WaterMeterSpec
+class RadarSpec(_HomeSpec):
+    """A fall and presence radar on the ceiling of a room of a home."""
+
+    kind: Literal["radar"] = "radar"
+    room: str = Field("bathroom", max_length=32, description="Room it watches")
+
+
+HomeSpec = SmokeDetectorSpec | GasDetectorSpec | WaterMeterSpec | RadarSpec
 
 DeviceSpec = Annotated[
     WristbandSpec | AccessSpec | CameraSpec | LockerSpec | AlarmPoleSpec | SmokeDetectorSpec
-    | GasDetectorSpec | WaterMeterSpec | ExtinguisherSpec | ElevatorSpec,
+    | GasDetectorSpec | WaterMeterSpec | ExtinguisherSpec | ElevatorSpec | RadarSpec,
     Field(discriminator="kind"),
 ]

@@ -19,6 +19,7 @@ from simulators.community.device_specs import (
     GasDetectorSpec,
     HomeSpec,
     LockerSpec,
+    RadarSpec,
     SmokeDetectorSpec,
     WaterMeterSpec,
     WristbandSpec,
@@ -35,7 +36,8 @@ Tag = Literal[
 
 __all__ = ["AccessSpec", "AlarmPoleSpec", "CameraSpec", "Community", "DeviceSpec",
            "ElevatorSpec", "ExtinguisherSpec",
-           "GasDetectorSpec", "LockerSpec", "SmokeDetectorSpec", "WaterMeterSpec", "WristbandSpec",
+           "GasDetectorSpec", "LockerSpec", "RadarSpec", "SmokeDetectorSpec", "WaterMeterSpec",
+           "WristbandSpec",
            "load_community"]
 
 

@@ -1,0 +1,100 @@
+"""Fall and presence radar (毫米波跌倒检测雷达) in an elder's bathroom or bedroom: a fall, a
+stay too long (如厕滞留), and who is in the room, breathing, without anything to wear.
+
+A 60 GHz radar on the ceiling of a lone elder's bathroom sees a fall where a wristband is
+taken off (the shower), and a long stay where no fall was seen (a collapse on the toilet).
+Registered to the householder (`resident_id`); the room is on each alarm.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field
+
+from devices.base import DeviceConfig, DeviceKind, Event, SignalDbm, Telemetry
+
+KEY = "radar"
+
+ROOM = Field(None, max_length=32, description="The room it watches, as set at installation "
+             "(bathroom, bedroom)")
+STAY = Field(None, ge=0, le=7 * 86_400, description="Seconds the person has been in the room")
+Posture = Annotated[Literal["standing", "sitting", "lying", "unknown"],
+                    BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)]
+
+
+class RadarDevice(DeviceConfig):
+    """Registration of a radar; `resident_id` names the householder it watches over."""
+
+    kind: Literal["radar"] = "radar"
+
+
+class RadarTelemetry(Telemetry):
+    """Heartbeat: whether someone is in the room, for how long, and their breathing."""
+
+    presence: bool | None = Field(None, description="Someone is in the room")
+    target_count: int | None = Field(None, ge=0, le=20, description="People it sees")
+    stay_s: int | None = STAY
+    posture: Posture | None = Field(None, description="The person's posture")
+    breath_rpm: float | None = Field(None, ge=0, le=80, description="Breaths per minute")
+    heart_rate_bpm: float | None = Field(
+        None, ge=0, le=250, description="Heart rate seen by the radar, per minute (not a "
+        "medical measurement: no vital-sign rule judges it)")
+    signal_dbm: SignalDbm | None = None
+
+
+class FallEvent(Event):
+    """The radar saw a person fall and stay down."""
+
+    type: Literal["fall"] = "fall"
+    room: str | None = ROOM
+    confidence: float | None = Field(None, ge=0, le=1, description="How sure, 0–1")
+    posture: Posture | None = Field(None, description="Posture after the fall")
+
+
+class LongStayEvent(Event):
+    """Someone has stayed in the room longer than the radar allows (如厕滞留), or lies still."""
+
+    type: Literal["long_stay"] = "long_stay"
+    room: str | None = ROOM
+    stay_s: int | None = STAY
+    posture: Posture | None = Field(None, description="The person's posture now")
+
+
+class LeftEvent(Event):
+    """The person left the room (or got up): a long stay is over."""
+
+    type: Literal["left"] = "left"
+    room: str | None = ROOM
+
+
+class FaultEvent(Event):
+    """The radar does not work (blocked, misaligned, a hardware fault)."""
+
+    type: Literal["fault"] = "fault"
+    code: str = Field(min_length=1, max_length=32, description="Vendor fault code")
+    detail: str | None = Field(None, max_length=200, description="What is wrong, readable")
+
+
+KIND = DeviceKind(
+    key=KEY,
+    name_zh="跌倒检测雷达",
+    name_en="Fall and presence radar",
+    config=RadarDevice,
+    telemetry=RadarTelemetry,
+    events=(FallEvent, LongStayEvent, LeftEvent, FaultEvent),
+    # Mains powered, a heartbeat a minute or so: ten minutes of silence is offline.
+    offline_timeout_s=10 * 60,
+    description="Ceiling radars in elders' bathrooms and bedrooms: falls and long stays.",
+    urgent=("fall",),
+    urgent_aliases=(("fall_down", "fall"), ("fall_detected", "fall"), ("跌倒", "fall"),
+                    ("摔倒", "fall"), ("tumble", "fall"), ("fall_alarm", "fall"),
+                    ("倒地", "fall")),
+    other_words=(("stay_too_long", "long_stay"), ("long_stay_alarm", "long_stay"),
+                 ("stay_timeout", "long_stay"), ("滞留", "long_stay"),
+                 ("如厕滞留", "long_stay"), ("如厕超时", "long_stay"), ("滞留报警", "long_stay"),
+                 ("no_motion", "long_stay"), ("inactivity", "long_stay"),
+                 ("长时间未动", "long_stay"), ("久滞", "long_stay"),
+                 ("leave", "left"), ("person_left", "left"), ("离开", "left"),
+                 ("got_up", "left"), ("起身", "left")),
+)

@@ -1,0 +1,56 @@
+"""The radar pack over a real Mosquitto: a fall in the bathroom pages with its room, once (no
+second "no movement" page: a radar counts no steps), and a stay too long (如厕滞留) is a
+welfare check — critical for an elder who lives alone (vendor round 6: a bathroom radar had
+no kind, and its long-stay alarm could not be sent at all)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from gateway.residents import Resident
+from tests.conftest import STANDARD_DEVICES, device
+from tests.rules.conftest import EXTRA_DEVICES, Rig
+
+SITE = "jining-renmin"
+
+
+@pytest.fixture
+def rig(make_rig: Any) -> Rig:
+    """Radars in the bathrooms of a lone elder (R-yang, from conftest) and of a family."""
+    made = make_rig(devices=[
+        *STANDARD_DEVICES, *EXTRA_DEVICES,
+        device("RD-L", "radar", site=SITE, building="3", unit="1", grid="G-01",
+               resident_id="R-yang"),
+        device("RD-F", "radar", site=SITE, building="3", unit="2", grid="G-01",
+               resident_id="R-han")])
+    made.gw.alerting.residents.upsert([Resident("R-han", "韩磊", frozenset(), SITE)])
+    return made
+
+
+def test_a_fall_pages_once_with_its_room(rig: Rig) -> None:
+    rig.event("RD-L", "fall", room="bathroom", confidence=0.93, posture="lying")
+    alert = rig.open("radar.fall", "RD-L")
+    assert (alert["severity"], alert["category"]) == ("critical", "fall")
+    assert json.loads(alert["detail"])["room"] == "bathroom"
+    rig.advance(300)  # no steps ever come from a radar: nothing more pages
+    rig.sync()
+    assert [a["rule_id"] for a in rig.gw.store.query("SELECT rule_id FROM alerts")] == [
+        "radar.fall"]
+
+
+def test_a_long_stay_is_a_welfare_check_and_critical_for_a_lone_elder(rig: Rig) -> None:
+    rig.event("RD-L", "如厕滞留", room="bathroom", stay_s=1900)
+    rig.event("RD-F", "long_stay", room="bathroom", stay_s=1900)
+    lone = rig.open("radar.long_stay_lone_elder", "RD-L")
+    family = rig.open("radar.long_stay", "RD-F")
+    assert (lone["severity"], lone["category"]) == ("critical", "welfare_check")
+    assert (family["severity"], family["category"]) == ("major", "welfare_check")
+    assert rig.alerts("radar.long_stay", "RD-L") == []  # one alarm, one alert
+    rig.event("RD-F", "left", room="bathroom")
+    assert rig.open("radar.long_stay", "RD-F") is None
+    rig.telemetry("RD-L", presence=True, target_count=1, stay_s=2000, posture="sitting",
+                  breath_rpm=15)
+    assert rig.dead_letters() == []
