@@ -72,7 +72,7 @@ def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str]) -> Salvag
                 urgent_type(kind, value) if urgent_word(name) == "type"
                 and isinstance(value, str) else None)
             if word is not None:
-                outer = path.split(".", 1)[0]
+                outer = path.split(".", 1)[0].split("[", 1)[0]
                 rest = {k: v for k, v in top.items() if k != outer}
                 fields = {k: v for k, v in inner.items()
                           if k != name and not isinstance(v, dict | list)}
@@ -91,12 +91,17 @@ def _envelopes(top: dict[str, object]) -> list[tuple[str, dict[str, object]]]:
         deeper: list[tuple[str, dict[str, object]]] = []
         for path, obj in level:
             for key, value in obj.items():
-                inner = value if isinstance(value, dict) else _object_in_text(value)
-                if inner is None or len(inner) > _NESTED_KEYS_MAX:
-                    continue
-                deeper.append((f"{path}.{key}" if path else str(key), inner))
-                if len(out) + len(deeper) >= _NESTED_MAX:
-                    return out + deeper
+                name = f"{path}.{key}" if path else str(key)
+                # A list of objects counts by its first few (`"data": [{"type": "sos"}]`).
+                found = ([(f"{name}[{i}]", v) for i, v in enumerate(value[:4])]
+                         if isinstance(value, list) else [(name, value)])
+                for where, one in found:
+                    inner = one if isinstance(one, dict) else _object_in_text(one)
+                    if inner is None or len(inner) > _NESTED_KEYS_MAX:
+                        continue
+                    deeper.append((where, inner))
+                    if len(out) + len(deeper) >= _NESTED_MAX:
+                        return out + deeper
         out += deeper
         level = deeper
     return out

@@ -209,3 +209,22 @@ def test_an_alarm_flag_past_the_first_thousand_is_read():
     got = batches.parts(RawMessage(f"{BAND}/telemetry", orjson.dumps(queue)), None, 1 << 20)
     late = [orjson.loads(p.payload)["seq"] for p in got.parts[PARTS_MAX:]]
     assert late == [90_001, 90_002]
+
+
+@pytest.mark.parametrize("key", ["alarms", "data", "events"])
+def test_a_reading_that_lists_its_alarm_is_one_message_with_its_place_and_seq(
+        make_gateway, publisher, mosquitto, key):
+    # Red team round 6: split as a queue, the SOS lost its location and its `seq` (confirmed
+    # with `seq: null`, so the band kept resending it).
+    gw = make_gateway()
+    fix = {"lat": 35.4151, "lon": 116.5853, "accuracy_m": 12}
+    listener = Listener(mosquitto.port, [f"{BAND}/event/ack"])
+    try:
+        publisher.publish(f"{BAND}/telemetry", orjson.dumps(
+            {"ts": MS, "seq": 77, "location": fix, key: [{"type": "sos"}]}))
+        assert wait_for(lambda: listener.got, 10)
+        assert [(b["seq"], b["type"]) for _, b in listener.got] == [(77, "sos")]
+    finally:
+        listener.close()
+    [sos] = gw.store.query("SELECT seq, data FROM events WHERE type = 'sos'")
+    assert sos["seq"] == 77 and orjson.loads(sos["data"])["location"]["lat"] == 35.4151
