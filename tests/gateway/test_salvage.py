@@ -415,6 +415,23 @@ def test_an_urgent_event_over_the_size_limit_pages_without_its_attachments(gatew
         "oversized", "oversized"]
 
 
+@pytest.mark.parametrize(("channel", "alarm"), [
+    ("event", {"type": "\uff33\uff2f\uff33"}), ("telemetry", {"alarm": "sos"}),
+    ("telemetry", {"sos": True})], ids=["full-width", "alarm-flag", "sos-flag"])
+def test_an_sos_beside_a_wifi_scan_over_the_size_limit_pages(gateway, channel, alarm):
+    # Red team round 6: beside a long Wi-Fi scan (86 KB), spellings the quick pattern does
+    # not know were refused as oversized — no event, no confirmation.
+    scan = [{"mac": f"a4:5e:60:{n >> 8:02x}:{n & 255:02x}:01", "rssi": -70} for n in range(2000)]
+    payload = orjson.dumps({"ts": MS, "seq": 31, **alarm, "wifi": scan})
+    assert len(payload) > gateway.settings.limits.max_payload_bytes
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{DEVICE_OF['wristband']}/{channel}", payload, received_at=T0)])
+    [row] = gateway.store.query("SELECT seq, type FROM events WHERE channel = 'event'")
+    assert (row["seq"], row["type"]) == (31, "sos")
+    assert [r["rule_id"] for r in gateway.store.query("SELECT rule_id FROM alerts")] == [
+        "wristband.sos"]
+
+
 def test_a_salvaged_sos_keeps_a_valid_location(gateway):
     topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
     payload = b'{"Ts": %d, "Seq": 1, "Type": "SOS", "battery_pct": NaN, ' \
