@@ -16,7 +16,7 @@ from api.deps import CurrentUser
 from api.headers import SecurityHeaders
 from api.interactive import InteractiveRequests
 from api.limits import BodyLimit
-from api.personal import RefusedReads, check_routes
+from api.personal import RefusedReads, RepeatedReads, check_routes
 from api.routes import (
     admin,
     admin_pages,
@@ -121,6 +121,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     # 2,300 "SOS requests" from one family login buried a real SOS ticket on the board).
     app.state.request_limits = SlidingLimiter(gateway.clock, settings.plates.per_plate)
     app.state.refused_reads = RefusedReads(gateway.clock)
+    app.state.repeated_reads = RepeatedReads(gateway.clock)
     commits = CommitCount()
     gateway.pipeline.on_commit.append(commits)
     app.state.shared_reads = SharedReads(

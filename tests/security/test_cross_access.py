@@ -162,3 +162,29 @@ def test_a_family_asking_for_made_up_elders_cannot_fill_the_disk(api: Api):
     assert "+20 more refused" in last["detail"]
     # The family's own elder is still there.
     assert c.get("/family/elders/R-yang/location", headers=family).status_code == 200
+
+
+def test_a_family_polling_its_own_elder_cannot_fill_the_disk_either(api: Api):
+    # Red team round 6: each allowed read wrote its own audit row, without limit — 476 rows a
+    # second from one family login polling its elder's location.
+    from api.personal import FAMILY_READS_PER_MINUTE
+
+    c, family = api.client, api.headers("family")
+    answers = [c.get("/family/elders/R-yang/location", headers=family).status_code
+               for _ in range(FAMILY_READS_PER_MINUTE + 10)]
+    assert answers == [200] * FAMILY_READS_PER_MINUTE + [429] * 10
+
+    def rows() -> list[dict]:
+        return api.gateway.store.query(
+            "SELECT detail FROM access_audit WHERE actor = ? AND action = 'location_now'"
+            " AND outcome = 'allowed' ORDER BY id", ("fam-yang",))
+
+    assert len(rows()) == 1  # the same read again within the minute shares its row
+    api.gateway.clock.advance(61)
+    assert c.get("/family/elders/R-yang/location", headers=family).status_code == 200
+    assert len(rows()) == 2
+    assert f"+{FAMILY_READS_PER_MINUTE - 1} identical reads" in rows()[-1]["detail"]
+    # Staff are never refused.
+    op = api.headers("operator")
+    assert {c.get("/devices/WB-1001", headers=op).status_code
+            for _ in range(FAMILY_READS_PER_MINUTE + 10)} == {200}
