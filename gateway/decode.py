@@ -144,7 +144,10 @@ class Decoder(Salvaging):
                 if kept is not None:
                     return kept
                 raise RejectError(exc.reason, str(exc), device_id) from exc
-            return self._salvaged_envelope(raw, now, kind, device, salvaged, exc)
+            env = self._salvaged_envelope(raw, now, kind, device, salvaged, exc)
+            if channel == "telemetry":
+                env.companion = self._readings_beside(raw, now, kind, device, codec)
+            return env
         return self._envelope(raw, now, kind, device, channel, payload)
 
     def _device(self, device_id: str, kind_key: str | None, codec: str | None) -> DeviceRecord:

@@ -23,7 +23,7 @@ from gateway.rejections import RejectError
 from gateway.settings import LimitSettings
 from gateway.storage.records import DeviceRecord
 from gateway.urgency import UrgencyHint, may_name_urgent
-from gateway.urgent_salvage import misplaced_urgent, unknown_channel
+from gateway.urgent_salvage import flag_word, misplaced_urgent, unknown_channel
 
 # An event's optional picture: a fault in it loses the picture, never the event.
 ATTACHMENT = "snapshot_jpeg_b64"
@@ -132,6 +132,29 @@ class Salvaging:
             env.skew_s = None  # the receipt time says nothing of the device's clock
             env.ts_replaced = True
         return env
+
+    def _readings_beside(self, raw: RawMessage, now: float, kind: DeviceKind,
+                         device: DeviceRecord, codec: object) -> Envelope | None:
+        """The readings of a report whose alarm flag was taken as an urgent event
+        (`{"alarm": 1, "battery_v": 2.9, "signal_dbm": -97}`), as a reading of their own: the
+        twin kept the previous battery (vendor round 5, V5-N7). None when nothing but the
+        flag, `ts` and `seq` is left, or what is left is no valid reading."""
+        if isinstance(codec, DialectCodec):
+            return None
+        members = object_members(raw.payload)
+        if members is None:
+            return None
+        readings = {k: v for k, v in members
+                    if k != "type" and flag_word(kind, k, v) is None}
+        if not set(readings) - {"ts", "seq"} or len(readings) == len(members):
+            return None
+        payload = orjson.dumps(readings)
+        try:
+            model = self.codecs.get(device.codec).decode(kind, "telemetry", payload)
+        except (DecodeError, UnknownCodecError):
+            return None
+        return self._envelope(replace(raw, payload=payload), now, kind, device, "telemetry",
+                              model)
 
     def _urgent_off_channel(self, raw: RawMessage, now: float, exc: DecodeError,
                             ) -> Envelope | None:

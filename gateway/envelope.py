@@ -56,6 +56,9 @@ class Envelope:
     salvaged: tuple[str, str] | None = None
     # Salvaged with the gateway's time of receipt for an unusable `ts`: a resend has another.
     ts_replaced: bool = False
+    # The readings of a report that also flagged the alarm (`"alarm": 1` beside the
+    # battery): stored as a reading of their own with the event (vendor round 5, V5-N7).
+    companion: Envelope | None = None
 
 
 def stored_data(env: Envelope) -> str:

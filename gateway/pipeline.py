@@ -256,7 +256,10 @@ class Pipeline(TaskRunner):
             parts = self._parts(tx, raw) if batches.may_carry_several(raw.payload) else (raw,)
             for part in parts:
                 try:
-                    decoded.append((raw, decode(part, now)))
+                    env = decode(part, now)
+                    decoded.append((raw, env))
+                    if env.companion is not None:
+                        decoded.append((raw, env.companion))
                 except RejectError as rej:
                     self._dead.write(tx, part, rej)
                 except OwnPublishError:

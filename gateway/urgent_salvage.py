@@ -61,14 +61,14 @@ def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str]) -> Salvag
         return None
     top = dict(members)
     for key, value in members:
-        word = _flagged(kind, key, value)
+        word = flag_word(kind, key, value)
         if word is not None:
             rest = {k: v for k, v in top.items() if k != key}
             return salvage_urgent(kind, orjson.dumps({**rest, "type": word}), raw.received_at,
                                   [*notes, f"{key[:20]!r} {str(value)[:40]!r} read as its type"])
     for path, inner in _envelopes(top):
         for name, value in inner.items():
-            word = _flagged(kind, name, value) or (
+            word = flag_word(kind, name, value) or (
                 urgent_type(kind, value) if urgent_word(name) == "type"
                 and isinstance(value, str) else None)
             if word is not None:
@@ -138,7 +138,7 @@ def _object_in_text(value: object) -> dict[str, object] | None:
 _NAMING_KEYS = frozenset(urgent_word(k) for k in ("method", "identifier", "topic", *ALARM_KEYS))
 
 
-def _flagged(kind: DeviceKind, key: str, value: object) -> str | None:
+def flag_word(kind: DeviceKind, key: str, value: object) -> str | None:
     """The urgent word a reading's field flags, or None."""
     if isinstance(value, str) and "." in value and urgent_word(key) in _NAMING_KEYS:
         # Aliyun's `"method": "thing.event.SmokeAlarm.post"`: one part names the event.

@@ -630,6 +630,23 @@ def test_an_envelope_saying_the_alarm_is_over_pages_nothing(gateway):
     assert gateway.store.query("SELECT rule_id FROM alerts") == []
 
 
+def test_the_readings_beside_an_alarm_flag_are_kept_as_a_reading(gateway):
+    # Vendor round 5 (V5-N7, again in round 6): `{"alarm": 1, "battery_pct": …}` paged, and
+    # the battery in the same report was dropped — the twin kept the previous one.
+    detector = DEVICE_OF["smoke_detector"]
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/smoke_detector/{detector}/telemetry", orjson.dumps(
+            {"ts": MS, "seq": 15, "alarm": 1, "battery_pct": 23, "signal_dbm": -97}),
+        received_at=T0)])
+    assert [r["rule_id"] for r in gateway.store.query("SELECT rule_id FROM alerts")] == [
+        "smoke_detector.smoke_alarm"]
+    [reading] = gateway.store.query("SELECT seq, data FROM telemetry WHERE device_id = ?",
+                                    (detector,))
+    assert reading["seq"] == 15 and orjson.loads(reading["data"])["battery_pct"] == 23
+    assert gateway.twins.get(detector).battery_pct == 23
+    assert gateway.store.query("SELECT reason FROM dead_letters") == []
+
+
 def test_a_flag_saying_no_alarm_is_no_alarm(gateway):
     gateway.pipeline.process_batch([RawMessage(
         f"scgw/v1/wristband/{DEVICE_OF['wristband']}/telemetry",
