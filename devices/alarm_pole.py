@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field
 
 from devices.base import (
+    BUTTON_WORDS,
     DeviceConfig,
     DeviceId,
     DeviceKind,
@@ -14,6 +15,7 @@ from devices.base import (
     SignalDbm,
     SnapshotRef,
     Telemetry,
+    aliases,
 )
 from devices.commands import CommandArgs, CommandSpec
 
@@ -124,24 +126,14 @@ KIND = DeviceKind(
     description="One-button alarm poles in yards, squares and at gates.",
     command_specs=(SOUND_SIREN,),
     urgent=("button_pressed",),
-    urgent_aliases=(("sos", "button_pressed"), ("alarm", "button_pressed"),
-                    ("emergency", "button_pressed"), ("button", "button_pressed"),
-                    ("pressed", "button_pressed"), ("one_button_alarm", "button_pressed"),
-                    ("one_key_alarm", "button_pressed"), ("sos_call", "button_pressed"),
-                    ("emergency_call", "button_pressed"),
-                    # Vendor round 4: words of pole and intercom firmware.
-                    ("button_press", "button_pressed"), ("press", "button_pressed"),
-                    ("help", "button_pressed"), ("panic", "button_pressed"),
-                    ("one_key_help", "button_pressed"), ("sos_button", "button_pressed"),
-                    ("emergency_button", "button_pressed"), ("call_for_help", "button_pressed"),
-                    ("key_alarm", "button_pressed"), ("alarm_button", "button_pressed"),
-                    ("一键报警", "button_pressed"), ("一键求助", "button_pressed"),
-                    ("求助", "button_pressed"), ("求救", "button_pressed"),
-                    # Vendor round 5 (with decorations: `sos_alarm`, `紧急呼叫` are read).
-                    ("one_key", "button_pressed"), ("紧急", "button_pressed"),
-                    ("一键求救", "button_pressed"), ("报警", "button_pressed"),
-                    # An elevator car's emergency button registered as a pole (the guide's
-                    # advice until elevators are a kind): a passenger trapped.
-                    ("trapped", "button_pressed"), ("passenger_trapped", "button_pressed"),
-                    ("困人", "button_pressed"), ("电梯困人", "button_pressed")),
+    urgent_aliases=aliases(
+        "button_pressed", *BUTTON_WORDS, "button", "pressed", "one_button_alarm",
+        "one_key_alarm", "sos_call", "emergency_call",
+        # Vendor round 4: words of pole and intercom firmware.
+        "button_press", "press", "panic", "one_key_help", "sos_button", "call_for_help",
+        "key_alarm",
+        # Vendor round 5 (with decorations: `sos_alarm`, `紧急呼叫` are read).
+        "one_key", "一键求救",
+        # An elevator car's button registered as a pole before elevators were a kind.
+        "trapped", "passenger_trapped", "困人", "电梯困人"),
 )

@@ -337,6 +337,16 @@ class DeviceKind:
         return tuple(name for name in self.telemetry.model_fields if name not in skip)
 
 
+# What the firmware of any alarm button calls a press (a pole's, an elevator car's).
+BUTTON_WORDS = ("sos", "alarm", "emergency", "help", "alarm_button", "emergency_button",
+                "一键报警", "一键求助", "报警", "求助", "求救", "紧急")
+
+
+def aliases(meant: str, *words: str) -> tuple[tuple[str, str], ...]:
+    """`urgent_aliases` pairs: each of `words` read as the urgent type `meant`."""
+    return tuple((word, meant) for word in words)
+
+
 # Between the letters of a word: `-`, `_`, spaces, dots (`S.O.S`) and the punctuation
 # firmware puts around one (`sos:alarm`, `SOS!`).
 _SEPARATORS = re.compile(r"[-_.\s:;,!?~*#'\"/|\\]+")

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field
 
 from devices.base import (
+    BUTTON_WORDS,
     DeviceConfig,
     DeviceId,
     DeviceKind,
@@ -21,6 +22,7 @@ from devices.base import (
     SignalDbm,
     SnapshotRef,
     Telemetry,
+    aliases,
 )
 
 
@@ -149,17 +151,9 @@ KIND = DeviceKind(
     offline_timeout_s=5 * 60,
     description="Elevator cars (one monitor per car): trapped passengers, alarm button, faults.",
     urgent=("trapped", "emergency_call"),
-    urgent_aliases=(("困人", "trapped"), ("电梯困人", "trapped"), ("关人", "trapped"),
-                    ("困梯", "trapped"),
-                    ("passenger_trapped", "trapped"), ("people_trapped", "trapped"),
-                    ("entrapment", "trapped"), ("trapped_alarm", "trapped"),
-                    ("alarm_button", "emergency_call"), ("emergency_button", "emergency_call"),
-                    ("alarm", "emergency_call"), ("sos", "emergency_call"),
-                    ("emergency", "emergency_call"), ("help", "emergency_call"),
-                    ("alarm_bell", "emergency_call"), ("警铃", "emergency_call"),
-                    ("一键报警", "emergency_call"), ("一键求助", "emergency_call"),
-                    ("报警", "emergency_call"), ("求助", "emergency_call"),
-                    ("求救", "emergency_call"), ("紧急", "emergency_call")),
+    urgent_aliases=(*aliases("trapped", "困人", "电梯困人", "关人", "困梯", "passenger_trapped",
+                             "people_trapped", "entrapment", "trapped_alarm"),
+                    *aliases("emergency_call", *BUTTON_WORDS, "alarm_bell", "警铃")),
     other_words=(("困人解除", "released"), ("解困", "released"), ("rescued", "released"),
                  ("trapped_cleared", "released"), ("release", "released"),
                  ("故障", "fault"), ("fault_alarm", "fault"), ("故障恢复", "fault_cleared"),
