@@ -9,7 +9,7 @@ from dataclasses import replace
 import orjson
 
 from devices import topics
-from devices.base import Channel, DeviceKind
+from devices.base import Channel, DeviceKind, urgent_word
 from devices.catalogue import KindCatalogue
 from devices.codec import object_members
 from devices.dialects.engine import DialectCodec
@@ -17,6 +17,7 @@ from devices.errors import DecodeError, UnknownCodecError
 from devices.repair import repaired
 from devices.salvage import Salvaged, salvage_ack, trim_to_fit
 from devices.vendors import CodecSet
+from gateway.batches import DEVICE_KEYS
 from gateway.envelope import Envelope, RawMessage
 from gateway.registry import DeviceRegistry
 from gateway.rejections import RejectError
@@ -127,7 +128,9 @@ class Salvaging:
         """The envelope of an urgent event kept although it broke the contract."""
         env = self._envelope(raw, now, kind, device, "event", salvaged.event)
         also = f"; {env.salvaged[1]}" if env.salvaged is not None else ""  # clock unset
-        env.salvaged = (exc.reason, f"{exc}; " + "; ".join(salvaged.repairs) + also)
+        env.salvaged = (exc.reason, f"{exc}; " + "; ".join(
+            [*_other_device(raw.payload, device.id, self._registry), *salvaged.repairs])
+            + also)
         if salvaged.ts_from_receipt:
             env.skew_s = None  # the receipt time says nothing of the device's clock
             env.ts_replaced = True
@@ -186,3 +189,16 @@ class Salvaging:
         env = self._envelope(raw, now, kind, device, "cmd_ack", ack)
         env.salvaged = (exc.reason, f"{exc}; " + "; ".join(repairs))
         return env
+
+
+def _other_device(payload: bytes, device_id: str, registry: DeviceRegistry) -> list[str]:
+    """A note when the payload names another registered device than the login's: a vendor
+    cloud forwarding another detector's alarm on this one's login pages it here (vendor
+    round 6: a fire in B8-2 was ticketed at B9-1), and the operator must be told to check.
+    (A band's own IMEI, which is no device id here, says nothing.)"""
+    members = object_members(payload)
+    named = [str(v)[:64] for k, v in members or ()
+             if urgent_word(k) in DEVICE_KEYS and isinstance(v, str | int)
+             and str(v) != device_id and registry.get(str(v)) is not None]
+    return [f"the payload names device {named[0]!r}, not {device_id!r}: it was taken as "
+            f"{device_id}'s — check which device sent it"] if named else []

@@ -766,3 +766,23 @@ def test_not_measured_placeholders_are_left_out_and_the_reading_kept(gateway):
         received_at=T0)])
     assert [r["reason"] for r in gateway.store.query("SELECT reason FROM dead_letters")] == [
         "out_of_range"]
+
+
+def test_an_alarm_naming_another_registered_device_tells_the_operator_to_check(gateway):
+    # Vendor round 6: a cloud forwarding detector B's alarm on detector A's login paged it at
+    # A's home, and nothing said the payload named B.
+    mine, other = DEVICE_OF["smoke_detector"], DEVICE_OF["gas_detector"]
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/smoke_detector/{mine}/event", orjson.dumps(
+            {"deviceId": other, "ts": MS, "seq": 51, "type": "smoke_alarm"}),
+        received_at=T0)])
+    [row] = gateway.store.query("SELECT data FROM events WHERE type = 'smoke_alarm'")
+    detail = orjson.loads(row["data"])["salvaged"]["detail"]
+    assert f"the payload names device {other!r}" in detail
+    # A band's own IMEI in its SOS is no other device: no such note.
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event", orjson.dumps(
+            {"imei": "868120345678901", "ts": MS, "seq": 52, "type": "sos"}),
+        received_at=T0)])
+    [sos] = gateway.store.query("SELECT data FROM events WHERE type = 'sos'")
+    assert "names device" not in orjson.loads(sos["data"])["salvaged"]["detail"]
