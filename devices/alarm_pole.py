@@ -34,12 +34,19 @@ class AlarmPoleDevice(DeviceConfig):
 
 
 class AlarmPoleTelemetry(Telemetry):
-    """Heartbeat: mains power, the backup battery (`battery_pct`) and the network link."""
+    """Heartbeat: mains power, the backup battery (`battery_pct`) and the network link; a
+    smart lamp pole (智慧灯杆) with the button adds its lamp, tilt and leakage current."""
 
     mains_v: float | None = Field(
         None, ge=0, le=300, description="Mains voltage, V (0: running on the backup battery)")
     network: Network | None = Field(None, description="Link the pole is using now")
     signal_dbm: SignalDbm | None = None
+    lamp_on: bool | None = Field(None, description="A lamp pole's lamp is lit")
+    dim_pct: float | None = Field(None, ge=0, le=100, description="The lamp's dimming level, %")
+    power_w: float | None = Field(None, ge=0, le=5000, description="The pole's power draw, W")
+    tilt_deg: float | None = Field(None, ge=0, le=90, description="Tilt from upright, degrees")
+    leakage_ma: float | None = Field(
+        None, ge=0, le=10_000, description="Leakage current to the pole's body, mA")
 
 
 class ButtonPressedEvent(Event):
@@ -89,6 +96,28 @@ class TamperEvent(Event):
     detail: str | None = Field(None, max_length=200, description="What the sensor saw")
 
 
+class TiltEvent(Event):
+    """The pole leans (struck by a vehicle, its footing gives way): it may fall on people."""
+
+    type: Literal["tilt"] = "tilt"
+    tilt_deg: float | None = Field(None, ge=0, le=90, description="Tilt from upright, degrees")
+
+
+class LeakageEvent(Event):
+    """Current leaks to the pole's body: whoever touches it may be shocked."""
+
+    type: Literal["leakage"] = "leakage"
+    leakage_ma: float | None = Field(
+        None, ge=0, le=10_000, description="Leakage current, mA")
+
+
+class LampFailureEvent(Event):
+    """A lamp pole's lamp does not light (the alarm button still works)."""
+
+    type: Literal["lamp_failure"] = "lamp_failure"
+    detail: str | None = Field(None, max_length=200, description="What is wrong, readable")
+
+
 class FaultEvent(Event):
     """Something on the pole does not work (button, speaker, light, mains)."""
 
@@ -120,12 +149,15 @@ KIND = DeviceKind(
     config=AlarmPoleDevice,
     telemetry=AlarmPoleTelemetry,
     events=(ButtonPressedEvent, SnapshotEvent, CallConnectedEvent, CallEndedEvent, TamperEvent,
-            FaultEvent),
+            FaultEvent, TiltEvent, LeakageEvent, LampFailureEvent),
     # Heartbeat every 5 minutes; a pole that cannot be reached is an alarm nobody would hear.
     offline_timeout_s=15 * 60,
     description="One-button alarm poles in yards, squares and at gates.",
     command_specs=(SOUND_SIREN,),
     urgent=("button_pressed",),
+    other_words=(("倾斜", "tilt"), ("tilted", "tilt"), ("漏电", "leakage"),
+                 ("leakage_current", "leakage"), ("lamp_fail", "lamp_failure"),
+                 ("灯具故障", "lamp_failure"), ("lamp_fault", "lamp_failure")),
     urgent_aliases=aliases(
         "button_pressed", *BUTTON_WORDS, "button", "pressed", "one_button_alarm",
         "one_key_alarm", "sos_call", "emergency_call",

@@ -68,7 +68,8 @@ class Commands:
         spec = kind_decl.command(name) if kind_decl else None
         if spec is None:
             known = kind_decl.commands if kind_decl else ()
-            raise CommandError(f"a {kind} understands {list(known)}, not {name!r}")
+            article = "an" if kind[:1] in "aeiou" else "a"
+            raise CommandError(f"{article} {kind} understands {list(known)}, not {name!r}")
         try:
             checked = spec.args.model_validate(args).model_dump(mode="json")
         except ValidationError as exc:

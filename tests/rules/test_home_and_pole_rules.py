@@ -85,6 +85,24 @@ def test_a_press_is_confirmed_to_the_pole_and_pages_with_its_camera_and_snapshot
     assert rig.open("alarm_pole.button_pressed", "AP-1")["count"] == 2
 
 
+def test_a_lamp_pole_that_leans_or_leaks_is_a_street_hazard_and_its_lamp_a_fault(
+        rig: Rig) -> None:
+    # Vendor round 6: a smart lamp pole's tilt could only be sent as `tamper` (治安防范) and
+    # its leakage current as a `fault` of the alarm; its lamp readings refused the heartbeat.
+    rig.telemetry("AP-1", mains_v=221.0, lamp_on=True, dim_pct=80, power_w=96.5,
+                  tilt_deg=1.5, leakage_ma=0.2)
+    rig.event("AP-1", "倾斜", tilt_deg=14)
+    rig.event("AP-1", "leakage", leakage_ma=45)
+    rig.event("AP-1", "lamp_failure", detail="LED driver open circuit")
+    found = {r: (a["severity"], a["category"]) for r in (
+        "alarm_pole.tilt", "alarm_pole.leakage", "alarm_pole.lamp_failure")
+        if (a := rig.open(r, "AP-1")) is not None}
+    assert found == {"alarm_pole.tilt": ("major", "street_hazard"),
+                     "alarm_pole.leakage": ("critical", "street_hazard"),
+                     "alarm_pole.lamp_failure": ("minor", "device_fault")}
+    assert rig.dead_letters() == []
+
+
 def test_a_pole_on_its_battery_and_a_silent_pole_are_faults(rig: Rig) -> None:
     rig.telemetry("AP-1", mains_v=0.0, battery_pct=96)
     rig.advance(300)
