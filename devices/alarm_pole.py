@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field
 
 from devices.base import (
-    BUTTON_WORDS,
     DeviceConfig,
     DeviceId,
     DeviceKind,
@@ -15,9 +14,9 @@ from devices.base import (
     SignalDbm,
     SnapshotRef,
     Telemetry,
-    aliases,
 )
 from devices.commands import CommandArgs, CommandSpec
+from devices.words import BUTTON_WORDS, aliases
 
 KEY = "alarm_pole"
 

@@ -20,7 +20,8 @@ from devices import (
     water_meter,
     wristband,
 )
-from devices.base import DeviceConfig, DeviceKind, Event, urgent_type, urgent_word
+from devices.base import DeviceConfig, DeviceKind, Event
+from devices.words import urgent_type, urgent_word
 
 # The one list of kinds. Adding a kind is adding its module here; everything below derives.
 DECLARED: tuple[DeviceKind, ...] = (
@@ -50,7 +51,7 @@ class KindCatalogue:
             own = {urgent_word(word) for word in kind.vocabulary()}
             for alias, meant in kind.urgent_aliases:
                 # An alias may not shadow a word of the kind's own (a `worn` read as `sos`),
-                # however it is spelt (compared as salvage compares: devices/base.urgent_word).
+                # however it is spelt (compared as salvage compares: devices/words.urgent_word).
                 if meant not in kind.urgent or urgent_word(alias) in own:
                     raise ValueError(f"{kind.key}: urgent alias {alias!r} → {meant!r} must "
                                      "name an urgent type and not be a word of the kind")

@@ -14,7 +14,6 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field
 
 from devices.base import (
-    BUTTON_WORDS,
     DeviceConfig,
     DeviceId,
     DeviceKind,
@@ -22,8 +21,8 @@ from devices.base import (
     SignalDbm,
     SnapshotRef,
     Telemetry,
-    aliases,
 )
+from devices.words import BUTTON_WORDS, aliases
 
 
 def _lower(value: object) -> object:

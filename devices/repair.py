@@ -18,8 +18,9 @@ from typing import Any, get_args
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from devices.base import DeviceKind, no_fix, urgent_type, urgent_word
+from devices.base import DeviceKind, no_fix
 from devices.codec import Members, object_members
+from devices.words import urgent_type, urgent_word
 
 # What firmware puts in a reading for "not measured": a band that measures SpO2 or blood
 # pressure every few hours sends 0 in between, a step counter not started sends -1 (vendor

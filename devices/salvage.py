@@ -19,9 +19,10 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from devices.base import CommandAck, DeviceKind, Event, urgent_type
+from devices.base import CommandAck, DeviceKind, Event
 from devices.codec import Members
 from devices.repair import coerced, field_problem, read_object
+from devices.words import urgent_type
 
 # Epoch seconds between 2000 and 2200: the commonest unit mistake for `ts`.
 _MIN_EPOCH_S = 946_684_800

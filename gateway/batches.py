@@ -26,9 +26,10 @@ from typing import Any
 
 import orjson
 
-from devices.base import DeviceKind, urgent_type, urgent_word
+from devices.base import DeviceKind
 from devices.catalogue import CATALOGUE
 from devices.repair import ALARM_KEYS
+from devices.words import urgent_type, urgent_word
 from gateway.envelope import RawMessage
 from gateway.urgency import may_name_urgent
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 import orjson
 
 from devices import topics
-from devices.base import Channel, DeviceKind, urgent_word
+from devices.base import Channel, DeviceKind
 from devices.catalogue import KindCatalogue
 from devices.codec import object_members
 from devices.dialects.engine import DialectCodec
@@ -17,6 +17,7 @@ from devices.errors import DecodeError, UnknownCodecError
 from devices.repair import repaired
 from devices.salvage import Salvaged, salvage_ack, trim_to_fit
 from devices.vendors import CodecSet
+from devices.words import urgent_word
 from gateway.batches import DEVICE_KEYS
 from gateway.envelope import Envelope, RawMessage
 from gateway.registry import DeviceRegistry

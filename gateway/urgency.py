@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from devices.base import URGENT_DECORATIONS, URGENT_PREFIXES, DeviceKind, urgent_word
+from devices.base import DeviceKind
 from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.dialects.engine import DialectCodec
 from devices.vendors import CodecSet
+from devices.words import URGENT_DECORATIONS, URGENT_PREFIXES, urgent_word
 from gateway.envelope import RawMessage
 
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

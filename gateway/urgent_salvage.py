@@ -9,13 +9,14 @@ import binascii
 import orjson
 
 from devices import topics
-from devices.base import Channel, DeviceKind, urgent_type, urgent_word
+from devices.base import Channel, DeviceKind
 from devices.catalogue import CATALOGUE
 from devices.codec import object_members
 from devices.dialects.engine import DialectCodec
 from devices.dialects.topics import CompiledTopic
 from devices.repair import ALARM_KEYS
 from devices.salvage import Salvaged, salvage_unreadable, salvage_urgent
+from devices.words import urgent_type, urgent_word
 from gateway.envelope import RawMessage
 from gateway.urgency import may_name_urgent
 

@@ -18,16 +18,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from devices.base import (
-    Channel,
-    CommandAck,
-    DeviceKind,
-    Event,
-    Status,
-    no_fix,
-    urgent_type,
-    urgent_word,
-)
+from devices.base import Channel, CommandAck, DeviceKind, Event, Status, no_fix
 from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.codec import JsonCodec, classify, object_members
 from devices.dialects.codegen import Builder, compile_fields, field_roots
@@ -36,6 +27,7 @@ from devices.dialects.expr import ALL, ExpressionError, compile_condition, compi
 from devices.dialects.model import Dialect, FieldSpec, MessageRule
 from devices.dialects.topics import CompiledTopic
 from devices.errors import PayloadError
+from devices.words import urgent_type, urgent_word
 
 
 @cache

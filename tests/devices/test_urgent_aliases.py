@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from devices.base import DeviceKind, urgent_type
+from devices.base import DeviceKind
 from devices.catalogue import CATALOGUE, KindCatalogue
+from devices.words import urgent_type
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "vendor-guide.md"
 
