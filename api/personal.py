@@ -134,8 +134,10 @@ class Auditor:
         if not subjects:
             return
         if self._repeats is not None and self.user.role == "family":
-            key = (self.user.username, action, subjects, device_id, range_from, range_to,
-                   detail)
+            # Per address too: a second login elsewhere is a look of its own (red team
+            # round 6 re-check: its reads left no row).
+            key = (self.user.username, self.client_addr, action, subjects, device_id,
+                   range_from, range_to, detail)
             wait, folded = self._repeats.admit(self.user, key)
             if wait > 0:
                 raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,

@@ -88,6 +88,7 @@ KIND = DeviceKind(
     description="Ceiling radars in elders' bathrooms and bedrooms: falls and long stays.",
     urgent=("fall",),
     urgent_aliases=(("fall_down", "fall"), ("fall_detected", "fall"), ("跌倒", "fall"),
+                    ("fall_confirmed", "fall"), ("confirmed_fall", "fall"),
                     ("摔倒", "fall"), ("tumble", "fall"), ("fall_alarm", "fall"),
                     ("倒地", "fall")),
     other_words=(("stay_too_long", "long_stay"), ("long_stay_alarm", "long_stay"),

@@ -113,6 +113,7 @@ KIND = DeviceKind(
                     ("sos_button", "sos"), ("one_key_alarm", "sos"), ("one_key_sos", "sos"),
                     ("emergency_call", "sos"), ("fall_down", "fall"),
                     ("fall_detected", "fall"), ("fall_alarm", "fall"), ("fall_warning", "fall"),
+                    ("fall_confirmed", "fall"), ("confirmed_fall", "fall"),
                     ("求救", "sos"), ("求助", "sos"), ("一键呼救", "sos"), ("一键求助", "sos"),
                     ("一键报警", "sos"), ("跌倒", "fall"), ("摔倒", "fall"),
                     # Vendor round 5 (with decorations: `sos_key_alarm`, `摔倒报警` are read).

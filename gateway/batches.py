@@ -125,7 +125,12 @@ def _urgent_of_oversized(raw: RawMessage, max_bytes: int, device: str) -> Batch 
     elements = _elements(raw, None, [])
     if not elements:
         return None
-    kept = [e for e in elements if _urgent(raw.topic, e)][:URGENT_LATE_MAX]
+    # Its first and last PARTS_MAX elements only: a queue's newest events are at one end,
+    # and 40,000 tiny elements read one by one held the pipeline 0.9 s a message (red team
+    # round 6 re-check).
+    ends = elements if len(elements) <= 2 * PARTS_MAX \
+        else elements[:PARTS_MAX] + elements[-PARTS_MAX:]
+    kept = [e for e in ends if _urgent(raw.topic, e)][:URGENT_LATE_MAX]
     if not kept:
         return None
     return Batch([replace(raw, payload=orjson.dumps(e)) for e in kept],

@@ -122,8 +122,8 @@ class EngineControls:
     def unregistered_alarm(self, tx: Tx, hub: str, kind: str, detail: dict[str, Any],
                            now: float | None = None) -> None:
         """A child of `hub` nobody registered sent an urgent event of `kind`: one critical
-        alert per hub (a repeat counts on it), filed under the category of the rule the
-        event would have met on a registered device."""
+        alert per hub and category (a repeat counts on it), the category being that of the
+        rule the event would have met on a registered device."""
         now = self._clock.time() if now is None else now
         self._begin(tx, now)
         rule = SYSTEM_RULES[UNREGISTERED_ALARM]
@@ -131,7 +131,7 @@ class EngineControls:
                       and detail.get("type") in getattr(r.condition, "events", list)()), None)
         if meant is not None:
             rule = rule.model_copy(update={"category": meant.category})
-        self.book.raise_alert(tx, rule, Subject(hub_device_id(hub), "hub"), now,
+        self.book.raise_alert(tx, rule, Subject(hub_device_id(hub, rule.category), "hub"), now,
                               severity=rule.severity, resident_id=None, detail=detail,
                               stale=False, urgent=True)
 

@@ -40,8 +40,8 @@ SYSTEM_RULES: dict[str, Rule] = {
         category="device_fault",
     ),
     # A hub's child nobody registered sent an alarm (vendor round 6: a smoke alarm from an
-    # unpaired Zigbee sensor was a dead letter). One alert per hub; its category is that of
-    # the rule the alarm would have met (gateway/alerting.py).
+    # unpaired Zigbee sensor was a dead letter). One alert per hub and category: that of the
+    # rule the alarm would have met (rules/engine_controls.py).
     UNREGISTERED_ALARM: Rule(
         id=UNREGISTERED_ALARM,
         name=Names(zh="未登记设备报警", en="Alarm from a device nobody registered"),
@@ -51,9 +51,11 @@ SYSTEM_RULES: dict[str, Rule] = {
 }
 
 
-def hub_device_id(hub: str) -> str:
-    """The pseudo device an alert about a hub's unregistered children is keyed on."""
-    return f"hub:{hub}"
+def hub_device_id(hub: str, category: str) -> str:
+    """The pseudo device an alert about a hub's unregistered children is keyed on: one per
+    hub and category, so a child's fire is not folded into another's SOS (red team round 6
+    re-check), and a hub inventing children cannot open alerts without end."""
+    return f"hub:{hub}/{category}"
 
 
 def building_device_id(site: str, building: str) -> str:

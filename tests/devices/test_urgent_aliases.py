@@ -78,6 +78,7 @@ def test_an_alias_that_shadows_a_word_of_the_kind_is_refused_at_declaration():
     # Vendor round 6 (a bathroom fall radar, an elevator monitor) and red team round 6: words
     # before the word, a fall's certainty, levels, and Chinese words for the same alarms.
     ("wristband", "fall_confirmed", "fall"), ("wristband", "fall_suspected", "fall"),
+    ("radar", "fall_confirmed", "fall"),
     ("wristband", "疑似跌倒", "fall"), ("wristband", "确认跌倒", "fall"),
     ("wristband", "人员跌倒", "fall"), ("wristband", "有人跌倒", "fall"),
     ("wristband", "person_fall", "fall"), ("wristband", "human_fall", "fall"),
@@ -117,3 +118,12 @@ def test_a_non_urgent_word_stays_non_urgent_however_spelt():
                        ("elevator", "fault_alarm"), ("elevator", "故障报警"),
                        ("elevator", "elevator_fault"), ("wristband", "person_worn")):
         assert urgent_type(CATALOGUE.kinds[kind], said) is None, said
+
+
+@pytest.mark.parametrize(("kind", "said"), [
+    ("smoke_detector", "alarm_confirmed"), ("smoke_detector", "报警确认"),
+    ("smoke_detector", "low_alarm"), ("smoke_detector", "high_alarm"),
+    ("wristband", "sos_cancelled"), ("wristband", "fall.cleared")])
+def test_an_alarm_acknowledged_or_over_is_no_alarm(kind: str, said: str):
+    # Red team round 6 re-check: each of these opened a critical alert and a ticket.
+    assert urgent_type(CATALOGUE.kinds[kind], said) is None

@@ -17,6 +17,7 @@ from devices.dialects.examples import decode_sample
 from devices.dialects.loader import load_file
 from gateway.registry import CodecKindError, validate_config
 from tests.conftest import T0, device
+from tests.support.waiting import wait_for
 
 ACME = """\
 dialect: acme_meter
@@ -225,10 +226,13 @@ def test_an_alarm_from_a_hub_child_nobody_registered_pages_the_control_room(make
     publisher.publish("zigbee2mqtt/z2m-b3/0x00158d0004abcd99", orjson.dumps(
         {"smoke": False, "battery": 50}))  # a child's quiet reading raises nothing
     assert gw.pipeline.wait_processed(3, timeout=10)
+    assert wait_for(lambda: [a["count"] for a in gw.store.query("SELECT count FROM alerts")]
+                    == [2], 10)
+    assert wait_for(lambda: len(gw.store.query("SELECT id FROM dead_letters")) == 3, 10)
     [alert] = gw.store.query("SELECT device_id, rule_id, severity, category, count, detail"
                              " FROM alerts")
     assert (alert["device_id"], alert["rule_id"], alert["severity"], alert["category"]) == (
-        "hub:z2m-b3", "device.unregistered_alarm", "critical", "fire_safety")
+        "hub:z2m-b3/fire_safety", "device.unregistered_alarm", "critical", "fire_safety")
     assert alert["count"] == 2
     detail = orjson.loads(alert["detail"])
     assert (detail["type"], detail["unregistered_device"]) == (
@@ -237,3 +241,10 @@ def test_an_alarm_from_a_hub_child_nobody_registered_pages_the_control_room(make
         "unknown_device"] * 3  # still refused: nothing is stored as a device nobody placed
     [ticket] = gw.store.query("SELECT priority FROM tickets")
     assert ticket["priority"] == "urgent"
+    # Another unregistered child's SOS is an alert of its own, not a repeat of the fire.
+    publisher.publish("zigbee2mqtt/z2m-b3/0x00158d00040000aa", orjson.dumps(
+        {"action": "emergency", "battery": 70}))
+    assert wait_for(lambda: len(gw.store.query("SELECT id FROM alerts")) == 2, 10)
+    assert sorted((a["device_id"], a["category"]) for a in gw.store.query(
+        "SELECT device_id, category FROM alerts")) == [
+        ("hub:z2m-b3/fire_safety", "fire_safety"), ("hub:z2m-b3/sos", "sos")]

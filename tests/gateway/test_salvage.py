@@ -622,6 +622,17 @@ def test_a_smoke_alarm_in_a_carrier_platforms_envelope_pages(gateway, envelope):
         "smoke_detector.smoke_alarm"]
 
 
+@pytest.mark.parametrize("body", [{"status": "alarm.cleared"}, {"event": "smoke.alarm.end"},
+                                  {"method": "thing.event.SmokeAlarm.cleared"},
+                                  {"status": "alarm.test.ok"}])
+def test_a_dotted_word_saying_the_alarm_is_over_pages_nothing(gateway, body):
+    # Red team round 6 re-check: each opened a critical fire alert and a ticket.
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/smoke_detector/{DEVICE_OF['smoke_detector']}/event",
+        orjson.dumps({"ts": MS, "seq": 61, **body}), received_at=T0)])
+    assert gateway.store.query("SELECT rule_id FROM alerts") == []
+
+
 def test_an_envelope_saying_the_alarm_is_over_pages_nothing(gateway):
     gateway.pipeline.process_batch([RawMessage(
         f"scgw/v1/smoke_detector/{DEVICE_OF['smoke_detector']}/event", orjson.dumps(
