@@ -75,6 +75,23 @@ class Trimming:
             and np.all(tail_y >= y_end - 0.3 * self.storey_px)
         )
 
+    def _tail_is_still(self, xs: list[float], ys: list[float], end: int) -> bool:
+        """`_tail_is_rest`, and no lower either: the tail a piece that passed as a fall with
+        drag (`physics._drag`) must have.
+
+        The drag curve follows a fall to its steady end, so a thing that went on descending
+        after such a piece was cut did what no drag fall does (style C, clip 3005: a bird
+        diving out of an arc, cut where its sideways speed turned back, then a storey lower
+        and still moving). Free-fall pieces keep the looser rule: in rain a real throw's track
+        goes on past a clean piece with its x thrown about by the drops (set 1300, clip 1312:
+        lost with this rule for every piece, one bird of clip 3005 less).
+        """
+        if len(xs) - end <= _MAX_LOOSE:
+            return True
+        reach = max(6.0, 0.5 * self.storey_px)
+        below = np.asarray(ys[end:]) - ys[end - 1]
+        return bool(self._tail_is_rest(xs, ys, end) and np.all(below <= reach))
+
     def _head_ok(
         self, t: list[float], xs: list[float], ys: list[float], start: int, end: int
     ) -> bool:
@@ -111,7 +128,14 @@ class Trimming:
         return t[-1] - t[0] >= _ALONE_S and ys[-1] - ys[0] >= _ALONE_STOREYS * self.storey_px
 
     def _strong(self, v: Verdict) -> bool:
-        """Evidence that a piece cut out of a longer track is a fall whatever surrounds it."""
+        """Evidence that a piece cut out of a longer track is a fall whatever surrounds it.
+
+        Only free fall is: a fall with drag has a free parameter more, and a bird diving out
+        of an arc draws one in the middle of its flight (style C, clip 3005: 1.8 s of a bird's
+        dive, 3.8 storeys, passing as a drag fall at 0.86 between its arc and its turn back).
+        """
+        if v.drag:
+            return False
         return v.sigma >= 2 * self.cfg.min_accel_sigma and v.confidence >= _ALONE_CONFIDENCE
 
     def _segments(self, t: list[float], ys: list[float]) -> list[tuple[int, int]]:
@@ -143,13 +167,31 @@ class Trimming:
                     runs[-1][1] = k + w0
                 else:
                     runs.append([k, k + w0])
+        # A fall slowed by drag ends in a steady descent that no window bends in: each run is
+        # also tried with the windows that go on descending after it (a quarter storey a
+        # window, most steps down; see `physics._drag`) — after all the runs as they are, so
+        # that a longer piece passing low does not end the search before the fall's own
+        # (style C, clip 3101: a 1.2 s fall then rest, lost when these came first).
+        longer = []
+        for k0, m0 in runs:
+            end, k = m0, m0 - w0 + hop
+            while k + w0 <= n:
+                seg = y[k : k + w0]
+                if seg[-1] - seg[0] < 0.25 * self.storey_px or np.mean(np.diff(seg) > 0) < 0.8:
+                    break
+                end, k = k + w0, k + hop
+            if end > m0:
+                longer.append([k0, end])
         out = []
         # A run of bending windows reaches up to a window's length past the fall at either
         # end (windows that straddle its start still bend), so trim it back from both sides.
         cuts = range(-hop, w0 + 1, hop)
-        for k0, m0 in sorted(runs, key=lambda r: r[0] - r[1]):
-            pieces = {(max(0, k0 + a), min(n, m0 - b)) for a in cuts for b in cuts}
-            out += sorted((p for p in pieces if p[1] - p[0] >= need), key=lambda p: p[0] - p[1])
+        for group in (runs, longer):
+            for k0, m0 in sorted(group, key=lambda r: r[0] - r[1]):
+                pieces = {(max(0, k0 + a), min(n, m0 - b)) for a in cuts for b in cuts}
+                out += sorted(
+                    (p for p in pieces if p[1] - p[0] >= need), key=lambda p: p[0] - p[1]
+                )
         return out
 
     def _trim(
@@ -164,6 +206,8 @@ class Trimming:
             if not clean and not self._long_enough(tr.t[k:m], ys[k:m]):
                 continue
             v = self._assess(tr.t[k:m], xs[k:m], ys[k:m])
+            if v.ok and v.drag and not self._tail_is_still(xs, ys, m):
+                continue
             if v.ok and (clean or self._strong(v)):
                 cut = Track(tr.id, tr.t[k:m], tr.x[k:m], tr.y[k:m], tr.area[k:m])
                 if not quiet:
