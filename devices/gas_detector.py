@@ -91,5 +91,6 @@ KIND = DeviceKind(
                     ("ch4", "gas_alarm"), ("methane", "gas_alarm"), ("燃气", "gas_alarm"),
                     # Red team round 6: carbon monoxide, a leak.
                     ("一氧化碳", "gas_alarm"), ("泄漏", "gas_alarm"), ("漏气", "gas_alarm"),
+                    ("alarm_on", "gas_alarm"), ("再次报警", "gas_alarm"),
                     ("报警", "gas_alarm")),
 )

@@ -60,5 +60,7 @@ KIND = DeviceKind(
                     # Vendor round 5 (with decorations: `烟雾告警`, `火灾报警` are read).
                     ("烟雾", "smoke_alarm"), ("火灾", "smoke_alarm"), ("报警", "smoke_alarm"),
                     # Red team round 6.
-                    ("感烟", "smoke_alarm"), ("火情", "smoke_alarm")),
+                    ("感烟", "smoke_alarm"), ("火情", "smoke_alarm"),
+                    # Red team round 6 re-check: the alarm sounding (again).
+                    ("alarm_on", "smoke_alarm"), ("再次报警", "smoke_alarm")),
 )

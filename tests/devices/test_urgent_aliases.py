@@ -91,6 +91,8 @@ def test_an_alias_that_shadows_a_word_of_the_kind_is_refused_at_declaration():
     ("smoke_detector", "感烟报警", "smoke_alarm"), ("smoke_detector", "火情", "smoke_alarm"),
     ("access", "撬门", "forced_open"), ("access", "胁迫", "duress"),
     ("access", "duress_code", "duress"),
+    ("smoke_detector", "alarm_on", "smoke_alarm"), ("smoke_detector", "再次报警", "smoke_alarm"),
+    ("gas_detector", "ALARM_ON", "gas_alarm"),
 ])
 def test_camel_case_and_run_together_words_are_read(kind: str, said: str, meant: str):
     # Vendor round 3: Chinese firmware JSON is often camelCase; `smokeAlarm` was refused as an
