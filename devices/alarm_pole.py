@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from devices.base import (
+    ANY_CASE,
     DeviceConfig,
     DeviceId,
     DeviceKind,
@@ -22,8 +23,7 @@ KEY = "alarm_pole"
 
 # In any case (`4G`, `WiFi`: vendor round 4 saw a heartbeat refused over `"4G"`, and the
 # pole then shown offline).
-Network = Annotated[Literal["ethernet", "4g", "5g", "wifi"],
-                    BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)]
+Network = Annotated[Literal["ethernet", "4g", "5g", "wifi"], ANY_CASE]
 
 
 class AlarmPoleDevice(DeviceConfig):

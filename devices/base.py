@@ -170,6 +170,15 @@ SnapshotRef = Annotated[str, Field(min_length=1, max_length=1000,
                                    pattern=r"^(?i:https?|rtsps?|nvr)://\S+$")]
 
 Channel = Literal["telemetry", "event", "status", "cmd_ack"]
+
+
+def lowercase(value: object) -> object:
+    """A word of a closed vocabulary in any case (`4G`, `UP`, `Lying`): firmware shouts."""
+    return value.lower() if isinstance(value, str) else value
+
+
+# Use as `Annotated[Literal[…], ANY_CASE]`.
+ANY_CASE = BeforeValidator(lowercase)
 CHANNELS: tuple[Channel, ...] = ("telemetry", "event", "status", "cmd_ack")
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from devices.base import (
+    ANY_CASE,
     DeviceConfig,
     DeviceId,
     DeviceKind,
@@ -24,16 +25,11 @@ from devices.base import (
 )
 from devices.words import BUTTON_WORDS, aliases
 
-
-def _lower(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
-
-
-Direction = Annotated[Literal["up", "down", "stopped"], BeforeValidator(_lower)]
+Direction = Annotated[Literal["up", "down", "stopped"], ANY_CASE]
 # The car's operating mode: in `inspection` and `maintenance` a technician drives it; `fire`
 # is firefighters' service (消防运行); `out_of_service` stopped (停梯).
 Mode = Annotated[Literal["normal", "inspection", "maintenance", "fire", "out_of_service"],
-                 BeforeValidator(_lower)]
+                 ANY_CASE]
 
 FLOOR = Field(None, ge=-10, le=200, description="Floor the car is at (basement 2 is -2)")
 CAMERA = Field(None, description="Device id of the car's camera, as configured on the monitor")

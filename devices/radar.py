@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
-from devices.base import DeviceConfig, DeviceKind, Event, SignalDbm, Telemetry
+from devices.base import ANY_CASE, DeviceConfig, DeviceKind, Event, SignalDbm, Telemetry
 
 KEY = "radar"
 
 ROOM = Field(None, max_length=32, description="The room it watches, as set at installation "
              "(bathroom, bedroom)")
 STAY = Field(None, ge=0, le=7 * 86_400, description="Seconds the person has been in the room")
-Posture = Annotated[Literal["standing", "sitting", "lying", "unknown"],
-                    BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)]
+Posture = Annotated[Literal["standing", "sitting", "lying", "unknown"], ANY_CASE]
 
 
 class RadarDevice(DeviceConfig):
