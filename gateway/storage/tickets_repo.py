@@ -149,6 +149,23 @@ class SqliteTickets:
             f"{self._lock}", (alert_id,)).fetchone()
         return _ticket(row) if row else None
 
+    def open_for_resident(self, resident_id: str, category: str,
+                          since: float) -> Ticket | None:
+        """The newest open ticket an alert about the resident opened in the category since
+        `since` (its row locked, as `get`)."""
+        for held in reversed(self._new.values()):
+            if (held.resident_id == resident_id and held.category == category
+                    and held.source == "alert" and held.state in OPEN_STATES
+                    and held.created_at >= since):
+                return self.get(held.id)
+        marks = ", ".join("?" for _ in OPEN_STATES)
+        row = self._conn.execute(
+            f"{_SELECT} WHERE id = (SELECT max(id) FROM tickets WHERE resident_id = ?"
+            f" AND created_at >= ? AND category = ? AND source = 'alert'"
+            f" AND state IN ({marks})){self._lock}",
+            (resident_id, since, category, *OPEN_STATES)).fetchone()
+        return _ticket(row) if row else None
+
     def open_with_sla(self) -> list[Ticket]:
         """Tickets whose SLA clocks may still run."""
         self.settle()

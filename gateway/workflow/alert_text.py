@@ -74,10 +74,15 @@ def restate(text: AlertText, db: TicketStore, ticket: Ticket, alert: Any) -> boo
     if isinstance(event, dict) and any(isinstance(event.get(name), list)
                                        for name in WHERE_FACTS):
         ticket.description = text(db, alert)
+    attach(ticket, alert)
+    return (ticket.description, ticket.attachments) != before
+
+
+def attach(ticket: Ticket, alert: Any) -> None:
+    """The alert's picture goes onto the ticket, which keeps the latest ATTACHMENTS_MAX."""
     ref = snapshot_ref(alert)
     if ref and ref not in ticket.attachments:
         ticket.attachments = [*ticket.attachments, ref][-ATTACHMENTS_MAX:]
-    return (ticket.description, ticket.attachments) != before
 
 
 def snapshot_ref(alert: Any) -> str | None:

@@ -139,6 +139,13 @@ class WorkflowSettings(_Model):
         "dips once gives nobody a job; the alert itself shows at once. Severities not "
         "listed (critical, major) open their ticket at once",
     )
+    group_window_s: float = Field(
+        600.0, ge=0,
+        description="An alert about a resident joins the open ticket another alert about the "
+        "same resident and category opened this many seconds before or less (one fall seen by "
+        "the band and by the bathroom radar is one job, not two); the alerts stay separate. "
+        "0 turns grouping off",
+    )
 
 
 def load_catalogue(path: Path) -> Catalogue:

@@ -43,6 +43,12 @@ class TicketStore(Protocol):
         """The ticket an alert episode is linked to."""
         ...
 
+    def open_for_resident(self, resident_id: str, category: str,
+                          since: float) -> Ticket | None:
+        """The newest open ticket an alert about the resident opened in the category since
+        `since`."""
+        ...
+
     def open_with_sla(self) -> list[Ticket]:
         """Tickets whose SLA clocks may still run."""
         ...

@@ -54,3 +54,48 @@ def test_a_long_stay_is_a_welfare_check_and_critical_for_a_lone_elder(rig: Rig) 
     rig.telemetry("RD-L", presence=True, target_count=1, stay_s=2000, posture="sitting",
                   breath_rpm=15)
     assert rig.dead_letters() == []
+
+
+def _tickets(rig: Rig) -> list[dict[str, Any]]:
+    """Every ticket with the alerts linked to it (rule:device), oldest first."""
+    rows = rig.gw.store.query(
+        "SELECT t.id, t.category, t.resident_id, t.state, t.alert_count,"
+        " group_concat(a.rule_id || ':' || a.device_id, ' ') AS alerts FROM tickets t"
+        " JOIN ticket_alerts ta ON ta.ticket_id = t.id JOIN alerts a ON a.id = ta.alert_id"
+        " GROUP BY t.id ORDER BY t.id")
+    for row in rows:
+        row["alerts"] = sorted(row["alerts"].split())
+    return rows
+
+
+def test_one_fall_seen_by_band_and_radar_is_one_ticket(rig: Rig) -> None:
+    """Vendor round 6: the band's fall, its no-movement rule and the bathroom radar's fall
+    opened three urgent tickets for one fall; the alerts stay three, the job is one."""
+    rig.event("WB-1001", "fall")
+    rig.event("RD-L", "fall", room="bathroom")
+    rig.advance(61)  # no steps: the band's "no movement after a fall" pages too
+    assert rig.open("wristband.fall_no_movement", "WB-1001") is not None
+    rig.event("RD-F", "fall", room="bathroom")  # another elder: a job of its own
+    rig.event("WB-1001", "sos")  # another category: a job of its own
+    tickets = _tickets(rig)
+    assert [(t["category"], t["resident_id"], t["alerts"]) for t in tickets] == [
+        ("fall", "R-yang", ["radar.fall:RD-L", "wristband.fall:WB-1001",
+                            "wristband.fall_no_movement:WB-1001"]),
+        ("fall", "R-han", ["radar.fall:RD-F"]),
+        ("sos", "R-yang", ["wristband.sos:WB-1001"])]
+    assert tickets[0]["alert_count"] == 3
+    grouped = rig.gw.store.query(
+        "SELECT note FROM ticket_events WHERE ticket_id = ? AND action = 'alert_grouped'",
+        (tickets[0]["id"],))
+    assert [r["note"].split(" (")[1].split(",")[0] for r in grouped] == [
+        "radar.fall", "wristband.fall_no_movement"]
+
+
+def test_a_fall_after_the_group_window_is_a_new_job(rig: Rig) -> None:
+    rig.event("WB-1001", "fall")
+    rig.advance(61)
+    rig.advance(540)  # past the 10-minute group window
+    rig.event("RD-L", "fall", room="bathroom")
+    assert [t["alerts"] for t in _tickets(rig)] == [
+        ["wristband.fall:WB-1001", "wristband.fall_no_movement:WB-1001"],
+        ["radar.fall:RD-L"]]
