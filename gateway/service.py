@@ -244,11 +244,14 @@ class Gateway:
         return record is not None and record.installed
 
     def _same_owner(self, device_id: str, other: str) -> bool:
-        """Whether two devices may have one owner: not when the vendor accounts that
-        registered them differ (devices staff registered count as anyone's)."""
+        """Whether two devices may have one owner: the same vendor account registered both,
+        or neither was registered through a vendor account (a device staff registered is
+        nobody's to name: a vendor registering its IMEI had its queues refused)."""
         credentials = CredentialRepository(self.store)
         mine, theirs = credentials.get(device_id), credentials.get(other)
-        return mine is None or theirs is None or mine.vendor == theirs.vendor
+        if mine is None or theirs is None:
+            return mine is None and theirs is None
+        return mine.vendor == theirs.vendor
 
     def _kind_of(self, device_id: str) -> str | None:
         record = self.registry.get(device_id)

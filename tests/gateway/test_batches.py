@@ -170,7 +170,8 @@ def test_a_name_in_a_queue_is_heeded_only_for_its_owners_devices(make_gateway, p
     # and every queue naming that IMEI was refused whole — its SOS lost.
     from gateway.storage.credentials import CredentialRepository
 
-    gw = make_gateway(devices=[*STANDARD_DEVICES, device("868120345678901", "wristband")])
+    gw = make_gateway(devices=[*STANDARD_DEVICES, device("868120345678901", "wristband"),
+                               device("WB-2001", "wristband")])
     owners = CredentialRepository(gw.store)
     owners.created("WB-1001", "acme", T0)
     owners.created("WB-1002", "acme", T0)
@@ -195,6 +196,15 @@ def test_a_name_in_a_queue_is_heeded_only_for_its_owners_devices(make_gateway, p
     assert letter["device_id"] == "WB-1001"
     assert "names another device" in letter["detail"] and "1 urgent events were kept" in \
         letter["detail"]
+    # A band staff registered (no vendor account) is not the squatter's either: its queue
+    # naming the squatted IMEI is its own, readings and all.
+    publisher.publish("scgw/v1/wristband/WB-2001/event",
+                      orjson.dumps({"imei": "868120345678901", "dataList": [
+                          {"ts": MS, "seq": 5, "type": "low_battery", "battery_pct": 7}]}))
+    assert gw.pipeline.wait_processed(3, 10)
+    rows = gw.store.query("SELECT seq, type FROM events WHERE device_id = 'WB-2001'")
+    assert [(r["seq"], r["type"]) for r in rows] == [(5, "low_battery")]
+    assert len(gw.store.query("SELECT 1 FROM dead_letters")) == 1
 
 
 def test_an_alarm_flag_past_the_first_thousand_is_read():
