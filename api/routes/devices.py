@@ -214,6 +214,12 @@ def send_command(device_id: str, body: CommandCreate, gw: GatewayDep,
     if user.role == "grid_worker":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "grid workers cannot command devices")
     device = visible_device(gw, user, device_id)
+    if gw.decoder.codecs.hub_only(device.codec):
+        # Accepted, it would have stayed `sent` until it expired (vendor round 6).
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"device {device.id} speaks {device.codec} through a hub, whose "
+                            "login cannot read commands for its devices: no command can reach "
+                            "it")
     kind = CATALOGUE.get(device.kind)
     spec = kind.command(body.name) if kind is not None else None
     if user.role == "vendor" and device.installed and spec is not None and spec.acts:

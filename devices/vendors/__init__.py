@@ -85,6 +85,13 @@ class CodecSet:
         kinds = getattr(codec, "kinds", None)
         return kinds is None or kind in kinds
 
+    def hub_only(self, name: str) -> bool:
+        """Whether codec `name` is a dialect whose devices publish only through a hub
+        (Zigbee2MQTT): they have no login of their own to read a command with."""
+        dialect = self.dialects.get(name)
+        return dialect is not None and bool(dialect.topics) and all(
+            t.hub for t in dialect.topics)
+
     def route(self, topic: str) -> VendorRoute | None:
         """The dialect topic a topic fits, or None when it is no dialect's."""
         parts = topic.split("/")

@@ -55,3 +55,18 @@ def test_device_events_and_commands_leave_positions_and_vitals_out(api):
     assert "location" not in events[0]["fields"]
     log = api.client.get("/devices/WB-1001/commands", headers=api.headers("operator")).json()
     assert log["available"] == ["locate_now"] and log["recent"] == []
+
+
+def test_a_command_to_a_hub_s_child_is_refused_for_it_could_never_arrive(api):
+    # Vendor round 6: a smoke sensor behind Zigbee2MQTT took `self_test` (202, `sent`); the
+    # hub's login may not read the child's command topic, so it waited out its expiry.
+    r = api.client.post("/devices", headers=api.headers("admin"), json={
+        "id": "z2m-b3-smoke_303", "kind": "smoke_detector", "codec": "zigbee2mqtt"})
+    assert r.status_code == 201, r.text
+    r = api.client.post("/devices/z2m-b3-smoke_303/commands", json={"name": "self_test"},
+                        headers=api.headers("operator"))
+    assert r.status_code == 409 and "through a hub" in r.json()["detail"]
+    assert api.gateway.store.query("SELECT id FROM commands") == []
+    r = api.client.post("/devices/LK-4001/commands", headers=api.headers("operator"),
+                        json={"name": "open_compartment", "args": {"compartment": "L-3"}})
+    assert r.status_code == 202, r.text  # a device with its own login still can
