@@ -129,3 +129,17 @@ def test_a_non_urgent_word_stays_non_urgent_however_spelt():
 def test_an_alarm_acknowledged_or_over_is_no_alarm(kind: str, said: str):
     # Red team round 6 re-check: each of these opened a critical alert and a ticket.
     assert urgent_type(CATALOGUE.kinds[kind], said) is None
+
+
+def test_a_message_s_search_budget_bounds_the_work_but_not_the_plain_words():
+    # Red team round 7: thousands of made-up keys (`alarmkeycallcode00001`), each searched
+    # for decorations, held the writer 85 ms a message.
+    from devices.words import search_budget
+
+    band = CATALOGUE.get("wristband")
+    with search_budget(3):
+        made_up = [urgent_type(band, f"alarmkeycallcode{n:05d}") for n in range(50)]
+        assert made_up == [None] * 50
+        assert urgent_type(band, "SOS") == "sos"  # a word as it is: always looked up
+        assert urgent_type(band, "sos_key_alarm_report") is None  # the budget is spent
+    assert urgent_type(band, "sos_key_alarm_report") == "sos"

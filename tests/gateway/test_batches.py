@@ -129,7 +129,10 @@ def test_an_oversized_queue_is_refused_unread_and_a_late_sos_in_a_long_one_is_re
     big = RawMessage(f"{BAND}/telemetry", b"\n".join(
         orjson.dumps({"ts": MS + n, "seq": n}) for n in range(40_000)))
     assert len(big.payload) > 65_536
-    assert batches.parts(big, None, 65_536) is None and batches.size(big, 65_536) == 1
+    assert batches.parts(big, None, 65_536) is None
+    # It counts against its device's budget by its bytes (red team round 7: 58 KB messages
+    # that counted as one each held the writer 85 ms apiece).
+    assert batches.size(big, 65_536) >= len(big.payload) // 16_384
     gw = make_gateway()
     readings = [{"seq": n, "worn": True} for n in range(PARTS_MAX + 200)]
     publisher.publish(f"{BAND}/event", orjson.dumps(
@@ -140,6 +143,21 @@ def test_an_oversized_queue_is_refused_unread_and_a_late_sos_in_a_long_one_is_re
     [letter] = gw.store.query("SELECT detail FROM dead_letters WHERE reason = 'schema_invalid'"
                               " AND detail LIKE '%beyond the first%'")
     assert letter["detail"].startswith("200 readings or events beyond the first")
+
+
+def test_an_sos_in_the_middle_of_an_oversized_queue_is_read():
+    # Red team round 7: of a queue over the limit only the first and last 1,000 elements were
+    # read, and an SOS at the 1,200th of 2,500 was lost.
+    from gateway import batches
+    from gateway.envelope import RawMessage
+
+    queue = [{"ts": MS + n, "seq": n, "worn": True, "steps": n} for n in range(2_500)]
+    queue[1_200] = {"ts": MS, "seq": 1_200, "type": "sos"}
+    raw = RawMessage(f"{BAND}/event", orjson.dumps(queue))
+    assert len(raw.payload) > 65_536
+    found = batches.parts(raw, None, 65_536)
+    assert found is not None
+    assert [orjson.loads(p.payload)["seq"] for p in found.parts] == [1_200]
 
 
 def test_a_queue_over_the_size_limit_still_pages_its_sos(make_gateway, publisher, mosquitto):
