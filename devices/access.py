@@ -158,5 +158,13 @@ KIND = DeviceKind(
                     ("撬门", "forced_open"), ("胁迫", "duress"),
                     # A door alarm the controller raised is read as a break-in: a false page
                     # costs a look, a refused one a break-in nobody hears (vendor round 4).
-                    ("door_alarm", "forced_open"), ("门磁报警", "forced_open")),
+                    ("door_alarm", "forced_open"), ("门磁报警", "forced_open"),
+                    # Vendor round 7: an elder's smart lock (pried, forced, a duress finger).
+                    ("撬锁", "forced_open"), ("防撬", "forced_open"), ("暴力开锁", "forced_open"),
+                    ("pry", "forced_open"), ("pried", "forced_open"),
+                    ("lock_pried", "forced_open"), ("door_pried", "forced_open"),
+                    ("lock_forced", "forced_open"), ("胁迫指纹", "duress"),
+                    ("胁迫密码", "duress"), ("duress_fingerprint", "duress"),
+                    ("duress_password", "duress"), ("劫持", "duress"), ("挟持", "duress"),
+                    ("hijack", "duress")),
 )

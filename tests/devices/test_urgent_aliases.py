@@ -143,3 +143,13 @@ def test_a_message_s_search_budget_bounds_the_work_but_not_the_plain_words():
         assert urgent_type(band, "SOS") == "sos"  # a word as it is: always looked up
         assert urgent_type(band, "sos_key_alarm_report") is None  # the budget is spent
     assert urgent_type(band, "sos_key_alarm_report") == "sos"
+
+
+@pytest.mark.parametrize(("word", "meant"), [
+    ("撬锁报警", "forced_open"), ("防撬报警", "forced_open"), ("暴力开锁", "forced_open"),
+    ("pry_alarm", "forced_open"), ("lock_pried", "forced_open"), ("lock_forced", "forced_open"),
+    ("胁迫指纹", "duress"), ("胁迫密码", "duress"), ("duress_fingerprint", "duress"),
+    ("劫持报警", "duress"), ("挟持", "duress"), ("hijack", "duress")])
+def test_an_elder_s_smart_lock_words_for_a_break_in_and_duress(word: str, meant: str):
+    # Vendor round 7: a smart-lock maker's forced-entry and duress words were refused.
+    assert urgent_type(CATALOGUE.get("access"), word) == meant
