@@ -63,10 +63,16 @@ def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str]) -> Salvag
     if members is None:
         return None
     top = dict(members)
+    other = _names_other_word(kind, top)
     # Its first keys: a real payload has a few dozen; thousands of made-up flag keys held
     # the writer 85 ms a message (red team round 7).
     for key, value in members[:_NESTED_KEYS_MAX]:
         word = flag_word(kind, key, value)
+        if word is not None and other and urgent_word(key) in ALARM_KEYS and _is_set(value):
+            # `{"type": "fault", "alarm": 1}`: the object model's flag for any alarm, and
+            # the message says which — not the fire, leak or entrapment (red team round 7:
+            # faults, self-tests and `alarm_cleared` paged critical).
+            word = None
         if word is not None:
             rest = {k: v for k, v in top.items() if k != key}
             return salvage_urgent(kind, orjson.dumps({**rest, "type": word}), raw.received_at,
@@ -85,6 +91,43 @@ def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str]) -> Salvag
                     kind, orjson.dumps({**rest, **fields, "type": word}), raw.received_at,
                     [*notes, f"{path[:40]}.{name[:20]} {str(value)[:40]!r} read as its type"])
     return None
+
+
+# Keys that flag "an alarm" without naming one (not `status` or `event`: `"status": 1` is
+# no fire).
+_ALARM_FLAGS = frozenset(urgent_word(k) for k in (
+    "alarm", "alert", "warning", "alarm_state", "alarm_status", "alarm_flag"))
+# Names of what a detector measures: a number under one is a reading (`"co": 1` is 1 ppm),
+# only `true` a flag.
+_MEASURED = frozenset(urgent_word(k) for k in (
+    "co", "ch4", "methane", "gas", "lpg", "h2s", "co2", "smoke", "temperature", "temp"))
+# Keys that say which event a message is.
+_WHICH_KEYS = frozenset(urgent_word(k) for k in (
+    "type", "event", "event_type", "alarm_type", "alarm_name", "event_name"))
+
+
+def _names_other_word(kind: DeviceKind, top: dict[str, object]) -> bool:
+    """Whether the message names one of the kind's words that is not urgent (`fault`,
+    `self_test`, `released`), or says its alarm is over, under a key saying which event it
+    is."""
+    calm = _calm_words(kind)
+    for key, value in top.items():
+        if isinstance(value, str) and urgent_word(key) in _WHICH_KEYS:
+            word = urgent_word(value)
+            if word in calm or word in _OVER:
+                return True
+    return False
+
+
+_CALM: dict[str, frozenset[str]] = {}
+
+
+def _calm_words(kind: DeviceKind) -> frozenset[str]:
+    words = _CALM.get(kind.key)
+    if words is None:
+        words = _CALM[kind.key] = frozenset(
+            urgent_word(w) for w in kind.vocabulary() if w not in kind.urgent)
+    return words
 
 
 def _envelopes(top: dict[str, object]) -> list[tuple[str, dict[str, object]]]:
@@ -160,8 +203,10 @@ def flag_word(kind: DeviceKind, key: str, value: object) -> str | None:
     if urgent_word(key) in ALARM_KEYS:
         if _is_set(value):
             # `"alarm": 1` on a kind whose other word for its alarm is `alarm` (a smoke or
-            # gas detector, an alarm pole: vendor round 5, every NB-IoT object model).
-            return urgent_type(kind, key)
+            # gas detector, an alarm pole: vendor round 5, every NB-IoT object model) — and
+            # `alarm_state: 1`, `alarm_status`, `warning` (red team round 7).
+            return urgent_type(kind, key) or (
+                urgent_type(kind, "alarm") if urgent_word(key) in _ALARM_FLAGS else None)
         values = value if isinstance(value, list) else [value]
         for one in values[:32]:
             if isinstance(one, dict):  # {"type": "sos"}, {"name": "sos"}, {"sos": true}
@@ -174,7 +219,8 @@ def flag_word(kind: DeviceKind, key: str, value: object) -> str | None:
             if isinstance(one, str) and urgent_type(kind, one) is not None:
                 return one
         return None
-    if _is_set(value):  # "sos": true — also `isSos`, `sosFlag`
+    if _is_set(value) and not (urgent_word(key) in _MEASURED and value is not True):
+        # "sos": true — also `isSos`, `sosFlag`; not `"co": 1`, one ppm (red team round 7)
         word = urgent_word(key)
         word = word[2:] if word.startswith("is") and len(word) > 4 else word
         for suffix in ("flag", "state", "status"):  # `sosFlag`, `smoke_state` (round 5)

@@ -797,3 +797,44 @@ def test_an_alarm_naming_another_registered_device_tells_the_operator_to_check(g
         received_at=T0)])
     [sos] = gateway.store.query("SELECT data FROM events WHERE type = 'sos'")
     assert "names device" not in orjson.loads(sos["data"])["salvaged"]["detail"]
+
+
+def _flagged(kind: str, payload: dict[str, object], channel: str = "event") -> str | None:
+    from devices.catalogue import CATALOGUE
+    from gateway.urgent_salvage import misplaced_urgent, salvage_event
+
+    k = CATALOGUE.get(kind)
+    raw = RawMessage(f"scgw/v1/{kind}/X-1/{channel}", orjson.dumps({"ts": MS, **payload}))
+    found = salvage_event(k, None, raw, "event", None) if channel == "event" \
+        else misplaced_urgent(k, None, raw, channel)
+    return found.event.type if found is not None else None
+
+
+@pytest.mark.parametrize(("kind", "payload"), [
+    ("smoke_detector", {"type": "fault", "alarm": 1}),
+    ("smoke_detector", {"type": "self_test", "alarm": 1}),
+    ("smoke_detector", {"type": "alarm_cleared", "alarm": 1}),
+    ("smoke_detector", {"alarm": 1, "alarm_type": "low_battery", "battery_pct": 9}),
+    ("elevator", {"type": "released", "alarm": 1}),
+    ("elevator", {"alarm": 1, "alarm_type": "door_held_open"}),
+    ("gas_detector", {"co": 1, "battery_pct": 90}),
+    ("smoke_detector", {"smoke": 1.0, "temperature_c": 22}),
+    ("smoke_detector", {"status": 1})])
+def test_an_alarm_flag_beside_another_word_or_a_reading_of_one_is_no_alarm(kind, payload):
+    # Red team round 7: an object model's `alarm: 1` beside a fault, a self-test or the
+    # end of an entrapment paged critical; so did 1 ppm of CO and a smoke reading of 1.0.
+    assert _flagged(kind, payload) is None
+    assert _flagged(kind, payload, "telemetry") is None
+
+
+@pytest.mark.parametrize(("kind", "payload", "meant"), [
+    ("smoke_detector", {"alarm": 1}, "smoke_alarm"),
+    ("smoke_detector", {"alarm_state": 1, "battery_pct": 80}, "smoke_alarm"),
+    ("smoke_detector", {"alarm_status": "1"}, "smoke_alarm"),
+    ("smoke_detector", {"warning": 1}, "smoke_alarm"),
+    ("smoke_detector", {"alarm": 1, "alarm_type": "smoke"}, "smoke_alarm"),
+    ("gas_detector", {"co": True}, "gas_alarm"),
+    ("elevator", {"alarm": 1}, "emergency_call")])
+def test_an_alarm_flag_in_an_object_model_s_spellings_pages(kind, payload, meant):
+    # Red team round 7: `alarm_state`, `alarm_status` and `warning` set to 1 were refused.
+    assert _flagged(kind, payload, "telemetry") == meant
