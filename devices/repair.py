@@ -19,7 +19,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from devices.base import DeviceKind, no_fix
-from devices.codec import Members, object_members
+from devices.codec import Members, object_members, payload_text
 from devices.words import urgent_type, urgent_word
 
 # What firmware puts in a reading for "not measured": a band that measures SpO2 or blood
@@ -78,11 +78,9 @@ def read_object(payload: bytes) -> tuple[Members, list[str]] | None:
     if payload.endswith(b"\x00"):  # C firmware sending its string's terminator
         payload = payload.rstrip(b"\x00")
         repairs.append("trailing NUL bytes ignored")
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        text = payload.decode("utf-8", errors="replace")
-        repairs.append("bytes that are not UTF-8 (GBK text?) replaced")
+    text, how = payload_text(payload)
+    if how is not None:
+        repairs.append(how)
     members = object_members(text)
     return (members, repairs) if members is not None else None
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 
 from devices.base import Channel, CommandAck, DeviceKind, Event, Status, no_fix
 from devices.catalogue import CATALOGUE, KindCatalogue
-from devices.codec import JsonCodec, classify, object_members
+from devices.codec import GBK_NOTE, JsonCodec, classify, object_members, payload_text
 from devices.dialects.codegen import Builder, compile_fields, field_roots
 from devices.dialects.errors import DialectError, Loc
 from devices.dialects.expr import ALL, ExpressionError, compile_condition, compile_getter, roots
@@ -234,7 +234,15 @@ class DialectCodec:
             try:
                 obj = orjson.loads(payload)
             except orjson.JSONDecodeError as exc:
-                raise PayloadError(f"malformed JSON: {exc}", reason="malformed_json") from exc
+                text, how = payload_text(payload)
+                if how != GBK_NOTE:
+                    raise PayloadError(f"malformed JSON: {exc}",
+                                       reason="malformed_json") from exc
+                try:  # old Chinese firmware's GBK text (vendor round 7)
+                    obj = orjson.loads(text)
+                except orjson.JSONDecodeError as again:
+                    raise PayloadError(f"malformed JSON: {again}",
+                                       reason="malformed_json") from again
             if type(obj) is not dict:
                 raise PayloadError("payload must be a JSON object", reason="schema_invalid")
             return obj

@@ -838,3 +838,31 @@ def test_an_alarm_flag_beside_another_word_or_a_reading_of_one_is_no_alarm(kind,
 def test_an_alarm_flag_in_an_object_model_s_spellings_pages(kind, payload, meant):
     # Red team round 7: `alarm_state`, `alarm_status` and `warning` set to 1 were refused.
     assert _flagged(kind, payload, "telemetry") == meant
+
+
+@pytest.mark.parametrize(("kind", "word", "meant"), [
+    ("wristband", "求救", "sos"), ("wristband", "一键求救", "sos"), ("wristband", "摔倒", "fall"),
+    ("smoke_detector", "火警", "smoke_alarm"), ("access", "撬门", "forced_open"),
+    ("elevator", "困人", "trapped")])
+def test_an_urgent_word_in_gbk_pages_and_reads_its_text(gateway, kind, word, meant):
+    # Vendor round 7: old firmware's GBK text was refused as malformed JSON, and the SOS,
+    # fall, fire, break-in or entrapment it named was lost; the rest of its text read ����.
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/{kind}/{DEVICE_OF[kind]}/event",
+        f'{{"ts": {MS}, "seq": 1, "type": "{word}", "note": "三号楼"}}'.encode("gbk"),
+        received_at=T0)])
+    [row] = gateway.store.query("SELECT type, data FROM events WHERE channel = 'event'")
+    data = orjson.loads(row["data"])
+    assert row["type"] == meant and "GBK" in data["salvaged"]["detail"]
+    assert gateway.store.query("SELECT reason FROM dead_letters") == []
+
+
+def test_a_reading_in_gbk_is_kept_with_its_text(gateway):
+    # Vendor round 6 and 7: a radar's readings with a Chinese room name in GBK were refused.
+    device_id = DEVICE_OF["radar"]
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/radar/{device_id}/event",
+        f'{{"ts": {MS}, "seq": 2, "type": "left", "room": "卫生间"}}'.encode("gbk"),
+        received_at=T0)])
+    [row] = gateway.store.query("SELECT type, data FROM events WHERE channel = 'event'")
+    assert row["type"] == "left" and orjson.loads(row["data"])["room"] == "卫生间"
