@@ -205,6 +205,27 @@ def test_zigbee2mqtt_door_contact_sos_button_and_availability(make_gateway, publ
     assert dead == ["bad_topic", "bad_topic"]
 
 
+def test_zigbee2mqtt_flag_buttons_page_and_a_test_press_is_no_fire(make_gateway, publisher):
+    # Vendor round 7: an IAS SOS button's `sos: true` was stored as a reading, never paged
+    # (nor from a child nobody registered), and the smoke sensor's test button paged a fire.
+    gw = make_gateway([device("z2m-b3-sos_304", "wristband", codec="zigbee2mqtt", grid="G-01",
+                              resident_id="R-yang"),
+                       device("z2m-b3-smoke_303", "smoke_detector", codec="zigbee2mqtt",
+                              grid="G-01")])
+    publisher.publish("zigbee2mqtt/z2m-b3/sos_304", orjson.dumps({"sos": True, "battery": 95}))
+    publisher.publish("zigbee2mqtt/z2m-b3/smoke_303", orjson.dumps(
+        {"smoke": True, "test": True, "battery": 88}))
+    publisher.publish("zigbee2mqtt/z2m-b3/sos_399", orjson.dumps({"emergency": True}))
+    assert gw.pipeline.wait_processed(3, timeout=10)
+    events = gw.store.query("SELECT device_id, type FROM events WHERE channel = 'event'"
+                            " ORDER BY id")
+    assert [(e["device_id"], e["type"]) for e in events] == [
+        ("z2m-b3-sos_304", "sos"), ("z2m-b3-smoke_303", "self_test")]
+    fired = _alerts(gw)
+    assert "wristband.sos" in fired and "device.unregistered_alarm" in fired
+    assert not any(rule.startswith("smoke_detector.smoke_alarm") for rule in fired), fired
+
+
 def test_samples_decode_without_a_gateway():
     from devices.vendors import builtin_codecs
 
