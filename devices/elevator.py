@@ -147,7 +147,7 @@ KIND = DeviceKind(
     description="Elevator cars (one monitor per car): trapped passengers, alarm button, faults.",
     urgent=("trapped", "emergency_call"),
     urgent_aliases=(*aliases("trapped", "困人", "电梯困人", "关人", "困梯", "passenger_trapped",
-                             "people_trapped", "entrapment", "trapped_alarm"),
+                             "people_trapped", "entrapment", "trapped_alarm", "被困"),
                     *aliases("emergency_call", *BUTTON_WORDS, "alarm_bell", "警铃")),
     other_words=(("困人解除", "released"), ("解困", "released"), ("rescued", "released"),
                  ("trapped_cleared", "released"), ("release", "released"),

@@ -92,5 +92,7 @@ KIND = DeviceKind(
                     # Red team round 6: carbon monoxide, a leak.
                     ("一氧化碳", "gas_alarm"), ("泄漏", "gas_alarm"), ("漏气", "gas_alarm"),
                     ("alarm_on", "gas_alarm"), ("再次报警", "gas_alarm"),
-                    ("报警", "gas_alarm")),
+                    ("报警", "gas_alarm"),
+                    # Red team round 7: the common variant character of 泄漏.
+                    ("燃气泄露", "gas_alarm"), ("泄露", "gas_alarm")),
 )

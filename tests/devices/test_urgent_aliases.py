@@ -153,3 +153,16 @@ def test_a_message_s_search_budget_bounds_the_work_but_not_the_plain_words():
 def test_an_elder_s_smart_lock_words_for_a_break_in_and_duress(word: str, meant: str):
     # Vendor round 7: a smart-lock maker's forced-entry and duress words were refused.
     assert urgent_type(CATALOGUE.get("access"), word) == meant
+
+
+@pytest.mark.parametrize(("kind", "word", "meant"), [
+    ("wristband", "sos_pressed", "sos"), ("wristband", "sos_key_press", "sos"),
+    ("wristband", "紧急求救", "sos"), ("wristband", "SOS求救", "sos"),
+    ("wristband", "fall_detection", "fall"), ("gas_detector", "燃气泄露", "gas_alarm"),
+    ("elevator", "乘客被困", "trapped"), ("elevator", "被困", "trapped"),
+    ("smoke_detector", "烟感告警", "smoke_alarm"),
+    ("smoke_detector", "smoke_detect", "smoke_alarm"),
+    ("smoke_detector", "SmokeSensor", "smoke_alarm")])
+def test_more_firmware_spellings_of_an_alarm(kind: str, word: str, meant: str):
+    # Red team round 7: these were refused and lost.
+    assert urgent_type(CATALOGUE.get(kind), word) == meant
