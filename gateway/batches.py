@@ -105,18 +105,22 @@ def _parts(raw: RawMessage, registered: Callable[[str, str], bool] | None,
     device = raw.topic.split("/")[3] if raw.topic.count("/") == 4 else ""
     if len(raw.payload) > max_bytes:
         return _urgent_of_oversized(raw, max_bytes, device)
-    named: list[str] = []
+    named: list[tuple[str, str]] = []
     elements = _elements(raw, registered, named)
     if elements is None:
         return None
     unread = None
     if named:
         kept = _urgent_ones(raw.topic, elements)
-        refusal = (f"{named[0]} names another device than the topic's {device!r}: publish "
+        key, value = named[0]
+        refusal = (f"{key[:40]} {value[:64]!r} names another device than the topic's "
+                   f"{device!r}: publish "
                    "each device's readings on its own topic, with its own login")
         if not kept:
             raise BatchError(refusal, device)
-        return Batch([replace(raw, payload=orjson.dumps(e)) for e in kept],
+        # Each keeps the name, so its alert says whose it may be (red team round 7: an SOS
+        # queued for another band paged as this band's elder, without a word).
+        return Batch([replace(raw, payload=orjson.dumps({**e, key: value})) for e in kept],
                      f"{len(elements) - len(kept)} readings or events were not read: {refusal}"
                      f" (its {len(kept)} urgent events were kept as {device}'s)", device)
     if len(elements) > PARTS_MAX:
@@ -166,7 +170,7 @@ def size(raw: RawMessage, max_bytes: int = 65_536) -> int:
 
 
 def _elements(raw: RawMessage, registered: Callable[[str, str], bool] | None,
-              named: list[str]) -> list[dict[str, Any]] | None:
+              named: list[tuple[str, str]]) -> list[dict[str, Any]] | None:
     payload = raw.payload
     if not may_carry_several(payload):
         return None
@@ -252,7 +256,7 @@ def _loads(payload: bytes) -> Any:
 
 
 def _unwrapped(obj: Any, topic: str, registered: Callable[[str, str], bool] | None,
-               named: list[str]) -> list[Any] | None:
+               named: list[tuple[str, str]]) -> list[Any] | None:
     """The elements of an object wrapping a list of objects under one of WRAPPERS (other
     lists — a Wi-Fi scan — are no queue), each with the wrapper's `ts` as its default; None
     when it is no such object, or when it is itself a message of the topic's kind (its
@@ -281,6 +285,6 @@ def _unwrapped(obj: Any, topic: str, registered: Callable[[str, str], bool] | No
                 and registered is not None and registered(str(value), levels[3]):
             # A cloud bridge publishing one device's queue on another's login stored it as
             # the wrong device's (vendor round 5 re-check).
-            named.append(f"{key[:40]} {str(value)[:64]!r}")
+            named.append((key, str(value)))
     shared = {"ts": obj["ts"]} if "ts" in obj else {}
     return [{**shared, **e} if isinstance(e, dict) else e for e in obj[lists[0]]]

@@ -210,6 +210,9 @@ def test_a_name_in_a_queue_is_heeded_only_for_its_owners_devices(make_gateway, p
                           " ORDER BY seq")
     assert [(r["seq"], r["type"]) for r in rows] == [(1, "low_battery"), (2, "sos"),
                                                      (4, "sos")]
+    [kept] = gw.store.query("SELECT data FROM events WHERE device_id = 'WB-1001' AND seq = 4")
+    # Red team round 7: it paged as this band's elder without a word of the name.
+    assert "names device 'WB-1002'" in orjson.loads(kept["data"])["salvaged"]["detail"]
     [letter] = gw.store.query("SELECT device_id, detail FROM dead_letters")
     assert letter["device_id"] == "WB-1001"
     assert "names another device" in letter["detail"] and "1 urgent events were kept" in \
