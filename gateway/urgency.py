@@ -114,10 +114,17 @@ def device_of(topic: str) -> str:
 _ASCII_WORDS: dict[str, re.Pattern[bytes]] = {}
 
 
+# A JSON object carried as base64 (`{"` is `eyJ`, `{ ` `eyA`: it starts with `e`) or hex
+# (`7b…`) text: a carrier platform's transparent payload (CTWing's `APPdata`, OneNET's
+# `msg.value`), which salvage reads.
+_ENCODED_OBJECT = re.compile(rb'"(?:e[A-Za-z0-9+/]{22,}={0,2}|7[bB][0-9a-fA-F]{22,})"')
+
+
 def may_name_urgent(kind: DeviceKind, payload: bytes) -> bool:
     """Whether raw bytes may hold one of the kind's urgent words (any non-ASCII text may: a
-    Chinese word, a full-width `ＳＯＳ`) — a glance, not a reading."""
-    if not payload.isascii():
+    Chinese word, a full-width `ＳＯＳ`; so may a JSON object in base64 or hex text) — a
+    glance, not a reading."""
+    if not payload.isascii() or _ENCODED_OBJECT.search(payload) is not None:
         return True
     pattern = _ASCII_WORDS.get(kind.key)
     if pattern is None:

@@ -3,6 +3,8 @@ messages are shed (acknowledged, counted, summarised in a `rate_limited` dead le
 
 from __future__ import annotations
 
+import base64
+
 import orjson
 import pytest
 
@@ -93,7 +95,7 @@ def test_a_flood_of_readings_does_not_spend_the_reads_a_spelled_sos_needs():
     # `S.O.S`, `ＳＯＳ` and zero-width-space SOS a flooding band sent after them were shed.
     from gateway.urgent_salvage import may_be_urgent, urgent_when_read
 
-    budget = DeviceBudget(10, 100, 1.0, 3, UrgencyHint().device, thorough=urgent_when_read,
+    budget = DeviceBudget(10, 100, 1.0, 5, UrgencyHint().device, thorough=urgent_when_read,
                           glance=may_be_urgent)
     budget.split([_msg("WB-1", 0.0) for _ in range(100)])  # the burst spent on readings
     readings = [RawMessage("scgw/v1/wristband/WB-1/telemetry", orjson.dumps(
@@ -106,6 +108,12 @@ def test_a_flood_of_readings_does_not_spend_the_reads_a_spelled_sos_needs():
     odd = [RawMessage("scgw/v1/wristband/WB-1/event", b'{"ts": %d, "seq": %d, "type": "%s"}'
                       % (MS, n, word), received_at=T0, arrived=1000.0)
            for n, word in enumerate(spelled)]
+    # Red team round 7: an SOS in a carrier platform's envelope, as base64 or hex text.
+    inner = orjson.dumps({"ts": MS, "seq": 9, "type": "sos"})
+    odd += [RawMessage("scgw/v1/wristband/WB-1/event", orjson.dumps(
+        {"deviceId": "WB-1", "payload": {"APPdata": text}}), received_at=T0, arrived=1000.0)
+        for text in (base64.b64encode(inner).decode(), inner.hex())]
+    spelled += [b"base64", b"hex"]
     admitted, shed, _ = budget.split(odd)
     assert (len(admitted), len(shed)) == (len(spelled), 0)
 
