@@ -119,4 +119,10 @@ KIND = DeviceKind(
                     ("一键报警", "sos"), ("跌倒", "fall"), ("摔倒", "fall"),
                     # Vendor round 5 (with decorations: `sos_key_alarm`, `摔倒报警` are read).
                     ("紧急", "sos"), ("呼救", "sos"), ("一键求救", "sos"), ("tumble", "fall")),
+    # Vendor round 7: a band's Chinese words for its other events.
+    other_words=(("摘下", "removed"), ("摘除", "removed"), ("手环摘除", "removed"),
+                 ("脱落", "removed"), ("佩戴", "worn"), ("戴上", "worn"), ("已佩戴", "worn"),
+                 ("低电量", "low_battery"), ("电量低", "low_battery"),
+                 ("低电报警", "low_battery"), ("taken_off", "removed"), ("off_wrist", "removed"),
+                 ("on_wrist", "worn"), ("battery_low", "low_battery")),
 )

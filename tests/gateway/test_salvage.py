@@ -866,3 +866,16 @@ def test_a_reading_in_gbk_is_kept_with_its_text(gateway):
         received_at=T0)])
     [row] = gateway.store.query("SELECT type, data FROM events WHERE channel = 'event'")
     assert row["type"] == "left" and orjson.loads(row["data"])["room"] == "卫生间"
+
+
+@pytest.mark.parametrize(("word", "meant"), [
+    ("摘下", "removed"), ("佩戴", "worn"), ("低电量", "low_battery"),
+    ("battery_low", "low_battery")])
+def test_a_band_s_chinese_words_for_its_other_events_are_read(gateway, word, meant):
+    # Vendor round 7: 摘下, 佩戴 and 低电量 were refused even in UTF-8.
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event",
+        orjson.dumps({"ts": MS, "seq": 3, "type": word,
+                      **({"battery_pct": 9} if meant == "low_battery" else {})}),
+        received_at=T0)])
+    assert [r["type"] for r in gateway.store.query("SELECT type FROM events")] == [meant]
