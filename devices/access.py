@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from devices.base import DeviceConfig, DeviceKind, Event, Telemetry
+from devices.base import DeviceConfig, DeviceKind, Event, SnapshotRef, Telemetry
 from devices.commands import CommandArgs, CommandSpec
 
 KEY = "access"
@@ -16,7 +16,12 @@ KEY = "access"
 # common way now —, the exit button, visitor codes, palm and iris, vendor round 4).
 UnlockMethod = Literal["face", "card", "qr", "password", "remote", "fingerprint", "id_card",
                        "bluetooth", "nfc", "app", "wechat", "exit_button", "visitor",
-                       "temp_password", "palm", "iris", "other"]
+                       "temp_password", "palm", "iris", "key", "other"]
+# A face controller's or a smart lock's picture of the moment (vendor round 7: a picture
+# refused an unlock, and was dropped from a forced door's alert).
+SNAPSHOT = Field(None, description="Picture of the moment: an http(s)://, rtsp(s):// or nvr:// "
+                 "reference")
+CONFIDENCE = Field(None, ge=0, le=1, description="How sure the recognition is, 0–1")
 
 
 class AccessDevice(DeviceConfig):
@@ -41,6 +46,8 @@ class UnlockEvent(Event):
     door: str = Field("main", min_length=1, max_length=64,
                       description="Door name at this controller")
     resident_id: str | None = Field(None, max_length=64, description="Who, if recognised")
+    confidence: float | None = CONFIDENCE
+    snapshot_ref: SnapshotRef | None = SNAPSHOT
 
 
 class DeniedEvent(Event):
@@ -51,6 +58,8 @@ class DeniedEvent(Event):
     door: str = Field("main", min_length=1, max_length=64,
                       description="Door name at this controller")
     reason: str | None = Field(None, max_length=200, description="Why, e.g. unknown face")
+    confidence: float | None = CONFIDENCE
+    snapshot_ref: SnapshotRef | None = SNAPSHOT
 
 
 class ForcedOpenEvent(Event):
@@ -59,6 +68,7 @@ class ForcedOpenEvent(Event):
     type: Literal["forced_open"] = "forced_open"
     door: str = Field("main", min_length=1, max_length=64,
                       description="Door name at this controller")
+    snapshot_ref: SnapshotRef | None = SNAPSHOT
 
 
 class HeldOpenEvent(Event):
@@ -86,6 +96,39 @@ class DuressEvent(Event):
                       description="Door name at this controller")
     method: UnlockMethod | None = Field(None, description="How the duress unlock was given")
     resident_id: str | None = Field(None, max_length=64, description="Whose code, if known")
+    snapshot_ref: SnapshotRef | None = SNAPSHOT
+
+
+class StrangerEvent(Event):
+    """A face the controller does not know tried the door or lingered at it (陌生人)."""
+
+    type: Literal["stranger"] = "stranger"
+    door: str = Field("main", min_length=1, max_length=64,
+                      description="Door name at this controller")
+    confidence: float | None = CONFIDENCE
+    snapshot_ref: SnapshotRef | None = SNAPSHOT
+
+
+class BlacklistedEvent(Event):
+    """A person on the community's watch list was recognised at the door (黑名单人员)."""
+
+    type: Literal["blacklisted"] = "blacklisted"
+    door: str = Field("main", min_length=1, max_length=64,
+                      description="Door name at this controller")
+    person: str | None = Field(None, max_length=64,
+                               description="The list entry's id or name, as the controller has it")
+    confidence: float | None = CONFIDENCE
+    snapshot_ref: SnapshotRef | None = SNAPSHOT
+
+
+class TailgatingEvent(Event):
+    """More people went through than were let in (尾随), or a card was passed back (反潜回)."""
+
+    type: Literal["tailgating"] = "tailgating"
+    door: str = Field("main", min_length=1, max_length=64,
+                      description="Door name at this controller")
+    count: int | None = Field(None, ge=1, le=100, description="People counted through")
+    snapshot_ref: SnapshotRef | None = SNAPSHOT
 
 
 class TamperEvent(Event):
@@ -132,7 +175,8 @@ KIND = DeviceKind(
     config=AccessDevice,
     telemetry=AccessTelemetry,
     events=(UnlockEvent, DeniedEvent, ForcedOpenEvent, HeldOpenEvent, FenceIntrusionEvent,
-            DuressEvent, TamperEvent, FaultEvent),
+            DuressEvent, TamperEvent, FaultEvent, StrangerEvent, BlacklistedEvent,
+            TailgatingEvent),
     offline_timeout_s=10 * 60,
     description="Unit doors, compound gates and perimeter fences.",
     command_specs=(REMOTE_UNLOCK,),
@@ -167,4 +211,13 @@ KIND = DeviceKind(
                     ("胁迫密码", "duress"), ("duress_fingerprint", "duress"),
                     ("duress_password", "duress"), ("劫持", "duress"), ("挟持", "duress"),
                     ("hijack", "duress")),
+    # Vendor round 7: a face controller's words for its other alarms.
+    other_words=(("陌生人", "stranger"), ("陌生人报警", "stranger"), ("unknown_face", "stranger"),
+                 ("stranger_alarm", "stranger"), ("stranger_detected", "stranger"),
+                 ("黑名单", "blacklisted"), ("黑名单报警", "blacklisted"),
+                 ("blacklist", "blacklisted"), ("blacklist_alarm", "blacklisted"),
+                 ("watchlist", "blacklisted"), ("尾随", "tailgating"),
+                 ("尾随报警", "tailgating"), ("tailgate", "tailgating"),
+                 ("反潜回", "tailgating"), ("anti_passback", "tailgating"),
+                 ("门磁超时", "held_open"), ("door_open_timeout", "held_open")),
 )

@@ -40,12 +40,12 @@ def _load(tmp_path: Path, text: str) -> RuleSetError:
     return info.value
 
 
-def test_builtin_pack_covers_every_condition_kind_but_repeating():
+def test_builtin_pack_covers_every_condition_kind():
     ruleset = load_rules(rule_files(pack=True, extra_dir=None), KINDS)
     engine = Engine(ruleset, EngineConfig(), clock=ManualClock(), devices=Directory())
     used = {r.condition.type for r in ruleset.rules}
     used |= {r.condition.condition.type for r in ruleset.rules if r.condition.type == "schedule"}
-    assert used == {d.type for d in DECLARED} - {"repeating"}
+    assert used == {d.type for d in DECLARED}
     in_files = sum(len(yaml.safe_load(f.read_text(encoding="utf-8")).get("rules") or [])
                    for f in rule_files(pack=True, extra_dir=None))
     assert len(engine.evaluators) == len(ruleset.rules) == in_files >= 21
