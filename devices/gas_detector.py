@@ -31,6 +31,23 @@ class GasDetectorTelemetry(DetectorTelemetry):
 
     lel_pct: float | None = LEL
     ppm: float | None = PPM
+    valve: Literal["open", "closed"] | None = Field(
+        None, description="Linked shut-off valve's state (devices with a valve): a valve "
+        "controller's heartbeat carries it (vendor round 7: it was refused whole)")
+
+
+class ValveClosedEvent(Event):
+    """The linked shut-off valve closed (by the detector on an alarm, or by a command)."""
+
+    type: Literal["valve_closed"] = "valve_closed"
+    detail: str | None = Field(None, max_length=200, description="Why, if the device says")
+
+
+class ValveFaultEvent(Event):
+    """The valve did not reach the state it was driven to (it may still be open in a leak)."""
+
+    type: Literal["valve_fault"] = "valve_fault"
+    detail: str | None = Field(None, max_length=200, description="What went wrong")
 
 
 class GasAlarmEvent(Event):
@@ -70,14 +87,17 @@ KIND = DeviceKind(
     name_en="Gas detector",
     config=GasDetectorDevice,
     telemetry=GasDetectorTelemetry,
-    events=(GasAlarmEvent, *COMMON_EVENTS),
+    events=(GasAlarmEvent, *COMMON_EVENTS, ValveClosedEvent, ValveFaultEvent),
     # Mains powered, with an hourly heartbeat: three silent hours is offline.
     offline_timeout_s=3 * 3600,
     description="Gas detectors in kitchens (first of all of elders who live alone).",
     command_specs=(SELF_TEST, CLOSE_VALVE),
     urgent=("gas_alarm",),
     other_words=(*OTHER_WORDS, ("gas_alarm_cleared", "alarm_cleared"),
-                 ("gas_cleared", "alarm_cleared"), ("燃气报警解除", "alarm_cleared")),
+                 ("gas_cleared", "alarm_cleared"), ("燃气报警解除", "alarm_cleared"),
+                 ("关阀", "valve_closed"), ("阀门关闭", "valve_closed"),
+                 ("valve_close", "valve_closed"), ("valve_off", "valve_closed"),
+                 ("阀门故障", "valve_fault"), ("valve_error", "valve_fault")),
     urgent_aliases=(("gas_leak", "gas_alarm"), ("leak", "gas_alarm"), ("gas", "gas_alarm"),
                     ("alarm", "gas_alarm"), ("gas_detected", "gas_alarm"),
                     ("gas_leakage", "gas_alarm"), ("combustible_gas", "gas_alarm"),

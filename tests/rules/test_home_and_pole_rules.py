@@ -292,3 +292,13 @@ def test_water_running_for_two_hours_is_a_leak_and_a_quiet_reading_clears_it(rig
     rig.advance(900)
     rig.telemetry("WM-3F", total_l=600.0, flow_l_min=0.0, valve="closed")
     assert rig.open("water_meter.continuous_flow", "WM-3F") is None
+
+
+def test_a_gas_valve_s_heartbeat_and_its_fault(rig) -> None:
+    # Vendor round 7: a valve controller's heartbeat with its valve state was refused whole
+    # (the valve showed offline), and a valve that did not close had no word.
+    rig.telemetry("GD-3F", valve="open", battery_v=3.6, signal_dbm=-95)
+    rig.event("GD-3F", "阀门故障", detail="valve did not close")
+    fault = rig.open("gas_detector.valve_fault", "GD-3F")
+    assert (fault["severity"], fault["category"]) == ("major", "device_fault")
+    assert rig.gw.twins.get("GD-3F").last_telemetry["valve"] == "open"
