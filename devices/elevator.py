@@ -117,6 +117,14 @@ class EbikeDetectedEvent(Event):
         None, description="Whether the car held its doors and refused to move (梯控阻车)")
     camera_id: DeviceId | None = CAMERA
     snapshot_ref: SnapshotRef | None = SNAPSHOT
+    confidence: float | None = Field(None, ge=0, le=1, description="Detector confidence")
+
+
+class EbikeLeftEvent(Event):
+    """The e-bike is out of the car again (电动车离开)."""
+
+    type: Literal["ebike_left"] = "ebike_left"
+    floor: int | None = FLOOR
 
 
 class OutOfServiceEvent(Event):
@@ -141,7 +149,8 @@ KIND = DeviceKind(
     config=ElevatorDevice,
     telemetry=ElevatorTelemetry,
     events=(TrappedEvent, EmergencyCallEvent, ReleasedEvent, FaultEvent, FaultClearedEvent,
-            DoorHeldOpenEvent, EbikeDetectedEvent, OutOfServiceEvent, InServiceEvent),
+            DoorHeldOpenEvent, EbikeDetectedEvent, OutOfServiceEvent, InServiceEvent,
+            EbikeLeftEvent),
     # Monitors beat every minute; five minutes of silence and nobody would hear a trapped car.
     offline_timeout_s=5 * 60,
     description="Elevator cars (one monitor per car): trapped passengers, alarm button, faults.",
@@ -157,6 +166,7 @@ KIND = DeviceKind(
                  ("door_open_too_long", "door_held_open"), ("电动车入梯", "ebike_detected"),
                  ("电瓶车入梯", "ebike_detected"), ("ebike", "ebike_detected"),
                  ("e_bike", "ebike_detected"), ("electric_bike", "ebike_detected"),
+                 ("电动车离开", "ebike_left"), ("ebike_gone", "ebike_left"),
                  ("停梯", "out_of_service"), ("out_of_order", "out_of_service"),
                  ("恢复运行", "in_service"), ("back_in_service", "in_service")),
 )

@@ -110,13 +110,31 @@ class FireLaneClearedEvent(AiCameraFields):
     )
 
 
+class EbikeDetectedEvent(AiCameraFields):
+    """An electric bike brought into a lobby, corridor or stairwell (电动车进楼): their
+    batteries, charged indoors, start fires that block the way out."""
+
+    type: Literal["ebike_detected"] = "ebike_detected"
+    zone: str | None = Field(None, min_length=1, max_length=64,
+                             description="Where the camera saw it, e.g. lobby-1")
+    confidence: float | None = Field(None, ge=0, le=1, description="Detector confidence")
+
+
+class EbikeLeftEvent(AiCameraFields):
+    """The e-bike the camera saw has gone (电动车离开)."""
+
+    type: Literal["ebike_left"] = "ebike_left"
+    zone: str | None = Field(None, min_length=1, max_length=64, description="Where")
+
+
 KIND = DeviceKind(
     key=KEY,
     name_zh="智能摄像机",
     name_en="Camera",
     config=CameraDevice,
     telemetry=CameraTelemetry,
-    events=(FallingObjectEvent, FireLaneBlockedEvent, FireLaneClearedEvent),
+    events=(FallingObjectEvent, FireLaneBlockedEvent, FireLaneClearedEvent, EbikeDetectedEvent,
+            EbikeLeftEvent),
     offline_timeout_s=5 * 60,
     description="Falling-object and fire-lane cameras.",
     urgent=("falling_object",),
@@ -135,4 +153,10 @@ KIND = DeviceKind(
                     ("坠物", "falling_object"),
                     # Vendor round 4 re-check: another translation, and the pinyin.
                     ("parabolic_object", "falling_object"), ("gaokongpaowu", "falling_object")),
+    # Vendor round 7: a lobby AI box's e-bike words.
+    other_words=(("电动车进楼", "ebike_detected"), ("电瓶车进楼", "ebike_detected"),
+                 ("电动车入户", "ebike_detected"), ("电动车进入", "ebike_detected"),
+                 ("ebike", "ebike_detected"), ("e_bike", "ebike_detected"),
+                 ("electric_bike", "ebike_detected"), ("电动车离开", "ebike_left"),
+                 ("ebike_gone", "ebike_left")),
 )

@@ -92,3 +92,18 @@ def test_a_silent_car_is_a_major_fault(rig: Rig) -> None:
     assert rig.dead_letters() == []
     rig.advance(5 * 60 + 1)
     assert rig.open("elevator.offline", CAR)["severity"] == "major"
+
+
+def test_an_ebike_with_its_confidence_pages_and_its_leaving_clears_it(rig: Rig) -> None:
+    # Vendor round 7: an e-bike event with `confidence` was refused whole, there was no word
+    # for its leaving, and a lobby AI camera could not report one at all.
+    rig.event(CAR, "ebike_detected", floor=1, confidence=0.87)
+    assert rig.open("elevator.ebike", CAR) is not None
+    rig.event(CAR, "电动车离开", floor=1)
+    assert rig.open("elevator.ebike", CAR) is None
+    rig.event("CAM-3001", "电动车进楼", zone="lobby-1", confidence=0.9,
+              snapshot_ref="nvr://CAM-3001/snapshot/9")
+    lobby = rig.open("camera.ebike", "CAM-3001")
+    assert (lobby["severity"], lobby["category"]) == ("major", "ebike_indoors")
+    rig.event("CAM-3001", "ebike_left", zone="lobby-1")
+    assert rig.open("camera.ebike", "CAM-3001") is None
