@@ -52,7 +52,7 @@ def test_an_sos_from_a_band_not_worn_pages_as_usual_and_is_marked(api: Api, publ
     [sos] = api.client.get("/alerts?device_id=WB-1002", headers=api.headers("operator")).json()
     assert (sos["severity"], sos["state"], sos["muted"], sos["worn"]) == (
         "critical", "active", None, False)  # never suppressed: only marked
-    assert sos["name_en"] == "Wristband SOS"
+    assert sos["name_en"] == "SOS (band or button)"
     [yang] = api.client.get("/alerts?device_id=WB-1001", headers=api.headers("operator")).json()
     assert yang["worn"] is None  # his band never said
     tickets = api.client.get("/tickets", headers=api.headers("operator")).json()

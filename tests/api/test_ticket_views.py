@@ -51,7 +51,7 @@ def test_the_detail_has_the_alert_the_steps_and_the_sla_in_words(api, clock):
     headers = api.headers("operator")
     ticket = api.client.get(f"/tickets/{api.sos_ticket_id}", headers=headers).json()
     assert [a["rule_id"] for a in ticket["alerts"]] == ["wristband.sos"]
-    assert ticket["alerts"][0]["name_zh"] == ticket["rule_name_zh"] == "手环一键报警"
+    assert ticket["alerts"][0]["name_zh"] == ticket["rule_name_zh"] == "一键求助报警（手环/按钮）"
     assert ticket["category_zh"] == "紧急求助" and ticket["resident_name"] == "杨大爷"
     assert "wristband." not in ticket["description"]  # never a raw rule id for people
     assert [e["action"] for e in ticket["events"]] == ["collect", "dispatch"]

@@ -82,7 +82,7 @@ def test_the_english_console_translates_its_chrome_rules_and_dates(site, new_pag
     expect(page.locator("#live")).to_have_text("Live")
     expect(page.locator("#who")).to_have_text("Operator · operator")
     yang = page.locator("li.alert[data-device=WB-1001]")
-    expect(yang.locator(".title")).to_have_text("Wristband SOS")
+    expect(yang.locator(".title")).to_have_text("SOS (band or button)")
     expect(yang.locator(".meta")).to_contain_text("21 Nov 2026, 12:00:00")
     chrome = page.locator("header").inner_text() + page.locator("nav.tabs").inner_text()
     chrome = chrome.replace("中文", "")  # the switch back names its language in it
