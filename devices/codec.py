@@ -191,11 +191,18 @@ def payload_text(payload: bytes) -> tuple[str, str | None]:
         return payload.decode("utf-8"), None
     except UnicodeDecodeError:
         pass
+    lenient = payload.decode("utf-8", errors="replace")
+    # UTF-8 text with a stray byte (`36.5\xb0C` beside `求救`) stays UTF-8: text is GBK only
+    # when what does not read as UTF-8 outweighs what does (GBK pairs sometimes form a valid
+    # UTF-8 character by chance) (red team round 7 re-check: read as GB18030, the `求救`
+    # became other characters, and the SOS was refused).
+    bad = lenient.count("\ufffd")
+    if sum(1 for c in lenient if ord(c) > 127) - bad >= bad:
+        return lenient, "bytes that are not UTF-8 replaced"
     try:
         return payload.decode("gb18030"), GBK_NOTE
     except UnicodeDecodeError:
-        return (payload.decode("utf-8", errors="replace"),
-                "bytes that are neither UTF-8 nor GBK replaced")
+        return lenient, "bytes that are neither UTF-8 nor GBK replaced"
 
 
 def object_members(text: str | bytes) -> Members | None:

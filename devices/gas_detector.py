@@ -114,5 +114,7 @@ KIND = DeviceKind(
                     ("alarm_on", "gas_alarm"), ("再次报警", "gas_alarm"),
                     ("报警", "gas_alarm"),
                     # Red team round 7: the common variant character of 泄漏.
-                    ("燃气泄露", "gas_alarm"), ("泄露", "gas_alarm")),
+                    ("燃气泄露", "gas_alarm"), ("泄露", "gas_alarm"),
+                    ("可燃气体泄露", "gas_alarm"), ("可燃气体泄漏", "gas_alarm"),
+                    ("gas_sensor_state", "gas_alarm")),
 )

@@ -57,6 +57,8 @@ KIND = DeviceKind(
                     ("alarm_smoke", "smoke_alarm"), ("fire_warning", "smoke_alarm"),
                     ("火警", "smoke_alarm"), ("烟雾报警", "smoke_alarm"),
                     ("烟感报警", "smoke_alarm"), ("烟感告警", "smoke_alarm"),
+                    # Red team round 7: Aliyun's standard property, and "on fire".
+                    ("smoke_sensor_state", "smoke_alarm"), ("着火", "smoke_alarm"),
                     # Vendor round 5 (with decorations: `烟雾告警`, `火灾报警` are read).
                     ("烟雾", "smoke_alarm"), ("火灾", "smoke_alarm"), ("报警", "smoke_alarm"),
                     # Red team round 6.

@@ -48,8 +48,7 @@ def urgent_word(text: str) -> str:
 # it (`alarm_sos`, `key_sos`). Not `confirmed`: `alarm_confirmed` (报警确认) is an operator's
 # acknowledgement, not an alarm (red team round 6 re-check).
 URGENT_DECORATIONS = ("alarm", "alert", "event", "report", "warning", "detected", "high", "low",
-                      "key", "call", "suspected", "code", "pressed", "press", "detect",
-                      "detection", "sensor",
+                      "key", "call", "suspected", "code", "pressed", "press",
                       "报警", "告警", "警报", "事件", "呼叫", "预警", "疑似", "一级", "二级",
                       "按下")
 # What firmware puts only before one: who or what it happened to (`person_fall`, `人员跌倒`,
@@ -58,14 +57,14 @@ URGENT_PREFIXES = ("person", "human", "people", "passenger", "elevator", "lift",
                    "老人", "乘客", "电梯", "确认", "紧急")
 # Decorations never read before a word: `low_alarm` on a smoke detector is its battery, not a
 # fire (a gas detector's `low_alarm` is an alias of its own).
-_SUFFIX_ONLY = frozenset(("low", "high", "sensor"))
+_SUFFIX_ONLY = frozenset(("low", "high"))
 _BEFORE = tuple(d for d in (*URGENT_DECORATIONS, *URGENT_PREFIXES) if d not in _SUFFIX_ONLY)
 _STRIP_DEPTH = 4
 # A word longer than this is looked up as it is, never searched for decorations: a real
 # alarm word with its decorations is far shorter, and the search costs with the length.
 _SEARCH_MAX = 48
 _MEMO_MAX = 4096
-SEARCHES_PER_MESSAGE = 1000
+SEARCHES_PER_MESSAGE = 64
 _KNOWN: dict[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]], _Table] = {}
 # Searches one message may still make (see `search_budget`); per thread, as each thread
 # reads its own message.

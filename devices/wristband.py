@@ -111,7 +111,7 @@ KIND = DeviceKind(
     urgent_aliases=(("emergency", "sos"), ("help", "sos"), ("sos_alarm", "sos"),
                     ("panic", "sos"), ("sos_call", "sos"), ("sos_key", "sos"),
                     ("sos_button", "sos"), ("one_key_alarm", "sos"), ("one_key_sos", "sos"),
-                    ("sos求救", "sos"),
+                    ("sos求救", "sos"), ("救命", "sos"), ("一键sos", "sos"), ("sos键", "sos"),
                     ("emergency_call", "sos"), ("fall_down", "fall"),
                     ("fall_detected", "fall"), ("fall_alarm", "fall"), ("fall_warning", "fall"),
                     ("fall_confirmed", "fall"), ("confirmed_fall", "fall"),

@@ -223,6 +223,9 @@ def _urgent(kind: DeviceKind, element: dict[str, Any]) -> bool:
     (`"alarm": "sos"`), or a flag named after one (`"sos": true`) — as salvage reads them
     (red team round 6: flags past the 1,000th element were dropped unread), among its first
     ELEMENT_KEYS_MAX keys (red team round 7: elements of 6,000 keys each)."""
+    said = element.get("type")
+    if isinstance(said, str) and urgent_type(kind, said) is not None:
+        return True  # wherever it stands (red team round 7 re-check: after the 64th key)
     for key, value in islice(element.items(), ELEMENT_KEYS_MAX):
         if key == "type" or urgent_word(key) in ALARM_KEYS:
             if isinstance(value, str) and urgent_type(kind, value) is not None:

@@ -117,7 +117,9 @@ _ASCII_WORDS: dict[str, re.Pattern[bytes]] = {}
 # A JSON object carried as base64 (`{"` is `eyJ`, `{ ` `eyA`: it starts with `e`) or hex
 # (`7b…`) text: a carrier platform's transparent payload (CTWing's `APPdata`, OneNET's
 # `msg.value`), which salvage reads.
-_ENCODED_OBJECT = re.compile(rb'"(?:e[A-Za-z0-9+/]{22,}={0,2}|7[bB][0-9a-fA-F]{22,})"')
+# Any text of 16 or more base64 or hex characters with a letter among them may be one (red
+# team round 7 re-check: a short one, one of a leading line break or space, was missed).
+_ENCODED_OBJECT = re.compile(rb'"\s*(?=[0-9+/]*[A-Za-z])[A-Za-z0-9+/]{16,}={0,2}\s*"')
 
 
 def may_name_urgent(kind: DeviceKind, payload: bytes) -> bool:

@@ -122,11 +122,21 @@ def _names_other_word(kind: DeviceKind, top: dict[str, object]) -> bool:
 _CALM: dict[str, frozenset[str]] = {}
 
 
+# What comes with an alarm rather than instead of one: a gas detector closing its valve on
+# a leak (red team round 7 re-check: `{"alarm": 1, "event": "valve_closed"}` was vetoed).
+_WITH_AN_ALARM = frozenset(("valve_closed", "snapshot", "call_connected"))
+
+
 def _calm_words(kind: DeviceKind) -> frozenset[str]:
+    """Words of any kind's vocabulary that are no alarm: `fault`, `self_test`, `tamper`,
+    `alarm_cleared` … (a smoke detector saying `tilt` beside `alarm: 1` is not on fire)."""
     words = _CALM.get(kind.key)
     if words is None:
+        every = {w for k in CATALOGUE.kinds.values() for w in k.vocabulary()}
+        urgent = {w for k in CATALOGUE.kinds.values() for w in k.urgent}
+        urgent |= {alias for alias, _ in kind.urgent_aliases}
         words = _CALM[kind.key] = frozenset(
-            urgent_word(w) for w in kind.vocabulary() if w not in kind.urgent)
+            urgent_word(w) for w in every - urgent - _WITH_AN_ALARM)
     return words
 
 
@@ -222,6 +232,8 @@ def flag_word(kind: DeviceKind, key: str, value: object) -> str | None:
     if _is_set(value) and not (urgent_word(key) in _MEASURED and value is not True):
         # "sos": true — also `isSos`, `sosFlag`; not `"co": 1`, one ppm (red team round 7)
         word = urgent_word(key)
+        if urgent_type(kind, word) is not None:  # Aliyun's `SmokeSensorState`, as it is
+            return word
         word = word[2:] if word.startswith("is") and len(word) > 4 else word
         for suffix in ("flag", "state", "status"):  # `sosFlag`, `smoke_state` (round 5)
             word = word[:-len(suffix)] if word.endswith(suffix) and len(word) > 6 else word

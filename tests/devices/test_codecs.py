@@ -26,8 +26,9 @@ def test_every_kind_declares_a_closed_vocabulary_of_events():
     assert vocab == {
         "wristband": {"sos", "fall", "removed", "worn", "low_battery"},
         "access": {"unlock", "denied", "forced_open", "held_open", "fence_intrusion",
-                   "duress", "tamper", "fault"},
-        "camera": {"falling_object", "fire_lane_blocked", "fire_lane_cleared"},
+                   "duress", "tamper", "fault", "stranger", "blacklisted", "tailgating"},
+        "camera": {"falling_object", "fire_lane_blocked", "fire_lane_cleared",
+                   "ebike_detected", "ebike_left"},
         "locker": {"parcel_deposited", "parcel_picked_up", "door_open_timeout", "tamper",
                    "tool_borrowed", "tool_returned"},
     }

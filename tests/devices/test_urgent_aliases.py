@@ -158,11 +158,19 @@ def test_an_elder_s_smart_lock_words_for_a_break_in_and_duress(word: str, meant:
 @pytest.mark.parametrize(("kind", "word", "meant"), [
     ("wristband", "sos_pressed", "sos"), ("wristband", "sos_key_press", "sos"),
     ("wristband", "紧急求救", "sos"), ("wristband", "SOS求救", "sos"),
-    ("wristband", "fall_detection", "fall"), ("gas_detector", "燃气泄露", "gas_alarm"),
+    ("wristband", "救命", "sos"), ("wristband", "一键SOS", "sos"),
+    ("gas_detector", "燃气泄露", "gas_alarm"), ("gas_detector", "可燃气体泄露", "gas_alarm"),
     ("elevator", "乘客被困", "trapped"), ("elevator", "被困", "trapped"),
-    ("smoke_detector", "烟感告警", "smoke_alarm"),
-    ("smoke_detector", "smoke_detect", "smoke_alarm"),
-    ("smoke_detector", "SmokeSensor", "smoke_alarm")])
+    ("smoke_detector", "烟感告警", "smoke_alarm"), ("smoke_detector", "着火", "smoke_alarm"),
+    ("smoke_detector", "SmokeSensorState", "smoke_alarm")])
 def test_more_firmware_spellings_of_an_alarm(kind: str, word: str, meant: str):
     # Red team round 7: these were refused and lost.
     assert urgent_type(CATALOGUE.get(kind), word) == meant
+
+
+@pytest.mark.parametrize(("kind", "word"), [
+    ("radar", "fall_detection"), ("gas_detector", "gas_sensor"), ("smoke_detector", "smoke_sensor"),
+    ("wristband", "fall_detect"), ("smoke_detector", "smoke_sensor_low")])
+def test_a_feature_switch_or_a_sensor_s_name_is_no_alarm(kind: str, word: str):
+    # Red team round 7 re-check: `fall_detection: 1` (the feature turned on) paged critical.
+    assert urgent_type(CATALOGUE.get(kind), word) is None

@@ -259,3 +259,14 @@ def test_a_reading_that_lists_its_alarm_is_one_message_with_its_place_and_seq(
         listener.close()
     [sos] = gw.store.query("SELECT seq, data FROM events WHERE type = 'sos'")
     assert sos["seq"] == 77 and orjson.loads(sos["data"])["location"]["lat"] == 35.4151
+
+
+def test_an_element_s_type_is_read_wherever_it_stands():
+    # Red team round 7 re-check: `type: trapped` after an element's 64th key was dropped.
+    from gateway import batches
+    from gateway.envelope import RawMessage
+
+    queue = [{"ts": MS + n, "seq": n, "worn": True, "steps": n} for n in range(2_500)]
+    queue[700] = {**{f"f{k}": k for k in range(70)}, "ts": MS, "seq": 700, "type": "sos"}
+    found = batches.parts(RawMessage(f"{BAND}/event", orjson.dumps(queue)), None, 65_536)
+    assert found is not None and [orjson.loads(p.payload)["seq"] for p in found.parts] == [700]

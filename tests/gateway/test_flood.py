@@ -95,7 +95,7 @@ def test_a_flood_of_readings_does_not_spend_the_reads_a_spelled_sos_needs():
     # `S.O.S`, `ＳＯＳ` and zero-width-space SOS a flooding band sent after them were shed.
     from gateway.urgent_salvage import may_be_urgent, urgent_when_read
 
-    budget = DeviceBudget(10, 100, 1.0, 5, UrgencyHint().device, thorough=urgent_when_read,
+    budget = DeviceBudget(10, 100, 1.0, 8, UrgencyHint().device, thorough=urgent_when_read,
                           glance=may_be_urgent)
     budget.split([_msg("WB-1", 0.0) for _ in range(100)])  # the burst spent on readings
     readings = [RawMessage("scgw/v1/wristband/WB-1/telemetry", orjson.dumps(
@@ -112,8 +112,10 @@ def test_a_flood_of_readings_does_not_spend_the_reads_a_spelled_sos_needs():
     inner = orjson.dumps({"ts": MS, "seq": 9, "type": "sos"})
     odd += [RawMessage("scgw/v1/wristband/WB-1/event", orjson.dumps(
         {"deviceId": "WB-1", "payload": {"APPdata": text}}), received_at=T0, arrived=1000.0)
-        for text in (base64.b64encode(inner).decode(), inner.hex())]
-    spelled += [b"base64", b"hex"]
+        for text in (base64.b64encode(inner).decode(), inner.hex(),
+                     base64.b64encode(b"\n" + inner).decode(), " " + inner.hex(),
+                     base64.b64encode(b'{"type":"sos"}').decode())]
+    spelled += [b"base64", b"hex", b"base64 of a line", b"hex with a space", b"short"]
     admitted, shed, _ = budget.split(odd)
     assert (len(admitted), len(shed)) == (len(spelled), 0)
 

@@ -819,7 +819,10 @@ def _flagged(kind: str, payload: dict[str, object], channel: str = "event") -> s
     ("elevator", {"alarm": 1, "alarm_type": "door_held_open"}),
     ("gas_detector", {"co": 1, "battery_pct": 90}),
     ("smoke_detector", {"smoke": 1.0, "temperature_c": 22}),
-    ("smoke_detector", {"status": 1})])
+    ("smoke_detector", {"status": 1}),
+    # Re-check: another kind's word (`tilt`, `hushed`) says which too.
+    ("smoke_detector", {"alarm": 1, "type": "tilt"}), ("elevator", {"alarm": 1, "type": "hushed"}),
+    ("radar", {"fall_detection": 1}), ("smoke_detector", {"smoke_sensor": 1})])
 def test_an_alarm_flag_beside_another_word_or_a_reading_of_one_is_no_alarm(kind, payload):
     # Red team round 7: an object model's `alarm: 1` beside a fault, a self-test or the
     # end of an entrapment paged critical; so did 1 ppm of CO and a smoke reading of 1.0.
@@ -834,7 +837,10 @@ def test_an_alarm_flag_beside_another_word_or_a_reading_of_one_is_no_alarm(kind,
     ("smoke_detector", {"warning": 1}, "smoke_alarm"),
     ("smoke_detector", {"alarm": 1, "alarm_type": "smoke"}, "smoke_alarm"),
     ("gas_detector", {"co": True}, "gas_alarm"),
-    ("elevator", {"alarm": 1}, "emergency_call")])
+    ("elevator", {"alarm": 1}, "emergency_call"),
+    # Re-check: a leak with the valve's shut-off; Aliyun's standard alarm property.
+    ("gas_detector", {"alarm": 1, "event": "valve_closed", "co": 120}, "gas_alarm"),
+    ("smoke_detector", {"SmokeSensorState": 1}, "smoke_alarm")])
 def test_an_alarm_flag_in_an_object_model_s_spellings_pages(kind, payload, meant):
     # Red team round 7: `alarm_state`, `alarm_status` and `warning` set to 1 were refused.
     assert _flagged(kind, payload, "telemetry") == meant
@@ -879,3 +885,13 @@ def test_a_band_s_chinese_words_for_its_other_events_are_read(gateway, word, mea
                       **({"battery_pct": 9} if meant == "low_battery" else {})}),
         received_at=T0)])
     assert [r["type"] for r in gateway.store.query("SELECT type FROM events")] == [meant]
+
+
+def test_utf8_with_a_stray_byte_stays_utf8(gateway):
+    # Red team round 7 re-check: one stray byte in UTF-8 text made the whole payload read as
+    # GBK, its `求救` garbled, and the SOS was refused.
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event",
+        b'{"ts": %d, "seq": 4, "type": "\xe6\xb1\x82\xe6\x95\x91", "t": "36.5\xb0C"}' % MS,
+        received_at=T0)])
+    assert [r["type"] for r in gateway.store.query("SELECT type FROM events")] == ["sos"]
