@@ -32,7 +32,7 @@ def test_each_kind_has_the_vocabulary_and_urgent_events_of_the_issue():
         "alarm_pole": {"button_pressed", "snapshot", "call_connected", "call_ended", "tamper",
                        "fault", "tilt", "leakage", "lamp_failure"},
         "smoke_detector": {"smoke_alarm"} | DETECTOR_COMMON,
-        "gas_detector": {"gas_alarm"} | DETECTOR_COMMON,
+        "gas_detector": {"gas_alarm", "valve_closed", "valve_fault"} | DETECTOR_COMMON,
         "water_meter": {"tamper", "low_battery", "valve_fault"},
     }
     urgent = {k: CATALOGUE.kinds[k].urgent for k in NEW}
