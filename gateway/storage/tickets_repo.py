@@ -282,6 +282,14 @@ class SqliteTickets:
             self.settle()
             self._conn.execute(INSERT_LINK, (alert_id, ticket_id, at))
 
+    def alert_devices(self, ticket_id: int) -> list[str]:
+        """The devices whose alerts are linked to a ticket, each once."""
+        self.alert_ids(ticket_id)  # the links held for the commit are written first
+        return [r[0] for r in self._conn.execute(
+            "SELECT DISTINCT a.device_id FROM ticket_alerts ta JOIN alerts a"
+            " ON a.id = ta.alert_id WHERE ta.ticket_id = ? ORDER BY a.device_id",
+            (ticket_id,)).fetchall()]
+
     def alert_ids(self, ticket_id: int) -> list[int]:
         """The alerts linked to a ticket."""
         self.settle()

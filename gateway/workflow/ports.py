@@ -67,6 +67,10 @@ class TicketStore(Protocol):
         """An alert episode belongs to a ticket."""
         ...
 
+    def alert_devices(self, ticket_id: int) -> list[str]:
+        """The devices whose alerts are linked to a ticket, each once."""
+        ...
+
     def alert_ids(self, ticket_id: int) -> list[int]:
         """The alerts linked to a ticket."""
         ...

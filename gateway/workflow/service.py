@@ -220,6 +220,16 @@ class WorkflowService:
             raise LookupError(f"no ticket {ticket_id}")
         to = next_state(ticket_id, action, ticket.state)
         self._check(ticket, action, assignee, department, rating, reason, duplicate_of)
+        if action in ("reject", "mark_duplicate"):
+            devices = db.alert_devices(ticket_id)
+            if len(devices) > 1:
+                # A grouped job (a radar's fall and the band's): dismissing it as one false
+                # alarm left the band's real fall with no open ticket (red team round 7).
+                raise TransitionError(
+                    ticket_id, action, ticket.state,
+                    f"ticket {ticket_id} holds alerts of {len(devices)} devices "
+                    f"({', '.join(devices[:4])}): one may be real — handle it, and close it "
+                    "with the result")
         before = ticket.state
         recorded = dict(facts or {})
         if action == "dispatch":  # a re-dispatch is a reassignment: keep who had it

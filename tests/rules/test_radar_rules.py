@@ -90,6 +90,18 @@ def test_one_fall_seen_by_band_and_radar_is_one_ticket(rig: Rig) -> None:
     assert [r["note"].split(" (")[1].split(",")[0] for r in grouped] == [
         "radar.fall", "wristband.fall_no_movement"]
 
+    # Red team round 7 re-check: rejected as the radar's false alarm, the grouped ticket took
+    # the band's real fall with it. A job of several devices is handled, not dismissed.
+    from gateway.workflow.states import TransitionError
+
+    def reject(now: float, tx: Any) -> None:
+        rig.gw.workflow.transition(tx, tickets[0]["id"], "reject", actor="op", now=now,
+                                   reason="radar false alarm")
+    with pytest.raises(TransitionError, match="holds alerts of 2 devices"):
+        rig.gw.pipeline.call("reject", reject, rig.clock.time())
+    [state] = rig.gw.store.query("SELECT state FROM tickets WHERE id = ?", (tickets[0]["id"],))
+    assert state["state"] == "collected"
+
 
 def test_a_fall_after_the_group_window_is_a_new_job(rig: Rig) -> None:
     rig.event("WB-1001", "fall")
