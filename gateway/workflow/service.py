@@ -9,8 +9,9 @@ from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from devices.place import PLACE_FIELDS, Place
-from gateway.workflow.alert_text import AlertText, attach, restate, snapshot_ref
+from gateway.workflow.alert_text import AlertText, restate, snapshot_ref
 from gateway.workflow.config import Catalogue, Department, Priority, Rota, WorkflowSettings
+from gateway.workflow.grouping import SEVERITY_PRIORITY, SYSTEM, join_group
 from gateway.workflow.ports import TicketStore, Tx
 from gateway.workflow.records import Ticket
 from gateway.workflow.states import FINAL, SLA_CLOCKS, TransitionError, next_state
@@ -18,11 +19,6 @@ from gateway.workflow.states import FINAL, SLA_CLOCKS, TransitionError, next_sta
 log = logging.getLogger(__name__)
 
 Source = Literal["alert", "resident", "reminder", "operator"]
-SEVERITY_PRIORITY: dict[str, Priority] = {
-    "critical": "urgent", "major": "high", "minor": "normal", "info": "low",
-}
-_PRIORITY_RANK: tuple[Priority, ...] = get_args(Priority)  # most urgent first
-SYSTEM = "system"
 DEPARTMENTS: tuple[str, ...] = get_args(Department)
 
 
@@ -133,7 +129,7 @@ class WorkflowService:
             self._open_for_alert(tx, alert, change.at, new=change.action == "opened")
             return
         if change.action in ("repeated", "escalated", "reescalated", "annotated"):
-            # A ticket several alerts joined (see _join_group) keeps the highest count.
+            # A ticket several alerts joined (see workflow/grouping.py) keeps the highest count.
             ticket.alert_count = max(ticket.alert_count, alert.count)
             ticket.updated_at = change.at
             if not restate(self._text, db, ticket, alert) and change.action == "annotated":
@@ -149,8 +145,9 @@ class WorkflowService:
 
     def _open_for_alert(self, tx: Tx, alert: Any, now: float, new: bool = False) -> Ticket:
         db = tx.tickets
-        grouped = self._join_group(tx, alert, now)
+        grouped = join_group(tx, alert, now, self.settings.group_window_s)
         if grouped is not None:
+            self._emit(tx, grouped, "alert_repeated")
             return grouped
         ticket = self.open_ticket(
             tx, source="alert", category=alert.category, now=now,
@@ -162,35 +159,6 @@ class WorkflowService:
             alert_count=alert.count, clock_skew_s=alert.clock_skew_s, new_key=new,
         )
         db.link_alert(alert.id, ticket.id, now)
-        return ticket
-
-    def _join_group(self, tx: Tx, alert: Any, now: float) -> Ticket | None:
-        """The open ticket another alert about the same resident and category opened within
-        the group window, with this alert linked to it; None: the alert needs its own.
-
-        One fall seen by the band, the band's no-movement rule and the bathroom radar is one
-        job for one grid worker (vendor round 6: three urgent tickets). A more urgent alert
-        than the ticket's priority gets a ticket of its own (its SLA is shorter)."""
-        window = self.settings.group_window_s
-        if window <= 0 or not alert.resident_id:
-            return None
-        db = tx.tickets
-        ticket = db.open_for_resident(alert.resident_id, alert.category, now - window)
-        if ticket is None:
-            return None
-        priority = SEVERITY_PRIORITY.get(alert.severity, "normal")
-        if _PRIORITY_RANK.index(priority) < _PRIORITY_RANK.index(ticket.priority):
-            return None
-        db.link_alert(alert.id, ticket.id, now)
-        ticket.alert_count += alert.count
-        ticket.updated_at = now
-        seen = f"另一报警 {alert.id}：设备 {alert.device_id}"
-        ticket.description = f"{ticket.description}；{seen}"[:2000]
-        attach(ticket, alert)
-        db.update(ticket)
-        db.add_event(ticket.id, now, SYSTEM, "alert_grouped", ticket.state, ticket.state,
-                     f"alert {alert.id} ({alert.rule_id}, device {alert.device_id})")
-        self._emit(tx, ticket, "alert_repeated")
         return ticket
 
     def open_after_grace(self, tx: Tx, now: float, limit: int = 500) -> int:
