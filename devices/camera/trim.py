@@ -116,6 +116,8 @@ class Trimming:
         gap = math.hypot(xs[start] - xs[start - 1], ys[start] - ys[start - 1])
         if gap <= 0.5 * self.storey_px:
             return False  # (checked first: the fits below cost more than all the rest)
+        if end - start < 3:
+            return False  # no speed to measure (a parabola through one point is NaN)
         ts = np.asarray(t[start:end]) - t[start]
         vy = float(np.polyfit(ts, ys[start:end], 2)[1])
         vx = float(np.polyfit(ts, xs[start:end], 1)[0])

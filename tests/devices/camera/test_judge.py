@@ -271,3 +271,16 @@ def test_a_fragment_is_stitched_with_its_fit_kept_from_when_it_ended() -> None:
     found = judge([second])
     assert len(found) == 1 and found[0].t == pytest.approx(0.0, abs=0.05)
     assert judge._fragments == []
+
+def test_a_head_check_on_a_piece_of_one_point_does_not_fail() -> None:
+    # A recovered piece that begins on the last point of another track (`_amid_motion` checks
+    # that track's head over the piece's length, cut at the track's end): a parabola through
+    # one point is NaN, and numpy's least squares raised LinAlgError, ending the analysis
+    # (style C, clip 3106, with the walk budget lifted).
+    judge, _ = _judge(40.0)
+    t = [k / FPS for k in range(10)]
+    # A head moving 8 px a frame, then a step of 25 px (over half a storey, under 4 steps).
+    xs = [100.0 + 8 * k for k in range(9)] + [100.0 + 8 * 8 + 15.0]
+    ys = [100.0] * 9 + [120.0]
+    assert judge._head_ok(t, xs, ys, 9, 10) is False
+
