@@ -71,6 +71,10 @@ class Sightings:
         self._walks -= 1.0
         return True
 
+    def can_look(self) -> bool:
+        """Whether this second's budget of faint looks (`contrast`) has one left."""
+        return self._looks >= 1.0
+
     def add(self, t: float, blobs: list[Blob], image: np.ndarray | None = None) -> None:
         """Record one frame's blobs (an empty list too: a frame with nothing seen)."""
         self._looks = min(_LOOKS_BURST, self._looks + _LOOKS_PER_S / max(self.fps, 1.0))
@@ -236,6 +240,8 @@ def recover(seed: Track, sightings: Sightings, gravity: float, tol: float, max_g
         return "seen"
 
     def missed(i: int, px: float, py: float) -> str:
+        if not sightings.can_look():
+            return "miss"  # (the looks' budget refills only with the next frame)
         if not colour:
             colour.append(_colour(sightings, frames, seed, half))
         c = colour[0]

@@ -221,19 +221,21 @@ class Tracker:
         if not big or not self._last:
             return set()
         px, py, _, _, _, area = self._last
-        out = set()
-        for i, tr in enumerate(self.active):
-            if i in used or len(tr.t) < 3:
-                continue
-            for b in big:
-                if (
-                    b.area > 2.5 * area[i] + 6
-                    and b.x0 - 2 <= px[i] <= b.x0 + b.w + 2
-                    and b.y0 - 2 <= py[i] <= b.y0 + b.h + 2
-                ):
-                    out.add(i)
-                    break
-        return out
+        # Vectorised: in rain ~40 blobs a frame meet up to 160 tracks.
+        cand = np.array(
+            [i not in used and len(tr.t) >= 3 for i, tr in enumerate(self.active)], bool
+        )
+        if not cand.any():
+            return set()
+        ba = np.array([b.area for b in big], np.float64)
+        x0 = np.array([b.x0 - 2 for b in big], np.float64)
+        x1 = np.array([b.x0 + b.w + 2 for b in big], np.float64)
+        y0 = np.array([b.y0 - 2 for b in big], np.float64)
+        y1 = np.array([b.y0 + b.h + 2 for b in big], np.float64)
+        idx = np.nonzero(cand)[0]
+        cx, cy, ca = px[idx, None], py[idx, None], area[idx, None]
+        inside = (ba > 2.5 * ca + 6) & (x0 <= cx) & (cx <= x1) & (y0 <= cy) & (cy <= y1)
+        return set(idx[inside.any(axis=1)].tolist())
 
     def flush(self) -> list[Track]:
         """End every track (end of stream)."""

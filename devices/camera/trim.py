@@ -33,6 +33,7 @@ class Trimming:
     fps: float
     storey_px: float
     _g_full: float
+    _faint: list[float]
 
     def _assess(self, t: list[float], xs: list[float], ys: list[float]) -> Verdict:
         raise NotImplementedError
@@ -125,6 +126,27 @@ class Trimming:
         reach = (math.hypot(vx, vy) + self._g_full * dt) * dt + 0.25 * self.storey_px
         return gap > 3 * reach
 
+    def _hopeless(
+        self, t: list[float], xs: list[float], ys: list[float], k: int, m: int
+    ) -> bool:
+        """Whether the piece [k, m) fails the physical test's first, cheap checks anyway (too
+        few points, too brief, too sparse, too small a drop): in heavy rain tracks are tried
+        piece by piece dozens of times a second, and the head and tail checks before the
+        test cost more than these."""
+        cfg, n = self.cfg, m - k
+        if n < cfg.min_points:
+            return True
+        span = t[m - 1] - t[k]
+        if span < cfg.min_track_s:
+            return True
+        faint = sum(t[k] < u < t[m - 1] for u in self._faint) if self._faint else 0
+        if n + faint < 0.6 * (span * self.fps + 1):
+            return True
+        drop = ys[m - 1] - ys[k]
+        return drop < cfg.min_drop_floors * self.floors.floor_px(xs[k], ys[k]) or (
+            drop < cfg.min_drop_px
+        )
+
     def _long_enough(self, t: list[float], ys: list[float]) -> bool:
         """Whether a piece is long and deep enough to stand as a fall on its own."""
         return t[-1] - t[0] >= _ALONE_S and ys[-1] - ys[0] >= _ALONE_STOREYS * self.storey_px
@@ -204,6 +226,8 @@ class Trimming:
         # pass the tests above, or if it is a whole fall on its own: never a short piece out
         # of the middle of one thing's continuous motion.
         for k, m in self._segments(tr.t, ys):
+            if self._hopeless(tr.t, xs, ys, k, m):
+                continue
             clean = self._tail_is_rest(xs, ys, m) and self._head_ok(tr.t, xs, ys, k, m)
             if not clean and not self._long_enough(tr.t[k:m], ys[k:m]):
                 continue

@@ -272,6 +272,7 @@ def test_a_fragment_is_stitched_with_its_fit_kept_from_when_it_ended() -> None:
     assert len(found) == 1 and found[0].t == pytest.approx(0.0, abs=0.05)
     assert judge._fragments == []
 
+
 def test_a_head_check_on_a_piece_of_one_point_does_not_fail() -> None:
     # A recovered piece that begins on the last point of another track (`_amid_motion` checks
     # that track's head over the piece's length, cut at the track's end): a parabola through
@@ -284,3 +285,36 @@ def test_a_head_check_on_a_piece_of_one_point_does_not_fail() -> None:
     ys = [100.0] * 9 + [120.0]
     assert judge._head_ok(t, xs, ys, 9, 10) is False
 
+
+def test_pieces_cut_without_a_test_are_those_the_test_turns_down() -> None:
+    # `_hopeless` skips pieces in trimming before the head and tail checks; it must refuse
+    # only what the physical test refuses anyway (too few, brief, sparse, no drop).
+    judge, cfg = _judge(40.0)
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.integers(4, 30))
+        t = np.cumsum(rng.choice([1, 1, 1, 2, 3], size=n)) / FPS
+        ys = 100.0 + np.cumsum(rng.normal(2.0, 6.0, size=n))
+        xs = 300.0 + np.cumsum(rng.normal(0.0, 1.0, size=n))
+        k, m = 0, n
+        if judge._hopeless(list(t), list(xs), list(ys), k, m):
+            v = assess(list(t), list(xs), list(ys), judge.floors, cfg, FPS, judge.noise_px)
+            assert v.reason in {"short", "brief", "sparse", "not_falling"}
+
+
+def test_a_fragments_fit_is_the_least_squares_lines() -> None:
+    # The closed form kept for stitching (np.polyfit cost ~40 µs a call; heavy rain keeps
+    # thousands of fragments a minute) gives polyfit's lines.
+    judge, _ = _judge(40.0, scale=0.5)
+    rng = np.random.default_rng(5)
+    for n in (3, 5, 6, 12, 40):
+        t = list(np.sort(rng.choice(np.arange(80), n, replace=False)) / FPS + 3.0)
+        x = list(200 + rng.normal(0, 3, n).cumsum())
+        y = list(100 + rng.normal(2, 3, n).cumsum())
+        fit = judge._fragment_fit(Track(1, t, x, y, [9] * n))
+        keep = n - 2 if n >= 6 else n
+        ts = np.asarray(t[:keep]) - t[0]
+        g = judge._g_det
+        v0, y0 = np.polyfit(ts, np.asarray(y[:keep]) - 0.5 * g * ts * ts, 1)
+        vx, x0 = np.polyfit(ts, np.asarray(x[:keep]), 1)
+        assert np.allclose((fit.x0, fit.vx, fit.y0, fit.v0), (x0, vx, y0, v0), atol=1e-9)
