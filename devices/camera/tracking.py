@@ -98,7 +98,6 @@ class Tracker:
         self.active: list[Track] = []
         self._next_id = 1
         self._last: tuple[np.ndarray, ...] | None = None
-        self._falling = np.zeros(0, bool)
 
     def _predict(self, t: float) -> tuple[np.ndarray, ...]:
         """Predicted x, y, gates (sideways, up, down) and typical area of every active track."""
@@ -140,8 +139,6 @@ class Tracker:
         gate = np.where(young, (self.gate + 0.25 * self.first_step) * steps, gate)
         gate_up = np.where(young, self.gate * steps, gate_up)
         gate_down = np.where(young, (self.gate + self.first_step) * steps, gate_down)
-        # Moving down by a pixel or more a frame: see `_covers`.
-        self._falling = ~young & (y1 - y0 >= 1.0)
         return px, py, gate, gate_up, gate_down, area
 
     def update(self, t: float, blobs: list[Blob]) -> list[Track]:
@@ -216,11 +213,12 @@ class Tracker:
 
     def _covers(self, blobs: list[Blob], used: set[int]) -> set[int]:
         """Unmatched established tracks whose predicted position lies inside a blob too big to
-        be their object: the object is behind, or merged into, it. For a track moving down,
-        too big is what the size gate refuses (2.5 times its area and 6 px; it was 4 times for
-        every track: in heavy rain a falling object's blob merges with raindrops into one
-        2.5-4 times its size for frames in a row, each counted as a miss until the track
-        ended; style C, clips 3008 and 3106); for any other, 4 times its area and 8 px."""
+        be their object (4 times its area and 8 px): the object is behind, or merged into, it.
+
+        (Coasting through anything the size gate refuses, 2.5 times, was measured for heavy
+        rain, where the object's blob merges with raindrops, and not kept: it moved which rain
+        throws were found without finding more, and let a track standing on a flickering
+        window coast on into falling snow; docs/camera.md, 2026-12-07 fourteenth.)"""
         big = [b for b in blobs if b.area >= 16]
         if not big or not self._last:
             return set()
@@ -238,12 +236,7 @@ class Tracker:
         y1 = np.array([b.y0 + b.h + 2 for b in big], np.float64)
         idx = np.nonzero(cand)[0]
         cx, cy, ca = px[idx, None], py[idx, None], area[idx, None]
-        # A moving object is hidden by anything the size gate refuses; a resting one only by
-        # something 4 times its size: a blob 2.5-4 times as big where a resting track stands is
-        # its own thing lit up (a window that flickers; coasting on, the track took the snow
-        # falling below it: set 1300, clip 1307, a false alarm).
-        big_enough = np.where(self._falling[idx, None], ba > 2.5 * ca + 6, ba >= 4 * ca + 8)
-        inside = big_enough & (x0 <= cx) & (cx <= x1) & (y0 <= cy) & (cy <= y1)
+        inside = (ba >= 4 * ca + 8) & (x0 <= cx) & (cx <= x1) & (y0 <= cy) & (cy <= y1)
         return set(idx[inside.any(axis=1)].tolist())
 
     def flush(self) -> list[Track]:

@@ -1,4 +1,4 @@
-"""Tracking a falling object among rain: its blob merged with raindrops for a while."""
+"""The tracker among rain and window lights: which blobs a track coasts through."""
 
 from __future__ import annotations
 
@@ -29,23 +29,11 @@ def _fall(merged: range, grow: float, frames: int = 30) -> tuple[Tracker, list[T
     return tr, ended
 
 
-def test_an_object_merged_with_rain_for_a_quarter_second_keeps_its_track() -> None:
-    # Heavy rain (style C, clips 3008 and 3106): the object's blob merged with raindrops into
-    # one 2.5-4 times its size for several frames in a row. Too big to be linked (the size
-    # gate), and unless 4 times the object it counted as a miss: after `max_gap_frames` such
-    # frames the object's track ended and the fall was left to pieces that each failed. Now a
-    # blob the size gate refuses that holds the prediction is coasted through, as the tracker
-    # does for a lit window, and the track is there when the object comes out.
-    tracker, ended = _fall(range(8, 14), 3.2, frames=14)
-    assert not any(t.t[0] == 0.0 for t in ended)
-    [first] = [t for t in tracker.active if t.t[0] == 0.0]
-    assert len(first.t) == 8 and first.misses == 0 and first.hidden == 6
-
-
 def test_a_resting_thing_that_lights_up_is_not_a_cover() -> None:
     # A window light that flickers where a track stands (set 1300, clip 1307, night snow):
-    # coasting through it, the track took the snow falling below and passed as a fall from
-    # rest, a false alarm. A resting track coasts only through a blob 4 times its size.
+    # with a bound of 2.5 times (tried for heavy rain, not kept) the track coasted through it,
+    # took the snow falling below and passed as a fall from rest, a false alarm. A track
+    # coasts only through a blob 4 times its object.
     tracker = Tracker(4.0, G_PX, 5, FPS)
     ended: list[Track] = []
     for k in range(14):
@@ -64,7 +52,7 @@ def test_a_blob_the_size_gate_admits_is_still_linked() -> None:
 
 def test_the_covering_blobs_are_those_the_size_gate_refuses_round_the_prediction() -> None:
     # `_covers` vectorised (in rain ~40 blobs a frame meet up to 160 tracks): the same
-    # tracks as the plain loop over tracks and blobs.
+    # tracks as the plain loop over tracks and blobs it replaced.
     rng = np.random.default_rng(11)
     for _ in range(20):
         tracker = Tracker(4.0, G_PX, 5, FPS)
@@ -93,11 +81,7 @@ def test_the_covering_blobs_are_those_the_size_gate_refuses_round_the_prediction
             if i not in used and len(tr.t) >= 3
             and any(
                 b.area >= 16
-                and (
-                    b.area > 2.5 * area[i] + 6
-                    if tracker._falling[i]
-                    else b.area >= 4 * area[i] + 8
-                )
+                and b.area >= 4 * area[i] + 8
                 and b.x0 - 2 <= px[i] <= b.x0 + b.w + 2
                 and b.y0 - 2 <= py[i] <= b.y0 + b.h + 2
                 for b in blobs
