@@ -11,6 +11,7 @@ from devices.base import time_zone_mixup_h
 from rules.alerts import AlertBook
 from rules.conditions import Evaluator
 from rules.conditions.base import ThresholdError
+from rules.evidence import MAX_VALUES
 from rules.model import SEVERITY_RANK
 from rules.ports import Clock, Subject, Tx
 from rules.system import (
@@ -131,6 +132,14 @@ class EngineControls:
                       and detail.get("type") in getattr(r.condition, "events", list)()), None)
         if meant is not None:
             rule = rule.model_copy(update={"category": meant.category})
+        # Every child that alarmed stays named, not only the latest (red team round 7: a
+        # second child's fire replaced the first child's name on the alert).
+        held = self.book.open.get((rule.id, hub_device_id(hub, rule.category)))
+        child = detail.get("unregistered_device")
+        seen = list(held.detail.get("unregistered_devices") or []) if held is not None else []
+        if child is not None and child not in seen:
+            seen = [*seen, child][-MAX_VALUES:]
+        detail = {**detail, "unregistered_devices": seen}
         self.book.raise_alert(tx, rule, Subject(hub_device_id(hub, rule.category), "hub"), now,
                               severity=rule.severity, resident_id=None, detail=detail,
                               stale=False, urgent=True)

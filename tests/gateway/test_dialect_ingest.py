@@ -262,6 +262,13 @@ def test_an_alarm_from_a_hub_child_nobody_registered_pages_the_control_room(make
         "unknown_device"] * 3  # still refused: nothing is stored as a device nobody placed
     [ticket] = gw.store.query("SELECT priority FROM tickets")
     assert ticket["priority"] == "urgent"
+    # A second child's fire counts on the same alert, and both stay named (red team round 7).
+    publisher.publish("zigbee2mqtt/z2m-b3/0x00158d0004abcd77", orjson.dumps({"smoke": True}))
+    assert wait_for(lambda: [a["count"] for a in gw.store.query("SELECT count FROM alerts")]
+                    == [3], 10)
+    [again] = gw.store.query("SELECT detail FROM alerts")
+    assert orjson.loads(again["detail"])["unregistered_devices"] == [
+        "z2m-b3-0x00158d0004abcd12", "z2m-b3-0x00158d0004abcd77"]
     # Another unregistered child's SOS is an alert of its own, not a repeat of the fire.
     publisher.publish("zigbee2mqtt/z2m-b3/0x00158d00040000aa", orjson.dumps(
         {"action": "emergency", "battery": 70}))
