@@ -224,16 +224,27 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
         provisioned = scgw("broker", "provision", env=env, cwd=folder)
         assert "created" in provisioned.stdout, provisioned.stdout
         _seed(db)
-        process = subprocess.Popen([sys.executable, "-m", "api", "run"], env=env, cwd=folder)
-        edge = Edge(broker, f"http://127.0.0.1:{api_port}", env, folder, db, process)
+        # A free port can be taken by another process before the gateway binds it (seen on
+        # a busy machine: "port … is already in use"); the gateway then exits, and is started
+        # again on another port.
+        for _ in range(3):
+            process = subprocess.Popen([sys.executable, "-m", "api", "run"], env=env,
+                                       cwd=folder)
+            edge = Edge(broker, f"http://127.0.0.1:{api_port}", env, folder, db, process)
 
-        def ready() -> bool:
-            try:
-                with edge.http() as client:
-                    return client.get("/ready").status_code == 200
-            except httpx.TransportError:
-                return process.poll() is not None
-        assert wait_for(ready, 30) and process.poll() is None, "gateway did not become ready"
+            def ready(edge: Edge = edge, process: subprocess.Popen[bytes] = process) -> bool:
+                try:
+                    with edge.http() as client:
+                        return client.get("/ready").status_code == 200
+                except httpx.TransportError:
+                    return process.poll() is not None
+            if wait_for(ready, 30) and process.poll() is None:
+                break
+            if process.poll() is None:
+                break  # running but not ready: the assertion below says so
+            api_port = free_port()
+            env = _environment(broker, db, api_port)
+        assert process.poll() is None and wait_for(ready, 1), "gateway did not become ready"
         yield edge
     finally:
         if process is not None and process.poll() is None:

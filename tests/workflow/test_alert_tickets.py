@@ -132,13 +132,18 @@ def test_a_minor_alert_opens_its_ticket_only_if_still_open_after_the_grace(
     gw.pipeline.call("alerts", gw.alerting.tick, clock.time())  # the broker is back, if it
     clock.advance(250)                                           # was taken for gone
     gw.pipeline.call("tick", gw.workflow.tick, clock.time())
-    [ticket] = gw.store.query("SELECT id, device_id, category, created_at FROM tickets")
+    # The bands' tickets only: on a loaded machine the restart itself may be judged a broker
+    # outage (the gateway's own alert and ticket, device `gateway`), which is not this test's.
+    every = gw.store.query("SELECT id, device_id, category, created_at FROM tickets")
+    bands = [t for t in every if (t["device_id"] or "").startswith("WB-")]
+    assert len(bands) == 1, every
+    [ticket] = bands
     assert (ticket["device_id"], ticket["created_at"]) == ("WB-1002", clock.time())
     linked = gw.store.query("SELECT a.device_id FROM ticket_alerts l JOIN alerts a"
                             " ON a.id = l.alert_id WHERE l.ticket_id = ?", (ticket["id"],))
     assert linked == [{"device_id": "WB-1002"}]
     gw.pipeline.call("tick", gw.workflow.tick, clock.time())
-    assert len(gw.store.query("SELECT id FROM tickets")) == 1  # opened once
+    assert len(gw.store.query("SELECT id FROM tickets WHERE device_id LIKE 'WB-%'")) == 1
 
     # Charged after its ticket opened: the clear is noted on the ticket.
     clock.advance(10)
