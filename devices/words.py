@@ -65,7 +65,9 @@ _STRIP_DEPTH = 4
 _SEARCH_MAX = 48
 _MEMO_MAX = 4096
 SEARCHES_PER_MESSAGE = 64
-_KNOWN: dict[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]], _Table] = {}
+# By the kind's identity (the kind is kept with its table, so the id is never reused): a key
+# of its words and aliases cost half of each lookup to hash.
+_KNOWN: dict[int, tuple[DeviceKind, _Table]] = {}
 # Searches one message may still make (see `search_budget`); per thread, as each thread
 # reads its own message.
 _budget = threading.local()
@@ -91,12 +93,13 @@ class _Table:
 def _known(kind: DeviceKind) -> _Table:
     """The kind's urgent types and aliases as urgent words (built once per kind: the lookup
     runs for every element of a long queue)."""
-    key = (kind.key, kind.urgent, kind.urgent_aliases)
-    table = _KNOWN.get(key)
-    if table is None:
-        known = {urgent_word(name): name for name in kind.urgent}
-        known.update((urgent_word(alias), meant) for alias, meant in kind.urgent_aliases)
-        table = _KNOWN[key] = _Table(known)
+    held = _KNOWN.get(id(kind))
+    if held is not None and held[0] is kind:
+        return held[1]
+    known = {urgent_word(name): name for name in kind.urgent}
+    known.update((urgent_word(alias), meant) for alias, meant in kind.urgent_aliases)
+    table = _Table(known)
+    _KNOWN[id(kind)] = (kind, table)
     return table
 
 

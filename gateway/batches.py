@@ -227,7 +227,7 @@ def _urgent(kind: DeviceKind, element: dict[str, Any]) -> bool:
     if isinstance(said, str) and urgent_type(kind, said) is not None:
         return True  # wherever it stands (red team round 7 re-check: after the 64th key)
     for key, value in islice(element.items(), ELEMENT_KEYS_MAX):
-        if key == "type" or urgent_word(key) in ALARM_KEYS:
+        if urgent_word(key) in ALARM_KEYS:
             if isinstance(value, str) and urgent_type(kind, value) is not None:
                 return True
         elif value in _TRUE and not isinstance(value, float) \

@@ -114,11 +114,11 @@ def device_of(topic: str) -> str:
 _ASCII_WORDS: dict[str, re.Pattern[bytes]] = {}
 
 
-# A JSON object carried as base64 (`{"` is `eyJ`, `{ ` `eyA`: it starts with `e`) or hex
-# (`7b…`) text: a carrier platform's transparent payload (CTWing's `APPdata`, OneNET's
-# `msg.value`), which salvage reads.
-# Any text of 16 or more base64 or hex characters with a letter among them may be one (red
-# team round 7 re-check: a short one, one of a leading line break or space, was missed).
+# A JSON object carried as base64 or hex text — a carrier platform's transparent payload
+# (CTWing's `APPdata`, OneNET's `msg.value`), which salvage reads: any quoted run of 16 or
+# more base64 or hex characters with a letter among them may be one (red team round 7
+# re-check: matching only `eyJ…`/`7b…`, a short one, or one of a leading line break or
+# space, was missed).
 _ENCODED_OBJECT = re.compile(rb'"\s*(?=[0-9+/]*[A-Za-z])[A-Za-z0-9+/]{16,}={0,2}\s*"')
 
 

@@ -134,13 +134,14 @@ class EngineControls:
             rule = rule.model_copy(update={"category": meant.category})
         # Every child that alarmed stays named, not only the latest (red team round 7: a
         # second child's fire replaced the first child's name on the alert).
-        held = self.book.open.get((rule.id, hub_device_id(hub, rule.category)))
+        subject = Subject(hub_device_id(hub, rule.category), "hub")
+        held = self.book.open.get((rule.id, subject.device_id))
         child = detail.get("unregistered_device")
         seen = list(held.detail.get("unregistered_devices") or []) if held is not None else []
         if child is not None and child not in seen:
             seen = [*seen, child][-MAX_VALUES:]
         detail = {**detail, "unregistered_devices": seen}
-        self.book.raise_alert(tx, rule, Subject(hub_device_id(hub, rule.category), "hub"), now,
+        self.book.raise_alert(tx, rule, subject, now,
                               severity=rule.severity, resident_id=None, detail=detail,
                               stale=False, urgent=True)
 

@@ -284,18 +284,22 @@ class SqliteTickets:
 
     def alert_devices(self, ticket_id: int) -> list[str]:
         """The devices whose alerts are linked to a ticket, each once."""
-        self.alert_ids(ticket_id)  # the links held for the commit are written first
+        self._write_links()
         return [r[0] for r in self._conn.execute(
             "SELECT DISTINCT a.device_id FROM ticket_alerts ta JOIN alerts a"
             " ON a.id = ta.alert_id WHERE ta.ticket_id = ? ORDER BY a.device_id",
             (ticket_id,)).fetchall()]
 
-    def alert_ids(self, ticket_id: int) -> list[int]:
-        """The alerts linked to a ticket."""
+    def _write_links(self) -> None:
+        """Write the links held for the commit (and the new tickets they refer to) now."""
         self.settle()
         if self._link_rows:
             self._conn.executemany(INSERT_LINK, self._link_rows)
             self._link_rows.clear()
+
+    def alert_ids(self, ticket_id: int) -> list[int]:
+        """The alerts linked to a ticket."""
+        self._write_links()
         return [r[0] for r in self._conn.execute(
             "SELECT alert_id FROM ticket_alerts WHERE ticket_id = ?", (ticket_id,)).fetchall()]
 
