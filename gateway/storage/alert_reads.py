@@ -11,11 +11,12 @@ ALERT_COLUMNS = ("id", "rule_id", "device_id", "kind", "site", "building", "unit
                  "count", "acked_by", "acked_at", "ack_due", "escalations", "flapping", "muted",
                  "clock_skew_s", "detail")
 _FIELDS = ", ".join(ALERT_COLUMNS)
-# An alert as the API lists it: with the ticket it opened or joined (if any), so a console
-# links it without having that ticket loaded.
+# An alert as the API lists it: with the ticket it opened or joined (if any; the newest), so
+# a console links it without having that ticket loaded.
 _LISTED = (", ".join(f"a.{c}" for c in ALERT_COLUMNS)
            + ", t.id AS ticket_id, t.code AS ticket_code FROM alerts a"
-           " LEFT JOIN ticket_alerts ta ON ta.alert_id = a.id"
+           " LEFT JOIN ticket_alerts ta ON ta.alert_id = a.id AND ta.ticket_id ="
+           " (SELECT max(l.ticket_id) FROM ticket_alerts l WHERE l.alert_id = a.id)"
            " LEFT JOIN tickets t ON t.id = ta.ticket_id")
 # Columns an alert list may be filtered on by equality (names are checked against this).
 FILTERABLE = frozenset({"severity", "device_id", "rule_id", "site", "resident_id", "grid"})
@@ -74,11 +75,14 @@ class AlertReads:
                ) -> dict[str, Any] | None:
         """The alert (id, state, ticket_id) a device's event at `at` opened or joined."""
         rows = self._store.query(
+            # The job the event went to: an alert paged again after its job closed has
+            # another, linked later.
             "SELECT a.id, a.state, t.ticket_id FROM alerts a LEFT JOIN ticket_alerts t"
-            " ON t.alert_id = a.id WHERE a.device_id = ? AND a.category = ?"
-            " AND a.opened_at <= ? AND (a.cleared_at IS NULL OR a.cleared_at >= ?)"
-            " ORDER BY a.opened_at DESC LIMIT 1", (device_id, category, at + slack_s,
-                                                   at - slack_s))
+            " ON t.alert_id = a.id AND t.linked_at <= ? WHERE a.device_id = ?"
+            " AND a.category = ? AND a.opened_at <= ?"
+            " AND (a.cleared_at IS NULL OR a.cleared_at >= ?)"
+            " ORDER BY a.opened_at DESC, t.ticket_id DESC LIMIT 1",
+            (at + slack_s, device_id, category, at + slack_s, at - slack_s))
         return rows[0] if rows else None
 
     def of_ticket(self, ticket_id: int) -> list[dict[str, Any]]:

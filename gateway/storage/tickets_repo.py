@@ -139,13 +139,14 @@ class SqliteTickets:
         return _ticket(row) if row else None
 
     def for_alert(self, alert_id: int) -> Ticket | None:
-        """The ticket an alert episode is linked to."""
+        """The ticket an alert episode is linked to (the newest, when a closed job's alert
+        paged again and opened another)."""
         for linked, ticket_id, _ in reversed(self._link_rows or ()):
             if linked == alert_id:  # linked in this transaction, written before its commit
                 return self.get(ticket_id)
         # A link already written names a ticket already written: nothing held to settle.
         row = self._conn.execute(
-            f"{_SELECT} WHERE id = (SELECT ticket_id FROM ticket_alerts WHERE alert_id = ?)"
+            f"{_SELECT} WHERE id = (SELECT max(ticket_id) FROM ticket_alerts WHERE alert_id = ?)"
             f"{self._lock}", (alert_id,)).fetchone()
         return _ticket(row) if row else None
 

@@ -121,6 +121,13 @@ class WorkflowService:
         # A flapping minor alert clears and repeats many times before that.
         within_grace = change.at < alert.opened_at + grace - GRACE_SKEW_S
         ticket = None if change.action == "opened" or within_grace else db.for_alert(alert.id)
+        if ticket is not None and ticket.state in FINAL and change.pages:
+            # Pressed again (or unacknowledged past its timeout) after its job was closed:
+            # a line on the closed ticket sent nobody. The same alert episode gets a new job.
+            follow = self._open_for_alert(tx, alert, change.at, after=ticket)
+            db.add_event(ticket.id, change.at, SYSTEM, "alert_reopened", ticket.state,
+                         ticket.state, f"alert {alert.id} paged again: ticket {follow.code}")
+            return
         if ticket is None:
             if not change.pages:
                 return
@@ -143,18 +150,25 @@ class WorkflowService:
             db.add_event(ticket.id, change.at, change.actor, f"alert_{change.action}",
                               ticket.state, ticket.state, change.note or "")
 
-    def _open_for_alert(self, tx: Tx, alert: Any, now: float, new: bool = False) -> Ticket:
+    def _open_for_alert(self, tx: Tx, alert: Any, now: float, new: bool = False,
+                        after: Ticket | None = None) -> Ticket:
+        """The alert's job: an open one of its resident it joins, or a new one (`after`: the
+        alert's closed job, which the new one follows)."""
         db = tx.tickets
         grouped = join_group(tx, alert, now, self.settings.group_window_s)
         if grouped is not None:
             self._emit(tx, grouped, "alert_repeated")
             return grouped
+        text = self._text(db, alert)
+        if after is not None:
+            text = f"{text}；再次报警，前一工单 {after.code} 已办结"
         ticket = self.open_ticket(
             tx, source="alert", category=alert.category, now=now,
             priority=SEVERITY_PRIORITY.get(alert.severity, "normal"),
             place=alert.place,
             resident_id=alert.resident_id, device_id=alert.device_id,
-            description=self._text(db, alert), dedup_key=f"alert-{alert.id}",
+            description=text,
+            dedup_key=f"alert-{alert.id}" if after is None else f"alert-{alert.id}-{after.id}",
             attachments=[s for s in [snapshot_ref(alert)] if s],
             alert_count=alert.count, clock_skew_s=alert.clock_skew_s, new_key=new,
         )

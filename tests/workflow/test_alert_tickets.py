@@ -69,6 +69,58 @@ def test_sos_over_mqtt_becomes_a_dispatched_ticket_and_a_repeat_updates_it(
     assert [n["kind"] for n in family] == ["critical_ticket", "ticket_feedback"]
 
 
+@pytest.mark.both_backends
+def test_an_sos_pressed_again_after_its_ticket_closed_opens_a_new_job(
+    make_gateway, publisher, tmp_path, clock
+):
+    """Closing the job acknowledges the SOS alert, which stays open; the elder pressing again
+    an hour later paged the control room but only wrote a line on the closed ticket, so no
+    grid worker was sent (session 37's note)."""
+    gw = make_gateway(workflow={"rota_file": str(_write_rota(tmp_path))})
+    with gw.store.transaction() as tx:
+        tx.connection.execute("INSERT INTO family_links VALUES ('R-yang', 'fam-yang-son', 'son')")
+    publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(1, T0))
+    assert gw.pipeline.wait_processed(1, 10)
+    [first] = gw.store.query("SELECT id, code FROM tickets")
+
+    def close_it(now, tx):
+        for action, kw in (("accept", {}), ("report", {"result": "误按，已回访"}), ("close", {})):
+            gw.workflow.transition(tx, first["id"], action, actor="gw-wang", now=now, **kw)
+
+    gw.pipeline.submit_task("close", close_it, clock.time())
+    assert wait_for(lambda: gw.store.query(
+        "SELECT state FROM alerts")[0]["state"] == "acknowledged", 5)
+
+    clock.advance(3600)
+    publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(2, T0 + 3600))
+    assert gw.pipeline.wait_processed(2, 10)
+    [alert] = gw.store.query("SELECT id, state FROM alerts WHERE rule_id = 'wristband.sos'")
+    assert alert["state"] == "active"  # one alert episode, paging again
+    tickets = gw.store.query("SELECT id, state, assignee, description FROM tickets ORDER BY id")
+    assert [t["state"] for t in tickets] == ["closed", "dispatched"]
+    second = tickets[1]
+    assert second["assignee"] == "gw-wang" and first["code"] in second["description"]
+    trail = [e["action"] for e in gw.store.query(
+        "SELECT action FROM ticket_events WHERE ticket_id = ? ORDER BY id", (first["id"],))]
+    assert trail[-1] == "alert_reopened"
+    # The console shows the alert with its live job; the closed job keeps its alert.
+    listed = gw.store.query(
+        "SELECT ticket_id FROM ticket_alerts WHERE alert_id = ? ORDER BY ticket_id",
+        (alert["id"],))
+    assert [r["ticket_id"] for r in listed] == [first["id"], second["id"]]
+    with gw.store.transaction() as tx:
+        assert tx.tickets.for_alert(alert["id"]).id == second["id"]
+    family = gw.store.query("SELECT kind, ticket_id FROM notifications"
+                            " WHERE recipient = 'fam-yang-son' ORDER BY id")
+    assert family[-1] == {"kind": "critical_ticket", "ticket_id": second["id"]}
+
+    # A third press while the new job is open is a repeat on it, not a third job.
+    clock.advance(60)
+    publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(3, T0 + 3660))
+    assert gw.pipeline.wait_processed(3, 10)
+    assert len(gw.store.query("SELECT id FROM tickets")) == 2
+
+
 def test_alert_clearing_is_noted_but_does_not_close_a_handled_ticket(make_gateway, publisher,
                                                                      tmp_path, clock):
     gw = make_gateway(workflow={"rota_file": str(_write_rota(tmp_path))})
