@@ -53,7 +53,7 @@ class DeviceAssets:
             return
         place = {"site": device.site, "building": device.building, "unit": device.unit,
                  "grid": device.grid}
-        linked = tx.tickets.asset_of_device(device.id)
+        linked = tx.assets.asset_of_device(device.id)
         if linked is not None and linked["id"] not in own_asset_ids(device.id):
             # Staff recorded the extinguisher and linked this cap to it: the cap keeps its
             # date; its name, place and reminder days stay theirs (red team round 4: the cap
@@ -81,7 +81,7 @@ class DeviceAssets:
         """The id of a device's own new asset: its own id, unless an asset of someone else
         has it (a vendor naming a device after a staff asset took that asset over: red
         team round 4), then the marked one, if that is free too; else None."""
-        return next((i for i in own_asset_ids(device_id) if not tx.tickets.assets(i)), None)
+        return next((i for i in own_asset_ids(device_id) if not tx.assets.assets(i)), None)
 
     def on_presence(self, twin: Twin, kind: str, now: float, tx: StoreTx) -> None:
         """Presence changes nothing here."""

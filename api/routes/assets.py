@@ -23,7 +23,7 @@ AssetId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
 def list_assets(gw: GatewayDep, user: StaffOrGrid) -> list[AssetPublic]:
     """Every asset, soonest expiry first (a grid worker: those of its grid)."""
     with gw.store.snapshot() as snap:
-        rows = snap.tickets.assets()
+        rows = snap.assets.assets()
     if user.role == "grid_worker":
         rows = [r for r in rows if r["grid"] == user.grid]
     return [AssetPublic(**r) for r in rows]
@@ -73,13 +73,13 @@ def _take_sensor(tx: Any, device_id: str, asset_id: str, who: Any, now: float) -
     asset the device kept by itself before staff recorded it is retired; another asset staff
     linked to it is a conflict (red team round 4: two linked assets, and only the latest
     changed got the cap's date — the other's reminder went stale)."""
-    others = [a for a in tx.tickets.assets_linked(device_id) if a != asset_id]
+    others = [a for a in tx.assets.assets_linked(device_id) if a != asset_id]
     theirs = [a for a in others if a not in own_asset_ids(device_id)]
     if theirs:
         raise SensorTakenError(f"device {device_id!r} is already the sensor of asset "
                                f"{theirs[0]!r}: unlink it there first")
     for own in others:
-        tx.tickets.delete_asset(own)
+        tx.assets.delete_asset(own)
         tx.audit.record_admin(at=now, actor=who.username, role=who.role, action="asset_delete",
                               target=own, detail=f"replaced by {asset_id}, now linked to "
                               f"{device_id}", client_addr=who.client_addr)
@@ -91,7 +91,7 @@ def delete_asset(asset_id: AssetId, request: Request, gw: GatewayDep, user: Staf
     who = actor(user, request)
 
     def write(now: float, tx: Any) -> None:
-        if not tx.tickets.delete_asset(asset_id):
+        if not tx.assets.delete_asset(asset_id):
             raise LookupError(asset_id)
         tx.audit.record_admin(at=now, actor=who.username, role=who.role,
                               action="asset_delete", target=asset_id,
@@ -105,7 +105,7 @@ def delete_asset(asset_id: AssetId, request: Request, gw: GatewayDep, user: Staf
 
 def _one(gw: Any, asset_id: str) -> AssetPublic:
     with gw.store.snapshot() as snap:
-        row = next((r for r in snap.tickets.assets() if r["id"] == asset_id), None)
+        row = next((r for r in snap.assets.assets() if r["id"] == asset_id), None)
     if row is None:  # written a moment ago
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such asset")
     return AssetPublic(**row)

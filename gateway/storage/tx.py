@@ -10,6 +10,7 @@ import orjson
 
 from gateway.storage.accounts_repo import SqliteAccounts
 from gateway.storage.admin_repo import SqliteAdmin
+from gateway.storage.assets_repo import SqliteAssets
 from gateway.storage.audit import SqliteAudit
 from gateway.storage.commands_repo import SqliteCommands
 from gateway.storage.dialect import SQLITE, Connection, Dialect
@@ -122,11 +123,16 @@ class StoreTx:
 
     @cached_property
     def tickets(self) -> SqliteTickets:
-        """Tickets, their events and links, notifications, the outbox, assets."""
+        """Tickets, their events and links, notifications, the outbox."""
         return SqliteTickets(self._conn, self.dialect, lock_rows=not self.read_only,
                              event_rows=None if self.read_only else self._ticket_events,
                              notification_rows=None if self.read_only else self._notifications,
                              link_rows=None if self.read_only else self._links)
+
+    @cached_property
+    def assets(self) -> SqliteAssets:
+        """Assets with expiry dates and the reminders sent for them."""
+        return SqliteAssets(self._conn, None if self.read_only else self.tickets.settle)
 
     @cached_property
     def people(self) -> SqlitePeople:

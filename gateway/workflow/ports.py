@@ -110,6 +110,10 @@ class TicketStore(Protocol):
         """Queue a delivery to the 12345 channel."""
         ...
 
+
+class AssetStore(Protocol):
+    """Assets with expiry dates and the reminders sent for them."""
+
     def upsert_asset(self, *, id: str, kind: str, name: str, place: dict[str, str],
                      device_id: str | None, expires_on: date, remind_days: int | None,
                      now: float) -> None:
@@ -156,6 +160,11 @@ class Tx(Protocol):
     @property
     def tickets(self) -> TicketStore:
         """Tickets and everything around them."""
+        ...
+
+    @property
+    def assets(self) -> AssetStore:
+        """Assets with expiry dates, for the reminders."""
         ...
 
     @property

@@ -19,8 +19,8 @@ def upsert_asset(tx: Tx, *, id: str, kind: str, name: str, expires_on: date, now
     """Register or update an asset with an expiry date (extinguisher, certificate, …). A
     renewed date notes itself on the open reminder of the old one (vendor round 3: the old
     reminder stayed as it was, as if nothing had been done)."""
-    old = next(iter(tx.tickets.assets(id)), None)
-    tx.tickets.upsert_asset(id=id, kind=kind, name=name, place=place or {},
+    old = next(iter(tx.assets.assets(id)), None)
+    tx.assets.upsert_asset(id=id, kind=kind, name=name, place=place or {},
                             device_id=device_id, expires_on=expires_on,
                             remind_days=remind_days, now=now)
     if old is None or old["expires_on"] == expires_on.isoformat() \
@@ -54,7 +54,7 @@ def reminder_text(kind: str, name: str, expiry: date, today: date) -> tuple[str,
 def open_due_reminders(service: WorkflowService, tx: Tx, now: float) -> int:
     """Open a reminder ticket for every asset entering its window; exactly once per expiry."""
     today = datetime.fromtimestamp(now, UTC).astimezone(service._tz).date()
-    rows = tx.tickets.assets_not_reminded()
+    rows = tx.assets.assets_not_reminded()
     opened = 0
     for (asset_id, kind, name, site, building, unit, grid, device_id, expires_on,
          remind_days) in rows:
@@ -72,6 +72,6 @@ def open_due_reminders(service: WorkflowService, tx: Tx, now: float) -> int:
             device_id=device_id, title=f"{name} {'已过期' if overdue else '到期提醒'}",
             description=text, dedup_key=f"reminder-{asset_id}-{expires_on}",
         )
-        tx.tickets.reminded(asset_id, expires_on, ticket.id, now)
+        tx.assets.reminded(asset_id, expires_on, ticket.id, now)
         opened += 1
     return opened

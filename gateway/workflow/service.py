@@ -9,9 +9,10 @@ from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from devices.place import PLACE_FIELDS, Place
-from gateway.workflow.alert_text import AlertText, restate, snapshot_ref
+from gateway.workflow.alert_jobs import AlertJobs
+from gateway.workflow.alert_text import AlertText
 from gateway.workflow.config import Catalogue, Department, Priority, Rota, WorkflowSettings
-from gateway.workflow.grouping import SEVERITY_PRIORITY, SYSTEM, join_group
+from gateway.workflow.grouping import SYSTEM
 from gateway.workflow.ports import TicketStore, Tx
 from gateway.workflow.records import Ticket
 from gateway.workflow.states import FINAL, SLA_CLOCKS, TransitionError, next_state
@@ -23,9 +24,6 @@ DEPARTMENTS: tuple[str, ...] = get_args(Department)
 
 
 AckAlert = Callable[[Tx, int, str, float], None]
-# How far another replica's clock may run ahead of this one's when it opens a ticket at the
-# end of an alert's grace (the replicas warn past 1 s: docs/operations.md).
-GRACE_SKEW_S = 60.0
 
 
 class WorkflowService:
@@ -43,8 +41,10 @@ class WorkflowService:
         self._text = AlertText(catalogue, names)
         # Called with (ticket, action, tx) inside the transaction of every change.
         self.listeners: list[Callable[[Ticket, str, Tx], None]] = []
+        self.alert_jobs = AlertJobs(self, self._text)
 
-    def _emit(self, tx: Tx, ticket: Ticket, action: str) -> None:
+    def emit(self, tx: Tx, ticket: Ticket, action: str) -> None:
+        """Tell the listeners of a ticket change (inside its transaction)."""
         for listener in self.listeners:
             listener(ticket, action, tx)
 
@@ -92,7 +92,7 @@ class WorkflowService:
             self._notify_critical(db, ticket, now)
         routed = self._route(tx, ticket, now)
         db.save_staged()
-        self._emit(tx, routed, "opened")
+        self.emit(tx, routed, "opened")
         return routed
 
     def submit_request(self, tx: Tx, *, category: str, text: str, door_plate: str, now: float,
@@ -111,81 +111,9 @@ class WorkflowService:
     # -- alerts --------------------------------------------------------------------------
 
     def on_alert_change(self, change: Any, tx: Tx) -> None:
-        """Listener for the alert book: one ticket per alert episode, updated on repeats."""
-        alert = change.alert
-        db = tx.tickets
-        grace = self.settings.ticket_grace_s.get(alert.severity, 0.0)
-        # No need to look for the ticket of an alert raised in this very transaction, nor of
-        # one still well within its grace: a ticket is opened only once the grace is over
-        # (by this replica's clock or, `GRACE_SKEW_S` earlier, by the timers' holder's).
-        # A flapping minor alert clears and repeats many times before that.
-        within_grace = change.at < alert.opened_at + grace - GRACE_SKEW_S
-        ticket = None if change.action == "opened" or within_grace else db.for_alert(alert.id)
-        if ticket is not None and ticket.state in FINAL and change.pages:
-            # Pressed again (or unacknowledged past its timeout) after its job was closed:
-            # a line on the closed ticket sent nobody. The same alert episode gets a new job.
-            follow = self._open_for_alert(tx, alert, change.at, after=ticket)
-            db.add_event(ticket.id, change.at, SYSTEM, "alert_reopened", ticket.state,
-                         ticket.state, f"alert {alert.id} paged again: ticket {follow.code}")
-            return
-        if ticket is None:
-            if not change.pages:
-                return
-            if change.at < alert.opened_at + grace:
-                return  # `tick` opens it if the alert is still open when the grace ends
-            self._open_for_alert(tx, alert, change.at, new=change.action == "opened")
-            return
-        if change.action in ("repeated", "escalated", "reescalated", "annotated"):
-            # A ticket several alerts joined (see workflow/grouping.py) keeps the highest count.
-            ticket.alert_count = max(ticket.alert_count, alert.count)
-            ticket.updated_at = change.at
-            if not restate(self._text, db, ticket, alert) and change.action == "annotated":
-                return  # the same picture again: nothing for the ticket's trail (red team)
-            db.update(ticket)
-            db.add_event(ticket.id, change.at, SYSTEM, f"alert_{change.action}",
-                              ticket.state, ticket.state, f"alert {alert.id} count {alert.count}")
-            self._emit(tx, ticket, "alert_repeated")
-        elif change.action in ("cleared", "acknowledged"):
-            # Noted only: a cleared alert never closes a ticket a person is handling.
-            db.add_event(ticket.id, change.at, change.actor, f"alert_{change.action}",
-                              ticket.state, ticket.state, change.note or "")
-
-    def _open_for_alert(self, tx: Tx, alert: Any, now: float, new: bool = False,
-                        after: Ticket | None = None) -> Ticket:
-        """The alert's job: an open one of its resident it joins, or a new one (`after`: the
-        alert's closed job, which the new one follows)."""
-        db = tx.tickets
-        grouped = join_group(tx, alert, now, self.settings.group_window_s)
-        if grouped is not None:
-            self._emit(tx, grouped, "alert_repeated")
-            return grouped
-        text = self._text(db, alert)
-        if after is not None:
-            text = f"{text}；再次报警，前一工单 {after.code} 已办结"
-        ticket = self.open_ticket(
-            tx, source="alert", category=alert.category, now=now,
-            priority=SEVERITY_PRIORITY.get(alert.severity, "normal"),
-            place=alert.place,
-            resident_id=alert.resident_id, device_id=alert.device_id,
-            description=text,
-            dedup_key=f"alert-{alert.id}" if after is None else f"alert-{alert.id}-{after.id}",
-            attachments=[s for s in [snapshot_ref(alert)] if s],
-            alert_count=alert.count, clock_skew_s=alert.clock_skew_s, new_key=new,
-        )
-        db.link_alert(alert.id, ticket.id, now)
-        return ticket
-
-    def open_after_grace(self, tx: Tx, now: float, limit: int = 500) -> int:
-        """Open the tickets of alerts still open when their severity's grace ended; returns
-        how many (at most `limit` a tick, oldest first, so a backlog spreads over ticks)."""
-        opened = 0
-        for severity, grace in self.settings.ticket_grace_s.items():
-            if grace <= 0:
-                continue
-            for alert in tx.alerts.awaiting_ticket(severity, now - grace, limit - opened):
-                self._open_for_alert(tx, alert, now)
-                opened += 1
-        return opened
+        """Listener for the alert book: one ticket per alert episode (gateway/workflow/
+        alert_jobs.py)."""
+        self.alert_jobs.on_alert_change(change, tx)
 
     # -- transitions ---------------------------------------------------------------------
 
@@ -223,7 +151,7 @@ class WorkflowService:
         db.update(ticket)
         db.add_event(ticket.id, now, actor, action, before, to, note, recorded)
         self._after(tx, ticket, action, actor, now)
-        self._emit(tx, ticket, action)
+        self.emit(tx, ticket, action)
         return ticket
 
     def _check(self, t: Ticket, action: str, assignee: str | None, department: str | None,
@@ -368,7 +296,7 @@ class WorkflowService:
         per clock) and open reminders."""
         from gateway.workflow.reminders import open_due_reminders
 
-        self.open_after_grace(tx, now)
+        self.alert_jobs.open_after_grace(tx, now)
         db = tx.tickets
         for seen in db.open_with_sla():
             if not _breached_clocks(seen, now):
@@ -392,7 +320,7 @@ class WorkflowService:
                           {"clock": clock_name, "level": level})
         db.notify(at=now, audience="role", recipient=level, kind="sla_breach",
                        body=f"{t.code} {t.title}: {clock_name} overdue", ticket_id=t.id)
-        self._emit(tx, t, "sla_breach")  # consoles show the breach without a reload
+        self.emit(tx, t, "sla_breach")  # consoles show the breach without a reload
         log.warning("ticket SLA breached", extra={"ticket": t.code, "clock": clock_name,
                                                   "escalated_to": level})
 

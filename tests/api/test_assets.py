@@ -112,7 +112,7 @@ def test_one_cap_is_the_sensor_of_one_asset(api: Api):
     gw.registry.register([device("EX-8", "extinguisher")])
     op = api.headers("operator")
     # The cap kept an asset of its own before staff recorded the extinguisher.
-    gw.pipeline.call("own", lambda now, tx: tx.tickets.upsert_asset(
+    gw.pipeline.call("own", lambda now, tx: tx.assets.upsert_asset(
         id="EX-8", kind="fire_extinguisher", name="fire_extinguisher EX-8", place={},
         device_id="EX-8", expires_on=date(2027, 5, 1), remind_days=None, now=now),
         gw.clock.time())

@@ -112,7 +112,7 @@ def test_a_device_named_after_a_staff_asset_does_not_take_it_over(make_gateway, 
         {"id": "EX-1.device", "grid": "G-02", "device_id": "EX-1", "expires_on": "2099-12-31"}]
     # Staff using the marked id too: the cap keeps no asset rather than take one over.
     _staff_asset(gw, "EX-1.device", expired)
-    gw.pipeline.call("drop", lambda now, tx: tx.tickets.delete_asset("EX-1.device"),
+    gw.pipeline.call("drop", lambda now, tx: tx.assets.delete_asset("EX-1.device"),
                      gw.clock.time())
     _staff_asset(gw, "EX-1.device", expired)
     publisher.publish(f"{TOPIC}/telemetry", _heartbeat(2, "2099-12-30"))
