@@ -23,6 +23,7 @@ from simulators.kinds.base import Message
 from simulators.kinds.camera import ParkCar, Thrown
 from simulators.kinds.elevator import Trap
 from simulators.kinds.gas_detector import Gas
+from simulators.kinds.leak_detector import Wet
 from simulators.kinds.radar import LongStay
 from simulators.kinds.smoke_detector import Smoke
 from simulators.kinds.water_meter import Leak
@@ -47,6 +48,7 @@ INCIDENTS = (
     ("smoke_detector", "smoke", lambda rng: Smoke(obscuration_pct_m=round(
         rng.uniform(6, 15), 1))),
     ("gas_detector", "gas", lambda rng: Gas(lel_pct=round(rng.uniform(20, 40), 1))),
+    ("leak_detector", "leak", lambda rng: Wet(depth_mm=round(rng.uniform(1, 8), 1))),
     ("water_meter", "leak", lambda rng: Leak(flow_l_min=round(rng.uniform(1, 4), 1))),
     ("elevator", "trap", lambda rng: Trap(rescue_after_s=rng.randint(600, 1800))),
     ("radar", "long_stay", lambda rng: LongStay(stay_s=rng.randint(1800, 3600))),

@@ -14,6 +14,7 @@ from simulators.kinds.camera import CameraSim
 from simulators.kinds.elevator import ElevatorSim
 from simulators.kinds.extinguisher import ExtinguisherSim
 from simulators.kinds.gas_detector import GasDetectorSim
+from simulators.kinds.leak_detector import LeakDetectorSim
 from simulators.kinds.locker import LockerSim
 from simulators.kinds.radar import RadarSim
 from simulators.kinds.smoke_detector import SmokeDetectorSim
@@ -25,6 +26,7 @@ SIMULATORS: dict[str, type[DeviceSim]] = {
     "alarm_pole": AlarmPoleSim,
     "smoke_detector": SmokeDetectorSim,
     "gas_detector": GasDetectorSim,
+    "leak_detector": LeakDetectorSim,
     "water_meter": WaterMeterSim,
     "extinguisher": ExtinguisherSim,
     "elevator": ElevatorSim,

@@ -98,7 +98,8 @@ def _check_devices(c: Community, buildings: dict, residents: set[str]) -> list[s
             problems += _check_pole(c, d, buildings)
         elif d.kind == "elevator" and d.building not in buildings:
             problems.append(f"elevator {d.id} names unknown building {d.building!r}")
-        elif d.kind in ("smoke_detector", "gas_detector", "water_meter", "radar") and (
+        elif d.kind in ("smoke_detector", "gas_detector", "leak_detector", "water_meter",
+                        "radar") and (
                 d.resident not in residents):
             problems.append(f"{d.kind} {d.id} is in the home of unknown resident "
                             f"{d.resident!r}")

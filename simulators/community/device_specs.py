@@ -116,6 +116,13 @@ class GasDetectorSpec(_HomeSpec):
     valve: bool = Field(False, description="Whether a shut-off valve is linked to it")
 
 
+class LeakDetectorSpec(_HomeSpec):
+    """A water-leak probe on the floor of a room of a home."""
+
+    kind: Literal["leak_detector"] = "leak_detector"
+    room: str = Field("bathroom", max_length=32, description="Room it lies in")
+
+
 class WaterMeterSpec(_HomeSpec):
     """A household water meter with its register reading at the start of a simulation."""
 
@@ -152,10 +159,11 @@ class RadarSpec(_HomeSpec):
     room: str = Field("bathroom", max_length=32, description="Room it watches")
 
 
-HomeSpec = SmokeDetectorSpec | GasDetectorSpec | WaterMeterSpec | RadarSpec
+HomeSpec = SmokeDetectorSpec | GasDetectorSpec | LeakDetectorSpec | WaterMeterSpec | RadarSpec
 
 DeviceSpec = Annotated[
     WristbandSpec | AccessSpec | CameraSpec | LockerSpec | AlarmPoleSpec | SmokeDetectorSpec
-    | GasDetectorSpec | WaterMeterSpec | ExtinguisherSpec | ElevatorSpec | RadarSpec,
+    | GasDetectorSpec | LeakDetectorSpec | WaterMeterSpec | ExtinguisherSpec | ElevatorSpec
+    | RadarSpec,
     Field(discriminator="kind"),
 ]

@@ -18,6 +18,7 @@ from simulators.community.device_specs import (
     ExtinguisherSpec,
     GasDetectorSpec,
     HomeSpec,
+    LeakDetectorSpec,
     LockerSpec,
     RadarSpec,
     SmokeDetectorSpec,
@@ -36,7 +37,8 @@ Tag = Literal[
 
 __all__ = ["AccessSpec", "AlarmPoleSpec", "CameraSpec", "Community", "DeviceSpec",
            "ElevatorSpec", "ExtinguisherSpec",
-           "GasDetectorSpec", "LockerSpec", "RadarSpec", "SmokeDetectorSpec", "WaterMeterSpec",
+           "GasDetectorSpec", "LeakDetectorSpec", "LockerSpec", "RadarSpec",
+           "SmokeDetectorSpec", "WaterMeterSpec",
            "WristbandSpec",
            "load_community"]
 

@@ -1,4 +1,5 @@
-"""What the smoke and gas detector simulators share: heartbeats, tests, faults, removal."""
+"""What the smoke, gas and leak detector simulators share: heartbeats, tests, faults,
+removal."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ from devices.detectors import (
     RemovedEvent,
     SelfTestEvent,
 )
-from simulators.community.device_specs import GasDetectorSpec, SmokeDetectorSpec
+from simulators.community.device_specs import (
+    GasDetectorSpec,
+    LeakDetectorSpec,
+    SmokeDetectorSpec,
+)
 from simulators.community.model import Community
 from simulators.kinds.base import Args, DeviceSim, Message, NoArgs
 
@@ -43,7 +48,7 @@ class DetectorSim(DeviceSim):
     """A home detector: an alarm that clears, tests, faults, a battery, a mounting base."""
 
     telemetry_period_s = 3600.0
-    spec_type: ClassVar[type[SmokeDetectorSpec | GasDetectorSpec]]
+    spec_type: ClassVar[type[SmokeDetectorSpec | GasDetectorSpec | LeakDetectorSpec]]
     # Meals cooked at home: when a nuisance alarm (burnt food) is likeliest.
     COOKING_HOURS: ClassVar[tuple[tuple[float, float], ...]] = ((11.0, 12.5), (17.0, 19.0))
 
@@ -51,7 +56,8 @@ class DetectorSim(DeviceSim):
                  spontaneous: bool = True, routine: bool = True, seq_base: int = 0) -> None:
         super().__init__(device_id, community, rng, spontaneous=spontaneous, routine=routine,
                          seq_base=seq_base)
-        self.spec: SmokeDetectorSpec | GasDetectorSpec = self.spec_as(self.spec_type)
+        self.spec: SmokeDetectorSpec | GasDetectorSpec | LeakDetectorSpec = self.spec_as(
+            self.spec_type)
         self.battery = rng.uniform(60, 100)
         self.alarming = False
         self.mounted = True
