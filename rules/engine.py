@@ -44,6 +44,10 @@ class EngineConfig:
 
     timezone: str = "Asia/Shanghai"
     stale_event_limit_s: float = 600.0
+    # A critical alarm reported later than `stale_event_limit_s` still pages, with how late,
+    # up to this age: a lone elder's long stay in the bathroom, sent by a radar whose clock
+    # is 11 minutes slow, was shown muted and sent nobody (vendor round 8).
+    critical_late_limit_s: float = 86_400.0
     offline_timeout_s: dict[str, float] = field(
         default_factory=lambda: {k: float(v.offline_timeout_s) for k, v in CATALOGUE.kinds.items()}
     )
@@ -225,8 +229,13 @@ class Engine(EngineControls):
             for tag, level in rule.severity_by_tag.items():
                 if tag in tags and SEVERITY_RANK[level] > SEVERITY_RANK[severity]:
                     severity = level
-        stale = (msg is not None and not msg.urgent and not rule.options.page_stale
-                 and self._now - msg.current_at > self.config.stale_event_limit_s)
+        late_s = 0.0 if msg is None or msg.urgent else self._now - msg.current_at
+        limit = self.config.stale_event_limit_s
+        if severity == "critical":
+            limit = max(limit, self.config.critical_late_limit_s)
+        stale = late_s > limit and not rule.options.page_stale
+        if late_s > self.config.stale_event_limit_s:
+            detail = {**(detail or {}), "reported_late_s": round(late_s)}
         skew = round(msg.skew_s, 1) if msg is not None and msg.urgent and msg.skew_s is not None \
             else None
         if msg is not None:

@@ -183,8 +183,9 @@ class Subject:
         return Place.of(self)
 
 
-# Event fields saying how long the reported condition had lasted when the event was sent.
-LASTED_FIELDS: tuple[str, ...] = ("dwell_s", "open_s")
+# Event fields saying how long the reported condition had lasted when the event was sent (a
+# radar's `stay_s`, an elevator car's `stopped_s`: vendor round 8).
+LASTED_FIELDS: tuple[str, ...] = ("dwell_s", "open_s", "stay_s", "stopped_s")
 # Events that report a condition's end: a `dwell_s` there is how long it had lasted before
 # `ts`, not after it.
 ENDING_EVENTS = frozenset(("fire_lane_cleared",))
@@ -221,7 +222,8 @@ class Message:
     @property
     def current_at(self) -> float:
         """Until when the message describes the present: its `ts`, moved on by how long the
-        condition it reports had lasted (a lane blocked `dwell_s`, a door open `open_s`) —
+        condition it reports had lasted (a lane blocked `dwell_s`, a door open `open_s`, a
+        stay in the bathroom `stay_s`) —
         firmware that stamps such an event when the condition began is not stale for it."""
         lasted = 0.0
         payload = self.payload

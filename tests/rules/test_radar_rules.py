@@ -56,6 +56,26 @@ def test_a_long_stay_is_a_welfare_check_and_critical_for_a_lone_elder(rig: Rig) 
     assert rig.dead_letters() == []
 
 
+def test_a_critical_alarm_reported_late_still_pages_and_says_how_late(rig: Rig) -> None:
+    # Vendor round 8: a radar 11 minutes slow sent a lone elder's long stay; the critical alert
+    # was muted as stale — no page, no ticket, nothing to the device.
+    now = rig.clock.time()
+    rig.event("RD-L", "long_stay", ts=now - 660, room="bathroom")
+    lone = rig.open("radar.long_stay_lone_elder", "RD-L")
+    assert lone["muted"] is None
+    [opened] = [c for c in rig.changes if c.alert.id == lone["id"] and c.action == "opened"]
+    assert opened.pages
+    assert json.loads(lone["detail"])["reported_late_s"] == 660
+    assert len(_tickets(rig)) == 1
+    # The same late report of a family's elder (major) is shown, muted.
+    rig.event("RD-F", "long_stay", ts=now - 660, room="bathroom")
+    assert rig.open("radar.long_stay", "RD-F")["muted"] == "stale"
+    # How long the stay had lasted counts, as a lane's dwell does: stamped when it began.
+    rig.event("RD-F", "left", room="bathroom")
+    rig.event("RD-F", "long_stay", ts=now - 1900, room="bathroom", stay_s=1900)
+    assert [a["muted"] for a in rig.alerts("radar.long_stay", "RD-F")][-1] is None
+
+
 def _tickets(rig: Rig) -> list[dict[str, Any]]:
     """Every ticket with the alerts linked to it (rule:device), oldest first."""
     rows = rig.gw.store.query(
