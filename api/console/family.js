@@ -59,7 +59,7 @@ async function open(id, quiet = false) {
     // arrives live: a family that opens the app after the SOS sees what the community is doing.
     if (!S.banner) {
       const live = alarms.filter(unfinished).sort((a, b) => (b.received_at ?? b.ts) - (a.received_at ?? a.ts))[0];
-      if (live) S.banner = { resident_id: id, category: live.type, at: live.received_at ?? live.ts };
+      if (live) S.banner = { resident_id: id, category: live.category || live.type, at: live.received_at ?? live.ts };
     }
     $("elder-error").hidden = true;
     $("elder-view").hidden = false;
@@ -136,14 +136,22 @@ function statusText(h) {
   return t(`family.status.${key}`, { who, result });
 }
 
+/** What the alarm was, in the family's words: its alert's category (a band's SOS, a smoke
+ * alarm at home), else the band's own word. */
+function alarmName(a) {
+  return a.category ? t(`cat.${a.category}`) : t(`family.${a.type}`);
+}
+
 function alarmItem(a) {
   const h = a.handling;
   const place = pick(a.place_zh, a.place_en);
   const steps = (h?.steps || []).map((s) => `${fmtTime(s.at)} ${t(`step.${s.action}`, { who: s.assignee || s.who || h.assignee_name || "" })}`);
   return el("li", { dataset: { type: a.type, state: h?.state || "none" } },
-    el("span", { class: `sev ${a.type === "sos" ? "critical" : "major"}` }, t(`family.${a.type}`)),
+    el("span", { class: `sev ${a.type === "sos" ? "critical" : "major"}` }, alarmName(a)),
+    a.repeats ? el("span", { class: "badge" }, t("family.repeats", { n: a.repeats + 1 })) : null,
     el("span", { class: "when" }, fmtTime(a.ts, true)),
     place ? el("span", { class: "where" }, t("family.where", { place }).trim()) : null,
+    a.room ? el("span", { class: "where" }, t("family.room", { room: a.room })) : null,
     a.worn === false ? el("span", { class: "badge warn" }, t("family.notworn")) : null,
     el("b", { class: "status" }, statusText(h)),
     steps.length ? el("div", { class: "steps" }, `${t("family.steps")}：${steps.join(" → ")}`) : null);
@@ -156,7 +164,7 @@ function renderBanner() {
   if (!b) { banner.hidden = true; return; }
   const elder = S.elders.find((e) => e.id === b.resident_id);
   const match = b.resident_id === S.current
-    ? (S.data.alarms || []).find((a) => a.type === b.category && Math.abs((a.received_at ?? a.ts) - b.at) < 120) : null;
+    ? (S.data.alarms || []).find((a) => (a.category || a.type) === b.category && Math.abs((a.received_at ?? a.ts) - b.at) < 120) : null;
   const place = match ? pick(match.place_zh, match.place_en) : "";
   banner.replaceChildren(
     el("span", {}, t("family.banner", { time: fmtTime(b.at, true), name: elder?.name || b.resident_id || "",

@@ -17,6 +17,7 @@ from api.schemas import (
     TrailPoint,
     VitalsPublic,
 )
+from devices.catalogue import CATALOGUE
 from gateway.storage.alert_reads import AlertReads
 from gateway.storage.context_reads import fix_near, names, wear_at
 from gateway.storage.message_reads import MessageReads
@@ -25,17 +26,24 @@ from gateway.users import User
 from gateway.workflow.places import site_geometry
 
 router = APIRouter(prefix="/family", tags=["family"])
+# Copies of one press (a band resending its SOS with a new seq) arrive within this of it.
+_COPY_S = 60.0
 
 
-def _bands(gw: Any, resident_id: str) -> list[str]:
-    return sorted(_bound_since(gw, resident_id))
-
-
-def _bound_since(gw: Any, resident_id: str) -> dict[str, float]:
-    """The elder's bands, each with when it was bound to them: what a band reported before
-    belongs to whoever wore it then, never shown to this family."""
+def _bound_since(gw: Any, resident_id: str, kinds: tuple[str, ...] | None = ("wristband",)
+                 ) -> dict[str, float]:
+    """The elder's bands (`kinds`; None: every device bound to them — a bathroom radar, a
+    smoke detector at home), each with when it was bound to them: what a device reported
+    before belongs to whoever it served then, never shown to this family."""
     return {d.id: d.bound_at for d in gw.registry.all()
-            if d.resident_id == resident_id and d.kind == "wristband"}
+            if d.resident_id == resident_id and (kinds is None or d.kind in kinds)}
+
+
+def _alarm_types(gw: Any, devices: dict[str, float]) -> tuple[str, ...]:
+    """The urgent event types of the kinds of `devices` (SOS and falls of a band, a radar's
+    fall, a smoke or gas alarm): what the family's alarm history lists."""
+    kinds = {record.kind for d in devices if (record := gw.registry.get(d)) is not None}
+    return tuple(sorted({t for k in kinds if (kind := CATALOGUE.get(k)) for t in kind.urgent}))
 
 
 def _location(gw: Any, resident_id: str) -> Location | None:
@@ -73,7 +81,8 @@ def elders(gw: GatewayDep, user: Family, auditor: Audit) -> list[ElderPublic]:
         auditor.disclosed("location_now", [resident_id],
                           device_id=location.device_id if location else None)
         out.append(ElderPublic(id=resident_id, name=_name(gw, resident_id),
-                               devices=_bands(gw, resident_id), location=location))
+                               devices=sorted(_bound_since(gw, resident_id, None)),
+                               location=location))
     return out
 
 
@@ -174,32 +183,53 @@ def _handling(gw: Any, ticket_id: int) -> AlarmHandling | None:
 def alarms(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit,
            start: Annotated[float | None, Query()] = None,
            end: Annotated[float | None, Query()] = None) -> list[AlarmPublic]:
-    """SOS and fall history of the elder's wristbands: when, where (a place name), whether
-    the band was worn, and what the community did (its ticket, step by step) and the outcome."""
+    """The alarm history of the elder's devices — SOS and falls of their bands, a bathroom
+    radar's fall, a smoke or gas alarm at home (vendor round 8: a radar's fall reached the
+    family only live): when, where (a place name, a room), whether the band was worn, what
+    the community did (its ticket, step by step) and the outcome. A press resent as copies
+    within a minute, all on one alert, is one entry with `repeats`."""
     family_resident(gw, auditor, resident_id, "alarm_history")
     start, end = _range(gw, start, end)
     auditor.disclosed("alarm_history", [resident_id], range_from=start, range_to=end)
-    bound = _bound_since(gw, resident_id)
+    bound = _bound_since(gw, resident_id, None)
     if not bound:
         return []
     geo = site_geometry(gw.settings.api.sitemap_file)
     alert_reads = AlertReads(gw.store)
-    out = []
-    for row in MessageReads(gw.store).events_of_types(bound, ("sos", "fall"), start, end, 200):
-        alert = alert_reads.around(row["device_id"], row["type"], row["received_at"], 5.0)
+    categories = set(gw.workflow.catalogue.category_keys())
+    out: list[AlarmPublic] = []
+    pressed: dict[tuple[str, str, int], AlarmPublic] = {}
+    rows = MessageReads(gw.store).events_of_types(bound, _alarm_types(gw, bound), start, end, 200)
+    # Oldest first, so a copy folds into the press it repeats.
+    for row in sorted(rows, key=lambda r: (r["received_at"], r["ts"])):
+        alert = alert_reads.around(row["device_id"],
+                                   row["type"] if row["type"] in categories else None,
+                                   row["received_at"], 5.0)
+        key = (row["device_id"], row["type"], alert["id"] if alert else -1)
+        first = pressed.get(key)
+        if alert is not None and first is not None and (
+                row["received_at"] - (first.received_at or first.ts) <= _COPY_S):
+            first.repeats += 1
+            continue
         loc = row["data"].get("location")
         point = ((loc["lat"], loc["lon"]) if isinstance(loc, dict) and "lat" in loc
                  else fix_near(gw.store, row["device_id"], row["received_at"]))
         place = geo.describe(point) if geo is not None and point is not None else None
         ticket_id = alert["ticket_id"] if alert else None
+        room = row["data"].get("room")
         out.append(AlarmPublic(
             device_id=row["device_id"], type=row["type"], ts=row["ts"],
-            received_at=row["received_at"],
+            received_at=row["received_at"], kind=getattr(gw.registry.get(row["device_id"]),
+                                                         "kind", None),
+            room=room if isinstance(room, str) else None,
+            category=alert["category"] if alert else None,
+            alert_id=alert["id"] if alert else None,
             place_zh=place.name_zh if place else None, place_en=place.name_en if place else None,
             worn=wear_at(gw.store, row["device_id"], row["received_at"]).worn,
             alert_state=alert["state"] if alert else None,
             handling=_handling(gw, ticket_id) if ticket_id else None))
-    return out
+        pressed[key] = out[-1]
+    return out[::-1]
 
 
 def family_user_may_see(gw: Any, user: User, resident_id: str | None) -> bool:

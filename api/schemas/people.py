@@ -89,12 +89,18 @@ class AlarmHandling(BaseModel):
 
 
 class AlarmPublic(BaseModel):
-    """An SOS or fall from an elder's band, with where, and what was done about it."""
+    """An alarm of one of an elder's devices (an SOS or fall of the band, a radar's fall, a
+    smoke alarm at home), with where, and what was done about it."""
 
     device_id: str
     type: str
     ts: float
     received_at: float | None = None
+    kind: str | None = Field(None, description="The device's kind (wristband, radar, …)")
+    room: str | None = Field(None, description="The room the device reported (bathroom)")
+    category: str | None = Field(None, description="The category of the alert it raised")
+    alert_id: int | None = None
+    repeats: int = Field(0, description="Copies of the same press folded into this one")
     place_zh: str | None = None
     place_en: str | None = None
     worn: bool | None = None

@@ -18,6 +18,8 @@ _LISTED = (", ".join(f"a.{c}" for c in ALERT_COLUMNS)
            " LEFT JOIN ticket_alerts ta ON ta.alert_id = a.id AND ta.ticket_id ="
            " (SELECT max(l.ticket_id) FROM ticket_alerts l WHERE l.alert_id = a.id)"
            " LEFT JOIN tickets t ON t.id = ta.ticket_id")
+_SEVERITY_RANK = ("CASE a.severity WHEN 'critical' THEN 0 WHEN 'major' THEN 1 WHEN 'minor' THEN 2"
+                  " ELSE 3 END")
 # Columns an alert list may be filtered on by equality (names are checked against this).
 FILTERABLE = frozenset({"severity", "device_id", "rule_id", "site", "resident_id", "grid"})
 
@@ -71,13 +73,24 @@ class AlertReads:
         return self._store.query("SELECT at, actor, action, from_state, to_state, note"
                                  " FROM alert_audit WHERE alert_id = ? ORDER BY id", (alert_id,))
 
-    def around(self, device_id: str, category: str, at: float, slack_s: float
+    def around(self, device_id: str, category: str | None, at: float, slack_s: float
                ) -> dict[str, Any] | None:
-        """The alert (id, state, ticket_id) a device's event at `at` opened or joined."""
+        """The alert (id, state, category, ticket_id) a device's event at `at` opened or
+        joined: of `category`, or (None) the most severe of the device's then."""
+        if category is None:
+            rows = self._store.query(
+                "SELECT a.id, a.state, a.category, t.ticket_id FROM alerts a"
+                " LEFT JOIN ticket_alerts t ON t.alert_id = a.id AND t.linked_at <= ?"
+                " WHERE a.device_id = ? AND a.opened_at <= ?"
+                " AND (a.cleared_at IS NULL OR a.cleared_at >= ?)"
+                f" ORDER BY {_SEVERITY_RANK}, a.opened_at DESC, t.ticket_id DESC LIMIT 1",
+                (at + slack_s, device_id, at + slack_s, at - slack_s))
+            return rows[0] if rows else None
         rows = self._store.query(
             # The job the event went to: an alert paged again after its job closed has
             # another, linked later.
-            "SELECT a.id, a.state, t.ticket_id FROM alerts a LEFT JOIN ticket_alerts t"
+            "SELECT a.id, a.state, a.category, t.ticket_id FROM alerts a"
+            " LEFT JOIN ticket_alerts t"
             " ON t.alert_id = a.id AND t.linked_at <= ? WHERE a.device_id = ?"
             " AND a.category = ? AND a.opened_at <= ?"
             " AND (a.cleared_at IS NULL OR a.cleared_at >= ?)"

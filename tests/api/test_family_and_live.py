@@ -52,6 +52,45 @@ def test_a_family_sees_only_its_elder_and_every_read_is_audited(api):
     assert api.client.get("/audit/access", headers=yang).status_code == 403
 
 
+def test_a_family_s_alarm_history_has_its_elder_s_home_alarms_and_folds_copies(api, publisher):
+    # Vendor round 8: a bathroom radar's fall and a smoke alarm at home reached the family
+    # only as a live banner: the history read bands only, and listed each resent copy of one
+    # SOS as another press.
+    c, gw = api.client, api.gateway
+    for device_id, kind, resident in (("RD-9", "radar", "R-yang"),
+                                      ("SD-9", "smoke_detector", "R-yang"),
+                                      ("RD-8", "radar", "R-li")):
+        assert c.post("/devices", json={"id": device_id, "kind": kind},
+                      headers=api.headers("vendor")).status_code == 201
+        assert c.put(f"/devices/{device_id}/binding", headers=api.headers("operator"),
+                     json={"site": "jining-renmin", "grid": "G-01",
+                           "resident_id": resident}).status_code == 200
+    sent = [("radar/RD-9", {"type": "fall", "room": "bathroom", "confidence": 0.9}),
+            ("smoke_detector/SD-9", {"type": "smoke_alarm", "room": "kitchen"}),
+            ("radar/RD-8", {"type": "fall", "room": "bedroom", "confidence": 0.9}),
+            # The band resends its press twice with new seqs (the first SOS is seq 1).
+            ("wristband/WB-1001", {"type": "sos"}), ("wristband/WB-1001", {"type": "sos"})]
+    for n, (topic, body) in enumerate(sent, start=2):
+        publisher.publish(f"scgw/v1/{topic}/event",
+                          orjson.dumps({"ts": int(T0 * 1000) + n, "seq": n, **body}))
+    assert gw.pipeline.wait_processed(2 + len(sent), 10)
+
+    yang = api.headers("family")
+    alarms = c.get("/family/elders/R-yang/alarms", headers=yang).json()
+    seen = {(a["device_id"], a["type"]): a for a in alarms}
+    assert set(seen) == {("RD-9", "fall"), ("SD-9", "smoke_alarm"), ("WB-1001", "sos")}
+    assert seen["RD-9", "fall"]["category"] == "fall"
+    assert seen["RD-9", "fall"]["room"] == "bathroom"
+    assert seen["SD-9", "smoke_alarm"]["category"] == "fire_safety_lone_elder"
+    assert seen["SD-9", "smoke_alarm"]["handling"]["state"] == "dispatched"
+    assert seen["WB-1001", "sos"]["repeats"] == 2, alarms
+    elders = c.get("/family/elders", headers=yang).json()
+    assert elders[0]["devices"] == ["RD-9", "SD-9", "WB-1001"]
+    li = {"Authorization": f"Bearer {api.login('fam-li')}"}
+    assert [(a["device_id"], a["type"]) for a in c.get(
+        "/family/elders/R-li/alarms", headers=li).json()] == [("RD-8", "fall")]
+
+
 def test_login_backs_off_after_repeated_failures_and_tokens_expire(api, clock):
     def attempt(password: str) -> tuple[int, str | None]:
         r = api.client.post("/auth/token", data={"username": "op-chen", "password": password})
