@@ -90,7 +90,7 @@ class Inbox:
             while not self._items:
                 self._cond.wait()
             if self._urgent_ids:
-                return self._take_urgent()
+                return self._take_urgent(max_messages)
             items = self._items
             if self._messages <= max_messages:
                 out = list(items)
@@ -106,29 +106,45 @@ class Inbox:
             self._cond.notify_all()
             return out
 
-    def _take_urgent(self) -> list[object]:
-        """The waiting urgent events with their devices' earlier messages (lock held)."""
+    def _take_urgent(self, max_messages: int) -> list[object]:
+        """The waiting urgent events with their devices' earlier messages (lock held): the
+        device with the fewest messages before its urgent one first, at most `max_messages`
+        in all. A device's backlog is never split from its order, but an attacker's thousands
+        of readings ahead of its own urgent event no longer ride in front of another
+        family's SOS (red team round 8: 91 s); what does not fit stays for the next take,
+        its urgent mark with it."""
         items = list(self._items)
         urgent = self._urgent_ids
-        devices: set[str] = set()
-        last = -1
+        last: dict[str, int] = {}
         for i, item in enumerate(items):
             device_id = urgent.get(id(item))
             if device_id is not None:
-                devices.add(device_id)
-                last = i
-        express: list[object] = []
-        rest: deque[object] = deque()
+                last[device_id] = i
+        backlog: dict[str, list[int]] = {device_id: [] for device_id in last}
         for i, item in enumerate(items):
-            if i <= last and isinstance(item, RawMessage) and device_of(item.topic) in devices:
-                express.append(item)
-            else:
-                rest.append(item)
-        self._items = rest
+            if isinstance(item, RawMessage):
+                device_id = device_of(item.topic)
+                if device_id in last and i <= last[device_id]:
+                    backlog[device_id].append(i)
+        taken: list[int] = []
+        for device_id in sorted(last, key=lambda d: (len(backlog[d]), last[d])):
+            room = max_messages - len(taken)
+            if room <= 0:
+                break
+            taken += backlog[device_id][:room]
+        chosen = set(taken)
+        express = [items[i] for i in taken]
+        self._items = deque(item for i, item in enumerate(items) if i not in chosen)
         self._messages -= len(express)
-        urgent.clear()  # every urgent message waiting went out with this express batch
+        for item in express:
+            urgent.pop(id(item), None)
         self._cond.notify_all()
         return express
+
+    def urgent_waiting(self) -> bool:
+        """Whether an urgent event waits (read without the lock: a hint for a long batch to
+        make room, not a decision)."""
+        return bool(self._urgent_ids)
 
     def __len__(self) -> int:
         return self._messages

@@ -74,3 +74,48 @@ def test_an_sos_nested_deeper_than_any_device_writes_still_pages(gateway, nest, 
     assert gateway.store.query("SELECT reason FROM dead_letters WHERE reason = "
                                "'internal_error'") == []
     assert gateway.store.query("SELECT rule_id FROM alerts") == [{"rule_id": "wristband.sos"}]
+
+
+def test_a_reading_of_thousands_of_zero_keys_costs_no_validation_per_key(gateway,  # noqa: F811
+                                                                         monkeypatch):
+    # Red team round 8: 16 KiB readings of ~2,000 made-up keys valued 0 (one budget token)
+    # were each validated as a "not measured" placeholder: 20-30 ms of the writer apiece, and
+    # 2,500 of them delayed another family's SOS 33-43 s.
+    from devices import repair
+    from devices.catalogue import CATALOGUE
+
+    calls = []
+    real = repair.field_problem
+
+    def counted(*args, **kwargs):
+        calls.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(repair, "field_problem", counted)
+    body = {"ts": MS, "seq": 11, "heart_rate_bpm": 0, **{f"a{i}": 0 for i in range(1_700)}}
+    gateway.pipeline.process_batch([RawMessage(f"scgw/v1/wristband/{BAND}/telemetry",
+                                               orjson.dumps(body), received_at=T0)])
+    assert len(calls) <= len(CATALOGUE.get("wristband").telemetry.model_fields)
+    # Still read as before: the made-up zeros left out as not measured, in one short note.
+    [row] = gateway.store.query("SELECT data FROM telemetry")
+    assert "heart_rate_bpm" not in orjson.loads(row["data"])
+
+
+def test_a_long_batch_leaves_its_rest_for_the_next_when_an_urgent_event_waits(
+        gateway, monkeypatch):  # noqa: F811
+    # Red team round 8: a batch of 2,000 costly messages was never interrupted; an SOS that
+    # arrived meanwhile waited for all of them.
+    from gateway import pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "DECODE_SLICE_S", 0.0)
+    inbox = gateway.pipeline._inbox
+    monkeypatch.setattr(inbox, "urgent_waiting", lambda: True)
+    returned: list[list[RawMessage]] = []
+    monkeypatch.setattr(inbox, "put_back", returned.append)
+    batch = [RawMessage(f"scgw/v1/wristband/{BAND}/telemetry",
+                        orjson.dumps({"ts": MS, "seq": 100 + i, "heart_rate_bpm": 70}),
+                        received_at=T0) for i in range(100)]
+    gateway.pipeline.process_batch(batch)
+    [rest] = returned
+    assert rest == batch[31:]  # decoded up to the first check, the rest handed back unread
+    assert len(gateway.store.query("SELECT seq FROM telemetry")) == 31

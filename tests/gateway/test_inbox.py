@@ -39,11 +39,28 @@ def test_several_urgent_devices_go_together_and_tasks_keep_their_place():
     inbox.put(task)
     inbox.put_messages([msg("WB-C", "t1"), msg("WB-A", "fall"), msg("WB-D", "worn")])
     express = inbox.take(2000)
-    assert [m.topic.split("/")[3] for m in express] == ["WB-A", "AC-B", "WB-A"]
+    # The device with the shorter way to its urgent event first; each device in its order.
+    assert [m.topic.split("/")[3] for m in express] == ["AC-B", "WB-A", "WB-A"]
     rest = inbox.take(2000)
     assert rest[0] is task
     assert [m.topic.split("/")[3] for m in rest[1:]] == ["WB-C", "WB-D"]
     assert len(inbox) == 0
+
+
+def test_an_attacker_s_backlog_before_its_own_urgent_event_does_not_ride_before_an_sos():
+    # Red team round 8: 6,000 costly readings and then a fall of the attacker's own went out
+    # in one express batch ahead of the victim's SOS (91 s).
+    inbox = Inbox(100_000, urgent=UrgencyHint().device)
+    inbox.put_messages([msg("RD-X", "t1") for _ in range(50)] + [msg("RD-X", "fall")])
+    inbox.put_messages([msg("WB-V", "sos"), msg("WB-O", "t1")])
+    first = inbox.take(10)
+    assert [m.topic.split("/")[3] for m in first] == ["WB-V"] + ["RD-X"] * 9
+    assert all(m.topic.endswith("/telemetry") for m in first[1:])  # RD-X in its order
+    second = inbox.take(10)  # RD-X's fall is still marked: the express goes on
+    assert [m.topic.split("/")[3] for m in second] == ["RD-X"] * 10
+    rest = [m for _ in range(5) for m in inbox.take(10)]
+    assert [m.topic.split("/")[3] for m in rest][-2:] == ["RD-X", "WB-O"]
+    assert rest[-2].topic.endswith("/event") and len(inbox) == 0
 
 
 def test_routine_events_and_no_hint_keep_arrival_order():
