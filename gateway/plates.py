@@ -105,7 +105,7 @@ class PlateTokens:
             raise PlateTokenError("malformed plate link")
         code, _, rest = token.rpartition(".")
         code, _, version = code.rpartition(".")
-        if not code or not version.isdigit() or not rest:
+        if not code or not (version.isascii() and version.isdigit()) or not rest:
             raise PlateTokenError("malformed plate link")
         return unquote(code), int(version), rest
 

@@ -152,7 +152,7 @@ class Gateway:
             coherence=self.coherence,
             kind_of=self._kind_of,
             installed=self._installed,
-            same_owner=self._same_owner,
+            same_owner=self.same_owner,
             hooks=[*(hooks or []), *([self.alerting] if self.alerting else []),
                    *([self.influx] if self.influx else []), self.commands,
                    self.confirmations, self.device_assets],
@@ -243,7 +243,7 @@ class Gateway:
         record = self.registry.get(device_id)
         return record is not None and record.installed
 
-    def _same_owner(self, device_id: str, other: str) -> bool:
+    def same_owner(self, device_id: str, other: str) -> bool:
         """Whether two devices may have one owner: the same vendor account registered both,
         or neither was registered through a vendor account (a device staff registered is
         nobody's to name: a vendor registering its IMEI had its queues refused)."""

@@ -72,7 +72,9 @@ def test_a_plate_link_opens_its_own_unit_and_nothing_else(api):
     # two, and a random signature ends in "AA" one time in 256).
     changed = ("B" if mac[0] != "B" else "C") + mac[1:]
     for forged in (f"DP-3-1-602.{version}.{mac}", f"DP-3-1-502.{version}.{changed}",
-                   f"DP-3-1-502.{version + 1}.{mac}", "not-a-plate-token"):
+                   f"DP-3-1-502.{version + 1}.{mac}", "not-a-plate-token",
+                   # A digit of another script (red team round 8: an unauthenticated 500).
+                   f"DP-3-1-502.%C2%B2.{mac}", f"DP-3-1-502.%E0%A5%A8.{mac}"):
         r = c.get(f"/plates/open/{forged}")
         assert r.status_code == 404 and "门牌码已失效" in r.json()["detail"], forged
     assert _submit(c, f"DP-3-1-602.{version}.{mac}").status_code == 404

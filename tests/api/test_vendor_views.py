@@ -97,6 +97,12 @@ def test_validate_judges_like_ingest_and_stores_nothing(api):
     huge = judge("scgw/v1/locker/VD-1/event",
                  {"ts": int(T0 * 1000), "seq": 2**70, "type": "tamper"})
     assert huge["outcome"] == "refused", huge
+    # A queue whose wrapper names a device (the guide's own `imei` shape) is judged too (red
+    # team round 8: every such queue answered 500).
+    for named in ("865028041234567", "VD-1", "WB-1001"):
+        queue = judge("scgw/v1/locker/VD-1/event", {"imei": named, "dataList": [
+            {"ts": int(T0 * 1000), "seq": 21, "type": "tamper"}]})
+        assert queue["outcome"] in ("accepted", "refused"), queue
     # Another vendor's (or nobody's) registered device is not the vendor's to probe, on our
     # topics or on a dialect's own.
     r = api.client.post("/vendor/validate", headers=acme, json={
