@@ -174,10 +174,19 @@ def _non_finite_as_null(match: re.Match[str]) -> str:
     return match.group(1) if match.group(1) is not None else "null"
 
 
-def _int_or_float(text: str) -> int | float:
-    # Python refuses integers past 4,300 digits (a ValueError that sank a whole SOS): such a
-    # number is read as a float (infinite), which the field's validation then drops.
-    return int(text) if len(text) <= 4000 else float(text)
+_TRAILING_COMMA = re.compile(r",(?=\s*[}\]])")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _int_or_float(text: str) -> int | float | str:
+    # Python refuses integers past 4,300 digits (a ValueError that sank a whole SOS), and
+    # what is read is written again (stored, salvaged): past 64 bits — an ICCID sent as a
+    # number — no encoder writes it (red team round 8: the SOS beside it was lost). Such a
+    # number is kept as its digits.
+    if len(text) < 19:
+        return int(text)
+    value = int(text) if len(text) <= 4000 else None
+    return value if value is not None and -2**63 <= value < 2**64 else text
 
 
 GBK_NOTE = "text in GBK (GB18030) rather than UTF-8: read as GBK (send UTF-8)"
@@ -231,7 +240,7 @@ def object_members(text: str | bytes) -> Members | None:
     if not isinstance(top, Members):
         return None
     try:
-        return Members((key, _plain(value)) for key, value in top)
+        return Members((_text(key), _plain(value)) for key, value in top)
     except RecursionError:
         # Nested deeper than any device writes (600 levels crashed this, red team round 3b):
         # no object any reader takes; an urgent one still pages by its type (salvage).
@@ -240,18 +249,33 @@ def object_members(text: str | bytes) -> Members | None:
 
 def _attempts(text: str) -> Iterator[str]:
     """The text, then (only if needed and only if it may hold any) with C's non-finite
-    tokens read as null."""
+    tokens read as null, then without commas before a closing brace or bracket (firmware
+    that writes `,` after every member: red team round 8, an SOS flag in such a reading)."""
     yield text
     if _MAY_BE_NON_FINITE.search(text):
-        yield _NON_FINITE.sub(_non_finite_as_null, text)
+        text = _NON_FINITE.sub(_non_finite_as_null, text)
+        yield text
+    if _TRAILING_COMMA.search(text):
+        yield _TRAILING_COMMA.sub("", text)
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Members):
-        return {key: _plain(item) for key, item in value}
+        return {_text(key): _plain(item) for key, item in value}
     if isinstance(value, list):
         return [_plain(item) for item in value]
+    if isinstance(value, str):
+        return _text(value)
     return value
+
+
+def _text(text: str) -> str:
+    """`text` with its lone surrogates (a `\\ud83d` escape cut from its pair: an emoji in an
+    SSID cut at a buffer's end) as U+FFFD, so it can be written again as UTF-8 (red team
+    round 8: the SOS beside one was lost)."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def _refuse_repeated_type(payload: bytes) -> None:

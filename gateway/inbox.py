@@ -90,7 +90,9 @@ class Inbox:
             while not self._items:
                 self._cond.wait()
             if self._urgent_ids:
-                return self._take_urgent(max_messages)
+                express = self._take_urgent(max_messages)
+                if express:
+                    return express
             items = self._items
             if self._messages <= max_messages:
                 out = list(items)
@@ -123,7 +125,8 @@ class Inbox:
         backlog: dict[str, list[int]] = {device_id: [] for device_id in last}
         for i, item in enumerate(items):
             if isinstance(item, RawMessage):
-                device_id = device_of(item.topic)
+                # A dialect's topic names its device elsewhere: the urgent mark says which.
+                device_id = urgent.get(id(item)) or device_of(item.topic)
                 if device_id in last and i <= last[device_id]:
                     backlog[device_id].append(i)
         taken: list[int] = []
@@ -132,6 +135,9 @@ class Inbox:
             if room <= 0:
                 break
             taken += backlog[device_id][:room]
+        if not taken:
+            urgent.clear()  # marks of nothing waiting: the inbox goes on in arrival order
+            return []
         chosen = set(taken)
         express = [items[i] for i in taken]
         self._items = deque(item for i, item in enumerate(items) if i not in chosen)

@@ -100,3 +100,15 @@ def test_a_thread_waiting_for_room_keeps_doing_its_duty():
     assert done.wait(5)
     thread.join(5)
     assert [r.payload for r in inbox.take(10)] == [b'{"n": "t1"}']
+
+
+def test_an_urgent_message_on_a_topic_of_another_shape_is_taken():
+    # A dialect's topic (a 4G watch's `watch/<imei>/up`) does not name its device where ours
+    # do: the urgent mark does. The express batch must still hold it (it once held nothing
+    # and was taken again for ever).
+    marks = {b"up-sos": "865028041234567"}
+    inbox = Inbox(100, urgent=lambda raw: marks.get(raw.payload))
+    inbox.put_messages([msg("WB-A", "t1"), RawMessage("watch/865028041234567/up", b"up-sos")])
+    express = inbox.take(2000)
+    assert [m.payload for m in express] == [b"up-sos"]
+    assert [m.topic for m in inbox.take(2000)] == ["scgw/v1/wristband/WB-A/telemetry"]
