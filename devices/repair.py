@@ -295,6 +295,12 @@ _QUIET = frozenset(("false", "0", "normal", "none", "ok", "no", "off", "clear", 
                     "正常", "无"))
 
 
+def is_quiet(value: object) -> bool:
+    """A flag that says there is no alarm: false, 0, "0", "normal", "正常" …"""
+    return value is False or value is None or (type(value) in (int, float) and value == 0) or (
+        isinstance(value, str) and value.strip().lower() in _QUIET)
+
+
 _QUIET_KEYS_MAX = 64
 # Repairs named one by one; past this, one line says how many more.
 _REPAIRS_LISTED = 8
@@ -308,9 +314,8 @@ def _drop_quiet_flags(kind: DeviceKind, model: type[BaseModel], obj: dict[str, A
     fields = model.model_fields
     for name in [k for k in obj if k not in fields][:_QUIET_KEYS_MAX]:
         value = obj[name]
-        quiet = value is False or value is None or (type(value) is int and value == 0) or (
-            isinstance(value, str) and value.strip().lower() in _QUIET)
-        if quiet and (urgent_word(name) in ALARM_KEYS or urgent_type(kind, name) is not None):
+        if is_quiet(value) and (urgent_word(name) in ALARM_KEYS
+                                or urgent_type(kind, name) is not None):
             del obj[name]
             repairs.append(f"{name[:40]} {str(value)[:20]!r} read as no alarm")
 

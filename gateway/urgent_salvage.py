@@ -14,7 +14,7 @@ from devices.catalogue import CATALOGUE
 from devices.codec import object_members
 from devices.dialects.engine import DialectCodec
 from devices.dialects.topics import CompiledTopic
-from devices.repair import ALARM_KEYS
+from devices.repair import ALARM_KEYS, is_quiet
 from devices.salvage import Salvaged, salvage_unreadable, salvage_urgent
 from devices.words import budgeted, urgent_type, urgent_word
 from gateway.envelope import RawMessage
@@ -64,6 +64,10 @@ def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str]) -> Salvag
         return None
     top = dict(members)
     other = _names_other_word(kind, top)
+    # `{"alarm_type": "sos", "alarm": 0}`: which alarm the device reports, and that it is not
+    # on (red team round 8: every such report paged).
+    off = any(urgent_word(k) in _ALARM_FLAGS and is_quiet(v)
+              for k, v in members[:_NESTED_KEYS_MAX])
     # Its first keys: a real payload has a few dozen; thousands of made-up flag keys held
     # the writer 85 ms a message (red team round 7).
     for key, value in members[:_NESTED_KEYS_MAX]:
@@ -73,6 +77,8 @@ def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str]) -> Salvag
             # the message says which — not the fire, leak or entrapment (red team round 7:
             # faults, self-tests and `alarm_cleared` paged critical).
             word = None
+        if word is not None and off and not _is_set(value):
+            word = None  # an alarm named, with the flag beside it off
         if word is not None:
             rest = {k: v for k, v in top.items() if k != key}
             return salvage_urgent(kind, orjson.dumps({**rest, "type": word}), raw.received_at,

@@ -846,7 +846,14 @@ def _flagged(kind: str, payload: dict[str, object], channel: str = "event") -> s
     ("smoke_detector", {"status": 1}),
     # Re-check: another kind's word (`tilt`, `hushed`) says which too.
     ("smoke_detector", {"alarm": 1, "type": "tilt"}), ("elevator", {"alarm": 1, "type": "hushed"}),
-    ("radar", {"fall_detection": 1}), ("smoke_detector", {"smoke_sensor": 1})])
+    ("radar", {"fall_detection": 1}), ("smoke_detector", {"smoke_sensor": 1}),
+    # Round 8: which alarm the device reports, beside a flag saying it is off.
+    ("wristband", {"alarm_type": "sos", "alarm": 0, "battery_pct": 50}),
+    ("wristband", {"alarm_type": "sos", "alarm_state": "0"}),
+    ("wristband", {"alarm_type": "fall", "alarm": False}),
+    ("smoke_detector", {"alarm_type": "smoke_alarm", "alarm": 0}),
+    ("gas_detector", {"alarm_type": "gas_alarm", "alarm_status": 0}),
+    ("smoke_detector", {"alarm": "smoke", "alarm_state": "normal"})])
 def test_an_alarm_flag_beside_another_word_or_a_reading_of_one_is_no_alarm(kind, payload):
     # Red team round 7: an object model's `alarm: 1` beside a fault, a self-test or the
     # end of an entrapment paged critical; so did 1 ppm of CO and a smoke reading of 1.0.
