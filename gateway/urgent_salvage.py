@@ -155,13 +155,15 @@ def _envelopes(top: dict[str, object]) -> list[tuple[str, dict[str, object]]]:
         deeper: list[tuple[str, dict[str, object]]] = []
         for path, obj in level:
             for key, value in obj.items():
+                if _past(key):
+                    continue  # a log of earlier alarms, not one now (red team round 8)
                 name = f"{path}.{key}" if path else str(key)
                 # A list of objects counts by its first few (`"data": [{"type": "sos"}]`).
                 found = ([(f"{name}[{i}]", v) for i, v in enumerate(value[:4])]
                          if isinstance(value, list) else [(name, value)])
                 for where, one in found:
                     inner = one if isinstance(one, dict) else _object_in_text(one)
-                    if inner is None or len(inner) > _NESTED_KEYS_MAX:
+                    if inner is None or len(inner) > _NESTED_KEYS_MAX or _over(inner):
                         continue
                     deeper.append((where, inner))
                     if len(out) + len(deeper) >= _NESTED_MAX:
@@ -169,6 +171,27 @@ def _envelopes(top: dict[str, object]) -> list[tuple[str, dict[str, object]]]:
         out += deeper
         level = deeper
     return out
+
+
+# Names of a field that lists what happened before: `alarm_history`, `alarm_log`,
+# `sos_records`, `last_alarm`, `prev_event`, `报警记录` — a heartbeat repeating its log paged
+# each old fire again (red team round 8).
+_PAST_ENDS = tuple(urgent_word(w) for w in (
+    "history", "histories", "log", "logs", "record", "records", "历史", "记录", "日志"))
+_PAST_STARTS = tuple(urgent_word(w) for w in ("last", "prev", "previous", "上次", "历史"))
+# An element saying it is over: `{"type": "smoke_alarm", "cleared": true}`.
+_OVER_FLAGS = frozenset(urgent_word(w) for w in (
+    "cleared", "handled", "recovered", "resolved", "restored", "ended", "已处理", "已恢复"))
+
+
+def _past(key: object) -> bool:
+    word = urgent_word(str(key)[:64])
+    return len(word) > 4 and (word.endswith(_PAST_ENDS) or word.startswith(_PAST_STARTS))
+
+
+def _over(obj: dict[str, object]) -> bool:
+    return any(urgent_word(str(k)[:32]) in _OVER_FLAGS and _is_set(v)
+               for k, v in list(obj.items())[:_NESTED_KEYS_MAX])
 
 
 def _object_in_text(value: object) -> dict[str, object] | None:

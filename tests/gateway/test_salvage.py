@@ -861,6 +861,34 @@ def test_an_alarm_flag_beside_another_word_or_a_reading_of_one_is_no_alarm(kind,
     assert _flagged(kind, payload, "telemetry") is None
 
 
+DAY_MS = 86_400_000
+
+
+@pytest.mark.parametrize(("kind", "payload"), [
+    ("smoke_detector", {"battery_pct": 90, "alarm_history": [
+        {"ts": MS - 3 * DAY_MS, "type": "smoke_alarm", "cleared": True}]}),
+    ("smoke_detector", {"alarm_log": [{"ts": MS - DAY_MS, "type": "smoke_alarm"}]}),
+    ("smoke_detector", {"last_alarm": {"ts": MS - 40 * DAY_MS, "type": "smoke_alarm"}}),
+    ("smoke_detector", {"history": [{"type": "smoke_alarm"}, {"type": "alarm_cleared"}]}),
+    ("smoke_detector", {"type": "heartbeat", "alarm_history": [{"type": "smoke_alarm"}]}),
+    ("gas_detector", {"alarm_records": [{"ts": MS - 5 * DAY_MS, "type": "gas_alarm"}]}),
+    ("wristband", {"sos_history": [{"ts": MS - 2 * DAY_MS, "type": "sos"}]}),
+    ("elevator", {"fault_log": [{"ts": MS - 9 * DAY_MS, "type": "trapped"}]}),
+    ("wristband", {"data": {"type": "sos", "handled": True}})])
+def test_a_log_of_earlier_alarms_in_a_report_is_no_alarm_now(kind, payload):
+    # Red team round 8: a heartbeat listing past alarms paged each as a new fire, gas leak,
+    # SOS or entrapment — every time it repeated its log.
+    assert _flagged(kind, payload) is None
+    assert _flagged(kind, payload, "telemetry") is None
+
+
+def test_an_alarm_in_an_envelope_or_a_queue_still_pages():
+    assert _flagged("smoke_detector", {"data": {"type": "smoke_alarm"}}, "telemetry") == (
+        "smoke_alarm")
+    assert _flagged("wristband", {"alarms": [{"type": "sos"}]}, "telemetry") == "sos"
+    assert _flagged("wristband", {"payload": {"last": 3, "type": "sos"}}, "telemetry") == "sos"
+
+
 @pytest.mark.parametrize(("kind", "payload", "meant"), [
     ("smoke_detector", {"alarm": 1}, "smoke_alarm"),
     ("smoke_detector", {"alarm_state": 1, "battery_pct": 80}, "smoke_alarm"),
