@@ -68,6 +68,20 @@ def test_a_queue_of_readings_in_one_message_costs_what_it_carries():
     assert admitted == []  # in debt (-20 + 10 a second) until the budget refills
 
 
+def test_a_queue_of_sos_on_the_urgent_budget_costs_what_it_carries():
+    # Red team round 8: a band over its budget sent arrays of 1,000 SOS; each passed on one
+    # urgent token, and 45,000 SOS were stored and confirmed in 15 s.
+    budget = _budget()
+    budget.split([_msg("WB-1", 0.0) for _ in range(100)])  # the normal burst spent
+    queue = RawMessage("scgw/v1/wristband/WB-1/event", orjson.dumps(
+        [{"ts": MS + n, "seq": n, "type": "sos"} for n in range(1_000)]),
+        received_at=T0, arrived=1000.0)
+    admitted, shed, _ = budget.split([queue, queue, _msg("WB-1", 0.0, sos=True)])
+    # The first on credit; then the urgent budget is 997 in debt: the second queue and a
+    # lone SOS are shed (counted, summarised) until the budgets refill.
+    assert (len(admitted), len(shed)) == (1, 2)
+
+
 def test_an_sos_the_quick_pattern_misses_is_read_in_full_before_it_is_shed():
     # Red team round 5 re-check: from a band over its budget, an SOS in a spelling salvage
     # reads but the quick pattern does not (full width, an envelope, a flag in a reading)
