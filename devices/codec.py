@@ -190,12 +190,32 @@ def _int_or_float(text: str) -> int | float | str:
 
 
 GBK_NOTE = "text in GBK (GB18030) rather than UTF-8: read as GBK (send UTF-8)"
+UTF16_NOTE = "text in UTF-16 rather than UTF-8: read as UTF-16 (send UTF-8)"
+
+
+def utf16_codec(payload: bytes) -> str | None:
+    """The UTF-16 codec a payload is written in (by its byte-order mark, or a JSON object's
+    `{"` with a NUL after or before each), or None."""
+    if payload[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    if len(payload) >= 4 and payload[1] == 0 == payload[3] and payload[:1] in (b"{", b"["):
+        return "utf-16-le"
+    if len(payload) >= 4 and payload[0] == 0 == payload[2] and payload[1:2] in (b"{", b"["):
+        return "utf-16-be"
+    return None
 
 
 def payload_text(payload: bytes) -> tuple[str, str | None]:
     """A payload's text and, when it was not UTF-8, how it was read: as GB18030 (GBK's
     superset), which old Chinese firmware sends (vendor round 7: a band's `求救` in GBK was
-    refused as malformed, its SOS lost), or with the bytes neither reads replaced."""
+    refused as malformed, its SOS lost), as UTF-16 (a Windows or Java stack's default:
+    red team round 8), or with the bytes neither reads replaced."""
+    utf16 = utf16_codec(payload)
+    if utf16 is not None:
+        try:
+            return payload.decode(utf16), UTF16_NOTE
+        except UnicodeDecodeError:
+            pass
     try:
         return payload.decode("utf-8"), None
     except UnicodeDecodeError:

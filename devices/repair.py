@@ -19,7 +19,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from devices.base import DeviceKind, no_fix
-from devices.codec import Members, object_members, payload_text
+from devices.codec import Members, object_members, payload_text, utf16_codec
 from devices.words import budgeted, urgent_type, urgent_word
 
 # What firmware puts in a reading for "not measured": a band that measures SpO2 or blood
@@ -75,13 +75,24 @@ def read_object(payload: bytes) -> tuple[Members, list[str]] | None:
     if payload.startswith(b"\xef\xbb\xbf"):
         payload = payload[3:]
         repairs.append("byte-order mark ignored")
-    if payload.endswith(b"\x00"):  # C firmware sending its string's terminator
+    if payload.endswith(b"\x00") and utf16_codec(payload) is None:  # a C string's terminator
         payload = payload.rstrip(b"\x00")
         repairs.append("trailing NUL bytes ignored")
     text, how = payload_text(payload)
     if how is not None:
         repairs.append(how)
     members = object_members(text)
+    if members is None and text.lstrip().startswith('"'):
+        # The whole object sent as a JSON string (a cloud rule engine that stringified the
+        # device's JSON: red team round 8, an SOS refused).
+        try:
+            inner = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            inner = None
+        if isinstance(inner, str) and inner.lstrip().startswith("{"):
+            members = object_members(inner)
+            if members is not None:
+                repairs.append("the object was sent as a JSON string: read inside it")
     return (members, repairs) if members is not None else None
 
 

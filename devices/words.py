@@ -26,7 +26,8 @@ def aliases(meant: str, *words: str) -> tuple[tuple[str, str], ...]:
 
 # Between the letters of a word: `-`, `_`, spaces, dots (`S.O.S`) and the punctuation
 # firmware puts around one (`sos:alarm`, `SOS!`).
-_SEPARATORS = re.compile(r"[-_.\s:;,!?~*#'\"/|\\]+")
+# Control characters too: a C buffer's NUL padding (`"sos\u0000\u0000"`, red team round 8).
+_SEPARATORS = re.compile(r"[-_.\s:;,!?~*#'\"/|\\\x00-\x1f\x7f]+")
 _NUMBERED = re.compile(r"^(.*?[^\d])\d{1,3}$")  # `sos1`, `SOS_2`: a button's number
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from devices import topics
 from devices.base import Channel, CommandAck, DeviceKind, Event, Status, clock_hint
 from devices.catalogue import CATALOGUE, KindCatalogue
+from devices.codec import utf16_codec
 from devices.dialects.engine import DialectCodec
 from devices.errors import DecodeError, UnknownCodecError
 from devices.vendors import CodecSet, VendorRoute, builtin_codecs
@@ -71,7 +72,7 @@ class Decoder(Salvaging):
         if len(raw.topic) > TOPIC_MAX:
             raise RejectError("bad_topic", f"topic of {len(raw.topic)} characters (at most "
                               f"{TOPIC_MAX}): {raw.topic[:80]!r}…")
-        if raw.payload[-1:] == b"\x00":
+        if raw.payload[-1:] == b"\x00" and utf16_codec(raw.payload) is None:
             # C firmware sending `strlen + 1` bytes: the string's NUL is no part of the JSON
             # (vendor round 4: every reading refused, "trailing characters at column 54").
             raw = replace(raw, payload=raw.payload.rstrip(b"\x00"))

@@ -11,7 +11,7 @@ import orjson
 from devices import topics
 from devices.base import Channel, DeviceKind
 from devices.catalogue import CATALOGUE
-from devices.codec import object_members
+from devices.codec import object_members, utf16_codec
 from devices.dialects.engine import DialectCodec
 from devices.dialects.topics import CompiledTopic
 from devices.repair import ALARM_KEYS, is_quiet
@@ -31,7 +31,7 @@ def misplaced_urgent(kind: DeviceKind, codec: object, raw: RawMessage,
     if isinstance(codec, DialectCodec):
         return None
     note = f"sent on …/{channel[:40]}: events go on …/event (this one was taken as an event)"
-    if b"type" in raw.payload.lower():
+    if b"type" in raw.payload.lower() or utf16_codec(raw.payload) is not None:
         found = salvage_urgent(kind, raw.payload, raw.received_at, [note])
         if found is not None:
             return found
@@ -239,7 +239,9 @@ def flag_word(kind: DeviceKind, key: str, value: object) -> str | None:
             for part in parts:
                 if urgent_type(kind, part) is not None:
                     return part
-    if urgent_word(key) in ALARM_KEYS:
+    named = urgent_word(key)
+    if named in ALARM_KEYS or (named == "type" and isinstance(value, list | dict)):
+        # (`"type": ["sos"]`, `"type": {"name": "sos"}`: red team round 8)
         if _is_set(value):
             # `"alarm": 1` on a kind whose other word for its alarm is `alarm` (a smoke or
             # gas detector, an alarm pole: vendor round 5, every NB-IoT object model) — and

@@ -280,9 +280,37 @@ def test_an_alarm_beside_text_or_a_number_no_encoder_writes_pages(gateway, kind,
         "SELECT type FROM events WHERE channel = 'event'")] == [urgent]
 
 
+@pytest.mark.parametrize("channel", ["event", "telemetry"])
+@pytest.mark.parametrize("shape", [
+    "nul padded", "nul padded fall", "type as a list", "type as an object", "double encoded",
+    "utf-16", "utf-16-le", "utf-16-be"])
+def test_an_sos_in_a_shape_firmware_writes_pages(gateway, channel, shape):
+    # Red team round 8: a C buffer's NUL padding, `"type": ["sos"]`, `{"name": "sos"}`, the
+    # whole object as a JSON string (a cloud rule engine's), UTF-16 text — each SOS lost.
+    body = {"ts": MS, "seq": 41, "type": "fall" if "fall" in shape else "sos"}
+    if shape.startswith("nul padded"):
+        body["type"] += "\u0000" * 5
+    elif shape == "type as a list":
+        body["type"] = ["sos"]
+    elif shape == "type as an object":
+        body["type"] = {"name": "sos"}
+    payload = orjson.dumps(body)
+    if shape == "double encoded":
+        payload = orjson.dumps(payload.decode())
+    elif shape.startswith("utf-16"):
+        payload = payload.decode().encode(shape)
+    topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/{channel}"
+    gateway.pipeline.process_batch([RawMessage(topic, payload, received_at=T0)])
+    assert gateway.store.query("SELECT reason FROM dead_letters") == []
+    meant = "fall" if "fall" in shape else "sos"
+    assert [(r["type"], r["seq"]) for r in gateway.store.query(
+        "SELECT type, seq FROM events WHERE channel = 'event'")] == [(meant, 41)]
+
+
 def test_what_cannot_be_read_as_an_urgent_event_stays_a_dead_letter(gateway):
     topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
-    payloads = [b'["sos"]', b'{"type": ["sos"]}', b'{"type": "s0s", "ts": %d}' % MS,
+    # (`{"type": ["sos"]}` pages since red team round 8, as `{"event": ["sos"]}` did.)
+    payloads = [b'["sos"]', b'{"type": "s0s", "ts": %d}' % MS,
                 b'{"type": "worn", "note": "sos", ', b'sos']
     gateway.pipeline.process_batch([RawMessage(topic, p, received_at=T0) for p in payloads])
     assert len(gateway.store.query("SELECT id FROM dead_letters")) == len(payloads)
