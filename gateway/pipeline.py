@@ -29,6 +29,7 @@ from gateway.storage.migrate import StoreError
 from gateway.storage.tx import StoreTx
 from gateway.twin import TwinTracker
 from gateway.twin_writer import TwinWriter
+from gateway.urgency import device_of
 from gateway.urgent_salvage import may_be_urgent, urgent_when_read
 
 log = logging.getLogger(__name__)
@@ -278,7 +279,10 @@ class Pipeline(TaskRunner):
                     counts.own += 1  # acked with the batch; nothing to store
                 except Exception as exc:  # counted: an internal_error dead letter
                     log.exception("internal error on %s", raw.topic)
-                    self._dead.write(tx, part, RejectError("internal_error", repr(exc)))
+                    # Named by its device, so the vendor and the device's refusal alert see it
+                    # (red team round 8: such alarms were invisible per device).
+                    self._dead.write(tx, part, RejectError("internal_error", repr(exc),
+                                                           device_of(part.topic)))
         co = self._coherence
         if co is not None:
             held = co.claim(tx, {env.device_id for _, env in decoded}, defer=True)
@@ -308,7 +312,8 @@ class Pipeline(TaskRunner):
                     presence_changed |= self._process_one(env, now, tx, counts)
             except Exception as exc:
                 log.exception("internal error on %s", raw.topic)
-                self._dead.write(tx, raw, RejectError("internal_error", repr(exc)))
+                self._dead.write(tx, raw, RejectError("internal_error", repr(exc),
+                                                      env.device_id, env.kind))
                 if careful:
                     failed.add(copy_identity(env))
         self.dedup.save(tx)

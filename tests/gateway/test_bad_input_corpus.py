@@ -301,3 +301,18 @@ def _finite(value: object) -> bool:
     if isinstance(value, list):
         return all(_finite(v) for v in value)
     return True
+
+
+def test_an_internal_error_is_a_dead_letter_of_its_device(gateway, monkeypatch):
+    # Red team round 8: such dead letters named no device, so neither its vendor nor the
+    # device's refusal alert saw them.
+    def broken(raw, now):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(gateway.pipeline, "_decoder", type("D", (), {"decode": staticmethod(
+        broken)})())
+    device_id = DEVICES["wristband"]
+    gateway.pipeline.process_batch([RawMessage(f"scgw/v1/wristband/{device_id}/event",
+                                               b'{"type": "sos"}', received_at=T0)])
+    [row] = gateway.store.query("SELECT reason, device_id FROM dead_letters")
+    assert (row["reason"], row["device_id"]) == ("internal_error", device_id)
