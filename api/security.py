@@ -219,13 +219,16 @@ class LoginThrottle:
     No username is ever locked out: an attacker guessing from one address slows only
     themselves (the wait doubles from 5 s after `free` failures, up to `max_s`), while the
     real user logs in from their own address. An address failing across many usernames
-    (password spraying) backs off the same way after `spray_free` failures. Entries are
-    forgotten `forget_s` after their last failure, and at most `max_entries` are kept.
+    (password spraying) backs off the same way after `spray_free` failures — but not for a
+    username that signed in from that address before (within `trusted_s`): a spray from a
+    shared address (a carrier-grade NAT, a compound's Wi-Fi, the office) then held every real
+    user behind it out for up to 15 minutes (red team round 8). Entries are forgotten
+    `forget_s` after their last failure, and at most `max_entries` are kept.
     """
 
     def __init__(self, clock: Clock, *, free: int = 3, max_s: float = 900.0,
                  spray_free: int = 20, forget_s: float = 3600.0,
-                 max_entries: int = 100_000) -> None:
+                 max_entries: int = 100_000, trusted_s: float = 30 * 86_400.0) -> None:
         self._clock = clock
         self._free = free
         self._max = max_s
@@ -234,10 +237,19 @@ class LoginThrottle:
         self._max_entries = max_entries
         self._entries: OrderedDict[tuple[str, str], _Failures] = OrderedDict()
         self._pending: dict[tuple[str, str], int] = {}
+        # (username, address) → when it last signed in there (in memory: after a restart a
+        # user is trusted again at their next good password).
+        self._trusted: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._trusted_s = trusted_s
+        self._held: dict[tuple[str, str], list[list[tuple[str, str]]]] = {}
         self._lock = threading.Lock()
 
     def _keys(self, username: str, address: str) -> tuple[tuple[tuple[str, str], int], ...]:
-        return (((username, address), self._free), (("", address), self._spray_free))
+        own = ((username, address), self._free)
+        known = self._trusted.get((username, address))
+        if known is not None and known > self._clock.time() - self._trusted_s:
+            return (own,)
+        return (own, (("", address), self._spray_free))
 
     def _wait(self, key: tuple[str, str], free: int, now: float) -> float:
         # Attempts still being checked count as failures made now: a burst of parallel
@@ -270,12 +282,21 @@ class LoginThrottle:
             if wait <= 0:
                 for key, _ in keys:
                     self._pending[key] = self._pending.get(key, 0) + 1
+                # What `end` releases: the keys held now (a good password in between
+                # makes the address the user's, and changes the keys).
+                self._held.setdefault((username, address), []).append([k for k, _ in keys])
             return wait
 
     def end(self, username: str, address: str) -> None:
         """Release the place `begin` held (after `failed` or `succeeded`, or an error)."""
         with self._lock:
-            for key, _ in self._keys(username, address):
+            held = self._held.get((username, address))
+            if not held:
+                return
+            keys = held.pop()
+            if not held:
+                del self._held[(username, address)]
+            for key in keys:
                 left = self._pending.get(key, 0) - 1
                 if left > 0:
                     self._pending[key] = left
@@ -295,9 +316,14 @@ class LoginThrottle:
                 self._entries.popitem(last=False)
 
     def succeeded(self, username: str, address: str) -> None:
-        """A good login clears that username's failures from that address."""
+        """A good login clears that username's failures from that address, and the address
+        is theirs: a spray from it no longer holds them back."""
         with self._lock:
             self._entries.pop((username, address), None)
+            self._trusted.pop((username, address), None)
+            self._trusted[(username, address)] = self._clock.time()
+            while len(self._trusted) > self._max_entries:
+                self._trusted.popitem(last=False)
 
     def _expire(self, now: float) -> None:
         while self._entries:

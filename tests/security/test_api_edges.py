@@ -101,12 +101,20 @@ def test_guessing_a_password_slows_the_guesser_not_the_user(edge: Edge):
     with edge.http(transport=_from("127.0.0.2")) as operator:
         r = operator.post("/auth/token", data={"username": "op-chen", "password": PASSWORD})
         assert r.status_code == 200, r.text
-    # Spraying many usernames from one address backs off too.
+    # Spraying many usernames from one address backs off too — but an operator who signed in
+    # from that shared address before (an office NAT) is not held back with the sprayer
+    # (red team round 8: one sprayer locked everyone behind the address out).
+    with edge.http(transport=_from("127.0.0.3")) as office:
+        assert office.post("/auth/token", data={"username": "op-chen",
+                                                "password": PASSWORD}).status_code == 200
     with edge.http(transport=_from("127.0.0.3")) as sprayer:
         codes = [sprayer.post("/auth/token", data={"username": f"user-{n}",
                                                    "password": "Winter2026!"}).status_code
                  for n in range(24)]
         assert 429 in codes and codes[:20] == [401] * 20, codes
+    with edge.http(transport=_from("127.0.0.3")) as office:
+        assert office.post("/auth/token", data={"username": "op-chen",
+                                                "password": PASSWORD}).status_code == 200
     with edge.http() as client:
         text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
     throttled = next(line for line in text.splitlines()
