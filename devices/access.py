@@ -50,6 +50,18 @@ class UnlockEvent(Event):
     snapshot_ref: SnapshotRef | None = SNAPSHOT
 
 
+class DoorOpenedEvent(Event):
+    """The door opened, from either side, with no unlock to report: a door contact (门磁) or
+    a lock's handle sensor. A lone elder's going out or letting someone in, so it counts as
+    their day's activity as an unlock does (vendor round 8: a door-contact kit's elder was
+    "unopened for 24 h" every day)."""
+
+    type: Literal["door_opened"] = "door_opened"
+    door: str = Field("main", min_length=1, max_length=64,
+                      description="Door name at this controller")
+    from_inside: bool | None = Field(None, description="Opened from inside (where it can tell)")
+
+
 class DeniedEvent(Event):
     """Someone was refused entry."""
 
@@ -174,9 +186,9 @@ KIND = DeviceKind(
     name_en="Access controller",
     config=AccessDevice,
     telemetry=AccessTelemetry,
-    events=(UnlockEvent, DeniedEvent, ForcedOpenEvent, HeldOpenEvent, FenceIntrusionEvent,
-            DuressEvent, TamperEvent, FaultEvent, StrangerEvent, BlacklistedEvent,
-            TailgatingEvent),
+    events=(UnlockEvent, DoorOpenedEvent, DeniedEvent, ForcedOpenEvent, HeldOpenEvent,
+            FenceIntrusionEvent, DuressEvent, TamperEvent, FaultEvent, StrangerEvent,
+            BlacklistedEvent, TailgatingEvent),
     offline_timeout_s=10 * 60,
     description="Unit doors, compound gates and perimeter fences.",
     command_specs=(REMOTE_UNLOCK,),

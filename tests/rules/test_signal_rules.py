@@ -154,6 +154,20 @@ def test_lone_elder_door_unopened_for_24_h(rig: Rig):
     assert rig.open("access.lone_elder_inactive", "AC-2002") is None
 
 
+def test_a_door_contact_s_opening_counts_as_a_lone_elder_s_day(rig: Rig):
+    # Vendor round 8: a door-contact kit knows only that the door opened; with unlocks alone
+    # counting, its lone elder was "unopened for 24 h" every day.
+    rig.event("AC-2002", "door_opened", door="main", from_inside=True)
+    rig.advance(80_000)
+    rig.event("AC-2002", "door_opened", door="main")
+    rig.advance(80_000)  # 160,000 s since the first opening, 80,000 since the last
+    assert rig.alerts("access.lone_elder_inactive", "AC-2002") == []
+    rig.advance(7_000)
+    assert rig.open("access.lone_elder_inactive", "AC-2002") is not None
+    rig.event("AC-2002", "door_opened")
+    assert rig.open("access.lone_elder_inactive", "AC-2002") is None
+
+
 def test_parcel_uncollected_48_h_minor_and_major_when_recipient_lives_alone(rig: Rig):
     rig.event("LK-4001", "parcel_deposited", compartment="L-1", parcel_id="SF1",
               recipient_id="R-li")
