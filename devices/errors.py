@@ -24,5 +24,12 @@ class PayloadError(DecodeError):
     """The payload bytes are not a valid message for the device's kind and channel."""
 
 
+class IgnoredCodeError(DecodeError):
+    """A vendor event code the device's dialect declares it does not map (a camera
+    platform's routine motion events): acknowledged and counted, neither stored nor refused."""
+
+    reason = "ignored"
+
+
 class UnknownCodecError(KeyError):
     """A device names a codec that no module declares."""

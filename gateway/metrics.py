@@ -89,6 +89,9 @@ class GatewayMetrics:
         self.own_publishes = Counter(
             "scgw_messages_own_publish", "Our own publishes (commands, confirmations) received "
             "back on the device prefix and ignored", registry=r)
+        self.ignored = Counter(
+            "scgw_messages_ignored", "Messages whose vendor event code the device's dialect "
+            "declares it does not map (`event.ignore`)", ["kind"], registry=r)
         self.stale = Counter(
             "scgw_messages_stale", "Accepted messages whose device time is very old", ["kind"],
             registry=r,
@@ -174,6 +177,7 @@ class BatchCounts:
     duplicates: collections.Counter[str] = field(default_factory=collections.Counter)
     stale: collections.Counter[str] = field(default_factory=collections.Counter)
     own: int = 0  # our own publishes seen again (3.1.1 or shared subscriptions)
+    ignored: collections.Counter[str] = field(default_factory=collections.Counter)
 
     def publish(self, metrics: GatewayMetrics) -> None:
         """Add the tallies to the counters."""
@@ -185,3 +189,5 @@ class BatchCounts:
             metrics.duplicates.labels(kind).inc(n)
         for kind, n in self.stale.items():
             metrics.stale.labels(kind).inc(n)
+        for kind, n in self.ignored.items():
+            metrics.ignored.labels(kind).inc(n)

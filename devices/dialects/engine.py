@@ -26,7 +26,7 @@ from devices.dialects.errors import DialectError, Loc
 from devices.dialects.expr import ALL, ExpressionError, compile_condition, compile_getter, roots
 from devices.dialects.model import Dialect, FieldSpec, MessageRule
 from devices.dialects.topics import CompiledTopic
-from devices.errors import PayloadError
+from devices.errors import IgnoredCodeError, PayloadError
 from devices.words import urgent_type, urgent_word
 
 
@@ -81,6 +81,7 @@ class _Rule:
     # kind → target (telemetry, status, cmd_ack) or kind → {event word → target}
     targets: dict[str, Any]
     table: dict[str, str]
+    ignore: frozenset[str] = frozenset()
 
 
 class DialectCodec:
@@ -138,6 +139,7 @@ class DialectCodec:
             code = _expr(rule.event.code, (*loc, "event", "code"), compile_getter)
             base |= roots(rule.event.code)
             table = dict(rule.event.table)
+            self._check_ignored(rule, kinds, loc)
         for key in kinds:
             kind = self._catalogue.kinds[key]
             if rule.channel == "event":
@@ -147,7 +149,22 @@ class DialectCodec:
                 self._check_fields(model, fields, loc, kind)
                 targets[key] = _target(model, fields, base, loc)
         return _Rule(rule.name, rule.channel, rule.topic, frozenset(kinds), when, code, targets,
-                     table)
+                     table, frozenset(rule.event.ignore) if rule.event is not None else frozenset())
+
+    def _check_ignored(self, rule: MessageRule, kinds: list[str], loc: Loc) -> None:
+        """An ignored code is neither in the table nor any spelling of an urgent type: a
+        dialect may drop a camera's motion events, never an SOS."""
+        assert rule.event is not None
+        for code in rule.event.ignore:
+            if code in rule.event.table:
+                raise DialectError(f"{code!r} is both mapped and ignored",
+                                   loc=(*loc, "event", "ignore"))
+            for key in kinds:
+                meant = urgent_type(self._catalogue.kinds[key], code)
+                if meant is not None:
+                    raise DialectError(
+                        f"{code!r} reads as the urgent type {meant!r} of {key}: an urgent "
+                        "event is never ignored", loc=(*loc, "event", "ignore"))
 
     def _model(self, kind: DeviceKind, channel: str) -> type[BaseModel]:
         base = {"telemetry": kind.telemetry, "status": Status, "cmd_ack": CommandAck}[channel]
@@ -325,6 +342,9 @@ class DialectCodec:
         if rule.code is not None:
             key = _code_key(rule.code(obj))
             word = rule.table.get(key)
+            if word is None and key in rule.ignore:
+                raise IgnoredCodeError(f"vendor event code {key[:40]!r} is one dialect {self.name} "
+                                  "ignores")
             if word is None:
                 raise PayloadError(f"vendor event code {key[:40]!r} is not in dialect "
                                    f"{self.name}'s table", reason="unknown_event_type")

@@ -99,7 +99,12 @@ class EventMap(_Strict):
     code: str = Field(description="JMESPath expression of the vendor's event code")
     table: dict[str, str] = Field(
         min_length=1, description="Vendor code (compared as text) → our event type; a code "
-        "not in the table is dead-lettered as `unknown_event_type`")
+        "not in the table (nor in `ignore`) is dead-lettered as `unknown_event_type`")
+    ignore: list[str] = Field(
+        default_factory=list, max_length=200, description="Vendor codes (compared as text) "
+        "deliberately not mapped — a camera platform's routine motion or video-loss events: "
+        "acknowledged and counted (`scgw_messages_ignored`), neither stored nor refused, so "
+        "they raise no `device.refused` alert. An urgent type is never ignored")
 
 
 class MessageRule(_Strict):

@@ -279,3 +279,63 @@ def test_an_alarm_from_a_hub_child_nobody_registered_pages_the_control_room(make
     assert sorted((a["device_id"], a["category"]) for a in gw.store.query(
         "SELECT device_id, category FROM alerts")) == [
         ("hub:z2m-b3/fire_safety", "fire_safety"), ("hub:z2m-b3/sos", "sos")]
+
+
+CAMERA_PLATFORM = """\
+dialect: hik_like
+title: A camera platform pushing every event it has
+kinds: [camera]
+topics:
+  - {name: alarm, pattern: "hik/{id}/alarm"}
+messages:
+  - name: alarm
+    channel: event
+    event:
+      code: eventType
+      table: {highAltitudeThrowing: falling_object}
+      ignore: [VMD, videoloss, linedetection]
+    fields:
+      ts: {path: dateTime, convert: time, required: true}
+      seq: activePostCount
+      confidence: {path: confidence, convert: number}
+examples:
+  - name: motion
+    topic: hik/CAM-H1/alarm
+    payload: {eventType: VMD, dateTime: "2026-11-21T12:00:00+08:00", activePostCount: 1}
+    reject: ignored
+"""
+
+
+def test_a_dialect_s_ignored_codes_are_counted_not_refused(tmp_path: Path, make_gateway,
+                                                          publisher):
+    # Vendor round 8: a platform's routine motion events (VMD every few seconds) were refused
+    # as unknown_event_type and raised a device.refused alert and ticket for a camera that
+    # works; a dialect could not say "these we do not map".
+    folder = tmp_path / "dialects"
+    folder.mkdir()
+    (folder / "hik_like.yaml").write_text(CAMERA_PLATFORM, encoding="utf-8")
+    gw = make_gateway([device("CAM-H1", "camera", codec="hik_like", grid="G-01")],
+                      dialects={"folder": str(folder)})
+    for n in range(1, 6):
+        publisher.publish("hik/CAM-H1/alarm", orjson.dumps(
+            {"eventType": "VMD", "dateTime": "2026-11-21T12:00:00+08:00",
+             "activePostCount": n}))
+    publisher.publish("hik/CAM-H1/alarm", orjson.dumps(
+        {"eventType": "highAltitudeThrowing", "dateTime": "2026-11-21T12:00:01+08:00",
+         "activePostCount": 6, "confidence": 0.93}))
+    assert gw.pipeline.wait_processed(6, timeout=15)
+    assert gw.store.query("SELECT reason FROM dead_letters") == []
+    assert [r["type"] for r in gw.store.query("SELECT type FROM events")] == [
+        "falling_object"]
+    assert "device.refused" not in _alerts(gw)
+    assert gw.metrics.value("scgw_messages_ignored_total", kind="camera") == 5
+
+
+def test_a_dialect_may_not_ignore_an_urgent_code(tmp_path: Path):
+    from devices.dialects.errors import DialectError
+
+    path = tmp_path / "hik_like.yaml"
+    path.write_text(CAMERA_PLATFORM.replace("ignore: [VMD,", "ignore: [falling_object, VMD,"),
+                    encoding="utf-8")
+    with pytest.raises(DialectError, match="never ignored"):
+        load_file(path)
