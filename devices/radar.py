@@ -35,6 +35,7 @@ class RadarTelemetry(Telemetry):
     target_count: int | None = Field(None, ge=0, le=20, description="People it sees")
     stay_s: int | None = STAY
     posture: Posture | None = Field(None, description="The person's posture")
+    in_bed: bool | None = Field(None, description="Someone in bed (bed-exit pads)")
     breath_rpm: float | None = Field(None, ge=0, le=80, description="Breaths per minute")
     heart_rate_bpm: float | None = Field(
         None, ge=0, le=250, description="Heart rate seen by the radar, per minute (not a "
@@ -67,6 +68,24 @@ class LeftEvent(Event):
     room: str | None = ROOM
 
 
+class OutOfBedEvent(Event):
+    """Out of bed and not back within the device's own time (离床未归): a bed-exit pad under
+    the mattress, or a radar over the bed. At night, for an elder who lives alone, they may
+    be lying somewhere else (vendor round 8: a mattress pad had no word for it)."""
+
+    type: Literal["out_of_bed"] = "out_of_bed"
+    room: str | None = ROOM
+    away_s: int | None = Field(
+        None, ge=0, le=7 * 86_400, description="Seconds since the person left the bed")
+
+
+class BackInBedEvent(Event):
+    """Back in bed: an out-of-bed alarm is over."""
+
+    type: Literal["back_in_bed"] = "back_in_bed"
+    room: str | None = ROOM
+
+
 class FaultEvent(Event):
     """The radar does not work (blocked, misaligned, a hardware fault)."""
 
@@ -81,10 +100,11 @@ KIND = DeviceKind(
     name_en="Fall and presence radar",
     config=RadarDevice,
     telemetry=RadarTelemetry,
-    events=(FallEvent, LongStayEvent, LeftEvent, FaultEvent),
+    events=(FallEvent, LongStayEvent, LeftEvent, OutOfBedEvent, BackInBedEvent, FaultEvent),
     # Mains powered, a heartbeat a minute or so: ten minutes of silence is offline.
     offline_timeout_s=10 * 60,
-    description="Ceiling radars in elders' bathrooms and bedrooms: falls and long stays.",
+    description="Ceiling radars in elders' bathrooms and bedrooms (falls, long stays) and "
+                "bed-exit pads (out of bed and not back).",
     urgent=("fall",),
     urgent_aliases=(("fall_down", "fall"), ("fall_detected", "fall"), ("跌倒", "fall"),
                     ("fall_confirmed", "fall"), ("confirmed_fall", "fall"),
@@ -96,5 +116,8 @@ KIND = DeviceKind(
                  ("no_motion", "long_stay"), ("inactivity", "long_stay"),
                  ("长时间未动", "long_stay"), ("久滞", "long_stay"),
                  ("leave", "left"), ("person_left", "left"), ("离开", "left"),
-                 ("got_up", "left"), ("起身", "left")),
+                 ("got_up", "left"), ("起身", "left"),
+                 ("bed_exit", "out_of_bed"), ("leave_bed", "out_of_bed"),
+                 ("离床", "out_of_bed"), ("离床未归", "out_of_bed"), ("离床报警", "out_of_bed"),
+                 ("in_bed", "back_in_bed"), ("上床", "back_in_bed"), ("回床", "back_in_bed")),
 )

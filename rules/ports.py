@@ -185,7 +185,7 @@ class Subject:
 
 # Event fields saying how long the reported condition had lasted when the event was sent (a
 # radar's `stay_s`, an elevator car's `stopped_s`: vendor round 8).
-LASTED_FIELDS: tuple[str, ...] = ("dwell_s", "open_s", "stay_s", "stopped_s")
+LASTED_FIELDS: tuple[str, ...] = ("dwell_s", "open_s", "stay_s", "stopped_s", "away_s")
 # Events that report a condition's end: a `dwell_s` there is how long it had lasted before
 # `ts`, not after it.
 ENDING_EVENTS = frozenset(("fire_lane_cleared",))

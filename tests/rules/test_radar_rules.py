@@ -76,6 +76,23 @@ def test_a_critical_alarm_reported_late_still_pages_and_says_how_late(rig: Rig) 
     assert [a["muted"] for a in rig.alerts("radar.long_stay", "RD-F")][-1] is None
 
 
+def test_out_of_bed_and_not_back_is_a_welfare_check_critical_for_a_lone_elder(rig: Rig) -> None:
+    # Vendor round 8: a bed-exit pad had no word for "out of bed and not back"; the nearest,
+    # `long_stay`, paged "stayed in the room too long", the opposite situation.
+    rig.event("RD-L", "离床未归", room="bedroom", away_s=1800)
+    rig.event("RD-F", "out_of_bed", room="bedroom", away_s=1800)
+    lone = rig.open("radar.out_of_bed_lone_elder", "RD-L")
+    family = rig.open("radar.out_of_bed", "RD-F")
+    assert (lone["severity"], lone["category"]) == ("critical", "welfare_check")
+    assert (family["severity"], family["category"]) == ("major", "welfare_check")
+    assert json.loads(lone["detail"])["away_s"] == 1800
+    assert rig.alerts("radar.long_stay_lone_elder", "RD-L") == []
+    rig.event("RD-F", "back_in_bed", room="bedroom")
+    assert rig.open("radar.out_of_bed", "RD-F") is None
+    rig.telemetry("RD-L", presence=False, in_bed=False)
+    assert rig.dead_letters() == []
+
+
 def _tickets(rig: Rig) -> list[dict[str, Any]]:
     """Every ticket with the alerts linked to it (rule:device), oldest first."""
     rows = rig.gw.store.query(
