@@ -25,6 +25,19 @@ def _sos(seq: int, at: float) -> bytes:
                          "location": {"lat": 35.4151, "lon": 116.5872, "accuracy_m": 8}})
 
 
+def _handle_and_close(gw, ticket_id: int, result: str, now: float) -> None:
+    """The grid worker accepts, reports and closes the ticket; its SOS alert is then
+    acknowledged (closing acknowledges it)."""
+    def close_it(at, tx):
+        for action, kw in (("accept", {}), ("report", {"result": result}), ("close", {})):
+            gw.workflow.transition(tx, ticket_id, action, actor="gw-wang", now=at, **kw)
+
+    gw.pipeline.submit_task("close", close_it, now)
+    assert wait_for(lambda: gw.store.query(
+        "SELECT state FROM alerts WHERE rule_id = 'wristband.sos'")[0]["state"]
+        == "acknowledged", 5)
+
+
 @pytest.mark.both_backends
 def test_sos_over_mqtt_becomes_a_dispatched_ticket_and_a_repeat_updates_it(
     make_gateway, publisher, tmp_path, clock
@@ -57,13 +70,7 @@ def test_sos_over_mqtt_becomes_a_dispatched_ticket_and_a_repeat_updates_it(
     assert trail == ["collect", "dispatch", "alert_repeated"]
 
     # Closing the ticket acknowledges its alert (ack ≠ clear: the alert stays open, acked).
-    def close_it(now, tx):
-        for action, kw in (("accept", {}), ("report", {"result": "家属已接回"}), ("close", {})):
-            gw.workflow.transition(tx, ticket["id"], action, actor="gw-wang", now=now, **kw)
-
-    gw.pipeline.submit_task("close", close_it, clock.time())
-    assert wait_for(lambda: gw.store.query(
-        "SELECT state FROM alerts")[0]["state"] == "acknowledged", 5)
+    _handle_and_close(gw, ticket["id"], "家属已接回", clock.time())
     assert gw.store.query("SELECT state FROM tickets")[0]["state"] == "closed"
     family = gw.store.query("SELECT kind FROM notifications WHERE recipient = 'fam-yang-son'")
     assert [n["kind"] for n in family] == ["critical_ticket", "ticket_feedback"]
@@ -83,13 +90,7 @@ def test_an_sos_pressed_again_after_its_ticket_closed_opens_a_new_job(
     assert gw.pipeline.wait_processed(1, 10)
     [first] = gw.store.query("SELECT id, code FROM tickets")
 
-    def close_it(now, tx):
-        for action, kw in (("accept", {}), ("report", {"result": "误按，已回访"}), ("close", {})):
-            gw.workflow.transition(tx, first["id"], action, actor="gw-wang", now=now, **kw)
-
-    gw.pipeline.submit_task("close", close_it, clock.time())
-    assert wait_for(lambda: gw.store.query(
-        "SELECT state FROM alerts")[0]["state"] == "acknowledged", 5)
+    _handle_and_close(gw, first["id"], "误按，已回访", clock.time())
 
     clock.advance(3600)
     publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(2, T0 + 3600))
