@@ -9,7 +9,7 @@ import numpy as np
 from devices.camera.config import FallingConfig
 from devices.camera.detection import Detection
 from devices.camera.physics import FloorMap, Verdict, assess
-from devices.camera.recover import HISTORY_S, Sightings, falling_run, recover
+from devices.camera.recover import HISTORY_S, Sightings, coherent, falling_run, recover
 from devices.camera.region import Crop
 from devices.camera.tracking import Track
 from devices.camera.trim import _MAX_LOOSE, Trimming
@@ -195,7 +195,7 @@ class Judge(Trimming):
         s = self.crop.scale
         typical = float(np.median(tr.area))
         tol = max(2.5, 0.1 * storey * s) + 0.3 * float(np.sqrt(typical))
-        if not sightings.walk():
+        if not sightings.walk(coherent(tr, g * s, self.fps)):
             self._count("walk_budget")
             return None
         whole = recover(tr, sightings, g * s, tol, self.cfg.max_gap_frames)

@@ -8,7 +8,7 @@ import pytest
 from devices.camera.config import FallingConfig
 from devices.camera.detection import Detection
 from devices.camera.falling import FallingDetector
-from devices.camera.recover import Sightings
+from devices.camera.recover import Sightings, coherent
 from devices.camera.tracking import Blob, Track
 from tests.devices.camera.test_judge import FPS, _config, _judge, _stoop, _track
 
@@ -221,9 +221,40 @@ def test_a_fall_split_over_tracks_is_still_found_after_refused_walks_refill() ->
     head, tail = fall[:13], fall[13:]
     piece = _track(lambda t: 300.0, lambda t: 200.0 + 0.5 * g * (t + 0.52) ** 2, 0.32, t0=0.52)
     sightings = _sightings_of(head, tail)
-    while sightings.walk():
+    while sightings.walk(coherent=True):  # the budget and the reserve
         pass
     assert judge([piece], sightings=sightings) == []
     assert judge.rejected.get("walk_budget") == 1
     judge, _ = _judge(40.0)
     assert len(judge([piece], sightings=_sightings_of(head, tail))) == 1
+
+
+def test_a_piece_on_a_fall_is_walked_when_raindrops_spent_the_budget() -> None:
+    # Heavy rain (style C, clip 3008): raindrops' pieces took the budget first-come and the
+    # throws' pieces were refused. A piece that lies on one fall draws on a reserve.
+    judge, _ = _judge(40.0)
+    g = 9.81 * 40.0 / 3.0
+    fall = [(t, 300.0, 200.0 + 0.5 * g * t * t) for t in np.arange(0, 0.84, 1 / FPS)]
+    head, tail = fall[:13], fall[13:]
+    piece = _track(lambda t: 300.0, lambda t: 200.0 + 0.5 * g * (t + 0.52) ** 2, 0.32, t0=0.52)
+    sightings = _sightings_of(head, tail)
+    while sightings.walk():  # the raindrops'
+        pass
+    assert len(judge([piece], sightings=sightings)) == 1
+    assert "walk_budget" not in judge.rejected
+    # The reserve is bounded like the budget.
+    s = Sightings(FPS)
+    s.add(0.0, [])
+    assert 60 <= sum(s.walk(coherent=True) for _ in range(500)) <= 200
+
+
+def test_a_piece_that_strays_from_any_fall_is_not_coherent() -> None:
+    g = 9.81 * 40.0 / 3.0
+    clean = _track(lambda t: 300.0, lambda t: 200.0 + 0.5 * g * t * t, 0.32)
+    assert coherent(clean, g, FPS)
+    # A raindrop's track: its points scattered by 5 px about a fall, or seen in few frames.
+    rng = np.random.default_rng(3)
+    scattered = _track(lambda t: 300.0 + rng.normal(0, 5), lambda t: 200.0 + 0.5 * g * t * t, 0.32)
+    assert not coherent(scattered, g, FPS)
+    sparse = Track(9, clean.t[::3], clean.x[::3], clean.y[::3], clean.area[::3])
+    assert not coherent(sparse, g, FPS)
