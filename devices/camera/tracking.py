@@ -15,6 +15,8 @@ MAX_POINTS = 400
 # A track with at least this many points that found no blob of its own keeps a blob another
 # track took if it lies within the track's base gate of its prediction (see `_share`).
 _SHARE_POINTS = 3
+# ... and only while it moves at least this many analysis pixels a frame (see `_share`).
+_SHARE_SPEED = 1.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class Tracker:
         # behind a window light) must find its second point a whole step further down:
         # up to 2.5 s of free fall's speed, per frame.
         self.first_step = gravity_px * 2.5 / max(fps, 1.0)
+        self.fps = max(fps, 1.0)
         # How long a track may coast through a much bigger blob (a lit window, a flickering
         # screen, a curtain) that swallowed its object, without counting misses.
         self.max_hidden = max(1, round(0.6 * fps))
@@ -240,6 +243,12 @@ class Tracker:
         for a, b, d in zip(ti[keep].tolist(), bi[keep].tolist(), dist[keep].tolist(), strict=True):
             tr = self.active[a]
             if len(tr.t) < _SHARE_POINTS or tr.off > self.gate:
+                continue
+            # A track at rest does not share: a window light's track that took a passing
+            # snowflake's blob followed the snow down and passed as a fall from rest (set 1300,
+            # clip 1307, a false alarm).
+            step = np.hypot(tr.x[-1] - tr.x[-2], tr.y[-1] - tr.y[-2]) / (tr.t[-1] - tr.t[-2])
+            if step < _SHARE_SPEED * self.fps:
                 continue
             if a not in best or d < best[a][0]:
                 best[a] = (d, b)

@@ -158,3 +158,21 @@ def test_only_a_track_that_follows_its_object_shares_a_blob() -> None:
     assert len(fall.t) == 5 and len(other.t) == 5
     fall, other = tracks(10.0)
     assert len(fall.t) == 5 and len(other.t) == 4 and other.misses == 1
+
+
+def test_a_track_at_rest_does_not_share() -> None:
+    # Set 1300, clip 1307 (night snow): a window light's track took a snowflake's blob as it
+    # passed, followed the snow down and passed as a fall from rest (a false alarm). A track
+    # shares only while it moves at least a pixel a frame.
+    tracker = Tracker(4.0, G_PX, 5, FPS)
+    window = Track(1)
+    for k in range(6):
+        window.add(k / FPS, _blob(100.0, 50.0, 12))
+    flake = Track(2)
+    for k in range(4):
+        flake.add((k + 2) / FPS, _blob(100.0, 41.0 + 3.0 * k, 12))
+    tracker.active = [flake, window]
+    # The flake's track predicts the blob exactly; the window's prediction is 3 px from it.
+    tracker.update(6 / FPS, [_blob(100.0, 53.0, 12)])
+    assert len(flake.t) == 5
+    assert len(window.t) == 6 and window.misses == 1
