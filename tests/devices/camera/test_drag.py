@@ -10,7 +10,6 @@ keeps or steers it does not pass.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 
 from devices.camera.config import FallingConfig, Floors
 from devices.camera.physics import FloorMap, assess
-from tests.devices.camera.drag_clips import RELEASE_T, drag_throw
+from tests.devices.camera.drag_clips import RELEASE_T, drag_throw, falls_in
 
 FPS = 25.0
 
@@ -83,18 +82,6 @@ def test_what_moves_fast_sideways_and_keeps_or_steers_it_is_no_drag_fall(storey:
 def test_a_light_object_at_a_far_facade_is_found(tmp_path: Path, seed: int) -> None:
     # Style C, far facade (24 and 28 px a storey), a dark 8-px object with drag 0.25 /m (terminal
     # speed 6.3 m/s) falling 9 and 5 storeys. Before: nothing (not_ballistic / low_confidence).
-    from devices.camera.analyze import Analyzer, run
-    from devices.camera.config import load_config
-    from devices.camera.source import FrameSource
-
-    truth_path = drag_throw(tmp_path, 0.25, seed)
-    truth = json.loads(truth_path.read_text())
-    [throw] = truth["events"]
-    stem = truth_path.name.removesuffix(".truth.json")
-    video = next(p for p in tmp_path.glob(stem + ".*") if p.suffix == ".avi")
-    source = FrameSource(str(video), threads=1)
-    found = list(run(source, Analyzer(load_config(tmp_path / f"{stem}.camera.yaml"), source.fps)))
-    source.close()
-    falls = [d for d in found if d.type == "falling_object"]
+    throw, falls = falls_in(drag_throw(tmp_path, 0.25, seed))
     assert len(falls) == 1
     assert abs(falls[0].t - RELEASE_T) < 1.5 and abs(falls[0].floor - throw["floor"]) <= 1

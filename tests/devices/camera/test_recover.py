@@ -80,14 +80,20 @@ def _sightings_of(*tracks: list[tuple[float, float, float]]) -> Sightings:
     return s
 
 
+def _split_fall() -> tuple[Track, list, list]:
+    """A fall at 40 px a storey whose first 0.5 s and last are sightings and whose middle is
+    a 0.32-s piece of track: (the piece, the head's points, the tail's)."""
+    g = 9.81 * 40.0 / 3.0
+    fall = [(t, 300.0, 200.0 + 0.5 * g * t * t) for t in np.arange(0, 0.84, 1 / FPS)]
+    piece = _track(lambda t: 300.0, lambda t: 200.0 + 0.5 * g * (t + 0.52) ** 2, 0.32, t0=0.52)
+    return piece, fall[:13], fall[13:]
+
+
 def test_a_fall_whose_start_stayed_on_another_track_is_found() -> None:
     # A track on a window light held the first 0.5 s of the fall; the track the tracker gave
     # the object afterwards is 0.3 s long. Only followed through the sightings is it a fall.
     judge, _ = _judge(40.0)
-    g = 9.81 * 40.0 / 3.0
-    fall = [(t, 300.0, 200.0 + 0.5 * g * t * t) for t in np.arange(0, 0.84, 1 / FPS)]
-    head, tail = fall[:13], fall[13:]
-    piece = _track(lambda t: 300.0, lambda t: 200.0 + 0.5 * g * (t + 0.52) ** 2, 0.32, t0=0.52)
+    piece, head, tail = _split_fall()
     assert judge([piece]) == [], "too brief alone"
     judge, _ = _judge(40.0)
     found = judge([piece], sightings=_sightings_of(head, tail))
@@ -216,10 +222,7 @@ def test_walks_are_budgeted_so_that_rain_cannot_take_the_frame_time() -> None:
 
 def test_a_fall_split_over_tracks_is_still_found_after_refused_walks_refill() -> None:
     judge, _ = _judge(40.0)
-    g = 9.81 * 40.0 / 3.0
-    fall = [(t, 300.0, 200.0 + 0.5 * g * t * t) for t in np.arange(0, 0.84, 1 / FPS)]
-    head, tail = fall[:13], fall[13:]
-    piece = _track(lambda t: 300.0, lambda t: 200.0 + 0.5 * g * (t + 0.52) ** 2, 0.32, t0=0.52)
+    piece, head, tail = _split_fall()
     sightings = _sightings_of(head, tail)
     while sightings.walk(coherent=True):  # the budget and the reserve
         pass
@@ -233,10 +236,7 @@ def test_a_piece_on_a_fall_is_walked_when_raindrops_spent_the_budget() -> None:
     # Heavy rain (style C, clip 3008): raindrops' pieces took the budget first-come and the
     # throws' pieces were refused. A piece that lies on one fall draws on a reserve.
     judge, _ = _judge(40.0)
-    g = 9.81 * 40.0 / 3.0
-    fall = [(t, 300.0, 200.0 + 0.5 * g * t * t) for t in np.arange(0, 0.84, 1 / FPS)]
-    head, tail = fall[:13], fall[13:]
-    piece = _track(lambda t: 300.0, lambda t: 200.0 + 0.5 * g * (t + 0.52) ** 2, 0.32, t0=0.52)
+    piece, head, tail = _split_fall()
     sightings = _sightings_of(head, tail)
     while sightings.walk():  # the raindrops'
         pass
