@@ -26,9 +26,14 @@ class PayloadError(DecodeError):
 
 class IgnoredCodeError(DecodeError):
     """A vendor event code the device's dialect declares it does not map (a camera
-    platform's routine motion events): acknowledged and counted, neither stored nor refused."""
+    platform's routine motion events): acknowledged and counted by the device's `kind`,
+    neither stored nor refused."""
 
     reason = "ignored"
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class UnknownCodecError(KeyError):

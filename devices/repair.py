@@ -342,7 +342,7 @@ def _drop_placeholders(model: type[BaseModel], obj: dict[str, Any], repairs: lis
     dropped = [name for name, value in obj.items()
                if name not in ("ts", "seq") and type(value) in (int, float)
                and value in _NOT_MEASURED
-               and ((foreign and name not in fields) if name not in fields
+               and (foreign if name not in fields
                     else field_problem(model, {"ts": obj.get("ts"), name: value}, name))]
     dropped += [_PAIRED[n] for n in dropped if n in _PAIRED and _PAIRED[n] in obj
                 and _PAIRED[n] not in dropped]

@@ -15,7 +15,7 @@ from devices.vendors import CodecSet, VendorRoute, builtin_codecs
 from gateway.decode_salvage import Salvaging
 from gateway.envelope import Envelope, RawMessage
 from gateway.registry import DeviceRegistry
-from gateway.rejections import IgnoredMessageError, OwnPublishError, RejectError
+from gateway.rejections import OwnPublishError, RejectError
 from gateway.settings import LimitSettings
 from gateway.storage.records import DeviceRecord
 from gateway.urgency import UrgencyHint
@@ -130,8 +130,8 @@ class Decoder(Salvaging):
                                               raw.received_at)[1]
             else:
                 payload = codec.decode(kind, channel, raw.payload)
-        except IgnoredCodeError as exc:
-            raise IgnoredMessageError(kind.key, str(exc)) from exc
+        except IgnoredCodeError:
+            raise  # the dialect's declared choice: counted by the pipeline, not refused
         except UnknownCodecError as exc:
             raise RejectError("schema_invalid", f"device {device_id!r} names codec "
                               f"{device.codec!r}, which this gateway has not loaded",
@@ -203,8 +203,8 @@ class Decoder(Salvaging):
         try:
             channel, payload = codec.decode_routed(kind, raw.payload, route.topic.channel,
                                                    route.topic, device_id, raw.received_at)
-        except IgnoredCodeError as exc:
-            raise IgnoredMessageError(kind.key, str(exc)) from exc
+        except IgnoredCodeError:
+            raise  # the dialect's declared choice: counted by the pipeline, not refused
         except DecodeError as exc:
             salvaged = salvage_event(kind, codec, raw, route.topic.channel, route.topic)
             if salvaged is None or raw.retain:

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from devices.errors import IgnoredCodeError
 from gateway import batches
 from gateway.clock import Clock
 from gateway.coherence import GLOBAL, DeviceCoherence, StaleStateError
@@ -21,7 +22,7 @@ from gateway.metrics import BatchCounts, GatewayMetrics
 from gateway.pipeline_hook import PipelineHook, Task, TaskJob
 from gateway.pipeline_tasks import TaskRunner
 from gateway.presence import PresenceSweep
-from gateway.rejections import IgnoredMessageError, OwnPublishError, RejectError
+from gateway.rejections import OwnPublishError, RejectError
 from gateway.retry import Backoff
 from gateway.settings import LimitSettings
 from gateway.storage.base import Store
@@ -277,7 +278,7 @@ class Pipeline(TaskRunner):
                     self._dead.write(tx, part, rej)
                 except OwnPublishError:
                     counts.own += 1  # acked with the batch; nothing to store
-                except IgnoredMessageError as ignored:
+                except IgnoredCodeError as ignored:
                     counts.ignored[ignored.kind] += 1  # the dialect's declared choice
                 except Exception as exc:  # counted: an internal_error dead letter
                     log.exception("internal error on %s", raw.topic)

@@ -26,14 +26,6 @@ class OwnPublishError(Exception):
     """A message on a gateway → device channel: our own publish, come back (no dead letter)."""
 
 
-class IgnoredMessageError(Exception):
-    """A message the device's dialect declares it does not map (no dead letter: counted)."""
-
-    def __init__(self, kind: str, detail: str) -> None:
-        super().__init__(detail)
-        self.kind = kind
-
-
 class RejectError(Exception):
     """A message refused by the pipeline, with its reason and the device if one was found.
 

@@ -190,8 +190,8 @@ def _past(key: object) -> bool:
 
 
 def _over(obj: dict[str, object]) -> bool:
-    return any(urgent_word(str(k)[:32]) in _OVER_FLAGS and _is_set(v)
-               for k, v in list(obj.items())[:_NESTED_KEYS_MAX])
+    # (`obj` has at most _NESTED_KEYS_MAX keys: `_envelopes` looks at no larger one.)
+    return any(urgent_word(str(k)[:32]) in _OVER_FLAGS and _is_set(v) for k, v in obj.items())
 
 
 def _object_in_text(value: object) -> dict[str, object] | None:

@@ -22,6 +22,7 @@ from gateway.storage.alert_reads import AlertReads
 from gateway.storage.context_reads import fix_near, names, wear_at
 from gateway.storage.message_reads import MessageReads
 from gateway.storage.people_repo import PeopleReads
+from gateway.storage.records import DeviceRecord
 from gateway.users import User
 from gateway.workflow.places import site_geometry
 
@@ -30,20 +31,16 @@ router = APIRouter(prefix="/family", tags=["family"])
 _COPY_S = 60.0
 
 
-def _bound_since(gw: Any, resident_id: str, kinds: tuple[str, ...] | None = ("wristband",)
-                 ) -> dict[str, float]:
-    """The elder's bands (`kinds`; None: every device bound to them — a bathroom radar, a
-    smoke detector at home), each with when it was bound to them: what a device reported
-    before belongs to whoever it served then, never shown to this family."""
-    return {d.id: d.bound_at for d in gw.registry.all()
-            if d.resident_id == resident_id and (kinds is None or d.kind in kinds)}
+def _devices(gw: Any, resident_id: str) -> dict[str, DeviceRecord]:
+    """Every device bound to the elder: bands, and the home's (a bathroom radar, a smoke
+    detector)."""
+    return {d.id: d for d in gw.registry.all() if d.resident_id == resident_id}
 
 
-def _alarm_types(gw: Any, devices: dict[str, float]) -> tuple[str, ...]:
-    """The urgent event types of the kinds of `devices` (SOS and falls of a band, a radar's
-    fall, a smoke or gas alarm): what the family's alarm history lists."""
-    kinds = {record.kind for d in devices if (record := gw.registry.get(d)) is not None}
-    return tuple(sorted({t for k in kinds if (kind := CATALOGUE.get(k)) for t in kind.urgent}))
+def _bound_since(gw: Any, resident_id: str) -> dict[str, float]:
+    """The elder's bands, each with when it was bound to them: what a band reported before
+    belongs to whoever wore it then, never shown to this family."""
+    return {i: d.bound_at for i, d in _devices(gw, resident_id).items() if d.kind == "wristband"}
 
 
 def _location(gw: Any, resident_id: str) -> Location | None:
@@ -81,7 +78,7 @@ def elders(gw: GatewayDep, user: Family, auditor: Audit) -> list[ElderPublic]:
         auditor.disclosed("location_now", [resident_id],
                           device_id=location.device_id if location else None)
         out.append(ElderPublic(id=resident_id, name=_name(gw, resident_id),
-                               devices=sorted(_bound_since(gw, resident_id, None)),
+                               devices=sorted(_devices(gw, resident_id)),
                                location=location))
     return out
 
@@ -191,15 +188,20 @@ def alarms(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit,
     family_resident(gw, auditor, resident_id, "alarm_history")
     start, end = _range(gw, start, end)
     auditor.disclosed("alarm_history", [resident_id], range_from=start, range_to=end)
-    bound = _bound_since(gw, resident_id, None)
-    if not bound:
+    devices = _devices(gw, resident_id)
+    if not devices:
         return []
+    # Each device's since its binding; the types are its kind's urgent ones (SOS and falls
+    # of a band, a radar's fall, a smoke or gas alarm).
+    bound = {i: d.bound_at for i, d in devices.items()}
+    types = sorted({t for d in devices.values() if (kind := CATALOGUE.get(d.kind))
+                    for t in kind.urgent})
     geo = site_geometry(gw.settings.api.sitemap_file)
     alert_reads = AlertReads(gw.store)
     categories = set(gw.workflow.catalogue.category_keys())
     out: list[AlarmPublic] = []
     pressed: dict[tuple[str, str, int], AlarmPublic] = {}
-    rows = MessageReads(gw.store).events_of_types(bound, _alarm_types(gw, bound), start, end, 200)
+    rows = MessageReads(gw.store).events_of_types(bound, tuple(types), start, end, 200)
     # Oldest first, so a copy folds into the press it repeats.
     for row in sorted(rows, key=lambda r: (r["received_at"], r["ts"])):
         alert = alert_reads.around(row["device_id"],
@@ -219,8 +221,7 @@ def alarms(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit,
         room = row["data"].get("room")
         out.append(AlarmPublic(
             device_id=row["device_id"], type=row["type"], ts=row["ts"],
-            received_at=row["received_at"], kind=getattr(gw.registry.get(row["device_id"]),
-                                                         "kind", None),
+            received_at=row["received_at"], kind=devices[row["device_id"]].kind,
             room=room if isinstance(room, str) else None,
             category=alert["category"] if alert else None,
             alert_id=alert["id"] if alert else None,

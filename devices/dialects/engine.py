@@ -135,10 +135,12 @@ class DialectCodec:
         targets: dict[str, Any] = {}
         code = None
         table: dict[str, str] = {}
+        ignore: frozenset[str] = frozenset()
         if rule.event is not None:
             code = _expr(rule.event.code, (*loc, "event", "code"), compile_getter)
             base |= roots(rule.event.code)
             table = dict(rule.event.table)
+            ignore = frozenset(rule.event.ignore)
             self._check_ignored(rule, kinds, loc)
         for key in kinds:
             kind = self._catalogue.kinds[key]
@@ -149,7 +151,7 @@ class DialectCodec:
                 self._check_fields(model, fields, loc, kind)
                 targets[key] = _target(model, fields, base, loc)
         return _Rule(rule.name, rule.channel, rule.topic, frozenset(kinds), when, code, targets,
-                     table, frozenset(rule.event.ignore) if rule.event is not None else frozenset())
+                     table, ignore)
 
     def _check_ignored(self, rule: MessageRule, kinds: list[str], loc: Loc) -> None:
         """An ignored code is neither in the table nor any spelling of an urgent type: a
@@ -343,8 +345,8 @@ class DialectCodec:
             key = _code_key(rule.code(obj))
             word = rule.table.get(key)
             if word is None and key in rule.ignore:
-                raise IgnoredCodeError(f"vendor event code {key[:40]!r} is one dialect {self.name} "
-                                  "ignores")
+                raise IgnoredCodeError(f"vendor event code {key[:40]!r} is one dialect "
+                                       f"{self.name} ignores", kind=kind)
             if word is None:
                 raise PayloadError(f"vendor event code {key[:40]!r} is not in dialect "
                                    f"{self.name}'s table", reason="unknown_event_type")

@@ -77,25 +77,18 @@ class AlertReads:
                ) -> dict[str, Any] | None:
         """The alert (id, state, category, ticket_id) a device's event at `at` opened or
         joined: of `category`, or (None) the most severe of the device's then."""
-        if category is None:
-            rows = self._store.query(
-                "SELECT a.id, a.state, a.category, t.ticket_id FROM alerts a"
-                " LEFT JOIN ticket_alerts t ON t.alert_id = a.id AND t.linked_at <= ?"
-                " WHERE a.device_id = ? AND a.opened_at <= ?"
-                " AND (a.cleared_at IS NULL OR a.cleared_at >= ?)"
-                f" ORDER BY {_SEVERITY_RANK}, a.opened_at DESC, t.ticket_id DESC LIMIT 1",
-                (at + slack_s, device_id, at + slack_s, at - slack_s))
-            return rows[0] if rows else None
+        # The job the event went to: an alert paged again after its job closed has another,
+        # linked later.
+        which, rank = ((" AND a.category = ?", "") if category is not None
+                       else ("", f"{_SEVERITY_RANK}, "))
         rows = self._store.query(
-            # The job the event went to: an alert paged again after its job closed has
-            # another, linked later.
             "SELECT a.id, a.state, a.category, t.ticket_id FROM alerts a"
-            " LEFT JOIN ticket_alerts t"
-            " ON t.alert_id = a.id AND t.linked_at <= ? WHERE a.device_id = ?"
-            " AND a.category = ? AND a.opened_at <= ?"
+            " LEFT JOIN ticket_alerts t ON t.alert_id = a.id AND t.linked_at <= ?"
+            f" WHERE a.device_id = ?{which} AND a.opened_at <= ?"
             " AND (a.cleared_at IS NULL OR a.cleared_at >= ?)"
-            " ORDER BY a.opened_at DESC, t.ticket_id DESC LIMIT 1",
-            (at + slack_s, device_id, category, at + slack_s, at - slack_s))
+            f" ORDER BY {rank}a.opened_at DESC, t.ticket_id DESC LIMIT 1",
+            (at + slack_s, device_id, *(() if category is None else (category,)),
+             at + slack_s, at - slack_s))
         return rows[0] if rows else None
 
     def of_ticket(self, ticket_id: int) -> list[dict[str, Any]]:

@@ -60,15 +60,15 @@ class AlertJobs:
                 return  # the same picture again: nothing for the ticket's trail (red team)
             db.update(ticket)
             db.add_event(ticket.id, change.at, SYSTEM, f"alert_{change.action}",
-                              ticket.state, ticket.state, f"alert {alert.id} count {alert.count}")
+                         ticket.state, ticket.state, f"alert {alert.id} count {alert.count}")
             self._service.emit(tx, ticket, "alert_repeated")
         elif change.action in ("cleared", "acknowledged"):
             # Noted only: a cleared alert never closes a ticket a person is handling.
             db.add_event(ticket.id, change.at, change.actor, f"alert_{change.action}",
-                              ticket.state, ticket.state, change.note or "")
+                         ticket.state, ticket.state, change.note or "")
 
     def _open(self, tx: Tx, alert: Any, now: float, new: bool = False,
-                        after: Ticket | None = None) -> Ticket:
+              after: Ticket | None = None) -> Ticket:
         """The alert's job: an open one of its resident it joins, or a new one (`after`: the
         alert's closed job, which the new one follows)."""
         db = tx.tickets
