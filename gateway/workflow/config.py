@@ -130,7 +130,8 @@ class WorkflowSettings(_Model):
     reminder_days: int = Field(30, ge=0, description="Open a reminder this many days ahead")
     tick_s: float = Field(30.0, gt=0, description="How often SLAs and reminders are checked")
     close_acknowledges_alert: bool = Field(
-        True, description="Closing a ticket acknowledges its open alerts"
+        True, description="Closing a ticket (closed, rejected or marked a duplicate) "
+        "acknowledges its open alerts, so that the next urgent press pages and opens a new job"
     )
     ticket_grace_s: dict[str, float] = Field(
         {"minor": 300.0, "info": 300.0},

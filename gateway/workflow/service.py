@@ -216,7 +216,11 @@ class WorkflowService:
                 db.notify(at=now, audience="family", recipient=user,
                                kind="ticket_feedback", body=f"{t.title}: {t.result or ''}",
                                ticket_id=t.id, resident_id=t.resident_id)
-        elif action == "close" and self.settings.close_acknowledges_alert and self._ack_alert:
+        elif (action in ("close", "reject", "mark_duplicate")
+              and self.settings.close_acknowledges_alert and self._ack_alert):
+            # A rejected or duplicate job is as final as a closed one: its alert left active
+            # and unacknowledged took the elder's next real press as a repeat that paged
+            # nobody and opened no job (red team round 9). Acknowledged, a press pages again.
             for alert_id in db.alert_ids(t.id):
                 self._ack_alert(tx, alert_id, actor, now)
 

@@ -122,6 +122,42 @@ def test_an_sos_pressed_again_after_its_ticket_closed_opens_a_new_job(
     assert len(gw.store.query("SELECT id FROM tickets")) == 2
 
 
+@pytest.mark.parametrize("dismiss", [
+    ("reject", {"reason": "误报：孙子按的"}),
+    ("mark_duplicate", {"reason": "同一次报警", "duplicate_of": 1}),
+], ids=["reject", "mark_duplicate"])
+def test_an_sos_pressed_after_its_ticket_was_dismissed_sends_someone(
+    make_gateway, publisher, tmp_path, clock, dismiss
+):
+    """A rejected (or duplicate) job left its SOS alert active and unacknowledged: the
+    elder's next real press was a repeat that paged nobody and opened no job, while the band
+    was told "stored" (red team round 9)."""
+    gw = make_gateway(workflow={"rota_file": str(_write_rota(tmp_path))})
+    publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(1, T0))
+    assert gw.pipeline.wait_processed(1, 10)
+    [first] = gw.store.query("SELECT id, code, state FROM tickets")
+    action, kw = dismiss
+
+    def dismiss_it(at, tx):
+        gw.workflow.transition(tx, first["id"], action, actor="op-chen", now=at, **kw)
+
+    gw.pipeline.submit_task("dismiss", dismiss_it, clock.time())
+    assert wait_for(lambda: gw.store.query(
+        "SELECT state FROM alerts WHERE rule_id = 'wristband.sos'")[0]["state"]
+        == "acknowledged", 5)
+
+    clock.advance(20)
+    publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(2, T0 + 20))
+    assert gw.pipeline.wait_processed(2, 10)
+    [alert] = gw.store.query(
+        "SELECT state, escalations FROM alerts WHERE rule_id = 'wristband.sos'")
+    assert alert["state"] == "active" and alert["escalations"] >= 1  # paged again
+    tickets = gw.store.query("SELECT state, assignee, description FROM tickets ORDER BY id")
+    assert len(tickets) == 2 and tickets[0]["state"] in ("rejected", "duplicate")
+    assert tickets[1]["state"] == "dispatched" and tickets[1]["assignee"] == "gw-wang"
+    assert first["code"] in tickets[1]["description"]
+
+
 def test_alert_clearing_is_noted_but_does_not_close_a_handled_ticket(make_gateway, publisher,
                                                                      tmp_path, clock):
     gw = make_gateway(workflow={"rota_file": str(_write_rota(tmp_path))})
