@@ -17,6 +17,14 @@ from devices.dialects.topics import CompiledTopic
 from devices.repair import ALARM_KEYS, is_quiet
 from devices.salvage import Salvaged, salvage_unreadable, salvage_urgent
 from devices.words import budgeted, urgent_type, urgent_word
+from gateway.alarm_records import (
+    EVENT_AGE_S,
+    READING_AGE_S,
+    epoch_ms,
+    older_than,
+    over,
+    past_key,
+)
 from gateway.envelope import RawMessage
 from gateway.urgency import may_name_urgent
 
@@ -35,7 +43,7 @@ def misplaced_urgent(kind: DeviceKind, codec: object, raw: RawMessage,
         found = salvage_urgent(kind, raw.payload, raw.received_at, [note])
         if found is not None:
             return found
-    return flagged_event(kind, raw, [note])
+    return flagged_event(kind, raw, [note], event=channel.startswith(("event", "alarm")))
 
 
 # Nested objects searched for an alarm flag: a vendor cloud's or a carrier platform's
@@ -49,7 +57,8 @@ _TEXT_MAX = 8192
 
 
 @budgeted
-def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str]) -> Salvaged | None:
+def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str], *,
+                  event: bool) -> Salvaged | None:
     """The urgent event a message flags in a field of its own rather than in `type`.
 
     One-topic firmware flags its alarm in a field (`"alarm": "sos"`): a message naming an
@@ -58,32 +67,40 @@ def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str]) -> Salvag
     message of any size the gateway takes (red team round 4: a watch's 5 KB Wi-Fi scan with
     `"alarm": "sos"` was refused), and inside envelopes up to three levels down (`"data":
     {…}`, red team round 4 re-check), JSON, base64 or hex text included (vendor round 6: a
-    smoke alarm forwarded by CTWing or OneNET was refused, never paged)."""
+    smoke alarm forwarded by CTWing or OneNET was refused, never paged).
+
+    `event`: the message came as an event (`…/event`), which is the alarm: an element there
+    saying it is over or recent past does not veto it as it does in a reading."""
     members = object_members(raw.payload)
     if members is None:
         return None
     top = dict(members)
     other = _names_other_word(kind, top)
-    # `{"alarm_type": "sos", "alarm": 0}`: which alarm the device reports, and that it is not
-    # on (red team round 8: every such report paged).
-    off = any(urgent_word(k) in _ALARM_FLAGS and is_quiet(v)
-              for k, v in members[:_NESTED_KEYS_MAX])
     # Its first keys: a real payload has a few dozen; thousands of made-up flag keys held
-    # the writer 85 ms a message (red team round 7).
-    for key, value in members[:_NESTED_KEYS_MAX]:
+    # the writer 85 ms a message (red team round 7). Those naming one of the kind's urgent
+    # words first: made-up flags before them spent the message's word searches (round 9).
+    first = _urgent_named_first(kind, members[:_NESTED_KEYS_MAX])
+    # `{"alarm_type": "sos", "alarm": 0}`: which alarm the device reports, and that it is not
+    # on (red team round 8: every such report paged). `null` says nothing (a serializer
+    # writing every field of a struct), and only "which alarm" keys are vetoed: an `event`
+    # or a `type` naming the SOS is the SOS (round 9: `{"event": "sos", "alarm": null}` lost).
+    off = any(urgent_word(k) in _ALARM_FLAGS and v is not None and is_quiet(v)
+              for k, v in first)
+    for key, value in first:
         word = flag_word(kind, key, value)
         if word is not None and other and urgent_word(key) in ALARM_KEYS and _is_set(value):
             # `{"type": "fault", "alarm": 1}`: the object model's flag for any alarm, and
             # the message says which — not the fire, leak or entrapment (red team round 7:
             # faults, self-tests and `alarm_cleared` paged critical).
             word = None
-        if word is not None and off and not _is_set(value):
+        if word is not None and off and not _is_set(value) and urgent_word(key) in _WHICH_ALARM:
             word = None  # an alarm named, with the flag beside it off
         if word is not None:
             rest = {k: v for k, v in top.items() if k != key}
             return salvage_urgent(kind, orjson.dumps({**rest, "type": word}), raw.received_at,
                                   [*notes, f"{key[:20]!r} {str(value)[:40]!r} read as its type"])
-    for path, inner in _envelopes(top):
+    sent = epoch_ms(top.get("ts"))
+    for path, inner in _envelopes(top, event, raw.received_at * 1000 if sent is None else sent):
         for name, value in inner.items():
             word = flag_word(kind, name, value) or (
                 urgent_type(kind, value) if urgent_word(name) == "type"
@@ -110,6 +127,28 @@ _MEASURED = frozenset(urgent_word(k) for k in (
 # Keys that say which event a message is.
 _WHICH_KEYS = frozenset(urgent_word(k) for k in (
     "type", "event", "event_type", "alarm_type", "alarm_name", "event_name"))
+# Keys that say which alarm a flag reports (not which message this is: `"type": "heartbeat"`
+# beside `"alarm": 1` is a report of an alarm that is on).
+_WHICH_ALARM = frozenset(urgent_word(k) for k in (
+    "alarm", "alarm_type", "alarm_name", "alarm_kind", "alarm_code"))
+
+
+def _urgent_named_first(kind: DeviceKind, members: list[tuple[str, object]]
+                        ) -> list[tuple[str, object]]:
+    """The members whose key contains one of the kind's urgent words, then the others."""
+    words = _urgent_words(kind)
+    named = [(k, v) for k, v in members if any(w in urgent_word(k[:64]) for w in words)]
+    return named + [m for m in members if m not in named] if named else members
+
+
+_URGENT_WORDS: dict[str, tuple[str, ...]] = {}
+
+
+def _urgent_words(kind: DeviceKind) -> tuple[str, ...]:
+    words = _URGENT_WORDS.get(kind.key)
+    if words is None:
+        words = _URGENT_WORDS[kind.key] = tuple(urgent_word(w) for w in kind.urgent)
+    return words
 
 
 def _names_other_word(kind: DeviceKind, top: dict[str, object]) -> bool:
@@ -121,6 +160,12 @@ def _names_other_word(kind: DeviceKind, top: dict[str, object]) -> bool:
         if isinstance(value, str) and urgent_word(key) in _WHICH_KEYS:
             word = urgent_word(value)
             if word in calm or word in _OVER:
+                return True
+            if (urgent_word(key) in _WHICH_ALARM and word not in _WITH_AN_ALARM
+                    and any(c.isalpha() for c in word) and urgent_type(kind, value) is None):
+                # `{"alarm": 1, "alarm_type": "自检"}`: a self-test, a tamper, a fault, low
+                # battery in the vendor's own words — paged as a fire (vendor round 9). A
+                # number stays a code we cannot read: the flag pages.
                 return True
     return False
 
@@ -146,16 +191,20 @@ def _calm_words(kind: DeviceKind) -> frozenset[str]:
     return words
 
 
-def _envelopes(top: dict[str, object]) -> list[tuple[str, dict[str, object]]]:
+def _envelopes(top: dict[str, object], event: bool, sent_ms: float
+               ) -> list[tuple[str, dict[str, object]]]:
     """The objects nested in a message, breadth first, with their paths: objects, and text
-    that is a JSON object — plain, base64 or hex (a carrier platform's transparent payload)."""
+    that is a JSON object — plain, base64 or hex (a carrier platform's transparent payload).
+    Not logs of earlier alarms, nor elements older than the message (`sent_ms`) or, in a
+    reading, saying they are over (gateway/alarm_records.py)."""
+    age_s = EVENT_AGE_S if event else READING_AGE_S
     out: list[tuple[str, dict[str, object]]] = []
     level: list[tuple[str, dict[str, object]]] = [("", top)]
     for _ in range(_NESTED_DEPTH):
         deeper: list[tuple[str, dict[str, object]]] = []
         for path, obj in level:
             for key, value in obj.items():
-                if _past(key):
+                if past_key(key, value):
                     continue  # a log of earlier alarms, not one now (red team round 8)
                 name = f"{path}.{key}" if path else str(key)
                 # A list of objects counts by its first few (`"data": [{"type": "sos"}]`).
@@ -163,7 +212,9 @@ def _envelopes(top: dict[str, object]) -> list[tuple[str, dict[str, object]]]:
                          if isinstance(value, list) else [(name, value)])
                 for where, one in found:
                     inner = one if isinstance(one, dict) else _object_in_text(one)
-                    if inner is None or len(inner) > _NESTED_KEYS_MAX or _over(inner):
+                    if (inner is None or len(inner) > _NESTED_KEYS_MAX
+                            or older_than(inner, sent_ms, age_s)
+                            or (not event and over(inner))):
                         continue
                     deeper.append((where, inner))
                     if len(out) + len(deeper) >= _NESTED_MAX:
@@ -171,27 +222,6 @@ def _envelopes(top: dict[str, object]) -> list[tuple[str, dict[str, object]]]:
         out += deeper
         level = deeper
     return out
-
-
-# Names of a field that lists what happened before: `alarm_history`, `alarm_log`,
-# `sos_records`, `last_alarm`, `prev_event`, `报警记录` — a heartbeat repeating its log paged
-# each old fire again (red team round 8).
-_PAST_ENDS = tuple(urgent_word(w) for w in (
-    "history", "histories", "log", "logs", "record", "records", "历史", "记录", "日志"))
-_PAST_STARTS = tuple(urgent_word(w) for w in ("last", "prev", "previous", "上次", "历史"))
-# An element saying it is over: `{"type": "smoke_alarm", "cleared": true}`.
-_OVER_FLAGS = frozenset(urgent_word(w) for w in (
-    "cleared", "handled", "recovered", "resolved", "restored", "ended", "已处理", "已恢复"))
-
-
-def _past(key: object) -> bool:
-    word = urgent_word(str(key)[:64])
-    return len(word) > 4 and (word.endswith(_PAST_ENDS) or word.startswith(_PAST_STARTS))
-
-
-def _over(obj: dict[str, object]) -> bool:
-    # (`obj` has at most _NESTED_KEYS_MAX keys: `_envelopes` looks at no larger one.)
-    return any(urgent_word(str(k)[:32]) in _OVER_FLAGS and _is_set(v) for k, v in obj.items())
 
 
 def _object_in_text(value: object) -> dict[str, object] | None:
@@ -301,7 +331,7 @@ def salvage_event(kind: DeviceKind, codec: object, raw: RawMessage, channel: Cha
     device may send too."""
     if not isinstance(codec, DialectCodec):
         return (salvage_urgent(kind, raw.payload, raw.received_at)
-                or flagged_event(kind, raw, [])
+                or flagged_event(kind, raw, [], event=True)
                 or salvage_unreadable(kind, raw.payload, raw.received_at))
     rewritten = codec.urgent_as_contract(kind, raw.payload, channel, topic, raw.received_at)
     if rewritten is not None:

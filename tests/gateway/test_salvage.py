@@ -901,8 +901,7 @@ DAY_MS = 86_400_000
     ("smoke_detector", {"type": "heartbeat", "alarm_history": [{"type": "smoke_alarm"}]}),
     ("gas_detector", {"alarm_records": [{"ts": MS - 5 * DAY_MS, "type": "gas_alarm"}]}),
     ("wristband", {"sos_history": [{"ts": MS - 2 * DAY_MS, "type": "sos"}]}),
-    ("elevator", {"fault_log": [{"ts": MS - 9 * DAY_MS, "type": "trapped"}]}),
-    ("wristband", {"data": {"type": "sos", "handled": True}})])
+    ("elevator", {"fault_log": [{"ts": MS - 9 * DAY_MS, "type": "trapped"}]})])
 def test_a_log_of_earlier_alarms_in_a_report_is_no_alarm_now(kind, payload):
     # Red team round 8: a heartbeat listing past alarms paged each as a new fire, gas leak,
     # SOS or entrapment — every time it repeated its log.

@@ -1,0 +1,95 @@
+"""An alarm beside a flag, a log or a record: what mutes it, what does not (red team round 9,
+vendor round 9)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.gateway.test_salvage import DAY_MS, MS, _flagged
+
+MIN_MS = 60_000
+
+
+@pytest.mark.parametrize("payload", [
+    {"event": "sos", "alarm": None}, {"event": "sos", "alert": None},
+    {"event": "sos", "alarm": 0}, {"event": "sos", "alarm_flag": False},
+    {"event_type": "sos", "alarm": None, "battery": 80},
+    {"type": ["sos"], "alarm": 0}, {"type": ["sos"], "alarm": None},
+    {"type": {"name": "sos"}, "warning": 0}, {"event": ["sos"], "alarm": 0},
+    {"alarm_code": "sos", "warning": None}, {"alarm": "sos", "alarm_state": None},
+    {"record": {"type": "sos"}}, {"eventRecord": {"type": "sos"}},
+    {"alarmRecord": {"type": "sos"}}, {"lastEvent": {"type": "sos"}},
+    {"catalog": {"type": "sos"}}, {"alarmList": [{"type": "sos"}]},
+    {"data": {"type": "sos", "ts": MS - 3 * MIN_MS}},
+])
+@pytest.mark.parametrize("channel", ["event", "telemetry"])
+def test_an_sos_decorated_by_firmware_is_not_muted(payload, channel):
+    # Red team round 9: a flag beside the SOS that is null ("not set" in a serialised struct)
+    # or off muted it when an `event`, an `event_type` or a `type` list named it; so did a
+    # record of the alarm now under `record`, `alarmRecord`, `lastEvent` or `catalog`.
+    assert _flagged("wristband", payload, channel) == "sos"
+
+
+@pytest.mark.parametrize("payload", [
+    {"data": {"type": "sos", "ended": 1}}, {"data": {"type": "sos", "restored": "true"}},
+    {"payload": [{"type": "sos", "handled": 1}]},
+])
+def test_an_element_saying_it_is_over_is_the_alarm_on_the_event_channel_only(payload):
+    assert _flagged("wristband", payload, "event") == "sos"
+    assert _flagged("wristband", payload, "telemetry") is None
+
+
+@pytest.mark.parametrize("log", [
+    "报警记录", "历史报警", "事件记录", "alarm_hist", "alarmHis", "his_alarms", "recent_alarms",
+    "past_events", "old_alarms", "journal", "SOSRecords", "last_alarms", "告警日志"])
+def test_a_log_of_earlier_alarms_under_any_name_pages_nothing(log):
+    # Red team round 9: `报警记录` (the example in round 8's own fix) and a dozen other names
+    # of a log paged every old fire again at each heartbeat.
+    payload = {"battery_pct": 90, log: [{"ts": MS - 3 * DAY_MS, "type": "smoke_alarm"}]}
+    assert _flagged("smoke_detector", payload, "telemetry") is None
+    assert _flagged("smoke_detector", payload) is None
+
+
+@pytest.mark.parametrize("element", [
+    {"is_cleared": True}, {"clear_ts": MS - MIN_MS}, {"status": "cleared"},
+    {"state": "handled"}, {"已解除": True}, {"cleared": 2}, {"isRecovered": "yes"},
+    {"ts": MS - 3 * DAY_MS}, {"time": "2026-11-18T09:00:00+08:00"},
+])
+def test_a_record_over_or_older_than_its_report_pages_nothing(element):
+    payload = {"battery_pct": 90, "data": {"type": "smoke_alarm", **element}}
+    assert _flagged("smoke_detector", payload, "telemetry") is None
+
+
+def test_an_alarm_older_than_a_day_in_an_event_pages_nothing():
+    assert _flagged("smoke_detector", {"last_alarm": {"ts": MS - 2 * DAY_MS,
+                                                      "type": "smoke_alarm"}}) is None
+    assert _flagged("smoke_detector", {"alarm": {"ts": MS - 20 * MIN_MS,
+                                                 "type": "smoke_alarm"}}) == "smoke_alarm"
+
+
+@pytest.mark.parametrize("said", [
+    "自检", "测试", "防拆", "dismantle", "故障", "低电量", "sensor_fault", "self_check"])
+@pytest.mark.parametrize("channel", ["event", "telemetry"])
+def test_an_alarm_flag_naming_an_alarm_of_the_vendor_s_own_words_is_no_fire(said, channel):
+    # Vendor round 9: a smoke detector's self-test, tamper, fault or low battery report with
+    # `alarm: 1` paged a fire at a lone elder's home (critical, the family's siren).
+    payload = {"alarm": 1, "alarm_type": said, "battery_pct": 80}
+    assert _flagged("smoke_detector", payload, channel) is None
+
+
+@pytest.mark.parametrize(("payload", "meant"), [
+    ({"alarm": 1, "alarm_type": "smoke"}, "smoke_alarm"),
+    ({"alarm": 1, "alarm_type": "烟雾报警"}, "smoke_alarm"),
+    ({"alarm": 1, "alarm_type": 3}, "smoke_alarm"),  # a code nobody mapped: the flag pages
+    ({"type": "heartbeat", "alarm": 1}, "smoke_alarm"),
+])
+def test_an_alarm_flag_naming_the_alarm_or_a_code_still_pages(payload, meant):
+    assert _flagged("smoke_detector", payload, "telemetry") == meant
+
+
+def test_a_decorated_sos_flag_after_many_other_flags_pages():
+    # Red team round 9: 70 made-up flags set before `sos_call_alarm` spent the message's word
+    # searches; the SOS was never looked at.
+    payload: dict[str, object] = {f"flag_{i}_x": 1 for i in range(70)}
+    payload["sos_call_alarm"] = 1
+    assert _flagged("wristband", payload, "telemetry") == "sos"
