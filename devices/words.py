@@ -147,7 +147,9 @@ def urgent_type(kind: DeviceKind, said: str) -> str | None:
         _budget.left = left - 1
     found = _search(table, word) if table.shape.fullmatch(word) else None
     if len(memo) >= _MEMO_MAX:
-        memo.clear()
+        # The oldest word goes, not all of them: clearing the memo whole let one device's
+        # made-up keys push another family's decorated SOS past its budget (red team round 9).
+        del memo[next(iter(memo))]
     memo[word] = found
     return found
 
