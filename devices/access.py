@@ -231,5 +231,9 @@ KIND = DeviceKind(
                  ("watchlist", "blacklisted"), ("尾随", "tailgating"),
                  ("尾随报警", "tailgating"), ("tailgate", "tailgating"),
                  ("反潜回", "tailgating"), ("anti_passback", "tailgating"),
-                 ("门磁超时", "held_open"), ("door_open_timeout", "held_open")),
+                 ("门磁超时", "held_open"), ("door_open_timeout", "held_open"),
+                 # Vendor round 9: a smart lock's "door left open" (not a break-in).
+                 ("door_ajar", "held_open"), ("door_not_closed", "held_open"),
+                 ("door_left_open", "held_open"), ("门未关", "held_open"),
+                 ("未关门", "held_open"), ("门未关好", "held_open")),
 )
