@@ -11,6 +11,9 @@ from gateway.urgency import device_of
 
 # How often a thread waiting for room runs its `while_blocked` duty.
 BLOCKED_DUTY_S = 0.05
+# Bytes one express take carries at most (its first device's backlog always goes): read at
+# the costliest measured rate (~1 ms a KiB) that is a quarter of a second of the writer.
+EXPRESS_BYTES = 256 * 1024
 _duties = threading.local()
 
 
@@ -129,12 +132,19 @@ class Inbox:
                 device_id = urgent.get(id(item)) or device_of(item.topic)
                 if device_id in last and i <= last[device_id]:
                     backlog[device_id].append(i)
+        size = {d: sum(len(items[i].payload) for i in ids)  # type: ignore[attr-defined]
+                for d, ids in backlog.items()}
         taken: list[int] = []
-        for device_id in sorted(last, key=lambda d: (len(backlog[d]), last[d])):
+        took_bytes = 0
+        # The shortest way to an urgent event in bytes first (what it costs to read), then in
+        # messages, then by arrival: a vendor's fleet of 64 KB "SOS" that arrived first rode
+        # in front of a band's 60-byte press (red team round 9: 8-33 s).
+        for device_id in sorted(last, key=lambda d: (size[d], len(backlog[d]), last[d])):
             room = max_messages - len(taken)
-            if room <= 0:
+            if room <= 0 or (taken and took_bytes + size[device_id] > EXPRESS_BYTES):
                 break
             taken += backlog[device_id][:room]
+            took_bytes += size[device_id]
         if not taken:
             urgent.clear()  # marks of nothing waiting: the inbox goes on in arrival order
             return []

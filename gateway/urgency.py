@@ -6,12 +6,15 @@ import re
 
 from devices.base import DeviceKind
 from devices.catalogue import CATALOGUE, KindCatalogue
+from devices.codec import utf16_codec
 from devices.dialects.engine import DialectCodec
 from devices.vendors import CodecSet
 from devices.words import URGENT_DECORATIONS, URGENT_PREFIXES, urgent_word
 from gateway.envelope import RawMessage
 
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# An event in UTF-16 (a BOM, or `{\0"`) is read as such for its urgency up to this size.
+_UTF16_MAX = 8192
 # What firmware adds after an urgent word (`sos_key_alarm`), as salvage reads it.
 _DECORATIONS = b"|".join(re.escape(d.encode()) for d in URGENT_DECORATIONS)
 _DECORATED = rb"(?:[-_\s:!/|]*(?:" + _DECORATIONS + rb")){0,4}(?:[-_\s]*\d{1,3})?[!]?"
@@ -40,7 +43,11 @@ class UrgencyHint:
             # Any case; `-`, a space or nothing for `_` (camelCase); the kind's aliases:
             # whatever salvage reads as urgent (devices/salvage.py) is as urgent here.
             words = [*kind.urgent, *(alias for alias, _ in kind.urgent_aliases)]
-            ours = (rb'"type"\s*:\s*"\s*(?i:' + _PREFIXED + rb'(?:'
+            # Under `type` and the other keys saying which event or alarm it is (`event`,
+            # `event_type`, `alarm`, `alarm_type`, `alarm_code`), as a string or the first of a
+            # list: those SOS were paged but waited behind a flood (red team round 9: 16 s).
+            ours = (rb'"(?i:type|event|event[-_]?type|alarm|alarm[-_]?type|alarm[-_]?code)"'
+                    rb'\s*:\s*\[?\s*"\s*(?i:' + _PREFIXED + rb'(?:'
                     + b"|".join(re.escape(w.encode()).replace(b"_", rb"[-_\s]*")
                                 for w in words) + rb')' + _DECORATED + rb')\s*"')
             # Dialect devices publishing on our own topics (hx_band).
@@ -65,8 +72,14 @@ class UrgencyHint:
         if len(parts) != 5:
             return None
         pattern = self._patterns.get(parts[2])
-        if pattern is None or pattern.search(raw.payload) is None:
+        if pattern is None:
             return None
+        payload = raw.payload
+        if pattern.search(payload) is None:
+            codec = utf16_codec(payload) if len(payload) <= _UTF16_MAX else None
+            if codec is None or pattern.search(
+                    payload.decode(codec, "replace").encode("utf-8", "replace")) is None:
+                return None
         return parts[3]
 
     def _dialect_device(self, raw: RawMessage) -> str | None:

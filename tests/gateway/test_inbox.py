@@ -112,3 +112,40 @@ def test_an_urgent_message_on_a_topic_of_another_shape_is_taken():
     express = inbox.take(2000)
     assert [m.payload for m in express] == [b"up-sos"]
     assert [m.topic for m in inbox.take(2000)] == ["scgw/v1/wristband/WB-A/telemetry"]
+
+
+def test_a_fleet_s_costly_urgent_events_do_not_ride_before_a_button_press():
+    # Red team round 9: 200 bands of a hostile vendor each sent one 64 KB "SOS" a moment
+    # before the victim's 60-byte press, which waited behind all of them (8-33 s).
+    from gateway.inbox import EXPRESS_BYTES
+
+    bulky = b'{"ts": 1, "type": "sos", "pad": "%s"}' % (b"x" * 64_000)
+    inbox = Inbox(100_000, urgent=UrgencyHint().device)
+    inbox.put_messages([RawMessage(f"scgw/v1/wristband/WB-F{i}/event", bulky)
+                        for i in range(200)])
+    inbox.put_messages([msg("WB-V", "sos")])
+    first = inbox.take(2000)
+    assert first[0].topic.split("/")[3] == "WB-V"  # the press first
+    # … and the express take stops at its byte bound: the writer reads a bounded amount.
+    assert sum(len(m.payload) for m in first) <= EXPRESS_BYTES + len(first[0].payload)
+    assert len(first) < 200
+    taken = len(first)
+    while len(inbox):
+        taken += len(inbox.take(2000))
+    assert taken == 201  # nothing lost: the rest follow in later takes
+
+
+def test_an_sos_named_under_other_keys_or_in_utf16_jumps_the_queue():
+    # Red team round 9: `{"event": "sos"}`, `{"type": ["sos"]}` and UTF-16 were paged but
+    # waited their turn behind a flood (16-17 s).
+    hint = UrgencyHint().device
+    for payload in (b'{"ts": 1, "event": "sos"}', b'{"ts": 1, "event_type": "SOS"}',
+                    b'{"ts": 1, "type": ["sos"]}', b'{"ts": 1, "alarm": "sos"}',
+                    '{"ts": 1, "type": "sos"}'.encode("utf-16"),
+                    '{"ts": 1, "type": "sos"}'.encode("utf-16-le")):
+        inbox = Inbox(100, urgent=hint)
+        inbox.put_messages([msg("WB-A", "t1"), msg("WB-B", "t1"),
+                            RawMessage("scgw/v1/wristband/WB-C/event", payload)])
+        assert [m.topic.split("/")[3] for m in inbox.take(2000)] == ["WB-C"], payload
+    for calm in (b'{"ts": 1, "event": "worn"}', '{"ts": 1, "type": "worn"}'.encode("utf-16")):
+        assert hint(RawMessage("scgw/v1/wristband/WB-C/event", calm)) is None
