@@ -26,7 +26,7 @@ class LeakDetectorTelemetry(DetectorTelemetry):
 
     water_detected: bool | None = Field(
         None, description="Whether the probe is wet at the reading (a reading, never an alarm:"
-        " the alarm is the `leak` event)")
+        " the alarm is the `leak` event; `false` after a leak ends the alarm)")
     temperature_c: float | None = Field(None, ge=-30, le=80, description="Air temperature, °C")
 
 

@@ -24,6 +24,9 @@ class SmokeDetectorTelemetry(DetectorTelemetry):
     obscuration_pct_m: float | None = Field(
         None, ge=0, le=50, description="Smoke obscuration, percent per metre")
     temperature_c: float | None = Field(None, ge=-30, le=120, description="Air temperature, °C")
+    smoke_detected: bool | None = Field(
+        None, description="Whether the chamber senses smoke at the reading (a reading, never "
+        "an alarm: the alarm is the `smoke_alarm` event; `false` after an alarm ends it)")
 
 
 class SmokeAlarmEvent(Event):

@@ -22,6 +22,7 @@ from rules.conditions.base import (
     compile_where,
     event_keys,
     event_models,
+    signal_key,
 )
 from rules.ports import Message, Subject
 
@@ -58,6 +59,10 @@ class AlarmCondition(ConditionModel):
     event: str | list[str] = Field(description="Event type(s) of the kind's vocabulary")
     where: Where = Field(default_factory=dict, description="Payload field filters")
     clear_on: list[str] = Field(default_factory=list, description="Event types that end it")
+    clear_on_reading: str | None = Field(
+        None, description="A yes/no reading of the kind whose `false`, in a reading dated at or "
+        "after the alarm, ends it too — a sensor that reports its state rather than an end "
+        "event (Zigbee2MQTT's `smoke: false`, `water_leak: false`)")
     detail: list[str] = Field(
         default_factory=list, description="Payload fields copied onto the alert, e.g. "
         "snapshot_ref (the ticket attaches it)")
@@ -103,6 +108,7 @@ class AlarmEvaluator(Evaluator):
         self._where = compile_where(cond.where)
         self._fire_types = frozenset(cond.events())
         self._clear_types = frozenset(cond.clear_on)
+        self._clear_reading = cond.clear_on_reading
         self._attach_types = frozenset(cond.attach_on)
         self._unless = frozenset(cond.unless_tags)
         # site → device ids with a context state, and with an alarm waiting for one.
@@ -121,8 +127,13 @@ class AlarmEvaluator(Evaluator):
         keys = event_keys(kind, self.cond.events())
         check_where_fields(self.cond.where, models, "where")
         check_where_fields(dict.fromkeys(self.cond.detail, True), models, "detail")
-        return (keys | event_keys(kind, self.cond.clear_on, "clear_on")
-                | event_keys(kind, self.cond.attach_on, "attach_on"))
+        keys |= event_keys(kind, self.cond.clear_on, "clear_on")
+        if self._clear_reading is not None:
+            if self._clear_reading not in kind.signals():
+                raise ConditionError("clear_on_reading",
+                                     f"{kind.key} readings have no {self._clear_reading!r}")
+            keys.add(signal_key(self._clear_reading))
+        return keys | event_keys(kind, self.cond.attach_on, "attach_on")
 
     def extra_keys(self) -> dict[str, set[str]]:
         """The context's events on its own kind."""
@@ -172,6 +183,8 @@ class AlarmEvaluator(Evaluator):
                 self._alarm(msg, now)
         elif msg.type in self._clear_types:
             self._end(msg, now)
+        elif self._clear_reading is not None and msg.channel == "telemetry":
+            self._reading(msg, now)
         elif msg.type in self._attach_types:
             self._attach(msg, now)
 
@@ -202,6 +215,10 @@ class AlarmEvaluator(Evaluator):
                 detail = {**facts, **detail}
             self.fx.persist(self.rule, early)
         over = self._ended_before(msg, now)
+        if self._clear_reading is not None and not over:
+            st = self.state(msg.device_id)
+            st.data["began"] = msg.ts  # for a reading that ends it (`clear_on_reading`)
+            self.fx.persist(self.rule, st)
         ctx = self.cond.context
         if ctx is None:
             self.fx.fire(self.rule, msg.device_id, now, msg=msg, detail=detail or None)
@@ -223,6 +240,20 @@ class AlarmEvaluator(Evaluator):
             st.data.update(place, alarm=now, fired=fired)
             self._index(st)
             self.fx.persist(self.rule, st)
+
+    def _reading(self, msg: Message, now: float) -> None:
+        """A reading saying the alarm's condition is gone ends an alarm it was dated after
+        (vendor round 9: a Zigbee smoke sensor's `smoke: false` never ended its fire, and a
+        lane blocked later raised a second critical alert). Only the first such reading after
+        an alarm: the sensor repeats its state in every report."""
+        if msg.value(self._clear_reading or "") is not False:
+            return
+        st = self.states.get(msg.device_id)
+        began = st.data.get("began") if st is not None else None
+        if st is None or began is None or msg.ts < began:
+            return  # no alarm to end, or a reading from before it (a backlog)
+        del st.data["began"]
+        self._end(msg, now)
 
     def _end(self, msg: Message, now: float) -> None:
         st = self.state(msg.device_id)

@@ -167,6 +167,25 @@ def test_a_lane_blocked_during_the_alarm_raises_it_and_a_lane_for_the_site_count
     assert rig.open("smoke_detector.smoke_alarm", "SD-8F") is not None
 
 
+def test_a_reading_that_the_smoke_is_gone_ends_the_alarm(rig: Rig) -> None:
+    # Vendor round 9: a Zigbee2MQTT smoke sensor says `smoke: false` when the smoke is gone
+    # and never sends an end event; the fire counted as sounding for an hour, and a lane
+    # blocked five minutes later raised a second critical alert and ticket.
+    t = rig.clock.time()
+    rig.event("SD-8F", "smoke_alarm", ts=t)
+    rig.event("SD-8L", "smoke_alarm", ts=t)
+    # SD-8L's quiet reading is from a backlog, dated before its alarm: it ends nothing.
+    rig.send("SD-8L", "telemetry", {"smoke_detected": False, "battery_pct": 90}, t - 600)
+    rig.advance(60)
+    rig.send("SD-8F", "telemetry", {"smoke_detected": False, "battery_pct": 90})
+    rig.advance(300)
+    _block(rig, "CAM-8")
+    assert rig.alerts("smoke_detector.smoke_alarm_lane_blocked", "SD-8F") == []
+    assert rig.open("smoke_detector.smoke_alarm_lone_elder_lane_blocked", "SD-8L") is not None
+    # Latched like a fire panel: the alert stays for someone to see to.
+    assert rig.open("smoke_detector.smoke_alarm", "SD-8F") is not None
+
+
 def test_an_alarm_whose_end_came_first_is_paged_but_not_sounding(rig: Rig) -> None:
     # Vendor round 5: a carrier platform forwarded the detector's `alarm_cleared` (ts T+90)
     # before its `smoke_alarm` (ts T). The alarm paged, then counted as sounding: a lane
