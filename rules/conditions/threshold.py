@@ -71,19 +71,29 @@ class ThresholdEvaluator(Evaluator):
         self._holds, self._released = cond.predicates()
 
     def on_message(self, msg: Message, now: float) -> None:
-        """Fire on crossing, clear on return."""
+        """Fire on crossing, clear on return (never on a reading older than the latest one
+        that held)."""
         value = msg.value(self._signal)
         if value is None:
             return
         st = self.states.get(msg.device_id)
         on = st is not None and st.data.get("on", False)
+        if on and st is not None and msg.ts > st.data.get("at", 0.0) and self._holds(value):
+            # In memory only (no write per reading): after a restart the firing reading's
+            # time is the line, which errs towards keeping the alert.
+            st.data["at"] = msg.ts
         if not on and self._holds(value):
             st = st or self.state(msg.device_id)
             st.data["on"] = True
+            st.data["at"] = msg.ts
             self.fx.persist(self.rule, st)
             self.fx.fire(self.rule, msg.device_id, now, msg=msg,
                          detail={self._signal: value})
         elif on and st is not None and self._released(value):
+            if msg.ts < st.data.get("at", msg.ts):
+                # A reading from before the latest one that held: a backlog uploaded oldest
+                # first, yesterday's 60 % cleared today's 9 % (vendor round 9).
+                return
             st.data["on"] = False
             self.fx.persist(self.rule, st)
             if self.rule.options.auto_clear:

@@ -66,6 +66,20 @@ def test_low_battery_threshold_with_hysteresis_and_the_event(rig: Rig):
     assert rig.open("wristband.low_battery", "WB-1002") is not None
 
 
+def test_a_backlog_uploaded_oldest_first_does_not_clear_a_live_alert(rig: Rig):
+    # Vendor round 9: a band back after a day offline uploaded its buffered readings oldest
+    # first, as the guide asks; yesterday's 60 % cleared the low-battery alert of its 9 % now.
+    now = rig.clock.time()
+    rig.send("WB-1001", "telemetry", {"battery_pct": 9}, now)
+    assert rig.open("wristband.low_battery", "WB-1001") is not None
+    for hours in (20, 12, 2):
+        rig.send("WB-1001", "telemetry", {"battery_pct": 60}, now - hours * 3600)
+    assert rig.open("wristband.low_battery", "WB-1001") is not None
+    rig.advance(60)
+    rig.telemetry("WB-1001", battery_pct=60)  # charged now: the alert clears
+    assert rig.open("wristband.low_battery", "WB-1001") is None
+
+
 OUT = (HOME[0] + 0.01, HOME[1])  # ~1.1 km north of the compound
 
 
