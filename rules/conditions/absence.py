@@ -36,6 +36,10 @@ class AbsenceCondition(ConditionModel):
     )
     events: list[str] = Field(default_factory=list, description="Event types that count (of=event)")
     where: Where = Field(default_factory=dict, description="Payload field filters (of=event)")
+    readings: Where = Field(
+        default_factory=dict, description="Readings whose fields match count as the events do "
+        "(of=event): a door contact that reports `door_open: true` rather than a `door_opened` "
+        "event")
     for_s: float | None = Field(
         None, gt=0, le=90 * 86_400,
         description="Silence that fires it; default: the kind's offline timeout",
@@ -45,8 +49,8 @@ class AbsenceCondition(ConditionModel):
     def _events_given(self) -> AbsenceCondition:
         if self.of == "event" and not self.events:
             raise ValueError("of=event needs events")
-        if self.of == "message" and (self.events or self.where):
-            raise ValueError("events/where only apply with of=event")
+        if self.of == "message" and (self.events or self.where or self.readings):
+            raise ValueError("events/where/readings only apply with of=event")
         return self
 
 
@@ -62,6 +66,7 @@ class AbsenceEvaluator(Evaluator):
     def __init__(self, cond: AbsenceCondition, rule: Rule, fx: Effects, env: CompileEnv) -> None:
         super().__init__(cond, rule, fx, env)
         self._where = compile_where(cond.where)
+        self._readings = compile_where(cond.readings)
         self._events = frozenset(cond.events)
         self.tracks_activity = cond.of == "message"
 
@@ -73,8 +78,16 @@ class AbsenceEvaluator(Evaluator):
             return {ANY}
         check_where_fields(self.cond.where, event_models(kind, self.cond.events), "where")
         event_keys(kind, self.cond.events, "events")  # validates the vocabulary
+        check_where_fields(self.cond.readings, [kind.telemetry], "readings")
         # Every message: the first one of any type starts the wait for the events.
         return {ANY}
+
+    def _counts(self, msg: Message) -> bool:
+        """Whether a message is one of the listed events (or readings) that count."""
+        if msg.type in self._events:
+            return self._where is None or self._where(msg)
+        return (self._readings is not None and msg.channel == "telemetry"
+                and self._readings(msg))
 
     def _timeout(self, kind: str) -> float:
         return self.cond.for_s or self.env.offline_timeout_s[kind]
@@ -84,9 +97,7 @@ class AbsenceEvaluator(Evaluator):
         if msg.channel == "status" and msg.type == "offline":
             return  # a will message is not a sign of life
         st = self.states.get(msg.device_id)
-        if not self.tracks_activity and (
-            msg.type not in self._events or (self._where is not None and not self._where(msg))
-        ):
+        if not self.tracks_activity and not self._counts(msg):
             if st is None:  # start watching from the device's first message
                 st = self.state(msg.device_id)
                 st.data.update(on=False, last=now)

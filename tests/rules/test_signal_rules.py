@@ -182,6 +182,22 @@ def test_a_door_contact_s_opening_counts_as_a_lone_elder_s_day(rig: Rig):
     assert rig.open("access.lone_elder_inactive", "AC-2002") is None
 
 
+def test_a_door_contact_reporting_only_readings_counts_its_openings(rig: Rig):
+    # Vendor round 9: a Zigbee door contact sends `door_open` readings, never `door_opened`
+    # events; the lone elder behind it was "unopened for 24 h" every day.
+    rig.telemetry("AC-2002", door_open=True)
+    rig.advance(80_000)
+    rig.telemetry("AC-2002", door_open=False)  # closed again: not an opening
+    rig.telemetry("AC-2002", door_open=True)
+    rig.advance(80_000)
+    assert rig.alerts("access.lone_elder_inactive", "AC-2002") == []
+    rig.telemetry("AC-2002", door_open=False)
+    rig.advance(7_000)  # 87,000 s since the last opening; a closed door's report is no sign
+    assert rig.open("access.lone_elder_inactive", "AC-2002") is not None
+    rig.telemetry("AC-2002", door_open=True)
+    assert rig.open("access.lone_elder_inactive", "AC-2002") is None
+
+
 def test_parcel_uncollected_48_h_minor_and_major_when_recipient_lives_alone(rig: Rig):
     rig.event("LK-4001", "parcel_deposited", compartment="L-1", parcel_id="SF1",
               recipient_id="R-li")
