@@ -19,7 +19,7 @@ from gateway.device_admin import DeviceAdmin
 from gateway.device_assets import DeviceAssets
 from gateway.envelope import RawMessage
 from gateway.event_lane import LANE, LANE_GENERATIONS, MAIN, EventCopies, Sessions
-from gateway.hub_children import unregistered_alarm
+from gateway.hub_children import expand_hub_wills, unregistered_alarm
 from gateway.influx import build_influx_hook
 from gateway.interactive import InteractiveGate
 from gateway.metrics import GatewayMetrics
@@ -202,6 +202,7 @@ class Gateway:
         self._received(raws, LANE)
 
     def _received(self, raws: list[RawMessage], session: int) -> None:
+        raws = expand_hub_wills(raws, self.codecs, self.registry.all, self._ack)
         if self.copies is None:
             self.pipeline.submit(raws)
             return

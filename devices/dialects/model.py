@@ -182,6 +182,30 @@ class TopicSpec(_Strict):
         return self
 
 
+class HubStatus(_Strict):
+    """Where a hub says it is on or off line (its MQTT will), and for which of its devices."""
+
+    pattern: str = Field(
+        description="The hub's own status topic, with `{hub}` (e.g. "
+        "`zigbee2mqtt/{hub}/bridge/state`)")
+    availability: str = Field(
+        description="Name of the `status` topic its devices' availability comes on: an "
+        "`offline` here is handed to each registered device of the hub as if it had come there")
+
+    @field_validator("pattern")
+    @classmethod
+    def _hub_only(cls, value: str) -> str:
+        levels = value.split("/")
+        names = [m.group(1) for lv in levels if (m := _PLACEHOLDER.fullmatch(lv))]
+        if names != ["hub"]:
+            raise ValueError("the pattern has `{hub}` and no other placeholder")
+        if any(not _SEGMENT.match(lv) for lv in levels if lv != "{hub}"):
+            raise ValueError("a level has characters a topic level may not")
+        if levels[0] in ("scgw",) or levels[0].startswith("$"):
+            raise ValueError("a vendor topic may not start with scgw or $")
+        return value
+
+
 class Example(_Strict):
     """A vendor message and what it must decode to (run by `scgw dialects test`)."""
 
@@ -212,6 +236,10 @@ class Dialect(_Strict):
     topics: list[TopicSpec] = Field(
         default_factory=list, description="Vendor topics; without any, devices use our "
         "`scgw/v1/{kind}/{id}/{channel}` topics and only the payloads differ")
+    hub_status: HubStatus | None = Field(
+        None, description="A hub's own will: when it says `offline` (the hub lost power or "
+        "its radio), every registered device behind it goes offline at once — a dead hub "
+        "cannot publish its devices' availability")
     device_id_check: str | None = Field(
         None, description="JMESPath of an id the payload carries too (e.g. `imei`); it must "
         "equal the device id of the topic, else the message is refused")
@@ -242,4 +270,10 @@ class Dialect(_Strict):
         for rule in self.messages:
             if rule.topic is not None and rule.topic not in topic_names:
                 raise ValueError(f"message {rule.name!r}: no topic named {rule.topic!r}")
+        if self.hub_status is not None:
+            target = next((t for t in self.topics if t.name == self.hub_status.availability),
+                          None)
+            if target is None or not target.hub or target.channel != "status":
+                raise ValueError("hub_status.availability must name a hub topic of channel "
+                                 "status")
         return self

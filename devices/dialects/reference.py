@@ -10,11 +10,20 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from devices.dialects.model import Dialect, EventMap, Example, FieldRule, MessageRule, TopicSpec
+from devices.dialects.model import (
+    Dialect,
+    EventMap,
+    Example,
+    FieldRule,
+    HubStatus,
+    MessageRule,
+    TopicSpec,
+)
 
 SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("Dialect file (top level)", Dialect),
     ("`topics[]`", TopicSpec),
+    ("`hub_status`", HubStatus),
     ("`messages[]`", MessageRule),
     ("`messages[].event`", EventMap),
     ("`messages[].fields.<our field>`", FieldRule),

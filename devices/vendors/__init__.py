@@ -8,6 +8,7 @@ v1 JSON that the 3G-watch bridge writes for watches that speak a TCP text protoc
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from devices.dialects.errors import DialectError
 from devices.dialects.loader import BUILTIN_DIR, load_folders
 from devices.dialects.topics import CompiledTopic, TopicMatch
 from devices.errors import UnknownCodecError
+from devices.topics import valid_id
 
 
 class Watch3gCodec(JsonCodec):
@@ -35,6 +37,25 @@ class VendorRoute:
         self.codec = codec
         self.topic = topic
         self.match = match
+
+
+@dataclass(frozen=True, slots=True)
+class HubWill:
+    """A message on a hub's own status topic: which dialect and hub, and where its devices'
+    availability comes."""
+
+    dialect: str
+    hub: str
+    availability: CompiledTopic
+
+    def device_topic(self, device_id: str) -> str | None:
+        """The availability topic of one of the hub's devices (`<hub>-<name>`), or None."""
+        prefix = f"{self.hub}-"
+        if not device_id.startswith(prefix):
+            return None
+        name = device_id[len(prefix):]
+        return "/".join(self.hub if lv == "{hub}" else name if lv == "{id}" else lv
+                        for lv in self.availability.levels)
 
 
 class CodecSet:
@@ -62,6 +83,13 @@ class CodecSet:
                             file=dialect.source)
                 seen.append((dialect, topic))
                 self._routes.setdefault(topic.first, []).append((dialect, topic))
+        # Hubs' own wills: (levels of the pattern, the dialect, its devices' status topic).
+        self._hub_wills: list[tuple[list[str], DialectCodec, CompiledTopic]] = []
+        for dialect in dialects:
+            will = dialect.dialect.hub_status
+            if will is not None:
+                target = next(t for t in dialect.topics if t.name == will.availability)
+                self._hub_wills.append((will.pattern.split("/"), dialect, target))
 
     def __contains__(self, name: object) -> bool:
         return name in self._codecs
@@ -102,8 +130,22 @@ class CodecSet:
         return None
 
     def vendor_filters(self) -> list[str]:
-        """Subscription filters of every vendor topic."""
-        return [t.filter for d in self.dialects.values() for t in d.topics]
+        """Subscription filters of every vendor topic (hubs' wills included)."""
+        return [*(t.filter for d in self.dialects.values() for t in d.topics),
+                *("/".join("+" if lv == "{hub}" else lv for lv in levels)
+                  for levels, _, _ in self._hub_wills)]
+
+    def hub_will(self, topic: str) -> HubWill | None:
+        """The hub whose own status topic `topic` is, or None."""
+        parts = topic.split("/")
+        for levels, dialect, target in self._hub_wills:
+            if len(parts) != len(levels):
+                continue
+            hub = next((p for p, lv in zip(parts, levels, strict=True) if lv == "{hub}"), "")
+            if valid_id(hub) and all(lv in ("{hub}", p)
+                                     for p, lv in zip(parts, levels, strict=True)):
+                return HubWill(dialect.name, hub, target)
+        return None
 
 
 @cache

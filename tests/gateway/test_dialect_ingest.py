@@ -345,3 +345,39 @@ def test_a_dialect_may_not_ignore_an_urgent_code(tmp_path: Path):
                     encoding="utf-8")
     with pytest.raises(DialectError, match="never ignored"):
         load_file(path)
+
+
+def test_a_zigbee2mqtt_bridge_that_dies_takes_its_devices_offline(make_gateway, publisher):
+    # Vendor round 9: a bridge that lost power (its will, `bridge/state` offline) cannot
+    # publish its devices' availability; its smoke and leak sensors showed online for 25 h.
+    gw = make_gateway([device("z2m-b9-smoke_1", "smoke_detector", codec="zigbee2mqtt",
+                              grid="G-01"),
+                       device("z2m-b9-leak_2", "leak_detector", codec="zigbee2mqtt",
+                              grid="G-01"),
+                       device("z2m-b8-smoke_1", "smoke_detector", codec="zigbee2mqtt",
+                              grid="G-01")])
+    for topic in ("zigbee2mqtt/z2m-b9/smoke_1", "zigbee2mqtt/z2m-b9/leak_2",
+                  "zigbee2mqtt/z2m-b8/smoke_1"):
+        publisher.publish(topic, orjson.dumps({"battery": 90, "linkquality": 100}))
+    assert gw.pipeline.wait_processed(3, timeout=10)
+    assert all(gw.twins.get(d).online
+               for d in ("z2m-b9-smoke_1", "z2m-b9-leak_2", "z2m-b8-smoke_1"))
+    try:
+        publisher.publish("zigbee2mqtt/z2m-b9/bridge/state", b'{"state":"offline"}',
+                          retain=True)
+        assert wait_for(lambda: not gw.twins.get("z2m-b9-smoke_1").online
+                        and not gw.twins.get("z2m-b9-leak_2").online, 10)
+        assert gw.twins.get("z2m-b8-smoke_1").online  # another hub's device
+        stored = gw.store.query("SELECT device_id, type FROM events WHERE channel = 'status'"
+                                " ORDER BY device_id")
+        assert [(r["device_id"], r["type"]) for r in stored] == [
+            ("z2m-b9-leak_2", "offline"), ("z2m-b9-smoke_1", "offline")]
+        assert gw.store.query("SELECT reason FROM dead_letters"
+                              " WHERE topic LIKE 'zigbee2mqtt/z2m-b9/%'") == []
+        # Back online: each device is online again with its own next report.
+        publisher.publish("zigbee2mqtt/z2m-b9/bridge/state", b"online", retain=True)
+        publisher.publish("zigbee2mqtt/z2m-b9/smoke_1", orjson.dumps({"battery": 90}))
+        assert wait_for(lambda: gw.twins.get("z2m-b9-smoke_1").online, 10)
+        assert not gw.twins.get("z2m-b9-leak_2").online
+    finally:
+        publisher.publish("zigbee2mqtt/z2m-b9/bridge/state", b"", retain=True)
