@@ -193,16 +193,38 @@ GBK_NOTE = "text in GBK (GB18030) rather than UTF-8: read as GBK (send UTF-8)"
 UTF16_NOTE = "text in UTF-16 rather than UTF-8: read as UTF-16 (send UTF-8)"
 
 
+# What a JSON text in a wide encoding may start with: an object, a list, a string holding
+# the object (a cloud rule engine's), after whitespace (red team round 9).
+_WIDE_FIRST = frozenset(b'{["\t\n\r ')
+
+
 def utf16_codec(payload: bytes) -> str | None:
-    """The UTF-16 codec a payload is written in (by its byte-order mark, or a JSON object's
-    `{"` with a NUL after or before each), or None."""
-    if payload[:2] in (b"\xff\xfe", b"\xfe\xff"):
+    """The wide codec (UTF-16, or UTF-32 by its mark) a payload is written in — by its
+    byte-order mark, also after a UTF-8 one, or a JSON text's first character with a NUL
+    after or before it — or None."""
+    head = payload[3:7] if payload[:3] == b"\xef\xbb\xbf" else payload[:4]
+    if head in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        return "utf-32"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return "utf-16"
-    if len(payload) >= 4 and payload[1] == 0 == payload[3] and payload[:1] in (b"{", b"["):
+    if len(head) == 4 and head[1] == 0 == head[3] and head[0] in _WIDE_FIRST:
         return "utf-16-le"
-    if len(payload) >= 4 and payload[0] == 0 == payload[2] and payload[1:2] in (b"{", b"["):
+    if len(head) == 4 and head[0] == 0 == head[2] and head[1] in _WIDE_FIRST:
         return "utf-16-be"
     return None
+
+
+def wide_text(payload: bytes, codec: str) -> str:
+    """A wide payload's text: without a UTF-8 mark before it, and without what C firmware
+    leaves after it (a wide NUL terminator, `wcslen + 1`; a fixed buffer's padding; a lone NUL
+    byte). Raises UnicodeDecodeError when it is not that codec after all."""
+    if payload[:3] == b"\xef\xbb\xbf":
+        payload = payload[3:]
+    unit = 4 if codec == "utf-32" else 2
+    extra = len(payload) % unit
+    if extra and not payload[-extra:].strip(b"\x00"):
+        payload = payload[:-extra]
+    return payload.decode(codec).rstrip("\x00\t\n\r ")
 
 
 def payload_text(payload: bytes) -> tuple[str, str | None]:
@@ -213,7 +235,7 @@ def payload_text(payload: bytes) -> tuple[str, str | None]:
     utf16 = utf16_codec(payload)
     if utf16 is not None:
         try:
-            return payload.decode(utf16), UTF16_NOTE
+            return wide_text(payload, utf16), UTF16_NOTE
         except UnicodeDecodeError:
             pass
     try:

@@ -6,7 +6,7 @@ import re
 
 from devices.base import DeviceKind
 from devices.catalogue import CATALOGUE, KindCatalogue
-from devices.codec import utf16_codec
+from devices.codec import utf16_codec, wide_text
 from devices.dialects.engine import DialectCodec
 from devices.vendors import CodecSet
 from devices.words import URGENT_DECORATIONS, URGENT_PREFIXES, urgent_word
@@ -77,8 +77,11 @@ class UrgencyHint:
         payload = raw.payload
         if pattern.search(payload) is None:
             codec = utf16_codec(payload) if len(payload) <= _UTF16_MAX else None
-            if codec is None or pattern.search(
-                    payload.decode(codec, "replace").encode("utf-8", "replace")) is None:
+            try:
+                text = wide_text(payload, codec) if codec is not None else None
+            except UnicodeDecodeError:
+                text = None
+            if text is None or pattern.search(text.encode("utf-8", "replace")) is None:
                 return None
         return parts[3]
 

@@ -283,7 +283,9 @@ def test_an_alarm_beside_text_or_a_number_no_encoder_writes_pages(gateway, kind,
 @pytest.mark.parametrize("channel", ["event", "telemetry"])
 @pytest.mark.parametrize("shape", [
     "nul padded", "nul padded fall", "type as a list", "type as an object", "double encoded",
-    "utf-16", "utf-16-le", "utf-16-be"])
+    "utf-16", "utf-16-le", "utf-16-be", "utf-16 wide nul", "utf-16-le wide nul",
+    "utf-16-be wide nul", "utf-16 one nul", "utf-16-le padded", "utf-16-le leading space",
+    "utf-16-le json string", "utf-16-be leading newline", "utf-32", "utf-8 bom utf-16-le"])
 def test_an_sos_in_a_shape_firmware_writes_pages(gateway, channel, shape):
     # Red team round 8: a C buffer's NUL padding, `"type": ["sos"]`, `{"name": "sos"}`, the
     # whole object as a JSON string (a cloud rule engine's), UTF-16 text — each SOS lost.
@@ -297,8 +299,27 @@ def test_an_sos_in_a_shape_firmware_writes_pages(gateway, channel, shape):
     payload = orjson.dumps(body)
     if shape == "double encoded":
         payload = orjson.dumps(payload.decode())
-    elif shape.startswith("utf-16"):
-        payload = payload.decode().encode(shape)
+    elif shape.startswith(("utf-16", "utf-32", "utf-8 bom")):
+        # Red team round 9: a wide terminator (`wcslen + 1`), a fixed buffer's padding, a
+        # lone NUL byte, whitespace or a JSON string first without a mark, UTF-32, a UTF-8
+        # mark before UTF-16 — each SOS lost.
+        codec = shape.split()[-1] if shape.startswith("utf-8 bom") else shape.split()[0]
+        text = payload.decode()
+        if "json string" in shape:
+            text = orjson.dumps(text).decode()
+        elif "leading space" in shape:
+            text = " " + text
+        elif "leading newline" in shape:
+            text = "\n" + text
+        payload = text.encode(codec)
+        if "wide nul" in shape:
+            payload += b"\x00\x00"
+        elif "one nul" in shape:
+            payload += b"\x00"
+        elif "padded" in shape:
+            payload = payload.ljust(256, b"\x00")
+        if shape.startswith("utf-8 bom"):
+            payload = b"\xef\xbb\xbf" + payload
     topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/{channel}"
     gateway.pipeline.process_batch([RawMessage(topic, payload, received_at=T0)])
     assert gateway.store.query("SELECT reason FROM dead_letters") == []
