@@ -117,5 +117,16 @@ def test_a_long_batch_leaves_its_rest_for_the_next_when_an_urgent_event_waits(
                         received_at=T0) for i in range(100)]
     gateway.pipeline.process_batch(batch)
     [rest] = returned
-    assert rest == batch[31:]  # decoded up to the first check, the rest handed back unread
-    assert len(gateway.store.query("SELECT seq FROM telemetry")) == 31
+    assert rest == batch[32:]  # decoded up to the first check, the rest handed back unread
+    assert len(gateway.store.query("SELECT seq FROM telemetry")) == 32
+
+    # Red team round 9: queues count by what they carry — 31 queues of 1,000 elements were
+    # decoded before the first look at the clock. Here the first queue of 40 is the check.
+    returned.clear()
+    queues = [RawMessage(f"scgw/v1/wristband/{BAND}/telemetry", orjson.dumps(
+        [{"ts": MS, "seq": 1000 + 100 * q + i, "heart_rate_bpm": 70} for i in range(40)]),
+        received_at=T0) for q in range(3)]
+    gateway.pipeline.process_batch(queues)
+    [rest] = returned
+    assert rest == queues[1:]
+    assert len(gateway.store.query("SELECT seq FROM telemetry WHERE seq >= 1000")) == 40
