@@ -86,7 +86,8 @@ class Pipeline(TaskRunner):
         self._limits = limits
         self._ack = ack
         self.hooks: list[PipelineHook] = list(hooks)
-        self._dead = DeadLetters(limits.dead_letter_payload_bytes, metrics, self.hooks)
+        self._dead = DeadLetters(limits.dead_letter_payload_bytes, metrics, self.hooks,
+                                 limits.dead_letter_payloads_per_hour)
         self._duplicate_hooks: list[Callable[[Envelope, StoreTx], None]] = []
         # Called after every commit / rollback on this thread (live push goes out only then).
         self.on_commit: list[Callable[[], None]] = []

@@ -97,6 +97,29 @@ def test_bad_message_is_dead_lettered_and_the_next_one_still_lands(
 
 
 @pytest.mark.both_backends
+def test_a_refused_flood_keeps_its_first_payloads_and_every_refusal(make_gateway, publisher,
+                                                                     clock):
+    # Red team round 9: each refused message kept 4 KiB for 30 days — 20 bands wrote 16 MB in
+    # 3 s, about 7 GB a day per installed device within its budget.
+    gw = make_gateway(limits={"dead_letter_payloads_per_hour": 3})
+    bad = b'{"ts": 1, "seq": "x", "pad": "%s"}' % (b"p" * 1000)
+    for _ in range(5):
+        publisher.publish("scgw/v1/wristband/WB-1001/telemetry", bad)
+    publisher.publish("scgw/v1/wristband/WB-1002/telemetry", bad)
+    assert gw.pipeline.wait_processed(6, timeout=10)
+    rows = _rows(gw, "SELECT device_id, payload, payload_size FROM dead_letters ORDER BY id")
+    assert len(rows) == 6  # every refusal is on file, with its reason and size
+    assert [len(bytes(r["payload"] or b"")) for r in rows if r["device_id"] == "WB-1001"] == [
+        len(bad)] * 3 + [0, 0]
+    assert all(r["payload_size"] == len(bad) for r in rows)
+    assert [bytes(r["payload"]) for r in rows if r["device_id"] == "WB-1002"] == [bad]
+    clock.advance(3600)  # the next hour keeps payloads again
+    publisher.publish("scgw/v1/wristband/WB-1001/telemetry", bad)
+    assert gw.pipeline.wait_processed(7, timeout=10)
+    last = _rows(gw, "SELECT payload FROM dead_letters ORDER BY id DESC LIMIT 1")[0]
+    assert bytes(last["payload"]) == bad
+
+
 def test_same_seq_resent_is_stored_once(make_gateway, publisher):
     gw = make_gateway()
     msg = orjson.dumps({"ts": ISO_NOW, "seq": 42, "heart_rate_bpm": 70})
