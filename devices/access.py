@@ -62,6 +62,34 @@ class DoorOpenedEvent(Event):
     from_inside: bool | None = Field(None, description="Opened from inside (where it can tell)")
 
 
+class DoorClosedEvent(Event):
+    """The door closed again (a door contact, a lock's door sensor): stored with the door's
+    day; a lock that reports each closing is no longer refused (vendor round 9)."""
+
+    type: Literal["door_closed"] = "door_closed"
+    door: str = Field("main", min_length=1, max_length=64,
+                      description="Door name at this controller")
+
+
+class LockedEvent(Event):
+    """The lock locked (its bolt thrown, by hand, key, app or automatically): stored, no
+    alert."""
+
+    type: Literal["locked"] = "locked"
+    door: str = Field("main", min_length=1, max_length=64,
+                      description="Door name at this controller")
+    method: Literal["auto", "manual", "key", "app", "remote", "unknown"] = Field(
+        "unknown", description="How it was locked")
+
+
+class AccessLowBatteryEvent(Event):
+    """The lock's (or controller's backup) battery fell below its own threshold: a flat
+    smart lock locks its elder, or a helper, out."""
+
+    type: Literal["low_battery"] = "low_battery"
+    battery_pct: float = Field(ge=0, le=100, description="Battery charge, percent")
+
+
 class DeniedEvent(Event):
     """Someone was refused entry."""
 
@@ -186,9 +214,9 @@ KIND = DeviceKind(
     name_en="Access controller",
     config=AccessDevice,
     telemetry=AccessTelemetry,
-    events=(UnlockEvent, DoorOpenedEvent, DeniedEvent, ForcedOpenEvent, HeldOpenEvent,
-            FenceIntrusionEvent, DuressEvent, TamperEvent, FaultEvent, StrangerEvent,
-            BlacklistedEvent, TailgatingEvent),
+    events=(UnlockEvent, DoorOpenedEvent, DoorClosedEvent, LockedEvent, DeniedEvent,
+            ForcedOpenEvent, HeldOpenEvent, FenceIntrusionEvent, DuressEvent, TamperEvent,
+            FaultEvent, StrangerEvent, BlacklistedEvent, TailgatingEvent, AccessLowBatteryEvent),
     offline_timeout_s=10 * 60,
     description="Unit doors, compound gates and perimeter fences.",
     command_specs=(REMOTE_UNLOCK,),

@@ -25,8 +25,9 @@ def test_every_kind_declares_a_closed_vocabulary_of_events():
              if k.key in ("wristband", "access", "camera", "locker")}
     assert vocab == {
         "wristband": {"sos", "fall", "removed", "worn", "low_battery"},
-        "access": {"unlock", "door_opened", "denied", "forced_open", "held_open", "fence_intrusion",
-                   "duress", "tamper", "fault", "stranger", "blacklisted", "tailgating"},
+        "access": {"unlock", "door_opened", "door_closed", "locked", "low_battery", "denied",
+                   "forced_open", "held_open", "fence_intrusion", "duress", "tamper", "fault",
+                   "stranger", "blacklisted", "tailgating"},
         "camera": {"falling_object", "fire_lane_blocked", "fire_lane_cleared",
                    "ebike_detected", "ebike_left"},
         "locker": {"parcel_deposited", "parcel_picked_up", "door_open_timeout", "tamper",

@@ -198,6 +198,21 @@ def test_a_door_contact_reporting_only_readings_counts_its_openings(rig: Rig):
     assert rig.open("access.lone_elder_inactive", "AC-2002") is None
 
 
+def test_a_lock_s_everyday_words_are_kept_and_its_flat_battery_judged(rig: Rig):
+    # Vendor round 9: a smart lock's `locked`, `door_closed` and `low_battery` were refused
+    # (three in a row paged a major `device.refused` at a lone elder's door), and nothing
+    # judged a lock's battery at 4 %.
+    rig.event("AC-2002", "locked", door="main", method="auto")
+    rig.event("AC-2002", "door_closed", door="main")
+    assert rig.alerts("device.refused", "AC-2002") == []
+    rig.event("AC-2002", "low_battery", battery_pct=4)
+    assert rig.open("access.low_battery", "AC-2002")["severity"] == "major"  # a lone elder's
+    rig.telemetry("AC-2001", battery_pct=12)
+    assert rig.open("access.low_battery", "AC-2001")["severity"] == "minor"
+    rig.telemetry("AC-2002", battery_pct=95)  # new batteries
+    assert rig.open("access.low_battery", "AC-2002") is None
+
+
 def test_parcel_uncollected_48_h_minor_and_major_when_recipient_lives_alone(rig: Rig):
     rig.event("LK-4001", "parcel_deposited", compartment="L-1", parcel_id="SF1",
               recipient_id="R-li")
