@@ -46,7 +46,15 @@ _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 # label with the month only (2030-05, 2030年5月), which means to the month's end.
 _DATE = re.compile(r"^(\d{4})(?:[-/.年]\s*(\d{1,2})(?:[-/.月]\s*(\d{1,2})日?|月)?|(\d{2})(\d{2}))$")
 # A field under another name that means the same (vendor round 4: a clear's `duration_s`).
-_SAME_AS = {"duration_s": "dwell_s", "co_ppm": "ppm"}
+SAME_AS = {"duration_s": "dwell_s", "co_ppm": "ppm",
+            # Vendor round 9: a camera platform's picture under its common names was dropped
+            # from a falling object, and refused a fire-lane event whole.
+            **dict.fromkeys(("image_url", "imageUrl", "img_url", "imgUrl", "picture_url",
+                             "pictureUrl", "pic_url", "picUrl", "snapshot_url", "snapshotUrl",
+                             "snap_url", "snapUrl"), "snapshot_ref"),
+            **dict.fromkeys(("image_base64", "imageBase64", "img_base64", "snapshot_base64",
+                             "snapshotBase64", "picture_base64", "pic_base64"),
+                            "snapshot_jpeg_b64")}
 _NESTED_KEYS_MAX = 64  # a list item or object with more keys than this is not repaired
 # Repairs cost validations: a message larger than this, or a list longer, is not repaired
 # (red team round 5 re-check: 64 KB camera events cost 147 ms each, and an SOS waited 13 s).
@@ -242,14 +250,14 @@ def repaired(kind: DeviceKind, channel: str, payload: bytes) -> tuple[bytes, lis
         return None
     fields = model.model_fields  # a class property pydantic rebuilds on every access
     if model.model_config.get("extra") == "forbid" and any(
-            name not in fields and _SAME_AS.get(name) not in fields for name in obj):
+            name not in fields and SAME_AS.get(name) not in fields for name in obj):
         return None  # a key no repair takes away: refused as it came, with no more work
     base = {key: obj[key] for key in ("ts", "type") if key in obj}
     for name, value in list(obj.items()):
-        if name not in fields and _SAME_AS.get(name) in fields \
-                and _SAME_AS[name] not in obj:
+        if name not in fields and SAME_AS.get(name) in fields \
+                and SAME_AS[name] not in obj:
             del obj[name]
-            name = _SAME_AS[name]
+            name = SAME_AS[name]
             obj[name] = value
             repairs.append(f"{name} read from its other name")
         if name in ("ts", "type", "seq") or name not in fields \

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from devices.base import CommandAck, DeviceKind, Event
 from devices.codec import Members
-from devices.repair import coerced, field_problem, read_object
+from devices.repair import SAME_AS, coerced, field_problem, read_object
 from devices.words import urgent_type
 
 # Epoch seconds between 2000 and 2200: the commonest unit mistake for `ts`.
@@ -77,10 +77,15 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float,
         if name in ("type", "ts"):
             continue
         if name not in model.model_fields:
-            # Not validated one by one: a payload of thousands of junk keys must not cost
-            # the writer a validation each.
-            unknown.append(name)
-            continue
+            same = SAME_AS.get(name)
+            if same in model.model_fields and same not in obj and same not in fields:
+                name = same  # a picture's `image_url` is its `snapshot_ref` (vendor round 9)
+                repairs.append(f"{name} read from its other name")
+            else:
+                # Not validated one by one: a payload of thousands of junk keys must not
+                # cost the writer a validation each.
+                unknown.append(name)
+                continue
         problem = field_problem(model, {**fields, name: value}, name)
         found = coerced(model, fields, name, value) if problem is not None else None
         if found is not None:
