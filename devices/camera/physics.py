@@ -95,6 +95,11 @@ LONE_MAX_PEEL = 4
 # A step counts as descending over the fewest frames in which the fitted fall descends this
 # many centroid noises (the difference of two points has √2 of the noise: three of those).
 DESCENT_NOISES = 4.25
+# ... and over at most this long: a compressed picture holds a small object for two or three
+# frames, never for longer; a track that stands still longer in its last two thirds and then
+# jumps is a light going out in one window and on in the one below it (set 1000, clip 1013: a
+# window's flicker, level for 0.3 s, then 12 px down, level again; passed with no cap).
+DESCENT_HOLD_S = 0.1
 
 
 def _descends(
@@ -115,7 +120,7 @@ def _descends(
     i0 = (n - 1) // 3
     a, b, _ = coeffs
     step = (2 * a * ts[i0] + b) / fps  # px a frame where the last two thirds begin
-    most = max(1, (n - i0) // 3)
+    most = max(1, min((n - i0) // 3, math.floor(DESCENT_HOLD_S * fps)))
     need = DESCENT_NOISES * noise_px
     lag = most if step <= 0 else min(most, max(1, math.ceil(need / step)))
     return bool(np.mean(ys[i0 + lag :] - ys[i0 : n - lag] > 0) >= 0.9)

@@ -88,3 +88,15 @@ def test_a_small_throw_at_a_far_facade_at_30_fps_is_found(tmp_path: Path) -> Non
     throw, falls = falls_in(truth_path)
     assert len(falls) == 1
     assert abs(falls[0].t - _RELEASE_T) < 0.5 and abs(falls[0].floor - throw["floor"]) <= 1
+
+
+def test_a_light_stepping_down_from_window_to_window_is_not_a_fall() -> None:
+    # Set 1000, clip 1013: a window's flicker followed by a recovery walk — level for 0.5 s,
+    # 12 px down into the window below, level, 17 px down again, level (times as seen, 25 fps).
+    # Over a lag as long as the last two thirds allow it descends; it passed at 0.66 when the
+    # lag was not bounded by how long a compressed picture holds an object (0.1 s).
+    floors, cfg = _setup(22.0)
+    t = [2.2 + 0.04 * i for i in range(11)] + [2.68, 2.92, 2.96, 3.0, 3.04, 3.24, 3.28, 3.32, 3.36]
+    y = [406.5] * 11 + [406.6, 418.8, 418.6, 418.8, 420.1] + [435.9] * 4
+    v = assess(t, [600.0] * len(t), y, floors, cfg, 25.0, noise_px=NOISE)
+    assert not v.ok and v.reason == "not_monotonic", v
