@@ -98,7 +98,7 @@ DESCENT_NOISES = 4.25
 # ... and over at most this long: a compressed picture holds a small object for two or three
 # frames, never for longer; a track that stands still longer in its last two thirds and then
 # jumps is a light going out in one window and on in the one below it (set 1000, clip 1013: a
-# window's flicker, level for 0.3 s, then 12 px down, level again; passed with no cap).
+# window's flicker, level for half a second, 12 px down, level, 17 px down; passed unbounded).
 DESCENT_HOLD_S = 0.1
 
 
@@ -109,12 +109,12 @@ def _descends(
 
     A step is taken over as many frames as the fall needs to descend `DESCENT_NOISES`
     centroid noises there (the fitted speed where the last two thirds begin; at most a third
-    of their points). Frame to frame, a small object at a far facade filmed at 30 frames a
-    second moves down a pixel or less early in its fall, and a compressed picture moves it
-    in steps (a block not updated for two frames, then moved by several pixels): a tenth of
-    such steps are level or up by noise alone (style C, clip 3107: a 7-px object's 1.4-s fall
-    seen in 43 of 43 frames, turned down). Resting or rising after the fall still fails:
-    over any span its points do not descend.
+    of their points and `DESCENT_HOLD_S`). Frame to frame, a small object at a far facade
+    filmed at 30 frames a second moves down a pixel or less early in its fall, and a
+    compressed picture moves it in steps (a block not updated for two frames, then moved by
+    several pixels): a tenth of such steps are level or up by noise alone (style C, clip
+    3107: a 7-px object's 1.4-s fall seen in 43 of 43 frames, turned down). Resting or
+    rising after the fall still fails: over any span its points do not descend.
     """
     n = len(ys)
     i0 = (n - 1) // 3
