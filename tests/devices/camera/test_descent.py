@@ -3,7 +3,7 @@ frames a second moves down a pixel or less a frame early in its fall, and a comp
 picture moves it in steps (a block left for two frames, then moved by several pixels). Taken
 frame to frame, a tenth of such steps are level or up by noise alone and the fall was turned
 down as `not_monotonic` (style C, set 3100, clip 3107: two of its three misses). Steps are now
-taken over as many frames as the fall needs to descend a few noises (`physics._descends`);
+taken over as many frames as the fall needs to descend a few noises (`physics.descends`);
 what rests or rises after its fall still fails.
 """
 
