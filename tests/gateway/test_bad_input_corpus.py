@@ -213,8 +213,11 @@ def corpus(seed: int, size: int) -> list[Case]:
 
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[Gateway]:
+    # Every refusal keeps its payload here, so each message's outcome can be matched to it
+    # (the cap a flood meets, `dead_letter_payloads_per_hour`, has a test of its own).
     gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
                           database={"url": f"sqlite:///{tmp_path / 'corpus.db'}"},
+                          limits={"dead_letter_payloads_per_hour": 0},
                           log_json=False), clock=ManualClock(T0))
     gw.registry.register([device(d, k, grid="G-01") for k, d in DEVICES.items()]
                          + [device(DISABLED, "wristband")])
