@@ -61,6 +61,15 @@ class LongStayEvent(Event):
     posture: Posture | None = Field(None, description="The person's posture now")
 
 
+class MotionEvent(Event):
+    """Movement seen in the room (a PIR sensor's trigger, a radar's): stored, no alert — a
+    lone elder's sign of life for `radar.lone_elder_inactive` (vendor round 9: a PIR's
+    `motion` was refused)."""
+
+    type: Literal["motion"] = "motion"
+    room: str | None = ROOM
+
+
 class LeftEvent(Event):
     """The person left the room (or got up): a long stay is over."""
 
@@ -100,7 +109,8 @@ KIND = DeviceKind(
     name_en="Fall and presence radar",
     config=RadarDevice,
     telemetry=RadarTelemetry,
-    events=(FallEvent, LongStayEvent, LeftEvent, OutOfBedEvent, BackInBedEvent, FaultEvent),
+    events=(FallEvent, LongStayEvent, LeftEvent, OutOfBedEvent, BackInBedEvent, MotionEvent,
+            FaultEvent),
     # Mains powered, a heartbeat a minute or so: ten minutes of silence is offline.
     offline_timeout_s=10 * 60,
     description="Ceiling radars in elders' bathrooms and bedrooms (falls, long stays) and "

@@ -93,6 +93,24 @@ def test_out_of_bed_and_not_back_is_a_welfare_check_critical_for_a_lone_elder(ri
     assert rig.dead_letters() == []
 
 
+def test_no_movement_for_24_h_at_a_lone_elder_s_asks_for_a_visit(rig: Rig) -> None:
+    # Vendor round 9: a PIR motion sensor's `motion` was refused and its kit's "no activity
+    # for 24 h" had no word.
+    rig.event("RD-L", "motion", room="living room")
+    rig.event("RD-F", "motion", room="living room")
+    rig.advance(80_000)
+    rig.telemetry("RD-L", presence=True)  # someone seen: a sign of life too
+    rig.advance(80_000)
+    assert rig.alerts("radar.lone_elder_inactive") == []
+    rig.telemetry("RD-L", presence=False)  # a heartbeat of an empty room is no sign of life
+    rig.advance(7_000)
+    alert = rig.open("radar.lone_elder_inactive", "RD-L")
+    assert (alert["severity"], alert["category"]) == ("major", "welfare_check")
+    assert rig.alerts("radar.lone_elder_inactive", "RD-F") == []  # a family's home
+    rig.event("RD-L", "motion", room="kitchen")
+    assert rig.open("radar.lone_elder_inactive", "RD-L") is None
+
+
 def _tickets(rig: Rig) -> list[dict[str, Any]]:
     """Every ticket with the alerts linked to it (rule:device), oldest first."""
     rows = rig.gw.store.query(
