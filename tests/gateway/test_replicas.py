@@ -88,8 +88,16 @@ def test_round_robin_replicas_store_each_message_once_and_keep_one_alert_per_sos
     assert all(g.pipeline.processed > 0 for g in gateways), "the broker did not share"
 
     a = gateways[0]
-    stored = _rows(a, "SELECT device_id, seq, count(*) AS n FROM telemetry"
-                      " GROUP BY device_id, seq")
+
+    def stored_readings() -> list[dict]:
+        return _rows(a, "SELECT device_id, seq, count(*) AS n FROM telemetry"
+                        " GROUP BY device_id, seq")
+
+    # The processed counts include copies the broker delivered again (a replica's ack still
+    # on its way when another took the message): wait for the readings themselves, a
+    # message deferred by a replica that held its device may still be on its way.
+    wait_for(lambda: len(stored_readings()) >= 40 * len(BANDS), 30)
+    stored = stored_readings()
     assert len(stored) == 40 * len(BANDS) and all(r["n"] == 1 for r in stored)
     sos = _rows(a, "SELECT device_id, count, state FROM alerts WHERE rule_id = 'wristband.sos'")
     assert sorted(r["device_id"] for r in sos) == BANDS  # one alert per band, not per replica
