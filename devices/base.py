@@ -294,6 +294,11 @@ class DeviceConfig(BaseModel):
     install_date: str | None = Field(
         None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="Installation date, YYYY-MM-DD"
     )
+    offline_timeout_s: int | None = Field(
+        None, ge=300, le=7 * 86_400,
+        description="Silence after which this device is offline, seconds (default: its "
+        "kind's `offline_timeout_s` setting): a battery door contact or PIR that reports "
+        "only on change and checks in hourly, in a kind whose controllers beat every minute")
 
     @property
     def place(self) -> Place:

@@ -46,7 +46,7 @@ class RegistryDirectory:
         if hit is not None and hit[0] is record:
             return hit[1]
         subject = Subject(record.id, record.kind, record.site, record.building, record.unit,
-                          record.grid, record.resident_id)
+                          record.grid, record.resident_id, record.offline_timeout_s)
         self._cache[record.id] = (record, subject)
         return subject
 

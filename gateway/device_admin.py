@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 BINDING_FIELDS: tuple[str, ...] = ("site", "building", "unit", "grid", "resident_id")
 # What a vendor may say about its hardware; everything else of a registration is binding.
-HARDWARE_FIELDS: tuple[str, ...] = ("id", "kind", "vendor", "model", "codec", "install_date")
+HARDWARE_FIELDS: tuple[str, ...] = ("id", "kind", "vendor", "model", "codec", "install_date",
+                                     "offline_timeout_s")
 STAFF_ROLES = frozenset({"admin", "operator"})
 
 

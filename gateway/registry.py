@@ -149,6 +149,11 @@ class DeviceRegistry:
         return next((d for d in self._folded.get(device_id.casefold(), ()) if d != device_id),
                     None)
 
+    def offline_timeout_of(self, device_id: str) -> float | None:
+        """A device's own offline timeout from its registration, or None (its kind's)."""
+        record = self._devices.get(device_id)
+        return record.offline_timeout_s if record is not None else None
+
     def all(self) -> list[DeviceRecord]:
         """Every device held in memory."""
         return list(self._devices.values())

@@ -91,7 +91,8 @@ class Gateway:
         self.registry = DeviceRegistry(self.store, self.clock, self.codecs)
         self.twins = TwinTracker(
             {k: float(v) for k, v in settings.offline_timeout_s.items()},
-            clock_skew=lambda d: self.alerting.clocks.skew_of(d) if self.alerting else None)
+            clock_skew=lambda d: self.alerting.clocks.skew_of(d) if self.alerting else None,
+            own_timeout=self.registry.offline_timeout_of)
         self.decoder = Decoder(
             self.registry, settings.limits, auto_register_unknown=settings.auto_register_unknown,
             codecs=self.codecs,

@@ -17,7 +17,10 @@ class TwinTracker:
     """Keeps every device's twin in memory and reports which ones changed."""
 
     def __init__(self, offline_timeout_s: dict[str, float],
-                 clock_skew: Callable[[str], float | None] = lambda device_id: None) -> None:
+                 clock_skew: Callable[[str], float | None] = lambda device_id: None,
+                 own_timeout: Callable[[str], float | None] = lambda device_id: None) -> None:
+        # A device's own offline timeout (its registration), or None: its kind's.
+        self._own_timeout = own_timeout
         # A device's clock judged off (device minus gateway, seconds), or None: its fixes are
         # timed by the gateway's clock instead of its own.
         self._clock_skew = clock_skew
@@ -115,7 +118,7 @@ class TwinTracker:
         for device_id, twin in self._twins.items():
             if not twin.online or twin.last_seen is None:
                 continue
-            timeout = self._timeouts.get(self._kinds.get(device_id, ""), None)
+            timeout = self._timeout_of(device_id)
             if timeout is not None and now - twin.last_seen > timeout:
                 self._undo.append((twin, True, twin.online_source, twin.online_changed))
                 twin.online = False
@@ -148,11 +151,15 @@ class TwinTracker:
             twin.online, twin.online_source, twin.online_changed = online, source, changed_at
 
     def overdue(self, now: float) -> list[str]:
-        """Devices online here whose last message is older than their kind's timeout."""
-        timeouts, kinds = self._timeouts, self._kinds
+        """Devices online here whose last message is older than their timeout."""
         return [d for d, t in self._twins.items() if t.online and t.last_seen is not None
-                and (timeout := timeouts.get(kinds.get(d, ""))) is not None
+                and (timeout := self._timeout_of(d)) is not None
                 and now - t.last_seen > timeout]
+
+    def _timeout_of(self, device_id: str) -> float | None:
+        """The device's own offline timeout, else its kind's (None: never by silence)."""
+        return self._own_timeout(device_id) or self._timeouts.get(
+            self._kinds.get(device_id, ""), None)
 
     def take_dirty(self) -> list[Twin]:
         """The twins changed since the last call (the caller writes them)."""

@@ -176,6 +176,7 @@ class Subject:
     unit: str = ""
     grid: str = ""
     resident_id: str | None = None
+    offline_timeout_s: float | None = None  # its own silence before offline (None: its kind's)
 
     @property
     def place(self) -> Place:

@@ -37,6 +37,8 @@ class DeviceSummary(PlacedModel):
     grid: str
     resident_id: str | None
     install_date: str | None
+    offline_timeout_s: float | None = Field(
+        None, description="Its own silence before it is offline, seconds (null: its kind's)")
     status: str
     disabled_by: str = Field(
         "", description="Who disabled it: `vendor`, or the staff role (`operator`, `admin`); "
@@ -85,8 +87,9 @@ class CommandPublic(BaseModel):
 class DeviceCreate(StrictBody):
     """Registration of a device (validated against its kind's model).
 
-    A vendor may send only the hardware fields (id, kind, model, codec, install_date); the
-    binding fields (site, building, unit, grid, resident_id) are an operator's.
+    A vendor may send only the hardware fields (id, kind, model, codec, install_date,
+    offline_timeout_s); the binding fields (site, building, unit, grid, resident_id) are an
+    operator's.
     """
 
     id: str = Field(max_length=64, description="Device id; also its MQTT username and client id")
@@ -100,6 +103,11 @@ class DeviceCreate(StrictBody):
     grid: str = ""
     resident_id: str | None = None
     install_date: str | None = None
+    offline_timeout_s: int | None = Field(
+        None, ge=300, le=7 * 86_400,
+        description="Silence after which this device is offline, seconds (default: its kind's "
+        "`offline_timeout_s` setting) — for a battery sensor that reports on change and "
+        "checks in hourly, in a kind whose controllers beat every minute")
 
 
 class DeviceBinding(StrictBody):

@@ -33,6 +33,8 @@ class DeviceRecord:
     # The role that disabled it ("vendor", "operator", "admin"; "" when not known or not
     # disabled): only a vendor's own disable may be lifted by the vendor.
     disabled_by: str = ""
+    # Its own silence before it counts as offline (None: its kind's).
+    offline_timeout_s: float | None = None
 
     @property
     def disabled_by_vendor(self) -> bool:

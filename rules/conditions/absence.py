@@ -89,8 +89,10 @@ class AbsenceEvaluator(Evaluator):
         return (self._readings is not None and msg.channel == "telemetry"
                 and self._readings(msg))
 
-    def _timeout(self, kind: str) -> float:
-        return self.cond.for_s or self.env.offline_timeout_s[kind]
+    def _timeout(self, subject: Subject) -> float:
+        # A rule's own `for_s`, else the device's registered timeout, else its kind's.
+        return (self.cond.for_s or subject.offline_timeout_s
+                or self.env.offline_timeout_s[subject.kind])
 
     def on_message(self, msg: Message, now: float) -> None:
         """Activity: move the deadline, clear if it had fired."""
@@ -101,7 +103,7 @@ class AbsenceEvaluator(Evaluator):
             if st is None:  # start watching from the device's first message
                 st = self.state(msg.device_id)
                 st.data.update(on=False, last=now)
-                st.due = now + self._timeout(msg.subject.kind)
+                st.due = now + self._timeout(msg.subject)
                 self.fx.persist(self.rule, st)
                 self.fx.wake(self.rule, st)
             return
@@ -109,7 +111,7 @@ class AbsenceEvaluator(Evaluator):
             st = self.state(msg.device_id)
             st.data["on"] = False
         st.data["last"] = now
-        st.due = now + self._timeout(msg.subject.kind)
+        st.due = now + self._timeout(msg.subject)
         if st.data["on"]:
             st.data["on"] = False
             self.fx.persist(self.rule, st)
@@ -139,5 +141,5 @@ class AbsenceEvaluator(Evaluator):
         st.data["last"] = last
         st.data.setdefault("on", False)
         if not st.data["on"]:
-            st.due = last + self._timeout(subject.kind)
+            st.due = last + self._timeout(subject)
             self.fx.wake(self.rule, st)

@@ -243,3 +243,22 @@ def test_the_gap_to_a_zone_is_measured_in_metres():
     gap = polygon_gap(square)
     assert gap(35.401, 116.581) == 0.0
     assert 1050 < gap(35.401, 116.5825 + 0.0123) < 1170
+
+
+def test_a_device_registered_with_its_own_offline_timeout_keeps_it(rig: Rig):
+    # Vendor round 9: a battery door contact that checks in hourly went `offline` ten
+    # minutes after each report (the access kind's timeout, set for mains controllers).
+    from tests.conftest import device
+
+    rig.gw.registry.register([device("AC-ZB1", "access", site="jining-renmin", grid="G-01",
+                                     offline_timeout_s=7200)])
+    rig.telemetry("AC-ZB1", door_open=False)
+    rig.telemetry("AC-2001", door_open=False)
+    rig.advance(601)
+    assert rig.open("device.offline", "AC-2001") is not None  # the kind's ten minutes
+    assert rig.alerts("device.offline", "AC-ZB1") == []
+    overdue = rig.gw.twins.overdue(rig.clock.time())  # what the presence sweep marks offline
+    assert "AC-2001" in overdue and "AC-ZB1" not in overdue
+    rig.advance(7200)
+    assert rig.open("device.offline", "AC-ZB1") is not None
+    assert "AC-ZB1" in rig.gw.twins.overdue(rig.clock.time())

@@ -12,7 +12,7 @@ from tests.security.conftest import METRICS_TOKEN, PASSWORD, Edge
 BINDING_VALUES = {"site": "jining-other", "building": "9", "unit": "2", "grid": "G-09",
                   "resident_id": "R-yang"}
 HARDWARE_VALUES = {"vendor": "acme", "model": "B3", "codec": "json",
-                   "install_date": "2026-10-01"}
+                   "install_date": "2026-10-01", "offline_timeout_s": 7200}
 
 
 def test_every_registration_field_is_classified():
