@@ -147,6 +147,10 @@ class AlertBook:
         if detail:
             before = alert.detail.get("event")
             alert.detail.update(detail)
+            if "event" in detail and "payload_problem" not in detail:
+                # A clean report after a faulty one: the operator saw "faulty payload" on a
+                # good report (vendor round 9). The problem follows the latest event.
+                alert.detail.pop("payload_problem", None)
             if isinstance(before, dict) and isinstance(detail.get("event"), dict):
                 alert.detail["event"] = merge_evidence(before, detail["event"])
                 places = new_places(before, alert.detail["event"])

@@ -1002,3 +1002,21 @@ def test_utf8_with_a_stray_byte_stays_utf8(gateway):
         b'{"ts": %d, "seq": 4, "type": "\xe6\xb1\x82\xe6\x95\x91", "t": "36.5\xb0C"}' % MS,
         received_at=T0)])
     assert [r["type"] for r in gateway.store.query("SELECT type FROM events")] == ["sos"]
+
+
+def test_a_clean_repeat_takes_the_payload_problem_off_the_alert(gateway):
+    # Vendor round 9: the alert kept an old "faulty payload" note after a clean report
+    # re-paged it; the note follows the latest event.
+    topic = f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event"
+    faulty = orjson.dumps({"ts": MS, "seq": 51, "type": "SOS"})
+    clean = orjson.dumps({"ts": MS + 1000, "seq": 52, "type": "sos"})
+    gateway.pipeline.process_batch([RawMessage(topic, faulty, received_at=T0)])
+
+    def detail() -> dict:
+        [row] = gateway.store.query(
+            "SELECT detail FROM alerts WHERE rule_id = 'wristband.sos'")
+        return orjson.loads(row["detail"])
+
+    assert "payload_problem" in detail()
+    gateway.pipeline.process_batch([RawMessage(topic, clean, received_at=T0 + 1)])
+    assert "payload_problem" not in detail()
