@@ -70,14 +70,16 @@ def expand_hub_wills(raws: list[RawMessage], codecs: CodecSet,
     The will itself is acknowledged here: it is retained, so a gateway that stops before the
     devices' messages commit receives it again when it subscribes. `online` changes nothing:
     each device is online again with its next message."""
+    found = {i: will for i, raw in enumerate(raws) if not raw.topic.startswith("scgw/")
+             and (will := codecs.hub_will(raw.topic)) is not None}
+    if not found:
+        return raws  # every batch but a hub's will: nothing copied
     out: list[RawMessage] = []
-    wills: list[RawMessage] = []
-    for raw in raws:
-        will = None if raw.topic.startswith("scgw/") else codecs.hub_will(raw.topic)
+    for i, raw in enumerate(raws):
+        will = found.get(i)
         if will is None:
             out.append(raw)
             continue
-        wills.append(raw)
         if not says_offline(raw.payload):
             continue
         handed = 0
@@ -89,6 +91,5 @@ def expand_hub_wills(raws: list[RawMessage], codecs: CodecSet,
                 handed += 1
         log.warning("hub offline: its devices go offline",
                     extra={"hub": will.hub, "dialect": will.dialect, "devices": handed})
-    if wills:
-        ack(wills)
+    ack([raws[i] for i in found])
     return out

@@ -137,8 +137,12 @@ def _urgent_named_first(kind: DeviceKind, members: list[tuple[str, object]]
                         ) -> list[tuple[str, object]]:
     """The members whose key contains one of the kind's urgent words, then the others."""
     words = _urgent_words(kind)
-    named = [(k, v) for k, v in members if any(w in urgent_word(k[:64]) for w in words)]
-    return named + [m for m in members if m not in named] if named else members
+    named: list[tuple[str, object]] = []
+    others: list[tuple[str, object]] = []
+    for key, value in members:
+        urgent = any(w in urgent_word(key[:64]) for w in words)
+        (named if urgent else others).append((key, value))
+    return named + others
 
 
 _URGENT_WORDS: dict[str, tuple[str, ...]] = {}

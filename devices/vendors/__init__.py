@@ -83,13 +83,15 @@ class CodecSet:
                             file=dialect.source)
                 seen.append((dialect, topic))
                 self._routes.setdefault(topic.first, []).append((dialect, topic))
-        # Hubs' own wills: (levels of the pattern, the dialect, its devices' status topic).
-        self._hub_wills: list[tuple[list[str], DialectCodec, CompiledTopic]] = []
+        # Hubs' own wills: (levels of the pattern, where `{hub}` is, the dialect, its devices'
+        # status topic).
+        self._hub_wills: list[tuple[list[str], int, DialectCodec, CompiledTopic]] = []
         for dialect in dialects:
             will = dialect.dialect.hub_status
             if will is not None:
+                levels = will.pattern.split("/")
                 target = next(t for t in dialect.topics if t.name == will.availability)
-                self._hub_wills.append((will.pattern.split("/"), dialect, target))
+                self._hub_wills.append((levels, levels.index("{hub}"), dialect, target))
 
     def __contains__(self, name: object) -> bool:
         return name in self._codecs
@@ -133,18 +135,19 @@ class CodecSet:
         """Subscription filters of every vendor topic (hubs' wills included)."""
         return [*(t.filter for d in self.dialects.values() for t in d.topics),
                 *("/".join("+" if lv == "{hub}" else lv for lv in levels)
-                  for levels, _, _ in self._hub_wills)]
+                  for levels, _, _, _ in self._hub_wills)]
 
     def hub_will(self, topic: str) -> HubWill | None:
-        """The hub whose own status topic `topic` is, or None."""
-        parts = topic.split("/")
-        for levels, dialect, target in self._hub_wills:
-            if len(parts) != len(levels):
+        """The hub whose own status topic `topic` is, or None (asked of every vendor message:
+        a topic not ending as a will's pattern does is not split)."""
+        for levels, at, dialect, target in self._hub_wills:
+            if not topic.endswith(levels[-1]):
                 continue
-            hub = next((p for p, lv in zip(parts, levels, strict=True) if lv == "{hub}"), "")
-            if valid_id(hub) and all(lv in ("{hub}", p)
-                                     for p, lv in zip(parts, levels, strict=True)):
-                return HubWill(dialect.name, hub, target)
+            parts = topic.split("/")
+            if len(parts) == len(levels) and valid_id(parts[at]) and all(
+                    i == at or p == lv for i, (p, lv) in enumerate(zip(parts, levels,
+                                                                        strict=True))):
+                return HubWill(dialect.name, parts[at], target)
         return None
 
 
