@@ -234,7 +234,8 @@ class AlertBook:
         if alert.clear_due is not None:
             return
         p = self.policy
-        if p.flap_threshold > 0:
+        # Flap damping holds a paging alert; one shown muted as reported late pages nobody.
+        if p.flap_threshold > 0 and alert.muted != "stale":
             opened = tx.alerts.openings_since(rule_id, device_id,
                                             at - p.flap_window_s)
             if opened >= p.flap_threshold:

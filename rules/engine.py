@@ -69,7 +69,8 @@ class Engine(EngineControls):
         self._residents = residents or NoResidents()
         self._kinds = kinds or CATALOGUE.kinds
         self.env = CompileEnv(self._kinds, ruleset.zones, ZoneInfo(config.timezone),
-                              dict(config.offline_timeout_s), self._residents)
+                              dict(config.offline_timeout_s), self._residents,
+                              config.stale_event_limit_s)
         self.book = AlertBook(config.policy, Inhibitor(ruleset.inhibitions))
         self.book.urgent_rules = urgent_rule_ids(ruleset.rules, self._kinds)
         self._heap: list[tuple[float, int, str, str]] = []
@@ -207,15 +208,17 @@ class Engine(EngineControls):
     # -- Effects (called by evaluators) --------------------------------------------------
 
     def fire(self, rule: Rule, device_id: str, at: float, *, msg: Message | None = None,
-             detail: dict[str, Any] | None = None, resident_id: str | None = None) -> None:
+             detail: dict[str, Any] | None = None, resident_id: str | None = None,
+             late_s: float | None = None, quiet: bool = False) -> None:
         """Raise (or repeat) the rule's alert for the device."""
         if rule.id in self.switched_off:
             return
         if rule.id in self._activity_rules:
             self._outage_dirty = True
         if self._deferred is not None and msg is None:
-            self._deferred.append((rule, device_id, at, {"detail": detail,
-                                                         "resident_id": resident_id}))
+            self._deferred.append((rule, device_id, at, {
+                "detail": detail, "resident_id": resident_id, "late_s": late_s,
+                "quiet": quiet}))
             return
         if msg is not None:
             subject = msg.subject
@@ -229,11 +232,12 @@ class Engine(EngineControls):
             for tag, level in rule.severity_by_tag.items():
                 if tag in tags and SEVERITY_RANK[level] > SEVERITY_RANK[severity]:
                     severity = level
-        late_s = 0.0 if msg is None or msg.urgent else self._now - msg.current_at
+        if late_s is None:
+            late_s = 0.0 if msg is None or msg.urgent else self._now - msg.current_at
         limit = self.config.stale_event_limit_s
         if severity == "critical":
             limit = max(limit, self.config.critical_late_limit_s)
-        stale = late_s > limit and not rule.options.page_stale
+        stale = quiet or (late_s > limit and not rule.options.page_stale)
         if late_s > self.config.stale_event_limit_s:
             detail = {**(detail or {}), "reported_late_s": round(late_s)}
         skew = round(msg.skew_s, 1) if msg is not None and msg.urgent and msg.skew_s is not None \

@@ -184,12 +184,15 @@ class SqliteAlerts:
         self._conn.execute(INSERT_AUDIT, (alert_id, at, actor, "comment", state, state, note))
 
     def openings_since(self, rule_id: str, device_id: str, since: float) -> int:
-        """How many alerts of (rule, device) opened at or after `since` (flap detection)."""
+        """How many alerts of (rule, device) opened at or after `since` and paged (flap
+        detection: an alarm shown muted because it was reported late paged nobody)."""
         row = self._conn.execute(
-            "SELECT COUNT(*) FROM alerts WHERE rule_id = ? AND device_id = ? AND opened_at >= ?",
+            "SELECT COUNT(*) FROM alerts WHERE rule_id = ? AND device_id = ? AND opened_at >= ?"
+            " AND (muted IS NULL OR muted <> 'stale')",
             (rule_id, device_id, since)).fetchone()
         waiting = sum(1 for a in self._new.values() if a.rule_id == rule_id
-                      and a.device_id == device_id and a.opened_at >= since)
+                      and a.device_id == device_id and a.opened_at >= since
+                      and a.muted != "stale")
         return int(row[0]) + waiting
 
 

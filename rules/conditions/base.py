@@ -118,8 +118,11 @@ class Effects(Protocol):
     """What an evaluator may do; the engine implements it (a schedule gate wraps it)."""
 
     def fire(self, rule: Rule, device_id: str, at: float, *, msg: Message | None = None,
-             detail: dict[str, Any] | None = None, resident_id: str | None = None) -> None:
-        """The condition holds (or an event occurred) for the device."""
+             detail: dict[str, Any] | None = None, resident_id: str | None = None,
+             late_s: float | None = None, quiet: bool = False) -> None:
+        """The condition holds (or an event occurred) for the device (`late_s`: how late the
+        event that fired was reported, when it fires without its message; `quiet`: shown
+        muted, never paged — an alarm reported after it was over)."""
         ...
 
     def clear(self, rule: Rule, device_id: str, at: float, reason: str) -> None:
@@ -150,6 +153,7 @@ class CompileEnv:
     tz: ZoneInfo
     offline_timeout_s: dict[str, float]
     residents: ResidentDirectory = field(default_factory=NoResidents)
+    stale_event_limit_s: float = 600.0  # how late a message may be before it counts as late
 
 
 class Evaluator:

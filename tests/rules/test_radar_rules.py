@@ -61,19 +61,58 @@ def test_a_critical_alarm_reported_late_still_pages_and_says_how_late(rig: Rig) 
     # was muted as stale — no page, no ticket, nothing to the device.
     now = rig.clock.time()
     rig.event("RD-L", "long_stay", ts=now - 660, room="bathroom")
+    # A late alarm waits a moment for its end in the same upload (red team round 9), then
+    # pages all the same.
+    assert rig.open("radar.long_stay_lone_elder", "RD-L") is None
+    rig.advance(30)
     lone = rig.open("radar.long_stay_lone_elder", "RD-L")
     assert lone["muted"] is None
     [opened] = [c for c in rig.changes if c.alert.id == lone["id"] and c.action == "opened"]
     assert opened.pages
-    assert json.loads(lone["detail"])["reported_late_s"] == 660
+    detail = json.loads(lone["detail"])
+    assert (detail["reported_late_s"], detail["room"]) == (660, "bathroom")
+    assert detail["event"]["type"] == "long_stay"
     assert len(_tickets(rig)) == 1
     # The same late report of a family's elder (major) is shown, muted.
     rig.event("RD-F", "long_stay", ts=now - 660, room="bathroom")
+    rig.advance(30)
     assert rig.open("radar.long_stay", "RD-F")["muted"] == "stale"
     # How long the stay had lasted counts, as a lane's dwell does: stamped when it began.
     rig.event("RD-F", "left", room="bathroom")
     rig.event("RD-F", "long_stay", ts=now - 1900, room="bathroom", stay_s=1900)
     assert [a["muted"] for a in rig.alerts("radar.long_stay", "RD-F")][-1] is None
+
+
+def test_a_night_uploaded_after_an_outage_pages_only_what_did_not_end(rig: Rig) -> None:
+    # Red team round 9: a lone elder's radar, back after a 20-h outage, uploaded six bed
+    # exits each ended 4 minutes later: four critical alerts and an urgent welfare check for
+    # a night that ended well, and the alert turned "flapping" and stayed active.
+    now = rig.clock.time()
+    for hours_ago in (20, 19, 18, 17, 16, 15):
+        start = now - hours_ago * 3600
+        rig.event("RD-L", "out_of_bed", ts=start, room="bedroom")
+        rig.event("RD-L", "back_in_bed", ts=start + 240, room="bedroom")
+    rig.event("RD-L", "long_stay", ts=now - 14 * 3600, room="bathroom", stay_s=1900)
+    rig.event("RD-L", "left", ts=now - 14 * 3600 + 60, room="bathroom")
+    rig.advance(60)
+    shown = rig.alerts("radar.out_of_bed_lone_elder", "RD-L")
+    stays = rig.alerts("radar.long_stay_lone_elder", "RD-L")
+    # Each episode is shown, muted, and over; nobody is paged and no job opens.
+    assert [(a["state"], a["muted"]) for a in shown + stays] == [("cleared", "stale")] * 7
+    assert not [c for c in rig.changes if c.pages]
+    assert _tickets(rig) == []
+    assert not any(a["flapping"] for a in shown)
+    # The last exit of the upload has no end: it pages once the wait is over, saying how late.
+    rig.event("RD-L", "out_of_bed", ts=now - 3 * 3600, room="bedroom")
+    assert rig.open("radar.out_of_bed_lone_elder", "RD-L") is None
+    rig.advance(30)
+    live = rig.open("radar.out_of_bed_lone_elder", "RD-L")
+    assert (live["muted"], live["state"]) == (None, "active")
+    assert json.loads(live["detail"])["reported_late_s"] == 3 * 3600 + 60
+    assert len(_tickets(rig)) == 1
+    # Its end, when it comes, clears it as on time: no flapping by the earlier upload.
+    rig.event("RD-L", "back_in_bed", room="bedroom")
+    assert rig.open("radar.out_of_bed_lone_elder", "RD-L") is None
 
 
 def test_out_of_bed_and_not_back_is_a_welfare_check_critical_for_a_lone_elder(rig: Rig) -> None:
