@@ -149,3 +149,23 @@ def test_an_sos_named_under_other_keys_or_in_utf16_jumps_the_queue():
         assert [m.topic.split("/")[3] for m in inbox.take(2000)] == ["WB-C"], payload
     for calm in (b'{"ts": 1, "event": "worn"}', '{"ts": 1, "type": "worn"}'.encode("utf-16")):
         assert hint(RawMessage("scgw/v1/wristband/WB-C/event", calm)) is None
+
+
+def test_a_reading_that_flags_an_sos_jumps_the_queue():
+    # Red team round 9: `{"sos": 1}` in a reading is paged (decoding reads it as the event)
+    # but waited its turn behind a costly flood: 15.6-20.5 s.
+    hint = UrgencyHint().device
+    telemetry = "scgw/v1/wristband/WB-C/telemetry"
+    for payload in (b'{"ts": 1, "sos": 1, "battery_pct": 50}', b'{"ts": 1, "isSos": true}',
+                    b'{"ts": 1, "SOS_FLAG": "1"}', b'{"ts": 1, "sosKeyAlarm": true}',
+                    b'{"ts": 1, "alarm": "sos"}', b'{"ts": 1, "fall_alarm": 1.0}',
+                    '{"ts": 1, "跌倒": 1}'.encode(), '{"ts": 1, "sos": 1}'.encode("utf-16")):
+        inbox = Inbox(100, urgent=hint)
+        inbox.put_messages([msg("WB-A", "t1"), msg("WB-B", "t1"),
+                            RawMessage(telemetry, payload)])
+        assert [m.topic.split("/")[3] for m in inbox.take(2000)] == ["WB-C"], payload
+    # A flag that is off, a count, or a number that is no flag is an ordinary reading.
+    for calm in (b'{"ts": 1, "sos": 0}', b'{"ts": 1, "sos": false}', b'{"ts": 1, "sos": 10}',
+                 b'{"ts": 1, "fall_count": 1}', b'{"ts": 1, "heart_rate_bpm": 72, "zone": "a"}',
+                 b'{"ts": 1, "sos_count": "1"}'):
+        assert hint(RawMessage(telemetry, calm)) is None, calm
