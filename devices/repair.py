@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from devices.base import DeviceKind, no_fix
 from devices.codec import Members, object_members, payload_text, utf16_codec
-from devices.words import budgeted, urgent_type, urgent_word
+from devices.words import budgeted, own_type, urgent_type, urgent_word
 
 # What firmware puts in a reading for "not measured": a band that measures SpO2 or blood
 # pressure every few hours sends 0 in between, a step counter not started sends -1 (vendor
@@ -292,7 +292,7 @@ def _event_model(kind: DeviceKind, pairs: Members, obj: dict[str, Any],
     for key, value in pairs:
         if key == "type" and isinstance(value, str) and said is None:
             said = value
-            value = words.get(urgent_word(value), value)
+            value = words.get(urgent_word(value)) or own_type(kind, value) or value
         obj.setdefault(key, value)
     if said is None:
         return None

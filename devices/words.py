@@ -80,8 +80,11 @@ class _Table:
     """A kind's urgent words, the pattern any decorated form of one must fit (a cheap
     refusal of the many words that fit none), and the answers already worked out."""
 
-    def __init__(self, known: dict[str, str]) -> None:
+    def __init__(self, known: dict[str, str], calm: dict[str, str]) -> None:
         self.known = known
+        # The kind's own words for what is no alarm, whatever decorations they seem to
+        # carry (a band's `fall_warning`: `warning` around `fall` — vendor round 9).
+        self.calm = calm
         before = "|".join(sorted((re.escape(d) for d in _BEFORE), key=len, reverse=True))
         after = "|".join(sorted((re.escape(d) for d in URGENT_DECORATIONS), key=len,
                                 reverse=True))
@@ -99,7 +102,11 @@ def _known(kind: DeviceKind) -> _Table:
         return held[1]
     known = {urgent_word(name): name for name in kind.urgent}
     known.update((urgent_word(alias), meant) for alias, meant in kind.urgent_aliases)
-    table = _Table(known)
+    urgent = set(kind.urgent)
+    calm = {urgent_word(w): w for w in kind.vocabulary() if w not in urgent}
+    calm.update((urgent_word(other), meant) for other, meant in kind.other_words
+                if meant not in urgent)
+    table = _Table(known, {w: meant for w, meant in calm.items() if w not in known})
     _KNOWN[id(kind)] = (kind, table)
     return table
 
@@ -135,17 +142,15 @@ def urgent_type(kind: DeviceKind, said: str) -> str | None:
     table = _known(kind)
     word = urgent_word(said)
     found = table.known.get(word)
-    if found is not None or len(word) > _SEARCH_MAX:
+    if found is not None or len(word) > _SEARCH_MAX or word in table.calm:
         return found
     memo = table.memo
     if word in memo:
         return memo[word]
-    left = getattr(_budget, "left", None)
-    if left is not None:
-        if left <= 0:
-            return None
-        _budget.left = left - 1
-    found = _search(table, word) if table.shape.fullmatch(word) else None
+    if not _spend():
+        return None
+    hit = _search(table, word) if table.shape.fullmatch(word) else None
+    found = hit[0] if hit is not None and hit[1] else None
     if len(memo) >= _MEMO_MAX:
         # The oldest word goes, not all of them: clearing the memo whole let one device's
         # made-up keys push another family's decorated SOS past its budget (red team round 9).
@@ -154,16 +159,44 @@ def urgent_type(kind: DeviceKind, said: str) -> str | None:
     return found
 
 
-def _search(table: _Table, word: str) -> str | None:
+def _spend() -> bool:
+    """Take one search from this message's budget; whether there was one left."""
+    left = getattr(_budget, "left", None)
+    if left is not None:
+        if left <= 0:
+            return False
+        _budget.left = left - 1
+    return True
+
+
+def own_type(kind: DeviceKind, said: str) -> str | None:
+    """The kind's word for what is no alarm that `said` names with decorations around it
+    (`疑似跌倒报警`: a band's `fall_warning`), or None — for a type nothing else read."""
+    table = _known(kind)
+    word = urgent_word(said)
+    if len(word) > _SEARCH_MAX:
+        return None
+    if not _spend():
+        return None
+    hit = _search(table, word)
+    return hit[0] if hit is not None and not hit[1] else None
+
+
+def _search(table: _Table, word: str) -> tuple[str, bool] | None:
     """Every way of taking one decoration, prefix or button number off, and the rest looked
-    up again (`elevator_alarm`: `elevator` off, not `alarm`, finds the word)."""
-    known = table.known
+    up again (`elevator_alarm`: `elevator` off, not `alarm`, finds the word): the word found
+    and whether it is urgent. An urgent word found at a depth wins over a calm one there;
+    a calm one ends the search (`疑似跌倒报警` is a suspected fall, not a fall)."""
+    known, calm = table.known, table.calm
     words = [word]
     seen: set[str] = set()
     for _ in range(_STRIP_DEPTH + 1):
         found = next((known[w] for w in words if w in known), None)
         if found is not None:
-            return found
+            return found, True
+        found = next((calm[w] for w in words if w in calm), None)
+        if found is not None:
+            return found, False
         seen.update(words)
         words = [w for w in {n for one in words for n in _stripped(one)} if w not in seen]
         if not words:

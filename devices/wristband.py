@@ -63,6 +63,23 @@ class FallEvent(Event):
     confidence: float | None = Field(None, ge=0, le=1, description="Detector confidence")
 
 
+class FallWarningEvent(Event):
+    """A suspected fall (跌倒预警, 疑似跌倒) the band is asking its wearer to confirm: shown,
+    paged critical only when neither the wearer's answer nor the band's confirmed `fall`
+    follows within two minutes."""
+
+    type: Literal["fall_warning"] = "fall_warning"
+    location: Location | None = Field(None, description="Position of the suspected fall")
+    confidence: float | None = Field(None, ge=0, le=1, description="Detector confidence")
+
+
+class FallCancelledEvent(Event):
+    """The wearer answered that they are fine (跌倒取消: the band's "I'm OK" after a suspected
+    or detected fall)."""
+
+    type: Literal["fall_cancelled"] = "fall_cancelled"
+
+
 class RemovedEvent(Event):
     """The band was taken off (摘除)."""
 
@@ -103,7 +120,8 @@ KIND = DeviceKind(
     name_en="Wristband",
     config=WristbandDevice,
     telemetry=WristbandTelemetry,
-    events=(SosEvent, FallEvent, RemovedEvent, WornEvent, LowBatteryEvent),
+    events=(SosEvent, FallEvent, FallWarningEvent, FallCancelledEvent, RemovedEvent, WornEvent,
+            LowBatteryEvent),
     offline_timeout_s=30 * 60,
     description="Worn by elderly residents; families see its location and vitals.",
     command_specs=(LOCATE_NOW,),
@@ -113,7 +131,7 @@ KIND = DeviceKind(
                     ("sos_button", "sos"), ("one_key_alarm", "sos"), ("one_key_sos", "sos"),
                     ("sos求救", "sos"), ("救命", "sos"), ("一键sos", "sos"), ("sos键", "sos"),
                     ("emergency_call", "sos"), ("fall_down", "fall"),
-                    ("fall_detected", "fall"), ("fall_alarm", "fall"), ("fall_warning", "fall"),
+                    ("fall_detected", "fall"), ("fall_alarm", "fall"),
                     ("fall_confirmed", "fall"), ("confirmed_fall", "fall"),
                     ("求救", "sos"), ("求助", "sos"), ("一键呼救", "sos"), ("一键求助", "sos"),
                     ("一键报警", "sos"), ("跌倒", "fall"), ("摔倒", "fall"),
@@ -124,5 +142,16 @@ KIND = DeviceKind(
                  ("脱落", "removed"), ("佩戴", "worn"), ("戴上", "worn"), ("已佩戴", "worn"),
                  ("低电量", "low_battery"), ("电量低", "low_battery"),
                  ("低电报警", "low_battery"), ("taken_off", "removed"), ("off_wrist", "removed"),
-                 ("on_wrist", "worn"), ("battery_low", "low_battery")),
+                 ("on_wrist", "worn"), ("battery_low", "low_battery"),
+                 # Vendor round 9: a suspected fall the band asks its wearer about is no
+                 # confirmed fall (it paged as one), and the wearer's "I'm fine" had no word.
+                 ("fall_suspected", "fall_warning"), ("suspected_fall", "fall_warning"),
+                 ("fall_pre_alarm", "fall_warning"), ("fall_prealarm", "fall_warning"),
+                 ("possible_fall", "fall_warning"), ("fall_alert_pending", "fall_warning"),
+                 ("跌倒预警", "fall_warning"), ("疑似跌倒", "fall_warning"),
+                 ("跌倒疑似", "fall_warning"), ("摔倒预警", "fall_warning"),
+                 ("fall_cancel", "fall_cancelled"), ("fall_canceled", "fall_cancelled"),
+                 ("cancel_fall", "fall_cancelled"), ("fall_false_alarm", "fall_cancelled"),
+                 ("跌倒取消", "fall_cancelled"), ("取消跌倒", "fall_cancelled"),
+                 ("跌倒误报", "fall_cancelled")),
 )

@@ -32,7 +32,8 @@ _ONE = "_"  # the pending key when A is not keyed by a payload field
 class Match(ConditionModel):
     """One side of a correlation: an event type, or a telemetry signal (optionally rising)."""
 
-    event: str | None = Field(None, description="Event type")
+    event: str | list[str] | None = Field(
+        None, description="Event type (B: one or a list, any of which answers)")
     signal: str | None = Field(None, description="Telemetry field (B only)")
     rises: bool = Field(
         False, description="B only: the signal must exceed its value when A happened"
@@ -67,8 +68,9 @@ class CorrelationCondition(ConditionModel):
 
     @model_validator(mode="after")
     def _shape(self) -> CorrelationCondition:
-        if self.first.event is None or self.first.kind is not None or self.first.rises:
-            raise ValueError("first must be an event of the rule's kind")
+        if not isinstance(self.first.event, str) or self.first.kind is not None \
+                or self.first.rises:
+            raise ValueError("first must be one event type of the rule's kind")
         if self.then_not.kind is not None and self.by != "resident":
             raise ValueError("then_not.kind needs by=resident")
         return self
@@ -90,8 +92,9 @@ class CorrelationEvaluator(Evaluator):
 
     def _side_keys(self, kind: DeviceKind, side: Match, field: str) -> set[str]:
         if side.event is not None:
-            check_where_fields(side.where, event_models(kind, [side.event]), f"{field}.where")
-            return event_keys(kind, [side.event], f"{field}.event")
+            events = [side.event] if isinstance(side.event, str) else side.event
+            check_where_fields(side.where, event_models(kind, events), f"{field}.where")
+            return event_keys(kind, events, f"{field}.event")
         return signal_keys(kind, side.signal or "", f"{field}.signal")
 
     def keys(self, kind: DeviceKind) -> set[str]:

@@ -42,6 +42,11 @@ class EventCondition(ConditionModel):
         "camera watching two lanes stays alerted while either is blocked",
     )
 
+    note_on: list[str] = Field(
+        default_factory=list, description="Event types noted on the open alert (as "
+        "`<type>_ts`, their device time) without counting a firing or clearing it: a "
+        "wearer's `fall_cancelled` after a confirmed fall — someone still checks")
+
     def events(self) -> list[str]:
         """The event types as a list."""
         return [self.event] if isinstance(self.event, str) else list(self.event)
@@ -56,6 +61,7 @@ class EventEvaluator(Evaluator):
         super().__init__(cond, rule, fx, env)
         self._where = compile_where(cond.where)
         self._fire_types = frozenset(cond.events())
+        self._note_types = frozenset(cond.note_on)
 
     def keys(self, kind: DeviceKind) -> set[str]:
         """The event types, and those that clear."""
@@ -66,7 +72,8 @@ class EventEvaluator(Evaluator):
             for model in event_models(kind, [*self.cond.events(), *self.cond.clear_on]):
                 if per not in model.model_fields:
                     raise ConditionError("clear_per", f"{model.__name__} has no field {per!r}")
-        return keys | event_keys(kind, self.cond.clear_on, "clear_on")
+        return (keys | event_keys(kind, self.cond.clear_on, "clear_on")
+                | event_keys(kind, self.cond.note_on, "note_on"))
 
     def on_message(self, msg: Message, now: float) -> None:
         """Fire on a match, clear on a `clear_on` event (with `clear_per`, once the last
@@ -77,6 +84,8 @@ class EventEvaluator(Evaluator):
                 if per is not None:
                     self._mark(msg, per, still=True)
                 self.fx.fire(self.rule, msg.device_id, now, msg=msg)
+        elif msg.type in self._note_types:
+            self.fx.annotate(self.rule, msg.device_id, now, {f"{msg.type}_ts": msg.ts})
         elif self.rule.options.auto_clear:
             if per is not None and self._mark(msg, per, still=False):
                 return  # another value (lane) is still on

@@ -24,7 +24,8 @@ def test_every_kind_declares_a_closed_vocabulary_of_events():
     vocab = {k.key: set(k.vocabulary()) for k in DECLARED
              if k.key in ("wristband", "access", "camera", "locker")}
     assert vocab == {
-        "wristband": {"sos", "fall", "removed", "worn", "low_battery"},
+        "wristband": {"sos", "fall", "fall_warning", "fall_cancelled", "removed", "worn",
+                      "low_battery"},
         "access": {"unlock", "door_opened", "door_closed", "locked", "low_battery", "denied",
                    "forced_open", "held_open", "fence_intrusion", "duress", "tamper", "fault",
                    "stranger", "blacklisted", "tailgating"},
