@@ -199,6 +199,12 @@ def no_fix(location: object) -> bool:
             and location.get("lon") in (0, "0", "0.0"))
 
 
+# A cell fix claiming to be finer than this has no real radius (LBS lookups write 0 or a
+# constant): read as this radius; a Wi-Fi fix of radius 0 likewise.
+CELL_FIX_MIN_M = 50.0
+UNKNOWN_CELL_ACCURACY_M = 1000.0
+UNKNOWN_WIFI_ACCURACY_M = 100.0
+
 class Location(BaseModel):
     """A position fix with its accuracy and where it came from."""
 
@@ -212,6 +218,19 @@ class Location(BaseModel):
     source: Literal["gps", "wifi", "cell"] = Field(
         "gps", description="Positioning method; cell fixes are coarse"
     )
+
+    @model_validator(mode="after")
+    def _a_radius_it_can_have(self) -> Self:
+        # Vendor round 10: LBS watches write 0 when the lookup gives no radius, and a cell
+        # fix taken as exact raised a false wandering alarm for an elder at home (repaired:
+        # devices/repair.py reads it as UNKNOWN_CELL_ACCURACY_M).
+        if (self.source == "cell" and self.accuracy_m < CELL_FIX_MIN_M) or (
+                self.source == "wifi" and self.accuracy_m == 0):
+            raise PydanticCustomError(
+                "no_radius", "a {source} fix of radius {radius} m has no real radius: send the "
+                "radius the positioning service gave", {"source": self.source,
+                                                        "radius": self.accuracy_m})
+        return self
 
     @model_validator(mode="after")
     def _not_the_no_fix_placeholder(self) -> Self:

@@ -18,8 +18,9 @@ from typing import Any, get_args
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from devices.base import DeviceKind, no_fix
+from devices.base import DeviceKind, Location, no_fix
 from devices.codec import Members, object_members, payload_text, utf16_codec
+from devices.fix_repair import datum_problem, in_wgs84, positioning, real_radius
 from devices.words import budgeted, own_type, urgent_type, urgent_word
 
 # What firmware puts in a reading for "not measured": a band that measures SpO2 or blood
@@ -139,7 +140,8 @@ def _candidates(model: type[BaseModel], name: str,
             yield lowered in _TRUE, f"{shown} read as {str(lowered in _TRUE).lower()}"
         if lowered != value:
             yield lowered, f"{shown} read as {lowered!r}"
-        word = _WORDS.get(urgent_word(text))
+        word = _WORDS.get(urgent_word(text)) or (
+            positioning(text) if name == "source" else None)
         if word is not None:
             yield word, f"{shown} read as {word!r}"
         day = _as_date(text)
@@ -184,6 +186,10 @@ def _repaired_object(model: type[BaseModel], obj: dict[str, Any],
     if len(obj) > _NESTED_KEYS_MAX:
         return None
     notes: list[str] = []
+    if model is Location:
+        obj = in_wgs84(obj, where, notes)
+        if obj is None:
+            return None
     fixed: dict[str, Any] = {}
     fields = model.model_fields
     unknown = [key for key in obj if key not in fields]
@@ -192,6 +198,10 @@ def _repaired_object(model: type[BaseModel], obj: dict[str, Any],
             continue
         if field_problem(model, {key: value}, key) is not None:
             found = coerced(model, {}, key, value)
+            if found is None and not fields[key].is_required():
+                # A label nothing reads (a fix's `source: "mixed"`) goes, not the position.
+                notes.append(f"{where}.{key} {str(value)[:40]!r} not read: left out")
+                continue
             if found is None:
                 return None
             value = found[0]
@@ -199,6 +209,8 @@ def _repaired_object(model: type[BaseModel], obj: dict[str, Any],
         fixed[key] = value
     if unknown:
         notes.append(f"{where}: {', '.join(k[:20] for k in unknown[:8])} ignored")
+    if model is Location:
+        real_radius(fixed, where, notes)
     try:
         model.model_validate_json(orjson.dumps(fixed))
     except (ValidationError, orjson.JSONEncodeError):
@@ -267,6 +279,11 @@ def repaired(kind: DeviceKind, channel: str, payload: bytes) -> tuple[bytes, lis
         if found is not None:
             obj[name] = found[0]
             repairs.append(found[1])
+        elif _inner_model(model, name) is Location and not fields[name].is_required():
+            # A fix nothing places (a datum nothing converts) goes, not the reading.
+            problem = datum_problem(value) or field_problem(model, {**base, name: value}, name)
+            del obj[name]
+            repairs.append(f"{name} dropped ({problem})")
         elif _optional_date(model, name):
             # An impossible expiry (an unset clock's 0001-01-01) loses the date, not the
             # pressure and bracket readings beside it (red team round 4 re-check).
