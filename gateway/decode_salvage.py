@@ -19,6 +19,7 @@ from devices.salvage import Salvaged, salvage_ack, trim_to_fit
 from devices.vendors import CodecSet
 from devices.words import urgent_word
 from gateway.batches import DEVICE_KEYS
+from gateway.device_claims import claim_note
 from gateway.envelope import Envelope, RawMessage
 from gateway.registry import DeviceRegistry
 from gateway.rejections import RejectError
@@ -198,8 +199,7 @@ def _other_device(payload: bytes, device_id: str, registry: DeviceRegistry) -> l
     round 6: a fire in B8-2 was ticketed at B9-1), and the operator must be told to check.
     (A band's own IMEI, which is no device id here, says nothing.)"""
     members = object_members(payload)
-    named = [str(v)[:64] for k, v in members or ()
+    named = [record for k, v in members or ()
              if urgent_word(k) in DEVICE_KEYS and isinstance(v, str | int)
-             and str(v) != device_id and registry.get(str(v)) is not None]
-    return [f"the payload names device {named[0]!r}, not {device_id!r}: it was taken as "
-            f"{device_id}'s — check which device sent it"] if named else []
+             and str(v) != device_id and (record := registry.get(str(v)[:64])) is not None]
+    return [claim_note(named[0], device_id)] if named else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gateway.device_claims import named_in
 from gateway.workflow.config import Catalogue
 from gateway.workflow.ports import TicketStore
 from gateway.workflow.records import Ticket
@@ -48,7 +49,15 @@ class AlertText:
                 parts.append(f"{_WHERE_ZH[key]} {shown[:80]}")
         if alert.count > 1:
             parts.append(f"报警 {alert.count} 次")
-        return " · ".join(parts) + _clock_note(alert.clock_skew_s)
+        text = " · ".join(parts) + _clock_note(alert.clock_skew_s)
+        claimed = named_in(alert.detail.get("payload_problem")
+                           if isinstance(alert.detail, dict) else None)
+        if claimed is not None:
+            # First, where the dispatcher reads: it may be another flat (vendor round 10).
+            text = (f"【请核实地点】报文所指设备 {claimed[0]}（{claimed[1]}）与发送设备 "
+                    f"{alert.device_id} 不符，可能是另一户 (the payload names device "
+                    f"{claimed[0]} at {claimed[1]}: check the place)；") + text
+        return text
 
 
 def _clock_note(skew: float | None) -> str:

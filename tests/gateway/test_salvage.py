@@ -862,7 +862,12 @@ def test_an_alarm_naming_another_registered_device_tells_the_operator_to_check(g
         received_at=T0)])
     [row] = gateway.store.query("SELECT data FROM events WHERE type = 'smoke_alarm'")
     detail = orjson.loads(row["data"])["salvaged"]["detail"]
-    assert f"the payload names device {other!r}" in detail
+    assert f"the payload names device {other!r} (at " in detail
+    # Vendor round 10: the hint was in a field only, and the brigade went to the login's flat.
+    # Whoever is sent reads first that it may be another flat, and which.
+    [ticket] = gateway.store.query("SELECT description FROM tickets")
+    assert ticket["description"].startswith(f"【请核实地点】报文所指设备 {other}（")
+    assert f"设备 {mine}" in ticket["description"]
     # A band's own IMEI in its SOS is no other device: no such note.
     gateway.pipeline.process_batch([RawMessage(
         f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event", orjson.dumps(
