@@ -236,6 +236,28 @@ def test_detector_upkeep_matters_more_in_a_lone_elders_home(rig: Rig) -> None:
     assert rig.open("smoke_detector.low_battery", "SD-8F") is None
 
 
+def test_a_dangerous_gas_or_co_reading_pages_when_no_alarm_came(rig: Rig) -> None:
+    # Vendor round 10: readings of 60 %LEL and of 400 ppm CO in a lone elder's kitchen were
+    # stored and opened nothing; only the detector's own alarm paged.
+    rig.telemetry("GD-8L", lel_pct=3.0)
+    rig.telemetry("GD-3F", ppm=35)  # a kitchen with a stove on: no alarm
+    assert rig.alerts("gas_detector.concentration_high") == []
+    assert rig.alerts("gas_detector.co_high") == []
+    rig.telemetry("GD-8L", lel_pct=60.0)
+    rig.telemetry("GD-3F", ppm=400)
+    gas = rig.open("gas_detector.concentration_high", "GD-8L")
+    co = rig.open("gas_detector.co_high", "GD-3F")
+    assert [(a["severity"], a["category"]) for a in (gas, co)] == [("critical", "fire_safety")] * 2
+    # The alarm event carrying its own concentration raises its alarm's rule, not a second.
+    rig.event("GD-8F", "gas_alarm", room="kitchen", lel_pct=30)
+    assert rig.alerts("gas_detector.concentration_high", "GD-8F") == []
+    # Aired out: the readings fall well below the line and the alert clears.
+    rig.telemetry("GD-8L", lel_pct=2.0)
+    rig.telemetry("GD-3F", ppm=20)
+    assert rig.open("gas_detector.concentration_high", "GD-8L") is None
+    assert rig.open("gas_detector.co_high", "GD-3F") is None
+
+
 # -- water meter ----------------------------------------------------------------------------
 
 
