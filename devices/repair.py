@@ -10,6 +10,7 @@ fields stay refused: a typo must not vanish silently.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -218,6 +219,27 @@ def _repaired_object(model: type[BaseModel], obj: dict[str, Any],
     return fixed, "; ".join(dict.fromkeys(notes))
 
 
+# Epoch seconds a clock may mean (2000 to 2200): a `ts` between them is seconds, not ms.
+_MIN_EPOCH_S = 946_684_800
+_MAX_EPOCH_S = 7_258_118_400
+RECEIPT_TS = "ts unusable: the gateway's time of receipt used instead"
+
+
+def usable_ts(model: type[BaseModel], base: dict[str, Any], ts: object, received_at: float,
+              repairs: list[str]) -> tuple[Any, bool]:
+    """(ts, whether it is the time of receipt): the device's `ts` when valid beside `base`
+    (the fields already read); read as epoch seconds when it plainly is; else the time of
+    receipt."""
+    if ts is not None and field_problem(model, {**base, "ts": ts}, "ts") is None:
+        return ts, False
+    number = type(ts) in (int, float) and math.isfinite(ts)  # type: ignore[arg-type]
+    if number and _MIN_EPOCH_S <= ts <= _MAX_EPOCH_S:  # type: ignore[operator]
+        repairs.append("ts read as epoch seconds")
+        return round(ts * 1000), False  # type: ignore[operator]
+    repairs.append(RECEIPT_TS)
+    return round(received_at * 1000), True
+
+
 def _optional_date(model: type[BaseModel], name: str) -> bool:
     """Whether field `name` is a date the model can do without."""
     info = model.model_fields[name]
@@ -237,7 +259,8 @@ def _inner_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:
 
 
 @budgeted
-def repaired(kind: DeviceKind, channel: str, payload: bytes) -> tuple[bytes, list[str]] | None:
+def repaired(kind: DeviceKind, channel: str, payload: bytes,
+             received_at: float | None = None) -> tuple[bytes, list[str]] | None:
     """The reading or event with its plain repairs made — a kind's word in another case or
     spelling (`FIRE_LANE_CLEARED`), "not measured" placeholders left out, values in another
     form read in ours — and what was repaired; None when nothing could be repaired or the
@@ -264,6 +287,13 @@ def repaired(kind: DeviceKind, channel: str, payload: bytes) -> tuple[bytes, lis
     if model.model_config.get("extra") == "forbid" and any(
             name not in fields and SAME_AS.get(name) not in fields for name in obj):
         return None  # a key no repair takes away: refused as it came, with no more work
+    if channel == "event" and received_at is not None \
+            and field_problem(model, {"type": obj.get("type"), "ts": obj.get("ts")}, "ts"):
+        # An event from a clock never set (epoch seconds, no offset, no `ts`) is news all the
+        # same: a leak from such a device was refused, and three made a "device fault" at a
+        # lone elder's home (vendor round 10). As urgent events' salvage does.
+        obj["ts"], _ = usable_ts(model, {"type": obj.get("type")}, obj.get("ts"), received_at,
+                                 repairs)
     base = {key: obj[key] for key in ("ts", "type") if key in obj}
     for name, value in list(obj.items()):
         if name not in fields and SAME_AS.get(name) in fields \

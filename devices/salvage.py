@@ -10,7 +10,6 @@ that is valid on its own; each repair is named, for the operator and the vendor.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,12 +20,10 @@ from pydantic import BaseModel, ValidationError
 
 from devices.base import CommandAck, DeviceKind, Event
 from devices.codec import Members
-from devices.repair import SAME_AS, coerced, field_problem, read_object
+from devices.repair import SAME_AS, coerced, field_problem, read_object, usable_ts
 from devices.words import urgent_type
 
 # Epoch seconds between 2000 and 2200: the commonest unit mistake for `ts`.
-_MIN_EPOCH_S = 946_684_800
-_MAX_EPOCH_S = 7_258_118_400
 # Values tried, in order, for a required field that is missing or unusable (a fence
 # intrusion's zone, a falling object's confidence): the event still pages, named as repaired.
 _PLACEHOLDERS: tuple[object, ...] = ("unknown", 0.0, 0, False)
@@ -66,7 +63,7 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float,
     obj = _named_as_model(pairs, model, repairs)
     if said != word:
         repairs.append(f"type {said[:40]!r} read as {word!r}")
-    ts, from_receipt = _usable_ts(model, {"type": word}, obj.get("ts"), received_at, repairs)
+    ts, from_receipt = usable_ts(model, {"type": word}, obj.get("ts"), received_at, repairs)
     fields: dict[str, Any] = {"type": word, "ts": ts}
     level = _level_said(said) if "level" in model.model_fields and "level" not in obj else None
     if level is not None:  # `低报`, `gas_alarm_high`: the word says which alarm
@@ -167,7 +164,7 @@ def salvage_ack(payload: bytes, received_at: float) -> tuple[CommandAck, list[st
         return None
     obj.pop("code", None)
     fields: dict[str, Any] = {"id": obj["id"], "ok": ok}
-    fields["ts"], _ = _usable_ts(CommandAck, fields, obj.get("ts"), received_at, repairs)
+    fields["ts"], _ = usable_ts(CommandAck, fields, obj.get("ts"), received_at, repairs)
     for name, value in obj.items():
         if name in fields:
             continue
@@ -268,18 +265,3 @@ def _named_as_model(pairs: Members, model: type[BaseModel], repairs: list[str]
             repairs.append(f"key {key[:40]!r} read as {name!r}")
         obj[name] = value
     return obj
-
-
-def _usable_ts(model: type[BaseModel], base: dict[str, Any], ts: object, received_at: float,
-               repairs: list[str]) -> tuple[Any, bool]:
-    """(ts, whether it is the time of receipt): the device's `ts` when valid beside `base`
-    (the fields already read); read as epoch seconds when it plainly is; else the time of
-    receipt."""
-    if ts is not None and field_problem(model, {**base, "ts": ts}, "ts") is None:
-        return ts, False
-    number = type(ts) in (int, float) and math.isfinite(ts)  # type: ignore[arg-type]
-    if number and _MIN_EPOCH_S <= ts <= _MAX_EPOCH_S:  # type: ignore[operator]
-        repairs.append("ts read as epoch seconds")
-        return round(ts * 1000), False  # type: ignore[operator]
-    repairs.append("ts unusable: the gateway's time of receipt used instead")
-    return round(received_at * 1000), True

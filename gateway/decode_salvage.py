@@ -14,7 +14,7 @@ from devices.catalogue import KindCatalogue
 from devices.codec import object_members
 from devices.dialects.engine import DialectCodec
 from devices.errors import DecodeError, UnknownCodecError
-from devices.repair import repaired
+from devices.repair import RECEIPT_TS, repaired
 from devices.salvage import Salvaged, salvage_ack, trim_to_fit
 from devices.vendors import CodecSet
 from devices.words import urgent_word
@@ -82,7 +82,7 @@ class Salvaging:
         `"floor": "12F"`, `"confidence": 95` — each reported. None otherwise."""
         if isinstance(codec, DialectCodec) or channel not in ("telemetry", "event"):
             return None
-        found = repaired(kind, channel, raw.payload)
+        found = repaired(kind, channel, raw.payload, raw.received_at)
         if found is None:
             return None
         payload, repairs = found
@@ -92,6 +92,9 @@ class Salvaging:
             return None
         env = self._envelope(raw, now, kind, device, channel, reading)
         env.salvaged = (exc.reason, f"{exc}; " + "; ".join(repairs) + ", the rest kept")
+        if RECEIPT_TS in repairs:
+            env.skew_s = None  # the receipt time says nothing of the device's clock
+            env.ts_replaced = True  # a resend is matched by its bytes
         return env
 
     def _oversized_urgent(self, raw: RawMessage, now: float) -> Envelope | None:

@@ -210,3 +210,33 @@ def test_an_extinguishers_other_words_are_read():
     read = {word: orjson.loads(repaired(cap, "event", orjson.dumps(
         {"ts": MS, "type": word}))[0])["type"] for word in ("pressure_drop", "empty", "离位")}
     assert read == {"pressure_drop": "low_pressure", "empty": "low_pressure", "离位": "removed"}
+
+
+def test_an_event_from_a_clock_never_set_is_kept_and_alerts(make_gateway, publisher):
+    # Vendor round 10: a DIY leak sensor sent epoch seconds, a local time without offset, or
+    # no `ts` at all: each leak was refused, and three made a minor "device fault" at a lone
+    # elder's home instead of a leak alert (its SOS button, urgent, was salvaged and paged).
+    gw = make_gateway(devices=[device("LD-9", "leak_detector", site="jining-renmin",
+                                      building="5", grid="G-01")])
+    topic = "scgw/v1/leak_detector/LD-9/event"
+    sent = [{"ts": MS // 1000, "seq": 1, "type": "leak"},
+            {"ts": "2026-11-21 12:00:00", "seq": 2, "type": "leak"},
+            {"type": "leak", "room": "kitchen"}]
+    for body in sent:
+        publisher.publish(topic, orjson.dumps(body))
+    publisher.publish(topic, orjson.dumps(sent[2]))  # the same bytes again: a resend
+    assert gw.pipeline.wait_processed(4, 10)
+    assert gw.store.query("SELECT reason FROM dead_letters") == []
+    rows = gw.store.query("SELECT ts, data FROM events WHERE type = 'leak' ORDER BY id")
+    assert len(rows) == 3
+    notes = [orjson.loads(r["data"])["salvaged"]["detail"] for r in rows]
+    assert "ts read as epoch seconds" in notes[0] and rows[0]["ts"] == MS / 1000
+    assert all("time of receipt used instead" in note for note in notes[1:])
+    [alert] = gw.store.query("SELECT rule_id, count FROM alerts")
+    assert (alert["rule_id"], alert["count"]) == ("leak_detector.leak", 3)
+    # A reading keeps its contract: a reading's time is what it says (a backlog), refused.
+    publisher.publish("scgw/v1/leak_detector/LD-9/telemetry", orjson.dumps(
+        {"ts": "2026-11-21 12:00:00", "seq": 4, "water_detected": True}))
+    assert gw.pipeline.wait_processed(5, 10)
+    assert [r["reason"] for r in gw.store.query("SELECT reason FROM dead_letters")] == [
+        "schema_invalid"]

@@ -115,7 +115,7 @@ def test_every_urgent_type_of_every_kind_survives_each_fault(gateway, fault):
 
 def test_a_faulty_event_that_is_not_urgent_is_still_refused(gateway):
     worn = {"ts": MS, "seq": 1, "type": "worn", "firmware": "2.1"}
-    unlock = {"ts": "2026-11-21T12:00:00", "seq": 2, "type": "unlock", "method": "card"}
+    unlock = {"ts": MS, "seq": 2, "type": "unlock", "method": "card", "operator": "A-17"}
     gateway.pipeline.process_batch([
         RawMessage(f"scgw/v1/wristband/{DEVICE_OF['wristband']}/event", orjson.dumps(worn),
                    received_at=T0),
@@ -124,6 +124,14 @@ def test_a_faulty_event_that_is_not_urgent_is_still_refused(gateway):
     assert sorted(r["reason"] for r in gateway.store.query(
         "SELECT reason FROM dead_letters")) == ["schema_invalid", "schema_invalid"]
     assert gateway.store.query("SELECT id FROM events WHERE channel = 'event'") == []
+    # Only its time is read as urgent events' is (vendor round 10): a `ts` without an
+    # offset is the time of receipt, the event kept and the repair said.
+    late = {"ts": "2026-11-21T12:00:00", "seq": 3, "type": "unlock", "method": "card"}
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/access/{DEVICE_OF['access']}/event", orjson.dumps(late), received_at=T0)])
+    [kept] = gateway.store.query("SELECT ts, data FROM events WHERE channel = 'event'")
+    assert kept["ts"] == T0
+    assert "time of receipt used instead" in orjson.loads(kept["data"])["salvaged"]["detail"]
 
 
 def test_an_urgent_type_in_another_spelling_or_word_pages(gateway):
