@@ -45,3 +45,25 @@ def test_a_face_controller_s_alarms_have_words_and_rules(rig: Rig) -> None:
     types = [r["type"] for r in rig.gw.store.query(
         "SELECT type FROM events WHERE device_id = 'AC-2001' ORDER BY id")]
     assert types == ["blacklisted", "tailgating", "stranger", "stranger", "stranger", "unlock"]
+
+
+def test_a_fence_host_s_everyday_words_are_no_device_fault(rig: Rig) -> None:
+    # Vendor round 10: after an intrusion, the host's 防区恢复, 撤防 and 布防 were refused and
+    # paged a major "device refused" fault — at every shift change.
+    rig.event("AC-2001", "fence_intrusion", zone="Z3", snapshot_ref=PICTURE)
+    intrusion = rig.open("access.fence_intrusion", "AC-2001")
+    assert json.loads(intrusion["detail"])["event"]["snapshot_ref"] == PICTURE
+    rig.advance(20)
+    restored_at = rig.clock.time()
+    for word, fields in (("防区恢复", {"zone": "Z3"}), ("撤防", {}), ("布防", {"zone": "Z3"}),
+                         ("disarmed", {}), ("armed", {})):
+        rig.event("AC-2001", word, **fields)
+    assert rig.dead_letters() == []
+    assert rig.alerts("device.refused", "AC-2001") == []
+    # Somebody crossed: the restore goes onto the alert, which stays for someone to look.
+    still = rig.open("access.fence_intrusion", "AC-2001")
+    assert still["state"] == "active"
+    assert json.loads(still["detail"])["fence_restored_ts"] == restored_at
+    # A line cut or shorted is the host's fault, in its words too.
+    rig.event("AC-2001", "断线", zone="Z4")
+    assert rig.open("access.fault", "AC-2001") is not None
