@@ -22,6 +22,11 @@ def _label(value: object) -> object:
 Compartment = Annotated[str, BeforeValidator(_label)]
 
 
+# The code a recipient types (取件码): stored with the event for the staff who help at the
+# locker; never on an alert or a ticket.
+PICKUP_CODE = Field(None, min_length=1, max_length=32, description="Pickup code (取件码)")
+
+
 class LockerDevice(DeviceConfig):
     """Registration of a locker bank."""
 
@@ -53,6 +58,8 @@ class ParcelDepositedEvent(Event):
                                      description="Compartment label, e.g. L-3")
     parcel_id: str = Field(min_length=1, max_length=64, description="Courier's parcel id")
     recipient_id: str | None = Field(None, max_length=64, description="Resident, if known")
+    pickup_code: str | None = PICKUP_CODE
+    courier: str | None = Field(None, max_length=64, description="Courier company or person")
 
 
 class ParcelPickedUpEvent(Event):
@@ -60,7 +67,20 @@ class ParcelPickedUpEvent(Event):
 
     type: Literal["parcel_picked_up"] = "parcel_picked_up"
     compartment: Compartment = Field(min_length=1, max_length=16, description="Compartment label")
-    parcel_id: str = Field(min_length=1, max_length=64, description="Courier's parcel id")
+    parcel_id: str | None = Field(None, min_length=1, max_length=64, description="Courier's "
+                                  "parcel id (a locker that matches by its code may leave it out)")
+    pickup_code: str | None = PICKUP_CODE
+    method: Literal["code", "qr", "face", "app", "staff", "other"] | None = Field(
+        None, description="How the compartment was opened for the pickup")
+
+
+class ParcelReturnedEvent(Event):
+    """The courier took an uncollected parcel back (退件, 滞留件退回): no longer waiting."""
+
+    type: Literal["parcel_returned"] = "parcel_returned"
+    compartment: Compartment = Field(min_length=1, max_length=16, description="Compartment label")
+    parcel_id: str | None = Field(None, min_length=1, max_length=64,
+                                  description="Courier's parcel id")
 
 
 class DoorOpenTimeoutEvent(Event):
@@ -76,6 +96,22 @@ class TamperEvent(Event):
 
     type: Literal["tamper"] = "tamper"
     detail: str | None = Field(None, max_length=200, description="What the sensor saw")
+
+
+class LockerFaultEvent(Event):
+    """A fault of the bank (a compartment lock, the screen, the controller)."""
+
+    type: Literal["fault"] = "fault"
+    compartment: Compartment | None = Field(None, min_length=1, max_length=16,
+                                            description="Compartment, if one")
+    detail: str | None = Field(None, max_length=200, description="What failed")
+
+
+class LockerLowBatteryEvent(Event):
+    """The backup battery fell below the bank's own threshold."""
+
+    type: Literal["low_battery"] = "low_battery"
+    battery_pct: float = Field(ge=0, le=100, description="Battery charge, percent")
 
 
 class ToolBorrowedEvent(Event):
@@ -122,12 +158,27 @@ KIND = DeviceKind(
     events=(
         ParcelDepositedEvent,
         ParcelPickedUpEvent,
+        ParcelReturnedEvent,
         DoorOpenTimeoutEvent,
         TamperEvent,
+        LockerFaultEvent,
+        LockerLowBatteryEvent,
         ToolBorrowedEvent,
         ToolReturnedEvent,
     ),
     offline_timeout_s=15 * 60,
     description="Parcel lockers and shared tool cabinets.",
     command_specs=(OPEN_COMPARTMENT,),
+    # Vendor round 10: a locker's everyday words (and a pried compartment) were refused.
+    other_words=(("存件", "parcel_deposited"), ("投递", "parcel_deposited"),
+                 ("parcel_in", "parcel_deposited"), ("deposit", "parcel_deposited"),
+                 ("取件", "parcel_picked_up"), ("parcel_out", "parcel_picked_up"),
+                 ("pickup", "parcel_picked_up"), ("picked_up", "parcel_picked_up"),
+                 ("退件", "parcel_returned"), ("parcel_return", "parcel_returned"),
+                 ("returned", "parcel_returned"), ("滞留件退回", "parcel_returned"),
+                 ("非法开箱", "tamper"), ("撬门", "tamper"), ("撬柜", "tamper"),
+                 ("forced_open", "tamper"), ("pried", "tamper"), ("震动报警", "tamper"),
+                 ("vibration_alarm", "tamper"), ("门未关", "door_open_timeout"),
+                 ("door_not_closed", "door_open_timeout"), ("柜门未关", "door_open_timeout"),
+                 ("故障", "fault"), ("低电量", "low_battery"), ("battery_low", "low_battery")),
 )

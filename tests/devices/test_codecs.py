@@ -32,8 +32,9 @@ def test_every_kind_declares_a_closed_vocabulary_of_events():
                    "tailgating"},
         "camera": {"falling_object", "fire_lane_blocked", "fire_lane_cleared",
                    "ebike_detected", "ebike_left"},
-        "locker": {"parcel_deposited", "parcel_picked_up", "door_open_timeout", "tamper",
-                   "tool_borrowed", "tool_returned"},
+        "locker": {"parcel_deposited", "parcel_picked_up", "parcel_returned",
+                   "door_open_timeout", "tamper", "fault", "low_battery", "tool_borrowed",
+                   "tool_returned"},
     }
 
 

@@ -235,6 +235,24 @@ def test_parcel_uncollected_48_h_minor_and_major_when_recipient_lives_alone(rig:
     assert len(rig.alerts("locker.parcel_uncollected")) == 1
 
 
+def test_a_locker_that_matches_by_code_ends_the_wait_and_its_words_are_read(rig: Rig):
+    # Vendor round 10: a deposit with its pickup code was refused, and so was a pickup known
+    # only by its code: a lone elder's "uncollected" page came 48 h after she collected it.
+    rig.event("LK-4001", "parcel_deposited", compartment="L-7", parcel_id="YT9",
+              recipient_id="R-yang", pickup_code="482913", courier="圆通")
+    rig.event("LK-4001", "parcel_deposited", compartment="L-8", parcel_id="YT10")
+    rig.advance(600)
+    rig.event("LK-4001", "取件", compartment="L-7", pickup_code="482913", method="code")
+    rig.event("LK-4001", "退件", compartment="L-8")
+    rig.advance(172_801)
+    assert rig.alerts("locker.parcel_uncollected") == []
+    rig.event("LK-4001", "非法开箱", detail="L-9")
+    assert rig.open("locker.tamper", "LK-4001")["severity"] == "major"
+    rig.event("LK-4001", "fault", compartment="L-3", detail="lock motor")
+    assert rig.open("locker.fault", "LK-4001") is not None
+    assert rig.dead_letters() == []
+
+
 def test_the_gap_to_a_zone_is_measured_in_metres():
     from rules.conditions.geofence import polygon_gap
 
