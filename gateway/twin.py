@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 
@@ -209,6 +210,26 @@ def _reading_time(env: Envelope, skew_s: float | None) -> float:
     return min(env.ts, env.received_at)
 
 
+# A recent fix far finer than a newer coarse one that agrees with it stays the elder's place.
+BETTER_FIX_S = 300.0
+_M_PER_DEG = 111_320.0
+
+
+def _better_fix_holds(twin: Twin, fix: Location, fix_ts: float) -> bool:
+    """Whether the twin's fix, at most BETTER_FIX_S older, at least twice as fine and inside
+    the new fix's circle, still says better where the device is (vendor round 10: a band's
+    ±1,500 m cell fix 20 s after a ±6 m GPS fix at home moved the family's dot 1.1 km into
+    another neighbourhood — the circle held home all along). The stored trail keeps both."""
+    lat, lon, held = twin.lat, twin.lon, twin.accuracy_m
+    if lat is None or lon is None or held is None or twin.location_ts is None:
+        return False
+    if fix_ts - twin.location_ts > BETTER_FIX_S or held * 2 > fix.accuracy_m:
+        return False
+    dy = (fix.lat - lat) * _M_PER_DEG
+    dx = (fix.lon - lon) * _M_PER_DEG * math.cos(math.radians(lat))
+    return math.hypot(dx, dy) <= fix.accuracy_m
+
+
 def _absorb_readings(twin: Twin, env: Envelope, payload: BaseModel, fix_ts: float, *,
                      newest: bool) -> None:
     # getattr on a field the model lacks goes through pydantic's slow __getattr__ and an
@@ -219,7 +240,8 @@ def _absorb_readings(twin: Twin, env: Envelope, payload: BaseModel, fix_ts: floa
         twin.battery_pct = battery
     location = payload.location if "location" in fields else None  # type: ignore[attr-defined]
     # Only a newer fix replaces the last one: buffered readings can arrive out of order.
-    if isinstance(location, Location) and (twin.location_ts is None or fix_ts >= twin.location_ts):
+    if isinstance(location, Location) and (twin.location_ts is None or fix_ts >= twin.location_ts) \
+            and not _better_fix_holds(twin, location, fix_ts):
         twin.lat, twin.lon = location.lat, location.lon
         twin.accuracy_m = location.accuracy_m
         twin.location_source = location.source

@@ -115,3 +115,27 @@ def test_a_cell_fix_is_never_taken_as_exact(gateway: Gateway) -> None:
     _send(gateway, "telemetry", {"seq": 3, "location": {
         "lat": HOME[0], "lon": HOME[1], "accuracy_m": 60, "source": "cell"}})
     assert _stored(gateway, "telemetry", 3)["location"]["accuracy_m"] == 60
+
+
+def test_a_coarse_fix_that_agrees_does_not_move_a_fresh_fine_one(gateway: Gateway) -> None:
+    # Vendor round 10: an honest ±1,500 m cell fix 20 s after a ±6 m GPS fix at home moved
+    # the family's dot 1.1 km into another neighbourhood (its circle held home all along).
+    def fix(seq: int, at_s: float, lat: float, accuracy: float, source: str) -> None:
+        gateway.pipeline.process_batch([RawMessage(
+            f"scgw/v1/wristband/{BAND}/telemetry", orjson.dumps({
+                "ts": MS + int(at_s * 1000), "seq": seq, "location": {
+                    "lat": lat, "lon": HOME[1], "accuracy_m": accuracy, "source": source}}),
+            received_at=T0 + at_s)])
+
+    away = HOME[0] + 0.01  # ~1.1 km north
+    fix(1, -400, HOME[0], 6, "gps")
+    fix(2, -380, away, 1500, "cell")
+    twin = gateway.twins.get(BAND)
+    assert (twin.lat, twin.accuracy_m, twin.location_ts) == (HOME[0], 6, T0 - 400)
+    assert len(gateway.store.query("SELECT id FROM telemetry")) == 2  # the trail keeps both
+    # A coarse fix that excludes the fine one, or comes when that is stale, is the news.
+    fix(3, -360, HOME[0] + 0.02, 1500, "cell")  # ~2.2 km: home is outside its circle
+    assert gateway.twins.get(BAND).lat == HOME[0] + 0.02
+    fix(4, -340, HOME[0], 6, "gps")
+    fix(5, -340 + 301, away, 1500, "cell")
+    assert gateway.twins.get(BAND).lat == away
