@@ -151,6 +151,10 @@ OFF_CHANNEL = {"misspelt channel", "capital channel", "extra level"}
 # A reading whose values have one plain reading in our form ("71" for 71, "yes" for true)
 # is kept with the repairs named (devices/repair.py); "cold" for a temperature is no number.
 REPAIRED = {"number as text", "bool as word"}
+# Any event's time is read as an urgent event's is (vendor round 10): epoch seconds as
+# seconds, a time nothing reads as the time of receipt.
+EVENT_TIME_REPAIRED = {"no ts", "ts in seconds", "ts before 2000", "ts year 1", "ts no offset",
+                       "ts NaN"}
 
 
 def corpus(seed: int, size: int) -> list[Case]:
@@ -191,6 +195,9 @@ def corpus(seed: int, size: int) -> list[Case]:
                     or (channel == "cmd_ack" and name in ACK_SALVAGED)):
                 reason = "salvaged"
                 key = (DEVICES[kind], channel, None if name in SEQ_LOST else seq)
+            elif channel == "event" and name in EVENT_TIME_REPAIRED:
+                reason = "salvaged"
+                key = (DEVICES[kind], channel, seq)
             elif name == "json array" and channel in ("telemetry", "event"):
                 # A queue of one: its element is judged as if sent alone (gateway/batches.py).
                 reason = "stored"
