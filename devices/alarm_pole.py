@@ -125,6 +125,19 @@ class FaultEvent(Event):
     detail: str | None = Field(None, max_length=200, description="What is wrong, readable")
 
 
+class PowerFailureEvent(Event):
+    """The pole lost its mains (停电): it runs on its battery (`alarm_pole.on_battery` judges
+    how long)."""
+
+    type: Literal["power_failure"] = "power_failure"
+
+
+class PowerRestoredEvent(Event):
+    """The mains came back (来电)."""
+
+    type: Literal["power_restored"] = "power_restored"
+
+
 class SirenArgs(CommandArgs):
     """How long the siren and strobe run."""
 
@@ -148,7 +161,8 @@ KIND = DeviceKind(
     config=AlarmPoleDevice,
     telemetry=AlarmPoleTelemetry,
     events=(ButtonPressedEvent, SnapshotEvent, CallConnectedEvent, CallEndedEvent, TamperEvent,
-            FaultEvent, TiltEvent, LeakageEvent, LampFailureEvent),
+            FaultEvent, TiltEvent, LeakageEvent, LampFailureEvent, PowerFailureEvent,
+            PowerRestoredEvent),
     # Heartbeat every 5 minutes; a pole that cannot be reached is an alarm nobody would hear.
     offline_timeout_s=15 * 60,
     description="One-button alarm poles in yards, squares and at gates.",
@@ -156,7 +170,13 @@ KIND = DeviceKind(
     urgent=("button_pressed",),
     other_words=(("倾斜", "tilt"), ("tilted", "tilt"), ("漏电", "leakage"),
                  ("leakage_current", "leakage"), ("lamp_fail", "lamp_failure"),
-                 ("灯具故障", "lamp_failure"), ("lamp_fault", "lamp_failure")),
+                 ("灯具故障", "lamp_failure"), ("lamp_fault", "lamp_failure"),
+                 # Vendor round 10: a pole's mains words were refused.
+                 ("停电", "power_failure"), ("断电", "power_failure"),
+                 ("mains_lost", "power_failure"), ("mains_failure", "power_failure"),
+                 ("power_off", "power_failure"), ("来电", "power_restored"),
+                 ("恢复供电", "power_restored"), ("mains_restored", "power_restored"),
+                 ("power_on", "power_restored")),
     urgent_aliases=aliases(
         "button_pressed", *BUTTON_WORDS, "button", "pressed", "one_button_alarm",
         "one_key_alarm", "sos_call", "emergency_call",

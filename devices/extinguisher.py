@@ -53,6 +53,20 @@ class LowPressureEvent(Event):
     pressure_mpa: float | None = PRESSURE
 
 
+class HighPressureEvent(Event):
+    """The pressure rose above the green band (a cylinder in the sun, or near a fire)."""
+
+    type: Literal["high_pressure"] = "high_pressure"
+    pressure_mpa: float | None = PRESSURE
+
+
+class ExtinguisherFaultEvent(Event):
+    """A fault of the sensor cap."""
+
+    type: Literal["fault"] = "fault"
+    detail: str | None = Field(None, max_length=200, description="What is wrong, readable")
+
+
 class RemovedEvent(Event):
     """Taken off its bracket (to a fire, or away: the spot is unprotected)."""
 
@@ -85,7 +99,8 @@ KIND = DeviceKind(
     name_en="Smart fire extinguisher",
     config=ExtinguisherDevice,
     telemetry=ExtinguisherTelemetry,
-    events=(LowPressureEvent, RemovedEvent, ReplacedEvent, DischargedEvent, LowBatteryEvent),
+    events=(LowPressureEvent, HighPressureEvent, RemovedEvent, ReplacedEvent, DischargedEvent,
+            LowBatteryEvent, ExtinguisherFaultEvent),
     # NB-IoT caps send one heartbeat a day: a day and an hour of silence is offline.
     offline_timeout_s=25 * 3600,
     description="Extinguishers with a sensor cap: pressure, bracket, expiry reminders.",
@@ -95,7 +110,12 @@ KIND = DeviceKind(
                  ("pressure_low", "low_pressure"), ("under_pressure", "low_pressure"),
                  ("empty", "low_pressure"), ("欠压", "low_pressure"), ("压力低", "low_pressure"),
                  ("压力不足", "low_pressure"), ("off_bracket", "removed"), ("离位", "removed"),
-                 ("on_bracket", "replaced"), ("归位", "replaced")),
+                 ("on_bracket", "replaced"), ("归位", "replaced"),
+                 # Vendor round 10.
+                 ("低压", "low_pressure"), ("over_pressure", "high_pressure"),
+                 ("overpressure", "high_pressure"), ("pressure_high", "high_pressure"),
+                 ("超压", "high_pressure"), ("压力过高", "high_pressure"),
+                 ("sensor_fault", "fault"), ("故障", "fault")),
     urgent_aliases=(("discharge", "discharged"), ("used", "discharged"),
                     ("in_use", "discharged"), ("spraying", "discharged"),
                     # Vendor round 5: caps say the agent was sprayed or released.

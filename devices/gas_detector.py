@@ -94,6 +94,7 @@ KIND = DeviceKind(
     command_specs=(SELF_TEST, CLOSE_VALVE),
     urgent=("gas_alarm",),
     other_words=(*OTHER_WORDS, ("gas_alarm_cleared", "alarm_cleared"),
+                 ("co_alarm_cleared", "alarm_cleared"),
                  ("gas_cleared", "alarm_cleared"), ("燃气报警解除", "alarm_cleared"),
                  ("关阀", "valve_closed"), ("阀门关闭", "valve_closed"),
                  ("valve_close", "valve_closed"), ("valve_off", "valve_closed"),

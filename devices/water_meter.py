@@ -54,6 +54,20 @@ class ValveFaultEvent(Event):
     detail: str | None = Field(None, max_length=200, description="What went wrong")
 
 
+class BurstEvent(Event):
+    """A flow above the meter's burst threshold (爆管): a pipe burst, or a tap wide open."""
+
+    type: Literal["burst"] = "burst"
+    flow_l_min: float | None = Field(None, ge=0, le=1000, description="Flow, litres per minute")
+
+
+class WaterMeterFaultEvent(Event):
+    """A fault of the meter (its sensor, its electronics)."""
+
+    type: Literal["fault"] = "fault"
+    detail: str | None = Field(None, max_length=200, description="What is wrong, readable")
+
+
 class SetValveArgs(CommandArgs):
     """The state to drive the valve to."""
 
@@ -83,9 +97,16 @@ KIND = DeviceKind(
     name_en="Water meter",
     config=WaterMeterDevice,
     telemetry=WaterMeterTelemetry,
-    events=(TamperEvent, LowBatteryEvent, ValveFaultEvent),
+    events=(TamperEvent, LowBatteryEvent, ValveFaultEvent, BurstEvent, WaterMeterFaultEvent),
     # Readings every 15 minutes (the welfare rule needs at least hourly ones): 3 h is offline.
     offline_timeout_s=3 * 3600,
     description="Household water meters; silence at a lone elder's home asks for a visit.",
     command_specs=(SET_VALVE,),
+    # Vendor round 10: a meter's own burst and fault words were refused.
+    other_words=(("爆管", "burst"), ("pipe_burst", "burst"), ("burst_pipe", "burst"),
+                 ("漏水", "burst"), ("big_flow", "burst"), ("大流量", "burst"),
+                 ("sensor_fault", "fault"), ("故障", "fault"), ("磁干扰", "tamper"),
+                 ("magnetic_attack", "tamper"), ("magnetic_interference", "tamper"),
+                 ("低电量", "low_battery"), ("battery_low", "low_battery"),
+                 ("阀门故障", "valve_fault")),
 )

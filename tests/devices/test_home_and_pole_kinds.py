@@ -30,10 +30,11 @@ def test_each_kind_has_the_vocabulary_and_urgent_events_of_the_issue():
     vocab = {k: set(CATALOGUE.kinds[k].vocabulary()) for k in NEW}
     assert vocab == {
         "alarm_pole": {"button_pressed", "snapshot", "call_connected", "call_ended", "tamper",
-                       "fault", "tilt", "leakage", "lamp_failure"},
+                       "fault", "tilt", "leakage", "lamp_failure", "power_failure",
+                       "power_restored"},
         "smoke_detector": {"smoke_alarm"} | DETECTOR_COMMON,
         "gas_detector": {"gas_alarm", "valve_closed", "valve_fault"} | DETECTOR_COMMON,
-        "water_meter": {"tamper", "low_battery", "valve_fault"},
+        "water_meter": {"tamper", "low_battery", "valve_fault", "burst", "fault"},
     }
     urgent = {k: CATALOGUE.kinds[k].urgent for k in NEW}
     assert urgent == {"alarm_pole": ("button_pressed",), "smoke_detector": ("smoke_alarm",),

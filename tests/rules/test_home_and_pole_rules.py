@@ -258,6 +258,21 @@ def test_a_dangerous_gas_or_co_reading_pages_when_no_alarm_came(rig: Rig) -> Non
     assert rig.open("gas_detector.co_high", "GD-3F") is None
 
 
+def test_meters_and_poles_everyday_alarm_words_are_read(rig: Rig) -> None:
+    # Vendor round 10: a meter's own burst alarm (爆管) at a lone elder's was refused (a minor
+    # "device refused" instead of a leak), and a pole's 停电 / 来电 were refused.
+    rig.event("WM-8L", "爆管", flow_l_min=42.0)
+    rig.event("WM-3F", "burst")
+    assert rig.open("water_meter.burst", "WM-8L")["severity"] == "critical"  # lives alone
+    assert rig.open("water_meter.burst", "WM-3F")["severity"] == "major"
+    rig.event("AP-1", "停电")
+    rig.event("AP-1", "来电")
+    rig.event("WM-3F", "故障", detail="sensor")
+    assert rig.open("water_meter.fault", "WM-3F")["severity"] == "minor"
+    assert rig.dead_letters() == []
+    assert rig.alerts("device.refused") == []
+
+
 # -- water meter ----------------------------------------------------------------------------
 
 
