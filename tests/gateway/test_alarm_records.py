@@ -87,6 +87,23 @@ def test_an_alarm_flag_naming_the_alarm_or_a_code_still_pages(payload, meant):
     assert _flagged("smoke_detector", payload, "telemetry") == meant
 
 
+@pytest.mark.parametrize(("kind", "said", "meant"), [
+    ("gas_detector", "可燃气体超标", "gas_alarm"), ("gas_detector", "CH4超标", "gas_alarm"),
+    ("gas_detector", "浓度超限", "gas_alarm"), ("gas_detector", "LEL", "gas_alarm"),
+    ("gas_detector", "high", "gas_alarm"), ("gas_detector", "level2", "gas_alarm"),
+    ("smoke_detector", "烟雾浓度超标", "smoke_alarm"),
+    ("smoke_detector", "烟感触发", "smoke_alarm"),
+    ("smoke_detector", "high_smoke", "smoke_alarm"), ("smoke_detector", "E01", "smoke_alarm"),
+    ("smoke_detector", "0x01", "smoke_alarm"), ("alarm_pole", "呼救", "button_pressed"),
+    ("alarm_pole", "call_police", "button_pressed"), ("alarm_pole", "报警按钮", "button_pressed")])
+@pytest.mark.parametrize("channel", ["event", "telemetry"])
+def test_a_set_flag_naming_its_alarm_in_unknown_words_pages(kind, said, meant, channel):
+    # Red team round 10: the vendor's own name for the alarm (the standard's 可燃气体超标)
+    # vetoed the set flag — lost on both channels, while the flag alone paged. Only words
+    # known to be no alarm (a self-test, a fault …) veto it.
+    assert _flagged(kind, {"alarm": 1, "alarm_type": said}, channel) == meant
+
+
 def test_a_decorated_sos_flag_after_many_other_flags_pages():
     # Red team round 9: 70 made-up flags set before `sos_call_alarm` spent the message's word
     # searches; the SOS was never looked at.
