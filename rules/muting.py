@@ -83,8 +83,9 @@ class Silences:
         per band in a loop, renewed hourly, muted every SOS (red team round 4 re-check)."""
         if device_id is None or expires_at - starts_at > URGENT_SILENCE_MAX_S + 1:
             raise AlertError(
-                f"{rule_id} pages on urgent events (SOS, falls …): a silence of it must name "
-                f"one device and last at most {URGENT_SILENCE_MAX_S / 3600:g} h; silences of "
+                f"{rule_id} pages critical or on urgent events (SOS, falls …): a silence of "
+                f"it must name one device and last at most {URGENT_SILENCE_MAX_S / 3600:g} h; "
+                "silences of "
                 "a site, of a rule or longer ones never mute urgent alerts")
         running = [s for s in self.active.values()
                    if s.rule_id in urgent_rules and s.expires_at > starts_at]

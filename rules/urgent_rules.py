@@ -1,4 +1,5 @@
-"""Rules that page on urgent events (SOS, falls, fire, gas …): what no single click may mute.
+"""Rules that page on urgent events (SOS, falls, fire, gas …) or critical: what no single click
+may mute.
 
 Switching such a rule off is for an admin (gateway/rule_admin.py). A silence is the other
 click that could mute every SOS (red team round 4: an operator's 30-day silence on
@@ -45,6 +46,14 @@ def fires_on_urgent(rule: Rule, kinds: Mapping[str, DeviceKind]) -> bool:
                                 for k in rule.kinds(tuple(kinds)) if k in kinds)
 
 
+def pages_critical(rule: Rule) -> bool:
+    """Whether the rule raises a critical alert, for everyone or for some residents (a lone
+    elder's long stay in the bathroom, a gas reading over the line)."""
+    return rule.severity == "critical" or "critical" in (rule.severity_by_tag or {}).values()
+
+
 def urgent_rule_ids(rules: Iterable[Rule], kinds: Mapping[str, DeviceKind]) -> frozenset[str]:
-    """The ids of the rules that fire on urgent events."""
-    return frozenset(r.id for r in rules if fires_on_urgent(r, kinds))
+    """The ids of the rules no broad silence mutes: those that fire on urgent events, and
+    those that page critical (red team round 10: a 30-day site "maintenance" silence muted
+    a lone elder's radar long stay, a gas reading at 40 %LEL and CO, with no job opened)."""
+    return frozenset(r.id for r in rules if fires_on_urgent(r, kinds) or pages_critical(r))

@@ -9,6 +9,7 @@ import pytest
 from gateway.service import Gateway
 from gateway.settings import Settings
 from rules.errors import AlertError, RuleSetError
+from tests.conftest import device
 from tests.rules.conftest import Rig
 
 
@@ -51,6 +52,23 @@ def test_no_broad_or_long_silence_of_a_rule_that_pages_on_urgent_events(rig: Rig
             rig.alerting.silence(author="op", reason="quiet night", rule_id=rule,
                                  **{"duration_s": 600, **broad})
     assert rig.gw.store.query("SELECT id FROM silences") == []
+
+
+def test_a_site_silence_never_mutes_a_critical_alarm(rig: Rig):
+    # Red team round 10: any operator's 30-day site "maintenance" silence muted a lone
+    # elder's critical alarms that are no urgent event (a bathroom long stay, a gas reading
+    # at 40 %LEL), and no job opened.
+    rig.gw.registry.register([device("GD-77", "gas_detector", site="jining-renmin",
+                                     building="3", unit="2", grid="G-01")])
+    silence_id = rig.alerting.silence(author="op", reason="maintenance", duration_s=30 * 86400,
+                                      site="jining-renmin")
+    rig.event("AC-2001", "held_open", open_s=300)  # a major alarm: the silence mutes it
+    assert rig.open("access.held_open", "AC-2001")["muted"] == f"silence:{silence_id}"
+    rig.telemetry("GD-77", lel_pct=40.0)
+    assert rig.open("gas_detector.concentration_high", "GD-77")["muted"] is None
+    with pytest.raises(AlertError, match="urgent events"):
+        rig.alerting.silence(author="op", reason="quiet", duration_s=86400,
+                             rule_id="gas_detector.concentration_high")
 
 
 def test_an_urgent_silence_is_not_renewed_while_it_runs_and_few_run_at_once(rig: Rig):
