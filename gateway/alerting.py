@@ -301,11 +301,13 @@ class Alerting:
 
     def ack_in_tx(self, tx: StoreTx, alert_id: int, actor: str, now: float) -> None:
         """Acknowledge inside a transaction already open on the pipeline thread (the workflow
-        closing a ticket); an alert that is no longer active is left as it is."""
+        closing a ticket); an alert that is no longer active is left as it is. No ack timeout:
+        the job is done, and only a new press pages again (red team round 10: a rejected
+        false SOS came back as a new urgent job every 30 minutes, with no press)."""
         self._claim_alert(tx, alert_id)
         alert = self.engine.book.get(alert_id)
         if alert is not None and alert.state == "active":
-            self.engine.book.ack(tx, alert_id, actor, now)
+            self.engine.book.ack(tx, alert_id, actor, now, ack_timeout_s=0)
 
     def switch_rule(self, rule_id: str, enabled: bool, actor: str, reason: str = "") -> None:
         """Switch a rule off (clearing its open alerts) or on; survives restarts."""

@@ -146,8 +146,15 @@ def test_an_sos_pressed_after_its_ticket_was_dismissed_sends_someone(
         "SELECT state FROM alerts WHERE rule_id = 'wristband.sos'")[0]["state"]
         == "acknowledged", 5)
 
-    clock.advance(20)
-    publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(2, T0 + 20))
+    # No press, no page: the dismissal's acknowledgement has no timeout (red team round 10:
+    # a rejected false SOS came back as a new urgent job every 30 minutes).
+    clock.advance(2 * 1800)
+    gw.alerting.call("test_tick", lambda tx: gw.alerting.tick(clock.time(), tx))
+    assert gw.store.query("SELECT state FROM alerts WHERE rule_id = 'wristband.sos'")[0][
+        "state"] == "acknowledged"
+    assert len(gw.store.query("SELECT id FROM tickets")) == 1
+
+    publisher.publish("scgw/v1/wristband/WB-1001/event", _sos(2, T0 + 3600))
     assert gw.pipeline.wait_processed(2, 10)
     [alert] = gw.store.query(
         "SELECT state, escalations FROM alerts WHERE rule_id = 'wristband.sos'")
