@@ -13,6 +13,7 @@ lost power cannot publish its children's availability: its own will (Zigbee2MQTT
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -54,6 +55,8 @@ def unregistered_alarm(codecs: CodecSet, raw: RawMessage) -> tuple[str, str, dic
 
 # A will is a word or a small JSON object (`offline`, `{"state": "offline"}`).
 _WILL_MAX = 256
+# A hub's will is handed to its devices at most once in this long (a crash-looping bridge).
+WILL_HOLD_S = 60.0
 
 
 def says_offline(payload: bytes) -> bool:
@@ -61,35 +64,63 @@ def says_offline(payload: bytes) -> bool:
     return len(payload) <= _WILL_MAX and b"offline" in payload.lower()
 
 
-def expand_hub_wills(raws: list[RawMessage], codecs: CodecSet,
-                     devices: Callable[[], Iterable[DeviceRecord]],
-                     ack: Callable[[list[RawMessage]], None]) -> list[RawMessage]:
-    """`raws` with each hub's `offline` replaced by an availability message per registered
-    device of that hub (vendor round 9: a dead bridge's smoke sensors showed online for 25 h).
+class HubWills:
+    """Hands a hub's `offline` to its registered devices: once per going offline, and at
+    most once per WILL_HOLD_S per hub (red team round 10: one hub account publishing its will
+    5,000 times in 1.4 s became 500,000 messages for its 100 children, ahead of any budget,
+    and another family's SOS waited 12-19 s). Repeats while the hub is still offline change
+    nothing: its devices are offline already, or came back with messages of their own."""
 
-    The will itself is acknowledged here: it is retained, so a gateway that stops before the
-    devices' messages commit receives it again when it subscribes. `online` changes nothing:
-    each device is online again with its next message."""
-    found = {i: will for i, raw in enumerate(raws) if not raw.topic.startswith("scgw/")
-             and (will := codecs.hub_will(raw.topic)) is not None}
-    if not found:
-        return raws  # every batch but a hub's will: nothing copied
-    out: list[RawMessage] = []
-    for i, raw in enumerate(raws):
-        will = found.get(i)
-        if will is None:
-            out.append(raw)
-            continue
-        if not says_offline(raw.payload):
-            continue
-        handed = 0
-        for record in devices():
+    def __init__(self, codecs: CodecSet, devices: Callable[[], Iterable[DeviceRecord]],
+                 ack: Callable[[list[RawMessage]], None]) -> None:
+        self._codecs = codecs
+        self._devices = devices
+        self._ack = ack
+        self._lock = threading.Lock()
+        # hub → (offline now, when its will was last handed out)
+        self._state: dict[str, tuple[bool, float]] = {}
+        self.dropped = 0  # wills acknowledged without being handed out (repeats)
+
+    def expand(self, raws: list[RawMessage]) -> list[RawMessage]:
+        """`raws` with each hub's first `offline` replaced by an availability message per
+        registered device of that hub (vendor round 9: a dead bridge's smoke sensors showed
+        online for 25 h); the will itself acknowledged here (it is retained: a gateway that
+        stops before the devices' messages commit receives it again when it subscribes).
+        `online` hands nothing out: each device is online again with its next message."""
+        found = {i: will for i, raw in enumerate(raws) if not raw.topic.startswith("scgw/")
+                 and (will := self._codecs.hub_will(raw.topic)) is not None}
+        if not found:
+            return raws  # every batch but a hub's will: nothing copied
+        out: list[RawMessage] = []
+        for i, raw in enumerate(raws):
+            will = found.get(i)
+            if will is None:
+                out.append(raw)
+            elif self._hands_out(will.hub, says_offline(raw.payload), raw.received_at):
+                out.extend(self._handed(will, raw))
+        self._ack([raws[i] for i in found])
+        return out
+
+    def _hands_out(self, hub: str, offline: bool, at: float) -> bool:
+        with self._lock:
+            was_offline, last = self._state.get(hub, (False, -WILL_HOLD_S))
+            if not offline:
+                self._state[hub] = (False, last)
+                return False
+            if was_offline or at - last < WILL_HOLD_S:
+                self._state[hub] = (True, last)
+                self.dropped += 1
+                return False
+            self._state[hub] = (True, at)
+            return True
+
+    def _handed(self, will: Any, raw: RawMessage) -> list[RawMessage]:
+        out = []
+        for record in self._devices():
             topic = will.device_topic(record.id) if record.codec == will.dialect else None
             if topic is not None:
                 out.append(RawMessage(topic, raw.payload, qos=0, received_at=raw.received_at,
                                       generation=raw.generation, arrived=raw.arrived))
-                handed += 1
         log.warning("hub offline: its devices go offline",
-                    extra={"hub": will.hub, "dialect": will.dialect, "devices": handed})
-    ack([raws[i] for i in found])
-    return out
+                    extra={"hub": will.hub, "dialect": will.dialect, "devices": len(out)})
+        return out

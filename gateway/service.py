@@ -19,7 +19,7 @@ from gateway.device_admin import DeviceAdmin
 from gateway.device_assets import DeviceAssets
 from gateway.envelope import RawMessage
 from gateway.event_lane import LANE, LANE_GENERATIONS, MAIN, EventCopies, Sessions
-from gateway.hub_children import expand_hub_wills, unregistered_alarm
+from gateway.hub_children import HubWills, unregistered_alarm
 from gateway.influx import build_influx_hook
 from gateway.interactive import InteractiveGate
 from gateway.metrics import GatewayMetrics
@@ -89,6 +89,7 @@ class Gateway:
         # start-up with its file, line and field.
         self.codecs = codecs_for(settings.dialects.folder)
         self.registry = DeviceRegistry(self.store, self.clock, self.codecs)
+        self.hub_wills = HubWills(self.codecs, self.registry.all, self._ack)
         self.twins = TwinTracker(
             {k: float(v) for k, v in settings.offline_timeout_s.items()},
             clock_skew=lambda d: self.alerting.clocks.skew_of(d) if self.alerting else None,
@@ -203,7 +204,7 @@ class Gateway:
         self._received(raws, LANE)
 
     def _received(self, raws: list[RawMessage], session: int) -> None:
-        raws = expand_hub_wills(raws, self.codecs, self.registry.all, self._ack)
+        raws = self.hub_wills.expand(raws)
         if self.copies is None:
             self.pipeline.submit(raws)
             return

@@ -15,6 +15,9 @@ import pytest
 from devices import topics
 from devices.dialects.examples import decode_sample
 from devices.dialects.loader import load_file
+from devices.vendors import builtin_codecs
+from gateway.envelope import RawMessage
+from gateway.hub_children import HubWills
 from gateway.registry import CodecKindError, validate_config
 from tests.conftest import T0, device
 from tests.support.waiting import wait_for
@@ -386,3 +389,27 @@ def test_a_zigbee2mqtt_bridge_that_dies_takes_its_devices_offline(make_gateway, 
         assert not gw.twins.get("z2m-b9-leak_2").online
     finally:
         publisher.publish("zigbee2mqtt/z2m-b9/bridge/state", b"", retain=True)
+
+
+def test_a_hub_s_will_repeated_is_handed_to_its_devices_once():
+    # Red team round 10: one hub account publishing its will 5,000 times in 1.4 s became
+    # 500,000 messages for its 100 children ahead of any budget; another family's SOS waited
+    # 12-19 s. A will is handed out once per going offline, at most once a minute.
+    children = [device(f"z2m-b7-s{i}", "smoke_detector", codec="zigbee2mqtt", grid="G-01")
+                for i in range(100)]
+    acked: list[RawMessage] = []
+    wills = HubWills(builtin_codecs(), lambda: children, acked.extend)
+    will = "zigbee2mqtt/z2m-b7/bridge/state"
+
+    def send(payload: bytes, at: float, copies: int = 1) -> list[RawMessage]:
+        return wills.expand([RawMessage(will, payload, received_at=at)] * copies)
+
+    assert len(send(b'{"state":"offline"}', T0)) == 100
+    assert send(b'{"state":"offline"}', T0 + 1, copies=5000) == []  # still offline
+    assert send(b"online", T0 + 2) == []
+    assert send(b"offline", T0 + 3) == []  # a crash loop: within the minute
+    assert send(b"online", T0 + 70) == []
+    assert len(send(b"offline", T0 + 71)) == 100  # offline again, a minute on
+    assert len(acked) == 5005 and wills.dropped == 5001
+    other = wills.expand([RawMessage("zigbee2mqtt/z2m-b7/s1", b"{}", received_at=T0)])
+    assert [r.topic for r in other] == ["zigbee2mqtt/z2m-b7/s1"]  # not a will: as it came
