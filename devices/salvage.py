@@ -23,7 +23,6 @@ from devices.codec import Members
 from devices.repair import SAME_AS, coerced, field_problem, read_object, usable_ts
 from devices.words import urgent_type
 
-# Epoch seconds between 2000 and 2200: the commonest unit mistake for `ts`.
 # Values tried, in order, for a required field that is missing or unusable (a fence
 # intrusion's zone, a falling object's confidence): the event still pages, named as repaired.
 _PLACEHOLDERS: tuple[object, ...] = ("unknown", 0.0, 0, False)
@@ -131,7 +130,9 @@ def salvage_unreadable(kind: DeviceKind, payload: bytes, received_at: float) -> 
     the first `type` it names is one of the kind's urgent types, that event at the time of
     receipt and nothing else — someone pressed the button, and the rest cannot be trusted."""
     found = _TYPE_WORD.search(payload[:4096])
-    if found is None:
+    if found is None or read_object(payload) is not None:
+        # (A JSON object was read, and what it said judged: a nested log's old alarm is
+        # no alarm now.)
         return None
     said = found.group(1).decode("utf-8", errors="replace")
     word = urgent_type(kind, said)

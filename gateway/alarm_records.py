@@ -69,13 +69,33 @@ def over(obj: dict[str, object]) -> bool:
 
 def older_than(obj: dict[str, object], message_ms: float, limit_s: float) -> bool:
     """Whether a nested element carries its own time, more than `limit_s` before its
-    message's."""
+    message's. A time no clock that was ever set writes (0, 2000-01-01, a press's duration,
+    microseconds) is no time: an NB-IoT detector without network time reports such inside
+    the envelope its platform stamps, and its fire was dropped as an old record (red team
+    round 10)."""
     for key, value in obj.items():
         if urgent_word(str(key)[:32]) in _TIME_KEYS:
-            at = epoch_ms(value)
+            at = plausible_ms(epoch_ms(value))
             if at is not None:
                 return message_ms - at > limit_s * 1000
+            return False
     return False
+
+
+# Times a set clock writes: from 2001 (an unset one says 1970 or 2000) to 2200.
+_PLAUSIBLE_MS = (978_307_200_000.0, 7_258_118_400_000.0)
+
+
+def plausible_ms(ms: float | None) -> float | None:
+    """`ms` when a clock that was set could have written it, else None."""
+    return ms if ms is not None and _PLAUSIBLE_MS[0] <= ms <= _PLAUSIBLE_MS[1] else None
+
+
+def report_ms(value: object, received_ms: float, ahead_s: float = 300.0) -> float:
+    """The time a report's elements are judged against: its own `ts` when a set clock wrote
+    it and it is not ahead of the gateway, else the time of receipt."""
+    at = plausible_ms(epoch_ms(value))
+    return at if at is not None and at <= received_ms + ahead_s * 1000 else received_ms
 
 
 def epoch_ms(value: object) -> float | None:

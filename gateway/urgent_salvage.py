@@ -20,10 +20,10 @@ from devices.words import budgeted, own_type, urgent_type, urgent_word
 from gateway.alarm_records import (
     EVENT_AGE_S,
     READING_AGE_S,
-    epoch_ms,
     older_than,
     over,
     past_key,
+    report_ms,
 )
 from gateway.envelope import RawMessage
 from gateway.urgency import may_name_urgent
@@ -99,8 +99,8 @@ def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str], *,
             rest = {k: v for k, v in top.items() if k != key}
             return salvage_urgent(kind, orjson.dumps({**rest, "type": word}), raw.received_at,
                                   [*notes, f"{key[:20]!r} {str(value)[:40]!r} read as its type"])
-    sent = epoch_ms(top.get("ts"))
-    for path, inner in _envelopes(top, event, raw.received_at * 1000 if sent is None else sent):
+    sent = report_ms(top.get("ts"), raw.received_at * 1000)
+    for path, inner in _envelopes(top, event, sent):
         for name, value in inner.items():
             word = flag_word(kind, name, value) or (
                 urgent_type(kind, value) if urgent_word(name) == "type"

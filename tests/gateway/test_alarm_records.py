@@ -3,6 +3,7 @@ vendor round 9)."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from tests.gateway.test_salvage import DAY_MS, MS, _flagged
@@ -58,6 +59,32 @@ def test_a_log_of_earlier_alarms_under_any_name_pages_nothing(log):
 def test_a_record_over_or_older_than_its_report_pages_nothing(element):
     payload = {"battery_pct": 90, "data": {"type": "smoke_alarm", **element}}
     assert _flagged("smoke_detector", payload, "telemetry") is None
+
+
+@pytest.mark.parametrize("element", [
+    {"ts": 0}, {"time": 946_684_800}, {"ts": 946_684_800_000}, {"time": 3},
+    {"timestamp": "2000-01-01T00:00:00+08:00"}])
+@pytest.mark.parametrize("channel", ["event", "telemetry"])
+def test_an_alarm_from_a_clock_never_set_inside_an_envelope_pages(element, channel):
+    # Red team round 10: an NB-IoT detector without network time reports 0 or 2000-01-01
+    # inside the envelope its platform stamps now; its fire was dropped as an old record.
+    payload = {"data": {"type": "smoke_alarm", **element}}
+    assert _flagged("smoke_detector", payload, channel) == "smoke_alarm"
+    assert _flagged("wristband", {"data": {"type": "sos", **element}}, channel) == "sos"
+
+
+@pytest.mark.parametrize("report_ts", [MS * 1000, MS + 30 * 3_600_000, 0])
+def test_a_report_time_no_clock_could_mean_is_not_what_elements_are_judged_by(report_ts):
+    # A report in microseconds, a day ahead, or unset: its elements are judged by the time
+    # of receipt, and a current alarm is no old record.
+    from devices.catalogue import CATALOGUE
+    from gateway.envelope import RawMessage
+    from gateway.urgent_salvage import misplaced_urgent
+
+    raw = RawMessage("scgw/v1/wristband/X-1/telemetry", orjson.dumps(
+        {"ts": report_ts, "data": {"type": "sos", "ts": MS}}), received_at=MS / 1000)
+    found = misplaced_urgent(CATALOGUE.get("wristband"), None, raw, "telemetry")
+    assert found is not None and found.event.type == "sos"
 
 
 def test_an_alarm_older_than_a_day_in_an_event_pages_nothing():

@@ -890,7 +890,8 @@ def _flagged(kind: str, payload: dict[str, object], channel: str = "event") -> s
     from gateway.urgent_salvage import misplaced_urgent, salvage_event
 
     k = CATALOGUE.get(kind)
-    raw = RawMessage(f"scgw/v1/{kind}/X-1/{channel}", orjson.dumps({"ts": MS, **payload}))
+    raw = RawMessage(f"scgw/v1/{kind}/X-1/{channel}", orjson.dumps({"ts": MS, **payload}),
+                     received_at=T0)
     found = salvage_event(k, None, raw, "event", None) if channel == "event" \
         else misplaced_urgent(k, None, raw, channel)
     return found.event.type if found is not None else None
