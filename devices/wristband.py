@@ -66,7 +66,7 @@ class FallEvent(Event):
 class FallWarningEvent(Event):
     """A suspected fall (跌倒预警, 疑似跌倒) the band is asking its wearer to confirm: shown,
     paged critical only when neither the wearer's answer nor the band's confirmed `fall`
-    follows within two minutes."""
+    follows within a minute."""
 
     type: Literal["fall_warning"] = "fall_warning"
     location: Location | None = Field(None, description="Position of the suspected fall")
