@@ -165,6 +165,7 @@ KIND = DeviceKind(
             PowerRestoredEvent),
     # Heartbeat every 5 minutes; a pole that cannot be reached is an alarm nobody would hear.
     offline_timeout_s=15 * 60,
+    own_timeout_max_s=15 * 60,
     description="One-button alarm poles in yards, squares and at gates.",
     command_specs=(SOUND_SIREN,),
     urgent=("button_pressed",),

@@ -337,6 +337,11 @@ class DeviceKind:
     events: tuple[type[Event], ...]
     offline_timeout_s: int
     description: str = ""
+    # The longest silence a registration may give one of its devices (`offline_timeout_s`):
+    # a battery sensor reporting on change checks in daily at the least; a mains-powered
+    # device (a pole, a car, a camera) may not be set to go quiet longer than its kind
+    # (red team round 10: a vendor's 7 days hid a dead alarm pole from the control room).
+    own_timeout_max_s: int = 26 * 3600
     # What the gateway may send on the kind's `cmd` topic (devices/commands.py).
     command_specs: tuple[CommandSpec, ...] = ()
     # Event types that mean someone (or something) is in danger now: the gateway lets them

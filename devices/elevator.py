@@ -153,6 +153,7 @@ KIND = DeviceKind(
             EbikeLeftEvent),
     # Monitors beat every minute; five minutes of silence and nobody would hear a trapped car.
     offline_timeout_s=5 * 60,
+    own_timeout_max_s=5 * 60,
     description="Elevator cars (one monitor per car): trapped passengers, alarm button, faults.",
     urgent=("trapped", "emergency_call"),
     urgent_aliases=(*aliases("trapped", "困人", "电梯困人", "关人", "困梯", "passenger_trapped",

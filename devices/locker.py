@@ -167,6 +167,7 @@ KIND = DeviceKind(
         ToolReturnedEvent,
     ),
     offline_timeout_s=15 * 60,
+    own_timeout_max_s=15 * 60,
     description="Parcel lockers and shared tool cabinets.",
     command_specs=(OPEN_COMPARTMENT,),
     # Vendor round 10: a locker's everyday words (and a pried compartment) were refused.

@@ -123,6 +123,7 @@ KIND = DeviceKind(
     events=(SosEvent, FallEvent, FallWarningEvent, FallCancelledEvent, RemovedEvent, WornEvent,
             LowBatteryEvent),
     offline_timeout_s=30 * 60,
+    own_timeout_max_s=2 * 3600,
     description="Worn by elderly residents; families see its location and vitals.",
     command_specs=(LOCATE_NOW,),
     urgent=("sos", "fall"),

@@ -42,10 +42,23 @@ def validate_config(raw: dict[str, Any], codecs: CodecSet | None = None) -> Devi
     if config.codec not in codecs:
         raise RegistryError(f"device {config.id}: codec: unknown codec {config.codec!r}; "
                             f"known: {sorted(codecs)}")
+    check_own_timeout(config)
     if not codecs.serves(config.codec, config.kind):
         raise CodecKindError(f"device {config.id}: codec: {config.codec!r} does not decode "
                              f"{config.kind} devices")
     return config
+
+
+def check_own_timeout(config: DeviceConfig) -> None:
+    """Refuse a registration that would let its device stay silent longer than its kind
+    allows (DeviceKind.own_timeout_max_s)."""
+    kind = CATALOGUE.get(config.kind)
+    own = config.offline_timeout_s
+    if kind is not None and own is not None and own > kind.own_timeout_max_s:
+        raise RegistryError(
+            f"device {config.id}: offline_timeout_s: {own} s is longer than a {kind.key} may "
+            f"stay silent ({kind.own_timeout_max_s} s at most; its kind's default is "
+            f"{kind.offline_timeout_s} s): a dead device would show online that long")
 
 
 def field_errors(exc: ValidationError) -> list[str]:
@@ -150,9 +163,14 @@ class DeviceRegistry:
                     None)
 
     def offline_timeout_of(self, device_id: str) -> float | None:
-        """A device's own offline timeout from its registration, or None (its kind's)."""
+        """A device's own offline timeout from its registration, or None (its kind's) —
+        never longer than its kind allows (a registration from before the limit)."""
         record = self._devices.get(device_id)
-        return record.offline_timeout_s if record is not None else None
+        if record is None or record.offline_timeout_s is None:
+            return None
+        kind = CATALOGUE.get(record.kind)
+        limit = kind.own_timeout_max_s if kind is not None else record.offline_timeout_s
+        return min(record.offline_timeout_s, limit)
 
     def all(self) -> list[DeviceRecord]:
         """Every device held in memory."""
@@ -171,6 +189,7 @@ class DeviceRegistry:
         now = self._clock.time()
         records = []
         for config in configs:
+            check_own_timeout(config)
             # In memory when loaded; a registry that was not loaded asks the store per id.
             existing = self._devices.get(config.id) or (
                 None if self._loaded else self.get(config.id))

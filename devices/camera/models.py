@@ -136,6 +136,7 @@ KIND = DeviceKind(
     events=(FallingObjectEvent, FireLaneBlockedEvent, FireLaneClearedEvent, EbikeDetectedEvent,
             EbikeLeftEvent),
     offline_timeout_s=5 * 60,
+    own_timeout_max_s=5 * 60,
     description="Falling-object and fire-lane cameras.",
     urgent=("falling_object",),
     urgent_aliases=(("high_altitude_throwing", "falling_object"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tests.rules.conftest import HOME, Rig
@@ -284,3 +286,23 @@ def test_a_device_registered_with_its_own_offline_timeout_keeps_it(rig: Rig):
     rig.advance(7200)
     assert rig.open("device.offline", "AC-ZB1") is not None
     assert offline_by_silence("AC-ZB1")
+
+
+def test_a_device_may_not_be_set_to_stay_silent_longer_than_its_kind_allows(rig: Rig):
+    # Red team round 10: a vendor's 7 days on an alarm pole (mains powered, beating every
+    # 5 min) hid a dead pole: the control pole went offline in 15 min, it never did.
+    from gateway.registry import RegistryError
+    from tests.conftest import device
+
+    with pytest.raises(RegistryError, match="longer than a alarm_pole may stay silent"):
+        rig.gw.registry.register([device("AP-7D", "alarm_pole", site="jining-renmin",
+                                         grid="G-01", offline_timeout_s=7 * 86400)])
+    with pytest.raises(RegistryError, match="at most"):
+        rig.gw.registry.register([device("SD-7D", "smoke_detector", site="jining-renmin",
+                                         grid="G-01", offline_timeout_s=7 * 86400)])
+    # A registration stored before the limit counts only up to it.
+    record = device("AP-OLD", "alarm_pole", site="jining-renmin", grid="G-01")
+    rig.gw.registry.register([record])
+    rig.gw.registry._devices["AP-OLD"] = replace(rig.gw.registry._devices["AP-OLD"],
+                                                offline_timeout_s=7 * 86400)
+    assert rig.gw.registry.offline_timeout_of("AP-OLD") == 900
