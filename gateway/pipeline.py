@@ -95,7 +95,7 @@ class Pipeline(TaskRunner):
         # Called last inside every transaction, before its commit (the replicas' live fan-out).
         self.before_commit: list[Callable[[StoreTx], None]] = []
         hint = decoder.urgency.device
-        self._inbox = Inbox(limits.queue_size, urgent=hint)
+        self._inbox = Inbox(limits.queue_size, urgent=hint, installed=installed)
         self.budget = DeviceBudget(limits.device_rate_per_s, limits.device_burst,
                                    limits.device_urgent_rate_per_s, limits.device_urgent_burst,
                                    hint, key=device_key(decoder.codecs,

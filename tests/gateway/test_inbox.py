@@ -135,6 +135,19 @@ def test_a_fleet_s_costly_urgent_events_do_not_ride_before_a_button_press():
     assert taken == 201  # nothing lost: the rest follow in later takes
 
 
+def test_an_installed_device_s_sos_goes_before_a_fleet_s_smaller_ones():
+    # Red team round 10: 1,950 uninstalled bands each sent one "SOS" a few bytes smaller
+    # than a watch's 4.9 KB SOS with its Wi-Fi scan: ordered by size, the watch waited 9-13 s.
+    fleet = b'{"ts": 1, "type": "sos", "pad": "%s"}' % (b"x" * 4_600)
+    watch = b'{"ts": 1, "type": "sos", "wifi": "%s"}' % (b"y" * 4_900)
+    inbox = Inbox(100_000, urgent=UrgencyHint().device,
+                  installed=lambda device_id: device_id == "WB-V")
+    inbox.put_messages([RawMessage(f"scgw/v1/wristband/WB-F{i}/event", fleet)
+                        for i in range(300)])
+    inbox.put_messages([RawMessage("scgw/v1/wristband/WB-V/event", watch)])
+    assert inbox.take(2000)[0].topic == "scgw/v1/wristband/WB-V/event"
+
+
 def test_an_sos_named_under_other_keys_or_in_utf16_jumps_the_queue():
     # Red team round 9: `{"event": "sos"}`, `{"type": ["sos"]}` and UTF-16 were paged but
     # waited their turn behind a flood (16-17 s).
