@@ -8,6 +8,7 @@ from datetime import datetime
 
 from devices.repair import is_quiet
 from devices.words import urgent_word
+from gateway.batches import WRAPPERS
 
 # Words of a key that lists what happened before whatever its value holds: `alarm_history`,
 # `alarmHis`, `fault_log`, `sos_records`, `recent_alarms`, `past_events`, `journal`, `历史报警`,
@@ -41,13 +42,27 @@ EVENT_AGE_S = 86_400.0
 
 
 def past_key(key: object, value: object) -> bool:
-    """Whether a field, by its name (and a list value), holds a log of earlier alarms."""
+    """Whether a field, by its name (and a list value), holds a log of earlier alarms. The
+    contract's queue wrappers (`records`, `recordList` …) hold messages now, and one object
+    carrying its own time is judged by that time (`older_than`), whatever its name (red
+    team round 10: `recentAlarm`, `eventLog` holding an SOS dated now were dropped)."""
     text = str(key)[:64]
+    if urgent_word(text) in _QUEUE_WRAPPERS:
+        return False
+    if isinstance(value, dict) and any(urgent_word(str(k)[:32]) in _TIME_KEYS for k in value):
+        return False
     tokens = {t.lower() for t in _TOKEN.findall(text)}
     if tokens & _LOG_TOKENS or any(w in text for w in _LOG_CJK):
         return True
     return isinstance(value, list) and bool(
         tokens & _LIST_TOKENS or any(w in text for w in _LIST_CJK))
+
+
+# The contract's names of a queue of messages now (gateway/batches.py), `history` aside:
+# a history is a log, whatever else reads it as a queue.
+_QUEUE_WRAPPERS = WRAPPERS - {urgent_word("history")}
+# What serializers write for a marker that is not set: `clear_time: ""`, `cleared: "N"`.
+_UNSET = frozenset(("", "n", "no", "none", "null", "nil", "f", "0"))
 
 
 def over(obj: dict[str, object]) -> bool:
@@ -62,7 +77,8 @@ def over(obj: dict[str, object]) -> bool:
         for suffix in _TIME_SUFFIXES:
             if base.endswith(suffix) and base[:-len(suffix)] in _OVER_WORDS:
                 base = base[:-len(suffix)]
-        if base in _OVER_WORDS and value is not None and not is_quiet(value):
+        if base in _OVER_WORDS and value is not None and not is_quiet(value) and not (
+                isinstance(value, str) and value.strip().lower() in _UNSET):
             return True
     return False
 

@@ -87,6 +87,32 @@ def test_a_report_time_no_clock_could_mean_is_not_what_elements_are_judged_by(re
     assert found is not None and found.event.type == "sos"
 
 
+@pytest.mark.parametrize("wrapper", ["records", "recordList", "dataList", "alarms"])
+@pytest.mark.parametrize("channel", ["event", "telemetry"])
+def test_the_contract_s_queue_wrappers_hold_alarms_now(wrapper, channel):
+    # Red team round 10: a report with its `seq` and the contract's own `records` or
+    # `recordList` around a current SOS was read as a log, and the SOS lost.
+    payload = {"seq": 7, wrapper: [{"type": "sos", "ts": MS}]}
+    assert _flagged("wristband", payload, channel) == "sos"
+
+
+@pytest.mark.parametrize("name", ["recentAlarm", "eventLog", "logInfo", "oldData", "his"])
+def test_one_alarm_dated_now_under_a_log_s_name_pages(name):
+    # Red team round 10: one current SOS dated now, under a name with a log's word, was
+    # dropped even on `…/event`; its own time says whether it is old.
+    assert _flagged("wristband", {name: {"type": "sos", "ts": MS}}) == "sos"
+    assert _flagged("wristband", {name: {"type": "sos", "ts": MS - 3 * DAY_MS}}) is None
+
+
+@pytest.mark.parametrize("marker", [{"clear_time": ""}, {"clear_ts": ""}, {"cleared": "N"},
+                                    {"cleared": "no"}])
+def test_an_over_marker_a_serializer_left_unset_says_nothing(marker):
+    # Red team round 10: `clear_time: ""` or `cleared: "N"` (a serializer's "not cleared")
+    # dropped a current smoke alarm from a reading.
+    payload = {"battery_pct": 90, "data": {"type": "smoke_alarm", **marker}}
+    assert _flagged("smoke_detector", payload, "telemetry") == "smoke_alarm"
+
+
 def test_an_alarm_older_than_a_day_in_an_event_pages_nothing():
     assert _flagged("smoke_detector", {"last_alarm": {"ts": MS - 2 * DAY_MS,
                                                       "type": "smoke_alarm"}}) is None
