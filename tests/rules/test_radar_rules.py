@@ -138,10 +138,12 @@ def test_no_movement_for_24_h_at_a_lone_elder_s_asks_for_a_visit(rig: Rig) -> No
     rig.event("RD-L", "motion", room="living room")
     rig.event("RD-F", "motion", room="living room")
     rig.advance(80_000)
-    rig.telemetry("RD-L", presence=True)  # someone seen: a sign of life too
+    rig.telemetry("RD-L", presence=True, posture="sitting")  # someone up: a sign of life too
     rig.advance(80_000)
     assert rig.alerts("radar.lone_elder_inactive") == []
     rig.telemetry("RD-L", presence=False)  # a heartbeat of an empty room is no sign of life
+    # Red team round 10: someone seen lying still all day is no sign of life either.
+    rig.telemetry("RD-L", presence=True, posture="lying", stay_s=80_000, breath_rpm=0)
     rig.advance(7_000)
     alert = rig.open("radar.lone_elder_inactive", "RD-L")
     assert (alert["severity"], alert["category"]) == ("major", "welfare_check")
