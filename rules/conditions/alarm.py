@@ -323,7 +323,9 @@ class AlarmEvaluator(Evaluator):
         # Remembered: the alarm it ends may come after it (a carrier platform forwarding
         # out of order: vendor round 5 — the alarm then counted as sounding, and a lane
         # blocked later raised a second critical alert for a fire already reported over).
-        st.data["ended"] = [msg.ts, now]
+        # Never later than its receipt: a reading dated minutes ahead (accepted within the
+        # clock skew allowed) made the next alarm "already over" (red team round 10).
+        st.data["ended"] = [min(msg.ts, now), now]
         self.fx.persist(self.rule, st)
         if self.rule.options.auto_clear:
             self.fx.clear(self.rule, msg.device_id, now, f"event {msg.type}")

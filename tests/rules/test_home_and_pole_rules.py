@@ -186,6 +186,20 @@ def test_a_reading_that_the_smoke_is_gone_ends_the_alarm(rig: Rig) -> None:
     assert rig.open("smoke_detector.smoke_alarm", "SD-8F") is not None
 
 
+def test_a_reading_dated_ahead_does_not_end_the_next_alarm(rig: Rig) -> None:
+    # Red team round 10: a `smoke_detected: false` dated 5 min ahead (within the clock skew
+    # accepted) made the alarm that came right after it "already over": the lane blocked
+    # later raised no lane-level alert.
+    t = rig.clock.time()
+    rig.event("SD-8F", "smoke_alarm", ts=t)
+    rig.send("SD-8F", "telemetry", {"smoke_detected": False, "battery_pct": 90}, t + 290)
+    rig.advance(20)
+    rig.event("SD-8F", "smoke_alarm", ts=t + 20)  # the smoke is back
+    rig.advance(30)
+    _block(rig, "CAM-8")
+    assert rig.open("smoke_detector.smoke_alarm_lane_blocked", "SD-8F") is not None
+
+
 def test_an_alarm_whose_end_came_first_is_paged_but_not_sounding(rig: Rig) -> None:
     # Vendor round 5: a carrier platform forwarded the detector's `alarm_cleared` (ts T+90)
     # before its `smoke_alarm` (ts T). The alarm paged, then counted as sounding: a lane
