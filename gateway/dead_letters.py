@@ -34,8 +34,11 @@ class DeadLetters:
 
     def write(self, tx: StoreTx, raw: RawMessage, rej: RejectError) -> None:
         """Store, count and report one refusal."""
-        keep = self._keep if self._payload_kept(rej.device_id or raw.topic[:200],
-                                                raw.received_at) else 0
+        # Per device and channel: a hundred refused heartbeats used the hour's budget, and the
+        # device's next refused alarm kept no payload to investigate (red team round 10).
+        channel = "event" if "/event" in raw.topic else "other"
+        key = f"{rej.device_id or raw.topic[:200]}|{channel}"
+        keep = self._keep if self._payload_kept(key, raw.received_at) else 0
         tx.add_dead_letter(DeadLetter(
             received_at=raw.received_at, topic=raw.topic[:512], reason=rej.reason,
             detail=rej.detail[:1000], device_id=rej.device_id, payload=raw.payload[:keep],

@@ -82,9 +82,10 @@ class LimitSettings(Section):
         4096, ge=0, description="How much of a rejected payload is kept"
     )
     dead_letter_payloads_per_hour: int = Field(
-        100, ge=0, description="Refused messages of one device an hour whose payload is kept; "
-        "past that, each dead letter keeps its reason, detail and size but not the payload "
-        "(a refused flood filled the disk at 4 KiB a message). 0: every payload is kept",
+        100, ge=0, description="Refused messages of one device an hour whose payload is kept, "
+        "for its events and for its other messages each; past that, each dead letter keeps "
+        "its reason, detail and size but not the payload (a refused flood filled the disk at "
+        "4 KiB a message). 0: every payload is kept",
     )
 
 

@@ -113,9 +113,16 @@ def test_a_refused_flood_keeps_its_first_payloads_and_every_refusal(make_gateway
         len(bad)] * 3 + [0, 0]
     assert all(r["payload_size"] == len(bad) for r in rows)
     assert [bytes(r["payload"]) for r in rows if r["device_id"] == "WB-1002"] == [bad]
+    # Its refused events have a budget of their own (red team round 10: a hundred refused
+    # heartbeats left the next refused alarm with nothing to investigate).
+    event = b'{"ts": 1, "seq": "x", "type": "worn", "pad": "%s"}' % (b"e" * 100)
+    publisher.publish("scgw/v1/wristband/WB-1001/event", event)
+    assert gw.pipeline.wait_processed(7, timeout=10)
+    last = _rows(gw, "SELECT payload FROM dead_letters ORDER BY id DESC LIMIT 1")[0]
+    assert bytes(last["payload"]) == event
     clock.advance(3600)  # the next hour keeps payloads again
     publisher.publish("scgw/v1/wristband/WB-1001/telemetry", bad)
-    assert gw.pipeline.wait_processed(7, timeout=10)
+    assert gw.pipeline.wait_processed(8, timeout=10)
     last = _rows(gw, "SELECT payload FROM dead_letters ORDER BY id DESC LIMIT 1")[0]
     assert bytes(last["payload"]) == bad
 
