@@ -8,6 +8,7 @@ from gateway.envelope import RawMessage
 from gateway.inbox import Inbox
 from gateway.pipeline_hook import Task
 from gateway.urgency import UrgencyHint
+from tests.support.waiting import wait_for
 
 
 def msg(device_id: str, what: str) -> RawMessage:
@@ -182,3 +183,33 @@ def test_a_reading_that_flags_an_sos_jumps_the_queue():
                  b'{"ts": 1, "fall_count": 1}', b'{"ts": 1, "heart_rate_bpm": 72, "zone": "a"}',
                  b'{"ts": 1, "sos_count": "1"}'):
         assert hint(RawMessage(telemetry, calm)) is None, calm
+
+
+def test_a_full_inbox_still_takes_an_sos_from_the_main_session_at_once():
+    # Red team round 10: a reading's `"sos": 1` arrived on the main session behind one
+    # device's flood; with the inbox full the session's put blocked, and the SOS with it
+    # (10 s), while an SOS on the event lane took 1 s.
+    inbox = Inbox(3, urgent=UrgencyHint().device)
+    inbox.put_messages([msg("WB-A", "t1"), msg("WB-A", "t2"), msg("WB-A", "t3")])
+    read = [msg("WB-A", "t4"), msg("WB-C", "t1"),
+            RawMessage("scgw/v1/wristband/WB-C/telemetry", b'{"ts": 1, "sos": 1}'),
+            msg("WB-B", "t1")]
+    putting = threading.Thread(target=inbox.put_messages, args=(read,))
+    putting.start()
+    try:
+        assert wait_for(lambda: len(inbox) == 5, 5)  # WB-C's two went in past the limit
+        first = inbox.take(2000)
+        assert [m.topic.split("/")[3] for m in first] == ["WB-C", "WB-C"]  # in their order
+        assert first[1].payload == b'{"ts": 1, "sos": 1}'
+        rest: list = []
+        while putting.is_alive() or len(inbox):
+            if len(inbox):
+                rest += inbox.take(2000)
+            putting.join(0.05)
+        # Nothing lost, nobody reordered: WB-A's fourth after its third, then WB-B.
+        assert [(m.topic.split("/")[3], m.payload) for m in rest] == [
+            (m.topic.split("/")[3], m.payload) for m in
+            [msg("WB-A", "t1"), msg("WB-A", "t2"), msg("WB-A", "t3"), msg("WB-A", "t4"),
+             msg("WB-B", "t1")]]
+    finally:
+        putting.join(5)
