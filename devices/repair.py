@@ -10,9 +10,8 @@ fields stay refused: a typo must not vanish silently.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any, get_args
 
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from devices.base import DeviceKind, Location, no_fix
 from devices.codec import Members, object_members, payload_text, utf16_codec
 from devices.fix_repair import datum_problem, in_wgs84, positioning, real_radius
+from devices.timestamps import usable_ts
 from devices.words import budgeted, own_type, urgent_type, urgent_word
 
 # What firmware puts in a reading for "not measured": a band that measures SpO2 or blood
@@ -219,25 +219,10 @@ def _repaired_object(model: type[BaseModel], obj: dict[str, Any],
     return fixed, "; ".join(dict.fromkeys(notes))
 
 
-# Epoch seconds a clock may mean (2000 to 2200): a `ts` between them is seconds, not ms.
-_MIN_EPOCH_S = 946_684_800
-_MAX_EPOCH_S = 7_258_118_400
-RECEIPT_TS = "ts unusable: the gateway's time of receipt used instead"
-
-
-def usable_ts(model: type[BaseModel], base: dict[str, Any], ts: object, received_at: float,
-              repairs: list[str]) -> tuple[Any, bool]:
-    """(ts, whether it is the time of receipt): the device's `ts` when valid beside `base`
-    (the fields already read); read as epoch seconds when it plainly is; else the time of
-    receipt."""
-    if ts is not None and field_problem(model, {**base, "ts": ts}, "ts") is None:
-        return ts, False
-    number = type(ts) in (int, float) and math.isfinite(ts)  # type: ignore[arg-type]
-    if number and _MIN_EPOCH_S <= ts <= _MAX_EPOCH_S:  # type: ignore[operator]
-        repairs.append("ts read as epoch seconds")
-        return round(ts * 1000), False  # type: ignore[operator]
-    repairs.append(RECEIPT_TS)
-    return round(received_at * 1000), True
+def ts_valid(model: type[BaseModel], base: dict[str, Any]) -> Callable[[object], bool]:
+    """Whether a `ts` is valid for `model` beside the `type` already read."""
+    fields = {"type": base["type"]} if "type" in base else {}
+    return lambda ts: field_problem(model, {**fields, "ts": ts}, "ts") is None
 
 
 def _optional_date(model: type[BaseModel], name: str) -> bool:
@@ -292,8 +277,7 @@ def repaired(kind: DeviceKind, channel: str, payload: bytes,
         # An event from a clock never set (epoch seconds, no offset, no `ts`) is news all the
         # same: a leak from such a device was refused, and three made a "device fault" at a
         # lone elder's home (vendor round 10). As urgent events' salvage does.
-        obj["ts"], _ = usable_ts(model, {"type": obj.get("type")}, obj.get("ts"), received_at,
-                                 repairs)
+        obj["ts"], _ = usable_ts(obj.get("ts"), received_at, repairs, ts_valid(model, obj))
     base = {key: obj[key] for key in ("ts", "type") if key in obj}
     for name, value in list(obj.items()):
         if name not in fields and SAME_AS.get(name) in fields \

@@ -20,7 +20,8 @@ from pydantic import BaseModel, ValidationError
 
 from devices.base import CommandAck, DeviceKind, Event
 from devices.codec import Members
-from devices.repair import SAME_AS, coerced, field_problem, read_object, usable_ts
+from devices.repair import SAME_AS, coerced, field_problem, read_object, ts_valid
+from devices.timestamps import usable_ts
 from devices.words import urgent_type
 
 # Values tried, in order, for a required field that is missing or unusable (a fence
@@ -62,7 +63,8 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float,
     obj = _named_as_model(pairs, model, repairs)
     if said != word:
         repairs.append(f"type {said[:40]!r} read as {word!r}")
-    ts, from_receipt = usable_ts(model, {"type": word}, obj.get("ts"), received_at, repairs)
+    ts, from_receipt = usable_ts(obj.get("ts"), received_at, repairs,
+                                 ts_valid(model, {"type": word}))
     fields: dict[str, Any] = {"type": word, "ts": ts}
     level = _level_said(said) if "level" in model.model_fields and "level" not in obj else None
     if level is not None:  # `低报`, `gas_alarm_high`: the word says which alarm
@@ -165,7 +167,9 @@ def salvage_ack(payload: bytes, received_at: float) -> tuple[CommandAck, list[st
         return None
     obj.pop("code", None)
     fields: dict[str, Any] = {"id": obj["id"], "ok": ok}
-    fields["ts"], _ = usable_ts(CommandAck, fields, obj.get("ts"), received_at, repairs)
+    fields["ts"], _ = usable_ts(obj.get("ts"), received_at, repairs,
+                               lambda ts: field_problem(CommandAck, {**fields, "ts": ts},
+                                                        "ts") is None)
     for name, value in obj.items():
         if name in fields:
             continue

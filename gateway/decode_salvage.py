@@ -14,8 +14,9 @@ from devices.catalogue import KindCatalogue
 from devices.codec import object_members
 from devices.dialects.engine import DialectCodec
 from devices.errors import DecodeError, UnknownCodecError
-from devices.repair import RECEIPT_TS, repaired
+from devices.repair import repaired
 from devices.salvage import Salvaged, salvage_ack, trim_to_fit
+from devices.timestamps import RECEIPT_TS
 from devices.vendors import CodecSet
 from devices.words import urgent_word
 from gateway.batches import DEVICE_KEYS
