@@ -47,6 +47,7 @@ class AlertText:
             if value is not None and value != "":
                 shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
                 parts.append(f"{_WHERE_ZH[key]} {shown[:80]}")
+        parts += _what_zh(event)
         if alert.count > 1:
             parts.append(f"报警 {alert.count} 次")
         text = " · ".join(parts) + _clock_note(alert.clock_skew_s)
@@ -58,6 +59,25 @@ class AlertText:
                     f"{alert.device_id} 不符，可能是另一户 (the payload names device "
                     f"{claimed[0]} at {claimed[1]}: check the place)；") + text
         return text
+
+
+# What a gas alarm says that changes what whoever goes must do (vendor round 10: a CO alarm
+# read to the dispatcher as a second sensor of a kitchen gas leak, and a shut-off valve that
+# failed to close was only a fact on the alert).
+_GAS_ZH = {"co": "一氧化碳（CO）：开窗通风，呼叫 120", "natural_gas": "天然气", "lpg": "液化气",
+           "coal_gas": "煤气"}
+
+
+def _what_zh(event: object) -> list[str]:
+    if not isinstance(event, dict):
+        return []
+    out = []
+    gas = event.get("gas")
+    if isinstance(gas, str) and gas in _GAS_ZH:
+        out.append(f"气体 {_GAS_ZH[gas]}")
+    if event.get("valve_closed") is False:
+        out.append("阀门未关闭 (valve did not close)")
+    return out
 
 
 def _clock_note(skew: float | None) -> str:

@@ -272,6 +272,16 @@ def test_a_dangerous_gas_or_co_reading_pages_when_no_alarm_came(rig: Rig) -> Non
     assert rig.open("gas_detector.co_high", "GD-3F") is None
 
 
+def test_a_co_alarm_and_a_valve_that_did_not_close_are_said_on_the_ticket(rig: Rig) -> None:
+    # Vendor round 10: a CO alarm read to the dispatcher as a second sensor of a kitchen gas
+    # leak, and the shut-off valve that failed to close was only a fact on the alert.
+    rig.event("GD-8F", "gas_alarm", room="bathroom", gas="co", ppm=350, valve_closed=False)
+    [ticket] = rig.gw.store.query(
+        "SELECT t.description FROM tickets t JOIN ticket_alerts ta ON ta.ticket_id = t.id"
+        " JOIN alerts a ON a.id = ta.alert_id WHERE a.device_id = 'GD-8F'")
+    assert "一氧化碳" in ticket["description"] and "阀门未关闭" in ticket["description"]
+
+
 def test_meters_and_poles_everyday_alarm_words_are_read(rig: Rig) -> None:
     # Vendor round 10: a meter's own burst alarm (爆管) at a lone elder's was refused (a minor
     # "device refused" instead of a leak), and a pole's 停电 / 来电 were refused.
