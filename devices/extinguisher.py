@@ -9,10 +9,11 @@ fighting a fire, or the extinguisher is being emptied: it pages like a smoke ala
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+import re
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from devices.base import DeviceConfig, DeviceKind, Event, SignalDbm, Telemetry
 
@@ -34,12 +35,38 @@ EXPIRY_MIN = date(2000, 1, 1)
 EXPIRY_MAX = date(2099, 12, 31)
 
 
+# Where the caps are: an expiry sent as epoch time names a date of China's calendar (vendor
+# round 10: 2027-03-15 00:00 Beijing time, as epoch ms, was read as the UTC date, 03-14).
+_CHINA = timezone(timedelta(hours=8))
+_EPOCH = re.compile(r"^\d{9,13}$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _epoch_as_date(value: object) -> object:
+    """An epoch (seconds or ms, as a number or digits) as its date in China time; a
+    `YYYY-MM-DD` text as its date (what the strict model would read)."""
+    text = str(value).strip() if type(value) is int or isinstance(value, str) else ""
+    if _EPOCH.match(text):
+        number = int(text)
+        seconds = number / 1000 if number > 10**11 else number
+        return datetime.fromtimestamp(seconds, _CHINA).date()
+    if _ISO_DATE.match(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            return value
+    return value
+
+
+ExpiryDate = Annotated[date, BeforeValidator(_epoch_as_date)]
+
+
 class ExtinguisherTelemetry(Telemetry):
     """Heartbeat: pressure, whether it hangs on its bracket, and when it expires."""
 
     pressure_mpa: float | None = PRESSURE
     in_place: bool | None = Field(None, description="Whether it hangs on its bracket")
-    expires_on: date | None = Field(
+    expires_on: ExpiryDate | None = Field(
         None, ge=EXPIRY_MIN, le=EXPIRY_MAX,
         description="The date it expires (YYYY-MM-DD, 2000-01-01 … 2099-12-31): the gateway "
         "opens a reminder ticket before it (workflow.reminder_days, 30 by default)")

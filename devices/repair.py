@@ -228,7 +228,10 @@ def ts_valid(model: type[BaseModel], base: dict[str, Any]) -> Callable[[object],
 def _optional_date(model: type[BaseModel], name: str) -> bool:
     """Whether field `name` is a date the model can do without."""
     info = model.model_fields[name]
-    return not info.is_required() and date in get_args(info.annotation)
+    # (`Annotated[date, …]`: a date read through a validator of its own.)
+    kinds = [get_args(a)[0] if get_args(a) and a is not date else a
+             for a in get_args(info.annotation)]
+    return not info.is_required() and date in kinds
 
 
 def _inner_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:

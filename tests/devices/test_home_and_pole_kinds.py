@@ -3,6 +3,7 @@ types and ranges, commands — judged like ingest judges them (dead-letter reaso
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from pydantic import ValidationError
 
@@ -119,3 +120,13 @@ def test_commands_are_declared_with_checked_arguments_and_short_lives():
         valve.args(state="half")
     # A siren is worth nothing minutes late; a valve may wait for a battery meter to wake.
     assert siren.max_ttl_s <= 120 and valve.ttl_s >= 300
+
+
+@pytest.mark.parametrize(("said", "day"), [
+    (1805040000000, "2027-03-15"),  # 2027-03-14 16:00 UTC: midnight in China
+    ("1805040000", "2027-03-15"), (1804982400000, "2027-03-14"), ("2027-03-15", "2027-03-15")])
+def test_an_expiry_sent_as_epoch_is_a_date_of_china_s_calendar(said, day):
+    # Vendor round 10: 2027-03-15 00:00 Beijing time, as epoch ms, was read as the UTC date.
+    payload = orjson.dumps({"ts": TS, "expires_on": said}).decode()
+    reading = _decode("extinguisher", "telemetry", payload)
+    assert reading.expires_on.isoformat() == day

@@ -224,6 +224,7 @@ def test_an_event_from_a_clock_never_set_is_kept_and_alerts(make_gateway, publis
             {"type": "leak", "room": "kitchen"}]
     for body in sent:
         publisher.publish(topic, orjson.dumps(body))
+    assert gw.pipeline.wait_processed(3, 10)
     publisher.publish(topic, orjson.dumps(sent[2]))  # the same bytes again: a resend
     assert gw.pipeline.wait_processed(4, 10)
     assert gw.store.query("SELECT reason FROM dead_letters") == []
