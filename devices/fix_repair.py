@@ -31,14 +31,14 @@ def in_wgs84(obj: dict[str, Any], where: str, notes: list[str]) -> dict[str, Any
     """A fix labelled with a Chinese map datum, in WGS-84 (vendor round 10: a GCJ-02 fix used
     as WGS-84 placed an elder 482 m from home and raised a false wandering alarm); None for
     a datum nothing converts."""
-    named = [key for key in DATUM_KEYS if key in obj]
-    if not named:
+    key = _datum_key(obj)
+    if key is None:
         return obj
-    said = obj[named[0]]
+    said = obj[key]
     datum = datum_named(said)
     if datum is None:
         return None
-    obj = {k: v for k, v in obj.items() if k not in named}
+    obj = {k: v for k, v in obj.items() if k not in DATUM_KEYS}
     lat, lon = obj.get("lat"), obj.get("lon")
     if datum != "wgs84" and type(lat) in (int, float) and type(lon) in (int, float) \
             and -90 <= lat <= 90 and -180 <= lon <= 180:
@@ -49,13 +49,16 @@ def in_wgs84(obj: dict[str, Any], where: str, notes: list[str]) -> dict[str, Any
 
 def datum_problem(fix: object) -> str | None:
     """What is wrong with a fix's datum, if that is what is wrong with it."""
-    if not isinstance(fix, dict):
-        return None
-    named = next((key for key in DATUM_KEYS if key in fix), None)
-    if named is None or datum_named(fix[named]) is not None:
+    named = _datum_key(fix) if isinstance(fix, dict) else None
+    if named is None or datum_named(fix[named]) is not None:  # type: ignore[index]
         return None
     return (f"{named} {str(fix[named])[:20]!r} is no datum the gateway converts: send WGS-84, "
             "or say gcj02 or bd09")
+
+
+def _datum_key(fix: dict[str, Any]) -> str | None:
+    """The first key of `fix` naming its datum, or None."""
+    return next((key for key in DATUM_KEYS if key in fix), None)
 
 
 def real_radius(fix: dict[str, Any], where: str, notes: list[str]) -> None:

@@ -79,17 +79,21 @@ class Inbox:
         team round 10). No device's messages are reordered: all of its are taken."""
         if self._urgent is None or self._messages >= self._max * 2:
             return raws
-        devices = {d for raw in raws if (d := self._urgent(raw)) is not None}
+        marks = [self._urgent(raw) for raw in raws]
+        devices = {d for d in marks if d is not None}
         if not devices:
             return raws
-        now = [r for r in raws if device_of(r.topic) in devices or self._urgent(r) is not None]
-        if len(now) == len(raws):
-            rest: list[RawMessage] = []
-        else:
-            chosen = {id(r) for r in now}
-            rest = [r for r in raws if id(r) not in chosen]
+        now: list[RawMessage] = []
+        rest: list[RawMessage] = []
+        now_marks: list[str | None] = []
+        for raw, mark in zip(raws, marks, strict=True):
+            if mark is not None or device_of(raw.topic) in devices:
+                now.append(raw)
+                now_marks.append(mark)
+            else:
+                rest.append(raw)
         self._items.extend(now)
-        self._arrived(now)
+        self._arrived(now, now_marks)
         return rest
 
     def put_back(self, raws: list[RawMessage]) -> None:
@@ -99,12 +103,14 @@ class Inbox:
             self._items.extendleft(reversed(raws))
             self._arrived(raws)
 
-    def _arrived(self, raws: list[RawMessage]) -> None:
-        """Count messages just queued and note the urgent ones (lock held)."""
+    def _arrived(self, raws: list[RawMessage],
+                 marks: list[str | None] | None = None) -> None:
+        """Count messages just queued and note the urgent ones (lock held; `marks`: their
+        urgent devices, already judged)."""
         self._messages += len(raws)
         if self._urgent is not None:
-            for raw in raws:
-                device_id = self._urgent(raw)
+            judged = marks if marks is not None else map(self._urgent, raws)
+            for raw, device_id in zip(raws, judged, strict=False):
                 if device_id is not None:
                     self._urgent_ids[id(raw)] = device_id
         self._cond.notify_all()

@@ -304,11 +304,10 @@ class AlarmEvaluator(Evaluator):
 
     def on_timer(self, st: State, now: float) -> None:
         """A held alarm's wait is over and no end came: it pages, saying how late it is."""
-        st.due = None
-        held = st.data.pop("held", None)
-        self.fx.persist(self.rule, st)
-        if held is not None:
-            self._fire_held(st.device_id, held, now, None)
+        if "held" not in st.data:
+            st.due = None
+            self.fx.persist(self.rule, st)
+        self._release(st.device_id, now)
 
     def _end(self, msg: Message, now: float) -> None:
         st = self.state(msg.device_id)
