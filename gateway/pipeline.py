@@ -87,7 +87,8 @@ class Pipeline(TaskRunner):
         self._ack = ack
         self.hooks: list[PipelineHook] = list(hooks)
         self._dead = DeadLetters(limits.dead_letter_payload_bytes, metrics, self.hooks,
-                                 limits.dead_letter_payloads_per_hour)
+                                 limits.dead_letter_payloads_per_hour,
+                                 limits.dead_letter_rows_per_hour)
         self._duplicate_hooks: list[Callable[[Envelope, StoreTx], None]] = []
         # Called after every commit / rollback on this thread (live push goes out only then).
         self.on_commit: list[Callable[[], None]] = []
@@ -130,10 +131,14 @@ class Pipeline(TaskRunner):
             self._inbox.put_messages(admitted, lane=lane)
 
     def submit_shed_report(self, now: float) -> None:
-        """Queue the writing of the shed tallies, when there are any (a scheduled job)."""
+        """Queue the writing of the shed tallies and of the refusals summed up, when there
+        are any (a scheduled job)."""
         if self.budget.has_tallies:
             self.submit_task("shed_report",
                              lambda now, tx: self.budget.report(tx, self._dead.write), now)
+        if self._dead.summaries_due(now):
+            self.submit_task("refusal_summaries",
+                             lambda now, tx: self._dead.write_summaries(tx, now), now)
 
     def submit_task(self, name: str, job: TaskJob, now: float) -> None:
         """Queue a scheduled job behind the messages already waiting."""
@@ -156,6 +161,9 @@ class Pipeline(TaskRunner):
         if self._thread is None:
             return
         self._stopping.set()
+        # Refusals summed up and not yet written go in last (a clean stop loses no count).
+        self.submit_task("refusal_summaries", lambda now, tx: self._dead.write_summaries(tx),
+                         self._clock.time())
         self._inbox.put(_STOP)
         self._thread.join(timeout)
         self._thread = None

@@ -220,11 +220,13 @@ def corpus(seed: int, size: int) -> list[Case]:
 
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[Gateway]:
-    # Every refusal keeps its payload here, so each message's outcome can be matched to it
-    # (the cap a flood meets, `dead_letter_payloads_per_hour`, has a test of its own).
+    # Every refusal keeps its row and payload here, so each message's outcome can be matched
+    # to it (the caps a flood meets, `dead_letter_payloads_per_hour` and `…_rows_per_hour`,
+    # have tests of their own).
     gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
                           database={"url": f"sqlite:///{tmp_path / 'corpus.db'}"},
-                          limits={"dead_letter_payloads_per_hour": 0},
+                          limits={"dead_letter_payloads_per_hour": 0,
+                                  "dead_letter_rows_per_hour": 0},
                           log_json=False), clock=ManualClock(T0))
     gw.registry.register([device(d, k, grid="G-01") for k, d in DEVICES.items()]
                          + [device(DISABLED, "wristband")])
