@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rules.conditions import Condition
 
@@ -28,6 +28,27 @@ class Names(_Strict):
 
     zh: str = Field(min_length=1, max_length=100, description="Chinese name (the default)")
     en: str = Field(min_length=1, max_length=100, description="English name")
+
+
+class NameBy(_Strict):
+    """Another display name when a fact of the alert has a given value (a gas detector's
+    alarm with `gas: co` is a carbon-monoxide alarm, not a gas leak)."""
+
+    field: str = Field(min_length=1, max_length=64,
+                       description="The alert's fact (a field of its event, or the rule's "
+                       "measure) that picks the name")
+    names: dict[str, Names] = Field(
+        min_length=1, description="Value of the field (compared as lower-case text) → name")
+
+    @field_validator("names", mode="after")
+    @classmethod
+    def _lower_keys(cls, names: dict[str, Names]) -> dict[str, Names]:
+        return {key.strip().lower(): name for key, name in names.items()}
+
+    def pick(self, facts: dict[str, object]) -> Names | None:
+        """The name for these facts, or None (the rule's own)."""
+        value = facts.get(self.field)
+        return None if value is None else self.names.get(str(value).strip().lower())
 
 
 class Selectors(_Strict):
@@ -70,6 +91,8 @@ class Rule(_Strict):
 
     id: RuleId = Field(description="Stable id; alerts are keyed by (device, rule id)")
     name: Names = Field(description="Display names")
+    name_by: NameBy | None = Field(
+        None, description="Other display names picked by a fact of the alert")
     kind: str | list[str] = Field(description="Device kind key(s), or '*' for every kind")
     match: Selectors = Field(default_factory=Selectors, description="Optional selectors")
     condition: Condition = Field(description="When the rule fires; discriminated by `type`")

@@ -20,6 +20,7 @@ from gateway.storage.alert_reads import AlertReads
 from gateway.storage.context_reads import LATE_S, Reader, Wear, wear_at, worn_at_many
 from gateway.storage.message_reads import MessageReads
 from rules.errors import AlertError
+from rules.model import NameBy
 from rules.system import SYSTEM_RULES
 from rules.urgent_rules import URGENT_SILENCE_MAX_S
 
@@ -40,17 +41,36 @@ class AlertViews:
     def __init__(self, gw: Any) -> None:
         self._gw = gw
         self._wear: OrderedDict[int, bool | None] = OrderedDict()
-        self._names: tuple[Any, dict[str, tuple[str, str]]] | None = None
+        self._names: tuple[Any, dict[str, tuple[str, str]], dict[str, NameBy]] | None = None
 
     def names(self) -> dict[str, tuple[str, str]]:
         """Rule id → (zh, en), re-read when the rule set is reloaded."""
+        return self._loaded()[1]
+
+    def name_of(self, rule_id: str, facts: dict[str, Any] | None = None,
+                detail: dict[str, Any] | str | None = None) -> tuple[str, str]:
+        """The (zh, en) name of one alert: its rule's, or the one its facts (given, or read
+        from its stored detail) pick (`name_by`: vendor round 10 read a CO alarm titled
+        燃气泄漏)."""
+        _, names, picked_by = self._loaded()
+        name_by = picked_by.get(rule_id)
+        if name_by is not None:
+            picked = name_by.pick(facts if facts is not None else present(detail).facts)
+            if picked is not None:
+                return picked.zh, picked.en
+        return names.get(rule_id, ("", ""))
+
+    def _loaded(self) -> tuple[Any, dict[str, tuple[str, str]], dict[str, NameBy]]:
         ruleset = self._gw.alerting.engine.ruleset if self._gw.alerting else None
         if self._names is None or self._names[0] is not ruleset:
             found = {r.id: (r.name.zh, r.name.en) for r in SYSTEM_RULES.values()}
+            picked_by: dict[str, NameBy] = {}
             for rule in (ruleset.rules if ruleset else ()):
                 found[rule.id] = (rule.name.zh, rule.name.en)
-            self._names = (ruleset, found)
-        return self._names[1]
+                if rule.name_by is not None:
+                    picked_by[rule.id] = rule.name_by
+            self._names = (ruleset, found, picked_by)
+        return self._names
 
     def worn(self, row: dict[str, Any], db: Reader | None = None) -> bool | None:
         """Whether the band was worn when a wearer alert opened (None: not such an alert, or
@@ -91,7 +111,7 @@ class AlertViews:
         if event["type"] != "alert":
             return
         alert = event["alert"]
-        alert["name_zh"], alert["name_en"] = self.names().get(alert["rule_id"], ("", ""))
+        alert["name_zh"], alert["name_en"] = self.name_of(alert["rule_id"], alert.get("facts"))
         alert["silence_max_s"] = self._silence_max(alert["rule_id"])
         if event["action"] in ("opened", "reescalated") and event.get("pages", True):
             alert["paged_at"] = event["at"]
@@ -107,12 +127,13 @@ class AlertViews:
         AlertPublic, `place` included): a console polls hundreds of alerts at a time, and
         during a backlog drain each model built competes with the ingest for the
         interpreter."""
-        zh, en = self.names().get(row["rule_id"], ("", ""))
+        from_detail = shown(row["id"], row.get("detail"))
+        zh, en = self.name_of(row["rule_id"], from_detail["facts"])
         out = {name: row.get(name, default) for name, default in _PUBLIC_DEFAULTS}
         out.update(flapping=bool(row["flapping"]), name_zh=zh, name_en=en,
                    worn=self.worn(row), paged_at=self._paged_at(row),
                    silence_max_s=self._silence_max(row["rule_id"]),
-                   **shown(row["id"], row.get("detail")),
+                   **from_detail,
                    place=Place(row["site"] or "", row["building"] or "", row.get("unit") or "",
                                "", row["grid"] or "").as_dict())
         return out

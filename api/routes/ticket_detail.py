@@ -80,7 +80,6 @@ def card_bodies(request: Request, gw: Any, tickets: list[Ticket]) -> list[dict[s
     linked = reads.alert_rules(ids)
     alerts_view = request.app.state.alert_views
     alerts_view.prefetch([found[0] for found in linked.values() if found])
-    rule_names = alerts_view.names()
     chain = gw.workflow.rota.escalation_chain
     catalogue = gw.workflow.catalogue
     now = gw.clock.time()
@@ -90,7 +89,7 @@ def card_bodies(request: Request, gw: Any, tickets: list[Ticket]) -> list[dict[s
         cat = catalogue.get(t.category)
         note = notes.get(t.id)
         first = (linked.get(t.id) or [None])[0]
-        rule = rule_names.get(first["rule_id"]) if first else None
+        rule = alerts_view.name_of(first["rule_id"], detail=first["detail"]) if first else None
         body = {k: getattr(t, k) for k in _RAW}
         body.update(
             sla_breaches=list(t.sla_breaches), sla_clock=clock, sla_due=due,

@@ -78,6 +78,35 @@ def test_a_gas_alarm_shows_the_room_and_the_level(make_api, publisher: Publisher
     assert alert["snapshot_url"] is None
 
 
+def test_a_co_alarm_is_named_a_carbon_monoxide_alarm_everywhere(make_api, publisher: Publisher):
+    # Vendor round 10: a CO alarm (a water heater in a closed bathroom) was titled 燃气泄漏报警
+    # like the kitchen's gas leak; whoever goes must ventilate and call 120.
+    api = make_api()
+    c, operator = api.client, api.headers("operator")
+    api.gateway.registry.register([device(d, "gas_detector", site="jining-renmin",
+                                          building="3", unit="1", grid="G-01")
+                                   for d in ("GD-1", "GD-2")])
+    with c.websocket_connect(f"/ws?token={api.tokens['operator']}") as ws:
+        publisher.publish("scgw/v1/gas_detector/GD-2/event", orjson.dumps(
+            {"ts": int(T0 * 1000), "seq": 1, "type": "gas_alarm", "room": "bathroom",
+             "gas": "CO", "ppm": 350}))
+        while True:
+            pushed = ws.receive_json()
+            if pushed["type"] == "alert" and pushed["alert"]["device_id"] == "GD-2":
+                break
+    assert (pushed["alert"]["name_zh"], pushed["alert"]["name_en"]) == (
+        "一氧化碳报警", "Carbon monoxide alarm")
+    publisher.publish("scgw/v1/gas_detector/GD-1/event", orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 1, "type": "gas_alarm", "room": "kitchen",
+         "gas": "natural_gas"}))
+    assert api.gateway.pipeline.wait_processed(4, 10)
+    names = {a["device_id"]: a["name_zh"] for a in _alerts(api, "gas_detector.gas_alarm")}
+    assert names == {"GD-2": "一氧化碳报警", "GD-1": "燃气泄漏报警"}
+    [co] = [a for a in _alerts(api, "gas_detector.gas_alarm") if a["device_id"] == "GD-2"]
+    ticket = c.get(f"/tickets/{co['ticket_id']}", headers=operator).json()
+    assert ticket["rule_name_zh"] == "一氧化碳报警" and "一氧化碳报警" in ticket["rule_names"]
+
+
 def test_a_context_the_rule_found_is_listed_with_the_facts():
     from api.alert_detail import present
     shown = present({"room": "kitchen", "fire_lane_blocked": ["CAM-8:FL-2", "CAM-8:FL-3"],
