@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from devices.base import DeviceConfig, DeviceKind, Event, SnapshotRef, Telemetry
+from devices.base import DeviceConfig, DeviceKind, Event, SnapshotJpeg, SnapshotRef, Telemetry
 from devices.commands import CommandArgs, CommandSpec
 
 KEY = "access"
@@ -21,6 +21,11 @@ UnlockMethod = Literal["face", "card", "qr", "password", "remote", "fingerprint"
 # refused an unlock, and was dropped from a forced door's alert).
 SNAPSHOT = Field(None, description="Picture of the moment: an http(s)://, rtsp(s):// or nvr:// "
                  "reference")
+# The picture itself, from a terminal without an NVR to keep it (vendor round 10: police got a
+# watch-list hit without the face). Alarms only: an everyday unlock's or denial's picture is
+# dropped, not stored (a busy gate makes thousands a day).
+PICTURE = Field(None, description="JPEG of the moment, plain base64 (no `data:` prefix), at "
+                "most 56,000 characters; shown at `GET /alerts/{id}/snapshot`")
 CONFIDENCE = Field(None, ge=0, le=1, description="How sure the recognition is, 0–1")
 
 
@@ -48,6 +53,13 @@ class UnlockEvent(Event):
     resident_id: str | None = Field(None, max_length=64, description="Who, if recognised")
     confidence: float | None = CONFIDENCE
     snapshot_ref: SnapshotRef | None = SNAPSHOT
+    # Visitor terminals (vendor round 10: each of these refused the unlock whole).
+    visitor_id: str | None = Field(None, min_length=1, max_length=64,
+                                   description="The visitor pass that opened it")
+    host_resident_id: str | None = Field(None, min_length=1, max_length=64,
+                                         description="Whom the visitor came to see")
+    body_temp_c: float | None = Field(None, ge=30, le=45, description="A temperature "
+                                      "terminal's reading of the person, °C")
 
 
 class DoorOpenedEvent(Event):
@@ -109,6 +121,7 @@ class ForcedOpenEvent(Event):
     door: str = Field("main", min_length=1, max_length=64,
                       description="Door name at this controller")
     snapshot_ref: SnapshotRef | None = SNAPSHOT
+    snapshot_jpeg_b64: SnapshotJpeg | None = PICTURE
 
 
 class HeldOpenEvent(Event):
@@ -126,6 +139,7 @@ class FenceIntrusionEvent(Event):
     type: Literal["fence_intrusion"] = "fence_intrusion"
     zone: str = Field(min_length=1, max_length=64, description="Fence zone that tripped")
     snapshot_ref: SnapshotRef | None = SNAPSHOT
+    snapshot_jpeg_b64: SnapshotJpeg | None = PICTURE
 
 
 class FenceRestoredEvent(Event):
@@ -162,6 +176,7 @@ class DuressEvent(Event):
     method: UnlockMethod | None = Field(None, description="How the duress unlock was given")
     resident_id: str | None = Field(None, max_length=64, description="Whose code, if known")
     snapshot_ref: SnapshotRef | None = SNAPSHOT
+    snapshot_jpeg_b64: SnapshotJpeg | None = PICTURE
 
 
 class StrangerEvent(Event):
@@ -172,6 +187,7 @@ class StrangerEvent(Event):
                       description="Door name at this controller")
     confidence: float | None = CONFIDENCE
     snapshot_ref: SnapshotRef | None = SNAPSHOT
+    snapshot_jpeg_b64: SnapshotJpeg | None = PICTURE
 
 
 class BlacklistedEvent(Event):
@@ -184,6 +200,7 @@ class BlacklistedEvent(Event):
                                description="The list entry's id or name, as the controller has it")
     confidence: float | None = CONFIDENCE
     snapshot_ref: SnapshotRef | None = SNAPSHOT
+    snapshot_jpeg_b64: SnapshotJpeg | None = PICTURE
 
 
 class TailgatingEvent(Event):
@@ -194,6 +211,7 @@ class TailgatingEvent(Event):
                       description="Door name at this controller")
     count: int | None = Field(None, ge=1, le=100, description="People counted through")
     snapshot_ref: SnapshotRef | None = SNAPSHOT
+    snapshot_jpeg_b64: SnapshotJpeg | None = PICTURE
 
 
 class TamperEvent(Event):

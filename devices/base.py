@@ -168,6 +168,13 @@ SignalDbm = Annotated[float, Field(ge=-140, le=0, description="Radio signal, dBm
 # character one was refused, vendor round 4).
 SnapshotRef = Annotated[str, Field(min_length=1, max_length=1000,
                                    pattern=r"^(?i:https?|rtsps?|nvr)://\S+$")]
+# A base64 JPEG has to fit in the gateway's default 64 KiB payload limit with room to spare.
+SNAPSHOT_MAX_CHARS = 56_000
+# Plain base64 of a JPEG (its first bytes FF D8 FF read "/9j/"): no `data:` prefix, no line
+# breaks, not a file name — a console could not show any of those.
+JPEG_BASE64 = r"^/9j/[A-Za-z0-9+/]*={0,2}$"
+# The picture itself, carried by an event an operator must see (`GET /alerts/{id}/snapshot`).
+SnapshotJpeg = Annotated[str, Field(max_length=SNAPSHOT_MAX_CHARS, pattern=JPEG_BASE64)]
 
 Channel = Literal["telemetry", "event", "status", "cmd_ack"]
 

@@ -14,7 +14,7 @@ from devices.catalogue import KindCatalogue
 from devices.codec import object_members
 from devices.dialects.engine import DialectCodec
 from devices.errors import DecodeError, UnknownCodecError
-from devices.repair import repaired
+from devices.repair import SAME_AS, repaired
 from devices.salvage import Salvaged, salvage_ack, trim_to_fit
 from devices.timestamps import RECEIPT_TS
 from devices.vendors import CodecSet
@@ -29,8 +29,10 @@ from gateway.storage.records import DeviceRecord
 from gateway.urgency import UrgencyHint, may_name_urgent
 from gateway.urgent_salvage import flag_word, misplaced_urgent, unknown_channel
 
-# An event's optional picture: a fault in it loses the picture, never the event.
+# An event's optional picture, under our name or another's: a fault in it loses the picture,
+# never the event; under another name on an event that takes pictures, it is read as ours.
 ATTACHMENT = "snapshot_jpeg_b64"
+ATTACHMENTS = frozenset((ATTACHMENT, *(k for k, v in SAME_AS.items() if v == ATTACHMENT)))
 # An urgent event up to this many times the size limit is trimmed to fit instead of refused:
 # 1 MiB at the default 64 KiB, beyond anything the shipped broker lets through (320 KiB; a
 # 4 MP snapshot in base64 fell between 256 KiB and that, and was refused unconfirmed).
@@ -59,22 +61,40 @@ class Salvaging:
                             device: DeviceRecord, channel: Channel, codec: object,
                             exc: DecodeError) -> Envelope | None:
         """An event whose only fault is its optional picture (`snapshot_jpeg_b64` with line
-        breaks, a `data:` prefix, too long): kept without it, the fault reported — a blocked
-        fire lane was refused whole over its snapshot (vendor round 2). None otherwise."""
+        breaks, a `data:` prefix, too long; a picture on an event that keeps none): kept
+        without it, the fault reported — a blocked fire lane was refused whole over its
+        snapshot (vendor round 2). A picture under another name (`image_base64`) is read as
+        ours first where the event takes one (vendor round 10: a face terminal's picture
+        refused an unlock whole, and was dropped from a watch-list alarm). None otherwise."""
         if channel != "event" or isinstance(codec, DialectCodec) \
-                or ATTACHMENT.encode() not in raw.payload:
+                or b"64" not in raw.payload:
             return None
         members = object_members(raw.payload)
-        if members is None or ATTACHMENT not in dict(members):
+        if members is None:
             return None
-        try:
-            payload = orjson.dumps({k: v for k, v in members if k != ATTACHMENT})
-            event = codec.decode(kind, "event", payload)  # type: ignore[attr-defined]
-        except (DecodeError, orjson.JSONEncodeError):
+        pictures = [(k, v) for k, v in members if k in ATTACHMENTS]
+        if not pictures:
             return None
-        env = self._envelope(raw, now, kind, device, "event", event)
-        env.salvaged = (exc.reason, f"{exc}; {ATTACHMENT} dropped, the event kept")
-        return env
+        rest = [(k, v) for k, v in members if k not in ATTACHMENTS]
+        tries = [(rest, f"{', '.join(k for k, _ in pictures)} dropped, the event kept")]
+        if len(pictures) == 1 and pictures[0][0] != ATTACHMENT:
+            tries.insert(0, ([*rest, (ATTACHMENT, pictures[0][1])],
+                             f"{ATTACHMENT} read from its other name"))
+        for kept, note in tries:
+            try:
+                payload = orjson.dumps(dict(kept))
+            except orjson.JSONEncodeError:
+                continue
+            found = _decoded(kind, codec, payload, raw.received_at)
+            if found is None:
+                continue
+            event, repairs = found
+            env = self._envelope(raw, now, kind, device, "event", event)
+            env.salvaged = (exc.reason, "; ".join([str(exc), note, *repairs]))
+            if RECEIPT_TS in repairs:
+                env.skew_s, env.ts_replaced = None, True
+            return env
+        return None
 
     def _repaired(self, raw: RawMessage, now: float, kind: DeviceKind, device: DeviceRecord,
                   channel: Channel, codec: object, exc: DecodeError) -> Envelope | None:
@@ -207,3 +227,21 @@ def _other_device(payload: bytes, device_id: str, registry: DeviceRegistry) -> l
              if urgent_word(k) in DEVICE_KEYS and isinstance(v, str | int)
              and str(v) != device_id and (record := registry.get(str(v)[:64])) is not None]
     return [claim_note(named[0], device_id)] if named else []
+
+
+def _decoded(kind: DeviceKind, codec: object, payload: bytes,
+             received_at: float) -> tuple[object, list[str]] | None:
+    """An event decoded as it is, else with its plain repairs (and which), else None: without
+    its picture the rest is small enough to repair (a face terminal's `二维码` beside its
+    picture, vendor round 10)."""
+    try:
+        return codec.decode(kind, "event", payload), []  # type: ignore[attr-defined]
+    except DecodeError:
+        pass
+    found = repaired(kind, "event", payload, received_at)
+    if found is None:
+        return None
+    try:
+        return codec.decode(kind, "event", found[0]), found[1]  # type: ignore[attr-defined]
+    except DecodeError:
+        return None

@@ -6,15 +6,18 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from devices.base import STRICT, DeviceConfig, DeviceKind, Event, SnapshotRef, Telemetry
+from devices.base import (
+    JPEG_BASE64,
+    SNAPSHOT_MAX_CHARS,
+    STRICT,
+    DeviceConfig,
+    DeviceKind,
+    Event,
+    SnapshotRef,
+    Telemetry,
+)
 
 KEY = "camera"
-
-# A base64 JPEG has to fit in the gateway's default 64 KiB payload limit with room to spare.
-SNAPSHOT_MAX_CHARS = 56_000
-# Plain base64 of a JPEG (its first bytes FF D8 FF read "/9j/"): no `data:` prefix, no line
-# breaks, not a file name — a console could not show any of those.
-JPEG_BASE64 = r"^/9j/[A-Za-z0-9+/]*={0,2}$"
 
 
 class CameraDevice(DeviceConfig):

@@ -64,6 +64,37 @@ def test_a_falling_object_alert_shows_the_floor_and_the_picture(api: Api, publis
         assert c.get(alert["snapshot_url"], headers=api.headers(role)).status_code in (401, 403)
 
 
+def test_a_face_terminals_own_picture_reaches_the_alarm_and_never_costs_an_unlock(
+        make_api, publisher: Publisher):
+    # Vendor round 10: a terminal without an NVR sends the face itself; the watch-list alarm
+    # lost it, and an unlock carrying one (or a person's name) was refused whole.
+    api = make_api()
+    c, operator = api.client, api.headers("operator")
+    api.gateway.registry.register([device("AC-7", "access", site="jining-renmin",
+                                          building="3", unit="1", grid="G-01")])
+    face = b"\xff\xd8\xff\xe0" + os.urandom(30_000) + b"\xff\xd9"  # past the repairs' 16 KB
+    picture = base64.b64encode(face).decode()
+    ms = int(T0 * 1000)
+    for seq, body in enumerate((
+            {"type": "blacklisted", "door": "gate-east", "person": "W-3", "image_base64": picture},
+            {"type": "unlock", "method": "二维码", "door": "gate-east", "image_base64": picture},
+            {"type": "unlock", "method": "face", "door": "gate-east", "person_name": "张三",
+             "visitor_id": "V-1", "host_resident_id": "R-2", "body_temp_c": 36.5}), 1):
+        publisher.publish("scgw/v1/access/AC-7/event",
+                          orjson.dumps({"ts": ms, "seq": seq, **body}))
+    assert api.gateway.pipeline.wait_processed(5, 10)
+    [alert] = _alerts(api, "access.blacklisted")
+    assert alert["snapshot_url"] == f"/alerts/{alert['id']}/snapshot"
+    assert c.get(alert["snapshot_url"], headers=operator).content == face
+    stored = api.gateway.store.query(
+        "SELECT seq, data FROM events WHERE device_id = 'AC-7' ORDER BY seq")
+    assert [r["seq"] for r in stored] == [1, 2, 3]  # both unlocks kept
+    unlocks = [orjson.loads(r["data"]) for r in stored[1:]]
+    assert unlocks[0]["method"] == "qr" and "snapshot_jpeg_b64" not in unlocks[0]
+    assert "person_name" not in unlocks[1] and "张三" not in stored[2]["data"]
+    assert (unlocks[1]["visitor_id"], unlocks[1]["body_temp_c"]) == ("V-1", 36.5)
+
+
 def test_a_gas_alarm_shows_the_room_and_the_level(make_api, publisher: Publisher):
     api = make_api()
     api.gateway.registry.register([device("GD-1", "gas_detector", site="jining-renmin",
