@@ -79,7 +79,7 @@ def card_bodies(request: Request, gw: Any, tickets: list[Ticket]) -> list[dict[s
     notes = reads.latest_notes(ids)
     linked = reads.alert_rules(ids)
     alerts_view = request.app.state.alert_views
-    alerts_view.prefetch([found[0] for found in linked.values() if found])
+    known = alerts_view.prefetch([found[0] for found in linked.values() if found])
     chain = gw.workflow.rota.escalation_chain
     catalogue = gw.workflow.catalogue
     now = gw.clock.time()
@@ -103,7 +103,7 @@ def card_bodies(request: Request, gw: Any, tickets: list[Ticket]) -> list[dict[s
             note_at=note["at"] if note else None,
             alert_ids=[a["id"] for a in linked.get(t.id, [])], attachments=list(t.attachments),
             rule_name_zh=rule[0] if rule else None, rule_name_en=rule[1] if rule else None,
-            worn=alerts_view.worn(first) if first else None)
+            worn=alerts_view.worn(first, known=known) if first else None)
         out.append(body)
     return out
 
