@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from devices.errors import IgnoredCodeError
 from gateway import batches
 from gateway.clock import Clock
-from gateway.coherence import GLOBAL, DeviceCoherence, StaleStateError
+from gateway.coherence import DeviceCoherence, StaleStateError
 from gateway.dead_letters import DeadLetters
 from gateway.decode import Decoder
 from gateway.dedup import Deduplicator, copy_identity
@@ -400,26 +400,3 @@ class Pipeline(TaskRunner):
             if presence_changed:
                 hook.on_presence(twin, env.kind, now, tx)
         return presence_changed
-
-    def reload_devices(self, tx: StoreTx, device_ids: set[str]) -> None:
-        """Replace some devices' twins and dedup windows with the stored ones (replicas)."""
-        device_ids = device_ids - {GLOBAL}
-        if not device_ids:
-            return
-        self.dedup.reload_devices(tx, device_ids)
-        kinds = {d: k for d in device_ids if (k := self._kind_of(d)) is not None}
-        self._twins.reload(tx.load_twins_for(sorted(device_ids)), device_ids, kinds)
-        self._twin_writer.forget(device_ids)
-
-    # -- timer jobs ----------------------------------------------------------------------
-
-    def checkpoint_twins(self, now: float, tx: StoreTx) -> None:
-        """Take the twins changed since the last checkpoint for writing (a scheduled job;
-        see gateway/twin_writer.py)."""
-        self._twin_writer.checkpoint(tx)
-
-    def flush_twins(self, tx: StoreTx) -> None:
-        """Write every changed twin now (at stop, with the pipeline thread gone)."""
-        self._twin_writer.write_all(tx)
-        self._twin_writer.committed()
-

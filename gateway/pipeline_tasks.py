@@ -1,5 +1,6 @@
-"""Jobs on the pipeline thread: operator actions and scheduled work, each in a transaction
-of its own, queued behind the messages already waiting (mixed into the Pipeline)."""
+"""Jobs on the pipeline thread: operator actions and scheduled work (the twins' checkpoint,
+a replica's reload of devices), each in a transaction of its own, queued behind the messages
+already waiting (mixed into the Pipeline)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TypeVar
 
-from gateway.coherence import DeviceCoherence, StaleStateError
+from gateway.coherence import GLOBAL, DeviceCoherence, StaleStateError
+from gateway.dedup import Deduplicator
 from gateway.inbox import Inbox
 from gateway.interactive import InteractiveGate
 from gateway.metrics import GatewayMetrics
@@ -33,6 +35,8 @@ class TaskRunner:
     _store: Store
     _twins: TwinTracker
     _twin_writer: TwinWriter
+    _kind_of: Callable[[str], str | None]
+    dedup: Deduplicator
     _metrics: GatewayMetrics
     before_commit: list[Callable[[StoreTx], None]]
     on_commit: list[Callable[[], None]]
@@ -106,3 +110,24 @@ class TaskRunner:
     def _fire(callbacks: list[Callable[[], None]]) -> None:
         for callback in callbacks:
             callback()
+
+    def reload_devices(self, tx: StoreTx, device_ids: set[str]) -> None:
+        """Replace some devices' twins and dedup windows with the stored ones (replicas)."""
+        device_ids = device_ids - {GLOBAL}
+        if not device_ids:
+            return
+        self.dedup.reload_devices(tx, device_ids)
+        kinds = {d: k for d in device_ids if (k := self._kind_of(d)) is not None}
+        self._twins.reload(tx.load_twins_for(sorted(device_ids)), device_ids, kinds)
+        self._twin_writer.forget(device_ids)
+
+    def checkpoint_twins(self, now: float, tx: StoreTx) -> None:
+        """Take the twins changed since the last checkpoint for writing (a scheduled job;
+        see gateway/twin_writer.py)."""
+        self._twin_writer.checkpoint(tx)
+
+    def flush_twins(self, tx: StoreTx) -> None:
+        """Write every changed twin now (at stop, with the pipeline thread gone)."""
+        self._twin_writer.write_all(tx)
+        self._twin_writer.committed()
+
