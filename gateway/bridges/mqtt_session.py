@@ -100,8 +100,12 @@ class MqttSession:
             with contextlib.suppress(OSError):
                 self._writer.write(DISCONNECT_PACKET)
                 self._writer.close()
-        for task in self._tasks:
+        mine = [t for t in self._tasks if t is not asyncio.current_task()]
+        for task in mine:
             task.cancel()
+        # Finished here, not when the loop that ran them is closed and collected (their
+        # `finally` then ran in a dead loop: an unraisable GeneratorExit in the tests).
+        await asyncio.gather(*mine, return_exceptions=True)
         self._fail_waiting()
         self.closed.set()
 
