@@ -198,6 +198,19 @@ class Alerting:
         with self._store.transaction() as tx:
             self.engine.start(tx, activity)
 
+    def alert_name(self, alert: Any) -> str | None:
+        """An alert's name in Chinese: its rule's, or the one its facts pick (`name_by`)."""
+        rule = self.engine.ruleset.get(alert.rule_id)
+        if rule is None:
+            return None
+        if rule.name_by is not None:
+            event = alert.detail.get("event")
+            facts = {**(event if isinstance(event, dict) else {}), **alert.detail}
+            picked = rule.name_by.pick(facts)
+            if picked is not None:
+                return picked.zh
+        return rule.name.zh
+
     def subscribe(self, listener: Listener) -> None:
         """Receive every alert change inside the transaction that made it (the workflow)."""
         self.engine.book.subscribe(listener)

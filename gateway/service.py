@@ -182,6 +182,7 @@ class Gateway:
             wf, load_catalogue(wf.categories_file), load_rota(wf.rota_file), settings.timezone,
             ack_alert=self.alerting.ack_in_tx if self.alerting else None,
             names=self.alerting.residents.name if self.alerting else None,
+            alert_name=self.alerting.alert_name if self.alerting else None,
         )
         if self.alerting is not None:
             self.alerting.subscribe(self.workflow.on_alert_change)

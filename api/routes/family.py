@@ -206,7 +206,7 @@ def alarms(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit,
     for row in sorted(rows, key=lambda r: (r["received_at"], r["ts"])):
         alert = alert_reads.around(row["device_id"],
                                    row["type"] if row["type"] in categories else None,
-                                   row["received_at"], 5.0)
+                                   row["received_at"], 5.0, event_type=row["type"])
         key = (row["device_id"], row["type"], alert["id"] if alert else -1)
         first = pressed.get(key)
         if alert is not None and first is not None and (

@@ -88,7 +88,7 @@ def card_bodies(request: Request, gw: Any, tickets: list[Ticket]) -> list[dict[s
         clock, due = _sla(t, now)
         cat = catalogue.get(t.category)
         note = notes.get(t.id)
-        first = (linked.get(t.id) or [None])[0]
+        first = _headline(linked.get(t.id) or [])
         rule = alerts_view.name_of(first["rule_id"], detail=first["detail"]) if first else None
         body = {k: getattr(t, k) for k in _RAW}
         body.update(
@@ -174,3 +174,14 @@ def assignees(ticket_id: IdPath, gw: GatewayDep, user: Staff) -> list[AssigneeCa
     return [AssigneeCandidate(username=c.username, name=c.name, grid=c.grid,
                               on_duty=c.on_duty, same_grid=c.same_grid,
                               open_tickets=c.open_tickets) for c in found]
+
+
+_SEVERITY = {"critical": 0, "major": 1, "minor": 2, "info": 3}
+
+
+def _headline(alerts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The alert a ticket card is named by: its most severe, the earliest of those (vendor
+    round 9: a duress that joined a forced door's ticket was named 门被强行打开)."""
+    if not alerts:
+        return None
+    return min(alerts, key=lambda a: (_SEVERITY.get(a["severity"], 4), a["opened_at"]))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from gateway.storage.base import Reader
 
 ALERT_COLUMNS = ("id", "rule_id", "device_id", "kind", "site", "building", "unit", "grid",
@@ -73,23 +75,29 @@ class AlertReads:
         return self._store.query("SELECT at, actor, action, from_state, to_state, note"
                                  " FROM alert_audit WHERE alert_id = ? ORDER BY id", (alert_id,))
 
-    def around(self, device_id: str, category: str | None, at: float, slack_s: float
-               ) -> dict[str, Any] | None:
+    def around(self, device_id: str, category: str | None, at: float, slack_s: float,
+               event_type: str | None = None) -> dict[str, Any] | None:
         """The alert (id, state, category, ticket_id) a device's event at `at` opened or
-        joined: of `category`, or (None) the most severe of the device's then."""
+        joined: of `category`, or (None) the one whose event was of `event_type`, else the
+        most severe of the device's then (vendor round 9: a lock's forced door, 3 s after its
+        duress alarm, was listed with the duress alert)."""
         # The job the event went to: an alert paged again after its job closed has another,
         # linked later.
         which, rank = ((" AND a.category = ?", "") if category is not None
                        else ("", f"{_SEVERITY_RANK}, "))
         rows = self._store.query(
-            "SELECT a.id, a.state, a.category, t.ticket_id FROM alerts a"
+            "SELECT a.id, a.state, a.category, t.ticket_id, a.detail FROM alerts a"
             " LEFT JOIN ticket_alerts t ON t.alert_id = a.id AND t.linked_at <= ?"
             f" WHERE a.device_id = ?{which} AND a.opened_at <= ?"
             " AND (a.cleared_at IS NULL OR a.cleared_at >= ?)"
-            f" ORDER BY {rank}a.opened_at DESC, t.ticket_id DESC LIMIT 1",
+            f" ORDER BY {rank}a.opened_at DESC, t.ticket_id DESC LIMIT 20",
             (at + slack_s, device_id, *(() if category is None else (category,)),
              at + slack_s, at - slack_s))
-        return rows[0] if rows else None
+        if not rows:
+            return None
+        chosen = next((r for r in rows if event_type is not None
+                       and _event_type(r["detail"]) == event_type), rows[0])
+        return {k: v for k, v in chosen.items() if k != "detail"}
 
     def of_ticket(self, ticket_id: int) -> list[dict[str, Any]]:
         """The alerts linked to a ticket, oldest first."""
@@ -112,3 +120,15 @@ class AlertReads:
     def silence_exists(self, silence_id: int) -> bool:
         """Whether a silence (ended or not) exists."""
         return bool(self._store.query("SELECT id FROM silences WHERE id = ?", (silence_id,)))
+
+
+def _event_type(detail: object) -> object:
+    """The type of the event an alert's stored detail names (the row holds JSON text on
+    SQLite, a mapping on PostgreSQL)."""
+    if isinstance(detail, str | bytes):
+        try:
+            detail = orjson.loads(detail)
+        except orjson.JSONDecodeError:
+            return None
+    event = detail.get("event") if isinstance(detail, dict) else None
+    return event.get("type") if isinstance(event, dict) else None

@@ -27,13 +27,13 @@ class TicketReads:
         return out
 
     def alert_rules(self, ticket_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-        """Per ticket, the alerts linked to it (id, rule, device, kind, category, opened_at,
-        detail)."""
+        """Per ticket, the alerts linked to it (id, rule, device, kind, category, severity,
+        opened_at, detail), oldest first."""
         out: dict[int, list[dict[str, Any]]] = {}
         for chunk, marks in _chunks(ticket_ids):
             for row in self._store.query(
                     "SELECT ta.ticket_id, a.id, a.rule_id, a.device_id, a.kind, a.category,"
-                    " a.opened_at, a.detail"
+                    " a.severity, a.opened_at, a.detail"
                     " FROM ticket_alerts ta JOIN alerts a ON a.id = ta.alert_id"
                     f" WHERE ta.ticket_id IN ({marks}) ORDER BY a.id", chunk):
                 out.setdefault(row.pop("ticket_id"), []).append(row)

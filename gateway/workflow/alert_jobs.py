@@ -72,7 +72,8 @@ class AlertJobs:
         """The alert's job: an open one of its resident it joins, or a new one (`after`: the
         alert's closed job, which the new one follows)."""
         db = tx.tickets
-        grouped = join_group(tx, alert, now, self._service.settings.group_window_s)
+        grouped = join_group(tx, alert, now, self._service.settings.group_window_s,
+                             self._service.alert_name(alert))
         if grouped is not None:
             self._service.emit(tx, grouped, "alert_repeated")
             return grouped

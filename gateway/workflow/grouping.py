@@ -18,11 +18,12 @@ _PRIORITY_RANK: tuple[Priority, ...] = get_args(Priority)  # most urgent first
 SYSTEM = "system"  # the actor of what the gateway does by itself
 
 
-def join_group(tx: Tx, alert: Any, now: float, window_s: float) -> Ticket | None:
+def join_group(tx: Tx, alert: Any, now: float, window_s: float,
+               name: str | None = None) -> Ticket | None:
     """The open ticket another alert about the same resident and category opened within
-    `window_s`, with this alert linked to it; None: the alert needs a ticket of its own (no
-    resident, grouping off, nothing to join, or an alert more urgent than the ticket, whose
-    SLA is shorter)."""
+    `window_s`, with this alert (called `name`) linked to it; None: the alert needs a ticket
+    of its own (no resident, grouping off, nothing to join, or an alert more urgent than the
+    ticket, whose SLA is shorter)."""
     if window_s <= 0 or not alert.resident_id:
         return None
     db = tx.tickets
@@ -35,7 +36,10 @@ def join_group(tx: Tx, alert: Any, now: float, window_s: float) -> Ticket | None
     db.link_alert(alert.id, ticket.id, now)
     ticket.alert_count += alert.count
     ticket.updated_at = now
-    seen = f"另一报警 {alert.id}：设备 {alert.device_id}"
+    # What it is, by name: a duress that joined a forced door's ticket read as a second
+    # sensor of the door (vendor round 9).
+    what = f"（{name}）" if name else ""
+    seen = f"另一报警 {alert.id}{what}：设备 {alert.device_id}"
     ticket.description = f"{ticket.description}；{seen}"[:2000]
     attach(ticket, alert)
     db.update(ticket)

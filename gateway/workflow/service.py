@@ -31,7 +31,8 @@ class WorkflowService:
 
     def __init__(self, settings: WorkflowSettings, catalogue: Catalogue, rota: Rota,
                  timezone: str, *, ack_alert: AckAlert | None = None,
-                 names: Callable[[str], str | None] | None = None) -> None:
+                 names: Callable[[str], str | None] | None = None,
+                 alert_name: Callable[[Any], str | None] | None = None) -> None:
         self.settings = settings
         self.catalogue = catalogue
         self.rota = rota
@@ -39,6 +40,8 @@ class WorkflowService:
         self._ack_alert = ack_alert
         # Residents' names as the gateway holds them (refreshed every rules tick).
         self._text = AlertText(catalogue, names)
+        # What an alert is called (its rule's name in Chinese), for the lines a ticket gets.
+        self.alert_name: Callable[[Any], str | None] = alert_name or (lambda alert: None)
         # Called with (ticket, action, tx) inside the transaction of every change.
         self.listeners: list[Callable[[Ticket, str, Tx], None]] = []
         self.alert_jobs = AlertJobs(self, self._text)

@@ -91,6 +91,33 @@ def test_a_family_s_alarm_history_has_its_elder_s_home_alarms_and_folds_copies(a
         "/family/elders/R-li/alarms", headers=li).json()] == [("RD-8", "fall")]
 
 
+def test_each_alarm_in_the_family_history_names_its_own_alert(api, publisher):
+    # Vendor round 9: a smart lock's duress and, 3 s later, its forced door — the forced door
+    # was listed with the duress alert (the most severe of the device's within 5 s).
+    c, gw = api.client, api.gateway
+    assert c.post("/devices", json={"id": "LK-9", "kind": "access"},
+                  headers=api.headers("vendor")).status_code == 201
+    assert c.put("/devices/LK-9/binding", headers=api.headers("operator"),
+                 json={"site": "jining-renmin", "grid": "G-01",
+                       "resident_id": "R-yang"}).status_code == 200
+    for n, body in enumerate(({"type": "duress", "door": "main"},
+                              {"type": "forced_open", "door": "main"}), start=1):
+        publisher.publish("scgw/v1/access/LK-9/event",
+                          orjson.dumps({"ts": int(T0 * 1000) + 3000 * n, "seq": n, **body}))
+    assert gw.pipeline.wait_processed(4, 10)
+    own = {a["rule_id"].split(".")[1].removesuffix("_lone_elder"): a["id"]
+           for a in c.get("/alerts?device_id=LK-9", headers=api.headers("operator")).json()}
+    alarms = c.get("/family/elders/R-yang/alarms", headers=api.headers("family")).json()
+    listed = {a["type"]: a["alert_id"] for a in alarms if a["device_id"] == "LK-9"}
+    assert listed == {"duress": own["duress"], "forced_open": own["forced_open"]}
+    # One job for the police, which says what joined it; its card is named by the worse.
+    [ticket] = [t for t in c.get("/tickets", headers=api.headers("operator")).json()
+                if t["device_id"] == "LK-9"]
+    assert ticket["alert_ids"] == sorted(own.values())
+    assert f"另一报警 {own['forced_open']}（独居老人家门被撬/强行打开）" in ticket["description"]
+    assert ticket["rule_name_zh"] == "胁迫开门报警"
+
+
 def test_login_backs_off_after_repeated_failures_and_tokens_expire(api, clock):
     def attempt(password: str) -> tuple[int, str | None]:
         r = api.client.post("/auth/token", data={"username": "op-chen", "password": password})
