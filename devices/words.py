@@ -210,3 +210,48 @@ def _stripped(word: str) -> list[str]:
     if (numbered := _NUMBERED.match(word)) is not None:
         out.append(numbered.group(1))
     return out
+
+
+# What firmware writes beside its alarm flag for a report that is no alarm: self-tests,
+# tests, tamper, faults, low battery, heartbeats, mute, back to normal. Read as whole words
+# (a token, or tokens run together, at its start): `normal` is no veto inside `abnormal`,
+# nor `fault` inside `default`, nor `test` inside `latest` (red team round 11: each muted a
+# gas alarm).
+_CALM_LATIN = ("selftest", "selfcheck", "test", "tamper", "dismantle", "fault", "error",
+               "lowbattery", "heartbeat", "mute", "restore", "normal")
+_CALM_CJK = ("自检", "测试", "防拆", "拆除", "故障", "低电", "电量低", "欠压", "心跳", "消音",
+             "静音", "恢复", "正常")
+# Before a calm word, these turn it round: 不正常, 非正常, 未恢复 (not normal, not restored).
+_NEGATIONS = frozenset("不非未无没")
+# A word that says the reading is out of bounds is an alarm whatever else it says.
+_ANOMALY_CJK = ("异常", "超标", "超限", "泄漏", "泄露", "过高", "浓度高")
+_LATIN_TOKENS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_CALM_AFTER = {"低电": "平"}  # 低电平报警: a low-level-triggered alarm input, no battery
+
+
+def names_no_alarm(text: str) -> bool:
+    """Whether a vendor's word beside an alarm flag says the report is no alarm (`自检`,
+    `SELF_TEST`, `lowBattery`, `恢复正常`) rather than naming the alarm in its own words
+    (`gas_abnormal`, `浓度不正常`, `可燃气体超标`)."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+        if any(marker in text for marker in _ANOMALY_CJK):
+            return False
+        for stem in _CALM_CJK:
+            at = text.find(stem)
+            while at >= 0:
+                after = text[at + len(stem):at + len(stem) + 1]
+                if (at == 0 or text[at - 1] not in _NEGATIONS) \
+                        and _CALM_AFTER.get(stem) != after:
+                    return True
+                at = text.find(stem, at + 1)
+    tokens = [t.lower() for t in _LATIN_TOKENS.findall(text)]
+    for start in range(len(tokens)):
+        if start and tokens[start - 1] in ("not", "non"):
+            continue  # not_normal
+        run = "".join(tokens[start:start + 3])
+        if any(run.startswith(stem) and (len(stem) >= len(tokens[start])
+                                         or tokens[start].startswith(stem))
+               for stem in _CALM_LATIN):
+            return True
+    return False

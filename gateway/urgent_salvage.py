@@ -16,7 +16,7 @@ from devices.dialects.engine import DialectCodec
 from devices.dialects.topics import CompiledTopic
 from devices.repair import ALARM_KEYS, is_quiet
 from devices.salvage import Salvaged, salvage_unreadable, salvage_urgent
-from devices.words import budgeted, own_type, urgent_type, urgent_word
+from devices.words import budgeted, names_no_alarm, own_type, urgent_type, urgent_word
 from gateway.alarm_records import (
     EVENT_AGE_S,
     READING_AGE_S,
@@ -168,21 +168,13 @@ def _names_other_word(kind: DeviceKind, top: dict[str, object]) -> bool:
             if (urgent_word(key) in _WHICH_ALARM and word not in _WITH_AN_ALARM
                     and urgent_type(kind, value) is None
                     and (own_type(kind, value) is not None
-                         or any(stem in word for stem in _NO_ALARM_STEMS))):
+                         or names_no_alarm(value))):
                 # `{"alarm": 1, "alarm_type": "自检"}`: a self-test, a tamper, a fault, low
                 # battery in the vendor's own words — paged as a fire (vendor round 9). Only
                 # words known to say so: an unknown one (`可燃气体超标`, `烟雾浓度超标`, `E01`)
                 # is the flag's alarm in the vendor's words, and was lost (red team round 10).
                 return True
     return False
-
-
-# Stems of the words firmware writes for a report that is no alarm beside its alarm flag:
-# self-tests, tests, tamper, faults, low battery, heartbeats, mute, back to normal.
-_NO_ALARM_STEMS = tuple(urgent_word(w) for w in (
-    "self_test", "selftest", "self_check", "自检", "测试", "test", "tamper", "防拆", "dismantle",
-    "拆除", "fault", "故障", "error", "low_battery", "低电", "电量低", "欠压", "heartbeat", "心跳",
-    "mute", "消音", "静音", "restore", "恢复", "正常", "normal"))
 
 
 _CALM: dict[str, frozenset[str]] = {}

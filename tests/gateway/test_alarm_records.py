@@ -157,6 +157,28 @@ def test_a_set_flag_naming_its_alarm_in_unknown_words_pages(kind, said, meant, c
     assert _flagged(kind, {"alarm": 1, "alarm_type": said}, channel) == meant
 
 
+@pytest.mark.parametrize(("kind", "said"), [
+    ("gas_detector", "gas_abnormal"), ("gas_detector", "abnormal"),
+    ("gas_detector", "浓度不正常"), ("gas_detector", "可燃气体浓度不正常"),
+    ("gas_detector", "concentration_abnormal"), ("gas_detector", "CH4_abnormal"),
+    ("gas_detector", "default"), ("gas_detector", "latest"),
+    ("smoke_detector", "smokeAbnormal"), ("smoke_detector", "烟雾浓度异常"),
+    ("smoke_detector", "未恢复"), ("smoke_detector", "低电平报警"),
+    ("smoke_detector", "not_normal")])
+@pytest.mark.parametrize("channel", ["event", "telemetry"])
+def test_a_calm_word_inside_the_alarm_s_own_word_does_not_veto_it(kind, said, channel):
+    # Red team round 11: `normal` inside `abnormal`, `正常` inside `不正常`, `fault` inside
+    # `default`, `test` inside `latest` read as "no alarm": the set flag was lost.
+    meant = {"gas_detector": "gas_alarm", "smoke_detector": "smoke_alarm"}[kind]
+    assert _flagged(kind, {"alarm": 1, "alarm_type": said}, channel) == meant
+
+
+@pytest.mark.parametrize("said", ["SELF_TEST", "selfTest", "lowBattery", "恢复正常", "heartbeat",
+                                  "restored", "Testing", "故障报警"])
+def test_calm_words_in_other_spellings_still_veto(said):
+    assert _flagged("smoke_detector", {"alarm": 1, "alarm_type": said}, "telemetry") is None
+
+
 def test_a_decorated_sos_flag_after_many_other_flags_pages():
     # Red team round 9: 70 made-up flags set before `sos_call_alarm` spent the message's word
     # searches; the SOS was never looked at.
