@@ -354,6 +354,9 @@ class DeviceKind:
     # Event types that mean someone (or something) is in danger now: the gateway lets them
     # jump its ingest queue, with their own device's earlier messages.
     urgent: tuple[str, ...] = ()
+    # Events confirmed on `…/event/ack` as the urgent ones are, without jumping the queue: a
+    # band resends its suspected fall until told it arrived (red team round 11).
+    confirmed: tuple[str, ...] = ()
     # Other words firmware uses for those types (`sos` on an alarm pole, `fire_alarm` on a
     # smoke detector). The contract still refuses them; only the salvage of an urgent event
     # reads them, so such a press pages (with a note) instead of being refused unconfirmed.

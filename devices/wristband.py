@@ -127,6 +127,7 @@ KIND = DeviceKind(
     description="Worn by elderly residents; families see its location and vitals.",
     command_specs=(LOCATE_NOW,),
     urgent=("sos", "fall"),
+    confirmed=("fall_warning", "fall_cancelled"),
     urgent_aliases=(("emergency", "sos"), ("help", "sos"), ("sos_alarm", "sos"),
                     ("panic", "sos"), ("sos_call", "sos"), ("sos_key", "sos"),
                     ("sos_button", "sos"), ("one_key_alarm", "sos"), ("one_key_sos", "sos"),

@@ -230,7 +230,9 @@ class Alerting:
             last_values=twin.last_telemetry,
             urgent=env.urgent,
             skew_s=env.skew_s,
-            salvaged=env.salvaged[1] if env.salvaged is not None else None,
+            salvaged="; ".join(note for note in (
+                env.claim, env.salvaged[1] if env.salvaged is not None else None) if note)
+            or None,
         )
         self.engine.on_message(msg, tx)
         if env.device_id in self.refusals.devices:

@@ -154,9 +154,8 @@ class Salvaging:
         """The envelope of an urgent event kept although it broke the contract."""
         env = self._envelope(raw, now, kind, device, "event", salvaged.event)
         also = f"; {env.salvaged[1]}" if env.salvaged is not None else ""  # clock unset
-        env.salvaged = (exc.reason, f"{exc}; " + "; ".join(
-            [*_other_device(raw.payload, device.id, self._registry), *salvaged.repairs])
-            + also)
+        env.salvaged = (exc.reason, f"{exc}; " + "; ".join(salvaged.repairs) + also)
+        env.claim = _other_device(raw.payload, device.id, self._registry)
         if salvaged.ts_from_receipt:
             env.skew_s = None  # the receipt time says nothing of the device's clock
             env.ts_replaced = True
@@ -217,7 +216,7 @@ class Salvaging:
         return env
 
 
-def _other_device(payload: bytes, device_id: str, registry: DeviceRegistry) -> list[str]:
+def _other_device(payload: bytes, device_id: str, registry: DeviceRegistry) -> str | None:
     """A note when the payload names another registered device than the login's: a vendor
     cloud forwarding another detector's alarm on this one's login pages it here (vendor
     round 6: a fire in B8-2 was ticketed at B9-1), and the operator must be told to check.
@@ -226,7 +225,7 @@ def _other_device(payload: bytes, device_id: str, registry: DeviceRegistry) -> l
     named = [record for k, v in members or ()
              if urgent_word(k) in DEVICE_KEYS and isinstance(v, str | int)
              and str(v) != device_id and (record := registry.get(str(v)[:64])) is not None]
-    return [claim_note(named[0], device_id)] if named else []
+    return claim_note(named[0], device_id) if named else None
 
 
 def _decoded(kind: DeviceKind, codec: object, payload: bytes,

@@ -56,6 +56,10 @@ class Envelope:
     salvaged: tuple[str, str] | None = None
     # Salvaged with the gateway's time of receipt for an unusable `ts`: a resend has another.
     ts_replaced: bool = False
+    # For staff only (the alert's payload problem, the ticket's head), never the device: the
+    # payload named another registered device, and where that one is (gateway/device_claims.py;
+    # red team round 11: told on the sender's own `…/event/ack`, it mapped other fleets).
+    claim: str | None = None
     # The readings of a report that also flagged the alarm (`"alarm": 1` beside the
     # battery): stored as a reading of their own with the event (vendor round 5, V5-N7).
     companion: Envelope | None = None

@@ -153,7 +153,9 @@ class CorrelationEvaluator(Evaluator):
         pending = st.data.setdefault("pending", {})
         # A's device time too: a B the device sent before A (readings buffered, or queued
         # behind a flood while A came on the event lane) must not answer it (red team).
-        pending[self._key(msg)] = [now + self.cond.within_s, baseline, resident, msg.ts]
+        # A repeated A leaves the wait already running: a band re-raising its suspected fall
+        # every 40 s pushed the critical page back for as long as it did (red team round 11).
+        pending.setdefault(self._key(msg), [now + self.cond.within_s, baseline, resident, msg.ts])
         if resident and self.cond.by == "resident":
             self._by_resident.setdefault(resident, set()).add(msg.device_id)
         self._reschedule(st)

@@ -864,13 +864,21 @@ def test_an_alarm_naming_another_registered_device_tells_the_operator_to_check(g
     # Vendor round 6: a cloud forwarding detector B's alarm on detector A's login paged it at
     # A's home, and nothing said the payload named B.
     mine, other = DEVICE_OF["smoke_detector"], DEVICE_OF["gas_detector"]
+    told: list[tuple[str, dict]] = []
+    gateway.confirmations._publish = lambda t, body, qos: told.append((t, orjson.loads(body)))
     gateway.pipeline.process_batch([RawMessage(
         f"scgw/v1/smoke_detector/{mine}/event", orjson.dumps(
             {"deviceId": other, "ts": MS, "seq": 51, "type": "smoke_alarm"}),
         received_at=T0)])
-    [row] = gateway.store.query("SELECT data FROM events WHERE type = 'smoke_alarm'")
-    detail = orjson.loads(row["data"])["salvaged"]["detail"]
+    [alert] = gateway.store.query("SELECT detail FROM alerts WHERE device_id = ?", (mine,))
+    detail = orjson.loads(alert["detail"])["payload_problem"]
     assert f"the payload names device {other!r} (at " in detail
+    # Red team round 11: the sender was told too, on its `…/event/ack` and `…/errors` —
+    # whether an id is registered, of any vendor, and where. The device hears nothing of it,
+    # nor does its stored message (which its vendor may read).
+    assert told and all(other not in orjson.dumps(body).decode() for _, body in told)
+    [row] = gateway.store.query("SELECT data FROM events WHERE type = 'smoke_alarm'")
+    assert other not in row["data"].replace(f'"{other}"', "")  # its own deviceId field aside
     # Vendor round 10: the hint was in a field only, and the brigade went to the login's flat.
     # Whoever is sent reads first that it may be another flat, and which.
     [ticket] = gateway.store.query("SELECT description FROM tickets")

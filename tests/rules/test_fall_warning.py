@@ -51,6 +51,26 @@ def test_a_suspected_fall_nobody_answers_pages_critical_after_a_minute(rig: Rig)
     assert [(t["category"], t["priority"]) for t in _tickets(rig)] == [("fall", "urgent")]
 
 
+def test_a_band_repeating_its_suspected_fall_pages_a_minute_after_the_first(rig: Rig) -> None:
+    # Red team round 11: each repeat (every 40 s, as a band does while its wearer does not
+    # answer) restarted the minute — never paged while it went on.
+    for _ in range(3):
+        rig.event(BAND, "fall_warning", confidence=0.8)
+        rig.advance(25)  # repeats at 25 and 50 s
+    # 75 s after the first warning, 25 s after the last: paged at 60 s.
+    assert rig.open("wristband.fall_warning_unanswered", BAND)["severity"] == "critical"
+
+
+def test_a_suspected_fall_is_confirmed_to_the_band(rig: Rig) -> None:
+    # … and the band that resends it until told it arrived is told.
+    told: list[dict[str, Any]] = []
+    rig.gw.confirmations._publish = lambda t, body, qos: told.append(json.loads(body))
+    rig.event(BAND, "fall_warning", confidence=0.8)
+    rig.event(BAND, "fall_cancelled")
+    assert [(b["type"], b["status"]) for b in told] == [("fall_warning", "stored"),
+                                                        ("fall_cancelled", "stored")]
+
+
 def test_a_suspected_fall_the_band_confirms_pages_as_one_fall(rig: Rig) -> None:
     rig.event(BAND, "fall_warning", confidence=0.5)
     rig.advance(20)
