@@ -48,6 +48,9 @@ class Inbox:
         self._installed = installed or (lambda device_id: True)
         # The urgent messages waiting, by object id: judged once, when they arrive.
         self._urgent_ids: dict[int, str] = {}
+        # The urgent marks of the last express take, for the taker to check once it has read
+        # them (gateway/urgency.py: a device whose looks lie loses its place in front).
+        self.express_marks: dict[int, tuple[RawMessage, str]] = {}
         self._cond = threading.Condition(threading.Lock())
 
     def put_messages(self, raws: list[RawMessage], *, lane: bool = False) -> None:
@@ -126,6 +129,7 @@ class Inbox:
         with self._cond:
             while not self._items:
                 self._cond.wait()
+            self.express_marks = {}
             if self._urgent_ids:
                 express = self._take_urgent(max_messages)
                 if express:
@@ -190,8 +194,11 @@ class Inbox:
         express = [items[i] for i in taken]
         self._items = deque(item for i, item in enumerate(items) if i not in chosen)
         self._messages -= len(express)
+        marks = self.express_marks
         for item in express:
-            urgent.pop(id(item), None)
+            mark = urgent.pop(id(item), None)
+            if mark is not None:
+                marks[id(item)] = (item, mark)  # type: ignore[assignment]
         self._cond.notify_all()
         return express
 

@@ -265,6 +265,7 @@ class Pipeline(TaskRunner):
         decoded: list[tuple[RawMessage, Envelope]] = []
         step_aside = self._interactive.step_aside
         decode = self._decoder.decode
+        marks = self._inbox.express_marks
         cut = time.monotonic() + DECODE_SLICE_S
         # The clock is looked at every 32 messages or queue elements decoded: by messages, 31
         # queues of 1,000 elements went by before the first look (red team round 9: 5-7 s).
@@ -283,6 +284,7 @@ class Pipeline(TaskRunner):
             # alone, `raw` kept as the message put back or acked once with the batch.
             parts = self._parts(tx, raw) if batches.may_carry_several(raw.payload) else (raw,)
             work += len(parts)
+            read_from = len(decoded)
             for part in parts:
                 try:
                     env = decode(part, now)
@@ -301,6 +303,9 @@ class Pipeline(TaskRunner):
                     # (red team round 8: such alarms were invisible per device).
                     self._dead.write(tx, part, RejectError("internal_error", repr(exc),
                                                            device_of(part.topic)))
+            if marks and (mark := marks.get(id(raw))) is not None and mark[0] is raw \
+                    and not any(env.urgent for _, env in decoded[read_from:]):
+                self._decoder.urgency.false_mark(mark[1])  # it only looked urgent
         co = self._coherence
         if co is not None:
             held = co.claim(tx, {env.device_id for _, env in decoded}, defer=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from devices.base import DeviceKind
 from devices.catalogue import CATALOGUE, KindCatalogue
@@ -13,6 +14,12 @@ from devices.words import URGENT_DECORATIONS, URGENT_PREFIXES, urgent_word
 from gateway.envelope import RawMessage
 
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Messages that looked urgent and were not, within a window, before a device's look is
+# distrusted, and for how long (a band's press resent as copies is urgent each time).
+FALSE_MARKS = 3
+FALSE_WINDOW_S = 60.0
+DISTRUST_S = 60.0
+_DEVICES_MAX = 100_000
 # An event in UTF-16 (a BOM, or `{\0"`) is read as such for its urgency up to this size.
 _UTF16_MAX = 8192
 # What firmware adds after an urgent word (`sos_key_alarm`), as salvage reads it.
@@ -62,6 +69,12 @@ class UrgencyHint:
                     rb'\s*:\s*(?:true|1(?:\.0)?\b|"\s*(?i:true|1|yes|on)\s*")')
             self._readings[kind.key] = re.compile(b"|".join([ours, flag]))
             self._glances[kind.key] = re.compile(b"|".join(re.escape(t) for t in _stems(words)))
+        # Devices whose messages looked urgent and were not, and until when (monotonic) they
+        # are taken for what they are, not for how they look (red team round 11: 6,000 costly
+        # readings carrying a log's `"type": "forced_open"` jumped the queue ahead of another
+        # building's gas reading for 46 s).
+        self._false: dict[str, tuple[int, float]] = {}
+        self._distrusted: dict[str, float] = {}
         # (dialect, its topic name) → the pattern of its urgent codes on that topic.
         self._dialect: dict[tuple[str, str], re.Pattern[bytes] | None] = {}
         for dialect in dialects:
@@ -71,7 +84,36 @@ class UrgencyHint:
                     re.compile(b"|".join(parts)) if parts else None)
 
     def device(self, raw: RawMessage) -> str | None:
-        """The sending device's id if `raw` is an urgent event, else None."""
+        """The sending device's id if `raw` is an urgent event, else None (also for a device
+        whose urgent-looking messages lately decoded as nothing urgent, for a while)."""
+        found = self._looks_urgent(raw)
+        if found is not None and self._distrusted:
+            until = self._distrusted.get(found)
+            if until is not None:
+                if time.monotonic() < until:
+                    return None
+                del self._distrusted[found]
+        return found
+
+    def false_mark(self, device_id: str) -> None:
+        """A message of the device that looked urgent decoded as nothing urgent: past
+        `FALSE_MARKS` of them within `FALSE_WINDOW_S`, its messages wait their turn for
+        `DISTRUST_S` (a real alarm of it is still read in full, only not first)."""
+        now = time.monotonic()
+        count, since = self._false.get(device_id, (0, now))
+        if now - since > FALSE_WINDOW_S:
+            count, since = 0, now
+        count += 1
+        if len(self._false) > _DEVICES_MAX or len(self._distrusted) > _DEVICES_MAX:
+            self._false.clear()
+            self._distrusted.clear()
+        if count >= FALSE_MARKS:
+            self._false.pop(device_id, None)
+            self._distrusted[device_id] = now + DISTRUST_S
+        else:
+            self._false[device_id] = (count, since)
+
+    def _looks_urgent(self, raw: RawMessage) -> str | None:
         topic = raw.topic
         if not topic.startswith("scgw/"):
             return self._dialect_device(raw) if self._dialect else None

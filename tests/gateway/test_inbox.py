@@ -213,3 +213,49 @@ def test_a_full_inbox_still_takes_an_sos_from_the_main_session_at_once():
              msg("WB-B", "t1")]]
     finally:
         putting.join(5)
+
+
+def test_a_device_whose_messages_only_look_urgent_loses_its_place_in_front(tmp_path):
+    # Red team round 11: 6,000 costly readings carrying a log's `"type": "forced_open"` (no
+    # alarm; each refused) were all taken for urgent and went before another building's gas
+    # reading for 46 s. After three such in a minute a device waits its turn for a while;
+    # what it sends is still read in full.
+    import orjson
+
+    from gateway.clock import ManualClock
+    from gateway.service import Gateway
+    from gateway.settings import Settings
+    from tests.conftest import T0, device
+
+    gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
+                          database={"url": f"sqlite:///{tmp_path / 'gw.db'}"}, log_json=False),
+                 clock=ManualClock(T0))
+    gw.registry.register([device("AC-9", "access", grid="G-01"),
+                          device("WB-9", "wristband", grid="G-01")])
+    gw.start(connect=False)
+    try:
+        hint = gw.decoder.urgency.device
+        ms = int(T0 * 1000)
+
+        def log_reading(seq: int) -> RawMessage:
+            return RawMessage("scgw/v1/access/AC-9/telemetry", orjson.dumps(
+                {"ts": ms, "seq": seq, "door_open": False,
+                 "history": [{"type": "forced_open", "ts": 1000}]}), received_at=T0)
+
+        assert hint(log_reading(1)) == "AC-9"  # it looks urgent
+        for seq in range(1, 4):
+            gw.pipeline.submit([log_reading(seq)])
+            assert gw.pipeline.wait_processed(seq, 10)
+        assert hint(log_reading(4)) is None  # … and is no longer taken for it
+        sos = RawMessage("scgw/v1/wristband/WB-9/event", orjson.dumps(
+            {"ts": ms, "seq": 1, "type": "sos"}), received_at=T0)
+        assert hint(sos) == "WB-9"  # others keep theirs
+        # The device's real alarm is read in full all the same (only not first).
+        gw.pipeline.submit([RawMessage("scgw/v1/access/AC-9/event", orjson.dumps(
+            {"ts": ms, "seq": 9, "type": "forced_open"}), received_at=T0)])
+        assert gw.pipeline.wait_processed(4, 10)
+        assert wait_for(lambda: gw.store.query(
+            "SELECT id FROM alerts WHERE device_id = 'AC-9' AND rule_id = 'access.forced_open'"),
+            5)
+    finally:
+        gw.stop()
