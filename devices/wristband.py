@@ -9,6 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from devices.base import DeviceConfig, DeviceKind, Event, Location, Telemetry
 from devices.commands import CommandResult, CommandSpec
+from devices.words import aliases
 
 KEY = "wristband"
 
@@ -138,7 +139,14 @@ KIND = DeviceKind(
                     ("求救", "sos"), ("求助", "sos"), ("一键呼救", "sos"), ("一键求助", "sos"),
                     ("一键报警", "sos"), ("跌倒", "fall"), ("摔倒", "fall"),
                     # Vendor round 5 (with decorations: `sos_key_alarm`, `摔倒报警` are read).
-                    ("紧急", "sos"), ("呼救", "sos"), ("一键求救", "sos"), ("tumble", "fall")),
+                    ("紧急", "sos"), ("呼救", "sos"), ("一键求救", "sos"), ("tumble", "fall"),
+                    # A fall the band is sure of because its wearer did not answer (red team
+                    # round 11: refused, never paged; Chinese puts 确认 after the noun too).
+                    *aliases("fall", "跌倒确认", "摔倒确认", "跌倒已确认", "摔倒已确认",
+                             "fall_confirm", "fall_no_response", "跌倒无响应", "摔倒无响应",
+                             "跌倒未响应", "fall_timeout", "跌倒超时", "跌倒预警超时",
+                             "fall_warning_timeout", "fall_not_cancelled", "fall_uncancelled",
+                             "跌倒未取消", "fall_unanswered")),
     # Vendor round 7: a band's Chinese words for its other events.
     other_words=(("摘下", "removed"), ("摘除", "removed"), ("手环摘除", "removed"),
                  ("脱落", "removed"), ("佩戴", "worn"), ("戴上", "worn"), ("已佩戴", "worn"),

@@ -893,6 +893,16 @@ def test_an_alarm_naming_another_registered_device_tells_the_operator_to_check(g
     assert "names device" not in orjson.loads(sos["data"])["salvaged"]["detail"]
 
 
+@pytest.mark.parametrize("said", [
+    "跌倒确认", "摔倒确认", "跌倒已确认", "fall_confirm", "FALL_CONFIRM", "fall_no_response",
+    "跌倒无响应", "fall_timeout", "跌倒预警超时", "fall_warning_timeout", "fall_not_cancelled",
+    "跌倒未取消", "fall_uncancelled"])
+def test_a_fall_the_band_is_sure_of_in_its_own_words_pages(said):
+    # Red team round 11: what a countdown band sends when its wearer did not answer was
+    # refused as an unknown event type — never confirmed, never paged.
+    assert _flagged("wristband", {"type": said}) == "fall"
+
+
 def _flagged(kind: str, payload: dict[str, object], channel: str = "event") -> str | None:
     from devices.catalogue import CATALOGUE
     from gateway.urgent_salvage import misplaced_urgent, salvage_event
