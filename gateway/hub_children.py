@@ -57,6 +57,7 @@ def unregistered_alarm(codecs: CodecSet, raw: RawMessage) -> tuple[str, str, dic
 _WILL_MAX = 256
 # A hub's will is handed to its devices at most once in this long (a crash-looping bridge).
 WILL_HOLD_S = 60.0
+_HELD_MAX = 10_000  # hubs with a will held back at once (each a registered account)
 
 
 def says_offline(payload: bytes) -> bool:
@@ -79,6 +80,10 @@ class HubWills:
         self._lock = threading.Lock()
         # hub → (offline now, when its will was last handed out)
         self._state: dict[str, tuple[bool, float]] = {}
+        # hub → a going offline that came within WILL_HOLD_S of the last: handed out when the
+        # hold ends if the hub is still offline (red team round 11: a bridge that crashed,
+        # came back and died for good within a minute left its smoke sensors online 25 h).
+        self._held: dict[str, tuple[Any, RawMessage, float]] = {}
         self.dropped = 0  # wills acknowledged without being handed out (repeats)
 
     def expand(self, raws: list[RawMessage]) -> list[RawMessage]:
@@ -96,20 +101,43 @@ class HubWills:
             will = found.get(i)
             if will is None:
                 out.append(raw)
-            elif self._hands_out(will.hub, says_offline(raw.payload), raw.received_at):
+            elif self._hands_out(will, raw, says_offline(raw.payload)):
                 out.extend(self._handed(will, raw))
         self._ack([raws[i] for i in found])
         return out
 
-    def _hands_out(self, hub: str, offline: bool, at: float) -> bool:
+    def due(self, now: float) -> list[RawMessage]:
+        """The availability messages of the wills held back whose hold has ended, for hubs
+        still offline (a scheduled job)."""
+        ready: list[tuple[Any, RawMessage]] = []
+        with self._lock:
+            for hub, (will, raw, until) in list(self._held.items()):
+                if until > now:
+                    continue
+                del self._held[hub]
+                if self._state.get(hub, (False, 0.0))[0]:  # still offline
+                    self._state[hub] = (True, now)
+                    ready.append((will, raw))
+        out: list[RawMessage] = []
+        for will, raw in ready:
+            out.extend(self._handed(will, RawMessage(
+                raw.topic, raw.payload, qos=0, received_at=now, generation=raw.generation,
+                arrived=raw.arrived)))
+        return out
+
+    def _hands_out(self, will: Any, raw: RawMessage, offline: bool) -> bool:
+        hub, at = will.hub, raw.received_at
         with self._lock:
             was_offline, last = self._state.get(hub, (False, -WILL_HOLD_S))
             if not offline:
                 self._state[hub] = (False, last)
+                self._held.pop(hub, None)
                 return False
             if was_offline or at - last < WILL_HOLD_S:
                 self._state[hub] = (True, last)
                 self.dropped += 1
+                if not was_offline and len(self._held) < _HELD_MAX:
+                    self._held[hub] = (will, raw, last + WILL_HOLD_S)
                 return False
             self._state[hub] = (True, at)
             return True

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 RETENTION_EVERY_S = 3600.0
 REGISTRY_REFRESH_S = 30.0
 COMMAND_SWEEP_S = 5.0
+HUB_WILLS_S = 5.0  # how often a hub will held back is looked at again
 SHED_REPORT_S = 1.0  # a device shedding a flood gets one dead letter a second, not one a message
 
 
@@ -204,6 +205,12 @@ class Gateway:
     def _lane_submit(self, raws: list[RawMessage]) -> None:
         self._received(raws, LANE)
 
+    def _held_wills(self, now: float) -> None:
+        """Hand out the hub wills held back whose hold ended (gateway/hub_children.py)."""
+        handed = self.hub_wills.due(now)
+        if handed:
+            self.pipeline.submit(handed)
+
     def _received(self, raws: list[RawMessage], session: int) -> None:
         raws = self.hub_wills.expand(raws)
         if self.copies is None:
@@ -304,6 +311,7 @@ class Gateway:
         self.schedule_tx("command_timeouts", COMMAND_SWEEP_S, self.commands.expire)
         if self.pipeline.budget.enabled:
             self.scheduler.every("shed_report", SHED_REPORT_S, self.pipeline.submit_shed_report)
+        self.scheduler.every("hub_wills", HUB_WILLS_S, self._held_wills)
         # Network I/O: on a thread of its own, never on the pipeline's or the scheduler's.
         self.outbox_worker.start()
         self.scheduler.every("outbox", self.settings.workflow.outbox_retry_first_s,

@@ -391,6 +391,30 @@ def test_a_zigbee2mqtt_bridge_that_dies_takes_its_devices_offline(make_gateway, 
         publisher.publish("zigbee2mqtt/z2m-b9/bridge/state", b"", retain=True)
 
 
+def test_a_crash_looping_bridge_that_then_stays_dead_takes_its_devices_offline(
+        make_gateway, publisher, clock):
+    # Red team round 11: the will of a second crash within the minute was dropped for good,
+    # and a lone elder's smoke sensor behind the dead bridge stayed online for 25 h.
+    gw = make_gateway([device("z2m-b6-smoke_1", "smoke_detector", codec="zigbee2mqtt",
+                              grid="G-01")])
+    publisher.publish("zigbee2mqtt/z2m-b6/smoke_1", orjson.dumps({"battery": 90}))
+    assert wait_for(lambda: (t := gw.twins.get("z2m-b6-smoke_1")) is not None and t.online, 10)
+    state = "zigbee2mqtt/z2m-b6/bridge/state"
+    try:
+        publisher.publish(state, b'{"state":"offline"}', retain=True)  # crash 1
+        assert wait_for(lambda: not gw.twins.get("z2m-b6-smoke_1").online, 10)
+        publisher.publish(state, b'{"state":"online"}', retain=True)  # back
+        publisher.publish("zigbee2mqtt/z2m-b6/smoke_1", orjson.dumps({"battery": 89}))
+        assert wait_for(lambda: gw.twins.get("z2m-b6-smoke_1").online, 10)
+        publisher.publish(state, b'{"state":"offline"}', retain=True)  # crash 2, for good
+        assert wait_for(lambda: gw.hub_wills.dropped >= 1, 10)
+        assert gw.twins.get("z2m-b6-smoke_1").online  # held back within the minute …
+        clock.advance(65)  # … and handed out when it ends
+        assert wait_for(lambda: not gw.twins.get("z2m-b6-smoke_1").online, 10)
+    finally:
+        publisher.publish(state, b"", retain=True)
+
+
 def test_a_hub_s_will_repeated_is_handed_to_its_devices_once():
     # Red team round 10: one hub account publishing its will 5,000 times in 1.4 s became
     # 500,000 messages for its 100 children ahead of any budget; another family's SOS waited
@@ -411,5 +435,10 @@ def test_a_hub_s_will_repeated_is_handed_to_its_devices_once():
     assert send(b"online", T0 + 70) == []
     assert len(send(b"offline", T0 + 71)) == 100  # offline again, a minute on
     assert len(acked) == 5005 and wills.dropped == 5001
+    assert wills.due(T0 + 80) == []  # the will held at T0 + 3 was undone by `online`
+    assert send(b"online", T0 + 80) == [] and send(b"offline", T0 + 81) == []  # held …
+    assert wills.due(T0 + 130) == []
+    assert len(wills.due(T0 + 131)) == 100  # … until the minute since T0 + 71 ends
+    assert wills.due(T0 + 140) == []  # once
     other = wills.expand([RawMessage("zigbee2mqtt/z2m-b7/s1", b"{}", received_at=T0)])
     assert [r.topic for r in other] == ["zigbee2mqtt/z2m-b7/s1"]  # not a will: as it came
