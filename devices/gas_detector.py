@@ -90,6 +90,9 @@ KIND = DeviceKind(
     events=(GasAlarmEvent, *COMMON_EVENTS, ValveClosedEvent, ValveFaultEvent),
     # Mains powered, with an hourly heartbeat: three silent hours is offline.
     offline_timeout_s=3 * 3600,
+    # Mains-powered (it drives the shut-off valve): no vendor's own timeout past the kind's
+    # (red team round 11: 26 h hid a dead one at a lone elder's).
+    own_timeout_max_s=3 * 3600,
     description="Gas detectors in kitchens (first of all of elders who live alone).",
     command_specs=(SELF_TEST, CLOSE_VALVE),
     urgent=("gas_alarm",),

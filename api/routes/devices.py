@@ -179,7 +179,10 @@ def bind_device(device_id: str, body: DeviceBinding, request: Request, gw: Gatew
                 user: Staff) -> DeviceSummary:
     """Place a device (site, building, unit, grid) and link it to a resident, or unlink it."""
     with _refusals():
-        device = gw.device_admin.bind(device_id, Binding(**body.model_dump()),
+        given = body.model_dump(exclude={"offline_timeout_s"})
+        own = ((body.offline_timeout_s,) if "offline_timeout_s" in body.model_fields_set
+               else None)
+        device = gw.device_admin.bind(device_id, Binding(**given, offline_timeout_s=own),
                                       actor(user, request))
     return _summary(device)
 

@@ -118,6 +118,10 @@ class DeviceBinding(StrictBody):
     unit: str = Field("", max_length=64)
     grid: str = Field("", max_length=64)
     resident_id: str | None = Field(None, max_length=64)
+    offline_timeout_s: int | None = Field(
+        None, ge=300, le=7 * 86_400,
+        description="The device's own offline timeout, seconds, set by staff (null: its "
+        "kind's); left out, the registration's stands. At most what its kind allows")
 
 
 class DeviceCredentials(BaseModel):

@@ -82,6 +82,29 @@ def test_binding_is_checked_and_other_vendors_names_are_refused(edge: Edge):
         assert r.status_code == 422
 
 
+def test_the_control_room_sees_and_sets_a_device_s_own_offline_timeout(edge: Edge):
+    # Red team round 11: a vendor's 26 h for a lone elder's fall radar hid it dead; the
+    # operator could neither see nor lower it. A radar's own is at most an hour now, and
+    # staff set it in the binding (a vendor cannot re-register an installed device).
+    r = edge.register("vendor-a", {"id": "RD-T1", "kind": "radar", "offline_timeout_s": 93600})
+    assert r.status_code == 422 and "3600 s at most" in r.text, r.text
+    r = edge.register("vendor-a", {"id": "RD-T1", "kind": "radar", "offline_timeout_s": 3600})
+    assert r.status_code == 201 and r.json()["offline_timeout_s"] == 3600
+    with edge.http() as client:
+        bind = {"resident_id": "R-yang", "grid": "G-01", "site": "jining-renmin"}
+        r = client.put("/devices/RD-T1/binding", headers=edge.headers("op-chen"), json=bind)
+        assert r.status_code == 200 and r.json()["offline_timeout_s"] == 3600  # left as it was
+        r = client.put("/devices/RD-T1/binding", headers=edge.headers("op-chen"),
+                       json={**bind, "offline_timeout_s": 600})
+        assert r.status_code == 200 and r.json()["offline_timeout_s"] == 600, r.text
+        r = client.put("/devices/RD-T1/binding", headers=edge.headers("op-chen"),
+                       json={**bind, "offline_timeout_s": None})
+        assert r.status_code == 200 and r.json()["offline_timeout_s"] is None  # the kind's
+        r = client.put("/devices/RD-T1/binding", headers=edge.headers("vendor-a"),
+                       json={**bind, "offline_timeout_s": 7200})
+        assert r.status_code == 403
+
+
 def _from(address: str) -> httpx.HTTPTransport:
     return httpx.HTTPTransport(local_address=address)
 
