@@ -248,7 +248,9 @@ def _absorb_readings(twin: Twin, env: Envelope, payload: BaseModel, fix_ts: floa
         twin.location_ts = fix_ts
     if env.channel == "telemetry" and newest:
         # Our JSON contract's bytes were just validated: parsing them again (C) is several
-        # times cheaper than dumping the model. Vendor payloads are dumped from the model.
+        # times cheaper than dumping the model. Vendor payloads, and ours when repaired (GBK
+        # text, a placeholder left out: the bytes are not what was read; vendor round 11: a
+        # GBK reading crashed here), are dumped from the model.
         twin.last_telemetry = (
-            orjson.loads(env.raw.payload) if env.device.codec == "json"
+            orjson.loads(env.raw.payload) if env.device.codec == "json" and env.salvaged is None
             else payload.model_dump(mode="json", exclude_none=True))

@@ -139,3 +139,19 @@ def test_a_coarse_fix_that_agrees_does_not_move_a_fresh_fine_one(gateway: Gatewa
     fix(4, -340, HOME[0], 6, "gps")
     fix(5, -340 + 301, away, 1500, "cell")
     assert gateway.twins.get(BAND).lat == away
+
+
+def test_a_reading_in_gbk_with_a_chinese_word_is_kept(gateway: Gateway) -> None:
+    # Vendor round 11: a 2G band's reading, GBK-encoded as its firmware does, with its
+    # module's word for a cell fix, was an internal error (the twin re-read the raw bytes)
+    # and lost — the family's map kept an old fix.
+    text = (f'{{"ts": {MS}, "seq": 301, "heart_rate_bpm": 75, "location": {{"lat": 35.4151, '
+            '"lon": 116.5872, "accuracy_m": 800, "source": "基站"}}')
+    gateway.pipeline.process_batch([RawMessage(f"scgw/v1/wristband/{BAND}/telemetry",
+                                               text.encode("gbk"), received_at=T0)])
+    assert gateway.store.query("SELECT reason FROM dead_letters") == []
+    stored = _stored(gateway, "telemetry", 301)
+    assert stored["location"]["source"] == "cell" and "GBK" in stored["salvaged"]["detail"]
+    twin = gateway.twins.get(BAND)
+    assert (twin.lat, twin.location_source) == (35.4151, "cell")
+    assert twin.last_telemetry["heart_rate_bpm"] == 75
