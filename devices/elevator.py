@@ -27,9 +27,10 @@ from devices.words import BUTTON_WORDS, aliases
 
 Direction = Annotated[Literal["up", "down", "stopped"], ANY_CASE]
 # The car's operating mode: in `inspection` and `maintenance` a technician drives it; `fire`
-# is firefighters' service (消防运行); `out_of_service` stopped (停梯).
-Mode = Annotated[Literal["normal", "inspection", "maintenance", "fire", "out_of_service"],
-                 ANY_CASE]
+# is firefighters' service (消防运行); `emergency` runs on emergency power or after an
+# earthquake (应急运行: a mode, not the alarm button); `out_of_service` stopped (停梯).
+Mode = Annotated[Literal["normal", "inspection", "maintenance", "fire", "emergency",
+                         "out_of_service"], ANY_CASE]
 
 FLOOR = Field(None, ge=-10, le=200, description="Floor the car is at (basement 2 is -2)")
 CAMERA = Field(None, description="Device id of the car's camera, as configured on the monitor")
@@ -157,8 +158,16 @@ KIND = DeviceKind(
     description="Elevator cars (one monitor per car): trapped passengers, alarm button, faults.",
     urgent=("trapped", "emergency_call"),
     urgent_aliases=(*aliases("trapped", "困人", "电梯困人", "关人", "困梯", "passenger_trapped",
-                             "people_trapped", "entrapment", "trapped_alarm", "被困"),
-                    *aliases("emergency_call", *BUTTON_WORDS, "alarm_bell", "警铃")),
+                             "people_trapped", "entrapment", "trapped_alarm", "被困",
+                             # How lift-monitoring platforms class an entrapment (at a floor,
+                             # between floors, in a power cut; vendor round 11: refused).
+                             "平层困人", "非平层困人", "停电困人", "轿厢困人", "困人(停电)",
+                             "困人故障", "停电关人", "trapped_passenger",
+                             "power_outage_trapped"),
+                    *aliases("emergency_call", *BUTTON_WORDS, "alarm_bell", "警铃",
+                             # The car's intercom to the machine room, the control room …
+                             "五方通话", "五方对讲", "对讲", "对讲呼叫", "轿厢报警", "轿厢呼救",
+                             "intercom", "intercom_call", "呼救", "一键呼救")),
     other_words=(("困人解除", "released"), ("解困", "released"), ("rescued", "released"),
                  ("trapped_cleared", "released"), ("release", "released"),
                  ("故障", "fault"), ("fault_alarm", "fault"), ("故障恢复", "fault_cleared"),

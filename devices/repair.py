@@ -50,7 +50,15 @@ _WORDS = {"lte": "4g", "4glte": "4g", "nr": "5g", "wlan": "wifi", "eth": "ethern
           "指纹": "fingerprint", "密码": "password", "临时密码": "temp_password",
           "远程": "remote", "远程开门": "remote", "身份证": "id_card", "蓝牙": "bluetooth",
           "微信": "wechat", "小程序": "wechat", "出门按钮": "exit_button", "按钮": "exit_button",
-          "钥匙": "key", "掌纹": "palm", "掌静脉": "palm", "虹膜": "iris"}
+          "钥匙": "key", "掌纹": "palm", "掌静脉": "palm", "虹膜": "iris",
+          # A lift monitor's mode and direction (vendor round 11: each refused a heartbeat).
+          "检修": "inspection", "维保": "maintenance", "保养": "maintenance", "维护": "maintenance",
+          "消防": "fire", "消防运行": "fire", "消防返回": "fire", "消防迫降": "fire",
+          "firereturn": "fire", "firemode": "fire", "正常": "normal", "自动": "normal",
+          "auto": "normal", "automatic": "normal", "应急": "emergency", "应急运行": "emergency",
+          "emergencypower": "emergency", "earthquake": "emergency", "地震": "emergency",
+          "停梯": "out_of_service", "停运": "out_of_service", "parking": "out_of_service",
+          "上行": "up", "下行": "down", "停止": "stopped", "静止": "stopped", "idle": "stopped"}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 # A date as Chinese firmware writes it: 2030/05/01, 2030.5.1, 2030年5月1日, 20300501; and a
 # label with the month only (2030-05, 2030年5月), which means to the month's end.

@@ -903,6 +903,32 @@ def test_a_fall_the_band_is_sure_of_in_its_own_words_pages(said):
     assert _flagged("wristband", {"type": said}) == "fall"
 
 
+@pytest.mark.parametrize(("said", "meant"), [
+    ("非平层困人", "trapped"), ("平层困人", "trapped"), ("停电困人", "trapped"),
+    ("轿厢困人", "trapped"), ("困人（停电）", "trapped"), ("trapped_passenger", "trapped"),
+    ("五方通话", "emergency_call"), ("五方对讲", "emergency_call"),
+    ("轿厢呼救", "emergency_call"), ("intercom", "emergency_call")])
+def test_a_lift_monitor_s_words_for_an_entrapment_or_the_intercom_page(said, meant):
+    # Vendor round 11: how lift-monitoring platforms class an entrapment, and the guide's own
+    # 五方通话, were refused — and three made a "device fault" ticket for a car with people in.
+    assert _flagged("elevator", {"type": said, "floor": 12}) == meant
+
+
+def test_a_lift_monitor_s_mode_and_direction_words_are_read(gateway):
+    gateway.registry.register([device("EL-MODE-1", "elevator", grid="G-01")])
+    for seq, (mode, meant) in enumerate((("检修", "inspection"), ("维保", "maintenance"),
+                                         ("消防返回", "fire"), ("应急运行", "emergency"),
+                                         ("正常", "normal")), 1):
+        gateway.pipeline.process_batch([RawMessage(
+            "scgw/v1/elevator/EL-MODE-1/telemetry", orjson.dumps(
+                {"ts": MS, "seq": seq, "floor": 3, "mode": mode, "direction": "上行"}),
+            received_at=T0)])
+        [row] = gateway.store.query("SELECT data FROM telemetry WHERE device_id = 'EL-MODE-1'"
+                                    " AND seq = ?", (seq,))
+        data = orjson.loads(row["data"])
+        assert (data["mode"], data["direction"]) == (meant, "up")
+
+
 def _flagged(kind: str, payload: dict[str, object], channel: str = "event") -> str | None:
     from devices.catalogue import CATALOGUE
     from gateway.urgent_salvage import misplaced_urgent, salvage_event
