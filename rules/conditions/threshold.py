@@ -121,6 +121,12 @@ class DurationEvaluator(ThresholdEvaluator):
             st = self.state(msg.device_id)
         data = st.data
         if holds:
+            # The device time of the newest reading that held: an older one uploaded later
+            # (a meter's memory, a band's backlog oldest first) neither breaks the hold nor
+            # clears its alert (vendor round 11: a 2-h-old 6.2 mmol/L cleared a standing
+            # hypoglycaemia, a 1-h-old 70 bpm a heart-rate alert).
+            if msg.ts > data.get("at", 0.0):
+                data["at"] = msg.ts
             if data.get("since") is None:
                 data.update(since=now, n=1, v=value)
                 st.due = now + self.cond.for_s
@@ -133,6 +139,8 @@ class DurationEvaluator(ThresholdEvaluator):
                     self.fx.persist(self.rule, st)
             self._maybe_fire(st, now, msg)
         elif self._released(value) and (data.get("since") is not None or data.get("on")):
+            if msg.ts < data.get("at", msg.ts):
+                return
             was_on = data.get("on", False)
             data.clear()
             st.due = None

@@ -53,6 +53,20 @@ def test_heart_rate_brief_spike_does_not_fire_and_hysteresis_holds(rig: Rig):
     assert rig.open("wristband.heart_rate", "WB-1002") is None
 
 
+def test_a_vital_reading_from_the_device_s_memory_does_not_clear_a_standing_alert(rig: Rig):
+    # Vendor round 11: a glucose meter's reading from 2 h before, uploaded when it got its
+    # network back, cleared a standing hypoglycaemia; a band's 1-h-old 70 bpm a heart-rate
+    # alert. An older reading says nothing of now; a newer one still clears.
+    for _ in range(2):
+        rig.telemetry("WB-1002", glucose_mmol_l=2.1)
+        rig.advance(40)
+    assert rig.open("wristband.glucose", "WB-1002") is not None
+    rig.send("WB-1002", "telemetry", {"glucose_mmol_l": 6.2}, ts=rig.clock.time() - 7200)
+    assert rig.open("wristband.glucose", "WB-1002") is not None
+    rig.telemetry("WB-1002", glucose_mmol_l=6.2)
+    assert rig.open("wristband.glucose", "WB-1002") is None
+
+
 def test_low_battery_threshold_with_hysteresis_and_the_event(rig: Rig):
     rig.telemetry("WB-1001", battery_pct=25)
     assert rig.alerts("wristband.low_battery") == []
