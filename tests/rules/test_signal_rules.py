@@ -67,6 +67,23 @@ def test_a_vital_reading_from_the_device_s_memory_does_not_clear_a_standing_aler
     assert rig.open("wristband.glucose", "WB-1002") is None
 
 
+def test_one_reading_in_the_crisis_range_alerts_at_once(rig: Rig):
+    # Vendor round 11: a cuff's 232/134 mmHg and a meter's 2.1 mmol/L (measured once or twice
+    # a day) raised nothing until a second reading.
+    rig.telemetry("WB-1001", systolic_mmhg=232, diastolic_mmhg=134)
+    rig.telemetry("WB-1002", glucose_mmol_l=2.1)
+    rig.telemetry("WB-1002", glucose_mmol_l=2.0)  # a repeat: the same alert
+    assert rig.open("wristband.blood_pressure_crisis", "WB-1001")["severity"] == "critical"
+    assert rig.open("wristband.diastolic_crisis", "WB-1001")["severity"] == "critical"
+    assert rig.open("wristband.glucose_low_crisis", "WB-1002")["severity"] == "major"
+    assert rig.alerts("wristband.glucose_high_crisis") == []
+    assert rig.alerts("wristband.blood_pressure_crisis", "WB-1002") == []
+    rig.telemetry("WB-1002", glucose_mmol_l=5.5)  # treated: back in range
+    assert rig.open("wristband.glucose_low_crisis", "WB-1002") is None
+    rig.telemetry("WB-1001", systolic_mmhg=170, diastolic_mmhg=100)  # still high, not a crisis
+    assert rig.open("wristband.blood_pressure_crisis", "WB-1001") is not None
+
+
 def test_low_battery_threshold_with_hysteresis_and_the_event(rig: Rig):
     rig.telemetry("WB-1001", battery_pct=25)
     assert rig.alerts("wristband.low_battery") == []
