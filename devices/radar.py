@@ -122,7 +122,12 @@ KIND = DeviceKind(
     urgent_aliases=(("fall_down", "fall"), ("fall_detected", "fall"), ("跌倒", "fall"),
                     ("fall_confirmed", "fall"), ("confirmed_fall", "fall"),
                     ("摔倒", "fall"), ("tumble", "fall"), ("fall_alarm", "fall"),
-                    ("倒地", "fall")),
+                    ("倒地", "fall"),
+                    # A fall out of bed, or on getting up from it: what bed devices exist to
+                    # catch (vendor round 11: each refused, never paged).
+                    ("坠床", "fall"), ("fall_from_bed", "fall"), ("bed_fall", "fall"),
+                    ("跌落床下", "fall"), ("掉床", "fall"), ("床边跌倒", "fall"),
+                    ("离床跌倒", "fall"), ("fell_out_of_bed", "fall")),
     other_words=(("stay_too_long", "long_stay"), ("long_stay_alarm", "long_stay"),
                  ("stay_timeout", "long_stay"), ("滞留", "long_stay"),
                  ("如厕滞留", "long_stay"), ("如厕超时", "long_stay"), ("滞留报警", "long_stay"),
@@ -132,5 +137,6 @@ KIND = DeviceKind(
                  ("got_up", "left"), ("起身", "left"),
                  ("bed_exit", "out_of_bed"), ("leave_bed", "out_of_bed"),
                  ("离床", "out_of_bed"), ("离床未归", "out_of_bed"), ("离床报警", "out_of_bed"),
+                 ("离床超时", "out_of_bed"), ("bed_exit_timeout", "out_of_bed"),
                  ("in_bed", "back_in_bed"), ("上床", "back_in_bed"), ("回床", "back_in_bed")),
 )

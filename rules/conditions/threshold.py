@@ -15,6 +15,9 @@ from rules.conditions.base import (
     Evaluator,
     State,
     ThresholdError,
+    Where,
+    check_where_fields,
+    compile_where,
     signal_key,
     signal_keys,
 )
@@ -41,6 +44,10 @@ class DurationCondition(Comparison):
     min_samples: int = Field(
         1, ge=1, le=1000, description="Readings that must agree before it fires"
     )
+    when: Where = Field(
+        default_factory=dict, description="Readings count only while these fields match "
+        "(a sleep belt's breathing while `in_bed: true`); one that does not match breaks the "
+        "hold and clears the alert as a reading back in range does")
 
 
 class ThresholdEvaluator(Evaluator):
@@ -105,12 +112,25 @@ class DurationEvaluator(ThresholdEvaluator):
 
     cond: DurationCondition  # type: ignore[assignment]
 
+    def __init__(self, cond: Comparison, rule: Rule, fx: Effects, env: CompileEnv) -> None:
+        super().__init__(cond, rule, fx, env)
+        self._when = compile_where(getattr(cond, "when", {}))
+
+    def keys(self, kind: DeviceKind) -> set[str]:
+        """As the threshold's; the `when` fields must be the kind's."""
+        check_where_fields(self.cond.when, [kind.telemetry], "when")
+        return super().keys(kind)
+
     def on_message(self, msg: Message, now: float) -> None:
         """Start, extend or break the hold."""
         value = msg.value(self._signal)
         if value is None:
             return
         st = self.states.get(msg.device_id)
+        if self._when is not None and not self._when(msg):
+            if st is not None:
+                self._release(st, msg, now, value)
+            return
         holds = self._holds(value)
         if not holds and st is not None and st.data.get("since") is not None:
             # Inside the hysteresis band a hold in progress continues (and the reading counts).
@@ -138,15 +158,21 @@ class DurationEvaluator(ThresholdEvaluator):
                 if data["n"] <= self.cond.min_samples:
                     self.fx.persist(self.rule, st)
             self._maybe_fire(st, now, msg)
-        elif self._released(value) and (data.get("since") is not None or data.get("on")):
-            if msg.ts < data.get("at", msg.ts):
-                return
-            was_on = data.get("on", False)
-            data.clear()
-            st.due = None
-            self.fx.persist(self.rule, st)
-            if was_on and self.rule.options.auto_clear:
-                self.fx.clear(self.rule, msg.device_id, now, f"{self._signal}={value}")
+        elif self._released(value):
+            self._release(st, msg, now, value)
+
+    def _release(self, st: State, msg: Message, now: float, value: object) -> None:
+        """Break the hold and clear the alert (not for a reading older than the newest that
+        held)."""
+        data = st.data
+        if (data.get("since") is None and not data.get("on")) or msg.ts < data.get("at", msg.ts):
+            return
+        was_on = data.get("on", False)
+        data.clear()
+        st.due = None
+        self.fx.persist(self.rule, st)
+        if was_on and self.rule.options.auto_clear:
+            self.fx.clear(self.rule, msg.device_id, now, f"{self._signal}={value}")
 
     def on_timer(self, st: State, now: float) -> None:
         """The hold reached T."""

@@ -914,6 +914,12 @@ def test_a_lift_monitor_s_words_for_an_entrapment_or_the_intercom_page(said, mea
     assert _flagged("elevator", {"type": said, "floor": 12}) == meant
 
 
+@pytest.mark.parametrize("said", ["坠床", "fall_from_bed", "跌落床下", "掉床", "离床跌倒"])
+def test_a_bed_device_s_fall_out_of_bed_pages(said):
+    # Vendor round 11: a sleep belt's 坠床 (fell out of bed) was refused, never paged.
+    assert _flagged("radar", {"type": said, "room": "卧室"}) == "fall"
+
+
 def test_a_lift_monitor_s_mode_and_direction_words_are_read(gateway):
     gateway.registry.register([device("EL-MODE-1", "elevator", grid="G-01")])
     for seq, (mode, meant) in enumerate((("检修", "inspection"), ("维保", "maintenance"),

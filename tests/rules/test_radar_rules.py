@@ -207,3 +207,23 @@ def test_a_fall_after_the_group_window_is_a_new_job(rig: Rig) -> None:
     assert [t["alerts"] for t in _tickets(rig)] == [
         ["wristband.fall:WB-1001", "wristband.fall_no_movement:WB-1001"],
         ["radar.fall:RD-L"]]
+
+
+def test_breathing_stopping_in_bed_alerts_and_an_empty_bed_does_not(rig: Rig) -> None:
+    # Vendor round 11: a sleep belt's breathing 14 → 0 in a lone elder's bed raised nothing.
+    for rpm in (14, 5, 0, 0):
+        rig.telemetry("RD-L", in_bed=True, breath_rpm=rpm)
+        rig.advance(20)
+    alert = rig.open("radar.no_breathing_in_bed", "RD-L")
+    assert alert is not None and alert["severity"] == "critical"
+    rig.telemetry("RD-L", in_bed=True, breath_rpm=12)  # breathing again
+    assert rig.open("radar.no_breathing_in_bed", "RD-L") is None
+    # An empty bed reads 0 too: nothing (and getting up ends a hold).
+    for _ in range(4):
+        rig.telemetry("RD-F", in_bed=False, breath_rpm=0)
+        rig.advance(30)
+    rig.telemetry("RD-F", in_bed=True, breath_rpm=3)
+    rig.advance(40)
+    rig.telemetry("RD-F", in_bed=False, breath_rpm=0)
+    rig.advance(40)
+    assert rig.alerts("radar.no_breathing_in_bed", "RD-F") == []
