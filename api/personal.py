@@ -41,6 +41,12 @@ PEOPLE: frozenset[str] = frozenset(("resident_id", "recipient_id"))
 PERSONAL_READING_KEYS: frozenset[str] = frozenset(
     (*VITALS, "location", "location_lat", "location_lon", "location_accuracy_m",
      "location_source", UNMAPPED, "steps", "worn"))
+# What a home device's readings say of the life in it — breathing, someone in bed or in the
+# room, lying still, the flat's door open at 05:00: never its vendor's once it serves someone
+# (vendor round 11: a sleep belt's vendor read a lone elder's breathing, 14 → 0).
+HOME_LIFE: frozenset[str] = frozenset(("breath_rpm", "presence", "in_bed", "posture", "stay_s",
+                                       "target_count", "door_open", "occupied"))
+_VENDOR_WITHHELD = PERSONAL_READING_KEYS | HOME_LIFE
 
 
 # Refused reaches for someone's data an account may make a minute, each with its audit row;
@@ -271,10 +277,11 @@ def check_routes(app: FastAPI) -> None:
 
 
 def redact_readings(values: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A device's readings without vitals and position."""
+    """A device's readings as its vendor may see them: without vitals, position and what
+    they say of the life at home."""
     if values is None:
         return None
-    return {k: v for k, v in values.items() if k not in PERSONAL_READING_KEYS}
+    return {k: v for k, v in values.items() if k not in _VENDOR_WITHHELD}
 
 
 def holds_personal(value: Any) -> bool:
@@ -302,10 +309,11 @@ def vendor_unbound(user: User, device: Any) -> bool:
 
 
 def redact_deep(value: Any) -> Any:
-    """A free-form value without positions, vital signs or residents' ids, at any depth."""
+    """A free-form value without positions, vital signs, the life at home or residents'
+    ids, at any depth."""
     if isinstance(value, dict):
         return {k: redact_deep(v) for k, v in value.items()
-                if k not in PERSONAL_READING_KEYS and k not in LOCATION and k not in PEOPLE}
+                if k not in _VENDOR_WITHHELD and k not in LOCATION and k not in PEOPLE}
     if isinstance(value, list):
         return [redact_deep(v) for v in value]
     return value

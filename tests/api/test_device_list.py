@@ -48,6 +48,31 @@ def test_a_vendor_list_withholds_the_wearers_position_and_vitals(api: Api,
     assert vendor["battery_pct"] == 64  # the hardware's health is the vendor's business
 
 
+def test_a_bed_device_s_vendor_never_reads_the_life_at_home(api: Api, publisher: Publisher):
+    # Vendor round 11: a sleep belt's vendor read a lone elder's breathing (14 → 0), and
+    # when she was in bed, present, lying still — in the twin, the messages and the series.
+    api.gateway.registry.register([device("RD-7001", "radar", vendor="acme",
+                                          resident_id="R-li", grid="G-01")])
+    publisher.publish("scgw/v1/radar/RD-7001/telemetry", orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 1, "breath_rpm": 14, "in_bed": True, "presence": True,
+         "posture": "lying", "signal_dbm": -70}))
+    assert wait_for(lambda: getattr(api.gateway.twins.get("RD-7001"), "last_telemetry", None),
+                    10)
+    life = {"breath_rpm", "in_bed", "presence", "posture"}
+    vendor = api.headers("vendor")
+    twin = api.client.get("/devices/RD-7001", headers=vendor).json()["twin"]
+    assert not life & set(twin["last_telemetry"]) and twin["last_telemetry"]["signal_dbm"] == -70
+    asked = {"end": T0 + 1}
+    assert wait_for(lambda: api.client.get("/devices/RD-7001/telemetry", params=asked,
+                                           headers=vendor).json(), 10)  # committed
+    series = api.client.get("/devices/RD-7001/telemetry", params=asked, headers=vendor).json()
+    assert series and all(not life & set(p["values"]) for p in series)
+    messages = api.client.get("/vendor/devices/RD-7001/messages", headers=vendor).json()
+    assert messages and all(not life & set(m["data"]) for m in messages)
+    staff = api.client.get("/devices/RD-7001", headers=api.headers("operator")).json()
+    assert staff["twin"]["last_telemetry"]["breath_rpm"] == 14  # the control room's to see
+
+
 def test_a_device_registered_later_is_listed_in_its_place(api: Api):
     before = [d["id"] for d in api.client.get("/devices", headers=api.headers("admin")).json()]
     r = api.client.post("/devices", headers=api.headers("admin"),
