@@ -43,6 +43,13 @@ class _Device:
     counts: dict[str, int] = field(default_factory=dict)  # consecutive refusals per channel
     reasons: dict[str, str] = field(default_factory=dict)  # each channel's latest reason
     broken: frozenset[str] = frozenset()  # the broken channels last reported
+    # Event words refused as unknown, and how often (a few, short): what the device tried to
+    # say, for the operator (vendor round 11: three refused 非平层困人 read as "device fault").
+    words: dict[str, int] = field(default_factory=dict)
+
+
+WORDS_MAX = 5  # refused event words a device's alert names
+WORD_MAX = 32
 
 
 class RefusalWatch:
@@ -57,14 +64,17 @@ class RefusalWatch:
         # Each device's state before the open transaction changed it, put back on rollback.
         self._before: dict[str, _Device | None] = {}
 
-    def refused(self, device_id: str, topic: str, reason: str) -> None:
-        """Note one refusal (ignored unless its reason is the device's own doing)."""
+    def refused(self, device_id: str, topic: str, reason: str, word: str | None = None) -> None:
+        """Note one refusal (ignored unless its reason is the device's own doing); `word`:
+        the event type it named, when that was the trouble."""
         if reason not in COUNTED:
             return
         st = self._touch(device_id)
         channel = channel_of(topic)
         st.counts[channel] = st.counts.get(channel, 0) + 1
         st.reasons[channel] = reason
+        if word and (word in st.words or len(st.words) < WORDS_MAX):
+            st.words[word[:WORD_MAX]] = st.words.get(word[:WORD_MAX], 0) + 1
         self._changed.add(device_id)
 
     def accepted(self, device_id: str, channel: str) -> None:
@@ -90,6 +100,7 @@ class RefusalWatch:
             st = self._touch(device_id)
             st.counts.clear()
             st.reasons.clear()
+            st.words.clear()
             st.broken = frozenset()
 
     def take(self) -> list[tuple[str, dict[str, Any] | None]]:
@@ -129,7 +140,7 @@ class RefusalWatch:
         st = self.devices.get(device_id)
         if device_id not in self._before:
             self._before[device_id] = None if st is None else _Device(
-                dict(st.counts), dict(st.reasons), st.broken)
+                dict(st.counts), dict(st.reasons), st.broken, dict(st.words))
         if st is None:
             st = self.devices[device_id] = _Device()
         return st
@@ -140,6 +151,9 @@ class RefusalWatch:
     @staticmethod
     def _detail(st: _Device, broken: dict[str, int]) -> dict[str, Any]:
         channels = sorted(broken)
-        return {"refused_channels": channels,
-                "refused_in_a_row": max(broken.values()),
-                "refused_reasons": sorted({st.reasons[c] for c in channels})}
+        detail: dict[str, Any] = {"refused_channels": channels,
+                                  "refused_in_a_row": max(broken.values()),
+                                  "refused_reasons": sorted({st.reasons[c] for c in channels})}
+        if st.words:
+            detail["refused_words"] = ", ".join(f"{w} ×{n}" for w, n in st.words.items())
+        return detail

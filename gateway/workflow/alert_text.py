@@ -48,6 +48,11 @@ class AlertText:
                 shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
                 parts.append(f"{_WHERE_ZH[key]} {shown[:80]}")
         parts += _what_zh(event)
+        words = alert.detail.get("refused_words") if isinstance(alert.detail, dict) else None
+        if isinstance(words, str) and words:
+            # What a device tried to say in words the gateway does not know (vendor round 11:
+            # a lift's 非平层困人 read as a "device fault" — people were shut in the car).
+            parts.append(f"无法识别的事件 {words[:200]}（请查看是否为报警 / check: an alarm?）")
         if alert.count > 1:
             parts.append(f"报警 {alert.count} 次")
         text = " · ".join(parts) + _clock_note(alert.clock_skew_s)

@@ -41,8 +41,13 @@ def test_refused_events_between_accepted_readings_page_as_major_and_clear(make_g
     assert alert["state"] == "active"
     assert alert["severity"] == "major"  # a band's events: its next alarm may not be heard
     detail = orjson.loads(alert["detail"])
+    # Which words were refused (vendor round 11: a lift's 非平层困人 read as a "device
+    # fault"; the operator must see what the device tried to say).
     assert detail == {"refused_channels": ["event"], "refused_in_a_row": 3,
-                      "refused_reasons": ["unknown_event_type"]}
+                      "refused_reasons": ["unknown_event_type"],
+                      "refused_words": "key_pressed ×3"}
+    [ticket] = gw.store.query("SELECT description FROM tickets WHERE category = 'device_fault'")
+    assert "无法识别的事件 key_pressed ×3" in ticket["description"]
     # More refusals: the same alert.
     _send(gw, publisher, f"{BAND}/event", {"seq": 4, "type": "key_pressed"}, n + 1)
     assert len(_alerts(gw)) == 1
