@@ -167,7 +167,7 @@ SignalDbm = Annotated[float, Field(ge=-140, le=0, description="Radio signal, dBm
 # was stored as a ticket attachment, vendor round 2), long enough for a signed URL (a 700-
 # character one was refused, vendor round 4).
 SnapshotRef = Annotated[str, Field(min_length=1, max_length=1000,
-                                   pattern=r"^(?i:https?|rtsps?|nvr)://\S+$")]
+                                   pattern=r"^(?i:https?|rtsps?|nvr|ftps?)://\S+$")]
 # A base64 JPEG has to fit in the gateway's default 64 KiB payload limit with room to spare.
 SNAPSHOT_MAX_CHARS = 56_000
 # Plain base64 of a JPEG (its first bytes FF D8 FF read "/9j/"): no `data:` prefix, no line

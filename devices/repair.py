@@ -65,6 +65,9 @@ _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 _DATE = re.compile(r"^(\d{4})(?:[-/.年]\s*(\d{1,2})(?:[-/.月]\s*(\d{1,2})日?|月)?|(\d{2})(\d{2}))$")
 # A field under another name that means the same (vendor round 4: a clear's `duration_s`).
 SAME_AS = {"duration_s": "dwell_s", "co_ppm": "ppm",
+           # An NVR's plate (vendor round 11: `plateNo` refused a blocked fire lane whole).
+           **dict.fromkeys(("plateNo", "plate_no", "plateNumber", "plate_number",
+                            "licensePlate", "license_plate"), "plate"),
             # Vendor round 9: a camera platform's picture under its common names was dropped
             # from a falling object, and refused a fire-lane event whole.
             **dict.fromkeys(("image_url", "imageUrl", "img_url", "imgUrl", "picture_url",

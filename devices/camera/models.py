@@ -150,6 +150,7 @@ KIND = DeviceKind(
                     ("high_toss", "falling_object"), ("high_toss_detect", "falling_object"),
                     ("high_altitude_parabolic", "falling_object"),
                     ("parabolic", "falling_object"), ("throwing", "falling_object"),
+                    ("throwing_detection", "falling_object"),
                     ("object_throwing", "falling_object"), ("object_falling", "falling_object"),
                     ("falling_object_alarm", "falling_object"),
                     ("falling_object_detection", "falling_object"),
@@ -162,5 +163,16 @@ KIND = DeviceKind(
                  ("电动车入户", "ebike_detected"), ("电动车进入", "ebike_detected"),
                  ("ebike", "ebike_detected"), ("e_bike", "ebike_detected"),
                  ("electric_bike", "ebike_detected"), ("电动车离开", "ebike_left"),
-                 ("ebike_gone", "ebike_left")),
+                 ("ebike_gone", "ebike_left"),
+                 # An NVR's names for the fire-lane analytics (vendor round 11: refused — the
+                 # lane never reported, or never cleared).
+                 ("消防通道占用", "fire_lane_blocked"), ("占用消防通道", "fire_lane_blocked"),
+                 ("消防通道堵塞", "fire_lane_blocked"),
+                 ("fireescapedetection", "fire_lane_blocked"),
+                 ("fire_escape_detection", "fire_lane_blocked"),
+                 ("fire_lane_occupied", "fire_lane_blocked"),
+                 ("fire_lane_occupancy", "fire_lane_blocked"),
+                 ("消防通道恢复", "fire_lane_cleared"), ("消防通道畅通", "fire_lane_cleared"),
+                 ("占用解除", "fire_lane_cleared"), ("fire_lane_restored", "fire_lane_cleared"),
+                 ("fire_lane_clear", "fire_lane_cleared")),
 )

@@ -920,6 +920,26 @@ def test_a_bed_device_s_fall_out_of_bed_pages(said):
     assert _flagged("radar", {"type": said, "room": "卧室"}) == "fall"
 
 
+def test_an_nvr_s_fire_lane_words_plate_and_ftp_picture_are_read(gateway):
+    # Vendor round 11: 消防通道占用 and fireEscapeDetection were refused (three made a "device
+    # fault"), 消防通道恢复 too (the lane stayed blocked), `plateNo` or an NVR's `ftp://`
+    # picture link refused a blocked lane whole.
+    cam = DEVICE_OF["camera"]
+    sent = [{"type": "消防通道占用", "zone": "FL-7", "confidence": 0.9, "plateNo": "鲁H12345",
+             "snapshot_ref": "ftp://10.0.0.5/pic/1.jpg"},
+            {"type": "消防通道恢复", "zone": "FL-7"},
+            {"type": "fireEscapeDetection", "zone": "FL-8", "confidence": 0.8}]
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/camera/{cam}/event", orjson.dumps({"ts": MS + n, "seq": 700 + n, **body}),
+        received_at=T0) for n, body in enumerate(sent)])
+    rows = gateway.store.query("SELECT type, data FROM events WHERE device_id = ? AND seq >= 700"
+                               " ORDER BY seq", (cam,))
+    assert [r["type"] for r in rows] == ["fire_lane_blocked", "fire_lane_cleared",
+                                         "fire_lane_blocked"]
+    first = orjson.loads(rows[0]["data"])
+    assert (first["plate"], first["snapshot_ref"]) == ("鲁H12345", "ftp://10.0.0.5/pic/1.jpg")
+
+
 def test_a_lift_monitor_s_mode_and_direction_words_are_read(gateway):
     gateway.registry.register([device("EL-MODE-1", "elevator", grid="G-01")])
     for seq, (mode, meant) in enumerate((("检修", "inspection"), ("维保", "maintenance"),
