@@ -316,5 +316,12 @@ KIND = DeviceKind(
                  ("zone_armed", "armed"), ("撤防", "disarmed"), ("disarm", "disarmed"),
                  ("zone_disarmed", "disarmed"), ("line_cut", "fault"), ("断线", "fault"),
                  ("短路", "fault"), ("short_circuit", "fault"), ("fence_fault", "fault"),
-                 ("线路故障", "fault"), ("防区故障", "fault")),
+                 ("线路故障", "fault"), ("防区故障", "fault"),
+                 # A door contact's plain words (vendor round 11: refused; three made a
+                 # "device fault" at a lone elder's door).
+                 ("开门", "door_opened"), ("door_open", "door_opened"), ("门磁打开", "door_opened"),
+                 ("门打开", "door_opened"), ("夜间开门", "door_opened"),
+                 ("night_door_open", "door_opened"), ("关门", "door_closed"),
+                 ("door_close", "door_closed"), ("门磁关闭", "door_closed"),
+                 ("门关闭", "door_closed")),
 )

@@ -133,6 +133,12 @@ KIND = DeviceKind(
                  ("如厕滞留", "long_stay"), ("如厕超时", "long_stay"), ("滞留报警", "long_stay"),
                  ("no_motion", "long_stay"), ("inactivity", "long_stay"),
                  ("长时间未动", "long_stay"), ("久滞", "long_stay"),
+                 # A welfare kit's own "nobody has moved for hours" (vendor round 11: refused,
+                 # and three read as a "device fault" at a lone elder's).
+                 ("no_activity", "long_stay"), ("长时间无活动", "long_stay"),
+                 ("无人活动", "long_stay"), ("长时间未活动", "long_stay"),
+                 ("长时间未活动报警", "long_stay"), ("inactive_alarm", "long_stay"),
+                 ("activity_abnormal", "long_stay"), ("no_activity_alarm", "long_stay"),
                  ("leave", "left"), ("person_left", "left"), ("离开", "left"),
                  ("got_up", "left"), ("起身", "left"),
                  ("bed_exit", "out_of_bed"), ("leave_bed", "out_of_bed"),

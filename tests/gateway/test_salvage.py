@@ -940,6 +940,22 @@ def test_an_nvr_s_fire_lane_words_plate_and_ftp_picture_are_read(gateway):
     assert (first["plate"], first["snapshot_ref"]) == ("鲁H12345", "ftp://10.0.0.5/pic/1.jpg")
 
 
+def test_a_welfare_kit_s_own_words_are_read_not_refused(gateway):
+    # Vendor round 11: a PIR kit's "no activity" and a door contact's 开门 / 关门 were refused,
+    # and three read as a "device fault" at a lone elder's.
+    gateway.registry.register([device("DS-W1", "access", grid="G-01"),
+                               device("PIR-W1", "radar", grid="G-01")])
+    sent = [("access/DS-W1", {"type": "开门"}), ("access/DS-W1", {"type": "门磁关闭"}),
+            ("radar/PIR-W1", {"type": "no_activity", "room": "客厅"}),
+            ("radar/PIR-W1", {"type": "长时间无活动"})]
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/{topic}/event", orjson.dumps({"ts": MS + n, "seq": 800 + n, **body}),
+        received_at=T0) for n, (topic, body) in enumerate(sent)])
+    rows = gateway.store.query("SELECT type FROM events WHERE seq >= 800 ORDER BY seq")
+    assert [r["type"] for r in rows] == ["door_opened", "door_closed", "long_stay", "long_stay"]
+    assert gateway.store.query("SELECT reason FROM dead_letters") == []
+
+
 def test_a_lift_monitor_s_mode_and_direction_words_are_read(gateway):
     gateway.registry.register([device("EL-MODE-1", "elevator", grid="G-01")])
     for seq, (mode, meant) in enumerate((("检修", "inspection"), ("维保", "maintenance"),
