@@ -216,3 +216,27 @@ def test_a_vendor_never_sees_whom_its_band_serves_nor_where_they_live(api: Api):
     # Staff see the binding.
     staff = c.get("/devices/WB-HOME-1", headers=api.headers("operator")).json()
     assert (staff["building"], staff["unit"], staff["resident_id"]) == ("7", "2", "R-yang")
+
+
+def test_an_installed_lift_s_vendor_learns_which_event_words_were_refused(
+        api: Api, publisher: Publisher):
+    # Vendor round 11: a lift maker could not learn that its 非平层困人 was refused in the
+    # field (its car is installed: the detail is withheld); a word of its vocabulary is no
+    # one's data, a long number in it may be.
+    r = api.client.post("/devices", json={"id": "EL-P1", "kind": "elevator"},
+                        headers=api.headers("vendor"))
+    assert r.status_code == 201, r.text
+    assert api.client.put("/devices/EL-P1/binding", headers=api.headers("operator"),
+                          json={"site": "jining-renmin", "building": "2", "unit": "1",
+                                "grid": "G-01"}).status_code == 200
+    before = api.gateway.pipeline.processed
+    for seq, word in enumerate(("升降机卡住", "call_13812345678"), 1):
+        publisher.publish("scgw/v1/elevator/EL-P1/event", orjson.dumps(
+            {"ts": int(T0 * 1000), "seq": seq, "type": word}))
+    assert api.gateway.pipeline.wait_processed(before + 2, 10)
+    dead = api.client.get("/vendor/dead-letters?device_id=EL-P1",
+                          headers=api.headers("vendor")).json()
+    details = " | ".join(d["detail"] for d in dead)
+    assert [d["reason"] for d in dead] == ["unknown_event_type"] * 2
+    assert "(type: '升降机卡住')" in details and "13812345678" not in details
+    assert all("installed" in d["payload_preview"] for d in dead)
