@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 
 from api.access import family_resident, linked_residents
+from api.alert_detail import parse_detail
 from api.deps import Family, GatewayDep
 from api.personal import VITALS, Audit
 from api.schemas import (
@@ -230,7 +231,36 @@ def alarms(resident_id: str, gw: GatewayDep, user: Family, auditor: Audit,
             alert_state=alert["state"] if alert else None,
             handling=_handling(gw, ticket_id) if ticket_id else None))
         pressed[key] = out[-1]
+    out += _paged_alerts(gw, resident_id, devices, bound, start, end,
+                         {a.alert_id for a in out if a.alert_id is not None})
+    out.sort(key=lambda a: a.received_at or a.ts)
     return out[::-1]
+
+
+def _paged_alerts(gw: Any, resident_id: str, devices: dict[str, DeviceRecord],
+                  bound: dict[str, float], start: float, end: float,
+                  listed: set[int]) -> list[AlarmPublic]:
+    """The elder's critical alerts that no urgent event stands for — a lone elder still in
+    the bathroom, out of bed and not back, a blood-glucose crisis: the control room is paged,
+    and the family bought the device to be told too (vendor round 11)."""
+    out: list[AlarmPublic] = []
+    for row in AlertReads(gw.store).of_resident(resident_id, start, end):
+        device_id = row["device_id"]
+        if row["severity"] != "critical" or row["id"] in listed or device_id not in devices \
+                or row["opened_at"] < bound[device_id]:
+            continue
+        event = parse_detail(row["detail"]).get("event")
+        said = event.get("type") if isinstance(event, dict) else None
+        room = event.get("room") if isinstance(event, dict) else None
+        with gw.store.snapshot() as snap:
+            ticket = snap.tickets.for_alert(row["id"])
+        out.append(AlarmPublic(
+            device_id=device_id, type=str(said or row["rule_id"].split(".", 1)[-1]),
+            ts=row["opened_at"], received_at=row["opened_at"], kind=devices[device_id].kind,
+            room=room if isinstance(room, str) else None, category=row["category"],
+            alert_id=row["id"], alert_state=row["state"],
+            handling=_handling(gw, ticket.id) if ticket is not None else None))
+    return out
 
 
 def family_user_may_see(gw: Any, user: User, resident_id: str | None) -> bool:

@@ -13,6 +13,7 @@ from starlette.websockets import WebSocketDisconnect
 from api.routes.live import MAX_SOCKETS_OTHERS, TOO_MANY
 from tests.api.conftest import PASSWORD, Api
 from tests.conftest import T0
+from tests.support.waiting import wait_for
 
 # Runs on SQLite and on PostgreSQL (docs/storage.md: which tests run on both).
 pytestmark = pytest.mark.both_backends
@@ -116,6 +117,33 @@ def test_each_alarm_in_the_family_history_names_its_own_alert(api, publisher):
     assert ticket["alert_ids"] == sorted(own.values())
     assert f"另一报警 {own['forced_open']}（独居老人家门被撬/强行打开）" in ticket["description"]
     assert ticket["rule_name_zh"] == "胁迫开门报警"
+
+
+def test_the_family_is_told_of_its_lone_elder_s_critical_welfare_and_health_alarms(
+        api, publisher):
+    # Vendor round 11: a lone elder's critical 离床未归 and her glucose crisis paged the
+    # control room; the family's history, which held urgent events only, stayed empty.
+    c = api.client
+    assert c.post("/devices", json={"id": "RD-W9", "kind": "radar"},
+                  headers=api.headers("vendor")).status_code == 201
+    assert c.put("/devices/RD-W9/binding", headers=api.headers("operator"),
+                 json={"site": "jining-renmin", "grid": "G-01",
+                       "resident_id": "R-yang"}).status_code == 200
+    publisher.publish("scgw/v1/radar/RD-W9/event", orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 1, "type": "out_of_bed", "room": "bedroom",
+         "away_s": 1800}))
+    publisher.publish("scgw/v1/wristband/WB-1001/telemetry", orjson.dumps(
+        {"ts": int(T0 * 1000), "seq": 900, "glucose_mmol_l": 2.1}))
+    assert wait_for(lambda: len(c.get("/alerts?resident_id=R-yang&state=open",
+                                      headers=api.headers("operator")).json()) >= 3, 10)
+    alarms = c.get("/family/elders/R-yang/alarms", headers=api.headers("family")).json()
+    seen = {(a["device_id"], a["type"]): a for a in alarms}
+    assert ("RD-W9", "out_of_bed") in seen and ("WB-1001", "glucose_low_crisis") in seen
+    assert seen["RD-W9", "out_of_bed"]["room"] == "bedroom"
+    assert seen["RD-W9", "out_of_bed"]["handling"] is not None  # what the community did
+    li = {"Authorization": f"Bearer {api.login('fam-li')}"}
+    assert not [a for a in c.get("/family/elders/R-li/alarms", headers=li).json()
+                if a["device_id"] in ("RD-W9", "WB-1001")]  # nobody else's
 
 
 def test_login_backs_off_after_repeated_failures_and_tokens_expire(api, clock):
