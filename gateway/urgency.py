@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import time
 
+import orjson
+
 from devices.base import DeviceKind
 from devices.catalogue import CATALOGUE, KindCatalogue
 from devices.codec import utf16_codec, wide_text
 from devices.dialects.engine import DialectCodec
 from devices.vendors import CodecSet
-from devices.words import URGENT_DECORATIONS, URGENT_PREFIXES, urgent_word
+from devices.words import URGENT_DECORATIONS, URGENT_PREFIXES, urgent_type, urgent_word
 from gateway.envelope import RawMessage
 
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -20,6 +22,7 @@ FALSE_MARKS = 3
 FALSE_WINDOW_S = 60.0
 DISTRUST_S = 60.0
 _DEVICES_MAX = 100_000
+_TOP_READ_MAX = 65_536  # a distrusted device's event read in full to see its own type
 # An event in UTF-16 (a BOM, or `{\0"`) is read as such for its urgency up to this size.
 _UTF16_MAX = 8192
 # What firmware adds after an urgent word (`sos_key_alarm`), as salvage reads it.
@@ -91,7 +94,10 @@ class UrgencyHint:
             until = self._distrusted.get(found)
             if until is not None:
                 if time.monotonic() < until:
-                    return None
+                    # The shape is distrusted, not the device: its event whose own `type` is
+                    # an urgent word still goes first (red team round 11: three of a band's
+                    # `{"alarm_type": "sos", "alarm": 0}` made its next SOS wait 46 s).
+                    return found if _urgent_at_top(raw) else None
                 del self._distrusted[found]
         return found
 
@@ -221,3 +227,17 @@ def may_name_urgent(kind: DeviceKind, payload: bytes) -> bool:
             rb"[-_.\s]*".join(re.escape(c.encode()) for c in w) for w in sorted(words)),
             re.IGNORECASE)
     return pattern.search(payload) is not None
+
+
+def _urgent_at_top(raw: RawMessage) -> bool:
+    """Whether an event names one of its kind's urgent words as its own top-level `type`."""
+    parts = raw.topic.split("/")
+    kind = CATALOGUE.get(parts[2]) if len(parts) == 5 and parts[4] == "event" else None
+    if kind is None or len(raw.payload) > _TOP_READ_MAX:
+        return False
+    try:
+        obj = orjson.loads(raw.payload)
+    except orjson.JSONDecodeError:
+        return False
+    said = obj.get("type") if isinstance(obj, dict) else None
+    return isinstance(said, str) and urgent_type(kind, said) is not None

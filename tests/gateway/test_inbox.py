@@ -250,10 +250,20 @@ def test_a_device_whose_messages_only_look_urgent_loses_its_place_in_front(tmp_p
         sos = RawMessage("scgw/v1/wristband/WB-9/event", orjson.dumps(
             {"ts": ms, "seq": 1, "type": "sos"}), received_at=T0)
         assert hint(sos) == "WB-9"  # others keep theirs
+        # The shape is distrusted, not the device (red team round 11: three of a band's
+        # "SOS: off" status reports made its next real SOS wait 46 s behind a flood).
+        for seq in range(2, 5):
+            gw.pipeline.submit([RawMessage("scgw/v1/wristband/WB-9/telemetry", orjson.dumps(
+                {"ts": ms, "seq": seq, "alarm_type": "sos", "alarm": 0, "battery_pct": 80}),
+                received_at=T0)])
+        assert gw.pipeline.wait_processed(6, 10)
+        off = RawMessage("scgw/v1/wristband/WB-9/telemetry", orjson.dumps(
+            {"ts": ms, "seq": 5, "alarm_type": "sos", "alarm": 0}), received_at=T0)
+        assert hint(off) is None and hint(sos) == "WB-9"
         # The device's real alarm is read in full all the same (only not first).
         gw.pipeline.submit([RawMessage("scgw/v1/access/AC-9/event", orjson.dumps(
             {"ts": ms, "seq": 9, "type": "forced_open"}), received_at=T0)])
-        assert gw.pipeline.wait_processed(4, 10)
+        assert gw.pipeline.wait_processed(7, 10)
         assert wait_for(lambda: gw.store.query(
             "SELECT id FROM alerts WHERE device_id = 'AC-9' AND rule_id = 'access.forced_open'"),
             5)
