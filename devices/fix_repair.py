@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from devices.base import CELL_FIX_MIN_M, UNKNOWN_CELL_ACCURACY_M, UNKNOWN_WIFI_ACCURACY_M
-from devices.datum import DATUM_KEYS, datum_named, to_wgs84
+from devices.datum import DATUM_KEYS, datum_named, in_china, to_wgs84
 
 # How a fix was made, by the words modules write for it (vendor round 10: `AGPS`, `gps+lbs`
 # lost the whole position of an SOS): the first method a label names, in this order.
@@ -40,8 +40,11 @@ def in_wgs84(obj: dict[str, Any], where: str, notes: list[str]) -> dict[str, Any
         return None
     obj = {k: v for k, v in obj.items() if k not in DATUM_KEYS}
     lat, lon = obj.get("lat"), obj.get("lon")
+    # Only a fix inside China is in a Chinese datum: (0, 0), a module's "no fix", stays the
+    # placeholder it is, and nothing is pushed past a pole or the antimeridian (red team
+    # round 11: BD-09's offset made 0/0 a precise fix on the family's map).
     if datum != "wgs84" and type(lat) in (int, float) and type(lon) in (int, float) \
-            and -90 <= lat <= 90 and -180 <= lon <= 180:
+            and in_china(lat, lon):
         obj["lat"], obj["lon"] = to_wgs84(datum, lat, lon)
         notes.append(f"{where} {str(said)[:20]} ({datum}) converted to WGS-84")
     return obj

@@ -70,6 +70,21 @@ def test_a_fix_in_gcj02_or_bd09_is_placed_in_wgs84(gateway: Gateway, label: str)
     assert gateway.store.query("SELECT reason FROM dead_letters") == []
 
 
+def test_a_no_fix_labelled_with_a_chinese_datum_stays_no_fix(gateway: Gateway) -> None:
+    # Red team round 11: a module with no fix sends 0/0 with the datum it always names;
+    # BD-09's offset made it a precise fix at sea, on the family's map and the SOS ticket.
+    _send(gateway, "telemetry", {"seq": 1, "location": {"lat": HOME[0], "lon": HOME[1],
+                                                        "accuracy_m": 15}})
+    _send(gateway, "event", {"seq": 2, "type": "sos", "location": {
+        "lat": 0, "lon": 0, "coord_type": "bd09"}})
+    assert "location" not in _stored(gateway, "events", 2)
+    twin = gateway.twins.get(BAND)
+    assert (twin.lat, twin.lon) == HOME
+    _send(gateway, "telemetry", {"seq": 3, "location": {"lat": 35.41, "lon": 180,
+                                                        "coord_type": "bd09"}})
+    assert gateway.twins.get(BAND).lon in (HOME[1], 180)  # never moved off by a datum
+
+
 def test_a_datum_the_gateway_cannot_convert_costs_the_fix_not_the_message(
         gateway: Gateway) -> None:
     _send(gateway, "telemetry", {"seq": 1, "heart_rate_bpm": 71, "location": {
