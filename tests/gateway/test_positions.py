@@ -76,12 +76,12 @@ def test_a_no_fix_labelled_with_a_chinese_datum_stays_no_fix(gateway: Gateway) -
     _send(gateway, "telemetry", {"seq": 1, "location": {"lat": HOME[0], "lon": HOME[1],
                                                         "accuracy_m": 15}})
     _send(gateway, "event", {"seq": 2, "type": "sos", "location": {
-        "lat": 0, "lon": 0, "coord_type": "bd09"}})
+        "lat": 0, "lon": 0, "accuracy_m": 10, "coord_type": "bd09"}})
     assert "location" not in _stored(gateway, "events", 2)
     twin = gateway.twins.get(BAND)
     assert (twin.lat, twin.lon) == HOME
     _send(gateway, "telemetry", {"seq": 3, "location": {"lat": 35.41, "lon": 180,
-                                                        "coord_type": "bd09"}})
+                                                        "accuracy_m": 10, "coord_type": "bd09"}})
     assert gateway.twins.get(BAND).lon in (HOME[1], 180)  # never moved off by a datum
 
 
