@@ -70,7 +70,13 @@ class Analyzer:
         # the lane); on a facade it lost a far throw of style C's set 3000 and cost 2-3 % of
         # the frame rate, so a camera with a facade registers as before.
         self._conditioner = Conditioner(
-            main.size, main.scale, cfg.stabilize, roi, step, hue_check=cfg.falling is None
+            main.size,
+            main.scale,
+            cfg.stabilize,
+            roi,
+            step,
+            hue_check=cfg.falling is None,
+            anchor=cfg.falling is not None,
         )
         self._draw_scale = k
 

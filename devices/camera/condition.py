@@ -75,11 +75,14 @@ class Conditioner:
         roi: np.ndarray | None = None,
         min_gain_step: float = FALLING_GAIN_STEP,
         hue_check: bool = False,
+        anchor: bool = False,
     ) -> None:
         """`size` is the (w, h) of the analysis image registered; `to_full` its scale (analysis
         pixels per full-frame pixel); `roi` (that size) limits where exposure is measured;
         exposure changes from `min_gain_step` on are undone; `hue_check`: a shift must also
-        improve the match of the colour edges (see `_hue_agrees`)."""
+        improve the match of the colour edges (see `_hue_agrees`); `anchor`: the reference keeps
+        its first frame's brightness (see `apply`)."""
+        self._anchor = anchor
         self._hue_check = hue_check
         self._min_gain_step = min_gain_step
         w, h = size
@@ -94,6 +97,7 @@ class Conditioner:
         self._reg_size = (_fast_size(w), _fast_size(h))
         self._window = cv2.createHanningWindow(self._reg_size, cv2.CV_32F)
         self._ref: np.ndarray | None = None
+        self._level = 0.0
         self._stabilize = stabilize
         self.shift = (0.0, 0.0)  # full-frame pixels
         self.gain = 1.0
@@ -122,6 +126,7 @@ class Conditioner:
         small = small[:rh, :rw].astype(np.float32)
         if self._ref is None:
             self._ref = small
+            self._level = self._level_of(small)
             return
         shift = (0.0, 0.0)
         raw = small
@@ -157,10 +162,22 @@ class Conditioner:
             small = small / self.gain
         if self._moved >= _REBASE_FRAMES:
             self._ref, self._edges, self._moved = raw, None, 0
+            self._level = self._level_of(raw)
         elif not moving:
             # Learn only while the camera is still: a reference blended from registered shaky
             # frames drifts with every registration error and can lock onto a wrong offset.
             cv2.accumulateWeighted(small, self._ref, _REF_ALPHA)
+            if self._anchor:
+                # The reference learns frames already scaled to it, so its brightness should
+                # stay where it began; but it is a per-pixel mean and the gain a median across
+                # pixels. Where rain or noise brightens pixels now and then, a pixel's mean
+                # sits above its usual value, the usual frame reads darker than the
+                # reference, is brightened to it, and the mean climbs again: style C clip
+                # 3112 (night rain) ended brightened 4.3 x (gain 0.23, a fifth of the facade
+                # foreground), 3008 and 3106 (day rain) 1.4-1.5 x. Held to its first median.
+                level = self._level_of(self._ref)
+                if level > 0:
+                    self._ref *= self._level / level
             if self._hue_check and image.ndim == 3 and self.still % _CHROMA_EVERY == 1:
                 hue = self._chroma(image)
                 if self._chroma_ref is None:
@@ -202,6 +219,11 @@ class Conditioner:
         before = float(np.abs(hue[edges] - ref[edges]).mean())
         after = float(np.abs(moved[edges] - ref[edges]).mean())
         return after < before
+
+    def _level_of(self, small: np.ndarray) -> float:
+        """The brightness of a registration image: the median of its grid pixels."""
+        px = small[self._grid]
+        return float(np.median(px)) if px.size else float(np.median(small))
 
     def _gain_of(self, px: np.ndarray, ref_px: np.ndarray, bright: np.ndarray) -> float:
         """The median brightness ratio of grid pixels `px` to the reference (the last gain
