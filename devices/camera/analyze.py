@@ -76,7 +76,6 @@ class Analyzer:
             roi,
             step,
             hue_check=cfg.falling is None,
-            anchor=cfg.falling is not None,
         )
         self._draw_scale = k
 
@@ -94,6 +93,9 @@ class Analyzer:
             image = crop.extract(frame.image)
             if not self._falling.cfg.color:
                 image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+            # In heavy rain the exposure reference's brightness is held: rain brightens pixels
+            # now and then, and a free reference climbs with them (see `Conditioner.apply`).
+            cond.hold_level = self._falling.heavy_rain
             cond.apply(image)
             shaking = cond.still < SHAKE_HOLD
             found += self._falling.process(frame.t, cond.follow(image, crop.scale), shaking)

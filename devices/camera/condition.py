@@ -80,9 +80,9 @@ class Conditioner:
         """`size` is the (w, h) of the analysis image registered; `to_full` its scale (analysis
         pixels per full-frame pixel); `roi` (that size) limits where exposure is measured;
         exposure changes from `min_gain_step` on are undone; `hue_check`: a shift must also
-        improve the match of the colour edges (see `_hue_agrees`); `anchor`: the reference keeps
-        its first frame's brightness (see `apply`)."""
-        self._anchor = anchor
+        improve the match of the colour edges (see `_hue_agrees`); `anchor`: the reference
+        keeps its first frame's brightness (`hold_level` from the start, see `apply`)."""
+        self.hold_level = anchor
         self._hue_check = hue_check
         self._min_gain_step = min_gain_step
         w, h = size
@@ -167,17 +167,19 @@ class Conditioner:
             # Learn only while the camera is still: a reference blended from registered shaky
             # frames drifts with every registration error and can lock onto a wrong offset.
             cv2.accumulateWeighted(small, self._ref, _REF_ALPHA)
-            if self._anchor:
-                # The reference learns frames already scaled to it, so its brightness should
-                # stay where it began; but it is a per-pixel mean and the gain a median across
-                # pixels. Where rain or noise brightens pixels now and then, a pixel's mean
-                # sits above its usual value, the usual frame reads darker than the
-                # reference, is brightened to it, and the mean climbs again: style C clip
-                # 3112 (night rain) ended brightened 4.3 x (gain 0.23, a fifth of the facade
-                # foreground), 3008 and 3106 (day rain) 1.4-1.5 x. Held to its first median.
-                level = self._level_of(self._ref)
-                if level > 0:
-                    self._ref *= self._level / level
+            # The reference learns frames already scaled to it, so its brightness should
+            # stay where it is; but it is a per-pixel mean and the gain a median across
+            # pixels. Where rain brightens pixels now and then, a pixel's mean sits above its
+            # usual value, the usual frame reads darker than the reference, is brightened to
+            # it, and the mean climbs again: style C clip 3112 (night rain) ended brightened
+            # 4.3 x (gain 0.23, a fifth of the facade foreground), 3008 and 3106 (day rain)
+            # 1.4-1.5 x. While `hold_level` is set the reference keeps the median brightness
+            # it had when the hold began (docs/camera.md, 2026-12-07 eighteenth).
+            level = self._level_of(self._ref)
+            if self.hold_level and level > 0 and self._level > 0:
+                self._ref *= self._level / level
+            else:
+                self._level = level
             if self._hue_check and image.ndim == 3 and self.still % _CHROMA_EVERY == 1:
                 hue = self._chroma(image)
                 if self._chroma_ref is None:

@@ -25,6 +25,9 @@ MIN_SCALE = 0.5
 # The opening is skipped while it removes less than this share of the facade (see __init__).
 _SPECKS = 8e-4
 _SPECKS_ALPHA = 0.05
+# Heavy rain: the opening removes this share of the facade (300-460 streaks a frame remove
+# 1.9-2.4 %, light rain and night haze 0.4-0.8 %; 2026-12-07 seventeenth).
+_HEAVY = 0.015
 
 
 def falling_crop(cfg: FallingConfig, frame_size: tuple[int, int]) -> Crop:
@@ -75,6 +78,11 @@ class FallingDetector:
         self._sightings = Sightings(fps)
         self.fps = fps
         self.foreground_share = 0.0
+
+    @property
+    def heavy_rain(self) -> bool:
+        """Whether the opening removes as much as heavy rain does (see `_HEAVY`)."""
+        return self._specks >= _HEAVY
 
     @property
     def rejected(self) -> dict[str, int]:
