@@ -117,3 +117,39 @@ def test_a_night_rain_clip_keeps_its_brightness(tmp_path: Path) -> None:
     first = float(np.median(gains[True][15:45]))
     assert abs(float(np.median(gains[True][-30:])) / first - 1.0) < 0.02
     assert float(np.median(gains[False][-30:])) / first < 0.9
+
+
+def _holds(truth_path: Path) -> list[bool]:
+    """`hold_level` of the analyzer's conditioner at every frame of a clip."""
+    from devices.camera.analyze import Analyzer
+    from devices.camera.source import FrameSource
+
+    stem = truth_path.name.removesuffix(".truth.json")
+    source = FrameSource(str(truth_path.parent / f"{stem}.avi"), threads=1)
+    analyzer = Analyzer(load_config(truth_path.parent / f"{stem}.camera.yaml"), source.fps)
+    held = []
+    try:
+        for frame in source.frames(analyzer.wants):
+            analyzer.process(frame)
+            assert analyzer._conditioner is not None
+            held.append(analyzer._conditioner.hold_level)
+    finally:
+        source.close()
+    return held
+
+
+def test_the_analyzer_holds_the_reference_in_heavy_rain_only(tmp_path: Path) -> None:
+    # Clip 3106's scene and rain (458 streaks a frame): the opening removes ~2 % of the facade
+    # and the reference is held from the first second on (frame 28 of 125); clip 3002's
+    # scene (a clear day), nothing else in it: never held, the conditioner works as before.
+    def scene(seed: int, band: str) -> Path:
+        s = plan_facade_c(seed, 120.0, band)
+        s.duration_s = 5.0
+        s.birds, s.leaves, s.bugs, s.events, s.sweeps, s.throws = [], [], [], [], [], []
+        s.cond = replace(s.cond, light=[], shakes=[])
+        return write_facade(tmp_path, f"scene-{seed}", s, 5.0)
+
+    rain = _holds(scene(3106, "near"))
+    assert len(rain) > 100 and sum(rain[30:]) >= 0.9 * len(rain[30:])
+    clear = _holds(scene(3002, "mid"))
+    assert len(clear) > 100 and not any(clear)
