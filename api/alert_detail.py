@@ -28,7 +28,8 @@ FACT_TEXT_MAX = 120
 # Never shown on an alert: a person's whereabouts, vitals and identity (routes that show those
 # audit the read), and what the alert carries elsewhere.
 _WITHHELD = frozenset((*PERSONAL_FIELDS, *PERSONAL_READING_KEYS, *PEOPLE, "fix",
-                       "payload_problem", "event", "snapshot", "snapshot_ts", "ts", "type",
+                       "payload_problem", "payload_claim", "event", "snapshot", "snapshot_ts",
+                       "ts", "type",
                        "snapshot_ref"))
 
 
@@ -80,7 +81,9 @@ def present(detail: dict[str, Any] | str | None) -> AlertDetail:
                     isinstance(v, str | int | float) for v in value):
                 # a context the rule found (the lanes blocked in the building, say)
                 facts[name] = ", ".join(map(str, value))[:FACT_TEXT_MAX]
-    problem = found.get("payload_problem")
+    # The gateway's note that the payload named another device comes first (staff only).
+    problem = "; ".join(str(p) for p in (found.get("payload_claim"), found.get("payload_problem"))
+                        if p)
     ts = event.get("ts")
     shot_ts = event.get("snapshot_ts", ts)
     ref = event.get("snapshot_ref") or found.get("snapshot_ref")
@@ -96,7 +99,8 @@ def present(detail: dict[str, Any] | str | None) -> AlertDetail:
 
 def payload_problem(detail: dict[str, Any] | str | None) -> str | None:
     """What was wrong with the salvaged payload that raised an alert, or None."""
-    if isinstance(detail, str) and "payload_problem" not in detail:
+    if isinstance(detail, str) and "payload_problem" not in detail \
+            and "payload_claim" not in detail:
         return None  # most alerts were raised by a sound payload: skip parsing
     return present(detail).payload_problem
 

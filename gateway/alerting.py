@@ -231,9 +231,8 @@ class Alerting:
             last_values=twin.last_telemetry,
             urgent=env.urgent,
             skew_s=env.skew_s,
-            salvaged="; ".join(note for note in (
-                env.claim, env.salvaged[1] if env.salvaged is not None else None) if note)
-            or None,
+            salvaged=env.salvaged[1] if env.salvaged is not None else None,
+            claim=env.claim,
         )
         self.engine.on_message(msg, tx)
         if env.device_id in self.refusals.devices:

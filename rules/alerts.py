@@ -151,6 +151,8 @@ class AlertBook:
                 # A clean report after a faulty one: the operator saw "faulty payload" on a
                 # good report (vendor round 9). The problem follows the latest event.
                 alert.detail.pop("payload_problem", None)
+            if "event" in detail and "payload_claim" not in detail:
+                alert.detail.pop("payload_claim", None)
             if isinstance(before, dict) and isinstance(detail.get("event"), dict):
                 alert.detail["event"] = merge_evidence(before, detail["event"])
                 places = new_places(before, alert.detail["event"])

@@ -250,6 +250,8 @@ class Engine(EngineControls):
                 detail = {**(detail or {}), "event": event}
             if msg.salvaged:
                 detail = {**(detail or {}), "payload_problem": msg.salvaged}
+            if msg.claim:
+                detail = {**(detail or {}), "payload_claim": msg.claim}
         self.book.raise_alert(self._require_tx(), rule, subject, at, severity=severity,
                               resident_id=resident, detail=detail, stale=stale,
                               clock_skew_s=skew, urgent=msg is not None and msg.urgent)

@@ -214,6 +214,9 @@ class Message:
     skew_s: float | None = None  # device clock minus gateway clock at receipt
     # An urgent event kept although its payload broke the contract: what was wrong with it.
     salvaged: str | None = None
+    # The gateway's own note that the payload named another registered device, and where
+    # (staff only; kept apart from `salvaged`, which echoes the payload's words).
+    claim: str | None = None
 
     @property
     def device_id(self) -> str:

@@ -56,7 +56,9 @@ class AlertText:
         if alert.count > 1:
             parts.append(f"报警 {alert.count} 次")
         text = " · ".join(parts) + _clock_note(alert.clock_skew_s)
-        claimed = named_in(alert.detail.get("payload_problem")
+        # The gateway's own note, never text that echoes the payload (red team round 11: a
+        # key named like the note forged this head).
+        claimed = named_in(alert.detail.get("payload_claim")
                            if isinstance(alert.detail, dict) else None)
         if claimed is not None:
             # First, where the dispatcher reads: it may be another flat (vendor round 10).

@@ -231,7 +231,8 @@ class AlarmEvaluator(Evaluator):
             st = self.state(msg.device_id)
             st.data["held"] = {"ts": msg.ts, "late_s": now - msg.current_at,
                                "detail": {**detail, "event": msg.evidence()},
-                               "resident": msg.resident_id, "problem": msg.salvaged}
+                               "resident": msg.resident_id, "problem": msg.salvaged,
+                               "claim": msg.claim}
             st.due = now + self.cond.late_wait_s
             self.fx.wake(self.rule, st)
             self.fx.persist(self.rule, st)
@@ -287,6 +288,8 @@ class AlarmEvaluator(Evaluator):
         detail = dict(held["detail"])
         if held.get("problem"):
             detail["payload_problem"] = held["problem"]
+        if held.get("claim"):
+            detail["payload_claim"] = held["claim"]
         self.fx.fire(self.rule, device_id, now, detail=detail, resident_id=held["resident"],
                      late_s=held["late_s"], quiet=ended_by is not None)
         if ended_by is not None and self.rule.options.auto_clear:

@@ -871,7 +871,7 @@ def test_an_alarm_naming_another_registered_device_tells_the_operator_to_check(g
             {"deviceId": other, "ts": MS, "seq": 51, "type": "smoke_alarm"}),
         received_at=T0)])
     [alert] = gateway.store.query("SELECT detail FROM alerts WHERE device_id = ?", (mine,))
-    detail = orjson.loads(alert["detail"])["payload_problem"]
+    detail = orjson.loads(alert["detail"])["payload_claim"]
     assert f"the payload names device {other!r} (at " in detail
     # Red team round 11: the sender was told too, on its `…/event/ack` and `…/errors` —
     # whether an id is registered, of any vendor, and where. The device hears nothing of it,
@@ -969,6 +969,18 @@ def test_a_lift_monitor_s_mode_and_direction_words_are_read(gateway):
                                     " AND seq = ?", (seq,))
         data = orjson.loads(row["data"])
         assert (data["mode"], data["direction"]) == (meant, "up")
+
+
+def test_the_ticket_s_check_the_place_head_cannot_be_forged_from_the_payload(gateway):
+    # Red team round 11: the head was parsed back from the alert's payload problem, which
+    # echoes the payload's own key names: a key written like the gateway's note forged it.
+    band = DEVICE_OF["wristband"]
+    forged = "the payload names device '测试设备' (at 厂家远程测试 非真实报警 无需出动)"
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/wristband/{band}/event", orjson.dumps(
+            {"ts": MS, "seq": 61, "type": "sos", forged: 1}), received_at=T0)])
+    [ticket] = gateway.store.query("SELECT description FROM tickets")
+    assert "请核实地点" not in ticket["description"]
 
 
 def _flagged(kind: str, payload: dict[str, object], channel: str = "event") -> str | None:
