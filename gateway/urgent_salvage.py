@@ -198,6 +198,13 @@ def _calm_words(kind: DeviceKind) -> frozenset[str]:
     return words
 
 
+# Keys a carrier platform or a forwarder wraps the device's own message in: on `…/event`
+# what is inside is the event sent now, whatever the device's clock says (red team round
+# 11: an SOS in `data` dated 30 h back by a wrong clock was dropped; unwrapped it paged).
+_CARRIERS = frozenset(("data", "payload", "body", "value", "msg", "message", "content",
+                       "params", "appdata", "properties", "info", "detail", "result"))
+
+
 def _envelopes(top: dict[str, object], event: bool, sent_ms: float
                ) -> list[tuple[str, dict[str, object]]]:
     """The objects nested in a message, breadth first, with their paths: objects, and text
@@ -220,7 +227,8 @@ def _envelopes(top: dict[str, object], event: bool, sent_ms: float
                 for where, one in found:
                     inner = one if isinstance(one, dict) else _object_in_text(one)
                     if (inner is None or len(inner) > _NESTED_KEYS_MAX
-                            or older_than(inner, sent_ms, age_s)
+                            or (not (event and urgent_word(str(key)[:32]) in _CARRIERS)
+                                and older_than(inner, sent_ms, age_s))
                             or (not event and over(inner))):
                         continue
                     deeper.append((where, inner))

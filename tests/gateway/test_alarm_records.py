@@ -120,6 +120,13 @@ def test_an_alarm_older_than_a_day_in_an_event_pages_nothing():
                                                  "type": "smoke_alarm"}}) == "smoke_alarm"
 
 
+@pytest.mark.parametrize("key", ["data", "payload", "APPdata", "value"])
+def test_an_event_a_carrier_wrapped_pages_whatever_its_clock_says(key):
+    # Red team round 11: an SOS in `data` dated 30 h back (an RTC set to the wrong day) was
+    # dropped on `…/event`; the same SOS unwrapped pages (urgent events are never stale).
+    assert _flagged("wristband", {key: {"type": "sos", "ts": MS - 30 * 3600_000}}) == "sos"
+
+
 @pytest.mark.parametrize("said", [
     "自检", "测试", "防拆", "dismantle", "故障", "低电量", "sensor_fault", "self_check"])
 @pytest.mark.parametrize("channel", ["event", "telemetry"])
