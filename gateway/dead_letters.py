@@ -51,8 +51,10 @@ class DeadLetters:
         self._rows: dict[str, int] = {}
         self._repeats: dict[tuple[str, str], _Repeats] = {}
 
-    def write(self, tx: StoreTx, raw: RawMessage, rej: RejectError) -> None:
-        """Store (or sum up), count and report one refusal."""
+    def write(self, tx: StoreTx, raw: RawMessage, rej: RejectError,
+              size: int | None = None) -> None:
+        """Store (or sum up), count and report one refusal (`size`: the message's, when
+        `raw` holds only its first bytes)."""
         # Per device and channel: a hundred refused heartbeats used the hour's budget, and the
         # device's next refused alarm kept no payload to investigate (red team round 10).
         channel = "event" if "/event" in raw.topic else "other"
@@ -61,7 +63,7 @@ class DeadLetters:
         # Made-up topics must not grow the summaries without bound: past the cap, rows again.
         if self._row_written(key) or (len(self._repeats) >= _KEYS_MAX
                                       and (key, rej.reason) not in self._repeats):
-            self._add_row(tx, raw, rej, key, raw.received_at, rej.detail)
+            self._add_row(tx, raw, rej, key, raw.received_at, rej.detail, size)
         else:
             self._sum_up(key, raw, rej)
         self._metrics.rejected.labels(rej.reason).inc()
@@ -90,12 +92,12 @@ class DeadLetters:
             self._add_row(tx, rep.sample, rep.rej, key, rep.first_at, detail)
 
     def _add_row(self, tx: StoreTx, raw: RawMessage, rej: RejectError, key: str, at: float,
-                 detail: str) -> None:
+                 detail: str, size: int | None = None) -> None:
         keep = self._keep if self._payload_kept(key) else 0
         tx.add_dead_letter(DeadLetter(
             received_at=at, topic=raw.topic[:512], reason=rej.reason,
             detail=detail[:1000], device_id=rej.device_id, payload=raw.payload[:keep],
-            payload_size=len(raw.payload)))
+            payload_size=size if size is not None else len(raw.payload)))
 
     def _sum_up(self, key: str, raw: RawMessage, rej: RejectError) -> None:
         rep = self._repeats.get((key, rej.reason))

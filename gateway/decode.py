@@ -67,6 +67,18 @@ class Decoder(Salvaging):
         # Compiled once per gateway: the pipeline's inbox and budget use the same patterns.
         self.urgency = urgency or UrgencyHint(catalogue, self.codecs)
 
+    def oversized(self, raw: RawMessage, size: int) -> RejectError:
+        """The refusal of a message over the size limit, naming its device (and, on a
+        dialect's own topic, the registered device's kind)."""
+        device_id = _device_of(raw.topic)
+        kind_of = None
+        if device_id is None:  # a dialect's own topic: the kind is the registered one's
+            device_id = self._vendor_device(raw.topic)
+            known = self._registry.get(device_id) if device_id else None
+            kind_of = known.kind if known is not None else None
+        return RejectError("oversized", f"{size} bytes > limit {self._limits.max_payload_bytes}",
+                           device_id, kind_of)
+
     def decode(self, raw: RawMessage, now: float) -> Envelope:
         """Return the envelope, or raise RejectError (or OwnPublishError)."""
         if len(raw.topic) > TOPIC_MAX:
@@ -81,16 +93,7 @@ class Decoder(Salvaging):
             trimmed = self._oversized_urgent(raw, now)
             if trimmed is not None:
                 return trimmed
-            device_id = _device_of(raw.topic)
-            kind_of = None
-            if device_id is None:  # a dialect's own topic: the kind is the registered one's
-                device_id = self._vendor_device(raw.topic)
-                known = self._registry.get(device_id) if device_id else None
-                kind_of = known.kind if known is not None else None
-            raise RejectError(
-                "oversized", f"{size} bytes > limit {self._limits.max_payload_bytes}",
-                device_id, kind_of,
-            )
+            raise self.oversized(raw, size)
         parts = self._topics.get(raw.topic)
         if parts is None:
             route = self._vendor_topics.get(raw.topic)

@@ -118,22 +118,28 @@ class Salvaging:
             env.ts_replaced = True  # a resend is matched by its bytes
         return env
 
+    def oversized_may_be_urgent(self, raw: RawMessage) -> bool:
+        """Whether a message over the size limit may be an urgent event to trim and read
+        (else it is refused unread; the pipeline does so before queueing it)."""
+        if len(raw.payload) > OVERSIZED_URGENT_FACTOR * self._limits.max_payload_bytes:
+            return False
+        if self.urgency.device(raw) is not None:
+            return True
+        # Not only the spellings the quick pattern knows (`ＳＯＳ`, a reading's
+        # `"alarm": "sos"` beside a Wi-Fi scan: red team round 6): any message whose bytes
+        # may name one of its kind's urgent words is trimmed and read in full.
+        levels = raw.topic.split("/")
+        kind = self._catalogue.get(levels[2]) if len(levels) >= 5 \
+            and raw.topic.startswith(topics.PREFIX + "/") else None
+        return kind is not None and bool(kind.urgent) and may_name_urgent(kind, raw.payload)
+
     def _oversized_urgent(self, raw: RawMessage, now: float) -> Envelope | None:
         """An urgent event over the size limit (a camera's falling object with its snapshot
         and a long track: each within its own documented limit, together over 64 KiB), its
         largest fields dropped until it fits; None for anything else, which stays refused."""
         limit = self._limits.max_payload_bytes
-        if len(raw.payload) > OVERSIZED_URGENT_FACTOR * limit:
+        if not self.oversized_may_be_urgent(raw):
             return None
-        if self.urgency.device(raw) is None:
-            # Not only the spellings the quick pattern knows (`ＳＯＳ`, a reading's
-            # `"alarm": "sos"` beside a Wi-Fi scan: red team round 6): any message whose bytes
-            # may name one of its kind's urgent words is trimmed and read in full.
-            levels = raw.topic.split("/")
-            kind = self._catalogue.get(levels[2]) if len(levels) >= 5 \
-                and raw.topic.startswith(topics.PREFIX + "/") else None
-            if kind is None or not kind.urgent or not may_name_urgent(kind, raw.payload):
-                return None
         trimmed = trim_to_fit(raw.payload, limit)
         if trimmed is None:
             return None

@@ -19,6 +19,7 @@ from gateway.flood import DeviceBudget, device_key
 from gateway.inbox import Inbox
 from gateway.interactive import InteractiveGate
 from gateway.metrics import BatchCounts, GatewayMetrics
+from gateway.oversized import refusal_task, split_oversized
 from gateway.pipeline_hook import PipelineHook, Task, TaskJob
 from gateway.pipeline_tasks import TaskRunner
 from gateway.presence import PresenceSweep
@@ -127,8 +128,28 @@ class Pipeline(TaskRunner):
             with self._processed_cond:
                 self.processed += len(shed)
                 self._processed_cond.notify_all()
+        if admitted and any(len(raw.payload) > self._max_bytes for raw in admitted):
+            admitted = self._refuse_oversized(admitted)
         if admitted:
             self._inbox.put_messages(admitted, lane=lane)
+
+    def _refuse_oversized(self, raws: list[RawMessage]) -> list[RawMessage]:
+        """What is over the size limit and cannot be an urgent event is refused here, not
+        queued whole (gateway/oversized.py); acknowledged at once, counted once its dead
+        letters are on file."""
+        kept, big = split_oversized(raws, self._max_bytes, self._decoder)
+        if big:
+            self._ack(big)
+
+            def settled(error: BaseException | None, count: int = len(big)) -> None:
+                with self._processed_cond:
+                    self.processed += count
+                    self._processed_cond.notify_all()
+
+            self._inbox.put(refusal_task(big, self._decoder, self._dead,
+                                         self._limits.dead_letter_payload_bytes,
+                                         self._clock.time(), settled))
+        return kept
 
     def submit_shed_report(self, now: float) -> None:
         """Queue the writing of the shed tallies and of the refusals summed up, when there

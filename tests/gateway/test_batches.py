@@ -210,9 +210,12 @@ def test_a_name_in_a_queue_is_heeded_only_for_its_owners_devices(make_gateway, p
                           " ORDER BY seq")
     assert [(r["seq"], r["type"]) for r in rows] == [(1, "low_battery"), (2, "sos"),
                                                      (4, "sos")]
-    [kept] = gw.store.query("SELECT data FROM events WHERE device_id = 'WB-1001' AND seq = 4")
-    # Red team round 7: it paged as this band's elder without a word of the name.
-    assert "names device 'WB-1002'" in orjson.loads(kept["data"])["salvaged"]["detail"]
+    # Red team round 7: it paged as this band's elder without a word of the name. The note
+    # is for staff, on the alert (red team round 11: on the stored message and the device's
+    # confirmation it told any login where another device was).
+    [sos] = gw.store.query("SELECT detail FROM alerts WHERE device_id = 'WB-1001'"
+                           " AND rule_id = 'wristband.sos'")
+    assert "names device 'WB-1002'" in orjson.loads(sos["detail"])["payload_claim"]
     [letter] = gw.store.query("SELECT device_id, detail FROM dead_letters")
     assert letter["device_id"] == "WB-1001"
     assert "names another device" in letter["detail"] and "1 urgent events were kept" in \

@@ -269,3 +269,40 @@ def test_a_device_whose_messages_only_look_urgent_loses_its_place_in_front(tmp_p
             5)
     finally:
         gw.stop()
+
+
+def test_an_oversized_reading_is_refused_before_it_is_queued(tmp_path):
+    # Red team round 11: a fleet's 320-KiB readings were held whole in the inbox until the
+    # writer reached them to refuse them (~1 GB for 1,000 bands). Refused on arrival, only
+    # their first bytes are kept; one that may be an urgent event is still queued to be
+    # trimmed and read.
+    import orjson
+
+    from gateway.clock import ManualClock
+    from gateway.service import Gateway
+    from gateway.settings import Settings
+    from tests.conftest import T0, device
+
+    gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
+                          database={"url": f"sqlite:///{tmp_path / 'gw.db'}"}, log_json=False),
+                 clock=ManualClock(T0))
+    gw.registry.register([device("WB-B1", "wristband", grid="G-01")])
+    acked: list[RawMessage] = []
+    gw.pipeline._ack = acked.extend
+    ms = int(T0 * 1000)
+    big = RawMessage("scgw/v1/wristband/WB-B1/telemetry", orjson.dumps(
+        {"ts": ms, "seq": 1, "pad": "x" * 300_000}), received_at=T0)
+    sos = RawMessage("scgw/v1/wristband/WB-B1/event", orjson.dumps(
+        {"ts": ms, "seq": 2, "type": "sos", "pad": "y" * 100_000}), received_at=T0)
+    gw.pipeline.submit([big, sos])  # the pipeline is not running yet: nothing is taken
+    assert acked == [big] and gw.pipeline.depth() == 1  # only the SOS waits, to be trimmed
+    gw.start(connect=False)
+    try:
+        assert gw.pipeline.wait_processed(2, 10)
+        [row] = gw.store.query("SELECT reason, device_id, payload, payload_size FROM dead_letters")
+        assert (row["reason"], row["device_id"], row["payload_size"]) == (
+            "oversized", "WB-B1", len(big.payload))
+        assert len(bytes(row["payload"])) == gw.settings.limits.dead_letter_payload_bytes
+        assert gw.store.query("SELECT type FROM events WHERE seq = 2")[0]["type"] == "sos"
+    finally:
+        gw.stop()
