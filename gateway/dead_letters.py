@@ -93,7 +93,10 @@ class DeadLetters:
 
     def _add_row(self, tx: StoreTx, raw: RawMessage, rej: RejectError, key: str, at: float,
                  detail: str, size: int | None = None) -> None:
-        keep = self._keep if self._payload_kept(key) else 0
+        # Each reason its own payload budget: a hundred refused `low_battery` events of one
+        # firmware bug left the next refused alarm word with nothing to read (red team
+        # round 11).
+        keep = self._keep if self._payload_kept(f"{key}|{rej.reason}") else 0
         tx.add_dead_letter(DeadLetter(
             received_at=at, topic=raw.topic[:512], reason=rej.reason,
             detail=detail[:1000], device_id=rej.device_id, payload=raw.payload[:keep],

@@ -120,9 +120,19 @@ def test_a_refused_flood_keeps_its_first_payloads_and_every_refusal(make_gateway
     assert gw.pipeline.wait_processed(7, timeout=10)
     last = _rows(gw, "SELECT payload FROM dead_letters ORDER BY id DESC LIMIT 1")[0]
     assert bytes(last["payload"]) == event
+    # … and each reason too (red team round 11: a hundred refused events of one firmware bug
+    # left the next refused alarm word with nothing to investigate).
+    for seq in range(3):
+        publisher.publish("scgw/v1/wristband/WB-1001/event",
+                          b'{"ts": 1, "seq": %d, "type": "low_battery", "battery": 5}' % seq)
+    odd = b'{"ts": 1, "type": "gas_leak_detected_but_broken"}'
+    publisher.publish("scgw/v1/wristband/WB-1001/event", odd)
+    assert gw.pipeline.wait_processed(11, timeout=10)
+    last = _rows(gw, "SELECT reason, payload FROM dead_letters ORDER BY id DESC LIMIT 1")[0]
+    assert (last["reason"], bytes(last["payload"])) == ("unknown_event_type", odd)
     clock.advance(3600)  # the next hour keeps payloads again
     publisher.publish("scgw/v1/wristband/WB-1001/telemetry", bad)
-    assert gw.pipeline.wait_processed(8, timeout=10)
+    assert gw.pipeline.wait_processed(12, timeout=10)
     last = _rows(gw, "SELECT payload FROM dead_letters ORDER BY id DESC LIMIT 1")[0]
     assert bytes(last["payload"]) == bad
 
