@@ -11,6 +11,7 @@ from devices import (
     access,
     alarm_pole,
     camera,
+    charging_pile,
     elevator,
     extinguisher,
     gas_detector,
@@ -35,6 +36,7 @@ DECLARED: tuple[DeviceKind, ...] = (
     extinguisher.KIND,
     elevator.KIND,
     radar.KIND,
+    charging_pile.KIND,
 )
 
 

@@ -83,9 +83,9 @@ class LimitSettings(Section):
     )
     dead_letter_payloads_per_hour: int = Field(
         100, ge=0, description="Refused messages of one device an hour whose payload is kept, "
-        "for its events and for its other messages, and for each refusal reason; past that, each dead letter keeps "
-        "its reason, detail and size but not the payload (a refused flood filled the disk at "
-        "4 KiB a message). 0: every payload is kept",
+        "for its events and for its other messages, and for each refusal reason; past that, "
+        "each dead letter keeps its reason, detail and size but not the payload (a refused "
+        "flood filled the disk at 4 KiB a message). 0: every payload is kept",
     )
     dead_letter_rows_per_hour: int = Field(
         100, ge=0, description="Refused messages of one device an hour (events and other "

@@ -24,6 +24,7 @@ NEW_DEVICES = [
     device("AP-1", "alarm_pole", site=SITE, grid="G-03"),
     device("CAM-8", "camera", site=SITE, building="8", grid="G-03"),  # 8号楼's fire lane
     device("CAM-S", "camera", site=SITE, grid="G-02"),  # a lane of the whole compound
+    device("CP-1", "charging_pile", site=SITE, building="8", grid="G-03"),  # the e-bike shed
     *(device(f"{prefix}-{home}", kind, site=SITE, building=b, unit=u, grid="G-01",
              resident_id=r)
       for prefix, kind in (("SD", "smoke_detector"), ("GD", "gas_detector"),
@@ -400,3 +401,24 @@ def test_a_leak_opens_one_property_job_that_stays_until_someone_has_seen_to_it(r
                                  " WHERE device_id = 'LD-3L'")
     assert tickets == [{"category": "water_leak", "priority": "high", "resident_id": "R-yang"}]
     assert rig.dead_letters() == []
+
+
+# -- charging pile -----------------------------------------------------------------------
+
+def test_a_charging_pile_s_smoke_pages_and_its_heat_warns_before(rig: Rig) -> None:
+    # Vendor rounds 9 and 11: a pile had no kind; its over-temperature had no word, and the
+    # shed's 110 °C reading raised nothing.
+    rig.telemetry("CP-1", temperature_c=45, power_w=1800)
+    assert rig.alerts("charging_pile.temperature_high", "CP-1") == []
+    rig.telemetry("CP-1", temperature_c=110)
+    assert rig.open("charging_pile.temperature_high", "CP-1")["severity"] == "major"
+    rig.event("CP-1", "过温", port=4, temperature_c=86)  # the pile's own word
+    assert rig.open("charging_pile.over_temperature", "CP-1")["category"] == "fire_safety"
+    rig.event("CP-1", "smoke_alarm", port=4, temperature_c=112)
+    smoke = rig.open("charging_pile.smoke_alarm", "CP-1")
+    assert (smoke["severity"], smoke["category"]) == ("critical", "fire_safety")
+    rig.event("CP-1", "alarm_cleared", port=4)
+    assert rig.open("charging_pile.over_temperature", "CP-1") is None
+    assert rig.open("charging_pile.smoke_alarm", "CP-1") is not None  # latched: someone looks
+    rig.event("CP-1", "charging_stopped", port=1, energy_wh=620)  # everyday: nothing
+    assert rig.alerts("charging_pile.fault", "CP-1") == []

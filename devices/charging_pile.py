@@ -1,0 +1,133 @@
+"""E-bike charging pile (电动车充电桩) in a compound's charging shed: the sockets that keep
+batteries out of stairwells, and a fire risk of their own (a battery overheating on charge).
+
+One device per pile (its sockets are `port`s). A pile's smoke sensor going off is urgent, as a
+smoke detector's is; a socket over temperature is the warning before it (vendor rounds 9 and
+11: a pile had no kind, its over-temperature no word, and its alarm flag paged as a fire).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from devices.base import DeviceConfig, DeviceKind, Event, SignalDbm, Telemetry
+
+KEY = "charging_pile"
+
+PORT = Field(None, ge=1, le=64, description="Socket number on the pile")
+TEMPERATURE = Field(None, ge=-40, le=200, description="Temperature at the socket (or inside "
+                    "the pile), °C")
+
+
+class ChargingPileDevice(DeviceConfig):
+    """Registration of a charging pile (its place: the compound and the shed's building)."""
+
+    kind: Literal["charging_pile"] = "charging_pile"
+
+
+class ChargingPileTelemetry(Telemetry):
+    """Heartbeat: power drawn, sockets in use, the hottest socket's temperature."""
+
+    power_w: float | None = Field(None, ge=0, le=50_000, description="Power drawn now, W")
+    ports_in_use: int | None = Field(None, ge=0, le=64, description="Sockets charging now")
+    temperature_c: float | None = TEMPERATURE
+    mains_v: float | None = Field(None, ge=0, le=500, description="Mains voltage, V")
+    signal_dbm: SignalDbm | None = None
+
+
+class SmokeAlarmEvent(Event):
+    """The pile's (or the shed's) smoke sensor went off: a battery may be burning."""
+
+    type: Literal["smoke_alarm"] = "smoke_alarm"
+    port: int | None = PORT
+    temperature_c: float | None = TEMPERATURE
+
+
+class OverTemperatureEvent(Event):
+    """A socket (or the pile) is hotter than the pile allows: what comes before a fire."""
+
+    type: Literal["over_temperature"] = "over_temperature"
+    port: int | None = PORT
+    temperature_c: float | None = TEMPERATURE
+
+
+class OverloadEvent(Event):
+    """A socket drew more than it is rated for and was cut (a modified battery, a heater)."""
+
+    type: Literal["overload"] = "overload"
+    port: int | None = PORT
+    power_w: float | None = Field(None, ge=0, le=50_000, description="Power drawn, W")
+
+
+class AlarmClearedEvent(Event):
+    """The pile's smoke or temperature alarm is over."""
+
+    type: Literal["alarm_cleared"] = "alarm_cleared"
+    port: int | None = PORT
+
+
+class ChargingStartedEvent(Event):
+    """Someone started charging at a socket. Stored, no alert."""
+
+    type: Literal["charging_started"] = "charging_started"
+    port: int | None = PORT
+
+
+class ChargingStoppedEvent(Event):
+    """Charging at a socket ended (full, paid time over, unplugged). Stored, no alert."""
+
+    type: Literal["charging_stopped"] = "charging_stopped"
+    port: int | None = PORT
+    energy_wh: float | None = Field(None, ge=0, le=100_000, description="Energy delivered, Wh")
+
+
+class PowerFailureEvent(Event):
+    """The pile lost mains power: nobody can charge here (and may do so indoors instead)."""
+
+    type: Literal["power_failure"] = "power_failure"
+
+
+class FaultEvent(Event):
+    """A fault of the pile (a relay stuck, a meter failed)."""
+
+    type: Literal["fault"] = "fault"
+    code: str | None = Field(None, min_length=1, max_length=32, description="Vendor fault code")
+    detail: str | None = Field(None, max_length=200, description="What is wrong, readable")
+    port: int | None = PORT
+
+
+KIND = DeviceKind(
+    key=KEY,
+    name_zh="电动车充电桩",
+    name_en="E-bike charging pile",
+    config=ChargingPileDevice,
+    telemetry=ChargingPileTelemetry,
+    events=(SmokeAlarmEvent, OverTemperatureEvent, OverloadEvent, AlarmClearedEvent,
+            ChargingStartedEvent, ChargingStoppedEvent, PowerFailureEvent, FaultEvent),
+    # Mains-powered, with a heartbeat every few minutes.
+    offline_timeout_s=30 * 60,
+    own_timeout_max_s=30 * 60,
+    description="E-bike charging piles in a compound's charging shed (their smoke sensor, "
+                "socket temperatures, overloads).",
+    urgent=("smoke_alarm",),
+    urgent_aliases=(("fire_alarm", "smoke_alarm"), ("smoke", "smoke_alarm"),
+                    ("fire", "smoke_alarm"), ("烟雾报警", "smoke_alarm"),
+                    ("烟感报警", "smoke_alarm"),
+                    ("火警", "smoke_alarm"), ("着火", "smoke_alarm"), ("起火", "smoke_alarm"),
+                    ("烟火报警", "smoke_alarm")),
+    other_words=(("over_temp", "over_temperature"), ("overtemperature", "over_temperature"),
+                 ("high_temperature", "over_temperature"), ("temp_high", "over_temperature"),
+                 ("过温", "over_temperature"), ("温度过高", "over_temperature"),
+                 ("高温", "over_temperature"), ("高温报警", "over_temperature"),
+                 ("过温报警", "over_temperature"), ("过载", "overload"),
+                 ("over_current", "overload"), ("过流", "overload"), ("功率过大", "overload"),
+                 ("报警解除", "alarm_cleared"), ("alarm_clear", "alarm_cleared"),
+                 ("开始充电", "charging_started"), ("充电开始", "charging_started"),
+                 ("start_charging", "charging_started"), ("结束充电", "charging_stopped"),
+                 ("充电结束", "charging_stopped"), ("stop_charging", "charging_stopped"),
+                 ("充满", "charging_stopped"), ("停电", "power_failure"),
+                 ("power_off", "power_failure"), ("断电", "power_failure"),
+                 ("故障", "fault")),
+)
