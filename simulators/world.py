@@ -11,6 +11,7 @@ from simulators.kinds.access import AccessSim
 from simulators.kinds.alarm_pole import AlarmPoleSim
 from simulators.kinds.base import Args, DeviceSim, Message
 from simulators.kinds.camera import CameraSim
+from simulators.kinds.charging_pile import ChargingPileSim
 from simulators.kinds.elevator import ElevatorSim
 from simulators.kinds.extinguisher import ExtinguisherSim
 from simulators.kinds.gas_detector import GasDetectorSim
@@ -31,6 +32,7 @@ SIMULATORS: dict[str, type[DeviceSim]] = {
     "extinguisher": ExtinguisherSim,
     "elevator": ElevatorSim,
     "radar": RadarSim,
+    "charging_pile": ChargingPileSim,
 }
 
 

@@ -96,8 +96,8 @@ def _check_devices(c: Community, buildings: dict, residents: set[str]) -> list[s
                          for k in d.tools if len(k) > 16]
         elif d.kind == "alarm_pole":
             problems += _check_pole(c, d, buildings)
-        elif d.kind == "elevator" and d.building not in buildings:
-            problems.append(f"elevator {d.id} names unknown building {d.building!r}")
+        elif d.kind in ("elevator", "charging_pile") and d.building not in buildings:
+            problems.append(f"{d.kind} {d.id} names unknown building {d.building!r}")
         elif d.kind in ("smoke_detector", "gas_detector", "leak_detector", "water_meter",
                         "radar") and (
                 d.resident not in residents):

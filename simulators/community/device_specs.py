@@ -152,6 +152,14 @@ class ElevatorSpec(_DeviceBase):
     camera: str | None = Field(None, description="The car's camera (on its alarms)")
 
 
+class ChargingPileSpec(_DeviceBase):
+    """An e-bike charging pile in a compound's charging shed (by a building)."""
+
+    kind: Literal["charging_pile"] = "charging_pile"
+    building: str = Field(description="Building the shed stands by")
+    ports: int = Field(10, ge=1, le=64, description="Sockets on the pile")
+
+
 class RadarSpec(_HomeSpec):
     """A fall and presence radar on the ceiling of a room of a home."""
 
@@ -164,6 +172,6 @@ HomeSpec = SmokeDetectorSpec | GasDetectorSpec | LeakDetectorSpec | WaterMeterSp
 DeviceSpec = Annotated[
     WristbandSpec | AccessSpec | CameraSpec | LockerSpec | AlarmPoleSpec | SmokeDetectorSpec
     | GasDetectorSpec | LeakDetectorSpec | WaterMeterSpec | ExtinguisherSpec | ElevatorSpec
-    | RadarSpec,
+    | RadarSpec | ChargingPileSpec,
     Field(discriminator="kind"),
 ]

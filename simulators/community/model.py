@@ -13,6 +13,7 @@ from simulators.community.device_specs import (
     AccessSpec,
     AlarmPoleSpec,
     CameraSpec,
+    ChargingPileSpec,
     DeviceSpec,
     ElevatorSpec,
     ExtinguisherSpec,
@@ -35,7 +36,8 @@ Tag = Literal[
 ]
 
 
-__all__ = ["AccessSpec", "AlarmPoleSpec", "CameraSpec", "Community", "DeviceSpec",
+__all__ = ["AccessSpec", "AlarmPoleSpec", "CameraSpec", "ChargingPileSpec", "Community",
+           "DeviceSpec",
            "ElevatorSpec", "ExtinguisherSpec",
            "GasDetectorSpec", "LeakDetectorSpec", "LockerSpec", "RadarSpec",
            "SmokeDetectorSpec", "WaterMeterSpec",
@@ -255,7 +257,7 @@ class Community(_Strict):
             lane = self.fire_lane(spec.fire_lane)
             grid = grid or lane.grid
             building = lane.building or ""
-        elif isinstance(spec, AlarmPoleSpec):
+        elif isinstance(spec, AlarmPoleSpec | ChargingPileSpec):
             building = spec.building or ""
         elif isinstance(spec, HomeSpec):
             r = self.resident(spec.resident)
