@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
+
 from devices.catalogue import CATALOGUE
 from devices.errors import DecodeError
 from devices.vendors import CodecSet
@@ -61,8 +63,20 @@ _HELD_MAX = 10_000  # hubs with a will held back at once (each a registered acco
 
 
 def says_offline(payload: bytes) -> bool:
-    """Whether a hub's status payload says it went offline."""
-    return len(payload) <= _WILL_MAX and b"offline" in payload.lower()
+    """Whether a hub's status payload says it went offline: `offline`, or a JSON object whose
+    `state` is (red team round 11: `{"state": "online", "restart_reason": "… offline"}` read
+    as a will, and the hub's real will that followed was taken for a repeat)."""
+    if len(payload) > _WILL_MAX:
+        return False
+    text = payload.strip().lower()
+    if not text.startswith(b"{"):
+        return text.strip(b'"') == b"offline"
+    try:
+        obj = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return False
+    state = obj.get("state") if isinstance(obj, dict) else None
+    return isinstance(state, str) and state.strip().lower() == "offline"
 
 
 class HubWills:

@@ -22,7 +22,9 @@ FALSE_MARKS = 3
 FALSE_WINDOW_S = 60.0
 DISTRUST_S = 60.0
 _DEVICES_MAX = 100_000
-_TOP_READ_MAX = 65_536  # a distrusted device's event read in full to see its own type
+_TOP_READ_MAX = 65_536  # a distrusted device's message read in full to see what it names
+_TOP_KEYS_MAX = 64
+_SET = (1, True, "1", "true", "TRUE", "True")
 # An event in UTF-16 (a BOM, or `{\0"`) is read as such for its urgency up to this size.
 _UTF16_MAX = 8192
 # What firmware adds after an urgent word (`sos_key_alarm`), as salvage reads it.
@@ -230,14 +232,22 @@ def may_name_urgent(kind: DeviceKind, payload: bytes) -> bool:
 
 
 def _urgent_at_top(raw: RawMessage) -> bool:
-    """Whether an event names one of its kind's urgent words as its own top-level `type`."""
+    """Whether a message names one of its kind's urgent words as its own top-level `type`, or
+    sets a top-level flag named after one."""
     parts = raw.topic.split("/")
-    kind = CATALOGUE.get(parts[2]) if len(parts) == 5 and parts[4] == "event" else None
+    kind = CATALOGUE.get(parts[2]) if len(parts) == 5 and parts[4] in ("event", "telemetry") \
+        else None
     if kind is None or len(raw.payload) > _TOP_READ_MAX:
         return False
     try:
         obj = orjson.loads(raw.payload)
     except orjson.JSONDecodeError:
         return False
-    said = obj.get("type") if isinstance(obj, dict) else None
-    return isinstance(said, str) and urgent_type(kind, said) is not None
+    if not isinstance(obj, dict):
+        return False
+    said = obj.get("type")
+    if isinstance(said, str) and urgent_type(kind, said) is not None:
+        return True
+    # … or, in a reading, a set flag named after one (`{"sos": 1}`; red team round 11).
+    return any(value in _SET and urgent_type(kind, str(key)[:64]) is not None
+               for key, value in list(obj.items())[:_TOP_KEYS_MAX])

@@ -163,7 +163,9 @@ def _names_other_word(kind: DeviceKind, top: dict[str, object]) -> bool:
     for key, value in top.items():
         if isinstance(value, str) and urgent_word(key) in _WHICH_KEYS:
             word = urgent_word(value)
-            if word in calm or word in _OVER:
+            if (word in calm and urgent_type(kind, value) is None) or word in _OVER:
+                # (Another kind's calm word may be this kind's alarm: a gas detector's
+                # `leakage`, a leak detector's own word; red team round 11.)
                 return True
             if (urgent_word(key) in _WHICH_ALARM and word not in _WITH_AN_ALARM
                     and urgent_type(kind, value) is None

@@ -168,7 +168,7 @@ def test_a_set_flag_naming_its_alarm_in_unknown_words_pages(kind, said, meant, c
     ("gas_detector", "gas_abnormal"), ("gas_detector", "abnormal"),
     ("gas_detector", "浓度不正常"), ("gas_detector", "可燃气体浓度不正常"),
     ("gas_detector", "concentration_abnormal"), ("gas_detector", "CH4_abnormal"),
-    ("gas_detector", "default"), ("gas_detector", "latest"),
+    ("gas_detector", "default"), ("gas_detector", "latest"), ("gas_detector", "leakage"),
     ("smoke_detector", "smokeAbnormal"), ("smoke_detector", "烟雾浓度异常"),
     ("smoke_detector", "未恢复"), ("smoke_detector", "低电平报警"),
     ("smoke_detector", "not_normal")])

@@ -436,6 +436,9 @@ def test_a_hub_s_will_repeated_is_handed_to_its_devices_once():
     assert len(send(b"offline", T0 + 71)) == 100  # offline again, a minute on
     assert len(acked) == 5005 and wills.dropped == 5001
     assert wills.due(T0 + 80) == []  # the will held at T0 + 3 was undone by `online`
+    # A status that only mentions the word is no will (red team round 11: it was taken for
+    # one, and the real will that followed for a repeat).
+    assert send(b'{"state":"online","restart_reason":"recovered after offline"}', T0 + 79) == []
     assert send(b"online", T0 + 80) == [] and send(b"offline", T0 + 81) == []  # held …
     assert wills.due(T0 + 130) == []
     assert len(wills.due(T0 + 131)) == 100  # … until the minute since T0 + 71 ends

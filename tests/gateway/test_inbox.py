@@ -260,6 +260,9 @@ def test_a_device_whose_messages_only_look_urgent_loses_its_place_in_front(tmp_p
         off = RawMessage("scgw/v1/wristband/WB-9/telemetry", orjson.dumps(
             {"ts": ms, "seq": 5, "alarm_type": "sos", "alarm": 0}), received_at=T0)
         assert hint(off) is None and hint(sos) == "WB-9"
+        flag = RawMessage("scgw/v1/wristband/WB-9/telemetry", orjson.dumps(
+            {"ts": ms, "seq": 6, "sos": 1, "battery_pct": 80}), received_at=T0)
+        assert hint(flag) == "WB-9"  # an SOS flag in a reading too (red team round 11)
         # The device's real alarm is read in full all the same (only not first).
         gw.pipeline.submit([RawMessage("scgw/v1/access/AC-9/event", orjson.dumps(
             {"ts": ms, "seq": 9, "type": "forced_open"}), received_at=T0)])
