@@ -117,6 +117,14 @@ class Watch3gBridge:
             started.set()
             if isinstance(result[0], int):
                 loop.run_forever()
+            # What still runs (a connection's handler, a session's reader) ends here, in a live
+            # loop: left to the collector, its `finally` ran in a closed one (an unraisable
+            # error in the test suite).
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:  # bounded: a handler's goodbye to a broker that is gone waits no more
+                loop.run_until_complete(asyncio.wait(pending, timeout=5))
             loop.close()
 
         self._thread = threading.Thread(target=main, name="scgw-bridge-3g", daemon=True)
