@@ -24,6 +24,7 @@ from gateway.envelope import Envelope, RawMessage
 from gateway.rejections import RejectError
 from gateway.storage.records import Twin
 from gateway.storage.tx import StoreTx
+from gateway.urgency import confirmed_event
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class Confirmations:
     def on_message(self, env: Envelope, twin: Twin, tx: StoreTx) -> None:
         """A stored urgent event: confirm it once its batch commits (a salvaged one is
         confirmed as stored, and what was wrong with it also goes to `…/errors`)."""
-        if env.urgent or _confirmed(env):
+        if env.urgent or confirmed_event(env):
             self._confirm(env, "stored")
         if env.salvaged is not None:
             reason, detail = env.salvaged
@@ -61,7 +62,7 @@ class Confirmations:
 
     def on_duplicate(self, env: Envelope, tx: StoreTx) -> None:
         """A retry of something already stored: confirm again (the first one may be lost)."""
-        if env.urgent or _confirmed(env):
+        if env.urgent or confirmed_event(env):
             self._confirm(env, "duplicate")
 
     def on_presence(self, twin: Twin, kind: str, now: float, tx: StoreTx) -> None:
@@ -149,11 +150,3 @@ def _seq_of(payload: bytes) -> int | None:
         obj = dict(members) if members is not None else None
     seq = obj.get("seq") if isinstance(obj, dict) else None
     return seq if type(seq) is int else None
-
-
-def _confirmed(env: Envelope) -> bool:
-    """An event its kind confirms though it is not urgent (a band's suspected fall)."""
-    if env.channel != "event":
-        return False
-    kind = CATALOGUE.get(env.kind)
-    return kind is not None and env.type in kind.confirmed

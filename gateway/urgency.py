@@ -13,7 +13,7 @@ from devices.codec import utf16_codec, wide_text
 from devices.dialects.engine import DialectCodec
 from devices.vendors import CodecSet
 from devices.words import URGENT_DECORATIONS, URGENT_PREFIXES, urgent_type, urgent_word
-from gateway.envelope import RawMessage
+from gateway.envelope import Envelope, RawMessage
 
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Messages that looked urgent and were not, within a window, before a device's look is
@@ -251,3 +251,12 @@ def _urgent_at_top(raw: RawMessage) -> bool:
     # … or, in a reading, a set flag named after one (`{"sos": 1}`; red team round 11).
     return any(value in _SET and urgent_type(kind, str(key)[:64]) is not None
                for key, value in list(obj.items())[:_TOP_KEYS_MAX])
+
+
+def confirmed_event(env: Envelope) -> bool:
+    """An event its kind confirms though it is not urgent (a band's suspected fall): it looks
+    urgent to the quick pattern (`fall_warning`), and that is no false look."""
+    if env.channel != "event":
+        return False
+    kind = CATALOGUE.get(env.kind)
+    return kind is not None and env.type in kind.confirmed

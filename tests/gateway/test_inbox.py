@@ -263,10 +263,20 @@ def test_a_device_whose_messages_only_look_urgent_loses_its_place_in_front(tmp_p
         flag = RawMessage("scgw/v1/wristband/WB-9/telemetry", orjson.dumps(
             {"ts": ms, "seq": 6, "sos": 1, "battery_pct": 80}), received_at=T0)
         assert hint(flag) == "WB-9"  # an SOS flag in a reading too (red team round 11)
+        # A band's suspected fall looks urgent and is confirmed as urgent events are: repeated
+        # while its wearer does not answer, it is no false look (it keeps its place).
+        gw.registry.register([device("WB-8", "wristband", grid="G-01")])
+        for seq in range(1, 5):
+            gw.pipeline.submit([RawMessage("scgw/v1/wristband/WB-8/event", orjson.dumps(
+                {"ts": ms, "seq": seq, "type": "fall_warning"}), received_at=T0)])
+        assert gw.pipeline.wait_processed(10, 10)
+        warning = RawMessage("scgw/v1/wristband/WB-8/event", orjson.dumps(
+            {"ts": ms, "seq": 5, "type": "fall_warning"}), received_at=T0)
+        assert hint(warning) == "WB-8"
         # The device's real alarm is read in full all the same (only not first).
         gw.pipeline.submit([RawMessage("scgw/v1/access/AC-9/event", orjson.dumps(
             {"ts": ms, "seq": 9, "type": "forced_open"}), received_at=T0)])
-        assert gw.pipeline.wait_processed(7, 10)
+        assert gw.pipeline.wait_processed(11, 10)
         assert wait_for(lambda: gw.store.query(
             "SELECT id FROM alerts WHERE device_id = 'AC-9' AND rule_id = 'access.forced_open'"),
             5)
