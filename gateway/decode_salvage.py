@@ -85,15 +85,11 @@ class Salvaging:
                 payload = orjson.dumps(dict(kept))
             except orjson.JSONEncodeError:
                 continue
-            found = _decoded(kind, codec, payload, raw.received_at)
-            if found is None:
-                continue
-            event, repairs = found
-            env = self._envelope(raw, now, kind, device, "event", event)
-            env.salvaged = (exc.reason, "; ".join([str(exc), note, *repairs]))
-            if RECEIPT_TS in repairs:
-                env.skew_s, env.ts_replaced = None, True
-            return env
+            found = _decoded(kind, codec, "event", payload, raw.received_at)
+            if found is not None:
+                event, repairs = found
+                env = self._envelope(raw, now, kind, device, "event", event)
+                return _noted(env, exc, [note, *repairs])
         return None
 
     def _repaired(self, raw: RawMessage, now: float, kind: DeviceKind, device: DeviceRecord,
@@ -103,20 +99,12 @@ class Salvaging:
         `"floor": "12F"`, `"confidence": 95` — each reported. None otherwise."""
         if isinstance(codec, DialectCodec) or channel not in ("telemetry", "event"):
             return None
-        found = repaired(kind, channel, raw.payload, raw.received_at)
+        found = _decoded(kind, codec, channel, raw.payload, raw.received_at, as_is=False)
         if found is None:
             return None
-        payload, repairs = found
-        try:
-            reading = codec.decode(kind, channel, payload)  # type: ignore[attr-defined]
-        except DecodeError:
-            return None
+        reading, repairs = found
         env = self._envelope(raw, now, kind, device, channel, reading)
-        env.salvaged = (exc.reason, f"{exc}; " + "; ".join(repairs) + ", the rest kept")
-        if RECEIPT_TS in repairs:
-            env.skew_s = None  # the receipt time says nothing of the device's clock
-            env.ts_replaced = True  # a resend is matched by its bytes
-        return env
+        return _noted(env, exc, repairs, ", the rest kept")
 
     def oversized_may_be_urgent(self, raw: RawMessage) -> bool:
         """Whether a message over the size limit may be an urgent event to trim and read
@@ -234,19 +222,29 @@ def _other_device(payload: bytes, device_id: str, registry: DeviceRegistry) -> s
     return claim_note(named[0], device_id) if named else None
 
 
-def _decoded(kind: DeviceKind, codec: object, payload: bytes,
-             received_at: float) -> tuple[object, list[str]] | None:
-    """An event decoded as it is, else with its plain repairs (and which), else None: without
-    its picture the rest is small enough to repair (a face terminal's `二维码` beside its
-    picture, vendor round 10)."""
-    try:
-        return codec.decode(kind, "event", payload), []  # type: ignore[attr-defined]
-    except DecodeError:
-        pass
-    found = repaired(kind, "event", payload, received_at)
+def _decoded(kind: DeviceKind, codec: object, channel: Channel, payload: bytes,
+             received_at: float, as_is: bool = True) -> tuple[object, list[str]] | None:
+    """A message decoded as it is (unless `as_is` is off: that failed already), else with its
+    plain repairs (and which), else None — also a picture's event once the picture is gone:
+    the rest is small enough to repair (a face terminal's `二维码` beside it, vendor round 10)."""
+    if as_is:
+        try:
+            return codec.decode(kind, channel, payload), []  # type: ignore[attr-defined]
+        except DecodeError:
+            pass
+    found = repaired(kind, channel, payload, received_at)
     if found is None:
         return None
     try:
-        return codec.decode(kind, "event", found[0]), found[1]  # type: ignore[attr-defined]
+        return codec.decode(kind, channel, found[0]), found[1]  # type: ignore[attr-defined]
     except DecodeError:
         return None
+
+
+def _noted(env: Envelope, exc: DecodeError, repairs: list[str], tail: str = "") -> Envelope:
+    """A message kept after repairs: what was wrong and what was repaired, reported."""
+    env.salvaged = (exc.reason, "; ".join([str(exc), *repairs]) + tail)
+    if RECEIPT_TS in repairs:
+        env.skew_s = None  # the receipt time says nothing of the device's clock
+        env.ts_replaced = True  # a resend is matched by its bytes
+    return env
