@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from devices.catalogue import CATALOGUE
+from gateway.rejections import refused_type
 
 PREVIEW_WITHHELD = ("(withheld: this device is installed — placed by the community or bound "
                     "to a resident — so nothing it sent is shown; register a test device nobody "
@@ -23,7 +24,6 @@ PREVIEW_WITHHELD = ("(withheld: this device is installed — placed by the commu
 # The event word of an `unknown_event_type`, shown when it cannot hold a number that says who
 # someone is (vendor round 11: a lift maker could not learn which of its alarm words the
 # gateway did not know).
-_REFUSED_TYPE = re.compile(r"^type '([^']{1,32})' is not an event")
 _LONG_NUMBER = re.compile(r"\d{5,}")
 
 # The meaning of each reason, as the vendor guide's dead-letter table gives it (shortened).
@@ -89,9 +89,9 @@ def generic_detail(reason: str, detail: str) -> str:
     path = field_path(detail)
     if path is not None:
         text += f" (field: {path})"
-    word = _REFUSED_TYPE.match(detail) if reason == "unknown_event_type" else None
-    if word is not None and _LONG_NUMBER.search(word[1]) is None:
-        text += f" (type: {word[1]!r})"
+    word = refused_type(reason, detail)
+    if word is not None and _LONG_NUMBER.search(word) is None:
+        text += f" (type: {word!r})"
     return text + "; the detail is withheld because it may quote a value the device sent"
 
 

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from devices.catalogue import CATALOGUE
-from devices.codec import object_members
 from gateway.clock import Clock
 from gateway.clock_watch import ClockWatch
 from gateway.coherence import GLOBAL, DeviceCoherence
@@ -15,7 +14,7 @@ from gateway.envelope import Envelope, RawMessage
 from gateway.pipeline import Pipeline
 from gateway.refusal_watch import OTHER, RefusalWatch
 from gateway.registry import DeviceRegistry
-from gateway.rejections import RejectError
+from gateway.rejections import RejectError, refused_type
 from gateway.residents import ResidentRepository
 from gateway.settings import Settings
 from gateway.storage.common import SqlStore
@@ -256,8 +255,7 @@ class Alerting:
                 and self.directory.record(rejection.device_id) is not None:
             # Registered devices only: ids sprayed over bad topics must not grow the watch.
             self.refusals.refused(rejection.device_id, raw.topic, rejection.reason,
-                                  _event_word(raw) if rejection.reason == "unknown_event_type"
-                                  else None)
+                                  refused_type(rejection.reason, rejection.detail))
         if rejection.reason == "future_timestamp" and rejection.device_id is not None \
                 and rejection.skew_s is not None:
             self._fast.append((rejection.device_id, rejection.skew_s, raw.received_at))
@@ -395,10 +393,3 @@ class Alerting:
             raise RuntimeError("alerting is not started")
         return self._pipeline.call(name, lambda now, tx: fn(tx), self._clock.time(),
                                    OPERATION_TIMEOUT_S)
-
-
-def _event_word(raw: RawMessage) -> str | None:
-    """The `type` a refused event named (a closed-vocabulary miss; no personal data)."""
-    members = object_members(raw.payload) if len(raw.payload) <= 16_384 else None
-    word = dict(members).get("type") if members is not None else None
-    return word.strip()[:32] if isinstance(word, str) and word.strip() else None

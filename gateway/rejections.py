@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # Every reason a message can be refused; each has its own counter and dead-letter rows.
 REJECT_REASONS: tuple[str, ...] = (
     "oversized",
@@ -20,6 +22,16 @@ REJECT_REASONS: tuple[str, ...] = (
     "rate_limited",
     "internal_error",
 )
+
+
+# How an `unknown_event_type` refusal names the word (devices/codec.py writes it).
+_REFUSED_TYPE = re.compile(r"^type '([^']{1,32})' is not an event")
+
+
+def refused_type(reason: str, detail: str) -> str | None:
+    """The event type word an `unknown_event_type` refusal names, or None."""
+    found = _REFUSED_TYPE.match(detail) if reason == "unknown_event_type" else None
+    return found[1] if found is not None else None
 
 
 class OwnPublishError(Exception):
