@@ -118,21 +118,20 @@ class DeadLetters:
     def _row_written(self, key: str) -> bool:
         """Whether this refusal gets a row of its own: the first `rows_per_hour` of a device
         and channel each clock hour."""
-        if not self._rows_per_hour:
-            return True
-        rows = self._rows.get(key, 0)
-        if rows >= self._rows_per_hour:
-            return False
-        self._rows[key] = rows + 1
-        return True
+        return _within(self._rows, key, self._rows_per_hour)
 
     def _payload_kept(self, key: str) -> bool:
         """Whether this row's payload is kept: the first `payloads_per_hour` of a device
         each clock hour (red team round 9: 20 bands wrote 16 MB of dead letters in 3 s)."""
-        if not self._per_hour:
-            return True
-        kept = self._kept.get(key, 0)
-        if kept >= self._per_hour:
-            return False
-        self._kept[key] = kept + 1
+        return _within(self._kept, key, self._per_hour)
+
+
+def _within(counts: dict[str, int], key: str, limit: int) -> bool:
+    """Count one for `key` when it is still under `limit` this hour (0: no limit)."""
+    if not limit:
         return True
+    used = counts.get(key, 0)
+    if used >= limit:
+        return False
+    counts[key] = used + 1
+    return True
