@@ -243,17 +243,20 @@ def _paged_alerts(gw: Any, resident_id: str, devices: dict[str, DeviceRecord],
     """The elder's critical alerts that no urgent event stands for — a lone elder still in
     the bathroom, out of bed and not back, a blood-glucose crisis: the control room is paged,
     and the family bought the device to be told too (vendor round 11)."""
+    rows = [row for row in AlertReads(gw.store).of_resident(resident_id, start, end)
+            if row["severity"] == "critical" and row["id"] not in listed
+            and row["device_id"] in devices and row["opened_at"] >= bound[row["device_id"]]]
+    if not rows:
+        return []
+    with gw.store.snapshot() as snap:  # one read connection for all their tickets
+        tickets = {row["id"]: snap.tickets.for_alert(row["id"]) for row in rows}
     out: list[AlarmPublic] = []
-    for row in AlertReads(gw.store).of_resident(resident_id, start, end):
+    for row in rows:
         device_id = row["device_id"]
-        if row["severity"] != "critical" or row["id"] in listed or device_id not in devices \
-                or row["opened_at"] < bound[device_id]:
-            continue
         event = parse_detail(row["detail"]).get("event")
         said = event.get("type") if isinstance(event, dict) else None
         room = event.get("room") if isinstance(event, dict) else None
-        with gw.store.snapshot() as snap:
-            ticket = snap.tickets.for_alert(row["id"])
+        ticket = tickets[row["id"]]
         out.append(AlarmPublic(
             device_id=device_id, type=str(said or row["rule_id"].split(".", 1)[-1]),
             ts=row["opened_at"], received_at=row["opened_at"], kind=devices[device_id].kind,
