@@ -37,20 +37,23 @@ class ChargingPileTelemetry(Telemetry):
     signal_dbm: SignalDbm | None = None
 
 
-class SmokeAlarmEvent(Event):
+class _AtASocket(Event):
+    """An alarm of a socket: which one, and how hot it was."""
+
+    port: int | None = PORT
+    temperature_c: float | None = TEMPERATURE
+
+
+class SmokeAlarmEvent(_AtASocket):
     """The pile's (or the shed's) smoke sensor went off: a battery may be burning."""
 
     type: Literal["smoke_alarm"] = "smoke_alarm"
-    port: int | None = PORT
-    temperature_c: float | None = TEMPERATURE
 
 
-class OverTemperatureEvent(Event):
+class OverTemperatureEvent(_AtASocket):
     """A socket (or the pile) is hotter than the pile allows: what comes before a fire."""
 
     type: Literal["over_temperature"] = "over_temperature"
-    port: int | None = PORT
-    temperature_c: float | None = TEMPERATURE
 
 
 class OverloadEvent(Event):
