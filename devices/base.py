@@ -357,6 +357,12 @@ class DeviceKind:
     # Events confirmed on `…/event/ack` as the urgent ones are, without jumping the queue: a
     # band resends its suspected fall until told it arrived (red team round 11).
     confirmed: tuple[str, ...] = ()
+    # Its readings alone may be the alarm (a gas concentration, a smoke chamber) and come
+    # seldom: they travel on the event lane too and go to the front of the ingest queue, a
+    # few a minute per device. A gas reading of 40 %LEL waited 16-46 s behind another
+    # device's flood of readings (red team round 11). Never a kind of frequent readings
+    # (a band): the lane would queue its SOS behind them.
+    lane_readings: bool = False
     # Other words firmware uses for those types (`sos` on an alarm pole, `fire_alarm` on a
     # smoke detector). The contract still refuses them; only the salvage of an urgent event
     # reads them, so such a press pages (with a note) instead of being refused unconfirmed.

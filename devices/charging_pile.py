@@ -111,6 +111,7 @@ KIND = DeviceKind(
             ChargingStartedEvent, ChargingStoppedEvent, PowerFailureEvent, FaultEvent),
     # Mains-powered, with a heartbeat every few minutes.
     offline_timeout_s=30 * 60,
+    lane_readings=True,
     own_timeout_max_s=30 * 60,
     description="E-bike charging piles in a compound's charging shed (their smoke sensor, "
                 "socket temperatures, overloads).",

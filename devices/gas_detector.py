@@ -90,6 +90,7 @@ KIND = DeviceKind(
     events=(GasAlarmEvent, *COMMON_EVENTS, ValveClosedEvent, ValveFaultEvent),
     # Mains powered, with an hourly heartbeat: three silent hours is offline.
     offline_timeout_s=3 * 3600,
+    lane_readings=True,
     # Mains-powered (it drives the shut-off valve): no vendor's own timeout past the kind's
     # (red team round 11: 26 h hid a dead one at a lone elder's).
     own_timeout_max_s=3 * 3600,

@@ -49,6 +49,7 @@ KIND = DeviceKind(
     events=(LeakEvent, *COMMON_EVENTS),
     # Battery detectors send a heartbeat a day, like smoke detectors.
     offline_timeout_s=25 * 3600,
+    lane_readings=True,
     description="Water-leak (flood) detectors in homes, pump rooms and lift pits.",
     # A leak is property damage, not a life in danger: no urgent confirmation, no alarm
     # words guessed at (a vendor sends `leak`, or its dialect maps its own word to it).

@@ -49,6 +49,7 @@ KIND = DeviceKind(
     events=(SmokeAlarmEvent, *COMMON_EVENTS),
     # Battery NB-IoT detectors send one heartbeat a day: a day and an hour of silence is offline.
     offline_timeout_s=25 * 3600,
+    lane_readings=True,
     description="Smoke detectors in homes (first of all of elders who live alone).",
     command_specs=(SELF_TEST,),
     urgent=("smoke_alarm",),

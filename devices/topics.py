@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Container, Iterable
 from typing import NamedTuple
 
 from devices.base import Channel
@@ -61,15 +62,19 @@ def subscriptions(kinds: list[str] | None = None) -> list[str]:
     return [f"{PREFIX}/{k}/+/#" for k in kind_levels]
 
 
-def event_subscriptions() -> list[str]:
-    """Topic filter of the event lane: every device's `event` channel, and nothing else."""
-    return [f"{PREFIX}/+/+/event"]
+def lane_subscriptions(reading_kinds: Iterable[str] = ()) -> list[str]:
+    """Topic filters of the event lane: every device's `event` channel, and the `telemetry`
+    channel of the kinds whose readings alone may be an alarm (`DeviceKind.lane_readings`)."""
+    return [f"{PREFIX}/+/+/event", *(f"{PREFIX}/{k}/+/telemetry" for k in sorted(reading_kinds))]
 
 
-def is_event(topic: str) -> bool:
-    """Whether `topic` is a device's `event` channel (what the event lane also receives)."""
-    return (topic.endswith("/event") and topic.startswith(f"{PREFIX}/")
-            and topic.count("/") == 4)
+def on_lane(topic: str, reading_kinds: Container[str] = ()) -> bool:
+    """Whether `topic` is one the event lane also receives (see `lane_subscriptions`)."""
+    if not topic.startswith(f"{PREFIX}/") or topic.count("/") != 4:
+        return False
+    if topic.endswith("/event"):
+        return True
+    return topic.endswith("/telemetry") and topic.split("/", 3)[2] in reading_kinds
 
 
 def is_outbound(topic: str) -> bool:

@@ -4,17 +4,20 @@ The broker keeps one queue per session, in arrival order. With one session, a fl
 readings within every per-device budget (100 devices × 9,000) sat ahead of another band's SOS
 in that queue, and the SOS was confirmed after 16–22 s (red team, session 31); no ordering
 inside the gateway can reach a message the broker has not handed over yet. The event lane is
-a second session subscribed to `scgw/v1/+/+/event` only, so the broker hands an event over
-at once however long the readings' queue is.
+a second session subscribed to `scgw/v1/+/+/event`, so the broker hands an event over at
+once however long the readings' queue is — and to the readings of the kinds whose readings
+alone may be an alarm (`DeviceKind.lane_readings`: a gas detector's 40 %LEL waited 16-46 s
+behind another device's flood, red team round 11); those come seldom.
 
 The main session still subscribes to everything under `scgw/v1/` (a misspelt channel must
 become a dead letter, and without the lane's account the events must still arrive), so each
-event reaches the gateway twice. `EventCopies` pairs the copies: the first to arrive, on
-either session, is processed; its twin is acknowledged and dropped. That is safe because the
-first copy is held by its own session until its effects commit (unacknowledged, redelivered
-after a crash), exactly like any message. Copies are paired by count, not merely by bytes:
-a device that resends the same bytes (an unconfirmed SOS) makes a second pair, and the
-resend is processed like any resend — deduplicated, and confirmed again.
+event (and each lane reading) reaches the gateway twice. `EventCopies` pairs the copies: the
+first to arrive, on either session, is processed; its twin is acknowledged and dropped. That
+is safe because the first copy is held by its own session until its effects commit
+(unacknowledged, redelivered after a crash), exactly like any message. Copies are paired by
+count, not merely by bytes: a device that resends the same bytes (an unconfirmed SOS) makes
+a second pair, and the resend is processed like any resend — deduplicated, and confirmed
+again.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from devices.topics import is_event
+from devices.catalogue import CATALOGUE
+from devices.topics import on_lane
 from gateway.envelope import RawMessage
 from gateway.mqtt import MqttIngest
 
@@ -33,6 +37,8 @@ LANE_GENERATIONS = 500_000_000
 MAX_UNPAIRED = 100_000  # copies waiting for their twin; beyond, the oldest are forgotten
 MAX_UNPAIRED_BYTES = 64 * 1024 * 1024
 UNPAIRED_FOR_S = 3600.0  # a twin this late is processed (and deduplicated) like a resend
+# The kinds whose readings the lane receives as well as their events.
+LANE_READING_KINDS = frozenset(k.key for k in CATALOGUE.kinds.values() if k.lane_readings)
 
 
 class EventCopies:
@@ -46,10 +52,13 @@ class EventCopies:
 
     def __init__(self, max_unpaired: int = MAX_UNPAIRED,
                  max_bytes: int = MAX_UNPAIRED_BYTES,
-                 unpaired_for_s: float = UNPAIRED_FOR_S) -> None:
+                 unpaired_for_s: float = UNPAIRED_FOR_S,
+                 reading_kinds: frozenset[str] = frozenset()) -> None:
         self._max = max_unpaired
         self._max_bytes = max_bytes
         self._for_s = unpaired_for_s
+        # The kinds whose readings the lane receives too (`DeviceKind.lane_readings`).
+        self._reading_kinds = reading_kinds
         # (topic, payload) → [copies seen on main, copies seen on the lane, first arrival]
         self._unpaired: dict[tuple[str, bytes], list[float]] = {}
         self._bytes = 0
@@ -65,9 +74,9 @@ class EventCopies:
         with self._lock:
             unpaired = self._unpaired
             for raw in raws:
-                if session == MAIN and not is_event(raw.topic):
+                if session == MAIN and not on_lane(raw.topic, self._reading_kinds):
                     process.append(raw)
-                    continue  # only events come twice
+                    continue  # only what the lane also receives comes twice
                 key = (raw.topic, raw.payload)
                 counts = unpaired.get(key)
                 if counts is None:

@@ -31,7 +31,7 @@ from gateway.storage.migrate import StoreError
 from gateway.storage.tx import StoreTx
 from gateway.twin import TwinTracker
 from gateway.twin_writer import TwinWriter
-from gateway.urgency import confirmed_event, device_of
+from gateway.urgency import device_of, rightly_first
 from gateway.urgent_salvage import may_be_urgent, urgent_when_read
 
 log = logging.getLogger(__name__)
@@ -325,8 +325,7 @@ class Pipeline(TaskRunner):
                     self._dead.write(tx, part, RejectError("internal_error", repr(exc),
                                                            device_of(part.topic)))
             if marks and (mark := marks.get(id(raw))) is not None and mark[0] is raw \
-                    and not any(env.urgent or confirmed_event(env)
-                                for _, env in decoded[read_from:]):
+                    and not any(rightly_first(env) for _, env in decoded[read_from:]):
                 self._decoder.urgency.false_mark(mark[1])  # it only looked urgent
         co = self._coherence
         if co is not None:

@@ -18,7 +18,14 @@ from gateway.decode import Decoder
 from gateway.device_admin import DeviceAdmin
 from gateway.device_assets import DeviceAssets
 from gateway.envelope import RawMessage
-from gateway.event_lane import LANE, LANE_GENERATIONS, MAIN, EventCopies, Sessions
+from gateway.event_lane import (
+    LANE,
+    LANE_GENERATIONS,
+    LANE_READING_KINDS,
+    MAIN,
+    EventCopies,
+    Sessions,
+)
 from gateway.hub_children import HubWills, unregistered_alarm
 from gateway.influx import build_influx_hook
 from gateway.interactive import InteractiveGate
@@ -122,7 +129,8 @@ class Gateway:
         self._filters = topics.subscriptions() + self.codecs.vendor_filters()
         replica = settings.gateway.replica_id
         # Events come on both sessions when the lane is on: the first copy is processed.
-        self.copies = EventCopies() if settings.broker.event_lane else None
+        self.copies = (EventCopies(reading_kinds=LANE_READING_KINDS)
+                       if settings.broker.event_lane else None)
         self.mqtt = self._ingest(replica)
         self.event_lane = self._lane(replica) if self.copies is not None else None
         self.sessions = Sessions(self.mqtt, self.event_lane)
@@ -232,7 +240,8 @@ class Gateway:
 
     def _lane(self, replica: str | None, generation_base: int = 0) -> MqttIngest:
         broker = self.settings.replica_broker(replica).event_lane_login()
-        return MqttIngest(broker, topics.event_subscriptions(), self._lane_submit, self.metrics,
+        return MqttIngest(broker, topics.lane_subscriptions(LANE_READING_KINDS),
+                          self._lane_submit, self.metrics,
                           self.clock, receive_maximum=self.settings.limits.queue_size,
                           generation_base=generation_base + LANE_GENERATIONS, lane=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
 import orjson
 
@@ -25,6 +26,10 @@ _DEVICES_MAX = 100_000
 _TOP_READ_MAX = 65_536  # a distrusted device's message read in full to see what it names
 _TOP_KEYS_MAX = 64
 _SET = (1, True, "1", "true", "TRUE", "True")
+# Readings of a lane kind (`DeviceKind.lane_readings`) go first this often per device: a
+# few in a row, then one every ten seconds (a detector reports every minute or on change).
+LANE_READING_BURST = 6.0
+LANE_READING_EVERY_S = 10.0
 # An event in UTF-16 (a BOM, or `{\0"`) is read as such for its urgency up to this size.
 _UTF16_MAX = 8192
 # What firmware adds after an urgent word (`sos_key_alarm`), as salvage reads it.
@@ -45,8 +50,10 @@ class UrgencyHint:
     """
 
     def __init__(self, catalogue: KindCatalogue = CATALOGUE,
-                 codecs: CodecSet | None = None) -> None:
+                 codecs: CodecSet | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._codecs = codecs
+        self._monotonic = monotonic
         dialects = list(codecs.dialects.values()) if codecs is not None else []
         self._patterns: dict[str, re.Pattern[bytes]] = {}
         self._readings: dict[str, re.Pattern[bytes]] = {}
@@ -79,6 +86,10 @@ class UrgencyHint:
         # readings carrying a log's `"type": "forced_open"` jumped the queue ahead of another
         # building's gas reading for 46 s).
         self._false: dict[str, tuple[int, float]] = {}
+        # Readings that may be the alarm themselves (a gas concentration) go first, within a
+        # per-device allowance (tokens, when last counted) instead of being judged by looks.
+        self._lane_kinds = frozenset(k.key for k in catalogue.kinds.values() if k.lane_readings)
+        self._lane_tokens: dict[str, tuple[float, float]] = {}
         self._distrusted: dict[str, float] = {}
         # (dialect, its topic name) → the pattern of its urgent codes on that topic.
         self._dialect: dict[tuple[str, str], re.Pattern[bytes] | None] = {}
@@ -91,6 +102,10 @@ class UrgencyHint:
     def device(self, raw: RawMessage) -> str | None:
         """The sending device's id if `raw` is an urgent event, else None (also for a device
         whose urgent-looking messages lately decoded as nothing urgent, for a while)."""
+        if self._lane_kinds and raw.topic.endswith("/telemetry"):
+            parts = raw.topic.split("/")
+            if len(parts) == 5 and parts[2] in self._lane_kinds and parts[0] == "scgw":
+                return parts[3] if self._lane_allowance(parts[3]) else None
         found = self._looks_urgent(raw)
         if found is not None and self._distrusted:
             until = self._distrusted.get(found)
@@ -102,6 +117,19 @@ class UrgencyHint:
                     return found if _urgent_at_top(raw) else None
                 del self._distrusted[found]
         return found
+
+    def _lane_allowance(self, device_id: str) -> bool:
+        """Spend one of the device's lane-reading tokens, if it has one left."""
+        now = self._monotonic()
+        tokens, since = self._lane_tokens.get(device_id, (LANE_READING_BURST, now))
+        tokens = min(LANE_READING_BURST, tokens + (now - since) / LANE_READING_EVERY_S)
+        if len(self._lane_tokens) > _DEVICES_MAX:
+            self._lane_tokens.clear()
+        if tokens < 1.0:
+            self._lane_tokens[device_id] = (tokens, now)
+            return False
+        self._lane_tokens[device_id] = (tokens - 1.0, now)
+        return True
 
     def false_mark(self, device_id: str) -> None:
         """A message of the device that looked urgent decoded as nothing urgent: past
@@ -260,3 +288,14 @@ def confirmed_event(env: Envelope) -> bool:
         return False
     kind = CATALOGUE.get(env.kind)
     return kind is not None and env.type in kind.confirmed
+
+
+def rightly_first(env: Envelope) -> bool:
+    """Whether a message that went to the front of the queue deserved it (else its device's
+    looks are distrusted a while): an urgent event; an event its kind confirms though it is
+    not urgent (a band's suspected fall, which looks urgent to the quick pattern); a reading
+    of a kind whose readings alone may be the alarm (they go first by allowance, not looks)."""
+    if env.urgent or confirmed_event(env):
+        return True
+    kind = CATALOGUE.get(env.kind)
+    return kind is not None and env.channel == "telemetry" and kind.lane_readings

@@ -46,8 +46,9 @@ class BrokerSettings(Section):
     )
     event_lane: bool = Field(
         True,
-        description="Read devices' `event` channel on a second session of its own (client id "
-        "and username `<…>-events`), so an SOS never queues in the broker behind a flood of "
+        description="Read devices' `event` channel (and the readings of gas, smoke and leak "
+        "detectors and charging piles) on a second session of its own (client id and "
+        "username `<…>-events`), so an SOS never queues in the broker behind a flood of "
         "readings; without its account the events are read on the main session",
     )
     keepalive_s: int = Field(30, ge=5, le=600, description="MQTT keepalive")

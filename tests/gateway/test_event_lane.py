@@ -47,6 +47,16 @@ def test_the_first_copy_is_processed_and_its_twin_dropped_whichever_session_is_f
     assert len(copies) == 0  # every copy paired
 
 
+def test_a_detector_s_readings_come_twice_and_are_paired_like_events():
+    # The lane also receives the readings of the kinds whose readings may be the alarm.
+    copies = EventCopies(reading_kinds=frozenset({"gas_detector"}))
+    gas = _raw("scgw/v1/gas_detector/GD-1/telemetry", b'{"lel_pct": 40}')
+    band = _raw("scgw/v1/wristband/WB-1001/telemetry", b"{}")
+    assert copies.split([gas], LANE) == ([gas], [])
+    assert copies.split([band, gas], MAIN) == ([band], [gas])
+    assert len(copies) == 0
+
+
 def test_a_device_resending_the_same_bytes_makes_a_second_pair_that_is_processed():
     # An unconfirmed band resends its SOS byte for byte: that resend must reach the pipeline
     # (to be recognised as a resend, and confirmed again), not pass for a twin.
@@ -81,24 +91,9 @@ def test_a_fleet_flooding_within_its_budgets_does_not_hold_up_another_bands_sos(
         make_gateway, publisher, mosquitto, tmp_path):
     # Red team, session 31: a hundred devices each sending fewer readings than its burst sat
     # ahead of another band's SOS in the broker's queue for the gateway's one session.
-    # Installed devices (a grid each): a fleet nobody installed has a far smaller budget.
-    fleet = [device(f"WB-F{n:03d}", "wristband", grid="G-01") for n in range(20)]
-    gw = make_gateway([*STANDARD_DEVICES, *fleet])
-    assert gw.event_lane is not None and gw.event_lane.wait_connected(10)
-    each = 2500  # under the default burst (10,000): nothing is shed
-    total = each * len(fleet)
+    gw, total, sockets = _flooded(make_gateway, mosquitto)
     listener = Listener(mosquitto.port, ["scgw/v1/wristband/WB-1001/event/ack"])
-    sockets = [_flood_connection(mosquitto.port, d.id) for d in fleet]
     try:
-        # Each device on its own connection, as in the field: the broker takes the flood in
-        # much faster than one writer stores it. Every reading has reached the broker (each
-        # connection's last publish is acknowledged) before the SOS is sent.
-        writers = [threading.Thread(target=_flood, args=(s, d.id, each))
-                   for s, d in zip(sockets, fleet, strict=True)]
-        for w in writers:
-            w.start()
-        for w in writers:
-            w.join()
         publisher.publish("scgw/v1/wristband/WB-1001/event",
                           orjson.dumps({"ts": MS, "seq": 5, "type": "sos"}))
         assert wait_for(lambda: listener.got, 30)
@@ -117,6 +112,58 @@ def test_a_fleet_flooding_within_its_budgets_does_not_hold_up_another_bands_sos(
         for sock in sockets:
             sock.close()
         listener.close()
+
+
+def test_a_gas_reading_over_the_alarm_level_does_not_wait_behind_a_flood_of_readings(
+        make_gateway, publisher, mosquitto, tmp_path):
+    # Red team round 11: a gas detector's `lel_pct: 40` (critical by itself) waited 16-46 s
+    # behind another device's readings: it came on the main session, behind them in the
+    # broker's queue and in the inbox. A kind whose readings may be the alarm
+    # (`lane_readings`) has them on the event lane too, and they go to the front.
+    detector = device("GD-9001", "gas_detector", site="jining-renmin", building="7",
+                      grid="G-01")
+    gw, total, sockets = _flooded(make_gateway, mosquitto, [detector])
+    try:
+        publisher.publish("scgw/v1/gas_detector/GD-9001/telemetry",
+                          orjson.dumps({"ts": MS, "seq": 3, "lel_pct": 40}))
+
+        def alerted() -> bool:
+            return bool(gw.store.query(
+                "SELECT 1 FROM alerts WHERE device_id = 'GD-9001'"
+                " AND rule_id = 'gas_detector.concentration_high'"))
+
+        assert wait_for(alerted, 30)
+        done_when_alerted = gw.pipeline.processed
+        assert done_when_alerted < total / 2, (done_when_alerted, total)
+        assert gw.pipeline.wait_processed(total + 1, 60)
+        [row] = gw.store.query(
+            "SELECT count(*) AS n FROM telemetry WHERE device_id = 'GD-9001'")
+        assert row["n"] == 1  # both sessions' copies, stored once
+        assert wait_for(lambda: gw.metrics.value("scgw_event_copies_total") == 1, 10)
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _flooded(make_gateway, mosquitto, extra=()):  # type: ignore[no-untyped-def]
+    """A gateway whose broker queue holds 50,000 readings of 20 installed bands (each within
+    its budget), every one of them in the broker before this returns."""
+    # Installed devices (a grid each): a fleet nobody installed has a far smaller budget.
+    fleet = [device(f"WB-F{n:03d}", "wristband", grid="G-01") for n in range(20)]
+    gw = make_gateway([*STANDARD_DEVICES, *fleet, *extra])
+    assert gw.event_lane is not None and gw.event_lane.wait_connected(10)
+    each = 2500  # under the default burst (10,000): nothing is shed
+    sockets = [_flood_connection(mosquitto.port, d.id) for d in fleet]
+    # Each device on its own connection, as in the field: the broker takes the flood in
+    # much faster than one writer stores it. Every reading has reached the broker (each
+    # connection's last publish is acknowledged) before the caller's message is sent.
+    writers = [threading.Thread(target=_flood, args=(s, d.id, each))
+               for s, d in zip(sockets, fleet, strict=True)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    return gw, each * len(fleet), sockets
 
 
 def _flood_connection(port: int, device_id: str) -> socket.socket:

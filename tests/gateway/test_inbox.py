@@ -319,3 +319,61 @@ def test_an_oversized_reading_is_refused_before_it_is_queued(tmp_path):
         assert gw.store.query("SELECT type FROM events WHERE seq = 2")[0]["type"] == "sos"
     finally:
         gw.stop()
+
+
+def test_a_detector_s_readings_go_first_a_few_a_minute_and_a_band_s_by_their_looks(tmp_path):
+    # Red team round 11: a gas reading of 40 %LEL waited 16-46 s behind another device's
+    # flood. The readings of a kind whose readings alone may be the alarm go first, within an
+    # allowance per device (six in a row, then one every ten seconds): a detector flooding
+    # its own readings soon waits its turn, and no other device spends its allowance.
+    now = [100.0]
+    hint = UrgencyHint(monotonic=lambda: now[0]).device
+
+    def gas(device_id: str, n: int) -> RawMessage:
+        return RawMessage(f"scgw/v1/gas_detector/{device_id}/telemetry",
+                          b'{"ts": 1, "seq": %d, "lel_pct": 3}' % n)
+
+    assert [hint(gas("GD-1", n)) for n in range(8)] == ["GD-1"] * 6 + [None, None]
+    assert hint(gas("GD-2", 1)) == "GD-2"
+    now[0] += 10.0
+    assert [hint(gas("GD-1", n)) for n in range(2)] == ["GD-1", None]
+    # A band's reading still goes by its looks: only a flagged SOS is first.
+    assert hint(msg("WB-A", "t1")) is None
+    assert hint(RawMessage("scgw/v1/wristband/WB-A/telemetry", b'{"sos": 1}')) == "WB-A"
+    inbox = Inbox(100, urgent=UrgencyHint().device)
+    inbox.put_messages([msg("WB-B", "t1"), msg("WB-C", "t1"), gas("GD-3", 1)])
+    assert [m.topic.split("/")[3] for m in inbox.take(2000)] == ["GD-3"]
+
+
+def test_a_detector_s_ordinary_readings_taken_first_never_cost_it_its_place(tmp_path):
+    # Its readings go first by allowance, not because they look urgent: that they decode as
+    # ordinary readings is no false look (three false looks a minute distrust a device).
+    import orjson
+
+    from gateway.clock import ManualClock
+    from gateway.service import Gateway
+    from gateway.settings import Settings
+    from tests.conftest import T0, device
+
+    gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
+                          database={"url": f"sqlite:///{tmp_path / 'gw.db'}"}, log_json=False),
+                 clock=ManualClock(T0))
+    gw.registry.register([device("GD-9", "gas_detector", grid="G-01")])
+    gw.start(connect=False)
+    try:
+        ms = int(T0 * 1000)
+
+        def reading(seq: int, lel: float) -> RawMessage:
+            return RawMessage("scgw/v1/gas_detector/GD-9/telemetry", orjson.dumps(
+                {"ts": ms, "seq": seq, "lel_pct": lel}), received_at=T0)
+
+        for seq in range(1, 5):
+            gw.pipeline.submit([reading(seq, 2.0)])
+            assert gw.pipeline.wait_processed(seq, 10)
+        assert gw.decoder.urgency.device(reading(5, 40.0)) == "GD-9"
+        # … nor its alarm event named under another key than `type` (what distrust holds).
+        alarm = RawMessage("scgw/v1/gas_detector/GD-9/event", orjson.dumps(
+            {"ts": ms, "seq": 6, "event": "gas_alarm"}), received_at=T0)
+        assert gw.decoder.urgency.device(alarm) == "GD-9"
+    finally:
+        gw.stop()
