@@ -68,13 +68,18 @@ def lane_subscriptions(reading_kinds: Iterable[str] = ()) -> list[str]:
     return [f"{PREFIX}/+/+/event", *(f"{PREFIX}/{k}/+/telemetry" for k in sorted(reading_kinds))]
 
 
+def is_event(topic: str) -> bool:
+    """Whether `topic` is a device's `event` channel."""
+    return (topic.endswith("/event") and topic.startswith(f"{PREFIX}/")
+            and topic.count("/") == 4)
+
+
 def on_lane(topic: str, reading_kinds: Container[str] = ()) -> bool:
     """Whether `topic` is one the event lane also receives (see `lane_subscriptions`)."""
-    if not topic.startswith(f"{PREFIX}/") or topic.count("/") != 4:
-        return False
-    if topic.endswith("/event"):
+    if is_event(topic):
         return True
-    return topic.endswith("/telemetry") and topic.split("/", 3)[2] in reading_kinds
+    return (topic.endswith("/telemetry") and topic.startswith(f"{PREFIX}/")
+            and topic.count("/") == 4 and topic.split("/", 3)[2] in reading_kinds)
 
 
 def is_outbound(topic: str) -> bool:

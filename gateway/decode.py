@@ -90,7 +90,7 @@ class Decoder(Salvaging):
             raw = replace(raw, payload=raw.payload.rstrip(b"\x00"))
         size = len(raw.payload)
         if size > self._limits.max_payload_bytes:
-            trimmed = self._oversized_urgent(raw, now)
+            trimmed = self._oversized_trimmed(raw, now)
             if trimmed is not None:
                 return trimmed
             raise self.oversized(raw, size)

@@ -121,12 +121,25 @@ class Salvaging:
             and raw.topic.startswith(topics.PREFIX + "/") else None
         return kind is not None and bool(kind.urgent) and may_name_urgent(kind, raw.payload)
 
-    def _oversized_urgent(self, raw: RawMessage, now: float) -> Envelope | None:
+    def oversized_event_in_service(self, raw: RawMessage) -> bool:
+        """Whether a message over the size limit is an event of a device in service (on our
+        topics), to trim and read like an urgent one: an NVR's 120-KB capture on
+        `fire_lane_blocked` refused the alarm whole, where the same picture on a falling
+        object was dropped and the event paged (vendor round 11)."""
+        if len(raw.payload) > OVERSIZED_URGENT_FACTOR * self._limits.max_payload_bytes \
+                or not topics.is_event(raw.topic):
+            return False
+        device = self._registry.get(raw.topic.split("/", 4)[3])
+        return device is not None and device.installed
+
+    def _oversized_trimmed(self, raw: RawMessage, now: float) -> Envelope | None:
         """An urgent event over the size limit (a camera's falling object with its snapshot
-        and a long track: each within its own documented limit, together over 64 KiB), its
-        largest fields dropped until it fits; None for anything else, which stays refused."""
+        and a long track: each within its own documented limit, together over 64 KiB), or
+        any event of a device in service, its largest fields dropped until it fits; None for
+        anything else, which stays refused."""
         limit = self._limits.max_payload_bytes
-        if not self.oversized_may_be_urgent(raw):
+        in_service = self.oversized_event_in_service(raw)
+        if not in_service and not self.oversized_may_be_urgent(raw):
             return None
         trimmed = trim_to_fit(raw.payload, limit)
         if trimmed is None:
@@ -136,7 +149,7 @@ class Salvaging:
             env = self.decode(replace(raw, payload=payload), now)
         except RejectError:
             return None
-        if not env.urgent:
+        if not env.urgent and not (in_service and env.channel == "event"):
             return None
         detail = f"{len(raw.payload)} bytes > limit {limit}: " + "; ".join(dropped)
         env.salvaged = ("oversized", detail + (f"; {env.salvaged[1]}" if env.salvaged else ""))

@@ -1,6 +1,7 @@
 """Messages over the size limit refused on arrival, before the inbox: queued whole, a fleet's
 320-KiB readings held ~1 GB until the writer reached them to refuse them (red team round 11).
-One that may be an urgent event is still queued, to be trimmed and read (gateway/decode.py)."""
+One that may be an urgent event, or an event of a device in service, is still queued, to be
+trimmed and read (gateway/decode.py)."""
 
 from __future__ import annotations
 
@@ -39,9 +40,9 @@ def refusal_task(big: list[RawMessage], decoder: Decoder, dead: DeadLetters, kee
 
 
 def _may_be_urgent_when_trimmed(raw: RawMessage, decoder: Decoder) -> bool:
-    """Worth queueing to trim: the quick pattern takes it for an urgent event, or it is text
-    beyond ASCII that may name one (`ＳＯＳ`) — not an ASCII payload that merely holds a
-    base64-looking run, as any junk padding does."""
-    if decoder.urgency.device(raw) is not None:
+    """Worth queueing to trim: the quick pattern takes it for an urgent event, it is an event
+    of a device in service, or it is text beyond ASCII that may name an urgent one (`ＳＯＳ`)
+    — not an ASCII payload that merely holds a base64-looking run, as any junk padding does."""
+    if decoder.urgency.device(raw) is not None or decoder.oversized_event_in_service(raw):
         return True
     return not raw.payload.isascii() and decoder.oversized_may_be_urgent(raw)

@@ -377,3 +377,50 @@ def test_a_detector_s_ordinary_readings_taken_first_never_cost_it_its_place(tmp_
         assert gw.decoder.urgency.device(alarm) == "GD-9"
     finally:
         gw.stop()
+
+
+def test_an_oversized_event_of_a_device_in_service_loses_its_picture_not_the_alarm(tmp_path):
+    # Vendor round 11: an NVR's usual 120-KB capture refused a `fire_lane_blocked` whole as
+    # `oversized`, where the same picture on a falling object was dropped and the event paged.
+    # An event of a device in service is trimmed and read; a device nobody installed still
+    # has its oversized messages refused on arrival (red team round 11: ~1 GB held).
+    import base64
+
+    import orjson
+
+    from gateway.clock import ManualClock
+    from gateway.service import Gateway
+    from gateway.settings import Settings
+    from tests.conftest import T0, device
+
+    gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
+                          database={"url": f"sqlite:///{tmp_path / 'gw.db'}"}, log_json=False),
+                 clock=ManualClock(T0))
+    gw.registry.register([device("CAM-7", "camera", site="jining-renmin", grid="G-01"),
+                          device("CAM-8", "camera")])
+    acked: list[RawMessage] = []
+    gw.pipeline._ack = acked.extend
+    picture = base64.b64encode(b"\xff\xd8\xff\xe0" + bytes(90_000)).decode()
+
+    def blocked(camera: str) -> RawMessage:
+        return RawMessage(f"scgw/v1/camera/{camera}/event", orjson.dumps(
+            {"ts": int(T0 * 1000), "seq": 1, "type": "fire_lane_blocked", "zone": "FL-1",
+             "confidence": 0.9, "snapshot_jpeg_b64": picture}), received_at=T0)
+
+    in_service, nobody_s = blocked("CAM-7"), blocked("CAM-8")
+    assert len(in_service.payload) > gw.settings.limits.max_payload_bytes
+    gw.pipeline.submit([in_service, nobody_s])
+    assert acked == [nobody_s] and gw.pipeline.depth() == 1
+    gw.start(connect=False)
+    try:
+        assert gw.pipeline.wait_processed(2, 10)
+        [event] = gw.store.query("SELECT device_id, type FROM events")
+        assert (event["device_id"], event["type"]) == ("CAM-7", "fire_lane_blocked")
+        assert wait_for(lambda: gw.store.query(
+            "SELECT 1 FROM alerts WHERE device_id = 'CAM-7'"
+            " AND rule_id = 'camera.fire_lane_blocked'"), 5)
+        reasons = {(r["device_id"], r["reason"]) for r in gw.store.query(
+            "SELECT device_id, reason FROM dead_letters")}
+        assert ("CAM-8", "oversized") in reasons and ("CAM-7", "oversized") not in reasons
+    finally:
+        gw.stop()
