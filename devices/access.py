@@ -8,6 +8,7 @@ from pydantic import Field
 
 from devices.base import DeviceConfig, DeviceKind, Event, SnapshotJpeg, SnapshotRef, Telemetry
 from devices.commands import CommandArgs, CommandSpec
+from devices.words import stems
 
 KEY = "access"
 
@@ -265,6 +266,11 @@ KIND = DeviceKind(
     description="Unit doors, compound gates and perimeter fences.",
     command_specs=(REMOTE_UNLOCK,),
     urgent=("forced_open", "fence_intrusion", "duress"),
+    urgent_stems=(*stems("duress", strong=("胁迫", "挟持")),
+                  *stems("fence_intrusion", strong=("越界", "入侵", "翻越", "闯入", "翻墙",
+                                                    "intrusion", "intruder")),
+                  *stems("forced_open", strong=("撬门", "撬锁", "强行开门", "暴力开门", "破门"),
+                         weak=("forced", "强行", "暴力"))),
     urgent_aliases=(("door_forced", "forced_open"), ("forced", "forced_open"),
                     ("forced_entry", "forced_open"), ("break_in", "forced_open"),
                     ("intrusion", "fence_intrusion"), ("perimeter_intrusion", "fence_intrusion"),

@@ -17,7 +17,7 @@ from devices.base import (
     Telemetry,
 )
 from devices.commands import CommandArgs, CommandSpec
-from devices.words import BUTTON_WORDS, aliases
+from devices.words import BUTTON_WORDS, aliases, stems
 
 KEY = "alarm_pole"
 
@@ -169,6 +169,8 @@ KIND = DeviceKind(
     description="One-button alarm poles in yards, squares and at gates.",
     command_specs=(SOUND_SIREN,),
     urgent=("button_pressed",),
+    urgent_stems=stems("button_pressed", strong=("求救", "求助", "呼救", "救命", "报警按钮",
+                                                 "紧急按钮", "一键报警", "紧急呼叫")),
     other_words=(("倾斜", "tilt"), ("tilted", "tilt"), ("漏电", "leakage"),
                  ("leakage_current", "leakage"), ("lamp_fail", "lamp_failure"),
                  ("灯具故障", "lamp_failure"), ("lamp_fault", "lamp_failure"),

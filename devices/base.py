@@ -367,6 +367,10 @@ class DeviceKind:
     # smoke detector). The contract still refuses them; only the salvage of an urgent event
     # reads them, so such a press pages (with a note) instead of being refused unconfirmed.
     urgent_aliases: tuple[tuple[str, str], ...] = ()
+    # Parts of a word for an event the kind does not know that name one of its urgent types
+    # (`devices.words.stems`): `卫生间跌倒`, `烟雾浓度超标`, `高空坠物` were refused, never
+    # paged, however many aliases each round added (vendor round 12).
+    urgent_stems: tuple[tuple[str, str, bool], ...] = ()
     # Other words for the kind's other events (`报警解除` for `alarm_cleared`): read as the
     # event and reported as a repair, like a word in another spelling.
     other_words: tuple[tuple[str, str], ...] = ()

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from devices.base import DeviceConfig, DeviceKind, Event, SignalDbm, Telemetry
+from devices.words import stems
 
 KEY = "charging_pile"
 
@@ -116,8 +117,14 @@ KIND = DeviceKind(
     description="E-bike charging piles in a compound's charging shed (their smoke sensor, "
                 "socket temperatures, overloads).",
     urgent=("smoke_alarm",),
+    urgent_stems=stems("smoke_alarm",
+                       strong=("火灾", "火警", "明火", "着火", "起火", "火情", "失火", "热失控",
+                               "冒烟", "fire", "runaway"),
+                       weak=("烟雾", "烟感", "烟", "smoke")),
+    # A bare `{"alarm": 1}` is its smoke sensor's contact (red team round 12: refused, no
+    # page; every other fire kind reads it).
     urgent_aliases=(("fire_alarm", "smoke_alarm"), ("smoke", "smoke_alarm"),
-                    ("fire", "smoke_alarm"), ("烟雾报警", "smoke_alarm"),
+                    ("alarm", "smoke_alarm"), ("fire", "smoke_alarm"), ("烟雾报警", "smoke_alarm"),
                     ("烟感报警", "smoke_alarm"),
                     ("火警", "smoke_alarm"), ("着火", "smoke_alarm"), ("起火", "smoke_alarm"),
                     ("烟火报警", "smoke_alarm")),

@@ -23,7 +23,7 @@ from devices.base import (
     SnapshotRef,
     Telemetry,
 )
-from devices.words import BUTTON_WORDS, aliases
+from devices.words import BUTTON_WORDS, aliases, stems
 
 Direction = Annotated[Literal["up", "down", "stopped"], ANY_CASE]
 # The car's operating mode: in `inspection` and `maintenance` a technician drives it; `fire`
@@ -157,6 +157,7 @@ KIND = DeviceKind(
     own_timeout_max_s=5 * 60,
     description="Elevator cars (one monitor per car): trapped passengers, alarm button, faults.",
     urgent=("trapped", "emergency_call"),
+    urgent_stems=stems("trapped", strong=("困人", "被困", "关人", "困梯", "entrapment")),
     urgent_aliases=(*aliases("trapped", "困人", "电梯困人", "关人", "困梯", "passenger_trapped",
                              "people_trapped", "entrapment", "trapped_alarm", "被困",
                              # How lift-monitoring platforms class an entrapment (at a floor,

@@ -9,6 +9,7 @@ from pydantic import Field
 from devices.base import DeviceConfig, DeviceKind, Event
 from devices.commands import CommandResult, CommandSpec
 from devices.detectors import COMMON_EVENTS, OTHER_WORDS, ROOM, SELF_TEST, DetectorTelemetry
+from devices.words import stems
 
 KEY = "gas_detector"
 
@@ -97,6 +98,8 @@ KIND = DeviceKind(
     description="Gas detectors in kitchens (first of all of elders who live alone).",
     command_specs=(SELF_TEST, CLOSE_VALVE),
     urgent=("gas_alarm",),
+    urgent_stems=stems("gas_alarm", weak=("燃气", "可燃", "甲烷", "煤气", "天然气", "液化气",
+                                          "一氧化碳", "气体", "gas", "methane", "lpg", "ch4")),
     other_words=(*OTHER_WORDS, ("gas_alarm_cleared", "alarm_cleared"),
                  ("co_alarm_cleared", "alarm_cleared"),
                  ("gas_cleared", "alarm_cleared"), ("燃气报警解除", "alarm_cleared"),

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from devices.base import ANY_CASE, DeviceConfig, DeviceKind, Event, SignalDbm, Telemetry
+from devices.words import stems
 
 KEY = "radar"
 
@@ -119,6 +120,9 @@ KIND = DeviceKind(
     description="Ceiling radars in elders' bathrooms and bedrooms (falls, long stays) and "
                 "bed-exit pads (out of bed and not back).",
     urgent=("fall",),
+    urgent_stems=stems("fall", strong=("跌倒", "摔倒", "倒地", "躺地", "坠床", "跌落", "摔跤",
+                                       "掉床", "fallen"),
+                       weak=("躺卧", "lying")),
     urgent_aliases=(("fall_down", "fall"), ("fall_detected", "fall"), ("跌倒", "fall"),
                     ("fall_confirmed", "fall"), ("confirmed_fall", "fall"),
                     ("摔倒", "fall"), ("tumble", "fall"), ("fall_alarm", "fall"),

@@ -22,7 +22,7 @@ from devices.base import CommandAck, DeviceKind, Event
 from devices.codec import Members
 from devices.repair import SAME_AS, coerced, field_problem, read_object, ts_valid
 from devices.timestamps import usable_ts
-from devices.words import urgent_type
+from devices.words import urgent_named
 
 # Values tried, in order, for a required field that is missing or unusable (a fence
 # intrusion's zone, a falling object's confidence): the event still pages, named as repaired.
@@ -51,7 +51,7 @@ def salvage_urgent(kind: DeviceKind, payload: bytes, received_at: float,
     # Keys in any case (`Type`, `TS`): the first `type` naming an urgent event wins, so two
     # `type` keys (a template's default left in) cannot turn an SOS into a `worn`.
     said_types = [v for k, v in pairs if k.strip().lower() == "type" and isinstance(v, str)]
-    urgent = [(t, w) for t in said_types if (w := urgent_type(kind, t)) is not None]
+    urgent = [(t, w) for t in said_types if (w := urgent_named(kind, t)) is not None]
     if not urgent:
         return None
     said, word = urgent[0]
@@ -137,7 +137,7 @@ def salvage_unreadable(kind: DeviceKind, payload: bytes, received_at: float) -> 
         # no alarm now.)
         return None
     said = found.group(1).decode("utf-8", errors="replace")
-    word = urgent_type(kind, said)
+    word = urgent_named(kind, said)
     if word is None:
         return None
     minimal = orjson.dumps({"type": word})

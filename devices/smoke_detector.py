@@ -8,6 +8,7 @@ from pydantic import Field
 
 from devices.base import DeviceConfig, DeviceKind, Event
 from devices.detectors import COMMON_EVENTS, OTHER_WORDS, ROOM, SELF_TEST, DetectorTelemetry
+from devices.words import stems
 
 KEY = "smoke_detector"
 
@@ -53,9 +54,18 @@ KIND = DeviceKind(
     description="Smoke detectors in homes (first of all of elders who live alone).",
     command_specs=(SELF_TEST,),
     urgent=("smoke_alarm",),
+    urgent_stems=stems("smoke_alarm",
+                       strong=("火灾", "火警", "明火", "着火", "起火", "火情", "失火", "fire"),
+                       weak=("烟雾", "烟感", "感烟", "烟", "smoke", "温感", "感温", "高温",
+                             "温度", "heat")),
     other_words=(*OTHER_WORDS, ("smoke_alarm_cleared", "alarm_cleared"),
                  ("smoke_cleared", "alarm_cleared"), ("烟雾报警解除", "alarm_cleared")),
+    # A smoke-and-heat detector's heat alarm is its fire alarm (red team round 12: another
+    # kind's `over_temperature` was read as calm, and muted the flag beside it).
     urgent_aliases=(("fire_alarm", "smoke_alarm"), ("fire", "smoke_alarm"),
+                    ("heat_alarm", "smoke_alarm"), ("over_temperature", "smoke_alarm"),
+                    ("high_temperature", "smoke_alarm"), ("温度报警", "smoke_alarm"),
+                    ("高温报警", "smoke_alarm"), ("感温报警", "smoke_alarm"),
                     ("smoke", "smoke_alarm"), ("alarm", "smoke_alarm"),
                     ("smoke_detected", "smoke_alarm"), ("smoke_warning", "smoke_alarm"),
                     ("alarm_smoke", "smoke_alarm"), ("fire_warning", "smoke_alarm"),

@@ -24,6 +24,14 @@ def aliases(meant: str, *words: str) -> tuple[tuple[str, str], ...]:
     return tuple((word, meant) for word in words)
 
 
+def stems(meant: str, strong: tuple[str, ...] = (), weak: tuple[str, ...] = ()
+          ) -> tuple[tuple[str, str, bool], ...]:
+    """`urgent_stems` entries: parts of an event word naming the urgent type `meant` — a
+    strong one by itself (`跌倒`), a weak one only beside a word of alarm (`烟雾` + `超标`).
+    A Latin stem is a whole token of the word (`throw` in `throw_detected`, `HighThrow`)."""
+    return (*((w, meant, True) for w in strong), *((w, meant, False) for w in weak))
+
+
 # Between the letters of a word: `-`, `_`, spaces, dots (`S.O.S`) and the punctuation
 # firmware puts around one (`sos:alarm`, `SOS!`).
 # Control characters too: a C buffer's NUL padding (`"sos\u0000\u0000"`, red team round 8).
@@ -223,10 +231,84 @@ _CALM_CJK = ("自检", "测试", "防拆", "拆除", "故障", "低电", "电量
              "静音", "恢复", "正常")
 # Before a calm word, these turn it round: 不正常, 非正常, 未恢复 (not normal, not restored).
 _NEGATIONS = frozenset("不非未无没")
-# A word that says the reading is out of bounds is an alarm whatever else it says.
-_ANOMALY_CJK = ("异常", "超标", "超限", "泄漏", "泄露", "过高", "浓度高")
+# A word that says the reading is out of bounds is an alarm whatever else it says — also
+# one comparing with the calm word (`超出正常范围`, `above_normal`, `restore_failed`: red
+# team round 12, each muted a gas alarm).
+_ANOMALY_CJK = ("异常", "超标", "超限", "泄漏", "泄露", "过高", "浓度高", "超出", "超过", "高于",
+                "低于", "偏离", "偏高", "偏低", "大于", "失败")
+_ANOMALY_LATIN = frozenset(("above", "over", "exceed", "exceeds", "exceeded", "exceeding",
+                            "beyond", "higher", "greater", "outside", "out", "fail", "failed",
+                            "failure", "abnormal", "anomaly"))
 _LATIN_TOKENS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _CALM_AFTER = {"低电": "平"}  # 低电平报警: a low-level-triggered alarm input, no battery
+
+
+# An event word the kind does not know that holds one of its urgent stems (`kind.urgent_stems`)
+# is that urgent event — `烟雾浓度超标`, `卫生间跌倒`, `高空坠物`, `throw_detected` — unless
+# it says the alarm is over or no alarm. A weak stem (`烟雾`, `smoke`) names a thing, not an
+# alarm: it needs a word of alarm beside it (`烟雾浓度上报` is a reading report).
+_ENDINGS_CJK = ("解除", "恢复", "取消", "结束", "消除", "清除", "复位", "起身", "撤销", "消失",
+                "离开", "停止", "关闭", "上报", "查询", "数据")
+_ENDINGS_LATIN = frozenset(("clear", "cleared", "clears", "recover", "recovered", "recovery",
+                            "restore", "restored", "cancel", "cancelled", "canceled", "end",
+                            "ended", "reset", "off", "stop", "stopped", "gone", "left", "report",
+                            "data", "status", "state", "query", "info", "value", "level"))
+_ALARM_CJK = ("报警", "告警", "警报", "预警", "触发", "超标", "超限", "检测到", "发现", "异常",
+              "过高", "超出", "超过", "浓度高", "危险", "泄漏", "泄露", "漏气")
+_ALARM_LATIN = frozenset(("alarm", "alert", "warning", "warn", "detected", "detect",
+                          "detection", "trigger", "triggered", "high", "abnormal", "exceed",
+                          "exceeded", "danger", "emergency", "leak", "leakage", "leaking"))
+# Two characters before a word that turn it round: 无法恢复 (cannot recover), 不是测试 (is not
+# a test), 跌倒后未起身 (did not get up) — red team round 12.
+_NEGATION_PAIRS = frozenset(("无法", "不能", "未能", "没有", "不是", "并非", "尚未", "仍未",
+                             "还未", "未曾", "不会"))
+
+
+def _said(text: str, stems: tuple[str, ...]) -> bool:
+    """Whether `text` holds one of the CJK `stems` not turned round by a negation before it."""
+    for stem in stems:
+        at = text.find(stem)
+        while at >= 0:
+            if (at == 0 or text[at - 1] not in _NEGATIONS) \
+                    and text[max(at - 2, 0):at] not in _NEGATION_PAIRS \
+                    and _CALM_AFTER.get(stem) != text[at + len(stem):at + len(stem) + 1]:
+                return True
+            at = text.find(stem, at + 1)
+    return False
+
+
+def _latin_tokens(text: str) -> list[str]:
+    return [t.lower() for t in _LATIN_TOKENS.findall(text)]
+
+
+def urgent_by_stem(kind: DeviceKind, said: str) -> str | None:
+    """The urgent type an event word the kind does not know names by one of the kind's
+    urgent stems, or None (also for a word saying the alarm is over, or no alarm)."""
+    if not kind.urgent_stems or len(said) > _SEARCH_MAX or not said.strip():
+        return None
+    text = unicodedata.normalize("NFKC", said)
+    tokens = _latin_tokens(text)
+    if names_no_alarm(text) or _said(text, _ENDINGS_CJK) \
+            or any(t in _ENDINGS_LATIN for t in tokens):
+        return None
+    alarm = _said(text, _ALARM_CJK) or any(t in _ALARM_LATIN for t in tokens)
+    for stem, meant, strong in kind.urgent_stems:
+        found = stem in tokens if stem.isascii() else _said(text, (stem,))
+        if found and (strong or alarm):
+            return meant
+    return None
+
+
+def urgent_named(kind: DeviceKind, said: str) -> str | None:
+    """The urgent type a word naming an event says: as `urgent_type` reads it, or by one of
+    the kind's urgent stems when the word is none of the kind's own."""
+    found = urgent_type(kind, said)
+    if found is not None:
+        return found
+    if not kind.urgent_stems or urgent_word(said) in _known(kind).calm \
+            or own_type(kind, said) is not None:
+        return None  # the kind's own word for what is no alarm (`疑似跌倒`: a warning)
+    return urgent_by_stem(kind, said)
 
 
 def names_no_alarm(text: str) -> bool:
@@ -237,18 +319,14 @@ def names_no_alarm(text: str) -> bool:
         text = unicodedata.normalize("NFKC", text)
         if any(marker in text for marker in _ANOMALY_CJK):
             return False
-        for stem in _CALM_CJK:
-            at = text.find(stem)
-            while at >= 0:
-                after = text[at + len(stem):at + len(stem) + 1]
-                if (at == 0 or text[at - 1] not in _NEGATIONS) \
-                        and _CALM_AFTER.get(stem) != after:
-                    return True
-                at = text.find(stem, at + 1)
-    tokens = [t.lower() for t in _LATIN_TOKENS.findall(text)]
+        if _said(text, _CALM_CJK):
+            return True
+    tokens = _latin_tokens(text)
+    if any(t in _ANOMALY_LATIN for t in tokens):
+        return False
     for start in range(len(tokens)):
-        if start and tokens[start - 1] in ("not", "non"):
-            continue  # not_normal
+        if any(t in ("not", "non", "no") for t in tokens[max(start - 2, 0):start]):
+            continue  # not_normal, not_a_test
         run = "".join(tokens[start:start + 3])
         if any(run.startswith(stem) and (len(stem) >= len(tokens[start])
                                          or tokens[start].startswith(stem))

@@ -9,7 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from devices.base import DeviceConfig, DeviceKind, Event, Location, Telemetry
 from devices.commands import CommandResult, CommandSpec
-from devices.words import aliases
+from devices.words import aliases, stems
 
 KEY = "wristband"
 
@@ -128,6 +128,8 @@ KIND = DeviceKind(
     description="Worn by elderly residents; families see its location and vitals.",
     command_specs=(LOCATE_NOW,),
     urgent=("sos", "fall"),
+    urgent_stems=(*stems("sos", strong=("求救", "求助", "呼救", "救命", "紧急呼叫")),
+                  *stems("fall", strong=("跌倒", "摔倒", "倒地", "摔跤", "跌落", "fallen"))),
     confirmed=("fall_warning", "fall_cancelled"),
     urgent_aliases=(("emergency", "sos"), ("help", "sos"), ("sos_alarm", "sos"),
                     ("panic", "sos"), ("sos_call", "sos"), ("sos_key", "sos"),

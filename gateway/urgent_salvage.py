@@ -16,7 +16,14 @@ from devices.dialects.engine import DialectCodec
 from devices.dialects.topics import CompiledTopic
 from devices.repair import ALARM_KEYS, is_quiet
 from devices.salvage import Salvaged, salvage_unreadable, salvage_urgent
-from devices.words import budgeted, names_no_alarm, own_type, urgent_type, urgent_word
+from devices.words import (
+    budgeted,
+    names_no_alarm,
+    own_type,
+    urgent_named,
+    urgent_type,
+    urgent_word,
+)
 from gateway.alarm_records import (
     EVENT_AGE_S,
     READING_AGE_S,
@@ -103,7 +110,7 @@ def flagged_event(kind: DeviceKind, raw: RawMessage, notes: list[str], *,
     for path, inner in _envelopes(top, event, sent):
         for name, value in inner.items():
             word = flag_word(kind, name, value) or (
-                urgent_type(kind, value) if urgent_word(name) == "type"
+                urgent_named(kind, value) if urgent_word(name) == "type"
                 and isinstance(value, str) else None)
             if word is not None:
                 outer = path.split(".", 1)[0].split("[", 1)[0]
@@ -304,8 +311,8 @@ def flag_word(kind: DeviceKind, key: str, value: object) -> str | None:
                     return flag
                 one = next((v for k, v in one.items()
                             if urgent_word(k) in ("type", "name", "code")), None)
-            if isinstance(one, str) and urgent_type(kind, one) is not None:
-                return one
+            if isinstance(one, str) and urgent_named(kind, one) is not None:
+                return urgent_named(kind, one)
         return None
     if _is_set(value) and not (urgent_word(key) in _MEASURED and value is not True):
         # "sos": true — also `isSos`, `sosFlag`; not `"co": 1`, one ppm (red team round 7)

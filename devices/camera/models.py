@@ -16,6 +16,7 @@ from devices.base import (
     SnapshotRef,
     Telemetry,
 )
+from devices.words import stems
 
 KEY = "camera"
 
@@ -142,6 +143,9 @@ KIND = DeviceKind(
     own_timeout_max_s=5 * 60,
     description="Falling-object and fire-lane cameras.",
     urgent=("falling_object",),
+    urgent_stems=stems("falling_object", strong=("抛物", "坠物", "抛洒", "抛掷", "高空坠",
+                                                 "高空抛", "坠落物", "throw", "thrown",
+                                                 "throwing")),
     urgent_aliases=(("high_altitude_throwing", "falling_object"),
                     ("object_thrown", "falling_object"), ("thrown_object", "falling_object"),
                     ("falling", "falling_object"), ("high_altitude_falling", "falling_object"),

@@ -25,6 +25,25 @@ def test_the_guide_lists_every_kinds_other_words_for_its_urgent_types():
             assert row in text, f"docs/vendor-guide.md lacks (or differs from):\n{row}"
 
 
+def test_the_guide_lists_every_kinds_urgent_stems():
+    text = GUIDE.read_text(encoding="utf-8")
+    for kind in CATALOGUE.kinds.values():
+        if not kind.urgent_stems:
+            continue
+        cells = []
+        for meant in dict.fromkeys(m for _, m, _ in kind.urgent_stems):
+            def shown(w: str) -> str:
+                return f"`{w}`" if w.isascii() else w
+            strong = [shown(w) for w, m, s in kind.urgent_stems if m == meant and s]
+            weak = [shown(w) for w, m, s in kind.urgent_stems if m == meant and not s]
+            said = ", ".join(strong)
+            if weak:
+                said += (", " if said else "") + "*" + ", ".join(weak) + "*"
+            cells.append(f"`{meant}`: {said}")
+        row = f"| `{kind.key}` | {'; '.join(cells)} |"
+        assert row in text, f"docs/vendor-guide.md lacks (or differs from):\n{row}"
+
+
 def test_spellings_are_read_but_a_kinds_own_other_words_never_become_urgent():
     pole = CATALOGUE.kinds["alarm_pole"]
     assert [urgent_type(pole, w) for w in ("Button-Pressed", " SOS ", "button  pressed")] == [

@@ -1132,3 +1132,59 @@ def test_a_clean_repeat_takes_the_payload_problem_off_the_alert(gateway):
     assert "payload_problem" in detail()
     gateway.pipeline.process_batch([RawMessage(topic, clean, received_at=T0 + 1)])
     assert "payload_problem" not in detail()
+
+
+@pytest.mark.parametrize(("kind", "said", "meant"), [
+    # Vendor round 12: each refused, never paged, however many aliases each round added —
+    # an event word the kind does not know that holds one of its urgent stems is that event.
+    ("charging_pile", "火灾报警", "smoke_alarm"), ("charging_pile", "明火报警", "smoke_alarm"),
+    ("charging_pile", "电池热失控", "smoke_alarm"),
+    ("charging_pile", "thermal_runaway", "smoke_alarm"),
+    ("smoke_detector", "烟雾浓度超标", "smoke_alarm"),
+    ("smoke_detector", "烟感触发", "smoke_alarm"),
+    ("smoke_detector", "烟雾报警触发", "smoke_alarm"),
+    ("smoke_detector", "检测到烟雾", "smoke_alarm"),
+    ("smoke_detector", "smoke_concentration_alarm", "smoke_alarm"),
+    ("smoke_detector", "高温报警", "smoke_alarm"), ("smoke_detector", "heat_alarm", "smoke_alarm"),
+    ("camera", "高空坠物", "falling_object"), ("camera", "抛洒物", "falling_object"),
+    ("camera", "throw_detected", "falling_object"), ("camera", "HighThrow", "falling_object"),
+    ("alarm_pole", "求助按钮按下", "button_pressed"), ("alarm_pole", "报警按钮", "button_pressed"),
+    ("radar", "卫生间跌倒", "fall"), ("radar", "倒地不起", "fall"), ("radar", "长时间躺地", "fall"),
+    ("radar", "跌倒后未起身", "fall"), ("radar", "异常躺卧", "fall"),
+    ("gas_detector", "可燃气体浓度超标", "gas_alarm"), ("elevator", "轿厢内有人被困", "trapped"),
+    ("access", "有人翻越围墙", "fence_intrusion"), ("wristband", "老人摔跤", "fall"),
+])
+def test_an_unknown_word_holding_an_urgent_stem_pages(kind, said, meant):
+    assert _flagged(kind, {"type": said}) == meant
+
+
+@pytest.mark.parametrize(("kind", "said"), [
+    # … but not one saying the alarm is over, a test or a fault, a report of a reading, a
+    # warning the kind has a word of its own for, or a weak stem with no word of alarm.
+    ("radar", "跌倒解除"), ("radar", "已起身"), ("radar", "fall_recovered"), ("radar", "躺卧"),
+    ("smoke_detector", "烟感自检"), ("smoke_detector", "烟雾浓度上报"),
+    ("smoke_detector", "smoke_sensor_fault"), ("smoke_detector", "fire_test"),
+    ("camera", "frame_drop"), ("camera", "throw_test"), ("wristband", "疑似跌倒"),
+    ("wristband", "跌倒取消"), ("gas_detector", "gas_level"), ("gas_detector", "燃气表读数"),
+])
+def test_a_word_holding_a_stem_that_is_no_alarm_is_not_read_as_one(kind, said):
+    assert _flagged(kind, {"type": said}) is None
+
+
+@pytest.mark.parametrize("word", [
+    # Red team round 12: a calm token compared against (`above normal`, `not a test`, `cannot
+    # recover`) muted the alarm flag beside it.
+    "gas_above_normal", "above_normal", "higher_than_normal", "out_of_normal_range",
+    "over_normal", "浓度超出正常范围", "燃气浓度超过正常值", "偏离正常", "不是测试", "not_a_test",
+    "no_test_real_alarm", "无法恢复", "gas_leak_restore_failed",
+])
+def test_a_calm_word_compared_against_does_not_mute_the_alarm_flag(word):
+    for kind in ("gas_detector", "smoke_detector"):
+        meant = "gas_alarm" if kind == "gas_detector" else "smoke_alarm"
+        assert _flagged(kind, {"alarm": 1, "alarm_type": word}) == meant, (kind, word)
+        assert _flagged(kind, {"alarm": 1, "alarm_type": word}, "telemetry") == meant
+
+
+@pytest.mark.parametrize("word", ["自检", "SELF_TEST", "lowBattery", "恢复正常", "烟感自检"])
+def test_a_calm_word_still_says_the_flag_is_no_alarm(word):
+    assert _flagged("smoke_detector", {"alarm": 1, "alarm_type": word}) is None
