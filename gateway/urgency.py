@@ -26,6 +26,10 @@ _DEVICES_MAX = 100_000
 _TOP_READ_MAX = 65_536  # a distrusted device's message read in full to see what it names
 _TOP_KEYS_MAX = 64
 _SET = (1, True, "1", "true", "TRUE", "True")
+_OFF = (0, False, "0", "false", "FALSE", "False", "off", "no")
+# Keys saying which event or alarm a message is (the quick pattern's), and alarm flags.
+_WHICH_KEY = re.compile(r"(?i)^(?:event|event[-_]?type|alarm[-_]?type|alarm[-_]?code|alarm)$")
+_FLAG_KEY = re.compile(r"(?i)^(?:alarm|alert|warning|alarm[-_]?(?:state|status|flag))$")
 # Readings of a lane kind (`DeviceKind.lane_readings`) go first this often per device: a
 # few in a row, then one every ten seconds (a detector reports every minute or on change).
 LANE_READING_BURST = 6.0
@@ -276,9 +280,18 @@ def _urgent_at_top(raw: RawMessage) -> bool:
     said = obj.get("type")
     if isinstance(said, str) and urgent_type(kind, said) is not None:
         return True
-    # … or, in a reading, a set flag named after one (`{"sos": 1}`; red team round 11).
-    return any(value in _SET and urgent_type(kind, str(key)[:64]) is not None
-               for key, value in list(obj.items())[:_TOP_KEYS_MAX])
+    members = list(obj.items())[:_TOP_KEYS_MAX]
+    # … or, in a reading, a set flag named after one (`{"sos": 1}`; red team round 11) …
+    if any(value in _SET and urgent_type(kind, str(key)[:64]) is not None
+           for key, value in members):
+        return True
+    # … or a key saying which event or alarm naming one, with no alarm flag beside it off:
+    # `{"alarm_type": "sos", "alarm": 1}` or `{"event": "sos"}` — the shape a band's own
+    # `{"alarm_type": "sos", "alarm": 0}` status reports had distrusted (red team round 12).
+    named = any(isinstance(value, str) and _WHICH_KEY.match(str(key))
+                and urgent_type(kind, value[:64]) is not None for key, value in members)
+    return named and not any(_FLAG_KEY.match(str(key)) and value in _OFF
+                             for key, value in members)
 
 
 def confirmed_event(env: Envelope) -> bool:

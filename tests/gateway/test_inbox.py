@@ -263,6 +263,16 @@ def test_a_device_whose_messages_only_look_urgent_loses_its_place_in_front(tmp_p
         flag = RawMessage("scgw/v1/wristband/WB-9/telemetry", orjson.dumps(
             {"ts": ms, "seq": 6, "sos": 1, "battery_pct": 80}), received_at=T0)
         assert hint(flag) == "WB-9"  # an SOS flag in a reading too (red team round 11)
+        # … and the SOS in the very shape of those reports, its flag on, or named under
+        # `event` (red team round 12: 20-21 s behind a flood).
+        for body in ({"alarm_type": "sos", "alarm": 1, "battery_pct": 70},
+                     {"alarm": "sos"}, {"event": "sos", "alarm": None}):
+            pressed = RawMessage("scgw/v1/wristband/WB-9/telemetry", orjson.dumps(
+                {"ts": ms, "seq": 7, **body}), received_at=T0)
+            assert hint(pressed) == "WB-9", body
+        on_event = RawMessage("scgw/v1/wristband/WB-9/event", orjson.dumps(
+            {"ts": ms, "seq": 8, "event": "sos"}), received_at=T0)
+        assert hint(on_event) == "WB-9"
         # A band's suspected fall looks urgent and is confirmed as urgent events are: repeated
         # while its wearer does not answer, it is no false look (it keeps its place).
         gw.registry.register([device("WB-8", "wristband", grid="G-01")])
