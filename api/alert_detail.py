@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from api.notes import redact_note
 from api.personal import PEOPLE, PERSONAL_FIELDS, PERSONAL_READING_KEYS
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,12 @@ def present(detail: dict[str, Any] | str | None) -> AlertDetail:
                     isinstance(v, str | int | float) for v in value):
                 # a context the rule found (the lanes blocked in the building, say)
                 facts[name] = ", ".join(map(str, value))[:FACT_TEXT_MAX]
-    # The gateway's note that the payload named another device comes first (staff only).
-    problem = "; ".join(str(p) for p in (found.get("payload_claim"), found.get("payload_problem"))
+    # The gateway's note that the payload named another device comes first (staff only); the
+    # repair note names what was repaired, never a position's or a vital's value (red team
+    # round 12: `location.lat '35.4123' read as a number`).
+    salvaged = found.get("payload_problem")
+    problem = "; ".join(str(p) for p in (found.get("payload_claim"),
+                                         redact_note(str(salvaged)) if salvaged else None)
                         if p)
     ts = event.get("ts")
     shot_ts = event.get("snapshot_ts", ts)

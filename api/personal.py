@@ -47,6 +47,10 @@ PERSONAL_READING_KEYS: frozenset[str] = frozenset(
 HOME_LIFE: frozenset[str] = frozenset(("breath_rpm", "presence", "in_bed", "posture", "stay_s",
                                        "target_count", "door_open", "occupied"))
 _VENDOR_WITHHELD = PERSONAL_READING_KEYS | HOME_LIFE
+# Every field whose value a vendor never sees once its device serves someone or is installed
+# (what `redact_deep` leaves out), and whose value a note that names it must not quote to
+# anyone who reads it unaudited (api/notes.py).
+WITHHELD_VALUES: frozenset[str] = _VENDOR_WITHHELD | frozenset(LOCATION) | PEOPLE
 
 
 # Refused reaches for someone's data an account may make a minute, each with its audit row;
@@ -312,8 +316,7 @@ def redact_deep(value: Any) -> Any:
     """A free-form value without positions, vital signs, the life at home or residents'
     ids, at any depth."""
     if isinstance(value, dict):
-        return {k: redact_deep(v) for k, v in value.items()
-                if k not in _VENDOR_WITHHELD and k not in LOCATION and k not in PEOPLE}
+        return {k: redact_deep(v) for k, v in value.items() if k not in WITHHELD_VALUES}
     if isinstance(value, list):
         return [redact_deep(v) for v in value]
     return value

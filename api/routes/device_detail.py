@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.access import visible_device
 from api.deps import DeviceReaders, GatewayDep
+from api.notes import redact_salvaged
 from api.personal import PERSONAL_READING_KEYS, redact_deep, vendor_blind
 from api.routes.devices import vendor_result
 from devices.catalogue import CATALOGUE
@@ -73,10 +74,12 @@ def device_events(device_id: str, gw: GatewayDep, user: DeviceReaders,
     rows = MessageReads(gw.store).events(device.id, limit)
     if user.role == "vendor" and device.holds_personal:
         rows = [r for r in rows if r["channel"] != "event"]
-    # Residents an event names (who opened the door) are never the vendor's to see.
+    # Residents an event names (who opened the door) are never the vendor's to see; a repair
+    # note names the fields it repaired, never their values, for anyone (this read is not
+    # audited: red team round 12, `location.lat '35.4123' read as a number`).
     shown = redact_deep if user.role == "vendor" else (lambda data: data)
     return [DeviceEventPublic(**{k: v for k, v in r.items() if k != "data"},
-                              fields=scrub(shown(r["data"])))
+                              fields=redact_salvaged(scrub(shown(r["data"]))))
             for r in rows]
 
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from api.access import can_see_device, visible_device
 from api.deps import DeviceReaders, GatewayDep, Staff
+from api.notes import redact_salvaged
 from api.personal import (
     Audit,
     Auditor,
@@ -313,7 +314,9 @@ def telemetry(
     points = MessageReads(gw.store).telemetry(device_id, start, end)
     out = downsample(points, start, end, max_points)
     if _withheld(user, device):
-        return [p.model_copy(update={"values": redact_readings(p.values) or {}}) for p in out]
+        # The repair note without the values it quoted (red team round 12).
+        return [p.model_copy(update={"values": redact_salvaged(redact_readings(p.values) or {})})
+                for p in out]
     if out:
         auditor.disclosed("telemetry_history", [device.resident_id], device_id=device.id,
                           range_from=start, range_to=end)

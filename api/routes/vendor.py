@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from api import refusals
 from api.access import visible_device
 from api.deps import GatewayDep, require
+from api.notes import holds_withheld_note, redact_salvaged
 from api.personal import Audit, holds_personal, redact_deep, redact_readings, vendor_blind
 from api.routes.devices import command_public
 from api.schemas import CommandPublic, DeadLetterPublic
@@ -130,7 +131,8 @@ def messages(device_id: str, gw: GatewayDep, user: VendorView, auditor: Audit,
             # 2: /devices/{id}/events hid it, this route did not).
             found = [m for m in found if m["channel"] != "event"]
         return [MessagePublic(**{**m, "data": _vendor_data(m)}) for m in found]
-    if any(holds_personal(m["data"]) for m in found):
+    # A note may be all that says a value (`systolic_mmhg 231 read as not measured`).
+    if any(holds_personal(m["data"]) or holds_withheld_note(m["data"]) for m in found):
         auditor.disclosed("device_messages", [device.resident_id], device_id=device.id,
                           range_from=min(m["received_at"] for m in found),
                           range_to=max(m["received_at"] for m in found))
@@ -138,8 +140,10 @@ def messages(device_id: str, gw: GatewayDep, user: VendorView, auditor: Audit,
 
 
 def _vendor_data(message: dict[str, Any]) -> dict[str, Any]:
-    """A stored message of a device that serves someone, as its vendor may see it."""
-    data = redact_deep(redact_readings(message["data"]) or {})
+    """A stored message of a device that serves someone, as its vendor may see it: a repair
+    note names the fields it repaired, never their values (red team round 12: `heart_rate_bpm
+    '131' read as a number`)."""
+    data = redact_salvaged(redact_deep(redact_readings(message["data"]) or {}))
     if message["channel"] == "cmd_ack":
         # A result is in the device's own words; the command's view shows its declared fields.
         data.pop("result", None)
