@@ -129,7 +129,14 @@ class Salvaging:
         if len(raw.payload) > OVERSIZED_URGENT_FACTOR * self._limits.max_payload_bytes \
                 or not topics.is_event(raw.topic):
             return False
-        device = self._registry.get(raw.topic.split("/", 4)[3])
+        return self.in_service(raw)
+
+    def in_service(self, raw: RawMessage) -> bool:
+        """Whether a message on our topics comes from a registered device in service."""
+        levels = raw.topic.split("/", 4)
+        if len(levels) < 5 or levels[0] != "scgw":
+            return False
+        device = self._registry.get(levels[3])
         return device is not None and device.installed
 
     def _oversized_trimmed(self, raw: RawMessage, now: float) -> Envelope | None:

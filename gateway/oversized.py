@@ -41,8 +41,12 @@ def refusal_task(big: list[RawMessage], decoder: Decoder, dead: DeadLetters, kee
 
 def _may_be_urgent_when_trimmed(raw: RawMessage, decoder: Decoder) -> bool:
     """Worth queueing to trim: the quick pattern takes it for an urgent event, it is an event
-    of a device in service, or it is text beyond ASCII that may name an urgent one (`ＳＯＳ`)
-    — not an ASCII payload that merely holds a base64-looking run, as any junk padding does."""
+    of a device in service, or a device in service's text beyond ASCII that may name an
+    urgent one (`ＳＯＳ`) — not an ASCII payload that merely holds a base64-looking run, as
+    any junk padding does."""
     if decoder.urgency.device(raw) is not None or decoder.oversized_event_in_service(raw):
         return True
-    return not raw.payload.isascii() and decoder.oversized_may_be_urgent(raw)
+    # Only a device in service's: one byte beyond ASCII in the padding had a vendor's
+    # uninstalled fleet park 350 MB in the inbox again (red team round 12).
+    return (not raw.payload.isascii() and decoder.in_service(raw)
+            and decoder.oversized_may_be_urgent(raw))

@@ -319,6 +319,14 @@ def test_an_oversized_reading_is_refused_before_it_is_queued(tmp_path):
         {"ts": ms, "seq": 2, "type": "sos", "pad": "y" * 100_000}), received_at=T0)
     gw.pipeline.submit([big, sos])  # the pipeline is not running yet: nothing is taken
     assert acked == [big] and gw.pipeline.depth() == 1  # only the SOS waits, to be trimmed
+    # One byte beyond ASCII in a device nobody installed's padding changes nothing (red team
+    # round 12: 300 uninstalled bands parked 350 MB that way).
+    gw.registry.register([device("WB-B2", "wristband")])
+    accented = RawMessage("scgw/v1/wristband/WB-B2/telemetry", orjson.dumps(
+        {"ts": ms, "seq": 1, "pad": "é" + "x" * 300_000}), received_at=T0)
+    gw.pipeline.submit([accented])
+    assert acked == [big, accented] and gw.pipeline.depth() == 1
+    acked.remove(accented)
     gw.start(connect=False)
     try:
         assert gw.pipeline.wait_processed(2, 10)
