@@ -87,9 +87,11 @@ class Pipeline(TaskRunner):
         self._limits = limits
         self._ack = ack
         self.hooks: list[PipelineHook] = list(hooks)
+        # What a message counts against: its device, or a hub for children nobody registered.
+        budget_key = device_key(decoder.codecs, lambda d: kind_of(d) is not None)
         self._dead = DeadLetters(limits.dead_letter_payload_bytes, metrics, self.hooks,
                                  limits.dead_letter_payloads_per_hour,
-                                 limits.dead_letter_rows_per_hour)
+                                 limits.dead_letter_rows_per_hour, key=budget_key)
         self._duplicate_hooks: list[Callable[[Envelope, StoreTx], None]] = []
         # Called after every commit / rollback on this thread (live push goes out only then).
         self.on_commit: list[Callable[[], None]] = []
@@ -100,8 +102,7 @@ class Pipeline(TaskRunner):
         self._inbox = Inbox(limits.queue_size, urgent=hint, installed=installed)
         self.budget = DeviceBudget(limits.device_rate_per_s, limits.device_burst,
                                    limits.device_urgent_rate_per_s, limits.device_urgent_burst,
-                                   hint, key=device_key(decoder.codecs,
-                                                       lambda d: kind_of(d) is not None),
+                                   hint, key=budget_key,
                                    installed=installed,
                                    uninstalled_rate_per_s=limits.uninstalled_device_rate_per_s,
                                    uninstalled_burst=limits.uninstalled_device_burst,

@@ -270,3 +270,32 @@ def test_a_hub_inventing_child_names_and_long_topics_share_one_budget(tmp_path):
             gw.decoder.decode(raw, T0)
     assert not any(t.startswith("zigbee2mqtt/H1/n") for t in gw.decoder._vendor_topics)
     gw.store.close()
+
+
+def test_a_hub_inventing_child_names_writes_its_rows_of_the_hour_then_summaries(tmp_path):
+    # Red team round 12: the dead-letter rows of the hour were counted per named child, so a
+    # hub naming a new unregistered child in each message had a full row (and 4 KiB of
+    # payload) for every one — 166 rows in 40 s. They count against the hub, as the budget.
+    from gateway.clock import ManualClock
+    from gateway.service import Gateway
+    from gateway.settings import Settings
+    from tests.conftest import device
+
+    gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
+                          database={"url": f"sqlite:///{tmp_path / 'h.db'}"}, log_json=False,
+                          limits={"dead_letter_rows_per_hour": 5}),
+                 clock=ManualClock(T0))
+    gw.registry.register([device("H1", "wristband")])
+    gw.start(connect=False)
+    try:
+        gw.pipeline.submit([RawMessage(f"zigbee2mqtt/H1/n{n}", b'{"smoke": false}',
+                                       received_at=T0, arrived=1.0) for n in range(40)])
+        assert gw.pipeline.wait_processed(40, 10)
+        rows = gw.store.query("SELECT topic FROM dead_letters")
+        assert len(rows) == 5, len(rows)
+        assert gw.metrics.value("scgw_messages_rejected_total", reason="unknown_device") == 40
+        gw.pipeline.stop()  # a clean stop writes the rest summed up, one row
+        [summary] = gw.store.query("SELECT detail FROM dead_letters ORDER BY id DESC LIMIT 1")
+        assert summary["detail"].startswith("35 refusals (unknown_device)")
+    finally:
+        gw.stop()
