@@ -189,5 +189,7 @@ KIND = DeviceKind(
         # Vendor round 5 (with decorations: `sos_alarm`, `紧急呼叫` are read).
         "one_key", "一键求救",
         # An elevator car's button registered as a pole before elevators were a kind.
-        "trapped", "passenger_trapped", "困人", "电梯困人"),
+        "trapped", "passenger_trapped", "困人", "电梯困人",
+        # Vendor round 12: an intercom pole calling the control room is a press.
+        "call_request", "呼叫中心", "call_center", "呼叫值班室"),
 )

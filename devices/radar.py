@@ -131,7 +131,10 @@ KIND = DeviceKind(
                     # catch (vendor round 11: each refused, never paged).
                     ("坠床", "fall"), ("fall_from_bed", "fall"), ("bed_fall", "fall"),
                     ("跌落床下", "fall"), ("掉床", "fall"), ("床边跌倒", "fall"),
-                    ("离床跌倒", "fall"), ("fell_out_of_bed", "fall")),
+                    ("离床跌倒", "fall"), ("fell_out_of_bed", "fall"),
+                    # Vendor round 12: a bathroom radar's word for someone down.
+                    ("lying_on_floor", "fall"), ("lying_on_the_floor", "fall"),
+                    ("person_lying", "fall")),
     other_words=(("stay_too_long", "long_stay"), ("long_stay_alarm", "long_stay"),
                  ("stay_timeout", "long_stay"), ("滞留", "long_stay"),
                  ("如厕滞留", "long_stay"), ("如厕超时", "long_stay"), ("滞留报警", "long_stay"),

@@ -314,7 +314,11 @@ def flag_word(kind: DeviceKind, key: str, value: object) -> str | None:
             if isinstance(one, str) and urgent_named(kind, one) is not None:
                 return urgent_named(kind, one)
         return None
-    if _is_set(value) and not (urgent_word(key) in _MEASURED and value is not True):
+    if _is_set(value) and not (urgent_word(key) in _MEASURED and value is not True
+                               and not (type(value) is int and urgent_word(key) == "smoke")):
+        # (`"smoke": 1`, an integer, is a sensor's state, as `smoke_state: 1` is: a pile's
+        # heartbeat with it was refused whole, 95 °C and all — vendor round 12; `1.0` stays a
+        # measure.)
         # "sos": true — also `isSos`, `sosFlag`; not `"co": 1`, one ppm (red team round 7)
         word = urgent_word(key)
         if urgent_type(kind, word) is not None:  # Aliyun's `SmokeSensorState`, as it is

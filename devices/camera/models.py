@@ -161,7 +161,10 @@ KIND = DeviceKind(
                     ("高空抛物", "falling_object"), ("抛物", "falling_object"),
                     ("坠物", "falling_object"),
                     # Vendor round 4 re-check: another translation, and the pinyin.
-                    ("parabolic_object", "falling_object"), ("gaokongpaowu", "falling_object")),
+                    ("parabolic_object", "falling_object"), ("gaokongpaowu", "falling_object"),
+                    # Vendor round 12: a third-party camera's words for a drop.
+                    ("object_drop", "falling_object"), ("drop_detect", "falling_object"),
+                    ("drop_detected", "falling_object"), ("object_dropped", "falling_object")),
     # Vendor round 7: a lobby AI box's e-bike words.
     other_words=(("电动车进楼", "ebike_detected"), ("电瓶车进楼", "ebike_detected"),
                  ("电动车入户", "ebike_detected"), ("电动车进入", "ebike_detected"),

@@ -1188,3 +1188,20 @@ def test_a_calm_word_compared_against_does_not_mute_the_alarm_flag(word):
 @pytest.mark.parametrize("word", ["自检", "SELF_TEST", "lowBattery", "恢复正常", "烟感自检"])
 def test_a_calm_word_still_says_the_flag_is_no_alarm(word):
     assert _flagged("smoke_detector", {"alarm": 1, "alarm_type": word}) is None
+
+
+@pytest.mark.parametrize(("kind", "said", "meant"), [
+    ("camera", "object_drop", "falling_object"), ("camera", "drop_detect", "falling_object"),
+    ("alarm_pole", "call_request", "button_pressed"), ("alarm_pole", "呼叫中心", "button_pressed"),
+    ("radar", "lying_on_floor", "fall"),
+])
+def test_more_vendor_words_of_round_12_page(kind, said, meant):
+    assert _flagged(kind, {"type": said}) == meant
+
+
+def test_a_pile_heartbeat_s_integer_smoke_flag_is_its_alarm_and_keeps_the_reading():
+    # Vendor round 12: `"smoke": 1` in a pile's heartbeat refused the whole heartbeat (95 °C
+    # lost) and paged nothing; an integer 1 is the sensor's state (`1.0` stays a measure).
+    body = {"power_w": 2100, "ports_in_use": 7, "temperature_c": 95, "smoke": 1}
+    assert _flagged("charging_pile", body, "telemetry") == "smoke_alarm"
+    assert _flagged("smoke_detector", {"smoke": 1.0, "temperature_c": 22}, "telemetry") is None
