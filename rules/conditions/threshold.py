@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -47,7 +47,9 @@ class DurationCondition(Comparison):
     when: Where = Field(
         default_factory=dict, description="Readings count only while these fields match "
         "(a sleep belt's breathing while `in_bed: true`); one that does not match breaks the "
-        "hold and clears the alert as a reading back in range does")
+        "hold and clears the alert as a reading back in range does. A reading that leaves a "
+        "field out is judged by the device's last stated value of it (a pad says `in_bed` on "
+        "change)")
 
 
 class ThresholdEvaluator(Evaluator):
@@ -115,19 +117,26 @@ class DurationEvaluator(ThresholdEvaluator):
     def __init__(self, cond: Comparison, rule: Rule, fx: Effects, env: CompileEnv) -> None:
         super().__init__(cond, rule, fx, env)
         self._when = compile_where(getattr(cond, "when", {}))
+        self._when_fields = tuple(getattr(cond, "when", {}))
+        # Each device's last stated value of the `when` fields: a bed pad says `in_bed` when it
+        # changes, not in every breath reading (red team round 12: 90 s of `breath_rpm: 0`
+        # raised nothing when only the first reading said `in_bed: true`).
+        self._stated: dict[str, dict[str, Any]] = {}
 
     def keys(self, kind: DeviceKind) -> set[str]:
         """As the threshold's; the `when` fields must be the kind's."""
         check_where_fields(self.cond.when, [kind.telemetry], "when")
-        return super().keys(kind)
+        # Readings stating a `when` field alone (a pad's `in_bed` on change) count too.
+        return super().keys(kind) | {signal_key(name) for name in self.cond.when}
 
     def on_message(self, msg: Message, now: float) -> None:
         """Start, extend or break the hold."""
+        seen = self._as_stated(msg) if self._when is not None else msg
         value = msg.value(self._signal)
         if value is None:
             return
         st = self.states.get(msg.device_id)
-        if self._when is not None and not self._when(msg):
+        if self._when is not None and not self._when(seen):
             if st is not None:
                 self._release(st, msg, now, value)
             return
@@ -161,6 +170,18 @@ class DurationEvaluator(ThresholdEvaluator):
         elif self._released(value):
             self._release(st, msg, now, value)
 
+    def _as_stated(self, msg: Message) -> _Stated:
+        """The message with each `when` field it leaves out read as last stated."""
+        stated = self._stated.get(msg.device_id)
+        said = {name: v for name in self._when_fields if (v := msg.value(name)) is not None}
+        if said:
+            if stated is None:
+                if len(self._stated) >= _STATED_MAX:
+                    self._stated.clear()
+                stated = self._stated[msg.device_id] = {}
+            stated.update(said)
+        return _Stated(msg, stated or {})
+
     def _release(self, st: State, msg: Message, now: float, value: object) -> None:
         """Break the hold and clear the alert (not for a reading older than the newest that
         held)."""
@@ -192,3 +213,21 @@ class DurationEvaluator(ThresholdEvaluator):
         self.fx.persist(self.rule, st)
         self.fx.fire(self.rule, st.device_id, now, msg=msg,
                      detail={self._signal: data.get("v"), "since": since})
+
+
+_STATED_MAX = 100_000
+
+
+class _Stated:
+    """A message read through its device's last stated `when` fields."""
+
+    __slots__ = ("_msg", "_stated")
+
+    def __init__(self, msg: Message, stated: dict[str, Any]) -> None:
+        self._msg = msg
+        self._stated = stated
+
+    def value(self, name: str) -> Any:
+        """The message's field, or the device's last stated value of it."""
+        found = self._msg.value(name)
+        return found if found is not None else self._stated.get(name)

@@ -227,3 +227,23 @@ def test_breathing_stopping_in_bed_alerts_and_an_empty_bed_does_not(rig: Rig) ->
     rig.telemetry("RD-F", in_bed=False, breath_rpm=0)
     rig.advance(40)
     assert rig.alerts("radar.no_breathing_in_bed", "RD-F") == []
+
+
+def test_a_pad_saying_in_bed_only_on_change_still_has_its_breathing_judged(rig: Rig) -> None:
+    # Red team round 12: 90 s of `breath_rpm: 0` raised nothing when only the first reading
+    # said `in_bed: true` (a pad reports it on change). A `when` field a reading leaves out
+    # is read as the device last stated it.
+    rig.telemetry("RD-L", in_bed=True)
+    for _ in range(5):
+        rig.telemetry("RD-L", breath_rpm=0)
+        rig.advance(20)
+    alert = rig.open("radar.no_breathing_in_bed", "RD-L")
+    assert alert is not None and alert["severity"] == "critical"
+    # Out of bed, stated alone, ends it; and the next zeros (an empty bed) raise nothing.
+    rig.telemetry("RD-L", in_bed=False)
+    rig.telemetry("RD-L", breath_rpm=0)
+    assert rig.open("radar.no_breathing_in_bed", "RD-L") is None
+    for _ in range(5):
+        rig.telemetry("RD-L", breath_rpm=0)
+        rig.advance(20)
+    assert rig.open("radar.no_breathing_in_bed", "RD-L") is None
