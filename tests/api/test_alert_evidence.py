@@ -8,6 +8,7 @@ import base64
 import os
 
 import orjson
+import pytest
 
 from tests.api.conftest import Api
 from tests.conftest import T0, device
@@ -93,6 +94,27 @@ def test_a_face_terminals_own_picture_reaches_the_alarm_and_never_costs_an_unloc
     assert unlocks[0]["method"] == "qr" and "snapshot_jpeg_b64" not in unlocks[0]
     assert "person_name" not in unlocks[1] and "张三" not in stored[2]["data"]
     assert (unlocks[1]["visitor_id"], unlocks[1]["body_temp_c"]) == ("V-1", 36.5)
+
+
+@pytest.mark.parametrize("repair", [{"confidence": 96}, {"door": 1}, {"type": "黑名单"},
+                                    {"ts": "2026-11-21 12:00:00"}])
+def test_a_watch_listed_face_keeps_its_picture_when_another_field_is_repaired(
+        make_api, publisher: Publisher, repair):
+    # Vendor round 12: any documented repair of another field (a score in percent, a door
+    # number, the word 黑名单, a local time) dropped the picture police act on.
+    api = make_api()
+    c, operator = api.client, api.headers("operator")
+    api.gateway.registry.register([device("AC-8", "access", site="jining-renmin",
+                                          building="1", grid="G-01")])
+    face = b"\xff\xd8\xff\xe0" + os.urandom(1_800) + b"\xff\xd9"
+    body = {"ts": int(T0 * 1000), "seq": 1, "type": "blacklisted", "door": "gate",
+            "person": "W-17", "confidence": 0.96,
+            "snapshot_jpeg_b64": base64.b64encode(face).decode(), **repair}
+    publisher.publish("scgw/v1/access/AC-8/event", orjson.dumps(body))
+    assert api.gateway.pipeline.wait_processed(1, 10)
+    [alert] = _alerts(api, "access.blacklisted")
+    assert alert["snapshot_url"] == f"/alerts/{alert['id']}/snapshot"
+    assert c.get(alert["snapshot_url"], headers=operator).content == face
 
 
 def test_a_gas_alarm_shows_the_room_and_the_level(make_api, publisher: Publisher):
