@@ -58,7 +58,14 @@ _WORDS = {"lte": "4g", "4glte": "4g", "nr": "5g", "wlan": "wifi", "eth": "ethern
           "auto": "normal", "automatic": "normal", "应急": "emergency", "应急运行": "emergency",
           "emergencypower": "emergency", "earthquake": "emergency", "地震": "emergency",
           "停梯": "out_of_service", "停运": "out_of_service", "parking": "out_of_service",
-          "上行": "up", "下行": "down", "停止": "stopped", "静止": "stopped", "idle": "stopped"}
+          "上行": "up", "下行": "down", "停止": "stopped", "静止": "stopped", "idle": "stopped",
+          # A bathroom radar's posture words (vendor round 12: each refused the heartbeat, a
+          # lone elder's sign of life lost).
+          "站": "standing", "站立": "standing", "站着": "standing", "stand": "standing",
+          "坐": "sitting", "坐着": "sitting", "坐姿": "sitting", "sit": "sitting",
+          "躺": "lying", "卧": "lying", "躺卧": "lying", "躺着": "lying", "平躺": "lying",
+          "lie": "lying", "liedown": "lying", "lyingdown": "lying", "fallen": "lying",
+          "蹲": "unknown", "蹲着": "unknown", "squatting": "unknown", "squat": "unknown"}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 # A date as Chinese firmware writes it: 2030/05/01, 2030.5.1, 2030年5月1日, 20300501; and a
 # label with the month only (2030-05, 2030年5月), which means to the month's end.

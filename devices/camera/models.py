@@ -122,6 +122,9 @@ class EbikeDetectedEvent(AiCameraFields):
     zone: str | None = Field(None, min_length=1, max_length=64,
                              description="Where the camera saw it, e.g. lobby-1")
     confidence: float | None = Field(None, ge=0, le=1, description="Detector confidence")
+    charging: bool | None = Field(
+        None, description="Whether it is being charged there (a cable run from a window, "
+        "飞线充电; in a corridor)")
 
 
 class EbikeLeftEvent(AiCameraFields):
@@ -171,6 +174,13 @@ KIND = DeviceKind(
                  ("ebike", "ebike_detected"), ("e_bike", "ebike_detected"),
                  ("electric_bike", "ebike_detected"), ("电动车离开", "ebike_left"),
                  ("ebike_gone", "ebike_left"),
+                 # An e-bike charged where it must not be — a cable run from a window (飞线充电),
+                 # in a corridor — is the same fire risk (vendor round 12: refused, though the
+                 # guide sent a shed camera's analytics here).
+                 ("飞线充电", "ebike_detected"), ("楼道充电", "ebike_detected"),
+                 ("电动车充电", "ebike_detected"), ("ebike_charging", "ebike_detected"),
+                 ("flying_lead_charging", "ebike_detected"),
+                 ("corridor_charging", "ebike_detected"),
                  # An NVR's names for the fire-lane analytics (vendor round 11: refused — the
                  # lane never reported, or never cleared).
                  ("消防通道占用", "fire_lane_blocked"), ("占用消防通道", "fire_lane_blocked"),

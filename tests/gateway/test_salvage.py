@@ -1205,3 +1205,25 @@ def test_a_pile_heartbeat_s_integer_smoke_flag_is_its_alarm_and_keeps_the_readin
     body = {"power_w": 2100, "ports_in_use": 7, "temperature_c": 95, "smoke": 1}
     assert _flagged("charging_pile", body, "telemetry") == "smoke_alarm"
     assert _flagged("smoke_detector", {"smoke": 1.0, "temperature_c": 22}, "telemetry") is None
+
+
+def test_a_bathroom_radar_s_posture_words_and_a_shed_camera_s_charging_words_are_read(gateway):
+    # Vendor round 12: `posture: "躺"` refused a lone elder's heartbeat (a sign of life lost),
+    # and a shed camera's 飞线充电 — which the guide sent here — was refused, three making a
+    # "device fault".
+    gateway.registry.register([device("RD-P1", "radar", grid="G-01"),
+                               device("CAM-S1", "camera", grid="G-01")])
+    sent = [("radar/RD-P1/telemetry", {"presence": True, "posture": p})
+            for p in ("躺", "坐", "站立", "lie", "squatting")]
+    sent += [("camera/CAM-S1/event", {"type": "飞线充电", "zone": "车棚", "confidence": 0.9}),
+             ("camera/CAM-S1/event", {"type": "ebike_detected", "charging": True})]
+    gateway.pipeline.process_batch([RawMessage(
+        f"scgw/v1/{topic}", orjson.dumps({"ts": MS + n, "seq": 800 + n, **body}),
+        received_at=T0) for n, (topic, body) in enumerate(sent)])
+    postures = [orjson.loads(r["data"])["posture"] for r in gateway.store.query(
+        "SELECT data FROM telemetry WHERE device_id = 'RD-P1' ORDER BY seq")]
+    assert postures == ["lying", "sitting", "standing", "lying", "unknown"]
+    events = gateway.store.query(
+        "SELECT type, data FROM events WHERE device_id = 'CAM-S1' ORDER BY seq")
+    assert [e["type"] for e in events] == ["ebike_detected", "ebike_detected"]
+    assert orjson.loads(events[1]["data"])["charging"] is True
