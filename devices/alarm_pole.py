@@ -17,6 +17,7 @@ from devices.base import (
     Telemetry,
 )
 from devices.commands import CommandArgs, CommandSpec
+from devices.extremes import danger
 from devices.words import BUTTON_WORDS, aliases, stems
 
 KEY = "alarm_pole"
@@ -43,9 +44,11 @@ class AlarmPoleTelemetry(Telemetry):
     lamp_on: bool | None = Field(None, description="A lamp pole's lamp is lit")
     dim_pct: float | None = Field(None, ge=0, le=100, description="The lamp's dimming level, %")
     power_w: float | None = Field(None, ge=0, le=5000, description="The pole's power draw, W")
-    tilt_deg: float | None = Field(None, ge=0, le=90, description="Tilt from upright, degrees")
+    tilt_deg: float | None = Field(None, ge=0, le=90, description="Tilt from upright, degrees",
+                                   json_schema_extra=danger("high"))
     leakage_ma: float | None = Field(
-        None, ge=0, le=10_000, description="Leakage current to the pole's body, mA")
+        None, ge=0, le=10_000, description="Leakage current to the pole's body, mA",
+        json_schema_extra=danger("high"))
 
 
 class ButtonPressedEvent(Event):
@@ -99,7 +102,8 @@ class TiltEvent(Event):
     """The pole leans (struck by a vehicle, its footing gives way): it may fall on people."""
 
     type: Literal["tilt"] = "tilt"
-    tilt_deg: float | None = Field(None, ge=0, le=90, description="Tilt from upright, degrees")
+    tilt_deg: float | None = Field(None, ge=0, le=90, description="Tilt from upright, degrees",
+                                   json_schema_extra=danger("high"))
 
 
 class LeakageEvent(Event):
@@ -107,7 +111,8 @@ class LeakageEvent(Event):
 
     type: Literal["leakage"] = "leakage"
     leakage_ma: float | None = Field(
-        None, ge=0, le=10_000, description="Leakage current, mA")
+        None, ge=0, le=10_000, description="Leakage current, mA",
+        json_schema_extra=danger("high"))
 
 
 class LampFailureEvent(Event):

@@ -13,13 +13,15 @@ from typing import Literal
 from pydantic import Field
 
 from devices.base import DeviceConfig, DeviceKind, Event, SignalDbm, Telemetry
+from devices.extremes import danger
 from devices.words import stems
 
 KEY = "charging_pile"
 
 PORT = Field(None, ge=1, le=64, description="Socket number on the pile")
+# Past 200 °C a socket is burning: kept at 200, over range, and judged (devices/extremes.py).
 TEMPERATURE = Field(None, ge=-40, le=200, description="Temperature at the socket (or inside "
-                    "the pile), °C")
+                    "the pile), °C", json_schema_extra=danger("high"))
 
 
 class ChargingPileDevice(DeviceConfig):

@@ -23,6 +23,7 @@ from devices.base import (
     SnapshotRef,
     Telemetry,
 )
+from devices.extremes import danger
 from devices.words import BUTTON_WORDS, aliases, stems
 
 Direction = Annotated[Literal["up", "down", "stopped"], ANY_CASE]
@@ -51,7 +52,8 @@ class ElevatorTelemetry(Telemetry):
     direction: Direction | None = Field(None, description="Which way the car is moving")
     door_open: bool | None = Field(None, description="Whether the car's doors are open")
     occupied: bool | None = Field(None, description="Someone is in the car (its sensor)")
-    load_pct: float | None = Field(None, ge=0, le=200, description="Load, % of rated load")
+    load_pct: float | None = Field(None, ge=0, le=200, description="Load, % of rated load",
+                                   json_schema_extra=danger("high"))
     mode: Mode | None = Field(None, description="Operating mode")
     signal_dbm: SignalDbm | None = None
 
@@ -63,7 +65,8 @@ class TrappedEvent(Event):
     floor: int | None = FLOOR
     door_open: bool | None = Field(None, description="Whether the doors are open (mostly not)")
     stopped_s: int | None = Field(
-        None, ge=0, le=86_400, description="Seconds the car has stood still with people in it")
+        None, ge=0, le=86_400, description="Seconds the car has stood still with people in it",
+        json_schema_extra=danger("high"))
     camera_id: DeviceId | None = CAMERA
     snapshot_ref: SnapshotRef | None = SNAPSHOT
 

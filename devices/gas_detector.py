@@ -9,16 +9,19 @@ from pydantic import Field
 from devices.base import DeviceConfig, DeviceKind, Event
 from devices.commands import CommandResult, CommandSpec
 from devices.detectors import COMMON_EVENTS, OTHER_WORDS, ROOM, SELF_TEST, DetectorTelemetry
+from devices.extremes import danger
 from devices.words import stems
 
 KEY = "gas_detector"
 
 # `co`: a carbon-monoxide detector (a coal stove, a water heater), reported like the others.
 Gas = Literal["natural_gas", "lpg", "coal_gas", "co"]
+# Past the top of its scale (a sensor's `120`, `999`: past the lower explosive limit) a
+# concentration is kept at it, over range, and judged (devices/extremes.py).
 LEL = Field(None, ge=0, le=100, description="Gas concentration, percent of the lower explosive "
-            "limit (%LEL)")
+            "limit (%LEL)", json_schema_extra=danger("high"))
 PPM = Field(None, ge=0, le=1_000_000, description="Gas concentration, parts per million (CO "
-            "detectors, some methane sensors)")
+            "detectors, some methane sensors)", json_schema_extra=danger("high"))
 
 
 class GasDetectorDevice(DeviceConfig):

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from devices.base import DeviceConfig, DeviceKind, Event
 from devices.detectors import COMMON_EVENTS, OTHER_WORDS, ROOM, DetectorTelemetry
+from devices.extremes import danger
 
 KEY = "leak_detector"
 
@@ -37,7 +38,7 @@ class LeakEvent(Event):
     room: str | None = ROOM
     depth_mm: float | None = Field(
         None, ge=0, le=2000, description="Water depth at the probe, millimetres (rope or "
-        "depth probes only)")
+        "depth probes only)", json_schema_extra=danger("high"))
 
 
 KIND = DeviceKind(

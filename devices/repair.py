@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from devices.base import DeviceKind, Location, no_fix
 from devices.codec import Members, object_members, payload_text, utf16_codec
+from devices.extremes import at_bound
 from devices.fix_repair import datum_problem, in_wgs84, positioning, real_radius
 from devices.timestamps import usable_ts
 from devices.words import budgeted, own_type, urgent_type, urgent_word
@@ -191,6 +192,11 @@ def _candidates(model: type[BaseModel], name: str,
         if all(item is not None for item in items):
             notes = sorted({note for _, note in items if note})  # type: ignore[misc]
             yield [item for item, _ in items], "; ".join(notes)  # type: ignore[misc]
+    # Past its range the way its field declares dangerous: the alarm, kept at the bound
+    # (devices/extremes.py; red team round 12: a pile at 250 °C was refused, 110 °C paged).
+    kept = at_bound(model, name, value)
+    if kept is not None:
+        yield kept
 
 
 def _as_date(text: str) -> str | None:

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from devices.base import DeviceConfig, DeviceKind, Event
 from devices.detectors import COMMON_EVENTS, OTHER_WORDS, ROOM, SELF_TEST, DetectorTelemetry
+from devices.extremes import danger
 from devices.words import stems
 
 KEY = "smoke_detector"
@@ -23,8 +24,10 @@ class SmokeDetectorTelemetry(DetectorTelemetry):
     """Heartbeat: battery, signal, and the chamber's readings where the detector reports them."""
 
     obscuration_pct_m: float | None = Field(
-        None, ge=0, le=50, description="Smoke obscuration, percent per metre")
-    temperature_c: float | None = Field(None, ge=-30, le=120, description="Air temperature, °C")
+        None, ge=0, le=50, description="Smoke obscuration, percent per metre",
+        json_schema_extra=danger("high"))
+    temperature_c: float | None = Field(None, ge=-30, le=120, description="Air temperature, °C",
+                                        json_schema_extra=danger("high"))
     smoke_detected: bool | None = Field(
         None, description="Whether the chamber senses smoke at the reading (a reading, never "
         "an alarm: the alarm is the `smoke_alarm` event; `false` after an alarm ends it)")
@@ -36,9 +39,11 @@ class SmokeAlarmEvent(Event):
     type: Literal["smoke_alarm"] = "smoke_alarm"
     room: str | None = ROOM
     obscuration_pct_m: float | None = Field(
-        None, ge=0, le=50, description="Smoke obscuration when it went off, percent per metre")
+        None, ge=0, le=50, description="Smoke obscuration when it went off, percent per metre",
+        json_schema_extra=danger("high"))
     temperature_c: float | None = Field(
-        None, ge=-30, le=120, description="Air temperature when it went off, °C")
+        None, ge=-30, le=120, description="Air temperature when it went off, °C",
+        json_schema_extra=danger("high"))
 
 
 KIND = DeviceKind(

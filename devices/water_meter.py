@@ -9,6 +9,7 @@ from pydantic import Field
 
 from devices.base import DeviceConfig, DeviceKind, Event, SignalDbm, Telemetry
 from devices.commands import CommandArgs, CommandResult, CommandSpec
+from devices.extremes import danger
 
 KEY = "water_meter"
 
@@ -28,7 +29,8 @@ class WaterMeterTelemetry(Telemetry):
     total_l: float | None = Field(
         None, ge=0, le=1e10, description="Register: cumulative volume, litres")
     flow_l_min: float | None = Field(
-        None, ge=0, le=1000, description="Flow rate at the reading, litres per minute")
+        None, ge=0, le=1000, description="Flow rate at the reading, litres per minute",
+        json_schema_extra=danger("high"))
     valve: Valve | None = Field(None, description="Shut-off valve state (meters with a valve)")
     signal_dbm: SignalDbm | None = None
 

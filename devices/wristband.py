@@ -9,6 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from devices.base import DeviceConfig, DeviceKind, Event, Location, Telemetry
 from devices.commands import CommandResult, CommandSpec
+from devices.extremes import danger
 from devices.words import aliases, stems
 
 KEY = "wristband"
@@ -23,11 +24,22 @@ class WristbandDevice(DeviceConfig):
 class WristbandTelemetry(Telemetry):
     """Periodic vitals and position; every field is optional, send what was measured."""
 
-    heart_rate_bpm: int | None = Field(None, ge=20, le=250, description="Heart rate, beats/min")
-    spo2_pct: float | None = Field(None, ge=50, le=100, description="Blood oxygen saturation, %")
-    systolic_mmhg: int | None = Field(None, ge=50, le=280, description="Systolic pressure, mmHg")
-    diastolic_mmhg: int | None = Field(None, ge=30, le=180, description="Diastolic pressure, mmHg")
-    glucose_mmol_l: float | None = Field(None, ge=1.0, le=35.0, description="Blood glucose, mmol/L")
+    # Past a bound the way `danger` says, a value is kept at the bound, noted as out of range,
+    # and judged (devices/extremes.py): 0.8 mmol/L or 290/150 mmHg is the crisis, not a fault
+    # (red team round 12: both were refused whole, and no crisis rule saw them).
+    heart_rate_bpm: int | None = Field(None, ge=20, le=250, description="Heart rate, beats/min",
+                                       json_schema_extra=danger("low"))
+    spo2_pct: float | None = Field(None, ge=50, le=100, description="Blood oxygen saturation, %",
+                                   json_schema_extra=danger("low"))
+    systolic_mmhg: int | None = Field(None, ge=50, le=280, description="Systolic pressure, mmHg",
+                                      json_schema_extra=danger("both"))
+    diastolic_mmhg: int | None = Field(None, ge=30, le=180,
+                                       description="Diastolic pressure, mmHg",
+                                       json_schema_extra=danger("high"))
+    # A meter shows `LO` below 1.1 mmol/L and `HI` above 33.3.
+    glucose_mmol_l: float | None = Field(None, ge=1.0, le=35.0,
+                                         description="Blood glucose, mmol/L",
+                                         json_schema_extra=danger("both", LO=1.1, HI=33.3))
     body_temp_c: float | None = Field(None, ge=30.0, le=45.0, description="Skin temperature, °C")
     steps: int | None = Field(None, ge=0, le=200_000, description="Steps counted today")
     worn: bool | None = Field(None, description="Whether the band senses skin contact")
