@@ -29,7 +29,6 @@ from devices.words import budgeted, own_type, urgent_type, urgent_word
 # pressure every few hours sends 0 in between, a step counter not started sends -1 (vendor
 # round 3: each such reading was refused whole, its position and `worn` flag with it).
 _NOT_MEASURED: tuple[object, ...] = (0, -1)
-_PAIRED = {"systolic_mmhg": "diastolic_mmhg", "diastolic_mmhg": "systolic_mmhg"}
 _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)$")
 # "12F", "12/F", "F12", "12层", "12楼", "B2" (basement 2 is floor -2).
 _FLOOR = re.compile(
@@ -433,8 +432,6 @@ def _drop_placeholders(model: type[BaseModel], obj: dict[str, Any], repairs: lis
                and value in _NOT_MEASURED
                and (foreign if name not in fields
                     else field_problem(model, {"ts": obj.get("ts"), name: value}, name))]
-    dropped += [_PAIRED[n] for n in dropped if n in _PAIRED and _PAIRED[n] in obj
-                and _PAIRED[n] not in dropped]
     for name in dropped[:_REPAIRS_LISTED]:
         repairs.append(f"{name} {obj.pop(name)!r} read as not measured")
     if len(dropped) > _REPAIRS_LISTED:

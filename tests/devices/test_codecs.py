@@ -55,7 +55,7 @@ def test_timestamps_in_rfc3339_or_epoch_ms_mean_the_same_instant(ts):
         (b'{"ts": 1795233600000, "spo2_pct": 49}', "out_of_range"),
         (b'{"ts": 1795233600000, "location": {"lat": 91, "lon": 0, "accuracy_m": 5}}',
          "out_of_range"),
-        (b'{"ts": 1795233600000, "systolic_mmhg": 120}', "schema_invalid"),
+        (b'{"ts": 1795233600000, "systolic_mmhg": 120.5}', "schema_invalid"),
         (b'{"ts": 1795233600000, "battery_pct": 101}', "out_of_range"),
         (b'\xff\xfe', "malformed_json"),
         (b'"just a string"', "schema_invalid"),

@@ -71,3 +71,13 @@ def test_a_value_past_its_dangerous_bound_is_kept_at_the_bound(kind, channel, fi
 def test_past_the_harmless_bound_or_undeclared_it_stays_refused(kind, fields):
     assert _repair(kind, "telemetry", **fields) is None
 
+
+def test_a_lone_half_of_a_blood_pressure_is_read_and_a_zero_half_is_left_out():
+    codec = CATALOGUE.telemetry_adapter("wristband")
+    assert codec.validate_json(orjson.dumps({"ts": TS, "systolic_mmhg": 230})).systolic_mmhg \
+        == 230
+    assert codec.validate_json(orjson.dumps({"ts": TS, "diastolic_mmhg": 125})).diastolic_mmhg \
+        == 125
+    data, notes = _repair("wristband", "telemetry", systolic_mmhg=231, diastolic_mmhg=0)
+    assert data == {"ts": TS, "systolic_mmhg": 231}
+    assert len(notes) == 1 and "diastolic_mmhg" in notes[0] and "not measured" in notes[0]

@@ -122,8 +122,12 @@ def test_glucose_past_the_meter_s_range_pages_its_crisis(gw: Gateway, value, sto
      ("wristband.blood_pressure_crisis", "wristband.diastolic_crisis")),
     ({"systolic_mmhg": 250, "diastolic_mmhg": 185}, {"systolic_mmhg": 250, "diastolic_mmhg": 180},
      ("wristband.blood_pressure_crisis", "wristband.diastolic_crisis")),
+    # A cuff that sends the systolic first, and one whose diastolic was "not measured".
+    ({"systolic_mmhg": 230}, {"systolic_mmhg": 230}, ("wristband.blood_pressure_crisis",)),
+    ({"systolic_mmhg": 230, "diastolic_mmhg": 0}, {"systolic_mmhg": 230},
+     ("wristband.blood_pressure_crisis",)),
 ])
-def test_blood_pressure_crisis_past_the_range_pages(gw: Gateway, body, kept, rules):
+def test_blood_pressure_crisis_past_the_range_or_alone_pages(gw: Gateway, body, kept, rules):
     Sender(gw)("wristband", "WB-9", "telemetry", body)
     reading = _last(gw, "telemetry", "WB-9")
     assert reading is not None, _dead(gw)
