@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -193,6 +193,9 @@ class Payload(BaseModel):
     """Fields every device message carries: the device's time and an optional sequence."""
 
     model_config = STRICT
+    # A model that fills a field from others (a pile's hottest socket is its `temperature_c`):
+    # what it read is stored, not the bytes as sent, or the filled field would be lost there.
+    STORED_AS_READ: ClassVar[bool] = False
 
     ts: Timestamp = Field(description="When the device produced the message (UTC)")
     seq: int | None = Field(

@@ -8,20 +8,32 @@ smoke detector's is; a socket over temperature is the warning before it (vendor 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field, model_validator
 
-from devices.base import DeviceConfig, DeviceKind, Event, SignalDbm, Telemetry
+from devices.base import STRICT, DeviceConfig, DeviceKind, Event, SignalDbm, Telemetry
 from devices.extremes import danger
 from devices.words import stems
 
 KEY = "charging_pile"
 
-PORT = Field(None, ge=1, le=64, description="Socket number on the pile")
+# Numbered as the pile (or a cabinet of several piles: 101, 102 …) numbers them (red team
+# round 12: socket 65 refused an over-temperature warning whole).
+PORT = Field(None, ge=1, le=9999, description="Socket number on the pile")
 # Past 200 °C a socket is burning: kept at 200, over range, and judged (devices/extremes.py).
 TEMPERATURE = Field(None, ge=-40, le=200, description="Temperature at the socket (or inside "
                     "the pile), °C", json_schema_extra=danger("high"))
+
+
+class SocketReading(BaseModel):
+    """One socket's own reading, in a pile's list of them (`ports`)."""
+
+    model_config = STRICT
+
+    port: int = Field(ge=1, le=9999, description="Socket number on the pile")
+    temperature_c: float | None = TEMPERATURE
+    power_w: float | None = Field(None, ge=0, le=50_000, description="Power drawn now, W")
 
 
 class ChargingPileDevice(DeviceConfig):
@@ -33,11 +45,31 @@ class ChargingPileDevice(DeviceConfig):
 class ChargingPileTelemetry(Telemetry):
     """Heartbeat: power drawn, sockets in use, the hottest socket's temperature."""
 
+    STORED_AS_READ: ClassVar[bool] = True  # `temperature_c` filled from `ports`
+
     power_w: float | None = Field(None, ge=0, le=50_000, description="Power drawn now, W")
-    ports_in_use: int | None = Field(None, ge=0, le=64, description="Sockets charging now")
+    ports_in_use: int | None = Field(None, ge=0, le=9999, description="Sockets charging now")
     temperature_c: float | None = TEMPERATURE
     mains_v: float | None = Field(None, ge=0, le=500, description="Mains voltage, V")
     signal_dbm: SignalDbm | None = None
+    ports: list[SocketReading] | None = Field(
+        None, max_length=256, description="Each socket's own reading (a multi-socket pile's "
+        "common form): the hottest socket's temperature is the reading's `temperature_c` "
+        "when that is not given hotter")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hottest_socket(cls, data: Any) -> Any:
+        # The rules judge `temperature_c`: a socket's own heat must reach them (red team
+        # round 12: `ports: [{port: 3, temperature_c: 95}]` was refused, and paged nothing).
+        if not isinstance(data, dict) or not isinstance(data.get("ports"), list):
+            return data
+        temps = [p["temperature_c"] for p in data["ports"] if isinstance(p, dict)
+                 and type(p.get("temperature_c")) in (int, float)]
+        top = data.get("temperature_c")
+        if temps and (top is None or (type(top) in (int, float) and max(temps) > top)):
+            return {**data, "temperature_c": max(temps)}
+        return data
 
 
 class _AtASocket(Event):

@@ -72,6 +72,9 @@ _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 _DATE = re.compile(r"^(\d{4})(?:[-/.年]\s*(\d{1,2})(?:[-/.月]\s*(\d{1,2})日?|月)?|(\d{2})(\d{2}))$")
 # A field under another name that means the same (vendor round 4: a clear's `duration_s`).
 SAME_AS = {"duration_s": "dwell_s", "co_ppm": "ppm",
+           # A pile's (a locker's, a detector's) temperature without its unit in the name
+           # (red team round 12: a charging pile's `temperature: 95` was refused whole).
+           **dict.fromkeys(("temperature", "temp_c", "temp"), "temperature_c"),
            # An NVR's plate (vendor round 11: `plateNo` refused a blocked fire lane whole).
            **dict.fromkeys(("plateNo", "plate_no", "plateNumber", "plate_number",
                             "licensePlate", "license_plate"), "plate"),
@@ -230,6 +233,11 @@ def _repaired_object(model: type[BaseModel], obj: dict[str, Any],
             return None
     fixed: dict[str, Any] = {}
     fields = model.model_fields
+    same = {key: SAME_AS[key] for key in obj if key not in fields
+            and SAME_AS.get(key) in fields and SAME_AS[key] not in obj}
+    if same:  # a socket's `temp` is its `temperature_c`
+        obj = {same.get(key, key): value for key, value in obj.items()}
+        notes.extend(f"{where}.{name} read from its other name" for name in same.values())
     unknown = [key for key in obj if key not in fields]
     for key, value in obj.items():
         if key in unknown:

@@ -75,7 +75,7 @@ def stored_data(env: Envelope) -> str:
         data["salvaged"] = {"reason": env.salvaged[0], "detail": env.salvaged[1][:500],
                             "digest": payload_digest(env.raw.payload)}
         return orjson.dumps(data).decode()
-    if env.device.codec == "json":
+    if env.device.codec == "json" and not getattr(env.payload, "STORED_AS_READ", False):
         # Our own contract: the bytes just validated are the record; no need to re-serialise.
         return env.raw.payload.decode("utf-8")
     return env.payload.model_dump_json(exclude_none=True)

@@ -253,4 +253,5 @@ def _absorb_readings(twin: Twin, env: Envelope, payload: BaseModel, fix_ts: floa
         # GBK reading crashed here), are dumped from the model.
         twin.last_telemetry = (
             orjson.loads(env.raw.payload) if env.device.codec == "json" and env.salvaged is None
+            and not getattr(payload, "STORED_AS_READ", False)
             else payload.model_dump(mode="json", exclude_none=True))

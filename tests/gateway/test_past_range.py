@@ -166,3 +166,33 @@ def test_a_smoke_detector_past_120_c_is_stored_and_its_alarm_keeps_the_heat(gw: 
     event = _last(gw, "events", "SD-9")
     assert event is not None and event["temperature_c"] == 120
 
+
+@pytest.mark.parametrize("body", [
+    {"ports": [{"port": 3, "temperature_c": 95}, {"port": 4, "temperature_c": 41}]},
+    {"temperature_c": 40, "ports": [{"port": 3, "temperature_c": 95}]},
+    {"ports": [{"port": 3, "temp": 95, "state": "charging"}]},
+    {"temperature": 95},
+    {"temp_c": 95},
+])
+def test_a_pile_s_socket_temperatures_and_other_names_reach_its_rule(gw: Gateway, body):
+    Sender(gw)("charging_pile", "CP-9", "telemetry", body)
+    reading = _last(gw, "telemetry", "CP-9")
+    assert reading is not None, _dead(gw)
+    assert reading["temperature_c"] == 95  # the hottest socket
+    assert gw.twins.get("CP-9").last_telemetry["temperature_c"] == 95
+    assert wait_for(lambda: _open(gw, "charging_pile.temperature_high", "CP-9"), 5)
+
+
+def test_a_burning_socket_in_the_list_and_a_socket_numbered_past_64_page(gw: Gateway):
+    send = Sender(gw)
+    send("charging_pile", "CP-9", "telemetry", {"ports": [{"port": 101, "temperature_c": 250}]})
+    reading = _last(gw, "telemetry", "CP-9")
+    assert reading is not None, _dead(gw)
+    assert (reading["temperature_c"], reading["ports"][0]["temperature_c"]) == (200, 200)
+    assert "ports.temperature_c past its range" in reading["salvaged"]["detail"]
+    # A cabinet of two piles numbers its sockets on (101, 102 …).
+    send("charging_pile", "CP-9", "event", {"type": "over_temperature", "port": 65,
+                                            "temperature_c": 90})
+    event = _last(gw, "events", "CP-9")
+    assert event is not None and event["port"] == 65, _dead(gw)
+    assert wait_for(lambda: _open(gw, "charging_pile.over_temperature", "CP-9"), 5)
