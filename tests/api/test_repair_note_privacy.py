@@ -247,14 +247,15 @@ def test_the_red_team_s_band_and_bed_radar_of_a_lone_elder(api: Api, publisher: 
     said = c.get(f"/vendor/devices/{band}/messages", headers=vendor).json()
     notes = [note for _, note in _notes(said)]
     assert "heart_rate_bpm (value withheld) read as a number" in notes[-1], notes
-    assert any("systolic_mmhg (value withheld) read as not measured" in n for n in notes), notes
+    # (230/0: only the 0 half is "not measured" since R12-5; the 231 is the reading's.)
+    assert any("diastolic_mmhg (value withheld) read as not measured" in n for n in notes), notes
     said = c.get(f"/vendor/devices/{radar}/messages", headers=vendor).json()
     assert any("in_bed (value withheld) read as a boolean" in n
                for _, n in _notes(said)), said
     # Staff read the notes whole on the audited views; the reading whose only trace of the
     # pressure is the note is audited too.
     staff = c.get(f"/vendor/devices/{band}/messages", headers=api.headers("operator"))
-    assert "systolic_mmhg 231 read as not measured" in staff.text
+    assert "diastolic_mmhg 0 read as not measured" in staff.text
     audited = api.gateway.store.query(
         "SELECT COUNT(*) AS n FROM access_audit WHERE action = 'device_messages' "
         "AND device_id = ?", (band,))
@@ -263,7 +264,8 @@ def test_the_red_team_s_band_and_bed_radar_of_a_lone_elder(api: Api, publisher: 
 
 def test_a_note_that_only_says_a_pressure_makes_the_staff_read_audited(
         api: Api, publisher: Publisher):
-    # Both halves of the pair read as "not measured": nothing but the note says 231.
+    # A pressure the staff read (231 of 231/0, kept since R12-5; before, only the note said
+    # it) makes the read audited.
     band = _register(api, "wristband", True)
     before = api.gateway.pipeline.processed
     publisher.publish(f"scgw/v1/wristband/{band}/telemetry", orjson.dumps(
