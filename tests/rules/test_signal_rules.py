@@ -84,6 +84,17 @@ def test_one_reading_in_the_crisis_range_alerts_at_once(rig: Rig):
     assert rig.open("wristband.blood_pressure_crisis", "WB-1001") is not None
 
 
+def test_one_reading_of_severe_hypoxaemia_alerts_at_once(rig: Rig):
+    # Vendor round 12: a spot-check band's 82 % at a lone elder's raised nothing (the
+    # sustained rule needs 5 min and two readings; it measures hourly).
+    rig.telemetry("WB-1001", spo2_pct=82)
+    rig.telemetry("WB-1002", spo2_pct=88)  # low, not a crisis: the sustained rule's
+    assert rig.open("wristband.spo2_crisis", "WB-1001")["severity"] == "critical"
+    assert rig.alerts("wristband.spo2_crisis", "WB-1002") == []
+    rig.telemetry("WB-1001", spo2_pct=95)
+    assert rig.open("wristband.spo2_crisis", "WB-1001") is None
+
+
 def test_low_battery_threshold_with_hysteresis_and_the_event(rig: Rig):
     rig.telemetry("WB-1001", battery_pct=25)
     assert rig.alerts("wristband.low_battery") == []
