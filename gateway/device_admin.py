@@ -136,6 +136,16 @@ class DeviceAdmin:
             config = validate_config(raw, self._registry.codecs)
         except RegistryError as exc:
             raise DeviceRefusedError(str(exc)) from exc
+        if actor.role == "vendor" and config.codec and self._behind_hub(config.codec):
+            # A hub belongs to nobody's vendor account: any vendor registering `<hub>-door9`
+            # read another party's door contact, squatted its id, and — as another kind —
+            # muted its smoke alarms (red team round 12). Staff register a hub's devices,
+            # naming the vendor whose hardware each is.
+            self._note(actor, "device_register_refused", config.id,
+                       f"a vendor may not register a hub's device (codec {config.codec})")
+            raise NotAllowedError(
+                f"device {config.id} speaks through a hub ({config.codec}); a hub's devices "
+                "are registered by the community's staff, who name the vendor")
         existing = self._registry.get(config.id)
         twin = self._registry.case_twin(config.id) if existing is None else None
         if twin is not None:

@@ -74,10 +74,12 @@ def test_a_hub_speaks_for_its_own_devices_only(edge: Edge):
     done = edge.scgw("dialects", "hub", "add", "z2m-h1")
     password = done.stdout.split("password: ", 1)[1].strip()
     assert "zigbee2mqtt/z2m-h1/#" in done.stdout
-    _register(edge, "vendor-a", {"id": "z2m-h1-door_1", "kind": "access",
-                                 "codec": "zigbee2mqtt"})
-    _register(edge, "vendor-b", {"id": "z2m-h2-door_1", "kind": "access",
-                                 "codec": "zigbee2mqtt"})
+    # A hub's devices are registered by staff, naming whose hardware each is (red team
+    # round 12: any vendor registering `<hub>-door9` read another party's door contact).
+    _register(edge, "admin-zhou", {"id": "z2m-h1-door_1", "kind": "access",
+                                   "codec": "zigbee2mqtt", "vendor": "acme"})
+    _register(edge, "admin-zhou", {"id": "z2m-h2-door_1", "kind": "access",
+                                   "codec": "zigbee2mqtt", "vendor": "bolt"})
     # The hub's name is taken: no device may be registered under it.
     assert edge.register("vendor-a", {"id": "z2m-h1", "kind": "access"}).status_code == 409
     hub = Client(edge.broker, "z2m-h1", password, "z2m-h1")

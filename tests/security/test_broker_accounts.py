@@ -277,12 +277,32 @@ def test_a_squatted_id_reclaimed_by_an_operator_loses_the_squatters_password(edg
 def test_a_device_behind_a_hub_gets_no_broker_account(edge: Edge):
     # Its hub (Zigbee2MQTT) publishes for it; an account of its own let a squatter read the
     # confirmations of an elder's emergency button (red team, session 31).
-    r = edge.register("vendor-a", {"id": "HUB9-btn1", "kind": "wristband",
-                                   "codec": "zigbee2mqtt"})
+    r = edge.register("admin-zhou", {"id": "HUB9-btn1", "kind": "wristband",
+                                     "codec": "zigbee2mqtt", "vendor": "acme"})
     assert r.status_code == 201, r.text
     assert r.json().get("mqtt_password") is None
     assert attempt(edge.broker, "HUB9-btn1", "any-password-at-all", "HUB9-btn1") \
         in NOT_AUTHORIZED
+
+
+def test_no_vendor_may_register_a_hubs_device(edge: Edge):
+    # Red team round 12: a hub belongs to no vendor account, and any vendor registering
+    # `<hub>-door9` read another party's door contact, squatted the id (the real vendor got
+    # 409), and — registered as another kind — muted the hub's smoke alarm. Staff register a
+    # hub's devices, naming the vendor; the attempt is audited.
+    for vendor, kind in (("vendor-a", "access"), ("vendor-b", "smoke_detector")):
+        r = edge.register(vendor, {"id": "HUB7-smoke7", "kind": kind, "codec": "zigbee2mqtt"})
+        assert r.status_code == 403, r.text
+    assert edge.stored("SELECT COUNT(*) FROM admin_audit WHERE target = 'HUB7-smoke7' "
+                       "AND action = 'device_register_refused'") == [(2,)]
+    r = edge.register("op-chen", {"id": "HUB7-smoke7", "kind": "smoke_detector",
+                                  "codec": "zigbee2mqtt", "vendor": "bolt"})
+    assert r.status_code == 201, r.text
+    # The vendor named reads its device's messages, as for any of its own; no other does.
+    with edge.http() as client:
+        url = "/vendor/devices/HUB7-smoke7/messages"
+        assert client.get(url, headers=edge.headers("vendor-b")).status_code == 200
+        assert client.get(url, headers=edge.headers("vendor-a")).status_code in (403, 404)
 
 
 def test_a_gateway_refused_only_a_dialects_topics_serves_the_rest(edge: Edge, tmp_path):
