@@ -225,10 +225,12 @@ def _stripped(word: str) -> list[str]:
 # (a token, or tokens run together, at its start): `normal` is no veto inside `abnormal`,
 # nor `fault` inside `default`, nor `test` inside `latest` (red team round 11: each muted a
 # gas alarm).
+# Not a silenced sounder (`muted`, `消音`): the hush button silences the beeper, not the fire
+# (red team round 12: `smoke_alarm_muted` beside a set flag was refused, never paged).
 _CALM_LATIN = ("selftest", "selfcheck", "test", "tamper", "dismantle", "fault", "error",
-               "lowbattery", "heartbeat", "mute", "restore", "normal")
-_CALM_CJK = ("自检", "测试", "防拆", "拆除", "故障", "低电", "电量低", "欠压", "心跳", "消音",
-             "静音", "恢复", "正常")
+               "lowbattery", "heartbeat", "restore", "normal")
+_CALM_CJK = ("自检", "测试", "防拆", "拆除", "故障", "低电", "电量低", "欠压", "心跳", "恢复",
+             "正常")
 # Before a calm word, these turn it round: 不正常, 非正常, 未恢复 (not normal, not restored).
 _NEGATIONS = frozenset("不非未无没")
 # A word that says the reading is out of bounds is an alarm whatever else it says — also

@@ -176,7 +176,7 @@ def _names_other_word(kind: DeviceKind, top: dict[str, object]) -> bool:
                 return True
             if (urgent_word(key) in _WHICH_ALARM and word not in _WITH_AN_ALARM
                     and urgent_type(kind, value) is None
-                    and (own_type(kind, value) is not None
+                    and (own_type(kind, value) not in (None, _SILENCED)
                          or names_no_alarm(value))):
                 # `{"alarm": 1, "alarm_type": "自检"}`: a self-test, a tamper, a fault, low
                 # battery in the vendor's own words — paged as a fire (vendor round 9). Only
@@ -192,6 +192,10 @@ _CALM: dict[str, frozenset[str]] = {}
 # What comes with an alarm rather than instead of one: a gas detector closing its valve on
 # a leak (red team round 7 re-check: `{"alarm": 1, "event": "valve_closed"}` was vetoed).
 _WITH_AN_ALARM = frozenset(("valve_closed", "snapshot", "call_connected"))
+# So does a detector's own silenced sounder: its `hushed` beside a set flag is still in alarm
+# (red team round 12: `{"alarm": 1, "alarm_type": "hush"}` was refused, never paged) — on
+# another kind the word still says which message it is.
+_SILENCED = "hushed"
 
 
 def _calm_words(kind: DeviceKind) -> frozenset[str]:
@@ -202,8 +206,9 @@ def _calm_words(kind: DeviceKind) -> frozenset[str]:
         every = {w for k in CATALOGUE.kinds.values() for w in k.vocabulary()}
         urgent = {w for k in CATALOGUE.kinds.values() for w in k.urgent}
         urgent |= {alias for alias, _ in kind.urgent_aliases}
+        own = {_SILENCED} & set(kind.vocabulary())
         words = _CALM[kind.key] = frozenset(
-            urgent_word(w) for w in every - urgent - _WITH_AN_ALARM)
+            urgent_word(w) for w in every - urgent - _WITH_AN_ALARM - own)
     return words
 
 

@@ -1227,3 +1227,11 @@ def test_a_bathroom_radar_s_posture_words_and_a_shed_camera_s_charging_words_are
         "SELECT type, data FROM events WHERE device_id = 'CAM-S1' ORDER BY seq")
     assert [e["type"] for e in events] == ["ebike_detected", "ebike_detected"]
     assert orjson.loads(events[1]["data"])["charging"] is True
+
+
+@pytest.mark.parametrize("word", ["smoke_alarm_muted", "烟雾报警(已消音)", "报警消音", "消音中",
+                                  "muted", "hush", "alarm_silenced", "silenced"])
+def test_a_detector_still_in_alarm_with_its_sounder_silenced_pages(word):
+    # Red team round 12: the hush button silences the beeper, not the fire; a gateway that
+    # missed the first alarm message never paged it.
+    assert _flagged("smoke_detector", {"alarm": 1, "alarm_type": word}) == "smoke_alarm"
