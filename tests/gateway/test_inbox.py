@@ -330,7 +330,8 @@ def test_an_oversized_reading_is_refused_before_it_is_queued(tmp_path):
     gw.start(connect=False)
     try:
         assert gw.pipeline.wait_processed(2, 10)
-        [row] = gw.store.query("SELECT reason, device_id, payload, payload_size FROM dead_letters")
+        [row] = gw.store.query("SELECT reason, device_id, payload, payload_size FROM dead_letters"
+                               " WHERE device_id = 'WB-B1'")
         assert (row["reason"], row["device_id"], row["payload_size"]) == (
             "oversized", "WB-B1", len(big.payload))
         assert len(bytes(row["payload"])) == gw.settings.limits.dead_letter_payload_bytes
