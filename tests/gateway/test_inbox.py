@@ -329,7 +329,7 @@ def test_an_oversized_reading_is_refused_before_it_is_queued(tmp_path):
     acked.remove(accented)
     gw.start(connect=False)
     try:
-        assert gw.pipeline.wait_processed(2, 10)
+        assert gw.pipeline.wait_processed(3, 10)
         [row] = gw.store.query("SELECT reason, device_id, payload, payload_size FROM dead_letters"
                                " WHERE device_id = 'WB-B1'")
         assert (row["reason"], row["device_id"], row["payload_size"]) == (
