@@ -36,7 +36,11 @@ PERSONAL_FIELDS: frozenset[str] = frozenset((*VITALS, *LOCATION, *READINGS))
 UNMAPPED = "extra"
 # Residents named in a device's events (who opened the door, whose parcel): the community's
 # to know, never the device's vendor's.
-PEOPLE: frozenset[str] = frozenset(("resident_id", "recipient_id"))
+PEOPLE: frozenset[str] = frozenset(("resident_id", "recipient_id", "host_resident_id"))
+# Who came to see whom, and which car: the community's to know, never the hardware vendor's
+# (red team round 12: an installed door controller's vendor read each visitor and the
+# resident visited, a camera's vendor every licence plate). The control room keeps them.
+VISITS: frozenset[str] = frozenset(("visitor_id", "plate"))
 # Keys removed from a device's readings when they must not be disclosed.
 PERSONAL_READING_KEYS: frozenset[str] = frozenset(
     (*VITALS, "location", "location_lat", "location_lon", "location_accuracy_m",
@@ -46,7 +50,7 @@ PERSONAL_READING_KEYS: frozenset[str] = frozenset(
 # (vendor round 11: a sleep belt's vendor read a lone elder's breathing, 14 → 0).
 HOME_LIFE: frozenset[str] = frozenset(("breath_rpm", "presence", "in_bed", "posture", "stay_s",
                                        "target_count", "door_open", "occupied"))
-_VENDOR_WITHHELD = PERSONAL_READING_KEYS | HOME_LIFE
+_VENDOR_WITHHELD = PERSONAL_READING_KEYS | HOME_LIFE | VISITS
 # Every field whose value a vendor never sees once its device serves someone or is installed
 # (what `redact_deep` leaves out), and whose value a note that names it must not quote to
 # anyone who reads it unaudited (api/notes.py).

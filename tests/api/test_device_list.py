@@ -73,6 +73,33 @@ def test_a_bed_device_s_vendor_never_reads_the_life_at_home(api: Api, publisher:
     assert staff["twin"]["last_telemetry"]["breath_rpm"] == 14  # the control room's to see
 
 
+def test_an_installed_device_s_vendor_never_reads_visitors_or_plates(api: Api,
+                                                                     publisher: Publisher):
+    # Red team round 12: an installed door controller's vendor read whom a visitor came to
+    # see (`host_resident_id`) and the visitor's id; an installed camera's vendor every plate.
+    api.gateway.registry.register([
+        device("AC-7101", "access", vendor="acme", site="jining-renmin", building="3",
+               grid="G-01"),
+        device("CAM-7101", "camera", vendor="acme", site="jining-renmin", grid="G-01")])
+    ms = int(T0 * 1000)
+    publisher.publish("scgw/v1/access/AC-7101/event", orjson.dumps(
+        {"ts": ms, "seq": 1, "type": "unlock", "method": "face", "visitor_id": "V-778",
+         "host_resident_id": "R-li"}))
+    publisher.publish("scgw/v1/camera/CAM-7101/event", orjson.dumps(
+        {"ts": ms, "seq": 1, "type": "fire_lane_blocked", "zone": "FL-1", "confidence": 0.9,
+         "plate": "鲁H12345"}))
+    assert api.gateway.pipeline.wait_processed(2, 10)
+    vendor = api.headers("vendor")
+    for device_id in ("AC-7101", "CAM-7101"):
+        said = api.client.get(f"/vendor/devices/{device_id}/messages", headers=vendor).text
+        said += api.client.get(f"/devices/{device_id}/events", headers=vendor).text
+        for secret in ("V-778", "R-li", "鲁H12345"):
+            assert secret not in said, (device_id, secret)
+    staff = api.client.get("/vendor/devices/CAM-7101/messages",
+                           headers=api.headers("operator")).text
+    assert "鲁H12345" in staff  # the control room's to see
+
+
 def test_a_device_registered_later_is_listed_in_its_place(api: Api):
     before = [d["id"] for d in api.client.get("/devices", headers=api.headers("admin")).json()]
     r = api.client.post("/devices", headers=api.headers("admin"),
