@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gateway.envelope import RawMessage
 from gateway.metrics import GatewayMetrics
@@ -26,7 +26,8 @@ SUMMARY_S = 60.0
 class _Repeats:
     """Refusals of one device, channel and reason not written one by one."""
 
-    sample: RawMessage
+    sample: RawMessage  # the first one, only its first `keep_bytes` held
+    size: int  # … and its size
     rej: RejectError
     first_at: float
     last_at: float
@@ -95,7 +96,7 @@ class DeadLetters:
                       f"{rep.last_at:.3f} (epoch s), summed up in this row past the device's "
                       f"{self._rows_per_hour} rows of the hour; the first one's detail: "
                       f"{rep.rej.detail}")
-            self._add_row(tx, rep.sample, rep.rej, key, rep.first_at, detail)
+            self._add_row(tx, rep.sample, rep.rej, key, rep.first_at, detail, rep.size)
 
     def _add_row(self, tx: StoreTx, raw: RawMessage, rej: RejectError, key: str, at: float,
                  detail: str, size: int | None = None) -> None:
@@ -111,8 +112,11 @@ class DeadLetters:
     def _sum_up(self, key: str, raw: RawMessage, rej: RejectError) -> None:
         rep = self._repeats.get((key, rej.reason))
         if rep is None:
-            rep = self._repeats[(key, rej.reason)] = _Repeats(raw, rej, raw.received_at,
-                                                             raw.received_at)
+            # Only what a row keeps is held for the minute: 300 bands' five 65-KB refusals
+            # each held 104 MB until their summaries (red team round 12).
+            sample = replace(raw, payload=raw.payload[:self._keep])
+            rep = self._repeats[(key, rej.reason)] = _Repeats(
+                sample, len(raw.payload), rej, raw.received_at, raw.received_at)
         rep.count += 1
         rep.last_at = raw.received_at
 

@@ -299,3 +299,34 @@ def test_a_hub_inventing_child_names_writes_its_rows_of_the_hour_then_summaries(
         assert summary["detail"].startswith("35 refusals (unknown_device)")
     finally:
         gw.stop()
+
+
+def test_refusals_summed_up_hold_only_the_bytes_their_row_keeps(tmp_path):
+    # Red team round 12: each (device, channel, reason) summed up held its first refused
+    # message whole for a minute — 300 bands' five 65-KB refusals, 104 MB.
+    from gateway.clock import ManualClock
+    from gateway.service import Gateway
+    from gateway.settings import Settings
+    from tests.conftest import device
+
+    gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
+                          database={"url": f"sqlite:///{tmp_path / 'h.db'}"}, log_json=False,
+                          limits={"dead_letter_rows_per_hour": 1}),
+                 clock=ManualClock(T0))
+    gw.registry.register([device("WB-R1", "wristband", grid="G-01")])
+    gw.start(connect=False)
+    try:
+        big = b'{"ts": 1, "seq": "x", "pad": "' + b"x" * 60_000 + b'"}'
+        gw.pipeline.submit([RawMessage("scgw/v1/wristband/WB-R1/telemetry", big,
+                                       received_at=T0, arrived=1.0) for _ in range(3)])
+        assert gw.pipeline.wait_processed(3, 10)
+        keep = gw.settings.limits.dead_letter_payload_bytes
+        held = [len(r.sample.payload) for r in gw.pipeline._dead._repeats.values()]
+        assert held and all(n <= keep for n in held)
+        gw.pipeline.stop()
+        summary = gw.store.query("SELECT detail, payload, payload_size FROM dead_letters "
+                                 "ORDER BY id DESC LIMIT 1")[0]
+        assert summary["detail"].startswith("2 refusals")
+        assert summary["payload_size"] == len(big) and len(bytes(summary["payload"])) <= keep
+    finally:
+        gw.stop()
