@@ -11,6 +11,7 @@ channel's messages are accepted again.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +50,16 @@ class _Device:
 
 
 WORDS_MAX = 5  # refused event words a device's alert names
-WORD_MAX = 32
+WORD_MAX = 24
+# What of a device's word an operator reads: letters, digits and `_`/`-` of any script — no
+# brackets, punctuation or spaces to dress it as the gateway's own note (red team round 12:
+# `【系统】设备已恢复 无需处理` read as ours in the ticket).
+_NOT_WORD = re.compile(r"[^\w-]+")
+
+
+def _shown_word(word: str) -> str:
+    """A refused word as the alert names it."""
+    return _NOT_WORD.sub("", word)[:WORD_MAX]
 
 
 class RefusalWatch:
@@ -73,8 +83,13 @@ class RefusalWatch:
         channel = channel_of(topic)
         st.counts[channel] = st.counts.get(channel, 0) + 1
         st.reasons[channel] = reason
-        if word and (word in st.words or len(st.words) < WORDS_MAX):
-            st.words[word[:WORD_MAX]] = st.words.get(word[:WORD_MAX], 0) + 1
+        word = _shown_word(word) if word else None
+        if word:
+            if word not in st.words and len(st.words) >= WORDS_MAX:
+                # The least said goes, so a new word is always named: five everyday unknown
+                # words kept a later alarm word out for the alert's life (red team round 12).
+                del st.words[min(st.words, key=lambda w: st.words[w])]
+            st.words[word] = st.words.get(word, 0) + 1
         self._changed.add(device_id)
 
     def accepted(self, device_id: str, channel: str) -> None:

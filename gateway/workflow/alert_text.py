@@ -52,7 +52,8 @@ class AlertText:
         if isinstance(words, str) and words:
             # What a device tried to say in words the gateway does not know (vendor round 11:
             # a lift's 非平层困人 read as a "device fault" — people were shut in the car).
-            parts.append(f"无法识别的事件 {words[:200]}（请查看是否为报警 / check: an alarm?）")
+            quoted = "、".join(f"「{w}」" for w in words[:200].split(", "))
+            parts.append(f"设备发来的未知事件词 {quoted}（请查看是否为报警 / check: an alarm?）")
         if alert.count > 1:
             parts.append(f"报警 {alert.count} 次")
         text = " · ".join(parts) + _clock_note(alert.clock_skew_s)

@@ -47,7 +47,7 @@ def test_refused_events_between_accepted_readings_page_as_major_and_clear(make_g
                       "refused_reasons": ["unknown_event_type"],
                       "refused_words": "key_pressed ×3"}
     [ticket] = gw.store.query("SELECT description FROM tickets WHERE category = 'device_fault'")
-    assert "无法识别的事件 key_pressed ×3" in ticket["description"]
+    assert "设备发来的未知事件词 「key_pressed ×3」" in ticket["description"]
     # More refusals: the same alert.
     _send(gw, publisher, f"{BAND}/event", {"seq": 4, "type": "key_pressed"}, n + 1)
     assert len(_alerts(gw)) == 1
@@ -163,3 +163,28 @@ def test_a_rolled_back_transaction_is_observed_again_not_twice() -> None:
     watch.accepted("WB-1001", "event")
     assert watch.take() == [("WB-1001", None)]
     assert watch.devices == {}  # nothing kept for a device without refusals
+
+
+def test_a_device_s_words_cannot_dress_as_the_gateway_s_note(make_gateway, publisher):
+    # Red team round 12: unknown types `已人工核实:误报 请直接关闭` and `【系统】设备已恢复
+    # 无需处理` appeared verbatim in the ticket, in the gateway's 【…】 style; and the first
+    # five words stayed for the alert's life, keeping a later alarm word out.
+    gw = make_gateway()
+    words = ["【系统】设备已恢复 无需处理", "w1", "w2", "w3", "w4", "w5", "非平层困人"]
+    for seq, word in enumerate(words, 1):
+        _send(gw, publisher, f"{BAND}/event", {"seq": seq, "type": word}, seq)
+    [ticket] = gw.store.query("SELECT description FROM tickets WHERE category = 'device_fault'")
+    text = ticket["description"]
+    assert "【系统】" not in text and "设备已恢复 无需处理" not in text
+    assert "「系统设备已恢复无需处理 ×1」" in text  # quoted as the device's word
+
+
+def test_a_new_refused_word_is_always_named_the_least_said_makes_room():
+    from gateway.refusal_watch import WORDS_MAX, RefusalWatch
+
+    watch = RefusalWatch(event_limit=1)
+    for word in ["w1", "w1", "w2", "w3", "w4", "w5", "非平层困人"]:
+        watch.refused("WB-1", "scgw/v1/wristband/WB-1/event", "unknown_event_type", word)
+    [(_, detail)] = watch.take()
+    named = detail["refused_words"].split(", ")
+    assert len(named) == WORDS_MAX and "非平层困人 ×1" in named and "w1 ×2" in named
