@@ -263,6 +263,9 @@ KIND = DeviceKind(
             DisarmedEvent, DuressEvent, TamperEvent, FaultEvent, StrangerEvent,
             BlacklistedEvent, TailgatingEvent, AccessLowBatteryEvent),
     offline_timeout_s=10 * 60,
+    # A battery door contact checks in hourly; a day's silence from a door controller hid a
+    # dead one (red team rounds 11-12: 26 h accepted). Staff may set longer in the binding.
+    own_timeout_max_s=2 * 3600,
     description="Unit doors, compound gates and perimeter fences.",
     command_specs=(REMOTE_UNLOCK,),
     urgent=("forced_open", "fence_intrusion", "duress"),

@@ -90,6 +90,9 @@ def test_the_control_room_sees_and_sets_a_device_s_own_offline_timeout(edge: Edg
     assert r.status_code == 422 and "3600 s at most" in r.text, r.text
     r = edge.register("vendor-a", {"id": "RD-T1", "kind": "radar", "offline_timeout_s": 3600})
     assert r.status_code == 201 and r.json()["offline_timeout_s"] == 3600
+    # Red team round 12: a door controller's 26 h still hid a dead one; 2 h at most now.
+    r = edge.register("vendor-a", {"id": "AC-T26", "kind": "access", "offline_timeout_s": 93600})
+    assert r.status_code == 422 and "7200 s at most" in r.text, r.text
     with edge.http() as client:
         bind = {"resident_id": "R-yang", "grid": "G-01", "site": "jining-renmin"}
         r = client.put("/devices/RD-T1/binding", headers=edge.headers("op-chen"), json=bind)
