@@ -286,12 +286,16 @@ def _latin_tokens(text: str) -> list[str]:
 def urgent_by_stem(kind: DeviceKind, said: str) -> str | None:
     """The urgent type an event word the kind does not know names by one of the kind's
     urgent stems, or None (also for a word saying the alarm is over, or no alarm)."""
-    if not kind.urgent_stems or len(said) > _SEARCH_MAX or not said.strip():
+    if not kind.urgent or len(said) > _SEARCH_MAX or not said.strip():
         return None
     text = unicodedata.normalize("NFKC", said)
     tokens = _latin_tokens(text)
-    if names_no_alarm(text) or _said(text, _ENDINGS_CJK) \
-            or any(t in _ENDINGS_LATIN for t in tokens):
+    if _said(text, _ENDINGS_CJK) or any(t in _ENDINGS_LATIN for t in tokens):
+        return None
+    named = names_urgent(kind, text)
+    if named is not None:  # `SOS低电`: the alarm, with a state beside it
+        return None if names_a_test(text) else named
+    if names_no_alarm(text):
         return None
     alarm = _said(text, _ALARM_CJK) or any(t in _ALARM_LATIN for t in tokens)
     for stem, meant, strong in kind.urgent_stems:
@@ -307,10 +311,55 @@ def urgent_named(kind: DeviceKind, said: str) -> str | None:
     found = urgent_type(kind, said)
     if found is not None:
         return found
-    if not kind.urgent_stems or urgent_word(said) in _known(kind).calm \
+    if not kind.urgent or urgent_word(said) in _known(kind).calm \
             or own_type(kind, said) is not None:
         return None  # the kind's own word for what is no alarm (`疑似跌倒`: a warning)
     return urgent_by_stem(kind, said)
+
+
+# What still says "no alarm" of a word that names the alarm itself (`sos_test`, `跌倒恢复`): a
+# test, or the alarm over — not a state reported beside it (`SOS低电`, `心跳(SOS)`,
+# `sos_fault`: red team round 12, each lost a band's SOS).
+_TEST_LATIN = frozenset(("selftest", "selfcheck", "test", "restore", "restored", "normal"))
+_TEST_CJK = ("自检", "测试", "恢复", "正常")
+
+
+def names_a_test(text: str) -> bool:
+    """Whether a word that names an alarm says it is a test, or that the alarm is over."""
+    text = unicodedata.normalize("NFKC", text)
+    if not text.isascii() and _said(text, _TEST_CJK):
+        return True
+    tokens = _latin_tokens(text)
+    return any(t in _TEST_LATIN and not any(n in ("not", "non", "no")
+                                            for n in tokens[max(i - 2, 0):i])
+               for i, t in enumerate(tokens))
+
+
+# Alarms that someone needs help: a state reported beside one (low battery, a heartbeat) does
+# not make it less so. Not a detector's (`smoke_low_battery` is the detector's battery).
+_PERSON_ALARMS = frozenset(("sos", "fall", "button_pressed", "trapped", "emergency_call",
+                            "duress"))
+# Words too general to name one alarm by themselves (`低电报警` is a battery's).
+_GENERAL = frozenset((*URGENT_DECORATIONS, "button", "help", "emergency", "报警", "告警", "警报",
+                      "紧急", "求助"))
+
+
+def names_urgent(kind: DeviceKind, text: str) -> str | None:
+    """The alarm that someone needs help a word holds as one of its parts — a whole Latin
+    token naming it or an alias of it (`sos` in `sos_low_battery`), or a CJK alias inside
+    (`跌倒` in `跌倒报警 低电`) — or None."""
+    table = _known(kind)
+    text = unicodedata.normalize("NFKC", text)
+    for token in _latin_tokens(text):
+        found = table.known.get(token)
+        if found in _PERSON_ALARMS and len(token) >= 3 and token not in _GENERAL:
+            return found
+    if not text.isascii():
+        for word, meant in table.known.items():
+            if meant in _PERSON_ALARMS and not word.isascii() and len(word) >= 2 \
+                    and word not in _GENERAL and _said(text, (word,)):
+                return meant
+    return None
 
 
 def names_no_alarm(text: str) -> bool:

@@ -18,7 +18,9 @@ from devices.repair import ALARM_KEYS, is_quiet
 from devices.salvage import Salvaged, salvage_unreadable, salvage_urgent
 from devices.words import (
     budgeted,
+    names_a_test,
     names_no_alarm,
+    names_urgent,
     own_type,
     urgent_named,
     urgent_type,
@@ -177,7 +179,8 @@ def _names_other_word(kind: DeviceKind, top: dict[str, object]) -> bool:
             if (urgent_word(key) in _WHICH_ALARM and word not in _WITH_AN_ALARM
                     and urgent_type(kind, value) is None
                     and (own_type(kind, value) not in (None, _SILENCED)
-                         or names_no_alarm(value))):
+                         or (names_a_test(value) if names_urgent(kind, value) is not None
+                             else names_no_alarm(value)))):
                 # `{"alarm": 1, "alarm_type": "自检"}`: a self-test, a tamper, a fault, low
                 # battery in the vendor's own words — paged as a fire (vendor round 9). Only
                 # words known to say so: an unknown one (`可燃气体超标`, `烟雾浓度超标`, `E01`)

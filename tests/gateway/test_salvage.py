@@ -1235,3 +1235,26 @@ def test_a_detector_still_in_alarm_with_its_sounder_silenced_pages(word):
     # Red team round 12: the hush button silences the beeper, not the fire; a gateway that
     # missed the first alarm message never paged it.
     assert _flagged("smoke_detector", {"alarm": 1, "alarm_type": word}) == "smoke_alarm"
+
+
+@pytest.mark.parametrize(("word", "meant"), [
+    ("sos_low_battery", "sos"), ("SOS低电", "sos"), ("low_battery_sos", "sos"),
+    ("heartbeat_sos", "sos"), ("心跳(SOS)", "sos"), ("sos_tamper", "sos"), ("sos_fault", "sos"),
+    ("fall_low_battery", "fall"), ("跌倒报警 低电", "fall"),
+])
+def test_an_sos_with_a_state_beside_it_in_its_word_pages(word, meant):
+    # Red team round 12: a band whose battery is low when the elder presses SOS, and whose
+    # firmware joins its states into one word, was never paged (flag or type alike).
+    assert _flagged("wristband", {"alarm": 1, "alarm_type": word}) == meant
+    assert _flagged("wristband", {"alarm": 1, "alarm_type": word}, "telemetry") == meant
+    assert _flagged("wristband", {"type": word}) == meant
+
+
+@pytest.mark.parametrize(("kind", "word"), [
+    ("wristband", "sos_test"), ("wristband", "SOS测试"), ("wristband", "跌倒恢复"),
+    ("wristband", "low_battery_alarm"), ("smoke_detector", "smoke_low_battery"),
+    ("smoke_detector", "低电报警"), ("alarm_pole", "low_battery_alarm"),
+    ("gas_detector", "gas_sensor_fault"),
+])
+def test_a_test_an_end_or_a_detector_s_own_state_stays_no_alarm(kind, word):
+    assert _flagged(kind, {"alarm": 1, "alarm_type": word}) is None
