@@ -46,7 +46,7 @@ def test_a_falling_object_alert_shows_the_floor_and_the_picture(api: Api, publis
     # The ticket it opened lists the alert with the same evidence.
     ticket = c.get(f"/tickets/{alert['ticket_id']}", headers=operator).json()
     assert [a["facts"] for a in ticket["alerts"]] == [{"floor": 12, "confidence": 0.93}]
-    assert "楼层 12" in ticket["description"]  # where to go, on the ticket itself
+    assert "楼层 「12」" in ticket["description"]  # where to go, on the ticket itself
 
     # A second object from another floor, without a picture: both floors stay on the alert,
     # and so does the first one's picture (vendor round 4: the repeat wiped both).
@@ -220,7 +220,7 @@ def test_each_door_a_controller_reports_stays_on_its_alert_and_ticket(api: Api,
                             headers=api.headers("operator")).json()
     # Vendor round 4 re-check: the ticket was written once, naming door-1 only, and door 3
     # did not page. It pages once (door-1 again is no news) and the ticket names both.
-    assert "门 door-1, door-3" in ticket["description"]
+    assert "门 「door-1、door-3」" in ticket["description"]
     assert alert["escalations"] == 1
     trail = api.client.get(f"/alerts/{alert['id']}/audit",
                            headers=api.headers("operator")).json()
