@@ -50,6 +50,8 @@ _COHERENT_SEEN = 0.5  # of the piece's frames
 _MIN_SPREAD = 0.5
 # The cosine between a faint frame's difference and the object's contrast, at least.
 _SAME_COLOUR = 0.8
+# A prediction this close to a big blob's bounding box is inside it (x0, y0, x1, y1).
+_WIDEN = np.array([-2.0, -2.0, 2.0, 2.0])
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,9 @@ class _Frame:
     xya: np.ndarray  # (n, 3): x, y, area in analysis pixels
     box: np.ndarray  # (n, 4): x0, y0, x1, y1 of each blob's bounding box
     image: np.ndarray | None = None  # the analysis image, for `Sightings.faint`
+    # The columns a walk reads at every frame it passes (`recover`), contiguous: x, y, area,
+    # and the bounding boxes widened by 2 px (x0 - 2, y0 - 2, x1 + 2, y1 + 2).
+    cols: tuple[np.ndarray, ...] = ()
 
 
 class Sightings:
@@ -94,7 +99,9 @@ class Sightings:
         self._reserve = min(_WALKS_BURST, self._reserve + _WALKS_PER_S / max(self.fps, 1.0))
         xya = np.array([(b.x, b.y, b.area) for b in blobs], np.float64).reshape(-1, 3)
         box = np.array([(b.x0, b.y0, b.x0 + b.w, b.y0 + b.h) for b in blobs], np.float64)
-        self.frames.append(_Frame(t, xya, box.reshape(-1, 4), image))
+        box = box.reshape(-1, 4)
+        cols = (*np.ascontiguousarray(xya.T), *np.ascontiguousarray((box + _WIDEN).T))
+        self.frames.append(_Frame(t, xya, box, image, tuple(cols)))
 
     def contrast(
         self, frames: list[_Frame], i: int, x: float, y: float, half: int
@@ -212,12 +219,18 @@ def recover(seed: Track, sightings: Sightings, gravity: float, tol: float, max_g
     `Track.faint` (times): they count as seen for the sparse test, never as points to fit.
     """
     frames = list(sightings.frames)
-    half = max(1, round(0.5 * float(np.sqrt(np.median(seed.area)))))
+    typical = float(np.median(seed.area))
+    half = max(1, round(0.5 * float(np.sqrt(typical))))
     # The object's colour, measured at the first frame that needs it (most walks never do).
     colour: list[np.ndarray | None] = []
     faint: list[float] = []
     max_hidden = max(1, round(0.6 * sightings.fps))
-    typical = float(np.median(seed.area))
+    # Blobs of the object's size: at most 2.5 times it (plus 6 px; bigger is something it
+    # passes in front of) and at least a quarter of it (less 2 px). Both bounds are exact in
+    # floating point (areas are whole numbers, the typical area a whole or half one), so
+    # `hi >= area >= lo` is `not area > 2.5 typical + 6 and 4 area + 8 >= typical`.
+    hi = 2.5 * typical + 6
+    lo = (typical - 8) / 4
     t, x, y, a = list(seed.t), list(seed.x), list(seed.y), list(seed.area)
     have = set(np.round(np.asarray(t), 4).tolist())
 
@@ -236,15 +249,11 @@ def recover(seed: Track, sightings: Sightings, gravity: float, tol: float, max_g
                              [y[j] for j in near], gravity)  # fmt: skip
         if not len(f.xya):
             return missed(i, px, py)
-        bx, by, ba = f.xya.T
-        big = ba > 2.5 * typical + 6
-        ok = ~big & (4 * ba + 8 >= typical)
-        d = np.hypot(bx - px, by - py)
-        d[~ok] = np.inf
-        k = int(np.argmin(d))
+        bx, by, ba, x0, y0, x1, y1 = f.cols
+        d = np.where((ba <= hi) & (ba >= lo), np.hypot(bx - px, by - py), np.inf)
+        k = int(d.argmin())
         if d[k] > tol * (1 + 0.5 * misses):
-            x0, y0, x1, y1 = f.box.T
-            inside = big & (x0 - 2 <= px) & (px <= x1 + 2) & (y0 - 2 <= py) & (py <= y1 + 2)
+            inside = (ba > hi) & (x0 <= px) & (px <= x1) & (y0 <= py) & (py <= y1)
             return "hidden" if inside.any() else missed(i, px, py)
         t.append(f.t)
         x.append(float(bx[k]))
