@@ -12,7 +12,7 @@ from devices.camera.detection import Detection
 from devices.camera.physics import FloorMap, Verdict, assess
 from devices.camera.recover import HISTORY_S, Sightings, coherent, falling_run, recover
 from devices.camera.region import Crop
-from devices.camera.tracking import Track
+from devices.camera.tracking import Track, median_area
 from devices.camera.trim import _MAX_LOOSE, Trimming
 
 _DEDUP_S = 1.5
@@ -85,6 +85,9 @@ class Judge(Trimming):
         # ended track meets dozens of them, and refitting each for every track cost a tenth of
         # the frame time (style C, clip 3008).
         self._fragments: list[tuple[Track, _Fit]] = []
+        # At most the earliest end among them (exact after each filter; a stitched fragment
+        # leaves it lower, which only makes the next filter run).
+        self._fragments_end = float("inf")
         self._pending: list[_Pending] = []
         # Tracks that ended lately (`_amid_motion`), a heap by end time (then arrival): in heavy
         # rain a few thousand are within the sightings' span, and filtering the whole list at
@@ -204,7 +207,7 @@ class Judge(Trimming):
         if drop < _SEED_STOREYS * storey or drop < 0.1 * g * span * span:
             return None
         s = self.crop.scale
-        typical = float(np.median(tr.area))
+        typical = median_area(tr.area)
         tol = max(2.5, 0.1 * storey * s) + 0.3 * float(np.sqrt(typical))
         if not sightings.walk(coherent(tr, g * s, self.fps)):
             self._count("walk_budget")
@@ -300,7 +303,9 @@ class Judge(Trimming):
     def _stitch(self, tr: Track) -> Track:
         # An object that fades out and back in (low contrast against parts of the wall) leaves
         # several short tracks; glue a track to the fragment it continues before judging it.
-        self._fragments = [p for p in self._fragments if tr.t[0] - p[0].t[-1] <= _STITCH_S]
+        if tr.t[0] - self._fragments_end > _STITCH_S:  # else none is too old (monotonic)
+            self._fragments = [p for p in self._fragments if tr.t[0] - p[0].t[-1] <= _STITCH_S]
+            self._fragments_end = min((p[0].t[-1] for p in self._fragments), default=float("inf"))
         if len(tr.t) < 3:
             return tr
         best, best_d = None, 0.0
@@ -343,7 +348,7 @@ class Judge(Trimming):
         vx = float(dt @ xx) / sxx
         y0 = float(yy.mean()) - v0 * float(ts.mean())
         x0 = float(xx.mean()) - vx * float(ts.mean())
-        size = float(np.sqrt(np.median(f.area)))
+        size = float(np.sqrt(median_area(f.area)))
         return _Fit(f.t[0], x0, vx, y0, v0, size)
 
     def _extrapolate(self, fit: _Fit, t: float) -> tuple[float, float, float]:
@@ -355,6 +360,7 @@ class Judge(Trimming):
     def _keep_fragment(self, tr: Track) -> None:
         if len(tr.t) >= 3 and tr.y[-1] > tr.y[0] and len(self._fragments) < _MAX_FRAGMENTS:
             self._fragments.append((tr, self._fragment_fit(tr)))
+            self._fragments_end = min(self._fragments_end, tr.t[-1])
 
     def _duplicate(self, t: list[float], xs: list[float], ys: list[float]) -> bool:
         # A track broken by an occluder (a masked window, a tree branch) must not count twice:

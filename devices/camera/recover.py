@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from devices.camera.tracking import Blob, Track
+from devices.camera.tracking import Blob, Track, median_area
 
 # Seconds of sightings kept: a fall of 30 storeys takes under 3 s.
 HISTORY_S = 4.0
@@ -219,7 +219,7 @@ def recover(seed: Track, sightings: Sightings, gravity: float, tol: float, max_g
     `Track.faint` (times): they count as seen for the sparse test, never as points to fit.
     """
     frames = list(sightings.frames)
-    typical = float(np.median(seed.area))
+    typical = median_area(seed.area)
     half = max(1, round(0.5 * float(np.sqrt(typical))))
     # The object's colour, measured at the first frame that needs it (most walks never do).
     colour: list[np.ndarray | None] = []

@@ -62,6 +62,14 @@ class Track:
         self.typical = float(last[len(last) // 2])
 
 
+def median_area(areas: list[int]) -> float:
+    """`float(np.median(areas))` of a non-empty list, without numpy's cost on a few points (the
+    judge takes thousands a second in heavy rain): the middle value, or the mean of the two."""
+    s = sorted(areas)
+    n = len(s)
+    return float(s[n // 2]) if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
 def find_blobs(mask: np.ndarray, min_px: int, max_px: int) -> list[Blob]:
     """Connected regions of the mask within the size range, rain streaks excluded.
 
@@ -110,19 +118,16 @@ class Tracker:
     def _predict(self, t: float) -> tuple[np.ndarray, ...]:
         """Predicted x, y, gates (sideways, up, down) and typical area of every active track."""
         nan = float("nan")
-        rows = np.array(
-            [
-                (
-                    tr.t[-1], tr.x[-1], tr.y[-1],
-                    tr.t[-2] if len(tr.t) > 1 else nan,
-                    tr.x[-2] if len(tr.t) > 1 else nan,
-                    tr.y[-2] if len(tr.t) > 1 else nan,
-                    tr.misses + tr.hidden, tr.typical,
-                )
-                for tr in self.active
-            ]
-        )  # fmt: skip
-        t1, x1, y1, t0, x0, y0, misses, area = rows.T
+        flat: list[float] = []
+        put = flat.extend
+        for tr in self.active:
+            ts, xs, ys, gap = tr.t, tr.x, tr.y, tr.misses + tr.hidden
+            if len(ts) > 1:
+                put((ts[-1], xs[-1], ys[-1], ts[-2], xs[-2], ys[-2], gap, tr.typical))
+            else:
+                put((ts[-1], xs[-1], ys[-1], nan, nan, nan, gap, tr.typical))
+        # One flat list, not a list of rows: numpy reads it a third faster.
+        t1, x1, y1, t0, x0, y0, misses, area = np.array(flat, np.float64).reshape(-1, 8).T
         young = np.isnan(t0)
         dt0 = np.where(young, 1.0, t1 - t0)
         vx = np.where(young, 0.0, (x1 - x0) / dt0)

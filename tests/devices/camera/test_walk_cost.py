@@ -1,17 +1,21 @@
-"""The heavy-rain cost cuts of the judge and the recovery walk change no outcome.
+"""The heavy-rain cost cuts of the judge, the recovery walk and the floor map change no outcome.
 
 The judge keeps the tracks that ended lately in a heap by end time instead of filtering the
-whole list at every frame; the walk reads each frame's blob columns prepared once, and decides
-the size gate by two bounds instead of two tests per blob. Both must give what the old forms
-gave, exactly (docs/camera.md, 2026-12-08 nineteenth).
+whole list at every frame, and filters its fragments only when one is old enough; the walk
+reads each frame's blob columns prepared once and decides the size gate by two bounds; medians
+of areas and the floor lines skip numpy's per-call cost. Each must give what the old form gave,
+exactly (docs/camera.md, 2026-12-08 nineteenth).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from devices.camera.config import Floors
+from devices.camera.judge import Judge
+from devices.camera.physics import FloorMap
 from devices.camera.recover import HISTORY_S, Sightings, recover
-from devices.camera.tracking import Blob, Track
+from devices.camera.tracking import Blob, Track, Tracker, median_area
 from tests.devices.camera.test_judge import _judge
 
 
@@ -87,3 +91,97 @@ def test_the_walk_picks_the_blob_the_old_gate_picked() -> None:
             assert (out.x[got], out.y[got]) == (float(f.xya[want, 0]), float(f.xya[want, 1]))
         else:
             assert got is None
+
+
+def test_the_median_of_areas_is_numpys() -> None:
+    rng = np.random.default_rng(11)
+    for n in range(1, 40):
+        for _ in range(20):
+            areas = [int(v) for v in rng.integers(1, 400, n)]
+            assert median_area(areas) == float(np.median(areas))
+            halves = [v / 2 for v in areas]
+            assert median_area(halves) == float(np.median(halves))
+
+
+def test_the_floor_lines_are_read_as_before() -> None:
+    # Sloping, level and vertical lines (a span under 1e-6 counts as 1).
+    lines = [
+        (100.0, 600.0, 900.0, 640.0),
+        (100.0, 540.0, 900.0, 540.0),
+        (300.0, 480.0, 300.0, 470.0),
+    ]
+    floors = FloorMap(Floors(first=1, lines=[list(v) for v in lines]))
+    x1, y1, x2, y2 = np.array(lines).T
+    span = np.where(np.abs(x2 - x1) < 1e-6, 1.0, x2 - x1)
+    for x in np.linspace(-50.0, 1300.0, 97):
+        assert np.array_equal(floors._ys(float(x)), y1 + (y2 - y1) * (float(x) - x1) / span)
+
+
+class _OldStitch(Judge):
+    """The judge with the fragments filtered at every track, as before."""
+
+    def _stitch(self, tr: Track) -> Track:
+        self._fragments = [p for p in self._fragments if tr.t[0] - p[0].t[-1] <= 0.4]
+        self._fragments_end = -float("inf")  # the new filter then always runs as well
+        return super()._stitch(tr)
+
+
+def test_fragments_are_stitched_as_before() -> None:
+    # Short falling pieces end in every frame, some continuing an earlier one: the new filter
+    # (skipped while no fragment is old enough) stitches exactly what the old one did.
+    rng = np.random.default_rng(5)
+    new, cfg = _judge(30.0)
+    old = _OldStitch(cfg, new.crop, new.floors, new.fps)
+    stitched: list[list[tuple[int, int]]] = [[], []]
+    k = 0
+    for frame in range(600):
+        t = frame / 25.0
+        batch = []
+        for _ in range(int(rng.integers(0, 4))):
+            k += 1
+            n = int(rng.integers(3, 7))
+            start = t - 0.04 * (n - 1) - float(rng.uniform(0.0, 0.6))
+            x0, y0 = (float(v) for v in rng.uniform(0, 40, 2))
+            ts = [start + 0.04 * i for i in range(n)]
+            batch.append(Track(k, ts, [x0] * n, [y0 + 2.0 * i for i in range(n)], [9] * n))
+        for j, judge in enumerate((new, old)):
+            for tr in batch:
+                out = judge._stitch(Track(tr.id, list(tr.t), list(tr.x), list(tr.y), list(tr.area)))
+                stitched[j].append((tr.id, len(out.t)))
+                judge._keep_fragment(out)
+    assert stitched[0] == stitched[1]
+    assert any(n > 6 for _, n in stitched[0])  # some were stitched
+
+
+def test_the_tracker_predicts_from_the_same_rows() -> None:
+    rng = np.random.default_rng(2)
+    tracker = Tracker(4.0, 300.0, 3, 25.0)
+    for k in range(60):
+        n = int(rng.integers(1, 5))
+        tr = Track(k, [0.04 * i for i in range(n)], list(rng.uniform(0, 99, n)),
+                   list(rng.uniform(0, 99, n)), [9] * n)  # fmt: skip
+        tr.misses, tr.hidden, tr.typical = int(rng.integers(0, 3)), k % 2, float(k % 7)
+        tracker.active.append(tr)
+    nan = float("nan")
+    rows = np.array(
+        [
+            (tr.t[-1], tr.x[-1], tr.y[-1],
+             tr.t[-2] if len(tr.t) > 1 else nan, tr.x[-2] if len(tr.t) > 1 else nan,
+             tr.y[-2] if len(tr.t) > 1 else nan, tr.misses + tr.hidden, tr.typical)
+            for tr in tracker.active
+        ]
+    )  # fmt: skip
+    got = tracker._predict(0.2)
+    assert np.array_equal(got[-1], rows[:, 7])
+    young = np.isnan(rows[:, 3])
+    vy = np.where(
+        young, 0.0, (rows[:, 2] - rows[:, 5]) / np.where(young, 1.0, rows[:, 0] - rows[:, 3])
+    )
+    vx = np.where(
+        young, 0.0, (rows[:, 1] - rows[:, 4]) / np.where(young, 1.0, rows[:, 0] - rows[:, 3])
+    )
+    dt = 0.2 - rows[:, 0]
+    assert np.array_equal(got[0], rows[:, 1] + vx * dt)
+    assert np.array_equal(
+        got[1], rows[:, 2] + vy * dt + 0.5 * np.where(vy > 0, 300.0, 0.0) * dt * dt
+    )
