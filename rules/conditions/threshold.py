@@ -118,10 +118,6 @@ class DurationEvaluator(ThresholdEvaluator):
         super().__init__(cond, rule, fx, env)
         self._when = compile_where(getattr(cond, "when", {}))
         self._when_fields = tuple(getattr(cond, "when", {}))
-        # Each device's last stated value of the `when` fields: a bed pad says `in_bed` when it
-        # changes, not in every breath reading (red team round 12: 90 s of `breath_rpm: 0`
-        # raised nothing when only the first reading said `in_bed: true`).
-        self._stated: dict[str, dict[str, Any]] = {}
 
     def keys(self, kind: DeviceKind) -> set[str]:
         """As the threshold's; the `when` fields must be the kind's."""
@@ -171,16 +167,19 @@ class DurationEvaluator(ThresholdEvaluator):
             self._release(st, msg, now, value)
 
     def _as_stated(self, msg: Message) -> _Stated:
-        """The message with each `when` field it leaves out read as last stated."""
-        stated = self._stated.get(msg.device_id)
+        """The message with each `when` field it leaves out read as the device last stated
+        it: a bed pad says `in_bed` when it changes, not in every breath reading (red team
+        round 12: 90 s of `breath_rpm: 0` raised nothing when only the first reading said
+        `in_bed: true`). Kept in the rule state, written when it changes, so a restart
+        keeps it too (red team round 12 again)."""
+        st = self.states.get(msg.device_id)
+        stated: dict[str, Any] = st.data.get("when", {}) if st is not None else {}
         said = {name: v for name in self._when_fields if (v := msg.value(name)) is not None}
-        if said:
-            if stated is None:
-                if len(self._stated) >= _STATED_MAX:
-                    self._stated.clear()
-                stated = self._stated[msg.device_id] = {}
-            stated.update(said)
-        return _Stated(msg, stated or {})
+        if said and any(stated.get(name) != v for name, v in said.items()):
+            st = self.state(msg.device_id)
+            stated = st.data["when"] = {**stated, **said}
+            self.fx.persist(self.rule, st)
+        return _Stated(msg, stated)
 
     def _release(self, st: State, msg: Message, now: float, value: object) -> None:
         """Break the hold and clear the alert (not for a reading older than the newest that
@@ -189,7 +188,10 @@ class DurationEvaluator(ThresholdEvaluator):
         if (data.get("since") is None and not data.get("on")) or msg.ts < data.get("at", msg.ts):
             return
         was_on = data.get("on", False)
+        when = data.get("when")
         data.clear()
+        if when:
+            data["when"] = when  # what the device last stated stays (`in_bed`)
         st.due = None
         self.fx.persist(self.rule, st)
         if was_on and self.rule.options.auto_clear:
@@ -214,8 +216,6 @@ class DurationEvaluator(ThresholdEvaluator):
         self.fx.fire(self.rule, st.device_id, now, msg=msg,
                      detail={self._signal: data.get("v"), "since": since})
 
-
-_STATED_MAX = 100_000
 
 
 class _Stated:

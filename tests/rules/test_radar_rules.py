@@ -247,3 +247,17 @@ def test_a_pad_saying_in_bed_only_on_change_still_has_its_breathing_judged(rig: 
         rig.telemetry("RD-L", breath_rpm=0)
         rig.advance(20)
     assert rig.open("radar.no_breathing_in_bed", "RD-L") is None
+
+
+def test_what_a_pad_last_stated_survives_a_restart(rig: Rig, make_rig: Any) -> None:
+    # Red team round 12: the pad stated `in_bed: true` once, the gateway restarted, and 90 s
+    # of `breath_rpm: 0` raised nothing until she next got into bed.
+    rig.telemetry("RD-L", in_bed=True, breath_rpm=14)
+    rig.gw.stop()
+    again = make_rig(devices=[device("RD-L", "radar", site=SITE, building="3", unit="1",
+                                     grid="G-01", resident_id="R-yang")])
+    for _ in range(5):
+        again.telemetry("RD-L", breath_rpm=0)
+        again.advance(20)
+    alert = again.open("radar.no_breathing_in_bed", "RD-L")
+    assert alert is not None and alert["severity"] == "critical"
