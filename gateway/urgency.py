@@ -31,9 +31,11 @@ _OFF = (0, False, "0", "false", "FALSE", "False", "off", "no")
 _WHICH_KEY = re.compile(r"(?i)^(?:event|event[-_]?type|alarm[-_]?type|alarm[-_]?code|alarm)$")
 _FLAG_KEY = re.compile(r"(?i)^(?:alarm|alert|warning|alarm[-_]?(?:state|status|flag))$")
 # Readings of a lane kind (`DeviceKind.lane_readings`) go first this often per device: a
-# few in a row, then one every ten seconds (a detector reports every minute or on change).
-LANE_READING_BURST = 6.0
-LANE_READING_EVERY_S = 10.0
+# burst, then one every two seconds. A detector reports every minute, or every second or two
+# while a concentration rises — when it matters (red team round 12: with six and one per 10 s,
+# a detector reporting every 1-3 s had spent its allowance, and its 40 %LEL waited 6-10 s).
+LANE_READING_BURST = 20.0
+LANE_READING_EVERY_S = 2.0
 # An event in UTF-16 (a BOM, or `{\0"`) is read as such for its urgency up to this size.
 _UTF16_MAX = 8192
 # What firmware adds after an urgent word (`sos_key_alarm`), as salvage reads it.

@@ -343,8 +343,8 @@ def test_an_oversized_reading_is_refused_before_it_is_queued(tmp_path):
 def test_a_detector_s_readings_go_first_a_few_a_minute_and_a_band_s_by_their_looks(tmp_path):
     # Red team round 11: a gas reading of 40 %LEL waited 16-46 s behind another device's
     # flood. The readings of a kind whose readings alone may be the alarm go first, within an
-    # allowance per device (six in a row, then one every ten seconds): a detector flooding
-    # its own readings soon waits its turn, and no other device spends its allowance.
+    # allowance per device (a burst, then one every two seconds): a detector flooding its
+    # own readings soon waits its turn, and no other device spends its allowance.
     now = [100.0]
     hint = UrgencyHint(monotonic=lambda: now[0]).device
 
@@ -352,9 +352,12 @@ def test_a_detector_s_readings_go_first_a_few_a_minute_and_a_band_s_by_their_loo
         return RawMessage(f"scgw/v1/gas_detector/{device_id}/telemetry",
                           b'{"ts": 1, "seq": %d, "lel_pct": 3}' % n)
 
-    assert [hint(gas("GD-1", n)) for n in range(8)] == ["GD-1"] * 6 + [None, None]
+    from gateway.urgency import LANE_READING_BURST, LANE_READING_EVERY_S
+
+    burst = int(LANE_READING_BURST)
+    assert [hint(gas("GD-1", n)) for n in range(burst + 2)] == ["GD-1"] * burst + [None, None]
     assert hint(gas("GD-2", 1)) == "GD-2"
-    now[0] += 10.0
+    now[0] += LANE_READING_EVERY_S
     assert [hint(gas("GD-1", n)) for n in range(2)] == ["GD-1", None]
     # A band's reading still goes by its looks: only a flagged SOS is first.
     assert hint(msg("WB-A", "t1")) is None
