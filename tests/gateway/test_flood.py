@@ -14,6 +14,7 @@ from gateway.flood import THOROUGH_BURST, DeviceBudget
 from gateway.urgency import UrgencyHint
 from tests.conftest import T0
 from tests.gateway.test_confirmations import Listener
+from tests.support.offline import offline_gateway
 from tests.support.waiting import wait_for
 
 MS = int(T0 * 1000)
@@ -238,15 +239,10 @@ def test_a_hub_inventing_child_names_and_long_topics_share_one_budget(tmp_path):
     # budget each time (200,000 dead letters, none shed), and every long topic kept its own
     # bucket and cache entry in memory. Children nobody registered share the hub's budget; a
     # registered child keeps its own; topics over 256 characters share one and are refused.
-    from gateway.clock import ManualClock
     from gateway.rejections import RejectError
-    from gateway.service import Gateway
-    from gateway.settings import Settings
     from tests.conftest import device
 
-    gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
-                          database={"url": f"sqlite:///{tmp_path / 'h.db'}"}, log_json=False),
-                 clock=ManualClock(T0))
+    gw = offline_gateway(tmp_path, T0)
     gw.registry.register([device("H1", "wristband"),
                           device("H1-sos_button", "alarm_pole", codec="zigbee2mqtt")])
     budget = gw.pipeline.budget
@@ -276,15 +272,9 @@ def test_a_hub_inventing_child_names_writes_its_rows_of_the_hour_then_summaries(
     # Red team round 12: the dead-letter rows of the hour were counted per named child, so a
     # hub naming a new unregistered child in each message had a full row (and 4 KiB of
     # payload) for every one — 166 rows in 40 s. They count against the hub, as the budget.
-    from gateway.clock import ManualClock
-    from gateway.service import Gateway
-    from gateway.settings import Settings
     from tests.conftest import device
 
-    gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
-                          database={"url": f"sqlite:///{tmp_path / 'h.db'}"}, log_json=False,
-                          limits={"dead_letter_rows_per_hour": 5}),
-                 clock=ManualClock(T0))
+    gw = offline_gateway(tmp_path, T0, limits={"dead_letter_rows_per_hour": 5})
     gw.registry.register([device("H1", "wristband")])
     gw.start(connect=False)
     try:
@@ -304,15 +294,9 @@ def test_a_hub_inventing_child_names_writes_its_rows_of_the_hour_then_summaries(
 def test_refusals_summed_up_hold_only_the_bytes_their_row_keeps(tmp_path):
     # Red team round 12: each (device, channel, reason) summed up held its first refused
     # message whole for a minute — 300 bands' five 65-KB refusals, 104 MB.
-    from gateway.clock import ManualClock
-    from gateway.service import Gateway
-    from gateway.settings import Settings
     from tests.conftest import device
 
-    gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
-                          database={"url": f"sqlite:///{tmp_path / 'h.db'}"}, log_json=False,
-                          limits={"dead_letter_rows_per_hour": 1}),
-                 clock=ManualClock(T0))
+    gw = offline_gateway(tmp_path, T0, limits={"dead_letter_rows_per_hour": 1})
     gw.registry.register([device("WB-R1", "wristband", grid="G-01")])
     gw.start(connect=False)
     try:

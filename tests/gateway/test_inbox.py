@@ -8,6 +8,7 @@ from gateway.envelope import RawMessage
 from gateway.inbox import Inbox
 from gateway.pipeline_hook import Task
 from gateway.urgency import UrgencyHint
+from tests.support.offline import offline_gateway
 from tests.support.waiting import wait_for
 
 
@@ -222,14 +223,9 @@ def test_a_device_whose_messages_only_look_urgent_loses_its_place_in_front(tmp_p
     # what it sends is still read in full.
     import orjson
 
-    from gateway.clock import ManualClock
-    from gateway.service import Gateway
-    from gateway.settings import Settings
     from tests.conftest import T0, device
 
-    gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
-                          database={"url": f"sqlite:///{tmp_path / 'gw.db'}"}, log_json=False),
-                 clock=ManualClock(T0))
+    gw = offline_gateway(tmp_path, T0)
     gw.registry.register([device("AC-9", "access", grid="G-01"),
                           device("WB-9", "wristband", grid="G-01")])
     gw.start(connect=False)
@@ -301,14 +297,9 @@ def test_an_oversized_reading_is_refused_before_it_is_queued(tmp_path):
     # trimmed and read.
     import orjson
 
-    from gateway.clock import ManualClock
-    from gateway.service import Gateway
-    from gateway.settings import Settings
     from tests.conftest import T0, device
 
-    gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
-                          database={"url": f"sqlite:///{tmp_path / 'gw.db'}"}, log_json=False),
-                 clock=ManualClock(T0))
+    gw = offline_gateway(tmp_path, T0)
     gw.registry.register([device("WB-B1", "wristband", grid="G-01")])
     acked: list[RawMessage] = []
     gw.pipeline._ack = acked.extend
@@ -372,14 +363,9 @@ def test_a_detector_s_ordinary_readings_taken_first_never_cost_it_its_place(tmp_
     # ordinary readings is no false look (three false looks a minute distrust a device).
     import orjson
 
-    from gateway.clock import ManualClock
-    from gateway.service import Gateway
-    from gateway.settings import Settings
     from tests.conftest import T0, device
 
-    gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
-                          database={"url": f"sqlite:///{tmp_path / 'gw.db'}"}, log_json=False),
-                 clock=ManualClock(T0))
+    gw = offline_gateway(tmp_path, T0)
     gw.registry.register([device("GD-9", "gas_detector", grid="G-01")])
     gw.start(connect=False)
     try:
@@ -410,14 +396,9 @@ def test_an_oversized_event_of_a_device_in_service_loses_its_picture_not_the_ala
 
     import orjson
 
-    from gateway.clock import ManualClock
-    from gateway.service import Gateway
-    from gateway.settings import Settings
     from tests.conftest import T0, device
 
-    gw = Gateway(Settings(broker={"url": "mqtt://127.0.0.1:1"},
-                          database={"url": f"sqlite:///{tmp_path / 'gw.db'}"}, log_json=False),
-                 clock=ManualClock(T0))
+    gw = offline_gateway(tmp_path, T0)
     gw.registry.register([device("CAM-7", "camera", site="jining-renmin", grid="G-01"),
                           device("CAM-8", "camera")])
     acked: list[RawMessage] = []
