@@ -166,7 +166,12 @@ KIND = DeviceKind(
                  ("high_temperature", "over_temperature"), ("temp_high", "over_temperature"),
                  ("过温", "over_temperature"), ("温度过高", "over_temperature"),
                  ("高温", "over_temperature"), ("高温报警", "over_temperature"),
-                 ("过温报警", "over_temperature"), ("过载", "overload"),
+                 ("过温报警", "over_temperature"),
+                 # Vendor round 12: a socket's temperature alarm in the piles' own words.
+                 ("温度报警", "over_temperature"), ("端口过温", "over_temperature"),
+                 ("插座过温", "over_temperature"), ("充电口过温", "over_temperature"),
+                 ("充电口温度过高", "over_temperature"), ("插座温度过高", "over_temperature"),
+                 ("过载", "overload"),
                  ("over_current", "overload"), ("过流", "overload"), ("功率过大", "overload"),
                  ("报警解除", "alarm_cleared"), ("alarm_clear", "alarm_cleared"),
                  ("开始充电", "charging_started"), ("充电开始", "charging_started"),

@@ -1258,3 +1258,13 @@ def test_an_sos_with_a_state_beside_it_in_its_word_pages(word, meant):
 ])
 def test_a_test_an_end_or_a_detector_s_own_state_stays_no_alarm(kind, word):
     assert _flagged(kind, {"alarm": 1, "alarm_type": word}) is None
+
+
+@pytest.mark.parametrize("word", ["温度报警", "端口过温", "插座过温", "充电口温度过高"])
+def test_a_pile_s_own_socket_temperature_words_are_its_over_temperature(gateway, word):
+    # Vendor round 12: each refused the over-temperature warning that comes before a fire.
+    gateway.registry.register([device("CP-W1", "charging_pile", grid="G-01")])
+    gateway.pipeline.process_batch([RawMessage("scgw/v1/charging_pile/CP-W1/event", orjson.dumps(
+        {"ts": MS, "seq": 900, "type": word, "port": 3, "temperature_c": 92}), received_at=T0)])
+    [row] = gateway.store.query("SELECT type FROM events WHERE device_id = 'CP-W1'")
+    assert row["type"] == "over_temperature"
