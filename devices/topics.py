@@ -78,8 +78,10 @@ def on_lane(topic: str, reading_kinds: Container[str] = ()) -> bool:
     """Whether `topic` is one the event lane also receives (see `lane_subscriptions`)."""
     if is_event(topic):
         return True
+    # (Every reading passes here: the kind is sliced out, not split for.)
     return (topic.endswith("/telemetry") and topic.startswith(f"{PREFIX}/")
-            and topic.count("/") == 4 and topic.split("/", 3)[2] in reading_kinds)
+            and topic[len(PREFIX) + 1:topic.find("/", len(PREFIX) + 1)] in reading_kinds
+            and topic.count("/") == 4)
 
 
 def is_outbound(topic: str) -> bool:

@@ -108,9 +108,11 @@ class UrgencyHint:
     def device(self, raw: RawMessage) -> str | None:
         """The sending device's id if `raw` is an urgent event, else None (also for a device
         whose urgent-looking messages lately decoded as nothing urgent, for a while)."""
-        if self._lane_kinds and raw.topic.endswith("/telemetry"):
-            parts = raw.topic.split("/")
-            if len(parts) == 5 and parts[2] in self._lane_kinds and parts[0] == "scgw":
+        topic = raw.topic
+        if self._lane_kinds and topic.endswith("/telemetry") and topic.startswith("scgw/v1/") \
+                and topic[8:topic.find("/", 8)] in self._lane_kinds:
+            parts = topic.split("/")  # only a lane kind's reading pays for the split
+            if len(parts) == 5:
                 return parts[3] if self._lane_allowance(parts[3]) else None
         found = self._looks_urgent(raw)
         if found is not None and self._distrusted:
