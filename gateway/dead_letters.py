@@ -114,9 +114,12 @@ class DeadLetters:
         if rep is None:
             # Only what a row keeps is held for the minute: 300 bands' five 65-KB refusals
             # each held 104 MB until their summaries (red team round 12).
+            # Nor the refusal's cause and traceback, which hold the payload read (red team
+            # round 12 re-check: trimming the sample alone still held +108 MB).
             sample = replace(raw, payload=raw.payload[:self._keep])
+            bare = RejectError(rej.reason, rej.detail[:1000], rej.device_id, rej.kind, rej.skew_s)
             rep = self._repeats[(key, rej.reason)] = _Repeats(
-                sample, len(raw.payload), rej, raw.received_at, raw.received_at)
+                sample, len(raw.payload), bare, raw.received_at, raw.received_at)
         rep.count += 1
         rep.last_at = raw.received_at
 

@@ -305,8 +305,10 @@ def test_refusals_summed_up_hold_only_the_bytes_their_row_keeps(tmp_path):
                                        received_at=T0, arrived=1.0) for _ in range(3)])
         assert gw.pipeline.wait_processed(3, 10)
         keep = gw.settings.limits.dead_letter_payload_bytes
-        held = [len(r.sample.payload) for r in gw.pipeline._dead._repeats.values()]
-        assert held and all(n <= keep for n in held)
+        repeats = list(gw.pipeline._dead._repeats.values())
+        assert repeats and all(len(r.sample.payload) <= keep for r in repeats)
+        # … nor the refusal's cause (a validation error holds the payload it read).
+        assert all(r.rej.__cause__ is None and r.rej.__traceback__ is None for r in repeats)
         gw.pipeline.stop()
         summary = gw.store.query("SELECT detail, payload, payload_size FROM dead_letters "
                                  "ORDER BY id DESC LIMIT 1")[0]
