@@ -356,10 +356,28 @@ def names_urgent(kind: DeviceKind, text: str) -> str | None:
             return found
     if not text.isascii():
         for word, meant in table.known.items():
-            if meant in _PERSON_ALARMS and not word.isascii() and len(word) >= 2 \
-                    and word not in _GENERAL and _said(text, (word,)):
+            if not word.isascii() and len(word) >= 2 and word not in _GENERAL \
+                    and ((meant in _PERSON_ALARMS and _said(text, (word,)))
+                         or _names_the_alarm(text, word)):
                 return meant
     return None
+
+
+_ALARM_MARKS = ("报警", "告警", "警报", "火警")
+
+
+def _names_the_alarm(text: str, word: str) -> bool:
+    """Whether `text` holds a detector's alarm word itself (`烟雾报警` in `烟雾报警低电`) — not
+    its thing alone (`烟雾`), nor the device (`烟雾报警器低电`: the detector's battery)."""
+    if not any(mark in word for mark in _ALARM_MARKS):
+        return False
+    at = text.find(word)
+    while at >= 0:
+        if text[at + len(word):at + len(word) + 1] != "器" and _said(text[at:], (word,)) \
+                and (at == 0 or text[at - 1] not in _NEGATIONS):
+            return True
+        at = text.find(word, at + 1)
+    return False
 
 
 def names_no_alarm(text: str) -> bool:
