@@ -422,3 +422,14 @@ def test_a_charging_pile_s_smoke_pages_and_its_heat_warns_before(rig: Rig) -> No
     assert rig.open("charging_pile.smoke_alarm", "CP-1") is not None  # latched: someone looks
     rig.event("CP-1", "charging_stopped", port=1, energy_wh=620)  # everyday: nothing
     assert rig.alerts("charging_pile.fault", "CP-1") == []
+
+
+def test_a_pile_s_fire_with_its_building_s_lane_blocked_is_raised_to_the_lane_level(
+        rig: Rig) -> None:
+    # Vendor round 12: a smoke detector in the same shed was raised to the lane-blocked level,
+    # the pile's own fire stayed at the plain one (dispatch SLA 60 s, not 45).
+    _block(rig, "CAM-8")  # 8号楼's lane, where the shed is
+    rig.event("CP-1", "smoke_alarm", port=2, temperature_c=120)
+    raised = rig.open("charging_pile.smoke_alarm_lane_blocked", "CP-1")
+    assert raised is not None and raised["category"] == "fire_safety_lane_blocked"
+    assert rig.open("charging_pile.smoke_alarm", "CP-1") is None  # one alert, its level
