@@ -18,11 +18,11 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from devices.alarm_words import urgent_named
 from devices.base import CommandAck, DeviceKind, Event
 from devices.codec import Members
 from devices.repair import SAME_AS, coerced, field_problem, read_object, ts_valid
 from devices.timestamps import usable_ts
-from devices.words import urgent_named
 
 # Values tried, in order, for a required field that is missing or unusable (a fence
 # intrusion's zone, a falling object's confidence): the event still pages, named as repaired.

@@ -9,6 +9,7 @@ import binascii
 import orjson
 
 from devices import topics
+from devices.alarm_words import names_a_test, names_no_alarm, names_urgent, urgent_named
 from devices.base import Channel, DeviceKind
 from devices.catalogue import CATALOGUE
 from devices.codec import object_members, utf16_codec
@@ -16,16 +17,7 @@ from devices.dialects.engine import DialectCodec
 from devices.dialects.topics import CompiledTopic
 from devices.repair import ALARM_KEYS, is_quiet
 from devices.salvage import Salvaged, salvage_unreadable, salvage_urgent
-from devices.words import (
-    budgeted,
-    names_a_test,
-    names_no_alarm,
-    names_urgent,
-    own_type,
-    urgent_named,
-    urgent_type,
-    urgent_word,
-)
+from devices.words import budgeted, own_type, urgent_type, urgent_word
 from gateway.alarm_records import (
     EVENT_AGE_S,
     READING_AGE_S,
