@@ -22,6 +22,7 @@ from devices.base import DeviceKind, Location, no_fix
 from devices.codec import Members, object_members, payload_text, utf16_codec
 from devices.extremes import at_bound
 from devices.fix_repair import datum_problem, in_wgs84, positioning, real_radius
+from devices.repair_words import PERSONAL, SAME_AS, VALUE_WORDS
 from devices.timestamps import usable_ts
 from devices.words import budgeted, own_type, urgent_type, urgent_word
 
@@ -33,65 +34,10 @@ _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)$")
 # "12F", "12/F", "F12", "12层", "12楼", "B2" (basement 2 is floor -2).
 _FLOOR = re.compile(
     r"^(?:(?P<b>[Bb-])\s*)?(?:[Ff]\s*)?(?P<n>\d{1,3})\s*(?:/?[Ff]|层|楼|th|st|nd|rd)?$")
-# Other names firmware gives to one of our closed words (compared lowercase, without
-# separators): a link, a positioning method.
-_WORDS = {"lte": "4g", "4glte": "4g", "nr": "5g", "wlan": "wifi", "eth": "ethernet",
-          "lan": "ethernet", "wired": "ethernet", "lbs": "cell", "gsm": "cell",
-          "cellular": "cell", "basestation": "cell", "gnss": "gps", "bds": "gps",
-          "beidou": "gps",
-          # The gas a detector is made for (vendor round 5).
-          "ch4": "natural_gas", "methane": "natural_gas", "天然气": "natural_gas",
-          "液化气": "lpg", "液化石油气": "lpg", "煤气": "coal_gas", "carbonmonoxide": "co",
-          "一氧化碳": "co", "低报": "low", "高报": "high",
-          # How a door was opened, as Chinese terminals write it (vendor round 10).
-          "二维码": "qr", "扫码": "qr", "qrcode": "qr", "visitorqr": "visitor",
-          "visitorcode": "visitor", "访客": "visitor", "访客码": "visitor", "人脸": "face",
-          "刷脸": "face", "人脸识别": "face", "刷卡": "card", "ic卡": "card", "门禁卡": "card",
-          "指纹": "fingerprint", "密码": "password", "临时密码": "temp_password",
-          "远程": "remote", "远程开门": "remote", "身份证": "id_card", "蓝牙": "bluetooth",
-          "微信": "wechat", "小程序": "wechat", "出门按钮": "exit_button", "按钮": "exit_button",
-          "钥匙": "key", "掌纹": "palm", "掌静脉": "palm", "虹膜": "iris",
-          # A lift monitor's mode and direction (vendor round 11: each refused a heartbeat).
-          "检修": "inspection", "维保": "maintenance", "保养": "maintenance", "维护": "maintenance",
-          "消防": "fire", "消防运行": "fire", "消防返回": "fire", "消防迫降": "fire",
-          "firereturn": "fire", "firemode": "fire", "正常": "normal", "自动": "normal",
-          "auto": "normal", "automatic": "normal", "应急": "emergency", "应急运行": "emergency",
-          "emergencypower": "emergency", "earthquake": "emergency", "地震": "emergency",
-          "停梯": "out_of_service", "停运": "out_of_service", "parking": "out_of_service",
-          "上行": "up", "下行": "down", "停止": "stopped", "静止": "stopped", "idle": "stopped",
-          # A bathroom radar's posture words (vendor round 12: each refused the heartbeat, a
-          # lone elder's sign of life lost).
-          "站": "standing", "站立": "standing", "站着": "standing", "stand": "standing",
-          "坐": "sitting", "坐着": "sitting", "坐姿": "sitting", "sit": "sitting",
-          "躺": "lying", "卧": "lying", "躺卧": "lying", "躺着": "lying", "平躺": "lying",
-          "lie": "lying", "liedown": "lying", "lyingdown": "lying", "fallen": "lying",
-          "蹲": "unknown", "蹲着": "unknown", "squatting": "unknown", "squat": "unknown"}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 # A date as Chinese firmware writes it: 2030/05/01, 2030.5.1, 2030年5月1日, 20300501; and a
 # label with the month only (2030-05, 2030年5月), which means to the month's end.
 _DATE = re.compile(r"^(\d{4})(?:[-/.年]\s*(\d{1,2})(?:[-/.月]\s*(\d{1,2})日?|月)?|(\d{2})(\d{2}))$")
-# A field under another name that means the same (vendor round 4: a clear's `duration_s`).
-SAME_AS = {"duration_s": "dwell_s", "co_ppm": "ppm",
-           # A pile's (a locker's, a detector's) temperature without its unit in the name
-           # (red team round 12: a charging pile's `temperature: 95` was refused whole).
-           **dict.fromkeys(("temperature", "temp_c", "temp"), "temperature_c"),
-           # An NVR's plate (vendor round 11: `plateNo` refused a blocked fire lane whole).
-           **dict.fromkeys(("plateNo", "plate_no", "plateNumber", "plate_number",
-                            "licensePlate", "license_plate"), "plate"),
-            # Vendor round 9: a camera platform's picture under its common names was dropped
-            # from a falling object, and refused a fire-lane event whole.
-            **dict.fromkeys(("image_url", "imageUrl", "img_url", "imgUrl", "picture_url",
-                             "pictureUrl", "pic_url", "picUrl", "snapshot_url", "snapshotUrl",
-                             "snap_url", "snapUrl"), "snapshot_ref"),
-            **dict.fromkeys(("image_base64", "imageBase64", "img_base64", "snapshot_base64",
-                             "snapshotBase64", "picture_base64", "pic_base64"),
-                            "snapshot_jpeg_b64")}
-# Who a person is, as a terminal knows them: not the gateway's to keep (a resident is named
-# by `resident_id`). Left out of any message that has no such field, never a reason to refuse
-# it (vendor round 10: a face terminal's `person_name` refused the unlock whole).
-_PERSONAL = frozenset(("personname", "personid", "name", "username", "userid", "realname",
-                       "idnumber", "idcard", "idcardno", "idno", "phone", "mobile",
-                       "telephone", "phonenumber", "姓名", "身份证号", "手机号", "电话"))
 _NESTED_KEYS_MAX = 64  # a list item or object with more keys than this is not repaired
 # Repairs cost validations: a message larger than this, or a list longer, is not repaired
 # (red team round 5 re-check: 64 KB camera events cost 147 ms each, and an SOS waited 13 s).
@@ -176,7 +122,7 @@ def _candidates(model: type[BaseModel], name: str,
             yield lowered in _TRUE, f"{shown} read as {str(lowered in _TRUE).lower()}"
         if lowered != value:
             yield lowered, f"{shown} read as {lowered!r}"
-        word = _WORDS.get(urgent_word(text)) or (
+        word = VALUE_WORDS.get(urgent_word(text)) or (
             positioning(text) if name == "source" else None)
         if word is not None:
             yield word, f"{shown} read as {word!r}"
@@ -199,6 +145,21 @@ def _candidates(model: type[BaseModel], name: str,
     kept = at_bound(model, name, value)
     if kept is not None:
         yield kept
+
+
+def _named_as_ours(fields: dict[str, Any], obj: dict[str, Any]
+                   ) -> tuple[dict[str, Any], list[str]]:
+    """`obj` with each field under another name (SAME_AS) under ours, where the model has
+    ours and `obj` does not already, and the names so taken."""
+    same: dict[str, str] = {}
+    for key in obj:
+        ours = SAME_AS.get(key)
+        if key not in fields and ours in fields and ours not in obj \
+                and ours not in same.values():  # the first of two other names takes it
+            same[key] = ours
+    if not same:
+        return obj, []
+    return {same.get(key, key): value for key, value in obj.items()}, list(same.values())
 
 
 def _as_date(text: str) -> str | None:
@@ -233,11 +194,8 @@ def _repaired_object(model: type[BaseModel], obj: dict[str, Any],
             return None
     fixed: dict[str, Any] = {}
     fields = model.model_fields
-    same = {key: SAME_AS[key] for key in obj if key not in fields
-            and SAME_AS.get(key) in fields and SAME_AS[key] not in obj}
-    if same:  # a socket's `temp` is its `temperature_c`
-        obj = {same.get(key, key): value for key, value in obj.items()}
-        notes.extend(f"{where}.{name} read from its other name" for name in same.values())
+    obj, renamed = _named_as_ours(fields, obj)  # a socket's `temp` is its `temperature_c`
+    notes.extend(f"{where}.{name} read from its other name" for name in renamed)
     unknown = [key for key in obj if key not in fields]
     for key, value in obj.items():
         if key in unknown:
@@ -295,7 +253,7 @@ def _inner_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:
 def _drop_personal(fields: dict[str, Any], obj: dict[str, Any], repairs: list[str]) -> None:
     """Leave out who a person is (a name, an ID number, a phone) where the model has no
     such field."""
-    for name in [n for n in obj if n not in fields and urgent_word(n) in _PERSONAL]:
+    for name in [n for n in obj if n not in fields and urgent_word(n) in PERSONAL]:
         del obj[name]
         repairs.append(f"{name[:40]} left out (personal data the gateway does not keep)")
 
@@ -336,13 +294,12 @@ def repaired(kind: DeviceKind, channel: str, payload: bytes,
         # lone elder's home (vendor round 10). As urgent events' salvage does.
         obj["ts"], _ = usable_ts(obj.get("ts"), received_at, repairs, ts_valid(model, obj))
     base = {key: obj[key] for key in ("ts", "type") if key in obj}
+    named, renamed = _named_as_ours(fields, obj)
+    if renamed:
+        obj.clear()
+        obj.update(named)
+        repairs.extend(f"{name} read from its other name" for name in renamed)
     for name, value in list(obj.items()):
-        if name not in fields and SAME_AS.get(name) in fields \
-                and SAME_AS[name] not in obj:
-            del obj[name]
-            name = SAME_AS[name]
-            obj[name] = value
-            repairs.append(f"{name} read from its other name")
         if name in ("ts", "type", "seq") or name not in fields \
                 or field_problem(model, {**base, name: value}, name) is None:
             continue

@@ -14,7 +14,8 @@ from devices.catalogue import KindCatalogue
 from devices.codec import object_members
 from devices.dialects.engine import DialectCodec
 from devices.errors import DecodeError, UnknownCodecError
-from devices.repair import SAME_AS, repaired
+from devices.repair import repaired
+from devices.repair_words import SAME_AS
 from devices.salvage import Salvaged, salvage_ack, trim_to_fit
 from devices.timestamps import RECEIPT_TS
 from devices.vendors import CodecSet
