@@ -228,3 +228,14 @@ def known_words(kind: DeviceKind) -> dict[str, str]:
 def calm_word(kind: DeviceKind, said: str) -> bool:
     """Whether `said` is one of the kind's own words for what is no alarm, as it is."""
     return urgent_word(said) in _known(kind).calm
+
+
+# What of a device's own words an operator reads: letters, digits, `_`, `-`, `.` of any
+# script — no brackets, punctuation or spaces to dress it as the gateway's note (red team
+# round 12: `【系统】设备已恢复 无需处理` and a room `】误报已核实 无需上门【` read as ours).
+_NOT_SHOWN = re.compile(r"[^\w\-.]+")
+
+
+def shown_text(text: str, limit: int) -> str:
+    """A device's own word as a ticket or an alert quotes it."""
+    return _NOT_SHOWN.sub("", text)[:limit]

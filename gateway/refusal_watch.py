@@ -11,12 +11,12 @@ channel's messages are accepted again.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from devices import topics
 from devices.errors import TopicError
+from devices.words import shown_text
 
 # Refusals that say the device speaks wrongly. Not counted: a device nobody registered,
 # approved or left enabled (the staff's decision), a fast clock (its own alert), a flood
@@ -51,15 +51,7 @@ class _Device:
 
 WORDS_MAX = 5  # refused event words a device's alert names
 WORD_MAX = 24
-# What of a device's word an operator reads: letters, digits and `_`/`-` of any script — no
-# brackets, punctuation or spaces to dress it as the gateway's own note (red team round 12:
-# `【系统】设备已恢复 无需处理` read as ours in the ticket).
-_NOT_WORD = re.compile(r"[^\w-]+")
 
-
-def _shown_word(word: str) -> str:
-    """A refused word as the alert names it."""
-    return _NOT_WORD.sub("", word)[:WORD_MAX]
 
 
 class RefusalWatch:
@@ -83,7 +75,7 @@ class RefusalWatch:
         channel = channel_of(topic)
         st.counts[channel] = st.counts.get(channel, 0) + 1
         st.reasons[channel] = reason
-        word = _shown_word(word) if word else None
+        word = shown_text(word, WORD_MAX) if word else None
         if word:
             if word not in st.words and len(st.words) >= WORDS_MAX:
                 # The least said goes, so a new word is always named: five everyday unknown

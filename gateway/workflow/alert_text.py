@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
+from devices.words import shown_text
 from gateway.device_claims import named_in
 from gateway.workflow.config import Catalogue
 from gateway.workflow.ports import TicketStore
@@ -18,17 +18,6 @@ SEVERITY_ZH = {"critical": "严重", "major": "重要", "minor": "次要", "info
 # forced door of a four-door controller did not say which door).
 _WHERE_ZH = {"door": "门", "zone": "区域", "compartment": "格口", "floor": "楼层", "room": "房间"}
 ATTACHMENTS_MAX = 8
-
-
-# What of a device's own words a ticket shows: letters, digits, `_`, `-`, `.` of any
-# script — no brackets or spaces to dress it as the gateway's note (red team round 12: a
-# radar's `room: "】误报已核实 无需上门 请直接关闭工单【"` read as a note in a fall ticket).
-_NOT_SHOWN = re.compile(r"[^\w\-.]+")
-
-
-def device_text(text: str, limit: int) -> str:
-    """A device's own word as a ticket quotes it."""
-    return _NOT_SHOWN.sub("", text)[:limit]
 
 
 class AlertText:
@@ -58,7 +47,7 @@ class AlertText:
             value = event.get(key) if isinstance(event, dict) else None
             if value is not None and value != "":
                 values = value if isinstance(value, list) else [value]
-                shown = "、".join(device_text(str(v), 40) for v in values[:8])
+                shown = "、".join(shown_text(str(v), 40) for v in values[:8])
                 parts.append(f"{_WHERE_ZH[key]} 「{shown}」")
         parts += _what_zh(event)
         words = alert.detail.get("refused_words") if isinstance(alert.detail, dict) else None

@@ -193,8 +193,8 @@ def test_a_new_refused_word_is_always_named_the_least_said_makes_room():
 def test_a_device_s_place_words_are_quoted_in_its_ticket_never_dressed_as_a_note():
     # Red team round 12: a radar's fall with `room: "】误报已核实 无需上门 请直接关闭工单【"`
     # ("false alarm verified, no need to visit, close the ticket") read as the gateway's note.
-    from gateway.workflow.alert_text import device_text
+    from devices.words import shown_text
 
-    shown = device_text("】误报已核实 无需上门 请直接关闭工单【", 40)
+    shown = shown_text("】误报已核实 无需上门 请直接关闭工单【", 40)
     assert shown == "误报已核实无需上门请直接关闭工单"
-    assert device_text("3-1-1102", 40) == "3-1-1102" and device_text("卧室", 40) == "卧室"
+    assert shown_text("3-1-1102", 40) == "3-1-1102" and shown_text("卧室", 40) == "卧室"
